@@ -1,0 +1,281 @@
+/* zpar.h - the zpar client library (libzpar).
+ *
+ * Connect to a zpar cluster (a controller and its engines), submit command
+ * and function tasks, direct (to named engines) or load-balanced, wait for
+ * their results, follow their output, and query the controller.
+ *
+ *   zpar_client_t *c = zpar_client_connect (NULL, &err);  // the usual file
+ *   const char *argv[] = {"hostname", NULL};
+ *   zpar_task_t *t = zpar_task_command (argv);
+ *   zpar_future_t *f = zpar_submit (c, t, &err);          // load-balanced
+ *   zpar_task_destroy (t);
+ *   if (zpar_future_wait (f, 10.0, &err) == 0)
+ *       fwrite (zpar_result_stdout (zpar_future_result (f), &n), 1, n, stdout);
+ *   zpar_future_destroy (f);
+ *   zpar_client_destroy (c);
+ *
+ * Errors: functions return -1 (or NULL) and set errno; where they take a
+ * zpar_error_t *err (which may be NULL) it receives a one-line explanation.
+ * Common errno values: ETIMEDOUT (a wait ran out), ENOENT (no such task,
+ * engine or file), EINVAL (bad argument), EHOSTUNREACH (no controller).
+ *
+ * Ownership: *_create / *_connect / zpar_task_* / zpar_submit* return objects
+ * the caller owns and frees with the matching *_destroy (NULL-safe).  A
+ * zpar_result_t returned by zpar_future_result() is owned by the future.
+ * Strings and buffers returned by getters live as long as their owner.
+ *
+ * Thread-safety: a zpar_client_t and everything obtained from it must be
+ * used by one thread at a time (all network I/O happens inside the calls;
+ * there is no background thread).  Different clients are independent and
+ * may be used from different threads.  Function-task context functions
+ * (zpar_fn_*) are called only from inside a task function.
+ */
+#ifndef ZPAR_H
+#define ZPAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zpar/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(ZPAR_BUILDING)
+#define ZPAR_API __attribute__ ((visibility ("default")))
+#else
+#define ZPAR_API
+#endif
+
+#define ZPAR_VERSION_MAJOR 0
+#define ZPAR_VERSION_MINOR 1
+#define ZPAR_VERSION_PATCH 0
+
+/* Ids are wrapped so that the compiler rejects mixing them up. */
+typedef struct {
+    uint64_t id; /* (client number << 32) | sequence; 0 = none */
+} zpar_task_id_t;
+
+typedef struct {
+    uint32_t id; /* from 1 */
+} zpar_engine_id_t;
+
+typedef struct zpar_client zpar_client_t;
+typedef struct zpar_task zpar_task_t;
+typedef struct zpar_future zpar_future_t;
+typedef struct zpar_result zpar_result_t;
+typedef struct zpar_fn_ctx zpar_fn_ctx_t;
+
+/* Final state of a task. */
+typedef enum {
+    ZPAR_STATUS_PENDING = 0,   /* not finished (never in a final result) */
+    ZPAR_STATUS_OK = 1,        /* exit status 0 / function returned 0 */
+    ZPAR_STATUS_FAILED = 2,    /* non-zero exit status / return value */
+    ZPAR_STATUS_SIGNALED = 3,  /* killed by a signal (segfault, abort, OOM kill) */
+    ZPAR_STATUS_TIMEOUT = 4,   /* ran past its timeout and was killed */
+    ZPAR_STATUS_ENGINE_DIED = 5, /* its engine died and no retry was left */
+    ZPAR_STATUS_ERROR = 6,     /* could not run: missing executable, bad library... */
+    ZPAR_STATUS_ABORTED = 7,   /* aborted before it ran, or interrupted */
+    ZPAR_STATUS_DEPENDENCY = 8, /* a task it depended on did not succeed */
+} zpar_status_t;
+
+typedef enum {
+    ZPAR_TASK_COMMAND = 1,
+    ZPAR_TASK_FUNCTION = 2,
+} zpar_task_kind_t;
+
+/* "ok", "failed", "signaled", ... */
+ZPAR_API const char *zpar_status_name (zpar_status_t s);
+
+/* Format / parse a task id as text ("3.17": client 3, task 17). */
+ZPAR_API void zpar_task_id_format (zpar_task_id_t id, char *buf, size_t size);
+ZPAR_API int zpar_task_id_parse (const char *text, zpar_task_id_t *id);
+
+/* ---------------------------------------------------------------------
+ * Client
+ * --------------------------------------------------------------------- */
+
+/* Connect to the cluster described by connection_file (NULL: the usual
+ * place: $ZPAR_CONNECTION_FILE, else this job's or the local cluster's
+ * client.json under $ZPAR_DIR, default ~/.zpar).  Registers with the hub
+ * and opens the queue sockets.  Fails with EHOSTUNREACH if the controller
+ * does not answer within $ZPAR_CONNECT_TIMEOUT seconds (default 10). */
+ZPAR_API zpar_client_t *zpar_client_connect (const char *connection_file, zpar_error_t *err);
+
+/* Disconnect and free.  Unfinished futures stay valid but never complete. */
+ZPAR_API void zpar_client_destroy (zpar_client_t *c);
+
+/* This client's number (assigned by the hub at registration). */
+ZPAR_API uint32_t zpar_client_id (const zpar_client_t *c);
+
+/* Process everything that has arrived (results, output, notifications)
+ * waiting at most timeout seconds (0: do not wait, <0: forever) for the
+ * first event.  Returns the number of events handled, or -1. */
+ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *err);
+
+/* Output streamed by engines: called from inside zpar_client_poll / waits. */
+typedef void (*zpar_output_f) (void *arg, zpar_engine_id_t engine, zpar_task_id_t task,
+                               int stream /* 1 stdout, 2 stderr */, const void *data,
+                               size_t len);
+/* Subscribe to IOPub (every engine's output, from every client's tasks,
+ * unless mine_only).  NULL cb unsubscribes. */
+ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg,
+                                    int mine_only);
+
+/* Engine events (registered, unregistered, died) from the hub. */
+typedef void (*zpar_engine_event_f) (void *arg, zpar_engine_id_t engine, const char *event);
+ZPAR_API int zpar_client_on_engine_event (zpar_client_t *c, zpar_engine_event_f cb, void *arg);
+
+/* ---------------------------------------------------------------------
+ * Task descriptions
+ * --------------------------------------------------------------------- */
+
+/* A command task: argv[0] searched in PATH on the engine; argv is copied.
+ * NULL with EINVAL if argv is NULL or empty. */
+ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[]);
+
+/* A function task: the engine dlopen()s lib (once per engine) and calls
+ * symbol, a zpar_task_fn, with a copy of input. */
+ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
+                                          const void *input, size_t len);
+ZPAR_API void zpar_task_destroy (zpar_task_t *t);
+
+/* Options; each returns 0 or -1 EINVAL / ENOMEM. */
+ZPAR_API int zpar_task_setenv (zpar_task_t *t, const char *name, const char *value);
+ZPAR_API int zpar_task_set_cwd (zpar_task_t *t, const char *dir);
+ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds); /* 0: none */
+ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries);
+ZPAR_API int zpar_task_add_after (zpar_task_t *t, zpar_task_id_t dep); /* run after dep succeeded */
+ZPAR_API int zpar_task_add_target (zpar_task_t *t, zpar_engine_id_t e); /* allowed engines */
+ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority); /* higher first */
+ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
+ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
+
+/* ---------------------------------------------------------------------
+ * Submission and futures
+ * --------------------------------------------------------------------- */
+
+/* Load-balanced: the task scheduler picks an idle engine (least load),
+ * honouring targets, dependencies and priority.  Does not block on the
+ * network.  The task description may be destroyed right after. */
+ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
+
+/* Direct: run on the given engine (MUX queue).  Retries and dependencies
+ * do not apply to direct tasks (they are engine-specific by definition). */
+ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e,
+                                        const zpar_task_t *t, zpar_error_t *err);
+
+ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
+
+/* 1 if the result has arrived, else 0 (does no I/O). */
+ZPAR_API int zpar_future_done (const zpar_future_t *f);
+
+/* Wait up to timeout seconds (<0: forever) for the result.  0 when it has
+ * arrived (whatever its status), -1 ETIMEDOUT otherwise. */
+ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *err);
+
+/* The result once done, else NULL.  Owned by the future. */
+ZPAR_API const zpar_result_t *zpar_future_result (const zpar_future_t *f);
+ZPAR_API void zpar_future_destroy (zpar_future_t *f);
+
+/* Wait for every outstanding future of this client.  0 / -1 ETIMEDOUT. */
+ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_t *err);
+
+/* Number of futures of this client still waiting for a result. */
+ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c);
+
+/* ---------------------------------------------------------------------
+ * Results
+ * --------------------------------------------------------------------- */
+
+ZPAR_API zpar_task_id_t zpar_result_id (const zpar_result_t *r);
+ZPAR_API zpar_status_t zpar_result_status (const zpar_result_t *r);
+ZPAR_API int zpar_result_exit_code (const zpar_result_t *r);   /* -1 if none */
+ZPAR_API int zpar_result_signal (const zpar_result_t *r);      /* 0 if none */
+ZPAR_API double zpar_result_wall (const zpar_result_t *r);     /* seconds */
+ZPAR_API double zpar_result_cpu (const zpar_result_t *r);      /* user+system seconds */
+ZPAR_API long zpar_result_maxrss_kb (const zpar_result_t *r);
+ZPAR_API zpar_engine_id_t zpar_result_engine (const zpar_result_t *r);
+ZPAR_API const char *zpar_result_host (const zpar_result_t *r);
+ZPAR_API unsigned zpar_result_attempts (const zpar_result_t *r);
+ZPAR_API const char *zpar_result_error (const zpar_result_t *r); /* "" if none */
+ZPAR_API const void *zpar_result_stdout (const zpar_result_t *r, size_t *len);
+ZPAR_API const void *zpar_result_stderr (const zpar_result_t *r, size_t *len);
+ZPAR_API const void *zpar_result_output (const zpar_result_t *r, size_t *len); /* function output */
+ZPAR_API int zpar_result_truncated (const zpar_result_t *r); /* bit 0 stdout, bit 1 stderr */
+
+/* Results fetched from the hub (zpar_client_fetch_result) are owned by
+ * the caller and freed with this. */
+ZPAR_API void zpar_result_destroy (zpar_result_t *r);
+
+/* ---------------------------------------------------------------------
+ * Hub queries
+ * --------------------------------------------------------------------- */
+
+typedef struct {
+    zpar_engine_id_t id;
+    char host[256];
+    int pid;
+    int rank;
+    char state[16];     /* "idle", "busy", "dead" */
+    unsigned outstanding;
+} zpar_engine_info_t;
+
+typedef struct {
+    uint64_t pending;
+    uint64_t running;
+    uint64_t completed; /* finished with status ok */
+    uint64_t failed;    /* finished with any other status */
+    uint64_t dropped;   /* messages the controller dropped (malformed, forged, replayed) */
+} zpar_queue_status_t;
+
+/* The engines the hub knows, in id order.  *list is malloc'd (free()). */
+ZPAR_API int zpar_client_engines (zpar_client_t *c, zpar_engine_info_t **list, size_t *n,
+                                  zpar_error_t *err);
+ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st,
+                                       zpar_error_t *err);
+
+/* The record of any task, submitted by any client, any time earlier.
+ * ENOENT if the hub has no such task.  A task not finished yet gives a
+ * result with status ZPAR_STATUS_PENDING. */
+ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
+                                                  zpar_error_t *err);
+
+/* Submit again, as a new load-balanced task, the request of an earlier
+ * task (from any client).  The new future has a new id. */
+ZPAR_API zpar_future_t *zpar_client_resubmit (zpar_client_t *c, zpar_task_id_t id,
+                                              zpar_error_t *err);
+
+/* Forget finished tasks: the given one, or all (id.id == 0). */
+ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
+
+/* Control: abort a queued task (load-balanced or on an engine), interrupt
+ * (SIGINT, then kill after grace seconds) the task an engine is running. */
+ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
+ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err);
+
+/* Shut the whole cluster down (engines kill their tasks and exit; the
+ * controller flushes its records and exits). */
+ZPAR_API int zpar_client_shutdown (zpar_client_t *c, zpar_error_t *err);
+
+/* ---------------------------------------------------------------------
+ * Function tasks: what a task function sees
+ * --------------------------------------------------------------------- */
+
+/* A task function returns 0 for success, anything else for failure. */
+typedef int (zpar_task_fn) (zpar_fn_ctx_t *ctx, const void *input, size_t len);
+
+/* Append bytes to the task's output (returned in zpar_result_output). */
+ZPAR_API int zpar_fn_output (zpar_fn_ctx_t *ctx, const void *data, size_t len);
+ZPAR_API zpar_engine_id_t zpar_fn_engine (const zpar_fn_ctx_t *ctx);
+ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx);        /* launcher rank, -1 if none */
+ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx);   /* 1 when asked to stop */
+/* The engines-only MPI communicator (an MPI_Comm *) when the engine runs
+ * under MPI, else NULL. */
+ZPAR_API void *zpar_fn_mpi_comm (const zpar_fn_ctx_t *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,271 @@
+/* conn.c - connection files. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "error.h"
+#include "json.h"
+
+static const char *ep_names[ZPAR_EP_COUNT] = {
+    "registration",   "notification",   "hb_ping",     "hb_pong",
+    "mux_client",     "mux_engine",     "control_client", "control_engine",
+    "task_client",    "task_engine",    "iopub_client",   "iopub_engine",
+};
+
+const char *zpar__endpoint_name (zpar_endpoint_t ep)
+{
+    return ep < ZPAR_EP_COUNT ? ep_names[ep] : "?";
+}
+
+int zpar__mkdir_p (const char *path, int mode)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen (path);
+    if (len == 0 || len >= sizeof (tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy (tmp, path, len + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir (tmp, (mode_t)mode) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir (tmp, (mode_t)mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void hex_encode (const uint8_t *in, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_decode (const char *s, uint8_t *out, size_t n)
+{
+    if (strlen (s) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf (s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        if (!strchr ("0123456789abcdefABCDEF", s[2 * i])
+            || !strchr ("0123456789abcdefABCDEF", s[2 * i + 1]))
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+char *zpar__conn_to_string (const zpar_conninfo_t *ci)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    char hex[2 * ZPAR_KEY_LEN + 1];
+    FILE *f = open_memstream (&buf, &len);
+    if (!f)
+        return NULL;
+    hex_encode (ci->key, ZPAR_KEY_LEN, hex);
+    fprintf (f, "{\n  \"version\": 1,\n  \"key\": \"%s\",\n  \"signature_scheme\": \"hmac-sha256\",\n", hex);
+    fprintf (f, "  \"host\": ");
+    zpar__json_put_str (f, ci->host, strlen (ci->host));
+    fprintf (f, ",\n  \"pid\": %d,\n  \"task_scheme\": ", ci->pid);
+    zpar__json_put_str (f, ci->scheme, strlen (ci->scheme));
+    fprintf (f, ",\n  \"job\": ");
+    zpar__json_put_str (f, ci->job, strlen (ci->job));
+    for (int i = 0; i < ZPAR_EP_COUNT; i++) {
+        fprintf (f, ",\n  \"%s\": ", ep_names[i]);
+        zpar__json_put_str (f, ci->addr[i], strlen (ci->addr[i]));
+    }
+    fprintf (f, "\n}\n");
+    if (fclose (f) != 0) {
+        free (buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t *err)
+{
+    zpar_error_t jerr;
+    zpar_jobj_t *o = zpar__jobj_parse (text, strlen (text), &jerr);
+    const char *s;
+    double v;
+
+    memset (ci, 0, sizeof (*ci));
+    if (!o)
+        return zpar__errnoprintf (err, EINVAL, "%s", jerr.text);
+    if (zpar__jobj_num (o, "version", &v) < 0 || v != 1) {
+        zpar__jobj_destroy (o);
+        return zpar__errnoprintf (err, EINVAL, "missing or unsupported \"version\" (want 1)");
+    }
+    if (!(s = zpar__jobj_str (o, "key")) || hex_decode (s, ci->key, ZPAR_KEY_LEN) < 0) {
+        zpar__jobj_destroy (o);
+        return zpar__errnoprintf (err, EINVAL, "missing or malformed \"key\" (want %d hex digits)",
+                                  2 * ZPAR_KEY_LEN);
+    }
+    for (int i = 0; i < ZPAR_EP_COUNT; i++) {
+        s = zpar__jobj_str (o, ep_names[i]);
+        if (!s || strlen (s) >= ZPAR_ADDR_MAX || strncmp (s, "tcp://", 6) != 0) {
+            if (!(s && strncmp (s, "ipc://", 6) == 0 && strlen (s) < ZPAR_ADDR_MAX)) {
+                zpar__jobj_destroy (o);
+                return zpar__errnoprintf (err, EINVAL,
+                                          "missing or malformed address \"%s\" (want tcp://HOST:PORT)",
+                                          ep_names[i]);
+            }
+        }
+        snprintf (ci->addr[i], ZPAR_ADDR_MAX, "%s", s);
+    }
+    snprintf (ci->host, sizeof (ci->host), "%s", (s = zpar__jobj_str (o, "host")) ? s : "");
+    snprintf (ci->scheme, sizeof (ci->scheme), "%s",
+              (s = zpar__jobj_str (o, "task_scheme")) ? s : "leastload");
+    snprintf (ci->job, sizeof (ci->job), "%s", (s = zpar__jobj_str (o, "job")) ? s : "");
+    ci->pid = zpar__jobj_num (o, "pid", &v) == 0 ? (int)v : 0;
+    zpar__jobj_destroy (o);
+    return 0;
+}
+
+int zpar__conn_read (const char *path, zpar_conninfo_t *ci, zpar_error_t *err)
+{
+    FILE *f;
+    char buf[16384];
+    size_t n;
+    zpar_error_t perr;
+
+    if (!path || !ci)
+        return zpar__errnoprintf (err, EINVAL, "no connection file given");
+    if (!(f = fopen (path, "r")))
+        return zpar__errprintf (err, "cannot open connection file %s: %s", path,
+                                strerror (errno));
+    n = fread (buf, 1, sizeof (buf) - 1, f);
+    if (ferror (f) || !feof (f)) {
+        int e = ferror (f) ? errno : EFBIG;
+        fclose (f);
+        return zpar__errnoprintf (err, e, "cannot read connection file %s: %s", path,
+                                  e == EFBIG ? "file is too large" : strerror (e));
+    }
+    fclose (f);
+    buf[n] = '\0';
+    if (memchr (buf, '\0', n))
+        return zpar__errnoprintf (err, EINVAL, "connection file %s contains NUL bytes", path);
+    if (zpar__conn_from_string (buf, ci, &perr) < 0)
+        return zpar__errnoprintf (err, EINVAL, "connection file %s: %s", path, perr.text);
+    return 0;
+}
+
+int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t *err)
+{
+    char tmp[PATH_MAX];
+    char dir[PATH_MAX];
+    char *text = NULL, *slash;
+    int fd = -1;
+    size_t len;
+
+    if (snprintf (tmp, sizeof (tmp), "%s.tmp.%d", path, (int)getpid ()) >= (int)sizeof (tmp))
+        return zpar__errnoprintf (err, ENAMETOOLONG, "path too long: %s", path);
+    snprintf (dir, sizeof (dir), "%s", path);
+    if ((slash = strrchr (dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if (zpar__mkdir_p (dir, 0700) < 0)
+            return zpar__errprintf (err, "cannot create directory %s: %s", dir, strerror (errno));
+    }
+    if (!(text = zpar__conn_to_string (ci)))
+        return zpar__errprintf (err, "out of memory");
+    len = strlen (text);
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
+        || fchmod (fd, 0600) < 0 || write (fd, text, len) != (ssize_t)len || fsync (fd) < 0
+        || close (fd) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close (fd);
+        unlink (tmp);
+        free (text);
+        return zpar__errnoprintf (err, e, "cannot write connection file %s: %s", path,
+                                  strerror (e));
+    }
+    free (text);
+    if (rename (tmp, path) < 0) {
+        int e = errno;
+        unlink (tmp);
+        return zpar__errnoprintf (err, e, "cannot rename %s to %s: %s", tmp, path,
+                                  strerror (e));
+    }
+    return 0;
+}
+
+int zpar__zpar_dir (char *buf, size_t size)
+{
+    const char *d = getenv ("ZPAR_DIR");
+    const char *home = getenv ("HOME");
+    int n;
+    if (d && *d)
+        n = snprintf (buf, size, "%s", d);
+    else
+        n = snprintf (buf, size, "%s/.zpar", home && *home ? home : "/tmp");
+    if (n < 0 || (size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+int zpar__cluster_dir (char *buf, size_t size)
+{
+    char base[PATH_MAX];
+    const char *job = getenv ("SLURM_JOB_ID");
+    int n;
+    if (!job || !*job)
+        job = getenv ("PBS_JOBID");
+    if (zpar__zpar_dir (base, sizeof (base)) < 0)
+        return -1;
+    if (job && *job && !strchr (job, '/'))
+        n = snprintf (buf, size, "%s/job-%s", base, job);
+    else
+        n = snprintf (buf, size, "%s/local", base);
+    if (n < 0 || (size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+int zpar__conn_resolve (const char *opt, char *buf, size_t size, zpar_error_t *err)
+{
+    const char *env = getenv ("ZPAR_CONNECTION_FILE");
+    char dir[PATH_MAX];
+    if (opt && *opt) {
+        snprintf (buf, size, "%s", opt);
+        return 0;
+    }
+    if (env && *env) {
+        snprintf (buf, size, "%s", env);
+        return 0;
+    }
+    if (zpar__cluster_dir (dir, sizeof (dir)) < 0)
+        return zpar__errprintf (err, "cannot form the zpar directory path");
+    if ((size_t)snprintf (buf, size, "%s/client.json", dir) >= size)
+        return zpar__errnoprintf (err, ENAMETOOLONG, "path too long");
+    if (access (buf, R_OK) < 0)
+        return zpar__errnoprintf (err, ENOENT,
+                                  "no running cluster found (%s does not exist): start one with "
+                                  "'zpar cluster start -n N', or pass --connection-file FILE or "
+                                  "set ZPAR_CONNECTION_FILE",
+                                  buf);
+    return 0;
+}

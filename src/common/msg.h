@@ -1,0 +1,223 @@
+/* msg.h - the zpar wire codec: one message format for every channel.
+ *
+ * A zpar message on the wire (doc/protocol.md is the specification):
+ *
+ *   [routing frames...]  envelope added/removed by ROUTER sockets
+ *   "ZPAR1"              delimiter and protocol version
+ *   SIGNATURE            32 bytes, HMAC-SHA256(key, HEADER || BODY)
+ *   HEADER               48 bytes, fixed layout, little-endian
+ *   BODY                 a sequence of fields: u16 key, u32 length, bytes
+ *
+ * zpar_msg_t is a transparent internal struct: code inside zpar reads the
+ * header fields directly and uses the typed getters for body fields, which
+ * are bounds-checked against the decoded frame.  A received message owns a
+ * copy of its body.
+ *
+ * Thread-safety: a zpar_msg_t and a zpar_signer_t belong to one thread.
+ */
+#ifndef ZPAR__MSG_H
+#define ZPAR__MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zpar/error.h"
+
+#define ZPAR_PROTO_DELIM "ZPAR1"
+#define ZPAR_PROTO_VERSION 1
+#define ZPAR_SIG_LEN 32
+#define ZPAR_HDR_LEN 48
+#define ZPAR_KEY_LEN 32
+#define ZPAR_MAX_ENVELOPE 4
+#define ZPAR_MAX_IDENT 64
+#define ZPAR_MAX_BODY (256u * 1024 * 1024)
+#define ZPAR_MAX_FIELDS 65536
+
+typedef enum {
+    ZPAR_MSG_NONE = 0,
+    /* registrar (hub ROUTER) */
+    ZPAR_MSG_REGISTER_ENGINE = 1,
+    ZPAR_MSG_REGISTER_ENGINE_REPLY = 2,
+    ZPAR_MSG_REGISTER_CLIENT = 3,
+    ZPAR_MSG_REGISTER_CLIENT_REPLY = 4,
+    ZPAR_MSG_UNREGISTER = 5,
+    ZPAR_MSG_QUERY = 6,
+    ZPAR_MSG_QUERY_REPLY = 7,
+    /* shell: MUX and task queues */
+    ZPAR_MSG_TASK = 10,
+    ZPAR_MSG_RESULT = 11,
+    /* control queue */
+    ZPAR_MSG_ABORT = 20,
+    ZPAR_MSG_INTERRUPT = 21,
+    ZPAR_MSG_SHUTDOWN = 22,
+    ZPAR_MSG_CONTROL_REPLY = 23,
+    /* IOPub */
+    ZPAR_MSG_STREAM = 30,
+    ZPAR_MSG_TASK_STATUS = 31,
+    /* notification PUB */
+    ZPAR_MSG_NOTIFY = 40,
+    ZPAR_MSG_TYPE_MAX = 41,
+} zpar_msg_type_t;
+
+/* Body field keys.  A key may repeat (lists: argv, env, after, targets). */
+typedef enum {
+    ZPAR_F_NONE = 0,
+    /* task request */
+    ZPAR_F_KIND = 1,       /* u64 zpar_task_kind_t */
+    ZPAR_F_ARGV = 2,       /* str, repeated */
+    ZPAR_F_ENV = 3,        /* str "NAME=VALUE", repeated */
+    ZPAR_F_CWD = 4,        /* str */
+    ZPAR_F_TIMEOUT_MS = 5, /* u64, 0 = none */
+    ZPAR_F_RETRIES = 6,    /* u64 */
+    ZPAR_F_AFTER = 7,      /* u64 task id, repeated */
+    ZPAR_F_TARGET = 8,     /* u64 engine id, repeated */
+    ZPAR_F_PRIORITY = 9,   /* u64 (int64 two's complement) */
+    ZPAR_F_LIB = 10,       /* str */
+    ZPAR_F_SYMBOL = 11,    /* str */
+    ZPAR_F_INPUT = 12,     /* bytes */
+    ZPAR_F_INLINE = 13,    /* u64 bool */
+    ZPAR_F_ATTEMPT = 14,   /* u64, 1-based attempt number */
+    ZPAR_F_OUTPUT_CAP = 15, /* u64 bytes of stdout/stderr kept in the result */
+    ZPAR_F_ALL_ENGINES = 16, /* u64: task is part of a run on every engine */
+    /* task result */
+    ZPAR_F_STATUS = 20,    /* u64 zpar_status_t */
+    ZPAR_F_EXIT = 21,      /* u64 (int) exit status */
+    ZPAR_F_SIGNAL = 22,    /* u64 signal number */
+    ZPAR_F_WALL_US = 23,
+    ZPAR_F_UTIME_US = 24,
+    ZPAR_F_STIME_US = 25,
+    ZPAR_F_MAXRSS_KB = 26,
+    ZPAR_F_HOST = 27,      /* str */
+    ZPAR_F_STDOUT = 28,    /* bytes */
+    ZPAR_F_STDERR = 29,    /* bytes */
+    ZPAR_F_OUTPUT = 30,    /* bytes (function task output) */
+    ZPAR_F_ERROR = 31,     /* str */
+    ZPAR_F_STARTED_US = 32,
+    ZPAR_F_FINISHED_US = 33,
+    ZPAR_F_PID = 34,
+    ZPAR_F_TRUNCATED = 35, /* u64 bit 0: stdout, bit 1: stderr */
+    ZPAR_F_SUBMITTED_US = 36,
+    /* registration */
+    ZPAR_F_ENGINE_ID = 40,
+    ZPAR_F_CLIENT_ID = 41,
+    ZPAR_F_RANK = 42,
+    ZPAR_F_ADDR_MUX = 43,
+    ZPAR_F_ADDR_TASK = 44,
+    ZPAR_F_ADDR_CONTROL = 45,
+    ZPAR_F_ADDR_IOPUB = 46,
+    ZPAR_F_ADDR_HB_PING = 47,
+    ZPAR_F_ADDR_HB_PONG = 48,
+    ZPAR_F_ADDR_NOTIFY = 49,
+    ZPAR_F_HB_PERIOD_MS = 50,
+    ZPAR_F_HB_MISSES = 51,
+    ZPAR_F_TASK_SCHEME = 52, /* str "leastload" | "pure" */
+    ZPAR_F_STATE = 53,       /* str */
+    ZPAR_F_ENGINE_UUID = 54, /* str */
+    /* streams / status / notify */
+    ZPAR_F_STREAM = 60,  /* u64 1 = stdout, 2 = stderr */
+    ZPAR_F_DATA = 61,    /* bytes */
+    ZPAR_F_EVENT = 62,   /* str */
+    /* query */
+    ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown" */
+    ZPAR_F_TASK_ID = 71, /* u64, repeated */
+    ZPAR_F_COUNT = 72,   /* u64 */
+    ZPAR_F_RECORD = 73,  /* bytes: an encoded sub-message (header+body), repeated */
+    ZPAR_F_PENDING = 74,
+    ZPAR_F_RUNNING = 75,
+    ZPAR_F_COMPLETED = 76,
+    ZPAR_F_FAILED = 77,
+    ZPAR_F_DROPPED = 78,
+    ZPAR_F_OUTSTANDING = 79,
+    ZPAR_F_ERRNO = 80,
+} zpar_field_t;
+
+/* The fixed header, decoded. */
+typedef struct {
+    uint16_t version;
+    uint16_t type;     /* zpar_msg_type_t */
+    uint32_t flags;
+    uint64_t session;  /* sender's random session id */
+    uint64_t seq;      /* sender's per-session counter, from 1 */
+    uint64_t task;     /* task id, 0 if none */
+    uint64_t time_us;  /* sender's wall clock, microseconds since epoch */
+    uint32_t engine;   /* engine id (target or source), 0 if none */
+    uint32_t client;   /* client number, 0 if none */
+} zpar_hdr_t;
+
+typedef struct {
+    uint16_t key;
+    uint32_t off;
+    uint32_t len;
+} zpar_fieldref_t;
+
+typedef struct {
+    size_t len;
+    uint8_t data[ZPAR_MAX_IDENT];
+} zpar_ident_t;
+
+typedef struct zpar_msg {
+    zpar_hdr_t hdr;
+    int nenv;                               /* routing frames before the delimiter */
+    zpar_ident_t env[ZPAR_MAX_ENVELOPE];
+    uint8_t *body;
+    size_t len;
+    size_t cap;
+    zpar_fieldref_t *fields;
+    size_t nfields;
+    size_t fcap;
+} zpar_msg_t;
+
+/* Create an empty message of the given type.  NULL with ENOMEM. */
+zpar_msg_t *zpar__msg_create (zpar_msg_type_t type);
+
+/* NULL-safe, keeps errno. */
+void zpar__msg_destroy (zpar_msg_t *m);
+
+/* Reset a message to empty (keeps its buffers) and set its type. */
+void zpar__msg_reset (zpar_msg_t *m, zpar_msg_type_t type);
+
+/* Append body fields.  0 on success, -1 with ENOMEM / EINVAL (too large). */
+int zpar__msg_add_bytes (zpar_msg_t *m, zpar_field_t key, const void *data, size_t len);
+int zpar__msg_add_str (zpar_msg_t *m, zpar_field_t key, const char *s);
+int zpar__msg_add_u64 (zpar_msg_t *m, zpar_field_t key, uint64_t v);
+
+/* Set the routing envelope (the first frames sent).  -1 EINVAL if too long. */
+int zpar__msg_set_envelope (zpar_msg_t *m, int n, const zpar_ident_t *ids);
+int zpar__msg_push_ident (zpar_msg_t *m, const void *id, size_t len);
+
+/* Typed getters on the first (or idx-th) occurrence of key.
+ * get_str returns a NUL-terminated copy owned by the caller (free()), or NULL
+ * (ENOENT absent, EPROTO contains NUL, ENOMEM).  get_u64 returns 0/-1
+ * (ENOENT, EPROTO if the length is not 8).  get_bytes returns a pointer into
+ * the message (valid while it lives) and its length, NULL if absent.
+ * count returns the number of occurrences. */
+char *zpar__msg_get_str (const zpar_msg_t *m, zpar_field_t key);
+char *zpar__msg_get_str_at (const zpar_msg_t *m, zpar_field_t key, size_t idx);
+int zpar__msg_get_u64 (const zpar_msg_t *m, zpar_field_t key, uint64_t *v);
+int zpar__msg_get_u64_at (const zpar_msg_t *m, zpar_field_t key, size_t idx, uint64_t *v);
+uint64_t zpar__msg_u64_or (const zpar_msg_t *m, zpar_field_t key, uint64_t dflt);
+const void *zpar__msg_get_bytes (const zpar_msg_t *m, zpar_field_t key, size_t *len);
+const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx,
+                                    size_t *len);
+size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key);
+
+/* Strictly decode a header frame and a body frame into m (reset first).
+ * -1 with EPROTO and a reason in err on any malformation. */
+int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body,
+                      size_t blen, zpar_error_t *err);
+
+/* Encode the header of m into out (ZPAR_HDR_LEN bytes). */
+void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN]);
+
+/* Serialize header+body into one malloc'd buffer (for storing records and
+ * nesting in ZPAR_F_RECORD); decode it back with zpar__msg_unpack. */
+int zpar__msg_pack (const zpar_msg_t *m, uint8_t **buf, size_t *len);
+int zpar__msg_unpack (zpar_msg_t *m, const void *buf, size_t len, zpar_error_t *err);
+
+/* Microseconds since the epoch (CLOCK_REALTIME) and monotonic. */
+uint64_t zpar__now_us (void);
+uint64_t zpar__mono_us (void);
+
+const char *zpar__msg_type_name (int type);
+
+#endif

@@ -1,0 +1,48 @@
+/* sockutil.c - small helpers for the controller's sockets. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "sockutil.h"
+
+void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_error_t *err)
+{
+    void *s = zmq_socket (ctx, type);
+    int zero = 0, one = 1;
+    size_t len = epsize;
+    if (!s) {
+        zpar__errprintf (err, "cannot create socket: %s", zmq_strerror (errno));
+        return NULL;
+    }
+    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
+    zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
+    if (type == ZMQ_ROUTER)
+        zmq_setsockopt (s, ZMQ_ROUTER_HANDOVER, &one, sizeof (one));
+    if (zmq_bind (s, ep) < 0) {
+        int e = errno;
+        zpar__errnoprintf (err, e, "cannot bind %s: %s", ep, zmq_strerror (e));
+        zmq_close (s);
+        return NULL;
+    }
+    if (strncmp (ep, "inproc://", 9) != 0
+        && zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, ep, &len) < 0) {
+        zpar__errprintf (err, "cannot read bound endpoint: %s", zmq_strerror (errno));
+        zmq_close (s);
+        return NULL;
+    }
+    return s;
+}
+
+void zpar__close_socket (void *sock)
+{
+    if (sock) {
+        int zero = 0;
+        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof (zero));
+        zmq_close (sock);
+    }
+}

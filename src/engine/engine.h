@@ -1,0 +1,26 @@
+/* engine.h - a zpar engine: registers with the controller, heartbeats,
+ * and runs command and function tasks in child processes. */
+#ifndef ZPAR__ENGINE_H
+#define ZPAR__ENGINE_H
+
+#include "conn.h"
+#include "zpar/error.h"
+
+typedef struct {
+    /* Where the controller is: conninfo if non-NULL, else read
+     * connection_file (the engine.json the controller wrote). */
+    const zpar_conninfo_t *conninfo;
+    const char *connection_file;
+    int rank;            /* launcher rank, -1 if none */
+    unsigned want_id;    /* engine id to ask for (0: any) */
+    void *mpi_comm;      /* engines-only MPI communicator (MPI_Comm *), or NULL */
+    const char *bind_report; /* text describing this engine's CPU binding, or NULL */
+    double register_timeout; /* give up registering after this (s); <= 0: retry forever */
+} zpar_engine_opts_t;
+
+/* Run the engine until the controller says shutdown, or SIGTERM/SIGINT.
+ * Tasks still running are killed before returning.  0 on a clean shutdown,
+ * -1 with err on a fatal error (bad connection file, register timeout). */
+int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err);
+
+#endif

@@ -1,0 +1,14 @@
+/* duration.h - parsing human durations ("90", "2.5", "30s", "10m", "1h30m").
+ * Internal. */
+#ifndef ZPAR__SWEEP_DURATION_H
+#define ZPAR__SWEEP_DURATION_H
+
+/* Parse s as a duration in seconds.  Accepted: a plain non-negative number
+ * ("90", "2.5"), or one or more <number><unit> groups with units in
+ * strictly decreasing order among d, h, m, s ("30s", "10m", "2h", "1h30m",
+ * "1d12h", "1.5h").  No spaces, no signs.  On success stores the seconds in
+ * *secs and returns 0; otherwise returns -1 with errno = EINVAL and *secs
+ * unchanged. */
+int zpar__duration_parse (const char *s, double *secs);
+
+#endif

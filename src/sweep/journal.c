@@ -1,0 +1,661 @@
+/* journal.c - the SQLite journal of a sweep. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "error.h"
+#include "journal.h"
+
+#define SCHEMA_VERSION 1
+
+static const char *schema =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  name TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS points ("
+    "  key TEXT PRIMARY KEY,"
+    "  idx INTEGER NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending','running','succeeded','failed')),"
+    "  exit_code INTEGER,"
+    "  signal INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  wall_s REAL,"
+    "  max_rss_kb INTEGER,"
+    "  engine TEXT,"
+    "  host TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  task_id TEXT,"
+    "  created REAL,"
+    "  started REAL,"
+    "  finished REAL,"
+    "  error TEXT);"
+    "CREATE INDEX IF NOT EXISTS points_idx ON points (idx);"
+    "CREATE INDEX IF NOT EXISTS points_state ON points (state);";
+
+#define ROW_COLUMNS                                                                           \
+    "key, idx, params, state, exit_code, signal, attempts, wall_s, max_rss_kb, engine, host, " \
+    "stdout, stderr, task_id, created, started, finished, error"
+
+enum {
+    ST_BEGIN, ST_COMMIT, ST_LOOKUP, ST_GET, ST_DISPATCH, ST_FINISH, ST_CUR_ADD, ST_COUNT
+};
+
+static const char *sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_LOOKUP] = "SELECT state, attempts FROM points WHERE key = ?1",
+    [ST_GET] = "SELECT " ROW_COLUMNS " FROM points WHERE key = ?1",
+    [ST_DISPATCH] =
+        "INSERT INTO points (key, idx, params, state, attempts, stdout, stderr, task_id,"
+        "  engine, host, created, started)"
+        " VALUES (?1, ?2, ?3, 'running', 1, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+        " ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, params = excluded.params,"
+        "  state = 'running', attempts = attempts + 1, stdout = excluded.stdout,"
+        "  stderr = excluded.stderr, task_id = excluded.task_id, engine = excluded.engine,"
+        "  host = excluded.host, started = excluded.started, finished = NULL,"
+        "  exit_code = NULL, signal = NULL, wall_s = NULL, max_rss_kb = NULL, error = NULL",
+    [ST_FINISH] =
+        "UPDATE points SET state = ?2, exit_code = ?3, signal = ?4, wall_s = ?5,"
+        "  max_rss_kb = ?6, engine = coalesce (?7, engine), host = coalesce (?8, host),"
+        "  error = ?9, finished = ?10 WHERE key = ?1",
+    [ST_CUR_ADD] = "INSERT OR IGNORE INTO temp.current (key) VALUES (?1)",
+};
+
+struct zpar_journal {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *st[ST_COUNT];
+    int in_txn;
+    unsigned nrec;
+    struct timespec txn_start;
+    unsigned max_records;
+    unsigned max_ms;
+};
+
+static const char *state_names[ZPAR_JSTATE_COUNT] = {
+    "absent", "pending", "running", "succeeded", "failed",
+};
+
+const char *zpar__journal_state_name (zpar_jstate_t s)
+{
+    return (unsigned)s < ZPAR_JSTATE_COUNT ? state_names[s] : "unknown";
+}
+
+static zpar_jstate_t state_parse (const char *s)
+{
+    for (int i = 1; s && i < ZPAR_JSTATE_COUNT; i++)
+        if (strcmp (s, state_names[i]) == 0)
+            return (zpar_jstate_t)i;
+    return ZPAR_JSTATE_ABSENT;
+}
+
+static int errno_of (int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM: return ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return EBUSY;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return EACCES;
+    case SQLITE_FULL: return ENOSPC;
+    case SQLITE_CANTOPEN: return ENOENT;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT: return EINVAL;
+    default: return EIO;
+    }
+}
+
+static int dbfail (zpar_journal_t *j, zpar_error_t *err, int rc, const char *what)
+{
+    return zpar__errnoprintf (err, errno_of (rc), "journal %s: %s: %s", j->path, what,
+                              j->db ? sqlite3_errmsg (j->db) : sqlite3_errstr (rc));
+}
+
+static double now_unix (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned age_ms (const struct timespec *since)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    long long ms = (ts.tv_sec - since->tv_sec) * 1000LL + (ts.tv_nsec - since->tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > 0xffffffffLL ? 0xffffffffu : (unsigned)ms;
+}
+
+/* Run one statement to completion (no rows wanted). */
+static int step_done (zpar_journal_t *j, sqlite3_stmt *st, zpar_error_t *err, const char *what)
+{
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return dbfail (j, err, rc, what);
+    return 0;
+}
+
+static int exec (zpar_journal_t *j, const char *text, zpar_error_t *err)
+{
+    int rc = sqlite3_exec (j->db, text, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return dbfail (j, err, rc, text);
+    return 0;
+}
+
+/* Release the row last returned by zpar__journal_get. */
+static void release (zpar_journal_t *j)
+{
+    sqlite3_reset (j->st[ST_GET]);
+}
+
+static int txn_begin (zpar_journal_t *j, zpar_error_t *err)
+{
+    release (j);
+    if (j->in_txn)
+        return 0;
+    if (step_done (j, j->st[ST_BEGIN], err, "begin") < 0)
+        return -1;
+    j->in_txn = 1;
+    j->nrec = 0;
+    clock_gettime (CLOCK_MONOTONIC, &j->txn_start);
+    return 0;
+}
+
+int zpar__journal_flush (zpar_journal_t *j, zpar_error_t *err)
+{
+    if (!j)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    release (j);
+    if (!j->in_txn)
+        return 0;
+    if (step_done (j, j->st[ST_COMMIT], err, "commit") < 0) {
+        /* COMMIT failed (disk full, ...): the transaction may be gone. */
+        if (sqlite3_get_autocommit (j->db)) {
+            j->in_txn = 0;
+            j->nrec = 0;
+        }
+        return -1;
+    }
+    j->in_txn = 0;
+    j->nrec = 0;
+    return 0;
+}
+
+int zpar__journal_tick (zpar_journal_t *j, zpar_error_t *err)
+{
+    if (!j)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (j->in_txn && j->max_ms && age_ms (&j->txn_start) >= j->max_ms)
+        return zpar__journal_flush (j, err);
+    return 0;
+}
+
+unsigned zpar__journal_unflushed (const zpar_journal_t *j)
+{
+    return j && j->in_txn ? j->nrec : 0;
+}
+
+/* After one record: flush if the batch is full or old. */
+static int recorded (zpar_journal_t *j, zpar_error_t *err)
+{
+    j->nrec++;
+    if (j->nrec >= j->max_records || (j->max_ms && age_ms (&j->txn_start) >= j->max_ms))
+        return zpar__journal_flush (j, err);
+    return 0;
+}
+
+int zpar__journal_set_batch (zpar_journal_t *j, unsigned max_records, unsigned max_ms)
+{
+    if (!j || max_records < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    j->max_records = max_records;
+    j->max_ms = max_ms;
+    return 0;
+}
+
+static int meta_set (zpar_journal_t *j, const char *name, const char *value, zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2 (j->db,
+                                 "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                                 -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return dbfail (j, err, rc, "meta");
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
+    rc = step_done (j, st, err, "meta");
+    sqlite3_finalize (st);
+    return rc;
+}
+
+char *zpar__journal_meta_get (zpar_journal_t *j, const char *name)
+{
+    sqlite3_stmt *st;
+    char *v = NULL;
+    if (!j || !name) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (sqlite3_prepare_v2 (j->db, "SELECT value FROM meta WHERE name = ?1", -1, &st, NULL)
+        != SQLITE_OK) {
+        errno = EIO;
+        return NULL;
+    }
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text (st, 0);
+        if (!(v = strdup (t ? t : "")))
+            errno = ENOMEM;
+    }
+    else
+        errno = ENOENT;
+    sqlite3_finalize (st);
+    return v;
+}
+
+void zpar__journal_close (zpar_journal_t *j)
+{
+    if (j) {
+        int saved = errno;
+        if (j->in_txn)
+            (void)zpar__journal_flush (j, NULL);
+        if (j->st[ST_GET])
+            release (j);
+        for (int i = 0; i < ST_COUNT; i++)
+            sqlite3_finalize (j->st[i]);
+        sqlite3_close (j->db);
+        free (j->path);
+        free (j);
+        errno = saved;
+    }
+}
+
+zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name,
+                                    zpar_error_t *err)
+{
+    zpar_journal_t *j;
+    sqlite3_stmt *st = NULL;
+    char *owner = NULL;
+    int rc, version = 0;
+
+    if (!path || !sweep_name || !*sweep_name) {
+        zpar__errnoprintf (err, EINVAL, "journal: a path and a sweep name are required");
+        return NULL;
+    }
+    if (!(j = calloc (1, sizeof (*j))) || !(j->path = strdup (path))) {
+        free (j);
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    j->max_records = ZPAR_JOURNAL_BATCH_RECORDS;
+    j->max_ms = ZPAR_JOURNAL_BATCH_MS;
+    rc = sqlite3_open_v2 (path, &j->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                          NULL);
+    if (rc != SQLITE_OK) {
+        dbfail (j, err, rc, "cannot open");
+        goto error;
+    }
+    sqlite3_busy_timeout (j->db, 10000);
+    sqlite3_extended_result_codes (j->db, 1);
+    if (exec (j, "PRAGMA journal_mode = WAL", err) < 0
+        || exec (j, "PRAGMA synchronous = NORMAL", err) < 0
+        || exec (j, "PRAGMA foreign_keys = ON", err) < 0)
+        goto error;
+    /* schema */
+    if ((rc = sqlite3_prepare_v2 (j->db, "PRAGMA user_version", -1, &st, NULL)) != SQLITE_OK) {
+        dbfail (j, err, rc, "schema version");
+        goto error;
+    }
+    if ((rc = sqlite3_step (st)) == SQLITE_ROW)
+        version = sqlite3_column_int (st, 0);
+    sqlite3_finalize (st);
+    st = NULL;
+    if (rc != SQLITE_ROW) {
+        dbfail (j, err, rc, "schema version");
+        goto error;
+    }
+    if (version > SCHEMA_VERSION) {
+        zpar__errnoprintf (err, EPROTO,
+                           "journal %s: schema version %d is newer than this zpar (%d)", path,
+                           version, SCHEMA_VERSION);
+        goto error;
+    }
+    if (exec (j, "BEGIN IMMEDIATE", err) < 0)
+        goto error;
+    if (exec (j, schema, err) < 0 || exec (j, "PRAGMA user_version = 1", err) < 0) {
+        (void)exec (j, "ROLLBACK", NULL);
+        goto error;
+    }
+    owner = zpar__journal_meta_get (j, "sweep_name");
+    if (owner && strcmp (owner, sweep_name) != 0) {
+        zpar__errnoprintf (err, EEXIST,
+                           "journal %s belongs to sweep '%s', not '%s' (give another "
+                           "journal path)", path, owner, sweep_name);
+        (void)exec (j, "ROLLBACK", NULL);
+        goto error;
+    }
+    if (!owner) {
+        char ts[32];
+        snprintf (ts, sizeof (ts), "%.3f", now_unix ());
+        if (meta_set (j, "sweep_name", sweep_name, err) < 0 || meta_set (j, "created", ts, err) < 0) {
+            (void)exec (j, "ROLLBACK", NULL);
+            goto error;
+        }
+    }
+    if (exec (j, "COMMIT", err) < 0)
+        goto error;
+    free (owner);
+    owner = NULL;
+    if (exec (j, "CREATE TEMP TABLE IF NOT EXISTS current (key TEXT PRIMARY KEY)", err) < 0)
+        goto error;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if ((rc = sqlite3_prepare_v3 (j->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
+                                      NULL)) != SQLITE_OK) {
+            dbfail (j, err, rc, "prepare");
+            goto error;
+        }
+    }
+    return j;
+error:
+    free (owner);
+    zpar__journal_close (j);
+    return NULL;
+}
+
+int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requeued,
+                             int *file_changed, zpar_error_t *err)
+{
+    char *old = NULL, ts[32], *runs = NULL, nruns[32];
+    int changed = 0, n;
+    if (!j)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (zpar__journal_flush (j, err) < 0 || txn_begin (j, err) < 0)
+        return -1;
+    if (exec (j, "UPDATE points SET state = 'pending' WHERE state = 'running'", err) < 0)
+        goto error;
+    n = sqlite3_changes (j->db);
+    if (file_hash) {
+        old = zpar__journal_meta_get (j, "file_hash");
+        changed = old && strcmp (old, file_hash) != 0;
+        if (meta_set (j, "file_hash", file_hash, err) < 0)
+            goto error;
+    }
+    runs = zpar__journal_meta_get (j, "runs");
+    snprintf (nruns, sizeof (nruns), "%ld", (runs ? strtol (runs, NULL, 10) : 0) + 1);
+    snprintf (ts, sizeof (ts), "%.3f", now_unix ());
+    if (meta_set (j, "runs", nruns, err) < 0 || meta_set (j, "last_run", ts, err) < 0)
+        goto error;
+    if (zpar__journal_flush (j, err) < 0)
+        goto error;
+    free (old);
+    free (runs);
+    if (requeued)
+        *requeued = n;
+    if (file_changed)
+        *file_changed = changed;
+    return 0;
+error:
+    (void)exec (j, "ROLLBACK", NULL);
+    j->in_txn = 0;
+    j->nrec = 0;
+    free (old);
+    free (runs);
+    return -1;
+}
+
+int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state,
+                          int *attempts, zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !key || !state)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    st = j->st[ST_LOOKUP];
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        *state = state_parse ((const char *)sqlite3_column_text (st, 0));
+        if (attempts)
+            *attempts = sqlite3_column_int (st, 1);
+    }
+    else if (rc == SQLITE_DONE) {
+        *state = ZPAR_JSTATE_ABSENT;
+        if (attempts)
+            *attempts = 0;
+    }
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return dbfail (j, err, rc, "lookup");
+    return 0;
+}
+
+static const char *col_text (sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text (st, i);
+}
+
+static void row_fill (sqlite3_stmt *st, zpar_journal_row_t *r)
+{
+    memset (r, 0, sizeof (*r));
+    r->key = col_text (st, 0);
+    r->index = (uint64_t)sqlite3_column_int64 (st, 1);
+    r->params_json = col_text (st, 2);
+    r->state = state_parse (col_text (st, 3));
+    r->exit_code = sqlite3_column_type (st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int (st, 4);
+    r->signal = sqlite3_column_int (st, 5);
+    r->attempts = sqlite3_column_int (st, 6);
+    r->wall_s = sqlite3_column_type (st, 7) == SQLITE_NULL ? -1. : sqlite3_column_double (st, 7);
+    r->max_rss_kb = sqlite3_column_type (st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64 (st, 8);
+    r->engine = col_text (st, 9);
+    r->host = col_text (st, 10);
+    r->stdout_path = col_text (st, 11);
+    r->stderr_path = col_text (st, 12);
+    r->task_id = col_text (st, 13);
+    r->created = sqlite3_column_double (st, 14);
+    r->started = sqlite3_column_double (st, 15);
+    r->finished = sqlite3_column_double (st, 16);
+    r->error = col_text (st, 17);
+}
+
+int zpar__journal_get (zpar_journal_t *j, const char *key, zpar_journal_row_t *row,
+                       zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !key || !row)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    st = j->st[ST_GET];
+    sqlite3_reset (st); /* releases the previous row */
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        row_fill (st, row); /* strings stay valid until the next reset */
+        return 1;
+    }
+    sqlite3_reset (st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    return dbfail (j, err, rc, "get");
+}
+
+static void bind_opt (sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text (st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (st, i);
+}
+
+int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *d,
+                              zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    if (!j || !d || !d->key || !d->params_json || d->index > INT64_MAX)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (txn_begin (j, err) < 0)
+        return -1;
+    st = j->st[ST_DISPATCH];
+    sqlite3_bind_text (st, 1, d->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)d->index);
+    sqlite3_bind_text (st, 3, d->params_json, -1, SQLITE_STATIC);
+    bind_opt (st, 4, d->stdout_path);
+    bind_opt (st, 5, d->stderr_path);
+    bind_opt (st, 6, d->task_id);
+    bind_opt (st, 7, d->engine);
+    bind_opt (st, 8, d->host);
+    sqlite3_bind_double (st, 9, now_unix ());
+    int rc = step_done (j, st, err, "record dispatch");
+    sqlite3_clear_bindings (st);
+    if (rc < 0)
+        return -1;
+    return recorded (j, err);
+}
+
+int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r,
+                            zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !r || !r->key)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (r->state != ZPAR_JSTATE_SUCCEEDED && r->state != ZPAR_JSTATE_FAILED
+        && r->state != ZPAR_JSTATE_PENDING)
+        return zpar__errnoprintf (err, EINVAL, "journal: a finished point must be succeeded, "
+                                  "failed or pending");
+    if (txn_begin (j, err) < 0)
+        return -1;
+    st = j->st[ST_FINISH];
+    sqlite3_bind_text (st, 1, r->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, state_names[r->state], -1, SQLITE_STATIC);
+    if (r->exit_code >= 0)
+        sqlite3_bind_int (st, 3, r->exit_code);
+    else
+        sqlite3_bind_null (st, 3);
+    if (r->signal > 0)
+        sqlite3_bind_int (st, 4, r->signal);
+    else
+        sqlite3_bind_null (st, 4);
+    if (r->wall_s >= 0)
+        sqlite3_bind_double (st, 5, r->wall_s);
+    else
+        sqlite3_bind_null (st, 5);
+    if (r->max_rss_kb >= 0)
+        sqlite3_bind_int64 (st, 6, r->max_rss_kb);
+    else
+        sqlite3_bind_null (st, 6);
+    bind_opt (st, 7, r->engine);
+    bind_opt (st, 8, r->host);
+    bind_opt (st, 9, r->error);
+    sqlite3_bind_double (st, 10, now_unix ());
+    rc = step_done (j, st, err, "record result");
+    sqlite3_clear_bindings (st);
+    if (rc < 0)
+        return -1;
+    if (sqlite3_changes (j->db) == 0)
+        return zpar__errnoprintf (err, ENOENT, "journal: point %.16s... was never dispatched",
+                                  r->key);
+    return recorded (j, err);
+}
+
+int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT],
+                          zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !counts)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    for (int i = 0; i < ZPAR_JSTATE_COUNT; i++)
+        counts[i] = 0;
+    rc = sqlite3_prepare_v2 (j->db, "SELECT state, count(*) FROM points GROUP BY state", -1, &st,
+                             NULL);
+    if (rc != SQLITE_OK)
+        return dbfail (j, err, rc, "count");
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+        counts[state_parse (col_text (st, 0))] += (uint64_t)sqlite3_column_int64 (st, 1);
+    sqlite3_finalize (st);
+    counts[ZPAR_JSTATE_ABSENT] = 0;
+    if (rc != SQLITE_DONE)
+        return dbfail (j, err, rc, "count");
+    return 0;
+}
+
+int zpar__journal_current_clear (zpar_journal_t *j, zpar_error_t *err)
+{
+    if (!j)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    return exec (j, "DELETE FROM temp.current", err);
+}
+
+int zpar__journal_current_add (zpar_journal_t *j, const char *key, zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !key)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (txn_begin (j, err) < 0)
+        return -1;
+    st = j->st[ST_CUR_ADD];
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+    rc = step_done (j, st, err, "current key");
+    sqlite3_clear_bindings (st);
+    if (rc < 0)
+        return -1;
+    return recorded (j, err);
+}
+
+static int foreach (zpar_journal_t *j, const char *text, zpar_journal_row_f cb, void *arg,
+                    zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    zpar_journal_row_t row;
+    int rc, ret = 0;
+    if (!j || !cb)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    release (j);
+    rc = sqlite3_prepare_v2 (j->db, text, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return dbfail (j, err, rc, "query");
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        row_fill (st, &row);
+        if ((ret = cb (&row, arg)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        dbfail (j, err, rc, "query");
+        sqlite3_finalize (st);
+        return -1;
+    }
+    sqlite3_finalize (st);
+    return ret;
+}
+
+int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg,
+                           zpar_error_t *err)
+{
+    return foreach (j, "SELECT " ROW_COLUMNS " FROM points ORDER BY idx, key", cb, arg, err);
+}
+
+int zpar__journal_foreach_removed (zpar_journal_t *j, zpar_journal_row_f cb, void *arg,
+                                   zpar_error_t *err)
+{
+    return foreach (j,
+                    "SELECT " ROW_COLUMNS " FROM points"
+                    " WHERE key NOT IN (SELECT key FROM temp.current) ORDER BY idx, key",
+                    cb, arg, err);
+}
