@@ -1,0 +1,237 @@
+/* floor-broker.c - the raw libzmq floor for zpar's queues.
+ *
+ *   client DEALER --tcp--> broker ROUTER | broker DEALER --tcp--> worker DEALER (echo)
+ *
+ * Three processes (forked from this one), all on tcp loopback.  The broker is
+ * a zmq_poll loop that drains every ready socket before polling again (what
+ * zpar's relays do); the worker echoes every message it gets, envelope and
+ * all.  Measures:
+ *
+ *   rtt   ping-pong: one message in flight, N round trips, median and p99
+ *   tput  pipelined: N messages, up to WINDOW in flight, the client drains
+ *         all ready replies per poll; messages (round trips) per second
+ *
+ * Output: "key value" lines (floor_rtt_median_us, floor_rtt_p99_us,
+ * floor_tput_msgs, floor_broker_rss_kb), read by bench/run.sh.
+ *
+ * usage: floor-broker [-r ROUNDTRIPS] [-t MESSAGES] [-s PAYLOAD_BYTES] [-p BASEPORT]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define WINDOW 5000
+
+static double now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die (const char *what)
+{
+    fprintf (stderr, "floor-broker: %s: %s\n", what, zmq_strerror (zmq_errno ()));
+    exit (1);
+}
+
+static void *mksock (void *ctx, int type)
+{
+    void *s = zmq_socket (ctx, type);
+    int hwm = 0, linger = 0; /* unlimited: a ROUTER must not drop replies */
+    if (!s)
+        die ("zmq_socket");
+    zmq_setsockopt (s, ZMQ_SNDHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (s, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof (linger));
+    return s;
+}
+
+/* Forward every message ready on from to to; returns -1 on term. */
+static int drain (void *from, void *to)
+{
+    for (;;) {
+        zmq_msg_t m;
+        int more;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, from, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            return errno == EAGAIN ? 0 : -1;
+        }
+        more = zmq_msg_more (&m);
+        if (zmq_msg_send (&m, to, more ? ZMQ_SNDMORE : 0) < 0) {
+            zmq_msg_close (&m);
+            return -1;
+        }
+    }
+}
+
+static void broker (int port)
+{
+    void *ctx = zmq_ctx_new ();
+    void *front = mksock (ctx, ZMQ_ROUTER), *back = mksock (ctx, ZMQ_DEALER);
+    char a[64];
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    if (zmq_bind (front, a) < 0)
+        die ("bind front");
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port + 1);
+    if (zmq_bind (back, a) < 0)
+        die ("bind back");
+    for (;;) {
+        zmq_pollitem_t it[2] = {{front, 0, ZMQ_POLLIN, 0}, {back, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (it, 2, -1) < 0)
+            break;
+        if ((it[0].revents & ZMQ_POLLIN) && drain (front, back) < 0)
+            break;
+        if ((it[1].revents & ZMQ_POLLIN) && drain (back, front) < 0)
+            break;
+    }
+    _exit (0);
+}
+
+static void worker (int port)
+{
+    void *ctx = zmq_ctx_new ();
+    void *s = mksock (ctx, ZMQ_DEALER);
+    char a[64];
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port + 1);
+    if (zmq_connect (s, a) < 0)
+        die ("connect worker");
+    for (;;) {
+        zmq_msg_t m;
+        int more;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, s, 0) < 0)
+            break;
+        more = zmq_msg_more (&m);
+        if (zmq_msg_send (&m, s, more ? ZMQ_SNDMORE : 0) < 0)
+            break;
+    }
+    _exit (0);
+}
+
+static int cmp_d (const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main (int argc, char **argv)
+{
+    long rtts = 20000, msgs = 200000;
+    int size = 64, port = 0, opt;
+    pid_t pb, pw;
+    void *ctx, *s;
+    char a[64], *payload, buf[65536];
+    double *lat, t0, t;
+    long i, sent, got;
+
+    while ((opt = getopt (argc, argv, "r:t:s:p:")) != -1) {
+        switch (opt) {
+        case 'r': rtts = atol (optarg); break;
+        case 't': msgs = atol (optarg); break;
+        case 's': size = atoi (optarg); break;
+        case 'p': port = atoi (optarg); break;
+        default:
+            fprintf (stderr, "usage: floor-broker [-r N] [-t N] [-s BYTES] [-p PORT]\n");
+            return 2;
+        }
+    }
+    if (rtts < 1 || msgs < 1 || size < 1 || size > (int)sizeof (buf))
+        return 2;
+    if (port <= 0)
+        port = 20000 + (getpid () % 20000);
+
+    /* the children die with this process, whatever happens to it */
+    if ((pb = fork ()) == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        broker (port);
+    }
+    if ((pw = fork ()) == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        worker (port);
+    }
+
+    ctx = zmq_ctx_new ();
+    s = mksock (ctx, ZMQ_DEALER);
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    if (zmq_connect (s, a) < 0)
+        die ("connect client");
+    payload = calloc (1, size);
+    lat = calloc (rtts, sizeof (double));
+
+    /* warm-up (and wait for every connection to be up): bounded */
+    {
+        int rcvto = 10000;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &rcvto, sizeof (rcvto));
+        for (i = 0; i < 200; i++) {
+            zmq_send (s, payload, size, 0);
+            if (zmq_recv (s, buf, sizeof (buf), 0) < 0) {
+                fprintf (stderr, "floor-broker: no echo within 10 s\n");
+                kill (pb, SIGKILL);
+                kill (pw, SIGKILL);
+                return 1;
+            }
+        }
+    }
+
+    /* ping-pong */
+    for (i = 0; i < rtts; i++) {
+        t0 = now ();
+        zmq_send (s, payload, size, 0);
+        if (zmq_recv (s, buf, sizeof (buf), 0) < 0)
+            die ("recv rtt");
+        lat[i] = now () - t0;
+    }
+    qsort (lat, rtts, sizeof (double), cmp_d);
+    printf ("floor_rtt_median_us %.1f\n", lat[rtts / 2] * 1e6);
+    printf ("floor_rtt_p99_us %.1f\n", lat[(long)(rtts * 0.99)] * 1e6);
+    fflush (stdout);
+
+    /* pipelined */
+    sent = got = 0;
+    t0 = now ();
+    while (got < msgs) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        while (sent < msgs && sent - got < WINDOW) {
+            if (zmq_send (s, payload, size, ZMQ_DONTWAIT) < 0)
+                break;
+            sent++;
+        }
+        if (zmq_poll (&it, 1, 10000) <= 0)
+            die ("pipelined: no reply within 10 s");
+        while (zmq_recv (s, buf, sizeof (buf), ZMQ_DONTWAIT) >= 0)
+            got++;
+    }
+    t = now () - t0;
+    printf ("floor_tput_msgs %.0f\n", msgs / t);
+    {
+        /* the broker's resident memory after all that: a floor for the controller's */
+        char path[64], line[256];
+        FILE *f;
+        snprintf (path, sizeof (path), "/proc/%d/status", (int)pb);
+        if ((f = fopen (path, "r"))) {
+            while (fgets (line, sizeof (line), f))
+                if (strncmp (line, "VmRSS:", 6) == 0)
+                    printf ("floor_broker_rss_kb %ld\n", atol (line + 6));
+            fclose (f);
+        }
+    }
+
+    kill (pb, SIGTERM);
+    kill (pw, SIGTERM);
+    waitpid (pb, NULL, 0);
+    waitpid (pw, NULL, 0);
+    zmq_close (s);
+    zmq_ctx_term (ctx);
+    return 0;
+}

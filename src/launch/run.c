@@ -1,0 +1,321 @@
+/* run.c - `zpar run`: controller on rank 0, engines elsewhere. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bind.h"
+#include "conn.h"
+#include "controller/controller.h"
+#include "engine/engine.h"
+#include "error.h"
+#include "log.h"
+#include "run.h"
+#include "sweep/runner.h"
+#include "wireup.h"
+#include "zpar.h"
+
+typedef struct {
+    zpar_controller_opts_t copts;
+    pthread_t tid;
+    int rc;
+    zpar_error_t err;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready;
+    int done;
+    zpar_conninfo_t ci;
+} ctl_thread_t;
+
+static void on_ready (void *arg, const zpar_conninfo_t *ci)
+{
+    ctl_thread_t *t = arg;
+    pthread_mutex_lock (&t->lock);
+    t->ci = *ci;
+    t->ready = 1;
+    pthread_cond_broadcast (&t->cond);
+    pthread_mutex_unlock (&t->lock);
+}
+
+static void *ctl_main (void *arg)
+{
+    ctl_thread_t *t = arg;
+    t->rc = zpar__controller_run (&t->copts, &t->err);
+    pthread_mutex_lock (&t->lock);
+    t->done = 1;
+    pthread_cond_broadcast (&t->cond);
+    pthread_mutex_unlock (&t->lock);
+    return NULL;
+}
+
+static double now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until n engines are alive; 0 or -1 (timeout / controller gone). */
+static int wait_engines (zpar_client_t *c, int n, double timeout, ctl_thread_t *t)
+{
+    double deadline = now () + timeout;
+    int alive = 0;
+    while (1) {
+        zpar_engine_info_t *list = NULL;
+        size_t cnt = 0;
+        if (zpar_client_engines (c, &list, &cnt, NULL) == 0) {
+            alive = 0;
+            for (size_t i = 0; i < cnt; i++)
+                if (strcmp (list[i].state, "dead") != 0)
+                    alive++;
+            free (list);
+            if (alive >= n)
+                return 0;
+        }
+        if (t->done || now () > deadline) {
+            fprintf (stderr, "zpar run: only %d of %d engines registered within %.0f s\n", alive, n,
+                     timeout);
+            return -1;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep (&ts, NULL);
+    }
+}
+
+static int run_command (char **cmd, const char *conn)
+{
+    pid_t pid;
+    int st;
+    sigset_t block, old;
+
+    /* the controller thread handles SIGTERM/SIGINT; the command gets them
+     * from the launcher's process group */
+    sigemptyset (&block);
+    if ((pid = fork ()) < 0) {
+        fprintf (stderr, "zpar run: fork: %s\n", strerror (errno));
+        return 1;
+    }
+    if (pid == 0) {
+        pthread_sigmask (SIG_SETMASK, &block, &old);
+        signal (SIGTERM, SIG_DFL);
+        signal (SIGINT, SIG_DFL);
+        setenv ("ZPAR_CONNECTION_FILE", conn, 1);
+        execvp (cmd[0], cmd);
+        fprintf (stderr, "zpar run: cannot run %s: %s\n", cmd[0], strerror (errno));
+        _exit (127);
+    }
+    while (waitpid (pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return 1;
+    }
+    if (WIFEXITED (st))
+        return WEXITSTATUS (st);
+    return 128 + WTERMSIG (st);
+}
+
+static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
+{
+    ctl_thread_t t;
+    char dir[PATH_MAX], conn[PATH_MAX + 16];
+    zpar_client_t *c = NULL;
+    zpar_error_t err;
+    char *blob = NULL;
+    int rc = 0;
+    int nengines = zpar__wireup_size (w) - 1;
+    const char *job = zpar__wireup_jobid (w);
+
+    memset (&t, 0, sizeof (t));
+    pthread_mutex_init (&t.lock, NULL);
+    pthread_cond_init (&t.cond, NULL);
+    if (o->dir)
+        snprintf (dir, sizeof (dir), "%s", o->dir);
+    else if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
+        fprintf (stderr, "zpar run: cannot form the cluster directory\n");
+        return 1;
+    }
+    t.copts.dir = dir;
+    t.copts.scheme = o->scheme;
+    t.copts.job = job && *job ? job : "local";
+    /* one node: loopback; several: every interface, advertise ours */
+    t.copts.ip = o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
+    t.copts.ready = on_ready;
+    t.copts.ready_arg = &t;
+    if (pthread_create (&t.tid, NULL, ctl_main, &t) != 0) {
+        fprintf (stderr, "zpar run: cannot start the controller thread\n");
+        return 1;
+    }
+    pthread_mutex_lock (&t.lock);
+    while (!t.ready && !t.done)
+        pthread_cond_wait (&t.cond, &t.lock);
+    pthread_mutex_unlock (&t.lock);
+    if (!t.ready) {
+        fprintf (stderr, "zpar run: controller failed: %s\n", t.err.text);
+        /* still take part in the exchange so engines do not hang */
+        (void)zpar__wireup_exchange (w, "", &blob, o->wait_timeout, NULL);
+        free (blob);
+        pthread_join (t.tid, NULL);
+        return 1;
+    }
+    blob = zpar__conn_to_string (&t.ci);
+    {
+        char *got = NULL;
+        if (!blob || zpar__wireup_exchange (w, blob, &got, o->wait_timeout, &err) < 0) {
+            fprintf (stderr, "zpar run: cannot publish the controller's endpoints: %s\n", err.text);
+            rc = 1;
+        }
+        free (got);
+    }
+    free (blob);
+    snprintf (conn, sizeof (conn), "%s/client.json", dir);
+    if (rc == 0 && !(c = zpar_client_connect (conn, &err))) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        rc = 1;
+    }
+    if (rc == 0 && nengines > 0 && wait_engines (c, nengines, o->wait_timeout, &t) < 0)
+        rc = 1;
+    if (rc == 0) {
+        if (o->cmd && o->cmd[0]) {
+            rc = run_command (o->cmd, conn);
+            zpar_client_shutdown (c, NULL);
+        }
+        else if (o->sweep) {
+            zpar_sweep_run_opts_t so;
+            memset (&so, 0, sizeof (so));
+            so.client = c;
+            so.sweep_path = o->sweep;
+            so.journal_path = o->journal;
+            so.retry_failed = o->retry_failed;
+            rc = zpar__sweep_run (&so, &err);
+            if (rc == 2 || rc == 3)
+                fprintf (stderr, "zpar run: %s\n", err.text);
+            zpar_client_shutdown (c, NULL);
+        }
+        else {
+            printf ("zpar run: cluster ready with %d engines; connection file %s\n", nengines, conn);
+            printf ("zpar run: use 'zpar px', 'zpar submit', 'zpar status'; 'zpar stop' ends it\n");
+            fflush (stdout);
+        }
+    }
+    else if (c)
+        zpar_client_shutdown (c, NULL);
+    else
+        zpar__controller_request_stop ();
+    zpar_client_destroy (c);
+    pthread_join (t.tid, NULL);
+    if (t.rc < 0 && rc == 0) {
+        fprintf (stderr, "zpar run: controller: %s\n", t.err.text);
+        rc = 1;
+    }
+    pthread_mutex_destroy (&t.lock);
+    pthread_cond_destroy (&t.cond);
+    return rc;
+}
+
+static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
+{
+    zpar_conninfo_t ci;
+    zpar_engine_opts_t eo;
+    zpar_error_t err;
+    char *blob = NULL;
+    char *report = NULL;
+    zpar_topo_t *topo = NULL;
+    zpar_binding_t *b = NULL;
+    int rc = 0;
+
+    if (zpar__wireup_exchange (w, NULL, &blob, o->wait_timeout, &err) < 0) {
+        fprintf (stderr, "zpar run (rank %d): cannot learn the controller's endpoints: %s\n",
+                 zpar__wireup_rank (w), err.text);
+        return 1;
+    }
+    if (!blob || !*blob) {
+        free (blob);
+        return 1; /* the controller failed and said so */
+    }
+    if (zpar__conn_from_string (blob, &ci, &err) < 0) {
+        fprintf (stderr, "zpar run (rank %d): bad endpoints from rank 0: %s\n", zpar__wireup_rank (w),
+                 err.text);
+        free (blob);
+        return 1;
+    }
+    free (blob);
+
+    /* pin this engine */
+    {
+        zpar_bind_params_t p;
+        zpar__bind_params_init (&p);
+        if (zpar__bind_policy_parse (o->bind ? o->bind : "core", &p.policy, &err) < 0) {
+            fprintf (stderr, "zpar run: %s\n", err.text);
+            return 2;
+        }
+        p.cores_per_engine = o->cores_per_engine > 0 ? o->cores_per_engine : 1;
+        p.gpus_per_engine = o->gpus_per_engine;
+        p.local_rank = zpar__wireup_local_rank (w);
+        p.local_size = zpar__wireup_local_size (w);
+        if (p.policy != ZPAR_BIND_NONE || p.gpus_per_engine > 0 || o->report_bindings) {
+            if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err))
+                || !(b = zpar__binding_compute (topo, &p, NULL, &err))) {
+                fprintf (stderr, "zpar run (rank %d): binding: %s\n", zpar__wireup_rank (w), err.text);
+                rc = 2;
+                goto done;
+            }
+            if (zpar__binding_apply (topo, b, 0, &err) < 0)
+                fprintf (stderr, "zpar run (rank %d): warning: %s\n", zpar__wireup_rank (w), err.text);
+            for (int k = ZPAR_GPU_CUDA; k <= ZPAR_GPU_ROCM; k++) {
+                const char *v = zpar__binding_visible_devices (b, (zpar_gpu_kind_t)k);
+                if (v)
+                    setenv (zpar__gpu_env_name ((zpar_gpu_kind_t)k), v, 1);
+            }
+            report = zpar__binding_report (b, zpar__wireup_host (w), zpar__wireup_rank (w), NULL);
+            if (o->report_bindings && report) {
+                printf ("zpar run: %s\n", report);
+                fflush (stdout);
+            }
+        }
+    }
+    memset (&eo, 0, sizeof (eo));
+    eo.conninfo = &ci;
+    eo.rank = zpar__wireup_rank (w);
+    eo.want_id = (unsigned)zpar__wireup_rank (w); /* engine id = rank: easy to read */
+    eo.mpi_comm = zpar__wireup_engine_comm (w);
+    eo.bind_report = report;
+    eo.register_timeout = o->wait_timeout;
+    if (zpar__engine_run (&eo, &err) < 0) {
+        fprintf (stderr, "zpar run (rank %d): engine: %s\n", zpar__wireup_rank (w), err.text);
+        rc = 1;
+    }
+done:
+    free (report);
+    zpar__binding_destroy (b);
+    zpar__topo_destroy (topo);
+    return rc;
+}
+
+int zpar__run_main (const zpar_run_opts_t *o)
+{
+    zpar_wireup_t *w;
+    zpar_wireup_opts_t wo;
+    zpar_error_t err;
+    int rc;
+
+    memset (&wo, 0, sizeof (wo));
+    wo.use_mpi = o->use_mpi;
+    wo.connection_dir = o->connection_dir;
+    if (!(w = zpar__wireup_create (&wo, &err))) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        return 1;
+    }
+    if (zpar__wireup_rank (w) == 0)
+        rc = controller_rank (o, w);
+    else
+        rc = engine_rank (o, w);
+    zpar__wireup_destroy (w);
+    return rc;
+}

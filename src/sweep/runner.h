@@ -1,0 +1,94 @@
+/* runner.h - running a sweep on a zpar cluster, and its status and report.
+ * Internal (linked into the zpar program; used by `zpar sweep` and by
+ * `zpar run --sweep`).
+ *
+ * zpar__sweep_run loads and validates the sweep file, opens its journal,
+ * finds a cluster (or starts a private local one), then walks the points
+ * lazily: a point whose success the journal records is skipped, so is a
+ * failed one unless retry_failed; every other point becomes one
+ * load-balanced command task (argv, env, cwd = its workdir, created first,
+ * retries and timeout from the sweep).  At most `window` tasks are
+ * outstanding at any time, so memory stays bounded whatever the number of
+ * points.  Each result is written to the point's stdout/stderr files
+ * (parent directories created) and recorded in the journal (batched;
+ * flushed periodically, at the end, and on SIGINT/SIGTERM).
+ *
+ * Concurrency: a run holds an exclusive lock (flock) on "<journal>.lock"
+ * for its whole duration; a second run of the same journal fails at once
+ * (exit ZPAR_SWEEP_EXIT_ERROR, errno EWOULDBLOCK).
+ *
+ * The runner prints its progress and summary to opts->log (stderr by
+ * default): it is command-line code, not library code.
+ */
+#ifndef ZPAR__SWEEP_RUNNER_H
+#define ZPAR__SWEEP_RUNNER_H
+
+#include <stdio.h>
+
+#include "zpar.h"
+#include "zpar/error.h"
+#include "report.h"
+
+/* Exit codes of zpar__sweep_run (and of `zpar sweep run`). */
+typedef enum {
+    ZPAR_SWEEP_EXIT_OK = 0,          /* every point of the sweep has succeeded */
+    ZPAR_SWEEP_EXIT_FAILED = 1,      /* some point failed (or was left undone), or a
+                                        runtime error (journal, files) */
+    ZPAR_SWEEP_EXIT_BAD_INPUT = 2,   /* bad sweep file, bad option, journal of another
+                                        sweep: nothing ran */
+    ZPAR_SWEEP_EXIT_UNREACHABLE = 3, /* no cluster could be reached or started, or the
+                                        cluster was lost during the run */
+    /* interrupted by signal s (SIGINT, SIGTERM): 128 + s */
+} zpar_sweep_exit_t;
+
+/* Default outstanding-task window: max(64, 8 x engines). */
+#define ZPAR_SWEEP_WINDOW_MIN 64
+#define ZPAR_SWEEP_WINDOW_PER_ENGINE 8
+
+/* stdout/stderr bytes kept per attempt (zpar_task_set_output_cap). */
+#define ZPAR_SWEEP_OUTPUT_CAP ((size_t)64 * 1024 * 1024)
+
+typedef struct {
+    const char *sweep_path;      /* required */
+    const char *journal_path;    /* NULL: "<sweep file>.journal.sqlite" */
+    /* Cluster, in this order: an already-connected client (not destroyed by
+     * the runner); else connection_file; else $ZPAR_CONNECTION_FILE; else
+     * the running local/job cluster (zpar__conn_resolve); else, when
+     * private_cluster is set, a private local cluster started with
+     * `<zpar_exe> cluster start -n <engines> --dir <dir>` and stopped at the
+     * end (also on SIGINT/SIGTERM).  Its dir is "<output dir>/.cluster"
+     * (or a mktemp directory when that path is too long for ipc). */
+    zpar_client_t *client;
+    const char *connection_file;
+    int private_cluster;         /* 1: allowed (zpar sweep run), 0: exit 3 */
+    unsigned engines;            /* private cluster size; 0: online cores */
+    const char *zpar_exe;        /* NULL: /proc/self/exe */
+    int retry_failed;            /* also run points recorded as failed */
+    unsigned window;             /* max outstanding tasks; 0: default */
+    int quiet;                   /* print only errors */
+    FILE *log;                   /* progress, notes, summary; NULL: stderr */
+    int handle_signals;          /* 1: catch SIGINT/SIGTERM during the run
+                                    (restored afterwards), stop cleanly */
+} zpar_sweep_run_opts_t;
+
+/* Run the sweep as described above.  Returns a zpar_sweep_exit_t value
+ * (or 128 + signal); on any code other than 0 and 1-for-failed-points,
+ * err holds one line explaining why (for bad input: "FILE:LINE:COLUMN:
+ * message").  Never returns -1. */
+int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err);
+
+/* Print the counts by state of the sweep's current points (from the
+ * journal: succeeded, failed, running, pending, not run), and the points
+ * the journal has that the sweep no longer has (removed), to out, as text
+ * or (json != 0) one JSON object.  A missing journal means nothing ran yet
+ * (it is not created).  Returns 0, or ZPAR_SWEEP_EXIT_BAD_INPUT /
+ * ZPAR_SWEEP_EXIT_FAILED with err. */
+int zpar__sweep_status (const char *sweep_path, const char *journal_path, int json, FILE *out,
+                        zpar_error_t *err);
+
+/* Write the report (report.h) to out_path (NULL or "-": stdout; written
+ * to a temporary file then renamed).  Same return convention. */
+int zpar__sweep_report (const char *sweep_path, const char *journal_path,
+                        zpar_report_format_t fmt, const char *out_path, zpar_error_t *err);
+
+#endif

@@ -1,0 +1,108 @@
+/* testfn.c - task functions for zpar's tests (built as testfn.so).
+ *
+ *   zt_noop   returns 0
+ *   zt_echo   outputs its input
+ *   zt_fail   returns 3
+ *   zt_segv   dereferences NULL (SIGSEGV)
+ *   zt_abort  calls abort() (SIGABRT)
+ *   zt_sleep  sleeps for the number of seconds in its input (text), in
+ *             10 ms steps, returning 4 early when cancelled
+ *   zt_rank   outputs "engine=<id> rank=<rank>"
+ *   zt_print  writes its input to stdout and "err\n" to stderr
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zpar.h"
+
+#define ZT_EXPORT __attribute__ ((visibility ("default")))
+
+ZT_EXPORT int zt_noop (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_echo (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_fail (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_segv (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_abort (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_sleep (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_rank (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_print (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+
+int zt_noop (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    (void)ctx;
+    (void)in;
+    (void)len;
+    return 0;
+}
+
+int zt_echo (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    return zpar_fn_output (ctx, in, len) < 0 ? 1 : 0;
+}
+
+int zt_fail (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    (void)ctx;
+    (void)in;
+    (void)len;
+    return 3;
+}
+
+int zt_segv (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    volatile int *p = NULL;
+    (void)ctx;
+    (void)in;
+    (void)len;
+    *p = 1;
+    raise (SIGSEGV); /* in case the store was optimised away */
+    return 0;
+}
+
+int zt_abort (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    (void)ctx;
+    (void)in;
+    (void)len;
+    abort ();
+}
+
+int zt_sleep (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    char buf[64];
+    double sec;
+    struct timespec step = {0, 10 * 1000 * 1000};
+
+    if (len >= sizeof (buf))
+        len = sizeof (buf) - 1;
+    memcpy (buf, in, len);
+    buf[len] = '\0';
+    sec = atof (buf);
+    for (double t = 0; t < sec; t += 0.01) {
+        if (zpar_fn_cancelled (ctx))
+            return 4;
+        nanosleep (&step, NULL);
+    }
+    return 0;
+}
+
+int zt_rank (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    char buf[64];
+    int n;
+    (void)in;
+    (void)len;
+    n = snprintf (buf, sizeof (buf), "engine=%u rank=%d", zpar_fn_engine (ctx).id,
+                  zpar_fn_rank (ctx));
+    return zpar_fn_output (ctx, buf, (size_t)n) < 0 ? 1 : 0;
+}
+
+int zt_print (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    (void)ctx;
+    fwrite (in, 1, len, stdout);
+    fputs ("err\n", stderr);
+    return 0;
+}

@@ -1,0 +1,451 @@
+/* test_runner.c - the engine's task runner, without any network.
+ *
+ * Function tasks use the test library named by $ZPAR_TESTFN (else
+ * $builddir/tests/lib/.libs/testfn.so); they are skipped when absent. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/runner.h"
+#include "msg.h"
+#include "tap.h"
+
+extern char **environ;
+
+static zpar_runner_t *r;
+static size_t streamed[3];
+
+static void on_output (void *arg, int stream, const void *data, size_t len)
+{
+    (void)arg;
+    (void)data;
+    if (stream == 1 || stream == 2)
+        streamed[stream] += len;
+}
+
+/* Run spec to completion; returns the result (owned by r). */
+static const zpar_run_result_t *run (zpar_run_spec_t *spec, double timeout)
+{
+    int rc;
+    zpar__runner_clear (r);
+    rc = zpar__runner_start (r, spec);
+    if (rc < 0) {
+        diag ("start failed: %s", strerror (errno));
+        return NULL;
+    }
+    if (rc == 0 && zpar__runner_wait (r, timeout) < 0) {
+        diag ("wait failed: %s", strerror (errno));
+        (void)zpar__runner_kill (r, "test timeout");
+    }
+    return zpar__runner_result (r);
+}
+
+static zpar_run_spec_t cmd (char **argv)
+{
+    zpar_run_spec_t s;
+    memset (&s, 0, sizeof (s));
+    s.kind = ZPAR_TASK_COMMAND;
+    s.argv = argv;
+    return s;
+}
+
+static zpar_run_spec_t fn (const char *lib, const char *sym, const char *input)
+{
+    zpar_run_spec_t s;
+    memset (&s, 0, sizeof (s));
+    s.kind = ZPAR_TASK_FUNCTION;
+    s.lib = lib;
+    s.symbol = sym;
+    s.input = input;
+    s.input_len = input ? strlen (input) : 0;
+    return s;
+}
+
+static int has (const char *hay, const char *needle)
+{
+    return hay && strstr (hay, needle) != NULL;
+}
+
+static int buf_is (const zpar_runbuf_t *b, const char *s)
+{
+    return b->len == strlen (s) && memcmp (b->data, s, b->len) == 0;
+}
+
+static void test_commands (void)
+{
+    const zpar_run_result_t *res;
+    zpar_run_spec_t s;
+
+    {
+        char *argv[] = {"/bin/echo", "hello", "world", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_OK, "echo: status ok");
+        ok (res && buf_is (&res->out, "hello world\n"), "echo: stdout captured");
+        is_int (res ? res->exit_code : -2, 0, "echo: exit code 0");
+        ok (res && res->pid > 0 && res->finished_us >= res->started_us, "echo: pid and times");
+    }
+    {
+        char *argv[] = {"sh", "-c", "echo oops >&2; exit 3", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_FAILED, "exit 3: status failed");
+        is_int (res ? res->exit_code : -2, 3, "exit 3: exit code");
+        ok (res && buf_is (&res->err, "oops\n"), "exit 3: stderr captured");
+        ok (res && res->out.len == 0, "exit 3: stdout empty");
+    }
+    {
+        char *argv[] = {"zpar-no-such-command-xyz", "a", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_ERROR, "missing executable: status error");
+        ok (res && has (res->error, "command not found: zpar-no-such-command-xyz")
+                && has (res->error, "No such file or directory"),
+            "missing executable: clear text");
+        diag ("  error: %s", res ? res->error : "");
+    }
+    {
+        char *argv[] = {"/etc/passwd", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_ERROR && has (res->error, "Permission denied"),
+            "non-executable file: error, permission denied");
+    }
+    {
+        char *argv[] = {"sleep", "10", NULL};
+        uint64_t t0 = zpar__mono_us ();
+        s = cmd (argv);
+        s.timeout_ms = 200;
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_TIMEOUT, "sleep 10, timeout 0.2 s: status timeout");
+        ok (res && has (res->error, "timed out after 0.2 s"), "timeout: error text");
+        is_int (res ? res->signal : 0, SIGTERM, "timeout: SIGTERM ended it");
+        ok (zpar__mono_us () - t0 < 3000000, "timeout: well before 10 s");
+    }
+    {
+        char *argv[] = {"sh", "-c", "trap '' TERM; sleep 10", NULL};
+        uint64_t t0 = zpar__mono_us ();
+        s = cmd (argv);
+        s.timeout_ms = 100;
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == SIGKILL,
+            "SIGTERM ignored: SIGKILL after the grace period");
+        ok (zpar__mono_us () - t0 < 4000000, "SIGTERM ignored: done within grace");
+    }
+    {
+        char *argv[] = {"sh", "-c", "kill -SEGV $$", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_SIGNALED, "kill -SEGV: signaled");
+        is_int (res ? res->signal : 0, 11, "kill -SEGV: signal 11");
+        ok (res && has (res->error, "killed by signal 11"), "kill -SEGV: error text");
+        diag ("  error: %s", res ? res->error : "");
+    }
+    {
+        char *argv[] = {"sh", "-c", "echo \"$ZT_A/$ZT_B\"; pwd", NULL};
+        char *env[] = {"ZT_A=alpha", "ZT_B=beta=2", NULL};
+        s = cmd (argv);
+        s.env = env;
+        s.cwd = "/tmp";
+        setenv ("ZT_A", "old", 1);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->out, "alpha/beta=2\n/tmp\n"),
+            "env additions override, cwd applies");
+        unsetenv ("ZT_A");
+    }
+    {
+        char *argv[] = {"sh", "-c", "sleep 0.05 & echo bg", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->out, "bg\n"),
+            "background child: task ends with its main process");
+    }
+}
+
+static void test_overflow (const char *dir)
+{
+    const zpar_run_result_t *res;
+    char *argv[] = {"sh", "-c", "head -c 300000 /dev/zero; head -c 10 /dev/zero >&2", NULL};
+    zpar_run_spec_t s = cmd (argv);
+    struct stat st;
+    char path[PATH_MAX];
+
+    s.output_cap = 1000;
+    s.task_id = ((uint64_t)5 << 32) | 42;
+    streamed[1] = streamed[2] = 0;
+    res = run (&s, 20);
+    ok (res && res->status == ZPAR_STATUS_OK, "300 kB with a 1000-byte cap: ok");
+    is_int (res ? res->out.len : 0, 1000, "cap: 1000 bytes kept");
+    is_int (res ? res->err.len : 0, 10, "cap: stderr under the cap kept whole");
+    is_int (res ? res->truncated : -1, 1, "cap: truncated bit 0 only");
+    snprintf (path, sizeof (path), "%s/output/5.42.out", dir);
+    ok (res && strcmp (res->out_file, path) == 0, "cap: overflow file named by task id");
+    ok (stat (path, &st) == 0 && st.st_size == 300000, "cap: overflow file has the whole stream");
+    is_int (streamed[1], 300000, "stream callback saw all of stdout");
+    is_int (streamed[2], 10, "stream callback saw all of stderr");
+}
+
+static void test_functions (const char *lib)
+{
+    const zpar_run_result_t *res;
+    zpar_run_spec_t s;
+
+    s = fn (lib, "zt_noop", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_OK && res->exit_code == 0, "zt_noop: ok");
+
+    s = fn (lib, "zt_echo", "hello function");
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "hello function"),
+        "zt_echo (isolated): input comes back as output");
+
+    s = fn (lib, "zt_fail", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3,
+        "zt_fail: failed, exit 3");
+
+    s = fn (lib, "zt_segv", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_SIGNALED && res->signal == SIGSEGV,
+        "zt_segv: signaled 11, and we are still here");
+
+    s = fn (lib, "zt_abort", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_SIGNALED && res->signal == SIGABRT,
+        "zt_abort: signaled 6");
+
+    s = fn (lib, "zt_sleep", "30");
+    s.timeout_ms = 200;
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_TIMEOUT, "zt_sleep 30, timeout 0.2: timeout");
+
+    s = fn (lib, "zt_rank", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "engine=7 rank=2"),
+        "zt_rank: engine id and rank from the context");
+
+    s = fn (lib, "zt_print", "to stdout\n");
+    res = run (&s, 10);
+    ok (res && buf_is (&res->out, "to stdout\n") && buf_is (&res->err, "err\n"),
+        "function child's stdout/stderr captured");
+
+    s = fn (lib, "zt_echo", "inline-bytes");
+    s.inline_fn = 1;
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "inline-bytes")
+            && res->pid == 0,
+        "zt_echo inline: output, no child");
+
+    s = fn (lib, "zt_fail", NULL);
+    s.inline_fn = 1;
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3, "zt_fail inline: failed 3");
+
+    s = fn (lib, "zt_no_such_symbol", NULL);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_ERROR && has (res->error, "zt_no_such_symbol"),
+        "missing symbol: error naming it");
+    diag ("  error: %s", res ? res->error : "");
+
+    {
+        uint64_t t0 = zpar__mono_us ();
+        int n = 2000;
+        for (int i = 0; i < n; i++) {
+            s = fn (lib, "zt_noop", NULL);
+            s.inline_fn = 1;
+            run (&s, 10);
+        }
+        diag ("inline zt_noop: %.0f tasks/s", n / ((zpar__mono_us () - t0) / 1e6));
+        t0 = zpar__mono_us ();
+        n = 200;
+        for (int i = 0; i < n; i++) {
+            s = fn (lib, "zt_noop", NULL);
+            run (&s, 10);
+        }
+        diag ("isolated zt_noop: %.0f tasks/s", n / ((zpar__mono_us () - t0) / 1e6));
+    }
+}
+
+static void test_control (void)
+{
+    char *argv[] = {"sleep", "10", NULL};
+    zpar_run_spec_t s = cmd (argv);
+    const zpar_run_result_t *res;
+    uint64_t t0 = zpar__mono_us ();
+
+    zpar__runner_clear (r);
+    ok (zpar__runner_start (r, &s) == 0 && zpar__runner_busy (r), "sleep started, busy");
+    ok (zpar__runner_start (r, &s) < 0 && errno == EBUSY, "start while busy: EBUSY");
+    ok (zpar__runner_interrupt (r, 2000) == 0, "interrupt");
+    ok (zpar__runner_wait (r, 10) == 0, "interrupted task ends");
+    res = zpar__runner_result (r);
+    ok (res && res->status == ZPAR_STATUS_ABORTED && res->signal == SIGINT,
+        "interrupted: aborted, by SIGINT");
+    ok (zpar__mono_us () - t0 < 3000000, "interrupt was quick");
+
+    zpar__runner_clear (r);
+    ok (zpar__runner_start (r, &s) == 0, "sleep started again");
+    ok (zpar__runner_kill (r, "engine shutting down") == 0, "kill");
+    res = zpar__runner_result (r);
+    ok (res && res->status == ZPAR_STATUS_ABORTED && has (res->error, "engine shutting down"),
+        "killed: aborted with the reason");
+    ok (zpar__runner_start (r, &s) < 0 && errno == EBUSY, "start before clear: EBUSY");
+    zpar__runner_clear (r);
+    ok (zpar__runner_interrupt (r, 10) < 0 && errno == ESRCH, "interrupt when idle: ESRCH");
+    ok (zpar__runner_kill (r, "x") < 0 && errno == ESRCH, "kill when idle: ESRCH");
+}
+
+static void test_bad_params (const char *lib)
+{
+    char *argv_null[] = {NULL};
+    char *argv_emptyname[] = {"", NULL};
+    char *argv_ok[] = {"true", NULL};
+    char *bad_env[] = {"NOEQUALS", NULL};
+    static struct {
+        const char *name;
+        zpar_run_spec_t spec;
+        const char *want; /* substring of the error text */
+    } table[16];
+    int n = 0;
+
+    table[n].name = "NULL argv";
+    table[n].spec = cmd (NULL);
+    table[n++].want = "empty argv";
+    table[n].name = "empty argv";
+    table[n].spec = cmd (argv_null);
+    table[n++].want = "empty argv";
+    table[n].name = "empty command name";
+    table[n].spec = cmd (argv_emptyname);
+    table[n++].want = "empty command name";
+    table[n].name = "bad env entry";
+    table[n].spec = cmd (argv_ok);
+    table[n].spec.env = bad_env;
+    table[n++].want = "NOEQUALS";
+    table[n].name = "missing cwd";
+    table[n].spec = cmd (argv_ok);
+    table[n].spec.cwd = "/nonexistent-zpar-dir";
+    table[n++].want = "/nonexistent-zpar-dir";
+    table[n].name = "unknown kind";
+    table[n].spec = cmd (argv_ok);
+    table[n].spec.kind = (zpar_task_kind_t)9;
+    table[n++].want = "unknown task kind";
+    table[n].name = "function without library";
+    table[n].spec = fn (NULL, "zt_noop", NULL);
+    table[n++].want = "without a library";
+    table[n].name = "function without symbol";
+    table[n].spec = fn ("libc.so.6", NULL, NULL);
+    table[n++].want = "without a symbol";
+    table[n].name = "missing library";
+    table[n].spec = fn ("/nowhere/libnothing.so", "zt_noop", NULL);
+    table[n++].want = "libnothing.so";
+    table[n].name = "missing symbol (libc)";
+    table[n].spec = fn ("libc.so.6", "zt_no_such_symbol", NULL);
+    table[n++].want = "zt_no_such_symbol";
+    if (lib) {
+        table[n].name = "missing cwd (function)";
+        table[n].spec = fn (lib, "zt_noop", NULL);
+        table[n].spec.cwd = "/nonexistent-zpar-dir";
+        table[n++].want = "/nonexistent-zpar-dir";
+    }
+    for (int i = 0; i < n; i++) {
+        const zpar_run_result_t *res;
+        int rc;
+        zpar__runner_clear (r);
+        rc = zpar__runner_start (r, &table[i].spec);
+        res = zpar__runner_result (r);
+        ok (rc == 1 && res && res->status == ZPAR_STATUS_ERROR && has (res->error, table[i].want),
+            "bad task: %s -> error result", table[i].name);
+        if (res && !has (res->error, table[i].want))
+            diag ("  error was: %s", res->error);
+    }
+    {
+        zpar_run_spec_t s = cmd (argv_ok);
+        zpar__runner_clear (r);
+        ok (zpar__runner_start (NULL, &s) < 0 && errno == EINVAL, "start(NULL runner): EINVAL");
+        ok (zpar__runner_start (r, NULL) < 0 && errno == EINVAL, "start(NULL spec): EINVAL");
+        ok (zpar__runner_wait (r, 1) < 0 && errno == ESRCH, "wait with nothing started: ESRCH");
+        ok (zpar__runner_result (r) == NULL, "no result when idle");
+        zpar__runner_destroy (NULL);
+        ok (1, "destroy(NULL) is a no-op");
+    }
+}
+
+static void bench_spawn (void)
+{
+    char *argv[] = {"/bin/true", NULL};
+    int n = 300;
+    uint64_t t0 = zpar__mono_us ();
+    double bare, ours;
+    for (int i = 0; i < n; i++) {
+        pid_t pid;
+        int st;
+        if (posix_spawn (&pid, "/bin/true", NULL, NULL, argv, environ) == 0)
+            waitpid (pid, &st, 0);
+    }
+    bare = n / ((zpar__mono_us () - t0) / 1e6);
+    t0 = zpar__mono_us ();
+    for (int i = 0; i < n; i++) {
+        zpar_run_spec_t s = cmd (argv);
+        run (&s, 10);
+    }
+    ours = n / ((zpar__mono_us () - t0) / 1e6);
+    diag ("/bin/true: bare posix_spawn %.0f/s, runner %.0f/s (%.0f%%)", bare, ours,
+          100.0 * ours / bare);
+}
+
+int main (void)
+{
+    zpar_error_t err = {{0}};
+    char dir[] = "/tmp/zpar-test-runner-XXXXXX";
+    char libbuf[PATH_MAX];
+    const char *lib = getenv ("ZPAR_TESTFN");
+    const char *bd = getenv ("builddir");
+
+    plan (NO_PLAN);
+    if ((!lib || !*lib) && bd) {
+        snprintf (libbuf, sizeof (libbuf), "%s/tests/lib/.libs/testfn.so", bd);
+        if (access (libbuf, R_OK) == 0)
+            lib = libbuf;
+    }
+    if (lib && access (lib, R_OK) < 0)
+        lib = NULL;
+    ok (mkdtemp (dir) != NULL, "temporary ZPAR_DIR");
+    setenv ("ZPAR_DIR", dir, 1);
+
+    r = zpar__runner_create (7, 2, NULL, NULL, &err);
+    ok (r != NULL, "runner created");
+    if (!r) {
+        diag ("%s", err.text);
+        return done_testing ();
+    }
+    ok (zpar__runner_create (1, -1, NULL, NULL, &err) == NULL && errno == EBUSY,
+        "a second runner: EBUSY");
+    zpar__runner_set_output_cb (r, on_output, NULL);
+
+    test_commands ();
+    test_overflow (dir);
+    if (lib)
+        test_functions (lib);
+    else
+        diag ("no ZPAR_TESTFN: function tasks skipped");
+    test_control ();
+    test_bad_params (lib);
+    bench_spawn ();
+
+    zpar__runner_destroy (r);
+    {
+        char cmdline[PATH_MAX + 16];
+        snprintf (cmdline, sizeof (cmdline), "rm -rf %s", dir);
+        (void)!system (cmdline);
+    }
+    return done_testing ();
+}
