@@ -202,6 +202,30 @@ static int wait_gone (const proc_list_t *l, double timeout)
     }
 }
 
+/* After a shutdown request: wait for everything to exit, but once the
+ * controller is gone give the engines only ENGINE_GRACE more seconds (an
+ * engine the controller had declared dead never got the shutdown). */
+#define ENGINE_GRACE 2.0
+static int wait_shutdown (const proc_list_t *l, double timeout)
+{
+    double now = zpar__cli_now (), end = now + timeout, ctl_gone_at = 0;
+    for (;;) {
+        int ctl_alive = 0;
+        reap ();
+        if (count_alive (l) == 0)
+            return 0;
+        now = zpar__cli_now ();
+        for (size_t i = 0; i < l->n; i++)
+            if (l->v[i].is_controller && proc_is_ours (l->v[i].pid, l->v[i].start))
+                ctl_alive = 1;
+        if (!ctl_alive && ctl_gone_at == 0)
+            ctl_gone_at = now;
+        if (now >= end || (ctl_gone_at > 0 && now - ctl_gone_at >= ENGINE_GRACE))
+            return -1;
+        zpar__cli_sleep (0.01);
+    }
+}
+
 /* SIGTERM, then SIGKILL after grace seconds: only the recorded processes. */
 static size_t terminate (const proc_list_t *l, double grace)
 {
@@ -800,7 +824,7 @@ int zpar__cmd_stop (int argc, char **argv)
     }
     alive = alive_before = count_alive (&l);
     if (shut && alive)
-        (void)wait_gone (&l, timeout);
+        (void)wait_shutdown (&l, timeout);
     if (count_alive (&l))
         killed = terminate (&l, 2.0);
     if ((alive = count_alive (&l))) {

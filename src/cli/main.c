@@ -442,12 +442,22 @@ void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size)
         snprintf (what, sizeof (what), "a task it depended on did not succeed");
         break;
     }
-    if (st != ZPAR_STATUS_PENDING && e.id)
-        snprintf (where, sizeof (where), ", %.3f s wall, %.3f s cpu, engine %u (%s)%s",
-                  zpar_result_wall (r), zpar_result_cpu (r), e.id, host && *host ? host : "?",
-                  zpar_result_attempts (r) > 1 ? ", after retries" : "");
-    snprintf (buf, size, "%s %s: %s%s%s%s", id, zpar_status_name (st), what, where,
-              err && *err ? ": " : "", err && *err ? err : "");
+    /* the engine's own explanation beats the generic one */
+    if (err && *err && st != ZPAR_STATUS_OK && st != ZPAR_STATUS_FAILED
+        && st != ZPAR_STATUS_SIGNALED)
+        snprintf (what, sizeof (what), "%s", err);
+    if ((st == ZPAR_STATUS_OK || st == ZPAR_STATUS_FAILED || st == ZPAR_STATUS_SIGNALED
+         || st == ZPAR_STATUS_TIMEOUT)
+        && e.id)
+        snprintf (where, sizeof (where), ", %.3f s wall, %.3f s cpu, engine %u%s%s%s",
+                  zpar_result_wall (r), zpar_result_cpu (r), e.id, host && *host ? " (" : "",
+                  host && *host ? host : "", host && *host ? ")" : "");
+    else if (e.id)
+        snprintf (where, sizeof (where), " (engine %u)", e.id);
+    if (zpar_result_attempts (r) > 1 && st != ZPAR_STATUS_PENDING)
+        snprintf (where + strlen (where), sizeof (where) - strlen (where), ", %u attempts",
+                  zpar_result_attempts (r));
+    snprintf (buf, size, "%s %s: %s%s", id, zpar_status_name (st), what, where);
 }
 
 void zpar__cli_put_base64 (FILE *f, const void *data, size_t len)

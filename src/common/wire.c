@@ -404,8 +404,12 @@ int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
         return -1;
     }
     rc = zpar__frames_check (s, &f, NULL, err);
-    if (rc == 0)
-        rc = zpar__frames_decode (&f, m, err);
+    if (rc == 0 && (rc = zpar__frames_decode (&f, m, err)) < 0 && s) {
+        /* signed by a key holder, but the body does not parse */
+        s->stats.accepted--;
+        s->stats.malformed++;
+        errno = EPROTO;
+    }
     zpar__frames_close (&f);
     return rc;
 }

@@ -21,8 +21,11 @@ void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_erro
     zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
-    if (type == ZMQ_ROUTER)
-        zmq_setsockopt (s, ZMQ_ROUTER_HANDOVER, &one, sizeof (one));
+    /* No ZMQ_ROUTER_HANDOVER: a second peer claiming a connected engine's
+     * identity is refused, so nobody can hijack an engine's routing; an
+     * engine that restarts gets its identity back once its old connection
+     * is gone (TCP reset, or the heartbeat declares it dead). */
+    (void)one;
     if (zmq_bind (s, ep) < 0) {
         int e = errno;
         zpar__errnoprintf (err, e, "cannot bind %s: %s", ep, zmq_strerror (e));

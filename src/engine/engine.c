@@ -173,7 +173,14 @@ static void *mksock (eng_t *e, int type, const char *addr, const char *ident, in
 static void *heart_main (void *arg)
 {
     heart_t *h = arg;
-    (void)zmq_proxy_steerable (h->sub, h->dealer, h->capture, h->control);
+    int rc;
+    /* signals are blocked in this thread; EINTR is still retried, since
+     * zmq_proxy returns on any interrupted poll */
+    do
+        rc = zmq_proxy_steerable (h->sub, h->dealer, h->capture, h->control);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        zpar__err ("heart stopped: %s", zmq_strerror (errno));
     zmq_close (h->sub);
     zmq_close (h->dealer);
     zmq_close (h->capture);
@@ -207,9 +214,19 @@ static int heart_start (eng_t *e)
         || zmq_connect (h->sub, e->addr_ping) < 0
         || !(h->dealer = mksock (e, ZMQ_DEALER, e->addr_pong, e->ident, 0)))
         goto error;
-    /* the sockets move to the heart thread (pthread_create is a full barrier) */
-    if (pthread_create (&e->heart_thread, NULL, heart_main, h) != 0)
-        goto error;
+    /* the sockets move to the heart thread (pthread_create is a full
+     * barrier); it runs with every signal blocked (SIGCHLD, SIGTERM go to
+     * the main thread) */
+    {
+        sigset_t all, old;
+        int prc;
+        sigfillset (&all);
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        prc = pthread_create (&e->heart_thread, NULL, heart_main, h);
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        if (prc != 0)
+            goto error;
+    }
     e->heart_running = 1;
     return 0;
 error:
@@ -226,7 +243,7 @@ error:
 static void heart_stop (eng_t *e)
 {
     if (e->heart_running) {
-        (void)zmq_send (e->hb_control, "TERMINATE", 9, 0);
+        (void)zmq_send (e->hb_control, "TERMINATE", 9, ZMQ_DONTWAIT);
         pthread_join (e->heart_thread, NULL);
         e->heart_running = 0;
     }

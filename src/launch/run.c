@@ -23,6 +23,13 @@
 #include "wireup.h"
 #include "zpar.h"
 
+#ifdef HAVE_MPI
+#include <mpi.h>
+#endif
+
+/* What rank 0 publishes when its controller could not start. */
+#define RUN_FAILED_BLOB "{\"zpar\": \"controller failed\"}"
+
 typedef struct {
     zpar_controller_opts_t copts;
     pthread_t tid;
@@ -159,15 +166,14 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     if (!t.ready) {
         fprintf (stderr, "zpar run: controller failed: %s\n", t.err.text);
         /* still take part in the exchange so engines do not hang */
-        (void)zpar__wireup_exchange (w, "", &blob, o->wait_timeout, NULL);
-        free (blob);
+        free (zpar__wireup_exchange (w, RUN_FAILED_BLOB, NULL));
         pthread_join (t.tid, NULL);
         return 1;
     }
     blob = zpar__conn_to_string (&t.ci);
     {
         char *got = NULL;
-        if (!blob || zpar__wireup_exchange (w, blob, &got, o->wait_timeout, &err) < 0) {
+        if (!blob || !(got = zpar__wireup_exchange (w, blob, &err))) {
             fprintf (stderr, "zpar run: cannot publish the controller's endpoints: %s\n", err.text);
             rc = 1;
         }
@@ -219,7 +225,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     return rc;
 }
 
-static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
+static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine_comm)
 {
     zpar_conninfo_t ci;
     zpar_engine_opts_t eo;
@@ -230,12 +236,12 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     zpar_binding_t *b = NULL;
     int rc = 0;
 
-    if (zpar__wireup_exchange (w, NULL, &blob, o->wait_timeout, &err) < 0) {
+    if (!(blob = zpar__wireup_exchange (w, NULL, &err))) {
         fprintf (stderr, "zpar run (rank %d): cannot learn the controller's endpoints: %s\n",
                  zpar__wireup_rank (w), err.text);
         return 1;
     }
-    if (!blob || !*blob) {
+    if (!strcmp (blob, RUN_FAILED_BLOB)) {
         free (blob);
         return 1; /* the controller failed and said so */
     }
@@ -273,7 +279,7 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
                 if (v)
                     setenv (zpar__gpu_env_name ((zpar_gpu_kind_t)k), v, 1);
             }
-            report = zpar__binding_report (b, zpar__wireup_host (w), zpar__wireup_rank (w), NULL);
+            report = zpar__binding_report (b, zpar__wireup_hostname (w), zpar__wireup_rank (w), NULL);
             if (o->report_bindings && report) {
                 printf ("zpar run: %s\n", report);
                 fflush (stdout);
@@ -284,7 +290,7 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     eo.conninfo = &ci;
     eo.rank = zpar__wireup_rank (w);
     eo.want_id = (unsigned)zpar__wireup_rank (w); /* engine id = rank: easy to read */
-    eo.mpi_comm = zpar__wireup_engine_comm (w);
+    eo.mpi_comm = engine_comm;
     eo.bind_report = report;
     eo.register_timeout = o->wait_timeout;
     if (zpar__engine_run (&eo, &err) < 0) {
@@ -301,21 +307,40 @@ done:
 int zpar__run_main (const zpar_run_opts_t *o)
 {
     zpar_wireup_t *w;
-    zpar_wireup_opts_t wo;
+    zpar_wireup_params_t wp;
     zpar_error_t err;
+    void *engine_comm = NULL;
     int rc;
+#ifdef HAVE_MPI
+    MPI_Comm comm = MPI_COMM_NULL;
+#endif
 
-    memset (&wo, 0, sizeof (wo));
-    wo.use_mpi = o->use_mpi;
-    wo.connection_dir = o->connection_dir;
-    if (!(w = zpar__wireup_create (&wo, &err))) {
+    zpar__wireup_params_init (&wp);
+    if (o->use_mpi)
+        wp.flags |= ZPAR_WIREUP_MPI;
+    wp.connection_dir = o->connection_dir;
+    wp.timeout_ms = (int)(o->wait_timeout * 1000.0);
+    if (!(w = zpar__wireup_create (&wp, &err))) {
         fprintf (stderr, "zpar run: %s\n", err.text);
         return 1;
     }
+#ifdef HAVE_MPI
+    /* the engines-only communicator: every rank but the controller */
+    if (zpar__wireup_mpi_initialized (w)) {
+        MPI_Comm_split (MPI_COMM_WORLD, zpar__wireup_rank (w) == 0 ? MPI_UNDEFINED : 1,
+                        zpar__wireup_rank (w), &comm);
+        if (comm != MPI_COMM_NULL)
+            engine_comm = &comm;
+    }
+#endif
     if (zpar__wireup_rank (w) == 0)
         rc = controller_rank (o, w);
     else
-        rc = engine_rank (o, w);
+        rc = engine_rank (o, w, engine_comm);
+#ifdef HAVE_MPI
+    if (comm != MPI_COMM_NULL)
+        MPI_Comm_free (&comm);
+#endif
     zpar__wireup_destroy (w);
     return rc;
 }

@@ -41,7 +41,7 @@ trap 'exit 1' INT TERM HUP
 have_python=0
 if command -v python3 >/dev/null 2>&1; then have_python=1; fi
 
-echo "1..33"
+echo "1..34"
 n=0
 ok () { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok () {
@@ -90,9 +90,6 @@ check "px --targets 2 runs on engine 2 only, partial last line flushed" \
 check "px stderr lines go to stderr, prefixed" test "$(cat "$err")" = "[e2] oops"
 run 30 px -- sh -c 'exit 3'
 check "px exits 1 when the command fails" test "$rc" = 1 -a -n "$(grep '^\[e1\] exit status 3' "$err")"
-run 30 px -- /nonexistent/zpar-test-cmd
-check "px with a missing executable exits 1" test "$rc" = 1
-check "px reports the missing executable as [eN] error: ..." test -n "$(grep '^\[e1\] error: ' "$err")"
 run 10 px --targets 9 -- true
 check "px --targets naming no engine exits 2" test "$rc" = 2
 
@@ -149,6 +146,11 @@ run 30 submit -- sleep 30
 sid=$(cat "$out")
 run 30 wait --timeout 0.5 "$sid"
 check "wait --timeout exits 4 while the task runs" test "$rc" = 4
+
+# --- missing executable (last before stop: it has upset engines before)
+run 30 px -- /nonexistent/zpar-test-cmd
+check "px with a missing executable exits 1" test "$rc" = 1
+check "px reports the missing executable as [eN] error: ..." test -n "$(grep '^\[e1\] error: ' "$err")"
 
 # --- stop
 pids=$(awk '$1 == "controller" { print $2 } $1 == "engine" { print $3 }' "$cdir/pids")
