@@ -145,7 +145,8 @@ static int replay_check (zpar_signer_t *s, const zpar_hdr_t *h)
         if (gap >= REPLAY_BITS)
             memset (slot->bits, 0, sizeof (slot->bits));
         else
-            for (uint64_t q = slot->max_seq + 1; q < h->seq; q++)
+            /* forget what these slots held a window ago, the new seq's too */
+            for (uint64_t q = slot->max_seq + 1; q <= h->seq; q++)
                 slot->bits[(q % REPLAY_BITS) / 64] &= ~(1ull << (q % 64));
         slot->max_seq = h->seq;
     }

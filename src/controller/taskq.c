@@ -42,6 +42,9 @@ typedef struct qtask {
 typedef struct {
     int alive;
     int in_idle;
+    int connected;      /* a send to it has succeeded, or it has answered */
+    int waiting;        /* registered but its task socket not connected yet */
+    uint64_t retry_us;  /* when to try it again (monotonic) */
     unsigned outstanding;
     char ident[16];
     size_t identlen;
@@ -85,6 +88,7 @@ struct zpar_taskq {
     zpar_idmap_t *finished; /* id -> (void *)1 ok, (void *)2 not ok */
     uint64_t order;
     zpar_msg_t *scratch;
+    unsigned nwaiting; /* engines in the waiting state */
 };
 
 /* ------------------------------------------------------------------ heap */
@@ -246,7 +250,7 @@ static uint32_t pick_engine (zpar_taskq_t *q, const qtask_t *t)
         while (q->nidle) {
             uint32_t eid = q->idle[q->nidle - 1];
             qengine_t *e = &q->engines[eid];
-            if (e->alive && e->outstanding < q->hwm) {
+            if (e->alive && !e->waiting && e->outstanding < q->hwm) {
                 if (e->outstanding + 1 >= q->hwm) {
                     q->nidle--;
                     e->in_idle = 0;
@@ -260,7 +264,7 @@ static uint32_t pick_engine (zpar_taskq_t *q, const qtask_t *t)
     }
     for (uint32_t eid = 1; eid < q->nengines; eid++) {
         qengine_t *e = &q->engines[eid];
-        if (!e->alive || e->outstanding >= q->hwm || !engine_ok_for (t, eid))
+        if (!e->alive || e->waiting || e->outstanding >= q->hwm || !engine_ok_for (t, eid))
             continue;
         if (!best || e->outstanding < best_out || (e->outstanding == best_out && best == t->last_engine)) {
             best = eid;
@@ -310,6 +314,7 @@ static int send_to_engine (zpar_taskq_t *q, qtask_t *t, uint32_t eid)
     }
     if (zpar__frames_send (q->engine, &copy, 0, ZMQ_DONTWAIT) < 0)
         return -1;
+    e->connected = 1;
     t->attempts++;
     t->engine = eid;
     t->last_engine = eid;
@@ -343,11 +348,20 @@ static void dispatch (zpar_taskq_t *q)
         }
         if (send_to_engine (q, t, eid) < 0) {
             int e = errno;
+            qengine_t *en = &q->engines[eid];
             heap_push (&q->ready, t);
-            if (e == EHOSTUNREACH)
-                engine_gone (q, eid, "not connected");
-            else
+            if (e != EHOSTUNREACH)
                 return;
+            if (en->connected)
+                engine_gone (q, eid, "disconnected");
+            else {
+                /* registered with the hub, but its task socket is not
+                 * connected yet: try it again in a moment */
+                en->waiting = 1;
+                en->retry_us = zpar__mono_us () + 5000;
+                en->in_idle = 0;
+                q->nwaiting++;
+            }
         }
     }
 }
@@ -401,6 +415,9 @@ static void engine_gone (zpar_taskq_t *q, uint32_t eid, const char *why)
     e = &q->engines[eid];
     e->alive = 0;
     e->outstanding = 0;
+    if (e->waiting && q->nwaiting)
+        q->nwaiting--;
+    e->waiting = 0;
     while ((t = zpar__idmap_next (q->running, &pos, &id))) {
         if (t->engine != eid)
             continue;
@@ -451,6 +468,10 @@ static void engine_up (zpar_taskq_t *q, uint32_t eid)
         engine_gone (q, eid, "re-registered"); /* a restart: its old tasks are lost */
     q->engines[eid].alive = 1;
     q->engines[eid].outstanding = 0;
+    q->engines[eid].connected = 0;
+    if (q->engines[eid].waiting && q->nwaiting)
+        q->nwaiting--;
+    q->engines[eid].waiting = 0;
     q->engines[eid].identlen = (size_t)snprintf (q->engines[eid].ident, sizeof (q->engines[eid].ident), "e%u", eid);
     idle_push (q, eid);
     unpark_all (q);
@@ -660,6 +681,7 @@ static void from_engine (zpar_taskq_t *q)
         t = zpar__idmap_get (q->running, h.task);
         if (t && h.engine && t->engine == h.engine) {
             qengine_t *e = &q->engines[t->engine];
+            e->connected = 1;
             zpar__idmap_del (q->running, h.task);
             if (e->outstanding)
                 e->outstanding--;
@@ -736,10 +758,21 @@ static void *taskq_thread (void *arg)
         {q->pipe, 0, ZMQ_POLLIN, 0},
     };
     while (1) {
-        if (zmq_poll (items, 3, -1) < 0) {
+        if (zmq_poll (items, 3, q->nwaiting ? 5 : -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
+        }
+        if (q->nwaiting) {
+            uint64_t now = zpar__mono_us ();
+            for (uint32_t eid = 1; eid < q->nengines; eid++) {
+                qengine_t *e = &q->engines[eid];
+                if (e->waiting && now >= e->retry_us) {
+                    e->waiting = 0;
+                    q->nwaiting--;
+                    idle_push (q, eid);
+                }
+            }
         }
         if ((items[2].revents & ZMQ_POLLIN) && from_hub (q))
             break;

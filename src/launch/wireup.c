@@ -447,30 +447,42 @@ static int pmix_fence (zpar_wireup_t *w, bool collect, zpar_error_t *err)
     return 0;
 }
 
+/* Get rank 0's key.  PMIX_TIMEOUT makes the server wait for a value not
+ * posted yet, but some servers answer NOT-FOUND at once instead (seen with
+ * Open MPI's orted when two of them run on one host): retry those until
+ * the deadline, backing off from 5 to 200 ms. */
 static char *pmix_fetch (zpar_wireup_t *w, zpar_error_t *err)
 {
     pmix_proc_t peer;
-    pmix_info_t info;
     pmix_value_t *v = NULL;
-    int tmo = pmix_timeout_s (w);
+    double deadline = now_mono () + w->timeout_ms / 1000.0;
+    int delay = 5, tries = 0;
     pmix_status_t rc;
     char *s;
 
     PMIX_PROC_CONSTRUCT (&peer);
     PMIX_LOAD_PROCID (&peer, w->me.nspace, 0);
-    PMIX_INFO_CONSTRUCT (&info);
-    PMIX_INFO_LOAD (&info, PMIX_TIMEOUT, &tmo, PMIX_INT);
-    rc = PMIx_Get (&peer, ZPAR_WIREUP_PMIX_KEY, &info, 1, &v);
-    PMIX_INFO_DESTRUCT (&info);
-    if (rc == PMIX_ERR_TIMEOUT) {
-        zpar__errnoprintf (err, ETIMEDOUT, "timed out after %d s waiting for rank 0 to publish "
-                           "PMIx key %s: is rank 0 (the controller) running?", tmo,
-                           ZPAR_WIREUP_PMIX_KEY);
-        return NULL;
+    for (;;) {
+        pmix_info_t info;
+        int tmo = (int)(deadline - now_mono () + 0.999);
+        if (tmo < 1)
+            tmo = 1;
+        PMIX_INFO_CONSTRUCT (&info);
+        PMIX_INFO_LOAD (&info, PMIX_TIMEOUT, &tmo, PMIX_INT);
+        rc = PMIx_Get (&peer, ZPAR_WIREUP_PMIX_KEY, &info, 1, &v);
+        PMIX_INFO_DESTRUCT (&info);
+        tries++;
+        if (rc != PMIX_ERR_NOT_FOUND || now_mono () >= deadline)
+            break;
+        sleep_ms (delay);
+        if (delay < 200)
+            delay *= 2;
     }
-    if (rc == PMIX_ERR_NOT_FOUND) {
-        zpar__errnoprintf (err, EIO, "PMIx_Get(rank 0, %s): NOT-FOUND: rank 0 finalized PMIx "
-                           "or exited before this rank fetched its endpoints", ZPAR_WIREUP_PMIX_KEY);
+    if (rc == PMIX_ERR_TIMEOUT || rc == PMIX_ERR_NOT_FOUND) {
+        zpar__errnoprintf (err, ETIMEDOUT, "timed out after %d s waiting for rank 0 to publish "
+                           "PMIx key %s (%s after %d tries): rank 0 (the controller) did not "
+                           "start, or finalized/exited before this rank fetched",
+                           pmix_timeout_s (w), ZPAR_WIREUP_PMIX_KEY, PMIx_Error_string (rc), tries);
         return NULL;
     }
     if (rc != PMIX_SUCCESS) {

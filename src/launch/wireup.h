@@ -44,11 +44,14 @@
  *          server and serves its local ranks; rank 0 need not wait for
  *          anyone).  With ZPAR_WIREUP_PMIX_FENCE (every rank must give the
  *          same flags) all ranks PMIx_Fence with PMIX_COLLECT_DATA first.
- *          Either way rank 0's PMIx server serves the value only while rank 0
- *          is a live PMIx client: rank 0 must not finalize (or exit) before
- *          every rank has fetched (a late PMIx_Get then fails NOT-FOUND, seen
- *          under srun): a long-lived controller is fine; a short-lived rank 0
- *          calls zpar__wireup_barrier first.
+ *          A NOT-FOUND answer is retried until the timeout (Open MPI's orted
+ *          gives it for a key not committed yet when two orteds share a host,
+ *          instead of waiting).  Rank 0's PMIx server serves the value only
+ *          while rank 0 is a live PMIx client: rank 0 must not finalize (or
+ *          exit) before every rank has fetched (a late PMIx_Get then gets
+ *          NOT-FOUND until the timeout, seen under srun): a long-lived
+ *          controller is fine; a short-lived rank 0 calls
+ *          zpar__wireup_barrier first.
  *   mpi    MPI_Bcast from rank 0 of MPI_COMM_WORLD (collective: every rank
  *          must call publish or fetch; no timeout).
  *   file   Without PMIx and MPI, when params.connection_dir is given: rank 0

@@ -25,6 +25,7 @@
  *   --linger MS          rank 0 sleeps MS before finalizing, then removes the
  *                        connection file (file exchange)
  *   --no-publish         rank 0 does not publish (to test the fetch timeout)
+ *   --features           print "pmix=0|1 mpi=0|1" (what it was built with), exit
  * Exit status: 0, or 1 with "wireup-probe: rank R: error text" on stderr.
  */
 #include "config.h"
@@ -38,6 +39,17 @@
 
 #include "wireup.h"
 
+#ifdef HAVE_PMIX
+#define HAVE_PMIX_ 1
+#else
+#define HAVE_PMIX_ 0
+#endif
+#ifdef HAVE_MPI
+#define HAVE_MPI_ 1
+#else
+#define HAVE_MPI_ 0
+#endif
+
 static double now_ms (void)
 {
     struct timespec ts;
@@ -49,7 +61,7 @@ static void usage (void)
 {
     fprintf (stderr, "usage: wireup-probe [--no-pmix] [--mpi] [--fence] [--connection-dir D] "
              "[--job-key K] [--timeout MS] [--blob STR] [--no-barrier] [--linger MS] "
-             "[--no-publish]\n");
+             "[--no-publish] [--features]\n");
     exit (2);
 }
 
@@ -78,6 +90,10 @@ int main (int argc, char **argv)
             barrier = 0;
         else if (!strcmp (a, "--no-publish"))
             publish = 0;
+        else if (!strcmp (a, "--features")) {
+            printf ("pmix=%d mpi=%d\n", HAVE_PMIX_ + 0, HAVE_MPI_ + 0);
+            return 0;
+        }
         else if (v && !strcmp (a, "--connection-dir"))
             p.connection_dir = argv[++i];
         else if (v && !strcmp (a, "--job-key"))
