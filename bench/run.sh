@@ -376,10 +376,10 @@ row "controller RSS, idle" "$(mib "$RSS_IDLE")" "$(mib "$FL_BRSS")" "$(ratio "$R
 row "controller RSS, after $RECORDS_N more tasks" "$(mib "$RSS_AFTER")" "$(mib "$FL_BRSS")" "$(ratio "$RSS_AFTER" "$FL_BRSS")" "<= 16 MiB, bounded" \
     "$(verdict "$RSS_AFTER" le 16384)" "$PC_RSS"
 row "controller RSS growth over those tasks" "$(mib "$RSS_GROWTH")" "-" "-" "bounded cache" "-" ""
-row "task records kept (completed ok)" "$(num "$DB_RECORDS")" "-" "-" "-" "-" ""
+row "task records in the database (ok)" "$(num "$DB_RECORDS")" "-" "-" "-" "-" ""
 row "task database size" "$(mib $((DB_BYTES / 1024)))" "-" "-" "-" "-" ""
 row "task database bytes per record" "$(num "$BYTES_PER_REC")" "-" "-" "-" "-" ""
-row "no-op tasks/s during the $RECORDS_N (batches of $RECORDS_BATCH)" "$(num "$REC_TP")" "$(num "$FL_TPUT")" "$(ratio "$REC_TP" "$FL_TPUT")" "-" "-" ""
+row "no-op tasks/s over those $RECORDS_N tasks" "$(num "$REC_TP")" "$(num "$FL_TPUT")" "$(ratio "$REC_TP" "$FL_TPUT")" "-" "-" ""
 echo
 echo "details: start command returned (median) $(num "$START_RET") s; 2 engines registered (median)" \
     "$(num "$START_ENG") s; floor broker pipelined $FL_TPUT msg/s, posix_spawn floor on one core."

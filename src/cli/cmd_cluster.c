@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "launcher.h"
 #include "conn.h"
 
 #define MAX_LOG_TAIL 12
@@ -416,14 +417,19 @@ static int check_existing (const char *dir, const char *dir_opt)
 }
 
 static const char start_help[] =
-    "Usage: zpar cluster start -n N [OPTIONS]\n"
+    "Usage: zpar cluster start -n N [OPTIONS] [-- SBATCH/QSUB/MPIRUN ARGS...]\n"
     "\n"
-    "Start a controller and N engines on this machine in the background and return\n"
-    "once all N engines are registered.  Prints the client connection file's path.\n"
-    "Logs go to DIR/controller.log and DIR/engine-<i>.log, pids to DIR/pids.\n"
+    "Start a controller and N engines in the background and return once all N\n"
+    "engines are registered.  Prints the client connection file's path.\n"
+    "Locally, logs go to DIR/controller.log and DIR/engine-<i>.log, pids to DIR/pids.\n"
+    "With --launcher slurm|pbs, a job of N+1 tasks running 'zpar run' is submitted\n"
+    "(sbatch / qsub) from this login node; 'zpar cluster stop' ends it.\n"
     "\n"
     "Options:\n"
     "  -n, --engines N      number of engines (required)\n"
+    "  --launcher NAME      local (default), mpi (mpirun -n N+1 zpar run), slurm, pbs\n"
+    "  --time T             walltime of the job (slurm: minutes or HH:MM:SS)\n"
+    "  --partition P        partition (slurm) or queue (pbs)\n"
     "  --dir DIR            cluster directory (default: $ZPAR_DIR/job-$SLURM_JOB_ID\n"
     "                       inside a job, else $ZPAR_DIR/local; ZPAR_DIR default ~/.zpar)\n"
     "  --scheme leastload|pure  task scheduler (default leastload)\n"
@@ -433,11 +439,86 @@ static const char start_help[] =
     "\n" ZPAR_CLI_EXIT_HELP
     "(2 also when a cluster is already running in DIR.)\n";
 
+/* `cluster start --launcher mpi|slurm|pbs`: the back end starts the
+ * cluster (a job); dir keeps what it started and a link to the job's
+ * connection file, so that zpar commands here find it and `cluster stop`
+ * ends it. */
+static int start_with_launcher (const char *name, const char *dir, const char *exe, int n,
+                                const char *walltime, const char *partition, double timeout,
+                                char **extra, int nextra)
+{
+    const zpar_launcher_t *l = zpar__launcher_find (name);
+    zpar_launch_opts_t o;
+    zpar_error_t err = {{0}};
+    char conn[PATH_MAX], link[PATH_MAX];
+
+    memset (&o, 0, sizeof (o));
+    o.engines = n;
+    o.dir = dir;
+    o.self = exe;
+    o.time = walltime;
+    o.partition = partition;
+    o.extra = extra;
+    o.nextra = nextra;
+    o.run_args = getenv ("ZPAR_RUN_ARGS");
+    o.timeout = timeout;
+    if (l->start (&o, conn, sizeof (conn), &err) < 0) {
+        zpar__cli_error ("%s launch failed: %s", name, err.text);
+        (void)l->stop (dir, 10.0, NULL);
+        return errno == ETIMEDOUT ? ZPAR_EXIT_TIMEOUT : ZPAR_EXIT_FAILED;
+    }
+    snprintf (link, sizeof (link), "%s/client.json", dir);
+    if (strcmp (link, conn) != 0) {
+        unlink (link);
+        if (symlink (conn, link) < 0)
+            zpar__cli_warn ("cannot link %s to %s: %s", link, conn, strerror (errno));
+    }
+    printf ("%s\n", conn);
+    return ZPAR_EXIT_OK;
+}
+
+/* `cluster stop` of a cluster a launcher started: shut it down, then let
+ * the back end end the job. */
+static int stop_with_launcher (const char *dir, double timeout)
+{
+    char path[PATH_MAX], name[32] = "", conn[PATH_MAX];
+    const zpar_launcher_t *l;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    FILE *f;
+
+    snprintf (path, sizeof (path), "%s/launcher", dir);
+    if (!(f = fopen (path, "r")))
+        return -1;
+    if (fscanf (f, "%31s", name) != 1 || !(l = zpar__launcher_find (name))) {
+        fclose (f);
+        zpar__cli_error ("%s: unknown launcher record", path);
+        return ZPAR_EXIT_FAILED;
+    }
+    fclose (f);
+    snprintf (conn, sizeof (conn), "%s/client.json", dir);
+    if ((c = zpar_client_connect (conn, &err))) {
+        (void)zpar_client_shutdown (c, NULL);
+        zpar_client_destroy (c);
+    }
+    if (l->stop (dir, timeout, &err) < 0) {
+        zpar__cli_error ("%s", err.text);
+        return ZPAR_EXIT_FAILED;
+    }
+    unlink (conn);
+    unlink (path);
+    printf ("stopped the %s cluster recorded in %s\n", name, dir);
+    return ZPAR_EXIT_OK;
+}
+
 static int cluster_start (int argc, char **argv)
 {
-    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_SCHEME, O_TMO, O_IP };
+    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_SCHEME, O_TMO, O_IP, O_LAUNCHER, O_TIME, O_PART };
     static const struct option opts[] = {
         {"engines", required_argument, NULL, 'n'},
+        {"launcher", required_argument, NULL, O_LAUNCHER},
+        {"time", required_argument, NULL, O_TIME},
+        {"partition", required_argument, NULL, O_PART},
         {"dir", required_argument, NULL, O_DIR},
         {"scheme", required_argument, NULL, O_SCHEME},
         {"timeout", required_argument, NULL, O_TMO},
@@ -448,6 +529,7 @@ static int cluster_start (int argc, char **argv)
     char dir[PATH_MAX], exe[PATH_MAX], client_path[PATH_MAX], engine_path[PATH_MAX];
     char pids_path[PATH_MAX], log[PATH_MAX], idbuf[32];
     const char *scheme = NULL, *ip = NULL, *dir_opt = NULL;
+    const char *launcher = NULL, *walltime = NULL, *partition = NULL;
     unsigned long n = 0;
     int have_n = 0, c, rc, fd = -1, result = ZPAR_EXIT_FAILED;
     double timeout = 60.0, end;
@@ -479,12 +561,23 @@ static int cluster_start (int argc, char **argv)
         case O_IP:
             ip = optarg;
             break;
+        case O_LAUNCHER:
+            if (strcmp (optarg, "local") && !zpar__launcher_find (optarg))
+                return zpar__cli_usage ("--launcher %s: unknown: use local, mpi, slurm or pbs", optarg);
+            launcher = strcmp (optarg, "local") ? optarg : NULL;
+            break;
+        case O_TIME:
+            walltime = optarg;
+            break;
+        case O_PART:
+            partition = optarg;
+            break;
         default:
             if ((rc = zpar__cli_common_opt (c, start_help)) >= 0)
                 return rc;
         }
     }
-    if (optind < argc)
+    if (optind < argc && !launcher)
         return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
     if (!have_n)
         return zpar__cli_usage ("how many engines? give -n N (e.g. the number of cores: -n %ld)",
@@ -513,6 +606,9 @@ static int cluster_start (int argc, char **argv)
 
     if (check_existing (dir, dir_opt))
         return ZPAR_EXIT_USAGE;
+    if (launcher)
+        return start_with_launcher (launcher, dir, exe, (int)n, walltime, partition, timeout,
+                                    argv + optind, argc - optind);
     /* the pids file doubles as a lock against a concurrent start in dir */
     if ((fd = open (pids_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600)) < 0) {
         if (errno == EEXIST)
@@ -752,6 +848,11 @@ int zpar__cmd_stop (int argc, char **argv)
         snprintf (conn, sizeof (conn), "%s", env);
     else
         snprintf (conn, sizeof (conn), "%s/client.json", dir);
+    {
+        int lrc = stop_with_launcher (dir, timeout > 30 ? timeout : 30);
+        if (lrc >= 0)
+            return lrc;
+    }
     snprintf (pids_path, sizeof (pids_path), "%s/pids", dir);
     have_pids = pids_read (pids_path, &l) == 0;
 

@@ -17,7 +17,7 @@
 T0300_LIB=$(cd "$(dirname "$0")/../lib" && pwd)
 skip77 () {
     echo "1..0 # SKIP $*"
-    exit 77
+    exit 0
 }
 [ -n "$ZPAR_WIREUP_PROBE" ] || skip77 "ZPAR_WIREUP_PROBE is not set (path of the built tests/lib/wireup-probe)"
 [ -x "$ZPAR_WIREUP_PROBE" ] || skip77 "ZPAR_WIREUP_PROBE=$ZPAR_WIREUP_PROBE is not executable"
