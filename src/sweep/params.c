@@ -453,6 +453,23 @@ const char *zpar__sweep_param_value (const zpar_sweep_param_t *p, uint64_t i, ch
         v = pow (10., lin (p, i));
         break;
     }
+    if (p->kind == KIND_LINSPACE || p->kind == KIND_LOGSPACE) {
+        /* interpolation leaves binary noise (2.8499999999999996 for 2.85):
+         * 15 significant digits are exact for any decimal a user writes */
+        char tmp[64];
+        int digits = 0, seen = 0;
+        snprintf (tmp, sizeof (tmp), "%.15g", v);
+        for (const char *c = tmp; *c && *c != 'e'; c++) {
+            if (*c >= '1' && *c <= '9')
+                seen = 1;
+            if (seen && *c >= '0' && *c <= '9')
+                digits++;
+        }
+        /* short once rounded (2.85): take it; a true fraction (1/3) keeps
+         * every digit */
+        if (digits <= 12)
+            v = strtod (tmp, NULL);
+    }
     zpar__sweep_number_format (v, buf, size);
     *type = ZPAR_SWEEP_FLOAT;
     return buf;

@@ -357,9 +357,26 @@ static void test_lazy (void)
     zpar__sweep_space_destroy (s);
 }
 
+/* interpolated values print as the decimals a user expects, while true
+ * fractions keep every digit */
+static void test_linspace_noise (void)
+{
+    zpar_sweep_param_t *p = zpar__sweep_param_linspace_create ("r", 2.8, 4.0, 25, NULL);
+    zpar_sweep_param_t *q = zpar__sweep_param_linspace_create ("t", 0, 1, 4, NULL);
+    char buf[64];
+    zpar_sweep_vtype_t t;
+    is_str (zpar__sweep_param_value (p, 1, buf, sizeof (buf), &t), "2.85", "linspace 2.8..4 step 1 is 2.85");
+    is_str (zpar__sweep_param_value (p, 5, buf, sizeof (buf), &t), "3.05", "linspace 2.8..4 step 5 is 3.05");
+    is_str (zpar__sweep_param_value (q, 1, buf, sizeof (buf), &t), "0.3333333333333333",
+            "1/3 keeps full precision");
+    zpar__sweep_param_destroy (p);
+    zpar__sweep_param_destroy (q);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
+    test_linspace_noise ();
     test_number_format ();
     test_number_parse ();
     test_forms ();
