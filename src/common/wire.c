@@ -415,15 +415,20 @@ int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
     return rc;
 }
 
+int zpar__zmq_version_ok (int major, int minor, int patch, zpar_error_t *err)
+{
+    /* numeric comparison, not string: 4.10 is newer than 4.3 */
+    if (major < ZPAR_ZMQ_MIN_MAJOR || (major == ZPAR_ZMQ_MIN_MAJOR && minor < ZPAR_ZMQ_MIN_MINOR))
+        return zpar__errnoprintf (err, ENOTSUP,
+                                  "zpar needs libzmq >= %d.%d.0 but is running against %d.%d.%d; "
+                                  "install a newer libzmq (Debian: apt-get install libzmq5)",
+                                  ZPAR_ZMQ_MIN_MAJOR, ZPAR_ZMQ_MIN_MINOR, major, minor, patch);
+    return 0;
+}
+
 int zpar__zmq_version_check (zpar_error_t *err)
 {
     int major, minor, patch;
     zmq_version (&major, &minor, &patch);
-    /* numeric comparison, not string: 4.10 > 4.3 */
-    if (major < 4 || (major == 4 && minor < 3))
-        return zpar__errnoprintf (err, ENOTSUP,
-                                  "zpar needs libzmq >= 4.3.0 but is running against %d.%d.%d; "
-                                  "install a newer libzmq (Debian: apt-get install libzmq5)",
-                                  major, minor, patch);
-    return 0;
+    return zpar__zmq_version_ok (major, minor, patch, err);
 }

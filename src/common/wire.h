@@ -92,4 +92,9 @@ int zpar__send_more (void *sock, const void *data, size_t len);
  * numeric comparison of major.minor.patch.  -1 with err text if too old. */
 int zpar__zmq_version_check (zpar_error_t *err);
 
+/* The rule itself, for any version: 0 if new enough, else -1 ENOTSUP. */
+#define ZPAR_ZMQ_MIN_MAJOR 4
+#define ZPAR_ZMQ_MIN_MINOR 3
+int zpar__zmq_version_ok (int major, int minor, int patch, zpar_error_t *err);
+
 #endif

@@ -118,6 +118,12 @@ int main (void)
         }
     }
     ok (zpar__zmq_version_check (&err) == 0, "running libzmq is new enough");
+    ok (zpar__zmq_version_ok (4, 3, 0, &err) == 0, "4.3.0 accepted");
+    ok (zpar__zmq_version_ok (4, 10, 0, &err) == 0, "4.10.0 accepted (numeric, not string, comparison)");
+    ok (zpar__zmq_version_ok (5, 0, 0, &err) == 0, "5.0.0 accepted");
+    ok (zpar__zmq_version_ok (4, 2, 9, &err) < 0 && errno == ENOTSUP && strstr (err.text, "4.2.9"),
+        "4.2.9 refused: %s", err.text);
+    ok (zpar__zmq_version_ok (3, 99, 99, &err) < 0, "3.99.99 refused");
 
     zpar__msg_destroy (m);
     zpar__msg_destroy (r);
