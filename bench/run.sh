@@ -6,10 +6,10 @@
 # into a private work directory, starts a private 2-engine cluster, measures,
 # stops the cluster (always: trap), and prints one table:
 #
-#   metric | zpar | floor | ratio | target | verdict | peers (reference)
+#   metric | zpar | floor | ratio | target | verdict | peers
 #
 # Where zpar comes from: $ZPAR_BUILD, a build directory holding the `zpar`
-# program and .libs/libzpar.so (an in-tree libtool build), or an install
+# program and .libs/libzpar.so (a libtool build directory), or an install
 # prefix's bin/ directory (libzpar then from ../lib or pkg-config zpar).
 # Default: ./build, then <source>/build, then the directory of `zpar` on PATH.
 #

@@ -33,7 +33,8 @@ static const char controller_help[] =
     "  --scheme leastload|pure  task scheduler (default leastload)\n"
     "  --hb-period MS       heartbeat period in milliseconds (default 1000)\n"
     "  --hb-misses N        missed heartbeats before an engine is declared dead (default 3)\n"
-    "  --hwm N              tasks outstanding per engine, leastload (default 1)\n"
+    "  --hwm N              tasks outstanding per engine, leastload (default 4;\n"
+    "                       work stealing keeps tasks from waiting behind long ones)\n"
     "  -v, --verbose        more log output (default level: info; repeat for debug)\n"
     "  -h, --help           this help\n"
     "\n" ZPAR_CLI_EXIT_HELP;

@@ -17,7 +17,7 @@
 #include "zpar.h"
 
 #define DRAIN_MAX 4096
-#define FINISHED_MAX (1u << 20)
+#define FINISHED_MAX (1u << 16) /* remembered outcomes; older ones are asked of the hub */
 #define ATTEMPT_MASK 0xffu
 
 typedef struct qtask {
@@ -37,6 +37,8 @@ typedef struct qtask {
     uint32_t last_engine; /* where it last ran */
     int aborted;
     int in_heap;
+    int stealing;     /* asked its engine to give it back (not started yet) */
+    int unstealable;  /* its engine had started it when we asked */
 } qtask_t;
 
 typedef struct {
@@ -45,6 +47,9 @@ typedef struct {
     int connected;      /* a send to it has succeeded, or it has answered */
     int waiting;        /* registered but its task socket not connected yet */
     uint64_t retry_us;  /* when to try it again (monotonic) */
+    qtask_t **out;      /* tasks sent to it, oldest first (the first is running) */
+    unsigned nout;
+    unsigned outcap;
     unsigned outstanding;
     char ident[16];
     size_t identlen;
@@ -55,6 +60,12 @@ typedef struct {
     size_t n;
     size_t cap;
 } heap_t;
+
+typedef struct {
+    uint32_t *v;
+    size_t n;
+    size_t cap;
+} idlestack_t;
 
 typedef struct waiter {
     qtask_t *t;
@@ -75,9 +86,7 @@ struct zpar_taskq {
 
     qengine_t *engines; /* indexed by engine id */
     uint32_t nengines;  /* array size */
-    uint32_t *idle;     /* stack of engine ids with spare capacity */
-    size_t nidle;
-    size_t idlecap;
+    idlestack_t *idle;  /* [hwm] stacks of engine ids, by outstanding count */
     heap_t ready;
     qtask_t **parked; /* ready tasks no current engine may take (targets) */
     size_t nparked;
@@ -89,6 +98,8 @@ struct zpar_taskq {
     uint64_t order;
     zpar_msg_t *scratch;
     unsigned nwaiting; /* engines in the waiting state */
+    unsigned nstealing; /* steal requests in flight */
+    uint64_t stolen;    /* tasks moved from a busy engine's queue to an idle one */
 };
 
 /* ------------------------------------------------------------------ heap */
@@ -223,21 +234,52 @@ static int engine_ok_for (const qtask_t *t, uint32_t eid)
     return 0;
 }
 
+/* Engines with spare capacity sit in one stack per outstanding count
+ * (level 0: idle, ..., hwm-1), so the least-loaded engine is found in
+ * O(1).  Entries are validated lazily: an engine's in_idle records the
+ * level of its live entry (level + 1; 0 = none), older entries are stale. */
 static void idle_push (zpar_taskq_t *q, uint32_t eid)
 {
     qengine_t *e = &q->engines[eid];
-    if (e->in_idle || !e->alive || e->outstanding >= q->hwm)
+    unsigned lvl = e->outstanding;
+    idlestack_t *st;
+    if (!e->alive || e->waiting || lvl >= q->hwm || e->in_idle == (int)lvl + 1)
         return;
-    if (q->nidle == q->idlecap) {
-        size_t nc = q->idlecap ? q->idlecap * 2 : 64;
-        uint32_t *n = realloc (q->idle, nc * sizeof (*n));
+    st = &q->idle[lvl];
+    if (st->n == st->cap) {
+        size_t nc = st->cap ? st->cap * 2 : 64;
+        uint32_t *n = realloc (st->v, nc * sizeof (*n));
         if (!n)
             return;
-        q->idle = n;
-        q->idlecap = nc;
+        st->v = n;
+        st->cap = nc;
     }
-    q->idle[q->nidle++] = eid;
-    e->in_idle = 1;
+    st->v[st->n++] = eid;
+    e->in_idle = (int)lvl + 1;
+}
+
+static void out_add (qengine_t *e, qtask_t *t)
+{
+    if (e->nout == e->outcap) {
+        unsigned nc = e->outcap ? e->outcap * 2 : 8;
+        qtask_t **n = realloc (e->out, nc * sizeof (*n));
+        if (!n)
+            return; /* only stealing needs the list: it skips this task */
+        e->out = n;
+        e->outcap = nc;
+    }
+    e->out[e->nout++] = t;
+}
+
+static void out_del (qengine_t *e, qtask_t *t)
+{
+    for (unsigned i = 0; i < e->nout; i++) {
+        if (e->out[i] == t) {
+            memmove (&e->out[i], &e->out[i + 1], (e->nout - i - 1) * sizeof (*e->out));
+            e->nout--;
+            return;
+        }
+    }
 }
 
 /* Least-load pick: an idle engine when the task may go anywhere, else
@@ -247,18 +289,17 @@ static uint32_t pick_engine (zpar_taskq_t *q, const qtask_t *t)
     uint32_t best = 0;
     unsigned best_out = 0;
     if (!t->ntargets) {
-        while (q->nidle) {
-            uint32_t eid = q->idle[q->nidle - 1];
-            qengine_t *e = &q->engines[eid];
-            if (e->alive && !e->waiting && e->outstanding < q->hwm) {
-                if (e->outstanding + 1 >= q->hwm) {
-                    q->nidle--;
-                    e->in_idle = 0;
-                }
-                return eid;
+        for (unsigned lvl = 0; lvl < q->hwm; lvl++) {
+            idlestack_t *st = &q->idle[lvl];
+            while (st->n) {
+                uint32_t eid = st->v[--st->n];
+                qengine_t *e = &q->engines[eid];
+                if (e->in_idle != (int)lvl + 1)
+                    continue; /* stale: it moved to another level */
+                e->in_idle = 0;
+                if (e->alive && !e->waiting && e->outstanding == lvl)
+                    return eid;
             }
-            q->nidle--;
-            e->in_idle = 0;
         }
         return 0;
     }
@@ -315,10 +356,12 @@ static int send_to_engine (zpar_taskq_t *q, qtask_t *t, uint32_t eid)
     if (zpar__frames_send (q->engine, &copy, 0, ZMQ_DONTWAIT) < 0)
         return -1;
     e->connected = 1;
+    out_add (e, t);
     t->attempts++;
     t->engine = eid;
     t->last_engine = eid;
     e->outstanding++;
+    idle_push (q, eid);
     zpar__idmap_del (q->queued, t->id);
     zpar__idmap_put (q->running, t->id, t);
     monitor_frames (q, "task_run", &t->f, &h);
@@ -326,6 +369,60 @@ static int send_to_engine (zpar_taskq_t *q, qtask_t *t, uint32_t eid)
 }
 
 static void engine_gone (zpar_taskq_t *q, uint32_t eid, const char *why);
+
+/* Work stealing.  With more than one task outstanding per engine (the
+ * high-water mark), an engine can hold a queued task that has not started
+ * while another engine sits idle.  When an engine goes idle and nothing is
+ * ready, ask the busiest engine to give back its newest not-yet-started
+ * task (an ABORT on the task queue); the engine answers with an "aborted"
+ * result if the task had not started (we requeue it: it goes to the idle
+ * engine) or a control reply if it had (we leave it). */
+static void steal (zpar_taskq_t *q)
+{
+    unsigned idle = 0;
+    if (q->hwm < 2 || q->ready.n)
+        return;
+    for (uint32_t eid = 1; eid < q->nengines; eid++) {
+        qengine_t *e = &q->engines[eid];
+        if (e->alive && !e->waiting && e->outstanding == 0)
+            idle++;
+    }
+    while (idle > q->nstealing) {
+        qengine_t *victim = NULL;
+        uint32_t vid = 0;
+        qtask_t *t = NULL;
+        zpar_msg_t *m;
+        for (uint32_t eid = 1; eid < q->nengines; eid++) {
+            qengine_t *e = &q->engines[eid];
+            if (e->alive && e->nout >= 2 && (!victim || e->nout > victim->nout)) {
+                /* its newest task that may still be waiting */
+                for (unsigned i = e->nout; i-- > 1;) {
+                    qtask_t *c = e->out[i];
+                    if (!c->stealing && !c->unstealable && !c->ntargets) {
+                        victim = e;
+                        vid = eid;
+                        t = c;
+                        break;
+                    }
+                }
+            }
+        }
+        if (!t || !(m = zpar__msg_create (ZPAR_MSG_ABORT)))
+            return;
+        m->hdr.task = t->id;
+        m->hdr.client = t->hdr.client;
+        m->hdr.engine = vid;
+        zpar__msg_push_ident (m, victim->ident, victim->identlen);
+        zpar__msg_push_ident (m, "sched", 5);
+        if (zpar__wire_send (q->engine, q->signer, m, ZMQ_DONTWAIT) == 0) {
+            t->stealing = 1;
+            q->nstealing++;
+        }
+        else
+            t->unstealable = 1;
+        zpar__msg_destroy (m);
+    }
+}
 
 static void dispatch (zpar_taskq_t *q)
 {
@@ -350,8 +447,10 @@ static void dispatch (zpar_taskq_t *q)
             int e = errno;
             qengine_t *en = &q->engines[eid];
             heap_push (&q->ready, t);
-            if (e != EHOSTUNREACH)
+            if (e != EHOSTUNREACH) {
+                idle_push (q, eid);
                 return;
+            }
             if (en->connected)
                 engine_gone (q, eid, "disconnected");
             else {
@@ -359,7 +458,6 @@ static void dispatch (zpar_taskq_t *q)
                  * connected yet: try it again in a moment */
                 en->waiting = 1;
                 en->retry_us = zpar__mono_us () + 5000;
-                en->in_idle = 0;
                 q->nwaiting++;
             }
         }
@@ -375,8 +473,17 @@ static void make_ready (zpar_taskq_t *q, qtask_t *t)
 static void mark_finished (zpar_taskq_t *q, uint64_t id, int ok)
 {
     waiter_t *w;
-    if (zpar__idmap_size (q->finished) >= FINISHED_MAX)
-        zpar__idmap_clear (q->finished); /* older ones are asked of the hub */
+    if (zpar__idmap_size (q->finished) >= FINISHED_MAX) {
+        /* start afresh (and give the memory back): older outcomes are
+         * asked of the hub, which has them all in its records */
+        zpar_idmap_t *n = zpar__idmap_create ();
+        if (n) {
+            zpar__idmap_destroy (q->finished);
+            q->finished = n;
+        }
+        else
+            zpar__idmap_clear (q->finished);
+    }
     zpar__idmap_put (q->finished, id, (void *)(uintptr_t)(ok ? 1 : 2));
     w = zpar__idmap_del (q->waiting, id);
     while (w) {
@@ -418,6 +525,7 @@ static void engine_gone (zpar_taskq_t *q, uint32_t eid, const char *why)
     if (e->waiting && q->nwaiting)
         q->nwaiting--;
     e->waiting = 0;
+    e->nout = 0;
     while ((t = zpar__idmap_next (q->running, &pos, &id))) {
         if (t->engine != eid)
             continue;
@@ -432,6 +540,9 @@ static void engine_gone (zpar_taskq_t *q, uint32_t eid, const char *why)
     for (size_t i = 0; i < n; i++) {
         t = zpar__idmap_del (q->running, ids[i]);
         t->engine = 0;
+        if (t->stealing && q->nstealing)
+            q->nstealing--;
+        t->stealing = 0;
         if (t->retries_left > 0) {
             t->retries_left--;
             zpar__info ("task %llu: engine %u %s, retrying elsewhere", (unsigned long long)t->id,
@@ -662,8 +773,20 @@ static void from_engine (zpar_taskq_t *q)
             zpar__frames_close (&f);
             continue;
         }
-        if (f.delim != from + 1 || h.type != ZPAR_MSG_RESULT) {
+        if (f.delim != from + 1 || (h.type != ZPAR_MSG_RESULT && !(h.type == ZPAR_MSG_CONTROL_REPLY && !q->pure))) {
             drop (q, "engine", "not a result");
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (h.type == ZPAR_MSG_CONTROL_REPLY) {
+            /* answer to a steal: the task had already started */
+            t = zpar__idmap_get (q->running, h.task);
+            if (t && t->stealing) {
+                t->stealing = 0;
+                t->unstealable = 1;
+                if (q->nstealing)
+                    q->nstealing--;
+            }
             zpar__frames_close (&f);
             continue;
         }
@@ -683,10 +806,26 @@ static void from_engine (zpar_taskq_t *q)
             qengine_t *e = &q->engines[t->engine];
             e->connected = 1;
             zpar__idmap_del (q->running, h.task);
+            out_del (e, t);
             if (e->outstanding)
                 e->outstanding--;
             idle_push (q, t->engine);
             t->engine = 0;
+            if (t->stealing) {
+                if (q->nstealing)
+                    q->nstealing--;
+                t->stealing = 0;
+                if (status == ZPAR_STATUS_ABORTED) {
+                    /* given back before it started: not an attempt */
+                    if (t->attempts)
+                        t->attempts--;
+                    q->stolen++;
+                    zpar__idmap_put (q->queued, t->id, t);
+                    make_ready (q, t);
+                    zpar__frames_close (&f);
+                    continue;
+                }
+            }
             if (status != ZPAR_STATUS_OK && status != ZPAR_STATUS_ABORTED && t->retries_left > 0) {
                 t->retries_left--;
                 zpar__info ("task %llu failed on engine %u (%s), retrying",
@@ -780,8 +919,10 @@ static void *taskq_thread (void *arg)
             from_engine (q);
         if (items[0].revents & ZMQ_POLLIN)
             from_client (q);
-        if (!q->pure)
+        if (!q->pure) {
             dispatch (q);
+            steal (q);
+        }
     }
     return NULL;
 }
@@ -805,7 +946,15 @@ zpar_taskq_t *zpar__taskq_start (void *ctx, const char *scheme, unsigned hwm, ch
         free (q);
         return NULL;
     }
-    q->hwm = hwm ? hwm : 1;
+    if (!hwm) {
+        const char *env = getenv ("ZPAR_HWM");
+        hwm = env && atoi (env) > 0 ? (unsigned)atoi (env) : ZPAR_TASKQ_DEFAULT_HWM;
+    }
+    q->hwm = hwm;
+    if (!(q->idle = calloc (hwm, sizeof (*q->idle)))) {
+        zpar__errprintf (err, "out of memory");
+        goto error;
+    }
     if (!(q->signer = zpar__signer_create (key, 0)) || !(q->scratch = zpar__msg_create (0))
         || !(q->queued = zpar__idmap_create ()) || !(q->running = zpar__idmap_create ())
         || !(q->waiting = zpar__idmap_create ()) || !(q->finished = zpar__idmap_create ())) {
@@ -881,7 +1030,11 @@ void zpar__taskq_stop (zpar_taskq_t *q)
         free_waiters (q);
     free (q->ready.v);
     free (q->parked);
+    for (unsigned lvl = 0; q->idle && lvl < q->hwm; lvl++)
+        free (q->idle[lvl].v);
     free (q->idle);
+    for (uint32_t eid = 0; q->engines && eid < q->nengines; eid++)
+        free (q->engines[eid].out);
     free (q->engines);
     zpar__idmap_destroy (q->queued);
     zpar__idmap_destroy (q->running);

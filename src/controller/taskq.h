@@ -3,8 +3,10 @@
  * leastload (default): a ROUTER<->ROUTER scheduler that knows each
  * engine's outstanding count.  A task goes to the live engine with the
  * fewest outstanding tasks (below the per-engine high-water mark, default
- * 1, so an idle engine always gets the next task and no task waits behind
- * a long one while another engine is idle), honouring targets, priorities
+ * 4, so engines never wait a round trip for their next task); when an
+ * engine goes idle with nothing ready, the scheduler steals back a task
+ * that is queued, not started, on a busy engine, so no task waits behind a
+ * long one while another engine is idle.  It honours targets, priorities
  * (higher first, FIFO within a priority) and dependencies (a task waits
  * until every task it is after has succeeded; it fails with status
  * "dependency" if one did not).  When an engine dies its tasks are retried
@@ -33,6 +35,11 @@
 #include "zpar/error.h"
 
 typedef struct zpar_taskq zpar_taskq_t;
+
+/* Tasks outstanding per engine by default (also $ZPAR_HWM): enough to
+ * hide the round trip between a result and the next task; work stealing
+ * keeps a queued task from waiting behind a long one. */
+#define ZPAR_TASKQ_DEFAULT_HWM 4
 
 /* Bind both sides, connect to the monitor and bind the hub pipe at
  * pipe_ep, start the thread.  scheme: "leastload" or "pure". */

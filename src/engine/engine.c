@@ -730,6 +730,26 @@ static uint64_t abort_queued (eng_t *e, uint64_t task)
     return 0;
 }
 
+/* The task scheduler asks for a task back (work stealing): give it back
+ * (an aborted result on the task queue) if it has not started, else say so
+ * with a control reply on the same queue. */
+static void handle_steal (eng_t *e, zpar_msg_t *m)
+{
+    zpar_msg_t *r;
+    if (abort_queued (e, m->hdr.task))
+        return;
+    if (!(r = msg_get (e, ZPAR_MSG_CONTROL_REPLY)))
+        return;
+    copy_envelope (r, m);
+    r->hdr.task = m->hdr.task;
+    r->hdr.client = m->hdr.client;
+    r->hdr.engine = e->id;
+    (void)zpar__msg_add_u64 (r, ZPAR_F_COUNT, 0);
+    if (send_on (e, Q_TASK, r) < 0)
+        zpar__warn ("steal reply not sent: %s", zmq_strerror (errno));
+    msg_put (e, r);
+}
+
 static void handle_control (eng_t *e, zpar_msg_t *m)
 {
     switch (m->hdr.type) {
@@ -768,6 +788,10 @@ static void drain_queue (eng_t *e, int q)
         }
         if (q == Q_CONTROL) {
             handle_control (e, e->rx);
+            continue;
+        }
+        if (q == Q_TASK && e->rx->hdr.type == ZPAR_MSG_ABORT) {
+            handle_steal (e, e->rx);
             continue;
         }
         if (e->rx->hdr.type != ZPAR_MSG_TASK) {
