@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,6 +658,7 @@ int zpar__hub_run (zpar_hub_t *h)
         {NULL, h->sigfd, ZMQ_POLLIN, 0},
     };
     int nitems = h->sigfd >= 0 ? 5 : 4;
+    int busy_since_trim = 0;
 
     if (!m || !scratch) {
         zpar__msg_destroy (m);
@@ -699,9 +701,18 @@ int zpar__hub_run (zpar_hub_t *h)
         }
         if (now >= next_flush || zpar__store_batched (h->store) >= ZPAR_STORE_BATCH) {
             zpar_error_t err;
+            if (zpar__store_batched (h->store))
+                busy_since_trim = 1;
             if (zpar__store_flush (h->store, &err) < 0)
                 zpar__err ("%s", err.text);
             next_flush = now + FLUSH_US;
+            /* after a burst, when nothing is live any more, give the freed
+             * heap back to the system: the controller's memory follows its
+             * live tasks, not the tasks it has seen */
+            if (busy_since_trim && zpar__idmap_size (h->live) == 0) {
+                malloc_trim (0);
+                busy_since_trim = 0;
+            }
         }
     }
     /* drain what the schedulers already reported, so no record is lost */
