@@ -180,6 +180,15 @@ static int px_finish (px_slot_t *s, double timeout)
             px_append (s, k, data + s->streamed[k], len - s->streamed[k]);
         px_emit (s, k, 1);
     }
+    {
+        /* a function task's output, line by line like stdout */
+        size_t len = 0;
+        const char *out = zpar_result_output (r, &len);
+        if (out && len) {
+            px_append (s, 0, out, len);
+            px_emit (s, 0, 1);
+        }
+    }
     s->done = 1;
     fflush (stdout);
     switch (st) {
@@ -204,6 +213,7 @@ static int px_finish (px_slot_t *s, double timeout)
 
 static const char px_help[] =
     "Usage: zpar px [OPTIONS] [--] CMD [ARGS...]\n"
+    "       zpar px [OPTIONS] --function LIB.so:SYMBOL [--input FILE] [--inline]\n"
     "\n"
     "Run CMD on every engine (or those of --targets) at once and stream their\n"
     "output, each line prefixed by the engine id: '[e1] text' (stderr lines on\n"
@@ -215,18 +225,58 @@ static const char px_help[] =
     "  --timeout SEC        kill CMD after SEC (30, 2.5, 10m, ...) and exit 4\n"
     "  --env NAME=VALUE     add to CMD's environment (repeatable)\n"
     "  --cwd DIR            directory to run CMD in (default: the current one)\n"
+    "  --function LIB:SYM   run the function SYM of the shared library LIB on every\n"
+    "                       engine at once (with 'zpar run --mpi' and --inline it gets\n"
+    "                       the engines-only MPI communicator: an MPI kernel)\n"
+    "  --input FILE         the function's input bytes (- for stdin)\n"
+    "  --inline             run the function inside the engine process\n"
     "  --connection-file F  the cluster's client.json\n"
     "  -h, --help           this help\n"
     "\n" ZPAR_CLI_EXIT_HELP "(1: CMD failed on at least one engine; 4: it ran past --timeout.)\n";
 
+static int read_input (const char *path, char **data, size_t *len);
+
+/* Describe a function task from "LIB.so:SYMBOL" (a library path is made
+ * absolute: the engine runs elsewhere).  -1 on success, else the exit code. */
+static int function_task (const char *function, const char *input, int inline_fn,
+                          zpar_task_t **task)
+{
+    const char *colon = strrchr (function, ':');
+    size_t len = colon ? (size_t)(colon - function) : 0;
+    char lib[PATH_MAX], *indata = NULL;
+    size_t inlen = 0;
+    if (!colon || !len || !colon[1] || len >= sizeof (lib))
+        return zpar__cli_usage ("--function %s: give LIB.so:SYMBOL, e.g. ./libwork.so:square", function);
+    memcpy (lib, function, len);
+    lib[len] = '\0';
+    if (strchr (lib, '/')) {
+        char abs[PATH_MAX];
+        if (!realpath (lib, abs))
+            return zpar__cli_usage ("--function: cannot find the library %s: %s", lib, strerror (errno));
+        snprintf (lib, sizeof (lib), "%s", abs);
+    }
+    if (input && read_input (input, &indata, &inlen) < 0)
+        return zpar__cli_usage ("--input %s: %s", input, strerror (errno));
+    *task = zpar_task_function (lib, colon + 1, indata, inlen);
+    free (indata);
+    if (!*task)
+        return zpar__cli_usage ("cannot describe the function task: %s", strerror (errno));
+    if (inline_fn && zpar_task_set_inline (*task, 1) < 0)
+        return zpar__cli_usage ("--inline: %s", strerror (errno));
+    return -1;
+}
+
 int zpar__cmd_px (int argc, char **argv)
 {
-    enum { O_TMO = ZPAR_CLI_OPT_FIRST_LOCAL, O_ENV, O_CWD };
+    enum { O_TMO = ZPAR_CLI_OPT_FIRST_LOCAL, O_ENV, O_CWD, O_FUNC, O_INPUT, O_INLINE };
     static const struct option opts[] = {
         {"targets", required_argument, NULL, 't'},
         {"timeout", required_argument, NULL, O_TMO},
         {"env", required_argument, NULL, O_ENV},
         {"cwd", required_argument, NULL, O_CWD},
+        {"function", required_argument, NULL, O_FUNC},
+        {"input", required_argument, NULL, O_INPUT},
+        {"inline", no_argument, NULL, O_INLINE},
         ZPAR_CLI_COMMON_OPTS,
     };
     zpar_error_t err = {{0}};
@@ -239,6 +289,8 @@ int zpar__cmd_px (int argc, char **argv)
     zpar_task_t *task = NULL;
     px_t px = {0};
     ping_t pg = {0, 0};
+    const char *function = NULL, *input = NULL;
+    int inline_fn = 0;
     int ch, rc = ZPAR_EXIT_OK, worst = ZPAR_EXIT_OK;
     double deadline;
 
@@ -260,18 +312,35 @@ int zpar__cmd_px (int argc, char **argv)
         case O_CWD:
             to.cwd = optarg;
             break;
+        case O_FUNC:
+            function = optarg;
+            break;
+        case O_INPUT:
+            input = optarg;
+            break;
+        case O_INLINE:
+            inline_fn = 1;
+            break;
         default:
             if ((rc = zpar__cli_common_opt (ch, px_help)) >= 0)
                 return rc;
         }
     }
     rc = ZPAR_EXIT_OK;
-    if (optind >= argc) {
+    if (optind >= argc && !function) {
         free (targets);
         return zpar__cli_usage ("what should the engines run? give a command: zpar px -- CMD ARGS");
     }
+    if (function && optind < argc) {
+        free (targets);
+        return zpar__cli_usage ("give either --function LIB:SYMBOL or a command, not both");
+    }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (!(task = zpar_task_command ((const char *const *)argv + optind))) {
+    if (function) {
+        if ((rc = function_task (function, input, inline_fn, &task)) >= 0)
+            goto done;
+        rc = ZPAR_EXIT_OK;
+    } else if (!(task = zpar_task_command ((const char *const *)argv + optind))) {
         rc = zpar__cli_usage ("cannot describe the command: %s", strerror (errno));
         goto done;
     }
@@ -490,12 +559,12 @@ int zpar__cmd_submit (int argc, char **argv)
     task_opts_t to = {0};
     zpar_engine_id_t *targets = NULL;
     zpar_task_id_t *after = NULL;
-    size_t ntargets = 0, nafter = 0, inlen = 0;
+    size_t ntargets = 0, nafter = 0;
     unsigned long retries = 0;
     long priority = 0;
     int have_retries = 0, have_prio = 0, inline_fn = 0, do_wait = 0, as_json = 0;
     const char *function = NULL, *input = NULL;
-    char *indata = NULL, lib[PATH_MAX], *sym = NULL, idbuf[32];
+    char idbuf[32];
     zpar_client_t *c = NULL;
     zpar_task_t *task = NULL;
     zpar_future_t *f = NULL;
@@ -602,38 +671,9 @@ int zpar__cmd_submit (int argc, char **argv)
     }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (function) {
-        const char *colon = strrchr (function, ':');
-        size_t len = colon ? (size_t)(colon - function) : 0;
-        if (!colon || !len || !colon[1] || len >= sizeof (lib)) {
-            rc = zpar__cli_usage ("--function %s: give LIB.so:SYMBOL, e.g. ./libwork.so:square",
-                                  function);
+        if ((rc = function_task (function, input, inline_fn, &task)) >= 0)
             goto done;
-        }
-        memcpy (lib, function, len);
-        lib[len] = '\0';
-        sym = (char *)colon + 1;
-        /* a path is resolved here: the engine runs in another directory */
-        if (strchr (lib, '/')) {
-            char abs[PATH_MAX];
-            if (!realpath (lib, abs)) {
-                rc = zpar__cli_usage ("--function: cannot find the library %s: %s", lib,
-                                      strerror (errno));
-                goto done;
-            }
-            snprintf (lib, sizeof (lib), "%s", abs);
-        }
-        if (input && read_input (input, &indata, &inlen) < 0) {
-            rc = zpar__cli_usage ("--input %s: %s", input, strerror (errno));
-            goto done;
-        }
-        if (!(task = zpar_task_function (lib, sym, indata, inlen))) {
-            rc = zpar__cli_usage ("cannot describe the function task: %s", strerror (errno));
-            goto done;
-        }
-        if (inline_fn && zpar_task_set_inline (task, 1) < 0) {
-            rc = zpar__cli_usage ("--inline: %s", strerror (errno));
-            goto done;
-        }
+        rc = ZPAR_EXIT_OK;
     } else if (!(task = zpar_task_command ((const char *const *)argv + optind))) {
         rc = zpar__cli_usage ("cannot describe the command: %s", strerror (errno));
         goto done;
@@ -696,7 +736,6 @@ done:
     zpar_future_destroy (f);
     zpar_task_destroy (task);
     zpar_client_destroy (c);
-    free (indata);
     free (after);
     free (targets);
     free (to.env);
