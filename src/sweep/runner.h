@@ -42,8 +42,8 @@ typedef enum {
 } zpar_sweep_exit_t;
 
 /* Default outstanding-task window: max(64, 8 x engines). */
-#define ZPAR_SWEEP_WINDOW_MIN 64
-#define ZPAR_SWEEP_WINDOW_PER_ENGINE 8
+#define ZPAR_SWEEP_WINDOW_MIN 256
+#define ZPAR_SWEEP_WINDOW_PER_ENGINE 32
 
 /* stdout/stderr bytes kept per attempt (zpar_task_set_output_cap). */
 #define ZPAR_SWEEP_OUTPUT_CAP ((size_t)64 * 1024 * 1024)
