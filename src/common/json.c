@@ -9,8 +9,7 @@
 #include "error.h"
 #include "json.h"
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_len (const unsigned char *p, size_t n)
+size_t zpar__utf8_len (const unsigned char *p, size_t n)
 {
     size_t need;
     uint32_t cp;
@@ -76,7 +75,7 @@ void zpar__json_put_str (FILE *f, const char *s, size_t len)
             i++;
         }
         else {
-            size_t n = utf8_len (p + i, len - i);
+            size_t n = zpar__utf8_len (p + i, len - i);
             if (n == 0) {
                 fputs ("\\ufffd", f);
                 i++;

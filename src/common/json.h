@@ -13,6 +13,10 @@
  * valid UTF-8 are written as U+FFFD. */
 void zpar__json_put_str (FILE *f, const char *s, size_t len);
 
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes left): 1 to 4, or
+ * 0 if it is not valid UTF-8 (overlong forms and surrogates included). */
+size_t zpar__utf8_len (const unsigned char *p, size_t n);
+
 typedef struct zpar_jobj zpar_jobj_t;
 
 /* Parse text as one JSON object whose values are strings, numbers, booleans

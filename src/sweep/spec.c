@@ -197,40 +197,6 @@ static int check_keys (ctx_t *c, yaml_node_t *map, const char *where, const char
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_len (const unsigned char *p, size_t n)
-{
-    size_t need;
-    uint32_t cp;
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xE0) == 0xC0) {
-        need = 2;
-        cp = p[0] & 0x1F;
-    }
-    else if ((p[0] & 0xF0) == 0xE0) {
-        need = 3;
-        cp = p[0] & 0x0F;
-    }
-    else if ((p[0] & 0xF8) == 0xF0) {
-        need = 4;
-        cp = p[0] & 0x07;
-    }
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000)
-        || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return need;
-}
-
 /* Check buf is UTF-8 without NUL bytes; on failure *line and *col (1-based,
  * columns in characters) locate the bad byte, *bad is its value. */
 static int check_utf8 (const char *buf, size_t len, size_t *line, size_t *col, int *bad)
@@ -240,7 +206,7 @@ static int check_utf8 (const char *buf, size_t len, size_t *line, size_t *col, i
     *line = 1;
     *col = 1;
     while (i < len) {
-        size_t n = p[i] ? utf8_len (p + i, len - i) : 0;
+        size_t n = p[i] ? zpar__utf8_len (p + i, len - i) : 0;
         if (n == 0) {
             *bad = p[i];
             return -1;
