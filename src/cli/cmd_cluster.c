@@ -857,9 +857,15 @@ int zpar__cmd_stop (int argc, char **argv)
     have_pids = pids_read (pids_path, &l) == 0;
 
     if (have_pids) {
+        zpar_conninfo_t ci;
         for (size_t i = 0; i < l.n; i++)
             if (l.v[i].is_controller && proc_is_ours (l.v[i].pid, l.v[i].start))
                 ctl_alive = 1;
+        /* a controller restarted by hand (zpar controller --reuse) is not in
+         * the pids file, but it wrote its pid into the connection file */
+        if (!ctl_alive && zpar__conn_read (conn, &ci, NULL) == 0 && ci.pid > 0
+            && !strcmp (ci.host, host) && kill (ci.pid, 0) == 0)
+            ctl_alive = 1;
     } else {
         zpar_conninfo_t ci;
         if (access (conn, F_OK) < 0) {

@@ -536,7 +536,9 @@ static void handle_registrar (zpar_hub_t *h, zpar_msg_t *m)
 
 static void send_ping (zpar_hub_t *h)
 {
-    uint64_t v[2] = {++h->hb_seq, zpar__now_us ()};
+    /* seq, time, and our session: engines that see another session know
+     * a new controller took over and register again */
+    uint64_t v[3] = {++h->hb_seq, zpar__now_us (), zpar__signer_session (h->signer)};
     zmq_send (h->hb_ping, v, sizeof (v), ZMQ_DONTWAIT);
 }
 
@@ -557,7 +559,7 @@ static void handle_pong (zpar_hub_t *h)
             return;
         }
         len = zmq_msg_size (&f.part[0]);
-        if (f.n != 2 || len < 2 || len >= sizeof (id) || zmq_msg_size (&f.part[1]) != 16) {
+        if (f.n != 2 || len < 2 || len >= sizeof (id) || zmq_msg_size (&f.part[1]) != 24) {
             h->dropped++;
             zpar__frames_close (&f);
             continue;

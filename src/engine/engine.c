@@ -86,6 +86,8 @@ typedef struct {
     uint64_t hb_period_us;
     unsigned hb_misses;
     uint64_t last_ping;     /* mono us */
+    uint64_t ctl_session;   /* session of the controller we registered with */
+    int ctl_changed;        /* pings now come from another controller */
     unsigned heart_gen;
 
     qent_t *qhead, *qtail;  /* tasks received, not started */
@@ -258,8 +260,17 @@ static void heart_drain (eng_t *e)
     if (!e->hb_capture)
         return;
     zmq_msg_init (&m);
-    while (zmq_msg_recv (&m, e->hb_capture, ZMQ_DONTWAIT) >= 0)
+    while (zmq_msg_recv (&m, e->hb_capture, ZMQ_DONTWAIT) >= 0) {
+        /* pings carry the controller's session: another one means a new
+         * controller took over the same ports, which does not know us */
+        if (zmq_msg_size (&m) == 24 && e->ctl_session) {
+            uint64_t session;
+            memcpy (&session, (const uint8_t *)zmq_msg_data (&m) + 16, 8);
+            if (session != e->ctl_session)
+                e->ctl_changed = 1;
+        }
         got = 1;
+    }
     zmq_msg_close (&m);
     if (got)
         e->last_ping = zpar__mono_us ();
@@ -344,6 +355,8 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     }
     if (e->connected)
         return; /* a late duplicate */
+    if (m->hdr.engine != 0)
+        e->ctl_session = m->hdr.session; /* the controller's incarnation */
     if (m->hdr.engine == 0) {
         char *text = zpar__msg_get_str (m, ZPAR_F_ERROR);
         zpar__err ("the controller refused registration: %s (retrying)",
@@ -412,8 +425,14 @@ static void drain_reg (eng_t *e)
 
 static void controller_lost (eng_t *e)
 {
-    zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
-                (double)(zpar__mono_us () - e->last_ping) / 1e6, e->id);
+    if (e->ctl_changed)
+        zpar__warn ("a new controller answers at the same address: registering again as engine %u",
+                    e->id);
+    else
+        zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
+                    (double)(zpar__mono_us () - e->last_ping) / 1e6, e->id);
+    e->ctl_changed = 0;
+    e->ctl_session = 0;
     disconnect (e);
     (void)reg_send (e);
 }
@@ -1000,7 +1019,7 @@ int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err)
         }
         else {
             heart_drain (e); /* pings that came while an inline task ran */
-            if (now > e->last_ping + limit)
+            if (now > e->last_ping + limit || e->ctl_changed)
                 controller_lost (e);
         }
     }
