@@ -691,6 +691,12 @@ static void finish (run_t *r, size_t s)
         jr.host = NULL;
     jr.error = errtext[0] ? errtext : NULL;
 
+    /* SIGTERM, SIGINT or SIGHUP come from outside the point: the walltime,
+     * scancel, a pre-emption, a shutdown racing the task's end.  Like an
+     * abort, that is not the point's fault: it runs again next time. */
+    if (st == ZPAR_STATUS_SIGNALED
+        && (jr.signal == SIGTERM || jr.signal == SIGINT || jr.signal == SIGHUP))
+        st = ZPAR_STATUS_ABORTED;
     switch (st) {
     case ZPAR_STATUS_OK:
         jr.state = ZPAR_JSTATE_SUCCEEDED;
