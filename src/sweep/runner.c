@@ -697,6 +697,10 @@ static void finish (run_t *r, size_t s)
     if (st == ZPAR_STATUS_SIGNALED
         && (jr.signal == SIGTERM || jr.signal == SIGINT || jr.signal == SIGHUP))
         st = ZPAR_STATUS_ABORTED;
+    /* so is the loss of its engine (a node died, the job ended under it)
+     * once the task's own retries are spent */
+    if (st == ZPAR_STATUS_ENGINE_DIED)
+        st = ZPAR_STATUS_ABORTED;
     switch (st) {
     case ZPAR_STATUS_OK:
         jr.state = ZPAR_JSTATE_SUCCEEDED;

@@ -6,44 +6,9 @@
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
-. "$LIBDIR/env.sh"
+. "$LIBDIR/slurm-test.sh"
 TOP=$(cd "$LIBDIR/../.." && pwd)
-
 command -v mpirun >/dev/null 2>&1 && test_set_prereq MPIRUN
-have_slurm=1
-for b in srun sbatch salloc scancel squeue slurmctld slurmd munged; do
-    command -v $b >/dev/null 2>&1 || have_slurm=0
-done
-[ "$(id -u)" = 0 ] || have_slurm=0
-
-t0350_started_slurm=0
-t0350_cleanup () {
-    rc=$?
-    # jobs this script submitted
-    for j in $(cat "$ZT_TMP"/jobs 2>/dev/null); do scancel "$j" 2>/dev/null; done
-    if [ $t0350_started_slurm = 1 ]; then
-        zt_timeout 60 "$LIBDIR/slurm-down.sh" --quiet >&2 || true
-    fi
-    (exit $rc)
-    zt_cleanup
-}
-trap t0350_cleanup EXIT
-if [ $have_slurm = 1 ]; then
-    if zt_timeout 10 scontrol ping 2>/dev/null | grep -q UP; then
-        test_set_prereq SLURM
-    else
-        t0350_started_slurm=1
-        if zt_timeout 300 env -u ZPAR_TEST_MARK "$LIBDIR/slurm-up.sh" --quiet >&2; then
-            test_set_prereq SLURM
-        else
-            zt_diag "slurm-up.sh failed: Slurm tests skipped"
-        fi
-    fi
-else
-    zt_diag "Slurm (srun, sbatch, slurmctld, slurmd, munged) not installed: Slurm tests skipped"
-fi
 
 # processes of this zpar build still running (none may be left)
 leftover () { ps -eo pid,args | grep -F "$ZPAR_BIN" | grep -v grep || true; }

@@ -7,33 +7,8 @@
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
-. "$LIBDIR/env.sh"
+. "$LIBDIR/slurm-test.sh"
 TOP=$(cd "$LIBDIR/../.." && pwd)
-
-have_slurm=1
-for b in srun sbatch scancel squeue slurmctld slurmd munged; do
-    command -v $b >/dev/null 2>&1 || have_slurm=0
-done
-[ "$(id -u)" = 0 ] || have_slurm=0
-started=0
-t0360_cleanup () {
-    rc=$?
-    for j in $(cat "$ZT_TMP"/jobs 2>/dev/null); do scancel "$j" 2>/dev/null; done
-    [ $started = 1 ] && { zt_timeout 60 "$LIBDIR/slurm-down.sh" --quiet >&2 || true; }
-    (exit $rc)
-    zt_cleanup
-}
-trap t0360_cleanup EXIT
-if [ $have_slurm = 1 ]; then
-    if zt_timeout 10 scontrol ping 2>/dev/null | grep -q UP; then
-        test_set_prereq SLURM
-    else
-        started=1
-        zt_timeout 300 env -u ZPAR_TEST_MARK "$LIBDIR/slurm-up.sh" --quiet >&2 && test_set_prereq SLURM
-    fi
-fi
 
 W=$ZT_TMP/w
 mkdir -p "$W/markers"
