@@ -115,7 +115,6 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     int rc = -1;
     struct sigaction sa, old_term, old_int;
     const char *env;
-    int one_s = 0;
 
     memset (&hub, 0, sizeof (hub));
     memset (&ci, 0, sizeof (ci));
@@ -294,28 +293,18 @@ signals:
     sigaction (SIGTERM, &old_term, NULL);
     sigaction (SIGINT, &old_int, NULL);
 done:
-    (void)one_s;
     if (hub.taskq_pipe)
         zmq_send (hub.taskq_pipe, "$TERM", 5, 0);
     if (hub.mux_inject)
         zmq_send (hub.mux_inject, "$TERM", 5, 0);
     if (hub.ctl_inject)
         zmq_send (hub.ctl_inject, "$TERM", 5, 0);
-    if (!sched.taskq && hub.taskq_pipe == NULL) {
-        /* nothing to stop */
-    }
     zpar__taskq_stop (sched.taskq);
     zpar__relay_stop (sched.mux);
     zpar__relay_stop (sched.ctl);
     if (iopub_started) {
         zmq_send (iopub_ctl_peer, "TERMINATE", 9, 0);
         pthread_join (iopub_tid, NULL);
-    }
-    /* records reported by the schedulers before they stopped */
-    if (hub.monitor && hub.store && hub.live) {
-        zpar_msg_t *scratch = zpar__msg_create (ZPAR_MSG_NONE);
-        (void)scratch;
-        zpar__msg_destroy (scratch);
     }
     zpar__close_socket (iopub_sub);
     zpar__close_socket (iopub_pub);

@@ -80,27 +80,10 @@ static void reply_unreachable (zpar_relay_t *r, zpar_frames_t *f, const zpar_hdr
     zpar__msg_add_str (m, ZPAR_F_ERROR, text);
     zpar__msg_add_u64 (m, ZPAR_F_ERRNO, EHOSTUNREACH);
     if (zpar__wire_send (r->client, r->signer, m, ZMQ_DONTWAIT) == 0 && r->kind == ZPAR_RELAY_MUX) {
-        /* tell the hub too, so the record is finished */
-        uint8_t *buf;
-        size_t len;
+        /* tell the hub too, so that the task's record is finished */
         m->nenv = 0;
-        if (zpar__msg_pack (m, &buf, &len) == 0) {
-            zpar_frames_t cf;
-            uint8_t sig[ZPAR_SIG_LEN] = {0};
-            cf.n = 4;
-            cf.delim = 0;
-            zmq_msg_init_size (&cf.part[0], 5);
-            memcpy (zmq_msg_data (&cf.part[0]), ZPAR_PROTO_DELIM, 5);
-            zmq_msg_init_size (&cf.part[1], ZPAR_SIG_LEN);
-            memcpy (zmq_msg_data (&cf.part[1]), sig, ZPAR_SIG_LEN);
-            zmq_msg_init_size (&cf.part[2], ZPAR_HDR_LEN);
-            memcpy (zmq_msg_data (&cf.part[2]), buf, ZPAR_HDR_LEN);
-            zmq_msg_init_size (&cf.part[3], len - ZPAR_HDR_LEN);
-            memcpy (zmq_msg_data (&cf.part[3]), buf + ZPAR_HDR_LEN, len - ZPAR_HDR_LEN);
-            monitor_copy (r, "mux_out", &cf);
-            zpar__frames_close (&cf);
-            free (buf);
-        }
+        zpar__msg_push_ident (m, "mux_out", 7);
+        (void)zpar__wire_send (r->monitor, r->signer, m, ZMQ_DONTWAIT);
     }
     zpar__msg_destroy (m);
 }
