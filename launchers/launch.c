@@ -72,7 +72,7 @@ int zpar__launch_wait_ready (const char *conn, int n, double timeout, zpar_error
     return 0;
 }
 
-/* Run argv, capture the first line of its stdout into out.  Returns the
+/* Run argv, capture its stdout into out (truncated to size).  Returns the
  * exit status, or -1. */
 static int run_capture (char *const argv[], char *out, size_t size, const char *logpath)
 {
@@ -106,7 +106,6 @@ static int run_capture (char *const argv[], char *out, size_t size, const char *
     close (fd[0]);
     while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
         ;
-    out[strcspn (out, "\r\n")] = '\0';
     return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
 }
 
@@ -241,9 +240,24 @@ static int job_active (const char *kind, const char *id)
     argv[a] = NULL;
     if (run_capture (argv, out, sizeof (out), NULL) != 0)
         return 0;
-    if (!strcmp (kind, "slurm"))
+    if (!strcmp (kind, "slurm")) {
+        out[strcspn (out, "\r\n")] = '\0';
         return out[0] && strstr ("PENDING RUNNING CONFIGURING COMPLETING SUSPENDED", out) != NULL;
-    return out[0] != '\0';
+    }
+    /* qstat: a header, a rule, then "ID NAME USER TIME S QUEUE"; C (and F
+     * in PBS Pro) mean finished, and a finished job may linger in qstat */
+    {
+        char jid[128], name[128], user[128], t[64], state[8] = "";
+        const char *line = out;
+        for (int k = 0; k < 2 && line; k++) {
+            line = strchr (line, '\n');
+            if (line)
+                line++;
+        }
+        if (!line || sscanf (line, "%127s %127s %127s %63s %7s", jid, name, user, t, state) != 5)
+            return 0;
+        return strcmp (state, "C") != 0 && strcmp (state, "F") != 0;
+    }
 }
 
 static int batch_start (const char *kind, const zpar_launch_opts_t *o, char *conn, size_t size,
@@ -319,7 +333,7 @@ static int batch_start (const char *kind, const zpar_launch_opts_t *o, char *con
     if ((rc = run_capture (argv, out, sizeof (out), NULL)) != 0 || !out[0])
         return zpar__errnoprintf (err, EIO, "%s failed (exit %d): is %s installed and configured?",
                                   argv[0], rc, !strcmp (kind, "slurm") ? "Slurm (sbatch)" : "PBS (qsub)");
-    out[strcspn (out, "; \t")] = '\0';
+    out[strcspn (out, "; \t\r\n")] = '\0';
     job_conn_path (out, conn, size);
     write_state (o->dir, kind, out, conn);
     /* wait for the job's controller, watching that the job is still there */

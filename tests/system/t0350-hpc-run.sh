@@ -120,6 +120,17 @@ test_expect_success SLURM 'zpar cluster start --launcher slurm -n 2, px, cluster
 	! squeue -h -j $J 2>/dev/null | grep -q .
 '
 
+command -v qsub >/dev/null 2>&1 && command -v qstat >/dev/null 2>&1 && test_set_prereq QSUB
+test_expect_success SLURM,QSUB 'zpar cluster start --launcher pbs (qsub) -n 2, px, cluster stop (qdel)' '
+	zt_timeout 120 $ZPAR cluster start --launcher pbs -n 2 --dir "$ZT_TMP/q1" --timeout 90 >q1.out &&
+	cat q1.out &&
+	J=$(awk "{print \$2; exit}" "$ZT_TMP/q1/launcher") && echo $J >>"$ZT_TMP/jobs" &&
+	zt_timeout 30 $ZPAR --connection-file "$ZT_TMP/q1/client.json" px hostname >q1px.out &&
+	cat q1px.out && expect_eq "engines" 2 "$(grep -c "^\[e" q1px.out)" &&
+	zt_timeout 90 $ZPAR cluster stop --dir "$ZT_TMP/q1" &&
+	! squeue -h -j $J 2>/dev/null | grep -q .
+'
+
 test_expect_success SLURM 'scancel of a running cluster job leaves no zpar process' '
 	J=$(zt_timeout 30 sbatch --parsable --ntasks=3 -o /dev/null --export=ALL,ZPAR=$ZPAR \
 		"$TOP/slurm/cluster.sbatch") &&
