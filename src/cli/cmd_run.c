@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "conn.h"
 #include "launch/run.h"
 #include "log.h"
 
@@ -143,6 +144,14 @@ int zpar__cmd_run (int argc, char **argv)
             if ((rc = zpar__cli_common_opt (c, run_help)) >= 0)
                 return rc;
         }
+    }
+    if (!o.connection_dir) {
+        /* the documented default: $ZPAR_DIR (a shared file system on a
+         * cluster); used only when neither PMIx nor MPI can carry the
+         * endpoints */
+        static char zdir[4096];
+        if (zpar__zpar_dir (zdir, sizeof (zdir)) == 0 && zpar__mkdir_p (zdir, 0700) == 0)
+            o.connection_dir = zdir;
     }
     if (optind < argc) {
         if (o.sweep)

@@ -278,11 +278,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 
     /* shutdown: engines first, then the schedulers */
     zpar__hub_shutdown_engines (&hub);
-    {
-        /* let the shutdown requests and notification leave */
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep (&ts, NULL);
-    }
+    (void)zpar__hub_wait_engines_gone (&hub, 3000);
     if (!o->reuse) {
         snprintf (path, sizeof (path), "%s/client.json", dir);
         unlink (path);

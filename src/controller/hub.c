@@ -209,7 +209,10 @@ static void engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why)
     if (!e->alive)
         return;
     e->alive = 0;
-    zpar__warn ("engine %u (%s pid %d) %s", eid, e->host, e->pid, why);
+    if (!strcmp (why, "unregistered"))
+        zpar__info ("engine %u (%s pid %d) %s", eid, e->host, e->pid, why);
+    else
+        zpar__warn ("engine %u (%s pid %d) %s", eid, e->host, e->pid, why);
     taskq_send (h, "down", &eid, sizeof (eid), NULL, 0);
     notify (h, eid, "died");
     /* direct tasks that were on it fail; load-balanced ones are the task
@@ -605,9 +608,48 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
         zpar__msg_push_ident (m, "hub", 3);
         m->hdr.engine = i;
         (void)zpar__wire_send (h->ctl_inject, h->signer, m, ZMQ_DONTWAIT);
+        /* and through the registrar: an engine that has just registered
+         * may not have connected its control socket yet, and a ROUTER
+         * drops what it cannot route */
+        if (h->engines[i].reg_ident.len) {
+            zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
+            zpar__msg_set_envelope (m, 1, &h->engines[i].reg_ident);
+            m->hdr.engine = i;
+            (void)zpar__wire_send (h->registrar, h->signer, m, ZMQ_DONTWAIT);
+        }
     }
     zpar__msg_destroy (m);
     notify (h, 0, "shutdown");
+}
+
+int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    uint64_t deadline = zpar__mono_us () + (uint64_t)timeout_ms * 1000u;
+    uint64_t resend = zpar__mono_us () + 100000u;
+    int alive = 0;
+    if (!m)
+        return -1;
+    for (;;) {
+        zmq_pollitem_t it = {h->registrar, 0, ZMQ_POLLIN, 0};
+        uint64_t now = zpar__mono_us ();
+        alive = 0;
+        for (uint32_t i = 1; i < h->nengines; i++)
+            if (h->engines[i].alive)
+                alive++;
+        if (!alive || now >= deadline)
+            break;
+        if (now >= resend) {
+            zpar__hub_shutdown_engines (h);
+            resend = now + 100000u;
+        }
+        if (zmq_poll (&it, 1, 20) > 0)
+            handle_registrar (h, m); /* UNREGISTER marks them gone */
+    }
+    zpar__msg_destroy (m);
+    if (alive)
+        zpar__warn ("%d engine(s) did not confirm the shutdown", alive);
+    return alive;
 }
 
 void zpar__hub_free_state (zpar_hub_t *h)

@@ -64,6 +64,11 @@ int zpar__hub_run (zpar_hub_t *hub);
 /* Ask every live engine to shut down (through the control relay). */
 void zpar__hub_shutdown_engines (zpar_hub_t *hub);
 
+/* After zpar__hub_shutdown_engines: wait up to timeout_ms for every live
+ * engine to unregister, asking again every 100 ms.  Returns the number of
+ * engines that did not answer. */
+int zpar__hub_wait_engines_gone (zpar_hub_t *hub, int timeout_ms);
+
 /* Free the hub's state (not its sockets). */
 void zpar__hub_free_state (zpar_hub_t *hub);
 

@@ -349,6 +349,14 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
 {
     char *scheme = NULL;
 
+    if (m->hdr.type == ZPAR_MSG_SHUTDOWN) {
+        /* the hub also says shutdown here: this socket is connected from
+         * the first registration on, the queues only after the reply */
+        if (!e->stop)
+            zpar__info ("shutdown requested (registrar)");
+        e->stop = 1;
+        return;
+    }
     if (m->hdr.type != ZPAR_MSG_REGISTER_ENGINE_REPLY) {
         zpar__debug ("registrar: unexpected %s ignored", zpar__msg_type_name (m->hdr.type));
         return;

@@ -977,7 +977,9 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     if (sig) {
         note (&r.o, "interrupted by signal %d: stopping (%zu points were running; they will run "
                     "again next time)", sig, r.n.running);
-        if (!pc.started && !lost_cluster)
+        /* on a shared cluster, take our queued tasks back; a caller that
+         * handed us its client (zpar run) shuts its cluster down itself */
+        if (!pc.started && !lost_cluster && !opts->client)
             abort_outstanding (&r);
     }
     if (zpar__journal_flush (r.j, &e) < 0)
