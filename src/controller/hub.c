@@ -688,6 +688,21 @@ static void handle_taskq (zpar_hub_t *h)
     }
 }
 
+static void requeue_one (void *arg, uint64_t id, int state, uint32_t engine, const void *req,
+                         size_t len)
+{
+    zpar_hub_t *h = arg;
+    (void)state;
+    (void)engine;
+    /* only load-balanced requests (header engine 0) are taken again: the
+     * task scheduler checks; direct tasks belong to their engine */
+    if (!req || len < ZPAR_HDR_LEN)
+        return;
+    zpar__debug ("task %llu: recorded but not finished by the previous controller",
+                 (unsigned long long)id);
+    taskq_send (h, "req", req, len, NULL, 0);
+}
+
 int zpar__hub_run (zpar_hub_t *h)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
@@ -715,6 +730,10 @@ int zpar__hub_run (zpar_hub_t *h)
         return -1;
     }
     (void)zpar__store_counts (h->store, &h->n_ok, &h->n_notok);
+    /* tasks an earlier controller recorded but never finished: the
+     * load-balanced ones are queued again (records persist, no submitted
+     * task is lost across a controller restart) */
+    (void)zpar__store_unfinished (h->store, requeue_one, h);
     while (!h->stopping) {
         uint64_t now = zpar__mono_us ();
         long timeout;

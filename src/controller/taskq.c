@@ -850,6 +850,32 @@ static void from_engine (zpar_taskq_t *q)
     }
 }
 
+static void requeue_recorded (zpar_taskq_t *q, const uint8_t *buf, size_t len)
+{
+    zpar_frames_t f;
+    zpar_hdr_t h;
+    uint8_t sig[ZPAR_SIG_LEN] = {0};
+    zpar_error_t err;
+    const void *parts[5] = {"hub", ZPAR_PROTO_DELIM, sig, buf, buf + ZPAR_HDR_LEN};
+    size_t sizes[5] = {3, strlen (ZPAR_PROTO_DELIM), ZPAR_SIG_LEN, ZPAR_HDR_LEN, len - ZPAR_HDR_LEN};
+    f.n = 0;
+    f.delim = 1;
+    for (int i = 0; i < 5; i++) {
+        if (zmq_msg_init_size (&f.part[i], sizes[i]) < 0) {
+            zpar__frames_close (&f);
+            return;
+        }
+        memcpy (zmq_msg_data (&f.part[i]), parts[i], sizes[i]);
+        f.n++;
+    }
+    if (zpar__frames_check (NULL, &f, &h, &err) < 0 || h.type != ZPAR_MSG_TASK || h.engine != 0) {
+        zpar__frames_close (&f); /* only load-balanced task requests */
+        return;
+    }
+    f.delim = 1;
+    new_task (q, &f, &h);
+}
+
 static int from_hub (zpar_taskq_t *q)
 {
     for (int k = 0; k < DRAIN_MAX; k++) {
@@ -863,6 +889,15 @@ static int from_hub (zpar_taskq_t *q)
         if (len == 5 && memcmp (cmd, "$TERM", 5) == 0) {
             zpar__frames_close (&f);
             return 1;
+        }
+        if (!q->pure && len == 3 && memcmp (cmd, "req", 3) == 0 && f.n == 2
+            && zmq_msg_size (&f.part[1]) >= ZPAR_HDR_LEN) {
+            /* a task recorded by an earlier controller that never finished:
+             * queue it again; its answer goes to the records (the client
+             * that submitted it is gone; `zpar wait`/`result` read them) */
+            requeue_recorded (q, zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]));
+            zpar__frames_close (&f);
+            continue;
         }
         if (!q->pure && f.n >= 2) {
             if (len == 2 && memcmp (cmd, "up", 2) == 0 && zmq_msg_size (&f.part[1]) == 4) {

@@ -41,6 +41,21 @@ test_expect_success 'new work runs on both engines' '
 	expect_grep "^\[e1\] " px.txt && expect_grep "^\[e2\] " px.txt
 '
 
+test_expect_success 'tasks queued when the controller dies still run after the restart' '
+	D=$(cat dir.txt) &&
+	ids="" &&
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do ids="$ids $(zt_timeout 20 $ZPAR submit -- sh -c "sleep 0.5; echo done$i")"; done &&
+	cp "$D/client.json" saved2.json &&
+	sleep 0.3 &&
+	kill -KILL $(cat ctl2.pid) &&
+	wait_for 10 "! zt_alive $(cat ctl2.pid)" &&
+	zt_spawn controller3 "$ZPAR" controller --dir "$D" --reuse saved2.json &&
+	echo $ZT_LAST_PID >ctl2.pid &&
+	wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json" &&
+	zt_timeout 90 $ZPAR wait --timeout 60 $ids &&
+	for t in $ids; do zt_timeout 20 $ZPAR result $t | grep -q "^done" || { echo "no output for $t"; return 1; }; done
+'
+
 test_expect_success 'zpar stop ends the restarted controller and the engines' '
 	zt_timeout 30 $ZPAR stop &&
 	wait_for 20 "! zt_alive $(cat ctl2.pid)"
