@@ -95,21 +95,28 @@ typedef struct {
 } out_t;
 
 static void note (out_t *o, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void note (out_t *o, const char *fmt, ...)
+/* One line "zpar: ..." on the log, clearing a live progress line first. */
+static void vline (out_t *o, const char *fmt, va_list ap) __attribute__ ((format (printf, 2, 0)));
+static void vline (out_t *o, const char *fmt, va_list ap)
 {
-    va_list ap;
-    if (o->quiet)
-        return;
     if (o->line_dirty) {
         fputs ("\r\033[K", o->log);
         o->line_dirty = 0;
     }
     fputs ("zpar: ", o->log);
-    va_start (ap, fmt);
     vfprintf (o->log, fmt, ap);
-    va_end (ap);
     fputc ('\n', o->log);
     fflush (o->log);
+}
+
+static void note (out_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    if (o->quiet)
+        return;
+    va_start (ap, fmt);
+    vline (o, fmt, ap);
+    va_end (ap);
 }
 
 /* Always printed (errors and warnings during a run). */
@@ -117,16 +124,9 @@ static void warnx (out_t *o, const char *fmt, ...) __attribute__ ((format (print
 static void warnx (out_t *o, const char *fmt, ...)
 {
     va_list ap;
-    if (o->line_dirty) {
-        fputs ("\r\033[K", o->log);
-        o->line_dirty = 0;
-    }
-    fputs ("zpar: ", o->log);
     va_start (ap, fmt);
-    vfprintf (o->log, fmt, ap);
+    vline (o, fmt, ap);
     va_end (ap);
-    fputc ('\n', o->log);
-    fflush (o->log);
 }
 
 static void fmt_duration (double s, char *buf, size_t size)
