@@ -35,20 +35,6 @@ const char *zpar__msg_type_name (int type)
     return type_names[type];
 }
 
-uint64_t zpar__now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t zpar__mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static inline void put16 (uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "zpar/error.h"
 
 #define ZPAR_PROTO_DELIM "ZPAR1"
@@ -214,9 +215,6 @@ void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN]);
 int zpar__msg_pack (const zpar_msg_t *m, uint8_t **buf, size_t *len);
 int zpar__msg_unpack (zpar_msg_t *m, const void *buf, size_t len, zpar_error_t *err);
 
-/* Microseconds since the epoch (CLOCK_REALTIME) and monotonic. */
-uint64_t zpar__now_us (void);
-uint64_t zpar__mono_us (void);
 
 const char *zpar__msg_type_name (int type);
 
