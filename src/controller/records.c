@@ -143,17 +143,17 @@ static int bad_put (const zpar_records_t *s, uint64_t id, const void *hdr, size_
     return 0;
 }
 
-int zpar__records_put_request (zpar_records_t *s, uint64_t id, uint32_t client, uint32_t engine,
-                               const void *hdr, size_t hlen, const void *body, size_t blen,
-                               uint64_t when_us)
+int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t client,
+                               zpar_eid_t engine, const void *hdr, size_t hlen, const void *body,
+                               size_t blen, uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
+    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_REQUEST;
-    op->id = id;
-    op->client = client;
-    op->engine = engine;
+    op->id = tid.v;
+    op->client = client.v;
+    op->engine = engine.v;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
         s->nops--;
@@ -162,28 +162,29 @@ int zpar__records_put_request (zpar_records_t *s, uint64_t id, uint32_t client, 
     return 0;
 }
 
-int zpar__records_put_running (zpar_records_t *s, uint64_t id, uint32_t engine, uint64_t when_us)
+int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine,
+                               uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, NULL, 0, NULL, 0) || !(op = push (s)))
+    if (bad_put (s, tid.v, NULL, 0, NULL, 0) || !(op = push (s)))
         return -1;
     op->kind = OP_RUNNING;
-    op->id = id;
-    op->engine = engine;
+    op->id = tid.v;
+    op->engine = engine.v;
     op->when = when_us;
     return 0;
 }
 
-int zpar__records_put_result (zpar_records_t *s, uint64_t id, uint32_t engine, int status,
+int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine, int status,
                               const void *hdr, size_t hlen, const void *body, size_t blen,
                               uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
+    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_RESULT;
-    op->id = id;
-    op->engine = engine;
+    op->id = tid.v;
+    op->engine = engine.v;
     op->status = status;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
@@ -268,10 +269,11 @@ static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
     return 0;
 }
 
-int zpar__records_get (zpar_records_t *s, uint64_t id, int *state, int *status, uint8_t **req,
+int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen)
 {
     sqlite3_stmt *st;
+    uint64_t id = tid.v;
     int rc;
     if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
         errno = EINVAL;
@@ -302,8 +304,9 @@ int zpar__records_get (zpar_records_t *s, uint64_t id, int *state, int *status, 
     return 0;
 }
 
-long zpar__records_purge (zpar_records_t *s, uint64_t id)
+long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
 {
+    uint64_t id = tid.v;
     sqlite3_stmt *st;
     if (!s || id > INT64_MAX) {
         errno = EINVAL;
@@ -331,8 +334,8 @@ int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, v
     if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
         return -1;
     while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1)
-        cb (arg, (uint64_t)sqlite3_column_int64 (st, 0), sqlite3_column_int (st, 1),
-            (uint32_t)sqlite3_column_int64 (st, 2), sqlite3_column_blob (st, 3),
+        cb (arg, zpar__tid ((uint64_t)sqlite3_column_int64 (st, 0)), sqlite3_column_int (st, 1),
+            zpar__eid ((uint32_t)sqlite3_column_int64 (st, 2)), sqlite3_column_blob (st, 3),
             (size_t)sqlite3_column_bytes (st, 3));
     return rc < 0 ? -1 : 0;
 }
