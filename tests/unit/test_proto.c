@@ -179,8 +179,11 @@ static void check_all (const char *name, const zpar_msg_t *m, reencode_f reencod
 
     ok (pack (m, &buf, &len) == 0, "%s: packs", name);
     ok (zpar__msg_unpack (d, buf, len, &err) == 0, "%s: unpacks", name);
-    ok (zpar__proto_check (d, &err) == 0, "%s: decodes (%s)", name, err.text);
-    ok (reencode (d, r, &err) == 0, "%s: decodes and encodes again (%s)", name, err.text);
+    err.text[0] = '\0';
+    ok (zpar__proto_check (d, &err) == 0, "%s: decodes%s%s", name, err.text[0] ? ": " : "",
+        err.text);
+    ok (reencode (d, r, &err) == 0, "%s: decodes and encodes again%s%s", name,
+        err.text[0] ? ": " : "", err.text);
     ok (pack (r, &buf2, &len2) == 0 && len2 == len && memcmp (buf, buf2, len) == 0,
         "%s: struct -> wire -> struct -> the same %zu bytes", name, len);
 
