@@ -3,7 +3,8 @@
  * Open addressing with linear probing over a power-of-two array.  A
  * forgotten session leaves a tombstone so that probe chains stay whole;
  * tombstones and expired sessions go at the next rehash, which also sizes
- * the array to the live sessions (load at most 1/2, 3/4 at the cap).
+ * the array to the live sessions (load 1/4 to 1/2 after a rehash, at most
+ * 3/4 before the next one).
  *
  * Per session: the newest seq seen, the newest sender timestamp (for
  * expiry), and which seqs below the newest were seen.  While the newest seq
@@ -161,20 +162,20 @@ static size_t count_unexpired (const zpar_replay_t *t, uint64_t now_us)
 }
 
 /* Once per quarter window, or when the load says so: drop expired
- * sessions and tombstones and size the array to the live sessions (load
- * 1/4 after a rehash, so it follows them up and down).  At the cap, with
+ * sessions and tombstones and size the array to the live sessions (so it
+ * follows them up and down).  At the cap, with
  * the table full of live sessions, nothing can be dropped and the caller
  * recycles a slot. */
 static void make_room (zpar_replay_t *t, uint64_t now_us)
 {
     size_t want, n;
-    size_t limit = t->cap == t->max_cap ? t->cap / 4 * 3 : t->cap / 2;
+    size_t limit = t->cap / 4 * 3;
     if (now_us < t->next_sweep_us && t->live + t->tombs + 1 <= limit)
         return;
     if (now_us >= t->next_sweep_us)
         t->next_sweep_us = now_us + t->window_us / 4;
     n = count_unexpired (t, now_us);
-    want = pow2_at_least (4 * (n + 1));
+    want = pow2_at_least (2 * (n + 1));
     if (want > t->max_cap)
         want = t->max_cap;
     if (want == t->cap && n == t->live && t->tombs < t->cap / 8)
