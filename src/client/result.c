@@ -11,15 +11,24 @@
 ZPAR_API const char *zpar_status_name (zpar_status_t s)
 {
     switch (s) {
-    case ZPAR_STATUS_PENDING: return "pending";
-    case ZPAR_STATUS_OK: return "ok";
-    case ZPAR_STATUS_FAILED: return "failed";
-    case ZPAR_STATUS_SIGNALED: return "signaled";
-    case ZPAR_STATUS_TIMEOUT: return "timeout";
-    case ZPAR_STATUS_ENGINE_DIED: return "engine-died";
-    case ZPAR_STATUS_ERROR: return "error";
-    case ZPAR_STATUS_ABORTED: return "aborted";
-    case ZPAR_STATUS_DEPENDENCY: return "dependency-failed";
+    case ZPAR_STATUS_PENDING:
+        return "pending";
+    case ZPAR_STATUS_OK:
+        return "ok";
+    case ZPAR_STATUS_FAILED:
+        return "failed";
+    case ZPAR_STATUS_SIGNALED:
+        return "signaled";
+    case ZPAR_STATUS_TIMEOUT:
+        return "timeout";
+    case ZPAR_STATUS_ENGINE_DIED:
+        return "engine-died";
+    case ZPAR_STATUS_ERROR:
+        return "error";
+    case ZPAR_STATUS_ABORTED:
+        return "aborted";
+    case ZPAR_STATUS_DEPENDENCY:
+        return "dependency-failed";
     }
     return "unknown";
 }
@@ -47,8 +56,9 @@ zpar_result_t *zpar__result_make (uint64_t id, uint32_t engine, zpar_status_t st
         return NULL;
     m->hdr.task = id;
     m->hdr.engine = engine;
-    if (zpar__msg_add_u64 (m, ZPAR_F_STATUS, st) < 0 || zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)-1) < 0
-        || (error && zpar__msg_add_str (m, ZPAR_F_ERROR, error) < 0)) {
+    if (zpar__msg_add_u64 (m, ZPAR_F_STATUS, st) < 0 ||
+        zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)-1) < 0 ||
+        (error && zpar__msg_add_str (m, ZPAR_F_ERROR, error) < 0)) {
         zpar__msg_destroy (m);
         return NULL;
     }
@@ -97,7 +107,9 @@ ZPAR_API double zpar_result_wall (const zpar_result_t *r)
 
 ZPAR_API double zpar_result_cpu (const zpar_result_t *r)
 {
-    return r ? (double)(zpar__msg_u64_or (r->m, ZPAR_F_UTIME_US, 0) + zpar__msg_u64_or (r->m, ZPAR_F_STIME_US, 0)) / 1e6
+    return r ? (double)(zpar__msg_u64_or (r->m, ZPAR_F_UTIME_US, 0) +
+                        zpar__msg_u64_or (r->m, ZPAR_F_STIME_US, 0)) /
+                   1e6
              : 0.0;
 }
 

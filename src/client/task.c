@@ -15,7 +15,8 @@ static zpar_task_t *task_new (zpar_task_kind_t kind)
     if (!t)
         return NULL;
     t->kind = kind;
-    if (!(t->fields = zpar__msg_create (ZPAR_MSG_TASK)) || zpar__msg_add_u64 (t->fields, ZPAR_F_KIND, kind) < 0) {
+    if (!(t->fields = zpar__msg_create (ZPAR_MSG_TASK)) ||
+        zpar__msg_add_u64 (t->fields, ZPAR_F_KIND, kind) < 0) {
         zpar_task_destroy (t);
         return NULL;
     }
@@ -40,8 +41,8 @@ ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[])
     return t;
 }
 
-ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
-                                          const void *input, size_t len)
+ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol, const void *input,
+                                          size_t len)
 {
     zpar_task_t *t;
     if (!lib || !*lib || !symbol || !*symbol || (len && !input)) {
@@ -50,9 +51,9 @@ ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
     }
     if (!(t = task_new (ZPAR_TASK_FUNCTION)))
         return NULL;
-    if (zpar__msg_add_str (t->fields, ZPAR_F_LIB, lib) < 0
-        || zpar__msg_add_str (t->fields, ZPAR_F_SYMBOL, symbol) < 0
-        || zpar__msg_add_bytes (t->fields, ZPAR_F_INPUT, input, len) < 0) {
+    if (zpar__msg_add_str (t->fields, ZPAR_F_LIB, lib) < 0 ||
+        zpar__msg_add_str (t->fields, ZPAR_F_SYMBOL, symbol) < 0 ||
+        zpar__msg_add_bytes (t->fields, ZPAR_F_INPUT, input, len) < 0) {
         zpar_task_destroy (t);
         return NULL;
     }
@@ -171,7 +172,8 @@ ZPAR_API int zpar_task_id_parse (const char *text, zpar_task_id_t *id)
     }
     errno = 0;
     c = strtoul (text, &end, 10);
-    if (errno || *end != '.' || end == text || c == 0 || c > 0xffffffffUL || end[1] == '-' || end[1] == '+') {
+    if (errno || *end != '.' || end == text || c == 0 || c > 0xffffffffUL || end[1] == '-' ||
+        end[1] == '+') {
         errno = EINVAL;
         return -1;
     }
