@@ -10,55 +10,71 @@
 #include "client.h"
 #include "clock.h"
 #include "error.h"
+#include "proto_control.h"
 
 /* -------------------------------------------------------------- submit */
 
-static zpar_future_t *submit (zpar_client_t *c, uint32_t engine, const zpar_task_t *t,
-                              zpar_error_t *err)
+/* The routing identity of engine e on the MUX and control relays. */
+static int push_engine_ident (zpar_msg_t *m, uint32_t engine)
+{
+    char ident[16];
+    int n = snprintf (ident, sizeof (ident), "e%u", engine);
+    return zpar__msg_push_ident (m, ident, (size_t)n);
+}
+
+static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
+                                      const zpar_proto_task_t *req, zpar_error_t *err)
 {
     zpar_future_t *f;
-    zpar_msg_t *m = t ? t->fields : NULL;
-    int which = engine ? S_MUX : S_TASK;
+    zpar_proto_task_t p = *req;
+    zpar_msg_t *m = c->out;
+    int which = engine ? S_MUX : S_TASK, rc;
 
-    if (!c || !t) {
-        errno = EINVAL;
-        zpar__errprintf (err, "no client or no task");
-        return NULL;
-    }
     if (!(f = calloc (1, sizeof (*f)))) {
-        zpar__errprintf (err, "out of memory");
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
     f->c = c;
     f->id = zpar__client_next_id (c);
     f->engine = engine;
-    m->hdr.type = ZPAR_MSG_TASK;
-    m->hdr.task = f->id;
-    m->hdr.client = c->num;
-    m->hdr.engine = engine;
-    m->hdr.flags = 0;
+    memset (&p.h, 0, sizeof (p.h));
+    p.h.task = zpar__tid (f->id);
+    p.h.client = zpar__cid (c->num);
+    p.h.engine = zpar__eid (engine);
     m->nenv = 0;
-    if (engine) {
-        char ident[16];
-        int n = snprintf (ident, sizeof (ident), "e%u", engine);
-        zpar__msg_push_ident (m, ident, (size_t)n);
+    if (zpar__proto_task_encode (m, &p) < 0 || (engine && push_engine_ident (m, engine) < 0)) {
+        int e = errno;
+        free (f);
+        zpar__errnoprintf (err, e, "cannot encode the task: %s", strerror (e));
+        return NULL;
     }
     if (zpar__idmap_put (c->futures, f->id, f) < 0) {
         free (f);
-        zpar__errprintf (err, "out of memory");
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    if (zpar__wire_send (c->sock[which], c->signer, m, 0) < 0) {
+    rc = zpar__wire_send (c->sock[which], c->signer, m, 0);
+    m->nenv = 0;
+    if (rc < 0) {
         int e = errno;
-        m->nenv = 0;
         zpar__idmap_del (c->futures, f->id);
         free (f);
         zpar__errnoprintf (err, e, "cannot send the task: %s", zmq_strerror (e));
         return NULL;
     }
-    m->nenv = 0;
     c->outstanding++;
     return f;
+}
+
+static zpar_future_t *submit (zpar_client_t *c, uint32_t engine, const zpar_task_t *t,
+                              zpar_error_t *err)
+{
+    if (!c || !t) {
+        errno = EINVAL;
+        zpar__errprintf (err, "no client or no task");
+        return NULL;
+    }
+    return submit_request (c, engine, &t->p, err);
 }
 
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err)
@@ -256,99 +272,110 @@ ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c)
 
 /* ------------------------------------------------------------- queries */
 
-static zpar_msg_t *query (zpar_client_t *c, const char *name, uint64_t id, zpar_error_t *err)
+/* Ask the hub; on success *qr holds the reply decoded from *repm (its
+ * record bytes point into *repm: free both with query_done). */
+static int query (zpar_client_t *c, zpar_query_kind_t kind, uint64_t id, zpar_msg_t **repm,
+                  zpar_proto_query_reply_t *qr, zpar_error_t *err)
 {
+    zpar_proto_query_t q = {0};
     zpar_msg_t *req, *rep;
+    zpar_error_t perr;
+    char ids[32];
+
+    *repm = NULL;
+    memset (qr, 0, sizeof (*qr));
     if (!c) {
         errno = EINVAL;
-        zpar__errprintf (err, "no client");
-        return NULL;
+        return zpar__errprintf (err, "no client");
     }
     if (!(req = zpar__msg_create (ZPAR_MSG_QUERY)))
-        return NULL;
-    req->hdr.client = c->num;
-    req->hdr.task = zpar__client_next_id (c); /* correlates the reply */
-    zpar__msg_add_str (req, ZPAR_F_QUERY, name);
-    if (id)
-        zpar__msg_add_u64 (req, ZPAR_F_TASK_ID, id);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    q.h.task = zpar__tid (zpar__client_next_id (c)); /* correlates the reply */
+    q.h.client = zpar__cid (c->num);
+    q.kind = kind;
+    q.task = zpar__tid (id);
+    if (zpar__proto_query_encode (req, &q) < 0) {
+        int e = errno;
+        zpar__msg_destroy (req);
+        return zpar__errnoprintf (err, e, "cannot encode the query: %s", strerror (e));
+    }
     rep = zpar__client_call (c, S_REG, req, ZPAR_MSG_QUERY_REPLY, c->connect_timeout, err);
     zpar__msg_destroy (req);
-    if (rep && zpar__msg_count (rep, ZPAR_F_ERRNO)) {
-        int e = (int)zpar__msg_u64_or (rep, ZPAR_F_ERRNO, EIO);
-        char *text = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        char ids[32];
+    if (!rep)
+        return -1;
+    if (zpar__proto_query_reply_decode (rep, qr, &perr) < 0) {
+        zpar__msg_destroy (rep);
+        return zpar__errnoprintf (err, EPROTO, "the controller's reply is malformed: %s",
+                                  perr.text);
+    }
+    if (qr->errnum) {
+        int e = qr->errnum;
         zpar_task_id_format ((zpar_task_id_t){id}, ids, sizeof (ids));
         if (e == ENOENT)
             zpar__errnoprintf (err, e, "no task %s in this cluster", ids);
         else
-            zpar__errnoprintf (err, e, "the controller says: %s", text ? text : "error");
-        free (text);
+            zpar__errnoprintf (err, e, "the controller says: %s", qr->error ? qr->error : "error");
+        zpar__proto_query_reply_clear (qr);
         zpar__msg_destroy (rep);
         errno = e;
-        return NULL;
+        return -1;
     }
-    return rep;
+    *repm = rep;
+    return 0;
+}
+
+static void query_done (zpar_msg_t *rep, zpar_proto_query_reply_t *qr)
+{
+    zpar__proto_query_reply_clear (qr);
+    zpar__msg_destroy (rep);
 }
 
 ZPAR_API int zpar_client_engines (zpar_client_t *c, zpar_engine_info_t **list, size_t *n,
                                   zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "engines", 0, err);
-    zpar_msg_t *e;
-    size_t cnt;
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
     zpar_engine_info_t *out;
-    if (!rep)
-        return -1;
     if (!list || !n) {
-        zpar__msg_destroy (rep);
         errno = EINVAL;
         return zpar__errprintf (err, "no output list");
     }
-    cnt = zpar__msg_count (rep, ZPAR_F_RECORD);
-    if (!(out = calloc (cnt ? cnt : 1, sizeof (*out))) || !(e = zpar__msg_create (ZPAR_MSG_NONE))) {
-        free (out);
-        zpar__msg_destroy (rep);
-        return zpar__errprintf (err, "out of memory");
+    if (query (c, ZPAR_QUERY_ENGINES, 0, &rep, &qr, err) < 0)
+        return -1;
+    if (!(out = calloc (qr.nengines ? qr.nengines : 1, sizeof (*out)))) {
+        query_done (rep, &qr);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < cnt; i++) {
-        size_t len;
-        const void *p = zpar__msg_get_bytes_at (rep, ZPAR_F_RECORD, i, &len);
-        char *s;
-        if (zpar__msg_unpack (e, p, len, NULL) < 0)
-            continue;
-        out[i].id.id = (uint32_t)zpar__msg_u64_or (e, ZPAR_F_ENGINE_ID, 0);
-        out[i].pid = (int)zpar__msg_u64_or (e, ZPAR_F_PID, 0);
-        out[i].rank = (int)(int64_t)zpar__msg_u64_or (e, ZPAR_F_RANK, (uint64_t)-1);
-        out[i].outstanding = (unsigned)zpar__msg_u64_or (e, ZPAR_F_OUTSTANDING, 0);
-        if ((s = zpar__msg_get_str (e, ZPAR_F_HOST))) {
-            snprintf (out[i].host, sizeof (out[i].host), "%s", s);
-            free (s);
-        }
-        if ((s = zpar__msg_get_str (e, ZPAR_F_STATE))) {
-            snprintf (out[i].state, sizeof (out[i].state), "%s", s);
-            free (s);
-        }
+    for (size_t i = 0; i < qr.nengines; i++) {
+        const zpar_proto_engine_info_t *e = &qr.engines[i];
+        const char *state = zpar__engine_state_name (e->state);
+        out[i].id.id = e->id.v;
+        out[i].pid = (int)e->pid;
+        out[i].rank = e->rank;
+        out[i].outstanding = (unsigned)e->outstanding;
+        snprintf (out[i].host, sizeof (out[i].host), "%s", e->host ? e->host : "");
+        snprintf (out[i].state, sizeof (out[i].state), "%s", state ? state : "");
     }
-    zpar__msg_destroy (e);
-    zpar__msg_destroy (rep);
     *list = out;
-    *n = cnt;
+    *n = qr.nengines;
+    query_done (rep, &qr);
     return 0;
 }
 
 ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "status", 0, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_STATUS, 0, &rep, &qr, err) < 0)
         return -1;
     if (st) {
-        st->pending = zpar__msg_u64_or (rep, ZPAR_F_PENDING, 0);
-        st->running = zpar__msg_u64_or (rep, ZPAR_F_RUNNING, 0);
-        st->completed = zpar__msg_u64_or (rep, ZPAR_F_COMPLETED, 0);
-        st->failed = zpar__msg_u64_or (rep, ZPAR_F_FAILED, 0);
-        st->dropped = zpar__msg_u64_or (rep, ZPAR_F_DROPPED, 0);
+        st->pending = qr.pending;
+        st->running = qr.running;
+        st->completed = qr.completed;
+        st->failed = qr.failed;
+        st->dropped = qr.dropped;
     }
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
@@ -413,104 +440,121 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
 ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
                                                   zpar_error_t *err)
 {
+    zpar_proto_query_reply_t qr;
     zpar_msg_t *rep, *rm;
-    size_t len;
-    const void *p;
+    zpar_error_t perr;
     if (id.id == 0) {
         errno = EINVAL;
         zpar__errprintf (err, "no task id");
         return NULL;
     }
-    if (!(rep = query (c, "result", id.id, err)))
+    if (query (c, ZPAR_QUERY_RESULT, id.id, &rep, &qr, err) < 0)
         return NULL;
-    if (!(p = zpar__msg_get_bytes (rep, ZPAR_F_RECORD, &len))) {
-        zpar__msg_destroy (rep);
+    if (!qr.record) {
+        query_done (rep, &qr);
         return zpar__result_make (id.id, 0, ZPAR_STATUS_PENDING, NULL);
     }
-    if (!(rm = zpar__msg_create (ZPAR_MSG_NONE)) || zpar__msg_unpack (rm, p, len, err) < 0) {
+    if (!(rm = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0) {
         zpar__msg_destroy (rm);
-        zpar__msg_destroy (rep);
+        query_done (rep, &qr);
+        zpar__errnoprintf (err, EPROTO, "the controller's record of the task is malformed");
         return NULL;
     }
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return zpar__result_from_msg (rm);
 }
 
 ZPAR_API zpar_future_t *zpar_client_resubmit (zpar_client_t *c, zpar_task_id_t id,
                                               zpar_error_t *err)
 {
-    zpar_msg_t *rep;
-    zpar_task_t t;
-    size_t len;
-    const void *p;
-    zpar_future_t *f;
+    zpar_proto_query_reply_t qr;
+    zpar_proto_task_t t = {0};
+    zpar_msg_t *rep, *rm = NULL;
+    zpar_error_t perr;
+    zpar_future_t *f = NULL;
 
-    if (!(rep = query (c, "request", id.id, err)))
+    if (query (c, ZPAR_QUERY_REQUEST, id.id, &rep, &qr, err) < 0)
         return NULL;
-    if (!(p = zpar__msg_get_bytes (rep, ZPAR_F_RECORD, &len)) ||
-        !(t.fields = zpar__msg_create (ZPAR_MSG_TASK)) ||
-        zpar__msg_unpack (t.fields, p, len, err) < 0) {
-        zpar__msg_destroy (rep);
+    if (!qr.record || !(rm = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0 ||
+        zpar__proto_task_decode (rm, &t, &perr) < 0) {
         errno = ENOENT;
         zpar__errprintf (err, "the request of that task is not recorded");
-        return NULL;
-    }
-    zpar__msg_destroy (rep);
-    t.kind = (zpar_task_kind_t)zpar__msg_u64_or (t.fields, ZPAR_F_KIND, ZPAR_TASK_COMMAND);
-    f = submit (c, 0, &t, err);
-    zpar__msg_destroy (t.fields);
+    } else
+        f = submit_request (c, 0, &t, err);
+    zpar__proto_task_clear (&t);
+    zpar__msg_destroy (rm);
+    query_done (rep, &qr);
     return f;
 }
 
 ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "purge", id.id, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_PURGE, id.id, &rep, &qr, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
 ZPAR_API int zpar_client_shutdown (zpar_client_t *c, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "shutdown", 0, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_SHUTDOWN, 0, &rep, &qr, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
-static zpar_msg_t *control (zpar_client_t *c, int which, uint32_t engine, int type, uint64_t task,
-                            zpar_error_t *err)
+/* Send a control request (to the task scheduler, or an engine through the
+ * control relay) and decode its reply into *r.  0 / -1. */
+static int control (zpar_client_t *c, int which, uint32_t engine, zpar_control_op_t op,
+                    uint64_t task, zpar_proto_control_reply_t *r, zpar_error_t *err)
 {
-    zpar_msg_t *req = zpar__msg_create ((zpar_msg_type_t)type), *rep;
+    zpar_proto_control_t q = {0};
+    zpar_msg_t *req = zpar__msg_create ((zpar_msg_type_t)op), *rep;
+    zpar_error_t perr;
+    memset (r, 0, sizeof (*r));
     if (!req)
-        return NULL;
-    req->hdr.task = task ? task : zpar__client_next_id (c);
-    req->hdr.client = c->num;
-    req->hdr.engine = engine;
-    if (engine) {
-        char ident[16];
-        int n = snprintf (ident, sizeof (ident), "e%u", engine);
-        zpar__msg_push_ident (req, ident, (size_t)n);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    q.h.task = zpar__tid (task ? task : zpar__client_next_id (c));
+    q.h.client = zpar__cid (c->num);
+    q.h.engine = zpar__eid (engine);
+    q.op = op;
+    if (zpar__proto_control_encode (req, &q) < 0 ||
+        (engine && push_engine_ident (req, engine) < 0)) {
+        int e = errno;
+        zpar__msg_destroy (req);
+        return zpar__errnoprintf (err, e, "cannot encode the request: %s", strerror (e));
     }
     rep = zpar__client_call (c, which, req, ZPAR_MSG_CONTROL_REPLY, c->connect_timeout, err);
     zpar__msg_destroy (req);
-    if (rep && zpar__msg_count (rep, ZPAR_F_ERRNO)) {
-        char *text = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        zpar__errnoprintf (err, (int)zpar__msg_u64_or (rep, ZPAR_F_ERRNO, EIO), "%s",
-                           text ? text : "error");
-        free (text);
+    if (!rep)
+        return -1;
+    if (zpar__proto_control_reply_decode (rep, r, &perr) < 0) {
         zpar__msg_destroy (rep);
-        return NULL;
+        return zpar__errnoprintf (err, EPROTO, "the controller's reply is malformed: %s",
+                                  perr.text);
     }
-    return rep;
+    zpar__msg_destroy (rep);
+    if (r->errnum) {
+        int e = r->errnum;
+        zpar__errnoprintf (err, e, "%s", r->error ? r->error : "error");
+        zpar__proto_control_reply_clear (r);
+        errno = e;
+        return -1;
+    }
+    return 0;
 }
 
 ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
 {
-    zpar_msg_t *rep;
-    uint64_t n, engine = 0;
+    zpar_proto_control_reply_t r;
+    uint32_t engine = 0;
+    uint64_t n;
     zpar_future_t *f;
     if (!c || id.id == 0) {
         errno = EINVAL;
@@ -520,19 +564,19 @@ ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_
     if (f && f->engine)
         engine = f->engine;
     else {
-        if (!(rep = control (c, S_TASK, 0, ZPAR_MSG_ABORT, id.id, err)))
+        if (control (c, S_TASK, 0, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
-        n = zpar__msg_u64_or (rep, ZPAR_F_COUNT, 0);
-        engine = zpar__msg_u64_or (rep, ZPAR_F_ENGINE_ID, 0);
-        zpar__msg_destroy (rep);
+        engine = r.engine.v;
+        n = r.count;
+        zpar__proto_control_reply_clear (&r);
         if (n)
             return 0;
     }
     if (engine) {
-        if (!(rep = control (c, S_CTL, (uint32_t)engine, ZPAR_MSG_ABORT, id.id, err)))
+        if (control (c, S_CTL, engine, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
-        n = zpar__msg_u64_or (rep, ZPAR_F_COUNT, 0);
-        zpar__msg_destroy (rep);
+        n = r.count;
+        zpar__proto_control_reply_clear (&r);
         if (n)
             return 0;
     }
@@ -543,13 +587,13 @@ ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_
 
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err)
 {
-    zpar_msg_t *rep;
+    zpar_proto_control_reply_t r;
     if (!c || e.id == 0) {
         errno = EINVAL;
         return zpar__errprintf (err, "no client or no engine");
     }
-    if (!(rep = control (c, S_CTL, e.id, ZPAR_MSG_INTERRUPT, 0, err)))
+    if (control (c, S_CTL, e.id, ZPAR_CONTROL_INTERRUPT, 0, &r, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    zpar__proto_control_reply_clear (&r);
     return 0;
 }

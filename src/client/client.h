@@ -20,20 +20,31 @@
 #include "conn.h"
 #include "idmap.h"
 #include "msg.h"
+#include "proto_iopub.h"
+#include "proto_registrar.h"
+#include "proto_result.h"
+#include "proto_task.h"
 #include "reactor.h"
 #include "wire.h"
 #include "zpar.h"
 
+/* A task description: the typed request (proto_task.h) whose strings and
+ * lists point into the arrays below, which the task owns. */
 struct zpar_task {
-    zpar_task_kind_t kind;
-    zpar_msg_t *fields; /* body fields, encoded as they are set */
+    zpar_proto_task_t p;
+    char **argv, **env;
+    zpar_tid_t *after;
+    zpar_eid_t *targets;
+    char *cwd, *lib, *symbol;
+    void *input;
 };
 
+/* A result: the decoded RESULT (proto_result.h), whose byte fields point
+ * into m; or, made up by the library (m NULL), its fields alone. */
 struct zpar_result {
-    zpar_msg_t *m; /* the RESULT message (header + body) */
-    zpar_status_t status;
-    char *host;
-    char *error;
+    zpar_msg_t *m;
+    zpar_proto_result_t p;
+    char *own_error; /* p.error of a made-up result */
 };
 
 /* Sockets of a client, in the order the reactor polls them. */
@@ -69,10 +80,11 @@ struct zpar_client {
     zpar_idmap_t *futures; /* id -> future (outstanding and done, until destroyed) */
     zpar_idmap_t *queries; /* correlation id -> remote future asking the hub */
     size_t outstanding;
-    size_t nremote; /* remote futures not done */
-    zpar_msg_t *in;
-    int depth;   /* > 0 while the reactor dispatches (callbacks run) */
-    int handled; /* messages handled by the current pump */
+    size_t nremote;  /* remote futures not done */
+    zpar_msg_t *in;  /* the message being received */
+    zpar_msg_t *out; /* scratch for submissions */
+    int depth;       /* > 0 while the reactor dispatches (callbacks run) */
+    int handled;     /* messages handled by the current pump */
     zpar_output_f out_cb;
     void *out_arg;
     zpar_engine_event_f ev_cb;
@@ -123,10 +135,11 @@ void zpar__client_wait_end (zpar_client_t *c);
 zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
                                double timeout, zpar_error_t *err);
 
-/* Send a QUERY (name, task id) without waiting; the reply is routed to
- * the remote future registered under the returned correlation id in
+/* Send a QUERY (kind, task id) with correlation id corr without waiting;
+ * the reply is routed to the remote future registered under corr in
  * c->queries, or to the ping.  0 / -1. */
-int zpar__client_query_send (zpar_client_t *c, const char *name, uint64_t task, uint64_t corr);
+int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task,
+                             uint64_t corr);
 
 /* Complete f with r (takes r; a second result is dropped). */
 void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
@@ -137,10 +150,12 @@ long zpar__client_left_ms (uint64_t deadline_us);
 
 /* ---- result.c */
 
-/* Build a result from a RESULT message (takes ownership of m). */
+/* Decode a RESULT message into a result (takes ownership of m; a
+ * malformed one gives a result with status ERROR saying so).  NULL ENOMEM. */
 zpar_result_t *zpar__result_from_msg (zpar_msg_t *m);
 
-/* A synthesized result (engine died, unreachable...). */
+/* A result made up by the library (engine died, task pending...): no
+ * message behind it.  NULL ENOMEM. */
 zpar_result_t *zpar__result_make (uint64_t id, uint32_t engine, zpar_status_t st,
                                   const char *error);
 

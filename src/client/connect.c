@@ -160,39 +160,40 @@ static void *new_socket (zpar_client_t *c, int type, const char *ep)
 /* Register with the hub and open the sockets it names. */
 static int do_register (zpar_client_t *c, zpar_error_t *err)
 {
-    static const zpar_field_t keys[5] = {ZPAR_F_ADDR_MUX, ZPAR_F_ADDR_TASK, ZPAR_F_ADDR_CONTROL,
-                                         ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_NOTIFY};
+    static const zpar_addr_kind_t kinds[5] = {ZPAR_ADDR_MUX, ZPAR_ADDR_TASK, ZPAR_ADDR_CONTROL,
+                                              ZPAR_ADDR_IOPUB, ZPAR_ADDR_NOTIFY};
     static const int type[5] = {ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_SUB, ZMQ_SUB};
     static const int slot[5] = {S_MUX, S_TASK, S_CTL, S_IOPUB, S_NOTIFY};
+    zpar_proto_reg_client_t q = {0};
+    zpar_proto_reg_client_reply_t r = {0};
     zpar_msg_t *req = zpar__msg_create (ZPAR_MSG_REGISTER_CLIENT), *rep = NULL;
-    char *addr = NULL;
+    zpar_error_t perr;
     int rc = -1;
 
-    if (!req) {
+    if (!req || zpar__proto_reg_client_encode (req, &q) < 0) {
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         goto done;
     }
     if (!(rep = zpar__client_call (c, S_REG, req, ZPAR_MSG_REGISTER_CLIENT_REPLY,
                                    c->connect_timeout, err)))
         goto done;
-    if (zpar__msg_count (rep, ZPAR_F_ERROR)) {
-        char *e = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        zpar__errnoprintf (err, EPROTO, "the controller refused this client: %s", e ? e : "?");
-        free (e);
+    if (zpar__proto_reg_client_reply_decode (rep, &r, &perr) < 0) {
+        zpar__errnoprintf (err, EPROTO, "the controller's registration reply is malformed: %s",
+                           perr.text);
         goto done;
     }
-    c->num = (uint32_t)zpar__msg_u64_or (rep, ZPAR_F_CLIENT_ID, 0);
+    if (r.error || r.errnum) {
+        zpar__errnoprintf (err, EPROTO, "the controller refused this client: %s",
+                           r.error ? r.error : strerror (r.errnum));
+        goto done;
+    }
+    c->num = r.id.v;
     for (int i = 0; i < 5; i++) {
-        if (!(addr = zpar__msg_get_str (rep, keys[i]))) {
-            zpar__errnoprintf (err, EPROTO, "the controller's registration reply lacks an address");
-            goto done;
-        }
+        const char *addr = r.addr[kinds[i]];
         if (!(c->sock[slot[i]] = new_socket (c, type[i], addr))) {
             zpar__errprintf (err, "cannot connect to %s: %s", addr, zmq_strerror (errno));
             goto done;
         }
-        free (addr);
-        addr = NULL;
     }
     zmq_setsockopt (c->sock[S_NOTIFY], ZMQ_SUBSCRIBE, "", 0);
     if (zpar__client_loop_init (c) < 0) {
@@ -201,7 +202,7 @@ static int do_register (zpar_client_t *c, zpar_error_t *err)
     }
     rc = 0;
 done:
-    free (addr);
+    zpar__proto_reg_client_reply_clear (&r);
     zpar__msg_destroy (req);
     zpar__msg_destroy (rep);
     return rc;
@@ -235,7 +236,8 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
     if (!(c->ctx = zmq_ctx_new ()) ||
         !(c->signer = zpar__signer_create (c->ci.key, (uint64_t)(o.replay_window * 1e6))) ||
         !(c->futures = zpar__idmap_create ()) || !(c->queries = zpar__idmap_create ()) ||
-        !(c->in = zpar__msg_create (ZPAR_MSG_NONE)) || !(c->r = zpar__reactor_create ())) {
+        !(c->in = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        !(c->out = zpar__msg_create (ZPAR_MSG_TASK)) || !(c->r = zpar__reactor_create ())) {
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         goto error;
     }
@@ -298,6 +300,7 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
         zmq_ctx_term (c->ctx);
     zpar__signer_destroy (c->signer);
     zpar__msg_destroy (c->in);
+    zpar__msg_destroy (c->out);
     zpar__msg_destroy (c->got);
     free (c);
     errno = saved;

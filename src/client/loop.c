@@ -74,34 +74,35 @@ static void on_result (zpar_client_t *c)
 
 static void on_notify (zpar_client_t *c, zpar_msg_t *m)
 {
-    char *ev = zpar__msg_get_str (m, ZPAR_F_EVENT);
-    if (!ev)
-        return;
-    if (!strcmp (ev, "died") || !strcmp (ev, "unregistered")) {
+    zpar_proto_notify_t n;
+    zpar_error_t err;
+    uint32_t engine;
+    const char *ev;
+    if (zpar__proto_notify_decode (m, &n, &err) < 0)
+        return; /* malformed: dropped */
+    engine = n.h.engine.v;
+    if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED) {
         size_t pos = 0;
         zpar_future_t *f;
         char text[128];
-        snprintf (text, sizeof (text), "engine %u died while this task was on it", m->hdr.engine);
+        snprintf (text, sizeof (text), "engine %u died while this task was on it", engine);
         while ((f = zpar__idmap_next (c->futures, &pos, NULL)))
-            if (!f->result && f->engine && f->engine == m->hdr.engine)
+            if (!f->result && f->engine && f->engine == engine)
                 zpar__client_complete (
                     c, f, zpar__result_make (f->id, f->engine, ZPAR_STATUS_ENGINE_DIED, text));
     }
-    if (c->ev_cb)
-        c->ev_cb (c->ev_arg, (zpar_engine_id_t){m->hdr.engine}, ev);
-    free (ev);
+    if (c->ev_cb && (ev = zpar__notify_event_name (n.event)))
+        c->ev_cb (c->ev_arg, (zpar_engine_id_t){engine}, ev);
 }
 
 static void on_stream (zpar_client_t *c, zpar_msg_t *m)
 {
-    size_t len;
-    const void *data;
-    if (!c->out_cb || m->hdr.type != ZPAR_MSG_STREAM)
+    zpar_proto_stream_t st;
+    zpar_error_t err;
+    if (!c->out_cb || zpar__proto_stream_decode (m, &st, &err) < 0)
         return;
-    if (!(data = zpar__msg_get_bytes (m, ZPAR_F_DATA, &len)))
-        return;
-    c->out_cb (c->out_arg, (zpar_engine_id_t){m->hdr.engine}, (zpar_task_id_t){m->hdr.task},
-               (int)zpar__msg_u64_or (m, ZPAR_F_STREAM, 1), data, len);
+    c->out_cb (c->out_arg, (zpar_engine_id_t){st.h.engine.v}, (zpar_task_id_t){st.h.task.v},
+               (int)st.stream, st.data, st.len);
 }
 
 static void remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text)
@@ -140,48 +141,42 @@ static void remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now)
 static void on_remote_reply (zpar_client_t *c, zpar_future_t *f, zpar_msg_t *m)
 {
     uint64_t now = zpar__mono_us ();
-    const void *p;
-    size_t len;
+    zpar_proto_query_reply_t qr;
+    zpar_error_t perr;
     char ids[32], text[ZPAR_ERROR_TEXT_MAX];
 
     f->query = 0;
     if (f->result || f->err_no)
         return;
     zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
-    if (zpar__msg_count (m, ZPAR_F_ERRNO)) {
-        int e = (int)zpar__msg_u64_or (m, ZPAR_F_ERRNO, EIO);
-        char *why;
-        if (e == ENOENT && now - f->created_us < REMOTE_ENOENT_GRACE_US) {
-            remote_again (c, f, now);
-            return;
-        }
-        if (e == ENOENT) {
-            snprintf (text, sizeof (text),
-                      "no task %s in this cluster (ids come from 'zpar submit'; a new cluster "
-                      "does not know an earlier one's tasks)",
-                      ids);
-        } else {
-            why = zpar__msg_get_str (m, ZPAR_F_ERROR);
-            snprintf (text, sizeof (text), "the controller says about task %s: %s", ids,
-                      why ? why : "error");
-            free (why);
-        }
-        remote_fail (c, f, e, text);
+    if (zpar__proto_query_reply_decode (m, &qr, &perr) < 0) {
+        snprintf (text, sizeof (text), "the controller's answer about task %s is malformed", ids);
+        remote_fail (c, f, EPROTO, text);
         return;
     }
-    if ((p = zpar__msg_get_bytes (m, ZPAR_F_RECORD, &len))) {
+    if (qr.errnum == ENOENT && now - f->created_us < REMOTE_ENOENT_GRACE_US)
+        remote_again (c, f, now);
+    else if (qr.errnum == ENOENT) {
+        snprintf (text, sizeof (text),
+                  "no task %s in this cluster (ids come from 'zpar submit'; a new cluster "
+                  "does not know an earlier one's tasks)",
+                  ids);
+        remote_fail (c, f, ENOENT, text);
+    } else if (qr.errnum) {
+        snprintf (text, sizeof (text), "the controller says about task %s: %s", ids,
+                  qr.error ? qr.error : "error");
+        remote_fail (c, f, qr.errnum, text);
+    } else if (qr.record) {
         zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_NONE);
-        zpar_error_t perr;
-        if (!rm || zpar__msg_unpack (rm, p, len, &perr) < 0) {
+        if (!rm || zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0) {
             zpar__msg_destroy (rm);
             snprintf (text, sizeof (text), "the controller's record of task %s is malformed", ids);
             remote_fail (c, f, EPROTO, text);
-            return;
-        }
-        zpar__client_complete (c, f, zpar__result_from_msg (rm));
-        return;
-    }
-    remote_again (c, f, now); /* pending or running */
+        } else
+            zpar__client_complete (c, f, zpar__result_from_msg (rm));
+    } else
+        remote_again (c, f, now); /* pending or running */
+    zpar__proto_query_reply_clear (&qr);
 }
 
 static void on_query_reply (zpar_client_t *c, zpar_msg_t *m)
@@ -217,7 +212,6 @@ static void dispatch_msg (zpar_client_t *c)
         on_notify (c, m);
         break;
     case ZPAR_MSG_STREAM:
-    case ZPAR_MSG_TASK_STATUS:
         on_stream (c, m);
         break;
     case ZPAR_MSG_QUERY_REPLY:
@@ -257,20 +251,20 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 
 /* ------------------------------------------------------------- requests */
 
-int zpar__client_query_send (zpar_client_t *c, const char *name, uint64_t task, uint64_t corr)
+int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task, uint64_t corr)
 {
+    zpar_proto_query_t q = {0};
     zpar_msg_t *req = zpar__msg_create (ZPAR_MSG_QUERY);
     int rc;
     if (!req)
         return -1;
-    req->hdr.client = c->num;
-    req->hdr.task = corr;
-    if (zpar__msg_add_str (req, ZPAR_F_QUERY, name) < 0 ||
-        (task && zpar__msg_add_u64 (req, ZPAR_F_TASK_ID, task) < 0)) {
-        zpar__msg_destroy (req);
-        return -1;
-    }
-    rc = zpar__wire_send (c->sock[S_REG], c->signer, req, ZMQ_DONTWAIT);
+    q.h.client = zpar__cid (c->num);
+    q.h.task = zpar__tid (corr);
+    q.kind = kind;
+    q.task = zpar__tid (task);
+    rc = zpar__proto_query_encode (req, &q);
+    if (rc == 0)
+        rc = zpar__wire_send (c->sock[S_REG], c->signer, req, ZMQ_DONTWAIT);
     zpar__msg_destroy (req);
     return rc;
 }
@@ -306,7 +300,7 @@ static uint64_t tick_ping (zpar_client_t *c, uint64_t now)
     }
     c->ping_id = zpar__client_next_id (c);
     c->ping_sent_us = now;
-    if (zpar__client_query_send (c, "status", 0, c->ping_id) < 0)
+    if (zpar__client_query_send (c, ZPAR_QUERY_STATUS, 0, c->ping_id) < 0)
         c->ping_id = 0; /* could not even queue it: try again at the next tick */
     return now + (c->ping_id ? timeout_us (c) : 100000);
 }
@@ -326,7 +320,7 @@ static uint64_t tick_remote (zpar_client_t *c, uint64_t now)
             uint64_t corr = zpar__client_next_id (c);
             if (zpar__idmap_put (c->queries, corr, f) < 0)
                 continue;
-            if (zpar__client_query_send (c, "result", f->id, corr) < 0) {
+            if (zpar__client_query_send (c, ZPAR_QUERY_RESULT, f->id, corr) < 0) {
                 zpar__idmap_del (c->queries, corr);
                 f->next_poll_us = now + REMOTE_BACKOFF_MAX_US;
             } else
