@@ -173,8 +173,9 @@ ZPAR_API uint32_t zpar_client_id (const zpar_client_t *c);
 
 /* Process everything that has arrived (results, output, notifications)
  * waiting at most timeout seconds (0: do not wait, <0: forever) for the
- * first event.  Returns the number of events handled, or -1 (EHOSTDOWN:
- * the controller is lost; EDEADLK: called from a callback). */
+ * first event.  Returns the number of events handled (0: the time ran
+ * out, or a signal handler interrupted the wait), or -1 (EHOSTDOWN: the
+ * controller is lost; EDEADLK: called from a callback). */
 ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *err);
 
 /* Output streamed by engines: called from inside zpar_client_poll / waits. */

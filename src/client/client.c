@@ -260,7 +260,7 @@ ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *e
             n = -1;
             break;
         }
-    } while (n == 0 && timeout != 0 && zpar__client_left_ms (deadline) != 0);
+    } while (n == 0 && timeout != 0 && !c->interrupted && zpar__client_left_ms (deadline) != 0);
     zpar__client_wait_end (c);
     return n;
 }

@@ -118,7 +118,8 @@ uint64_t zpar__client_next_id (zpar_client_t *c);
 
 /* Run the reactor once, waiting at most timeout_ms (-1 forever) for the
  * first event.  Returns the number of messages handled, -1 with errno
- * (EDEADLK inside a callback). */
+ * (EDEADLK inside a callback); c->interrupted tells whether a signal
+ * interrupted the wait. */
 int zpar__client_pump (zpar_client_t *c, long timeout_ms);
 
 /* Waiting calls bracket their loop with begin/end: between them the tick

@@ -375,8 +375,14 @@ int zpar__client_pump (zpar_client_t *c, long timeout_ms)
         return -1;
     }
     c->handled = 0;
-    if (zpar__reactor_run_once (c->r, timeout_ms) < 0)
-        return errno == EINTR ? 0 : -1;
+    c->interrupted = 0;
+    errno = 0;
+    if (zpar__reactor_run_once (c->r, timeout_ms) < 0) {
+        if (errno != EINTR)
+            return -1;
+        c->interrupted = 1;
+    } else if (errno == EINTR)
+        c->interrupted = 1; /* the reactor swallows EINTR: a signal handler ran */
     return c->handled;
 }
 
