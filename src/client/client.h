@@ -85,6 +85,7 @@ struct zpar_client {
     zpar_msg_t *out; /* scratch for submissions */
     int depth;       /* > 0 while the reactor dispatches (callbacks run) */
     int handled;     /* messages handled by the current pump */
+    int interrupted; /* the current pump was interrupted by a signal */
     zpar_output_f out_cb;
     void *out_arg;
     zpar_engine_event_f ev_cb;
