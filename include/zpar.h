@@ -326,8 +326,10 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
                                        zpar_error_t *err);
 
 /* The record of any task, submitted by any client, any time earlier.
- * ENOENT if the hub has no such task.  A task not finished yet gives a
- * result with status ZPAR_STATUS_PENDING. */
+ * ENOENT if the hub has no such task (an unknown id is asked about again
+ * for a second: the hub learns of a task a moment after its submission).
+ * A task not finished yet gives a result with status ZPAR_STATUS_PENDING;
+ * to wait for it, use zpar_client_future_for. */
 ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
                                                   zpar_error_t *err);
 

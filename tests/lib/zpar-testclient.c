@@ -17,6 +17,7 @@
  *   lost SECONDS             a task of SECONDS; prints "waiting", then the
  *                            shell kills the controller: "lost errno=EHOSTDOWN"
  *   stale-connect            connecting to a dead controller: ECONNREFUSED
+ *   callback-deadlock        a waiting call from an output callback: EDEADLK
  *   direct                   an echo on every live engine through the MUX, and
  *                            one to a missing engine (must be an error result)
  *   balanced N [SLEEP]       N load-balanced echo tasks (each sleeping SLEEP s)
@@ -273,6 +274,7 @@ static const char *errname (int e)
     case ENOENT: return "ENOENT";
     case EINVAL: return "EINVAL";
     case EEXIST: return "EEXIST";
+    case EDEADLK: return "EDEADLK";
     }
     return "other";
 }
@@ -390,6 +392,46 @@ static int cmd_lost (double secs)
         fail ("wait after the controller died: %s", err.text);
     zpar_future_destroy (f);
     zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* a callback that calls a waiting function of its own client: EDEADLK,
+ * and the client goes on working */
+typedef struct {
+    zpar_client_t *c;
+    int calls;
+    int err;
+} cb_call_t;
+
+static void deadlock_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream,
+                          const void *data, size_t len)
+{
+    cb_call_t *k = arg;
+    zpar_queue_status_t st;
+    (void)e, (void)t, (void)stream, (void)data, (void)len;
+    k->calls++;
+    if (zpar_client_queue_status (k->c, &st, NULL) < 0)
+        k->err = errno;
+}
+
+static int cmd_callback_deadlock (void)
+{
+    cb_call_t k = {0};
+    zpar_future_t *f;
+    zpar_task_t *t = echo_task ("from-the-callback");
+    zpar_error_t err;
+    k.c = connect_or_die ();
+    zpar_client_on_output (k.c, deadlock_out, &k, 1);
+    if (!(f = zpar_submit (k.c, t, &err)))
+        die ("submit: %s", err.text);
+    zpar_task_destroy (t);
+    check_echo (f, "from-the-callback\n", "callback-deadlock");
+    out ("callback calls=%d errno=%s", k.calls, errname (k.err));
+    if (k.calls > 0 && k.err != EDEADLK)
+        fail ("a waiting call from a callback did not fail with EDEADLK");
+    get_status (k.c, &(zpar_queue_status_t){0});
+    zpar_future_destroy (f);
+    zpar_client_destroy (k.c);
     return failures ? 1 : 0;
 }
 
@@ -1763,6 +1805,7 @@ static void usage (void)
              "usage: zpar-testclient [-f CONNFILE] [-t SECONDS] COMMAND [ARGS]\n"
              "commands: engines, status, wait-engines N, wait-engines-timeout N S,\n"
              "  connect-opts DIR, future-for ID..., lost SECONDS, stale-connect,\n"
+             "  callback-deadlock,\n"
              "  direct, balanced N [SLEEP],\n"
              "  clients K N [LIB], iopub, run [OPTS] -- ARGV | --function LIB:SYM,\n"
              "  queued N, killtest [--retries K] [--sleep S], garbage, malformed-body, hijack\n");
@@ -1809,6 +1852,8 @@ int main (int argc, char **argv)
         return cmd_future_for (argc, argv);
     if (!strcmp (cmd, "lost") && argc >= 1)
         return cmd_lost (atof (argv[0]));
+    if (!strcmp (cmd, "callback-deadlock"))
+        return cmd_callback_deadlock ();
     if (!strcmp (cmd, "stale-connect"))
         return cmd_stale_connect ();
     if (!strcmp (cmd, "direct"))
