@@ -31,8 +31,8 @@
 #include "wire.h"
 #include "zpar.h"
 
-#define REG_RESEND_MS 1000u /* resend a registration after 1 s */
-#define LINGER_MS 1000
+#define REG_RESEND_MS        1000u /* resend a registration after 1 s */
+#define LINGER_MS            1000
 #define UNREGISTER_LINGER_MS 500
 
 static const char *qname[ZPAR_ENGINE_NQ] = {"mux", "task", "control"};
@@ -54,7 +54,7 @@ typedef struct {
     int registered_once;
     int connected;
 
-    void *reg;                /* DEALER to the registrar */
+    void *reg; /* DEALER to the registrar */
     zpar_watcher_t *w_reg;
     zpar_watcher_t *w_resend; /* registration resend, while not connected */
     zpar_watcher_t *w_giveup; /* first registration's deadline */
@@ -62,14 +62,14 @@ typedef struct {
 
     void *sock[ZPAR_ENGINE_NQ]; /* DEALERs: mux, task, control */
     zpar_watcher_t *w_sock[ZPAR_ENGINE_NQ];
-    void *iopub;              /* PUB */
+    void *iopub; /* PUB */
     char addr[ZPAR_ENGINE_NQ][ZPAR_ADDR_MAX];
     char addr_iopub[ZPAR_ADDR_MAX];
     char addr_ping[ZPAR_ADDR_MAX];
     char addr_pong[ZPAR_ADDR_MAX];
     uint64_t hb_period_ms;
     unsigned hb_misses;
-    uint64_t ctl_session;     /* session of the controller we registered with */
+    uint64_t ctl_session; /* session of the controller we registered with */
 
     zpar_msg_t *rx;
     volatile sig_atomic_t stop; /* also what inline tasks see as cancelled */
@@ -156,7 +156,8 @@ static void on_queue (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
     (void)revents;
     for (q = 0; q < ZPAR_ENGINE_NQ && e->w_sock[q] != w; q++)
         ;
-    while (q < ZPAR_ENGINE_NQ && e->connected && !e->stop && recv_one (e, e->sock[q], qname[q]) == 0)
+    while (q < ZPAR_ENGINE_NQ && e->connected && !e->stop &&
+           recv_one (e, e->sock[q], qname[q]) == 0)
         (void)zpar__task_runner_recv (e->tr, q, &e->rx);
 }
 
@@ -181,12 +182,12 @@ static int reg_send (eng_t *e)
     if (!(m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE)))
         return -1;
     m->hdr.engine = e->id;
-    if (zpar__msg_add_str (m, ZPAR_F_HOST, e->host) == 0
-        && zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)getpid ()) == 0
-        && zpar__msg_add_u64 (m, ZPAR_F_RANK,
-                              e->opts->rank >= 0 ? (uint64_t)e->opts->rank : UINT64_MAX) == 0
-        && zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, e->id ? e->id : e->opts->want_id) == 0
-        && zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, e->uuid) == 0)
+    if (zpar__msg_add_str (m, ZPAR_F_HOST, e->host) == 0 &&
+        zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)getpid ()) == 0 &&
+        zpar__msg_add_u64 (m, ZPAR_F_RANK,
+                           e->opts->rank >= 0 ? (uint64_t)e->opts->rank : UINT64_MAX) == 0 &&
+        zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, e->id ? e->id : e->opts->want_id) == 0 &&
+        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, e->uuid) == 0)
         rc = zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     if (rc < 0 && errno != EAGAIN)
@@ -281,9 +282,9 @@ static int connect_queues (eng_t *e)
         ZPAR_ENGINE_Q_CONTROL, ZPAR_ENGINE_Q_MUX, ZPAR_ENGINE_Q_TASK};
     for (int i = 0; i < ZPAR_ENGINE_NQ; i++) {
         zpar_engine_queue_t q = order[i];
-        if (!(e->sock[q] = mksock (e, ZMQ_DEALER, e->addr[q], e->ident, LINGER_MS))
-            || !(e->w_sock[q] = zpar__zmq_watcher_create (e->reactor, e->sock[q], ZPAR_EV_IN,
-                                                          on_queue, e)))
+        if (!(e->sock[q] = mksock (e, ZMQ_DEALER, e->addr[q], e->ident, LINGER_MS)) ||
+            !(e->w_sock[q] =
+                  zpar__zmq_watcher_create (e->reactor, e->sock[q], ZPAR_EV_IN, on_queue, e)))
             goto error;
         zpar__watcher_start (e->w_sock[q]);
     }
@@ -326,12 +327,12 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
         return;
     }
     e->ctl_session = m->hdr.session; /* the controller's incarnation */
-    if (copy_addr (m, ZPAR_F_ADDR_MUX, e->addr[ZPAR_ENGINE_Q_MUX], "mux") < 0
-        || copy_addr (m, ZPAR_F_ADDR_TASK, e->addr[ZPAR_ENGINE_Q_TASK], "task") < 0
-        || copy_addr (m, ZPAR_F_ADDR_CONTROL, e->addr[ZPAR_ENGINE_Q_CONTROL], "control") < 0
-        || copy_addr (m, ZPAR_F_ADDR_IOPUB, e->addr_iopub, "iopub") < 0
-        || copy_addr (m, ZPAR_F_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0
-        || copy_addr (m, ZPAR_F_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
+    if (copy_addr (m, ZPAR_F_ADDR_MUX, e->addr[ZPAR_ENGINE_Q_MUX], "mux") < 0 ||
+        copy_addr (m, ZPAR_F_ADDR_TASK, e->addr[ZPAR_ENGINE_Q_TASK], "task") < 0 ||
+        copy_addr (m, ZPAR_F_ADDR_CONTROL, e->addr[ZPAR_ENGINE_Q_CONTROL], "control") < 0 ||
+        copy_addr (m, ZPAR_F_ADDR_IOPUB, e->addr_iopub, "iopub") < 0 ||
+        copy_addr (m, ZPAR_F_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
+        copy_addr (m, ZPAR_F_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
         return;
     e->hb_period_ms = zpar__msg_u64_or (m, ZPAR_F_HB_PERIOD_MS, 1000);
     e->hb_misses = (unsigned)zpar__msg_u64_or (m, ZPAR_F_HB_MISSES, 3);
@@ -457,8 +458,8 @@ static int setup (eng_t *e, zpar_error_t *err)
                                 zmq_strerror (errno));
     if (!(e->tr = zpar__task_runner_create (e->reactor, &ops, &to, err)))
         return -1;
-    if (!(e->w_resend = zpar__timer_watcher_create (e->reactor, REG_RESEND_MS, REG_RESEND_MS,
-                                                    on_resend, e)))
+    if (!(e->w_resend =
+              zpar__timer_watcher_create (e->reactor, REG_RESEND_MS, REG_RESEND_MS, on_resend, e)))
         return zpar__errprintf (err, "engine: out of memory");
     zpar__watcher_start (e->w_resend);
     if (opts->register_timeout > 0) {
@@ -510,8 +511,7 @@ done:
         zpar__task_runner_flush (e->tr);
         unregister (e);
     }
-    zpar__info ("engine %u exiting (%" PRIu64 " tasks run)", e->id,
-                zpar__task_runner_done (e->tr));
+    zpar__info ("engine %u exiting (%" PRIu64 " tasks run)", e->id, zpar__task_runner_done (e->tr));
     cleanup (e);
     return e->rc;
 }

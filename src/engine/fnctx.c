@@ -56,8 +56,8 @@ ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx)
         return 0;
     if (ctx->cancelled && *ctx->cancelled)
         return 1;
-    if (ctx->pending_cancels && sigpending (&pending) == 0
-        && (sigismember (&pending, SIGTERM) == 1 || sigismember (&pending, SIGINT) == 1))
+    if (ctx->pending_cancels && sigpending (&pending) == 0 &&
+        (sigismember (&pending, SIGTERM) == 1 || sigismember (&pending, SIGINT) == 1))
         return 1;
     return 0;
 }

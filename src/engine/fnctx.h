@@ -23,7 +23,7 @@
 #define ZPAR_FN_OUTPUT_MAX (192u * 1024 * 1024)
 
 struct zpar_fn_ctx {
-    uint8_t *out;  /* output so far (malloc'd), NULL if none */
+    uint8_t *out; /* output so far (malloc'd), NULL if none */
     size_t len;
     size_t cap;
     uint32_t engine;

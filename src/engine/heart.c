@@ -17,8 +17,8 @@
 #include "heart.h"
 #include "log.h"
 
-#define HB_MIN_LIMIT_US 2000000u /* never declare the controller lost sooner */
-#define PING_LEN 24              /* the hub's ping: ..., session at offset 16 */
+#define HB_MIN_LIMIT_US  2000000u /* never declare the controller lost sooner */
+#define PING_LEN         24       /* the hub's ping: ..., session at offset 16 */
 #define PING_SESSION_OFF 16
 
 /* What the thread owns once started. */
@@ -34,15 +34,15 @@ struct zpar_heart {
     proxy_t px;
     pthread_t thread;
     int running;
-    void *capture;           /* SUB, ours */
-    void *control;           /* PAIR, ours */
+    void *capture; /* SUB, ours */
+    void *control; /* PAIR, ours */
     zpar_watcher_t *w_capture;
     zpar_watcher_t *w_limit;
     uint64_t limit_us;
     uint64_t session;
-    uint64_t last_ping;      /* mono us */
-    int changed;             /* a ping from another session */
-    int lost;                /* the callback was called */
+    uint64_t last_ping; /* mono us */
+    int changed;        /* a ping from another session */
+    int lost;           /* the callback was called */
     zpar_heart_lost_f cb;
     void *arg;
 };
@@ -181,16 +181,18 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     gen = atomic_fetch_add (&heart_gen, 1);
     snprintf (cap_ep, sizeof (cap_ep), "inproc://zpar-hb-capture-%d-%u", (int)getpid (), gen);
     snprintf (ctl_ep, sizeof (ctl_ep), "inproc://zpar-hb-control-%d-%u", (int)getpid (), gen);
-    if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL)) || zmq_bind (h->capture, cap_ep) < 0
-        || !(h->control = mksock (zctx, ZMQ_PAIR, NULL)) || zmq_bind (h->control, ctl_ep) < 0
-        || !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL)) || zmq_connect (h->px.capture, cap_ep) < 0
-        || !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL)) || zmq_connect (h->px.control, ctl_ep) < 0
-        || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL)) || zmq_connect (h->px.sub, o->ping_addr) < 0
-        || !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident))
-        || zmq_connect (h->px.dealer, o->pong_addr) < 0)
+    if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL)) || zmq_bind (h->capture, cap_ep) < 0 ||
+        !(h->control = mksock (zctx, ZMQ_PAIR, NULL)) || zmq_bind (h->control, ctl_ep) < 0 ||
+        !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL)) ||
+        zmq_connect (h->px.capture, cap_ep) < 0 ||
+        !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL)) ||
+        zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL)) ||
+        zmq_connect (h->px.sub, o->ping_addr) < 0 ||
+        !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident)) ||
+        zmq_connect (h->px.dealer, o->pong_addr) < 0)
         goto error;
-    if (!(h->w_capture = zpar__zmq_watcher_create (r, h->capture, ZPAR_EV_IN, on_capture, h))
-        || !(h->w_limit = zpar__timer_watcher_create (r, h->limit_us / 1000 + 1, 0, on_limit, h)))
+    if (!(h->w_capture = zpar__zmq_watcher_create (r, h->capture, ZPAR_EV_IN, on_capture, h)) ||
+        !(h->w_limit = zpar__timer_watcher_create (r, h->limit_us / 1000 + 1, 0, on_limit, h)))
         goto error;
     /* the sockets move to the thread (pthread_create is a full barrier);
      * it runs with every signal blocked */

@@ -34,12 +34,12 @@ typedef enum {
 typedef void (*zpar_heart_lost_f) (zpar_heart_t *h, zpar_heart_loss_t why, void *arg);
 
 typedef struct {
-    const char *ping_addr;   /* the hub's ping PUB */
-    const char *pong_addr;   /* the hub's pong ROUTER */
-    const char *ident;       /* our routing id on pong ("e<id>") */
-    uint64_t period_ms;      /* the hub's ping period (0: 1000) */
-    unsigned misses;         /* pings missed before the loss (0: 3) */
-    uint64_t session;        /* the controller's session, 0: do not check */
+    const char *ping_addr; /* the hub's ping PUB */
+    const char *pong_addr; /* the hub's pong ROUTER */
+    const char *ident;     /* our routing id on pong ("e<id>") */
+    uint64_t period_ms;    /* the hub's ping period (0: 1000) */
+    unsigned misses;       /* pings missed before the loss (0: 3) */
+    uint64_t session;      /* the controller's session, 0: do not check */
     zpar_heart_lost_f lost;
     void *arg;
 } zpar_heart_opts_t;

@@ -22,7 +22,7 @@
 #include "runner_int.h"
 
 #define DRAIN_GRACE_US 2000000u /* after the child exits, wait this long for pipe EOF */
-#define EXIT_POLL_MS 20u        /* without a pidfd: look for the child's exit this often */
+#define EXIT_POLL_MS   20u      /* without a pidfd: look for the child's exit this often */
 
 static void on_timer (zpar_reactor_t *reactor, zpar_watcher_t *w, int revents, void *arg);
 
@@ -297,8 +297,8 @@ static void finish (zpar_runner_t *r)
 
     if (r->is_fn && r->fnres.len >= 5 && fr[0] == 'R') {
         have_rc = 1;
-        rc = (int)((uint32_t)fr[1] | (uint32_t)fr[2] << 8 | (uint32_t)fr[3] << 16
-                   | (uint32_t)fr[4] << 24);
+        rc = (int)((uint32_t)fr[1] | (uint32_t)fr[2] << 8 | (uint32_t)fr[3] << 16 |
+                   (uint32_t)fr[4] << 24);
         zpar__runbuf_reset (&s->output);
         (void)zpar__runbuf_append (&s->output, fr + 5, r->fnres.len - 5);
     }
@@ -306,17 +306,14 @@ static void finish (zpar_runner_t *r)
     if (r->killed) {
         s->status = ZPAR_STATUS_ABORTED;
         snprintf (s->error, sizeof (s->error), "%s", r->kill_why);
-    }
-    else if (r->timed_out) {
+    } else if (r->timed_out) {
         s->status = ZPAR_STATUS_TIMEOUT;
         snprintf (s->error, sizeof (s->error), "timed out after %.1f s",
                   (double)r->timeout_ms / 1000.0);
-    }
-    else if (r->interrupted) {
+    } else if (r->interrupted) {
         s->status = ZPAR_STATUS_ABORTED;
         snprintf (s->error, sizeof (s->error), "interrupted");
-    }
-    else if (s->signal) {
+    } else if (s->signal) {
         s->status = ZPAR_STATUS_SIGNALED;
         if (s->signal == SIGKILL)
             snprintf (s->error, sizeof (s->error),
@@ -325,18 +322,15 @@ static void finish (zpar_runner_t *r)
         else
             snprintf (s->error, sizeof (s->error), "killed by signal %d (%s)%s", s->signal,
                       signame (s->signal), WCOREDUMP (st) ? ", core dumped" : "");
-    }
-    else if (r->is_fn && r->fnres.len >= 1 && fr[0] == 'E') {
+    } else if (r->is_fn && r->fnres.len >= 1 && fr[0] == 'E') {
         s->status = ZPAR_STATUS_ERROR;
         snprintf (s->error, sizeof (s->error), "%.*s", (int)(r->fnres.len - 1), fr + 1);
-    }
-    else if (have_rc) {
+    } else if (have_rc) {
         s->exit_code = rc;
         s->status = rc == 0 ? ZPAR_STATUS_OK : ZPAR_STATUS_FAILED;
         if (rc)
             snprintf (s->error, sizeof (s->error), "the function returned %d", rc);
-    }
-    else if (s->exit_code == 0)
+    } else if (s->exit_code == 0)
         s->status = ZPAR_STATUS_OK;
     else {
         s->status = ZPAR_STATUS_FAILED;
@@ -352,11 +346,11 @@ static void finish (zpar_runner_t *r)
 static void arm_timer (zpar_runner_t *r, uint64_t now)
 {
     uint64_t d = 0;
-#define AT(t)                                                                                  \
-    do {                                                                                       \
-        uint64_t t_ = (t);                                                                     \
-        if (t_ && (!d || t_ < d))                                                              \
-            d = t_;                                                                            \
+#define AT(t)                                                                                      \
+    do {                                                                                           \
+        uint64_t t_ = (t);                                                                         \
+        if (t_ && (!d || t_ < d))                                                                  \
+            d = t_;                                                                                \
     } while (0)
     AT (r->timeout_at);
     AT (r->kill_at);
@@ -468,8 +462,7 @@ int zpar__runner_child_started (zpar_runner_t *r)
         if (!(r->w_pid = zpar__fd_watcher_create (r->reactor, r->pidfd, ZPAR_EV_IN, on_exit_fd, r)))
             goto error;
         zpar__watcher_start (r->w_pid);
-    }
-    else if (errno != ENOSYS && errno != ESRCH)
+    } else if (errno != ENOSYS && errno != ESRCH)
         zpar__debug ("pidfd_open: %s: polling for the task's exit", strerror (errno));
     for (int i = 0; i < NFD; i++) {
         if (r->fd[i] < 0)

@@ -34,23 +34,23 @@
 #include "reactor.h"
 #include "zpar.h"
 
-#define ZPAR_RUNNER_DEFAULT_CAP (1024u * 1024) /* stdout/stderr bytes kept */
-#define ZPAR_RUNNER_TERM_GRACE_MS 1000         /* SIGTERM -> SIGKILL on timeout */
+#define ZPAR_RUNNER_DEFAULT_CAP   (1024u * 1024) /* stdout/stderr bytes kept */
+#define ZPAR_RUNNER_TERM_GRACE_MS 1000           /* SIGTERM -> SIGKILL on timeout */
 
 /* What to run.  Strings are borrowed for the duration of zpar__runner_start. */
 typedef struct {
-    zpar_task_kind_t kind;      /* ZPAR_TASK_COMMAND or ZPAR_TASK_FUNCTION */
-    char *const *argv;          /* command: NULL-terminated, argv[0] searched in PATH */
-    char *const *env;           /* NULL-terminated "NAME=VALUE" additions, or NULL */
-    const char *cwd;            /* working directory, or NULL */
-    uint64_t timeout_ms;        /* 0: none */
-    const char *lib;            /* function: shared object path */
-    const char *symbol;         /* function: a zpar_task_fn */
-    const void *input;          /* function input */
+    zpar_task_kind_t kind; /* ZPAR_TASK_COMMAND or ZPAR_TASK_FUNCTION */
+    char *const *argv;     /* command: NULL-terminated, argv[0] searched in PATH */
+    char *const *env;      /* NULL-terminated "NAME=VALUE" additions, or NULL */
+    const char *cwd;       /* working directory, or NULL */
+    uint64_t timeout_ms;   /* 0: none */
+    const char *lib;       /* function: shared object path */
+    const char *symbol;    /* function: a zpar_task_fn */
+    const void *input;     /* function input */
     size_t input_len;
-    int inline_fn;              /* function: call in this process */
-    size_t output_cap;          /* bytes of stdout and of stderr kept (0: default) */
-    uint64_t task_id;           /* names the overflow files; 0: no overflow file */
+    int inline_fn;     /* function: call in this process */
+    size_t output_cap; /* bytes of stdout and of stderr kept (0: default) */
+    uint64_t task_id;  /* names the overflow files; 0: no overflow file */
 } zpar_run_spec_t;
 
 /* A growing byte buffer. */
@@ -64,19 +64,19 @@ typedef struct {
  * zpar__runner_start / zpar__runner_clear. */
 typedef struct {
     zpar_status_t status;
-    int exit_code;       /* exit status or function return value; -1 if none */
-    int signal;          /* terminating signal; 0 if none */
+    int exit_code;                    /* exit status or function return value; -1 if none */
+    int signal;                       /* terminating signal; 0 if none */
     uint64_t started_us, finished_us; /* CLOCK_REALTIME, microseconds */
     uint64_t wall_us, utime_us, stime_us;
     uint64_t maxrss_kb;
-    pid_t pid;           /* child pid (0 for inline / not started) */
-    zpar_runbuf_t out;   /* stdout, first output_cap bytes */
-    zpar_runbuf_t err;   /* stderr, first output_cap bytes */
-    int truncated;       /* bit 0: stdout was cut, bit 1: stderr */
-    char out_file[512];  /* where the whole stdout went when cut, else "" */
+    pid_t pid;          /* child pid (0 for inline / not started) */
+    zpar_runbuf_t out;  /* stdout, first output_cap bytes */
+    zpar_runbuf_t err;  /* stderr, first output_cap bytes */
+    int truncated;      /* bit 0: stdout was cut, bit 1: stderr */
+    char out_file[512]; /* where the whole stdout went when cut, else "" */
     char err_file[512];
     zpar_runbuf_t output; /* function output */
-    char error[512];     /* human text when status is not ok, else "" */
+    char error[512];      /* human text when status is not ok, else "" */
 } zpar_run_result_t;
 
 typedef struct zpar_runner zpar_runner_t;

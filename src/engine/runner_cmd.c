@@ -111,8 +111,8 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
     if (spec->cwd && *spec->cwd)
         posix_spawn_file_actions_addchdir_np (&fa, spec->cwd);
     posix_spawnattr_init (&at);
-    posix_spawnattr_setflags (&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
-                                       | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags (&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                       POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup (&at, 0);
     zpar__reactor_child_sigmask (&set);
     posix_spawnattr_setsigmask (&at, &set);

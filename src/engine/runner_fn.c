@@ -120,8 +120,8 @@ static void write_all (int fd, const void *data, size_t len)
 
 /* In the forked child: never returns, never touches ZeroMQ. */
 static void __attribute__ ((noreturn))
-child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, int po,
-                int pe, int pr)
+child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, int po, int pe,
+                int pr)
 {
     static const int defsigs[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
     struct zpar_fn_ctx ctx;
@@ -193,7 +193,7 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     if (!(fn = (zpar_task_fn *)dlsym (h, spec->symbol))) {
         const char *e = dlerror ();
         return zpar__runner_fail_now (r, "no symbol %s in %s: %s", spec->symbol, spec->lib,
-                         e ? e : "the symbol is NULL");
+                                      e ? e : "the symbol is NULL");
     }
     if (spec->inline_fn)
         return run_inline (r, fn, spec);
@@ -210,7 +210,8 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
             return zpar__runner_fail_now (r, "bad environment entry '%s': give NAME=VALUE", bad);
     }
     if (zpar__runner_cwd_problem (spec->cwd && *spec->cwd ? spec->cwd : NULL, why, sizeof (why)))
-        return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)", spec->cwd, why);
+        return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
+                                      spec->cwd, why);
     if (zpar__runner_pipe (po) < 0 || zpar__runner_pipe (pe) < 0 || zpar__runner_pipe (pr) < 0) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
@@ -244,4 +245,3 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     r->fd[FD_RES] = pr[0];
     return zpar__runner_child_started (r);
 }
-

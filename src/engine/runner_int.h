@@ -44,19 +44,19 @@ struct zpar_runner {
     int state;
     int is_fn;
     pid_t pid;
-    int pidfd;                /* -1: none (then w_timer polls for the exit) */
-    int fd[NFD];              /* read ends, -1 when closed */
-    int ofd[2];               /* overflow files, -1 when not open */
+    int pidfd;   /* -1: none (then w_timer polls for the exit) */
+    int fd[NFD]; /* read ends, -1 when closed */
+    int ofd[2];  /* overflow files, -1 when not open */
     zpar_watcher_t *w_fd[NFD];
     zpar_watcher_t *w_pid;
-    zpar_watcher_t *w_timer;  /* timeout, kill grace, pipe drain, exit poll */
+    zpar_watcher_t *w_timer; /* timeout, kill grace, pipe drain, exit poll */
     int reaped;
     int wstatus;
     struct rusage ru;
     uint64_t start_mono;
     uint64_t end_mono;
     uint64_t timeout_ms;
-    uint64_t timeout_at;      /* mono us, 0: none */
+    uint64_t timeout_at; /* mono us, 0: none */
     uint64_t kill_at;
     uint64_t drain_at;
     int timed_out;
@@ -65,7 +65,7 @@ struct zpar_runner {
     char kill_why[128];
     size_t cap;
     uint64_t task_id;
-    zpar_runbuf_t fnres;      /* what the function child wrote on its result pipe */
+    zpar_runbuf_t fnres; /* what the function child wrote on its result pipe */
     zpar_run_result_t res;
 };
 

@@ -97,9 +97,9 @@ static void overflow_open (zpar_runner_t *r, int idx)
     r->ofd[idx] = fd;
     return;
 fail:
-    zpar__warn ("cannot write the overflow of task %u.%u's %s: %s",
-                (unsigned)(r->task_id >> 32), (unsigned)(r->task_id & 0xffffffffu),
-                idx == 0 ? "stdout" : "stderr", strerror (errno));
+    zpar__warn ("cannot write the overflow of task %u.%u's %s: %s", (unsigned)(r->task_id >> 32),
+                (unsigned)(r->task_id & 0xffffffffu), idx == 0 ? "stdout" : "stderr",
+                strerror (errno));
     path[0] = '\x01'; /* do not try again for this task */
     path[1] = '\0';
 }
@@ -151,8 +151,7 @@ void zpar__runner_read_fd (zpar_runner_t *r, int idx)
             if (idx == FD_RES) {
                 if (r->fnres.len + (size_t)n <= ZPAR_FN_OUTPUT_MAX + 16)
                     (void)zpar__runbuf_append (&r->fnres, buf, (size_t)n);
-            }
-            else {
+            } else {
                 if (r->cb)
                     r->cb (r->cbarg, idx + 1, buf, (size_t)n);
                 keep (r, idx, buf, (size_t)n);

@@ -17,9 +17,9 @@
 #include "task_runner.h"
 
 #define INTERRUPT_GRACE_MS 2000u /* SIGINT -> SIGKILL */
-#define OUTBOX_RETRY_MS 100u     /* retry results that could not be sent */
-#define OUTPUT_CAP_MAX (128u * 1024 * 1024)
-#define POOL_MAX 64
+#define OUTBOX_RETRY_MS    100u  /* retry results that could not be sent */
+#define OUTPUT_CAP_MAX     (128u * 1024 * 1024)
+#define POOL_MAX           64
 
 typedef struct qent {
     zpar_msg_t *m;
@@ -40,10 +40,10 @@ struct zpar_task_runner {
     zpar_watcher_t *w_retry; /* outbox retry */
     char host[256];
     uint32_t id;
-    qlist_t queue;           /* tasks received, not started */
-    qent_t *cur;             /* the task running (or finished, result pending) */
+    qlist_t queue; /* tasks received, not started */
+    qent_t *cur;   /* the task running (or finished, result pending) */
     int cur_inline;
-    qlist_t outbox;          /* results waiting to be sent */
+    qlist_t outbox; /* results waiting to be sent */
     zpar_msg_t *pool[POOL_MAX];
     int npool;
     uint64_t done;
@@ -199,8 +199,8 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
 
     if (!tr->ops.publish || !tr->cur || !(m = msg_get (tr, ZPAR_MSG_STREAM)))
         return;
-    if (zpar__msg_add_u64 (m, ZPAR_F_STREAM, (uint64_t)stream) == 0
-        && zpar__msg_add_bytes (m, ZPAR_F_DATA, data, len) == 0)
+    if (zpar__msg_add_u64 (m, ZPAR_F_STREAM, (uint64_t)stream) == 0 &&
+        zpar__msg_add_bytes (m, ZPAR_F_DATA, data, len) == 0)
         publish (tr, m, tr->cur->m);
     msg_put (tr, m);
 }
@@ -214,8 +214,7 @@ static uint64_t task_attempt (const zpar_msg_t *t)
 }
 
 /* The RESULT header and the fields every result has. */
-static zpar_msg_t *result_begin (zpar_task_runner_t *tr, const zpar_msg_t *t,
-                                 zpar_status_t status)
+static zpar_msg_t *result_begin (zpar_task_runner_t *tr, const zpar_msg_t *t, zpar_status_t status)
 {
     zpar_msg_t *m = answer (tr, t, ZPAR_MSG_RESULT);
     if (!m)
@@ -268,8 +267,7 @@ static void complete (zpar_task_runner_t *tr)
         if (!tr->cur_inline)
             publish_status (tr, cur->m, "finished", (int)r->status);
         send_result (tr, cur->q, m);
-    }
-    else
+    } else
         zpar__err ("out of memory: result of task %" PRIu64 " lost", cur->m->hdr.task);
     zpar__runner_clear (tr->runner);
     msg_put (tr, cur->m);
@@ -513,13 +511,13 @@ zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task
     tr->reactor = r;
     tr->ops = *ops;
     snprintf (tr->host, sizeof (tr->host), "%s", opts->host ? opts->host : "");
-    if (!(tr->runner = zpar__runner_create (r, 0, opts->rank, opts->mpi_comm, opts->cancelled,
-                                            err)))
+    if (!(tr->runner =
+              zpar__runner_create (r, 0, opts->rank, opts->mpi_comm, opts->cancelled, err)))
         goto error;
     zpar__runner_set_output_cb (tr->runner, on_output, tr);
     zpar__runner_set_done_cb (tr->runner, on_done, tr);
-    if (!(tr->w_kick = zpar__timer_watcher_create (r, 0, 0, on_kick, tr))
-        || !(tr->w_retry = zpar__timer_watcher_create (r, OUTBOX_RETRY_MS, 0, retry_outbox, tr))) {
+    if (!(tr->w_kick = zpar__timer_watcher_create (r, 0, 0, on_kick, tr)) ||
+        !(tr->w_retry = zpar__timer_watcher_create (r, OUTBOX_RETRY_MS, 0, retry_outbox, tr))) {
         zpar__errnoprintf (err, errno, "task runner: %s", strerror (errno));
         goto error;
     }

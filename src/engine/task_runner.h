@@ -52,9 +52,9 @@ typedef struct {
 } zpar_task_runner_ops_t;
 
 typedef struct {
-    const char *host;   /* reported in every result (copied) */
-    int rank;           /* launcher rank, -1 if none */
-    void *mpi_comm;     /* engines-only communicator for function tasks, or NULL */
+    const char *host;                 /* reported in every result (copied) */
+    int rank;                         /* launcher rank, -1 if none */
+    void *mpi_comm;                   /* engines-only communicator for function tasks, or NULL */
     volatile sig_atomic_t *cancelled; /* what inline tasks see, or NULL */
 } zpar_task_runner_opts_t;
 

@@ -9,8 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -116,8 +116,8 @@ static void test_commands (void)
         s = cmd (argv);
         res = run (&s, 10);
         ok (res && res->status == ZPAR_STATUS_ERROR, "missing executable: status error");
-        ok (res && has (res->error, "command not found: zpar-no-such-command-xyz")
-                && has (res->error, "No such file or directory"),
+        ok (res && has (res->error, "command not found: zpar-no-such-command-xyz") &&
+                has (res->error, "No such file or directory"),
             "missing executable: clear text");
         diag ("  error: %s", res ? res->error : "");
     }
@@ -218,8 +218,7 @@ static void test_functions (const char *lib)
 
     s = fn (lib, "zt_fail", NULL);
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3,
-        "zt_fail: failed, exit 3");
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3, "zt_fail: failed, exit 3");
 
     s = fn (lib, "zt_segv", NULL);
     res = run (&s, 10);
@@ -249,14 +248,15 @@ static void test_functions (const char *lib)
     s = fn (lib, "zt_echo", "inline-bytes");
     s.inline_fn = 1;
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "inline-bytes")
-            && res->pid == 0,
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "inline-bytes") &&
+            res->pid == 0,
         "zt_echo inline: output, no child");
 
     s = fn (lib, "zt_fail", NULL);
     s.inline_fn = 1;
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3, "zt_fail inline: failed 3");
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3,
+        "zt_fail inline: failed 3");
 
     s = fn (lib, "zt_no_such_symbol", NULL);
     res = run (&s, 10);
@@ -395,8 +395,8 @@ static void test_signals (const char *lib)
     zpar_run_spec_t s;
     sigset_t cur;
 
-    ok (pthread_sigmask (SIG_BLOCK, NULL, &cur) == 0 && sigismember (&cur, SIGTERM) == 1
-            && sigismember (&cur, SIGCHLD) == 1,
+    ok (pthread_sigmask (SIG_BLOCK, NULL, &cur) == 0 && sigismember (&cur, SIGTERM) == 1 &&
+            sigismember (&cur, SIGCHLD) == 1,
         "the test process blocks SIGTERM and SIGCHLD");
     {
         char *argv[] = {"sh", "-c", "kill -TERM $$; sleep 5", NULL};
@@ -409,8 +409,8 @@ static void test_signals (const char *lib)
         char *argv[] = {"sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL};
         s = cmd (argv);
         res = run (&s, 10);
-        ok (res && res->status == ZPAR_STATUS_OK
-                && memmem (res->out.data, res->out.len, "SigBlk:\t0000000000000000", 24),
+        ok (res && res->status == ZPAR_STATUS_OK &&
+                memmem (res->out.data, res->out.len, "SigBlk:\t0000000000000000", 24),
             "a command starts with an empty signal mask");
         if (res && res->out.len)
             diag ("  %.*s", (int)res->out.len, (const char *)res->out.data);
@@ -419,8 +419,7 @@ static void test_signals (const char *lib)
         s = fn (lib, "zt_sleep", "30");
         s.timeout_ms = 100;
         res = run (&s, 10);
-        ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == 0
-                && res->wall_us < 1000000,
+        ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == 0 && res->wall_us < 1000000,
             "function child sees the timeout's SIGTERM as cancellation (returns early)");
 
         s = fn (lib, "zt_sleep", "30");
