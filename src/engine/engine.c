@@ -26,6 +26,8 @@
 #include "heart.h"
 #include "log.h"
 #include "msg.h"
+#include "proto_control.h"
+#include "proto_registrar.h"
 #include "reactor.h"
 #include "task_runner.h"
 #include "wire.h"
@@ -167,9 +169,11 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
 
 static int reg_send (eng_t *e)
 {
+    zpar_proto_reg_engine_t req;
     zpar_msg_t *m;
     int rc = -1;
 
+    memset (&req, 0, sizeof (req));
     /* a fresh socket per attempt: nothing stale queued, no stale reply */
     zpar__watcher_destroy (e->w_reg);
     e->w_reg = NULL;
@@ -181,13 +185,13 @@ static int reg_send (eng_t *e)
     zpar__watcher_start (e->w_reg);
     if (!(m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE)))
         return -1;
-    m->hdr.engine = e->id;
-    if (zpar__msg_add_str (m, ZPAR_F_HOST, e->host) == 0 &&
-        zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)getpid ()) == 0 &&
-        zpar__msg_add_u64 (m, ZPAR_F_RANK,
-                           e->opts->rank >= 0 ? (uint64_t)e->opts->rank : UINT64_MAX) == 0 &&
-        zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, e->id ? e->id : e->opts->want_id) == 0 &&
-        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, e->uuid) == 0)
+    req.h.engine = zpar__eid (e->id);
+    req.host = e->host;
+    req.pid = (uint64_t)getpid ();
+    req.rank = e->opts->rank >= 0 ? e->opts->rank : -1;
+    req.want = zpar__eid (e->id ? e->id : e->opts->want_id);
+    req.uuid = e->uuid;
+    if (zpar__proto_reg_engine_encode (m, &req) == 0)
         rc = zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     if (rc < 0 && errno != EAGAIN)
@@ -222,16 +226,15 @@ static void on_giveup (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     stop_engine (e);
 }
 
-static int copy_addr (const zpar_msg_t *m, zpar_field_t key, char *dst, const char *what)
+static int copy_addr (const zpar_proto_reg_engine_reply_t *rep, zpar_addr_kind_t k, char *dst,
+                      const char *what)
 {
-    char *s = zpar__msg_get_str (m, key);
-    if (!s || !*s || strlen (s) >= ZPAR_ADDR_MAX) {
+    const char *a = rep->addr[k];
+    if (!a || !*a || strlen (a) >= ZPAR_ADDR_MAX) {
         zpar__err ("registration reply without a valid %s address", what);
-        free (s);
         return -1;
     }
-    strcpy (dst, s);
-    free (s);
+    strcpy (dst, a);
     return 0;
 }
 
@@ -300,12 +303,15 @@ error:
     return -1;
 }
 
+/* What the registrar says: SHUTDOWN, or the reply to our registration. */
 static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
 {
-    char *scheme = NULL;
+    zpar_proto_reg_engine_reply_t rep;
+    zpar_proto_control_t c;
+    zpar_error_t err;
     char role[32];
 
-    if (m->hdr.type == ZPAR_MSG_SHUTDOWN) {
+    if (m->hdr.type == ZPAR_MSG_SHUTDOWN && zpar__proto_control_decode (m, &c, &err) == 0) {
         /* the hub also says shutdown here: this socket is connected from
          * the first registration on, the queues only after the reply */
         if (!e->stop)
@@ -319,46 +325,49 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     }
     if (e->connected)
         return; /* a late duplicate */
-    if (m->hdr.engine == 0) {
-        char *text = zpar__msg_get_str (m, ZPAR_F_ERROR);
-        zpar__err ("the controller refused registration: %s (retrying)",
-                   text ? text : "no reason given");
-        free (text);
+    if (zpar__proto_reg_engine_reply_decode (m, &rep, &err) < 0) {
+        zpar__err ("registration reply malformed: %s (retrying)", err.text);
         return;
     }
+    if (rep.h.engine.v == 0) {
+        zpar__err ("the controller refused registration: %s (retrying)",
+                   rep.error ? rep.error : "no reason given");
+        goto done;
+    }
     e->ctl_session = m->hdr.session; /* the controller's incarnation */
-    if (copy_addr (m, ZPAR_F_ADDR_MUX, e->addr[ZPAR_ENGINE_Q_MUX], "mux") < 0 ||
-        copy_addr (m, ZPAR_F_ADDR_TASK, e->addr[ZPAR_ENGINE_Q_TASK], "task") < 0 ||
-        copy_addr (m, ZPAR_F_ADDR_CONTROL, e->addr[ZPAR_ENGINE_Q_CONTROL], "control") < 0 ||
-        copy_addr (m, ZPAR_F_ADDR_IOPUB, e->addr_iopub, "iopub") < 0 ||
-        copy_addr (m, ZPAR_F_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
-        copy_addr (m, ZPAR_F_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
-        return;
-    e->hb_period_ms = zpar__msg_u64_or (m, ZPAR_F_HB_PERIOD_MS, 1000);
-    e->hb_misses = (unsigned)zpar__msg_u64_or (m, ZPAR_F_HB_MISSES, 3);
-    if (e->id && e->id != m->hdr.engine)
-        zpar__warn ("the controller gave engine id %u instead of %u", m->hdr.engine, e->id);
-    e->id = m->hdr.engine;
+    if (copy_addr (&rep, ZPAR_ADDR_MUX, e->addr[ZPAR_ENGINE_Q_MUX], "mux") < 0 ||
+        copy_addr (&rep, ZPAR_ADDR_TASK, e->addr[ZPAR_ENGINE_Q_TASK], "task") < 0 ||
+        copy_addr (&rep, ZPAR_ADDR_CONTROL, e->addr[ZPAR_ENGINE_Q_CONTROL], "control") < 0 ||
+        copy_addr (&rep, ZPAR_ADDR_IOPUB, e->addr_iopub, "iopub") < 0 ||
+        copy_addr (&rep, ZPAR_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
+        copy_addr (&rep, ZPAR_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
+        goto done;
+    e->hb_period_ms = rep.hb_period_ms ? rep.hb_period_ms : 1000;
+    e->hb_misses = rep.hb_misses ? (unsigned)rep.hb_misses : 3;
+    if (e->id && e->id != rep.h.engine.v)
+        zpar__warn ("the controller gave engine id %u instead of %u", rep.h.engine.v, e->id);
+    e->id = rep.h.engine.v;
     snprintf (e->ident, sizeof (e->ident), "e%u", e->id);
     snprintf (role, sizeof (role), "engine %u", e->id);
     zpar__log_set_role (role);
     zpar__task_runner_set_engine (e->tr, e->id);
     if (connect_queues (e) < 0) {
         zpar__err ("cannot connect to the controller's queues (retrying)");
-        return;
+        goto done;
     }
-    scheme = zpar__msg_get_str (m, ZPAR_F_TASK_SCHEME);
     e->connected = 1;
     zpar__watcher_stop (e->w_resend);
     zpar__info ("%s as engine %u (host %s, pid %d%s%s%s, scheduler %s)",
                 e->registered_once ? "registered again" : "registered", e->id, e->host,
                 (int)getpid (), e->opts->bind_report ? ", " : "",
                 e->opts->bind_report ? "bound to " : "",
-                e->opts->bind_report ? e->opts->bind_report : "", scheme ? scheme : "?");
-    free (scheme);
+                e->opts->bind_report ? e->opts->bind_report : "",
+                zpar__scheme_name (rep.scheme) ? zpar__scheme_name (rep.scheme) : "?");
     e->registered_once = 1;
     zpar__watcher_stop (e->w_giveup);
     zpar__task_runner_flush (e->tr);
+done:
+    zpar__proto_reg_engine_reply_clear (&rep);
 }
 
 static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -374,13 +383,14 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
 
 static void unregister (eng_t *e)
 {
+    zpar_proto_unregister_t u = {.h = {.engine = zpar__eid (e->id)}};
     zpar_msg_t *m;
     int linger = UNREGISTER_LINGER_MS;
     if (!e->reg || !e->id || !(m = zpar__msg_create (ZPAR_MSG_UNREGISTER)))
         return;
-    m->hdr.engine = e->id;
     zmq_setsockopt (e->reg, ZMQ_LINGER, &linger, sizeof (linger));
-    (void)zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
+    if (zpar__proto_unregister_encode (m, &u) == 0)
+        (void)zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
 }
 

@@ -17,10 +17,12 @@
  * reactor when the task has finished.  zpar__runner_wait() runs the reactor
  * for a caller that has nothing else to do (the unit test).
  *
- * Signals: the runner installs no signal handler and needs no SIGCHLD: the
- * child's exit is seen through pidfd_open(2) (Linux >= 5.3; without it the
- * runner polls for the exit every 20 ms).  Children start with an empty
- * signal mask and default dispositions, whatever the engine blocks.
+ * Signals: the runner installs no signal handler in the engine and needs
+ * no SIGCHLD: the child's exit is seen through pidfd_open(2) (Linux >=
+ * 5.3; without it the runner polls for the exit every 20 ms).  Children
+ * start with an empty signal mask and default dispositions, whatever the
+ * engine blocks (a function child then sets its own SIGTERM/SIGINT
+ * handler for zpar_fn_cancelled: see runner_fn.c).
  * Children never touch ZeroMQ.  Several runners may live in one process.
  */
 #ifndef ZPAR__RUNNER_H

@@ -13,6 +13,10 @@
 #include "error.h"
 #include "log.h"
 #include "msg.h"
+#include "proto_control.h"
+#include "proto_iopub.h"
+#include "proto_result.h"
+#include "proto_task.h"
 #include "runner.h"
 #include "task_runner.h"
 
@@ -23,6 +27,7 @@
 
 typedef struct qent {
     zpar_msg_t *m;
+    zpar_proto_task_t t;   /* m decoded once (its byte fields point into m) */
     zpar_engine_queue_t q; /* where the answer goes */
     struct qent *next;
 } qent_t;
@@ -102,21 +107,27 @@ static void ql_free (qlist_t *l)
 {
     qent_t *t;
     while ((t = ql_pop (l))) {
+        zpar__proto_task_clear (&t->t);
         zpar__msg_destroy (t->m);
         free (t);
     }
 }
 
-/* An answer to req: same envelope, task and client, our engine id. */
+static void qent_free (zpar_task_runner_t *tr, qent_t *t)
+{
+    zpar__proto_task_clear (&t->t);
+    msg_put (tr, t->m);
+    free (t);
+}
+
+/* A message to answer req with: same routing envelope. */
 static zpar_msg_t *answer (zpar_task_runner_t *tr, const zpar_msg_t *req, zpar_msg_type_t type)
 {
     zpar_msg_t *m = msg_get (tr, type);
-    if (!m)
+    if (m && zpar__msg_set_envelope (m, req->nenv, req->env) < 0) {
+        msg_put (tr, m);
         return NULL;
-    (void)zpar__msg_set_envelope (m, req->nenv, req->env);
-    m->hdr.task = req->hdr.task;
-    m->hdr.client = req->hdr.client;
-    m->hdr.engine = tr->id;
+    }
     return m;
 }
 
@@ -167,27 +178,22 @@ static void send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg
         zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
 }
 
-static void publish (zpar_task_runner_t *tr, zpar_msg_t *m, const zpar_msg_t *task)
+/* The IOPub header of what concerns task t. */
+static zpar_proto_hdr_t iopub_hdr (const zpar_task_runner_t *tr, const zpar_proto_task_t *t)
 {
-    char topic[48];
-    int n = snprintf (topic, sizeof (topic), "c%u.e%u", task->hdr.client, tr->id);
-    (void)zpar__msg_push_ident (m, topic, (size_t)n);
-    m->hdr.task = task->hdr.task;
-    m->hdr.client = task->hdr.client;
-    m->hdr.engine = tr->id;
-    tr->ops.publish (tr->ops.arg, m);
+    zpar_proto_hdr_t h = {.task = t->h.task, .engine = zpar__eid (tr->id), .client = t->h.client};
+    return h;
 }
 
-static void publish_status (zpar_task_runner_t *tr, const zpar_msg_t *task, const char *event,
-                            int status)
+static void publish_status (zpar_task_runner_t *tr, const zpar_proto_task_t *t,
+                            zpar_task_event_t event, zpar_status_t status)
 {
+    zpar_proto_task_status_t st = {.h = iopub_hdr (tr, t), .event = event, .status = status};
     zpar_msg_t *m;
     if (!tr->ops.publish || !(m = msg_get (tr, ZPAR_MSG_TASK_STATUS)))
         return;
-    (void)zpar__msg_add_str (m, ZPAR_F_EVENT, event);
-    if (status)
-        (void)zpar__msg_add_u64 (m, ZPAR_F_STATUS, (uint64_t)status);
-    publish (tr, m, task);
+    if (zpar__proto_task_status_encode (m, &st) == 0)
+        tr->ops.publish (tr->ops.arg, m);
     msg_put (tr, m);
 }
 
@@ -195,41 +201,53 @@ static void publish_status (zpar_task_runner_t *tr, const zpar_msg_t *task, cons
 static void on_output (void *arg, int stream, const void *data, size_t len)
 {
     zpar_task_runner_t *tr = arg;
+    zpar_proto_stream_t st;
     zpar_msg_t *m;
 
     if (!tr->ops.publish || !tr->cur || !(m = msg_get (tr, ZPAR_MSG_STREAM)))
         return;
-    if (zpar__msg_add_u64 (m, ZPAR_F_STREAM, (uint64_t)stream) == 0 &&
-        zpar__msg_add_bytes (m, ZPAR_F_DATA, data, len) == 0)
-        publish (tr, m, tr->cur->m);
+    st.h = iopub_hdr (tr, &tr->cur->t);
+    st.stream = stream == 2 ? ZPAR_STREAM_STDERR : ZPAR_STREAM_STDOUT;
+    st.data = data;
+    st.len = len;
+    if (zpar__proto_stream_encode (m, &st) == 0)
+        tr->ops.publish (tr->ops.arg, m);
     msg_put (tr, m);
 }
 
-static uint64_t task_attempt (const zpar_msg_t *t)
+static uint64_t task_attempt (const zpar_proto_task_t *t)
 {
-    uint64_t a = zpar__msg_u64_or (t, ZPAR_F_ATTEMPT, 0);
+    uint64_t a = t->attempt;
     if (!a)
-        a = t->hdr.flags & 0xffu;
+        a = t->h.flags & 0xffu;
     return a ? a : 1;
 }
 
-/* The RESULT header and the fields every result has. */
-static zpar_msg_t *result_begin (zpar_task_runner_t *tr, const zpar_msg_t *t, zpar_status_t status)
+/* The fields every result of task t has. */
+static void result_init (const zpar_task_runner_t *tr, const zpar_proto_task_t *t,
+                         zpar_status_t status, zpar_proto_result_t *res)
 {
-    zpar_msg_t *m = answer (tr, t, ZPAR_MSG_RESULT);
-    if (!m)
-        return NULL;
-    m->hdr.flags = t->hdr.flags;
-    (void)zpar__msg_add_u64 (m, ZPAR_F_STATUS, (uint64_t)status);
-    (void)zpar__msg_add_str (m, ZPAR_F_HOST, tr->host);
-    (void)zpar__msg_add_u64 (m, ZPAR_F_ATTEMPT, task_attempt (t));
-    return m;
+    memset (res, 0, sizeof (*res));
+    res->h.task = t->h.task;
+    res->h.engine = zpar__eid (tr->id);
+    res->h.client = t->h.client;
+    res->h.flags = t->h.flags;
+    res->status = status;
+    res->exit_code = -1;
+    res->host = tr->host;
+    res->attempt = task_attempt (t);
 }
 
-static void add_buf (zpar_msg_t *m, zpar_field_t key, const zpar_runbuf_t *b)
+/* Encode res as the answer to task entry t and send it.  Takes nothing. */
+static void send_result_of (zpar_task_runner_t *tr, const qent_t *t, const zpar_proto_result_t *res)
 {
-    if (b->len)
-        (void)zpar__msg_add_bytes (m, key, b->data, b->len);
+    zpar_msg_t *m = answer (tr, t->m, ZPAR_MSG_RESULT);
+    if (!m || zpar__proto_result_encode (m, res) < 0) {
+        zpar__err ("result of task %" PRIu64 " lost: %s", t->t.h.task.v, strerror (errno));
+        msg_put (tr, m);
+        return;
+    }
+    send_result (tr, t->q, m);
 }
 
 /* The running task finished: send its result, forget it. */
@@ -237,108 +255,74 @@ static void complete (zpar_task_runner_t *tr)
 {
     const zpar_run_result_t *r = zpar__runner_result (tr->runner);
     qent_t *cur = tr->cur;
-    zpar_msg_t *m;
+    zpar_proto_result_t res;
 
     if (!cur || !r) {
         zpar__runner_clear (tr->runner);
         return;
     }
-    if ((m = result_begin (tr, cur->m, r->status))) {
-        /* -1 (no exit status) is 2^64-1 on the wire */
-        (void)zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)(int64_t)r->exit_code);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_SIGNAL, (uint64_t)r->signal);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_WALL_US, r->wall_us);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_UTIME_US, r->utime_us);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_STIME_US, r->stime_us);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_MAXRSS_KB, r->maxrss_kb);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_STARTED_US, r->started_us);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_FINISHED_US, r->finished_us);
-        (void)zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)(r->pid > 0 ? r->pid : getpid ()));
-        add_buf (m, ZPAR_F_STDOUT, &r->out);
-        add_buf (m, ZPAR_F_STDERR, &r->err);
-        add_buf (m, ZPAR_F_OUTPUT, &r->output);
-        if (r->truncated)
-            (void)zpar__msg_add_u64 (m, ZPAR_F_TRUNCATED, (uint64_t)r->truncated);
-        if (r->error[0])
-            (void)zpar__msg_add_str (m, ZPAR_F_ERROR, r->error);
-        if (r->status == ZPAR_STATUS_ERROR)
-            zpar__info ("task %u.%u: %s", (unsigned)(cur->m->hdr.task >> 32),
-                        (unsigned)(cur->m->hdr.task & 0xffffffffu), r->error);
-        if (!tr->cur_inline)
-            publish_status (tr, cur->m, "finished", (int)r->status);
-        send_result (tr, cur->q, m);
-    } else
-        zpar__err ("out of memory: result of task %" PRIu64 " lost", cur->m->hdr.task);
+    result_init (tr, &cur->t, r->status, &res);
+    res.exit_code = r->exit_code;
+    res.ran = 1;
+    res.signal = (uint64_t)r->signal;
+    res.wall_us = r->wall_us;
+    res.utime_us = r->utime_us;
+    res.stime_us = r->stime_us;
+    res.maxrss_kb = r->maxrss_kb;
+    res.started_us = r->started_us;
+    res.finished_us = r->finished_us;
+    res.pid = (uint64_t)(r->pid > 0 ? r->pid : getpid ());
+    res.stdout_buf = r->out.data;
+    res.stdout_len = r->out.len;
+    res.stderr_buf = r->err.data;
+    res.stderr_len = r->err.len;
+    res.output = r->output.data;
+    res.output_len = r->output.len;
+    res.truncated = (unsigned)r->truncated;
+    res.error = r->error[0] ? r->error : NULL;
+    if (r->status == ZPAR_STATUS_ERROR)
+        zpar__info ("task %u.%u: %s", zpar__tid_client (cur->t.h.task).v,
+                    zpar__tid_seq (cur->t.h.task), r->error);
+    if (!tr->cur_inline)
+        publish_status (tr, &cur->t, ZPAR_TASK_EVENT_FINISHED, r->status);
+    send_result_of (tr, cur, &res);
     zpar__runner_clear (tr->runner);
-    msg_put (tr, cur->m);
-    free (cur);
+    qent_free (tr, cur);
     tr->cur = NULL;
     tr->done++;
 }
 
 /* --------------------------------------------------------------- tasks */
 
-static void free_strv (char **v)
-{
-    if (v) {
-        for (size_t i = 0; v[i]; i++)
-            free (v[i]);
-        free (v);
-    }
-}
-
-static char **get_strv (const zpar_msg_t *m, zpar_field_t key)
-{
-    size_t n = zpar__msg_count (m, key);
-    char **v;
-    if (n == 0)
-        return NULL;
-    if (!(v = calloc (n + 1, sizeof (*v))))
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (!(v[i] = zpar__msg_get_str_at (m, key, i))) {
-            free_strv (v);
-            return NULL;
-        }
-    return v;
-}
-
 /* Start tr->cur.  1 when it finished at once. */
 static int start_one (zpar_task_runner_t *tr)
 {
-    const zpar_msg_t *t = tr->cur->m;
+    const zpar_proto_task_t *t = &tr->cur->t;
     zpar_run_spec_t s;
-    char **argv = NULL, **env = NULL;
-    char *cwd = NULL, *lib = NULL, *sym = NULL;
     int rc;
 
     memset (&s, 0, sizeof (s));
-    s.kind = (zpar_task_kind_t)zpar__msg_u64_or (t, ZPAR_F_KIND, 0);
-    s.timeout_ms = zpar__msg_u64_or (t, ZPAR_F_TIMEOUT_MS, 0);
-    s.output_cap = (size_t)zpar__msg_u64_or (t, ZPAR_F_OUTPUT_CAP, ZPAR_RUNNER_DEFAULT_CAP);
-    if (s.output_cap > OUTPUT_CAP_MAX)
-        s.output_cap = OUTPUT_CAP_MAX;
-    s.task_id = t->hdr.task;
-    if (s.kind == ZPAR_TASK_COMMAND)
-        s.argv = argv = get_strv (t, ZPAR_F_ARGV);
+    s.kind = t->kind;
+    s.timeout_ms = t->timeout_ms;
+    s.output_cap = t->output_cap > OUTPUT_CAP_MAX ? OUTPUT_CAP_MAX : (size_t)t->output_cap;
+    s.task_id = t->h.task.v;
+    /* the runner only reads the strings (the spec's types are exec's) */
+    if (t->kind == ZPAR_TASK_COMMAND)
+        s.argv = (char *const *)t->argv;
     else {
-        s.lib = lib = zpar__msg_get_str (t, ZPAR_F_LIB);
-        s.symbol = sym = zpar__msg_get_str (t, ZPAR_F_SYMBOL);
-        s.input = zpar__msg_get_bytes (t, ZPAR_F_INPUT, &s.input_len);
-        s.inline_fn = zpar__msg_u64_or (t, ZPAR_F_INLINE, 0) != 0;
+        s.lib = t->lib;
+        s.symbol = t->symbol;
+        s.input = t->input;
+        s.input_len = t->input_len;
+        s.inline_fn = t->inline_fn;
     }
-    if (zpar__msg_count (t, ZPAR_F_ENV))
-        s.env = env = get_strv (t, ZPAR_F_ENV);
-    s.cwd = cwd = zpar__msg_get_str (t, ZPAR_F_CWD);
-    tr->cur_inline = s.kind == ZPAR_TASK_FUNCTION && s.inline_fn;
+    if (t->envc)
+        s.env = (char *const *)t->env;
+    s.cwd = t->cwd;
+    tr->cur_inline = t->kind == ZPAR_TASK_FUNCTION && t->inline_fn;
     if (!tr->cur_inline)
-        publish_status (tr, t, "started", 0);
+        publish_status (tr, t, ZPAR_TASK_EVENT_STARTED, 0);
     rc = zpar__runner_start (tr->runner, &s);
-    free_strv (argv);
-    free_strv (env);
-    free (cwd);
-    free (lib);
-    free (sym);
     if (rc < 0) {
         /* cannot happen (we only start when idle) */
         zpar__err ("runner: %s", strerror (errno));
@@ -376,13 +360,28 @@ static void on_done (zpar_runner_t *runner, void *arg)
 
 static int on_task (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
 {
+    zpar_error_t err;
     qent_t *t = calloc (1, sizeof (*t));
+
     if (!t) {
         zpar__err ("out of memory: task %" PRIu64 " dropped", (*mp)->hdr.task);
         return -1;
     }
     t->m = *mp;
     t->q = q;
+    if (zpar__proto_task_decode (t->m, &t->t, &err) < 0) {
+        /* answer it: the client would wait for ever */
+        zpar_proto_result_t res;
+        zpar__warn ("%s: malformed task %" PRIu64 ": %s", qname[q], t->m->hdr.task, err.text);
+        zpar__proto_result_error (&res, zpar__tid (t->m->hdr.task), zpar__eid (tr->id),
+                                  zpar__cid (t->m->hdr.client), ZPAR_STATUS_ERROR, err.text);
+        res.h.flags = t->m->hdr.flags;
+        res.host = tr->host;
+        send_result_of (tr, t, &res);
+        free (t);
+        errno = EPROTO;
+        return -1;
+    }
     *mp = NULL;
     ql_push (&tr->queue, t);
     if (!tr->cur && !tr->stopped)
@@ -391,24 +390,21 @@ static int on_task (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **
 }
 
 /* Remove a queued task and answer it ABORTED.  1 if it was queued. */
-static uint64_t abort_queued (zpar_task_runner_t *tr, uint64_t task)
+static uint64_t abort_queued (zpar_task_runner_t *tr, zpar_tid_t task)
 {
     qent_t **pp = &tr->queue.head, *prev = NULL;
     while (*pp) {
         qent_t *t = *pp;
-        if (t->m->hdr.task == task) {
-            zpar_msg_t *m;
+        if (zpar__tid_eq (t->t.h.task, task)) {
+            zpar_proto_result_t res;
             *pp = t->next;
             if (tr->queue.tail == t)
                 tr->queue.tail = prev;
             tr->queue.len--;
-            if ((m = result_begin (tr, t->m, ZPAR_STATUS_ABORTED))) {
-                (void)zpar__msg_add_u64 (m, ZPAR_F_EXIT, UINT64_MAX);
-                (void)zpar__msg_add_str (m, ZPAR_F_ERROR, "aborted before it ran");
-                send_result (tr, t->q, m);
-            }
-            msg_put (tr, t->m);
-            free (t);
+            result_init (tr, &t->t, ZPAR_STATUS_ABORTED, &res);
+            res.error = "aborted before it ran";
+            send_result_of (tr, t, &res);
+            qent_free (tr, t);
             return 1;
         }
         prev = t;
@@ -419,59 +415,72 @@ static uint64_t abort_queued (zpar_task_runner_t *tr, uint64_t task)
 
 /* CONTROL_REPLY with COUNT on queue q. */
 static void reply (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *req,
-                   uint64_t count)
+                   const zpar_proto_control_t *c, uint64_t count)
 {
+    zpar_proto_control_reply_t rep = {
+        .h = {.task = c->h.task, .engine = zpar__eid (tr->id), .client = c->h.client},
+        .count = count,
+    };
     zpar_msg_t *m = answer (tr, req, ZPAR_MSG_CONTROL_REPLY);
     if (!m)
         return;
-    (void)zpar__msg_add_u64 (m, ZPAR_F_COUNT, count);
-    if (tr->ops.send (tr->ops.arg, q, m) < 0)
+    if (zpar__proto_control_reply_encode (m, &rep) < 0 || tr->ops.send (tr->ops.arg, q, m) < 0)
         zpar__warn ("%s reply not sent: %s", qname[q], strerror (errno));
     msg_put (tr, m);
 }
 
-static int on_abort (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
+/* ABORT on the control queue: take a queued task out.  A running task is
+ * not touched (COUNT 0: use interrupt). */
+static int on_abort (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
+                     const zpar_proto_control_t *c)
 {
-    reply (tr, q, *mp, abort_queued (tr, (*mp)->hdr.task));
+    reply (tr, q, m, c, abort_queued (tr, c->h.task));
     return 0;
 }
 
 /* The task scheduler asks for a task back (work stealing): give it back
  * (an aborted result on the task queue) if it has not started, else say so
  * with a control reply on the same queue. */
-static int on_steal (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
+static int on_steal (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
+                     const zpar_proto_control_t *c)
 {
-    if (!abort_queued (tr, (*mp)->hdr.task))
-        reply (tr, q, *mp, 0);
+    if (!abort_queued (tr, c->h.task))
+        reply (tr, q, m, c, 0);
     return 0;
 }
 
-static int on_interrupt (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
+static int on_interrupt (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
+                         const zpar_proto_control_t *c)
 {
     int did = zpar__runner_interrupt (tr->runner, INTERRUPT_GRACE_MS) == 0;
     if (did)
         zpar__info ("interrupting the running task");
-    reply (tr, q, *mp, did ? 1 : 0);
+    reply (tr, q, m, c, did ? 1 : 0);
     return 0;
 }
 
-static int on_shutdown (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
+static int on_shutdown (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
+                        const zpar_proto_control_t *c)
 {
     zpar__info ("shutdown requested");
-    reply (tr, q, *mp, 1);
+    reply (tr, q, m, c, 1);
     if (tr->ops.shutdown)
         tr->ops.shutdown (tr->ops.arg);
     return 0;
 }
 
-/* What each queue accepts. */
+typedef int (*control_f) (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
+                          const zpar_proto_control_t *c);
+
+/* What each queue accepts: tasks (on_task), or control requests (a
+ * control_f, called with the decoded request). */
 static const struct {
     zpar_engine_queue_t q;
     zpar_msg_type_t type;
-    int (*fn) (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp);
+    control_f fn; /* NULL: a task */
 } handlers[] = {
-    {ZPAR_ENGINE_Q_MUX, ZPAR_MSG_TASK, on_task},
-    {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_TASK, on_task},
+    {ZPAR_ENGINE_Q_MUX, ZPAR_MSG_TASK, NULL},
+    {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_TASK, NULL},
     {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_ABORT, on_steal},
     {ZPAR_ENGINE_Q_CONTROL, ZPAR_MSG_ABORT, on_abort},
     {ZPAR_ENGINE_Q_CONTROL, ZPAR_MSG_INTERRUPT, on_interrupt},
@@ -480,13 +489,26 @@ static const struct {
 
 int zpar__task_runner_recv (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **mp)
 {
+    zpar_proto_control_t c;
+    zpar_error_t err;
+
     if (!tr || !mp || !*mp || (unsigned)q >= ZPAR_ENGINE_NQ) {
         errno = EINVAL;
         return -1;
     }
-    for (size_t i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++)
-        if (handlers[i].q == q && handlers[i].type == (*mp)->hdr.type)
-            return handlers[i].fn (tr, q, mp);
+    for (size_t i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++) {
+        if (handlers[i].q != q || handlers[i].type != (*mp)->hdr.type)
+            continue;
+        if (!handlers[i].fn)
+            return on_task (tr, q, mp);
+        if (zpar__proto_control_decode (*mp, &c, &err) < 0) {
+            zpar__warn ("%s: malformed %s dropped: %s", qname[q],
+                        zpar__msg_type_name ((*mp)->hdr.type), err.text);
+            errno = EPROTO;
+            return -1;
+        }
+        return handlers[i].fn (tr, q, *mp, &c);
+    }
     zpar__warn ("%s: unexpected %s dropped", qname[q], zpar__msg_type_name ((*mp)->hdr.type));
     errno = EPROTO;
     return -1;
@@ -539,6 +561,7 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
     ql_free (&tr->queue);
     ql_free (&tr->outbox);
     if (tr->cur) {
+        zpar__proto_task_clear (&tr->cur->t);
         zpar__msg_destroy (tr->cur->m);
         free (tr->cur);
     }
@@ -571,8 +594,7 @@ int zpar__task_runner_stop (zpar_task_runner_t *tr)
     if (tr->runner)
         zpar__runner_clear (tr->runner);
     if (tr->cur) {
-        msg_put (tr, tr->cur->m);
-        free (tr->cur);
+        qent_free (tr, tr->cur);
         tr->cur = NULL;
     }
     return killed;

@@ -11,6 +11,9 @@
 #include "clock.h"
 #include "engine/task_runner.h"
 #include "msg.h"
+#include "proto_control.h"
+#include "proto_result.h"
+#include "proto_task.h"
 #include "reactor.h"
 #include "tap.h"
 #include "zpar.h"
@@ -34,10 +37,10 @@ static zpar_reactor_t *reactor;
 
 static int fake_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
 {
+    zpar_proto_result_t res;
+    zpar_proto_control_reply_t rep;
+    zpar_error_t err;
     sent_t *s;
-    size_t len = 0;
-    const void *out;
-    char *text;
     (void)arg;
     if (!connected) {
         errno = ENOTCONN;
@@ -49,17 +52,26 @@ static int fake_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
     memset (s, 0, sizeof (*s));
     s->q = q;
     s->type = m->hdr.type;
-    s->task = m->hdr.task;
-    s->engine = m->hdr.engine;
     s->nenv = m->nenv;
-    s->status = zpar__msg_u64_or (m, ZPAR_F_STATUS, 0);
-    s->count = zpar__msg_u64_or (m, ZPAR_F_COUNT, 99);
-    if ((text = zpar__msg_get_str (m, ZPAR_F_ERROR))) {
-        snprintf (s->err, sizeof (s->err), "%s", text);
-        free (text);
+    s->count = 99;
+    if (m->hdr.type == ZPAR_MSG_RESULT && zpar__proto_result_decode (m, &res, &err) == 0) {
+        s->task = res.h.task.v;
+        s->engine = res.h.engine.v;
+        s->status = res.status;
+        snprintf (s->err, sizeof (s->err), "%s", res.error ? res.error : "");
+        snprintf (s->out, sizeof (s->out), "%.*s", (int)res.stdout_len,
+                  res.stdout_len ? (const char *)res.stdout_buf : "");
+        zpar__proto_result_clear (&res);
+    } else if (m->hdr.type == ZPAR_MSG_CONTROL_REPLY &&
+               zpar__proto_control_reply_decode (m, &rep, &err) == 0) {
+        s->task = rep.h.task.v;
+        s->engine = rep.h.engine.v;
+        s->count = rep.count;
+        zpar__proto_control_reply_clear (&rep);
+    } else {
+        diag ("fake_send: undecodable %s: %s", zpar__msg_type_name (m->hdr.type), err.text);
+        s->type = ZPAR_MSG_NONE;
     }
-    if ((out = zpar__msg_get_bytes (m, ZPAR_F_STDOUT, &len)))
-        snprintf (s->out, sizeof (s->out), "%.*s", (int)len, (const char *)out);
     return 0;
 }
 
@@ -80,22 +92,29 @@ static void fake_shutdown (void *arg)
 
 static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
 {
+    const char *argv[] = {"sh", "-c", shell, NULL};
+    zpar_proto_task_t t = {
+        .h = {.task = zpar__tid (id), .client = zpar__cid (1)},
+        .kind = ZPAR_TASK_COMMAND,
+        .argv = argv,
+        .argc = 3,
+    };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    m->hdr.task = id;
-    m->hdr.client = 1;
     (void)zpar__msg_push_ident (m, "c1", 2);
-    (void)zpar__msg_add_u64 (m, ZPAR_F_KIND, ZPAR_TASK_COMMAND);
-    (void)zpar__msg_add_str (m, ZPAR_F_ARGV, "sh");
-    (void)zpar__msg_add_str (m, ZPAR_F_ARGV, "-c");
-    (void)zpar__msg_add_str (m, ZPAR_F_ARGV, shell);
+    if (zpar__proto_task_encode (m, &t) < 0)
+        diag ("task encode: %s", strerror (errno));
     return m;
 }
 
 static zpar_msg_t *request (zpar_msg_type_t type, uint64_t task)
 {
+    zpar_proto_control_t c = {.h = {.task = zpar__tid (task), .client = zpar__cid (1)},
+                              .op = (zpar_control_op_t)type};
     zpar_msg_t *m = zpar__msg_create (type);
-    m->hdr.task = task;
-    m->hdr.client = 1;
+    if (type == ZPAR_MSG_ABORT || type == ZPAR_MSG_INTERRUPT || type == ZPAR_MSG_SHUTDOWN)
+        (void)zpar__proto_control_encode (m, &c);
+    else
+        m->hdr.task = task; /* a message of a kind the queues do not take */
     return m;
 }
 
@@ -175,6 +194,17 @@ static void test_bad_params (const zpar_task_runner_ops_t *ops, const zpar_task_
             "%s: EPROTO, not kept", wrong[i].what);
         zpar__msg_destroy (m);
     }
+    nsent = 0;
+    m = zpar__msg_create (ZPAR_MSG_TASK); /* no KIND */
+    m->hdr.task = 9;
+    ok (zpar__task_runner_recv (tr, ZPAR_ENGINE_Q_MUX, &m) < 0 && errno == EPROTO && m != NULL,
+        "a task without KIND: EPROTO, not kept");
+    ok (nsent == 1 && sent[0].type == ZPAR_MSG_RESULT && sent[0].status == ZPAR_STATUS_ERROR &&
+            strstr (sent[0].err, "kind") != NULL,
+        "... and answered with an ERROR result naming the field");
+    if (nsent)
+        diag ("  error: %s", sent[0].err);
+    zpar__msg_destroy (m);
     zpar__task_runner_destroy (NULL);
     ok (zpar__task_runner_queued (NULL) == 0 && zpar__task_runner_done (NULL) == 0,
         "NULL-safe destroy and counters");
