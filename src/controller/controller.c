@@ -21,10 +21,10 @@
 #include "error.h"
 #include "hub.h"
 #include "log.h"
-#include "relay.h"
+#include "sched_direct.h"
+#include "sched_lb_io.h"
 #include "sockutil.h"
 #include "store.h"
-#include "taskq.h"
 #include "wire.h"
 
 static int sigpipe_w = -1;
@@ -82,15 +82,16 @@ static void advertise (char *ep, size_t size, const char *ip)
 }
 
 typedef struct {
-    zpar_relay_t *mux;
-    zpar_relay_t *ctl;
-    zpar_taskq_t *taskq;
+    zpar_sched_direct_t *mux;
+    zpar_sched_direct_t *ctl;
+    zpar_sched_lb_io_t *taskq;
 } sched_t;
 
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
-    return zpar__relay_dropped (s->mux) + zpar__relay_dropped (s->ctl) + zpar__taskq_dropped (s->taskq);
+    return zpar__sched_direct_dropped (s->mux) + zpar__sched_direct_dropped (s->ctl)
+           + zpar__sched_lb_io_dropped (s->taskq);
 }
 
 static void *iopub_thread (void *arg)
@@ -202,13 +203,13 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         || !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err))
         || !(hub.hb_pong = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
-    if (!(sched.mux = zpar__relay_start (hub.ctx, ZPAR_RELAY_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
+    if (!(sched.mux = zpar__sched_direct_start (hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
                                          bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, inproc[0],
                                          inproc[2], ci.key, err))
-        || !(sched.ctl = zpar__relay_start (hub.ctx, ZPAR_RELAY_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
+        || !(sched.ctl = zpar__sched_direct_start (hub.ctx, ZPAR_SCHED_DIRECT_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
                                             bind.addr[ZPAR_EP_CONTROL_ENGINE], ZPAR_ADDR_MAX, inproc[0],
                                             inproc[3], ci.key, err))
-        || !(sched.taskq = zpar__taskq_start (hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
+        || !(sched.taskq = zpar__sched_lb_io_start (hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
                                               bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, inproc[0],
                                               inproc[1], ci.key, err)))
         goto done;
@@ -295,9 +296,9 @@ done:
         zmq_send (hub.mux_inject, "$TERM", 5, 0);
     if (hub.ctl_inject)
         zmq_send (hub.ctl_inject, "$TERM", 5, 0);
-    zpar__taskq_stop (sched.taskq);
-    zpar__relay_stop (sched.mux);
-    zpar__relay_stop (sched.ctl);
+    zpar__sched_lb_io_stop (sched.taskq);
+    zpar__sched_direct_stop (sched.mux);
+    zpar__sched_direct_stop (sched.ctl);
     if (iopub_started) {
         zmq_send (iopub_ctl_peer, "TERMINATE", 9, 0);
         pthread_join (iopub_tid, NULL);
