@@ -10,8 +10,10 @@
 
 #include "error.h"
 #include "log.h"
+#include "proto_control.h"
 #include "proto_monitor.h"
 #include "proto_pipe.h"
+#include "proto_result.h"
 #include "reactor.h"
 #include "sched_direct.h"
 #include "sockutil.h"
@@ -50,32 +52,41 @@ static void swap01 (zpar_frames_t *f)
     f->part[1] = tmp;
 }
 
-/* The engine named by a client is not connected: answer for it.
- * engine, client: the two routing identities. */
+/* The engine named by a client is not connected: answer for it (and,
+ * for a task, tell the hub so that its record is finished).  engine,
+ * client: the two routing identities. */
 static void reply_unreachable (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_msg_t *client,
                                const zpar_hdr_t *h)
 {
-    zpar_msg_t *m = zpar__msg_create (d->kind == ZPAR_SCHED_DIRECT_MUX ? ZPAR_MSG_RESULT
-                                                                       : ZPAR_MSG_CONTROL_REPLY);
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_tid_t task = zpar__tid (h->task);
+    zpar_eid_t eid = zpar__eid (h->engine);
+    zpar_cid_t cid = zpar__cid (h->client);
     char text[160];
+    int rc;
+
     if (!m)
         return;
-    zpar__msg_push_ident (m, zmq_msg_data (client), zmq_msg_size (client));
-    zpar__msg_push_ident (m, zmq_msg_data (engine), zmq_msg_size (engine));
-    m->hdr.task = h->task;
-    m->hdr.client = h->client;
-    m->hdr.engine = h->engine;
     snprintf (text, sizeof (text), "engine %u is not connected (it died, or never registered)",
               h->engine);
-    zpar__msg_add_u64 (m, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
-    zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)-1);
-    zpar__msg_add_str (m, ZPAR_F_ERROR, text);
-    zpar__msg_add_u64 (m, ZPAR_F_ERRNO, EHOSTUNREACH);
-    if (zpar__wire_send (d->client, d->signer, m, ZMQ_DONTWAIT) == 0 &&
-        d->kind == ZPAR_SCHED_DIRECT_MUX) {
-        /* tell the hub too, so that the task's record is finished */
-        (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
+    if (d->kind == ZPAR_SCHED_DIRECT_MUX) {
+        zpar_proto_result_t r;
+        zpar__proto_result_error (&r, task, eid, cid, ZPAR_STATUS_ERROR, text);
+        r.errnum = EHOSTUNREACH;
+        rc = zpar__proto_result_encode (m, &r);
+    } else {
+        zpar_proto_control_reply_t r = {
+            .h = {.task = task, .engine = eid, .client = cid},
+            .error = text,
+            .errnum = EHOSTUNREACH,
+        };
+        rc = zpar__proto_control_reply_encode (m, &r);
     }
+    if (rc == 0 && zpar__msg_push_ident (m, zmq_msg_data (client), zmq_msg_size (client)) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (engine), zmq_msg_size (engine)) == 0 &&
+        zpar__wire_send (d->client, d->signer, m, ZMQ_DONTWAIT) == 0 &&
+        d->kind == ZPAR_SCHED_DIRECT_MUX)
+        (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
     zpar__msg_destroy (m);
 }
 

@@ -211,9 +211,9 @@ static void answer (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const
         return;
     }
     a->kind = ZPAR_SCHED_LB_ACT_ANSWER;
-    a->task = t->id;
-    a->client = t->client;
-    a->engine = t->last_engine;
+    a->task = zpar__tid (t->id);
+    a->client = zpar__cid (t->client);
+    a->engine = zpar__eid (t->last_engine);
     a->attempt = t->attempts;
     a->status = status;
     snprintf (a->text, sizeof (a->text), "%s", text);
@@ -226,7 +226,7 @@ static void ask_hub (zpar_sched_lb_t *s, uint64_t dep)
     zpar_sched_lb_action_t *a = act_push (s);
     if (a) {
         a->kind = ZPAR_SCHED_LB_ACT_ASK_HUB;
-        a->task = dep;
+        a->task = zpar__tid (dep);
     }
 }
 
@@ -576,8 +576,9 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s)
     return s ? s->hwm : 0;
 }
 
-int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, uint32_t eid)
+int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
 {
+    uint32_t eid = engine.v;
     lbengine_t *e;
     if (!s || eid == 0 || eid > ZPAR_SCHED_LB_MAX_ENGINE) {
         errno = EINVAL;
@@ -612,8 +613,9 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, uint32_t eid)
     return 0;
 }
 
-int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, uint32_t eid, const char *why)
+int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why)
 {
+    uint32_t eid = engine.v;
     if (!s) {
         errno = EINVAL;
         return -1;
@@ -644,12 +646,13 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
             errno = ENOMEM;
             return -1;
         }
-        memcpy (t->targets, in->targets, in->ntargets * sizeof (*t->targets));
+        for (size_t i = 0; i < in->ntargets; i++)
+            t->targets[i] = in->targets[i].v;
         t->ntargets = in->ntargets;
     }
     t->payload = in->payload;
-    t->id = in->id;
-    t->client = in->client;
+    t->id = in->id.v;
+    t->client = in->client.v;
     t->priority = in->priority;
     t->retries_left = in->retries;
     t->order = ++s->order;
@@ -662,7 +665,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     }
     zpar__idmap_put (s->queued, t->id, t);
     for (size_t i = 0; i < in->nafter; i++) {
-        uint64_t dep = in->after[i];
+        uint64_t dep = in->after[i].v;
         uintptr_t st = (uintptr_t)zpar__idmap_get (s->finished, dep);
         waiter_t *w;
         if (st == 1)
@@ -693,8 +696,11 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     return 0;
 }
 
-int zpar__sched_lb_result (zpar_sched_lb_t *s, uint64_t tid, uint32_t eid, zpar_status_t status)
+int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                           zpar_status_t status)
 {
+    uint64_t tid = task.v;
+    uint32_t eid = engine.v;
     lbtask_t *t;
     if (!s) {
         errno = EINVAL;
@@ -754,8 +760,9 @@ static lbtask_t *stealing_task (zpar_sched_lb_t *s, uint64_t tid)
     return t;
 }
 
-int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, uint64_t tid)
+int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task)
 {
+    uint64_t tid = task.v;
     lbtask_t *t;
     if (!s) {
         errno = EINVAL;
@@ -771,14 +778,16 @@ int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, uint64_t tid)
     return 0;
 }
 
-int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, uint64_t tid)
+int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task)
 {
-    return zpar__sched_lb_steal_refused (s, tid);
+    return zpar__sched_lb_steal_refused (s, task);
 }
 
-int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, uint64_t tid, uint32_t eid, int unreachable,
-                                    uint64_t now_us)
+int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                                    int unreachable, uint64_t now_us)
 {
+    uint64_t tid = task.v;
+    uint32_t eid = engine.v;
     lbtask_t *t;
     lbengine_t *e;
     if (!s) {
@@ -839,8 +848,9 @@ void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
     }
 }
 
-int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, uint64_t tid, int ok)
+int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok)
 {
+    uint64_t tid = task.v;
     if (!s) {
         errno = EINVAL;
         return -1;
@@ -851,8 +861,9 @@ int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, uint64_t tid, int ok)
     return 0;
 }
 
-int zpar__sched_lb_abort (zpar_sched_lb_t *s, uint64_t tid, int *aborted, uint32_t *running_on)
+int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted, zpar_eid_t *running_on)
 {
+    uint64_t tid = task.v;
     lbtask_t *t, *r;
     if (!s) {
         errno = EINVAL;
@@ -864,7 +875,7 @@ int zpar__sched_lb_abort (zpar_sched_lb_t *s, uint64_t tid, int *aborted, uint32
     if (aborted)
         *aborted = t ? 1 : 0;
     if (running_on)
-        *running_on = r ? r->engine : 0;
+        *running_on = zpar__eid (r ? r->engine : 0);
     if (t && !t->aborted) {
         t->aborted = 1;
         zpar__idmap_del (s->queued, t->id);
@@ -914,9 +925,9 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         zpar__idmap_put (s->running, t->id, t);
         memset (act, 0, sizeof (*act));
         act->kind = ZPAR_SCHED_LB_ACT_DISPATCH;
-        act->task = t->id;
-        act->engine = eid;
-        act->client = t->client;
+        act->task = zpar__tid (t->id);
+        act->engine = zpar__eid (eid);
+        act->client = zpar__cid (t->client);
         act->attempt = t->attempts;
         act->payload = t->payload;
         return 1;
@@ -965,9 +976,9 @@ static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     s->nstealing++;
     memset (act, 0, sizeof (*act));
     act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-    act->task = t->id;
-    act->engine = vid;
-    act->client = t->client;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (vid);
+    act->client = zpar__cid (t->client);
     act->attempt = t->attempts;
     act->payload = t->payload;
     return 1;
@@ -991,8 +1002,9 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     return 0;
 }
 
-unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, uint32_t eid)
+unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)
 {
+    uint32_t eid = engine.v;
     if (!s || eid == 0 || eid >= s->nengines || !s->engines[eid].alive)
         return 0;
     return s->engines[eid].outstanding;

@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
 #include "zpar.h"
 
 typedef struct zpar_sched_lb zpar_sched_lb_t;
@@ -64,13 +65,13 @@ typedef void (*zpar_sched_lb_free_f) (void *payload, void *arg);
 
 /* A task, as submitted.  The arrays are copied. */
 typedef struct {
-    uint64_t id;             /* non-zero */
-    uint32_t client;         /* client number (for answers) */
-    int64_t priority;        /* higher first */
-    unsigned retries;        /* extra attempts allowed */
-    const uint32_t *targets; /* engines allowed (none: any) */
+    zpar_tid_t id;             /* non-zero */
+    zpar_cid_t client;         /* client number (for answers) */
+    int64_t priority;          /* higher first */
+    unsigned retries;          /* extra attempts allowed */
+    const zpar_eid_t *targets; /* engines allowed (none: any) */
     size_t ntargets;
-    const uint64_t *after; /* tasks that must succeed first */
+    const zpar_tid_t *after; /* tasks that must succeed first */
     size_t nafter;
     void *payload; /* opaque, see above */
 } zpar_sched_lb_task_t;
@@ -93,9 +94,9 @@ typedef enum {
 
 typedef struct {
     zpar_sched_lb_act_kind_t kind;
-    uint64_t task;
-    uint32_t engine;      /* DISPATCH: to; STEAL: from; ANSWER: where it last ran (0: nowhere) */
-    uint32_t client;      /* the task's client number (not for ASK_HUB) */
+    zpar_tid_t task;
+    zpar_eid_t engine;    /* DISPATCH: to; STEAL: from; ANSWER: where it last ran (0: nowhere) */
+    zpar_cid_t client;    /* the task's client number (not for ASK_HUB) */
     unsigned attempt;     /* DISPATCH: this attempt; ANSWER: attempts made */
     zpar_status_t status; /* ANSWER */
     char text[160];       /* ANSWER */
@@ -132,12 +133,12 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
 /* An engine registered (again: a re-registered engine's tasks are treated
  * as lost, as if it had died).  Parked tasks get another chance.
  * -1 EINVAL for engine 0 or above ZPAR_SCHED_LB_MAX_ENGINE, ENOMEM. */
-int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, uint32_t engine);
+int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine);
 
 /* An engine died or unregistered: its tasks are retried elsewhere within
  * their budget, else answered ZPAR_STATUS_ENGINE_DIED.  why goes to the
  * log.  -1 ENOENT if it is not a live engine, EINVAL for bad arguments. */
-int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, uint32_t engine, const char *why);
+int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why);
 
 /* Queue a task.  On success the policy owns t->payload.  A task id of 0,
  * or one already queued or running, is answered ZPAR_STATUS_ERROR (the
@@ -148,14 +149,14 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *t);
 
 /* A result came back for task from engine with status.  Returns the
  * verdict, -1 EINVAL for bad arguments. */
-int zpar__sched_lb_result (zpar_sched_lb_t *s, uint64_t task, uint32_t engine,
+int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                            zpar_status_t status);
 
 /* The engine answered a steal: the task had started, it stays there. */
-int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, uint64_t task);
+int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The STEAL action for task could not be sent. */
-int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, uint64_t task);
+int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The DISPATCH action of task to engine could not be sent.  unreachable:
  * the engine's socket is not connected (EHOSTUNREACH): a connected engine
@@ -163,7 +164,7 @@ int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, uint64_t task);
  * ZPAR_SCHED_LB_RETRY_US (see zpar__sched_lb_tick).  Otherwise (the
  * socket is full) dispatching pauses until the next event.  now_us:
  * monotonic time.  -1 ENOENT if task is not running on engine. */
-int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, uint64_t task, uint32_t engine,
+int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                                     int unreachable, uint64_t now_us);
 
 /* Engines waiting to be tried again (call zpar__sched_lb_tick every
@@ -175,13 +176,14 @@ void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us);
 
 /* The hub says task finished (ok: succeeded).  Ignored if the policy
  * already knows its outcome. */
-int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, uint64_t task, int ok);
+int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok);
 
 /* A client asks to abort task.  A queued task (ready, parked or waiting)
  * is answered ZPAR_STATUS_ABORTED and *aborted set to 1; a running one is
  * left alone and *running_on set to its engine (0 otherwise).  Either
  * pointer may be NULL. */
-int zpar__sched_lb_abort (zpar_sched_lb_t *s, uint64_t task, int *aborted, uint32_t *running_on);
+int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted,
+                          zpar_eid_t *running_on);
 
 /* The next decision, 1 if one was written to *act, 0 if there is none
  * left for now.  Answers and hub questions come first, in the order they
@@ -189,7 +191,7 @@ int zpar__sched_lb_abort (zpar_sched_lb_t *s, uint64_t task, int *aborted, uint3
 int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act);
 
 /* Tasks outstanding on engine (0 if unknown). */
-unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, uint32_t engine);
+unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine);
 
 void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st);
 

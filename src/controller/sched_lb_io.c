@@ -10,8 +10,11 @@
 
 #include "error.h"
 #include "log.h"
+#include "proto_control.h"
 #include "proto_monitor.h"
 #include "proto_pipe.h"
+#include "proto_result.h"
+#include "proto_task.h"
 #include "reactor.h"
 #include "sched_lb.h"
 #include "sched_lb_io.h"
@@ -21,7 +24,6 @@
 
 #define DRAIN_MAX    4096
 #define ATTEMPT_MASK 0xffu
-#define LIST_MAX     4096 /* targets / after entries taken from one task */
 
 /* A task's frames, owned by the policy between submit and its end. */
 typedef struct {
@@ -74,14 +76,14 @@ static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     char ident[16];
     int n;
 
-    h.engine = act->engine;
+    h.engine = act->engine.v;
     h.flags =
         (h.flags & ~ATTEMPT_MASK) | (act->attempt > ATTEMPT_MASK ? ATTEMPT_MASK : act->attempt);
     if (zpar__frames_resign (io->signer, &p->f, &h) < 0)
         return -1;
     if (zpar__frames_copy (&copy, &p->f) < 0)
         return -1;
-    n = snprintf (ident, sizeof (ident), "e%u", act->engine);
+    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
     if (zmq_send (io->engine, ident, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         int e = errno;
         zpar__frames_close (&copy);
@@ -98,18 +100,20 @@ static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
  * had not started, with a control reply if it had). */
 static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
 {
+    zpar_proto_control_t c = {
+        .h = {.task = act->task, .engine = act->engine, .client = act->client},
+        .op = ZPAR_CONTROL_ABORT,
+    };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_ABORT);
     char ident[16];
-    int n, rc;
+    int n, rc = -1;
     if (!m)
         return -1;
-    m->hdr.task = act->task;
-    m->hdr.client = act->client;
-    m->hdr.engine = act->engine;
-    n = snprintf (ident, sizeof (ident), "e%u", act->engine);
-    zpar__msg_push_ident (m, ident, (size_t)n);
-    zpar__msg_push_ident (m, "sched", 5);
-    rc = zpar__wire_send (io->engine, io->signer, m, ZMQ_DONTWAIT);
+    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
+    if (zpar__proto_control_encode (m, &c) == 0 &&
+        zpar__msg_push_ident (m, ident, (size_t)n) == 0 &&
+        zpar__msg_push_ident (m, "sched", 5) == 0)
+        rc = zpar__wire_send (io->engine, io->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     return rc;
 }
@@ -119,21 +123,18 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
 {
     payload_t *p = act->payload;
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
-    if (m) {
-        m->hdr.task = act->task;
-        m->hdr.client = act->client;
-        m->hdr.engine = act->engine;
-        zpar__msg_add_u64 (m, ZPAR_F_STATUS, (uint64_t)act->status);
-        zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)-1);
-        zpar__msg_add_str (m, ZPAR_F_ERROR, act->text);
-        zpar__msg_add_u64 (m, ZPAR_F_ATTEMPT, act->attempt);
+    zpar_proto_result_t res;
+
+    zpar__proto_result_error (&res, act->task, act->engine, act->client, act->status, act->text);
+    res.attempt = act->attempt;
+    if (m && zpar__proto_result_encode (m, &res) == 0) {
         if (p && p->f.n > 0) {
             zpar__msg_push_ident (m, zmq_msg_data (&p->f.part[0]), zmq_msg_size (&p->f.part[0]));
             (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
         }
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
-        zpar__msg_destroy (m);
     }
+    zpar__msg_destroy (m);
     payload_free (p, NULL);
 }
 
@@ -159,7 +160,7 @@ static void run_actions (zpar_sched_lb_io_t *io)
             answer (io, &act);
             break;
         case ZPAR_SCHED_LB_ACT_ASK_HUB:
-            (void)zpar__pipe_send_dep_query (io->pipe, act.task, ZMQ_DONTWAIT);
+            (void)zpar__pipe_send_dep_query (io->pipe, act.task.v, ZMQ_DONTWAIT);
             break;
         default:
             break;
@@ -187,83 +188,62 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 
 static void handle_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
+    zpar_proto_control_reply_t rep = {
+        .h = {.task = zpar__tid (h->task), .client = zpar__cid (h->client)},
+    };
     zpar_msg_t *m;
     int aborted = 0;
-    uint32_t on = 0;
-    (void)zpar__sched_lb_abort (io->policy, h->task, &aborted, &on);
+
+    (void)zpar__sched_lb_abort (io->policy, rep.h.task, &aborted, &rep.engine);
+    rep.count = (uint64_t)aborted;
     if (!(m = zpar__msg_create (ZPAR_MSG_CONTROL_REPLY)))
         return;
-    m->hdr.task = h->task;
-    m->hdr.client = h->client;
-    zpar__msg_add_u64 (m, ZPAR_F_COUNT, (uint64_t)aborted);
-    if (on)
-        zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, on);
-    zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0]));
-    (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
+    if (zpar__proto_control_reply_encode (m, &rep) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
+        (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
-}
-
-static size_t get_list (const zpar_msg_t *m, zpar_field_t key, uint64_t **out)
-{
-    size_t n = zpar__msg_count (m, key);
-    *out = NULL;
-    if (n > LIST_MAX)
-        n = LIST_MAX;
-    if (!n || !(*out = malloc (n * sizeof (**out))))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        (*out)[i] = 0;
-        zpar__msg_get_u64_at (m, key, i, &(*out)[i]);
-    }
-    return n;
 }
 
 /* A task request (f: checked, delim 1): hand it to the policy. */
 static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
     zpar_error_t err;
-    zpar_msg_t *m = io->scratch;
+    zpar_proto_task_t pt;
     payload_t *p;
-    uint64_t *targets64 = NULL, *after = NULL;
-    uint32_t *targets = NULL;
-    zpar_sched_lb_task_t t = {0};
+    zpar_sched_lb_task_t t;
 
-    if (zpar__frames_decode (f, m, &err) < 0) {
+    if (zpar__frames_decode (f, io->scratch, &err) < 0 ||
+        zpar__proto_task_decode (io->scratch, &pt, &err) < 0) {
         drop (io, "client", err.text);
         zpar__frames_close (f);
         return;
     }
     if (!(p = calloc (1, sizeof (*p)))) {
+        zpar__proto_task_clear (&pt);
         zpar__frames_close (f);
         return;
     }
     p->f = *f;
     f->n = 0;
     p->hdr = *h;
-    t.id = h->task;
-    t.client = h->client;
-    t.priority = (int64_t)zpar__msg_u64_or (m, ZPAR_F_PRIORITY, 0);
-    t.retries = (unsigned)zpar__msg_u64_or (m, ZPAR_F_RETRIES, 0);
-    t.payload = p;
-    if ((t.ntargets = get_list (m, ZPAR_F_TARGET, &targets64))) {
-        if ((targets = malloc (t.ntargets * sizeof (*targets)))) {
-            for (size_t i = 0; i < t.ntargets; i++)
-                targets[i] = (uint32_t)targets64[i];
-        } else
-            t.ntargets = 0;
-    }
-    t.targets = targets;
-    t.nafter = get_list (m, ZPAR_F_AFTER, &after);
-    t.after = after;
+    t = (zpar_sched_lb_task_t){
+        .id = pt.h.task,
+        .client = pt.h.client,
+        .priority = pt.priority,
+        .retries = (unsigned)pt.retries,
+        .targets = pt.targets,
+        .ntargets = pt.ntargets,
+        .after = pt.after,
+        .nafter = pt.nafter,
+        .payload = p,
+    };
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
-        zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id,
+        zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
                    strerror (errno));
         payload_free (p, NULL);
     }
-    free (targets64);
-    free (targets);
-    free (after);
+    zpar__proto_task_clear (&pt);
 }
 
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -345,7 +325,7 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         }
         if (h.type == ZPAR_MSG_CONTROL_REPLY) {
             /* answer to a steal: the task had already started */
-            (void)zpar__sched_lb_steal_refused (io->policy, h.task);
+            (void)zpar__sched_lb_steal_refused (io->policy, zpar__tid (h.task));
             zpar__frames_close (&f);
             continue;
         }
@@ -361,8 +341,8 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             continue;
         }
         status = zpar__msg_u64_or (io->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
-        if (zpar__sched_lb_result (io->policy, h.task, h.engine, (zpar_status_t)status) ==
-            ZPAR_SCHED_LB_SWALLOW) {
+        if (zpar__sched_lb_result (io->policy, zpar__tid (h.task), zpar__eid (h.engine),
+                                   (zpar_status_t)status) == ZPAR_SCHED_LB_SWALLOW) {
             zpar__frames_close (&f);
             continue;
         }
@@ -418,13 +398,13 @@ static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
         if (!io->pure) {
             switch (pm.kind) {
             case ZPAR_PIPE_UP:
-                (void)zpar__sched_lb_engine_up (io->policy, pm.engine);
+                (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm.engine));
                 break;
             case ZPAR_PIPE_DOWN:
-                (void)zpar__sched_lb_engine_down (io->policy, pm.engine, "died");
+                (void)zpar__sched_lb_engine_down (io->policy, zpar__eid (pm.engine), "died");
                 break;
             case ZPAR_PIPE_DONE:
-                (void)zpar__sched_lb_dep_done (io->policy, pm.task, pm.ok);
+                (void)zpar__sched_lb_dep_done (io->policy, zpar__tid (pm.task), pm.ok);
                 break;
             case ZPAR_PIPE_REQUEUE:
                 requeue_recorded (io, &pm);

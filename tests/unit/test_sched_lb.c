@@ -21,6 +21,9 @@
 #include "sched_lb.h"
 #include "tap.h"
 
+#define E(n) zpar__eid (n)
+#define T(n) zpar__tid (n)
+
 enum op { END = 0, UP, DOWN, SUB, RES, DEP, ABORT, REFUSE, FAIL, TICK, STATS };
 
 typedef struct {
@@ -263,25 +266,27 @@ static void drain (zpar_sched_lb_t *s, char *out, size_t size)
         char tok[96];
         switch (act.kind) {
         case ZPAR_SCHED_LB_ACT_DISPATCH:
-            if (!act.payload || *(uint64_t *)act.payload != act.task)
-                diag ("dispatch of %llu with the wrong payload", (unsigned long long)act.task);
-            if (failnext_engine && (uint32_t)failnext_engine == act.engine) {
-                snprintf (tok, sizeof (tok), "x%llu@%u", (unsigned long long)act.task, act.engine);
+            if (!act.payload || *(uint64_t *)act.payload != act.task.v)
+                diag ("dispatch of %llu with the wrong payload", (unsigned long long)act.task.v);
+            if (failnext_engine && (uint32_t)failnext_engine == act.engine.v) {
+                snprintf (tok, sizeof (tok), "x%llu@%u", (unsigned long long)act.task.v,
+                          act.engine.v);
                 if (zpar__sched_lb_dispatch_failed (s, act.task, act.engine, failnext_unreachable,
                                                     now_us) < 0)
                     diag ("dispatch_failed refused");
                 failnext_engine = 0;
             } else if (act.attempt > 1)
-                snprintf (tok, sizeof (tok), "d%llu@%u#%u", (unsigned long long)act.task,
-                          act.engine, act.attempt);
+                snprintf (tok, sizeof (tok), "d%llu@%u#%u", (unsigned long long)act.task.v,
+                          act.engine.v, act.attempt);
             else
-                snprintf (tok, sizeof (tok), "d%llu@%u", (unsigned long long)act.task, act.engine);
+                snprintf (tok, sizeof (tok), "d%llu@%u", (unsigned long long)act.task.v,
+                          act.engine.v);
             break;
         case ZPAR_SCHED_LB_ACT_STEAL:
-            snprintf (tok, sizeof (tok), "s%llu@%u", (unsigned long long)act.task, act.engine);
+            snprintf (tok, sizeof (tok), "s%llu@%u", (unsigned long long)act.task.v, act.engine.v);
             break;
         case ZPAR_SCHED_LB_ACT_ANSWER:
-            snprintf (tok, sizeof (tok), "a%llu:%s", (unsigned long long)act.task,
+            snprintf (tok, sizeof (tok), "a%llu:%s", (unsigned long long)act.task.v,
                       zpar_status_name (act.status));
             if (!act.text[0])
                 diag ("answer without text");
@@ -291,7 +296,7 @@ static void drain (zpar_sched_lb_t *s, char *out, size_t size)
             }
             break;
         case ZPAR_SCHED_LB_ACT_ASK_HUB:
-            snprintf (tok, sizeof (tok), "h%llu", (unsigned long long)act.task);
+            snprintf (tok, sizeof (tok), "h%llu", (unsigned long long)act.task.v);
             break;
         default:
             snprintf (tok, sizeof (tok), "?%d", (int)act.kind);
@@ -336,32 +341,35 @@ static void run_case (const case_t *c)
         char got[512], want[512];
         long rc = 0;
         int aborted = -1;
-        uint32_t on = 99;
+        zpar_eid_t on = {99};
 
         switch (st->op) {
         case UP:
-            rc = zpar__sched_lb_engine_up (s, (uint32_t)st->a);
+            rc = zpar__sched_lb_engine_up (s, zpar__eid ((uint32_t)st->a));
             break;
         case DOWN:
-            rc = zpar__sched_lb_engine_down (s, (uint32_t)st->a, "died");
+            rc = zpar__sched_lb_engine_down (s, zpar__eid ((uint32_t)st->a), "died");
             break;
         case SUB: {
-            uint64_t after[8];
-            uint32_t targets[8];
-            uint64_t tv[8];
+            zpar_tid_t after[8];
+            zpar_eid_t targets[8];
+            uint64_t tv[8], av[8];
             uint64_t *p = malloc (sizeof (*p));
             size_t nt = parse_ids (st->targets, tv, 8);
-            zpar_sched_lb_task_t t = {.id = st->a,
-                                      .client = 7,
+            size_t na = parse_ids (st->after, av, 8);
+            zpar_sched_lb_task_t t = {.id = zpar__tid (st->a),
+                                      .client = zpar__cid (7),
                                       .priority = (int64_t)st->b,
                                       .retries = (unsigned)st->c,
                                       .targets = targets,
                                       .ntargets = nt,
                                       .after = after,
-                                      .nafter = parse_ids (st->after, after, 8),
+                                      .nafter = na,
                                       .payload = p};
             for (size_t k = 0; k < nt; k++)
-                targets[k] = (uint32_t)tv[k];
+                targets[k] = zpar__eid ((uint32_t)tv[k]);
+            for (size_t k = 0; k < na; k++)
+                after[k] = zpar__tid (av[k]);
             *p = st->a;
             rc = zpar__sched_lb_submit (s, &t);
             if (rc == 0)
@@ -371,7 +379,8 @@ static void run_case (const case_t *c)
             break;
         }
         case RES:
-            rc = zpar__sched_lb_result (s, st->a, (uint32_t)st->b, (zpar_status_t)st->c);
+            rc = zpar__sched_lb_result (s, zpar__tid (st->a), zpar__eid ((uint32_t)st->b),
+                                        (zpar_status_t)st->c);
             if (rc != st->want) {
                 good = 0;
                 diag ("step %d: verdict %ld, expected %ld", i, rc, st->want);
@@ -379,17 +388,17 @@ static void run_case (const case_t *c)
             rc = 0;
             break;
         case DEP:
-            rc = zpar__sched_lb_dep_done (s, st->a, (int)st->b);
+            rc = zpar__sched_lb_dep_done (s, zpar__tid (st->a), (int)st->b);
             break;
         case ABORT:
-            rc = zpar__sched_lb_abort (s, st->a, &aborted, &on);
-            if (aborted * 1000 + (long)on != st->want) {
+            rc = zpar__sched_lb_abort (s, zpar__tid (st->a), &aborted, &on);
+            if (aborted * 1000 + (long)on.v != st->want) {
                 good = 0;
-                diag ("step %d: abort gave aborted %d on %u", i, aborted, on);
+                diag ("step %d: abort gave aborted %d on %u", i, aborted, on.v);
             }
             break;
         case REFUSE:
-            rc = zpar__sched_lb_steal_refused (s, st->a);
+            rc = zpar__sched_lb_steal_refused (s, zpar__tid (st->a));
             break;
         case FAIL:
             failnext_engine = st->c;
@@ -444,42 +453,42 @@ static void test_answers (void)
 {
     zpar_sched_lb_t *s = zpar__sched_lb_create (0, payload_free, NULL);
     zpar_sched_lb_action_t act;
-    uint64_t dep = 0x100000002ull;
-    zpar_sched_lb_task_t t = {.id = 5, .client = 42, .retries = 1};
+    zpar_tid_t dep = {0x100000002ull};
+    zpar_sched_lb_task_t t = {.id = {5}, .client = {42}, .retries = 1};
 
     submitted = freed = answered = 0;
     ok (zpar__sched_lb_hwm (s) == ZPAR_SCHED_LB_DEFAULT_HWM, "hwm 0 means the default (%u)",
         zpar__sched_lb_hwm (s));
-    zpar__sched_lb_engine_up (s, 3);
+    zpar__sched_lb_engine_up (s, E (3));
     t.payload = malloc (1);
     zpar__sched_lb_submit (s, &t);
     ok (zpar__sched_lb_next_action (s, &act) == 1 && act.kind == ZPAR_SCHED_LB_ACT_DISPATCH &&
-            act.client == 42 && act.attempt == 1 && act.payload == t.payload,
+            act.client.v == 42 && act.attempt == 1 && act.payload == t.payload,
         "dispatch carries client, attempt and payload");
-    ok (zpar__sched_lb_outstanding (s, 3) == 1 && zpar__sched_lb_outstanding (s, 4) == 0,
+    ok (zpar__sched_lb_outstanding (s, E (3)) == 1 && zpar__sched_lb_outstanding (s, E (4)) == 0,
         "outstanding counted per engine");
-    zpar__sched_lb_engine_down (s, 3, "died");
-    zpar__sched_lb_engine_up (s, 4);
-    ok (zpar__sched_lb_next_action (s, &act) == 1 && act.attempt == 2 && act.engine == 4,
+    zpar__sched_lb_engine_down (s, E (3), "died");
+    zpar__sched_lb_engine_up (s, E (4));
+    ok (zpar__sched_lb_next_action (s, &act) == 1 && act.attempt == 2 && act.engine.v == 4,
         "retried on engine 4 as attempt 2");
-    zpar__sched_lb_engine_down (s, 4, "died");
+    zpar__sched_lb_engine_down (s, E (4), "died");
     ok (zpar__sched_lb_next_action (s, &act) == 1 && act.kind == ZPAR_SCHED_LB_ACT_ANSWER &&
-            act.status == ZPAR_STATUS_ENGINE_DIED && act.engine == 4 && act.attempt == 2 &&
-            act.client == 42 && act.payload == t.payload && strstr (act.text, "engine 4 died"),
+            act.status == ZPAR_STATUS_ENGINE_DIED && act.engine.v == 4 && act.attempt == 2 &&
+            act.client.v == 42 && act.payload == t.payload && strstr (act.text, "engine 4 died"),
         "engine died answer: %s", act.text);
     free (act.payload);
 
-    t.id = 6;
+    t.id = T (6);
     t.after = &dep;
     t.nafter = 1;
     t.payload = malloc (1);
     zpar__sched_lb_submit (s, &t);
     ok (zpar__sched_lb_next_action (s, &act) == 1 && act.kind == ZPAR_SCHED_LB_ACT_ASK_HUB &&
-            act.task == dep,
+            act.task.v == dep.v,
         "the hub is asked about the dependency");
     zpar__sched_lb_dep_done (s, dep, 0);
     ok (zpar__sched_lb_next_action (s, &act) == 1 && act.status == ZPAR_STATUS_DEPENDENCY &&
-            act.engine == 0 && act.attempt == 0 && strstr (act.text, "did not succeed"),
+            act.engine.v == 0 && act.attempt == 0 && strstr (act.text, "did not succeed"),
         "dependency answer: %s", act.text);
     free (act.payload);
     ok (zpar__sched_lb_next_action (s, &act) == 0 && act.kind == ZPAR_SCHED_LB_ACT_NONE,
@@ -501,15 +510,15 @@ static void test_churn (void)
 
     submitted = freed = answered = 0;
     for (uint32_t e = 1; e <= 5; e++)
-        zpar__sched_lb_engine_up (s, e);
+        zpar__sched_lb_engine_up (s, E (e));
     for (int i = 1; i <= ntasks; i++) {
         uint64_t *p = malloc (sizeof (*p));
-        uint32_t tg = (uint32_t)(i % 7 == 0 ? 1 + i % 5 : 0);
-        zpar_sched_lb_task_t t = {.id = (uint64_t)i,
+        zpar_eid_t tg = E ((uint32_t)(i % 7 == 0 ? 1 + i % 5 : 0));
+        zpar_sched_lb_task_t t = {.id = T ((uint64_t)i),
                                   .priority = i % 3,
                                   .retries = (unsigned)(i % 2),
                                   .targets = &tg,
-                                  .ntargets = tg ? 1 : 0,
+                                  .ntargets = tg.v ? 1 : 0,
                                   .payload = p};
         *p = (uint64_t)i;
         if (zpar__sched_lb_submit (s, &t) == 0)
@@ -518,8 +527,8 @@ static void test_churn (void)
     for (int round = 0; round < 100000 && delivered + answers < ntasks; round++) {
         while (zpar__sched_lb_next_action (s, &act) == 1) {
             if (act.kind == ZPAR_SCHED_LB_ACT_DISPATCH && nrun < 64) {
-                running[nrun][0] = act.task;
-                running[nrun++][1] = act.engine;
+                running[nrun][0] = act.task.v;
+                running[nrun++][1] = act.engine.v;
             } else if (act.kind == ZPAR_SCHED_LB_ACT_STEAL)
                 zpar__sched_lb_steal_refused (s, act.task);
             else if (act.kind == ZPAR_SCHED_LB_ACT_ANSWER) {
@@ -538,14 +547,14 @@ static void test_churn (void)
                 } else
                     k++;
             }
-            zpar__sched_lb_engine_down (s, e, "died");
-            zpar__sched_lb_engine_up (s, e);
+            zpar__sched_lb_engine_down (s, E (e), "died");
+            zpar__sched_lb_engine_up (s, E (e));
             continue;
         }
         if (nrun) {
             int k = (int)((seed >> 16) % (unsigned)nrun);
             zpar_status_t st = (seed >> 4) % 4 == 0 ? ZPAR_STATUS_FAILED : ZPAR_STATUS_OK;
-            if (zpar__sched_lb_result (s, running[k][0], (uint32_t)running[k][1], st) ==
+            if (zpar__sched_lb_result (s, T (running[k][0]), E ((uint32_t)running[k][1]), st) ==
                 ZPAR_SCHED_LB_DELIVER)
                 delivered++;
             running[k][0] = running[nrun - 1][0];
@@ -568,30 +577,31 @@ static void test_bad_params (void)
         const char *what;
         zpar_sched_lb_task_t t;
     } subs[] = {
-        {"targets count without targets", {.id = 1, .ntargets = 2, .payload = &p}},
-        {"after count without after", {.id = 1, .nafter = 1, .payload = &p}},
+        {"targets count without targets", {.id = {1}, .ntargets = 2, .payload = &p}},
+        {"after count without after", {.id = {1}, .nafter = 1, .payload = &p}},
     };
     struct {
         const char *what;
         int rc;
     } calls[] = {
         {"create hwm 70000", zpar__sched_lb_create (70000, NULL, NULL) ? 0 : -1},
-        {"engine_up NULL", zpar__sched_lb_engine_up (NULL, 1)},
-        {"engine_up 0", zpar__sched_lb_engine_up (s, 0)},
-        {"engine_up above the maximum", zpar__sched_lb_engine_up (s, ZPAR_SCHED_LB_MAX_ENGINE + 1)},
-        {"engine_down NULL", zpar__sched_lb_engine_down (NULL, 1, "x")},
-        {"engine_down 0", zpar__sched_lb_engine_down (s, 0, "x")},
-        {"engine_down unknown", zpar__sched_lb_engine_down (s, 12, "x")},
+        {"engine_up NULL", zpar__sched_lb_engine_up (NULL, E (1))},
+        {"engine_up 0", zpar__sched_lb_engine_up (s, E (0))},
+        {"engine_up above the maximum",
+         zpar__sched_lb_engine_up (s, E (ZPAR_SCHED_LB_MAX_ENGINE + 1))},
+        {"engine_down NULL", zpar__sched_lb_engine_down (NULL, E (1), "x")},
+        {"engine_down 0", zpar__sched_lb_engine_down (s, E (0), "x")},
+        {"engine_down unknown", zpar__sched_lb_engine_down (s, E (12), "x")},
         {"submit NULL policy", zpar__sched_lb_submit (NULL, &subs[0].t)},
         {"submit NULL task", zpar__sched_lb_submit (s, NULL)},
-        {"result NULL", zpar__sched_lb_result (NULL, 1, 1, ZPAR_STATUS_OK)},
-        {"steal_refused NULL", zpar__sched_lb_steal_refused (NULL, 1)},
-        {"steal_refused unknown", zpar__sched_lb_steal_refused (s, 1)},
-        {"steal_failed unknown", zpar__sched_lb_steal_failed (s, 1)},
-        {"dispatch_failed NULL", zpar__sched_lb_dispatch_failed (NULL, 1, 1, 1, 0)},
-        {"dispatch_failed unknown", zpar__sched_lb_dispatch_failed (s, 1, 1, 1, 0)},
-        {"dep_done NULL", zpar__sched_lb_dep_done (NULL, 1, 1)},
-        {"abort NULL", zpar__sched_lb_abort (NULL, 1, NULL, NULL)},
+        {"result NULL", zpar__sched_lb_result (NULL, T (1), E (1), ZPAR_STATUS_OK)},
+        {"steal_refused NULL", zpar__sched_lb_steal_refused (NULL, T (1))},
+        {"steal_refused unknown", zpar__sched_lb_steal_refused (s, T (1))},
+        {"steal_failed unknown", zpar__sched_lb_steal_failed (s, T (1))},
+        {"dispatch_failed NULL", zpar__sched_lb_dispatch_failed (NULL, T (1), E (1), 1, 0)},
+        {"dispatch_failed unknown", zpar__sched_lb_dispatch_failed (s, T (1), E (1), 1, 0)},
+        {"dep_done NULL", zpar__sched_lb_dep_done (NULL, T (1), 1)},
+        {"abort NULL", zpar__sched_lb_abort (NULL, T (1), NULL, NULL)},
         {"next_action NULL policy", zpar__sched_lb_next_action (NULL, &act)},
         {"next_action NULL action", zpar__sched_lb_next_action (s, NULL)},
     };
@@ -599,15 +609,15 @@ static void test_bad_params (void)
     for (size_t i = 0; i < sizeof (calls) / sizeof (calls[0]); i++)
         ok (calls[i].rc == -1, "%s: refused", calls[i].what);
     /* errno is checked call by call (the table above evaluates them all first) */
-    ok (zpar__sched_lb_engine_up (s, 0) < 0 && errno == EINVAL, "engine_up 0: EINVAL");
-    ok (zpar__sched_lb_engine_down (s, 12, "x") < 0 && errno == ENOENT,
+    ok (zpar__sched_lb_engine_up (s, E (0)) < 0 && errno == EINVAL, "engine_up 0: EINVAL");
+    ok (zpar__sched_lb_engine_down (s, E (12), "x") < 0 && errno == ENOENT,
         "engine_down unknown: ENOENT");
     ok (zpar__sched_lb_create (70000, NULL, NULL) == NULL && errno == EINVAL,
         "create hwm 70000: EINVAL");
     ok (zpar__sched_lb_submit (s, NULL) < 0 && errno == EINVAL, "submit NULL: EINVAL");
-    ok (zpar__sched_lb_steal_refused (s, 1) < 0 && errno == ENOENT,
+    ok (zpar__sched_lb_steal_refused (s, T (1)) < 0 && errno == ENOENT,
         "steal_refused unknown: ENOENT");
-    ok (zpar__sched_lb_dispatch_failed (s, 1, 1, 0, 0) < 0 && errno == ENOENT,
+    ok (zpar__sched_lb_dispatch_failed (s, T (1), E (1), 0, 0) < 0 && errno == ENOENT,
         "dispatch_failed unknown: ENOENT");
     ok (zpar__sched_lb_next_action (s, NULL) < 0 && errno == EINVAL, "next_action NULL: EINVAL");
     for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
@@ -620,8 +630,8 @@ static void test_bad_params (void)
     ok (zpar__sched_lb_next_action (s, &act) == 0, "no action from refused calls");
     zpar__sched_lb_stats (NULL, &st);
     ok (st.ready == 0 && st.engines == 0, "stats of NULL are zero");
-    ok (zpar__sched_lb_outstanding (NULL, 1) == 0 && zpar__sched_lb_waiting_engines (NULL) == 0 &&
-            zpar__sched_lb_hwm (NULL) == 0,
+    ok (zpar__sched_lb_outstanding (NULL, E (1)) == 0 &&
+            zpar__sched_lb_waiting_engines (NULL) == 0 && zpar__sched_lb_hwm (NULL) == 0,
         "getters of NULL are zero");
     zpar__sched_lb_tick (NULL, 0);
     zpar__sched_lb_destroy (NULL);
