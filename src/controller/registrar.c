@@ -302,37 +302,48 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     return rc;
 }
 
+/* Message type -> handler: fills reply r (NULL: no reply due). */
+typedef int (*handler_f) (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t *r);
+
+static int unregister_handler (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t *r)
+{
+    (void)r;
+    unregister (h, req);
+    return 0;
+}
+
+static const struct {
+    zpar_msg_type_t type;
+    handler_f fn;
+    int replies;
+} handlers[] = {
+    {ZPAR_MSG_REGISTER_ENGINE, register_engine, 1},
+    {ZPAR_MSG_REGISTER_CLIENT, register_client, 1},
+    {ZPAR_MSG_QUERY, handle_query, 1},
+    {ZPAR_MSG_UNREGISTER, unregister_handler, 0},
+};
+
 int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **reply)
 {
-    zpar_msg_t *r;
-    int rc;
+    zpar_msg_t *r = NULL;
+    size_t i;
     if (!h || !req || !reply) {
         errno = EINVAL;
         return -1;
     }
     *reply = NULL;
-    switch (req->hdr.type) {
-    case ZPAR_MSG_REGISTER_ENGINE:
-    case ZPAR_MSG_REGISTER_CLIENT:
-    case ZPAR_MSG_QUERY:
-        break;
-    case ZPAR_MSG_UNREGISTER:
-        unregister (h, req);
-        return 0;
-    default:
+    for (i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++)
+        if (handlers[i].type == req->hdr.type)
+            break;
+    if (i == sizeof (handlers) / sizeof (handlers[0])) {
         h->dropped++;
         errno = EPROTO;
         return -1;
     }
-    if (!(r = zpar__msg_create (ZPAR_MSG_NONE)))
-        return 0; /* no reply: the peer asks again */
-    if (req->hdr.type == ZPAR_MSG_REGISTER_ENGINE)
-        rc = register_engine (h, req, r);
-    else if (req->hdr.type == ZPAR_MSG_REGISTER_CLIENT)
-        rc = register_client (h, req, r);
-    else
-        rc = handle_query (h, req, r);
-    if (rc < 0) {
+    /* out of memory: no reply, the peer asks again */
+    if (handlers[i].replies && !(r = zpar__msg_create (ZPAR_MSG_NONE)))
+        return 0;
+    if (handlers[i].fn (h, req, r) < 0 || !r) {
         zpar__msg_destroy (r);
         return 0;
     }
