@@ -9,178 +9,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "sched_lb.h"
-
-#define FINISHED_MAX (1u << 16) /* remembered outcomes; older ones are asked of the hub */
-#define HWM_MAX      65536u
-
-typedef struct lbtask {
-    void *payload;
-    uint64_t id;
-    uint32_t client;
-    int64_t priority;
-    uint64_t order;
-    unsigned retries_left;
-    unsigned attempts;
-    uint32_t *targets;
-    size_t ntargets;
-    size_t unmet;         /* dependencies not met yet */
-    uint32_t engine;      /* running on, 0 if not */
-    uint32_t last_engine; /* where it last ran */
-    uint32_t undo_last;   /* last_engine before the current dispatch */
-    int undo_connected;   /* its engine's connected flag before it */
-    int aborted;
-    int in_heap;
-    int stealing;    /* asked its engine to give it back (not started yet) */
-    int unstealable; /* its engine had started it when we asked */
-} lbtask_t;
-
-typedef struct {
-    int alive;
-    int in_idle;       /* level + 1 of its live idle-stack entry, 0 none */
-    int connected;     /* a send to it has succeeded, or it has answered */
-    int waiting;       /* registered but its task socket not connected yet */
-    uint64_t retry_us; /* when to try it again */
-    lbtask_t **out;    /* tasks sent to it, oldest first (the first is running) */
-    unsigned nout;
-    unsigned outcap;
-    unsigned outstanding;
-} lbengine_t;
-
-typedef struct {
-    lbtask_t **v;
-    size_t n;
-    size_t cap;
-} heap_t;
-
-typedef struct {
-    uint32_t *v;
-    size_t n;
-    size_t cap;
-} idlestack_t;
-
-typedef struct waiter {
-    lbtask_t *t;
-    struct waiter *next;
-} waiter_t;
-
-struct zpar_sched_lb {
-    unsigned hwm;
-    zpar_sched_lb_free_f free_f;
-    void *free_arg;
-
-    lbengine_t *engines; /* indexed by engine id */
-    uint32_t nengines;   /* array size */
-    unsigned nlive;
-    idlestack_t *idle; /* [hwm] stacks of engine ids, by outstanding count */
-    heap_t ready;
-    lbtask_t **parked; /* ready tasks no allowed engine can take now (targets) */
-    size_t nparked;
-    size_t parkedcap;
-    zpar_idmap_t *queued;   /* id -> task (ready, parked or waiting) */
-    zpar_idmap_t *running;  /* id -> task */
-    zpar_idmap_t *waiting;  /* dep id -> waiter list */
-    zpar_idmap_t *finished; /* id -> (void *)1 ok, (void *)2 not ok */
-    uint64_t order;
-    unsigned nwaiting;  /* engines in the waiting state */
-    unsigned nstealing; /* steal requests in flight */
-    uint64_t stolen;
-    int paused; /* a dispatch could not be sent: wait for the next event */
-
-    zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
-    size_t acthead;
-    size_t nacts;
-    size_t actcap;
-};
-
-/* ------------------------------------------------------------------ heap */
-
-static int before (const lbtask_t *a, const lbtask_t *b)
-{
-    if (a->priority != b->priority)
-        return a->priority > b->priority;
-    return a->order < b->order;
-}
-
-static int heap_push (heap_t *h, lbtask_t *t)
-{
-    size_t i;
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 1024;
-        lbtask_t **nv = realloc (h->v, nc * sizeof (*nv));
-        if (!nv)
-            return -1;
-        h->v = nv;
-        h->cap = nc;
-    }
-    i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before (t, h->v[p]))
-            break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = t;
-    t->in_heap = 1;
-    return 0;
-}
-
-static lbtask_t *heap_pop (heap_t *h)
-{
-    lbtask_t *top, *last;
-    size_t i = 0;
-    if (h->n == 0)
-        return NULL;
-    top = h->v[0];
-    last = h->v[--h->n];
-    while (1) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before (h->v[c + 1], h->v[c]))
-            c++;
-        if (!before (h->v[c], last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    top->in_heap = 0;
-    return top;
-}
-
-/* --------------------------------------------------------------- actions */
-
-static zpar_sched_lb_action_t *act_push (zpar_sched_lb_t *s)
-{
-    zpar_sched_lb_action_t *a;
-    if (s->acthead && s->acthead + s->nacts == s->actcap) {
-        memmove (s->acts, s->acts + s->acthead, s->nacts * sizeof (*s->acts));
-        s->acthead = 0;
-    }
-    if (s->acthead + s->nacts == s->actcap) {
-        size_t nc = s->actcap ? s->actcap * 2 : 64;
-        zpar_sched_lb_action_t *n = realloc (s->acts, nc * sizeof (*n));
-        if (!n)
-            return NULL;
-        s->acts = n;
-        s->actcap = nc;
-    }
-    a = &s->acts[s->acthead + s->nacts++];
-    memset (a, 0, sizeof (*a));
-    return a;
-}
-
-static int act_pop (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
-{
-    if (!s->nacts)
-        return 0;
-    *act = s->acts[s->acthead++];
-    if (--s->nacts == 0)
-        s->acthead = 0;
-    return 1;
-}
+#include "sched_lb_state.h"
 
 static void free_payload (zpar_sched_lb_t *s, void *payload)
 {
@@ -202,7 +31,7 @@ static void task_free (zpar_sched_lb_t *s, lbtask_t *t)
 /* Answer the task's client ourselves: its payload goes to the caller. */
 static void answer (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text)
 {
-    zpar_sched_lb_action_t *a = act_push (s);
+    zpar_sched_lb_action_t *a = zpar__lb_act_push (s);
     if (!a) {
         zpar__err ("task scheduler: out of memory, task %llu not answered",
                    (unsigned long long)t->id);
@@ -223,7 +52,7 @@ static void answer (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const
 
 static void ask_hub (zpar_sched_lb_t *s, uint64_t dep)
 {
-    zpar_sched_lb_action_t *a = act_push (s);
+    zpar_sched_lb_action_t *a = zpar__lb_act_push (s);
     if (a) {
         a->kind = ZPAR_SCHED_LB_ACT_ASK_HUB;
         a->task = zpar__tid (dep);
@@ -248,117 +77,16 @@ static void dep_text (char *text, size_t size, uint64_t dep)
     snprintf (text, size, "task %s, which this task runs after, did not succeed", ids);
 }
 
-static int engine_ok_for (const lbtask_t *t, uint32_t eid)
-{
-    if (!t->ntargets)
-        return 1;
-    for (size_t i = 0; i < t->ntargets; i++)
-        if (t->targets[i] == eid)
-            return 1;
-    return 0;
-}
-
-/* Engines with spare capacity sit in one stack per outstanding count
- * (level 0: idle, ..., hwm-1), so the least-loaded engine is found in
- * O(1).  Entries are validated lazily: an engine's in_idle records the
- * level of its live entry (level + 1; 0 = none), older entries are stale. */
-static void idle_push (zpar_sched_lb_t *s, uint32_t eid)
-{
-    lbengine_t *e = &s->engines[eid];
-    unsigned lvl = e->outstanding;
-    idlestack_t *st;
-    if (!e->alive || e->waiting || lvl >= s->hwm || e->in_idle == (int)lvl + 1)
-        return;
-    st = &s->idle[lvl];
-    if (st->n == st->cap) {
-        size_t nc = st->cap ? st->cap * 2 : 64;
-        uint32_t *n = realloc (st->v, nc * sizeof (*n));
-        if (!n)
-            return;
-        st->v = n;
-        st->cap = nc;
-    }
-    st->v[st->n++] = eid;
-    e->in_idle = (int)lvl + 1;
-}
-
-static void out_add (lbengine_t *e, lbtask_t *t)
-{
-    if (e->nout == e->outcap) {
-        unsigned nc = e->outcap ? e->outcap * 2 : 8;
-        lbtask_t **n = realloc (e->out, nc * sizeof (*n));
-        if (!n)
-            return; /* only stealing needs the list: it skips this task */
-        e->out = n;
-        e->outcap = nc;
-    }
-    e->out[e->nout++] = t;
-}
-
-static void out_del (lbengine_t *e, lbtask_t *t)
-{
-    for (unsigned i = 0; i < e->nout; i++) {
-        if (e->out[i] == t) {
-            memmove (&e->out[i], &e->out[i + 1], (e->nout - i - 1) * sizeof (*e->out));
-            e->nout--;
-            return;
-        }
-    }
-}
-
-/* Least-load pick: an idle engine when the task may go anywhere, else
- * the allowed live engine with the fewest outstanding tasks. */
-static uint32_t pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
-{
-    uint32_t best = 0;
-    unsigned best_out = 0;
-    if (!t->ntargets) {
-        for (unsigned lvl = 0; lvl < s->hwm; lvl++) {
-            idlestack_t *st = &s->idle[lvl];
-            while (st->n) {
-                uint32_t eid = st->v[--st->n];
-                lbengine_t *e = &s->engines[eid];
-                if (e->in_idle != (int)lvl + 1)
-                    continue; /* stale: it moved to another level */
-                e->in_idle = 0;
-                if (e->alive && !e->waiting && e->outstanding == lvl)
-                    return eid;
-            }
-        }
-        return 0;
-    }
-    for (uint32_t eid = 1; eid < s->nengines; eid++) {
-        lbengine_t *e = &s->engines[eid];
-        if (!e->alive || e->waiting || e->outstanding >= s->hwm || !engine_ok_for (t, eid))
-            continue;
-        if (!best || e->outstanding < best_out ||
-            (e->outstanding == best_out && best == t->last_engine)) {
-            best = eid;
-            best_out = e->outstanding;
-        }
-    }
-    return best;
-}
-
 static void make_ready (zpar_sched_lb_t *s, lbtask_t *t)
 {
-    if (heap_push (&s->ready, t) < 0)
+    if (zpar__lb_heap_push (&s->ready, t) < 0)
         fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
 }
 
 static void park (zpar_sched_lb_t *s, lbtask_t *t)
 {
-    if (s->nparked == s->parkedcap) {
-        size_t nc = s->parkedcap ? s->parkedcap * 2 : 64;
-        lbtask_t **n = realloc (s->parked, nc * sizeof (*n));
-        if (!n) {
-            fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
-            return;
-        }
-        s->parked = n;
-        s->parkedcap = nc;
-    }
-    s->parked[s->nparked++] = t;
+    if (zpar__lb_park (s, t) < 0)
+        fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
 }
 
 static void unpark_all (zpar_sched_lb_t *s)
@@ -381,25 +109,13 @@ static void unpark_for (zpar_sched_lb_t *s, uint32_t eid)
     room = s->hwm - e->outstanding;
     for (i = 0; i < s->nparked; i++) {
         lbtask_t *t = s->parked[i];
-        if (room && engine_ok_for (t, eid)) {
+        if (room && zpar__lb_engine_ok_for (t, eid)) {
             room--;
             make_ready (s, t);
         } else
             s->parked[j++] = t;
     }
     s->nparked = j;
-}
-
-static int park_del (zpar_sched_lb_t *s, lbtask_t *t)
-{
-    for (size_t i = 0; i < s->nparked; i++) {
-        if (s->parked[i] == t) {
-            memmove (&s->parked[i], &s->parked[i + 1], (s->nparked - i - 1) * sizeof (*s->parked));
-            s->nparked--;
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
@@ -571,11 +287,6 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
     errno = saved;
 }
 
-unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s)
-{
-    return s ? s->hwm : 0;
-}
-
 int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
 {
     uint32_t eid = engine.v;
@@ -608,7 +319,7 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
     if (e->waiting && s->nwaiting)
         s->nwaiting--;
     e->waiting = 0;
-    idle_push (s, eid);
+    zpar__lb_idle_push (s, eid);
     unpark_all (s);
     return 0;
 }
@@ -712,10 +423,10 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
         lbengine_t *e = &s->engines[eid];
         e->connected = 1;
         zpar__idmap_del (s->running, tid);
-        out_del (e, t);
+        zpar__lb_out_del (e, t);
         if (e->outstanding)
             e->outstanding--;
-        idle_push (s, eid);
+        zpar__lb_idle_push (s, eid);
         t->engine = 0;
         unpark_for (s, eid);
         if (t->stealing) {
@@ -802,7 +513,7 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     /* undo the dispatch */
     e = &s->engines[eid];
     zpar__idmap_del (s->running, tid);
-    out_del (e, t);
+    zpar__lb_out_del (e, t);
     if (t->attempts)
         t->attempts--;
     if (e->outstanding)
@@ -813,7 +524,7 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     zpar__idmap_put (s->queued, t->id, t);
     make_ready (s, t);
     if (!unreachable) {
-        idle_push (s, eid);
+        zpar__lb_idle_push (s, eid);
         s->paused = 1;
     } else if (e->connected)
         engine_gone (s, eid, "disconnected");
@@ -827,11 +538,6 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     return 0;
 }
 
-unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s)
-{
-    return s ? s->nwaiting : 0;
-}
-
 void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
 {
     if (!s || !s->nwaiting)
@@ -842,7 +548,7 @@ void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
         if (e->waiting && now_us >= e->retry_us) {
             e->waiting = 0;
             s->nwaiting--;
-            idle_push (s, eid);
+            zpar__lb_idle_push (s, eid);
             unpark_for (s, eid);
         }
     }
@@ -883,7 +589,7 @@ int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted, zpa
         mark_finished (s, t->id, 0);
         /* in the heap: freed when it comes out; waiting: freed when its
          * waits end; parked: now */
-        if (!t->in_heap && park_del (s, t))
+        if (!t->in_heap && zpar__lb_park_del (s, t))
             task_free (s, t);
     }
     return 0;
@@ -894,18 +600,18 @@ int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted, zpa
 static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 {
     while (!s->paused && s->ready.n) {
-        lbtask_t *t = heap_pop (&s->ready);
+        lbtask_t *t = zpar__lb_heap_pop (&s->ready);
         lbengine_t *e;
         uint32_t eid;
         if (t->aborted) {
             task_free (s, t);
             continue;
         }
-        eid = pick_engine (s, t);
+        eid = zpar__lb_pick_engine (s, t);
         if (!eid) {
             if (!t->ntargets) {
                 /* nobody free: put it back and wait for capacity */
-                heap_push (&s->ready, t);
+                zpar__lb_heap_push (&s->ready, t);
                 return 0;
             }
             park (s, t);
@@ -915,12 +621,12 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         t->undo_last = t->last_engine;
         t->undo_connected = e->connected;
         e->connected = 1;
-        out_add (e, t);
+        zpar__lb_out_add (e, t);
         t->attempts++;
         t->engine = eid;
         t->last_engine = eid;
         e->outstanding++;
-        idle_push (s, eid);
+        zpar__lb_idle_push (s, eid);
         zpar__idmap_del (s->queued, t->id);
         zpar__idmap_put (s->running, t->id, t);
         memset (act, 0, sizeof (*act));
@@ -942,9 +648,8 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 {
     unsigned idle = 0;
-    lbengine_t *victim = NULL;
     uint32_t vid = 0;
-    lbtask_t *t = NULL;
+    lbtask_t *t;
 
     if (s->hwm < 2 || s->ready.n)
         return 0;
@@ -955,22 +660,7 @@ static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     }
     if (idle <= s->nstealing)
         return 0;
-    for (uint32_t eid = 1; eid < s->nengines; eid++) {
-        lbengine_t *e = &s->engines[eid];
-        if (e->alive && e->nout >= 2 && (!victim || e->nout > victim->nout)) {
-            /* its newest task that may still be waiting */
-            for (unsigned i = e->nout; i-- > 1;) {
-                lbtask_t *c = e->out[i];
-                if (!c->stealing && !c->unstealable && !c->ntargets) {
-                    victim = e;
-                    vid = eid;
-                    t = c;
-                    break;
-                }
-            }
-        }
-    }
-    if (!t)
+    if (!(t = zpar__lb_steal_candidate (s, &vid)))
         return 0;
     t->stealing = 1;
     s->nstealing++;
@@ -990,44 +680,14 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         errno = EINVAL;
         return -1;
     }
-    if (act_pop (s, act))
+    if (zpar__lb_act_pop (s, act))
         return 1;
     if (dispatch_one (s, act))
         return 1;
-    if (act_pop (s, act)) /* out-of-memory answers while parking */
+    if (zpar__lb_act_pop (s, act)) /* out-of-memory answers while parking */
         return 1;
     if (steal_one (s, act))
         return 1;
     act->kind = ZPAR_SCHED_LB_ACT_NONE;
     return 0;
-}
-
-unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)
-{
-    uint32_t eid = engine.v;
-    if (!s || eid == 0 || eid >= s->nengines || !s->engines[eid].alive)
-        return 0;
-    return s->engines[eid].outstanding;
-}
-
-void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
-{
-    size_t pos = 0;
-    lbtask_t *t;
-    if (!st)
-        return;
-    memset (st, 0, sizeof (*st));
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->ready.n; i++)
-        if (!s->ready.v[i]->aborted)
-            st->ready++;
-    st->parked = s->nparked;
-    while ((t = zpar__idmap_next (s->queued, &pos, NULL)))
-        if (t->unmet)
-            st->waiting++;
-    st->running = zpar__idmap_size (s->running);
-    st->stealing = s->nstealing;
-    st->stolen = s->stolen;
-    st->engines = s->nlive;
 }
