@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -47,29 +48,15 @@ int zpar__mkdir_p (const char *path, int mode)
     return 0;
 }
 
-static void hex_encode (const uint8_t *in, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
+/* The key as exactly 2 * n hex digits (either case), nothing else. */
 static int hex_decode (const char *s, uint8_t *out, size_t n)
 {
+    size_t got = 0;
+    const char *end = NULL;
     if (strlen (s) != 2 * n)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf (s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        if (!strchr ("0123456789abcdefABCDEF", s[2 * i])
-            || !strchr ("0123456789abcdefABCDEF", s[2 * i + 1]))
-            return -1;
-        out[i] = (uint8_t)v;
-    }
+    if (sodium_hex2bin (out, n, s, 2 * n, NULL, &got, &end) != 0 || got != n || *end != '\0')
+        return -1;
     return 0;
 }
 
@@ -81,7 +68,7 @@ char *zpar__conn_to_string (const zpar_conninfo_t *ci)
     FILE *f = open_memstream (&buf, &len);
     if (!f)
         return NULL;
-    hex_encode (ci->key, ZPAR_KEY_LEN, hex);
+    sodium_bin2hex (hex, sizeof (hex), ci->key, ZPAR_KEY_LEN);
     fprintf (f, "{\n  \"version\": 1,\n  \"key\": \"%s\",\n  \"signature_scheme\": \"hmac-sha256\",\n", hex);
     fprintf (f, "  \"host\": ");
     zpar__json_put_str (f, ci->host, strlen (ci->host));

@@ -24,6 +24,7 @@
 #include "hub.h"
 #include "iopub.h"
 #include "log.h"
+#include "proto_pipe.h"
 #include "reactor.h"
 #include "records.h"
 #include "relay.h"
@@ -311,11 +312,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 done:
     __atomic_store_n (&stop_fd, -1, __ATOMIC_SEQ_CST);
     if (hub.taskq_pipe)
-        zmq_send (hub.taskq_pipe, "$TERM", 5, 0);
+        (void)zpar__pipe_send_term (hub.taskq_pipe, 0);
     if (hub.mux_inject)
-        zmq_send (hub.mux_inject, "$TERM", 5, 0);
+        (void)zpar__pipe_send_term (hub.mux_inject, 0);
     if (hub.ctl_inject)
-        zmq_send (hub.ctl_inject, "$TERM", 5, 0);
+        (void)zpar__pipe_send_term (hub.ctl_inject, 0);
     zpar__taskq_stop (sched.taskq);
     zpar__relay_stop (sched.mux);
     zpar__relay_stop (sched.ctl);

@@ -10,6 +10,13 @@
  *   engines                  engine id=.. state=.. pid=.. host=.. lines
  *   status                   status pending=.. running=.. completed=.. failed=.. dropped=..
  *   wait-engines N           until N engines are idle or busy (bounded by -t)
+ *   wait-engines-timeout N S must fail with ETIMEDOUT after about S seconds
+ *   connect-opts DIR         connect through options (cluster_dir DIR)
+ *   future-for ID...         futures for other clients' tasks: one line each
+ *                            ("future id=.. status=.. stdout=.." or errno=..)
+ *   lost SECONDS             a task of SECONDS; prints "waiting", then the
+ *                            shell kills the controller: "lost errno=EHOSTDOWN"
+ *   stale-connect            connecting to a dead controller: ECONNREFUSED
  *   direct                   an echo on every live engine through the MUX, and
  *                            one to a missing engine (must be an error result)
  *   balanced N [SLEEP]       N load-balanced echo tasks (each sleeping SLEEP s)
@@ -244,22 +251,169 @@ static int cmd_status (void)
 static int cmd_wait_engines (int want)
 {
     zpar_client_t *c = connect_or_die ();
-    double end = now_s () + tmo;
-    int live = 0;
-    while (now_s () < end) {
-        zpar_engine_info_t *l;
-        size_t n;
-        live = live_engines (c, &l, &n);
-        free (l);
-        if (live >= want) {
-            out ("engines live=%d", live);
-            zpar_client_destroy (c);
-            return 0;
-        }
-        sleep_s (0.1);
-    }
+    zpar_error_t err;
+    int live = zpar_client_wait_engines (c, (unsigned)want, tmo, &err);
     zpar_client_destroy (c);
-    die ("only %d of %d engines registered within %.0f s", live, want, tmo);
+    if (live < 0)
+        die ("%s", err.text);
+    out ("engines live=%d", live);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the API of issue 7 */
+
+static const char *errname (int e)
+{
+    switch (e) {
+    case 0: return "0";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EHOSTDOWN: return "EHOSTDOWN";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ENOENT: return "ENOENT";
+    case EINVAL: return "EINVAL";
+    case EEXIST: return "EEXIST";
+    }
+    return "other";
+}
+
+/* wait for more engines than there are: ETIMEDOUT after about SECONDS */
+static int cmd_wait_engines_timeout (int want, double secs)
+{
+    zpar_client_t *c = connect_or_die ();
+    zpar_error_t err = {{0}};
+    double t0 = now_s ();
+    int rc = zpar_client_wait_engines (c, (unsigned)want, secs, &err);
+    int e = errno;
+    out ("wait_engines rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (e) : "0",
+         (now_s () - t0) * 1000);
+    if (rc >= 0 || e != ETIMEDOUT || !strstr (err.text, "engines registered within"))
+        fail ("wait_engines for %d: rc %d errno %d (%s)", want, rc, e, err.text);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* connect through options: the cluster's directory instead of the file,
+ * which must not come from the environment */
+static int cmd_connect_opts (const char *dir)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err;
+    zpar_client_t *c;
+    char want[4096];
+    zpar_client_opts_init (&o);
+    o.cluster_dir = dir;
+    o.connect_timeout = 5;
+    o.ping_period = 1;
+    unsetenv ("ZPAR_CONNECTION_FILE");
+    if (!(c = zpar_client_connect_opts (&o, &err)))
+        die ("connect_opts: %s", err.text);
+    snprintf (want, sizeof (want), "%s/client.json", dir);
+    if (strcmp (zpar_client_connection_file (c), want) != 0)
+        fail ("connection file %s, expected %s", zpar_client_connection_file (c), want);
+    out ("connect_opts file=%s client=%u alive=%d", zpar_client_connection_file (c),
+         zpar_client_id (c), zpar_client_engines_alive (c, NULL));
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* futures for tasks of other clients (ids given), waited for in turn */
+static int cmd_future_for (int argc, char **argv)
+{
+    zpar_client_t *c = connect_or_die ();
+    for (int i = 0; i < argc; i++) {
+        zpar_task_id_t id;
+        zpar_future_t *f;
+        zpar_error_t err = {{0}};
+        const zpar_result_t *r;
+        size_t len = 0;
+        const char *so;
+        char *esc;
+        if (zpar_task_id_parse (argv[i], &id) < 0)
+            die ("bad task id %s", argv[i]);
+        if (!(f = zpar_client_future_for (c, id, &err)))
+            die ("future_for %s: %s", argv[i], err.text);
+        if (zpar_client_future_for (c, id, NULL) != NULL || errno != EEXIST)
+            fail ("a second future for %s is not EEXIST", argv[i]);
+        if (zpar_future_wait (f, tmo, &err) < 0) {
+            out ("future id=%s errno=%s done=%d", argv[i], errname (errno), zpar_future_done (f));
+            zpar_future_destroy (f);
+            continue;
+        }
+        r = zpar_future_result (f);
+        so = zpar_result_stdout (r, &len);
+        esc = escape (so ? so : "", so ? len : 0);
+        out ("future id=%s status=%s stdout=%s", argv[i], zpar_status_name (zpar_result_status (r)),
+             esc);
+        free (esc);
+        zpar_future_destroy (f);
+    }
+    if (zpar_client_outstanding (c) != 0)
+        fail ("%zu futures still outstanding", zpar_client_outstanding (c));
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* a long task, "waiting" once it runs; the shell then kills the controller
+ * and the wait must fail with EHOSTDOWN (controller lost), not hang */
+static int cmd_lost (double secs)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    zpar_future_t *f;
+    zpar_task_t *t;
+    char sl[32];
+    const char *argv[] = {"sleep", sl, NULL};
+    double t0;
+    int rc;
+
+    zpar_client_opts_init (&o);
+    o.connection_file = connfile;
+    o.connect_timeout = 0.5;
+    o.ping_period = 0.2;
+    if (!(c = zpar_client_connect_opts (&o, &err)))
+        die ("connect_opts: %s", err.text);
+    snprintf (sl, sizeof (sl), "%g", secs);
+    if (!(t = zpar_task_command (argv)) || !(f = zpar_submit (c, t, &err)))
+        die ("submit: %s", err.text);
+    zpar_task_destroy (t);
+    /* the controller answers: a short wait times out, it does not fail */
+    if (zpar_future_wait (f, 1.0, &err) == 0 || errno != ETIMEDOUT)
+        fail ("wait with a live controller: %s", err.text);
+    out ("waiting");
+    t0 = now_s ();
+    rc = zpar_future_wait (f, tmo, &err);
+    out ("lost rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (errno) : "0",
+         (now_s () - t0) * 1000);
+    if (rc == 0 || errno != EHOSTDOWN)
+        fail ("wait after the controller died: %s", err.text);
+    zpar_future_destroy (f);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* connect to a cluster whose controller is dead: ECONNREFUSED at once */
+static int cmd_stale_connect (void)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    double t0 = now_s ();
+    int stale = zpar_connection_file_stale (connfile ? connfile : getenv ("ZPAR_CONNECTION_FILE"),
+                                            NULL);
+    zpar_client_opts_init (&o);
+    o.connection_file = connfile;
+    o.connect_timeout = 10;
+    c = zpar_client_connect_opts (&o, &err);
+    out ("stale=%d connect errno=%s ms=%.0f", stale, c ? "0" : errname (errno),
+         (now_s () - t0) * 1000);
+    if (c)
+        fail ("connected to a dead controller");
+    else
+        out ("error %s", err.text);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ direct, balanced */
@@ -1607,7 +1761,9 @@ static void usage (void)
 {
     fprintf (stderr,
              "usage: zpar-testclient [-f CONNFILE] [-t SECONDS] COMMAND [ARGS]\n"
-             "commands: engines, status, wait-engines N, direct, balanced N [SLEEP],\n"
+             "commands: engines, status, wait-engines N, wait-engines-timeout N S,\n"
+             "  connect-opts DIR, future-for ID..., lost SECONDS, stale-connect,\n"
+             "  direct, balanced N [SLEEP],\n"
              "  clients K N [LIB], iopub, run [OPTS] -- ARGV | --function LIB:SYM,\n"
              "  queued N, killtest [--retries K] [--sleep S], garbage, malformed-body, hijack\n");
     exit (2);
@@ -1645,6 +1801,16 @@ int main (int argc, char **argv)
         return cmd_status ();
     if (!strcmp (cmd, "wait-engines") && argc >= 1)
         return cmd_wait_engines (atoi (argv[0]));
+    if (!strcmp (cmd, "wait-engines-timeout") && argc >= 2)
+        return cmd_wait_engines_timeout (atoi (argv[0]), atof (argv[1]));
+    if (!strcmp (cmd, "connect-opts") && argc >= 1)
+        return cmd_connect_opts (argv[0]);
+    if (!strcmp (cmd, "future-for") && argc >= 1)
+        return cmd_future_for (argc, argv);
+    if (!strcmp (cmd, "lost") && argc >= 1)
+        return cmd_lost (atof (argv[0]));
+    if (!strcmp (cmd, "stale-connect"))
+        return cmd_stale_connect ();
     if (!strcmp (cmd, "direct"))
         return cmd_direct ();
     if (!strcmp (cmd, "balanced") && argc >= 1)
