@@ -108,12 +108,58 @@ static int cancelled (const zpar_launch_opts_t *o)
     return o && o->cancel && o->cancel (o->cancel_arg);
 }
 
+/* How long one zpar_client_wait_engines call may block, so that cancel is
+ * polled often enough. */
+#define WAIT_SLICE 0.1
+
+int zpar__launch_connect (const char *conn, double deadline, const zpar_launch_opts_t *o,
+                          zpar_client_t **c, zpar_error_t *err)
+{
+    zpar_client_opts_t co;
+    zpar_error_t e = {{0}};
+
+    zpar_client_opts_init (&co);
+    co.connection_file = conn;
+    while (!(*c = zpar_client_connect_opts (&co, &e))) {
+        if (cancelled (o))
+            return zpar__errnoprintf (err, ECANCELED, "interrupted");
+        if (zpar__mono_s () > deadline)
+            return zpar__errnoprintf (err, ETIMEDOUT, "cannot reach the controller: %s", e.text);
+        zpar__sleep_s (0.05);
+    }
+    return 0;
+}
+
+int zpar__launch_wait_engines (zpar_client_t *c, int n, double deadline,
+                               const zpar_launch_opts_t *o, zpar_launch_check_f check, void *arg,
+                               zpar_error_t *err)
+{
+    for (;;) {
+        double left = deadline - zpar__mono_s ();
+        zpar_error_t e = {{0}};
+        if (zpar_client_wait_engines (
+                c, (unsigned)n, left < WAIT_SLICE ? (left > 0 ? left : 0) : WAIT_SLICE, &e) >= 0)
+            return 0;
+        if (errno != ETIMEDOUT)
+            return zpar__errnoprintf (err, errno == EHOSTDOWN ? EHOSTUNREACH : errno,
+                                      "the controller does not answer: %s", e.text);
+        if (cancelled (o))
+            return zpar__errnoprintf (err, ECANCELED, "interrupted");
+        if (zpar__mono_s () >= deadline) {
+            int alive = zpar_client_engines_alive (c, NULL);
+            return zpar__errnoprintf (err, ETIMEDOUT, "only %d of %d engines registered", alive, n);
+        }
+        if (check && check (arg, err) < 0)
+            return -1;
+    }
+}
+
 int zpar__launch_wait_ready (const char *conn, int n, double timeout, const zpar_launch_opts_t *o,
                              zpar_error_t *err)
 {
     double deadline = zpar__mono_s () + timeout;
     zpar_client_t *c = NULL;
-    size_t alive = 0;
+    int rc;
 
     while (access (conn, R_OK) < 0) {
         if (cancelled (o))
@@ -123,53 +169,30 @@ int zpar__launch_wait_ready (const char *conn, int n, double timeout, const zpar
                                       timeout);
         zpar__sleep_s (0.02);
     }
-    while (!c) {
-        zpar_error_t e;
-        if ((c = zpar_client_connect (conn, &e)))
-            break;
-        if (cancelled (o))
-            return zpar__errnoprintf (err, ECANCELED, "interrupted");
-        if (zpar__mono_s () > deadline)
-            return zpar__errnoprintf (err, ETIMEDOUT, "cannot reach the controller: %s", e.text);
-        zpar__sleep_s (0.05);
-    }
-    while (1) {
-        zpar_engine_info_t *list = NULL;
-        size_t cnt = 0;
-        if (zpar_client_engines (c, &list, &cnt, NULL) == 0) {
-            alive = 0;
-            for (size_t i = 0; i < cnt; i++)
-                if (strcmp (list[i].state, "dead") != 0)
-                    alive++;
-            free (list);
-            if ((int)alive >= n)
-                break;
-        }
-        if (cancelled (o)) {
-            zpar_client_destroy (c);
-            return zpar__errnoprintf (err, ECANCELED, "interrupted");
-        }
-        if (zpar__mono_s () > deadline) {
-            zpar_client_destroy (c);
-            return zpar__errnoprintf (err, ETIMEDOUT,
-                                      "only %zu of %d engines registered after %.0f s", alive, n,
-                                      timeout);
-        }
-        zpar__sleep_s (0.01);
-    }
+    if (zpar__launch_connect (conn, deadline, o, &c, err) < 0)
+        return -1;
+    rc = zpar__launch_wait_engines (c, n, deadline, o, NULL, NULL, err);
+    if (rc < 0 && errno == ETIMEDOUT)
+        zpar__errnoprintf (err, ETIMEDOUT, "%s after %.0f s", err ? err->text : "", timeout);
     zpar_client_destroy (c);
-    return 0;
+    return rc;
 }
 
 int zpar__launch_shutdown (const char *conn, double connect_timeout, char *note)
 {
     zpar_error_t err = {{0}};
+    zpar_client_opts_t co;
     zpar_client_t *c;
     int ok = 0;
-    (void)connect_timeout; /* TODO: zpar_client_connect_opts */
+
+    zpar_client_opts_init (&co);
+    co.connection_file = conn;
+    /* ZPAR_CONNECT_TIMEOUT, when the user set it, wins */
+    if (!getenv ("ZPAR_CONNECT_TIMEOUT"))
+        co.connect_timeout = connect_timeout;
     if (note)
         note[0] = '\0';
-    if ((c = zpar_client_connect (conn, &err))) {
+    if ((c = zpar_client_connect_opts (&co, &err))) {
         if (zpar_client_shutdown (c, &err) == 0)
             ok = 1;
         else if (note)
@@ -270,7 +293,7 @@ int zpar__batch_stop (const zpar_batch_t *b, const char *dir, double timeout,
     if (zpar__launch_state_read (dir, name, id) < 0 || strcmp (name, b->name))
         return zpar__errnoprintf (err, ENOENT, "no %s job recorded in %s", b->name, dir);
     snprintf (conn, sizeof (conn), "%s/client.json", dir);
-    shut = zpar__launch_shutdown (conn, 10.0, NULL);
+    shut = zpar__launch_shutdown (conn, 0, NULL);
     if (info) {
         info->shut = shut;
         info->found = b->active (id);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "launcher.h"
+#include "zpar.h"
 
 extern const zpar_launcher_t zpar__launcher_local;
 extern const zpar_launcher_t zpar__launcher_mpi;
@@ -31,8 +32,25 @@ int zpar__launch_self (const char *self, char *buf, size_t size, zpar_error_t *e
 int zpar__launch_wait_ready (const char *conn, int n, double timeout, const zpar_launch_opts_t *o,
                              zpar_error_t *err);
 
+/* Connect to conn, trying again until deadline (zpar__mono_s).  0, or -1
+ * with ETIMEDOUT, ECANCELED (o->cancel; o may be NULL). */
+int zpar__launch_connect (const char *conn, double deadline, const zpar_launch_opts_t *o,
+                          zpar_client_t **c, zpar_error_t *err);
+
+/* Called between waits of zpar__launch_wait_engines: -1 (with errno and
+ * err set) stops the wait. */
+typedef int (*zpar_launch_check_f) (void *arg, zpar_error_t *err);
+
+/* Wait until c sees n live engines, until deadline (zpar__mono_s).  0, or
+ * -1 with ETIMEDOUT ("only K of N engines registered"), ECANCELED,
+ * EHOSTUNREACH (the controller is lost), or what check said. */
+int zpar__launch_wait_engines (zpar_client_t *c, int n, double deadline,
+                               const zpar_launch_opts_t *o, zpar_launch_check_f check, void *arg,
+                               zpar_error_t *err);
+
 /* Ask the controller of conn to shut down, giving it connect_timeout
- * seconds to answer.  1 accepted, 0 not (note, size ZPAR_ERROR_TEXT_MAX,
+ * seconds to answer (0, or ZPAR_CONNECT_TIMEOUT set: the library's
+ * default).  1 accepted, 0 not (note, size ZPAR_ERROR_TEXT_MAX,
  * says why). */
 int zpar__launch_shutdown (const char *conn, double connect_timeout, char *note);
 

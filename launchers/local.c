@@ -366,6 +366,31 @@ static const proc_rec_t *exited_child (const proc_list_t *l, int *status)
     return NULL;
 }
 
+typedef struct {
+    const proc_list_t *l;
+    const char *dir;
+    zpar_launch_info_t *info;
+} start_check_t;
+
+/* During the wait for the engines: did one of our processes exit? */
+static int check_children (void *arg, zpar_error_t *err)
+{
+    start_check_t *sc = arg;
+    const proc_rec_t *gone;
+    int status = 0;
+    if (!(gone = exited_child (sc->l, &status)))
+        return 0;
+    if (gone->is_controller)
+        zpar__errnoprintf (err, ECHILD, "the controller exited during start-up");
+    else
+        zpar__errnoprintf (
+            err, ECHILD, "engine %u exited during start-up (%s %d): see %s/engine-%u.log", gone->n,
+            WIFEXITED (status) ? "status" : "signal",
+            WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status), sc->dir, gone->n);
+    set_log (sc->info, sc->dir, gone);
+    return -1;
+}
+
 static pid_t start_proc (const char *self, char **argv, const char *log, zpar_error_t *err)
 {
     zpar_subproc_opts_t so = {.argv = argv,
@@ -383,7 +408,6 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     char log[PATH_MAX], idbuf[32];
     proc_list_t l = {0};
     zpar_client_t *client = NULL;
-    const proc_rec_t *gone;
     int fd = -1, status = 0, e;
     zpar_error_t why = {{0}};
     double end;
@@ -484,47 +508,23 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     close (fd);
     fd = -1;
     /* wait for them to register */
-    if (!(client = zpar_client_connect (client_path, &why))) {
-        zpar__errnoprintf (err, EHOSTUNREACH, "cannot connect to the new controller: %s", why.text);
+    if (zpar__launch_connect (client_path, end, o, &client, &why) < 0) {
+        zpar__errnoprintf (err, errno == ETIMEDOUT ? EHOSTUNREACH : errno,
+                           "cannot connect to the new controller: %s", why.text);
         set_log (info, o->dir, NULL);
         goto fail;
     }
-    for (;;) {
-        zpar_engine_info_t *list = NULL;
-        size_t ne = 0, live = 0;
-        if (zpar_client_engines (client, &list, &ne, &why) < 0) {
-            zpar__errnoprintf (err, EHOSTUNREACH, "the controller does not answer: %s", why.text);
-            set_log (info, o->dir, NULL);
+    {
+        start_check_t sc = {.l = &l, .dir = o->dir, .info = info};
+        if (zpar__launch_wait_engines (client, o->engines, end, o, check_children, &sc, err) < 0) {
+            if (errno != ECANCELED && errno != ECHILD) {
+                if (errno == ETIMEDOUT)
+                    zpar__errnoprintf (err, ETIMEDOUT, "%s within %g s", err ? err->text : "",
+                                       o->timeout);
+                set_log (info, o->dir, NULL);
+            }
             goto fail;
         }
-        for (size_t i = 0; i < ne; i++)
-            if (strcmp (list[i].state, "dead"))
-                live++;
-        free (list);
-        if ((int)live >= o->engines)
-            break;
-        if ((gone = exited_child (&l, &status))) {
-            if (gone->is_controller)
-                zpar__errnoprintf (err, ECHILD, "the controller exited during start-up");
-            else
-                zpar__errnoprintf (
-                    err, ECHILD, "engine %u exited during start-up (%s %d): see %s/engine-%u.log",
-                    gone->n, WIFEXITED (status) ? "status" : "signal",
-                    WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status), o->dir, gone->n);
-            set_log (info, o->dir, gone);
-            goto fail;
-        }
-        if (cancelled (o)) {
-            zpar__errnoprintf (err, ECANCELED, "interrupted");
-            goto fail;
-        }
-        if (zpar__mono_s () >= end) {
-            zpar__errnoprintf (err, ETIMEDOUT, "only %zu of %d engines registered within %g s",
-                               live, o->engines, o->timeout);
-            set_log (info, o->dir, NULL);
-            goto fail;
-        }
-        zpar__sleep_s (0.005);
     }
     zpar_client_destroy (client);
     free (l.v);

@@ -72,10 +72,10 @@ static int mpi_stop (const char *dir, double timeout, zpar_launch_info_t *info, 
         return zpar__errnoprintf (err, EINVAL, "bad pid in %s/launcher", dir);
     snprintf (conn, sizeof (conn), "%s/client.json", dir);
     if (info) {
-        info->shut = zpar__launch_shutdown (conn, 10.0, NULL);
+        info->shut = zpar__launch_shutdown (conn, 0, NULL);
         info->found = kill (pid, 0) == 0;
     } else
-        (void)zpar__launch_shutdown (conn, 10.0, NULL);
+        (void)zpar__launch_shutdown (conn, 0, NULL);
     /* mpirun is our child when this process started it */
     while (zpar__mono_s () < deadline) {
         if (zpar__subproc_wait (pid, 0.05, NULL) == 0)

@@ -302,8 +302,6 @@ int zpar__cmd_stop (int argc, char **argv)
         snprintf (conn, sizeof (conn), "%s", env);
     else
         snprintf (conn, sizeof (conn), "%s", mine);
-    if (!getenv ("ZPAR_CONNECT_TIMEOUT"))
-        setenv ("ZPAR_CONNECT_TIMEOUT", "3", 1);
 
     if ((l = zpar__launcher_of (dir)) && strcmp (l->name, "local")) {
         /* a job a batch launcher started */

@@ -325,77 +325,37 @@ nomem:
 
 /* ------------------------------------------------------------------ time */
 
-double zpar__cli_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void zpar__cli_sleep (double secs)
-{
-    struct timespec ts;
-    if (secs <= 0)
-        return;
-    ts.tv_sec = (time_t)secs;
-    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-    nanosleep (&ts, NULL);
-}
-
 /* ------------------------------------------------------------------ cluster access */
-
-int zpar__cli_conn_path (char *buf, size_t size, zpar_error_t *err)
-{
-    return zpar__conn_resolve (zpar__cli.connection_file, buf, size, err);
-}
 
 zpar_client_t *zpar__cli_connect (int *rc)
 {
-    char path[PATH_MAX];
-    char host[256] = "";
+    char path[PATH_MAX] = "";
     zpar_error_t err = {{0}};
+    zpar_client_opts_t o;
     zpar_conninfo_t ci;
     zpar_client_t *c;
+    int e;
 
-    if (zpar__cli_conn_path (path, sizeof (path), &err) < 0) {
-        zpar__cli_error ("%s", err.text);
-        *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
+    zpar_client_opts_init (&o);
+    o.connection_file = zpar__cli.connection_file;
+    if ((c = zpar_client_connect_opts (&o, &err))) {
+        *rc = ZPAR_EXIT_OK;
+        return c;
     }
-    if (zpar__conn_read (path, &ci, &err) < 0) {
-        int e = errno;
-        zpar__cli_error ("%s", err.text);
-        if (e == ENOENT)
-            fprintf (stderr, "  (start a cluster with 'zpar cluster start -n N', or point "
-                             "--connection-file / ZPAR_CONNECTION_FILE at its client.json)\n");
-        *rc = e == ENOENT ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_USAGE;
-        return NULL;
-    }
-    gethostname (host, sizeof (host) - 1);
-    if (ci.pid > 0 && ci.host[0] && !strcmp (ci.host, host) && kill (ci.pid, 0) < 0 &&
-        errno == ESRCH) {
-        zpar__cli_error ("the controller that wrote %s (pid %d on %s) is not running: the "
-                         "cluster is gone; clean up with 'zpar cluster stop' and start a new "
-                         "one with 'zpar cluster start -n N'",
-                         path, ci.pid, ci.host);
-        *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
-    }
-    if (!(c = zpar_client_connect (path, &err))) {
-        int e = errno;
-        zpar__cli_error ("%s", err.text[0] ? err.text : strerror (e));
-        if (e == EHOSTUNREACH || e == ETIMEDOUT)
-            fprintf (stderr,
-                     "  (controller of %s: pid %d on %s; is it running? see its log, "
-                     "'zpar cluster stop' to clean up, or raise ZPAR_CONNECT_TIMEOUT)\n",
-                     path, ci.pid, ci.host[0] ? ci.host : "?");
-        *rc = (e == EINVAL || e == EPROTO) ? ZPAR_EXIT_USAGE : ZPAR_EXIT_UNREACHABLE;
-        if (e == EPROTO)
-            *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
-    }
-    *rc = ZPAR_EXIT_OK;
-    return c;
+    e = errno;
+    zpar__cli_error ("%s", err.text[0] ? err.text : strerror (e));
+    if (e == ENOENT && !strstr (err.text, "cluster start"))
+        fprintf (stderr, "  (start a cluster with 'zpar cluster start -n N', or point "
+                         "--connection-file / ZPAR_CONNECTION_FILE at its client.json)\n");
+    if ((e == EHOSTUNREACH || e == ETIMEDOUT) &&
+        zpar_connection_file_find (&o, path, sizeof (path), NULL) == 0 &&
+        zpar__conn_read (path, &ci, NULL) == 0)
+        fprintf (stderr,
+                 "  (controller of %s: pid %d on %s; is it running? see its log, "
+                 "'zpar cluster stop' to clean up, or raise ZPAR_CONNECT_TIMEOUT)\n",
+                 path, ci.pid, ci.host[0] ? ci.host : "?");
+    *rc = e == EINVAL ? ZPAR_EXIT_USAGE : ZPAR_EXIT_UNREACHABLE;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ results */

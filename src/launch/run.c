@@ -67,25 +67,22 @@ static void *ctl_main (void *arg)
 static int wait_engines (zpar_client_t *c, int n, double timeout, ctl_thread_t *t)
 {
     double deadline = zpar__mono_s () + timeout;
-    int alive = 0;
-    while (1) {
-        zpar_engine_info_t *list = NULL;
-        size_t cnt = 0;
-        if (zpar_client_engines (c, &list, &cnt, NULL) == 0) {
-            alive = 0;
-            for (size_t i = 0; i < cnt; i++)
-                if (strcmp (list[i].state, "dead") != 0)
-                    alive++;
-            free (list);
-            if (alive >= n)
-                return 0;
-        }
-        if (t->done || zpar__mono_s () > deadline) {
-            fprintf (stderr, "zpar run: only %d of %d engines registered within %.0f s\n", alive, n,
-                     timeout);
+    for (;;) {
+        double left = deadline - zpar__mono_s ();
+        int alive;
+        /* slices, to notice a controller thread that ended */
+        if (zpar_client_wait_engines (c, (unsigned)n,
+                                      left > 0.1 ? 0.1
+                                      : left > 0 ? left
+                                                 : 0,
+                                      NULL) >= 0)
+            return 0;
+        if (errno != ETIMEDOUT || t->done || zpar__mono_s () >= deadline) {
+            alive = zpar_client_engines_alive (c, NULL);
+            fprintf (stderr, "zpar run: only %d of %d engines registered within %.0f s\n",
+                     alive > 0 ? alive : 0, n, timeout);
             return -1;
         }
-        zpar__sleep_s (0.005);
     }
 }
 
