@@ -75,15 +75,15 @@ typedef struct zpar_fn_ctx zpar_fn_ctx_t;
 
 /* Final state of a task. */
 typedef enum {
-    ZPAR_STATUS_PENDING = 0,   /* not finished (never in a final result) */
-    ZPAR_STATUS_OK = 1,        /* exit status 0 / function returned 0 */
-    ZPAR_STATUS_FAILED = 2,    /* non-zero exit status / return value */
-    ZPAR_STATUS_SIGNALED = 3,  /* killed by a signal (segfault, abort, OOM kill) */
-    ZPAR_STATUS_TIMEOUT = 4,   /* ran past its timeout and was killed */
+    ZPAR_STATUS_PENDING = 0,     /* not finished (never in a final result) */
+    ZPAR_STATUS_OK = 1,          /* exit status 0 / function returned 0 */
+    ZPAR_STATUS_FAILED = 2,      /* non-zero exit status / return value */
+    ZPAR_STATUS_SIGNALED = 3,    /* killed by a signal (segfault, abort, OOM kill) */
+    ZPAR_STATUS_TIMEOUT = 4,     /* ran past its timeout and was killed */
     ZPAR_STATUS_ENGINE_DIED = 5, /* its engine died and no retry was left */
-    ZPAR_STATUS_ERROR = 6,     /* could not run: missing executable, bad library... */
-    ZPAR_STATUS_ABORTED = 7,   /* aborted before it ran, or interrupted */
-    ZPAR_STATUS_DEPENDENCY = 8, /* a task it depended on did not succeed */
+    ZPAR_STATUS_ERROR = 6,       /* could not run: missing executable, bad library... */
+    ZPAR_STATUS_ABORTED = 7,     /* aborted before it ran, or interrupted */
+    ZPAR_STATUS_DEPENDENCY = 8,  /* a task it depended on did not succeed */
 } zpar_status_t;
 
 typedef enum {
@@ -180,12 +180,10 @@ ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *e
 
 /* Output streamed by engines: called from inside zpar_client_poll / waits. */
 typedef void (*zpar_output_f) (void *arg, zpar_engine_id_t engine, zpar_task_id_t task,
-                               int stream /* 1 stdout, 2 stderr */, const void *data,
-                               size_t len);
+                               int stream /* 1 stdout, 2 stderr */, const void *data, size_t len);
 /* Subscribe to IOPub (every engine's output, from every client's tasks,
  * unless mine_only).  NULL cb unsubscribes. */
-ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg,
-                                    int mine_only);
+ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg, int mine_only);
 
 /* Engine events (registered, unregistered, died) from the hub. */
 typedef void (*zpar_engine_event_f) (void *arg, zpar_engine_id_t engine, const char *event);
@@ -201,8 +199,8 @@ ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[]);
 
 /* A function task: the engine dlopen()s lib (once per engine) and calls
  * symbol, a zpar_task_fn, with a copy of input. */
-ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
-                                          const void *input, size_t len);
+ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol, const void *input,
+                                          size_t len);
 ZPAR_API void zpar_task_destroy (zpar_task_t *t);
 
 /* Options; each returns 0 or -1 EINVAL / ENOMEM. */
@@ -212,7 +210,7 @@ ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds); /* 0: none 
 ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries);
 ZPAR_API int zpar_task_add_after (zpar_task_t *t, zpar_task_id_t dep); /* run after dep succeeded */
 ZPAR_API int zpar_task_add_target (zpar_task_t *t, zpar_engine_id_t e); /* allowed engines */
-ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority); /* higher first */
+ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority);     /* higher first */
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
 
@@ -227,8 +225,8 @@ ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpa
 
 /* Direct: run on the given engine (MUX queue).  Retries and dependencies
  * do not apply to direct tasks (they are engine-specific by definition). */
-ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e,
-                                        const zpar_task_t *t, zpar_error_t *err);
+ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e, const zpar_task_t *t,
+                                        zpar_error_t *err);
 
 ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 
@@ -270,10 +268,10 @@ ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c);
 
 ZPAR_API zpar_task_id_t zpar_result_id (const zpar_result_t *r);
 ZPAR_API zpar_status_t zpar_result_status (const zpar_result_t *r);
-ZPAR_API int zpar_result_exit_code (const zpar_result_t *r);   /* -1 if none */
-ZPAR_API int zpar_result_signal (const zpar_result_t *r);      /* 0 if none */
-ZPAR_API double zpar_result_wall (const zpar_result_t *r);     /* seconds */
-ZPAR_API double zpar_result_cpu (const zpar_result_t *r);      /* user+system seconds */
+ZPAR_API int zpar_result_exit_code (const zpar_result_t *r); /* -1 if none */
+ZPAR_API int zpar_result_signal (const zpar_result_t *r);    /* 0 if none */
+ZPAR_API double zpar_result_wall (const zpar_result_t *r);   /* seconds */
+ZPAR_API double zpar_result_cpu (const zpar_result_t *r);    /* user+system seconds */
 ZPAR_API long zpar_result_maxrss_kb (const zpar_result_t *r);
 ZPAR_API zpar_engine_id_t zpar_result_engine (const zpar_result_t *r);
 ZPAR_API const char *zpar_result_host (const zpar_result_t *r);
@@ -297,7 +295,7 @@ typedef struct {
     char host[256];
     int pid;
     int rank;
-    char state[16];     /* "idle", "busy", "dead" */
+    char state[16]; /* "idle", "busy", "dead" */
     unsigned outstanding;
 } zpar_engine_info_t;
 
@@ -326,8 +324,10 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
                                        zpar_error_t *err);
 
 /* The record of any task, submitted by any client, any time earlier.
- * ENOENT if the hub has no such task.  A task not finished yet gives a
- * result with status ZPAR_STATUS_PENDING. */
+ * ENOENT if the hub has no such task (an unknown id is asked about again
+ * for a second: the hub learns of a task a moment after its submission).
+ * A task not finished yet gives a result with status ZPAR_STATUS_PENDING;
+ * to wait for it, use zpar_client_future_for. */
 ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
                                                   zpar_error_t *err);
 
@@ -358,8 +358,8 @@ typedef int (zpar_task_fn) (zpar_fn_ctx_t *ctx, const void *input, size_t len);
 /* Append bytes to the task's output (returned in zpar_result_output). */
 ZPAR_API int zpar_fn_output (zpar_fn_ctx_t *ctx, const void *data, size_t len);
 ZPAR_API zpar_engine_id_t zpar_fn_engine (const zpar_fn_ctx_t *ctx);
-ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx);        /* launcher rank, -1 if none */
-ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx);   /* 1 when asked to stop */
+ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx);      /* launcher rank, -1 if none */
+ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx); /* 1 when asked to stop */
 /* The engines-only MPI communicator (an MPI_Comm *) when the engine runs
  * under MPI, else NULL. */
 ZPAR_API void *zpar_fn_mpi_comm (const zpar_fn_ctx_t *ctx);

@@ -437,6 +437,9 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
     return alive;
 }
 
+#define FETCH_ENOENT_GRACE_US 1000000ULL
+#define FETCH_ENOENT_RETRY_MS 20
+
 ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
                                                   zpar_error_t *err)
 {
@@ -448,8 +451,19 @@ ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id
         zpar__errprintf (err, "no task id");
         return NULL;
     }
-    if (query (c, ZPAR_QUERY_RESULT, id.id, &rep, &qr, err) < 0)
-        return NULL;
+    {
+        /* the hub learns of a task a moment after its submission (through
+         * the scheduler): give an unknown id a second to appear */
+        uint64_t until = zpar__mono_us () + FETCH_ENOENT_GRACE_US;
+        while (query (c, ZPAR_QUERY_RESULT, id.id, &rep, &qr, err) < 0) {
+            if (errno != ENOENT || zpar__mono_us () >= until)
+                return NULL;
+            if (zpar__client_pump (c, FETCH_ENOENT_RETRY_MS) < 0) {
+                zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+                return NULL;
+            }
+        }
+    }
     if (!qr.record) {
         query_done (rep, &qr);
         return zpar__result_make (id.id, 0, ZPAR_STATUS_PENDING, NULL);

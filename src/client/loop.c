@@ -410,7 +410,7 @@ int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err)
     c->lost = 0;
     c->ping_failures = 0;
     return zpar__errnoprintf (err, EHOSTDOWN,
-                              "lost the controller (%s): it did not answer for %.0f s; results "
+                              "lost the controller (%s): it did not answer for %g s; results "
                               "are kept by the controller: fetch them later with 'zpar wait ID' "
                               "/ 'zpar result ID'",
                               c->ci.addr[ZPAR_EP_REGISTRAR], 2 * c->connect_timeout);

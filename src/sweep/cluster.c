@@ -141,22 +141,6 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
     return 0;
 }
 
-/* A connection file found by the usual search whose controller is a dead
- * process of this host: the cluster is not running. */
-static int conn_stale (const char *path)
-{
-    zpar_conninfo_t ci;
-    char host[256];
-    if (zpar__conn_read (path, &ci, NULL) < 0)
-        return 1;
-    if (ci.pid <= 0 || gethostname (host, sizeof (host)) < 0)
-        return 0;
-    host[sizeof (host) - 1] = '\0';
-    if (strcmp (host, ci.host) != 0)
-        return 0;
-    return kill (ci.pid, 0) < 0 && errno == ESRCH;
-}
-
 zpar_client_t *zpar__sweep_connect (const zpar_sweep_run_opts_t *opts,
                                     const zpar_sweep_spec_t *spec, zpar_sweep_private_t *pc,
                                     zpar_sweep_log_t *log, zpar_subproc_cancel_f cancel,
@@ -172,10 +156,13 @@ zpar_client_t *zpar__sweep_connect (const zpar_sweep_run_opts_t *opts,
     }
     if (opts->connection_file || (env && *env))
         return zpar_client_connect (opts->connection_file ? opts->connection_file : env, err);
-    if (zpar__conn_resolve (NULL, path, sizeof (path), NULL) == 0 && !conn_stale (path))
+    /* the running local or job cluster, unless its controller is a dead
+     * process of this host (then the cluster is not running) */
+    if (zpar_connection_file_find (NULL, path, sizeof (path), NULL) == 0 &&
+        zpar_connection_file_stale (path, NULL) == 0)
         return zpar_client_connect (path, err);
     if (!opts->private_cluster) {
-        zpar__conn_resolve (NULL, path, sizeof (path), err);
+        zpar_connection_file_find (NULL, path, sizeof (path), err);
         errno = EHOSTUNREACH;
         return NULL;
     }

@@ -17,6 +17,7 @@
  *   lost SECONDS             a task of SECONDS; prints "waiting", then the
  *                            shell kills the controller: "lost errno=EHOSTDOWN"
  *   stale-connect            connecting to a dead controller: ECONNREFUSED
+ *   callback-deadlock        a waiting call from an output callback: EDEADLK
  *   direct                   an echo on every live engine through the MUX, and
  *                            one to a missing engine (must be an error result)
  *   balanced N [SLEEP]       N load-balanced echo tasks (each sleeping SLEEP s)
@@ -211,7 +212,8 @@ static int check_echo (zpar_future_t *f, const char *want, const char *what)
     so = zpar_result_stdout (r, &len);
     if (want && (len != strlen (want) || memcmp (so, want, len) != 0)) {
         char *e = escape (so ? so : "", so ? len : 0);
-        fail ("%s: task %s: stdout '%s', expected '%s' (foreign or corrupt result)", what, ids, e, want);
+        fail ("%s: task %s: stdout '%s', expected '%s' (foreign or corrupt result)", what, ids, e,
+              want);
         free (e);
         return -1;
     }
@@ -265,14 +267,24 @@ static int cmd_wait_engines (int want)
 static const char *errname (int e)
 {
     switch (e) {
-    case 0: return "0";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EHOSTDOWN: return "EHOSTDOWN";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ENOENT: return "ENOENT";
-    case EINVAL: return "EINVAL";
-    case EEXIST: return "EEXIST";
+    case 0:
+        return "0";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EHOSTDOWN:
+        return "EHOSTDOWN";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ENOENT:
+        return "ENOENT";
+    case EINVAL:
+        return "EINVAL";
+    case EEXIST:
+        return "EEXIST";
+    case EDEADLK:
+        return "EDEADLK";
     }
     return "other";
 }
@@ -384,12 +396,51 @@ static int cmd_lost (double secs)
     out ("waiting");
     t0 = now_s ();
     rc = zpar_future_wait (f, tmo, &err);
-    out ("lost rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (errno) : "0",
-         (now_s () - t0) * 1000);
+    out ("lost rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (errno) : "0", (now_s () - t0) * 1000);
     if (rc == 0 || errno != EHOSTDOWN)
         fail ("wait after the controller died: %s", err.text);
     zpar_future_destroy (f);
     zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* a callback that calls a waiting function of its own client: EDEADLK,
+ * and the client goes on working */
+typedef struct {
+    zpar_client_t *c;
+    int calls;
+    int err;
+} cb_call_t;
+
+static void deadlock_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream,
+                          const void *data, size_t len)
+{
+    cb_call_t *k = arg;
+    zpar_queue_status_t st;
+    (void)e, (void)t, (void)stream, (void)data, (void)len;
+    k->calls++;
+    if (zpar_client_queue_status (k->c, &st, NULL) < 0)
+        k->err = errno;
+}
+
+static int cmd_callback_deadlock (void)
+{
+    cb_call_t k = {0};
+    zpar_future_t *f;
+    zpar_task_t *t = echo_task ("from-the-callback");
+    zpar_error_t err;
+    k.c = connect_or_die ();
+    zpar_client_on_output (k.c, deadlock_out, &k, 1);
+    if (!(f = zpar_submit (k.c, t, &err)))
+        die ("submit: %s", err.text);
+    zpar_task_destroy (t);
+    check_echo (f, "from-the-callback\n", "callback-deadlock");
+    out ("callback calls=%d errno=%s", k.calls, errname (k.err));
+    if (k.calls > 0 && k.err != EDEADLK)
+        fail ("a waiting call from a callback did not fail with EDEADLK");
+    get_status (k.c, &(zpar_queue_status_t){0});
+    zpar_future_destroy (f);
+    zpar_client_destroy (k.c);
     return failures ? 1 : 0;
 }
 
@@ -400,8 +451,8 @@ static int cmd_stale_connect (void)
     zpar_error_t err = {{0}};
     zpar_client_t *c;
     double t0 = now_s ();
-    int stale = zpar_connection_file_stale (connfile ? connfile : getenv ("ZPAR_CONNECTION_FILE"),
-                                            NULL);
+    int stale =
+        zpar_connection_file_stale (connfile ? connfile : getenv ("ZPAR_CONNECTION_FILE"), NULL);
     zpar_client_opts_init (&o);
     o.connection_file = connfile;
     o.connect_timeout = 10;
@@ -498,8 +549,7 @@ static int cmd_balanced (int ntasks, double sleep_for)
             const char *argv[] = {"sh", "-c", script, NULL};
             snprintf (script, sizeof (script), "sleep %g; echo %s", sleep_for, want);
             t = zpar_task_command (argv);
-        }
-        else
+        } else
             t = echo_task (want);
         if (!(fs[i] = zpar_submit (c, t, &err)))
             die ("balanced: submit: %s", err.text);
@@ -585,19 +635,16 @@ static void *worker (void *arg)
                 if (zpar_future_wait (fs[i], 0, &err) < 0) {
                     fail ("%s: task %d not done", name, i);
                     bad++;
-                }
-                else if (zpar_result_status (r = zpar_future_result (fs[i])) != ZPAR_STATUS_OK) {
-                    fail ("%s: task %d: %s (%s)", name, i, zpar_status_name (zpar_result_status (r)),
-                          zpar_result_error (r));
+                } else if (zpar_result_status (r = zpar_future_result (fs[i])) != ZPAR_STATUS_OK) {
+                    fail ("%s: task %d: %s (%s)", name, i,
+                          zpar_status_name (zpar_result_status (r)), zpar_result_error (r));
                     bad++;
-                }
-                else if (!(o = zpar_result_output (r, &len)) || len != strlen (want)
-                         || memcmp (o, want, len) != 0) {
+                } else if (!(o = zpar_result_output (r, &len)) || len != strlen (want) ||
+                           memcmp (o, want, len) != 0) {
                     fail ("%s: task %d: output does not match its input '%s'", name, i, want);
                     bad++;
                 }
-            }
-            else {
+            } else {
                 snprintf (want, sizeof (want), "%d-%d\n", w->k, i);
                 if (check_echo (fs[i], want, name) < 0)
                     bad++;
@@ -677,8 +724,8 @@ static int cmd_clients (int k, int n, const char *lib)
 
 typedef struct {
     const char *marker;
-    int seen;     /* the marker was seen */
-    int any;      /* any output seen */
+    int seen; /* the marker was seen */
+    int any;  /* any output seen */
     uint64_t task;
 } iowatch_t;
 
@@ -739,8 +786,8 @@ static int cmd_iopub (void)
     }
     out ("iopub a_seen=%d b_seen=%d", wa.seen, wb.seen);
     if (!wa.seen || !wb.seen)
-        fail ("iopub: a third client's output was not seen by every subscriber (a:%d b:%d)", wa.seen,
-              wb.seen);
+        fail ("iopub: a third client's output was not seen by every subscriber (a:%d b:%d)",
+              wa.seen, wb.seen);
     else if (wa.task != zpar_future_id (f).id || wb.task != zpar_future_id (f).id)
         fail ("iopub: the output was attributed to the wrong task");
     /* mine_only: a subscriber to its own output must not see the others' */
@@ -833,8 +880,7 @@ static int cmd_run (int argc, char **argv)
         else if (!strcmp (argv[i], "--")) {
             i++;
             break;
-        }
-        else {
+        } else {
             fprintf (stderr, "run: unknown option %s\n", argv[i]);
             return 2;
         }
@@ -848,8 +894,7 @@ static int cmd_run (int argc, char **argv)
         *colon = '\0';
         t = zpar_task_function (lib, colon + 1, input ? input : "", input ? strlen (input) : 0);
         free (lib);
-    }
-    else {
+    } else {
         if (i >= argc) {
             fprintf (stderr, "run: no command\n");
             return 2;
@@ -858,9 +903,9 @@ static int cmd_run (int argc, char **argv)
     }
     if (!t)
         die ("run: cannot make the task");
-    if ((retries && zpar_task_set_retries (t, retries) < 0)
-        || (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0)
-        || (inl && zpar_task_set_inline (t, 1) < 0))
+    if ((retries && zpar_task_set_retries (t, retries) < 0) ||
+        (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0) ||
+        (inl && zpar_task_set_inline (t, 1) < 0))
         die ("run: cannot set the task options");
     c = connect_or_die ();
     fs = calloc ((size_t)count, sizeof (*fs));
@@ -920,7 +965,8 @@ static int cmd_queued (int n)
     for (int i = 0; i < n; i++) {
         snprintf (want, sizeof (want), "queued-%d\n", i);
         if (check_echo (fs[i], want, "queued") == 0)
-            out ("queued-done i=%d engine=%u", i, zpar_result_engine (zpar_future_result (fs[i])).id);
+            out ("queued-done i=%d engine=%u", i,
+                 zpar_result_engine (zpar_future_result (fs[i])).id);
         zpar_future_destroy (fs[i]);
     }
     out ("queued done failures=%d", failures);
@@ -933,13 +979,13 @@ static int cmd_queued (int n)
 
 typedef struct {
     uint64_t task;
-    unsigned engine;    /* where the task printed "started" */
-    unsigned died;      /* engine reported died */
+    unsigned engine; /* where the task printed "started" */
+    unsigned died;   /* engine reported died */
     double died_at;
 } killwatch_t;
 
-static void kill_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream,
-                      const void *data, size_t len)
+static void kill_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream, const void *data,
+                      size_t len)
 {
     killwatch_t *k = arg;
     (void)stream;
@@ -1072,8 +1118,9 @@ static int cmd_killtest (int argc, char **argv)
     else {
         const zpar_result_t *r = zpar_future_result (f);
         char *e = escape (zpar_result_error (r), strlen (zpar_result_error (r)));
-        out ("final status=%s engine=%u attempts=%u error=%s", zpar_status_name (zpar_result_status (r)),
-             zpar_result_engine (r).id, zpar_result_attempts (r), e);
+        out ("final status=%s engine=%u attempts=%u error=%s",
+             zpar_status_name (zpar_result_status (r)), zpar_result_engine (r).id,
+             zpar_result_attempts (r), e);
         free (e);
     }
     zpar_future_destroy (f);
@@ -1095,11 +1142,25 @@ static int cmd_killtest (int argc, char **argv)
 /* ------------------------------------------------------------ raw wire */
 
 static const char *ep_names[] = {
-    "registration", "notification", "hb_ping",    "hb_pong",     "mux_client",     "mux_engine",
-    "control_client", "control_engine", "task_client", "task_engine", "iopub_client", "iopub_engine",
+    "registration", "notification", "hb_ping",        "hb_pong",
+    "mux_client",   "mux_engine",   "control_client", "control_engine",
+    "task_client",  "task_engine",  "iopub_client",   "iopub_engine",
 };
-enum { EP_REG, EP_NOTIFY, EP_PING, EP_PONG, EP_MUXC, EP_MUXE, EP_CTLC, EP_CTLE, EP_TASKC, EP_TASKE,
-       EP_IOPUBC, EP_IOPUBE, EP_N };
+enum {
+    EP_REG,
+    EP_NOTIFY,
+    EP_PING,
+    EP_PONG,
+    EP_MUXC,
+    EP_MUXE,
+    EP_CTLC,
+    EP_CTLE,
+    EP_TASKC,
+    EP_TASKE,
+    EP_IOPUBC,
+    EP_IOPUBE,
+    EP_N
+};
 
 typedef struct {
     char addr[EP_N][256];
@@ -1539,8 +1600,8 @@ static int cmd_garbage (void)
     void *sock[EP_N];
     zpar_client_t *c;
     uint64_t d0, dstart;
-    const int types[EP_N] = {ZMQ_DEALER, ZMQ_XSUB, ZMQ_XSUB, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER,
-                             ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_XSUB, ZMQ_PUB};
+    const int types[EP_N] = {ZMQ_DEALER, ZMQ_XSUB,   ZMQ_XSUB,   ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER,
+                             ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_XSUB,   ZMQ_PUB};
     const int msgtype[EP_N] = {6, 40, 40, 6, 10, 11, 20, 23, 10, 11, 30, 30};
     /* the controller verifies (and counts what it drops) on these */
     const int counted[EP_N] = {1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0};
@@ -1573,8 +1634,7 @@ static int cmd_garbage (void)
                  (unsigned long long)(d - d0));
             if (d == d0)
                 fail ("garbage at %s (%s) was not counted as dropped", ep_names[i], ci.addr[i]);
-        }
-        else
+        } else
             out ("garbage endpoint=%s sent=%d", ep_names[i], sent);
         /* the controller keeps serving after each endpoint's dose */
         {
@@ -1763,6 +1823,7 @@ static void usage (void)
              "usage: zpar-testclient [-f CONNFILE] [-t SECONDS] COMMAND [ARGS]\n"
              "commands: engines, status, wait-engines N, wait-engines-timeout N S,\n"
              "  connect-opts DIR, future-for ID..., lost SECONDS, stale-connect,\n"
+             "  callback-deadlock,\n"
              "  direct, balanced N [SLEEP],\n"
              "  clients K N [LIB], iopub, run [OPTS] -- ARGV | --function LIB:SYM,\n"
              "  queued N, killtest [--retries K] [--sleep S], garbage, malformed-body, hijack\n");
@@ -1786,8 +1847,7 @@ int main (int argc, char **argv)
             tmo = atof (argv[++i]);
             if (scale && atof (scale) > 0)
                 tmo *= atof (scale);
-        }
-        else
+        } else
             usage ();
     }
     if (i >= argc)
@@ -1809,6 +1869,8 @@ int main (int argc, char **argv)
         return cmd_future_for (argc, argv);
     if (!strcmp (cmd, "lost") && argc >= 1)
         return cmd_lost (atof (argv[0]));
+    if (!strcmp (cmd, "callback-deadlock"))
+        return cmd_callback_deadlock ();
     if (!strcmp (cmd, "stale-connect"))
         return cmd_stale_connect ();
     if (!strcmp (cmd, "direct"))

@@ -45,6 +45,20 @@ test_expect_success 'zpar_client_future_for: tasks of another client, and an unk
 	expect_grep "^future id=9999.1 errno=ENOENT done=1$" ff.out
 '
 
+test_expect_success 'a waiting call from a callback fails with EDEADLK; the client goes on' '
+	zt_timeout 40 "$TC" -t 30 callback-deadlock >cd.out &&
+	cat cd.out &&
+	expect_grep "^callback calls=[0-9]+ errno=(EDEADLK|0)$" cd.out
+'
+
+test_expect_success 'zpar_client_fetch_result: an unknown id is ENOENT after a grace second' '
+	start=$(zt_now_ms) &&
+	! zt_timeout 20 $ZPAR result 9999.2 2>unk.err &&
+	end=$(zt_now_ms) &&
+	expect_grep "no task 9999.2" unk.err &&
+	test $((end - start)) -ge 900
+'
+
 test_expect_success 'a wait fails with EHOSTDOWN when the controller dies' '
 	zt_spawn lost "$TC" -t 60 lost 60 &&
 	lost_pid=$ZT_LAST_PID &&
