@@ -393,12 +393,25 @@ int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
                                   "a waiting zpar call was made from inside a callback of the "
                                   "same client");
     if (c->waiting++ == 0) {
-        uint64_t now = zpar__mono_us ();
+        uint64_t now = zpar__mono_us (), due = UINT64_MAX;
         if (c->ping_id)
             c->ping_sent_us = now; /* its answer may be unread: give it a full window */
         c->lost = 0;
-        c->tick_due_us = now;
-        zpar__timer_watcher_reset (c->tick, 0, 0);
+        /* arm the tick for the first thing it has to do (not at once: a
+         * quick wait should cost no extra wake-up) */
+        if (c->nremote)
+            due = now;
+        else if (c->ping_period > 0 && c->ping_id)
+            due = c->ping_sent_us + timeout_us (c);
+        else if (c->ping_period > 0)
+            due = c->heard_us + ping_period_us (c);
+        if (due != UINT64_MAX) {
+            uint64_t ms = due > now ? (due - now + 999) / 1000 : 0;
+            if (ms > TICK_MAX_MS)
+                ms = TICK_MAX_MS;
+            c->tick_due_us = now + ms * 1000;
+            zpar__timer_watcher_reset (c->tick, ms, 0);
+        }
     }
     return 0;
 }
