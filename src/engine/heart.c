@@ -230,7 +230,9 @@ void zpar__heart_destroy (zpar_heart_t *h)
     if (!h)
         return;
     if (h->running) {
-        (void)zmq_send (h->control, "TERMINATE", 9, 0);
+        /* the pipe exists (inproc, connected before the thread started): this
+         * does not block; it fails only when the thread is already gone */
+        (void)zmq_send (h->control, "TERMINATE", 9, ZMQ_DONTWAIT);
         pthread_join (h->thread, NULL);
     }
     zpar__watcher_destroy (h->w_capture);

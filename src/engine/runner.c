@@ -79,6 +79,12 @@ void zpar__runner_destroy (zpar_runner_t *r)
     errno = saved;
 }
 
+void zpar__runner_set_no_pidfd (zpar_runner_t *r, int on)
+{
+    if (r)
+        r->no_pidfd = on;
+}
+
 void zpar__runner_set_engine (zpar_runner_t *r, uint32_t engine)
 {
     if (r)
@@ -458,7 +464,8 @@ int zpar__runner_child_started (zpar_runner_t *r)
         r->timeout_at = r->start_mono + r->timeout_ms * 1000u;
     /* a pidfd becomes readable when the child exits (also if it already
      * has: it stays a zombie until we reap it) */
-    if ((r->pidfd = pidfd_of (r->pid)) >= 0) {
+    r->pidfd = r->no_pidfd ? -1 : pidfd_of (r->pid);
+    if (r->pidfd >= 0) {
         if (!(r->w_pid = zpar__fd_watcher_create (r->reactor, r->pidfd, ZPAR_EV_IN, on_exit_fd, r)))
             goto error;
         zpar__watcher_start (r->w_pid);

@@ -44,9 +44,10 @@ struct zpar_runner {
     int state;
     int is_fn;
     pid_t pid;
-    int pidfd;   /* -1: none (then w_timer polls for the exit) */
-    int fd[NFD]; /* read ends, -1 when closed */
-    int ofd[2];  /* overflow files, -1 when not open */
+    int pidfd;    /* -1: none (then w_timer polls for the exit) */
+    int no_pidfd; /* tests: behave as on a kernel without pidfd */
+    int fd[NFD];  /* read ends, -1 when closed */
+    int ofd[2];   /* overflow files, -1 when not open */
     zpar_watcher_t *w_fd[NFD];
     zpar_watcher_t *w_pid;
     zpar_watcher_t *w_timer; /* timeout, kill grace, pipe drain, exit poll */
@@ -89,6 +90,8 @@ int zpar__runner_fail_now (zpar_runner_t *r, const char *fmt, ...)
  * after killing it when it cannot be watched (result ERROR). */
 int zpar__runner_child_started (zpar_runner_t *r);
 uint64_t zpar__runner_tv_us (struct timeval tv);
+/* For the unit test: on = do without pidfds (the 20 ms exit poll). */
+void zpar__runner_set_no_pidfd (zpar_runner_t *r, int on);
 
 /* runner_cmd.c */
 int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec);

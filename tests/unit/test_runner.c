@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine/runner.h"
+#include "engine/runner_int.h"
 #include "msg.h"
 #include "reactor.h"
 #include "tap.h"
@@ -464,6 +465,27 @@ static void test_two_runners (void)
     zpar__runner_destroy (r2);
 }
 
+/* Without pidfds (old kernels) the exit is polled for. */
+static void test_no_pidfd (void)
+{
+    const zpar_run_result_t *res;
+    char *echo[] = {"sh", "-c", "echo polled; exit 4", NULL};
+    char *slp[] = {"sleep", "10", NULL};
+    zpar_run_spec_t s = cmd (echo);
+
+    zpar__runner_set_no_pidfd (r, 1);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 4 &&
+            buf_is (&res->out, "polled\n"),
+        "no pidfd: exit status and output");
+    s = cmd (slp);
+    s.timeout_ms = 100;
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == SIGTERM,
+        "no pidfd: timeout still ends it");
+    zpar__runner_set_no_pidfd (r, 0);
+}
+
 static void bench_spawn (void)
 {
     char *argv[] = {"/bin/true", NULL};
@@ -528,6 +550,7 @@ int main (void)
     test_control ();
     test_signals (lib);
     test_two_runners ();
+    test_no_pidfd ();
     test_bad_params (lib);
     bench_spawn ();
 
