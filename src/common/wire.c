@@ -146,7 +146,7 @@ static int replay_check (zpar_signer_t *s, const zpar_hdr_t *h)
             memset (slot->bits, 0, sizeof (slot->bits));
         else
             /* forget what these slots held a window ago, the new seq's too */
-            for (uint64_t q = slot->max_seq + 1; q <= h->seq; q++)
+            for (uint64_t q = slot->max_seq + 1; q != h->seq + 1; q++) /* seq may be 2^64-1 */
                 slot->bits[(q % REPLAY_BITS) / 64] &= ~(1ull << (q % 64));
         slot->max_seq = h->seq;
     }
