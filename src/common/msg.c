@@ -28,6 +28,79 @@ static const char *type_names[ZPAR_MSG_TYPE_MAX] = {
     [ZPAR_MSG_NOTIFY] = "notify",
 };
 
+static const char *field_names[] = {
+    [ZPAR_F_KIND] = "kind",
+    [ZPAR_F_ARGV] = "argv",
+    [ZPAR_F_ENV] = "env",
+    [ZPAR_F_CWD] = "cwd",
+    [ZPAR_F_TIMEOUT_MS] = "timeout_ms",
+    [ZPAR_F_RETRIES] = "retries",
+    [ZPAR_F_AFTER] = "after",
+    [ZPAR_F_TARGET] = "target",
+    [ZPAR_F_PRIORITY] = "priority",
+    [ZPAR_F_LIB] = "lib",
+    [ZPAR_F_SYMBOL] = "symbol",
+    [ZPAR_F_INPUT] = "input",
+    [ZPAR_F_INLINE] = "inline",
+    [ZPAR_F_ATTEMPT] = "attempt",
+    [ZPAR_F_OUTPUT_CAP] = "output_cap",
+    [ZPAR_F_ALL_ENGINES] = "all_engines",
+    [ZPAR_F_STATUS] = "status",
+    [ZPAR_F_EXIT] = "exit",
+    [ZPAR_F_SIGNAL] = "signal",
+    [ZPAR_F_WALL_US] = "wall_us",
+    [ZPAR_F_UTIME_US] = "utime_us",
+    [ZPAR_F_STIME_US] = "stime_us",
+    [ZPAR_F_MAXRSS_KB] = "maxrss_kb",
+    [ZPAR_F_HOST] = "host",
+    [ZPAR_F_STDOUT] = "stdout",
+    [ZPAR_F_STDERR] = "stderr",
+    [ZPAR_F_OUTPUT] = "output",
+    [ZPAR_F_ERROR] = "error",
+    [ZPAR_F_STARTED_US] = "started_us",
+    [ZPAR_F_FINISHED_US] = "finished_us",
+    [ZPAR_F_PID] = "pid",
+    [ZPAR_F_TRUNCATED] = "truncated",
+    [ZPAR_F_SUBMITTED_US] = "submitted_us",
+    [ZPAR_F_ENGINE_ID] = "engine_id",
+    [ZPAR_F_CLIENT_ID] = "client_id",
+    [ZPAR_F_RANK] = "rank",
+    [ZPAR_F_ADDR_MUX] = "addr_mux",
+    [ZPAR_F_ADDR_TASK] = "addr_task",
+    [ZPAR_F_ADDR_CONTROL] = "addr_control",
+    [ZPAR_F_ADDR_IOPUB] = "addr_iopub",
+    [ZPAR_F_ADDR_HB_PING] = "addr_hb_ping",
+    [ZPAR_F_ADDR_HB_PONG] = "addr_hb_pong",
+    [ZPAR_F_ADDR_NOTIFY] = "addr_notify",
+    [ZPAR_F_HB_PERIOD_MS] = "hb_period_ms",
+    [ZPAR_F_HB_MISSES] = "hb_misses",
+    [ZPAR_F_TASK_SCHEME] = "task_scheme",
+    [ZPAR_F_STATE] = "state",
+    [ZPAR_F_ENGINE_UUID] = "engine_uuid",
+    [ZPAR_F_STREAM] = "stream",
+    [ZPAR_F_DATA] = "data",
+    [ZPAR_F_EVENT] = "event",
+    [ZPAR_F_QUERY] = "query",
+    [ZPAR_F_TASK_ID] = "task_id",
+    [ZPAR_F_COUNT] = "count",
+    [ZPAR_F_RECORD] = "record",
+    [ZPAR_F_PENDING] = "pending",
+    [ZPAR_F_RUNNING] = "running",
+    [ZPAR_F_COMPLETED] = "completed",
+    [ZPAR_F_FAILED] = "failed",
+    [ZPAR_F_DROPPED] = "dropped",
+    [ZPAR_F_OUTSTANDING] = "outstanding",
+    [ZPAR_F_ERRNO] = "errno",
+};
+
+const char *zpar__msg_field_name (int key)
+{
+    if (key <= 0 || (size_t)key >= sizeof (field_names) / sizeof (field_names[0]) ||
+        !field_names[key])
+        return "unknown";
+    return field_names[key];
+}
+
 const char *zpar__msg_type_name (int type)
 {
     if (type <= 0 || type >= ZPAR_MSG_TYPE_MAX || !type_names[type])
@@ -137,6 +210,14 @@ static int reserve (zpar_msg_t *m, size_t more)
         m->fcap = nf;
     }
     return 0;
+}
+
+void zpar__msg_clear_body (zpar_msg_t *m)
+{
+    if (m) {
+        m->len = 0;
+        m->nfields = 0;
+    }
 }
 
 int zpar__msg_add_bytes (zpar_msg_t *m, zpar_field_t key, const void *data, size_t len)

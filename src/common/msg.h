@@ -204,8 +204,8 @@ size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key);
 
 /* Strictly decode a header frame and a body frame into m (reset first).
  * -1 with EPROTO and a reason in err on any malformation. */
-int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body,
-                      size_t blen, zpar_error_t *err);
+int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body, size_t blen,
+                      zpar_error_t *err);
 
 /* Encode the header of m into out (ZPAR_HDR_LEN bytes). */
 void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN]);
@@ -215,7 +215,11 @@ void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN]);
 int zpar__msg_pack (const zpar_msg_t *m, uint8_t **buf, size_t *len);
 int zpar__msg_unpack (zpar_msg_t *m, const void *buf, size_t len, zpar_error_t *err);
 
+/* Empty the body (fields) of m; keep its header and envelope. */
+void zpar__msg_clear_body (zpar_msg_t *m);
 
 const char *zpar__msg_type_name (int type);
+/* The lower-case name of a field key ("argv", "host"...), "unknown". */
+const char *zpar__msg_field_name (int key);
 
 #endif

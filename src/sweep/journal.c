@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <sqlite3.h>
-
+#include "clock.h"
+#include "db.h"
 #include "error.h"
 #include "journal.h"
 
@@ -40,17 +39,13 @@ static const char *schema =
     "CREATE INDEX IF NOT EXISTS points_idx ON points (idx);"
     "CREATE INDEX IF NOT EXISTS points_state ON points (state);";
 
-#define ROW_COLUMNS                                                                           \
-    "key, idx, params, state, exit_code, signal, attempts, wall_s, max_rss_kb, engine, host, " \
+#define ROW_COLUMNS                                                                                \
+    "key, idx, params, state, exit_code, signal, attempts, wall_s, max_rss_kb, engine, host, "     \
     "stdout, stderr, task_id, created, started, finished, error"
 
-enum {
-    ST_BEGIN, ST_COMMIT, ST_LOOKUP, ST_GET, ST_DISPATCH, ST_FINISH, ST_CUR_ADD, ST_COUNT
-};
+enum { ST_LOOKUP, ST_GET, ST_DISPATCH, ST_FINISH, ST_CUR_ADD, ST_META_SET, ST_COUNT };
 
 static const char *sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
     [ST_LOOKUP] = "SELECT state, attempts FROM points WHERE key = ?1",
     [ST_GET] = "SELECT " ROW_COLUMNS " FROM points WHERE key = ?1",
     [ST_DISPATCH] =
@@ -62,20 +57,20 @@ static const char *sql[ST_COUNT] = {
         "  stderr = excluded.stderr, task_id = excluded.task_id, engine = excluded.engine,"
         "  host = excluded.host, started = excluded.started, finished = NULL,"
         "  exit_code = NULL, signal = NULL, wall_s = NULL, max_rss_kb = NULL, error = NULL",
-    [ST_FINISH] =
-        "UPDATE points SET state = ?2, exit_code = ?3, signal = ?4, wall_s = ?5,"
-        "  max_rss_kb = ?6, engine = coalesce (?7, engine), host = coalesce (?8, host),"
-        "  error = ?9, finished = ?10 WHERE key = ?1",
+    [ST_FINISH] = "UPDATE points SET state = ?2, exit_code = ?3, signal = ?4, wall_s = ?5,"
+                  "  max_rss_kb = ?6, engine = coalesce (?7, engine), host = coalesce (?8, host),"
+                  "  error = ?9, finished = ?10 WHERE key = ?1",
     [ST_CUR_ADD] = "INSERT OR IGNORE INTO temp.current (key) VALUES (?1)",
+    [ST_META_SET] = "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
 };
 
 struct zpar_journal {
-    sqlite3 *db;
-    char *path;
+    zpar_db_t *db;
     sqlite3_stmt *st[ST_COUNT];
     int in_txn;
     unsigned nrec;
-    struct timespec txn_start;
+    uint64_t txn_start_us; /* monotonic */
     unsigned max_records;
     unsigned max_ms;
 };
@@ -97,60 +92,26 @@ static zpar_jstate_t state_parse (const char *s)
     return ZPAR_JSTATE_ABSENT;
 }
 
-static int errno_of (int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_NOMEM: return ENOMEM;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return EBUSY;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_AUTH: return EACCES;
-    case SQLITE_FULL: return ENOSPC;
-    case SQLITE_CANTOPEN: return ENOENT;
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: return EINVAL;
-    default: return EIO;
-    }
-}
-
 static int dbfail (zpar_journal_t *j, zpar_error_t *err, int rc, const char *what)
 {
-    return zpar__errnoprintf (err, errno_of (rc), "journal %s: %s: %s", j->path, what,
-                              j->db ? sqlite3_errmsg (j->db) : sqlite3_errstr (rc));
+    return zpar__db_fail (j->db, err, rc, what);
 }
 
-static double now_unix (void)
+static unsigned age_ms (uint64_t since_us)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    uint64_t now = zpar__mono_us ();
+    uint64_t ms = now > since_us ? (now - since_us) / 1000 : 0;
+    return ms > 0xffffffffULL ? 0xffffffffu : (unsigned)ms;
 }
 
-static unsigned age_ms (const struct timespec *since)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    long long ms = (ts.tv_sec - since->tv_sec) * 1000LL + (ts.tv_nsec - since->tv_nsec) / 1000000;
-    return ms < 0 ? 0 : ms > 0xffffffffLL ? 0xffffffffu : (unsigned)ms;
-}
-
-/* Run one statement to completion (no rows wanted). */
 static int step_done (zpar_journal_t *j, sqlite3_stmt *st, zpar_error_t *err, const char *what)
 {
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return dbfail (j, err, rc, what);
-    return 0;
+    return zpar__db_run (j->db, st, what, err);
 }
 
 static int exec (zpar_journal_t *j, const char *text, zpar_error_t *err)
 {
-    int rc = sqlite3_exec (j->db, text, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return dbfail (j, err, rc, text);
-    return 0;
+    return zpar__db_exec (j->db, text, err);
 }
 
 /* Release the row last returned by zpar__journal_get. */
@@ -164,11 +125,11 @@ static int txn_begin (zpar_journal_t *j, zpar_error_t *err)
     release (j);
     if (j->in_txn)
         return 0;
-    if (step_done (j, j->st[ST_BEGIN], err, "begin") < 0)
+    if (zpar__db_begin (j->db, err) < 0)
         return -1;
     j->in_txn = 1;
     j->nrec = 0;
-    clock_gettime (CLOCK_MONOTONIC, &j->txn_start);
+    j->txn_start_us = zpar__mono_us ();
     return 0;
 }
 
@@ -179,9 +140,9 @@ int zpar__journal_flush (zpar_journal_t *j, zpar_error_t *err)
     release (j);
     if (!j->in_txn)
         return 0;
-    if (step_done (j, j->st[ST_COMMIT], err, "commit") < 0) {
+    if (zpar__db_commit (j->db, err) < 0) {
         /* COMMIT failed (disk full, ...): the transaction may be gone. */
-        if (sqlite3_get_autocommit (j->db)) {
+        if (!zpar__db_in_txn (j->db)) {
             j->in_txn = 0;
             j->nrec = 0;
         }
@@ -196,7 +157,7 @@ int zpar__journal_tick (zpar_journal_t *j, zpar_error_t *err)
 {
     if (!j)
         return zpar__errnoprintf (err, EINVAL, "invalid argument");
-    if (j->in_txn && j->max_ms && age_ms (&j->txn_start) >= j->max_ms)
+    if (j->in_txn && j->max_ms && age_ms (j->txn_start_us) >= j->max_ms)
         return zpar__journal_flush (j, err);
     return 0;
 }
@@ -210,7 +171,7 @@ unsigned zpar__journal_unflushed (const zpar_journal_t *j)
 static int recorded (zpar_journal_t *j, zpar_error_t *err)
 {
     j->nrec++;
-    if (j->nrec >= j->max_records || (j->max_ms && age_ms (&j->txn_start) >= j->max_ms))
+    if (j->nrec >= j->max_records || (j->max_ms && age_ms (j->txn_start_us) >= j->max_ms))
         return zpar__journal_flush (j, err);
     return 0;
 }
@@ -228,18 +189,12 @@ int zpar__journal_set_batch (zpar_journal_t *j, unsigned max_records, unsigned m
 
 static int meta_set (zpar_journal_t *j, const char *name, const char *value, zpar_error_t *err)
 {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2 (j->db,
-                                 "INSERT INTO meta (name, value) VALUES (?1, ?2)"
-                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                                 -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return dbfail (j, err, rc, "meta");
+    sqlite3_stmt *st = zpar__db_stmt (j->db, sql[ST_META_SET], err);
+    if (!st)
+        return -1;
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
-    rc = step_done (j, st, err, "meta");
-    sqlite3_finalize (st);
-    return rc;
+    return step_done (j, st, err, "meta");
 }
 
 char *zpar__journal_meta_get (zpar_journal_t *j, const char *name)
@@ -250,20 +205,17 @@ char *zpar__journal_meta_get (zpar_journal_t *j, const char *name)
         errno = EINVAL;
         return NULL;
     }
-    if (sqlite3_prepare_v2 (j->db, "SELECT value FROM meta WHERE name = ?1", -1, &st, NULL)
-        != SQLITE_OK) {
-        errno = EIO;
+    if (!(st = zpar__db_stmt (j->db, "SELECT value FROM meta WHERE name = ?1", NULL)))
         return NULL;
-    }
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step (st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text (st, 0);
         if (!(v = strdup (t ? t : "")))
             errno = ENOMEM;
-    }
-    else
+    } else
         errno = ENOENT;
-    sqlite3_finalize (st);
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
     return v;
 }
 
@@ -273,106 +225,72 @@ void zpar__journal_close (zpar_journal_t *j)
         int saved = errno;
         if (j->in_txn)
             (void)zpar__journal_flush (j, NULL);
-        if (j->st[ST_GET])
-            release (j);
-        for (int i = 0; i < ST_COUNT; i++)
-            sqlite3_finalize (j->st[i]);
-        sqlite3_close (j->db);
-        free (j->path);
+        zpar__db_close (j->db); /* finalizes the statements */
         free (j);
         errno = saved;
     }
 }
 
-zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name,
-                                    zpar_error_t *err)
+zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name, zpar_error_t *err)
 {
+    const zpar_db_opts_t opts = {.label = "journal", .sync = ZPAR_DB_SYNC_NORMAL};
     zpar_journal_t *j;
-    sqlite3_stmt *st = NULL;
     char *owner = NULL;
-    int rc, version = 0;
+    int version = 0;
 
     if (!path || !sweep_name || !*sweep_name) {
         zpar__errnoprintf (err, EINVAL, "journal: a path and a sweep name are required");
         return NULL;
     }
-    if (!(j = calloc (1, sizeof (*j))) || !(j->path = strdup (path))) {
-        free (j);
+    if (!(j = calloc (1, sizeof (*j)))) {
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
     j->max_records = ZPAR_JOURNAL_BATCH_RECORDS;
     j->max_ms = ZPAR_JOURNAL_BATCH_MS;
-    rc = sqlite3_open_v2 (path, &j->db,
-                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                          NULL);
-    if (rc != SQLITE_OK) {
-        dbfail (j, err, rc, "cannot open");
-        goto error;
-    }
-    sqlite3_busy_timeout (j->db, 10000);
-    sqlite3_extended_result_codes (j->db, 1);
-    if (exec (j, "PRAGMA journal_mode = WAL", err) < 0
-        || exec (j, "PRAGMA synchronous = NORMAL", err) < 0
-        || exec (j, "PRAGMA foreign_keys = ON", err) < 0)
+    if (!(j->db = zpar__db_open (path, &opts, err)) ||
+        exec (j, "PRAGMA foreign_keys = ON", err) < 0)
         goto error;
     /* schema */
-    if ((rc = sqlite3_prepare_v2 (j->db, "PRAGMA user_version", -1, &st, NULL)) != SQLITE_OK) {
-        dbfail (j, err, rc, "schema version");
+    if (zpar__db_user_version (j->db, &version, err) < 0)
         goto error;
-    }
-    if ((rc = sqlite3_step (st)) == SQLITE_ROW)
-        version = sqlite3_column_int (st, 0);
-    sqlite3_finalize (st);
-    st = NULL;
-    if (rc != SQLITE_ROW) {
-        dbfail (j, err, rc, "schema version");
-        goto error;
-    }
     if (version > SCHEMA_VERSION) {
         zpar__errnoprintf (err, EPROTO,
                            "journal %s: schema version %d is newer than this zpar (%d)", path,
                            version, SCHEMA_VERSION);
         goto error;
     }
-    if (exec (j, "BEGIN IMMEDIATE", err) < 0)
+    if (zpar__db_begin (j->db, err) < 0)
         goto error;
-    if (exec (j, schema, err) < 0 || exec (j, "PRAGMA user_version = 1", err) < 0) {
-        (void)exec (j, "ROLLBACK", NULL);
+    if (exec (j, schema, err) < 0 || zpar__db_set_user_version (j->db, SCHEMA_VERSION, err) < 0)
         goto error;
-    }
     owner = zpar__journal_meta_get (j, "sweep_name");
     if (owner && strcmp (owner, sweep_name) != 0) {
         zpar__errnoprintf (err, EEXIST,
                            "journal %s belongs to sweep '%s', not '%s' (give another "
-                           "journal path)", path, owner, sweep_name);
-        (void)exec (j, "ROLLBACK", NULL);
+                           "journal path)",
+                           path, owner, sweep_name);
         goto error;
     }
     if (!owner) {
         char ts[32];
-        snprintf (ts, sizeof (ts), "%.3f", now_unix ());
-        if (meta_set (j, "sweep_name", sweep_name, err) < 0 || meta_set (j, "created", ts, err) < 0) {
-            (void)exec (j, "ROLLBACK", NULL);
+        snprintf (ts, sizeof (ts), "%.3f", zpar__now_s ());
+        if (meta_set (j, "sweep_name", sweep_name, err) < 0 || meta_set (j, "created", ts, err) < 0)
             goto error;
-        }
     }
-    if (exec (j, "COMMIT", err) < 0)
+    if (zpar__db_commit (j->db, err) < 0)
         goto error;
     free (owner);
     owner = NULL;
     if (exec (j, "CREATE TEMP TABLE IF NOT EXISTS current (key TEXT PRIMARY KEY)", err) < 0)
         goto error;
-    for (int i = 0; i < ST_COUNT; i++) {
-        if ((rc = sqlite3_prepare_v3 (j->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
-                                      NULL)) != SQLITE_OK) {
-            dbfail (j, err, rc, "prepare");
+    for (int i = 0; i < ST_COUNT; i++)
+        if (!(j->st[i] = zpar__db_stmt (j->db, sql[i], err)))
             goto error;
-        }
-    }
     return j;
 error:
     free (owner);
+    zpar__db_rollback (j->db);
     zpar__journal_close (j);
     return NULL;
 }
@@ -388,7 +306,7 @@ int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requ
         return -1;
     if (exec (j, "UPDATE points SET state = 'pending' WHERE state = 'running'", err) < 0)
         goto error;
-    n = sqlite3_changes (j->db);
+    n = zpar__db_changes (j->db);
     if (file_hash) {
         old = zpar__journal_meta_get (j, "file_hash");
         changed = old && strcmp (old, file_hash) != 0;
@@ -397,7 +315,7 @@ int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requ
     }
     runs = zpar__journal_meta_get (j, "runs");
     snprintf (nruns, sizeof (nruns), "%ld", (runs ? strtol (runs, NULL, 10) : 0) + 1);
-    snprintf (ts, sizeof (ts), "%.3f", now_unix ());
+    snprintf (ts, sizeof (ts), "%.3f", zpar__now_s ());
     if (meta_set (j, "runs", nruns, err) < 0 || meta_set (j, "last_run", ts, err) < 0)
         goto error;
     if (zpar__journal_flush (j, err) < 0)
@@ -410,7 +328,7 @@ int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requ
         *file_changed = changed;
     return 0;
 error:
-    (void)exec (j, "ROLLBACK", NULL);
+    zpar__db_rollback (j->db);
     j->in_txn = 0;
     j->nrec = 0;
     free (old);
@@ -418,8 +336,8 @@ error:
     return -1;
 }
 
-int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state,
-                          int *attempts, zpar_error_t *err)
+int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state, int *attempts,
+                          zpar_error_t *err)
 {
     sqlite3_stmt *st;
     int rc;
@@ -432,8 +350,7 @@ int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *sta
         *state = state_parse ((const char *)sqlite3_column_text (st, 0));
         if (attempts)
             *attempts = sqlite3_column_int (st, 1);
-    }
-    else if (rc == SQLITE_DONE) {
+    } else if (rc == SQLITE_DONE) {
         *state = ZPAR_JSTATE_ABSENT;
         if (attempts)
             *attempts = 0;
@@ -519,7 +436,7 @@ int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *
     bind_opt (st, 6, d->task_id);
     bind_opt (st, 7, d->engine);
     bind_opt (st, 8, d->host);
-    sqlite3_bind_double (st, 9, now_unix ());
+    sqlite3_bind_double (st, 9, zpar__now_s ());
     int rc = step_done (j, st, err, "record dispatch");
     sqlite3_clear_bindings (st);
     if (rc < 0)
@@ -527,16 +444,16 @@ int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *
     return recorded (j, err);
 }
 
-int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r,
-                            zpar_error_t *err)
+int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r, zpar_error_t *err)
 {
     sqlite3_stmt *st;
     int rc;
     if (!j || !r || !r->key)
         return zpar__errnoprintf (err, EINVAL, "invalid argument");
-    if (r->state != ZPAR_JSTATE_SUCCEEDED && r->state != ZPAR_JSTATE_FAILED
-        && r->state != ZPAR_JSTATE_PENDING)
-        return zpar__errnoprintf (err, EINVAL, "journal: a finished point must be succeeded, "
+    if (r->state != ZPAR_JSTATE_SUCCEEDED && r->state != ZPAR_JSTATE_FAILED &&
+        r->state != ZPAR_JSTATE_PENDING)
+        return zpar__errnoprintf (err, EINVAL,
+                                  "journal: a finished point must be succeeded, "
                                   "failed or pending");
     if (txn_begin (j, err) < 0)
         return -1;
@@ -562,19 +479,18 @@ int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r,
     bind_opt (st, 7, r->engine);
     bind_opt (st, 8, r->host);
     bind_opt (st, 9, r->error);
-    sqlite3_bind_double (st, 10, now_unix ());
+    sqlite3_bind_double (st, 10, zpar__now_s ());
     rc = step_done (j, st, err, "record result");
     sqlite3_clear_bindings (st);
     if (rc < 0)
         return -1;
-    if (sqlite3_changes (j->db) == 0)
+    if (zpar__db_changes (j->db) == 0)
         return zpar__errnoprintf (err, ENOENT, "journal: point %.16s... was never dispatched",
                                   r->key);
     return recorded (j, err);
 }
 
-int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT],
-                          zpar_error_t *err)
+int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT], zpar_error_t *err)
 {
     sqlite3_stmt *st;
     int rc;
@@ -582,17 +498,12 @@ int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT],
         return zpar__errnoprintf (err, EINVAL, "invalid argument");
     for (int i = 0; i < ZPAR_JSTATE_COUNT; i++)
         counts[i] = 0;
-    rc = sqlite3_prepare_v2 (j->db, "SELECT state, count(*) FROM points GROUP BY state", -1, &st,
-                             NULL);
-    if (rc != SQLITE_OK)
-        return dbfail (j, err, rc, "count");
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (!(st = zpar__db_stmt (j->db, "SELECT state, count(*) FROM points GROUP BY state", err)))
+        return -1;
+    while ((rc = zpar__db_step (j->db, st, "count", err)) == 1)
         counts[state_parse (col_text (st, 0))] += (uint64_t)sqlite3_column_int64 (st, 1);
-    sqlite3_finalize (st);
     counts[ZPAR_JSTATE_ABSENT] = 0;
-    if (rc != SQLITE_DONE)
-        return dbfail (j, err, rc, "count");
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int zpar__journal_current_clear (zpar_journal_t *j, zpar_error_t *err)
@@ -620,7 +531,7 @@ int zpar__journal_current_add (zpar_journal_t *j, const char *key, zpar_error_t 
 }
 
 static int foreach (zpar_journal_t *j, const char *text, zpar_journal_row_f cb, void *arg,
-                    zpar_error_t *err)
+                    zpar_error_t * err)
 {
     sqlite3_stmt *st;
     zpar_journal_row_t row;
@@ -628,25 +539,18 @@ static int foreach (zpar_journal_t *j, const char *text, zpar_journal_row_f cb, 
     if (!j || !cb)
         return zpar__errnoprintf (err, EINVAL, "invalid argument");
     release (j);
-    rc = sqlite3_prepare_v2 (j->db, text, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return dbfail (j, err, rc, "query");
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+    if (!(st = zpar__db_stmt (j->db, text, err)))
+        return -1;
+    while ((rc = zpar__db_step (j->db, st, "query", err)) == 1) {
         row_fill (st, &row);
         if ((ret = cb (&row, arg)) != 0)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        dbfail (j, err, rc, "query");
-        sqlite3_finalize (st);
-        return -1;
-    }
-    sqlite3_finalize (st);
-    return ret;
+    sqlite3_reset (st);
+    return rc < 0 ? -1 : ret;
 }
 
-int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg,
-                           zpar_error_t *err)
+int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg, zpar_error_t *err)
 {
     return foreach (j, "SELECT " ROW_COLUMNS " FROM points ORDER BY idx, key", cb, arg, err);
 }

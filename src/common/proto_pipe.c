@@ -1,0 +1,236 @@
+/* proto_pipe.c - the hub <-> scheduler pipes, as typed messages. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "msg.h"
+#include "proto_pipe.h"
+
+static const char *const names[ZPAR_PIPE_KIND_MAX] = {
+    [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",  [ZPAR_PIPE_DONE] = "done",
+    [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM", [ZPAR_PIPE_DEP_QUERY] = "dep?",
+};
+
+const char *zpar__pipe_kind_name (zpar_pipe_kind_t kind)
+{
+    if ((int)kind <= ZPAR_PIPE_NONE || kind >= ZPAR_PIPE_KIND_MAX)
+        return "?";
+    return names[kind];
+}
+
+static int add_part (zpar_frames_t *f, const void *data, size_t len)
+{
+    if (zmq_msg_init_size (&f->part[f->n], len) < 0)
+        return -1;
+    if (len)
+        memcpy (zmq_msg_data (&f->part[f->n]), data, len);
+    f->n++;
+    return 0;
+}
+
+int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
+{
+    const char *cmd;
+    uint8_t ok;
+    int rc;
+
+    if (f) {
+        f->n = 0;
+        f->delim = -1;
+    }
+    if (!m || !f || (int)m->kind <= ZPAR_PIPE_NONE || m->kind >= ZPAR_PIPE_KIND_MAX ||
+        (m->kind == ZPAR_PIPE_REQUEUE && (!m->data || m->len < ZPAR_HDR_LEN))) {
+        errno = EINVAL;
+        return -1;
+    }
+    cmd = names[m->kind];
+    rc = add_part (f, cmd, strlen (cmd));
+    switch (m->kind) {
+    case ZPAR_PIPE_UP:
+    case ZPAR_PIPE_DOWN:
+        if (rc == 0)
+            rc = add_part (f, &m->engine, sizeof (m->engine));
+        break;
+    case ZPAR_PIPE_DONE:
+        ok = m->ok ? 1 : 2;
+        if (rc == 0)
+            rc = add_part (f, &m->task, sizeof (m->task));
+        if (rc == 0)
+            rc = add_part (f, &ok, 1);
+        break;
+    case ZPAR_PIPE_DEP_QUERY:
+        if (rc == 0)
+            rc = add_part (f, &m->task, sizeof (m->task));
+        break;
+    case ZPAR_PIPE_REQUEUE:
+        if (rc == 0)
+            rc = add_part (f, m->data, m->len);
+        break;
+    default:
+        break;
+    }
+    if (rc < 0) {
+        zpar__frames_close (f);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+static int frame_is (const zpar_frames_t *f, int i, size_t len)
+{
+    return zmq_msg_size ((zmq_msg_t *)&f->part[i]) == len;
+}
+
+int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t *err)
+{
+    zpar_frames_t *g = (zpar_frames_t *)f; /* zmq's accessors are not const */
+    const char *cmd;
+    size_t len;
+    int kind = ZPAR_PIPE_NONE;
+
+    if (!f || !m) {
+        errno = EINVAL;
+        return zpar__errprintf (err, "invalid argument");
+    }
+    memset (m, 0, sizeof (*m));
+    if (f->n < 1 || f->n > ZPAR_MAX_PARTS)
+        return zpar__errnoprintf (err, EPROTO, "empty pipe message");
+    cmd = zmq_msg_data (&g->part[0]);
+    len = zmq_msg_size (&g->part[0]);
+    for (int k = ZPAR_PIPE_NONE + 1; k < ZPAR_PIPE_KIND_MAX; k++) {
+        if (strlen (names[k]) == len && memcmp (names[k], cmd, len) == 0) {
+            kind = k;
+            break;
+        }
+    }
+    switch (kind) {
+    case ZPAR_PIPE_UP:
+    case ZPAR_PIPE_DOWN:
+        if (f->n != 2 || !frame_is (f, 1, 4))
+            goto malformed;
+        memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
+        break;
+    case ZPAR_PIPE_DONE: {
+        uint8_t ok;
+        if (f->n != 3 || !frame_is (f, 1, 8) || !frame_is (f, 2, 1))
+            goto malformed;
+        memcpy (&m->task, zmq_msg_data (&g->part[1]), 8);
+        ok = *(const uint8_t *)zmq_msg_data (&g->part[2]);
+        if (ok != 1 && ok != 2)
+            goto malformed;
+        m->ok = ok == 1;
+        break;
+    }
+    case ZPAR_PIPE_DEP_QUERY:
+        if (f->n != 2 || !frame_is (f, 1, 8))
+            goto malformed;
+        memcpy (&m->task, zmq_msg_data (&g->part[1]), 8);
+        break;
+    case ZPAR_PIPE_REQUEUE:
+        if (f->n != 2 || zmq_msg_size (&g->part[1]) < ZPAR_HDR_LEN)
+            goto malformed;
+        m->data = zmq_msg_data (&g->part[1]);
+        m->len = zmq_msg_size (&g->part[1]);
+        break;
+    case ZPAR_PIPE_TERM:
+        if (f->n != 1)
+            goto malformed;
+        break;
+    default:
+        return zpar__errnoprintf (err, EPROTO, "unknown pipe command (%zu bytes)", len);
+    }
+    m->kind = (zpar_pipe_kind_t)kind;
+    return 0;
+malformed:
+    memset (m, 0, sizeof (*m));
+    return zpar__errnoprintf (err, EPROTO, "malformed pipe message '%s' (%d frames)", names[kind],
+                              f->n);
+}
+
+int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags)
+{
+    zpar_frames_t f;
+    if (!sock) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (zpar__pipe_encode (m, &f) < 0)
+        return -1;
+    if (zpar__frames_send (sock, &f, 0, flags) < 0) {
+        int e = errno;
+        zpar__frames_close (&f);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int zpar__pipe_send_up (void *sock, uint32_t engine, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_UP, .engine = engine};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_down (void *sock, uint32_t engine, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_DOWN, .engine = engine};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_done (void *sock, uint64_t task, int ok, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_DONE, .task = task, .ok = ok};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_REQUEUE, .data = req, .len = len};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_term (void *sock, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_TERM};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_DEP_QUERY, .task = task};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_recv (void *sock, zpar_frames_t *f, zpar_pipe_msg_t *m, int flags, zpar_error_t *err)
+{
+    if (!sock || !f || !m) {
+        errno = EINVAL;
+        return zpar__errprintf (err, "invalid argument");
+    }
+    if (zpar__frames_recv (sock, f, flags) < 0) {
+        if (errno == EPROTO)
+            zpar__errprintf (err, "too many frames");
+        return -1;
+    }
+    return zpar__pipe_decode (f, m, err);
+}
+
+int zpar__pipe_inject_is_term (const zpar_frames_t *f)
+{
+    zpar_frames_t *g = (zpar_frames_t *)f;
+    if (!f || f->n < 1) {
+        errno = EPROTO;
+        return -1;
+    }
+    if (f->n == 1) {
+        if (zmq_msg_size (&g->part[0]) == 5 && memcmp (zmq_msg_data (&g->part[0]), "$TERM", 5) == 0)
+            return 1;
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* proto_pipe.h - the hub <-> scheduler pipes, as typed messages (internal).
+ *
+ * The controller's hub and its schedulers are threads of one process that
+ * talk over inproc PAIR sockets.  Two kinds of pipe:
+ *
+ * The task scheduler pipe (the scheduler binds, the hub connects):
+ *
+ *   hub -> sched  ["up",    engine u32]               ZPAR_PIPE_UP
+ *                 ["down",  engine u32]               ZPAR_PIPE_DOWN
+ *                 ["done",  task u64, ok u8]          ZPAR_PIPE_DONE (ok: 1 yes, 2 no)
+ *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
+ *                 ["$TERM"]                           ZPAR_PIPE_TERM
+ *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
+ *
+ *   "up": an engine registered; "down": it died or unregistered; "done": a
+ *   task finished outside the scheduler (direct task, or an outcome the
+ *   scheduler asked about); "req": a load-balanced task an earlier
+ *   controller recorded but never finished, as stored (header + body, see
+ *   zpar__msg_pack), to be queued again; "$TERM": stop; "dep?": has this
+ *   task (a dependency) finished?  The hub answers with "done" if its
+ *   records say so, and says nothing otherwise.
+ *
+ * The relay inject pipes (each direct scheduler binds one, the hub
+ * connects): [engine identity, wire message frames...] is forwarded to
+ * that engine as it is; ["$TERM"] stops the relay.
+ *
+ * Integers are in host byte order: the pipes never leave the process.
+ * Decoding is strict: a wrong command, frame count or frame size is
+ * malformed (-1 EPROTO with a reason).
+ */
+#ifndef ZPAR__PROTO_PIPE_H
+#define ZPAR__PROTO_PIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+#include "zpar/error.h"
+
+typedef enum {
+    ZPAR_PIPE_NONE = 0,
+    ZPAR_PIPE_UP = 1,        /* engine */
+    ZPAR_PIPE_DOWN = 2,      /* engine */
+    ZPAR_PIPE_DONE = 3,      /* task, ok */
+    ZPAR_PIPE_REQUEUE = 4,   /* data, len */
+    ZPAR_PIPE_TERM = 5,      /* - */
+    ZPAR_PIPE_DEP_QUERY = 6, /* task */
+    ZPAR_PIPE_KIND_MAX = 7,
+} zpar_pipe_kind_t;
+
+typedef struct {
+    zpar_pipe_kind_t kind;
+    uint32_t engine;  /* UP, DOWN */
+    uint64_t task;    /* DONE, DEP_QUERY */
+    int ok;           /* DONE: 1 the task succeeded, 0 it did not */
+    const void *data; /* REQUEUE: the recorded request (borrowed; see decode) */
+    size_t len;       /* REQUEUE: its length, at least ZPAR_HDR_LEN */
+} zpar_pipe_msg_t;
+
+/* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */
+const char *zpar__pipe_kind_name (zpar_pipe_kind_t kind);
+
+/* Encode m into fresh frames f (f->delim = -1; the caller closes f or
+ * sends it with zpar__frames_send).  -1 with EINVAL (NULL, unknown kind,
+ * REQUEUE shorter than a header) or ENOMEM; f is then empty. */
+int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f);
+
+/* Decode frames f into m.  m->data points into f: valid while f is open.
+ * -1 with EPROTO and the reason in err (if non-NULL) when f is not a
+ * well-formed pipe message; EINVAL for NULL arguments. */
+int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t *err);
+
+/* Encode and send m on sock (flags: 0 or ZMQ_DONTWAIT).  0 / -1 errno. */
+int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags);
+
+/* Shorthands for the hub and the schedulers. */
+int zpar__pipe_send_up (void *sock, uint32_t engine, int flags);
+int zpar__pipe_send_down (void *sock, uint32_t engine, int flags);
+int zpar__pipe_send_done (void *sock, uint64_t task, int ok, int flags);
+int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags);
+int zpar__pipe_send_term (void *sock, int flags);
+int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
+
+/* Receive one message from sock into f and decode it into m (m->data
+ * points into f; close f when done, also after an error).  -1 with EAGAIN
+ * when nothing is ready (ZMQ_DONTWAIT), EPROTO (malformed, err says why;
+ * the message was consumed). */
+int zpar__pipe_recv (void *sock, zpar_frames_t *f, zpar_pipe_msg_t *m, int flags,
+                     zpar_error_t *err);
+
+/* Relay inject pipe: 1 if f is the stop command ["$TERM"], 0 if it is a
+ * message to forward to an engine ([identity, frames...], two frames or
+ * more), -1 EPROTO if it is neither. */
+int zpar__pipe_inject_is_term (const zpar_frames_t *f);
+
+#endif

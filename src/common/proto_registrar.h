@@ -1,0 +1,188 @@
+/* proto_registrar.h - typed codecs of the registrar's messages
+ * (doc/protocol.md, "Registration", "Queries"): REGISTER_ENGINE(_REPLY),
+ * REGISTER_CLIENT(_REPLY), UNREGISTER, QUERY(_REPLY).  Names on the wire
+ * (task scheme, query, engine and task states) are enums here.  The
+ * encode/decode/ownership contract is in proto_common.h.
+ */
+#ifndef ZPAR__PROTO_REGISTRAR_H
+#define ZPAR__PROTO_REGISTRAR_H
+
+#include "proto_common.h"
+
+/* TASK_SCHEME */
+typedef enum {
+    ZPAR_SCHEME_NONE = 0, /* absent */
+    ZPAR_SCHEME_LEASTLOAD = 1,
+    ZPAR_SCHEME_PURE = 2,
+} zpar_task_scheme_t;
+
+/* The addresses a registration reply hands out (ADDR_* fields). */
+typedef enum {
+    ZPAR_ADDR_MUX = 0,
+    ZPAR_ADDR_TASK,
+    ZPAR_ADDR_CONTROL,
+    ZPAR_ADDR_IOPUB,
+    ZPAR_ADDR_HB_PING, /* engines only */
+    ZPAR_ADDR_HB_PONG, /* engines only */
+    ZPAR_ADDR_NOTIFY,  /* clients only */
+    ZPAR_ADDR_COUNT,
+} zpar_addr_kind_t;
+
+/* STATE of an engine record */
+typedef enum {
+    ZPAR_ENGINE_STATE_NONE = 0, /* absent */
+    ZPAR_ENGINE_IDLE = 1,
+    ZPAR_ENGINE_BUSY = 2,
+    ZPAR_ENGINE_DEAD = 3,
+} zpar_engine_state_t;
+
+/* STATE of a task in a result query reply */
+typedef enum {
+    ZPAR_TASK_STATE_NONE = 0, /* absent */
+    ZPAR_TASK_STATE_PENDING = 1,
+    ZPAR_TASK_STATE_RUNNING = 2,
+    ZPAR_TASK_STATE_DONE = 3,
+} zpar_task_state_t;
+
+/* QUERY */
+typedef enum {
+    ZPAR_QUERY_NONE = 0, /* absent (an error reply) */
+    ZPAR_QUERY_ENGINES = 1,
+    ZPAR_QUERY_STATUS = 2,
+    ZPAR_QUERY_RESULT = 3,
+    ZPAR_QUERY_REQUEST = 4,
+    ZPAR_QUERY_PURGE = 5,
+    ZPAR_QUERY_SHUTDOWN = 6,
+} zpar_query_kind_t;
+
+/* Wire names of the enums ("leastload", "idle", "engines"...); NULL when
+ * out of range.  name -> value: 0 / -1 EINVAL when unknown. */
+const char *zpar__scheme_name (zpar_task_scheme_t s);
+int zpar__scheme_parse (const char *name, zpar_task_scheme_t *s);
+const char *zpar__engine_state_name (zpar_engine_state_t s);
+const char *zpar__task_state_name (zpar_task_state_t s);
+const char *zpar__query_name (zpar_query_kind_t q);
+
+/* REGISTER_ENGINE: h.engine = the id held before, 0 the first time. */
+typedef struct {
+    zpar_proto_hdr_t h;
+    const char *host; /* HOST, NULL: not sent */
+    uint64_t pid;     /* PID */
+    int rank;         /* RANK, -1: none (2^64-1 on the wire; absent decodes as -1) */
+    zpar_eid_t want;  /* ENGINE_ID wanted, 0: any */
+    const char *uuid; /* ENGINE_UUID, NULL: not sent */
+    zpar_proto_mem_t mem;
+} zpar_proto_reg_engine_t;
+
+/* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine
+ * != 0): addr[MUX..HB_PONG] required, scheme, hb_period_ms, hb_misses (0:
+ * not sent).  Refused (h.engine == 0): error, errnum. */
+typedef struct {
+    zpar_proto_hdr_t h;
+    const char *addr[ZPAR_ADDR_COUNT];
+    uint64_t hb_period_ms;
+    uint64_t hb_misses;
+    zpar_task_scheme_t scheme;
+    int errnum;        /* ERRNO, 0: not sent */
+    const char *error; /* ERROR, NULL: not sent */
+    zpar_proto_mem_t mem;
+} zpar_proto_reg_engine_reply_t;
+
+/* REGISTER_CLIENT and UNREGISTER (h.engine) carry only a header. */
+typedef struct {
+    zpar_proto_hdr_t h;
+} zpar_proto_reg_client_t;
+
+typedef struct {
+    zpar_proto_hdr_t h;
+} zpar_proto_unregister_t;
+
+/* REGISTER_CLIENT_REPLY: accepted (no error, no errnum): id (CLIENT_ID,
+ * also in h.client) and addr[MUX..IOPUB] and addr[NOTIFY] required, scheme.
+ * Refused: error, errnum. */
+typedef struct {
+    zpar_proto_hdr_t h;
+    zpar_cid_t id;
+    const char *addr[ZPAR_ADDR_COUNT];
+    zpar_task_scheme_t scheme;
+    int errnum;
+    const char *error;
+    zpar_proto_mem_t mem;
+} zpar_proto_reg_client_reply_t;
+
+/* QUERY: h.task is the correlation id echoed by the reply. */
+typedef struct {
+    zpar_proto_hdr_t h;
+    zpar_query_kind_t kind; /* QUERY, required */
+    zpar_tid_t task;        /* TASK_ID, 0: not sent */
+} zpar_proto_query_t;
+
+/* One engine of an "engines" reply (a RECORD holding a packed NOTIFY
+ * message with these fields and header.engine = id). */
+typedef struct {
+    zpar_eid_t id;             /* ENGINE_ID */
+    const char *host;          /* HOST, NULL: absent */
+    uint64_t pid;              /* PID */
+    int rank;                  /* RANK, -1 none */
+    zpar_engine_state_t state; /* STATE */
+    uint64_t outstanding;      /* OUTSTANDING */
+} zpar_proto_engine_info_t;
+
+/* QUERY_REPLY.  What is sent depends on kind:
+ *   ENGINES   one RECORD per engines[i]
+ *   STATUS    pending, running, completed, failed, dropped
+ *   RESULT    TASK_ID, STATE (when not NONE), RECORD = packed result (when set)
+ *   REQUEST   TASK_ID, RECORD = packed task request (when set)
+ *   PURGE     COUNT
+ *   SHUTDOWN  nothing
+ * and, for any kind (also NONE), ERRNO and ERROR when set.  Decode fills
+ * every field present; engines (owned by r) only for ENGINES, record
+ * (borrowed from m) for the other kinds. */
+typedef struct {
+    zpar_proto_hdr_t h;
+    zpar_query_kind_t kind;
+    int errnum;
+    const char *error;
+    uint64_t pending, running, completed, failed, dropped;
+    zpar_tid_t task;
+    zpar_task_state_t state;
+    const void *record;
+    size_t record_len;
+    uint64_t count;
+    const zpar_proto_engine_info_t *engines;
+    size_t nengines;
+    zpar_proto_mem_t mem;
+} zpar_proto_query_reply_t;
+
+int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t *r);
+int zpar__proto_reg_engine_decode (const zpar_msg_t *m, zpar_proto_reg_engine_t *r,
+                                   zpar_error_t *err);
+void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r);
+
+int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_engine_reply_t *r);
+int zpar__proto_reg_engine_reply_decode (const zpar_msg_t *m, zpar_proto_reg_engine_reply_t *r,
+                                         zpar_error_t *err);
+void zpar__proto_reg_engine_reply_clear (zpar_proto_reg_engine_reply_t *r);
+
+int zpar__proto_reg_client_encode (zpar_msg_t *m, const zpar_proto_reg_client_t *r);
+int zpar__proto_reg_client_decode (const zpar_msg_t *m, zpar_proto_reg_client_t *r,
+                                   zpar_error_t *err);
+
+int zpar__proto_reg_client_reply_encode (zpar_msg_t *m, const zpar_proto_reg_client_reply_t *r);
+int zpar__proto_reg_client_reply_decode (const zpar_msg_t *m, zpar_proto_reg_client_reply_t *r,
+                                         zpar_error_t *err);
+void zpar__proto_reg_client_reply_clear (zpar_proto_reg_client_reply_t *r);
+
+int zpar__proto_unregister_encode (zpar_msg_t *m, const zpar_proto_unregister_t *u);
+int zpar__proto_unregister_decode (const zpar_msg_t *m, zpar_proto_unregister_t *u,
+                                   zpar_error_t *err);
+
+int zpar__proto_query_encode (zpar_msg_t *m, const zpar_proto_query_t *q);
+int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_error_t *err);
+
+int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_t *r);
+int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_t *r,
+                                    zpar_error_t *err);
+void zpar__proto_query_reply_clear (zpar_proto_query_reply_t *r);
+
+#endif

@@ -1,0 +1,1042 @@
+/* test_proto.c - the typed codecs (proto_*.h): every message kind round
+ * trips (struct -> wire bytes -> struct -> the same bytes), the bytes are
+ * those the hand-written encoders produced, every truncation inside a field
+ * and every field of the wrong type, length or range is rejected with
+ * EPROTO, unknown names are rejected, and bad parameters give EINVAL. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto_check.h"
+#include "proto_control.h"
+#include "proto_iopub.h"
+#include "proto_registrar.h"
+#include "proto_result.h"
+#include "proto_task.h"
+#include "tap.h"
+
+/* ------------------------------------------------------------ helpers */
+
+/* Decode packed bytes all the way: frame layer, then the typed codec. */
+static int decode_bytes (const void *buf, size_t len, zpar_error_t *err)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    int rc;
+    if (!m)
+        return -1;
+    rc = zpar__msg_unpack (m, buf, len, err);
+    if (rc == 0)
+        rc = zpar__proto_check (m, err);
+    zpar__msg_destroy (m);
+    return rc;
+}
+
+static int pack (const zpar_msg_t *m, uint8_t **buf, size_t *len)
+{
+    return zpar__msg_pack (m, buf, len);
+}
+
+/* What a field holds, for the wrong-type table. */
+typedef enum { T_BYTES, T_U64, T_STR } ftype_t;
+
+static ftype_t field_type (int key)
+{
+    switch (key) {
+    case ZPAR_F_ARGV:
+    case ZPAR_F_ENV:
+    case ZPAR_F_CWD:
+    case ZPAR_F_LIB:
+    case ZPAR_F_SYMBOL:
+    case ZPAR_F_HOST:
+    case ZPAR_F_ERROR:
+    case ZPAR_F_ADDR_MUX:
+    case ZPAR_F_ADDR_TASK:
+    case ZPAR_F_ADDR_CONTROL:
+    case ZPAR_F_ADDR_IOPUB:
+    case ZPAR_F_ADDR_HB_PING:
+    case ZPAR_F_ADDR_HB_PONG:
+    case ZPAR_F_ADDR_NOTIFY:
+    case ZPAR_F_TASK_SCHEME:
+    case ZPAR_F_STATE:
+    case ZPAR_F_ENGINE_UUID:
+    case ZPAR_F_EVENT:
+    case ZPAR_F_QUERY:
+        return T_STR;
+    case ZPAR_F_INPUT:
+    case ZPAR_F_STDOUT:
+    case ZPAR_F_STDERR:
+    case ZPAR_F_OUTPUT:
+    case ZPAR_F_DATA:
+    case ZPAR_F_RECORD:
+        return T_BYTES;
+    default:
+        return T_U64;
+    }
+}
+
+/* String fields whose value is a name from a fixed set. */
+static int is_enum_str (int key)
+{
+    return key == ZPAR_F_TASK_SCHEME || key == ZPAR_F_STATE || key == ZPAR_F_EVENT ||
+           key == ZPAR_F_QUERY;
+}
+
+/* A u64 value out of the field's range, or 0 if every value is valid. */
+static int out_of_range (int key, uint64_t *v)
+{
+    switch (key) {
+    case ZPAR_F_KIND:
+        *v = 3;
+        return 1;
+    case ZPAR_F_STATUS:
+        *v = 9;
+        return 1;
+    case ZPAR_F_STREAM:
+        *v = 3;
+        return 1;
+    case ZPAR_F_INLINE:
+    case ZPAR_F_ALL_ENGINES:
+        *v = 2;
+        return 1;
+    case ZPAR_F_TRUNCATED:
+        *v = 4;
+        return 1;
+    case ZPAR_F_TARGET:
+    case ZPAR_F_ENGINE_ID:
+    case ZPAR_F_CLIENT_ID:
+        *v = 1ull << 32;
+        return 1;
+    case ZPAR_F_ERRNO:
+        *v = 1ull << 31;
+        return 1;
+    case ZPAR_F_EXIT:
+    case ZPAR_F_RANK:
+        *v = (uint64_t)-2;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Copy m with field number idx replaced by (p, len). */
+static zpar_msg_t *with_field (const zpar_msg_t *m, size_t idx, const void *p, size_t len)
+{
+    zpar_msg_t *c = zpar__msg_create ((zpar_msg_type_t)m->hdr.type);
+    if (!c)
+        return NULL;
+    c->hdr = m->hdr;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const zpar_fieldref_t *f = &m->fields[i];
+        if (i == idx)
+            zpar__msg_add_bytes (c, (zpar_field_t)f->key, p, len);
+        else
+            zpar__msg_add_bytes (c, (zpar_field_t)f->key, m->body + f->off, f->len);
+    }
+    return c;
+}
+
+/* Copy m without field number idx. */
+static zpar_msg_t *without_field (const zpar_msg_t *m, size_t idx)
+{
+    zpar_msg_t *c = zpar__msg_create ((zpar_msg_type_t)m->hdr.type);
+    if (!c)
+        return NULL;
+    c->hdr = m->hdr;
+    for (size_t i = 0; i < m->nfields; i++)
+        if (i != idx)
+            zpar__msg_add_bytes (c, (zpar_field_t)m->fields[i].key, m->body + m->fields[i].off,
+                                 m->fields[i].len);
+    return c;
+}
+
+static int rejected (const zpar_msg_t *m)
+{
+    zpar_error_t err = {{0}};
+    errno = 0;
+    return zpar__proto_check (m, &err) < 0 && errno == EPROTO && err.text[0];
+}
+
+/* The checks every encoded message goes through:
+ * - it decodes, and re-encoding the decoded struct gives the same bytes
+ *   (reencode does decode + encode of its kind);
+ * - every cut of its packed bytes inside a field is rejected, and a cut
+ *   at a field boundary either decodes or is rejected as malformed;
+ * - every field with a wrong length, a NUL in a string, an unknown name or
+ *   an out-of-range number is rejected. */
+typedef int (*reencode_f) (const zpar_msg_t *in, zpar_msg_t *out, zpar_error_t *err);
+
+static void check_all (const char *name, const zpar_msg_t *m, reencode_f reencode)
+{
+    uint8_t *buf = NULL, *buf2 = NULL;
+    size_t len = 0, len2 = 0;
+    zpar_msg_t *d = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_msg_t *r = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_error_t err = {{0}};
+    int cuts_ok = 1, bounds_ok = 1, types_ok = 1, names_ok = 1, range_ok = 1;
+    int ntypes = 0;
+
+    ok (pack (m, &buf, &len) == 0, "%s: packs", name);
+    ok (zpar__msg_unpack (d, buf, len, &err) == 0, "%s: unpacks", name);
+    ok (zpar__proto_check (d, &err) == 0, "%s: decodes (%s)", name, err.text);
+    ok (reencode (d, r, &err) == 0, "%s: decodes and encodes again (%s)", name, err.text);
+    ok (pack (r, &buf2, &len2) == 0 && len2 == len && memcmp (buf, buf2, len) == 0,
+        "%s: struct -> wire -> struct -> the same %zu bytes", name, len);
+
+    /* truncations */
+    for (size_t cut = 0; cut < len; cut++) {
+        int boundary = cut == ZPAR_HDR_LEN;
+        for (size_t i = 0; i < d->nfields; i++)
+            if (cut == ZPAR_HDR_LEN + d->fields[i].off + d->fields[i].len)
+                boundary = 1;
+        errno = 0;
+        if (!boundary) {
+            if (!(decode_bytes (buf, cut, &err) < 0 && errno == EPROTO))
+                cuts_ok = 0;
+        } else if (decode_bytes (buf, cut, &err) < 0 && errno != EPROTO)
+            bounds_ok = 0;
+    }
+    ok (cuts_ok, "%s: every one of the %zu truncations inside a field is rejected", name, len);
+    ok (bounds_ok, "%s: truncations at field boundaries decode or are malformed", name);
+
+    /* wrong types, unknown names, out-of-range numbers */
+    for (size_t i = 0; i < d->nfields; i++) {
+        int key = d->fields[i].key;
+        zpar_msg_t *c;
+        uint64_t v;
+        if (field_type (key) == T_U64) {
+            uint8_t b[9] = {0};
+            ntypes++;
+            c = with_field (d, i, b, 7);
+            types_ok &= c && rejected (c);
+            zpar__msg_destroy (c);
+            c = with_field (d, i, b, 9);
+            types_ok &= c && rejected (c);
+            zpar__msg_destroy (c);
+            if (out_of_range (key, &v)) {
+                uint8_t w[8];
+                for (int k = 0; k < 8; k++)
+                    w[k] = (uint8_t)(v >> (8 * k));
+                c = with_field (d, i, w, 8);
+                if (!(c && rejected (c))) {
+                    diag ("%s: field %s = %llu accepted", name, zpar__msg_field_name (key),
+                          (unsigned long long)v);
+                    range_ok = 0;
+                }
+                zpar__msg_destroy (c);
+            }
+        } else if (field_type (key) == T_STR) {
+            ntypes++;
+            c = with_field (d, i, "a\0b", 3);
+            types_ok &= c && rejected (c);
+            zpar__msg_destroy (c);
+            if (is_enum_str (key)) {
+                c = with_field (d, i, "bogus", 5);
+                names_ok &= c && rejected (c);
+                zpar__msg_destroy (c);
+            }
+        }
+    }
+    ok (types_ok, "%s: each of %d typed fields with a wrong length or a NUL is rejected", name,
+        ntypes);
+    ok (names_ok, "%s: unknown names are rejected", name);
+    ok (range_ok, "%s: out-of-range numbers are rejected", name);
+
+    /* another type in the header */
+    {
+        zpar_msg_t *c = with_field (d, (size_t)-1, NULL, 0);
+        int other = m->hdr.type == ZPAR_MSG_RESULT ? ZPAR_MSG_TASK : ZPAR_MSG_RESULT;
+        zpar_msg_t *o = zpar__msg_create (ZPAR_MSG_NONE);
+        c->hdr.type = (uint16_t)other;
+        ok (reencode (c, o, &err) < 0 && errno == EPROTO, "%s: a %s is not decoded as one", name,
+            zpar__msg_type_name (other));
+        zpar__msg_destroy (c);
+        zpar__msg_destroy (o);
+    }
+    free (buf);
+    free (buf2);
+    zpar__msg_destroy (d);
+    zpar__msg_destroy (r);
+}
+
+/* Required fields: removing any one of them makes the message malformed. */
+static void check_required (const char *name, const zpar_msg_t *m, const int *keys, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int found = 0, ok_ = 1;
+        for (size_t i = 0; i < m->nfields; i++) {
+            zpar_msg_t *c;
+            if (m->fields[i].key != keys[k])
+                continue;
+            found = 1;
+            c = without_field (m, i);
+            ok_ &= c && rejected (c);
+            zpar__msg_destroy (c);
+        }
+        ok (found && ok_, "%s: without %s it is malformed", name, zpar__msg_field_name (keys[k]));
+    }
+}
+
+/* ------------------------------------------------------- re-encoders */
+
+#define REENCODE(NAME, TYPE, CLEAR)                                                                \
+    static int re_##NAME (const zpar_msg_t *in, zpar_msg_t *out, zpar_error_t *err)                \
+    {                                                                                              \
+        TYPE x;                                                                                    \
+        int rc;                                                                                    \
+        if (zpar__proto_##NAME##_decode (in, &x, err) < 0)                                         \
+            return -1;                                                                             \
+        rc = zpar__proto_##NAME##_encode (out, &x);                                                \
+        CLEAR;                                                                                     \
+        return rc;                                                                                 \
+    }
+
+REENCODE (task, zpar_proto_task_t, zpar__proto_task_clear (&x))
+REENCODE (result, zpar_proto_result_t, zpar__proto_result_clear (&x))
+REENCODE (control, zpar_proto_control_t, (void)0)
+REENCODE (control_reply, zpar_proto_control_reply_t, zpar__proto_control_reply_clear (&x))
+REENCODE (reg_engine, zpar_proto_reg_engine_t, zpar__proto_reg_engine_clear (&x))
+REENCODE (reg_engine_reply, zpar_proto_reg_engine_reply_t, zpar__proto_reg_engine_reply_clear (&x))
+REENCODE (reg_client, zpar_proto_reg_client_t, (void)0)
+REENCODE (reg_client_reply, zpar_proto_reg_client_reply_t, zpar__proto_reg_client_reply_clear (&x))
+REENCODE (unregister, zpar_proto_unregister_t, (void)0)
+REENCODE (query, zpar_proto_query_t, (void)0)
+REENCODE (query_reply, zpar_proto_query_reply_t, zpar__proto_query_reply_clear (&x))
+REENCODE (stream, zpar_proto_stream_t, (void)0)
+REENCODE (task_status, zpar_proto_task_status_t, (void)0)
+REENCODE (notify, zpar_proto_notify_t, (void)0)
+
+static const zpar_proto_hdr_t H = {{0x300000007ull}, {5}, {3}, 2};
+
+/* -------------------------------------------------------------- tasks */
+
+static void test_task (void)
+{
+    const char *argv[] = {"echo", "hello world", NULL};
+    const char *env[] = {"A=1", "B=", NULL};
+    zpar_tid_t after[] = {{0x300000001ull}, {0x200000009ull}};
+    zpar_eid_t targets[] = {{1}, {4}, {UINT32_MAX}};
+    zpar_proto_task_t t = {.h = H,
+                           .kind = ZPAR_TASK_COMMAND,
+                           .argv = argv,
+                           .argc = 2,
+                           .env = env,
+                           .envc = 2,
+                           .cwd = "/tmp",
+                           .timeout_ms = 1500,
+                           .retries = 2,
+                           .after = after,
+                           .nafter = 2,
+                           .targets = targets,
+                           .ntargets = 3,
+                           .priority = -5,
+                           .attempt = 2,
+                           .output_cap = 4096,
+                           .all_engines = 1};
+    zpar_proto_task_t d;
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_msg_t *old = zpar__msg_create (ZPAR_MSG_TASK);
+    zpar_error_t err;
+    static const int req[] = {ZPAR_F_KIND};
+
+    ok (zpar__proto_task_encode (m, &t) == 0, "task: encodes");
+    check_all ("task", m, re_task);
+    check_required ("task", m, req, 1);
+    ok (zpar__proto_task_decode (m, &d, &err) == 0, "task: decodes");
+    ok (d.h.task.v == H.task.v && d.h.engine.v == 5 && d.h.client.v == 3 && d.h.flags == 2,
+        "task: header ids");
+    ok (d.kind == ZPAR_TASK_COMMAND && d.argc == 2 && !strcmp (d.argv[1], "hello world") &&
+            d.argv[2] == NULL,
+        "task: argv (NULL-terminated)");
+    ok (d.envc == 2 && !strcmp (d.env[1], "B=") && d.env[2] == NULL, "task: env");
+    ok (d.cwd && !strcmp (d.cwd, "/tmp") && d.timeout_ms == 1500 && d.retries == 2,
+        "task: cwd, timeout, retries");
+    ok (d.nafter == 2 && d.after[1].v == 0x200000009ull, "task: after");
+    ok (d.ntargets == 3 && d.targets[2].v == UINT32_MAX, "task: targets");
+    ok (d.priority == -5 && d.attempt == 2 && d.output_cap == 4096 && d.all_engines == 1,
+        "task: priority, attempt, output cap, all engines");
+    ok (d.lib == NULL && d.input == NULL && d.inline_fn == 0, "task: no function fields");
+    zpar__proto_task_clear (&d);
+
+    /* a function task */
+    memset (&t, 0, sizeof (t));
+    t.h = H;
+    t.kind = ZPAR_TASK_FUNCTION;
+    t.lib = "libx.so";
+    t.symbol = "fn";
+    t.input = "\0\1\2";
+    t.input_len = 3;
+    t.inline_fn = 1;
+    ok (zpar__proto_task_encode (m, &t) == 0, "function task: encodes");
+    check_all ("function task", m, re_task);
+    ok (zpar__proto_task_decode (m, &d, &err) == 0 && d.kind == ZPAR_TASK_FUNCTION &&
+            !strcmp (d.lib, "libx.so") && !strcmp (d.symbol, "fn") && d.input_len == 3 &&
+            memcmp (d.input, "\0\1\2", 3) == 0 && d.inline_fn == 1 && d.argc == 0,
+        "function task: decodes");
+    ok (d.input == zpar__msg_get_bytes (m, ZPAR_F_INPUT, NULL), "input is borrowed from m");
+    zpar__proto_task_clear (&d);
+
+    /* an empty function input is still sent */
+    t.input = NULL;
+    t.input_len = 0;
+    ok (zpar__proto_task_encode (m, &t) == 0 && zpar__msg_count (m, ZPAR_F_INPUT) == 1,
+        "function task: empty input sent");
+
+    /* the bytes zpar_task_t has always built */
+    zpar__msg_add_u64 (old, ZPAR_F_KIND, ZPAR_TASK_COMMAND);
+    zpar__msg_add_str (old, ZPAR_F_ARGV, "true");
+    zpar__msg_add_str (old, ZPAR_F_ENV, "X=y");
+    zpar__msg_add_u64 (old, ZPAR_F_TIMEOUT_MS, 2000);
+    zpar__msg_add_u64 (old, ZPAR_F_TARGET, 7);
+    memset (&t, 0, sizeof (t));
+    t.kind = ZPAR_TASK_COMMAND;
+    t.argv = (const char *[]){"true"};
+    t.argc = 1;
+    t.env = (const char *[]){"X=y"};
+    t.envc = 1;
+    t.timeout_ms = 2000;
+    t.targets = (zpar_eid_t[]){{7}};
+    t.ntargets = 1;
+    ok (zpar__proto_task_encode (m, &t) == 0 && m->len == old->len &&
+            memcmp (m->body, old->body, m->len) == 0,
+        "task: the same body bytes as the hand-built request");
+    zpar__msg_destroy (old);
+    zpar__msg_destroy (m);
+}
+
+/* ------------------------------------------------------------ results */
+
+static void test_result (void)
+{
+    zpar_proto_result_t r = {.h = H,
+                             .status = ZPAR_STATUS_FAILED,
+                             .exit_code = 3,
+                             .ran = 1,
+                             .signal = 0,
+                             .wall_us = 1000,
+                             .utime_us = 200,
+                             .stime_us = 100,
+                             .maxrss_kb = 4096,
+                             .started_us = 1700000000000000ull,
+                             .finished_us = 1700000000001000ull,
+                             .pid = 4242,
+                             .host = "node1",
+                             .stdout_buf = "out\n",
+                             .stdout_len = 4,
+                             .stderr_buf = "err\n",
+                             .stderr_len = 4,
+                             .output = "\0x",
+                             .output_len = 2,
+                             .truncated = 3,
+                             .error = "exit status 3",
+                             .attempt = 2,
+                             .submitted_us = 1699999999999999ull,
+                             .errnum = 0};
+    zpar_proto_result_t d;
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_msg_t *old = zpar__msg_create (ZPAR_MSG_RESULT);
+    zpar_error_t err;
+    static const int req[] = {ZPAR_F_STATUS};
+
+    ok (zpar__proto_result_encode (m, &r) == 0, "result: encodes");
+    check_all ("result", m, re_result);
+    check_required ("result", m, req, 1);
+    ok (zpar__proto_result_decode (m, &d, &err) == 0, "result: decodes");
+    ok (d.status == ZPAR_STATUS_FAILED && d.exit_code == 3 && d.ran && d.pid == 4242 &&
+            d.wall_us == 1000 && d.maxrss_kb == 4096 && d.finished_us == 1700000000001000ull,
+        "result: numbers");
+    ok (!strcmp (d.host, "node1") && !strcmp (d.error, "exit status 3") && d.stdout_len == 4 &&
+            !memcmp (d.stdout_buf, "out\n", 4) && d.stderr_len == 4 && d.output_len == 2 &&
+            d.truncated == 3 && d.attempt == 2,
+        "result: strings and bytes");
+    zpar__proto_result_clear (&d);
+
+    /* the error result: what taskq, hub, relay, client and engine built */
+    ok (zpar__proto_result_encode_error (m, zpar__tid (0x100000002ull), zpar__eid (4),
+                                         zpar__cid (1), ZPAR_STATUS_ENGINE_DIED,
+                                         "engine 4 died while running this task") == 0,
+        "error result: encodes");
+    check_all ("error result", m, re_result);
+    old->hdr.task = 0x100000002ull;
+    zpar__msg_add_u64 (old, ZPAR_F_STATUS, ZPAR_STATUS_ENGINE_DIED);
+    zpar__msg_add_u64 (old, ZPAR_F_EXIT, (uint64_t)-1);
+    zpar__msg_add_str (old, ZPAR_F_ERROR, "engine 4 died while running this task");
+    ok (m->len == old->len && memcmp (m->body, old->body, m->len) == 0 && m->hdr.engine == 4 &&
+            m->hdr.client == 1 && m->hdr.task == 0x100000002ull,
+        "error result: the same bytes as the hub built by hand");
+    ok (zpar__proto_result_decode (m, &d, &err) == 0 && d.exit_code == -1 && !d.ran &&
+            d.status == ZPAR_STATUS_ENGINE_DIED,
+        "error result: no exit status, did not run");
+    zpar__proto_result_clear (&d);
+    zpar__proto_result_error (&r, zpar__tid (9), zpar__eid (2), zpar__cid (0), ZPAR_STATUS_ERROR,
+                              "engine 2 is not connected");
+    r.errnum = EHOSTUNREACH;
+    r.attempt = 1;
+    ok (zpar__proto_result_encode (m, &r) == 0 &&
+            zpar__msg_u64_or (m, ZPAR_F_ERRNO, 0) == EHOSTUNREACH &&
+            zpar__msg_u64_or (m, ZPAR_F_ATTEMPT, 0) == 1,
+        "error result with errno and attempt");
+
+    /* the bytes the engine has always built for a run task */
+    zpar__msg_reset (old, ZPAR_MSG_RESULT);
+    zpar__msg_add_u64 (old, ZPAR_F_STATUS, ZPAR_STATUS_OK);
+    zpar__msg_add_str (old, ZPAR_F_HOST, "h");
+    zpar__msg_add_u64 (old, ZPAR_F_ATTEMPT, 1);
+    zpar__msg_add_u64 (old, ZPAR_F_EXIT, 0);
+    zpar__msg_add_u64 (old, ZPAR_F_SIGNAL, 0);
+    zpar__msg_add_u64 (old, ZPAR_F_WALL_US, 10);
+    zpar__msg_add_u64 (old, ZPAR_F_UTIME_US, 1);
+    zpar__msg_add_u64 (old, ZPAR_F_STIME_US, 2);
+    zpar__msg_add_u64 (old, ZPAR_F_MAXRSS_KB, 3);
+    zpar__msg_add_u64 (old, ZPAR_F_STARTED_US, 4);
+    zpar__msg_add_u64 (old, ZPAR_F_FINISHED_US, 14);
+    zpar__msg_add_u64 (old, ZPAR_F_PID, 99);
+    zpar__msg_add_bytes (old, ZPAR_F_STDOUT, "hi\n", 3);
+    memset (&r, 0, sizeof (r));
+    r.status = ZPAR_STATUS_OK;
+    r.host = "h";
+    r.attempt = 1;
+    r.ran = 1;
+    r.wall_us = 10;
+    r.utime_us = 1;
+    r.stime_us = 2;
+    r.maxrss_kb = 3;
+    r.started_us = 4;
+    r.finished_us = 14;
+    r.pid = 99;
+    r.stdout_buf = "hi\n";
+    r.stdout_len = 3;
+    ok (zpar__proto_result_encode (m, &r) == 0 && m->len == old->len &&
+            memcmp (m->body, old->body, m->len) == 0,
+        "result: the same body bytes as the engine built by hand");
+    zpar__msg_destroy (old);
+    zpar__msg_destroy (m);
+}
+
+/* ------------------------------------------------------------ control */
+
+static void test_control (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_proto_control_t c = {.h = H, .op = ZPAR_CONTROL_ABORT}, dc;
+    zpar_proto_control_reply_t r = {.h = H,
+                                    .count = 1,
+                                    .engine = {6},
+                                    .errnum = EHOSTUNREACH,
+                                    .error = "not connected"},
+                               dr;
+    zpar_error_t err;
+    const zpar_control_op_t ops[] = {ZPAR_CONTROL_ABORT, ZPAR_CONTROL_INTERRUPT,
+                                     ZPAR_CONTROL_SHUTDOWN};
+
+    for (size_t i = 0; i < 3; i++) {
+        c.op = ops[i];
+        ok (zpar__proto_control_encode (m, &c) == 0 && m->len == 0 &&
+                m->hdr.type == (uint16_t)ops[i],
+            "%s: encodes (header only)", zpar__msg_type_name (ops[i]));
+        check_all (zpar__msg_type_name (ops[i]), m, re_control);
+        ok (zpar__proto_control_decode (m, &dc, &err) == 0 && dc.op == ops[i] &&
+                dc.h.task.v == H.task.v,
+            "%s: decodes", zpar__msg_type_name (ops[i]));
+    }
+    ok (zpar__proto_control_reply_encode (m, &r) == 0, "control_reply: encodes");
+    check_all ("control_reply", m, re_control_reply);
+    ok (zpar__proto_control_reply_decode (m, &dr, &err) == 0 && dr.count == 1 && dr.engine.v == 6 &&
+            dr.errnum == EHOSTUNREACH && !strcmp (dr.error, "not connected"),
+        "control_reply: decodes");
+    zpar__proto_control_reply_clear (&dr);
+    /* a relay's "engine unreachable" control reply has no COUNT */
+    zpar__msg_reset (m, ZPAR_MSG_CONTROL_REPLY);
+    zpar__msg_add_u64 (m, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
+    zpar__msg_add_str (m, ZPAR_F_ERROR, "x");
+    ok (zpar__proto_control_reply_decode (m, &dr, &err) == 0 && dr.count == 0,
+        "control_reply without COUNT decodes as 0");
+    zpar__proto_control_reply_clear (&dr);
+    zpar__msg_destroy (m);
+}
+
+/* ---------------------------------------------------------- registrar */
+
+static void test_registrar (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_msg_t *old = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE_REPLY);
+    zpar_error_t err;
+    zpar_proto_reg_engine_t re = {.h = {.engine = {3}},
+                                  .host = "n1",
+                                  .pid = 77,
+                                  .rank = -1,
+                                  .want = {3},
+                                  .uuid = "u-1"},
+                            dre;
+    zpar_proto_reg_engine_reply_t rr = {.h = {.engine = {3}},
+                                        .addr = {[ZPAR_ADDR_MUX] = "tcp://a:1",
+                                                 [ZPAR_ADDR_TASK] = "tcp://a:2",
+                                                 [ZPAR_ADDR_CONTROL] = "tcp://a:3",
+                                                 [ZPAR_ADDR_IOPUB] = "tcp://a:4",
+                                                 [ZPAR_ADDR_HB_PING] = "tcp://a:5",
+                                                 [ZPAR_ADDR_HB_PONG] = "tcp://a:6"},
+                                        .hb_period_ms = 500,
+                                        .hb_misses = 4,
+                                        .scheme = ZPAR_SCHEME_PURE},
+                                  drr;
+    zpar_proto_reg_client_reply_t cr = {.h = {.client = {12}},
+                                        .id = {12},
+                                        .addr = {[ZPAR_ADDR_MUX] = "tcp://a:7",
+                                                 [ZPAR_ADDR_TASK] = "tcp://a:8",
+                                                 [ZPAR_ADDR_CONTROL] = "tcp://a:9",
+                                                 [ZPAR_ADDR_IOPUB] = "tcp://a:10",
+                                                 [ZPAR_ADDR_NOTIFY] = "tcp://a:11"},
+                                        .scheme = ZPAR_SCHEME_LEASTLOAD},
+                                  dcr;
+    zpar_proto_reg_client_t rc = {.h = H};
+    zpar_proto_unregister_t un = {.h = {.engine = {3}}}, dun;
+    static const int eng_req[] = {ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,    ZPAR_F_ADDR_CONTROL,
+                                  ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_HB_PING, ZPAR_F_ADDR_HB_PONG};
+    static const int cli_req[] = {ZPAR_F_CLIENT_ID,    ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,
+                                  ZPAR_F_ADDR_CONTROL, ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_NOTIFY};
+
+    ok (zpar__proto_reg_engine_encode (m, &re) == 0, "register_engine: encodes");
+    check_all ("register_engine", m, re_reg_engine);
+    ok (zpar__proto_reg_engine_decode (m, &dre, &err) == 0 && !strcmp (dre.host, "n1") &&
+            dre.pid == 77 && dre.rank == -1 && dre.want.v == 3 && !strcmp (dre.uuid, "u-1") &&
+            zpar__msg_u64_or (m, ZPAR_F_RANK, 0) == UINT64_MAX,
+        "register_engine: decodes; rank -1 is 2^64-1 on the wire");
+    zpar__proto_reg_engine_clear (&dre);
+
+    ok (zpar__proto_reg_engine_reply_encode (m, &rr) == 0, "register_engine_reply: encodes");
+    check_all ("register_engine_reply", m, re_reg_engine_reply);
+    check_required ("register_engine_reply", m, eng_req, 6);
+    ok (zpar__proto_reg_engine_reply_decode (m, &drr, &err) == 0 &&
+            !strcmp (drr.addr[ZPAR_ADDR_HB_PONG], "tcp://a:6") && drr.hb_period_ms == 500 &&
+            drr.hb_misses == 4 && drr.scheme == ZPAR_SCHEME_PURE &&
+            drr.addr[ZPAR_ADDR_NOTIFY] == NULL,
+        "register_engine_reply: decodes");
+    zpar__proto_reg_engine_reply_clear (&drr);
+    /* the bytes the hub has always built */
+    zpar__msg_add_str (old, ZPAR_F_ADDR_MUX, "tcp://a:1");
+    zpar__msg_add_str (old, ZPAR_F_ADDR_TASK, "tcp://a:2");
+    zpar__msg_add_str (old, ZPAR_F_ADDR_CONTROL, "tcp://a:3");
+    zpar__msg_add_str (old, ZPAR_F_ADDR_IOPUB, "tcp://a:4");
+    zpar__msg_add_str (old, ZPAR_F_TASK_SCHEME, "pure");
+    zpar__msg_add_str (old, ZPAR_F_ADDR_HB_PING, "tcp://a:5");
+    zpar__msg_add_str (old, ZPAR_F_ADDR_HB_PONG, "tcp://a:6");
+    zpar__msg_add_u64 (old, ZPAR_F_HB_PERIOD_MS, 500);
+    zpar__msg_add_u64 (old, ZPAR_F_HB_MISSES, 4);
+    ok (m->len == old->len && memcmp (m->body, old->body, m->len) == 0,
+        "register_engine_reply: the same body bytes as the hub built by hand");
+    /* refused */
+    memset (&rr, 0, sizeof (rr));
+    rr.errnum = EINVAL;
+    rr.error = "registration without an engine uuid";
+    ok (zpar__proto_reg_engine_reply_encode (m, &rr) == 0,
+        "register_engine_reply refused: encodes");
+    check_all ("register_engine_reply refused", m, re_reg_engine_reply);
+    ok (zpar__proto_reg_engine_reply_decode (m, &drr, &err) == 0 && drr.h.engine.v == 0 &&
+            drr.errnum == EINVAL && !strcmp (drr.error, rr.error),
+        "register_engine_reply refused: decodes");
+    zpar__proto_reg_engine_reply_clear (&drr);
+
+    ok (zpar__proto_reg_client_encode (m, &rc) == 0 && m->len == 0, "register_client: encodes");
+    check_all ("register_client", m, re_reg_client);
+
+    ok (zpar__proto_reg_client_reply_encode (m, &cr) == 0, "register_client_reply: encodes");
+    check_all ("register_client_reply", m, re_reg_client_reply);
+    check_required ("register_client_reply", m, cli_req, 6);
+    ok (zpar__proto_reg_client_reply_decode (m, &dcr, &err) == 0 && dcr.id.v == 12 &&
+            dcr.h.client.v == 12 && !strcmp (dcr.addr[ZPAR_ADDR_NOTIFY], "tcp://a:11") &&
+            dcr.scheme == ZPAR_SCHEME_LEASTLOAD && dcr.addr[ZPAR_ADDR_HB_PING] == NULL,
+        "register_client_reply: decodes");
+    zpar__proto_reg_client_reply_clear (&dcr);
+    memset (&cr, 0, sizeof (cr));
+    cr.errnum = EIO;
+    cr.error = "cannot assign a client number";
+    ok (zpar__proto_reg_client_reply_encode (m, &cr) == 0 &&
+            zpar__proto_reg_client_reply_decode (m, &dcr, &err) == 0 && dcr.errnum == EIO &&
+            dcr.id.v == 0,
+        "register_client_reply refused: round trip");
+    zpar__proto_reg_client_reply_clear (&dcr);
+
+    ok (zpar__proto_unregister_encode (m, &un) == 0, "unregister: encodes");
+    check_all ("unregister", m, re_unregister);
+    ok (zpar__proto_unregister_decode (m, &dun, &err) == 0 && dun.h.engine.v == 3,
+        "unregister: decodes");
+
+    ok (zpar__scheme_name (ZPAR_SCHEME_LEASTLOAD) &&
+            !strcmp (zpar__scheme_name (ZPAR_SCHEME_LEASTLOAD), "leastload") &&
+            zpar__scheme_name (9) == NULL,
+        "scheme names");
+    {
+        zpar_task_scheme_t s = ZPAR_SCHEME_NONE;
+        ok (zpar__scheme_parse ("pure", &s) == 0 && s == ZPAR_SCHEME_PURE, "scheme parse");
+        errno = 0;
+        ok (zpar__scheme_parse ("fifo", &s) < 0 && errno == EINVAL, "unknown scheme: EINVAL");
+    }
+    zpar__msg_destroy (old);
+    zpar__msg_destroy (m);
+}
+
+static void test_query (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_msg_t *rec = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_error_t err;
+    zpar_proto_query_t q = {.h = H, .kind = ZPAR_QUERY_PURGE, .task = {0x100000001ull}}, dq;
+    zpar_proto_engine_info_t engines[] = {
+        {.id = {1}, .host = "n1", .pid = 10, .rank = 0, .state = ZPAR_ENGINE_IDLE},
+        {.id = {2},
+         .host = "n2",
+         .pid = 11,
+         .rank = -1,
+         .state = ZPAR_ENGINE_DEAD,
+         .outstanding = 3}};
+    zpar_proto_query_reply_t r, dr;
+    uint8_t *buf;
+    size_t len;
+    static const int qreq[] = {ZPAR_F_QUERY};
+    zpar_proto_result_t res;
+
+    ok (zpar__proto_query_encode (m, &q) == 0, "query: encodes");
+    check_all ("query", m, re_query);
+    check_required ("query", m, qreq, 1);
+    ok (zpar__proto_query_decode (m, &dq, &err) == 0 && dq.kind == ZPAR_QUERY_PURGE &&
+            dq.task.v == 0x100000001ull,
+        "query: decodes");
+    for (int k = ZPAR_QUERY_ENGINES; k <= ZPAR_QUERY_SHUTDOWN; k++) {
+        q.kind = (zpar_query_kind_t)k;
+        q.task.v = 0;
+        ok (zpar__proto_query_encode (m, &q) == 0 && zpar__proto_query_decode (m, &dq, &err) == 0 &&
+                dq.kind == (zpar_query_kind_t)k && zpar__msg_count (m, ZPAR_F_TASK_ID) == 0,
+            "query %s: round trip", zpar__query_name ((zpar_query_kind_t)k));
+    }
+
+    /* engines */
+    memset (&r, 0, sizeof (r));
+    r.h = H;
+    r.kind = ZPAR_QUERY_ENGINES;
+    r.engines = engines;
+    r.nengines = 2;
+    ok (zpar__proto_query_reply_encode (m, &r) == 0, "query_reply engines: encodes");
+    check_all ("query_reply engines", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.nengines == 2 &&
+            dr.engines[1].id.v == 2 && !strcmp (dr.engines[1].host, "n2") &&
+            dr.engines[1].state == ZPAR_ENGINE_DEAD && dr.engines[1].rank == -1 &&
+            dr.engines[1].outstanding == 3 && dr.engines[0].state == ZPAR_ENGINE_IDLE,
+        "query_reply engines: decodes");
+    zpar__proto_query_reply_clear (&dr);
+    /* a bad engine record inside */
+    zpar__msg_reset (rec, ZPAR_MSG_NOTIFY);
+    zpar__msg_add_str (rec, ZPAR_F_STATE, "sleeping");
+    zpar__msg_pack (rec, &buf, &len);
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "engines");
+    zpar__msg_add_bytes (m, ZPAR_F_RECORD, buf, len);
+    ok (rejected (m), "query_reply engines: an unknown engine state is malformed");
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "engines");
+    zpar__msg_add_bytes (m, ZPAR_F_RECORD, buf, len - 1);
+    ok (rejected (m), "query_reply engines: a truncated engine record is malformed");
+    free (buf);
+    zpar__msg_reset (rec, ZPAR_MSG_RESULT);
+    zpar__msg_pack (rec, &buf, &len);
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "engines");
+    zpar__msg_add_bytes (m, ZPAR_F_RECORD, buf, len);
+    ok (rejected (m), "query_reply engines: a record of another type is malformed");
+    free (buf);
+
+    /* status */
+    memset (&r, 0, sizeof (r));
+    r.kind = ZPAR_QUERY_STATUS;
+    r.pending = 1;
+    r.running = 2;
+    r.completed = 3;
+    r.failed = 4;
+    r.dropped = 5;
+    ok (zpar__proto_query_reply_encode (m, &r) == 0, "query_reply status: encodes");
+    check_all ("query_reply status", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.pending == 1 && dr.running == 2 &&
+            dr.completed == 3 && dr.failed == 4 && dr.dropped == 5,
+        "query_reply status: decodes");
+    zpar__proto_query_reply_clear (&dr);
+
+    /* result: a packed result inside */
+    zpar__proto_result_error (&res, zpar__tid (0x100000001ull), zpar__eid (1), zpar__cid (1),
+                              ZPAR_STATUS_ABORTED, "aborted before it ran");
+    zpar__proto_result_encode (rec, &res);
+    zpar__msg_pack (rec, &buf, &len);
+    memset (&r, 0, sizeof (r));
+    r.kind = ZPAR_QUERY_RESULT;
+    r.task.v = 0x100000001ull;
+    r.state = ZPAR_TASK_STATE_DONE;
+    r.record = buf;
+    r.record_len = len;
+    ok (zpar__proto_query_reply_encode (m, &r) == 0, "query_reply result: encodes");
+    check_all ("query_reply result", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.state == ZPAR_TASK_STATE_DONE &&
+            dr.task.v == 0x100000001ull && dr.record_len == len &&
+            memcmp (dr.record, buf, len) == 0,
+        "query_reply result: decodes, record borrowed");
+    zpar__proto_query_reply_clear (&dr);
+    free (buf);
+
+    /* purge, shutdown, an error */
+    memset (&r, 0, sizeof (r));
+    r.kind = ZPAR_QUERY_PURGE;
+    r.count = 17;
+    ok (zpar__proto_query_reply_encode (m, &r) == 0, "query_reply purge: encodes");
+    check_all ("query_reply purge", m, re_query_reply);
+    r.kind = ZPAR_QUERY_SHUTDOWN;
+    ok (zpar__proto_query_reply_encode (m, &r) == 0 && zpar__msg_count (m, ZPAR_F_COUNT) == 0,
+        "query_reply shutdown: encodes (no fields but QUERY)");
+    check_all ("query_reply shutdown", m, re_query_reply);
+    memset (&r, 0, sizeof (r));
+    r.kind = ZPAR_QUERY_RESULT;
+    r.task.v = 0x100000009ull;
+    r.errnum = ENOENT;
+    r.error = "no such task";
+    ok (zpar__proto_query_reply_encode (m, &r) == 0, "query_reply error: encodes");
+    check_all ("query_reply error", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.errnum == ENOENT &&
+            !strcmp (dr.error, "no such task") && dr.state == ZPAR_TASK_STATE_NONE,
+        "query_reply error: decodes");
+    zpar__proto_query_reply_clear (&dr);
+    memset (&r, 0, sizeof (r));
+    r.errnum = EINVAL;
+    r.error = "unknown query";
+    ok (zpar__proto_query_reply_encode (m, &r) == 0 &&
+            zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.kind == ZPAR_QUERY_NONE &&
+            dr.errnum == EINVAL,
+        "query_reply without QUERY (an error) round trips");
+    zpar__proto_query_reply_clear (&dr);
+    zpar__msg_destroy (rec);
+    zpar__msg_destroy (m);
+}
+
+/* -------------------------------------------------------------- iopub */
+
+static void test_iopub (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_error_t err;
+    zpar_proto_stream_t s = {.h = H, .stream = ZPAR_STREAM_STDERR, .data = "abc", .len = 3}, ds;
+    zpar_proto_task_status_t ts = {.h = H,
+                                   .event = ZPAR_TASK_EVENT_FINISHED,
+                                   .status = ZPAR_STATUS_TIMEOUT},
+                             dts;
+    zpar_proto_notify_t n = {.h = {.engine = {4}}, .event = ZPAR_NOTIFY_DIED}, dn;
+    static const int sreq[] = {ZPAR_F_STREAM, ZPAR_F_DATA};
+    static const int treq[] = {ZPAR_F_EVENT};
+    char topic[8];
+
+    ok (zpar__proto_stream_encode (m, &s) == 0, "stream: encodes");
+    ok (m->nenv == 1 && m->env[0].len == 5 && memcmp (m->env[0].data, "c3.e5", 5) == 0,
+        "stream: topic c<client>.e<engine>");
+    check_all ("stream", m, re_stream);
+    check_required ("stream", m, sreq, 2);
+    ok (zpar__proto_stream_decode (m, &ds, &err) == 0 && ds.stream == ZPAR_STREAM_STDERR &&
+            ds.len == 3 && !memcmp (ds.data, "abc", 3),
+        "stream: decodes");
+
+    ok (zpar__proto_task_status_encode (m, &ts) == 0 && m->nenv == 1, "task_status: encodes");
+    check_all ("task_status", m, re_task_status);
+    check_required ("task_status", m, treq, 1);
+    ok (zpar__proto_task_status_decode (m, &dts, &err) == 0 &&
+            dts.event == ZPAR_TASK_EVENT_FINISHED && dts.status == ZPAR_STATUS_TIMEOUT,
+        "task_status: decodes");
+    ts.event = ZPAR_TASK_EVENT_STARTED;
+    ts.status = 0;
+    ok (zpar__proto_task_status_encode (m, &ts) == 0 && zpar__msg_count (m, ZPAR_F_STATUS) == 0 &&
+            zpar__proto_task_status_decode (m, &dts, &err) == 0 && dts.status == 0,
+        "task_status started: no status");
+
+    ok (zpar__proto_notify_encode (m, &n) == 0 && m->nenv == 1 &&
+            memcmp (m->env[0].data, "notify", 6) == 0,
+        "notify: encodes with topic notify");
+    check_all ("notify", m, re_notify);
+    check_required ("notify", m, treq, 1);
+    for (int e = ZPAR_NOTIFY_REGISTERED; e <= ZPAR_NOTIFY_SHUTDOWN; e++) {
+        n.event = (zpar_notify_event_t)e;
+        ok (zpar__proto_notify_encode (m, &n) == 0 &&
+                zpar__proto_notify_decode (m, &dn, &err) == 0 &&
+                dn.event == (zpar_notify_event_t)e && dn.h.engine.v == 4,
+            "notify %s: round trip", zpar__notify_event_name ((zpar_notify_event_t)e));
+    }
+    errno = 0;
+    ok (zpar__proto_iopub_topic (topic, sizeof (topic), zpar__cid (123), zpar__eid (4567)) < 0 &&
+            errno == ENOSPC,
+        "topic that does not fit: ENOSPC");
+    zpar__msg_destroy (m);
+}
+
+/* ------------------------------------------------------------- params */
+
+static void test_params (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
+    zpar_error_t err;
+    zpar_proto_task_t t = {.kind = ZPAR_TASK_COMMAND};
+    zpar_proto_result_t r = {.status = ZPAR_STATUS_OK};
+    zpar_proto_control_t c = {.op = ZPAR_CONTROL_ABORT};
+    zpar_proto_control_reply_t cr = {.h.flags = 0};
+    zpar_proto_reg_engine_t re = {.h.flags = 0};
+    zpar_proto_reg_engine_reply_t rr = {.h.flags = 0};
+    zpar_proto_reg_client_t rc = {.h.flags = 0};
+    zpar_proto_reg_client_reply_t ccr = {.errnum = EIO};
+    zpar_proto_unregister_t un = {.h.flags = 0};
+    zpar_proto_query_t q = {.kind = ZPAR_QUERY_STATUS};
+    zpar_proto_query_reply_t qr = {.h.flags = 0};
+    zpar_proto_stream_t s = {.stream = ZPAR_STREAM_STDOUT};
+    zpar_proto_task_status_t ts = {.event = ZPAR_TASK_EVENT_STARTED};
+    zpar_proto_notify_t n = {.event = ZPAR_NOTIFY_SHUTDOWN};
+    struct {
+        const char *name;
+        int rc;
+    } enc[] = {
+        {"task_encode (NULL, t)", zpar__proto_task_encode (NULL, &t)},
+        {"task_encode (m, NULL)", zpar__proto_task_encode (m, NULL)},
+        {"task_encode kind 0", zpar__proto_task_encode (m, &(zpar_proto_task_t){.kind = 0})},
+        {"task_encode argc without argv",
+         zpar__proto_task_encode (m, &(zpar_proto_task_t){.kind = 1, .argc = 1})},
+        {"task_encode NULL argv[0]",
+         zpar__proto_task_encode (
+             m, &(zpar_proto_task_t){.kind = 1, .argc = 1, .argv = (const char *[]){NULL}})},
+        {"task_encode input_len without input",
+         zpar__proto_task_encode (m, &(zpar_proto_task_t){.kind = 2, .input_len = 1})},
+        {"result_encode (NULL, r)", zpar__proto_result_encode (NULL, &r)},
+        {"result_encode (m, NULL)", zpar__proto_result_encode (m, NULL)},
+        {"result_encode status 0",
+         zpar__proto_result_encode (m, &(zpar_proto_result_t){.h.flags = 0})},
+        {"result_encode status 9",
+         zpar__proto_result_encode (m, &(zpar_proto_result_t){.status = 9})},
+        {"result_encode stdout_len without data",
+         zpar__proto_result_encode (m, &(zpar_proto_result_t){.status = 1, .stdout_len = 2})},
+        {"result_encode_error (NULL...)",
+         zpar__proto_result_encode_error (NULL, zpar__tid (1), zpar__eid (1), zpar__cid (1),
+                                          ZPAR_STATUS_ERROR, "x")},
+        {"control_encode (NULL, c)", zpar__proto_control_encode (NULL, &c)},
+        {"control_encode (m, NULL)", zpar__proto_control_encode (m, NULL)},
+        {"control_encode op 0",
+         zpar__proto_control_encode (m, &(zpar_proto_control_t){.h.flags = 0})},
+        {"control_reply_encode (NULL, r)", zpar__proto_control_reply_encode (NULL, &cr)},
+        {"control_reply_encode (m, NULL)", zpar__proto_control_reply_encode (m, NULL)},
+        {"reg_engine_encode (NULL, r)", zpar__proto_reg_engine_encode (NULL, &re)},
+        {"reg_engine_encode (m, NULL)", zpar__proto_reg_engine_encode (m, NULL)},
+        {"reg_engine_encode rank -2",
+         zpar__proto_reg_engine_encode (m, &(zpar_proto_reg_engine_t){.rank = -2})},
+        {"reg_engine_reply_encode (NULL, r)", zpar__proto_reg_engine_reply_encode (NULL, &rr)},
+        {"reg_engine_reply_encode (m, NULL)", zpar__proto_reg_engine_reply_encode (m, NULL)},
+        {"reg_engine_reply_encode accepted without addresses",
+         zpar__proto_reg_engine_reply_encode (
+             m, &(zpar_proto_reg_engine_reply_t){.h = {.engine = {1}}})},
+        {"reg_engine_reply_encode scheme 7",
+         zpar__proto_reg_engine_reply_encode (m, &(zpar_proto_reg_engine_reply_t){.scheme = 7})},
+        {"reg_client_encode (NULL, r)", zpar__proto_reg_client_encode (NULL, &rc)},
+        {"reg_client_encode (m, NULL)", zpar__proto_reg_client_encode (m, NULL)},
+        {"reg_client_reply_encode (NULL, r)", zpar__proto_reg_client_reply_encode (NULL, &ccr)},
+        {"reg_client_reply_encode (m, NULL)", zpar__proto_reg_client_reply_encode (m, NULL)},
+        {"reg_client_reply_encode accepted without id",
+         zpar__proto_reg_client_reply_encode (m, &(zpar_proto_reg_client_reply_t){.h.flags = 0})},
+        {"unregister_encode (NULL, u)", zpar__proto_unregister_encode (NULL, &un)},
+        {"unregister_encode (m, NULL)", zpar__proto_unregister_encode (m, NULL)},
+        {"query_encode (NULL, q)", zpar__proto_query_encode (NULL, &q)},
+        {"query_encode (m, NULL)", zpar__proto_query_encode (m, NULL)},
+        {"query_encode kind 0", zpar__proto_query_encode (m, &(zpar_proto_query_t){.h.flags = 0})},
+        {"query_encode kind 99", zpar__proto_query_encode (m, &(zpar_proto_query_t){.kind = 99})},
+        {"query_reply_encode (NULL, r)", zpar__proto_query_reply_encode (NULL, &qr)},
+        {"query_reply_encode (m, NULL)", zpar__proto_query_reply_encode (m, NULL)},
+        {"query_reply_encode nengines without engines",
+         zpar__proto_query_reply_encode (
+             m, &(zpar_proto_query_reply_t){.kind = ZPAR_QUERY_ENGINES, .nengines = 1})},
+        {"query_reply_encode state 9",
+         zpar__proto_query_reply_encode (m, &(zpar_proto_query_reply_t){.state = 9})},
+        {"stream_encode (NULL, s)", zpar__proto_stream_encode (NULL, &s)},
+        {"stream_encode (m, NULL)", zpar__proto_stream_encode (m, NULL)},
+        {"stream_encode stream 0",
+         zpar__proto_stream_encode (m, &(zpar_proto_stream_t){.h.flags = 0})},
+        {"task_status_encode (NULL, s)", zpar__proto_task_status_encode (NULL, &ts)},
+        {"task_status_encode (m, NULL)", zpar__proto_task_status_encode (m, NULL)},
+        {"task_status_encode event 0",
+         zpar__proto_task_status_encode (m, &(zpar_proto_task_status_t){.h.flags = 0})},
+        {"task_status_encode status 42",
+         zpar__proto_task_status_encode (m, &(zpar_proto_task_status_t){.event = 1, .status = 42})},
+        {"notify_encode (NULL, n)", zpar__proto_notify_encode (NULL, &n)},
+        {"notify_encode (m, NULL)", zpar__proto_notify_encode (m, NULL)},
+        {"notify_encode event 0",
+         zpar__proto_notify_encode (m, &(zpar_proto_notify_t){.h.flags = 0})},
+        {"iopub_topic (NULL)", zpar__proto_iopub_topic (NULL, 8, zpar__cid (1), zpar__eid (1))},
+    };
+    size_t nenc = sizeof (enc) / sizeof (enc[0]);
+    int all = 1;
+
+    (void)nenc;
+    for (size_t i = 0; i < nenc; i++)
+        is_int (enc[i].rc, -1, "%s fails", enc[i].name);
+
+        /* every decoder refuses NULLs with EINVAL (errno checked one by one) */
+#define DEC_NULLS(NAME, X)                                                                         \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        all = zpar__proto_##NAME##_decode (NULL, &X, &err) == -1 && errno == EINVAL;               \
+        errno = 0;                                                                                 \
+        all = all && zpar__proto_##NAME##_decode (m, NULL, &err) == -1 && errno == EINVAL;         \
+        ok (all, #NAME "_decode: NULL message or struct is EINVAL");                               \
+    } while (0)
+    DEC_NULLS (task, t);
+    DEC_NULLS (result, r);
+    DEC_NULLS (control, c);
+    DEC_NULLS (control_reply, cr);
+    DEC_NULLS (reg_engine, re);
+    DEC_NULLS (reg_engine_reply, rr);
+    DEC_NULLS (reg_client, rc);
+    DEC_NULLS (reg_client_reply, ccr);
+    DEC_NULLS (unregister, un);
+    DEC_NULLS (query, q);
+    DEC_NULLS (query_reply, qr);
+    DEC_NULLS (stream, s);
+    DEC_NULLS (task_status, ts);
+    DEC_NULLS (notify, n);
+    errno = 0;
+    ok (zpar__proto_check (NULL, &err) < 0 && errno == EINVAL, "check (NULL): EINVAL");
+    errno = 0;
+    ok (zpar__proto_task_encode (NULL, &t) < 0 && errno == EINVAL, "encode errno is EINVAL");
+    /* a failed encode leaves the body empty */
+    zpar__msg_add_u64 (m, ZPAR_F_KIND, 1);
+    ok (zpar__proto_query_encode (m, &(zpar_proto_query_t){.kind = 99}) < 0 && m->len == 1 * 14,
+        "a refused parameter does not touch the message");
+    /* clears are NULL-safe */
+    zpar__proto_task_clear (NULL);
+    zpar__proto_result_clear (NULL);
+    zpar__proto_control_reply_clear (NULL);
+    zpar__proto_reg_engine_clear (NULL);
+    zpar__proto_reg_engine_reply_clear (NULL);
+    zpar__proto_reg_client_reply_clear (NULL);
+    zpar__proto_query_reply_clear (NULL);
+    ok (1, "clear functions accept NULL");
+    zpar__msg_destroy (m);
+}
+
+static void test_ids (void)
+{
+    zpar_tid_t t = zpar__tid_make (zpar__cid (7), 42);
+    ok (t.v == ((7ull << 32) | 42) && zpar__tid_client (t).v == 7 && zpar__tid_seq (t) == 42,
+        "task id = client << 32 | sequence");
+    ok (zpar__eid_eq (zpar__eid (3), zpar__eid (3)) &&
+            !zpar__eid_eq (zpar__eid (3), zpar__eid (4)) && zpar__tid_eq (t, zpar__tid (t.v)) &&
+            zpar__cid_eq (zpar__cid (1), zpar__cid (1)),
+        "id comparisons");
+}
+
+int main (void)
+{
+    test_ids ();
+    test_task ();
+    test_result ();
+    test_control ();
+    test_registrar ();
+    test_query ();
+    test_iopub ();
+    test_params ();
+    return done_testing ();
+}

@@ -1,0 +1,374 @@
+/* test_proto_pipe.c - the hub <-> scheduler pipe codec and the monitor
+ * copies: every kind round-trips, every truncation and wrong type is
+ * rejected, the bytes are those the hub and the schedulers exchanged
+ * before the codec, bad parameters are refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "msg.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
+#include "tap.h"
+#include "wire.h"
+
+static int frames_from (zpar_frames_t *f, int n, const void *const *parts, const size_t *sizes)
+{
+    f->n = 0;
+    f->delim = -1;
+    for (int i = 0; i < n; i++) {
+        if (zmq_msg_init_size (&f->part[i], sizes[i]) < 0)
+            return -1;
+        memcpy (zmq_msg_data (&f->part[i]), parts[i], sizes[i]);
+        f->n++;
+    }
+    return 0;
+}
+
+static int frame_eq (zpar_frames_t *f, int i, const void *data, size_t len)
+{
+    return zmq_msg_size (&f->part[i]) == len && memcmp (zmq_msg_data (&f->part[i]), data, len) == 0;
+}
+
+static void test_roundtrip (void)
+{
+    uint8_t req[ZPAR_HDR_LEN + 5];
+    zpar_pipe_msg_t in[] = {
+        {.kind = ZPAR_PIPE_UP, .engine = 7},
+        {.kind = ZPAR_PIPE_DOWN, .engine = 0xfffffffeu},
+        {.kind = ZPAR_PIPE_DONE, .task = 0x0123456789abcdefull, .ok = 1},
+        {.kind = ZPAR_PIPE_DONE, .task = 42, .ok = 0},
+        {.kind = ZPAR_PIPE_REQUEUE, .data = req, .len = sizeof (req)},
+        {.kind = ZPAR_PIPE_TERM},
+        {.kind = ZPAR_PIPE_DEP_QUERY, .task = 99},
+    };
+    for (size_t i = 0; i < sizeof (req); i++)
+        req[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof (in) / sizeof (in[0]); i++) {
+        zpar_frames_t f;
+        zpar_pipe_msg_t out;
+        zpar_error_t err;
+        const char *name = zpar__pipe_kind_name (in[i].kind);
+        ok (zpar__pipe_encode (&in[i], &f) == 0, "%s: encoded", name);
+        ok (frame_eq (&f, 0, name, strlen (name)), "%s: first frame is the command word", name);
+        ok (zpar__pipe_decode (&f, &out, &err) == 0, "%s: decoded", name);
+        ok (out.kind == in[i].kind && out.engine == in[i].engine && out.task == in[i].task &&
+                out.ok == in[i].ok && out.len == in[i].len &&
+                (!in[i].data || memcmp (out.data, in[i].data, in[i].len) == 0),
+            "%s: round trip", name);
+        /* every truncation (a frame fewer) is rejected */
+        if (f.n > 1) {
+            zmq_msg_close (&f.part[--f.n]);
+            ok (zpar__pipe_decode (&f, &out, &err) < 0 && errno == EPROTO &&
+                    out.kind == ZPAR_PIPE_NONE,
+                "%s: truncated (%d frames) rejected: %s", name, f.n, err.text);
+        }
+        zpar__frames_close (&f);
+    }
+}
+
+/* The bytes as the hub and the scheduler wrote them before the codec. */
+static void test_bytes (void)
+{
+    uint32_t eid = 5;
+    uint64_t id = 77;
+    uint8_t yes = 1, no = 2;
+    zpar_frames_t f;
+    zpar_pipe_msg_t m;
+    zpar_error_t err;
+    const void *p[3];
+    size_t s[3];
+
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_UP, .engine = eid}, &f) == 0 &&
+            f.n == 2 && frame_eq (&f, 0, "up", 2) && frame_eq (&f, 1, &eid, 4),
+        "up: [\"up\", u32]");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_DONE, .task = id, .ok = 1}, &f) ==
+                0 &&
+            f.n == 3 && frame_eq (&f, 0, "done", 4) && frame_eq (&f, 1, &id, 8) &&
+            frame_eq (&f, 2, &yes, 1),
+        "done ok: [\"done\", u64, 1]");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_DONE, .task = id}, &f) == 0 &&
+            frame_eq (&f, 2, &no, 1),
+        "done not ok: [\"done\", u64, 2]");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_TERM}, &f) == 0 && f.n == 1 &&
+            frame_eq (&f, 0, "$TERM", 5),
+        "term: [\"$TERM\"]");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_DEP_QUERY, .task = id}, &f) == 0 &&
+            f.n == 2 && frame_eq (&f, 0, "dep?", 4) && frame_eq (&f, 1, &id, 8),
+        "dep query: [\"dep?\", u64]");
+    zpar__frames_close (&f);
+
+    /* hand-made frames decode */
+    p[0] = "down";
+    s[0] = 4;
+    p[1] = &eid;
+    s[1] = 4;
+    frames_from (&f, 2, p, s);
+    ok (zpar__pipe_decode (&f, &m, &err) == 0 && m.kind == ZPAR_PIPE_DOWN && m.engine == 5,
+        "hand-made down decoded");
+    zpar__frames_close (&f);
+}
+
+static void test_malformed (void)
+{
+    uint32_t eid = 1;
+    uint64_t id = 1;
+    uint8_t bad = 3, one = 1, hdr[ZPAR_HDR_LEN - 1] = {0};
+    struct {
+        const char *what;
+        int n;
+        const void *p[4];
+        size_t s[4];
+    } cases[] = {
+        {"unknown command", 2, {"upp", &eid}, {3, 4}},
+        {"command prefix", 2, {"u", &eid}, {1, 4}},
+        {"empty command", 1, {""}, {0}},
+        {"up with a short id", 2, {"up", &eid}, {2, 3}},
+        {"up with a long id", 2, {"up", &id}, {2, 8}},
+        {"up with an extra frame", 3, {"up", &eid, &eid}, {2, 4, 4}},
+        {"down without id", 1, {"down"}, {4}},
+        {"done without ok", 2, {"done", &id}, {4, 8}},
+        {"done with ok 3", 3, {"done", &id, &bad}, {4, 8, 1}},
+        {"done with a short id", 3, {"done", &eid, &one}, {4, 4, 1}},
+        {"done with a long ok", 3, {"done", &id, &id}, {4, 8, 8}},
+        {"req shorter than a header", 2, {"req", hdr}, {3, sizeof (hdr)}},
+        {"req without request", 1, {"req"}, {3}},
+        {"$TERM with a frame", 2, {"$TERM", &eid}, {5, 4}},
+        {"dep? with a short id", 2, {"dep?", &eid}, {4, 4}},
+        {"TERMINATE is not $TERM", 1, {"TERMINATE"}, {9}},
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        zpar_frames_t f;
+        zpar_pipe_msg_t m;
+        zpar_error_t err = {{0}};
+        frames_from (&f, cases[i].n, cases[i].p, cases[i].s);
+        ok (zpar__pipe_decode (&f, &m, &err) < 0 && errno == EPROTO && m.kind == ZPAR_PIPE_NONE &&
+                err.text[0],
+            "%s rejected: %s", cases[i].what, err.text);
+        zpar__frames_close (&f);
+    }
+}
+
+static void test_bad_params (void)
+{
+    zpar_frames_t f = {0};
+    zpar_pipe_msg_t m;
+    zpar_error_t err;
+    uint8_t req[ZPAR_HDR_LEN];
+    struct {
+        const char *what;
+        zpar_pipe_msg_t m;
+    } enc[] = {
+        {"kind NONE", {.kind = ZPAR_PIPE_NONE}},
+        {"kind out of range", {.kind = ZPAR_PIPE_KIND_MAX}},
+        {"negative kind", {.kind = (zpar_pipe_kind_t)-1}},
+        {"requeue without data", {.kind = ZPAR_PIPE_REQUEUE, .len = 100}},
+        {"requeue too short", {.kind = ZPAR_PIPE_REQUEUE, .data = req, .len = ZPAR_HDR_LEN - 1}},
+    };
+    for (size_t i = 0; i < sizeof (enc) / sizeof (enc[0]); i++)
+        ok (zpar__pipe_encode (&enc[i].m, &f) < 0 && errno == EINVAL && f.n == 0,
+            "encode %s: EINVAL", enc[i].what);
+    ok (zpar__pipe_encode (NULL, &f) < 0 && errno == EINVAL, "encode NULL message: EINVAL");
+    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_TERM}, NULL) < 0 && errno == EINVAL,
+        "encode NULL frames: EINVAL");
+    ok (zpar__pipe_decode (NULL, &m, &err) < 0 && errno == EINVAL, "decode NULL frames: EINVAL");
+    ok (zpar__pipe_decode (&f, NULL, &err) < 0 && errno == EINVAL, "decode NULL message: EINVAL");
+    f.n = 0;
+    ok (zpar__pipe_decode (&f, &m, NULL) < 0 && errno == EPROTO, "decode no frames: EPROTO");
+    ok (zpar__pipe_send (NULL, &enc[0].m, 0) < 0 && errno == EINVAL, "send on NULL socket: EINVAL");
+    ok (zpar__pipe_recv (NULL, &f, &m, 0, &err) < 0 && errno == EINVAL,
+        "recv on NULL socket: EINVAL");
+    ok (zpar__pipe_inject_is_term (NULL) < 0 && errno == EPROTO, "inject NULL: EPROTO");
+    ok (strcmp (zpar__pipe_kind_name (ZPAR_PIPE_KIND_MAX), "?") == 0 &&
+            strcmp (zpar__pipe_kind_name (ZPAR_PIPE_NONE), "?") == 0,
+        "unknown kinds are named ?");
+}
+
+static void test_sockets (void *ctx)
+{
+    void *a = zmq_socket (ctx, ZMQ_PAIR), *b = zmq_socket (ctx, ZMQ_PAIR);
+    uint8_t req[ZPAR_HDR_LEN + 3] = {1, 2, 3};
+    zpar_frames_t f;
+    zpar_pipe_msg_t m;
+    zpar_error_t err;
+
+    ok (zmq_bind (a, "inproc://pipe") == 0 && zmq_connect (b, "inproc://pipe") == 0, "pipe pair");
+    ok (zpar__pipe_send_up (b, 3, 0) == 0 && zpar__pipe_send_down (b, 4, 0) == 0 &&
+            zpar__pipe_send_done (b, 5, 1, 0) == 0 &&
+            zpar__pipe_send_requeue (b, req, sizeof (req), 0) == 0 &&
+            zpar__pipe_send_dep_query (b, 6, 0) == 0 && zpar__pipe_send_term (b, 0) == 0,
+        "every shorthand sends");
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_UP && m.engine == 3,
+        "up received");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_DOWN && m.engine == 4,
+        "down received");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_DONE && m.task == 5 &&
+            m.ok,
+        "done received");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_REQUEUE &&
+            m.len == sizeof (req) && memcmp (m.data, req, sizeof (req)) == 0,
+        "req received");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_DEP_QUERY && m.task == 6,
+        "dep? received");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_TERM, "$TERM received");
+    ok (zpar__pipe_inject_is_term (&f) == 1, "$TERM stops a relay");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_recv (a, &f, &m, ZMQ_DONTWAIT, &err) < 0 && errno == EAGAIN,
+        "nothing more: EAGAIN");
+    zmq_send (b, "junk", 4, 0);
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) < 0 && errno == EPROTO, "junk: EPROTO (%s)", err.text);
+    ok (zpar__pipe_inject_is_term (&f) == -1 && errno == EPROTO,
+        "junk is neither stop nor forward");
+    zpar__frames_close (&f);
+    zmq_send (b, "e1", 2, ZMQ_SNDMORE);
+    zmq_send (b, "x", 1, 0);
+    ok (zpar__frames_recv (a, &f, 0) == 0 && zpar__pipe_inject_is_term (&f) == 0,
+        "[identity, frames] is forwarded");
+    zpar__frames_close (&f);
+    zmq_close (a);
+    zmq_close (b);
+}
+
+static void test_monitor (void *ctx)
+{
+    uint8_t key[ZPAR_KEY_LEN];
+    void *pub = zmq_socket (ctx, ZMQ_PAIR), *sub = zmq_socket (ctx, ZMQ_PAIR);
+    zpar_signer_t *s;
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK), *r = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_frames_t f, g;
+    zpar_monitor_kind_t kind;
+    zpar_hdr_t h;
+    zpar_error_t err;
+
+    memset (key, 3, sizeof (key));
+    s = zpar__signer_create (key, 0);
+    ok (zmq_bind (sub, "inproc://mon") == 0 && zmq_connect (pub, "inproc://mon") == 0,
+        "monitor pair");
+    for (int k = ZPAR_MON_NONE + 1; k < ZPAR_MON_KIND_MAX; k++) {
+        const char *tag = zpar__monitor_tag ((zpar_monitor_kind_t)k);
+        ok (zpar__monitor_kind (tag, strlen (tag)) == (zpar_monitor_kind_t)k, "tag %s parses back",
+            tag);
+    }
+    ok (zpar__monitor_kind ("task", 4) == ZPAR_MON_NONE &&
+            zpar__monitor_kind ("task_inx", 8) == ZPAR_MON_NONE &&
+            zpar__monitor_kind (NULL, 0) == ZPAR_MON_NONE,
+        "prefixes and unknown tags are no kind");
+    ok (strcmp (zpar__monitor_tag (ZPAR_MON_KIND_MAX), "?") == 0, "unknown kind is named ?");
+
+    /* a message the scheduler builds */
+    m->hdr.task = 11;
+    zpar__msg_add_u64 (m, ZPAR_F_STATUS, 1);
+    ok (zpar__monitor_send_msg (pub, s, ZPAR_MON_TASK_OUT, m) == 0 && m->nenv == 1,
+        "message sent behind its tag");
+    ok (zpar__frames_recv (sub, &f, 0) == 0 && frame_eq (&f, 0, "task_out", 8),
+        "tag frame is task_out");
+    ok (zpar__monitor_decode (&f, &kind, r, &err) == 0 && kind == ZPAR_MON_TASK_OUT &&
+            r->hdr.task == 11 && zpar__msg_u64_or (r, ZPAR_F_STATUS, 0) == 1,
+        "decoded: kind, header and body");
+
+    /* a copy of received frames, then with the header replaced */
+    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, &f, NULL) == 0, "frames copied");
+    ok (zpar__frames_recv (sub, &g, 0) == 0 && zpar__monitor_decode (&g, &kind, r, &err) == 0 &&
+            kind == ZPAR_MON_TASK_IN && r->hdr.task == 11,
+        "copy decoded as task_in");
+    zpar__frames_close (&g);
+    h = r->hdr;
+    h.engine = 9;
+    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_RUN, &f, &h) == 0, "copy with a new header");
+    ok (zpar__frames_recv (sub, &g, 0) == 0 && zpar__monitor_decode (&g, &kind, r, &err) == 0 &&
+            kind == ZPAR_MON_TASK_RUN && r->hdr.engine == 9,
+        "task_run carries the new header");
+    /* truncations of a monitor message are rejected */
+    while (g.n > 1) {
+        zmq_msg_close (&g.part[--g.n]);
+        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO &&
+                kind == ZPAR_MON_NONE,
+            "monitor message cut to %d frames rejected: %s", g.n, err.text);
+    }
+    zpar__frames_close (&g);
+
+    /* wrong tag, two routing frames */
+    {
+        const void *p[5];
+        size_t sz[5];
+        for (int i = 1; i < f.n; i++) {
+            p[i] = zmq_msg_data (&f.part[i]);
+            sz[i] = zmq_msg_size (&f.part[i]);
+        }
+        p[0] = "task_zz";
+        sz[0] = 7;
+        frames_from (&g, f.n, p, sz);
+        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO,
+            "unknown tag rejected: %s", err.text);
+        zpar__frames_close (&g);
+    }
+    {
+        const void *p[6];
+        size_t sz[6];
+        p[0] = "task_in";
+        sz[0] = 7;
+        p[1] = "client";
+        sz[1] = 6;
+        for (int i = 1; i < f.n; i++) {
+            p[i + 1] = zmq_msg_data (&f.part[i]);
+            sz[i + 1] = zmq_msg_size (&f.part[i]);
+        }
+        frames_from (&g, f.n + 1, p, sz);
+        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO,
+            "two frames before the delimiter rejected: %s", err.text);
+        zpar__frames_close (&g);
+    }
+
+    /* bad parameters */
+    ok (zpar__monitor_copy (NULL, ZPAR_MON_TASK_IN, &f, NULL) < 0 && errno == EINVAL,
+        "copy to NULL: EINVAL");
+    ok (zpar__monitor_copy (pub, ZPAR_MON_NONE, &f, NULL) < 0 && errno == EINVAL,
+        "copy kind NONE: EINVAL");
+    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, NULL, NULL) < 0 && errno == EINVAL,
+        "copy NULL frames: EINVAL");
+    g.n = 1;
+    g.delim = -1;
+    zmq_msg_init_size (&g.part[0], 1);
+    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, &g, NULL) < 0 && errno == EINVAL,
+        "copy frames without delimiter: EINVAL");
+    zpar__frames_close (&g);
+    ok (zpar__monitor_send_msg (pub, s, ZPAR_MON_KIND_MAX, m) < 0 && errno == EINVAL,
+        "send kind MAX: EINVAL");
+    ok (zpar__monitor_send_msg (pub, NULL, ZPAR_MON_TASK_OUT, m) < 0 && errno == EINVAL,
+        "send unsigned: EINVAL");
+    ok (zpar__monitor_decode (NULL, &kind, r, &err) < 0 && errno == EINVAL, "decode NULL: EINVAL");
+    ok (zpar__monitor_decode (&f, NULL, r, &err) < 0 && errno == EINVAL,
+        "decode NULL kind: EINVAL");
+    zpar__frames_close (&f);
+    zpar__msg_destroy (m);
+    zpar__msg_destroy (r);
+    zpar__signer_destroy (s);
+    zmq_close (pub);
+    zmq_close (sub);
+}
+
+int main (void)
+{
+    void *ctx = zmq_ctx_new ();
+    plan (NO_PLAN);
+    test_roundtrip ();
+    test_bytes ();
+    test_malformed ();
+    test_bad_params ();
+    test_sockets (ctx);
+    test_monitor (ctx);
+    zmq_ctx_term (ctx);
+    return done_testing ();
+}
