@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "frames.h"
 #include "fuzz.h"
 #include "msg.h"
 #include "wire.h"
@@ -73,25 +74,7 @@ static void frames (const uint8_t *p, size_t n, int sign)
     zpar_error_t err;
     zpar_msg_t *m;
 
-    memset (&f, 0, sizeof (f));
-    while (f.n < ZPAR_MAX_PARTS) {
-        size_t len = n;
-        if (n >= 2 && f.n < ZPAR_MAX_PARTS - 1) {
-            len = (size_t)(p[0] | (p[1] << 8));
-            p += 2;
-            n -= 2;
-            if (len > n)
-                len = n;
-        }
-        FUZZ_CHECK (zmq_msg_init_size (&f.part[f.n], len) == 0);
-        if (len)
-            memcpy (zmq_msg_data (&f.part[f.n]), p, len);
-        f.n++;
-        p += len;
-        n -= len;
-        if (n == 0)
-            break;
-    }
+    fuzz_frames_split (p, n, &f);
     if (sign && !signer)
         signer = zpar__signer_create (fuzz_key, UINT64_C (1) << 62);
     if (sign) {

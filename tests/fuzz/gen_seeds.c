@@ -5,8 +5,12 @@
  *
  * Writes CORPUS_DIR/wire/seed-<kind>-<mode> for every message kind the
  * codec carries (packed, header+body, framed, framed and signed: see
- * fuzz_wire.c for the input layout) and CORPUS_DIR/conn/seed-* and
- * CORPUS_DIR/json/seed-* from a connection file written by conn.c.
+ * fuzz_wire.c for the input layout), the same messages packed into the
+ * corpus of the typed codec of their kind (proto_task, proto_result,
+ * proto_control, proto_registrar, proto_iopub: see codec.h) and framed
+ * behind every monitor tag (proto_monitor), every hub <-> scheduler pipe
+ * message (proto_pipe), and CORPUS_DIR/conn/seed-* and CORPUS_DIR/json/seed-*
+ * from a connection file written by conn.c.
  * The sweep corpus is seeded from examples/ and tests/data/ by hand.
  */
 #include "config.h"
@@ -16,9 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zmq.h>
 
 #include "conn.h"
 #include "msg.h"
+#include "proto_check.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
 
 static const char *dir;
 
@@ -82,8 +90,70 @@ static void wire (const char *name, zpar_msg_t *m)
         snprintf (n, sizeof (n), "%s-%s", name, mode == 2 ? "frames" : "signed");
         put ("wire", n, buf, (size_t)(p - buf));
     }
+    /* the typed codec of this kind, which must accept it */
+    {
+        zpar_error_t err;
+        const char *t = NULL;
+        switch (m->hdr.type) {
+        case ZPAR_MSG_TASK:
+            t = "proto_task";
+            break;
+        case ZPAR_MSG_RESULT:
+            t = "proto_result";
+            break;
+        case ZPAR_MSG_ABORT:
+        case ZPAR_MSG_INTERRUPT:
+        case ZPAR_MSG_SHUTDOWN:
+        case ZPAR_MSG_CONTROL_REPLY:
+            t = "proto_control";
+            break;
+        case ZPAR_MSG_STREAM:
+        case ZPAR_MSG_TASK_STATUS:
+        case ZPAR_MSG_NOTIFY:
+            t = "proto_iopub";
+            break;
+        default:
+            t = "proto_registrar";
+            break;
+        }
+        if (zpar__proto_check (m, &err) < 0)
+            fprintf (stderr, "gen_seeds: warning: seed %s is refused by its codec: %s\n", name,
+                     err.text);
+        put (t, name, packed, len);
+    }
+    /* monitor copies: [tag, delimiter, signature, header, body] */
+    for (int k = ZPAR_MON_TASK_IN; k < ZPAR_MON_KIND_MAX; k++) {
+        const char *tag = zpar__monitor_tag ((zpar_monitor_kind_t)k);
+        p = buf;
+        frame (&p, tag, strlen (tag), 0);
+        frame (&p, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), 0);
+        frame (&p, sig, sizeof (sig), 0);
+        frame (&p, hdr, sizeof (hdr), 0);
+        frame (&p, m->body, m->len, 1);
+        snprintf (n, sizeof (n), "%s-%s", name, tag);
+        put ("proto_monitor", n, buf, (size_t)(p - buf));
+    }
     free (buf);
     free (packed);
+}
+
+/* a pipe message, framed as frames.h reads it */
+static void pipe_seed (const char *name, const zpar_pipe_msg_t *pm)
+{
+    zpar_frames_t f;
+    uint8_t buf[4096], *p = buf;
+
+    if (zpar__pipe_encode (pm, &f) < 0) {
+        fprintf (stderr, "gen_seeds: pipe %s: %s\n", name, strerror (errno));
+        exit (1);
+    }
+    for (int i = 0; i < f.n; i++) {
+        if (zmq_msg_size (&f.part[i]) + 2 > sizeof (buf) - (size_t)(p - buf))
+            exit (1);
+        frame (&p, zmq_msg_data (&f.part[i]), zmq_msg_size (&f.part[i]), i == f.n - 1);
+    }
+    zpar__frames_close (&f);
+    put ("proto_pipe", name, buf, (size_t)(p - buf));
 }
 
 int main (int argc, char **argv)
@@ -104,7 +174,7 @@ int main (int argc, char **argv)
     m = zpar__msg_create (ZPAR_MSG_TASK);
     m->hdr.task = 42;
     m->hdr.client = 3;
-    zpar__msg_add_u64 (m, ZPAR_F_KIND, 0);
+    zpar__msg_add_u64 (m, ZPAR_F_KIND, 1);
     zpar__msg_add_str (m, ZPAR_F_ARGV, "/bin/echo");
     zpar__msg_add_str (m, ZPAR_F_ARGV, "hello");
     zpar__msg_add_str (m, ZPAR_F_ENV, "OMP_NUM_THREADS=1");
@@ -121,7 +191,7 @@ int main (int argc, char **argv)
 
     zpar__msg_reset (m, ZPAR_MSG_TASK);
     m->hdr.task = 43;
-    zpar__msg_add_u64 (m, ZPAR_F_KIND, 1);
+    zpar__msg_add_u64 (m, ZPAR_F_KIND, 2);
     zpar__msg_add_str (m, ZPAR_F_LIB, "/usr/lib/libtestfn.so");
     zpar__msg_add_str (m, ZPAR_F_SYMBOL, "square");
     zpar__msg_add_bytes (m, ZPAR_F_INPUT, "\x03\x00\x00\x00", 4);
@@ -173,8 +243,14 @@ int main (int argc, char **argv)
     zpar__msg_reset (m, ZPAR_MSG_REGISTER_CLIENT);
     wire ("register-client", m);
     zpar__msg_reset (m, ZPAR_MSG_REGISTER_CLIENT_REPLY);
+    m->hdr.client = 3;
     zpar__msg_add_u64 (m, ZPAR_F_CLIENT_ID, 3);
+    zpar__msg_add_str (m, ZPAR_F_ADDR_MUX, "tcp://127.0.0.1:40001");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_TASK, "tcp://127.0.0.1:40002");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_CONTROL, "tcp://127.0.0.1:40003");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_IOPUB, "tcp://127.0.0.1:40004");
     zpar__msg_add_str (m, ZPAR_F_ADDR_NOTIFY, "tcp://127.0.0.1:40007");
+    zpar__msg_add_str (m, ZPAR_F_TASK_SCHEME, "leastload");
     wire ("register-client-reply", m);
     zpar__msg_reset (m, ZPAR_MSG_UNREGISTER);
     m->hdr.engine = 1;
@@ -228,9 +304,41 @@ int main (int argc, char **argv)
     zpar__msg_add_str (m, ZPAR_F_EVENT, "started");
     wire ("task-status", m);
     zpar__msg_reset (m, ZPAR_MSG_NOTIFY);
-    zpar__msg_add_str (m, ZPAR_F_EVENT, "engine_dead");
+    zpar__msg_add_str (m, ZPAR_F_EVENT, "died");
     zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, 2);
     wire ("notify", m);
+    /* the hub <-> scheduler pipe, every kind; a requeue carries a task */
+    {
+        zpar_pipe_msg_t pm;
+        zpar__msg_reset (m, ZPAR_MSG_TASK);
+        m->hdr.version = ZPAR_PROTO_VERSION;
+        m->hdr.task = 44;
+        zpar__msg_add_u64 (m, ZPAR_F_KIND, 1);
+        zpar__msg_add_str (m, ZPAR_F_ARGV, "/bin/true");
+        zpar__msg_pack (m, &packed, &len);
+        memset (&pm, 0, sizeof (pm));
+        pm.kind = ZPAR_PIPE_UP, pm.engine = 3;
+        pipe_seed ("up", &pm);
+        pm.kind = ZPAR_PIPE_DOWN;
+        pipe_seed ("down", &pm);
+        pm.kind = ZPAR_PIPE_DONE, pm.task = 44, pm.ok = 1;
+        pipe_seed ("done-ok", &pm);
+        pm.ok = 0;
+        pipe_seed ("done-failed", &pm);
+        pm.kind = ZPAR_PIPE_DEP_QUERY;
+        pipe_seed ("dep-query", &pm);
+        pm.kind = ZPAR_PIPE_TERM;
+        pipe_seed ("term", &pm);
+        pm.kind = ZPAR_PIPE_REQUEUE, pm.data = packed, pm.len = len;
+        pipe_seed ("requeue", &pm);
+        free (packed);
+        /* a relay inject message: identity, then wire frames */
+        {
+            static const uint8_t inj[] = {5, 0,   0,   'k', 0x8b, 0x45, 0x67, 5,
+                                          0, 'Z', 'P', 'A', 'R',  '1',  0};
+            put ("proto_pipe", "inject", inj, sizeof (inj));
+        }
+    }
     zpar__msg_destroy (m);
 
     /* a connection file as the controller writes it */
