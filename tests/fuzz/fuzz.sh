@@ -71,17 +71,19 @@ run_one ()
     cp "$corpus"/* "$work"/ 2>/dev/null || true
     before=$(find "$corpus" -type f | wc -l)
     log=$out/fuzz_$t.log
+    start=$(date +%s)
     set +e
     nice -n "$FUZZ_NICE" "$out/bin/fuzz_$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" \
         "$work" >"$log" 2>&1
     rc=$?
+    secs=$(($(date +%s) - start))
     nice -n "$FUZZ_NICE" "$out/bin/fuzz_$t" -merge=1 "$corpus" "$work" >>"$log" 2>&1
     set -e
     after=$(find "$corpus" -type f | wc -l)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-    echo "fuzz $t: ${FUZZ_SECONDS}s, ${execs:-?} executions, $cov, corpus $before -> $after files ($(du -sk "$corpus" | cut -f1) KiB), exit $rc"
+    echo "fuzz $t: $(date -u -d "@$start" +%H:%M:%S)Z, ${secs}s (of ${FUZZ_SECONDS}s), ${execs:-?} executions, $cov, corpus $before -> $after files ($(du -sk "$corpus" | cut -f1) KiB), exit $rc"
     [ "$rc" -eq 0 ] || { echo "fuzz $t: FAILED, see $log and $crashes" >&2; return 1; }
 }
 
