@@ -1,4 +1,8 @@
-/* msg.h - the zpar wire codec: one message format for every channel.
+/* msg.h - the field frame layer of the zpar wire codec: one message format
+ * for every channel.  Signing and socket I/O are wire.h; the typed codec of
+ * each message kind (a C struct <-> these fields) is proto_*.h, and code
+ * outside src/common/proto_* uses those rather than the field functions
+ * below (doc/protocol.md, "Codec layers").
  *
  * A zpar message on the wire (doc/protocol.md is the specification):
  *

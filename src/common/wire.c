@@ -7,18 +7,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "replay.h"
 #include "wire.h"
-
-#define REPLAY_BITS 4096
-#define REPLAY_WORDS (REPLAY_BITS / 64)
-#define REPLAY_SLOTS 4096 /* power of two: peers remembered */
-
-typedef struct {
-    uint64_t session; /* 0 = empty slot */
-    uint64_t max_seq;
-    uint64_t last_us;
-    uint64_t bits[REPLAY_WORDS]; /* bit (seq % REPLAY_BITS) for seqs in window */
-} replay_slot_t;
 
 struct zpar_signer {
     crypto_auth_hmacsha256_state keyed;
@@ -26,8 +16,7 @@ struct zpar_signer {
     uint64_t seq;
     uint64_t window_us;
     zpar_wire_stats_t stats;
-    replay_slot_t *slots;
-    size_t nslots_used;
+    zpar_replay_t *replay;
 };
 
 zpar_signer_t *zpar__signer_create (const uint8_t *key, uint64_t window_us)
@@ -44,11 +33,6 @@ zpar_signer_t *zpar__signer_create (const uint8_t *key, uint64_t window_us)
     }
     if (!(s = calloc (1, sizeof (*s))))
         return NULL;
-    if (!(s->slots = calloc (REPLAY_SLOTS, sizeof (*s->slots)))) {
-        free (s);
-        errno = ENOMEM;
-        return NULL;
-    }
     crypto_auth_hmacsha256_init (&s->keyed, key, ZPAR_KEY_LEN);
     do {
         randombytes_buf (&s->session, sizeof (s->session));
@@ -59,6 +43,11 @@ zpar_signer_t *zpar__signer_create (const uint8_t *key, uint64_t window_us)
         window_us = (uint64_t)(sec > 0 ? sec : 600) * 1000000u;
     }
     s->window_us = window_us;
+    if (!(s->replay = zpar__replay_create (window_us, 0))) {
+        free (s);
+        errno = ENOMEM;
+        return NULL;
+    }
     return s;
 }
 
@@ -67,7 +56,7 @@ void zpar__signer_destroy (zpar_signer_t *s)
     if (s) {
         int saved = errno;
         sodium_memzero (&s->keyed, sizeof (s->keyed));
-        free (s->slots);
+        zpar__replay_destroy (s->replay);
         free (s);
         errno = saved;
     }
@@ -104,62 +93,7 @@ static void stamp (zpar_signer_t *s, zpar_hdr_t *h)
 /* Replay check: 0 if fresh (and records it), -1 if replayed or stale. */
 static int replay_check (zpar_signer_t *s, const zpar_hdr_t *h)
 {
-    uint64_t now = zpar__now_us ();
-    uint64_t idx = h->session * 0x9E3779B97F4A7C15ull;
-    replay_slot_t *slot = NULL, *oldest = NULL;
-
-    if (h->time_us + s->window_us < now || h->time_us > now + s->window_us)
-        return -1;
-    if (h->session == 0 || h->seq == 0)
-        return -1;
-    for (size_t probe = 0; probe < REPLAY_SLOTS; probe++) {
-        replay_slot_t *c = &s->slots[(idx + probe) & (REPLAY_SLOTS - 1)];
-        if (c->session == h->session) {
-            slot = c;
-            break;
-        }
-        if (c->session == 0) {
-            if (s->nslots_used < REPLAY_SLOTS * 3 / 4) {
-                slot = c;
-                slot->session = h->session;
-                s->nslots_used++;
-            }
-            break;
-        }
-        if (!oldest || c->last_us < oldest->last_us)
-            oldest = c;
-        if (probe > 64)
-            break;
-    }
-    if (!slot) {
-        /* table crowded: recycle the least recently heard peer we probed */
-        slot = oldest;
-        if (!slot)
-            return -1;
-        memset (slot, 0, sizeof (*slot));
-        slot->session = h->session;
-    }
-    slot->last_us = now;
-    if (h->seq > slot->max_seq) {
-        uint64_t gap = h->seq - slot->max_seq;
-        if (gap >= REPLAY_BITS)
-            memset (slot->bits, 0, sizeof (slot->bits));
-        else
-            /* forget what these slots held a window ago, the new seq's too */
-            for (uint64_t q = slot->max_seq + 1; q != h->seq + 1; q++) /* seq may be 2^64-1 */
-                slot->bits[(q % REPLAY_BITS) / 64] &= ~(1ull << (q % 64));
-        slot->max_seq = h->seq;
-    }
-    else if (slot->max_seq - h->seq >= REPLAY_BITS)
-        return -1; /* too old to tell: treat as replay */
-    {
-        uint64_t *w = &slot->bits[(h->seq % REPLAY_BITS) / 64];
-        uint64_t bit = 1ull << (h->seq % 64);
-        if (*w & bit)
-            return -1;
-        *w |= bit;
-    }
-    return 0;
+    return zpar__replay_check (s->replay, h->session, h->seq, h->time_us, zpar__now_us ());
 }
 
 int zpar__send_more (void *sock, const void *data, size_t len)

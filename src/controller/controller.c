@@ -1,4 +1,7 @@
-/* controller.c - set up the hub and the schedulers, run, tear down. */
+/* controller.c - set up the sockets and threads of the hub, the
+ * schedulers and the IOPub proxy; run the hub; tear down.  SIGTERM and
+ * SIGINT (and zpar__controller_request_stop) stop the hub through watchers
+ * on its reactor: no signal handler is installed. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -7,40 +10,56 @@
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "controller.h"
 #include "error.h"
 #include "hub.h"
+#include "iopub.h"
 #include "log.h"
+#include "reactor.h"
+#include "records.h"
 #include "relay.h"
 #include "sockutil.h"
-#include "store.h"
 #include "taskq.h"
 #include "wire.h"
 
-static int sigpipe_w = -1;
-
-static void on_signal (int sig)
-{
-    int saved = errno;
-    char c = (char)sig;
-    if (sigpipe_w >= 0)
-        (void)!write (sigpipe_w, &c, 1);
-    errno = saved;
-}
+/* The write end of the running controller's stop eventfd (-1: none). */
+static int stop_fd = -1;
 
 void zpar__controller_request_stop (void)
 {
-    on_signal (SIGTERM);
+    int fd = __atomic_load_n (&stop_fd, __ATOMIC_SEQ_CST);
+    uint64_t one = 1;
+    if (fd >= 0) {
+        int saved = errno;
+        (void)!write (fd, &one, sizeof (one));
+        errno = saved;
+    }
+}
+
+static void on_stop_fd (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    uint64_t v;
+    int fd = __atomic_load_n (&stop_fd, __ATOMIC_SEQ_CST);
+    if (fd >= 0 && read (fd, &v, sizeof (v)) == (ssize_t)sizeof (v))
+        zpar__hub_stop (arg, "stop requested: shutting down");
+    (void)r, (void)w, (void)revents;
+}
+
+static void on_signal (zpar_reactor_t *r, zpar_watcher_t *w, int signum, void *arg)
+{
+    char why[64];
+    snprintf (why, sizeof (why), "signal %d received: shutting down", signum);
+    zpar__hub_stop (arg, why);
+    (void)r, (void)w;
 }
 
 /* The address others should use to reach a socket bound to "*". */
@@ -90,35 +109,87 @@ typedef struct {
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
-    return zpar__relay_dropped (s->mux) + zpar__relay_dropped (s->ctl) + zpar__taskq_dropped (s->taskq);
+    return zpar__relay_dropped (s->mux) + zpar__relay_dropped (s->ctl) +
+           zpar__taskq_dropped (s->taskq);
 }
 
-static void *iopub_thread (void *arg)
+/* Heartbeat settings: option, else environment, else default. */
+static int setting (int opt, const char *env_name, int dflt)
 {
-    void **socks = arg;
-    zmq_proxy_steerable (socks[0], socks[1], NULL, socks[2]);
-    return NULL;
+    const char *env;
+    int v = opt > 0 ? opt : 0;
+    if (!v && (env = getenv (env_name)))
+        v = atoi (env);
+    return v > 0 ? v : dflt;
+}
+
+/* The addresses to bind (*bind) and to advertise (*ci, endpoints filled
+ * once bound): a previous connection file's (same ports and key), or
+ * fresh ones.  ip: the interface, "*" for all. */
+static int plan_addresses (const zpar_controller_opts_t *o, const char *ip, zpar_conninfo_t *ci,
+                           zpar_conninfo_t *bind, zpar_error_t *err)
+{
+    memset (ci, 0, sizeof (*ci));
+    if (o->reuse) {
+        if (zpar__conn_read (o->reuse, ci, err) < 0)
+            return -1;
+        zpar__info ("reusing the addresses and key of %s", o->reuse);
+    } else {
+        randombytes_buf (ci->key, sizeof (ci->key));
+        for (int i = 0; i < ZPAR_EP_COUNT; i++)
+            snprintf (ci->addr[i], ZPAR_ADDR_MAX, "tcp://%s:*", ip);
+    }
+    *bind = *ci;
+    if (o->reuse && strcmp (ip, "*") == 0) {
+        for (int i = 0; i < ZPAR_EP_COUNT; i++) {
+            const char *colon = strrchr (ci->addr[i], ':');
+            snprintf (bind->addr[i], ZPAR_ADDR_MAX, "tcp://*:%s", colon ? colon + 1 : "*");
+        }
+    }
+    gethostname (ci->host, sizeof (ci->host) - 1);
+    ci->pid = (int)getpid ();
+    snprintf (ci->scheme, sizeof (ci->scheme), "%s", o->scheme ? o->scheme : "leastload");
+    snprintf (ci->job, sizeof (ci->job), "%s", o->job ? o->job : "local");
+    return 0;
+}
+
+/* The reactor of the hub's thread, with its SIGTERM/SIGINT watchers and
+ * the stop eventfd.  Made before any thread starts, so that every thread
+ * of the controller inherits the blocked signals. */
+static int watch_stops (zpar_hub_t *hub, int *efd, zpar_error_t *err)
+{
+    static const int sigs[] = {SIGTERM, SIGINT};
+    zpar_watcher_t *w;
+    if (!(hub->r = zpar__reactor_create ()))
+        return zpar__errprintf (err, "cannot create the hub's reactor: %s", strerror (errno));
+    for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++) {
+        if (!(w = zpar__signal_watcher_create (hub->r, sigs[i], on_signal, hub)))
+            return zpar__errprintf (err, "cannot watch signal %d: %s", sigs[i], strerror (errno));
+        zpar__watcher_start (w);
+    }
+    if ((*efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return zpar__errprintf (err, "eventfd: %s", strerror (errno));
+    if (!(w = zpar__fd_watcher_create (hub->r, *efd, ZPAR_EV_IN, on_stop_fd, hub)))
+        return zpar__errprintf (err, "cannot watch the stop eventfd: %s", strerror (errno));
+    zpar__watcher_start (w);
+    __atomic_store_n (&stop_fd, *efd, __ATOMIC_SEQ_CST);
+    return 0;
 }
 
 int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 {
     zpar_hub_t hub;
     sched_t sched = {0};
+    zpar_iopub_t *iopub = NULL;
     zpar_conninfo_t ci, bind;
     char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
-    char inproc[ZPAR_EP_COUNT][64];
-    void *iopub_sub = NULL, *iopub_pub = NULL, *iopub_ctl = NULL, *iopub_ctl_peer = NULL;
-    void *iopub_socks[3];
-    pthread_t iopub_tid;
-    int iopub_started = 0;
-    int pipefd[2] = {-1, -1};
+    const char *mon_ep = "inproc://zpar-monitor", *taskq_ep = "inproc://zpar-taskq-pipe";
+    const char *mux_ep = "inproc://zpar-mux-inject", *ctl_ep = "inproc://zpar-ctl-inject";
+    char mon_bind[64];
+    int efd = -1;
     int rc = -1;
-    struct sigaction sa, old_term, old_int;
-    const char *env;
 
     memset (&hub, 0, sizeof (hub));
-    memset (&ci, 0, sizeof (ci));
-    hub.sigfd = -1;
     if (zpar__zmq_version_check (err) < 0)
         return -1;
     if (sodium_init () < 0)
@@ -134,47 +205,21 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     if (strcmp (ip, "*") == 0 || strcmp (ip, "0.0.0.0") == 0) {
         snprintf (ip, sizeof (ip), "*");
         advertised_ip (adv, sizeof (adv));
-    }
-    else
+    } else
         snprintf (adv, sizeof (adv), "%s", ip);
+    if (plan_addresses (o, ip, &ci, &bind, err) < 0)
+        return -1;
 
-    /* addresses: reuse a previous file (same ports and key) or fresh */
-    if (o->reuse) {
-        if (zpar__conn_read (o->reuse, &ci, err) < 0)
-            return -1;
-        zpar__info ("reusing the addresses and key of %s", o->reuse);
-    }
-    else {
-        randombytes_buf (ci.key, sizeof (ci.key));
-        for (int i = 0; i < ZPAR_EP_COUNT; i++)
-            snprintf (ci.addr[i], ZPAR_ADDR_MAX, "tcp://%s:*", ip);
-    }
-    bind = ci;
-    if (o->reuse && strcmp (ip, "*") == 0) {
-        for (int i = 0; i < ZPAR_EP_COUNT; i++) {
-            const char *colon = strrchr (ci.addr[i], ':');
-            snprintf (bind.addr[i], ZPAR_ADDR_MAX, "tcp://*:%s", colon ? colon + 1 : "*");
-        }
-    }
-    gethostname (ci.host, sizeof (ci.host) - 1);
-    ci.pid = (int)getpid ();
-    snprintf (ci.scheme, sizeof (ci.scheme), "%s", o->scheme ? o->scheme : "leastload");
-    snprintf (ci.job, sizeof (ci.job), "%s", o->job ? o->job : "local");
-
-    hub.hb_period_ms = o->hb_period_ms > 0 ? o->hb_period_ms : 0;
-    if (!hub.hb_period_ms && (env = getenv ("ZPAR_HB_PERIOD_MS")))
-        hub.hb_period_ms = atoi (env);
-    if (hub.hb_period_ms <= 0)
-        hub.hb_period_ms = 1000;
-    hub.hb_misses = o->hb_misses > 0 ? o->hb_misses : 0;
-    if (!hub.hb_misses && (env = getenv ("ZPAR_HB_MISSES")))
-        hub.hb_misses = atoi (env);
-    if (hub.hb_misses <= 0)
-        hub.hb_misses = 3;
+    hub.hb_period_ms = setting (o->hb_period_ms, "ZPAR_HB_PERIOD_MS", 1000);
+    hub.hb_misses = setting (o->hb_misses, "ZPAR_HB_MISSES", 3);
     hub.scheme = ci.scheme;
+    if (watch_stops (&hub, &efd, err) < 0)
+        goto done;
 
-    if (!(hub.ctx = zmq_ctx_new ()))
-        return zpar__errprintf (err, "cannot create a ZeroMQ context");
+    if (!(hub.ctx = zmq_ctx_new ())) {
+        zpar__errprintf (err, "cannot create a ZeroMQ context");
+        goto done;
+    }
     zmq_ctx_set (hub.ctx, ZMQ_IO_THREADS, 1);
     zmq_ctx_set (hub.ctx, ZMQ_BLOCKY, 0);
     if (!(hub.signer = zpar__signer_create (ci.key, 0))) {
@@ -184,58 +229,46 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     snprintf (dbpath, sizeof (dbpath), "%s", o->db_path ? o->db_path : "");
     if (!*dbpath)
         snprintf (dbpath, sizeof (dbpath), "%s/tasks.sqlite", dir);
-    if (!(hub.store = zpar__store_open (dbpath, err)))
+    if (!(hub.records = zpar__records_open (dbpath, err)))
         goto done;
 
     /* inproc plumbing first: monitor (hub binds), pipes (schedulers bind) */
-    snprintf (inproc[0], 64, "inproc://zpar-monitor");
-    snprintf (inproc[1], 64, "inproc://zpar-taskq-pipe");
-    snprintf (inproc[2], 64, "inproc://zpar-mux-inject");
-    snprintf (inproc[3], 64, "inproc://zpar-ctl-inject");
-    snprintf (inproc[4], 64, "inproc://zpar-iopub-ctl");
-    if (!(hub.monitor = zpar__bind_socket (hub.ctx, ZMQ_SUB, inproc[0], 64, err)))
+    snprintf (mon_bind, sizeof (mon_bind), "%s", mon_ep);
+    if (!(hub.monitor = zpar__bind_socket (hub.ctx, ZMQ_SUB, mon_bind, sizeof (mon_bind), err)))
         goto done;
     zmq_setsockopt (hub.monitor, ZMQ_SUBSCRIBE, "", 0);
 
-    if (!(hub.registrar = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err))
-        || !(hub.notify = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err))
-        || !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err))
-        || !(hub.hb_pong = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
+    if (!(hub.registrar = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_REGISTRAR],
+                                             ZPAR_ADDR_MAX, err)) ||
+        !(hub.notify = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_NOTIFY],
+                                          ZPAR_ADDR_MAX, err)) ||
+        !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING],
+                                           ZPAR_ADDR_MAX, err)) ||
+        !(hub.hb_pong = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_HB_PONG],
+                                           ZPAR_ADDR_MAX, err)))
         goto done;
     if (!(sched.mux = zpar__relay_start (hub.ctx, ZPAR_RELAY_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
-                                         bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, inproc[0],
-                                         inproc[2], ci.key, err))
-        || !(sched.ctl = zpar__relay_start (hub.ctx, ZPAR_RELAY_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
-                                            bind.addr[ZPAR_EP_CONTROL_ENGINE], ZPAR_ADDR_MAX, inproc[0],
-                                            inproc[3], ci.key, err))
-        || !(sched.taskq = zpar__taskq_start (hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
-                                              bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, inproc[0],
-                                              inproc[1], ci.key, err)))
+                                         bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, mon_ep,
+                                         mux_ep, ci.key, err)) ||
+        !(sched.ctl = zpar__relay_start (
+              hub.ctx, ZPAR_RELAY_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
+              bind.addr[ZPAR_EP_CONTROL_ENGINE], ZPAR_ADDR_MAX, mon_ep, ctl_ep, ci.key, err)) ||
+        !(sched.taskq = zpar__taskq_start (
+              hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
+              bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, mon_ep, taskq_ep, ci.key, err)))
         goto done;
-    if (!(hub.taskq_pipe = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (hub.taskq_pipe, inproc[1]) < 0
-        || !(hub.mux_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (hub.mux_inject, inproc[2]) < 0
-        || !(hub.ctl_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (hub.ctl_inject, inproc[3]) < 0) {
+    if (!(hub.taskq_pipe = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
+        zmq_connect (hub.taskq_pipe, taskq_ep) < 0 ||
+        !(hub.mux_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
+        zmq_connect (hub.mux_inject, mux_ep) < 0 ||
+        !(hub.ctl_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
+        zmq_connect (hub.ctl_inject, ctl_ep) < 0) {
         zpar__errprintf (err, "cannot connect the scheduler pipes: %s", zmq_strerror (errno));
         goto done;
     }
-    /* IOPub: SUB (engines' PUBs connect) -> PUB (clients' SUBs connect) */
-    if (!(iopub_sub = zpar__bind_socket (hub.ctx, ZMQ_SUB, bind.addr[ZPAR_EP_IOPUB_ENGINE], ZPAR_ADDR_MAX, err))
-        || !(iopub_pub = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_IOPUB_CLIENT], ZPAR_ADDR_MAX, err))
-        || !(iopub_ctl = zpar__bind_socket (hub.ctx, ZMQ_PAIR, inproc[4], 64, err)))
+    if (!(iopub = zpar__iopub_start (hub.ctx, bind.addr[ZPAR_EP_IOPUB_ENGINE],
+                                     bind.addr[ZPAR_EP_IOPUB_CLIENT], ZPAR_ADDR_MAX, err)))
         goto done;
-    zmq_setsockopt (iopub_sub, ZMQ_SUBSCRIBE, "", 0);
-    if (!(iopub_ctl_peer = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (iopub_ctl_peer, inproc[4]) < 0) {
-        zpar__errprintf (err, "cannot connect the iopub control pipe");
-        goto done;
-    }
-    iopub_socks[0] = iopub_sub;
-    iopub_socks[1] = iopub_pub;
-    iopub_socks[2] = iopub_ctl;
-    if (pthread_create (&iopub_tid, NULL, iopub_thread, iopub_socks) != 0) {
-        zpar__errprintf (err, "cannot start the iopub thread");
-        goto done;
-    }
-    iopub_started = 1;
 
     /* what we advertise: the bound endpoints, with "*" made reachable */
     for (int i = 0; i < ZPAR_EP_COUNT; i++) {
@@ -245,28 +278,18 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     hub.ci = ci;
     hub.extra_dropped = sched_dropped;
     hub.extra_arg = &sched;
-
-    /* signals: a self-pipe the hub polls */
-    if (pipe2 (pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
-        zpar__errprintf (err, "pipe: %s", strerror (errno));
+    if (zpar__hub_init (&hub) < 0) {
+        zpar__errprintf (err, "cannot set up the hub: %s", strerror (errno));
         goto done;
     }
-    sigpipe_w = pipefd[1];
-    hub.sigfd = pipefd[0];
-    memset (&sa, 0, sizeof (sa));
-    sa.sa_handler = on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, &old_term);
-    sigaction (SIGINT, &sa, &old_int);
-    signal (SIGPIPE, SIG_IGN);
 
     /* connection files last: their existence means "ready" */
     snprintf (path, sizeof (path), "%s/engine.json", dir);
     if (zpar__conn_write (path, &ci, err) < 0)
-        goto signals;
+        goto done;
     snprintf (path, sizeof (path), "%s/client.json", dir);
     if (zpar__conn_write (path, &ci, err) < 0)
-        goto signals;
+        goto done;
     zpar__info ("controller ready: %s (registration %s, scheme %s, heartbeat %d ms x %d)", path,
                 ci.addr[ZPAR_EP_REGISTRAR], ci.scheme, hub.hb_period_ms, hub.hb_misses);
     if (o->ready)
@@ -285,10 +308,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         snprintf (path, sizeof (path), "%s/engine.json", dir);
         unlink (path);
     }
-signals:
-    sigaction (SIGTERM, &old_term, NULL);
-    sigaction (SIGINT, &old_int, NULL);
 done:
+    __atomic_store_n (&stop_fd, -1, __ATOMIC_SEQ_CST);
     if (hub.taskq_pipe)
         zmq_send (hub.taskq_pipe, "$TERM", 5, 0);
     if (hub.mux_inject)
@@ -298,14 +319,7 @@ done:
     zpar__taskq_stop (sched.taskq);
     zpar__relay_stop (sched.mux);
     zpar__relay_stop (sched.ctl);
-    if (iopub_started) {
-        zmq_send (iopub_ctl_peer, "TERMINATE", 9, 0);
-        pthread_join (iopub_tid, NULL);
-    }
-    zpar__close_socket (iopub_sub);
-    zpar__close_socket (iopub_pub);
-    zpar__close_socket (iopub_ctl);
-    zpar__close_socket (iopub_ctl_peer);
+    zpar__iopub_stop (iopub);
     zpar__close_socket (hub.registrar);
     zpar__close_socket (hub.notify);
     zpar__close_socket (hub.hb_ping);
@@ -314,15 +328,13 @@ done:
     zpar__close_socket (hub.taskq_pipe);
     zpar__close_socket (hub.mux_inject);
     zpar__close_socket (hub.ctl_inject);
-    zpar__store_close (hub.store);
+    zpar__records_close (hub.records);
     zpar__signer_destroy (hub.signer);
     zpar__hub_free_state (&hub);
+    zpar__reactor_destroy (hub.r);
     if (hub.ctx)
         zmq_ctx_term (hub.ctx);
-    sigpipe_w = -1;
-    if (pipefd[0] >= 0)
-        close (pipefd[0]);
-    if (pipefd[1] >= 0)
-        close (pipefd[1]);
+    if (efd >= 0)
+        close (efd);
     return rc;
 }

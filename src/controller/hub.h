@@ -1,75 +1,139 @@
-/* hub.h - the Hub: registrar, notifications, heartbeat monitor, monitor of
- * the schedulers' traffic, and the task records.  Runs in the controller's
- * main thread; see controller.c for how the sockets are set up. */
+/* hub.h - the Hub: the controller's central loop and its engine table.
+ *
+ * The hub runs in the controller's main thread on a reactor.  Its parts:
+ *
+ *   registrar.c   registration of engines and clients, unregistration and
+ *                 queries (the registrar ROUTER socket)
+ *   heartbeat.c   the heartbeat monitor (hb_ping PUB, hb_pong ROUTER)
+ *   records.c     the task records (SQLite)
+ *   hub.c         this file's functions: the engine table, the monitor of
+ *                 the schedulers' traffic (which fills the records), the
+ *                 pipe to the task scheduler, notifications, shutdown, and
+ *                 the loop that ties them together.
+ *
+ * controller.c creates the sockets, fills a zpar_hub_t, calls
+ * zpar__hub_init, zpar__hub_run, then zpar__hub_shutdown_engines /
+ * zpar__hub_wait_engines_gone, and zpar__hub_free_state.  Sockets that
+ * are NULL are skipped (unit tests drive the registrar without them).
+ *
+ * Everything here belongs to the hub's thread.
+ */
 #ifndef ZPAR__HUB_H
 #define ZPAR__HUB_H
 
 #include <stdint.h>
 
 #include "conn.h"
+#include "heartbeat.h"
 #include "idmap.h"
-#include "store.h"
+#include "reactor.h"
+#include "records.h"
 #include "wire.h"
+
+/* An engine's state in the table (its "busy"/"idle" flavour of alive is
+ * derived from its outstanding tasks). */
+typedef enum {
+    ZPAR_ENGINE_UNKNOWN = 0, /* slot never registered */
+    ZPAR_ENGINE_ALIVE = 1,   /* registered and beating */
+    ZPAR_ENGINE_DEAD = 2,    /* missed its beats, or unregistered; may register again */
+} zpar_engine_state_t;
 
 typedef struct {
     uint32_t id;
-    int registered; /* ever registered */
-    int alive;
+    zpar_engine_state_t state;
     char host[256];
     int pid;
     int rank;
     char uuid[64];
-    unsigned outstanding;
-    uint64_t last_beat_us;      /* monotonic */
-    zpar_ident_t reg_ident;     /* its registrar DEALER identity */
+    unsigned outstanding;   /* tasks recorded running on it */
+    zpar_ident_t reg_ident; /* its registrar DEALER identity */
 } zpar_hub_engine_t;
 
-typedef struct {
+typedef struct zpar_hub {
+    /* set by the controller before zpar__hub_init */
     void *ctx;
-    zpar_conninfo_t ci;          /* advertised addresses (engine and client side) */
+    zpar_conninfo_t ci; /* advertised addresses (engine and client side) */
     zpar_signer_t *signer;
-    zpar_store_t *store;
-    /* sockets owned by the hub thread */
-    void *registrar;  /* ROUTER */
-    void *notify;     /* PUB */
-    void *hb_ping;    /* PUB */
-    void *hb_pong;    /* ROUTER */
-    void *monitor;    /* SUB (bound, inproc) */
-    void *taskq_pipe; /* PAIR to the task scheduler */
-    void *mux_inject; /* PAIR to the MUX relay */
-    void *ctl_inject; /* PAIR to the control relay */
-    int sigfd;        /* read end of the signal self-pipe, -1 if none */
-    /* state */
+    zpar_records_t *records;
+    zpar_reactor_t *r; /* the hub thread's reactor (NULL in unit tests) */
+    void *registrar;   /* ROUTER */
+    void *notify;      /* PUB */
+    void *hb_ping;     /* PUB */
+    void *hb_pong;     /* ROUTER */
+    void *monitor;     /* SUB (bound, inproc) */
+    void *taskq_pipe;  /* PAIR to the task scheduler */
+    void *mux_inject;  /* PAIR to the MUX relay */
+    void *ctl_inject;  /* PAIR to the control relay */
+    int hb_period_ms;
+    int hb_misses;
+    const char *scheme;
+    uint64_t (*extra_dropped) (void *arg); /* the schedulers' drop counts */
+    void *extra_arg;
+    /* state (zpar__hub_init) */
+    zpar_heartbeat_t *hb;
     zpar_hub_engine_t *engines; /* indexed by id */
     uint32_t nengines;          /* array size */
     uint32_t next_engine;
-    zpar_idmap_t *live;         /* task id -> live record */
+    zpar_idmap_t *live; /* task id -> live record (hub.c) */
     uint64_t n_pending;
     uint64_t n_running;
     uint64_t n_ok;
     uint64_t n_notok;
     uint64_t dropped;
-    int hb_period_ms;
-    int hb_misses;
-    uint64_t hb_seq;
-    const char *scheme;
     int stopping;
-    uint64_t (*extra_dropped) (void *arg);
-    void *extra_arg;
+    int busy_since_trim;
+    zpar_msg_t *scratch;
+    zpar_watcher_t *w[6]; /* registrar, pong, monitor, pipe, ping timer, flush timer */
 } zpar_hub_t;
 
-/* Run the hub loop until shutdown.  0 / -1. */
-int zpar__hub_run (zpar_hub_t *hub);
+/* Create the hub's state (live-task map, heartbeat monitor, counts read
+ * from the records).  hb_period_ms and hb_misses must be set.  0 / -1
+ * errno. */
+int zpar__hub_init (zpar_hub_t *h);
 
-/* Ask every live engine to shut down (through the control relay). */
-void zpar__hub_shutdown_engines (zpar_hub_t *hub);
+/* Free the hub's state (not its sockets, records or reactor).  NULL-safe. */
+void zpar__hub_free_state (zpar_hub_t *h);
+
+/* Requeue the unfinished load-balanced tasks of the records, attach the
+ * hub's watchers to h->r and run it until zpar__hub_stop.  Then drain the
+ * monitor and flush the records.  0 / -1 errno. */
+int zpar__hub_run (zpar_hub_t *h);
+
+/* Make zpar__hub_run return (from a callback of h->r).  why is logged. */
+void zpar__hub_stop (zpar_hub_t *h, const char *why);
+
+/* Ask every live engine to shut down (through the control relay and the
+ * registrar), and tell the clients. */
+void zpar__hub_shutdown_engines (zpar_hub_t *h);
 
 /* After zpar__hub_shutdown_engines: wait up to timeout_ms for every live
  * engine to unregister, asking again every 100 ms.  Returns the number of
- * engines that did not answer. */
-int zpar__hub_wait_engines_gone (zpar_hub_t *hub, int timeout_ms);
+ * engines that did not answer, -1 on error. */
+int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms);
 
-/* Free the hub's state (not its sockets). */
-void zpar__hub_free_state (zpar_hub_t *hub);
+/* --- the engine table (for the registrar) --- */
+
+/* The slot of engine id (1 .. 2^24), grown as needed.  NULL: bad id or
+ * ENOMEM. */
+zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, uint32_t id);
+/* Engine id if it ever registered, else NULL. */
+zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, uint32_t id);
+/* Number of live engines. */
+unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
+
+/* Engine e has just become alive (first registration, or after death):
+ * watch its heart, tell the task scheduler and the clients. */
+void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* A live engine e died (why: "unregistered", or a heartbeat message): mark
+ * it dead, stop watching it, tell the scheduler and the clients, and fail
+ * the direct tasks it was running. */
+void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why);
+
+/* Publish a notification (event: "registered", "died", ...) to clients. */
+void zpar__hub_notify (zpar_hub_t *h, uint32_t engine, const char *event);
+
+/* A task's live state if the hub tracks it: 1 and *state (ZPAR_REC_*),
+ * 0 if not live. */
+int zpar__hub_task_live (const zpar_hub_t *h, uint64_t id, int *state);
 
 #endif

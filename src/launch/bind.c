@@ -1,4 +1,5 @@
-/* bind.c - pinning engines to CPUs (and GPUs) with hwloc. */
+/* bind.c - pinning engines to CPUs (and GPUs) with hwloc: policies, and
+ * computing, applying and reporting a binding (the topology is bind_topo.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -8,15 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bind.h"
+#include "bind_impl.h"
 #include "error.h"
-
-struct zpar_topo {
-    hwloc_topology_t t;
-    zpar_gpu_t *gpus;
-    hwloc_bitmap_t *gpu_loc; /* cpuset of each GPU's non-I/O ancestor */
-    int ngpus;
-};
 
 struct zpar_binding {
     zpar_bind_params_t params;
@@ -35,10 +29,11 @@ static const char *policy_names[ZPAR_BIND_POLICY_COUNT] = {
 };
 
 static const char *gpu_env_names[ZPAR_GPU_KIND_COUNT] = {
-    "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+    "CUDA_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
 };
 
-static const char *gpu_kind_names[ZPAR_GPU_KIND_COUNT] = { "cuda", "rocm" };
+static const char *gpu_kind_names[ZPAR_GPU_KIND_COUNT] = {"cuda", "rocm"};
 
 int zpar__bind_policy_parse (const char *s, zpar_bind_policy_t *policy, zpar_error_t *err)
 {
@@ -81,305 +76,6 @@ const char *zpar__gpu_env_name (zpar_gpu_kind_t kind)
     return gpu_env_names[kind];
 }
 
-/* Topology */
-
-/* "cuda12" with prefix "cuda" -> 12; -1 when name is not prefix + digits. */
-static int osdev_number (const char *name, const char *prefix)
-{
-    size_t len = strlen (prefix);
-    long v = 0;
-    if (strncmp (name, prefix, len) != 0 || name[len] == '\0')
-        return -1;
-    for (const char *p = name + len; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-        if (v > INT_MAX)
-            return -1;
-    }
-    return (int)v;
-}
-
-static int gpu_cmp (const void *a, const void *b)
-{
-    const zpar_gpu_t *x = a, *y = b;
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
-    if (x->index != y->index)
-        return x->index < y->index ? -1 : 1;
-    return strcmp (x->name, y->name);
-}
-
-/* Collect the GPUs of t into topo->gpus / gpu_loc.  0 or -1 ENOMEM. */
-static int find_gpus (zpar_topo_t *topo)
-{
-    hwloc_topology_t t = topo->t;
-    hwloc_obj_t osdev = NULL;
-    hwloc_obj_t *devs = NULL; /* the PCI device (or OS device) of each GPU */
-    hwloc_obj_t *osdevs = NULL;
-    int n = 0, cap = 0;
-
-    while ((osdev = hwloc_get_next_osdev (t, osdev))) {
-        hwloc_obj_osdev_type_t type = osdev->attr->osdev.type;
-        zpar_gpu_kind_t kind;
-        int index, nvml = 0, i;
-        hwloc_obj_t dev;
-
-        if ((type != HWLOC_OBJ_OSDEV_GPU && type != HWLOC_OBJ_OSDEV_COPROC) || !osdev->name)
-            continue;
-        if ((index = osdev_number (osdev->name, "cuda")) >= 0)
-            kind = ZPAR_GPU_CUDA;
-        else if ((index = osdev_number (osdev->name, "nvml")) >= 0) {
-            kind = ZPAR_GPU_CUDA;
-            nvml = 1;
-        }
-        else if ((index = osdev_number (osdev->name, "rsmi")) >= 0)
-            kind = ZPAR_GPU_ROCM;
-        else
-            continue;
-        dev = osdev->parent && osdev->parent->type == HWLOC_OBJ_PCI_DEVICE ? osdev->parent
-                                                                           : osdev;
-        for (i = 0; i < n; i++)
-            if (devs[i] == dev && topo->gpus[i].kind == kind)
-                break;
-        if (i < n) {
-            /* Same physical GPU: a cudaN name beats an nvmlN one. */
-            if (!nvml && strncmp (topo->gpus[i].name, "nvml", 4) == 0) {
-                topo->gpus[i].index = index;
-                snprintf (topo->gpus[i].name, sizeof (topo->gpus[i].name), "%s", osdev->name);
-            }
-            continue;
-        }
-        if (n == cap) {
-            int ncap = cap ? cap * 2 : 8;
-            zpar_gpu_t *g = realloc (topo->gpus, (size_t)ncap * sizeof (*g));
-            if (!g)
-                goto nomem;
-            topo->gpus = g;
-            hwloc_obj_t *d = realloc (devs, (size_t)ncap * sizeof (*d));
-            if (!d)
-                goto nomem;
-            devs = d;
-            d = realloc (osdevs, (size_t)ncap * sizeof (*d));
-            if (!d)
-                goto nomem;
-            osdevs = d;
-            cap = ncap;
-        }
-        memset (&topo->gpus[n], 0, sizeof (topo->gpus[n]));
-        topo->gpus[n].kind = kind;
-        topo->gpus[n].index = index;
-        snprintf (topo->gpus[n].name, sizeof (topo->gpus[n].name), "%s", osdev->name);
-        if (dev->type == HWLOC_OBJ_PCI_DEVICE) {
-            struct hwloc_pcidev_attr_s *pci = &dev->attr->pcidev;
-            snprintf (topo->gpus[n].busid, sizeof (topo->gpus[n].busid),
-                      "%04x:%02x:%02x.%01x", (unsigned)pci->domain, (unsigned)pci->bus,
-                      (unsigned)pci->dev, (unsigned)pci->func);
-        }
-        devs[n] = dev;
-        osdevs[n] = osdev;
-        n++;
-    }
-    if (n > 0) {
-        /* Sort, then find each GPU's locality by its (unique) OS device name. */
-        qsort (topo->gpus, (size_t)n, sizeof (topo->gpus[0]), gpu_cmp);
-        if (!(topo->gpu_loc = calloc ((size_t)n, sizeof (topo->gpu_loc[0]))))
-            goto nomem;
-        topo->ngpus = n;
-        for (int i = 0; i < n; i++) {
-            hwloc_obj_t os = NULL, anc;
-            for (int j = 0; j < n; j++) {
-                if (strcmp (osdevs[j]->name, topo->gpus[i].name) == 0) {
-                    os = osdevs[j];
-                    break;
-                }
-            }
-            anc = os ? hwloc_get_non_io_ancestor_obj (t, os) : NULL;
-            topo->gpu_loc[i] = hwloc_bitmap_dup (anc && anc->cpuset
-                                                     ? anc->cpuset
-                                                     : hwloc_topology_get_topology_cpuset (t));
-            if (!topo->gpu_loc[i])
-                goto nomem;
-        }
-    }
-    free (devs);
-    free (osdevs);
-    return 0;
-nomem:
-    free (devs);
-    free (osdevs);
-    errno = ENOMEM;
-    return -1;
-}
-
-zpar_topo_t *zpar__topo_load (zpar_topo_source_t source, const char *arg, int flags,
-                              zpar_error_t *err)
-{
-    zpar_topo_t *topo = NULL;
-    const char *what = "this machine";
-    char whatbuf[160];
-
-    if ((source == ZPAR_TOPO_THIS && arg) || (source != ZPAR_TOPO_THIS && !arg)
-        || (source != ZPAR_TOPO_THIS && source != ZPAR_TOPO_XML
-            && source != ZPAR_TOPO_SYNTHETIC)
-        || (flags & ~ZPAR_TOPO_ASSUME_THISSYSTEM)) {
-        zpar__errnoprintf (err, EINVAL, "invalid arguments to topology load");
-        return NULL;
-    }
-    if ((hwloc_get_api_version () >> 16) != (HWLOC_API_VERSION >> 16)) {
-        zpar__errnoprintf (err, ENOSYS,
-                           "hwloc library version %#x does not match headers %#x: rebuild zpar",
-                           hwloc_get_api_version (), (unsigned)HWLOC_API_VERSION);
-        return NULL;
-    }
-    if (source == ZPAR_TOPO_XML) {
-        if (access (arg, R_OK) < 0) {
-            zpar__errprintf (err, "cannot read topology XML '%s': %s", arg, strerror (errno));
-            return NULL;
-        }
-        snprintf (whatbuf, sizeof (whatbuf), "XML '%s'", arg);
-        what = whatbuf;
-    }
-    else if (source == ZPAR_TOPO_SYNTHETIC) {
-        snprintf (whatbuf, sizeof (whatbuf), "synthetic description '%s'", arg);
-        what = whatbuf;
-    }
-    if (!(topo = calloc (1, sizeof (*topo))))
-        goto nomem;
-    if (hwloc_topology_init (&topo->t) < 0) {
-        topo->t = NULL;
-        goto nomem;
-    }
-    if (hwloc_topology_set_io_types_filter (topo->t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT) < 0)
-        goto hwloc_error;
-    if ((flags & ZPAR_TOPO_ASSUME_THISSYSTEM)
-        && hwloc_topology_set_flags (topo->t, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM) < 0)
-        goto hwloc_error;
-    if (source == ZPAR_TOPO_XML && hwloc_topology_set_xml (topo->t, arg) < 0)
-        goto hwloc_error;
-    if (source == ZPAR_TOPO_SYNTHETIC && hwloc_topology_set_synthetic (topo->t, arg) < 0) {
-        errno = EINVAL;
-        goto hwloc_error;
-    }
-    if (hwloc_topology_load (topo->t) < 0)
-        goto hwloc_error;
-    if (find_gpus (topo) < 0)
-        goto nomem;
-    return topo;
-hwloc_error:
-    if (errno == 0)
-        errno = EINVAL;
-    zpar__errprintf (err, "cannot load hwloc topology from %s: %s", what, strerror (errno));
-    zpar__topo_destroy (topo);
-    return NULL;
-nomem:
-    zpar__errnoprintf (err, ENOMEM, "cannot load hwloc topology from %s: out of memory", what);
-    zpar__topo_destroy (topo);
-    errno = ENOMEM;
-    return NULL;
-}
-
-void zpar__topo_destroy (zpar_topo_t *topo)
-{
-    int saved = errno;
-    if (topo) {
-        for (int i = 0; i < topo->ngpus; i++)
-            hwloc_bitmap_free (topo->gpu_loc[i]);
-        free (topo->gpu_loc);
-        free (topo->gpus);
-        if (topo->t)
-            hwloc_topology_destroy (topo->t);
-        free (topo);
-    }
-    errno = saved;
-}
-
-hwloc_topology_t zpar__topo_hwloc (const zpar_topo_t *topo)
-{
-    if (!topo) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return topo->t;
-}
-
-bool zpar__topo_is_thissystem (const zpar_topo_t *topo)
-{
-    const struct hwloc_topology_support *sup;
-    if (!topo || !hwloc_topology_is_thissystem (topo->t))
-        return false;
-    sup = hwloc_topology_get_support (topo->t);
-    return sup && sup->cpubind && sup->cpubind->set_thisproc_cpubind;
-}
-
-/* The default allowed set, new bitmap or NULL ENOMEM. */
-static hwloc_bitmap_t default_allowed (const zpar_topo_t *topo)
-{
-    hwloc_const_cpuset_t tallowed = hwloc_topology_get_allowed_cpuset (topo->t);
-    hwloc_bitmap_t set = hwloc_bitmap_alloc ();
-
-    if (!set)
-        return NULL;
-    if (zpar__topo_is_thissystem (topo)
-        && hwloc_get_cpubind (topo->t, set, HWLOC_CPUBIND_PROCESS) == 0) {
-        hwloc_bitmap_and (set, set, tallowed);
-        if (!hwloc_bitmap_iszero (set))
-            return set;
-    }
-    if (hwloc_bitmap_copy (set, tallowed) < 0) {
-        hwloc_bitmap_free (set);
-        return NULL;
-    }
-    return set;
-}
-
-static char *list_string (hwloc_const_bitmap_t set)
-{
-    char *s = NULL;
-    if (hwloc_bitmap_list_asprintf (&s, set) < 0 || !s) {
-        free (s);
-        errno = ENOMEM;
-        return NULL;
-    }
-    return s;
-}
-
-char *zpar__topo_allowed (const zpar_topo_t *topo, zpar_error_t *err)
-{
-    hwloc_bitmap_t set;
-    char *s;
-
-    if (!topo) {
-        zpar__errnoprintf (err, EINVAL, "invalid arguments to topology allowed set");
-        return NULL;
-    }
-    if (!(set = default_allowed (topo)) || !(s = list_string (set))) {
-        hwloc_bitmap_free (set);
-        zpar__errnoprintf (err, ENOMEM, "out of memory");
-        return NULL;
-    }
-    hwloc_bitmap_free (set);
-    return s;
-}
-
-int zpar__topo_gpu_count (const zpar_topo_t *topo)
-{
-    if (!topo) {
-        errno = EINVAL;
-        return -1;
-    }
-    return topo->ngpus;
-}
-
-const zpar_gpu_t *zpar__topo_gpu (const zpar_topo_t *topo, int i)
-{
-    if (!topo || i < 0 || i >= topo->ngpus) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return &topo->gpus[i];
-}
-
 /* Binding computation */
 
 /* Parse an explicit allowed set: a non-empty subset of the topology's allowed
@@ -413,11 +109,11 @@ static hwloc_bitmap_t parse_allowed (const zpar_topo_t *topo, const char *s, zpa
         goto error;
     }
     if (!hwloc_bitmap_isincluded (set, tallowed)) {
-        if (!(tlist = list_string (tallowed)))
+        if (!(tlist = zpar__bind_list_string (tallowed)))
             goto nomem;
         zpar__errnoprintf (err, EINVAL,
-                           "allowed cpuset '%s' is not inside the topology's allowed cpus %s",
-                           s, tlist);
+                           "allowed cpuset '%s' is not inside the topology's allowed cpus %s", s,
+                           tlist);
         goto error;
     }
     return set;
@@ -480,8 +176,8 @@ static int build_units (const zpar_topo_t *topo, const zpar_bind_params_t *p,
         return -1;
     }
     /* The objects with at least one allowed PU, distinct within allowed. */
-    if (!(objs = calloc ((size_t)total, sizeof (*objs)))
-        || !(units = calloc ((size_t)total, sizeof (*units))))
+    if (!(objs = calloc ((size_t)total, sizeof (*objs))) ||
+        !(units = calloc ((size_t)total, sizeof (*units))))
         goto nomem;
     for (int i = 0; i < total; i++) {
         hwloc_obj_t o = hwloc_get_obj_by_type (t, type, (unsigned)i);
@@ -506,7 +202,7 @@ static int build_units (const zpar_topo_t *topo, const zpar_bind_params_t *p,
         units[nobjs++] = set;
     }
     if (nobjs == 0) {
-        if (!(alist = list_string (allowed)))
+        if (!(alist = zpar__bind_list_string (allowed)))
             goto nomem;
         zpar__errnoprintf (err, EINVAL, "bind policy %s: no %s object has a cpu in %s",
                            policy_names[p->policy], hwloc_obj_type_string (type), alist);
@@ -514,12 +210,11 @@ static int build_units (const zpar_topo_t *topo, const zpar_bind_params_t *p,
     }
     if (p->policy != ZPAR_BIND_CORE) {
         n = nobjs;
-    }
-    else {
+    } else {
         /* Merge consecutive cores into blocks of cores_per_engine. */
         int nblocks = nobjs / p->cores_per_engine;
         if (nblocks == 0) {
-            if (!(alist = list_string (allowed)))
+            if (!(alist = zpar__bind_list_string (allowed)))
                 goto nomem;
             zpar__errnoprintf (err, EINVAL,
                                "cores-per-engine %d but only %d allowed core%s (cpus %s)",
@@ -556,8 +251,8 @@ error:
 }
 
 /* Give the GPUs (see bind.h).  Fills b->gpus etc. for engine p->local_rank. */
-static int assign_gpus (const zpar_topo_t *topo, const zpar_bind_params_t *p,
-                        hwloc_bitmap_t *units, int nunits, zpar_binding_t *b, zpar_error_t *err)
+static int assign_gpus (const zpar_topo_t *topo, const zpar_bind_params_t *p, hwloc_bitmap_t *units,
+                        int nunits, zpar_binding_t *b, zpar_error_t *err)
 {
     int ng = topo->ngpus, ne = p->local_size, want = p->gpus_per_engine;
     int *usage = NULL;
@@ -571,16 +266,15 @@ static int assign_gpus (const zpar_topo_t *topo, const zpar_bind_params_t *p,
     if (want > ng)
         return zpar__errnoprintf (err, EINVAL, "gpus-per-engine %d but this node has %d GPU%s",
                                   want, ng, ng == 1 ? "" : "s");
-    if (!(usage = calloc ((size_t)ng, sizeof (*usage)))
-        || !(held = calloc ((size_t)ne * (size_t)ng, 1))
-        || !(local = calloc ((size_t)ne * (size_t)ng, 1)) || !(served = calloc ((size_t)ne, 1))
-        || !(b->gpu_node_index = calloc ((size_t)want, sizeof (int)))
-        || !(b->gpus = calloc ((size_t)want, sizeof (zpar_gpu_t))))
+    if (!(usage = calloc ((size_t)ng, sizeof (*usage))) ||
+        !(held = calloc ((size_t)ne * (size_t)ng, 1)) ||
+        !(local = calloc ((size_t)ne * (size_t)ng, 1)) || !(served = calloc ((size_t)ne, 1)) ||
+        !(b->gpu_node_index = calloc ((size_t)want, sizeof (int))) ||
+        !(b->gpus = calloc ((size_t)want, sizeof (zpar_gpu_t))))
         goto nomem;
     for (int e = 0; e < ne; e++)
         for (int g = 0; g < ng; g++)
-            local[e * ng + g] = (char)hwloc_bitmap_intersects (units[e % nunits],
-                                                               topo->gpu_loc[g]);
+            local[e * ng + g] = (char)hwloc_bitmap_intersects (units[e % nunits], topo->gpu_loc[g]);
     for (int round = 0; round < want; round++) {
         memset (served, 0, (size_t)ne);
         for (int pass = 0; pass < 2; pass++) {
@@ -600,10 +294,9 @@ static int assign_gpus (const zpar_topo_t *topo, const zpar_bind_params_t *p,
                             best = g;
                             break;
                         }
-                    }
-                    else if (best < 0 || usage[g] < usage[best]
-                             || (usage[g] == usage[best] && local[e * ng + g]
-                                 && !local[e * ng + best])) {
+                    } else if (best < 0 || usage[g] < usage[best] ||
+                               (usage[g] == usage[best] && local[e * ng + g] &&
+                                !local[e * ng + best])) {
                         best = g;
                     }
                 }
@@ -688,7 +381,7 @@ zpar_binding_t *zpar__binding_compute (const zpar_topo_t *topo, const zpar_bind_
     }
     if (allowed)
         aset = parse_allowed (topo, allowed, err);
-    else if (!(aset = default_allowed (topo)))
+    else if (!(aset = zpar__topo_default_allowed (topo)))
         zpar__errnoprintf (err, ENOMEM, "out of memory");
     if (!aset)
         return NULL;
@@ -701,8 +394,8 @@ zpar_binding_t *zpar__binding_compute (const zpar_topo_t *topo, const zpar_bind_
     if (!(b = calloc (1, sizeof (*b))))
         goto nomem;
     b->params = *p;
-    if (!(b->cpuset = hwloc_bitmap_dup (units[p->local_rank % nunits]))
-        || !(b->cpulist = list_string (b->cpuset)))
+    if (!(b->cpuset = hwloc_bitmap_dup (units[p->local_rank % nunits])) ||
+        !(b->cpulist = zpar__bind_list_string (b->cpuset)))
         goto nomem;
     b->oversubscribed = p->policy != ZPAR_BIND_NONE && p->local_size > nunits;
     if (p->gpus_per_engine > 0 && assign_gpus (topo, p, units, nunits, b, err) < 0)
@@ -833,14 +526,12 @@ int zpar__binding_apply (const zpar_topo_t *topo, const zpar_binding_t *b, int f
     if (hwloc_set_cpubind (topo->t, b->cpuset, hflags) < 0) {
         if (errno == 0)
             errno = EINVAL;
-        return zpar__errprintf (err, "cannot bind to cpus %s: %s", b->cpulist,
-                                strerror (errno));
+        return zpar__errprintf (err, "cannot bind to cpus %s: %s", b->cpulist, strerror (errno));
     }
     return 0;
 }
 
-char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank,
-                            zpar_error_t *err)
+char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank, zpar_error_t *err)
 {
     char hostbuf[256];
     char *gpus = NULL, *line = NULL;
@@ -865,12 +556,11 @@ char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank,
         len += (size_t)snprintf (gpus + len, size - len, "%s%s:%d", i ? "," : "",
                                  gpu_kind_names[b->gpus[i].kind], b->gpus[i].index);
     for (int pass = 0; pass < 2; pass++) {
-        int n = snprintf (line, line ? size : 0,
-                          "host=%s rank=%d local_rank=%d/%d bind=%s cpus=%s gpus=%s%s%s", host,
-                          rank, b->params.local_rank, b->params.local_size,
-                          policy_names[b->params.policy], b->cpulist, gpus,
-                          b->oversubscribed ? " oversubscribed" : "",
-                          b->gpus_shared ? " gpus-shared" : "");
+        int n = snprintf (
+            line, line ? size : 0, "host=%s rank=%d local_rank=%d/%d bind=%s cpus=%s gpus=%s%s%s",
+            host, rank, b->params.local_rank, b->params.local_size, policy_names[b->params.policy],
+            b->cpulist, gpus, b->oversubscribed ? " oversubscribed" : "",
+            b->gpus_shared ? " gpus-shared" : "");
         if (n < 0)
             goto nomem;
         if (!line) {

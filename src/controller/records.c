@@ -1,14 +1,15 @@
-/* store.c - task records in SQLite, written in batches. */
+/* records.c - the hub's task records in SQLite, written in batches. */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "log.h"
-#include "store.h"
+#include "records.h"
 
 typedef enum { OP_REQUEST, OP_RUNNING, OP_RESULT } op_kind_t;
 
@@ -23,7 +24,7 @@ typedef struct {
     size_t len;
 } op_t;
 
-struct zpar_store {
+struct zpar_records {
     sqlite3 *db;
     sqlite3_stmt *ins_req;
     sqlite3_stmt *upd_run;
@@ -47,18 +48,22 @@ static const char *schema =
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);"
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);";
 
-zpar_store_t *zpar__store_open (const char *path, zpar_error_t *err)
+zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
 {
-    zpar_store_t *s = calloc (1, sizeof (*s));
+    zpar_records_t *s;
     char *msg = NULL;
 
-    if (!s) {
+    if (!path || !*path) {
+        zpar__errnoprintf (err, EINVAL, "no task database path");
+        return NULL;
+    }
+    if (!(s = calloc (1, sizeof (*s)))) {
         zpar__errprintf (err, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2 (path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                           | SQLITE_OPEN_NOMUTEX, NULL)
-        != SQLITE_OK) {
+    if (sqlite3_open_v2 (path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         NULL) != SQLITE_OK) {
         zpar__errnoprintf (err, EIO, "cannot open task database %s: %s", path,
                            s->db ? sqlite3_errmsg (s->db) : "out of memory");
         goto error;
@@ -73,47 +78,42 @@ zpar_store_t *zpar__store_open (const char *path, zpar_error_t *err)
                             "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
                             "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
                             "client=?2, request=?5, submitted_us=?4",
-                            -1, &s->ins_req, NULL)
-            != SQLITE_OK
-        || sqlite3_prepare_v2 (s->db,
-                               "INSERT INTO tasks(id,engine,state,started_us) VALUES(?1,?2,1,?3) "
-                               "ON CONFLICT(id) DO UPDATE SET engine=?2, started_us=?3, "
-                               "state=MAX(state,1)",
-                               -1, &s->upd_run, NULL)
-               != SQLITE_OK
-        || sqlite3_prepare_v2 (s->db,
-                               "INSERT INTO tasks(id,engine,state,status,completed_us,result) "
-                               "VALUES(?1,?2,2,?3,?4,?5) ON CONFLICT(id) DO UPDATE SET "
-                               "engine=?2, state=2, status=?3, completed_us=?4, result=?5",
-                               -1, &s->upd_res, NULL)
-               != SQLITE_OK
-        || sqlite3_prepare_v2 (s->db,
-                               "SELECT state,status,request,result FROM tasks WHERE id=?1", -1,
-                               &s->get, NULL)
-               != SQLITE_OK) {
+                            -1, &s->ins_req, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2 (s->db,
+                            "INSERT INTO tasks(id,engine,state,started_us) VALUES(?1,?2,1,?3) "
+                            "ON CONFLICT(id) DO UPDATE SET engine=?2, started_us=?3, "
+                            "state=MAX(state,1)",
+                            -1, &s->upd_run, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2 (s->db,
+                            "INSERT INTO tasks(id,engine,state,status,completed_us,result) "
+                            "VALUES(?1,?2,2,?3,?4,?5) ON CONFLICT(id) DO UPDATE SET "
+                            "engine=?2, state=2, status=?3, completed_us=?4, result=?5",
+                            -1, &s->upd_res, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2 (s->db, "SELECT state,status,request,result FROM tasks WHERE id=?1", -1,
+                            &s->get, NULL) != SQLITE_OK) {
         zpar__errnoprintf (err, EIO, "cannot prepare task database statements: %s",
                            sqlite3_errmsg (s->db));
         goto error;
     }
     return s;
 error:
-    zpar__store_close (s);
+    zpar__records_close (s);
     return NULL;
 }
 
-static void ops_free (zpar_store_t *s)
+static void ops_free (zpar_records_t *s)
 {
     for (size_t i = 0; i < s->nops; i++)
         free (s->ops[i].blob);
     s->nops = 0;
 }
 
-void zpar__store_close (zpar_store_t *s)
+void zpar__records_close (zpar_records_t *s)
 {
     if (s) {
         int saved = errno;
         if (s->db && s->nops)
-            (void)zpar__store_flush (s, NULL);
+            (void)zpar__records_flush (s, NULL);
         ops_free (s);
         free (s->ops);
         sqlite3_finalize (s->ins_req);
@@ -127,7 +127,7 @@ void zpar__store_close (zpar_store_t *s)
     }
 }
 
-static op_t *push (zpar_store_t *s)
+static op_t *push (zpar_records_t *s)
 {
     if (s->nops == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 256;
@@ -141,39 +141,54 @@ static op_t *push (zpar_store_t *s)
     return &s->ops[s->nops++];
 }
 
-static int copy_blob (op_t *op, const void *p, size_t len)
+static int copy_blob (op_t *op, const void *hdr, size_t hlen, const void *body, size_t blen)
 {
-    if (!p || !len)
+    if (!hlen + !blen == 2)
         return 0;
-    if (!(op->blob = malloc (len)))
+    if (!(op->blob = malloc (hlen + blen)))
         return -1;
-    memcpy (op->blob, p, len);
-    op->len = len;
+    if (hlen)
+        memcpy (op->blob, hdr, hlen);
+    if (blen)
+        memcpy ((uint8_t *)op->blob + hlen, body, blen);
+    op->len = hlen + blen;
     return 0;
 }
 
-int zpar__store_put_request (zpar_store_t *s, uint64_t id, uint32_t client, uint32_t engine,
-                             const void *req, size_t len, uint64_t when_us)
+static int bad_put (const zpar_records_t *s, uint64_t id, const void *hdr, size_t hlen,
+                    const void *body, size_t blen)
 {
-    op_t *op = push (s);
-    if (!op)
+    if (!s || id == 0 || id > INT64_MAX || (hlen && !hdr) || (blen && !body) ||
+        hlen + blen > INT_MAX) {
+        errno = EINVAL;
+        return 1;
+    }
+    return 0;
+}
+
+int zpar__records_put_request (zpar_records_t *s, uint64_t id, uint32_t client, uint32_t engine,
+                               const void *hdr, size_t hlen, const void *body, size_t blen,
+                               uint64_t when_us)
+{
+    op_t *op;
+    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_REQUEST;
     op->id = id;
     op->client = client;
     op->engine = engine;
     op->when = when_us;
-    if (copy_blob (op, req, len) < 0) {
+    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
         s->nops--;
         return -1;
     }
     return 0;
 }
 
-int zpar__store_put_running (zpar_store_t *s, uint64_t id, uint32_t engine, uint64_t when_us)
+int zpar__records_put_running (zpar_records_t *s, uint64_t id, uint32_t engine, uint64_t when_us)
 {
-    op_t *op = push (s);
-    if (!op)
+    op_t *op;
+    if (bad_put (s, id, NULL, 0, NULL, 0) || !(op = push (s)))
         return -1;
     op->kind = OP_RUNNING;
     op->id = id;
@@ -182,30 +197,31 @@ int zpar__store_put_running (zpar_store_t *s, uint64_t id, uint32_t engine, uint
     return 0;
 }
 
-int zpar__store_put_result (zpar_store_t *s, uint64_t id, uint32_t engine, int status,
-                            const void *res, size_t len, uint64_t when_us)
+int zpar__records_put_result (zpar_records_t *s, uint64_t id, uint32_t engine, int status,
+                              const void *hdr, size_t hlen, const void *body, size_t blen,
+                              uint64_t when_us)
 {
-    op_t *op = push (s);
-    if (!op)
+    op_t *op;
+    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_RESULT;
     op->id = id;
     op->engine = engine;
     op->status = status;
     op->when = when_us;
-    if (copy_blob (op, res, len) < 0) {
+    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
         s->nops--;
         return -1;
     }
     return 0;
 }
 
-size_t zpar__store_batched (const zpar_store_t *s)
+size_t zpar__records_batched (const zpar_records_t *s)
 {
-    return s->nops;
+    return s ? s->nops : 0;
 }
 
-static int run_op (zpar_store_t *s, const op_t *op)
+static int run_op (zpar_records_t *s, const op_t *op)
 {
     sqlite3_stmt *st;
     int rc;
@@ -239,8 +255,10 @@ static int run_op (zpar_store_t *s, const op_t *op)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int zpar__store_flush (zpar_store_t *s, zpar_error_t *err)
+int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
 {
+    if (!s)
+        return zpar__errnoprintf (err, EINVAL, "no task database");
     if (!s->nops)
         return 0;
     if (sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -276,12 +294,16 @@ static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
     return 0;
 }
 
-int zpar__store_get (zpar_store_t *s, uint64_t id, int *state, int *status, uint8_t **req,
-                     size_t *reqlen, uint8_t **res, size_t *reslen)
+int zpar__records_get (zpar_records_t *s, uint64_t id, int *state, int *status, uint8_t **req,
+                       size_t *reqlen, uint8_t **res, size_t *reslen)
 {
     int rc;
+    if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
+        errno = EINVAL;
+        return -1;
+    }
     if (s->nops)
-        (void)zpar__store_flush (s, NULL);
+        (void)zpar__records_flush (s, NULL);
     sqlite3_bind_int64 (s->get, 1, (sqlite3_int64)id);
     rc = sqlite3_step (s->get);
     if (rc != SQLITE_ROW) {
@@ -291,8 +313,8 @@ int zpar__store_get (zpar_store_t *s, uint64_t id, int *state, int *status, uint
     }
     *state = sqlite3_column_int (s->get, 0);
     *status = sqlite3_column_int (s->get, 1);
-    if ((req && dup_col (s->get, 2, req, reqlen) < 0)
-        || (res && dup_col (s->get, 3, res, reslen) < 0)) {
+    if ((req && dup_col (s->get, 2, req, reqlen) < 0) ||
+        (res && dup_col (s->get, 3, res, reslen) < 0)) {
         sqlite3_reset (s->get);
         errno = ENOMEM;
         return -1;
@@ -301,53 +323,72 @@ int zpar__store_get (zpar_store_t *s, uint64_t id, int *state, int *status, uint
     return 0;
 }
 
-long zpar__store_purge (zpar_store_t *s, uint64_t id)
+long zpar__records_purge (zpar_records_t *s, uint64_t id)
 {
     sqlite3_stmt *st;
     long n;
-    (void)zpar__store_flush (s, NULL);
+    if (!s || id > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
     if (sqlite3_prepare_v2 (s->db,
                             id ? "DELETE FROM tasks WHERE state=2 AND id=?1"
                                : "DELETE FROM tasks WHERE state=2",
-                            -1, &st, NULL)
-        != SQLITE_OK)
+                            -1, &st, NULL) != SQLITE_OK) {
+        errno = EIO;
         return -1;
+    }
     if (id)
         sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
     n = sqlite3_step (st) == SQLITE_DONE ? sqlite3_changes (s->db) : -1;
     sqlite3_finalize (st);
+    if (n < 0)
+        errno = EIO;
     return n;
 }
 
-int zpar__store_unfinished (zpar_store_t *s,
-                            void (*cb) (void *arg, uint64_t id, int state, uint32_t engine,
-                                        const void *req, size_t len),
-                            void *arg)
+int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
 {
     sqlite3_stmt *st;
-    (void)zpar__store_flush (s, NULL);
+    int rc;
+    if (!s || !cb) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
     if (sqlite3_prepare_v2 (s->db,
                             "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id",
-                            -1, &st, NULL)
-        != SQLITE_OK)
+                            -1, &st, NULL) != SQLITE_OK) {
+        errno = EIO;
         return -1;
-    while (sqlite3_step (st) == SQLITE_ROW)
+    }
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
         cb (arg, (uint64_t)sqlite3_column_int64 (st, 0), sqlite3_column_int (st, 1),
             (uint32_t)sqlite3_column_int64 (st, 2), sqlite3_column_blob (st, 3),
             (size_t)sqlite3_column_bytes (st, 3));
     sqlite3_finalize (st);
+    if (rc != SQLITE_DONE) {
+        errno = EIO;
+        return -1;
+    }
     return 0;
 }
 
-int zpar__store_counts (zpar_store_t *s, uint64_t *ok, uint64_t *notok)
+int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
 {
     sqlite3_stmt *st;
-    *ok = *notok = 0;
-    if (sqlite3_prepare_v2 (s->db,
-                            "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2", -1,
-                            &st, NULL)
-        != SQLITE_OK)
+    if (!s || !ok || !notok) {
+        errno = EINVAL;
         return -1;
+    }
+    *ok = *notok = 0;
+    (void)zpar__records_flush (s, NULL);
+    if (sqlite3_prepare_v2 (s->db, "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2",
+                            -1, &st, NULL) != SQLITE_OK) {
+        errno = EIO;
+        return -1;
+    }
     if (sqlite3_step (st) == SQLITE_ROW) {
         *ok = (uint64_t)sqlite3_column_int64 (st, 0);
         *notok = (uint64_t)sqlite3_column_int64 (st, 1);
@@ -356,21 +397,30 @@ int zpar__store_counts (zpar_store_t *s, uint64_t *ok, uint64_t *notok)
     return 0;
 }
 
-int zpar__store_next_counter (zpar_store_t *s, const char *name, uint64_t *v)
+int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v)
 {
     sqlite3_stmt *st;
     int rc;
-    (void)zpar__store_flush (s, NULL);
+    if (!s || !name || !*name || !v) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
     if (sqlite3_prepare_v2 (s->db,
                             "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                             "DO UPDATE SET value=value+1 RETURNING value",
-                            -1, &st, NULL)
-        != SQLITE_OK)
+                            -1, &st, NULL) != SQLITE_OK) {
+        errno = EIO;
         return -1;
+    }
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     rc = sqlite3_step (st);
     if (rc == SQLITE_ROW)
         *v = (uint64_t)sqlite3_column_int64 (st, 0);
     sqlite3_finalize (st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (rc != SQLITE_ROW) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }

@@ -1,0 +1,200 @@
+/* heartbeat.c - the hub's heartbeat monitor: bookkeeping and socket glue. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "heartbeat.h"
+#include "wire.h"
+
+typedef struct {
+    uint64_t last_us; /* monotonic time of the last beat */
+    uint8_t watched;
+} beat_t;
+
+struct zpar_heartbeat {
+    int period_ms;
+    int misses;
+    uint64_t seq;
+    beat_t *beats; /* indexed by engine id */
+    uint32_t nbeats;
+};
+
+zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
+{
+    zpar_heartbeat_t *hb;
+    if (period_ms <= 0 || misses <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(hb = calloc (1, sizeof (*hb))))
+        return NULL;
+    hb->period_ms = period_ms;
+    hb->misses = misses;
+    return hb;
+}
+
+void zpar__heartbeat_destroy (zpar_heartbeat_t *hb)
+{
+    if (hb) {
+        int saved = errno;
+        free (hb->beats);
+        free (hb);
+        errno = saved;
+    }
+}
+
+int zpar__heartbeat_period_ms (const zpar_heartbeat_t *hb)
+{
+    return hb ? hb->period_ms : 0;
+}
+
+int zpar__heartbeat_misses (const zpar_heartbeat_t *hb)
+{
+    return hb ? hb->misses : 0;
+}
+
+static int bad_engine (const zpar_heartbeat_t *hb, uint32_t engine)
+{
+    if (!hb || engine == 0 || engine > ZPAR_HEARTBEAT_MAX_ENGINE) {
+        errno = EINVAL;
+        return 1;
+    }
+    return 0;
+}
+
+int zpar__heartbeat_watch (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us)
+{
+    if (bad_engine (hb, engine))
+        return -1;
+    if (engine >= hb->nbeats) {
+        uint32_t n = hb->nbeats ? hb->nbeats : 16;
+        beat_t *nb;
+        while (n <= engine)
+            n *= 2;
+        if (!(nb = realloc (hb->beats, n * sizeof (*nb))))
+            return -1;
+        memset (nb + hb->nbeats, 0, (n - hb->nbeats) * sizeof (*nb));
+        hb->beats = nb;
+        hb->nbeats = n;
+    }
+    hb->beats[engine].last_us = now_us;
+    hb->beats[engine].watched = 1;
+    return 0;
+}
+
+int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, uint32_t engine)
+{
+    if (bad_engine (hb, engine))
+        return -1;
+    if (engine < hb->nbeats)
+        hb->beats[engine].watched = 0;
+    return 0;
+}
+
+int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, uint32_t engine)
+{
+    if (!hb || engine == 0 || engine >= hb->nbeats)
+        return 0;
+    return hb->beats[engine].watched;
+}
+
+int zpar__heartbeat_pong (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us)
+{
+    if (bad_engine (hb, engine))
+        return -1;
+    if (engine >= hb->nbeats || !hb->beats[engine].watched)
+        return 0;
+    /* pongs may be read out of order with the clock: keep the latest */
+    if (now_us > hb->beats[engine].last_us)
+        hb->beats[engine].last_us = now_us;
+    return 1;
+}
+
+uint64_t zpar__heartbeat_next_ping (zpar_heartbeat_t *hb)
+{
+    return hb ? ++hb->seq : 0;
+}
+
+int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
+                            void *arg)
+{
+    uint64_t limit;
+    int dead = 0;
+    if (!hb) {
+        errno = EINVAL;
+        return -1;
+    }
+    limit = (uint64_t)hb->period_ms * 1000u * (uint64_t)hb->misses + (uint64_t)hb->period_ms * 500u;
+    /* nbeats is read each round: cb may watch a new engine */
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        beat_t *b = &hb->beats[i];
+        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit)
+            continue;
+        b->watched = 0;
+        dead++;
+        if (cb)
+            cb (arg, i);
+    }
+    return dead;
+}
+
+int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t wall_us)
+{
+    uint64_t v[3];
+    if (!hb || !sock) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* seq, time, and our session: engines that see another session know a
+     * new controller took over and register again */
+    v[0] = zpar__heartbeat_next_ping (hb);
+    v[1] = wall_us;
+    v[2] = session;
+    return zmq_send (sock, v, sizeof (v), ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* "e<decimal id>" -> id; 0 if it is not one. */
+static uint32_t parse_ident (const void *data, size_t len)
+{
+    const char *p = data;
+    uint64_t id = 0;
+    if (len < 2 || len > 12 || p[0] != 'e')
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        id = id * 10 + (uint64_t)(p[i] - '0');
+    }
+    return id <= ZPAR_HEARTBEAT_MAX_ENGINE ? (uint32_t)id : 0;
+}
+
+int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_us, int max,
+                                uint64_t *dropped)
+{
+    int bad = 0;
+    if (!hb || !sock)
+        return 0;
+    for (int k = 0; k < max; k++) {
+        zpar_frames_t f;
+        uint32_t eid;
+        if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
+            if (errno == EPROTO) {
+                bad++;
+                continue;
+            }
+            break;
+        }
+        if (f.n != 2 || zmq_msg_size (&f.part[1]) != 3 * sizeof (uint64_t) ||
+            !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))))
+            bad++;
+        else
+            (void)zpar__heartbeat_pong (hb, eid, now_us);
+        zpar__frames_close (&f);
+    }
+    if (dropped)
+        *dropped += (uint64_t)bad;
+    return bad;
+}

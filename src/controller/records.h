@@ -1,0 +1,89 @@
+/* records.h - the hub's task records, in SQLite (WAL mode), written in
+ * batches.
+ *
+ * The hub calls zpar__records_put_* as tasks are submitted, start and end;
+ * those calls only append to an in-memory batch.  zpar__records_flush
+ * writes the batch in one transaction; the hub calls it every ~50 ms and
+ * when the batch reaches ZPAR_RECORDS_BATCH records, so the hot path (the
+ * schedulers, in other threads) never waits on the disk.  Lookups read
+ * through the same connection after flushing.
+ *
+ * A record's request and result are stored as the message bytes the hub
+ * received: the encoded header (ZPAR_HDR_LEN bytes) followed by the body,
+ * i.e. what zpar__msg_pack makes and zpar__msg_unpack reads.  The put
+ * functions take them as two pieces (header, body) so that the hub can
+ * store received frames without re-encoding them.
+ *
+ * Ownership: a zpar_records_t belongs to one thread (the hub's).  Blobs
+ * passed in are copied; blobs handed out are malloc'd for the caller.
+ * Errors: 0 / -1 with errno (EINVAL bad parameter, ENOMEM, EIO database,
+ * ENOENT no such task), plus text in a zpar_error_t where one is taken.
+ */
+#ifndef ZPAR__RECORDS_H
+#define ZPAR__RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zpar/error.h"
+
+#define ZPAR_RECORDS_BATCH 4096
+
+typedef struct zpar_records zpar_records_t;
+
+typedef enum {
+    ZPAR_REC_PENDING = 0,
+    ZPAR_REC_RUNNING = 1,
+    ZPAR_REC_DONE = 2,
+} zpar_rec_state_t;
+
+/* Open (create) the database at path.  NULL with errno and err (EINVAL:
+ * no path; EIO: cannot open, not a database, cannot create the schema). */
+zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err);
+/* Flush, then close.  NULL-safe, keeps errno. */
+void zpar__records_close (zpar_records_t *r);
+
+/* A task (id != 0) was submitted: its request as header + body (copied;
+ * body may be NULL when blen is 0).  when_us: wall clock. */
+int zpar__records_put_request (zpar_records_t *r, uint64_t id, uint32_t client, uint32_t engine,
+                               const void *hdr, size_t hlen, const void *body, size_t blen,
+                               uint64_t when_us);
+/* A task was handed to an engine. */
+int zpar__records_put_running (zpar_records_t *r, uint64_t id, uint32_t engine, uint64_t when_us);
+/* A task finished: its result as header + body (copied) and its status
+ * (zpar_status_t). */
+int zpar__records_put_result (zpar_records_t *r, uint64_t id, uint32_t engine, int status,
+                              const void *hdr, size_t hlen, const void *body, size_t blen,
+                              uint64_t when_us);
+
+/* Write the batch in one transaction.  0 / -1 EIO (the batch is kept, to
+ * be tried again). */
+int zpar__records_flush (zpar_records_t *r, zpar_error_t *err);
+/* Number of puts waiting for a flush (0 for NULL). */
+size_t zpar__records_batched (const zpar_records_t *r);
+
+/* Look a task up (flushes first).  *state, *status set; *req and *res (each
+ * may be NULL when not wanted): malloc'd copies the caller frees, NULL when
+ * absent.  -1 ENOENT if no such task, EIO, ENOMEM. */
+int zpar__records_get (zpar_records_t *r, uint64_t id, int *state, int *status, uint8_t **req,
+                       size_t *reqlen, uint8_t **res, size_t *reslen);
+
+/* Delete finished records: one id, or all (id 0).  Returns the count
+ * deleted, -1 with errno. */
+long zpar__records_purge (zpar_records_t *r, uint64_t id);
+
+/* Called for each task recorded pending or running, in id order, with its
+ * request (NULL, 0 if none was recorded).  req is valid during the call. */
+typedef void (*zpar_records_unfinished_f) (void *arg, uint64_t id, int state, uint32_t engine,
+                                           const void *req, size_t len);
+/* Tasks recorded pending or running (for recovery after a restart). */
+int zpar__records_unfinished (zpar_records_t *r, zpar_records_unfinished_f cb, void *arg);
+
+/* Counts of finished records: status ok and not ok. */
+int zpar__records_counts (zpar_records_t *r, uint64_t *ok, uint64_t *notok);
+
+/* Increment the persistent counter name (created at 0) and return its new
+ * value in *v (e.g. the next client number). */
+int zpar__records_next_counter (zpar_records_t *r, const char *name, uint64_t *v);
+
+#endif

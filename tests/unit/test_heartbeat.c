@@ -1,0 +1,220 @@
+/* test_heartbeat.c - the heartbeat bookkeeping driven with explicit time:
+ * missed beats, late pongs, engines that restart; the socket glue over
+ * inproc sockets; bad parameters. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "heartbeat.h"
+#include "tap.h"
+
+#define MS 1000u /* microseconds */
+
+typedef struct {
+    int n;
+    uint32_t ids[16];
+} dead_t;
+
+static void on_dead (void *arg, uint32_t engine)
+{
+    dead_t *d = arg;
+    if (d->n < 16)
+        d->ids[d->n] = engine;
+    d->n++;
+}
+
+/* A table of beats: period 100 ms, 3 misses: dead after 350 ms of silence. */
+static void test_table (void)
+{
+    static const struct {
+        const char *what;
+        uint64_t last_pong_ms; /* 0: no pong after the watch at t=0 */
+        uint64_t check_ms;
+        int dead;
+    } cases[] = {
+        {"silent, checked at 100 ms: alive", 0, 100, 0},
+        {"silent, checked at 350 ms: alive (grace)", 0, 350, 0},
+        {"silent, checked at 351 ms: dead", 0, 351, 1},
+        {"silent, checked at 10 s: dead", 0, 10000, 1},
+        {"pong at 300 ms, checked at 600 ms: alive", 300, 600, 0},
+        {"pong at 300 ms, checked at 650 ms: alive", 300, 650, 0},
+        {"pong at 300 ms, checked at 651 ms: dead", 300, 651, 1},
+        {"pong at 1 s, checked at 1.2 s: alive", 1000, 1200, 0},
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+        dead_t d = {0};
+        uint64_t t0 = 5000 * MS; /* any origin */
+        int rc;
+        zpar__heartbeat_watch (hb, 4, t0);
+        if (cases[i].last_pong_ms)
+            zpar__heartbeat_pong (hb, 4, t0 + cases[i].last_pong_ms * MS);
+        rc = zpar__heartbeat_expire (hb, t0 + cases[i].check_ms * MS, on_dead, &d);
+        ok (rc == cases[i].dead && d.n == cases[i].dead && (!d.n || d.ids[0] == 4) &&
+                zpar__heartbeat_watched (hb, 4) == !cases[i].dead,
+            "%s", cases[i].what);
+        zpar__heartbeat_destroy (hb);
+    }
+}
+
+static void test_several (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (1000, 2);
+    dead_t d = {0};
+    for (uint32_t e = 1; e <= 5; e++)
+        ok (zpar__heartbeat_watch (hb, e, 0) == 0, "watch engine %u", e);
+    ok (zpar__heartbeat_watch (hb, 1000, 0) == 0, "watch engine 1000 (the table grows)");
+    /* engines 2 and 4 answer, the others do not */
+    for (int k = 1; k <= 5; k++) {
+        zpar__heartbeat_pong (hb, 2, (uint64_t)k * 1000 * MS);
+        zpar__heartbeat_pong (hb, 4, (uint64_t)k * 1000 * MS);
+    }
+    is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 4,
+            "four engines missed their beats");
+    ok (d.n == 4 && d.ids[0] == 1 && d.ids[1] == 3 && d.ids[2] == 5 && d.ids[3] == 1000,
+        "in engine order: 1 3 5 1000");
+    ok (zpar__heartbeat_watched (hb, 2) && zpar__heartbeat_watched (hb, 4),
+        "2 and 4 are still watched");
+    d.n = 0;
+    is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 0,
+            "a dead engine is reported once");
+
+    /* late pongs: a dead engine's answers do not bring it back */
+    is_int (zpar__heartbeat_pong (hb, 1, 5001 * MS), 0,
+            "a late pong from a dead engine is ignored");
+    ok (!zpar__heartbeat_watched (hb, 1), "the dead engine stays unwatched");
+    is_int (zpar__heartbeat_pong (hb, 77, 5001 * MS), 0,
+            "a pong from an unknown engine is ignored");
+    /* a pong read with an older time does not move the clock back */
+    is_int (zpar__heartbeat_pong (hb, 2, 4000 * MS), 1, "a pong with an older time counts");
+    is_int (zpar__heartbeat_expire (hb, 7500 * MS, NULL, NULL), 0,
+            "but does not move the last beat back");
+
+    /* restart: the engine registers again and is watched from then on */
+    ok (zpar__heartbeat_watch (hb, 1, 6000 * MS) == 0, "engine 1 restarts (watched again)");
+    is_int (zpar__heartbeat_pong (hb, 1, 6500 * MS), 1, "its pongs count again");
+    zpar__heartbeat_pong (hb, 2, 8000 * MS);
+    zpar__heartbeat_pong (hb, 4, 8000 * MS);
+    d.n = 0;
+    is_int (zpar__heartbeat_expire (hb, 9000 * MS, on_dead, &d), 0,
+            "alive at 9 s (last beat 6.5 s)");
+    is_int (zpar__heartbeat_expire (hb, 9001 * MS, on_dead, &d), 1, "dead at 9.001 s");
+    /* unwatch: an engine that unregistered is never declared dead */
+    ok (zpar__heartbeat_unwatch (hb, 2) == 0 && !zpar__heartbeat_watched (hb, 2),
+        "unwatch engine 2");
+    ok (zpar__heartbeat_unwatch (hb, 999999) == 0, "unwatching an engine never watched is fine");
+    d.n = 0;
+    zpar__heartbeat_expire (hb, 100000 * MS, on_dead, &d);
+    ok (d.n == 1 && d.ids[0] == 4, "later only engine 4 dies, not the unwatched 2");
+
+    /* the time never goes backwards for expire either */
+    ok (zpar__heartbeat_watch (hb, 9, 200000 * MS) == 0, "watch engine 9 at 200 s");
+    is_int (zpar__heartbeat_expire (hb, 100 * MS, NULL, NULL), 0,
+            "a check before its watch kills nothing");
+
+    is_int (zpar__heartbeat_next_ping (hb), 1, "ping sequence starts at 1");
+    is_int (zpar__heartbeat_next_ping (hb), 2, "and counts up");
+    is_int (zpar__heartbeat_period_ms (hb), 1000, "period");
+    is_int (zpar__heartbeat_misses (hb), 2, "misses");
+    zpar__heartbeat_destroy (hb);
+}
+
+static void test_sockets (void)
+{
+    void *ctx = zmq_ctx_new ();
+    void *router = zmq_socket (ctx, ZMQ_ROUTER), *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    void *pa = zmq_socket (ctx, ZMQ_PAIR), *pb = zmq_socket (ctx, ZMQ_PAIR);
+    void *bad = zmq_socket (ctx, ZMQ_DEALER);
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    uint64_t echo[3] = {1, 2, 3}, got[3] = {0}, dropped = 0;
+    int n, zero = 0;
+
+    zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_setsockopt (bad, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_setsockopt (dealer, ZMQ_ROUTING_ID, "e3", 2);
+    zmq_setsockopt (bad, ZMQ_ROUTING_ID, "x3", 2);
+    zmq_bind (router, "inproc://pong");
+    zmq_connect (dealer, "inproc://pong");
+    zmq_connect (bad, "inproc://pong");
+    zmq_bind (pa, "inproc://ping");
+    zmq_connect (pb, "inproc://ping");
+
+    ok (zpar__heartbeat_send_ping (hb, pa, 0xabcdef, 42) == 0, "send a ping");
+    n = zmq_recv (pb, got, sizeof (got), 0);
+    ok (n == 24 && got[0] == 1 && got[1] == 42 && got[2] == 0xabcdef,
+        "the ping is seq, time, session");
+
+    zpar__heartbeat_watch (hb, 3, 0);
+    zmq_send (dealer, echo, sizeof (echo), 0); /* good */
+    zmq_send (dealer, echo, 5, 0);             /* wrong size */
+    zmq_send (bad, echo, sizeof (echo), 0);    /* bad identity */
+    zmq_send (dealer, echo, sizeof (echo), ZMQ_SNDMORE);
+    zmq_send (dealer, echo, sizeof (echo), 0); /* too many frames */
+    n = 0;
+    for (int k = 0; k < 200 && n < 3; k++) {
+        n += zpar__heartbeat_recv_pongs (hb, router, 340 * MS, 100, &dropped);
+        if (n < 3)
+            nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    is_int (n, 3, "three malformed pongs are dropped");
+    is_int (dropped, 3, "and added to the dropped count");
+    is_int (zpar__heartbeat_expire (hb, 600 * MS, NULL, NULL), 0,
+            "the good pong counted (alive at 600 ms)");
+    is_int (zpar__heartbeat_recv_pongs (NULL, router, 0, 1, NULL), 0, "recv with NULL: nothing");
+    errno = 0;
+    ok (zpar__heartbeat_send_ping (hb, NULL, 0, 0) < 0 && errno == EINVAL,
+        "send_ping NULL socket: EINVAL");
+
+    zpar__heartbeat_destroy (hb);
+    zmq_close (router);
+    zmq_close (dealer);
+    zmq_close (bad);
+    zmq_close (pa);
+    zmq_close (pb);
+    zmq_ctx_term (ctx);
+}
+
+static void test_bad_params (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (10, 1);
+    struct {
+        const char *what;
+        int rc;
+    } cases[] = {
+        {"watch NULL", zpar__heartbeat_watch (NULL, 1, 0)},
+        {"watch engine 0", zpar__heartbeat_watch (hb, 0, 0)},
+        {"watch engine too large", zpar__heartbeat_watch (hb, ZPAR_HEARTBEAT_MAX_ENGINE + 1, 0)},
+        {"unwatch NULL", zpar__heartbeat_unwatch (NULL, 1)},
+        {"unwatch engine 0", zpar__heartbeat_unwatch (hb, 0)},
+        {"pong NULL", zpar__heartbeat_pong (NULL, 1, 0)},
+        {"pong engine 0", zpar__heartbeat_pong (hb, 0, 0)},
+        {"expire NULL", zpar__heartbeat_expire (NULL, 0, NULL, NULL)},
+    };
+    errno = 0;
+    ok (zpar__heartbeat_create (0, 3) == NULL && errno == EINVAL, "create period 0: EINVAL");
+    ok (zpar__heartbeat_create (100, 0) == NULL && errno == EINVAL, "create misses 0: EINVAL");
+    ok (zpar__heartbeat_create (-5, 3) == NULL && errno == EINVAL,
+        "create negative period: EINVAL");
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+        ok (cases[i].rc == -1, "bad parameter: %s -> -1", cases[i].what);
+    ok (!zpar__heartbeat_watched (NULL, 1) && !zpar__heartbeat_watched (hb, 0),
+        "watched: 0 for bad parameters");
+    is_int (zpar__heartbeat_next_ping (NULL), 0, "next_ping NULL: 0");
+    zpar__heartbeat_destroy (hb);
+    zpar__heartbeat_destroy (NULL);
+    ok (1, "destroy NULL is a no-op");
+}
+
+int main (void)
+{
+    test_table ();
+    test_several ();
+    test_sockets ();
+    test_bad_params ();
+    return done_testing ();
+}

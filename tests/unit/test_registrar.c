@@ -1,0 +1,288 @@
+/* test_registrar.c - the registrar without sockets: engine and client
+ * registration, re-registration, unregistration, every query, wrong
+ * requests and bad parameters, on a hub whose sockets are all NULL. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "registrar.h"
+#include "tap.h"
+#include "zpar.h"
+
+static char tmpdir[] = "/tmp/zpar-test-registrar-XXXXXX";
+
+static zpar_msg_t *request (zpar_msg_type_t type, const char *peer)
+{
+    zpar_msg_t *m = zpar__msg_create (type);
+    if (m && peer)
+        zpar__msg_push_ident (m, peer, strlen (peer));
+    return m;
+}
+
+static zpar_msg_t *engine_req (const char *peer, const char *uuid, uint64_t want)
+{
+    zpar_msg_t *m = request (ZPAR_MSG_REGISTER_ENGINE, peer);
+    if (uuid)
+        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, uuid);
+    zpar__msg_add_str (m, ZPAR_F_HOST, "node7");
+    zpar__msg_add_u64 (m, ZPAR_F_PID, 4242);
+    zpar__msg_add_u64 (m, ZPAR_F_RANK, 3);
+    if (want)
+        zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, want);
+    return m;
+}
+
+static zpar_msg_t *query_req (const char *name, uint64_t task)
+{
+    zpar_msg_t *m = request (ZPAR_MSG_QUERY, "client-a");
+    if (name)
+        zpar__msg_add_str (m, ZPAR_F_QUERY, name);
+    if (task)
+        zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, task);
+    m->hdr.task = 555; /* the reply carries it back */
+    return m;
+}
+
+/* Handle req (destroyed) and return the reply (NULL if none). */
+static zpar_msg_t *handle (zpar_hub_t *h, zpar_msg_t *req)
+{
+    zpar_msg_t *r = NULL;
+    if (zpar__registrar_handle (h, req, &r) < 0)
+        r = NULL;
+    zpar__msg_destroy (req);
+    return r;
+}
+
+static char *str_field (const zpar_msg_t *m, zpar_field_t f)
+{
+    static char buf[256];
+    char *s = m ? zpar__msg_get_str (m, f) : NULL;
+    snprintf (buf, sizeof (buf), "%s", s ? s : "(none)");
+    free (s);
+    return buf;
+}
+
+/* The state the "engines" query reports for engine id. */
+static const char *engine_state (zpar_hub_t *h, uint32_t id)
+{
+    static char state[32];
+    zpar_msg_t *r = handle (h, query_req ("engines", 0)), *e = zpar__msg_create (ZPAR_MSG_NONE);
+    snprintf (state, sizeof (state), "(absent)");
+    for (size_t i = 0; r && i < zpar__msg_count (r, ZPAR_F_RECORD); i++) {
+        size_t len;
+        const void *p = zpar__msg_get_bytes_at (r, ZPAR_F_RECORD, i, &len);
+        if (zpar__msg_unpack (e, p, len, NULL) == 0 &&
+            zpar__msg_u64_or (e, ZPAR_F_ENGINE_ID, 0) == id)
+            snprintf (state, sizeof (state), "%s", str_field (e, ZPAR_F_STATE));
+    }
+    zpar__msg_destroy (r);
+    zpar__msg_destroy (e);
+    return state;
+}
+
+static void test_engines (zpar_hub_t *h)
+{
+    zpar_msg_t *r, *u;
+    uint32_t id1, id2;
+
+    r = handle (h, engine_req ("peer-1", "uuid-1", 0));
+    ok (r && r->hdr.type == ZPAR_MSG_REGISTER_ENGINE_REPLY, "an engine registers");
+    id1 = r ? r->hdr.engine : 0;
+    ok (id1 >= 1, "it gets an id (%u)", id1);
+    ok (r && r->nenv == 1 && r->env[0].len == 6 && memcmp (r->env[0].data, "peer-1", 6) == 0,
+        "the reply is addressed to the peer");
+    is_str (str_field (r, ZPAR_F_ADDR_MUX), "tcp://mux-engine", "with the engine-side MUX address");
+    is_str (str_field (r, ZPAR_F_ADDR_HB_PING), "tcp://hb-ping", "and the heartbeat addresses");
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_HB_PERIOD_MS, 0) == 100, "and the heartbeat period");
+    zpar__msg_destroy (r);
+    ok (zpar__heartbeat_watched (h->hb, id1), "its heart is watched");
+    is_int (zpar__hub_engines_alive (h), 1, "one engine is alive");
+    is_str (engine_state (h, id1), "idle", "the engines query lists it idle");
+
+    r = handle (h, engine_req ("peer-1b", "uuid-1", 0));
+    ok (r && r->hdr.engine == id1, "the same uuid registering again keeps its id");
+    zpar__msg_destroy (r);
+    is_int (zpar__hub_engines_alive (h), 1, "still one engine");
+
+    r = handle (h, engine_req ("peer-2", "uuid-2", 9));
+    id2 = r ? r->hdr.engine : 0;
+    is_int (id2, 9, "an engine asking for a free id gets it");
+    zpar__msg_destroy (r);
+    r = handle (h, engine_req ("peer-3", "uuid-3", 9));
+    ok (r && r->hdr.engine != 9 && r->hdr.engine != id1,
+        "a live engine's id is not given twice (%u)", r ? r->hdr.engine : 0);
+    zpar__msg_destroy (r);
+    is_int (zpar__hub_engines_alive (h), 3, "three engines alive");
+
+    r = handle (h, engine_req ("peer-4", NULL, 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL,
+        "a registration without uuid: EINVAL");
+    zpar__msg_destroy (r);
+
+    /* unregistration: only from the engine's own registrar identity */
+    u = request (ZPAR_MSG_UNREGISTER, "somebody-else");
+    u->hdr.engine = id2;
+    ok (handle (h, u) == NULL, "UNREGISTER has no reply");
+    is_str (engine_state (h, id2), "idle", "another peer cannot unregister an engine");
+    u = request (ZPAR_MSG_UNREGISTER, "peer-2");
+    u->hdr.engine = id2;
+    ok (handle (h, u) == NULL, "the engine unregisters");
+    is_str (engine_state (h, id2), "dead", "it is listed dead");
+    ok (!zpar__heartbeat_watched (h->hb, id2), "its heart is no longer watched");
+    is_int (zpar__hub_engines_alive (h), 2, "two engines alive");
+
+    /* it comes back (restart): same uuid, same id, alive again */
+    r = handle (h, engine_req ("peer-2c", "uuid-2", 0));
+    ok (r && r->hdr.engine == id2, "the engine registers again with its id");
+    zpar__msg_destroy (r);
+    is_str (engine_state (h, id2), "idle", "it is alive again");
+    ok (zpar__heartbeat_watched (h->hb, id2), "and watched again");
+
+    /* a heart that stops: dead through the engine table */
+    zpar__hub_engine_died (h, zpar__hub_engine_get (h, id1), "missed 3 heartbeats: declared dead");
+    is_str (engine_state (h, id1), "dead", "an engine whose heart stopped is listed dead");
+    ok (zpar__hub_engine_get (h, 12345) == NULL, "an unknown engine is not in the table");
+}
+
+static void test_clients (zpar_hub_t *h)
+{
+    zpar_msg_t *r1 = handle (h, request (ZPAR_MSG_REGISTER_CLIENT, "c1"));
+    zpar_msg_t *r2 = handle (h, request (ZPAR_MSG_REGISTER_CLIENT, "c2"));
+    ok (r1 && r1->hdr.type == ZPAR_MSG_REGISTER_CLIENT_REPLY, "a client registers");
+    ok (r1 && r2 &&
+            zpar__msg_u64_or (r2, ZPAR_F_CLIENT_ID, 0) ==
+                zpar__msg_u64_or (r1, ZPAR_F_CLIENT_ID, 0) + 1,
+        "the next client gets the next number");
+    ok (r1 && r1->hdr.client == zpar__msg_u64_or (r1, ZPAR_F_CLIENT_ID, 0),
+        "the number is in the header too");
+    is_str (str_field (r1, ZPAR_F_ADDR_MUX), "tcp://mux-client",
+            "clients get the client-side addresses");
+    is_str (str_field (r1, ZPAR_F_ADDR_NOTIFY), "tcp://notify", "and the notification address");
+    is_str (str_field (r1, ZPAR_F_TASK_SCHEME), "leastload", "and the scheme");
+    zpar__msg_destroy (r1);
+    zpar__msg_destroy (r2);
+}
+
+static void test_queries (zpar_hub_t *h)
+{
+    zpar_msg_t *r;
+    const char res[] = "a packed result";
+    size_t len;
+    const void *p;
+
+    r = handle (h, query_req ("status", 0));
+    ok (r && r->hdr.type == ZPAR_MSG_QUERY_REPLY && r->hdr.task == 555, "status query answered");
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_COMPLETED, 99) == 0 &&
+            zpar__msg_u64_or (r, ZPAR_F_DROPPED, 99) == 1,
+        "nothing completed; the one wrong message dropped");
+    zpar__msg_destroy (r);
+
+    r = handle (h, query_req ("result", 31));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOENT, "result of an unknown task: ENOENT");
+    zpar__msg_destroy (r);
+
+    zpar__records_put_request (h->records, 31, 1, 0, "req", 3, NULL, 0, 1);
+    r = handle (h, query_req ("result", 31));
+    is_str (str_field (r, ZPAR_F_STATE), "pending", "a recorded task is pending");
+    zpar__msg_destroy (r);
+    r = handle (h, query_req ("request", 31));
+    ok (r && (p = zpar__msg_get_bytes (r, ZPAR_F_RECORD, &len)) && len == 3 &&
+            !memcmp (p, "req", 3),
+        "its request is returned as recorded");
+    zpar__msg_destroy (r);
+    zpar__records_put_result (h->records, 31, 1, ZPAR_STATUS_OK, res, sizeof (res), NULL, 0, 2);
+    r = handle (h, query_req ("result", 31));
+    is_str (str_field (r, ZPAR_F_STATE), "done", "then done");
+    ok (r && (p = zpar__msg_get_bytes (r, ZPAR_F_RECORD, &len)) && len == sizeof (res) &&
+            !memcmp (p, res, len),
+        "with its result as recorded");
+    zpar__msg_destroy (r);
+
+    r = handle (h, query_req ("purge", 31));
+    is_int (r ? zpar__msg_u64_or (r, ZPAR_F_COUNT, 99) : 99, 1, "purge deletes the finished task");
+    zpar__msg_destroy (r);
+    r = handle (h, query_req ("result", 31));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOENT, "it is gone");
+    zpar__msg_destroy (r);
+
+    r = handle (h, query_req ("no-such-query", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL && r->hdr.task == 555,
+        "an unknown query: EINVAL, still answered");
+    zpar__msg_destroy (r);
+    r = handle (h, query_req (NULL, 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL, "a query without a name: EINVAL");
+    zpar__msg_destroy (r);
+
+    ok (!h->stopping, "the hub runs");
+    r = handle (h, query_req ("shutdown", 0));
+    ok (r && r->hdr.type == ZPAR_MSG_QUERY_REPLY, "shutdown is answered");
+    ok (h->stopping, "and stops the hub");
+    zpar__msg_destroy (r);
+}
+
+static void test_bad (zpar_hub_t *h)
+{
+    zpar_msg_t *r = (zpar_msg_t *)1, *m = request (ZPAR_MSG_TASK, "x");
+    uint64_t dropped = h->dropped;
+    errno = 0;
+    ok (zpar__registrar_handle (h, m, &r) < 0 && errno == EPROTO && r == NULL,
+        "a TASK on the registrar: EPROTO, no reply");
+    is_int (h->dropped, dropped + 1, "and counted as dropped");
+    errno = 0;
+    ok (zpar__registrar_handle (NULL, m, &r) < 0 && errno == EINVAL, "NULL hub: EINVAL");
+    ok (zpar__registrar_handle (h, NULL, &r) < 0 && errno == EINVAL, "NULL request: EINVAL");
+    ok (zpar__registrar_handle (h, m, NULL) < 0 && errno == EINVAL, "NULL reply: EINVAL");
+    zpar__msg_destroy (m);
+    is_str (zpar__registrar_state_name (NULL), "dead", "state name of NULL: dead");
+    is_int (zpar__registrar_recv (h, NULL, 10), 0, "recv without a socket: nothing");
+    ok (zpar__hub_init (NULL) < 0 && errno == EINVAL, "hub init NULL: EINVAL");
+}
+
+int main (void)
+{
+    zpar_hub_t h;
+    zpar_error_t err;
+    char path[256];
+
+    if (!mkdtemp (tmpdir)) {
+        perror ("mkdtemp");
+        return 1;
+    }
+    snprintf (path, sizeof (path), "%s/tasks.sqlite", tmpdir);
+    memset (&h, 0, sizeof (h));
+    snprintf (h.ci.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, "tcp://mux-engine");
+    snprintf (h.ci.addr[ZPAR_EP_MUX_CLIENT], ZPAR_ADDR_MAX, "tcp://mux-client");
+    snprintf (h.ci.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, "tcp://hb-ping");
+    snprintf (h.ci.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, "tcp://notify");
+    h.scheme = "leastload";
+    ok (zpar__hub_init (&h) < 0 && errno == EINVAL, "hub init without heartbeat settings: EINVAL");
+    h.hb_period_ms = 100;
+    h.hb_misses = 3;
+    ok ((h.records = zpar__records_open (path, &err)) != NULL, "open the records");
+    ok (zpar__hub_init (&h) == 0, "hub init");
+    test_engines (&h);
+    test_clients (&h);
+    {
+        /* one wrong message, counted in the status query */
+        zpar_msg_t *r = NULL, *m = request (ZPAR_MSG_RESULT, "x");
+        (void)zpar__registrar_handle (&h, m, &r);
+        zpar__msg_destroy (m);
+    }
+    test_queries (&h);
+    test_bad (&h);
+    zpar__hub_free_state (&h);
+    zpar__hub_free_state (NULL);
+    zpar__records_close (h.records);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/tasks.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/tasks.sqlite-shm", tmpdir);
+    unlink (path);
+    rmdir (tmpdir);
+    return done_testing ();
+}
