@@ -17,7 +17,11 @@
  * Errors: functions return -1 (or NULL) and set errno; where they take a
  * zpar_error_t *err (which may be NULL) it receives a one-line explanation.
  * Common errno values: ETIMEDOUT (a wait ran out), ENOENT (no such task,
- * engine or file), EINVAL (bad argument), EHOSTUNREACH (no controller).
+ * engine or file), EINVAL (bad argument), EHOSTUNREACH (the controller did
+ * not answer a request), ECONNREFUSED (the connection file's controller is
+ * dead: stale file), EHOSTDOWN (a wait lost the controller: it stopped
+ * answering; see ping_period in zpar_client_opts_t), EDEADLK (a waiting
+ * call made from inside a callback of this client).
  *
  * Ownership: *_create / *_connect / zpar_task_* / zpar_submit* return objects
  * the caller owns and frees with the matching *_destroy (NULL-safe).  A
@@ -26,7 +30,9 @@
  *
  * Thread-safety: a zpar_client_t and everything obtained from it must be
  * used by one thread at a time (all network I/O happens inside the calls;
- * there is no background thread).  Different clients are independent and
+ * there is no background thread).  Callbacks (output, engine events) run
+ * inside the client's calls and must not call functions of the same client
+ * that wait on the network (EDEADLK).  Different clients are independent and
  * may be used from different threads.  Function-task context functions
  * (zpar_fn_*) are called only from inside a task function.
  */
@@ -69,15 +75,15 @@ typedef struct zpar_fn_ctx zpar_fn_ctx_t;
 
 /* Final state of a task. */
 typedef enum {
-    ZPAR_STATUS_PENDING = 0,   /* not finished (never in a final result) */
-    ZPAR_STATUS_OK = 1,        /* exit status 0 / function returned 0 */
-    ZPAR_STATUS_FAILED = 2,    /* non-zero exit status / return value */
-    ZPAR_STATUS_SIGNALED = 3,  /* killed by a signal (segfault, abort, OOM kill) */
-    ZPAR_STATUS_TIMEOUT = 4,   /* ran past its timeout and was killed */
+    ZPAR_STATUS_PENDING = 0,     /* not finished (never in a final result) */
+    ZPAR_STATUS_OK = 1,          /* exit status 0 / function returned 0 */
+    ZPAR_STATUS_FAILED = 2,      /* non-zero exit status / return value */
+    ZPAR_STATUS_SIGNALED = 3,    /* killed by a signal (segfault, abort, OOM kill) */
+    ZPAR_STATUS_TIMEOUT = 4,     /* ran past its timeout and was killed */
     ZPAR_STATUS_ENGINE_DIED = 5, /* its engine died and no retry was left */
-    ZPAR_STATUS_ERROR = 6,     /* could not run: missing executable, bad library... */
-    ZPAR_STATUS_ABORTED = 7,   /* aborted before it ran, or interrupted */
-    ZPAR_STATUS_DEPENDENCY = 8, /* a task it depended on did not succeed */
+    ZPAR_STATUS_ERROR = 6,       /* could not run: missing executable, bad library... */
+    ZPAR_STATUS_ABORTED = 7,     /* aborted before it ran, or interrupted */
+    ZPAR_STATUS_DEPENDENCY = 8,  /* a task it depended on did not succeed */
 } zpar_status_t;
 
 typedef enum {
@@ -96,12 +102,68 @@ ZPAR_API int zpar_task_id_parse (const char *text, zpar_task_id_t *id);
  * Client
  * --------------------------------------------------------------------- */
 
-/* Connect to the cluster described by connection_file (NULL: the usual
- * place: $ZPAR_CONNECTION_FILE, else this job's or the local cluster's
- * client.json under $ZPAR_DIR, default ~/.zpar).  Registers with the hub
- * and opens the queue sockets.  Fails with EHOSTUNREACH if the controller
- * does not answer within $ZPAR_CONNECT_TIMEOUT seconds (default 10). */
+/* How to connect (zpar_client_connect_opts).  Fill it with
+ * zpar_client_opts_init, which sets size and every default, then change
+ * what you need.  Fields are only ever added at the end: the library reads
+ * the first `size` bytes, so a program built against an older zpar.h keeps
+ * working with a newer library. */
+typedef struct {
+    size_t size;                 /* sizeof (zpar_client_opts_t), set by _init */
+    const char *connection_file; /* the cluster's client.json; NULL: find it (below) */
+    const char *cluster_dir;     /* with no connection_file: <cluster_dir>/client.json;
+                                    NULL: $ZPAR_CONNECTION_FILE, else this job's or the
+                                    local cluster's directory under $ZPAR_DIR (~/.zpar) */
+    double connect_timeout;      /* seconds the controller has to answer a request;
+                                    0: $ZPAR_CONNECT_TIMEOUT, else 10 */
+    double replay_window;        /* seconds a message's timestamp may differ from our
+                                    clock; 0: $ZPAR_REPLAY_WINDOW, else 600 */
+    double ping_period;          /* controller-loss detection: while a call waits and the
+                                    controller has been silent this long, ask it; two
+                                    questions unanswered for connect_timeout each mean
+                                    it is lost (EHOSTDOWN).  0: 5 s; < 0: never */
+    unsigned flags;              /* ZPAR_CLIENT_* bits */
+} zpar_client_opts_t;
+
+enum {
+    /* do not fail fast when the connection file's controller is a dead
+     * process of this host (wait connect_timeout for it instead, e.g. for
+     * a controller about to be restarted with the same file) */
+    ZPAR_CLIENT_NO_STALE_CHECK = 1,
+};
+
+/* Defaults: everything 0 / NULL, size = sizeof (*o). */
+ZPAR_API void zpar_client_opts_init (zpar_client_opts_t *o);
+
+/* Connect to the cluster that opts (NULL: all defaults) describe: find
+ * and read its connection file, check that its controller still runs,
+ * register with the hub and open the queue sockets.
+ * Fails with (errno):
+ *   EINVAL        bad options (size too small, negative timeout, unknown flag)
+ *   ENOENT        no connection file (err says how to start a cluster)
+ *   ECONNREFUSED  the connection file's controller is a dead process of
+ *                 this host: the cluster is gone (stale file), no waiting
+ *   EHOSTUNREACH  the controller did not answer within connect_timeout
+ *   EPROTO        the controller refused or answered nonsense */
+ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts,
+                                                  zpar_error_t *err);
+
+/* zpar_client_connect_opts with every default but connection_file. */
 ZPAR_API zpar_client_t *zpar_client_connect (const char *connection_file, zpar_error_t *err);
+
+/* The connection file opts lead to (the search of zpar_client_connect_opts),
+ * into buf.  0, or -1 with ENOENT (none: err says how to start a cluster),
+ * ENAMETOOLONG, EINVAL. */
+ZPAR_API int zpar_connection_file_find (const zpar_client_opts_t *opts, char *buf, size_t size,
+                                        zpar_error_t *err);
+
+/* Is the controller that wrote connection_file gone?  1 when its pid is
+ * a process of this host that no longer exists (err says so), 0 when it
+ * runs or cannot be checked from here (another host, no pid), -1 with
+ * errno when the file cannot be read (ENOENT, EINVAL: not a connection file). */
+ZPAR_API int zpar_connection_file_stale (const char *connection_file, zpar_error_t *err);
+
+/* The connection file this client was connected with. */
+ZPAR_API const char *zpar_client_connection_file (const zpar_client_t *c);
 
 /* Disconnect and free.  Unfinished futures stay valid but never complete. */
 ZPAR_API void zpar_client_destroy (zpar_client_t *c);
@@ -111,17 +173,17 @@ ZPAR_API uint32_t zpar_client_id (const zpar_client_t *c);
 
 /* Process everything that has arrived (results, output, notifications)
  * waiting at most timeout seconds (0: do not wait, <0: forever) for the
- * first event.  Returns the number of events handled, or -1. */
+ * first event.  Returns the number of events handled (0: the time ran
+ * out, or a signal handler interrupted the wait), or -1 (EHOSTDOWN: the
+ * controller is lost; EDEADLK: called from a callback). */
 ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *err);
 
 /* Output streamed by engines: called from inside zpar_client_poll / waits. */
 typedef void (*zpar_output_f) (void *arg, zpar_engine_id_t engine, zpar_task_id_t task,
-                               int stream /* 1 stdout, 2 stderr */, const void *data,
-                               size_t len);
+                               int stream /* 1 stdout, 2 stderr */, const void *data, size_t len);
 /* Subscribe to IOPub (every engine's output, from every client's tasks,
  * unless mine_only).  NULL cb unsubscribes. */
-ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg,
-                                    int mine_only);
+ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg, int mine_only);
 
 /* Engine events (registered, unregistered, died) from the hub. */
 typedef void (*zpar_engine_event_f) (void *arg, zpar_engine_id_t engine, const char *event);
@@ -137,8 +199,8 @@ ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[]);
 
 /* A function task: the engine dlopen()s lib (once per engine) and calls
  * symbol, a zpar_task_fn, with a copy of input. */
-ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
-                                          const void *input, size_t len);
+ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol, const void *input,
+                                          size_t len);
 ZPAR_API void zpar_task_destroy (zpar_task_t *t);
 
 /* Options; each returns 0 or -1 EINVAL / ENOMEM. */
@@ -148,7 +210,7 @@ ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds); /* 0: none 
 ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries);
 ZPAR_API int zpar_task_add_after (zpar_task_t *t, zpar_task_id_t dep); /* run after dep succeeded */
 ZPAR_API int zpar_task_add_target (zpar_task_t *t, zpar_engine_id_t e); /* allowed engines */
-ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority); /* higher first */
+ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority);     /* higher first */
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
 
@@ -163,8 +225,8 @@ ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpa
 
 /* Direct: run on the given engine (MUX queue).  Retries and dependencies
  * do not apply to direct tasks (they are engine-specific by definition). */
-ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e,
-                                        const zpar_task_t *t, zpar_error_t *err);
+ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e, const zpar_task_t *t,
+                                        zpar_error_t *err);
 
 ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 
@@ -172,14 +234,29 @@ ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 ZPAR_API int zpar_future_done (const zpar_future_t *f);
 
 /* Wait up to timeout seconds (<0: forever) for the result.  0 when it has
- * arrived (whatever its status), -1 ETIMEDOUT otherwise. */
+ * arrived (whatever its status), else -1 with ETIMEDOUT, EHOSTDOWN (the
+ * controller stopped answering: the task may still finish, ask again
+ * later), ENOENT (zpar_client_future_for: no such task), ENOTCONN (the
+ * client was destroyed), EDEADLK (called from a callback). */
 ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *err);
 
 /* The result once done, else NULL.  Owned by the future. */
 ZPAR_API const zpar_result_t *zpar_future_result (const zpar_future_t *f);
 ZPAR_API void zpar_future_destroy (zpar_future_t *f);
 
-/* Wait for every outstanding future of this client.  0 / -1 ETIMEDOUT. */
+/* A future for a task submitted by any client (its id as printed by
+ * zpar_task_id_format), e.g. to wait for it from another process.  It is
+ * done when the hub has recorded the task finished; zpar_future_wait then
+ * behaves as for this client's own tasks, and fails with ENOENT when the hub
+ * does not know the id (a task submitted a moment ago is given a second to
+ * appear).  While waited for, the library asks the hub about the task
+ * (backing off from 5 ms to 200 ms).  EINVAL for id 0, EEXIST if this
+ * client already has a future for id. */
+ZPAR_API zpar_future_t *zpar_client_future_for (zpar_client_t *c, zpar_task_id_t id,
+                                                zpar_error_t *err);
+
+/* Wait for every outstanding future of this client.  0 / -1 ETIMEDOUT,
+ * EHOSTDOWN, EDEADLK as zpar_future_wait. */
 ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_t *err);
 
 /* Number of futures of this client still waiting for a result. */
@@ -191,10 +268,10 @@ ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c);
 
 ZPAR_API zpar_task_id_t zpar_result_id (const zpar_result_t *r);
 ZPAR_API zpar_status_t zpar_result_status (const zpar_result_t *r);
-ZPAR_API int zpar_result_exit_code (const zpar_result_t *r);   /* -1 if none */
-ZPAR_API int zpar_result_signal (const zpar_result_t *r);      /* 0 if none */
-ZPAR_API double zpar_result_wall (const zpar_result_t *r);     /* seconds */
-ZPAR_API double zpar_result_cpu (const zpar_result_t *r);      /* user+system seconds */
+ZPAR_API int zpar_result_exit_code (const zpar_result_t *r); /* -1 if none */
+ZPAR_API int zpar_result_signal (const zpar_result_t *r);    /* 0 if none */
+ZPAR_API double zpar_result_wall (const zpar_result_t *r);   /* seconds */
+ZPAR_API double zpar_result_cpu (const zpar_result_t *r);    /* user+system seconds */
 ZPAR_API long zpar_result_maxrss_kb (const zpar_result_t *r);
 ZPAR_API zpar_engine_id_t zpar_result_engine (const zpar_result_t *r);
 ZPAR_API const char *zpar_result_host (const zpar_result_t *r);
@@ -218,7 +295,7 @@ typedef struct {
     char host[256];
     int pid;
     int rank;
-    char state[16];     /* "idle", "busy", "dead" */
+    char state[16]; /* "idle", "busy", "dead" */
     unsigned outstanding;
 } zpar_engine_info_t;
 
@@ -236,9 +313,21 @@ ZPAR_API int zpar_client_engines (zpar_client_t *c, zpar_engine_info_t **list, s
 ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st,
                                        zpar_error_t *err);
 
+/* Number of engines the hub knows that are alive (idle or busy), or -1. */
+ZPAR_API int zpar_client_engines_alive (zpar_client_t *c, zpar_error_t *err);
+
+/* Wait until at least n engines are registered and alive, at most timeout
+ * seconds (< 0: forever).  Returns the number alive (>= n), or -1 with
+ * ETIMEDOUT (err: "only K of N engines registered within T s"), EHOSTDOWN
+ * (controller lost), EINVAL. */
+ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double timeout,
+                                       zpar_error_t *err);
+
 /* The record of any task, submitted by any client, any time earlier.
- * ENOENT if the hub has no such task.  A task not finished yet gives a
- * result with status ZPAR_STATUS_PENDING. */
+ * ENOENT if the hub has no such task (an unknown id is asked about again
+ * for a second: the hub learns of a task a moment after its submission).
+ * A task not finished yet gives a result with status ZPAR_STATUS_PENDING;
+ * to wait for it, use zpar_client_future_for. */
 ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
                                                   zpar_error_t *err);
 
@@ -269,8 +358,8 @@ typedef int (zpar_task_fn) (zpar_fn_ctx_t *ctx, const void *input, size_t len);
 /* Append bytes to the task's output (returned in zpar_result_output). */
 ZPAR_API int zpar_fn_output (zpar_fn_ctx_t *ctx, const void *data, size_t len);
 ZPAR_API zpar_engine_id_t zpar_fn_engine (const zpar_fn_ctx_t *ctx);
-ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx);        /* launcher rank, -1 if none */
-ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx);   /* 1 when asked to stop */
+ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx);      /* launcher rank, -1 if none */
+ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx); /* 1 when asked to stop */
 /* The engines-only MPI communicator (an MPI_Comm *) when the engine runs
  * under MPI, else NULL. */
 ZPAR_API void *zpar_fn_mpi_comm (const zpar_fn_ctx_t *ctx);

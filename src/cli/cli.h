@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clock.h"
 #include "zpar.h"
 
 /* The documented exit codes of the zpar program (zpar(1), EXIT STATUS). */
@@ -29,8 +30,8 @@ typedef enum {
 } zpar_exit_t;
 
 /* The exit-code paragraph every --help ends with. */
-#define ZPAR_CLI_EXIT_HELP                                                                 \
-    "Exit status: 0 success, 1 a task failed (or the operation failed), 2 usage or\n"      \
+#define ZPAR_CLI_EXIT_HELP                                                                         \
+    "Exit status: 0 success, 1 a task failed (or the operation failed), 2 usage or\n"              \
     "input error, 3 cluster not found / not reachable, 4 timeout.\n"
 
 /* Options given to the program as a whole (before or after the subcommand). */
@@ -60,10 +61,13 @@ enum {
     ZPAR_CLI_OPT_VERBOSE = 'v',
     ZPAR_CLI_OPT_FIRST_LOCAL = 0x1100, /* subcommands number their long-only options from here */
 };
-#define ZPAR_CLI_COMMON_OPTS                                                               \
-    {"connection-file", required_argument, NULL, ZPAR_CLI_OPT_CONN},                       \
-        {"help", no_argument, NULL, ZPAR_CLI_OPT_HELP},                                    \
-        {"verbose", no_argument, NULL, ZPAR_CLI_OPT_VERBOSE}, { NULL, 0, NULL, 0 }
+#define ZPAR_CLI_COMMON_OPTS                                                                       \
+    {"connection-file", required_argument, NULL, ZPAR_CLI_OPT_CONN},                               \
+        {"help", no_argument, NULL, ZPAR_CLI_OPT_HELP},                                            \
+        {"verbose", no_argument, NULL, ZPAR_CLI_OPT_VERBOSE},                                      \
+    {                                                                                              \
+        NULL, 0, NULL, 0                                                                           \
+    }
 #define ZPAR_CLI_COMMON_SHORT "hv"
 
 /* Handle one of the common options (or an unknown one, '?').  Returns -1
@@ -115,10 +119,6 @@ int zpar__cli_parse_ids (char *const *args, int n, zpar_task_id_t **ids, size_t 
  * longer exists fails at once instead of waiting for the connect timeout. */
 zpar_client_t *zpar__cli_connect (int *rc);
 
-/* The resolved client connection file (as zpar__cli_connect uses it) into
- * buf; -1 with err if there is none. */
-int zpar__cli_conn_path (char *buf, size_t size, zpar_error_t *err);
-
 /* Exit code for a final task status: 0 for ok, 1 otherwise. */
 int zpar__cli_status_exit (zpar_status_t s);
 
@@ -133,12 +133,6 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
 
 /* Base64 (RFC 4648, with padding) of len bytes, as a JSON string on f. */
 void zpar__cli_put_base64 (FILE *f, const void *data, size_t len);
-
-/* Monotonic seconds. */
-double zpar__cli_now (void);
-
-/* Sleep for secs (may be interrupted by a signal). */
-void zpar__cli_sleep (double secs);
 
 /* ---------------------------------------------------------------- subcommands */
 int zpar__cmd_controller (int argc, char **argv);

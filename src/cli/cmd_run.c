@@ -110,14 +110,15 @@ int zpar__cmd_run (int argc, char **argv)
             break;
         case O_SCHEME:
             if (strcmp (optarg, "leastload") && strcmp (optarg, "pure"))
-                return zpar__cli_usage ("--scheme %s: unknown scheduler: use leastload or pure", optarg);
+                return zpar__cli_usage ("--scheme %s: unknown scheduler: use leastload or pure",
+                                        optarg);
             o.scheme = optarg;
             break;
         case O_BIND:
-            if (strcmp (optarg, "core") && strcmp (optarg, "l3") && strcmp (optarg, "numa")
-                && strcmp (optarg, "socket") && strcmp (optarg, "none"))
-                return zpar__cli_usage ("--bind %s: unknown policy: use core, l3, numa, socket or none",
-                                        optarg);
+            if (strcmp (optarg, "core") && strcmp (optarg, "l3") && strcmp (optarg, "numa") &&
+                strcmp (optarg, "socket") && strcmp (optarg, "none"))
+                return zpar__cli_usage (
+                    "--bind %s: unknown policy: use core, l3, numa, socket or none", optarg);
             o.bind = optarg;
             break;
         case O_CPE:

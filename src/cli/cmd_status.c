@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "log.h"
 #include "json.h"
+#include "log.h"
 
 static const char status_help[] =
     "Usage: zpar status [--json]\n"
@@ -43,7 +43,6 @@ int zpar__cmd_status (int argc, char **argv)
     zpar_engine_info_t *info = NULL;
     zpar_queue_status_t qs;
     size_t n = 0, idle = 0, busy = 0, dead = 0;
-    char path[PATH_MAX] = "";
     zpar_client_t *c;
     int as_json = 0, ch, rc;
 
@@ -60,11 +59,10 @@ int zpar__cmd_status (int argc, char **argv)
     if (optind < argc)
         return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    (void)zpar__cli_conn_path (path, sizeof (path), NULL);
     if (!(c = zpar__cli_connect (&rc)))
         return rc;
-    if (zpar_client_engines (c, &info, &n, &err) < 0
-        || zpar_client_queue_status (c, &qs, &err) < 0) {
+    if (zpar_client_engines (c, &info, &n, &err) < 0 ||
+        zpar_client_queue_status (c, &qs, &err) < 0) {
         zpar__cli_error ("the controller does not answer: %s", err.text);
         free (info);
         zpar_client_destroy (c);
@@ -80,7 +78,7 @@ int zpar__cmd_status (int argc, char **argv)
     }
     if (as_json) {
         fputs ("{\"connection_file\":", stdout);
-        put_str (path);
+        put_str (zpar_client_connection_file (c));
         printf (",\"client_id\":%u,\"engines\":[", zpar_client_id (c));
         for (size_t i = 0; i < n; i++) {
             printf ("%s{\"id\":%u,\"host\":", i ? "," : "", info[i].id.id);
@@ -95,14 +93,13 @@ int zpar__cmd_status (int argc, char **argv)
                 (unsigned long long)qs.completed, (unsigned long long)qs.failed,
                 (unsigned long long)qs.dropped);
     } else {
-        printf ("cluster: %s\n", path);
+        printf ("cluster: %s\n", zpar_client_connection_file (c));
         printf ("engines: %zu (%zu idle, %zu busy, %zu dead)\n", n, idle, busy, dead);
         if (n) {
-            printf ("  %6s  %-24s %8s  %-5s %11s\n", "ID", "HOST", "PID", "STATE",
-                    "OUTSTANDING");
+            printf ("  %6s  %-24s %8s  %-5s %11s\n", "ID", "HOST", "PID", "STATE", "OUTSTANDING");
             for (size_t i = 0; i < n; i++)
-                printf ("  %6u  %-24s %8d  %-5s %11u\n", info[i].id.id, info[i].host,
-                        info[i].pid, info[i].state, info[i].outstanding);
+                printf ("  %6u  %-24s %8d  %-5s %11u\n", info[i].id.id, info[i].host, info[i].pid,
+                        info[i].state, info[i].outstanding);
         }
         printf ("tasks: %llu pending, %llu running, %llu completed, %llu failed\n",
                 (unsigned long long)qs.pending, (unsigned long long)qs.running,

@@ -94,12 +94,9 @@ static const char *file_arg (int argc, char **argv, int *rc)
 static int cmd_run (int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"engines", required_argument, NULL, 'n'},
-        {"journal", required_argument, NULL, 'j'},
-        {"retry-failed", no_argument, NULL, 'r'},
-        {"window", required_argument, NULL, 'w'},
-        {"quiet", no_argument, NULL, 'q'},
-        ZPAR_CLI_COMMON_OPTS,
+        {"engines", required_argument, NULL, 'n'}, {"journal", required_argument, NULL, 'j'},
+        {"retry-failed", no_argument, NULL, 'r'},  {"window", required_argument, NULL, 'w'},
+        {"quiet", no_argument, NULL, 'q'},         ZPAR_CLI_COMMON_OPTS,
     };
     zpar_sweep_run_opts_t ro;
     zpar_error_t err = {{0}};

@@ -63,38 +63,12 @@ static int apply_opts (zpar_task_t *t, const task_opts_t *o)
     return -1;
 }
 
-/* ------------------------------------------------------------------ liveness */
-
-/* While waiting for results, ask the hub something every PING_PERIOD
- * seconds; two failed pings in a row (each waits $ZPAR_CONNECT_TIMEOUT)
- * mean the controller is gone, and a result will never come. */
-#define PING_PERIOD 5.0
-
-typedef struct {
-    double next;
-    int failures;
-} ping_t;
-
-/* 0 while the controller answers, -1 (message printed) once it is lost. */
-static int ping (zpar_client_t *c, ping_t *p, const char *what)
+/* The controller stopped answering while we waited (EHOSTDOWN). */
+static void lost (const char *what, const zpar_error_t *err)
 {
-    zpar_queue_status_t qs;
-    zpar_error_t err = {{0}};
-    double now = zpar__cli_now ();
-    if (p->next == 0)
-        p->next = now + PING_PERIOD;
-    if (now < p->next)
-        return 0;
-    if (zpar_client_queue_status (c, &qs, &err) == 0)
-        p->failures = 0;
-    else if (++p->failures >= 2) {
-        zpar__cli_error ("lost the controller while waiting for %s (%s): results are kept by "
-                         "the controller; fetch them later with 'zpar wait ID' / 'zpar result ID'",
-                         what, err.text);
-        return -1;
-    }
-    p->next = zpar__cli_now () + PING_PERIOD;
-    return 0;
+    zpar__cli_error ("lost the controller while waiting for %s (%s): results are kept by the "
+                     "controller; fetch them later with 'zpar wait ID' / 'zpar result ID'",
+                     what, err->text);
 }
 
 /* ------------------------------------------------------------------ px */
@@ -205,8 +179,7 @@ static int px_finish (px_slot_t *s, double timeout)
         fprintf (stderr, "[e%u] error: timed out after %g s and was killed\n", s->e.id, timeout);
         return ZPAR_EXIT_TIMEOUT;
     default:
-        fprintf (stderr, "[e%u] error: %s\n", s->e.id,
-                 err && *err ? err : zpar_status_name (st));
+        fprintf (stderr, "[e%u] error: %s\n", s->e.id, err && *err ? err : zpar_status_name (st));
         return ZPAR_EXIT_FAILED;
     }
 }
@@ -246,13 +219,15 @@ static int function_task (const char *function, const char *input, int inline_fn
     char lib[PATH_MAX], *indata = NULL;
     size_t inlen = 0;
     if (!colon || !len || !colon[1] || len >= sizeof (lib))
-        return zpar__cli_usage ("--function %s: give LIB.so:SYMBOL, e.g. ./libwork.so:square", function);
+        return zpar__cli_usage ("--function %s: give LIB.so:SYMBOL, e.g. ./libwork.so:square",
+                                function);
     memcpy (lib, function, len);
     lib[len] = '\0';
     if (strchr (lib, '/')) {
         char abs[PATH_MAX];
         if (!realpath (lib, abs))
-            return zpar__cli_usage ("--function: cannot find the library %s: %s", lib, strerror (errno));
+            return zpar__cli_usage ("--function: cannot find the library %s: %s", lib,
+                                    strerror (errno));
         snprintf (lib, sizeof (lib), "%s", abs);
     }
     if (input && read_input (input, &indata, &inlen) < 0)
@@ -270,14 +245,10 @@ int zpar__cmd_px (int argc, char **argv)
 {
     enum { O_TMO = ZPAR_CLI_OPT_FIRST_LOCAL, O_ENV, O_CWD, O_FUNC, O_INPUT, O_INLINE };
     static const struct option opts[] = {
-        {"targets", required_argument, NULL, 't'},
-        {"timeout", required_argument, NULL, O_TMO},
-        {"env", required_argument, NULL, O_ENV},
-        {"cwd", required_argument, NULL, O_CWD},
-        {"function", required_argument, NULL, O_FUNC},
-        {"input", required_argument, NULL, O_INPUT},
-        {"inline", no_argument, NULL, O_INLINE},
-        ZPAR_CLI_COMMON_OPTS,
+        {"targets", required_argument, NULL, 't'},     {"timeout", required_argument, NULL, O_TMO},
+        {"env", required_argument, NULL, O_ENV},       {"cwd", required_argument, NULL, O_CWD},
+        {"function", required_argument, NULL, O_FUNC}, {"input", required_argument, NULL, O_INPUT},
+        {"inline", no_argument, NULL, O_INLINE},       ZPAR_CLI_COMMON_OPTS,
     };
     zpar_error_t err = {{0}};
     task_opts_t to = {0};
@@ -288,7 +259,6 @@ int zpar__cmd_px (int argc, char **argv)
     zpar_client_t *c = NULL;
     zpar_task_t *task = NULL;
     px_t px = {0};
-    ping_t pg = {0, 0};
     const char *function = NULL, *input = NULL;
     int inline_fn = 0;
     int ch, rc = ZPAR_EXIT_OK, worst = ZPAR_EXIT_OK;
@@ -402,7 +372,7 @@ int zpar__cmd_px (int argc, char **argv)
         px.v[i].id = zpar_future_id (px.v[i].f);
     }
     /* the engines kill CMD at --timeout; the grace covers the kill and the reply */
-    deadline = to.timeout > 0 ? zpar__cli_now () + to.timeout + 5.0 : -1;
+    deadline = to.timeout > 0 ? zpar__mono_s () + to.timeout + 5.0 : -1;
     for (;;) {
         size_t left = 0;
         double wait = 0.25;
@@ -419,7 +389,7 @@ int zpar__cmd_px (int argc, char **argv)
         if (!left)
             break;
         if (deadline > 0) {
-            double rem = deadline - zpar__cli_now ();
+            double rem = deadline - zpar__mono_s ();
             if (rem <= 0) {
                 for (size_t i = 0; i < px.n; i++)
                     if (!px.v[i].done) {
@@ -434,8 +404,10 @@ int zpar__cmd_px (int argc, char **argv)
             if (rem < wait)
                 wait = rem;
         }
-        if (zpar_client_poll (c, wait, &err) < 0 || ping (c, &pg, "the engines") < 0) {
-            if (err.text[0])
+        if (zpar_client_poll (c, wait, &err) < 0) {
+            if (errno == EHOSTDOWN)
+                lost ("the engines", &err);
+            else
                 zpar__cli_error ("lost the cluster: %s", err.text);
             worst = ZPAR_EXIT_UNREACHABLE;
             break;
@@ -717,21 +689,16 @@ int zpar__cmd_submit (int argc, char **argv)
         printf ("%s\n", idbuf);
         fflush (stdout);
     }
-    {
-        ping_t pg = {0, 0};
-        while (zpar_future_wait (f, 1.0, &err) < 0) {
-            if (errno != ETIMEDOUT) {
-                zpar__cli_error ("waiting for %s: %s", idbuf, err.text);
-                rc = ZPAR_EXIT_UNREACHABLE;
-                goto done;
-            }
-            if (ping (c, &pg, idbuf) < 0) {
-                rc = ZPAR_EXIT_UNREACHABLE;
-                goto done;
-            }
-        }
+    if (zpar_future_wait (f, -1, &err) < 0) {
+        if (errno == EHOSTDOWN)
+            lost (idbuf, &err);
+        else
+            zpar__cli_error ("waiting for %s: %s", idbuf, err.text);
+        rc = ZPAR_EXIT_UNREACHABLE;
+        goto done;
     }
-    rc = zpar__cli_print_result (zpar_future_result (f), as_json, stdout, as_json ? stderr : stderr);
+    rc =
+        zpar__cli_print_result (zpar_future_result (f), as_json, stdout, as_json ? stderr : stderr);
 done:
     zpar_future_destroy (f);
     zpar_task_destroy (task);
@@ -755,8 +722,7 @@ static const char wait_help[] =
     "  -q, --quiet          print nothing, only set the exit status\n"
     "  --connection-file F  the cluster's client.json\n"
     "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP
-    "(0 only if all succeeded; 1 if any did not; 2 if an id is unknown.)\n";
+    "\n" ZPAR_CLI_EXIT_HELP "(0 only if all succeeded; 1 if any did not; 2 if an id is unknown.)\n";
 
 int zpar__cmd_wait (int argc, char **argv)
 {
@@ -768,10 +734,10 @@ int zpar__cmd_wait (int argc, char **argv)
     };
     zpar_error_t err = {{0}};
     zpar_task_id_t *ids = NULL;
+    zpar_future_t **f = NULL;
     size_t nids = 0, left;
-    double timeout = -1, start, backoff = 0.005;
+    double timeout = -1, start;
     int quiet = 0, ch, rc, any_failed = 0, any_missing = 0;
-    char *state = NULL; /* 0 pending, 1 finished, 2 missing */
     zpar_client_t *c = NULL;
 
     while ((ch = getopt_long (argc, argv, "q" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -793,41 +759,45 @@ int zpar__cmd_wait (int argc, char **argv)
     if (zpar__cli_parse_ids (argv + optind, argc - optind, &ids, &nids, &err) < 0)
         return zpar__cli_usage ("%s", err.text);
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (!(state = calloc (nids, 1))) {
+    if (!(f = calloc (nids, sizeof (*f)))) {
         free (ids);
         zpar__cli_error ("out of memory");
         return ZPAR_EXIT_FAILED;
     }
     if (!(c = zpar__cli_connect (&rc)))
         goto done;
-    start = zpar__cli_now ();
-    left = nids;
-    while (left) {
-        int progress = 0;
+    for (size_t i = 0; i < nids; i++)
+        if (!(f[i] = zpar_client_future_for (c, ids[i], &err)) && errno != EEXIST) {
+            zpar__cli_error ("%s", err.text);
+            rc = ZPAR_EXIT_FAILED;
+            goto done;
+        }
+    start = zpar__mono_s ();
+    for (;;) {
+        double slice = 0.25;
+        left = 0;
         for (size_t i = 0; i < nids; i++) {
-            zpar_result_t *r;
-            char idbuf[32];
-            if (state[i])
+            char line[1024];
+            const zpar_result_t *r;
+            if (!f[i])
                 continue;
-            zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
-            if (!(r = zpar_client_fetch_result (c, ids[i], &err))) {
-                if (errno == ENOENT) {
-                    if (zpar__cli_now () - start < ENOENT_GRACE)
-                        continue;
-                    zpar__cli_error ("no task %s in this cluster (ids come from 'zpar submit'; a "
-                                     "new cluster does not know an earlier one's tasks)",
-                                     idbuf);
-                    state[i] = 2;
-                    any_missing = 1;
-                    left--;
+            if (zpar_future_wait (f[i], 0, &err) < 0) {
+                if (errno == ETIMEDOUT) {
+                    left++;
                     continue;
                 }
-                zpar__cli_error ("cannot ask the controller about %s: %s", idbuf, err.text);
-                rc = ZPAR_EXIT_UNREACHABLE;
-                goto done;
-            }
-            if (zpar_result_status (r) != ZPAR_STATUS_PENDING) {
-                char line[1024];
+                if (errno != ENOENT) {
+                    if (errno == EHOSTDOWN)
+                        lost ("the tasks", &err);
+                    else
+                        zpar__cli_error ("cannot ask the controller about the tasks: %s", err.text);
+                    rc = ZPAR_EXIT_UNREACHABLE;
+                    goto done;
+                }
+                zpar__cli_error ("%s", err.text);
+                any_missing = 1;
+            } else {
+                r = zpar_future_result (f[i]);
                 if (!quiet) {
                     zpar__cli_result_summary (r, line, sizeof (line));
                     printf ("%s\n", line);
@@ -835,19 +805,17 @@ int zpar__cmd_wait (int argc, char **argv)
                 }
                 if (zpar_result_status (r) != ZPAR_STATUS_OK)
                     any_failed = 1;
-                state[i] = 1;
-                left--;
-                progress = 1;
             }
-            zpar_result_destroy (r);
+            zpar_future_destroy (f[i]);
+            f[i] = NULL;
         }
         if (!left)
             break;
-        if (timeout >= 0 && zpar__cli_now () - start >= timeout) {
+        if (timeout >= 0 && zpar__mono_s () - start >= timeout) {
             if (!quiet) {
                 zpar__cli_error ("timed out after %g s; still not finished:", timeout);
                 for (size_t i = 0; i < nids; i++)
-                    if (!state[i]) {
+                    if (f[i]) {
                         char idbuf[32];
                         zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
                         fprintf (stderr, "  %s\n", idbuf);
@@ -857,22 +825,20 @@ int zpar__cmd_wait (int argc, char **argv)
             rc = ZPAR_EXIT_TIMEOUT;
             goto done;
         }
-        if (progress)
-            backoff = 0.005;
-        {
-            double s = backoff;
-            if (timeout >= 0 && start + timeout - zpar__cli_now () < s)
-                s = start + timeout - zpar__cli_now ();
-            zpar__cli_sleep (s);
+        if (timeout >= 0 && start + timeout - zpar__mono_s () < slice)
+            slice = start + timeout - zpar__mono_s ();
+        if (zpar_client_poll (c, slice > 0 ? slice : 0, &err) < 0) {
+            lost ("the tasks", &err);
+            rc = ZPAR_EXIT_UNREACHABLE;
+            goto done;
         }
-        backoff *= 2;
-        if (backoff > 0.2)
-            backoff = 0.2;
     }
     rc = any_missing ? ZPAR_EXIT_USAGE : any_failed ? ZPAR_EXIT_FAILED : ZPAR_EXIT_OK;
 done:
+    for (size_t i = 0; f && i < nids; i++)
+        zpar_future_destroy (f[i]);
     zpar_client_destroy (c);
-    free (state);
+    free (f);
     free (ids);
     return rc;
 }
@@ -930,21 +896,21 @@ int zpar__cmd_result (int argc, char **argv)
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (!(c = zpar__cli_connect (&rc)))
         return rc;
-    start = zpar__cli_now ();
+    start = zpar__mono_s ();
     while (!(r = zpar_client_fetch_result (c, id, &err))) {
         if (errno != ENOENT) {
             zpar__cli_error ("cannot ask the controller about %s: %s", argv[optind], err.text);
             rc = ZPAR_EXIT_UNREACHABLE;
             goto done;
         }
-        if (zpar__cli_now () - start >= ENOENT_GRACE) {
+        if (zpar__mono_s () - start >= ENOENT_GRACE) {
             zpar__cli_error ("no task %s in this cluster (ids come from 'zpar submit'; a new "
                              "cluster does not know an earlier one's tasks)",
                              argv[optind]);
             rc = ZPAR_EXIT_USAGE;
             goto done;
         }
-        zpar__cli_sleep (0.02);
+        zpar__sleep_s (0.02);
     }
     rc = zpar__cli_print_result (r, as_json, stdout, stderr);
 done:

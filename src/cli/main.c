@@ -13,22 +13,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "cli.h"
+#include "cmd_sweep.h"
 #include "conn.h"
 #include "error.h"
 #include "json.h"
 #include "log.h"
 #include "sweep/duration.h"
-#include "cmd_sweep.h"
 #include "wire.h"
 
 zpar_cli_globals_t zpar__cli;
 
 /* The subcommands: adding one is one line here. */
 static const zpar_cli_cmd_t commands[] = {
-    {"cluster", zpar__cmd_cluster, "start / stop a local controller and N engines in the background"},
+    {"cluster", zpar__cmd_cluster,
+     "start / stop a local controller and N engines in the background"},
     {"stop", zpar__cmd_stop, "shut the cluster down (same as 'zpar cluster stop')"},
     {"px", zpar__cmd_px, "run a command on every (or the listed) engine, output prefixed [eN]"},
     {"submit", zpar__cmd_submit, "submit a load-balanced task; prints its id"},
@@ -52,17 +54,18 @@ static void print_main_help (FILE *f)
                 "Commands:\n");
     for (size_t i = 0; i < ncommands; i++)
         fprintf (f, "  %-11s %s\n", commands[i].name, commands[i].help);
-    fprintf (f, "\n"
-                "Global options (before or after COMMAND):\n"
-                "  --connection-file FILE  the cluster's client.json (default: $ZPAR_CONNECTION_FILE,\n"
-                "                          else $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)\n"
-                "  -v, --verbose           more log output (repeat for debug)\n"
-                "  -h, --help              help (for a command: zpar COMMAND --help)\n"
-                "  -V, --version           print the version and the libzmq version\n"
-                "\n"
-                "Environment: ZPAR_DIR (default ~/.zpar), ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
-                "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
-                "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n");
+    fprintf (
+        f, "\n"
+           "Global options (before or after COMMAND):\n"
+           "  --connection-file FILE  the cluster's client.json (default: $ZPAR_CONNECTION_FILE,\n"
+           "                          else $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)\n"
+           "  -v, --verbose           more log output (repeat for debug)\n"
+           "  -h, --help              help (for a command: zpar COMMAND --help)\n"
+           "  -V, --version           print the version and the libzmq version\n"
+           "\n"
+           "Environment: ZPAR_DIR (default ~/.zpar), ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
+           "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
+           "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n");
 }
 
 /* ------------------------------------------------------------------ messages */
@@ -269,9 +272,8 @@ int zpar__cli_parse_engines (const char *s, zpar_engine_id_t **ids, size_t *n, z
     return 0;
 bad:
     free (v);
-    return zpar__errnoprintf (err, EINVAL,
-                              "'%s' is not an engine list: use ids from 1 and ranges, like 1,3-5",
-                              s);
+    return zpar__errnoprintf (
+        err, EINVAL, "'%s' is not an engine list: use ids from 1 and ranges, like 1,3-5", s);
 }
 
 int zpar__cli_parse_ids (char *const *args, int n, zpar_task_id_t **ids, size_t *count,
@@ -323,76 +325,37 @@ nomem:
 
 /* ------------------------------------------------------------------ time */
 
-double zpar__cli_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void zpar__cli_sleep (double secs)
-{
-    struct timespec ts;
-    if (secs <= 0)
-        return;
-    ts.tv_sec = (time_t)secs;
-    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-    nanosleep (&ts, NULL);
-}
-
 /* ------------------------------------------------------------------ cluster access */
-
-int zpar__cli_conn_path (char *buf, size_t size, zpar_error_t *err)
-{
-    return zpar__conn_resolve (zpar__cli.connection_file, buf, size, err);
-}
 
 zpar_client_t *zpar__cli_connect (int *rc)
 {
-    char path[PATH_MAX];
-    char host[256] = "";
+    char path[PATH_MAX] = "";
     zpar_error_t err = {{0}};
+    zpar_client_opts_t o;
     zpar_conninfo_t ci;
     zpar_client_t *c;
+    int e;
 
-    if (zpar__cli_conn_path (path, sizeof (path), &err) < 0) {
-        zpar__cli_error ("%s", err.text);
-        *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
+    zpar_client_opts_init (&o);
+    o.connection_file = zpar__cli.connection_file;
+    if ((c = zpar_client_connect_opts (&o, &err))) {
+        *rc = ZPAR_EXIT_OK;
+        return c;
     }
-    if (zpar__conn_read (path, &ci, &err) < 0) {
-        int e = errno;
-        zpar__cli_error ("%s", err.text);
-        if (e == ENOENT)
-            fprintf (stderr, "  (start a cluster with 'zpar cluster start -n N', or point "
-                             "--connection-file / ZPAR_CONNECTION_FILE at its client.json)\n");
-        *rc = e == ENOENT ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_USAGE;
-        return NULL;
-    }
-    gethostname (host, sizeof (host) - 1);
-    if (ci.pid > 0 && ci.host[0] && !strcmp (ci.host, host) && kill (ci.pid, 0) < 0
-        && errno == ESRCH) {
-        zpar__cli_error ("the controller that wrote %s (pid %d on %s) is not running: the "
-                         "cluster is gone; clean up with 'zpar cluster stop' and start a new "
-                         "one with 'zpar cluster start -n N'",
-                         path, ci.pid, ci.host);
-        *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
-    }
-    if (!(c = zpar_client_connect (path, &err))) {
-        int e = errno;
-        zpar__cli_error ("%s", err.text[0] ? err.text : strerror (e));
-        if (e == EHOSTUNREACH || e == ETIMEDOUT)
-            fprintf (stderr, "  (controller of %s: pid %d on %s; is it running? see its log, "
-                             "'zpar cluster stop' to clean up, or raise ZPAR_CONNECT_TIMEOUT)\n",
-                     path, ci.pid, ci.host[0] ? ci.host : "?");
-        *rc = (e == EINVAL || e == EPROTO) ? ZPAR_EXIT_USAGE : ZPAR_EXIT_UNREACHABLE;
-        if (e == EPROTO)
-            *rc = ZPAR_EXIT_UNREACHABLE;
-        return NULL;
-    }
-    *rc = ZPAR_EXIT_OK;
-    return c;
+    e = errno;
+    zpar__cli_error ("%s", err.text[0] ? err.text : strerror (e));
+    if (e == ENOENT && !strstr (err.text, "cluster start"))
+        fprintf (stderr, "  (start a cluster with 'zpar cluster start -n N', or point "
+                         "--connection-file / ZPAR_CONNECTION_FILE at its client.json)\n");
+    if ((e == EHOSTUNREACH || e == ETIMEDOUT) &&
+        zpar_connection_file_find (&o, path, sizeof (path), NULL) == 0 &&
+        zpar__conn_read (path, &ci, NULL) == 0)
+        fprintf (stderr,
+                 "  (controller of %s: pid %d on %s; is it running? see its log, "
+                 "'zpar cluster stop' to clean up, or raise ZPAR_CONNECT_TIMEOUT)\n",
+                 path, ci.pid, ci.host[0] ? ci.host : "?");
+    *rc = e == EINVAL ? ZPAR_EXIT_USAGE : ZPAR_EXIT_UNREACHABLE;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ results */
@@ -420,7 +383,8 @@ void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size)
         if (zpar_result_exit_code (r) >= 0)
             snprintf (what, sizeof (what), "exit %d", zpar_result_exit_code (r));
         else
-            snprintf (what, sizeof (what), "%s", st == ZPAR_STATUS_OK ? "returned 0" : "returned non-zero");
+            snprintf (what, sizeof (what), "%s",
+                      st == ZPAR_STATUS_OK ? "returned 0" : "returned non-zero");
         break;
     case ZPAR_STATUS_SIGNALED:
         snprintf (what, sizeof (what), "killed by signal %d (%s)", zpar_result_signal (r),
@@ -443,12 +407,12 @@ void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size)
         break;
     }
     /* the engine's own explanation beats the generic one */
-    if (err && *err && st != ZPAR_STATUS_OK && st != ZPAR_STATUS_FAILED
-        && st != ZPAR_STATUS_SIGNALED)
+    if (err && *err && st != ZPAR_STATUS_OK && st != ZPAR_STATUS_FAILED &&
+        st != ZPAR_STATUS_SIGNALED)
         snprintf (what, sizeof (what), "%s", err);
-    if ((st == ZPAR_STATUS_OK || st == ZPAR_STATUS_FAILED || st == ZPAR_STATUS_SIGNALED
-         || st == ZPAR_STATUS_TIMEOUT)
-        && e.id)
+    if ((st == ZPAR_STATUS_OK || st == ZPAR_STATUS_FAILED || st == ZPAR_STATUS_SIGNALED ||
+         st == ZPAR_STATUS_TIMEOUT) &&
+        e.id)
         snprintf (where, sizeof (where), ", %.3f s wall, %.3f s cpu, engine %u%s%s%s",
                   zpar_result_wall (r), zpar_result_cpu (r), e.id, host && *host ? " (" : "",
                   host && *host ? host : "", host && *host ? ")" : "");
@@ -462,25 +426,13 @@ void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size)
 
 void zpar__cli_put_base64 (FILE *f, const void *data, size_t len)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = data;
-    size_t i;
+    size_t size = sodium_base64_ENCODED_LEN (len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc (size);
     fputc ('"', f);
-    for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        fputc (tab[v >> 18], f);
-        fputc (tab[(v >> 12) & 63], f);
-        fputc (tab[(v >> 6) & 63], f);
-        fputc (tab[v & 63], f);
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-        fputc (tab[v >> 18], f);
-        fputc (tab[(v >> 12) & 63], f);
-        fputc (i + 1 < len ? tab[(v >> 6) & 63] : '=', f);
-        fputc ('=', f);
-    }
+    if (b64) /* out of memory: an empty string */
+        fputs (sodium_bin2base64 (b64, size, data, len, sodium_base64_VARIANT_ORIGINAL), f);
     fputc ('"', f);
+    free (b64);
 }
 
 static void put_num_or_null (FILE *f, const char *key, long v, int is_null)
@@ -509,11 +461,13 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
         fputs (",\"status\":", out);
         zpar__json_put_str (out, zpar_status_name (zpar_result_status (r)),
                             strlen (zpar_status_name (zpar_result_status (r))));
-        put_num_or_null (out, "exit_code", zpar_result_exit_code (r), zpar_result_exit_code (r) < 0);
+        put_num_or_null (out, "exit_code", zpar_result_exit_code (r),
+                         zpar_result_exit_code (r) < 0);
         put_num_or_null (out, "signal", zpar_result_signal (r), 0);
         fprintf (out, ",\"wall\":%.6f,\"cpu\":%.6f", zpar_result_wall (r), zpar_result_cpu (r));
         put_num_or_null (out, "maxrss_kb", zpar_result_maxrss_kb (r), 0);
-        put_num_or_null (out, "engine", (long)zpar_result_engine (r).id, zpar_result_engine (r).id == 0);
+        put_num_or_null (out, "engine", (long)zpar_result_engine (r).id,
+                         zpar_result_engine (r).id == 0);
         fputs (",\"host\":", out);
         zpar__json_put_str (out, host ? host : "", host ? strlen (host) : 0);
         fprintf (out, ",\"attempts\":%u,\"error\":", zpar_result_attempts (r));
@@ -542,8 +496,9 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
         zpar__cli_result_summary (r, line, sizeof (line));
         fprintf (errout, "%s\n", line);
         if (trunc)
-            fprintf (errout, "%s: note: %s%s%s was truncated at the output cap (raise it with "
-                             "zpar_task_set_output_cap)\n",
+            fprintf (errout,
+                     "%s: note: %s%s%s was truncated at the output cap (raise it with "
+                     "zpar_task_set_output_cap)\n",
                      id, (trunc & 1) ? "stdout" : "", trunc == 3 ? " and " : "",
                      (trunc & 2) ? "stderr" : "");
     }

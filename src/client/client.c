@@ -1,444 +1,80 @@
-/* client.c - connecting, submitting, waiting, querying. */
+/* client.c - submission, futures, waits, hub queries and control. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "client.h"
-#include "conn.h"
+#include "clock.h"
 #include "error.h"
-#include "idmap.h"
-#include "wire.h"
-#include "zpar.h"
-
-enum { S_REG, S_MUX, S_TASK, S_CTL, S_IOPUB, S_NOTIFY, S_COUNT };
-
-struct zpar_future {
-    zpar_client_t *c;
-    uint64_t id;
-    uint32_t engine; /* direct target, 0 if load-balanced */
-    zpar_result_t *result;
-};
-
-struct zpar_client {
-    void *ctx;
-    void *sock[S_COUNT];
-    zpar_signer_t *signer;
-    zpar_conninfo_t ci;
-    uint32_t num;
-    uint64_t seq;
-    zpar_idmap_t *futures; /* id -> future (outstanding and done, until destroyed) */
-    size_t outstanding;
-    zpar_msg_t *in;
-    zpar_output_f out_cb;
-    void *out_arg;
-    zpar_engine_event_f ev_cb;
-    void *ev_arg;
-    /* the reply a synchronous call is waiting for */
-    int want_type;
-    uint64_t want_task;
-    zpar_msg_t *got;
-};
-
-static double now_s (void)
-{
-    return (double)zpar__mono_us () / 1e6;
-}
-
-static void *new_socket (zpar_client_t *c, int type, const char *ep)
-{
-    void *s = zmq_socket (c->ctx, type);
-    int zero = 0;
-    if (!s)
-        return NULL;
-    zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
-    zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
-    if (zmq_connect (s, ep) < 0) {
-        zmq_close (s);
-        return NULL;
-    }
-    return s;
-}
-
-/* ------------------------------------------------------------- events */
-
-static void complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
-{
-    if (!r)
-        return;
-    if (f->result) {
-        zpar_result_destroy (r); /* a late duplicate: the first answer stands */
-        return;
-    }
-    f->result = r;
-    if (c->outstanding)
-        c->outstanding--;
-}
-
-static void on_result (zpar_client_t *c, zpar_msg_t *m)
-{
-    zpar_future_t *f = zpar__idmap_get (c->futures, m->hdr.task);
-    zpar_msg_t *copy;
-    uint8_t *buf;
-    size_t len;
-    if (!f || f->result)
-        return;
-    if (zpar__msg_pack (m, &buf, &len) < 0)
-        return;
-    copy = zpar__msg_create (ZPAR_MSG_RESULT);
-    if (copy && zpar__msg_unpack (copy, buf, len, NULL) == 0)
-        complete (c, f, zpar__result_from_msg (copy));
-    else
-        zpar__msg_destroy (copy);
-    free (buf);
-}
-
-static void on_notify (zpar_client_t *c, zpar_msg_t *m)
-{
-    char *ev = zpar__msg_get_str (m, ZPAR_F_EVENT);
-    if (!ev)
-        return;
-    if (!strcmp (ev, "died") || !strcmp (ev, "unregistered")) {
-        size_t pos = 0;
-        zpar_future_t *f;
-        char text[128];
-        snprintf (text, sizeof (text), "engine %u died while this task was on it", m->hdr.engine);
-        while ((f = zpar__idmap_next (c->futures, &pos, NULL)))
-            if (!f->result && f->engine && f->engine == m->hdr.engine)
-                complete (c, f, zpar__result_make (f->id, f->engine, ZPAR_STATUS_ENGINE_DIED, text));
-    }
-    if (c->ev_cb)
-        c->ev_cb (c->ev_arg, (zpar_engine_id_t){m->hdr.engine}, ev);
-    free (ev);
-}
-
-static void on_stream (zpar_client_t *c, zpar_msg_t *m)
-{
-    size_t len;
-    const void *data;
-    if (!c->out_cb || m->hdr.type != ZPAR_MSG_STREAM)
-        return;
-    if (!(data = zpar__msg_get_bytes (m, ZPAR_F_DATA, &len)))
-        return;
-    c->out_cb (c->out_arg, (zpar_engine_id_t){m->hdr.engine}, (zpar_task_id_t){m->hdr.task},
-               (int)zpar__msg_u64_or (m, ZPAR_F_STREAM, 1), data, len);
-}
-
-/* Handle one received message; returns 1 if it is the awaited reply. */
-static int dispatch_msg (zpar_client_t *c, int which, zpar_msg_t *m)
-{
-    if (c->want_type && m->hdr.type == c->want_type
-        && (c->want_task == 0 || m->hdr.task == c->want_task)) {
-        uint8_t *buf;
-        size_t len;
-        if (zpar__msg_pack (m, &buf, &len) == 0) {
-            zpar__msg_destroy (c->got);
-            c->got = zpar__msg_create (ZPAR_MSG_NONE);
-            if (c->got && zpar__msg_unpack (c->got, buf, len, NULL) < 0) {
-                zpar__msg_destroy (c->got);
-                c->got = NULL;
-            }
-            free (buf);
-        }
-        return 1;
-    }
-    switch (m->hdr.type) {
-    case ZPAR_MSG_RESULT:
-        on_result (c, m);
-        break;
-    case ZPAR_MSG_NOTIFY:
-        on_notify (c, m);
-        break;
-    case ZPAR_MSG_STREAM:
-    case ZPAR_MSG_TASK_STATUS:
-        on_stream (c, m);
-        break;
-    default:
-        break;
-    }
-    (void)which;
-    return 0;
-}
-
-/* Poll all sockets once, waiting up to timeout_ms for the first event. */
-static int pump (zpar_client_t *c, long timeout_ms, int *got_reply)
-{
-    zmq_pollitem_t items[S_COUNT];
-    int n = 0, handled = 0;
-    for (int i = 0; i < S_COUNT; i++) {
-        items[i].socket = c->sock[i];
-        items[i].fd = 0;
-        items[i].events = ZMQ_POLLIN;
-        items[i].revents = 0;
-    }
-    if ((n = zmq_poll (items, S_COUNT, timeout_ms)) < 0)
-        return errno == EINTR ? 0 : -1;
-    if (n == 0)
-        return 0;
-    for (int i = 0; i < S_COUNT; i++) {
-        if (!(items[i].revents & ZMQ_POLLIN))
-            continue;
-        for (int k = 0; k < 4096; k++) {
-            zpar_error_t err;
-            if (zpar__wire_recv (c->sock[i], c->signer, c->in, ZMQ_DONTWAIT, &err) < 0) {
-                if (errno == EAGAIN)
-                    break;
-                continue; /* dropped (forged, malformed, replayed) */
-            }
-            handled++;
-            if (dispatch_msg (c, i, c->in) && got_reply)
-                *got_reply = 1;
-        }
-    }
-    return handled;
-}
-
-ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *err)
-{
-    int n;
-    if (!c) {
-        errno = EINVAL;
-        return zpar__errprintf (err, "no client");
-    }
-    n = pump (c, timeout < 0 ? -1 : (long)(timeout * 1000.0), NULL);
-    if (n < 0)
-        return zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
-    return n;
-}
-
-/* Send req on socket which, then wait for a reply of type rtype. */
-static zpar_msg_t *call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype, double timeout,
-                         zpar_error_t *err)
-{
-    double deadline = now_s () + timeout;
-    int got = 0;
-    zpar_msg_t *r;
-
-    c->want_type = rtype;
-    c->want_task = req->hdr.task;
-    zpar__msg_destroy (c->got);
-    c->got = NULL;
-    if (zpar__wire_send (c->sock[which], c->signer, req, 0) < 0) {
-        c->want_type = 0;
-        zpar__errprintf (err, "cannot send to the controller: %s", zmq_strerror (errno));
-        return NULL;
-    }
-    while (!got) {
-        double left = deadline - now_s ();
-        if (left <= 0) {
-            c->want_type = 0;
-            zpar__errnoprintf (err, EHOSTUNREACH,
-                               "the controller did not answer within %.0f s (is it running? %s)",
-                               timeout, c->ci.addr[ZPAR_EP_REGISTRAR]);
-            return NULL;
-        }
-        if (pump (c, (long)(left * 1000.0) + 1, &got) < 0)
-            break;
-    }
-    c->want_type = 0;
-    r = c->got;
-    c->got = NULL;
-    if (!r)
-        zpar__errprintf (err, "lost the controller's reply");
-    return r;
-}
-
-static double connect_timeout (void)
-{
-    const char *e = getenv ("ZPAR_CONNECT_TIMEOUT");
-    double t = e ? atof (e) : 0;
-    return t > 0 ? t : 10.0;
-}
-
-/* ------------------------------------------------------------- connect */
-
-ZPAR_API zpar_client_t *zpar_client_connect (const char *connection_file, zpar_error_t *err)
-{
-    zpar_client_t *c = calloc (1, sizeof (*c));
-    char path[4096];
-    zpar_msg_t *req = NULL, *rep = NULL;
-    char *addr[5] = {NULL};
-    zpar_field_t keys[5] = {ZPAR_F_ADDR_MUX, ZPAR_F_ADDR_TASK, ZPAR_F_ADDR_CONTROL, ZPAR_F_ADDR_IOPUB,
-                            ZPAR_F_ADDR_NOTIFY};
-    int type[5] = {ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_SUB, ZMQ_SUB};
-    int slot[5] = {S_MUX, S_TASK, S_CTL, S_IOPUB, S_NOTIFY};
-    double tmo = connect_timeout ();
-
-    if (!c) {
-        zpar__errprintf (err, "out of memory");
-        return NULL;
-    }
-    if (zpar__zmq_version_check (err) < 0)
-        goto error;
-    if (zpar__conn_resolve (connection_file, path, sizeof (path), err) < 0
-        || zpar__conn_read (path, &c->ci, err) < 0)
-        goto error;
-    if (!(c->ctx = zmq_ctx_new ()) || !(c->signer = zpar__signer_create (c->ci.key, 0))
-        || !(c->futures = zpar__idmap_create ()) || !(c->in = zpar__msg_create (ZPAR_MSG_NONE))) {
-        zpar__errprintf (err, "out of memory");
-        goto error;
-    }
-    zmq_ctx_set (c->ctx, ZMQ_BLOCKY, 0);
-    if (!(c->sock[S_REG] = new_socket (c, ZMQ_DEALER, c->ci.addr[ZPAR_EP_REGISTRAR]))) {
-        zpar__errprintf (err, "cannot connect to %s: %s", c->ci.addr[ZPAR_EP_REGISTRAR], zmq_strerror (errno));
-        goto error;
-    }
-    if (!(req = zpar__msg_create (ZPAR_MSG_REGISTER_CLIENT)))
-        goto error;
-    if (!(rep = call (c, S_REG, req, ZPAR_MSG_REGISTER_CLIENT_REPLY, tmo, err)))
-        goto error;
-    if (zpar__msg_count (rep, ZPAR_F_ERROR)) {
-        char *e = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        zpar__errnoprintf (err, EPROTO, "the controller refused this client: %s", e ? e : "?");
-        free (e);
-        goto error;
-    }
-    c->num = (uint32_t)zpar__msg_u64_or (rep, ZPAR_F_CLIENT_ID, 0);
-    for (int i = 0; i < 5; i++) {
-        if (!(addr[i] = zpar__msg_get_str (rep, keys[i]))) {
-            zpar__errnoprintf (err, EPROTO, "the controller's registration reply lacks an address");
-            goto error;
-        }
-        if (!(c->sock[slot[i]] = new_socket (c, type[i], addr[i]))) {
-            zpar__errprintf (err, "cannot connect to %s: %s", addr[i], zmq_strerror (errno));
-            goto error;
-        }
-    }
-    zmq_setsockopt (c->sock[S_NOTIFY], ZMQ_SUBSCRIBE, "", 0);
-    zpar__msg_destroy (req);
-    zpar__msg_destroy (rep);
-    for (int i = 0; i < 5; i++)
-        free (addr[i]);
-    return c;
-error:
-    zpar__msg_destroy (req);
-    zpar__msg_destroy (rep);
-    for (int i = 0; i < 5; i++)
-        free (addr[i]);
-    zpar_client_destroy (c);
-    return NULL;
-}
-
-ZPAR_API void zpar_client_destroy (zpar_client_t *c)
-{
-    size_t pos = 0;
-    zpar_future_t *f;
-    int linger = 5000;
-    if (!c)
-        return;
-    if (c->futures) {
-        while ((f = zpar__idmap_next (c->futures, &pos, NULL)))
-            f->c = NULL;
-        zpar__idmap_destroy (c->futures);
-    }
-    for (int i = 0; i < S_COUNT; i++) {
-        if (c->sock[i]) {
-            /* let queued submissions leave before we go */
-            zmq_setsockopt (c->sock[i], ZMQ_LINGER, &linger, sizeof (linger));
-            zmq_close (c->sock[i]);
-        }
-    }
-    if (c->ctx)
-        zmq_ctx_term (c->ctx);
-    zpar__signer_destroy (c->signer);
-    zpar__msg_destroy (c->in);
-    zpar__msg_destroy (c->got);
-    free (c);
-}
-
-ZPAR_API uint32_t zpar_client_id (const zpar_client_t *c)
-{
-    return c ? c->num : 0;
-}
-
-ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg, int mine_only)
-{
-    char topic[32];
-    if (!c) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (c->out_cb) {
-        zmq_setsockopt (c->sock[S_IOPUB], ZMQ_UNSUBSCRIBE, "", 0);
-        snprintf (topic, sizeof (topic), "c%u.", c->num);
-        zmq_setsockopt (c->sock[S_IOPUB], ZMQ_UNSUBSCRIBE, topic, strlen (topic));
-    }
-    c->out_cb = cb;
-    c->out_arg = arg;
-    if (cb) {
-        if (mine_only) {
-            snprintf (topic, sizeof (topic), "c%u.", c->num);
-            zmq_setsockopt (c->sock[S_IOPUB], ZMQ_SUBSCRIBE, topic, strlen (topic));
-        }
-        else
-            zmq_setsockopt (c->sock[S_IOPUB], ZMQ_SUBSCRIBE, "", 0);
-    }
-    return 0;
-}
-
-ZPAR_API int zpar_client_on_engine_event (zpar_client_t *c, zpar_engine_event_f cb, void *arg)
-{
-    if (!c) {
-        errno = EINVAL;
-        return -1;
-    }
-    c->ev_cb = cb;
-    c->ev_arg = arg;
-    return 0;
-}
+#include "proto_control.h"
 
 /* -------------------------------------------------------------- submit */
 
-static zpar_future_t *submit (zpar_client_t *c, uint32_t engine, const zpar_task_t *t,
-                              zpar_error_t *err)
+/* The routing identity of engine e on the MUX and control relays. */
+static int push_engine_ident (zpar_msg_t *m, uint32_t engine)
+{
+    char ident[16];
+    int n = snprintf (ident, sizeof (ident), "e%u", engine);
+    return zpar__msg_push_ident (m, ident, (size_t)n);
+}
+
+static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
+                                      const zpar_proto_task_t *req, zpar_error_t *err)
 {
     zpar_future_t *f;
-    zpar_msg_t *m = t ? t->fields : NULL;
-    int which = engine ? S_MUX : S_TASK;
+    zpar_proto_task_t p = *req;
+    zpar_msg_t *m = c->out;
+    int which = engine ? S_MUX : S_TASK, rc;
 
-    if (!c || !t) {
-        errno = EINVAL;
-        zpar__errprintf (err, "no client or no task");
-        return NULL;
-    }
     if (!(f = calloc (1, sizeof (*f)))) {
-        zpar__errprintf (err, "out of memory");
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
     f->c = c;
-    f->id = ((uint64_t)c->num << 32) | (++c->seq & 0xffffffffu);
+    f->id = zpar__client_next_id (c);
     f->engine = engine;
-    m->hdr.type = ZPAR_MSG_TASK;
-    m->hdr.task = f->id;
-    m->hdr.client = c->num;
-    m->hdr.engine = engine;
-    m->hdr.flags = 0;
+    memset (&p.h, 0, sizeof (p.h));
+    p.h.task = zpar__tid (f->id);
+    p.h.client = zpar__cid (c->num);
+    p.h.engine = zpar__eid (engine);
     m->nenv = 0;
-    if (engine) {
-        char ident[16];
-        int n = snprintf (ident, sizeof (ident), "e%u", engine);
-        zpar__msg_push_ident (m, ident, (size_t)n);
+    if (zpar__proto_task_encode (m, &p) < 0 || (engine && push_engine_ident (m, engine) < 0)) {
+        int e = errno;
+        free (f);
+        zpar__errnoprintf (err, e, "cannot encode the task: %s", strerror (e));
+        return NULL;
     }
     if (zpar__idmap_put (c->futures, f->id, f) < 0) {
         free (f);
-        zpar__errprintf (err, "out of memory");
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    if (zpar__wire_send (c->sock[which], c->signer, m, 0) < 0) {
+    rc = zpar__wire_send (c->sock[which], c->signer, m, 0);
+    m->nenv = 0;
+    if (rc < 0) {
         int e = errno;
-        m->nenv = 0;
         zpar__idmap_del (c->futures, f->id);
         free (f);
         zpar__errnoprintf (err, e, "cannot send the task: %s", zmq_strerror (e));
         return NULL;
     }
-    m->nenv = 0;
     c->outstanding++;
     return f;
+}
+
+static zpar_future_t *submit (zpar_client_t *c, uint32_t engine, const zpar_task_t *t,
+                              zpar_error_t *err)
+{
+    if (!c || !t) {
+        errno = EINVAL;
+        zpar__errprintf (err, "no client or no task");
+        return NULL;
+    }
+    return submit_request (c, engine, &t->p, err);
 }
 
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err)
@@ -464,29 +100,52 @@ ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f)
 
 ZPAR_API int zpar_future_done (const zpar_future_t *f)
 {
-    return f && f->result ? 1 : 0;
+    return f && (f->result || f->err_no) ? 1 : 0;
+}
+
+/* A wait's deadline (monotonic us; 0: none). */
+static uint64_t deadline_of (double timeout)
+{
+    return timeout < 0 ? 0 : zpar__mono_us () + (uint64_t)(timeout * 1e6);
 }
 
 ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *err)
 {
-    double deadline = now_s () + timeout;
+    uint64_t deadline = deadline_of (timeout);
+    zpar_client_t *c;
+    int rc = 0;
     if (!f) {
         errno = EINVAL;
         return zpar__errprintf (err, "no future");
     }
-    while (!f->result) {
-        double left = deadline - now_s ();
-        if (!f->c)
-            return zpar__errnoprintf (err, ENOTCONN, "the client of this task was destroyed");
-        if (timeout >= 0 && left <= 0) {
+    if (f->result)
+        return 0;
+    if (f->err_no)
+        return zpar__errnoprintf (err, f->err_no, "%s", f->err_text);
+    if (!(c = f->c))
+        return zpar__errnoprintf (err, ENOTCONN, "the client of this task was destroyed");
+    if (zpar__client_wait_begin (c, err) < 0)
+        return -1;
+    while (!f->result && !f->err_no) {
+        long left = zpar__client_left_ms (deadline);
+        if (left == 0) {
             char ids[32];
             zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
-            return zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s", ids, timeout);
+            rc = zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s", ids,
+                                    timeout);
+            break;
         }
-        if (pump (f->c, timeout < 0 ? 1000 : (long)(left * 1000.0) + 1, NULL) < 0)
-            return zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+        if (zpar__client_pump (c, left) < 0) {
+            rc = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+            break;
+        }
+        if ((rc = zpar__client_wait_check (c, err)) < 0)
+            break;
     }
-    return 0;
+    zpar__client_wait_end (c);
+    if (rc == 0 && f->err_no)
+        rc = zpar__errnoprintf (err, f->err_no, "%s", f->err_text);
+    return rc;
 }
 
 ZPAR_API const zpar_result_t *zpar_future_result (const zpar_future_t *f)
@@ -498,10 +157,17 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
 {
     if (f) {
         int saved = errno;
-        if (f->c) {
-            zpar__idmap_del (f->c->futures, f->id);
-            if (!f->result && f->c->outstanding)
-                f->c->outstanding--;
+        zpar_client_t *c = f->c;
+        if (c) {
+            zpar__idmap_del (c->futures, f->id);
+            if (f->query)
+                zpar__idmap_del (c->queries, f->query);
+            if (!f->result && !f->err_no) {
+                if (c->outstanding)
+                    c->outstanding--;
+                if (f->remote && c->nremote)
+                    c->nremote--;
+            }
         }
         zpar_result_destroy (f->result);
         free (f);
@@ -509,22 +175,94 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
     }
 }
 
+ZPAR_API zpar_future_t *zpar_client_future_for (zpar_client_t *c, zpar_task_id_t id,
+                                                zpar_error_t *err)
+{
+    zpar_future_t *f;
+    char ids[32];
+    if (!c || id.id == 0) {
+        errno = EINVAL;
+        zpar__errprintf (err, "no client or no task id");
+        return NULL;
+    }
+    zpar_task_id_format (id, ids, sizeof (ids));
+    if (zpar__idmap_get (c->futures, id.id)) {
+        zpar__errnoprintf (err, EEXIST, "this client already has a future for task %s", ids);
+        return NULL;
+    }
+    if (!(f = calloc (1, sizeof (*f)))) {
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    f->c = c;
+    f->id = id.id;
+    f->remote = 1;
+    f->created_us = f->next_poll_us = zpar__mono_us ();
+    f->backoff_us = 5000;
+    if (zpar__idmap_put (c->futures, f->id, f) < 0) {
+        free (f);
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->outstanding++;
+    c->nremote++;
+    return f;
+}
+
 ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_t *err)
 {
-    double deadline = now_s () + timeout;
+    uint64_t deadline = deadline_of (timeout);
+    int rc = 0;
     if (!c) {
         errno = EINVAL;
         return zpar__errprintf (err, "no client");
     }
+    if (!c->outstanding)
+        return 0;
+    if (zpar__client_wait_begin (c, err) < 0)
+        return -1;
     while (c->outstanding) {
-        double left = deadline - now_s ();
-        if (timeout >= 0 && left <= 0)
-            return zpar__errnoprintf (err, ETIMEDOUT, "%zu tasks did not finish within %.1f s",
-                                      c->outstanding, timeout);
-        if (pump (c, timeout < 0 ? 1000 : (long)(left * 1000.0) + 1, NULL) < 0)
-            return zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+        long left = zpar__client_left_ms (deadline);
+        if (left == 0) {
+            rc = zpar__errnoprintf (err, ETIMEDOUT, "%zu tasks did not finish within %.1f s",
+                                    c->outstanding, timeout);
+            break;
+        }
+        if (zpar__client_pump (c, left) < 0) {
+            rc = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+            break;
+        }
+        if ((rc = zpar__client_wait_check (c, err)) < 0)
+            break;
     }
-    return 0;
+    zpar__client_wait_end (c);
+    return rc;
+}
+
+ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *err)
+{
+    uint64_t deadline = deadline_of (timeout);
+    int n = 0;
+    if (!c) {
+        errno = EINVAL;
+        return zpar__errprintf (err, "no client");
+    }
+    if (zpar__client_wait_begin (c, err) < 0)
+        return -1;
+    do {
+        /* the tick may wake us with nothing handled: go on until an event
+         * arrives or the time is up */
+        if ((n = zpar__client_pump (c, timeout == 0 ? 0 : zpar__client_left_ms (deadline))) < 0) {
+            n = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+            break;
+        }
+        if (zpar__client_wait_check (c, err) < 0) {
+            n = -1;
+            break;
+        }
+    } while (n == 0 && timeout != 0 && !c->interrupted && zpar__client_left_ms (deadline) != 0);
+    zpar__client_wait_end (c);
+    return n;
 }
 
 ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c)
@@ -534,199 +272,303 @@ ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c)
 
 /* ------------------------------------------------------------- queries */
 
-static zpar_msg_t *query (zpar_client_t *c, const char *name, uint64_t id, zpar_error_t *err)
+/* Ask the hub; on success *qr holds the reply decoded from *repm (its
+ * record bytes point into *repm: free both with query_done). */
+static int query (zpar_client_t *c, zpar_query_kind_t kind, uint64_t id, zpar_msg_t **repm,
+                  zpar_proto_query_reply_t *qr, zpar_error_t *err)
 {
+    zpar_proto_query_t q = {0};
     zpar_msg_t *req, *rep;
+    zpar_error_t perr;
+    char ids[32];
+
+    *repm = NULL;
+    memset (qr, 0, sizeof (*qr));
     if (!c) {
         errno = EINVAL;
-        zpar__errprintf (err, "no client");
-        return NULL;
+        return zpar__errprintf (err, "no client");
     }
     if (!(req = zpar__msg_create (ZPAR_MSG_QUERY)))
-        return NULL;
-    req->hdr.client = c->num;
-    req->hdr.task = ((uint64_t)c->num << 32) | (++c->seq & 0xffffffffu); /* correlates the reply */
-    zpar__msg_add_str (req, ZPAR_F_QUERY, name);
-    if (id)
-        zpar__msg_add_u64 (req, ZPAR_F_TASK_ID, id);
-    rep = call (c, S_REG, req, ZPAR_MSG_QUERY_REPLY, connect_timeout (), err);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    q.h.task = zpar__tid (zpar__client_next_id (c)); /* correlates the reply */
+    q.h.client = zpar__cid (c->num);
+    q.kind = kind;
+    q.task = zpar__tid (id);
+    if (zpar__proto_query_encode (req, &q) < 0) {
+        int e = errno;
+        zpar__msg_destroy (req);
+        return zpar__errnoprintf (err, e, "cannot encode the query: %s", strerror (e));
+    }
+    rep = zpar__client_call (c, S_REG, req, ZPAR_MSG_QUERY_REPLY, c->connect_timeout, err);
     zpar__msg_destroy (req);
-    if (rep && zpar__msg_count (rep, ZPAR_F_ERRNO)) {
-        int e = (int)zpar__msg_u64_or (rep, ZPAR_F_ERRNO, EIO);
-        char *text = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        char ids[32];
+    if (!rep)
+        return -1;
+    if (zpar__proto_query_reply_decode (rep, qr, &perr) < 0) {
+        zpar__msg_destroy (rep);
+        return zpar__errnoprintf (err, EPROTO, "the controller's reply is malformed: %s",
+                                  perr.text);
+    }
+    if (qr->errnum) {
+        int e = qr->errnum;
         zpar_task_id_format ((zpar_task_id_t){id}, ids, sizeof (ids));
         if (e == ENOENT)
             zpar__errnoprintf (err, e, "no task %s in this cluster", ids);
         else
-            zpar__errnoprintf (err, e, "the controller says: %s", text ? text : "error");
-        free (text);
+            zpar__errnoprintf (err, e, "the controller says: %s", qr->error ? qr->error : "error");
+        zpar__proto_query_reply_clear (qr);
         zpar__msg_destroy (rep);
         errno = e;
-        return NULL;
+        return -1;
     }
-    return rep;
+    *repm = rep;
+    return 0;
+}
+
+static void query_done (zpar_msg_t *rep, zpar_proto_query_reply_t *qr)
+{
+    zpar__proto_query_reply_clear (qr);
+    zpar__msg_destroy (rep);
 }
 
 ZPAR_API int zpar_client_engines (zpar_client_t *c, zpar_engine_info_t **list, size_t *n,
                                   zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "engines", 0, err);
-    zpar_msg_t *e;
-    size_t cnt;
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
     zpar_engine_info_t *out;
-    if (!rep)
-        return -1;
     if (!list || !n) {
-        zpar__msg_destroy (rep);
         errno = EINVAL;
         return zpar__errprintf (err, "no output list");
     }
-    cnt = zpar__msg_count (rep, ZPAR_F_RECORD);
-    if (!(out = calloc (cnt ? cnt : 1, sizeof (*out))) || !(e = zpar__msg_create (ZPAR_MSG_NONE))) {
-        free (out);
-        zpar__msg_destroy (rep);
-        return zpar__errprintf (err, "out of memory");
+    if (query (c, ZPAR_QUERY_ENGINES, 0, &rep, &qr, err) < 0)
+        return -1;
+    if (!(out = calloc (qr.nengines ? qr.nengines : 1, sizeof (*out)))) {
+        query_done (rep, &qr);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < cnt; i++) {
-        size_t len;
-        const void *p = zpar__msg_get_bytes_at (rep, ZPAR_F_RECORD, i, &len);
-        char *s;
-        if (zpar__msg_unpack (e, p, len, NULL) < 0)
-            continue;
-        out[i].id.id = (uint32_t)zpar__msg_u64_or (e, ZPAR_F_ENGINE_ID, 0);
-        out[i].pid = (int)zpar__msg_u64_or (e, ZPAR_F_PID, 0);
-        out[i].rank = (int)(int64_t)zpar__msg_u64_or (e, ZPAR_F_RANK, (uint64_t)-1);
-        out[i].outstanding = (unsigned)zpar__msg_u64_or (e, ZPAR_F_OUTSTANDING, 0);
-        if ((s = zpar__msg_get_str (e, ZPAR_F_HOST))) {
-            snprintf (out[i].host, sizeof (out[i].host), "%s", s);
-            free (s);
-        }
-        if ((s = zpar__msg_get_str (e, ZPAR_F_STATE))) {
-            snprintf (out[i].state, sizeof (out[i].state), "%s", s);
-            free (s);
-        }
+    for (size_t i = 0; i < qr.nengines; i++) {
+        const zpar_proto_engine_info_t *e = &qr.engines[i];
+        const char *state = zpar__engine_state_name (e->state);
+        out[i].id.id = e->id.v;
+        out[i].pid = (int)e->pid;
+        out[i].rank = e->rank;
+        out[i].outstanding = (unsigned)e->outstanding;
+        snprintf (out[i].host, sizeof (out[i].host), "%s", e->host ? e->host : "");
+        snprintf (out[i].state, sizeof (out[i].state), "%s", state ? state : "");
     }
-    zpar__msg_destroy (e);
-    zpar__msg_destroy (rep);
     *list = out;
-    *n = cnt;
+    *n = qr.nengines;
+    query_done (rep, &qr);
     return 0;
 }
 
 ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "status", 0, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_STATUS, 0, &rep, &qr, err) < 0)
         return -1;
     if (st) {
-        st->pending = zpar__msg_u64_or (rep, ZPAR_F_PENDING, 0);
-        st->running = zpar__msg_u64_or (rep, ZPAR_F_RUNNING, 0);
-        st->completed = zpar__msg_u64_or (rep, ZPAR_F_COMPLETED, 0);
-        st->failed = zpar__msg_u64_or (rep, ZPAR_F_FAILED, 0);
-        st->dropped = zpar__msg_u64_or (rep, ZPAR_F_DROPPED, 0);
+        st->pending = qr.pending;
+        st->running = qr.running;
+        st->completed = qr.completed;
+        st->failed = qr.failed;
+        st->dropped = qr.dropped;
     }
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
-ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
+static int count_alive (zpar_client_t *c, zpar_error_t *err)
 {
+    zpar_engine_info_t *list = NULL;
+    size_t n = 0, alive = 0;
+    if (zpar_client_engines (c, &list, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (list[i].state, "dead") != 0)
+            alive++;
+    free (list);
+    return alive > INT32_MAX ? INT32_MAX : (int)alive;
+}
+
+ZPAR_API int zpar_client_engines_alive (zpar_client_t *c, zpar_error_t *err)
+{
+    if (!c) {
+        errno = EINVAL;
+        return zpar__errprintf (err, "no client");
+    }
+    return count_alive (c, err);
+}
+
+/* How often wait_engines asks the hub when no notification wakes it. */
+#define WAIT_ENGINES_POLL_MS 10
+
+ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double timeout,
+                                       zpar_error_t *err)
+{
+    uint64_t deadline = deadline_of (timeout);
+    int alive = -1;
+    if (!c || n > INT32_MAX) {
+        errno = EINVAL;
+        return zpar__errprintf (err, c ? "too many engines" : "no client");
+    }
+    if (zpar__client_wait_begin (c, err) < 0)
+        return -1;
+    for (;;) {
+        long left, wait;
+        if ((alive = count_alive (c, err)) < 0 || alive >= (int)n)
+            break;
+        if ((left = zpar__client_left_ms (deadline)) == 0) {
+            alive = zpar__errnoprintf (
+                err, ETIMEDOUT, "only %d of %u engines registered within %g s", alive, n, timeout);
+            break;
+        }
+        /* an engine event (registered, died) wakes us early */
+        wait = left < 0 || left > WAIT_ENGINES_POLL_MS ? WAIT_ENGINES_POLL_MS : left;
+        if (zpar__client_pump (c, wait) < 0) {
+            alive = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+            break;
+        }
+        if ((alive = zpar__client_wait_check (c, err)) < 0)
+            break;
+    }
+    zpar__client_wait_end (c);
+    return alive;
+}
+
+#define FETCH_ENOENT_GRACE_US 1000000ULL
+#define FETCH_ENOENT_RETRY_MS 20
+
+ZPAR_API zpar_result_t *zpar_client_fetch_result (zpar_client_t *c, zpar_task_id_t id,
+                                                  zpar_error_t *err)
+{
+    zpar_proto_query_reply_t qr;
     zpar_msg_t *rep, *rm;
-    size_t len;
-    const void *p;
+    zpar_error_t perr;
     if (id.id == 0) {
         errno = EINVAL;
         zpar__errprintf (err, "no task id");
         return NULL;
     }
-    if (!(rep = query (c, "result", id.id, err)))
-        return NULL;
-    if (!(p = zpar__msg_get_bytes (rep, ZPAR_F_RECORD, &len))) {
-        zpar__msg_destroy (rep);
+    {
+        /* the hub learns of a task a moment after its submission (through
+         * the scheduler): give an unknown id a second to appear */
+        uint64_t until = zpar__mono_us () + FETCH_ENOENT_GRACE_US;
+        while (query (c, ZPAR_QUERY_RESULT, id.id, &rep, &qr, err) < 0) {
+            if (errno != ENOENT || zpar__mono_us () >= until)
+                return NULL;
+            if (zpar__client_pump (c, FETCH_ENOENT_RETRY_MS) < 0) {
+                zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+                return NULL;
+            }
+        }
+    }
+    if (!qr.record) {
+        query_done (rep, &qr);
         return zpar__result_make (id.id, 0, ZPAR_STATUS_PENDING, NULL);
     }
-    if (!(rm = zpar__msg_create (ZPAR_MSG_NONE)) || zpar__msg_unpack (rm, p, len, err) < 0) {
+    if (!(rm = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0) {
         zpar__msg_destroy (rm);
-        zpar__msg_destroy (rep);
+        query_done (rep, &qr);
+        zpar__errnoprintf (err, EPROTO, "the controller's record of the task is malformed");
         return NULL;
     }
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return zpar__result_from_msg (rm);
 }
 
-ZPAR_API zpar_future_t *zpar_client_resubmit (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
+ZPAR_API zpar_future_t *zpar_client_resubmit (zpar_client_t *c, zpar_task_id_t id,
+                                              zpar_error_t *err)
 {
-    zpar_msg_t *rep;
-    zpar_task_t t;
-    size_t len;
-    const void *p;
-    zpar_future_t *f;
+    zpar_proto_query_reply_t qr;
+    zpar_proto_task_t t = {0};
+    zpar_msg_t *rep, *rm = NULL;
+    zpar_error_t perr;
+    zpar_future_t *f = NULL;
 
-    if (!(rep = query (c, "request", id.id, err)))
+    if (query (c, ZPAR_QUERY_REQUEST, id.id, &rep, &qr, err) < 0)
         return NULL;
-    if (!(p = zpar__msg_get_bytes (rep, ZPAR_F_RECORD, &len)) || !(t.fields = zpar__msg_create (ZPAR_MSG_TASK))
-        || zpar__msg_unpack (t.fields, p, len, err) < 0) {
-        zpar__msg_destroy (rep);
+    if (!qr.record || !(rm = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0 ||
+        zpar__proto_task_decode (rm, &t, &perr) < 0) {
         errno = ENOENT;
         zpar__errprintf (err, "the request of that task is not recorded");
-        return NULL;
-    }
-    zpar__msg_destroy (rep);
-    t.kind = (zpar_task_kind_t)zpar__msg_u64_or (t.fields, ZPAR_F_KIND, ZPAR_TASK_COMMAND);
-    f = submit (c, 0, &t, err);
-    zpar__msg_destroy (t.fields);
+    } else
+        f = submit_request (c, 0, &t, err);
+    zpar__proto_task_clear (&t);
+    zpar__msg_destroy (rm);
+    query_done (rep, &qr);
     return f;
 }
 
 ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "purge", id.id, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_PURGE, id.id, &rep, &qr, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
 ZPAR_API int zpar_client_shutdown (zpar_client_t *c, zpar_error_t *err)
 {
-    zpar_msg_t *rep = query (c, "shutdown", 0, err);
-    if (!rep)
+    zpar_proto_query_reply_t qr;
+    zpar_msg_t *rep;
+    if (query (c, ZPAR_QUERY_SHUTDOWN, 0, &rep, &qr, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    query_done (rep, &qr);
     return 0;
 }
 
-static zpar_msg_t *control (zpar_client_t *c, int which, uint32_t engine, int type, uint64_t task,
-                            zpar_error_t *err)
+/* Send a control request (to the task scheduler, or an engine through the
+ * control relay) and decode its reply into *r.  0 / -1. */
+static int control (zpar_client_t *c, int which, uint32_t engine, zpar_control_op_t op,
+                    uint64_t task, zpar_proto_control_reply_t *r, zpar_error_t *err)
 {
-    zpar_msg_t *req = zpar__msg_create ((zpar_msg_type_t)type), *rep;
+    zpar_proto_control_t q = {0};
+    zpar_msg_t *req = zpar__msg_create ((zpar_msg_type_t)op), *rep;
+    zpar_error_t perr;
+    memset (r, 0, sizeof (*r));
     if (!req)
-        return NULL;
-    req->hdr.task = task ? task : (((uint64_t)c->num << 32) | (++c->seq & 0xffffffffu));
-    req->hdr.client = c->num;
-    req->hdr.engine = engine;
-    if (engine) {
-        char ident[16];
-        int n = snprintf (ident, sizeof (ident), "e%u", engine);
-        zpar__msg_push_ident (req, ident, (size_t)n);
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    q.h.task = zpar__tid (task ? task : zpar__client_next_id (c));
+    q.h.client = zpar__cid (c->num);
+    q.h.engine = zpar__eid (engine);
+    q.op = op;
+    if (zpar__proto_control_encode (req, &q) < 0 ||
+        (engine && push_engine_ident (req, engine) < 0)) {
+        int e = errno;
+        zpar__msg_destroy (req);
+        return zpar__errnoprintf (err, e, "cannot encode the request: %s", strerror (e));
     }
-    rep = call (c, which, req, ZPAR_MSG_CONTROL_REPLY, connect_timeout (), err);
+    rep = zpar__client_call (c, which, req, ZPAR_MSG_CONTROL_REPLY, c->connect_timeout, err);
     zpar__msg_destroy (req);
-    if (rep && zpar__msg_count (rep, ZPAR_F_ERRNO)) {
-        char *text = zpar__msg_get_str (rep, ZPAR_F_ERROR);
-        zpar__errnoprintf (err, (int)zpar__msg_u64_or (rep, ZPAR_F_ERRNO, EIO), "%s", text ? text : "error");
-        free (text);
+    if (!rep)
+        return -1;
+    if (zpar__proto_control_reply_decode (rep, r, &perr) < 0) {
         zpar__msg_destroy (rep);
-        return NULL;
+        return zpar__errnoprintf (err, EPROTO, "the controller's reply is malformed: %s",
+                                  perr.text);
     }
-    return rep;
+    zpar__msg_destroy (rep);
+    if (r->errnum) {
+        int e = r->errnum;
+        zpar__errnoprintf (err, e, "%s", r->error ? r->error : "error");
+        zpar__proto_control_reply_clear (r);
+        errno = e;
+        return -1;
+    }
+    return 0;
 }
 
 ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
 {
-    zpar_msg_t *rep;
-    uint64_t n, engine = 0;
+    zpar_proto_control_reply_t r;
+    uint32_t engine = 0;
+    uint64_t n;
     zpar_future_t *f;
     if (!c || id.id == 0) {
         errno = EINVAL;
@@ -736,35 +578,36 @@ ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_
     if (f && f->engine)
         engine = f->engine;
     else {
-        if (!(rep = control (c, S_TASK, 0, ZPAR_MSG_ABORT, id.id, err)))
+        if (control (c, S_TASK, 0, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
-        n = zpar__msg_u64_or (rep, ZPAR_F_COUNT, 0);
-        engine = zpar__msg_u64_or (rep, ZPAR_F_ENGINE_ID, 0);
-        zpar__msg_destroy (rep);
+        engine = r.engine.v;
+        n = r.count;
+        zpar__proto_control_reply_clear (&r);
         if (n)
             return 0;
     }
     if (engine) {
-        if (!(rep = control (c, S_CTL, (uint32_t)engine, ZPAR_MSG_ABORT, id.id, err)))
+        if (control (c, S_CTL, engine, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
-        n = zpar__msg_u64_or (rep, ZPAR_F_COUNT, 0);
-        zpar__msg_destroy (rep);
+        n = r.count;
+        zpar__proto_control_reply_clear (&r);
         if (n)
             return 0;
     }
-    return zpar__errnoprintf (err, ESRCH, "the task is not queued (it is running or finished): "
-                                          "interrupt its engine instead");
+    return zpar__errnoprintf (err, ESRCH,
+                              "the task is not queued (it is running or finished): "
+                              "interrupt its engine instead");
 }
 
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err)
 {
-    zpar_msg_t *rep;
+    zpar_proto_control_reply_t r;
     if (!c || e.id == 0) {
         errno = EINVAL;
         return zpar__errprintf (err, "no client or no engine");
     }
-    if (!(rep = control (c, S_CTL, e.id, ZPAR_MSG_INTERRUPT, 0, err)))
+    if (control (c, S_CTL, e.id, ZPAR_CONTROL_INTERRUPT, 0, &r, err) < 0)
         return -1;
-    zpar__msg_destroy (rep);
+    zpar__proto_control_reply_clear (&r);
     return 0;
 }

@@ -1,26 +1,163 @@
-/* client.h - internals shared by the client library's files. */
+/* client.h - internals shared by the client library's files.
+ *
+ *   connect.c  options, finding the connection file, stale-controller
+ *              check, registration, sockets, destroy
+ *   loop.c     the client's reactor: socket watchers, message dispatch,
+ *              synchronous requests, the tick timer (controller-loss
+ *              pings, polling the hub for other clients' tasks)
+ *   client.c   submission, futures, waits, hub queries and control
+ *   task.c     task descriptions;  result.c  results
+ *
+ * Everything runs in the calling thread, inside the API calls: the reactor
+ * is driven with zpar__reactor_run_once (client_pump) and never runs on
+ * its own.
+ */
 #ifndef ZPAR__CLIENT_H
 #define ZPAR__CLIENT_H
 
+#include <stdint.h>
+
+#include "conn.h"
+#include "idmap.h"
 #include "msg.h"
+#include "proto_iopub.h"
+#include "proto_registrar.h"
+#include "proto_result.h"
+#include "proto_task.h"
+#include "reactor.h"
+#include "wire.h"
 #include "zpar.h"
 
+/* A task description: the typed request (proto_task.h) whose strings and
+ * lists point into the arrays below, which the task owns. */
 struct zpar_task {
-    zpar_task_kind_t kind;
-    zpar_msg_t *fields; /* body fields, encoded as they are set */
+    zpar_proto_task_t p;
+    char **argv, **env;
+    zpar_tid_t *after;
+    zpar_eid_t *targets;
+    char *cwd, *lib, *symbol;
+    void *input;
 };
 
+/* A result: the decoded RESULT (proto_result.h), whose byte fields point
+ * into m; or, made up by the library (m NULL), its fields alone. */
 struct zpar_result {
-    zpar_msg_t *m; /* the RESULT message (header + body) */
-    zpar_status_t status;
-    char *host;
-    char *error;
+    zpar_msg_t *m;
+    zpar_proto_result_t p;
+    char *own_error; /* p.error of a made-up result */
 };
 
-/* Build a result from a RESULT message (takes ownership of m). */
+/* Sockets of a client, in the order the reactor polls them. */
+enum { S_REG, S_MUX, S_TASK, S_CTL, S_IOPUB, S_NOTIFY, S_COUNT };
+
+struct zpar_future {
+    zpar_client_t *c; /* NULL once the client is destroyed */
+    uint64_t id;
+    uint32_t engine; /* direct target, 0 if load-balanced */
+    zpar_result_t *result;
+    /* a task of another client (zpar_client_future_for): polled at the hub */
+    int remote;
+    uint64_t created_us;   /* monotonic */
+    uint64_t next_poll_us; /* monotonic; when to ask the hub again */
+    uint64_t backoff_us;
+    uint64_t query; /* correlation id of the question in flight, 0 if none */
+    int err_no;     /* final error (ENOENT: unknown id), 0 if none */
+    char err_text[ZPAR_ERROR_TEXT_MAX];
+};
+
+struct zpar_client {
+    void *ctx;
+    void *sock[S_COUNT];
+    zpar_reactor_t *r;
+    zpar_watcher_t *w[S_COUNT];
+    zpar_watcher_t *tick; /* pings and remote-future polls, while waiting */
+    uint64_t tick_due_us; /* when the tick is armed for (monotonic) */
+    zpar_signer_t *signer;
+    zpar_conninfo_t ci;
+    char path[4096];
+    uint32_t num;
+    uint64_t seq;
+    zpar_idmap_t *futures; /* id -> future (outstanding and done, until destroyed) */
+    zpar_idmap_t *queries; /* correlation id -> remote future asking the hub */
+    size_t outstanding;
+    size_t nremote;  /* remote futures not done */
+    zpar_msg_t *in;  /* the message being received */
+    zpar_msg_t *out; /* scratch for submissions */
+    int depth;       /* > 0 while the reactor dispatches (callbacks run) */
+    int handled;     /* messages handled by the current pump */
+    int interrupted; /* the current pump was interrupted by a signal */
+    zpar_output_f out_cb;
+    void *out_arg;
+    zpar_engine_event_f ev_cb;
+    void *ev_arg;
+    /* the reply a synchronous call is waiting for */
+    int want_type;
+    uint64_t want_task;
+    int got_reply;
+    zpar_msg_t *got;
+    int no_linger; /* destroy drops queued messages (a failed connect) */
+    /* options */
+    double connect_timeout;
+    double ping_period; /* <= 0: no controller-loss detection */
+    /* controller liveness (monotonic us) */
+    int waiting;       /* > 0 inside a waiting call: the tick timer runs */
+    uint64_t heard_us; /* last message from the controller */
+    uint64_t ping_id;  /* correlation id of the ping in flight, 0 if none */
+    uint64_t ping_sent_us;
+    int ping_failures;
+    int lost; /* set by the tick: the controller stopped answering */
+};
+
+/* ---- loop.c */
+
+/* Create the reactor's watchers for every open socket and the tick timer.
+ * 0 / -1 ENOMEM. */
+int zpar__client_loop_init (zpar_client_t *c);
+
+/* A fresh correlation id / task sequence number. */
+uint64_t zpar__client_next_id (zpar_client_t *c);
+
+/* Run the reactor once, waiting at most timeout_ms (-1 forever) for the
+ * first event.  Returns the number of messages handled, -1 with errno
+ * (EDEADLK inside a callback); c->interrupted tells whether a signal
+ * interrupted the wait. */
+int zpar__client_pump (zpar_client_t *c, long timeout_ms);
+
+/* Waiting calls bracket their loop with begin/end: between them the tick
+ * timer pings a silent controller and polls remote futures.
+ * zpar__client_wait_check returns -1 with EHOSTDOWN (err set) once the
+ * controller is lost, and forgets the loss (the next wait tries again). */
+int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err);
+int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err);
+void zpar__client_wait_end (zpar_client_t *c);
+
+/* Send req on socket which, then wait up to timeout seconds for a reply of
+ * type rtype with req's task id.  The reply (caller frees), or NULL with
+ * EHOSTUNREACH (no answer), EDEADLK, or a send error. */
+zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
+                               double timeout, zpar_error_t *err);
+
+/* Send a QUERY (kind, task id) with correlation id corr without waiting;
+ * the reply is routed to the remote future registered under corr in
+ * c->queries, or to the ping.  0 / -1. */
+int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task,
+                             uint64_t corr);
+
+/* Complete f with r (takes r; a second result is dropped). */
+void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
+
+/* Milliseconds to wait in a loop with the given deadline (monotonic us,
+ * 0 = none): -1 / 0.. */
+long zpar__client_left_ms (uint64_t deadline_us);
+
+/* ---- result.c */
+
+/* Decode a RESULT message into a result (takes ownership of m; a
+ * malformed one gives a result with status ERROR saying so).  NULL ENOMEM. */
 zpar_result_t *zpar__result_from_msg (zpar_msg_t *m);
 
-/* A synthesized result (engine died, unreachable...). */
+/* A result made up by the library (engine died, task pending...): no
+ * message behind it.  NULL ENOMEM. */
 zpar_result_t *zpar__result_make (uint64_t id, uint32_t engine, zpar_status_t st,
                                   const char *error);
 

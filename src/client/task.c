@@ -14,12 +14,32 @@ static zpar_task_t *task_new (zpar_task_kind_t kind)
     zpar_task_t *t = calloc (1, sizeof (*t));
     if (!t)
         return NULL;
-    t->kind = kind;
-    if (!(t->fields = zpar__msg_create (ZPAR_MSG_TASK)) || zpar__msg_add_u64 (t->fields, ZPAR_F_KIND, kind) < 0) {
-        zpar_task_destroy (t);
-        return NULL;
-    }
+    t->p.kind = kind;
     return t;
+}
+
+/* Append a copy of s to the NULL-terminated *v of *n strings. */
+static int strv_add (char ***v, size_t *n, const char *s)
+{
+    char **nv = realloc (*v, (*n + 2) * sizeof (*nv));
+    if (!nv)
+        return -1;
+    *v = nv;
+    if (!(nv[*n] = strdup (s)))
+        return -1;
+    nv[++*n] = NULL;
+    return 0;
+}
+
+static int str_set (char **dst, const char **view, const char *s)
+{
+    char *copy = strdup (s);
+    if (!copy)
+        return -1;
+    free (*dst);
+    *dst = copy;
+    *view = copy;
+    return 0;
 }
 
 ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[])
@@ -32,16 +52,17 @@ ZPAR_API zpar_task_t *zpar_task_command (const char *const argv[])
     if (!(t = task_new (ZPAR_TASK_COMMAND)))
         return NULL;
     for (size_t i = 0; argv[i]; i++) {
-        if (zpar__msg_add_str (t->fields, ZPAR_F_ARGV, argv[i]) < 0) {
+        if (strv_add (&t->argv, &t->p.argc, argv[i]) < 0) {
             zpar_task_destroy (t);
             return NULL;
         }
     }
+    t->p.argv = (const char *const *)t->argv;
     return t;
 }
 
-ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
-                                          const void *input, size_t len)
+ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol, const void *input,
+                                          size_t len)
 {
     zpar_task_t *t;
     if (!lib || !*lib || !symbol || !*symbol || (len && !input)) {
@@ -50,20 +71,37 @@ ZPAR_API zpar_task_t *zpar_task_function (const char *lib, const char *symbol,
     }
     if (!(t = task_new (ZPAR_TASK_FUNCTION)))
         return NULL;
-    if (zpar__msg_add_str (t->fields, ZPAR_F_LIB, lib) < 0
-        || zpar__msg_add_str (t->fields, ZPAR_F_SYMBOL, symbol) < 0
-        || zpar__msg_add_bytes (t->fields, ZPAR_F_INPUT, input, len) < 0) {
+    if (str_set (&t->lib, &t->p.lib, lib) < 0 || str_set (&t->symbol, &t->p.symbol, symbol) < 0 ||
+        (len && !(t->input = malloc (len)))) {
         zpar_task_destroy (t);
         return NULL;
     }
+    if (len)
+        memcpy (t->input, input, len);
+    t->p.input = t->input;
+    t->p.input_len = len;
     return t;
+}
+
+static void strv_free (char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free (v[i]);
+    free (v);
 }
 
 ZPAR_API void zpar_task_destroy (zpar_task_t *t)
 {
     if (t) {
         int saved = errno;
-        zpar__msg_destroy (t->fields);
+        strv_free (t->argv);
+        strv_free (t->env);
+        free (t->after);
+        free (t->targets);
+        free (t->cwd);
+        free (t->lib);
+        free (t->symbol);
+        free (t->input);
         free (t);
         errno = saved;
     }
@@ -79,8 +117,9 @@ ZPAR_API int zpar_task_setenv (zpar_task_t *t, const char *name, const char *val
     }
     if (asprintf (&kv, "%s=%s", name, value) < 0)
         return -1;
-    rc = zpar__msg_add_str (t->fields, ZPAR_F_ENV, kv);
+    rc = strv_add (&t->env, &t->p.envc, kv);
     free (kv);
+    t->p.env = (const char *const *)t->env;
     return rc;
 }
 
@@ -90,7 +129,7 @@ ZPAR_API int zpar_task_set_cwd (zpar_task_t *t, const char *dir)
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_str (t->fields, ZPAR_F_CWD, dir);
+    return str_set (&t->cwd, &t->p.cwd, dir);
 }
 
 ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds)
@@ -99,7 +138,8 @@ ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds)
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_TIMEOUT_MS, (uint64_t)(seconds * 1000.0 + 0.5));
+    t->p.timeout_ms = (uint64_t)(seconds * 1000.0 + 0.5);
+    return 0;
 }
 
 ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries)
@@ -108,25 +148,38 @@ ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries)
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_RETRIES, retries);
+    t->p.retries = retries;
+    return 0;
 }
 
 ZPAR_API int zpar_task_add_after (zpar_task_t *t, zpar_task_id_t dep)
 {
+    zpar_tid_t *v;
     if (!t || dep.id == 0) {
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_AFTER, dep.id);
+    if (!(v = realloc (t->after, (t->p.nafter + 1) * sizeof (*v))))
+        return -1;
+    v[t->p.nafter++] = zpar__tid (dep.id);
+    t->after = v;
+    t->p.after = v;
+    return 0;
 }
 
 ZPAR_API int zpar_task_add_target (zpar_task_t *t, zpar_engine_id_t e)
 {
+    zpar_eid_t *v;
     if (!t || e.id == 0) {
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_TARGET, e.id);
+    if (!(v = realloc (t->targets, (t->p.ntargets + 1) * sizeof (*v))))
+        return -1;
+    v[t->p.ntargets++] = zpar__eid (e.id);
+    t->targets = v;
+    t->p.targets = v;
+    return 0;
 }
 
 ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority)
@@ -135,16 +188,18 @@ ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority)
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_PRIORITY, (uint64_t)(int64_t)priority);
+    t->p.priority = priority;
+    return 0;
 }
 
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable)
 {
-    if (!t || t->kind != ZPAR_TASK_FUNCTION) {
+    if (!t || t->p.kind != ZPAR_TASK_FUNCTION) {
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_INLINE, enable ? 1 : 0);
+    t->p.inline_fn = enable ? 1 : 0;
+    return 0;
 }
 
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes)
@@ -153,7 +208,8 @@ ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes)
         errno = EINVAL;
         return -1;
     }
-    return zpar__msg_add_u64 (t->fields, ZPAR_F_OUTPUT_CAP, bytes);
+    t->p.output_cap = bytes;
+    return 0;
 }
 
 ZPAR_API void zpar_task_id_format (zpar_task_id_t id, char *buf, size_t size)
@@ -171,7 +227,8 @@ ZPAR_API int zpar_task_id_parse (const char *text, zpar_task_id_t *id)
     }
     errno = 0;
     c = strtoul (text, &end, 10);
-    if (errno || *end != '.' || end == text || c == 0 || c > 0xffffffffUL || end[1] == '-' || end[1] == '+') {
+    if (errno || *end != '.' || end == text || c == 0 || c > 0xffffffffUL || end[1] == '-' ||
+        end[1] == '+') {
         errno = EINVAL;
         return -1;
     }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,9 @@
 #include "json.h"
 
 static const char *ep_names[ZPAR_EP_COUNT] = {
-    "registration",   "notification",   "hb_ping",     "hb_pong",
-    "mux_client",     "mux_engine",     "control_client", "control_engine",
-    "task_client",    "task_engine",    "iopub_client",   "iopub_engine",
+    "registration", "notification", "hb_ping",        "hb_pong",
+    "mux_client",   "mux_engine",   "control_client", "control_engine",
+    "task_client",  "task_engine",  "iopub_client",   "iopub_engine",
 };
 
 const char *zpar__endpoint_name (zpar_endpoint_t ep)
@@ -47,29 +48,15 @@ int zpar__mkdir_p (const char *path, int mode)
     return 0;
 }
 
-static void hex_encode (const uint8_t *in, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
+/* The key as exactly 2 * n hex digits (either case), nothing else. */
 static int hex_decode (const char *s, uint8_t *out, size_t n)
 {
+    size_t got = 0;
+    const char *end = NULL;
     if (strlen (s) != 2 * n)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf (s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        if (!strchr ("0123456789abcdefABCDEF", s[2 * i])
-            || !strchr ("0123456789abcdefABCDEF", s[2 * i + 1]))
-            return -1;
-        out[i] = (uint8_t)v;
-    }
+    if (sodium_hex2bin (out, n, s, 2 * n, NULL, &got, &end) != 0 || got != n || *end != '\0')
+        return -1;
     return 0;
 }
 
@@ -81,8 +68,10 @@ char *zpar__conn_to_string (const zpar_conninfo_t *ci)
     FILE *f = open_memstream (&buf, &len);
     if (!f)
         return NULL;
-    hex_encode (ci->key, ZPAR_KEY_LEN, hex);
-    fprintf (f, "{\n  \"version\": 1,\n  \"key\": \"%s\",\n  \"signature_scheme\": \"hmac-sha256\",\n", hex);
+    sodium_bin2hex (hex, sizeof (hex), ci->key, ZPAR_KEY_LEN);
+    fprintf (f,
+             "{\n  \"version\": 1,\n  \"key\": \"%s\",\n  \"signature_scheme\": \"hmac-sha256\",\n",
+             hex);
     fprintf (f, "  \"host\": ");
     zpar__json_put_str (f, ci->host, strlen (ci->host));
     fprintf (f, ",\n  \"pid\": %d,\n  \"task_scheme\": ", ci->pid);
@@ -125,9 +114,9 @@ int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t 
         if (!s || strlen (s) >= ZPAR_ADDR_MAX || strncmp (s, "tcp://", 6) != 0) {
             if (!(s && strncmp (s, "ipc://", 6) == 0 && strlen (s) < ZPAR_ADDR_MAX)) {
                 zpar__jobj_destroy (o);
-                return zpar__errnoprintf (err, EINVAL,
-                                          "missing or malformed address \"%s\" (want tcp://HOST:PORT)",
-                                          ep_names[i]);
+                return zpar__errnoprintf (
+                    err, EINVAL, "missing or malformed address \"%s\" (want tcp://HOST:PORT)",
+                    ep_names[i]);
             }
         }
         snprintf (ci->addr[i], ZPAR_ADDR_MAX, "%s", s);
@@ -151,8 +140,7 @@ int zpar__conn_read (const char *path, zpar_conninfo_t *ci, zpar_error_t *err)
     if (!path || !ci)
         return zpar__errnoprintf (err, EINVAL, "no connection file given");
     if (!(f = fopen (path, "r")))
-        return zpar__errprintf (err, "cannot open connection file %s: %s", path,
-                                strerror (errno));
+        return zpar__errprintf (err, "cannot open connection file %s: %s", path, strerror (errno));
     n = fread (buf, 1, sizeof (buf) - 1, f);
     if (ferror (f) || !feof (f)) {
         int e = ferror (f) ? errno : EFBIG;
@@ -188,9 +176,9 @@ int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t 
     if (!(text = zpar__conn_to_string (ci)))
         return zpar__errprintf (err, "out of memory");
     len = strlen (text);
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
-        || fchmod (fd, 0600) < 0 || write (fd, text, len) != (ssize_t)len || fsync (fd) < 0
-        || close (fd) < 0) {
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+        fchmod (fd, 0600) < 0 || write (fd, text, len) != (ssize_t)len || fsync (fd) < 0 ||
+        close (fd) < 0) {
         int e = errno;
         if (fd >= 0)
             close (fd);
@@ -203,8 +191,7 @@ int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t 
     if (rename (tmp, path) < 0) {
         int e = errno;
         unlink (tmp);
-        return zpar__errnoprintf (err, e, "cannot rename %s to %s: %s", tmp, path,
-                                  strerror (e));
+        return zpar__errnoprintf (err, e, "cannot rename %s to %s: %s", tmp, path, strerror (e));
     }
     return 0;
 }

@@ -39,8 +39,8 @@ typedef struct {
     uint8_t key[ZPAR_KEY_LEN];
     char host[256];
     int pid;
-    char scheme[32];   /* task scheduler: "leastload" or "pure" */
-    char job[128];     /* job id or "local" */
+    char scheme[32]; /* task scheduler: "leastload" or "pure" */
+    char job[128];   /* job id or "local" */
 } zpar_conninfo_t;
 
 /* JSON name of an endpoint ("registration", "mux_client", ...). */

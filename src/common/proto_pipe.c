@@ -219,6 +219,32 @@ int zpar__pipe_recv (void *sock, zpar_frames_t *f, zpar_pipe_msg_t *m, int flags
     return zpar__pipe_decode (f, m, err);
 }
 
+int zpar__pipe_requeue_frames (const zpar_pipe_msg_t *m, zpar_frames_t *f)
+{
+    static const uint8_t sig[ZPAR_SIG_LEN];
+    const uint8_t *buf;
+
+    if (f) {
+        f->n = 0;
+        f->delim = -1;
+    }
+    if (!m || !f || m->kind != ZPAR_PIPE_REQUEUE || !m->data || m->len < ZPAR_HDR_LEN) {
+        errno = EINVAL;
+        return -1;
+    }
+    buf = m->data;
+    if (add_part (f, "hub", 3) < 0 ||
+        add_part (f, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM)) < 0 ||
+        add_part (f, sig, sizeof (sig)) < 0 || add_part (f, buf, ZPAR_HDR_LEN) < 0 ||
+        add_part (f, buf + ZPAR_HDR_LEN, m->len - ZPAR_HDR_LEN) < 0) {
+        zpar__frames_close (f);
+        errno = ENOMEM;
+        return -1;
+    }
+    f->delim = 1;
+    return 0;
+}
+
 int zpar__pipe_inject_is_term (const zpar_frames_t *f)
 {
     zpar_frames_t *g = (zpar_frames_t *)f;

@@ -88,6 +88,14 @@ int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
 int zpar__pipe_recv (void *sock, zpar_frames_t *f, zpar_pipe_msg_t *m, int flags,
                      zpar_error_t *err);
 
+/* The frames of the task request a REQUEUE message carries, as if a
+ * client with the routing identity "hub" had sent it: ["hub", "ZPAR1",
+ * zero signature, header, body] (f->delim = 1).  The signature is not
+ * valid: check the result with zpar__frames_check (NULL, ...), which also
+ * decodes the header.  -1 with EINVAL (NULL, shorter than a header) or
+ * ENOMEM; f is then empty. */
+int zpar__pipe_requeue_frames (const zpar_pipe_msg_t *m, zpar_frames_t *f);
+
 /* Relay inject pipe: 1 if f is the stop command ["$TERM"], 0 if it is a
  * message to forward to an engine ([identity, frames...], two frames or
  * more), -1 EPROTO if it is neither. */

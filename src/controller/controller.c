@@ -24,11 +24,12 @@
 #include "hub.h"
 #include "iopub.h"
 #include "log.h"
+#include "proto_pipe.h"
 #include "reactor.h"
 #include "records.h"
-#include "relay.h"
+#include "sched_direct.h"
+#include "sched_lb_io.h"
 #include "sockutil.h"
-#include "taskq.h"
 #include "wire.h"
 
 /* The write end of the running controller's stop eventfd (-1: none). */
@@ -101,16 +102,16 @@ static void advertise (char *ep, size_t size, const char *ip)
 }
 
 typedef struct {
-    zpar_relay_t *mux;
-    zpar_relay_t *ctl;
-    zpar_taskq_t *taskq;
+    zpar_sched_direct_t *mux;
+    zpar_sched_direct_t *ctl;
+    zpar_sched_lb_io_t *taskq;
 } sched_t;
 
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
-    return zpar__relay_dropped (s->mux) + zpar__relay_dropped (s->ctl) +
-           zpar__taskq_dropped (s->taskq);
+    return zpar__sched_direct_dropped (s->mux) + zpar__sched_direct_dropped (s->ctl) +
+           zpar__sched_lb_io_dropped (s->taskq);
 }
 
 /* Heartbeat settings: option, else environment, else default. */
@@ -247,13 +248,13 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         !(hub.hb_pong = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_HB_PONG],
                                            ZPAR_ADDR_MAX, err)))
         goto done;
-    if (!(sched.mux = zpar__relay_start (hub.ctx, ZPAR_RELAY_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
-                                         bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, mon_ep,
-                                         mux_ep, ci.key, err)) ||
-        !(sched.ctl = zpar__relay_start (
-              hub.ctx, ZPAR_RELAY_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
+    if (!(sched.mux = zpar__sched_direct_start (
+              hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
+              bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, mon_ep, mux_ep, ci.key, err)) ||
+        !(sched.ctl = zpar__sched_direct_start (
+              hub.ctx, ZPAR_SCHED_DIRECT_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
               bind.addr[ZPAR_EP_CONTROL_ENGINE], ZPAR_ADDR_MAX, mon_ep, ctl_ep, ci.key, err)) ||
-        !(sched.taskq = zpar__taskq_start (
+        !(sched.taskq = zpar__sched_lb_io_start (
               hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
               bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, mon_ep, taskq_ep, ci.key, err)))
         goto done;
@@ -311,14 +312,14 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 done:
     __atomic_store_n (&stop_fd, -1, __ATOMIC_SEQ_CST);
     if (hub.taskq_pipe)
-        zmq_send (hub.taskq_pipe, "$TERM", 5, 0);
+        (void)zpar__pipe_send_term (hub.taskq_pipe, 0);
     if (hub.mux_inject)
-        zmq_send (hub.mux_inject, "$TERM", 5, 0);
+        (void)zpar__pipe_send_term (hub.mux_inject, 0);
     if (hub.ctl_inject)
-        zmq_send (hub.ctl_inject, "$TERM", 5, 0);
-    zpar__taskq_stop (sched.taskq);
-    zpar__relay_stop (sched.mux);
-    zpar__relay_stop (sched.ctl);
+        (void)zpar__pipe_send_term (hub.ctl_inject, 0);
+    zpar__sched_lb_io_stop (sched.taskq);
+    zpar__sched_direct_stop (sched.mux);
+    zpar__sched_direct_stop (sched.ctl);
     zpar__iopub_stop (iopub);
     zpar__close_socket (hub.registrar);
     zpar__close_socket (hub.notify);

@@ -56,18 +56,19 @@ int zpar__heartbeat_misses (const zpar_heartbeat_t *hb)
     return hb ? hb->misses : 0;
 }
 
-static int bad_engine (const zpar_heartbeat_t *hb, uint32_t engine)
+static int bad_engine (const zpar_heartbeat_t *hb, zpar_eid_t engine)
 {
-    if (!hb || engine == 0 || engine > ZPAR_HEARTBEAT_MAX_ENGINE) {
+    if (!hb || engine.v == 0 || engine.v > ZPAR_HEARTBEAT_MAX_ENGINE) {
         errno = EINVAL;
         return 1;
     }
     return 0;
 }
 
-int zpar__heartbeat_watch (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us)
+int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us)
 {
-    if (bad_engine (hb, engine))
+    uint32_t engine = eid.v;
+    if (bad_engine (hb, eid))
         return -1;
     if (engine >= hb->nbeats) {
         uint32_t n = hb->nbeats ? hb->nbeats : 16;
@@ -85,25 +86,28 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_u
     return 0;
 }
 
-int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, uint32_t engine)
+int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
-    if (bad_engine (hb, engine))
+    uint32_t engine = eid.v;
+    if (bad_engine (hb, eid))
         return -1;
     if (engine < hb->nbeats)
         hb->beats[engine].watched = 0;
     return 0;
 }
 
-int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, uint32_t engine)
+int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
+    uint32_t engine = eid.v;
     if (!hb || engine == 0 || engine >= hb->nbeats)
         return 0;
     return hb->beats[engine].watched;
 }
 
-int zpar__heartbeat_pong (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us)
+int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us)
 {
-    if (bad_engine (hb, engine))
+    uint32_t engine = eid.v;
+    if (bad_engine (hb, eid))
         return -1;
     if (engine >= hb->nbeats || !hb->beats[engine].watched)
         return 0;
@@ -136,7 +140,7 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
         b->watched = 0;
         dead++;
         if (cb)
-            cb (arg, i);
+            cb (arg, zpar__eid (i));
     }
     return dead;
 }
@@ -157,18 +161,18 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
 }
 
 /* "e<decimal id>" -> id; 0 if it is not one. */
-static uint32_t parse_ident (const void *data, size_t len)
+static zpar_eid_t parse_ident (const void *data, size_t len)
 {
     const char *p = data;
     uint64_t id = 0;
     if (len < 2 || len > 12 || p[0] != 'e')
-        return 0;
+        return zpar__eid (0);
     for (size_t i = 1; i < len; i++) {
         if (p[i] < '0' || p[i] > '9')
-            return 0;
+            return zpar__eid (0);
         id = id * 10 + (uint64_t)(p[i] - '0');
     }
-    return id <= ZPAR_HEARTBEAT_MAX_ENGINE ? (uint32_t)id : 0;
+    return zpar__eid (id <= ZPAR_HEARTBEAT_MAX_ENGINE ? (uint32_t)id : 0);
 }
 
 int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_us, int max,
@@ -179,7 +183,7 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_u
         return 0;
     for (int k = 0; k < max; k++) {
         zpar_frames_t f;
-        uint32_t eid;
+        zpar_eid_t eid;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -188,7 +192,7 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_u
             break;
         }
         if (f.n != 2 || zmq_msg_size (&f.part[1]) != 3 * sizeof (uint64_t) ||
-            !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))))
+            !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v)
             bad++;
         else
             (void)zpar__heartbeat_pong (hb, eid, now_us);

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+
 /* Engine ids are 1 .. ZPAR_HEARTBEAT_MAX_ENGINE. */
 #define ZPAR_HEARTBEAT_MAX_ENGINE (1u << 24)
 
@@ -44,21 +46,21 @@ int zpar__heartbeat_misses (const zpar_heartbeat_t *hb);
 
 /* Watch engine (1 .. ZPAR_HEARTBEAT_MAX_ENGINE) as if it had just
  * answered at now_us.  Watching a watched engine restarts its clock. */
-int zpar__heartbeat_watch (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us);
+int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t engine, uint64_t now_us);
 /* Stop watching engine (no error if it was not watched). */
-int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, uint32_t engine);
+int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, zpar_eid_t engine);
 /* 1 if engine is watched, 0 if not (or bad parameters). */
-int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, uint32_t engine);
+int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, zpar_eid_t engine);
 
 /* A pong from engine arrived at now_us.  Returns 1 if it counted (the
  * engine is watched), 0 if it was ignored, -1 EINVAL. */
-int zpar__heartbeat_pong (zpar_heartbeat_t *hb, uint32_t engine, uint64_t now_us);
+int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t engine, uint64_t now_us);
 
 /* Sequence number of the next ping (1, 2, ...). */
 uint64_t zpar__heartbeat_next_ping (zpar_heartbeat_t *hb);
 
 /* Called once per engine found dead by zpar__heartbeat_expire. */
-typedef void (*zpar_heartbeat_dead_f) (void *arg, uint32_t engine);
+typedef void (*zpar_heartbeat_dead_f) (void *arg, zpar_eid_t engine);
 /* Every watched engine whose last beat is older than misses periods plus
  * half a period at now_us is unwatched, then cb is called for it (in
  * engine order; cb may call any heartbeat function).  Returns the number

@@ -14,6 +14,10 @@
 #include "error.h"
 #include "hub.h"
 #include "log.h"
+#include "proto_control.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
+#include "proto_result.h"
 #include "registrar.h"
 #include "zpar.h"
 
@@ -26,8 +30,8 @@ enum { W_REGISTRAR, W_PONG, W_MONITOR, W_PIPE, W_PING, W_FLUSH, W_COUNT };
 typedef struct {
     uint8_t state; /* ZPAR_REC_PENDING / RUNNING */
     uint8_t direct;
-    uint32_t engine;
-    uint32_t client;
+    zpar_eid_t engine;
+    zpar_cid_t client;
 } live_t;
 
 static uint64_t hub_now (const zpar_hub_t *h)
@@ -37,8 +41,9 @@ static uint64_t hub_now (const zpar_hub_t *h)
 
 /* ---------------------------------------------------------- engine table */
 
-zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, uint32_t id)
+zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, zpar_eid_t eid)
 {
+    uint32_t id = eid.v;
     if (id == 0 || id > (1u << 24))
         return NULL;
     if (id >= h->nengines) {
@@ -55,58 +60,46 @@ zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, uint32_t id)
     return &h->engines[id];
 }
 
-zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, uint32_t id)
+zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id)
 {
-    if (id == 0 || id >= h->nengines || h->engines[id].state == ZPAR_ENGINE_UNKNOWN)
+    if (id.v == 0 || id.v >= h->nengines || h->engines[id.v].state == ZPAR_HUB_ENGINE_UNKNOWN)
         return NULL;
-    return &h->engines[id];
+    return &h->engines[id.v];
 }
 
 unsigned zpar__hub_engines_alive (const zpar_hub_t *h)
 {
     unsigned n = 0;
     for (uint32_t i = 1; i < h->nengines; i++)
-        if (h->engines[i].state == ZPAR_ENGINE_ALIVE)
+        if (h->engines[i].state == ZPAR_HUB_ENGINE_ALIVE)
             n++;
     return n;
 }
 
-void zpar__hub_notify (zpar_hub_t *h, uint32_t engine, const char *event)
+void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t event)
 {
+    zpar_proto_notify_t n = {.h.engine = engine, .event = event};
     zpar_msg_t *m;
     if (!h->notify || !(m = zpar__msg_create (ZPAR_MSG_NOTIFY)))
         return;
-    zpar__msg_push_ident (m, "notify", 6);
-    m->hdr.engine = engine;
-    zpar__msg_add_str (m, ZPAR_F_EVENT, event);
-    (void)zpar__wire_send (h->notify, h->signer, m, ZMQ_DONTWAIT);
+    if (zpar__proto_notify_encode (m, &n) == 0)
+        (void)zpar__wire_send (h->notify, h->signer, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
 }
 
 /* ------------------------------------------------ pipe to the scheduler */
 
-static void pipe_send (zpar_hub_t *h, const char *cmd, const void *a, size_t alen, const void *b,
-                       size_t blen)
+static void tell_done (zpar_hub_t *h, zpar_tid_t id, int ok)
 {
-    if (!h->taskq_pipe)
-        return;
-    zmq_send (h->taskq_pipe, cmd, strlen (cmd), ZMQ_SNDMORE);
-    zmq_send (h->taskq_pipe, a, alen, b ? ZMQ_SNDMORE : 0);
-    if (b)
-        zmq_send (h->taskq_pipe, b, blen, 0);
-}
-
-static void tell_done (zpar_hub_t *h, uint64_t id, int ok)
-{
-    uint8_t v = ok ? 1 : 2;
-    pipe_send (h, "done", &id, sizeof (id), &v, 1);
+    if (h->taskq_pipe)
+        (void)zpar__pipe_send_done (h->taskq_pipe, id.v, ok, 0);
 }
 
 /* ---------------------------------------------------------------- records */
 
-int zpar__hub_task_live (const zpar_hub_t *h, uint64_t id, int *state)
+int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state)
 {
-    live_t *l = h->live && id ? zpar__idmap_get (h->live, id) : NULL;
+    live_t *l = h->live && id.v ? zpar__idmap_get (h->live, id.v) : NULL;
     if (!l)
         return 0;
     if (state)
@@ -119,7 +112,8 @@ int zpar__hub_task_live (const zpar_hub_t *h, uint64_t id, int *state)
 static void record_finish (zpar_hub_t *h, const zpar_hdr_t *hd, int status, const void *hdr,
                            size_t hlen, const void *body, size_t blen, int from_direct)
 {
-    live_t *l = hd->task ? zpar__idmap_del (h->live, hd->task) : NULL;
+    zpar_tid_t task = zpar__tid (hd->task);
+    live_t *l = task.v ? zpar__idmap_del (h->live, task.v) : NULL;
 
     if (l) {
         if (l->state == ZPAR_REC_PENDING && h->n_pending)
@@ -137,27 +131,28 @@ static void record_finish (zpar_hub_t *h, const zpar_hdr_t *hd, int status, cons
         h->n_ok++;
     else
         h->n_notok++;
-    if (hd->task)
-        (void)zpar__records_put_result (h->records, hd->task, hd->engine, status, hdr, hlen, body,
-                                        blen, zpar__now_us ());
+    if (task.v)
+        (void)zpar__records_put_result (h->records, task, zpar__eid (hd->engine), status, hdr, hlen,
+                                        body, blen, zpar__now_us ());
     if (from_direct)
-        tell_done (h, hd->task, status == ZPAR_STATUS_OK);
+        tell_done (h, task, status == ZPAR_STATUS_OK);
 }
 
 static void record_submit (zpar_hub_t *h, const zpar_hdr_t *hd, int direct, const void *hdr,
                            size_t hlen, const void *body, size_t blen)
 {
+    zpar_tid_t task = zpar__tid (hd->task);
     live_t *l;
-    if (hd->task == 0)
+    if (task.v == 0)
         return;
-    if (!(l = zpar__idmap_get (h->live, hd->task))) {
+    if (!(l = zpar__idmap_get (h->live, task.v))) {
         if (!(l = calloc (1, sizeof (*l))))
             return;
         l->state = direct ? ZPAR_REC_RUNNING : ZPAR_REC_PENDING;
         l->direct = (uint8_t)direct;
-        l->engine = direct ? hd->engine : 0;
-        l->client = hd->client;
-        if (zpar__idmap_put (h->live, hd->task, l) < 0) {
+        l->engine = zpar__eid (direct ? hd->engine : 0);
+        l->client = zpar__cid (hd->client);
+        if (zpar__idmap_put (h->live, task.v, l) < 0) {
             free (l);
             return;
         }
@@ -169,13 +164,14 @@ static void record_submit (zpar_hub_t *h, const zpar_hdr_t *hd, int direct, cons
         } else
             h->n_pending++;
     }
-    (void)zpar__records_put_request (h->records, hd->task, hd->client, l->engine, hdr, hlen, body,
-                                     blen, hd->time_us);
+    (void)zpar__records_put_request (h->records, task, zpar__cid (hd->client), l->engine, hdr, hlen,
+                                     body, blen, hd->time_us);
 }
 
 static void record_running (zpar_hub_t *h, const zpar_hdr_t *hd)
 {
-    live_t *l = hd->task ? zpar__idmap_get (h->live, hd->task) : NULL;
+    zpar_tid_t task = zpar__tid (hd->task);
+    live_t *l = task.v ? zpar__idmap_get (h->live, task.v) : NULL;
     zpar_hub_engine_t *e;
     if (!l)
         return;
@@ -186,28 +182,29 @@ static void record_running (zpar_hub_t *h, const zpar_hdr_t *hd)
     } else if ((e = zpar__hub_engine_get (h, l->engine)) && e->outstanding)
         e->outstanding--;
     l->state = ZPAR_REC_RUNNING;
-    l->engine = hd->engine;
+    l->engine = zpar__eid (hd->engine);
     if ((e = zpar__hub_engine_get (h, l->engine)))
         e->outstanding++;
-    (void)zpar__records_put_running (h->records, hd->task, hd->engine, zpar__now_us ());
+    (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
 }
 
 /* One message of the monitor: [tag, delimiter, signature, header, body],
- * copied by a scheduler from the traffic it forwards (already checked). */
+ * copied by a scheduler from the traffic it forwards (already checked
+ * there).  The request and result are stored as received; only a
+ * result's body is decoded, for its status. */
 static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
 {
+    zpar_monitor_kind_t kind =
+        zpar__monitor_kind (zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0]));
     zpar_error_t err;
     zpar_hdr_t hd;
-    char tag[16] = "";
-    size_t tl = zmq_msg_size (&f->part[0]);
     const void *hdr, *body;
     size_t hlen, blen;
     int d;
 
-    if (tl < sizeof (tag))
-        memcpy (tag, zmq_msg_data (&f->part[0]), tl);
-    if (zpar__frames_check (NULL, f, &hd, &err) < 0) {
-        zpar__warn ("hub: bad monitor message (%s): %s", tag, err.text);
+    if (kind == ZPAR_MON_NONE || zpar__frames_check (NULL, f, &hd, &err) < 0) {
+        zpar__warn ("hub: bad monitor message (%s)",
+                    kind == ZPAR_MON_NONE ? "unknown tag" : err.text);
         return;
     }
     d = f->delim;
@@ -215,20 +212,26 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     hlen = zmq_msg_size (&f->part[d + 2]);
     body = zmq_msg_data (&f->part[d + 3]);
     blen = zmq_msg_size (&f->part[d + 3]);
-    if (!strcmp (tag, "mux_in"))
-        record_submit (h, &hd, 1, hdr, hlen, body, blen);
-    else if (!strcmp (tag, "task_in"))
-        record_submit (h, &hd, 0, hdr, hlen, body, blen);
-    else if (!strcmp (tag, "task_run"))
+    switch (kind) {
+    case ZPAR_MON_MUX_IN:
+    case ZPAR_MON_TASK_IN:
+        record_submit (h, &hd, kind == ZPAR_MON_MUX_IN, hdr, hlen, body, blen);
+        break;
+    case ZPAR_MON_TASK_RUN:
         record_running (h, &hd);
-    else if (!strcmp (tag, "mux_out") || !strcmp (tag, "ctl_out") || !strcmp (tag, "task_out")) {
-        /* the status is the one field the hub reads from a result */
+        break;
+    case ZPAR_MON_MUX_OUT:
+    case ZPAR_MON_CTL_OUT:
+    case ZPAR_MON_TASK_OUT:
         if (zpar__frames_decode (f, h->scratch, &err) < 0) {
-            zpar__warn ("hub: bad monitor message (%s): %s", tag, err.text);
+            zpar__warn ("hub: bad monitor message (%s): %s", zpar__monitor_tag (kind), err.text);
             return;
         }
         record_finish (h, &hd, (int)zpar__msg_u64_or (h->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR),
-                       hdr, hlen, body, blen, strcmp (tag, "task_out") != 0);
+                       hdr, hlen, body, blen, kind != ZPAR_MON_TASK_OUT);
+        break;
+    default:
+        break;
     }
 }
 
@@ -268,35 +271,32 @@ static void drain_monitor (zpar_hub_t *h)
 
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
-    uint32_t id = e->id;
-    e->state = ZPAR_ENGINE_ALIVE;
-    (void)zpar__heartbeat_watch (h->hb, id, hub_now (h));
-    pipe_send (h, "up", &id, sizeof (id), NULL, 0);
-    zpar__hub_notify (h, id, "registered");
+    e->state = ZPAR_HUB_ENGINE_ALIVE;
+    (void)zpar__heartbeat_watch (h->hb, e->id, hub_now (h));
+    if (h->taskq_pipe)
+        (void)zpar__pipe_send_up (h->taskq_pipe, e->id.v, 0);
+    zpar__hub_notify (h, e->id, ZPAR_NOTIFY_REGISTERED);
 }
 
-/* The result of a direct task whose engine died, as the engine would have
- * sent it. */
-static void fail_direct (zpar_hub_t *h, uint64_t task, uint32_t eid)
+/* The result of a direct task whose engine died, recorded as the engine
+ * would have sent it. */
+static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
-    live_t *l = zpar__idmap_get (h->live, task);
+    live_t *l = zpar__idmap_get (h->live, task.v);
     char text[128];
     uint8_t *buf;
     size_t len;
     if (!m)
         return;
-    m->hdr.task = task;
-    m->hdr.engine = eid;
-    m->hdr.client = l ? l->client : 0;
-    m->hdr.time_us = zpar__now_us ();
-    snprintf (text, sizeof (text), "engine %u died while running this task", eid);
-    zpar__msg_add_u64 (m, ZPAR_F_STATUS, ZPAR_STATUS_ENGINE_DIED);
-    zpar__msg_add_u64 (m, ZPAR_F_EXIT, (uint64_t)-1);
-    zpar__msg_add_str (m, ZPAR_F_ERROR, text);
-    if (zpar__msg_pack (m, &buf, &len) == 0) {
-        record_finish (h, &m->hdr, ZPAR_STATUS_ENGINE_DIED, buf, len, NULL, 0, 1);
-        free (buf);
+    snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
+    if (zpar__proto_result_encode_error (m, task, eid, l ? l->client : zpar__cid (0),
+                                         ZPAR_STATUS_ENGINE_DIED, text) == 0) {
+        m->hdr.time_us = zpar__now_us ();
+        if (zpar__msg_pack (m, &buf, &len) == 0) {
+            record_finish (h, &m->hdr, ZPAR_STATUS_ENGINE_DIED, buf, len, NULL, 0, 1);
+            free (buf);
+        }
     }
     zpar__msg_destroy (m);
 }
@@ -306,22 +306,23 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     size_t pos = 0, n = 0, cap = 0;
     uint64_t id, *ids = NULL;
     live_t *l;
-    uint32_t eid = e->id;
+    zpar_eid_t eid = e->id;
 
-    if (e->state != ZPAR_ENGINE_ALIVE)
+    if (e->state != ZPAR_HUB_ENGINE_ALIVE)
         return;
-    e->state = ZPAR_ENGINE_DEAD;
+    e->state = ZPAR_HUB_ENGINE_DEAD;
     (void)zpar__heartbeat_unwatch (h->hb, eid);
     if (!strcmp (why, "unregistered"))
-        zpar__info ("engine %u (%s pid %d) %s", eid, e->host, e->pid, why);
+        zpar__info ("engine %u (%s pid %d) %s", eid.v, e->host, e->pid, why);
     else
-        zpar__warn ("engine %u (%s pid %d) %s", eid, e->host, e->pid, why);
-    pipe_send (h, "down", &eid, sizeof (eid), NULL, 0);
-    zpar__hub_notify (h, eid, "died");
+        zpar__warn ("engine %u (%s pid %d) %s", eid.v, e->host, e->pid, why);
+    if (h->taskq_pipe)
+        (void)zpar__pipe_send_down (h->taskq_pipe, eid.v, 0);
+    zpar__hub_notify (h, eid, ZPAR_NOTIFY_DIED);
     /* direct tasks that were on it fail; load-balanced ones are the task
      * scheduler's business (retry or engine-died answer) */
     while ((l = zpar__idmap_next (h->live, &pos, &id))) {
-        if (l->direct && l->engine == eid) {
+        if (l->direct && zpar__eid_eq (l->engine, eid)) {
             if (n == cap) {
                 uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
                 if (!ni)
@@ -332,12 +333,12 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
         }
     }
     for (size_t i = 0; i < n; i++)
-        fail_direct (h, ids[i], eid);
+        fail_direct (h, zpar__tid (ids[i]), eid);
     free (ids);
     e->outstanding = 0;
 }
 
-static void heart_stopped (void *arg, uint32_t engine)
+static void heart_stopped (void *arg, zpar_eid_t engine)
 {
     zpar_hub_t *h = arg;
     zpar_hub_engine_t *e = zpar__hub_engine_get (h, engine);
@@ -356,16 +357,16 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
     if (!m)
         return;
     for (uint32_t i = 1; i < h->nengines; i++) {
+        zpar_proto_control_t c = {.h.engine = zpar__eid (i), .op = ZPAR_CONTROL_SHUTDOWN};
         char ident[16];
         int n;
-        if (h->engines[i].state != ZPAR_ENGINE_ALIVE)
+        if (h->engines[i].state != ZPAR_HUB_ENGINE_ALIVE)
             continue;
         n = snprintf (ident, sizeof (ident), "e%u", i);
         zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
         zpar__msg_push_ident (m, ident, (size_t)n);
         zpar__msg_push_ident (m, "hub", 3);
-        m->hdr.engine = i;
-        if (h->ctl_inject)
+        if (h->ctl_inject && zpar__proto_control_encode (m, &c) == 0)
             (void)zpar__wire_send (h->ctl_inject, h->signer, m, ZMQ_DONTWAIT);
         /* and through the registrar: an engine that has just registered
          * may not have connected its control socket yet, and a ROUTER
@@ -373,12 +374,12 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
         if (h->engines[i].reg_ident.len && h->registrar) {
             zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
             zpar__msg_set_envelope (m, 1, &h->engines[i].reg_ident);
-            m->hdr.engine = i;
-            (void)zpar__wire_send (h->registrar, h->signer, m, ZMQ_DONTWAIT);
+            if (zpar__proto_control_encode (m, &c) == 0)
+                (void)zpar__wire_send (h->registrar, h->signer, m, ZMQ_DONTWAIT);
         }
     }
     zpar__msg_destroy (m);
-    zpar__hub_notify (h, 0, "shutdown");
+    zpar__hub_notify (h, zpar__eid (0), ZPAR_NOTIFY_SHUTDOWN);
 }
 
 int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
@@ -444,18 +445,22 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     zpar_hub_t *h = arg;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
-        if (zpar__frames_recv (h->taskq_pipe, &f, ZMQ_DONTWAIT) < 0)
+        zpar_pipe_msg_t pm;
+        zpar_error_t err;
+        int state, status;
+        if (zpar__pipe_recv (h->taskq_pipe, &f, &pm, ZMQ_DONTWAIT, &err) < 0) {
+            zpar__frames_close (&f);
+            if (errno == EPROTO) {
+                zpar__warn ("hub: bad message from the task scheduler: %s", err.text);
+                continue;
+            }
             break;
-        if (f.n == 2 && zmq_msg_size (&f.part[0]) == 4 &&
-            memcmp (zmq_msg_data (&f.part[0]), "dep?", 4) == 0 && zmq_msg_size (&f.part[1]) == 8) {
-            uint64_t id;
-            int state, status;
-            memcpy (&id, zmq_msg_data (&f.part[1]), 8);
-            if (!zpar__hub_task_live (h, id, NULL) &&
-                zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 &&
-                state == ZPAR_REC_DONE)
-                tell_done (h, id, status == ZPAR_STATUS_OK);
         }
+        if (pm.kind == ZPAR_PIPE_DEP_QUERY && !zpar__hub_task_live (h, zpar__tid (pm.task), NULL) &&
+            zpar__records_get (h->records, zpar__tid (pm.task), &state, &status, NULL, NULL, NULL,
+                               NULL) == 0 &&
+            state == ZPAR_REC_DONE)
+            tell_done (h, zpar__tid (pm.task), status == ZPAR_STATUS_OK);
         zpar__frames_close (&f);
     }
     (void)r, (void)w, (void)revents;
@@ -486,7 +491,7 @@ void zpar__hub_stop (zpar_hub_t *h, const char *why)
         zpar__reactor_stop (h->r);
 }
 
-static void requeue_one (void *arg, uint64_t id, int state, uint32_t engine, const void *req,
+static void requeue_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
                          size_t len)
 {
     zpar_hub_t *h = arg;
@@ -494,11 +499,11 @@ static void requeue_one (void *arg, uint64_t id, int state, uint32_t engine, con
     (void)engine;
     /* only load-balanced requests (header engine 0) are taken again: the
      * task scheduler checks; direct tasks belong to their engine */
-    if (!req || len < ZPAR_HDR_LEN)
+    if (!req || len < ZPAR_HDR_LEN || !h->taskq_pipe)
         return;
     zpar__debug ("task %llu: recorded but not finished by the previous controller",
-                 (unsigned long long)id);
-    pipe_send (h, "req", req, len, NULL, 0);
+                 (unsigned long long)id.v);
+    (void)zpar__pipe_send_requeue (h->taskq_pipe, req, len, 0);
 }
 
 int zpar__hub_init (zpar_hub_t *h)

@@ -26,21 +26,23 @@
 #include "conn.h"
 #include "heartbeat.h"
 #include "idmap.h"
+#include "ids.h"
+#include "proto_iopub.h"
 #include "reactor.h"
 #include "records.h"
 #include "wire.h"
 
-/* An engine's state in the table (its "busy"/"idle" flavour of alive is
- * derived from its outstanding tasks). */
+/* An engine's state in the table (what clients see, idle / busy / dead,
+ * is derived from it and the engine's outstanding tasks). */
 typedef enum {
-    ZPAR_ENGINE_UNKNOWN = 0, /* slot never registered */
-    ZPAR_ENGINE_ALIVE = 1,   /* registered and beating */
-    ZPAR_ENGINE_DEAD = 2,    /* missed its beats, or unregistered; may register again */
-} zpar_engine_state_t;
+    ZPAR_HUB_ENGINE_UNKNOWN = 0, /* slot never registered */
+    ZPAR_HUB_ENGINE_ALIVE = 1,   /* registered and beating */
+    ZPAR_HUB_ENGINE_DEAD = 2,    /* missed its beats, or unregistered; may register again */
+} zpar_hub_engine_state_t;
 
 typedef struct {
-    uint32_t id;
-    zpar_engine_state_t state;
+    zpar_eid_t id;
+    zpar_hub_engine_state_t state;
     char host[256];
     int pid;
     int rank;
@@ -115,9 +117,9 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms);
 
 /* The slot of engine id (1 .. 2^24), grown as needed.  NULL: bad id or
  * ENOMEM. */
-zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, uint32_t id);
+zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, zpar_eid_t id);
 /* Engine id if it ever registered, else NULL. */
-zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, uint32_t id);
+zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id);
 /* Number of live engines. */
 unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
 
@@ -129,11 +131,11 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e);
  * the direct tasks it was running. */
 void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why);
 
-/* Publish a notification (event: "registered", "died", ...) to clients. */
-void zpar__hub_notify (zpar_hub_t *h, uint32_t engine, const char *event);
+/* Publish a notification about engine (0: none) to the clients. */
+void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t event);
 
 /* A task's live state if the hub tracks it: 1 and *state (ZPAR_REC_*),
  * 0 if not live. */
-int zpar__hub_task_live (const zpar_hub_t *h, uint64_t id, int *state);
+int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state);
 
 #endif

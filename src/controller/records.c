@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "error.h"
 #include "log.h"
 #include "records.h"
@@ -25,19 +26,13 @@ typedef struct {
 } op_t;
 
 struct zpar_records {
-    sqlite3 *db;
-    sqlite3_stmt *ins_req;
-    sqlite3_stmt *upd_run;
-    sqlite3_stmt *upd_res;
-    sqlite3_stmt *get;
+    zpar_db_t *db;
     op_t *ops;
     size_t nops;
     size_t cap;
 };
 
 static const char *schema =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS tasks ("
     "  id INTEGER PRIMARY KEY,"
     "  client INTEGER, engine INTEGER,"
@@ -48,10 +43,29 @@ static const char *schema =
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);"
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);";
 
+static const char *sql_request = "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
+                                 "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
+                                 "client=?2, request=?5, submitted_us=?4";
+static const char *sql_running =
+    "INSERT INTO tasks(id,engine,state,started_us) VALUES(?1,?2,1,?3) "
+    "ON CONFLICT(id) DO UPDATE SET engine=?2, started_us=?3, state=MAX(state,1)";
+static const char *sql_result = "INSERT INTO tasks(id,engine,state,status,completed_us,result) "
+                                "VALUES(?1,?2,2,?3,?4,?5) ON CONFLICT(id) DO UPDATE SET "
+                                "engine=?2, state=2, status=?3, completed_us=?4, result=?5";
+static const char *sql_get = "SELECT state,status,request,result FROM tasks WHERE id=?1";
+static const char *sql_purge_one = "DELETE FROM tasks WHERE state=2 AND id=?1";
+static const char *sql_purge_all = "DELETE FROM tasks WHERE state=2";
+static const char *sql_unfinished =
+    "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id";
+static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2";
+static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
+                                 "DO UPDATE SET value=value+1 RETURNING value";
+
 zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
 {
+    zpar_db_opts_t opts = {
+        .label = "task database", .sync = ZPAR_DB_SYNC_NORMAL, .busy_timeout_ms = 5000};
     zpar_records_t *s;
-    char *msg = NULL;
 
     if (!path || !*path) {
         zpar__errnoprintf (err, EINVAL, "no task database path");
@@ -61,40 +75,8 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
         zpar__errprintf (err, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2 (path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                         NULL) != SQLITE_OK) {
-        zpar__errnoprintf (err, EIO, "cannot open task database %s: %s", path,
-                           s->db ? sqlite3_errmsg (s->db) : "out of memory");
+    if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
         goto error;
-    }
-    sqlite3_busy_timeout (s->db, 5000);
-    if (sqlite3_exec (s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        zpar__errnoprintf (err, EIO, "cannot initialise task database %s: %s", path, msg);
-        sqlite3_free (msg);
-        goto error;
-    }
-    if (sqlite3_prepare_v2 (s->db,
-                            "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
-                            "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
-                            "client=?2, request=?5, submitted_us=?4",
-                            -1, &s->ins_req, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2 (s->db,
-                            "INSERT INTO tasks(id,engine,state,started_us) VALUES(?1,?2,1,?3) "
-                            "ON CONFLICT(id) DO UPDATE SET engine=?2, started_us=?3, "
-                            "state=MAX(state,1)",
-                            -1, &s->upd_run, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2 (s->db,
-                            "INSERT INTO tasks(id,engine,state,status,completed_us,result) "
-                            "VALUES(?1,?2,2,?3,?4,?5) ON CONFLICT(id) DO UPDATE SET "
-                            "engine=?2, state=2, status=?3, completed_us=?4, result=?5",
-                            -1, &s->upd_res, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2 (s->db, "SELECT state,status,request,result FROM tasks WHERE id=?1", -1,
-                            &s->get, NULL) != SQLITE_OK) {
-        zpar__errnoprintf (err, EIO, "cannot prepare task database statements: %s",
-                           sqlite3_errmsg (s->db));
-        goto error;
-    }
     return s;
 error:
     zpar__records_close (s);
@@ -116,12 +98,7 @@ void zpar__records_close (zpar_records_t *s)
             (void)zpar__records_flush (s, NULL);
         ops_free (s);
         free (s->ops);
-        sqlite3_finalize (s->ins_req);
-        sqlite3_finalize (s->upd_run);
-        sqlite3_finalize (s->upd_res);
-        sqlite3_finalize (s->get);
-        if (s->db)
-            sqlite3_close (s->db);
+        zpar__db_close (s->db);
         free (s);
         errno = saved;
     }
@@ -166,17 +143,17 @@ static int bad_put (const zpar_records_t *s, uint64_t id, const void *hdr, size_
     return 0;
 }
 
-int zpar__records_put_request (zpar_records_t *s, uint64_t id, uint32_t client, uint32_t engine,
-                               const void *hdr, size_t hlen, const void *body, size_t blen,
-                               uint64_t when_us)
+int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t client,
+                               zpar_eid_t engine, const void *hdr, size_t hlen, const void *body,
+                               size_t blen, uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
+    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_REQUEST;
-    op->id = id;
-    op->client = client;
-    op->engine = engine;
+    op->id = tid.v;
+    op->client = client.v;
+    op->engine = engine.v;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
         s->nops--;
@@ -185,28 +162,29 @@ int zpar__records_put_request (zpar_records_t *s, uint64_t id, uint32_t client, 
     return 0;
 }
 
-int zpar__records_put_running (zpar_records_t *s, uint64_t id, uint32_t engine, uint64_t when_us)
+int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine,
+                               uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, NULL, 0, NULL, 0) || !(op = push (s)))
+    if (bad_put (s, tid.v, NULL, 0, NULL, 0) || !(op = push (s)))
         return -1;
     op->kind = OP_RUNNING;
-    op->id = id;
-    op->engine = engine;
+    op->id = tid.v;
+    op->engine = engine.v;
     op->when = when_us;
     return 0;
 }
 
-int zpar__records_put_result (zpar_records_t *s, uint64_t id, uint32_t engine, int status,
+int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine, int status,
                               const void *hdr, size_t hlen, const void *body, size_t blen,
                               uint64_t when_us)
 {
     op_t *op;
-    if (bad_put (s, id, hdr, hlen, body, blen) || !(op = push (s)))
+    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
         return -1;
     op->kind = OP_RESULT;
-    op->id = id;
-    op->engine = engine;
+    op->id = tid.v;
+    op->engine = engine.v;
     op->status = status;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
@@ -221,13 +199,13 @@ size_t zpar__records_batched (const zpar_records_t *s)
     return s ? s->nops : 0;
 }
 
-static int run_op (zpar_records_t *s, const op_t *op)
+static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
 {
     sqlite3_stmt *st;
-    int rc;
     switch (op->kind) {
     case OP_REQUEST:
-        st = s->ins_req;
+        if (!(st = zpar__db_stmt (s->db, sql_request, err)))
+            return -1;
         sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
         sqlite3_bind_int64 (st, 2, op->client);
         sqlite3_bind_int64 (st, 3, op->engine);
@@ -235,13 +213,15 @@ static int run_op (zpar_records_t *s, const op_t *op)
         sqlite3_bind_blob (st, 5, op->blob, (int)op->len, SQLITE_STATIC);
         break;
     case OP_RUNNING:
-        st = s->upd_run;
+        if (!(st = zpar__db_stmt (s->db, sql_running, err)))
+            return -1;
         sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
         sqlite3_bind_int64 (st, 2, op->engine);
         sqlite3_bind_int64 (st, 3, (sqlite3_int64)op->when);
         break;
     default:
-        st = s->upd_res;
+        if (!(st = zpar__db_stmt (s->db, sql_result, err)))
+            return -1;
         sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
         sqlite3_bind_int64 (st, 2, op->engine);
         sqlite3_bind_int (st, 3, op->status);
@@ -249,10 +229,7 @@ static int run_op (zpar_records_t *s, const op_t *op)
         sqlite3_bind_blob (st, 5, op->blob, (int)op->len, SQLITE_STATIC);
         break;
     }
-    rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return zpar__db_run (s->db, st, "write", err);
 }
 
 int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
@@ -261,18 +238,16 @@ int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
         return zpar__errnoprintf (err, EINVAL, "no task database");
     if (!s->nops)
         return 0;
-    if (sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return zpar__errnoprintf (err, EIO, "task database: %s", sqlite3_errmsg (s->db));
+    if (zpar__db_begin (s->db, err) < 0)
+        return -1;
     for (size_t i = 0; i < s->nops; i++) {
-        if (run_op (s, &s->ops[i]) < 0) {
-            zpar__errnoprintf (err, EIO, "task database write: %s", sqlite3_errmsg (s->db));
-            sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (run_op (s, &s->ops[i], err) < 0) {
+            zpar__db_rollback (s->db);
             return -1;
         }
     }
-    if (sqlite3_exec (s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        zpar__errnoprintf (err, EIO, "task database commit: %s", sqlite3_errmsg (s->db));
-        sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (zpar__db_commit (s->db, err) < 0) {
+        zpar__db_rollback (s->db);
         return -1;
     }
     ops_free (s);
@@ -294,9 +269,11 @@ static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
     return 0;
 }
 
-int zpar__records_get (zpar_records_t *s, uint64_t id, int *state, int *status, uint8_t **req,
+int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen)
 {
+    sqlite3_stmt *st;
+    uint64_t id = tid.v;
     int rc;
     if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
         errno = EINVAL;
@@ -304,48 +281,45 @@ int zpar__records_get (zpar_records_t *s, uint64_t id, int *state, int *status, 
     }
     if (s->nops)
         (void)zpar__records_flush (s, NULL);
-    sqlite3_bind_int64 (s->get, 1, (sqlite3_int64)id);
-    rc = sqlite3_step (s->get);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset (s->get);
-        errno = rc == SQLITE_DONE ? ENOENT : EIO;
+    if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
+        return -1;
+    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) <= 0) {
+        if (rc == 0)
+            errno = ENOENT;
         return -1;
     }
-    *state = sqlite3_column_int (s->get, 0);
-    *status = sqlite3_column_int (s->get, 1);
-    if ((req && dup_col (s->get, 2, req, reqlen) < 0) ||
-        (res && dup_col (s->get, 3, res, reslen) < 0)) {
-        sqlite3_reset (s->get);
+    *state = sqlite3_column_int (st, 0);
+    *status = sqlite3_column_int (st, 1);
+    if ((req && dup_col (st, 2, req, reqlen) < 0) || (res && dup_col (st, 3, res, reslen) < 0)) {
+        if (req) {
+            free (*req);
+            *req = NULL;
+        }
+        sqlite3_reset (st);
         errno = ENOMEM;
         return -1;
     }
-    sqlite3_reset (s->get);
+    sqlite3_reset (st);
     return 0;
 }
 
-long zpar__records_purge (zpar_records_t *s, uint64_t id)
+long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
 {
+    uint64_t id = tid.v;
     sqlite3_stmt *st;
-    long n;
     if (!s || id > INT64_MAX) {
         errno = EINVAL;
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (sqlite3_prepare_v2 (s->db,
-                            id ? "DELETE FROM tasks WHERE state=2 AND id=?1"
-                               : "DELETE FROM tasks WHERE state=2",
-                            -1, &st, NULL) != SQLITE_OK) {
-        errno = EIO;
+    if (!(st = zpar__db_stmt (s->db, id ? sql_purge_one : sql_purge_all, NULL)))
         return -1;
-    }
     if (id)
         sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    n = sqlite3_step (st) == SQLITE_DONE ? sqlite3_changes (s->db) : -1;
-    sqlite3_finalize (st);
-    if (n < 0)
-        errno = EIO;
-    return n;
+    if (zpar__db_run (s->db, st, "purge", NULL) < 0)
+        return -1;
+    return (long)zpar__db_changes (s->db);
 }
 
 int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
@@ -357,43 +331,34 @@ int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, v
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (sqlite3_prepare_v2 (s->db,
-                            "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id",
-                            -1, &st, NULL) != SQLITE_OK) {
-        errno = EIO;
+    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
         return -1;
-    }
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-        cb (arg, (uint64_t)sqlite3_column_int64 (st, 0), sqlite3_column_int (st, 1),
-            (uint32_t)sqlite3_column_int64 (st, 2), sqlite3_column_blob (st, 3),
+    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1)
+        cb (arg, zpar__tid ((uint64_t)sqlite3_column_int64 (st, 0)), sqlite3_column_int (st, 1),
+            zpar__eid ((uint32_t)sqlite3_column_int64 (st, 2)), sqlite3_column_blob (st, 3),
             (size_t)sqlite3_column_bytes (st, 3));
-    sqlite3_finalize (st);
-    if (rc != SQLITE_DONE) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
 {
     sqlite3_stmt *st;
+    int rc;
     if (!s || !ok || !notok) {
         errno = EINVAL;
         return -1;
     }
     *ok = *notok = 0;
     (void)zpar__records_flush (s, NULL);
-    if (sqlite3_prepare_v2 (s->db, "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2",
-                            -1, &st, NULL) != SQLITE_OK) {
-        errno = EIO;
+    if (!(st = zpar__db_stmt (s->db, sql_counts, NULL)))
         return -1;
-    }
-    if (sqlite3_step (st) == SQLITE_ROW) {
+    if ((rc = zpar__db_step (s->db, st, "count", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
         *ok = (uint64_t)sqlite3_column_int64 (st, 0);
         *notok = (uint64_t)sqlite3_column_int64 (st, 1);
+        sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
     return 0;
 }
 
@@ -406,21 +371,19 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (sqlite3_prepare_v2 (s->db,
-                            "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
-                            "DO UPDATE SET value=value+1 RETURNING value",
-                            -1, &st, NULL) != SQLITE_OK) {
+    if (!(st = zpar__db_stmt (s->db, sql_counter, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
+        return -1;
+    if (rc == 0) {
         errno = EIO;
         return -1;
     }
-    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step (st);
-    if (rc == SQLITE_ROW)
-        *v = (uint64_t)sqlite3_column_int64 (st, 0);
-    sqlite3_finalize (st);
-    if (rc != SQLITE_ROW) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
+    *v = (uint64_t)sqlite3_column_int64 (st, 0);
+    /* a RETURNING statement completes its write when stepped to the end */
+    rc = zpar__db_step (s->db, st, "counter", NULL);
+    if (rc == 1)
+        sqlite3_reset (st);
+    return rc < 0 ? -1 : 0;
 }

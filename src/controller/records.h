@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
 #include "zpar/error.h"
 
 #define ZPAR_RECORDS_BATCH 4096
@@ -45,14 +46,15 @@ void zpar__records_close (zpar_records_t *r);
 
 /* A task (id != 0) was submitted: its request as header + body (copied;
  * body may be NULL when blen is 0).  when_us: wall clock. */
-int zpar__records_put_request (zpar_records_t *r, uint64_t id, uint32_t client, uint32_t engine,
-                               const void *hdr, size_t hlen, const void *body, size_t blen,
-                               uint64_t when_us);
+int zpar__records_put_request (zpar_records_t *r, zpar_tid_t id, zpar_cid_t client,
+                               zpar_eid_t engine, const void *hdr, size_t hlen, const void *body,
+                               size_t blen, uint64_t when_us);
 /* A task was handed to an engine. */
-int zpar__records_put_running (zpar_records_t *r, uint64_t id, uint32_t engine, uint64_t when_us);
+int zpar__records_put_running (zpar_records_t *r, zpar_tid_t id, zpar_eid_t engine,
+                               uint64_t when_us);
 /* A task finished: its result as header + body (copied) and its status
  * (zpar_status_t). */
-int zpar__records_put_result (zpar_records_t *r, uint64_t id, uint32_t engine, int status,
+int zpar__records_put_result (zpar_records_t *r, zpar_tid_t id, zpar_eid_t engine, int status,
                               const void *hdr, size_t hlen, const void *body, size_t blen,
                               uint64_t when_us);
 
@@ -65,16 +67,16 @@ size_t zpar__records_batched (const zpar_records_t *r);
 /* Look a task up (flushes first).  *state, *status set; *req and *res (each
  * may be NULL when not wanted): malloc'd copies the caller frees, NULL when
  * absent.  -1 ENOENT if no such task, EIO, ENOMEM. */
-int zpar__records_get (zpar_records_t *r, uint64_t id, int *state, int *status, uint8_t **req,
+int zpar__records_get (zpar_records_t *r, zpar_tid_t id, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen);
 
 /* Delete finished records: one id, or all (id 0).  Returns the count
  * deleted, -1 with errno. */
-long zpar__records_purge (zpar_records_t *r, uint64_t id);
+long zpar__records_purge (zpar_records_t *r, zpar_tid_t id);
 
 /* Called for each task recorded pending or running, in id order, with its
  * request (NULL, 0 if none was recorded).  req is valid during the call. */
-typedef void (*zpar_records_unfinished_f) (void *arg, uint64_t id, int state, uint32_t engine,
+typedef void (*zpar_records_unfinished_f) (void *arg, zpar_tid_t id, int state, zpar_eid_t engine,
                                            const void *req, size_t len);
 /* Tasks recorded pending or running (for recovery after a restart). */
 int zpar__records_unfinished (zpar_records_t *r, zpar_records_unfinished_f cb, void *arg);

@@ -9,218 +9,228 @@
 
 #include "clock.h"
 #include "log.h"
+#include "proto_registrar.h"
 #include "registrar.h"
 #include "zpar.h"
 
-const char *zpar__registrar_state_name (const zpar_hub_engine_t *e)
+zpar_engine_state_t zpar__registrar_state (const zpar_hub_engine_t *e)
 {
-    if (!e || e->state != ZPAR_ENGINE_ALIVE)
-        return "dead";
-    return e->outstanding ? "busy" : "idle";
+    if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE)
+        return ZPAR_ENGINE_DEAD;
+    return e->outstanding ? ZPAR_ENGINE_BUSY : ZPAR_ENGINE_IDLE;
 }
 
-static zpar_msg_t *error_reply (zpar_msg_type_t type, int errnum, const char *text)
-{
-    zpar_msg_t *r = zpar__msg_create (type);
-    if (!r)
-        return NULL;
-    if (zpar__msg_add_str (r, ZPAR_F_ERROR, text) < 0 ||
-        zpar__msg_add_u64 (r, ZPAR_F_ERRNO, (uint64_t)errnum) < 0) {
-        zpar__msg_destroy (r);
-        return NULL;
-    }
-    return r;
-}
-
-static void add_addrs (zpar_hub_t *h, zpar_msg_t *r, int engine_side)
+/* The addresses handed out: the engine side or the client side. */
+static void fill_addrs (const zpar_hub_t *h, const char **addr, int engine_side)
 {
     const zpar_conninfo_t *ci = &h->ci;
-    zpar__msg_add_str (r, ZPAR_F_ADDR_MUX,
-                       ci->addr[engine_side ? ZPAR_EP_MUX_ENGINE : ZPAR_EP_MUX_CLIENT]);
-    zpar__msg_add_str (r, ZPAR_F_ADDR_TASK,
-                       ci->addr[engine_side ? ZPAR_EP_TASK_ENGINE : ZPAR_EP_TASK_CLIENT]);
-    zpar__msg_add_str (r, ZPAR_F_ADDR_CONTROL,
-                       ci->addr[engine_side ? ZPAR_EP_CONTROL_ENGINE : ZPAR_EP_CONTROL_CLIENT]);
-    zpar__msg_add_str (r, ZPAR_F_ADDR_IOPUB,
-                       ci->addr[engine_side ? ZPAR_EP_IOPUB_ENGINE : ZPAR_EP_IOPUB_CLIENT]);
-    zpar__msg_add_str (r, ZPAR_F_TASK_SCHEME, h->scheme ? h->scheme : "leastload");
+    addr[ZPAR_ADDR_MUX] = ci->addr[engine_side ? ZPAR_EP_MUX_ENGINE : ZPAR_EP_MUX_CLIENT];
+    addr[ZPAR_ADDR_TASK] = ci->addr[engine_side ? ZPAR_EP_TASK_ENGINE : ZPAR_EP_TASK_CLIENT];
+    addr[ZPAR_ADDR_CONTROL] =
+        ci->addr[engine_side ? ZPAR_EP_CONTROL_ENGINE : ZPAR_EP_CONTROL_CLIENT];
+    addr[ZPAR_ADDR_IOPUB] = ci->addr[engine_side ? ZPAR_EP_IOPUB_ENGINE : ZPAR_EP_IOPUB_CLIENT];
     if (engine_side) {
-        zpar__msg_add_str (r, ZPAR_F_ADDR_HB_PING, ci->addr[ZPAR_EP_HB_PING]);
-        zpar__msg_add_str (r, ZPAR_F_ADDR_HB_PONG, ci->addr[ZPAR_EP_HB_PONG]);
-        zpar__msg_add_u64 (r, ZPAR_F_HB_PERIOD_MS, (uint64_t)h->hb_period_ms);
-        zpar__msg_add_u64 (r, ZPAR_F_HB_MISSES, (uint64_t)h->hb_misses);
+        addr[ZPAR_ADDR_HB_PING] = ci->addr[ZPAR_EP_HB_PING];
+        addr[ZPAR_ADDR_HB_PONG] = ci->addr[ZPAR_EP_HB_PONG];
     } else
-        zpar__msg_add_str (r, ZPAR_F_ADDR_NOTIFY, ci->addr[ZPAR_EP_NOTIFY]);
+        addr[ZPAR_ADDR_NOTIFY] = ci->addr[ZPAR_EP_NOTIFY];
+}
+
+static zpar_task_scheme_t scheme (const zpar_hub_t *h)
+{
+    zpar_task_scheme_t s = ZPAR_SCHEME_LEASTLOAD;
+    if (h->scheme)
+        (void)zpar__scheme_parse (h->scheme, &s);
+    return s;
 }
 
 /* The id an engine registering with uuid (asking for want, 0: any) gets. */
-static uint32_t pick_engine_id (zpar_hub_t *h, const char *uuid, uint64_t want)
+static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t want)
 {
     zpar_hub_engine_t *e;
     uint32_t id;
     /* the same engine registering again (lost controller, resend) keeps its id */
     for (uint32_t i = 1; i < h->nengines; i++) {
-        if (h->engines[i].state != ZPAR_ENGINE_UNKNOWN && strcmp (h->engines[i].uuid, uuid) == 0)
-            return i;
+        if (h->engines[i].state != ZPAR_HUB_ENGINE_UNKNOWN &&
+            strcmp (h->engines[i].uuid, uuid) == 0)
+            return zpar__eid (i);
     }
-    if (want && want < (1u << 24)) {
-        e = zpar__hub_engine_get (h, (uint32_t)want);
-        if (!e || e->state != ZPAR_ENGINE_ALIVE)
-            return (uint32_t)want;
+    if (want.v && want.v < (1u << 24)) {
+        e = zpar__hub_engine_get (h, want);
+        if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE)
+            return want;
     }
     do
         id = ++h->next_engine;
-    while ((e = zpar__hub_engine_get (h, id)) && e->state == ZPAR_ENGINE_ALIVE);
-    return id;
+    while ((e = zpar__hub_engine_get (h, zpar__eid (id))) && e->state == ZPAR_HUB_ENGINE_ALIVE);
+    return zpar__eid (id);
 }
 
-static zpar_msg_t *register_engine (zpar_hub_t *h, const zpar_msg_t *m)
+static int engine_refused (zpar_msg_t *r, int errnum, const char *text)
 {
-    uint64_t want = zpar__msg_u64_or (m, ZPAR_F_ENGINE_ID, 0);
-    char *host = zpar__msg_get_str (m, ZPAR_F_HOST);
-    char *uuid = zpar__msg_get_str (m, ZPAR_F_ENGINE_UUID);
-    zpar_hub_engine_t *e;
-    zpar_msg_t *r = NULL;
-    uint32_t id;
-    int was_alive;
+    zpar_proto_reg_engine_reply_t rep = {.errnum = errnum, .error = text};
+    return zpar__proto_reg_engine_reply_encode (r, &rep);
+}
 
-    if (!uuid || !*uuid) {
-        r = error_reply (ZPAR_MSG_REGISTER_ENGINE_REPLY, EINVAL,
-                         "registration without an engine uuid");
+static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
+{
+    zpar_proto_reg_engine_t rq;
+    zpar_proto_reg_engine_reply_t rep = {0};
+    zpar_hub_engine_t *e;
+    zpar_error_t err;
+    zpar_eid_t id;
+    int was_alive, rc;
+
+    if (zpar__proto_reg_engine_decode (m, &rq, &err) < 0)
+        return engine_refused (r, EINVAL, err.text);
+    if (!rq.uuid || !*rq.uuid) {
+        rc = engine_refused (r, EINVAL, "registration without an engine uuid");
         goto done;
     }
-    id = pick_engine_id (h, uuid, want);
-    if (id > h->next_engine)
-        h->next_engine = id;
+    id = pick_engine_id (h, rq.uuid, rq.want);
+    if (id.v > h->next_engine)
+        h->next_engine = id.v;
     if (!(e = zpar__hub_engine_slot (h, id))) {
-        r = error_reply (ZPAR_MSG_REGISTER_ENGINE_REPLY, ENOMEM, "controller out of memory");
+        rc = engine_refused (r, ENOMEM, "controller out of memory");
         goto done;
     }
-    was_alive = e->state == ZPAR_ENGINE_ALIVE;
+    was_alive = e->state == ZPAR_HUB_ENGINE_ALIVE;
     memset (e, 0, sizeof (*e));
     e->id = id;
-    e->state = ZPAR_ENGINE_ALIVE;
-    snprintf (e->host, sizeof (e->host), "%s", host ? host : "?");
-    snprintf (e->uuid, sizeof (e->uuid), "%s", uuid);
-    e->pid = (int)zpar__msg_u64_or (m, ZPAR_F_PID, 0);
-    e->rank = (int)(int64_t)zpar__msg_u64_or (m, ZPAR_F_RANK, (uint64_t)-1);
+    e->state = ZPAR_HUB_ENGINE_ALIVE;
+    snprintf (e->host, sizeof (e->host), "%s", rq.host ? rq.host : "?");
+    snprintf (e->uuid, sizeof (e->uuid), "%s", rq.uuid);
+    e->pid = (int)rq.pid;
+    e->rank = rq.rank;
     if (m->nenv > 0)
         e->reg_ident = m->env[0];
-    if ((r = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE_REPLY))) {
-        r->hdr.engine = id;
-        add_addrs (h, r, 1);
-    }
+    rep.h.engine = id;
+    fill_addrs (h, rep.addr, 1);
+    rep.scheme = scheme (h);
+    rep.hb_period_ms = (uint64_t)h->hb_period_ms;
+    rep.hb_misses = (uint64_t)h->hb_misses;
+    rc = zpar__proto_reg_engine_reply_encode (r, &rep);
     if (!was_alive) {
-        zpar__info ("engine %u registered (%s pid %d rank %d)", id, e->host, e->pid, e->rank);
+        zpar__info ("engine %u registered (%s pid %d rank %d)", id.v, e->host, e->pid, e->rank);
         zpar__hub_engine_up (h, e);
     } else {
-        zpar__debug ("engine %u registered again", id);
+        zpar__debug ("engine %u registered again", id.v);
         /* its heart is watched from now, as at its first registration */
         (void)zpar__heartbeat_watch (h->hb, id,
                                      h->r ? zpar__reactor_now_us (h->r) : zpar__mono_us ());
     }
 done:
-    free (host);
-    free (uuid);
-    return r;
+    zpar__proto_reg_engine_clear (&rq);
+    return rc;
 }
 
-static zpar_msg_t *register_client (zpar_hub_t *h, const zpar_msg_t *m)
+static int register_client (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
 {
+    zpar_proto_reg_client_reply_t rep = {0};
     uint64_t num = 0;
-    zpar_msg_t *r;
     (void)m;
     if (zpar__records_next_counter (h->records, "client", &num) < 0 || num == 0 ||
-        num > 0xffffffffu)
-        return error_reply (ZPAR_MSG_REGISTER_CLIENT_REPLY, EIO, "cannot assign a client number");
-    if (!(r = zpar__msg_create (ZPAR_MSG_REGISTER_CLIENT_REPLY)))
-        return NULL;
-    r->hdr.client = (uint32_t)num;
-    zpar__msg_add_u64 (r, ZPAR_F_CLIENT_ID, num);
-    add_addrs (h, r, 0);
-    return r;
+        num > 0xffffffffu) {
+        rep.errnum = EIO;
+        rep.error = "cannot assign a client number";
+        return zpar__proto_reg_client_reply_encode (r, &rep);
+    }
+    rep.id = zpar__cid ((uint32_t)num);
+    rep.h.client = rep.id;
+    fill_addrs (h, rep.addr, 0);
+    rep.scheme = scheme (h);
+    return zpar__proto_reg_client_reply_encode (r, &rep);
 }
 
 static void unregister (zpar_hub_t *h, const zpar_msg_t *m)
 {
-    zpar_hub_engine_t *e = zpar__hub_engine_get (h, m->hdr.engine);
+    zpar_proto_unregister_t u;
+    zpar_hub_engine_t *e;
+    if (zpar__proto_unregister_decode (m, &u, NULL) < 0 ||
+        !(e = zpar__hub_engine_get (h, u.h.engine)))
+        return;
     /* only the engine itself (its registrar identity) may unregister it */
-    if (e && e->state == ZPAR_ENGINE_ALIVE && m->nenv > 0 && e->reg_ident.len == m->env[0].len &&
+    if (e->state == ZPAR_HUB_ENGINE_ALIVE && m->nenv > 0 && e->reg_ident.len == m->env[0].len &&
         memcmp (e->reg_ident.data, m->env[0].data, e->reg_ident.len) == 0) {
         zpar__hub_engine_died (h, e, "unregistered");
-        zpar__hub_notify (h, e->id, "unregistered");
+        zpar__hub_notify (h, e->id, ZPAR_NOTIFY_UNREGISTERED);
     }
 }
 
 /* ------------------------------------------------------------- queries */
 
-static void query_engines (zpar_hub_t *h, zpar_msg_t *r)
+static int query_engines (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
 {
-    zpar_msg_t *e = zpar__msg_create (ZPAR_MSG_NOTIFY);
-    if (!e)
-        return;
+    zpar_proto_engine_info_t *list = calloc (h->nengines ? h->nengines : 1, sizeof (*list));
+    size_t n = 0;
+    if (!list)
+        return -1;
     for (uint32_t i = 1; i < h->nengines; i++) {
-        zpar_hub_engine_t *x = &h->engines[i];
-        uint8_t *buf;
-        size_t len;
-        if (x->state == ZPAR_ENGINE_UNKNOWN)
+        const zpar_hub_engine_t *x = &h->engines[i];
+        if (x->state == ZPAR_HUB_ENGINE_UNKNOWN)
             continue;
-        zpar__msg_reset (e, ZPAR_MSG_NOTIFY);
-        e->hdr.engine = i;
-        zpar__msg_add_u64 (e, ZPAR_F_ENGINE_ID, i);
-        zpar__msg_add_str (e, ZPAR_F_HOST, x->host);
-        zpar__msg_add_u64 (e, ZPAR_F_PID, (uint64_t)x->pid);
-        zpar__msg_add_u64 (e, ZPAR_F_RANK, (uint64_t)(int64_t)x->rank);
-        zpar__msg_add_str (e, ZPAR_F_STATE, zpar__registrar_state_name (x));
-        zpar__msg_add_u64 (e, ZPAR_F_OUTSTANDING, x->outstanding);
-        if (zpar__msg_pack (e, &buf, &len) == 0) {
-            zpar__msg_add_bytes (r, ZPAR_F_RECORD, buf, len);
-            free (buf);
-        }
+        list[n].id = zpar__eid (i);
+        list[n].host = x->host;
+        list[n].pid = (uint64_t)x->pid;
+        list[n].rank = x->rank;
+        list[n].state = zpar__registrar_state (x);
+        list[n].outstanding = x->outstanding;
+        n++;
     }
-    zpar__msg_destroy (e);
+    rep->engines = list;
+    rep->nengines = n;
+    return 0;
 }
 
-static const char *live_state_name (int state)
+static zpar_task_state_t task_state (int rec_state)
 {
-    return state == ZPAR_REC_PENDING ? "pending" : "running";
+    switch (rec_state) {
+    case ZPAR_REC_PENDING:
+        return ZPAR_TASK_STATE_PENDING;
+    case ZPAR_REC_RUNNING:
+        return ZPAR_TASK_STATE_RUNNING;
+    default:
+        return ZPAR_TASK_STATE_DONE;
+    }
 }
 
-static void query_task (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r, int want_request)
+/* Fill rep for a "result" or "request" query of task id; *req and *res
+ * receive the blobs rep points to (the caller frees them). */
+static void query_task (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t *rep, uint8_t **req,
+                        uint8_t **res)
 {
-    uint64_t id = zpar__msg_u64_or (m, ZPAR_F_TASK_ID, 0);
     int state, status, live_state;
     int live = zpar__hub_task_live (h, id, &live_state);
-    uint8_t *req = NULL, *res = NULL;
     size_t reqlen = 0, reslen = 0;
+    int want_request = rep->kind == ZPAR_QUERY_REQUEST;
 
-    zpar__msg_add_u64 (r, ZPAR_F_TASK_ID, id);
-    if (zpar__records_get (h->records, id, &state, &status, &req, &reqlen, &res, &reslen) < 0) {
+    rep->task = id;
+    if (zpar__records_get (h->records, id, &state, &status, req, &reqlen, res, &reslen) < 0) {
         if (live) {
-            zpar__msg_add_str (r, ZPAR_F_STATE, live_state_name (live_state));
+            rep->state = task_state (live_state);
             return;
         }
-        zpar__msg_add_u64 (r, ZPAR_F_ERRNO, ENOENT);
-        zpar__msg_add_str (r, ZPAR_F_ERROR, "no such task");
+        rep->errnum = ENOENT;
+        rep->error = "no such task";
         return;
     }
     if (want_request) {
-        if (req)
-            zpar__msg_add_bytes (r, ZPAR_F_RECORD, req, reqlen);
-        else {
-            zpar__msg_add_u64 (r, ZPAR_F_ERRNO, ENOENT);
-            zpar__msg_add_str (r, ZPAR_F_ERROR, "the request of this task was not recorded");
+        if (*req) {
+            rep->record = *req;
+            rep->record_len = reqlen;
+        } else {
+            rep->errnum = ENOENT;
+            rep->error = "the request of this task was not recorded";
         }
-    } else if (state == ZPAR_REC_DONE && res) {
-        zpar__msg_add_str (r, ZPAR_F_STATE, "done");
-        zpar__msg_add_bytes (r, ZPAR_F_RECORD, res, reslen);
+    } else if (state == ZPAR_REC_DONE && *res) {
+        rep->state = ZPAR_TASK_STATE_DONE;
+        rep->record = *res;
+        rep->record_len = reslen;
     } else
-        zpar__msg_add_str (r, ZPAR_F_STATE, live_state_name (state));
-    free (req);
-    free (res);
+        rep->state = state == ZPAR_REC_RUNNING ? ZPAR_TASK_STATE_RUNNING : ZPAR_TASK_STATE_PENDING;
 }
 
-static void query_status (zpar_hub_t *h, zpar_msg_t *r)
+static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
 {
     uint64_t dropped = h->dropped;
     if (h->signer) {
@@ -229,115 +239,116 @@ static void query_status (zpar_hub_t *h, zpar_msg_t *r)
     }
     if (h->extra_dropped)
         dropped += h->extra_dropped (h->extra_arg);
-    zpar__msg_add_u64 (r, ZPAR_F_PENDING, h->n_pending);
-    zpar__msg_add_u64 (r, ZPAR_F_RUNNING, h->n_running);
-    zpar__msg_add_u64 (r, ZPAR_F_COMPLETED, h->n_ok);
-    zpar__msg_add_u64 (r, ZPAR_F_FAILED, h->n_notok);
-    zpar__msg_add_u64 (r, ZPAR_F_DROPPED, dropped);
+    rep->pending = h->n_pending;
+    rep->running = h->n_running;
+    rep->completed = h->n_ok;
+    rep->failed = h->n_notok;
+    rep->dropped = dropped;
 }
 
-static void query_purge (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
+static void query_purge (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t *rep)
 {
-    uint64_t id = zpar__msg_u64_or (m, ZPAR_F_TASK_ID, 0);
     long n = zpar__records_purge (h->records, id);
-    zpar__msg_add_u64 (r, ZPAR_F_COUNT, n < 0 ? 0 : (uint64_t)n);
-    if (n >= 0) {
-        uint64_t ok, notok;
-        if (zpar__records_counts (h->records, &ok, &notok) == 0) {
-            h->n_ok = ok;
-            h->n_notok = notok;
-        }
+    uint64_t ok, notok;
+    rep->count = n < 0 ? 0 : (uint64_t)n;
+    if (n >= 0 && zpar__records_counts (h->records, &ok, &notok) == 0) {
+        h->n_ok = ok;
+        h->n_notok = notok;
     }
 }
 
-typedef enum { Q_ENGINES, Q_STATUS, Q_RESULT, Q_REQUEST, Q_PURGE, Q_SHUTDOWN } query_t;
-
-static const struct {
-    const char *name;
-    query_t q;
-} queries[] = {
-    {"engines", Q_ENGINES}, {"status", Q_STATUS}, {"result", Q_RESULT},
-    {"request", Q_REQUEST}, {"purge", Q_PURGE},   {"shutdown", Q_SHUTDOWN},
-};
-
-static zpar_msg_t *handle_query (zpar_hub_t *h, const zpar_msg_t *m)
+static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
 {
-    char *name = zpar__msg_get_str (m, ZPAR_F_QUERY);
-    zpar_msg_t *r = NULL;
-    size_t i;
+    zpar_proto_query_t q;
+    zpar_proto_query_reply_t rep = {0};
+    uint8_t *req = NULL, *res = NULL;
+    int rc;
 
-    if (!name) {
-        r = error_reply (ZPAR_MSG_QUERY_REPLY, EINVAL, "query without a query name");
-        goto done;
+    if (zpar__proto_query_decode (m, &q, NULL) < 0) {
+        rep.errnum = EINVAL;
+        rep.error =
+            zpar__msg_count (m, ZPAR_F_QUERY) ? "unknown query" : "query without a query name";
+        return zpar__proto_query_reply_encode (r, &rep);
     }
-    for (i = 0; i < sizeof (queries) / sizeof (queries[0]); i++)
-        if (!strcmp (name, queries[i].name))
-            break;
-    if (i == sizeof (queries) / sizeof (queries[0])) {
-        r = error_reply (ZPAR_MSG_QUERY_REPLY, EINVAL, "unknown query");
-        goto done;
-    }
-    if (!(r = zpar__msg_create (ZPAR_MSG_QUERY_REPLY)))
-        goto done;
-    zpar__msg_add_str (r, ZPAR_F_QUERY, name);
-    switch (queries[i].q) {
-    case Q_ENGINES:
-        query_engines (h, r);
+    rep.kind = q.kind;
+    switch (q.kind) {
+    case ZPAR_QUERY_ENGINES:
+        if (query_engines (h, &rep) < 0)
+            return -1;
         break;
-    case Q_STATUS:
-        query_status (h, r);
+    case ZPAR_QUERY_STATUS:
+        query_status (h, &rep);
         break;
-    case Q_RESULT:
-        query_task (h, m, r, 0);
+    case ZPAR_QUERY_RESULT:
+    case ZPAR_QUERY_REQUEST:
+        query_task (h, q.task, &rep, &req, &res);
         break;
-    case Q_REQUEST:
-        query_task (h, m, r, 1);
+    case ZPAR_QUERY_PURGE:
+        query_purge (h, q.task, &rep);
         break;
-    case Q_PURGE:
-        query_purge (h, m, r);
-        break;
-    case Q_SHUTDOWN: {
+    case ZPAR_QUERY_SHUTDOWN: {
         char why[64];
         snprintf (why, sizeof (why), "shutdown requested by client %u", m->hdr.client);
         zpar__hub_stop (h, why);
         break;
     }
+    default:
+        break;
     }
-done:
-    free (name);
-    return r;
+    rc = zpar__proto_query_reply_encode (r, &rep);
+    free ((void *)rep.engines);
+    free (req);
+    free (res);
+    return rc;
 }
+
+/* Message type -> handler: fills reply r (NULL: no reply due). */
+typedef int (*handler_f) (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t *r);
+
+static int unregister_handler (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t *r)
+{
+    (void)r;
+    unregister (h, req);
+    return 0;
+}
+
+static const struct {
+    zpar_msg_type_t type;
+    handler_f fn;
+    int replies;
+} handlers[] = {
+    {ZPAR_MSG_REGISTER_ENGINE, register_engine, 1},
+    {ZPAR_MSG_REGISTER_CLIENT, register_client, 1},
+    {ZPAR_MSG_QUERY, handle_query, 1},
+    {ZPAR_MSG_UNREGISTER, unregister_handler, 0},
+};
 
 int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **reply)
 {
     zpar_msg_t *r = NULL;
+    size_t i;
     if (!h || !req || !reply) {
         errno = EINVAL;
         return -1;
     }
     *reply = NULL;
-    switch (req->hdr.type) {
-    case ZPAR_MSG_REGISTER_ENGINE:
-        r = register_engine (h, req);
-        break;
-    case ZPAR_MSG_REGISTER_CLIENT:
-        r = register_client (h, req);
-        break;
-    case ZPAR_MSG_QUERY:
-        r = handle_query (h, req);
-        break;
-    case ZPAR_MSG_UNREGISTER:
-        unregister (h, req);
-        return 0;
-    default:
+    for (i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++)
+        if (handlers[i].type == req->hdr.type)
+            break;
+    if (i == sizeof (handlers) / sizeof (handlers[0])) {
         h->dropped++;
         errno = EPROTO;
         return -1;
     }
-    if (r) {
-        (void)zpar__msg_set_envelope (r, req->nenv, req->env);
-        r->hdr.task = req->hdr.task;
+    /* out of memory: no reply, the peer asks again */
+    if (handlers[i].replies && !(r = zpar__msg_create (ZPAR_MSG_NONE)))
+        return 0;
+    if (handlers[i].fn (h, req, r) < 0 || !r) {
+        zpar__msg_destroy (r);
+        return 0;
     }
+    (void)zpar__msg_set_envelope (r, req->nenv, req->env);
+    r->hdr.task = req->hdr.task;
     *reply = r;
     return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "hub.h"
 #include "msg.h"
+#include "proto_registrar.h"
 
 /* Handle req (REGISTER_ENGINE, REGISTER_CLIENT, UNREGISTER, QUERY).  On
  * return *reply is the reply to send to the peer (owned by the caller,
@@ -25,8 +26,8 @@
  * type the registrar does not take: counted in h->dropped). */
 int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **reply);
 
-/* The wire name of an engine's state: "idle", "busy" or "dead". */
-const char *zpar__registrar_state_name (const zpar_hub_engine_t *e);
+/* What clients see of an engine's state: idle, busy or dead. */
+zpar_engine_state_t zpar__registrar_state (const zpar_hub_engine_t *e);
 
 /* Read up to max requests waiting on h->registrar (into m, a scratch
  * message) and answer them.  Returns the number handled. */

@@ -11,9 +11,9 @@ typedef struct {
      * connection_file (the engine.json the controller wrote). */
     const zpar_conninfo_t *conninfo;
     const char *connection_file;
-    int rank;            /* launcher rank, -1 if none */
-    unsigned want_id;    /* engine id to ask for (0: any) */
-    void *mpi_comm;      /* engines-only MPI communicator (MPI_Comm *), or NULL */
+    int rank;                /* launcher rank, -1 if none */
+    unsigned want_id;        /* engine id to ask for (0: any) */
+    void *mpi_comm;          /* engines-only MPI communicator (MPI_Comm *), or NULL */
     const char *bind_report; /* text describing this engine's CPU binding, or NULL */
     double register_timeout; /* give up registering after this (s); <= 0: retry forever */
 } zpar_engine_opts_t;

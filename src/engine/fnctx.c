@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,15 @@ ZPAR_API int zpar_fn_rank (const zpar_fn_ctx_t *ctx)
 
 ZPAR_API int zpar_fn_cancelled (const zpar_fn_ctx_t *ctx)
 {
-    return ctx && ctx->cancelled && *ctx->cancelled ? 1 : 0;
+    sigset_t pending;
+    if (!ctx)
+        return 0;
+    if (ctx->cancelled && *ctx->cancelled)
+        return 1;
+    if (ctx->pending_cancels && sigpending (&pending) == 0 &&
+        (sigismember (&pending, SIGTERM) == 1 || sigismember (&pending, SIGINT) == 1))
+        return 1;
+    return 0;
 }
 
 ZPAR_API void *zpar_fn_mpi_comm (const zpar_fn_ctx_t *ctx)

@@ -23,15 +23,19 @@
 #define ZPAR_FN_OUTPUT_MAX (192u * 1024 * 1024)
 
 struct zpar_fn_ctx {
-    uint8_t *out;  /* output so far (malloc'd), NULL if none */
+    uint8_t *out; /* output so far (malloc'd), NULL if none */
     size_t len;
     size_t cap;
     uint32_t engine;
     int rank;
     void *mpi_comm;
     /* Non-zero when the task is asked to stop (timeout, interrupt, engine
-     * shutdown).  Points to a flag set from a signal handler. */
+     * shutdown): a flag set by the engine, or from the function child's
+     * own signal handler. */
     volatile sig_atomic_t *cancelled;
+    /* Also cancelled when SIGTERM, SIGINT or SIGHUP is pending (inline tasks: the
+     * program blocks them and the engine's loop cannot run meanwhile). */
+    int pending_cancels;
 };
 
 static inline void zpar__fn_ctx_init (struct zpar_fn_ctx *c, uint32_t engine, int rank,

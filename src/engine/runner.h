@@ -1,6 +1,7 @@
 /* runner.h - running one task at a time in a child process (internal).
  *
- * A runner belongs to one engine (one thread).  It runs
+ * A runner belongs to one engine (one thread) and to one reactor (given at
+ * creation).  It runs
  *   - command tasks with posix_spawnp(), stdin from /dev/null, stdout and
  *     stderr on pipes, in a new process group;
  *   - function tasks by fork()ing the engine (after dlopen()ing the library
@@ -10,15 +11,19 @@
  *   - inline function tasks by calling the symbol in the calling process
  *     (no isolation, no timeout, no output capture).
  *
- * The runner never blocks: the engine adds the runner's descriptors to its
- * own zmq_poll() (zpar__runner_pollitems), calls zpar__runner_handle() after
- * each poll, and wakes at zpar__runner_deadline() for timeouts and kill
- * grace periods.  zpar__runner_wait() does all that for a caller with no
- * loop of its own (the unit test).
+ * The runner never blocks: while a child runs it has watchers on the
+ * reactor (the child's pipes, a pidfd for its exit, one timer for timeout,
+ * kill grace and pipe drain), and it calls the done callback from the
+ * reactor when the task has finished.  zpar__runner_wait() runs the reactor
+ * for a caller that has nothing else to do (the unit test).
  *
- * SIGCHLD: zpar__runner_create installs a process-wide SIGCHLD handler that
- * writes to a self-pipe (one runner per process); destroy restores the old
- * action.  Children never touch ZeroMQ.
+ * Signals: the runner installs no signal handler in the engine and needs
+ * no SIGCHLD: the child's exit is seen through pidfd_open(2) (Linux >=
+ * 5.3; without it the runner polls for the exit every 20 ms).  Children
+ * start with an empty signal mask and default dispositions, whatever the
+ * engine blocks (a function child then sets its own SIGTERM/SIGINT
+ * handler for zpar_fn_cancelled: see runner_fn.c).
+ * Children never touch ZeroMQ.  Several runners may live in one process.
  */
 #ifndef ZPAR__RUNNER_H
 #define ZPAR__RUNNER_H
@@ -27,28 +32,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <zmq.h>
 
+#include "reactor.h"
 #include "zpar.h"
 
-#define ZPAR_RUNNER_DEFAULT_CAP (1024u * 1024) /* stdout/stderr bytes kept */
-#define ZPAR_RUNNER_TERM_GRACE_MS 1000         /* SIGTERM -> SIGKILL on timeout */
-#define ZPAR_RUNNER_POLLITEMS 4                /* most items pollitems() fills */
+#define ZPAR_RUNNER_DEFAULT_CAP   (1024u * 1024) /* stdout/stderr bytes kept */
+#define ZPAR_RUNNER_TERM_GRACE_MS 1000           /* SIGTERM -> SIGKILL on timeout */
 
 /* What to run.  Strings are borrowed for the duration of zpar__runner_start. */
 typedef struct {
-    zpar_task_kind_t kind;      /* ZPAR_TASK_COMMAND or ZPAR_TASK_FUNCTION */
-    char *const *argv;          /* command: NULL-terminated, argv[0] searched in PATH */
-    char *const *env;           /* NULL-terminated "NAME=VALUE" additions, or NULL */
-    const char *cwd;            /* working directory, or NULL */
-    uint64_t timeout_ms;        /* 0: none */
-    const char *lib;            /* function: shared object path */
-    const char *symbol;         /* function: a zpar_task_fn */
-    const void *input;          /* function input */
+    zpar_task_kind_t kind; /* ZPAR_TASK_COMMAND or ZPAR_TASK_FUNCTION */
+    char *const *argv;     /* command: NULL-terminated, argv[0] searched in PATH */
+    char *const *env;      /* NULL-terminated "NAME=VALUE" additions, or NULL */
+    const char *cwd;       /* working directory, or NULL */
+    uint64_t timeout_ms;   /* 0: none */
+    const char *lib;       /* function: shared object path */
+    const char *symbol;    /* function: a zpar_task_fn */
+    const void *input;     /* function input */
     size_t input_len;
-    int inline_fn;              /* function: call in this process */
-    size_t output_cap;          /* bytes of stdout and of stderr kept (0: default) */
-    uint64_t task_id;           /* names the overflow files; 0: no overflow file */
+    int inline_fn;     /* function: call in this process */
+    size_t output_cap; /* bytes of stdout and of stderr kept (0: default) */
+    uint64_t task_id;  /* names the overflow files; 0: no overflow file */
 } zpar_run_spec_t;
 
 /* A growing byte buffer. */
@@ -62,42 +66,55 @@ typedef struct {
  * zpar__runner_start / zpar__runner_clear. */
 typedef struct {
     zpar_status_t status;
-    int exit_code;       /* exit status or function return value; -1 if none */
-    int signal;          /* terminating signal; 0 if none */
+    int exit_code;                    /* exit status or function return value; -1 if none */
+    int signal;                       /* terminating signal; 0 if none */
     uint64_t started_us, finished_us; /* CLOCK_REALTIME, microseconds */
     uint64_t wall_us, utime_us, stime_us;
     uint64_t maxrss_kb;
-    pid_t pid;           /* child pid (0 for inline / not started) */
-    zpar_runbuf_t out;   /* stdout, first output_cap bytes */
-    zpar_runbuf_t err;   /* stderr, first output_cap bytes */
-    int truncated;       /* bit 0: stdout was cut, bit 1: stderr */
-    char out_file[512];  /* where the whole stdout went when cut, else "" */
+    pid_t pid;          /* child pid (0 for inline / not started) */
+    zpar_runbuf_t out;  /* stdout, first output_cap bytes */
+    zpar_runbuf_t err;  /* stderr, first output_cap bytes */
+    int truncated;      /* bit 0: stdout was cut, bit 1: stderr */
+    char out_file[512]; /* where the whole stdout went when cut, else "" */
     char err_file[512];
     zpar_runbuf_t output; /* function output */
-    char error[512];     /* human text when status is not ok, else "" */
+    char error[512];      /* human text when status is not ok, else "" */
 } zpar_run_result_t;
 
 typedef struct zpar_runner zpar_runner_t;
 
-/* Streamed output: called from zpar__runner_handle for every chunk read
- * from the child's stdout (stream 1) or stderr (2), before capping. */
+/* Streamed output: called from the reactor for every chunk read from the
+ * child's stdout (stream 1) or stderr (2), before capping. */
 typedef void (*zpar_runner_output_f) (void *arg, int stream, const void *data, size_t len);
 
-/* Create a runner for engine id `engine`, launcher rank (-1: none), MPI
- * communicator (or NULL).  cancelled, if non-NULL, is what inline
- * functions see through zpar_fn_cancelled (e.g. the engine's stop flag).
- * Installs the SIGCHLD handler.  NULL with errno (EBUSY: a runner exists). */
-zpar_runner_t *zpar__runner_create (uint32_t engine, int rank, void *mpi_comm,
-                                    volatile sig_atomic_t *cancelled, zpar_error_t *err);
+/* Called from the reactor when a task that was running in a child has
+ * finished (its result is ready: zpar__runner_result).  Not called for a
+ * task that zpar__runner_start finished at once (it returned 1), nor by
+ * zpar__runner_kill.  The callback may clear the result and start the next
+ * task. */
+typedef void (*zpar_runner_done_f) (zpar_runner_t *r, void *arg);
 
-/* Kill (SIGKILL) and reap a running child, close everything, unload
- * nothing (libraries stay mapped), restore SIGCHLD.  NULL-safe. */
+/* Create a runner on reactor `reactor` (borrowed: it must outlive the
+ * runner) for engine id `engine`, launcher rank (-1: none), MPI
+ * communicator (or NULL).  cancelled, if non-NULL, is what inline
+ * functions see through zpar_fn_cancelled (e.g. the engine's stop flag);
+ * they also see a pending SIGTERM, SIGINT or SIGHUP (blocked by the
+ * program).
+ * NULL with errno (EINVAL: no reactor; ENOMEM) and err. */
+zpar_runner_t *zpar__runner_create (zpar_reactor_t *reactor, uint32_t engine, int rank,
+                                    void *mpi_comm, volatile sig_atomic_t *cancelled,
+                                    zpar_error_t *err);
+
+/* Kill (SIGKILL) and reap a running child, close everything, remove the
+ * runner's watchers, unload nothing (libraries stay mapped).  NULL-safe,
+ * keeps errno. */
 void zpar__runner_destroy (zpar_runner_t *r);
 
 /* Change the engine id seen by later tasks (after re-registration). */
 void zpar__runner_set_engine (zpar_runner_t *r, uint32_t engine);
 
 void zpar__runner_set_output_cb (zpar_runner_t *r, zpar_runner_output_f cb, void *arg);
+void zpar__runner_set_done_cb (zpar_runner_t *r, zpar_runner_done_f cb, void *arg);
 
 /* Start a task.  Returns 1 when it is already finished (inline function,
  * or it could not start: status ERROR with the reason in result->error),
@@ -122,18 +139,6 @@ zpar_run_result_t *zpar__runner_result_mut (zpar_runner_t *r);
 /* Forget the result (frees its buffers); the runner is idle again. */
 void zpar__runner_clear (zpar_runner_t *r);
 
-/* Fill up to max (>= ZPAR_RUNNER_POLLITEMS) poll items with the runner's
- * descriptors (SIGCHLD pipe, child's pipes).  Returns how many. */
-int zpar__runner_pollitems (zpar_runner_t *r, zmq_pollitem_t *items, int max);
-
-/* Handle whatever is ready among those items (revents), plus timers.
- * Items may be NULL (then everything is tried non-blocking).  Returns 1
- * when the running task finished during this call, else 0. */
-int zpar__runner_handle (zpar_runner_t *r, const zmq_pollitem_t *items, int n);
-
-/* Monotonic time (zpar__mono_us) of the next timer, 0 if none. */
-uint64_t zpar__runner_deadline (const zpar_runner_t *r);
-
 /* Interrupt the running task: SIGINT to its process group, then SIGKILL
  * after grace_ms if it is still alive.  Its status becomes ABORTED.
  * 0, or -1 ESRCH when nothing is running. */
@@ -144,8 +149,9 @@ int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms);
  * becomes ABORTED with reason `why`.  0, or -1 ESRCH if nothing runs. */
 int zpar__runner_kill (zpar_runner_t *r, const char *why);
 
-/* Run until the current task finishes or timeout seconds pass (< 0:
- * forever).  0 when done, -1 ETIMEDOUT / ESRCH (nothing started). */
+/* Run the runner's reactor until the current task finishes or timeout
+ * seconds pass (< 0: forever).  Other watchers of the reactor run too.
+ * 0 when done, -1 ETIMEDOUT / ESRCH (nothing started) / EINVAL. */
 int zpar__runner_wait (zpar_runner_t *r, double timeout);
 
 #endif

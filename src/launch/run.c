@@ -8,17 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bind.h"
+#include "clock.h"
 #include "conn.h"
 #include "controller/controller.h"
 #include "engine/engine.h"
 #include "error.h"
 #include "log.h"
 #include "run.h"
+#include "subproc.h"
 #include "sweep/runner.h"
 #include "wireup.h"
 #include "zpar.h"
@@ -63,69 +63,49 @@ static void *ctl_main (void *arg)
     return NULL;
 }
 
-static double now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait until n engines are alive; 0 or -1 (timeout / controller gone). */
 static int wait_engines (zpar_client_t *c, int n, double timeout, ctl_thread_t *t)
 {
-    double deadline = now () + timeout;
-    int alive = 0;
-    while (1) {
-        zpar_engine_info_t *list = NULL;
-        size_t cnt = 0;
-        if (zpar_client_engines (c, &list, &cnt, NULL) == 0) {
-            alive = 0;
-            for (size_t i = 0; i < cnt; i++)
-                if (strcmp (list[i].state, "dead") != 0)
-                    alive++;
-            free (list);
-            if (alive >= n)
-                return 0;
-        }
-        if (t->done || now () > deadline) {
-            fprintf (stderr, "zpar run: only %d of %d engines registered within %.0f s\n", alive, n,
-                     timeout);
+    double deadline = zpar__mono_s () + timeout;
+    for (;;) {
+        double left = deadline - zpar__mono_s ();
+        int alive;
+        /* slices, to notice a controller thread that ended */
+        if (zpar_client_wait_engines (c, (unsigned)n,
+                                      left > 0.1 ? 0.1
+                                      : left > 0 ? left
+                                                 : 0,
+                                      NULL) >= 0)
+            return 0;
+        if (errno != ETIMEDOUT || t->done || zpar__mono_s () >= deadline) {
+            alive = zpar_client_engines_alive (c, NULL);
+            fprintf (stderr, "zpar run: only %d of %d engines registered within %.0f s\n",
+                     alive > 0 ? alive : 0, n, timeout);
             return -1;
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep (&ts, NULL);
     }
 }
 
+/* The job's command, as a client of the cluster: ZPAR_CONNECTION_FILE set,
+ * in this process group (it gets the launcher's signals with us), an empty
+ * signal mask.  Its exit code. */
 static int run_command (char **cmd, const char *conn)
 {
+    char envbuf[PATH_MAX + 32];
+    char *env[] = {envbuf, NULL};
+    zpar_subproc_opts_t so = {.argv = cmd, .env = env};
+    zpar_error_t err;
     pid_t pid;
     int st;
-    sigset_t block, old;
 
-    /* the controller thread handles SIGTERM/SIGINT; the command gets them
-     * from the launcher's process group */
-    sigemptyset (&block);
-    if ((pid = fork ()) < 0) {
-        fprintf (stderr, "zpar run: fork: %s\n", strerror (errno));
+    snprintf (envbuf, sizeof (envbuf), "ZPAR_CONNECTION_FILE=%s", conn);
+    if ((pid = zpar__subproc_spawn (&so, &err)) < 0) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        return errno == ENOENT || errno == EACCES ? 127 : 1;
+    }
+    if (zpar__subproc_wait (pid, -1, &st) < 0)
         return 1;
-    }
-    if (pid == 0) {
-        pthread_sigmask (SIG_SETMASK, &block, &old);
-        signal (SIGTERM, SIG_DFL);
-        signal (SIGINT, SIG_DFL);
-        setenv ("ZPAR_CONNECTION_FILE", conn, 1);
-        execvp (cmd[0], cmd);
-        fprintf (stderr, "zpar run: cannot run %s: %s\n", cmd[0], strerror (errno));
-        _exit (127);
-    }
-    while (waitpid (pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return 1;
-    }
-    if (WIFEXITED (st))
-        return WEXITSTATUS (st);
-    return 128 + WTERMSIG (st);
+    return zpar__subproc_exit_code (st);
 }
 
 static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
@@ -152,7 +132,8 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     t.copts.scheme = o->scheme;
     t.copts.job = job && *job ? job : "local";
     /* one node: loopback; several: every interface, advertise ours */
-    t.copts.ip = o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
+    t.copts.ip =
+        o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
     if (pthread_create (&t.tid, NULL, ctl_main, &t) != 0) {
@@ -191,8 +172,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
         if (o->cmd && o->cmd[0]) {
             rc = run_command (o->cmd, conn);
             zpar_client_shutdown (c, NULL);
-        }
-        else if (o->sweep) {
+        } else if (o->sweep) {
             zpar_sweep_run_opts_t so;
             memset (&so, 0, sizeof (so));
             so.client = c;
@@ -206,14 +186,13 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
             if (rc == 2 || rc == 3)
                 fprintf (stderr, "zpar run: %s\n", err.text);
             zpar_client_shutdown (c, NULL);
-        }
-        else {
-            printf ("zpar run: cluster ready with %d engines; connection file %s\n", nengines, conn);
+        } else {
+            printf ("zpar run: cluster ready with %d engines; connection file %s\n", nengines,
+                    conn);
             printf ("zpar run: use 'zpar px', 'zpar submit', 'zpar status'; 'zpar stop' ends it\n");
             fflush (stdout);
         }
-    }
-    else if (c)
+    } else if (c)
         zpar_client_shutdown (c, NULL);
     else
         zpar__controller_request_stop ();
@@ -249,8 +228,8 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
         return 1; /* the controller failed and said so */
     }
     if (zpar__conn_from_string (blob, &ci, &err) < 0) {
-        fprintf (stderr, "zpar run (rank %d): bad endpoints from rank 0: %s\n", zpar__wireup_rank (w),
-                 err.text);
+        fprintf (stderr, "zpar run (rank %d): bad endpoints from rank 0: %s\n",
+                 zpar__wireup_rank (w), err.text);
         free (blob);
         return 1;
     }
@@ -269,20 +248,23 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
         p.local_rank = zpar__wireup_local_rank (w);
         p.local_size = zpar__wireup_local_size (w);
         if (p.policy != ZPAR_BIND_NONE || p.gpus_per_engine > 0 || o->report_bindings) {
-            if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err))
-                || !(b = zpar__binding_compute (topo, &p, NULL, &err))) {
-                fprintf (stderr, "zpar run (rank %d): binding: %s\n", zpar__wireup_rank (w), err.text);
+            if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err)) ||
+                !(b = zpar__binding_compute (topo, &p, NULL, &err))) {
+                fprintf (stderr, "zpar run (rank %d): binding: %s\n", zpar__wireup_rank (w),
+                         err.text);
                 rc = 2;
                 goto done;
             }
             if (zpar__binding_apply (topo, b, 0, &err) < 0)
-                fprintf (stderr, "zpar run (rank %d): warning: %s\n", zpar__wireup_rank (w), err.text);
+                fprintf (stderr, "zpar run (rank %d): warning: %s\n", zpar__wireup_rank (w),
+                         err.text);
             for (int k = ZPAR_GPU_CUDA; k <= ZPAR_GPU_ROCM; k++) {
                 const char *v = zpar__binding_visible_devices (b, (zpar_gpu_kind_t)k);
                 if (v)
                     setenv (zpar__gpu_env_name ((zpar_gpu_kind_t)k), v, 1);
             }
-            report = zpar__binding_report (b, zpar__wireup_hostname (w), zpar__wireup_rank (w), NULL);
+            report =
+                zpar__binding_report (b, zpar__wireup_hostname (w), zpar__wireup_rank (w), NULL);
             if (o->report_bindings && report) {
                 printf ("zpar run: %s\n", report);
                 fflush (stdout);

@@ -12,11 +12,11 @@
 
 typedef enum {
     KIND_LIST,
-    KIND_RANGE_INT,    /* istart + i * istep */
-    KIND_RANGE_FIXED,  /* (istart + i * istep) / scale, scale = 10^d */
-    KIND_RANGE_FLOAT,  /* a + i * step */
-    KIND_LINSPACE,     /* (a * (n-1-i) + b * i) / (n-1) */
-    KIND_LOGSPACE,     /* 10 ^ linspace */
+    KIND_RANGE_INT,   /* istart + i * istep */
+    KIND_RANGE_FIXED, /* (istart + i * istep) / scale, scale = 10^d */
+    KIND_RANGE_FLOAT, /* a + i * step */
+    KIND_LINSPACE,    /* (a * (n-1-i) + b * i) / (n-1) */
+    KIND_LOGSPACE,    /* 10 ^ linspace */
 } kind_t;
 
 struct zpar_sweep_param {
@@ -57,133 +57,6 @@ struct zpar_sweep_iter {
     zpar_sweep_vtype_t *types;
     char (*bufs)[ZPAR_SWEEP_NUM_MAX];
 };
-
-/* --- numbers ------------------------------------------------------------ */
-
-void zpar__sweep_number_format (double v, char *buf, size_t size)
-{
-    if (isnan (v)) {
-        snprintf (buf, size, "nan");
-        return;
-    }
-    if (isinf (v)) {
-        snprintf (buf, size, "%s", v < 0 ? "-inf" : "inf");
-        return;
-    }
-    if (v == 0.) {
-        snprintf (buf, size, "0");
-        return;
-    }
-    /* The fewest significant digits that read back as v ... */
-    char e[40], digits[20];
-    int prec, exp, nd = 0;
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf (e, sizeof (e), "%.*e", prec - 1, v);
-        if (strtod (e, NULL) == v)
-            break;
-    }
-    /* ... written like Python's repr: plain notation for exponents in
-     * [-4, 16), scientific otherwise. */
-    for (const char *q = e; *q && *q != 'e'; q++)
-        if (*q >= '0' && *q <= '9')
-            digits[nd++] = *q;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    digits[nd] = '\0';
-    exp = atoi (strchr (e, 'e') + 1);
-    if (exp < -4 || exp >= 16) {
-        snprintf (buf, size, "%s%c%s%se%c%02d", v < 0 ? "-" : "", digits[0], nd > 1 ? "." : "",
-                  digits + 1, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-        return;
-    }
-    char out[40];
-    size_t n = 0;
-    if (v < 0)
-        out[n++] = '-';
-    if (exp < 0) {
-        out[n++] = '0';
-        out[n++] = '.';
-        for (int z = 0; z < -exp - 1; z++)
-            out[n++] = '0';
-        for (int d = 0; d < nd; d++)
-            out[n++] = digits[d];
-    }
-    else {
-        for (int d = 0; d <= exp || d < nd; d++) {
-            if (d == exp + 1)
-                out[n++] = '.';
-            out[n++] = d < nd ? digits[d] : '0';
-        }
-    }
-    out[n] = '\0';
-    snprintf (buf, size, "%s", out);
-}
-
-static int is_digit (char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-int zpar__sweep_number_parse (const char *text, char *canon, size_t size,
-                              zpar_sweep_vtype_t *type, double *value)
-{
-    const char *p = text;
-    int digits = 0, is_int = 1;
-    double d;
-
-    if (*p == '+' || *p == '-')
-        p++;
-    while (is_digit (*p)) {
-        p++;
-        digits++;
-    }
-    if (*p == '.') {
-        is_int = 0;
-        p++;
-        while (is_digit (*p)) {
-            p++;
-            digits++;
-        }
-    }
-    if (digits == 0)
-        goto inval;
-    if (*p == 'e' || *p == 'E') {
-        is_int = 0;
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!is_digit (*p))
-            goto inval;
-        while (is_digit (*p))
-            p++;
-    }
-    if (*p != '\0')
-        goto inval;
-    if (is_int) {
-        long long ll;
-        errno = 0;
-        ll = strtoll (text, NULL, 10);
-        if (errno == ERANGE)
-            goto inval;
-        snprintf (canon, size, "%lld", ll);
-        *type = ZPAR_SWEEP_INT;
-        if (value)
-            *value = (double)ll;
-        return 0;
-    }
-    errno = 0;
-    d = strtod (text, NULL);
-    if (!isfinite (d))
-        goto inval;
-    zpar__sweep_number_format (d, canon, size);
-    *type = ZPAR_SWEEP_FLOAT;
-    if (value)
-        *value = d;
-    return 0;
-inval:
-    errno = EINVAL;
-    return -1;
-}
 
 /* Decimal places needed to write text exactly (digits after '.' minus the
  * exponent); -1 when more than 15 or unknown. */
@@ -237,8 +110,7 @@ zpar_sweep_param_t *zpar__sweep_param_list_create (const char *name)
     return param_new (name, KIND_LIST);
 }
 
-int zpar__sweep_param_list_append (zpar_sweep_param_t *p, const char *text,
-                                   zpar_sweep_vtype_t type)
+int zpar__sweep_param_list_append (zpar_sweep_param_t *p, const char *text, zpar_sweep_vtype_t type)
 {
     char *copy;
     if (!p || !text || p->kind != KIND_LIST) {
@@ -277,7 +149,8 @@ zpar_sweep_param_t *zpar__sweep_param_range_create (const char *name, const char
     zpar_sweep_param_t *p = NULL;
 
     for (int i = 0; i < 3; i++) {
-        if (!texts[i] || zpar__sweep_number_parse (texts[i], canon, sizeof (canon), &t[i], &v[i]) < 0) {
+        if (!texts[i] ||
+            zpar__sweep_number_parse (texts[i], canon, sizeof (canon), &t[i], &v[i]) < 0) {
             zpar__errnoprintf (err, EINVAL, "range %s '%s' is not a number", what[i],
                                texts[i] ? texts[i] : "");
             return NULL;
@@ -321,7 +194,7 @@ zpar_sweep_param_t *zpar__sweep_param_range_create (const char *name, const char
         double sc[3];
         for (int i = 0; i < 3; i++) {
             sc[i] = nearbyint (v[i] * scale);
-            if (fabs (sc[i]) > 9007199254740992. / 4)  /* keep i*step exact */
+            if (fabs (sc[i]) > 9007199254740992. / 4) /* keep i*step exact */
                 ok = 0;
         }
         if (ok && sc[2] != 0.) {
@@ -361,8 +234,10 @@ zpar_sweep_param_t *zpar__sweep_param_range_create (const char *name, const char
         return p;
     }
 empty:
-    zpar__errnoprintf (err, EINVAL, "range [%s, %s, %s] is empty (stop is excluded; "
-                       "a decreasing range needs a negative step)", start, stop, texts[2]);
+    zpar__errnoprintf (err, EINVAL,
+                       "range [%s, %s, %s] is empty (stop is excluded; "
+                       "a decreasing range needs a negative step)",
+                       start, stop, texts[2]);
     return NULL;
 }
 
@@ -604,11 +479,9 @@ int zpar__sweep_space_seal (zpar_sweep_space_t *s, zpar_error_t *err)
                                           (unsigned long long)s->params[0]->count,
                                           s->params[i]->name, (unsigned long long)c);
             size = c;
-        }
-        else {
+        } else {
             if (c > (UINT64_C (1) << 62) / size)
-                return zpar__errnoprintf (err, EOVERFLOW,
-                                          "the sweep has more than 2^62 points");
+                return zpar__errnoprintf (err, EOVERFLOW, "the sweep has more than 2^62 points");
             size *= c;
         }
     }
@@ -650,9 +523,9 @@ zpar_sweep_iter_t *zpar__sweep_iter_create (const zpar_sweep_space_t *s)
     if (!(it = calloc (1, sizeof (*it))))
         return NULL;
     it->s = s;
-    if (!(it->values = calloc (s->nparams, sizeof (*it->values)))
-        || !(it->types = calloc (s->nparams, sizeof (*it->types)))
-        || !(it->bufs = calloc (s->nparams, sizeof (*it->bufs)))) {
+    if (!(it->values = calloc (s->nparams, sizeof (*it->values))) ||
+        !(it->types = calloc (s->nparams, sizeof (*it->types))) ||
+        !(it->bufs = calloc (s->nparams, sizeof (*it->bufs)))) {
         zpar__sweep_iter_destroy (it);
         errno = ENOMEM;
         return NULL;
@@ -688,8 +561,8 @@ static void fill (zpar_sweep_iter_t *it, uint64_t index)
             digit = rest % p->count;
             rest /= p->count;
         }
-        it->values[k] = zpar__sweep_param_value (p, digit, it->bufs[k], ZPAR_SWEEP_NUM_MAX,
-                                                 &it->types[k]);
+        it->values[k] =
+            zpar__sweep_param_value (p, digit, it->bufs[k], ZPAR_SWEEP_NUM_MAX, &it->types[k]);
     }
     it->point.index = index;
 }

@@ -23,16 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "number.h"
 #include "zpar/error.h"
-
-/* Room for the longest canonical number ("-2.2250738585072014e-308"). */
-#define ZPAR_SWEEP_NUM_MAX 32
-
-typedef enum {
-    ZPAR_SWEEP_STRING = 0,
-    ZPAR_SWEEP_INT = 1,
-    ZPAR_SWEEP_FLOAT = 2,
-} zpar_sweep_vtype_t;
 
 typedef enum {
     ZPAR_SWEEP_PRODUCT = 0,
@@ -52,21 +44,6 @@ typedef struct {
     const char *const *values;       /* values[i]: value of parameter i */
     const zpar_sweep_vtype_t *types; /* types[i]: its type */
 } zpar_sweep_point_t;
-
-/* --- numbers ------------------------------------------------------------ */
-
-/* Write v in canonical form into buf (size >= ZPAR_SWEEP_NUM_MAX): the
- * shortest "%.Ng" text that reads back as exactly v ("0.1", "2", "1e+22",
- * "-0" is written "0"); "nan"/"inf"/"-inf" for non-finite values. */
-void zpar__sweep_number_format (double v, char *buf, size_t size);
-
-/* If text is a decimal number (optional sign, digits, optional fraction,
- * optional exponent; an integer fitting int64_t is an INT), write its
- * canonical form into canon (size >= ZPAR_SWEEP_NUM_MAX), set *type and, if
- * value is non-NULL, *value, and return 0.  Otherwise (words, hex, "inf",
- * "1_000", overflow) return -1 with errno = EINVAL. */
-int zpar__sweep_number_parse (const char *text, char *canon, size_t size,
-                              zpar_sweep_vtype_t *type, double *value);
 
 /* --- parameters --------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* runner.h - running a sweep on a zpar cluster, and its status and report.
+/* runner.h - running a sweep on a zpar cluster (its status and report: status.h).
  * Internal (linked into the zpar program; used by `zpar sweep` and by
  * `zpar run --sweep`).
  *
@@ -13,6 +13,13 @@
  * (parent directories created) and recorded in the journal (batched;
  * flushed periodically, at the end, and on SIGINT/SIGTERM).
  *
+ * The run is a loop on a reactor (reactor.h): its timers refresh the
+ * progress line, commit the journal's batch and probe a silent controller;
+ * with handle_signals, signal watchers (signalfd) catch SIGINT and SIGTERM.
+ * No signal handler is installed: the watchers block the two signals in
+ * the calling thread, and leave them blocked (the zpar program blocks them
+ * for good in main()).
+ *
  * Concurrency: a run holds an exclusive lock (flock) on "<journal>.lock"
  * for its whole duration; a second run of the same journal fails at once
  * (exit ZPAR_SWEEP_EXIT_ERROR, errno EWOULDBLOCK).
@@ -25,9 +32,10 @@
 
 #include <stdio.h>
 
+#include "report.h"
+#include "status.h"
 #include "zpar.h"
 #include "zpar/error.h"
-#include "report.h"
 
 /* Exit codes of zpar__sweep_run (and of `zpar sweep run`). */
 typedef enum {
@@ -42,15 +50,15 @@ typedef enum {
 } zpar_sweep_exit_t;
 
 /* Default outstanding-task window: max(64, 8 x engines). */
-#define ZPAR_SWEEP_WINDOW_MIN 256
+#define ZPAR_SWEEP_WINDOW_MIN        256
 #define ZPAR_SWEEP_WINDOW_PER_ENGINE 32
 
 /* stdout/stderr bytes kept per attempt (zpar_task_set_output_cap). */
 #define ZPAR_SWEEP_OUTPUT_CAP ((size_t)64 * 1024 * 1024)
 
 typedef struct {
-    const char *sweep_path;      /* required */
-    const char *journal_path;    /* NULL: "<sweep file>.journal.sqlite" */
+    const char *sweep_path;   /* required */
+    const char *journal_path; /* NULL: "<sweep file>.journal.sqlite" */
     /* Cluster, in this order: an already-connected client (not destroyed by
      * the runner); else connection_file; else $ZPAR_CONNECTION_FILE; else
      * the running local/job cluster (zpar__conn_resolve); else, when
@@ -60,15 +68,15 @@ typedef struct {
      * (or a mktemp directory when that path is too long for ipc). */
     zpar_client_t *client;
     const char *connection_file;
-    int private_cluster;         /* 1: allowed (zpar sweep run), 0: exit 3 */
-    unsigned engines;            /* private cluster size; 0: online cores */
-    const char *zpar_exe;        /* NULL: /proc/self/exe */
-    int retry_failed;            /* also run points recorded as failed */
-    unsigned window;             /* max outstanding tasks; 0: default */
-    int quiet;                   /* print only errors */
-    FILE *log;                   /* progress, notes, summary; NULL: stderr */
-    int handle_signals;          /* 1: catch SIGINT/SIGTERM during the run
-                                    (restored afterwards), stop cleanly */
+    int private_cluster;  /* 1: allowed (zpar sweep run), 0: exit 3 */
+    unsigned engines;     /* private cluster size; 0: online cores */
+    const char *zpar_exe; /* NULL: /proc/self/exe */
+    int retry_failed;     /* also run points recorded as failed */
+    unsigned window;      /* max outstanding tasks; 0: default */
+    int quiet;            /* print only errors */
+    FILE *log;            /* progress, notes, summary; NULL: stderr */
+    int handle_signals;   /* 1: watch SIGINT/SIGTERM during the run and stop
+                             cleanly (exit 128 + signal) */
 } zpar_sweep_run_opts_t;
 
 /* Run the sweep as described above.  Returns a zpar_sweep_exit_t value
@@ -76,19 +84,5 @@ typedef struct {
  * err holds one line explaining why (for bad input: "FILE:LINE:COLUMN:
  * message").  Never returns -1. */
 int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err);
-
-/* Print the counts by state of the sweep's current points (from the
- * journal: succeeded, failed, running, pending, not run), and the points
- * the journal has that the sweep no longer has (removed), to out, as text
- * or (json != 0) one JSON object.  A missing journal means nothing ran yet
- * (it is not created).  Returns 0, or ZPAR_SWEEP_EXIT_BAD_INPUT /
- * ZPAR_SWEEP_EXIT_FAILED with err. */
-int zpar__sweep_status (const char *sweep_path, const char *journal_path, int json, FILE *out,
-                        zpar_error_t *err);
-
-/* Write the report (report.h) to out_path (NULL or "-": stdout; written
- * to a temporary file then renamed).  Same return convention. */
-int zpar__sweep_report (const char *sweep_path, const char *journal_path,
-                        zpar_report_format_t fmt, const char *out_path, zpar_error_t *err);
 
 #endif

@@ -10,6 +10,14 @@
  *   engines                  engine id=.. state=.. pid=.. host=.. lines
  *   status                   status pending=.. running=.. completed=.. failed=.. dropped=..
  *   wait-engines N           until N engines are idle or busy (bounded by -t)
+ *   wait-engines-timeout N S must fail with ETIMEDOUT after about S seconds
+ *   connect-opts DIR         connect through options (cluster_dir DIR)
+ *   future-for ID...         futures for other clients' tasks: one line each
+ *                            ("future id=.. status=.. stdout=.." or errno=..)
+ *   lost SECONDS             a task of SECONDS; prints "waiting", then the
+ *                            shell kills the controller: "lost errno=EHOSTDOWN"
+ *   stale-connect            connecting to a dead controller: ECONNREFUSED
+ *   callback-deadlock        a waiting call from an output callback: EDEADLK
  *   direct                   an echo on every live engine through the MUX, and
  *                            one to a missing engine (must be an error result)
  *   balanced N [SLEEP]       N load-balanced echo tasks (each sleeping SLEEP s)
@@ -204,7 +212,8 @@ static int check_echo (zpar_future_t *f, const char *want, const char *what)
     so = zpar_result_stdout (r, &len);
     if (want && (len != strlen (want) || memcmp (so, want, len) != 0)) {
         char *e = escape (so ? so : "", so ? len : 0);
-        fail ("%s: task %s: stdout '%s', expected '%s' (foreign or corrupt result)", what, ids, e, want);
+        fail ("%s: task %s: stdout '%s', expected '%s' (foreign or corrupt result)", what, ids, e,
+              want);
         free (e);
         return -1;
     }
@@ -244,22 +253,218 @@ static int cmd_status (void)
 static int cmd_wait_engines (int want)
 {
     zpar_client_t *c = connect_or_die ();
-    double end = now_s () + tmo;
-    int live = 0;
-    while (now_s () < end) {
-        zpar_engine_info_t *l;
-        size_t n;
-        live = live_engines (c, &l, &n);
-        free (l);
-        if (live >= want) {
-            out ("engines live=%d", live);
-            zpar_client_destroy (c);
-            return 0;
-        }
-        sleep_s (0.1);
-    }
+    zpar_error_t err;
+    int live = zpar_client_wait_engines (c, (unsigned)want, tmo, &err);
     zpar_client_destroy (c);
-    die ("only %d of %d engines registered within %.0f s", live, want, tmo);
+    if (live < 0)
+        die ("%s", err.text);
+    out ("engines live=%d", live);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the API of issue 7 */
+
+static const char *errname (int e)
+{
+    switch (e) {
+    case 0:
+        return "0";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EHOSTDOWN:
+        return "EHOSTDOWN";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ENOENT:
+        return "ENOENT";
+    case EINVAL:
+        return "EINVAL";
+    case EEXIST:
+        return "EEXIST";
+    case EDEADLK:
+        return "EDEADLK";
+    }
+    return "other";
+}
+
+/* wait for more engines than there are: ETIMEDOUT after about SECONDS */
+static int cmd_wait_engines_timeout (int want, double secs)
+{
+    zpar_client_t *c = connect_or_die ();
+    zpar_error_t err = {{0}};
+    double t0 = now_s ();
+    int rc = zpar_client_wait_engines (c, (unsigned)want, secs, &err);
+    int e = errno;
+    out ("wait_engines rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (e) : "0",
+         (now_s () - t0) * 1000);
+    if (rc >= 0 || e != ETIMEDOUT || !strstr (err.text, "engines registered within"))
+        fail ("wait_engines for %d: rc %d errno %d (%s)", want, rc, e, err.text);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* connect through options: the cluster's directory instead of the file,
+ * which must not come from the environment */
+static int cmd_connect_opts (const char *dir)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err;
+    zpar_client_t *c;
+    char want[4096];
+    zpar_client_opts_init (&o);
+    o.cluster_dir = dir;
+    o.connect_timeout = 5;
+    o.ping_period = 1;
+    unsetenv ("ZPAR_CONNECTION_FILE");
+    if (!(c = zpar_client_connect_opts (&o, &err)))
+        die ("connect_opts: %s", err.text);
+    snprintf (want, sizeof (want), "%s/client.json", dir);
+    if (strcmp (zpar_client_connection_file (c), want) != 0)
+        fail ("connection file %s, expected %s", zpar_client_connection_file (c), want);
+    out ("connect_opts file=%s client=%u alive=%d", zpar_client_connection_file (c),
+         zpar_client_id (c), zpar_client_engines_alive (c, NULL));
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* futures for tasks of other clients (ids given), waited for in turn */
+static int cmd_future_for (int argc, char **argv)
+{
+    zpar_client_t *c = connect_or_die ();
+    for (int i = 0; i < argc; i++) {
+        zpar_task_id_t id;
+        zpar_future_t *f;
+        zpar_error_t err = {{0}};
+        const zpar_result_t *r;
+        size_t len = 0;
+        const char *so;
+        char *esc;
+        if (zpar_task_id_parse (argv[i], &id) < 0)
+            die ("bad task id %s", argv[i]);
+        if (!(f = zpar_client_future_for (c, id, &err)))
+            die ("future_for %s: %s", argv[i], err.text);
+        if (zpar_client_future_for (c, id, NULL) != NULL || errno != EEXIST)
+            fail ("a second future for %s is not EEXIST", argv[i]);
+        if (zpar_future_wait (f, tmo, &err) < 0) {
+            out ("future id=%s errno=%s done=%d", argv[i], errname (errno), zpar_future_done (f));
+            zpar_future_destroy (f);
+            continue;
+        }
+        r = zpar_future_result (f);
+        so = zpar_result_stdout (r, &len);
+        esc = escape (so ? so : "", so ? len : 0);
+        out ("future id=%s status=%s stdout=%s", argv[i], zpar_status_name (zpar_result_status (r)),
+             esc);
+        free (esc);
+        zpar_future_destroy (f);
+    }
+    if (zpar_client_outstanding (c) != 0)
+        fail ("%zu futures still outstanding", zpar_client_outstanding (c));
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* a long task, "waiting" once it runs; the shell then kills the controller
+ * and the wait must fail with EHOSTDOWN (controller lost), not hang */
+static int cmd_lost (double secs)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    zpar_future_t *f;
+    zpar_task_t *t;
+    char sl[32];
+    const char *argv[] = {"sleep", sl, NULL};
+    double t0;
+    int rc;
+
+    zpar_client_opts_init (&o);
+    o.connection_file = connfile;
+    o.connect_timeout = 0.5;
+    o.ping_period = 0.2;
+    if (!(c = zpar_client_connect_opts (&o, &err)))
+        die ("connect_opts: %s", err.text);
+    snprintf (sl, sizeof (sl), "%g", secs);
+    if (!(t = zpar_task_command (argv)) || !(f = zpar_submit (c, t, &err)))
+        die ("submit: %s", err.text);
+    zpar_task_destroy (t);
+    /* the controller answers: a short wait times out, it does not fail */
+    if (zpar_future_wait (f, 1.0, &err) == 0 || errno != ETIMEDOUT)
+        fail ("wait with a live controller: %s", err.text);
+    out ("waiting");
+    t0 = now_s ();
+    rc = zpar_future_wait (f, tmo, &err);
+    out ("lost rc=%d errno=%s ms=%.0f", rc, rc < 0 ? errname (errno) : "0", (now_s () - t0) * 1000);
+    if (rc == 0 || errno != EHOSTDOWN)
+        fail ("wait after the controller died: %s", err.text);
+    zpar_future_destroy (f);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* a callback that calls a waiting function of its own client: EDEADLK,
+ * and the client goes on working */
+typedef struct {
+    zpar_client_t *c;
+    int calls;
+    int err;
+} cb_call_t;
+
+static void deadlock_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream,
+                          const void *data, size_t len)
+{
+    cb_call_t *k = arg;
+    zpar_queue_status_t st;
+    (void)e, (void)t, (void)stream, (void)data, (void)len;
+    k->calls++;
+    if (zpar_client_queue_status (k->c, &st, NULL) < 0)
+        k->err = errno;
+}
+
+static int cmd_callback_deadlock (void)
+{
+    cb_call_t k = {0};
+    zpar_future_t *f;
+    zpar_task_t *t = echo_task ("from-the-callback");
+    zpar_error_t err;
+    k.c = connect_or_die ();
+    zpar_client_on_output (k.c, deadlock_out, &k, 1);
+    if (!(f = zpar_submit (k.c, t, &err)))
+        die ("submit: %s", err.text);
+    zpar_task_destroy (t);
+    check_echo (f, "from-the-callback\n", "callback-deadlock");
+    out ("callback calls=%d errno=%s", k.calls, errname (k.err));
+    if (k.calls > 0 && k.err != EDEADLK)
+        fail ("a waiting call from a callback did not fail with EDEADLK");
+    get_status (k.c, &(zpar_queue_status_t){0});
+    zpar_future_destroy (f);
+    zpar_client_destroy (k.c);
+    return failures ? 1 : 0;
+}
+
+/* connect to a cluster whose controller is dead: ECONNREFUSED at once */
+static int cmd_stale_connect (void)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    double t0 = now_s ();
+    int stale =
+        zpar_connection_file_stale (connfile ? connfile : getenv ("ZPAR_CONNECTION_FILE"), NULL);
+    zpar_client_opts_init (&o);
+    o.connection_file = connfile;
+    o.connect_timeout = 10;
+    c = zpar_client_connect_opts (&o, &err);
+    out ("stale=%d connect errno=%s ms=%.0f", stale, c ? "0" : errname (errno),
+         (now_s () - t0) * 1000);
+    if (c)
+        fail ("connected to a dead controller");
+    else
+        out ("error %s", err.text);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ direct, balanced */
@@ -344,8 +549,7 @@ static int cmd_balanced (int ntasks, double sleep_for)
             const char *argv[] = {"sh", "-c", script, NULL};
             snprintf (script, sizeof (script), "sleep %g; echo %s", sleep_for, want);
             t = zpar_task_command (argv);
-        }
-        else
+        } else
             t = echo_task (want);
         if (!(fs[i] = zpar_submit (c, t, &err)))
             die ("balanced: submit: %s", err.text);
@@ -431,19 +635,16 @@ static void *worker (void *arg)
                 if (zpar_future_wait (fs[i], 0, &err) < 0) {
                     fail ("%s: task %d not done", name, i);
                     bad++;
-                }
-                else if (zpar_result_status (r = zpar_future_result (fs[i])) != ZPAR_STATUS_OK) {
-                    fail ("%s: task %d: %s (%s)", name, i, zpar_status_name (zpar_result_status (r)),
-                          zpar_result_error (r));
+                } else if (zpar_result_status (r = zpar_future_result (fs[i])) != ZPAR_STATUS_OK) {
+                    fail ("%s: task %d: %s (%s)", name, i,
+                          zpar_status_name (zpar_result_status (r)), zpar_result_error (r));
                     bad++;
-                }
-                else if (!(o = zpar_result_output (r, &len)) || len != strlen (want)
-                         || memcmp (o, want, len) != 0) {
+                } else if (!(o = zpar_result_output (r, &len)) || len != strlen (want) ||
+                           memcmp (o, want, len) != 0) {
                     fail ("%s: task %d: output does not match its input '%s'", name, i, want);
                     bad++;
                 }
-            }
-            else {
+            } else {
                 snprintf (want, sizeof (want), "%d-%d\n", w->k, i);
                 if (check_echo (fs[i], want, name) < 0)
                     bad++;
@@ -523,8 +724,8 @@ static int cmd_clients (int k, int n, const char *lib)
 
 typedef struct {
     const char *marker;
-    int seen;     /* the marker was seen */
-    int any;      /* any output seen */
+    int seen; /* the marker was seen */
+    int any;  /* any output seen */
     uint64_t task;
 } iowatch_t;
 
@@ -585,8 +786,8 @@ static int cmd_iopub (void)
     }
     out ("iopub a_seen=%d b_seen=%d", wa.seen, wb.seen);
     if (!wa.seen || !wb.seen)
-        fail ("iopub: a third client's output was not seen by every subscriber (a:%d b:%d)", wa.seen,
-              wb.seen);
+        fail ("iopub: a third client's output was not seen by every subscriber (a:%d b:%d)",
+              wa.seen, wb.seen);
     else if (wa.task != zpar_future_id (f).id || wb.task != zpar_future_id (f).id)
         fail ("iopub: the output was attributed to the wrong task");
     /* mine_only: a subscriber to its own output must not see the others' */
@@ -679,8 +880,7 @@ static int cmd_run (int argc, char **argv)
         else if (!strcmp (argv[i], "--")) {
             i++;
             break;
-        }
-        else {
+        } else {
             fprintf (stderr, "run: unknown option %s\n", argv[i]);
             return 2;
         }
@@ -694,8 +894,7 @@ static int cmd_run (int argc, char **argv)
         *colon = '\0';
         t = zpar_task_function (lib, colon + 1, input ? input : "", input ? strlen (input) : 0);
         free (lib);
-    }
-    else {
+    } else {
         if (i >= argc) {
             fprintf (stderr, "run: no command\n");
             return 2;
@@ -704,9 +903,9 @@ static int cmd_run (int argc, char **argv)
     }
     if (!t)
         die ("run: cannot make the task");
-    if ((retries && zpar_task_set_retries (t, retries) < 0)
-        || (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0)
-        || (inl && zpar_task_set_inline (t, 1) < 0))
+    if ((retries && zpar_task_set_retries (t, retries) < 0) ||
+        (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0) ||
+        (inl && zpar_task_set_inline (t, 1) < 0))
         die ("run: cannot set the task options");
     c = connect_or_die ();
     fs = calloc ((size_t)count, sizeof (*fs));
@@ -766,7 +965,8 @@ static int cmd_queued (int n)
     for (int i = 0; i < n; i++) {
         snprintf (want, sizeof (want), "queued-%d\n", i);
         if (check_echo (fs[i], want, "queued") == 0)
-            out ("queued-done i=%d engine=%u", i, zpar_result_engine (zpar_future_result (fs[i])).id);
+            out ("queued-done i=%d engine=%u", i,
+                 zpar_result_engine (zpar_future_result (fs[i])).id);
         zpar_future_destroy (fs[i]);
     }
     out ("queued done failures=%d", failures);
@@ -779,13 +979,13 @@ static int cmd_queued (int n)
 
 typedef struct {
     uint64_t task;
-    unsigned engine;    /* where the task printed "started" */
-    unsigned died;      /* engine reported died */
+    unsigned engine; /* where the task printed "started" */
+    unsigned died;   /* engine reported died */
     double died_at;
 } killwatch_t;
 
-static void kill_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream,
-                      const void *data, size_t len)
+static void kill_out (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream, const void *data,
+                      size_t len)
 {
     killwatch_t *k = arg;
     (void)stream;
@@ -918,8 +1118,9 @@ static int cmd_killtest (int argc, char **argv)
     else {
         const zpar_result_t *r = zpar_future_result (f);
         char *e = escape (zpar_result_error (r), strlen (zpar_result_error (r)));
-        out ("final status=%s engine=%u attempts=%u error=%s", zpar_status_name (zpar_result_status (r)),
-             zpar_result_engine (r).id, zpar_result_attempts (r), e);
+        out ("final status=%s engine=%u attempts=%u error=%s",
+             zpar_status_name (zpar_result_status (r)), zpar_result_engine (r).id,
+             zpar_result_attempts (r), e);
         free (e);
     }
     zpar_future_destroy (f);
@@ -941,11 +1142,25 @@ static int cmd_killtest (int argc, char **argv)
 /* ------------------------------------------------------------ raw wire */
 
 static const char *ep_names[] = {
-    "registration", "notification", "hb_ping",    "hb_pong",     "mux_client",     "mux_engine",
-    "control_client", "control_engine", "task_client", "task_engine", "iopub_client", "iopub_engine",
+    "registration", "notification", "hb_ping",        "hb_pong",
+    "mux_client",   "mux_engine",   "control_client", "control_engine",
+    "task_client",  "task_engine",  "iopub_client",   "iopub_engine",
 };
-enum { EP_REG, EP_NOTIFY, EP_PING, EP_PONG, EP_MUXC, EP_MUXE, EP_CTLC, EP_CTLE, EP_TASKC, EP_TASKE,
-       EP_IOPUBC, EP_IOPUBE, EP_N };
+enum {
+    EP_REG,
+    EP_NOTIFY,
+    EP_PING,
+    EP_PONG,
+    EP_MUXC,
+    EP_MUXE,
+    EP_CTLC,
+    EP_CTLE,
+    EP_TASKC,
+    EP_TASKE,
+    EP_IOPUBC,
+    EP_IOPUBE,
+    EP_N
+};
 
 typedef struct {
     char addr[EP_N][256];
@@ -1385,8 +1600,8 @@ static int cmd_garbage (void)
     void *sock[EP_N];
     zpar_client_t *c;
     uint64_t d0, dstart;
-    const int types[EP_N] = {ZMQ_DEALER, ZMQ_XSUB, ZMQ_XSUB, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER,
-                             ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_XSUB, ZMQ_PUB};
+    const int types[EP_N] = {ZMQ_DEALER, ZMQ_XSUB,   ZMQ_XSUB,   ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER,
+                             ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER, ZMQ_XSUB,   ZMQ_PUB};
     const int msgtype[EP_N] = {6, 40, 40, 6, 10, 11, 20, 23, 10, 11, 30, 30};
     /* the controller verifies (and counts what it drops) on these */
     const int counted[EP_N] = {1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0};
@@ -1419,8 +1634,7 @@ static int cmd_garbage (void)
                  (unsigned long long)(d - d0));
             if (d == d0)
                 fail ("garbage at %s (%s) was not counted as dropped", ep_names[i], ci.addr[i]);
-        }
-        else
+        } else
             out ("garbage endpoint=%s sent=%d", ep_names[i], sent);
         /* the controller keeps serving after each endpoint's dose */
         {
@@ -1607,7 +1821,10 @@ static void usage (void)
 {
     fprintf (stderr,
              "usage: zpar-testclient [-f CONNFILE] [-t SECONDS] COMMAND [ARGS]\n"
-             "commands: engines, status, wait-engines N, direct, balanced N [SLEEP],\n"
+             "commands: engines, status, wait-engines N, wait-engines-timeout N S,\n"
+             "  connect-opts DIR, future-for ID..., lost SECONDS, stale-connect,\n"
+             "  callback-deadlock,\n"
+             "  direct, balanced N [SLEEP],\n"
              "  clients K N [LIB], iopub, run [OPTS] -- ARGV | --function LIB:SYM,\n"
              "  queued N, killtest [--retries K] [--sleep S], garbage, malformed-body, hijack\n");
     exit (2);
@@ -1630,8 +1847,7 @@ int main (int argc, char **argv)
             tmo = atof (argv[++i]);
             if (scale && atof (scale) > 0)
                 tmo *= atof (scale);
-        }
-        else
+        } else
             usage ();
     }
     if (i >= argc)
@@ -1645,6 +1861,18 @@ int main (int argc, char **argv)
         return cmd_status ();
     if (!strcmp (cmd, "wait-engines") && argc >= 1)
         return cmd_wait_engines (atoi (argv[0]));
+    if (!strcmp (cmd, "wait-engines-timeout") && argc >= 2)
+        return cmd_wait_engines_timeout (atoi (argv[0]), atof (argv[1]));
+    if (!strcmp (cmd, "connect-opts") && argc >= 1)
+        return cmd_connect_opts (argv[0]);
+    if (!strcmp (cmd, "future-for") && argc >= 1)
+        return cmd_future_for (argc, argv);
+    if (!strcmp (cmd, "lost") && argc >= 1)
+        return cmd_lost (atof (argv[0]));
+    if (!strcmp (cmd, "callback-deadlock"))
+        return cmd_callback_deadlock ();
+    if (!strcmp (cmd, "stale-connect"))
+        return cmd_stale_connect ();
     if (!strcmp (cmd, "direct"))
         return cmd_direct ();
     if (!strcmp (cmd, "balanced") && argc >= 1)

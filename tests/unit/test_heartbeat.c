@@ -19,11 +19,11 @@ typedef struct {
     uint32_t ids[16];
 } dead_t;
 
-static void on_dead (void *arg, uint32_t engine)
+static void on_dead (void *arg, zpar_eid_t engine)
 {
     dead_t *d = arg;
     if (d->n < 16)
-        d->ids[d->n] = engine;
+        d->ids[d->n] = engine.v;
     d->n++;
 }
 
@@ -50,12 +50,12 @@ static void test_table (void)
         dead_t d = {0};
         uint64_t t0 = 5000 * MS; /* any origin */
         int rc;
-        zpar__heartbeat_watch (hb, 4, t0);
+        zpar__heartbeat_watch (hb, zpar__eid (4), t0);
         if (cases[i].last_pong_ms)
-            zpar__heartbeat_pong (hb, 4, t0 + cases[i].last_pong_ms * MS);
+            zpar__heartbeat_pong (hb, zpar__eid (4), t0 + cases[i].last_pong_ms * MS);
         rc = zpar__heartbeat_expire (hb, t0 + cases[i].check_ms * MS, on_dead, &d);
         ok (rc == cases[i].dead && d.n == cases[i].dead && (!d.n || d.ids[0] == 4) &&
-                zpar__heartbeat_watched (hb, 4) == !cases[i].dead,
+                zpar__heartbeat_watched (hb, zpar__eid (4)) == !cases[i].dead,
             "%s", cases[i].what);
         zpar__heartbeat_destroy (hb);
     }
@@ -66,53 +66,58 @@ static void test_several (void)
     zpar_heartbeat_t *hb = zpar__heartbeat_create (1000, 2);
     dead_t d = {0};
     for (uint32_t e = 1; e <= 5; e++)
-        ok (zpar__heartbeat_watch (hb, e, 0) == 0, "watch engine %u", e);
-    ok (zpar__heartbeat_watch (hb, 1000, 0) == 0, "watch engine 1000 (the table grows)");
+        ok (zpar__heartbeat_watch (hb, zpar__eid (e), 0) == 0, "watch engine %u", e);
+    ok (zpar__heartbeat_watch (hb, zpar__eid (1000), 0) == 0,
+        "watch engine 1000 (the table grows)");
     /* engines 2 and 4 answer, the others do not */
     for (int k = 1; k <= 5; k++) {
-        zpar__heartbeat_pong (hb, 2, (uint64_t)k * 1000 * MS);
-        zpar__heartbeat_pong (hb, 4, (uint64_t)k * 1000 * MS);
+        zpar__heartbeat_pong (hb, zpar__eid (2), (uint64_t)k * 1000 * MS);
+        zpar__heartbeat_pong (hb, zpar__eid (4), (uint64_t)k * 1000 * MS);
     }
     is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 4,
             "four engines missed their beats");
     ok (d.n == 4 && d.ids[0] == 1 && d.ids[1] == 3 && d.ids[2] == 5 && d.ids[3] == 1000,
         "in engine order: 1 3 5 1000");
-    ok (zpar__heartbeat_watched (hb, 2) && zpar__heartbeat_watched (hb, 4),
+    ok (zpar__heartbeat_watched (hb, zpar__eid (2)) && zpar__heartbeat_watched (hb, zpar__eid (4)),
         "2 and 4 are still watched");
     d.n = 0;
     is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 0,
             "a dead engine is reported once");
 
     /* late pongs: a dead engine's answers do not bring it back */
-    is_int (zpar__heartbeat_pong (hb, 1, 5001 * MS), 0,
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 5001 * MS), 0,
             "a late pong from a dead engine is ignored");
-    ok (!zpar__heartbeat_watched (hb, 1), "the dead engine stays unwatched");
-    is_int (zpar__heartbeat_pong (hb, 77, 5001 * MS), 0,
+    ok (!zpar__heartbeat_watched (hb, zpar__eid (1)), "the dead engine stays unwatched");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (77), 5001 * MS), 0,
             "a pong from an unknown engine is ignored");
     /* a pong read with an older time does not move the clock back */
-    is_int (zpar__heartbeat_pong (hb, 2, 4000 * MS), 1, "a pong with an older time counts");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (2), 4000 * MS), 1,
+            "a pong with an older time counts");
     is_int (zpar__heartbeat_expire (hb, 7500 * MS, NULL, NULL), 0,
             "but does not move the last beat back");
 
     /* restart: the engine registers again and is watched from then on */
-    ok (zpar__heartbeat_watch (hb, 1, 6000 * MS) == 0, "engine 1 restarts (watched again)");
-    is_int (zpar__heartbeat_pong (hb, 1, 6500 * MS), 1, "its pongs count again");
-    zpar__heartbeat_pong (hb, 2, 8000 * MS);
-    zpar__heartbeat_pong (hb, 4, 8000 * MS);
+    ok (zpar__heartbeat_watch (hb, zpar__eid (1), 6000 * MS) == 0,
+        "engine 1 restarts (watched again)");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 6500 * MS), 1, "its pongs count again");
+    zpar__heartbeat_pong (hb, zpar__eid (2), 8000 * MS);
+    zpar__heartbeat_pong (hb, zpar__eid (4), 8000 * MS);
     d.n = 0;
     is_int (zpar__heartbeat_expire (hb, 9000 * MS, on_dead, &d), 0,
             "alive at 9 s (last beat 6.5 s)");
     is_int (zpar__heartbeat_expire (hb, 9001 * MS, on_dead, &d), 1, "dead at 9.001 s");
     /* unwatch: an engine that unregistered is never declared dead */
-    ok (zpar__heartbeat_unwatch (hb, 2) == 0 && !zpar__heartbeat_watched (hb, 2),
+    ok (zpar__heartbeat_unwatch (hb, zpar__eid (2)) == 0 &&
+            !zpar__heartbeat_watched (hb, zpar__eid (2)),
         "unwatch engine 2");
-    ok (zpar__heartbeat_unwatch (hb, 999999) == 0, "unwatching an engine never watched is fine");
+    ok (zpar__heartbeat_unwatch (hb, zpar__eid (999999)) == 0,
+        "unwatching an engine never watched is fine");
     d.n = 0;
     zpar__heartbeat_expire (hb, 100000 * MS, on_dead, &d);
     ok (d.n == 1 && d.ids[0] == 4, "later only engine 4 dies, not the unwatched 2");
 
     /* the time never goes backwards for expire either */
-    ok (zpar__heartbeat_watch (hb, 9, 200000 * MS) == 0, "watch engine 9 at 200 s");
+    ok (zpar__heartbeat_watch (hb, zpar__eid (9), 200000 * MS) == 0, "watch engine 9 at 200 s");
     is_int (zpar__heartbeat_expire (hb, 100 * MS, NULL, NULL), 0,
             "a check before its watch kills nothing");
 
@@ -149,7 +154,7 @@ static void test_sockets (void)
     ok (n == 24 && got[0] == 1 && got[1] == 42 && got[2] == 0xabcdef,
         "the ping is seq, time, session");
 
-    zpar__heartbeat_watch (hb, 3, 0);
+    zpar__heartbeat_watch (hb, zpar__eid (3), 0);
     zmq_send (dealer, echo, sizeof (echo), 0); /* good */
     zmq_send (dealer, echo, 5, 0);             /* wrong size */
     zmq_send (bad, echo, sizeof (echo), 0);    /* bad identity */
@@ -186,13 +191,14 @@ static void test_bad_params (void)
         const char *what;
         int rc;
     } cases[] = {
-        {"watch NULL", zpar__heartbeat_watch (NULL, 1, 0)},
-        {"watch engine 0", zpar__heartbeat_watch (hb, 0, 0)},
-        {"watch engine too large", zpar__heartbeat_watch (hb, ZPAR_HEARTBEAT_MAX_ENGINE + 1, 0)},
-        {"unwatch NULL", zpar__heartbeat_unwatch (NULL, 1)},
-        {"unwatch engine 0", zpar__heartbeat_unwatch (hb, 0)},
-        {"pong NULL", zpar__heartbeat_pong (NULL, 1, 0)},
-        {"pong engine 0", zpar__heartbeat_pong (hb, 0, 0)},
+        {"watch NULL", zpar__heartbeat_watch (NULL, zpar__eid (1), 0)},
+        {"watch engine 0", zpar__heartbeat_watch (hb, zpar__eid (0), 0)},
+        {"watch engine too large",
+         zpar__heartbeat_watch (hb, zpar__eid (ZPAR_HEARTBEAT_MAX_ENGINE + 1), 0)},
+        {"unwatch NULL", zpar__heartbeat_unwatch (NULL, zpar__eid (1))},
+        {"unwatch engine 0", zpar__heartbeat_unwatch (hb, zpar__eid (0))},
+        {"pong NULL", zpar__heartbeat_pong (NULL, zpar__eid (1), 0)},
+        {"pong engine 0", zpar__heartbeat_pong (hb, zpar__eid (0), 0)},
         {"expire NULL", zpar__heartbeat_expire (NULL, 0, NULL, NULL)},
     };
     errno = 0;
@@ -202,7 +208,8 @@ static void test_bad_params (void)
         "create negative period: EINVAL");
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
         ok (cases[i].rc == -1, "bad parameter: %s -> -1", cases[i].what);
-    ok (!zpar__heartbeat_watched (NULL, 1) && !zpar__heartbeat_watched (hb, 0),
+    ok (!zpar__heartbeat_watched (NULL, zpar__eid (1)) &&
+            !zpar__heartbeat_watched (hb, zpar__eid (0)),
         "watched: 0 for bad parameters");
     is_int (zpar__heartbeat_next_ping (NULL), 0, "next_ping NULL: 0");
     zpar__heartbeat_destroy (hb);

@@ -191,6 +191,41 @@ static void test_bad_params (void)
         "unknown kinds are named ?");
 }
 
+static void test_requeue_frames (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK), *r = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_frames_t f;
+    zpar_pipe_msg_t pm;
+    zpar_hdr_t h;
+    zpar_error_t err;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    m->hdr.task = 1234;
+    m->hdr.client = 3;
+    zpar__msg_add_str (m, ZPAR_F_ARGV, "true");
+    ok (zpar__msg_pack (m, &buf, &len) == 0, "a recorded request");
+    pm = (zpar_pipe_msg_t){.kind = ZPAR_PIPE_REQUEUE, .data = buf, .len = len};
+    ok (zpar__pipe_requeue_frames (&pm, &f) == 0 && f.n == 5 && f.delim == 1 &&
+            frame_eq (&f, 0, "hub", 3),
+        "requeue: frames of a request from 'hub'");
+    ok (zpar__frames_check (NULL, &f, &h, &err) == 0 && h.type == ZPAR_MSG_TASK && h.task == 1234 &&
+            zpar__frames_decode (&f, r, &err) == 0 && r->hdr.client == 3,
+        "requeue: the request checks and decodes");
+    zpar__frames_close (&f);
+    pm.len = ZPAR_HDR_LEN - 1;
+    ok (zpar__pipe_requeue_frames (&pm, &f) < 0 && errno == EINVAL && f.n == 0,
+        "requeue too short: EINVAL");
+    pm.kind = ZPAR_PIPE_UP;
+    pm.len = len;
+    ok (zpar__pipe_requeue_frames (&pm, &f) < 0 && errno == EINVAL,
+        "requeue of another kind: EINVAL");
+    ok (zpar__pipe_requeue_frames (NULL, &f) < 0 && errno == EINVAL, "requeue NULL: EINVAL");
+    free (buf);
+    zpar__msg_destroy (m);
+    zpar__msg_destroy (r);
+}
+
 static void test_sockets (void *ctx)
 {
     void *a = zmq_socket (ctx, ZMQ_PAIR), *b = zmq_socket (ctx, ZMQ_PAIR);
@@ -367,6 +402,7 @@ int main (void)
     test_bytes ();
     test_malformed ();
     test_bad_params ();
+    test_requeue_frames ();
     test_sockets (ctx);
     test_monitor (ctx);
     zmq_ctx_term (ctx);

@@ -1,11 +1,16 @@
 /* test_runner.c - the engine's task runner, without any network.
  *
+ * The whole test runs with SIGINT, SIGTERM, SIGHUP and SIGCHLD blocked, as
+ * the zpar program blocks them: children must still start with an empty
+ * mask (a timeout's SIGTERM kills them) and exits are seen without SIGCHLD.
+ *
  * Function tasks use the test library named by $ZPAR_TESTFN (else
  * $builddir/tests/lib/.libs/testfn.so); they are skipped when absent. */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -13,14 +18,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/runner.h"
+#include "engine/runner_int.h"
 #include "msg.h"
+#include "reactor.h"
 #include "tap.h"
 
 extern char **environ;
 
+static zpar_reactor_t *reactor;
 static zpar_runner_t *r;
 static size_t streamed[3];
 
@@ -108,8 +117,8 @@ static void test_commands (void)
         s = cmd (argv);
         res = run (&s, 10);
         ok (res && res->status == ZPAR_STATUS_ERROR, "missing executable: status error");
-        ok (res && has (res->error, "command not found: zpar-no-such-command-xyz")
-                && has (res->error, "No such file or directory"),
+        ok (res && has (res->error, "command not found: zpar-no-such-command-xyz") &&
+                has (res->error, "No such file or directory"),
             "missing executable: clear text");
         diag ("  error: %s", res ? res->error : "");
     }
@@ -210,8 +219,7 @@ static void test_functions (const char *lib)
 
     s = fn (lib, "zt_fail", NULL);
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3,
-        "zt_fail: failed, exit 3");
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3, "zt_fail: failed, exit 3");
 
     s = fn (lib, "zt_segv", NULL);
     res = run (&s, 10);
@@ -241,14 +249,15 @@ static void test_functions (const char *lib)
     s = fn (lib, "zt_echo", "inline-bytes");
     s.inline_fn = 1;
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "inline-bytes")
-            && res->pid == 0,
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->output, "inline-bytes") &&
+            res->pid == 0,
         "zt_echo inline: output, no child");
 
     s = fn (lib, "zt_fail", NULL);
     s.inline_fn = 1;
     res = run (&s, 10);
-    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3, "zt_fail inline: failed 3");
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3,
+        "zt_fail inline: failed 3");
 
     s = fn (lib, "zt_no_such_symbol", NULL);
     res = run (&s, 10);
@@ -373,10 +382,108 @@ static void test_bad_params (const char *lib)
         ok (zpar__runner_start (NULL, &s) < 0 && errno == EINVAL, "start(NULL runner): EINVAL");
         ok (zpar__runner_start (r, NULL) < 0 && errno == EINVAL, "start(NULL spec): EINVAL");
         ok (zpar__runner_wait (r, 1) < 0 && errno == ESRCH, "wait with nothing started: ESRCH");
+        ok (zpar__runner_wait (NULL, 1) < 0 && errno == ESRCH, "wait(NULL): ESRCH");
         ok (zpar__runner_result (r) == NULL, "no result when idle");
         zpar__runner_destroy (NULL);
         ok (1, "destroy(NULL) is a no-op");
     }
+}
+
+/* Signals the engine blocks do not reach its children blocked. */
+static void test_signals (const char *lib)
+{
+    const zpar_run_result_t *res;
+    zpar_run_spec_t s;
+    sigset_t cur;
+
+    ok (pthread_sigmask (SIG_BLOCK, NULL, &cur) == 0 && sigismember (&cur, SIGTERM) == 1 &&
+            sigismember (&cur, SIGCHLD) == 1,
+        "the test process blocks SIGTERM and SIGCHLD");
+    {
+        char *argv[] = {"sh", "-c", "kill -TERM $$; sleep 5", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_SIGNALED && res->signal == SIGTERM,
+            "a command's own SIGTERM kills it (empty mask, default action)");
+    }
+    {
+        char *argv[] = {"sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL};
+        s = cmd (argv);
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_OK &&
+                memmem (res->out.data, res->out.len, "SigBlk:\t0000000000000000", 24),
+            "a command starts with an empty signal mask");
+        if (res && res->out.len)
+            diag ("  %.*s", (int)res->out.len, (const char *)res->out.data);
+    }
+    if (lib) {
+        s = fn (lib, "zt_sleep", "30");
+        s.timeout_ms = 100;
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == 0 && res->wall_us < 1000000,
+            "function child sees the timeout's SIGTERM as cancellation (returns early)");
+
+        s = fn (lib, "zt_sleep", "30");
+        s.inline_fn = 1;
+        raise (SIGTERM); /* blocked: stays pending */
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 4,
+            "inline function sees a pending SIGTERM as cancellation");
+        {
+            sigset_t term;
+            struct timespec zero = {0, 0};
+            sigemptyset (&term);
+            sigaddset (&term, SIGTERM);
+            ok (sigtimedwait (&term, NULL, &zero) == SIGTERM, "the pending SIGTERM is still ours");
+        }
+    }
+}
+
+/* Two runners in one process: each sees its own child's exit. */
+static void test_two_runners (void)
+{
+    zpar_error_t err = {{0}};
+    zpar_runner_t *r2 = zpar__runner_create (reactor, 8, -1, NULL, NULL, &err);
+    char *slow[] = {"sh", "-c", "sleep 0.3; echo slow", NULL};
+    char *fast[] = {"sh", "-c", "echo fast; exit 2", NULL};
+    zpar_run_spec_t s1 = cmd (slow), s2 = cmd (fast);
+    const zpar_run_result_t *res;
+
+    ok (r2 != NULL, "a second runner on the same reactor");
+    if (!r2)
+        return;
+    zpar__runner_clear (r);
+    ok (zpar__runner_start (r, &s1) == 0 && zpar__runner_start (r2, &s2) == 0,
+        "both start a child");
+    ok (zpar__runner_wait (r2, 10) == 0, "the fast one finishes");
+    res = zpar__runner_result (r2);
+    ok (res && res->exit_code == 2 && buf_is (&res->out, "fast\n") && zpar__runner_busy (r),
+        "fast: its own exit status, the slow one still runs");
+    ok (zpar__runner_wait (r, 10) == 0, "the slow one finishes");
+    res = zpar__runner_result (r);
+    ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->out, "slow\n"), "slow: ok");
+    zpar__runner_destroy (r2);
+}
+
+/* Without pidfds (old kernels) the exit is polled for. */
+static void test_no_pidfd (void)
+{
+    const zpar_run_result_t *res;
+    char *echo[] = {"sh", "-c", "echo polled; exit 4", NULL};
+    char *slp[] = {"sleep", "10", NULL};
+    zpar_run_spec_t s = cmd (echo);
+
+    zpar__runner_set_no_pidfd (r, 1);
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 4 &&
+            buf_is (&res->out, "polled\n"),
+        "no pidfd: exit status and output");
+    s = cmd (slp);
+    s.timeout_ms = 100;
+    res = run (&s, 10);
+    ok (res && res->status == ZPAR_STATUS_TIMEOUT && res->signal == SIGTERM,
+        "no pidfd: timeout still ends it");
+    zpar__runner_set_no_pidfd (r, 0);
 }
 
 static void bench_spawn (void)
@@ -421,14 +528,17 @@ int main (void)
     ok (mkdtemp (dir) != NULL, "temporary ZPAR_DIR");
     setenv ("ZPAR_DIR", dir, 1);
 
-    r = zpar__runner_create (7, 2, NULL, NULL, &err);
+    ok (zpar__reactor_block_signals () == 0, "signals blocked as in the zpar program");
+    reactor = zpar__reactor_create ();
+    ok (reactor != NULL, "reactor created");
+    r = zpar__runner_create (reactor, 7, 2, NULL, NULL, &err);
     ok (r != NULL, "runner created");
     if (!r) {
         diag ("%s", err.text);
         return done_testing ();
     }
-    ok (zpar__runner_create (1, -1, NULL, NULL, &err) == NULL && errno == EBUSY,
-        "a second runner: EBUSY");
+    ok (zpar__runner_create (NULL, 1, -1, NULL, NULL, &err) == NULL && errno == EINVAL,
+        "runner without a reactor: EINVAL");
     zpar__runner_set_output_cb (r, on_output, NULL);
 
     test_commands ();
@@ -438,10 +548,14 @@ int main (void)
     else
         diag ("no ZPAR_TESTFN: function tasks skipped");
     test_control ();
+    test_signals (lib);
+    test_two_runners ();
+    test_no_pidfd ();
     test_bad_params (lib);
     bench_spawn ();
 
     zpar__runner_destroy (r);
+    zpar__reactor_destroy (reactor);
     {
         char cmdline[PATH_MAX + 16];
         snprintf (cmdline, sizeof (cmdline), "rm -rf %s", dir);

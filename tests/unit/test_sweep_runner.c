@@ -14,9 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "conn.h"
 #include "journal.h"
+#include "runlog.h"
 #include "runner.h"
+#include "status.h"
 #include "spec.h"
 #include "tap.h"
 
@@ -308,6 +311,44 @@ static void test_status_report (void)
         "a journal of another sweep: exit 2 (%s)", err.text);
 }
 
+/* The parts of the runner called directly: bad parameters. */
+static void test_bad_params (void)
+{
+    zpar_sweep_run_opts_t o;
+    zpar_sweep_private_t pc;
+    zpar_sweep_log_t l;
+    zpar_error_t err = {{0}};
+    zpar_sweep_spec_t *spec;
+    char path[512];
+
+    snprintf (path, sizeof (path), "%s/good.yaml", dir);
+    write_text (path, good);
+    spec = zpar__sweep_spec_load (path, &err);
+    memset (&o, 0, sizeof (o));
+    memset (&pc, 0, sizeof (pc));
+    zpar__sweep_log_init (&l, devnull (), 1);
+    errno = 0;
+    ok (zpar__sweep_connect (NULL, spec, &pc, &l, NULL, NULL, &err) == NULL && errno == EINVAL,
+        "connect: NULL opts: EINVAL");
+    errno = 0;
+    ok (zpar__sweep_connect (&o, NULL, &pc, &l, NULL, NULL, &err) == NULL && errno == EINVAL,
+        "connect: NULL spec: EINVAL");
+    errno = 0;
+    ok (zpar__sweep_connect (&o, spec, NULL, &l, NULL, NULL, &err) == NULL && errno == EINVAL,
+        "connect: NULL private cluster: EINVAL");
+    errno = 0;
+    ok (zpar__sweep_connect (&o, spec, &pc, NULL, NULL, NULL, &err) == NULL && errno == EINVAL,
+        "connect: NULL log: EINVAL");
+    zpar__sweep_private_stop (NULL, &l, 0);
+    zpar__sweep_private_stop (&pc, &l, 0);
+    ok (pc.started == 0, "private_stop: NULL and not started are no-ops");
+    ok (zpar__sweep_status (NULL, NULL, 0, devnull (), &err) == ZPAR_SWEEP_EXIT_BAD_INPUT,
+        "status: no sweep file: exit 2");
+    ok (zpar__sweep_report (NULL, NULL, ZPAR_REPORT_CSV, "-", &err) == ZPAR_SWEEP_EXIT_BAD_INPUT,
+        "report: no sweep file: exit 2");
+    zpar__sweep_spec_destroy (spec);
+}
+
 int main (void)
 {
     char cmd[300];
@@ -321,6 +362,7 @@ int main (void)
     test_unreachable ();
     test_lock ();
     test_status_report ();
+    test_bad_params ();
     snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
     if (system (cmd) != 0)
         diag ("could not remove %s", dir);

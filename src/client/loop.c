@@ -1,0 +1,483 @@
+/* loop.c - the client's reactor: socket watchers, dispatch, synchronous
+ * requests, controller-loss pings and polling for other clients' tasks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "client.h"
+#include "clock.h"
+#include "error.h"
+
+#define DRAIN_MAX              4096
+#define REMOTE_BACKOFF_MIN_US  5000ULL
+#define REMOTE_BACKOFF_MAX_US  200000ULL
+#define REMOTE_ENOENT_GRACE_US 1000000ULL /* the hub learns of a new task a moment later */
+#define TICK_MAX_MS            1000
+
+uint64_t zpar__client_next_id (zpar_client_t *c)
+{
+    return ((uint64_t)c->num << 32) | (++c->seq & 0xffffffffu);
+}
+
+long zpar__client_left_ms (uint64_t deadline_us)
+{
+    uint64_t now = zpar__mono_us ();
+    if (deadline_us == 0)
+        return -1;
+    if (now >= deadline_us)
+        return 0;
+    return (long)((deadline_us - now + 999) / 1000);
+}
+
+/* The message just received, handed over (c->in is replaced by a fresh
+ * one).  NULL if no memory: the caller drops the message. */
+static zpar_msg_t *take_in (zpar_client_t *c)
+{
+    zpar_msg_t *fresh = zpar__msg_create (ZPAR_MSG_NONE), *m;
+    if (!fresh)
+        return NULL;
+    m = c->in;
+    c->in = fresh;
+    return m;
+}
+
+/* ------------------------------------------------------------- events */
+
+void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
+{
+    if (!r)
+        return;
+    if (f->result || f->err_no) {
+        zpar_result_destroy (r); /* a late duplicate: the first answer stands */
+        return;
+    }
+    f->result = r;
+    if (f->remote && c->nremote)
+        c->nremote--;
+    if (c->outstanding)
+        c->outstanding--;
+}
+
+static void on_result (zpar_client_t *c)
+{
+    zpar_future_t *f = zpar__idmap_get (c->futures, c->in->hdr.task);
+    zpar_msg_t *m;
+    if (!f || f->result || f->err_no || !(m = take_in (c)))
+        return;
+    m->nenv = 0;
+    zpar__client_complete (c, f, zpar__result_from_msg (m));
+}
+
+static void on_notify (zpar_client_t *c, zpar_msg_t *m)
+{
+    zpar_proto_notify_t n;
+    zpar_error_t err;
+    uint32_t engine;
+    const char *ev;
+    if (zpar__proto_notify_decode (m, &n, &err) < 0)
+        return; /* malformed: dropped */
+    engine = n.h.engine.v;
+    if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED) {
+        size_t pos = 0;
+        zpar_future_t *f;
+        char text[128];
+        snprintf (text, sizeof (text), "engine %u died while this task was on it", engine);
+        while ((f = zpar__idmap_next (c->futures, &pos, NULL)))
+            if (!f->result && f->engine && f->engine == engine)
+                zpar__client_complete (
+                    c, f, zpar__result_make (f->id, f->engine, ZPAR_STATUS_ENGINE_DIED, text));
+    }
+    if (c->ev_cb && (ev = zpar__notify_event_name (n.event)))
+        c->ev_cb (c->ev_arg, (zpar_engine_id_t){engine}, ev);
+}
+
+static void on_stream (zpar_client_t *c, zpar_msg_t *m)
+{
+    zpar_proto_stream_t st;
+    zpar_error_t err;
+    if (!c->out_cb || zpar__proto_stream_decode (m, &st, &err) < 0)
+        return;
+    c->out_cb (c->out_arg, (zpar_engine_id_t){st.h.engine.v}, (zpar_task_id_t){st.h.task.v},
+               (int)st.stream, st.data, st.len);
+}
+
+static void remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text)
+{
+    f->err_no = e;
+    snprintf (f->err_text, sizeof (f->err_text), "%s", text);
+    if (c->nremote)
+        c->nremote--;
+    if (c->outstanding)
+        c->outstanding--;
+}
+
+/* Arm the tick for `due` (monotonic us) unless it is due earlier. */
+static void tick_at (zpar_client_t *c, uint64_t due)
+{
+    uint64_t now = zpar__mono_us (), ms;
+    if (!c->waiting || (zpar__watcher_active (c->tick) && c->tick_due_us <= due))
+        return;
+    ms = due > now ? (due - now + 999) / 1000 : 0;
+    if (ms > TICK_MAX_MS)
+        ms = TICK_MAX_MS;
+    c->tick_due_us = now + ms * 1000;
+    zpar__timer_watcher_reset (c->tick, ms, 0);
+}
+
+static void remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now)
+{
+    f->next_poll_us = now + f->backoff_us;
+    f->backoff_us *= 2;
+    if (f->backoff_us > REMOTE_BACKOFF_MAX_US)
+        f->backoff_us = REMOTE_BACKOFF_MAX_US;
+    tick_at (c, f->next_poll_us);
+}
+
+/* The hub's answer about a remote future's task. */
+static void on_remote_reply (zpar_client_t *c, zpar_future_t *f, zpar_msg_t *m)
+{
+    uint64_t now = zpar__mono_us ();
+    zpar_proto_query_reply_t qr;
+    zpar_error_t perr;
+    char ids[32], text[ZPAR_ERROR_TEXT_MAX];
+
+    f->query = 0;
+    if (f->result || f->err_no)
+        return;
+    zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
+    if (zpar__proto_query_reply_decode (m, &qr, &perr) < 0) {
+        snprintf (text, sizeof (text), "the controller's answer about task %s is malformed", ids);
+        remote_fail (c, f, EPROTO, text);
+        return;
+    }
+    if (qr.errnum == ENOENT && now - f->created_us < REMOTE_ENOENT_GRACE_US)
+        remote_again (c, f, now);
+    else if (qr.errnum == ENOENT) {
+        snprintf (text, sizeof (text),
+                  "no task %s in this cluster (ids come from 'zpar submit'; a new cluster "
+                  "does not know an earlier one's tasks)",
+                  ids);
+        remote_fail (c, f, ENOENT, text);
+    } else if (qr.errnum) {
+        snprintf (text, sizeof (text), "the controller says about task %s: %s", ids,
+                  qr.error ? qr.error : "error");
+        remote_fail (c, f, qr.errnum, text);
+    } else if (qr.record) {
+        zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_NONE);
+        if (!rm || zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0) {
+            zpar__msg_destroy (rm);
+            snprintf (text, sizeof (text), "the controller's record of task %s is malformed", ids);
+            remote_fail (c, f, EPROTO, text);
+        } else
+            zpar__client_complete (c, f, zpar__result_from_msg (rm));
+    } else
+        remote_again (c, f, now); /* pending or running */
+    zpar__proto_query_reply_clear (&qr);
+}
+
+static void on_query_reply (zpar_client_t *c, zpar_msg_t *m)
+{
+    zpar_future_t *f;
+    if (c->ping_id && m->hdr.task == c->ping_id) {
+        c->ping_id = 0;
+        return;
+    }
+    if ((f = zpar__idmap_del (c->queries, m->hdr.task)) && f->query == m->hdr.task)
+        on_remote_reply (c, f, m);
+}
+
+/* Handle the message in c->in. */
+static void dispatch_msg (zpar_client_t *c)
+{
+    zpar_msg_t *m = c->in;
+    if (c->want_type && m->hdr.type == c->want_type &&
+        (c->want_task == 0 || m->hdr.task == c->want_task)) {
+        zpar_msg_t *got = take_in (c);
+        if (got) {
+            zpar__msg_destroy (c->got);
+            c->got = got;
+        }
+        c->got_reply = 1;
+        return;
+    }
+    switch (m->hdr.type) {
+    case ZPAR_MSG_RESULT:
+        on_result (c);
+        break;
+    case ZPAR_MSG_NOTIFY:
+        on_notify (c, m);
+        break;
+    case ZPAR_MSG_STREAM:
+        on_stream (c, m);
+        break;
+    case ZPAR_MSG_QUERY_REPLY:
+        on_query_reply (c, m);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_client_t *c = arg;
+    void *sock = NULL;
+    (void)r;
+    (void)revents;
+    for (int i = 0; i < S_COUNT; i++)
+        if (c->w[i] == w)
+            sock = c->sock[i];
+    if (!sock)
+        return;
+    c->depth++;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_error_t err;
+        if (zpar__wire_recv (sock, c->signer, c->in, ZMQ_DONTWAIT, &err) < 0) {
+            if (errno == EAGAIN)
+                break;
+            continue; /* dropped (forged, malformed, replayed) */
+        }
+        c->handled++;
+        c->heard_us = zpar__mono_us ();
+        c->ping_failures = 0;
+        dispatch_msg (c);
+    }
+    c->depth--;
+}
+
+/* ------------------------------------------------------------- requests */
+
+int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task, uint64_t corr)
+{
+    zpar_proto_query_t q = {0};
+    zpar_msg_t *req = zpar__msg_create (ZPAR_MSG_QUERY);
+    int rc;
+    if (!req)
+        return -1;
+    q.h.client = zpar__cid (c->num);
+    q.h.task = zpar__tid (corr);
+    q.kind = kind;
+    q.task = zpar__tid (task);
+    rc = zpar__proto_query_encode (req, &q);
+    if (rc == 0)
+        rc = zpar__wire_send (c->sock[S_REG], c->signer, req, ZMQ_DONTWAIT);
+    zpar__msg_destroy (req);
+    return rc;
+}
+
+/* ------------------------------------------------------------- the tick */
+
+static uint64_t ping_period_us (const zpar_client_t *c)
+{
+    return (uint64_t)(c->ping_period * 1e6);
+}
+
+static uint64_t timeout_us (const zpar_client_t *c)
+{
+    return (uint64_t)(c->connect_timeout * 1e6);
+}
+
+/* Controller liveness: ask a silent controller; two questions without an
+ * answer for connect_timeout each mean it is lost.  Returns when to look
+ * again (monotonic us). */
+static uint64_t tick_ping (zpar_client_t *c, uint64_t now)
+{
+    if (c->ping_period <= 0 || c->lost)
+        return UINT64_MAX;
+    if (c->ping_id == 0) {
+        if (now - c->heard_us < ping_period_us (c))
+            return c->heard_us + ping_period_us (c);
+    } else if (now - c->ping_sent_us < timeout_us (c)) {
+        return c->ping_sent_us + timeout_us (c);
+    } else if (++c->ping_failures >= 2) {
+        c->lost = 1;
+        c->ping_id = 0;
+        return UINT64_MAX;
+    }
+    c->ping_id = zpar__client_next_id (c);
+    c->ping_sent_us = now;
+    if (zpar__client_query_send (c, ZPAR_QUERY_STATUS, 0, c->ping_id) < 0)
+        c->ping_id = 0; /* could not even queue it: try again at the next tick */
+    return now + (c->ping_id ? timeout_us (c) : 100000);
+}
+
+/* Remote futures: ask the hub about those due.  Returns the next due time. */
+static uint64_t tick_remote (zpar_client_t *c, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    size_t pos = 0;
+    zpar_future_t *f;
+    if (!c->nremote)
+        return next;
+    while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
+        if (!f->remote || f->result || f->err_no || f->query)
+            continue;
+        if (f->next_poll_us <= now) {
+            uint64_t corr = zpar__client_next_id (c);
+            if (zpar__idmap_put (c->queries, corr, f) < 0)
+                continue;
+            if (zpar__client_query_send (c, ZPAR_QUERY_RESULT, f->id, corr) < 0) {
+                zpar__idmap_del (c->queries, corr);
+                f->next_poll_us = now + REMOTE_BACKOFF_MAX_US;
+            } else
+                f->query = corr;
+        }
+        if (!f->query && f->next_poll_us < next)
+            next = f->next_poll_us;
+    }
+    return next;
+}
+
+static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_client_t *c = arg;
+    uint64_t now = zpar__mono_us (), next, t;
+    (void)r;
+    (void)revents;
+    if (!c->waiting)
+        return;
+    next = tick_ping (c, now);
+    if ((t = tick_remote (c, now)) < next)
+        next = t;
+    if (next == UINT64_MAX)
+        next = now + (uint64_t)TICK_MAX_MS * 1000;
+    t = next > now ? (next - now + 999) / 1000 : 0;
+    if (t > TICK_MAX_MS)
+        t = TICK_MAX_MS;
+    c->tick_due_us = now + t * 1000;
+    zpar__timer_watcher_reset (w, t, 0);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+int zpar__client_loop_init (zpar_client_t *c)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        if (!c->sock[i] || c->w[i])
+            continue;
+        if (!(c->w[i] = zpar__zmq_watcher_create (c->r, c->sock[i], ZPAR_EV_IN, on_socket, c)))
+            return -1;
+        zpar__watcher_start (c->w[i]);
+    }
+    if (!c->tick && !(c->tick = zpar__timer_watcher_create (c->r, 0, 0, on_tick, c)))
+        return -1;
+    return 0;
+}
+
+int zpar__client_pump (zpar_client_t *c, long timeout_ms)
+{
+    if (c->depth > 0) {
+        errno = EDEADLK;
+        return -1;
+    }
+    c->handled = 0;
+    c->interrupted = 0;
+    errno = 0;
+    if (zpar__reactor_run_once (c->r, timeout_ms) < 0) {
+        if (errno != EINTR)
+            return -1;
+        c->interrupted = 1;
+    } else if (errno == EINTR)
+        c->interrupted = 1; /* the reactor swallows EINTR: a signal handler ran */
+    return c->handled;
+}
+
+int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
+{
+    if (c->depth > 0)
+        return zpar__errnoprintf (err, EDEADLK,
+                                  "a waiting zpar call was made from inside a callback of the "
+                                  "same client");
+    if (c->waiting++ == 0) {
+        uint64_t now = zpar__mono_us (), due = UINT64_MAX;
+        if (c->ping_id)
+            c->ping_sent_us = now; /* its answer may be unread: give it a full window */
+        c->lost = 0;
+        /* arm the tick for the first thing it has to do (not at once: a
+         * quick wait should cost no extra wake-up) */
+        if (c->nremote)
+            due = now;
+        else if (c->ping_period > 0 && c->ping_id)
+            due = c->ping_sent_us + timeout_us (c);
+        else if (c->ping_period > 0)
+            due = c->heard_us + ping_period_us (c);
+        if (due != UINT64_MAX) {
+            uint64_t ms = due > now ? (due - now + 999) / 1000 : 0;
+            if (ms > TICK_MAX_MS)
+                ms = TICK_MAX_MS;
+            c->tick_due_us = now + ms * 1000;
+            zpar__timer_watcher_reset (c->tick, ms, 0);
+        }
+    }
+    return 0;
+}
+
+int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err)
+{
+    if (!c->lost)
+        return 0;
+    c->lost = 0;
+    c->ping_failures = 0;
+    return zpar__errnoprintf (err, EHOSTDOWN,
+                              "lost the controller (%s): it did not answer for %g s; results "
+                              "are kept by the controller: fetch them later with 'zpar wait ID' "
+                              "/ 'zpar result ID'",
+                              c->ci.addr[ZPAR_EP_REGISTRAR], 2 * c->connect_timeout);
+}
+
+void zpar__client_wait_end (zpar_client_t *c)
+{
+    if (c->waiting > 0 && --c->waiting == 0)
+        zpar__watcher_stop (c->tick);
+}
+
+zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
+                               double timeout, zpar_error_t *err)
+{
+    uint64_t deadline = zpar__mono_us () + (uint64_t)(timeout * 1e6);
+    zpar_msg_t *r;
+
+    if (c->depth > 0) {
+        zpar__errnoprintf (err, EDEADLK,
+                           "a waiting zpar call was made from inside a callback of the same "
+                           "client");
+        return NULL;
+    }
+    c->want_type = rtype;
+    c->want_task = req->hdr.task;
+    c->got_reply = 0;
+    zpar__msg_destroy (c->got);
+    c->got = NULL;
+    if (zpar__wire_send (c->sock[which], c->signer, req, 0) < 0) {
+        int e = errno;
+        c->want_type = 0;
+        zpar__errnoprintf (err, e, "cannot send to the controller: %s", zmq_strerror (e));
+        return NULL;
+    }
+    while (!c->got_reply) {
+        long left = zpar__client_left_ms (deadline);
+        if (left <= 0) {
+            c->want_type = 0;
+            zpar__errnoprintf (err, EHOSTUNREACH,
+                               "the controller did not answer within %g s (is it running? %s)",
+                               timeout, c->ci.addr[ZPAR_EP_REGISTRAR]);
+            return NULL;
+        }
+        if (zpar__client_pump (c, left) < 0) {
+            int e = errno;
+            c->want_type = 0;
+            zpar__errnoprintf (err, e, "poll failed: %s", zmq_strerror (e));
+            return NULL;
+        }
+    }
+    c->want_type = 0;
+    r = c->got;
+    c->got = NULL;
+    if (!r)
+        zpar__errnoprintf (err, ENOMEM, "lost the controller's reply (out of memory)");
+    return r;
+}

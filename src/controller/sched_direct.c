@@ -1,0 +1,293 @@
+/* sched_direct.c - the MUX and control relays. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "log.h"
+#include "proto_control.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
+#include "proto_result.h"
+#include "reactor.h"
+#include "sched_direct.h"
+#include "sockutil.h"
+#include "wire.h"
+#include "zpar.h"
+
+#define DRAIN_MAX 2048
+
+struct zpar_sched_direct {
+    zpar_sched_direct_kind_t kind;
+    const char *name;
+    void *client;  /* ROUTER, clients connect */
+    void *engine;  /* ROUTER, engines connect */
+    void *monitor; /* PUB to the hub */
+    void *inject;  /* PAIR from the hub */
+    zpar_signer_t *signer;
+    zpar_reactor_t *reactor;
+    pthread_t thread;
+    int started;
+    volatile uint64_t dropped;
+};
+
+static int type_allowed (zpar_sched_direct_t *d, int type, int from_client)
+{
+    if (d->kind == ZPAR_SCHED_DIRECT_MUX)
+        return from_client ? type == ZPAR_MSG_TASK : (type == ZPAR_MSG_RESULT);
+    if (from_client)
+        return type == ZPAR_MSG_ABORT || type == ZPAR_MSG_INTERRUPT || type == ZPAR_MSG_SHUTDOWN;
+    return type == ZPAR_MSG_CONTROL_REPLY || type == ZPAR_MSG_RESULT;
+}
+
+static void swap01 (zpar_frames_t *f)
+{
+    zmq_msg_t tmp = f->part[0];
+    f->part[0] = f->part[1];
+    f->part[1] = tmp;
+}
+
+/* The engine named by a client is not connected: answer for it (and,
+ * for a task, tell the hub so that its record is finished).  engine,
+ * client: the two routing identities. */
+static void reply_unreachable (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_msg_t *client,
+                               const zpar_hdr_t *h)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_tid_t task = zpar__tid (h->task);
+    zpar_eid_t eid = zpar__eid (h->engine);
+    zpar_cid_t cid = zpar__cid (h->client);
+    char text[160];
+    int rc;
+
+    if (!m)
+        return;
+    snprintf (text, sizeof (text), "engine %u is not connected (it died, or never registered)",
+              h->engine);
+    if (d->kind == ZPAR_SCHED_DIRECT_MUX) {
+        zpar_proto_result_t r;
+        zpar__proto_result_error (&r, task, eid, cid, ZPAR_STATUS_ERROR, text);
+        r.errnum = EHOSTUNREACH;
+        rc = zpar__proto_result_encode (m, &r);
+    } else {
+        zpar_proto_control_reply_t r = {
+            .h = {.task = task, .engine = eid, .client = cid},
+            .error = text,
+            .errnum = EHOSTUNREACH,
+        };
+        rc = zpar__proto_control_reply_encode (m, &r);
+    }
+    if (rc == 0 && zpar__msg_push_ident (m, zmq_msg_data (client), zmq_msg_size (client)) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (engine), zmq_msg_size (engine)) == 0 &&
+        zpar__wire_send (d->client, d->signer, m, ZMQ_DONTWAIT) == 0 &&
+        d->kind == ZPAR_SCHED_DIRECT_MUX)
+        (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
+    zpar__msg_destroy (m);
+}
+
+static void drop (zpar_sched_direct_t *d, const char *side, const char *why)
+{
+    d->dropped++;
+    zpar__warn ("%s: %s message dropped: %s", d->name, side, why);
+}
+
+/* Receive and verify one message with two routing frames.  0 with f and
+ * h filled, 1 when a bad message was dropped, -1 when nothing is left. */
+static int recv_checked (zpar_sched_direct_t *d, void *sock, int from_client, zpar_frames_t *f,
+                         zpar_hdr_t *h)
+{
+    const char *side = from_client ? "client" : "engine";
+    zpar_error_t err;
+    if (zpar__frames_recv (sock, f, ZMQ_DONTWAIT) < 0) {
+        if (errno == EPROTO) {
+            drop (d, side, "too many frames");
+            return 1;
+        }
+        return -1;
+    }
+    if (zpar__frames_check (d->signer, f, h, &err) < 0) {
+        drop (d, side, err.text);
+        zpar__frames_close (f);
+        return 1;
+    }
+    if (f->delim != 2 || !type_allowed (d, h->type, from_client)) {
+        snprintf (err.text, sizeof (err.text), "unexpected %s with %d routing frames",
+                  zpar__msg_type_name (h->type), f->delim);
+        drop (d, side, err.text);
+        zpar__frames_close (f);
+        return 1;
+    }
+    return 0;
+}
+
+static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    (void)r;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        zmq_msg_t e0, c1;
+        int rc = recv_checked (d, d->client, 1, &f, &h);
+        if (rc < 0)
+            break;
+        if (rc > 0)
+            continue;
+        if (d->kind == ZPAR_SCHED_DIRECT_MUX)
+            (void)zpar__monitor_copy (d->monitor, ZPAR_MON_MUX_IN, &f, NULL);
+        swap01 (&f);
+        /* keep the identities for an answer if the engine is not there */
+        zmq_msg_init (&e0);
+        zmq_msg_copy (&e0, &f.part[0]);
+        zmq_msg_init (&c1);
+        zmq_msg_copy (&c1, &f.part[1]);
+        if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
+            reply_unreachable (d, &e0, &c1, &h);
+        zmq_msg_close (&e0);
+        zmq_msg_close (&c1);
+    }
+}
+
+static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    (void)r;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        int rc = recv_checked (d, d->engine, 0, &f, &h);
+        if (rc < 0)
+            break;
+        if (rc > 0)
+            continue;
+        if (d->kind == ZPAR_SCHED_DIRECT_MUX)
+            (void)zpar__monitor_copy (d->monitor, ZPAR_MON_MUX_OUT, &f, NULL);
+        else if (h.type == ZPAR_MSG_RESULT)
+            (void)zpar__monitor_copy (d->monitor, ZPAR_MON_CTL_OUT, &f, NULL);
+        swap01 (&f);
+        (void)zpar__frames_send (d->client, &f, 0, ZMQ_DONTWAIT);
+    }
+}
+
+/* Hub -> engine: [engine identity, frames...]; ["$TERM"] stops. */
+static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        int term;
+        if (zpar__frames_recv (d->inject, &f, ZMQ_DONTWAIT) < 0)
+            break;
+        term = zpar__pipe_inject_is_term (&f);
+        if (term == 1) {
+            zpar__frames_close (&f);
+            zpar__reactor_stop (r);
+            return;
+        }
+        if (term == 0)
+            (void)zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT);
+        else
+            zpar__warn ("%s: bad message on the hub's inject pipe dropped", d->name);
+        zpar__frames_close (&f);
+    }
+}
+
+static void *direct_thread (void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    if (zpar__reactor_run (d->reactor) < 0)
+        zpar__err ("%s: event loop failed: %s", d->name, strerror (errno));
+    return NULL;
+}
+
+zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind_t kind,
+                                               char *client_ep, char *engine_ep, size_t epsize,
+                                               const char *monitor_ep, const char *inject_ep,
+                                               const uint8_t *key, zpar_error_t *err)
+{
+    zpar_sched_direct_t *d;
+    zpar_watcher_t *wc, *we, *wi;
+    int one = 1, zero = 0;
+    char iep[128];
+
+    if (kind != ZPAR_SCHED_DIRECT_MUX && kind != ZPAR_SCHED_DIRECT_CONTROL) {
+        zpar__errnoprintf (err, EINVAL, "unknown direct scheduler kind %d", (int)kind);
+        return NULL;
+    }
+    if (!(d = calloc (1, sizeof (*d)))) {
+        zpar__errprintf (err, "out of memory");
+        return NULL;
+    }
+    d->kind = kind;
+    d->name = kind == ZPAR_SCHED_DIRECT_MUX ? "mux" : "control";
+    if (!(d->signer = zpar__signer_create (key, 0)) || !(d->reactor = zpar__reactor_create ())) {
+        zpar__errprintf (err, "cannot create the %s scheduler: %s", d->name, strerror (errno));
+        goto error;
+    }
+    if (!(d->client = zpar__bind_socket (ctx, ZMQ_ROUTER, client_ep, epsize, err)) ||
+        !(d->engine = zpar__bind_socket (ctx, ZMQ_ROUTER, engine_ep, epsize, err)))
+        goto error;
+    zmq_setsockopt (d->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
+    snprintf (iep, sizeof (iep), "%s", inject_ep);
+    if (!(d->inject = zpar__bind_socket (ctx, ZMQ_PAIR, iep, sizeof (iep), err)))
+        goto error;
+    if (!(d->monitor = zmq_socket (ctx, ZMQ_PUB))) {
+        zpar__errprintf (err, "cannot create monitor socket");
+        goto error;
+    }
+    zmq_setsockopt (d->monitor, ZMQ_SNDHWM, &zero, sizeof (zero));
+    zmq_setsockopt (d->monitor, ZMQ_LINGER, &zero, sizeof (zero));
+    if (zmq_connect (d->monitor, monitor_ep) < 0) {
+        zpar__errprintf (err, "cannot connect monitor %s: %s", monitor_ep, zmq_strerror (errno));
+        goto error;
+    }
+    if (!(wc = zpar__zmq_watcher_create (d->reactor, d->client, ZPAR_EV_IN, client_cb, d)) ||
+        !(we = zpar__zmq_watcher_create (d->reactor, d->engine, ZPAR_EV_IN, engine_cb, d)) ||
+        !(wi = zpar__zmq_watcher_create (d->reactor, d->inject, ZPAR_EV_IN, inject_cb, d))) {
+        zpar__errprintf (err, "cannot set up the %s event loop", d->name);
+        goto error;
+    }
+    zpar__watcher_start (wc);
+    zpar__watcher_start (we);
+    zpar__watcher_start (wi);
+    if (pthread_create (&d->thread, NULL, direct_thread, d) != 0) {
+        zpar__errprintf (err, "cannot start %s thread", d->name);
+        goto error;
+    }
+    d->started = 1;
+    return d;
+error:
+    zpar__sched_direct_stop (d);
+    return NULL;
+}
+
+void zpar__sched_direct_stop (zpar_sched_direct_t *d)
+{
+    if (!d)
+        return;
+    if (d->started)
+        pthread_join (d->thread, NULL);
+    zpar__reactor_destroy (d->reactor);
+    zpar__close_socket (d->client);
+    zpar__close_socket (d->engine);
+    zpar__close_socket (d->inject);
+    zpar__close_socket (d->monitor);
+    zpar__signer_destroy (d->signer);
+    free (d);
+}
+
+uint64_t zpar__sched_direct_dropped (const zpar_sched_direct_t *d)
+{
+    return d ? d->dropped : 0;
+}

@@ -1,0 +1,693 @@
+/* sched_lb.c - the load-balanced scheduling policy. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap.h"
+#include "log.h"
+#include "sched_lb.h"
+#include "sched_lb_state.h"
+
+static void free_payload (zpar_sched_lb_t *s, void *payload)
+{
+    if (payload && s->free_f)
+        s->free_f (payload, s->free_arg);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static void task_free (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (t) {
+        free_payload (s, t->payload);
+        free (t->targets);
+        free (t);
+    }
+}
+
+/* Answer the task's client ourselves: its payload goes to the caller. */
+static void answer (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text)
+{
+    zpar_sched_lb_action_t *a = zpar__lb_act_push (s);
+    if (!a) {
+        zpar__err ("task scheduler: out of memory, task %llu not answered",
+                   (unsigned long long)t->id);
+        free_payload (s, t->payload);
+        t->payload = NULL;
+        return;
+    }
+    a->kind = ZPAR_SCHED_LB_ACT_ANSWER;
+    a->task = zpar__tid (t->id);
+    a->client = zpar__cid (t->client);
+    a->engine = zpar__eid (t->last_engine);
+    a->attempt = t->attempts;
+    a->status = status;
+    snprintf (a->text, sizeof (a->text), "%s", text);
+    a->payload = t->payload;
+    t->payload = NULL;
+}
+
+static void ask_hub (zpar_sched_lb_t *s, uint64_t dep)
+{
+    zpar_sched_lb_action_t *a = zpar__lb_act_push (s);
+    if (a) {
+        a->kind = ZPAR_SCHED_LB_ACT_ASK_HUB;
+        a->task = zpar__tid (dep);
+    }
+}
+
+static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok);
+
+static void fail_task (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text)
+{
+    uint64_t id = t->id;
+    answer (s, t, status, text);
+    zpar__idmap_del (s->queued, id);
+    task_free (s, t);
+    mark_finished (s, id, 0);
+}
+
+static void dep_text (char *text, size_t size, uint64_t dep)
+{
+    char ids[32];
+    zpar_task_id_format ((zpar_task_id_t){dep}, ids, sizeof (ids));
+    snprintf (text, size, "task %s, which this task runs after, did not succeed", ids);
+}
+
+static void make_ready (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (zpar__lb_heap_push (&s->ready, t) < 0)
+        fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
+}
+
+static void park (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (zpar__lb_park (s, t) < 0)
+        fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
+}
+
+static void unpark_all (zpar_sched_lb_t *s)
+{
+    size_t n = s->nparked;
+    s->nparked = 0;
+    for (size_t i = 0; i < n; i++)
+        make_ready (s, s->parked[i]);
+}
+
+/* Engine eid can take more tasks: give the parked tasks it may run
+ * another chance, oldest first, as many as it has free slots. */
+static void unpark_for (zpar_sched_lb_t *s, uint32_t eid)
+{
+    lbengine_t *e = &s->engines[eid];
+    size_t j = 0, i;
+    unsigned room;
+    if (!s->nparked || !e->alive || e->waiting || e->outstanding >= s->hwm)
+        return;
+    room = s->hwm - e->outstanding;
+    for (i = 0; i < s->nparked; i++) {
+        lbtask_t *t = s->parked[i];
+        if (room && zpar__lb_engine_ok_for (t, eid)) {
+            room--;
+            make_ready (s, t);
+        } else
+            s->parked[j++] = t;
+    }
+    s->nparked = j;
+}
+
+static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
+{
+    waiter_t *w;
+    if (zpar__idmap_size (s->finished) >= FINISHED_MAX) {
+        /* start afresh (and give the memory back): older outcomes are
+         * asked of the hub, which has them all in its records */
+        zpar_idmap_t *n = zpar__idmap_create ();
+        if (n) {
+            zpar__idmap_destroy (s->finished);
+            s->finished = n;
+        } else
+            zpar__idmap_clear (s->finished);
+    }
+    zpar__idmap_put (s->finished, id, (void *)(uintptr_t)(ok ? 1 : 2));
+    w = zpar__idmap_del (s->waiting, id);
+    while (w) {
+        waiter_t *next = w->next;
+        lbtask_t *t = w->t;
+        free (w);
+        if (!t->aborted) {
+            if (ok) {
+                if (t->unmet && --t->unmet == 0)
+                    make_ready (s, t);
+            } else if (t->unmet) {
+                char text[128];
+                dep_text (text, sizeof (text), id);
+                if (--t->unmet == 0)
+                    fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
+                else {
+                    /* its other waits free it when they end */
+                    t->aborted = 1;
+                    zpar__idmap_del (s->queued, t->id);
+                    answer (s, t, ZPAR_STATUS_DEPENDENCY, text);
+                    mark_finished (s, t->id, 0);
+                }
+            }
+        } else if (t->unmet && --t->unmet == 0)
+            task_free (s, t);
+        w = next;
+    }
+}
+
+static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
+{
+    lbengine_t *e = &s->engines[eid];
+    size_t pos = 0, n = 0, cap = 0;
+    uint64_t id, *ids = NULL;
+    lbtask_t *t;
+
+    e->alive = 0;
+    if (s->nlive)
+        s->nlive--;
+    e->outstanding = 0;
+    if (e->waiting && s->nwaiting)
+        s->nwaiting--;
+    e->waiting = 0;
+    e->nout = 0;
+    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
+        if (t->engine != eid)
+            continue;
+        if (n == cap) {
+            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[n++] = id;
+    }
+    for (size_t i = 0; i < n; i++) {
+        t = zpar__idmap_del (s->running, ids[i]);
+        t->engine = 0;
+        if (t->stealing && s->nstealing)
+            s->nstealing--;
+        t->stealing = 0;
+        if (t->retries_left > 0) {
+            t->retries_left--;
+            zpar__info ("task %llu: engine %u %s, retrying elsewhere", (unsigned long long)t->id,
+                        eid, why);
+            zpar__idmap_put (s->queued, t->id, t);
+            make_ready (s, t);
+        } else {
+            char text[160];
+            snprintf (text, sizeof (text),
+                      "engine %u died while running this task (attempt %u, no retries left)", eid,
+                      t->attempts);
+            fail_task (s, t, ZPAR_STATUS_ENGINE_DIED, text);
+        }
+    }
+    free (ids);
+}
+
+/* -------------------------------------------------------------- the API */
+
+zpar_sched_lb_t *zpar__sched_lb_create (unsigned hwm, zpar_sched_lb_free_f free_f, void *arg)
+{
+    zpar_sched_lb_t *s;
+    if (hwm > HWM_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(s = calloc (1, sizeof (*s))))
+        return NULL;
+    s->hwm = hwm ? hwm : ZPAR_SCHED_LB_DEFAULT_HWM;
+    s->free_f = free_f;
+    s->free_arg = arg;
+    if (!(s->idle = calloc (s->hwm, sizeof (*s->idle))) || !(s->queued = zpar__idmap_create ()) ||
+        !(s->running = zpar__idmap_create ()) || !(s->waiting = zpar__idmap_create ()) ||
+        !(s->finished = zpar__idmap_create ()))
+        goto error;
+    return s;
+error:
+    zpar__sched_lb_destroy (s);
+    errno = ENOMEM;
+    return NULL;
+}
+
+static void free_waiters (zpar_sched_lb_t *s)
+{
+    size_t pos = 0;
+    waiter_t *w;
+    while ((w = zpar__idmap_next (s->waiting, &pos, NULL))) {
+        while (w) {
+            waiter_t *n = w->next;
+            lbtask_t *t = w->t;
+            if (t->unmet && --t->unmet == 0 && !t->in_heap)
+                task_free (s, t);
+            free (w);
+            w = n;
+        }
+    }
+}
+
+void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
+{
+    size_t pos = 0;
+    lbtask_t *t;
+    int saved = errno;
+    if (!s)
+        return;
+    if (s->running)
+        while ((t = zpar__idmap_next (s->running, &pos, NULL)))
+            task_free (s, t);
+    for (size_t i = 0; i < s->ready.n; i++)
+        task_free (s, s->ready.v[i]);
+    for (size_t i = 0; i < s->nparked; i++)
+        task_free (s, s->parked[i]);
+    if (s->waiting)
+        free_waiters (s);
+    for (size_t i = 0; i < s->nacts; i++)
+        free_payload (s, s->acts[s->acthead + i].kind == ZPAR_SCHED_LB_ACT_ANSWER
+                             ? s->acts[s->acthead + i].payload
+                             : NULL);
+    free (s->acts);
+    free (s->ready.v);
+    free (s->parked);
+    for (unsigned lvl = 0; s->idle && lvl < s->hwm; lvl++)
+        free (s->idle[lvl].v);
+    free (s->idle);
+    for (uint32_t eid = 0; s->engines && eid < s->nengines; eid++)
+        free (s->engines[eid].out);
+    free (s->engines);
+    zpar__idmap_destroy (s->queued);
+    zpar__idmap_destroy (s->running);
+    zpar__idmap_destroy (s->waiting);
+    zpar__idmap_destroy (s->finished);
+    free (s);
+    errno = saved;
+}
+
+int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
+{
+    uint32_t eid = engine.v;
+    lbengine_t *e;
+    if (!s || eid == 0 || eid > ZPAR_SCHED_LB_MAX_ENGINE) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    if (eid >= s->nengines) {
+        uint32_t n = s->nengines ? s->nengines : 16;
+        lbengine_t *ne;
+        while (n <= eid)
+            n *= 2;
+        if (!(ne = realloc (s->engines, n * sizeof (*ne)))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        memset (ne + s->nengines, 0, (n - s->nengines) * sizeof (*ne));
+        s->engines = ne;
+        s->nengines = n;
+    }
+    e = &s->engines[eid];
+    if (e->alive)
+        engine_gone (s, eid, "re-registered"); /* a restart: its old tasks are lost */
+    e->alive = 1;
+    s->nlive++;
+    e->outstanding = 0;
+    e->connected = 0;
+    if (e->waiting && s->nwaiting)
+        s->nwaiting--;
+    e->waiting = 0;
+    zpar__lb_idle_push (s, eid);
+    unpark_all (s);
+    return 0;
+}
+
+int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why)
+{
+    uint32_t eid = engine.v;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    if (eid == 0 || eid >= s->nengines || !s->engines[eid].alive) {
+        errno = ENOENT;
+        return -1;
+    }
+    engine_gone (s, eid, why ? why : "died");
+    return 0;
+}
+
+int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
+{
+    lbtask_t *t;
+
+    if (!s || !in || (in->ntargets && !in->targets) || (in->nafter && !in->after)) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    if (!(t = calloc (1, sizeof (*t))))
+        return -1;
+    if (in->ntargets) {
+        if (!(t->targets = malloc (in->ntargets * sizeof (*t->targets)))) {
+            free (t);
+            errno = ENOMEM;
+            return -1;
+        }
+        for (size_t i = 0; i < in->ntargets; i++)
+            t->targets[i] = in->targets[i].v;
+        t->ntargets = in->ntargets;
+    }
+    t->payload = in->payload;
+    t->id = in->id.v;
+    t->client = in->client.v;
+    t->priority = in->priority;
+    t->retries_left = in->retries;
+    t->order = ++s->order;
+    if (t->id == 0 || zpar__idmap_get (s->queued, t->id) || zpar__idmap_get (s->running, t->id)) {
+        /* the answer is the outcome; the task with that id, if any, is
+         * not touched */
+        answer (s, t, ZPAR_STATUS_ERROR, "duplicate or missing task id");
+        task_free (s, t);
+        return 0;
+    }
+    zpar__idmap_put (s->queued, t->id, t);
+    for (size_t i = 0; i < in->nafter; i++) {
+        uint64_t dep = in->after[i].v;
+        uintptr_t st = (uintptr_t)zpar__idmap_get (s->finished, dep);
+        waiter_t *w;
+        if (st == 1)
+            continue;
+        if (st == 2) {
+            char text[128];
+            dep_text (text, sizeof (text), dep);
+            /* waits registered so far free the task when they end */
+            t->aborted = t->unmet > 0;
+            if (t->unmet) {
+                zpar__idmap_del (s->queued, t->id);
+                answer (s, t, ZPAR_STATUS_DEPENDENCY, text);
+                mark_finished (s, t->id, 0);
+            } else
+                fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
+            return 0;
+        }
+        if (!(w = malloc (sizeof (*w))))
+            continue;
+        w->t = t;
+        w->next = zpar__idmap_get (s->waiting, dep);
+        zpar__idmap_put (s->waiting, dep, w);
+        t->unmet++;
+        ask_hub (s, dep);
+    }
+    if (t->unmet == 0)
+        make_ready (s, t);
+    return 0;
+}
+
+int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                           zpar_status_t status)
+{
+    uint64_t tid = task.v;
+    uint32_t eid = engine.v;
+    lbtask_t *t;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    t = zpar__idmap_get (s->running, tid);
+    if (t && eid && t->engine == eid) {
+        lbengine_t *e = &s->engines[eid];
+        e->connected = 1;
+        zpar__idmap_del (s->running, tid);
+        zpar__lb_out_del (e, t);
+        if (e->outstanding)
+            e->outstanding--;
+        zpar__lb_idle_push (s, eid);
+        t->engine = 0;
+        unpark_for (s, eid);
+        if (t->stealing) {
+            if (s->nstealing)
+                s->nstealing--;
+            t->stealing = 0;
+            if (status == ZPAR_STATUS_ABORTED) {
+                /* given back before it started: not an attempt */
+                if (t->attempts)
+                    t->attempts--;
+                s->stolen++;
+                zpar__idmap_put (s->queued, t->id, t);
+                make_ready (s, t);
+                return ZPAR_SCHED_LB_SWALLOW;
+            }
+        }
+        if (status != ZPAR_STATUS_OK && status != ZPAR_STATUS_ABORTED && t->retries_left > 0) {
+            t->retries_left--;
+            zpar__info ("task %llu failed on engine %u (%s), retrying", (unsigned long long)t->id,
+                        eid, zpar_status_name (status));
+            zpar__idmap_put (s->queued, t->id, t);
+            make_ready (s, t);
+            return ZPAR_SCHED_LB_SWALLOW;
+        }
+        task_free (s, t);
+    } else if (zpar__idmap_get (s->finished, tid)) {
+        /* a late result for a task already answered (e.g. its engine was
+         * declared dead, then came back): the first answer stands */
+        return ZPAR_SCHED_LB_SWALLOW;
+    }
+    mark_finished (s, tid, status == ZPAR_STATUS_OK);
+    return ZPAR_SCHED_LB_DELIVER;
+}
+
+static lbtask_t *stealing_task (zpar_sched_lb_t *s, uint64_t tid)
+{
+    lbtask_t *t = zpar__idmap_get (s->running, tid);
+    if (!t || !t->stealing) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return t;
+}
+
+int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task)
+{
+    uint64_t tid = task.v;
+    lbtask_t *t;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    if (!(t = stealing_task (s, tid)))
+        return -1;
+    t->stealing = 0;
+    t->unstealable = 1;
+    if (s->nstealing)
+        s->nstealing--;
+    return 0;
+}
+
+int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task)
+{
+    return zpar__sched_lb_steal_refused (s, task);
+}
+
+int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                                    int unreachable, uint64_t now_us)
+{
+    uint64_t tid = task.v;
+    uint32_t eid = engine.v;
+    lbtask_t *t;
+    lbengine_t *e;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    t = zpar__idmap_get (s->running, tid);
+    if (!t || !eid || t->engine != eid) {
+        errno = ENOENT;
+        return -1;
+    }
+    /* undo the dispatch */
+    e = &s->engines[eid];
+    zpar__idmap_del (s->running, tid);
+    zpar__lb_out_del (e, t);
+    if (t->attempts)
+        t->attempts--;
+    if (e->outstanding)
+        e->outstanding--;
+    t->engine = 0;
+    t->last_engine = t->undo_last;
+    e->connected = t->undo_connected;
+    zpar__idmap_put (s->queued, t->id, t);
+    make_ready (s, t);
+    if (!unreachable) {
+        zpar__lb_idle_push (s, eid);
+        s->paused = 1;
+    } else if (e->connected)
+        engine_gone (s, eid, "disconnected");
+    else {
+        /* registered with the hub, but its task socket is not connected
+         * yet: try it again in a moment */
+        e->waiting = 1;
+        e->retry_us = now_us + ZPAR_SCHED_LB_RETRY_US;
+        s->nwaiting++;
+    }
+    return 0;
+}
+
+void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
+{
+    if (!s || !s->nwaiting)
+        return;
+    s->paused = 0;
+    for (uint32_t eid = 1; eid < s->nengines; eid++) {
+        lbengine_t *e = &s->engines[eid];
+        if (e->waiting && now_us >= e->retry_us) {
+            e->waiting = 0;
+            s->nwaiting--;
+            zpar__lb_idle_push (s, eid);
+            unpark_for (s, eid);
+        }
+    }
+}
+
+int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok)
+{
+    uint64_t tid = task.v;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    if (!zpar__idmap_get (s->finished, tid))
+        mark_finished (s, tid, ok);
+    return 0;
+}
+
+int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted, zpar_eid_t *running_on)
+{
+    uint64_t tid = task.v;
+    lbtask_t *t, *r;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->paused = 0;
+    t = zpar__idmap_get (s->queued, tid);
+    r = zpar__idmap_get (s->running, tid);
+    if (aborted)
+        *aborted = t ? 1 : 0;
+    if (running_on)
+        *running_on = zpar__eid (r ? r->engine : 0);
+    if (t && !t->aborted) {
+        t->aborted = 1;
+        zpar__idmap_del (s->queued, t->id);
+        answer (s, t, ZPAR_STATUS_ABORTED, "aborted before it ran");
+        mark_finished (s, t->id, 0);
+        /* in the heap: freed when it comes out; waiting: freed when its
+         * waits end; parked: now */
+        if (!t->in_heap && zpar__lb_park_del (s, t))
+            task_free (s, t);
+    }
+    return 0;
+}
+
+/* The next dispatch, in priority order: 1 with act filled, 0 if nothing
+ * can go now. */
+static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
+{
+    while (!s->paused && s->ready.n) {
+        lbtask_t *t = zpar__lb_heap_pop (&s->ready);
+        lbengine_t *e;
+        uint32_t eid;
+        if (t->aborted) {
+            task_free (s, t);
+            continue;
+        }
+        eid = zpar__lb_pick_engine (s, t);
+        if (!eid) {
+            if (!t->ntargets) {
+                /* nobody free: put it back and wait for capacity */
+                zpar__lb_heap_push (&s->ready, t);
+                return 0;
+            }
+            park (s, t);
+            continue;
+        }
+        e = &s->engines[eid];
+        t->undo_last = t->last_engine;
+        t->undo_connected = e->connected;
+        e->connected = 1;
+        zpar__lb_out_add (e, t);
+        t->attempts++;
+        t->engine = eid;
+        t->last_engine = eid;
+        e->outstanding++;
+        zpar__lb_idle_push (s, eid);
+        zpar__idmap_del (s->queued, t->id);
+        zpar__idmap_put (s->running, t->id, t);
+        memset (act, 0, sizeof (*act));
+        act->kind = ZPAR_SCHED_LB_ACT_DISPATCH;
+        act->task = zpar__tid (t->id);
+        act->engine = zpar__eid (eid);
+        act->client = zpar__cid (t->client);
+        act->attempt = t->attempts;
+        act->payload = t->payload;
+        return 1;
+    }
+    return 0;
+}
+
+/* Work stealing.  With more than one task outstanding per engine, an
+ * engine can hold a queued task that has not started while another
+ * engine sits idle.  When an engine is idle and nothing is ready, ask the
+ * busiest engine to give back its newest not-yet-started task. */
+static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
+{
+    unsigned idle = 0;
+    uint32_t vid = 0;
+    lbtask_t *t;
+
+    if (s->hwm < 2 || s->ready.n)
+        return 0;
+    for (uint32_t eid = 1; eid < s->nengines; eid++) {
+        lbengine_t *e = &s->engines[eid];
+        if (e->alive && !e->waiting && e->outstanding == 0)
+            idle++;
+    }
+    if (idle <= s->nstealing)
+        return 0;
+    if (!(t = zpar__lb_steal_candidate (s, &vid)))
+        return 0;
+    t->stealing = 1;
+    s->nstealing++;
+    memset (act, 0, sizeof (*act));
+    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (vid);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+    act->payload = t->payload;
+    return 1;
+}
+
+int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
+{
+    if (!s || !act) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (zpar__lb_act_pop (s, act))
+        return 1;
+    if (dispatch_one (s, act))
+        return 1;
+    if (zpar__lb_act_pop (s, act)) /* out-of-memory answers while parking */
+        return 1;
+    if (steal_one (s, act))
+        return 1;
+    act->kind = ZPAR_SCHED_LB_ACT_NONE;
+    return 0;
+}

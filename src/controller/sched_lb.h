@@ -1,0 +1,198 @@
+/* sched_lb.h - the load-balanced scheduling policy (internal).
+ *
+ * A plain data structure driven by function calls: no sockets, no
+ * threads, no clock of its own.  sched_lb_io.c feeds it the events of the
+ * task sockets and the hub pipe and carries out its decisions; the unit
+ * test drives it directly.
+ *
+ * Policy (leastload):
+ *   - A task goes to the live engine with the fewest outstanding tasks,
+ *     below the per-engine high-water mark (hwm, default 4, so an engine
+ *     never waits a round trip for its next task).  Engines with spare
+ *     capacity sit in one stack per outstanding count, so the pick is O(1)
+ *     for a task that may go anywhere.
+ *   - Priorities: higher first, FIFO within a priority.
+ *   - Targets: a task that names engines goes to the least loaded of them
+ *     (on a tie, not the engine it last ran on); when none of them can
+ *     take it now it is parked until an engine comes up or one of its
+ *     engines frees a slot.
+ *   - Dependencies: a task waits until every task it runs after has
+ *     succeeded; if one did not, it is answered with status "dependency".
+ *     The outcome of a dependency the policy does not remember is asked of
+ *     the hub (ASK_HUB), which answers through zpar__sched_lb_dep_done.
+ *   - Retries: a task that fails on an engine, or whose engine dies, runs
+ *     again while it has retries left; else it is answered ("engine died"
+ *     for a dead engine, the engine's own result for a failure).
+ *   - Work stealing: when an engine is idle and nothing is ready, the
+ *     busiest engine is asked to give back its newest task that has not
+ *     started (STEAL); if it had not started, its result is "aborted" and
+ *     the task is queued again, not counted as an attempt.
+ *
+ * Payloads: each task carries an opaque payload (the io layer's frames).
+ * From a successful zpar__sched_lb_submit on, the policy owns it: it
+ * hands it back to the caller in an ANSWER action (the caller frees it
+ * after answering) and frees it with free_f in every other case (a result
+ * that finishes the task, an abort, destroy).  DISPATCH and STEAL actions
+ * only lend it.
+ *
+ * Decisions come out as actions the caller drains with
+ * zpar__sched_lb_next_action after each batch of events.
+ *
+ * Errors: 0 / -1 with errno; no side effect on failure.
+ */
+#ifndef ZPAR__SCHED_LB_H
+#define ZPAR__SCHED_LB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ids.h"
+#include "zpar.h"
+
+typedef struct zpar_sched_lb zpar_sched_lb_t;
+
+/* Tasks outstanding per engine by default. */
+#define ZPAR_SCHED_LB_DEFAULT_HWM 4
+
+/* Highest engine id accepted. */
+#define ZPAR_SCHED_LB_MAX_ENGINE (1u << 24)
+
+/* How long an engine whose task socket is not connected yet waits before
+ * it is tried again (microseconds). */
+#define ZPAR_SCHED_LB_RETRY_US 5000u
+
+typedef void (*zpar_sched_lb_free_f) (void *payload, void *arg);
+
+/* A task, as submitted.  The arrays are copied. */
+typedef struct {
+    zpar_tid_t id;             /* non-zero */
+    zpar_cid_t client;         /* client number (for answers) */
+    int64_t priority;          /* higher first */
+    unsigned retries;          /* extra attempts allowed */
+    const zpar_eid_t *targets; /* engines allowed (none: any) */
+    size_t ntargets;
+    const zpar_tid_t *after; /* tasks that must succeed first */
+    size_t nafter;
+    void *payload; /* opaque, see above */
+} zpar_sched_lb_task_t;
+
+typedef enum {
+    ZPAR_SCHED_LB_ACT_NONE = 0,
+    /* send payload to engine; attempt is its 1-based attempt number.  If
+     * the send fails, call zpar__sched_lb_dispatch_failed before the next
+     * call to next_action. */
+    ZPAR_SCHED_LB_ACT_DISPATCH = 1,
+    /* ask engine to give task back if it has not started it; if the ask
+     * cannot be sent, call zpar__sched_lb_steal_failed. */
+    ZPAR_SCHED_LB_ACT_STEAL = 2,
+    /* answer the task's client ourselves with status and text; the task
+     * is finished and payload is the caller's now. */
+    ZPAR_SCHED_LB_ACT_ANSWER = 3,
+    /* ask the hub whether task (a dependency) has finished. */
+    ZPAR_SCHED_LB_ACT_ASK_HUB = 4,
+} zpar_sched_lb_act_kind_t;
+
+typedef struct {
+    zpar_sched_lb_act_kind_t kind;
+    zpar_tid_t task;
+    zpar_eid_t engine;    /* DISPATCH: to; STEAL: from; ANSWER: where it last ran (0: nowhere) */
+    zpar_cid_t client;    /* the task's client number (not for ASK_HUB) */
+    unsigned attempt;     /* DISPATCH: this attempt; ANSWER: attempts made */
+    zpar_status_t status; /* ANSWER */
+    char text[160];       /* ANSWER */
+    void *payload;        /* DISPATCH, STEAL: lent; ANSWER: given (may be NULL) */
+} zpar_sched_lb_action_t;
+
+/* What to do with a result that came back from an engine. */
+typedef enum {
+    ZPAR_SCHED_LB_DELIVER = 0, /* send it to its client (and the monitor) */
+    ZPAR_SCHED_LB_SWALLOW = 1, /* drop it: the task runs again, or it was answered already */
+} zpar_sched_lb_verdict_t;
+
+/* Counters, for tests and status. */
+typedef struct {
+    size_t ready;      /* in the ready queue */
+    size_t parked;     /* ready, but no allowed engine can take them now */
+    size_t waiting;    /* waiting for dependencies */
+    size_t running;    /* sent to an engine, no result yet */
+    unsigned stealing; /* steal requests in flight */
+    uint64_t stolen;   /* tasks moved from a busy engine to an idle one */
+    unsigned engines;  /* live engines */
+} zpar_sched_lb_stats_t;
+
+/* Create with hwm tasks outstanding per engine (0: the default).  free_f
+ * (may be NULL) frees payloads the policy lets go of.  NULL with errno
+ * (EINVAL: hwm above 65536; ENOMEM). */
+zpar_sched_lb_t *zpar__sched_lb_create (unsigned hwm, zpar_sched_lb_free_f free_f, void *arg);
+
+/* Free everything, payloads included (through free_f).  NULL-safe. */
+void zpar__sched_lb_destroy (zpar_sched_lb_t *s);
+
+unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
+
+/* An engine registered (again: a re-registered engine's tasks are treated
+ * as lost, as if it had died).  Parked tasks get another chance.
+ * -1 EINVAL for engine 0 or above ZPAR_SCHED_LB_MAX_ENGINE, ENOMEM. */
+int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine);
+
+/* An engine died or unregistered: its tasks are retried elsewhere within
+ * their budget, else answered ZPAR_STATUS_ENGINE_DIED.  why goes to the
+ * log.  -1 ENOENT if it is not a live engine, EINVAL for bad arguments. */
+int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why);
+
+/* Queue a task.  On success the policy owns t->payload.  A task id of 0,
+ * or one already queued or running, is answered ZPAR_STATUS_ERROR (the
+ * call still succeeds: the answer is the outcome).  -1 EINVAL (NULL, an
+ * array count without its array), ENOMEM: the payload stays the
+ * caller's. */
+int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *t);
+
+/* A result came back for task from engine with status.  Returns the
+ * verdict, -1 EINVAL for bad arguments. */
+int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                           zpar_status_t status);
+
+/* The engine answered a steal: the task had started, it stays there. */
+int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);
+
+/* The STEAL action for task could not be sent. */
+int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task);
+
+/* The DISPATCH action of task to engine could not be sent.  unreachable:
+ * the engine's socket is not connected (EHOSTUNREACH): a connected engine
+ * is then taken for dead, one that never connected is tried again after
+ * ZPAR_SCHED_LB_RETRY_US (see zpar__sched_lb_tick).  Otherwise (the
+ * socket is full) dispatching pauses until the next event.  now_us:
+ * monotonic time.  -1 ENOENT if task is not running on engine. */
+int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                                    int unreachable, uint64_t now_us);
+
+/* Engines waiting to be tried again (call zpar__sched_lb_tick every
+ * ZPAR_SCHED_LB_RETRY_US while this is non-zero). */
+unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s);
+
+/* Make engines whose retry time has come eligible again. */
+void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us);
+
+/* The hub says task finished (ok: succeeded).  Ignored if the policy
+ * already knows its outcome. */
+int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok);
+
+/* A client asks to abort task.  A queued task (ready, parked or waiting)
+ * is answered ZPAR_STATUS_ABORTED and *aborted set to 1; a running one is
+ * left alone and *running_on set to its engine (0 otherwise).  Either
+ * pointer may be NULL. */
+int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted,
+                          zpar_eid_t *running_on);
+
+/* The next decision, 1 if one was written to *act, 0 if there is none
+ * left for now.  Answers and hub questions come first, in the order they
+ * arose; then dispatches (priority order), then steals. */
+int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act);
+
+/* Tasks outstanding on engine (0 if unknown). */
+unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine);
+
+void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st);
+
+#endif

@@ -1,0 +1,528 @@
+/* sched_lb_io.c - the load-balanced task scheduler's thread and sockets. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "log.h"
+#include "proto_control.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
+#include "proto_result.h"
+#include "proto_task.h"
+#include "reactor.h"
+#include "sched_lb.h"
+#include "sched_lb_io.h"
+#include "sockutil.h"
+#include "wire.h"
+#include "zpar.h"
+
+#define DRAIN_MAX    4096
+#define ATTEMPT_MASK 0xffu
+
+/* A task's frames, owned by the policy between submit and its end. */
+typedef struct {
+    zpar_frames_t f; /* [client id, delim, sig, hdr, body] */
+    zpar_hdr_t hdr;
+} payload_t;
+
+struct zpar_sched_lb_io {
+    int pure;
+    void *client;  /* ROUTER, clients connect */
+    void *engine;  /* ROUTER (DEALER when pure), engines connect */
+    void *monitor; /* PUB to the hub */
+    void *pipe;    /* PAIR from the hub */
+    zpar_signer_t *signer;
+    zpar_msg_t *scratch;
+    zpar_sched_lb_t *policy;
+    zpar_reactor_t *reactor;
+    zpar_watcher_t *w_client;
+    zpar_watcher_t *w_engine;
+    zpar_watcher_t *w_pipe;
+    zpar_watcher_t *w_retry; /* while engines wait to be tried again */
+    pthread_t thread;
+    int started;
+    volatile uint64_t dropped;
+};
+
+static void payload_free (void *p, void *arg)
+{
+    payload_t *pl = p;
+    (void)arg;
+    if (pl) {
+        zpar__frames_close (&pl->f);
+        free (pl);
+    }
+}
+
+static void drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
+{
+    io->dropped++;
+    zpar__warn ("task scheduler: %s message dropped: %s", side, why);
+}
+
+/* ------------------------------------------------------------ actions */
+
+static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
+{
+    payload_t *p = act->payload;
+    zpar_frames_t copy;
+    zpar_hdr_t h = p->hdr;
+    char ident[16];
+    int n;
+
+    h.engine = act->engine.v;
+    h.flags =
+        (h.flags & ~ATTEMPT_MASK) | (act->attempt > ATTEMPT_MASK ? ATTEMPT_MASK : act->attempt);
+    if (zpar__frames_resign (io->signer, &p->f, &h) < 0)
+        return -1;
+    if (zpar__frames_copy (&copy, &p->f) < 0)
+        return -1;
+    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
+    if (zmq_send (io->engine, ident, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zpar__frames_close (&copy);
+        errno = e;
+        return -1;
+    }
+    if (zpar__frames_send (io->engine, &copy, 0, ZMQ_DONTWAIT) < 0)
+        return -1;
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_RUN, &p->f, &h);
+    return 0;
+}
+
+/* Ask an engine to give a task back (it answers "aborted" if the task
+ * had not started, with a control reply if it had). */
+static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
+{
+    zpar_proto_control_t c = {
+        .h = {.task = act->task, .engine = act->engine, .client = act->client},
+        .op = ZPAR_CONTROL_ABORT,
+    };
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_ABORT);
+    char ident[16];
+    int n, rc = -1;
+    if (!m)
+        return -1;
+    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
+    if (zpar__proto_control_encode (m, &c) == 0 &&
+        zpar__msg_push_ident (m, ident, (size_t)n) == 0 &&
+        zpar__msg_push_ident (m, "sched", 5) == 0)
+        rc = zpar__wire_send (io->engine, io->signer, m, ZMQ_DONTWAIT);
+    zpar__msg_destroy (m);
+    return rc;
+}
+
+/* A result we produce ourselves, to the task's client and the hub. */
+static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
+{
+    payload_t *p = act->payload;
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
+    zpar_proto_result_t res;
+
+    zpar__proto_result_error (&res, act->task, act->engine, act->client, act->status, act->text);
+    res.attempt = act->attempt;
+    if (m && zpar__proto_result_encode (m, &res) == 0) {
+        if (p && p->f.n > 0) {
+            zpar__msg_push_ident (m, zmq_msg_data (&p->f.part[0]), zmq_msg_size (&p->f.part[0]));
+            (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
+        }
+        (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
+    }
+    zpar__msg_destroy (m);
+    payload_free (p, NULL);
+}
+
+static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+/* Carry out what the policy decided. */
+static void run_actions (zpar_sched_lb_io_t *io)
+{
+    zpar_sched_lb_action_t act;
+    while (zpar__sched_lb_next_action (io->policy, &act) == 1) {
+        switch (act.kind) {
+        case ZPAR_SCHED_LB_ACT_DISPATCH:
+            if (dispatch (io, &act) < 0)
+                (void)zpar__sched_lb_dispatch_failed (io->policy, act.task, act.engine,
+                                                      errno == EHOSTUNREACH,
+                                                      zpar__reactor_now_us (io->reactor));
+            break;
+        case ZPAR_SCHED_LB_ACT_STEAL:
+            if (steal (io, &act) < 0)
+                (void)zpar__sched_lb_steal_failed (io->policy, act.task);
+            break;
+        case ZPAR_SCHED_LB_ACT_ANSWER:
+            answer (io, &act);
+            break;
+        case ZPAR_SCHED_LB_ACT_ASK_HUB:
+            (void)zpar__pipe_send_dep_query (io->pipe, act.task.v, ZMQ_DONTWAIT);
+            break;
+        default:
+            break;
+        }
+    }
+    /* engines registered but not connected yet: look again every 5 ms */
+    if (zpar__sched_lb_waiting_engines (io->policy)) {
+        if (!zpar__watcher_active (io->w_retry))
+            zpar__timer_watcher_reset (io->w_retry, ZPAR_SCHED_LB_RETRY_US / 1000,
+                                       ZPAR_SCHED_LB_RETRY_US / 1000);
+    } else if (zpar__watcher_active (io->w_retry))
+        zpar__watcher_stop (io->w_retry);
+}
+
+static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    (void)w;
+    (void)revents;
+    zpar__sched_lb_tick (io->policy, zpar__reactor_now_us (r));
+    run_actions (io);
+}
+
+/* ------------------------------------------------------------ clients */
+
+static void handle_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    zpar_proto_control_reply_t rep = {
+        .h = {.task = zpar__tid (h->task), .client = zpar__cid (h->client)},
+    };
+    zpar_msg_t *m;
+    int aborted = 0;
+
+    (void)zpar__sched_lb_abort (io->policy, rep.h.task, &aborted, &rep.engine);
+    rep.count = (uint64_t)aborted;
+    if (!(m = zpar__msg_create (ZPAR_MSG_CONTROL_REPLY)))
+        return;
+    if (zpar__proto_control_reply_encode (m, &rep) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
+        (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
+    zpar__msg_destroy (m);
+}
+
+/* A task request (f: checked, delim 1): hand it to the policy. */
+static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    zpar_error_t err;
+    zpar_proto_task_t pt;
+    payload_t *p;
+    zpar_sched_lb_task_t t;
+
+    if (zpar__frames_decode (f, io->scratch, &err) < 0 ||
+        zpar__proto_task_decode (io->scratch, &pt, &err) < 0) {
+        drop (io, "client", err.text);
+        zpar__frames_close (f);
+        return;
+    }
+    if (!(p = calloc (1, sizeof (*p)))) {
+        zpar__proto_task_clear (&pt);
+        zpar__frames_close (f);
+        return;
+    }
+    p->f = *f;
+    f->n = 0;
+    p->hdr = *h;
+    t = (zpar_sched_lb_task_t){
+        .id = pt.h.task,
+        .client = pt.h.client,
+        .priority = pt.priority,
+        .retries = (unsigned)pt.retries,
+        .targets = pt.targets,
+        .ntargets = pt.ntargets,
+        .after = pt.after,
+        .nafter = pt.nafter,
+        .payload = p,
+    };
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
+    if (zpar__sched_lb_submit (io->policy, &t) < 0) {
+        zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
+                   strerror (errno));
+        payload_free (p, NULL);
+    }
+    zpar__proto_task_clear (&pt);
+}
+
+static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    (void)r;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        zpar_error_t err;
+        if (zpar__frames_recv (io->client, &f, ZMQ_DONTWAIT) < 0) {
+            if (errno == EPROTO) {
+                drop (io, "client", "too many frames");
+                continue;
+            }
+            break;
+        }
+        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
+            drop (io, "client", err.text);
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (f.delim != 1 || (h.type != ZPAR_MSG_TASK && h.type != ZPAR_MSG_ABORT)) {
+            drop (io, "client", "not a task or abort request");
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (io->pure) {
+            (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &f, NULL);
+            if (zpar__frames_send (io->engine, &f, 0, ZMQ_DONTWAIT) < 0)
+                zpar__frames_close (&f);
+            continue;
+        }
+        if (h.type == ZPAR_MSG_ABORT) {
+            handle_abort (io, &f, &h);
+            zpar__frames_close (&f);
+            continue;
+        }
+        new_task (io, &f, &h);
+    }
+    if (!io->pure)
+        run_actions (io);
+}
+
+/* ------------------------------------------------------------ engines */
+
+static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    int from = io->pure ? 0 : 1;
+    (void)r;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        zpar_error_t err;
+        uint64_t status;
+
+        if (zpar__frames_recv (io->engine, &f, ZMQ_DONTWAIT) < 0) {
+            if (errno == EPROTO) {
+                drop (io, "engine", "too many frames");
+                continue;
+            }
+            break;
+        }
+        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
+            drop (io, "engine", err.text);
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (f.delim != from + 1 ||
+            (h.type != ZPAR_MSG_RESULT && !(h.type == ZPAR_MSG_CONTROL_REPLY && !io->pure))) {
+            drop (io, "engine", "not a result");
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (h.type == ZPAR_MSG_CONTROL_REPLY) {
+            /* answer to a steal: the task had already started */
+            (void)zpar__sched_lb_steal_refused (io->policy, zpar__tid (h.task));
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (io->pure) {
+            (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, &f, NULL);
+            if (zpar__frames_send (io->client, &f, 0, ZMQ_DONTWAIT) < 0)
+                zpar__frames_close (&f);
+            continue;
+        }
+        if (zpar__frames_decode (&f, io->scratch, &err) < 0) {
+            drop (io, "engine", err.text);
+            zpar__frames_close (&f);
+            continue;
+        }
+        status = zpar__msg_u64_or (io->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
+        if (zpar__sched_lb_result (io->policy, zpar__tid (h.task), zpar__eid (h.engine),
+                                   (zpar_status_t)status) == ZPAR_SCHED_LB_SWALLOW) {
+            zpar__frames_close (&f);
+            continue;
+        }
+        (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, &f, NULL);
+        if (zpar__frames_send (io->client, &f, from, ZMQ_DONTWAIT) < 0)
+            zpar__frames_close (&f);
+    }
+    if (!io->pure)
+        run_actions (io);
+}
+
+/* ------------------------------------------------------------ the hub */
+
+/* A task recorded by an earlier controller that never finished: queue
+ * it again; its answer goes to the records (the client that submitted it
+ * is gone; `zpar wait`/`result` read them). */
+static void requeue_recorded (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    zpar_frames_t f;
+    zpar_hdr_t h;
+    zpar_error_t err;
+    if (zpar__pipe_requeue_frames (pm, &f) < 0)
+        return;
+    if (zpar__frames_check (NULL, &f, &h, &err) < 0 || h.type != ZPAR_MSG_TASK || h.engine != 0) {
+        zpar__frames_close (&f); /* only load-balanced task requests */
+        return;
+    }
+    new_task (io, &f, &h);
+}
+
+static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    (void)w;
+    (void)revents;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_pipe_msg_t pm;
+        zpar_error_t err;
+        if (zpar__pipe_recv (io->pipe, &f, &pm, ZMQ_DONTWAIT, &err) < 0) {
+            int e = errno;
+            zpar__frames_close (&f);
+            if (e != EPROTO)
+                break;
+            zpar__warn ("task scheduler: hub pipe: %s", err.text);
+            continue;
+        }
+        if (pm.kind == ZPAR_PIPE_TERM) {
+            zpar__frames_close (&f);
+            zpar__reactor_stop (r);
+            return;
+        }
+        if (!io->pure) {
+            switch (pm.kind) {
+            case ZPAR_PIPE_UP:
+                (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm.engine));
+                break;
+            case ZPAR_PIPE_DOWN:
+                (void)zpar__sched_lb_engine_down (io->policy, zpar__eid (pm.engine), "died");
+                break;
+            case ZPAR_PIPE_DONE:
+                (void)zpar__sched_lb_dep_done (io->policy, zpar__tid (pm.task), pm.ok);
+                break;
+            case ZPAR_PIPE_REQUEUE:
+                requeue_recorded (io, &pm);
+                break;
+            default:
+                break;
+            }
+        }
+        zpar__frames_close (&f);
+    }
+    if (!io->pure)
+        run_actions (io);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void *sched_thread (void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    if (zpar__reactor_run (io->reactor) < 0)
+        zpar__err ("task scheduler: event loop failed: %s", strerror (errno));
+    return NULL;
+}
+
+zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsigned hwm,
+                                             char *client_ep, char *engine_ep, size_t epsize,
+                                             const char *monitor_ep, const char *pipe_ep,
+                                             const uint8_t *key, zpar_error_t *err)
+{
+    zpar_sched_lb_io_t *io = calloc (1, sizeof (*io));
+    int zero = 0, one = 1;
+    char pep[128];
+
+    if (!io) {
+        zpar__errprintf (err, "out of memory");
+        return NULL;
+    }
+    if (scheme && strcmp (scheme, "pure") == 0)
+        io->pure = 1;
+    else if (scheme && strcmp (scheme, "leastload") != 0) {
+        zpar__errnoprintf (err, EINVAL, "unknown task scheme '%s': use leastload or pure", scheme);
+        free (io);
+        return NULL;
+    }
+    if (!hwm) {
+        const char *env = getenv ("ZPAR_HWM");
+        hwm = env && atoi (env) > 0 ? (unsigned)atoi (env) : ZPAR_SCHED_LB_DEFAULT_HWM;
+    }
+    if (!(io->policy = zpar__sched_lb_create (hwm, payload_free, NULL))) {
+        zpar__errprintf (err, "cannot create the scheduling policy: %s", strerror (errno));
+        goto error;
+    }
+    if (!(io->signer = zpar__signer_create (key, 0)) || !(io->scratch = zpar__msg_create (0)) ||
+        !(io->reactor = zpar__reactor_create ())) {
+        zpar__errprintf (err, "out of memory");
+        goto error;
+    }
+    if (!(io->client = zpar__bind_socket (ctx, ZMQ_ROUTER, client_ep, epsize, err)) ||
+        !(io->engine =
+              zpar__bind_socket (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER, engine_ep, epsize, err)))
+        goto error;
+    if (!io->pure)
+        zmq_setsockopt (io->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
+    snprintf (pep, sizeof (pep), "%s", pipe_ep);
+    if (!(io->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, pep, sizeof (pep), err)))
+        goto error;
+    if (!(io->monitor = zmq_socket (ctx, ZMQ_PUB))) {
+        zpar__errprintf (err, "cannot create monitor socket");
+        goto error;
+    }
+    zmq_setsockopt (io->monitor, ZMQ_SNDHWM, &zero, sizeof (zero));
+    zmq_setsockopt (io->monitor, ZMQ_LINGER, &zero, sizeof (zero));
+    if (zmq_connect (io->monitor, monitor_ep) < 0) {
+        zpar__errprintf (err, "cannot connect monitor: %s", zmq_strerror (errno));
+        goto error;
+    }
+    if (!(io->w_client =
+              zpar__zmq_watcher_create (io->reactor, io->client, ZPAR_EV_IN, client_cb, io)) ||
+        !(io->w_engine =
+              zpar__zmq_watcher_create (io->reactor, io->engine, ZPAR_EV_IN, engine_cb, io)) ||
+        !(io->w_pipe = zpar__zmq_watcher_create (io->reactor, io->pipe, ZPAR_EV_IN, pipe_cb, io)) ||
+        !(io->w_retry = zpar__timer_watcher_create (io->reactor, ZPAR_SCHED_LB_RETRY_US / 1000,
+                                                    ZPAR_SCHED_LB_RETRY_US / 1000, retry_cb, io))) {
+        zpar__errprintf (err, "cannot set up the task scheduler's event loop");
+        goto error;
+    }
+    zpar__watcher_start (io->w_client);
+    zpar__watcher_start (io->w_engine);
+    zpar__watcher_start (io->w_pipe);
+    if (pthread_create (&io->thread, NULL, sched_thread, io) != 0) {
+        zpar__errprintf (err, "cannot start the task scheduler thread");
+        goto error;
+    }
+    io->started = 1;
+    return io;
+error:
+    zpar__sched_lb_io_stop (io);
+    return NULL;
+}
+
+void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
+{
+    if (!io)
+        return;
+    if (io->started)
+        pthread_join (io->thread, NULL);
+    zpar__reactor_destroy (io->reactor); /* and its watchers */
+    zpar__close_socket (io->client);
+    zpar__close_socket (io->engine);
+    zpar__close_socket (io->pipe);
+    zpar__close_socket (io->monitor);
+    zpar__sched_lb_destroy (io->policy);
+    zpar__msg_destroy (io->scratch);
+    zpar__signer_destroy (io->signer);
+    free (io);
+}
+
+uint64_t zpar__sched_lb_io_dropped (const zpar_sched_lb_io_t *io)
+{
+    return io ? io->dropped : 0;
+}

@@ -1,0 +1,276 @@
+/* sched_lb_state.c - the load-balanced policy's data structures: the
+ * ready heap, the action FIFO, the least-load engine stacks and pick, the
+ * engines' out lists, the parked list, and the read-only accessors. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched_lb_state.h"
+
+static int before (const lbtask_t *a, const lbtask_t *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    return a->order < b->order;
+}
+
+int zpar__lb_heap_push (heap_t *h, lbtask_t *t)
+{
+    size_t i;
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 1024;
+        lbtask_t **nv = realloc (h->v, nc * sizeof (*nv));
+        if (!nv)
+            return -1;
+        h->v = nv;
+        h->cap = nc;
+    }
+    i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before (t, h->v[p]))
+            break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = t;
+    t->in_heap = 1;
+    return 0;
+}
+
+lbtask_t *zpar__lb_heap_pop (heap_t *h)
+{
+    lbtask_t *top, *last;
+    size_t i = 0;
+    if (h->n == 0)
+        return NULL;
+    top = h->v[0];
+    last = h->v[--h->n];
+    while (1) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && before (h->v[c + 1], h->v[c]))
+            c++;
+        if (!before (h->v[c], last))
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n)
+        h->v[i] = last;
+    top->in_heap = 0;
+    return top;
+}
+
+zpar_sched_lb_action_t *zpar__lb_act_push (zpar_sched_lb_t *s)
+{
+    zpar_sched_lb_action_t *a;
+    if (s->acthead && s->acthead + s->nacts == s->actcap) {
+        memmove (s->acts, s->acts + s->acthead, s->nacts * sizeof (*s->acts));
+        s->acthead = 0;
+    }
+    if (s->acthead + s->nacts == s->actcap) {
+        size_t nc = s->actcap ? s->actcap * 2 : 64;
+        zpar_sched_lb_action_t *n = realloc (s->acts, nc * sizeof (*n));
+        if (!n)
+            return NULL;
+        s->acts = n;
+        s->actcap = nc;
+    }
+    a = &s->acts[s->acthead + s->nacts++];
+    memset (a, 0, sizeof (*a));
+    return a;
+}
+
+int zpar__lb_act_pop (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
+{
+    if (!s->nacts)
+        return 0;
+    *act = s->acts[s->acthead++];
+    if (--s->nacts == 0)
+        s->acthead = 0;
+    return 1;
+}
+
+int zpar__lb_engine_ok_for (const lbtask_t *t, uint32_t eid)
+{
+    if (!t->ntargets)
+        return 1;
+    for (size_t i = 0; i < t->ntargets; i++)
+        if (t->targets[i] == eid)
+            return 1;
+    return 0;
+}
+
+/* Engines with spare capacity sit in one stack per outstanding count
+ * (level 0: idle, ..., hwm-1), so the least-loaded engine is found in
+ * O(1).  Entries are validated lazily: an engine's in_idle records the
+ * level of its live entry (level + 1; 0 = none), older entries are stale. */
+void zpar__lb_idle_push (zpar_sched_lb_t *s, uint32_t eid)
+{
+    lbengine_t *e = &s->engines[eid];
+    unsigned lvl = e->outstanding;
+    idlestack_t *st;
+    if (!e->alive || e->waiting || lvl >= s->hwm || e->in_idle == (int)lvl + 1)
+        return;
+    st = &s->idle[lvl];
+    if (st->n == st->cap) {
+        size_t nc = st->cap ? st->cap * 2 : 64;
+        uint32_t *n = realloc (st->v, nc * sizeof (*n));
+        if (!n)
+            return;
+        st->v = n;
+        st->cap = nc;
+    }
+    st->v[st->n++] = eid;
+    e->in_idle = (int)lvl + 1;
+}
+
+void zpar__lb_out_add (lbengine_t *e, lbtask_t *t)
+{
+    if (e->nout == e->outcap) {
+        unsigned nc = e->outcap ? e->outcap * 2 : 8;
+        lbtask_t **n = realloc (e->out, nc * sizeof (*n));
+        if (!n)
+            return; /* only stealing needs the list: it skips this task */
+        e->out = n;
+        e->outcap = nc;
+    }
+    e->out[e->nout++] = t;
+}
+
+void zpar__lb_out_del (lbengine_t *e, lbtask_t *t)
+{
+    for (unsigned i = 0; i < e->nout; i++) {
+        if (e->out[i] == t) {
+            memmove (&e->out[i], &e->out[i + 1], (e->nout - i - 1) * sizeof (*e->out));
+            e->nout--;
+            return;
+        }
+    }
+}
+
+/* Least-load pick: an idle engine when the task may go anywhere, else
+ * the allowed live engine with the fewest outstanding tasks. */
+uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
+{
+    uint32_t best = 0;
+    unsigned best_out = 0;
+    if (!t->ntargets) {
+        for (unsigned lvl = 0; lvl < s->hwm; lvl++) {
+            idlestack_t *st = &s->idle[lvl];
+            while (st->n) {
+                uint32_t eid = st->v[--st->n];
+                lbengine_t *e = &s->engines[eid];
+                if (e->in_idle != (int)lvl + 1)
+                    continue; /* stale: it moved to another level */
+                e->in_idle = 0;
+                if (e->alive && !e->waiting && e->outstanding == lvl)
+                    return eid;
+            }
+        }
+        return 0;
+    }
+    for (uint32_t eid = 1; eid < s->nengines; eid++) {
+        lbengine_t *e = &s->engines[eid];
+        if (!e->alive || e->waiting || e->outstanding >= s->hwm || !zpar__lb_engine_ok_for (t, eid))
+            continue;
+        if (!best || e->outstanding < best_out ||
+            (e->outstanding == best_out && best == t->last_engine)) {
+            best = eid;
+            best_out = e->outstanding;
+        }
+    }
+    return best;
+}
+
+int zpar__lb_park_del (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    for (size_t i = 0; i < s->nparked; i++) {
+        if (s->parked[i] == t) {
+            memmove (&s->parked[i], &s->parked[i + 1], (s->nparked - i - 1) * sizeof (*s->parked));
+            s->nparked--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s)
+{
+    return s ? s->hwm : 0;
+}
+
+unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s)
+{
+    return s ? s->nwaiting : 0;
+}
+
+unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)
+{
+    uint32_t eid = engine.v;
+    if (!s || eid == 0 || eid >= s->nengines || !s->engines[eid].alive)
+        return 0;
+    return s->engines[eid].outstanding;
+}
+
+void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
+{
+    size_t pos = 0;
+    lbtask_t *t;
+    if (!st)
+        return;
+    memset (st, 0, sizeof (*st));
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->ready.n; i++)
+        if (!s->ready.v[i]->aborted)
+            st->ready++;
+    st->parked = s->nparked;
+    while ((t = zpar__idmap_next (s->queued, &pos, NULL)))
+        if (t->unmet)
+            st->waiting++;
+    st->running = zpar__idmap_size (s->running);
+    st->stealing = s->nstealing;
+    st->stolen = s->stolen;
+    st->engines = s->nlive;
+}
+
+lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)
+{
+    lbengine_t *victim = NULL;
+    lbtask_t *t = NULL;
+    for (uint32_t id = 1; id < s->nengines; id++) {
+        lbengine_t *e = &s->engines[id];
+        if (e->alive && e->nout >= 2 && (!victim || e->nout > victim->nout)) {
+            /* its newest task that may still be waiting */
+            for (unsigned i = e->nout; i-- > 1;) {
+                lbtask_t *c = e->out[i];
+                if (!c->stealing && !c->unstealable && !c->ntargets) {
+                    victim = e;
+                    *eid = id;
+                    t = c;
+                    break;
+                }
+            }
+        }
+    }
+    return t;
+}
+
+int zpar__lb_park (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (s->nparked == s->parkedcap) {
+        size_t nc = s->parkedcap ? s->parkedcap * 2 : 64;
+        lbtask_t **n = realloc (s->parked, nc * sizeof (*n));
+        if (!n)
+            return -1;
+        s->parked = n;
+        s->parkedcap = nc;
+    }
+    s->parked[s->nparked++] = t;
+    return 0;
+}

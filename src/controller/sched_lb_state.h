@@ -1,0 +1,141 @@
+/* sched_lb_state.h - the load-balanced policy's state (private to
+ * sched_lb.c and sched_lb_state.c; nothing else includes it).
+ *
+ * A task is in exactly one place: the ready heap (priority order), the
+ * parked list (ready, but no engine it may run on can take it now), the
+ * waiting map (dependencies not met), or the running map (sent to an
+ * engine, also listed in that engine's out list, oldest first).  Engines
+ * with spare capacity sit in one stack per outstanding count, validated
+ * lazily (see zpar__lb_idle_push).  Decisions that are not dispatches or
+ * steals wait in a FIFO of actions.
+ */
+#ifndef ZPAR__SCHED_LB_STATE_H
+#define ZPAR__SCHED_LB_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idmap.h"
+#include "sched_lb.h"
+
+#define FINISHED_MAX (1u << 16) /* remembered outcomes; older ones are asked of the hub */
+#define HWM_MAX      65536u
+
+typedef struct lbtask {
+    void *payload;
+    uint64_t id;
+    uint32_t client;
+    int64_t priority;
+    uint64_t order;
+    unsigned retries_left;
+    unsigned attempts;
+    uint32_t *targets;
+    size_t ntargets;
+    size_t unmet;         /* dependencies not met yet */
+    uint32_t engine;      /* running on, 0 if not */
+    uint32_t last_engine; /* where it last ran */
+    uint32_t undo_last;   /* last_engine before the current dispatch */
+    int undo_connected;   /* its engine's connected flag before it */
+    int aborted;
+    int in_heap;
+    int stealing;    /* asked its engine to give it back (not started yet) */
+    int unstealable; /* its engine had started it when we asked */
+} lbtask_t;
+
+typedef struct {
+    int alive;
+    int in_idle;       /* level + 1 of its live idle-stack entry, 0 none */
+    int connected;     /* a send to it has succeeded, or it has answered */
+    int waiting;       /* registered but its task socket not connected yet */
+    uint64_t retry_us; /* when to try it again */
+    lbtask_t **out;    /* tasks sent to it, oldest first (the first is running) */
+    unsigned nout;
+    unsigned outcap;
+    unsigned outstanding;
+} lbengine_t;
+
+typedef struct {
+    lbtask_t **v;
+    size_t n;
+    size_t cap;
+} heap_t;
+
+typedef struct {
+    uint32_t *v;
+    size_t n;
+    size_t cap;
+} idlestack_t;
+
+typedef struct waiter {
+    lbtask_t *t;
+    struct waiter *next;
+} waiter_t;
+
+struct zpar_sched_lb {
+    unsigned hwm;
+    zpar_sched_lb_free_f free_f;
+    void *free_arg;
+
+    lbengine_t *engines; /* indexed by engine id */
+    uint32_t nengines;   /* array size */
+    unsigned nlive;
+    idlestack_t *idle; /* [hwm] stacks of engine ids, by outstanding count */
+    heap_t ready;
+    lbtask_t **parked; /* ready tasks no allowed engine can take now (targets) */
+    size_t nparked;
+    size_t parkedcap;
+    zpar_idmap_t *queued;   /* id -> task (ready, parked or waiting) */
+    zpar_idmap_t *running;  /* id -> task */
+    zpar_idmap_t *waiting;  /* dep id -> waiter list */
+    zpar_idmap_t *finished; /* id -> (void *)1 ok, (void *)2 not ok */
+    uint64_t order;
+    unsigned nwaiting;  /* engines in the waiting state */
+    unsigned nstealing; /* steal requests in flight */
+    uint64_t stolen;
+    int paused; /* a dispatch could not be sent: wait for the next event */
+
+    zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
+    size_t acthead;
+    size_t nacts;
+    size_t actcap;
+};
+
+/* The ready heap: higher priority first, then submission order.  push:
+ * 0 / -1 ENOMEM; pop: NULL when empty. */
+int zpar__lb_heap_push (heap_t *h, lbtask_t *t);
+lbtask_t *zpar__lb_heap_pop (heap_t *h);
+
+/* A zeroed action at the end of the FIFO (NULL: ENOMEM); the first one
+ * out (1), or 0 when empty. */
+zpar_sched_lb_action_t *zpar__lb_act_push (zpar_sched_lb_t *s);
+int zpar__lb_act_pop (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act);
+
+/* 1 if task t may run on engine eid (it names no engine, or this one). */
+int zpar__lb_engine_ok_for (const lbtask_t *t, uint32_t eid);
+
+/* Put a live engine with spare capacity in the stack of its outstanding
+ * count (no-op if it is already there, waiting, or full). */
+void zpar__lb_idle_push (zpar_sched_lb_t *s, uint32_t eid);
+
+/* An engine's list of tasks sent to it (out_add may drop a task when out
+ * of memory: only stealing uses the list). */
+void zpar__lb_out_add (lbengine_t *e, lbtask_t *t);
+void zpar__lb_out_del (lbengine_t *e, lbtask_t *t);
+
+/* Least-load pick: an idle engine when the task may go anywhere (O(1)),
+ * else the allowed live engine with the fewest outstanding tasks (not the
+ * one it last ran on, on a tie).  0: none can take it now. */
+uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t);
+
+/* Add t to the parked list (0 / -1 ENOMEM); remove it (1 if it was
+ * there). */
+int zpar__lb_park (zpar_sched_lb_t *s, lbtask_t *t);
+int zpar__lb_park_del (zpar_sched_lb_t *s, lbtask_t *t);
+
+/* Work stealing: the newest task, not its engine's first (that one is
+ * running), not targeted and not asked for before, of the engine with the
+ * most tasks sent to it (at least 2); *eid set to that engine.  NULL:
+ * nothing to steal. */
+lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid);
+
+#endif

@@ -1,0 +1,64 @@
+/* heart.h - the engine's side of the heartbeat (internal).
+ *
+ * The heart echoes the hub's pings: a thread runs
+ * zmq_proxy_steerable(SUB ping, DEALER pong, capture, control), so each
+ * ping goes back with no application code in the path and a busy engine
+ * (even one running a long inline function) keeps beating.  The capture
+ * is an inproc PUB (it never blocks the proxy); the heart reads it on the
+ * engine's reactor to know when the controller was last heard, and calls
+ * the lost callback when
+ *   - no ping came for misses x period + period (at least 2 s), or
+ *   - a ping carries another controller session than the one we
+ *     registered with (a new controller took over the same ports).
+ * The heart thread runs with every signal blocked.
+ *
+ * Thread-safety: create, destroy and the callbacks belong to the reactor's
+ * thread.
+ */
+#ifndef ZPAR__HEART_H
+#define ZPAR__HEART_H
+
+#include <stdint.h>
+
+#include "reactor.h"
+#include "zpar/error.h"
+
+typedef struct zpar_heart zpar_heart_t;
+
+typedef enum {
+    ZPAR_HEART_SILENT = 1,         /* no ping within the limit */
+    ZPAR_HEART_NEW_CONTROLLER = 2, /* pings from another controller session */
+} zpar_heart_loss_t;
+
+/* Called once per loss; the callback may destroy the heart. */
+typedef void (*zpar_heart_lost_f) (zpar_heart_t *h, zpar_heart_loss_t why, void *arg);
+
+typedef struct {
+    const char *ping_addr; /* the hub's ping PUB */
+    const char *pong_addr; /* the hub's pong ROUTER */
+    const char *ident;     /* our routing id on pong ("e<id>") */
+    uint64_t period_ms;    /* the hub's ping period (0: 1000) */
+    unsigned misses;       /* pings missed before the loss (0: 3) */
+    uint64_t session;      /* the controller's session, 0: do not check */
+    zpar_heart_lost_f lost;
+    void *arg;
+} zpar_heart_opts_t;
+
+/* Connect and start the heart thread; watch the capture on reactor r.
+ * zctx is the engine's ZeroMQ context (borrowed).  The limit counts from
+ * now.  NULL with errno (EINVAL: a NULL argument, address or callback;
+ * else from ZeroMQ or pthread_create) and err. */
+zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_heart_opts_t *opts,
+                                  zpar_error_t *err);
+
+/* Stop the thread (TERMINATE on its control socket, join), close the
+ * sockets, remove the watchers.  NULL-safe, keeps errno. */
+void zpar__heart_destroy (zpar_heart_t *h);
+
+/* Monotonic microseconds of the last ping seen (creation time if none). */
+uint64_t zpar__heart_last_ping_us (const zpar_heart_t *h);
+
+/* The silence that counts as a loss, in microseconds. */
+uint64_t zpar__heart_limit_us (const zpar_heart_t *h);
+
+#endif

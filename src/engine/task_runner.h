@@ -1,0 +1,94 @@
+/* task_runner.h - the engine's task queue (internal).
+ *
+ * The task runner receives what the engine's MUX, task and control sockets
+ * deliver, keeps the tasks in one FIFO, runs them one at a time through
+ * the runner (runner.h), and sends back through the engine:
+ *   - the RESULT of each task, on the queue the task came from, with the
+ *     task's routing envelope; results that cannot be sent (no connection,
+ *     EAGAIN) wait in an outbox, in order, retried every 100 ms and on
+ *     zpar__task_runner_flush;
+ *   - IOPub task_status (started / finished) and stream messages;
+ *   - answers to control requests: ABORT of a queued task, INTERRUPT of
+ *     the running one, SHUTDOWN (passed on to the engine), and the task
+ *     scheduler's steal (an ABORT on the task queue).
+ *
+ * It owns no socket: the engine gives it callbacks.  Tasks start from a
+ * zero-delay timer, so that everything ready on the sockets in one wake-up
+ * (an abort on the control queue included) is seen before a task runs.
+ *
+ * Thread-safety: one thread, the reactor's.
+ */
+#ifndef ZPAR__TASK_RUNNER_H
+#define ZPAR__TASK_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "reactor.h"
+#include "zpar/error.h"
+
+/* Where a message came from, and where its answer goes. */
+typedef enum {
+    ZPAR_ENGINE_Q_MUX = 0,
+    ZPAR_ENGINE_Q_TASK = 1,
+    ZPAR_ENGINE_Q_CONTROL = 2,
+    ZPAR_ENGINE_NQ = 3,
+} zpar_engine_queue_t;
+
+typedef struct zpar_task_runner zpar_task_runner_t;
+
+typedef struct {
+    /* Send m (borrowed) on queue q now, without blocking.  0, or -1 with
+     * errno (ENOTCONN, EAGAIN: results are kept and sent later). */
+    int (*send) (void *arg, zpar_engine_queue_t q, zpar_msg_t *m);
+    /* Publish m (borrowed) on IOPub, best effort.  May be NULL. */
+    void (*publish) (void *arg, zpar_msg_t *m);
+    /* The control queue asked for a shutdown (already answered).  May be
+     * NULL. */
+    void (*shutdown) (void *arg);
+    void *arg;
+} zpar_task_runner_ops_t;
+
+typedef struct {
+    const char *host;                 /* reported in every result (copied) */
+    int rank;                         /* launcher rank, -1 if none */
+    void *mpi_comm;                   /* engines-only communicator for function tasks, or NULL */
+    volatile sig_atomic_t *cancelled; /* what inline tasks see, or NULL */
+} zpar_task_runner_opts_t;
+
+/* Create on reactor r (borrowed).  ops is copied.  NULL with errno
+ * (EINVAL: r, ops, ops->send or opts NULL; ENOMEM) and err. */
+zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task_runner_ops_t *ops,
+                                              const zpar_task_runner_opts_t *opts,
+                                              zpar_error_t *err);
+
+/* Kill a running task (no result is sent), drop the queue and the outbox.
+ * NULL-safe, keeps errno. */
+void zpar__task_runner_destroy (zpar_task_runner_t *tr);
+
+/* The engine id results and IOPub messages carry (after registration). */
+void zpar__task_runner_set_engine (zpar_task_runner_t *tr, uint32_t id);
+
+/* Hand over a message received on queue q.  Takes *m (sets it NULL) when
+ * it keeps it (a TASK), else leaves it to the caller, who may reuse it.
+ * Control requests are answered at once.  0, or -1 with errno EINVAL (bad
+ * arguments) or EPROTO (a message that has no business on q: dropped with
+ * a warning). */
+int zpar__task_runner_recv (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **m);
+
+/* Try to send the outbox now (the engine is connected again). */
+void zpar__task_runner_flush (zpar_task_runner_t *tr);
+
+/* Stop: kill the running task with SIGKILL (no result sent: the hub
+ * treats it as lost with its engine), start nothing any more.  The outbox
+ * stays (flush it before unregistering).  1 if a task was killed. */
+int zpar__task_runner_stop (zpar_task_runner_t *tr);
+
+/* Counters: tasks queued (not started), results waiting, tasks run. */
+size_t zpar__task_runner_queued (const zpar_task_runner_t *tr);
+size_t zpar__task_runner_outbox (const zpar_task_runner_t *tr);
+uint64_t zpar__task_runner_done (const zpar_task_runner_t *tr);
+
+#endif
