@@ -213,6 +213,10 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 
     hub.hb_period_ms = setting (o->hb_period_ms, "ZPAR_HB_PERIOD_MS", 1000);
     hub.hb_misses = setting (o->hb_misses, "ZPAR_HB_MISSES", 3);
+    if (hub.hb_misses > ZPAR_HEARTBEAT_MAX_MISSES) {
+        zpar__warn ("heartbeat misses %d: at most %d", hub.hb_misses, ZPAR_HEARTBEAT_MAX_MISSES);
+        hub.hb_misses = ZPAR_HEARTBEAT_MAX_MISSES;
+    }
     hub.scheme = ci.scheme;
     if (watch_stops (&hub, &efd, err) < 0)
         goto done;

@@ -428,9 +428,8 @@ static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
 static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
-    (void)zpar__heartbeat_recv_pongs (h->hb, h->hb_pong, zpar__reactor_now_us (r), DRAIN_MAX,
-                                      &h->dropped);
-    (void)w, (void)revents;
+    (void)zpar__heartbeat_recv_pongs (h->hb, h->hb_pong, DRAIN_MAX, &h->dropped);
+    (void)r, (void)w, (void)revents;
 }
 
 static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -472,7 +471,7 @@ static void on_ping (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     (void)zpar__heartbeat_expire (h->hb, zpar__reactor_now_us (r), heart_stopped, h);
     if (h->hb_ping)
         (void)zpar__heartbeat_send_ping (h->hb, h->hb_ping, zpar__signer_session (h->signer),
-                                         zpar__now_us ());
+                                         zpar__reactor_now_us (r), zpar__now_us ());
     (void)w, (void)revents;
 }
 
