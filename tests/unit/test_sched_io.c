@@ -355,6 +355,23 @@ static void test_bad_params (void)
                                   "inproc://x", "inproc://bad-inject", key, &err);
     ok (d == NULL && err.text[0], "a bound endpoint is refused: %s", err.text);
     {
+        /* pure: round robin, frames forwarded as they are */
+        zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
+        zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+        void *client = peer (ZMQ_DEALER, "c1", cep), *engine = peer (ZMQ_DEALER, "e1", eep);
+        ok (send_task (client, cs, NULL, 301, NULL, 0) == 0 && recv_msg (engine, es, m) == 0 &&
+                m->hdr.task == 301 && m->hdr.engine == 0 && m->nenv == 1,
+            "pure: the engine gets the task as the client sent it");
+        ok (send_result (engine, es, "c1", 301, 1, ZPAR_STATUS_OK) == 0 &&
+                recv_msg (client, cs, m) == 0 && m->hdr.task == 301 && m->nenv == 0,
+            "pure: the client gets the result");
+        zmq_close (client);
+        zmq_close (engine);
+        zpar__msg_destroy (m);
+        zpar__signer_destroy (cs);
+        zpar__signer_destroy (es);
+    }
+    {
         void *pipe = peer (ZMQ_PAIR, NULL, "inproc://bad-pipe");
         zpar__pipe_send_term (pipe, 0);
         zpar__sched_lb_io_stop (io);
