@@ -136,6 +136,9 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
         o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
+    /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
+     * then we shut the cluster down */
+    t.copts.no_signals = o->sweep != NULL;
     if (pthread_create (&t.tid, NULL, ctl_main, &t) != 0) {
         fprintf (stderr, "zpar run: cannot start the controller thread\n");
         return 1;
