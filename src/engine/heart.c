@@ -17,6 +17,7 @@
 #include "heart.h"
 #include "proto_hb.h"
 #include "log.h"
+#include "netlimit.h"
 
 #define HB_MIN_LIMIT_US  2000000u /* never declare the controller lost sooner */
 
@@ -81,6 +82,11 @@ static void *mksock (void *zctx, int type, const char *ident)
         return NULL;
     (void)zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
     if (ident && zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident)) < 0) {
+        zmq_close (s);
+        return NULL;
+    }
+    /* pings in, nothing in: small messages only */
+    if ((type == ZMQ_SUB || type == ZMQ_DEALER) && zpar__netlimit_apply (s, ZPAR_NET_CONTROL) < 0) {
         zmq_close (s);
         return NULL;
     }
