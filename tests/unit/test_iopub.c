@@ -159,8 +159,10 @@ int main (void)
         switch (i % 6) {
         case 0: /* unsigned: topic, delimiter, garbage */
             zmq_send (pub, "c7.e3", 5, ZMQ_SNDMORE);
-            zmq_send (pub, "<IDS|MSG>", 9, ZMQ_SNDMORE);
-            zmq_send (pub, "nosig", 5, 0);
+            zmq_send (pub, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE);
+            zmq_send (pub, "nosig", 5, ZMQ_SNDMORE);
+            zmq_send (pub, "nohdr", 5, ZMQ_SNDMORE);
+            zmq_send (pub, "body", 4, 0);
             break;
         case 1: /* signed with another key */
             send_stream (pub, forger, 1000 + (uint64_t)i, "forged");
