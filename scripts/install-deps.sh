@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config make gcc \
 libzmq3-dev libsodium-dev libyaml-dev libsqlite3-dev sqlite3 libhwloc-dev hwloc \
 openmpi-bin libopenmpi-dev libpmix-dev \
 slurm-wlm slurmd slurmctld slurm-client munge slurm-wlm-torque \
-python3 procps psmisc valgrind bc"
+python3 procps psmisc valgrind bc \
+clang clang-format libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

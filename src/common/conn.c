@@ -125,7 +125,7 @@ int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t 
     snprintf (ci->scheme, sizeof (ci->scheme), "%s",
               (s = zpar__jobj_str (o, "task_scheme")) ? s : "leastload");
     snprintf (ci->job, sizeof (ci->job), "%s", (s = zpar__jobj_str (o, "job")) ? s : "");
-    ci->pid = zpar__jobj_num (o, "pid", &v) == 0 ? (int)v : 0;
+    ci->pid = zpar__jobj_num (o, "pid", &v) == 0 && v >= 1 && v <= INT_MAX ? (int)v : 0;
     zpar__jobj_destroy (o);
     return 0;
 }

@@ -18,16 +18,13 @@ size_t zpar__utf8_len (const unsigned char *p, size_t n)
     if ((p[0] & 0xE0) == 0xC0) {
         need = 2;
         cp = p[0] & 0x1F;
-    }
-    else if ((p[0] & 0xF0) == 0xE0) {
+    } else if ((p[0] & 0xF0) == 0xE0) {
         need = 3;
         cp = p[0] & 0x0F;
-    }
-    else if ((p[0] & 0xF8) == 0xF0) {
+    } else if ((p[0] & 0xF8) == 0xF0) {
         need = 4;
         cp = p[0] & 0x07;
-    }
-    else
+    } else
         return 0;
     if (n < need)
         return 0;
@@ -36,8 +33,8 @@ size_t zpar__utf8_len (const unsigned char *p, size_t n)
             return 0;
         cp = (cp << 6) | (p[i] & 0x3F);
     }
-    if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000)
-        || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
     return need;
 }
@@ -53,34 +50,27 @@ void zpar__json_put_str (FILE *f, const char *s, size_t len)
             fputc ('\\', f);
             fputc (c, f);
             i++;
-        }
-        else if (c == '\n') {
+        } else if (c == '\n') {
             fputs ("\\n", f);
             i++;
-        }
-        else if (c == '\t') {
+        } else if (c == '\t') {
             fputs ("\\t", f);
             i++;
-        }
-        else if (c == '\r') {
+        } else if (c == '\r') {
             fputs ("\\r", f);
             i++;
-        }
-        else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c == 0x7f) {
             fprintf (f, "\\u%04x", c);
             i++;
-        }
-        else if (c < 0x80) {
+        } else if (c < 0x80) {
             fputc (c, f);
             i++;
-        }
-        else {
+        } else {
             size_t n = zpar__utf8_len (p + i, len - i);
             if (n == 0) {
                 fputs ("\\ufffd", f);
                 i++;
-            }
-            else {
+            } else {
                 fwrite (p + i, 1, n, f);
                 i += n;
             }
@@ -91,7 +81,7 @@ void zpar__json_put_str (FILE *f, const char *s, size_t len)
 
 typedef struct {
     char *key;
-    char *str;  /* NULL when the value is not a string */
+    char *str; /* NULL when the value is not a string */
     double num;
     int is_num;
 } jpair_t;
@@ -110,9 +100,8 @@ typedef struct {
 
 static void skip_ws (jparser_t *p)
 {
-    while (p->pos < p->len
-           && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n'
-               || p->s[p->pos] == '\r'))
+    while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
+                               p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
         p->pos++;
 }
 
@@ -162,6 +151,19 @@ static char *parse_string (jparser_t *p)
             fail (p, "control character in string");
             goto error;
         }
+        if ((unsigned char)c >= 0x80) {
+            /* JSON text is UTF-8: refuse what the writer would not give back */
+            size_t l =
+                zpar__utf8_len ((const unsigned char *)p->s + p->pos - 1, p->len - p->pos + 1);
+            if (l == 0) {
+                fail (p, "invalid UTF-8 in string");
+                goto error;
+            }
+            memcpy (out + n, p->s + p->pos - 1, l); /* room: n + 5 < cap */
+            n += l;
+            p->pos += l - 1;
+            continue;
+        }
         if (c != '\\') {
             out[n++] = c;
             continue;
@@ -172,12 +174,26 @@ static char *parse_string (jparser_t *p)
         }
         c = p->s[p->pos++];
         switch (c) {
-        case '"': case '\\': case '/': out[n++] = c; break;
-        case 'n': out[n++] = '\n'; break;
-        case 't': out[n++] = '\t'; break;
-        case 'r': out[n++] = '\r'; break;
-        case 'b': out[n++] = '\b'; break;
-        case 'f': out[n++] = '\f'; break;
+        case '"':
+        case '\\':
+        case '/':
+            out[n++] = c;
+            break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 't':
+            out[n++] = '\t';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
+        case 'b':
+            out[n++] = '\b';
+            break;
+        case 'f':
+            out[n++] = '\f';
+            break;
         case 'u': {
             unsigned cp = 0;
             if (p->len - p->pos < 4) {
@@ -201,8 +217,7 @@ static char *parse_string (jparser_t *p)
             else if (cp < 0x800) {
                 out[n++] = (char)(0xC0 | (cp >> 6));
                 out[n++] = (char)(0x80 | (cp & 0x3F));
-            }
-            else {
+            } else {
                 out[n++] = (char)(0xE0 | (cp >> 12));
                 out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
                 out[n++] = (char)(0x80 | (cp & 0x3F));
@@ -272,8 +287,8 @@ zpar_jobj_t *zpar__jobj_parse (const char *text, size_t len, zpar_error_t *err)
                 free (pr.key);
                 goto error;
             }
-        }
-        else if (p.pos < p.len && (text[p.pos] == '-' || (text[p.pos] >= '0' && text[p.pos] <= '9'))) {
+        } else if (p.pos < p.len &&
+                   (text[p.pos] == '-' || (text[p.pos] >= '0' && text[p.pos] <= '9'))) {
             char buf[64];
             size_t k = 0;
             char *end;
@@ -287,17 +302,13 @@ zpar_jobj_t *zpar__jobj_parse (const char *text, size_t len, zpar_error_t *err)
                 goto error;
             }
             pr.is_num = 1;
-        }
-        else if (p.len - p.pos >= 4 && memcmp (text + p.pos, "true", 4) == 0) {
+        } else if (p.len - p.pos >= 4 && memcmp (text + p.pos, "true", 4) == 0) {
             pr.num = 1, pr.is_num = 1, p.pos += 4;
-        }
-        else if (p.len - p.pos >= 5 && memcmp (text + p.pos, "false", 5) == 0) {
+        } else if (p.len - p.pos >= 5 && memcmp (text + p.pos, "false", 5) == 0) {
             pr.num = 0, pr.is_num = 1, p.pos += 5;
-        }
-        else if (p.len - p.pos >= 4 && memcmp (text + p.pos, "null", 4) == 0) {
+        } else if (p.len - p.pos >= 4 && memcmp (text + p.pos, "null", 4) == 0) {
             p.pos += 4;
-        }
-        else {
+        } else {
             free (pr.key);
             fail (&p, "expected a string, number, boolean or null value");
             goto error;

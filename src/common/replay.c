@@ -268,7 +268,7 @@ static int seq_check (slot_t *s, uint64_t seq)
             if (gap >= W)
                 memset (s->big, 0, W / 8);
             else
-                for (uint64_t q = s->max_seq + 1; q <= seq; q++)
+                for (uint64_t q = s->max_seq + 1; q != seq + 1; q++) /* seq may be 2^64-1 */
                     s->big[(q % W) / 64] &= ~(1ull << (q % 64));
             s->big[(seq % W) / 64] |= 1ull << (seq % 64);
         } else {

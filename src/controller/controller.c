@@ -104,14 +104,14 @@ static void advertise (char *ep, size_t size, const char *ip)
 typedef struct {
     zpar_sched_direct_t *mux;
     zpar_sched_direct_t *ctl;
-    zpar_sched_lb_io_t *taskq;
+    zpar_sched_lb_io_t *lb;
 } sched_t;
 
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
     return zpar__sched_direct_dropped (s->mux) + zpar__sched_direct_dropped (s->ctl) +
-           zpar__sched_lb_io_dropped (s->taskq);
+           zpar__sched_lb_io_dropped (s->lb);
 }
 
 /* Heartbeat settings: option, else environment, else default. */
@@ -184,7 +184,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     zpar_iopub_t *iopub = NULL;
     zpar_conninfo_t ci, bind;
     char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
-    const char *mon_ep = "inproc://zpar-monitor", *taskq_ep = "inproc://zpar-taskq-pipe";
+    const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
     const char *mux_ep = "inproc://zpar-mux-inject", *ctl_ep = "inproc://zpar-ctl-inject";
     char mon_bind[64];
     int efd = -1;
@@ -213,6 +213,10 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 
     hub.hb_period_ms = setting (o->hb_period_ms, "ZPAR_HB_PERIOD_MS", 1000);
     hub.hb_misses = setting (o->hb_misses, "ZPAR_HB_MISSES", 3);
+    if (hub.hb_misses > ZPAR_HEARTBEAT_MAX_MISSES) {
+        zpar__warn ("heartbeat misses %d: at most %d", hub.hb_misses, ZPAR_HEARTBEAT_MAX_MISSES);
+        hub.hb_misses = ZPAR_HEARTBEAT_MAX_MISSES;
+    }
     hub.scheme = ci.scheme;
     if (watch_stops (&hub, !o->no_signals, &efd, err) < 0)
         goto done;
@@ -254,12 +258,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         !(sched.ctl = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_CONTROL, bind.addr[ZPAR_EP_CONTROL_CLIENT],
               bind.addr[ZPAR_EP_CONTROL_ENGINE], ZPAR_ADDR_MAX, mon_ep, ctl_ep, ci.key, err)) ||
-        !(sched.taskq = zpar__sched_lb_io_start (
+        !(sched.lb = zpar__sched_lb_io_start (
               hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
-              bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, mon_ep, taskq_ep, ci.key, err)))
+              bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, mon_ep, lb_ep, ci.key, err)))
         goto done;
-    if (!(hub.taskq_pipe = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
-        zmq_connect (hub.taskq_pipe, taskq_ep) < 0 ||
+    if (!(hub.lb_pipe = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (hub.lb_pipe, lb_ep) < 0 ||
         !(hub.mux_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
         zmq_connect (hub.mux_inject, mux_ep) < 0 ||
         !(hub.ctl_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
@@ -311,13 +314,13 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     }
 done:
     __atomic_store_n (&stop_fd, -1, __ATOMIC_SEQ_CST);
-    if (hub.taskq_pipe)
-        (void)zpar__pipe_send_term (hub.taskq_pipe, 0);
+    if (hub.lb_pipe)
+        (void)zpar__pipe_send_term (hub.lb_pipe, 0);
     if (hub.mux_inject)
         (void)zpar__pipe_send_term (hub.mux_inject, 0);
     if (hub.ctl_inject)
         (void)zpar__pipe_send_term (hub.ctl_inject, 0);
-    zpar__sched_lb_io_stop (sched.taskq);
+    zpar__sched_lb_io_stop (sched.lb);
     zpar__sched_direct_stop (sched.mux);
     zpar__sched_direct_stop (sched.ctl);
     zpar__iopub_stop (iopub);
@@ -326,7 +329,7 @@ done:
     zpar__close_socket (hub.hb_ping);
     zpar__close_socket (hub.hb_pong);
     zpar__close_socket (hub.monitor);
-    zpar__close_socket (hub.taskq_pipe);
+    zpar__close_socket (hub.lb_pipe);
     zpar__close_socket (hub.mux_inject);
     zpar__close_socket (hub.ctl_inject);
     zpar__records_close (hub.records);

@@ -17,15 +17,18 @@ typedef struct {
 struct zpar_heartbeat {
     int period_ms;
     int misses;
-    uint64_t seq;
-    beat_t *beats; /* indexed by engine id */
+    uint64_t seq;      /* of the last ping sent */
+    uint64_t session;  /* of the last ping sent */
+    uint64_t *sent_us; /* ring: sent_us[seq % nsent] = when ping seq was sent */
+    size_t nsent;      /* misses + 2 */
+    beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
 };
 
 zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
 {
     zpar_heartbeat_t *hb;
-    if (period_ms <= 0 || misses <= 0) {
+    if (period_ms <= 0 || misses <= 0 || misses > ZPAR_HEARTBEAT_MAX_MISSES) {
         errno = EINVAL;
         return NULL;
     }
@@ -33,6 +36,12 @@ zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
         return NULL;
     hb->period_ms = period_ms;
     hb->misses = misses;
+    hb->nsent = (size_t)misses + 2;
+    if (!(hb->sent_us = calloc (hb->nsent, sizeof (*hb->sent_us)))) {
+        free (hb);
+        errno = ENOMEM;
+        return NULL;
+    }
     return hb;
 }
 
@@ -40,6 +49,7 @@ void zpar__heartbeat_destroy (zpar_heartbeat_t *hb)
 {
     if (hb) {
         int saved = errno;
+        free (hb->sent_us);
         free (hb->beats);
         free (hb);
         errno = saved;
@@ -88,38 +98,46 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
 
 int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
-    uint32_t engine = eid.v;
     if (bad_engine (hb, eid))
         return -1;
-    if (engine < hb->nbeats)
-        hb->beats[engine].watched = 0;
+    if (eid.v < hb->nbeats)
+        hb->beats[eid.v].watched = 0;
     return 0;
 }
 
 int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
-    uint32_t engine = eid.v;
-    if (!hb || engine == 0 || engine >= hb->nbeats)
+    if (!hb || eid.v == 0 || eid.v >= hb->nbeats)
         return 0;
-    return hb->beats[engine].watched;
+    return hb->beats[eid.v].watched;
 }
 
-int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us)
+uint64_t zpar__heartbeat_ping (zpar_heartbeat_t *hb, uint64_t now_us)
 {
-    uint32_t engine = eid.v;
+    if (!hb)
+        return 0;
+    hb->seq++;
+    hb->sent_us[hb->seq % hb->nsent] = now_us;
+    return hb->seq;
+}
+
+int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
+{
+    beat_t *b;
+    uint64_t sent;
     if (bad_engine (hb, eid))
         return -1;
-    if (engine >= hb->nbeats || !hb->beats[engine].watched)
+    if (eid.v >= hb->nbeats || !(b = &hb->beats[eid.v])->watched)
         return 0;
-    /* pongs may be read out of order with the clock: keep the latest */
-    if (now_us > hb->beats[engine].last_us)
-        hb->beats[engine].last_us = now_us;
+    /* only the last misses + 1 pings tell whether the engine lives */
+    if (seq == 0 || seq > hb->seq || hb->seq - seq > (uint64_t)hb->misses)
+        return 0;
+    sent = hb->sent_us[seq % hb->nsent];
+    /* an echo of a ping sent before the engine (re)registered proves
+     * nothing newer than its registration: keep the later time */
+    if (sent > b->last_us)
+        b->last_us = sent;
     return 1;
-}
-
-uint64_t zpar__heartbeat_next_ping (zpar_heartbeat_t *hb)
-{
-    return hb ? ++hb->seq : 0;
 }
 
 int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
@@ -145,7 +163,8 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
     return dead;
 }
 
-int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t wall_us)
+int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t now_us,
+                               uint64_t wall_us)
 {
     uint64_t v[3];
     if (!hb || !sock) {
@@ -154,9 +173,10 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
     }
     /* seq, time, and our session: engines that see another session know a
      * new controller took over and register again */
-    v[0] = zpar__heartbeat_next_ping (hb);
+    v[0] = zpar__heartbeat_ping (hb, now_us);
     v[1] = wall_us;
     v[2] = session;
+    hb->session = session;
     return zmq_send (sock, v, sizeof (v), ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
@@ -175,8 +195,7 @@ static zpar_eid_t parse_ident (const void *data, size_t len)
     return zpar__eid (id <= ZPAR_HEARTBEAT_MAX_ENGINE ? (uint32_t)id : 0);
 }
 
-int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_us, int max,
-                                uint64_t *dropped)
+int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped)
 {
     int bad = 0;
     if (!hb || !sock)
@@ -184,6 +203,7 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_u
     for (int k = 0; k < max; k++) {
         zpar_frames_t f;
         zpar_eid_t eid;
+        uint64_t v[3];
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -191,11 +211,16 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, uint64_t now_u
             }
             break;
         }
-        if (f.n != 2 || zmq_msg_size (&f.part[1]) != 3 * sizeof (uint64_t) ||
+        if (f.n != 2 || zmq_msg_size (&f.part[1]) != sizeof (v) ||
             !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v)
             bad++;
-        else
-            (void)zpar__heartbeat_pong (hb, eid, now_us);
+        else {
+            memcpy (v, zmq_msg_data (&f.part[1]), sizeof (v));
+            if (v[2] != hb->session)
+                bad++;
+            else
+                (void)zpar__heartbeat_pong (hb, eid, v[0]);
+        }
         zpar__frames_close (&f);
     }
     if (dropped)

@@ -91,8 +91,8 @@ void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t eve
 
 static void tell_done (zpar_hub_t *h, zpar_tid_t id, int ok)
 {
-    if (h->taskq_pipe)
-        (void)zpar__pipe_send_done (h->taskq_pipe, id.v, ok, 0);
+    if (h->lb_pipe)
+        (void)zpar__pipe_send_done (h->lb_pipe, id.v, ok, 0);
 }
 
 /* ---------------------------------------------------------------- records */
@@ -273,8 +273,8 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     e->state = ZPAR_HUB_ENGINE_ALIVE;
     (void)zpar__heartbeat_watch (h->hb, e->id, hub_now (h));
-    if (h->taskq_pipe)
-        (void)zpar__pipe_send_up (h->taskq_pipe, e->id.v, 0);
+    if (h->lb_pipe)
+        (void)zpar__pipe_send_up (h->lb_pipe, e->id.v, 0);
     zpar__hub_notify (h, e->id, ZPAR_NOTIFY_REGISTERED);
 }
 
@@ -316,8 +316,8 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
         zpar__info ("engine %u (%s pid %d) %s", eid.v, e->host, e->pid, why);
     else
         zpar__warn ("engine %u (%s pid %d) %s", eid.v, e->host, e->pid, why);
-    if (h->taskq_pipe)
-        (void)zpar__pipe_send_down (h->taskq_pipe, eid.v, 0);
+    if (h->lb_pipe)
+        (void)zpar__pipe_send_down (h->lb_pipe, eid.v, 0);
     zpar__hub_notify (h, eid, ZPAR_NOTIFY_DIED);
     /* direct tasks that were on it fail; load-balanced ones are the task
      * scheduler's business (retry or engine-died answer) */
@@ -418,19 +418,15 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
 static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
-    if (m)
-        (void)zpar__registrar_recv (h, m, DRAIN_MAX);
-    zpar__msg_destroy (m);
+    (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
     (void)r, (void)w, (void)revents;
 }
 
 static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
-    (void)zpar__heartbeat_recv_pongs (h->hb, h->hb_pong, zpar__reactor_now_us (r), DRAIN_MAX,
-                                      &h->dropped);
-    (void)w, (void)revents;
+    (void)zpar__heartbeat_recv_pongs (h->hb, h->hb_pong, DRAIN_MAX, &h->dropped);
+    (void)r, (void)w, (void)revents;
 }
 
 static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -448,7 +444,7 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
         zpar_pipe_msg_t pm;
         zpar_error_t err;
         int state, status;
-        if (zpar__pipe_recv (h->taskq_pipe, &f, &pm, ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__pipe_recv (h->lb_pipe, &f, &pm, ZMQ_DONTWAIT, &err) < 0) {
             zpar__frames_close (&f);
             if (errno == EPROTO) {
                 zpar__warn ("hub: bad message from the task scheduler: %s", err.text);
@@ -472,7 +468,7 @@ static void on_ping (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     (void)zpar__heartbeat_expire (h->hb, zpar__reactor_now_us (r), heart_stopped, h);
     if (h->hb_ping)
         (void)zpar__heartbeat_send_ping (h->hb, h->hb_ping, zpar__signer_session (h->signer),
-                                         zpar__now_us ());
+                                         zpar__reactor_now_us (r), zpar__now_us ());
     (void)w, (void)revents;
 }
 
@@ -499,11 +495,11 @@ static void requeue_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine,
     (void)engine;
     /* only load-balanced requests (header engine 0) are taken again: the
      * task scheduler checks; direct tasks belong to their engine */
-    if (!req || len < ZPAR_HDR_LEN || !h->taskq_pipe)
+    if (!req || len < ZPAR_HDR_LEN || !h->lb_pipe)
         return;
     zpar__debug ("task %llu: recorded but not finished by the previous controller",
                  (unsigned long long)id.v);
-    (void)zpar__pipe_send_requeue (h->taskq_pipe, req, len, 0);
+    (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
 }
 
 int zpar__hub_init (zpar_hub_t *h)
@@ -513,6 +509,7 @@ int zpar__hub_init (zpar_hub_t *h)
         return -1;
     }
     if (!(h->live = zpar__idmap_create ()) || !(h->scratch = zpar__msg_create (ZPAR_MSG_NONE)) ||
+        !(h->request = zpar__msg_create (ZPAR_MSG_NONE)) ||
         !(h->hb = zpar__heartbeat_create (h->hb_period_ms, h->hb_misses))) {
         zpar__hub_free_state (h);
         errno = ENOMEM;
@@ -534,12 +531,12 @@ int zpar__hub_run (zpar_hub_t *h)
         [W_MONITOR] = {h->monitor, on_monitor},
         [W_REGISTRAR] = {h->registrar, on_registrar},
         [W_PONG] = {h->hb_pong, on_pong},
-        [W_PIPE] = {h->taskq_pipe, on_pipe},
+        [W_PIPE] = {h->lb_pipe, on_pipe},
     };
     const int order[] = {W_MONITOR, W_REGISTRAR, W_PONG, W_PIPE};
     int rc;
 
-    if (!h->r || !h->live || !h->registrar || !h->monitor || !h->hb_pong || !h->taskq_pipe) {
+    if (!h->r || !h->live || !h->registrar || !h->monitor || !h->hb_pong || !h->lb_pipe) {
         errno = EINVAL;
         return -1;
     }
@@ -584,6 +581,8 @@ void zpar__hub_free_state (zpar_hub_t *h)
     }
     zpar__msg_destroy (h->scratch);
     h->scratch = NULL;
+    zpar__msg_destroy (h->request);
+    h->request = NULL;
     zpar__heartbeat_destroy (h->hb);
     h->hb = NULL;
     free (h->engines);

@@ -63,7 +63,7 @@ typedef struct zpar_hub {
     void *hb_ping;     /* PUB */
     void *hb_pong;     /* ROUTER */
     void *monitor;     /* SUB (bound, inproc) */
-    void *taskq_pipe;  /* PAIR to the task scheduler */
+    void *lb_pipe;     /* PAIR to the load-balanced scheduler (sched_lb_io) */
     void *mux_inject;  /* PAIR to the MUX relay */
     void *ctl_inject;  /* PAIR to the control relay */
     int hb_period_ms;
@@ -84,7 +84,8 @@ typedef struct zpar_hub {
     uint64_t dropped;
     int stopping;
     int busy_since_trim;
-    zpar_msg_t *scratch;
+    zpar_msg_t *scratch;  /* the monitor's decoding */
+    zpar_msg_t *request;  /* the registrar's requests */
     zpar_watcher_t *w[6]; /* registrar, pong, monitor, pipe, ping timer, flush timer */
 } zpar_hub_t;
 

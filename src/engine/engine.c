@@ -6,7 +6,8 @@
  *   task_runner.c  the task queue, results, control requests, IOPub
  *   runner*.c      one task at a time in a child process
  * This file owns the sockets and passes what they deliver on.  SIGTERM and
- * SIGINT come through signal watchers (the program blocks them).  See
+ * SIGINT (and SIGHUP) come through signal watchers (the program blocks
+ * them).  See
  * doc/engine.md. */
 #include "config.h"
 
@@ -60,7 +61,7 @@ typedef struct {
     zpar_watcher_t *w_reg;
     zpar_watcher_t *w_resend; /* registration resend, while not connected */
     zpar_watcher_t *w_giveup; /* first registration's deadline */
-    zpar_watcher_t *w_sig[2]; /* SIGTERM, SIGINT */
+    zpar_watcher_t *w_sig[3]; /* SIGTERM, SIGINT, SIGHUP */
 
     void *sock[ZPAR_ENGINE_NQ]; /* DEALERs: mux, task, control */
     zpar_watcher_t *w_sock[ZPAR_ENGINE_NQ];
@@ -437,7 +438,9 @@ static void cleanup (eng_t *e)
 /* The reactor, the signal watchers (first: before any thread), timers. */
 static int setup (eng_t *e, zpar_error_t *err)
 {
-    static const int sigs[2] = {SIGTERM, SIGINT};
+    /* SIGHUP too: the program blocks it, and its default action (a closed
+     * terminal, a killed session) ended the engine */
+    static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     const zpar_engine_opts_t *opts = e->opts;
     zpar_task_runner_opts_t to = {
         .host = e->host,
@@ -454,7 +457,7 @@ static int setup (eng_t *e, zpar_error_t *err)
 
     if (!(e->reactor = zpar__reactor_create ()))
         return zpar__errprintf (err, "engine: out of memory");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!(e->w_sig[i] = zpar__signal_watcher_create (e->reactor, sigs[i], on_signal, e)))
             return zpar__errprintf (err, "engine: cannot watch signal %d: %s", sigs[i],
                                     strerror (errno));

@@ -33,7 +33,7 @@ struct zpar_fn_ctx {
      * shutdown): a flag set by the engine, or from the function child's
      * own signal handler. */
     volatile sig_atomic_t *cancelled;
-    /* Also cancelled when SIGTERM or SIGINT is pending (inline tasks: the
+    /* Also cancelled when SIGTERM, SIGINT or SIGHUP is pending (inline tasks: the
      * program blocks them and the engine's loop cannot run meanwhile). */
     int pending_cancels;
 };

@@ -98,7 +98,8 @@ typedef void (*zpar_runner_done_f) (zpar_runner_t *r, void *arg);
  * runner) for engine id `engine`, launcher rank (-1: none), MPI
  * communicator (or NULL).  cancelled, if non-NULL, is what inline
  * functions see through zpar_fn_cancelled (e.g. the engine's stop flag);
- * they also see a pending SIGTERM or SIGINT (blocked by the program).
+ * they also see a pending SIGTERM, SIGINT or SIGHUP (blocked by the
+ * program).
  * NULL with errno (EINVAL: no reactor; ENOMEM) and err. */
 zpar_runner_t *zpar__runner_create (zpar_reactor_t *reactor, uint32_t engine, int rank,
                                     void *mpi_comm, volatile sig_atomic_t *cancelled,

@@ -6,23 +6,23 @@
  * (unless its connection file is stale: its controller is a dead process
  * of this host), else, when allowed, a private local cluster in
  * "<output dir>/.cluster" (or a mktemp directory when that path is too
- * long for ipc:// endpoints).
+ * long for ipc:// endpoints), started and stopped through the local
+ * launcher (launchers/launcher.h: what `zpar cluster start` does).
  */
 #ifndef ZPAR__SWEEP_CLUSTER_H
 #define ZPAR__SWEEP_CLUSTER_H
 
 #include <limits.h>
 
+#include "launcher.h"
 #include "runlog.h"
 #include "runner.h"
 #include "spec.h"
-#include "subproc.h"
 #include "zpar.h"
 
 /* A private cluster.  Zero it before use. */
 typedef struct {
     int started; /* a private cluster is ours to stop */
-    char exe[PATH_MAX];
     char dir[PATH_MAX];
     char conn[PATH_MAX];
 } zpar_sweep_private_t;
@@ -34,7 +34,7 @@ typedef struct {
  * cluster reachable or startable, EINTR, or the client's) and err. */
 zpar_client_t *zpar__sweep_connect (const zpar_sweep_run_opts_t *opts,
                                     const zpar_sweep_spec_t *spec, zpar_sweep_private_t *pc,
-                                    zpar_sweep_log_t *log, zpar_subproc_cancel_f cancel,
+                                    zpar_sweep_log_t *log, zpar_launch_cancel_f cancel,
                                     void *cancel_arg, zpar_error_t *err);
 
 /* Stop the private cluster if pc->started (then clear it); a warning on

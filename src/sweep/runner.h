@@ -61,9 +61,10 @@ typedef struct {
     const char *journal_path; /* NULL: "<sweep file>.journal.sqlite" */
     /* Cluster, in this order: an already-connected client (not destroyed by
      * the runner); else connection_file; else $ZPAR_CONNECTION_FILE; else
-     * the running local/job cluster (zpar__conn_resolve); else, when
-     * private_cluster is set, a private local cluster started with
-     * `<zpar_exe> cluster start -n <engines> --dir <dir>` and stopped at the
+     * the running local/job cluster (zpar_connection_file_find); else, when
+     * private_cluster is set, a private local cluster started through the
+     * local launcher (as `zpar cluster start -n <engines> --dir <dir>` does,
+     * running <zpar_exe> as controller and engines) and stopped at the
      * end (also on SIGINT/SIGTERM).  Its dir is "<output dir>/.cluster"
      * (or a mktemp directory when that path is too long for ipc). */
     zpar_client_t *client;

@@ -3,7 +3,7 @@
  *   zt_noop   returns 0
  *   zt_echo   outputs its input
  *   zt_fail   returns 3
- *   zt_segv   dereferences NULL (SIGSEGV)
+ *   zt_segv   writes to an unmapped address (SIGSEGV)
  *   zt_abort  calls abort() (SIGABRT)
  *   zt_sleep  sleeps for the number of seconds in its input (text), in
  *             10 ms steps, returning 4 early when cancelled
@@ -11,6 +11,7 @@
  *   zt_print  writes its input to stdout and "err\n" to stderr
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,9 @@ int zt_fail (zpar_fn_ctx_t *ctx, const void *in, size_t len)
 
 int zt_segv (zpar_fn_ctx_t *ctx, const void *in, size_t len)
 {
-    volatile int *p = NULL;
+    /* an unmapped address that is not NULL: a real SIGSEGV also under
+     * UBSan, which stops a NULL store before it faults */
+    volatile char *volatile p = (volatile char *)(uintptr_t)8;
     (void)ctx;
     (void)in;
     (void)len;

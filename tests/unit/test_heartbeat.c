@@ -27,12 +27,13 @@ static void on_dead (void *arg, zpar_eid_t engine)
     d->n++;
 }
 
-/* A table of beats: period 100 ms, 3 misses: dead after 350 ms of silence. */
+/* A table of beats: period 100 ms, 3 misses: dead after 350 ms without
+ * an echo.  Pings go out every 100 ms; the engine echoes one of them. */
 static void test_table (void)
 {
     static const struct {
         const char *what;
-        uint64_t last_pong_ms; /* 0: no pong after the watch at t=0 */
+        uint64_t echoed_ms; /* the ping sent then is echoed; 0: none */
         uint64_t check_ms;
         int dead;
     } cases[] = {
@@ -40,40 +41,78 @@ static void test_table (void)
         {"silent, checked at 350 ms: alive (grace)", 0, 350, 0},
         {"silent, checked at 351 ms: dead", 0, 351, 1},
         {"silent, checked at 10 s: dead", 0, 10000, 1},
-        {"pong at 300 ms, checked at 600 ms: alive", 300, 600, 0},
-        {"pong at 300 ms, checked at 650 ms: alive", 300, 650, 0},
-        {"pong at 300 ms, checked at 651 ms: dead", 300, 651, 1},
-        {"pong at 1 s, checked at 1.2 s: alive", 1000, 1200, 0},
+        {"echoes the 300 ms ping, checked at 600 ms: alive", 300, 600, 0},
+        {"echoes the 300 ms ping, checked at 650 ms: alive", 300, 650, 0},
+        {"echoes the 300 ms ping, checked at 651 ms: dead", 300, 651, 1},
+        {"echoes the 1 s ping, checked at 1.2 s: alive", 1000, 1200, 0},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
         dead_t d = {0};
         uint64_t t0 = 5000 * MS; /* any origin */
-        int rc;
+        int rc, counted = 1;
         zpar__heartbeat_watch (hb, zpar__eid (4), t0);
-        if (cases[i].last_pong_ms)
-            zpar__heartbeat_pong (hb, zpar__eid (4), t0 + cases[i].last_pong_ms * MS);
+        for (uint64_t t = 100; t <= cases[i].check_ms; t += 100) {
+            uint64_t seq = zpar__heartbeat_ping (hb, t0 + t * MS);
+            if (t == cases[i].echoed_ms)
+                counted = zpar__heartbeat_pong (hb, zpar__eid (4), seq) == 1;
+        }
         rc = zpar__heartbeat_expire (hb, t0 + cases[i].check_ms * MS, on_dead, &d);
-        ok (rc == cases[i].dead && d.n == cases[i].dead && (!d.n || d.ids[0] == 4) &&
+        ok (counted && rc == cases[i].dead && d.n == cases[i].dead && (!d.n || d.ids[0] == 4) &&
                 zpar__heartbeat_watched (hb, zpar__eid (4)) == !cases[i].dead,
             "%s", cases[i].what);
         zpar__heartbeat_destroy (hb);
     }
 }
 
+/* Which echoes count: period 100 ms, 3 misses, five pings sent. */
+static void test_late (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    static const struct {
+        const char *what;
+        uint64_t seq;
+        int counts;
+    } cases[] = {
+        {"the last ping", 5, 1},
+        {"the ping before", 4, 1},
+        {"a ping 3 periods old (misses)", 2, 1},
+        {"a ping 4 periods old: late", 1, 0},
+        {"a ping never sent", 6, 0},
+        {"seq 0", 0, 0},
+    };
+    zpar__heartbeat_watch (hb, zpar__eid (1), 0);
+    for (int k = 1; k <= 5; k++)
+        zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+        is_int (zpar__heartbeat_pong (hb, zpar__eid (1), cases[i].seq), cases[i].counts,
+                "echo of %s: %s", cases[i].what, cases[i].counts ? "counts" : "ignored");
+    /* the engine restarts (registers again at 1 s): echoes of pings sent
+     * before do not make its beat older than its registration */
+    zpar__heartbeat_watch (hb, zpar__eid (1), 1000 * MS);
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 5), 1, "after a restart an older echo counts");
+    is_int (zpar__heartbeat_expire (hb, 1350 * MS, NULL, NULL), 0,
+            "but its beat stays at the registration (alive at 1.35 s)");
+    is_int (zpar__heartbeat_expire (hb, 1351 * MS, NULL, NULL), 1, "dead at 1.351 s");
+    zpar__heartbeat_destroy (hb);
+}
+
 static void test_several (void)
 {
     zpar_heartbeat_t *hb = zpar__heartbeat_create (1000, 2);
     dead_t d = {0};
+    uint64_t seq = 0;
     for (uint32_t e = 1; e <= 5; e++)
         ok (zpar__heartbeat_watch (hb, zpar__eid (e), 0) == 0, "watch engine %u", e);
     ok (zpar__heartbeat_watch (hb, zpar__eid (1000), 0) == 0,
         "watch engine 1000 (the table grows)");
     /* engines 2 and 4 answer, the others do not */
     for (int k = 1; k <= 5; k++) {
-        zpar__heartbeat_pong (hb, zpar__eid (2), (uint64_t)k * 1000 * MS);
-        zpar__heartbeat_pong (hb, zpar__eid (4), (uint64_t)k * 1000 * MS);
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 1000 * MS);
+        zpar__heartbeat_pong (hb, zpar__eid (2), seq);
+        zpar__heartbeat_pong (hb, zpar__eid (4), seq);
     }
+    is_int (seq, 5, "pings are numbered from 1");
     is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 4,
             "four engines missed their beats");
     ok (d.n == 4 && d.ids[0] == 1 && d.ids[1] == 3 && d.ids[2] == 5 && d.ids[3] == 1000,
@@ -85,23 +124,23 @@ static void test_several (void)
             "a dead engine is reported once");
 
     /* late pongs: a dead engine's answers do not bring it back */
-    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 5001 * MS), 0,
-            "a late pong from a dead engine is ignored");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 5), 0, "a pong from a dead engine is ignored");
     ok (!zpar__heartbeat_watched (hb, zpar__eid (1)), "the dead engine stays unwatched");
-    is_int (zpar__heartbeat_pong (hb, zpar__eid (77), 5001 * MS), 0,
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (77), 5), 0,
             "a pong from an unknown engine is ignored");
-    /* a pong read with an older time does not move the clock back */
-    is_int (zpar__heartbeat_pong (hb, zpar__eid (2), 4000 * MS), 1,
-            "a pong with an older time counts");
+    /* an echo of an older ping read late does not move the beat back */
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (2), 4), 1, "an echo of the previous ping counts");
     is_int (zpar__heartbeat_expire (hb, 7500 * MS, NULL, NULL), 0,
             "but does not move the last beat back");
 
     /* restart: the engine registers again and is watched from then on */
     ok (zpar__heartbeat_watch (hb, zpar__eid (1), 6000 * MS) == 0,
         "engine 1 restarts (watched again)");
-    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 6500 * MS), 1, "its pongs count again");
-    zpar__heartbeat_pong (hb, zpar__eid (2), 8000 * MS);
-    zpar__heartbeat_pong (hb, zpar__eid (4), 8000 * MS);
+    seq = zpar__heartbeat_ping (hb, 6500 * MS);
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), seq), 1, "its pongs count again");
+    seq = zpar__heartbeat_ping (hb, 8000 * MS);
+    zpar__heartbeat_pong (hb, zpar__eid (2), seq);
+    zpar__heartbeat_pong (hb, zpar__eid (4), seq);
     d.n = 0;
     is_int (zpar__heartbeat_expire (hb, 9000 * MS, on_dead, &d), 0,
             "alive at 9 s (last beat 6.5 s)");
@@ -121,8 +160,7 @@ static void test_several (void)
     is_int (zpar__heartbeat_expire (hb, 100 * MS, NULL, NULL), 0,
             "a check before its watch kills nothing");
 
-    is_int (zpar__heartbeat_next_ping (hb), 1, "ping sequence starts at 1");
-    is_int (zpar__heartbeat_next_ping (hb), 2, "and counts up");
+    is_int (zpar__heartbeat_ping (hb, 300000 * MS), 8, "the ping sequence counts up");
     is_int (zpar__heartbeat_period_ms (hb), 1000, "period");
     is_int (zpar__heartbeat_misses (hb), 2, "misses");
     zpar__heartbeat_destroy (hb);
@@ -135,7 +173,7 @@ static void test_sockets (void)
     void *pa = zmq_socket (ctx, ZMQ_PAIR), *pb = zmq_socket (ctx, ZMQ_PAIR);
     void *bad = zmq_socket (ctx, ZMQ_DEALER);
     zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
-    uint64_t echo[3] = {1, 2, 3}, got[3] = {0}, dropped = 0;
+    uint64_t echo[3] = {1, 42, 0xabcdef}, other[3] = {1, 42, 0x123}, got[3] = {0}, dropped = 0;
     int n, zero = 0;
 
     zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof (zero));
@@ -149,30 +187,31 @@ static void test_sockets (void)
     zmq_bind (pa, "inproc://ping");
     zmq_connect (pb, "inproc://ping");
 
-    ok (zpar__heartbeat_send_ping (hb, pa, 0xabcdef, 42) == 0, "send a ping");
+    zpar__heartbeat_watch (hb, zpar__eid (3), 0);
+    ok (zpar__heartbeat_send_ping (hb, pa, 0xabcdef, 340 * MS, 42) == 0, "send a ping");
     n = zmq_recv (pb, got, sizeof (got), 0);
     ok (n == 24 && got[0] == 1 && got[1] == 42 && got[2] == 0xabcdef,
         "the ping is seq, time, session");
 
-    zpar__heartbeat_watch (hb, zpar__eid (3), 0);
     zmq_send (dealer, echo, sizeof (echo), 0); /* good */
     zmq_send (dealer, echo, 5, 0);             /* wrong size */
     zmq_send (bad, echo, sizeof (echo), 0);    /* bad identity */
     zmq_send (dealer, echo, sizeof (echo), ZMQ_SNDMORE);
-    zmq_send (dealer, echo, sizeof (echo), 0); /* too many frames */
+    zmq_send (dealer, echo, sizeof (echo), 0);   /* too many frames */
+    zmq_send (dealer, other, sizeof (other), 0); /* another session */
     n = 0;
-    for (int k = 0; k < 200 && n < 3; k++) {
-        n += zpar__heartbeat_recv_pongs (hb, router, 340 * MS, 100, &dropped);
-        if (n < 3)
+    for (int k = 0; k < 200 && n < 4; k++) {
+        n += zpar__heartbeat_recv_pongs (hb, router, 100, &dropped);
+        if (n < 4)
             nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
-    is_int (n, 3, "three malformed pongs are dropped");
-    is_int (dropped, 3, "and added to the dropped count");
+    is_int (n, 4, "three malformed pongs and one of another session are dropped");
+    is_int (dropped, 4, "and added to the dropped count");
     is_int (zpar__heartbeat_expire (hb, 600 * MS, NULL, NULL), 0,
             "the good pong counted (alive at 600 ms)");
-    is_int (zpar__heartbeat_recv_pongs (NULL, router, 0, 1, NULL), 0, "recv with NULL: nothing");
+    is_int (zpar__heartbeat_recv_pongs (NULL, router, 1, NULL), 0, "recv with NULL: nothing");
     errno = 0;
-    ok (zpar__heartbeat_send_ping (hb, NULL, 0, 0) < 0 && errno == EINVAL,
+    ok (zpar__heartbeat_send_ping (hb, NULL, 0, 0, 0) < 0 && errno == EINVAL,
         "send_ping NULL socket: EINVAL");
 
     zpar__heartbeat_destroy (hb);
@@ -197,8 +236,8 @@ static void test_bad_params (void)
          zpar__heartbeat_watch (hb, zpar__eid (ZPAR_HEARTBEAT_MAX_ENGINE + 1), 0)},
         {"unwatch NULL", zpar__heartbeat_unwatch (NULL, zpar__eid (1))},
         {"unwatch engine 0", zpar__heartbeat_unwatch (hb, zpar__eid (0))},
-        {"pong NULL", zpar__heartbeat_pong (NULL, zpar__eid (1), 0)},
-        {"pong engine 0", zpar__heartbeat_pong (hb, zpar__eid (0), 0)},
+        {"pong NULL", zpar__heartbeat_pong (NULL, zpar__eid (1), 1)},
+        {"pong engine 0", zpar__heartbeat_pong (hb, zpar__eid (0), 1)},
         {"expire NULL", zpar__heartbeat_expire (NULL, 0, NULL, NULL)},
     };
     errno = 0;
@@ -206,12 +245,14 @@ static void test_bad_params (void)
     ok (zpar__heartbeat_create (100, 0) == NULL && errno == EINVAL, "create misses 0: EINVAL");
     ok (zpar__heartbeat_create (-5, 3) == NULL && errno == EINVAL,
         "create negative period: EINVAL");
+    ok (zpar__heartbeat_create (100, ZPAR_HEARTBEAT_MAX_MISSES + 1) == NULL && errno == EINVAL,
+        "create too many misses: EINVAL");
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
         ok (cases[i].rc == -1, "bad parameter: %s -> -1", cases[i].what);
     ok (!zpar__heartbeat_watched (NULL, zpar__eid (1)) &&
             !zpar__heartbeat_watched (hb, zpar__eid (0)),
         "watched: 0 for bad parameters");
-    is_int (zpar__heartbeat_next_ping (NULL), 0, "next_ping NULL: 0");
+    is_int (zpar__heartbeat_ping (NULL, 0), 0, "ping NULL: 0");
     zpar__heartbeat_destroy (hb);
     zpar__heartbeat_destroy (NULL);
     ok (1, "destroy NULL is a no-op");
@@ -220,6 +261,7 @@ static void test_bad_params (void)
 int main (void)
 {
     test_table ();
+    test_late ();
     test_several ();
     test_sockets ();
     test_bad_params ();

@@ -29,6 +29,16 @@
 
 extern char **environ;
 
+#if defined(__SANITIZE_ADDRESS__)
+/* A function task's segfault must stay a signal in the forked child, not
+ * become AddressSanitizer's report and exit 1. */
+__attribute__ ((visibility ("default"), used)) const char *__asan_default_options (void);
+const char *__asan_default_options (void)
+{
+    return "handle_segv=0";
+}
+#endif
+
 static zpar_reactor_t *reactor;
 static zpar_runner_t *r;
 static size_t streamed[3];

@@ -19,8 +19,8 @@
 #include "journal.h"
 #include "runlog.h"
 #include "runner.h"
-#include "status.h"
 #include "spec.h"
+#include "status.h"
 #include "tap.h"
 
 static char dir[256];
@@ -110,8 +110,8 @@ static void test_bad_input (void)
         ok (!exists (jpath), "bad sweep %zu: no journal created", i);
         ok (zpar__sweep_status (path, NULL, 0, devnull (), &err) == ZPAR_SWEEP_EXIT_BAD_INPUT,
             "bad sweep %zu: status exits 2", i);
-        ok (zpar__sweep_report (path, NULL, ZPAR_REPORT_CSV, "-", &err)
-                == ZPAR_SWEEP_EXIT_BAD_INPUT,
+        ok (zpar__sweep_report (path, NULL, ZPAR_REPORT_CSV, "-", &err) ==
+                ZPAR_SWEEP_EXIT_BAD_INPUT,
             "bad sweep %zu: report exits 2", i);
     }
 }
@@ -166,28 +166,53 @@ static void test_unreachable (void)
     ok (zpar__sweep_run (&o, &err) == ZPAR_SWEEP_EXIT_UNREACHABLE,
         "no cluster, no private cluster: exit 3 (%s)", err.text);
 
-    /* a private cluster whose start fails: exit 3, and it is asked to stop */
+    /* a private cluster whose start fails: exit 3, after stopping the one
+     * an earlier run left (its record names a process that is gone), and
+     * nothing is left behind */
     snprintf (fake, sizeof (fake), "%s/fakezpar", dir);
     snprintf (args, sizeof (args), "%s/fakezpar.args", dir);
     {
-        char script[1024];
+        char script[1024], cdir[600], pids[700];
         snprintf (script, sizeof (script),
                   "#!/bin/sh\necho \"$*\" >> %s\n"
-                  "case \"$2\" in start) touch \"$6/pids\"; exit 1;; esac\nexit 0\n",
+                  "case \"$1\" in controller) exit 1;; esac\nexit 0\n",
                   args);
         write_text (fake, script);
         chmod (fake, 0755);
+        snprintf (cdir, sizeof (cdir), "%s/good.out/.cluster", dir);
+        snprintf (pids, sizeof (pids), "%s/pids", cdir);
+        snprintf (zdir, sizeof (zdir), "%s/good.out", dir);
+        mkdir (zdir, 0700);
+        mkdir (cdir, 0700);
+        write_text (pids, "controller 999999 1\n"); /* gone: start time 1 */
+        o.private_cluster = 1;
+        o.engines = 3;
+        o.zpar_exe = fake;
+        o.log = NULL;
+        {
+            FILE *logf = tmpfile ();
+            o.log = logf;
+            ok (zpar__sweep_run (&o, &err) == ZPAR_SWEEP_EXIT_UNREACHABLE,
+                "private cluster does not start: exit 3 (%s)", err.text);
+            ok (strstr (err.text, "could not start a private cluster") != NULL,
+                "the error says so");
+            if (logf) {
+                char buf[4096];
+                size_t n;
+                rewind (logf);
+                n = fread (buf, 1, sizeof (buf) - 1, logf);
+                buf[n] = '\0';
+                ok (strstr (buf, "stopping a private cluster left by an earlier run") != NULL,
+                    "the cluster left by an earlier run is stopped first");
+                fclose (logf);
+            }
+            o.log = devnull ();
+        }
+        text = read_text (args);
+        ok (text && strstr (text, "controller --dir ") && strstr (text, "good.out/.cluster"),
+            "the local launcher started its controller in <output>/.cluster");
+        ok (!exists (pids), "nothing recorded is left after the failure");
     }
-    o.private_cluster = 1;
-    o.engines = 3;
-    o.zpar_exe = fake;
-    ok (zpar__sweep_run (&o, &err) == ZPAR_SWEEP_EXIT_UNREACHABLE,
-        "private cluster does not start: exit 3 (%s)", err.text);
-    text = read_text (args);
-    ok (text && strstr (text, "cluster start -n 3 --dir ") && strstr (text, "good.out/.cluster"),
-        "private cluster started with -n 3 --dir <output>/.cluster");
-    ok (text && strstr (text, "cluster stop --dir "),
-        "and stopped after the failure (it left a pids file)");
     unsetenv ("ZPAR_CONNECT_TIMEOUT");
 }
 
@@ -229,10 +254,14 @@ static int fake_run (const char *path, int nok, int nfail)
     zpar__journal_begin_run (j, zpar__sweep_spec_file_hash (spec), NULL, NULL, &err);
     while ((pt = zpar__sweep_iter_next (it)) && i < nok + nfail) {
         zpar_sweep_task_t *t = zpar__sweep_spec_task (spec, pt, &err);
-        zpar_journal_dispatch_t d = {.key = t->key, .index = t->index,
-                                     .params_json = t->params_json};
-        zpar_journal_result_t r = {.key = t->key, .exit_code = i < nok ? 0 : 3, .wall_s = 0.5,
-                                   .max_rss_kb = 1000, .engine = "1", .host = "h"};
+        zpar_journal_dispatch_t d = {
+            .key = t->key, .index = t->index, .params_json = t->params_json};
+        zpar_journal_result_t r = {.key = t->key,
+                                   .exit_code = i < nok ? 0 : 3,
+                                   .wall_s = 0.5,
+                                   .max_rss_kb = 1000,
+                                   .engine = "1",
+                                   .host = "h"};
         r.state = i < nok ? ZPAR_JSTATE_SUCCEEDED : ZPAR_JSTATE_FAILED;
         zpar__journal_dispatched (j, &d, &err);
         zpar__journal_finished (j, &r, &err);
@@ -278,8 +307,8 @@ static void test_status_report (void)
     ok (zpar__sweep_status (path, NULL, 1, f, &err) == 0, "status --json");
     fclose (f);
     text = read_text (out);
-    ok (text && strstr (text, "\"points\": 4, \"succeeded\": 2, \"failed\": 1")
-            && strstr (text, "\"not_run\": 1, \"removed\": []"),
+    ok (text && strstr (text, "\"points\": 4, \"succeeded\": 2, \"failed\": 1") &&
+            strstr (text, "\"not_run\": 1, \"removed\": []"),
         "status counts: %s", text ? text : "");
 
     write_text (path, edited); /* x=1 removed; 5 and 6 new */
@@ -287,20 +316,20 @@ static void test_status_report (void)
     ok (zpar__sweep_status (path, NULL, 0, f, &err) == 0, "status of the edited sweep");
     fclose (f);
     text = read_text (out);
-    ok (text && matches (text, "succeeded +1\n") && matches (text, "failed +1\n")
-            && matches (text, "not run +3\n") && matches (text, "removed +1 ")
-            && strstr (text, "removed: point 0 {\"x\":1} (succeeded)"),
+    ok (text && matches (text, "succeeded +1\n") && matches (text, "failed +1\n") &&
+            matches (text, "not run +3\n") && matches (text, "removed +1 ") &&
+            strstr (text, "removed: point 0 {\"x\":1} (succeeded)"),
         "edited: 1 removed, 3 not run");
 
     snprintf (out, sizeof (out), "%s/report.csv", dir);
     ok (zpar__sweep_report (path, NULL, ZPAR_REPORT_CSV, out, &err) == 0, "report to a file");
     text = read_text (out);
-    ok (text && strncmp (text, "index,x,state,exit_code,", 24) == 0
-            && strstr (text, "\r\n1,3,failed,3,,1,0.5,1000,1,h,"),
+    ok (text && strncmp (text, "index,x,state,exit_code,", 24) == 0 &&
+            strstr (text, "\r\n1,3,failed,3,,1,0.5,1000,1,h,"),
         "report CSV has the failed point with its exit code");
     snprintf (out, sizeof (out), "%s/nodir/report.csv", dir);
-    ok (zpar__sweep_report (path, NULL, ZPAR_REPORT_JSON, out, &err) == ZPAR_SWEEP_EXIT_FAILED
-            && err.text[0],
+    ok (zpar__sweep_report (path, NULL, ZPAR_REPORT_JSON, out, &err) == ZPAR_SWEEP_EXIT_FAILED &&
+            err.text[0],
         "report into a missing directory fails: %s", err.text);
     snprintf (out, sizeof (out), "%s/other.sqlite", dir);
     {
@@ -353,7 +382,8 @@ int main (void)
 {
     char cmd[300];
     plan (NO_PLAN);
-    snprintf (dir, sizeof (dir), "%s/zpar-test-runner-XXXXXX", getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
+    snprintf (dir, sizeof (dir), "%s/zpar-test-runner-XXXXXX",
+              getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
     if (!mkdtemp (dir)) {
         diag ("mkdtemp: %s", strerror (errno));
         return 1;
