@@ -157,13 +157,13 @@ static int plan_addresses (const zpar_controller_opts_t *o, const char *ip, zpar
 /* The reactor of the hub's thread, with its SIGTERM/SIGINT watchers and
  * the stop eventfd.  Made before any thread starts, so that every thread
  * of the controller inherits the blocked signals. */
-static int watch_stops (zpar_hub_t *hub, int signals, int *efd, zpar_error_t *err)
+static int watch_stops (zpar_hub_t *hub, int no_signals, int *efd, zpar_error_t *err)
 {
     static const int sigs[] = {SIGTERM, SIGINT};
     zpar_watcher_t *w;
     if (!(hub->r = zpar__reactor_create ()))
         return zpar__errprintf (err, "cannot create the hub's reactor: %s", strerror (errno));
-    for (size_t i = 0; signals && i < sizeof (sigs) / sizeof (sigs[0]); i++) {
+    for (size_t i = 0; !no_signals && i < sizeof (sigs) / sizeof (sigs[0]); i++) {
         if (!(w = zpar__signal_watcher_create (hub->r, sigs[i], on_signal, hub)))
             return zpar__errprintf (err, "cannot watch signal %d: %s", sigs[i], strerror (errno));
         zpar__watcher_start (w);
@@ -218,7 +218,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         hub.hb_misses = ZPAR_HEARTBEAT_MAX_MISSES;
     }
     hub.scheme = ci.scheme;
-    if (watch_stops (&hub, !o->no_signals, &efd, err) < 0)
+    if (watch_stops (&hub, o->no_signals, &efd, err) < 0)
         goto done;
 
     if (!(hub.ctx = zmq_ctx_new ())) {

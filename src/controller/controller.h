@@ -20,8 +20,10 @@ typedef struct {
      * written (e.g. to publish the endpoints through PMIx).  May be NULL. */
     void (*ready) (void *arg, const zpar_conninfo_t *ci);
     void *ready_arg;
-    int no_signals; /* 1: do not watch SIGTERM/SIGINT (the caller handles them and
-                       stops the controller, e.g. `zpar run --sweep`) */
+    /* 1: no SIGTERM/SIGINT watchers; whoever runs the controller stops it
+     * (zpar__controller_request_stop, a client's shutdown), e.g. `zpar run
+     * --sweep`, whose sweep must see the signal first */
+    int no_signals;
 } zpar_controller_opts_t;
 
 /* Run the controller until a client asks for shutdown, or SIGTERM/SIGINT.

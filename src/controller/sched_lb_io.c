@@ -246,120 +246,150 @@ static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t
     zpar__proto_task_clear (&pt);
 }
 
+/* Messages are dispatched by type (or pipe command) through tables of
+ * handlers.  A message handler owns the frames it is given. */
+typedef void (*msg_handler_f) (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+static void on_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    new_task (io, f, h);
+}
+
+static void on_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    handle_abort (io, f, h);
+    zpar__frames_close (f);
+}
+
+/* pure: requests go to the engines as they are, round robin */
+static void on_pure_request (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    (void)h;
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
+    if (zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT) < 0)
+        zpar__frames_close (f);
+}
+
+/* An engine's result: the policy says whether it goes to its client. */
+static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    zpar_error_t err;
+    uint64_t status;
+    if (zpar__frames_decode (f, io->scratch, &err) < 0) {
+        drop (io, "engine", err.text);
+        zpar__frames_close (f);
+        return;
+    }
+    status = zpar__msg_u64_or (io->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
+    if (zpar__sched_lb_result (io->policy, zpar__tid (h->task), zpar__eid (h->engine),
+                               (zpar_status_t)status) == ZPAR_SCHED_LB_SWALLOW) {
+        zpar__frames_close (f);
+        return;
+    }
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT) < 0)
+        zpar__frames_close (f);
+}
+
+/* The answer to a steal when the task had already started. */
+static void on_steal_refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    (void)zpar__sched_lb_steal_refused (io->policy, zpar__tid (h->task));
+    zpar__frames_close (f);
+}
+
+static void on_pure_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    (void)h;
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (zpar__frames_send (io->client, f, 0, ZMQ_DONTWAIT) < 0)
+        zpar__frames_close (f);
+}
+
+/* [scheme][message type] */
+static const msg_handler_f client_handlers[2][ZPAR_MSG_TYPE_MAX] = {
+    {[ZPAR_MSG_TASK] = on_task, [ZPAR_MSG_ABORT] = on_abort},
+    {[ZPAR_MSG_TASK] = on_pure_request, [ZPAR_MSG_ABORT] = on_pure_request},
+};
+static const msg_handler_f engine_handlers[2][ZPAR_MSG_TYPE_MAX] = {
+    {[ZPAR_MSG_RESULT] = on_result, [ZPAR_MSG_CONTROL_REPLY] = on_steal_refused},
+    {[ZPAR_MSG_RESULT] = on_pure_result},
+};
+
+/* Drain sock: verify each message, check its routing frames (delim) and
+ * hand it to the handler of its type, or drop it. */
+static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int delim,
+                   const msg_handler_f *handlers, const char *expected)
+{
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        zpar_error_t err;
+        if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
+            if (errno == EPROTO) {
+                drop (io, side, "too many frames");
+                continue;
+            }
+            break;
+        }
+        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
+            drop (io, side, err.text);
+            zpar__frames_close (&f);
+            continue;
+        }
+        if (f.delim != delim || h.type >= ZPAR_MSG_TYPE_MAX || !handlers[h.type]) {
+            drop (io, side, expected);
+            zpar__frames_close (&f);
+            continue;
+        }
+        handlers[h.type](io, &f, &h);
+    }
+    if (!io->pure)
+        run_actions (io);
+}
+
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
     (void)r;
     (void)w;
     (void)revents;
-    for (int k = 0; k < DRAIN_MAX; k++) {
-        zpar_frames_t f;
-        zpar_hdr_t h;
-        zpar_error_t err;
-        if (zpar__frames_recv (io->client, &f, ZMQ_DONTWAIT) < 0) {
-            if (errno == EPROTO) {
-                drop (io, "client", "too many frames");
-                continue;
-            }
-            break;
-        }
-        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
-            drop (io, "client", err.text);
-            zpar__frames_close (&f);
-            continue;
-        }
-        if (f.delim != 1 || (h.type != ZPAR_MSG_TASK && h.type != ZPAR_MSG_ABORT)) {
-            drop (io, "client", "not a task or abort request");
-            zpar__frames_close (&f);
-            continue;
-        }
-        if (io->pure) {
-            (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &f, NULL);
-            if (zpar__frames_send (io->engine, &f, 0, ZMQ_DONTWAIT) < 0)
-                zpar__frames_close (&f);
-            continue;
-        }
-        if (h.type == ZPAR_MSG_ABORT) {
-            handle_abort (io, &f, &h);
-            zpar__frames_close (&f);
-            continue;
-        }
-        new_task (io, &f, &h);
-    }
-    if (!io->pure)
-        run_actions (io);
+    drain (io, io->client, "client", 1, client_handlers[io->pure], "not a task or abort request");
 }
-
-/* ------------------------------------------------------------ engines */
 
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
-    int from = io->pure ? 0 : 1;
     (void)r;
     (void)w;
     (void)revents;
-    for (int k = 0; k < DRAIN_MAX; k++) {
-        zpar_frames_t f;
-        zpar_hdr_t h;
-        zpar_error_t err;
-        uint64_t status;
-
-        if (zpar__frames_recv (io->engine, &f, ZMQ_DONTWAIT) < 0) {
-            if (errno == EPROTO) {
-                drop (io, "engine", "too many frames");
-                continue;
-            }
-            break;
-        }
-        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
-            drop (io, "engine", err.text);
-            zpar__frames_close (&f);
-            continue;
-        }
-        if (f.delim != from + 1 ||
-            (h.type != ZPAR_MSG_RESULT && !(h.type == ZPAR_MSG_CONTROL_REPLY && !io->pure))) {
-            drop (io, "engine", "not a result");
-            zpar__frames_close (&f);
-            continue;
-        }
-        if (h.type == ZPAR_MSG_CONTROL_REPLY) {
-            /* answer to a steal: the task had already started */
-            (void)zpar__sched_lb_steal_refused (io->policy, zpar__tid (h.task));
-            zpar__frames_close (&f);
-            continue;
-        }
-        if (io->pure) {
-            (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, &f, NULL);
-            if (zpar__frames_send (io->client, &f, 0, ZMQ_DONTWAIT) < 0)
-                zpar__frames_close (&f);
-            continue;
-        }
-        if (zpar__frames_decode (&f, io->scratch, &err) < 0) {
-            drop (io, "engine", err.text);
-            zpar__frames_close (&f);
-            continue;
-        }
-        status = zpar__msg_u64_or (io->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR);
-        if (zpar__sched_lb_result (io->policy, zpar__tid (h.task), zpar__eid (h.engine),
-                                   (zpar_status_t)status) == ZPAR_SCHED_LB_SWALLOW) {
-            zpar__frames_close (&f);
-            continue;
-        }
-        (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, &f, NULL);
-        if (zpar__frames_send (io->client, &f, from, ZMQ_DONTWAIT) < 0)
-            zpar__frames_close (&f);
-    }
-    if (!io->pure)
-        run_actions (io);
+    /* leastload: [engine, client, ...]; pure (DEALER): [client, ...] */
+    drain (io, io->engine, "engine", io->pure ? 1 : 2, engine_handlers[io->pure], "not a result");
 }
 
 /* ------------------------------------------------------------ the hub */
 
+typedef void (*pipe_handler_f) (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm);
+
+static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm->engine));
+}
+
+static void on_down (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    (void)zpar__sched_lb_engine_down (io->policy, zpar__eid (pm->engine), "died");
+}
+
+static void on_done (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    (void)zpar__sched_lb_dep_done (io->policy, zpar__tid (pm->task), pm->ok);
+}
+
 /* A task recorded by an earlier controller that never finished: queue
  * it again; its answer goes to the records (the client that submitted it
  * is gone; `zpar wait`/`result` read them). */
-static void requeue_recorded (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+static void on_requeue (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 {
     zpar_frames_t f;
     zpar_hdr_t h;
@@ -372,6 +402,14 @@ static void requeue_recorded (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
     }
     new_task (io, &f, &h);
 }
+
+/* The hub's commands (pure ignores them all but $TERM). */
+static const pipe_handler_f pipe_handlers[ZPAR_PIPE_KIND_MAX] = {
+    [ZPAR_PIPE_UP] = on_up,
+    [ZPAR_PIPE_DOWN] = on_down,
+    [ZPAR_PIPE_DONE] = on_done,
+    [ZPAR_PIPE_REQUEUE] = on_requeue,
+};
 
 static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
@@ -395,24 +433,8 @@ static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
             zpar__reactor_stop (r);
             return;
         }
-        if (!io->pure) {
-            switch (pm.kind) {
-            case ZPAR_PIPE_UP:
-                (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm.engine));
-                break;
-            case ZPAR_PIPE_DOWN:
-                (void)zpar__sched_lb_engine_down (io->policy, zpar__eid (pm.engine), "died");
-                break;
-            case ZPAR_PIPE_DONE:
-                (void)zpar__sched_lb_dep_done (io->policy, zpar__tid (pm.task), pm.ok);
-                break;
-            case ZPAR_PIPE_REQUEUE:
-                requeue_recorded (io, &pm);
-                break;
-            default:
-                break;
-            }
-        }
+        if (!io->pure && pipe_handlers[pm.kind])
+            pipe_handlers[pm.kind](io, &pm);
         zpar__frames_close (&f);
     }
     if (!io->pure)

@@ -32,8 +32,7 @@ void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_erro
         zmq_close (s);
         return NULL;
     }
-    if (strncmp (ep, "inproc://", 9) != 0
-        && zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, ep, &len) < 0) {
+    if (strncmp (ep, "inproc://", 9) != 0 && zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, ep, &len) < 0) {
         zpar__errprintf (err, "cannot read bound endpoint: %s", zmq_strerror (errno));
         zmq_close (s);
         return NULL;

@@ -139,6 +139,9 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     t.copts.no_signals = o->sweep != NULL;
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
+    /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
+     * then we shut the cluster down */
+    t.copts.no_signals = o->sweep != NULL;
     if (pthread_create (&t.tid, NULL, ctl_main, &t) != 0) {
         fprintf (stderr, "zpar run: cannot start the controller thread\n");
         return 1;

@@ -7,16 +7,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "conn.h"
 #include "journal.h"
+#include "reactor.h"
 #include "runlog.h"
 #include "runner.h"
 #include "spec.h"
@@ -340,6 +344,50 @@ static void test_status_report (void)
         "a journal of another sweep: exit 2 (%s)", err.text);
 }
 
+/* SIGINT while the private cluster starts (its controller never gets
+ * ready): the start is cancelled at once, exit 130, nothing left. */
+static void test_interrupted_start (void)
+{
+    zpar_sweep_run_opts_t o;
+    zpar_error_t err = {{0}};
+    char path[512], fake[512], script[512], pids[600];
+    double t0, dt;
+    pid_t killer;
+    int rc;
+
+    snprintf (path, sizeof (path), "%s/slow.yaml", dir);
+    write_text (path, "name: slow\ncommand: [\"true\"]\nparams:\n  x: [1]\n");
+    snprintf (fake, sizeof (fake), "%s/slowzpar", dir);
+    snprintf (script, sizeof (script),
+              "#!/bin/sh\ncase \"$1\" in controller) exec sleep 30;; esac\n"
+              "exit 1\n");
+    write_text (fake, script);
+    chmod (fake, 0755);
+    snprintf (pids, sizeof (pids), "%s/slow.out/.cluster/pids", dir);
+    memset (&o, 0, sizeof (o));
+    o.sweep_path = path;
+    o.private_cluster = 1;
+    o.engines = 1;
+    o.zpar_exe = fake;
+    o.handle_signals = 1;
+    o.log = devnull ();
+    /* as the zpar program's main() does: the signal waits for the watcher */
+    zpar__reactor_block_signals ();
+    if ((killer = fork ()) == 0) {
+        usleep (500000);
+        kill (getppid (), SIGINT);
+        _exit (0);
+    }
+    t0 = zpar__mono_s ();
+    rc = zpar__sweep_run (&o, &err);
+    dt = zpar__mono_s () - t0;
+    waitpid (killer, NULL, 0);
+    ok (rc == 128 + SIGINT, "SIGINT during the private cluster's start: exit 130 (%d: %s)", rc,
+        err.text);
+    ok (dt < 10, "at once (%.1f s; the start would wait 120 s)", dt);
+    ok (!exists (pids), "the cluster that was starting is not left behind");
+}
+
 /* The parts of the runner called directly: bad parameters. */
 static void test_bad_params (void)
 {
@@ -392,6 +440,7 @@ int main (void)
     test_unreachable ();
     test_lock ();
     test_status_report ();
+    test_interrupted_start ();
     test_bad_params ();
     snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
     if (system (cmd) != 0)

@@ -1,0 +1,397 @@
+/* test_sched_io.c - the schedulers' threads and sockets over inproc
+ * ZeroMQ, with a fake hub (pipe and monitor), a client and an engine:
+ * sched_lb_io (dispatch, result, dependency answer, engine death, abort,
+ * garbage, stop) and sched_direct (MUX forward both ways, an unreachable
+ * engine, the hub's inject pipe, control replies, wrong types), and their
+ * bad parameters. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "msg.h"
+#include "proto_control.h"
+#include "proto_monitor.h"
+#include "proto_pipe.h"
+#include "proto_result.h"
+#include "proto_task.h"
+#include "sched_direct.h"
+#include "sched_lb_io.h"
+#include "tap.h"
+#include "wire.h"
+
+static uint8_t key[ZPAR_KEY_LEN];
+static void *ctx;
+
+static void *peer (int type, const char *ident, const char *ep)
+{
+    void *s = zmq_socket (ctx, type);
+    int tmo = 5000, zero = 0;
+    zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
+    if (ident)
+        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
+    if (type == ZMQ_SUB)
+        zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
+    if (zmq_connect (s, ep) < 0)
+        diag ("connect %s: %s", ep, zmq_strerror (errno));
+    return s;
+}
+
+/* A signed task request; to: routing frame first (direct), or none. */
+static int send_task (void *sock, zpar_signer_t *sg, const char *to, uint64_t id,
+                      const zpar_tid_t *after, size_t nafter)
+{
+    static const char *const argv[] = {"true", NULL};
+    zpar_proto_task_t t = {
+        .h = {.task = {id}, .client = {1}},
+        .kind = ZPAR_TASK_COMMAND,
+        .argv = argv,
+        .argc = 1,
+        .after = after,
+        .nafter = nafter,
+    };
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
+    int rc = zpar__proto_task_encode (m, &t);
+    if (rc == 0 && to)
+        rc = zpar__msg_push_ident (m, to, strlen (to));
+    if (rc == 0)
+        rc = zpar__wire_send (sock, sg, m, 0);
+    zpar__msg_destroy (m);
+    return rc;
+}
+
+static int send_result (void *sock, zpar_signer_t *sg, const char *to, uint64_t id, uint32_t eng,
+                        zpar_status_t st)
+{
+    zpar_proto_result_t r;
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
+    int rc;
+    zpar__proto_result_error (&r, zpar__tid (id), zpar__eid (eng), zpar__cid (1), st, NULL);
+    rc = zpar__proto_result_encode (m, &r);
+    if (rc == 0)
+        rc = zpar__msg_push_ident (m, to, strlen (to));
+    if (rc == 0)
+        rc = zpar__wire_send (sock, sg, m, 0);
+    zpar__msg_destroy (m);
+    return rc;
+}
+
+/* Receive one message; 0 with m decoded, -1 on timeout or error. */
+static int recv_msg (void *sock, zpar_signer_t *sg, zpar_msg_t *m)
+{
+    zpar_error_t err;
+    if (zpar__wire_recv (sock, sg, m, 0, &err) < 0) {
+        diag ("receive: %s (%s)", strerror (errno), errno == EAGAIN ? "timeout" : err.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* The next monitor copy: its kind, ZPAR_MON_NONE on timeout. */
+static zpar_monitor_kind_t recv_mon (void *mon, zpar_msg_t *m)
+{
+    zpar_frames_t f;
+    zpar_monitor_kind_t k = ZPAR_MON_NONE;
+    zpar_error_t err;
+    if (zpar__frames_recv (mon, &f, 0) < 0)
+        return ZPAR_MON_NONE;
+    if (zpar__monitor_decode (&f, &k, m, &err) < 0)
+        diag ("monitor: %s", err.text);
+    zpar__frames_close (&f);
+    return k;
+}
+
+/* PUB/SUB: copies sent before the monitor's subscription reached the
+ * scheduler are lost (the hub's loop sees to it at once; this test's
+ * thread does not).  Send throw-away work until a copy comes back, then
+ * drain. via: the routing frame for a direct scheduler, NULL for the
+ * task scheduler (a task id 0 is answered at once). */
+static int warm_up (void *mon, void *client, zpar_signer_t *cs, const char *via)
+{
+    int tmo = 50, got = 0;
+    zmq_setsockopt (mon, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    for (int i = 0; i < 100 && !got; i++) {
+        zpar_frames_t f;
+        send_task (client, cs, via, 0, NULL, 0);
+        if (zpar__frames_recv (client, &f, 0) == 0) /* the error answer */
+            zpar__frames_close (&f);
+        while (zpar__frames_recv (mon, &f, 0) == 0) {
+            got = 1;
+            zpar__frames_close (&f);
+        }
+    }
+    tmo = 5000;
+    zmq_setsockopt (mon, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    return got;
+}
+
+static uint64_t status_of (const zpar_msg_t *m)
+{
+    return zpar__msg_u64_or (m, ZPAR_F_STATUS, 0);
+}
+
+static void test_lb (void)
+{
+    char cep[64] = "inproc://lb-client", eep[64] = "inproc://lb-engine";
+    zpar_error_t err;
+    zpar_sched_lb_io_t *io;
+    zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    void *mon, *pipe, *client, *engine;
+    zpar_frames_t f;
+    zpar_pipe_msg_t pm;
+    zpar_tid_t dep = {9};
+
+    mon = zmq_socket (ctx, ZMQ_SUB);
+    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
+    {
+        int tmo = 5000;
+        zmq_setsockopt (mon, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    }
+    zmq_bind (mon, "inproc://lb-mon");
+    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://lb-mon",
+                                  "inproc://lb-pipe", key, &err);
+    if (!ok (io != NULL, "leastload scheduler started"))
+        diag ("%s", err.text);
+    pipe = peer (ZMQ_PAIR, NULL, "inproc://lb-pipe");
+    client = peer (ZMQ_DEALER, "c1", cep);
+    engine = peer (ZMQ_DEALER, "e1", eep);
+
+    ok (warm_up (mon, client, cs, NULL), "monitor copies flow");
+    ok (zpar__pipe_send_up (pipe, 1, 0) == 0, "hub: engine 1 up");
+    ok (send_task (client, cs, NULL, 101, NULL, 0) == 0, "client submits task 101");
+    ok (recv_msg (engine, es, m) == 0 && m->hdr.type == ZPAR_MSG_TASK && m->hdr.task == 101 &&
+            m->hdr.engine == 1 && (m->hdr.flags & 0xff) == 1 && m->nenv == 1 &&
+            m->env[0].len == 2 && memcmp (m->env[0].data, "c1", 2) == 0,
+        "engine 1 gets it, re-signed, attempt 1, behind the client's identity");
+    ok (recv_mon (mon, m) == ZPAR_MON_TASK_IN && m->hdr.task == 101, "monitor: task_in");
+    ok (recv_mon (mon, m) == ZPAR_MON_TASK_RUN && m->hdr.engine == 1,
+        "monitor: task_run on engine 1");
+    ok (send_result (engine, es, "c1", 101, 1, ZPAR_STATUS_OK) == 0, "engine answers");
+    ok (recv_msg (client, cs, m) == 0 && m->hdr.type == ZPAR_MSG_RESULT && m->hdr.task == 101 &&
+            status_of (m) == ZPAR_STATUS_OK,
+        "the client gets the engine's result");
+    ok (recv_mon (mon, m) == ZPAR_MON_TASK_OUT && m->hdr.task == 101, "monitor: task_out");
+
+    /* a dependency the scheduler does not know: it asks the hub */
+    ok (send_task (client, cs, NULL, 102, &dep, 1) == 0, "task 102 runs after 9");
+    ok (zpar__pipe_recv (pipe, &f, &pm, 0, &err) == 0 && pm.kind == ZPAR_PIPE_DEP_QUERY &&
+            pm.task == 9,
+        "the hub is asked about task 9");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_send_done (pipe, 9, 0, 0) == 0, "hub: 9 did not succeed");
+    ok (recv_msg (client, cs, m) == 0 && m->hdr.task == 102 &&
+            status_of (m) == ZPAR_STATUS_DEPENDENCY,
+        "task 102 is answered 'dependency'");
+
+    /* engine death without retries */
+    ok (send_task (client, cs, NULL, 103, NULL, 0) == 0 && recv_msg (engine, es, m) == 0 &&
+            m->hdr.task == 103,
+        "task 103 on engine 1");
+    ok (zpar__pipe_send_down (pipe, 1, 0) == 0, "hub: engine 1 died");
+    ok (recv_msg (client, cs, m) == 0 && m->hdr.task == 103 &&
+            status_of (m) == ZPAR_STATUS_ENGINE_DIED && m->hdr.engine == 1,
+        "task 103 is answered 'engine died'");
+
+    /* abort of a task nobody has */
+    {
+        zpar_proto_control_t c = {.h = {.task = {555}, .client = {1}}, .op = ZPAR_CONTROL_ABORT};
+        zpar_proto_control_reply_t r;
+        zpar__proto_control_encode (m, &c);
+        m->nenv = 0;
+        ok (zpar__wire_send (client, cs, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
+                zpar__proto_control_reply_decode (m, &r, &err) == 0 && r.count == 0 &&
+                r.engine.v == 0 && r.h.task.v == 555,
+            "abort of an unknown task: count 0");
+        zpar__proto_control_reply_clear (&r);
+    }
+
+    /* garbage is dropped and counted */
+    zmq_send (client, "junk", 4, 0);
+    ok (send_task (client, cs, NULL, 104, NULL, 0) == 0, "task 104 after garbage, no engine up");
+    ok (zpar__pipe_send_up (pipe, 1, 0) == 0 && recv_msg (engine, es, m) == 0 && m->hdr.task == 104,
+        "engine 1 registers again and gets task 104");
+    ok (send_result (engine, es, "c1", 104, 1, ZPAR_STATUS_OK) == 0 &&
+            recv_msg (client, cs, m) == 0 && m->hdr.task == 104 && status_of (m) == ZPAR_STATUS_OK,
+        "its result reaches the client");
+    ok (zpar__sched_lb_io_dropped (io) >= 1, "garbage counted (%llu dropped)",
+        (unsigned long long)zpar__sched_lb_io_dropped (io));
+
+    ok (zpar__pipe_send_term (pipe, 0) == 0, "hub: $TERM");
+    zpar__sched_lb_io_stop (io);
+    ok (1, "stopped");
+    zmq_close (pipe);
+    zmq_close (client);
+    zmq_close (engine);
+    zmq_close (mon);
+    zpar__msg_destroy (m);
+    zpar__signer_destroy (cs);
+    zpar__signer_destroy (es);
+}
+
+static void test_direct (zpar_sched_direct_kind_t kind)
+{
+    const char *name = kind == ZPAR_SCHED_DIRECT_MUX ? "mux" : "control";
+    char cep[64], eep[64], mep[64], iep[64];
+    zpar_error_t err;
+    zpar_sched_direct_t *d;
+    zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
+    zpar_signer_t *hs = zpar__signer_create (key, 0);
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    void *mon, *inject, *client, *engine;
+    int tmo = 5000;
+
+    snprintf (cep, sizeof (cep), "inproc://%s-client", name);
+    snprintf (eep, sizeof (eep), "inproc://%s-engine", name);
+    snprintf (mep, sizeof (mep), "inproc://%s-mon", name);
+    snprintf (iep, sizeof (iep), "inproc://%s-inject", name);
+    mon = zmq_socket (ctx, ZMQ_SUB);
+    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
+    zmq_setsockopt (mon, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    zmq_bind (mon, mep);
+    d = zpar__sched_direct_start (ctx, kind, cep, eep, sizeof (cep), mep, iep, key, &err);
+    if (!ok (d != NULL, "%s: started", name))
+        diag ("%s", err.text);
+    inject = peer (ZMQ_PAIR, NULL, iep);
+    client = peer (ZMQ_DEALER, "c1", cep);
+    engine = peer (ZMQ_DEALER, "e1", eep);
+
+    if (kind == ZPAR_SCHED_DIRECT_MUX) {
+        ok (warm_up (mon, client, cs, "e9"), "mux: monitor copies flow");
+        ok (send_task (client, cs, "e1", 201, NULL, 0) == 0, "mux: a task for engine e1");
+        ok (recv_msg (engine, es, m) == 0 && m->hdr.task == 201 && m->nenv == 1 &&
+                memcmp (m->env[0].data, "c1", 2) == 0,
+            "mux: the engine gets it behind the client's identity");
+        ok (recv_mon (mon, m) == ZPAR_MON_MUX_IN && m->hdr.task == 201, "mux: monitor mux_in");
+        ok (send_result (engine, es, "c1", 201, 1, ZPAR_STATUS_OK) == 0 &&
+                recv_msg (client, cs, m) == 0 && m->hdr.task == 201 && m->nenv == 1 &&
+                memcmp (m->env[0].data, "e1", 2) == 0,
+            "mux: the client gets the result behind the engine's identity");
+        ok (recv_mon (mon, m) == ZPAR_MON_MUX_OUT && m->hdr.task == 201, "mux: monitor mux_out");
+        ok (send_task (client, cs, "e9", 202, NULL, 0) == 0 && recv_msg (client, cs, m) == 0 &&
+                m->hdr.type == ZPAR_MSG_RESULT && m->hdr.task == 202 &&
+                status_of (m) == ZPAR_STATUS_ERROR &&
+                zpar__msg_u64_or (m, ZPAR_F_ERRNO, 0) == EHOSTUNREACH,
+            "mux: a task for an engine not connected is answered EHOSTUNREACH");
+        ok (recv_mon (mon, m) == ZPAR_MON_MUX_IN && m->hdr.task == 202 &&
+                recv_mon (mon, m) == ZPAR_MON_MUX_OUT && m->hdr.task == 202 &&
+                status_of (m) == ZPAR_STATUS_ERROR,
+            "mux: the hub sees the task and the answer (mux_in, mux_out)");
+    } else {
+        zpar_proto_control_t c = {.h = {.task = {7}, .client = {1}}, .op = ZPAR_CONTROL_ABORT};
+        zpar_proto_control_reply_t r;
+        zpar__proto_control_encode (m, &c);
+        m->nenv = 0;
+        zpar__msg_push_ident (m, "e9", 2);
+        ok (zpar__wire_send (client, cs, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
+                zpar__proto_control_reply_decode (m, &r, &err) == 0 && r.errnum == EHOSTUNREACH &&
+                r.error != NULL,
+            "control: an abort for an engine not connected is answered EHOSTUNREACH");
+        zpar__proto_control_reply_clear (&r);
+    }
+
+    /* a type the channel does not carry is dropped */
+    {
+        uint64_t before = zpar__sched_direct_dropped (d);
+        zpar_proto_control_t c = {.h = {.task = {8}}, .op = ZPAR_CONTROL_SHUTDOWN};
+        if (kind == ZPAR_SCHED_DIRECT_MUX) {
+            zpar__proto_control_encode (m, &c);
+            m->nenv = 0;
+            zpar__msg_push_ident (m, "e1", 2);
+            zpar__wire_send (client, cs, m, 0);
+        } else
+            send_task (client, cs, "e1", 203, NULL, 0);
+        /* the hub's inject pipe: forwarded as it is */
+        m->nenv = 0;
+        zpar__proto_control_encode (m, &c);
+        zpar__msg_push_ident (m, "e1", 2);
+        ok (zpar__wire_send (inject, hs, m, 0) == 0, "%s: the hub injects a shutdown for e1", name);
+        ok (recv_msg (engine, es, m) == 0 && m->hdr.type == ZPAR_MSG_SHUTDOWN && m->nenv == 0,
+            "%s: the engine gets the hub's message (and not the wrong-type one)", name);
+        for (int i = 0; i < 200 && zpar__sched_direct_dropped (d) == before; i++)
+            usleep (10000);
+        ok (zpar__sched_direct_dropped (d) == before + 1, "%s: the wrong type was dropped", name);
+    }
+
+    ok (zpar__pipe_send_term (inject, 0) == 0, "%s: $TERM", name);
+    zpar__sched_direct_stop (d);
+    ok (1, "%s: stopped", name);
+    zmq_close (inject);
+    zmq_close (client);
+    zmq_close (engine);
+    zmq_close (mon);
+    zpar__msg_destroy (m);
+    zpar__signer_destroy (cs);
+    zpar__signer_destroy (es);
+    zpar__signer_destroy (hs);
+}
+
+static void test_bad_params (void)
+{
+    char cep[64] = "inproc://bad-client", eep[64] = "inproc://bad-engine";
+    char cep2[64] = "inproc://bad-client", eep2[64] = "inproc://bad-engine2";
+    zpar_error_t err;
+    zpar_sched_lb_io_t *io;
+    zpar_sched_direct_t *d;
+
+    errno = 0;
+    ok (zpar__sched_lb_io_start (ctx, "roundrobin", 0, cep, eep, sizeof (cep), "inproc://x",
+                                 "inproc://bad-pipe", key, &err) == NULL &&
+            errno == EINVAL,
+        "unknown scheme: EINVAL (%s)", err.text);
+    ok (zpar__sched_direct_start (ctx, (zpar_sched_direct_kind_t)7, cep, eep, sizeof (cep),
+                                  "inproc://x", "inproc://bad-inject", key, &err) == NULL &&
+            errno == EINVAL,
+        "unknown direct kind: EINVAL (%s)", err.text);
+    /* an endpoint already bound */
+    io = zpar__sched_lb_io_start (ctx, "pure", 0, cep, eep, sizeof (cep), "inproc://x",
+                                  "inproc://bad-pipe", key, &err);
+    ok (io != NULL, "pure scheduler started");
+    d = zpar__sched_direct_start (ctx, ZPAR_SCHED_DIRECT_MUX, cep2, eep2, sizeof (cep2),
+                                  "inproc://x", "inproc://bad-inject", key, &err);
+    ok (d == NULL && err.text[0], "a bound endpoint is refused: %s", err.text);
+    {
+        /* pure: round robin, frames forwarded as they are */
+        zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
+        zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+        void *client = peer (ZMQ_DEALER, "c1", cep), *engine = peer (ZMQ_DEALER, "e1", eep);
+        ok (send_task (client, cs, NULL, 301, NULL, 0) == 0 && recv_msg (engine, es, m) == 0 &&
+                m->hdr.task == 301 && m->hdr.engine == 0 && m->nenv == 1,
+            "pure: the engine gets the task as the client sent it");
+        ok (send_result (engine, es, "c1", 301, 1, ZPAR_STATUS_OK) == 0 &&
+                recv_msg (client, cs, m) == 0 && m->hdr.task == 301 && m->nenv == 0,
+            "pure: the client gets the result");
+        zmq_close (client);
+        zmq_close (engine);
+        zpar__msg_destroy (m);
+        zpar__signer_destroy (cs);
+        zpar__signer_destroy (es);
+    }
+    {
+        void *pipe = peer (ZMQ_PAIR, NULL, "inproc://bad-pipe");
+        zpar__pipe_send_term (pipe, 0);
+        zpar__sched_lb_io_stop (io);
+        zmq_close (pipe);
+    }
+    zpar__sched_lb_io_stop (NULL);
+    zpar__sched_direct_stop (NULL);
+    ok (zpar__sched_lb_io_dropped (NULL) == 0 && zpar__sched_direct_dropped (NULL) == 0,
+        "NULL-safe stop and counters");
+}
+
+int main (void)
+{
+    plan (NO_PLAN);
+    memset (key, 5, sizeof (key));
+    ctx = zmq_ctx_new ();
+    test_lb ();
+    test_direct (ZPAR_SCHED_DIRECT_MUX);
+    test_direct (ZPAR_SCHED_DIRECT_CONTROL);
+    test_bad_params ();
+    zmq_ctx_term (ctx);
+    return done_testing ();
+}
