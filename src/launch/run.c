@@ -134,9 +134,6 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     /* one node: loopback; several: every interface, advertise ours */
     t.copts.ip =
         o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
-    /* with a sweep, SIGTERM/SIGINT stop the sweep first (its watchers);
-     * then we shut the cluster down */
-    t.copts.no_signals = o->sweep != NULL;
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
     /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
