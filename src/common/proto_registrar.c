@@ -328,6 +328,10 @@ int zpar__proto_reg_client_reply_decode (const zpar_msg_t *m, zpar_proto_reg_cli
         zpar__errnoprintf (err, EPROTO, "client registration reply without a client number");
         goto error;
     }
+    if (!accepted && !r->error && !r->errnum) { /* else it would read as accepted */
+        zpar__errnoprintf (err, EPROTO, "client registration refusal without a reason");
+        goto error;
+    }
     r->scheme = (zpar_task_scheme_t)scheme;
     return 0;
 error:

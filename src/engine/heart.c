@@ -15,11 +15,10 @@
 #include "clock.h"
 #include "error.h"
 #include "heart.h"
+#include "proto_hb.h"
 #include "log.h"
 
 #define HB_MIN_LIMIT_US  2000000u /* never declare the controller lost sooner */
-#define PING_LEN         24       /* the hub's ping: ..., session at offset 16 */
-#define PING_SESSION_OFF 16
 
 /* What the thread owns once started. */
 typedef struct {
@@ -99,12 +98,11 @@ static void drain (zpar_heart_t *h)
     int got = 0;
     zmq_msg_init (&m);
     while (zmq_msg_recv (&m, h->capture, ZMQ_DONTWAIT) >= 0) {
-        if (h->session && zmq_msg_size (&m) == PING_LEN) {
-            uint64_t session;
-            memcpy (&session, (const uint8_t *)zmq_msg_data (&m) + PING_SESSION_OFF, 8);
-            if (session != h->session)
-                h->changed = 1;
-        }
+        zpar_proto_ping_t p;
+        if (h->session
+            && zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0
+            && p.session != h->session)
+            h->changed = 1;
         got = 1;
     }
     zmq_msg_close (&m);

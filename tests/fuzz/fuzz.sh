@@ -26,7 +26,7 @@ FUZZ_LIBS=${FUZZ_LIBS:-"-lzmq -lsodium -lyaml -lm -lpthread"}
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 out=$builddir/tests/fuzz
 inc="-DHAVE_CONFIG_H $FUZZ_CPPFLAGS -I$srcdir/include -I$srcdir/src/common -I$srcdir/src \
--I$srcdir/src/sweep -I$srcdir/tests/fuzz -DZPAR_BUILDING -DZPAR_LIBEXECDIR=\"/nowhere\""
+-I$srcdir/src/sweep -I$srcdir/launchers -I$srcdir/tests/fuzz -DZPAR_BUILDING -DZPAR_LIBEXECDIR=\"/nowhere\""
 
 # Every target is tests/fuzz/fuzz_<name>.c; the names are the corpora.
 targets ()
@@ -42,10 +42,9 @@ build ()
     command -v "$FUZZ_CC" >/dev/null || { echo "fuzz.sh: $FUZZ_CC not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
     mkdir -p "$out/obj" "$out/bin"
     rm -f "$out/obj"/*.o "$out/libfuzzdeps.a"
-    # the decoders: every common module and the sweep file parser, with
-    # coverage instrumentation; targets take only what they use from the archive
-    for c in "$srcdir"/src/common/*.c "$srcdir"/src/sweep/spec.c "$srcdir"/src/sweep/params.c \
-        "$srcdir"/src/sweep/template.c "$srcdir"/src/sweep/duration.c; do
+    # the decoders: every common and sweep module, with coverage
+    # instrumentation; targets take only what they use from the archive
+    for c in "$srcdir"/src/common/*.c "$srcdir"/src/sweep/*.c; do
         o=$out/obj/$(basename "$c" .c).o
         # shellcheck disable=SC2086
         $FUZZ_CC $flags -fsanitize=fuzzer-no-link $inc -std=gnu11 -c "$c" -o "$o"
