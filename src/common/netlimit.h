@@ -37,6 +37,11 @@
 #define ZPAR_NETLIMIT_SUBSCRIBE ((int64_t)1024)
 /* Send high-water mark of PUB sockets, in messages per subscriber. */
 #define ZPAR_NETLIMIT_PUB_SNDHWM 1000
+/* Receive high-water mark of the controller's IOPub SUB, in messages per
+ * publisher: when the forwarder falls behind (every message is verified),
+ * the connection is read no further (TCP flow control) and the publisher's
+ * PUB drops at its own mark, instead of the controller queueing. */
+#define ZPAR_NETLIMIT_IOPUB_RCVHWM 100
 
 typedef enum {
     ZPAR_NET_DATA = 0, /* tasks, results, replies: the data limit */

@@ -244,9 +244,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         goto done;
     zmq_setsockopt (hub.monitor, ZMQ_SUBSCRIBE, "", 0);
 
-    if (!(hub.registrar = zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
-                                                  bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX,
-                                                  err)) ||
+    if (!(hub.registrar =
+              zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
+                                      bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_NOTIFY],
                                           ZPAR_ADDR_MAX, err)) ||
         !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING],

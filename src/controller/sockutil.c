@@ -39,6 +39,10 @@ void *zpar__bind_socket_role (void *ctx, int type, zpar_net_role_t role, char *e
     zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
+    if (type == ZMQ_SUB && strncmp (ep, "inproc://", 9) != 0) {
+        int hwm = ZPAR_NETLIMIT_IOPUB_RCVHWM;
+        zmq_setsockopt (s, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    }
     if (strncmp (ep, "inproc://", 9) != 0 && zpar__netlimit_apply (s, role) < 0) {
         zpar__errprintf (err, "cannot set the limits of %s: %s", ep, zmq_strerror (errno));
         zmq_close (s);

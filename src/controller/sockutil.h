@@ -10,7 +10,7 @@
 /* Create a socket of type, bind it to ep (port may be '*'), write the
  * resolved endpoint back into ep (size epsize).  NULL with err.
  * HWMs are 0 (no limit: tasks and results are never dropped) except on a
- * PUB; the network limits of netlimit.h are set for the role that follows
+ * PUB and on a network SUB (ZPAR_NETLIMIT_IOPUB_RCVHWM); the network limits of netlimit.h are set for the role that follows
  * from the type: ROUTER data, SUB IOPub, PUB subscriptions + finite send
  * HWM (a subscriber that does not read loses messages, the controller does
  * not grow).  inproc endpoints get no limits. */

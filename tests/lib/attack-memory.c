@@ -7,6 +7,9 @@
  *   attack-memory CONNECTION_FILE slowsub SECONDS
  *       a SUB at iopub_client that subscribes to everything and never
  *       reads, for SECONDS.
+ *   attack-memory CONNECTION_FILE garbage N
+ *       N small unsigned messages at each of the registrar, mux_client,
+ *       control_client and task_client (what floods a per-message log).
  *   attack-memory CONNECTION_FILE publish N KIB [signed]
  *       a PUB at iopub_engine publishes N STREAM messages of KIB KiB:
  *       unsigned, or signed with the cluster key as an engine would.
@@ -47,6 +50,7 @@ static int usage (void)
 {
     fprintf (stderr, "usage: attack-memory CONNECTION_FILE bigframes N MIB\n"
                      "       attack-memory CONNECTION_FILE slowsub SECONDS\n"
+                     "       attack-memory CONNECTION_FILE garbage N\n"
                      "       attack-memory CONNECTION_FILE publish N KIB [signed]\n");
     return 2;
 }
@@ -82,6 +86,28 @@ static int slowsub (void *ctx, const zpar_conninfo_t *ci, long seconds)
     zpar__sleep_s ((double)seconds);
     printf ("slowsub sent=0\n");
     zmq_close (s);
+    return 0;
+}
+
+static int garbage (void *ctx, const zpar_conninfo_t *ci, long n)
+{
+    static const int eps[] = {ZPAR_EP_REGISTRAR, ZPAR_EP_MUX_CLIENT, ZPAR_EP_CONTROL_CLIENT,
+                              ZPAR_EP_TASK_CLIENT};
+    uint8_t zeros[ZPAR_HDR_LEN] = {0};
+    long sent = 0;
+    for (size_t e = 0; e < sizeof (eps) / sizeof (eps[0]); e++) {
+        void *s = mksock (ctx, ZMQ_DEALER, ci->addr[eps[e]]);
+        for (long i = 0; i < n; i++) {
+            zmq_send (s, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE);
+            zmq_send (s, zeros, ZPAR_SIG_LEN, ZMQ_SNDMORE);
+            zmq_send (s, zeros, ZPAR_HDR_LEN, ZMQ_SNDMORE);
+            if (zmq_send (s, "garbage", 7, 0) >= 0)
+                sent++;
+        }
+        zpar__sleep_s (1); /* let them leave */
+        zmq_close (s);
+    }
+    printf ("garbage sent=%ld\n", sent);
     return 0;
 }
 
@@ -146,6 +172,8 @@ int main (int argc, char **argv)
         rc = bigframes (ctx, &ci, atol (argv[3]), atol (argv[4]));
     else if (strcmp (argv[2], "slowsub") == 0 && argc == 4)
         rc = slowsub (ctx, &ci, atol (argv[3]));
+    else if (strcmp (argv[2], "garbage") == 0 && argc == 4)
+        rc = garbage (ctx, &ci, atol (argv[3]));
     else if (strcmp (argv[2], "publish") == 0 && (argc == 5 || argc == 6))
         rc = publish (ctx, &ci, atol (argv[3]), atol (argv[4]),
                       argc == 6 && strcmp (argv[5], "signed") == 0);
