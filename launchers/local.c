@@ -578,9 +578,9 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
             info->controller = ci.pid;
         }
     }
+    info->found = count_alive (&l); /* before the shutdown request: they exit fast */
     if (ctl_alive)
         info->shut = zpar__launch_shutdown (conn, SHUTDOWN_CONNECT_TIMEOUT, info->note);
-    info->found = count_alive (&l);
     if (info->shut && info->found)
         (void)wait_shutdown (&l, timeout);
     if (count_alive (&l))

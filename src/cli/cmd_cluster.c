@@ -17,16 +17,20 @@
 
 #define MAX_LOG_TAIL 12
 
-static volatile sig_atomic_t interrupted;
+static int interrupted;
 
-static void on_interrupt (int sig)
-{
-    interrupted = sig;
-}
-
+/* SIGINT / SIGTERM are blocked (main.c): a pending one cancels the start. */
 static int is_interrupted (void *arg)
 {
+    static const struct timespec now = {0, 0};
+    sigset_t set;
+    int sig;
     (void)arg;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    if (!interrupted && (sig = sigtimedwait (&set, NULL, &now)) > 0)
+        interrupted = sig;
     return interrupted != 0;
 }
 
@@ -106,7 +110,6 @@ static int cluster_start (int argc, char **argv)
     unsigned long n = 0;
     int have_n = 0, c, rc, stale = 0;
     double timeout = 60.0;
-    struct sigaction sa, old_int, old_term;
 
     zpar__launch_opts_init (&o);
     while ((c = getopt_long (argc, argv, "n:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -173,14 +176,7 @@ static int cluster_start (int argc, char **argv)
     o.run_args = getenv ("ZPAR_RUN_ARGS");
     o.timeout = timeout;
     o.cancel = is_interrupted;
-    memset (&sa, 0, sizeof (sa));
-    sa.sa_handler = on_interrupt;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, &old_int);
-    sigaction (SIGTERM, &sa, &old_term);
     rc = l->start (&o, conn, sizeof (conn), &info, &err);
-    sigaction (SIGINT, &old_int, NULL);
-    sigaction (SIGTERM, &old_term, NULL);
     if (rc < 0) {
         int e = errno;
         if (e == ECANCELED) {
@@ -271,6 +267,7 @@ int zpar__cmd_stop (int argc, char **argv)
     }
     if (optind < argc)
         return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
+    zpar__cli_default_signals (); /* `zpar cluster stop` comes with them blocked */
     zpar__cli_set_log_level (0);
 
     if (dir_opt)
