@@ -158,16 +158,8 @@ static int cluster_start (int argc, char **argv)
         return zpar__cli_usage ("how many engines? give -n N (e.g. the number of cores: -n %ld)",
                                 sysconf (_SC_NPROCESSORS_ONLN));
     zpar__cli_set_log_level (0);
-    if (dir_opt)
-        snprintf (dir, sizeof (dir), "%s", dir_opt);
-    else if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
-        zpar__cli_error ("cannot form the cluster directory path: pass --dir DIR");
-        return ZPAR_EXIT_USAGE;
-    }
-    if (zpar__mkdir_p (dir, 0700) < 0) {
-        zpar__cli_error ("cannot create %s: %s: set ZPAR_DIR or pass --dir DIR with a writable "
-                         "directory",
-                         dir, strerror (errno));
+    if (zpar__cluster_dir_prepare (dir_opt, dir, sizeof (dir), &err) < 0) {
+        zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
     }
     if ((rc = zpar__local_running (dir, dir_opt, &stale, &err)) != 0) {
@@ -189,6 +181,8 @@ static int cluster_start (int argc, char **argv)
         int e = errno;
         if (e == ECANCELED) {
             zpar__cli_error ("interrupted: stopping what was started");
+            if (strcmp (name, "local")) /* the local back end already did */
+                (void)l->stop (dir, 10.0, NULL, NULL);
             return 128 + (int)interrupted;
         }
         if (strcmp (name, "local"))
@@ -289,7 +283,8 @@ int zpar__cmd_stop (int argc, char **argv)
         else
             snprintf (dir, sizeof (dir), ".");
     } else if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
-        zpar__cli_error ("cannot form the cluster directory path: pass --dir DIR");
+        zpar__zpar_dir_error (&err);
+        zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
     }
     snprintf (mine, sizeof (mine), "%s/client.json", dir);

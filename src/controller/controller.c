@@ -195,12 +195,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         return -1;
     if (sodium_init () < 0)
         return zpar__errprintf (err, "cannot initialise libsodium");
-    if (o->dir)
-        snprintf (dir, sizeof (dir), "%s", o->dir);
-    else if (zpar__cluster_dir (dir, sizeof (dir)) < 0)
-        return zpar__errprintf (err, "cannot form the cluster directory");
-    if (zpar__mkdir_p (dir, 0700) < 0)
-        return zpar__errprintf (err, "cannot create %s: %s", dir, strerror (errno));
+    if (zpar__cluster_dir_prepare (o->dir, dir, sizeof (dir), err) < 0)
+        return -1;
     if (o->ip && *o->ip)
         snprintf (ip, sizeof (ip), "%s", o->ip);
     if (strcmp (ip, "*") == 0 || strcmp (ip, "0.0.0.0") == 0) {
