@@ -27,6 +27,7 @@ struct zpar_sweep_param {
     char **texts;
     zpar_sweep_vtype_t *types;
     size_t cap;
+    uint64_t *sorted; /* positions sorted by text (built on demand) */
     /* arithmetic */
     int64_t istart, istep;
     double scale;
@@ -37,6 +38,9 @@ typedef struct {
     size_t n;
     size_t *params;
     char **values;
+    uint64_t *mult; /* how many values of params[k] equal values[k] */
+    size_t maxk;    /* the last parameter it fixes */
+    int dead;       /* matches no point */
 } exclusion_t;
 
 struct zpar_sweep_space {
@@ -46,6 +50,8 @@ struct zpar_sweep_space {
     exclusion_t *excl;
     size_t nexcl;
     uint64_t size;
+    uint64_t count;   /* after exclusion, computed when sealing */
+    uint64_t *stride; /* stride[k]: points per step of parameter k (product) */
     int sealed;
 };
 
@@ -99,6 +105,7 @@ void zpar__sweep_param_destroy (zpar_sweep_param_t *p)
             free (p->texts[i]);
         free (p->texts);
         free (p->types);
+        free (p->sorted);
         free (p->name);
         free (p);
         errno = saved;
@@ -131,6 +138,8 @@ int zpar__sweep_param_list_append (zpar_sweep_param_t *p, const char *text, zpar
     }
     if (!(copy = strdup (text)))
         return -1;
+    free (p->sorted);
+    p->sorted = NULL;
     p->texts[p->count] = copy;
     p->types[p->count] = type;
     p->count++;
@@ -173,6 +182,10 @@ zpar_sweep_param_t *zpar__sweep_param_range_create (const char *name, const char
             n = (-span + -(__int128)st - 1) / -(__int128)st;
         if (n == 0)
             goto empty;
+        if (n > (__int128)ZPAR_SWEEP_POINTS_MAX) {
+            zpar__errnoprintf (err, EOVERFLOW, "range has more than 2^62 values");
+            return NULL;
+        }
         if (!(p = param_new (name, KIND_RANGE_INT)))
             return NULL;
         p->istart = s0;
@@ -222,7 +235,7 @@ zpar_sweep_param_t *zpar__sweep_param_range_create (const char *name, const char
         double n = q > 0 ? ceil (q - 1e-9) : 0;
         if (n <= 0)
             goto empty;
-        if (n > 4e18) {
+        if (n > (double)ZPAR_SWEEP_POINTS_MAX) {
             zpar__errnoprintf (err, EOVERFLOW, "range has too many values");
             return NULL;
         }
@@ -248,6 +261,10 @@ static zpar_sweep_param_t *space_create (const char *name, kind_t kind, double a
     zpar_sweep_param_t *p;
     if (n < 1) {
         zpar__errnoprintf (err, EINVAL, "%s count %lld must be at least 1", what, (long long)n);
+        return NULL;
+    }
+    if ((uint64_t)n > ZPAR_SWEEP_POINTS_MAX) {
+        zpar__errnoprintf (err, EOVERFLOW, "%s count %lld is more than 2^62", what, (long long)n);
         return NULL;
     }
     if (!isfinite (a) || !isfinite (b)) {
@@ -311,11 +328,13 @@ const char *zpar__sweep_param_value (const zpar_sweep_param_t *p, uint64_t i, ch
         *type = p->types[i];
         return p->texts[i];
     case KIND_RANGE_INT:
-        snprintf (buf, size, "%lld", (long long)(p->istart + (int64_t)i * p->istep));
+        /* start + i * step lies in [start, stop): it fits, the product may
+         * not */
+        snprintf (buf, size, "%lld", (long long)((__int128)p->istart + (__int128)i * p->istep));
         *type = ZPAR_SWEEP_INT;
         return buf;
     case KIND_RANGE_FIXED:
-        v = (double)(p->istart + (int64_t)i * p->istep) / p->scale;
+        v = (double)((__int128)p->istart + (__int128)i * p->istep) / p->scale;
         break;
     case KIND_RANGE_FLOAT:
         v = p->a + (double)i * p->step;
@@ -377,8 +396,10 @@ void zpar__sweep_space_destroy (zpar_sweep_space_t *s)
                 free (s->excl[i].values[k]);
             free (s->excl[i].values);
             free (s->excl[i].params);
+            free (s->excl[i].mult);
         }
         free (s->excl);
+        free (s->stride);
         free (s);
         errno = saved;
     }
@@ -435,7 +456,8 @@ int zpar__sweep_space_exclude (zpar_sweep_space_t *s, size_t n, const size_t *pa
     for (size_t k = 0; k < n; k++)
         if (params[k] >= s->nparams || !values[k])
             return zpar__errnoprintf (err, EINVAL, "exclusion names an unknown parameter");
-    if (!(e.params = calloc (n, sizeof (*e.params))) || !(e.values = calloc (n, sizeof (char *))))
+    if (!(e.params = calloc (n, sizeof (*e.params))) ||
+        !(e.values = calloc (n, sizeof (char *))) || !(e.mult = calloc (n, sizeof (*e.mult))))
         goto nomem;
     for (size_t k = 0; k < n; k++) {
         e.params[k] = params[k];
@@ -453,7 +475,361 @@ nomem:
         free (e.values[k]);
     free (e.values);
     free (e.params);
+    free (e.mult);
     return zpar__errnoprintf (err, ENOMEM, "out of memory");
+}
+
+static void fill (zpar_sweep_iter_t *it, uint64_t index);
+static int excluded (const zpar_sweep_iter_t *it);
+
+static int by_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* --- finding values and counting points --------------------------------- */
+
+/* The indices of a parameter that hold a value. */
+typedef struct {
+    uint64_t n;           /* how many */
+    const uint64_t *list; /* lists: n positions */
+    uint64_t few[16];     /* computed kinds: the n (<= 16) indices */
+} match_t;
+
+static const zpar_sweep_param_t *sort_param;
+
+static int by_text (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    int c = strcmp (sort_param->texts[x], sort_param->texts[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Build p->sorted (a cache: p is logically unchanged). */
+static int sort_list (const zpar_sweep_param_t *cp)
+{
+    zpar_sweep_param_t *p = (zpar_sweep_param_t *)cp;
+    if (p->sorted)
+        return 0;
+    if (!(p->sorted = malloc ((p->count ? p->count : 1) * sizeof (*p->sorted))))
+        return -1;
+    for (uint64_t i = 0; i < p->count; i++)
+        p->sorted[i] = i;
+    sort_param = p;
+    qsort (p->sorted, p->count, sizeof (*p->sorted), by_text);
+    return 0;
+}
+
+/* Fill m with the indices of p whose value is text.  0; -1 with ENOMEM, or
+ * with ERANGE when the values near the estimate repeat (a float step below
+ * the precision of the numbers) so that they cannot be found by
+ * arithmetic. */
+static int find_value (const zpar_sweep_param_t *p, const char *text, match_t *m)
+{
+    char buf[ZPAR_SWEEP_NUM_MAX];
+    zpar_sweep_vtype_t t;
+    double v, x;
+    char *end;
+
+    m->n = 0;
+    m->list = NULL;
+    if (p->kind == KIND_LIST) {
+        uint64_t lo = 0, hi = p->count, a, b;
+        if (sort_list (p) < 0)
+            return -1;
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (strcmp (p->texts[p->sorted[mid]], text) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        a = lo;
+        hi = p->count;
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (strcmp (p->texts[p->sorted[mid]], text) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        b = lo;
+        m->list = p->sorted + a;
+        m->n = b - a;
+        return 0;
+    }
+    if (p->count <= 16) {
+        for (uint64_t i = 0; i < p->count; i++)
+            if (strcmp (zpar__sweep_param_value (p, i, buf, sizeof (buf), &t), text) == 0)
+                m->few[m->n++] = i;
+        return 0;
+    }
+    if (p->kind == KIND_RANGE_INT) {
+        long long ll;
+        __int128 d, i;
+        errno = 0;
+        ll = strtoll (text, &end, 10);
+        if (errno || end == text || *end)
+            return 0;
+        d = (__int128)ll - p->istart;
+        if (d % p->istep != 0 || (i = d / p->istep) < 0 || i >= (__int128)p->count)
+            return 0;
+        if (strcmp (zpar__sweep_param_value (p, (uint64_t)i, buf, sizeof (buf), &t), text) == 0)
+            m->few[m->n++] = (uint64_t)i;
+        return 0;
+    }
+    v = strtod (text, &end);
+    if (end == text || *end || !isfinite (v))
+        return 0;
+    switch (p->kind) {
+    case KIND_RANGE_FIXED:
+        x = (v * p->scale - (double)p->istart) / (double)p->istep;
+        break;
+    case KIND_RANGE_FLOAT:
+        x = (v - p->a) / p->step;
+        break;
+    case KIND_LOGSPACE:
+        if (v <= 0)
+            return 0;
+        v = log10 (v);
+        /* fall through */
+    default: /* KIND_LINSPACE */
+        if (p->a == p->b) {
+            errno = ERANGE; /* every value is the same */
+            return -1;
+        }
+        x = (v - p->a) / (p->b - p->a) * (double)(p->count - 1);
+        break;
+    }
+    if (!isfinite (x) || x < -3. || x > (double)p->count + 2.)
+        return 0;
+    {
+        int64_t c = (int64_t)nearbyint (x);
+        for (int64_t i = c - 3; i <= c + 3; i++) {
+            if (i < 0 || (uint64_t)i >= p->count)
+                continue;
+            if (strcmp (zpar__sweep_param_value (p, (uint64_t)i, buf, sizeof (buf), &t), text))
+                continue;
+            if (i == c - 3 || i == c + 3) {
+                errno = ERANGE; /* the window may not hold every match */
+                return -1;
+            }
+            m->few[m->n++] = (uint64_t)i;
+        }
+    }
+    return 0;
+}
+
+int zpar__sweep_param_has_value (const zpar_sweep_param_t *p, const char *text)
+{
+    match_t m;
+    if (!p || !text) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (find_value (p, text, &m) < 0)
+        return -1;
+    return m.n > 0;
+}
+
+typedef struct {
+    const zpar_sweep_space_t *s;
+    uint64_t steps;
+    int fail; /* errno, or 0 */
+} counter_t;
+
+typedef struct {
+    const exclusion_t *e;
+    const char *text; /* its value for the current parameter */
+    uint64_t mult;
+} fixed_t;
+
+static int by_fixed_text (const void *a, const void *b)
+{
+    return strcmp (((const fixed_t *)a)->text, ((const fixed_t *)b)->text);
+}
+
+/* Points of parameters k.. (their sub-product) matched by at least one of
+ * the n exclusions E, all of which match the parameters before k. */
+static uint64_t excluded_points (counter_t *c, size_t k, const exclusion_t **E, size_t n)
+{
+    const zpar_sweep_space_t *s = c->s;
+    const exclusion_t **sub = NULL;
+    fixed_t *F = NULL;
+    size_t nf = 0, nw = 0;
+    uint64_t total = 0, used = 0, cnt;
+
+    if (n == 0 || c->fail)
+        return 0;
+    if ((c->steps += n) > ZPAR_SWEEP_COUNT_BUDGET) {
+        c->fail = E2BIG;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (k == s->nparams || E[i]->maxk < k) /* fixes nothing further */
+            return k == s->nparams ? 1 : s->stride[k] * s->params[k]->count;
+    cnt = s->params[k]->count;
+    if (!(F = calloc (n, sizeof (*F))) || !(sub = calloc (n, sizeof (*sub)))) {
+        c->fail = ENOMEM;
+        goto done;
+    }
+    /* split: exclusions fixing parameter k (F), the others (first nw of sub) */
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < E[i]->n && E[i]->params[j] != k; j++)
+            ;
+        if (j < E[i]->n)
+            F[nf++] = (fixed_t){E[i], E[i]->values[j], E[i]->mult[j]};
+        else
+            sub[nw++] = E[i];
+    }
+    qsort (F, nf, sizeof (*F), by_fixed_text);
+    for (size_t g = 0; g < nf && !c->fail;) {
+        size_t h = g, m = nw;
+        while (h < nf && strcmp (F[h].text, F[g].text) == 0)
+            sub[m++] = F[h++].e;
+        total += F[g].mult * excluded_points (c, k + 1, sub, m);
+        used += F[g].mult;
+        g = h;
+    }
+    if (used < cnt && nw > 0 && !c->fail)
+        total += (cnt - used) * excluded_points (c, k + 1, sub, nw);
+done:
+    free (F);
+    free (sub);
+    return total;
+}
+
+/* Indices excluded in a zip: those of the rarest value of each exclusion,
+ * checked against its other values. */
+static int zip_excluded (counter_t *c, uint64_t *out)
+{
+    const zpar_sweep_space_t *s = c->s;
+    uint64_t *idx = NULL, n = 0, cap = 0;
+    char buf[ZPAR_SWEEP_NUM_MAX];
+    zpar_sweep_vtype_t t;
+    match_t m;
+
+    for (size_t i = 0; i < s->nexcl; i++) {
+        const exclusion_t *e = &s->excl[i];
+        size_t best = 0;
+        if (e->dead)
+            continue;
+        for (size_t j = 1; j < e->n; j++)
+            if (e->mult[j] < e->mult[best])
+                best = j;
+        if ((c->steps += e->mult[best] * e->n) > ZPAR_SWEEP_COUNT_BUDGET) {
+            c->fail = E2BIG;
+            break;
+        }
+        if (find_value (s->params[e->params[best]], e->values[best], &m) < 0) {
+            c->fail = errno == ENOMEM ? ENOMEM : E2BIG;
+            break;
+        }
+        for (uint64_t q = 0; q < m.n; q++) {
+            uint64_t at = m.list ? m.list[q] : m.few[q];
+            size_t j;
+            for (j = 0; j < e->n; j++)
+                if (strcmp (zpar__sweep_param_value (s->params[e->params[j]], at, buf,
+                                                     sizeof (buf), &t),
+                            e->values[j]) != 0)
+                    break;
+            if (j < e->n)
+                continue;
+            if (n == cap) {
+                uint64_t *ni = realloc (idx, (cap = cap ? cap * 2 : 64) * sizeof (*idx));
+                if (!ni) {
+                    c->fail = ENOMEM;
+                    break;
+                }
+                idx = ni;
+            }
+            idx[n++] = at;
+        }
+    }
+    if (!c->fail && n > 1) {
+        uint64_t u = 1;
+        qsort (idx, n, sizeof (*idx), by_u64);
+        for (uint64_t i = 1; i < n; i++)
+            if (idx[i] != idx[u - 1])
+                idx[u++] = idx[i];
+        n = u;
+    }
+    free (idx);
+    *out = n;
+    return c->fail ? -1 : 0;
+}
+
+/* Set s->count (s->size and s->stride are set). */
+static int count_points (zpar_sweep_space_t *s, zpar_error_t *err)
+{
+    counter_t c = {s, 0, 0};
+    const exclusion_t **E = NULL;
+    size_t n = 0;
+    uint64_t ex = 0;
+
+    /* each exclusion: the multiplicity of each of its values */
+    for (size_t i = 0; i < s->nexcl; i++) {
+        exclusion_t *e = &s->excl[i];
+        e->maxk = 0;
+        e->dead = 0;
+        for (size_t k = 0; k < e->n; k++) {
+            match_t m;
+            if (find_value (s->params[e->params[k]], e->values[k], &m) < 0) {
+                if (errno == ENOMEM)
+                    return zpar__errnoprintf (err, ENOMEM, "out of memory");
+                c.fail = E2BIG;
+                m.n = 1;
+            }
+            e->mult[k] = m.n;
+            if (m.n == 0)
+                e->dead = 1;
+            if (e->params[k] > e->maxk)
+                e->maxk = e->params[k];
+            for (size_t j = 0; j < k; j++) /* same parameter, other value */
+                if (e->params[j] == e->params[k] && strcmp (e->values[j], e->values[k]) != 0)
+                    e->dead = 1;
+        }
+    }
+    if (!c.fail && s->combine == ZPAR_SWEEP_PRODUCT) {
+        if (!(E = calloc (s->nexcl ? s->nexcl : 1, sizeof (*E))))
+            return zpar__errnoprintf (err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < s->nexcl; i++)
+            if (!s->excl[i].dead)
+                E[n++] = &s->excl[i];
+        ex = excluded_points (&c, 0, E, n);
+        free (E);
+    } else if (!c.fail)
+        (void)zip_excluded (&c, &ex);
+    if (c.fail == ENOMEM)
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    if (c.fail && s->size * (s->nexcl + 1) <= ZPAR_SWEEP_COUNT_BUDGET) {
+        /* small enough to count one by one */
+        zpar_sweep_iter_t it = {.s = s};
+        const char *values[s->nparams];
+        zpar_sweep_vtype_t types[s->nparams];
+        char(*bufs)[ZPAR_SWEEP_NUM_MAX] = calloc (s->nparams, sizeof (*bufs));
+        if (!bufs)
+            return zpar__errnoprintf (err, ENOMEM, "out of memory");
+        it.values = values;
+        it.types = types;
+        it.bufs = bufs;
+        ex = 0;
+        for (uint64_t i = 0; i < s->size; i++) {
+            fill (&it, i);
+            ex += excluded (&it);
+        }
+        free (bufs);
+        c.fail = 0;
+    }
+    if (c.fail)
+        return zpar__errnoprintf (err, E2BIG,
+                                  "exclude is too complex to count the points of the sweep "
+                                  "(more than %d steps): use fewer, non-overlapping exclusions",
+                                  ZPAR_SWEEP_COUNT_BUDGET);
+    s->count = s->size - ex;
+    return 0;
 }
 
 int zpar__sweep_space_seal (zpar_sweep_space_t *s, zpar_error_t *err)
@@ -480,12 +856,24 @@ int zpar__sweep_space_seal (zpar_sweep_space_t *s, zpar_error_t *err)
                                           s->params[i]->name, (unsigned long long)c);
             size = c;
         } else {
-            if (c > (UINT64_C (1) << 62) / size)
+            if (c > ZPAR_SWEEP_POINTS_MAX / size)
                 return zpar__errnoprintf (err, EOVERFLOW, "the sweep has more than 2^62 points");
             size *= c;
         }
     }
+    if (size > ZPAR_SWEEP_POINTS_MAX)
+        return zpar__errnoprintf (err, EOVERFLOW, "the sweep has more than 2^62 points");
+    if (!(s->stride = calloc (s->nparams, sizeof (*s->stride))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    s->stride[s->nparams - 1] = 1;
+    for (size_t k = s->nparams - 1; k-- > 0;)
+        s->stride[k] = s->combine == ZPAR_SWEEP_ZIP ? 1 : s->stride[k + 1] * s->params[k + 1]->count;
     s->size = size;
+    if (count_points (s, err) < 0) {
+        free (s->stride);
+        s->stride = NULL;
+        return -1;
+    }
     s->sealed = 1;
     return 0;
 }
@@ -497,18 +885,7 @@ uint64_t zpar__sweep_space_size (const zpar_sweep_space_t *s)
 
 uint64_t zpar__sweep_space_count (const zpar_sweep_space_t *s)
 {
-    zpar_sweep_iter_t *it;
-    uint64_t n = 0;
-    if (!s || !s->sealed)
-        return 0;
-    if (s->nexcl == 0)
-        return s->size;
-    if (!(it = zpar__sweep_iter_create (s)))
-        return 0;
-    while (zpar__sweep_iter_next (it))
-        n++;
-    zpar__sweep_iter_destroy (it);
-    return n;
+    return s && s->sealed ? s->count : 0;
 }
 
 /* --- iteration ---------------------------------------------------------- */
@@ -567,29 +944,45 @@ static void fill (zpar_sweep_iter_t *it, uint64_t index)
     it->point.index = index;
 }
 
-static int excluded (const zpar_sweep_iter_t *it)
+/* The exclusion that matches the current point, or NULL. */
+static const exclusion_t *excluded_by (const zpar_sweep_iter_t *it)
 {
     const zpar_sweep_space_t *s = it->s;
     for (size_t i = 0; i < s->nexcl; i++) {
         const exclusion_t *e = &s->excl[i];
         size_t k;
+        if (e->dead)
+            continue;
         for (k = 0; k < e->n; k++)
             if (strcmp (it->values[e->params[k]], e->values[k]) != 0)
                 break;
         if (k == e->n)
-            return 1;
+            return e;
     }
-    return 0;
+    return NULL;
+}
+
+static int excluded (const zpar_sweep_iter_t *it)
+{
+    return excluded_by (it) != NULL;
 }
 
 const zpar_sweep_point_t *zpar__sweep_iter_next (zpar_sweep_iter_t *it)
 {
+    const exclusion_t *e;
     if (!it)
         return NULL;
     while (it->next < it->s->size) {
-        fill (it, it->next++);
-        if (!excluded (it))
+        uint64_t index = it->next++;
+        fill (it, index);
+        if (!(e = excluded_by (it)))
             return &it->point;
+        if (it->s->combine == ZPAR_SWEEP_PRODUCT) {
+            /* every point up to the next step of the last parameter e fixes
+             * keeps e's values: skip them */
+            uint64_t st = it->s->stride[e->maxk];
+            it->next = (index / st + 1) * st;
+        }
     }
     return NULL;
 }

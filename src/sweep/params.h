@@ -26,6 +26,13 @@
 #include "number.h"
 #include "zpar/error.h"
 
+/* Most points a space (and values a parameter) may have. */
+#define ZPAR_SWEEP_POINTS_MAX (UINT64_C (1) << 62)
+
+/* Work allowed to count the points left by exclusions (steps of the
+ * counting algorithm); beyond, sealing fails with E2BIG. */
+#define ZPAR_SWEEP_COUNT_BUDGET 4000000
+
 typedef enum {
     ZPAR_SWEEP_PRODUCT = 0,
     ZPAR_SWEEP_ZIP = 1,
@@ -85,6 +92,12 @@ uint64_t zpar__sweep_param_count (const zpar_sweep_param_t *p);
 const char *zpar__sweep_param_value (const zpar_sweep_param_t *p, uint64_t i, char *buf,
                                      size_t size, zpar_sweep_vtype_t *type);
 
+/* 1 if some value of p is text, 0 if none; -1 with errno ERANGE when that
+ * cannot be decided without scanning (float values that repeat), ENOMEM.
+ * O(log n) for lists (the first call sorts an index of the list: not
+ * concurrently with other calls), O(1) for computed values. */
+int zpar__sweep_param_has_value (const zpar_sweep_param_t *p, const char *text);
+
 /* --- spaces ------------------------------------------------------------- */
 
 zpar_sweep_space_t *zpar__sweep_space_create (zpar_sweep_combine_t combine);
@@ -111,15 +124,20 @@ int zpar__sweep_space_exclude (zpar_sweep_space_t *s, size_t n, const size_t *pa
                                const char *const *values, zpar_error_t *err);
 
 /* Finish construction: compute the size, check zip lengths (EINVAL),
- * overflow past 2^62 points (EOVERFLOW), no parameters (EINVAL).  Then the
- * space is read-only and may be iterated (also from several iterators). */
+ * overflow past 2^62 points (EOVERFLOW), no parameters (EINVAL), and count
+ * the points left by the exclusions without iterating them (for a product,
+ * by splitting the exclusions on the value of each parameter in turn; for
+ * a zip, by looking up the indices that hold each excluded value).  When
+ * that count would take more than ZPAR_SWEEP_COUNT_BUDGET steps (many
+ * overlapping exclusions, or float parameters whose values repeat), sealing
+ * fails with E2BIG.  Then the space is read-only and may be iterated (also
+ * from several iterators). */
 int zpar__sweep_space_seal (zpar_sweep_space_t *s, zpar_error_t *err);
 
 /* Number of points before exclusion (0 before sealing). */
 uint64_t zpar__sweep_space_size (const zpar_sweep_space_t *s);
 
-/* Number of points after exclusion: O(size x exclusions) when there are
- * exclusions, O(1) otherwise. */
+/* Number of points after exclusion (computed when sealing): O(1). */
 uint64_t zpar__sweep_space_count (const zpar_sweep_space_t *s);
 
 /* --- iteration ---------------------------------------------------------- */
@@ -130,7 +148,9 @@ uint64_t zpar__sweep_space_count (const zpar_sweep_space_t *s);
 zpar_sweep_iter_t *zpar__sweep_iter_create (const zpar_sweep_space_t *s);
 void zpar__sweep_iter_destroy (zpar_sweep_iter_t *it);
 
-/* The next point that is not excluded, in index order; NULL at the end. */
+/* The next point that is not excluded, in index order; NULL at the end.
+ * In a product, a run of points excluded by one exclusion is skipped in
+ * one step (the points that share its parameters' values). */
 const zpar_sweep_point_t *zpar__sweep_iter_next (zpar_sweep_iter_t *it);
 
 /* Restart so that the next call to next returns the first point whose

@@ -272,13 +272,19 @@ static int load_root (ctx_t *c, yaml_node_t *root)
     if (k[K_EXCLUDE] && zpar__spec_load_exclude (c, k[K_EXCLUDE]) < 0)
         return -1;
     if (zpar__sweep_space_seal (s->space, &sub) < 0)
-        return zpar__spec_fail (c, (k[K_COMBINE] ? k[K_COMBINE] : k[K_PARAMS])->start_mark, errno,
-                                "%s", sub.text);
+        return zpar__spec_fail (c,
+                                (errno == E2BIG && k[K_EXCLUDE] ? k[K_EXCLUDE]
+                                 : k[K_COMBINE]                 ? k[K_COMBINE]
+                                                                : k[K_PARAMS])
+                                    ->start_mark,
+                                errno, "%s", sub.text);
+    /* the first point, built once here: its values are computed without
+     * allocating later */
     if (!(it = zpar__sweep_iter_create (s->space)))
         return zpar__spec_fail (c, top, errno, "out of memory");
     pt = zpar__sweep_iter_next (it);
     zpar__sweep_iter_destroy (it);
-    if (!pt)
+    if (!pt || zpar__sweep_space_count (s->space) == 0)
         return zpar__spec_fail (c, (k[K_EXCLUDE] ? k[K_EXCLUDE] : root)->start_mark, EINVAL,
                                 "exclude removes every point: the sweep is empty");
 

@@ -19,10 +19,6 @@
 /* Values files larger than this are refused. */
 #define VALUES_FILE_MAX (256 * 1024 * 1024)
 
-/* Exclusion values are checked against the parameter's values when it has
- * at most this many (beyond, a typo simply excludes nothing). */
-#define EXCLUDE_CHECK_MAX 1000000
-
 static const char *form_keys[] = {"range", "linspace", "logspace", "file"};
 
 /* Names a parameter may not take: the built-in placeholders and the fixed
@@ -314,16 +310,11 @@ int zpar__spec_load_params (ctx_t *c, yaml_node_t *map, yaml_node_t *combine)
     return 0;
 }
 
-static int value_exists (const zpar_sweep_param_t *p, const char *text, int *checked)
+/* 1 if p has the value text, 0 if not, -1 if that cannot be told (float
+ * values that repeat: then a typo simply excludes nothing). */
+static int value_exists (const zpar_sweep_param_t *p, const char *text)
 {
-    char buf[ZPAR_SWEEP_NUM_MAX];
-    uint64_t n = zpar__sweep_param_count (p);
-    zpar_sweep_vtype_t t;
-    *checked = n <= EXCLUDE_CHECK_MAX;
-    for (uint64_t i = 0; *checked && i < n; i++)
-        if (strcmp (zpar__sweep_param_value (p, i, buf, sizeof (buf), &t), text) == 0)
-            return 1;
-    return 0;
+    return zpar__sweep_param_has_value (p, text);
 }
 
 int zpar__spec_load_exclude (ctx_t *c, yaml_node_t *seq)
@@ -365,7 +356,7 @@ int zpar__spec_load_exclude (ctx_t *c, yaml_node_t *seq)
             char what[128];
             const char *text;
             zpar_sweep_vtype_t t;
-            int pi, checked;
+            int pi, has;
             if (k->type != YAML_SCALAR_NODE || (pi = zpar__sweep_space_find (s, sval (k))) < 0) {
                 const char *hint =
                     k->type == YAML_SCALAR_NODE ? zpar__tmpl_suggest (sval (k), pnames, np) : NULL;
@@ -388,8 +379,12 @@ int zpar__spec_load_exclude (ctx_t *c, yaml_node_t *seq)
             snprintf (what, sizeof (what), "exclude[%zu].%s", entry, sval (k));
             if (scalar_value (c, v, what, canon[n], sizeof (canon[n]), &text, &t) < 0)
                 goto done;
-            if (!value_exists (zpar__sweep_space_param (s, (size_t)pi), text, &checked) &&
-                checked) {
+            if ((has = value_exists (zpar__sweep_space_param (s, (size_t)pi), text)) < 0 &&
+                errno == ENOMEM) {
+                zpar__spec_fail (c, v->start_mark, ENOMEM, "out of memory");
+                goto done;
+            }
+            if (has == 0) {
                 zpar__spec_fail (c, v->start_mark, EINVAL, "%s: parameter '%s' has no value '%s'",
                                  what, sval (k), text);
                 goto done;
