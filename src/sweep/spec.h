@@ -28,6 +28,13 @@ typedef struct zpar_sweep_spec zpar_sweep_spec_t;
 /* Length of a point key: SHA-256 in lowercase hex, plus NUL. */
 #define ZPAR_SWEEP_KEY_SIZE 65
 
+/* Hostile-file limits: collections nested deeper than this are refused
+ * before parsing; aliases may add at most this much text and this many
+ * nodes in total. */
+#define ZPAR_SWEEP_DEPTH_MAX 64
+#define ZPAR_SWEEP_ALIAS_BYTES_MAX (16 * 1024 * 1024)
+#define ZPAR_SWEEP_ALIAS_NODES_MAX 1000000
+
 /* One point made concrete.  Everything is malloc'd and owned by the task;
  * free it with zpar__sweep_task_destroy. */
 typedef struct {

@@ -110,6 +110,13 @@ int zpar__spec_check_keys (ctx_t *c, yaml_node_t *map, const char *where, const 
 /* Check buf is UTF-8 without NUL bytes; on failure *line and *col (1-based)
  * locate the bad byte, *bad is its value. */
 int zpar__spec_check_utf8 (const char *buf, size_t len, size_t *line, size_t *col, int *bad);
+/* Walk the YAML events of buf before building the document: nesting
+ * deeper than ZPAR_SWEEP_DEPTH_MAX, or aliases that expand to more than
+ * ZPAR_SWEEP_ALIAS_BYTES_MAX bytes of text or ZPAR_SWEEP_ALIAS_NODES_MAX
+ * nodes in total (each alias counts the size of its anchor, aliases inside
+ * it included), fail with EINVAL and "PATH:LINE:COL: ..." in err.  Syntax
+ * errors are left to the load (0).  0, or -1. */
+int zpar__spec_check_limits (const char *buf, size_t len, const char *path, zpar_error_t *err);
 /* dir/rel, or rel when it is absolute (malloc'd; NULL on ENOMEM). */
 char *zpar__spec_join (const char *dir, const char *rel);
 /* Absolute path of path and its directory, without requiring the file. */

@@ -375,6 +375,8 @@ zpar_sweep_spec_t *zpar__sweep_spec_load_buffer (const char *buf, size_t len, co
             zpar__errnoprintf (err, EINVAL, "%s:%zu:%zu: NUL byte in the file", path, line, col);
         return NULL;
     }
+    if (zpar__spec_check_limits (buf, len, path, err) < 0)
+        return NULL;
     if (!(s = calloc (1, sizeof (*s))))
         goto nomem;
     c.spec = s;

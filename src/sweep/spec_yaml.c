@@ -168,3 +168,200 @@ error:
     free (dir);
     return -1;
 }
+
+/* --- limits checked before the document is built ------------------------ */
+
+typedef struct {
+    char *name;
+    uint64_t bytes, nodes; /* size of the anchored node, aliases expanded */
+} anchor_t;
+
+typedef struct {
+    uint64_t bytes, nodes;
+    char *anchor; /* of the open collection, or NULL */
+} open_t;
+
+static uint64_t sat_add (uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t fnv (const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Open-addressing table of anchors (a later anchor of the same name
+ * replaces the earlier one, as in YAML). */
+typedef struct {
+    anchor_t *slot;
+    size_t cap, n;
+} anchors_t;
+
+static anchor_t *anchor_find (anchors_t *t, const char *name)
+{
+    if (!t->cap)
+        return NULL;
+    for (size_t i = fnv (name) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (!t->slot[i].name)
+            return NULL;
+        if (strcmp (t->slot[i].name, name) == 0)
+            return &t->slot[i];
+    }
+}
+
+static int anchor_set (anchors_t *t, const char *name, uint64_t bytes, uint64_t nodes)
+{
+    anchor_t *a = anchor_find (t, name);
+    if (a) {
+        a->bytes = bytes;
+        a->nodes = nodes;
+        return 0;
+    }
+    if (2 * (t->n + 1) > t->cap) {
+        anchors_t g = {calloc (t->cap ? 2 * t->cap : 64, sizeof (anchor_t)),
+                       t->cap ? 2 * t->cap : 64, 0};
+        if (!g.slot)
+            return -1;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slot[i].name) {
+                size_t j = fnv (t->slot[i].name) & (g.cap - 1);
+                while (g.slot[j].name)
+                    j = (j + 1) & (g.cap - 1);
+                g.slot[j] = t->slot[i];
+                g.n++;
+            }
+        free (t->slot);
+        *t = g;
+    }
+    size_t j = fnv (name) & (t->cap - 1);
+    while (t->slot[j].name)
+        j = (j + 1) & (t->cap - 1);
+    if (!(t->slot[j].name = strdup (name)))
+        return -1;
+    t->slot[j].bytes = bytes;
+    t->slot[j].nodes = nodes;
+    t->n++;
+    return 0;
+}
+
+int zpar__spec_check_limits (const char *buf, size_t len, const char *path, zpar_error_t *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    open_t stack[ZPAR_SWEEP_DEPTH_MAX + 1];
+    size_t depth = 0;
+    anchors_t anchors = {NULL, 0, 0};
+    uint64_t alias_bytes = 0, alias_nodes = 0;
+    int rc = -1, done = 0;
+
+    if (!yaml_parser_initialize (&parser))
+        return zpar__errnoprintf (err, ENOMEM, "%s: out of memory", path);
+    yaml_parser_set_input_string (&parser, (const unsigned char *)buf, len);
+    yaml_parser_set_encoding (&parser, YAML_UTF8_ENCODING);
+    stack[0] = (open_t){0, 0, NULL};
+    while (!done) {
+        uint64_t b = 0, n = 0;
+        const char *anchor = NULL;
+        if (!yaml_parser_parse (&parser, &ev)) {
+            /* syntax errors are reported by the real load */
+            rc = parser.error == YAML_MEMORY_ERROR
+                     ? zpar__errnoprintf (err, ENOMEM, "%s: out of memory", path)
+                     : 0;
+            goto out;
+        }
+        yaml_mark_t m = ev.start_mark;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (depth == ZPAR_SWEEP_DEPTH_MAX) {
+                zpar__errnoprintf (err, EINVAL,
+                                   "%s:%zu:%zu: nesting deeper than %d levels (a sweep file "
+                                   "needs about 5)",
+                                   path, m.line + 1, m.column + 1, ZPAR_SWEEP_DEPTH_MAX);
+                yaml_event_delete (&ev);
+                goto out;
+            }
+            anchor = (const char *)(ev.type == YAML_SEQUENCE_START_EVENT
+                                        ? ev.data.sequence_start.anchor
+                                        : ev.data.mapping_start.anchor);
+            stack[++depth] = (open_t){0, 1, anchor ? strdup (anchor) : NULL};
+            if (anchor && !stack[depth].anchor) {
+                yaml_event_delete (&ev);
+                rc = zpar__errnoprintf (err, ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth > 0) {
+                open_t o = stack[depth--];
+                b = o.bytes;
+                n = o.nodes;
+                if (o.anchor) {
+                    int bad = anchor_set (&anchors, o.anchor, b, n) < 0;
+                    free (o.anchor);
+                    if (bad) {
+                        yaml_event_delete (&ev);
+                        rc = zpar__errnoprintf (err, ENOMEM, "%s: out of memory", path);
+                        goto out;
+                    }
+                }
+            }
+            break;
+        case YAML_SCALAR_EVENT:
+            b = ev.data.scalar.length;
+            n = 1;
+            if (ev.data.scalar.anchor &&
+                anchor_set (&anchors, (const char *)ev.data.scalar.anchor, b, n) < 0) {
+                yaml_event_delete (&ev);
+                rc = zpar__errnoprintf (err, ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            break;
+        case YAML_ALIAS_EVENT: {
+            anchor_t *a = anchor_find (&anchors, (const char *)ev.data.alias.anchor);
+            if (a) {
+                b = a->bytes;
+                n = a->nodes;
+                alias_bytes = sat_add (alias_bytes, b);
+                alias_nodes = sat_add (alias_nodes, n);
+                if (alias_bytes > ZPAR_SWEEP_ALIAS_BYTES_MAX ||
+                    alias_nodes > ZPAR_SWEEP_ALIAS_NODES_MAX) {
+                    zpar__errnoprintf (err, EINVAL,
+                                       "%s:%zu:%zu: aliases expand to more than %d MiB or %d "
+                                       "nodes (alias '*%s')",
+                                       path, m.line + 1, m.column + 1,
+                                       ZPAR_SWEEP_ALIAS_BYTES_MAX / (1024 * 1024),
+                                       ZPAR_SWEEP_ALIAS_NODES_MAX, ev.data.alias.anchor);
+                    yaml_event_delete (&ev);
+                    goto out;
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        if (b || n) {
+            stack[depth].bytes = sat_add (stack[depth].bytes, b);
+            stack[depth].nodes = sat_add (stack[depth].nodes, n);
+        }
+        yaml_event_delete (&ev);
+    }
+    rc = 0;
+out:
+    while (depth > 0)
+        free (stack[depth--].anchor);
+    for (size_t i = 0; i < anchors.cap; i++)
+        free (anchors.slot[i].name);
+    free (anchors.slot);
+    yaml_parser_delete (&parser);
+    return rc;
+}
