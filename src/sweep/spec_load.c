@@ -101,6 +101,11 @@ static int load_command (ctx_t *c, yaml_node_t *n)
     if (!whole)
         return -1;
     if (s->shell) {
+        if (zpar__tmpl_shell_check (sval (n), &off, &sub) < 0) {
+            zpar__tmpl_destroy (whole);
+            return zpar__spec_fail (c, zpar__spec_mark_in (n, off), EINVAL, "command: %s",
+                                    sub.text);
+        }
         if (!(s->argv = calloc (1, sizeof (*s->argv)))) {
             zpar__tmpl_destroy (whole);
             return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");

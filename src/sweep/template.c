@@ -420,3 +420,186 @@ error:
     zpar__argv_destroy (argv);
     return -1;
 }
+
+/* --- where a placeholder may stand in a shell command -------------------- */
+
+typedef enum { SH_TOP, SH_SQ, SH_DQ, SH_BQ, SH_CMDSUB, SH_PARAM, SH_ARITH, SH_SUBSHELL } sh_state_t;
+
+#define SH_STACK_MAX 64
+
+static const char *sh_where (sh_state_t s)
+{
+    switch (s) {
+    case SH_SQ:
+        return "inside single quotes";
+    case SH_DQ:
+        return "inside double quotes";
+    case SH_BQ:
+        return "inside backquotes";
+    case SH_CMDSUB:
+        return "inside $(...)";
+    case SH_PARAM:
+        return "inside ${...}";
+    case SH_ARITH:
+        return "inside an arithmetic expression";
+    default:
+        return "here";
+    }
+}
+
+static int sh_word_start (int prev)
+{
+    return prev == 0 || prev == ' ' || prev == '\t' || prev == '\n' || prev == ';' ||
+           prev == '&' || prev == '|' || prev == '(' || prev == ')' || prev == '<' || prev == '>';
+}
+
+int zpar__tmpl_shell_check (const char *text, size_t *erroff, zpar_error_t *err)
+{
+    sh_state_t st[SH_STACK_MAX];
+    int depth = 0, paren[SH_STACK_MAX] = {0};
+    int prev = 0, escaped = 0, comment = 0, heredoc = 0, dollar = 0;
+    size_t i = 0;
+
+    if (!text)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    st[0] = SH_TOP;
+    while (text[i]) {
+        int c;
+        size_t at = i;
+        /* template tokens: {{ and }} are literal braces, {name} a value */
+        if (text[i] == '{' && text[i + 1] != '{') {
+            const char *end = strchr (text + i, '}');
+            size_t n = end ? (size_t)(end - text - i) + 1 : strlen (text + i);
+            const char *why = NULL;
+            if (comment)
+                why = "inside a comment";
+            else if (heredoc)
+                why = "after a here-document (<<)";
+            else if (escaped)
+                why = "after a backslash";
+            else if (dollar)
+                why = "right after '$'";
+            else if (st[depth] != SH_TOP && st[depth] != SH_SUBSHELL)
+                why = sh_where (st[depth]);
+            else
+                for (int d = 1; d <= depth; d++)
+                    if (st[d] != SH_SUBSHELL)
+                        why = sh_where (st[d]);
+            if (why) {
+                if (erroff)
+                    *erroff = at;
+                return zpar__errnoprintf (err, EINVAL,
+                                          "with shell: true, placeholder '%.*s' %s would let the "
+                                          "shell interpret its value; write it as a word of its "
+                                          "own, outside quotes (zpar quotes the value)",
+                                          (int)n, text + i, why);
+            }
+            i += n;
+            prev = 'a'; /* part of a word */
+            escaped = dollar = 0;
+            continue;
+        }
+        if ((text[i] == '{' && text[i + 1] == '{') || (text[i] == '}' && text[i + 1] == '}'))
+            i++;
+        c = (unsigned char)text[i++];
+        dollar = 0;
+        if (comment) {
+            if (c == '\n')
+                comment = 0;
+            prev = c;
+            continue;
+        }
+        if (escaped) {
+            escaped = 0;
+            prev = 'a';
+            continue;
+        }
+        switch (st[depth]) {
+        case SH_SQ:
+            if (c == '\'')
+                depth--;
+            break;
+        case SH_BQ:
+            if (c == '\\')
+                escaped = 1;
+            else if (c == '`')
+                depth--;
+            break;
+        case SH_DQ:
+        case SH_PARAM:
+            if (c == '\\')
+                escaped = 1;
+            else if (st[depth] == SH_DQ && c == '"')
+                depth--;
+            else if (st[depth] == SH_PARAM && c == '}')
+                depth--;
+            else
+                goto nested;
+            break;
+        default: /* TOP, CMDSUB, ARITH, SUBSHELL: shell syntax */
+            if (c == '\\') {
+                escaped = 1;
+                break;
+            }
+            if (c == '#' && sh_word_start (prev)) {
+                comment = 1;
+                break;
+            }
+            if (c == '\'') {
+                if (depth + 1 >= SH_STACK_MAX)
+                    goto deep;
+                st[++depth] = SH_SQ;
+                break;
+            }
+            if (c == '"') {
+                if (depth + 1 >= SH_STACK_MAX)
+                    goto deep;
+                st[++depth] = SH_DQ;
+                break;
+            }
+            if (c == '<' && text[i] == '<') {
+                heredoc = 1;
+                break;
+            }
+            if (c == '(') {
+                if (depth + 1 >= SH_STACK_MAX)
+                    goto deep;
+                st[++depth] = text[i] == '(' ? SH_ARITH : SH_SUBSHELL;
+                paren[depth] = 1;
+                break;
+            }
+            if (c == ')' && depth > 0 &&
+                (st[depth] == SH_CMDSUB || st[depth] == SH_ARITH || st[depth] == SH_SUBSHELL)) {
+                if (--paren[depth] == 0)
+                    depth--;
+                break;
+            }
+        nested:
+            if (c == '`') {
+                if (depth + 1 >= SH_STACK_MAX)
+                    goto deep;
+                st[++depth] = SH_BQ;
+            } else if (c == '$' && (text[i] == '(' || text[i] == '[' ||
+                                    (text[i] == '{' && text[i + 1] == '{'))) {
+                if (depth + 1 >= SH_STACK_MAX)
+                    goto deep;
+                st[++depth] = text[i] == '{' ? SH_PARAM : text[i] == '[' ? SH_ARITH : SH_CMDSUB;
+                paren[depth] = 1;
+                i += text[i] == '{' ? 2 : 1; /* ${{ is ${ in the template */
+                if (st[depth] == SH_CMDSUB && text[i] == '(')
+                    st[depth] = SH_ARITH;
+            } else if (c == '$')
+                dollar = 1;
+            else if (c == '(' && (st[depth] == SH_CMDSUB || st[depth] == SH_ARITH))
+                paren[depth]++;
+            break;
+        }
+        prev = c;
+    }
+    return 0;
+deep:
+    if (erroff)
+        *erroff = i - 1;
+    return zpar__errnoprintf (err, EINVAL, "with shell: true, quotes and substitutions nest "
+                                           "deeper than 64 levels");
+}

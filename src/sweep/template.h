@@ -56,6 +56,15 @@ int zpar__tmpl_split (const char *s, char ***argv, size_t *argc, size_t *erroff,
 /* NULL-safe. */
 void zpar__argv_destroy (char **argv);
 
+/* For shell: true.  Check that every placeholder of the template text
+ * stands where a single-quoted word is read back verbatim by /bin/sh: in
+ * plain shell syntax (also inside ( ) subshells), not inside single or
+ * double quotes, backquotes, $(...), ${...}, $((...)), ((...)), $[...], a
+ * comment, a here-document (anything after an unquoted <<), nor right after
+ * a backslash or '$'.  0, or -1 with EINVAL, err and *erroff (the offset of
+ * the placeholder).  text must have compiled (zpar__tmpl_compile). */
+int zpar__tmpl_shell_check (const char *text, size_t *erroff, zpar_error_t *err);
+
 /* s as one single-quoted shell word ('it'\''s'); malloc'd, NULL on ENOMEM. */
 char *zpar__tmpl_shell_quote (const char *s);
 
