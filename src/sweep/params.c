@@ -300,6 +300,11 @@ const char *zpar__sweep_param_name (const zpar_sweep_param_t *p)
     return p ? p->name : NULL;
 }
 
+int zpar__sweep_param_is_list (const zpar_sweep_param_t *p)
+{
+    return p && p->kind == KIND_LIST;
+}
+
 uint64_t zpar__sweep_param_count (const zpar_sweep_param_t *p)
 {
     return p ? p->count : 0;

@@ -84,6 +84,9 @@ zpar_sweep_param_t *zpar__sweep_param_logspace_create (const char *name, double 
 void zpar__sweep_param_destroy (zpar_sweep_param_t *p);
 
 const char *zpar__sweep_param_name (const zpar_sweep_param_t *p);
+/* 1 if p stores its values (a list or a values file), 0 if it computes
+ * them (numbers only). */
+int zpar__sweep_param_is_list (const zpar_sweep_param_t *p);
 uint64_t zpar__sweep_param_count (const zpar_sweep_param_t *p);
 
 /* Value i (< count) of p: returns a pointer either into p (lists) or into

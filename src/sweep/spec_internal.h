@@ -122,6 +122,14 @@ char *zpar__spec_join (const char *dir, const char *rel);
 /* Absolute path of path and its directory, without requiring the file. */
 int zpar__spec_abs_paths (const char *path, char **absp, char **dirp);
 
+/* 0 if value may be put into a path (workdir, stdout, stderr): one path
+ * component, no '/', not ".." (so that no value moves a path out of its
+ * directory or makes it absolute); -1 otherwise. */
+static inline int zpar__spec_path_value_ok (const char *value)
+{
+    return strchr (value, '/') || strcmp (value, "..") == 0 ? -1 : 0;
+}
+
 /* spec_params.c: params (and combine), then exclude. */
 int zpar__spec_load_params (ctx_t *c, yaml_node_t *map, yaml_node_t *combine);
 int zpar__spec_load_exclude (ctx_t *c, yaml_node_t *seq);

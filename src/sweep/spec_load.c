@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,12 +57,44 @@ zpar_tmpl_t *zpar__spec_compile (ctx_t *c, yaml_node_t *n, const char *what, con
     return t;
 }
 
-static zpar_tmpl_t *compile_node (ctx_t *c, yaml_node_t *n, const char *what)
+/* Every value a path template t may receive is one path component. */
+static int check_path_values (ctx_t *c, yaml_node_t *n, const char *what, const zpar_tmpl_t *t)
 {
     zpar_sweep_spec_t *s = c->spec;
+    size_t np = zpar__sweep_space_nparams (s->space);
+    for (size_t i = 0; i < np; i++) {
+        const zpar_sweep_param_t *p = zpar__sweep_space_param (s->space, i);
+        char buf[ZPAR_SWEEP_NUM_MAX];
+        zpar_sweep_vtype_t ty;
+        if (!zpar__tmpl_uses (t, i) || !zpar__sweep_param_is_list (p))
+            continue;
+        for (uint64_t v = 0; v < zpar__sweep_param_count (p); v++) {
+            const char *val = zpar__sweep_param_value (p, v, buf, sizeof (buf), &ty);
+            if (zpar__spec_path_value_ok (val) < 0)
+                return zpar__spec_fail (c, n->start_mark, EINVAL,
+                                        "%s: {%s} takes the value '%s' (value %" PRIu64
+                                        " of params.%s): a value put into a path must be one "
+                                        "path component, without '/' and not '..'",
+                                        what, zpar__sweep_param_name (p), val, v,
+                                        zpar__sweep_param_name (p));
+        }
+    }
+    return 0;
+}
+
+static zpar_tmpl_t *compile_path (ctx_t *c, yaml_node_t *n, const char *what)
+{
+    zpar_sweep_spec_t *s = c->spec;
+    zpar_tmpl_t *t;
     if (zpar__spec_want_string (c, n, what) < 0)
         return NULL;
-    return zpar__spec_compile (c, n, what, sval (n), s->names, s->nnames);
+    if (!(t = zpar__spec_compile (c, n, what, sval (n), s->names, s->nnames)))
+        return NULL;
+    if (check_path_values (c, n, what, t) < 0) {
+        zpar__tmpl_destroy (t);
+        return NULL;
+    }
+    return t;
 }
 
 static int load_command (ctx_t *c, yaml_node_t *n)
@@ -310,7 +343,7 @@ static int load_root (ctx_t *c, yaml_node_t *root)
     if (k[K_ENV] && load_env (c, k[K_ENV]) < 0)
         return -1;
     if (k[K_WORKDIR]) {
-        if (!(s->workdir = compile_node (c, k[K_WORKDIR], "workdir")))
+        if (!(s->workdir = compile_path (c, k[K_WORKDIR], "workdir")))
             return -1;
     }
     if (k[K_OUTPUT]) {
@@ -334,13 +367,13 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         s->output_dir = out;
     }
     if (k[K_STDOUT])
-        s->stdout_t = compile_node (c, k[K_STDOUT], "stdout");
+        s->stdout_t = compile_path (c, k[K_STDOUT], "stdout");
     else
         s->stdout_t = zpar__spec_compile (c, root, "stdout", "{index}.out", s->names, s->nnames);
     if (!s->stdout_t)
         return -1;
     if (k[K_STDERR])
-        s->stderr_t = compile_node (c, k[K_STDERR], "stderr");
+        s->stderr_t = compile_path (c, k[K_STDERR], "stderr");
     else
         s->stderr_t = zpar__spec_compile (c, root, "stderr", "{index}.err", s->names, s->nnames);
     if (!s->stderr_t)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,7 +116,18 @@ zpar_sweep_task_t *zpar__sweep_spec_task (const zpar_sweep_spec_t *s, const zpar
         x = NULL;
         t->nenv = i + 1;
     }
-    /* paths */
+    /* paths: a value never leaves its directory (checked when loading for
+     * stored values; computed values are numbers) */
+    for (size_t i = 0; i < np; i++)
+        if ((s->workdir && zpar__tmpl_uses (s->workdir, i)) || zpar__tmpl_uses (s->stdout_t, i) ||
+            zpar__tmpl_uses (s->stderr_t, i))
+            if (zpar__spec_path_value_ok (vals[i]) < 0) {
+                zpar__errnoprintf (err, EINVAL,
+                                   "point %" PRIu64 ": value '%s' of {%s} cannot go into a path "
+                                   "(it holds '/' or is '..')",
+                                   pt->index, vals[i], zpar__sweep_space_param_name (s->space, i));
+                goto error;
+            }
     /* the key hashes the workdir as written (expanded, not made absolute)
      * so that moving a sweep directory keeps its keys */
     if (!(wd = s->workdir ? zpar__tmpl_expand (s->workdir, vals, ZPAR_TMPL_RAW) : strdup ("")) ||
@@ -155,6 +167,7 @@ zpar_sweep_task_t *zpar__sweep_spec_task (const zpar_sweep_spec_t *s, const zpar
     return t;
 nomem:
     zpar__errnoprintf (err, ENOMEM, "out of memory");
+error:
     free (x);
     free (wd);
     free (vals);
