@@ -461,8 +461,8 @@ int zpar__sweep_space_exclude (zpar_sweep_space_t *s, size_t n, const size_t *pa
     for (size_t k = 0; k < n; k++)
         if (params[k] >= s->nparams || !values[k])
             return zpar__errnoprintf (err, EINVAL, "exclusion names an unknown parameter");
-    if (!(e.params = calloc (n, sizeof (*e.params))) ||
-        !(e.values = calloc (n, sizeof (char *))) || !(e.mult = calloc (n, sizeof (*e.mult))))
+    if (!(e.params = calloc (n, sizeof (*e.params))) || !(e.values = calloc (n, sizeof (char *))) ||
+        !(e.mult = calloc (n, sizeof (*e.mult))))
         goto nomem;
     for (size_t k = 0; k < n; k++) {
         e.params[k] = params[k];
@@ -736,8 +736,8 @@ static int zip_excluded (counter_t *c, uint64_t *out)
             uint64_t at = m.list ? m.list[q] : m.few[q];
             size_t j;
             for (j = 0; j < e->n; j++)
-                if (strcmp (zpar__sweep_param_value (s->params[e->params[j]], at, buf,
-                                                     sizeof (buf), &t),
+                if (strcmp (zpar__sweep_param_value (s->params[e->params[j]], at, buf, sizeof (buf),
+                                                     &t),
                             e->values[j]) != 0)
                     break;
             if (j < e->n)
@@ -814,7 +814,7 @@ static int count_points (zpar_sweep_space_t *s, zpar_error_t *err)
         zpar_sweep_iter_t it = {.s = s};
         const char *values[s->nparams];
         zpar_sweep_vtype_t types[s->nparams];
-        char(*bufs)[ZPAR_SWEEP_NUM_MAX] = calloc (s->nparams, sizeof (*bufs));
+        char (*bufs)[ZPAR_SWEEP_NUM_MAX] = calloc (s->nparams, sizeof (*bufs));
         if (!bufs)
             return zpar__errnoprintf (err, ENOMEM, "out of memory");
         it.values = values;
@@ -872,7 +872,8 @@ int zpar__sweep_space_seal (zpar_sweep_space_t *s, zpar_error_t *err)
         return zpar__errnoprintf (err, ENOMEM, "out of memory");
     s->stride[s->nparams - 1] = 1;
     for (size_t k = s->nparams - 1; k-- > 0;)
-        s->stride[k] = s->combine == ZPAR_SWEEP_ZIP ? 1 : s->stride[k + 1] * s->params[k + 1]->count;
+        s->stride[k] =
+            s->combine == ZPAR_SWEEP_ZIP ? 1 : s->stride[k + 1] * s->params[k + 1]->count;
     s->size = size;
     if (count_points (s, err) < 0) {
         free (s->stride);

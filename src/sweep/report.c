@@ -120,12 +120,18 @@ int zpar__report_write (FILE *f, zpar_report_format_t fmt, const zpar_sweep_spec
         fputs ("\r\n", f);
     } else
         fputc ('[', f);
+    uint64_t polled = 0;
     while ((pt = zpar__sweep_iter_next (it))) {
         zpar_sweep_task_t *task = zpar__sweep_spec_task (spec, pt, err);
         zpar_journal_row_t row;
         char idx[24], ec[16], sig[16], att[16], wall[ZPAR_SWEEP_NUM_MAX], rss[24];
         int found;
         size_t k = 0;
+        if ((++polled & 4095) == 0 && zpar__sweep_interrupted ()) {
+            zpar__sweep_task_destroy (task);
+            zpar__errnoprintf (err, EINTR, "interrupted");
+            goto done;
+        }
         if (!task)
             goto done;
         if ((found = zpar__journal_get (j, task->key, &row, err)) < 0) {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +127,12 @@ zpar_sweep_iter_t *zpar__sweep_spec_iter_create (const zpar_sweep_spec_t *s)
         return NULL;
     }
     return zpar__sweep_iter_create (s->space);
+}
+
+int zpar__sweep_interrupted (void)
+{
+    sigset_t set;
+    if (sigpending (&set) < 0)
+        return 0;
+    return sigismember (&set, SIGINT) == 1 || sigismember (&set, SIGTERM) == 1;
 }

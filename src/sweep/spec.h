@@ -31,7 +31,7 @@ typedef struct zpar_sweep_spec zpar_sweep_spec_t;
 /* Hostile-file limits: collections nested deeper than this are refused
  * before parsing; aliases may add at most this much text and this many
  * nodes in total. */
-#define ZPAR_SWEEP_DEPTH_MAX 64
+#define ZPAR_SWEEP_DEPTH_MAX       64
 #define ZPAR_SWEEP_ALIAS_BYTES_MAX (16 * 1024 * 1024)
 #define ZPAR_SWEEP_ALIAS_NODES_MAX 1000000
 
@@ -98,5 +98,10 @@ zpar_sweep_task_t *zpar__sweep_spec_task (const zpar_sweep_spec_t *spec,
 
 /* NULL-safe; keeps errno. */
 void zpar__sweep_task_destroy (zpar_sweep_task_t *task);
+
+/* 1 if SIGINT or SIGTERM is pending (blocked by the program's main(), as
+ * zpar does) without taking it, else 0: loops over every point of a sweep
+ * outside the reactor (status, report) poll it to stop when asked. */
+int zpar__sweep_interrupted (void);
 
 #endif

@@ -199,6 +199,11 @@ static zpar_sweep_param_t *load_form (ctx_t *c, const char *pname, yaml_node_t *
                              what);
             return NULL;
         }
+        if (cnt > (double)ZPAR_SWEEP_POINTS_MAX) {
+            zpar__spec_fail (c, it[2]->start_mark, EOVERFLOW, "%s: the count is more than 2^62",
+                             what);
+            return NULL;
+        }
         if (form == 1)
             p = zpar__sweep_param_linspace_create (pname, a, b, (int64_t)cnt, &sub);
         else

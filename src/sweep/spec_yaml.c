@@ -288,9 +288,9 @@ int zpar__spec_check_limits (const char *buf, size_t len, const char *path, zpar
                 yaml_event_delete (&ev);
                 goto out;
             }
-            anchor = (const char *)(ev.type == YAML_SEQUENCE_START_EVENT
-                                        ? ev.data.sequence_start.anchor
-                                        : ev.data.mapping_start.anchor);
+            anchor =
+                (const char *)(ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                                                    : ev.data.mapping_start.anchor);
             stack[++depth] = (open_t){0, 1, anchor ? strdup (anchor) : NULL};
             if (anchor && !stack[depth].anchor) {
                 yaml_event_delete (&ev);

@@ -74,10 +74,16 @@ int zpar__sweep_status (const char *sweep_path, const char *journal_path, int js
     }
     if (zpar__journal_current_clear (j, err) < 0)
         goto done;
+    uint64_t polled = 0;
     while ((pt = zpar__sweep_iter_next (it))) {
         zpar_sweep_task_t *task = zpar__sweep_spec_task (spec, pt, err);
         zpar_jstate_t st;
         int bad;
+        if ((++polled & 4095) == 0 && zpar__sweep_interrupted ()) {
+            zpar__sweep_task_destroy (task);
+            zpar__errnoprintf (err, EINTR, "interrupted");
+            goto done;
+        }
         if (!task)
             goto done;
         bad = zpar__journal_current_add (j, task->key, err) < 0 ||

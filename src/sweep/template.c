@@ -449,8 +449,8 @@ static const char *sh_where (sh_state_t s)
 
 static int sh_word_start (int prev)
 {
-    return prev == 0 || prev == ' ' || prev == '\t' || prev == '\n' || prev == ';' ||
-           prev == '&' || prev == '|' || prev == '(' || prev == ')' || prev == '<' || prev == '>';
+    return prev == 0 || prev == ' ' || prev == '\t' || prev == '\n' || prev == ';' || prev == '&' ||
+           prev == '|' || prev == '(' || prev == ')' || prev == '<' || prev == '>';
 }
 
 int zpar__tmpl_shell_check (const char *text, size_t *erroff, zpar_error_t *err)
@@ -600,6 +600,7 @@ int zpar__tmpl_shell_check (const char *text, size_t *erroff, zpar_error_t *err)
 deep:
     if (erroff)
         *erroff = i - 1;
-    return zpar__errnoprintf (err, EINVAL, "with shell: true, quotes and substitutions nest "
-                                           "deeper than 64 levels");
+    return zpar__errnoprintf (err, EINVAL,
+                              "with shell: true, quotes and substitutions nest "
+                              "deeper than 64 levels");
 }
