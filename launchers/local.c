@@ -421,6 +421,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         return -1;
     if (zpar__mkdir_p (o->dir, 0700) < 0)
         return zpar__errprintf (err, "cannot create %s: %s", o->dir, strerror (errno));
+    if (zpar__dir_check_private (o->dir, "cluster directory", err) < 0)
+        return -1;
     snprintf (client_path, sizeof (client_path), "%s/client.json", o->dir);
     snprintf (engine_path, sizeof (engine_path), "%s/engine.json", o->dir);
     snprintf (pids_path, sizeof (pids_path), "%s/pids", o->dir);
@@ -576,9 +578,9 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
             info->controller = ci.pid;
         }
     }
+    info->found = count_alive (&l); /* before the shutdown request: they exit fast */
     if (ctl_alive)
         info->shut = zpar__launch_shutdown (conn, SHUTDOWN_CONNECT_TIMEOUT, info->note);
-    info->found = count_alive (&l);
     if (info->shut && info->found)
         (void)wait_shutdown (&l, timeout);
     if (count_alive (&l))

@@ -49,7 +49,14 @@ typedef struct {
     const char *name;
     zpar_cli_cmd_f fn;
     const char *help; /* one line for `zpar --help` */
+    int signals;      /* 1: its loops watch SIGINT/SIGTERM/SIGHUP/SIGCHLD (signalfd): keep
+                         them blocked; 0: default dispositions (main() unblocks them) */
 } zpar_cli_cmd_t;
+
+/* For commands that watch no signal: unblock SIGINT, SIGTERM, SIGHUP and
+ * SIGCHLD and give SIGPIPE its default action again (so that Ctrl-C ends
+ * them and `zpar px ... | head` ends quietly). */
+void zpar__cli_default_signals (void);
 
 /* ---------------------------------------------------------------- options
  * Every subcommand's getopt_long table ends with ZPAR_CLI_COMMON_OPTS so

@@ -17,16 +17,20 @@
 
 #define MAX_LOG_TAIL 12
 
-static volatile sig_atomic_t interrupted;
+static int interrupted;
 
-static void on_interrupt (int sig)
-{
-    interrupted = sig;
-}
-
+/* SIGINT / SIGTERM are blocked (main.c): a pending one cancels the start. */
 static int is_interrupted (void *arg)
 {
+    static const struct timespec now = {0, 0};
+    sigset_t set;
+    int sig;
     (void)arg;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    if (!interrupted && (sig = sigtimedwait (&set, NULL, &now)) > 0)
+        interrupted = sig;
     return interrupted != 0;
 }
 
@@ -106,7 +110,6 @@ static int cluster_start (int argc, char **argv)
     unsigned long n = 0;
     int have_n = 0, c, rc, stale = 0;
     double timeout = 60.0;
-    struct sigaction sa, old_int, old_term;
 
     zpar__launch_opts_init (&o);
     while ((c = getopt_long (argc, argv, "n:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
@@ -155,16 +158,8 @@ static int cluster_start (int argc, char **argv)
         return zpar__cli_usage ("how many engines? give -n N (e.g. the number of cores: -n %ld)",
                                 sysconf (_SC_NPROCESSORS_ONLN));
     zpar__cli_set_log_level (0);
-    if (dir_opt)
-        snprintf (dir, sizeof (dir), "%s", dir_opt);
-    else if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
-        zpar__cli_error ("cannot form the cluster directory path: pass --dir DIR");
-        return ZPAR_EXIT_USAGE;
-    }
-    if (zpar__mkdir_p (dir, 0700) < 0) {
-        zpar__cli_error ("cannot create %s: %s: set ZPAR_DIR or pass --dir DIR with a writable "
-                         "directory",
-                         dir, strerror (errno));
+    if (zpar__cluster_dir_prepare (dir_opt, dir, sizeof (dir), &err) < 0) {
+        zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
     }
     if ((rc = zpar__local_running (dir, dir_opt, &stale, &err)) != 0) {
@@ -181,18 +176,13 @@ static int cluster_start (int argc, char **argv)
     o.run_args = getenv ("ZPAR_RUN_ARGS");
     o.timeout = timeout;
     o.cancel = is_interrupted;
-    memset (&sa, 0, sizeof (sa));
-    sa.sa_handler = on_interrupt;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, &old_int);
-    sigaction (SIGTERM, &sa, &old_term);
     rc = l->start (&o, conn, sizeof (conn), &info, &err);
-    sigaction (SIGINT, &old_int, NULL);
-    sigaction (SIGTERM, &old_term, NULL);
     if (rc < 0) {
         int e = errno;
         if (e == ECANCELED) {
             zpar__cli_error ("interrupted: stopping what was started");
+            if (strcmp (name, "local")) /* the local back end already did */
+                (void)l->stop (dir, 10.0, NULL, NULL);
             return 128 + (int)interrupted;
         }
         if (strcmp (name, "local"))
@@ -279,6 +269,7 @@ int zpar__cmd_stop (int argc, char **argv)
     }
     if (optind < argc)
         return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
+    zpar__cli_default_signals (); /* `zpar cluster stop` comes with them blocked */
     zpar__cli_set_log_level (0);
 
     if (dir_opt)
@@ -292,7 +283,8 @@ int zpar__cmd_stop (int argc, char **argv)
         else
             snprintf (dir, sizeof (dir), ".");
     } else if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
-        zpar__cli_error ("cannot form the cluster directory path: pass --dir DIR");
+        zpar__zpar_dir_error (&err);
+        zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
     }
     snprintf (mine, sizeof (mine), "%s/client.json", dir);

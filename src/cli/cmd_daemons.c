@@ -103,18 +103,11 @@ int zpar__cmd_controller (int argc, char **argv)
     }
     if (optind < argc)
         return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
-    if (!o.dir) {
-        if (zpar__cluster_dir (dir, sizeof (dir)) < 0) {
-            zpar__cli_error ("cannot form the cluster directory path: set ZPAR_DIR or pass --dir");
-            return ZPAR_EXIT_USAGE;
-        }
-        o.dir = dir;
-    }
-    if (zpar__mkdir_p (o.dir, 0700) < 0) {
-        zpar__cli_error ("cannot create %s: %s: pass --dir DIR with a writable directory", o.dir,
-                         strerror (errno));
+    if (zpar__cluster_dir_prepare (o.dir, dir, sizeof (dir), &err) < 0) {
+        zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
     }
+    o.dir = dir;
     zpar__log_set_role ("controller");
     zpar__cli_set_log_level (ZPAR_LOG_INFO);
     if (zpar__controller_run (&o, &err) < 0) {
@@ -183,7 +176,8 @@ int zpar__cmd_engine (int argc, char **argv)
         if (env && *env)
             snprintf (path, sizeof (path), "%s", env);
         else if (zpar__cluster_dir (path, sizeof (path) - 16) < 0) {
-            zpar__cli_error ("cannot form the cluster directory path: pass --connection-file");
+            zpar__zpar_dir_error (&err);
+            zpar__cli_error ("%s (or pass --connection-file)", err.text);
             return ZPAR_EXIT_USAGE;
         } else
             strcat (path, "/engine.json");

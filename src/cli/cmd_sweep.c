@@ -151,6 +151,7 @@ static int cmd_run (int argc, char **argv)
 
 static int cmd_status (int argc, char **argv)
 {
+    zpar__cli_default_signals (); /* only `sweep run` watches signals */
     static const struct option opts[] = {
         {"journal", required_argument, NULL, 'j'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -181,6 +182,7 @@ static int cmd_status (int argc, char **argv)
 
 static int cmd_report (int argc, char **argv)
 {
+    zpar__cli_default_signals (); /* only `sweep run` watches signals */
     static const struct option opts[] = {
         {"journal", required_argument, NULL, 'j'},
         {"format", required_argument, NULL, 'f'},

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "reactor.h"
 #include "sweep/duration.h"
 #include "wire.h"
 
@@ -30,17 +32,17 @@ zpar_cli_globals_t zpar__cli;
 /* The subcommands: adding one is one line here. */
 static const zpar_cli_cmd_t commands[] = {
     {"cluster", zpar__cmd_cluster,
-     "start / stop a local controller and N engines in the background"},
-    {"stop", zpar__cmd_stop, "shut the cluster down (same as 'zpar cluster stop')"},
-    {"px", zpar__cmd_px, "run a command on every (or the listed) engine, output prefixed [eN]"},
-    {"submit", zpar__cmd_submit, "submit a load-balanced task; prints its id"},
-    {"wait", zpar__cmd_wait, "wait for tasks (of any client) to finish"},
-    {"result", zpar__cmd_result, "print a task's output and status"},
-    {"status", zpar__cmd_status, "engines and task counts of the cluster"},
-    {"controller", zpar__cmd_controller, "run a controller in the foreground"},
-    {"engine", zpar__cmd_engine, "run an engine in the foreground"},
-    {"run", zpar__cmd_run, "under mpirun/srun: rank 0 controller, other ranks engines"},
-    {"sweep", zpar__cmd_sweep, "run a parameter sweep; its status and report (zpar-sweep(5))"},
+     "start / stop a local controller and N engines in the background", 1},
+    {"stop", zpar__cmd_stop, "shut the cluster down (same as 'zpar cluster stop')", 0},
+    {"px", zpar__cmd_px, "run a command on every (or the listed) engine, output prefixed [eN]", 0},
+    {"submit", zpar__cmd_submit, "submit a load-balanced task; prints its id", 0},
+    {"wait", zpar__cmd_wait, "wait for tasks (of any client) to finish", 0},
+    {"result", zpar__cmd_result, "print a task's output and status", 0},
+    {"status", zpar__cmd_status, "engines and task counts of the cluster", 0},
+    {"controller", zpar__cmd_controller, "run a controller in the foreground", 1},
+    {"engine", zpar__cmd_engine, "run an engine in the foreground", 1},
+    {"run", zpar__cmd_run, "under mpirun/srun: rank 0 controller, other ranks engines", 1},
+    {"sweep", zpar__cmd_sweep, "run a parameter sweep; its status and report (zpar-sweep(5))", 1},
 };
 static const size_t ncommands = sizeof (commands) / sizeof (commands[0]);
 
@@ -508,6 +510,19 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
 
 /* ------------------------------------------------------------------ main */
 
+void zpar__cli_default_signals (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGHUP);
+    sigaddset (&set, SIGCHLD);
+    pthread_sigmask (SIG_UNBLOCK, &set, NULL);
+    /* writing to a closed pipe (zpar px ... | head) must end quietly */
+    signal (SIGPIPE, SIG_DFL);
+}
+
 static const zpar_cli_cmd_t *find_command (const char *name)
 {
     for (size_t i = 0; i < ncommands; i++)
@@ -538,8 +553,14 @@ int main (int argc, char **argv)
     zpar_error_t err = {{0}};
     int c;
 
-    /* Writing to a closed pipe (zpar px ... | head) must end quietly. */
-    signal (SIGPIPE, SIG_DFL);
+    /* The library's loops read SIGINT, SIGTERM, SIGHUP and SIGCHLD from
+     * signalfds: block them before any thread starts (threads inherit the
+     * mask).  Commands that watch none get the defaults back below. */
+    if (zpar__reactor_block_signals () < 0) {
+        fprintf (stderr, "zpar: cannot block signals: %s\n", strerror (errno));
+        return ZPAR_EXIT_FAILED;
+    }
+    signal (SIGPIPE, SIG_IGN);
     opterr = 1;
     while ((c = getopt_long (argc, argv, "+hvV", opts, NULL)) != -1) {
         switch (c) {
@@ -590,6 +611,8 @@ int main (int argc, char **argv)
                                 argv[optind]);
     }
     zpar__cli.cmd = cmd->name;
+    if (!cmd->signals)
+        zpar__cli_default_signals ();
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (zpar__zmq_version_check (&err) < 0) {
         zpar__cli_error ("%s", err.text);

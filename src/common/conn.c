@@ -130,17 +130,55 @@ int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t 
     return 0;
 }
 
+/* A connection file another user could have written is refused. */
+static int check_conn_file (const char *path, const struct stat *st, zpar_error_t *err)
+{
+    if (!S_ISREG (st->st_mode))
+        return zpar__errnoprintf (err, EINVAL, "connection file %s is not a regular file", path);
+    if (st->st_uid != geteuid ())
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing connection file %s: it is owned by uid %u, not by "
+                                  "this user (uid %u), so another user may have written it",
+                                  path, (unsigned)st->st_uid, (unsigned)geteuid ());
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing connection file %s: it is writable by group or "
+                                  "others (mode %03o); if you trust it, run 'chmod 600 %s'",
+                                  path, (unsigned)(st->st_mode & 0777), path);
+    return 0;
+}
+
 int zpar__conn_read (const char *path, zpar_conninfo_t *ci, zpar_error_t *err)
 {
     FILE *f;
     char buf[16384];
     size_t n;
+    struct stat st;
     zpar_error_t perr;
+    int fd;
 
     if (!path || !ci)
         return zpar__errnoprintf (err, EINVAL, "no connection file given");
-    if (!(f = fopen (path, "r")))
+    if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
         return zpar__errprintf (err, "cannot open connection file %s: %s", path, strerror (errno));
+    if (fstat (fd, &st) < 0) {
+        int e = errno;
+        close (fd);
+        return zpar__errnoprintf (err, e, "cannot check connection file %s: %s", path,
+                                  strerror (e));
+    }
+    if (check_conn_file (path, &st, err) < 0 ||
+        zpar__path_check_parent (path, "connection file", err) < 0) {
+        int e = errno;
+        close (fd);
+        errno = e;
+        return -1;
+    }
+    if (!(f = fdopen (fd, "r"))) {
+        int e = errno;
+        close (fd);
+        return zpar__errnoprintf (err, e, "cannot read connection file %s: %s", path, strerror (e));
+    }
     n = fread (buf, 1, sizeof (buf) - 1, f);
     if (ferror (f) || !feof (f)) {
         int e = ferror (f) ? errno : EFBIG;
@@ -200,16 +238,38 @@ int zpar__zpar_dir (char *buf, size_t size)
 {
     const char *d = getenv ("ZPAR_DIR");
     const char *home = getenv ("HOME");
+    const char *run = getenv ("XDG_RUNTIME_DIR");
     int n;
+    /* never a directory every user can write (/tmp): another user could
+     * make it first and hand us their connection files */
     if (d && *d)
         n = snprintf (buf, size, "%s", d);
-    else
-        n = snprintf (buf, size, "%s/.zpar", home && *home ? home : "/tmp");
+    else if (home && *home)
+        n = snprintf (buf, size, "%s/.zpar", home);
+    else if (run && *run)
+        n = snprintf (buf, size, "%s/zpar", run);
+    else {
+        errno = ENOENT;
+        return -1;
+    }
     if (n < 0 || (size_t)n >= size) {
         errno = ENAMETOOLONG;
         return -1;
     }
     return 0;
+}
+
+int zpar__zpar_dir_error (zpar_error_t *err)
+{
+    if (errno == ENAMETOOLONG)
+        return zpar__errnoprintf (err, ENAMETOOLONG,
+                                  "the zpar directory path is too long: set ZPAR_DIR to a shorter "
+                                  "path or pass --dir DIR");
+    return zpar__errnoprintf (err, ENOENT,
+                              "no directory for zpar's files: none of ZPAR_DIR, HOME and "
+                              "XDG_RUNTIME_DIR is set; set ZPAR_DIR to a directory of yours "
+                              "(zpar never falls back to a shared one such as /tmp) or pass "
+                              "--dir DIR");
 }
 
 int zpar__cluster_dir (char *buf, size_t size)
@@ -245,7 +305,7 @@ int zpar__conn_resolve (const char *opt, char *buf, size_t size, zpar_error_t *e
         return 0;
     }
     if (zpar__cluster_dir (dir, sizeof (dir)) < 0)
-        return zpar__errprintf (err, "cannot form the zpar directory path");
+        return zpar__zpar_dir_error (err);
     if ((size_t)snprintf (buf, size, "%s/client.json", dir) >= size)
         return zpar__errnoprintf (err, ENAMETOOLONG, "path too long");
     if (access (buf, R_OK) < 0)
@@ -255,4 +315,105 @@ int zpar__conn_resolve (const char *opt, char *buf, size_t size, zpar_error_t *e
                                   "set ZPAR_CONNECTION_FILE",
                                   buf);
     return 0;
+}
+
+/* ------------------------------------------------- ownership and modes */
+
+/* Whether a directory above a private one is safe: no other user can
+ * rename or replace what it holds.  Owned by root or this user, and not
+ * writable by group or others unless sticky (/tmp, /dev/shm). */
+static int ancestor_ok (const struct stat *st)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid ())
+        return 0;
+    return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX);
+}
+
+/* Check every directory from dir (absolute, resolved) up to "/". */
+static int check_ancestors (const char *dir, const char *what, const char *path, zpar_error_t *err)
+{
+    char cur[PATH_MAX];
+    struct stat st;
+    char *slash;
+
+    if (snprintf (cur, sizeof (cur), "%s", dir) >= (int)sizeof (cur))
+        return zpar__errnoprintf (err, ENAMETOOLONG, "path too long: %s", dir);
+    for (;;) {
+        if (stat (cur[0] ? cur : "/", &st) < 0)
+            return zpar__errprintf (err, "cannot check %s %s: %s: %s", what, path,
+                                    cur[0] ? cur : "/", strerror (errno));
+        if (!ancestor_ok (&st))
+            return zpar__errnoprintf (
+                err, EPERM,
+                "refusing %s %s: the directory %s above it can be changed by another user "
+                "(owner uid %u, mode %03o): use a directory of yours (set ZPAR_DIR or pass "
+                "--dir)",
+                what, path, cur[0] ? cur : "/", (unsigned)st.st_uid,
+                (unsigned)(st.st_mode & 07777));
+        if (!cur[0] || !(slash = strrchr (cur, '/')))
+            return 0;
+        *slash = '\0'; /* "/a" becomes "", checked as "/" */
+    }
+}
+
+int zpar__path_check_parent (const char *path, const char *what, zpar_error_t *err)
+{
+    char real[PATH_MAX];
+    char *slash;
+    if (!path || !*path || !what)
+        return zpar__errnoprintf (err, EINVAL, "no path given");
+    if (!realpath (path, real))
+        return zpar__errprintf (err, "cannot resolve %s %s: %s", what, path, strerror (errno));
+    if (!(slash = strrchr (real, '/')) || slash == real)
+        return check_ancestors ("", what, path, err);
+    *slash = '\0';
+    return check_ancestors (real, what, path, err);
+}
+
+int zpar__dir_check_private (const char *dir, const char *what, zpar_error_t *err)
+{
+    struct stat st;
+    int fd;
+
+    if (!dir || !*dir || !what)
+        return zpar__errnoprintf (err, EINVAL, "no directory given");
+    if ((fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return zpar__errprintf (err, "cannot open %s %s: %s", what, dir, strerror (errno));
+    if (fstat (fd, &st) < 0) {
+        int e = errno;
+        close (fd);
+        return zpar__errnoprintf (err, e, "cannot check %s %s: %s", what, dir, strerror (e));
+    }
+    close (fd);
+    if (st.st_uid != geteuid ())
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing %s %s: it is owned by uid %u, not by this user "
+                                  "(uid %u), so another user controls its files; use a "
+                                  "directory of yours (set ZPAR_DIR or pass --dir)",
+                                  what, dir, (unsigned)st.st_uid, (unsigned)geteuid ());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing %s %s: it is writable by group or others (mode "
+                                  "%03o), so another user could replace its files; if you "
+                                  "trust it, run 'chmod go-w %s'",
+                                  what, dir, (unsigned)(st.st_mode & 07777), dir);
+    return zpar__path_check_parent (dir, what, err);
+}
+
+int zpar__cluster_dir_prepare (const char *opt, char *buf, size_t size, zpar_error_t *err)
+{
+    if (!buf || size == 0)
+        return zpar__errnoprintf (err, EINVAL, "no buffer for the cluster directory");
+    if (opt && *opt) {
+        if (opt == buf) {
+            if (strnlen (buf, size) >= size)
+                return zpar__errnoprintf (err, ENAMETOOLONG, "path too long");
+        } else if ((size_t)snprintf (buf, size, "%s", opt) >= size)
+            return zpar__errnoprintf (err, ENAMETOOLONG, "path too long: %s", opt);
+    } else if (zpar__cluster_dir (buf, size) < 0)
+        return zpar__zpar_dir_error (err);
+    if (zpar__mkdir_p (buf, 0700) < 0)
+        return zpar__errprintf (err, "cannot create the cluster directory %s: %s", buf,
+                                strerror (errno));
+    return zpar__dir_check_private (buf, "cluster directory", err);
 }

@@ -46,8 +46,12 @@ typedef struct {
 /* JSON name of an endpoint ("registration", "mux_client", ...). */
 const char *zpar__endpoint_name (zpar_endpoint_t ep);
 
-/* Read and validate a connection file.  -1 with err naming the file and
- * the problem (missing, unreadable, not JSON, missing key, bad key). */
+/* Read and validate a connection file.  The file must be a regular file
+ * owned by this user that neither group nor others may write, in a
+ * directory no other user can change (zpar__path_check_parent), as ssh
+ * requires of its key files: a file another user could have written is
+ * refused.  -1 with err naming the file and the problem (missing,
+ * unreadable, EPERM: owner or mode, not JSON, missing key, bad key). */
 int zpar__conn_read (const char *path, zpar_conninfo_t *ci, zpar_error_t *err);
 
 /* Write ci to path atomically with mode 0600, creating parent dirs. */
@@ -58,12 +62,39 @@ int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t 
 char *zpar__conn_to_string (const zpar_conninfo_t *ci);
 int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t *err);
 
-/* $ZPAR_DIR, else ~/.zpar, into buf.  -1 ENAMETOOLONG. */
+/* $ZPAR_DIR, else $HOME/.zpar, else $XDG_RUNTIME_DIR/zpar, into buf:
+ * never a shared directory such as /tmp.  -1 ENAMETOOLONG, or ENOENT when
+ * none of the three is set (zpar__zpar_dir_error has the text). */
 int zpar__zpar_dir (char *buf, size_t size);
 
+/* The user's text for a failed zpar__zpar_dir / zpar__cluster_dir (errno
+ * ENOENT or ENAMETOOLONG), into err.  Returns -1. */
+int zpar__zpar_dir_error (zpar_error_t *err);
+
 /* The directory of this job's (or the local) cluster: $ZPAR_DIR/job-<id>
- * when SLURM_JOB_ID or PBS_JOBID is set, else $ZPAR_DIR/local. */
+ * when SLURM_JOB_ID or PBS_JOBID is set, else $ZPAR_DIR/local.  -1 as
+ * zpar__zpar_dir. */
 int zpar__cluster_dir (char *buf, size_t size);
+
+/* Check that dir is a private directory of this user: a directory owned
+ * by this user (the effective uid) that neither group nor others may write,
+ * and every directory above it one that no other user can change (owned by
+ * root or this user, not writable by group or others unless sticky, like
+ * /tmp).  what names it in the text ("cluster directory").  -1 with errno
+ * (EPERM: wrong owner or mode, ENOTDIR, or from stat) and err naming the
+ * directory and what is wrong. */
+int zpar__dir_check_private (const char *dir, const char *what, zpar_error_t *err);
+
+/* Check that no other user can change the directory that holds path (the
+ * rule for the directories above zpar__dir_check_private's, applied to the
+ * parent and all above it).  -1 EPERM with err naming the directory. */
+int zpar__path_check_parent (const char *path, const char *what, zpar_error_t *err);
+
+/* The cluster directory to use: opt when given, else zpar__cluster_dir's,
+ * into buf; created when missing (mkdir -p, new directories 0700) and then
+ * checked with zpar__dir_check_private.  -1 with errno and err (no default
+ * directory, cannot create, refused). */
+int zpar__cluster_dir_prepare (const char *opt, char *buf, size_t size, zpar_error_t *err);
 
 /* Find the client connection file: opt (from --connection-file), else
  * $ZPAR_CONNECTION_FILE, else <cluster dir>/client.json when it exists.

@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "error.h"
@@ -285,6 +287,14 @@ zpar_db_t *zpar__db_open (const char *path, const zpar_db_opts_t *opts, zpar_err
         flags |= SQLITE_OPEN_READONLY;
     else
         flags |= SQLITE_OPEN_READWRITE | (opts->no_create ? 0 : SQLITE_OPEN_CREATE);
+    /* a new database is private to its user (0600, whatever the umask):
+     * SQLite would create it 0644, and gives its -wal and -shm files the
+     * database's mode */
+    if (!opts->readonly && !opts->no_create && strcmp (path, ":memory:") != 0) {
+        int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0)
+            close (fd); /* else SQLite opens it, or says why it cannot */
+    }
     rc = sqlite3_open_v2 (path, &db->db, flags, NULL);
     if (rc != SQLITE_OK) {
         zpar__db_fail (db, err, rc, "cannot open");

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "heartbeat.h"
+#include "proto_hb.h"
 #include "wire.h"
 
 typedef struct {
@@ -166,18 +167,20 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
 int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t now_us,
                                uint64_t wall_us)
 {
-    uint64_t v[3];
+    zpar_proto_ping_t p;
+    uint8_t buf[ZPAR_HB_PING_LEN];
     if (!hb || !sock) {
         errno = EINVAL;
         return -1;
     }
     /* seq, time, and our session: engines that see another session know a
      * new controller took over and register again */
-    v[0] = zpar__heartbeat_ping (hb, now_us);
-    v[1] = wall_us;
-    v[2] = session;
+    p.seq = zpar__heartbeat_ping (hb, now_us);
+    p.time_us = wall_us;
+    p.session = session;
     hb->session = session;
-    return zmq_send (sock, v, sizeof (v), ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    zpar__proto_ping_encode (&p, buf);
+    return zmq_send (sock, buf, sizeof (buf), ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
 /* "e<decimal id>" -> id; 0 if it is not one. */
@@ -203,7 +206,7 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
     for (int k = 0; k < max; k++) {
         zpar_frames_t f;
         zpar_eid_t eid;
-        uint64_t v[3];
+        zpar_proto_ping_t p;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -211,16 +214,14 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             }
             break;
         }
-        if (f.n != 2 || zmq_msg_size (&f.part[1]) != sizeof (v) ||
-            !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v)
+        if (f.n != 2
+            || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
+                                        NULL) < 0
+            || !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v
+            || p.session != hb->session)
             bad++;
-        else {
-            memcpy (v, zmq_msg_data (&f.part[1]), sizeof (v));
-            if (v[2] != hb->session)
-                bad++;
-            else
-                (void)zpar__heartbeat_pong (hb, eid, v[0]);
-        }
+        else
+            (void)zpar__heartbeat_pong (hb, eid, p.seq);
         zpar__frames_close (&f);
     }
     if (dropped)
