@@ -379,6 +379,8 @@ int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **r
 
 int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
 {
+    /* rate-limited drop warnings: the registrar runs in the hub's thread */
+    static zpar_droplog_t drops = ZPAR_DROPLOG_INIT ("registrar");
     int n = 0;
     if (!h || !h->registrar || !m)
         return 0;
@@ -388,7 +390,7 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
         if (zpar__wire_recv (h->registrar, h->signer, m, ZMQ_DONTWAIT, &err) < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ETERM)
                 break;
-            zpar__warn ("registrar: %s", err.text);
+            zpar__droplog (&drops, zpar__drop_kind (errno), "registrar: %s", err.text);
             continue;
         }
         n++;
@@ -397,8 +399,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
             continue;
         }
         if (zpar__registrar_handle (h, m, &r) < 0) {
-            zpar__warn ("registrar: unexpected %s message dropped",
-                        zpar__msg_type_name (m->hdr.type));
+            zpar__droplog (&drops, ZPAR_DROP_UNEXPECTED, "registrar: unexpected %s message dropped",
+                           zpar__msg_type_name (m->hdr.type));
             continue;
         }
         if (r && zpar__wire_send (h->registrar, h->signer, r, ZMQ_DONTWAIT) < 0)

@@ -156,6 +156,12 @@ int zpar__journal_foreach_removed (zpar_journal_t *j, zpar_journal_row_f cb, voi
 /* Every row, in index order (then key). */
 int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg, zpar_error_t *err);
 
+/* Take the run lock of the journal at path: an exclusive flock on
+ * "<path>.lock" (created), held until the returned descriptor is closed.
+ * The descriptor, or -1 with errno and err: EWOULDBLOCK when another run
+ * holds it, ENAMETOOLONG, EINVAL, or open's errno. */
+int zpar__journal_lock (const char *path, zpar_error_t *err);
+
 /* A meta value (malloc'd; NULL with ENOENT when unset). */
 char *zpar__journal_meta_get (zpar_journal_t *j, const char *name);
 

@@ -435,6 +435,35 @@ static void cleanup (void)
         diag ("could not remove %s", tmpdir);
 }
 
+static void test_lock (void)
+{
+    zpar_error_t err = {{0}};
+    char longp[5000];
+    int fd, fd2;
+
+    fd = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd >= 0, "lock a journal (%s)", fd < 0 ? err.text : "");
+    errno = 0;
+    fd2 = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd2 < 0 && errno == EWOULDBLOCK && strstr (err.text, "another zpar sweep run"),
+        "a second lock fails at once: EWOULDBLOCK (%s)", err.text);
+    if (fd >= 0)
+        close (fd);
+    fd2 = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd2 >= 0, "once released, it can be taken again");
+    if (fd2 >= 0)
+        close (fd2);
+    memset (longp, 'x', sizeof (longp) - 1);
+    longp[sizeof (longp) - 1] = '\0';
+    errno = 0;
+    ok (zpar__journal_lock (longp, &err) < 0 && errno == ENAMETOOLONG, "a path too long");
+    errno = 0;
+    ok (zpar__journal_lock (NULL, &err) < 0 && errno == EINVAL, "NULL path: EINVAL");
+    errno = 0;
+    ok (zpar__journal_lock (tmp ("nodir/j.sqlite"), &err) < 0 && errno == ENOENT,
+        "a missing directory: ENOENT (%s)", err.text);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -445,6 +474,7 @@ int main (void)
     test_basics ();
     test_crash ();
     test_report ();
+    test_lock ();
     cleanup ();
     return done_testing ();
 }
