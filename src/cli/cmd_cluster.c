@@ -181,6 +181,8 @@ static int cluster_start (int argc, char **argv)
         int e = errno;
         if (e == ECANCELED) {
             zpar__cli_error ("interrupted: stopping what was started");
+            if (strcmp (name, "local")) /* the local back end already did */
+                (void)l->stop (dir, 10.0, NULL, NULL);
             return 128 + (int)interrupted;
         }
         if (strcmp (name, "local"))
