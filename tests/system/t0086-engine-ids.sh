@@ -54,7 +54,8 @@ test_expect_success REG 'the highest id, 65535, is accepted and costs little' '
 test_expect_success 'the controller still answers and runs tasks on a real engine' '
 	zt_alive $ZT_CONTROLLER_PID &&
 	zt_engine "$D" engine1 &&
-	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"1 idle\"" &&
+	wait_for 30 "zt_timeout 10 $ZPAR status --json >st.json 2>/dev/null && test \"\$(jq -c \"[.engines[] | [.id, .state]]\" st.json | grep -o idle | wc -l)\" = 1 && jq -e \".engines[] | select(.id == 65535) | .state == \\\"dead\\\"\" st.json >/dev/null" &&
+	jq -c "[.engines[] | [.id, .state]]" st.json &&
 	zt_timeout 30 $ZPAR px echo ran-after >run.out &&
 	cat run.out &&
 	expect_grep "ran-after" run.out &&
