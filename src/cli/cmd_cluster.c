@@ -65,96 +65,64 @@ static void log_tail (const char *path, int lines)
     free (buf);
 }
 
-static const char start_help[] =
-    "Usage: zpar cluster start -n N [OPTIONS] [-- SBATCH/QSUB/MPIRUN ARGS...]\n"
-    "\n"
-    "Start a controller and N engines in the background and return once all N\n"
-    "engines are registered.  Prints the client connection file's path.\n"
-    "Locally, logs go to DIR/controller.log and DIR/engine-<i>.log, pids to DIR/pids.\n"
-    "With --launcher slurm|pbs, a job of N+1 tasks running 'zpar run' is submitted\n"
-    "(sbatch / qsub) from this login node; 'zpar cluster stop' ends it.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --engines N      number of engines (required)\n"
-    "  --launcher NAME      local (default), mpi (mpirun -n N+1 zpar run), slurm, pbs\n"
-    "  --time T             walltime of the job (slurm: minutes or HH:MM:SS)\n"
-    "  --partition P        partition (slurm) or queue (pbs)\n"
-    "  --dir DIR            cluster directory (default: $ZPAR_DIR/job-$SLURM_JOB_ID\n"
-    "                       inside a job, else $ZPAR_DIR/local; ZPAR_DIR default ~/.zpar)\n"
-    "  --scheme leastload|pure  task scheduler (default leastload)\n"
-    "  --ip ADDR            interface the controller binds (default 127.0.0.1)\n"
-    "  --timeout SEC        give up if not ready in SEC (default 60; 30s, 2m, ...)\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP "(2 also when a cluster is already running in DIR.)\n";
+static const char *const schemes[] = {"leastload", "pure", NULL};
+
+static int opt_launcher (const char *arg, void *dst)
+{
+    if (!zpar__launcher_find (arg))
+        return zpar__cli_usage ("--launcher %s: unknown: use local, mpi, slurm or pbs", arg);
+    *(const char **)dst = arg;
+    return -1;
+}
 
 static int cluster_start (int argc, char **argv)
 {
-    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_SCHEME, O_TMO, O_IP, O_LAUNCHER, O_TIME, O_PART };
-    static const struct option opts[] = {
-        {"engines", required_argument, NULL, 'n'},
-        {"launcher", required_argument, NULL, O_LAUNCHER},
-        {"time", required_argument, NULL, O_TIME},
-        {"partition", required_argument, NULL, O_PART},
-        {"dir", required_argument, NULL, O_DIR},
-        {"scheme", required_argument, NULL, O_SCHEME},
-        {"timeout", required_argument, NULL, O_TMO},
-        {"ip", required_argument, NULL, O_IP},
-        ZPAR_CLI_COMMON_OPTS,
+    zpar_launch_opts_t o;
+    const char *dir_opt = NULL, *name = "local";
+    unsigned long n = 0;
+    double timeout = 60.0;
+    const zpar_cli_opt_t opts[] = {
+        {"engines", 'n', "N", "number of engines (required)", ZPAR_CLI_UINT, &n, 1, 100000,
+         "-n %s: give the number of engines, 1 to 100000"},
+        {"launcher", 0, "NAME", "local (default), mpi (mpirun -n N+1 zpar run), slurm, pbs",
+         ZPAR_CLI_CALL, &name, .fn = opt_launcher},
+        {"time", 0, "T", "walltime of the job (slurm: minutes or HH:MM:SS)", ZPAR_CLI_STR, &o.time},
+        {"partition", 0, "P", "partition (slurm) or queue (pbs)", ZPAR_CLI_STR, &o.partition},
+        {"dir", 0, "DIR",
+         "cluster directory (default: $ZPAR_DIR/job-$SLURM_JOB_ID\n"
+         "inside a job, else $ZPAR_DIR/local; ZPAR_DIR default ~/.zpar)",
+         ZPAR_CLI_STR, &dir_opt},
+        {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
+         &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
+         .choices = schemes},
+        {"ip", 0, "ADDR", "interface the controller binds (default 127.0.0.1)", ZPAR_CLI_STR,
+         &o.ip},
+        {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",
+         ZPAR_CLI_DURATION, &timeout},
+        ZPAR_CLI_HELP_OPT,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar cluster start -n N [OPTIONS] [-- SBATCH/QSUB/MPIRUN ARGS...]\n"
+        "\n"
+        "Start a controller and N engines in the background and return once all N\n"
+        "engines are registered.  Prints the client connection file's path.\n"
+        "Locally, logs go to DIR/controller.log and DIR/engine-<i>.log, pids to DIR/pids.\n"
+        "With --launcher slurm|pbs, a job of N+1 tasks running 'zpar run' is submitted\n"
+        "(sbatch / qsub) from this login node; 'zpar cluster stop' ends it.\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP "(2 also when a cluster is already running in DIR.)\n"};
     zpar_error_t err = {{0}};
     char dir[PATH_MAX], conn[PATH_MAX], link[PATH_MAX], log[PATH_MAX];
-    const char *dir_opt = NULL, *name = "local";
     const zpar_launcher_t *l;
-    zpar_launch_opts_t o;
     zpar_launch_info_t info;
-    unsigned long n = 0;
-    int have_n = 0, c, rc, stale = 0;
-    double timeout = 60.0;
+    int first, rc, stale = 0;
 
     zpar__launch_opts_init (&o);
-    while ((c = getopt_long (argc, argv, "n:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (zpar__cli_parse_uint (optarg, 100000, &n, &err) < 0 || n < 1)
-                return zpar__cli_usage ("-n %s: give the number of engines, 1 to 100000", optarg);
-            have_n = 1;
-            break;
-        case O_DIR:
-            dir_opt = optarg;
-            break;
-        case O_SCHEME:
-            if (strcmp (optarg, "leastload") && strcmp (optarg, "pure"))
-                return zpar__cli_usage ("--scheme %s: unknown scheduler: use leastload or pure",
-                                        optarg);
-            o.scheme = optarg;
-            break;
-        case O_TMO:
-            if (zpar__cli_parse_duration (optarg, &timeout, &err) < 0)
-                return zpar__cli_usage ("--timeout: %s", err.text);
-            break;
-        case O_IP:
-            o.ip = optarg;
-            break;
-        case O_LAUNCHER:
-            if (!zpar__launcher_find (optarg))
-                return zpar__cli_usage ("--launcher %s: unknown: use local, mpi, slurm or pbs",
-                                        optarg);
-            name = optarg;
-            break;
-        case O_TIME:
-            o.time = optarg;
-            break;
-        case O_PART:
-            o.partition = optarg;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (c, start_help)) >= 0)
-                return rc;
-        }
-    }
-    if (optind < argc && !strcmp (name, "local"))
-        return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
-    if (!have_n)
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+        return rc;
+    if (first < argc && !strcmp (name, "local"))
+        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
+    if (!n)
         return zpar__cli_usage ("how many engines? give -n N (e.g. the number of cores: -n %ld)",
                                 sysconf (_SC_NPROCESSORS_ONLN));
     zpar__cli_set_log_level (0);
@@ -171,8 +139,8 @@ static int cluster_start (int argc, char **argv)
     l = zpar__launcher_find (name);
     o.engines = (int)n;
     o.dir = dir;
-    o.extra = argv + optind;
-    o.nextra = argc - optind;
+    o.extra = argv + first;
+    o.nextra = argc - first;
     o.run_args = getenv ("ZPAR_RUN_ARGS");
     o.timeout = timeout;
     o.cancel = is_interrupted;
@@ -218,57 +186,42 @@ static int cluster_start (int argc, char **argv)
 
 /* ------------------------------------------------------------------ stop */
 
-static const char stop_help[] =
-    "Usage: zpar cluster stop [OPTIONS]\n"
-    "       zpar stop [OPTIONS]\n"
-    "\n"
-    "Shut the cluster down: ask the controller (engines kill their tasks and exit,\n"
-    "the controller flushes its records), wait for the processes 'zpar cluster\n"
-    "start' recorded, and remove DIR/pids, client.json and engine.json (logs and\n"
-    "task records stay).  If the controller does not answer, the recorded\n"
-    "processes get SIGTERM, then SIGKILL.\n"
-    "\n"
-    "Options:\n"
-    "  --dir DIR            the cluster directory (default: the directory of\n"
-    "                       --connection-file / $ZPAR_CONNECTION_FILE if given, else\n"
-    "                       $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)\n"
-    "  --timeout SEC        how long to wait for a clean exit (default 10)\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP;
-
 int zpar__cmd_stop (int argc, char **argv)
 {
-    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_TMO };
-    static const struct option opts[] = {
-        {"dir", required_argument, NULL, O_DIR},
-        {"timeout", required_argument, NULL, O_TMO},
-        ZPAR_CLI_COMMON_OPTS,
+    const char *dir_opt = NULL, *env = getenv ("ZPAR_CONNECTION_FILE");
+    double timeout = 10.0;
+    const zpar_cli_opt_t opts[] = {
+        {"dir", 0, "DIR",
+         "the cluster directory (default: the directory of\n"
+         "--connection-file / $ZPAR_CONNECTION_FILE if given, else\n"
+         "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
+         ZPAR_CLI_STR, &dir_opt},
+        {"timeout", 0, "SEC", "how long to wait for a clean exit (default 10)", ZPAR_CLI_DURATION,
+         &timeout},
+        ZPAR_CLI_CONN_OPT,
+        ZPAR_CLI_HELP_OPT,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar cluster stop [OPTIONS]\n"
+        "       zpar stop [OPTIONS]\n"
+        "\n"
+        "Shut the cluster down: ask the controller (engines kill their tasks and exit,\n"
+        "the controller flushes its records), wait for the processes 'zpar cluster\n"
+        "start' recorded, and remove DIR/pids, client.json and engine.json (logs and\n"
+        "task records stay).  If the controller does not answer, the recorded\n"
+        "processes get SIGTERM, then SIGKILL.\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP};
     zpar_error_t err = {{0}};
     zpar_launch_info_t info;
     char dir[PATH_MAX], conn[PATH_MAX], mine[PATH_MAX];
-    const char *dir_opt = NULL, *env = getenv ("ZPAR_CONNECTION_FILE");
     const zpar_launcher_t *l;
-    double timeout = 10.0;
-    int c, rc;
+    int first, rc;
 
-    while ((c = getopt_long (argc, argv, ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case O_DIR:
-            dir_opt = optarg;
-            break;
-        case O_TMO:
-            if (zpar__cli_parse_duration (optarg, &timeout, &err) < 0)
-                return zpar__cli_usage ("--timeout: %s", err.text);
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (c, stop_help)) >= 0)
-                return rc;
-        }
-    }
-    if (optind < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+        return rc;
+    if (first < argc)
+        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
     zpar__cli_default_signals (); /* `zpar cluster stop` comes with them blocked */
     zpar__cli_set_log_level (0);
 
