@@ -383,18 +383,20 @@ ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err);
 
 /* Run one task on every live engine, or on the ntargets listed, at once
- * (direct submissions), and report per engine: output() with each piece
- * of its stdout (stream 1) or stderr (2) as it streams, then what the
- * stream missed (the rest of the result's stdout/stderr, unless truncated)
- * and a function task's output (as stream 1); then done() with its result
- * (owned by the call), or with NULL for the engines whose result did not
- * arrive within timeout seconds (< 0: no limit).  Engines finish in any
- * order.  The call takes over zpar_client_on_output while it runs and
- * unsubscribes at its end.  Returns 0 once done() was called for every
- * engine; -1 with ENOENT (a target is not an engine of the cluster), ESRCH
- * (a target is dead), ENODEV (no live engine), EHOSTDOWN (the controller
- * was lost; engines done so far were reported), EINVAL, or the errno of
- * zpar_client_engines / zpar_submit_to; err says which. */
+ * (direct submissions), and report per engine: output() with each line
+ * of its stdout (stream 1) or stderr (2) as it streams (a line ends in
+ * '\n', except the last one of a stream that has none), completed at the
+ * end with what streaming missed (the rest of the result's stdout/stderr,
+ * unless truncated) and a function task's output (as stream 1); then
+ * done() with its result (owned by the call), or with NULL for the engines
+ * whose result did not arrive within timeout seconds (< 0: no limit).
+ * Engines finish in any order.  The call takes over zpar_client_on_output
+ * while it runs and unsubscribes at its end.  Returns 0 once done() was
+ * called for every engine; -1 with ENOENT (a target is not an engine of
+ * the cluster), ESRCH (a target is dead), ENODEV (no live engine),
+ * EHOSTDOWN (the controller was lost; engines done so far were reported),
+ * EINVAL, or the errno of zpar_client_engines / zpar_submit_to; err says
+ * which. */
 typedef struct {
     void (*output) (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len);
     void (*done) (void *arg, zpar_engine_id_t e, const zpar_result_t *r);

@@ -190,91 +190,31 @@ static void lost (const char *what, const zpar_error_t *err)
 
 /* ------------------------------------------------------------------ px */
 
-/* Each engine's partial output lines (stdout, stderr), printed "[eN] line". */
 typedef struct {
-    zpar_engine_id_t e;
-    char *buf[2];
-    size_t blen[2], bcap[2];
-} px_lines_t;
-
-typedef struct {
-    px_lines_t *v;
-    size_t n, cap;
     double timeout;
     int worst;
 } px_t;
 
-static px_lines_t *px_lines (px_t *px, zpar_engine_id_t e)
+/* A line of an engine's output (stderr's on stderr), as "[eN] line". */
+static void px_output (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len)
 {
-    for (size_t i = 0; i < px->n; i++)
-        if (px->v[i].e.id == e.id)
-            return &px->v[i];
-    if (px->n == px->cap) {
-        size_t ncap = px->cap ? px->cap * 2 : 16;
-        px_lines_t *nv = realloc (px->v, ncap * sizeof (*nv));
-        if (!nv)
-            return NULL;
-        px->v = nv;
-        px->cap = ncap;
-    }
-    memset (&px->v[px->n], 0, sizeof (px->v[0]));
-    px->v[px->n].e = e;
-    return &px->v[px->n++];
-}
-
-/* Print the complete lines of stream k (all of it if flush_partial). */
-static void px_emit (px_lines_t *s, int k, int flush_partial)
-{
-    FILE *f = k == 1 ? stderr : stdout;
-    size_t start = 0;
-    for (size_t i = 0; i < s->blen[k]; i++)
-        if (s->buf[k][i] == '\n') {
-            fprintf (f, "[e%u] ", s->e.id);
-            fwrite (s->buf[k] + start, 1, i - start + 1, f);
-            start = i + 1;
-        }
-    if (flush_partial && start < s->blen[k]) {
-        fprintf (f, "[e%u] ", s->e.id);
-        fwrite (s->buf[k] + start, 1, s->blen[k] - start, f);
+    FILE *f = stream == 2 ? stderr : stdout;
+    fprintf (f, "[e%u] ", e.id);
+    fwrite (data, 1, len, f);
+    if (!len || ((const char *)data)[len - 1] != '\n')
         fputc ('\n', f);
-        start = s->blen[k];
-    }
-    memmove (s->buf[k], s->buf[k] + start, s->blen[k] - start);
-    s->blen[k] -= start;
     fflush (f);
 }
 
-static void px_output (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len)
-{
-    px_lines_t *s = px_lines (arg, e);
-    int k = stream - 1;
-    if (!s)
-        return; /* out of memory: dropped */
-    if (s->blen[k] + len > s->bcap[k]) {
-        size_t ncap = (s->blen[k] + len) * 2 + 64;
-        char *nb = realloc (s->buf[k], ncap);
-        if (!nb)
-            return;
-        s->buf[k] = nb;
-        s->bcap[k] = ncap;
-    }
-    memcpy (s->buf[k] + s->blen[k], data, len);
-    s->blen[k] += len;
-    px_emit (s, k, 0);
-}
-
-/* An engine finished (r NULL: no result in time): the rest of its partial
- * lines, and a line for anything but success. */
+/* An engine finished (r NULL: no result in time): a line for anything but
+ * success. */
 static void px_done (void *arg, zpar_engine_id_t e, const zpar_result_t *r)
 {
     px_t *px = arg;
-    px_lines_t *s = px_lines (px, e);
     zpar_status_t st = r ? zpar_result_status (r) : ZPAR_STATUS_PENDING;
     const char *err = r ? zpar_result_error (r) : "";
     int rc = ZPAR_EXIT_FAILED;
 
-    for (int k = 0; s && k < 2; k++)
-        px_emit (s, k, 1);
     if (!r) {
         fprintf (stderr, "[e%u] error: no result within %g s\n", e.id, px->timeout);
         rc = ZPAR_EXIT_TIMEOUT;
@@ -360,11 +300,6 @@ int zpar__cmd_px (int argc, char **argv)
         rc = strncmp (err.text, "cannot submit", 13) ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_FAILED;
     }
 done:
-    for (size_t i = 0; i < px.n; i++) {
-        free (px.v[i].buf[0]);
-        free (px.v[i].buf[1]);
-    }
-    free (px.v);
     task_args_free (&a);
     zpar_task_destroy (task);
     zpar_client_destroy (c);

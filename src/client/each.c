@@ -14,7 +14,9 @@ typedef struct {
     zpar_engine_id_t e;
     zpar_future_t *f;
     zpar_task_id_t id;
-    size_t streamed[2]; /* stdout / stderr bytes delivered while it ran */
+    size_t streamed[2]; /* stdout / stderr bytes received while it ran */
+    char *buf[2];       /* their last partial line */
+    size_t blen[2], bcap[2];
     int done;
 } slot_t;
 
@@ -24,6 +26,37 @@ typedef struct {
     const zpar_each_ops_t *ops;
     void *arg;
 } each_t;
+
+/* Give the output callback the complete lines of data (after what is
+ * left of stream k's partial line), and the rest too if flush. */
+static void deliver (each_t *x, slot_t *s, int k, const char *data, size_t len, int flush)
+{
+    size_t start = 0;
+    if (!x->ops->output)
+        return;
+    if (s->blen[k] + len > s->bcap[k]) {
+        size_t ncap = (s->blen[k] + len) * 2 + 64;
+        char *nb = realloc (s->buf[k], ncap);
+        if (!nb)
+            return; /* out of memory: dropped */
+        s->buf[k] = nb;
+        s->bcap[k] = ncap;
+    }
+    if (len)
+        memcpy (s->buf[k] + s->blen[k], data, len);
+    s->blen[k] += len;
+    for (size_t i = 0; i < s->blen[k]; i++)
+        if (s->buf[k][i] == '\n') {
+            x->ops->output (x->arg, s->e, k + 1, s->buf[k] + start, i - start + 1);
+            start = i + 1;
+        }
+    if (flush && start < s->blen[k]) {
+        x->ops->output (x->arg, s->e, k + 1, s->buf[k] + start, s->blen[k] - start);
+        start = s->blen[k];
+    }
+    memmove (s->buf[k], s->buf[k] + start, s->blen[k] - start);
+    s->blen[k] -= start;
+}
 
 static void on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, int stream,
                        const void *data, size_t len)
@@ -36,30 +69,29 @@ static void on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, 
         if (x->v[i].id.id == task.id) {
             if (!x->v[i].done) {
                 x->v[i].streamed[stream - 1] += len;
-                if (x->ops->output)
-                    x->ops->output (x->arg, x->v[i].e, stream, data, len);
+                deliver (x, &x->v[i], stream - 1, data, len, 0);
             }
             return;
         }
 }
 
-/* A slot's result arrived: deliver what streaming missed, a function
- * task's output (as stdout), then the result. */
-static void finish (each_t *x, slot_t *s)
+/* A slot's result arrived (r NULL: no result in time): deliver what
+ * streaming missed, a function task's output (as stdout), then the result. */
+static void finish (each_t *x, slot_t *s, const zpar_result_t *r)
 {
-    const zpar_result_t *r = zpar_future_result (s->f);
-    for (int k = 0; k < 2 && x->ops->output; k++) {
-        size_t len = 0;
-        const char *data = k == 0 ? zpar_result_stdout (r, &len) : zpar_result_stderr (r, &len);
+    size_t len = 0;
+    const char *out;
+    for (int k = 0; k < 2; k++) {
+        const char *data = !r       ? NULL
+                           : k == 0 ? zpar_result_stdout (r, &len)
+                                    : zpar_result_stderr (r, &len);
         if (data && len > s->streamed[k] && !(zpar_result_truncated (r) & (1 << k)))
-            x->ops->output (x->arg, s->e, k + 1, data + s->streamed[k], len - s->streamed[k]);
+            deliver (x, s, k, data + s->streamed[k], len - s->streamed[k], 1);
+        else
+            deliver (x, s, k, NULL, 0, 1);
     }
-    if (x->ops->output) {
-        size_t len = 0;
-        const char *out = zpar_result_output (r, &len);
-        if (out && len)
-            x->ops->output (x->arg, s->e, 1, out, len);
-    }
+    if (r && (out = zpar_result_output (r, &len)) && len)
+        deliver (x, s, 0, out, len, 1);
     s->done = 1;
     if (x->ops->done)
         x->ops->done (x->arg, s->e, r);
@@ -136,7 +168,7 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_e
             if (x.v[i].done)
                 continue;
             if (zpar_future_done (x.v[i].f))
-                finish (&x, &x.v[i]);
+                finish (&x, &x.v[i], zpar_future_result (x.v[i].f));
             else
                 left++;
         }
@@ -146,8 +178,8 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_e
             double rem = deadline - zpar__mono_s ();
             if (rem <= 0) {
                 for (size_t i = 0; i < x.n; i++)
-                    if (!x.v[i].done && ops->done)
-                        ops->done (arg, x.v[i].e, NULL);
+                    if (!x.v[i].done)
+                        finish (&x, &x.v[i], NULL);
                 break;
             }
             if (rem < wait)
@@ -159,8 +191,11 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_e
     rc = 0;
 done:
     zpar_client_on_output (c, NULL, NULL, 1);
-    for (size_t i = 0; i < x.n; i++)
+    for (size_t i = 0; i < x.n; i++) {
         zpar_future_destroy (x.v[i].f);
+        free (x.v[i].buf[0]);
+        free (x.v[i].buf[1]);
+    }
     free (x.v);
     return rc;
 }
