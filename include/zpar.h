@@ -405,6 +405,18 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t,
                             const zpar_engine_id_t *targets, size_t ntargets, double timeout,
                             const zpar_each_ops_t *ops, void *arg, zpar_error_t *err);
 
+/* Wait for tasks submitted by any client, by id, at most timeout seconds
+ * (< 0: no limit): cb is called once per task as it finishes (in the
+ * order they finish) with its index in ids and its result (owned by the
+ * call), or with r NULL and cb_err's text when the hub has no such task.
+ * Returns 0 once every task was reported; -1 with ETIMEDOUT (the tasks not
+ * reported are not finished), EHOSTDOWN (the controller was lost), EINVAL,
+ * or the errno of zpar_client_future_for / zpar_future_wait. */
+typedef void (*zpar_wait_f) (void *arg, size_t i, zpar_task_id_t id, const zpar_result_t *r,
+                             const zpar_error_t *cb_err);
+ZPAR_API int zpar_client_wait_ids (zpar_client_t *c, const zpar_task_id_t *ids, size_t n,
+                                   double timeout, zpar_wait_f cb, void *arg, zpar_error_t *err);
+
 /* Shut the whole cluster down (engines kill their tasks and exit; the
  * controller flushes its records and exits). */
 ZPAR_API int zpar_client_shutdown (zpar_client_t *c, zpar_error_t *err);

@@ -410,14 +410,38 @@ done:
 
 /* ------------------------------------------------------------------ wait */
 
+typedef struct {
+    int quiet, any_failed, any_missing;
+    char *reported;
+} wait_t;
+
+static void wait_done (void *arg, size_t i, zpar_task_id_t id, const zpar_result_t *r,
+                       const zpar_error_t *err)
+{
+    wait_t *w = arg;
+    char line[1024];
+    w->reported[i] = 1;
+    if (!r) {
+        zpar__cli_error ("%s", err->text);
+        w->any_missing = 1;
+        return;
+    }
+    if (!w->quiet) {
+        zpar_result_summary (r, line, sizeof (line));
+        printf ("%s\n", line);
+        fflush (stdout);
+    }
+    w->any_failed |= zpar_result_status (r) != ZPAR_STATUS_OK;
+}
+
 int zpar__cmd_wait (int argc, char **argv)
 {
-    int quiet = 0, first, rc, any_failed = 0, any_missing = 0;
-    double timeout = -1, start;
+    wait_t w = {0};
+    double timeout = -1;
     const zpar_cli_opt_t opts[] = {
         {"timeout", 0, "SEC", "give up after SEC (30, 2.5, 10m, ...); exit 4", ZPAR_CLI_DURATION,
          &timeout},
-        {"quiet", 'q', NULL, "print nothing, only set the exit status", ZPAR_CLI_FLAG, &quiet},
+        {"quiet", 'q', NULL, "print nothing, only set the exit status", ZPAR_CLI_FLAG, &w.quiet},
         ZPAR_CLI_CONN_OPT,
         ZPAR_CLI_HELP_OPT,
         {NULL},
@@ -432,9 +456,9 @@ int zpar__cmd_wait (int argc, char **argv)
         "(0 only if all succeeded; 1 if any did not; 2 if an id is unknown.)\n"};
     zpar_error_t err = {{0}};
     zpar_task_id_t *ids = NULL;
-    zpar_future_t **f = NULL;
-    size_t nids = 0, left;
+    size_t nids = 0;
     zpar_client_t *c = NULL;
+    int first, rc;
 
     if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
         return rc;
@@ -446,84 +470,34 @@ int zpar__cmd_wait (int argc, char **argv)
             return zpar__cli_usage ("%s", err.text);
         }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (!(f = calloc (nids, sizeof (*f)))) {
-        free (ids);
+    if (!(w.reported = calloc (nids, 1))) {
         zpar__cli_error ("out of memory");
-        return ZPAR_EXIT_FAILED;
-    }
-    if (!(c = zpar__cli_connect (&rc)))
-        goto done;
-    for (size_t i = 0; i < nids; i++)
-        if (!(f[i] = zpar_client_future_for (c, ids[i], &err)) && errno != EEXIST) {
-            zpar__cli_error ("%s", err.text);
-            rc = ZPAR_EXIT_FAILED;
-            goto done;
-        }
-    start = zpar__mono_s ();
-    for (;;) {
-        double slice = 0.25;
-        left = 0;
-        for (size_t i = 0; i < nids; i++) {
-            char line[1024];
-            if (!f[i])
-                continue;
-            if (zpar_future_wait (f[i], 0, &err) < 0) {
-                if (errno == ETIMEDOUT) {
-                    left++;
-                    continue;
+        rc = ZPAR_EXIT_FAILED;
+    } else if (!(c = zpar__cli_connect (&rc)))
+        ;
+    else if (zpar_client_wait_ids (c, ids, nids, timeout, wait_done, &w, &err) == 0)
+        rc = w.any_missing ? ZPAR_EXIT_USAGE : w.any_failed ? ZPAR_EXIT_FAILED : ZPAR_EXIT_OK;
+    else if (errno == ETIMEDOUT) {
+        if (!w.quiet) {
+            zpar__cli_error ("timed out after %g s; still not finished:", timeout);
+            for (size_t i = 0; i < nids; i++)
+                if (!w.reported[i]) {
+                    char idbuf[32];
+                    zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
+                    fprintf (stderr, "  %s\n", idbuf);
                 }
-                if (errno != ENOENT) {
-                    if (errno == EHOSTDOWN)
-                        lost ("the tasks", &err);
-                    else
-                        zpar__cli_error ("cannot ask the controller about the tasks: %s", err.text);
-                    rc = ZPAR_EXIT_UNREACHABLE;
-                    goto done;
-                }
-                zpar__cli_error ("%s", err.text);
-                any_missing = 1;
-            } else {
-                const zpar_result_t *r = zpar_future_result (f[i]);
-                if (!quiet) {
-                    zpar_result_summary (r, line, sizeof (line));
-                    printf ("%s\n", line);
-                    fflush (stdout);
-                }
-                any_failed |= zpar_result_status (r) != ZPAR_STATUS_OK;
-            }
-            zpar_future_destroy (f[i]);
-            f[i] = NULL;
+            fprintf (stderr, "(raise --timeout, or see 'zpar status')\n");
         }
-        if (!left)
-            break;
-        if (timeout >= 0 && zpar__mono_s () - start >= timeout) {
-            if (!quiet) {
-                zpar__cli_error ("timed out after %g s; still not finished:", timeout);
-                for (size_t i = 0; i < nids; i++)
-                    if (f[i]) {
-                        char idbuf[32];
-                        zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
-                        fprintf (stderr, "  %s\n", idbuf);
-                    }
-                fprintf (stderr, "(raise --timeout, or see 'zpar status')\n");
-            }
-            rc = ZPAR_EXIT_TIMEOUT;
-            goto done;
-        }
-        if (timeout >= 0 && start + timeout - zpar__mono_s () < slice)
-            slice = start + timeout - zpar__mono_s ();
-        if (zpar_client_poll (c, slice > 0 ? slice : 0, &err) < 0) {
+        rc = ZPAR_EXIT_TIMEOUT;
+    } else {
+        if (errno == EHOSTDOWN)
             lost ("the tasks", &err);
-            rc = ZPAR_EXIT_UNREACHABLE;
-            goto done;
-        }
+        else
+            zpar__cli_error ("cannot ask the controller about the tasks: %s", err.text);
+        rc = ZPAR_EXIT_UNREACHABLE;
     }
-    rc = any_missing ? ZPAR_EXIT_USAGE : any_failed ? ZPAR_EXIT_FAILED : ZPAR_EXIT_OK;
-done:
-    for (size_t i = 0; f && i < nids; i++)
-        zpar_future_destroy (f[i]);
     zpar_client_destroy (c);
-    free (f);
+    free (w.reported);
     free (ids);
     return rc;
 }

@@ -199,3 +199,59 @@ done:
     free (x.v);
     return rc;
 }
+
+ZPAR_API int zpar_client_wait_ids (zpar_client_t *c, const zpar_task_id_t *ids, size_t n,
+                                   double timeout, zpar_wait_f cb, void *arg, zpar_error_t *err)
+{
+    zpar_future_t **f;
+    double start = zpar__mono_s ();
+    int rc = -1;
+
+    if (!c || (n && !ids) || !cb)
+        return zpar__errnoprintf (err, EINVAL, "zpar_client_wait_ids: bad parameters");
+    if (!(f = calloc (n + 1, sizeof (*f))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!(f[i] = zpar_client_future_for (c, ids[i], err)) && errno != EEXIST)
+            goto done;
+    for (;;) {
+        double slice = 0.25;
+        size_t left = 0;
+        for (size_t i = 0; i < n; i++) {
+            zpar_error_t e2 = {{0}};
+            if (!f[i])
+                continue;
+            if (zpar_future_wait (f[i], 0, &e2) < 0) {
+                if (errno == ETIMEDOUT) {
+                    left++;
+                    continue;
+                }
+                if (errno != ENOENT) {
+                    zpar__errnoprintf (err, errno, "%s", e2.text);
+                    goto done;
+                }
+                cb (arg, i, ids[i], NULL, &e2);
+            } else
+                cb (arg, i, ids[i], zpar_future_result (f[i]), NULL);
+            zpar_future_destroy (f[i]);
+            f[i] = NULL;
+        }
+        if (!left)
+            break;
+        if (timeout >= 0 && zpar__mono_s () - start >= timeout) {
+            zpar__errnoprintf (err, ETIMEDOUT, "%zu task(s) not finished after %g s", left,
+                               timeout);
+            goto done;
+        }
+        if (timeout >= 0 && start + timeout - zpar__mono_s () < slice)
+            slice = start + timeout - zpar__mono_s ();
+        if (zpar_client_poll (c, slice > 0 ? slice : 0, err) < 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < n; i++)
+        zpar_future_destroy (f[i]);
+    free (f);
+    return rc;
+}
