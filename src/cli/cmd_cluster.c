@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cluster.h"
+#include "cluster_ops.h"
 #include "conn.h"
 
 static int interrupted;

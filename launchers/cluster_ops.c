@@ -1,5 +1,5 @@
-/* cluster.c - start a cluster in a directory, stop whatever runs there
- * (cluster.h). */
+/* cluster_ops.c - start a cluster in a directory, stop whatever runs there
+ * (cluster_ops.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster.h"
+#include "cluster_ops.h"
 #include "conn.h"
 #include "error.h"
 

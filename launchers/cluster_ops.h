@@ -1,11 +1,11 @@
-/* cluster.h - cluster operations on top of the launch back ends
+/* cluster_ops.h - cluster operations on top of the launch back ends
  * (launcher.h): start a cluster in a directory and stop whatever runs
  * there, as `zpar cluster start` and `zpar cluster stop` do (internal).
  *
  * Errors: -1 with errno and the user's text in err (NULL allowed); the
  * report says what was found, for the caller's messages. */
-#ifndef ZPAR__CLUSTER_H
-#define ZPAR__CLUSTER_H
+#ifndef ZPAR__CLUSTER_OPS_H
+#define ZPAR__CLUSTER_OPS_H
 
 #include <limits.h>
 
