@@ -228,6 +228,10 @@ ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority);     /* highe
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
 
+/* zpar_task_setenv from one "NAME=VALUE" entry (a name of 1 to 255
+ * characters).  -1 with EINVAL. */
+ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry);
+
 /* A function task from "LIB.so:SYMBOL" (a LIB with a '/' is made absolute,
  * since the engine runs elsewhere) and the contents of input_file ("-":
  * standard input; NULL: no input).  NULL with EINVAL (bad spec), the
@@ -401,9 +405,9 @@ typedef struct {
     void (*output) (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len);
     void (*done) (void *arg, zpar_engine_id_t e, const zpar_result_t *r);
 } zpar_each_ops_t;
-ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t,
-                            const zpar_engine_id_t *targets, size_t ntargets, double timeout,
-                            const zpar_each_ops_t *ops, void *arg, zpar_error_t *err);
+ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_engine_id_t *targets,
+                            size_t ntargets, double timeout, const zpar_each_ops_t *ops, void *arg,
+                            zpar_error_t *err);
 
 /* Wait for tasks submitted by any client, by id, at most timeout seconds
  * (< 0: no limit): cb is called once per task as it finishes (in the

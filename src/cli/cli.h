@@ -95,19 +95,13 @@ typedef struct {
     const char *tail;           /* text after them */
     const char *options_title;  /* NULL: "\nOptions:\n" */
     int in_order;               /* stop at the first operand (commands taking CMD ARGS) */
+    int no_args;                /* operands are a usage error */
 } zpar_cli_spec_t;
 
 /* The global options as help lines, for the tables that show them. */
 int zpar__cli_set_conn (const char *arg, void *dst);
-#define ZPAR_CLI_CONN_OPT                                                                          \
-    {                                                                                              \
-        "connection-file", 0, "F", "the cluster's client.json", ZPAR_CLI_CALL,                     \
-            .fn = zpar__cli_set_conn                                                               \
-    }
-#define ZPAR_CLI_HELP_OPT                                                                          \
-    {                                                                                              \
-        "help", 'h', NULL, "this help", ZPAR_CLI_HELP                                              \
-    }
+extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */
+extern const zpar_cli_opt_t zpar__cli_help_opt; /* -h, --help */
 #define ZPAR_CLI_VERBOSE_OPT(text)                                                                 \
     {                                                                                              \
         "verbose", 'v', NULL, text, ZPAR_CLI_FLAG, &zpar__cli.verbose                              \

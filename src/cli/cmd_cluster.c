@@ -77,7 +77,7 @@ static int cluster_start (int argc, char **argv)
          &o.ip},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",
          ZPAR_CLI_DURATION, &timeout},
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -151,8 +151,8 @@ int zpar__cmd_stop (int argc, char **argv)
          ZPAR_CLI_STR, &dir_opt},
         {"timeout", 0, "SEC", "how long to wait for a clean exit (default 10)", ZPAR_CLI_DURATION,
          &timeout},
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -164,16 +164,14 @@ int zpar__cmd_stop (int argc, char **argv)
         "start' recorded, and remove DIR/pids, client.json and engine.json (logs and\n"
         "task records stay).  If the controller does not answer, the recorded\n"
         "processes get SIGTERM, then SIGKILL.\n",
-        opts, "\n" ZPAR_CLI_EXIT_HELP};
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     zpar_cluster_report_t rep;
     const zpar_launch_info_t *info = &rep.info;
-    int first, rc;
+    int rc;
 
-    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
         return rc;
-    if (first < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
     zpar__cli_default_signals (); /* `zpar cluster stop` comes with them blocked */
     zpar__cli_set_log_level (0);
     rc = zpar__cluster_stop (dir_opt, zpar__cli.connection_file, timeout, &rep, &err);

@@ -56,7 +56,7 @@ int zpar__cmd_controller (int argc, char **argv)
          "work stealing keeps tasks from waiting behind long ones)",
          ZPAR_CLI_UINT, &hwm, 1, 1000000, "--hwm %s: give a count from 1 to 1000000"},
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info; repeat for debug)"),
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -66,18 +66,16 @@ int zpar__cmd_controller (int argc, char **argv)
         "for shutdown ('zpar stop') or SIGTERM/SIGINT.  It writes client.json and\n"
         "engine.json into DIR; start engines with 'zpar engine --connection-file\n"
         "DIR/engine.json'.\n",
-        opts, "\n" ZPAR_CLI_EXIT_HELP};
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     char dir[PATH_MAX];
-    int first, rc;
+    int rc;
 
-    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
         return rc;
     o.hb_period_ms = (int)hbp;
     o.hb_misses = (int)hbm;
     o.hwm = (unsigned)hwm;
-    if (first < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
     if (zpar__cluster_dir_prepare (o.dir, dir, sizeof (dir), &err) < 0) {
         zpar__cli_error ("%s", err.text);
         return ZPAR_EXIT_USAGE;
@@ -108,7 +106,7 @@ int zpar__cmd_engine (int argc, char **argv)
          "(default: keep trying)",
          ZPAR_CLI_DURATION, &o.register_timeout},
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -117,34 +115,16 @@ int zpar__cmd_engine (int argc, char **argv)
         "Run an engine in the foreground: register with the controller, run the tasks\n"
         "it is sent, each in a child process, until the controller says shutdown or\n"
         "SIGTERM/SIGINT.\n",
-        opts, "\n" ZPAR_CLI_EXIT_HELP};
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     char path[PATH_MAX], role[64];
-    int first, rc;
+    int rc;
 
-    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
         return rc;
     o.want_id = (unsigned)id;
-    if (first < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
-    if (zpar__cli.connection_file)
-        snprintf (path, sizeof (path), "%s", zpar__cli.connection_file);
-    else {
-        const char *env = getenv ("ZPAR_ENGINE_CONNECTION_FILE");
-        if (env && *env)
-            snprintf (path, sizeof (path), "%s", env);
-        else if (zpar__cluster_dir (path, sizeof (path) - 16) < 0) {
-            zpar__zpar_dir_error (&err);
-            zpar__cli_error ("%s (or pass --connection-file)", err.text);
-            return ZPAR_EXIT_USAGE;
-        } else
-            strcat (path, "/engine.json");
-    }
-    if (access (path, R_OK) < 0) {
-        zpar__cli_error ("cannot read the connection file %s: %s: start a controller first "
-                         "('zpar controller' or 'zpar cluster start'), or pass "
-                         "--connection-file DIR/engine.json",
-                         path, strerror (errno));
+    if (zpar__engine_connection_file (zpar__cli.connection_file, path, sizeof (path), &err) < 0) {
+        zpar__cli_error ("%s", err.text);
         return errno == ENOENT ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_USAGE;
     }
     o.connection_file = path;

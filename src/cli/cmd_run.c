@@ -57,7 +57,7 @@ int zpar__cmd_run (int argc, char **argv)
          .bad = "--wait-timeout %s: want a duration like 60 or 2m"},
         {"sweep", 0, "FILE", NULL, ZPAR_CLI_STR, &o.sweep},
         ZPAR_CLI_VERBOSE_OPT ("more log output"),
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -80,14 +80,6 @@ int zpar__cmd_run (int argc, char **argv)
         return rc;
     o.cores_per_engine = (int)cpe;
     o.gpus_per_engine = (int)gpe;
-    if (!o.connection_dir) {
-        /* the documented default: $ZPAR_DIR (a shared file system on a
-         * cluster); used only when neither PMIx nor MPI can carry the
-         * endpoints */
-        static char zdir[4096];
-        if (zpar__zpar_dir (zdir, sizeof (zdir)) == 0 && zpar__mkdir_p (zdir, 0700) == 0)
-            o.connection_dir = zdir;
-    }
     if (first < argc) {
         if (o.sweep)
             return zpar__cli_usage ("give either --sweep FILE or a command, not both");

@@ -18,7 +18,7 @@ static void put_str (const char *s)
 
 int zpar__cmd_status (int argc, char **argv)
 {
-    int as_json = 0, first, rc;
+    int as_json = 0, rc;
     const zpar_cli_opt_t opts[] = {
         {"json", 0, NULL,
          "one JSON object: {\"connection_file\", \"client_id\",\n"
@@ -26,8 +26,8 @@ int zpar__cmd_status (int argc, char **argv)
          "\"outstanding\"}], \"tasks\": {\"pending\",\"running\",\n"
          "\"completed\",\"failed\"}, \"dropped\"}",
          ZPAR_CLI_FLAG, &as_json},
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -36,17 +36,15 @@ int zpar__cmd_status (int argc, char **argv)
         "Show the cluster's engines (id, host, pid, state, tasks outstanding) and its\n"
         "task counts (pending, running, completed ok, failed) and the number of\n"
         "messages the controller dropped (malformed, forged or replayed).\n",
-        opts, "\n" ZPAR_CLI_EXIT_HELP};
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     zpar_engine_info_t *info = NULL;
     zpar_queue_status_t qs;
     size_t n = 0, idle = 0, busy = 0, dead = 0;
     zpar_client_t *c;
 
-    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
         return rc;
-    if (first < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[first]);
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (!(c = zpar__cli_connect (&rc)))
         return rc;

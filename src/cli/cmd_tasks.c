@@ -75,35 +75,6 @@ static int opt_priority (const char *arg, void *dst)
     return -1;
 }
 
-#define TASK_OPT_ENV(a, text)                                                                      \
-    {                                                                                              \
-        "env", 0, "NAME=VALUE", text, ZPAR_CLI_CALL, a, .fn = opt_env                              \
-    }
-#define TASK_OPT_CWD(a, text)                                                                      \
-    {                                                                                              \
-        "cwd", 0, "DIR", text, ZPAR_CLI_STR, &(a)->cwd                                             \
-    }
-#define TASK_OPT_FUNCTION(a, text)                                                                 \
-    {                                                                                              \
-        "function", 0, "LIB:SYM", text, ZPAR_CLI_STR, &(a)->function                               \
-    }
-#define TASK_OPT_INPUT(a)                                                                          \
-    {                                                                                              \
-        "input", 0, "FILE", "the function's input bytes (- for stdin)", ZPAR_CLI_STR, &(a)->input  \
-    }
-#define TASK_OPT_INLINE(a, text)                                                                   \
-    {                                                                                              \
-        "inline", 0, NULL, text, ZPAR_CLI_FLAG, &(a)->inline_fn                                    \
-    }
-#define TASK_OPT_TARGETS(a, text)                                                                  \
-    {                                                                                              \
-        "targets", 't', "LIST", text, ZPAR_CLI_CALL, a, .fn = opt_targets                          \
-    }
-#define TASK_OPT_TIMEOUT(a, text)                                                                  \
-    {                                                                                              \
-        "timeout", 0, "SEC", text, ZPAR_CLI_DURATION, &(a)->timeout                                \
-    }
-
 static void task_args_free (task_args_t *a)
 {
     free (a->env);
@@ -148,21 +119,11 @@ static zpar_task_t *make_task (const task_args_t *a, int argc, char **argv, int 
         zpar__cli_usage ("--inline: %s", strerror (errno));
         goto error;
     }
-    for (size_t i = 0; i < a->nenv; i++) {
-        const char *eq = strchr (a->env[i], '=');
-        char name[256];
-        size_t len = (size_t)(eq - a->env[i]);
-        if (len >= sizeof (name)) {
-            zpar__cli_usage ("--env %s: the name is too long", a->env[i]);
-            goto error;
-        }
-        memcpy (name, a->env[i], len);
-        name[len] = '\0';
-        if (zpar_task_setenv (t, name, eq + 1) < 0) {
+    for (size_t i = 0; i < a->nenv; i++)
+        if (zpar_task_putenv (t, a->env[i]) < 0) {
             zpar__cli_usage ("--env %s: not a valid environment variable", a->env[i]);
             goto error;
         }
-    }
     /* the default cwd is this directory (as srun does) */
     if (a->cwd && zpar_task_set_cwd (t, a->cwd) < 0) {
         zpar__cli_usage ("--cwd %s: not a valid directory name", a->cwd);
@@ -238,17 +199,24 @@ int zpar__cmd_px (int argc, char **argv)
 {
     task_args_t a = {0};
     const zpar_cli_opt_t opts[] = {
-        TASK_OPT_TARGETS (&a, "engines to run on: ids and ranges, like 1,3-5"),
-        TASK_OPT_TIMEOUT (&a, "kill CMD after SEC (30, 2.5, 10m, ...) and exit 4"),
-        TASK_OPT_ENV (&a, "add to CMD's environment (repeatable)"),
-        TASK_OPT_CWD (&a, "directory to run CMD in (default: the current one)"),
-        TASK_OPT_FUNCTION (&a, "run the function SYM of the shared library LIB on every\n"
-                               "engine at once (with 'zpar run --mpi' and --inline it gets\n"
-                               "the engines-only MPI communicator: an MPI kernel)"),
-        TASK_OPT_INPUT (&a),
-        TASK_OPT_INLINE (&a, "run the function inside the engine process"),
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        {"targets", 't', "LIST", "engines to run on: ids and ranges, like 1,3-5", ZPAR_CLI_CALL, &a,
+         .fn = opt_targets},
+        {"timeout", 0, "SEC", "kill CMD after SEC (30, 2.5, 10m, ...) and exit 4",
+         ZPAR_CLI_DURATION, &a.timeout},
+        {"env", 0, "NAME=VALUE", "add to CMD's environment (repeatable)", ZPAR_CLI_CALL, &a,
+         .fn = opt_env},
+        {"cwd", 0, "DIR", "directory to run CMD in (default: the current one)", ZPAR_CLI_STR,
+         &a.cwd},
+        {"function", 0, "LIB:SYM",
+         "run the function SYM of the shared library LIB on every\n"
+         "engine at once (with 'zpar run --mpi' and --inline it gets\n"
+         "the engines-only MPI communicator: an MPI kernel)",
+         ZPAR_CLI_STR, &a.function},
+        {"input", 0, "FILE", "the function's input bytes (- for stdin)", ZPAR_CLI_STR, &a.input},
+        {"inline", 0, NULL, "run the function inside the engine process", ZPAR_CLI_FLAG,
+         &a.inline_fn},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -314,22 +282,27 @@ int zpar__cmd_submit (int argc, char **argv)
     const zpar_cli_opt_t opts[] = {
         {"retries", 0, "K", "run again up to K times if it fails or its engine dies", ZPAR_CLI_UINT,
          &a.retries, 0, 1000000},
-        TASK_OPT_TIMEOUT (&a, "kill the task after SEC (30, 2.5, 10m, ...)"),
+        {"timeout", 0, "SEC", "kill the task after SEC (30, 2.5, 10m, ...)", ZPAR_CLI_DURATION,
+         &a.timeout},
         {"after", 0, "ID,...", "run only after these tasks succeeded (repeatable)", ZPAR_CLI_CALL,
          &a, .fn = opt_after},
-        TASK_OPT_TARGETS (&a, "engines allowed to run it: ids and ranges, like 1,3-5"),
+        {"targets", 't', "LIST", "engines allowed to run it: ids and ranges, like 1,3-5",
+         ZPAR_CLI_CALL, &a, .fn = opt_targets},
         {"priority", 0, "P", "higher runs first (default 0)", ZPAR_CLI_CALL, &a,
          .fn = opt_priority},
-        TASK_OPT_ENV (&a, "add to the task's environment (repeatable)"),
-        TASK_OPT_CWD (&a, "directory to run in (default: the current one)"),
-        TASK_OPT_FUNCTION (&a, "a function task: SYM of the shared library LIB"),
-        TASK_OPT_INPUT (&a),
-        TASK_OPT_INLINE (&a, "run the function inside the engine (no child process)"),
+        {"env", 0, "NAME=VALUE", "add to the task's environment (repeatable)", ZPAR_CLI_CALL, &a,
+         .fn = opt_env},
+        {"cwd", 0, "DIR", "directory to run in (default: the current one)", ZPAR_CLI_STR, &a.cwd},
+        {"function", 0, "LIB:SYM", "a function task: SYM of the shared library LIB", ZPAR_CLI_STR,
+         &a.function},
+        {"input", 0, "FILE", "the function's input bytes (- for stdin)", ZPAR_CLI_STR, &a.input},
+        {"inline", 0, NULL, "run the function inside the engine (no child process)", ZPAR_CLI_FLAG,
+         &a.inline_fn},
         {"wait", 0, NULL, "wait for the result and print it like 'zpar result'", ZPAR_CLI_FLAG,
          &a.wait},
         {"json", 0, NULL, "with --wait: print the result as JSON", ZPAR_CLI_FLAG, &a.json},
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -442,8 +415,8 @@ int zpar__cmd_wait (int argc, char **argv)
         {"timeout", 0, "SEC", "give up after SEC (30, 2.5, 10m, ...); exit 4", ZPAR_CLI_DURATION,
          &timeout},
         {"quiet", 'q', NULL, "print nothing, only set the exit status", ZPAR_CLI_FLAG, &w.quiet},
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {
@@ -513,8 +486,8 @@ int zpar__cmd_result (int argc, char **argv)
          "wall, cpu, maxrss_kb, engine, host, attempts, error,\n"
          "stdout, stderr (JSON strings), output (base64)",
          ZPAR_CLI_FLAG, &as_json},
-        ZPAR_CLI_CONN_OPT,
-        ZPAR_CLI_HELP_OPT,
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
         {NULL},
     };
     const zpar_cli_spec_t spec = {

@@ -131,27 +131,12 @@ int zpar__cli_usage (const char *fmt, ...)
 
 /* ------------------------------------------------------------------ options */
 
-static int level_from_name (const char *s)
-{
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    if (!s || !*s)
-        return -2;
-    if (isdigit ((unsigned char)s[0]) && !s[1])
-        return s[0] - '0' > 3 ? 3 : s[0] - '0';
-    for (int i = 0; i < 4; i++)
-        if (!strncasecmp (s, names[i], strlen (names[i])))
-            return i;
-    if (!strcasecmp (s, "none") || !strcasecmp (s, "off") || !strcasecmp (s, "quiet"))
-        return -1;
-    return -2;
-}
-
 void zpar__cli_set_log_level (int base_level)
 {
     const char *env = getenv ("ZPAR_LOG");
     int level = base_level;
     if (env && *env) {
-        int l = level_from_name (env);
+        int l = zpar__log_level_parse (env);
         if (l == -2)
             zpar__cli_warn ("ZPAR_LOG='%s' is not one of error, warn, info, debug: ignored", env);
         else

@@ -24,13 +24,17 @@ int zpar__cli_set_conn (const char *arg, void *dst)
     return -1;
 }
 
+const zpar_cli_opt_t zpar__cli_conn_opt = {
+    "connection-file",       0, "F", "the cluster's client.json", ZPAR_CLI_CALL,
+    .fn = zpar__cli_set_conn};
+const zpar_cli_opt_t zpar__cli_help_opt = {"help", 'h', NULL, "this help", ZPAR_CLI_HELP};
+
 /* Accepted by every command; shown in a help only where the command's table
- * lists them too (ZPAR_CLI_CONN_OPT, ...). */
+ * lists them too. */
 static const zpar_cli_opt_t common[] = {
-    {"connection-file", 0, "F", "the cluster's client.json", ZPAR_CLI_CALL, NULL,
-     .fn = zpar__cli_set_conn},
-    {"help", 'h', NULL, "this help", ZPAR_CLI_HELP, NULL},
-    {"verbose", 'v', NULL, "more log output", ZPAR_CLI_FLAG, &zpar__cli.verbose},
+    {"connection-file", 0, "F", NULL, ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+    {"help", 'h', NULL, NULL, ZPAR_CLI_HELP},
+    {"verbose", 'v', NULL, NULL, ZPAR_CLI_FLAG, &zpar__cli.verbose},
     {NULL},
 };
 
@@ -190,6 +194,10 @@ int zpar__cli_parse (const zpar_cli_spec_t *spec, int argc, char **argv, int *rc
         }
         if ((*rc = store (spec, o, optarg)) >= 0)
             return -1;
+    }
+    if (spec->no_args && optind < argc) {
+        *rc = zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
+        return -1;
     }
     *rc = ZPAR_EXIT_OK;
     return optind;

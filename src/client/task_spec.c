@@ -1,5 +1,6 @@
 /* task_spec.c - a function task from "LIB.so:SYMBOL" and an input file
- * (zpar_task_function_spec, zpar_read_file). */
+ * (zpar_task_function_spec, zpar_read_file), an environment entry from
+ * "NAME=VALUE" (zpar_task_putenv). */
 #include "config.h"
 
 #include <errno.h>
@@ -90,4 +91,18 @@ ZPAR_API zpar_task_t *zpar_task_function_spec (const char *spec, const char *inp
         zpar__errnoprintf (err, errno, "cannot describe the function task: %s", strerror (errno));
     free (in);
     return t;
+}
+
+ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry)
+{
+    const char *eq = entry ? strchr (entry, '=') : NULL;
+    char name[256];
+    size_t len = eq ? (size_t)(eq - entry) : 0;
+    if (!t || !len || len >= sizeof (name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy (name, entry, len);
+    name[len] = '\0';
+    return zpar_task_setenv (t, name, eq + 1);
 }

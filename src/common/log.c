@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -37,8 +38,7 @@ void zpar__log (zpar_log_level_t level, const char *fmt, ...)
 
     if ((int)level > log_level)
         return;
-    n = snprintf (buf, sizeof (buf), "zpar[%s %d] %s: ", log_role, (int)getpid (),
-                  names[level]);
+    n = snprintf (buf, sizeof (buf), "zpar[%s %d] %s: ", log_role, (int)getpid (), names[level]);
     if (n < 0 || (size_t)n >= sizeof (buf))
         n = 0;
     va_start (ap, fmt);
@@ -46,4 +46,19 @@ void zpar__log (zpar_log_level_t level, const char *fmt, ...)
     va_end (ap);
     fprintf (stderr, "%s\n", buf);
     errno = saved;
+}
+
+int zpar__log_level_parse (const char *s)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    if (!s || !*s)
+        return -2;
+    if (s[0] >= '0' && s[0] <= '9' && !s[1])
+        return s[0] - '0' > 3 ? 3 : s[0] - '0';
+    for (int i = 0; i < 4; i++)
+        if (!strncasecmp (s, names[i], strlen (names[i])))
+            return i;
+    if (!strcasecmp (s, "none") || !strcasecmp (s, "off") || !strcasecmp (s, "quiet"))
+        return -1;
+    return -2;
 }

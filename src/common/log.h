@@ -19,15 +19,20 @@ typedef enum {
 void zpar__log_set_level (int level);
 int zpar__log_get_level (void);
 
+/* A level from its name, as ZPAR_LOG gives it: "error", "warn", "info",
+ * "debug" (a prefix match, any case), a digit 0-3 (higher: 3), or "none" /
+ * "off" / "quiet" (-1).  Returns -2 for anything else. */
+int zpar__log_level_parse (const char *s);
+
 /* Name printed in front of each line ("controller", "engine 3", ...). */
 void zpar__log_set_role (const char *role);
 
 void zpar__log (zpar_log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
-#define zpar__err(...) zpar__log (ZPAR_LOG_ERR, __VA_ARGS__)
-#define zpar__warn(...) zpar__log (ZPAR_LOG_WARN, __VA_ARGS__)
-#define zpar__info(...) zpar__log (ZPAR_LOG_INFO, __VA_ARGS__)
+#define zpar__err(...)   zpar__log (ZPAR_LOG_ERR, __VA_ARGS__)
+#define zpar__warn(...)  zpar__log (ZPAR_LOG_WARN, __VA_ARGS__)
+#define zpar__info(...)  zpar__log (ZPAR_LOG_INFO, __VA_ARGS__)
 #define zpar__debug(...) zpar__log (ZPAR_LOG_DEBUG, __VA_ARGS__)
 
 #endif
