@@ -16,6 +16,7 @@
 #include "client.h"
 #include "clock.h"
 #include "error.h"
+#include "netlimit.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_PING_PERIOD     5.0
@@ -148,6 +149,8 @@ static void *new_socket (zpar_client_t *c, int type, const char *ep)
         return NULL;
     zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
+    /* SUBs get output chunks and notifications; the rest results */
+    (void)zpar__netlimit_apply (s, type == ZMQ_SUB ? ZPAR_NET_IOPUB : ZPAR_NET_DATA);
     if (zmq_connect (s, ep) < 0) {
         int e = errno;
         zmq_close (s);

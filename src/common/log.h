@@ -7,6 +7,8 @@
 #ifndef ZPAR__LOG_H
 #define ZPAR__LOG_H
 
+#include <stdint.h>
+
 typedef enum {
     ZPAR_LOG_ERR = 0,
     ZPAR_LOG_WARN = 1,
@@ -34,5 +36,54 @@ void zpar__log (zpar_log_level_t level, const char *fmt, ...)
 #define zpar__warn(...)  zpar__log (ZPAR_LOG_WARN, __VA_ARGS__)
 #define zpar__info(...)  zpar__log (ZPAR_LOG_INFO, __VA_ARGS__)
 #define zpar__debug(...) zpar__log (ZPAR_LOG_DEBUG, __VA_ARGS__)
+
+/* Rate-limited warnings about dropped messages.
+ *
+ * A peer without the key can send thousands of bad messages a second; one
+ * warning each would flood the log.  A drop log writes the first drop of a
+ * quiet period in full (its reason), then only counts, and writes one
+ * summary line per interval while drops go on:
+ *   "<who>: dropped N messages in the last 10 s (M malformed, K bad
+ *    signature, R replayed, U unexpected)".
+ * The summary of the last interval is written by the next drop after it,
+ * or by zpar__droplog_flush (call it when the owner stops).
+ *
+ * A drop log belongs to one thread.  ZPAR_DROPLOG_INIT gives a ready one;
+ * the interval is 10 s, or $ZPAR_DROP_LOG_INTERVAL seconds (read once). */
+typedef enum {
+    ZPAR_DROP_MALFORMED = 0,
+    ZPAR_DROP_BADSIG,
+    ZPAR_DROP_REPLAYED,
+    ZPAR_DROP_UNEXPECTED,
+    ZPAR_DROP_NKINDS,
+} zpar_drop_kind_t;
+
+typedef struct {
+    const char *who;              /* prefix of the summary line (static string) */
+    uint64_t interval_us;         /* 0: the default, set at the first drop */
+    uint64_t window_us;           /* monotonic start of the current interval, 0: quiet */
+    uint64_t n[ZPAR_DROP_NKINDS]; /* drops not yet written */
+    uint64_t total;               /* every drop ever recorded */
+    uint64_t lines;               /* lines written */
+} zpar_droplog_t;
+
+#define ZPAR_DROPLOG_INIT(who)                                                                     \
+    {                                                                                              \
+        (who), 0, 0, {0}, 0, 0                                                                     \
+    }
+
+/* The kind of a drop from the errno of zpar__wire_recv/zpar__frames_check:
+ * EPROTO malformed, EPERM bad signature, EALREADY replayed, else
+ * unexpected. */
+zpar_drop_kind_t zpar__drop_kind (int errnum);
+
+/* Record one drop of kind; fmt (may be NULL) is its reason, written only
+ * when this drop opens a quiet period.  NULL d or a bad kind: nothing.
+ * Keeps errno. */
+void zpar__droplog (zpar_droplog_t *d, zpar_drop_kind_t kind, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* Write the summary of drops not yet written, if any.  NULL-safe. */
+void zpar__droplog_flush (zpar_droplog_t *d);
 
 #endif

@@ -105,13 +105,14 @@ typedef struct {
     zpar_sched_direct_t *mux;
     zpar_sched_direct_t *ctl;
     zpar_sched_lb_io_t *lb;
+    zpar_iopub_t *iopub;
 } sched_t;
 
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
     return zpar__sched_direct_dropped (s->mux) + zpar__sched_direct_dropped (s->ctl) +
-           zpar__sched_lb_io_dropped (s->lb);
+           zpar__sched_lb_io_dropped (s->lb) + zpar__iopub_dropped (s->iopub);
 }
 
 /* Heartbeat settings: option, else environment, else default. */
@@ -239,14 +240,15 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         goto done;
     zmq_setsockopt (hub.monitor, ZMQ_SUBSCRIBE, "", 0);
 
-    if (!(hub.registrar = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_REGISTRAR],
-                                             ZPAR_ADDR_MAX, err)) ||
+    if (!(hub.registrar =
+              zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
+                                      bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_NOTIFY],
                                           ZPAR_ADDR_MAX, err)) ||
         !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING],
                                            ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_pong = zpar__bind_socket (hub.ctx, ZMQ_ROUTER, bind.addr[ZPAR_EP_HB_PONG],
-                                           ZPAR_ADDR_MAX, err)))
+        !(hub.hb_pong = zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
+                                                bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
     if (!(sched.mux = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
@@ -267,8 +269,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         goto done;
     }
     if (!(iopub = zpar__iopub_start (hub.ctx, bind.addr[ZPAR_EP_IOPUB_ENGINE],
-                                     bind.addr[ZPAR_EP_IOPUB_CLIENT], ZPAR_ADDR_MAX, err)))
+                                     bind.addr[ZPAR_EP_IOPUB_CLIENT], ZPAR_ADDR_MAX, ci.key, err)))
         goto done;
+    sched.iopub = iopub;
 
     /* what we advertise: the bound endpoints, with "*" made reachable */
     for (int i = 0; i < ZPAR_EP_COUNT; i++) {
@@ -319,6 +322,7 @@ done:
     zpar__sched_lb_io_stop (sched.lb);
     zpar__sched_direct_stop (sched.mux);
     zpar__sched_direct_stop (sched.ctl);
+    sched.iopub = NULL;
     zpar__iopub_stop (iopub);
     zpar__close_socket (hub.registrar);
     zpar__close_socket (hub.notify);

@@ -43,35 +43,48 @@ static uint64_t hub_now (const zpar_hub_t *h)
 
 zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, zpar_eid_t eid)
 {
-    uint32_t id = eid.v;
-    if (id == 0 || id > (1u << 24))
+    zpar_hub_engine_t *e;
+    if (eid.v == 0 || eid.v > ZPAR_HUB_ENGINE_ID_MAX) {
+        errno = EINVAL;
         return NULL;
-    if (id >= h->nengines) {
-        uint32_t n = h->nengines ? h->nengines : 16;
-        zpar_hub_engine_t *ne;
-        while (n <= id)
-            n *= 2;
-        if (!(ne = realloc (h->engines, n * sizeof (*ne))))
-            return NULL;
-        memset (ne + h->nengines, 0, (n - h->nengines) * sizeof (*ne));
-        h->engines = ne;
-        h->nengines = n;
     }
-    return &h->engines[id];
+    if (!h->engine_ids && !(h->engine_ids = zpar__idmap_create ()))
+        return NULL;
+    if ((e = zpar__idmap_get (h->engine_ids, eid.v)))
+        return e;
+    if (h->nengines == h->engines_cap) {
+        uint32_t n = h->engines_cap ? h->engines_cap * 2 : 16;
+        zpar_hub_engine_t **ne = realloc (h->engines, n * sizeof (*ne));
+        if (!ne)
+            return NULL;
+        h->engines = ne;
+        h->engines_cap = n;
+    }
+    if (!(e = calloc (1, sizeof (*e))))
+        return NULL;
+    e->id = eid;
+    if (zpar__idmap_put (h->engine_ids, eid.v, e) < 0) {
+        free (e);
+        return NULL;
+    }
+    h->engines[h->nengines++] = e;
+    return e;
 }
 
 zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id)
 {
-    if (id.v == 0 || id.v >= h->nengines || h->engines[id.v].state == ZPAR_HUB_ENGINE_UNKNOWN)
+    zpar_hub_engine_t *e;
+    if (id.v == 0 || !h->engine_ids || !(e = zpar__idmap_get (h->engine_ids, id.v)) ||
+        e->state == ZPAR_HUB_ENGINE_UNKNOWN)
         return NULL;
-    return &h->engines[id.v];
+    return e;
 }
 
 unsigned zpar__hub_engines_alive (const zpar_hub_t *h)
 {
     unsigned n = 0;
-    for (uint32_t i = 1; i < h->nengines; i++)
-        if (h->engines[i].state == ZPAR_HUB_ENGINE_ALIVE)
+    for (uint32_t i = 0; i < h->nengines; i++)
+        if (h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE)
             n++;
     return n;
 }
@@ -356,13 +369,14 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_SHUTDOWN);
     if (!m)
         return;
-    for (uint32_t i = 1; i < h->nengines; i++) {
-        zpar_proto_control_t c = {.h.engine = zpar__eid (i), .op = ZPAR_CONTROL_SHUTDOWN};
+    for (uint32_t i = 0; i < h->nengines; i++) {
+        const zpar_hub_engine_t *e = h->engines[i];
+        zpar_proto_control_t c = {.h.engine = e->id, .op = ZPAR_CONTROL_SHUTDOWN};
         char ident[16];
         int n;
-        if (h->engines[i].state != ZPAR_HUB_ENGINE_ALIVE)
+        if (e->state != ZPAR_HUB_ENGINE_ALIVE)
             continue;
-        n = snprintf (ident, sizeof (ident), "e%u", i);
+        n = snprintf (ident, sizeof (ident), "e%u", e->id.v);
         zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
         zpar__msg_push_ident (m, ident, (size_t)n);
         zpar__msg_push_ident (m, "hub", 3);
@@ -371,9 +385,9 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
         /* and through the registrar: an engine that has just registered
          * may not have connected its control socket yet, and a ROUTER
          * drops what it cannot route */
-        if (h->engines[i].reg_ident.len && h->registrar) {
+        if (e->reg_ident.len && h->registrar) {
             zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
-            zpar__msg_set_envelope (m, 1, &h->engines[i].reg_ident);
+            zpar__msg_set_envelope (m, 1, &e->reg_ident);
             if (zpar__proto_control_encode (m, &c) == 0)
                 (void)zpar__wire_send (h->registrar, h->signer, m, ZMQ_DONTWAIT);
         }
@@ -585,7 +599,11 @@ void zpar__hub_free_state (zpar_hub_t *h)
     h->request = NULL;
     zpar__heartbeat_destroy (h->hb);
     h->hb = NULL;
+    for (uint32_t i = 0; i < h->nengines; i++)
+        free (h->engines[i]);
     free (h->engines);
     h->engines = NULL;
-    h->nengines = 0;
+    h->nengines = h->engines_cap = 0;
+    zpar__idmap_destroy (h->engine_ids);
+    h->engine_ids = NULL;
 }

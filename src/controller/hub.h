@@ -73,8 +73,10 @@ typedef struct zpar_hub {
     void *extra_arg;
     /* state (zpar__hub_init) */
     zpar_heartbeat_t *hb;
-    zpar_hub_engine_t *engines; /* indexed by id */
-    uint32_t nengines;          /* array size */
+    zpar_hub_engine_t **engines; /* every engine that registered, in order */
+    uint32_t nengines;           /* how many */
+    uint32_t engines_cap;        /* allocated */
+    zpar_idmap_t *engine_ids;    /* engine id -> its entry in engines */
     uint32_t next_engine;
     zpar_idmap_t *live; /* task id -> live record (hub.c) */
     uint64_t n_pending;
@@ -116,8 +118,14 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms);
 
 /* --- the engine table (for the registrar) --- */
 
-/* The slot of engine id (1 .. 2^24), grown as needed.  NULL: bad id or
- * ENOMEM. */
+/* Engine ids are 1 .. ZPAR_HUB_ENGINE_ID_MAX: the registrar refuses an
+ * engine asking for a higher one, and gives out ids in this range (the
+ * ids of dead engines again after the highest).  The table is sparse:
+ * its size follows the engines that registered, not their ids. */
+#define ZPAR_HUB_ENGINE_ID_MAX 65535u
+
+/* The slot of engine id (1 .. ZPAR_HUB_ENGINE_ID_MAX), made (zeroed) if
+ * it has none.  NULL: bad id (EINVAL) or ENOMEM. */
 zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, zpar_eid_t id);
 /* Engine id if it ever registered, else NULL. */
 zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id);

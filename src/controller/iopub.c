@@ -1,4 +1,5 @@
-/* iopub.c - the IOPub proxy: engines' PUBs -> SUB | PUB -> clients' SUBs. */
+/* iopub.c - the IOPub forwarder: engines' PUBs -> SUB | verify | PUB ->
+ * clients' SUBs. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,41 +10,81 @@
 #include <zmq.h>
 
 #include "error.h"
+#include "ids.h"
 #include "iopub.h"
 #include "log.h"
+#include "proto_iopub.h"
 #include "reactor.h"
 #include "sockutil.h"
+#include "wire.h"
 
 #define DRAIN_MAX 4096
 
 struct zpar_iopub {
-    void *sub;      /* bound: engines connect */
-    void *pub;      /* bound: clients connect */
-    void *pipe;     /* the thread's end of the control pipe */
-    void *pipe_own; /* the owner's end */
+    void *sub;             /* bound: engines connect */
+    void *pub;             /* bound: clients connect */
+    void *pipe;            /* the thread's end of the control pipe */
+    void *pipe_own;        /* the owner's end */
+    zpar_signer_t *signer; /* used by the thread only */
+    zpar_droplog_t droplog;
     pthread_t tid;
     int started;
-    volatile uint64_t forwarded;
+    uint64_t forwarded; /* written by the thread, read atomically */
+    uint64_t dropped;
 };
 
-/* Forward whole messages, part by part, until SUB has none left. */
+static void count (uint64_t *c)
+{
+    __atomic_add_fetch (c, 1, __ATOMIC_RELAXED);
+}
+
+/* The IOPub rules on top of the wire checks: one topic frame that names the
+ * signed header's client and engine, and an IOPub message type.  A valid
+ * signature does not make the topic right: it is not signed. */
+static int iopub_rules (const zpar_frames_t *f, const zpar_hdr_t *h, zpar_error_t *err)
+{
+    char topic[32];
+    int n;
+    if (h->type != ZPAR_MSG_STREAM && h->type != ZPAR_MSG_TASK_STATUS)
+        return zpar__errnoprintf (err, EBADMSG, "%s message on IOPub",
+                                  zpar__msg_type_name (h->type));
+    n = zpar__proto_iopub_topic (topic, sizeof (topic), zpar__cid (h->client),
+                                 zpar__eid (h->engine));
+    if (f->delim != 1 || n < 0 || zmq_msg_size ((zmq_msg_t *)&f->part[0]) != (size_t)n ||
+        memcmp (zmq_msg_data ((zmq_msg_t *)&f->part[0]), topic, (size_t)n) != 0)
+        return zpar__errnoprintf (err, EBADMSG, "IOPub topic does not match the header");
+    return 0;
+}
+
+static void drop (zpar_iopub_t *io, int errnum, const char *why)
+{
+    count (&io->dropped);
+    zpar__droplog (&io->droplog, zpar__drop_kind (errnum), "iopub: message dropped: %s", why);
+}
+
+/* Verify and forward whole messages until SUB has none left. */
 static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_iopub_t *io = arg;
     for (int k = 0; k < DRAIN_MAX; k++) {
-        int more;
-        do {
-            zmq_msg_t part;
-            zmq_msg_init (&part);
-            if (zmq_msg_recv (&part, io->sub, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&part);
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        zpar_error_t err;
+        if (zpar__frames_recv (io->sub, &f, ZMQ_DONTWAIT) < 0) {
+            if (errno != EPROTO)
                 return; /* EAGAIN between messages: a message is atomic */
-            }
-            more = zmq_msg_more (&part);
-            if (zmq_msg_send (&part, io->pub, more ? ZMQ_SNDMORE : 0) < 0)
-                zmq_msg_close (&part);
-        } while (more);
-        io->forwarded++;
+            drop (io, EPROTO, "too many frames");
+            continue;
+        }
+        if (zpar__frames_check (io->signer, &f, &h, &err) < 0 || iopub_rules (&f, &h, &err) < 0) {
+            drop (io, errno, err.text);
+            zpar__frames_close (&f);
+            continue;
+        }
+        /* PUB never blocks: a subscriber at its high-water mark loses it */
+        if (zpar__frames_send (io->pub, &f, 0, 0) < 0)
+            zpar__frames_close (&f);
+        count (&io->forwarded);
     }
     (void)r, (void)w, (void)revents;
 }
@@ -74,19 +115,29 @@ static void *iopub_thread (void *arg)
         if (zpar__reactor_run (r) < 0)
             zpar__err ("iopub: loop failed: %s", strerror (errno));
     }
+    zpar__droplog_flush (&io->droplog);
     zpar__reactor_destroy (r);
     return NULL;
 }
 
 zpar_iopub_t *zpar__iopub_start (void *ctx, char *engine_ep, char *client_ep, size_t epsize,
-                                 zpar_error_t *err)
+                                 const uint8_t *key, zpar_error_t *err)
 {
-    zpar_iopub_t *io = calloc (1, sizeof (*io));
+    zpar_iopub_t *io;
     char pipe_ep[64];
     int zero = 0;
-    if (!io) {
+    if (!ctx || !engine_ep || !client_ep || !key) {
+        zpar__errnoprintf (err, EINVAL, "iopub: invalid argument");
+        return NULL;
+    }
+    if (!(io = calloc (1, sizeof (*io)))) {
         zpar__errprintf (err, "out of memory");
         return NULL;
+    }
+    io->droplog = (zpar_droplog_t)ZPAR_DROPLOG_INIT ("iopub");
+    if (!(io->signer = zpar__signer_create (key, 0))) {
+        zpar__errprintf (err, "iopub: cannot create a signer: %s", strerror (errno));
+        goto error;
     }
     snprintf (pipe_ep, sizeof (pipe_ep), "inproc://zpar-iopub-%p", (void *)io);
     if (!(io->sub = zpar__bind_socket (ctx, ZMQ_SUB, engine_ep, epsize, err)) ||
@@ -123,10 +174,16 @@ void zpar__iopub_stop (zpar_iopub_t *io)
     zpar__close_socket (io->pub);
     zpar__close_socket (io->pipe);
     zpar__close_socket (io->pipe_own);
+    zpar__signer_destroy (io->signer);
     free (io);
 }
 
 uint64_t zpar__iopub_forwarded (const zpar_iopub_t *io)
 {
-    return io ? io->forwarded : 0;
+    return io ? __atomic_load_n (&io->forwarded, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t zpar__iopub_dropped (const zpar_iopub_t *io)
+{
+    return io ? __atomic_load_n (&io->dropped, __ATOMIC_RELAXED) : 0;
 }

@@ -50,20 +50,25 @@ static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t wa
     zpar_hub_engine_t *e;
     uint32_t id;
     /* the same engine registering again (lost controller, resend) keeps its id */
-    for (uint32_t i = 1; i < h->nengines; i++) {
-        if (h->engines[i].state != ZPAR_HUB_ENGINE_UNKNOWN &&
-            strcmp (h->engines[i].uuid, uuid) == 0)
-            return zpar__eid (i);
+    for (uint32_t i = 0; i < h->nengines; i++) {
+        if (h->engines[i]->state != ZPAR_HUB_ENGINE_UNKNOWN &&
+            strcmp (h->engines[i]->uuid, uuid) == 0)
+            return h->engines[i]->id;
     }
-    if (want.v && want.v < (1u << 24)) {
+    if (want.v) {
         e = zpar__hub_engine_get (h, want);
         if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE)
             return want;
     }
-    do
-        id = ++h->next_engine;
-    while ((e = zpar__hub_engine_get (h, zpar__eid (id))) && e->state == ZPAR_HUB_ENGINE_ALIVE);
-    return zpar__eid (id);
+    /* the next id, back to 1 after the highest: the ids of dead engines
+     * are given again rather than the table growing without end */
+    for (uint32_t n = 0; n < ZPAR_HUB_ENGINE_ID_MAX; n++) {
+        id = h->next_engine >= ZPAR_HUB_ENGINE_ID_MAX ? 1 : h->next_engine + 1;
+        h->next_engine = id;
+        if (!(e = zpar__hub_engine_get (h, zpar__eid (id))) || e->state != ZPAR_HUB_ENGINE_ALIVE)
+            return zpar__eid (id);
+    }
+    return zpar__eid (0); /* every id is taken by a live engine */
 }
 
 static int engine_refused (zpar_msg_t *r, int errnum, const char *text)
@@ -87,7 +92,19 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EINVAL, "registration without an engine uuid");
         goto done;
     }
+    if (rq.want.v > ZPAR_HUB_ENGINE_ID_MAX) {
+        snprintf (err.text, sizeof (err.text),
+                  "engine id %u refused: engine ids go from 1 to %u; start the engine without "
+                  "--id, or with a smaller one",
+                  rq.want.v, ZPAR_HUB_ENGINE_ID_MAX);
+        rc = engine_refused (r, EINVAL, err.text);
+        goto done;
+    }
     id = pick_engine_id (h, rq.uuid, rq.want);
+    if (id.v == 0) {
+        rc = engine_refused (r, EBUSY, "the controller has no free engine id: too many engines");
+        goto done;
+    }
     if (id.v > h->next_engine)
         h->next_engine = id.v;
     if (!(e = zpar__hub_engine_slot (h, id))) {
@@ -159,17 +176,23 @@ static void unregister (zpar_hub_t *h, const zpar_msg_t *m)
 
 /* ------------------------------------------------------------- queries */
 
+static int by_id (const void *a, const void *b)
+{
+    const zpar_proto_engine_info_t *x = a, *y = b;
+    return x->id.v < y->id.v ? -1 : x->id.v > y->id.v;
+}
+
 static int query_engines (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
 {
     zpar_proto_engine_info_t *list = calloc (h->nengines ? h->nengines : 1, sizeof (*list));
     size_t n = 0;
     if (!list)
         return -1;
-    for (uint32_t i = 1; i < h->nengines; i++) {
-        const zpar_hub_engine_t *x = &h->engines[i];
+    for (uint32_t i = 0; i < h->nengines; i++) {
+        const zpar_hub_engine_t *x = h->engines[i];
         if (x->state == ZPAR_HUB_ENGINE_UNKNOWN)
             continue;
-        list[n].id = zpar__eid (i);
+        list[n].id = x->id;
         list[n].host = x->host;
         list[n].pid = (uint64_t)x->pid;
         list[n].rank = x->rank;
@@ -177,6 +200,7 @@ static int query_engines (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
         list[n].outstanding = x->outstanding;
         n++;
     }
+    qsort (list, n, sizeof (*list), by_id);
     rep->engines = list;
     rep->nengines = n;
     return 0;
@@ -355,6 +379,8 @@ int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **r
 
 int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
 {
+    /* rate-limited drop warnings: the registrar runs in the hub's thread */
+    static zpar_droplog_t drops = ZPAR_DROPLOG_INIT ("registrar");
     int n = 0;
     if (!h || !h->registrar || !m)
         return 0;
@@ -364,7 +390,7 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
         if (zpar__wire_recv (h->registrar, h->signer, m, ZMQ_DONTWAIT, &err) < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ETERM)
                 break;
-            zpar__warn ("registrar: %s", err.text);
+            zpar__droplog (&drops, zpar__drop_kind (errno), "registrar: %s", err.text);
             continue;
         }
         n++;
@@ -373,8 +399,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
             continue;
         }
         if (zpar__registrar_handle (h, m, &r) < 0) {
-            zpar__warn ("registrar: unexpected %s message dropped",
-                        zpar__msg_type_name (m->hdr.type));
+            zpar__droplog (&drops, ZPAR_DROP_UNEXPECTED, "registrar: unexpected %s message dropped",
+                           zpar__msg_type_name (m->hdr.type));
             continue;
         }
         if (r && zpar__wire_send (h->registrar, h->signer, r, ZMQ_DONTWAIT) < 0)

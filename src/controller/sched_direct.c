@@ -34,6 +34,7 @@ struct zpar_sched_direct {
     pthread_t thread;
     int started;
     volatile uint64_t dropped;
+    zpar_droplog_t droplog; /* rate-limited drop warnings (this thread's) */
 };
 
 static int type_allowed (zpar_sched_direct_t *d, int type, int from_client)
@@ -93,7 +94,9 @@ static void reply_unreachable (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_ms
 static void drop (zpar_sched_direct_t *d, const char *side, const char *why)
 {
     d->dropped++;
-    zpar__warn ("%s: %s message dropped: %s", d->name, side, why);
+    d->droplog.who = d->name;
+    zpar__droplog (&d->droplog, zpar__drop_kind (errno), "%s: %s message dropped: %s", d->name,
+                   side, why);
 }
 
 /* Receive and verify one message with two routing frames.  0 with f and

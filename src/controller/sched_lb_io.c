@@ -48,6 +48,7 @@ struct zpar_sched_lb_io {
     pthread_t thread;
     int started;
     volatile uint64_t dropped;
+    zpar_droplog_t droplog; /* rate-limited drop warnings (this thread's) */
 };
 
 static void payload_free (void *p, void *arg)
@@ -63,7 +64,9 @@ static void payload_free (void *p, void *arg)
 static void drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
 {
     io->dropped++;
-    zpar__warn ("task scheduler: %s message dropped: %s", side, why);
+    io->droplog.who = "task scheduler";
+    zpar__droplog (&io->droplog, zpar__drop_kind (errno), "task scheduler: %s message dropped: %s",
+                   side, why);
 }
 
 /* ------------------------------------------------------------ actions */

@@ -27,6 +27,7 @@
 #include "heart.h"
 #include "log.h"
 #include "msg.h"
+#include "netlimit.h"
 #include "proto_control.h"
 #include "proto_registrar.h"
 #include "reactor.h"
@@ -97,6 +98,7 @@ static void *mksock (eng_t *e, int type, const char *addr, const char *ident, in
     zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof (linger));
     if (ident)
         zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
+    (void)zpar__netlimit_apply (s, type == ZMQ_PUB ? ZPAR_NET_PUB : ZPAR_NET_DATA);
     if (addr && zmq_connect (s, addr) < 0) {
         zpar__err ("cannot connect to %s: %s", addr, zmq_strerror (errno));
         zmq_close (s);

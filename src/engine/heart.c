@@ -15,10 +15,11 @@
 #include "clock.h"
 #include "error.h"
 #include "heart.h"
-#include "proto_hb.h"
 #include "log.h"
+#include "netlimit.h"
+#include "proto_hb.h"
 
-#define HB_MIN_LIMIT_US  2000000u /* never declare the controller lost sooner */
+#define HB_MIN_LIMIT_US 2000000u /* never declare the controller lost sooner */
 
 /* What the thread owns once started. */
 typedef struct {
@@ -84,6 +85,11 @@ static void *mksock (void *zctx, int type, const char *ident)
         zmq_close (s);
         return NULL;
     }
+    /* pings in, nothing in: small messages only */
+    if ((type == ZMQ_SUB || type == ZMQ_DEALER) && zpar__netlimit_apply (s, ZPAR_NET_CONTROL) < 0) {
+        zmq_close (s);
+        return NULL;
+    }
     if (type == ZMQ_SUB && zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0) < 0) {
         zmq_close (s);
         return NULL;
@@ -99,9 +105,9 @@ static void drain (zpar_heart_t *h)
     zmq_msg_init (&m);
     while (zmq_msg_recv (&m, h->capture, ZMQ_DONTWAIT) >= 0) {
         zpar_proto_ping_t p;
-        if (h->session
-            && zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0
-            && p.session != h->session)
+        if (h->session &&
+            zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0 &&
+            p.session != h->session)
             h->changed = 1;
         got = 1;
     }

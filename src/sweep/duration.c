@@ -11,11 +11,20 @@
 static int unit_rank (char c, double *mult)
 {
     switch (c) {
-    case 'd': *mult = 86400.; return 4;
-    case 'h': *mult = 3600.; return 3;
-    case 'm': *mult = 60.; return 2;
-    case 's': *mult = 1.; return 1;
-    default: return 0;
+    case 'd':
+        *mult = 86400.;
+        return 4;
+    case 'h':
+        *mult = 3600.;
+        return 3;
+    case 'm':
+        *mult = 60.;
+        return 2;
+    case 's':
+        *mult = 1.;
+        return 1;
+    default:
+        return 0;
     }
 }
 

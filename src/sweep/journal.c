@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "db.h"
@@ -562,4 +566,25 @@ int zpar__journal_foreach_removed (zpar_journal_t *j, zpar_journal_row_f cb, voi
                     "SELECT " ROW_COLUMNS " FROM points"
                     " WHERE key NOT IN (SELECT key FROM temp.current) ORDER BY idx, key",
                     cb, arg, err);
+}
+
+int zpar__journal_lock (const char *jpath, zpar_error_t *err)
+{
+    char path[PATH_MAX];
+    int fd;
+    if (!jpath)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (snprintf (path, sizeof (path), "%s.lock", jpath) >= (int)sizeof (path))
+        return zpar__errnoprintf (err, ENAMETOOLONG, "%s: path too long", jpath);
+    if ((fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+        return zpar__errprintf (err, "cannot create %s: %s", path, strerror (errno));
+    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close (fd);
+        if (e == EWOULDBLOCK)
+            return zpar__errnoprintf (err, e, "another zpar sweep run is using the journal %s",
+                                      jpath);
+        return zpar__errnoprintf (err, e, "cannot lock %s: %s", path, strerror (e));
+    }
+    return fd;
 }

@@ -36,11 +36,11 @@ typedef enum {
 
 /* Defaults of the automatic flush. */
 #define ZPAR_JOURNAL_BATCH_RECORDS 256
-#define ZPAR_JOURNAL_BATCH_MS 1000
+#define ZPAR_JOURNAL_BATCH_MS      1000
 
 /* A point handed to an engine.  Strings are copied; NULL means unknown. */
 typedef struct {
-    const char *key;         /* required */
+    const char *key; /* required */
     uint64_t index;
     const char *params_json; /* required: {"x":1,...} */
     const char *stdout_path;
@@ -61,7 +61,7 @@ typedef struct {
     int64_t max_rss_kb;  /* < 0 when unknown */
     const char *engine;  /* NULL: keep the value recorded at dispatch */
     const char *host;
-    const char *error;   /* NULL or a human explanation (timeout, lost engine) */
+    const char *error; /* NULL or a human explanation (timeout, lost engine) */
 } zpar_journal_result_t;
 
 /* One journal row.  Strings belong to the journal and stay valid until the
@@ -71,8 +71,8 @@ typedef struct {
     uint64_t index;
     const char *params_json;
     zpar_jstate_t state;
-    int exit_code;      /* -1 when none */
-    int signal;         /* 0 when none */
+    int exit_code; /* -1 when none */
+    int signal;    /* 0 when none */
     int attempts;
     double wall_s;      /* -1 when unknown */
     int64_t max_rss_kb; /* -1 when unknown */
@@ -96,8 +96,7 @@ const char *zpar__journal_state_name (zpar_jstate_t s);
  * the journal already belongs to a sweep of another name, fail with
  * EEXIST.  NULL with errno and err on any failure (the file is not created
  * when sweep_name is invalid). */
-zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name,
-                                    zpar_error_t *err);
+zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name, zpar_error_t *err);
 
 /* Flush (errors are ignored: unflushed records are lost as after a crash)
  * and close.  NULL-safe; keeps errno. */
@@ -116,8 +115,8 @@ int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requ
 
 /* State of key (ZPAR_JSTATE_ABSENT if unknown) and, if attempts is not
  * NULL, its attempt count.  0, or -1 with errno and err. */
-int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state,
-                          int *attempts, zpar_error_t *err);
+int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state, int *attempts,
+                          zpar_error_t *err);
 
 /* The row of key: 1 and *row filled, 0 when absent, -1 on error. */
 int zpar__journal_get (zpar_journal_t *j, const char *key, zpar_journal_row_t *row,
@@ -130,8 +129,7 @@ int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *
 
 /* Record the end of an attempt.  ENOENT if the key was never dispatched,
  * EINVAL on a bad state.  Batched. */
-int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r,
-                            zpar_error_t *err);
+int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r, zpar_error_t *err);
 
 /* Commit the current batch, if any. */
 int zpar__journal_flush (zpar_journal_t *j, zpar_error_t *err);
@@ -144,8 +142,7 @@ unsigned zpar__journal_unflushed (const zpar_journal_t *j);
 
 /* counts[s] = number of rows in state s, for every s < ZPAR_JSTATE_COUNT
  * (counts[ZPAR_JSTATE_ABSENT] = 0). */
-int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT],
-                          zpar_error_t *err);
+int zpar__journal_counts (zpar_journal_t *j, uint64_t counts[ZPAR_JSTATE_COUNT], zpar_error_t *err);
 
 /* The set of keys of the current sweep (a temporary table of this handle):
  * clear it, add to it, then list the rows whose key is not in it (points
@@ -157,8 +154,13 @@ int zpar__journal_foreach_removed (zpar_journal_t *j, zpar_journal_row_f cb, voi
                                    zpar_error_t *err);
 
 /* Every row, in index order (then key). */
-int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg,
-                           zpar_error_t *err);
+int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg, zpar_error_t *err);
+
+/* Take the run lock of the journal at path: an exclusive flock on
+ * "<path>.lock" (created), held until the returned descriptor is closed.
+ * The descriptor, or -1 with errno and err: EWOULDBLOCK when another run
+ * holds it, ENAMETOOLONG, EINVAL, or open's errno. */
+int zpar__journal_lock (const char *path, zpar_error_t *err);
 
 /* A meta value (malloc'd; NULL with ENOENT when unset). */
 char *zpar__journal_meta_get (zpar_journal_t *j, const char *name);

@@ -3,20 +3,20 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
-#include "json.h"
 #include "journal.h"
+#include "json.h"
 #include "params.h"
 #include "report.h"
 #include "spec.h"
 
 static const char *fixed_cols[] = {
-    "state", "exit_code", "signal", "attempts", "wall_s", "max_rss_kb",
-    "engine", "host", "stdout", "stderr",
+    "state",      "exit_code", "signal", "attempts", "wall_s",
+    "max_rss_kb", "engine",    "host",   "stdout",   "stderr",
 };
 #define NFIXED (sizeof (fixed_cols) / sizeof (fixed_cols[0]))
 
@@ -80,7 +80,7 @@ static void put_row (FILE *f, zpar_report_format_t fmt, const zpar_sweep_spec_t 
     }
     fputs (first ? "\n  {" : ",\n  {", f);
     for (size_t i = 0; i < n; i++) {
-        const char *name = i == 0 ? "index"
+        const char *name = i == 0    ? "index"
                            : i <= np ? zpar__sweep_spec_param_name (spec, i - 1)
                                      : fixed_cols[i - 1 - np];
         if (i)
@@ -118,8 +118,7 @@ int zpar__report_write (FILE *f, zpar_report_format_t fmt, const zpar_sweep_spec
         for (size_t i = 0; i < NFIXED; i++)
             fprintf (f, ",%s", fixed_cols[i]);
         fputs ("\r\n", f);
-    }
-    else
+    } else
         fputc ('[', f);
     while ((pt = zpar__sweep_iter_next (it))) {
         zpar_sweep_task_t *task = zpar__sweep_spec_task (spec, pt, err);
@@ -153,8 +152,7 @@ int zpar__report_write (FILE *f, zpar_report_format_t fmt, const zpar_sweep_spec
             vals[k++] = (field_t){row.host, 0};
             vals[k++] = (field_t){row.stdout_path ? row.stdout_path : task->stdout_path, 0};
             vals[k++] = (field_t){row.stderr_path ? row.stderr_path : task->stderr_path, 0};
-        }
-        else {
+        } else {
             vals[k++] = (field_t){"pending", 0};
             vals[k++] = (field_t){NULL, 1};
             vals[k++] = (field_t){NULL, 1};

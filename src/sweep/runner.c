@@ -4,14 +4,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,27 +38,6 @@
 /* Failed points listed in the summary. */
 #define LIST_FAILED_MAX  10
 #define LIST_REMOVED_MAX 5
-
-/* ------------------------------------------------------------ lock */
-
-static int lock_journal (const char *jpath, zpar_error_t *err)
-{
-    char path[PATH_MAX];
-    int fd;
-    if (snprintf (path, sizeof (path), "%s.lock", jpath) >= (int)sizeof (path))
-        return zpar__errnoprintf (err, ENAMETOOLONG, "%s: path too long", jpath);
-    if ((fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
-        return zpar__errprintf (err, "cannot create %s: %s", path, strerror (errno));
-    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close (fd);
-        if (e == EWOULDBLOCK)
-            return zpar__errnoprintf (err, e, "another zpar sweep run is using the journal %s",
-                                      jpath);
-        return zpar__errnoprintf (err, e, "cannot lock %s: %s", path, strerror (e));
-    }
-    return fd;
-}
 
 /* ------------------------------------------------------------ the run */
 
@@ -614,7 +591,7 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         zpar__errprintf (err, "out of memory");
         goto done;
     }
-    if ((lockfd = lock_journal (jpath, err)) < 0)
+    if ((lockfd = zpar__journal_lock (jpath, err)) < 0)
         goto done;
     if (!(r.j = zpar__journal_open (jpath, zpar__sweep_spec_name (r.spec), err))) {
         rc = errno == EEXIST ? ZPAR_SWEEP_EXIT_BAD_INPUT : ZPAR_SWEEP_EXIT_FAILED;

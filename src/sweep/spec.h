@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zpar/error.h"
 #include "params.h"
+#include "zpar/error.h"
 
 typedef struct zpar_sweep_spec zpar_sweep_spec_t;
 
@@ -31,19 +31,19 @@ typedef struct zpar_sweep_spec zpar_sweep_spec_t;
 /* One point made concrete.  Everything is malloc'd and owned by the task;
  * free it with zpar__sweep_task_destroy. */
 typedef struct {
-    uint64_t index;     /* the point's index in the full space */
+    uint64_t index;                /* the point's index in the full space */
     char key[ZPAR_SWEEP_KEY_SIZE]; /* stable key: SHA-256 (hex) of the
                            parameter values, argv, shell flag, env, workdir */
-    char **argv;        /* NULL-terminated; with shell: true it is
-                           {"/bin/sh", "-c", COMMAND, NULL} */
+    char **argv;                   /* NULL-terminated; with shell: true it is
+                                      {"/bin/sh", "-c", COMMAND, NULL} */
     size_t argc;
-    char **env;         /* NULL-terminated "NAME=value" to add to the
-                           environment (the sweep's env: key); may be empty */
+    char **env; /* NULL-terminated "NAME=value" to add to the
+                   environment (the sweep's env: key); may be empty */
     size_t nenv;
-    char *workdir;      /* absolute directory to run in */
-    char *stdout_path;  /* absolute path of the stdout file */
-    char *stderr_path;  /* absolute path of the stderr file */
-    char *params_json;  /* {"x":1,"s":"a"} in parameter order */
+    char *workdir;     /* absolute directory to run in */
+    char *stdout_path; /* absolute path of the stdout file */
+    char *stderr_path; /* absolute path of the stderr file */
+    char *params_json; /* {"x":1,"s":"a"} in parameter order */
 } zpar_sweep_task_t;
 
 /* Read and validate the sweep file at path.  NULL with errno (ENOENT,

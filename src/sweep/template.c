@@ -166,19 +166,16 @@ zpar_tmpl_t *zpar__tmpl_compile (const char *text, const char *const *names, siz
             if (sb_putc (&b, '{') < 0)
                 goto nomem;
             i += 2;
-        }
-        else if (c == '}' && text[i + 1] == '}') {
+        } else if (c == '}' && text[i + 1] == '}') {
             if (sb_putc (&b, '}') < 0)
                 goto nomem;
             i += 2;
-        }
-        else if (c == '}') {
+        } else if (c == '}') {
             if (erroff)
                 *erroff = i;
             zpar__errnoprintf (err, EINVAL, "lone '}' (write '}}' for a literal brace)");
             goto error;
-        }
-        else if (c == '{') {
+        } else if (c == '{') {
             size_t start = i + 1, end = start, k;
             char name[64];
             while (text[end] && text[end] != '}' && text[end] != '{')
@@ -206,8 +203,7 @@ zpar_tmpl_t *zpar__tmpl_compile (const char *text, const char *const *names, siz
                     zpar__errnoprintf (err, EINVAL,
                                        "'{%.*s}' is not a placeholder (names are letters, "
                                        "digits and '_'; write '{{' for a literal brace)",
-                                       (int)(end - start > 40 ? 40 : end - start),
-                                       text + start);
+                                       (int)(end - start > 40 ? 40 : end - start), text + start);
                     goto error;
                 }
             }
@@ -223,18 +219,17 @@ zpar_tmpl_t *zpar__tmpl_compile (const char *text, const char *const *names, siz
                 if (hint)
                     zpar__errnoprintf (err, EINVAL,
                                        "placeholder '{%s}' names no parameter "
-                                       "(did you mean '{%s}'?)", name, hint);
+                                       "(did you mean '{%s}'?)",
+                                       name, hint);
                 else
-                    zpar__errnoprintf (err, EINVAL, "placeholder '{%s}' names no parameter",
-                                       name);
+                    zpar__errnoprintf (err, EINVAL, "placeholder '{%s}' names no parameter", name);
                 goto error;
             }
             if (flush_lit (t, &b) < 0 || add_seg (t, NULL, k) < 0)
                 goto nomem;
             t->used[k] = 1;
             i = end + 1;
-        }
-        else {
+        } else {
             size_t n = strcspn (text + i, "{}");
             if (sb_putn (&b, text + i, n) < 0)
                 goto nomem;
@@ -283,8 +278,7 @@ static int put_quoted (sbuf_t *b, const char *s)
     return sb_putc (b, '\'');
 }
 
-char *zpar__tmpl_expand (const zpar_tmpl_t *t, const char *const *values,
-                         zpar_tmpl_quote_t quote)
+char *zpar__tmpl_expand (const zpar_tmpl_t *t, const char *const *values, zpar_tmpl_quote_t quote)
 {
     sbuf_t b = {0};
     if (!t) {
@@ -375,18 +369,16 @@ int zpar__tmpl_split (const char *s, char ***argvp, size_t *argcp, size_t *errof
                     goto error;
                 }
                 i++;
-                if (!b.s && sb_putn (&b, "", 0) < 0)  /* '' is an empty word */
+                if (!b.s && sb_putn (&b, "", 0) < 0) /* '' is an empty word */
                     goto nomem;
-            }
-            else if (c == '"') {
+            } else if (c == '"') {
                 size_t open = i++;
                 while (s[i] && s[i] != '"') {
                     if (s[i] == '\\' && s[i + 1] && strchr ("\"\\$`\n", s[i + 1])) {
                         if (s[i + 1] != '\n' && sb_putc (&b, s[i + 1]) < 0)
                             goto nomem;
                         i += 2;
-                    }
-                    else if (sb_putc (&b, s[i++]) < 0)
+                    } else if (sb_putc (&b, s[i++]) < 0)
                         goto nomem;
                 }
                 if (!s[i]) {
@@ -398,8 +390,7 @@ int zpar__tmpl_split (const char *s, char ***argvp, size_t *argcp, size_t *errof
                 i++;
                 if (!b.s && sb_putn (&b, "", 0) < 0)
                     goto nomem;
-            }
-            else if (c == '\\') {
+            } else if (c == '\\') {
                 if (!s[i + 1]) {
                     if (erroff)
                         *erroff = i;
@@ -409,8 +400,7 @@ int zpar__tmpl_split (const char *s, char ***argvp, size_t *argcp, size_t *errof
                 if (s[i + 1] != '\n' && sb_putc (&b, s[i + 1]) < 0)
                     goto nomem;
                 i += 2;
-            }
-            else {
+            } else {
                 if (sb_putc (&b, c) < 0)
                     goto nomem;
                 i++;

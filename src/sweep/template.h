@@ -41,8 +41,7 @@ int zpar__tmpl_is_literal (const zpar_tmpl_t *t);
 
 /* Expand t with values[i] for names[i].  Returns a malloc'd string owned by
  * the caller; NULL with ENOMEM. */
-char *zpar__tmpl_expand (const zpar_tmpl_t *t, const char *const *values,
-                         zpar_tmpl_quote_t quote);
+char *zpar__tmpl_expand (const zpar_tmpl_t *t, const char *const *values, zpar_tmpl_quote_t quote);
 
 /* Split s into words like a POSIX shell would, without any other shell
  * processing: words are separated by blanks (space, tab, newline); within
@@ -52,8 +51,7 @@ char *zpar__tmpl_expand (const zpar_tmpl_t *t, const char *const *values,
  * NULL-terminated vector (free with zpar__argv_destroy), *argc (if not
  * NULL) its length, and returns 0.  -1 with EINVAL + err + *erroff on an
  * unterminated quote or a trailing backslash; ENOMEM. */
-int zpar__tmpl_split (const char *s, char ***argv, size_t *argc, size_t *erroff,
-                      zpar_error_t *err);
+int zpar__tmpl_split (const char *s, char ***argv, size_t *argc, size_t *erroff, zpar_error_t *err);
 
 /* NULL-safe. */
 void zpar__argv_destroy (char **argv);

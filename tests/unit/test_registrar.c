@@ -229,6 +229,45 @@ static void test_queries (zpar_hub_t *h)
     zpar__msg_destroy (r);
 }
 
+/* Engine ids asked for: up to ZPAR_HUB_ENGINE_ID_MAX, in a table whose
+ * size follows the engines, not their ids. */
+static void test_engine_ids (zpar_hub_t *h)
+{
+    static const uint64_t too_high[] = {ZPAR_HUB_ENGINE_ID_MAX + 1, 1048575, 1u << 24, 4294967295u};
+    uint32_t n0 = h->nengines;
+    zpar_msg_t *r;
+
+    for (size_t i = 0; i < sizeof (too_high) / sizeof (too_high[0]); i++) {
+        char uuid[32];
+        snprintf (uuid, sizeof (uuid), "uuid-high-%zu", i);
+        r = handle (h, engine_req ("peer-h", uuid, too_high[i]));
+        ok (r && r->hdr.engine == 0 && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL &&
+                strstr (str_field (r, ZPAR_F_ERROR), "refused"),
+            "id %llu refused: %s", (unsigned long long)too_high[i], str_field (r, ZPAR_F_ERROR));
+        zpar__msg_destroy (r);
+    }
+    is_int (h->nengines, n0, "refused engines take no slot");
+    r = handle (h, engine_req ("peer-max", "uuid-max", ZPAR_HUB_ENGINE_ID_MAX));
+    is_int (r ? r->hdr.engine : 0, ZPAR_HUB_ENGINE_ID_MAX, "the highest id is given");
+    zpar__msg_destroy (r);
+    is_int (h->nengines, n0 + 1, "one more slot, not %u", ZPAR_HUB_ENGINE_ID_MAX);
+    ok (zpar__hub_engine_get (h, zpar__eid (ZPAR_HUB_ENGINE_ID_MAX)) != NULL, "found by id");
+    errno = 0;
+    ok (zpar__hub_engine_slot (h, zpar__eid (ZPAR_HUB_ENGINE_ID_MAX + 1)) == NULL &&
+            errno == EINVAL,
+        "no slot above the highest id: EINVAL");
+    ok (zpar__hub_engine_slot (h, zpar__eid (0)) == NULL && errno == EINVAL, "nor for id 0");
+
+    /* the next id after the highest wraps to a free one */
+    h->next_engine = ZPAR_HUB_ENGINE_ID_MAX;
+    r = handle (h, engine_req ("peer-wrap", "uuid-wrap", 0));
+    ok (r && r->hdr.engine >= 1 && r->hdr.engine < ZPAR_HUB_ENGINE_ID_MAX &&
+            zpar__hub_engine_get (h, zpar__eid (r->hdr.engine)) &&
+            !strcmp (zpar__hub_engine_get (h, zpar__eid (r->hdr.engine))->uuid, "uuid-wrap"),
+        "after the highest id, a free low id is given (%u)", r ? r->hdr.engine : 0);
+    zpar__msg_destroy (r);
+}
+
 static void test_bad (zpar_hub_t *h)
 {
     zpar_msg_t *r = (zpar_msg_t *)1, *m = request (ZPAR_MSG_TASK, "x");
@@ -278,6 +317,7 @@ int main (void)
         zpar__msg_destroy (m);
     }
     test_queries (&h);
+    test_engine_ids (&h);
     test_bad (&h);
     zpar__hub_free_state (&h);
     zpar__hub_free_state (NULL);

@@ -47,8 +47,14 @@ static int dispatch (zpar_journal_t *j, int i)
     char params[32];
     snprintf (params, sizeof (params), "{\"x\":%d}", i);
     zpar_journal_dispatch_t d = {
-        .key = key (i), .index = (uint64_t)i, .params_json = params,
-        .stdout_path = "/o", .stderr_path = "/e", .task_id = "t1", .engine = "e0", .host = "h0",
+        .key = key (i),
+        .index = (uint64_t)i,
+        .params_json = params,
+        .stdout_path = "/o",
+        .stderr_path = "/e",
+        .task_id = "t1",
+        .engine = "e0",
+        .host = "h0",
     };
     return zpar__journal_dispatched (j, &d, NULL);
 }
@@ -56,8 +62,15 @@ static int dispatch (zpar_journal_t *j, int i)
 static int finish (zpar_journal_t *j, int i, zpar_jstate_t st, int code)
 {
     zpar_journal_result_t r = {
-        .key = key (i), .state = st, .exit_code = code, .signal = 0, .wall_s = 1.5,
-        .max_rss_kb = 2048, .engine = NULL, .host = NULL, .error = NULL,
+        .key = key (i),
+        .state = st,
+        .exit_code = code,
+        .signal = 0,
+        .wall_s = 1.5,
+        .max_rss_kb = 2048,
+        .engine = NULL,
+        .host = NULL,
+        .error = NULL,
     };
     return zpar__journal_finished (j, &r, NULL);
 }
@@ -105,8 +118,8 @@ static void test_basics (void)
     ok (j != NULL, "create journal %s", j ? "" : err.text);
     reader = zpar__journal_open (tmp ("a.sqlite"), "sw", &err);
     ok (reader != NULL, "second handle (a reader)");
-    ok (zpar__journal_open (tmp ("a.sqlite"), "other", &err) == NULL && errno == EEXIST
-            && strstr (err.text, "belongs to sweep 'sw'"),
+    ok (zpar__journal_open (tmp ("a.sqlite"), "other", &err) == NULL && errno == EEXIST &&
+            strstr (err.text, "belongs to sweep 'sw'"),
         "a journal of another sweep is refused: %s", err.text);
     ok (zpar__journal_open (tmp ("nodir/x.sqlite"), "sw", &err) == NULL && errno != 0,
         "unopenable path fails: %s", err.text);
@@ -119,8 +132,8 @@ static void test_basics (void)
         dispatch (j, i);
     is_int (zpar__journal_unflushed (j), 3, "3 records pending");
     is_int (total (reader), 0, "another handle sees nothing yet");
-    ok (zpar__journal_lookup (j, key (1), &st, &att, &err) == 0 && st == ZPAR_JSTATE_RUNNING
-            && att == 1,
+    ok (zpar__journal_lookup (j, key (1), &st, &att, &err) == 0 && st == ZPAR_JSTATE_RUNNING &&
+            att == 1,
         "own handle sees its unflushed dispatch");
     dispatch (j, 3);
     dispatch (j, 4);
@@ -130,9 +143,15 @@ static void test_basics (void)
     ok (finish (j, 0, ZPAR_JSTATE_SUCCEEDED, 0) == 0 && finish (j, 1, ZPAR_JSTATE_FAILED, 3) == 0,
         "record results");
     {
-        zpar_journal_result_t r = {.key = key (2), .state = ZPAR_JSTATE_FAILED, .exit_code = -1,
-                                   .signal = 9, .wall_s = -1, .max_rss_kb = -1,
-                                   .engine = "e7", .host = "h7", .error = "killed by SIGKILL"};
+        zpar_journal_result_t r = {.key = key (2),
+                                   .state = ZPAR_JSTATE_FAILED,
+                                   .exit_code = -1,
+                                   .signal = 9,
+                                   .wall_s = -1,
+                                   .max_rss_kb = -1,
+                                   .engine = "e7",
+                                   .host = "h7",
+                                   .error = "killed by SIGKILL"};
         ok (zpar__journal_finished (j, &r, &err) == 0, "record a signal death");
         r.key = "nope";
         ok (zpar__journal_finished (j, &r, &err) < 0 && errno == ENOENT,
@@ -148,13 +167,13 @@ static void test_basics (void)
     is_int (count_state (reader, ZPAR_JSTATE_RUNNING), 2, "2 running");
 
     ok (zpar__journal_get (j, key (2), &row, &err) == 1, "get row");
-    ok (row.state == ZPAR_JSTATE_FAILED && row.exit_code == -1 && row.signal == 9
-            && row.wall_s < 0 && row.max_rss_kb < 0 && strcmp (row.engine, "e7") == 0
-            && strcmp (row.error, "killed by SIGKILL") == 0 && row.attempts == 1
-            && strcmp (row.params_json, "{\"x\":2}") == 0 && row.finished > 0,
+    ok (row.state == ZPAR_JSTATE_FAILED && row.exit_code == -1 && row.signal == 9 &&
+            row.wall_s < 0 && row.max_rss_kb < 0 && strcmp (row.engine, "e7") == 0 &&
+            strcmp (row.error, "killed by SIGKILL") == 0 && row.attempts == 1 &&
+            strcmp (row.params_json, "{\"x\":2}") == 0 && row.finished > 0,
         "row fields");
-    ok (zpar__journal_get (j, key (0), &row, &err) == 1 && row.exit_code == 0 && row.signal == 0
-            && row.wall_s == 1.5 && row.max_rss_kb == 2048 && strcmp (row.engine, "e0") == 0,
+    ok (zpar__journal_get (j, key (0), &row, &err) == 1 && row.exit_code == 0 && row.signal == 0 &&
+            row.wall_s == 1.5 && row.max_rss_kb == 2048 && strcmp (row.engine, "e0") == 0,
         "NULL engine keeps the dispatch's engine");
     ok (zpar__journal_get (j, "nope", &row, &err) == 0, "get of an unknown key: 0");
     ok (zpar__journal_lookup (j, "nope", &st, NULL, &err) == 0 && st == ZPAR_JSTATE_ABSENT,
@@ -163,8 +182,8 @@ static void test_basics (void)
     /* a retry counts attempts */
     dispatch (j, 1);
     zpar__journal_flush (j, &err);
-    ok (zpar__journal_lookup (j, key (1), &st, &att, &err) == 0 && att == 2
-            && st == ZPAR_JSTATE_RUNNING,
+    ok (zpar__journal_lookup (j, key (1), &st, &att, &err) == 0 && att == 2 &&
+            st == ZPAR_JSTATE_RUNNING,
         "second dispatch: attempts 2, running again");
 
     /* age-based flush */
@@ -190,7 +209,8 @@ static void test_basics (void)
     {
         char seen[256] = "";
         ok (zpar__journal_foreach_removed (j, cb, seen, &err) == 0, "foreach_removed");
-        is_str (seen, "key0003 key0010 key0011 ", "removed points are the journal's keys not "
+        is_str (seen, "key0003 key0010 key0011 ",
+                "removed points are the journal's keys not "
                 "in the current sweep, in index order");
         seen[0] = '\0';
         ok (zpar__journal_foreach (j, cb, seen, &err) == 0, "foreach");
@@ -321,8 +341,8 @@ static void test_report (void)
                        "  n: [1, 2.5]\n"
                        "exclude:\n  - {n: 2.5}\n"
                        "stdout: \"{index}.o\"\nstderr: \"{index}.e\"\n";
-    zpar_sweep_spec_t *s = zpar__sweep_spec_load_buffer (text, strlen (text), tmp ("rep.yaml"),
-                                                         &err);
+    zpar_sweep_spec_t *s =
+        zpar__sweep_spec_load_buffer (text, strlen (text), tmp ("rep.yaml"), &err);
     zpar_journal_t *j;
     zpar_sweep_iter_t *it;
     const zpar_sweep_point_t *pt;
@@ -338,18 +358,21 @@ static void test_report (void)
     it = zpar__sweep_spec_iter_create (s);
     for (int i = 0; (pt = zpar__sweep_iter_next (it)) && i < 3; i++) {
         zpar_sweep_task_t *t = zpar__sweep_spec_task (s, pt, &err);
-        zpar_journal_dispatch_t d = {.key = t->key, .index = t->index,
+        zpar_journal_dispatch_t d = {.key = t->key,
+                                     .index = t->index,
                                      .params_json = t->params_json,
                                      .stdout_path = t->stdout_path,
-                                     .stderr_path = t->stderr_path, .engine = "e1",
+                                     .stderr_path = t->stderr_path,
+                                     .engine = "e1",
                                      .host = "node,1"};
         zpar__journal_dispatched (j, &d, &err);
         if (i < 2) {
             zpar_journal_result_t r = {.key = t->key,
-                                       .state = i == 0 ? ZPAR_JSTATE_SUCCEEDED
-                                                       : ZPAR_JSTATE_FAILED,
-                                       .exit_code = i == 0 ? 0 : -1, .signal = i == 0 ? 0 : 15,
-                                       .wall_s = 0.25, .max_rss_kb = 1000};
+                                       .state = i == 0 ? ZPAR_JSTATE_SUCCEEDED : ZPAR_JSTATE_FAILED,
+                                       .exit_code = i == 0 ? 0 : -1,
+                                       .signal = i == 0 ? 0 : 15,
+                                       .wall_s = 0.25,
+                                       .max_rss_kb = 1000};
             zpar__journal_finished (j, &r, &err);
         }
         zpar__sweep_task_destroy (t);
@@ -395,8 +418,8 @@ static void test_report (void)
 
     ok (zpar__report_format_parse ("json", &fmt, &err) == 0 && fmt == ZPAR_REPORT_JSON,
         "format json");
-    ok (zpar__report_format_parse ("xml", &fmt, &err) < 0 && errno == EINVAL
-            && strstr (err.text, "csv or json"),
+    ok (zpar__report_format_parse ("xml", &fmt, &err) < 0 && errno == EINVAL &&
+            strstr (err.text, "csv or json"),
         "format xml refused");
     ok (zpar__report_write (NULL, ZPAR_REPORT_CSV, s, j, &err) < 0 && errno == EINVAL,
         "report to NULL: EINVAL");
@@ -412,6 +435,35 @@ static void cleanup (void)
         diag ("could not remove %s", tmpdir);
 }
 
+static void test_lock (void)
+{
+    zpar_error_t err = {{0}};
+    char longp[5000];
+    int fd, fd2;
+
+    fd = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd >= 0, "lock a journal (%s)", fd < 0 ? err.text : "");
+    errno = 0;
+    fd2 = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd2 < 0 && errno == EWOULDBLOCK && strstr (err.text, "another zpar sweep run"),
+        "a second lock fails at once: EWOULDBLOCK (%s)", err.text);
+    if (fd >= 0)
+        close (fd);
+    fd2 = zpar__journal_lock (tmp ("locked.sqlite"), &err);
+    ok (fd2 >= 0, "once released, it can be taken again");
+    if (fd2 >= 0)
+        close (fd2);
+    memset (longp, 'x', sizeof (longp) - 1);
+    longp[sizeof (longp) - 1] = '\0';
+    errno = 0;
+    ok (zpar__journal_lock (longp, &err) < 0 && errno == ENAMETOOLONG, "a path too long");
+    errno = 0;
+    ok (zpar__journal_lock (NULL, &err) < 0 && errno == EINVAL, "NULL path: EINVAL");
+    errno = 0;
+    ok (zpar__journal_lock (tmp ("nodir/j.sqlite"), &err) < 0 && errno == ENOENT,
+        "a missing directory: ENOENT (%s)", err.text);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -422,6 +474,7 @@ int main (void)
     test_basics ();
     test_crash ();
     test_report ();
+    test_lock ();
     cleanup ();
     return done_testing ();
 }

@@ -24,9 +24,17 @@ static void test_number_format (void)
         double v;
         const char *want;
     } t[] = {
-        {0.1, "0.1"}, {0.25, "0.25"}, {1.0, "1"}, {-0.0, "0"}, {1e-3, "0.001"},
-        {0.1 + 0.2, "0.30000000000000004"}, {1e22, "1e+22"}, {123456789., "123456789"},
-        {1.0 / 3, "0.3333333333333333"}, {-2.5, "-2.5"}, {5e-324, "5e-324"},
+        {0.1, "0.1"},
+        {0.25, "0.25"},
+        {1.0, "1"},
+        {-0.0, "0"},
+        {1e-3, "0.001"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {1e22, "1e+22"},
+        {123456789., "123456789"},
+        {1.0 / 3, "0.3333333333333333"},
+        {-2.5, "-2.5"},
+        {5e-324, "5e-324"},
     };
     char buf[ZPAR_SWEEP_NUM_MAX];
     for (size_t i = 0; i < sizeof (t) / sizeof (t[0]); i++) {
@@ -43,15 +51,24 @@ static void test_number_parse (void)
         const char *canon;
         zpar_sweep_vtype_t type;
     } t[] = {
-        {"42", 1, "42", ZPAR_SWEEP_INT},       {"-7", 1, "-7", ZPAR_SWEEP_INT},
-        {"+3", 1, "3", ZPAR_SWEEP_INT},        {"007", 1, "7", ZPAR_SWEEP_INT},
-        {"0.10", 1, "0.1", ZPAR_SWEEP_FLOAT},  {".5", 1, "0.5", ZPAR_SWEEP_FLOAT},
-        {"1e3", 1, "1000", ZPAR_SWEEP_FLOAT},  {"2.", 1, "2", ZPAR_SWEEP_FLOAT},
-        {"1E-2", 1, "0.01", ZPAR_SWEEP_FLOAT}, {"abc", 0, NULL, 0},
-        {"0x10", 0, NULL, 0},                  {"inf", 0, NULL, 0},
-        {"1_000", 0, NULL, 0},                 {"", 0, NULL, 0},
-        {"1e", 0, NULL, 0},                    {"99999999999999999999", 0, NULL, 0},
-        {"-", 0, NULL, 0},                     {"1.5.2", 0, NULL, 0},
+        {"42", 1, "42", ZPAR_SWEEP_INT},
+        {"-7", 1, "-7", ZPAR_SWEEP_INT},
+        {"+3", 1, "3", ZPAR_SWEEP_INT},
+        {"007", 1, "7", ZPAR_SWEEP_INT},
+        {"0.10", 1, "0.1", ZPAR_SWEEP_FLOAT},
+        {".5", 1, "0.5", ZPAR_SWEEP_FLOAT},
+        {"1e3", 1, "1000", ZPAR_SWEEP_FLOAT},
+        {"2.", 1, "2", ZPAR_SWEEP_FLOAT},
+        {"1E-2", 1, "0.01", ZPAR_SWEEP_FLOAT},
+        {"abc", 0, NULL, 0},
+        {"0x10", 0, NULL, 0},
+        {"inf", 0, NULL, 0},
+        {"1_000", 0, NULL, 0},
+        {"", 0, NULL, 0},
+        {"1e", 0, NULL, 0},
+        {"99999999999999999999", 0, NULL, 0},
+        {"-", 0, NULL, 0},
+        {"1.5.2", 0, NULL, 0},
     };
     for (size_t i = 0; i < sizeof (t) / sizeof (t[0]); i++) {
         char canon[ZPAR_SWEEP_NUM_MAX];
@@ -61,8 +78,7 @@ static void test_number_parse (void)
             ok (rc == 0 && strcmp (canon, t[i].canon) == 0 && type == t[i].type,
                 "parse '%s' -> %s (%s)", t[i].in, t[i].canon,
                 t[i].type == ZPAR_SWEEP_INT ? "int" : "float");
-        }
-        else
+        } else
             ok (rc < 0 && errno == EINVAL, "parse '%s' is not a number", t[i].in);
     }
 }
@@ -105,8 +121,8 @@ static void test_forms (void)
         ok (p != NULL, "range [%s, %s, %s] created", ranges[i].a, ranges[i].b,
             ranges[i].c ? ranges[i].c : "-");
         if (p)
-            is_str (values (p), ranges[i].want, "range [%s, %s, %s] = %s", ranges[i].a,
-                    ranges[i].b, ranges[i].c ? ranges[i].c : "-", ranges[i].want);
+            is_str (values (p), ranges[i].want, "range [%s, %s, %s] = %s", ranges[i].a, ranges[i].b,
+                    ranges[i].c ? ranges[i].c : "-", ranges[i].want);
         zpar__sweep_param_destroy (p);
     }
     p = zpar__sweep_param_range_create ("x", "0", "10", "1", &err);
@@ -131,12 +147,9 @@ static void test_forms (void)
     static const struct {
         const char *a, *b, *c, *msg;
     } bad[] = {
-        {"0", "10", "0", "step is 0"},
-        {"0", "10", "0.0", "step is 0"},
-        {"5", "1", NULL, "is empty"},
-        {"0", "1", "-0.1", "is empty"},
-        {"a", "1", NULL, "not a number"},
-        {"0", "1", "x", "not a number"},
+        {"0", "10", "0", "step is 0"},    {"0", "10", "0.0", "step is 0"},
+        {"5", "1", NULL, "is empty"},     {"0", "1", "-0.1", "is empty"},
+        {"a", "1", NULL, "not a number"}, {"0", "1", "x", "not a number"},
     };
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
         err.text[0] = '\0';
@@ -159,15 +172,15 @@ static void test_forms (void)
     p = zpar__sweep_param_logspace_create ("x", -3, 2, 6, &err);
     is_str (values (p), "0.001 0.01 0.1 1 10 100", "logspace [-3, 2, 6]");
     zpar__sweep_param_destroy (p);
-    ok (zpar__sweep_param_linspace_create ("x", 0, 1, 0, &err) == NULL && errno == EINVAL
-            && strstr (err.text, "at least 1"),
+    ok (zpar__sweep_param_linspace_create ("x", 0, 1, 0, &err) == NULL && errno == EINVAL &&
+            strstr (err.text, "at least 1"),
         "linspace count 0 fails: %s", err.text);
     ok (zpar__sweep_param_logspace_create ("x", 0, 400, 3, &err) == NULL && errno == EINVAL,
         "logspace exponent 400 fails: %s", err.text);
 
     p = zpar__sweep_param_list_create ("s");
-    ok (zpar__sweep_param_list_append (p, "a b", ZPAR_SWEEP_STRING) == 0
-            && zpar__sweep_param_list_append (p, "2", ZPAR_SWEEP_INT) == 0,
+    ok (zpar__sweep_param_list_append (p, "a b", ZPAR_SWEEP_STRING) == 0 &&
+            zpar__sweep_param_list_append (p, "2", ZPAR_SWEEP_INT) == 0,
         "list append");
     is_str (zpar__sweep_param_value (p, 0, buf, sizeof (buf), &t), "a b", "list value 0");
     ok (t == ZPAR_SWEEP_STRING, "list value 0 is a string");
@@ -201,8 +214,8 @@ static char *points (const zpar_sweep_space_t *s)
             strcat (one, i ? "/" : "");
             strcat (one, pt->values[i]);
         }
-        snprintf (out + strlen (out), sizeof (out) - strlen (out), "%s%s@%llu",
-                  out[0] ? ";" : "", one, (unsigned long long)pt->index);
+        snprintf (out + strlen (out), sizeof (out) - strlen (out), "%s%s@%llu", out[0] ? ";" : "",
+                  one, (unsigned long long)pt->index);
     }
     zpar__sweep_iter_destroy (it);
     return out;
@@ -233,8 +246,8 @@ static void test_spaces (void)
     p = list ("c", "q");
     ok (zpar__sweep_space_add (s, &p, &err) < 0 && errno == EBUSY, "add after seal: EBUSY");
     zpar__sweep_param_destroy (p);
-    ok (zpar__sweep_space_exclude (s, 1, (size_t[]){0}, (const char *[]){"1"}, &err) < 0
-            && errno == EBUSY,
+    ok (zpar__sweep_space_exclude (s, 1, (size_t[]){0}, (const char *[]){"1"}, &err) < 0 &&
+            errno == EBUSY,
         "exclude after seal: EBUSY");
     zpar__sweep_space_destroy (s);
 
@@ -244,8 +257,8 @@ static void test_spaces (void)
     zpar__sweep_space_add (s, &p, &err);
     p = list ("b", "x,y");
     zpar__sweep_space_add (s, &p, &err);
-    ok (zpar__sweep_space_exclude (s, 2, (size_t[]){0, 1}, (const char *[]){"2", "y"}, &err) == 0
-            && zpar__sweep_space_exclude (s, 1, (size_t[]){0}, (const char *[]){"3"}, &err) == 0,
+    ok (zpar__sweep_space_exclude (s, 2, (size_t[]){0, 1}, (const char *[]){"2", "y"}, &err) == 0 &&
+            zpar__sweep_space_exclude (s, 1, (size_t[]){0}, (const char *[]){"3"}, &err) == 0,
         "add two exclusions");
     ok (zpar__sweep_space_exclude (s, 0, NULL, NULL, &err) < 0 && errno == EINVAL,
         "empty exclusion refused");
@@ -280,8 +293,8 @@ static void test_spaces (void)
     zpar__sweep_space_add (s, &p, &err);
     p = list ("b", "1,2");
     zpar__sweep_space_add (s, &p, &err);
-    ok (zpar__sweep_space_seal (s, &err) < 0 && errno == EINVAL
-            && strstr (err.text, "equal length") && strstr (err.text, "'b' has 2"),
+    ok (zpar__sweep_space_seal (s, &err) < 0 && errno == EINVAL &&
+            strstr (err.text, "equal length") && strstr (err.text, "'b' has 2"),
         "zip of unequal lengths fails: %s", err.text);
     zpar__sweep_space_destroy (s);
 
@@ -349,8 +362,8 @@ static void test_lazy (void)
     ok ((double)(clock () - c0) / CLOCKS_PER_SEC < 1.0 * time_scale (), "iterated in %.3f s",
         (double)(clock () - c0) / CLOCKS_PER_SEC);
     pt = zpar__sweep_iter_at (it, 12345, NULL);
-    ok (pt && strcmp (pt->values[0], "12") == 0 && strcmp (pt->values[1], "0.3434343434343434") == 0
-            && strcmp (pt->values[2], "z") == 0,
+    ok (pt && strcmp (pt->values[0], "12") == 0 &&
+            strcmp (pt->values[1], "0.3434343434343434") == 0 && strcmp (pt->values[2], "z") == 0,
         "point 12345 = (12, 34/99, z) by mixed-radix digits: %s %s %s", pt->values[0],
         pt->values[1], pt->values[2]);
     zpar__sweep_iter_destroy (it);
@@ -365,8 +378,10 @@ static void test_linspace_noise (void)
     zpar_sweep_param_t *q = zpar__sweep_param_linspace_create ("t", 0, 1, 4, NULL);
     char buf[64];
     zpar_sweep_vtype_t t;
-    is_str (zpar__sweep_param_value (p, 1, buf, sizeof (buf), &t), "2.85", "linspace 2.8..4 step 1 is 2.85");
-    is_str (zpar__sweep_param_value (p, 5, buf, sizeof (buf), &t), "3.05", "linspace 2.8..4 step 5 is 3.05");
+    is_str (zpar__sweep_param_value (p, 1, buf, sizeof (buf), &t), "2.85",
+            "linspace 2.8..4 step 1 is 2.85");
+    is_str (zpar__sweep_param_value (p, 5, buf, sizeof (buf), &t), "3.05",
+            "linspace 2.8..4 step 5 is 3.05");
     is_str (zpar__sweep_param_value (q, 1, buf, sizeof (buf), &t), "0.3333333333333333",
             "1/3 keeps full precision");
     zpar__sweep_param_destroy (p);

@@ -86,8 +86,8 @@ static void test_basic (void)
     pt = zpar__sweep_iter_next (it);
     t = zpar__sweep_spec_task (s, pt, &err);
     ok (t != NULL, "task of point 0");
-    is_str (argv_str (t->argv),
-            "<./sim><--alpha=0.1><--n><1><--model><ising><--out><basic-0.dat>", "argv of point 0");
+    is_str (argv_str (t->argv), "<./sim><--alpha=0.1><--n><1><--model><ising><--out><basic-0.dat>",
+            "argv of point 0");
     is_int (t->argc, 8, "argc");
     is_int (t->nenv, 2, "two env entries");
     is_str (t->env[0], "OMP_NUM_THREADS=1", "env literal");
@@ -158,8 +158,7 @@ static void test_forms_and_exclude (void)
                   (unsigned long long)t->index, argv_str (t->argv));
         zpar__sweep_task_destroy (t);
     }
-    is_str (all,
-            "0:<run><--x><1><--y><a> 1:<run><--x><1><--y><b> 2:<run><--x><2><--y><a> ",
+    is_str (all, "0:<run><--x><1><--y><a> 1:<run><--x><1><--y><b> 2:<run><--x><2><--y><a> ",
             "exclude of a full and a partial point");
     zpar__sweep_iter_destroy (it);
     zpar__sweep_spec_destroy (s);
@@ -193,8 +192,14 @@ static char *run_sh (char **argv)
 static void test_shell (void)
 {
     static const char *want[] = {
-        "; rm -rf /", "$(touch /tmp/zpar-pwned)", "`touch /tmp/zpar-pwned`", "it's",
-        "a \"b\"",    "Grüße 🌍",                 "*",                       "{v}",
+        "; rm -rf /",
+        "$(touch /tmp/zpar-pwned)",
+        "`touch /tmp/zpar-pwned`",
+        "it's",
+        "a \"b\"",
+        "Grüße 🌍",
+        "*",
+        "{v}",
     };
     zpar_error_t err = {{0}};
     zpar_sweep_spec_t *s = zpar__sweep_spec_load (data ("shell.yaml"), &err);
@@ -211,8 +216,7 @@ static void test_shell (void)
         zpar_sweep_task_t *t = zpar__sweep_spec_task (s, pt, &err);
         char expect[256];
         snprintf (expect, sizeof (expect), "%s|#%zu", want[i], i);
-        ok (t->argc == 3 && strcmp (t->argv[0], "/bin/sh") == 0
-                && strcmp (t->argv[1], "-c") == 0,
+        ok (t->argc == 3 && strcmp (t->argv[0], "/bin/sh") == 0 && strcmp (t->argv[1], "-c") == 0,
             "shell: true runs /bin/sh -c");
         is_str (run_sh (t->argv), expect, "shell value %zu comes back verbatim", i);
         zpar__sweep_task_destroy (t);
@@ -284,8 +288,7 @@ static void test_bad (void)
          "unknown key 'frobnicate'\0"},
         {"command: echo {y}\nparams:\n  x: [1]\n", "t.yaml:1:15",
          "command: placeholder '{y}' names no parameter"},
-        {"command: [echo, \"{xx}\"]\nparams:\n  x: [1]\n", "t.yaml:1:18",
-         "did you mean '{x}'?"},
+        {"command: [echo, \"{xx}\"]\nparams:\n  x: [1]\n", "t.yaml:1:18", "did you mean '{x}'?"},
         {"command: echo {x}\nparams:\n  x: [1]\nenv: {A: \"{z}\"}\n", "t.yaml:4:11",
          "env.A: placeholder '{z}'"},
         {"command: echo {x}\nparams:\n  x: [1]\nstdout: \"{nope}.txt\"\n", "t.yaml:4:10",
@@ -345,7 +348,8 @@ static void test_bad (void)
         {"command: []\nparams: {x: [1]}\n", "t.yaml:1:10", "command is an empty list"},
         {"command: echo\nparams: {x: [1]}\nenv: {1A: b}\n", "t.yaml:3:7", "not a valid variable"},
         {"command: echo\nparams: {x: [1]}\nname: \"a/b\"\n", "t.yaml:3:7", "name 'a/b' is invalid"},
-        {"command: echo\ncommand: echo\nparams: {x: [1]}\n", "t.yaml:2:1", "duplicate key 'command'"},
+        {"command: echo\ncommand: echo\nparams: {x: [1]}\n", "t.yaml:2:1",
+         "duplicate key 'command'"},
         {"command: echo\nparams: {x: [1], x: [2]}\n", "t.yaml:2:18", "defined twice"},
         {"", "t.yaml:1:1", "the file is empty"},
         {"- a\n- b\n", "t.yaml:1:1", "must be a mapping, not a list"},
@@ -360,9 +364,9 @@ static void test_bad (void)
         zpar_sweep_spec_t *s = load_text (t[i].text, &err);
         const char *base = strstr (err.text, "t.yaml:");
         base = base ? base : err.text;
-        ok (s == NULL && errno != 0 && strstr (err.text, t[i].msg)
-                && strncmp (base, t[i].where, strlen (t[i].where)) == 0
-                && base[strlen (t[i].where)] == ':',
+        ok (s == NULL && errno != 0 && strstr (err.text, t[i].msg) &&
+                strncmp (base, t[i].where, strlen (t[i].where)) == 0 &&
+                base[strlen (t[i].where)] == ':',
             "bad %zu: %s", i, base);
         if (s || !strstr (err.text, t[i].msg) || strncmp (base, t[i].where, strlen (t[i].where)))
             diag ("want %s: ...%s", t[i].where, t[i].msg);
@@ -373,29 +377,30 @@ static void test_bad (void)
     {
         zpar_error_t err = {{0}};
         const char text[] = "command: echo\nparams: {x: [a\0b]}\n";
-        ok (zpar__sweep_spec_load_buffer (text, sizeof (text) - 1, "t.yaml", &err) == NULL
-                && errno == EINVAL && strstr (err.text, "t.yaml:2:15: NUL byte"),
+        ok (zpar__sweep_spec_load_buffer (text, sizeof (text) - 1, "t.yaml", &err) == NULL &&
+                errno == EINVAL && strstr (err.text, "t.yaml:2:15: NUL byte"),
             "NUL byte located: %s", err.text);
         const char bad[] = "command: echo\nparams: {x: [\xc3\x28]}\n";
-        ok (zpar__sweep_spec_load_buffer (bad, sizeof (bad) - 1, "t.yaml", &err) == NULL
-                && strstr (err.text, "t.yaml:2:14: invalid UTF-8 (byte 0xc3)"),
+        ok (zpar__sweep_spec_load_buffer (bad, sizeof (bad) - 1, "t.yaml", &err) == NULL &&
+                strstr (err.text, "t.yaml:2:14: invalid UTF-8 (byte 0xc3)"),
             "truncated UTF-8 sequence located: %s", err.text);
         const char over[] = "command: echo\nparams: {x: [\xc0\xaf]}\n";
-        ok (zpar__sweep_spec_load_buffer (over, sizeof (over) - 1, "t.yaml", &err) == NULL
-                && strstr (err.text, "invalid UTF-8"),
+        ok (zpar__sweep_spec_load_buffer (over, sizeof (over) - 1, "t.yaml", &err) == NULL &&
+                strstr (err.text, "invalid UTF-8"),
             "overlong UTF-8 refused: %s", err.text);
     }
     /* data files */
     {
         zpar_error_t err = {{0}};
-        ok (zpar__sweep_spec_load (data ("bad-utf8.yaml"), &err) == NULL && errno == EINVAL
-                && strstr (err.text, "bad-utf8.yaml:4:14: invalid UTF-8 (byte 0xe9)"),
+        ok (zpar__sweep_spec_load (data ("bad-utf8.yaml"), &err) == NULL && errno == EINVAL &&
+                strstr (err.text, "bad-utf8.yaml:4:14: invalid UTF-8 (byte 0xe9)"),
             "non-UTF-8 file: %s", strrchr (err.text, '/') ? strrchr (err.text, '/') + 1 : err.text);
-        ok (zpar__sweep_spec_load (data ("syntax.yaml"), &err) == NULL && errno == EINVAL
-                && strstr (err.text, "syntax.yaml:5:4: YAML syntax error"),
-            "YAML syntax error: %s", strrchr (err.text, '/') ? strrchr (err.text, '/') + 1 : err.text);
-        ok (zpar__sweep_spec_load (data ("missing.yaml"), &err) == NULL && errno == ENOENT
-                && strstr (err.text, "No such file"),
+        ok (zpar__sweep_spec_load (data ("syntax.yaml"), &err) == NULL && errno == EINVAL &&
+                strstr (err.text, "syntax.yaml:5:4: YAML syntax error"),
+            "YAML syntax error: %s",
+            strrchr (err.text, '/') ? strrchr (err.text, '/') + 1 : err.text);
+        ok (zpar__sweep_spec_load (data ("missing.yaml"), &err) == NULL && errno == ENOENT &&
+                strstr (err.text, "No such file"),
             "missing sweep file: ENOENT");
         ok (zpar__sweep_spec_load (datadir, &err) == NULL && errno == EISDIR,
             "a directory: EISDIR");
@@ -478,12 +483,15 @@ static void test_big (void)
     it = zpar__sweep_spec_iter_create (s);
     m1 = mallinfo2 ();
     is_int (zpar__sweep_spec_size (s), 100000, "100,000 points");
-    ok (m1.uordblks - m0.uordblks < 64 * 1024, "spec + iterator hold %zu bytes (no per-point "
-        "storage)", (size_t)(m1.uordblks - m0.uordblks));
+    ok (m1.uordblks - m0.uordblks < 64 * 1024,
+        "spec + iterator hold %zu bytes (no per-point "
+        "storage)",
+        (size_t)(m1.uordblks - m0.uordblks));
     pt = zpar__sweep_iter_next (it);
     t = zpar__sweep_spec_task (s, pt, &err);
     tfirst = now () - t0;
-    ok (t != NULL && tfirst < 1.0 * time_scale (), "first task ready %.4f s after loading began", tfirst);
+    ok (t != NULL && tfirst < 1.0 * time_scale (), "first task ready %.4f s after loading began",
+        tfirst);
     zpar__sweep_task_destroy (t);
     n = 1;
     while ((pt = zpar__sweep_iter_next (it))) {

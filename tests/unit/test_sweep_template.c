@@ -146,8 +146,8 @@ static void test_split (void)
         char **argv = NULL;
         size_t off = 999;
         zpar_error_t err = {{0}};
-        ok (zpar__tmpl_split (bad[i].in, &argv, NULL, &off, &err) < 0 && errno == EINVAL
-                && off == bad[i].off && strstr (err.text, bad[i].msg) && argv == NULL,
+        ok (zpar__tmpl_split (bad[i].in, &argv, NULL, &off, &err) < 0 && errno == EINVAL &&
+                off == bad[i].off && strstr (err.text, bad[i].msg) && argv == NULL,
             "split '%s' fails at %zu: %s", bad[i].in, off, err.text);
     }
 }
@@ -182,10 +182,22 @@ static char *sh_output (const char *script)
 static void test_shell_quote (void)
 {
     static const char *hostile[] = {
-        "; rm -rf /",   "$(touch /tmp/zpar-pwned)", "`touch /tmp/zpar-pwned`", "it's",
-        "a \"b\" c",    "Grüße 🌍",                "*",                       "",
-        "'",            "''\\''",                   "$HOME ${x:-y}",           "a\nb\tc",
-        "-n",           "\\",                       "}{",                      "&& || | > < &",
+        "; rm -rf /",
+        "$(touch /tmp/zpar-pwned)",
+        "`touch /tmp/zpar-pwned`",
+        "it's",
+        "a \"b\" c",
+        "Grüße 🌍",
+        "*",
+        "",
+        "'",
+        "''\\''",
+        "$HOME ${x:-y}",
+        "a\nb\tc",
+        "-n",
+        "\\",
+        "}{",
+        "&& || | > < &",
     };
     char *q = zpar__tmpl_shell_quote ("it's");
     is_str (q, "'it'\\''s'", "quote of it's");
