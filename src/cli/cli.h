@@ -66,7 +66,7 @@ void zpar__cli_default_signals (void);
 typedef enum {
     ZPAR_CLI_FLAG,     /* no argument: ++*(int *)dst */
     ZPAR_CLI_STR,      /* *(const char **)dst = arg; one of choices if given (else bad) */
-    ZPAR_CLI_DURATION, /* *(double *)dst seconds (zpar__cli_parse_duration); min: > 0 */
+    ZPAR_CLI_DURATION, /* *(double *)dst seconds (zpar__duration_parse_text); min: > 0 */
     ZPAR_CLI_UINT,     /* *(unsigned long *)dst in [min, max] */
     ZPAR_CLI_CALL,     /* fn (arg, dst): -1 to go on, else the exit code */
     ZPAR_CLI_HELP,     /* print the help, exit 0 */
@@ -98,6 +98,9 @@ typedef struct {
     int no_args;                /* operands are a usage error */
 } zpar_cli_spec_t;
 
+/* The values of --scheme (task scheduler). */
+extern const char *const zpar__cli_schemes[];
+
 /* The global options as help lines, for the tables that show them. */
 int zpar__cli_set_conn (const char *arg, void *dst);
 extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */
@@ -128,16 +131,6 @@ void zpar__cli_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)
 /* A usage error: prints it plus "Try 'zpar <cmd> --help'." and returns
  * ZPAR_EXIT_USAGE. */
 int zpar__cli_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-/* ---------------------------------------------------------------- parsers
- * Each returns 0, or -1 with errno EINVAL (ERANGE, ENOMEM) and a one-line
- * explanation in err (which may be NULL); outputs are untouched on error. */
-
-/* A duration in seconds: "30", "2.5", "500ms", "30s", "10m", "1h30m", "1d". */
-int zpar__cli_parse_duration (const char *s, double *secs, zpar_error_t *err);
-
-/* A non-negative integer no larger than max. */
-int zpar__cli_parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_error_t *err);
 
 /* ---------------------------------------------------------------- cluster access */
 

@@ -43,15 +43,7 @@ static void log_tail (const char *path)
     free (text);
 }
 
-static const char *const schemes[] = {"leastload", "pure", NULL};
-
-static int opt_launcher (const char *arg, void *dst)
-{
-    if (!zpar__launcher_find (arg))
-        return zpar__cli_usage ("--launcher %s: unknown: use local, mpi, slurm or pbs", arg);
-    *(const char **)dst = arg;
-    return -1;
-}
+static const char *const launchers[] = {"local", "mpi", "slurm", "pbs", NULL};
 
 static int cluster_start (int argc, char **argv)
 {
@@ -63,7 +55,8 @@ static int cluster_start (int argc, char **argv)
         {"engines", 'n', "N", "number of engines (required)", ZPAR_CLI_UINT, &n, 1, 100000,
          "-n %s: give the number of engines, 1 to 100000"},
         {"launcher", 0, "NAME", "local (default), mpi (mpirun -n N+1 zpar run), slurm, pbs",
-         ZPAR_CLI_CALL, &name, .fn = opt_launcher},
+         ZPAR_CLI_STR, &name, .bad = "--launcher %s: unknown: use local, mpi, slurm or pbs",
+         .choices = launchers},
         {"time", 0, "T", "walltime of the job (slurm: minutes or HH:MM:SS)", ZPAR_CLI_STR, &o.time},
         {"partition", 0, "P", "partition (slurm) or queue (pbs)", ZPAR_CLI_STR, &o.partition},
         {"dir", 0, "DIR",
@@ -72,7 +65,7 @@ static int cluster_start (int argc, char **argv)
          ZPAR_CLI_STR, &dir_opt},
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
-         .choices = schemes},
+         .choices = zpar__cli_schemes},
         {"ip", 0, "ADDR", "interface the controller binds (default 127.0.0.1)", ZPAR_CLI_STR,
          &o.ip},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",

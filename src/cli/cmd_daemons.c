@@ -15,8 +15,6 @@
 #include "engine/engine.h"
 #include "log.h"
 
-static const char *const schemes[] = {"leastload", "pure", NULL};
-
 static int opt_reuse (const char *arg, void *dst)
 {
     if (access (arg, R_OK) < 0)
@@ -46,7 +44,7 @@ int zpar__cmd_controller (int argc, char **argv)
          ZPAR_CLI_CALL, &o.reuse, .fn = opt_reuse},
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
-         .choices = schemes},
+         .choices = zpar__cli_schemes},
         {"hb-period", 0, "MS", "heartbeat period in milliseconds (default 1000)", ZPAR_CLI_UINT,
          &hbp, 10, 3600000, "--hb-period %s: give milliseconds from 10 to 3600000"},
         {"hb-misses", 0, "N", "missed heartbeats before an engine is declared dead (default 3)",

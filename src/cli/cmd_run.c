@@ -11,7 +11,6 @@
 #include "launch/run.h"
 #include "log.h"
 
-static const char *const schemes[] = {"leastload", "pure", NULL};
 static const char *const binds[] = {"core", "l3", "numa", "socket", "none", NULL};
 
 int zpar__cmd_run (int argc, char **argv)
@@ -47,7 +46,7 @@ int zpar__cmd_run (int argc, char **argv)
          ZPAR_CLI_STR, &o.ip},
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
-         .choices = schemes},
+         .choices = zpar__cli_schemes},
         {"mpi", 0, NULL,
          "initialise MPI: function tasks get an engines-only\n"
          "communicator (zpar_fn_mpi_comm)",

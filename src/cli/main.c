@@ -24,7 +24,6 @@
 #include "json.h"
 #include "log.h"
 #include "reactor.h"
-#include "sweep/duration.h"
 #include "wire.h"
 
 zpar_cli_globals_t zpar__cli;
@@ -146,48 +145,6 @@ void zpar__cli_set_log_level (int base_level)
     if (level > ZPAR_LOG_DEBUG)
         level = ZPAR_LOG_DEBUG;
     zpar__log_set_level (level);
-}
-
-/* ------------------------------------------------------------------ parsers */
-
-int zpar__cli_parse_duration (const char *s, double *secs, zpar_error_t *err)
-{
-    double v;
-    size_t len = s ? strlen (s) : 0;
-    if (len > 2 && !strcmp (s + len - 2, "ms")) {
-        char *end;
-        errno = 0;
-        v = strtod (s, &end);
-        if (errno || end != s + len - 2 || v < 0 || !isdigit ((unsigned char)s[0]))
-            goto bad;
-        *secs = v / 1000.0;
-        return 0;
-    }
-    if (!s || zpar__duration_parse (s, &v) < 0)
-        goto bad;
-    *secs = v;
-    return 0;
-bad:
-    return zpar__errnoprintf (err, EINVAL,
-                              "'%s' is not a duration: use seconds (30, 2.5) or a number with a "
-                              "unit (500ms, 30s, 10m, 2h, 1h30m, 1d)",
-                              s ? s : "");
-}
-
-int zpar__cli_parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_error_t *err)
-{
-    char *end;
-    unsigned long x;
-    if (!s || !isdigit ((unsigned char)s[0]))
-        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s ? s : "");
-    errno = 0;
-    x = strtoul (s, &end, 10);
-    if (*end)
-        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s);
-    if (errno == ERANGE || x > max)
-        return zpar__errnoprintf (err, ERANGE, "%s is too large (at most %lu)", s, max);
-    *v = x;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ cluster access */

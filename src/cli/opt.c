@@ -3,6 +3,7 @@
  * zpar_cli_opt_t table per command. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "error.h"
+#include "sweep/duration.h"
 
 #define MAX_OPTS     40
 #define HELP_COL_MIN 19 /* the option names column is at least this wide */
@@ -24,6 +27,8 @@ int zpar__cli_set_conn (const char *arg, void *dst)
     return -1;
 }
 
+const char *const zpar__cli_schemes[] = {"leastload", "pure", NULL};
+
 const zpar_cli_opt_t zpar__cli_conn_opt = {
     "connection-file",       0, "F", "the cluster's client.json", ZPAR_CLI_CALL,
     .fn = zpar__cli_set_conn};
@@ -37,6 +42,23 @@ static const zpar_cli_opt_t common[] = {
     {"verbose", 'v', NULL, NULL, ZPAR_CLI_FLAG, &zpar__cli.verbose},
     {NULL},
 };
+
+/* A non-negative integer no larger than max. */
+static int parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_error_t *err)
+{
+    char *end;
+    unsigned long x;
+    if (!s || !isdigit ((unsigned char)s[0]))
+        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s ? s : "");
+    errno = 0;
+    x = strtoul (s, &end, 10);
+    if (*end)
+        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s);
+    if (errno == ERANGE || x > max)
+        return zpar__errnoprintf (err, ERANGE, "%s is too large (at most %lu)", s, max);
+    *v = x;
+    return 0;
+}
 
 static int left_width (const zpar_cli_opt_t *o)
 {
@@ -90,7 +112,7 @@ static int store (const zpar_cli_spec_t *spec, const zpar_cli_opt_t *o, const ch
 {
     zpar_error_t err = {{0}};
     char label[64];
-    unsigned long v;
+    unsigned long v = 0;
     double d;
 
     opt_label (o, label, sizeof (label));
@@ -109,7 +131,7 @@ static int store (const zpar_cli_spec_t *spec, const zpar_cli_opt_t *o, const ch
         *(const char **)o->dst = arg;
         return -1;
     case ZPAR_CLI_DURATION:
-        if (zpar__cli_parse_duration (arg, &d, &err) < 0 || (o->min && d <= 0)) {
+        if (zpar__duration_parse_text (arg, &d, &err) < 0 || (o->min && d <= 0)) {
             if (o->bad)
                 return zpar__cli_usage (o->bad, arg);
             return zpar__cli_usage ("%s: %s", label, err.text);
@@ -117,7 +139,7 @@ static int store (const zpar_cli_spec_t *spec, const zpar_cli_opt_t *o, const ch
         *(double *)o->dst = d;
         return -1;
     case ZPAR_CLI_UINT:
-        if (zpar__cli_parse_uint (arg, o->max, &v, &err) < 0 || v < o->min) {
+        if (parse_uint (arg, o->max, &v, &err) < 0 || v < o->min) {
             if (o->bad)
                 return zpar__cli_usage (o->bad, arg, o->max);
             if (!err.text[0])
