@@ -62,7 +62,8 @@ static const zpar_cli_opt_t main_opts[] = {
 };
 static const zpar_cli_spec_t main_spec = {
     "", main_opts,
-    "\nEnvironment: ZPAR_DIR (default ~/.zpar), ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
+    "\nEnvironment: ZPAR_DIR (default ~/.zpar; $XDG_RUNTIME_DIR/zpar without HOME),\n"
+    "  ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
     "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
     "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n",
     "\nGlobal options (before or after COMMAND):\n", 1};
