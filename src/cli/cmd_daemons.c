@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "controller/controller.h"
 #include "engine/engine.h"
+#include "ids.h"
 #include "log.h"
 
 static int opt_reuse (const char *arg, void *dst)
@@ -98,7 +99,7 @@ int zpar__cmd_engine (int argc, char **argv)
          "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
          ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
         {"id", 0, "N", "ask for engine id N (default: the hub picks)", ZPAR_CLI_UINT, &id, 1,
-         (1ul << 24) - 1, "--id %s: give an engine id from 1 to %lu"},
+         ZPAR_ENGINE_ID_MAX, "--id %s: give an engine id from 1 to %lu"},
         {"register-timeout", 0, "SEC",
          "give up if the controller does not answer within SEC\n"
          "(default: keep trying)",
