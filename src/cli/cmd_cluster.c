@@ -83,13 +83,15 @@ static const char start_help[] =
     "                       inside a job, else $ZPAR_DIR/local; ZPAR_DIR default ~/.zpar)\n"
     "  --scheme leastload|pure  task scheduler (default leastload)\n"
     "  --ip ADDR            interface the controller binds (default 127.0.0.1)\n"
+    "  --curve              encrypt and authenticate every connection (CurveZMQ)\n"
     "  --timeout SEC        give up if not ready in SEC (default 60; 30s, 2m, ...)\n"
     "  -h, --help           this help\n"
     "\n" ZPAR_CLI_EXIT_HELP "(2 also when a cluster is already running in DIR.)\n";
 
 static int cluster_start (int argc, char **argv)
 {
-    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_SCHEME, O_TMO, O_IP, O_LAUNCHER, O_TIME, O_PART };
+    enum { O_DIR = ZPAR_CLI_OPT_FIRST_LOCAL, O_SCHEME, O_TMO, O_IP, O_LAUNCHER, O_TIME, O_PART,
+           O_CURVE };
     static const struct option opts[] = {
         {"engines", required_argument, NULL, 'n'},
         {"launcher", required_argument, NULL, O_LAUNCHER},
@@ -99,6 +101,7 @@ static int cluster_start (int argc, char **argv)
         {"scheme", required_argument, NULL, O_SCHEME},
         {"timeout", required_argument, NULL, O_TMO},
         {"ip", required_argument, NULL, O_IP},
+        {"curve", no_argument, NULL, O_CURVE},
         ZPAR_CLI_COMMON_OPTS,
     };
     zpar_error_t err = {{0}};
@@ -146,6 +149,9 @@ static int cluster_start (int argc, char **argv)
             break;
         case O_PART:
             o.partition = optarg;
+            break;
+        case O_CURVE:
+            o.curve = 1;
             break;
         default:
             if ((rc = zpar__cli_common_opt (c, start_help)) >= 0)

@@ -31,6 +31,8 @@ static const char controller_help[] =
     "  --reuse FILE         bind the ports and use the key of an earlier connection\n"
     "                       file (restart a controller; engines and clients reconnect)\n"
     "  --scheme leastload|pure  task scheduler (default leastload)\n"
+    "  --curve              encrypt and authenticate every connection (CurveZMQ):\n"
+    "                       only holders of client.json or engine.json can connect\n"
     "  --hb-period MS       heartbeat period in milliseconds (default 1000)\n"
     "  --hb-misses N        missed heartbeats before an engine is declared dead (default 3)\n"
     "  --hwm N              tasks outstanding per engine, leastload (default 4;\n"
@@ -41,7 +43,7 @@ static const char controller_help[] =
 
 int zpar__cmd_controller (int argc, char **argv)
 {
-    enum { O_IP = ZPAR_CLI_OPT_FIRST_LOCAL, O_DIR, O_REUSE, O_SCHEME, O_HBP, O_HBM, O_HWM };
+    enum { O_IP = ZPAR_CLI_OPT_FIRST_LOCAL, O_DIR, O_REUSE, O_SCHEME, O_HBP, O_HBM, O_HWM, O_CURVE };
     static const struct option opts[] = {
         {"ip", required_argument, NULL, O_IP},
         {"dir", required_argument, NULL, O_DIR},
@@ -50,6 +52,7 @@ int zpar__cmd_controller (int argc, char **argv)
         {"hb-period", required_argument, NULL, O_HBP},
         {"hb-misses", required_argument, NULL, O_HBM},
         {"hwm", required_argument, NULL, O_HWM},
+        {"curve", no_argument, NULL, O_CURVE},
         ZPAR_CLI_COMMON_OPTS,
     };
     zpar_controller_opts_t o;
@@ -95,6 +98,9 @@ int zpar__cmd_controller (int argc, char **argv)
             if (zpar__cli_parse_uint (optarg, 1000000, &v, &err) < 0 || v < 1)
                 return zpar__cli_usage ("--hwm %s: give a count from 1 to 1000000", optarg);
             o.hwm = (unsigned)v;
+            break;
+        case O_CURVE:
+            o.curve = 1;
             break;
         default:
             if ((rc = zpar__cli_common_opt (c, controller_help)) >= 0)

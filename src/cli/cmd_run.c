@@ -39,6 +39,7 @@ static const char run_help[] =
     "  --ip ADDR             controller bind address (default: loopback on one node,\n"
     "                        all interfaces on several)\n"
     "  --scheme leastload|pure  task scheduler (default leastload)\n"
+    "  --curve               encrypt and authenticate every connection (CurveZMQ)\n"
     "  --mpi                 initialise MPI: function tasks get an engines-only\n"
     "                        communicator (zpar_fn_mpi_comm)\n"
     "  --wait-timeout SEC    how long rank 0 waits for the engines (default 120)\n"
@@ -62,6 +63,7 @@ int zpar__cmd_run (int argc, char **argv)
         O_REPORT,
         O_MPI,
         O_WAIT,
+        O_CURVE,
     };
     static const struct option opts[] = {
         {"sweep", required_argument, NULL, O_SWEEP},
@@ -77,6 +79,7 @@ int zpar__cmd_run (int argc, char **argv)
         {"report-bindings", no_argument, NULL, O_REPORT},
         {"mpi", no_argument, NULL, O_MPI},
         {"wait-timeout", required_argument, NULL, O_WAIT},
+        {"curve", no_argument, NULL, O_CURVE},
         ZPAR_CLI_COMMON_OPTS,
     };
     zpar_run_opts_t o;
@@ -136,6 +139,9 @@ int zpar__cmd_run (int argc, char **argv)
             break;
         case O_MPI:
             o.use_mpi = 1;
+            break;
+        case O_CURVE:
+            o.curve = 1;
             break;
         case O_WAIT:
             if (zpar__cli_parse_duration (optarg, &o.wait_timeout, &err) < 0 || o.wait_timeout <= 0)
