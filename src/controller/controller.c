@@ -157,9 +157,10 @@ static int plan_addresses (const zpar_controller_opts_t *o, const char *ip, zpar
     return 0;
 }
 
-/* The Curve keys of a controller with --curve: those of <dir>/controller.json
- * when it restarts (--reuse) and the file has them, so that engines and
- * clients keep their keys; else fresh ones.  Without --curve, none. */
+/* The Curve keys of a controller with --curve, or restarting (--reuse) from
+ * a connection file with CURVE keys: those of <dir>/controller.json when it
+ * restarts and that file has them, so that engines and clients keep their
+ * keys; else fresh ones.  Otherwise none. */
 static int plan_curve (const zpar_controller_opts_t *o, const char *dir, zpar_conninfo_t *ci,
                        zpar_error_t *err)
 {
@@ -167,7 +168,8 @@ static int plan_curve (const zpar_controller_opts_t *o, const char *dir, zpar_co
     zpar_conninfo_t old;
     zpar_error_t rerr;
 
-    if (!o->curve) {
+    /* a restart of a Curve controller stays Curve: its peers expect it */
+    if (!o->curve && !(o->reuse && zpar__curve_on (&ci->curve))) {
         memset (&ci->curve, 0, sizeof (ci->curve));
         return 0;
     }

@@ -26,7 +26,7 @@ typedef struct {
     int no_signals;
     /* 1: CurveZMQ on every socket (curve.h): new keys, or those of
      * <dir>/controller.json with reuse; only holders of client.json or
-     * engine.json can connect */
+     * engine.json can connect.  Implied by a reuse file with CURVE keys. */
     int curve;
 } zpar_controller_opts_t;
 

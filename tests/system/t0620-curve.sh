@@ -106,6 +106,21 @@ test_expect_success 'a client given engine.json is told to use client.json' '
 	expect_grep "no client CURVE keys" eng.err
 '
 
+test_expect_success 'SIGKILL the controller, restart it with --reuse: CURVE and keys kept' '
+	cp "$C/client.json" saved.json &&
+	cpid=$(awk "/^controller/ {print \$2}" "$C/pids") &&
+	kill -KILL $cpid &&
+	wait_for 10 "! zt_alive $cpid" &&
+	zt_spawn controller2 "$ZPAR" controller --dir "$C" --reuse saved.json &&
+	wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $C/client.json" &&
+	expect_grep "reusing the CURVE keys" "$ZT_TMP/controller2.err" &&
+	expect_eq "same client key" "$(grep curve_client_secret saved.json)" \
+		"$(grep curve_client_secret "$C/client.json")" &&
+	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 idle\"" &&
+	zt_timeout 120 "$ATTACK" "$C/client.json" random 2000 >random2.out &&
+	expect_grep "^connected=0 refused=12 " random2.out
+'
+
 test_expect_success 'the curve cluster still works and stops' '
 	zt_timeout 30 $ZPAR px true &&
 	zt_timeout 30 $ZPAR cluster stop --dir "$C"
