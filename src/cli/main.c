@@ -65,7 +65,8 @@ static void print_main_help (FILE *f)
            "  -h, --help              help (for a command: zpar COMMAND --help)\n"
            "  -V, --version           print the version and the libzmq version\n"
            "\n"
-           "Environment: ZPAR_DIR (default ~/.zpar), ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
+           "Environment: ZPAR_DIR (default ~/.zpar; $XDG_RUNTIME_DIR/zpar without HOME),\n"
+           "  ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
            "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
            "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n");
 }
