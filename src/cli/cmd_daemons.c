@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "controller/controller.h"
 #include "engine/engine.h"
+#include "ids.h"
 #include "log.h"
 
 static const char controller_help[] =
@@ -159,9 +160,9 @@ int zpar__cmd_engine (int argc, char **argv)
     while ((c = getopt_long (argc, argv, ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
         switch (c) {
         case O_ID:
-            if (zpar__cli_parse_uint (optarg, (1ul << 24) - 1, &v, &err) < 0 || v < 1)
-                return zpar__cli_usage ("--id %s: give an engine id from 1 to %lu", optarg,
-                                        (1ul << 24) - 1);
+            if (zpar__cli_parse_uint (optarg, ZPAR_ENGINE_ID_MAX, &v, &err) < 0 || v < 1)
+                return zpar__cli_usage ("--id %s: give an engine id from 1 to %u", optarg,
+                                        ZPAR_ENGINE_ID_MAX);
             o.want_id = (unsigned)v;
             break;
         case O_REGTMO:
