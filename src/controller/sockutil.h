@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "curve.h"
 #include "netlimit.h"
 #include "zpar/error.h"
 
@@ -22,6 +23,22 @@ void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_erro
  * and the heartbeat ROUTER, which only ever receive small messages). */
 void *zpar__bind_socket_role (void *ctx, int type, zpar_net_role_t role, char *ep, size_t epsize,
                               zpar_error_t *err);
+
+/* The same for a socket of one side of the cluster: side is the ZAP
+ * domain of curve.h (ZPAR_CURVE_CLIENT, ZPAR_CURVE_ENGINE, ZPAR_CURVE_ANY;
+ * the two functions above use ZPAR_CURVE_ANY).  When ctx has Curve keys
+ * (zpar__sockutil_set_curve), every non-inproc socket bound here is a
+ * CURVE server whose ZAP domain is side. */
+void *zpar__bind_socket_side (void *ctx, int type, const char *side, char *ep, size_t epsize,
+                              zpar_error_t *err);
+void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const char *side, char *ep,
+                            size_t epsize, zpar_error_t *err);
+
+/* Give ctx Curve keys (copied; the server pair is used) for every socket
+ * bound on it afterwards; k NULL or Curve off forgets them.  Call before
+ * starting the schedulers, with the ZAP handler already bound
+ * (zpar__curve_zap_start).  -1 EINVAL (no ctx), ENOSPC (too many). */
+int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
 
 /* Close with linger 0, NULL-safe. */
 void zpar__close_socket (void *sock);
