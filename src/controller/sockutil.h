@@ -10,11 +10,13 @@
 
 /* Create a socket of type, bind it to ep (port may be '*'), write the
  * resolved endpoint back into ep (size epsize).  NULL with err.
- * HWMs are 0 (no limit: tasks and results are never dropped) except on a
- * PUB and on a network SUB (ZPAR_NETLIMIT_IOPUB_RCVHWM); the network limits of netlimit.h are set for the role that follows
- * from the type: ROUTER data, SUB IOPub, PUB subscriptions + finite send
- * HWM (a subscriber that does not read loses messages, the controller does
- * not grow).  inproc endpoints get no limits. */
+ * The limits of netlimit.h follow from the type: a ROUTER gets the data
+ * limit, a SUB the IOPub limit and a receive HWM of
+ * ZPAR_NETLIMIT_IOPUB_RCVHWM (the forwarder reads no further ahead; TCP
+ * holds the publisher back), a PUB the subscription limit and a finite
+ * send HWM (a subscriber that does not read loses messages, the controller
+ * does not grow).  Other HWMs are 0: tasks and results are never dropped.
+ * inproc endpoints get no limits. */
 void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_error_t *err);
 
 /* The same with an explicit role (e.g. ZPAR_NET_CONTROL for the registrar
