@@ -27,6 +27,7 @@
 #include "heartbeat.h"
 #include "idmap.h"
 #include "ids.h"
+#include "route.h"
 #include "proto_iopub.h"
 #include "reactor.h"
 #include "records.h"
@@ -49,6 +50,7 @@ typedef struct {
     char uuid[64];
     unsigned outstanding;   /* tasks recorded running on it */
     zpar_ident_t reg_ident; /* its registrar DEALER identity */
+    zpar_route_t route;     /* the routing identity it was given (route.h) */
 } zpar_hub_engine_t;
 
 typedef struct zpar_hub {
