@@ -117,8 +117,8 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
     switch (kind) {
     case ZPAR_PIPE_UP:
         if (f->n != 3 || !frame_is (f, 1, 4) ||
-            zpar__route_parse (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]),
-                               &m->route) < 0)
+            zpar__route_parse (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]), &m->route) <
+                0)
             goto malformed;
         memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
         if (zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)

@@ -54,12 +54,12 @@ typedef enum {
 
 typedef struct {
     zpar_pipe_kind_t kind;
-    uint32_t engine;  /* UP, DOWN */
+    uint32_t engine;    /* UP, DOWN */
     zpar_route_t route; /* UP: the engine's routing identity (naming engine) */
-    uint64_t task;    /* DONE, DEP_QUERY */
-    int ok;           /* DONE: 1 the task succeeded, 0 it did not */
-    const void *data; /* REQUEUE: the recorded request (borrowed; see decode) */
-    size_t len;       /* REQUEUE: its length, at least ZPAR_HDR_LEN */
+    uint64_t task;      /* DONE, DEP_QUERY */
+    int ok;             /* DONE: 1 the task succeeded, 0 it did not */
+    const void *data;   /* REQUEUE: the recorded request (borrowed; see decode) */
+    size_t len;         /* REQUEUE: its length, at least ZPAR_HDR_LEN */
 } zpar_pipe_msg_t;
 
 /* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */

@@ -233,8 +233,9 @@ int zpar__proto_reg_engine_reply_decode (const zpar_msg_t *m, zpar_proto_reg_eng
             zpar__route_parse (p, len, &r->route) < 0 ||
             zpar__route_engine (r->route.b, sizeof (r->route.b)).v != r->h.engine.v) {
             zpar__proto_reg_engine_reply_clear (r);
-            return zpar__errnoprintf (err, EPROTO, "register_engine_reply: no valid route for "
-                                                   "engine %u",
+            return zpar__errnoprintf (err, EPROTO,
+                                      "register_engine_reply: no valid route for "
+                                      "engine %u",
                                       r->h.engine.v);
         }
     }

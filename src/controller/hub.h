@@ -27,10 +27,10 @@
 #include "heartbeat.h"
 #include "idmap.h"
 #include "ids.h"
-#include "route.h"
 #include "proto_iopub.h"
 #include "reactor.h"
 #include "records.h"
+#include "route.h"
 #include "wire.h"
 
 /* An engine's state in the table (what clients see, idle / busy / dead,

@@ -402,7 +402,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
     for (int k = 0; k < max; k++) {
         zpar_error_t err;
         zpar_msg_t *r;
-        if (zpar__wire_recv_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__wire_recv_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT,
+                                  &err) < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ETERM)
                 break;
             zpar__droplog (&drops, zpar__drop_kind (errno), "registrar: %s", err.text);
@@ -418,7 +419,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
                            zpar__msg_type_name (m->hdr.type));
             continue;
         }
-        if (r && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, r, ZMQ_DONTWAIT) < 0)
+        if (r && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, r,
+                                       ZMQ_DONTWAIT) < 0)
             zpar__debug ("hub: reply to a vanished peer dropped");
         zpar__msg_destroy (r);
     }

@@ -42,8 +42,7 @@
 
 static const char *qname[ZPAR_ENGINE_NQ] = {"mux", "task", "control"};
 /* the channel each queue's messages are signed for, both ways */
-static const zpar_chan_t qchan[ZPAR_ENGINE_NQ] = {ZPAR_CHAN_MUX, ZPAR_CHAN_TASK,
-                                                  ZPAR_CHAN_CONTROL};
+static const zpar_chan_t qchan[ZPAR_ENGINE_NQ] = {ZPAR_CHAN_MUX, ZPAR_CHAN_TASK, ZPAR_CHAN_CONTROL};
 
 typedef struct {
     const zpar_engine_opts_t *opts;
@@ -386,7 +385,8 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
     (void)r;
     (void)revents;
     /* the socket may be replaced (a failed connect): stop with it */
-    while (e->reg == sock && e->w_reg == w && !e->stop && recv_one (e, sock, ZPAR_CHAN_REGISTRAR, "registrar") == 0)
+    while (e->reg == sock && e->w_reg == w && !e->stop &&
+           recv_one (e, sock, ZPAR_CHAN_REGISTRAR, "registrar") == 0)
         handle_reg_reply (e, e->rx);
 }
 

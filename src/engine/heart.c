@@ -81,7 +81,8 @@ static void *mksock (void *zctx, int type, const char *ident, size_t ident_len)
     if (!s)
         return NULL;
     (void)zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident && zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, ident_len ? ident_len : strlen (ident)) < 0) {
+    if (ident &&
+        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, ident_len ? ident_len : strlen (ident)) < 0) {
         zmq_close (s);
         return NULL;
     }

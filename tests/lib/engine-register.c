@@ -61,7 +61,8 @@ int main (int argc, char **argv)
     rq.rank = -1;
     rq.want = zpar__eid ((uint32_t)want);
     rq.uuid = uuid;
-    if (zpar__proto_reg_engine_encode (m, &rq) < 0 || zpar__wire_send_chan (sock, s, ZPAR_CHAN_REGISTRAR, m, 0) < 0) {
+    if (zpar__proto_reg_engine_encode (m, &rq) < 0 ||
+        zpar__wire_send_chan (sock, s, ZPAR_CHAN_REGISTRAR, m, 0) < 0) {
         fprintf (stderr, "engine-register: send: %s\n", zmq_strerror (errno));
         return 2;
     }

@@ -103,7 +103,8 @@ static int capture (void *ctx, zpar_signer_t *s, int type, uint64_t task, zpar_f
     b = sock (ctx, ZMQ_PAIR, ep, 0);
     if (m && zpar__proto_stream_encode (m, &st) == 0) {
         m->hdr.type = (uint16_t)type;
-        if (zpar__wire_send_chan (b, s, ZPAR_CHAN_IOPUB, m, 0) == 0 && zpar__frames_recv (a, f, 0) == 0)
+        if (zpar__wire_send_chan (b, s, ZPAR_CHAN_IOPUB, m, 0) == 0 &&
+            zpar__frames_recv (a, f, 0) == 0)
             rc = 0;
     }
     zpar__msg_destroy (m);

@@ -42,7 +42,7 @@ static void test_registrar (void)
                                   dcr;
     zpar_proto_reg_client_t rc = {.h = H};
     zpar_proto_unregister_t un = {.h = {.engine = {3}}}, dun;
-    static const int eng_req[] = {ZPAR_F_ROUTE,      ZPAR_F_ADDR_MUX,     ZPAR_F_ADDR_TASK,
+    static const int eng_req[] = {ZPAR_F_ROUTE,        ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,
                                   ZPAR_F_ADDR_CONTROL, ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_HB_PING,
                                   ZPAR_F_ADDR_HB_PONG};
     static const int cli_req[] = {ZPAR_F_CLIENT_ID,    ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,

@@ -339,7 +339,8 @@ static void test_direct (zpar_sched_direct_kind_t kind)
                 "mux: the task signed for another engine than its route is dropped");
             (void)recv_mon (mon, m);
             (void)recv_mon (mon, m);
-            ok (send_result (thief, es, "c1", 201, 1, ZPAR_STATUS_OK) == 0, "mux: a result from 'e1'");
+            ok (send_result (thief, es, "c1", 201, 1, ZPAR_STATUS_OK) == 0,
+                "mux: a result from 'e1'");
             for (int i = 0; i < 200 && zpar__sched_direct_dropped (d) == before + 1; i++)
                 usleep (10000);
             ok (zpar__sched_direct_dropped (d) == before + 2,
