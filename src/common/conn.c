@@ -214,7 +214,10 @@ int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t 
     if (!(text = zpar__conn_to_string (ci)))
         return zpar__errprintf (err, "out of memory");
     len = strlen (text);
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+    /* a new file (a leftover of a process of our pid goes first), never
+     * through a symlink */
+    (void)unlink (tmp);
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
         fchmod (fd, 0600) < 0 || write (fd, text, len) != (ssize_t)len || fsync (fd) < 0 ||
         close (fd) < 0) {
         int e = errno;

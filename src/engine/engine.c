@@ -536,3 +536,25 @@ done:
     cleanup (e);
     return e->rc;
 }
+
+int zpar__engine_connection_file (const char *given, char *buf, size_t size, zpar_error_t *err)
+{
+    const char *env = getenv ("ZPAR_ENGINE_CONNECTION_FILE");
+    if (given)
+        snprintf (buf, size, "%s", given);
+    else if (env && *env)
+        snprintf (buf, size, "%s", env);
+    else if (size < 16 || zpar__cluster_dir (buf, size - 16) < 0) {
+        zpar_error_t why = {{0}};
+        zpar__zpar_dir_error (&why);
+        return zpar__errnoprintf (err, EINVAL, "%s (or pass --connection-file)", why.text);
+    } else
+        strcat (buf, "/engine.json");
+    if (access (buf, R_OK) < 0)
+        return zpar__errnoprintf (err, errno,
+                                  "cannot read the connection file %s: %s: start a controller "
+                                  "first ('zpar controller' or 'zpar cluster start'), or pass "
+                                  "--connection-file DIR/engine.json",
+                                  buf, strerror (errno));
+    return 0;
+}

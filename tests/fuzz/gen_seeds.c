@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "msg.h"
 #include "proto_check.h"
+#include "proto_hb.h"
 #include "proto_monitor.h"
 #include "proto_pipe.h"
 
@@ -341,6 +342,18 @@ int main (int argc, char **argv)
         }
     }
     zpar__msg_destroy (m);
+
+    /* heartbeat pings */
+    {
+        zpar_proto_ping_t ping = {
+            .seq = 1, .time_us = 1764600000000000ull, .session = 0x1234567890abcdefull};
+        uint8_t out[ZPAR_HB_PING_LEN];
+        zpar__proto_ping_encode (&ping, out);
+        put ("proto_hb", "ping", out, sizeof (out));
+        ping.seq = UINT64_MAX;
+        zpar__proto_ping_encode (&ping, out);
+        put ("proto_hb", "ping-last", out, sizeof (out));
+    }
 
     /* a connection file as the controller writes it */
     memset (&ci, 0, sizeof (ci));

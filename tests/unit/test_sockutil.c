@@ -1,0 +1,90 @@
+/* test_sockutil.c - the controller's bound sockets get the network limits
+ * of their role (maximum message size, PUB send HWM, IOPub SUB receive
+ * HWM), inproc ones none; bad parameters. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "conn.h"
+#include "sockutil.h"
+#include "tap.h"
+
+static int64_t maxmsg (void *s)
+{
+    int64_t v = -2;
+    size_t l = sizeof (v);
+    return zmq_getsockopt (s, ZMQ_MAXMSGSIZE, &v, &l) == 0 ? v : -2;
+}
+
+static int hwm (void *s, int opt)
+{
+    int v = -2;
+    size_t l = sizeof (v);
+    return zmq_getsockopt (s, opt, &v, &l) == 0 ? v : -2;
+}
+
+int main (void)
+{
+    void *ctx = zmq_ctx_new ();
+    static const struct {
+        int type;
+        int role; /* -1: from the type */
+        int64_t max;
+        int sndhwm;
+        int rcvhwm;
+        const char *what;
+    } table[] = {
+        {ZMQ_ROUTER, -1, ZPAR_NETLIMIT_DATA_MAX, 0, 0, "ROUTER: data limit, no HWM"},
+        {ZMQ_PUB, -1, ZPAR_NETLIMIT_SUBSCRIBE, ZPAR_NETLIMIT_PUB_SNDHWM, 0,
+         "PUB: subscription limit, finite send HWM"},
+        {ZMQ_SUB, -1, ZPAR_NETLIMIT_IOPUB, 0, ZPAR_NETLIMIT_IOPUB_RCVHWM,
+         "SUB: IOPub limit, finite receive HWM"},
+        {ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_NETLIMIT_CONTROL, 0, 0, "ROUTER as control"},
+    };
+    zpar_error_t err;
+    void *s;
+
+    unsetenv ("ZPAR_MAX_MSG_SIZE");
+    for (size_t i = 0; i < sizeof (table) / sizeof (table[0]); i++) {
+        char ep[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*";
+        s = table[i].role < 0
+                ? zpar__bind_socket (ctx, table[i].type, ep, sizeof (ep), &err)
+                : zpar__bind_socket_role (ctx, table[i].type, (zpar_net_role_t)table[i].role, ep,
+                                          sizeof (ep), &err);
+        ok (s && maxmsg (s) == table[i].max && hwm (s, ZMQ_SNDHWM) == table[i].sndhwm &&
+                hwm (s, ZMQ_RCVHWM) == table[i].rcvhwm && !strstr (ep, ":*"),
+            "%s (max %lld, snd %d, rcv %d, %s)", table[i].what, s ? (long long)maxmsg (s) : 0LL,
+            s ? hwm (s, ZMQ_SNDHWM) : 0, s ? hwm (s, ZMQ_RCVHWM) : 0, ep);
+        zpar__close_socket (s);
+    }
+    {
+        char ep[64] = "inproc://test-sockutil";
+        s = zpar__bind_socket (ctx, ZMQ_PAIR, ep, sizeof (ep), &err);
+        ok (s && maxmsg (s) == -1, "inproc: no limit");
+        zpar__close_socket (s);
+    }
+    setenv ("ZPAR_MAX_MSG_SIZE", "1M", 1);
+    {
+        char ep[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*";
+        s = zpar__bind_socket (ctx, ZMQ_ROUTER, ep, sizeof (ep), &err);
+        ok (s && maxmsg (s) == 1 << 20, "ZPAR_MAX_MSG_SIZE lowers the data limit");
+        zpar__close_socket (s);
+    }
+    unsetenv ("ZPAR_MAX_MSG_SIZE");
+    {
+        char ep[ZPAR_ADDR_MAX] = "nonsense://x";
+        ok (zpar__bind_socket (ctx, ZMQ_ROUTER, ep, sizeof (ep), &err) == NULL,
+            "a bad endpoint: NULL (%s)", err.text);
+        strcpy (ep, "tcp://127.0.0.1:*");
+        ok (zpar__bind_socket_role (ctx, ZMQ_ROUTER, (zpar_net_role_t)42, ep, sizeof (ep), &err) ==
+                NULL,
+            "an unknown role: NULL (%s)", err.text);
+    }
+    zpar__close_socket (NULL);
+    ok (1, "close NULL is a no-op");
+    zmq_ctx_term (ctx);
+    return done_testing ();
+}
