@@ -63,6 +63,8 @@ test_expect_success 'the replays were dropped and counted' '
 '
 
 test_expect_success 'pings answered under claimed identities do not keep a killed engine alive' '
+	zt_spawn claim2 "$ATTACK" claim "$D/client.json" 3 $(zt_scale 20) &&
+	wait_for 10 "grep -q ready $ZT_TMP/claim2.out" &&
 	kill -KILL $E1 &&
 	wait_for 15 "zt_timeout 10 $ZPAR status --json >st.json 2>/dev/null && grep -q \"\\\"state\\\":\\\"dead\\\"\" st.json"
 '
