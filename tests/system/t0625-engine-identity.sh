@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0620-engine-identity: a peer without the key cannot take an engine's
+# t0625-engine-identity: a peer without the key cannot take an engine's
 # place, and a captured message cannot be replayed on another channel.
 #
 # Before any engine registers, a keyless peer claims every identity the
