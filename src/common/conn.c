@@ -204,6 +204,15 @@ static int check_conn_file (const char *path, const struct stat *st, zpar_error_
                                   "refusing connection file %s: it is writable by group or "
                                   "others (mode %03o); if you trust it, run 'chmod 600 %s'",
                                   path, (unsigned)(st->st_mode & 0777), path);
+    /* it holds the cluster key: readable by others, it is everybody's key
+     * (ssh refuses a private key with such a mode for the same reason) */
+    if (st->st_mode & (S_IRGRP | S_IROTH))
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing connection file %s: it holds the cluster key and is "
+                                  "readable by group or others (mode %03o): anyone who read it "
+                                  "can act as you on the cluster; run 'chmod 600 %s' and, if "
+                                  "others may have read it, start the cluster again for a new key",
+                                  path, (unsigned)(st->st_mode & 0777), path);
     return 0;
 }
 

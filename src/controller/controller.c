@@ -342,6 +342,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         advertise (ci.addr[i], ZPAR_ADDR_MAX, adv);
     }
     hub.ci = ci;
+    memset (&hub.ci.curve, 0, sizeof (hub.ci.curve)); /* the hub needs the addresses only */
     hub.extra_dropped = sched_dropped;
     hub.extra_arg = &sched;
     if (zpar__hub_init (&hub) < 0) {
