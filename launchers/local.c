@@ -459,6 +459,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             cargv[k++] = "--ip";
             cargv[k++] = (char *)o->ip;
         }
+        if (o->curve)
+            cargv[k++] = "--curve";
         cargv[k] = NULL;
         snprintf (log, sizeof (log), "%s/controller.log", o->dir);
         if ((pid = start_proc (self, cargv, log, err)) < 0) {

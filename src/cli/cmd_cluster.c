@@ -68,6 +68,8 @@ static int cluster_start (int argc, char **argv)
          .choices = zpar__cli_schemes},
         {"ip", 0, "ADDR", "interface the controller binds (default 127.0.0.1)", ZPAR_CLI_STR,
          &o.ip},
+        {"curve", 0, NULL, "encrypt and authenticate every connection (CurveZMQ)", ZPAR_CLI_FLAG,
+         &o.curve},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",
          ZPAR_CLI_DURATION, &timeout},
         zpar__cli_help_opt,

@@ -54,6 +54,10 @@ int zpar__cmd_controller (int argc, char **argv)
          "tasks outstanding per engine, leastload (default 4;\n"
          "work stealing keeps tasks from waiting behind long ones)",
          ZPAR_CLI_UINT, &hwm, 1, 1000000, "--hwm %s: give a count from 1 to 1000000"},
+        {"curve", 0, NULL,
+         "encrypt and authenticate every connection (CurveZMQ):\n"
+         "only holders of client.json or engine.json can connect",
+         ZPAR_CLI_FLAG, &o.curve},
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info; repeat for debug)"),
         zpar__cli_help_opt,
         {NULL},

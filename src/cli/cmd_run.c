@@ -47,6 +47,8 @@ int zpar__cmd_run (int argc, char **argv)
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
          .choices = zpar__cli_schemes},
+        {"curve", 0, NULL, "encrypt and authenticate every connection (CurveZMQ)", ZPAR_CLI_FLAG,
+         &o.curve},
         {"mpi", 0, NULL,
          "initialise MPI: function tasks get an engines-only\n"
          "communicator (zpar_fn_mpi_comm)",

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "conn.h"
+#include "curve.h"
 #include "engine.h"
 #include "error.h"
 #include "heart.h"
@@ -99,6 +100,11 @@ static void *mksock (eng_t *e, int type, const char *addr, const char *ident, in
     if (ident)
         zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
     (void)zpar__netlimit_apply (s, type == ZMQ_PUB ? ZPAR_NET_PUB : ZPAR_NET_DATA);
+    if (zpar__curve_client (s, &e->ci.curve, ZPAR_CURVE_ENGINE) < 0) {
+        zpar__err ("cannot set the CURVE keys for %s: %s", addr ? addr : "?", zmq_strerror (errno));
+        zmq_close (s);
+        return NULL;
+    }
     if (addr && zmq_connect (s, addr) < 0) {
         zpar__err ("cannot connect to %s: %s", addr, zmq_strerror (errno));
         zmq_close (s);
@@ -273,6 +279,7 @@ static int connect_queues (eng_t *e)
 {
     zpar_heart_opts_t ho = {
         .ping_addr = e->addr_ping,
+        .curve = &e->ci.curve,
         .pong_addr = e->addr_pong,
         .ident = e->ident,
         .period_ms = e->hb_period_ms,

@@ -130,6 +130,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     }
     t.copts.dir = dir;
     t.copts.scheme = o->scheme;
+    t.copts.curve = o->curve;
     t.copts.job = job && *job ? job : "local";
     /* one node: loopback; several: every interface, advertise ours */
     t.copts.ip =

@@ -31,6 +31,8 @@ typedef struct {
     int report_bindings;
     int use_mpi;         /* initialise MPI (engines-only communicator) */
     double wait_timeout; /* seconds for all engines to register */
+    int curve;           /* CurveZMQ on every socket; the engine keys travel
+                            with the endpoints in the wire-up blob */
 } zpar_run_opts_t;
 
 /* Run this rank's part.  Returns the process exit code: on rank 0 the
