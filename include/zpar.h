@@ -41,6 +41,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "zpar/error.h"
 
@@ -97,6 +98,19 @@ ZPAR_API const char *zpar_status_name (zpar_status_t s);
 /* Format / parse a task id as text ("3.17": client 3, task 17). */
 ZPAR_API void zpar_task_id_format (zpar_task_id_t id, char *buf, size_t size);
 ZPAR_API int zpar_task_id_parse (const char *text, zpar_task_id_t *id);
+
+/* Task ids from text: one id ("3.17") or a comma-separated list of them
+ * ("3.1,3.2"), appended to the malloc'd array *ids of *n ids (start with
+ * NULL and 0; free() it).  -1 with EINVAL (err: which part is not an id)
+ * or ENOMEM; then *n is unchanged (*ids may have been reallocated). */
+ZPAR_API int zpar_task_id_list_parse (const char *text, zpar_task_id_t **ids, size_t *n,
+                                      zpar_error_t *err);
+
+/* An engine list "1,3-5": ids from 1, inclusive ranges, duplicates dropped,
+ * sorted.  *ids is malloc'd (free()).  -1 with EINVAL (err says why) or
+ * ENOMEM; outputs untouched on error. */
+ZPAR_API int zpar_engine_list_parse (const char *text, zpar_engine_id_t **ids, size_t *n,
+                                     zpar_error_t *err);
 
 /* ---------------------------------------------------------------------
  * Client
@@ -214,6 +228,21 @@ ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority);     /* highe
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
 
+/* zpar_task_setenv from one "NAME=VALUE" entry (a name of 1 to 255
+ * characters).  -1 with EINVAL. */
+ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry);
+
+/* A function task from "LIB.so:SYMBOL" (a LIB with a '/' is made absolute,
+ * since the engine runs elsewhere) and the contents of input_file ("-":
+ * standard input; NULL: no input).  NULL with EINVAL (bad spec), the
+ * errno of realpath or of reading the file, ENOMEM; err says which. */
+ZPAR_API zpar_task_t *zpar_task_function_spec (const char *spec, const char *input_file,
+                                               zpar_error_t *err);
+
+/* All of a file ("-": standard input) into a malloc'd *data of *len bytes
+ * (free()).  -1 with the errno of fopen/fread, ENOMEM, EINVAL. */
+ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
+
 /* ---------------------------------------------------------------------
  * Submission and futures
  * --------------------------------------------------------------------- */
@@ -286,6 +315,19 @@ ZPAR_API int zpar_result_truncated (const zpar_result_t *r); /* bit 0 stdout, bi
  * the caller and freed with this. */
 ZPAR_API void zpar_result_destroy (zpar_result_t *r);
 
+/* One line describing a result, into buf (truncated to size):
+ * "3.17 ok: exit 0, 0.010 s wall, 0.002 s cpu, engine 1 (host)", or
+ * "3.18 timeout: ran past its timeout and was killed, ...", with ", N
+ * attempts" when it ran more than once.  -1 with EINVAL. */
+ZPAR_API int zpar_result_summary (const zpar_result_t *r, char *buf, size_t size);
+
+/* A result as one JSON object and a newline on f: id, status, exit_code
+ * (null if none), signal, wall, cpu, maxrss_kb, engine (null if none),
+ * host, attempts, error, stdout, stderr (JSON strings), stdout_truncated,
+ * stderr_truncated, output (base64) and output_encoding ("base64").
+ * -1 with EINVAL, or EIO if writing failed. */
+ZPAR_API int zpar_result_write_json (const zpar_result_t *r, FILE *f);
+
 /* ---------------------------------------------------------------------
  * Hub queries
  * --------------------------------------------------------------------- */
@@ -343,6 +385,41 @@ ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_
  * (SIGINT, then kill after grace seconds) the task an engine is running. */
 ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err);
+
+/* Run one task on every live engine, or on the ntargets listed, at once
+ * (direct submissions), and report per engine: output() with each line
+ * of its stdout (stream 1) or stderr (2) as it streams (a line ends in
+ * '\n', except the last one of a stream that has none), completed at the
+ * end with what streaming missed (the rest of the result's stdout/stderr,
+ * unless truncated) and a function task's output (as stream 1); then
+ * done() with its result (owned by the call), or with NULL for the engines
+ * whose result did not arrive within timeout seconds (< 0: no limit).
+ * Engines finish in any order.  The call takes over zpar_client_on_output
+ * while it runs and unsubscribes at its end.  Returns 0 once done() was
+ * called for every engine; -1 with ENOENT (a target is not an engine of
+ * the cluster), ESRCH (a target is dead), ENODEV (no live engine),
+ * EHOSTDOWN (the controller was lost; engines done so far were reported),
+ * EINVAL, or the errno of zpar_client_engines / zpar_submit_to; err says
+ * which. */
+typedef struct {
+    void (*output) (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len);
+    void (*done) (void *arg, zpar_engine_id_t e, const zpar_result_t *r);
+} zpar_each_ops_t;
+ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_engine_id_t *targets,
+                            size_t ntargets, double timeout, const zpar_each_ops_t *ops, void *arg,
+                            zpar_error_t *err);
+
+/* Wait for tasks submitted by any client, by id, at most timeout seconds
+ * (< 0: no limit): cb is called once per task as it finishes (in the
+ * order they finish) with its index in ids and its result (owned by the
+ * call), or with r NULL and cb_err's text when the hub has no such task.
+ * Returns 0 once every task was reported; -1 with ETIMEDOUT (the tasks not
+ * reported are not finished), EHOSTDOWN (the controller was lost), EINVAL,
+ * or the errno of zpar_client_future_for / zpar_future_wait. */
+typedef void (*zpar_wait_f) (void *arg, size_t i, zpar_task_id_t id, const zpar_result_t *r,
+                             const zpar_error_t *cb_err);
+ZPAR_API int zpar_client_wait_ids (zpar_client_t *c, const zpar_task_id_t *ids, size_t n,
+                                   double timeout, zpar_wait_f cb, void *arg, zpar_error_t *err);
 
 /* Shut the whole cluster down (engines kill their tasks and exit; the
  * controller flushes its records and exits). */

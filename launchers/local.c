@@ -459,6 +459,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             cargv[k++] = "--ip";
             cargv[k++] = (char *)o->ip;
         }
+        if (o->curve)
+            cargv[k++] = "--curve";
         cargv[k] = NULL;
         snprintf (log, sizeof (log), "%s/controller.log", o->dir);
         if ((pid = start_proc (self, cargv, log, err)) < 0) {
@@ -559,6 +561,9 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
     memset (info, 0, sizeof (*info));
     if (!dir || !(timeout >= 0))
         return zpar__errnoprintf (err, EINVAL, "local stop: give a directory and a timeout");
+    /* the pids file says what to kill: only from a directory of ours */
+    if (zpar__dir_check_private (dir, "cluster directory", err) < 0 && errno != ENOENT)
+        return -1;
     if (pids_read (dir, &l) < 0)
         return zpar__errnoprintf (err, ENOENT, "no local cluster recorded in %s", dir);
     gethostname (host, sizeof (host) - 1);

@@ -39,6 +39,8 @@ static int mpi_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         argv[a++] = o->extra[i];
     argv[a++] = self;
     argv[a++] = "run";
+    if (o->curve)
+        argv[a++] = "--curve";
     argv[a++] = "--dir";
     argv[a++] = (char *)o->dir;
     argv[a] = NULL;

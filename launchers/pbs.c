@@ -15,12 +15,12 @@ static void pbs_script (FILE *f, const zpar_launch_opts_t *o)
     fprintf (f,
              "cd \"${PBS_O_WORKDIR:-.}\"\n"
              "if [ -n \"${PBS_NODEFILE:-}\" ]; then\n"
-             "  exec mpirun --hostfile \"$PBS_NODEFILE\" '%s' run %s\n"
+             "  exec mpirun --hostfile \"$PBS_NODEFILE\" '%s' run %s%s\n"
              "else\n"
              "  # qsub wrappers over Slurm give no node file: use srun\n"
-             "  exec srun --kill-on-bad-exit=0 '%s' run %s\n"
+             "  exec srun --kill-on-bad-exit=0 '%s' run %s%s\n"
              "fi\n",
-             o->self, ra, o->self, ra);
+             o->self, o->curve ? "--curve " : "", ra, o->self, o->curve ? "--curve " : "", ra);
 }
 
 static int pbs_submit_argv (const zpar_launch_opts_t *o, const char *log, char **argv, int max,

@@ -10,8 +10,8 @@
 
 static void slurm_script (FILE *f, const zpar_launch_opts_t *o)
 {
-    fprintf (f, "exec srun --kill-on-bad-exit=0 '%s' run %s\n", o->self,
-             o->run_args ? o->run_args : "");
+    fprintf (f, "exec srun --kill-on-bad-exit=0 '%s' run %s%s\n", o->self,
+             o->curve ? "--curve " : "", o->run_args ? o->run_args : "");
 }
 
 static int slurm_submit_argv (const zpar_launch_opts_t *o, const char *log, char **argv, int max,

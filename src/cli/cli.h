@@ -12,7 +12,6 @@
 #ifndef ZPAR__CLI_H
 #define ZPAR__CLI_H
 
-#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,29 +58,65 @@ typedef struct {
 void zpar__cli_default_signals (void);
 
 /* ---------------------------------------------------------------- options
- * Every subcommand's getopt_long table ends with ZPAR_CLI_COMMON_OPTS so
- * that the global options are accepted after the subcommand too; the
- * option loop hands those to zpar__cli_common_opt(). */
-enum {
-    ZPAR_CLI_OPT_CONN = 0x1000,
-    ZPAR_CLI_OPT_HELP = 'h',
-    ZPAR_CLI_OPT_VERBOSE = 'v',
-    ZPAR_CLI_OPT_FIRST_LOCAL = 0x1100, /* subcommands number their long-only options from here */
-};
-#define ZPAR_CLI_COMMON_OPTS                                                                       \
-    {"connection-file", required_argument, NULL, ZPAR_CLI_OPT_CONN},                               \
-        {"help", no_argument, NULL, ZPAR_CLI_OPT_HELP},                                            \
-        {"verbose", no_argument, NULL, ZPAR_CLI_OPT_VERBOSE},                                      \
-    {                                                                                              \
-        NULL, 0, NULL, 0                                                                           \
-    }
-#define ZPAR_CLI_COMMON_SHORT "hv"
+ * Each command describes its options in one table; zpar__cli_parse()
+ * builds the getopt_long table from it (plus the global --connection-file,
+ * -h/--help and -v/--verbose, accepted by every command) and stores each
+ * value where the entry says; zpar__cli_help() prints usage, the option
+ * lines (aligned, from the table) and the tail. */
+typedef enum {
+    ZPAR_CLI_FLAG,     /* no argument: ++*(int *)dst */
+    ZPAR_CLI_STR,      /* *(const char **)dst = arg; one of choices if given (else bad) */
+    ZPAR_CLI_DURATION, /* *(double *)dst seconds (zpar__duration_parse_text); min: > 0 */
+    ZPAR_CLI_UINT,     /* *(unsigned long *)dst in [min, max] */
+    ZPAR_CLI_CALL,     /* fn (arg, dst): -1 to go on, else the exit code */
+    ZPAR_CLI_HELP,     /* print the help, exit 0 */
+} zpar_cli_kind_t;
 
-/* Handle one of the common options (or an unknown one, '?').  Returns -1
- * when the option was consumed and parsing goes on; otherwise the exit
- * code the subcommand must return at once (0 after printing help_text for
- * --help, 2 after a usage error). */
-int zpar__cli_common_opt (int opt, const char *help_text);
+/* Option tables give only the fields an entry uses (the rest are zero). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+typedef struct {
+    const char *name; /* long name, or NULL */
+    int shrt;         /* short letter, or 0 */
+    const char *arg;  /* argument's name in the help, NULL: takes none */
+    const char *help; /* help text; '\n' continues it in the help column */
+    zpar_cli_kind_t kind;
+    void *dst;
+    unsigned long min, max;
+    const char *bad; /* usage message when the value is rejected (%s: the value;
+                        UINT: then %lu: max); NULL: a generic one */
+    const char *const *choices;
+    int (*fn) (const char *arg, void *dst);
+} zpar_cli_opt_t;
+
+typedef struct {
+    const char *usage;          /* text before the options */
+    const zpar_cli_opt_t *opts; /* ends with an all-zero entry */
+    const char *tail;           /* text after them */
+    const char *options_title;  /* NULL: "\nOptions:\n" */
+    int in_order;               /* stop at the first operand (commands taking CMD ARGS) */
+    int no_args;                /* operands are a usage error */
+} zpar_cli_spec_t;
+
+/* The values of --scheme (task scheduler). */
+extern const char *const zpar__cli_schemes[];
+
+/* The global options as help lines, for the tables that show them. */
+int zpar__cli_set_conn (const char *arg, void *dst);
+extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */
+extern const zpar_cli_opt_t zpar__cli_help_opt; /* -h, --help */
+#define ZPAR_CLI_VERBOSE_OPT(text)                                                                 \
+    {                                                                                              \
+        "verbose", 'v', NULL, text, ZPAR_CLI_FLAG, &zpar__cli.verbose                              \
+    }
+
+/* Parse argv (argv[0] is the command).  Returns the index of the first
+ * operand, or -1 with *rc the exit code to return at once (0 after --help,
+ * 2 after a usage error, which it has printed). */
+int zpar__cli_parse (const zpar_cli_spec_t *spec, int argc, char **argv, int *rc);
+
+/* The command's help text on f. */
+void zpar__cli_help (const zpar_cli_spec_t *spec, FILE *f);
 
 /* Apply the log level: ZPAR_LOG (error|warn|info|debug or 0-3), raised by
  * one per -v, starting from base_level. */
@@ -97,25 +132,6 @@ void zpar__cli_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)
  * ZPAR_EXIT_USAGE. */
 int zpar__cli_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
-/* ---------------------------------------------------------------- parsers
- * Each returns 0, or -1 with errno EINVAL (ERANGE, ENOMEM) and a one-line
- * explanation in err (which may be NULL); outputs are untouched on error. */
-
-/* A duration in seconds: "30", "2.5", "500ms", "30s", "10m", "1h30m", "1d". */
-int zpar__cli_parse_duration (const char *s, double *secs, zpar_error_t *err);
-
-/* A non-negative integer no larger than max. */
-int zpar__cli_parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_error_t *err);
-
-/* An engine list "1,3-5" (ids >= 1, ranges inclusive, duplicates dropped,
- * sorted).  *ids is malloc'd (free()). */
-int zpar__cli_parse_engines (const char *s, zpar_engine_id_t **ids, size_t *n, zpar_error_t *err);
-
-/* Task ids from n arguments, each "C.S" or a comma-separated list of
- * them ("3.1,3.2").  *ids is malloc'd (free()). */
-int zpar__cli_parse_ids (char *const *args, int n, zpar_task_id_t **ids, size_t *count,
-                         zpar_error_t *err);
-
 /* ---------------------------------------------------------------- cluster access */
 
 /* Connect to the cluster (global --connection-file, $ZPAR_CONNECTION_FILE,
@@ -129,17 +145,10 @@ zpar_client_t *zpar__cli_connect (int *rc);
 /* Exit code for a final task status: 0 for ok, 1 otherwise. */
 int zpar__cli_status_exit (zpar_status_t s);
 
-/* One human line describing a result: "3.17 ok: exit 0, 0.01 s wall on
- * engine 1 (host)" into buf. */
-void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size);
-
 /* Print a result the way `zpar result` does: its stdout to out, its stderr
  * to errout and the summary line to errout (as_json: one JSON object on
  * out instead).  Returns the exit code for the result's status. */
 int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE *errout);
-
-/* Base64 (RFC 4648, with padding) of len bytes, as a JSON string on f. */
-void zpar__cli_put_base64 (FILE *f, const void *data, size_t len);
 
 /* ---------------------------------------------------------------- subcommands */
 int zpar__cmd_controller (int argc, char **argv);

@@ -11,22 +11,6 @@
 #include "json.h"
 #include "log.h"
 
-static const char status_help[] =
-    "Usage: zpar status [--json]\n"
-    "\n"
-    "Show the cluster's engines (id, host, pid, state, tasks outstanding) and its\n"
-    "task counts (pending, running, completed ok, failed) and the number of\n"
-    "messages the controller dropped (malformed, forged or replayed).\n"
-    "\n"
-    "Options:\n"
-    "  --json               one JSON object: {\"connection_file\", \"client_id\",\n"
-    "                       \"engines\": [{\"id\",\"host\",\"pid\",\"rank\",\"state\",\n"
-    "                       \"outstanding\"}], \"tasks\": {\"pending\",\"running\",\n"
-    "                       \"completed\",\"failed\"}, \"dropped\"}\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP;
-
 static void put_str (const char *s)
 {
     zpar__json_put_str (stdout, s, strlen (s));
@@ -34,30 +18,33 @@ static void put_str (const char *s)
 
 int zpar__cmd_status (int argc, char **argv)
 {
-    enum { O_JSON = ZPAR_CLI_OPT_FIRST_LOCAL };
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, O_JSON},
-        ZPAR_CLI_COMMON_OPTS,
+    int as_json = 0, rc;
+    const zpar_cli_opt_t opts[] = {
+        {"json", 0, NULL,
+         "one JSON object: {\"connection_file\", \"client_id\",\n"
+         "\"engines\": [{\"id\",\"host\",\"pid\",\"rank\",\"state\",\n"
+         "\"outstanding\"}], \"tasks\": {\"pending\",\"running\",\n"
+         "\"completed\",\"failed\"}, \"dropped\"}",
+         ZPAR_CLI_FLAG, &as_json},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar status [--json]\n"
+        "\n"
+        "Show the cluster's engines (id, host, pid, state, tasks outstanding) and its\n"
+        "task counts (pending, running, completed ok, failed) and the number of\n"
+        "messages the controller dropped (malformed, forged or replayed).\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     zpar_engine_info_t *info = NULL;
     zpar_queue_status_t qs;
     size_t n = 0, idle = 0, busy = 0, dead = 0;
     zpar_client_t *c;
-    int as_json = 0, ch, rc;
 
-    while ((ch = getopt_long (argc, argv, ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (ch) {
-        case O_JSON:
-            as_json = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (ch, status_help)) >= 0)
-                return rc;
-        }
-    }
-    if (optind < argc)
-        return zpar__cli_usage ("unexpected argument '%s'", argv[optind]);
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
+        return rc;
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (!(c = zpar__cli_connect (&rc)))
         return rc;

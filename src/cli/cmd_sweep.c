@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,52 +22,6 @@ static const char sweep_help[] =
     "it got, or write its results table.  Every run resumes: points whose success\n"
     "the journal records are not run again.\n";
 
-static const char run_help[] =
-    "Usage: zpar sweep run FILE [options]\n"
-    "\n"
-    "Run every point of the sweep FILE that has not succeeded yet, on the cluster\n"
-    "found the usual way (--connection-file, $ZPAR_CONNECTION_FILE, the running\n"
-    "local or job cluster), or else on a private local cluster started for this\n"
-    "run and stopped at its end.\n"
-    "\n"
-    "  -n, --engines N         engines of the private cluster (default: online cores)\n"
-    "  -j, --journal PATH      journal (default: FILE.journal.sqlite)\n"
-    "  -r, --retry-failed      also run points recorded as failed\n"
-    "      --connection-file F the cluster to use\n"
-    "  -w, --window W          tasks outstanding at most (default max(64, 8 x engines))\n"
-    "  -q, --quiet             print only errors\n"
-    "  -v, --verbose           more log output\n"
-    "  -h, --help              this text\n"
-    "\n"
-    "Exit status: 0 every point succeeded, 1 some point failed (or did not run),\n"
-    "2 bad sweep file or usage, 3 no cluster reachable, 128+N interrupted by signal N.\n";
-
-static const char status_help[] =
-    "Usage: zpar sweep status FILE [--journal PATH] [--json]\n"
-    "\n"
-    "Count the sweep's points by state (succeeded, failed, running, pending, not\n"
-    "run) from its journal, and list the points the journal has that the sweep\n"
-    "file no longer has (removed).\n"
-    "\n"
-    "  -j, --journal PATH   journal (default: FILE.journal.sqlite)\n"
-    "      --json           one JSON object\n"
-    "\n" ZPAR_CLI_EXIT_HELP;
-
-static const char report_help[] =
-    "Usage: zpar sweep report FILE [--journal PATH] [--format csv|json] [-o OUT]\n"
-    "\n"
-    "Write one row per point of the sweep (index, parameters, state, exit_code,\n"
-    "signal, attempts, wall_s, max_rss_kb, engine, host, stdout, stderr).\n"
-    "\n"
-    "  -j, --journal PATH    journal (default: FILE.journal.sqlite)\n"
-    "  -f, --format FMT      csv (default) or json\n"
-    "  -o, --output OUT      file to write (default: standard output)\n"
-    "\n" ZPAR_CLI_EXIT_HELP;
-
-enum {
-    OPT_JSON = ZPAR_CLI_OPT_FIRST_LOCAL,
-};
-
 /* Errors of the sweep file already read "FILE:LINE:COLUMN: message". */
 static int report_error (int rc, const zpar_error_t *err)
 {
@@ -78,66 +31,64 @@ static int report_error (int rc, const zpar_error_t *err)
 }
 
 /* The one FILE argument after the options. */
-static const char *file_arg (int argc, char **argv, int *rc)
+static const char *file_arg (int first, int argc, char **argv, int *rc)
 {
-    if (optind >= argc) {
+    if (first < 0)
+        return NULL;
+    if (first >= argc) {
         *rc = zpar__cli_usage ("no sweep file given");
         return NULL;
     }
-    if (optind + 1 < argc) {
-        *rc = zpar__cli_usage ("unexpected argument '%s'", argv[optind + 1]);
+    if (first + 1 < argc) {
+        *rc = zpar__cli_usage ("unexpected argument '%s'", argv[first + 1]);
         return NULL;
     }
-    return argv[optind];
+    return argv[first];
 }
+
+#define JOURNAL_OPT(dst)                                                                           \
+    {                                                                                              \
+        "journal", 'j', "PATH", "journal (default: FILE.journal.sqlite)", ZPAR_CLI_STR, dst        \
+    }
 
 static int cmd_run (int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"engines", required_argument, NULL, 'n'}, {"journal", required_argument, NULL, 'j'},
-        {"retry-failed", no_argument, NULL, 'r'},  {"window", required_argument, NULL, 'w'},
-        {"quiet", no_argument, NULL, 'q'},         ZPAR_CLI_COMMON_OPTS,
+    zpar_sweep_run_opts_t ro = {.private_cluster = 1, .handle_signals = 1};
+    unsigned long engines = 0, window = 0;
+    const zpar_cli_opt_t opts[] = {
+        {"engines", 'n', "N", "engines of the private cluster (default: online cores)",
+         ZPAR_CLI_UINT, &engines, 1, 100000},
+        JOURNAL_OPT (&ro.journal_path),
+        {"retry-failed", 'r', NULL, "also run points recorded as failed", ZPAR_CLI_FLAG,
+         &ro.retry_failed},
+        {"connection-file", 0, "F", "the cluster to use", ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+        {"window", 'w', "W", "tasks outstanding at most (default max(64, 8 x engines))",
+         ZPAR_CLI_UINT, &window, 1, 10000000},
+        {"quiet", 'q', NULL, "print only errors", ZPAR_CLI_FLAG, &ro.quiet},
+        ZPAR_CLI_VERBOSE_OPT ("more log output"),
+        {"help", 'h', NULL, "this text", ZPAR_CLI_HELP},
+        {NULL},
     };
-    zpar_sweep_run_opts_t ro;
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar sweep run FILE [options]\n"
+        "\n"
+        "Run every point of the sweep FILE that has not succeeded yet, on the cluster\n"
+        "found the usual way (--connection-file, $ZPAR_CONNECTION_FILE, the running\n"
+        "local or job cluster), or else on a private local cluster started for this\n"
+        "run and stopped at its end.\n",
+        opts,
+        "\n"
+        "Exit status: 0 every point succeeded, 1 some point failed (or did not run),\n"
+        "2 bad sweep file or usage, 3 no cluster reachable, 128+N interrupted by signal N.\n",
+        "\n"};
     zpar_error_t err = {{0}};
-    unsigned long v;
     const char *file;
-    int c, rc;
+    int rc;
 
-    memset (&ro, 0, sizeof (ro));
-    ro.private_cluster = 1;
-    ro.handle_signals = 1;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, "n:j:rw:q" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (zpar__cli_parse_uint (optarg, 100000, &v, &err) < 0 || v == 0)
-                return zpar__cli_usage ("-n %s: %s", optarg,
-                                        err.text[0] ? err.text : "need at least 1 engine");
-            ro.engines = (unsigned)v;
-            break;
-        case 'j':
-            ro.journal_path = optarg;
-            break;
-        case 'r':
-            ro.retry_failed = 1;
-            break;
-        case 'w':
-            if (zpar__cli_parse_uint (optarg, 10000000, &v, &err) < 0 || v == 0)
-                return zpar__cli_usage ("--window %s: %s", optarg,
-                                        err.text[0] ? err.text : "must be at least 1");
-            ro.window = (unsigned)v;
-            break;
-        case 'q':
-            ro.quiet = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (c, run_help)) >= 0)
-                return rc;
-        }
-    }
-    if (!(file = file_arg (argc, argv, &rc)))
+    if (!(file = file_arg (zpar__cli_parse (&spec, argc, argv, &rc), argc, argv, &rc)))
         return rc;
+    ro.engines = (unsigned)engines;
+    ro.window = (unsigned)window;
     zpar__cli_set_log_level (0);
     ro.sweep_path = file;
     ro.connection_file = zpar__cli.connection_file;
@@ -151,68 +102,57 @@ static int cmd_run (int argc, char **argv)
 
 static int cmd_status (int argc, char **argv)
 {
-    zpar__cli_default_signals (); /* only `sweep run` watches signals */
-    static const struct option opts[] = {
-        {"journal", required_argument, NULL, 'j'},
-        {"json", no_argument, NULL, OPT_JSON},
-        ZPAR_CLI_COMMON_OPTS,
-    };
     const char *journal = NULL, *file;
+    int rc, json = 0;
+    const zpar_cli_opt_t opts[] = {
+        JOURNAL_OPT (&journal),
+        {"json", 0, NULL, "one JSON object", ZPAR_CLI_FLAG, &json},
+        {NULL},
+    };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar sweep status FILE [--journal PATH] [--json]\n"
+        "\n"
+        "Count the sweep's points by state (succeeded, failed, running, pending, not\n"
+        "run) from its journal, and list the points the journal has that the sweep\n"
+        "file no longer has (removed).\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP, "\n"};
     zpar_error_t err = {{0}};
-    int c, rc, json = 0;
 
-    optind = 0;
-    while ((c = getopt_long (argc, argv, "j:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            journal = optarg;
-            break;
-        case OPT_JSON:
-            json = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (c, status_help)) >= 0)
-                return rc;
-        }
-    }
-    if (!(file = file_arg (argc, argv, &rc)))
+    zpar__cli_default_signals (); /* only `sweep run` watches signals */
+    if (!(file = file_arg (zpar__cli_parse (&spec, argc, argv, &rc), argc, argv, &rc)))
         return rc;
     return report_error (zpar__sweep_status (file, journal, json, stdout, &err), &err);
 }
 
+static int opt_format (const char *arg, void *dst)
+{
+    zpar_error_t err = {{0}};
+    if (zpar__report_format_parse (arg, dst, &err) < 0)
+        return zpar__cli_usage ("%s", err.text);
+    return -1;
+}
+
 static int cmd_report (int argc, char **argv)
 {
-    zpar__cli_default_signals (); /* only `sweep run` watches signals */
-    static const struct option opts[] = {
-        {"journal", required_argument, NULL, 'j'},
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        ZPAR_CLI_COMMON_OPTS,
-    };
     const char *journal = NULL, *out = NULL, *file;
     zpar_report_format_t fmt = ZPAR_REPORT_CSV;
+    int rc;
+    const zpar_cli_opt_t opts[] = {
+        JOURNAL_OPT (&journal),
+        {"format", 'f', "FMT", "csv (default) or json", ZPAR_CLI_CALL, &fmt, .fn = opt_format},
+        {"output", 'o', "OUT", "file to write (default: standard output)", ZPAR_CLI_STR, &out},
+        {NULL},
+    };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar sweep report FILE [--journal PATH] [--format csv|json] [-o OUT]\n"
+        "\n"
+        "Write one row per point of the sweep (index, parameters, state, exit_code,\n"
+        "signal, attempts, wall_s, max_rss_kb, engine, host, stdout, stderr).\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP, "\n"};
     zpar_error_t err = {{0}};
-    int c, rc;
 
-    optind = 0;
-    while ((c = getopt_long (argc, argv, "j:f:o:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            journal = optarg;
-            break;
-        case 'f':
-            if (zpar__report_format_parse (optarg, &fmt, &err) < 0)
-                return zpar__cli_usage ("%s", err.text);
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (c, report_help)) >= 0)
-                return rc;
-        }
-    }
-    if (!(file = file_arg (argc, argv, &rc)))
+    zpar__cli_default_signals (); /* only `sweep run` watches signals */
+    if (!(file = file_arg (zpar__cli_parse (&spec, argc, argv, &rc), argc, argv, &rc)))
         return rc;
     return report_error (zpar__sweep_report (file, journal, fmt, out, &err), &err);
 }

@@ -11,56 +11,134 @@
 #include "cli.h"
 #include "log.h"
 
-/* How long a task id the hub does not know yet is given to appear: a task
- * submitted an instant ago by another client reaches the hub's records
- * through the scheduler's monitor copy, a little after its submission. */
-#define ENOENT_GRACE 1.0
+/* ------------------------------------------------------------------ task options */
 
-/* ------------------------------------------------------------------ shared task options */
-
+/* What px and submit read from their command lines. */
 typedef struct {
     const char **env; /* "NAME=VALUE" */
     size_t nenv;
-    const char *cwd;
+    const char *cwd, *function, *input, *targets_arg;
     double timeout;
-} task_opts_t;
+    int inline_fn, wait, json;
+    zpar_engine_id_t *targets;
+    size_t ntargets;
+    zpar_task_id_t *after;
+    size_t nafter;
+    unsigned long retries, priority_set;
+    long priority;
+} task_args_t;
 
-static int add_env (task_opts_t *o, const char *arg)
+static int opt_env (const char *arg, void *dst)
 {
+    task_args_t *a = dst;
     const char **nv;
     const char *eq = strchr (arg, '=');
     if (!eq || eq == arg)
         return zpar__cli_usage ("--env %s: give NAME=VALUE", arg);
-    if (!(nv = realloc (o->env, (o->nenv + 1) * sizeof (*nv))))
+    if (!(nv = realloc (a->env, (a->nenv + 1) * sizeof (*nv))))
         return zpar__cli_usage ("out of memory");
-    o->env = nv;
-    o->env[o->nenv++] = arg;
+    a->env = nv;
+    a->env[a->nenv++] = arg;
     return -1;
 }
 
-/* Apply env / cwd / timeout; the default cwd is this directory (as srun does). */
-static int apply_opts (zpar_task_t *t, const task_opts_t *o)
+static int opt_targets (const char *arg, void *dst)
 {
-    char cwd[PATH_MAX];
-    for (size_t i = 0; i < o->nenv; i++) {
-        const char *eq = strchr (o->env[i], '=');
-        char name[256];
-        size_t len = (size_t)(eq - o->env[i]);
-        if (len >= sizeof (name))
-            return zpar__cli_usage ("--env %s: the name is too long", o->env[i]);
-        memcpy (name, o->env[i], len);
-        name[len] = '\0';
-        if (zpar_task_setenv (t, name, eq + 1) < 0)
-            return zpar__cli_usage ("--env %s: not a valid environment variable", o->env[i]);
-    }
-    if (o->cwd) {
-        if (zpar_task_set_cwd (t, o->cwd) < 0)
-            return zpar__cli_usage ("--cwd %s: not a valid directory name", o->cwd);
-    } else if (getcwd (cwd, sizeof (cwd)))
-        zpar_task_set_cwd (t, cwd);
-    if (o->timeout > 0 && zpar_task_set_timeout (t, o->timeout) < 0)
-        return zpar__cli_usage ("bad --timeout");
+    task_args_t *a = dst;
+    zpar_error_t err = {{0}};
+    free (a->targets);
+    a->targets = NULL;
+    a->targets_arg = arg;
+    if (zpar_engine_list_parse (arg, &a->targets, &a->ntargets, &err) < 0)
+        return zpar__cli_usage ("--targets: %s", err.text);
     return -1;
+}
+
+static int opt_after (const char *arg, void *dst)
+{
+    task_args_t *a = dst;
+    zpar_error_t err = {{0}};
+    if (zpar_task_id_list_parse (arg, &a->after, &a->nafter, &err) < 0)
+        return zpar__cli_usage ("--after: %s", err.text);
+    return -1;
+}
+
+static int opt_priority (const char *arg, void *dst)
+{
+    task_args_t *a = dst;
+    char *end;
+    errno = 0;
+    a->priority = strtol (arg, &end, 10);
+    if (errno || *end || end == arg || a->priority < -1000000 || a->priority > 1000000)
+        return zpar__cli_usage ("--priority %s: give an integer (higher runs first)", arg);
+    a->priority_set = 1;
+    return -1;
+}
+
+static void task_args_free (task_args_t *a)
+{
+    free (a->env);
+    free (a->targets);
+    free (a->after);
+}
+
+/* The task the command line describes (argv: CMD ARGS, or none with
+ * --function).  NULL after printing why, with *rc the exit code. */
+static zpar_task_t *make_task (const task_args_t *a, int argc, char **argv, int *rc)
+{
+    zpar_error_t err = {{0}};
+    zpar_task_t *t;
+    char cwd[PATH_MAX];
+
+    *rc = ZPAR_EXIT_USAGE;
+    if (a->function && argc > 0) {
+        zpar__cli_usage ("give either --function LIB:SYMBOL or a command, not both ('%s')",
+                         argv[0]);
+        return NULL;
+    }
+    if (!a->function && argc <= 0) {
+        zpar__cli_usage ("what should run? give a command (zpar %s -- CMD ARGS) or "
+                         "--function LIB.so:SYMBOL",
+                         zpar__cli.cmd);
+        return NULL;
+    }
+    if (!a->function && (a->input || a->inline_fn)) {
+        zpar__cli_usage ("--input and --inline go with --function LIB.so:SYMBOL");
+        return NULL;
+    }
+    if (a->function) {
+        if (!(t = zpar_task_function_spec (a->function, a->input, &err))) {
+            zpar__cli_usage ("--function: %s", err.text);
+            return NULL;
+        }
+    } else if (!(t = zpar_task_command ((const char *const *)argv))) {
+        zpar__cli_usage ("cannot describe the command: %s", strerror (errno));
+        return NULL;
+    }
+    if (a->inline_fn && zpar_task_set_inline (t, 1) < 0) {
+        zpar__cli_usage ("--inline: %s", strerror (errno));
+        goto error;
+    }
+    for (size_t i = 0; i < a->nenv; i++)
+        if (zpar_task_putenv (t, a->env[i]) < 0) {
+            zpar__cli_usage ("--env %s: not a valid environment variable", a->env[i]);
+            goto error;
+        }
+    /* the default cwd is this directory (as srun does) */
+    if (a->cwd && zpar_task_set_cwd (t, a->cwd) < 0) {
+        zpar__cli_usage ("--cwd %s: not a valid directory name", a->cwd);
+        goto error;
+    } else if (!a->cwd && getcwd (cwd, sizeof (cwd)))
+        zpar_task_set_cwd (t, cwd);
+    if (a->timeout > 0 && zpar_task_set_timeout (t, a->timeout) < 0) {
+        zpar__cli_usage ("bad --timeout");
+        goto error;
+    }
+    *rc = ZPAR_EXIT_OK;
+    return t;
+error:
+    zpar_task_destroy (t);
+    return NULL;
 }
 
 /* The controller stopped answering while we waited (EHOSTDOWN). */
@@ -74,356 +152,123 @@ static void lost (const char *what, const zpar_error_t *err)
 /* ------------------------------------------------------------------ px */
 
 typedef struct {
-    zpar_engine_id_t e;
-    zpar_future_t *f;
-    zpar_task_id_t id;
-    size_t streamed[2];
-    char *buf[2];
-    size_t blen[2], bcap[2];
-    int done;
-} px_slot_t;
-
-typedef struct {
-    px_slot_t *v;
-    size_t n;
+    double timeout;
+    int worst;
 } px_t;
 
-static void px_emit (px_slot_t *s, int k, int flush_partial)
+/* A line of an engine's output (stderr's on stderr), as "[eN] line". */
+static void px_output (void *arg, zpar_engine_id_t e, int stream, const void *data, size_t len)
 {
-    FILE *f = k == 1 ? stderr : stdout;
-    size_t start = 0;
-    for (size_t i = 0; i < s->blen[k]; i++)
-        if (s->buf[k][i] == '\n') {
-            fprintf (f, "[e%u] ", s->e.id);
-            fwrite (s->buf[k] + start, 1, i - start + 1, f);
-            start = i + 1;
-        }
-    if (flush_partial && start < s->blen[k]) {
-        fprintf (f, "[e%u] ", s->e.id);
-        fwrite (s->buf[k] + start, 1, s->blen[k] - start, f);
+    FILE *f = stream == 2 ? stderr : stdout;
+    fprintf (f, "[e%u] ", e.id);
+    fwrite (data, 1, len, f);
+    if (!len || ((const char *)data)[len - 1] != '\n')
         fputc ('\n', f);
-        start = s->blen[k];
-    }
-    memmove (s->buf[k], s->buf[k] + start, s->blen[k] - start);
-    s->blen[k] -= start;
     fflush (f);
 }
 
-static void px_append (px_slot_t *s, int k, const void *data, size_t len)
-{
-    if (s->blen[k] + len > s->bcap[k]) {
-        size_t ncap = (s->blen[k] + len) * 2 + 64;
-        char *nb = realloc (s->buf[k], ncap);
-        if (!nb)
-            return; /* drop: out of memory */
-        s->buf[k] = nb;
-        s->bcap[k] = ncap;
-    }
-    memcpy (s->buf[k] + s->blen[k], data, len);
-    s->blen[k] += len;
-    s->streamed[k] += len;
-    px_emit (s, k, 0);
-}
-
-static void px_on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, int stream,
-                          const void *data, size_t len)
+/* An engine finished (r NULL: no result in time): a line for anything but
+ * success. */
+static void px_done (void *arg, zpar_engine_id_t e, const zpar_result_t *r)
 {
     px_t *px = arg;
-    (void)engine;
-    if (stream != 1 && stream != 2)
-        return;
-    for (size_t i = 0; i < px->n; i++)
-        if (px->v[i].id.id == task.id) {
-            if (!px->v[i].done)
-                px_append (&px->v[i], stream - 1, data, len);
-            return;
-        }
-}
+    zpar_status_t st = r ? zpar_result_status (r) : ZPAR_STATUS_PENDING;
+    const char *err = r ? zpar_result_error (r) : "";
+    int rc = ZPAR_EXIT_FAILED;
 
-/* A slot's result arrived: print what streaming missed, the rest of the
- * partial lines, and a line for anything but success. */
-static int px_finish (px_slot_t *s, double timeout)
-{
-    const zpar_result_t *r = zpar_future_result (s->f);
-    zpar_status_t st = zpar_result_status (r);
-    const char *err = zpar_result_error (r);
-    for (int k = 0; k < 2; k++) {
-        size_t len = 0;
-        const char *data = k == 0 ? zpar_result_stdout (r, &len) : zpar_result_stderr (r, &len);
-        if (data && len > s->streamed[k] && !(zpar_result_truncated (r) & (1 << k)))
-            px_append (s, k, data + s->streamed[k], len - s->streamed[k]);
-        px_emit (s, k, 1);
-    }
-    {
-        /* a function task's output, line by line like stdout */
-        size_t len = 0;
-        const char *out = zpar_result_output (r, &len);
-        if (out && len) {
-            px_append (s, 0, out, len);
-            px_emit (s, 0, 1);
-        }
-    }
-    s->done = 1;
-    fflush (stdout);
-    switch (st) {
-    case ZPAR_STATUS_OK:
-        return ZPAR_EXIT_OK;
-    case ZPAR_STATUS_FAILED:
-        fprintf (stderr, "[e%u] exit status %d\n", s->e.id, zpar_result_exit_code (r));
-        return ZPAR_EXIT_FAILED;
-    case ZPAR_STATUS_SIGNALED:
-        fprintf (stderr, "[e%u] killed by signal %d (%s)\n", s->e.id, zpar_result_signal (r),
+    if (!r) {
+        fprintf (stderr, "[e%u] error: no result within %g s\n", e.id, px->timeout);
+        rc = ZPAR_EXIT_TIMEOUT;
+    } else if (st == ZPAR_STATUS_OK)
+        rc = ZPAR_EXIT_OK;
+    else if (st == ZPAR_STATUS_FAILED)
+        fprintf (stderr, "[e%u] exit status %d\n", e.id, zpar_result_exit_code (r));
+    else if (st == ZPAR_STATUS_SIGNALED)
+        fprintf (stderr, "[e%u] killed by signal %d (%s)\n", e.id, zpar_result_signal (r),
                  strsignal (zpar_result_signal (r)));
-        return ZPAR_EXIT_FAILED;
-    case ZPAR_STATUS_TIMEOUT:
-        fprintf (stderr, "[e%u] error: timed out after %g s and was killed\n", s->e.id, timeout);
-        return ZPAR_EXIT_TIMEOUT;
-    default:
-        fprintf (stderr, "[e%u] error: %s\n", s->e.id, err && *err ? err : zpar_status_name (st));
-        return ZPAR_EXIT_FAILED;
-    }
-}
-
-static const char px_help[] =
-    "Usage: zpar px [OPTIONS] [--] CMD [ARGS...]\n"
-    "       zpar px [OPTIONS] --function LIB.so:SYMBOL [--input FILE] [--inline]\n"
-    "\n"
-    "Run CMD on every engine (or those of --targets) at once and stream their\n"
-    "output, each line prefixed by the engine id: '[e1] text' (stderr lines on\n"
-    "stderr).  A failure is reported as '[e2] exit status 3' or '[e2] error: ...'.\n"
-    "CMD runs in this directory unless --cwd says otherwise.\n"
-    "\n"
-    "Options:\n"
-    "  -t, --targets LIST   engines to run on: ids and ranges, like 1,3-5\n"
-    "  --timeout SEC        kill CMD after SEC (30, 2.5, 10m, ...) and exit 4\n"
-    "  --env NAME=VALUE     add to CMD's environment (repeatable)\n"
-    "  --cwd DIR            directory to run CMD in (default: the current one)\n"
-    "  --function LIB:SYM   run the function SYM of the shared library LIB on every\n"
-    "                       engine at once (with 'zpar run --mpi' and --inline it gets\n"
-    "                       the engines-only MPI communicator: an MPI kernel)\n"
-    "  --input FILE         the function's input bytes (- for stdin)\n"
-    "  --inline             run the function inside the engine process\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP "(1: CMD failed on at least one engine; 4: it ran past --timeout.)\n";
-
-static int read_input (const char *path, char **data, size_t *len);
-
-/* Describe a function task from "LIB.so:SYMBOL" (a library path is made
- * absolute: the engine runs elsewhere).  -1 on success, else the exit code. */
-static int function_task (const char *function, const char *input, int inline_fn,
-                          zpar_task_t **task)
-{
-    const char *colon = strrchr (function, ':');
-    size_t len = colon ? (size_t)(colon - function) : 0;
-    char lib[PATH_MAX], *indata = NULL;
-    size_t inlen = 0;
-    if (!colon || !len || !colon[1] || len >= sizeof (lib))
-        return zpar__cli_usage ("--function %s: give LIB.so:SYMBOL, e.g. ./libwork.so:square",
-                                function);
-    memcpy (lib, function, len);
-    lib[len] = '\0';
-    if (strchr (lib, '/')) {
-        char abs[PATH_MAX];
-        if (!realpath (lib, abs))
-            return zpar__cli_usage ("--function: cannot find the library %s: %s", lib,
-                                    strerror (errno));
-        snprintf (lib, sizeof (lib), "%s", abs);
-    }
-    if (input && read_input (input, &indata, &inlen) < 0)
-        return zpar__cli_usage ("--input %s: %s", input, strerror (errno));
-    *task = zpar_task_function (lib, colon + 1, indata, inlen);
-    free (indata);
-    if (!*task)
-        return zpar__cli_usage ("cannot describe the function task: %s", strerror (errno));
-    if (inline_fn && zpar_task_set_inline (*task, 1) < 0)
-        return zpar__cli_usage ("--inline: %s", strerror (errno));
-    return -1;
+    else if (st == ZPAR_STATUS_TIMEOUT) {
+        fprintf (stderr, "[e%u] error: timed out after %g s and was killed\n", e.id, px->timeout);
+        rc = ZPAR_EXIT_TIMEOUT;
+    } else
+        fprintf (stderr, "[e%u] error: %s\n", e.id, err && *err ? err : zpar_status_name (st));
+    if (rc == ZPAR_EXIT_TIMEOUT || (rc && px->worst != ZPAR_EXIT_TIMEOUT))
+        px->worst = rc;
 }
 
 int zpar__cmd_px (int argc, char **argv)
 {
-    enum { O_TMO = ZPAR_CLI_OPT_FIRST_LOCAL, O_ENV, O_CWD, O_FUNC, O_INPUT, O_INLINE };
-    static const struct option opts[] = {
-        {"targets", required_argument, NULL, 't'},     {"timeout", required_argument, NULL, O_TMO},
-        {"env", required_argument, NULL, O_ENV},       {"cwd", required_argument, NULL, O_CWD},
-        {"function", required_argument, NULL, O_FUNC}, {"input", required_argument, NULL, O_INPUT},
-        {"inline", no_argument, NULL, O_INLINE},       ZPAR_CLI_COMMON_OPTS,
+    task_args_t a = {0};
+    const zpar_cli_opt_t opts[] = {
+        {"targets", 't', "LIST", "engines to run on: ids and ranges, like 1,3-5", ZPAR_CLI_CALL, &a,
+         .fn = opt_targets},
+        {"timeout", 0, "SEC", "kill CMD after SEC (30, 2.5, 10m, ...) and exit 4",
+         ZPAR_CLI_DURATION, &a.timeout},
+        {"env", 0, "NAME=VALUE", "add to CMD's environment (repeatable)", ZPAR_CLI_CALL, &a,
+         .fn = opt_env},
+        {"cwd", 0, "DIR", "directory to run CMD in (default: the current one)", ZPAR_CLI_STR,
+         &a.cwd},
+        {"function", 0, "LIB:SYM",
+         "run the function SYM of the shared library LIB on every\n"
+         "engine at once (with 'zpar run --mpi' and --inline it gets\n"
+         "the engines-only MPI communicator: an MPI kernel)",
+         ZPAR_CLI_STR, &a.function},
+        {"input", 0, "FILE", "the function's input bytes (- for stdin)", ZPAR_CLI_STR, &a.input},
+        {"inline", 0, NULL, "run the function inside the engine process", ZPAR_CLI_FLAG,
+         &a.inline_fn},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar px [OPTIONS] [--] CMD [ARGS...]\n"
+        "       zpar px [OPTIONS] --function LIB.so:SYMBOL [--input FILE] [--inline]\n"
+        "\n"
+        "Run CMD on every engine (or those of --targets) at once and stream their\n"
+        "output, each line prefixed by the engine id: '[e1] text' (stderr lines on\n"
+        "stderr).  A failure is reported as '[e2] exit status 3' or '[e2] error: ...'.\n"
+        "CMD runs in this directory unless --cwd says otherwise.\n",
+        opts,
+        "\n" ZPAR_CLI_EXIT_HELP
+        "(1: CMD failed on at least one engine; 4: it ran past --timeout.)\n",
+        .in_order = 1};
+    const zpar_each_ops_t ops = {px_output, px_done};
     zpar_error_t err = {{0}};
-    task_opts_t to = {0};
-    zpar_engine_id_t *targets = NULL;
-    zpar_engine_info_t *info = NULL;
-    size_t ntargets = 0, ninfo = 0;
-    const char *targets_arg = NULL;
     zpar_client_t *c = NULL;
     zpar_task_t *task = NULL;
     px_t px = {0};
-    const char *function = NULL, *input = NULL;
-    int inline_fn = 0;
-    int ch, rc = ZPAR_EXIT_OK, worst = ZPAR_EXIT_OK;
-    double deadline;
+    int first, rc;
 
-    while ((ch = getopt_long (argc, argv, "+t:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (ch) {
-        case 't':
-            targets_arg = optarg;
-            if (zpar__cli_parse_engines (optarg, &targets, &ntargets, &err) < 0)
-                return zpar__cli_usage ("--targets: %s", err.text);
-            break;
-        case O_TMO:
-            if (zpar__cli_parse_duration (optarg, &to.timeout, &err) < 0)
-                return zpar__cli_usage ("--timeout: %s", err.text);
-            break;
-        case O_ENV:
-            if ((rc = add_env (&to, optarg)) >= 0)
-                return rc;
-            break;
-        case O_CWD:
-            to.cwd = optarg;
-            break;
-        case O_FUNC:
-            function = optarg;
-            break;
-        case O_INPUT:
-            input = optarg;
-            break;
-        case O_INLINE:
-            inline_fn = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (ch, px_help)) >= 0)
-                return rc;
-        }
-    }
-    rc = ZPAR_EXIT_OK;
-    if (optind >= argc && !function) {
-        free (targets);
-        return zpar__cli_usage ("what should the engines run? give a command: zpar px -- CMD ARGS");
-    }
-    if (function && optind < argc) {
-        free (targets);
-        return zpar__cli_usage ("give either --function LIB:SYMBOL or a command, not both");
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+        goto done;
+    if (first >= argc && !a.function) {
+        rc = zpar__cli_usage ("what should the engines run? give a command: zpar px -- CMD ARGS");
+        goto done;
     }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (function) {
-        if ((rc = function_task (function, input, inline_fn, &task)) >= 0)
-            goto done;
-        rc = ZPAR_EXIT_OK;
-    } else if (!(task = zpar_task_command ((const char *const *)argv + optind))) {
-        rc = zpar__cli_usage ("cannot describe the command: %s", strerror (errno));
+    if (!(task = make_task (&a, argc - first, argv + first, &rc)) || !(c = zpar__cli_connect (&rc)))
         goto done;
-    }
-    if ((rc = apply_opts (task, &to)) >= 0)
-        goto done;
-    rc = ZPAR_EXIT_OK;
-    if (!(c = zpar__cli_connect (&rc)))
-        goto done;
-    if (zpar_client_engines (c, &info, &ninfo, &err) < 0) {
-        zpar__cli_error ("cannot list the engines: %s", err.text);
-        rc = ZPAR_EXIT_UNREACHABLE;
-        goto done;
-    }
-    if (!(px.v = calloc (ninfo + ntargets + 1, sizeof (*px.v)))) {
-        zpar__cli_error ("out of memory");
-        rc = ZPAR_EXIT_FAILED;
-        goto done;
-    }
-    if (targets) {
-        for (size_t i = 0; i < ntargets; i++) {
-            size_t j;
-            for (j = 0; j < ninfo && info[j].id.id != targets[i].id; j++)
-                ;
-            if (j == ninfo) {
-                zpar__cli_error ("--targets %s: there is no engine %u in this cluster (%zu "
-                                 "engine(s); 'zpar status' lists them)",
-                                 targets_arg, targets[i].id, ninfo);
-                rc = ZPAR_EXIT_USAGE;
-                goto done;
-            }
-            if (!strcmp (info[j].state, "dead")) {
-                zpar__cli_error ("--targets %s: engine %u is dead ('zpar status' lists the live "
-                                 "ones)",
-                                 targets_arg, targets[i].id);
-                rc = ZPAR_EXIT_USAGE;
-                goto done;
-            }
-            px.v[px.n++].e = targets[i];
-        }
-    } else {
-        for (size_t j = 0; j < ninfo; j++)
-            if (strcmp (info[j].state, "dead"))
-                px.v[px.n++].e = info[j].id;
-    }
-    if (px.n == 0) {
+    px.timeout = a.timeout;
+    /* the engines kill CMD at --timeout; the grace covers the kill and the reply */
+    if (zpar_run_each (c, task, a.targets, a.ntargets, a.timeout > 0 ? a.timeout + 5.0 : -1, &ops,
+                       &px, &err) == 0)
+        rc = px.worst;
+    else if (errno == ENOENT || errno == ESRCH) {
+        zpar__cli_error ("--targets %s: %s ('zpar status' lists the live ones)", a.targets_arg,
+                         err.text);
+        rc = ZPAR_EXIT_USAGE;
+    } else if (errno == ENODEV) {
         zpar__cli_error ("no engines in this cluster yet: start some ('zpar cluster start -n N' "
                          "or 'zpar engine'), or wait for them to register");
         rc = ZPAR_EXIT_UNREACHABLE;
-        goto done;
+    } else if (errno == EHOSTDOWN) {
+        lost ("the engines", &err);
+        rc = ZPAR_EXIT_UNREACHABLE;
+    } else {
+        zpar__cli_error ("%s", err.text);
+        rc = strncmp (err.text, "cannot submit", 13) ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_FAILED;
     }
-    zpar_client_on_output (c, px_on_output, &px, 1);
-    for (size_t i = 0; i < px.n; i++) {
-        if (!(px.v[i].f = zpar_submit_to (c, px.v[i].e, task, &err))) {
-            zpar__cli_error ("cannot submit to engine %u: %s", px.v[i].e.id, err.text);
-            rc = ZPAR_EXIT_FAILED;
-            px.n = i;
-            goto done;
-        }
-        px.v[i].id = zpar_future_id (px.v[i].f);
-    }
-    /* the engines kill CMD at --timeout; the grace covers the kill and the reply */
-    deadline = to.timeout > 0 ? zpar__mono_s () + to.timeout + 5.0 : -1;
-    for (;;) {
-        size_t left = 0;
-        double wait = 0.25;
-        for (size_t i = 0; i < px.n; i++) {
-            if (px.v[i].done)
-                continue;
-            if (zpar_future_done (px.v[i].f)) {
-                int r = px_finish (&px.v[i], to.timeout);
-                if (r == ZPAR_EXIT_TIMEOUT || (r && worst != ZPAR_EXIT_TIMEOUT))
-                    worst = r;
-            } else
-                left++;
-        }
-        if (!left)
-            break;
-        if (deadline > 0) {
-            double rem = deadline - zpar__mono_s ();
-            if (rem <= 0) {
-                for (size_t i = 0; i < px.n; i++)
-                    if (!px.v[i].done) {
-                        for (int k = 0; k < 2; k++)
-                            px_emit (&px.v[i], k, 1);
-                        fprintf (stderr, "[e%u] error: no result within %g s\n", px.v[i].e.id,
-                                 to.timeout);
-                    }
-                worst = ZPAR_EXIT_TIMEOUT;
-                break;
-            }
-            if (rem < wait)
-                wait = rem;
-        }
-        if (zpar_client_poll (c, wait, &err) < 0) {
-            if (errno == EHOSTDOWN)
-                lost ("the engines", &err);
-            else
-                zpar__cli_error ("lost the cluster: %s", err.text);
-            worst = ZPAR_EXIT_UNREACHABLE;
-            break;
-        }
-    }
-    rc = worst;
 done:
-    for (size_t i = 0; i < px.n; i++) {
-        zpar_future_destroy (px.v[i].f);
-        free (px.v[i].buf[0]);
-        free (px.v[i].buf[1]);
-    }
-    free (px.v);
-    free (info);
-    free (targets);
-    free (to.env);
+    task_args_free (&a);
     zpar_task_destroy (task);
     zpar_client_destroy (c);
     return rc;
@@ -431,244 +276,77 @@ done:
 
 /* ------------------------------------------------------------------ submit */
 
-static int read_input (const char *path, char **data, size_t *len)
-{
-    FILE *f = strcmp (path, "-") ? fopen (path, "rb") : stdin;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    if (!f)
-        return -1;
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            char *nb = realloc (buf, cap ? cap * 2 : 65536);
-            if (!nb) {
-                free (buf);
-                if (f != stdin)
-                    fclose (f);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 65536;
-        }
-        got = fread (buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror (f)) {
-        int e = errno;
-        free (buf);
-        if (f != stdin)
-            fclose (f);
-        errno = e ? e : EIO;
-        return -1;
-    }
-    if (f != stdin)
-        fclose (f);
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-static const char submit_help[] =
-    "Usage: zpar submit [OPTIONS] [--] CMD [ARGS...]\n"
-    "       zpar submit [OPTIONS] --function LIB.so:SYMBOL [--input FILE] [--inline]\n"
-    "\n"
-    "Submit a load-balanced task and print its id (like 3.17) without waiting;\n"
-    "follow it with 'zpar wait ID' and 'zpar result ID' (from any terminal).\n"
-    "CMD runs in this directory unless --cwd says otherwise.\n"
-    "\n"
-    "Options:\n"
-    "  --retries K          run again up to K times if it fails or its engine dies\n"
-    "  --timeout SEC        kill the task after SEC (30, 2.5, 10m, ...)\n"
-    "  --after ID,...       run only after these tasks succeeded (repeatable)\n"
-    "  -t, --targets LIST   engines allowed to run it: ids and ranges, like 1,3-5\n"
-    "  --priority P         higher runs first (default 0)\n"
-    "  --env NAME=VALUE     add to the task's environment (repeatable)\n"
-    "  --cwd DIR            directory to run in (default: the current one)\n"
-    "  --function LIB:SYM   a function task: SYM of the shared library LIB\n"
-    "  --input FILE         the function's input bytes (- for stdin)\n"
-    "  --inline             run the function inside the engine (no child process)\n"
-    "  --wait               wait for the result and print it like 'zpar result'\n"
-    "  --json               with --wait: print the result as JSON\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP "(With --wait, 1 means the task did not succeed.)\n";
-
 int zpar__cmd_submit (int argc, char **argv)
 {
-    enum {
-        O_RETRIES = ZPAR_CLI_OPT_FIRST_LOCAL,
-        O_TMO,
-        O_AFTER,
-        O_PRIO,
-        O_ENV,
-        O_CWD,
-        O_FUNC,
-        O_INPUT,
-        O_INLINE,
-        O_WAIT,
-        O_JSON
+    task_args_t a = {0};
+    const zpar_cli_opt_t opts[] = {
+        {"retries", 0, "K", "run again up to K times if it fails or its engine dies", ZPAR_CLI_UINT,
+         &a.retries, 0, 1000000},
+        {"timeout", 0, "SEC", "kill the task after SEC (30, 2.5, 10m, ...)", ZPAR_CLI_DURATION,
+         &a.timeout},
+        {"after", 0, "ID,...", "run only after these tasks succeeded (repeatable)", ZPAR_CLI_CALL,
+         &a, .fn = opt_after},
+        {"targets", 't', "LIST", "engines allowed to run it: ids and ranges, like 1,3-5",
+         ZPAR_CLI_CALL, &a, .fn = opt_targets},
+        {"priority", 0, "P", "higher runs first (default 0)", ZPAR_CLI_CALL, &a,
+         .fn = opt_priority},
+        {"env", 0, "NAME=VALUE", "add to the task's environment (repeatable)", ZPAR_CLI_CALL, &a,
+         .fn = opt_env},
+        {"cwd", 0, "DIR", "directory to run in (default: the current one)", ZPAR_CLI_STR, &a.cwd},
+        {"function", 0, "LIB:SYM", "a function task: SYM of the shared library LIB", ZPAR_CLI_STR,
+         &a.function},
+        {"input", 0, "FILE", "the function's input bytes (- for stdin)", ZPAR_CLI_STR, &a.input},
+        {"inline", 0, NULL, "run the function inside the engine (no child process)", ZPAR_CLI_FLAG,
+         &a.inline_fn},
+        {"wait", 0, NULL, "wait for the result and print it like 'zpar result'", ZPAR_CLI_FLAG,
+         &a.wait},
+        {"json", 0, NULL, "with --wait: print the result as JSON", ZPAR_CLI_FLAG, &a.json},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
+        {NULL},
     };
-    static const struct option opts[] = {
-        {"retries", required_argument, NULL, O_RETRIES},
-        {"timeout", required_argument, NULL, O_TMO},
-        {"after", required_argument, NULL, O_AFTER},
-        {"targets", required_argument, NULL, 't'},
-        {"priority", required_argument, NULL, O_PRIO},
-        {"env", required_argument, NULL, O_ENV},
-        {"cwd", required_argument, NULL, O_CWD},
-        {"function", required_argument, NULL, O_FUNC},
-        {"input", required_argument, NULL, O_INPUT},
-        {"inline", no_argument, NULL, O_INLINE},
-        {"wait", no_argument, NULL, O_WAIT},
-        {"json", no_argument, NULL, O_JSON},
-        ZPAR_CLI_COMMON_OPTS,
-    };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar submit [OPTIONS] [--] CMD [ARGS...]\n"
+        "       zpar submit [OPTIONS] --function LIB.so:SYMBOL [--input FILE] [--inline]\n"
+        "\n"
+        "Submit a load-balanced task and print its id (like 3.17) without waiting;\n"
+        "follow it with 'zpar wait ID' and 'zpar result ID' (from any terminal).\n"
+        "CMD runs in this directory unless --cwd says otherwise.\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP "(With --wait, 1 means the task did not succeed.)\n",
+        .in_order = 1};
     zpar_error_t err = {{0}};
-    task_opts_t to = {0};
-    zpar_engine_id_t *targets = NULL;
-    zpar_task_id_t *after = NULL;
-    size_t ntargets = 0, nafter = 0;
-    unsigned long retries = 0;
-    long priority = 0;
-    int have_retries = 0, have_prio = 0, inline_fn = 0, do_wait = 0, as_json = 0;
-    const char *function = NULL, *input = NULL;
     char idbuf[32];
     zpar_client_t *c = NULL;
     zpar_task_t *task = NULL;
     zpar_future_t *f = NULL;
-    int ch, rc = ZPAR_EXIT_OK;
+    int first, rc;
 
-    while ((ch = getopt_long (argc, argv, "+t:" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (ch) {
-        case O_RETRIES:
-            if (zpar__cli_parse_uint (optarg, 1000000, &retries, &err) < 0) {
-                rc = zpar__cli_usage ("--retries: %s", err.text);
-                goto done;
-            }
-            have_retries = 1;
-            break;
-        case O_TMO:
-            if (zpar__cli_parse_duration (optarg, &to.timeout, &err) < 0) {
-                rc = zpar__cli_usage ("--timeout: %s", err.text);
-                goto done;
-            }
-            break;
-        case O_AFTER: {
-            zpar_task_id_t *ids = NULL, *nv;
-            size_t n = 0;
-            if (zpar__cli_parse_ids (&optarg, 1, &ids, &n, &err) < 0) {
-                rc = zpar__cli_usage ("--after: %s", err.text);
-                goto done;
-            }
-            if (!(nv = realloc (after, (nafter + n) * sizeof (*nv)))) {
-                free (ids);
-                rc = zpar__cli_usage ("out of memory");
-                goto done;
-            }
-            after = nv;
-            memcpy (after + nafter, ids, n * sizeof (*ids));
-            nafter += n;
-            free (ids);
-            break;
-        }
-        case 't':
-            free (targets);
-            targets = NULL;
-            if (zpar__cli_parse_engines (optarg, &targets, &ntargets, &err) < 0) {
-                rc = zpar__cli_usage ("--targets: %s", err.text);
-                goto done;
-            }
-            break;
-        case O_PRIO: {
-            char *end;
-            errno = 0;
-            priority = strtol (optarg, &end, 10);
-            if (errno || *end || end == optarg || priority < -1000000 || priority > 1000000) {
-                rc = zpar__cli_usage ("--priority %s: give an integer (higher runs first)", optarg);
-                goto done;
-            }
-            have_prio = 1;
-            break;
-        }
-        case O_ENV:
-            if ((rc = add_env (&to, optarg)) >= 0)
-                goto done;
-            rc = ZPAR_EXIT_OK;
-            break;
-        case O_CWD:
-            to.cwd = optarg;
-            break;
-        case O_FUNC:
-            function = optarg;
-            break;
-        case O_INPUT:
-            input = optarg;
-            break;
-        case O_INLINE:
-            inline_fn = 1;
-            break;
-        case O_WAIT:
-            do_wait = 1;
-            break;
-        case O_JSON:
-            as_json = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (ch, submit_help)) >= 0)
-                goto done;
-            rc = ZPAR_EXIT_OK;
-        }
-    }
-    if (function && optind < argc) {
-        rc = zpar__cli_usage ("give either --function LIB:SYMBOL or a command, not both ('%s')",
-                              argv[optind]);
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
         goto done;
-    }
-    if (!function && optind >= argc) {
-        rc = zpar__cli_usage ("what should run? give a command (zpar submit -- CMD ARGS) or "
-                              "--function LIB.so:SYMBOL");
-        goto done;
-    }
-    if (!function && (input || inline_fn)) {
-        rc = zpar__cli_usage ("--input and --inline go with --function LIB.so:SYMBOL");
-        goto done;
-    }
-    if (as_json && !do_wait) {
+    if (a.json && !a.wait) {
         rc = zpar__cli_usage ("--json goes with --wait (or use 'zpar result --json ID')");
         goto done;
     }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (function) {
-        if ((rc = function_task (function, input, inline_fn, &task)) >= 0)
-            goto done;
-        rc = ZPAR_EXIT_OK;
-    } else if (!(task = zpar_task_command ((const char *const *)argv + optind))) {
-        rc = zpar__cli_usage ("cannot describe the command: %s", strerror (errno));
+    if (!(task = make_task (&a, argc - first, argv + first, &rc)))
+        goto done;
+    rc = ZPAR_EXIT_USAGE;
+    if (a.retries && zpar_task_set_retries (task, (unsigned)a.retries) < 0) {
+        zpar__cli_usage ("--retries %lu: %s", a.retries, strerror (errno));
         goto done;
     }
-    if ((rc = apply_opts (task, &to)) >= 0)
-        goto done;
-    rc = ZPAR_EXIT_OK;
-    if (have_retries && zpar_task_set_retries (task, (unsigned)retries) < 0) {
-        rc = zpar__cli_usage ("--retries %lu: %s", retries, strerror (errno));
+    if (a.priority_set && zpar_task_set_priority (task, (int)a.priority) < 0) {
+        zpar__cli_usage ("--priority %ld: %s", a.priority, strerror (errno));
         goto done;
     }
-    if (have_prio && zpar_task_set_priority (task, (int)priority) < 0) {
-        rc = zpar__cli_usage ("--priority %ld: %s", priority, strerror (errno));
-        goto done;
-    }
-    for (size_t i = 0; i < nafter; i++)
-        if (zpar_task_add_after (task, after[i]) < 0) {
-            rc = zpar__cli_usage ("--after: %s", strerror (errno));
+    for (size_t i = 0; i < a.nafter; i++)
+        if (zpar_task_add_after (task, a.after[i]) < 0) {
+            zpar__cli_usage ("--after: %s", strerror (errno));
             goto done;
         }
-    for (size_t i = 0; i < ntargets; i++)
-        if (zpar_task_add_target (task, targets[i]) < 0) {
-            rc = zpar__cli_usage ("--targets: %s", strerror (errno));
+    for (size_t i = 0; i < a.ntargets; i++)
+        if (zpar_task_add_target (task, a.targets[i]) < 0) {
+            zpar__cli_usage ("--targets: %s", strerror (errno));
             goto done;
         }
     if (!(c = zpar__cli_connect (&rc)))
@@ -679,16 +357,13 @@ int zpar__cmd_submit (int argc, char **argv)
         goto done;
     }
     zpar_task_id_format (zpar_future_id (f), idbuf, sizeof (idbuf));
-    if (!do_wait) {
+    if (!a.json) {
         printf ("%s\n", idbuf);
         fflush (stdout);
-        rc = ZPAR_EXIT_OK;
+    }
+    rc = ZPAR_EXIT_OK;
+    if (!a.wait)
         goto done; /* zpar_client_destroy lingers until the request is sent */
-    }
-    if (!as_json) {
-        printf ("%s\n", idbuf);
-        fflush (stdout);
-    }
     if (zpar_future_wait (f, -1, &err) < 0) {
         if (errno == EHOSTDOWN)
             lost (idbuf, &err);
@@ -697,223 +372,164 @@ int zpar__cmd_submit (int argc, char **argv)
         rc = ZPAR_EXIT_UNREACHABLE;
         goto done;
     }
-    rc =
-        zpar__cli_print_result (zpar_future_result (f), as_json, stdout, as_json ? stderr : stderr);
+    rc = zpar__cli_print_result (zpar_future_result (f), a.json, stdout, stderr);
 done:
     zpar_future_destroy (f);
     zpar_task_destroy (task);
     zpar_client_destroy (c);
-    free (after);
-    free (targets);
-    free (to.env);
+    task_args_free (&a);
     return rc;
 }
 
 /* ------------------------------------------------------------------ wait */
 
-static const char wait_help[] =
-    "Usage: zpar wait [--timeout SEC] [-q] ID...\n"
-    "\n"
-    "Wait until the tasks (submitted by any client: ids like 3.17, or 3.17,3.18)\n"
-    "have finished, printing one status line each on stdout as they do.\n"
-    "\n"
-    "Options:\n"
-    "  --timeout SEC        give up after SEC (30, 2.5, 10m, ...); exit 4\n"
-    "  -q, --quiet          print nothing, only set the exit status\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP "(0 only if all succeeded; 1 if any did not; 2 if an id is unknown.)\n";
+typedef struct {
+    int quiet, any_failed, any_missing;
+    char *reported;
+} wait_t;
+
+static void wait_done (void *arg, size_t i, zpar_task_id_t id, const zpar_result_t *r,
+                       const zpar_error_t *err)
+{
+    wait_t *w = arg;
+    char line[1024];
+    w->reported[i] = 1;
+    if (!r) {
+        zpar__cli_error ("%s", err->text);
+        w->any_missing = 1;
+        return;
+    }
+    if (!w->quiet) {
+        zpar_result_summary (r, line, sizeof (line));
+        printf ("%s\n", line);
+        fflush (stdout);
+    }
+    w->any_failed |= zpar_result_status (r) != ZPAR_STATUS_OK;
+}
 
 int zpar__cmd_wait (int argc, char **argv)
 {
-    enum { O_TMO = ZPAR_CLI_OPT_FIRST_LOCAL };
-    static const struct option opts[] = {
-        {"timeout", required_argument, NULL, O_TMO},
-        {"quiet", no_argument, NULL, 'q'},
-        ZPAR_CLI_COMMON_OPTS,
+    wait_t w = {0};
+    double timeout = -1;
+    const zpar_cli_opt_t opts[] = {
+        {"timeout", 0, "SEC", "give up after SEC (30, 2.5, 10m, ...); exit 4", ZPAR_CLI_DURATION,
+         &timeout},
+        {"quiet", 'q', NULL, "print nothing, only set the exit status", ZPAR_CLI_FLAG, &w.quiet},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar wait [--timeout SEC] [-q] ID...\n"
+        "\n"
+        "Wait until the tasks (submitted by any client: ids like 3.17, or 3.17,3.18)\n"
+        "have finished, printing one status line each on stdout as they do.\n",
+        opts,
+        "\n" ZPAR_CLI_EXIT_HELP
+        "(0 only if all succeeded; 1 if any did not; 2 if an id is unknown.)\n"};
     zpar_error_t err = {{0}};
     zpar_task_id_t *ids = NULL;
-    zpar_future_t **f = NULL;
-    size_t nids = 0, left;
-    double timeout = -1, start;
-    int quiet = 0, ch, rc, any_failed = 0, any_missing = 0;
+    size_t nids = 0;
     zpar_client_t *c = NULL;
+    int first, rc;
 
-    while ((ch = getopt_long (argc, argv, "q" ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (ch) {
-        case O_TMO:
-            if (zpar__cli_parse_duration (optarg, &timeout, &err) < 0)
-                return zpar__cli_usage ("--timeout: %s", err.text);
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (ch, wait_help)) >= 0)
-                return rc;
-        }
-    }
-    if (optind >= argc)
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+        return rc;
+    if (first >= argc)
         return zpar__cli_usage ("which tasks? give their ids (as printed by 'zpar submit')");
-    if (zpar__cli_parse_ids (argv + optind, argc - optind, &ids, &nids, &err) < 0)
-        return zpar__cli_usage ("%s", err.text);
+    for (int i = first; i < argc; i++)
+        if (zpar_task_id_list_parse (argv[i], &ids, &nids, &err) < 0) {
+            free (ids);
+            return zpar__cli_usage ("%s", err.text);
+        }
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
-    if (!(f = calloc (nids, sizeof (*f)))) {
-        free (ids);
+    if (!(w.reported = calloc (nids, 1))) {
         zpar__cli_error ("out of memory");
-        return ZPAR_EXIT_FAILED;
-    }
-    if (!(c = zpar__cli_connect (&rc)))
-        goto done;
-    for (size_t i = 0; i < nids; i++)
-        if (!(f[i] = zpar_client_future_for (c, ids[i], &err)) && errno != EEXIST) {
-            zpar__cli_error ("%s", err.text);
-            rc = ZPAR_EXIT_FAILED;
-            goto done;
-        }
-    start = zpar__mono_s ();
-    for (;;) {
-        double slice = 0.25;
-        left = 0;
-        for (size_t i = 0; i < nids; i++) {
-            char line[1024];
-            const zpar_result_t *r;
-            if (!f[i])
-                continue;
-            if (zpar_future_wait (f[i], 0, &err) < 0) {
-                if (errno == ETIMEDOUT) {
-                    left++;
-                    continue;
+        rc = ZPAR_EXIT_FAILED;
+    } else if (!(c = zpar__cli_connect (&rc)))
+        ;
+    else if (zpar_client_wait_ids (c, ids, nids, timeout, wait_done, &w, &err) == 0)
+        rc = w.any_missing ? ZPAR_EXIT_USAGE : w.any_failed ? ZPAR_EXIT_FAILED : ZPAR_EXIT_OK;
+    else if (errno == ETIMEDOUT) {
+        if (!w.quiet) {
+            zpar__cli_error ("timed out after %g s; still not finished:", timeout);
+            for (size_t i = 0; i < nids; i++)
+                if (!w.reported[i]) {
+                    char idbuf[32];
+                    zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
+                    fprintf (stderr, "  %s\n", idbuf);
                 }
-                if (errno != ENOENT) {
-                    if (errno == EHOSTDOWN)
-                        lost ("the tasks", &err);
-                    else
-                        zpar__cli_error ("cannot ask the controller about the tasks: %s", err.text);
-                    rc = ZPAR_EXIT_UNREACHABLE;
-                    goto done;
-                }
-                zpar__cli_error ("%s", err.text);
-                any_missing = 1;
-            } else {
-                r = zpar_future_result (f[i]);
-                if (!quiet) {
-                    zpar__cli_result_summary (r, line, sizeof (line));
-                    printf ("%s\n", line);
-                    fflush (stdout);
-                }
-                if (zpar_result_status (r) != ZPAR_STATUS_OK)
-                    any_failed = 1;
-            }
-            zpar_future_destroy (f[i]);
-            f[i] = NULL;
+            fprintf (stderr, "(raise --timeout, or see 'zpar status')\n");
         }
-        if (!left)
-            break;
-        if (timeout >= 0 && zpar__mono_s () - start >= timeout) {
-            if (!quiet) {
-                zpar__cli_error ("timed out after %g s; still not finished:", timeout);
-                for (size_t i = 0; i < nids; i++)
-                    if (f[i]) {
-                        char idbuf[32];
-                        zpar_task_id_format (ids[i], idbuf, sizeof (idbuf));
-                        fprintf (stderr, "  %s\n", idbuf);
-                    }
-                fprintf (stderr, "(raise --timeout, or see 'zpar status')\n");
-            }
-            rc = ZPAR_EXIT_TIMEOUT;
-            goto done;
-        }
-        if (timeout >= 0 && start + timeout - zpar__mono_s () < slice)
-            slice = start + timeout - zpar__mono_s ();
-        if (zpar_client_poll (c, slice > 0 ? slice : 0, &err) < 0) {
+        rc = ZPAR_EXIT_TIMEOUT;
+    } else {
+        if (errno == EHOSTDOWN)
             lost ("the tasks", &err);
-            rc = ZPAR_EXIT_UNREACHABLE;
-            goto done;
-        }
+        else
+            zpar__cli_error ("cannot ask the controller about the tasks: %s", err.text);
+        rc = ZPAR_EXIT_UNREACHABLE;
     }
-    rc = any_missing ? ZPAR_EXIT_USAGE : any_failed ? ZPAR_EXIT_FAILED : ZPAR_EXIT_OK;
-done:
-    for (size_t i = 0; f && i < nids; i++)
-        zpar_future_destroy (f[i]);
     zpar_client_destroy (c);
-    free (f);
+    free (w.reported);
     free (ids);
     return rc;
 }
 
 /* ------------------------------------------------------------------ result */
 
-static const char result_help[] =
-    "Usage: zpar result [--json] ID\n"
-    "\n"
-    "Print a task's stdout (on stdout), stderr (on stderr) and a status line (on\n"
-    "stderr), for a task submitted by any client.  A function task's output is\n"
-    "printed on stdout.\n"
-    "\n"
-    "Options:\n"
-    "  --json               one JSON object on stdout: id, status, exit_code, signal,\n"
-    "                       wall, cpu, maxrss_kb, engine, host, attempts, error,\n"
-    "                       stdout, stderr (JSON strings), output (base64)\n"
-    "  --connection-file F  the cluster's client.json\n"
-    "  -h, --help           this help\n"
-    "\n" ZPAR_CLI_EXIT_HELP
-    "(0 the task succeeded; 1 it failed or is not finished; 2 no such task.)\n";
-
 int zpar__cmd_result (int argc, char **argv)
 {
-    enum { O_JSON = ZPAR_CLI_OPT_FIRST_LOCAL };
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, O_JSON},
-        ZPAR_CLI_COMMON_OPTS,
+    int as_json = 0, first, rc;
+    const zpar_cli_opt_t opts[] = {
+        {"json", 0, NULL,
+         "one JSON object on stdout: id, status, exit_code, signal,\n"
+         "wall, cpu, maxrss_kb, engine, host, attempts, error,\n"
+         "stdout, stderr (JSON strings), output (base64)",
+         ZPAR_CLI_FLAG, &as_json},
+        zpar__cli_conn_opt,
+        zpar__cli_help_opt,
+        {NULL},
     };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar result [--json] ID\n"
+        "\n"
+        "Print a task's stdout (on stdout), stderr (on stderr) and a status line (on\n"
+        "stderr), for a task submitted by any client.  A function task's output is\n"
+        "printed on stdout.\n",
+        opts,
+        "\n" ZPAR_CLI_EXIT_HELP "(0 the task succeeded; 1 it failed or is not finished; 2 no such "
+        "task.)\n"};
     zpar_error_t err = {{0}};
     zpar_task_id_t id;
-    zpar_client_t *c = NULL;
-    zpar_result_t *r = NULL;
-    int as_json = 0, ch, rc;
-    double start;
+    zpar_client_t *c;
+    zpar_result_t *r;
 
-    while ((ch = getopt_long (argc, argv, ZPAR_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (ch) {
-        case O_JSON:
-            as_json = 1;
-            break;
-        default:
-            if ((rc = zpar__cli_common_opt (ch, result_help)) >= 0)
-                return rc;
-        }
-    }
-    if (optind >= argc)
+    if ((first = zpar__cli_parse (&spec, argc, argv, &rc)) < 0)
+        return rc;
+    if (first >= argc)
         return zpar__cli_usage ("which task? give its id (as printed by 'zpar submit')");
-    if (optind + 1 < argc)
+    if (first + 1 < argc)
         return zpar__cli_usage ("one task at a time: 'zpar wait' takes several ids");
-    if (zpar_task_id_parse (argv[optind], &id) < 0)
+    if (zpar_task_id_parse (argv[first], &id) < 0)
         return zpar__cli_usage ("'%s' is not a task id: ids look like 3.17 (as printed by 'zpar "
                                 "submit')",
-                                argv[optind]);
+                                argv[first]);
     zpar__cli_set_log_level (ZPAR_LOG_WARN);
     if (!(c = zpar__cli_connect (&rc)))
         return rc;
-    start = zpar__mono_s ();
-    while (!(r = zpar_client_fetch_result (c, id, &err))) {
-        if (errno != ENOENT) {
-            zpar__cli_error ("cannot ask the controller about %s: %s", argv[optind], err.text);
-            rc = ZPAR_EXIT_UNREACHABLE;
-            goto done;
-        }
-        if (zpar__mono_s () - start >= ENOENT_GRACE) {
+    /* the library asks about an id it does not know yet for a second */
+    if (!(r = zpar_client_fetch_result (c, id, &err))) {
+        if (errno == ENOENT) {
             zpar__cli_error ("no task %s in this cluster (ids come from 'zpar submit'; a new "
                              "cluster does not know an earlier one's tasks)",
-                             argv[optind]);
+                             argv[first]);
             rc = ZPAR_EXIT_USAGE;
-            goto done;
+        } else {
+            zpar__cli_error ("cannot ask the controller about %s: %s", argv[first], err.text);
+            rc = ZPAR_EXIT_UNREACHABLE;
         }
-        zpar__sleep_s (0.02);
-    }
-    rc = zpar__cli_print_result (r, as_json, stdout, stderr);
-done:
+    } else
+        rc = zpar__cli_print_result (r, as_json, stdout, stderr);
     zpar_result_destroy (r);
     zpar_client_destroy (c);
     return rc;

@@ -24,7 +24,6 @@
 #include "json.h"
 #include "log.h"
 #include "reactor.h"
-#include "sweep/duration.h"
 #include "wire.h"
 
 zpar_cli_globals_t zpar__cli;
@@ -46,7 +45,30 @@ static const zpar_cli_cmd_t commands[] = {
 };
 static const size_t ncommands = sizeof (commands) / sizeof (commands[0]);
 
-static void print_main_help (FILE *f)
+static int print_version (const char *arg, void *dst);
+static int print_main_help (const char *arg, void *dst);
+
+static const zpar_cli_opt_t main_opts[] = {
+    {"connection-file", 0, "FILE",
+     "the cluster's client.json (default: $ZPAR_CONNECTION_FILE,\n"
+     "else $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
+     ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+    ZPAR_CLI_VERBOSE_OPT ("more log output (repeat for debug)"),
+    {"help", 'h', NULL, "help (for a command: zpar COMMAND --help)", ZPAR_CLI_CALL,
+     .fn = print_main_help},
+    {"version", 'V', NULL, "print the version and the libzmq version", ZPAR_CLI_CALL,
+     .fn = print_version},
+    {NULL},
+};
+static const zpar_cli_spec_t main_spec = {
+    "", main_opts,
+    "\nEnvironment: ZPAR_DIR (default ~/.zpar; $XDG_RUNTIME_DIR/zpar without HOME),\n"
+    "  ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
+    "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
+    "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n",
+    "\nGlobal options (before or after COMMAND):\n", 1};
+
+static void main_help (FILE *f)
 {
     fprintf (f, "Usage: zpar [--connection-file FILE] [-v] COMMAND [OPTIONS] [ARGS]\n"
                 "       zpar --version | --help | help COMMAND\n"
@@ -56,18 +78,13 @@ static void print_main_help (FILE *f)
                 "Commands:\n");
     for (size_t i = 0; i < ncommands; i++)
         fprintf (f, "  %-11s %s\n", commands[i].name, commands[i].help);
-    fprintf (
-        f, "\n"
-           "Global options (before or after COMMAND):\n"
-           "  --connection-file FILE  the cluster's client.json (default: $ZPAR_CONNECTION_FILE,\n"
-           "                          else $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)\n"
-           "  -v, --verbose           more log output (repeat for debug)\n"
-           "  -h, --help              help (for a command: zpar COMMAND --help)\n"
-           "  -V, --version           print the version and the libzmq version\n"
-           "\n"
-           "Environment: ZPAR_DIR (default ~/.zpar), ZPAR_CONNECTION_FILE, ZPAR_LOG\n"
-           "(error|warn|info|debug), ZPAR_CONNECT_TIMEOUT (seconds, default 10).\n"
-           "\n" ZPAR_CLI_EXIT_HELP "See zpar(1).\n");
+    zpar__cli_help (&main_spec, f);
+}
+
+static int print_main_help (const char *arg, void *dst)
+{
+    main_help (stdout);
+    return ZPAR_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ messages */
@@ -114,49 +131,12 @@ int zpar__cli_usage (const char *fmt, ...)
 
 /* ------------------------------------------------------------------ options */
 
-int zpar__cli_common_opt (int opt, const char *help_text)
-{
-    switch (opt) {
-    case ZPAR_CLI_OPT_CONN:
-        if (!optarg || !*optarg)
-            return zpar__cli_usage ("--connection-file needs a file name");
-        zpar__cli.connection_file = optarg;
-        return -1;
-    case ZPAR_CLI_OPT_VERBOSE:
-        zpar__cli.verbose++;
-        return -1;
-    case ZPAR_CLI_OPT_HELP:
-        fputs (help_text, stdout);
-        return ZPAR_EXIT_OK;
-    default:
-        /* getopt already said which option it did not understand */
-        if (zpar__cli.cmd)
-            fprintf (stderr, "Try 'zpar %s --help'.\n", zpar__cli.cmd);
-        return ZPAR_EXIT_USAGE;
-    }
-}
-
-static int level_from_name (const char *s)
-{
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    if (!s || !*s)
-        return -2;
-    if (isdigit ((unsigned char)s[0]) && !s[1])
-        return s[0] - '0' > 3 ? 3 : s[0] - '0';
-    for (int i = 0; i < 4; i++)
-        if (!strncasecmp (s, names[i], strlen (names[i])))
-            return i;
-    if (!strcasecmp (s, "none") || !strcasecmp (s, "off") || !strcasecmp (s, "quiet"))
-        return -1;
-    return -2;
-}
-
 void zpar__cli_set_log_level (int base_level)
 {
     const char *env = getenv ("ZPAR_LOG");
     int level = base_level;
     if (env && *env) {
-        int l = level_from_name (env);
+        int l = zpar__log_level_parse (env);
         if (l == -2)
             zpar__cli_warn ("ZPAR_LOG='%s' is not one of error, warn, info, debug: ignored", env);
         else
@@ -167,165 +147,6 @@ void zpar__cli_set_log_level (int base_level)
         level = ZPAR_LOG_DEBUG;
     zpar__log_set_level (level);
 }
-
-/* ------------------------------------------------------------------ parsers */
-
-int zpar__cli_parse_duration (const char *s, double *secs, zpar_error_t *err)
-{
-    double v;
-    size_t len = s ? strlen (s) : 0;
-    if (len > 2 && !strcmp (s + len - 2, "ms")) {
-        char *end;
-        errno = 0;
-        v = strtod (s, &end);
-        if (errno || end != s + len - 2 || v < 0 || !isdigit ((unsigned char)s[0]))
-            goto bad;
-        *secs = v / 1000.0;
-        return 0;
-    }
-    if (!s || zpar__duration_parse (s, &v) < 0)
-        goto bad;
-    *secs = v;
-    return 0;
-bad:
-    return zpar__errnoprintf (err, EINVAL,
-                              "'%s' is not a duration: use seconds (30, 2.5) or a number with a "
-                              "unit (500ms, 30s, 10m, 2h, 1h30m, 1d)",
-                              s ? s : "");
-}
-
-int zpar__cli_parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_error_t *err)
-{
-    char *end;
-    unsigned long x;
-    if (!s || !isdigit ((unsigned char)s[0]))
-        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s ? s : "");
-    errno = 0;
-    x = strtoul (s, &end, 10);
-    if (*end)
-        return zpar__errnoprintf (err, EINVAL, "'%s' is not a non-negative integer", s);
-    if (errno == ERANGE || x > max)
-        return zpar__errnoprintf (err, ERANGE, "%s is too large (at most %lu)", s, max);
-    *v = x;
-    return 0;
-}
-
-static int cmp_u32 (const void *a, const void *b)
-{
-    uint32_t x = ((const zpar_engine_id_t *)a)->id, y = ((const zpar_engine_id_t *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-int zpar__cli_parse_engines (const char *s, zpar_engine_id_t **ids, size_t *n, zpar_error_t *err)
-{
-    zpar_engine_id_t *v = NULL;
-    size_t cnt = 0, cap = 0, out;
-    const char *p = s;
-    const unsigned long max = 1ul << 24;
-
-    if (!s || !*s)
-        return zpar__errnoprintf (err, EINVAL, "empty engine list: give ids like 1,3-5");
-    while (*p) {
-        unsigned long a, b;
-        char *end;
-        if (!isdigit ((unsigned char)*p))
-            goto bad;
-        errno = 0;
-        a = strtoul (p, &end, 10);
-        b = a;
-        if (*end == '-') {
-            p = end + 1;
-            if (!isdigit ((unsigned char)*p))
-                goto bad;
-            b = strtoul (p, &end, 10);
-        }
-        if (errno || a == 0 || b < a || b > max)
-            goto bad;
-        if (b - a > 100000)
-            goto bad;
-        for (unsigned long i = a; i <= b; i++) {
-            if (cnt == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                zpar_engine_id_t *nv = realloc (v, ncap * sizeof (*v));
-                if (!nv) {
-                    free (v);
-                    return zpar__errnoprintf (err, ENOMEM, "out of memory");
-                }
-                v = nv;
-                cap = ncap;
-            }
-            v[cnt++].id = (uint32_t)i;
-        }
-        p = end;
-        if (*p == ',') {
-            p++;
-            if (!*p)
-                goto bad;
-        } else if (*p)
-            goto bad;
-    }
-    qsort (v, cnt, sizeof (*v), cmp_u32);
-    out = 0;
-    for (size_t i = 0; i < cnt; i++)
-        if (out == 0 || v[out - 1].id != v[i].id)
-            v[out++] = v[i];
-    *ids = v;
-    *n = out;
-    return 0;
-bad:
-    free (v);
-    return zpar__errnoprintf (
-        err, EINVAL, "'%s' is not an engine list: use ids from 1 and ranges, like 1,3-5", s);
-}
-
-int zpar__cli_parse_ids (char *const *args, int n, zpar_task_id_t **ids, size_t *count,
-                         zpar_error_t *err)
-{
-    zpar_task_id_t *v = NULL;
-    size_t cnt = 0, cap = 0;
-    for (int i = 0; i < n; i++) {
-        char *copy = strdup (args[i]), *save = NULL, *tok;
-        if (!copy)
-            goto nomem;
-        if (!*copy) {
-            free (copy);
-            free (v);
-            return zpar__errnoprintf (err, EINVAL, "empty task id: ids look like 3.17");
-        }
-        for (tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save)) {
-            zpar_task_id_t id;
-            if (zpar_task_id_parse (tok, &id) < 0) {
-                zpar__errnoprintf (err, EINVAL,
-                                   "'%s' is not a task id: ids look like 3.17 (as printed by "
-                                   "'zpar submit')",
-                                   tok);
-                free (copy);
-                free (v);
-                return -1;
-            }
-            if (cnt == cap) {
-                size_t ncap = cap ? cap * 2 : 8;
-                zpar_task_id_t *nv = realloc (v, ncap * sizeof (*v));
-                if (!nv) {
-                    free (copy);
-                    goto nomem;
-                }
-                v = nv;
-                cap = ncap;
-            }
-            v[cnt++] = id;
-        }
-        free (copy);
-    }
-    *ids = v;
-    *count = cnt;
-    return 0;
-nomem:
-    free (v);
-    return zpar__errnoprintf (err, ENOMEM, "out of memory");
-}
-
-/* ------------------------------------------------------------------ time */
 
 /* ------------------------------------------------------------------ cluster access */
 
@@ -367,144 +188,40 @@ int zpar__cli_status_exit (zpar_status_t s)
     return s == ZPAR_STATUS_OK ? ZPAR_EXIT_OK : ZPAR_EXIT_FAILED;
 }
 
-void zpar__cli_result_summary (const zpar_result_t *r, char *buf, size_t size)
-{
-    char id[32], what[160] = "", where[320] = "";
-    const char *err = zpar_result_error (r);
-    zpar_status_t st = zpar_result_status (r);
-    zpar_engine_id_t e = zpar_result_engine (r);
-    const char *host = zpar_result_host (r);
-
-    zpar_task_id_format (zpar_result_id (r), id, sizeof (id));
-    switch (st) {
-    case ZPAR_STATUS_PENDING:
-        snprintf (what, sizeof (what), "not finished yet");
-        break;
-    case ZPAR_STATUS_OK:
-    case ZPAR_STATUS_FAILED:
-        if (zpar_result_exit_code (r) >= 0)
-            snprintf (what, sizeof (what), "exit %d", zpar_result_exit_code (r));
-        else
-            snprintf (what, sizeof (what), "%s",
-                      st == ZPAR_STATUS_OK ? "returned 0" : "returned non-zero");
-        break;
-    case ZPAR_STATUS_SIGNALED:
-        snprintf (what, sizeof (what), "killed by signal %d (%s)", zpar_result_signal (r),
-                  strsignal (zpar_result_signal (r)));
-        break;
-    case ZPAR_STATUS_TIMEOUT:
-        snprintf (what, sizeof (what), "ran past its timeout and was killed");
-        break;
-    case ZPAR_STATUS_ENGINE_DIED:
-        snprintf (what, sizeof (what), "its engine died and no retry was left");
-        break;
-    case ZPAR_STATUS_ERROR:
-        snprintf (what, sizeof (what), "could not run");
-        break;
-    case ZPAR_STATUS_ABORTED:
-        snprintf (what, sizeof (what), "aborted");
-        break;
-    case ZPAR_STATUS_DEPENDENCY:
-        snprintf (what, sizeof (what), "a task it depended on did not succeed");
-        break;
-    }
-    /* the engine's own explanation beats the generic one */
-    if (err && *err && st != ZPAR_STATUS_OK && st != ZPAR_STATUS_FAILED &&
-        st != ZPAR_STATUS_SIGNALED)
-        snprintf (what, sizeof (what), "%s", err);
-    if ((st == ZPAR_STATUS_OK || st == ZPAR_STATUS_FAILED || st == ZPAR_STATUS_SIGNALED ||
-         st == ZPAR_STATUS_TIMEOUT) &&
-        e.id)
-        snprintf (where, sizeof (where), ", %.3f s wall, %.3f s cpu, engine %u%s%s%s",
-                  zpar_result_wall (r), zpar_result_cpu (r), e.id, host && *host ? " (" : "",
-                  host && *host ? host : "", host && *host ? ")" : "");
-    else if (e.id)
-        snprintf (where, sizeof (where), " (engine %u)", e.id);
-    if (zpar_result_attempts (r) > 1 && st != ZPAR_STATUS_PENDING)
-        snprintf (where + strlen (where), sizeof (where) - strlen (where), ", %u attempts",
-                  zpar_result_attempts (r));
-    snprintf (buf, size, "%s %s: %s%s", id, zpar_status_name (st), what, where);
-}
-
-void zpar__cli_put_base64 (FILE *f, const void *data, size_t len)
-{
-    size_t size = sodium_base64_ENCODED_LEN (len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc (size);
-    fputc ('"', f);
-    if (b64) /* out of memory: an empty string */
-        fputs (sodium_bin2base64 (b64, size, data, len, sodium_base64_VARIANT_ORIGINAL), f);
-    fputc ('"', f);
-    free (b64);
-}
-
-static void put_num_or_null (FILE *f, const char *key, long v, int is_null)
-{
-    fprintf (f, ",\"%s\":", key);
-    if (is_null)
-        fputs ("null", f);
-    else
-        fprintf (f, "%ld", v);
-}
-
 int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE *errout)
 {
     size_t olen = 0, elen = 0, flen = 0;
     const void *o = zpar_result_stdout (r, &olen);
     const void *e = zpar_result_stderr (r, &elen);
     const void *fo = zpar_result_output (r, &flen);
-    const char *host = zpar_result_host (r), *err = zpar_result_error (r);
     int trunc = zpar_result_truncated (r);
     char id[32], line[1024];
 
-    zpar_task_id_format (zpar_result_id (r), id, sizeof (id));
     if (as_json) {
-        fputs ("{\"id\":", out);
-        zpar__json_put_str (out, id, strlen (id));
-        fputs (",\"status\":", out);
-        zpar__json_put_str (out, zpar_status_name (zpar_result_status (r)),
-                            strlen (zpar_status_name (zpar_result_status (r))));
-        put_num_or_null (out, "exit_code", zpar_result_exit_code (r),
-                         zpar_result_exit_code (r) < 0);
-        put_num_or_null (out, "signal", zpar_result_signal (r), 0);
-        fprintf (out, ",\"wall\":%.6f,\"cpu\":%.6f", zpar_result_wall (r), zpar_result_cpu (r));
-        put_num_or_null (out, "maxrss_kb", zpar_result_maxrss_kb (r), 0);
-        put_num_or_null (out, "engine", (long)zpar_result_engine (r).id,
-                         zpar_result_engine (r).id == 0);
-        fputs (",\"host\":", out);
-        zpar__json_put_str (out, host ? host : "", host ? strlen (host) : 0);
-        fprintf (out, ",\"attempts\":%u,\"error\":", zpar_result_attempts (r));
-        zpar__json_put_str (out, err ? err : "", err ? strlen (err) : 0);
-        fputs (",\"stdout\":", out);
-        zpar__json_put_str (out, o ? o : "", o ? olen : 0);
-        fputs (",\"stderr\":", out);
-        zpar__json_put_str (out, e ? e : "", e ? elen : 0);
-        fprintf (out, ",\"stdout_truncated\":%s,\"stderr_truncated\":%s",
-                 (trunc & 1) ? "true" : "false", (trunc & 2) ? "true" : "false");
-        fputs (",\"output\":", out);
-        zpar__cli_put_base64 (out, fo ? fo : "", fo ? flen : 0);
-        fputs (",\"output_encoding\":\"base64\"}\n", out);
-    } else {
-        if (o && olen)
-            fwrite (o, 1, olen, out);
+        zpar_result_write_json (r, out);
         fflush (out);
-        if (e && elen)
-            fwrite (e, 1, elen, errout);
-        if (fo && flen) {
-            fwrite (fo, 1, flen, out);
-            if (((const char *)fo)[flen - 1] != '\n' && out == stdout && isatty (1))
-                fputc ('\n', out);
-            fflush (out);
-        }
-        zpar__cli_result_summary (r, line, sizeof (line));
-        fprintf (errout, "%s\n", line);
-        if (trunc)
-            fprintf (errout,
-                     "%s: note: %s%s%s was truncated at the output cap (raise it with "
-                     "zpar_task_set_output_cap)\n",
-                     id, (trunc & 1) ? "stdout" : "", trunc == 3 ? " and " : "",
-                     (trunc & 2) ? "stderr" : "");
+        return zpar__cli_status_exit (zpar_result_status (r));
+    }
+    if (o && olen)
+        fwrite (o, 1, olen, out);
+    fflush (out);
+    if (e && elen)
+        fwrite (e, 1, elen, errout);
+    if (fo && flen) {
+        fwrite (fo, 1, flen, out);
+        if (((const char *)fo)[flen - 1] != '\n' && out == stdout && isatty (1))
+            fputc ('\n', out);
     }
     fflush (out);
+    zpar_result_summary (r, line, sizeof (line));
+    fprintf (errout, "%s\n", line);
+    zpar_task_id_format (zpar_result_id (r), id, sizeof (id));
+    if (trunc)
+        fprintf (errout,
+                 "%s: note: %s%s%s was truncated at the output cap (raise it with "
+                 "zpar_task_set_output_cap)\n",
+                 id, (trunc & 1) ? "stdout" : "", trunc == 3 ? " and " : "",
+                 (trunc & 2) ? "stderr" : "");
     return zpar__cli_status_exit (zpar_result_status (r));
 }
 
@@ -531,7 +248,7 @@ static const zpar_cli_cmd_t *find_command (const char *name)
     return NULL;
 }
 
-static int print_version (void)
+static int print_version (const char *arg, void *dst)
 {
     int maj, min, pat;
     zmq_version (&maj, &min, &pat);
@@ -542,13 +259,6 @@ static int print_version (void)
 
 int main (int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"connection-file", required_argument, NULL, ZPAR_CLI_OPT_CONN},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     const zpar_cli_cmd_t *cmd;
     zpar_error_t err = {{0}};
     int c;
@@ -561,34 +271,15 @@ int main (int argc, char **argv)
         return ZPAR_EXIT_FAILED;
     }
     signal (SIGPIPE, SIG_IGN);
-    opterr = 1;
-    while ((c = getopt_long (argc, argv, "+hvV", opts, NULL)) != -1) {
-        switch (c) {
-        case ZPAR_CLI_OPT_CONN:
-            zpar__cli.connection_file = optarg;
-            break;
-        case 'v':
-            zpar__cli.verbose++;
-            break;
-        case 'h':
-            print_main_help (stdout);
-            return ZPAR_EXIT_OK;
-        case 'V':
-            return print_version ();
-        default:
-            fprintf (stderr, "Try 'zpar --help'.\n");
-            return ZPAR_EXIT_USAGE;
-        }
-    }
+    if ((optind = zpar__cli_parse (&main_spec, argc, argv, &c)) < 0)
+        return c;
     if (optind >= argc) {
-        print_main_help (stderr);
+        main_help (stderr);
         return ZPAR_EXIT_USAGE;
     }
     if (!strcmp (argv[optind], "help")) {
-        if (optind + 1 >= argc) {
-            print_main_help (stdout);
-            return ZPAR_EXIT_OK;
-        }
+        if (optind + 1 >= argc)
+            return print_main_help (NULL, NULL);
         if (!(cmd = find_command (argv[optind + 1])))
             return zpar__cli_usage ("unknown command '%s'", argv[optind + 1]);
         {
@@ -599,7 +290,7 @@ int main (int argc, char **argv)
         }
     }
     if (!strcmp (argv[optind], "version"))
-        return print_version ();
+        return print_version (NULL, NULL);
     if (!(cmd = find_command (argv[optind]))) {
         size_t len = strlen (argv[optind]);
         for (size_t i = 0; i < ncommands; i++)

@@ -104,6 +104,7 @@ struct zpar_client {
     uint64_t heard_us; /* last message from the controller */
     uint64_t ping_id;  /* correlation id of the ping in flight, 0 if none */
     uint64_t ping_sent_us;
+    uint64_t wait_end_us; /* when the last wait ended (monotonic), 0: none yet */
     int ping_failures;
     int lost; /* set by the tick: the controller stopped answering */
 };

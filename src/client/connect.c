@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "curve.h"
 #include "clock.h"
 #include "error.h"
 #include "netlimit.h"
@@ -151,7 +152,8 @@ static void *new_socket (zpar_client_t *c, int type, const char *ep)
     zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
     /* SUBs get output chunks and notifications; the rest results */
     (void)zpar__netlimit_apply (s, type == ZMQ_SUB ? ZPAR_NET_IOPUB : ZPAR_NET_DATA);
-    if (zmq_connect (s, ep) < 0) {
+    /* Curve (when the connection file has keys): the client key pair */
+    if (zpar__curve_client (s, &c->ci.curve, ZPAR_CURVE_CLIENT) < 0 || zmq_connect (s, ep) < 0) {
         int e = errno;
         zmq_close (s);
         errno = e;
@@ -234,6 +236,12 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         goto error;
     if (!(o.flags & ZPAR_CLIENT_NO_STALE_CHECK) && stale (&c->ci)) {
         stale_error (c->path, &c->ci, err);
+        goto error;
+    }
+    if (zpar__curve_on (&c->ci.curve) && !c->ci.curve.client_secret[0]) {
+        zpar__errnoprintf (err, EINVAL,
+                           "%s has no client CURVE keys: use the cluster's client.json",
+                           c->path[0] ? c->path : "the connection file");
         goto error;
     }
     if (!(c->ctx = zmq_ctx_new ()) ||

@@ -394,8 +394,12 @@ int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
                                   "same client");
     if (c->waiting++ == 0) {
         uint64_t now = zpar__mono_us (), due = UINT64_MAX;
-        if (c->ping_id)
-            c->ping_sent_us = now; /* its answer may be unread: give it a full window */
+        /* the clock of the question in flight runs only while we wait:
+         * between waits its answer may sit unread, so the time outside a
+         * wait does not count against it (a caller polling in short steps
+         * still sees a silent controller as lost) */
+        if (c->ping_id && c->wait_end_us && now > c->wait_end_us)
+            c->ping_sent_us += now - c->wait_end_us;
         c->lost = 0;
         /* arm the tick for the first thing it has to do (not at once: a
          * quick wait should cost no extra wake-up) */
@@ -431,8 +435,10 @@ int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err)
 
 void zpar__client_wait_end (zpar_client_t *c)
 {
-    if (c->waiting > 0 && --c->waiting == 0)
+    if (c->waiting > 0 && --c->waiting == 0) {
         zpar__watcher_stop (c->tick);
+        c->wait_end_us = zpar__mono_us ();
+    }
 }
 
 zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,

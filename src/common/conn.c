@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,54 @@
 #include "conn.h"
 #include "error.h"
 #include "json.h"
+
+/* The Curve keys, by JSON name (conn.h): optional, each a Z85 key. */
+static const struct {
+    const char *name;
+    size_t off;
+} curve_fields[] = {
+    {"curve_server_public", offsetof (zpar_curve_keys_t, server_public)},
+    {"curve_server_secret", offsetof (zpar_curve_keys_t, server_secret)},
+    {"curve_client_public", offsetof (zpar_curve_keys_t, client_public)},
+    {"curve_client_secret", offsetof (zpar_curve_keys_t, client_secret)},
+    {"curve_engine_public", offsetof (zpar_curve_keys_t, engine_public)},
+    {"curve_engine_secret", offsetof (zpar_curve_keys_t, engine_secret)},
+};
+#define N_CURVE_FIELDS (sizeof (curve_fields) / sizeof (curve_fields[0]))
+
+static char *curve_field (zpar_curve_keys_t *k, size_t i)
+{
+    return (char *)k + curve_fields[i].off;
+}
+
+/* Read the optional Curve keys of o into k: each present key well formed,
+ * and when Curve is on (a server public key) at least one complete pair. */
+static int curve_from_json (zpar_jobj_t *o, zpar_curve_keys_t *k, zpar_error_t *err)
+{
+    const char *s;
+    int any = 0;
+    for (size_t i = 0; i < N_CURVE_FIELDS; i++) {
+        if (!(s = zpar__jobj_str (o, curve_fields[i].name)))
+            continue;
+        if (!zpar__curve_key_valid (s))
+            return zpar__errnoprintf (err, EINVAL,
+                                      "malformed \"%s\" (want a 40-character Z85 CURVE key)",
+                                      curve_fields[i].name);
+        snprintf (curve_field (k, i), ZPAR_CURVE_KEY_TEXT, "%s", s);
+        any = 1;
+    }
+    if (!any)
+        return 0;
+    if (!k->server_public[0])
+        return zpar__errnoprintf (err, EINVAL, "CURVE keys without \"curve_server_public\"");
+    if (!!k->client_public[0] != !!k->client_secret[0] ||
+        !!k->engine_public[0] != !!k->engine_secret[0] ||
+        (!k->client_public[0] && !k->engine_public[0]))
+        return zpar__errnoprintf (err, EINVAL,
+                                  "incomplete CURVE key pair (want curve_client_public and "
+                                  "curve_client_secret, or the engine's)");
+    return 0;
+}
 
 static const char *ep_names[ZPAR_EP_COUNT] = {
     "registration", "notification", "hb_ping",        "hb_pong",
@@ -82,6 +131,11 @@ char *zpar__conn_to_string (const zpar_conninfo_t *ci)
         fprintf (f, ",\n  \"%s\": ", ep_names[i]);
         zpar__json_put_str (f, ci->addr[i], strlen (ci->addr[i]));
     }
+    for (size_t i = 0; i < N_CURVE_FIELDS; i++) {
+        const char *k = curve_field ((zpar_curve_keys_t *)&ci->curve, i);
+        if (k[0])
+            fprintf (f, ",\n  \"%s\": \"%s\"", curve_fields[i].name, k);
+    }
     fprintf (f, "\n}\n");
     if (fclose (f) != 0) {
         free (buf);
@@ -126,6 +180,11 @@ int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t 
               (s = zpar__jobj_str (o, "task_scheme")) ? s : "leastload");
     snprintf (ci->job, sizeof (ci->job), "%s", (s = zpar__jobj_str (o, "job")) ? s : "");
     ci->pid = zpar__jobj_num (o, "pid", &v) == 0 && v >= 1 && v <= INT_MAX ? (int)v : 0;
+    if (curve_from_json (o, &ci->curve, err) < 0) {
+        zpar__jobj_destroy (o);
+        memset (&ci->curve, 0, sizeof (ci->curve));
+        return -1;
+    }
     zpar__jobj_destroy (o);
     return 0;
 }
@@ -144,6 +203,15 @@ static int check_conn_file (const char *path, const struct stat *st, zpar_error_
         return zpar__errnoprintf (err, EPERM,
                                   "refusing connection file %s: it is writable by group or "
                                   "others (mode %03o); if you trust it, run 'chmod 600 %s'",
+                                  path, (unsigned)(st->st_mode & 0777), path);
+    /* it holds the cluster key: readable by others, it is everybody's key
+     * (ssh refuses a private key with such a mode for the same reason) */
+    if (st->st_mode & (S_IRGRP | S_IROTH))
+        return zpar__errnoprintf (err, EPERM,
+                                  "refusing connection file %s: it holds the cluster key and is "
+                                  "readable by group or others (mode %03o): anyone who read it "
+                                  "can act as you on the cluster; run 'chmod 600 %s' and, if "
+                                  "others may have read it, start the cluster again for a new key",
                                   path, (unsigned)(st->st_mode & 0777), path);
     return 0;
 }
@@ -214,7 +282,10 @@ int zpar__conn_write (const char *path, const zpar_conninfo_t *ci, zpar_error_t 
     if (!(text = zpar__conn_to_string (ci)))
         return zpar__errprintf (err, "out of memory");
     len = strlen (text);
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+    /* a new file (a leftover of a process of our pid goes first), never
+     * through a symlink */
+    (void)unlink (tmp);
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
         fchmod (fd, 0600) < 0 || write (fd, text, len) != (ssize_t)len || fsync (fd) < 0 ||
         close (fd) < 0) {
         int e = errno;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "curve.h"
 #include "msg.h"
 #include "zpar/error.h"
 
@@ -41,6 +42,11 @@ typedef struct {
     int pid;
     char scheme[32]; /* task scheduler: "leastload" or "pure" */
     char job[128];   /* job id or "local" */
+    /* CurveZMQ keys (curve.h), all empty when Curve is off: client.json
+     * holds the server public key and the client pair, engine.json the
+     * server public key and the engine pair, controller.json (written only
+     * with Curve, for --reuse) all of them.  JSON names "curve_<field>". */
+    zpar_curve_keys_t curve;
 } zpar_conninfo_t;
 
 /* JSON name of an endpoint ("registration", "mux_client", ...). */

@@ -16,6 +16,10 @@ typedef struct {
     uint32_t v;
 } zpar_eid_t; /* engine id */
 
+/* Engine ids are 1 .. ZPAR_ENGINE_ID_MAX: a controller refuses an engine
+ * asking for a higher one (its tables must not follow ids a peer picks). */
+#define ZPAR_ENGINE_ID_MAX 65535u
+
 typedef struct {
     uint64_t v;
 } zpar_tid_t; /* task id */

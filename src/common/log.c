@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -136,4 +137,19 @@ void zpar__droplog_flush (zpar_droplog_t *d)
         droplog_summary (d, zpar__mono_us ());
         d->window_us = 0;
     }
+}
+
+int zpar__log_level_parse (const char *s)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    if (!s || !*s)
+        return -2;
+    if (s[0] >= '0' && s[0] <= '9' && !s[1])
+        return s[0] - '0' > 3 ? 3 : s[0] - '0';
+    for (int i = 0; i < 4; i++)
+        if (!strncasecmp (s, names[i], strlen (names[i])))
+            return i;
+    if (!strcasecmp (s, "none") || !strcasecmp (s, "off") || !strcasecmp (s, "quiet"))
+        return -1;
+    return -2;
 }

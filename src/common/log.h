@@ -21,6 +21,11 @@ typedef enum {
 void zpar__log_set_level (int level);
 int zpar__log_get_level (void);
 
+/* A level from its name, as ZPAR_LOG gives it: "error", "warn", "info",
+ * "debug" (a prefix match, any case), a digit 0-3 (higher: 3), or "none" /
+ * "off" / "quiet" (-1).  Returns -2 for anything else. */
+int zpar__log_level_parse (const char *s);
+
 /* Name printed in front of each line ("controller", "engine 3", ...). */
 void zpar__log_set_role (const char *role);
 

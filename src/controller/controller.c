@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "controller.h"
+#include "curve.h"
 #include "error.h"
 #include "hub.h"
 #include "iopub.h"
@@ -148,11 +149,63 @@ static int plan_addresses (const zpar_controller_opts_t *o, const char *ip, zpar
             snprintf (bind->addr[i], ZPAR_ADDR_MAX, "tcp://*:%s", colon ? colon + 1 : "*");
         }
     }
+    memset (&bind->curve, 0, sizeof (bind->curve));
     gethostname (ci->host, sizeof (ci->host) - 1);
     ci->pid = (int)getpid ();
     snprintf (ci->scheme, sizeof (ci->scheme), "%s", o->scheme ? o->scheme : "leastload");
     snprintf (ci->job, sizeof (ci->job), "%s", o->job ? o->job : "local");
     return 0;
+}
+
+/* The Curve keys of a controller with --curve, or restarting (--reuse) from
+ * a connection file with CURVE keys: those of <dir>/controller.json when it
+ * restarts and that file has them, so that engines and clients keep their
+ * keys; else fresh ones.  Otherwise none. */
+static int plan_curve (const zpar_controller_opts_t *o, const char *dir, zpar_conninfo_t *ci,
+                       zpar_error_t *err)
+{
+    char path[PATH_MAX];
+    zpar_conninfo_t old;
+    zpar_error_t rerr;
+
+    /* a restart of a Curve controller stays Curve: its peers expect it */
+    if (!o->curve && !(o->reuse && zpar__curve_on (&ci->curve))) {
+        memset (&ci->curve, 0, sizeof (ci->curve));
+        return 0;
+    }
+    snprintf (path, sizeof (path), "%s/controller.json", dir);
+    if (o->reuse && access (path, F_OK) == 0) {
+        if (zpar__conn_read (path, &old, &rerr) == 0 && zpar__curve_key_valid (old.curve.server_secret) &&
+            old.curve.client_secret[0] && old.curve.engine_secret[0]) {
+            ci->curve = old.curve;
+            zpar__info ("reusing the CURVE keys of %s", path);
+            return 0;
+        }
+        zpar__warn ("cannot reuse the CURVE keys of %s: new keys (engines and clients must read "
+                    "the new connection files)",
+                    path);
+    }
+    return zpar__curve_generate (&ci->curve, err);
+}
+
+/* Write engine.json and client.json (each with its side's keys only) and,
+ * with Curve, controller.json (every key: for --reuse).  The files are 0600. */
+static int write_conn_files (const char *dir, const zpar_conninfo_t *ci, zpar_error_t *err)
+{
+    char path[PATH_MAX];
+    zpar_conninfo_t view = *ci;
+    if (zpar__curve_on (&ci->curve)) {
+        snprintf (path, sizeof (path), "%s/controller.json", dir);
+        if (zpar__conn_write (path, ci, err) < 0)
+            return -1;
+    }
+    (void)zpar__curve_view (&ci->curve, ZPAR_CURVE_ENGINE, &view.curve);
+    snprintf (path, sizeof (path), "%s/engine.json", dir);
+    if (zpar__conn_write (path, &view, err) < 0)
+        return -1;
+    (void)zpar__curve_view (&ci->curve, ZPAR_CURVE_CLIENT, &view.curve);
+    snprintf (path, sizeof (path), "%s/client.json", dir);
+    return zpar__conn_write (path, &view, err);
 }
 
 /* The reactor of the hub's thread, with its SIGTERM/SIGINT watchers and
@@ -183,7 +236,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     zpar_hub_t hub;
     sched_t sched = {0};
     zpar_iopub_t *iopub = NULL;
-    zpar_conninfo_t ci, bind;
+    zpar_curve_zap_t *zap = NULL;
+    zpar_conninfo_t ci, bind, view;
     char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
     const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
     const char *mux_ep = "inproc://zpar-mux-inject", *ctl_ep = "inproc://zpar-ctl-inject";
@@ -205,7 +259,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         advertised_ip (adv, sizeof (adv));
     } else
         snprintf (adv, sizeof (adv), "%s", ip);
-    if (plan_addresses (o, ip, &ci, &bind, err) < 0)
+    if (plan_addresses (o, ip, &ci, &bind, err) < 0 || plan_curve (o, dir, &ci, err) < 0)
         return -1;
 
     hub.hb_period_ms = setting (o->hb_period_ms, "ZPAR_HB_PERIOD_MS", 1000);
@@ -224,6 +278,14 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     }
     zmq_ctx_set (hub.ctx, ZMQ_IO_THREADS, 1);
     zmq_ctx_set (hub.ctx, ZMQ_BLOCKY, 0);
+    /* Curve: the ZAP handler first, then every socket a CURVE server */
+    if (zpar__curve_on (&ci.curve) &&
+        (!(zap = zpar__curve_zap_start (hub.r, hub.ctx, &ci.curve, err)) ||
+         zpar__sockutil_set_curve (hub.ctx, &ci.curve) < 0)) {
+        if (zap)
+            zpar__errprintf (err, "cannot set the CURVE keys: %s", strerror (errno));
+        goto done;
+    }
     if (!(hub.signer = zpar__signer_create (ci.key, 0))) {
         zpar__errprintf (err, "cannot create a signer");
         goto done;
@@ -243,12 +305,13 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     if (!(hub.registrar =
               zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
                                       bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
-        !(hub.notify = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_NOTIFY],
-                                          ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_ping = zpar__bind_socket (hub.ctx, ZMQ_PUB, bind.addr[ZPAR_EP_HB_PING],
-                                           ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_pong = zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
-                                                bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
+        !(hub.notify = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT,
+                                               bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
+        !(hub.hb_ping = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
+                                                bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
+        !(hub.hb_pong = zpar__bind_socket_ex (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
+                                              ZPAR_CURVE_ENGINE, bind.addr[ZPAR_EP_HB_PONG],
+                                              ZPAR_ADDR_MAX, err)))
         goto done;
     if (!(sched.mux = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
@@ -279,6 +342,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         advertise (ci.addr[i], ZPAR_ADDR_MAX, adv);
     }
     hub.ci = ci;
+    memset (&hub.ci.curve, 0, sizeof (hub.ci.curve)); /* the hub needs the addresses only */
     hub.extra_dropped = sched_dropped;
     hub.extra_arg = &sched;
     if (zpar__hub_init (&hub) < 0) {
@@ -287,16 +351,17 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     }
 
     /* connection files last: their existence means "ready" */
-    snprintf (path, sizeof (path), "%s/engine.json", dir);
-    if (zpar__conn_write (path, &ci, err) < 0)
+    if (write_conn_files (dir, &ci, err) < 0)
         goto done;
     snprintf (path, sizeof (path), "%s/client.json", dir);
-    if (zpar__conn_write (path, &ci, err) < 0)
-        goto done;
-    zpar__info ("controller ready: %s (registration %s, scheme %s, heartbeat %d ms x %d)", path,
-                ci.addr[ZPAR_EP_REGISTRAR], ci.scheme, hub.hb_period_ms, hub.hb_misses);
+    zpar__info ("controller ready: %s (registration %s, scheme %s, heartbeat %d ms x %d%s)", path,
+                ci.addr[ZPAR_EP_REGISTRAR], ci.scheme, hub.hb_period_ms, hub.hb_misses,
+                zap ? ", CURVE" : "");
+    /* what engines need (wire-up of zpar run): the engine's keys only */
+    view = ci;
+    (void)zpar__curve_view (&ci.curve, ZPAR_CURVE_ENGINE, &view.curve);
     if (o->ready)
-        o->ready (o->ready_arg, &ci);
+        o->ready (o->ready_arg, &view);
 
     rc = zpar__hub_run (&hub);
     if (rc < 0)
@@ -309,6 +374,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         snprintf (path, sizeof (path), "%s/client.json", dir);
         unlink (path);
         snprintf (path, sizeof (path), "%s/engine.json", dir);
+        unlink (path);
+        snprintf (path, sizeof (path), "%s/controller.json", dir);
         unlink (path);
     }
 done:
@@ -332,6 +399,10 @@ done:
     zpar__close_socket (hub.lb_pipe);
     zpar__close_socket (hub.mux_inject);
     zpar__close_socket (hub.ctl_inject);
+    zpar__curve_zap_stop (zap);
+    if (hub.ctx)
+        (void)zpar__sockutil_set_curve (hub.ctx, NULL);
+    sodium_memzero (&ci.curve, sizeof (ci.curve));
     zpar__records_close (hub.records);
     zpar__signer_destroy (hub.signer);
     zpar__hub_free_state (&hub);

@@ -24,6 +24,10 @@ typedef struct {
      * (zpar__controller_request_stop, a client's shutdown), e.g. `zpar run
      * --sweep`, whose sweep must see the signal first */
     int no_signals;
+    /* 1: CurveZMQ on every socket (curve.h): new keys, or those of
+     * <dir>/controller.json with reuse; only holders of client.json or
+     * engine.json can connect.  Implied by a reuse file with CURVE keys. */
+    int curve;
 } zpar_controller_opts_t;
 
 /* Run the controller until a client asks for shutdown, or SIGTERM/SIGINT.

@@ -11,7 +11,8 @@
 #include "wire.h"
 
 typedef struct {
-    uint64_t last_us; /* monotonic time of the last beat */
+    uint64_t last_us;  /* monotonic time of the last beat */
+    uint64_t last_seq; /* newest ping it echoed (or the last one sent when watched) */
     uint8_t watched;
 } beat_t;
 
@@ -93,6 +94,7 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
         hb->nbeats = n;
     }
     hb->beats[engine].last_us = now_us;
+    hb->beats[engine].last_seq = hb->seq;
     hb->beats[engine].watched = 1;
     return 0;
 }
@@ -138,6 +140,8 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
      * nothing newer than its registration: keep the later time */
     if (sent > b->last_us)
         b->last_us = sent;
+    if (seq > b->last_seq)
+        b->last_seq = seq;
     return 1;
 }
 
@@ -154,7 +158,11 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
     /* nbeats is read each round: cb may watch a new engine */
     for (uint32_t i = 1; i < hb->nbeats; i++) {
         beat_t *b = &hb->beats[i];
-        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit)
+        /* dead: silent for the time limit AND no echo of the last misses
+         * pings sent -- a hub that could not send pings (stalled, starved
+         * of CPU) never declares an engine dead for its own silence */
+        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit
+            || hb->seq - b->last_seq < (uint64_t)hb->misses)
             continue;
         b->watched = 0;
         dead++;

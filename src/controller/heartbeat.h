@@ -4,7 +4,10 @@
  * session] (three u64, host order) on its hb_ping PUB socket; every engine
  * echoes it on the hb_pong ROUTER under its identity "e<id>".  An engine's
  * last beat is the time the hub sent the newest ping it echoed; an engine
- * whose last beat is older than misses periods plus half a period is dead.
+ * is dead when its last beat is older than misses periods plus half a
+ * period AND it echoed none of the last misses pings sent: misses are
+ * counted in pings, so a hub that stalls (no pings sent, pongs read late)
+ * never declares an engine dead for its own silence.
  *
  * The bookkeeping is a plain data structure driven by calls that carry the
  * time explicitly (monotonic microseconds), so it can be tested without

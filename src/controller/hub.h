@@ -122,7 +122,7 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms);
  * engine asking for a higher one, and gives out ids in this range (the
  * ids of dead engines again after the highest).  The table is sparse:
  * its size follows the engines that registered, not their ids. */
-#define ZPAR_HUB_ENGINE_ID_MAX 65535u
+#define ZPAR_HUB_ENGINE_ID_MAX ZPAR_ENGINE_ID_MAX
 
 /* The slot of engine id (1 .. ZPAR_HUB_ENGINE_ID_MAX), made (zeroed) if
  * it has none.  NULL: bad id (EINVAL) or ENOMEM. */

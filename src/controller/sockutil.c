@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -21,13 +22,81 @@ static zpar_net_role_t role_of (int type)
     }
 }
 
+/* The Curve keys of each ZeroMQ context that has some (a process runs one
+ * controller, tests a few): its sockets are bound as CURVE servers. */
+#define CURVE_CTX_MAX 8
+static struct {
+    void *ctx;
+    zpar_curve_keys_t keys;
+} curve_ctx[CURVE_CTX_MAX];
+static pthread_mutex_t curve_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k)
+{
+    int rc = -1, on = zpar__curve_on (k);
+    if (!ctx) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock (&curve_lock);
+    for (int i = 0; i < CURVE_CTX_MAX; i++) {
+        if (curve_ctx[i].ctx == ctx) {
+            if (on)
+                curve_ctx[i].keys = *k;
+            else
+                memset (&curve_ctx[i], 0, sizeof (curve_ctx[i]));
+            rc = 0;
+            break;
+        }
+    }
+    for (int i = 0; rc < 0 && on && i < CURVE_CTX_MAX; i++) {
+        if (!curve_ctx[i].ctx) {
+            curve_ctx[i].ctx = ctx;
+            curve_ctx[i].keys = *k;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock (&curve_lock);
+    if (rc < 0 && !on)
+        rc = 0;
+    else if (rc < 0)
+        errno = ENOSPC;
+    return rc;
+}
+
+/* Make s a CURVE server when ctx has keys; 0 when it has none. */
+static int curve_setup (void *ctx, void *s, const char *side)
+{
+    int rc = 0;
+    pthread_mutex_lock (&curve_lock);
+    for (int i = 0; i < CURVE_CTX_MAX; i++)
+        if (curve_ctx[i].ctx == ctx) {
+            rc = zpar__curve_server (s, &curve_ctx[i].keys, side);
+            break;
+        }
+    pthread_mutex_unlock (&curve_lock);
+    return rc;
+}
+
 void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_error_t *err)
 {
-    return zpar__bind_socket_role (ctx, type, role_of (type), ep, epsize, err);
+    return zpar__bind_socket_ex (ctx, type, role_of (type), ZPAR_CURVE_ANY, ep, epsize, err);
+}
+
+void *zpar__bind_socket_side (void *ctx, int type, const char *side, char *ep, size_t epsize,
+                              zpar_error_t *err)
+{
+    return zpar__bind_socket_ex (ctx, type, role_of (type), side, ep, epsize, err);
 }
 
 void *zpar__bind_socket_role (void *ctx, int type, zpar_net_role_t role, char *ep, size_t epsize,
                               zpar_error_t *err)
+{
+    return zpar__bind_socket_ex (ctx, type, role, ZPAR_CURVE_ANY, ep, epsize, err);
+}
+
+void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const char *side, char *ep,
+                            size_t epsize, zpar_error_t *err)
 {
     void *s = zmq_socket (ctx, type);
     int zero = 0, one = 1;
@@ -53,6 +122,11 @@ void *zpar__bind_socket_role (void *ctx, int type, zpar_net_role_t role, char *e
      * engine that restarts gets its identity back once its old connection
      * is gone (TCP reset, or the heartbeat declares it dead). */
     (void)one;
+    if (strncmp (ep, "inproc://", 9) != 0 && curve_setup (ctx, s, side) < 0) {
+        zpar__errprintf (err, "cannot make %s a CURVE server: %s", ep, zmq_strerror (errno));
+        zmq_close (s);
+        return NULL;
+    }
     if (zmq_bind (s, ep) < 0) {
         int e = errno;
         zpar__errnoprintf (err, e, "cannot bind %s: %s", ep, zmq_strerror (e));

@@ -4,22 +4,41 @@
 
 #include <stddef.h>
 
+#include "curve.h"
 #include "netlimit.h"
 #include "zpar/error.h"
 
 /* Create a socket of type, bind it to ep (port may be '*'), write the
  * resolved endpoint back into ep (size epsize).  NULL with err.
- * HWMs are 0 (no limit: tasks and results are never dropped) except on a
- * PUB and on a network SUB (ZPAR_NETLIMIT_IOPUB_RCVHWM); the network limits of netlimit.h are set for the role that follows
- * from the type: ROUTER data, SUB IOPub, PUB subscriptions + finite send
- * HWM (a subscriber that does not read loses messages, the controller does
- * not grow).  inproc endpoints get no limits. */
+ * The limits of netlimit.h follow from the type: a ROUTER gets the data
+ * limit, a SUB the IOPub limit and a receive HWM of
+ * ZPAR_NETLIMIT_IOPUB_RCVHWM (the forwarder reads no further ahead; TCP
+ * holds the publisher back), a PUB the subscription limit and a finite
+ * send HWM (a subscriber that does not read loses messages, the controller
+ * does not grow).  Other HWMs are 0: tasks and results are never dropped.
+ * inproc endpoints get no limits. */
 void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_error_t *err);
 
 /* The same with an explicit role (e.g. ZPAR_NET_CONTROL for the registrar
  * and the heartbeat ROUTER, which only ever receive small messages). */
 void *zpar__bind_socket_role (void *ctx, int type, zpar_net_role_t role, char *ep, size_t epsize,
                               zpar_error_t *err);
+
+/* The same for a socket of one side of the cluster: side is the ZAP
+ * domain of curve.h (ZPAR_CURVE_CLIENT, ZPAR_CURVE_ENGINE, ZPAR_CURVE_ANY;
+ * the two functions above use ZPAR_CURVE_ANY).  When ctx has Curve keys
+ * (zpar__sockutil_set_curve), every non-inproc socket bound here is a
+ * CURVE server whose ZAP domain is side. */
+void *zpar__bind_socket_side (void *ctx, int type, const char *side, char *ep, size_t epsize,
+                              zpar_error_t *err);
+void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const char *side, char *ep,
+                            size_t epsize, zpar_error_t *err);
+
+/* Give ctx Curve keys (copied; the server pair is used) for every socket
+ * bound on it afterwards; k NULL or Curve off forgets them.  Call before
+ * starting the schedulers, with the ZAP handler already bound
+ * (zpar__curve_zap_start).  -1 EINVAL (no ctx), ENOSPC (too many). */
+int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
 
 /* Close with linger 0, NULL-safe. */
 void zpar__close_socket (void *sock);

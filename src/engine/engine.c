@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "conn.h"
+#include "curve.h"
 #include "engine.h"
 #include "error.h"
 #include "heart.h"
@@ -99,6 +100,11 @@ static void *mksock (eng_t *e, int type, const char *addr, const char *ident, in
     if (ident)
         zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
     (void)zpar__netlimit_apply (s, type == ZMQ_PUB ? ZPAR_NET_PUB : ZPAR_NET_DATA);
+    if (zpar__curve_client (s, &e->ci.curve, ZPAR_CURVE_ENGINE) < 0) {
+        zpar__err ("cannot set the CURVE keys for %s: %s", addr ? addr : "?", zmq_strerror (errno));
+        zmq_close (s);
+        return NULL;
+    }
     if (addr && zmq_connect (s, addr) < 0) {
         zpar__err ("cannot connect to %s: %s", addr, zmq_strerror (errno));
         zmq_close (s);
@@ -273,6 +279,7 @@ static int connect_queues (eng_t *e)
 {
     zpar_heart_opts_t ho = {
         .ping_addr = e->addr_ping,
+        .curve = &e->ci.curve,
         .pong_addr = e->addr_pong,
         .ident = e->ident,
         .period_ms = e->hb_period_ms,
@@ -529,4 +536,26 @@ done:
     zpar__info ("engine %u exiting (%" PRIu64 " tasks run)", e->id, zpar__task_runner_done (e->tr));
     cleanup (e);
     return e->rc;
+}
+
+int zpar__engine_connection_file (const char *given, char *buf, size_t size, zpar_error_t *err)
+{
+    const char *env = getenv ("ZPAR_ENGINE_CONNECTION_FILE");
+    if (given)
+        snprintf (buf, size, "%s", given);
+    else if (env && *env)
+        snprintf (buf, size, "%s", env);
+    else if (size < 16 || zpar__cluster_dir (buf, size - 16) < 0) {
+        zpar_error_t why = {{0}};
+        zpar__zpar_dir_error (&why);
+        return zpar__errnoprintf (err, EINVAL, "%s (or pass --connection-file)", why.text);
+    } else
+        strcat (buf, "/engine.json");
+    if (access (buf, R_OK) < 0)
+        return zpar__errnoprintf (err, errno,
+                                  "cannot read the connection file %s: %s: start a controller "
+                                  "first ('zpar controller' or 'zpar cluster start'), or pass "
+                                  "--connection-file DIR/engine.json",
+                                  buf, strerror (errno));
+    return 0;
 }

@@ -18,6 +18,13 @@ typedef struct {
     double register_timeout; /* give up registering after this (s); <= 0: retry forever */
 } zpar_engine_opts_t;
 
+/* The engine.json an engine started by hand uses: given (--connection-file)
+ * if not NULL, else $ZPAR_ENGINE_CONNECTION_FILE, else engine.json in the
+ * cluster directory; it must be readable.  0, or -1 with ENOENT (no such
+ * file: start a controller first) or another errno (EINVAL: no cluster
+ * directory), err saying which. */
+int zpar__engine_connection_file (const char *given, char *buf, size_t size, zpar_error_t *err);
+
 /* Run the engine until the controller says shutdown, or SIGTERM/SIGINT.
  * Tasks still running are killed before returning.  0 on a clean shutdown,
  * -1 with err on a fatal error (bad connection file, register timeout). */

@@ -191,8 +191,10 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
         zmq_connect (h->px.capture, cap_ep) < 0 ||
         !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL)) ||
         zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL)) ||
+        zpar__curve_client (h->px.sub, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.sub, o->ping_addr) < 0 ||
         !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident)) ||
+        zpar__curve_client (h->px.dealer, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.dealer, o->pong_addr) < 0)
         goto error;
     if (!(h->w_capture = zpar__zmq_watcher_create (r, h->capture, ZPAR_EV_IN, on_capture, h)) ||

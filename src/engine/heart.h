@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "curve.h"
 #include "reactor.h"
 #include "zpar/error.h"
 
@@ -40,6 +41,7 @@ typedef struct {
     uint64_t period_ms;    /* the hub's ping period (0: 1000) */
     unsigned misses;       /* pings missed before the loss (0: 3) */
     uint64_t session;      /* the controller's session, 0: do not check */
+    const zpar_curve_keys_t *curve; /* the engine's CURVE keys (NULL/off: none) */
     zpar_heart_lost_f lost;
     void *arg;
 } zpar_heart_opts_t;

@@ -88,11 +88,12 @@ static void overflow_open (zpar_runner_t *r, int idx)
     if (strlen (dir) + 8 >= sizeof (dir))
         goto fail;
     strcat (dir, "/output");
-    if (zpar__mkdir_p (dir, 0700) < 0)
+    if (zpar__mkdir_p (dir, 0700) < 0 ||
+        zpar__dir_check_private (dir, "output directory", NULL) < 0)
         goto fail;
     snprintf (path, psize, "%s/%u.%u.%s", dir, (unsigned)(r->task_id >> 32),
               (unsigned)(r->task_id & 0xffffffffu), idx == 0 ? "out" : "err");
-    if ((fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+    if ((fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
         goto fail;
     r->ofd[idx] = fd;
     return;

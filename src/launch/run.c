@@ -130,6 +130,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     }
     t.copts.dir = dir;
     t.copts.scheme = o->scheme;
+    t.copts.curve = o->curve;
     t.copts.job = job && *job ? job : "local";
     /* one node: loopback; several: every interface, advertise ours */
     t.copts.ip =
@@ -297,6 +298,7 @@ int zpar__run_main (const zpar_run_opts_t *o)
     zpar_wireup_t *w;
     zpar_wireup_params_t wp;
     zpar_error_t err;
+    char zdir[PATH_MAX];
     void *engine_comm = NULL;
     int rc;
 #ifdef HAVE_MPI
@@ -307,6 +309,9 @@ int zpar__run_main (const zpar_run_opts_t *o)
     if (o->use_mpi)
         wp.flags |= ZPAR_WIREUP_MPI;
     wp.connection_dir = o->connection_dir;
+    if (!wp.connection_dir && zpar__zpar_dir (zdir, sizeof (zdir)) == 0 &&
+        zpar__mkdir_p (zdir, 0700) == 0)
+        wp.connection_dir = zdir; /* the documented default: $ZPAR_DIR (shared, on a cluster) */
     wp.timeout_ms = (int)(o->wait_timeout * 1000.0);
     if (!(w = zpar__wireup_create (&wp, &err))) {
         fprintf (stderr, "zpar run: %s\n", err.text);

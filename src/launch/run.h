@@ -15,21 +15,24 @@
 #include "zpar/error.h"
 
 typedef struct {
-    char **cmd;              /* command to run on rank 0 as a client, or NULL */
-    const char *sweep;       /* sweep file to run on rank 0, or NULL */
-    const char *journal;     /* sweep journal path, or NULL */
+    char **cmd;          /* command to run on rank 0 as a client, or NULL */
+    const char *sweep;   /* sweep file to run on rank 0, or NULL */
+    const char *journal; /* sweep journal path, or NULL */
     int retry_failed;
-    const char *dir;         /* where rank 0 writes client.json (default: job dir) */
-    const char *connection_dir; /* shared dir for file wire-up (no PMIx, no MPI) */
-    const char *ip;          /* controller bind address (default: loopback when
-                                single-node, else all interfaces) */
-    const char *scheme;      /* task scheduler */
-    const char *bind;        /* core|l3|numa|socket|none */
+    const char *dir;            /* where rank 0 writes client.json (default: job dir) */
+    const char *connection_dir; /* shared dir for file wire-up (no PMIx, no MPI);
+                                   NULL: $ZPAR_DIR */
+    const char *ip;             /* controller bind address (default: loopback when
+                                   single-node, else all interfaces) */
+    const char *scheme;         /* task scheduler */
+    const char *bind;           /* core|l3|numa|socket|none */
     int cores_per_engine;
     int gpus_per_engine;
     int report_bindings;
-    int use_mpi;             /* initialise MPI (engines-only communicator) */
-    double wait_timeout;     /* seconds for all engines to register */
+    int use_mpi;         /* initialise MPI (engines-only communicator) */
+    double wait_timeout; /* seconds for all engines to register */
+    int curve;           /* CurveZMQ on every socket; the engine keys travel
+                            with the endpoints in the wire-up blob */
 } zpar_run_opts_t;
 
 /* Run this rank's part.  Returns the process exit code: on rank 0 the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "error.h"
 
 static int unit_rank (char c, double *mult)
 {
@@ -80,4 +81,25 @@ int zpar__duration_parse (const char *s, double *secs)
 inval:
     errno = EINVAL;
     return -1;
+}
+
+int zpar__duration_parse_text (const char *s, double *secs, zpar_error_t *err)
+{
+    size_t len = s ? strlen (s) : 0;
+    const char *p = s;
+    double v;
+
+    if (len > 2 && !strcmp (s + len - 2, "ms")) {
+        if (parse_unsigned (&p, &v) == 0 && p == s + len - 2) {
+            *secs = v / 1000.0;
+            return 0;
+        }
+    } else if (zpar__duration_parse (s, &v) == 0) {
+        *secs = v;
+        return 0;
+    }
+    return zpar__errnoprintf (err, EINVAL,
+                              "'%s' is not a duration: use seconds (30, 2.5) or a number with a "
+                              "unit (500ms, 30s, 10m, 2h, 1h30m, 1d)",
+                              s ? s : "");
 }

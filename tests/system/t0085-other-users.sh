@@ -60,6 +60,15 @@ test_expect_success ROOT 'zpar controller and zpar status refuse it too' '
 	refused "refusing .*$S/local/client.json" env ZPAR_DIR="$S" "$ZPAR" status
 '
 
+test_expect_success ROOT 'zpar cluster stop does not kill what its pids file names' '
+	echo "controller $ZT_CONTROLLER_PID" >"$S/local/pids" &&
+	chown $OTHER:$OTHER "$S/local/pids" &&
+	refused "refusing cluster directory $S/local" env ZPAR_DIR="$S" "$ZPAR" cluster stop &&
+	sleep 1 &&
+	zt_alive $ZT_CONTROLLER_PID &&
+	rm -f "$S/local/pids"
+'
+
 test_expect_success ROOT 'the same directory made by the victim, left 0777: refused' '
 	chown -R 0:0 "$S/local" &&
 	chmod 0600 "$S/local/engine.json" &&

@@ -323,6 +323,20 @@ int main (void)
     rc = zpar_client_poll (c, 1.5, &err);
     ok (rc >= 0, "the hub answers again: the loss is forgotten (poll %d: %s)", rc,
         rc < 0 ? err.text : "ok");
+    /* a caller that polls in short steps (the sweep runner polls every
+     * 0.2 s) must see the loss too: time between its waits is short, and
+     * each new wait must not restart the clock of the question in flight */
+    __atomic_store_n (&h.answer, 0, __ATOMIC_SEQ_CST);
+    t0 = zpar__mono_us ();
+    rc = 0;
+    while (rc >= 0 && since (t0) < 10.0)
+        rc = zpar_client_poll (c, 0.05, &err);
+    ok (rc < 0 && errno == EHOSTDOWN, "polling in 50 ms steps: EHOSTDOWN too (%s)",
+        rc < 0 ? err.text : "never");
+    ok (since (t0) < 4.0, "... as soon as one long wait would (%.2f s)", since (t0));
+    __atomic_store_n (&h.answer, 1, __ATOMIC_SEQ_CST);
+    rc = zpar_client_poll (c, 1.5, &err);
+    ok (rc >= 0, "and the loss is forgotten when it answers again (%s)", rc < 0 ? err.text : "ok");
     zpar_future_destroy (f);
     ok (zpar_client_outstanding (c) == 0, "destroyed futures are not outstanding");
     zpar_client_destroy (c);

@@ -162,7 +162,14 @@ static void test_files (void)
     ok (mode_of (f) == 0600, "zpar__conn_write makes it 0600 (%03o)", (unsigned)mode_of (f));
     ok (zpar__conn_read (f, &ci, &err) == 0 && ci.key[0] == 0x5a, "own 0600 file accepted");
     chmod (f, 0644);
-    ok (zpar__conn_read (f, &ci, &err) == 0, "own 0644 file accepted (not writable by others)");
+    errno = 0;
+    ok (zpar__conn_read (f, &ci, &err) < 0 && errno == EPERM &&
+            strstr (err.text, "readable by group or others") && strstr (err.text, "644"),
+        "own 0644 file refused: it holds the key (%s)", err.text);
+    chmod (f, 0640);
+    ok (zpar__conn_read (f, &ci, &err) < 0 && errno == EPERM, "group-readable file refused");
+    chmod (f, 0400);
+    ok (zpar__conn_read (f, &ci, &err) == 0, "own read-only 0400 file accepted");
 
     chmod (f, 0666);
     errno = 0;

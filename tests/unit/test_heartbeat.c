@@ -91,9 +91,44 @@ static void test_late (void)
      * before do not make its beat older than its registration */
     zpar__heartbeat_watch (hb, zpar__eid (1), 1000 * MS);
     is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 5), 1, "after a restart an older echo counts");
+    for (int k = 11; k <= 13; k++)
+        zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
     is_int (zpar__heartbeat_expire (hb, 1350 * MS, NULL, NULL), 0,
             "but its beat stays at the registration (alive at 1.35 s)");
-    is_int (zpar__heartbeat_expire (hb, 1351 * MS, NULL, NULL), 1, "dead at 1.351 s");
+    is_int (zpar__heartbeat_expire (hb, 1351 * MS, NULL, NULL), 1,
+            "dead at 1.351 s (3 pings since, none echoed)");
+    zpar__heartbeat_destroy (hb);
+}
+
+/* The hub stalls (starved of CPU, a long disk write): it sends no ping
+ * for 2 s, then reads the engine's echoes late.  Misses are counted in
+ * pings, so the engine, which answered every ping it got, stays alive;
+ * an engine that stops answering dies once misses pings go unanswered. */
+static void test_hub_stall (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    uint64_t seq = 0;
+    zpar__heartbeat_watch (hb, zpar__eid (1), 0);
+    zpar__heartbeat_watch (hb, zpar__eid (2), 0);
+    for (int k = 1; k <= 5; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        zpar__heartbeat_pong (hb, zpar__eid (1), seq);
+        zpar__heartbeat_pong (hb, zpar__eid (2), seq);
+    }
+    /* nothing from 0.5 s to 2.5 s: the hub was not running */
+    is_int (zpar__heartbeat_expire (hb, 2500 * MS, NULL, NULL), 0,
+            "after a 2 s stall of the hub, no engine is declared dead");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (1)) && zpar__heartbeat_watched (hb, zpar__eid (2)),
+        "both still watched");
+    /* the hub runs again; engine 2 has really stopped */
+    for (int k = 26; k <= 28; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        zpar__heartbeat_pong (hb, zpar__eid (1), seq);
+    }
+    is_int (zpar__heartbeat_expire (hb, 2900 * MS, NULL, NULL), 1,
+            "the engine that missed the 3 pings since dies");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (1)) && !zpar__heartbeat_watched (hb, zpar__eid (2)),
+        "and only that one");
     zpar__heartbeat_destroy (hb);
 }
 
@@ -141,6 +176,9 @@ static void test_several (void)
     seq = zpar__heartbeat_ping (hb, 8000 * MS);
     zpar__heartbeat_pong (hb, zpar__eid (2), seq);
     zpar__heartbeat_pong (hb, zpar__eid (4), seq);
+    seq = zpar__heartbeat_ping (hb, 9000 * MS);
+    zpar__heartbeat_pong (hb, zpar__eid (2), seq);
+    zpar__heartbeat_pong (hb, zpar__eid (4), seq);
     d.n = 0;
     is_int (zpar__heartbeat_expire (hb, 9000 * MS, on_dead, &d), 0,
             "alive at 9 s (last beat 6.5 s)");
@@ -151,6 +189,8 @@ static void test_several (void)
         "unwatch engine 2");
     ok (zpar__heartbeat_unwatch (hb, zpar__eid (999999)) == 0,
         "unwatching an engine never watched is fine");
+    for (int k = 10; k <= 12; k++)
+        zpar__heartbeat_ping (hb, (uint64_t)k * 1000 * MS);
     d.n = 0;
     zpar__heartbeat_expire (hb, 100000 * MS, on_dead, &d);
     ok (d.n == 1 && d.ids[0] == 4, "later only engine 4 dies, not the unwatched 2");
@@ -160,7 +200,7 @@ static void test_several (void)
     is_int (zpar__heartbeat_expire (hb, 100 * MS, NULL, NULL), 0,
             "a check before its watch kills nothing");
 
-    is_int (zpar__heartbeat_ping (hb, 300000 * MS), 8, "the ping sequence counts up");
+    is_int (zpar__heartbeat_ping (hb, 300000 * MS), 12, "the ping sequence counts up");
     is_int (zpar__heartbeat_period_ms (hb), 1000, "period");
     is_int (zpar__heartbeat_misses (hb), 2, "misses");
     zpar__heartbeat_destroy (hb);
@@ -262,6 +302,7 @@ int main (void)
 {
     test_table ();
     test_late ();
+    test_hub_stall ();
     test_several ();
     test_sockets ();
     test_bad_params ();

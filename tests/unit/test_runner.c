@@ -211,6 +211,20 @@ static void test_overflow (const char *dir)
     ok (stat (path, &st) == 0 && st.st_size == 300000, "cap: overflow file has the whole stream");
     is_int (streamed[1], 300000, "stream callback saw all of stdout");
     is_int (streamed[2], 10, "stream callback saw all of stderr");
+
+    /* an output directory others may write to (they could plant a symlink
+     * to one of our files there): no overflow file, the capped output only */
+    snprintf (path, sizeof (path), "%s/output", dir);
+    chmod (path, 0777);
+    s.task_id = ((uint64_t)5 << 32) | 43;
+    res = run (&s, 20);
+    ok (res && res->status == ZPAR_STATUS_OK && res->out.len == 1000,
+        "output dir 0777: the task still runs, output capped");
+    snprintf (path, sizeof (path), "%s/output/5.43.out", dir);
+    ok (res && strcmp (res->out_file, path) != 0 && access (path, F_OK) < 0,
+        "output dir 0777: no overflow file written there");
+    snprintf (path, sizeof (path), "%s/output", dir);
+    chmod (path, 0700);
 }
 
 static void test_functions (const char *lib)
