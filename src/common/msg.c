@@ -77,6 +77,7 @@ static const char *field_names[] = {
     [ZPAR_F_TASK_SCHEME] = "task_scheme",
     [ZPAR_F_STATE] = "state",
     [ZPAR_F_ENGINE_UUID] = "engine_uuid",
+    [ZPAR_F_ROUTE] = "route",
     [ZPAR_F_STREAM] = "stream",
     [ZPAR_F_DATA] = "data",
     [ZPAR_F_EVENT] = "event",
@@ -99,6 +100,17 @@ const char *zpar__msg_field_name (int key)
         !field_names[key])
         return "unknown";
     return field_names[key];
+}
+
+const char *zpar__chan_name (zpar_chan_t chan)
+{
+    static const char *const names[ZPAR_CHAN_MAX] = {
+        [ZPAR_CHAN_ANY] = "any",         [ZPAR_CHAN_REGISTRAR] = "registrar",
+        [ZPAR_CHAN_MUX] = "mux",         [ZPAR_CHAN_TASK] = "task",
+        [ZPAR_CHAN_CONTROL] = "control", [ZPAR_CHAN_IOPUB] = "iopub",
+        [ZPAR_CHAN_NOTIFY] = "notify",
+    };
+    return (unsigned)chan < ZPAR_CHAN_MAX ? names[chan] : "unknown";
 }
 
 const char *zpar__msg_type_name (int type)

@@ -118,6 +118,7 @@ typedef enum {
     ZPAR_F_TASK_SCHEME = 52, /* str "leastload" | "pure" */
     ZPAR_F_STATE = 53,       /* str */
     ZPAR_F_ENGINE_UUID = 54, /* str */
+    ZPAR_F_ROUTE = 55,       /* bytes: the engine's routing identity (route.h) */
     /* streams / status / notify */
     ZPAR_F_STREAM = 60,  /* u64 1 = stdout, 2 = stderr */
     ZPAR_F_DATA = 61,    /* bytes */
@@ -135,6 +136,28 @@ typedef enum {
     ZPAR_F_OUTSTANDING = 79,
     ZPAR_F_ERRNO = 80,
 } zpar_field_t;
+
+/* The channel a message is signed for, in bits 8-15 of header.flags
+ * (bits 0-7: the attempt of a task).  A sender stamps the channel of the
+ * socket it sends on (zpar__wire_send_chan) and the signature covers it;
+ * a receiver that names its channel (zpar__wire_recv_chan,
+ * zpar__frames_check_chan) drops a message signed for another, so a
+ * message captured on one channel cannot be replayed on another.
+ * ZPAR_CHAN_ANY: not stamped / not checked (the controller's inproc
+ * pipes). */
+typedef enum {
+    ZPAR_CHAN_ANY = 0,
+    ZPAR_CHAN_REGISTRAR = 1,
+    ZPAR_CHAN_MUX = 2,
+    ZPAR_CHAN_TASK = 3,
+    ZPAR_CHAN_CONTROL = 4,
+    ZPAR_CHAN_IOPUB = 5,
+    ZPAR_CHAN_NOTIFY = 6,
+    ZPAR_CHAN_MAX = 7,
+} zpar_chan_t;
+
+#define ZPAR_FLAGS_CHAN_SHIFT 8
+#define ZPAR_FLAGS_CHAN_MASK  0xff00u
 
 /* The fixed header, decoded. */
 typedef struct {
@@ -221,6 +244,20 @@ int zpar__msg_unpack (zpar_msg_t *m, const void *buf, size_t len, zpar_error_t *
 
 /* Empty the body (fields) of m; keep its header and envelope. */
 void zpar__msg_clear_body (zpar_msg_t *m);
+
+/* The channel of a header's flags; flags with the channel replaced. */
+static inline zpar_chan_t zpar__flags_chan (uint32_t flags)
+{
+    return (zpar_chan_t)((flags & ZPAR_FLAGS_CHAN_MASK) >> ZPAR_FLAGS_CHAN_SHIFT);
+}
+
+static inline uint32_t zpar__flags_with_chan (uint32_t flags, zpar_chan_t chan)
+{
+    return (flags & ~ZPAR_FLAGS_CHAN_MASK) | (((uint32_t)chan << ZPAR_FLAGS_CHAN_SHIFT) & ZPAR_FLAGS_CHAN_MASK);
+}
+
+/* "registrar", "mux", "task", "control", "iopub", "notify", "any". */
+const char *zpar__chan_name (zpar_chan_t chan);
 
 const char *zpar__msg_type_name (int type);
 /* The lower-case name of a field key ("argv", "host"...), "unknown". */

@@ -103,8 +103,21 @@ int zpar__send_more (void *sock, const void *data, size_t len)
 
 int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags)
 {
+    return zpar__wire_send_chan (sock, s, ZPAR_CHAN_ANY, m, flags);
+}
+
+int zpar__wire_send_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m,
+                          int flags)
+{
     uint8_t hdr[ZPAR_HDR_LEN];
     uint8_t sig[ZPAR_SIG_LEN];
+
+    if (!sock || !s || !m || chan >= ZPAR_CHAN_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (chan != ZPAR_CHAN_ANY)
+        m->hdr.flags = zpar__flags_with_chan (m->hdr.flags, chan);
 
     stamp (s, &m->hdr);
     zpar__hdr_encode (&m->hdr, hdr);
@@ -193,6 +206,12 @@ static void hdr_decode (const uint8_t *h, zpar_hdr_t *hdr)
 int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
                         zpar_error_t *err)
 {
+    return zpar__frames_check_chan (s, ZPAR_CHAN_ANY, f, hdr, err);
+}
+
+int zpar__frames_check_chan (zpar_signer_t *s, zpar_chan_t chan, zpar_frames_t *f,
+                             zpar_hdr_t *hdr, zpar_error_t *err)
+{
     int d = find_delim (f);
     const uint8_t *h;
     zpar_hdr_t tmp;
@@ -232,6 +251,14 @@ int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
             s->stats.malformed++;
         return zpar__errnoprintf (err, EPROTO, "malformed header (version %u type %u)",
                                   tmp.version, tmp.type);
+    }
+    if (s && chan != ZPAR_CHAN_ANY && zpar__flags_chan (tmp.flags) != chan) {
+        /* signed, but for another channel: a capture replayed here */
+        s->stats.badsig++;
+        return zpar__errnoprintf (err, EPERM,
+                                  "message signed for the %s channel dropped on the %s channel",
+                                  zpar__chan_name (zpar__flags_chan (tmp.flags)),
+                                  zpar__chan_name (chan));
     }
     if (s) {
         if (replay_check (s, &tmp) < 0) {
@@ -327,6 +354,12 @@ int zpar__frames_copy (zpar_frames_t *dst, zpar_frames_t *f)
 int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
                      zpar_error_t *err)
 {
+    return zpar__wire_recv_chan (sock, s, ZPAR_CHAN_ANY, m, flags, err);
+}
+
+int zpar__wire_recv_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m,
+                          int flags, zpar_error_t *err)
+{
     zpar_frames_t f;
     int rc;
 
@@ -338,7 +371,7 @@ int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
         }
         return -1;
     }
-    rc = zpar__frames_check (s, &f, NULL, err);
+    rc = zpar__frames_check_chan (s, chan, &f, NULL, err);
     if (rc == 0 && (rc = zpar__frames_decode (&f, m, err)) < 0 && s) {
         /* signed by a key holder, but the body does not parse */
         s->stats.accepted--;

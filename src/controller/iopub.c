@@ -76,7 +76,8 @@ static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
             drop (io, EPROTO, "too many frames");
             continue;
         }
-        if (zpar__frames_check (io->signer, &f, &h, &err) < 0 || iopub_rules (&f, &h, &err) < 0) {
+        if (zpar__frames_check_chan (io->signer, ZPAR_CHAN_IOPUB, &f, &h, &err) < 0 ||
+            iopub_rules (&f, &h, &err) < 0) {
             drop (io, errno, err.text);
             zpar__frames_close (&f);
             continue;
