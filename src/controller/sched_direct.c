@@ -307,8 +307,10 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
         zpar__errprintf (err, "cannot create the %s scheduler: %s", d->name, strerror (errno));
         goto error;
     }
-    if (!(d->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
-        !(d->engine = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (!(d->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize,
+                                              err)) ||
+        !(d->engine =
+              zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
         goto error;
     zmq_setsockopt (d->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
     snprintf (iep, sizeof (iep), "%s", inject_ep);

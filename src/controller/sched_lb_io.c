@@ -510,9 +510,10 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         zpar__errprintf (err, "out of memory");
         goto error;
     }
-    if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
-        !(io->engine =
-              zpar__bind_socket_side (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep,
+                                               epsize, err)) ||
+        !(io->engine = zpar__bind_socket_side (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER,
+                                               ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
         goto error;
     if (!io->pure)
         zmq_setsockopt (io->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
