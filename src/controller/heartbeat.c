@@ -177,8 +177,8 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
         /* dead: silent for the time limit AND no echo of the last misses
          * pings sent -- a hub that could not send pings (stalled, starved
          * of CPU) never declares an engine dead for its own silence */
-        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit
-            || hb->seq - b->last_seq < (uint64_t)hb->misses)
+        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit ||
+            hb->seq - b->last_seq < (uint64_t)hb->misses)
             continue;
         b->watched = 0;
         dead++;
@@ -237,11 +237,11 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             }
             break;
         }
-        if (f.n != 2
-            || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
-                                        NULL) < 0
-            || !(eid = parse_ident (hb, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v
-            || p.session != hb->session)
+        if (f.n != 2 ||
+            zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
+                                     NULL) < 0 ||
+            !(eid = parse_ident (hb, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v ||
+            p.session != hb->session)
             bad++;
         else
             (void)zpar__heartbeat_pong (hb, eid, p.seq);
