@@ -1,14 +1,15 @@
 /* attack-route - an engine's routing identity and the channel a message
  * is signed for.
  *
- *   attack-route claim CONNECTION_FILE MAXID SECONDS
+ *   attack-route claim CONNECTION_FILE MAXID SECONDS [STOPFILE]
  *
  * Without the key (only the addresses of the connection file are used):
  * for every engine id 1..MAXID, claims the identities an engine could
  * get - the old name "e<id>", and the layout of a routing identity
  * ('E', the id) with zero and with random bytes - on mux_engine,
  * task_engine, control_engine and hb_pong, before any engine registers,
- * and echoes every heartbeat ping under all of them.  After SECONDS,
+ * and echoes every heartbeat ping under all of them.  After SECONDS (or
+ * as soon as STOPFILE exists),
  * prints "claim received=R pongs=P identities=I" (R: messages the queues
  * sent to it, P: pongs it sent) and exits 0 if R is 0, 1 if it received
  * anything.
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -78,7 +80,7 @@ static long drain (void *sock)
     return n;
 }
 
-static int claim (const zpar_conninfo_t *ci, unsigned maxid, double seconds)
+static int claim (const zpar_conninfo_t *ci, unsigned maxid, double seconds, const char *stop)
 {
     static const int eps[3] = {ZPAR_EP_MUX_ENGINE, ZPAR_EP_TASK_ENGINE, ZPAR_EP_CONTROL_ENGINE};
     void *q[MAX_IDS * 3][3], *pong[MAX_IDS * 3], *ping;
@@ -113,7 +115,7 @@ static int claim (const zpar_conninfo_t *ci, unsigned maxid, double seconds)
     printf ("claim identities=%d ready\n", nid);
     fflush (stdout);
     end = zpar__mono_s () + seconds;
-    while (zpar__mono_s () < end) {
+    while (zpar__mono_s () < end && !(stop && access (stop, F_OK) == 0)) {
         zmq_pollitem_t it = {.socket = ping, .events = ZMQ_POLLIN};
         uint8_t buf[64];
         int n;
@@ -266,7 +268,7 @@ static int replay (const zpar_conninfo_t *ci, uint32_t engine, const char *marke
 
 static void usage (void)
 {
-    fprintf (stderr, "usage: attack-route claim CONNECTION_FILE MAXID SECONDS\n"
+    fprintf (stderr, "usage: attack-route claim CONNECTION_FILE MAXID SECONDS [STOPFILE]\n"
                      "       attack-route replay CONNECTION_FILE ENGINE MARKER\n");
     exit (2);
 }
@@ -277,7 +279,7 @@ int main (int argc, char **argv)
     zpar_error_t err;
     int rc;
 
-    if (argc != 5)
+    if (argc != 5 && !(argc == 6 && strcmp (argv[1], "claim") == 0))
         usage ();
     if (zpar__conn_read (argv[2], &ci, &err) < 0) {
         fprintf (stderr, "attack-route: %s\n", err.text);
@@ -290,7 +292,7 @@ int main (int argc, char **argv)
         if (maxid < 1 || maxid > MAX_IDS || seconds <= 0)
             usage ();
         memset (ci.key, 0, sizeof (ci.key)); /* keyless */
-        rc = claim (&ci, (unsigned)maxid, seconds);
+        rc = claim (&ci, (unsigned)maxid, seconds, argc == 6 ? argv[5] : NULL);
     } else if (strcmp (argv[1], "replay") == 0) {
         unsigned long engine = strtoul (argv[3], NULL, 10);
         if (engine < 1 || engine > UINT32_MAX)
