@@ -17,6 +17,8 @@
 #   --peers     measure the peers even with --quick
 #   --no-peers  do not measure the peers (their reference figures are shown)
 #   --keep      keep the work directory (logs, databases) for inspection
+#   --curve     the zpar clusters use CurveZMQ (cluster start --curve); for the
+#               cost side by side, bench/curve.sh
 #
 # Peers: ipyparallel and Dask distributed, measured in the same run when the
 # Debian packages are installed (apt-get install --no-install-recommends
@@ -33,11 +35,13 @@ export LC_ALL=C
 
 QUICK=0
 KEEP=0
+CURVE=
 PEERS=
 for a in "$@"; do
     case "$a" in
     --quick) QUICK=1 ;;
     --keep) KEEP=1 ;;
+    --curve) CURVE=--curve ;;
     --peers) PEERS=1 ;;
     --no-peers) PEERS=0 ;;
     -h | --help)
@@ -45,7 +49,7 @@ for a in "$@"; do
         exit 0
         ;;
     *)
-        echo "run.sh: unknown argument '$a' (use --quick, --peers, --no-peers, --keep)" >&2
+        echo "run.sh: unknown argument '$a' (use --quick, --peers, --no-peers, --keep, --curve)" >&2
         exit 2
         ;;
     esac
@@ -195,7 +199,7 @@ for i in $(seq 1 "$START_RUNS"); do
     say "start-up $i/$START_RUNS: zpar cluster start -n 2"
     rm -rf "$ZPAR_DIR"
     mkdir -p "$ZPAR_DIR"
-    if "$ZB_RUN" start 2 30 -- "$ZPAR" cluster start -n 2 >"$WORK/start.$i" 2>>"$WORK/cluster.log"; then
+    if "$ZB_RUN" start 2 30 -- "$ZPAR" cluster start -n 2 $CURVE >"$WORK/start.$i" 2>>"$WORK/cluster.log"; then
         cat "$WORK/start.$i" >>"$WORK/start.out"
     else
         cat "$WORK/start.$i" >&2
@@ -219,7 +223,7 @@ START_READY=$(awk '$1 == "start_return_s" { r = $2 } $1 == "start_engines_s" { e
 rm -rf "$ZPAR_DIR"
 mkdir -p "$ZPAR_DIR"
 say "starting the measured cluster"
-if ! "$ZB_RUN" start 2 30 -- "$ZPAR" cluster start -n 2 >"$WORK/start.main" 2>>"$WORK/cluster.log"; then
+if ! "$ZB_RUN" start 2 30 -- "$ZPAR" cluster start -n 2 $CURVE >"$WORK/start.main" 2>>"$WORK/cluster.log"; then
     cat "$WORK/start.main" "$WORK/cluster.log" >&2
     fail "cannot start the cluster to measure"
     exit 1
@@ -322,7 +326,7 @@ MODE=full
 [ $QUICK = 1 ] && MODE=quick
 
 echo
-echo "zpar benchmark ($MODE run, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
+echo "zpar benchmark ($MODE run${CURVE:+, CurveZMQ}, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
 P=$WORK/peers.out
 pv() { # peer key scale fmt reference -> the measured value (scaled, formatted) or "reference (ref)"
     local v

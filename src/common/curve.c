@@ -136,7 +136,9 @@ int zpar__curve_client (void *sock, const zpar_curve_keys_t *k, const char *side
 
 /* ------------------------------------------------------------- ZAP */
 
-static int admit (const zpar_curve_zap_t *z, const zmq_msg_t *f)
+/* The user id of an admitted peer ("client" or "engine"), NULL when the
+ * request is refused. */
+static const char *admit (const zpar_curve_zap_t *z, const zmq_msg_t *f)
 {
     const char *domain = zmq_msg_data ((zmq_msg_t *)&f[2]);
     size_t dlen = zmq_msg_size ((zmq_msg_t *)&f[2]);
@@ -145,23 +147,21 @@ static int admit (const zpar_curve_zap_t *z, const zmq_msg_t *f)
 
     if (zmq_msg_size ((zmq_msg_t *)&f[0]) != 3 ||
         memcmp (zmq_msg_data ((zmq_msg_t *)&f[0]), "1.0", 3))
-        return 0;
+        return NULL;
     if (zmq_msg_size ((zmq_msg_t *)&f[5]) != 5 ||
         memcmp (zmq_msg_data ((zmq_msg_t *)&f[5]), "CURVE", 5))
-        return 0;
+        return NULL;
     if (zmq_msg_size ((zmq_msg_t *)&f[6]) != 32)
-        return 0;
+        return NULL;
     client_ok = memcmp (key, z->client, 32) == 0;
     engine_ok = memcmp (key, z->engine, 32) == 0;
 #define IS(name) (dlen == strlen (name) && !memcmp (domain, name, dlen))
-    if (IS (ZPAR_CURVE_CLIENT))
-        return client_ok;
-    if (IS (ZPAR_CURVE_ENGINE))
-        return engine_ok;
-    if (IS (ZPAR_CURVE_ANY))
-        return client_ok || engine_ok;
+    if ((IS (ZPAR_CURVE_CLIENT) || IS (ZPAR_CURVE_ANY)) && client_ok)
+        return ZPAR_CURVE_CLIENT;
+    if ((IS (ZPAR_CURVE_ENGINE) || IS (ZPAR_CURVE_ANY)) && engine_ok)
+        return ZPAR_CURVE_ENGINE;
 #undef IS
-    return 0;
+    return NULL;
 }
 
 static void send_str (void *s, const void *data, size_t len, int more)
@@ -174,6 +174,7 @@ static void zap_one (zpar_curve_zap_t *z)
 {
     zmq_msg_t f[ZAP_FRAMES], extra;
     int n = 0, total = 0, more = 1, ok;
+    const char *user = NULL;
     char addr[64] = "";
 
     while (more) {
@@ -192,7 +193,9 @@ static void zap_one (zpar_curve_zap_t *z)
         else
             n++;
     }
-    ok = total == ZAP_FRAMES && admit (z, f);
+    if (total == ZAP_FRAMES)
+        user = admit (z, f);
+    ok = user != NULL;
     if (n >= 4) {
         size_t l =
             zmq_msg_size (&f[3]) < sizeof (addr) - 1 ? zmq_msg_size (&f[3]) : sizeof (addr) - 1;
@@ -206,7 +209,7 @@ static void zap_one (zpar_curve_zap_t *z)
         send_str (z->rep, "", 0, 1);
     send_str (z->rep, ok ? "200" : "400", 3, 1);
     send_str (z->rep, ok ? "OK" : "key not admitted", ok ? 2 : 16, 1);
-    send_str (z->rep, "", 0, 1);
+    send_str (z->rep, user ? user : "", user ? strlen (user) : 0, 1); /* User-Id */
     send_str (z->rep, "", 0, 0);
     for (int i = 0; i < n; i++)
         zmq_msg_close (&f[i]);

@@ -69,7 +69,9 @@ int zpar__curve_client (void *sock, const zpar_curve_keys_t *k, const char *side
  * answered on reactor r.  It admits mechanism CURVE only, and a public
  * key by the domain of the socket: the client key on "client", the
  * engine key on "engine", either on "any"; everything else gets status
- * 400 and the connection is dropped before any message is exchanged.
+ * 400 and the connection is dropped before any message is exchanged.  An
+ * admitted peer's messages carry the User-Id "client" or "engine"
+ * (zmq_msg_gets), the side whose key it proved.
  * Start it before binding the first CURVE server of ctx.  NULL with errno
  * and err (EINVAL: Curve off or keys missing; EADDRINUSE: ctx already has
  * a ZAP handler). */

@@ -140,6 +140,9 @@ static void test_conn (const zpar_curve_keys_t *k)
     free (text);
 }
 
+/* The User-Id of the last message reaches() received ("" if none). */
+static char last_user[16];
+
 /* Send "ping" from a peer with keys kp (side) to a server socket of
  * domain; 1 when it arrived within ~1.5 s, running reactor r meanwhile. */
 static int reaches (zpar_reactor_t *r, void *ctx, const zpar_curve_keys_t *ks, const char *domain,
@@ -157,12 +160,20 @@ static int reaches (zpar_reactor_t *r, void *ctx, const zpar_curve_keys_t *ks, c
         (kp && zpar__curve_client (cli, kp, side) < 0) || zmq_connect (cli, ep) < 0)
         diag ("set-up failed: %s", zmq_strerror (errno));
     zmq_send (cli, "ping", 4, ZMQ_DONTWAIT);
+    last_user[0] = '\0';
     for (int i = 0; i < 30 && !got; i++) {
         char buf[16];
+        zmq_msg_t m;
         zpar__reactor_run_once (r, 50);
-        if (zmq_recv (srv, buf, sizeof (buf), ZMQ_DONTWAIT) >= 0 &&
-            zmq_recv (srv, buf, sizeof (buf), ZMQ_DONTWAIT) == 4 && !memcmp (buf, "ping", 4))
+        if (zmq_recv (srv, buf, sizeof (buf), ZMQ_DONTWAIT) < 0)
+            continue;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, srv, ZMQ_DONTWAIT) == 4 && !memcmp (zmq_msg_data (&m), "ping", 4)) {
+            const char *u = zmq_msg_gets (&m, "User-Id");
+            snprintf (last_user, sizeof (last_user), "%s", u ? u : "");
             got = 1;
+        }
+        zmq_msg_close (&m);
     }
     zmq_close (cli);
     zmq_close (srv);
@@ -189,9 +200,13 @@ static void test_zap (void *ctx, const zpar_curve_keys_t *k)
     snprintf (rnd.server_public, sizeof (rnd.server_public), "%s", k->server_public);
 
     ok (reaches (r, ctx, k, ZPAR_CURVE_CLIENT, k, ZPAR_CURVE_CLIENT), "client key on client: in");
+    is_str (last_user, "client", "User-Id client");
     ok (reaches (r, ctx, k, ZPAR_CURVE_ENGINE, k, ZPAR_CURVE_ENGINE), "engine key on engine: in");
+    is_str (last_user, "engine", "User-Id engine");
     ok (reaches (r, ctx, k, ZPAR_CURVE_ANY, k, ZPAR_CURVE_CLIENT), "client key on any: in");
+    is_str (last_user, "client", "User-Id client on any");
     ok (reaches (r, ctx, k, ZPAR_CURVE_ANY, k, ZPAR_CURVE_ENGINE), "engine key on any: in");
+    is_str (last_user, "engine", "User-Id engine on any");
     is_int ((int)zpar__curve_zap_admitted (z), 4, "4 admitted");
     refused = zpar__curve_zap_refused (z);
     ok (!reaches (r, ctx, k, ZPAR_CURVE_ENGINE, k, ZPAR_CURVE_CLIENT), "client key on engine: out");
