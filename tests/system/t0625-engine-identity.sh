@@ -80,4 +80,15 @@ test_expect_success 'the controller stops cleanly' '
 	wait_for 15 "! zt_alive $ZT_CONTROLLER_PID"
 '
 
+test_expect_success 'the pure scheduler: tasks that name no engine still run' '
+	zt_controller "$ZT_TMP/pure" --scheme pure &&
+	zt_engine "$ZT_TMP/pure" engine-pure &&
+	wait_for 30 "zt_timeout 10 $ZPAR status >stp.txt 2>/dev/null && grep -q idle stp.txt" &&
+	zt_timeout 30 $ZPAR submit --wait -- echo pure-ok >pure.out &&
+	cat pure.out &&
+	expect_grep "pure-ok" pure.out &&
+	kill -TERM $ZT_CONTROLLER_PID &&
+	wait_for 15 "! zt_alive $ZT_CONTROLLER_PID"
+'
+
 test_done

@@ -244,6 +244,18 @@ int main (void)
         ok (give (tr, (zpar_engine_queue_t)q, m) < 0 && errno == EPERM && shutdowns == 0,
             "queue %d: a request for engine 4 is refused (EPERM)", q);
     }
+    {
+        zpar_msg_t *m = task_cmd (91, "echo");
+        m->hdr.engine = 0;
+        errno = 0;
+        ok (give (tr, ZPAR_ENGINE_Q_MUX, m) < 0 && errno == EPERM,
+            "a direct task naming no engine is refused");
+        m = request (ZPAR_MSG_SHUTDOWN, 92);
+        m->hdr.engine = 0;
+        errno = 0;
+        ok (give (tr, ZPAR_ENGINE_Q_CONTROL, m) < 0 && errno == EPERM && shutdowns == 0,
+            "a control request naming no engine is refused");
+    }
 
     /* one task: result on its queue, with its envelope; IOPub reports */
     ok (give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (101, "echo hi")) == 0, "task 101 handed over");
