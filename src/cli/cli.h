@@ -142,9 +142,6 @@ int zpar__cli_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)
  * longer exists fails at once instead of waiting for the connect timeout. */
 zpar_client_t *zpar__cli_connect (int *rc);
 
-/* Exit code for a final task status: 0 for ok, 1 otherwise. */
-int zpar__cli_status_exit (zpar_status_t s);
-
 /* Print a result the way `zpar result` does: its stdout to out, its stderr
  * to errout and the summary line to errout (as_json: one JSON object on
  * out instead).  Returns the exit code for the result's status. */
@@ -161,5 +158,6 @@ int zpar__cmd_wait (int argc, char **argv);
 int zpar__cmd_result (int argc, char **argv);
 int zpar__cmd_status (int argc, char **argv);
 int zpar__cmd_run (int argc, char **argv);
+int zpar__cmd_sweep (int argc, char **argv); /* run, status, report */
 
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_sweep.h"
 #include "sweep/report.h"
 #include "sweep/runner.h"
 

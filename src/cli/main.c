@@ -18,7 +18,6 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "cmd_sweep.h"
 #include "conn.h"
 #include "error.h"
 #include "json.h"
@@ -183,11 +182,6 @@ zpar_client_t *zpar__cli_connect (int *rc)
 
 /* ------------------------------------------------------------------ results */
 
-int zpar__cli_status_exit (zpar_status_t s)
-{
-    return s == ZPAR_STATUS_OK ? ZPAR_EXIT_OK : ZPAR_EXIT_FAILED;
-}
-
 int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE *errout)
 {
     size_t olen = 0, elen = 0, flen = 0;
@@ -200,7 +194,7 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
     if (as_json) {
         zpar_result_write_json (r, out);
         fflush (out);
-        return zpar__cli_status_exit (zpar_result_status (r));
+        return zpar_result_status (r) == ZPAR_STATUS_OK ? ZPAR_EXIT_OK : ZPAR_EXIT_FAILED;
     }
     if (o && olen)
         fwrite (o, 1, olen, out);
@@ -222,7 +216,7 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
                  "zpar_task_set_output_cap)\n",
                  id, (trunc & 1) ? "stdout" : "", trunc == 3 ? " and " : "",
                  (trunc & 2) ? "stderr" : "");
-    return zpar__cli_status_exit (zpar_result_status (r));
+    return zpar_result_status (r) == ZPAR_STATUS_OK ? ZPAR_EXIT_OK : ZPAR_EXIT_FAILED;
 }
 
 /* ------------------------------------------------------------------ main */

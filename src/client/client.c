@@ -53,7 +53,7 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    rc = zpar__wire_send (c->sock[which], c->signer, m, 0);
+    rc = zpar__wire_send_chan (c->sock[which], c->signer, zpar__client_chan (which), m, 0);
     m->nenv = 0;
     if (rc < 0) {
         int e = errno;

@@ -50,6 +50,16 @@ struct zpar_result {
 /* Sockets of a client, in the order the reactor polls them. */
 enum { S_REG, S_MUX, S_TASK, S_CTL, S_IOPUB, S_NOTIFY, S_COUNT };
 
+/* The channel the messages of socket which are signed for (both ways). */
+static inline zpar_chan_t zpar__client_chan (int which)
+{
+    static const zpar_chan_t chan[S_COUNT] = {
+        [S_REG] = ZPAR_CHAN_REGISTRAR, [S_MUX] = ZPAR_CHAN_MUX,     [S_TASK] = ZPAR_CHAN_TASK,
+        [S_CTL] = ZPAR_CHAN_CONTROL,   [S_IOPUB] = ZPAR_CHAN_IOPUB, [S_NOTIFY] = ZPAR_CHAN_NOTIFY,
+    };
+    return which >= 0 && which < S_COUNT ? chan[which] : ZPAR_CHAN_ANY;
+}
+
 struct zpar_future {
     zpar_client_t *c; /* NULL once the client is destroyed */
     uint64_t id;

@@ -14,8 +14,8 @@
 #include <zmq.h>
 
 #include "client.h"
-#include "curve.h"
 #include "clock.h"
+#include "curve.h"
 #include "error.h"
 #include "netlimit.h"
 

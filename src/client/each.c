@@ -189,7 +189,8 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_e
             goto done;
     }
     rc = 0;
-done:
+done : {
+    int e = errno;
     zpar_client_on_output (c, NULL, NULL, 1);
     for (size_t i = 0; i < x.n; i++) {
         zpar_future_destroy (x.v[i].f);
@@ -197,7 +198,9 @@ done:
         free (x.v[i].buf[1]);
     }
     free (x.v);
+    errno = e;
     return rc;
+}
 }
 
 ZPAR_API int zpar_client_wait_ids (zpar_client_t *c, const zpar_task_id_t *ids, size_t n,
@@ -249,9 +252,12 @@ ZPAR_API int zpar_client_wait_ids (zpar_client_t *c, const zpar_task_id_t *ids, 
             goto done;
     }
     rc = 0;
-done:
+done : {
+    int e = errno;
     for (size_t i = 0; i < n; i++)
         zpar_future_destroy (f[i]);
     free (f);
+    errno = e;
     return rc;
+}
 }

@@ -226,17 +226,20 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 {
     zpar_client_t *c = arg;
     void *sock = NULL;
+    zpar_chan_t chan = ZPAR_CHAN_ANY;
     (void)r;
     (void)revents;
     for (int i = 0; i < S_COUNT; i++)
-        if (c->w[i] == w)
+        if (c->w[i] == w) {
             sock = c->sock[i];
+            chan = zpar__client_chan (i);
+        }
     if (!sock)
         return;
     c->depth++;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_error_t err;
-        if (zpar__wire_recv (sock, c->signer, c->in, ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__wire_recv_chan (sock, c->signer, chan, c->in, ZMQ_DONTWAIT, &err) < 0) {
             if (errno == EAGAIN)
                 break;
             continue; /* dropped (forged, malformed, replayed) */
@@ -264,7 +267,8 @@ int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t 
     q.task = zpar__tid (task);
     rc = zpar__proto_query_encode (req, &q);
     if (rc == 0)
-        rc = zpar__wire_send (c->sock[S_REG], c->signer, req, ZMQ_DONTWAIT);
+        rc = zpar__wire_send_chan (c->sock[S_REG], c->signer, ZPAR_CHAN_REGISTRAR, req,
+                                   ZMQ_DONTWAIT);
     zpar__msg_destroy (req);
     return rc;
 }
@@ -458,7 +462,7 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
     c->got_reply = 0;
     zpar__msg_destroy (c->got);
     c->got = NULL;
-    if (zpar__wire_send (c->sock[which], c->signer, req, 0) < 0) {
+    if (zpar__wire_send_chan (c->sock[which], c->signer, zpar__client_chan (which), req, 0) < 0) {
         int e = errno;
         c->want_type = 0;
         zpar__errnoprintf (err, e, "cannot send to the controller: %s", zmq_strerror (e));

@@ -77,6 +77,7 @@ static const char *field_names[] = {
     [ZPAR_F_TASK_SCHEME] = "task_scheme",
     [ZPAR_F_STATE] = "state",
     [ZPAR_F_ENGINE_UUID] = "engine_uuid",
+    [ZPAR_F_ROUTE] = "route",
     [ZPAR_F_STREAM] = "stream",
     [ZPAR_F_DATA] = "data",
     [ZPAR_F_EVENT] = "event",
@@ -99,6 +100,17 @@ const char *zpar__msg_field_name (int key)
         !field_names[key])
         return "unknown";
     return field_names[key];
+}
+
+const char *zpar__chan_name (zpar_chan_t chan)
+{
+    static const char *const names[ZPAR_CHAN_MAX] = {
+        [ZPAR_CHAN_ANY] = "any",         [ZPAR_CHAN_REGISTRAR] = "registrar",
+        [ZPAR_CHAN_MUX] = "mux",         [ZPAR_CHAN_TASK] = "task",
+        [ZPAR_CHAN_CONTROL] = "control", [ZPAR_CHAN_IOPUB] = "iopub",
+        [ZPAR_CHAN_NOTIFY] = "notify",
+    };
+    return (unsigned)chan < ZPAR_CHAN_MAX ? names[chan] : "unknown";
 }
 
 const char *zpar__msg_type_name (int type)
@@ -302,8 +314,7 @@ size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key)
     return n;
 }
 
-const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx,
-                                    size_t *len)
+const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx, size_t *len)
 {
     const zpar_fieldref_t *f = find (m, key, idx);
     if (!f) {
@@ -382,8 +393,8 @@ void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN])
     put32 (out + 44, h->client);
 }
 
-int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body,
-                      size_t blen, zpar_error_t *err)
+int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body, size_t blen,
+                      zpar_error_t *err)
 {
     const uint8_t *h = hdr;
     const uint8_t *b = body;
@@ -431,8 +442,8 @@ int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *b
         len = get32 (m->body + pos + 2);
         if (len > blen - pos - 6)
             return zpar__errnoprintf (err, EPROTO,
-                                      "field %u at offset %zu claims %u bytes, %zu left", key,
-                                      pos, len, blen - pos - 6);
+                                      "field %u at offset %zu claims %u bytes, %zu left", key, pos,
+                                      len, blen - pos - 6);
         if (m->nfields == m->fcap) {
             size_t nf = m->fcap ? m->fcap * 2 : 16;
             zpar_fieldref_t *f;

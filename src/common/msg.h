@@ -28,15 +28,15 @@
 #include "clock.h"
 #include "zpar/error.h"
 
-#define ZPAR_PROTO_DELIM "ZPAR1"
+#define ZPAR_PROTO_DELIM   "ZPAR1"
 #define ZPAR_PROTO_VERSION 1
-#define ZPAR_SIG_LEN 32
-#define ZPAR_HDR_LEN 48
-#define ZPAR_KEY_LEN 32
-#define ZPAR_MAX_ENVELOPE 4
-#define ZPAR_MAX_IDENT 64
-#define ZPAR_MAX_BODY (256u * 1024 * 1024)
-#define ZPAR_MAX_FIELDS 65536
+#define ZPAR_SIG_LEN       32
+#define ZPAR_HDR_LEN       48
+#define ZPAR_KEY_LEN       32
+#define ZPAR_MAX_ENVELOPE  4
+#define ZPAR_MAX_IDENT     64
+#define ZPAR_MAX_BODY      (256u * 1024 * 1024)
+#define ZPAR_MAX_FIELDS    65536
 
 typedef enum {
     ZPAR_MSG_NONE = 0,
@@ -68,35 +68,35 @@ typedef enum {
 typedef enum {
     ZPAR_F_NONE = 0,
     /* task request */
-    ZPAR_F_KIND = 1,       /* u64 zpar_task_kind_t */
-    ZPAR_F_ARGV = 2,       /* str, repeated */
-    ZPAR_F_ENV = 3,        /* str "NAME=VALUE", repeated */
-    ZPAR_F_CWD = 4,        /* str */
-    ZPAR_F_TIMEOUT_MS = 5, /* u64, 0 = none */
-    ZPAR_F_RETRIES = 6,    /* u64 */
-    ZPAR_F_AFTER = 7,      /* u64 task id, repeated */
-    ZPAR_F_TARGET = 8,     /* u64 engine id, repeated */
-    ZPAR_F_PRIORITY = 9,   /* u64 (int64 two's complement) */
-    ZPAR_F_LIB = 10,       /* str */
-    ZPAR_F_SYMBOL = 11,    /* str */
-    ZPAR_F_INPUT = 12,     /* bytes */
-    ZPAR_F_INLINE = 13,    /* u64 bool */
-    ZPAR_F_ATTEMPT = 14,   /* u64, 1-based attempt number */
-    ZPAR_F_OUTPUT_CAP = 15, /* u64 bytes of stdout/stderr kept in the result */
+    ZPAR_F_KIND = 1,         /* u64 zpar_task_kind_t */
+    ZPAR_F_ARGV = 2,         /* str, repeated */
+    ZPAR_F_ENV = 3,          /* str "NAME=VALUE", repeated */
+    ZPAR_F_CWD = 4,          /* str */
+    ZPAR_F_TIMEOUT_MS = 5,   /* u64, 0 = none */
+    ZPAR_F_RETRIES = 6,      /* u64 */
+    ZPAR_F_AFTER = 7,        /* u64 task id, repeated */
+    ZPAR_F_TARGET = 8,       /* u64 engine id, repeated */
+    ZPAR_F_PRIORITY = 9,     /* u64 (int64 two's complement) */
+    ZPAR_F_LIB = 10,         /* str */
+    ZPAR_F_SYMBOL = 11,      /* str */
+    ZPAR_F_INPUT = 12,       /* bytes */
+    ZPAR_F_INLINE = 13,      /* u64 bool */
+    ZPAR_F_ATTEMPT = 14,     /* u64, 1-based attempt number */
+    ZPAR_F_OUTPUT_CAP = 15,  /* u64 bytes of stdout/stderr kept in the result */
     ZPAR_F_ALL_ENGINES = 16, /* u64: task is part of a run on every engine */
     /* task result */
-    ZPAR_F_STATUS = 20,    /* u64 zpar_status_t */
-    ZPAR_F_EXIT = 21,      /* u64 (int) exit status */
-    ZPAR_F_SIGNAL = 22,    /* u64 signal number */
+    ZPAR_F_STATUS = 20, /* u64 zpar_status_t */
+    ZPAR_F_EXIT = 21,   /* u64 (int) exit status */
+    ZPAR_F_SIGNAL = 22, /* u64 signal number */
     ZPAR_F_WALL_US = 23,
     ZPAR_F_UTIME_US = 24,
     ZPAR_F_STIME_US = 25,
     ZPAR_F_MAXRSS_KB = 26,
-    ZPAR_F_HOST = 27,      /* str */
-    ZPAR_F_STDOUT = 28,    /* bytes */
-    ZPAR_F_STDERR = 29,    /* bytes */
-    ZPAR_F_OUTPUT = 30,    /* bytes (function task output) */
-    ZPAR_F_ERROR = 31,     /* str */
+    ZPAR_F_HOST = 27,   /* str */
+    ZPAR_F_STDOUT = 28, /* bytes */
+    ZPAR_F_STDERR = 29, /* bytes */
+    ZPAR_F_OUTPUT = 30, /* bytes (function task output) */
+    ZPAR_F_ERROR = 31,  /* str */
     ZPAR_F_STARTED_US = 32,
     ZPAR_F_FINISHED_US = 33,
     ZPAR_F_PID = 34,
@@ -118,10 +118,11 @@ typedef enum {
     ZPAR_F_TASK_SCHEME = 52, /* str "leastload" | "pure" */
     ZPAR_F_STATE = 53,       /* str */
     ZPAR_F_ENGINE_UUID = 54, /* str */
+    ZPAR_F_ROUTE = 55,       /* bytes: the engine's routing identity (route.h) */
     /* streams / status / notify */
-    ZPAR_F_STREAM = 60,  /* u64 1 = stdout, 2 = stderr */
-    ZPAR_F_DATA = 61,    /* bytes */
-    ZPAR_F_EVENT = 62,   /* str */
+    ZPAR_F_STREAM = 60, /* u64 1 = stdout, 2 = stderr */
+    ZPAR_F_DATA = 61,   /* bytes */
+    ZPAR_F_EVENT = 62,  /* str */
     /* query */
     ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown" */
     ZPAR_F_TASK_ID = 71, /* u64, repeated */
@@ -136,17 +137,39 @@ typedef enum {
     ZPAR_F_ERRNO = 80,
 } zpar_field_t;
 
+/* The channel a message is signed for, in bits 8-15 of header.flags
+ * (bits 0-7: the attempt of a task).  A sender stamps the channel of the
+ * socket it sends on (zpar__wire_send_chan) and the signature covers it;
+ * a receiver that names its channel (zpar__wire_recv_chan,
+ * zpar__frames_check_chan) drops a message signed for another, so a
+ * message captured on one channel cannot be replayed on another.
+ * ZPAR_CHAN_ANY: not stamped / not checked (the controller's inproc
+ * pipes). */
+typedef enum {
+    ZPAR_CHAN_ANY = 0,
+    ZPAR_CHAN_REGISTRAR = 1,
+    ZPAR_CHAN_MUX = 2,
+    ZPAR_CHAN_TASK = 3,
+    ZPAR_CHAN_CONTROL = 4,
+    ZPAR_CHAN_IOPUB = 5,
+    ZPAR_CHAN_NOTIFY = 6,
+    ZPAR_CHAN_MAX = 7,
+} zpar_chan_t;
+
+#define ZPAR_FLAGS_CHAN_SHIFT 8
+#define ZPAR_FLAGS_CHAN_MASK  0xff00u
+
 /* The fixed header, decoded. */
 typedef struct {
     uint16_t version;
-    uint16_t type;     /* zpar_msg_type_t */
+    uint16_t type; /* zpar_msg_type_t */
     uint32_t flags;
-    uint64_t session;  /* sender's random session id */
-    uint64_t seq;      /* sender's per-session counter, from 1 */
-    uint64_t task;     /* task id, 0 if none */
-    uint64_t time_us;  /* sender's wall clock, microseconds since epoch */
-    uint32_t engine;   /* engine id (target or source), 0 if none */
-    uint32_t client;   /* client number, 0 if none */
+    uint64_t session; /* sender's random session id */
+    uint64_t seq;     /* sender's per-session counter, from 1 */
+    uint64_t task;    /* task id, 0 if none */
+    uint64_t time_us; /* sender's wall clock, microseconds since epoch */
+    uint32_t engine;  /* engine id (target or source), 0 if none */
+    uint32_t client;  /* client number, 0 if none */
 } zpar_hdr_t;
 
 typedef struct {
@@ -162,7 +185,7 @@ typedef struct {
 
 typedef struct zpar_msg {
     zpar_hdr_t hdr;
-    int nenv;                               /* routing frames before the delimiter */
+    int nenv; /* routing frames before the delimiter */
     zpar_ident_t env[ZPAR_MAX_ENVELOPE];
     uint8_t *body;
     size_t len;
@@ -202,8 +225,7 @@ int zpar__msg_get_u64 (const zpar_msg_t *m, zpar_field_t key, uint64_t *v);
 int zpar__msg_get_u64_at (const zpar_msg_t *m, zpar_field_t key, size_t idx, uint64_t *v);
 uint64_t zpar__msg_u64_or (const zpar_msg_t *m, zpar_field_t key, uint64_t dflt);
 const void *zpar__msg_get_bytes (const zpar_msg_t *m, zpar_field_t key, size_t *len);
-const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx,
-                                    size_t *len);
+const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx, size_t *len);
 size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key);
 
 /* Strictly decode a header frame and a body frame into m (reset first).
@@ -221,6 +243,21 @@ int zpar__msg_unpack (zpar_msg_t *m, const void *buf, size_t len, zpar_error_t *
 
 /* Empty the body (fields) of m; keep its header and envelope. */
 void zpar__msg_clear_body (zpar_msg_t *m);
+
+/* The channel of a header's flags; flags with the channel replaced. */
+static inline zpar_chan_t zpar__flags_chan (uint32_t flags)
+{
+    return (zpar_chan_t)((flags & ZPAR_FLAGS_CHAN_MASK) >> ZPAR_FLAGS_CHAN_SHIFT);
+}
+
+static inline uint32_t zpar__flags_with_chan (uint32_t flags, zpar_chan_t chan)
+{
+    return (flags & ~ZPAR_FLAGS_CHAN_MASK) |
+           (((uint32_t)chan << ZPAR_FLAGS_CHAN_SHIFT) & ZPAR_FLAGS_CHAN_MASK);
+}
+
+/* "registrar", "mux", "task", "control", "iopub", "notify", "any". */
+const char *zpar__chan_name (zpar_chan_t chan);
 
 const char *zpar__msg_type_name (int type);
 /* The lower-case name of a field key ("argv", "host"...), "unknown". */

@@ -42,7 +42,9 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
         f->delim = -1;
     }
     if (!m || !f || (int)m->kind <= ZPAR_PIPE_NONE || m->kind >= ZPAR_PIPE_KIND_MAX ||
-        (m->kind == ZPAR_PIPE_REQUEUE && (!m->data || m->len < ZPAR_HDR_LEN))) {
+        (m->kind == ZPAR_PIPE_REQUEUE && (!m->data || m->len < ZPAR_HDR_LEN)) ||
+        (m->kind == ZPAR_PIPE_UP &&
+         zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)) {
         errno = EINVAL;
         return -1;
     }
@@ -50,6 +52,11 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
     rc = add_part (f, cmd, strlen (cmd));
     switch (m->kind) {
     case ZPAR_PIPE_UP:
+        if (rc == 0)
+            rc = add_part (f, &m->engine, sizeof (m->engine));
+        if (rc == 0)
+            rc = add_part (f, m->route.b, sizeof (m->route.b));
+        break;
     case ZPAR_PIPE_DOWN:
         if (rc == 0)
             rc = add_part (f, &m->engine, sizeof (m->engine));
@@ -109,6 +116,14 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
     }
     switch (kind) {
     case ZPAR_PIPE_UP:
+        if (f->n != 3 || !frame_is (f, 1, 4) ||
+            zpar__route_parse (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]), &m->route) <
+                0)
+            goto malformed;
+        memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
+        if (zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)
+            goto malformed;
+        break;
     case ZPAR_PIPE_DOWN:
         if (f->n != 2 || !frame_is (f, 1, 4))
             goto malformed;
@@ -169,9 +184,15 @@ int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags)
     return 0;
 }
 
-int zpar__pipe_send_up (void *sock, uint32_t engine, int flags)
+int zpar__pipe_send_up (void *sock, const zpar_route_t *route, int flags)
 {
-    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_UP, .engine = engine};
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_UP};
+    if (!route) {
+        errno = EINVAL;
+        return -1;
+    }
+    m.route = *route;
+    m.engine = zpar__route_engine (route->b, sizeof (route->b)).v;
     return zpar__pipe_send (sock, &m, flags);
 }
 
@@ -259,4 +280,42 @@ int zpar__pipe_inject_is_term (const zpar_frames_t *f)
         return -1;
     }
     return 0;
+}
+
+int zpar__pipe_send_route (void *sock, const zpar_route_t *route, int flags)
+{
+    zpar_frames_t f = {.n = 0, .delim = -1};
+    if (!sock || !route || zpar__route_engine (route->b, sizeof (route->b)).v == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (add_part (&f, "$ROUTE", 6) < 0 || add_part (&f, route->b, sizeof (route->b)) < 0) {
+        zpar__frames_close (&f);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (zpar__frames_send (sock, &f, 0, flags) < 0) {
+        int e = errno;
+        zpar__frames_close (&f);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int zpar__pipe_inject_route (const zpar_frames_t *f, zpar_route_t *route)
+{
+    zpar_frames_t *g = (zpar_frames_t *)f;
+    if (!f || !route || f->n < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (zmq_msg_size (&g->part[0]) != 6 || memcmp (zmq_msg_data (&g->part[0]), "$ROUTE", 6) != 0)
+        return 0;
+    if (f->n != 2 ||
+        zpar__route_parse (zmq_msg_data (&g->part[1]), zmq_msg_size (&g->part[1]), route) < 0) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 1;
 }

@@ -5,14 +5,15 @@
  *
  * The task scheduler pipe (the scheduler binds, the hub connects):
  *
- *   hub -> sched  ["up",    engine u32]               ZPAR_PIPE_UP
+ *   hub -> sched  ["up",    engine u32, route]        ZPAR_PIPE_UP
  *                 ["down",  engine u32]               ZPAR_PIPE_DOWN
  *                 ["done",  task u64, ok u8]          ZPAR_PIPE_DONE (ok: 1 yes, 2 no)
  *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
  *                 ["$TERM"]                           ZPAR_PIPE_TERM
  *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
  *
- *   "up": an engine registered; "down": it died or unregistered; "done": a
+ *   "up": an engine registered, with the routing identity it was given
+ *   (route.h, ZPAR_ROUTE_LEN bytes, naming the engine); "down": it died or unregistered; "done": a
  *   task finished outside the scheduler (direct task, or an outcome the
  *   scheduler asked about); "req": a load-balanced task an earlier
  *   controller recorded but never finished, as stored (header + body, see
@@ -22,7 +23,9 @@
  *
  * The relay inject pipes (each direct scheduler binds one, the hub
  * connects): [engine identity, wire message frames...] is forwarded to
- * that engine as it is; ["$TERM"] stops the relay.
+ * that engine as it is; ["$ROUTE", route] tells the relay the routing
+ * identity of the engine it names (clients name engines "e<id>"; the
+ * relay routes to the identity the hub gave); ["$TERM"] stops the relay.
  *
  * Integers are in host byte order: the pipes never leave the process.
  * Decoding is strict: a wrong command, frame count or frame size is
@@ -34,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "route.h"
 #include "wire.h"
 #include "zpar/error.h"
 
@@ -50,11 +54,12 @@ typedef enum {
 
 typedef struct {
     zpar_pipe_kind_t kind;
-    uint32_t engine;  /* UP, DOWN */
-    uint64_t task;    /* DONE, DEP_QUERY */
-    int ok;           /* DONE: 1 the task succeeded, 0 it did not */
-    const void *data; /* REQUEUE: the recorded request (borrowed; see decode) */
-    size_t len;       /* REQUEUE: its length, at least ZPAR_HDR_LEN */
+    uint32_t engine;    /* UP, DOWN */
+    zpar_route_t route; /* UP: the engine's routing identity (naming engine) */
+    uint64_t task;      /* DONE, DEP_QUERY */
+    int ok;             /* DONE: 1 the task succeeded, 0 it did not */
+    const void *data;   /* REQUEUE: the recorded request (borrowed; see decode) */
+    size_t len;         /* REQUEUE: its length, at least ZPAR_HDR_LEN */
 } zpar_pipe_msg_t;
 
 /* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */
@@ -74,7 +79,7 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
 int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags);
 
 /* Shorthands for the hub and the schedulers. */
-int zpar__pipe_send_up (void *sock, uint32_t engine, int flags);
+int zpar__pipe_send_up (void *sock, const zpar_route_t *route, int flags);
 int zpar__pipe_send_down (void *sock, uint32_t engine, int flags);
 int zpar__pipe_send_done (void *sock, uint64_t task, int ok, int flags);
 int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags);
@@ -100,5 +105,11 @@ int zpar__pipe_requeue_frames (const zpar_pipe_msg_t *m, zpar_frames_t *f);
  * message to forward to an engine ([identity, frames...], two frames or
  * more), -1 EPROTO if it is neither. */
 int zpar__pipe_inject_is_term (const zpar_frames_t *f);
+
+/* Relay inject pipe: send ["$ROUTE", route]; 0 / -1 errno. */
+int zpar__pipe_send_route (void *sock, const zpar_route_t *route, int flags);
+/* 1 if f is a ["$ROUTE", route] command (route filled), 0 if it is not,
+ * -1 EPROTO if it is one but malformed. */
+int zpar__pipe_inject_route (const zpar_frames_t *f, zpar_route_t *route);
 
 #endif

@@ -183,12 +183,16 @@ int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_eng
     int rc = 0;
     if (!m || !r || r->errnum < 0 || (r->scheme && !zpar__scheme_name (r->scheme)))
         BAD_PARAM ();
-    if (r->h.engine.v)
+    if (r->h.engine.v) {
         for (size_t i = 0; i < sizeof (engine_addrs) / sizeof (engine_addrs[0]); i++)
             if (!r->addr[engine_addrs[i]])
                 BAD_PARAM ();
+        if (zpar__route_engine (r->route.b, sizeof (r->route.b)).v != r->h.engine.v)
+            BAD_PARAM ();
+    }
     zpar__proto_begin_encode (m, ZPAR_MSG_REGISTER_ENGINE_REPLY, &r->h);
     if (r->h.engine.v) {
+        zpar__proto_put_bytes (&rc, m, ZPAR_F_ROUTE, r->route.b, sizeof (r->route.b));
         for (size_t i = 0; i < 4; i++)
             zpar__proto_put_str (&rc, m, addr_keys[engine_addrs[i]], r->addr[engine_addrs[i]]);
         if (r->scheme)
@@ -221,6 +225,19 @@ int zpar__proto_reg_engine_reply_decode (const zpar_msg_t *m, zpar_proto_reg_eng
         get_errnum (m, &r->errnum, err) < 0) {
         zpar__proto_reg_engine_reply_clear (r);
         return -1;
+    }
+    if (r->h.engine.v) {
+        const void *p = NULL;
+        size_t len = 0;
+        if (zpar__proto_bytes (m, ZPAR_F_ROUTE, &p, &len) < 0 || !p ||
+            zpar__route_parse (p, len, &r->route) < 0 ||
+            zpar__route_engine (r->route.b, sizeof (r->route.b)).v != r->h.engine.v) {
+            zpar__proto_reg_engine_reply_clear (r);
+            return zpar__errnoprintf (err, EPROTO,
+                                      "register_engine_reply: no valid route for "
+                                      "engine %u",
+                                      r->h.engine.v);
+        }
     }
     r->scheme = (zpar_task_scheme_t)scheme;
     return 0;

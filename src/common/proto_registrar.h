@@ -8,6 +8,7 @@
 #define ZPAR__PROTO_REGISTRAR_H
 
 #include "proto_common.h"
+#include "route.h"
 
 /* TASK_SCHEME */
 typedef enum {
@@ -75,10 +76,13 @@ typedef struct {
 } zpar_proto_reg_engine_t;
 
 /* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine
- * != 0): addr[MUX..HB_PONG] required, scheme, hb_period_ms, hb_misses (0:
- * not sent).  Refused (h.engine == 0): error, errnum. */
+ * != 0): addr[MUX..HB_PONG] required, route (ROUTE, required: the routing
+ * identity the engine uses on its queue and heartbeat sockets, naming
+ * h.engine), scheme, hb_period_ms, hb_misses (0: not sent).  Refused
+ * (h.engine == 0): error, errnum. */
 typedef struct {
     zpar_proto_hdr_t h;
+    zpar_route_t route;
     const char *addr[ZPAR_ADDR_COUNT];
     uint64_t hb_period_ms;
     uint64_t hb_misses;

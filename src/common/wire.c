@@ -103,8 +103,20 @@ int zpar__send_more (void *sock, const void *data, size_t len)
 
 int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags)
 {
+    return zpar__wire_send_chan (sock, s, ZPAR_CHAN_ANY, m, flags);
+}
+
+int zpar__wire_send_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags)
+{
     uint8_t hdr[ZPAR_HDR_LEN];
     uint8_t sig[ZPAR_SIG_LEN];
+
+    if (!sock || !s || !m || chan >= ZPAR_CHAN_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (chan != ZPAR_CHAN_ANY)
+        m->hdr.flags = zpar__flags_with_chan (m->hdr.flags, chan);
 
     stamp (s, &m->hdr);
     zpar__hdr_encode (&m->hdr, hdr);
@@ -112,10 +124,10 @@ int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags)
     for (int i = 0; i < m->nenv; i++)
         if (zmq_send (sock, m->env[i].data, m->env[i].len, ZMQ_SNDMORE | flags) < 0)
             return -1;
-    if (zmq_send (sock, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE | flags) < 0
-        || zmq_send (sock, sig, sizeof (sig), ZMQ_SNDMORE | flags) < 0
-        || zmq_send (sock, hdr, sizeof (hdr), ZMQ_SNDMORE | flags) < 0
-        || zmq_send (sock, m->len ? m->body : (void *)"", m->len, flags) < 0)
+    if (zmq_send (sock, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE | flags) < 0 ||
+        zmq_send (sock, sig, sizeof (sig), ZMQ_SNDMORE | flags) < 0 ||
+        zmq_send (sock, hdr, sizeof (hdr), ZMQ_SNDMORE | flags) < 0 ||
+        zmq_send (sock, m->len ? m->body : (void *)"", m->len, flags) < 0)
         return -1;
     return 0;
 }
@@ -172,8 +184,8 @@ static int find_delim (zpar_frames_t *f)
 {
     size_t dl = strlen (ZPAR_PROTO_DELIM);
     for (int i = 0; i < f->n; i++) {
-        if (zmq_msg_size (&f->part[i]) == dl
-            && memcmp (zmq_msg_data (&f->part[i]), ZPAR_PROTO_DELIM, dl) == 0)
+        if (zmq_msg_size (&f->part[i]) == dl &&
+            memcmp (zmq_msg_data (&f->part[i]), ZPAR_PROTO_DELIM, dl) == 0)
             return i;
     }
     return -1;
@@ -190,8 +202,13 @@ static void hdr_decode (const uint8_t *h, zpar_hdr_t *hdr)
     free (tmp.fields);
 }
 
-int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
-                        zpar_error_t *err)
+int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr, zpar_error_t *err)
+{
+    return zpar__frames_check_chan (s, ZPAR_CHAN_ANY, f, hdr, err);
+}
+
+int zpar__frames_check_chan (zpar_signer_t *s, zpar_chan_t chan, zpar_frames_t *f, zpar_hdr_t *hdr,
+                             zpar_error_t *err)
 {
     int d = find_delim (f);
     const uint8_t *h;
@@ -204,8 +221,8 @@ int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
         return zpar__errnoprintf (err, EPROTO, "malformed message: %d frames, delimiter at %d",
                                   f->n, d);
     }
-    if (zmq_msg_size (&f->part[d + 1]) != ZPAR_SIG_LEN
-        || zmq_msg_size (&f->part[d + 2]) != ZPAR_HDR_LEN) {
+    if (zmq_msg_size (&f->part[d + 1]) != ZPAR_SIG_LEN ||
+        zmq_msg_size (&f->part[d + 2]) != ZPAR_HDR_LEN) {
         if (s)
             s->stats.malformed++;
         return zpar__errnoprintf (err, EPROTO, "malformed message: bad signature/header size");
@@ -230,16 +247,22 @@ int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
     if (tmp.version != ZPAR_PROTO_VERSION || tmp.type == 0 || tmp.type >= ZPAR_MSG_TYPE_MAX) {
         if (s)
             s->stats.malformed++;
-        return zpar__errnoprintf (err, EPROTO, "malformed header (version %u type %u)",
-                                  tmp.version, tmp.type);
+        return zpar__errnoprintf (err, EPROTO, "malformed header (version %u type %u)", tmp.version,
+                                  tmp.type);
+    }
+    if (s && chan != ZPAR_CHAN_ANY && zpar__flags_chan (tmp.flags) != chan) {
+        /* signed, but for another channel: a capture replayed here */
+        s->stats.badsig++;
+        return zpar__errnoprintf (
+            err, EPERM, "message signed for the %s channel dropped on the %s channel",
+            zpar__chan_name (zpar__flags_chan (tmp.flags)), zpar__chan_name (chan));
     }
     if (s) {
         if (replay_check (s, &tmp) < 0) {
             s->stats.replayed++;
-            return zpar__errnoprintf (err, EALREADY,
-                                      "replayed or stale message dropped (session %016llx seq %llu)",
-                                      (unsigned long long)tmp.session,
-                                      (unsigned long long)tmp.seq);
+            return zpar__errnoprintf (
+                err, EALREADY, "replayed or stale message dropped (session %016llx seq %llu)",
+                (unsigned long long)tmp.session, (unsigned long long)tmp.seq);
         }
         s->stats.accepted++;
     }
@@ -278,8 +301,7 @@ int zpar__frames_decode (zpar_frames_t *f, zpar_msg_t *m, zpar_error_t *err)
     if (d < 0 || f->n != d + 4)
         return zpar__errnoprintf (err, EPROTO, "frames not checked");
     if (zpar__msg_decode (m, zmq_msg_data (&f->part[d + 2]), zmq_msg_size (&f->part[d + 2]),
-                          zmq_msg_data (&f->part[d + 3]), zmq_msg_size (&f->part[d + 3]), err)
-        < 0)
+                          zmq_msg_data (&f->part[d + 3]), zmq_msg_size (&f->part[d + 3]), err) < 0)
         return -1;
     m->nenv = 0;
     for (int i = 0; i < d; i++)
@@ -324,8 +346,13 @@ int zpar__frames_copy (zpar_frames_t *dst, zpar_frames_t *f)
     return 0;
 }
 
-int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
-                     zpar_error_t *err)
+int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags, zpar_error_t *err)
+{
+    return zpar__wire_recv_chan (sock, s, ZPAR_CHAN_ANY, m, flags, err);
+}
+
+int zpar__wire_recv_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags,
+                          zpar_error_t *err)
 {
     zpar_frames_t f;
     int rc;
@@ -338,7 +365,7 @@ int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
         }
         return -1;
     }
-    rc = zpar__frames_check (s, &f, NULL, err);
+    rc = zpar__frames_check_chan (s, chan, &f, NULL, err);
     if (rc == 0 && (rc = zpar__frames_decode (&f, m, err)) < 0 && s) {
         /* signed by a key holder, but the body does not parse */
         s->stats.accepted--;

@@ -43,11 +43,20 @@ const zpar_wire_stats_t *zpar__signer_stats (const zpar_signer_t *s);
  * flags: 0 or ZMQ_DONTWAIT.  0 / -1 with errno from zmq. */
 int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags);
 
+/* The same, signed for channel chan (stamped into m->hdr.flags; ANY
+ * keeps the flags as they are). */
+int zpar__wire_send_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags);
+
 /* Receive one whole multipart message into m (envelope in m->env).
  * 0 on success; -1 with EAGAIN when nothing is ready (ZMQ_DONTWAIT), or
  * EPROTO / EPERM / EALREADY for a dropped message (err says why). */
-int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags,
-                     zpar_error_t *err);
+int zpar__wire_recv (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags, zpar_error_t *err);
+
+/* The same, and a message signed for another channel than chan (ANY:
+ * any) is dropped: -1 EPERM, counted as a bad signature, not recorded in
+ * the replay table. */
+int zpar__wire_recv_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags,
+                          zpar_error_t *err);
 
 /* Raw frames, for relays that forward without re-encoding the body. */
 typedef struct {
@@ -64,8 +73,11 @@ int zpar__frames_recv (void *sock, zpar_frames_t *f, int flags);
 /* Check f: delimiter, signature, header, replay (when s is non-NULL; with
  * s NULL only the structure is checked, for trusted inproc copies).
  * Decodes the header into *hdr.  Counts the outcome in s's stats. */
-int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr,
-                        zpar_error_t *err);
+int zpar__frames_check (zpar_signer_t *s, zpar_frames_t *f, zpar_hdr_t *hdr, zpar_error_t *err);
+/* The same, and the message must be signed for channel chan (see
+ * zpar__wire_recv_chan; checked only with a signer). */
+int zpar__frames_check_chan (zpar_signer_t *s, zpar_chan_t chan, zpar_frames_t *f, zpar_hdr_t *hdr,
+                             zpar_error_t *err);
 
 /* Replace the header of f with hdr stamped by s (new session/seq/time) and
  * re-sign.  Used by the task scheduler when it dispatches or re-dispatches. */

@@ -175,8 +175,9 @@ static int plan_curve (const zpar_controller_opts_t *o, const char *dir, zpar_co
     }
     snprintf (path, sizeof (path), "%s/controller.json", dir);
     if (o->reuse && access (path, F_OK) == 0) {
-        if (zpar__conn_read (path, &old, &rerr) == 0 && zpar__curve_key_valid (old.curve.server_secret) &&
-            old.curve.client_secret[0] && old.curve.engine_secret[0]) {
+        if (zpar__conn_read (path, &old, &rerr) == 0 &&
+            zpar__curve_key_valid (old.curve.server_secret) && old.curve.client_secret[0] &&
+            old.curve.engine_secret[0]) {
             ci->curve = old.curve;
             zpar__info ("reusing the CURVE keys of %s", path);
             return 0;
@@ -309,9 +310,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
                                                bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
         !(hub.hb_ping = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
                                                 bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_pong = zpar__bind_socket_ex (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
-                                              ZPAR_CURVE_ENGINE, bind.addr[ZPAR_EP_HB_PONG],
-                                              ZPAR_ADDR_MAX, err)))
+        !(hub.hb_pong =
+              zpar__bind_socket_ex (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
+                                    bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
     if (!(sched.mux = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],

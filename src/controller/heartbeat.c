@@ -2,18 +2,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "heartbeat.h"
 #include "proto_hb.h"
+#include "route.h"
 #include "wire.h"
 
 typedef struct {
     uint64_t last_us;  /* monotonic time of the last beat */
     uint64_t last_seq; /* newest ping it echoed (or the last one sent when watched) */
     uint8_t watched;
+    uint8_t routed;     /* route is set */
+    zpar_route_t route; /* the identity its pongs must come from */
 } beat_t;
 
 struct zpar_heartbeat {
@@ -99,6 +103,18 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
     return 0;
 }
 
+int zpar__heartbeat_set_route (zpar_heartbeat_t *hb, const zpar_route_t *route)
+{
+    zpar_eid_t eid = route ? zpar__route_engine (route->b, sizeof (route->b)) : zpar__eid (0);
+    if (bad_engine (hb, eid) || eid.v >= hb->nbeats || !hb->beats[eid.v].watched) {
+        errno = EINVAL;
+        return -1;
+    }
+    hb->beats[eid.v].route = *route;
+    hb->beats[eid.v].routed = 1;
+    return 0;
+}
+
 int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
     if (bad_engine (hb, eid))
@@ -161,8 +177,8 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
         /* dead: silent for the time limit AND no echo of the last misses
          * pings sent -- a hub that could not send pings (stalled, starved
          * of CPU) never declares an engine dead for its own silence */
-        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit
-            || hb->seq - b->last_seq < (uint64_t)hb->misses)
+        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit ||
+            hb->seq - b->last_seq < (uint64_t)hb->misses)
             continue;
         b->watched = 0;
         dead++;
@@ -191,19 +207,18 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
     return zmq_send (sock, buf, sizeof (buf), ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-/* "e<decimal id>" -> id; 0 if it is not one. */
-static zpar_eid_t parse_ident (const void *data, size_t len)
+/* The engine whose routing identity (set by zpar__heartbeat_set_route)
+ * data is; 0 if none: an identity nobody was given by the registrar. */
+static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, size_t len)
 {
-    const char *p = data;
-    uint64_t id = 0;
-    if (len < 2 || len > 12 || p[0] != 'e')
+    zpar_eid_t eid = zpar__route_engine (data, len);
+    const beat_t *b;
+    if (eid.v == 0 || eid.v >= hb->nbeats)
         return zpar__eid (0);
-    for (size_t i = 1; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return zpar__eid (0);
-        id = id * 10 + (uint64_t)(p[i] - '0');
-    }
-    return zpar__eid (id <= ZPAR_HEARTBEAT_MAX_ENGINE ? (uint32_t)id : 0);
+    b = &hb->beats[eid.v];
+    if (!b->routed || sodium_memcmp (b->route.b, data, ZPAR_ROUTE_LEN) != 0)
+        return zpar__eid (0);
+    return eid;
 }
 
 int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped)
@@ -222,11 +237,11 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             }
             break;
         }
-        if (f.n != 2
-            || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
-                                        NULL) < 0
-            || !(eid = parse_ident (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v
-            || p.session != hb->session)
+        if (f.n != 2 ||
+            zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
+                                     NULL) < 0 ||
+            !(eid = parse_ident (hb, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v ||
+            p.session != hb->session)
             bad++;
         else
             (void)zpar__heartbeat_pong (hb, eid, p.seq);

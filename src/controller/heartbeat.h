@@ -2,7 +2,8 @@
  *
  * Every period the hub publishes a ping [seq, wall time, the controller's
  * session] (three u64, host order) on its hb_ping PUB socket; every engine
- * echoes it on the hb_pong ROUTER under its identity "e<id>".  An engine's
+ * echoes it on the hb_pong ROUTER under the routing identity the registrar
+ * gave it (route.h); a pong from any other identity counts for nothing.  An engine's
  * last beat is the time the hub sent the newest ping it echoed; an engine
  * is dead when its last beat is older than misses periods plus half a
  * period AND it echoed none of the last misses pings sent: misses are
@@ -36,6 +37,7 @@
 #include <stdint.h>
 
 #include "ids.h"
+#include "route.h"
 
 /* Engine ids are 1 .. ZPAR_HEARTBEAT_MAX_ENGINE. */
 #define ZPAR_HEARTBEAT_MAX_ENGINE (1u << 24)
@@ -56,6 +58,10 @@ int zpar__heartbeat_misses (const zpar_heartbeat_t *hb);
 /* Watch engine (1 .. ZPAR_HEARTBEAT_MAX_ENGINE) as if it had beaten at
  * now_us.  Watching a watched engine restarts its clock. */
 int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t engine, uint64_t now_us);
+/* The routing identity the watched engine route names must send its pongs
+ * from (zpar__heartbeat_recv_pongs counts no other).  -1 EINVAL if that
+ * engine is not watched. */
+int zpar__heartbeat_set_route (zpar_heartbeat_t *hb, const zpar_route_t *route);
 /* Stop watching engine (no error if it was not watched). */
 int zpar__heartbeat_unwatch (zpar_heartbeat_t *hb, zpar_eid_t engine);
 /* 1 if engine is watched, 0 if not (or bad parameters). */
@@ -88,8 +94,9 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
                                uint64_t wall_us);
 
 /* Read the pongs waiting on the ROUTER socket sock (at most max), each
- * [identity "e<id>", the 24-byte ping echoed], and count them.  Pongs
- * that are malformed (frames, sizes, identity) or echo another session
+ * [identity, the 24-byte ping echoed], and count them.  Pongs that are
+ * malformed (frames, sizes), come from an identity that is not a watched
+ * engine's routing identity (zpar__heartbeat_set_route) or echo another session
  * than the last ping's are dropped: their number is returned (and added to
  * *dropped when non-NULL). */
 int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped);

@@ -96,7 +96,7 @@ void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t eve
     if (!h->notify || !(m = zpar__msg_create (ZPAR_MSG_NOTIFY)))
         return;
     if (zpar__proto_notify_encode (m, &n) == 0)
-        (void)zpar__wire_send (h->notify, h->signer, m, ZMQ_DONTWAIT);
+        (void)zpar__wire_send_chan (h->notify, h->signer, ZPAR_CHAN_NOTIFY, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
 }
 
@@ -286,8 +286,15 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     e->state = ZPAR_HUB_ENGINE_ALIVE;
     (void)zpar__heartbeat_watch (h->hb, e->id, hub_now (h));
+    (void)zpar__heartbeat_set_route (h->hb, &e->route);
+    /* the relays and the task scheduler route to e->route from now on
+     * (before the engine hears its registration reply) */
+    if (h->mux_inject)
+        (void)zpar__pipe_send_route (h->mux_inject, &e->route, 0);
+    if (h->ctl_inject)
+        (void)zpar__pipe_send_route (h->ctl_inject, &e->route, 0);
     if (h->lb_pipe)
-        (void)zpar__pipe_send_up (h->lb_pipe, e->id.v, 0);
+        (void)zpar__pipe_send_up (h->lb_pipe, &e->route, 0);
     zpar__hub_notify (h, e->id, ZPAR_NOTIFY_REGISTERED);
 }
 
@@ -372,16 +379,14 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
     for (uint32_t i = 0; i < h->nengines; i++) {
         const zpar_hub_engine_t *e = h->engines[i];
         zpar_proto_control_t c = {.h.engine = e->id, .op = ZPAR_CONTROL_SHUTDOWN};
-        char ident[16];
-        int n;
         if (e->state != ZPAR_HUB_ENGINE_ALIVE)
             continue;
-        n = snprintf (ident, sizeof (ident), "e%u", e->id.v);
         zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
-        zpar__msg_push_ident (m, ident, (size_t)n);
+        zpar__msg_push_ident (m, e->route.b, sizeof (e->route.b));
         zpar__msg_push_ident (m, "hub", 3);
         if (h->ctl_inject && zpar__proto_control_encode (m, &c) == 0)
-            (void)zpar__wire_send (h->ctl_inject, h->signer, m, ZMQ_DONTWAIT);
+            (void)zpar__wire_send_chan (h->ctl_inject, h->signer, ZPAR_CHAN_CONTROL, m,
+                                        ZMQ_DONTWAIT);
         /* and through the registrar: an engine that has just registered
          * may not have connected its control socket yet, and a ROUTER
          * drops what it cannot route */
@@ -389,7 +394,8 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
             zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
             zpar__msg_set_envelope (m, 1, &e->reg_ident);
             if (zpar__proto_control_encode (m, &c) == 0)
-                (void)zpar__wire_send (h->registrar, h->signer, m, ZMQ_DONTWAIT);
+                (void)zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, m,
+                                            ZMQ_DONTWAIT);
         }
     }
     zpar__msg_destroy (m);

@@ -30,6 +30,7 @@
 #include "proto_iopub.h"
 #include "reactor.h"
 #include "records.h"
+#include "route.h"
 #include "wire.h"
 
 /* An engine's state in the table (what clients see, idle / busy / dead,
@@ -49,6 +50,7 @@ typedef struct {
     char uuid[64];
     unsigned outstanding;   /* tasks recorded running on it */
     zpar_ident_t reg_ident; /* its registrar DEALER identity */
+    zpar_route_t route;     /* the routing identity it was given (route.h) */
 } zpar_hub_engine_t;
 
 typedef struct zpar_hub {

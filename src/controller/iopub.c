@@ -76,7 +76,8 @@ static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
             drop (io, EPROTO, "too many frames");
             continue;
         }
-        if (zpar__frames_check (io->signer, &f, &h, &err) < 0 || iopub_rules (&f, &h, &err) < 0) {
+        if (zpar__frames_check_chan (io->signer, ZPAR_CHAN_IOPUB, &f, &h, &err) < 0 ||
+            iopub_rules (&f, &h, &err) < 0) {
             drop (io, errno, err.text);
             zpar__frames_close (&f);
             continue;
@@ -140,8 +141,10 @@ zpar_iopub_t *zpar__iopub_start (void *ctx, char *engine_ep, char *client_ep, si
         goto error;
     }
     snprintf (pipe_ep, sizeof (pipe_ep), "inproc://zpar-iopub-%p", (void *)io);
-    if (!(io->sub = zpar__bind_socket_side (ctx, ZMQ_SUB, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)) ||
-        !(io->pub = zpar__bind_socket_side (ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
+    if (!(io->sub =
+              zpar__bind_socket_side (ctx, ZMQ_SUB, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)) ||
+        !(io->pub =
+              zpar__bind_socket_side (ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
         !(io->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, pipe_ep, sizeof (pipe_ep), err)))
         goto error;
     zmq_setsockopt (io->sub, ZMQ_SUBSCRIBE, "", 0);

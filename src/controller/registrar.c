@@ -84,6 +84,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     zpar_hub_engine_t *e;
     zpar_error_t err;
     zpar_eid_t id;
+    zpar_route_t route;
     int was_alive, rc;
 
     if (zpar__proto_reg_engine_decode (m, &rq, &err) < 0)
@@ -112,8 +113,20 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         goto done;
     }
     was_alive = e->state == ZPAR_HUB_ENGINE_ALIVE;
+    /* the routing identity: kept while the same engine registers again
+     * alive (a duplicate of a registration whose reply it has not seen
+     * yet, or one that lost us for a moment: its reply must name the
+     * identity the schedulers route to), else drawn afresh */
+    if (was_alive && strcmp (e->uuid, rq.uuid) == 0 &&
+        zpar__route_engine (e->route.b, sizeof (e->route.b)).v == id.v)
+        route = e->route;
+    else if (zpar__route_make (id, &route) < 0) {
+        rc = engine_refused (r, EIO, "controller cannot draw a routing identity");
+        goto done;
+    }
     memset (e, 0, sizeof (*e));
     e->id = id;
+    e->route = route;
     e->state = ZPAR_HUB_ENGINE_ALIVE;
     snprintf (e->host, sizeof (e->host), "%s", rq.host ? rq.host : "?");
     snprintf (e->uuid, sizeof (e->uuid), "%s", rq.uuid);
@@ -122,6 +135,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     if (m->nenv > 0)
         e->reg_ident = m->env[0];
     rep.h.engine = id;
+    rep.route = e->route;
     fill_addrs (h, rep.addr, 1);
     rep.scheme = scheme (h);
     rep.hb_period_ms = (uint64_t)h->hb_period_ms;
@@ -135,6 +149,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         /* its heart is watched from now, as at its first registration */
         (void)zpar__heartbeat_watch (h->hb, id,
                                      h->r ? zpar__reactor_now_us (h->r) : zpar__mono_us ());
+        (void)zpar__heartbeat_set_route (h->hb, &e->route);
     }
 done:
     zpar__proto_reg_engine_clear (&rq);
@@ -387,7 +402,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
     for (int k = 0; k < max; k++) {
         zpar_error_t err;
         zpar_msg_t *r;
-        if (zpar__wire_recv (h->registrar, h->signer, m, ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__wire_recv_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT,
+                                  &err) < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ETERM)
                 break;
             zpar__droplog (&drops, zpar__drop_kind (errno), "registrar: %s", err.text);
@@ -403,7 +419,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
                            zpar__msg_type_name (m->hdr.type));
             continue;
         }
-        if (r && zpar__wire_send (h->registrar, h->signer, r, ZMQ_DONTWAIT) < 0)
+        if (r && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, r,
+                                       ZMQ_DONTWAIT) < 0)
             zpar__debug ("hub: reply to a vanished peer dropped");
         zpar__msg_destroy (r);
     }

@@ -15,6 +15,7 @@
 #include "proto_pipe.h"
 #include "proto_result.h"
 #include "reactor.h"
+#include "route.h"
 #include "sched_direct.h"
 #include "sockutil.h"
 #include "wire.h"
@@ -30,6 +31,8 @@ struct zpar_sched_direct {
     void *monitor; /* PUB to the hub */
     void *inject;  /* PAIR from the hub */
     zpar_signer_t *signer;
+    zpar_chan_t chan;      /* ZPAR_CHAN_MUX or ZPAR_CHAN_CONTROL */
+    zpar_routes_t *routes; /* engine id -> the routing identity the hub gave it */
     zpar_reactor_t *reactor;
     pthread_t thread;
     int started;
@@ -85,7 +88,7 @@ static void reply_unreachable (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_ms
     }
     if (rc == 0 && zpar__msg_push_ident (m, zmq_msg_data (client), zmq_msg_size (client)) == 0 &&
         zpar__msg_push_ident (m, zmq_msg_data (engine), zmq_msg_size (engine)) == 0 &&
-        zpar__wire_send (d->client, d->signer, m, ZMQ_DONTWAIT) == 0 &&
+        zpar__wire_send_chan (d->client, d->signer, d->chan, m, ZMQ_DONTWAIT) == 0 &&
         d->kind == ZPAR_SCHED_DIRECT_MUX)
         (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
     zpar__msg_destroy (m);
@@ -113,7 +116,7 @@ static int recv_checked (zpar_sched_direct_t *d, void *sock, int from_client, zp
         }
         return -1;
     }
-    if (zpar__frames_check (d->signer, f, h, &err) < 0) {
+    if (zpar__frames_check_chan (d->signer, d->chan, f, h, &err) < 0) {
         drop (d, side, err.text);
         zpar__frames_close (f);
         return 1;
@@ -128,6 +131,34 @@ static int recv_checked (zpar_sched_direct_t *d, void *sock, int from_client, zp
     return 0;
 }
 
+/* "e<decimal id>" -> id; 0 if it is not one. */
+static uint32_t parse_name (const zmq_msg_t *m)
+{
+    const char *p = zmq_msg_data ((zmq_msg_t *)m);
+    size_t len = zmq_msg_size ((zmq_msg_t *)m);
+    uint64_t id = 0;
+    if (len < 2 || len > 11 || p[0] != 'e')
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        id = id * 10 + (uint64_t)(p[i] - '0');
+    }
+    return id <= UINT32_MAX ? (uint32_t)id : 0;
+}
+
+/* Replace frame i of f by len bytes of data.  0 / -1. */
+static int replace_part (zpar_frames_t *f, int i, const void *data, size_t len)
+{
+    zmq_msg_close (&f->part[i]);
+    if (zmq_msg_init_size (&f->part[i], len) < 0) {
+        zmq_msg_init (&f->part[i]);
+        return -1;
+    }
+    memcpy (zmq_msg_data (&f->part[i]), data, len);
+    return 0;
+}
+
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
@@ -138,11 +169,21 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zpar_frames_t f;
         zpar_hdr_t h;
         zmq_msg_t e0, c1;
+        uint32_t id;
+        const zpar_route_t *route;
         int rc = recv_checked (d, d->client, 1, &f, &h);
         if (rc < 0)
             break;
         if (rc > 0)
             continue;
+        /* the client names the engine "e<id>", the id the request is
+         * signed for (header.engine) */
+        if ((id = parse_name (&f.part[1])) == 0 || id != h.engine) {
+            errno = EPERM;
+            drop (d, "client", "the routing frame does not name the engine it is signed for");
+            zpar__frames_close (&f);
+            continue;
+        }
         if (d->kind == ZPAR_SCHED_DIRECT_MUX)
             (void)zpar__monitor_copy (d->monitor, ZPAR_MON_MUX_IN, &f, NULL);
         swap01 (&f);
@@ -151,8 +192,14 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zmq_msg_copy (&e0, &f.part[0]);
         zmq_msg_init (&c1);
         zmq_msg_copy (&c1, &f.part[1]);
-        if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
+        /* route to the identity the hub gave that engine, nobody else */
+        if (!(route = zpar__routes_get (d->routes, zpar__eid (id))))
             reply_unreachable (d, &e0, &c1, &h);
+        else if (replace_part (&f, 0, route->b, sizeof (route->b)) < 0)
+            zpar__frames_close (&f);
+        else if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
+            reply_unreachable (d, &e0, &c1, &h);
+        zpar__frames_close (&f);
         zmq_msg_close (&e0);
         zmq_msg_close (&c1);
     }
@@ -168,10 +215,23 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zpar_frames_t f;
         zpar_hdr_t h;
         int rc = recv_checked (d, d->engine, 0, &f, &h);
+        zpar_eid_t eid;
+        char name[16];
+        int n;
         if (rc < 0)
             break;
         if (rc > 0)
             continue;
+        /* from the routing identity the hub gave the engine that signed
+         * it; the client sees the engine's name "e<id>" */
+        eid = zpar__routes_check (d->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]));
+        n = snprintf (name, sizeof (name), "e%u", eid.v);
+        if (eid.v == 0 || eid.v != h.engine || replace_part (&f, 0, name, (size_t)n) < 0) {
+            errno = EPERM;
+            drop (d, "engine", "not from the routing identity of the engine it names");
+            zpar__frames_close (&f);
+            continue;
+        }
         if (d->kind == ZPAR_SCHED_DIRECT_MUX)
             (void)zpar__monitor_copy (d->monitor, ZPAR_MON_MUX_OUT, &f, NULL);
         else if (h.type == ZPAR_MSG_RESULT)
@@ -189,9 +249,16 @@ static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     (void)revents;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
-        int term;
+        zpar_route_t route;
+        int term, rc;
         if (zpar__frames_recv (d->inject, &f, ZMQ_DONTWAIT) < 0)
             break;
+        if ((rc = zpar__pipe_inject_route (&f, &route)) != 0) {
+            if (rc < 0 || zpar__routes_set (d->routes, &route) < 0)
+                zpar__warn ("%s: bad route on the hub's inject pipe dropped", d->name);
+            zpar__frames_close (&f);
+            continue;
+        }
         term = zpar__pipe_inject_is_term (&f);
         if (term == 1) {
             zpar__frames_close (&f);
@@ -234,12 +301,16 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
     }
     d->kind = kind;
     d->name = kind == ZPAR_SCHED_DIRECT_MUX ? "mux" : "control";
-    if (!(d->signer = zpar__signer_create (key, 0)) || !(d->reactor = zpar__reactor_create ())) {
+    d->chan = kind == ZPAR_SCHED_DIRECT_MUX ? ZPAR_CHAN_MUX : ZPAR_CHAN_CONTROL;
+    if (!(d->signer = zpar__signer_create (key, 0)) || !(d->reactor = zpar__reactor_create ()) ||
+        !(d->routes = zpar__routes_create ())) {
         zpar__errprintf (err, "cannot create the %s scheduler: %s", d->name, strerror (errno));
         goto error;
     }
-    if (!(d->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
-        !(d->engine = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (!(d->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize,
+                                              err)) ||
+        !(d->engine =
+              zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
         goto error;
     zmq_setsockopt (d->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
     snprintf (iep, sizeof (iep), "%s", inject_ep);
@@ -286,6 +357,7 @@ void zpar__sched_direct_stop (zpar_sched_direct_t *d)
     zpar__close_socket (d->engine);
     zpar__close_socket (d->inject);
     zpar__close_socket (d->monitor);
+    zpar__routes_destroy (d->routes);
     zpar__signer_destroy (d->signer);
     free (d);
 }

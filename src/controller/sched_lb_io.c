@@ -16,6 +16,7 @@
 #include "proto_result.h"
 #include "proto_task.h"
 #include "reactor.h"
+#include "route.h"
 #include "sched_lb.h"
 #include "sched_lb_io.h"
 #include "sockutil.h"
@@ -39,6 +40,7 @@ struct zpar_sched_lb_io {
     void *pipe;    /* PAIR from the hub */
     zpar_signer_t *signer;
     zpar_msg_t *scratch;
+    zpar_routes_t *routes; /* engine id -> the routing identity the hub gave it */
     zpar_sched_lb_t *policy;
     zpar_reactor_t *reactor;
     zpar_watcher_t *w_client;
@@ -76,18 +78,22 @@ static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     payload_t *p = act->payload;
     zpar_frames_t copy;
     zpar_hdr_t h = p->hdr;
-    char ident[16];
-    int n;
+    const zpar_route_t *route = zpar__routes_get (io->routes, act->engine);
 
+    if (!route) {
+        errno = EHOSTUNREACH;
+        return -1;
+    }
     h.engine = act->engine.v;
     h.flags =
         (h.flags & ~ATTEMPT_MASK) | (act->attempt > ATTEMPT_MASK ? ATTEMPT_MASK : act->attempt);
+    /* signed for this engine (header.engine) on the task channel */
+    h.flags = zpar__flags_with_chan (h.flags, ZPAR_CHAN_TASK);
     if (zpar__frames_resign (io->signer, &p->f, &h) < 0)
         return -1;
     if (zpar__frames_copy (&copy, &p->f) < 0)
         return -1;
-    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
-    if (zmq_send (io->engine, ident, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (zmq_send (io->engine, route->b, sizeof (route->b), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         int e = errno;
         zpar__frames_close (&copy);
         errno = e;
@@ -107,16 +113,19 @@ static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
         .h = {.task = act->task, .engine = act->engine, .client = act->client},
         .op = ZPAR_CONTROL_ABORT,
     };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_ABORT);
-    char ident[16];
-    int n, rc = -1;
-    if (!m)
+    const zpar_route_t *route = zpar__routes_get (io->routes, act->engine);
+    zpar_msg_t *m;
+    int rc = -1;
+    if (!route) {
+        errno = EHOSTUNREACH;
         return -1;
-    n = snprintf (ident, sizeof (ident), "e%u", act->engine.v);
+    }
+    if (!(m = zpar__msg_create (ZPAR_MSG_ABORT)))
+        return -1;
     if (zpar__proto_control_encode (m, &c) == 0 &&
-        zpar__msg_push_ident (m, ident, (size_t)n) == 0 &&
+        zpar__msg_push_ident (m, route->b, sizeof (route->b)) == 0 &&
         zpar__msg_push_ident (m, "sched", 5) == 0)
-        rc = zpar__wire_send (io->engine, io->signer, m, ZMQ_DONTWAIT);
+        rc = zpar__wire_send_chan (io->engine, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     return rc;
 }
@@ -133,7 +142,7 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     if (m && zpar__proto_result_encode (m, &res) == 0) {
         if (p && p->f.n > 0) {
             zpar__msg_push_ident (m, zmq_msg_data (&p->f.part[0]), zmq_msg_size (&p->f.part[0]));
-            (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
+            (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
         }
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
     }
@@ -203,7 +212,7 @@ static void handle_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
         return;
     if (zpar__proto_control_reply_encode (m, &rep) == 0 &&
         zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
-        (void)zpar__wire_send (io->client, io->signer, m, ZMQ_DONTWAIT);
+        (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
 }
 
@@ -335,13 +344,23 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
             }
             break;
         }
-        if (zpar__frames_check (io->signer, &f, &h, &err) < 0) {
+        if (zpar__frames_check_chan (io->signer, ZPAR_CHAN_TASK, &f, &h, &err) < 0) {
             drop (io, side, err.text);
             zpar__frames_close (&f);
             continue;
         }
         if (f.delim != delim || h.type >= ZPAR_MSG_TYPE_MAX || !handlers[h.type]) {
             drop (io, side, expected);
+            zpar__frames_close (&f);
+            continue;
+        }
+        /* leastload, from an engine: the routing identity the hub gave the
+         * engine that signed it, nobody else's */
+        if (handlers == engine_handlers[0] &&
+            zpar__routes_check (io->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))
+                    .v != h.engine) {
+            errno = EPERM;
+            drop (io, side, "not from the routing identity of the engine it names");
             zpar__frames_close (&f);
             continue;
         }
@@ -376,6 +395,10 @@ typedef void (*pipe_handler_f) (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *p
 
 static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 {
+    if (zpar__routes_set (io->routes, &pm->route) < 0) {
+        zpar__err ("task scheduler: engine %u: cannot record its routing identity", pm->engine);
+        return;
+    }
     (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm->engine));
 }
 
@@ -483,13 +506,14 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         goto error;
     }
     if (!(io->signer = zpar__signer_create (key, 0)) || !(io->scratch = zpar__msg_create (0)) ||
-        !(io->reactor = zpar__reactor_create ())) {
+        !(io->routes = zpar__routes_create ()) || !(io->reactor = zpar__reactor_create ())) {
         zpar__errprintf (err, "out of memory");
         goto error;
     }
-    if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize, err)) ||
-        !(io->engine =
-              zpar__bind_socket_side (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep,
+                                               epsize, err)) ||
+        !(io->engine = zpar__bind_socket_side (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER,
+                                               ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
         goto error;
     if (!io->pure)
         zmq_setsockopt (io->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
@@ -543,6 +567,7 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     zpar__close_socket (io->monitor);
     zpar__sched_lb_destroy (io->policy);
     zpar__msg_destroy (io->scratch);
+    zpar__routes_destroy (io->routes);
     zpar__signer_destroy (io->signer);
     free (io);
 }

@@ -32,6 +32,7 @@
 #include "proto_control.h"
 #include "proto_registrar.h"
 #include "reactor.h"
+#include "route.h"
 #include "task_runner.h"
 #include "wire.h"
 #include "zpar.h"
@@ -41,6 +42,8 @@
 #define UNREGISTER_LINGER_MS 500
 
 static const char *qname[ZPAR_ENGINE_NQ] = {"mux", "task", "control"};
+/* the channel each queue's messages are signed for, both ways */
+static const zpar_chan_t qchan[ZPAR_ENGINE_NQ] = {ZPAR_CHAN_MUX, ZPAR_CHAN_TASK, ZPAR_CHAN_CONTROL};
 
 typedef struct {
     const zpar_engine_opts_t *opts;
@@ -54,7 +57,7 @@ typedef struct {
     zpar_heart_t *heart;
     char host[256];
     char uuid[40];
-    char ident[16]; /* "e<id>" */
+    zpar_route_t route; /* our routing identity, from the registration reply */
     uint32_t id;
     int registered_once;
     int connected;
@@ -91,14 +94,14 @@ static void close_sock (void **s)
     }
 }
 
-static void *mksock (eng_t *e, int type, const char *addr, const char *ident, int linger)
+static void *mksock (eng_t *e, int type, const char *addr, const zpar_route_t *ident, int linger)
 {
     void *s = zmq_socket (e->zctx, type);
     if (!s)
         return NULL;
     zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof (linger));
     if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
+        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident->b, sizeof (ident->b));
     (void)zpar__netlimit_apply (s, type == ZMQ_PUB ? ZPAR_NET_PUB : ZPAR_NET_DATA);
     if (zpar__curve_client (s, &e->ci.curve, ZPAR_CURVE_ENGINE) < 0) {
         zpar__err ("cannot set the CURVE keys for %s: %s", addr ? addr : "?", zmq_strerror (errno));
@@ -119,14 +122,15 @@ static void stop_engine (eng_t *e)
     zpar__reactor_stop (e->reactor);
 }
 
-/* Receive into e->rx; 0, or -1 when nothing more is ready. */
-static int recv_one (eng_t *e, void *sock, const char *what)
+/* Receive into e->rx a message signed for channel chan; 0, or -1 when
+ * nothing more is ready. */
+static int recv_one (eng_t *e, void *sock, zpar_chan_t chan, const char *what)
 {
     zpar_error_t err;
     for (;;) {
         if (!e->rx && !(e->rx = zpar__msg_create (ZPAR_MSG_NONE)))
             return -1;
-        if (zpar__wire_recv (sock, e->signer, e->rx, ZMQ_DONTWAIT, &err) == 0)
+        if (zpar__wire_recv_chan (sock, e->signer, chan, e->rx, ZMQ_DONTWAIT, &err) == 0)
             return 0;
         if (errno == EAGAIN || errno == EINTR)
             return -1;
@@ -143,14 +147,14 @@ static int tr_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
         errno = ENOTCONN;
         return -1;
     }
-    return zpar__wire_send (e->sock[q], e->signer, m, ZMQ_DONTWAIT);
+    return zpar__wire_send_chan (e->sock[q], e->signer, qchan[q], m, ZMQ_DONTWAIT);
 }
 
 static void tr_publish (void *arg, zpar_msg_t *m)
 {
     eng_t *e = arg;
     if (e->connected && e->iopub)
-        (void)zpar__wire_send (e->iopub, e->signer, m, ZMQ_DONTWAIT);
+        (void)zpar__wire_send_chan (e->iopub, e->signer, ZPAR_CHAN_IOPUB, m, ZMQ_DONTWAIT);
 }
 
 static void tr_shutdown (void *arg)
@@ -168,7 +172,7 @@ static void on_queue (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
     for (q = 0; q < ZPAR_ENGINE_NQ && e->w_sock[q] != w; q++)
         ;
     while (q < ZPAR_ENGINE_NQ && e->connected && !e->stop &&
-           recv_one (e, e->sock[q], qname[q]) == 0)
+           recv_one (e, e->sock[q], qchan[q], qname[q]) == 0)
         (void)zpar__task_runner_recv (e->tr, q, &e->rx);
 }
 
@@ -201,7 +205,7 @@ static int reg_send (eng_t *e)
     req.want = zpar__eid (e->id ? e->id : e->opts->want_id);
     req.uuid = e->uuid;
     if (zpar__proto_reg_engine_encode (m, &req) == 0)
-        rc = zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
+        rc = zpar__wire_send_chan (e->reg, e->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     if (rc < 0 && errno != EAGAIN)
         zpar__warn ("registration: send failed: %s", zmq_strerror (errno));
@@ -281,7 +285,8 @@ static int connect_queues (eng_t *e)
         .ping_addr = e->addr_ping,
         .curve = &e->ci.curve,
         .pong_addr = e->addr_pong,
-        .ident = e->ident,
+        .ident = (const char *)e->route.b,
+        .ident_len = sizeof (e->route.b),
         .period_ms = e->hb_period_ms,
         .misses = e->hb_misses,
         .session = e->ctl_session,
@@ -295,13 +300,13 @@ static int connect_queues (eng_t *e)
         ZPAR_ENGINE_Q_CONTROL, ZPAR_ENGINE_Q_MUX, ZPAR_ENGINE_Q_TASK};
     for (int i = 0; i < ZPAR_ENGINE_NQ; i++) {
         zpar_engine_queue_t q = order[i];
-        if (!(e->sock[q] = mksock (e, ZMQ_DEALER, e->addr[q], e->ident, LINGER_MS)) ||
+        if (!(e->sock[q] = mksock (e, ZMQ_DEALER, e->addr[q], &e->route, LINGER_MS)) ||
             !(e->w_sock[q] =
                   zpar__zmq_watcher_create (e->reactor, e->sock[q], ZPAR_EV_IN, on_queue, e)))
             goto error;
         zpar__watcher_start (e->w_sock[q]);
     }
-    if (!(e->iopub = mksock (e, ZMQ_PUB, e->addr_iopub, e->ident, LINGER_MS)))
+    if (!(e->iopub = mksock (e, ZMQ_PUB, e->addr_iopub, &e->route, LINGER_MS)))
         goto error;
     if (!(e->heart = zpar__heart_create (e->reactor, e->zctx, &ho, &err))) {
         zpar__err ("%s", err.text);
@@ -357,7 +362,7 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     if (e->id && e->id != rep.h.engine.v)
         zpar__warn ("the controller gave engine id %u instead of %u", rep.h.engine.v, e->id);
     e->id = rep.h.engine.v;
-    snprintf (e->ident, sizeof (e->ident), "e%u", e->id);
+    e->route = rep.route; /* checked by the codec: it names e->id */
     snprintf (role, sizeof (role), "engine %u", e->id);
     zpar__log_set_role (role);
     zpar__task_runner_set_engine (e->tr, e->id);
@@ -387,7 +392,8 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
     (void)r;
     (void)revents;
     /* the socket may be replaced (a failed connect): stop with it */
-    while (e->reg == sock && e->w_reg == w && !e->stop && recv_one (e, sock, "registrar") == 0)
+    while (e->reg == sock && e->w_reg == w && !e->stop &&
+           recv_one (e, sock, ZPAR_CHAN_REGISTRAR, "registrar") == 0)
         handle_reg_reply (e, e->rx);
 }
 
@@ -400,7 +406,7 @@ static void unregister (eng_t *e)
         return;
     zmq_setsockopt (e->reg, ZMQ_LINGER, &linger, sizeof (linger));
     if (zpar__proto_unregister_encode (m, &u) == 0)
-        (void)zpar__wire_send (e->reg, e->signer, m, ZMQ_DONTWAIT);
+        (void)zpar__wire_send_chan (e->reg, e->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
 }
 

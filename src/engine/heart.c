@@ -24,7 +24,7 @@
 /* What the thread owns once started. */
 typedef struct {
     void *sub;     /* hb_ping */
-    void *dealer;  /* hb_pong, identity e<id> */
+    void *dealer;  /* hb_pong, the routing identity the registrar gave us */
     void *capture; /* PUB -> our SUB */
     void *control; /* PAIR <- our PAIR */
 } proxy_t;
@@ -74,14 +74,15 @@ static void *proxy_main (void *arg)
     return NULL;
 }
 
-static void *mksock (void *zctx, int type, const char *ident)
+static void *mksock (void *zctx, int type, const char *ident, size_t ident_len)
 {
     int zero = 0;
     void *s = zmq_socket (zctx, type);
     if (!s)
         return NULL;
     (void)zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident && zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident)) < 0) {
+    if (ident &&
+        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, ident_len ? ident_len : strlen (ident)) < 0) {
         zmq_close (s);
         return NULL;
     }
@@ -185,15 +186,15 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     gen = atomic_fetch_add (&heart_gen, 1);
     snprintf (cap_ep, sizeof (cap_ep), "inproc://zpar-hb-capture-%d-%u", (int)getpid (), gen);
     snprintf (ctl_ep, sizeof (ctl_ep), "inproc://zpar-hb-control-%d-%u", (int)getpid (), gen);
-    if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL)) || zmq_bind (h->capture, cap_ep) < 0 ||
-        !(h->control = mksock (zctx, ZMQ_PAIR, NULL)) || zmq_bind (h->control, ctl_ep) < 0 ||
-        !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL)) ||
+    if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL, 0)) || zmq_bind (h->capture, cap_ep) < 0 ||
+        !(h->control = mksock (zctx, ZMQ_PAIR, NULL, 0)) || zmq_bind (h->control, ctl_ep) < 0 ||
+        !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL, 0)) ||
         zmq_connect (h->px.capture, cap_ep) < 0 ||
-        !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL)) ||
-        zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL)) ||
+        !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL, 0)) ||
+        zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL, 0)) ||
         zpar__curve_client (h->px.sub, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.sub, o->ping_addr) < 0 ||
-        !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident)) ||
+        !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident, o->ident_len)) ||
         zpar__curve_client (h->px.dealer, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.dealer, o->pong_addr) < 0)
         goto error;

@@ -35,12 +35,13 @@ typedef enum {
 typedef void (*zpar_heart_lost_f) (zpar_heart_t *h, zpar_heart_loss_t why, void *arg);
 
 typedef struct {
-    const char *ping_addr; /* the hub's ping PUB */
-    const char *pong_addr; /* the hub's pong ROUTER */
-    const char *ident;     /* our routing id on pong ("e<id>") */
-    uint64_t period_ms;    /* the hub's ping period (0: 1000) */
-    unsigned misses;       /* pings missed before the loss (0: 3) */
-    uint64_t session;      /* the controller's session, 0: do not check */
+    const char *ping_addr;          /* the hub's ping PUB */
+    const char *pong_addr;          /* the hub's pong ROUTER */
+    const char *ident;              /* our routing id on pong: the registrar's route (route.h) */
+    size_t ident_len;               /* its length in bytes (0: strlen (ident)) */
+    uint64_t period_ms;             /* the hub's ping period (0: 1000) */
+    unsigned misses;                /* pings missed before the loss (0: 3) */
+    uint64_t session;               /* the controller's session, 0: do not check */
     const zpar_curve_keys_t *curve; /* the engine's CURVE keys (NULL/off: none) */
     zpar_heart_lost_f lost;
     void *arg;

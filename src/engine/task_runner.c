@@ -496,6 +496,17 @@ int zpar__task_runner_recv (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_
         errno = EINVAL;
         return -1;
     }
+    /* every request names the engine it is for: a request signed for
+     * another engine is not ours, wherever it came from.  Only the task
+     * queue of the "pure" scheduler, which forwards the client's request
+     * as it is to whichever engine is next, names none (engine 0) */
+    if (tr->id && (*mp)->hdr.engine != tr->id &&
+        !(q == ZPAR_ENGINE_Q_TASK && (*mp)->hdr.engine == 0 && (*mp)->hdr.type == ZPAR_MSG_TASK)) {
+        zpar__warn ("%s: %s for engine %u dropped (we are engine %u)", qname[q],
+                    zpar__msg_type_name ((*mp)->hdr.type), (*mp)->hdr.engine, tr->id);
+        errno = EPERM;
+        return -1;
+    }
     for (size_t i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++) {
         if (handlers[i].q != q || handlers[i].type != (*mp)->hdr.type)
             continue;

@@ -319,6 +319,7 @@ int main (int argc, char **argv)
         zpar__msg_pack (m, &packed, &len);
         memset (&pm, 0, sizeof (pm));
         pm.kind = ZPAR_PIPE_UP, pm.engine = 3;
+        (void)zpar__route_make (zpar__eid (3), &pm.route);
         pipe_seed ("up", &pm);
         pm.kind = ZPAR_PIPE_DOWN;
         pipe_seed ("down", &pm);

@@ -52,7 +52,7 @@ static void publish (void *pub, zpar_signer_t *s, uint32_t who, uint64_t task, c
         .data = data,
         .len = len};
     if (m && zpar__proto_stream_encode (m, &st) == 0)
-        (void)zpar__wire_send (pub, s, m, 0);
+        (void)zpar__wire_send_chan (pub, s, ZPAR_CHAN_IOPUB, m, 0);
     zpar__msg_destroy (m);
 }
 
@@ -102,7 +102,7 @@ static void drain_keyed (void *sub, zpar_signer_t *s, zpar_msg_t *m, long *accep
 {
     for (;;) {
         zpar_error_t err;
-        if (zpar__wire_recv (sub, s, m, ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__wire_recv_chan (sub, s, ZPAR_CHAN_IOPUB, m, ZMQ_DONTWAIT, &err) < 0) {
             if (errno == EAGAIN)
                 return;
             continue; /* dropped by the client's own checks */

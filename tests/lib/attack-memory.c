@@ -133,7 +133,7 @@ static int publish (void *ctx, const zpar_conninfo_t *ci, long n, long kib, int 
         if (!m || zpar__proto_stream_encode (m, &st) < 0)
             return 2;
         if (sign) {
-            if (zpar__wire_send (s, sg, m, 0) == 0)
+            if (zpar__wire_send_chan (s, sg, ZPAR_CHAN_IOPUB, m, 0) == 0)
                 sent++;
         } else {
             uint8_t zeros[ZPAR_HDR_LEN] = {0};

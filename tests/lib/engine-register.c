@@ -61,13 +61,14 @@ int main (int argc, char **argv)
     rq.rank = -1;
     rq.want = zpar__eid ((uint32_t)want);
     rq.uuid = uuid;
-    if (zpar__proto_reg_engine_encode (m, &rq) < 0 || zpar__wire_send (sock, s, m, 0) < 0) {
+    if (zpar__proto_reg_engine_encode (m, &rq) < 0 ||
+        zpar__wire_send_chan (sock, s, ZPAR_CHAN_REGISTRAR, m, 0) < 0) {
         fprintf (stderr, "engine-register: send: %s\n", zmq_strerror (errno));
         return 2;
     }
     deadline = zpar__mono_s () + 10;
     while (zpar__mono_s () < deadline) {
-        if (zpar__wire_recv (sock, s, in, 0, &err) < 0)
+        if (zpar__wire_recv_chan (sock, s, ZPAR_CHAN_REGISTRAR, in, 0, &err) < 0)
             continue;
         if (in->hdr.type != ZPAR_MSG_REGISTER_ENGINE_REPLY)
             continue;

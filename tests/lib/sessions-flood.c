@@ -26,7 +26,8 @@ static long drain (void *sock, zpar_signer_t *rx, zpar_msg_t *in, long timeout_m
             int rcv = (int)timeout_ms;
             zmq_setsockopt (sock, ZMQ_RCVTIMEO, &rcv, sizeof (rcv));
         }
-        if (zpar__wire_recv (sock, rx, in, timeout_ms > 0 ? 0 : ZMQ_DONTWAIT, &err) < 0) {
+        if (zpar__wire_recv_chan (sock, rx, ZPAR_CHAN_REGISTRAR, in,
+                                  timeout_ms > 0 ? 0 : ZMQ_DONTWAIT, &err) < 0) {
             if (errno == EAGAIN)
                 return got;
             continue;
@@ -76,7 +77,8 @@ int main (int argc, char **argv)
         q.kind = ZPAR_QUERY_STATUS;
         q.h.task = zpar__tid ((uint64_t)i + 1);
         zpar__msg_reset (m, ZPAR_MSG_QUERY);
-        if (zpar__proto_query_encode (m, &q) < 0 || zpar__wire_send (sock, s, m, 0) < 0) {
+        if (zpar__proto_query_encode (m, &q) < 0 ||
+            zpar__wire_send_chan (sock, s, ZPAR_CHAN_REGISTRAR, m, 0) < 0) {
             fprintf (stderr, "sessions-flood: send: %s\n", zmq_strerror (errno));
             return 2;
         }

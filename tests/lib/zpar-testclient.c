@@ -1532,6 +1532,7 @@ static void replay_registrar (void *ctx, const conn_t *ci)
     int n;
 
     raw_init (&m, 6 /* query */);
+    m.flags = 1u << 8; /* signed for the registrar channel */
     m.task = 0x77770001ull;
     raw_str (&m, 70, "status");
     raw_frames (&f, &m, ci->key, NULL);
@@ -1568,6 +1569,7 @@ static void replay_task (void *ctx, const conn_t *ci, zpar_client_t *c, const ch
     (void)client;
 
     raw_init (&m, 10 /* task */);
+    m.flags = 3u << 8; /* signed for the task channel */
     /* a client number nobody else uses (no client registers 4 billion times) */
     m.client = 0xfffffff0u;
     m.task = ((uint64_t)m.client << 32) | 1u;
@@ -1718,6 +1720,7 @@ static int cmd_malformed_body (void)
         uint64_t d1 = dropped_now (c), d;
         double end;
         raw_init (&m, 6);
+        m.flags = 1u << 8; /* signed for the registrar channel */
         raw_str (&m, 70, "status");
         put_le (m.body + 2, 5000, 4); /* QUERY's length now past the end */
         raw_frames (&f, &m, ci.key, NULL);

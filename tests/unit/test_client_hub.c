@@ -56,7 +56,7 @@ static void *bind_any (fakehub_t *h, int type, char *addr)
 static void reply (fakehub_t *h, const zpar_msg_t *req)
 {
     zpar__msg_set_envelope (h->out, req->nenv, req->env);
-    zpar__wire_send (h->reg, h->signer, h->out, ZMQ_DONTWAIT);
+    zpar__wire_send_chan (h->reg, h->signer, ZPAR_CHAN_REGISTRAR, h->out, ZMQ_DONTWAIT);
 }
 
 static void answer_query (fakehub_t *h, const zpar_msg_t *m)
@@ -120,7 +120,8 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
     fakehub_t *h = arg;
     zpar_error_t err;
     (void)r, (void)w, (void)revents;
-    while (zpar__wire_recv (h->reg, h->signer, h->in, ZMQ_DONTWAIT, &err) == 0) {
+    while (zpar__wire_recv_chan (h->reg, h->signer, ZPAR_CHAN_REGISTRAR, h->in, ZMQ_DONTWAIT,
+                                 &err) == 0) {
         if (h->in->hdr.type == ZPAR_MSG_REGISTER_CLIENT) {
             zpar_proto_reg_client_reply_t rep = {0};
             rep.id = zpar__cid (7);

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "heartbeat.h"
+#include "route.h"
 #include "tap.h"
 
 #define MS 1000u /* microseconds */
@@ -211,23 +212,35 @@ static void test_sockets (void)
     void *ctx = zmq_ctx_new ();
     void *router = zmq_socket (ctx, ZMQ_ROUTER), *dealer = zmq_socket (ctx, ZMQ_DEALER);
     void *pa = zmq_socket (ctx, ZMQ_PAIR), *pb = zmq_socket (ctx, ZMQ_PAIR);
-    void *bad = zmq_socket (ctx, ZMQ_DEALER);
+    void *bad = zmq_socket (ctx, ZMQ_DEALER), *guess = zmq_socket (ctx, ZMQ_DEALER);
     zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    zpar_route_t r3, g3;
     uint64_t echo[3] = {1, 42, 0xabcdef}, other[3] = {1, 42, 0x123}, got[3] = {0}, dropped = 0;
     int n, zero = 0;
 
     zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (bad, ZMQ_LINGER, &zero, sizeof (zero));
-    zmq_setsockopt (dealer, ZMQ_ROUTING_ID, "e3", 2);
-    zmq_setsockopt (bad, ZMQ_ROUTING_ID, "x3", 2);
+    zmq_setsockopt (guess, ZMQ_LINGER, &zero, sizeof (zero));
+    /* engine 3's identity is the one the registrar drew; the old name
+     * "e3" and another draw for engine 3 are no one's */
+    zpar__route_make (zpar__eid (3), &r3);
+    zpar__route_make (zpar__eid (3), &g3);
+    zmq_setsockopt (dealer, ZMQ_ROUTING_ID, r3.b, sizeof (r3.b));
+    zmq_setsockopt (bad, ZMQ_ROUTING_ID, "e3", 2);
+    zmq_setsockopt (guess, ZMQ_ROUTING_ID, g3.b, sizeof (g3.b));
     zmq_bind (router, "inproc://pong");
     zmq_connect (dealer, "inproc://pong");
     zmq_connect (bad, "inproc://pong");
+    zmq_connect (guess, "inproc://pong");
     zmq_bind (pa, "inproc://ping");
     zmq_connect (pb, "inproc://ping");
 
+    ok (zpar__heartbeat_set_route (hb, &r3) < 0 && errno == EINVAL,
+        "set_route of an engine not watched: EINVAL");
+    ok (zpar__heartbeat_set_route (hb, NULL) < 0 && errno == EINVAL, "set_route NULL: EINVAL");
     zpar__heartbeat_watch (hb, zpar__eid (3), 0);
+    ok (zpar__heartbeat_set_route (hb, &r3) == 0, "engine 3's routing identity set");
     ok (zpar__heartbeat_send_ping (hb, pa, 0xabcdef, 340 * MS, 42) == 0, "send a ping");
     n = zmq_recv (pb, got, sizeof (got), 0);
     ok (n == 24 && got[0] == 1 && got[1] == 42 && got[2] == 0xabcdef,
@@ -235,18 +248,21 @@ static void test_sockets (void)
 
     zmq_send (dealer, echo, sizeof (echo), 0); /* good */
     zmq_send (dealer, echo, 5, 0);             /* wrong size */
-    zmq_send (bad, echo, sizeof (echo), 0);    /* bad identity */
+    zmq_send (bad, echo, sizeof (echo), 0);    /* the old name e3 */
+    zmq_send (guess, echo, sizeof (echo), 0);  /* a guessed identity for engine 3 */
     zmq_send (dealer, echo, sizeof (echo), ZMQ_SNDMORE);
     zmq_send (dealer, echo, sizeof (echo), 0);   /* too many frames */
     zmq_send (dealer, other, sizeof (other), 0); /* another session */
     n = 0;
-    for (int k = 0; k < 200 && n < 4; k++) {
+    for (int k = 0; k < 200 && n < 5; k++) {
         n += zpar__heartbeat_recv_pongs (hb, router, 100, &dropped);
-        if (n < 4)
+        if (n < 5)
             nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
-    is_int (n, 4, "three malformed pongs and one of another session are dropped");
-    is_int (dropped, 4, "and added to the dropped count");
+    is_int (n, 5,
+            "two malformed pongs, two from identities the registrar never gave, one of another "
+            "session are dropped");
+    is_int (dropped, 5, "and added to the dropped count");
     is_int (zpar__heartbeat_expire (hb, 600 * MS, NULL, NULL), 0,
             "the good pong counted (alive at 600 ms)");
     is_int (zpar__heartbeat_recv_pongs (NULL, router, 1, NULL), 0, "recv with NULL: nothing");
@@ -258,6 +274,7 @@ static void test_sockets (void)
     zmq_close (router);
     zmq_close (dealer);
     zmq_close (bad);
+    zmq_close (guess);
     zmq_close (pa);
     zmq_close (pb);
     zmq_ctx_term (ctx);

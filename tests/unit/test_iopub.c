@@ -44,7 +44,7 @@ static int send_stream (void *pub, zpar_signer_t *s, uint64_t task, const char *
                               .len = strlen (text)};
     int rc = -1;
     if (m && zpar__proto_stream_encode (m, &st) == 0)
-        rc = zpar__wire_send (pub, s, m, 0);
+        rc = zpar__wire_send_chan (pub, s, ZPAR_CHAN_IOPUB, m, 0);
     zpar__msg_destroy (m);
     return rc;
 }
@@ -56,7 +56,7 @@ static int recv_stream (void *sub, zpar_signer_t *s, uint64_t *task, char *text,
     zpar_proto_stream_t st;
     zpar_error_t err;
     int rc = -1;
-    if (m && zpar__wire_recv (sub, s, m, 0, &err) == 0 &&
+    if (m && zpar__wire_recv_chan (sub, s, ZPAR_CHAN_IOPUB, m, 0, &err) == 0 &&
         zpar__proto_stream_decode (m, &st, &err) == 0) {
         *task = st.h.task.v;
         snprintf (text, size, "%.*s", (int)st.len, (const char *)st.data);
@@ -103,7 +103,8 @@ static int capture (void *ctx, zpar_signer_t *s, int type, uint64_t task, zpar_f
     b = sock (ctx, ZMQ_PAIR, ep, 0);
     if (m && zpar__proto_stream_encode (m, &st) == 0) {
         m->hdr.type = (uint16_t)type;
-        if (zpar__wire_send (b, s, m, 0) == 0 && zpar__frames_recv (a, f, 0) == 0)
+        if (zpar__wire_send_chan (b, s, ZPAR_CHAN_IOPUB, m, 0) == 0 &&
+            zpar__frames_recv (a, f, 0) == 0)
             rc = 0;
     }
     zpar__msg_destroy (m);

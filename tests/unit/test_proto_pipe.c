@@ -38,6 +38,7 @@ static void test_roundtrip (void)
     uint8_t req[ZPAR_HDR_LEN + 5];
     zpar_pipe_msg_t in[] = {
         {.kind = ZPAR_PIPE_UP, .engine = 7},
+        {.kind = ZPAR_PIPE_UP, .engine = 0xfffffffeu},
         {.kind = ZPAR_PIPE_DOWN, .engine = 0xfffffffeu},
         {.kind = ZPAR_PIPE_DONE, .task = 0x0123456789abcdefull, .ok = 1},
         {.kind = ZPAR_PIPE_DONE, .task = 42, .ok = 0},
@@ -47,6 +48,8 @@ static void test_roundtrip (void)
     };
     for (size_t i = 0; i < sizeof (req); i++)
         req[i] = (uint8_t)i;
+    (void)zpar__route_make (zpar__eid (7), &in[0].route);
+    (void)zpar__route_make (zpar__eid (0xfffffffeu), &in[1].route);
     for (size_t i = 0; i < sizeof (in) / sizeof (in[0]); i++) {
         zpar_frames_t f;
         zpar_pipe_msg_t out;
@@ -57,6 +60,7 @@ static void test_roundtrip (void)
         ok (zpar__pipe_decode (&f, &out, &err) == 0, "%s: decoded", name);
         ok (out.kind == in[i].kind && out.engine == in[i].engine && out.task == in[i].task &&
                 out.ok == in[i].ok && out.len == in[i].len &&
+                memcmp (out.route.b, in[i].route.b, ZPAR_ROUTE_LEN) == 0 &&
                 (!in[i].data || memcmp (out.data, in[i].data, in[i].len) == 0),
             "%s: round trip", name);
         /* every truncation (a frame fewer) is rejected */
@@ -82,10 +86,17 @@ static void test_bytes (void)
     const void *p[3];
     size_t s[3];
 
-    ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_UP, .engine = eid}, &f) == 0 &&
-            f.n == 2 && frame_eq (&f, 0, "up", 2) && frame_eq (&f, 1, &eid, 4),
-        "up: [\"up\", u32]");
-    zpar__frames_close (&f);
+    {
+        zpar_pipe_msg_t up = {.kind = ZPAR_PIPE_UP, .engine = eid};
+        (void)zpar__route_make (zpar__eid (eid), &up.route);
+        ok (zpar__pipe_encode (&up, &f) == 0 && f.n == 3 && frame_eq (&f, 0, "up", 2) &&
+                frame_eq (&f, 1, &eid, 4) && frame_eq (&f, 2, up.route.b, ZPAR_ROUTE_LEN),
+            "up: [\"up\", u32, route]");
+        zpar__frames_close (&f);
+        up.engine = eid + 1;
+        ok (zpar__pipe_encode (&up, &f) < 0 && errno == EINVAL,
+            "up whose route names another engine: EINVAL");
+    }
     ok (zpar__pipe_encode (&(zpar_pipe_msg_t){.kind = ZPAR_PIPE_DONE, .task = id, .ok = 1}, &f) ==
                 0 &&
             f.n == 3 && frame_eq (&f, 0, "done", 4) && frame_eq (&f, 1, &id, 8) &&
@@ -121,6 +132,9 @@ static void test_malformed (void)
     uint32_t eid = 1;
     uint64_t id = 1;
     uint8_t bad = 3, one = 1, hdr[ZPAR_HDR_LEN - 1] = {0};
+    zpar_route_t route, other;
+    (void)zpar__route_make (zpar__eid (1), &route);
+    (void)zpar__route_make (zpar__eid (2), &other);
     struct {
         const char *what;
         int n;
@@ -130,9 +144,12 @@ static void test_malformed (void)
         {"unknown command", 2, {"upp", &eid}, {3, 4}},
         {"command prefix", 2, {"u", &eid}, {1, 4}},
         {"empty command", 1, {""}, {0}},
-        {"up with a short id", 2, {"up", &eid}, {2, 3}},
-        {"up with a long id", 2, {"up", &id}, {2, 8}},
-        {"up with an extra frame", 3, {"up", &eid, &eid}, {2, 4, 4}},
+        {"up with a short id", 3, {"up", &eid, route.b}, {2, 3, ZPAR_ROUTE_LEN}},
+        {"up with a long id", 3, {"up", &id, route.b}, {2, 8, ZPAR_ROUTE_LEN}},
+        {"up without a route", 2, {"up", &eid}, {2, 4}},
+        {"up with the old name e1", 3, {"up", &eid, "e1"}, {2, 4, 2}},
+        {"up whose route names another engine", 3, {"up", &eid, other.b}, {2, 4, ZPAR_ROUTE_LEN}},
+        {"up with an extra frame", 4, {"up", &eid, route.b, &eid}, {2, 4, ZPAR_ROUTE_LEN, 4}},
         {"down without id", 1, {"down"}, {4}},
         {"done without ok", 2, {"done", &id}, {4, 8}},
         {"done with ok 3", 3, {"done", &id, &bad}, {4, 8, 1}},
@@ -233,15 +250,20 @@ static void test_sockets (void *ctx)
     zpar_frames_t f;
     zpar_pipe_msg_t m;
     zpar_error_t err;
+    zpar_route_t r3, r9, got;
 
     ok (zmq_bind (a, "inproc://pipe") == 0 && zmq_connect (b, "inproc://pipe") == 0, "pipe pair");
-    ok (zpar__pipe_send_up (b, 3, 0) == 0 && zpar__pipe_send_down (b, 4, 0) == 0 &&
+    (void)zpar__route_make (zpar__eid (3), &r3);
+    (void)zpar__route_make (zpar__eid (9), &r9);
+    ok (zpar__pipe_send_up (b, NULL, 0) < 0 && errno == EINVAL, "up without a route: EINVAL");
+    ok (zpar__pipe_send_up (b, &r3, 0) == 0 && zpar__pipe_send_down (b, 4, 0) == 0 &&
             zpar__pipe_send_done (b, 5, 1, 0) == 0 &&
             zpar__pipe_send_requeue (b, req, sizeof (req), 0) == 0 &&
             zpar__pipe_send_dep_query (b, 6, 0) == 0 && zpar__pipe_send_term (b, 0) == 0,
         "every shorthand sends");
-    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_UP && m.engine == 3,
-        "up received");
+    ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_UP && m.engine == 3 &&
+            memcmp (m.route.b, r3.b, ZPAR_ROUTE_LEN) == 0,
+        "up received with its route");
     zpar__frames_close (&f);
     ok (zpar__pipe_recv (a, &f, &m, 0, &err) == 0 && m.kind == ZPAR_PIPE_DOWN && m.engine == 4,
         "down received");
@@ -269,9 +291,24 @@ static void test_sockets (void *ctx)
     zpar__frames_close (&f);
     zmq_send (b, "e1", 2, ZMQ_SNDMORE);
     zmq_send (b, "x", 1, 0);
-    ok (zpar__frames_recv (a, &f, 0) == 0 && zpar__pipe_inject_is_term (&f) == 0,
+    ok (zpar__frames_recv (a, &f, 0) == 0 && zpar__pipe_inject_is_term (&f) == 0 &&
+            zpar__pipe_inject_route (&f, &got) == 0,
         "[identity, frames] is forwarded");
     zpar__frames_close (&f);
+    /* the relay's routes */
+    ok (zpar__pipe_send_route (b, NULL, 0) < 0 && errno == EINVAL, "route NULL: EINVAL");
+    ok (zpar__pipe_send_route (b, &r9, 0) == 0, "route sent");
+    ok (zpar__frames_recv (a, &f, 0) == 0 && zpar__pipe_inject_route (&f, &got) == 1 &&
+            memcmp (got.b, r9.b, ZPAR_ROUTE_LEN) == 0,
+        "[\"$ROUTE\", route] is a route for engine 9");
+    zpar__frames_close (&f);
+    zmq_send (b, "$ROUTE", 6, ZMQ_SNDMORE);
+    zmq_send (b, "e9", 2, 0);
+    ok (zpar__frames_recv (a, &f, 0) == 0 && zpar__pipe_inject_route (&f, &got) == -1 &&
+            errno == EPROTO,
+        "a route that is not one: EPROTO");
+    zpar__frames_close (&f);
+    ok (zpar__pipe_inject_route (NULL, &got) == -1 && errno == EINVAL, "inject_route NULL: EINVAL");
     zmq_close (a);
     zmq_close (b);
 }

@@ -42,8 +42,9 @@ static void test_registrar (void)
                                   dcr;
     zpar_proto_reg_client_t rc = {.h = H};
     zpar_proto_unregister_t un = {.h = {.engine = {3}}}, dun;
-    static const int eng_req[] = {ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,    ZPAR_F_ADDR_CONTROL,
-                                  ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_HB_PING, ZPAR_F_ADDR_HB_PONG};
+    static const int eng_req[] = {ZPAR_F_ROUTE,        ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,
+                                  ZPAR_F_ADDR_CONTROL, ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_HB_PING,
+                                  ZPAR_F_ADDR_HB_PONG};
     static const int cli_req[] = {ZPAR_F_CLIENT_ID,    ZPAR_F_ADDR_MUX,   ZPAR_F_ADDR_TASK,
                                   ZPAR_F_ADDR_CONTROL, ZPAR_F_ADDR_IOPUB, ZPAR_F_ADDR_NOTIFY};
 
@@ -55,16 +56,24 @@ static void test_registrar (void)
         "register_engine: decodes; rank -1 is 2^64-1 on the wire");
     zpar__proto_reg_engine_clear (&dre);
 
+    ok (zpar__proto_reg_engine_reply_encode (m, &rr) < 0 && errno == EINVAL,
+        "register_engine_reply without a route: EINVAL");
+    (void)zpar__route_make (zpar__eid (4), &rr.route);
+    ok (zpar__proto_reg_engine_reply_encode (m, &rr) < 0 && errno == EINVAL,
+        "register_engine_reply with a route for another engine: EINVAL");
+    (void)zpar__route_make (zpar__eid (3), &rr.route);
     ok (zpar__proto_reg_engine_reply_encode (m, &rr) == 0, "register_engine_reply: encodes");
     check_all ("register_engine_reply", m, re_reg_engine_reply);
-    check_required ("register_engine_reply", m, eng_req, 6);
+    check_required ("register_engine_reply", m, eng_req, 7);
     ok (zpar__proto_reg_engine_reply_decode (m, &drr, &err) == 0 &&
+            memcmp (drr.route.b, rr.route.b, ZPAR_ROUTE_LEN) == 0 &&
             !strcmp (drr.addr[ZPAR_ADDR_HB_PONG], "tcp://a:6") && drr.hb_period_ms == 500 &&
             drr.hb_misses == 4 && drr.scheme == ZPAR_SCHEME_PURE &&
             drr.addr[ZPAR_ADDR_NOTIFY] == NULL,
         "register_engine_reply: decodes");
     zpar__proto_reg_engine_reply_clear (&drr);
-    /* the bytes the hub has always built */
+    /* the bytes the hub has always built, the route first */
+    zpar__msg_add_bytes (old, ZPAR_F_ROUTE, rr.route.b, sizeof (rr.route.b));
     zpar__msg_add_str (old, ZPAR_F_ADDR_MUX, "tcp://a:1");
     zpar__msg_add_str (old, ZPAR_F_ADDR_TASK, "tcp://a:2");
     zpar__msg_add_str (old, ZPAR_F_ADDR_CONTROL, "tcp://a:3");

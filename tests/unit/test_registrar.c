@@ -89,6 +89,7 @@ static void test_engines (zpar_hub_t *h)
 {
     zpar_msg_t *r, *u;
     uint32_t id1, id2;
+    zpar_route_t route1 = {{0}};
 
     r = handle (h, engine_req ("peer-1", "uuid-1", 0));
     ok (r && r->hdr.type == ZPAR_MSG_REGISTER_ENGINE_REPLY, "an engine registers");
@@ -99,6 +100,16 @@ static void test_engines (zpar_hub_t *h)
     is_str (str_field (r, ZPAR_F_ADDR_MUX), "tcp://mux-engine", "with the engine-side MUX address");
     is_str (str_field (r, ZPAR_F_ADDR_HB_PING), "tcp://hb-ping", "and the heartbeat addresses");
     ok (r && zpar__msg_u64_or (r, ZPAR_F_HB_PERIOD_MS, 0) == 100, "and the heartbeat period");
+    {
+        size_t len = 0;
+        const void *p = r ? zpar__msg_get_bytes (r, ZPAR_F_ROUTE, &len) : NULL;
+        zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (id1));
+        ok (p && zpar__route_engine (p, len).v == id1 && e &&
+                memcmp (e->route.b, p, ZPAR_ROUTE_LEN) == 0,
+            "and a routing identity naming it, the one the hub keeps");
+        if (p && len == ZPAR_ROUTE_LEN)
+            memcpy (route1.b, p, len);
+    }
     zpar__msg_destroy (r);
     ok (zpar__heartbeat_watched (h->hb, zpar__eid (id1)), "its heart is watched");
     is_int (zpar__hub_engines_alive (h), 1, "one engine is alive");
@@ -106,6 +117,12 @@ static void test_engines (zpar_hub_t *h)
 
     r = handle (h, engine_req ("peer-1b", "uuid-1", 0));
     ok (r && r->hdr.engine == id1, "the same uuid registering again keeps its id");
+    {
+        size_t len = 0;
+        const void *p = r ? zpar__msg_get_bytes (r, ZPAR_F_ROUTE, &len) : NULL;
+        ok (p && len == ZPAR_ROUTE_LEN && memcmp (p, route1.b, len) == 0,
+            "and, still alive, its routing identity (a duplicate gets the same reply)");
+    }
     zpar__msg_destroy (r);
     is_int (zpar__hub_engines_alive (h), 1, "still one engine");
 

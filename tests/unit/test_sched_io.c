@@ -18,6 +18,7 @@
 #include "proto_pipe.h"
 #include "proto_result.h"
 #include "proto_task.h"
+#include "route.h"
 #include "sched_direct.h"
 #include "sched_lb_io.h"
 #include "tap.h"
@@ -25,20 +26,29 @@
 
 static uint8_t key[ZPAR_KEY_LEN];
 static void *ctx;
+/* the channel the helpers sign for and check (the socket under test's) */
+static zpar_chan_t chan = ZPAR_CHAN_TASK;
+/* engine 1's routing identity, as the hub would give it */
+static zpar_route_t route1;
 
-static void *peer (int type, const char *ident, const char *ep)
+static void *peer_id (int type, const void *ident, size_t len, const char *ep)
 {
     void *s = zmq_socket (ctx, type);
     int tmo = 5000, zero = 0;
     zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
     zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
     if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, strlen (ident));
+        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, len);
     if (type == ZMQ_SUB)
         zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
     if (zmq_connect (s, ep) < 0)
         diag ("connect %s: %s", ep, zmq_strerror (errno));
     return s;
+}
+
+static void *peer (int type, const char *ident, const char *ep)
+{
+    return peer_id (type, ident, ident ? strlen (ident) : 0, ep);
 }
 
 /* A signed task request; to: routing frame first (direct), or none. */
@@ -55,11 +65,14 @@ static int send_task (void *sock, zpar_signer_t *sg, const char *to, uint64_t id
         .nafter = nafter,
     };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    int rc = zpar__proto_task_encode (m, &t);
+    int rc;
+    if (to && to[0] == 'e') /* direct: signed for the engine it names */
+        t.h.engine = zpar__eid ((uint32_t)strtoul (to + 1, NULL, 10));
+    rc = zpar__proto_task_encode (m, &t);
     if (rc == 0 && to)
         rc = zpar__msg_push_ident (m, to, strlen (to));
     if (rc == 0)
-        rc = zpar__wire_send (sock, sg, m, 0);
+        rc = zpar__wire_send_chan (sock, sg, chan, m, 0);
     zpar__msg_destroy (m);
     return rc;
 }
@@ -75,7 +88,7 @@ static int send_result (void *sock, zpar_signer_t *sg, const char *to, uint64_t 
     if (rc == 0)
         rc = zpar__msg_push_ident (m, to, strlen (to));
     if (rc == 0)
-        rc = zpar__wire_send (sock, sg, m, 0);
+        rc = zpar__wire_send_chan (sock, sg, chan, m, 0);
     zpar__msg_destroy (m);
     return rc;
 }
@@ -84,7 +97,7 @@ static int send_result (void *sock, zpar_signer_t *sg, const char *to, uint64_t 
 static int recv_msg (void *sock, zpar_signer_t *sg, zpar_msg_t *m)
 {
     zpar_error_t err;
-    if (zpar__wire_recv (sock, sg, m, 0, &err) < 0) {
+    if (zpar__wire_recv_chan (sock, sg, chan, m, 0, &err) < 0) {
         diag ("receive: %s (%s)", strerror (errno), errno == EAGAIN ? "timeout" : err.text);
         return -1;
     }
@@ -141,7 +154,7 @@ static void test_lb (void)
     zpar_sched_lb_io_t *io;
     zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
-    void *mon, *pipe, *client, *engine;
+    void *mon, *pipe, *client, *engine, *thief;
     zpar_frames_t f;
     zpar_pipe_msg_t pm;
     zpar_tid_t dep = {9};
@@ -157,12 +170,24 @@ static void test_lb (void)
                                   "inproc://lb-pipe", key, &err);
     if (!ok (io != NULL, "leastload scheduler started"))
         diag ("%s", err.text);
+    chan = ZPAR_CHAN_TASK;
     pipe = peer (ZMQ_PAIR, NULL, "inproc://lb-pipe");
     client = peer (ZMQ_DEALER, "c1", cep);
-    engine = peer (ZMQ_DEALER, "e1", eep);
+    engine = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    thief = peer (ZMQ_DEALER, "e1", eep); /* the old, predictable name */
 
     ok (warm_up (mon, client, cs, NULL), "monitor copies flow");
-    ok (zpar__pipe_send_up (pipe, 1, 0) == 0, "hub: engine 1 up");
+    ok (zpar__pipe_send_up (pipe, &route1, 0) == 0, "hub: engine 1 up");
+    {
+        uint64_t before = zpar__sched_lb_io_dropped (io);
+        chan = ZPAR_CHAN_MUX;
+        ok (send_task (client, cs, NULL, 100, NULL, 0) == 0, "a task signed for the mux channel");
+        chan = ZPAR_CHAN_TASK;
+        for (int i = 0; i < 200 && zpar__sched_lb_io_dropped (io) == before; i++)
+            usleep (10000);
+        ok (zpar__sched_lb_io_dropped (io) == before + 1,
+            "is dropped by the task scheduler (another channel)");
+    }
     ok (send_task (client, cs, NULL, 101, NULL, 0) == 0, "client submits task 101");
     ok (recv_msg (engine, es, m) == 0 && m->hdr.type == ZPAR_MSG_TASK && m->hdr.task == 101 &&
             m->hdr.engine == 1 && (m->hdr.flags & 0xff) == 1 && m->nenv == 1 &&
@@ -203,7 +228,7 @@ static void test_lb (void)
         zpar_proto_control_reply_t r;
         zpar__proto_control_encode (m, &c);
         m->nenv = 0;
-        ok (zpar__wire_send (client, cs, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
+        ok (zpar__wire_send_chan (client, cs, chan, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
                 zpar__proto_control_reply_decode (m, &r, &err) == 0 && r.count == 0 &&
                 r.engine.v == 0 && r.h.task.v == 555,
             "abort of an unknown task: count 0");
@@ -213,13 +238,25 @@ static void test_lb (void)
     /* garbage is dropped and counted */
     zmq_send (client, "junk", 4, 0);
     ok (send_task (client, cs, NULL, 104, NULL, 0) == 0, "task 104 after garbage, no engine up");
-    ok (zpar__pipe_send_up (pipe, 1, 0) == 0 && recv_msg (engine, es, m) == 0 && m->hdr.task == 104,
+    ok (zpar__pipe_send_up (pipe, &route1, 0) == 0 && recv_msg (engine, es, m) == 0 &&
+            m->hdr.task == 104,
         "engine 1 registers again and gets task 104");
     ok (send_result (engine, es, "c1", 104, 1, ZPAR_STATUS_OK) == 0 &&
             recv_msg (client, cs, m) == 0 && m->hdr.task == 104 && status_of (m) == ZPAR_STATUS_OK,
         "its result reaches the client");
     ok (zpar__sched_lb_io_dropped (io) >= 1, "garbage counted (%llu dropped)",
         (unsigned long long)zpar__sched_lb_io_dropped (io));
+    {
+        /* a result signed by a key holder but sent from an identity that
+         * is not engine 1's is not taken for engine 1's */
+        uint64_t before = zpar__sched_lb_io_dropped (io);
+        ok (send_result (thief, es, "c1", 104, 1, ZPAR_STATUS_OK) == 0, "a result from 'e1'");
+        for (int i = 0; i < 200 && zpar__sched_lb_io_dropped (io) == before; i++)
+            usleep (10000);
+        ok (zpar__sched_lb_io_dropped (io) == before + 1, "is dropped (not engine 1's identity)");
+        zmq_setsockopt (thief, ZMQ_RCVTIMEO, &(int){100}, sizeof (int));
+        ok (recv_msg (thief, es, m) < 0, "the peer named e1 got no task");
+    }
 
     ok (zpar__pipe_send_term (pipe, 0) == 0, "hub: $TERM");
     zpar__sched_lb_io_stop (io);
@@ -227,6 +264,7 @@ static void test_lb (void)
     zmq_close (pipe);
     zmq_close (client);
     zmq_close (engine);
+    zmq_close (thief);
     zmq_close (mon);
     zpar__msg_destroy (m);
     zpar__signer_destroy (cs);
@@ -242,7 +280,7 @@ static void test_direct (zpar_sched_direct_kind_t kind)
     zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
     zpar_signer_t *hs = zpar__signer_create (key, 0);
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
-    void *mon, *inject, *client, *engine;
+    void *mon, *inject, *client, *engine, *thief;
     int tmo = 5000;
 
     snprintf (cep, sizeof (cep), "inproc://%s-client", name);
@@ -256,9 +294,13 @@ static void test_direct (zpar_sched_direct_kind_t kind)
     d = zpar__sched_direct_start (ctx, kind, cep, eep, sizeof (cep), mep, iep, key, &err);
     if (!ok (d != NULL, "%s: started", name))
         diag ("%s", err.text);
+    chan = kind == ZPAR_SCHED_DIRECT_MUX ? ZPAR_CHAN_MUX : ZPAR_CHAN_CONTROL;
     inject = peer (ZMQ_PAIR, NULL, iep);
     client = peer (ZMQ_DEALER, "c1", cep);
-    engine = peer (ZMQ_DEALER, "e1", eep);
+    thief = peer (ZMQ_DEALER, "e1", eep); /* the old, predictable name, first */
+    engine = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    ok (zpar__pipe_send_route (inject, &route1, 0) == 0, "%s: the hub gives engine 1's route",
+        name);
 
     if (kind == ZPAR_SCHED_DIRECT_MUX) {
         ok (warm_up (mon, client, cs, "e9"), "mux: monitor copies flow");
@@ -272,6 +314,40 @@ static void test_direct (zpar_sched_direct_kind_t kind)
                 memcmp (m->env[0].data, "e1", 2) == 0,
             "mux: the client gets the result behind the engine's identity");
         ok (recv_mon (mon, m) == ZPAR_MON_MUX_OUT && m->hdr.task == 201, "mux: monitor mux_out");
+        {
+            uint64_t before = zpar__sched_direct_dropped (d);
+            ok (send_task (client, cs, "e2", 210, NULL, 0) == 0, "mux: a task for engine 2...");
+            zpar__msg_reset (m, ZPAR_MSG_NONE);
+            {
+                static const char *const argv[] = {"true", NULL};
+                zpar_proto_task_t t = {.h = {.task = {211}, .client = {1}, .engine = {2}},
+                                       .kind = ZPAR_TASK_COMMAND,
+                                       .argv = argv,
+                                       .argc = 1};
+                zpar__proto_task_encode (m, &t);
+                m->nenv = 0;
+                zpar__msg_push_ident (m, "e1", 2);
+                ok (zpar__wire_send_chan (client, cs, ZPAR_CHAN_MUX, m, 0) == 0,
+                    "mux: ... and one signed for engine 2 routed to e1");
+            }
+            ok (recv_msg (client, cs, m) == 0 && m->hdr.task == 210 &&
+                    zpar__msg_u64_or (m, ZPAR_F_ERRNO, 0) == EHOSTUNREACH,
+                "mux: engine 2 has no route: EHOSTUNREACH");
+            for (int i = 0; i < 200 && zpar__sched_direct_dropped (d) == before; i++)
+                usleep (10000);
+            ok (zpar__sched_direct_dropped (d) == before + 1,
+                "mux: the task signed for another engine than its route is dropped");
+            (void)recv_mon (mon, m);
+            (void)recv_mon (mon, m);
+            ok (send_result (thief, es, "c1", 201, 1, ZPAR_STATUS_OK) == 0,
+                "mux: a result from 'e1'");
+            for (int i = 0; i < 200 && zpar__sched_direct_dropped (d) == before + 1; i++)
+                usleep (10000);
+            ok (zpar__sched_direct_dropped (d) == before + 2,
+                "mux: is dropped (not engine 1's routing identity)");
+            zmq_setsockopt (thief, ZMQ_RCVTIMEO, &(int){100}, sizeof (int));
+            ok (recv_msg (thief, es, m) < 0, "mux: the peer named e1 got nothing");
+        }
         ok (send_task (client, cs, "e9", 202, NULL, 0) == 0 && recv_msg (client, cs, m) == 0 &&
                 m->hdr.type == ZPAR_MSG_RESULT && m->hdr.task == 202 &&
                 status_of (m) == ZPAR_STATUS_ERROR &&
@@ -282,12 +358,13 @@ static void test_direct (zpar_sched_direct_kind_t kind)
                 status_of (m) == ZPAR_STATUS_ERROR,
             "mux: the hub sees the task and the answer (mux_in, mux_out)");
     } else {
-        zpar_proto_control_t c = {.h = {.task = {7}, .client = {1}}, .op = ZPAR_CONTROL_ABORT};
+        zpar_proto_control_t c = {.h = {.task = {7}, .client = {1}, .engine = {9}},
+                                  .op = ZPAR_CONTROL_ABORT};
         zpar_proto_control_reply_t r;
         zpar__proto_control_encode (m, &c);
         m->nenv = 0;
         zpar__msg_push_ident (m, "e9", 2);
-        ok (zpar__wire_send (client, cs, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
+        ok (zpar__wire_send_chan (client, cs, chan, m, 0) == 0 && recv_msg (client, cs, m) == 0 &&
                 zpar__proto_control_reply_decode (m, &r, &err) == 0 && r.errnum == EHOSTUNREACH &&
                 r.error != NULL,
             "control: an abort for an engine not connected is answered EHOSTUNREACH");
@@ -297,19 +374,20 @@ static void test_direct (zpar_sched_direct_kind_t kind)
     /* a type the channel does not carry is dropped */
     {
         uint64_t before = zpar__sched_direct_dropped (d);
-        zpar_proto_control_t c = {.h = {.task = {8}}, .op = ZPAR_CONTROL_SHUTDOWN};
+        zpar_proto_control_t c = {.h = {.task = {8}, .engine = {1}}, .op = ZPAR_CONTROL_SHUTDOWN};
         if (kind == ZPAR_SCHED_DIRECT_MUX) {
             zpar__proto_control_encode (m, &c);
             m->nenv = 0;
             zpar__msg_push_ident (m, "e1", 2);
-            zpar__wire_send (client, cs, m, 0);
+            zpar__wire_send_chan (client, cs, chan, m, 0);
         } else
             send_task (client, cs, "e1", 203, NULL, 0);
         /* the hub's inject pipe: forwarded as it is */
         m->nenv = 0;
         zpar__proto_control_encode (m, &c);
-        zpar__msg_push_ident (m, "e1", 2);
-        ok (zpar__wire_send (inject, hs, m, 0) == 0, "%s: the hub injects a shutdown for e1", name);
+        zpar__msg_push_ident (m, route1.b, sizeof (route1.b));
+        ok (zpar__wire_send_chan (inject, hs, chan, m, 0) == 0,
+            "%s: the hub injects a shutdown for engine 1", name);
         ok (recv_msg (engine, es, m) == 0 && m->hdr.type == ZPAR_MSG_SHUTDOWN && m->nenv == 0,
             "%s: the engine gets the hub's message (and not the wrong-type one)", name);
         for (int i = 0; i < 200 && zpar__sched_direct_dropped (d) == before; i++)
@@ -323,6 +401,7 @@ static void test_direct (zpar_sched_direct_kind_t kind)
     zmq_close (inject);
     zmq_close (client);
     zmq_close (engine);
+    zmq_close (thief);
     zmq_close (mon);
     zpar__msg_destroy (m);
     zpar__signer_destroy (cs);
@@ -359,6 +438,7 @@ static void test_bad_params (void)
         zpar_signer_t *cs = zpar__signer_create (key, 0), *es = zpar__signer_create (key, 0);
         zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
         void *client = peer (ZMQ_DEALER, "c1", cep), *engine = peer (ZMQ_DEALER, "e1", eep);
+        chan = ZPAR_CHAN_TASK;
         ok (send_task (client, cs, NULL, 301, NULL, 0) == 0 && recv_msg (engine, es, m) == 0 &&
                 m->hdr.task == 301 && m->hdr.engine == 0 && m->nenv == 1,
             "pure: the engine gets the task as the client sent it");
@@ -387,6 +467,7 @@ int main (void)
 {
     plan (NO_PLAN);
     memset (key, 5, sizeof (key));
+    (void)zpar__route_make (zpar__eid (1), &route1);
     ctx = zmq_ctx_new ();
     test_lb ();
     test_direct (ZPAR_SCHED_DIRECT_MUX);

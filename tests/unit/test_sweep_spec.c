@@ -502,7 +502,9 @@ static void test_big (void)
     }
     m2 = mallinfo2 ();
     is_int (n, 100000, "all tasks built");
-    ok (m2.uordblks <= m1.uordblks, "memory did not grow while iterating (%zd bytes)",
+    /* a leak of even a few bytes per point would show as megabytes over
+     * 100,000 points; a few bytes once (a library's lazy buffer) is not one */
+    ok (m2.uordblks <= m1.uordblks + 4096, "memory did not grow while iterating (%zd bytes)",
         (ssize_t)(m2.uordblks - m1.uordblks));
     diag ("100,000 tasks with keys in %.3f s", now () - t0);
     zpar__sweep_iter_destroy (it);

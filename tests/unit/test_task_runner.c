@@ -94,7 +94,7 @@ static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
 {
     const char *argv[] = {"sh", "-c", shell, NULL};
     zpar_proto_task_t t = {
-        .h = {.task = zpar__tid (id), .client = zpar__cid (1)},
+        .h = {.task = zpar__tid (id), .client = zpar__cid (1), .engine = zpar__eid (3)},
         .kind = ZPAR_TASK_COMMAND,
         .argv = argv,
         .argc = 3,
@@ -108,13 +108,15 @@ static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
 
 static zpar_msg_t *request (zpar_msg_type_t type, uint64_t task)
 {
-    zpar_proto_control_t c = {.h = {.task = zpar__tid (task), .client = zpar__cid (1)},
-                              .op = (zpar_control_op_t)type};
+    zpar_proto_control_t c = {
+        .h = {.task = zpar__tid (task), .client = zpar__cid (1), .engine = zpar__eid (3)},
+        .op = (zpar_control_op_t)type};
     zpar_msg_t *m = zpar__msg_create (type);
     if (type == ZPAR_MSG_ABORT || type == ZPAR_MSG_INTERRUPT || type == ZPAR_MSG_SHUTDOWN)
         (void)zpar__proto_control_encode (m, &c);
     else
         m->hdr.task = task; /* a message of a kind the queues do not take */
+    m->hdr.engine = 3;
     return m;
 }
 
@@ -197,6 +199,7 @@ static void test_bad_params (const zpar_task_runner_ops_t *ops, const zpar_task_
     nsent = 0;
     m = zpar__msg_create (ZPAR_MSG_TASK); /* no KIND */
     m->hdr.task = 9;
+    m->hdr.engine = 3;
     ok (zpar__task_runner_recv (tr, ZPAR_ENGINE_Q_MUX, &m) < 0 && errno == EPROTO && m != NULL,
         "a task without KIND: EPROTO, not kept");
     ok (nsent == 1 && sent[0].type == ZPAR_MSG_RESULT && sent[0].status == ZPAR_STATUS_ERROR &&
@@ -230,6 +233,29 @@ int main (void)
     }
     zpar__task_runner_set_engine (tr, 3);
     test_bad_params (&ops, &to, tr);
+
+    /* a request signed for another engine is not ours (a capture of
+     * engine 4's task replayed to us), on any queue */
+    for (int q = 0; q < ZPAR_ENGINE_NQ; q++) {
+        zpar_msg_t *m = q == ZPAR_ENGINE_Q_CONTROL ? request (ZPAR_MSG_SHUTDOWN, 90)
+                                                   : task_cmd (90, "echo stolen");
+        m->hdr.engine = 4;
+        errno = 0;
+        ok (give (tr, (zpar_engine_queue_t)q, m) < 0 && errno == EPERM && shutdowns == 0,
+            "queue %d: a request for engine 4 is refused (EPERM)", q);
+    }
+    {
+        zpar_msg_t *m = task_cmd (91, "echo");
+        m->hdr.engine = 0;
+        errno = 0;
+        ok (give (tr, ZPAR_ENGINE_Q_MUX, m) < 0 && errno == EPERM,
+            "a direct task naming no engine is refused");
+        m = request (ZPAR_MSG_SHUTDOWN, 92);
+        m->hdr.engine = 0;
+        errno = 0;
+        ok (give (tr, ZPAR_ENGINE_Q_CONTROL, m) < 0 && errno == EPERM && shutdowns == 0,
+            "a control request naming no engine is refused");
+    }
 
     /* one task: result on its queue, with its envelope; IOPub reports */
     ok (give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (101, "echo hi")) == 0, "task 101 handed over");

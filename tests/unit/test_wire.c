@@ -42,11 +42,13 @@ int main (void)
     s = zpar__msg_get_str (r, ZPAR_F_ARGV);
     is_str (s, "hello", "body intact");
     free (s);
-    ok (r->hdr.session == zpar__signer_session (sa) && r->hdr.seq == 1, "stamped with session and seq");
+    ok (r->hdr.session == zpar__signer_session (sa) && r->hdr.seq == 1,
+        "stamped with session and seq");
 
     /* forged: signed with another key */
     zpar__wire_send (a, sx, m, 0);
-    ok (zpar__wire_recv (b, sb, r, 0, &err) < 0 && errno == EPERM, "forged message dropped: %s", err.text);
+    ok (zpar__wire_recv (b, sb, r, 0, &err) < 0 && errno == EPERM, "forged message dropped: %s",
+        err.text);
 
     /* replay: capture frames and send them twice */
     zpar__wire_send (a, sa, m, 0);
@@ -55,7 +57,8 @@ int main (void)
     zpar__frames_send (b, &f, 0, 0);
     ok (zpar__wire_recv (a, sb, r, 0, &err) == 0, "first delivery accepted");
     zpar__frames_send (b, &copy, 0, 0);
-    ok (zpar__wire_recv (a, sb, r, 0, &err) < 0 && errno == EALREADY, "replay dropped: %s", err.text);
+    ok (zpar__wire_recv (a, sb, r, 0, &err) < 0 && errno == EALREADY, "replay dropped: %s",
+        err.text);
 
     /* unsigned garbage and truncated messages */
     zmq_send (a, "garbage", 7, 0);
@@ -66,8 +69,8 @@ int main (void)
     for (int i = 0; i < ZPAR_MAX_PARTS + 3; i++)
         zmq_send (a, "x", 1, i < ZPAR_MAX_PARTS + 2 ? ZMQ_SNDMORE : 0);
     ok (zpar__wire_recv (b, sb, r, 0, &err) < 0 && errno == EPROTO, "too many frames dropped");
-    ok (zpar__signer_stats (sb)->badsig == 1 && zpar__signer_stats (sb)->replayed == 1
-            && zpar__signer_stats (sb)->malformed == 3,
+    ok (zpar__signer_stats (sb)->badsig == 1 && zpar__signer_stats (sb)->replayed == 1 &&
+            zpar__signer_stats (sb)->malformed == 3,
         "drops counted by kind");
 
     /* still works after all that */
@@ -84,7 +87,8 @@ int main (void)
         h.engine = 9;
         ok (zpar__frames_resign (relay, &f, &h) == 0, "relay re-signs");
         zpar__frames_send (b, &f, 0, 0);
-        ok (zpar__wire_recv (a, sb, r, 0, &err) == 0 && r->hdr.engine == 9, "re-signed message accepted");
+        ok (zpar__wire_recv (a, sb, r, 0, &err) == 0 && r->hdr.engine == 9,
+            "re-signed message accepted");
         zpar__signer_destroy (relay);
     }
     /* a long stream with gaps (the receiver sees every third seq, as an
@@ -119,11 +123,57 @@ int main (void)
     }
     ok (zpar__zmq_version_check (&err) == 0, "running libzmq is new enough");
     ok (zpar__zmq_version_ok (4, 3, 0, &err) == 0, "4.3.0 accepted");
-    ok (zpar__zmq_version_ok (4, 10, 0, &err) == 0, "4.10.0 accepted (numeric, not string, comparison)");
+    ok (zpar__zmq_version_ok (4, 10, 0, &err) == 0,
+        "4.10.0 accepted (numeric, not string, comparison)");
     ok (zpar__zmq_version_ok (5, 0, 0, &err) == 0, "5.0.0 accepted");
     ok (zpar__zmq_version_ok (4, 2, 9, &err) < 0 && errno == ENOTSUP && strstr (err.text, "4.2.9"),
         "4.2.9 refused: %s", err.text);
     ok (zpar__zmq_version_ok (3, 99, 99, &err) < 0, "3.99.99 refused");
+
+    /* channels: a message is signed for the channel of its socket */
+    {
+        static const zpar_chan_t other_chans[] = {ZPAR_CHAN_REGISTRAR, ZPAR_CHAN_TASK,
+                                                  ZPAR_CHAN_CONTROL, ZPAR_CHAN_IOPUB,
+                                                  ZPAR_CHAN_NOTIFY};
+        zpar_hdr_t h;
+        zpar__msg_reset (m, ZPAR_MSG_TASK);
+        zpar__msg_add_str (m, ZPAR_F_ARGV, "chan");
+        m->hdr.flags = 5; /* an attempt number: kept */
+        ok (zpar__wire_send_chan (a, sa, ZPAR_CHAN_MAX, m, 0) < 0 && errno == EINVAL,
+            "send for an unknown channel: EINVAL");
+        ok (zpar__wire_send_chan (NULL, sa, ZPAR_CHAN_MUX, m, 0) < 0 && errno == EINVAL,
+            "send on NULL: EINVAL");
+        ok (zpar__wire_send_chan (a, sa, ZPAR_CHAN_MUX, m, 0) == 0 &&
+                zpar__flags_chan (m->hdr.flags) == ZPAR_CHAN_MUX && (m->hdr.flags & 0xff) == 5,
+            "sent for the mux channel, attempt kept");
+        ok (zpar__frames_recv (b, &f, 0) == 0, "captured");
+        for (size_t i = 0; i < sizeof (other_chans) / sizeof (other_chans[0]); i++) {
+            ok (zpar__frames_copy (&copy, &f) == 0 &&
+                    zpar__frames_check_chan (sb, other_chans[i], &copy, &h, &err) < 0 &&
+                    errno == EPERM,
+                "refused on the %s channel: %s", zpar__chan_name (other_chans[i]), err.text);
+            zpar__frames_close (&copy);
+        }
+        ok (zpar__frames_copy (&copy, &f) == 0 &&
+                zpar__frames_check_chan (sb, ZPAR_CHAN_MUX, &copy, &h, &err) == 0 &&
+                zpar__flags_chan (h.flags) == ZPAR_CHAN_MUX,
+            "accepted on its own channel (the refusals were not recorded as seen)");
+        zpar__frames_close (&copy);
+        ok (zpar__frames_check_chan (sb, ZPAR_CHAN_MUX, &f, &h, &err) < 0 && errno == EALREADY,
+            "and only once");
+        zpar__frames_close (&f);
+        /* flipping the channel bits breaks the signature */
+        ok (zpar__wire_send_chan (a, sa, ZPAR_CHAN_TASK, m, 0) == 0 &&
+                zpar__frames_recv (b, &f, 0) == 0,
+            "a task-channel message captured");
+        ((uint8_t *)zmq_msg_data (&f.part[f.n - 2]))[5] = ZPAR_CHAN_MUX;
+        ok (zpar__frames_check_chan (sb, ZPAR_CHAN_MUX, &f, &h, &err) < 0 && errno == EPERM,
+            "its channel rewritten to mux: bad signature");
+        zpar__frames_close (&f);
+        ok (!strcmp (zpar__chan_name (ZPAR_CHAN_TASK), "task") &&
+                !strcmp (zpar__chan_name ((zpar_chan_t)99), "unknown"),
+            "channel names");
+    }
 
     zpar__msg_destroy (m);
     zpar__msg_destroy (r);
