@@ -551,3 +551,8 @@ error:
     zpar__proto_query_reply_clear (r);
     return -1;
 }
+
+int zpar__proto_query_named (const zpar_msg_t *m)
+{
+    return m && zpar__msg_count (m, ZPAR_F_QUERY) > 0;
+}

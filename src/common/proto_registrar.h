@@ -183,6 +183,9 @@ int zpar__proto_unregister_decode (const zpar_msg_t *m, zpar_proto_unregister_t 
 
 int zpar__proto_query_encode (zpar_msg_t *m, const zpar_proto_query_t *q);
 int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_error_t *err);
+/* For the error reply to a query that failed to decode: 1 if it names a
+ * query at all (an unknown one), 0 if it names none. */
+int zpar__proto_query_named (const zpar_msg_t *m);
 
 int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_t *r);
 int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_t *r,

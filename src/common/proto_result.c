@@ -148,3 +148,12 @@ error:
     zpar__proto_result_clear (r);
     return -1;
 }
+
+zpar_status_t zpar__proto_result_status (const zpar_msg_t *m)
+{
+    uint64_t v;
+    if (!m || zpar__msg_get_u64 (m, ZPAR_F_STATUS, &v) < 0 || v < ZPAR_STATUS_OK ||
+        v > ZPAR_STATUS_DEPENDENCY)
+        return ZPAR_STATUS_ERROR;
+    return (zpar_status_t)v;
+}

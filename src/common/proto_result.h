@@ -49,6 +49,11 @@ int zpar__proto_result_decode (const zpar_msg_t *m, zpar_proto_result_t *r, zpar
 /* Free what decode allocated and zero r.  NULL-safe, keeps errno. */
 void zpar__proto_result_clear (zpar_proto_result_t *r);
 
+/* The STATUS of a RESULT without decoding the rest (the hub and the
+ * scheduler need only that of the frames they forward or store):
+ * ZPAR_STATUS_ERROR when absent or malformed. */
+zpar_status_t zpar__proto_result_status (const zpar_msg_t *m);
+
 /* Fill r (zeroed first) as the result of task `task` of client `client`
  * that did not run on engine `engine`: status, no exit status, error text
  * (borrowed, may be NULL).  Set r->attempt or r->errnum after it when

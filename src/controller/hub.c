@@ -240,8 +240,8 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
             zpar__warn ("hub: bad monitor message (%s): %s", zpar__monitor_tag (kind), err.text);
             return;
         }
-        record_finish (h, &hd, (int)zpar__msg_u64_or (h->scratch, ZPAR_F_STATUS, ZPAR_STATUS_ERROR),
-                       hdr, hlen, body, blen, kind != ZPAR_MON_TASK_OUT);
+        record_finish (h, &hd, (int)zpar__proto_result_status (h->scratch), hdr, hlen, body, blen,
+                       kind != ZPAR_MON_TASK_OUT);
         break;
     default:
         break;

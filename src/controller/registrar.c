@@ -305,8 +305,7 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
 
     if (zpar__proto_query_decode (m, &q, NULL) < 0) {
         rep.errnum = EINVAL;
-        rep.error =
-            zpar__msg_count (m, ZPAR_F_QUERY) ? "unknown query" : "query without a query name";
+        rep.error = zpar__proto_query_named (m) ? "unknown query" : "query without a query name";
         return zpar__proto_query_reply_encode (r, &rep);
     }
     rep.kind = q.kind;

@@ -471,8 +471,31 @@ static void test_ids (void)
         "id comparisons");
 }
 
+/* The status peek and the query-name check used by the hub, the
+ * scheduler and the registrar on frames they do not decode whole. */
+static void test_peeks (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
+    ok (zpar__proto_result_status (NULL) == ZPAR_STATUS_ERROR, "status of NULL: error");
+    ok (zpar__proto_result_status (m) == ZPAR_STATUS_ERROR, "status absent: error");
+    zpar__msg_add_u64 (m, ZPAR_F_STATUS, ZPAR_STATUS_TIMEOUT);
+    ok (zpar__proto_result_status (m) == ZPAR_STATUS_TIMEOUT, "status timeout read");
+    zpar__msg_reset (m, ZPAR_MSG_RESULT);
+    zpar__msg_add_u64 (m, ZPAR_F_STATUS, 99);
+    ok (zpar__proto_result_status (m) == ZPAR_STATUS_ERROR, "status out of range: error");
+    zpar__msg_reset (m, ZPAR_MSG_RESULT);
+    zpar__msg_add_str (m, ZPAR_F_STATUS, "x");
+    ok (zpar__proto_result_status (m) == ZPAR_STATUS_ERROR, "status of the wrong length: error");
+    zpar__msg_reset (m, ZPAR_MSG_QUERY);
+    ok (!zpar__proto_query_named (m) && !zpar__proto_query_named (NULL), "a query naming none");
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "nonsense");
+    ok (zpar__proto_query_named (m), "a query naming an unknown kind");
+    zpar__msg_destroy (m);
+}
+
 int main (void)
 {
+    test_peeks ();
     test_ids ();
     test_task ();
     test_result ();
