@@ -54,8 +54,11 @@ static void deliver (each_t *x, slot_t *s, int k, const char *data, size_t len, 
         x->ops->output (x->arg, s->e, k + 1, s->buf[k] + start, s->blen[k] - start);
         start = s->blen[k];
     }
-    memmove (s->buf[k], s->buf[k] + start, s->blen[k] - start);
-    s->blen[k] -= start;
+    if (start > 0) { /* (never with a NULL buffer: nothing was kept then) */
+        if (s->blen[k] > start)
+            memmove (s->buf[k], s->buf[k] + start, s->blen[k] - start);
+        s->blen[k] -= start;
+    }
 }
 
 static void on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, int stream,
