@@ -135,12 +135,9 @@ ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *e
                                     timeout);
             break;
         }
-        if (zpar__client_pump (c, left) < 0) {
-            rc = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+        if ((rc = zpar__client_wait_step (c, left, err)) < 0)
             break;
-        }
-        if ((rc = zpar__client_wait_check (c, err)) < 0)
-            break;
+        rc = 0;
     }
     zpar__client_wait_end (c);
     if (rc == 0 && f->err_no)
@@ -228,12 +225,9 @@ ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_
                                     c->outstanding, timeout);
             break;
         }
-        if (zpar__client_pump (c, left) < 0) {
-            rc = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+        if ((rc = zpar__client_wait_step (c, left, err)) < 0)
             break;
-        }
-        if ((rc = zpar__client_wait_check (c, err)) < 0)
-            break;
+        rc = 0;
     }
     zpar__client_wait_end (c);
     return rc;
@@ -252,14 +246,9 @@ ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *e
     do {
         /* the tick may wake us with nothing handled: go on until an event
          * arrives or the time is up */
-        if ((n = zpar__client_pump (c, timeout == 0 ? 0 : zpar__client_left_ms (deadline))) < 0) {
-            n = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+        n = zpar__client_wait_step (c, timeout == 0 ? 0 : zpar__client_left_ms (deadline), err);
+        if (n < 0)
             break;
-        }
-        if (zpar__client_wait_check (c, err) < 0) {
-            n = -1;
-            break;
-        }
     } while (n == 0 && timeout != 0 && !c->interrupted && zpar__client_left_ms (deadline) != 0);
     zpar__client_wait_end (c);
     return n;
@@ -426,11 +415,7 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
         }
         /* an engine event (registered, died) wakes us early */
         wait = left < 0 || left > WAIT_ENGINES_POLL_MS ? WAIT_ENGINES_POLL_MS : left;
-        if (zpar__client_pump (c, wait) < 0) {
-            alive = zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
-            break;
-        }
-        if ((alive = zpar__client_wait_check (c, err)) < 0)
+        if ((alive = zpar__client_wait_step (c, wait, err)) < 0)
             break;
     }
     zpar__client_wait_end (c);

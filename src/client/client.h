@@ -140,6 +140,10 @@ int zpar__client_pump (zpar_client_t *c, long timeout_ms);
  * controller is lost, and forgets the loss (the next wait tries again). */
 int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err);
 int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err);
+/* One step of a wait: pump for at most timeout_ms, then check for a lost
+ * controller.  The number of messages handled, or -1 with err (polling
+ * failed, or EHOSTDOWN: the controller is lost). */
+int zpar__client_wait_step (zpar_client_t *c, long timeout_ms, zpar_error_t *err);
 void zpar__client_wait_end (zpar_client_t *c);
 
 /* Send req on socket which, then wait up to timeout seconds for a reply of

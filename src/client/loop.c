@@ -424,6 +424,16 @@ int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
     return 0;
 }
 
+int zpar__client_wait_step (zpar_client_t *c, long timeout_ms, zpar_error_t *err)
+{
+    int n = zpar__client_pump (c, timeout_ms);
+    if (n < 0)
+        return zpar__errprintf (err, "poll failed: %s", zmq_strerror (errno));
+    if (zpar__client_wait_check (c, err) < 0)
+        return -1;
+    return n;
+}
+
 int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err)
 {
     if (!c->lost)
