@@ -262,6 +262,14 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         snprintf (adv, sizeof (adv), "%s", ip);
     if (plan_addresses (o, ip, &ci, &bind, err) < 0 || plan_curve (o, dir, &ci, err) < 0)
         return -1;
+    /* the pure scheme's task queue is a DEALER: it hands each task to
+     * whichever peer is connected, registered or not, key or not; only
+     * CurveZMQ's handshake keeps keyless peers off it */
+    if (strcmp (ci.scheme, "pure") == 0 && !zpar__curve_on (&ci.curve))
+        return zpar__errnoprintf (err, EPERM,
+                                  "--scheme pure needs --curve: its task queue hands tasks to any "
+                                  "peer that connects, with the key or not, and only --curve keeps "
+                                  "peers without the engine key off it");
 
     hub.hb_period_ms = setting (o->hb_period_ms, "ZPAR_HB_PERIOD_MS", 1000);
     hub.hb_misses = setting (o->hb_misses, "ZPAR_HB_MISSES", 3);

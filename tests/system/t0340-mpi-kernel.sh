@@ -4,7 +4,7 @@
 # controller, rank 0, is not in it) and runs a collective across them.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
-. "$(cd "$(dirname "$0")/.." && pwd)/lib/env.sh"
+. "$srcdir/tests/lib/env.sh"
 MPIFN="$builddir/tests/lib/.libs/mpifn.so"
 command -v mpirun >/dev/null 2>&1 && test -f "$MPIFN" && test_set_prereq MPIKERNEL
 

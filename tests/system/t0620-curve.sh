@@ -12,7 +12,7 @@
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
 zt_find_testclient
-. "$(cd "$(dirname "$0")/.." && pwd)/lib/env.sh" # mpirun as root, loopback MPI
+. "$srcdir/tests/lib/env.sh" # mpirun as root, loopback MPI
 ATTACK=$builddir/tests/lib/attack-curve
 C=$ZPAR_DIR/curve
 P=$ZPAR_DIR/plain

@@ -80,8 +80,18 @@ test_expect_success 'the controller stops cleanly' '
 	wait_for 15 "! zt_alive $ZT_CONTROLLER_PID"
 '
 
+test_expect_success 'the pure scheduler without --curve is refused (it would hand tasks to anyone)' '
+	mkdir -p "$ZT_TMP/pure0" && chmod 700 "$ZT_TMP/pure0" &&
+	zt_timeout 20 $ZPAR controller --dir "$ZT_TMP/pure0" --scheme pure 2>pure0.err
+	rc=$?
+	cat pure0.err &&
+	test $rc -ge 1 && test $rc -le 123 &&
+	expect_grep "needs --curve" pure0.err &&
+	! test -e "$ZT_TMP/pure0/client.json"
+'
+
 test_expect_success 'the pure scheduler: tasks that name no engine still run' '
-	zt_controller "$ZT_TMP/pure" --scheme pure &&
+	zt_controller "$ZT_TMP/pure" --scheme pure --curve &&
 	zt_engine "$ZT_TMP/pure" engine-pure &&
 	wait_for 30 "zt_timeout 10 $ZPAR status >stp.txt 2>/dev/null && grep -q idle stp.txt" &&
 	zt_timeout 30 $ZPAR submit --wait -- echo pure-ok >pure.out &&
