@@ -137,10 +137,18 @@ int main (int argc, char **argv)
 
     while ((opt = getopt (argc, argv, "r:t:s:p:")) != -1) {
         switch (opt) {
-        case 'r': rtts = atol (optarg); break;
-        case 't': msgs = atol (optarg); break;
-        case 's': size = atoi (optarg); break;
-        case 'p': port = atoi (optarg); break;
+        case 'r':
+            rtts = atol (optarg);
+            break;
+        case 't':
+            msgs = atol (optarg);
+            break;
+        case 's':
+            size = atoi (optarg);
+            break;
+        case 'p':
+            port = atoi (optarg);
+            break;
         default:
             fprintf (stderr, "usage: floor-broker [-r N] [-t N] [-s BYTES] [-p PORT]\n");
             return 2;

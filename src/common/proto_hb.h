@@ -32,7 +32,6 @@ void zpar__proto_ping_encode (const zpar_proto_ping_t *p, uint8_t out[ZPAR_HB_PI
 
 /* Decode a ping frame.  0, or -1 with EPROTO (wrong length, seq 0) and the
  * reason in err; EINVAL for NULL arguments. */
-int zpar__proto_ping_decode (const void *buf, size_t len, zpar_proto_ping_t *p,
-                             zpar_error_t *err);
+int zpar__proto_ping_decode (const void *buf, size_t len, zpar_proto_ping_t *p, zpar_error_t *err);
 
 #endif

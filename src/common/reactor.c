@@ -30,16 +30,16 @@ struct zpar_watcher {
     zpar_reactor_t *r;
     wkind_t kind;
     int active;
-    int dead;       /* destroyed, to be freed after the iteration */
-    int events;     /* ZPAR_EV_* for io watchers */
+    int dead;   /* destroyed, to be freed after the iteration */
+    int events; /* ZPAR_EV_* for io watchers */
     void *sock;
-    int fd;         /* fd watchers, and the signalfd of signal watchers */
+    int fd; /* fd watchers, and the signalfd of signal watchers */
     int signum;
     uint64_t due_us;    /* timers: next expiry (monotonic) */
     uint64_t repeat_us; /* timers: period, 0 = once */
     zpar_watcher_f cb;
     void *arg;
-    int pollidx;    /* index in the poll set, -1 if none */
+    int pollidx; /* index in the poll set, -1 if none */
 };
 
 struct zpar_reactor {
@@ -48,9 +48,9 @@ struct zpar_reactor {
     zmq_pollitem_t *items;
     zpar_watcher_t **itemw; /* watcher of each poll item */
     size_t nitems, itemcap;
-    int dirty;      /* poll set must be rebuilt */
+    int dirty; /* poll set must be rebuilt */
     int stop;
-    int depth;      /* > 0 while dispatching */
+    int depth; /* > 0 while dispatching */
     int ndead;
     uint64_t now_us;
 };

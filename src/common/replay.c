@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define W ZPAR_REPLAY_SEQ_WINDOW
-#define SMALL_SPAN 64
+#define W           ZPAR_REPLAY_SEQ_WINDOW
+#define SMALL_SPAN  64
 #define PROBE_EVICT 32
 
 enum {
@@ -179,7 +179,7 @@ static void make_room (zpar_replay_t *t, uint64_t now_us)
     if (want > t->max_cap)
         want = t->max_cap;
     if (want == t->cap && n == t->live && t->tombs < t->cap / 8)
-        return; /* nothing to gain: full of live sessions at the cap */
+        return;                     /* nothing to gain: full of live sessions at the cap */
     (void)rehash (t, want, now_us); /* on ENOMEM keep the old table */
 }
 
@@ -302,8 +302,8 @@ int zpar__replay_check (zpar_replay_t *t, uint64_t session, uint64_t seq, uint64
         errno = EINVAL;
         return -1;
     }
-    if (session == 0 || seq == 0 || time_us + t->window_us < now_us
-        || time_us > now_us + t->window_us) {
+    if (session == 0 || seq == 0 || time_us + t->window_us < now_us ||
+        time_us > now_us + t->window_us) {
         errno = EALREADY;
         return -1;
     }

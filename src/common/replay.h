@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #define ZPAR_REPLAY_SEQ_WINDOW 4096       /* out-of-order tolerance, in seqs */
-#define ZPAR_REPLAY_MIN_SLOTS 64          /* initial capacity (power of two) */
-#define ZPAR_REPLAY_MAX_SLOTS (1u << 20)  /* capacity cap (power of two) */
+#define ZPAR_REPLAY_MIN_SLOTS  64         /* initial capacity (power of two) */
+#define ZPAR_REPLAY_MAX_SLOTS  (1u << 20) /* capacity cap (power of two) */
 
 typedef struct zpar_replay zpar_replay_t;
 

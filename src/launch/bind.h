@@ -91,8 +91,8 @@ typedef enum {
 
 typedef struct {
     zpar_gpu_kind_t kind;
-    int index;     /* device number: what goes into CUDA_/ROCR_VISIBLE_DEVICES */
-    char name[32]; /* hwloc OS device name: "cuda0", "nvml1", "rsmi0" */
+    int index;      /* device number: what goes into CUDA_/ROCR_VISIBLE_DEVICES */
+    char name[32];  /* hwloc OS device name: "cuda0", "nvml1", "rsmi0" */
     char busid[32]; /* PCI address "0000:3b:00.0", "" when unknown */
 } zpar_gpu_t;
 
@@ -213,7 +213,6 @@ int zpar__binding_apply (const zpar_topo_t *topo, const zpar_binding_t *b, int f
  * ("gpus=none" when it has none), followed by " oversubscribed" and/or
  * " gpus-shared" when flagged.  host NULL means gethostname().
  * NULL with errno EINVAL (b NULL) or ENOMEM. */
-char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank,
-                            zpar_error_t *err);
+char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank, zpar_error_t *err);
 
 #endif

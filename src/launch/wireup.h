@@ -97,16 +97,16 @@ typedef enum {
 } zpar_wireup_exchange_t;
 
 typedef enum {
-    ZPAR_WIREUP_NO_PMIX = 1 << 0,    /* do not try PMIx */
-    ZPAR_WIREUP_MPI = 1 << 1,        /* call MPI_Init (needs HAVE_MPI, else ENOTSUP) */
-    ZPAR_WIREUP_PMIX_FENCE = 1 << 2, /* pmix exchange with a collecting fence */
+    ZPAR_WIREUP_NO_PMIX = 1 << 0,     /* do not try PMIx */
+    ZPAR_WIREUP_MPI = 1 << 1,         /* call MPI_Init (needs HAVE_MPI, else ENOTSUP) */
+    ZPAR_WIREUP_PMIX_FENCE = 1 << 2,  /* pmix exchange with a collecting fence */
     ZPAR_WIREUP_NO_MPI_XCHG = 1 << 3, /* MPI initialised but use the file exchange */
 } zpar_wireup_flags_t;
 
 #define ZPAR_WIREUP_TIMEOUT_MS_DEFAULT 60000
-#define ZPAR_WIREUP_BLOB_MAX 65536  /* bytes, without the NUL */
-#define ZPAR_WIREUP_FILE_SKEW_S 120
-#define ZPAR_WIREUP_PMIX_KEY "zpar.endpoints"
+#define ZPAR_WIREUP_BLOB_MAX           65536 /* bytes, without the NUL */
+#define ZPAR_WIREUP_FILE_SKEW_S        120
+#define ZPAR_WIREUP_PMIX_KEY           "zpar.endpoints"
 
 typedef struct {
     unsigned flags;             /* zpar_wireup_flags_t values or'ed */

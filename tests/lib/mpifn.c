@@ -19,7 +19,8 @@ int zt_allreduce (zpar_fn_ctx_t *ctx, const void *in, size_t len)
     (void)in;
     (void)len;
     if (!comm) {
-        n = snprintf (buf, sizeof (buf), "no MPI communicator (run under 'zpar run --mpi', --inline)\n");
+        n = snprintf (buf, sizeof (buf),
+                      "no MPI communicator (run under 'zpar run --mpi', --inline)\n");
         zpar_fn_output (ctx, buf, (size_t)n);
         return 2;
     }

@@ -60,15 +60,15 @@ static double now_ms (void)
 static void usage (void)
 {
     fprintf (stderr, "usage: wireup-probe [--no-pmix] [--mpi] [--fence] [--connection-dir D] "
-             "[--job-key K] [--timeout MS] [--blob STR] [--no-barrier] [--linger MS] "
-             "[--no-publish] [--features]\n");
+                     "[--job-key K] [--timeout MS] [--blob STR] [--no-barrier] [--linger MS] "
+                     "[--no-publish] [--features]\n");
     exit (2);
 }
 
 int main (int argc, char **argv)
 {
     zpar_wireup_params_t p;
-    zpar_error_t err = { { 0 } };
+    zpar_error_t err = {{0}};
     zpar_wireup_t *w;
     const char *blob = NULL;
     char defblob[512], host[256] = "localhost";
@@ -93,8 +93,7 @@ int main (int argc, char **argv)
         else if (!strcmp (a, "--features")) {
             printf ("pmix=%d mpi=%d\n", HAVE_PMIX_ + 0, HAVE_MPI_ + 0);
             return 0;
-        }
-        else if (v && !strcmp (a, "--connection-dir"))
+        } else if (v && !strcmp (a, "--connection-dir"))
             p.connection_dir = argv[++i];
         else if (v && !strcmp (a, "--job-key"))
             p.job_key = argv[++i];
@@ -137,8 +136,8 @@ int main (int argc, char **argv)
     }
     printf ("rank=%d size=%d local_rank=%d local_size=%d source=%s xchg=%s host=%s jobid=%s "
             "ms_create=%.1f ms_xchg=%.1f blob=%s\n",
-            rank, zpar__wireup_size (w), zpar__wireup_local_rank (w),
-            zpar__wireup_local_size (w), zpar__wireup_source_name (zpar__wireup_source (w)),
+            rank, zpar__wireup_size (w), zpar__wireup_local_rank (w), zpar__wireup_local_size (w),
+            zpar__wireup_source_name (zpar__wireup_source (w)),
             zpar__wireup_exchange_name (zpar__wireup_exchange_method (w)),
             zpar__wireup_hostname (w), zpar__wireup_jobid (w) ? zpar__wireup_jobid (w) : "-",
             t1 - t0, t2 - t1, got);

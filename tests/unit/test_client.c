@@ -2,12 +2,12 @@
  * validation, finding the connection file, the stale-controller check,
  * bad parameters of every call, connection-file keys in hex. */
 #include <errno.h>
-#include <sys/stat.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -30,8 +30,19 @@ int main (void)
     zpar_error_t err;
     double v;
     static const char *bad[] = {
-        "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":{}}", "{\"a\":\"x}",
-        "{\"a\":1} x", "{\"a\":\"\\q\"}", "{\"a\":\"\\u00\"}", "{a:1}", NULL,
+        "",
+        "[]",
+        "{",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\":{}}",
+        "{\"a\":\"x}",
+        "{\"a\":1} x",
+        "{\"a\":\"\\q\"}",
+        "{\"a\":\"\\u00\"}",
+        "{a:1}",
+        NULL,
     };
 
     plan (NO_PLAN);
@@ -42,7 +53,8 @@ int main (void)
     is_str (s, "\"h\xc3\xa9\\ufffd\"", "valid UTF-8 kept, invalid byte replaced");
     free (s);
 
-    o = zpar__jobj_parse ("{\"k\": \"v\\n\\u00e9\", \"n\": -2.5e1, \"t\": true, \"z\": null}", 53, &err);
+    o = zpar__jobj_parse ("{\"k\": \"v\\n\\u00e9\", \"n\": -2.5e1, \"t\": true, \"z\": null}", 53,
+                          &err);
     ok (o != NULL, "flat object parsed");
     is_str (zpar__jobj_str (o, "k"), "v\n\xc3\xa9", "string with escapes");
     ok (zpar__jobj_num (o, "n", &v) == 0 && v == -25.0, "number");
@@ -72,18 +84,22 @@ int main (void)
         ok (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode is 0600");
         ok (zpar__conn_read (path, &back, &err) == 0, "read back");
         ok (memcmp (back.key, ci.key, sizeof (ci.key)) == 0, "key round trips");
-        is_str (back.addr[ZPAR_EP_TASK_ENGINE], ci.addr[ZPAR_EP_TASK_ENGINE], "addresses round trip");
+        is_str (back.addr[ZPAR_EP_TASK_ENGINE], ci.addr[ZPAR_EP_TASK_ENGINE],
+                "addresses round trip");
         is_str (back.host, "node\"1", "host with a quote round trips");
         f = fopen (path, "w");
         fputs ("{\"version\": 1, \"key\": \"zz\"}", f);
         fclose (f);
-        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, "key"), "bad key named: %s", err.text);
+        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, "key"),
+            "bad key named: %s", err.text);
         f = fopen (path, "w");
         fputs ("not json", f);
         fclose (f);
-        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, path), "not JSON names the file: %s", err.text);
+        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, path),
+            "not JSON names the file: %s", err.text);
         unlink (path);
-        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, "cannot open"), "missing file: %s", err.text);
+        ok (zpar__conn_read (path, &back, &err) < 0 && strstr (err.text, "cannot open"),
+            "missing file: %s", err.text);
         snprintf (path, sizeof (path), "%s/sub", dir);
         rmdir (path);
         rmdir (dir);

@@ -40,7 +40,8 @@ static void test_roundtrip (void)
     ok (b && blen == 3 && memcmp (b, "\0\1\2", 3) == 0, "bytes round trip");
     errno = 0;
     ok (zpar__msg_get_str (d, ZPAR_F_INPUT) == NULL && errno == EPROTO, "str with NUL refused");
-    ok (zpar__msg_get_u64 (d, ZPAR_F_ARGV, &v) < 0 && errno == EPROTO, "u64 of wrong length refused");
+    ok (zpar__msg_get_u64 (d, ZPAR_F_ARGV, &v) < 0 && errno == EPROTO,
+        "u64 of wrong length refused");
     ok (zpar__msg_get_str (d, ZPAR_F_LIB) == NULL && errno == ENOENT, "absent field is ENOENT");
     b = zpar__msg_get_bytes (d, ZPAR_F_CWD, &blen);
     ok (b != NULL && blen == 0, "empty field present");
@@ -63,7 +64,8 @@ static void test_malformed (void)
         "short header refused");
     h.version = 9;
     zpar__hdr_encode (&h, hdr);
-    ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, NULL, 0, &err) < 0, "wrong version refused: %s", err.text);
+    ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, NULL, 0, &err) < 0, "wrong version refused: %s",
+        err.text);
     h.version = ZPAR_PROTO_VERSION;
     h.type = 999;
     zpar__hdr_encode (&h, hdr);
@@ -77,7 +79,8 @@ static void test_malformed (void)
     body[3] = 0xff;
     ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, body, 10, &err) < 0 && errno == EPROTO,
         "overlong field refused: %s", err.text);
-    ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, body, 3, &err) < 0, "truncated field header refused");
+    ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, body, 3, &err) < 0,
+        "truncated field header refused");
     body[2] = 4;
     body[3] = 0;
     ok (zpar__msg_decode (d, hdr, ZPAR_HDR_LEN, body, 10, &err) == 0, "well-formed body accepted");
@@ -110,7 +113,8 @@ static void test_badparams (void)
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
     ok (zpar__msg_add_str (m, ZPAR_F_ARGV, NULL) < 0 && errno == EINVAL, "NULL string refused");
     ok (zpar__msg_add_bytes (NULL, ZPAR_F_ARGV, "x", 1) < 0 && errno == EINVAL, "NULL msg refused");
-    ok (zpar__msg_add_bytes (m, ZPAR_F_ARGV, NULL, 3) < 0 && errno == EINVAL, "NULL data with length refused");
+    ok (zpar__msg_add_bytes (m, ZPAR_F_ARGV, NULL, 3) < 0 && errno == EINVAL,
+        "NULL data with length refused");
     ok (zpar__msg_unpack (m, "x", 1, NULL) < 0 && errno == EPROTO, "short packed message refused");
     zpar__msg_destroy (NULL);
     ok (1, "destroy(NULL) is a no-op");

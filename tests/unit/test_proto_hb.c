@@ -25,8 +25,8 @@ int main (void)
     }
     is_int (bad, 0, "every other length is EPROTO");
     memset (buf, 0, 8);
-    ok (zpar__proto_ping_decode (buf, ZPAR_HB_PING_LEN, &q, &err) < 0 && errno == EPROTO
-            && strstr (err.text, "seq 0"),
+    ok (zpar__proto_ping_decode (buf, ZPAR_HB_PING_LEN, &q, &err) < 0 && errno == EPROTO &&
+            strstr (err.text, "seq 0"),
         "seq 0 is EPROTO: %s", err.text);
     ok (zpar__proto_ping_decode (NULL, ZPAR_HB_PING_LEN, &q, &err) < 0 && errno == EINVAL,
         "NULL buffer is EINVAL");

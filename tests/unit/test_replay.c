@@ -25,7 +25,8 @@ int main (void)
     ok (zpar__replay_create (0, 0) == NULL && errno == EINVAL, "window 0 is EINVAL");
     ok (zpar__replay_check (NULL, 1, 1, now, now) < 0 && errno == EINVAL, "NULL table is EINVAL");
     zpar__replay_destroy (NULL);
-    ok (zpar__replay_sessions (NULL) == 0 && zpar__replay_capacity (NULL) == 0, "NULL-safe getters");
+    ok (zpar__replay_sessions (NULL) == 0 && zpar__replay_capacity (NULL) == 0,
+        "NULL-safe getters");
 
     t = zpar__replay_create (WIN, 0);
     ok (t != NULL, "created");
@@ -59,8 +60,8 @@ int main (void)
         fails += zpar__replay_check (t, s, 500, now, now) == 0;
         fails += zpar__replay_check (t, s, 499, now, now) != 0;
         is_int (fails, 0, "hand-over from the 64-bit word to the map keeps every seq");
-        ok (zpar__replay_check (t, s, 500 + ZPAR_REPLAY_SEQ_WINDOW, now, now) == 0
-                && zpar__replay_check (t, s, 500, now, now) < 0,
+        ok (zpar__replay_check (t, s, 500 + ZPAR_REPLAY_SEQ_WINDOW, now, now) == 0 &&
+                zpar__replay_check (t, s, 500, now, now) < 0,
             "a seq a whole window behind the newest is refused");
     }
 
@@ -71,7 +72,8 @@ int main (void)
             fails += zpar__replay_check (t, 4242, q, now, now) != 0;
         for (uint64_t q = 20000 - 4000; q <= 20000; q++)
             fails += zpar__replay_check (t, 4242, q, now, now) == 0;
-        is_int (fails, 0, "20,000 messages of one session accepted once, recent ones refused again");
+        is_int (fails, 0,
+                "20,000 messages of one session accepted once, recent ones refused again");
     }
     zpar__replay_destroy (t);
 

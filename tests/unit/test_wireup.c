@@ -24,8 +24,8 @@ static char tmpdir[] = "/tmp/test_wireup.XXXXXX";
 /* Unset every variable of the launchers wireup.c reads. */
 static void clear_env (void)
 {
-    static const char *const prefixes[] = { "SLURM_", "OMPI_", "PMI_", "PMIX_", "PBS_",
-                                            "MPI_LOCAL", NULL };
+    static const char *const prefixes[] = {"SLURM_", "OMPI_",     "PMI_", "PMIX_",
+                                           "PBS_",   "MPI_LOCAL", NULL};
     int again = 1;
     while (again) {
         again = 0;
@@ -86,44 +86,77 @@ struct good_case {
 };
 
 static const struct good_case good[] = {
-    { "no launcher: a single process", { NULL }, 0, 1, 0, 1, ZPAR_WIREUP_SRC_SINGLE },
-    { "mpirun", { "OMPI_COMM_WORLD_RANK", "3", "OMPI_COMM_WORLD_SIZE", "8",
-                  "OMPI_COMM_WORLD_LOCAL_RANK", "1", "OMPI_COMM_WORLD_LOCAL_SIZE", "4", NULL },
-      3, 8, 1, 4, ZPAR_WIREUP_SRC_OMPI_ENV },
-    { "mpirun inside a Slurm step: OMPI wins",
-      { "OMPI_COMM_WORLD_RANK", "2", "OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK",
-        "0", "OMPI_COMM_WORLD_LOCAL_SIZE", "2", "SLURM_PROCID", "1", "SLURM_STEP_ID", "0",
-        "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "1(x2)", NULL },
-      2, 4, 0, 2, ZPAR_WIREUP_SRC_OMPI_ENV },
-    { "Hydra with local ids", { "PMI_RANK", "5", "PMI_SIZE", "6", "MPI_LOCALRANKID", "1",
-                                "MPI_LOCALNRANKS", "3", NULL }, 5, 6, 1, 3,
-      ZPAR_WIREUP_SRC_PMI_ENV },
-    { "Hydra without local ids: as if one node", { "PMI_RANK", "5", "PMI_SIZE", "6", NULL },
-      5, 6, 5, 6, ZPAR_WIREUP_SRC_PMI_ENV },
-    { "srun step, one node", { "SLURM_PROCID", "2", "SLURM_STEP_ID", "0", "SLURM_STEP_NUM_TASKS",
-                               "3", "SLURM_NTASKS", "16", "SLURM_LOCALID", "2",
-                               "SLURM_STEP_TASKS_PER_NODE", "3", "SLURM_TASKS_PER_NODE", "16",
-                               NULL }, 2, 3, 2, 3, ZPAR_WIREUP_SRC_SLURM_ENV },
-    { "srun step, compressed tasks per node", { "SLURM_PROCID", "6", "SLURM_STEPID", "1",
-                                                "SLURM_NTASKS", "7", "SLURM_LOCALID", "0",
-                                                "SLURM_NODEID", "3", "SLURM_TASKS_PER_NODE",
-                                                "2(x3),1", NULL }, 6, 7, 0, 1,
-      ZPAR_WIREUP_SRC_SLURM_ENV },
-    { "srun step, second node of 2(x3)", { "SLURM_PROCID", "3", "SLURM_STEP_ID", "0",
-                                           "SLURM_NPROCS", "7", "SLURM_LOCALID", "1",
-                                           "SLURM_NODEID", "1", "SLURM_STEP_TASKS_PER_NODE",
-                                           "2(x3),1", NULL }, 3, 7, 1, 2,
-      ZPAR_WIREUP_SRC_SLURM_ENV },
-    { "Slurm batch script (no step id): one process",
-      { "SLURM_PROCID", "0", "SLURM_NTASKS", "3", "SLURM_LOCALID", "0", "SLURM_JOB_ID", "17",
-        "SLURM_TASKS_PER_NODE", "3", NULL }, 0, 1, 0, 1, ZPAR_WIREUP_SRC_SINGLE },
+    {"no launcher: a single process", {NULL}, 0, 1, 0, 1, ZPAR_WIREUP_SRC_SINGLE},
+    {"mpirun",
+     {"OMPI_COMM_WORLD_RANK", "3", "OMPI_COMM_WORLD_SIZE", "8", "OMPI_COMM_WORLD_LOCAL_RANK", "1",
+      "OMPI_COMM_WORLD_LOCAL_SIZE", "4", NULL},
+     3,
+     8,
+     1,
+     4,
+     ZPAR_WIREUP_SRC_OMPI_ENV},
+    {"mpirun inside a Slurm step: OMPI wins",
+     {"OMPI_COMM_WORLD_RANK", "2", "OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "0",
+      "OMPI_COMM_WORLD_LOCAL_SIZE", "2", "SLURM_PROCID", "1", "SLURM_STEP_ID", "0", "SLURM_NTASKS",
+      "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "1(x2)", NULL},
+     2,
+     4,
+     0,
+     2,
+     ZPAR_WIREUP_SRC_OMPI_ENV},
+    {"Hydra with local ids",
+     {"PMI_RANK", "5", "PMI_SIZE", "6", "MPI_LOCALRANKID", "1", "MPI_LOCALNRANKS", "3", NULL},
+     5,
+     6,
+     1,
+     3,
+     ZPAR_WIREUP_SRC_PMI_ENV},
+    {"Hydra without local ids: as if one node",
+     {"PMI_RANK", "5", "PMI_SIZE", "6", NULL},
+     5,
+     6,
+     5,
+     6,
+     ZPAR_WIREUP_SRC_PMI_ENV},
+    {"srun step, one node",
+     {"SLURM_PROCID", "2", "SLURM_STEP_ID", "0", "SLURM_STEP_NUM_TASKS", "3", "SLURM_NTASKS", "16",
+      "SLURM_LOCALID", "2", "SLURM_STEP_TASKS_PER_NODE", "3", "SLURM_TASKS_PER_NODE", "16", NULL},
+     2,
+     3,
+     2,
+     3,
+     ZPAR_WIREUP_SRC_SLURM_ENV},
+    {"srun step, compressed tasks per node",
+     {"SLURM_PROCID", "6", "SLURM_STEPID", "1", "SLURM_NTASKS", "7", "SLURM_LOCALID", "0",
+      "SLURM_NODEID", "3", "SLURM_TASKS_PER_NODE", "2(x3),1", NULL},
+     6,
+     7,
+     0,
+     1,
+     ZPAR_WIREUP_SRC_SLURM_ENV},
+    {"srun step, second node of 2(x3)",
+     {"SLURM_PROCID", "3", "SLURM_STEP_ID", "0", "SLURM_NPROCS", "7", "SLURM_LOCALID", "1",
+      "SLURM_NODEID", "1", "SLURM_STEP_TASKS_PER_NODE", "2(x3),1", NULL},
+     3,
+     7,
+     1,
+     2,
+     ZPAR_WIREUP_SRC_SLURM_ENV},
+    {"Slurm batch script (no step id): one process",
+     {"SLURM_PROCID", "0", "SLURM_NTASKS", "3", "SLURM_LOCALID", "0", "SLURM_JOB_ID", "17",
+      "SLURM_TASKS_PER_NODE", "3", NULL},
+     0,
+     1,
+     0,
+     1,
+     ZPAR_WIREUP_SRC_SINGLE},
 };
 
 static void test_good (void)
 {
     for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++) {
         const struct good_case *c = &good[i];
-        zpar_error_t err = { { 0 } };
+        zpar_error_t err = {{0}};
         zpar_wireup_t *w;
         set_env (c->env);
         w = create (0, NULL, NULL, 0, &err);
@@ -131,17 +164,15 @@ static void test_good (void)
             diag ("  %s", err.text);
             continue;
         }
-        ok (zpar__wireup_rank (w) == c->rank && zpar__wireup_size (w) == c->size
-                && zpar__wireup_local_rank (w) == c->lrank
-                && zpar__wireup_local_size (w) == c->lsize,
+        ok (zpar__wireup_rank (w) == c->rank && zpar__wireup_size (w) == c->size &&
+                zpar__wireup_local_rank (w) == c->lrank && zpar__wireup_local_size (w) == c->lsize,
             "%s: rank %d/%d local %d/%d", c->name, c->rank, c->size, c->lrank, c->lsize);
         if (zpar__wireup_rank (w) != c->rank || zpar__wireup_local_size (w) != c->lsize)
             diag ("  got rank %d/%d local %d/%d", zpar__wireup_rank (w), zpar__wireup_size (w),
                   zpar__wireup_local_rank (w), zpar__wireup_local_size (w));
         is_str (zpar__wireup_source_name (zpar__wireup_source (w)),
                 zpar__wireup_source_name (c->source), "%s: source", c->name);
-        ok (zpar__wireup_hostname (w) && *zpar__wireup_hostname (w), "%s: a host name",
-            c->name);
+        ok (zpar__wireup_hostname (w) && *zpar__wireup_hostname (w), "%s: a host name", c->name);
         zpar__wireup_destroy (w);
     }
 }
@@ -155,68 +186,107 @@ struct bad_case {
 
 #define STEP "SLURM_STEP_ID", "0"
 static const struct bad_case bad[] = {
-    { "SLURM_PROCID=abc", { "SLURM_PROCID", "abc", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID",
-                            "0", "SLURM_TASKS_PER_NODE", "2", NULL }, EINVAL,
-      "SLURM_PROCID='abc'" },
-    { "SLURM_PROCID=-1", { "SLURM_PROCID", "-1", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0",
-                           "SLURM_TASKS_PER_NODE", "2", NULL }, EINVAL, "SLURM_PROCID='-1'" },
-    { "SLURM_PROCID=1x", { "SLURM_PROCID", "1x", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0",
-                           "SLURM_TASKS_PER_NODE", "2", NULL }, EINVAL, "SLURM_PROCID" },
-    { "SLURM_PROCID empty", { "SLURM_PROCID", "", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID",
-                              "0", "SLURM_TASKS_PER_NODE", "2", NULL }, EINVAL,
-      "SLURM_PROCID" },
-    { "SLURM_PROCID overflows", { "SLURM_PROCID", "99999999999", STEP, "SLURM_NTASKS", "2",
-                                  "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "2", NULL },
-      EINVAL, "SLURM_PROCID" },
-    { "SLURM_PROCID >= SLURM_NTASKS", { "SLURM_PROCID", "2", STEP, "SLURM_NTASKS", "2",
-                                        "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "2",
-                                        NULL }, EINVAL, "not below the job size" },
-    { "SLURM_NTASKS=0", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "0", "SLURM_LOCALID", "0",
-                          "SLURM_TASKS_PER_NODE", "1", NULL }, EINVAL, "not positive" },
-    { "SLURM_NTASKS=x", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "x", "SLURM_LOCALID", "0",
-                          "SLURM_TASKS_PER_NODE", "1", NULL }, EINVAL, "SLURM_NTASKS='x'" },
-    { "no Slurm size", { "SLURM_PROCID", "0", STEP, "SLURM_LOCALID", "0",
-                         "SLURM_TASKS_PER_NODE", "1", NULL }, EINVAL, "SLURM_NTASKS" },
-    { "no SLURM_LOCALID", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "1",
-                            "SLURM_TASKS_PER_NODE", "1", NULL }, EINVAL, "SLURM_LOCALID" },
-    { "no tasks per node", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "1", "SLURM_LOCALID",
-                             "0", NULL }, EINVAL, "TASKS_PER_NODE" },
-    { "SLURM_TASKS_PER_NODE=2(x", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2",
-                                    "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "2(x", NULL },
-      EINVAL, "SLURM_TASKS_PER_NODE='2(x'" },
-    { "SLURM_TASKS_PER_NODE=2(3)", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2",
-                                     "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "2(3)",
-                                     NULL }, EINVAL, "SLURM_TASKS_PER_NODE" },
-    { "SLURM_NODEID beyond the list", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2",
-                                        "SLURM_LOCALID", "0", "SLURM_NODEID", "2",
-                                        "SLURM_TASKS_PER_NODE", "1(x2)", NULL }, EINVAL,
-      "SLURM_NODEID=2" },
-    { "SLURM_NODEID=z", { "SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0",
-                          "SLURM_NODEID", "z", "SLURM_TASKS_PER_NODE", "2", NULL }, EINVAL,
-      "SLURM_NODEID='z'" },
-    { "SLURM_LOCALID >= local size", { "SLURM_PROCID", "1", STEP, "SLURM_NTASKS", "2",
-                                       "SLURM_LOCALID", "1", "SLURM_TASKS_PER_NODE", "1(x2)",
-                                       NULL }, EINVAL, "node-local rank" },
-    { "OMPI_COMM_WORLD_RANK=abc", { "OMPI_COMM_WORLD_RANK", "abc", "OMPI_COMM_WORLD_SIZE", "2",
-                                    NULL }, EINVAL, "OMPI_COMM_WORLD_RANK='abc'" },
-    { "OMPI rank without size", { "OMPI_COMM_WORLD_RANK", "0", NULL }, EINVAL,
-      "OMPI_COMM_WORLD_SIZE" },
-    { "OMPI local size > size", { "OMPI_COMM_WORLD_RANK", "0", "OMPI_COMM_WORLD_SIZE", "2",
-                                  "OMPI_COMM_WORLD_LOCAL_RANK", "0",
-                                  "OMPI_COMM_WORLD_LOCAL_SIZE", "3", NULL }, EINVAL,
-      "node-local size" },
-    { "PMI_SIZE=0", { "PMI_RANK", "0", "PMI_SIZE", "0", NULL }, EINVAL, "not positive" },
-    { "PMI_RANK without PMI_SIZE", { "PMI_RANK", "0", NULL }, EINVAL, "PMI_SIZE" },
-    { "MPI_LOCALNRANKS=two", { "PMI_RANK", "0", "PMI_SIZE", "2", "MPI_LOCALRANKID", "0",
-                               "MPI_LOCALNRANKS", "two", NULL }, EINVAL, "MPI_LOCALNRANKS" },
-    { "PMIX_RANK alone", { "PMIX_RANK", "1", NULL }, ENOTSUP, "PMIX_RANK=1" },
+    {"SLURM_PROCID=abc",
+     {"SLURM_PROCID", "abc", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0",
+      "SLURM_TASKS_PER_NODE", "2", NULL},
+     EINVAL,
+     "SLURM_PROCID='abc'"},
+    {"SLURM_PROCID=-1",
+     {"SLURM_PROCID", "-1", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2", NULL},
+     EINVAL,
+     "SLURM_PROCID='-1'"},
+    {"SLURM_PROCID=1x",
+     {"SLURM_PROCID", "1x", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2", NULL},
+     EINVAL,
+     "SLURM_PROCID"},
+    {"SLURM_PROCID empty",
+     {"SLURM_PROCID", "", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2", NULL},
+     EINVAL,
+     "SLURM_PROCID"},
+    {"SLURM_PROCID overflows",
+     {"SLURM_PROCID", "99999999999", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0",
+      "SLURM_TASKS_PER_NODE", "2", NULL},
+     EINVAL,
+     "SLURM_PROCID"},
+    {"SLURM_PROCID >= SLURM_NTASKS",
+     {"SLURM_PROCID", "2", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2", NULL},
+     EINVAL,
+     "not below the job size"},
+    {"SLURM_NTASKS=0",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "0", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "1", NULL},
+     EINVAL,
+     "not positive"},
+    {"SLURM_NTASKS=x",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "x", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "1", NULL},
+     EINVAL,
+     "SLURM_NTASKS='x'"},
+    {"no Slurm size",
+     {"SLURM_PROCID", "0", STEP, "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "1", NULL},
+     EINVAL,
+     "SLURM_NTASKS"},
+    {"no SLURM_LOCALID",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "1", "SLURM_TASKS_PER_NODE", "1", NULL},
+     EINVAL,
+     "SLURM_LOCALID"},
+    {"no tasks per node",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "1", "SLURM_LOCALID", "0", NULL},
+     EINVAL,
+     "TASKS_PER_NODE"},
+    {"SLURM_TASKS_PER_NODE=2(x",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2(x", NULL},
+     EINVAL,
+     "SLURM_TASKS_PER_NODE='2(x'"},
+    {"SLURM_TASKS_PER_NODE=2(3)",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
+      "2(3)", NULL},
+     EINVAL,
+     "SLURM_TASKS_PER_NODE"},
+    {"SLURM_NODEID beyond the list",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_NODEID", "2",
+      "SLURM_TASKS_PER_NODE", "1(x2)", NULL},
+     EINVAL,
+     "SLURM_NODEID=2"},
+    {"SLURM_NODEID=z",
+     {"SLURM_PROCID", "0", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_NODEID", "z",
+      "SLURM_TASKS_PER_NODE", "2", NULL},
+     EINVAL,
+     "SLURM_NODEID='z'"},
+    {"SLURM_LOCALID >= local size",
+     {"SLURM_PROCID", "1", STEP, "SLURM_NTASKS", "2", "SLURM_LOCALID", "1", "SLURM_TASKS_PER_NODE",
+      "1(x2)", NULL},
+     EINVAL,
+     "node-local rank"},
+    {"OMPI_COMM_WORLD_RANK=abc",
+     {"OMPI_COMM_WORLD_RANK", "abc", "OMPI_COMM_WORLD_SIZE", "2", NULL},
+     EINVAL,
+     "OMPI_COMM_WORLD_RANK='abc'"},
+    {"OMPI rank without size", {"OMPI_COMM_WORLD_RANK", "0", NULL}, EINVAL, "OMPI_COMM_WORLD_SIZE"},
+    {"OMPI local size > size",
+     {"OMPI_COMM_WORLD_RANK", "0", "OMPI_COMM_WORLD_SIZE", "2", "OMPI_COMM_WORLD_LOCAL_RANK", "0",
+      "OMPI_COMM_WORLD_LOCAL_SIZE", "3", NULL},
+     EINVAL,
+     "node-local size"},
+    {"PMI_SIZE=0", {"PMI_RANK", "0", "PMI_SIZE", "0", NULL}, EINVAL, "not positive"},
+    {"PMI_RANK without PMI_SIZE", {"PMI_RANK", "0", NULL}, EINVAL, "PMI_SIZE"},
+    {"MPI_LOCALNRANKS=two",
+     {"PMI_RANK", "0", "PMI_SIZE", "2", "MPI_LOCALRANKID", "0", "MPI_LOCALNRANKS", "two", NULL},
+     EINVAL,
+     "MPI_LOCALNRANKS"},
+    {"PMIX_RANK alone", {"PMIX_RANK", "1", NULL}, ENOTSUP, "PMIX_RANK=1"},
 };
 
 static void test_bad (void)
 {
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
         const struct bad_case *c = &bad[i];
-        zpar_error_t err = { { 0 } };
+        zpar_error_t err = {{0}};
         zpar_wireup_t *w;
         set_env (c->env);
         errno = 0;
@@ -234,7 +304,7 @@ static void test_bad (void)
 
 static void test_params (void)
 {
-    zpar_error_t err = { { 0 } };
+    zpar_error_t err = {{0}};
     zpar_wireup_params_t p;
     zpar_wireup_t *w;
 
@@ -272,7 +342,8 @@ static void test_params (void)
             "size 1: local exchange");
     ok (!zpar__wireup_mpi_initialized (w), "MPI not initialised when not asked for");
     errno = 0;
-    ok (zpar__wireup_fetch (w, &err) == NULL && errno == EBUSY, "rank 0 fetch before publish: EBUSY");
+    ok (zpar__wireup_fetch (w, &err) == NULL && errno == EBUSY,
+        "rank 0 fetch before publish: EBUSY");
     ok (zpar__wireup_publish (w, "", &err) < 0 && errno == EINVAL, "empty blob: EINVAL");
     char *big = malloc (ZPAR_WIREUP_BLOB_MAX + 2);
     memset (big, 'x', ZPAR_WIREUP_BLOB_MAX + 1);
@@ -293,19 +364,19 @@ static void test_params (void)
     zpar__wireup_destroy (w);
     zpar__wireup_destroy (NULL);
     is_int (errno, 1234, "destroy (and destroy NULL) keep errno");
-    ok (zpar__wireup_rank (NULL) == -1 && zpar__wireup_hostname (NULL) == NULL
-            && zpar__wireup_publish (NULL, "x", NULL) < 0 && zpar__wireup_fetch (NULL, NULL) == NULL
-            && zpar__wireup_barrier (NULL, NULL) < 0 && zpar__wireup_finalize (NULL, NULL) < 0,
+    ok (zpar__wireup_rank (NULL) == -1 && zpar__wireup_hostname (NULL) == NULL &&
+            zpar__wireup_publish (NULL, "x", NULL) < 0 && zpar__wireup_fetch (NULL, NULL) == NULL &&
+            zpar__wireup_barrier (NULL, NULL) < 0 && zpar__wireup_finalize (NULL, NULL) < 0,
         "NULL object: -1/NULL everywhere");
     is_str (zpar__wireup_source_name ((zpar_wireup_source_t)99), "?", "unknown source name: ?");
 }
 
 static void test_jobid (void)
 {
-    zpar_error_t err = { { 0 } };
+    zpar_error_t err = {{0}};
     zpar_wireup_t *w;
-    const char *both[] = { "SLURM_JOB_ID", "42", "PBS_JOBID", "7.pbs", NULL };
-    const char *pbs[] = { "PBS_JOBID", "7.pbs", NULL };
+    const char *both[] = {"SLURM_JOB_ID", "42", "PBS_JOBID", "7.pbs", NULL};
+    const char *pbs[] = {"PBS_JOBID", "7.pbs", NULL};
 
     set_env (both);
     w = create (0, NULL, NULL, 0, &err);
@@ -346,7 +417,7 @@ static void write_file (const char *path, const char *text, mode_t mode)
 
 static void test_file (void)
 {
-    zpar_error_t err = { { 0 } };
+    zpar_error_t err = {{0}};
     zpar_wireup_t *w0, *w1;
     char path[512];
     struct stat st;
@@ -359,8 +430,8 @@ static void test_file (void)
     is_str (zpar__wireup_exchange_name (zpar__wireup_exchange_method (w0)), "none",
             "size 2, no PMIx/MPI/dir: exchange none");
     errno = 0;
-    ok (zpar__wireup_publish (w0, "x", &err) < 0 && errno == ENOTSUP
-            && strstr (err.text, "--connection-dir"),
+    ok (zpar__wireup_publish (w0, "x", &err) < 0 && errno == ENOTSUP &&
+            strstr (err.text, "--connection-dir"),
         "publish without a way: ENOTSUP naming --connection-dir");
     ok (zpar__wireup_barrier (w0, &err) < 0 && errno == ENOTSUP, "env wire-up: barrier ENOTSUP");
     zpar__wireup_destroy (w0);
@@ -408,8 +479,8 @@ static void test_file (void)
     as_rank (1, 3, "12.server");
     w1 = create (0, tmpdir, NULL, 300, &err);
     errno = 0;
-    ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO
-            && strstr (err.text, "another size"),
+    ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO &&
+            strstr (err.text, "another size"),
         "same key, other size: EPROTO");
     zpar__wireup_destroy (w1);
 
@@ -428,14 +499,13 @@ static void test_file (void)
     ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO, "garbage file: EPROTO");
     write_file (path, "zpar-wireup 1 size=2\nblob", 0644);
     errno = 0;
-    ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO
-            && strstr (err.text, "private"),
+    ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO && strstr (err.text, "private"),
         "group/other-readable file: EPROTO (refused)");
     write_file (path, "zpar-wireup 1 size=2\n", 0600);
     errno = 0;
     ok (zpar__wireup_fetch (w1, &err) == NULL && errno == EPROTO, "empty blob: EPROTO");
     write_file (path, "zpar-wireup 1 size=2\nold", 0600);
-    struct timeval old[2] = { { time (NULL) - 3600, 0 }, { time (NULL) - 3600, 0 } };
+    struct timeval old[2] = {{time (NULL) - 3600, 0}, {time (NULL) - 3600, 0}};
     utimes (path, old);
     errno = 0;
     ok (zpar__wireup_fetch (w1, &err) == NULL && errno == ETIMEDOUT,
@@ -459,8 +529,8 @@ static void test_file (void)
     /* missing directory */
     w0 = create (0, "/nonexistent/zpar-dir", NULL, 300, &err);
     errno = 0;
-    ok (w0 && zpar__wireup_publish (w0, "x", &err) < 0 && errno == ENOENT
-            && strstr (err.text, "/nonexistent/zpar-dir"),
+    ok (w0 && zpar__wireup_publish (w0, "x", &err) < 0 && errno == ENOENT &&
+            strstr (err.text, "/nonexistent/zpar-dir"),
         "missing connection dir: ENOENT naming it");
     zpar__wireup_destroy (w0);
 
@@ -489,9 +559,19 @@ static void test_file (void)
     unlink (path);
 
     /* Slurm step: key includes the step id */
-    const char *step[] = { "SLURM_PROCID", "0", "SLURM_STEP_ID", "3", "SLURM_JOB_ID", "9",
-                           "SLURM_NTASKS", "2", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE",
-                           "2", NULL };
+    const char *step[] = {"SLURM_PROCID",
+                          "0",
+                          "SLURM_STEP_ID",
+                          "3",
+                          "SLURM_JOB_ID",
+                          "9",
+                          "SLURM_NTASKS",
+                          "2",
+                          "SLURM_LOCALID",
+                          "0",
+                          "SLURM_TASKS_PER_NODE",
+                          "2",
+                          NULL};
     set_env (step);
     w0 = create (0, tmpdir, NULL, 300, &err);
     snprintf (path, sizeof (path), "%s/zpar-wireup.9.3", tmpdir);
