@@ -175,13 +175,7 @@ int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags)
     }
     if (zpar__pipe_encode (m, &f) < 0)
         return -1;
-    if (zpar__frames_send (sock, &f, 0, flags) < 0) {
-        int e = errno;
-        zpar__frames_close (&f);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return zpar__frames_send (sock, &f, 0, flags); /* closes f whatever happens */
 }
 
 int zpar__pipe_send_up (void *sock, const zpar_route_t *route, int flags)
@@ -294,13 +288,7 @@ int zpar__pipe_send_route (void *sock, const zpar_route_t *route, int flags)
         errno = ENOMEM;
         return -1;
     }
-    if (zpar__frames_send (sock, &f, 0, flags) < 0) {
-        int e = errno;
-        zpar__frames_close (&f);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return zpar__frames_send (sock, &f, 0, flags); /* closes f whatever happens */
 }
 
 int zpar__pipe_inject_route (const zpar_frames_t *f, zpar_route_t *route)

@@ -88,7 +88,9 @@ int zpar__frames_decode (zpar_frames_t *f, zpar_msg_t *m, zpar_error_t *err);
 
 /* Send parts [from, n) of f (ownership of those parts passes to zmq).
  * Prefix frames (e.g. a routing identity) may be sent first by the caller
- * with ZMQ_SNDMORE.  0 / -1 errno. */
+ * with ZMQ_SNDMORE.  Whatever the outcome, f holds nothing afterwards
+ * (parts not sent and parts before from are closed): the caller never
+ * closes f after it.  0 / -1 errno. */
 int zpar__frames_send (void *sock, zpar_frames_t *f, int from, int flags);
 
 /* Close all parts (NULL-safe, idempotent). */

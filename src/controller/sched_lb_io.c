@@ -278,8 +278,7 @@ static void on_pure_request (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpa
 {
     (void)h;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
-    if (zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT) < 0)
-        zpar__frames_close (f);
+    (void)zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
 
 /* An engine's result: the policy says whether it goes to its client. */
@@ -299,8 +298,7 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         return;
     }
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
-    if (zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT) < 0)
-        zpar__frames_close (f);
+    (void)zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
 
 /* The answer to a steal when the task had already started. */
@@ -314,8 +312,7 @@ static void on_pure_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar
 {
     (void)h;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
-    if (zpar__frames_send (io->client, f, 0, ZMQ_DONTWAIT) < 0)
-        zpar__frames_close (f);
+    (void)zpar__frames_send (io->client, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
 
 /* [scheme][message type] */

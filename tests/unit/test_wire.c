@@ -175,6 +175,20 @@ int main (void)
             "channel names");
     }
 
+    /* frames_send leaves nothing to close, sent or not: a PAIR socket
+     * with no peer fails at once with ZMQ_DONTWAIT */
+    {
+        void *lone = zmq_socket (ctx, ZMQ_PAIR);
+        zpar_frames_t lf = {0};
+        lf.delim = -1;
+        for (int i = 0; i < 3; i++)
+            zmq_msg_init_size (&lf.part[lf.n++], 8);
+        ok (zpar__frames_send (lone, &lf, 1, ZMQ_DONTWAIT) < 0 && errno == EAGAIN,
+            "frames_send to no peer: EAGAIN");
+        is_int (lf.n, 0, "and the frames were closed (sent from part 1: part 0 too)");
+        zmq_close (lone);
+    }
+
     zpar__msg_destroy (m);
     zpar__msg_destroy (r);
     zpar__signer_destroy (sa);
