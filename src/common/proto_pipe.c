@@ -270,8 +270,7 @@ int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags)
     return zpar__pipe_send (sock, &m, flags);
 }
 
-int zpar__pipe_adopt_add (uint8_t **buf, size_t *len, uint64_t task, const void *req,
-                          size_t reqlen)
+int zpar__pipe_adopt_add (uint8_t **buf, size_t *len, uint64_t task, const void *req, size_t reqlen)
 {
     uint8_t *nb;
     uint32_t n = (uint32_t)reqlen;
@@ -336,7 +335,8 @@ int zpar__pipe_send_up_adopt (void *sock, const zpar_route_t *route, const void 
 
 int zpar__pipe_send_adopt (void *sock, uint32_t engine, const void *list, size_t len, int flags)
 {
-    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_ADOPT, .engine = engine, .adopt = list, .adopt_len = len};
+    zpar_pipe_msg_t m = {
+        .kind = ZPAR_PIPE_ADOPT, .engine = engine, .adopt = list, .adopt_len = len};
     return zpar__pipe_send (sock, &m, flags);
 }
 

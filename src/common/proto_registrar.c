@@ -580,6 +580,7 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         zpar__proto_put_u64 (&rc, m, ZPAR_F_COMPLETED, r->completed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_FAILED, r->failed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_DROPPED, r->dropped);
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_DUPLICATES, r->duplicates);
         break;
     case ZPAR_QUERY_RESULT:
     case ZPAR_QUERY_REQUEST:
@@ -674,6 +675,7 @@ int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_
         zpar__proto_u64 (m, ZPAR_F_COMPLETED, &r->completed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_FAILED, &r->failed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_DROPPED, &r->dropped, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_DUPLICATES, &r->duplicates, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_TASK_ID, &r->task.v, err) < 0 ||
         get_enum (m, ZPAR_F_STATE, task_state_names, NNAMES (task_state_names), &state, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0)

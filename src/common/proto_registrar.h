@@ -158,7 +158,7 @@ typedef struct {
 
 /* QUERY_REPLY.  What is sent depends on kind:
  *   ENGINES   one RECORD per engines[i]
- *   STATUS    pending, running, completed, failed, dropped
+ *   STATUS    pending, running, completed, failed, dropped, duplicates
  *   RESULT    TASK_ID, STATE (when not NONE), RECORD = packed result (when set)
  *   REQUEST   TASK_ID, RECORD = packed task request (when set)
  *   PURGE     COUNT
@@ -178,6 +178,8 @@ typedef struct {
     int errnum;
     const char *error;
     uint64_t pending, running, completed, failed, dropped;
+    uint64_t duplicates; /* DUPLICATES (status): results and submissions dropped because
+                            their task had one already, held tasks engines dropped */
     zpar_tid_t task;
     zpar_task_state_t state;
     const void *record;

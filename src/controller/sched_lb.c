@@ -389,9 +389,9 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
         return -1;
     }
     s->paused = 0;
-    if (in->id.v && (zpar__idmap_get (s->queued, in->id.v) ||
-                     zpar__idmap_get (s->running, in->id.v) ||
-                     zpar__idmap_get (s->finished, in->id.v))) {
+    if (in->id.v &&
+        (zpar__idmap_get (s->queued, in->id.v) || zpar__idmap_get (s->running, in->id.v) ||
+         zpar__idmap_get (s->finished, in->id.v))) {
         /* the same task again (a resubmission racing the original): the
          * one we have stands */
         s->dup_submits++;

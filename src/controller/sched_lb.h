@@ -111,13 +111,13 @@ typedef enum {
 
 /* Counters, for tests and status. */
 typedef struct {
-    size_t ready;      /* in the ready queue */
-    size_t parked;     /* ready, but no allowed engine can take them now */
-    size_t waiting;    /* waiting for dependencies */
-    size_t running;    /* sent to an engine, no result yet */
-    unsigned stealing; /* steal requests in flight */
-    uint64_t stolen;   /* tasks moved from a busy engine to an idle one */
-    unsigned engines;  /* live engines */
+    size_t ready;         /* in the ready queue */
+    size_t parked;        /* ready, but no allowed engine can take them now */
+    size_t waiting;       /* waiting for dependencies */
+    size_t running;       /* sent to an engine, no result yet */
+    unsigned stealing;    /* steal requests in flight */
+    uint64_t stolen;      /* tasks moved from a busy engine to an idle one */
+    unsigned engines;     /* live engines */
     uint64_t duplicates;  /* results dropped (the task was elsewhere, or answered) */
     uint64_t dup_submits; /* submissions dropped (the id was queued, running or done) */
     uint64_t adopted;     /* tasks adopted from engines that registered again */

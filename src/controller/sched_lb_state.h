@@ -92,10 +92,10 @@ struct zpar_sched_lb {
     unsigned nwaiting;  /* engines in the waiting state */
     unsigned nstealing; /* steal requests in flight */
     uint64_t stolen;
-    uint64_t duplicates;     /* results dropped: the task is elsewhere or answered */
-    uint64_t dup_submits;    /* submissions dropped: the task id is queued, running or done */
-    uint64_t adopted;        /* tasks adopted from engines that registered again */
-    int paused; /* a dispatch could not be sent: wait for the next event */
+    uint64_t duplicates;  /* results dropped: the task is elsewhere or answered */
+    uint64_t dup_submits; /* submissions dropped: the task id is queued, running or done */
+    uint64_t adopted;     /* tasks adopted from engines that registered again */
+    int paused;           /* a dispatch could not be sent: wait for the next event */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
     size_t acthead;
