@@ -291,6 +291,11 @@ ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_
 /* Number of futures of this client still waiting for a result. */
 ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c);
 
+/* How many times this client found a restarted controller (a new hub
+ * session) and registered with it again by itself, resynchronising its
+ * unfinished futures.  0 for NULL. */
+ZPAR_API unsigned zpar_client_reconnects (const zpar_client_t *c);
+
 /* ---------------------------------------------------------------------
  * Results
  * --------------------------------------------------------------------- */

@@ -117,6 +117,7 @@ struct zpar_client {
     uint64_t wait_end_us; /* when the last wait ended (monotonic), 0: none yet */
     int ping_failures;
     int lost; /* set by the tick: the controller stopped answering */
+    unsigned reconnects; /* restarted controllers registered with again */
 };
 
 /* ---- loop.c */

@@ -361,3 +361,8 @@ ZPAR_API int zpar_client_on_engine_event (zpar_client_t *c, zpar_engine_event_f 
     c->ev_arg = arg;
     return 0;
 }
+
+ZPAR_API unsigned zpar_client_reconnects (const zpar_client_t *c)
+{
+    return c ? c->reconnects : 0;
+}
