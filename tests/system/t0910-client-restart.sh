@@ -61,6 +61,9 @@ test_expect_success 'the client finishes by itself' '
 test_expect_success 'every future completed ok (incomplete = 0, failed = 0)' '
 	f=$(grep "^final " "$ZT_TMP/client.out") &&
 	zt_diag "$f" &&
+	zt_diag "$(grep "^wait " "$ZT_TMP/client.out")" &&
+	zt_diag "$(sed -n "s/^bad index=[0-9]* id=[0-9.]* //p" "$ZT_TMP/client.out" |
+		sed "s/[0-9][0-9.]*/N/g" | sort | uniq -c | sort -rn | head -n 5)" &&
 	echo "$f" | grep -q " failed=0 incomplete=0 " &&
 	echo "$f" | grep -q "^final ok=$N "
 '
