@@ -174,6 +174,9 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
                     c->nremote--;
             }
         }
+        if (f->doubt && c && c->ndoubt)
+            c->ndoubt--;
+        zpar_result_destroy (f->doubt);
         zpar_result_destroy (f->result);
         free (f->req);
         free (f);

@@ -83,6 +83,11 @@ struct zpar_future {
     int resync;    /* polled at the hub since a controller restart */
     int resubmits; /* times submitted again */
     int synced;    /* the hub confirmed it durable (zpar_client_sync) */
+    /* a direct task answered "engine not connected": held here while the
+     * controller may have restarted (its engines register again) */
+    zpar_result_t *doubt;
+    uint64_t doubt_until_us; /* decide then (monotonic) */
+    int no_poll;             /* sent again after a doubt: its result comes, not the hub's */
 };
 
 struct zpar_client {
@@ -135,6 +140,7 @@ struct zpar_client {
     uint64_t resync_us;    /* when the last restart was seen (monotonic), 0: never */
     uint64_t rereg_us;     /* a registration with the new hub in flight since, 0: none */
     unsigned reconnects;   /* restarted controllers registered with again */
+    size_t ndoubt;         /* futures holding a doubted result */
     int mine_only;         /* output subscription: this client's tasks only */
     char addr[5][ZPAR_ADDR_MAX]; /* the queue addresses the hub gave us */
 };
@@ -181,6 +187,9 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
 int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task,
                              uint64_t corr);
 
+/* Ask the hub how it is (a ping) unless a question is in flight. */
+void zpar__client_ping (zpar_client_t *c);
+
 /* Arm the tick for due (monotonic us) unless it is due earlier. */
 void zpar__client_tick_at (zpar_client_t *c, uint64_t due);
 
@@ -213,6 +222,17 @@ uint64_t zpar__client_resync_tick (zpar_client_t *c, uint64_t now);
  * (RESUBMIT, same id); other errors fail the future.  qr: decoded. */
 void zpar__client_resync_reply (zpar_client_t *c, zpar_future_t *f,
                                 const zpar_proto_query_reply_t *qr);
+
+/* A result for f, a direct task, saying its engine is not connected
+ * (takes r): 1 if it is held in doubt (the controller may just have
+ * restarted: the task is sent again once its engine is back), 0 if it
+ * stands (the caller completes f with it). */
+int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
+
+/* The tick's part for doubted results: send the task again (a controller
+ * restart was seen since) or let the result stand.  Returns when to look
+ * again (monotonic us, UINT64_MAX: nothing to do). */
+uint64_t zpar__client_doubt_tick (zpar_client_t *c, uint64_t now);
 
 /* Send f's request again (RESUBMIT) with correlation corr.  0 / -1. */
 int zpar__client_resubmit_send (zpar_client_t *c, zpar_future_t *f, uint64_t corr);

@@ -36,6 +36,11 @@ long zpar__client_left_ms (uint64_t deadline_us)
 
 static void ping_now (zpar_client_t *c);
 
+void zpar__client_ping (zpar_client_t *c)
+{
+    ping_now (c);
+}
+
 /* The message just received, handed over (c->in is replaced by a fresh
  * one).  NULL if no memory: the caller drops the message. */
 static zpar_msg_t *take_in (zpar_client_t *c)
@@ -65,16 +70,27 @@ void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r
         c->outstanding--;
     free (f->req); /* done: never submitted again */
     f->req = NULL;
+    if (f->doubt) {
+        zpar_result_destroy (f->doubt);
+        f->doubt = NULL;
+        if (c->ndoubt)
+            c->ndoubt--;
+    }
 }
 
 static void on_result (zpar_client_t *c)
 {
     zpar_future_t *f = zpar__idmap_get (c->futures, c->in->hdr.task);
+    zpar_result_t *r;
     zpar_msg_t *m;
     if (!f || f->result || f->err_no || !(m = take_in (c)))
         return;
     m->nenv = 0;
-    zpar__client_complete (c, f, zpar__result_from_msg (m));
+    r = zpar__result_from_msg (m);
+    if (r && f->engine && r->p.status == ZPAR_STATUS_ERROR && r->p.errnum == EHOSTUNREACH &&
+        zpar__client_doubt (c, f, r))
+        return; /* "engine not connected" right after a controller restart? */
+    zpar__client_complete (c, f, r);
 }
 
 static void on_notify (zpar_client_t *c, zpar_msg_t *m)
@@ -358,7 +374,7 @@ static uint64_t tick_remote (zpar_client_t *c, uint64_t now)
     if (!c->nremote || c->lost)
         return next; /* a lost controller is only pinged */
     while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
-        if (!f->remote || f->result || f->err_no)
+        if (!f->remote || f->result || f->err_no || f->doubt || f->no_poll)
             continue;
         if (f->query && now - f->query_sent_us >= timeout_us (c)) {
             /* unanswered (lost with a controller that died): ask again */
@@ -399,6 +415,8 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     if ((t = tick_remote (c, now)) < next)
         next = t;
     if ((t = zpar__client_resync_tick (c, now)) < next)
+        next = t;
+    if ((t = zpar__client_doubt_tick (c, now)) < next)
         next = t;
     if (next == UINT64_MAX)
         next = now + (uint64_t)TICK_MAX_MS * 1000;
@@ -459,7 +477,7 @@ int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
             c->ping_sent_us += now - c->wait_end_us;
         /* arm the tick for the first thing it has to do (not at once: a
          * quick wait should cost no extra wake-up) */
-        if (c->nremote || c->rereg_us)
+        if (c->nremote || c->rereg_us || c->ndoubt)
             due = now;
         else if (c->ping_period > 0 && c->ping_id)
             due = c->ping_sent_us + timeout_us (c);

@@ -37,6 +37,9 @@
 #define RESUBMIT_MAX           8          /* per future: a hub that keeps forgetting */
 #define SYNC_CHUNK             4096       /* ids per SYNC question */
 #define SYNC_RETRY_MS          100
+#define DOUBT_WAIT_US          1000000ULL  /* a ping's answer tells of a restart */
+#define DOUBT_WINDOW_US        30000000ULL /* engines register again after a restart */
+#define DIRECT_RETRY_MAX       30
 
 static uint64_t timeout_us (const zpar_client_t *c)
 {
@@ -158,10 +161,91 @@ int zpar__client_resubmit_send (zpar_client_t *c, zpar_future_t *f, uint64_t cor
     return rc;
 }
 
-/* Submit f again (RESUBMIT), its answer routed back to f.  0 / -1. */
+/* A direct task goes again to its engine through the MUX relay, the way
+ * it went first (the hub takes only load-balanced ones): if that engine is
+ * gone, the relay answers with an error result.  0 / -1. */
+static int resend_direct (zpar_client_t *c, zpar_future_t *f, uint64_t now)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_error_t perr;
+    char ident[16];
+    int n = snprintf (ident, sizeof (ident), "e%u", f->engine), rc = -1;
+    if (m && zpar__msg_unpack (m, f->req, f->req_len, &perr) == 0 &&
+        zpar__msg_push_ident (m, ident, (size_t)n) == 0)
+        rc = zpar__wire_send_chan (c->sock[S_MUX], c->signer, ZPAR_CHAN_MUX, m, ZMQ_DONTWAIT);
+    zpar__msg_destroy (m);
+    if (rc == 0) {
+        f->resubmits++;
+        f->created_us = now;
+        zpar__client_remote_again (c, f, now); /* its result comes, or the hub has it */
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------- doubts */
+
+/* Why a direct task may be answered "engine not connected" while its
+ * engine is fine: the controller restarted and the task reached the new
+ * one (it sat in our socket, or was sent just then) before the engine
+ * registered with it again.  The answer is held a moment and the hub asked
+ * how it is: when a restart was seen (now or in the last DOUBT_WINDOW_US),
+ * the task is sent again (same id; the relay did not send it anywhere),
+ * until its engine is back or the window is over; else the answer stands. */
+int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
+{
+    uint64_t now = zpar__mono_us ();
+    if (f->doubt || !f->req || f->resubmits >= DIRECT_RETRY_MAX ||
+        (c->resync_us && now - c->resync_us >= DOUBT_WINDOW_US && f->created_us > c->resync_us &&
+         !c->lost))
+        return 0; /* a live controller without a recent restart: it stands */
+    f->doubt = r;
+    f->doubt_until_us = now + DOUBT_WAIT_US;
+    c->ndoubt++;
+    zpar__client_ping (c);
+    zpar__client_tick_at (c, f->doubt_until_us);
+    return 1;
+}
+
+uint64_t zpar__client_doubt_tick (zpar_client_t *c, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    size_t pos = 0;
+    zpar_future_t *f;
+    if (!c->ndoubt)
+        return next;
+    while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
+        zpar_result_t *r;
+        if (!f->doubt)
+            continue;
+        if (now < f->doubt_until_us || c->lost || c->rereg_us ||
+            (c->ping_id && now - c->ping_sent_us < timeout_us (c))) {
+            /* not yet, or the hub has not told us how it is yet */
+            uint64_t due = now < f->doubt_until_us ? f->doubt_until_us : now + 100000;
+            if (due < next)
+                next = due;
+            continue;
+        }
+        r = f->doubt;
+        f->doubt = NULL;
+        c->ndoubt--;
+        if (c->resync_us && now - c->resync_us < DOUBT_WINDOW_US &&
+            resend_direct (c, f, now) == 0) {
+            zpar_result_destroy (r); /* sent again: its engine may be back */
+            f->no_poll = 1;          /* the hub holds that answer: do not read it */
+        } else
+            zpar__client_complete (c, f, r);
+    }
+    return next;
+}
+
+/* Submit f again (RESUBMIT; a direct task to its engine), its answer
+ * routed back to f.  0 / -1. */
 static int resubmit (zpar_client_t *c, zpar_future_t *f, uint64_t now)
 {
-    uint64_t corr = zpar__client_next_id (c);
+    uint64_t corr;
+    if (f->engine)
+        return resend_direct (c, f, now);
+    corr = zpar__client_next_id (c);
     if (zpar__idmap_put (c->queries, corr, f) < 0)
         return -1;
     if (zpar__client_resubmit_send (c, f, corr) < 0) {
