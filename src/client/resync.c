@@ -87,6 +87,9 @@ void zpar__client_hub_session (zpar_client_t *c, uint64_t session)
             c->nremote++;
         }
         f->resync = f->req != NULL; /* ours: may be submitted again */
+        /* a direct task sent again after a doubt: its result went down
+         * with that controller; the hub's record is all there is now */
+        f->no_poll = 0;
         f->next_poll_us = now;
         f->backoff_us = 0;
     }
