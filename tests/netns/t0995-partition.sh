@@ -145,7 +145,7 @@ test_expect_success 'host A is cut off mid-task: its engine is declared dead' '
 	date +%s%3N >cut.ms &&
 	bridge link set dev $V_A state 0 &&
 	wait_for 9 "test \"\$(engine_state $(cat id.a))\" = dead" &&
-	echo "engine A declared dead $(($(date +%s%3N) - $(cat cut.ms))) ms after the cut"
+	echo "partition: engine A declared dead $(($(date +%s%3N) - $(cat cut.ms))) ms after the cut" | tee -a $ZT_TMP/figures
 '
 
 test_expect_success 'its task is retried on the engine of host B' '
@@ -160,7 +160,7 @@ test_expect_known re-register 'the heal after 10 s: engine A registers again' '
 	date +%s%3N >heal.ms &&
 	zt_alive $(cat pid.a) &&
 	wait_for 30 "s=\$(engine_state $(cat id.a)); test \"\$s\" = idle || test \"\$s\" = busy" &&
-	echo "engine A alive again $(($(date +%s%3N) - $(cat heal.ms))) ms after the heal" &&
+	echo "partition: engine A alive again $(($(date +%s%3N) - $(cat heal.ms))) ms after the heal" | tee -a $ZT_TMP/figures &&
 	zt_timeout 10 $ZPAR status
 '
 
@@ -179,12 +179,14 @@ test_expect_known new-tasks 'after the heal, 8 new tasks: some go to engine A' '
 	for t in $(cat task.new); do zt_timeout 60 $ZPAR wait --timeout 50 $t || return 1; done &&
 	na=$(grep -c "^end n[0-9] $(cat pid.a)\$" $SIDE) &&
 	nb=$(grep -c "^end n[0-9] $(cat pid.b)\$" $SIDE) &&
-	echo "new tasks: $na on engine A, $nb on engine B" &&
+	echo "partition: new tasks after the heal: $na on engine A, $nb on engine B" | tee -a $ZT_TMP/figures &&
 	test "$na" -gt 0
 '
 
 test_expect_known completed-twice 'no duplicate result: 10 tasks, 10 completed, each new task ran once' '
 	zt_timeout 10 $ZPAR status >status.txt && cat status.txt &&
+	echo "partition: $(grep "^tasks:" status.txt)" >>$ZT_TMP/figures &&
+	echo "partition: runs of the cut-off task: $(grep -c "^end $(cat label.a) " $SIDE) (its engine finished it during the cut; the result recorded is the retry'"'"'s)" >>$ZT_TMP/figures &&
 	expect_grep "^tasks: 0 pending, 0 running, 10 completed, 0 failed" status.txt &&
 	if grep -qi duplicate status.txt; then
 		dup=$(sed -n "s/.*[Dd]uplicate[^0-9]*\([0-9][0-9]*\).*/\1/p" status.txt | head -n 1) &&
@@ -198,4 +200,5 @@ test_expect_success 'the cluster stops' '
 	wait_for 20 "! zt_alive $ZT_CONTROLLER_PID"
 '
 
+[ -s "$ZT_TMP/figures" ] && zt_diag "$(cat "$ZT_TMP/figures")"
 test_done
