@@ -608,12 +608,13 @@ static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t
         if (h->n_pending)
             h->n_pending--;
         h->n_running++;
-    } else if (!zpar__eid_eq (l->engine, e->id)) {
+    } else if (!l->recovered && !zpar__eid_eq (l->engine, e->id)) {
         zpar_hub_engine_t *o = zpar__hub_engine_get (h, l->engine);
         if (o && o->outstanding)
             o->outstanding--;
     }
-    if (l->state == ZPAR_REC_PENDING || !zpar__eid_eq (l->engine, e->id)) {
+    /* a recovered task was counted on no engine of this controller */
+    if (l->recovered || l->state == ZPAR_REC_PENDING || !zpar__eid_eq (l->engine, e->id)) {
         e->outstanding++;
         (void)zpar__records_put_running (h->records, id, e->id, zpar__now_us ());
     }

@@ -378,6 +378,7 @@ static void query_resubmit (zpar_hub_t *h, const zpar_proto_query_t *q,
     if (k) {
         rep->count = 0;
         rep->state = state;
+        *defer = 1; /* a live task's record may still be in the batch */
         goto done;
     }
     if (zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len) < 0) {

@@ -684,6 +684,12 @@ static void test_bad_params (void)
         {"abort NULL", zpar__sched_lb_abort (NULL, T (1), NULL, NULL)},
         {"next_action NULL policy", zpar__sched_lb_next_action (NULL, &act)},
         {"next_action NULL action", zpar__sched_lb_next_action (s, NULL)},
+        {"adopt NULL policy", zpar__sched_lb_adopt (NULL, E (1), &subs[0].t)},
+        {"adopt NULL task", zpar__sched_lb_adopt (s, E (1), NULL)},
+        {"adopt engine 0", zpar__sched_lb_adopt (s, E (0), &subs[0].t)},
+        {"adopt task 0", zpar__sched_lb_adopt (s, E (1), &(zpar_sched_lb_task_t){.id = {0}})},
+        {"adopt on an unknown engine",
+         zpar__sched_lb_adopt (s, E (3), &(zpar_sched_lb_task_t){.id = {4}, .payload = &p})},
     };
     submitted = freed = answered = 0;
     for (size_t i = 0; i < sizeof (calls) / sizeof (calls[0]); i++)
@@ -700,6 +706,11 @@ static void test_bad_params (void)
     ok (zpar__sched_lb_dispatch_failed (s, T (1), E (1), 0, 0) < 0 && errno == ENOENT,
         "dispatch_failed unknown: ENOENT");
     ok (zpar__sched_lb_next_action (s, NULL) < 0 && errno == EINVAL, "next_action NULL: EINVAL");
+    ok (zpar__sched_lb_adopt (s, E (0), &subs[0].t) < 0 && errno == EINVAL,
+        "adopt engine 0: EINVAL");
+    ok (zpar__sched_lb_adopt (s, E (3), &(zpar_sched_lb_task_t){.id = {4}, .payload = &p}) < 0 &&
+            errno == ENOENT,
+        "adopt on an engine that is not up: ENOENT (the payload stays the caller's)");
     for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
         ok (zpar__sched_lb_submit (s, &subs[i].t) < 0 && errno == EINVAL, "submit with %s: EINVAL",
             subs[i].what);
