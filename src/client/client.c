@@ -138,9 +138,11 @@ ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *e
         if (left == 0) {
             char ids[32];
             zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
-            if ((rc = zpar__client_wait_lost (c, err)) == 0)
-                rc = zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s",
-                                        ids, timeout);
+            /* a wait with time to wait says the controller is lost; a mere
+             * look (timeout 0) says only that the task is not done */
+            if (timeout == 0 || (rc = zpar__client_wait_lost (c, err)) == 0)
+                rc = zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s", ids,
+                                        timeout);
             break;
         }
         if ((rc = zpar__client_wait_step (c, left, err)) < 0)
@@ -233,7 +235,7 @@ ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_
     while (c->outstanding) {
         long left = zpar__client_left_ms (deadline);
         if (left == 0) {
-            if ((rc = zpar__client_wait_lost (c, err)) == 0)
+            if (timeout == 0 || (rc = zpar__client_wait_lost (c, err)) == 0)
                 rc = zpar__errnoprintf (err, ETIMEDOUT, "%zu tasks did not finish within %.1f s",
                                         c->outstanding, timeout);
             break;

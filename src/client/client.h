@@ -15,6 +15,7 @@
 #ifndef ZPAR__CLIENT_H
 #define ZPAR__CLIENT_H
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "conn.h"
@@ -70,10 +71,10 @@ struct zpar_future {
     uint64_t created_us;   /* monotonic */
     uint64_t next_poll_us; /* monotonic; when to ask the hub again */
     uint64_t backoff_us;
-    uint64_t query; /* correlation id of the question in flight, 0 if none */
-    uint64_t query_sent_us;   /* when it was sent (monotonic): asked again when lost */
-    zpar_query_kind_t qkind;  /* its kind (RESULT, RESUBMIT) */
-    int err_no;               /* final error (ENOENT: unknown id), 0 if none */
+    uint64_t query;          /* correlation id of the question in flight, 0 if none */
+    uint64_t query_sent_us;  /* when it was sent (monotonic): asked again when lost */
+    zpar_query_kind_t qkind; /* its kind (RESULT, RESUBMIT) */
+    int err_no;              /* final error (ENOENT: unknown id), 0 if none */
     char err_text[ZPAR_ERROR_TEXT_MAX];
     /* a task of this client: its packed request (header + body), kept
      * until the result arrives to submit it again, with the same id,
@@ -125,23 +126,23 @@ struct zpar_client {
     double connect_timeout;
     double ping_period; /* <= 0: no controller-loss detection */
     /* controller liveness (monotonic us) */
-    int waiting;       /* > 0 inside a waiting call: the tick timer runs */
+    int waiting;           /* > 0 inside a waiting call: the tick timer runs */
     uint64_t heard_us;     /* last message from the controller */
     uint64_t hub_heard_us; /* last message from the hub (registrar socket) */
-    uint64_t ping_id;  /* correlation id of the ping in flight, 0 if none */
+    uint64_t ping_id;      /* correlation id of the ping in flight, 0 if none */
     uint64_t ping_sent_us;
     uint64_t wait_end_us; /* when the last wait ended (monotonic), 0: none yet */
     int ping_failures;
-    int lost; /* set by the tick: the controller stopped answering */
-    uint64_t lost_since_us; /* when it was found lost (monotonic), 0: not lost */
+    int lost;                 /* set by the tick: the controller stopped answering */
+    uint64_t lost_since_us;   /* when it was found lost (monotonic), 0: not lost */
     double reconnect_timeout; /* seconds a lost controller is waited for; 0: not at all */
     /* controller restarts (resync.c) */
-    uint64_t hub_session;  /* the hub's session: its replies carry it */
-    uint64_t resync_us;    /* when the last restart was seen (monotonic), 0: never */
-    uint64_t rereg_us;     /* a registration with the new hub in flight since, 0: none */
-    unsigned reconnects;   /* restarted controllers registered with again */
-    size_t ndoubt;         /* futures holding a doubted result */
-    int mine_only;         /* output subscription: this client's tasks only */
+    uint64_t hub_session;        /* the hub's session: its replies carry it */
+    uint64_t resync_us;          /* when the last restart was seen (monotonic), 0: never */
+    uint64_t rereg_us;           /* a registration with the new hub in flight since, 0: none */
+    unsigned reconnects;         /* restarted controllers registered with again */
+    size_t ndoubt;               /* futures holding a doubted result */
+    int mine_only;               /* output subscription: this client's tasks only */
     char addr[5][ZPAR_ADDR_MAX]; /* the queue addresses the hub gave us */
 };
 
@@ -222,6 +223,12 @@ uint64_t zpar__client_resync_tick (zpar_client_t *c, uint64_t now);
  * (RESUBMIT, same id); other errors fail the future.  qr: decoded. */
 void zpar__client_resync_reply (zpar_client_t *c, zpar_future_t *f,
                                 const zpar_proto_query_reply_t *qr);
+
+/* 1 if r says its engine was not connected (the direct relay's answer). */
+static inline int zpar__result_unreachable (const zpar_result_t *r)
+{
+    return r && r->p.status == ZPAR_STATUS_ERROR && r->p.errnum == EHOSTUNREACH;
+}
 
 /* A result for f, a direct task, saying its engine is not connected
  * (takes r): 1 if it is held in doubt (the controller may just have

@@ -58,8 +58,7 @@ static int opts_get (const zpar_client_opts_t *opts, zpar_client_opts_t *o, zpar
         return zpar__errnoprintf (err, EINVAL,
                                   "client options: replay_window must be >= 0 seconds");
     if (isnan (o->reconnect_timeout))
-        return zpar__errnoprintf (err, EINVAL,
-                                  "client options: reconnect_timeout is not a number");
+        return zpar__errnoprintf (err, EINVAL, "client options: reconnect_timeout is not a number");
     if (isnan (o->ping_period))
         return zpar__errnoprintf (err, EINVAL, "client options: ping_period is not a number");
     if (o->flags & ~KNOWN_FLAGS)
@@ -234,10 +233,10 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
                              ? o.connect_timeout
                              : env_seconds ("ZPAR_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT);
     c->ping_period = o.ping_period == 0 ? DEFAULT_PING_PERIOD : o.ping_period;
-    c->reconnect_timeout = o.reconnect_timeout > 0   ? o.reconnect_timeout
-                           : o.reconnect_timeout < 0 ? 0
-                                                     : env_seconds ("ZPAR_RECONNECT_TIMEOUT",
-                                                                    DEFAULT_RECONNECT);
+    c->reconnect_timeout = o.reconnect_timeout > 0 ? o.reconnect_timeout
+                           : o.reconnect_timeout < 0
+                               ? 0
+                               : env_seconds ("ZPAR_RECONNECT_TIMEOUT", DEFAULT_RECONNECT);
     if (zpar__zmq_version_check (err) < 0)
         goto error;
     if (find_file (&o, c->path, sizeof (c->path), err) < 0 ||
@@ -396,6 +395,5 @@ void zpar__client_conn_recheck (zpar_client_t *c)
     if (memcmp (ci.key, c->ci.key, sizeof (ci.key)) != 0 || !*now || strcmp (now, was) == 0)
         return;
     if (zpar__client_reconnect_socket (c, S_REG, now, was) == 0)
-        snprintf (c->ci.addr[ZPAR_EP_REGISTRAR], sizeof (c->ci.addr[ZPAR_EP_REGISTRAR]), "%s",
-                  now);
+        snprintf (c->ci.addr[ZPAR_EP_REGISTRAR], sizeof (c->ci.addr[ZPAR_EP_REGISTRAR]), "%s", now);
 }

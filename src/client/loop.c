@@ -87,8 +87,7 @@ static void on_result (zpar_client_t *c)
         return;
     m->nenv = 0;
     r = zpar__result_from_msg (m);
-    if (r && f->engine && r->p.status == ZPAR_STATUS_ERROR && r->p.errnum == EHOSTUNREACH &&
-        zpar__client_doubt (c, f, r))
+    if (f->engine && zpar__result_unreachable (r) && zpar__client_doubt (c, f, r))
         return; /* "engine not connected" right after a controller restart? */
     zpar__client_complete (c, f, r);
 }

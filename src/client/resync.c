@@ -52,8 +52,7 @@ static int send_register (zpar_client_t *c)
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_CLIENT);
     int rc = -1;
     if (m && zpar__proto_reg_client_encode (m, &q) == 0)
-        rc = zpar__wire_send_chan (c->sock[S_REG], c->signer, ZPAR_CHAN_REGISTRAR, m,
-                                   ZMQ_DONTWAIT);
+        rc = zpar__wire_send_chan (c->sock[S_REG], c->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
     c->rereg_us = zpar__mono_us ();
     return rc;
@@ -315,8 +314,12 @@ void zpar__client_resync_reply (zpar_client_t *c, zpar_future_t *f,
             zpar__msg_destroy (rm);
             snprintf (text, sizeof (text), "the controller's record of task %s is malformed", ids);
             zpar__client_remote_fail (c, f, EPROTO, text);
-        } else
-            zpar__client_complete (c, f, zpar__result_from_msg (rm));
+        } else {
+            zpar_result_t *r = zpar__result_from_msg (rm);
+            /* recorded "engine not connected": the same doubt as on the socket */
+            if (!(f->engine && zpar__result_unreachable (r) && zpar__client_doubt (c, f, r)))
+                zpar__client_complete (c, f, r);
+        }
         return;
     }
     zpar__client_remote_again (c, f, now); /* pending or running */

@@ -62,14 +62,29 @@ int main (int argc, char **argv)
     setvbuf (stdout, NULL, _IOLBF, 0);
     while ((opt = getopt (argc, argv, "f:t:n:d:r:s:p:")) != -1) {
         switch (opt) {
-        case 'f': connfile = optarg; break;
-        case 't': tmo = atof (optarg); break;
-        case 'n': n = atoi (optarg); break;
-        case 'd': every = atoi (optarg); break;
-        case 'r': rate = atof (optarg); break;
-        case 's': sleep_for = atof (optarg); break;
-        case 'p': ping = atof (optarg); break;
-        default: usage ();
+        case 'f':
+            connfile = optarg;
+            break;
+        case 't':
+            tmo = atof (optarg);
+            break;
+        case 'n':
+            n = atoi (optarg);
+            break;
+        case 'd':
+            every = atoi (optarg);
+            break;
+        case 'r':
+            rate = atof (optarg);
+            break;
+        case 's':
+            sleep_for = atof (optarg);
+            break;
+        case 'p':
+            ping = atof (optarg);
+            break;
+        default:
+            usage ();
         }
     }
     if (optind + 1 != argc || n <= 0 || rate <= 0)

@@ -96,7 +96,8 @@ static void result_of (fakehub_t *h, uint64_t id, zpar_proto_query_reply_t *r, u
                                   ZPAR_STATUS_OK, NULL);
         res.stdout_buf = "fake\n";
         res.stdout_len = 5;
-        if (rec && zpar__proto_result_encode (rec, &res) == 0 && zpar__msg_pack (rec, buf, &len) == 0) {
+        if (rec && zpar__proto_result_encode (rec, &res) == 0 &&
+            zpar__msg_pack (rec, buf, &len) == 0) {
             r->state = ZPAR_TASK_STATE_DONE;
             r->record = *buf;
             r->record_len = len;
@@ -366,7 +367,8 @@ int main (void)
         err.text);
     if (!c)
         goto out;
-    ok (zpar_client_sync (c, 1.0, &err) == 0, "sync with nothing submitted: at once (%s)", err.text);
+    ok (zpar_client_sync (c, 1.0, &err) == 0, "sync with nothing submitted: at once (%s)",
+        err.text);
 
     /* sync: 4 tasks, the hub "loses" the first 2 (accepted by a controller
      * that died before recording them) */
