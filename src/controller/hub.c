@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "clock.h"
 #include "error.h"
 #include "hub.h"
@@ -248,17 +249,42 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     }
 }
 
+/* New tasks are refused while the records are not saved and their
+ * backlog reached its bound (records.h); accepted again once they are. */
+static void admit_update (zpar_hub_t *h)
+{
+    zpar_records_health_t rh;
+    char why[ZPAR_ERROR_TEXT_MAX + 160];
+    int refused = zpar__admit_refused (NULL, 0);
+    if (!h->records || zpar__records_health (h->records, &rh) < 0)
+        return;
+    if (rh.refusing && !refused) {
+        snprintf (why, sizeof (why),
+                  "new tasks refused: the task records are not being saved (%s) and %zu records "
+                  "(%zu bytes) wait in memory, the bound; free space for the records",
+                  rh.error, rh.unsaved, rh.bytes);
+        zpar__err ("%s", why);
+        zpar__admit_refuse (why);
+    } else if (!rh.refusing && refused) {
+        zpar__warn ("new tasks accepted again: %s",
+                    rh.since_us ? "the records backlog is under its bound" : "records saved");
+        zpar__admit_refuse (NULL);
+    }
+}
+
+/* Write the batch (a failure is logged once by the records, and tried
+ * again every ZPAR_RECORDS_RETRY_MS; the batch stays meanwhile). */
 static void flush_records (zpar_hub_t *h)
 {
-    zpar_error_t err;
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
-    if (zpar__records_flush (h->records, &err) < 0)
-        zpar__err ("%s", err.text);
+    (void)zpar__records_flush (h->records, NULL);
+    admit_update (h);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
      * not the tasks it has seen */
-    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0) {
+    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0 &&
+        !zpar__records_batched (h->records)) {
         malloc_trim (0);
         h->busy_since_trim = 0;
     }
@@ -278,6 +304,8 @@ static void drain_monitor (zpar_hub_t *h)
     }
     if (zpar__records_batched (h->records) >= ZPAR_RECORDS_BATCH)
         flush_records (h);
+    else
+        admit_update (h);
 }
 
 /* ---------------------------------------------------------------- engines */
@@ -522,6 +550,41 @@ static void requeue_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine,
     (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
 }
 
+/* The bound on unsaved records: $ZPAR_RECORDS_BACKLOG bytes (a K, M or G
+ * suffix multiplies by 1024s), else ZPAR_RECORDS_LIMIT_DEFAULT (0). */
+static size_t records_limit (void)
+{
+    const char *env = getenv ("ZPAR_RECORDS_BACKLOG");
+    unsigned long long v;
+    char *end;
+    if (!env || !*env)
+        return 0;
+    errno = 0;
+    v = strtoull (env, &end, 10);
+    switch (*end) {
+    case 'G':
+    case 'g':
+        v <<= 10; /* fall through */
+    case 'M':
+    case 'm':
+        v <<= 10; /* fall through */
+    case 'K':
+    case 'k':
+        v <<= 10;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (errno || *end || end == env || v == 0 || v > SIZE_MAX) {
+        zpar__warn ("ZPAR_RECORDS_BACKLOG=%s: not a size in bytes (like 64M); the default %zu "
+                    "bytes is used",
+                    env, ZPAR_RECORDS_LIMIT_DEFAULT);
+        return 0;
+    }
+    return (size_t)v;
+}
+
 int zpar__hub_init (zpar_hub_t *h)
 {
     if (!h || h->hb_period_ms <= 0 || h->hb_misses <= 0) {
@@ -535,8 +598,11 @@ int zpar__hub_init (zpar_hub_t *h)
         errno = ENOMEM;
         return -1;
     }
-    if (h->records)
+    if (h->records) {
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
+        zpar__records_set_limit (h->records, records_limit ());
+    }
+    zpar__admit_refuse (NULL);
     return 0;
 }
 
