@@ -119,6 +119,8 @@ typedef enum {
     ZPAR_F_STATE = 53,       /* str */
     ZPAR_F_ENGINE_UUID = 54, /* str */
     ZPAR_F_ROUTE = 55,       /* bytes: the engine's routing identity (route.h) */
+    ZPAR_F_HELD = 56,        /* u64 task id, repeated: tasks an engine holds unfinished */
+    ZPAR_F_DROP = 57,        /* u64 task id, repeated: tasks the engine must kill and forget */
     /* streams / status / notify */
     ZPAR_F_STREAM = 60, /* u64 1 = stdout, 2 = stderr */
     ZPAR_F_DATA = 61,   /* bytes */

@@ -124,6 +124,40 @@ static int get_addrs (const zpar_msg_t *m, const zpar_addr_kind_t *want, size_t 
     return 0;
 }
 
+/* A repeated task-id field (HELD, DROP) as a zpar_tid_t array owned by
+ * mem; an id 0 is malformed. */
+static int get_tids (const zpar_msg_t *m, zpar_field_t key, zpar_proto_mem_t *mem,
+                     const zpar_tid_t **out, size_t *nout, zpar_error_t *err)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    zpar_tid_t *t;
+    int rc = zpar__proto_u64v (m, key, mem, &v, &n, err);
+    if (rc <= 0)
+        return rc;
+    if (!(t = zpar__proto_mem_alloc (mem, n * sizeof (*t))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == 0)
+            return zpar__errnoprintf (err, EPROTO, "field %s: task id 0",
+                                      zpar__msg_field_name (key));
+        t[i] = zpar__tid (v[i]);
+    }
+    *out = t;
+    *nout = n;
+    return 1;
+}
+
+static int tids_valid (const zpar_tid_t *t, size_t n)
+{
+    if (n && !t)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!t[i].v)
+            return 0;
+    return 1;
+}
+
 /* ---------------------------------------------------- register_engine */
 
 void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r)
@@ -137,7 +171,7 @@ void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r)
 int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t *r)
 {
     int rc = 0;
-    if (!m || !r || r->rank < -1)
+    if (!m || !r || r->rank < -1 || !tids_valid (r->held, r->nheld))
         BAD_PARAM ();
     zpar__proto_begin_encode (m, ZPAR_MSG_REGISTER_ENGINE, &r->h);
     if (r->host)
@@ -147,6 +181,8 @@ int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t 
     zpar__proto_put_u64 (&rc, m, ZPAR_F_ENGINE_ID, r->want.v);
     if (r->uuid)
         zpar__proto_put_str (&rc, m, ZPAR_F_ENGINE_UUID, r->uuid);
+    for (size_t i = 0; i < r->nheld; i++)
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_HELD, r->held[i].v);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -161,7 +197,8 @@ int zpar__proto_reg_engine_decode (const zpar_msg_t *m, zpar_proto_reg_engine_t 
         zpar__proto_str (m, ZPAR_F_HOST, &r->mem, &r->host, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_PID, &r->pid, err) < 0 || get_rank (m, &r->rank, err) < 0 ||
         zpar__proto_u32 (m, ZPAR_F_ENGINE_ID, &r->want.v, err) < 0 ||
-        zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0) {
+        zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0 ||
+        get_tids (m, ZPAR_F_HELD, &r->mem, &r->held, &r->nheld, err) < 0) {
         zpar__proto_reg_engine_clear (r);
         return -1;
     }
@@ -181,7 +218,8 @@ void zpar__proto_reg_engine_reply_clear (zpar_proto_reg_engine_reply_t *r)
 int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_engine_reply_t *r)
 {
     int rc = 0;
-    if (!m || !r || r->errnum < 0 || (r->scheme && !zpar__scheme_name (r->scheme)))
+    if (!m || !r || r->errnum < 0 || (r->scheme && !zpar__scheme_name (r->scheme)) ||
+        !tids_valid (r->drop, r->ndrop) || (r->ndrop && !r->h.engine.v))
         BAD_PARAM ();
     if (r->h.engine.v) {
         for (size_t i = 0; i < sizeof (engine_addrs) / sizeof (engine_addrs[0]); i++)
@@ -203,6 +241,8 @@ int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_eng
             zpar__proto_put_u64 (&rc, m, ZPAR_F_HB_PERIOD_MS, r->hb_period_ms);
         if (r->hb_misses)
             zpar__proto_put_u64 (&rc, m, ZPAR_F_HB_MISSES, r->hb_misses);
+        for (size_t i = 0; i < r->ndrop; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_DROP, r->drop[i].v);
     }
     put_error (&rc, m, r->errnum, r->error);
     return zpar__proto_end_encode (m, rc);
@@ -222,7 +262,8 @@ int zpar__proto_reg_engine_reply_decode (const zpar_msg_t *m, zpar_proto_reg_eng
         zpar__proto_u64 (m, ZPAR_F_HB_MISSES, &r->hb_misses, err) < 0 ||
         get_enum (m, ZPAR_F_TASK_SCHEME, scheme_names, NNAMES (scheme_names), &scheme, err) < 0 ||
         zpar__proto_str (m, ZPAR_F_ERROR, &r->mem, &r->error, err) < 0 ||
-        get_errnum (m, &r->errnum, err) < 0) {
+        get_errnum (m, &r->errnum, err) < 0 ||
+        get_tids (m, ZPAR_F_DROP, &r->mem, &r->drop, &r->ndrop, err) < 0) {
         zpar__proto_reg_engine_reply_clear (r);
         return -1;
     }

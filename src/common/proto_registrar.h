@@ -64,22 +64,30 @@ const char *zpar__engine_state_name (zpar_engine_state_t s);
 const char *zpar__task_state_name (zpar_task_state_t s);
 const char *zpar__query_name (zpar_query_kind_t q);
 
-/* REGISTER_ENGINE: h.engine = the id held before, 0 the first time. */
+/* REGISTER_ENGINE: h.engine = the id held before, 0 the first time.
+ * held: the tasks the engine holds and has not finished (running or queued
+ * on it), one HELD field each; absent = none (what an older engine sends).
+ * A task id 0 in HELD is malformed. */
 typedef struct {
     zpar_proto_hdr_t h;
-    const char *host; /* HOST, NULL: not sent */
-    uint64_t pid;     /* PID */
-    int rank;         /* RANK, -1: none (2^64-1 on the wire; absent decodes as -1) */
-    zpar_eid_t want;  /* ENGINE_ID wanted, 0: any */
-    const char *uuid; /* ENGINE_UUID, NULL: not sent */
+    const char *host;       /* HOST, NULL: not sent */
+    uint64_t pid;           /* PID */
+    int rank;               /* RANK, -1: none (2^64-1 on the wire; absent decodes as -1) */
+    zpar_eid_t want;        /* ENGINE_ID wanted, 0: any */
+    const char *uuid;       /* ENGINE_UUID, NULL: not sent */
+    const zpar_tid_t *held; /* HELD, nheld ids (decode: owned by the struct) */
+    size_t nheld;
     zpar_proto_mem_t mem;
 } zpar_proto_reg_engine_t;
 
 /* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine
  * != 0): addr[MUX..HB_PONG] required, route (ROUTE, required: the routing
  * identity the engine uses on its queue and heartbeat sockets, naming
- * h.engine), scheme, hb_period_ms, hb_misses (0: not sent).  Refused
- * (h.engine == 0): error, errnum. */
+ * h.engine), scheme, hb_period_ms, hb_misses (0: not sent), drop (DROP,
+ * one field per id: held tasks the engine must kill and forget without a
+ * result; absent = none; every held task not in drop is adopted).  Refused
+ * (h.engine == 0): error, errnum (drop is not sent).  A task id 0 in DROP
+ * is malformed. */
 typedef struct {
     zpar_proto_hdr_t h;
     zpar_route_t route;
@@ -87,6 +95,8 @@ typedef struct {
     uint64_t hb_period_ms;
     uint64_t hb_misses;
     zpar_task_scheme_t scheme;
+    const zpar_tid_t *drop; /* DROP, ndrop ids (decode: owned by the struct) */
+    size_t ndrop;
     int errnum;        /* ERRNO, 0: not sent */
     const char *error; /* ERROR, NULL: not sent */
     zpar_proto_mem_t mem;

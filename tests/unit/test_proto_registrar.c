@@ -55,6 +55,40 @@ static void test_registrar (void)
             zpar__msg_u64_or (m, ZPAR_F_RANK, 0) == UINT64_MAX,
         "register_engine: decodes; rank -1 is 2^64-1 on the wire");
     zpar__proto_reg_engine_clear (&dre);
+    ok (zpar__proto_reg_engine_decode (m, &dre, &err) == 0 && dre.nheld == 0 && dre.held == NULL &&
+            zpar__msg_count (m, ZPAR_F_HELD) == 0,
+        "register_engine without HELD (an older engine): decodes as no held task");
+    zpar__proto_reg_engine_clear (&dre);
+    {
+        static const zpar_tid_t held[] = {{0x100000001ull}, {0x100000002ull}, {0x700000009ull}};
+        static const zpar_tid_t zero[] = {{5}, {0}};
+        zpar_proto_reg_engine_t h = re;
+        h.held = held;
+        h.nheld = 3;
+        ok (zpar__proto_reg_engine_encode (m, &h) == 0 && zpar__msg_count (m, ZPAR_F_HELD) == 3,
+            "register_engine with 3 held tasks: encodes 3 HELD fields");
+        check_all ("register_engine with HELD", m, re_reg_engine);
+        ok (zpar__proto_reg_engine_decode (m, &dre, &err) == 0 && dre.nheld == 3 &&
+                dre.held[0].v == held[0].v && dre.held[1].v == held[1].v &&
+                dre.held[2].v == held[2].v && !strcmp (dre.uuid, "u-1"),
+            "register_engine with HELD: decodes the ids in order");
+        zpar__proto_reg_engine_clear (&dre);
+        h.held = zero;
+        h.nheld = 2;
+        errno = 0;
+        ok (zpar__proto_reg_engine_encode (m, &h) < 0 && errno == EINVAL,
+            "register_engine holding task id 0: EINVAL");
+        h.held = NULL;
+        h.nheld = 1;
+        errno = 0;
+        ok (zpar__proto_reg_engine_encode (m, &h) < 0 && errno == EINVAL,
+            "register_engine with nheld 1 and no array: EINVAL");
+        ok (zpar__proto_reg_engine_encode (m, &re) == 0 &&
+                zpar__msg_add_u64 (m, ZPAR_F_HELD, 0) == 0 &&
+                zpar__proto_reg_engine_decode (m, &dre, &err) < 0 && errno == EPROTO &&
+                dre.held == NULL,
+            "register_engine with HELD 0 on the wire: malformed");
+    }
 
     ok (zpar__proto_reg_engine_reply_encode (m, &rr) < 0 && errno == EINVAL,
         "register_engine_reply without a route: EINVAL");
@@ -85,6 +119,30 @@ static void test_registrar (void)
     zpar__msg_add_u64 (old, ZPAR_F_HB_MISSES, 4);
     ok (m->len == old->len && memcmp (m->body, old->body, m->len) == 0,
         "register_engine_reply: the same body bytes as the hub built by hand");
+    ok (zpar__proto_reg_engine_reply_decode (old, &drr, &err) == 0 && drr.ndrop == 0 &&
+            drr.drop == NULL,
+        "register_engine_reply without DROP (an older hub): decodes as nothing to drop");
+    zpar__proto_reg_engine_reply_clear (&drr);
+    {
+        static const zpar_tid_t drop[] = {{0x100000002ull}, {0x300000004ull}};
+        zpar_proto_reg_engine_reply_t d = rr;
+        d.drop = drop;
+        d.ndrop = 2;
+        ok (zpar__proto_reg_engine_reply_encode (m, &d) == 0 &&
+                zpar__msg_count (m, ZPAR_F_DROP) == 2,
+            "register_engine_reply with 2 tasks to drop: encodes 2 DROP fields");
+        check_all ("register_engine_reply with DROP", m, re_reg_engine_reply);
+        ok (zpar__proto_reg_engine_reply_decode (m, &drr, &err) == 0 && drr.ndrop == 2 &&
+                drr.drop[0].v == drop[0].v && drr.drop[1].v == drop[1].v && drr.hb_misses == 4,
+            "register_engine_reply with DROP: decodes the ids in order");
+        zpar__proto_reg_engine_reply_clear (&drr);
+        d.h.engine.v = 0;
+        memset (&d.route, 0, sizeof (d.route));
+        d.errnum = EBUSY;
+        errno = 0;
+        ok (zpar__proto_reg_engine_reply_encode (m, &d) < 0 && errno == EINVAL,
+            "register_engine_reply refused with a DROP list: EINVAL");
+    }
     /* refused */
     memset (&rr, 0, sizeof (rr));
     rr.errnum = EINVAL;
