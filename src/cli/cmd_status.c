@@ -17,26 +17,40 @@ static void put_str (const char *s)
     zpar__json_put_str (stdout, s, strlen (s));
 }
 
-static double mib (uint64_t bytes)
+/* bytes as "812 B", "4.0 KiB", "1.3 MiB", "2.0 GiB" */
+static const char *human (uint64_t bytes, char *buf, size_t size)
 {
-    return (double)bytes / (1024.0 * 1024.0);
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf (buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf (buf, size, "%.1f %s", v, unit[u]);
+    return buf;
 }
 
 /* The records lines: nothing while they are saved. */
 static void print_records (const zpar_queue_status_t *qs)
 {
     time_t since = (time_t)(qs->records_unsaved_since_us / 1000000u), now = time (NULL);
-    char when[64] = "?";
+    char when[64] = "?", used[32], limit[32];
     struct tm tm;
     if (!qs->records_unsaved_since_us)
         return;
     if (gmtime_r (&since, &tm))
         strftime (when, sizeof (when), "%Y-%m-%d %H:%M:%S UTC", &tm);
     printf ("records: NOT SAVED since %s (%lld s): %llu waiting in the controller's memory "
-            "(%.1f MiB of a %.0f MiB bound): %s\n",
+            "(%s of a %s bound): %s\n",
             when, (long long)(now > since ? now - since : 0),
-            (unsigned long long)qs->records_unsaved, mib (qs->records_unsaved_bytes),
-            mib (qs->records_limit_bytes), qs->records_error[0] ? qs->records_error : "?");
+            (unsigned long long)qs->records_unsaved,
+            human (qs->records_unsaved_bytes, used, sizeof (used)),
+            human (qs->records_limit_bytes, limit, sizeof (limit)),
+            qs->records_error[0] ? qs->records_error : "?");
     if (qs->records_refusing)
         printf ("records: new submissions are refused until the records can be saved again "
                 "(free space for the task database)\n");

@@ -249,27 +249,26 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     }
 }
 
-/* New tasks are refused while the records are not saved and their
- * backlog reached its bound (records.h); accepted again once they are. */
-static void admit_update (zpar_hub_t *h)
+/* The records' backlog reached its bound while they cannot be saved
+ * (refusing 1), or not any more: new tasks are refused, or accepted
+ * again (admit.h), from this moment on. */
+static void records_refusing (void *arg, int refusing)
 {
+    zpar_hub_t *h = arg;
     zpar_records_health_t rh;
     char why[ZPAR_ERROR_TEXT_MAX + 160];
-    int refused = zpar__admit_refused (NULL, 0);
-    if (!h->records || zpar__records_health (h->records, &rh) < 0)
-        return;
-    if (rh.refusing && !refused) {
-        snprintf (why, sizeof (why),
-                  "new tasks refused: the task records are not being saved (%s) and %zu records "
-                  "(%zu bytes) wait in memory, the bound; free space for the records",
-                  rh.error, rh.unsaved, rh.bytes);
-        zpar__err ("%s", why);
-        zpar__admit_refuse (why);
-    } else if (!rh.refusing && refused) {
-        zpar__warn ("new tasks accepted again: %s",
-                    rh.since_us ? "the records backlog is under its bound" : "records saved");
+    if (!refusing) {
+        zpar__warn ("new tasks are accepted again");
         zpar__admit_refuse (NULL);
+        return;
     }
+    (void)zpar__records_health (h->records, &rh);
+    snprintf (why, sizeof (why),
+              "new tasks refused: the task records are not being saved (%s) and %zu records "
+              "(%zu bytes) wait in memory, the bound; free space for the records",
+              rh.error, rh.unsaved, rh.bytes);
+    zpar__err ("%s", why);
+    zpar__admit_refuse (why);
 }
 
 /* Write the batch (a failure is logged once by the records, and tried
@@ -279,7 +278,6 @@ static void flush_records (zpar_hub_t *h)
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
     (void)zpar__records_flush (h->records, NULL);
-    admit_update (h);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
      * not the tasks it has seen */
@@ -304,8 +302,6 @@ static void drain_monitor (zpar_hub_t *h)
     }
     if (zpar__records_batched (h->records) >= ZPAR_RECORDS_BATCH)
         flush_records (h);
-    else
-        admit_update (h);
 }
 
 /* ---------------------------------------------------------------- engines */
@@ -600,9 +596,10 @@ int zpar__hub_init (zpar_hub_t *h)
     }
     if (h->records) {
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
+        zpar__admit_refuse (NULL);
+        zpar__records_on_refusing (h->records, records_refusing, h);
         zpar__records_set_limit (h->records, records_limit ());
     }
-    zpar__admit_refuse (NULL);
     return 0;
 }
 

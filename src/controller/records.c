@@ -37,8 +37,23 @@ struct zpar_records {
     uint64_t since_us; /* first failed write (wall clock), 0: writes work */
     uint64_t retry_us; /* monotonic: no new try before */
     uint64_t failures;
+    int refusing; /* since_us && bytes >= limit, as last told */
+    zpar_records_refusing_f on_refusing;
+    void *on_refusing_arg;
     char error[ZPAR_ERROR_TEXT_MAX];
 };
+
+/* Tell a change of "refusing" (writes fail and the backlog reached its
+ * bound). */
+static void check_refusing (zpar_records_t *s)
+{
+    int now = s->since_us && s->bytes >= s->limit;
+    if (now != s->refusing) {
+        s->refusing = now;
+        if (s->on_refusing)
+            s->on_refusing (s->on_refusing_arg, now);
+    }
+}
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS tasks ("
@@ -184,6 +199,7 @@ int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t cli
         return -1;
     }
     s->bytes += op->len;
+    check_refusing (s);
     return 0;
 }
 
@@ -197,6 +213,7 @@ int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t eng
     op->id = tid.v;
     op->engine = engine.v;
     op->when = when_us;
+    check_refusing (s);
     return 0;
 }
 
@@ -217,6 +234,7 @@ int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engi
         return -1;
     }
     s->bytes += op->len;
+    check_refusing (s);
     return 0;
 }
 
@@ -302,6 +320,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
                        "(bound %zu bytes), written again every %d ms",
                        s->error, n, s->limit, ZPAR_RECORDS_RETRY_MS);
         }
+        check_refusing (s);
         if (err)
             *err = e;
         errno = saved;
@@ -318,6 +337,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     s->failures = 0;
     s->error[0] = '\0';
     ops_free (s);
+    check_refusing (s);
     return 0;
 }
 
@@ -344,15 +364,25 @@ int zpar__records_health (const zpar_records_t *s, zpar_records_health_t *h)
     h->limit = s->limit;
     h->since_us = s->since_us;
     h->failures = s->failures;
-    h->refusing = s->since_us && s->bytes >= s->limit;
+    h->refusing = s->refusing;
     snprintf (h->error, sizeof (h->error), "%s", s->error);
     return 0;
 }
 
 void zpar__records_set_limit (zpar_records_t *s, size_t bytes)
 {
-    if (s)
+    if (s) {
         s->limit = bytes ? bytes : ZPAR_RECORDS_LIMIT_DEFAULT;
+        check_refusing (s);
+    }
+}
+
+void zpar__records_on_refusing (zpar_records_t *s, zpar_records_refusing_f fn, void *arg)
+{
+    if (s) {
+        s->on_refusing = fn;
+        s->on_refusing_arg = arg;
+    }
 }
 
 int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
@@ -597,6 +627,7 @@ static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
     }
     op->len = strlen (name);
     s->bytes += op->len;
+    check_refusing (s);
     *v = op->id;
     return 0;
 }

@@ -97,6 +97,12 @@ int zpar__records_health (const zpar_records_t *r, zpar_records_health_t *h);
 /* Set the bound on the memory of unsaved records (0: the default).
  * NULL-safe. */
 void zpar__records_set_limit (zpar_records_t *r, size_t bytes);
+/* Called (in the records' thread) each time "refusing" of the health
+ * changes, with the new value: the hub opens and closes the door to new
+ * tasks there (admit.h), before anything else happens.  fn NULL: none. */
+typedef void (*zpar_records_refusing_f) (void *arg, int refusing);
+void zpar__records_on_refusing (zpar_records_t *r, zpar_records_refusing_f fn, void *arg);
+
 /* For tests: make the database refuse to grow past pages pages (SQLite's
  * max_page_count), as a full disk does.  0 / -1 errno. */
 int zpar__records_test_max_pages (zpar_records_t *r, unsigned long pages);

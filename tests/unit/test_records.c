@@ -154,6 +154,14 @@ static void test_counter (void)
     zpar__records_close (r);
 }
 
+static int refusing_calls, refusing_last = -1;
+static void on_refusing (void *arg, int refusing)
+{
+    (void)arg;
+    refusing_calls++;
+    refusing_last = refusing;
+}
+
 /* A database that cannot grow (max_page_count, as a full disk). */
 static void test_full (void)
 {
@@ -210,16 +218,27 @@ static void test_full (void)
         (unsigned long long)c3);
     errno = 0;
     ok (zpar__records_purge (r, T (0)) < 0 && errno == ENOSPC, "full: purge refused");
+    zpar__records_on_refusing (r, on_refusing, NULL);
     zpar__records_set_limit (r, 4096);
     ok (zpar__records_health (r, &h) == 0 && h.refusing && h.limit == 4096,
         "full: past the bound, refusing");
+    ok (refusing_calls == 1 && refusing_last == 1, "full: the change to refusing is told");
     zpar__records_set_limit (r, 0);
     ok (zpar__records_health (r, &h) == 0 && !h.refusing && h.limit == ZPAR_RECORDS_LIMIT_DEFAULT,
         "full: limit 0 is the default");
+    ok (refusing_calls == 2 && refusing_last == 0, "full: and back");
+    /* a put that crosses the bound is told at once */
+    zpar__records_set_limit (r, h.bytes + 100);
+    ok (zpar__records_put_running (r, T (100), E (1), 3) == 0 && refusing_calls == 2,
+        "full: a put under the bound: not refusing");
+    ok (zpar__records_put_result (r, T (100), E (1), ZPAR_STATUS_OK, "R", 1, big, 200, 4) == 0 &&
+            refusing_calls == 3 && refusing_last == 1,
+        "full: the put that crosses the bound: refusing");
     /* room again: the next try (after the retry period) writes everything */
     ok (zpar__records_test_max_pages (r, 1000000) == 0, "full: room again");
     usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
-    ok (zpar__records_flush (r, &err) == 0, "full: the batch is written (%s)", err.text);
+    ok (zpar__records_flush (r, &err) == 0, "full: the batch is written");
+    ok (refusing_calls == 4 && refusing_last == 0, "full: written: not refusing any more");
     ok (zpar__records_health (r, &h) == 0 && h.since_us == 0 && h.unsaved == 0 && h.bytes == 0 &&
             h.error[0] == '\0',
         "full: health says saved");
