@@ -94,6 +94,7 @@ static const char *field_names[] = {
     [ZPAR_F_DROPPED] = "dropped",
     [ZPAR_F_OUTSTANDING] = "outstanding",
     [ZPAR_F_ERRNO] = "errno",
+    [ZPAR_F_DUPLICATES] = "duplicates",
 };
 
 const char *zpar__msg_field_name (int key)

@@ -126,7 +126,8 @@ typedef enum {
     ZPAR_F_DATA = 61,   /* bytes */
     ZPAR_F_EVENT = 62,  /* str */
     /* query */
-    ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown" */
+    ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown",
+                            "resubmit", "sync" */
     ZPAR_F_TASK_ID = 71, /* u64, repeated */
     ZPAR_F_COUNT = 72,   /* u64 */
     ZPAR_F_RECORD = 73,  /* bytes: an encoded sub-message (header+body), repeated */
@@ -137,6 +138,7 @@ typedef enum {
     ZPAR_F_DROPPED = 78,
     ZPAR_F_OUTSTANDING = 79,
     ZPAR_F_ERRNO = 80,
+    ZPAR_F_DUPLICATES = 81, /* u64: duplicates dropped (status) */
     /* status, while the task records are not being saved */
     ZPAR_F_RECORDS_SINCE_US = 90, /* u64: wall clock of the first failed write */
     ZPAR_F_RECORDS_UNSAVED = 91,  /* u64: records waiting in memory */

@@ -11,8 +11,8 @@
 static const char *const scheme_names[] = {NULL, "leastload", "pure"};
 static const char *const engine_state_names[] = {NULL, "idle", "busy", "dead"};
 static const char *const task_state_names[] = {NULL, "pending", "running", "done"};
-static const char *const query_names[] = {NULL,      "engines", "status",  "result",
-                                          "request", "purge",   "shutdown"};
+static const char *const query_names[] = {NULL,    "engines",  "status",   "result", "request",
+                                          "purge", "shutdown", "resubmit", "sync"};
 #define NNAMES(a) ((int)(sizeof (a) / sizeof ((a)[0])))
 
 static const zpar_field_t addr_keys[ZPAR_ADDR_COUNT] = {
@@ -402,13 +402,48 @@ error:
 int zpar__proto_query_encode (zpar_msg_t *m, const zpar_proto_query_t *q)
 {
     int rc = 0;
-    if (!m || !q || !zpar__query_name (q->kind))
+    if (!m || !q || !zpar__query_name (q->kind) || (q->nids && !q->ids) ||
+        (q->record_len && !q->record))
         BAD_PARAM ();
+    if (q->kind == ZPAR_QUERY_RESUBMIT && (!q->task.v || !q->record || !q->record_len))
+        BAD_PARAM ();
+    if (q->kind == ZPAR_QUERY_SYNC) {
+        if (!q->nids)
+            BAD_PARAM ();
+        for (size_t i = 0; i < q->nids; i++)
+            if (!q->ids[i].v)
+                BAD_PARAM ();
+    }
     zpar__proto_begin_encode (m, ZPAR_MSG_QUERY, &q->h);
     zpar__proto_put_str (&rc, m, ZPAR_F_QUERY, zpar__query_name (q->kind));
-    if (q->task.v)
+    if (q->kind == ZPAR_QUERY_SYNC) {
+        for (size_t i = 0; i < q->nids; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, q->ids[i].v);
+    } else if (q->task.v)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, q->task.v);
+    if (q->kind == ZPAR_QUERY_RESUBMIT)
+        zpar__proto_put_bytes (&rc, m, ZPAR_F_RECORD, q->record, q->record_len);
     return zpar__proto_end_encode (m, rc);
+}
+
+/* Every TASK_ID of m is a non-zero u64 (SYNC); 0 / -1 EPROTO. */
+static int check_ids (const zpar_msg_t *m, zpar_error_t *err)
+{
+    size_t n = zpar__msg_count (m, ZPAR_F_TASK_ID);
+    if (n == 0)
+        return zpar__proto_missing (err, ZPAR_F_TASK_ID);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *p = zpar__msg_get_bytes_at (m, ZPAR_F_TASK_ID, i, &len);
+        int zero = 1;
+        if (!p || len != 8)
+            return zpar__errnoprintf (err, EPROTO, "sync: task id %zu is not an 8-byte number", i);
+        for (size_t k = 0; k < 8; k++)
+            zero &= p[k] == 0;
+        if (zero)
+            return zpar__errnoprintf (err, EPROTO, "sync: task id %zu is 0", i);
+    }
+    return 0;
 }
 
 int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_error_t *err)
@@ -421,11 +456,60 @@ int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_e
         (rc = zpar__proto_enum (m, ZPAR_F_QUERY, query_names, NNAMES (query_names), &kind, err)) <
             0 ||
         (rc == 0 && zpar__proto_missing (err, ZPAR_F_QUERY) < 0) ||
-        zpar__proto_u64 (m, ZPAR_F_TASK_ID, &q->task.v, err) < 0) {
-        memset (q, 0, sizeof (*q));
-        return -1;
-    }
+        zpar__proto_u64 (m, ZPAR_F_TASK_ID, &q->task.v, err) < 0)
+        goto error;
     q->kind = (zpar_query_kind_t)kind;
+    if (q->kind == ZPAR_QUERY_SYNC && check_ids (m, err) < 0)
+        goto error;
+    if (q->kind == ZPAR_QUERY_RESUBMIT) {
+        if (!q->task.v) {
+            zpar__proto_missing (err, ZPAR_F_TASK_ID);
+            goto error;
+        }
+        if (zpar__proto_bytes (m, ZPAR_F_RECORD, &q->record, &q->record_len) <= 0 ||
+            !q->record_len) {
+            zpar__proto_missing (err, ZPAR_F_RECORD);
+            goto error;
+        }
+    }
+    return 0;
+error:
+    memset (q, 0, sizeof (*q));
+    return -1;
+}
+
+static int tid_list (const zpar_msg_t *m, zpar_proto_mem_t *mem, const zpar_tid_t **ids,
+                     size_t *nids, zpar_error_t *err)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    zpar_tid_t *t;
+    int rc = zpar__proto_u64v (m, ZPAR_F_TASK_ID, mem, &v, &n, err);
+    *ids = NULL;
+    *nids = 0;
+    if (rc <= 0)
+        return rc;
+    if (!(t = zpar__proto_mem_alloc (mem, n * sizeof (*t))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i])
+            return zpar__errnoprintf (err, EPROTO, "task id %zu is 0", i);
+        t[i] = zpar__tid (v[i]);
+    }
+    *ids = t;
+    *nids = n;
+    return 0;
+}
+
+int zpar__proto_query_ids (const zpar_msg_t *m, zpar_proto_mem_t *mem, const zpar_tid_t **ids,
+                           size_t *nids, zpar_error_t *err)
+{
+    if (!m || !mem || !ids || !nids)
+        return zpar__errnoprintf (err, EINVAL, "bad parameter");
+    if (tid_list (m, mem, ids, nids, err) < 0)
+        return -1;
+    if (!*nids)
+        return zpar__proto_missing (err, ZPAR_F_TASK_ID);
     return 0;
 }
 
@@ -472,8 +556,11 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
     int rc = 0;
     if (!m || !r || r->errnum < 0 || (r->kind && !zpar__query_name (r->kind)) ||
         (r->state && !zpar__task_state_name (r->state)) || (r->nengines && !r->engines) ||
-        (r->record_len && !r->record))
+        (r->record_len && !r->record) || (r->nids && !r->ids))
         BAD_PARAM ();
+    for (size_t i = 0; i < r->nids; i++)
+        if (!r->ids[i].v)
+            BAD_PARAM ();
     zpar__proto_begin_encode (m, ZPAR_MSG_QUERY_REPLY, &r->h);
     if (r->kind)
         zpar__proto_put_str (&rc, m, ZPAR_F_QUERY, zpar__query_name (r->kind));
@@ -493,6 +580,7 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         zpar__proto_put_u64 (&rc, m, ZPAR_F_COMPLETED, r->completed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_FAILED, r->failed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_DROPPED, r->dropped);
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_DUPLICATES, r->duplicates);
         if (r->records_since_us) {
             zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_SINCE_US, r->records_since_us);
             zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_UNSAVED, r->records_unsaved);
@@ -513,6 +601,17 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         break;
     case ZPAR_QUERY_PURGE:
         zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        break;
+    case ZPAR_QUERY_RESUBMIT:
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, r->task.v);
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        if (r->state)
+            zpar__proto_put_str (&rc, m, ZPAR_F_STATE, zpar__task_state_name (r->state));
+        break;
+    case ZPAR_QUERY_SYNC:
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        for (size_t i = 0; i < r->nids; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, r->ids[i].v);
         break;
     default:
         break;
@@ -601,6 +700,7 @@ int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_
         zpar__proto_u64 (m, ZPAR_F_COMPLETED, &r->completed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_FAILED, &r->failed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_DROPPED, &r->dropped, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_DUPLICATES, &r->duplicates, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_TASK_ID, &r->task.v, err) < 0 ||
         get_enum (m, ZPAR_F_STATE, task_state_names, NNAMES (task_state_names), &state, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0 || get_records_health (m, r, err) < 0)
@@ -609,6 +709,9 @@ int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_
     r->state = (zpar_task_state_t)state;
     if (r->kind == ZPAR_QUERY_ENGINES) {
         if (get_engines (m, r, err) < 0)
+            goto error;
+    } else if (r->kind == ZPAR_QUERY_SYNC) {
+        if (tid_list (m, &r->mem, &r->ids, &r->nids, err) < 0)
             goto error;
     } else
         (void)zpar__proto_bytes (m, ZPAR_F_RECORD, &r->record, &r->record_len);

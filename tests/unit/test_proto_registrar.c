@@ -355,8 +355,92 @@ static void test_query (void)
     zpar__msg_destroy (m);
 }
 
+/* RESUBMIT and SYNC (C5): round trips, strict decoding, bad parameters. */
+static void test_resubmit_sync (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    static const zpar_tid_t ids[] = {{5}, {0x100000002ull}, {9}};
+    const char req[] = "a packed request, header and body, at least 48 bytes long";
+    zpar_proto_query_t q = {.kind = ZPAR_QUERY_RESUBMIT,
+                            .task = {5},
+                            .record = req,
+                            .record_len = sizeof (req)},
+                       dq;
+    zpar_proto_query_reply_t rep = {0}, drep;
+    zpar_proto_mem_t mem = {0};
+    const zpar_tid_t *got;
+    size_t n = 0;
+    zpar_error_t err;
+
+    ok (zpar__proto_query_encode (m, &q) == 0 && zpar__proto_query_decode (m, &dq, &err) == 0 &&
+            dq.kind == ZPAR_QUERY_RESUBMIT && dq.task.v == 5 && dq.record_len == sizeof (req) &&
+            !memcmp (dq.record, req, sizeof (req)),
+        "resubmit: round trip (task id and request)");
+    zpar__msg_reset (m, ZPAR_MSG_QUERY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "resubmit");
+    zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, 5);
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "resubmit without its request: malformed (%s)", err.text);
+    errno = 0;
+    q.record = NULL;
+    q.record_len = 0;
+    ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode resubmit without request");
+    q = (zpar_proto_query_t){.kind = ZPAR_QUERY_SYNC, .ids = ids, .nids = 3};
+    ok (zpar__proto_query_encode (m, &q) == 0 && zpar__proto_query_decode (m, &dq, &err) == 0 &&
+            dq.kind == ZPAR_QUERY_SYNC && dq.task.v == 5 &&
+            zpar__proto_query_ids (m, &mem, &got, &n, &err) == 0 && n == 3 &&
+            got[1].v == 0x100000002ull && got[2].v == 9,
+        "sync: round trip (three ids, in order)");
+    zpar__proto_mem_free (&mem);
+    q.nids = 0;
+    ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode sync without ids");
+    {
+        static const zpar_tid_t zero[] = {{3}, {0}};
+        q.ids = zero;
+        q.nids = 2;
+        ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode sync with id 0");
+    }
+    zpar__msg_reset (m, ZPAR_MSG_QUERY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "sync");
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "sync without ids: malformed (%s)", err.text);
+    zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, 0);
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "sync with id 0: malformed (%s)", err.text);
+
+    rep.kind = ZPAR_QUERY_SYNC;
+    rep.count = 2;
+    rep.ids = ids + 2;
+    rep.nids = 1;
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 && drep.kind == ZPAR_QUERY_SYNC &&
+            drep.count == 2 && drep.nids == 1 && drep.ids[0].v == 9,
+        "sync reply: round trip (count, unknown ids)");
+    zpar__proto_query_reply_clear (&drep);
+    rep = (zpar_proto_query_reply_t){
+        .kind = ZPAR_QUERY_RESUBMIT, .task = {5}, .count = 0, .state = ZPAR_TASK_STATE_RUNNING};
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 &&
+            drep.kind == ZPAR_QUERY_RESUBMIT && drep.task.v == 5 && drep.count == 0 &&
+            drep.state == ZPAR_TASK_STATE_RUNNING,
+        "resubmit reply: round trip (known, running)");
+    zpar__proto_query_reply_clear (&drep);
+    rep = (zpar_proto_query_reply_t){.kind = ZPAR_QUERY_STATUS, .duplicates = 17};
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 && drep.duplicates == 17,
+        "status reply: duplicates round trip");
+    zpar__proto_query_reply_clear (&drep);
+    ok (zpar__proto_query_ids (NULL, &mem, &got, &n, &err) < 0 && errno == EINVAL,
+        "query_ids NULL: EINVAL");
+    ok (!strcmp (zpar__query_name (ZPAR_QUERY_RESUBMIT), "resubmit") &&
+            !strcmp (zpar__query_name (ZPAR_QUERY_SYNC), "sync"),
+        "query names");
+    zpar__msg_destroy (m);
+}
+
 int main (void)
 {
+    test_resubmit_sync ();
     test_registrar ();
     test_query ();
     return done_testing ();

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0900-disk-full: the task records on a full filesystem.  The controller's
+# t0950-disk-full: the task records on a full filesystem.  The controller's
 # directory (and so its records, tasks.sqlite) is on a small tmpfs this
 # test mounts and fills with a file.  While it is full:
 #   - the controller keeps running tasks (3,000 here);
@@ -25,26 +25,26 @@ N=${ZPAR_T0900_TASKS:-3000}
 
 # the processes holding files on the mount first, then the mount, then the
 # library's own cleanup (which sees the exit status of the script)
-t0900_exit () {
-    t0900_rc=$?
-    t0900_ours=
-    for t0900_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
-        if zt_is_ours "$t0900_p"; then t0900_ours="$t0900_ours $t0900_p"; fi
+t0950_exit () {
+    t0950_rc=$?
+    t0950_ours=
+    for t0950_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
+        if zt_is_ours "$t0950_p"; then t0950_ours="$t0950_ours $t0950_p"; fi
     done
     # shellcheck disable=SC2086
-    zt_kill_pids $t0900_ours
+    zt_kill_pids $t0950_ours
     # shellcheck disable=SC2046
     zt_kill_pids $(zt_marked_pids)
     if mountpoint -q "$MNT" 2>/dev/null; then
         umount "$MNT" 2>/dev/null || umount -l "$MNT"
     fi
-    (exit $t0900_rc)
+    (exit $t0950_rc)
     zt_cleanup
 }
 
 if [ "$(id -u)" = 0 ] && command -v sqlite3 >/dev/null 2>&1 && mkdir -p "$MNT" &&
-    mount -t tmpfs -o size=24m,mode=0755 zpar-t0900 "$MNT" 2>/dev/null; then
-    trap t0900_exit EXIT
+    mount -t tmpfs -o size=24m,mode=0755 zpar-t0950 "$MNT" 2>/dev/null; then
+    trap t0950_exit EXIT
     test_set_prereq TMPFS
 fi
 
