@@ -11,9 +11,7 @@
 #     submissions past it are refused with a clear error result, and every
 #     task that was accepted still gets its result;
 # and once space comes back, the controller saves everything by itself
-# (counted in SQLite).  Last, a SIGKILL of the controller while the disk is
-# full: of the tasks whose submission was acknowledged (`zpar submit`
-# printed an id), none is lost after a restart with --reuse.
+# (counted in SQLite).  (t0951: a SIGKILL while the disk is full.)
 # Needs root (mount); the mount is removed on exit, whatever happens.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
@@ -171,58 +169,6 @@ test_expect_success TMPFS,TESTCLIENT,TESTFN 'every accepted task is found, and s
 test_expect_success TMPFS,TESTCLIENT,TESTFN 'stop the second controller' '
 	zt_timeout 30 $ZPAR stop &&
 	wait_for 20 "! zt_alive $(cat c2.pid)"
-'
-
-# ------------------------------------------------------------ SIGKILL while full
-
-test_expect_success TMPFS,TESTCLIENT,TESTFN 'a third controller; tasks submitted while the disk has space' '
-	unfill &&
-	zt_controller "$MNT/c3" &&
-	echo $ZT_CONTROLLER_PID >c3.pid &&
-	cp "$MNT/c3/client.json" "$ZT_TMP/saved3.json" &&
-	zt_engine "$MNT/c3" e5 && zt_engine "$MNT/c3" e6 &&
-	wait_for 30 "test \$(zt_engines_in_state idle) = 2" &&
-	: >acked.txt &&
-	for i in $(seq 1 40); do
-		zt_timeout 20 $ZPAR submit -- sh -c "sleep 0.1; echo before$i" >>acked.txt || return 1
-	done &&
-	wc -l <acked.txt
-'
-
-test_expect_success TMPFS,TESTCLIENT,TESTFN 'disk full, more submissions, SIGKILL, space back, restart: no acknowledged task lost' '
-	fill &&
-	: >full.txt && nack=0 &&
-	for i in $(seq 1 60); do
-		if zt_timeout 10 $ZPAR submit -- echo full$i >id.txt 2>sub.err; then
-			cat id.txt >>full.txt
-		else
-			nack=$((nack + 1)); cp sub.err last-refusal.err
-		fi
-	done
-	echo "submitted while full: acknowledged $(wc -l <full.txt), not acknowledged $nack" &&
-	test ! -s last-refusal.err || cat last-refusal.err
-	cat full.txt >>acked.txt &&
-	wait_for 30 "zt_timeout 10 $ZPAR status >st5.txt 2>/dev/null && grep -q \"0 pending, 0 running\" st5.txt"
-	cat st5.txt
-	kill -KILL $(cat c3.pid) &&
-	wait_for 10 "! zt_alive $(cat c3.pid)" &&
-	unfill &&
-	zt_spawn controller-c3b "$ZPAR" controller --dir "$MNT/c3" --reuse "$ZT_TMP/saved3.json" &&
-	echo $ZT_LAST_PID >c3.pid &&
-	wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $MNT/c3/client.json" &&
-	wait_for 30 "test \$(zt_engines_in_state idle) = 2" &&
-	zt_timeout 120 "$TESTCLIENT" -t 60 future-for $(cat acked.txt) >ff3.out 2>ff3.err
-	nacked=$(wc -l <acked.txt)
-	okn=$(grep -c "status=ok" ff3.out)
-	lost=$((nacked - okn))
-	grep -v "status=ok" ff3.out | head -n 5
-	echo "acknowledged $nacked, with a result $okn, lost $lost" &&
-	expect_eq "acknowledged tasks lost" 0 $lost
-'
-
-test_expect_success TMPFS,TESTCLIENT,TESTFN 'stop the third controller' '
-	zt_timeout 30 $ZPAR stop &&
-	wait_for 20 "! zt_alive $(cat c3.pid)"
 '
 
 test_done
