@@ -11,6 +11,10 @@
 #     keeps running what the killed runner submitted; the rerun adopts
 #     those points' results from the cluster instead of submitting them
 #     again: no point runs twice, every point has its result.
+# (c) on that cluster, a journal whose tasks in flight are (1) tasks the
+#     cluster finished (adopted from its records: not run again) and (2)
+#     ids the cluster never saw (a runner killed between its journal
+#     commit and its submission: submitted again, once).
 #
 # Every point's command appends its index to one side-effect file, so a
 # point that ran twice shows up twice.  Prints the counts.
@@ -213,6 +217,39 @@ ok $([ "$miss" -eq 0 ]; echo $?) "shared: no point is missing ($miss)"
 zp sweep report shared.yaml --format json > shared.json 2> /dev/null
 nsucc=$(in_state shared.json succeeded | wc -l)
 ok $([ "$nsucc" -eq 40 ]; echo $?) "shared: all 40 points have their result ($nsucc succeeded)"
+# ---------------------------------------------------------------- (c) adopt / resubmit
+if command -v sqlite3 > /dev/null 2>&1; then
+    cat > "$T/c.yaml" <<EOF
+name: c
+shell: true
+command: "echo {i} >> $T/side.c"
+params:
+  i: {range: [0, 10]}
+workdir: c.runs
+EOF
+    zp sweep run c.yaml --connection-file "$CONN" --quiet > run5.log 2>&1
+    ok $? "adopt: a first run of 10 points" || diag < run5.log
+    # points 0-2: in flight with the ids of their finished tasks; points 3-4:
+    # in flight with ids the cluster never saw
+    sqlite3 c.yaml.journal.sqlite \
+        "UPDATE points SET state = 'running', inflight = task_id WHERE idx < 3;
+         UPDATE points SET state = 'running', inflight = '4000000.' || idx WHERE idx IN (3, 4);"
+    zp sweep run c.yaml --connection-file "$CONN" > run6.log 2>&1
+    rc=$?
+    ok $([ $rc -eq 0 ]; echo $?) "adopt: the rerun exits 0 (got $rc)" || diag < run6.log
+    runs=$(for i in 0 1 2 3 4 5; do printf '%s ' "$(grep -cx "$i" side.c)"; done)
+    ok $([ "$runs" = "1 1 1 2 2 1 " ]; echo $?) \
+        "adopt: finished tasks taken from the records, unknown ids submitted again once (runs of points 0-5: $runs)" \
+        || diag < run6.log
+    grep -q '5 points submitted by an earlier run were taken over' run6.log
+    ok $? "adopt: the runner says what it took over" || diag < run6.log
+    zp sweep report c.yaml --format json > c.json 2> /dev/null
+    nsucc=$(in_state c.json succeeded | wc -l)
+    ok $([ "$nsucc" -eq 10 ]; echo $?) "adopt: all 10 points succeeded ($nsucc)"
+else
+    echo "# sqlite3 not found: adoption checks skipped"
+fi
+
 zp cluster stop --dir "$T/shared" > /dev/null 2>&1
 ok $? "shared: zpar cluster stop"
 

@@ -67,8 +67,8 @@ diag () { sed 's/^/# /'; }
 zp () { timeout "$(scaled 120)" "$ZPAR" "$@"; }
 lines () { if [ -f "$1" ]; then wc -l < "$1" | tr -d ' '; else echo 0; fi; }
 
-if ! mount -t tmpfs -o size=16m,mode=0700 zpar-t0951 "$MNT" 2> mount.err; then
-    echo "1..0 # SKIP cannot mount a tmpfs: $(cat mount.err 2>/dev/null)"
+if ! mount -t tmpfs -o size=16m,mode=0700 zpar-t0951 "$MNT" 2> "$T/mount.err"; then
+    echo "1..0 # SKIP cannot mount a tmpfs: $(cat "$T/mount.err" 2>/dev/null)"
     exit 0
 fi
 J=$MNT/full.journal.sqlite
