@@ -601,10 +601,14 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
      * the pids file, but it wrote its pid into the connection file */
     if (!ctl_alive) {
         zpar_conninfo_t ci;
+        unsigned long long start = 0;
         if (zpar__conn_read (conn, &ci, NULL) == 0 && ci.pid > 0 && !strcmp (ci.host, host) &&
             kill (ci.pid, 0) == 0) {
             ctl_alive = 1;
             info->controller = ci.pid;
+            /* it is part of what this stop ends: counted and waited for */
+            if (proc_stat (ci.pid, &start, NULL) == 0 && proc_is_ours (ci.pid, start))
+                (void)list_add (&l, 1, 0, ci.pid, start);
         }
     }
     info->found = count_alive (&l); /* before the shutdown request: they exit fast */

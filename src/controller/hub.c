@@ -24,12 +24,14 @@
 #define FLUSH_MS  50
 #define DRAIN_MAX 4096
 
-enum { W_REGISTRAR, W_PONG, W_MONITOR, W_PIPE, W_PING, W_FLUSH, W_COUNT };
+enum { W_REGISTRAR, W_PONG, W_MONITOR, W_PIPE, W_PING, W_FLUSH, W_RECOVER, W_COUNT };
 
 /* A task the hub tracks until its result. */
 typedef struct {
     uint8_t state; /* ZPAR_REC_PENDING / RUNNING */
     uint8_t direct;
+    uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
+                          recovery window): not yet adopted nor queued again */
     zpar_eid_t engine;
     zpar_cid_t client;
 } live_t;
@@ -127,7 +129,19 @@ static void record_finish (zpar_hub_t *h, const zpar_hdr_t *hd, int status, cons
 {
     zpar_tid_t task = zpar__tid (hd->task);
     live_t *l = task.v ? zpar__idmap_del (h->live, task.v) : NULL;
+    int state, st;
 
+    /* only the first result of a task counts: one for a task the records
+     * show finished (a late copy from an engine that came back, a result
+     * an engine kept through a controller restart) is not recorded again */
+    if (!l && task.v &&
+        zpar__records_get (h->records, task, &state, &st, NULL, NULL, NULL, NULL) == 0 &&
+        state == ZPAR_REC_DONE) {
+        h->n_duplicates++;
+        zpar__debug ("task %llu: a second result (from engine %u) not recorded",
+                     (unsigned long long)task.v, hd->engine);
+        return;
+    }
     if (l) {
         if (l->state == ZPAR_REC_PENDING && h->n_pending)
             h->n_pending--;
@@ -248,12 +262,59 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     }
 }
 
+/* Send the replies that waited for the records to be committed. */
+static void release_deferred (zpar_hub_t *h)
+{
+    for (size_t i = 0; i < h->ndeferred; i++) {
+        zpar_msg_t *r = h->deferred[i];
+        if (h->released)
+            h->released (h->released_arg, r);
+        if (h->registrar && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, r,
+                                                  ZMQ_DONTWAIT) < 0)
+            zpar__debug ("hub: reply to a vanished peer dropped");
+        zpar__msg_destroy (r);
+    }
+    h->ndeferred = 0;
+}
+
+int zpar__hub_flush (zpar_hub_t *h, zpar_error_t *err)
+{
+    if (h->records && zpar__records_flush (h->records, err) < 0)
+        return -1;
+    release_deferred (h);
+    return 0;
+}
+
+int zpar__hub_defer_reply (zpar_hub_t *h, zpar_msg_t *reply)
+{
+    if (!h || !reply) {
+        zpar__msg_destroy (reply);
+        errno = EINVAL;
+        return -1;
+    }
+    if (h->ndeferred == h->deferred_cap) {
+        size_t n = h->deferred_cap ? h->deferred_cap * 2 : 16;
+        zpar_msg_t **nd = realloc (h->deferred, n * sizeof (*nd));
+        if (!nd) {
+            zpar__msg_destroy (reply);
+            errno = ENOMEM;
+            return -1;
+        }
+        h->deferred = nd;
+        h->deferred_cap = n;
+    }
+    h->deferred[h->ndeferred++] = reply;
+    if (!zpar__records_batched (h->records))
+        release_deferred (h); /* everything it acknowledges is committed */
+    return 0;
+}
+
 static void flush_records (zpar_hub_t *h)
 {
     zpar_error_t err;
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
-    if (zpar__records_flush (h->records, &err) < 0)
+    if (zpar__hub_flush (h, &err) < 0)
         zpar__err ("%s", err.text);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
@@ -280,6 +341,12 @@ static void drain_monitor (zpar_hub_t *h)
         flush_records (h);
 }
 
+void zpar__hub_drain_monitor (zpar_hub_t *h)
+{
+    if (h && h->monitor)
+        drain_monitor (h);
+}
+
 /* ---------------------------------------------------------------- engines */
 
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
@@ -293,23 +360,26 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
         (void)zpar__pipe_send_route (h->mux_inject, &e->route, 0);
     if (h->ctl_inject)
         (void)zpar__pipe_send_route (h->ctl_inject, &e->route, 0);
+    /* with the tasks it holds that it keeps (zpar__hub_engine_held), in
+     * the same message */
     if (h->lb_pipe)
-        (void)zpar__pipe_send_up (h->lb_pipe, &e->route, 0);
+        (void)zpar__pipe_send_up_adopt (h->lb_pipe, &e->route, h->adopt_list, h->adopt_len, 0);
+    free (h->adopt_list);
+    h->adopt_list = NULL;
+    h->adopt_len = 0;
     zpar__hub_notify (h, e->id, ZPAR_NOTIFY_REGISTERED);
 }
 
 /* The result of a direct task whose engine died, recorded as the engine
  * would have sent it. */
-static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
+static void fail_direct_text (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, const char *text)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
     live_t *l = zpar__idmap_get (h->live, task.v);
-    char text[128];
     uint8_t *buf;
     size_t len;
     if (!m)
         return;
-    snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
     if (zpar__proto_result_encode_error (m, task, eid, l ? l->client : zpar__cid (0),
                                          ZPAR_STATUS_ENGINE_DIED, text) == 0) {
         m->hdr.time_us = zpar__now_us ();
@@ -319,6 +389,13 @@ static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
         }
     }
     zpar__msg_destroy (m);
+}
+
+static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
+{
+    char text[128];
+    snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
+    fail_direct_text (h, task, eid, text);
 }
 
 void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why)
@@ -507,19 +584,226 @@ void zpar__hub_stop (zpar_hub_t *h, const char *why)
         zpar__reactor_stop (h->r);
 }
 
-static void requeue_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
+/* ---------------------------------------------------------------- restart */
+
+static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t *l, uint8_t **list,
+                      size_t *len)
+{
+    uint8_t *req = NULL;
+    size_t reqlen = 0;
+    int state, status, rc = 0;
+    if (!l->direct) {
+        /* the scheduler of this controller has it unless it was recorded
+         * by an earlier one (or resubmitted during the recovery window) */
+        if (l->recovered &&
+            (zpar__records_get (h->records, id, &state, &status, &req, &reqlen, NULL, NULL) < 0 ||
+             !req))
+            return -1;
+        rc = zpar__pipe_adopt_add (list, len, id.v, req, reqlen);
+        free (req);
+        if (rc < 0)
+            return -1;
+    }
+    if (l->state == ZPAR_REC_PENDING) {
+        if (h->n_pending)
+            h->n_pending--;
+        h->n_running++;
+    } else if (!l->recovered && !zpar__eid_eq (l->engine, e->id)) {
+        zpar_hub_engine_t *o = zpar__hub_engine_get (h, l->engine);
+        if (o && o->outstanding)
+            o->outstanding--;
+    }
+    /* a recovered task was counted on no engine of this controller */
+    if (l->recovered || l->state == ZPAR_REC_PENDING || !zpar__eid_eq (l->engine, e->id)) {
+        e->outstanding++;
+        (void)zpar__records_put_running (h->records, id, e->id, zpar__now_us ());
+    }
+    l->state = ZPAR_REC_RUNNING;
+    l->engine = e->id;
+    l->recovered = 0;
+    h->n_adopted++;
+    return 0;
+}
+
+int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
+                           const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop)
+{
+    uint8_t *list = NULL;
+    size_t len = 0, nd = 0, nadopt = 0;
+    zpar_tid_t *d = NULL;
+
+    *drop = NULL;
+    *ndrop = 0;
+    if (!n)
+        return 0;
+    if (!(d = malloc (n * sizeof (*d)))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* what the schedulers did until now */
+    zpar__hub_drain_monitor (h);
+    for (size_t i = 0; i < n; i++) {
+        live_t *l = held[i].v ? zpar__idmap_get (h->live, held[i].v) : NULL;
+        int mine = l && ((l->recovered) ||
+                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
+        if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
+            nadopt++;
+            continue;
+        }
+        d[nd++] = held[i];
+        h->n_held_dropped++;
+        zpar__info ("engine %u holds task %llu: %s, told to drop it", e->id.v,
+                    (unsigned long long)held[i].v,
+                    !l ? "finished or unknown" : "it was given to another engine");
+    }
+    if (nadopt)
+        zpar__info ("engine %u holds %zu task(s): adopted (they run on there, once)", e->id.v,
+                    nadopt);
+    if (len) {
+        if (was_alive) {
+            if (h->lb_pipe)
+                (void)zpar__pipe_send_adopt (h->lb_pipe, e->id.v, list, len, 0);
+            free (list);
+        } else {
+            free (h->adopt_list); /* zpar__hub_engine_up sends it */
+            h->adopt_list = list;
+            h->adopt_len = len;
+        }
+    }
+    if (!nd) {
+        free (d);
+        d = NULL;
+    }
+    *drop = d;
+    *ndrop = nd;
+    return 0;
+}
+
+/* At start: every task an earlier controller recorded but did not finish
+ * is live again, waiting for an engine to report it (or the end of the
+ * recovery window). */
+static void recover_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
                          size_t len)
 {
     zpar_hub_t *h = arg;
-    (void)state;
-    (void)engine;
-    /* only load-balanced requests (header engine 0) are taken again: the
-     * task scheduler checks; direct tasks belong to their engine */
-    if (!req || len < ZPAR_HDR_LEN || !h->lb_pipe)
+    zpar_error_t err;
+    live_t *l;
+    if (zpar__idmap_get (h->live, id.v) || !(l = calloc (1, sizeof (*l))))
         return;
-    zpar__debug ("task %llu: recorded but not finished by the previous controller",
-                 (unsigned long long)id.v);
-    (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
+    l->recovered = 1;
+    l->state = state == ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : ZPAR_REC_PENDING;
+    l->engine = engine;
+    if (req && len >= ZPAR_HDR_LEN && zpar__msg_unpack (h->scratch, req, len, &err) == 0) {
+        l->direct = h->scratch->hdr.type == ZPAR_MSG_TASK && h->scratch->hdr.engine != 0;
+        l->client = zpar__cid (h->scratch->hdr.client);
+        if (l->direct)
+            l->engine = zpar__eid (h->scratch->hdr.engine);
+    }
+    if (zpar__idmap_put (h->live, id.v, l) < 0) {
+        free (l);
+        return;
+    }
+    if (l->state == ZPAR_REC_RUNNING)
+        h->n_running++;
+    else
+        h->n_pending++;
+    h->n_recovered++;
+}
+
+void zpar__hub_end_recovery (zpar_hub_t *h)
+{
+    size_t pos = 0, n = 0, cap = 0, requeued = 0, failed = 0;
+    uint64_t id, *ids = NULL;
+    live_t *l;
+
+    if (!h->recovering)
+        return;
+    h->recovering = 0;
+    while ((l = zpar__idmap_next (h->live, &pos, &id))) {
+        if (!l->recovered)
+            continue;
+        if (n == cap) {
+            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 64) * sizeof (*ni));
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[n++] = id;
+    }
+    for (size_t i = 0; i < n; i++) {
+        zpar_tid_t t = zpar__tid (ids[i]);
+        uint8_t *req = NULL;
+        size_t len = 0;
+        int state, status;
+        if (!(l = zpar__idmap_get (h->live, t.v)))
+            continue;
+        l->recovered = 0;
+        if (l->direct) {
+            char text[200];
+            snprintf (text, sizeof (text),
+                      "the controller restarted and engine %u did not report this task again: "
+                      "it is lost (engine died)",
+                      l->engine.v);
+            fail_direct_text (h, t, l->engine, text);
+            failed++;
+            continue;
+        }
+        if (zpar__records_get (h->records, t, &state, &status, &req, &len, NULL, NULL) == 0 &&
+            req && len >= ZPAR_HDR_LEN && h->lb_pipe &&
+            zpar__pipe_send_requeue (h->lb_pipe, req, len, 0) == 0)
+            requeued++;
+        else
+            zpar__warn ("task %llu: recorded unfinished, but its request cannot be queued again",
+                        (unsigned long long)t.v);
+        free (req);
+    }
+    free (ids);
+    zpar__info ("recovery done: %llu unfinished task(s) recorded, %llu adopted by engines, %zu "
+                "queued again, %zu direct one(s) answered engine-died, %llu held task(s) dropped",
+                (unsigned long long)h->n_recovered, (unsigned long long)h->n_adopted, requeued,
+                failed, (unsigned long long)h->n_held_dropped);
+}
+
+int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, size_t len)
+{
+    zpar_tid_t task;
+    live_t *l;
+    if (!h || !hd || !req || len < ZPAR_HDR_LEN || !hd->task) {
+        errno = EINVAL;
+        return -1;
+    }
+    task = zpar__tid (hd->task);
+    if (zpar__idmap_get (h->live, task.v)) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (!(l = calloc (1, sizeof (*l)))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    l->state = ZPAR_REC_PENDING;
+    l->client = zpar__cid (hd->client);
+    l->recovered = (uint8_t)h->recovering;
+    if (zpar__idmap_put (h->live, task.v, l) < 0) {
+        free (l);
+        errno = ENOMEM;
+        return -1;
+    }
+    h->n_pending++;
+    (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL, 0,
+                                     hd->time_us);
+    /* during the recovery window, an engine may still report it: it is
+     * queued when the window closes, if nobody did */
+    if (!h->recovering && h->lb_pipe)
+        (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
+    return 0;
+}
+
+static void on_recover (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar__hub_end_recovery (arg);
+    zpar__watcher_stop (w);
+    (void)r, (void)revents;
 }
 
 int zpar__hub_init (zpar_hub_t *h)
@@ -535,8 +819,19 @@ int zpar__hub_init (zpar_hub_t *h)
         errno = ENOMEM;
         return -1;
     }
-    if (h->records)
+    h->recover_ms = (uint64_t)(h->hb_misses + 1) * (uint64_t)h->hb_period_ms;
+    if (h->records) {
+        uint64_t incarnation = 0, next = 0;
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
+        (void)zpar__records_next_counter (h->records, "controller", &incarnation);
+        if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
+            next <= ZPAR_HUB_ENGINE_ID_MAX)
+            h->next_engine = (uint32_t)next;
+        (void)zpar__records_unfinished (h->records, recover_one, h);
+        /* an earlier controller used these records: engines may hold its
+         * tasks (C4) */
+        h->recovering = incarnation > 1 || h->n_recovered > 0;
+    }
     return 0;
 }
 
@@ -572,10 +867,18 @@ int zpar__hub_run (zpar_hub_t *h)
         return -1;
     zpar__watcher_start (h->w[W_PING]);
     zpar__watcher_start (h->w[W_FLUSH]);
-    /* tasks an earlier controller recorded but never finished: the
-     * load-balanced ones are queued again (records persist, no submitted
-     * task is lost across a controller restart) */
-    (void)zpar__records_unfinished (h->records, requeue_one, h);
+    /* tasks an earlier controller recorded but never finished wait for
+     * the engines that hold them to register again; at the end of the
+     * window, the others are queued again (load-balanced) or answered
+     * engine-died (direct) */
+    if (h->recovering) {
+        if (!(h->w[W_RECOVER] = zpar__timer_watcher_create (h->r, h->recover_ms, 0, on_recover, h)))
+            return -1;
+        zpar__watcher_start (h->w[W_RECOVER]);
+        zpar__info ("restart: %llu unfinished task(s) in the records; engines have %llu ms to "
+                    "report the tasks they hold",
+                    (unsigned long long)h->n_recovered, (unsigned long long)h->recover_ms);
+    }
     rc = h->stopping ? 0 : zpar__reactor_run (h->r);
     /* drain what the schedulers already reported, so no record is lost */
     drain_monitor (h);
@@ -599,6 +902,14 @@ void zpar__hub_free_state (zpar_hub_t *h)
         zpar__idmap_destroy (h->live);
         h->live = NULL;
     }
+    for (size_t i = 0; i < h->ndeferred; i++)
+        zpar__msg_destroy (h->deferred[i]);
+    free (h->deferred);
+    h->deferred = NULL;
+    h->ndeferred = h->deferred_cap = 0;
+    free (h->adopt_list);
+    h->adopt_list = NULL;
+    h->adopt_len = 0;
     zpar__msg_destroy (h->scratch);
     h->scratch = NULL;
     zpar__msg_destroy (h->request);

@@ -41,7 +41,8 @@ static const char *schema =
     "  submitted_us INTEGER, started_us INTEGER, completed_us INTEGER,"
     "  request BLOB, result BLOB);"
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);"
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);";
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);"
+    "CREATE TABLE IF NOT EXISTS engines (uuid TEXT PRIMARY KEY, id INTEGER NOT NULL);";
 
 static const char *sql_request = "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
                                  "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
@@ -58,6 +59,12 @@ static const char *sql_purge_all = "DELETE FROM tasks WHERE state=2";
 static const char *sql_unfinished =
     "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id";
 static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2";
+static const char *sql_engine_get = "SELECT id FROM engines WHERE uuid=?1";
+static const char *sql_engine_put = "INSERT INTO engines(uuid,id) VALUES(?1,?2) ON CONFLICT(uuid) "
+                                    "DO UPDATE SET id=?2";
+static const char *sql_counter_get = "SELECT value FROM counters WHERE name=?1";
+static const char *sql_counter_max = "INSERT INTO counters(name,value) VALUES(?1,?2) "
+                                     "ON CONFLICT(name) DO UPDATE SET value=MAX(value,?2)";
 static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                                  "DO UPDATE SET value=value+1 RETURNING value";
 
@@ -386,4 +393,67 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
     if (rc == 1)
         sqlite3_reset (st);
     return rc < 0 ? -1 : 0;
+}
+
+int zpar__records_engine_get (zpar_records_t *s, const char *uuid, zpar_eid_t *id)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s || !uuid || !*uuid || !id) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(st = zpar__db_stmt (s->db, sql_engine_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "engine id", NULL)) <= 0) {
+        if (rc == 0)
+            errno = ENOENT;
+        return -1;
+    }
+    *id = zpar__eid ((uint32_t)sqlite3_column_int64 (st, 0));
+    sqlite3_reset (st);
+    return 0;
+}
+
+int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id,
+                              uint32_t next_engine)
+{
+    sqlite3_stmt *st;
+    if (!s || !uuid || !*uuid || !id.v) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(st = zpar__db_stmt (s->db, sql_engine_put, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, id.v);
+    if (zpar__db_run (s->db, st, "engine id", NULL) < 0)
+        return -1;
+    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, next_engine);
+    return zpar__db_run (s->db, st, "engine counter", NULL);
+}
+
+int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s || !name || !*name || !v) {
+        errno = EINVAL;
+        return -1;
+    }
+    *v = 0;
+    if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
+        *v = (uint64_t)sqlite3_column_int64 (st, 0);
+        sqlite3_reset (st);
+    }
+    return 0;
 }

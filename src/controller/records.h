@@ -88,4 +88,15 @@ int zpar__records_counts (zpar_records_t *r, uint64_t *ok, uint64_t *notok);
  * value in *v (e.g. the next client number). */
 int zpar__records_next_counter (zpar_records_t *r, const char *name, uint64_t *v);
 
+/* The engine id last given to the engine with this uuid, kept across
+ * controller restarts so that an id is not given to another process.
+ * get: 0, -1 ENOENT (never seen), EIO.  put: record it, and raise the
+ * persistent "engine_next" counter (zpar__records_counter: the highest id
+ * handed out so far) to next_engine if it is lower.  0 / -1 errno. */
+int zpar__records_engine_get (zpar_records_t *r, const char *uuid, zpar_eid_t *id);
+int zpar__records_engine_put (zpar_records_t *r, const char *uuid, zpar_eid_t id,
+                              uint32_t next_engine);
+/* The value of the persistent counter name (0 if it was never set). */
+int zpar__records_counter (zpar_records_t *r, const char *name, uint64_t *v);
+
 #endif

@@ -153,6 +153,41 @@ static void test_counter (void)
     zpar__records_close (r);
 }
 
+/* Engine ids across a restart (reopen): uuid -> id, and the highest id
+ * given so far. */
+static void test_engine_ids (void)
+{
+    zpar_records_t *r;
+    zpar_eid_t id = {0};
+    uint64_t next = 99;
+    ok ((r = zpar__records_open (tmp ("tasks.sqlite"), NULL)) != NULL, "engine ids: open");
+    errno = 0;
+    ok (zpar__records_engine_get (r, "uuid-a", &id) < 0 && errno == ENOENT,
+        "an engine never seen: ENOENT");
+    ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 0,
+        "no engine id given yet: 0");
+    ok (zpar__records_engine_put (r, "uuid-a", E (3), 3) == 0 &&
+            zpar__records_engine_put (r, "uuid-b", E (7), 7) == 0 &&
+            zpar__records_engine_put (r, "uuid-a", E (5), 5) == 0,
+        "record three registrations");
+    zpar__records_close (r); /* a restart */
+    ok ((r = zpar__records_open (tmp ("tasks.sqlite"), NULL)) != NULL, "engine ids: reopen");
+    ok (zpar__records_engine_get (r, "uuid-a", &id) == 0 && id.v == 5,
+        "an engine's last id is kept across the restart");
+    ok (zpar__records_engine_get (r, "uuid-b", &id) == 0 && id.v == 7, "each engine's");
+    ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 7,
+        "the highest id given so far is kept (7)");
+    errno = 0;
+    ok (zpar__records_engine_get (NULL, "x", &id) < 0 && errno == EINVAL &&
+            zpar__records_engine_get (r, "", &id) < 0 &&
+            zpar__records_engine_get (r, "x", NULL) < 0 &&
+            zpar__records_engine_put (r, "x", E (0), 1) < 0 &&
+            zpar__records_engine_put (r, NULL, E (1), 1) < 0 &&
+            zpar__records_counter (r, NULL, &next) < 0 && zpar__records_counter (r, "x", NULL) < 0,
+        "engine ids: bad parameters refused");
+    zpar__records_close (r);
+}
+
 static void test_bad_params (zpar_records_t *r)
 {
     int st, stt;
@@ -243,6 +278,7 @@ int main (void)
     test_bad_params (r);
     zpar__records_close (r);
     test_counter ();
+    test_engine_ids ();
     test_open_errors ();
     unlink (tmp ("tasks.sqlite"));
     unlink (tmp ("tasks.sqlite-wal"));
