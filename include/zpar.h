@@ -354,6 +354,16 @@ typedef struct {
     uint64_t completed; /* finished with status ok */
     uint64_t failed;    /* finished with any other status */
     uint64_t dropped;   /* messages the controller dropped (malformed, forged, replayed) */
+    /* The task records (results kept for `zpar result` and restarts): while
+     * the controller cannot save them (disk full, I/O error), since_us is
+     * when that began (wall clock, microseconds since the epoch) and the
+     * rest says how many wait in its memory; all 0 / "" while they are saved. */
+    uint64_t records_unsaved_since_us;
+    uint64_t records_unsaved;       /* records waiting to be saved */
+    uint64_t records_unsaved_bytes; /* their memory in the controller */
+    uint64_t records_limit_bytes;   /* the bound on it */
+    int records_refusing;           /* bound reached: new tasks are refused */
+    char records_error[256];        /* why they cannot be saved */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

@@ -371,6 +371,13 @@ ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st
         st->completed = qr.completed;
         st->failed = qr.failed;
         st->dropped = qr.dropped;
+        st->records_unsaved_since_us = qr.records_since_us;
+        st->records_unsaved = qr.records_since_us ? qr.records_unsaved : 0;
+        st->records_unsaved_bytes = qr.records_since_us ? qr.records_bytes : 0;
+        st->records_limit_bytes = qr.records_since_us ? qr.records_limit : 0;
+        st->records_refusing = qr.records_since_us && qr.records_refusing;
+        snprintf (st->records_error, sizeof (st->records_error), "%s",
+                  qr.records_since_us && qr.records_error ? qr.records_error : "");
     }
     query_done (rep, &qr);
     return 0;
