@@ -259,6 +259,13 @@ ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e, co
 
 ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 
+/* The id that the n-th next submission of this client (zpar_submit or
+ * zpar_submit_to, n >= 1) will get, provided no other call on the client
+ * comes in between: for a program that must record a task's id durably
+ * before the task can run (record the ids, then submit).  Id 0 for a NULL
+ * client or n == 0.  Does no I/O. */
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n);
+
 /* 1 if the result has arrived, else 0 (does no I/O). */
 ZPAR_API int zpar_future_done (const zpar_future_t *f);
 

@@ -98,6 +98,14 @@ ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f)
     return (zpar_task_id_t){f ? f->id : 0};
 }
 
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n)
+{
+    /* as zpar__client_next_id numbers them: one per submission */
+    if (!c || n == 0)
+        return (zpar_task_id_t){0};
+    return (zpar_task_id_t){((uint64_t)c->num << 32) | ((c->seq + n) & 0xffffffffu)};
+}
+
 ZPAR_API int zpar_future_done (const zpar_future_t *f)
 {
     return f && (f->result || f->err_no) ? 1 : 0;
