@@ -19,6 +19,9 @@
 #include "outcome.h"
 #include "run.h"
 
+/* Points submitted again after adoption that get a line of their own. */
+#define ADOPT_NOTES_MAX 5
+
 /* The journal could not be read or written (disk full, I/O error): what
  * it would have said is not recorded, so the run stops here -- nothing
  * more is dispatched, and the journal never says done what was not (a
@@ -212,8 +215,12 @@ static int adopt_failed (run_t *r, size_t s, const char *why)
     zpar_sweep_task_t *task = r->slots[s].task;
     int rc;
     release_slot (r, s);
-    if (r->o.quiet == 0)
-        zpar__sweep_note (&r->o, "point %" PRIu64 ": %s: submitting it again", task->index, why);
+    /* the summary counts them; one line per point only for the first few */
+    if (r->n.resubmitted < ADOPT_NOTES_MAX)
+        zpar__sweep_note (&r->o, "point %" PRIu64 " (taken over): %s: submitting it again",
+                          task->index, why);
+    else if (r->n.resubmitted == ADOPT_NOTES_MAX)
+        zpar__sweep_note (&r->o, "(more points taken over are submitted again: see the summary)");
     r->n.resubmitted++;
     if ((rc = dispatch_now (r, task)) < 0)
         zpar__sweep_task_destroy (task);

@@ -15,6 +15,9 @@
 #     cluster finished (adopted from its records: not run again) and (2)
 #     ids the cluster never saw (a runner killed between its journal
 #     commit and its submission: submitted again, once).
+# (d) on that cluster, SIGINT half-way (queued tasks aborted), rerun: the
+#     running tasks' results are taken over, the aborted ones submitted
+#     again: no point runs twice, none is missing.
 #
 # Every point's command appends its index to one side-effect file, so a
 # point that ran twice shows up twice.  Prints the counts.
@@ -249,6 +252,37 @@ EOF
 else
     echo "# sqlite3 not found: adoption checks skipped"
 fi
+
+# ---------------------------------------------------------------- (d) SIGINT, shared
+# the interrupted run aborts its queued tasks; the rerun takes over the
+# tasks that were running (their results) and submits the aborted ones again
+write_sweep intr "$T/side.intr"
+"$ZPAR" sweep run intr.yaml --connection-file "$CONN" --quiet > run7.log 2>&1 &
+RUNNER_PGID=$!
+wait_lines side.intr 12
+kill -INT "$RUNNER_PGID" 2>/dev/null
+wait "$RUNNER_PGID"
+rc=$?
+RUNNER_PGID=
+ok $([ $rc -eq 130 ]; echo $?) "interrupt: SIGINT half-way, exit 130 (got $rc)" || diag < run7.log
+zp sweep run intr.yaml --connection-file "$CONN" > run8.log 2>&1
+rc=$?
+ok $([ $rc -eq 0 ]; echo $?) "interrupt: the rerun exits 0 (got $rc)" || diag < run8.log
+deadline=$(( $(date +%s) + $(scaled 60) ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    busy=$(zp status --connection-file "$CONN" --json 2> /dev/null | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["tasks"]
+print(t["pending"] + t["running"])' 2> /dev/null)
+    [ "$busy" = 0 ] && break
+    sleep 0.2
+done
+dups=$(twice side.intr)
+miss=$(missing side.intr 40)
+echo "# interrupt: points run twice: $dups; points missing: $miss"
+ok $([ "$dups" -eq 0 ] && [ "$miss" -eq 0 ]; echo $?) \
+    "interrupt: no point ran twice ($dups), none is missing ($miss)"
+grep 'taken over' run8.log | tail -1 | diag
 
 zp cluster stop --dir "$T/shared" > /dev/null 2>&1
 ok $? "shared: zpar cluster stop"
