@@ -47,11 +47,7 @@ mkdir -p "$ZPAR_RECORDS_SPILL_DIR"
 export ZPAR_RECORDS_SPILL_DIR
 
 fill () { dd if=/dev/zero of="$MNT/filler" bs=64k >/dev/null 2>&1; sync; true; }
-unZPAR_RECORDS_SPILL_DIR=$ZT_TMP/spill
-mkdir -p "$ZPAR_RECORDS_SPILL_DIR"
-export ZPAR_RECORDS_SPILL_DIR
-
-fill () { rm -f "$MNT/filler"; }
+unfill () { rm -f "$MNT/filler"; }
 
 # ------------------------------------------------------------ SIGKILL while full
 
