@@ -344,9 +344,11 @@ typedef struct {
 typedef struct {
     uint64_t pending;
     uint64_t running;
-    uint64_t completed; /* finished with status ok */
-    uint64_t failed;    /* finished with any other status */
-    uint64_t dropped;   /* messages the controller dropped (malformed, forged, replayed) */
+    uint64_t completed;  /* finished with status ok */
+    uint64_t failed;     /* finished with any other status */
+    uint64_t dropped;    /* messages the controller dropped (malformed, forged, replayed) */
+    uint64_t duplicates; /* second results and submissions of a task dropped, and tasks
+                            engines were told to drop (the task ran or runs elsewhere) */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

@@ -363,6 +363,7 @@ ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st
         st->completed = qr.completed;
         st->failed = qr.failed;
         st->dropped = qr.dropped;
+        st->duplicates = qr.duplicates;
     }
     query_done (rep, &qr);
     return 0;
