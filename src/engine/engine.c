@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "error.h"
 #include "heart.h"
+#include "keeper.h"
 #include "log.h"
 #include "msg.h"
 #include "netlimit.h"
@@ -54,6 +55,7 @@ typedef struct {
     zpar_signer_t *signer;
     zpar_reactor_t *reactor;
     zpar_task_runner_t *tr;
+    zpar_keeper_t *keeper; /* kills our tasks' groups if we die (keeper.h) */
     zpar_heart_t *heart;
     char host[256];
     char uuid[40];
@@ -448,6 +450,7 @@ static void cleanup (eng_t *e)
     zpar__signer_destroy (e->signer);
     if (e->zctx)
         zmq_ctx_term (e->zctx);
+    zpar__keeper_stop (e->keeper); /* after the tasks: nothing is left to kill */
 }
 
 /* The reactor, the signal watchers (first: before any thread), timers. */
@@ -462,6 +465,7 @@ static int setup (eng_t *e, zpar_error_t *err)
         .rank = opts->rank,
         .mpi_comm = opts->mpi_comm,
         .cancelled = &e->stop,
+        .keeper = e->keeper,
     };
     zpar_task_runner_ops_t ops = {
         .send = tr_send,
@@ -517,6 +521,13 @@ int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err)
     if (gethostname (e->host, sizeof (e->host) - 1) < 0)
         snprintf (e->host, sizeof (e->host), "localhost");
     make_uuid (e->uuid, sizeof (e->uuid));
+    {
+        /* before the ZeroMQ threads: the keeper is forked */
+        zpar_error_t kerr;
+        if (!(e->keeper = zpar__keeper_start (&kerr)))
+            zpar__warn ("%s: task processes are contained by their parent-death signal only",
+                        kerr.text);
+    }
 
     if (setup (e, err) < 0) {
         e->rc = -1;

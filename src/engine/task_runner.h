@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+#include "keeper.h"
 #include "msg.h"
 #include "reactor.h"
 #include "zpar/error.h"
@@ -56,6 +58,7 @@ typedef struct {
     int rank;                         /* launcher rank, -1 if none */
     void *mpi_comm;                   /* engines-only communicator for function tasks, or NULL */
     volatile sig_atomic_t *cancelled; /* what inline tasks see, or NULL */
+    zpar_keeper_t *keeper;            /* told every task's process group (borrowed), or NULL */
 } zpar_task_runner_opts_t;
 
 /* Create on reactor r (borrowed).  ops is copied.  NULL with errno
