@@ -300,10 +300,14 @@ static void release_deferred (zpar_hub_t *h)
     h->ndeferred = 0;
 }
 
+static void fail_deferred_syncs (zpar_hub_t *h);
+
 int zpar__hub_flush (zpar_hub_t *h, zpar_error_t *err)
 {
-    if (h->records && zpar__records_flush (h->records, err) < 0)
+    if (h->records && zpar__records_flush (h->records, err) < 0) {
+        fail_deferred_syncs (h);
         return -1;
+    }
     release_deferred (h);
     return 0;
 }
@@ -350,7 +354,8 @@ static void fail_deferred_syncs (zpar_hub_t *h)
     for (size_t i = 0; i < h->ndeferred; i++) {
         zpar_msg_t *r = h->deferred[i], *e;
         zpar_proto_query_reply_t qr;
-        zpar_proto_query_reply_t er = {.kind = ZPAR_QUERY_SYNC, .errnum = ENOSPC, .error = why};
+        zpar_proto_query_reply_t er = {
+            .kind = ZPAR_QUERY_SYNC, .errnum = rh.errnum ? rh.errnum : EIO, .error = why};
         int sync = zpar__proto_query_reply_decode (r, &qr, NULL) == 0 && qr.kind == ZPAR_QUERY_SYNC;
         if (sync)
             er.h = qr.h;
@@ -380,8 +385,7 @@ static void flush_records (zpar_hub_t *h)
 {
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
-    if (zpar__hub_flush (h, NULL) < 0)
-        fail_deferred_syncs (h);
+    (void)zpar__hub_flush (h, NULL);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
      * not the tasks it has seen */

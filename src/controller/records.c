@@ -37,6 +37,7 @@ struct zpar_records {
     uint64_t since_us; /* first failed write (wall clock), 0: writes work */
     uint64_t retry_us; /* monotonic: no new try before */
     uint64_t failures;
+    int errnum;   /* of the last failed write */
     int refusing; /* since_us && bytes >= limit, as last told */
     zpar_records_refusing_f on_refusing;
     void *on_refusing_arg;
@@ -316,6 +317,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     if (write_batch (s, &e) < 0) {
         saved = errno;
         s->failures++;
+        s->errnum = saved;
         s->retry_us = zpar__mono_us () + (uint64_t)ZPAR_RECORDS_RETRY_MS * 1000u;
         snprintf (s->error, sizeof (s->error), "%s", e.text[0] ? e.text : strerror (saved));
         if (!s->since_us) {
@@ -339,6 +341,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     }
     s->since_us = 0;
     s->failures = 0;
+    s->errnum = 0;
     s->error[0] = '\0';
     ops_free (s);
     check_refusing (s);
@@ -369,6 +372,7 @@ int zpar__records_health (const zpar_records_t *s, zpar_records_health_t *h)
     h->since_us = s->since_us;
     h->failures = s->failures;
     h->refusing = s->refusing;
+    h->errnum = s->since_us ? s->errnum : 0;
     snprintf (h->error, sizeof (h->error), "%s", s->error);
     return 0;
 }

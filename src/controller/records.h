@@ -89,6 +89,7 @@ typedef struct {
     uint64_t since_us; /* wall clock of the first failed write; 0: saving works */
     uint64_t failures; /* failed writes since then */
     int refusing;      /* writes fail and bytes >= limit: refuse new tasks */
+    int errnum;        /* errno of the last failure (ENOSPC: disk full), 0 */
     char error[ZPAR_ERROR_TEXT_MAX]; /* the last failure ("" when saving works) */
 } zpar_records_health_t;
 

@@ -437,8 +437,15 @@ static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_rep
         all_live = zpar__hub_task_live (h, ids[i], NULL);
     /* the ones not live are looked up in the records: commit them first */
     if (!all_live && h->records && zpar__records_flush (h->records, &err) < 0) {
-        rep->errnum = EIO;
-        rep->error = "the task records cannot be saved: nothing is acknowledged";
+        zpar_records_health_t rh;
+        char *text = zpar__proto_mem_alloc (mem, ZPAR_ERROR_TEXT_MAX + 64);
+        int known_failure = zpar__records_health (h->records, &rh) == 0 && rh.since_us;
+        rep->errnum = known_failure && rh.errnum ? rh.errnum : EIO;
+        if (text)
+            snprintf (text, ZPAR_ERROR_TEXT_MAX + 64,
+                      "not acknowledged: the task records are not being saved (%s)",
+                      known_failure ? rh.error : err.text);
+        rep->error = text ? text : "the task records cannot be saved: nothing is acknowledged";
         return;
     }
     for (size_t i = 0; i < n; i++) {

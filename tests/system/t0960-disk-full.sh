@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0950-disk-full: the task records on a full filesystem.  The controller's
+# t0960-disk-full: the task records on a full filesystem.  The controller's
 # directory (and so its records, tasks.sqlite) is on a small tmpfs this
 # test mounts and fills with a file.  While it is full:
 #   - the controller keeps running tasks (3,000 here);
@@ -11,7 +11,7 @@
 #     submissions past it are refused with a clear error result, and every
 #     task that was accepted still gets its result;
 # and once space comes back, the controller saves everything by itself
-# (counted in SQLite).  (t0951: a SIGKILL while the disk is full.)
+# (counted in SQLite).  (t0961: a SIGKILL while the disk is full.)
 # Needs root (mount); the mount is removed on exit, whatever happens.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
@@ -23,26 +23,26 @@ N=${ZPAR_T0900_TASKS:-3000}
 
 # the processes holding files on the mount first, then the mount, then the
 # library's own cleanup (which sees the exit status of the script)
-t0950_exit () {
-    t0950_rc=$?
-    t0950_ours=
-    for t0950_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
-        if zt_is_ours "$t0950_p"; then t0950_ours="$t0950_ours $t0950_p"; fi
+t0960_exit () {
+    t0960_rc=$?
+    t0960_ours=
+    for t0960_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
+        if zt_is_ours "$t0960_p"; then t0960_ours="$t0960_ours $t0960_p"; fi
     done
     # shellcheck disable=SC2086
-    zt_kill_pids $t0950_ours
+    zt_kill_pids $t0960_ours
     # shellcheck disable=SC2046
     zt_kill_pids $(zt_marked_pids)
     if mountpoint -q "$MNT" 2>/dev/null; then
         umount "$MNT" 2>/dev/null || umount -l "$MNT"
     fi
-    (exit $t0950_rc)
+    (exit $t0960_rc)
     zt_cleanup
 }
 
 if [ "$(id -u)" = 0 ] && command -v sqlite3 >/dev/null 2>&1 && mkdir -p "$MNT" &&
-    mount -t tmpfs -o size=24m,mode=0755 zpar-t0950 "$MNT" 2>/dev/null; then
-    trap t0950_exit EXIT
+    mount -t tmpfs -o size=24m,mode=0755 zpar-t0960 "$MNT" 2>/dev/null; then
+    trap t0960_exit EXIT
     test_set_prereq TMPFS
 fi
 

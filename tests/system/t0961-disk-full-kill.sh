@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0951-disk-full-kill: a SIGKILL of the controller while its records'
+# t0961-disk-full-kill: a SIGKILL of the controller while its records'
 # filesystem (a tmpfs this test mounts) is full.  Tasks submitted before the
 # disk filled, and tasks submitted while it is full: of those whose
 # submission was acknowledged (`zpar submit` printed an id: it waits for the
@@ -16,26 +16,26 @@ MNT=$ZT_TMP/disk
 
 # the processes holding files on the mount first, then the mount, then the
 # library's own cleanup (which sees the exit status of the script)
-t0951_exit () {
-    t0951_rc=$?
-    t0951_ours=
-    for t0951_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
-        if zt_is_ours "$t0951_p"; then t0951_ours="$t0951_ours $t0951_p"; fi
+t0961_exit () {
+    t0961_rc=$?
+    t0961_ours=
+    for t0961_p in $(cat "$ZT_PIDS" 2>/dev/null) $(zt_cluster_pids); do
+        if zt_is_ours "$t0961_p"; then t0961_ours="$t0961_ours $t0961_p"; fi
     done
     # shellcheck disable=SC2086
-    zt_kill_pids $t0951_ours
+    zt_kill_pids $t0961_ours
     # shellcheck disable=SC2046
     zt_kill_pids $(zt_marked_pids)
     if mountpoint -q "$MNT" 2>/dev/null; then
         umount "$MNT" 2>/dev/null || umount -l "$MNT"
     fi
-    (exit $t0951_rc)
+    (exit $t0961_rc)
     zt_cleanup
 }
 
 if [ "$(id -u)" = 0 ] && command -v sqlite3 >/dev/null 2>&1 && mkdir -p "$MNT" &&
-    mount -t tmpfs -o size=24m,mode=0755 zpar-t0951 "$MNT" 2>/dev/null; then
-    trap t0951_exit EXIT
+    mount -t tmpfs -o size=24m,mode=0755 zpar-t0961 "$MNT" 2>/dev/null; then
+    trap t0961_exit EXIT
     test_set_prereq TMPFS
 fi
 
