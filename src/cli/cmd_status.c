@@ -158,6 +158,10 @@ int zpar__cmd_status (int argc, char **argv)
             printf ("dropped messages: %llu (malformed, forged or replayed; see the "
                     "controller's log)\n",
                     (unsigned long long)qs.dropped);
+        if (qs.duplicates)
+            printf ("duplicates dropped: %llu (a second result or submission of a task, or a "
+                    "task an engine held that ran elsewhere; each task counts once)\n",
+                    (unsigned long long)qs.duplicates);
         print_records (&qs);
     }
     fflush (stdout);
