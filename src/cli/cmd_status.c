@@ -55,8 +55,7 @@ static void print_records (const zpar_queue_status_t *qs)
         printf ("records: new submissions are refused until the records can be saved again "
                 "(free space for the task database)\n");
     else
-        printf ("records: they are written as soon as space is back; a controller crash until "
-                "then loses them\n");
+        printf ("records: they are written by themselves as soon as there is space again\n");
 }
 
 static void put_records_json (const zpar_queue_status_t *qs)
