@@ -11,9 +11,11 @@
 #include "clock.h"
 #include "db.h"
 #include "error.h"
+#include "idmap.h"
 #include "log.h"
 #include "records.h"
 #include "records_spill.h"
+#include "zpar.h"
 
 typedef zpar_rec_op_t op_t;
 #define OP_REQUEST ZPAR_REC_OP_REQUEST
@@ -635,27 +637,131 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
     return (long)zpar__db_changes (s->db);
 }
 
+/* What the unsaved batch says of each task it names. */
+typedef struct {
+    uint64_t id;
+    int state; /* ZPAR_REC_* as the batch leaves it */
+    int status;
+    int in_db; /* listed unfinished by the database */
+    uint32_t engine;
+    const op_t *req;
+} btask_t;
+
+/* The tasks of the batch (*map: id -> entry), NULL ENOMEM. */
+static btask_t *batch_tasks (const zpar_records_t *s, zpar_idmap_t **map, size_t *n)
+{
+    btask_t *v = calloc (s->nops ? s->nops : 1, sizeof (*v));
+    zpar_idmap_t *m = zpar__idmap_create ();
+    size_t k = 0;
+    if (!v || !m)
+        goto nomem;
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        btask_t *t;
+        if (op->kind == OP_COUNTER)
+            continue;
+        if (!(t = zpar__idmap_get (m, op->id))) {
+            t = &v[k++];
+            t->id = op->id;
+            if (zpar__idmap_put (m, op->id, t) < 0)
+                goto nomem;
+        }
+        if (op->kind == OP_REQUEST) {
+            t->req = op;
+            if (!t->engine)
+                t->engine = op->engine;
+        } else if (op->kind == OP_RUNNING) {
+            t->state = t->state < ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : t->state;
+            t->engine = op->engine;
+        } else {
+            t->state = ZPAR_REC_DONE;
+            t->status = op->status;
+        }
+    }
+    *map = m;
+    *n = k;
+    return v;
+nomem:
+    free (v);
+    zpar__idmap_destroy (m);
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* The state the database has for id: 0 / 1 (*state set) / -1. */
+static int db_state (zpar_records_t *s, uint64_t id, int *state)
+{
+    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_get, NULL);
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) == 1) {
+        *state = sqlite3_column_int (st, 0);
+        sqlite3_reset (st);
+    }
+    return rc;
+}
+
 int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt = NULL;
     sqlite3_stmt *st;
-    int rc;
+    size_t nb = 0;
+    int rc = 0;
     if (!s || !cb) {
         errno = EINVAL;
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+    /* not saved (a full disk, a spill read back): the batch counts too */
+    if (s->nops && !(bt = batch_tasks (s, &map, &nb)))
         return -1;
-    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1)
-        cb (arg, zpar__tid ((uint64_t)sqlite3_column_int64 (st, 0)), sqlite3_column_int (st, 1),
-            zpar__eid ((uint32_t)sqlite3_column_int64 (st, 2)), sqlite3_column_blob (st, 3),
-            (size_t)sqlite3_column_bytes (st, 3));
-    return rc < 0 ? -1 : 0;
+    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+        goto done;
+    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1) {
+        uint64_t id = (uint64_t)sqlite3_column_int64 (st, 0);
+        btask_t *t = map ? zpar__idmap_get (map, id) : NULL;
+        int state = sqlite3_column_int (st, 1);
+        uint32_t engine = (uint32_t)sqlite3_column_int64 (st, 2);
+        const void *req = sqlite3_column_blob (st, 3);
+        size_t len = (size_t)sqlite3_column_bytes (st, 3);
+        if (t) {
+            t->in_db = 1;
+            if (t->state == ZPAR_REC_DONE)
+                continue;
+            if (t->state > state) {
+                state = t->state;
+                engine = t->engine;
+            }
+            if (t->req) {
+                req = t->req->blob;
+                len = t->req->len;
+            }
+        }
+        cb (arg, zpar__tid (id), state, zpar__eid (engine), req, len);
+    }
+    /* tasks only in the batch (a database row, when there is one, is done) */
+    for (size_t i = 0; rc == 0 && i < nb; i++) {
+        btask_t *t = &bt[i];
+        int dbst;
+        if (t->in_db || t->state == ZPAR_REC_DONE || !t->req || db_state (s, t->id, &dbst) != 0)
+            continue;
+        cb (arg, zpar__tid (t->id), t->state, zpar__eid (t->engine), t->req->blob, t->req->len);
+    }
+done:
+    free (bt);
+    zpar__idmap_destroy (map);
+    return rc < 0 || !st ? -1 : 0;
 }
 
 int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt;
     sqlite3_stmt *st;
+    size_t nb = 0;
     int rc;
     if (!s || !ok || !notok) {
         errno = EINVAL;
@@ -672,6 +778,23 @@ int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
         *notok = (uint64_t)sqlite3_column_int64 (st, 1);
         sqlite3_reset (st);
     }
+    /* results not saved yet, of tasks the database does not have done */
+    if (!s->nops)
+        return 0;
+    if (!(bt = batch_tasks (s, &map, &nb)))
+        return -1;
+    for (size_t i = 0; i < nb; i++) {
+        int dbst = -1;
+        if (bt[i].state != ZPAR_REC_DONE ||
+            (db_state (s, bt[i].id, &dbst) == 1 && dbst == ZPAR_REC_DONE))
+            continue;
+        if (bt[i].status == ZPAR_STATUS_OK)
+            (*ok)++;
+        else
+            (*notok)++;
+    }
+    free (bt);
+    zpar__idmap_destroy (map);
     return 0;
 }
 
