@@ -259,6 +259,13 @@ ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e, co
 
 ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 
+/* The id that the n-th next submission of this client (zpar_submit or
+ * zpar_submit_to, n >= 1) will get, provided no other call on the client
+ * comes in between: for a program that must record a task's id durably
+ * before the task can run (record the ids, then submit).  Id 0 for a NULL
+ * client or n == 0.  Does no I/O. */
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n);
+
 /* 1 if the result has arrived, else 0 (does no I/O). */
 ZPAR_API int zpar_future_done (const zpar_future_t *f);
 
@@ -347,6 +354,16 @@ typedef struct {
     uint64_t completed; /* finished with status ok */
     uint64_t failed;    /* finished with any other status */
     uint64_t dropped;   /* messages the controller dropped (malformed, forged, replayed) */
+    /* The task records (results kept for `zpar result` and restarts): while
+     * the controller cannot save them (disk full, I/O error), since_us is
+     * when that began (wall clock, microseconds since the epoch) and the
+     * rest says how many wait in its memory; all 0 / "" while they are saved. */
+    uint64_t records_unsaved_since_us;
+    uint64_t records_unsaved;       /* records waiting to be saved */
+    uint64_t records_unsaved_bytes; /* their memory in the controller */
+    uint64_t records_limit_bytes;   /* the bound on it */
+    int records_refusing;           /* bound reached: new tasks are refused */
+    char records_error[256];        /* why they cannot be saved */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

@@ -98,6 +98,14 @@ ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f)
     return (zpar_task_id_t){f ? f->id : 0};
 }
 
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n)
+{
+    /* as zpar__client_next_id numbers them: one per submission */
+    if (!c || n == 0)
+        return (zpar_task_id_t){0};
+    return (zpar_task_id_t){((uint64_t)c->num << 32) | ((c->seq + n) & 0xffffffffu)};
+}
+
 ZPAR_API int zpar_future_done (const zpar_future_t *f)
 {
     return f && (f->result || f->err_no) ? 1 : 0;
@@ -363,6 +371,13 @@ ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st
         st->completed = qr.completed;
         st->failed = qr.failed;
         st->dropped = qr.dropped;
+        st->records_unsaved_since_us = qr.records_since_us;
+        st->records_unsaved = qr.records_since_us ? qr.records_unsaved : 0;
+        st->records_unsaved_bytes = qr.records_since_us ? qr.records_bytes : 0;
+        st->records_limit_bytes = qr.records_since_us ? qr.records_limit : 0;
+        st->records_refusing = qr.records_since_us && qr.records_refusing;
+        snprintf (st->records_error, sizeof (st->records_error), "%s",
+                  qr.records_since_us && qr.records_error ? qr.records_error : "");
     }
     query_done (rep, &qr);
     return 0;

@@ -4,15 +4,17 @@
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
 #include "error.h"
 #include "log.h"
 #include "records.h"
 
-typedef enum { OP_REQUEST, OP_RUNNING, OP_RESULT } op_kind_t;
+typedef enum { OP_REQUEST, OP_RUNNING, OP_RESULT, OP_COUNTER } op_kind_t;
 
 typedef struct {
     op_kind_t kind;
@@ -21,7 +23,7 @@ typedef struct {
     uint32_t engine;
     int status;
     uint64_t when;
-    void *blob;
+    void *blob; /* OP_COUNTER: the counter's name, id its value */
     size_t len;
 } op_t;
 
@@ -30,7 +32,29 @@ struct zpar_records {
     op_t *ops;
     size_t nops;
     size_t cap;
+    size_t bytes;      /* memory held by ops[0..nops) */
+    size_t limit;      /* bound on bytes while writes fail */
+    uint64_t since_us; /* first failed write (wall clock), 0: writes work */
+    uint64_t retry_us; /* monotonic: no new try before */
+    uint64_t failures;
+    int errnum;   /* of the last failed write */
+    int refusing; /* since_us && bytes >= limit, as last told */
+    zpar_records_refusing_f on_refusing;
+    void *on_refusing_arg;
+    char error[ZPAR_ERROR_TEXT_MAX];
 };
+
+/* Tell a change of "refusing" (writes fail and the backlog reached its
+ * bound). */
+static void check_refusing (zpar_records_t *s)
+{
+    int now = s->since_us && s->bytes >= s->limit;
+    if (now != s->refusing) {
+        s->refusing = now;
+        if (s->on_refusing)
+            s->on_refusing (s->on_refusing_arg, now);
+    }
+}
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS tasks ("
@@ -82,6 +106,7 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
         zpar__errprintf (err, "out of memory");
         return NULL;
     }
+    s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
     if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
         goto error;
     return s;
@@ -95,14 +120,18 @@ static void ops_free (zpar_records_t *s)
     for (size_t i = 0; i < s->nops; i++)
         free (s->ops[i].blob);
     s->nops = 0;
+    s->bytes = 0;
 }
+
+static int flush_now (zpar_records_t *s, zpar_error_t *err);
 
 void zpar__records_close (zpar_records_t *s)
 {
     if (s) {
         int saved = errno;
-        if (s->db && s->nops)
-            (void)zpar__records_flush (s, NULL);
+        if (s->db && s->nops && flush_now (s, NULL) < 0)
+            zpar__err ("task records: %zu records could not be saved and are lost (%s)", s->nops,
+                       s->error);
         ops_free (s);
         free (s->ops);
         zpar__db_close (s->db);
@@ -122,7 +151,15 @@ static op_t *push (zpar_records_t *s)
         s->cap = ncap;
     }
     memset (&s->ops[s->nops], 0, sizeof (op_t));
+    s->bytes += sizeof (op_t);
     return &s->ops[s->nops++];
+}
+
+/* Undo the last push (its blob not set yet). */
+static void pop (zpar_records_t *s)
+{
+    s->nops--;
+    s->bytes -= sizeof (op_t);
 }
 
 static int copy_blob (op_t *op, const void *hdr, size_t hlen, const void *body, size_t blen)
@@ -163,9 +200,11 @@ int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t cli
     op->engine = engine.v;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        s->nops--;
+        pop (s);
         return -1;
     }
+    s->bytes += op->len;
+    check_refusing (s);
     return 0;
 }
 
@@ -179,6 +218,7 @@ int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t eng
     op->id = tid.v;
     op->engine = engine.v;
     op->when = when_us;
+    check_refusing (s);
     return 0;
 }
 
@@ -195,9 +235,11 @@ int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engi
     op->status = status;
     op->when = when_us;
     if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        s->nops--;
+        pop (s);
         return -1;
     }
+    s->bytes += op->len;
+    check_refusing (s);
     return 0;
 }
 
@@ -226,6 +268,12 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
         sqlite3_bind_int64 (st, 2, op->engine);
         sqlite3_bind_int64 (st, 3, (sqlite3_int64)op->when);
         break;
+    case OP_COUNTER:
+        if (!(st = zpar__db_stmt (s->db, sql_counter_max, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
+        break;
     default:
         if (!(st = zpar__db_stmt (s->db, sql_result, err)))
             return -1;
@@ -239,12 +287,9 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
     return zpar__db_run (s->db, st, "write", err);
 }
 
-int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
+/* The batch in one transaction; -1 with errno and err, the batch kept. */
+static int write_batch (zpar_records_t *s, zpar_error_t *err)
 {
-    if (!s)
-        return zpar__errnoprintf (err, EINVAL, "no task database");
-    if (!s->nops)
-        return 0;
     if (zpar__db_begin (s->db, err) < 0)
         return -1;
     for (size_t i = 0; i < s->nops; i++) {
@@ -257,8 +302,106 @@ int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
         zpar__db_rollback (s->db);
         return -1;
     }
-    ops_free (s);
     return 0;
+}
+
+/* Write the batch now (no waiting for the next try): the state of
+ * "records not saved" follows the outcome, its changes are logged. */
+static int flush_now (zpar_records_t *s, zpar_error_t *err)
+{
+    zpar_error_t e = {{0}};
+    size_t n = s->nops;
+    int saved;
+    if (!n)
+        return 0;
+    if (write_batch (s, &e) < 0) {
+        saved = errno;
+        s->failures++;
+        s->errnum = saved;
+        s->retry_us = zpar__mono_us () + (uint64_t)ZPAR_RECORDS_RETRY_MS * 1000u;
+        snprintf (s->error, sizeof (s->error), "%s", e.text[0] ? e.text : strerror (saved));
+        if (!s->since_us) {
+            s->since_us = zpar__now_us ();
+            zpar__err ("task records are not being saved: %s; %zu records kept in memory "
+                       "(bound %zu bytes), written again every %d ms",
+                       s->error, n, s->limit, ZPAR_RECORDS_RETRY_MS);
+        }
+        check_refusing (s);
+        if (err)
+            *err = e;
+        errno = saved;
+        return -1;
+    }
+    if (s->since_us) {
+        uint64_t now = zpar__now_us ();
+        zpar__warn ("task records are saved again: %zu records written after %.1f s and %llu "
+                    "failed tries",
+                    n, now > s->since_us ? (double)(now - s->since_us) / 1e6 : 0.0,
+                    (unsigned long long)s->failures);
+    }
+    s->since_us = 0;
+    s->failures = 0;
+    s->errnum = 0;
+    s->error[0] = '\0';
+    ops_free (s);
+    check_refusing (s);
+    return 0;
+}
+
+int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
+{
+    if (!s)
+        return zpar__errnoprintf (err, EINVAL, "no task database");
+    if (!s->nops)
+        return 0;
+    if (s->since_us && zpar__mono_us () < s->retry_us)
+        return zpar__errnoprintf (err, EAGAIN, "%s", s->error);
+    return flush_now (s, err);
+}
+
+int zpar__records_health (const zpar_records_t *s, zpar_records_health_t *h)
+{
+    if (!s || !h) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset (h, 0, sizeof (*h));
+    h->unsaved = s->nops;
+    h->bytes = s->bytes;
+    h->limit = s->limit;
+    h->since_us = s->since_us;
+    h->failures = s->failures;
+    h->refusing = s->refusing;
+    h->errnum = s->since_us ? s->errnum : 0;
+    snprintf (h->error, sizeof (h->error), "%s", s->error);
+    return 0;
+}
+
+void zpar__records_set_limit (zpar_records_t *s, size_t bytes)
+{
+    if (s) {
+        s->limit = bytes ? bytes : ZPAR_RECORDS_LIMIT_DEFAULT;
+        check_refusing (s);
+    }
+}
+
+void zpar__records_on_refusing (zpar_records_t *s, zpar_records_refusing_f fn, void *arg)
+{
+    if (s) {
+        s->on_refusing = fn;
+        s->on_refusing_arg = arg;
+    }
+}
+
+int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
+{
+    char sql[64];
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf (sql, sizeof (sql), "PRAGMA max_page_count=%lu", pages);
+    return zpar__db_exec (s->db, sql, NULL);
 }
 
 static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
@@ -276,39 +419,118 @@ static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* What the unsaved batch says about task id, applied over what the
+ * database said (*state, *status, *req, *res as zpar__records_get sets
+ * them; found: whether the database had it).  The latest request and
+ * result of the batch win, as they will when it is written.  1 if the
+ * batch names the task, -1 ENOMEM. */
+static int overlay (const zpar_records_t *s, uint64_t id, int found, int *state, int *status,
+                    uint8_t **req, size_t *reqlen, uint8_t **res, size_t *reslen)
+{
+    const op_t *rq = NULL, *rs = NULL;
+    int named = 0, st = found ? *state : ZPAR_REC_PENDING;
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        if (op->id != id || op->kind == OP_COUNTER)
+            continue;
+        named = 1;
+        if (op->kind == OP_REQUEST)
+            rq = op;
+        else if (op->kind == OP_RUNNING)
+            st = st < ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : st;
+        else {
+            rs = op;
+            st = ZPAR_REC_DONE;
+        }
+    }
+    if (!named)
+        return 0;
+    *state = st;
+    if (!found)
+        *status = 0;
+    if (rs)
+        *status = rs->status;
+    if (req && rq) {
+        uint8_t *c = rq->len ? malloc (rq->len) : NULL;
+        if (rq->len && !c)
+            return -1;
+        if (rq->len)
+            memcpy (c, rq->blob, rq->len);
+        free (*req);
+        *req = c;
+        *reqlen = rq->len;
+    }
+    if (res && rs) {
+        uint8_t *c = rs->len ? malloc (rs->len) : NULL;
+        if (rs->len && !c)
+            return -1;
+        if (rs->len)
+            memcpy (c, rs->blob, rs->len);
+        free (*res);
+        *res = c;
+        *reslen = rs->len;
+    }
+    return 1;
+}
+
 int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen)
 {
     sqlite3_stmt *st;
     uint64_t id = tid.v;
-    int rc;
+    int rc, found = 0;
     if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
         errno = EINVAL;
         return -1;
+    }
+    if (req) {
+        *req = NULL;
+        *reqlen = 0;
+    }
+    if (res) {
+        *res = NULL;
+        *reslen = 0;
     }
     if (s->nops)
         (void)zpar__records_flush (s, NULL);
     if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
         return -1;
     sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    if ((rc = zpar__db_step (s->db, st, "get", NULL)) <= 0) {
-        if (rc == 0)
-            errno = ENOENT;
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) < 0)
         return -1;
-    }
-    *state = sqlite3_column_int (st, 0);
-    *status = sqlite3_column_int (st, 1);
-    if ((req && dup_col (st, 2, req, reqlen) < 0) || (res && dup_col (st, 3, res, reslen) < 0)) {
-        if (req) {
-            free (*req);
-            *req = NULL;
+    if (rc == 1) {
+        found = 1;
+        *state = sqlite3_column_int (st, 0);
+        *status = sqlite3_column_int (st, 1);
+        if ((req && dup_col (st, 2, req, reqlen) < 0) ||
+            (res && dup_col (st, 3, res, reslen) < 0)) {
+            sqlite3_reset (st);
+            goto nomem;
         }
         sqlite3_reset (st);
-        errno = ENOMEM;
+    }
+    /* not saved yet: the batch is part of the records */
+    if (s->nops && (rc = overlay (s, id, found, state, status, req, reqlen, res, reslen)) != 0) {
+        if (rc < 0)
+            goto nomem;
+        found = 1;
+    }
+    if (!found) {
+        errno = ENOENT;
         return -1;
     }
-    sqlite3_reset (st);
     return 0;
+nomem:
+    if (req) {
+        free (*req);
+        *req = NULL;
+    }
+    if (res) {
+        free (*res);
+        *res = NULL;
+    }
+    errno = ENOMEM;
+    return -1;
 }
 
 long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
@@ -319,7 +541,11 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
         errno = EINVAL;
         return -1;
     }
-    (void)zpar__records_flush (s, NULL);
+    /* a result still in the batch would come back once written */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops) {
+        errno = ENOSPC;
+        return -1;
+    }
     if (!(st = zpar__db_stmt (s->db, id ? sql_purge_one : sql_purge_all, NULL)))
         return -1;
     if (id)
@@ -369,6 +595,51 @@ int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
     return 0;
 }
 
+/* The counter's value as the database and the unsaved batch have it. */
+static int counter_value (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    sqlite3_stmt *st;
+    size_t len = strlen (name);
+    int rc;
+    *v = 0;
+    if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
+        *v = (uint64_t)sqlite3_column_int64 (st, 0);
+        sqlite3_reset (st);
+    }
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        if (op->kind == OP_COUNTER && op->len == len && !memcmp (op->blob, name, len) &&
+            op->id > *v)
+            *v = op->id;
+    }
+    return 0;
+}
+
+/* Records are not saved: the increment joins the batch. */
+static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    uint64_t cur;
+    op_t *op;
+    if (counter_value (s, name, &cur) < 0 || !(op = push (s)))
+        return -1;
+    op->kind = OP_COUNTER;
+    op->id = cur + 1;
+    if (!(op->blob = strdup (name))) {
+        pop (s);
+        return -1;
+    }
+    op->len = strlen (name);
+    s->bytes += op->len;
+    check_refusing (s);
+    *v = op->id;
+    return 0;
+}
+
 int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v)
 {
     sqlite3_stmt *st;
@@ -377,12 +648,14 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
         errno = EINVAL;
         return -1;
     }
-    (void)zpar__records_flush (s, NULL);
+    /* a batch that cannot be written may hold a higher value: it goes first */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops)
+        return counter_batched (s, name, v);
     if (!(st = zpar__db_stmt (s->db, sql_counter, NULL)))
         return -1;
     sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
     if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
-        return -1;
+        return errno == ENOSPC || errno == EIO ? counter_batched (s, name, v) : -1;
     if (rc == 0) {
         errno = EIO;
         return -1;
@@ -392,6 +665,8 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
     rc = zpar__db_step (s->db, st, "counter", NULL);
     if (rc == 1)
         sqlite3_reset (st);
+    if (rc < 0 && (errno == ENOSPC || errno == EIO))
+        return counter_batched (s, name, v);
     return rc < 0 ? -1 : 0;
 }
 

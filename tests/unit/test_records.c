@@ -1,6 +1,7 @@
 /* test_records.c - the hub's task records on a temporary SQLite file:
  * put / flush / get, unfinished tasks, counts, purge, counters, reopening,
- * bad parameters and a corrupt file. */
+ * bad parameters and a corrupt file; a database that cannot grow (a full
+ * disk): the batch is kept, looked at, bounded, and written once it can. */
 #include "config.h"
 
 #include <errno.h>
@@ -153,6 +154,112 @@ static void test_counter (void)
     zpar__records_close (r);
 }
 
+static int refusing_calls, refusing_last = -1;
+static void on_refusing (void *arg, int refusing)
+{
+    (void)arg;
+    refusing_calls++;
+    refusing_last = refusing;
+}
+
+/* A database that cannot grow (max_page_count, as a full disk). */
+static void test_full (void)
+{
+    zpar_records_t *r;
+    zpar_records_health_t h;
+    zpar_error_t err = {{0}};
+    char big[8192];
+    int state = -1, status = -1;
+    uint8_t *req = NULL, *res = NULL;
+    size_t reqlen = 0, reslen = 0;
+    uint64_t c1 = 0, c2 = 0, c3 = 0;
+    const int n = 40;
+
+    memset (big, 'r', sizeof (big));
+    ok ((r = zpar__records_open (tmp ("full.sqlite"), NULL)) != NULL, "full: open");
+    if (!r)
+        return;
+    ok (zpar__records_put_request (r, T (100), C (1), E (0), "q", 1, NULL, 0, 1) == 0 &&
+            zpar__records_flush (r, NULL) == 0,
+        "full: a request saved while there is room");
+    ok (zpar__records_next_counter (r, "client", &c1) == 0 && c1 == 1, "full: counter 1 saved");
+    ok (zpar__records_test_max_pages (r, 1) == 0, "full: the database may not grow any more");
+    for (int i = 0; i < n; i++)
+        (void)zpar__records_put_result (r, T (100 + (uint64_t)i), E (1), ZPAR_STATUS_OK, "R", 1,
+                                        big, sizeof (big), 2);
+    errno = 0;
+    ok (zpar__records_flush (r, &err) < 0 && errno == ENOSPC, "full: the write fails ENOSPC (%s)",
+        err.text);
+    ok (zpar__records_health (r, &h) == 0 && h.since_us > 0 && h.unsaved == (size_t)n &&
+            h.bytes >= (size_t)n * sizeof (big) && h.error[0] && !h.refusing && h.errnum == ENOSPC,
+        "full: health says not saved since %llu, %zu waiting, %zu bytes: %s",
+        (unsigned long long)h.since_us, h.unsaved, h.bytes, h.error);
+    errno = 0;
+    ok (zpar__records_flush (r, NULL) < 0 && errno == EAGAIN,
+        "full: no new try before the retry period");
+    ok (zpar__records_get (r, T (100), &state, &status, &req, &reqlen, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && status == ZPAR_STATUS_OK && reqlen == 1 && req &&
+            req[0] == 'q' && reslen == 1 + sizeof (big) && res && res[0] == 'R',
+        "full: a saved request with an unsaved result: both found");
+    free (req);
+    free (res);
+    res = NULL;
+    ok (zpar__records_get (r, T (100 + n - 1), &state, &status, NULL, NULL, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && reslen == 1 + sizeof (big),
+        "full: a task only in the unsaved batch is found");
+    free (res);
+    errno = 0;
+    ok (zpar__records_get (r, T (100 + n), &state, &status, NULL, NULL, NULL, NULL) < 0 &&
+            errno == ENOENT,
+        "full: an unknown task is still ENOENT");
+    ok (zpar__records_next_counter (r, "client", &c2) == 0 && c2 == 2 &&
+            zpar__records_next_counter (r, "client", &c3) == 0 && c3 == 3,
+        "full: the counter goes on in memory (%llu, %llu)", (unsigned long long)c2,
+        (unsigned long long)c3);
+    errno = 0;
+    ok (zpar__records_purge (r, T (0)) < 0 && errno == ENOSPC, "full: purge refused");
+    zpar__records_on_refusing (r, on_refusing, NULL);
+    zpar__records_set_limit (r, 4096);
+    ok (zpar__records_health (r, &h) == 0 && h.refusing && h.limit == 4096,
+        "full: past the bound, refusing");
+    ok (refusing_calls == 1 && refusing_last == 1, "full: the change to refusing is told");
+    zpar__records_set_limit (r, 0);
+    ok (zpar__records_health (r, &h) == 0 && !h.refusing && h.limit == ZPAR_RECORDS_LIMIT_DEFAULT,
+        "full: limit 0 is the default");
+    ok (refusing_calls == 2 && refusing_last == 0, "full: and back");
+    /* a put that crosses the bound is told at once */
+    zpar__records_set_limit (r, h.bytes + 100);
+    ok (zpar__records_put_running (r, T (100), E (1), 3) == 0 && refusing_calls == 2,
+        "full: a put under the bound: not refusing");
+    ok (zpar__records_put_result (r, T (100), E (1), ZPAR_STATUS_OK, "R", 1, big, 200, 4) == 0 &&
+            refusing_calls == 3 && refusing_last == 1,
+        "full: the put that crosses the bound: refusing");
+    /* room again: the next try (after the retry period) writes everything */
+    ok (zpar__records_test_max_pages (r, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    ok (zpar__records_flush (r, &err) == 0, "full: the batch is written");
+    ok (refusing_calls == 4 && refusing_last == 0, "full: written: not refusing any more");
+    ok (zpar__records_health (r, &h) == 0 && h.since_us == 0 && h.unsaved == 0 && h.bytes == 0 &&
+            h.error[0] == '\0',
+        "full: health says saved");
+    zpar__records_close (r);
+    ok ((r = zpar__records_open (tmp ("full.sqlite"), NULL)) != NULL, "full: reopen");
+    if (!r)
+        return;
+    {
+        uint64_t okc = 0, notok = 0, c4 = 0;
+        ok (zpar__records_counts (r, &okc, &notok) == 0 && okc == (uint64_t)n,
+            "full: every result reached the file (%llu)", (unsigned long long)okc);
+        ok (zpar__records_next_counter (r, "client", &c4) == 0 && c4 == 4,
+            "full: the counter values given in memory were saved (next %llu)",
+            (unsigned long long)c4);
+    }
+    zpar__records_close (r);
+    unlink (tmp ("full.sqlite"));
+    unlink (tmp ("full.sqlite-wal"));
+    unlink (tmp ("full.sqlite-shm"));
+}
+
 /* Engine ids across a restart (reopen): uuid -> id, and the highest id
  * given so far. */
 static void test_engine_ids (void)
@@ -222,6 +329,9 @@ static void test_bad_params (zpar_records_t *r)
         {"next_counter NULL name", zpar__records_next_counter (r, NULL, &v)},
         {"next_counter empty name", zpar__records_next_counter (r, "", &v)},
         {"next_counter NULL out", zpar__records_next_counter (r, "x", NULL)},
+        {"health NULL records", zpar__records_health (NULL, &(zpar_records_health_t){0})},
+        {"health NULL out", zpar__records_health (r, NULL)},
+        {"test_max_pages NULL", zpar__records_test_max_pages (NULL, 1)},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
         ok (cases[i].rc == -1, "bad parameter: %s -> -1", cases[i].what);
@@ -278,6 +388,7 @@ int main (void)
     test_bad_params (r);
     zpar__records_close (r);
     test_counter ();
+    test_full ();
     test_engine_ids ();
     test_open_errors ();
     unlink (tmp ("tasks.sqlite"));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "hub.h"
 #include "proto_task.h"
 #include "registrar.h"
@@ -557,6 +558,93 @@ static void test_restart (void)
     unlink (path);
 }
 
+/* The records cannot be saved (a database that may not grow, as on a full
+ * disk): a SYNC waiting for them is answered "not acknowledged" with the
+ * reason, status says so, tasks in the unsaved batch are found, and past
+ * the bound new tasks are refused (admit.h) until the records are saved. */
+static void test_disk_full (void)
+{
+    zpar_hub_t h;
+    zpar_msg_t *r;
+    char path[256];
+    static char big[65536];
+    uint8_t *req60;
+    size_t len60;
+    zpar_hdr_t hd = {0};
+    static const uint64_t ids[] = {60};
+
+    snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
+    memset (big, 'o', sizeof (big));
+    req60 = pack_task (60, 0, &len60);
+    hub_setup (&h, path);
+    ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
+    hd.task = 60;
+    hd.client = 1;
+    ok (zpar__hub_resubmit (&h, &hd, req60, len60) == 0 && zpar__hub_flush (&h, NULL) == 0,
+        "full: task 60 recorded");
+    ok (zpar__records_test_max_pages (h.records, 1) == 0, "full: the records may not grow");
+    ok (zpar__records_put_result (h.records, zpar__tid (60), zpar__eid (1), ZPAR_STATUS_OK, "R", 1,
+                                  big, sizeof (big), 5) == 0,
+        "full: its result (64 KiB) waits in the batch");
+    nreleased = 0;
+    ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 0, "full: a sync waits");
+    ok (zpar__hub_flush (&h, NULL) < 0 && nreleased == 1,
+        "full: the write fails, the sync is answered");
+    ok (released_reply && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC &&
+            strstr (str_field (released_reply, ZPAR_F_ERROR), "not being saved") &&
+            zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 0) == 0,
+        "full: not acknowledged, ENOSPC: %s",
+        released_reply ? str_field (released_reply, ZPAR_F_ERROR) : "?");
+    nreleased = 0;
+    r = handle (&h, sync_req (ids, 1));
+    if (!r && nreleased == 0)
+        (void)zpar__hub_flush (&h, NULL);
+    ok ((r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOSPC) ||
+            (nreleased == 1 && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC),
+        "full: a later sync is not acknowledged either");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_SINCE_US, 0) > 0 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_UNSAVED, 0) >= 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_BYTES, 0) >= sizeof (big) &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 9) == 0 &&
+            strstr (str_field (r, ZPAR_F_RECORDS_ERROR), "full"),
+        "full: status says the records are not saved: %s",
+        r ? str_field (r, ZPAR_F_RECORDS_ERROR) : "?");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("result", 60));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == 0 &&
+            !strcmp (str_field (r, ZPAR_F_STATE), "done") &&
+            zpar__msg_count (r, ZPAR_F_RECORD) == 1,
+        "full: the task whose result is not saved is found, done");
+    zpar__msg_destroy (r);
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: under the bound, new tasks are accepted");
+    zpar__records_set_limit (h.records, 4096);
+    ok (zpar__admit_refused (NULL, 0) == 1, "full: past the bound, new tasks are refused");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 0) == 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_LIMIT, 0) == 4096,
+        "full: status says so");
+    zpar__msg_destroy (r);
+    ok (zpar__records_test_max_pages (h.records, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    ok (zpar__hub_flush (&h, NULL) == 0, "full: the batch is written");
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: new tasks are accepted again");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_count (r, ZPAR_F_RECORDS_SINCE_US) == 0, "full: status says nothing more");
+    zpar__msg_destroy (r);
+    zpar__msg_destroy (released_reply);
+    released_reply = NULL;
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records);
+    free (req60);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
+    unlink (path);
+}
+
 int main (void)
 {
     zpar_hub_t h;
@@ -591,6 +679,7 @@ int main (void)
     test_engine_ids (&h);
     test_bad (&h);
     test_restart ();
+    test_disk_full ();
     zpar__hub_free_state (&h);
     zpar__hub_free_state (NULL);
     zpar__records_close (h.records);
