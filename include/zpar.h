@@ -364,6 +364,8 @@ typedef struct {
     uint64_t records_limit_bytes;   /* the bound on it */
     int records_refusing;           /* bound reached: new tasks are refused */
     char records_error[256];        /* why they cannot be saved */
+    uint64_t duplicates;            /* results and submissions dropped because their task had one
+                                       already (a stale engine's result, a resubmission) */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

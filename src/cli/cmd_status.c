@@ -82,7 +82,8 @@ int zpar__cmd_status (int argc, char **argv)
          "one JSON object: {\"connection_file\", \"client_id\",\n"
          "\"engines\": [{\"id\",\"host\",\"pid\",\"rank\",\"state\",\n"
          "\"outstanding\"}], \"tasks\": {\"pending\",\"running\",\n"
-         "\"completed\",\"failed\"}, \"dropped\", \"records\": {\"saved\",\n"
+         "\"completed\",\"failed\"}, \"dropped\", \"duplicates\",\n"
+         "\"records\": {\"saved\",\n"
          "\"since_us\",\"unsaved\",\"unsaved_bytes\",\"limit_bytes\",\n"
          "\"refusing\",\"error\"}}",
          ZPAR_CLI_FLAG, &as_json},
@@ -137,10 +138,10 @@ int zpar__cmd_status (int argc, char **argv)
             printf (",\"outstanding\":%u}", info[i].outstanding);
         }
         printf ("],\"tasks\":{\"pending\":%llu,\"running\":%llu,\"completed\":%llu,"
-                "\"failed\":%llu},\"dropped\":%llu",
+                "\"failed\":%llu},\"dropped\":%llu,\"duplicates\":%llu",
                 (unsigned long long)qs.pending, (unsigned long long)qs.running,
                 (unsigned long long)qs.completed, (unsigned long long)qs.failed,
-                (unsigned long long)qs.dropped);
+                (unsigned long long)qs.dropped, (unsigned long long)qs.duplicates);
         put_records_json (&qs);
         fputs ("}\n", stdout);
     } else {
@@ -159,6 +160,10 @@ int zpar__cmd_status (int argc, char **argv)
             printf ("dropped messages: %llu (malformed, forged or replayed; see the "
                     "controller's log)\n",
                     (unsigned long long)qs.dropped);
+        if (qs.duplicates)
+            printf ("duplicates dropped: %llu (results or submissions of tasks that had one "
+                    "already)\n",
+                    (unsigned long long)qs.duplicates);
         print_records (&qs);
     }
     fflush (stdout);

@@ -371,6 +371,7 @@ ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st
         st->completed = qr.completed;
         st->failed = qr.failed;
         st->dropped = qr.dropped;
+        st->duplicates = qr.duplicates;
         st->records_unsaved_since_us = qr.records_since_us;
         st->records_unsaved = qr.records_since_us ? qr.records_unsaved : 0;
         st->records_unsaved_bytes = qr.records_since_us ? qr.records_bytes : 0;
