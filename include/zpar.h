@@ -364,8 +364,8 @@ typedef struct {
     uint64_t records_limit_bytes;   /* the bound on it */
     int records_refusing;           /* bound reached: new tasks are refused */
     char records_error[256];        /* why they cannot be saved */
-    uint64_t duplicates;            /* results and submissions dropped because their task had one
-                                       already (a stale engine's result, a resubmission) */
+    uint64_t duplicates;            /* second results and submissions of a task dropped, and tasks
+                                       engines were told to drop (the task ran or runs elsewhere) */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

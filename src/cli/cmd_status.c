@@ -55,8 +55,7 @@ static void print_records (const zpar_queue_status_t *qs)
         printf ("records: new submissions are refused until the records can be saved again "
                 "(free space for the task database)\n");
     else
-        printf ("records: they are written as soon as space is back; a controller crash until "
-                "then loses them\n");
+        printf ("records: they are written by themselves as soon as there is space again\n");
 }
 
 static void put_records_json (const zpar_queue_status_t *qs)
@@ -82,8 +81,7 @@ int zpar__cmd_status (int argc, char **argv)
          "one JSON object: {\"connection_file\", \"client_id\",\n"
          "\"engines\": [{\"id\",\"host\",\"pid\",\"rank\",\"state\",\n"
          "\"outstanding\"}], \"tasks\": {\"pending\",\"running\",\n"
-         "\"completed\",\"failed\"}, \"dropped\", \"duplicates\",\n"
-         "\"records\": {\"saved\",\n"
+         "\"completed\",\"failed\"}, \"dropped\", \"records\": {\"saved\",\n"
          "\"since_us\",\"unsaved\",\"unsaved_bytes\",\"limit_bytes\",\n"
          "\"refusing\",\"error\"}}",
          ZPAR_CLI_FLAG, &as_json},
@@ -138,10 +136,10 @@ int zpar__cmd_status (int argc, char **argv)
             printf (",\"outstanding\":%u}", info[i].outstanding);
         }
         printf ("],\"tasks\":{\"pending\":%llu,\"running\":%llu,\"completed\":%llu,"
-                "\"failed\":%llu},\"dropped\":%llu,\"duplicates\":%llu",
+                "\"failed\":%llu},\"dropped\":%llu",
                 (unsigned long long)qs.pending, (unsigned long long)qs.running,
                 (unsigned long long)qs.completed, (unsigned long long)qs.failed,
-                (unsigned long long)qs.dropped, (unsigned long long)qs.duplicates);
+                (unsigned long long)qs.dropped);
         put_records_json (&qs);
         fputs ("}\n", stdout);
     } else {
@@ -161,8 +159,8 @@ int zpar__cmd_status (int argc, char **argv)
                     "controller's log)\n",
                     (unsigned long long)qs.dropped);
         if (qs.duplicates)
-            printf ("duplicates dropped: %llu (results or submissions of tasks that had one "
-                    "already)\n",
+            printf ("duplicates dropped: %llu (a second result or submission of a task, or a "
+                    "task an engine held that ran elsewhere; each task counts once)\n",
                     (unsigned long long)qs.duplicates);
         print_records (&qs);
     }

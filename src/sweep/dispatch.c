@@ -321,7 +321,7 @@ static int finish (run_t *r, size_t s)
 int zpar__sweep_collect (run_t *r)
 {
     size_t pending = zpar_client_outstanding (r->c);
-    size_t arrived;
+    size_t arrived, ended = 0;
     int lost = 0;
     if (r->n.running == 0)
         return 0;
@@ -331,6 +331,7 @@ int zpar__sweep_collect (run_t *r)
         if (r->slots[s].f && zpar_future_done (r->slots[s].f)) {
             if (finish (r, s) == -2)
                 lost = 1;
+            ended++;
             if (!r->opts->client)
                 arrived--;
         }
@@ -338,6 +339,8 @@ int zpar__sweep_collect (run_t *r)
     /* what ended is committed at once: a point whose end the journal
      * holds never runs again, whatever happens to this run next */
     zpar__sweep_journal_commit (r);
+    if (r->journal_dead && !r->unrecorded)
+        r->unrecorded = ended;
     return lost ? -2 : 0;
 }
 

@@ -68,6 +68,7 @@ typedef struct {
     size_t nfailed_list;
     int runtime_error; /* file problem: reported, the run goes on */
     int journal_dead;  /* the journal cannot be written: the run stops */
+    size_t unrecorded; /* points whose end was in the batch that could not be committed */
     char journal_err[ZPAR_ERROR_TEXT_MAX];
     char cluster_id[40]; /* identity of the cluster ("" unknown: adopt nothing) */
     pick_t picks[BURST];

@@ -297,10 +297,11 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
         return 128 + sig;
     if (r->journal_dead) {
         zpar__errprintf (err,
-                         "the journal cannot be written (%s): the run stopped, %zu points were "
-                         "running; nothing was recorded as done that was not: free space and "
-                         "run again to resume",
-                         r->journal_err, r->n.running);
+                         "the journal cannot be written (%s): the run stopped with %zu points "
+                         "running and %zu ended but not recorded (they run again next time); "
+                         "nothing was recorded as done that was not: free space and run again "
+                         "to resume",
+                         r->journal_err, r->n.running, r->unrecorded);
         return ZPAR_SWEEP_EXIT_FAILED;
     }
     if (r->lost_cluster) {
