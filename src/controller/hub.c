@@ -589,6 +589,10 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
     }
     if (alive)
         zpar__warn ("%u engine(s) did not confirm the shutdown", alive);
+    else if (h->records && h->incarnation)
+        /* a clean stop: no engine holds a task of ours; the next
+         * controller on these records needs no recovery window */
+        (void)zpar__records_counter_raise (h->records, "clean_stop", h->incarnation);
     return (int)alive;
 }
 
@@ -991,16 +995,19 @@ int zpar__hub_init (zpar_hub_t *h)
     }
     h->recover_ms = (uint64_t)(h->hb_misses + 1) * (uint64_t)h->hb_period_ms;
     if (h->records) {
-        uint64_t incarnation = 0, next = 0;
+        uint64_t incarnation = 0, next = 0, clean = 0;
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
         (void)zpar__records_next_counter (h->records, "controller", &incarnation);
+        (void)zpar__records_counter (h->records, "clean_stop", &clean);
+        h->incarnation = incarnation;
         if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
             next <= ZPAR_HUB_ENGINE_ID_MAX)
             h->next_engine = (uint32_t)next;
         (void)zpar__records_unfinished (h->records, recover_one, h);
         /* an earlier controller used these records: engines may hold its
          * tasks (C4) */
-        h->recovering = incarnation > 1 || h->n_recovered > 0;
+        /* (one that stopped cleanly, its engines gone, leaves none) */
+        h->recovering = (incarnation > 1 && clean + 1 < incarnation) || h->n_recovered > 0;
         zpar__admit_refuse (NULL);
         zpar__records_on_refusing (h->records, records_refusing, h);
         zpar__records_set_limit (h->records, records_limit ());

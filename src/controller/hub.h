@@ -94,6 +94,7 @@ typedef struct zpar_hub {
     uint64_t n_duplicates; /* results not recorded: their task had one already */
     /* restart (C4): the recovery window after a controller restart */
     int recovering;          /* engines are reporting what they hold */
+    uint64_t incarnation;    /* how many controllers used these records, this one included */
     uint64_t recover_ms;     /* its length: (hb_misses + 1) heartbeat periods */
     uint64_t n_recovered;    /* unfinished tasks found in the records at start */
     uint64_t n_adopted;      /* held tasks adopted (counted running where they are) */

@@ -581,3 +581,18 @@ int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
     }
     return 0;
 }
+
+int zpar__records_counter_raise (zpar_records_t *s, const char *name, uint64_t v)
+{
+    sqlite3_stmt *st;
+    if (!s || !name || !*name || v > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
+    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)v);
+    return zpar__db_run (s->db, st, "counter", NULL);
+}

@@ -286,6 +286,10 @@ static void test_engine_ids (void)
     ok (zpar__records_engine_get (r, "uuid-b", &id) == 0 && id.v == 7, "each engine's");
     ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 7,
         "the highest id given so far is kept (7)");
+    ok (zpar__records_counter_raise (r, "clean_stop", 3) == 0 &&
+            zpar__records_counter_raise (r, "clean_stop", 2) == 0 &&
+            zpar__records_counter (r, "clean_stop", &next) == 0 && next == 3,
+        "a counter is raised, never lowered");
     errno = 0;
     ok (zpar__records_engine_get (NULL, "x", &id) < 0 && errno == EINVAL &&
             zpar__records_engine_get (r, "", &id) < 0 &&
