@@ -55,8 +55,7 @@ static void print_records (const zpar_queue_status_t *qs)
         printf ("records: new submissions are refused until the records can be saved again "
                 "(free space for the task database)\n");
     else
-        printf ("records: they are written as soon as space is back; a controller crash until "
-                "then loses them\n");
+        printf ("records: they are written by themselves as soon as there is space again\n");
 }
 
 static void put_records_json (const zpar_queue_status_t *qs)
@@ -159,6 +158,10 @@ int zpar__cmd_status (int argc, char **argv)
             printf ("dropped messages: %llu (malformed, forged or replayed; see the "
                     "controller's log)\n",
                     (unsigned long long)qs.dropped);
+        if (qs.duplicates)
+            printf ("duplicates dropped: %llu (a second result or submission of a task, or a "
+                    "task an engine held that ran elsewhere; each task counts once)\n",
+                    (unsigned long long)qs.duplicates);
         print_records (&qs);
     }
     fflush (stdout);

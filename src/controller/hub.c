@@ -33,6 +33,8 @@ typedef struct {
     uint8_t direct;
     uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
                           recovery window): not yet adopted nor queued again */
+    uint8_t orphan;    /* held by an engine, never recorded (accepted by a controller that
+                          died before writing it): running there, request unknown */
     zpar_eid_t engine;
     zpar_cid_t client;
 } live_t;
@@ -490,7 +492,7 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     /* direct tasks that were on it fail; load-balanced ones are the task
      * scheduler's business (retry or engine-died answer) */
     while ((l = zpar__idmap_next (h->live, &pos, &id))) {
-        if (l->direct && zpar__eid_eq (l->engine, eid)) {
+        if ((l->direct || l->orphan) && zpar__eid_eq (l->engine, eid)) {
             if (n == cap) {
                 uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
                 if (!ni)
@@ -500,8 +502,17 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
             ids[n++] = id;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        fail_direct (h, zpar__tid (ids[i]), eid);
+    for (size_t i = 0; i < n; i++) {
+        l = zpar__idmap_get (h->live, ids[i]);
+        if (l && l->orphan) {
+            /* never recorded: forgotten, its client submits it again */
+            zpar__idmap_del (h->live, ids[i]);
+            if (h->n_running)
+                h->n_running--;
+            free (l);
+        } else
+            fail_direct (h, zpar__tid (ids[i]), eid);
+    }
     free (ids);
     e->outstanding = 0;
 }
@@ -578,6 +589,10 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
     }
     if (alive)
         zpar__warn ("%u engine(s) did not confirm the shutdown", alive);
+    else if (h->records && h->incarnation)
+        /* a clean stop: no engine holds a task of ours; the next
+         * controller on these records needs no recovery window */
+        (void)zpar__records_counter_raise (h->records, "clean_stop", h->incarnation);
     return (int)alive;
 }
 
@@ -696,6 +711,40 @@ static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t
     return 0;
 }
 
+/* A held task the hub has no trace of: not live, not recorded (its
+ * submission was accepted by a controller that died before committing
+ * it).  It runs on where it is; the hub counts it running there until its
+ * result comes, and forgets it if the engine dies (its client, told the
+ * task is unknown by "sync", submits it again).  0 / -1 (finished: the
+ * records have it; ENOMEM). */
+static int adopt_orphan (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id)
+{
+    int state, status;
+    live_t *l;
+    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 ||
+        errno != ENOENT || !(l = calloc (1, sizeof (*l))))
+        return -1;
+    l->state = ZPAR_REC_RUNNING;
+    l->orphan = 1;
+    l->engine = e->id;
+    if (zpar__idmap_put (h->live, id.v, l) < 0) {
+        free (l);
+        return -1;
+    }
+    h->n_running++;
+    e->outstanding++;
+    h->n_adopted++;
+    zpar__info ("engine %u holds task %llu, which no record shows: it runs on there", e->id.v,
+                (unsigned long long)id.v);
+    return 0;
+}
+
+int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id)
+{
+    live_t *l = h->live && id.v ? zpar__idmap_get (h->live, id.v) : NULL;
+    return l && l->orphan;
+}
+
 int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
                            const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop)
 {
@@ -718,6 +767,10 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
         int mine = l && ((l->recovered) ||
                          (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
         if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
+            nadopt++;
+            continue;
+        }
+        if (!l && held[i].v && adopt_orphan (h, e, held[i]) == 0) {
             nadopt++;
             continue;
         }
@@ -844,9 +897,24 @@ int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, si
         return -1;
     }
     task = zpar__tid (hd->task);
-    if (zpar__idmap_get (h->live, task.v)) {
-        errno = EEXIST;
-        return -1;
+    if ((l = zpar__idmap_get (h->live, task.v))) {
+        uint8_t *list = NULL;
+        size_t llen = 0;
+        if (!l->orphan) {
+            errno = EEXIST;
+            return -1;
+        }
+        /* an orphan: now its request is known, recorded and given to the
+         * task scheduler, which counts it outstanding where it runs */
+        l->orphan = 0;
+        l->client = zpar__cid (hd->client);
+        (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL,
+                                         0, hd->time_us);
+        (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
+        if (zpar__pipe_adopt_add (&list, &llen, task.v, req, len) == 0 && h->lb_pipe)
+            (void)zpar__pipe_send_adopt (h->lb_pipe, l->engine.v, list, llen, 0);
+        free (list);
+        return 1;
     }
     if (!(l = calloc (1, sizeof (*l)))) {
         errno = ENOMEM;
@@ -927,16 +995,19 @@ int zpar__hub_init (zpar_hub_t *h)
     }
     h->recover_ms = (uint64_t)(h->hb_misses + 1) * (uint64_t)h->hb_period_ms;
     if (h->records) {
-        uint64_t incarnation = 0, next = 0;
+        uint64_t incarnation = 0, next = 0, clean = 0;
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
         (void)zpar__records_next_counter (h->records, "controller", &incarnation);
+        (void)zpar__records_counter (h->records, "clean_stop", &clean);
+        h->incarnation = incarnation;
         if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
             next <= ZPAR_HUB_ENGINE_ID_MAX)
             h->next_engine = (uint32_t)next;
         (void)zpar__records_unfinished (h->records, recover_one, h);
         /* an earlier controller used these records: engines may hold its
          * tasks (C4) */
-        h->recovering = incarnation > 1 || h->n_recovered > 0;
+        /* (one that stopped cleanly, its engines gone, leaves none) */
+        h->recovering = (incarnation > 1 && clean + 1 < incarnation) || h->n_recovered > 0;
         zpar__admit_refuse (NULL);
         zpar__records_on_refusing (h->records, records_refusing, h);
         zpar__records_set_limit (h->records, records_limit ());

@@ -13,19 +13,13 @@
 #include "error.h"
 #include "log.h"
 #include "records.h"
+#include "records_spill.h"
 
-typedef enum { OP_REQUEST, OP_RUNNING, OP_RESULT, OP_COUNTER } op_kind_t;
-
-typedef struct {
-    op_kind_t kind;
-    uint64_t id;
-    uint32_t client;
-    uint32_t engine;
-    int status;
-    uint64_t when;
-    void *blob; /* OP_COUNTER: the counter's name, id its value */
-    size_t len;
-} op_t;
+typedef zpar_rec_op_t op_t;
+#define OP_REQUEST ZPAR_REC_OP_REQUEST
+#define OP_RUNNING ZPAR_REC_OP_RUNNING
+#define OP_RESULT  ZPAR_REC_OP_RESULT
+#define OP_COUNTER ZPAR_REC_OP_COUNTER
 
 struct zpar_records {
     zpar_db_t *db;
@@ -41,8 +35,21 @@ struct zpar_records {
     int refusing; /* since_us && bytes >= limit, as last told */
     zpar_records_refusing_f on_refusing;
     void *on_refusing_arg;
+    zpar_spill_t *spill; /* the batch's copy while writes fail (NULL: none) */
+    int spill_ok;        /* the spill file holds the whole batch: appends go on */
+    int spill_exists;    /* a spill file may exist (removed once the batch is written) */
     char error[ZPAR_ERROR_TEXT_MAX];
 };
+
+/* While writes fail, the spill follows the batch. */
+static void spill_add (zpar_records_t *s, const op_t *op)
+{
+    if (s->spill_ok && zpar__spill_append (s->spill, op) < 0) {
+        zpar__err ("task records: %s: %s; the records not saved are only in memory now",
+                   zpar__spill_path (s->spill), strerror (errno));
+        s->spill_ok = 0;
+    }
+}
 
 /* Tell a change of "refusing" (writes fail and the backlog reached its
  * bound). */
@@ -92,6 +99,54 @@ static const char *sql_counter_max = "INSERT INTO counters(name,value) VALUES(?1
 static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                                  "DO UPDATE SET value=value+1 RETURNING value";
 
+static op_t *push (zpar_records_t *s);
+static void pop (zpar_records_t *s);
+
+/* An operation a previous controller could not write, back in the batch. */
+static int replay_one (void *arg, const op_t *op)
+{
+    zpar_records_t *s = arg;
+    op_t *n = push (s);
+    if (!n)
+        return -1;
+    *n = *op;
+    n->blob = NULL;
+    if (op->len && !(n->blob = malloc (op->len))) {
+        pop (s);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (op->len)
+        memcpy (n->blob, op->blob, op->len);
+    s->bytes += op->len;
+    return 0;
+}
+
+/* The spill of this database ($ZPAR_RECORDS_SPILL_DIR, default /dev/shm;
+ * "none": no spill), and what an earlier controller left in it. */
+static void spill_start (zpar_records_t *s, const char *path)
+{
+    const char *dir = getenv ("ZPAR_RECORDS_SPILL_DIR");
+    long n;
+    if (!dir)
+        dir = "/dev/shm";
+    if (!*dir || !strcmp (dir, "none"))
+        return;
+    if (!(s->spill = zpar__spill_open (dir, path))) {
+        zpar__debug ("task records: no spill in %s: %s", dir, strerror (errno));
+        return;
+    }
+    if ((n = zpar__spill_replay (s->spill, replay_one, s)) < 0)
+        zpar__err ("task records: %s cannot be read back: %s", zpar__spill_path (s->spill),
+                   strerror (errno));
+    else if (n > 0) {
+        s->spill_exists = 1;
+        zpar__warn ("task records: %ld records an earlier controller could not save read back "
+                    "from %s",
+                    n, zpar__spill_path (s->spill));
+    }
+}
+
 zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
 {
     zpar_db_opts_t opts = {
@@ -109,6 +164,7 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
     s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
     if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
         goto error;
+    spill_start (s, path);
     return s;
 error:
     zpar__records_close (s);
@@ -129,9 +185,16 @@ void zpar__records_close (zpar_records_t *s)
 {
     if (s) {
         int saved = errno;
-        if (s->db && s->nops && flush_now (s, NULL) < 0)
-            zpar__err ("task records: %zu records could not be saved and are lost (%s)", s->nops,
-                       s->error);
+        if (s->db && s->nops && flush_now (s, NULL) < 0) {
+            if (s->spill_ok)
+                zpar__err ("task records: %zu records could not be saved (%s); kept in %s for the "
+                           "next controller on this database",
+                           s->nops, s->error, zpar__spill_path (s->spill));
+            else
+                zpar__err ("task records: %zu records could not be saved and are lost (%s)",
+                           s->nops, s->error);
+        }
+        zpar__spill_close (s->spill);
         ops_free (s);
         free (s->ops);
         zpar__db_close (s->db);
@@ -204,6 +267,7 @@ int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t cli
         return -1;
     }
     s->bytes += op->len;
+    spill_add (s, op);
     check_refusing (s);
     return 0;
 }
@@ -218,6 +282,7 @@ int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t eng
     op->id = tid.v;
     op->engine = engine.v;
     op->when = when_us;
+    spill_add (s, op);
     check_refusing (s);
     return 0;
 }
@@ -239,6 +304,7 @@ int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engi
         return -1;
     }
     s->bytes += op->len;
+    spill_add (s, op);
     check_refusing (s);
     return 0;
 }
@@ -326,6 +392,16 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
                        "(bound %zu bytes), written again every %d ms",
                        s->error, n, s->limit, ZPAR_RECORDS_RETRY_MS);
         }
+        /* a copy outside the full disk, in case this controller dies */
+        if (s->spill && !s->spill_ok) {
+            if (zpar__spill_rewrite (s->spill, s->ops, s->nops) == 0) {
+                s->spill_ok = s->spill_exists = 1;
+                zpar__warn ("task records: a copy of the %zu not saved is kept in %s", s->nops,
+                            zpar__spill_path (s->spill));
+            } else
+                zpar__err ("task records: %s: %s; the records not saved are only in memory",
+                           zpar__spill_path (s->spill), strerror (errno));
+        }
         check_refusing (s);
         if (err)
             *err = e;
@@ -344,6 +420,10 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     s->errnum = 0;
     s->error[0] = '\0';
     ops_free (s);
+    if (s->spill_exists) {
+        (void)zpar__spill_remove (s->spill);
+        s->spill_ok = s->spill_exists = 0;
+    }
     check_refusing (s);
     return 0;
 }
@@ -635,6 +715,7 @@ static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
     }
     op->len = strlen (name);
     s->bytes += op->len;
+    spill_add (s, op);
     check_refusing (s);
     *v = op->id;
     return 0;
@@ -731,4 +812,19 @@ int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
         sqlite3_reset (st);
     }
     return 0;
+}
+
+int zpar__records_counter_raise (zpar_records_t *s, const char *name, uint64_t v)
+{
+    sqlite3_stmt *st;
+    if (!s || !name || !*name || v > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
+    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)v);
+    return zpar__db_run (s->db, st, "counter", NULL);
 }

@@ -144,6 +144,8 @@ int zpar__records_next_counter (zpar_records_t *r, const char *name, uint64_t *v
 int zpar__records_engine_get (zpar_records_t *r, const char *uuid, zpar_eid_t *id);
 int zpar__records_engine_put (zpar_records_t *r, const char *uuid, zpar_eid_t id,
                               uint32_t next_engine);
+/* Raise the persistent counter name to v (no change if it is higher). */
+int zpar__records_counter_raise (zpar_records_t *r, const char *name, uint64_t v);
 /* The value of the persistent counter name (0 if it was never set). */
 int zpar__records_counter (zpar_records_t *r, const char *name, uint64_t *v);
 

@@ -393,19 +393,20 @@ static void query_resubmit (zpar_hub_t *h, const zpar_proto_query_t *q,
         rep->error = "resubmit: the task records cannot be read";
         goto done;
     }
-    if (k) {
+    if (k && !zpar__hub_task_orphan (h, q->task)) {
         rep->count = 0;
         rep->state = state;
         *defer = 1; /* a live task's record may still be in the batch */
         goto done;
     }
-    if (zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len) < 0) {
+    if ((k = zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len)) < 0) {
         rep->errnum = errno;
         rep->error = "resubmit: cannot queue the task";
         goto done;
     }
-    rep->count = 1;
-    rep->state = ZPAR_TASK_STATE_PENDING;
+    /* an orphan (held by an engine, never recorded) is known from now on */
+    rep->count = k == 0;
+    rep->state = k == 0 ? ZPAR_TASK_STATE_PENDING : ZPAR_TASK_STATE_RUNNING;
     *defer = 1;
 done:
     zpar__msg_destroy (t);
@@ -456,7 +457,8 @@ static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_rep
             rep->error = "the task records cannot be read";
             return;
         }
-        if (k)
+        /* an orphan is not durable until its client resubmits it */
+        if (k && !zpar__hub_task_orphan (h, ids[i]))
             rep->count++;
         else
             unknown[nu++] = ids[i];

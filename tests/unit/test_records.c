@@ -4,10 +4,12 @@
  * disk): the batch is kept, looked at, bounded, and written once it can. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "records.h"
@@ -284,6 +286,10 @@ static void test_engine_ids (void)
     ok (zpar__records_engine_get (r, "uuid-b", &id) == 0 && id.v == 7, "each engine's");
     ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 7,
         "the highest id given so far is kept (7)");
+    ok (zpar__records_counter_raise (r, "clean_stop", 3) == 0 &&
+            zpar__records_counter_raise (r, "clean_stop", 2) == 0 &&
+            zpar__records_counter (r, "clean_stop", &next) == 0 && next == 3,
+        "a counter is raised, never lowered");
     errno = 0;
     ok (zpar__records_engine_get (NULL, "x", &id) < 0 && errno == EINVAL &&
             zpar__records_engine_get (r, "", &id) < 0 &&
@@ -293,6 +299,88 @@ static void test_engine_ids (void)
             zpar__records_counter (r, NULL, &next) < 0 && zpar__records_counter (r, "x", NULL) < 0,
         "engine ids: bad parameters refused");
     zpar__records_close (r);
+}
+
+/* The path of the one spill file in tmpdir (NULL: none). */
+static const char *spill_file (void)
+{
+    static char path[512];
+    char dir[300];
+    DIR *d;
+    struct dirent *e;
+    const char *found = NULL;
+    snprintf (dir, sizeof (dir), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+    if (!(d = opendir (dir)))
+        return NULL;
+    while ((e = readdir (d)))
+        if (!strncmp (e->d_name, "records-", 8) && !strstr (e->d_name, ".new")) {
+            snprintf (path, sizeof (path), "%s/%s", dir, e->d_name);
+            found = path;
+        }
+    closedir (d);
+    return found;
+}
+
+/* A controller that dies while its records cannot be written: the next
+ * one on the same database reads the spill back and writes it. */
+static void test_spill (void)
+{
+    char big[4096];
+    pid_t pid;
+    int wst = 0, state = -1, status = -1;
+    zpar_records_t *r;
+    uint8_t *res = NULL;
+    size_t reslen = 0;
+    uint64_t okc = 0, notok = 0, c = 0;
+    const char *sf;
+    FILE *f;
+
+    memset (big, 's', sizeof (big));
+    pid = fork ();
+    if (pid == 0) {
+        /* the controller that dies: a saved request, then results and a
+         * client number it cannot write */
+        zpar_records_t *d = zpar__records_open (tmp ("spill.sqlite"), NULL);
+        uint64_t v;
+        if (!d || zpar__records_put_request (d, T (200), C (1), E (0), "q", 1, NULL, 0, 1) < 0 ||
+            zpar__records_flush (d, NULL) < 0 || zpar__records_test_max_pages (d, 1) < 0)
+            _exit (2);
+        for (int i = 0; i < 20; i++)
+            (void)zpar__records_put_result (d, T (200 + (uint64_t)i), E (1), ZPAR_STATUS_OK, "R", 1,
+                                            big, sizeof (big), 2);
+        if (zpar__records_flush (d, NULL) == 0)
+            _exit (3);
+        /* after the failure, puts go on into the spill */
+        (void)zpar__records_put_result (d, T (300), E (2), ZPAR_STATUS_FAILED, "F", 1, NULL, 0, 3);
+        (void)zpar__records_next_counter (d, "client", &v);
+        _exit (v == 1 ? 0 : 4); /* no close: a crash */
+    }
+    ok (pid > 0 && waitpid (pid, &wst, 0) == pid && WIFEXITED (wst) && WEXITSTATUS (wst) == 0,
+        "spill: a controller fails to write, then dies (exit %d)", WEXITSTATUS (wst));
+    sf = spill_file ();
+    ok (sf != NULL, "spill: it left a spill file: %s", sf ? sf : "none");
+    /* a record cut short by the crash at the end */
+    ok (sf && (f = fopen (sf, "ab")) && fwrite ("\2\0\0\0cut", 1, 7, f) == 7 && fclose (f) == 0,
+        "spill: a cut record at its end");
+    ok ((r = zpar__records_open (tmp ("spill.sqlite"), NULL)) != NULL,
+        "spill: the next controller");
+    if (!r)
+        return;
+    is_int (zpar__records_batched (r), 22, "spill: 22 operations read back (the cut one is not)");
+    ok (zpar__records_get (r, T (219), &state, &status, NULL, NULL, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && reslen == 1 + sizeof (big),
+        "spill: a result the dead controller could not save is found");
+    free (res);
+    ok (zpar__records_flush (r, NULL) == 0 && spill_file () == NULL,
+        "spill: written to the database, the spill file removed");
+    ok (zpar__records_counts (r, &okc, &notok) == 0 && okc == 20 && notok == 1,
+        "spill: 20 ok and 1 failed result in the database");
+    ok (zpar__records_next_counter (r, "client", &c) == 0 && c == 2,
+        "spill: the client number given in memory was kept (next: %llu)", (unsigned long long)c);
+    zpar__records_close (r);
+    unlink (tmp ("spill.sqlite"));
+    unlink (tmp ("spill.sqlite-wal"));
+    unlink (tmp ("spill.sqlite-shm"));
 }
 
 static void test_bad_params (zpar_records_t *r)
@@ -375,6 +463,8 @@ int main (void)
         perror ("mkdtemp");
         return 1;
     }
+    /* spills go to the test's directory, not /dev/shm */
+    setenv ("ZPAR_RECORDS_SPILL_DIR", tmpdir, 1);
     ok ((r = zpar__records_open (tmp ("tasks.sqlite"), &err)) != NULL, "open a new database");
     if (!r) {
         diag ("%s", err.text);
@@ -389,12 +479,18 @@ int main (void)
     zpar__records_close (r);
     test_counter ();
     test_full ();
+    test_spill ();
     test_engine_ids ();
     test_open_errors ();
     unlink (tmp ("tasks.sqlite"));
     unlink (tmp ("tasks.sqlite-wal"));
     unlink (tmp ("tasks.sqlite-shm"));
     unlink (tmp ("corrupt.sqlite"));
+    {
+        char sub[300];
+        snprintf (sub, sizeof (sub), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+        rmdir (sub);
+    }
     rmdir (tmpdir);
     return done_testing ();
 }
