@@ -19,6 +19,9 @@
 #include "outcome.h"
 #include "run.h"
 
+/* At most this many adopted tasks are followed at a time (each is asked
+ * about every 200 ms at most while it runs). */
+#define ADOPT_WINDOW 256
 /* Points submitted again after adoption that get a line of their own. */
 #define ADOPT_NOTES_MAX 5
 
@@ -196,6 +199,8 @@ static void remember_failed (run_t *r, const zpar_sweep_task_t *task, const char
 
 static void release_slot (run_t *r, size_t s)
 {
+    if (r->slots[s].adopted)
+        r->adopting--;
     zpar_future_destroy (r->slots[s].f);
     r->slots[s].f = NULL;
     r->slots[s].task = NULL;
@@ -402,10 +407,21 @@ int zpar__sweep_fill (run_t *r)
     int rc = 0;
     while (np < BURST && np < r->nfree) {
         zpar_task_id_t adopt = {0};
-        zpar_sweep_task_t *task = next_point (r, &adopt);
+        zpar_sweep_task_t *task;
         pick_t *p = &r->picks[np];
-        if (!task)
+        if (r->held) {
+            task = r->held;
+            adopt = r->held_id;
+            r->held = NULL;
+        } else if (!(task = next_point (r, &adopt)))
             break;
+        /* adopted tasks are asked about one by one: keep their number
+         * bounded (the cluster's engines are busy with them meanwhile) */
+        if (adopt.id && r->adopting >= ADOPT_WINDOW) {
+            r->held = task;
+            r->held_id = adopt;
+            break;
+        }
         p->task = task;
         p->t = NULL;
         p->id = adopt;
@@ -427,6 +443,7 @@ int zpar__sweep_fill (run_t *r)
                 zpar__sweep_task_destroy (task);
                 break;
             }
+            r->adopting++; /* counted from the pick (the future follows) */
         }
         np++;
     }
@@ -435,6 +452,8 @@ int zpar__sweep_fill (run_t *r)
     for (size_t i = 0; i < np; i++) {
         pick_t *p = &r->picks[i];
         if (r->journal_dead || rc == -2) {
+            if (!p->t)
+                r->adopting--;
             zpar_task_destroy (p->t);
             zpar__sweep_task_destroy (p->task);
             continue;
@@ -448,6 +467,7 @@ int zpar__sweep_fill (run_t *r)
             if (!f) {
                 zpar__sweep_warn (&r->o, "point %" PRIu64 ": cannot follow its task: %s",
                                   p->task->index, e.text);
+                r->adopting--;
                 r->runtime_error = 1;
                 zpar__sweep_task_destroy (p->task);
                 continue;

@@ -72,6 +72,9 @@ typedef struct {
     char journal_err[ZPAR_ERROR_TEXT_MAX];
     char cluster_id[40]; /* identity of the cluster ("" unknown: adopt nothing) */
     pick_t picks[BURST];
+    size_t adopting;         /* adopted tasks being followed */
+    zpar_sweep_task_t *held; /* a point to adopt that waits for room */
+    zpar_task_id_t held_id;
 } run_t;
 
 /* The journal could not be read or written (e: why): the run stops. */

@@ -202,12 +202,12 @@ static void loop (run_t *r)
             r->lost_cluster = 1;
             break;
         }
-        if (r->iter_done && r->n.running == 0)
+        if (r->iter_done && !r->held && r->n.running == 0)
             break;
         /* wait only when there is nothing to dispatch now; then let results
          * gather for a moment, so that one wake-up handles many of them
          * (waking per result costs more than the work on a busy node) */
-        if (r->nfree > 0 && !r->iter_done)
+        if (r->nfree > 0 && !r->iter_done && !r->held)
             nev = zpar_client_poll (r->c, 0, &e);
         else {
             events (r, GATHER_MS);
@@ -407,6 +407,7 @@ done:
     free (r.freelist);
     for (size_t i = 0; i < r.nfailed_list; i++)
         free (r.failed_list[i]);
+    zpar__sweep_task_destroy (r.held);
     zpar__sweep_iter_destroy (r.it);
     if (own_client)
         zpar_client_destroy (r.c);
