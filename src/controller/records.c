@@ -12,56 +12,8 @@
 #include "db.h"
 #include "error.h"
 #include "log.h"
-#include "records.h"
-#include "records_spill.h"
-
-typedef zpar_rec_op_t op_t;
-#define OP_REQUEST ZPAR_REC_OP_REQUEST
-#define OP_RUNNING ZPAR_REC_OP_RUNNING
-#define OP_RESULT  ZPAR_REC_OP_RESULT
-#define OP_COUNTER ZPAR_REC_OP_COUNTER
-
-struct zpar_records {
-    zpar_db_t *db;
-    op_t *ops;
-    size_t nops;
-    size_t cap;
-    size_t bytes;      /* memory held by ops[0..nops) */
-    size_t limit;      /* bound on bytes while writes fail */
-    uint64_t since_us; /* first failed write (wall clock), 0: writes work */
-    uint64_t retry_us; /* monotonic: no new try before */
-    uint64_t failures;
-    int errnum;   /* of the last failed write */
-    int refusing; /* since_us && bytes >= limit, as last told */
-    zpar_records_refusing_f on_refusing;
-    void *on_refusing_arg;
-    zpar_spill_t *spill; /* the batch's copy while writes fail (NULL: none) */
-    int spill_ok;        /* the spill file holds the whole batch: appends go on */
-    int spill_exists;    /* a spill file may exist (removed once the batch is written) */
-    char error[ZPAR_ERROR_TEXT_MAX];
-};
-
-/* While writes fail, the spill follows the batch. */
-static void spill_add (zpar_records_t *s, const op_t *op)
-{
-    if (s->spill_ok && zpar__spill_append (s->spill, op) < 0) {
-        zpar__err ("task records: %s: %s; the records not saved are only in memory now",
-                   zpar__spill_path (s->spill), strerror (errno));
-        s->spill_ok = 0;
-    }
-}
-
-/* Tell a change of "refusing" (writes fail and the backlog reached its
- * bound). */
-static void check_refusing (zpar_records_t *s)
-{
-    int now = s->since_us && s->bytes >= s->limit;
-    if (now != s->refusing) {
-        s->refusing = now;
-        if (s->on_refusing)
-            s->on_refusing (s->on_refusing_arg, now);
-    }
-}
+#include "records_internal.h"
+#include "zpar.h"
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS tasks ("
@@ -99,54 +51,6 @@ static const char *sql_counter_max = "INSERT INTO counters(name,value) VALUES(?1
 static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                                  "DO UPDATE SET value=value+1 RETURNING value";
 
-static op_t *push (zpar_records_t *s);
-static void pop (zpar_records_t *s);
-
-/* An operation a previous controller could not write, back in the batch. */
-static int replay_one (void *arg, const op_t *op)
-{
-    zpar_records_t *s = arg;
-    op_t *n = push (s);
-    if (!n)
-        return -1;
-    *n = *op;
-    n->blob = NULL;
-    if (op->len && !(n->blob = malloc (op->len))) {
-        pop (s);
-        errno = ENOMEM;
-        return -1;
-    }
-    if (op->len)
-        memcpy (n->blob, op->blob, op->len);
-    s->bytes += op->len;
-    return 0;
-}
-
-/* The spill of this database ($ZPAR_RECORDS_SPILL_DIR, default /dev/shm;
- * "none": no spill), and what an earlier controller left in it. */
-static void spill_start (zpar_records_t *s, const char *path)
-{
-    const char *dir = getenv ("ZPAR_RECORDS_SPILL_DIR");
-    long n;
-    if (!dir)
-        dir = "/dev/shm";
-    if (!*dir || !strcmp (dir, "none"))
-        return;
-    if (!(s->spill = zpar__spill_open (dir, path))) {
-        zpar__debug ("task records: no spill in %s: %s", dir, strerror (errno));
-        return;
-    }
-    if ((n = zpar__spill_replay (s->spill, replay_one, s)) < 0)
-        zpar__err ("task records: %s cannot be read back: %s", zpar__spill_path (s->spill),
-                   strerror (errno));
-    else if (n > 0) {
-        s->spill_exists = 1;
-        zpar__warn ("task records: %ld records an earlier controller could not save read back "
-                    "from %s",
-                    n, zpar__spill_path (s->spill));
-    }
-}
-
 zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
 {
     zpar_db_opts_t opts = {
@@ -164,19 +68,11 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
     s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
     if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
         goto error;
-    spill_start (s, path);
+    zpar__rec_spill_start (s, path);
     return s;
 error:
     zpar__records_close (s);
     return NULL;
-}
-
-static void ops_free (zpar_records_t *s)
-{
-    for (size_t i = 0; i < s->nops; i++)
-        free (s->ops[i].blob);
-    s->nops = 0;
-    s->bytes = 0;
 }
 
 static int flush_now (zpar_records_t *s, zpar_error_t *err);
@@ -195,123 +91,12 @@ void zpar__records_close (zpar_records_t *s)
                            s->nops, s->error);
         }
         zpar__spill_close (s->spill);
-        ops_free (s);
+        zpar__rec_ops_free (s);
         free (s->ops);
         zpar__db_close (s->db);
         free (s);
         errno = saved;
     }
-}
-
-static op_t *push (zpar_records_t *s)
-{
-    if (s->nops == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        op_t *n = realloc (s->ops, ncap * sizeof (*n));
-        if (!n)
-            return NULL;
-        s->ops = n;
-        s->cap = ncap;
-    }
-    memset (&s->ops[s->nops], 0, sizeof (op_t));
-    s->bytes += sizeof (op_t);
-    return &s->ops[s->nops++];
-}
-
-/* Undo the last push (its blob not set yet). */
-static void pop (zpar_records_t *s)
-{
-    s->nops--;
-    s->bytes -= sizeof (op_t);
-}
-
-static int copy_blob (op_t *op, const void *hdr, size_t hlen, const void *body, size_t blen)
-{
-    if (!hlen + !blen == 2)
-        return 0;
-    if (!(op->blob = malloc (hlen + blen)))
-        return -1;
-    if (hlen)
-        memcpy (op->blob, hdr, hlen);
-    if (blen)
-        memcpy ((uint8_t *)op->blob + hlen, body, blen);
-    op->len = hlen + blen;
-    return 0;
-}
-
-static int bad_put (const zpar_records_t *s, uint64_t id, const void *hdr, size_t hlen,
-                    const void *body, size_t blen)
-{
-    if (!s || id == 0 || id > INT64_MAX || (hlen && !hdr) || (blen && !body) ||
-        hlen + blen > INT_MAX) {
-        errno = EINVAL;
-        return 1;
-    }
-    return 0;
-}
-
-int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t client,
-                               zpar_eid_t engine, const void *hdr, size_t hlen, const void *body,
-                               size_t blen, uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
-        return -1;
-    op->kind = OP_REQUEST;
-    op->id = tid.v;
-    op->client = client.v;
-    op->engine = engine.v;
-    op->when = when_us;
-    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        pop (s);
-        return -1;
-    }
-    s->bytes += op->len;
-    spill_add (s, op);
-    check_refusing (s);
-    return 0;
-}
-
-int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine,
-                               uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, NULL, 0, NULL, 0) || !(op = push (s)))
-        return -1;
-    op->kind = OP_RUNNING;
-    op->id = tid.v;
-    op->engine = engine.v;
-    op->when = when_us;
-    spill_add (s, op);
-    check_refusing (s);
-    return 0;
-}
-
-int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine, int status,
-                              const void *hdr, size_t hlen, const void *body, size_t blen,
-                              uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
-        return -1;
-    op->kind = OP_RESULT;
-    op->id = tid.v;
-    op->engine = engine.v;
-    op->status = status;
-    op->when = when_us;
-    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        pop (s);
-        return -1;
-    }
-    s->bytes += op->len;
-    spill_add (s, op);
-    check_refusing (s);
-    return 0;
-}
-
-size_t zpar__records_batched (const zpar_records_t *s)
-{
-    return s ? s->nops : 0;
 }
 
 static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
@@ -402,7 +187,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
                 zpar__err ("task records: %s: %s; the records not saved are only in memory",
                            zpar__spill_path (s->spill), strerror (errno));
         }
-        check_refusing (s);
+        zpar__rec_check_refusing (s);
         if (err)
             *err = e;
         errno = saved;
@@ -419,12 +204,12 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     s->failures = 0;
     s->errnum = 0;
     s->error[0] = '\0';
-    ops_free (s);
+    zpar__rec_ops_free (s);
     if (s->spill_exists) {
         (void)zpar__spill_remove (s->spill);
         s->spill_ok = s->spill_exists = 0;
     }
-    check_refusing (s);
+    zpar__rec_check_refusing (s);
     return 0;
 }
 
@@ -437,40 +222,6 @@ int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
     if (s->since_us && zpar__mono_us () < s->retry_us)
         return zpar__errnoprintf (err, EAGAIN, "%s", s->error);
     return flush_now (s, err);
-}
-
-int zpar__records_health (const zpar_records_t *s, zpar_records_health_t *h)
-{
-    if (!s || !h) {
-        errno = EINVAL;
-        return -1;
-    }
-    memset (h, 0, sizeof (*h));
-    h->unsaved = s->nops;
-    h->bytes = s->bytes;
-    h->limit = s->limit;
-    h->since_us = s->since_us;
-    h->failures = s->failures;
-    h->refusing = s->refusing;
-    h->errnum = s->since_us ? s->errnum : 0;
-    snprintf (h->error, sizeof (h->error), "%s", s->error);
-    return 0;
-}
-
-void zpar__records_set_limit (zpar_records_t *s, size_t bytes)
-{
-    if (s) {
-        s->limit = bytes ? bytes : ZPAR_RECORDS_LIMIT_DEFAULT;
-        check_refusing (s);
-    }
-}
-
-void zpar__records_on_refusing (zpar_records_t *s, zpar_records_refusing_f fn, void *arg)
-{
-    if (s) {
-        s->on_refusing = fn;
-        s->on_refusing_arg = arg;
-    }
 }
 
 int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
@@ -497,60 +248,6 @@ static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
     memcpy (*out, p, (size_t)n);
     *len = (size_t)n;
     return 0;
-}
-
-/* What the unsaved batch says about task id, applied over what the
- * database said (*state, *status, *req, *res as zpar__records_get sets
- * them; found: whether the database had it).  The latest request and
- * result of the batch win, as they will when it is written.  1 if the
- * batch names the task, -1 ENOMEM. */
-static int overlay (const zpar_records_t *s, uint64_t id, int found, int *state, int *status,
-                    uint8_t **req, size_t *reqlen, uint8_t **res, size_t *reslen)
-{
-    const op_t *rq = NULL, *rs = NULL;
-    int named = 0, st = found ? *state : ZPAR_REC_PENDING;
-    for (size_t i = 0; i < s->nops; i++) {
-        const op_t *op = &s->ops[i];
-        if (op->id != id || op->kind == OP_COUNTER)
-            continue;
-        named = 1;
-        if (op->kind == OP_REQUEST)
-            rq = op;
-        else if (op->kind == OP_RUNNING)
-            st = st < ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : st;
-        else {
-            rs = op;
-            st = ZPAR_REC_DONE;
-        }
-    }
-    if (!named)
-        return 0;
-    *state = st;
-    if (!found)
-        *status = 0;
-    if (rs)
-        *status = rs->status;
-    if (req && rq) {
-        uint8_t *c = rq->len ? malloc (rq->len) : NULL;
-        if (rq->len && !c)
-            return -1;
-        if (rq->len)
-            memcpy (c, rq->blob, rq->len);
-        free (*req);
-        *req = c;
-        *reqlen = rq->len;
-    }
-    if (res && rs) {
-        uint8_t *c = rs->len ? malloc (rs->len) : NULL;
-        if (rs->len && !c)
-            return -1;
-        if (rs->len)
-            memcpy (c, rs->blob, rs->len);
-        free (*res);
-        *res = c;
-        *reslen = rs->len;
-    }
-    return 1;
 }
 
 int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *status, uint8_t **req,
@@ -590,7 +287,8 @@ int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *statu
         sqlite3_reset (st);
     }
     /* not saved yet: the batch is part of the records */
-    if (s->nops && (rc = overlay (s, id, found, state, status, req, reqlen, res, reslen)) != 0) {
+    if (s->nops &&
+        (rc = zpar__rec_overlay (s, id, found, state, status, req, reqlen, res, reslen)) != 0) {
         if (rc < 0)
             goto nomem;
         found = 1;
@@ -635,27 +333,80 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
     return (long)zpar__db_changes (s->db);
 }
 
+/* The state the database has for id: 0 / 1 (*state set) / -1. */
+static int db_state (zpar_records_t *s, uint64_t id, int *state)
+{
+    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_get, NULL);
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) == 1) {
+        *state = sqlite3_column_int (st, 0);
+        sqlite3_reset (st);
+    }
+    return rc;
+}
+
 int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt = NULL;
     sqlite3_stmt *st;
-    int rc;
+    size_t nb = 0;
+    int rc = 0;
     if (!s || !cb) {
         errno = EINVAL;
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+    /* not saved (a full disk, a spill read back): the batch counts too */
+    if (s->nops && !(bt = zpar__rec_batch_tasks (s, &map, &nb)))
         return -1;
-    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1)
-        cb (arg, zpar__tid ((uint64_t)sqlite3_column_int64 (st, 0)), sqlite3_column_int (st, 1),
-            zpar__eid ((uint32_t)sqlite3_column_int64 (st, 2)), sqlite3_column_blob (st, 3),
-            (size_t)sqlite3_column_bytes (st, 3));
-    return rc < 0 ? -1 : 0;
+    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+        goto done;
+    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1) {
+        uint64_t id = (uint64_t)sqlite3_column_int64 (st, 0);
+        btask_t *t = map ? zpar__idmap_get (map, id) : NULL;
+        int state = sqlite3_column_int (st, 1);
+        uint32_t engine = (uint32_t)sqlite3_column_int64 (st, 2);
+        const void *req = sqlite3_column_blob (st, 3);
+        size_t len = (size_t)sqlite3_column_bytes (st, 3);
+        if (t) {
+            t->in_db = 1;
+            if (t->state == ZPAR_REC_DONE)
+                continue;
+            if (t->state > state) {
+                state = t->state;
+                engine = t->engine;
+            }
+            if (t->req) {
+                req = t->req->blob;
+                len = t->req->len;
+            }
+        }
+        cb (arg, zpar__tid (id), state, zpar__eid (engine), req, len);
+    }
+    /* tasks only in the batch (a database row, when there is one, is done) */
+    for (size_t i = 0; rc == 0 && i < nb; i++) {
+        btask_t *t = &bt[i];
+        int dbst;
+        if (t->in_db || t->state == ZPAR_REC_DONE || !t->req || db_state (s, t->id, &dbst) != 0)
+            continue;
+        cb (arg, zpar__tid (t->id), t->state, zpar__eid (t->engine), t->req->blob, t->req->len);
+    }
+done:
+    free (bt);
+    zpar__idmap_destroy (map);
+    return rc < 0 || !st ? -1 : 0;
 }
 
 int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt;
     sqlite3_stmt *st;
+    size_t nb = 0;
     int rc;
     if (!s || !ok || !notok) {
         errno = EINVAL;
@@ -672,6 +423,23 @@ int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
         *notok = (uint64_t)sqlite3_column_int64 (st, 1);
         sqlite3_reset (st);
     }
+    /* results not saved yet, of tasks the database does not have done */
+    if (!s->nops)
+        return 0;
+    if (!(bt = zpar__rec_batch_tasks (s, &map, &nb)))
+        return -1;
+    for (size_t i = 0; i < nb; i++) {
+        int dbst = -1;
+        if (bt[i].state != ZPAR_REC_DONE ||
+            (db_state (s, bt[i].id, &dbst) == 1 && dbst == ZPAR_REC_DONE))
+            continue;
+        if (bt[i].status == ZPAR_STATUS_OK)
+            (*ok)++;
+        else
+            (*notok)++;
+    }
+    free (bt);
+    zpar__idmap_destroy (map);
     return 0;
 }
 
@@ -705,18 +473,18 @@ static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
 {
     uint64_t cur;
     op_t *op;
-    if (counter_value (s, name, &cur) < 0 || !(op = push (s)))
+    if (counter_value (s, name, &cur) < 0 || !(op = zpar__rec_push (s)))
         return -1;
     op->kind = OP_COUNTER;
     op->id = cur + 1;
     if (!(op->blob = strdup (name))) {
-        pop (s);
+        zpar__rec_pop (s);
         return -1;
     }
     op->len = strlen (name);
     s->bytes += op->len;
-    spill_add (s, op);
-    check_refusing (s);
+    zpar__rec_spill_add (s, op);
+    zpar__rec_check_refusing (s);
     *v = op->id;
     return 0;
 }

@@ -352,6 +352,8 @@ static void test_spill (void)
             _exit (3);
         /* after the failure, puts go on into the spill */
         (void)zpar__records_put_result (d, T (300), E (2), ZPAR_STATUS_FAILED, "F", 1, NULL, 0, 3);
+        (void)zpar__records_put_request (d, T (400), C (1), E (0), "q4", 2, NULL, 0, 3);
+        (void)zpar__records_put_running (d, T (400), E (2), 4);
         (void)zpar__records_next_counter (d, "client", &v);
         _exit (v == 1 ? 0 : 4); /* no close: a crash */
     }
@@ -366,7 +368,22 @@ static void test_spill (void)
         "spill: the next controller");
     if (!r)
         return;
-    is_int (zpar__records_batched (r), 22, "spill: 22 operations read back (the cut one is not)");
+    is_int (zpar__records_batched (r), 24, "spill: 24 operations read back (the cut one is not)");
+    /* still no room: the unfinished tasks and the counts see the batch */
+    {
+        seen_t seen = {0};
+        uint64_t o = 0, no = 0;
+        ok (zpar__records_test_max_pages (r, 1) == 0 &&
+                zpar__records_unfinished (r, collect, &seen) == 0 && seen.n == 1 &&
+                seen.ids[0] == 400 && seen.states[0] == ZPAR_REC_RUNNING && seen.lens[0] == 2,
+            "spill, still full: unfinished = task 400 (running, only in the batch); task 200 is "
+            "done");
+        ok (zpar__records_counts (r, &o, &no) == 0 && o == 20 && no == 1,
+            "spill, still full: counts include the unsaved results (%llu ok, %llu not)",
+            (unsigned long long)o, (unsigned long long)no);
+        ok (zpar__records_test_max_pages (r, 1000000) == 0, "spill: room again");
+        usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    }
     ok (zpar__records_get (r, T (219), &state, &status, NULL, NULL, &res, &reslen) == 0 &&
             state == ZPAR_REC_DONE && reslen == 1 + sizeof (big),
         "spill: a result the dead controller could not save is found");
