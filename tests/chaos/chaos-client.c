@@ -19,7 +19,8 @@
  * by hand: destroyed, connected again, and a future made for each task not
  * finished yet (zpar_client_future_for).  No client is helped more than
  * 5 times.  At the end (or after SECONDS in all) a fresh client asks the
- * records about every task whose future did not complete.
+ * records about every task whose future did not complete (for at most
+ * 120 s; a task not asked counts as unknown).
  *
  * Output: RESULTS gets one line per task
  *     INDEX TASKID STATUS ATTEMPTS ENGINE HOW
@@ -290,12 +291,13 @@ int main (int argc, char **argv)
 
     /* what the futures did not say, ask the records */
     c = connect_client (0);
+    t_start = now_s ();
     for (i = 0; i < ntasks; i++) {
         task_t *t = &tasks[i];
         zpar_error_t err = {{0}};
         zpar_result_t *r;
-        if (t->status >= 0 || !t->id.id || !c)
-            continue;
+        if (t->status >= 0 || !t->id.id || !c || now_s () - t_start > 120.0)
+            continue; /* not asked: "unknown" */
         r = zpar_client_fetch_result (c, t->id, &err);
         if (!r) {
             t->how = "records";
