@@ -139,6 +139,13 @@ typedef enum {
     ZPAR_F_OUTSTANDING = 79,
     ZPAR_F_ERRNO = 80,
     ZPAR_F_DUPLICATES = 81, /* u64: duplicates dropped (status) */
+    /* status, while the task records are not being saved */
+    ZPAR_F_RECORDS_SINCE_US = 90, /* u64: wall clock of the first failed write */
+    ZPAR_F_RECORDS_UNSAVED = 91,  /* u64: records waiting in memory */
+    ZPAR_F_RECORDS_BYTES = 92,    /* u64: their memory */
+    ZPAR_F_RECORDS_LIMIT = 93,    /* u64: the bound on that memory */
+    ZPAR_F_RECORDS_REFUSING = 94, /* u64 bool: new tasks refused (bound reached) */
+    ZPAR_F_RECORDS_ERROR = 95,    /* str: the last write failure */
 } zpar_field_t;
 
 /* The channel a message is signed for, in bits 8-15 of header.flags

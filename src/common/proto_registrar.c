@@ -581,6 +581,15 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         zpar__proto_put_u64 (&rc, m, ZPAR_F_FAILED, r->failed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_DROPPED, r->dropped);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_DUPLICATES, r->duplicates);
+        if (r->records_since_us) {
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_SINCE_US, r->records_since_us);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_UNSAVED, r->records_unsaved);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_BYTES, r->records_bytes);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_LIMIT, r->records_limit);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_REFUSING, r->records_refusing);
+            zpar__proto_put_str (&rc, m, ZPAR_F_RECORDS_ERROR,
+                                 r->records_error ? r->records_error : "");
+        }
         break;
     case ZPAR_QUERY_RESULT:
     case ZPAR_QUERY_REQUEST:
@@ -659,6 +668,22 @@ done:
     return rc;
 }
 
+/* The RECORDS_* fields of a status reply (all optional). */
+static int get_records_health (const zpar_msg_t *m, zpar_proto_query_reply_t *r, zpar_error_t *err)
+{
+    if (zpar__proto_u64 (m, ZPAR_F_RECORDS_SINCE_US, &r->records_since_us, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_UNSAVED, &r->records_unsaved, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_BYTES, &r->records_bytes, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_LIMIT, &r->records_limit, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_REFUSING, &r->records_refusing, err) < 0 ||
+        zpar__proto_str (m, ZPAR_F_RECORDS_ERROR, &r->mem, &r->records_error, err) < 0)
+        return -1;
+    if (r->records_refusing > 1)
+        return zpar__errnoprintf (err, EPROTO, "RECORDS_REFUSING is %llu, not 0 or 1",
+                                  (unsigned long long)r->records_refusing);
+    return 0;
+}
+
 int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_t *r,
                                     zpar_error_t *err)
 {
@@ -678,7 +703,7 @@ int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_
         zpar__proto_u64 (m, ZPAR_F_DUPLICATES, &r->duplicates, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_TASK_ID, &r->task.v, err) < 0 ||
         get_enum (m, ZPAR_F_STATE, task_state_names, NNAMES (task_state_names), &state, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0)
+        zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0 || get_records_health (m, r, err) < 0)
         goto error;
     r->kind = (zpar_query_kind_t)kind;
     r->state = (zpar_task_state_t)state;

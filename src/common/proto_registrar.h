@@ -158,7 +158,10 @@ typedef struct {
 
 /* QUERY_REPLY.  What is sent depends on kind:
  *   ENGINES   one RECORD per engines[i]
- *   STATUS    pending, running, completed, failed, dropped, duplicates
+ *   STATUS    pending, running, completed, failed, dropped, duplicates; and
+ *             while the task records are not being saved (records_since_us
+ *             != 0): records_since_us, _unsaved, _bytes, _limit, _refusing
+ *             and records_error
  *   RESULT    TASK_ID, STATE (when not NONE), RECORD = packed result (when set)
  *   REQUEST   TASK_ID, RECORD = packed task request (when set)
  *   PURGE     COUNT
@@ -178,8 +181,11 @@ typedef struct {
     int errnum;
     const char *error;
     uint64_t pending, running, completed, failed, dropped;
-    uint64_t duplicates; /* DUPLICATES (status): results and submissions dropped because
-                            their task had one already, held tasks engines dropped */
+    uint64_t duplicates;       /* DUPLICATES (status): results and submissions dropped because
+                                  their task had one already, held tasks engines dropped */
+    uint64_t records_since_us; /* 0: the records are saved (the others then absent) */
+    uint64_t records_unsaved, records_bytes, records_limit, records_refusing;
+    const char *records_error;
     zpar_tid_t task;
     zpar_task_state_t state;
     const void *record;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "clock.h"
 #include "error.h"
 #include "hub.h"
@@ -32,6 +33,8 @@ typedef struct {
     uint8_t direct;
     uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
                           recovery window): not yet adopted nor queued again */
+    uint8_t orphan;    /* held by an engine, never recorded (accepted by a controller that
+                          died before writing it): running there, request unknown */
     zpar_eid_t engine;
     zpar_cid_t client;
 } live_t;
@@ -262,6 +265,28 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     }
 }
 
+/* The records' backlog reached its bound while they cannot be saved
+ * (refusing 1), or not any more: new tasks are refused, or accepted
+ * again (admit.h), from this moment on. */
+static void records_refusing (void *arg, int refusing)
+{
+    zpar_hub_t *h = arg;
+    zpar_records_health_t rh;
+    char why[ZPAR_ERROR_TEXT_MAX + 160];
+    if (!refusing) {
+        zpar__warn ("new tasks are accepted again");
+        zpar__admit_refuse (NULL);
+        return;
+    }
+    (void)zpar__records_health (h->records, &rh);
+    snprintf (why, sizeof (why),
+              "new tasks refused: the task records are not being saved (%s) and %zu records "
+              "(%zu bytes) wait in memory, the bound; free space for the records",
+              rh.error, rh.unsaved, rh.bytes);
+    zpar__err ("%s", why);
+    zpar__admit_refuse (why);
+}
+
 /* Send the replies that waited for the records to be committed. */
 static void release_deferred (zpar_hub_t *h)
 {
@@ -277,10 +302,14 @@ static void release_deferred (zpar_hub_t *h)
     h->ndeferred = 0;
 }
 
+static void fail_deferred_syncs (zpar_hub_t *h);
+
 int zpar__hub_flush (zpar_hub_t *h, zpar_error_t *err)
 {
-    if (h->records && zpar__records_flush (h->records, err) < 0)
+    if (h->records && zpar__records_flush (h->records, err) < 0) {
+        fail_deferred_syncs (h);
         return -1;
+    }
     release_deferred (h);
     return 0;
 }
@@ -309,17 +338,61 @@ int zpar__hub_defer_reply (zpar_hub_t *h, zpar_msg_t *reply)
     return 0;
 }
 
+/* While the records are not being saved, a SYNC reply that waits for
+ * them would wait without end: it is answered now, with the reason
+ * (ENOSPC), and its client says its tasks were not acknowledged.  The
+ * other deferred replies (RESUBMIT) keep waiting. */
+static void fail_deferred_syncs (zpar_hub_t *h)
+{
+    zpar_records_health_t rh;
+    char why[ZPAR_ERROR_TEXT_MAX + 160];
+    size_t kept = 0;
+    if (!h->ndeferred || !h->records || zpar__records_health (h->records, &rh) < 0 || !rh.since_us)
+        return;
+    snprintf (why, sizeof (why),
+              "not acknowledged: the task records are not being saved (%s); %zu records wait in "
+              "the controller's memory",
+              rh.error, rh.unsaved);
+    for (size_t i = 0; i < h->ndeferred; i++) {
+        zpar_msg_t *r = h->deferred[i], *e;
+        zpar_proto_query_reply_t qr;
+        zpar_proto_query_reply_t er = {
+            .kind = ZPAR_QUERY_SYNC, .errnum = rh.errnum ? rh.errnum : EIO, .error = why};
+        int sync = zpar__proto_query_reply_decode (r, &qr, NULL) == 0 && qr.kind == ZPAR_QUERY_SYNC;
+        if (sync)
+            er.h = qr.h;
+        zpar__proto_query_reply_clear (&qr);
+        if (!sync || !(e = zpar__msg_create (ZPAR_MSG_NONE))) {
+            h->deferred[kept++] = r;
+            continue;
+        }
+        if (zpar__proto_query_reply_encode (e, &er) == 0 &&
+            zpar__msg_set_envelope (e, r->nenv, r->env) == 0) {
+            e->hdr.task = r->hdr.task;
+            if (h->released)
+                h->released (h->released_arg, e);
+            if (h->registrar && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR,
+                                                      e, ZMQ_DONTWAIT) < 0)
+                zpar__debug ("hub: reply to a vanished peer dropped");
+        }
+        zpar__msg_destroy (e);
+        zpar__msg_destroy (r);
+    }
+    h->ndeferred = kept;
+}
+
+/* Write the batch (a failure is logged once by the records, and tried
+ * again every ZPAR_RECORDS_RETRY_MS; the batch stays meanwhile). */
 static void flush_records (zpar_hub_t *h)
 {
-    zpar_error_t err;
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
-    if (zpar__hub_flush (h, &err) < 0)
-        zpar__err ("%s", err.text);
+    (void)zpar__hub_flush (h, NULL);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
      * not the tasks it has seen */
-    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0) {
+    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0 &&
+        !zpar__records_batched (h->records)) {
         malloc_trim (0);
         h->busy_since_trim = 0;
     }
@@ -419,7 +492,7 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     /* direct tasks that were on it fail; load-balanced ones are the task
      * scheduler's business (retry or engine-died answer) */
     while ((l = zpar__idmap_next (h->live, &pos, &id))) {
-        if (l->direct && zpar__eid_eq (l->engine, eid)) {
+        if ((l->direct || l->orphan) && zpar__eid_eq (l->engine, eid)) {
             if (n == cap) {
                 uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
                 if (!ni)
@@ -429,8 +502,17 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
             ids[n++] = id;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        fail_direct (h, zpar__tid (ids[i]), eid);
+    for (size_t i = 0; i < n; i++) {
+        l = zpar__idmap_get (h->live, ids[i]);
+        if (l && l->orphan) {
+            /* never recorded: forgotten, its client submits it again */
+            zpar__idmap_del (h->live, ids[i]);
+            if (h->n_running)
+                h->n_running--;
+            free (l);
+        } else
+            fail_direct (h, zpar__tid (ids[i]), eid);
+    }
     free (ids);
     e->outstanding = 0;
 }
@@ -507,6 +589,10 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
     }
     if (alive)
         zpar__warn ("%u engine(s) did not confirm the shutdown", alive);
+    else if (h->records && h->incarnation)
+        /* a clean stop: no engine holds a task of ours; the next
+         * controller on these records needs no recovery window */
+        (void)zpar__records_counter_raise (h->records, "clean_stop", h->incarnation);
     return (int)alive;
 }
 
@@ -625,6 +711,40 @@ static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t
     return 0;
 }
 
+/* A held task the hub has no trace of: not live, not recorded (its
+ * submission was accepted by a controller that died before committing
+ * it).  It runs on where it is; the hub counts it running there until its
+ * result comes, and forgets it if the engine dies (its client, told the
+ * task is unknown by "sync", submits it again).  0 / -1 (finished: the
+ * records have it; ENOMEM). */
+static int adopt_orphan (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id)
+{
+    int state, status;
+    live_t *l;
+    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 ||
+        errno != ENOENT || !(l = calloc (1, sizeof (*l))))
+        return -1;
+    l->state = ZPAR_REC_RUNNING;
+    l->orphan = 1;
+    l->engine = e->id;
+    if (zpar__idmap_put (h->live, id.v, l) < 0) {
+        free (l);
+        return -1;
+    }
+    h->n_running++;
+    e->outstanding++;
+    h->n_adopted++;
+    zpar__info ("engine %u holds task %llu, which no record shows: it runs on there", e->id.v,
+                (unsigned long long)id.v);
+    return 0;
+}
+
+int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id)
+{
+    live_t *l = h->live && id.v ? zpar__idmap_get (h->live, id.v) : NULL;
+    return l && l->orphan;
+}
+
 int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
                            const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop)
 {
@@ -647,6 +767,10 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
         int mine = l && ((l->recovered) ||
                          (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
         if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
+            nadopt++;
+            continue;
+        }
+        if (!l && held[i].v && adopt_orphan (h, e, held[i]) == 0) {
             nadopt++;
             continue;
         }
@@ -773,9 +897,24 @@ int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, si
         return -1;
     }
     task = zpar__tid (hd->task);
-    if (zpar__idmap_get (h->live, task.v)) {
-        errno = EEXIST;
-        return -1;
+    if ((l = zpar__idmap_get (h->live, task.v))) {
+        uint8_t *list = NULL;
+        size_t llen = 0;
+        if (!l->orphan) {
+            errno = EEXIST;
+            return -1;
+        }
+        /* an orphan: now its request is known, recorded and given to the
+         * task scheduler, which counts it outstanding where it runs */
+        l->orphan = 0;
+        l->client = zpar__cid (hd->client);
+        (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL,
+                                         0, hd->time_us);
+        (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
+        if (zpar__pipe_adopt_add (&list, &llen, task.v, req, len) == 0 && h->lb_pipe)
+            (void)zpar__pipe_send_adopt (h->lb_pipe, l->engine.v, list, llen, 0);
+        free (list);
+        return 1;
     }
     if (!(l = calloc (1, sizeof (*l)))) {
         errno = ENOMEM;
@@ -806,6 +945,41 @@ static void on_recover (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
     (void)r, (void)revents;
 }
 
+/* The bound on unsaved records: $ZPAR_RECORDS_BACKLOG bytes (a K, M or G
+ * suffix multiplies by 1024s), else ZPAR_RECORDS_LIMIT_DEFAULT (0). */
+static size_t records_limit (void)
+{
+    const char *env = getenv ("ZPAR_RECORDS_BACKLOG");
+    unsigned long long v;
+    char *end;
+    if (!env || !*env)
+        return 0;
+    errno = 0;
+    v = strtoull (env, &end, 10);
+    switch (*end) {
+    case 'G':
+    case 'g':
+        v <<= 10; /* fall through */
+    case 'M':
+    case 'm':
+        v <<= 10; /* fall through */
+    case 'K':
+    case 'k':
+        v <<= 10;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (errno || *end || end == env || v == 0 || v > SIZE_MAX) {
+        zpar__warn ("ZPAR_RECORDS_BACKLOG=%s: not a size in bytes (like 64M); the default %zu "
+                    "bytes is used",
+                    env, ZPAR_RECORDS_LIMIT_DEFAULT);
+        return 0;
+    }
+    return (size_t)v;
+}
+
 int zpar__hub_init (zpar_hub_t *h)
 {
     if (!h || h->hb_period_ms <= 0 || h->hb_misses <= 0) {
@@ -821,16 +995,22 @@ int zpar__hub_init (zpar_hub_t *h)
     }
     h->recover_ms = (uint64_t)(h->hb_misses + 1) * (uint64_t)h->hb_period_ms;
     if (h->records) {
-        uint64_t incarnation = 0, next = 0;
+        uint64_t incarnation = 0, next = 0, clean = 0;
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
         (void)zpar__records_next_counter (h->records, "controller", &incarnation);
+        (void)zpar__records_counter (h->records, "clean_stop", &clean);
+        h->incarnation = incarnation;
         if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
             next <= ZPAR_HUB_ENGINE_ID_MAX)
             h->next_engine = (uint32_t)next;
         (void)zpar__records_unfinished (h->records, recover_one, h);
         /* an earlier controller used these records: engines may hold its
          * tasks (C4) */
-        h->recovering = incarnation > 1 || h->n_recovered > 0;
+        /* (one that stopped cleanly, its engines gone, leaves none) */
+        h->recovering = (incarnation > 1 && clean + 1 < incarnation) || h->n_recovered > 0;
+        zpar__admit_refuse (NULL);
+        zpar__records_on_refusing (h->records, records_refusing, h);
+        zpar__records_set_limit (h->records, records_limit ());
     }
     return 0;
 }

@@ -94,6 +94,7 @@ typedef struct zpar_hub {
     uint64_t n_duplicates; /* results not recorded: their task had one already */
     /* restart (C4): the recovery window after a controller restart */
     int recovering;          /* engines are reporting what they hold */
+    uint64_t incarnation;    /* how many controllers used these records, this one included */
     uint64_t recover_ms;     /* its length: (hb_misses + 1) heartbeat periods */
     uint64_t n_recovered;    /* unfinished tasks found in the records at start */
     uint64_t n_adopted;      /* held tasks adopted (counted running where they are) */
@@ -173,9 +174,11 @@ int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state);
  * a load-balanced one goes in the adopt list that zpar__hub_engine_up, or
  * an "adopt" pipe message when was_alive, gives the task scheduler) when
  * it is live and assigned to e, or recorded unfinished by an earlier
- * controller and not adopted by another engine; every other one goes in
- * *drop (malloc'd, *ndrop ids; the caller frees it; NULL when none).
- * 0 / -1 ENOMEM (then nothing is adopted and everything is dropped). */
+ * controller and not adopted by another engine, or neither live nor
+ * recorded at all (an "orphan": accepted by a controller that died before
+ * writing it; it runs on, see zpar__hub_task_orphan); every other one
+ * (finished, or live on another engine) goes in *drop (malloc'd, *ndrop ids; the caller frees it;
+ * NULL when none). 0 / -1 ENOMEM (then nothing is adopted and everything is dropped). */
 int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
                            const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop);
 
@@ -188,9 +191,16 @@ void zpar__hub_end_recovery (zpar_hub_t *h);
 
 /* A client submits again task hd->task (a load-balanced request: req,
  * len, header + body) that the hub does not know: it is recorded and
- * queued (kept for adoption during the recovery window).  0 / -1 errno
+ * queued (kept for adoption during the recovery window): 0.  If the task
+ * is an orphan (an engine holds it, no record had it), its request is
+ * recorded and the task scheduler told it runs there: 1.  -1 errno
  * (EEXIST: the task is known, ENOMEM). */
 int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, size_t len);
+
+/* 1 if task id is live only because an engine reported it held, without
+ * any record of it (see zpar__hub_engine_held): "sync" calls it unknown,
+ * so that its client submits it again (with its request). */
+int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id);
 
 /* Take reply (ownership) and send it once the records batch holding what
  * it acknowledges is committed: at once if nothing waits, else after the

@@ -296,6 +296,20 @@ static void query_task (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t *
         rep->state = state == ZPAR_REC_RUNNING ? ZPAR_TASK_STATE_RUNNING : ZPAR_TASK_STATE_PENDING;
 }
 
+/* Whether the task records are being saved (the reply borrows text). */
+static void query_records_health (zpar_hub_t *h, zpar_proto_query_reply_t *rep,
+                                  zpar_records_health_t *rh)
+{
+    if (!h->records || zpar__records_health (h->records, rh) < 0 || !rh->since_us)
+        return;
+    rep->records_since_us = rh->since_us;
+    rep->records_unsaved = rh->unsaved;
+    rep->records_bytes = rh->bytes;
+    rep->records_limit = rh->limit;
+    rep->records_refusing = (uint64_t)rh->refusing;
+    rep->records_error = rh->error;
+}
+
 static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
 {
     uint64_t dropped = h->dropped;
@@ -320,6 +334,10 @@ static void query_purge (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t 
     long n = zpar__records_purge (h->records, id);
     uint64_t ok, notok;
     rep->count = n < 0 ? 0 : (uint64_t)n;
+    if (n < 0 && errno == ENOSPC) {
+        rep->errnum = ENOSPC;
+        rep->error = "the task records are not being saved (see zpar status): purge once they are";
+    }
     if (n >= 0 && zpar__records_counts (h->records, &ok, &notok) == 0) {
         h->n_ok = ok;
         h->n_notok = notok;
@@ -375,19 +393,20 @@ static void query_resubmit (zpar_hub_t *h, const zpar_proto_query_t *q,
         rep->error = "resubmit: the task records cannot be read";
         goto done;
     }
-    if (k) {
+    if (k && !zpar__hub_task_orphan (h, q->task)) {
         rep->count = 0;
         rep->state = state;
         *defer = 1; /* a live task's record may still be in the batch */
         goto done;
     }
-    if (zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len) < 0) {
+    if ((k = zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len)) < 0) {
         rep->errnum = errno;
         rep->error = "resubmit: cannot queue the task";
         goto done;
     }
-    rep->count = 1;
-    rep->state = ZPAR_TASK_STATE_PENDING;
+    /* an orphan (held by an engine, never recorded) is known from now on */
+    rep->count = k == 0;
+    rep->state = k == 0 ? ZPAR_TASK_STATE_PENDING : ZPAR_TASK_STATE_RUNNING;
     *defer = 1;
 done:
     zpar__msg_destroy (t);
@@ -419,8 +438,15 @@ static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_rep
         all_live = zpar__hub_task_live (h, ids[i], NULL);
     /* the ones not live are looked up in the records: commit them first */
     if (!all_live && h->records && zpar__records_flush (h->records, &err) < 0) {
-        rep->errnum = EIO;
-        rep->error = "the task records cannot be saved: nothing is acknowledged";
+        zpar_records_health_t rh;
+        char *text = zpar__proto_mem_alloc (mem, ZPAR_ERROR_TEXT_MAX + 64);
+        int known_failure = zpar__records_health (h->records, &rh) == 0 && rh.since_us;
+        rep->errnum = known_failure && rh.errnum ? rh.errnum : EIO;
+        if (text)
+            snprintf (text, ZPAR_ERROR_TEXT_MAX + 64,
+                      "not acknowledged: the task records are not being saved (%s)",
+                      known_failure ? rh.error : err.text);
+        rep->error = text ? text : "the task records cannot be saved: nothing is acknowledged";
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -431,7 +457,8 @@ static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_rep
             rep->error = "the task records cannot be read";
             return;
         }
-        if (k)
+        /* an orphan is not durable until its client resubmits it */
+        if (k && !zpar__hub_task_orphan (h, ids[i]))
             rep->count++;
         else
             unknown[nu++] = ids[i];
@@ -445,6 +472,7 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
 {
     zpar_proto_query_t q;
     zpar_proto_query_reply_t rep = {0};
+    zpar_records_health_t rh;
     zpar_proto_mem_t mem = {0};
     uint8_t *req = NULL, *res = NULL;
     int rc, defer = 0;
@@ -462,6 +490,7 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         break;
     case ZPAR_QUERY_STATUS:
         query_status (h, &rep);
+        query_records_health (h, &rep, &rh);
         break;
     case ZPAR_QUERY_RESULT:
     case ZPAR_QUERY_REQUEST:

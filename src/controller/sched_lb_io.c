@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "error.h"
 #include "log.h"
 #include "proto_control.h"
@@ -220,6 +221,27 @@ static void handle_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
     zpar__msg_destroy (m);
 }
 
+/* While the controller refuses new tasks (admit.h): answer the request
+ * at once with an error result, neither run nor recorded.  1 if refused
+ * (f closed). */
+static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    char why[ZPAR_ERROR_TEXT_MAX];
+    zpar_proto_result_t res;
+    zpar_msg_t *m;
+    if (!zpar__admit_refused (why, sizeof (why)))
+        return 0;
+    zpar__proto_result_error (&res, zpar__tid (h->task), zpar__eid (0), zpar__cid (h->client),
+                              ZPAR_STATUS_ERROR, why);
+    res.errnum = ENOSPC;
+    if ((m = zpar__msg_create (ZPAR_MSG_RESULT)) && zpar__proto_result_encode (m, &res) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
+        (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
+    zpar__msg_destroy (m);
+    zpar__frames_close (f);
+    return 1;
+}
+
 /* Decode a task request (f: checked, delim 1) into t and a payload that
  * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
  * NULL when f is not a task (dropped, f closed) or out of memory. */
@@ -264,7 +286,7 @@ static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t
     payload_t *p;
     zpar_sched_lb_task_t t;
 
-    if (!(p = task_payload (io, f, h, &pt, &t)))
+    if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
         return;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
@@ -293,7 +315,8 @@ static void on_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t
 /* pure: requests go to the engines as they are, round robin */
 static void on_pure_request (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
-    (void)h;
+    if (refused (io, f, h))
+        return;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
     (void)zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }

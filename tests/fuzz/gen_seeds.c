@@ -306,6 +306,17 @@ int main (int argc, char **argv)
     zpar__msg_add_u64 (m, ZPAR_F_OUTSTANDING, 1);
     zpar__msg_add_str (m, ZPAR_F_STATE, "running");
     wire ("query-reply", m);
+    /* a status while the task records are not being saved */
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "status");
+    zpar__msg_add_u64 (m, ZPAR_F_COMPLETED, 3000);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_SINCE_US, 1764612000000000ull);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_UNSAVED, 9005);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_BYTES, 1572864);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_LIMIT, 268435456);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_REFUSING, 0);
+    zpar__msg_add_str (m, ZPAR_F_RECORDS_ERROR, "database or disk is full");
+    wire ("query-reply-records-unsaved", m);
     free (packed);
     zpar__msg_destroy (rec);
 

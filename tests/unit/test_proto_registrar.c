@@ -276,7 +276,31 @@ static void test_query (void)
     ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.pending == 1 && dr.running == 2 &&
             dr.completed == 3 && dr.failed == 4 && dr.dropped == 5,
         "query_reply status: decodes");
+    ok (dr.records_since_us == 0 && dr.records_error == NULL,
+        "query_reply status: records saved: no RECORDS_* fields");
     zpar__proto_query_reply_clear (&dr);
+    /* status while the records are not being saved */
+    r.records_since_us = 1700000000000000ull;
+    r.records_unsaved = 2200;
+    r.records_bytes = 1 << 20;
+    r.records_limit = 256 << 20;
+    r.records_refusing = 1;
+    r.records_error = "database or disk is full";
+    ok (zpar__proto_query_reply_encode (m, &r) == 0,
+        "query_reply status, records unsaved: encodes");
+    check_all ("query_reply status, records unsaved", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 &&
+            dr.records_since_us == 1700000000000000ull && dr.records_unsaved == 2200 &&
+            dr.records_bytes == 1 << 20 && dr.records_limit == 256 << 20 &&
+            dr.records_refusing == 1 && dr.records_error &&
+            !strcmp (dr.records_error, "database or disk is full") && dr.completed == 3,
+        "query_reply status, records unsaved: decodes");
+    zpar__proto_query_reply_clear (&dr);
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "status");
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_REFUSING, 2);
+    ok (rejected (m), "query_reply status: RECORDS_REFUSING 2 is malformed");
+    memset (&r, 0, sizeof (r));
 
     /* result: a packed result inside */
     zpar__proto_result_error (&res, zpar__tid (0x100000001ull), zpar__eid (1), zpar__cid (1),

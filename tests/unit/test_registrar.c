@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "hub.h"
 #include "proto_task.h"
 #include "registrar.h"
@@ -456,18 +457,23 @@ static void test_restart (void)
         r = handle (&h, held_req ("p1b", "uuid-r1", held, 3));
     }
     ok (r && r->hdr.engine == id_r1, "an engine from before the restart gets its id back");
-    is_str (drops (r), "43,99", "it is told to drop a finished task and an unknown one");
+    is_str (drops (r), "43", "it is told to drop a finished task");
     zpar__msg_destroy (r);
-    ok (h.n_adopted == 1 && zpar__hub_task_live (&h, zpar__tid (41), &state) &&
-            state == ZPAR_REC_RUNNING &&
-            zpar__hub_engine_get (&h, zpar__eid (id_r1))->outstanding == 1,
-        "task 41 is adopted: running there, counted once");
+    ok (zpar__hub_task_live (&h, zpar__tid (41), &state) && state == ZPAR_REC_RUNNING &&
+            !zpar__hub_task_orphan (&h, zpar__tid (41)),
+        "task 41 is adopted: running there");
+    ok (h.n_adopted == 2 && zpar__hub_task_live (&h, zpar__tid (99), &state) &&
+            state == ZPAR_REC_RUNNING && zpar__hub_task_orphan (&h, zpar__tid (99)),
+        "task 99, which no record shows, runs on there too (an orphan)");
+    is_int (zpar__hub_engine_get (&h, zpar__eid (id_r1))->outstanding, 2,
+            "the engine counts both, once");
     {
         static const uint64_t held[] = {41};
         r = handle (&h, held_req ("p0b", "uuid-r0", held, 1));
     }
     is_str (drops (r), "41", "another engine holding the same task drops it");
     zpar__msg_destroy (r);
+    zpar__hub_engine_died (&h, zpar__hub_engine_get (&h, zpar__eid (id_r0)), "test");
 
     r = handle (&h, query_req ("result", 77));
     ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EAGAIN,
@@ -508,6 +514,7 @@ static void test_restart (void)
     }
     ok (zpar__hub_task_live (&h, zpar__tid (50), &state) && state == ZPAR_REC_PENDING,
         "the resubmitted task nobody reported is queued");
+    ok (zpar__hub_task_live (&h, zpar__tid (99), NULL), "the orphan stays (its engine runs it)");
     r = handle (&h, query_req ("result", 77));
     ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOENT, "after it, an unknown task: ENOENT");
     zpar__msg_destroy (r);
@@ -526,6 +533,31 @@ static void test_restart (void)
             "task 77 is unknown");
     }
     {
+        static const uint64_t ids[] = {99};
+        uint8_t *req99;
+        size_t len99;
+        nreleased = 0;
+        ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 1 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_TASK_ID, 0) == 99,
+            "sync calls the orphan unknown (not durable: no record has its request)");
+        req99 = pack_task (99, 0, &len99);
+        ok (req99 && handle (&h, resubmit_req (99, req99, len99)) == NULL &&
+                zpar__hub_flush (&h, NULL) == 0 && nreleased == 2 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
+                !strcmp (str_field (released_reply, ZPAR_F_STATE), "running"),
+            "its client resubmits it: known, running where it is (not queued again)");
+        ok (!zpar__hub_task_orphan (&h, zpar__tid (99)) &&
+                zpar__records_get (h.records, zpar__tid (99), &state, &(int){0}, NULL, NULL, NULL,
+                                   NULL) == 0 &&
+                state == ZPAR_REC_RUNNING,
+            "it is recorded now, running");
+        ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 3 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 1,
+            "and sync calls it durable");
+        free (req99);
+    }
+    {
         static const uint64_t ids[] = {41};
         nreleased = 0;
         zpar__records_put_running (h.records, zpar__tid (50), zpar__eid (id_r0), 4);
@@ -539,7 +571,7 @@ static void test_restart (void)
     ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL, "sync without ids: EINVAL");
     zpar__msg_destroy (r);
     r = handle (&h, query_req ("status", 0));
-    ok (r && zpar__msg_u64_or (r, ZPAR_F_DUPLICATES, 0) == 3,
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_DUPLICATES, 0) == 2,
         "status counts the held tasks dropped as duplicates");
     zpar__msg_destroy (r);
 
@@ -554,6 +586,93 @@ static void test_restart (void)
     snprintf (path, sizeof (path), "%s/restart.sqlite-wal", tmpdir);
     unlink (path);
     snprintf (path, sizeof (path), "%s/restart.sqlite-shm", tmpdir);
+    unlink (path);
+}
+
+/* The records cannot be saved (a database that may not grow, as on a full
+ * disk): a SYNC waiting for them is answered "not acknowledged" with the
+ * reason, status says so, tasks in the unsaved batch are found, and past
+ * the bound new tasks are refused (admit.h) until the records are saved. */
+static void test_disk_full (void)
+{
+    zpar_hub_t h;
+    zpar_msg_t *r;
+    char path[256];
+    static char big[65536];
+    uint8_t *req60;
+    size_t len60;
+    zpar_hdr_t hd = {0};
+    static const uint64_t ids[] = {60};
+
+    snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
+    memset (big, 'o', sizeof (big));
+    req60 = pack_task (60, 0, &len60);
+    hub_setup (&h, path);
+    ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
+    hd.task = 60;
+    hd.client = 1;
+    ok (zpar__hub_resubmit (&h, &hd, req60, len60) == 0 && zpar__hub_flush (&h, NULL) == 0,
+        "full: task 60 recorded");
+    ok (zpar__records_test_max_pages (h.records, 1) == 0, "full: the records may not grow");
+    ok (zpar__records_put_result (h.records, zpar__tid (60), zpar__eid (1), ZPAR_STATUS_OK, "R", 1,
+                                  big, sizeof (big), 5) == 0,
+        "full: its result (64 KiB) waits in the batch");
+    nreleased = 0;
+    ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 0, "full: a sync waits");
+    ok (zpar__hub_flush (&h, NULL) < 0 && nreleased == 1,
+        "full: the write fails, the sync is answered");
+    ok (released_reply && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC &&
+            strstr (str_field (released_reply, ZPAR_F_ERROR), "not being saved") &&
+            zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 0) == 0,
+        "full: not acknowledged, ENOSPC: %s",
+        released_reply ? str_field (released_reply, ZPAR_F_ERROR) : "?");
+    nreleased = 0;
+    r = handle (&h, sync_req (ids, 1));
+    if (!r && nreleased == 0)
+        (void)zpar__hub_flush (&h, NULL);
+    ok ((r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOSPC) ||
+            (nreleased == 1 && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC),
+        "full: a later sync is not acknowledged either");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_SINCE_US, 0) > 0 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_UNSAVED, 0) >= 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_BYTES, 0) >= sizeof (big) &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 9) == 0 &&
+            strstr (str_field (r, ZPAR_F_RECORDS_ERROR), "full"),
+        "full: status says the records are not saved: %s",
+        r ? str_field (r, ZPAR_F_RECORDS_ERROR) : "?");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("result", 60));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == 0 &&
+            !strcmp (str_field (r, ZPAR_F_STATE), "done") &&
+            zpar__msg_count (r, ZPAR_F_RECORD) == 1,
+        "full: the task whose result is not saved is found, done");
+    zpar__msg_destroy (r);
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: under the bound, new tasks are accepted");
+    zpar__records_set_limit (h.records, 4096);
+    ok (zpar__admit_refused (NULL, 0) == 1, "full: past the bound, new tasks are refused");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 0) == 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_LIMIT, 0) == 4096,
+        "full: status says so");
+    zpar__msg_destroy (r);
+    ok (zpar__records_test_max_pages (h.records, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    ok (zpar__hub_flush (&h, NULL) == 0, "full: the batch is written");
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: new tasks are accepted again");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_count (r, ZPAR_F_RECORDS_SINCE_US) == 0, "full: status says nothing more");
+    zpar__msg_destroy (r);
+    zpar__msg_destroy (released_reply);
+    released_reply = NULL;
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records);
+    free (req60);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
     unlink (path);
 }
 
@@ -591,6 +710,7 @@ int main (void)
     test_engine_ids (&h);
     test_bad (&h);
     test_restart ();
+    test_disk_full ();
     zpar__hub_free_state (&h);
     zpar__hub_free_state (NULL);
     zpar__records_close (h.records);
