@@ -119,6 +119,17 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
         sqlite3_bind_int64 (st, 2, op->engine);
         sqlite3_bind_int64 (st, 3, (sqlite3_int64)op->when);
         break;
+    case OP_ENGINE:
+        if (!(st = zpar__db_stmt (s->db, sql_engine_put, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
+        if (zpar__db_run (s->db, st, "write", err) < 0 ||
+            !(st = zpar__db_stmt (s->db, sql_counter_max, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->when);
+        break;
     case OP_COUNTER:
         if (!(st = zpar__db_stmt (s->db, sql_counter_max, err)))
             return -1;
@@ -527,6 +538,15 @@ int zpar__records_engine_get (zpar_records_t *s, const char *uuid, zpar_eid_t *i
         errno = EINVAL;
         return -1;
     }
+    /* not saved yet: the latest in the batch */
+    for (size_t i = s->nops; i-- > 0;) {
+        const op_t *op = &s->ops[i];
+        if (op->kind == OP_ENGINE && op->len == strlen (uuid) &&
+            !memcmp (op->blob, uuid, op->len)) {
+            *id = zpar__eid ((uint32_t)op->id);
+            return 0;
+        }
+    }
     if (!(st = zpar__db_stmt (s->db, sql_engine_get, NULL)))
         return -1;
     sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
@@ -540,6 +560,26 @@ int zpar__records_engine_get (zpar_records_t *s, const char *uuid, zpar_eid_t *i
     return 0;
 }
 
+/* Records are not saved: the engine's id joins the batch. */
+static int engine_batched (zpar_records_t *s, const char *uuid, zpar_eid_t id, uint32_t next)
+{
+    op_t *op = zpar__rec_push (s);
+    if (!op)
+        return -1;
+    op->kind = OP_ENGINE;
+    op->id = id.v;
+    op->when = next;
+    if (!(op->blob = strdup (uuid))) {
+        zpar__rec_pop (s);
+        return -1;
+    }
+    op->len = strlen (uuid);
+    s->bytes += op->len;
+    zpar__rec_spill_add (s, op);
+    zpar__rec_check_refusing (s);
+    return 0;
+}
+
 int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id,
                               uint32_t next_engine)
 {
@@ -548,17 +588,24 @@ int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id
         errno = EINVAL;
         return -1;
     }
-    if (!(st = zpar__db_stmt (s->db, sql_engine_put, NULL)))
-        return -1;
+    /* a batch that cannot be written goes first */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops)
+        return engine_batched (s, uuid, id, next_engine);
+    if (zpar__db_begin (s->db, NULL) < 0 || !(st = zpar__db_stmt (s->db, sql_engine_put, NULL)))
+        goto error;
     sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 2, id.v);
-    if (zpar__db_run (s->db, st, "engine id", NULL) < 0)
-        return -1;
-    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
-        return -1;
+    if (zpar__db_run (s->db, st, "engine id", NULL) < 0 ||
+        !(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        goto error;
     sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 2, next_engine);
-    return zpar__db_run (s->db, st, "engine counter", NULL);
+    if (zpar__db_run (s->db, st, "engine counter", NULL) < 0 || zpar__db_commit (s->db, NULL) < 0)
+        goto error;
+    return 0;
+error:
+    zpar__db_rollback (s->db);
+    return errno == ENOSPC || errno == EIO ? engine_batched (s, uuid, id, next_engine) : -1;
 }
 
 int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
@@ -578,6 +625,17 @@ int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
     if (rc == 1) {
         *v = (uint64_t)sqlite3_column_int64 (st, 0);
         sqlite3_reset (st);
+    }
+    /* values not saved yet */
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        uint64_t x = 0;
+        if (op->kind == OP_COUNTER && op->len == strlen (name) && !memcmp (op->blob, name, op->len))
+            x = op->id;
+        else if (op->kind == OP_ENGINE && !strcmp (name, "engine_next"))
+            x = op->when;
+        if (x > *v)
+            *v = x;
     }
     return 0;
 }

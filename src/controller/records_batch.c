@@ -243,7 +243,7 @@ int zpar__rec_overlay (const zpar_records_t *s, uint64_t id, int found, int *sta
     int named = 0, st = found ? *state : ZPAR_REC_PENDING;
     for (size_t i = 0; i < s->nops; i++) {
         const op_t *op = &s->ops[i];
-        if (op->id != id || op->kind == OP_COUNTER)
+        if (op->id != id || !OP_TASK (op))
             continue;
         named = 1;
         if (op->kind == OP_REQUEST)
@@ -296,7 +296,7 @@ btask_t *zpar__rec_batch_tasks (const zpar_records_t *s, zpar_idmap_t **map, siz
     for (size_t i = 0; i < s->nops; i++) {
         const op_t *op = &s->ops[i];
         btask_t *t;
-        if (op->kind == OP_COUNTER)
+        if (!OP_TASK (op))
             continue;
         if (!(t = zpar__idmap_get (m, op->id))) {
             t = &v[k++];

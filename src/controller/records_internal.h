@@ -19,6 +19,9 @@ typedef zpar_rec_op_t op_t;
 #define OP_RUNNING ZPAR_REC_OP_RUNNING
 #define OP_RESULT  ZPAR_REC_OP_RESULT
 #define OP_COUNTER ZPAR_REC_OP_COUNTER
+#define OP_ENGINE  ZPAR_REC_OP_ENGINE
+/* an operation about a task (not a counter or an engine id) */
+#define OP_TASK(op) ((op)->kind <= OP_RESULT)
 
 struct zpar_records {
     zpar_db_t *db;

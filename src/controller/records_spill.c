@@ -238,7 +238,7 @@ long zpar__spill_replay (zpar_spill_t *sp, zpar_spill_f cb, void *arg)
             .len = (size_t)get_le (h + 32, 4),
         };
         void *nb;
-        if (op.kind > ZPAR_REC_OP_COUNTER || op.len > MAX_RECORD)
+        if (op.kind > ZPAR_REC_OP_ENGINE || op.len > MAX_RECORD)
             break; /* not ours to read further */
         if (op.len) {
             if (!(nb = realloc (blob, op.len))) {

@@ -32,11 +32,12 @@ typedef enum {
     ZPAR_REC_OP_RUNNING = 1,
     ZPAR_REC_OP_RESULT = 2,
     ZPAR_REC_OP_COUNTER = 3,
+    ZPAR_REC_OP_ENGINE = 4, /* blob: the engine's uuid; id: its id; when: the next engine id */
 } zpar_rec_op_kind_t;
 
 typedef struct {
     zpar_rec_op_kind_t kind;
-    uint64_t id; /* task id; COUNTER: the counter's value */
+    uint64_t id; /* task id; COUNTER: the counter's value; ENGINE: the engine id */
     uint32_t client;
     uint32_t engine;
     int status;

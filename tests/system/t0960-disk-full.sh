@@ -153,7 +153,12 @@ test_expect_success TMPFS,TESTCLIENT,TESTFN 'past the bound, submissions are ref
 	expect_eq "ok + refused" $((N / 6 * 6)) $((ok + refused)) &&
 	zt_timeout 20 $ZPAR status >st3.txt
 	cat st3.txt &&
-	expect_grep "^records: new submissions are refused" st3.txt
+	expect_grep "^records: new submissions are refused" st3.txt &&
+	zt_timeout 60 "$TESTCLIENT" -t 30 run --engine 1 --function "$TESTFN:zt_echo" --input x \
+		--inline >direct.out 2>&1
+	cat direct.out &&
+	expect_grep "^error=new.x20tasks.x20refused" direct.out &&
+	expect_grep "^status=error" direct.out
 '
 
 test_expect_success TMPFS,TESTCLIENT,TESTFN 'every accepted task is found, and saved once space is back' '

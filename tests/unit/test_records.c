@@ -218,6 +218,16 @@ static void test_full (void)
             zpar__records_next_counter (r, "client", &c3) == 0 && c3 == 3,
         "full: the counter goes on in memory (%llu, %llu)", (unsigned long long)c2,
         (unsigned long long)c3);
+    {
+        zpar_eid_t eid = {0};
+        uint64_t next = 0;
+        ok (zpar__records_engine_put (r, "uuid-full", E (9), 9) == 0,
+            "full: an engine id, batched");
+        ok (zpar__records_engine_get (r, "uuid-full", &eid) == 0 && eid.v == 9,
+            "full: it is found before it is saved");
+        ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 9,
+            "full: the highest engine id counts it");
+    }
     errno = 0;
     ok (zpar__records_purge (r, T (0)) < 0 && errno == ENOSPC, "full: purge refused");
     zpar__records_on_refusing (r, on_refusing, NULL);
@@ -252,6 +262,9 @@ static void test_full (void)
         uint64_t okc = 0, notok = 0, c4 = 0;
         ok (zpar__records_counts (r, &okc, &notok) == 0 && okc == (uint64_t)n,
             "full: every result reached the file (%llu)", (unsigned long long)okc);
+        zpar_eid_t eid = {0};
+        ok (zpar__records_engine_get (r, "uuid-full", &eid) == 0 && eid.v == 9,
+            "full: the engine id given while full was saved");
         ok (zpar__records_next_counter (r, "client", &c4) == 0 && c4 == 4,
             "full: the counter values given in memory were saved (next %llu)",
             (unsigned long long)c4);
