@@ -437,9 +437,15 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
         return -1;
     for (;;) {
         long left, wait;
-        if ((alive = count_alive (c, err)) < 0 || alive >= (int)n)
+        if ((alive = count_alive (c, err)) >= (int)n)
             break;
+        if (alive < 0 && errno != EHOSTUNREACH)
+            break;
+        /* no answer: the controller may be restarting; ask again while the
+         * wait lasts (a lost one ends it with EHOSTDOWN) */
         if ((left = zpar__client_left_ms (deadline)) == 0) {
+            if (alive < 0)
+                break; /* err says the controller did not answer */
             alive = zpar__errnoprintf (
                 err, ETIMEDOUT, "only %d of %u engines registered within %g s", alive, n, timeout);
             break;

@@ -79,7 +79,8 @@ typedef struct {
     char addr_pong[ZPAR_ADDR_MAX];
     uint64_t hb_period_ms;
     unsigned hb_misses;
-    uint64_t ctl_session; /* session of the controller we registered with */
+    uint64_t ctl_session;  /* session of the controller we registered with */
+    uint64_t resend_since; /* the controller was lost: results sent since then go again */
 
     zpar_msg_t *rx;
     volatile sig_atomic_t stop; /* also what inline tasks see as cancelled */
@@ -276,6 +277,12 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
         zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
                     (double)(zpar__mono_us () - zpar__heart_last_ping_us (h)) / 1e6, e->id);
     e->ctl_session = 0;
+    /* what we sent since a little before the last ping may be lost with
+     * it (the controller commits its records every 50 ms) */
+    if (!e->resend_since) {
+        uint64_t last = zpar__heart_last_ping_us (h);
+        e->resend_since = last > 1000000u ? last - 1000000u : 1;
+    }
     disconnect (e); /* destroys h */
     (void)reg_send (e);
     zpar__timer_watcher_reset (e->w_resend, REG_RESEND_MS, REG_RESEND_MS);
@@ -382,6 +389,12 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
                 zpar__scheme_name (rep.scheme) ? zpar__scheme_name (rep.scheme) : "?");
     e->registered_once = 1;
     zpar__watcher_stop (e->w_giveup);
+    if (e->resend_since) {
+        size_t n = zpar__task_runner_resend (e->tr, e->resend_since);
+        e->resend_since = 0;
+        if (n)
+            zpar__info ("sent again %zu result(s) the lost controller may not have recorded", n);
+    }
     zpar__task_runner_flush (e->tr);
 done:
     zpar__proto_reg_engine_reply_clear (&rep);

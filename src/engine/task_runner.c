@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 #include "msg.h"
@@ -24,6 +25,8 @@
 #define DROP_GRACE_MS      1000u /* a dropped task: SIGTERM -> SIGKILL */
 #define STOP_GRACE_MS      500u  /* the engine stops: SIGTERM -> SIGKILL */
 #define OUTBOX_RETRY_MS    100u  /* retry results that could not be sent */
+#define RECENT_MAX         1024u /* results kept after sending (zpar__task_runner_resend) */
+#define RECENT_US          (10u * 1000000u) /* ... for this long at most */
 #define OUTPUT_CAP_MAX     (128u * 1024 * 1024)
 #define POOL_MAX           64
 
@@ -53,6 +56,12 @@ struct zpar_task_runner {
     int cur_dropped; /* forget its result */
     uint64_t dropped;
     qlist_t outbox; /* results waiting to be sent */
+    struct {
+        zpar_msg_t *m; /* a copy, with its envelope */
+        zpar_engine_queue_t q;
+        uint64_t at_us;   /* monotonic time it was sent */
+    } recent[RECENT_MAX]; /* a ring: results sent lately */
+    unsigned nrecent;     /* results ever kept (the next slot is nrecent % RECENT_MAX) */
     zpar_msg_t *pool[POOL_MAX];
     int npool;
     uint64_t done;
@@ -145,6 +154,56 @@ static void retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
     zpar__task_runner_flush (arg);
 }
 
+/* Keep a copy of result m, just sent on q: the controller may die before
+ * it has recorded it (zpar__task_runner_resend). */
+static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m)
+{
+    unsigned i = tr->nrecent++ % RECENT_MAX;
+    uint8_t *buf;
+    size_t len;
+    zpar__msg_destroy (tr->recent[i].m);
+    tr->recent[i].m = NULL;
+    if (zpar__msg_pack (m, &buf, &len) < 0)
+        return;
+    if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
+        (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
+         zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
+        zpar__msg_destroy (tr->recent[i].m);
+        tr->recent[i].m = NULL;
+    }
+    free (buf);
+    tr->recent[i].q = q;
+    tr->recent[i].at_us = zpar__mono_us ();
+}
+
+size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
+{
+    uint64_t now = zpar__mono_us ();
+    size_t n = 0;
+    if (!tr)
+        return 0;
+    for (unsigned k = 0; k < RECENT_MAX; k++) {
+        /* oldest first */
+        unsigned i = (tr->nrecent + k) % RECENT_MAX;
+        zpar_msg_t *m = tr->recent[i].m;
+        qent_t *o;
+        tr->recent[i].m = NULL;
+        if (!m)
+            continue;
+        if (tr->recent[i].at_us < since_us || now - tr->recent[i].at_us > RECENT_US ||
+            !(o = calloc (1, sizeof (*o)))) {
+            zpar__msg_destroy (m);
+            continue;
+        }
+        o->m = m;
+        o->q = tr->recent[i].q;
+        ql_push (&tr->outbox, o);
+        n++;
+    }
+    zpar__task_runner_flush (tr);
+    return n;
+}
+
 void zpar__task_runner_flush (zpar_task_runner_t *tr)
 {
     if (!tr)
@@ -154,6 +213,7 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr)
         o->m->hdr.engine = tr->id;
         if (tr->ops.send (tr->ops.arg, o->q, o->m) < 0)
             break;
+        keep_recent (tr, o->q, o->m);
         (void)ql_pop (&tr->outbox);
         msg_put (tr, o->m);
         free (o);
@@ -167,6 +227,7 @@ static void send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg
 {
     qent_t *o;
     if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
+        keep_recent (tr, q, m);
         msg_put (tr, m);
         return;
     }
@@ -587,6 +648,8 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
     zpar__watcher_destroy (tr->w_retry);
     ql_free (&tr->queue);
     ql_free (&tr->outbox);
+    for (unsigned i = 0; i < RECENT_MAX; i++)
+        zpar__msg_destroy (tr->recent[i].m);
     if (tr->cur) {
         zpar__proto_task_clear (&tr->cur->t);
         zpar__msg_destroy (tr->cur->m);

@@ -89,6 +89,13 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr);
  * stays (flush it before unregistering).  1 if a task was killed. */
 int zpar__task_runner_stop (zpar_task_runner_t *tr);
 
+/* The controller was lost: send again (through the outbox) the results
+ * sent since since_us (monotonic; up to 1,024 of them, of the last 10 s):
+ * a controller that died may have had them in memory only, or they went
+ * into a connection that was gone.  The hub records a task's first result
+ * and counts the others as duplicates.  Returns how many were queued. */
+size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us);
+
 /* Counters: tasks queued (not started), results waiting, tasks run. */
 size_t zpar__task_runner_queued (const zpar_task_runner_t *tr);
 size_t zpar__task_runner_outbox (const zpar_task_runner_t *tr);

@@ -44,7 +44,7 @@ typedef struct {
     int stop, answer, swallow; /* swallow: the next N tasks are "lost" */
     int recovering;            /* RESULT answers EAGAIN while > 0 (counts down) */
     int registrations, resubmits, bad_resubmits, syncs;
-    uint32_t next_client;
+    int next_client;
     uint64_t known[MAXT]; /* tasks the hub has */
     int nknown;
     uint64_t done[MAXT]; /* of those, finished (a record) */
@@ -169,7 +169,7 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
         if (h->in->hdr.type == ZPAR_MSG_REGISTER_CLIENT && h->answer) {
             zpar_proto_reg_client_reply_t rep = {0};
             h->registrations++;
-            rep.id = zpar__cid (h->next_client++);
+            rep.id = zpar__cid ((uint32_t)h->next_client++);
             rep.h.client = rep.id;
             rep.addr[ZPAR_ADDR_MUX] = h->addr[1];
             rep.addr[ZPAR_ADDR_TASK] = h->addr[2];
@@ -460,8 +460,44 @@ int main (void)
         zpar_future_destroy (f[0]);
         zpar_client_destroy (c);
     }
+
+    /* the controller comes back on other ports: its connection file (same
+     * key) says where; the client finds it there, registers, and submits
+     * again the task the new one does not know */
+    o.reconnect_timeout = 20;
+    c = zpar_client_connect_opts (&o, &err);
+    ok (c != NULL, "connected again");
+    if (c) {
+        static fakehub_t h2;
+        f[0] = submit_echo (c);
+        ok (zpar_client_sync (c, 5.0, &err) == 0, "a task recorded by the first hub (%s)",
+            err.text);
+        if (fakehub_start (&h2, path) < 0) {
+            ok (0, "a second fake hub started");
+            zpar_future_destroy (f[0]);
+            zpar_client_destroy (c);
+            goto out;
+        }
+        set (&h2, &h2.next_client, 20);
+        fakehub_stop (&h); /* its sockets close: nobody at the old address */
+        h.stop = -1;
+        t0 = zpar__mono_us ();
+        rc = zpar_client_wait_all (c, 20.0, &err);
+        ok (rc == 0 && zpar_future_result (f[0]) &&
+                zpar_result_status (zpar_future_result (f[0])) == ZPAR_STATUS_OK,
+            "the task completes through the hub at the new address (%s, %.2f s)",
+            rc < 0 ? err.text : "ok", since (t0));
+        ok (zpar_client_id (c) == 20 && get (&h2, &h2.registrations) == 1 &&
+                get (&h2, &h2.resubmits) == 1,
+            "... after registering with it (client %u) and submitting the task again (%d)",
+            zpar_client_id (c), get (&h2, &h2.resubmits));
+        zpar_future_destroy (f[0]);
+        zpar_client_destroy (c);
+        fakehub_stop (&h2);
+    }
 out:
-    fakehub_stop (&h);
+    if (h.stop != -1)
+        fakehub_stop (&h);
     unlink (path);
     rmdir (dir);
     return done_testing ();
