@@ -15,7 +15,9 @@
 typedef struct {
     uint64_t last_us;  /* monotonic time of the last beat */
     uint64_t last_seq; /* newest ping it echoed (or the last one sent when watched) */
+    uint64_t gap_us;   /* the silence a suspect engine broke (zpar__heartbeat_pong 2) */
     uint8_t watched;
+    uint8_t suspect;    /* reported suspect, not yet answered */
     uint8_t routed;     /* route is set */
     zpar_route_t route; /* the identity its pongs must come from */
 } beat_t;
@@ -29,6 +31,12 @@ struct zpar_heartbeat {
     size_t nsent;      /* misses + 2 */
     beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
+    int nudge_off;         /* zpar__heartbeat_set_nudge (hb, 0) */
+    uint64_t nudge_key[2]; /* siphash key of the nudge table */
+    struct {
+        uint64_t hash;                    /* of the identity nudged, 0: empty */
+        uint64_t last_us;                 /* when */
+    } nudges[ZPAR_HEARTBEAT_NUDGE_SLOTS]; /* fixed size: a flood cannot grow it */
 };
 
 zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
@@ -43,6 +51,7 @@ zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
     hb->period_ms = period_ms;
     hb->misses = misses;
     hb->nsent = (size_t)misses + 2;
+    randombytes_buf (hb->nudge_key, sizeof (hb->nudge_key));
     if (!(hb->sent_us = calloc (hb->nsent, sizeof (*hb->sent_us)))) {
         free (hb);
         errno = ENOMEM;
@@ -100,6 +109,7 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
     hb->beats[engine].last_us = now_us;
     hb->beats[engine].last_seq = hb->seq;
     hb->beats[engine].watched = 1;
+    hb->beats[engine].suspect = 0;
     return 0;
 }
 
@@ -154,38 +164,121 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
     sent = hb->sent_us[seq % hb->nsent];
     /* an echo of a ping sent before the engine (re)registered proves
      * nothing newer than its registration: keep the later time */
-    if (sent > b->last_us)
+    if (sent > b->last_us) {
+        b->gap_us = sent - b->last_us;
         b->last_us = sent;
+    }
     if (seq > b->last_seq)
         b->last_seq = seq;
+    if (b->suspect && hb->seq - b->last_seq <= 1) {
+        /* it answers one of the last two pings again: no longer suspect */
+        b->suspect = 0;
+        return 2;
+    }
     return 1;
 }
 
-int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
-                            void *arg)
+uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
-    uint64_t limit;
+    if (!hb || eid.v == 0 || eid.v >= hb->nbeats)
+        return 0;
+    return hb->beats[eid.v].gap_us;
+}
+
+int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
+                           void *arg)
+{
+    uint64_t limit, suspect_after;
     int dead = 0;
     if (!hb) {
         errno = EINVAL;
         return -1;
     }
     limit = (uint64_t)hb->period_ms * 1000u * (uint64_t)hb->misses + (uint64_t)hb->period_ms * 500u;
+    suspect_after = (uint64_t)hb->period_ms * 1500u;
     /* nbeats is read each round: cb may watch a new engine */
     for (uint32_t i = 1; i < hb->nbeats; i++) {
         beat_t *b = &hb->beats[i];
+        uint64_t silent, missed;
+        if (!b->watched || now_us <= b->last_us)
+            continue;
+        silent = now_us - b->last_us;
+        missed = hb->seq - b->last_seq;
         /* dead: silent for the time limit AND no echo of the last misses
          * pings sent -- a hub that could not send pings (stalled, starved
          * of CPU) never declares an engine dead for its own silence */
-        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit ||
-            hb->seq - b->last_seq < (uint64_t)hb->misses)
-            continue;
-        b->watched = 0;
-        dead++;
-        if (cb)
-            cb (arg, zpar__eid (i));
+        if (silent > limit && missed >= (uint64_t)hb->misses) {
+            b->watched = 0;
+            b->suspect = 0;
+            dead++;
+            if (cb)
+                cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_DEAD, silent, missed);
+        } else if (!b->suspect && silent > suspect_after && missed >= 1) {
+            /* suspect: the ping before the last went unanswered */
+            b->suspect = 1;
+            if (cb)
+                cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SUSPECT, silent, missed);
+        }
     }
     return dead;
+}
+
+typedef struct {
+    zpar_heartbeat_dead_f cb;
+    void *arg;
+} expire_arg_t;
+
+static void expire_one (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, uint64_t silent_us,
+                        uint64_t missed)
+{
+    expire_arg_t *x = arg;
+    (void)silent_us, (void)missed;
+    if (ev == ZPAR_HEARTBEAT_DEAD && x->cb)
+        x->cb (x->arg, engine);
+}
+
+int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
+                            void *arg)
+{
+    expire_arg_t x = {cb, arg};
+    return zpar__heartbeat_check (hb, now_us, expire_one, &x);
+}
+
+void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t now_us)
+{
+    if (!hb)
+        return;
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        beat_t *b = &hb->beats[i];
+        if (!b->watched)
+            continue;
+        b->last_us = b->last_us + late_us < now_us ? b->last_us + late_us : now_us;
+    }
+}
+
+void zpar__heartbeat_set_nudge (zpar_heartbeat_t *hb, int on)
+{
+    if (hb)
+        hb->nudge_off = !on;
+}
+
+int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t len, uint64_t now_us)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t hash;
+    size_t slot;
+    if (!hb || (!ident && len))
+        return 0;
+    crypto_shorthash (h, ident, len, (const unsigned char *)hb->nudge_key);
+    memcpy (&hash, h, sizeof (hash));
+    hash |= 1; /* 0 marks an empty slot */
+    slot = (size_t)(hash % ZPAR_HEARTBEAT_NUDGE_SLOTS);
+    if (hb->nudges[slot].hash == hash &&
+        now_us - hb->nudges[slot].last_us < (uint64_t)hb->period_ms * 1000u)
+        return 0;
+    hb->nudges[slot].hash = hash;
+    hb->nudges[slot].last_us = now_us;
+    return 1;
 }
 
 int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t now_us,
@@ -221,7 +314,8 @@ static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, siz
     return eid;
 }
 
-int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped)
+int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t now_us,
+                                zpar_heartbeat_event_f cb, void *arg, zpar_heartbeat_pongs_t *st)
 {
     int bad = 0;
     if (!hb || !sock)
@@ -230,6 +324,9 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         zpar_frames_t f;
         zpar_eid_t eid;
         zpar_proto_ping_t p;
+        const void *ident;
+        size_t ilen;
+        int rc;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -237,17 +334,33 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             }
             break;
         }
-        if (f.n != 2 ||
-            zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
-                                     NULL) < 0 ||
-            !(eid = parse_ident (hb, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v ||
-            p.session != hb->session)
+        if (st)
+            st->received++;
+        if (f.n != 2 || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]),
+                                                 zmq_msg_size (&f.part[1]), &p, NULL) < 0) {
             bad++;
-        else
-            (void)zpar__heartbeat_pong (hb, eid, p.seq);
+            zpar__frames_close (&f);
+            continue;
+        }
+        ident = zmq_msg_data (&f.part[0]);
+        ilen = zmq_msg_size (&f.part[0]);
+        eid = parse_ident (hb, ident, ilen);
+        if (!eid.v || !hb->beats[eid.v].watched || p.session != hb->session) {
+            /* an engine we do not count (declared dead, never registered
+             * here, or echoing another controller's pings): tell it to
+             * register again, once a period at most */
+            if (st)
+                st->uncounted++;
+            if (!hb->nudge_off && zpar__heartbeat_nudge_due (hb, ident, ilen, now_us) &&
+                zmq_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
+                zmq_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) == ZPAR_HB_RREG_LEN &&
+                st)
+                st->nudged++;
+        } else if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
+            cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
         zpar__frames_close (&f);
     }
-    if (dropped)
-        *dropped += (uint64_t)bad;
+    if (st)
+        st->dropped += (uint64_t)bad;
     return bad;
 }
