@@ -28,6 +28,8 @@
  *   thread -> hub   SUSPECT  engine, gen, silent_ms, missed
  *                   REVIVED  engine, gen, silent_ms   a suspect answered
  *                   DEAD     engine, gen, silent_ms, missed
+ *                   CLOSED   engine, gen, silent_ms, missed   dead: its
+ *                            connection closed (the kernel says so)
  *
  * gen is the hub's number for one WATCH of an engine, echoed in the
  * events, so that an event about an earlier registration of the same
@@ -76,7 +78,8 @@ typedef enum {
     ZPAR_HB_PIPE_SUSPECT = 4,
     ZPAR_HB_PIPE_REVIVED = 5,
     ZPAR_HB_PIPE_DEAD = 6,
-    ZPAR_HB_PIPE_KIND_MAX = 7,
+    ZPAR_HB_PIPE_CLOSED = 7,
+    ZPAR_HB_PIPE_KIND_MAX = 8,
 } zpar_hb_pipe_kind_t;
 
 #define ZPAR_HB_PIPE_LEN (20 + ZPAR_ROUTE_LEN)

@@ -288,8 +288,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     sched_t sched = {0};
     zpar_iopub_t *iopub = NULL;
     zpar_hb_thread_t *hbt = NULL;
-    void *hb_ping = NULL, *hb_pong = NULL;
-    zpar_curve_zap_t *zap = NULL;
+    void *hb_ping = NULL, *hb_pong = NULL, *hb_ctx = NULL;
+    zpar_curve_zap_t *zap = NULL, *hb_zap = NULL;
     zpar_conninfo_t ci, bind, view;
     char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
     const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
@@ -348,6 +348,23 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
             zpar__errprintf (err, "cannot set the CURVE keys: %s", strerror (errno));
         goto done;
     }
+    /* the heartbeat's sockets in a context of their own: its I/O thread
+     * carries pings and pongs only, never queued behind task traffic (one
+     * I/O thread busy with tasks delayed pings by seconds with 1,000
+     * engines) */
+    if (!(hb_ctx = zmq_ctx_new ())) {
+        zpar__errprintf (err, "cannot create a ZeroMQ context");
+        goto done;
+    }
+    zmq_ctx_set (hb_ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set (hb_ctx, ZMQ_BLOCKY, 0);
+    if (zpar__curve_on (&ci.curve) &&
+        (!(hb_zap = zpar__curve_zap_start (hub.r, hb_ctx, &ci.curve, err)) ||
+         zpar__sockutil_set_curve (hb_ctx, &ci.curve) < 0)) {
+        if (hb_zap)
+            zpar__errprintf (err, "cannot set the CURVE keys: %s", strerror (errno));
+        goto done;
+    }
     if (!(hub.signer = zpar__signer_create (ci.key, 0))) {
         zpar__errprintf (err, "cannot create a signer");
         goto done;
@@ -369,14 +386,14 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
                                       bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT,
                                                bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
-        !(hb_ping = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
+        !(hb_ping = zpar__bind_socket_side (hb_ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
                                             bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
-        !(hb_pong = zpar__bind_socket_ex (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
+        !(hb_pong = zpar__bind_socket_ex (hb_ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
                                           bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
     /* the heartbeat on a thread of its own: task traffic cannot delay it */
-    if (!(hbt = zpar__hb_thread_start (hub.ctx, &hb_ping, &hb_pong, hub.hb_period_ms, hub.hb_misses,
-                                       zpar__signer_session (hub.signer), err)))
+    if (!(hbt = zpar__hb_thread_start (hub.ctx, hb_ctx, &hb_ping, &hb_pong, hub.hb_period_ms,
+                                       hub.hb_misses, zpar__signer_session (hub.signer), err)))
         goto done;
     hub.hb_pipe = zpar__hb_thread_pipe (hbt);
     zpar__hb_thread_set_nudge (hbt, HB_NUDGE);
@@ -471,8 +488,13 @@ done:
     zpar__close_socket (hub.mux_inject);
     zpar__close_socket (hub.ctl_inject);
     zpar__curve_zap_stop (zap);
+    zpar__curve_zap_stop (hb_zap);
     if (hub.ctx)
         (void)zpar__sockutil_set_curve (hub.ctx, NULL);
+    if (hb_ctx) {
+        (void)zpar__sockutil_set_curve (hb_ctx, NULL);
+        zmq_ctx_term (hb_ctx);
+    }
     sodium_memzero (&ci.curve, sizeof (ci.curve));
     zpar__records_close (hub.records);
     zpar__signer_destroy (hub.signer);

@@ -27,6 +27,7 @@ struct zpar_hb_thread {
     void *pong;     /* ROUTER, bound */
     void *pipe;     /* the thread's end */
     void *pipe_hub; /* the hub's end */
+    void *mon;      /* PAIR: the pong socket's monitor events */
     zpar_heartbeat_t *hb;
     zpar_reactor_t *r;
     uint64_t session;
@@ -34,6 +35,7 @@ struct zpar_hb_thread {
     uint64_t last_tick_us;
     uint64_t late_logged_us;
     uint64_t late_max_us; /* the worst lateness since the last line */
+    uint32_t collective;  /* engines silent together at the last tick (0: no) */
     uint32_t *gen;        /* gen[engine]: of the WATCH being served (0: none) */
     uint32_t ngen;
     pthread_t tid;
@@ -86,9 +88,10 @@ static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, u
         .missed = missed > UINT32_MAX ? UINT32_MAX : (uint32_t)missed,
     };
     m.kind = ev == ZPAR_HEARTBEAT_DEAD      ? ZPAR_HB_PIPE_DEAD
+             : ev == ZPAR_HEARTBEAT_CLOSED  ? ZPAR_HB_PIPE_CLOSED
              : ev == ZPAR_HEARTBEAT_REVIVED ? ZPAR_HB_PIPE_REVIVED
                                             : ZPAR_HB_PIPE_SUSPECT;
-    if (ev == ZPAR_HEARTBEAT_DEAD)
+    if (ev == ZPAR_HEARTBEAT_DEAD || ev == ZPAR_HEARTBEAT_CLOSED)
         (void)set_gen (t, engine.v, 0);
     if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
         zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", engine.v,
@@ -106,6 +109,40 @@ static void read_pongs (zpar_hb_thread_t *t)
 static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     read_pongs (arg);
+    (void)r, (void)w, (void)revents;
+}
+
+/* The pong socket's monitor: [u16 event, u32 value (the fd)], [endpoint]. */
+static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zmq_msg_t f;
+        uint16_t ev = 0;
+        uint32_t fd = 0;
+        int more;
+        zmq_msg_init (&f);
+        if (zmq_msg_recv (&f, t->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&f);
+            break;
+        }
+        if (zmq_msg_size (&f) == 6) {
+            memcpy (&ev, zmq_msg_data (&f), 2);
+            memcpy (&fd, (const uint8_t *)zmq_msg_data (&f) + 2, 4);
+        }
+        more = zmq_msg_more (&f);
+        zmq_msg_close (&f);
+        while (more) {
+            zmq_msg_init (&f);
+            if (zmq_msg_recv (&f, t->mon, ZMQ_DONTWAIT) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more (&f);
+            zmq_msg_close (&f);
+        }
+        if (ev == ZMQ_EVENT_DISCONNECTED && zpar__heartbeat_closed (t->hb, (int)fd) > 0)
+            zpar__debug ("heartbeat: connection %u closed", fd);
+    }
     (void)r, (void)w, (void)revents;
 }
 
@@ -166,6 +203,19 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     }
     t->last_tick_us = now;
     (void)zpar__heartbeat_check (t->hb, now, on_event, t);
+    {
+        uint32_t c = zpar__heartbeat_collective (t->hb);
+        if (c && !t->collective)
+            zpar__warn ("heartbeat: %u engines fell silent together: more likely this machine or "
+                        "its network than the engines; none is declared dead on silence before "
+                        "%d times the limit (%.1f s)",
+                        c, ZPAR_HEARTBEAT_COLLECTIVE_FACTOR,
+                        ZPAR_HEARTBEAT_COLLECTIVE_FACTOR * (zpar__heartbeat_misses (t->hb) + 0.5) *
+                            t->period_ms / 1e3);
+        else if (!c && t->collective)
+            zpar__info ("heartbeat: the collective silence is over");
+        t->collective = c;
+    }
     if (zpar__heartbeat_send_ping (t->hb, t->ping, t->session, now, zpar__now_us ()) < 0 &&
         errno != EAGAIN)
         zpar__warn ("heartbeat: cannot send a ping: %s", zmq_strerror (errno));
@@ -175,8 +225,9 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void *hb_main (void *arg)
 {
     zpar_hb_thread_t *t = arg;
-    zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL;
+    zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL, *wm = NULL;
     if (!(wp = zpar__zmq_watcher_create (t->r, t->pong, ZPAR_EV_IN, on_pong, t)) ||
+        (t->mon && !(wm = zpar__zmq_watcher_create (t->r, t->mon, ZPAR_EV_IN, on_mon, t))) ||
         !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||
         !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t))) {
         zpar__err ("heartbeat: cannot set up its loop: %s", strerror (errno));
@@ -192,18 +243,22 @@ static void *hb_main (void *arg)
         zpar__watcher_start (wp);
         zpar__watcher_start (wq);
         zpar__watcher_start (wt);
+        if (wm)
+            zpar__watcher_start (wm);
         if (zpar__reactor_run (t->r) < 0)
             zpar__err ("heartbeat: loop failed: %s", strerror (errno));
     }
     zpar__watcher_destroy (wp);
     zpar__watcher_destroy (wq);
     zpar__watcher_destroy (wt);
+    zpar__watcher_destroy (wm);
     publish (t);
     return NULL;
 }
 
-zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void **ping, void **pong, int period_ms,
-                                         int misses, uint64_t session, zpar_error_t *err)
+zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping, void **pong,
+                                         int period_ms, int misses, uint64_t session,
+                                         zpar_error_t *err)
 {
     zpar_hb_thread_t *t;
     char ep[64];
@@ -213,7 +268,8 @@ zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void **ping, void **pong, in
         *ping = NULL;
     if (pong)
         *pong = NULL;
-    if (!ctx || !pi || !po || period_ms <= 0 || misses <= 0 || misses > ZPAR_HEARTBEAT_MAX_MISSES) {
+    if (!ctx || !sock_ctx || !pi || !po || period_ms <= 0 || misses <= 0 ||
+        misses > ZPAR_HEARTBEAT_MAX_MISSES) {
         zpar__close_socket (pi);
         zpar__close_socket (po);
         zpar__errnoprintf (err, EINVAL, "heartbeat thread: invalid argument");
@@ -243,6 +299,17 @@ zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void **ping, void **pong, in
         zmq_connect (t->pipe_hub, ep) < 0) {
         zpar__errprintf (err, "cannot connect the heartbeat pipe: %s", zmq_strerror (errno));
         goto error;
+    }
+    /* the kernel's word on closed connections (best effort: without it,
+     * deaths are found by silence alone) */
+    snprintf (ep, sizeof (ep), "inproc://zpar-hb-mon-%p", (void *)t);
+    if (zmq_socket_monitor (t->pong, ep, ZMQ_EVENT_DISCONNECTED) == 0 &&
+        (t->mon = zmq_socket (sock_ctx, ZMQ_PAIR)) &&
+        (zmq_setsockopt (t->mon, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+         zmq_connect (t->mon, ep) < 0)) {
+        zpar__warn ("heartbeat: no monitor of closed connections: %s", zmq_strerror (errno));
+        zpar__close_socket (t->mon);
+        t->mon = NULL;
     }
     if ((errno = pthread_create (&t->tid, NULL, hb_main, t)) != 0) {
         zpar__errprintf (err, "cannot start the heartbeat thread: %s", strerror (errno));
@@ -277,7 +344,10 @@ void zpar__hb_thread_stop (zpar_hb_thread_t *t)
         pthread_join (t->tid, NULL);
     }
     zpar__close_socket (t->ping);
+    if (t->pong)
+        (void)zmq_socket_monitor (t->pong, NULL, 0);
     zpar__close_socket (t->pong);
+    zpar__close_socket (t->mon);
     zpar__close_socket (t->pipe);
     zpar__close_socket (t->pipe_hub);
     zpar__reactor_destroy (t->r);

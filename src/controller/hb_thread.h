@@ -33,13 +33,19 @@
 
 typedef struct zpar_hb_thread zpar_hb_thread_t;
 
-/* Start the thread on ctx with *ping (PUB, bound) and *pong (ROUTER,
- * bound): both are taken (set to NULL) even on failure.  period_ms > 0,
+/* Start the thread with *ping (PUB, bound) and *pong (ROUTER, bound),
+ * sockets of the context sock_ctx; the pipe to the hub is made in ctx
+ * (the hub's).  Both sockets are taken (set to NULL) even on failure.
+ * The pong socket's monitor reports its closed connections
+ * (ZMQ_EVENT_DISCONNECTED): an engine whose pongs came on a connection
+ * that closed is dead at the next tick (the kernel closed it: its process
+ * exited) unless it pongs on a new one first.  period_ms > 0,
  * 0 < misses <= ZPAR_HEARTBEAT_MAX_MISSES; session: the controller's
  * session, carried in every ping.  NULL with err (EINVAL, ENOMEM, a
  * pthread or zmq error). */
-zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void **ping, void **pong, int period_ms,
-                                         int misses, uint64_t session, zpar_error_t *err);
+zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping, void **pong,
+                                         int period_ms, int misses, uint64_t session,
+                                         zpar_error_t *err);
 
 /* Whether pongs not counted are answered with the nudge (default: yes). */
 void zpar__hb_thread_set_nudge (zpar_hb_thread_t *t, int on);

@@ -52,7 +52,17 @@
 /* Engine ids are 1 .. ZPAR_HEARTBEAT_MAX_ENGINE. */
 /* Slots of the nudge table (identities nudged in the last period): fixed. */
 #define ZPAR_HEARTBEAT_NUDGE_SLOTS 1024
-#define ZPAR_HEARTBEAT_MAX_ENGINE  (1u << 24)
+/* Collective silence: when at least ZPAR_HEARTBEAT_COLLECTIVE_MIN watched
+ * engines, and more than half of them, are silent (suspect or worse) at
+ * once, the cause is far more likely this machine or its network than the
+ * engines (1,000 engines on 2 cores under load all went silent together):
+ * none is declared dead on silence while it lasts, and its time and pings
+ * are excused (when it ends, each is judged on its silence after it),
+ * unless an engine has been silent ZPAR_HEARTBEAT_COLLECTIVE_FACTOR times
+ * the limit in all. */
+#define ZPAR_HEARTBEAT_COLLECTIVE_MIN    3
+#define ZPAR_HEARTBEAT_COLLECTIVE_FACTOR 10
+#define ZPAR_HEARTBEAT_MAX_ENGINE        (1u << 24)
 /* At most this many missed beats (the window of pings remembered). */
 #define ZPAR_HEARTBEAT_MAX_MISSES 1000
 
@@ -102,6 +112,7 @@ typedef enum {
     ZPAR_HEARTBEAT_SUSPECT = 1, /* the ping before the last unanswered */
     ZPAR_HEARTBEAT_REVIVED = 2, /* a suspect engine answered */
     ZPAR_HEARTBEAT_DEAD = 3,    /* misses pings unanswered, silent past the limit */
+    ZPAR_HEARTBEAT_CLOSED = 4,  /* its connection closed (zpar__heartbeat_closed): still watched */
 } zpar_heartbeat_event_t;
 
 /* silent_us: how long the engine had been silent (for REVIVED, the gap
@@ -110,21 +121,39 @@ typedef enum {
 typedef void (*zpar_heartbeat_event_f) (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev,
                                         uint64_t silent_us, uint64_t missed);
 
-/* zpar__heartbeat_expire, plus suspects: every watched engine silent for
+/* zpar__heartbeat_expire, plus suspects, closed connections and the
+ * collective-silence rule (above): every watched engine silent for
  * more than 1.5 periods that left a ping unanswered is reported SUSPECT
  * once (until it answers or is watched again).  Returns the number found
  * dead, -1 EINVAL. */
 int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
                            void *arg);
 
+/* The number of silent engines at the last check if they were the
+ * collective silence above, else 0. */
+uint32_t zpar__heartbeat_collective (const zpar_heartbeat_t *hb);
+
+/* The kernel's word: engine's pongs come on connection fd (a TCP socket's
+ * descriptor in the pong socket, ZMQ_SRCFD); a pong on another one clears
+ * a "closed" mark.  -1 EINVAL. */
+int zpar__heartbeat_pong_fd (zpar_heartbeat_t *hb, zpar_eid_t engine, int fd);
+/* Connection fd closed (the pong socket's monitor said
+ * ZMQ_EVENT_DISCONNECTED): the watched engine whose pongs came on it is
+ * marked; the next zpar__heartbeat_check reports it CLOSED, once, unless a
+ * pong on another connection came first (it reconnected).  A closed
+ * connection alone proves nothing (an engine that reconnects closes its
+ * own): the engine stays watched; its owner may find the process gone
+ * (the hub does, for engines on this host).  Returns the number of
+ * engines marked. */
+int zpar__heartbeat_closed (zpar_heartbeat_t *hb, int fd);
+
 /* The gap between engine's last two beats (set when a pong moved its
  * last beat). */
 uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t engine);
 
 /* The monitor itself was late by late_us (its timer fired that much after
- * it was due): move every watched engine's last beat that much later
- * (never past now_us), so that its silence during our lateness is not
- * held against it. */
+ * it was due): that much of every watched engine's silence is excused
+ * (not counted against the limit; the collective bound counts it). */
 void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t now_us);
 
 /* May the routing identity ident (len bytes) be sent a re-register nudge

@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -379,6 +381,26 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     e->outstanding = 0;
 }
 
+/* 1 if engine e ran on this host and its process no longer exists (or is
+ * a zombie): the kernel's word that it died. */
+static int engine_process_gone (const zpar_hub_engine_t *e)
+{
+    char host[256] = "", path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+    if (e->pid <= 0 || gethostname (host, sizeof (host) - 1) < 0 || strcmp (host, e->host) != 0)
+        return 0;
+    if (kill (e->pid, 0) < 0)
+        return errno == ESRCH;
+    snprintf (path, sizeof (path), "/proc/%d/stat", e->pid);
+    if (!(f = fopen (path, "r")))
+        return errno == ENOENT;
+    n = fread (buf, 1, sizeof (buf) - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    return (p = strrchr (buf, ')')) && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* An event of the heartbeat thread about an engine. */
 static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
 {
@@ -397,6 +419,20 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         e->suspect = 0;
         zpar__info ("engine %u (%s pid %d) answers again after %.1f s of silence", e->id.v, e->host,
                     e->pid, m->silent_ms / 1e3);
+        break;
+    case ZPAR_HB_PIPE_CLOSED:
+        /* its heartbeat connection closed: proof of death only if the
+         * process is gone, which this host's kernel can tell for an
+         * engine on this host; otherwise the silence rules decide */
+        if (!engine_process_gone (e)) {
+            zpar__debug ("engine %u: its heartbeat connection closed (reconnecting?)", e->id.v);
+            break;
+        }
+        snprintf (why, sizeof (why),
+                  "declared dead: its process is gone (pid %d on this host; its heartbeat "
+                  "connection closed, silent %.1f s)",
+                  e->pid, m->silent_ms / 1e3);
+        zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_DEAD:
         snprintf (why, sizeof (why),

@@ -146,11 +146,16 @@ static void test_several (void)
         ok (zpar__heartbeat_watch (hb, zpar__eid (e), 0) == 0, "watch engine %u", e);
     ok (zpar__heartbeat_watch (hb, zpar__eid (1000), 0) == 0,
         "watch engine 1000 (the table grows)");
+    /* 6 .. 8 answer all along (the silent ones are no majority) */
+    for (uint32_t e = 6; e <= 8; e++)
+        zpar__heartbeat_watch (hb, zpar__eid (e), 0);
     /* engines 2 and 4 answer, the others do not */
     for (int k = 1; k <= 5; k++) {
         seq = zpar__heartbeat_ping (hb, (uint64_t)k * 1000 * MS);
         zpar__heartbeat_pong (hb, zpar__eid (2), seq);
         zpar__heartbeat_pong (hb, zpar__eid (4), seq);
+        for (uint32_t e = 6; e <= 8; e++)
+            zpar__heartbeat_pong (hb, zpar__eid (e), seq);
     }
     is_int (seq, 5, "pings are numbered from 1");
     is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 4,
@@ -173,6 +178,8 @@ static void test_several (void)
     is_int (zpar__heartbeat_expire (hb, 7500 * MS, NULL, NULL), 0,
             "but does not move the last beat back");
 
+    for (uint32_t e = 6; e <= 8; e++)
+        zpar__heartbeat_unwatch (hb, zpar__eid (e));
     /* restart: the engine registers again and is watched from then on */
     ok (zpar__heartbeat_watch (hb, zpar__eid (1), 6000 * MS) == 0,
         "engine 1 restarts (watched again)");
@@ -471,8 +478,94 @@ static void test_nudge_table (void)
     zpar__heartbeat_destroy (hb);
 }
 
+/* Most engines silent together: nobody dies on silence until 10 times the
+ * limit; a closed connection still kills at once; a reconnection saves. */
+static void test_collective (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3); /* limit 350 ms */
+    events_t e = {0};
+    uint64_t seq = 0;
+    int dead;
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    /* 1..4 answer, 5..10 (six of ten) fall silent together */
+    for (int k = 1; k <= 10; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 4; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    dead = zpar__heartbeat_check (hb, 1000 * MS, on_event, &e);
+    is_int (dead, 0,
+            "six of ten silent for 1 s (limit 350 ms): none dead, the silence is collective");
+    is_int ((int)zpar__heartbeat_collective (hb), 6, "the collective silence is reported (6)");
+    is_int (e.n, 6, "each is suspect");
+    /* engine 7's connection closes: the kernel says it is gone */
+    zpar__heartbeat_pong_fd (hb, zpar__eid (7), 42);
+    zpar__heartbeat_pong_fd (hb, zpar__eid (8), 43);
+    is_int (zpar__heartbeat_closed (hb, 42), 1, "connection 42 closed: engine 7 marked");
+    is_int (zpar__heartbeat_closed (hb, 44), 0, "a connection nobody pongs on: nobody marked");
+    zpar__heartbeat_closed (hb, 43);
+    zpar__heartbeat_pong_fd (hb, zpar__eid (8), 45); /* 8 reconnected and answered */
+    e.n = 0;
+    dead = zpar__heartbeat_check (hb, 1100 * MS, on_event, &e);
+    ok (dead == 0 && e.n == 1 && e.ev[0] == ZPAR_HEARTBEAT_CLOSED && e.id[0] == 7,
+        "engine 7's closed connection is reported at the next check, engine 8 (reconnected) not");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (7)), "a closed connection alone kills nobody");
+    e.n = 0;
+    zpar__heartbeat_check (hb, 1200 * MS, on_event, &e);
+    is_int (e.n, 0, "it is reported once");
+    e.n = 0;
+    is_int (zpar__heartbeat_check (hb, 3500 * MS, on_event, &e), 0,
+            "still none dead on silence at 10 times the limit");
+    e.n = 0;
+    dead = zpar__heartbeat_check (hb, 3600 * MS, on_event, &e);
+    is_int (dead, 6, "past 10 times the limit: the six silent ones are dead");
+    /* a collective silence ends: the stragglers are judged on their silence
+     * after it, not before */
+    zpar__heartbeat_destroy (hb);
+    hb = zpar__heartbeat_create (100, 3);
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    for (int k = 1; k <= 18; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 4; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+        if (k == 18) /* 5..8 come back at 1.8 s */
+            for (uint32_t i = 5; i <= 8; i++)
+                zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+        zpar__heartbeat_check (hb, (uint64_t)k * 100 * MS + 50 * MS, NULL, NULL);
+    }
+    ok (zpar__heartbeat_watched (hb, zpar__eid (9)) && zpar__heartbeat_watched (hb, zpar__eid (10)),
+        "1.8 s of collective silence: 9 and 10, still silent when it ends, are alive");
+    is_int ((int)zpar__heartbeat_collective (hb), 0, "the collective silence is over");
+    for (int k = 19; k <= 24; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 8; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    is_int (zpar__heartbeat_check (hb, 2200 * MS, NULL, NULL), 0,
+            "not dead 350 ms after it ended (the limit)");
+    is_int (zpar__heartbeat_check (hb, 2201 * MS, NULL, NULL), 2,
+            "dead once silent past the limit after it");
+    /* a minority silent: the normal rule */
+    zpar__heartbeat_destroy (hb);
+    hb = zpar__heartbeat_create (100, 3);
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    for (int k = 1; k <= 10; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 6; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    is_int (zpar__heartbeat_check (hb, 1000 * MS, NULL, NULL), 4,
+            "four of ten silent: no collective silence, dead at the limit");
+    is_int ((int)zpar__heartbeat_collective (hb), 0, "and none reported");
+    zpar__heartbeat_destroy (hb);
+}
+
 int main (void)
 {
+    test_collective ();
     test_suspect ();
     test_excuse ();
     test_nudge_table ();
