@@ -136,6 +136,11 @@ typedef struct {
                                     questions unanswered for connect_timeout each mean
                                     it is lost (EHOSTDOWN).  0: 5 s; < 0: never */
     unsigned flags;              /* ZPAR_CLIENT_* bits */
+    double reconnect_timeout;    /* seconds a waiting call goes on asking a lost controller
+                                    (it may be restarting: the client reconnects, registers
+                                    again and resynchronises its futures by itself) before it
+                                    fails with EHOSTDOWN; 0: $ZPAR_RECONNECT_TIMEOUT, else
+                                    60; < 0: fail as soon as it is lost */
 } zpar_client_opts_t;
 
 enum {
@@ -259,6 +264,13 @@ ZPAR_API zpar_future_t *zpar_submit_to (zpar_client_t *c, zpar_engine_id_t e, co
 
 ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f);
 
+/* The id that the n-th next submission of this client (zpar_submit or
+ * zpar_submit_to, n >= 1) will get, provided no other call on the client
+ * comes in between: for a program that must record a task's id durably
+ * before the task can run (record the ids, then submit).  Id 0 for a NULL
+ * client or n == 0.  Does no I/O. */
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n);
+
 /* 1 if the result has arrived, else 0 (does no I/O). */
 ZPAR_API int zpar_future_done (const zpar_future_t *f);
 
@@ -290,6 +302,22 @@ ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_
 
 /* Number of futures of this client still waiting for a result. */
 ZPAR_API size_t zpar_client_outstanding (const zpar_client_t *c);
+
+/* Wait until the controller has recorded (durably: committed to its
+ * records database) every task this client submitted that has no result
+ * yet, submitting again, with the same id, any task it does not know (a
+ * task accepted by a controller that died before recording it).  Call it
+ * before exiting after fire-and-forget submissions.  0 / -1 with
+ * ETIMEDOUT (timeout seconds passed; < 0: no limit), EHOSTDOWN (the
+ * controller is lost: see reconnect_timeout), ENOENT (a task could not be
+ * submitted again), EDEADLK (called from a callback), or the controller's
+ * error. */
+ZPAR_API int zpar_client_sync (zpar_client_t *c, double timeout, zpar_error_t *err);
+
+/* How many times this client found a restarted controller (a new hub
+ * session) and registered with it again by itself, resynchronising its
+ * unfinished futures.  0 for NULL. */
+ZPAR_API unsigned zpar_client_reconnects (const zpar_client_t *c);
 
 /* ---------------------------------------------------------------------
  * Results
@@ -347,6 +375,18 @@ typedef struct {
     uint64_t completed; /* finished with status ok */
     uint64_t failed;    /* finished with any other status */
     uint64_t dropped;   /* messages the controller dropped (malformed, forged, replayed) */
+    /* The task records (results kept for `zpar result` and restarts): while
+     * the controller cannot save them (disk full, I/O error), since_us is
+     * when that began (wall clock, microseconds since the epoch) and the
+     * rest says how many wait in its memory; all 0 / "" while they are saved. */
+    uint64_t records_unsaved_since_us;
+    uint64_t records_unsaved;       /* records waiting to be saved */
+    uint64_t records_unsaved_bytes; /* their memory in the controller */
+    uint64_t records_limit_bytes;   /* the bound on it */
+    int records_refusing;           /* bound reached: new tasks are refused */
+    char records_error[256];        /* why they cannot be saved */
+    uint64_t duplicates;            /* second results and submissions of a task dropped, and tasks
+                                       engines were told to drop (the task ran or runs elsewhere) */
 } zpar_queue_status_t;
 
 /* The engines the hub knows, in id order.  *list is malloc'd (free()). */

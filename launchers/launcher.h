@@ -63,6 +63,9 @@ typedef struct {
     int curve;                   /* 1: CurveZMQ on every socket (controller / run --curve) */
     zpar_launch_cancel_f cancel; /* or NULL */
     void *cancel_arg;
+    int tie; /* local: 1 = the controller and engines die with the process
+                that starts them (a tie, subproc.h); the start hands the
+                tie's end to the caller in info->tie_fd (info required) */
 } zpar_launch_opts_t;
 
 /* What start or stop found, for the caller's messages. */
@@ -74,6 +77,9 @@ typedef struct {
     pid_t controller;               /* stop: the controller's pid when known, else 0 */
     char note[ZPAR_ERROR_TEXT_MAX]; /* stop: a warning for the user (the controller
                                        did not answer the shutdown request...) or "" */
+    int tie_fd; /* start with o->tie: the tie's end (> 2), now the caller's: while it
+                   is open the cluster may live; closing it (or the caller's death)
+                   stops the cluster.  0: none */
 } zpar_launch_info_t;
 
 typedef struct {

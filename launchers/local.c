@@ -8,7 +8,13 @@
  * is never mistaken for ours.  Only processes recorded there, still
  * running zpar (checked in /proc/<pid>/cmdline) are ever signalled.  The
  * pids file, created with O_EXCL, doubles as a lock against a concurrent
- * start in the same directory. */
+ * start in the same directory.
+ *
+ * With o->tie the controller and engines are tied to the starting process
+ * (subproc.h): they watch a pipe whose write end only the starter holds,
+ * and stop (SIGTERM, then SIGKILL after ZPAR_TIE_GRACE s) when it closes,
+ * i.e. when the starter dies, even by SIGKILL, or closes info->tie_fd.
+ * Without it (`zpar cluster start`) the cluster outlives the command. */
 #include "config.h"
 
 #include <errno.h>
@@ -391,12 +397,14 @@ static int check_children (void *arg, zpar_error_t *err)
     return -1;
 }
 
-static pid_t start_proc (const char *self, char **argv, const char *log, zpar_error_t *err)
+static pid_t start_proc (const char *self, char **argv, const char *log, int tie_fd,
+                         zpar_error_t *err)
 {
     zpar_subproc_opts_t so = {.argv = argv,
                               .out = log,
                               .err = log,
-                              .flags = ZPAR_SUBPROC_SETSID | ZPAR_SUBPROC_STDIN_NULL};
+                              .flags = ZPAR_SUBPROC_SETSID | ZPAR_SUBPROC_STDIN_NULL,
+                              .tie_fd = tie_fd};
     argv[0] = (char *)self;
     return zpar__subproc_spawn (&so, err);
 }
@@ -408,7 +416,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     char log[PATH_MAX], idbuf[32];
     proc_list_t l = {0};
     zpar_client_t *client = NULL;
-    int fd = -1, status = 0, e;
+    int fd = -1, status = 0, e, tie_w = -1, tie_r = -1;
     zpar_error_t why = {{0}};
     double end;
 
@@ -417,6 +425,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     if (!o || o->engines < 1 || !o->dir || !o->dir[0] || !(o->timeout > 0) || !conn || !size)
         return zpar__errnoprintf (err, EINVAL,
                                   "local launch: give engines >= 1, a directory and a timeout");
+    if (o->tie && !info)
+        return zpar__errnoprintf (err, EINVAL, "local launch: a tie needs info for its end");
     if (zpar__launch_self (o->self, self, sizeof (self), err) < 0)
         return -1;
     if (zpar__mkdir_p (o->dir, 0700) < 0)
@@ -442,6 +452,10 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         return zpar__errprintf (err, "cannot create %s: %s", pids_path, strerror (errno));
     }
     end = zpar__mono_s () + o->timeout;
+    if (o->tie && zpar__tie_create (&tie_w, &tie_r) < 0) {
+        zpar__errprintf (err, "cannot create the tie to this process: %s", strerror (errno));
+        goto fail;
+    }
 
     /* the controller */
     {
@@ -463,7 +477,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             cargv[k++] = "--curve";
         cargv[k] = NULL;
         snprintf (log, sizeof (log), "%s/controller.log", o->dir);
-        if ((pid = start_proc (self, cargv, log, err)) < 0) {
+        if ((pid = start_proc (self, cargv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
             zpar__errprintf (err, "cannot start the controller: %s", strerror (errno));
             goto fail;
         }
@@ -503,7 +517,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         pid_t pid;
         snprintf (idbuf, sizeof (idbuf), "%d", i);
         snprintf (log, sizeof (log), "%s/engine-%d.log", o->dir, i);
-        if ((pid = start_proc (self, eargv, log, err)) < 0) {
+        if ((pid = start_proc (self, eargv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
             zpar__errprintf (err, "cannot start engine %d: %s", i, strerror (errno));
             goto fail;
         }
@@ -511,6 +525,10 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     }
     close (fd);
     fd = -1;
+    if (tie_r >= 0) {
+        close (tie_r);
+        tie_r = -1;
+    }
     /* wait for them to register */
     if (zpar__launch_connect (client_path, end, o, &client, &why) < 0) {
         zpar__errnoprintf (err, errno == ETIMEDOUT ? EHOSTUNREACH : errno,
@@ -532,6 +550,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     }
     zpar_client_destroy (client);
     free (l.v);
+    if (info)
+        info->tie_fd = tie_w > 2 ? tie_w : 0;
     return 0;
 
 fail:
@@ -539,6 +559,10 @@ fail:
     zpar_client_destroy (client);
     if (fd >= 0)
         close (fd);
+    if (tie_r >= 0)
+        close (tie_r);
+    if (tie_w >= 0)
+        close (tie_w);
     kill_children (&l);
     remove_files (o->dir);
     free (l.v);
@@ -577,10 +601,14 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
      * the pids file, but it wrote its pid into the connection file */
     if (!ctl_alive) {
         zpar_conninfo_t ci;
+        unsigned long long start = 0;
         if (zpar__conn_read (conn, &ci, NULL) == 0 && ci.pid > 0 && !strcmp (ci.host, host) &&
             kill (ci.pid, 0) == 0) {
             ctl_alive = 1;
             info->controller = ci.pid;
+            /* it is part of what this stop ends: counted and waited for */
+            if (proc_stat (ci.pid, &start, NULL) == 0 && proc_is_ours (ci.pid, start))
+                (void)list_add (&l, 1, 0, ci.pid, start);
         }
     }
     info->found = count_alive (&l); /* before the shutdown request: they exit fast */

@@ -357,13 +357,26 @@ int zpar__cmd_submit (int argc, char **argv)
         goto done;
     }
     zpar_task_id_format (zpar_future_id (f), idbuf, sizeof (idbuf));
+    /* fire and forget: the id is printed once the controller has recorded
+     * the task (a controller that dies before that would lose it: the
+     * library submits it again to the restarted one) */
+    if (!a.wait && zpar_client_sync (c, -1, &err) < 0) {
+        if (errno == EHOSTDOWN)
+            lost (idbuf, &err);
+        else
+            zpar__cli_error ("task %s was sent, but the controller did not confirm it recorded: "
+                             "%s",
+                             idbuf, err.text);
+        rc = ZPAR_EXIT_UNREACHABLE;
+        goto done;
+    }
     if (!a.json) {
         printf ("%s\n", idbuf);
         fflush (stdout);
     }
     rc = ZPAR_EXIT_OK;
     if (!a.wait)
-        goto done; /* zpar_client_destroy lingers until the request is sent */
+        goto done;
     if (zpar_future_wait (f, -1, &err) < 0) {
         if (errno == EHOSTDOWN)
             lost (idbuf, &err);

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "reactor.h"
+#include "subproc.h"
 #include "wire.h"
 
 zpar_cli_globals_t zpar__cli;
@@ -265,6 +266,10 @@ int main (int argc, char **argv)
         return ZPAR_EXIT_FAILED;
     }
     signal (SIGPIPE, SIG_IGN);
+    /* started tied to its starter (a private cluster's controller or
+     * engine, subproc.h): die with it */
+    if (zpar__tie_watch (&err) < 0)
+        fprintf (stderr, "zpar: warning: %s\n", err.text);
     if ((optind = zpar__cli_parse (&main_spec, argc, argv, &c)) < 0)
         return c;
     if (optind >= argc) {

@@ -41,14 +41,20 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
     p.h.task = zpar__tid (f->id);
     p.h.client = zpar__cid (c->num);
     p.h.engine = zpar__eid (engine);
+    f->created_us = zpar__mono_us ();
     m->nenv = 0;
-    if (zpar__proto_task_encode (m, &p) < 0 || (engine && push_engine_ident (m, engine) < 0)) {
+    /* the request is kept (packed) until the result arrives: a restarted
+     * controller that does not know the task gets it again (resync.c) */
+    if (zpar__proto_task_encode (m, &p) < 0 || zpar__msg_pack (m, &f->req, &f->req_len) < 0 ||
+        (engine && push_engine_ident (m, engine) < 0)) {
         int e = errno;
+        free (f->req);
         free (f);
         zpar__errnoprintf (err, e, "cannot encode the task: %s", strerror (e));
         return NULL;
     }
     if (zpar__idmap_put (c->futures, f->id, f) < 0) {
+        free (f->req);
         free (f);
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
@@ -58,6 +64,7 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
     if (rc < 0) {
         int e = errno;
         zpar__idmap_del (c->futures, f->id);
+        free (f->req);
         free (f);
         zpar__errnoprintf (err, e, "cannot send the task: %s", zmq_strerror (e));
         return NULL;
@@ -98,6 +105,14 @@ ZPAR_API zpar_task_id_t zpar_future_id (const zpar_future_t *f)
     return (zpar_task_id_t){f ? f->id : 0};
 }
 
+ZPAR_API zpar_task_id_t zpar_client_next_task_id (const zpar_client_t *c, unsigned n)
+{
+    /* as zpar__client_next_id numbers them: one per submission */
+    if (!c || n == 0)
+        return (zpar_task_id_t){0};
+    return (zpar_task_id_t){((uint64_t)c->num << 32) | ((c->seq + n) & 0xffffffffu)};
+}
+
 ZPAR_API int zpar_future_done (const zpar_future_t *f)
 {
     return f && (f->result || f->err_no) ? 1 : 0;
@@ -131,8 +146,11 @@ ZPAR_API int zpar_future_wait (zpar_future_t *f, double timeout, zpar_error_t *e
         if (left == 0) {
             char ids[32];
             zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
-            rc = zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s", ids,
-                                    timeout);
+            /* a wait with time to wait says the controller is lost; a mere
+             * look (timeout 0) says only that the task is not done */
+            if (timeout == 0 || (rc = zpar__client_wait_lost (c, err)) == 0)
+                rc = zpar__errnoprintf (err, ETIMEDOUT, "task %s did not finish within %.1f s", ids,
+                                        timeout);
             break;
         }
         if ((rc = zpar__client_wait_step (c, left, err)) < 0)
@@ -166,7 +184,11 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
                     c->nremote--;
             }
         }
+        if (f->doubt && c && c->ndoubt)
+            c->ndoubt--;
+        zpar_result_destroy (f->doubt);
         zpar_result_destroy (f->result);
+        free (f->req);
         free (f);
         errno = saved;
     }
@@ -221,8 +243,9 @@ ZPAR_API int zpar_client_wait_all (zpar_client_t *c, double timeout, zpar_error_
     while (c->outstanding) {
         long left = zpar__client_left_ms (deadline);
         if (left == 0) {
-            rc = zpar__errnoprintf (err, ETIMEDOUT, "%zu tasks did not finish within %.1f s",
-                                    c->outstanding, timeout);
+            if (timeout == 0 || (rc = zpar__client_wait_lost (c, err)) == 0)
+                rc = zpar__errnoprintf (err, ETIMEDOUT, "%zu tasks did not finish within %.1f s",
+                                        c->outstanding, timeout);
             break;
         }
         if ((rc = zpar__client_wait_step (c, left, err)) < 0)
@@ -363,6 +386,14 @@ ZPAR_API int zpar_client_queue_status (zpar_client_t *c, zpar_queue_status_t *st
         st->completed = qr.completed;
         st->failed = qr.failed;
         st->dropped = qr.dropped;
+        st->duplicates = qr.duplicates;
+        st->records_unsaved_since_us = qr.records_since_us;
+        st->records_unsaved = qr.records_since_us ? qr.records_unsaved : 0;
+        st->records_unsaved_bytes = qr.records_since_us ? qr.records_bytes : 0;
+        st->records_limit_bytes = qr.records_since_us ? qr.records_limit : 0;
+        st->records_refusing = qr.records_since_us && qr.records_refusing;
+        snprintf (st->records_error, sizeof (st->records_error), "%s",
+                  qr.records_since_us && qr.records_error ? qr.records_error : "");
     }
     query_done (rep, &qr);
     return 0;
@@ -406,9 +437,15 @@ ZPAR_API int zpar_client_wait_engines (zpar_client_t *c, unsigned n, double time
         return -1;
     for (;;) {
         long left, wait;
-        if ((alive = count_alive (c, err)) < 0 || alive >= (int)n)
+        if ((alive = count_alive (c, err)) >= (int)n)
             break;
+        if (alive < 0 && errno != EHOSTUNREACH)
+            break;
+        /* no answer: the controller may be restarting; ask again while the
+         * wait lasts (a lost one ends it with EHOSTDOWN) */
         if ((left = zpar__client_left_ms (deadline)) == 0) {
+            if (alive < 0)
+                break; /* err says the controller did not answer */
             alive = zpar__errnoprintf (
                 err, ETIMEDOUT, "only %d of %u engines registered within %g s", alive, n, timeout);
             break;

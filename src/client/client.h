@@ -15,6 +15,7 @@
 #ifndef ZPAR__CLIENT_H
 #define ZPAR__CLIENT_H
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "conn.h"
@@ -70,9 +71,24 @@ struct zpar_future {
     uint64_t created_us;   /* monotonic */
     uint64_t next_poll_us; /* monotonic; when to ask the hub again */
     uint64_t backoff_us;
-    uint64_t query; /* correlation id of the question in flight, 0 if none */
-    int err_no;     /* final error (ENOENT: unknown id), 0 if none */
+    uint64_t query;          /* correlation id of the question in flight, 0 if none */
+    uint64_t query_sent_us;  /* when it was sent (monotonic): asked again when lost */
+    zpar_query_kind_t qkind; /* its kind (RESULT, RESUBMIT) */
+    int err_no;              /* final error (ENOENT: unknown id), 0 if none */
     char err_text[ZPAR_ERROR_TEXT_MAX];
+    /* a task of this client: its packed request (header + body), kept
+     * until the result arrives to submit it again, with the same id,
+     * should a restarted controller not know it (resync.c) */
+    uint8_t *req;
+    size_t req_len;
+    int resync;    /* polled at the hub since a controller restart */
+    int resubmits; /* times submitted again */
+    int synced;    /* the hub confirmed it durable (zpar_client_sync) */
+    /* a direct task answered "engine not connected": held here while the
+     * controller may have restarted (its engines register again) */
+    zpar_result_t *doubt;
+    uint64_t doubt_until_us; /* decide then (monotonic) */
+    int no_poll;             /* sent again after a doubt: its result comes, not the hub's */
 };
 
 struct zpar_client {
@@ -110,13 +126,24 @@ struct zpar_client {
     double connect_timeout;
     double ping_period; /* <= 0: no controller-loss detection */
     /* controller liveness (monotonic us) */
-    int waiting;       /* > 0 inside a waiting call: the tick timer runs */
-    uint64_t heard_us; /* last message from the controller */
-    uint64_t ping_id;  /* correlation id of the ping in flight, 0 if none */
+    int waiting;           /* > 0 inside a waiting call: the tick timer runs */
+    uint64_t heard_us;     /* last message from the controller */
+    uint64_t hub_heard_us; /* last message from the hub (registrar socket) */
+    uint64_t ping_id;      /* correlation id of the ping in flight, 0 if none */
     uint64_t ping_sent_us;
     uint64_t wait_end_us; /* when the last wait ended (monotonic), 0: none yet */
     int ping_failures;
-    int lost; /* set by the tick: the controller stopped answering */
+    int lost;                 /* set by the tick: the controller stopped answering */
+    uint64_t lost_since_us;   /* when it was found lost (monotonic), 0: not lost */
+    double reconnect_timeout; /* seconds a lost controller is waited for; 0: not at all */
+    /* controller restarts (resync.c) */
+    uint64_t hub_session;        /* the hub's session: its replies carry it */
+    uint64_t resync_us;          /* when the last restart was seen (monotonic), 0: never */
+    uint64_t rereg_us;           /* a registration with the new hub in flight since, 0: none */
+    unsigned reconnects;         /* restarted controllers registered with again */
+    size_t ndoubt;               /* futures holding a doubted result */
+    int mine_only;               /* output subscription: this client's tasks only */
+    char addr[5][ZPAR_ADDR_MAX]; /* the queue addresses the hub gave us */
 };
 
 /* ---- loop.c */
@@ -140,6 +167,9 @@ int zpar__client_pump (zpar_client_t *c, long timeout_ms);
  * controller is lost, and forgets the loss (the next wait tries again). */
 int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err);
 int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err);
+/* A wait whose own time ran out: -1 EHOSTDOWN (err set) if the controller
+ * is lost at that moment (the wait reports that, not a timeout), else 0. */
+int zpar__client_wait_lost (zpar_client_t *c, zpar_error_t *err);
 /* One step of a wait: pump for at most timeout_ms, then check for a lost
  * controller.  The number of messages handled, or -1 with err (polling
  * failed, or EHOSTDOWN: the controller is lost). */
@@ -158,12 +188,75 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
 int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t task,
                              uint64_t corr);
 
+/* Ask the hub how it is (a ping) unless a question is in flight. */
+void zpar__client_ping (zpar_client_t *c);
+
+/* Arm the tick for due (monotonic us) unless it is due earlier. */
+void zpar__client_tick_at (zpar_client_t *c, uint64_t due);
+
 /* Complete f with r (takes r; a second result is dropped). */
 void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
 
 /* Milliseconds to wait in a loop with the given deadline (monotonic us,
  * 0 = none): -1 / 0.. */
 long zpar__client_left_ms (uint64_t deadline_us);
+
+/* ---- resync.c */
+
+/* A message from the hub (registrar socket) carrying session: a session
+ * other than c->hub_session means the controller was restarted: register
+ * with it again and poll every unfinished future at the hub.  Runs inside
+ * dispatch (sends, never waits). */
+void zpar__client_hub_session (zpar_client_t *c, uint64_t session);
+
+/* The registration reply to zpar__client_hub_session's REGISTER_CLIENT
+ * (in c->in): take the new client number and addresses. */
+void zpar__client_on_reregistered (zpar_client_t *c, zpar_msg_t *m);
+
+/* The tick's part: send the registration again when unanswered.  Returns
+ * when to look again (monotonic us, UINT64_MAX: nothing to do). */
+uint64_t zpar__client_resync_tick (zpar_client_t *c, uint64_t now);
+
+/* The hub's answer about a future polled since a restart (f->resync):
+ * done → completed from the record; pending/running or recovering →
+ * asked again later; unknown (past the grace) → submitted again
+ * (RESUBMIT, same id); other errors fail the future.  qr: decoded. */
+void zpar__client_resync_reply (zpar_client_t *c, zpar_future_t *f,
+                                const zpar_proto_query_reply_t *qr);
+
+/* 1 if r says its engine was not connected (the direct relay's answer). */
+static inline int zpar__result_unreachable (const zpar_result_t *r)
+{
+    return r && r->p.status == ZPAR_STATUS_ERROR && r->p.errnum == EHOSTUNREACH;
+}
+
+/* A result for f, a direct task, saying its engine is not connected
+ * (takes r): 1 if it is held in doubt (the controller may just have
+ * restarted: the task is sent again once its engine is back), 0 if it
+ * stands (the caller completes f with it). */
+int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
+
+/* The tick's part for doubted results: send the task again (a controller
+ * restart was seen since) or let the result stand.  Returns when to look
+ * again (monotonic us, UINT64_MAX: nothing to do). */
+uint64_t zpar__client_doubt_tick (zpar_client_t *c, uint64_t now);
+
+/* Send f's request again (RESUBMIT) with correlation corr.  0 / -1. */
+int zpar__client_resubmit_send (zpar_client_t *c, zpar_future_t *f, uint64_t corr);
+
+/* Ask again in a while (backoff); the tick is armed for it. */
+void zpar__client_remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now);
+
+/* Record a final error for a polled future. */
+void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text);
+
+/* Connect socket slot to addr instead of its old address.  0 / -1. */
+int zpar__client_reconnect_socket (zpar_client_t *c, int slot, const char *addr, const char *old);
+
+/* While the controller is lost: read the connection file again; when a
+ * controller restarted elsewhere (same key, another registrar address)
+ * wrote it, connect the registrar socket there. */
+void zpar__client_conn_recheck (zpar_client_t *c);
 
 /* ---- result.c */
 

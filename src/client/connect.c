@@ -21,6 +21,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_PING_PERIOD     5.0
+#define DEFAULT_RECONNECT       60.0
 #define KNOWN_FLAGS             ((unsigned)ZPAR_CLIENT_NO_STALE_CHECK)
 
 ZPAR_API void zpar_client_opts_init (zpar_client_opts_t *o)
@@ -56,6 +57,8 @@ static int opts_get (const zpar_client_opts_t *opts, zpar_client_opts_t *o, zpar
     if (!isfinite (o->replay_window) || o->replay_window < 0)
         return zpar__errnoprintf (err, EINVAL,
                                   "client options: replay_window must be >= 0 seconds");
+    if (isnan (o->reconnect_timeout))
+        return zpar__errnoprintf (err, EINVAL, "client options: reconnect_timeout is not a number");
     if (isnan (o->ping_period))
         return zpar__errnoprintf (err, EINVAL, "client options: ping_period is not a number");
     if (o->flags & ~KNOWN_FLAGS)
@@ -199,6 +202,7 @@ static int do_register (zpar_client_t *c, zpar_error_t *err)
             zpar__errprintf (err, "cannot connect to %s: %s", addr, zmq_strerror (errno));
             goto done;
         }
+        snprintf (c->addr[i], sizeof (c->addr[i]), "%s", addr);
     }
     zmq_setsockopt (c->sock[S_NOTIFY], ZMQ_SUBSCRIBE, "", 0);
     if (zpar__client_loop_init (c) < 0) {
@@ -229,6 +233,10 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
                              ? o.connect_timeout
                              : env_seconds ("ZPAR_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT);
     c->ping_period = o.ping_period == 0 ? DEFAULT_PING_PERIOD : o.ping_period;
+    c->reconnect_timeout = o.reconnect_timeout > 0 ? o.reconnect_timeout
+                           : o.reconnect_timeout < 0
+                               ? 0
+                               : env_seconds ("ZPAR_RECONNECT_TIMEOUT", DEFAULT_RECONNECT);
     if (zpar__zmq_version_check (err) < 0)
         goto error;
     if (find_file (&o, c->path, sizeof (c->path), err) < 0 ||
@@ -264,7 +272,7 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
     }
     if (do_register (c, err) < 0)
         goto error;
-    c->heard_us = zpar__mono_us ();
+    c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:
     e = errno;
@@ -341,6 +349,7 @@ ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *ar
     }
     c->out_cb = cb;
     c->out_arg = arg;
+    c->mine_only = mine_only;
     if (cb) {
         if (mine_only) {
             snprintf (topic, sizeof (topic), "c%u.", c->num);
@@ -360,4 +369,31 @@ ZPAR_API int zpar_client_on_engine_event (zpar_client_t *c, zpar_engine_event_f 
     c->ev_cb = cb;
     c->ev_arg = arg;
     return 0;
+}
+
+ZPAR_API unsigned zpar_client_reconnects (const zpar_client_t *c)
+{
+    return c ? c->reconnects : 0;
+}
+
+int zpar__client_reconnect_socket (zpar_client_t *c, int slot, const char *addr, const char *old)
+{
+    if (old && *old)
+        (void)zmq_disconnect (c->sock[slot], old);
+    return zmq_connect (c->sock[slot], addr);
+}
+
+void zpar__client_conn_recheck (zpar_client_t *c)
+{
+    zpar_conninfo_t ci;
+    zpar_error_t err;
+    const char *now, *was = c->ci.addr[ZPAR_EP_REGISTRAR];
+    if (zpar__conn_read (c->path, &ci, &err) < 0)
+        return; /* gone or being rewritten: the next ping looks again */
+    now = ci.addr[ZPAR_EP_REGISTRAR];
+    /* another cluster (another key) is not ours to talk to */
+    if (memcmp (ci.key, c->ci.key, sizeof (ci.key)) != 0 || !*now || strcmp (now, was) == 0)
+        return;
+    if (zpar__client_reconnect_socket (c, S_REG, now, was) == 0)
+        snprintf (c->ci.addr[ZPAR_EP_REGISTRAR], sizeof (c->ci.addr[ZPAR_EP_REGISTRAR]), "%s", now);
 }

@@ -15,6 +15,7 @@
 #define DRAIN_MAX              4096
 #define REMOTE_BACKOFF_MIN_US  5000ULL
 #define REMOTE_BACKOFF_MAX_US  200000ULL
+#define RESYNC_BACKOFF_MAX_US  1000000ULL /* own tasks polled after a restart */
 #define REMOTE_ENOENT_GRACE_US 1000000ULL /* the hub learns of a new task a moment later */
 #define TICK_MAX_MS            1000
 
@@ -31,6 +32,13 @@ long zpar__client_left_ms (uint64_t deadline_us)
     if (now >= deadline_us)
         return 0;
     return (long)((deadline_us - now + 999) / 1000);
+}
+
+static void ping_now (zpar_client_t *c);
+
+void zpar__client_ping (zpar_client_t *c)
+{
+    ping_now (c);
 }
 
 /* The message just received, handed over (c->in is replaced by a fresh
@@ -60,16 +68,28 @@ void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r
         c->nremote--;
     if (c->outstanding)
         c->outstanding--;
+    free (f->req); /* done: never submitted again */
+    f->req = NULL;
+    if (f->doubt) {
+        zpar_result_destroy (f->doubt);
+        f->doubt = NULL;
+        if (c->ndoubt)
+            c->ndoubt--;
+    }
 }
 
 static void on_result (zpar_client_t *c)
 {
     zpar_future_t *f = zpar__idmap_get (c->futures, c->in->hdr.task);
+    zpar_result_t *r;
     zpar_msg_t *m;
     if (!f || f->result || f->err_no || !(m = take_in (c)))
         return;
     m->nenv = 0;
-    zpar__client_complete (c, f, zpar__result_from_msg (m));
+    r = zpar__result_from_msg (m);
+    if (f->engine && zpar__result_unreachable (r) && zpar__client_doubt (c, f, r))
+        return; /* "engine not connected" right after a controller restart? */
+    zpar__client_complete (c, f, r);
 }
 
 static void on_notify (zpar_client_t *c, zpar_msg_t *m)
@@ -105,7 +125,7 @@ static void on_stream (zpar_client_t *c, zpar_msg_t *m)
                (int)st.stream, st.data, st.len);
 }
 
-static void remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text)
+void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text)
 {
     f->err_no = e;
     snprintf (f->err_text, sizeof (f->err_text), "%s", text);
@@ -113,10 +133,12 @@ static void remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *
         c->nremote--;
     if (c->outstanding)
         c->outstanding--;
+    free (f->req); /* never submitted again */
+    f->req = NULL;
 }
 
 /* Arm the tick for `due` (monotonic us) unless it is due earlier. */
-static void tick_at (zpar_client_t *c, uint64_t due)
+void zpar__client_tick_at (zpar_client_t *c, uint64_t due)
 {
     uint64_t now = zpar__mono_us (), ms;
     if (!c->waiting || (zpar__watcher_active (c->tick) && c->tick_due_us <= due))
@@ -128,13 +150,16 @@ static void tick_at (zpar_client_t *c, uint64_t due)
     zpar__timer_watcher_reset (c->tick, ms, 0);
 }
 
-static void remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now)
+void zpar__client_remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now)
 {
+    uint64_t max = f->resync ? RESYNC_BACKOFF_MAX_US : REMOTE_BACKOFF_MAX_US;
+    if (f->backoff_us < REMOTE_BACKOFF_MIN_US)
+        f->backoff_us = REMOTE_BACKOFF_MIN_US;
     f->next_poll_us = now + f->backoff_us;
     f->backoff_us *= 2;
-    if (f->backoff_us > REMOTE_BACKOFF_MAX_US)
-        f->backoff_us = REMOTE_BACKOFF_MAX_US;
-    tick_at (c, f->next_poll_us);
+    if (f->backoff_us > max)
+        f->backoff_us = max;
+    zpar__client_tick_at (c, f->next_poll_us);
 }
 
 /* The hub's answer about a remote future's task. */
@@ -151,31 +176,35 @@ static void on_remote_reply (zpar_client_t *c, zpar_future_t *f, zpar_msg_t *m)
     zpar_task_id_format ((zpar_task_id_t){f->id}, ids, sizeof (ids));
     if (zpar__proto_query_reply_decode (m, &qr, &perr) < 0) {
         snprintf (text, sizeof (text), "the controller's answer about task %s is malformed", ids);
-        remote_fail (c, f, EPROTO, text);
+        zpar__client_remote_fail (c, f, EPROTO, text);
         return;
     }
-    if (qr.errnum == ENOENT && now - f->created_us < REMOTE_ENOENT_GRACE_US)
-        remote_again (c, f, now);
+    if (f->resync || f->qkind == ZPAR_QUERY_RESUBMIT)
+        zpar__client_resync_reply (c, f, &qr);
+    else if (qr.errnum == EAGAIN || qr.errnum == EBUSY)
+        zpar__client_remote_again (c, f, now); /* the controller is recovering */
+    else if (qr.errnum == ENOENT && now - f->created_us < REMOTE_ENOENT_GRACE_US)
+        zpar__client_remote_again (c, f, now);
     else if (qr.errnum == ENOENT) {
         snprintf (text, sizeof (text),
                   "no task %s in this cluster (ids come from 'zpar submit'; a new cluster "
                   "does not know an earlier one's tasks)",
                   ids);
-        remote_fail (c, f, ENOENT, text);
+        zpar__client_remote_fail (c, f, ENOENT, text);
     } else if (qr.errnum) {
         snprintf (text, sizeof (text), "the controller says about task %s: %s", ids,
                   qr.error ? qr.error : "error");
-        remote_fail (c, f, qr.errnum, text);
+        zpar__client_remote_fail (c, f, qr.errnum, text);
     } else if (qr.record) {
         zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_NONE);
         if (!rm || zpar__msg_unpack (rm, qr.record, qr.record_len, &perr) < 0) {
             zpar__msg_destroy (rm);
             snprintf (text, sizeof (text), "the controller's record of task %s is malformed", ids);
-            remote_fail (c, f, EPROTO, text);
+            zpar__client_remote_fail (c, f, EPROTO, text);
         } else
             zpar__client_complete (c, f, zpar__result_from_msg (rm));
     } else
-        remote_again (c, f, now); /* pending or running */
+        zpar__client_remote_again (c, f, now); /* pending or running */
     zpar__proto_query_reply_clear (&qr);
 }
 
@@ -217,6 +246,9 @@ static void dispatch_msg (zpar_client_t *c)
     case ZPAR_MSG_QUERY_REPLY:
         on_query_reply (c, m);
         break;
+    case ZPAR_MSG_REGISTER_CLIENT_REPLY:
+        zpar__client_on_reregistered (c, m);
+        break;
     default:
         break;
     }
@@ -227,12 +259,14 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     zpar_client_t *c = arg;
     void *sock = NULL;
     zpar_chan_t chan = ZPAR_CHAN_ANY;
+    int which = -1;
     (void)r;
     (void)revents;
     for (int i = 0; i < S_COUNT; i++)
         if (c->w[i] == w) {
             sock = c->sock[i];
             chan = zpar__client_chan (i);
+            which = i;
         }
     if (!sock)
         return;
@@ -247,6 +281,13 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         c->handled++;
         c->heard_us = zpar__mono_us ();
         c->ping_failures = 0;
+        c->lost = 0; /* it answers again */
+        c->lost_since_us = 0;
+        if (which == S_REG) {
+            c->hub_heard_us = c->heard_us;
+            zpar__client_hub_session (c, c->in->hdr.session);
+        } else if (which == S_NOTIFY && c->in->hdr.session != c->hub_session)
+            ping_now (c); /* a restarted hub?  its reply will tell */
         dispatch_msg (c);
     }
     c->depth--;
@@ -275,6 +316,17 @@ int zpar__client_query_send (zpar_client_t *c, zpar_query_kind_t kind, uint64_t 
 
 /* ------------------------------------------------------------- the tick */
 
+/* Send a ping unless one is in flight. */
+static void ping_now (zpar_client_t *c)
+{
+    if (c->ping_id)
+        return;
+    c->ping_id = zpar__client_next_id (c);
+    c->ping_sent_us = zpar__mono_us ();
+    if (zpar__client_query_send (c, ZPAR_QUERY_STATUS, 0, c->ping_id) < 0)
+        c->ping_id = 0; /* could not even queue it: try again at the next tick */
+}
+
 static uint64_t ping_period_us (const zpar_client_t *c)
 {
     return (uint64_t)(c->ping_period * 1e6);
@@ -285,27 +337,30 @@ static uint64_t timeout_us (const zpar_client_t *c)
     return (uint64_t)(c->connect_timeout * 1e6);
 }
 
-/* Controller liveness: ask a silent controller; two questions without an
- * answer for connect_timeout each mean it is lost.  Returns when to look
+/* Controller liveness: ask a hub silent for ping_period (its answer also
+ * carries its session: a restarted controller is found this way even
+ * while results flow); two questions without an answer for
+ * connect_timeout each mean it is lost.  A lost controller is asked again
+ * every connect_timeout (the sockets reconnect by themselves: a
+ * controller restarted on the same ports answers).  Returns when to look
  * again (monotonic us). */
 static uint64_t tick_ping (zpar_client_t *c, uint64_t now)
 {
-    if (c->ping_period <= 0 || c->lost)
+    if (c->ping_period <= 0)
         return UINT64_MAX;
     if (c->ping_id == 0) {
-        if (now - c->heard_us < ping_period_us (c))
-            return c->heard_us + ping_period_us (c);
+        if (!c->lost && now - c->hub_heard_us < ping_period_us (c))
+            return c->hub_heard_us + ping_period_us (c);
     } else if (now - c->ping_sent_us < timeout_us (c)) {
         return c->ping_sent_us + timeout_us (c);
-    } else if (++c->ping_failures >= 2) {
+    } else if (!c->lost && ++c->ping_failures >= 2) {
         c->lost = 1;
-        c->ping_id = 0;
-        return UINT64_MAX;
+        c->lost_since_us = now;
     }
-    c->ping_id = zpar__client_next_id (c);
-    c->ping_sent_us = now;
-    if (zpar__client_query_send (c, ZPAR_QUERY_STATUS, 0, c->ping_id) < 0)
-        c->ping_id = 0; /* could not even queue it: try again at the next tick */
+    if (c->lost)
+        zpar__client_conn_recheck (c);
+    c->ping_id = 0;
+    ping_now (c);
     return now + (c->ping_id ? timeout_us (c) : 100000);
 }
 
@@ -315,10 +370,18 @@ static uint64_t tick_remote (zpar_client_t *c, uint64_t now)
     uint64_t next = UINT64_MAX;
     size_t pos = 0;
     zpar_future_t *f;
-    if (!c->nremote)
-        return next;
+    if (!c->nremote || c->lost)
+        return next; /* a lost controller is only pinged */
     while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
-        if (!f->remote || f->result || f->err_no || f->query)
+        if (!f->remote || f->result || f->err_no || f->doubt || f->no_poll)
+            continue;
+        if (f->query && now - f->query_sent_us >= timeout_us (c)) {
+            /* unanswered (lost with a controller that died): ask again */
+            zpar__idmap_del (c->queries, f->query);
+            f->query = 0;
+            f->next_poll_us = now;
+        }
+        if (f->query)
             continue;
         if (f->next_poll_us <= now) {
             uint64_t corr = zpar__client_next_id (c);
@@ -327,8 +390,11 @@ static uint64_t tick_remote (zpar_client_t *c, uint64_t now)
             if (zpar__client_query_send (c, ZPAR_QUERY_RESULT, f->id, corr) < 0) {
                 zpar__idmap_del (c->queries, corr);
                 f->next_poll_us = now + REMOTE_BACKOFF_MAX_US;
-            } else
+            } else {
                 f->query = corr;
+                f->qkind = ZPAR_QUERY_RESULT;
+                f->query_sent_us = now;
+            }
         }
         if (!f->query && f->next_poll_us < next)
             next = f->next_poll_us;
@@ -346,6 +412,10 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
         return;
     next = tick_ping (c, now);
     if ((t = tick_remote (c, now)) < next)
+        next = t;
+    if ((t = zpar__client_resync_tick (c, now)) < next)
+        next = t;
+    if ((t = zpar__client_doubt_tick (c, now)) < next)
         next = t;
     if (next == UINT64_MAX)
         next = now + (uint64_t)TICK_MAX_MS * 1000;
@@ -404,15 +474,14 @@ int zpar__client_wait_begin (zpar_client_t *c, zpar_error_t *err)
          * still sees a silent controller as lost) */
         if (c->ping_id && c->wait_end_us && now > c->wait_end_us)
             c->ping_sent_us += now - c->wait_end_us;
-        c->lost = 0;
         /* arm the tick for the first thing it has to do (not at once: a
          * quick wait should cost no extra wake-up) */
-        if (c->nremote)
+        if (c->nremote || c->rereg_us || c->ndoubt)
             due = now;
         else if (c->ping_period > 0 && c->ping_id)
             due = c->ping_sent_us + timeout_us (c);
         else if (c->ping_period > 0)
-            due = c->heard_us + ping_period_us (c);
+            due = c->hub_heard_us + ping_period_us (c);
         if (due != UINT64_MAX) {
             uint64_t ms = due > now ? (due - now + 999) / 1000 : 0;
             if (ms > TICK_MAX_MS)
@@ -434,17 +503,37 @@ int zpar__client_wait_step (zpar_client_t *c, long timeout_ms, zpar_error_t *err
     return n;
 }
 
+static int lost_error (zpar_client_t *c, zpar_error_t *err, const char *when)
+{
+    double secs = (double)(zpar__mono_us () - c->lost_since_us) / 1e6;
+    /* the next wait tries again from the start */
+    c->lost = 0;
+    c->lost_since_us = 0;
+    c->ping_failures = 0;
+    return zpar__errnoprintf (err, EHOSTDOWN,
+                              "lost the controller (%s): no answer for %.0f s (%s); results are "
+                              "kept by the controller: fetch them later with 'zpar wait ID' / "
+                              "'zpar result ID'",
+                              c->ci.addr[ZPAR_EP_REGISTRAR], 2 * c->connect_timeout + secs, when);
+}
+
 int zpar__client_wait_check (zpar_client_t *c, zpar_error_t *err)
+{
+    char when[96];
+    if (!c->lost)
+        return 0;
+    if (c->reconnect_timeout > 0 &&
+        zpar__mono_us () - c->lost_since_us < (uint64_t)(c->reconnect_timeout * 1e6))
+        return 0; /* keep trying: a restarted controller answers on the same ports */
+    snprintf (when, sizeof (when), "waited %g s more for it to come back", c->reconnect_timeout);
+    return lost_error (c, err, c->reconnect_timeout > 0 ? when : "not waited for");
+}
+
+int zpar__client_wait_lost (zpar_client_t *c, zpar_error_t *err)
 {
     if (!c->lost)
         return 0;
-    c->lost = 0;
-    c->ping_failures = 0;
-    return zpar__errnoprintf (err, EHOSTDOWN,
-                              "lost the controller (%s): it did not answer for %g s; results "
-                              "are kept by the controller: fetch them later with 'zpar wait ID' "
-                              "/ 'zpar result ID'",
-                              c->ci.addr[ZPAR_EP_REGISTRAR], 2 * c->connect_timeout);
+    return lost_error (c, err, "still trying when this wait ended");
 }
 
 void zpar__client_wait_end (zpar_client_t *c)

@@ -78,6 +78,8 @@ static const char *field_names[] = {
     [ZPAR_F_STATE] = "state",
     [ZPAR_F_ENGINE_UUID] = "engine_uuid",
     [ZPAR_F_ROUTE] = "route",
+    [ZPAR_F_HELD] = "held",
+    [ZPAR_F_DROP] = "drop",
     [ZPAR_F_STREAM] = "stream",
     [ZPAR_F_DATA] = "data",
     [ZPAR_F_EVENT] = "event",
@@ -92,6 +94,7 @@ static const char *field_names[] = {
     [ZPAR_F_DROPPED] = "dropped",
     [ZPAR_F_OUTSTANDING] = "outstanding",
     [ZPAR_F_ERRNO] = "errno",
+    [ZPAR_F_DUPLICATES] = "duplicates",
 };
 
 const char *zpar__msg_field_name (int key)

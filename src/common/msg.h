@@ -119,12 +119,15 @@ typedef enum {
     ZPAR_F_STATE = 53,       /* str */
     ZPAR_F_ENGINE_UUID = 54, /* str */
     ZPAR_F_ROUTE = 55,       /* bytes: the engine's routing identity (route.h) */
+    ZPAR_F_HELD = 56,        /* u64 task id, repeated: tasks an engine holds unfinished */
+    ZPAR_F_DROP = 57,        /* u64 task id, repeated: tasks the engine must kill and forget */
     /* streams / status / notify */
     ZPAR_F_STREAM = 60, /* u64 1 = stdout, 2 = stderr */
     ZPAR_F_DATA = 61,   /* bytes */
     ZPAR_F_EVENT = 62,  /* str */
     /* query */
-    ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown" */
+    ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown",
+                            "resubmit", "sync" */
     ZPAR_F_TASK_ID = 71, /* u64, repeated */
     ZPAR_F_COUNT = 72,   /* u64 */
     ZPAR_F_RECORD = 73,  /* bytes: an encoded sub-message (header+body), repeated */
@@ -135,6 +138,14 @@ typedef enum {
     ZPAR_F_DROPPED = 78,
     ZPAR_F_OUTSTANDING = 79,
     ZPAR_F_ERRNO = 80,
+    ZPAR_F_DUPLICATES = 81, /* u64: duplicates dropped (status) */
+    /* status, while the task records are not being saved */
+    ZPAR_F_RECORDS_SINCE_US = 90, /* u64: wall clock of the first failed write */
+    ZPAR_F_RECORDS_UNSAVED = 91,  /* u64: records waiting in memory */
+    ZPAR_F_RECORDS_BYTES = 92,    /* u64: their memory */
+    ZPAR_F_RECORDS_LIMIT = 93,    /* u64: the bound on that memory */
+    ZPAR_F_RECORDS_REFUSING = 94, /* u64 bool: new tasks refused (bound reached) */
+    ZPAR_F_RECORDS_ERROR = 95,    /* str: the last write failure */
 } zpar_field_t;
 
 /* The channel a message is signed for, in bits 8-15 of header.flags

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -12,7 +14,28 @@
 static const char *const names[ZPAR_PIPE_KIND_MAX] = {
     [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",  [ZPAR_PIPE_DONE] = "done",
     [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM", [ZPAR_PIPE_DEP_QUERY] = "dep?",
+    [ZPAR_PIPE_ADOPT] = "adopt",
 };
+
+#define ADOPT_ENTRY_HDR 12 /* task u64, len u32 */
+
+/* Check an adopt list: whole entries, each request empty or at least a
+ * header.  0 / -1. */
+static int adopt_list_ok (const uint8_t *p, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint32_t n;
+        if (len - pos < ADOPT_ENTRY_HDR)
+            return -1;
+        memcpy (&n, p + pos + 8, 4);
+        pos += ADOPT_ENTRY_HDR;
+        if ((n && n < ZPAR_HDR_LEN) || n > len - pos)
+            return -1;
+        pos += n;
+    }
+    return 0;
+}
 
 const char *zpar__pipe_kind_name (zpar_pipe_kind_t kind)
 {
@@ -44,7 +67,11 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
     if (!m || !f || (int)m->kind <= ZPAR_PIPE_NONE || m->kind >= ZPAR_PIPE_KIND_MAX ||
         (m->kind == ZPAR_PIPE_REQUEUE && (!m->data || m->len < ZPAR_HDR_LEN)) ||
         (m->kind == ZPAR_PIPE_UP &&
-         zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)) {
+         zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine) ||
+        (m->adopt_len && !m->adopt) ||
+        ((m->kind == ZPAR_PIPE_UP || m->kind == ZPAR_PIPE_ADOPT) && m->adopt_len &&
+         adopt_list_ok (m->adopt, m->adopt_len) < 0) ||
+        (m->kind == ZPAR_PIPE_ADOPT && (!m->adopt_len || !m->engine))) {
         errno = EINVAL;
         return -1;
     }
@@ -56,6 +83,14 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
             rc = add_part (f, &m->engine, sizeof (m->engine));
         if (rc == 0)
             rc = add_part (f, m->route.b, sizeof (m->route.b));
+        if (rc == 0 && m->adopt_len)
+            rc = add_part (f, m->adopt, m->adopt_len);
+        break;
+    case ZPAR_PIPE_ADOPT:
+        if (rc == 0)
+            rc = add_part (f, &m->engine, sizeof (m->engine));
+        if (rc == 0)
+            rc = add_part (f, m->adopt, m->adopt_len);
         break;
     case ZPAR_PIPE_DOWN:
         if (rc == 0)
@@ -116,12 +151,27 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
     }
     switch (kind) {
     case ZPAR_PIPE_UP:
-        if (f->n != 3 || !frame_is (f, 1, 4) ||
+        if ((f->n != 3 && f->n != 4) || !frame_is (f, 1, 4) ||
             zpar__route_parse (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]), &m->route) <
                 0)
             goto malformed;
         memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
         if (zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)
+            goto malformed;
+        if (f->n == 4) {
+            m->adopt = zmq_msg_data (&g->part[3]);
+            m->adopt_len = zmq_msg_size (&g->part[3]);
+            if (!m->adopt_len || adopt_list_ok (m->adopt, m->adopt_len) < 0)
+                goto malformed;
+        }
+        break;
+    case ZPAR_PIPE_ADOPT:
+        if (f->n != 3 || !frame_is (f, 1, 4))
+            goto malformed;
+        memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
+        m->adopt = zmq_msg_data (&g->part[2]);
+        m->adopt_len = zmq_msg_size (&g->part[2]);
+        if (!m->engine || !m->adopt_len || adopt_list_ok (m->adopt, m->adopt_len) < 0)
             goto malformed;
         break;
     case ZPAR_PIPE_DOWN:
@@ -217,6 +267,76 @@ int zpar__pipe_send_term (void *sock, int flags)
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags)
 {
     zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_DEP_QUERY, .task = task};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_adopt_add (uint8_t **buf, size_t *len, uint64_t task, const void *req, size_t reqlen)
+{
+    uint8_t *nb;
+    uint32_t n = (uint32_t)reqlen;
+    if (!buf || !len || !task || (reqlen && !req) || (reqlen && reqlen < ZPAR_HDR_LEN) ||
+        reqlen > UINT32_MAX || (*len && !*buf)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(nb = realloc (*buf, *len + ADOPT_ENTRY_HDR + reqlen))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy (nb + *len, &task, 8);
+    memcpy (nb + *len + 8, &n, 4);
+    if (reqlen)
+        memcpy (nb + *len + ADOPT_ENTRY_HDR, req, reqlen);
+    *buf = nb;
+    *len += ADOPT_ENTRY_HDR + reqlen;
+    return 0;
+}
+
+int zpar__pipe_adopt_next (const zpar_pipe_msg_t *m, size_t *pos, uint64_t *task, const void **req,
+                           size_t *reqlen)
+{
+    const uint8_t *p;
+    uint32_t n;
+    if (!m || !pos || !task || !req || !reqlen) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (*pos >= m->adopt_len)
+        return 0;
+    p = (const uint8_t *)m->adopt + *pos;
+    if (m->adopt_len - *pos < ADOPT_ENTRY_HDR) {
+        errno = EPROTO;
+        return -1;
+    }
+    memcpy (task, p, 8);
+    memcpy (&n, p + 8, 4);
+    if (n > m->adopt_len - *pos - ADOPT_ENTRY_HDR) {
+        errno = EPROTO;
+        return -1;
+    }
+    *req = n ? p + ADOPT_ENTRY_HDR : NULL;
+    *reqlen = n;
+    *pos += ADOPT_ENTRY_HDR + n;
+    return 1;
+}
+
+int zpar__pipe_send_up_adopt (void *sock, const zpar_route_t *route, const void *list, size_t len,
+                              int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_UP, .adopt = list, .adopt_len = len};
+    if (!route) {
+        errno = EINVAL;
+        return -1;
+    }
+    m.route = *route;
+    m.engine = zpar__route_engine (route->b, sizeof (route->b)).v;
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_adopt (void *sock, uint32_t engine, const void *list, size_t len, int flags)
+{
+    zpar_pipe_msg_t m = {
+        .kind = ZPAR_PIPE_ADOPT, .engine = engine, .adopt = list, .adopt_len = len};
     return zpar__pipe_send (sock, &m, flags);
 }
 

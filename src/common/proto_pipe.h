@@ -6,6 +6,8 @@
  * The task scheduler pipe (the scheduler binds, the hub connects):
  *
  *   hub -> sched  ["up",    engine u32, route]        ZPAR_PIPE_UP
+ *                 ["up",    engine u32, route, list]  ZPAR_PIPE_UP, adopting
+ *                 ["adopt", engine u32, list]         ZPAR_PIPE_ADOPT
  *                 ["down",  engine u32]               ZPAR_PIPE_DOWN
  *                 ["done",  task u64, ok u8]          ZPAR_PIPE_DONE (ok: 1 yes, 2 no)
  *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
@@ -20,6 +22,15 @@
  *   zpar__msg_pack), to be queued again; "$TERM": stop; "dep?": has this
  *   task (a dependency) finished?  The hub answers with "done" if its
  *   records say so, and says nothing otherwise.
+ *
+ *   Adoption (an engine that registers again reports the tasks it holds;
+ *   doc/protocol.md "Controller restart"): "list" is a sequence of
+ *   entries [task u64, len u32, request (len bytes)]: each task is running
+ *   on the engine and the scheduler counts it outstanding there, with its
+ *   recorded request (header + body) when the scheduler may not have it
+ *   (len 0: it has it).  "up" with a list: the engine came up holding
+ *   them (one message, so nothing is dispatched in between); "adopt": an
+ *   engine that is up already.  Read a list with zpar__pipe_adopt_next.
  *
  * The relay inject pipes (each direct scheduler binds one, the hub
  * connects): [engine identity, wire message frames...] is forwarded to
@@ -49,7 +60,8 @@ typedef enum {
     ZPAR_PIPE_REQUEUE = 4,   /* data, len */
     ZPAR_PIPE_TERM = 5,      /* - */
     ZPAR_PIPE_DEP_QUERY = 6, /* task */
-    ZPAR_PIPE_KIND_MAX = 7,
+    ZPAR_PIPE_ADOPT = 7,     /* engine, adopt list */
+    ZPAR_PIPE_KIND_MAX = 8,
 } zpar_pipe_kind_t;
 
 typedef struct {
@@ -60,6 +72,8 @@ typedef struct {
     int ok;             /* DONE: 1 the task succeeded, 0 it did not */
     const void *data;   /* REQUEUE: the recorded request (borrowed; see decode) */
     size_t len;         /* REQUEUE: its length, at least ZPAR_HDR_LEN */
+    const void *adopt;  /* UP (optional), ADOPT (required): the adopt list (borrowed) */
+    size_t adopt_len;   /* its length (0: none) */
 } zpar_pipe_msg_t;
 
 /* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */
@@ -85,6 +99,23 @@ int zpar__pipe_send_done (void *sock, uint64_t task, int ok, int flags);
 int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags);
 int zpar__pipe_send_term (void *sock, int flags);
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
+
+/* Append the entry (task, request) to the adopt list *buf of *len bytes
+ * (realloc'd; start with NULL, 0; the caller frees it).  req may be NULL
+ * when reqlen is 0; else reqlen is at least ZPAR_HDR_LEN.  0 / -1 EINVAL,
+ * ENOMEM (*buf unchanged). */
+int zpar__pipe_adopt_add (uint8_t **buf, size_t *len, uint64_t task, const void *req,
+                          size_t reqlen);
+/* The entry of m's adopt list at *pos (start at 0; advanced): 1 with
+ * *task, *req (NULL when reqlen is 0; points into the message) and
+ * *reqlen set, 0 at the end, -1 EPROTO (a malformed list; decode has
+ * checked it already). */
+int zpar__pipe_adopt_next (const zpar_pipe_msg_t *m, size_t *pos, uint64_t *task, const void **req,
+                           size_t *reqlen);
+/* Send "up" with an adopt list (list NULL / 0: plain "up"), or "adopt". */
+int zpar__pipe_send_up_adopt (void *sock, const zpar_route_t *route, const void *list, size_t len,
+                              int flags);
+int zpar__pipe_send_adopt (void *sock, uint32_t engine, const void *list, size_t len, int flags);
 
 /* Receive one message from sock into f and decode it into m (m->data
  * points into f; close f when done, also after an error).  -1 with EAGAIN

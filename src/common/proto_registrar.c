@@ -11,8 +11,8 @@
 static const char *const scheme_names[] = {NULL, "leastload", "pure"};
 static const char *const engine_state_names[] = {NULL, "idle", "busy", "dead"};
 static const char *const task_state_names[] = {NULL, "pending", "running", "done"};
-static const char *const query_names[] = {NULL,      "engines", "status",  "result",
-                                          "request", "purge",   "shutdown"};
+static const char *const query_names[] = {NULL,    "engines",  "status",   "result", "request",
+                                          "purge", "shutdown", "resubmit", "sync"};
 #define NNAMES(a) ((int)(sizeof (a) / sizeof ((a)[0])))
 
 static const zpar_field_t addr_keys[ZPAR_ADDR_COUNT] = {
@@ -124,6 +124,40 @@ static int get_addrs (const zpar_msg_t *m, const zpar_addr_kind_t *want, size_t 
     return 0;
 }
 
+/* A repeated task-id field (HELD, DROP) as a zpar_tid_t array owned by
+ * mem; an id 0 is malformed. */
+static int get_tids (const zpar_msg_t *m, zpar_field_t key, zpar_proto_mem_t *mem,
+                     const zpar_tid_t **out, size_t *nout, zpar_error_t *err)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    zpar_tid_t *t;
+    int rc = zpar__proto_u64v (m, key, mem, &v, &n, err);
+    if (rc <= 0)
+        return rc;
+    if (!(t = zpar__proto_mem_alloc (mem, n * sizeof (*t))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == 0)
+            return zpar__errnoprintf (err, EPROTO, "field %s: task id 0",
+                                      zpar__msg_field_name (key));
+        t[i] = zpar__tid (v[i]);
+    }
+    *out = t;
+    *nout = n;
+    return 1;
+}
+
+static int tids_valid (const zpar_tid_t *t, size_t n)
+{
+    if (n && !t)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!t[i].v)
+            return 0;
+    return 1;
+}
+
 /* ---------------------------------------------------- register_engine */
 
 void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r)
@@ -137,7 +171,7 @@ void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r)
 int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t *r)
 {
     int rc = 0;
-    if (!m || !r || r->rank < -1)
+    if (!m || !r || r->rank < -1 || !tids_valid (r->held, r->nheld))
         BAD_PARAM ();
     zpar__proto_begin_encode (m, ZPAR_MSG_REGISTER_ENGINE, &r->h);
     if (r->host)
@@ -147,6 +181,8 @@ int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t 
     zpar__proto_put_u64 (&rc, m, ZPAR_F_ENGINE_ID, r->want.v);
     if (r->uuid)
         zpar__proto_put_str (&rc, m, ZPAR_F_ENGINE_UUID, r->uuid);
+    for (size_t i = 0; i < r->nheld; i++)
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_HELD, r->held[i].v);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -161,7 +197,8 @@ int zpar__proto_reg_engine_decode (const zpar_msg_t *m, zpar_proto_reg_engine_t 
         zpar__proto_str (m, ZPAR_F_HOST, &r->mem, &r->host, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_PID, &r->pid, err) < 0 || get_rank (m, &r->rank, err) < 0 ||
         zpar__proto_u32 (m, ZPAR_F_ENGINE_ID, &r->want.v, err) < 0 ||
-        zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0) {
+        zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0 ||
+        get_tids (m, ZPAR_F_HELD, &r->mem, &r->held, &r->nheld, err) < 0) {
         zpar__proto_reg_engine_clear (r);
         return -1;
     }
@@ -181,7 +218,8 @@ void zpar__proto_reg_engine_reply_clear (zpar_proto_reg_engine_reply_t *r)
 int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_engine_reply_t *r)
 {
     int rc = 0;
-    if (!m || !r || r->errnum < 0 || (r->scheme && !zpar__scheme_name (r->scheme)))
+    if (!m || !r || r->errnum < 0 || (r->scheme && !zpar__scheme_name (r->scheme)) ||
+        !tids_valid (r->drop, r->ndrop) || (r->ndrop && !r->h.engine.v))
         BAD_PARAM ();
     if (r->h.engine.v) {
         for (size_t i = 0; i < sizeof (engine_addrs) / sizeof (engine_addrs[0]); i++)
@@ -203,6 +241,8 @@ int zpar__proto_reg_engine_reply_encode (zpar_msg_t *m, const zpar_proto_reg_eng
             zpar__proto_put_u64 (&rc, m, ZPAR_F_HB_PERIOD_MS, r->hb_period_ms);
         if (r->hb_misses)
             zpar__proto_put_u64 (&rc, m, ZPAR_F_HB_MISSES, r->hb_misses);
+        for (size_t i = 0; i < r->ndrop; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_DROP, r->drop[i].v);
     }
     put_error (&rc, m, r->errnum, r->error);
     return zpar__proto_end_encode (m, rc);
@@ -222,7 +262,8 @@ int zpar__proto_reg_engine_reply_decode (const zpar_msg_t *m, zpar_proto_reg_eng
         zpar__proto_u64 (m, ZPAR_F_HB_MISSES, &r->hb_misses, err) < 0 ||
         get_enum (m, ZPAR_F_TASK_SCHEME, scheme_names, NNAMES (scheme_names), &scheme, err) < 0 ||
         zpar__proto_str (m, ZPAR_F_ERROR, &r->mem, &r->error, err) < 0 ||
-        get_errnum (m, &r->errnum, err) < 0) {
+        get_errnum (m, &r->errnum, err) < 0 ||
+        get_tids (m, ZPAR_F_DROP, &r->mem, &r->drop, &r->ndrop, err) < 0) {
         zpar__proto_reg_engine_reply_clear (r);
         return -1;
     }
@@ -361,13 +402,48 @@ error:
 int zpar__proto_query_encode (zpar_msg_t *m, const zpar_proto_query_t *q)
 {
     int rc = 0;
-    if (!m || !q || !zpar__query_name (q->kind))
+    if (!m || !q || !zpar__query_name (q->kind) || (q->nids && !q->ids) ||
+        (q->record_len && !q->record))
         BAD_PARAM ();
+    if (q->kind == ZPAR_QUERY_RESUBMIT && (!q->task.v || !q->record || !q->record_len))
+        BAD_PARAM ();
+    if (q->kind == ZPAR_QUERY_SYNC) {
+        if (!q->nids)
+            BAD_PARAM ();
+        for (size_t i = 0; i < q->nids; i++)
+            if (!q->ids[i].v)
+                BAD_PARAM ();
+    }
     zpar__proto_begin_encode (m, ZPAR_MSG_QUERY, &q->h);
     zpar__proto_put_str (&rc, m, ZPAR_F_QUERY, zpar__query_name (q->kind));
-    if (q->task.v)
+    if (q->kind == ZPAR_QUERY_SYNC) {
+        for (size_t i = 0; i < q->nids; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, q->ids[i].v);
+    } else if (q->task.v)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, q->task.v);
+    if (q->kind == ZPAR_QUERY_RESUBMIT)
+        zpar__proto_put_bytes (&rc, m, ZPAR_F_RECORD, q->record, q->record_len);
     return zpar__proto_end_encode (m, rc);
+}
+
+/* Every TASK_ID of m is a non-zero u64 (SYNC); 0 / -1 EPROTO. */
+static int check_ids (const zpar_msg_t *m, zpar_error_t *err)
+{
+    size_t n = zpar__msg_count (m, ZPAR_F_TASK_ID);
+    if (n == 0)
+        return zpar__proto_missing (err, ZPAR_F_TASK_ID);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *p = zpar__msg_get_bytes_at (m, ZPAR_F_TASK_ID, i, &len);
+        int zero = 1;
+        if (!p || len != 8)
+            return zpar__errnoprintf (err, EPROTO, "sync: task id %zu is not an 8-byte number", i);
+        for (size_t k = 0; k < 8; k++)
+            zero &= p[k] == 0;
+        if (zero)
+            return zpar__errnoprintf (err, EPROTO, "sync: task id %zu is 0", i);
+    }
+    return 0;
 }
 
 int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_error_t *err)
@@ -380,11 +456,60 @@ int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_e
         (rc = zpar__proto_enum (m, ZPAR_F_QUERY, query_names, NNAMES (query_names), &kind, err)) <
             0 ||
         (rc == 0 && zpar__proto_missing (err, ZPAR_F_QUERY) < 0) ||
-        zpar__proto_u64 (m, ZPAR_F_TASK_ID, &q->task.v, err) < 0) {
-        memset (q, 0, sizeof (*q));
-        return -1;
-    }
+        zpar__proto_u64 (m, ZPAR_F_TASK_ID, &q->task.v, err) < 0)
+        goto error;
     q->kind = (zpar_query_kind_t)kind;
+    if (q->kind == ZPAR_QUERY_SYNC && check_ids (m, err) < 0)
+        goto error;
+    if (q->kind == ZPAR_QUERY_RESUBMIT) {
+        if (!q->task.v) {
+            zpar__proto_missing (err, ZPAR_F_TASK_ID);
+            goto error;
+        }
+        if (zpar__proto_bytes (m, ZPAR_F_RECORD, &q->record, &q->record_len) <= 0 ||
+            !q->record_len) {
+            zpar__proto_missing (err, ZPAR_F_RECORD);
+            goto error;
+        }
+    }
+    return 0;
+error:
+    memset (q, 0, sizeof (*q));
+    return -1;
+}
+
+static int tid_list (const zpar_msg_t *m, zpar_proto_mem_t *mem, const zpar_tid_t **ids,
+                     size_t *nids, zpar_error_t *err)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    zpar_tid_t *t;
+    int rc = zpar__proto_u64v (m, ZPAR_F_TASK_ID, mem, &v, &n, err);
+    *ids = NULL;
+    *nids = 0;
+    if (rc <= 0)
+        return rc;
+    if (!(t = zpar__proto_mem_alloc (mem, n * sizeof (*t))))
+        return zpar__errnoprintf (err, ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i])
+            return zpar__errnoprintf (err, EPROTO, "task id %zu is 0", i);
+        t[i] = zpar__tid (v[i]);
+    }
+    *ids = t;
+    *nids = n;
+    return 0;
+}
+
+int zpar__proto_query_ids (const zpar_msg_t *m, zpar_proto_mem_t *mem, const zpar_tid_t **ids,
+                           size_t *nids, zpar_error_t *err)
+{
+    if (!m || !mem || !ids || !nids)
+        return zpar__errnoprintf (err, EINVAL, "bad parameter");
+    if (tid_list (m, mem, ids, nids, err) < 0)
+        return -1;
+    if (!*nids)
+        return zpar__proto_missing (err, ZPAR_F_TASK_ID);
     return 0;
 }
 
@@ -431,8 +556,11 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
     int rc = 0;
     if (!m || !r || r->errnum < 0 || (r->kind && !zpar__query_name (r->kind)) ||
         (r->state && !zpar__task_state_name (r->state)) || (r->nengines && !r->engines) ||
-        (r->record_len && !r->record))
+        (r->record_len && !r->record) || (r->nids && !r->ids))
         BAD_PARAM ();
+    for (size_t i = 0; i < r->nids; i++)
+        if (!r->ids[i].v)
+            BAD_PARAM ();
     zpar__proto_begin_encode (m, ZPAR_MSG_QUERY_REPLY, &r->h);
     if (r->kind)
         zpar__proto_put_str (&rc, m, ZPAR_F_QUERY, zpar__query_name (r->kind));
@@ -452,6 +580,16 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         zpar__proto_put_u64 (&rc, m, ZPAR_F_COMPLETED, r->completed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_FAILED, r->failed);
         zpar__proto_put_u64 (&rc, m, ZPAR_F_DROPPED, r->dropped);
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_DUPLICATES, r->duplicates);
+        if (r->records_since_us) {
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_SINCE_US, r->records_since_us);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_UNSAVED, r->records_unsaved);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_BYTES, r->records_bytes);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_LIMIT, r->records_limit);
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_RECORDS_REFUSING, r->records_refusing);
+            zpar__proto_put_str (&rc, m, ZPAR_F_RECORDS_ERROR,
+                                 r->records_error ? r->records_error : "");
+        }
         break;
     case ZPAR_QUERY_RESULT:
     case ZPAR_QUERY_REQUEST:
@@ -463,6 +601,17 @@ int zpar__proto_query_reply_encode (zpar_msg_t *m, const zpar_proto_query_reply_
         break;
     case ZPAR_QUERY_PURGE:
         zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        break;
+    case ZPAR_QUERY_RESUBMIT:
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, r->task.v);
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        if (r->state)
+            zpar__proto_put_str (&rc, m, ZPAR_F_STATE, zpar__task_state_name (r->state));
+        break;
+    case ZPAR_QUERY_SYNC:
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_COUNT, r->count);
+        for (size_t i = 0; i < r->nids; i++)
+            zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, r->ids[i].v);
         break;
     default:
         break;
@@ -519,6 +668,22 @@ done:
     return rc;
 }
 
+/* The RECORDS_* fields of a status reply (all optional). */
+static int get_records_health (const zpar_msg_t *m, zpar_proto_query_reply_t *r, zpar_error_t *err)
+{
+    if (zpar__proto_u64 (m, ZPAR_F_RECORDS_SINCE_US, &r->records_since_us, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_UNSAVED, &r->records_unsaved, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_BYTES, &r->records_bytes, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_LIMIT, &r->records_limit, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_RECORDS_REFUSING, &r->records_refusing, err) < 0 ||
+        zpar__proto_str (m, ZPAR_F_RECORDS_ERROR, &r->mem, &r->records_error, err) < 0)
+        return -1;
+    if (r->records_refusing > 1)
+        return zpar__errnoprintf (err, EPROTO, "RECORDS_REFUSING is %llu, not 0 or 1",
+                                  (unsigned long long)r->records_refusing);
+    return 0;
+}
+
 int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_t *r,
                                     zpar_error_t *err)
 {
@@ -535,14 +700,18 @@ int zpar__proto_query_reply_decode (const zpar_msg_t *m, zpar_proto_query_reply_
         zpar__proto_u64 (m, ZPAR_F_COMPLETED, &r->completed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_FAILED, &r->failed, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_DROPPED, &r->dropped, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_DUPLICATES, &r->duplicates, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_TASK_ID, &r->task.v, err) < 0 ||
         get_enum (m, ZPAR_F_STATE, task_state_names, NNAMES (task_state_names), &state, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0)
+        zpar__proto_u64 (m, ZPAR_F_COUNT, &r->count, err) < 0 || get_records_health (m, r, err) < 0)
         goto error;
     r->kind = (zpar_query_kind_t)kind;
     r->state = (zpar_task_state_t)state;
     if (r->kind == ZPAR_QUERY_ENGINES) {
         if (get_engines (m, r, err) < 0)
+            goto error;
+    } else if (r->kind == ZPAR_QUERY_SYNC) {
+        if (tid_list (m, &r->mem, &r->ids, &r->nids, err) < 0)
             goto error;
     } else
         (void)zpar__proto_bytes (m, ZPAR_F_RECORD, &r->record, &r->record_len);

@@ -54,6 +54,8 @@ typedef enum {
     ZPAR_QUERY_REQUEST = 4,
     ZPAR_QUERY_PURGE = 5,
     ZPAR_QUERY_SHUTDOWN = 6,
+    ZPAR_QUERY_RESUBMIT = 7, /* a task the client submitted again after a restart */
+    ZPAR_QUERY_SYNC = 8,     /* are these tasks durable (committed to the records)? */
 } zpar_query_kind_t;
 
 /* Wire names of the enums ("leastload", "idle", "engines"...); NULL when
@@ -64,22 +66,30 @@ const char *zpar__engine_state_name (zpar_engine_state_t s);
 const char *zpar__task_state_name (zpar_task_state_t s);
 const char *zpar__query_name (zpar_query_kind_t q);
 
-/* REGISTER_ENGINE: h.engine = the id held before, 0 the first time. */
+/* REGISTER_ENGINE: h.engine = the id held before, 0 the first time.
+ * held: the tasks the engine holds and has not finished (running or queued
+ * on it), one HELD field each; absent = none (what an older engine sends).
+ * A task id 0 in HELD is malformed. */
 typedef struct {
     zpar_proto_hdr_t h;
-    const char *host; /* HOST, NULL: not sent */
-    uint64_t pid;     /* PID */
-    int rank;         /* RANK, -1: none (2^64-1 on the wire; absent decodes as -1) */
-    zpar_eid_t want;  /* ENGINE_ID wanted, 0: any */
-    const char *uuid; /* ENGINE_UUID, NULL: not sent */
+    const char *host;       /* HOST, NULL: not sent */
+    uint64_t pid;           /* PID */
+    int rank;               /* RANK, -1: none (2^64-1 on the wire; absent decodes as -1) */
+    zpar_eid_t want;        /* ENGINE_ID wanted, 0: any */
+    const char *uuid;       /* ENGINE_UUID, NULL: not sent */
+    const zpar_tid_t *held; /* HELD, nheld ids (decode: owned by the struct) */
+    size_t nheld;
     zpar_proto_mem_t mem;
 } zpar_proto_reg_engine_t;
 
 /* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine
  * != 0): addr[MUX..HB_PONG] required, route (ROUTE, required: the routing
  * identity the engine uses on its queue and heartbeat sockets, naming
- * h.engine), scheme, hb_period_ms, hb_misses (0: not sent).  Refused
- * (h.engine == 0): error, errnum. */
+ * h.engine), scheme, hb_period_ms, hb_misses (0: not sent), drop (DROP,
+ * one field per id: held tasks the engine must kill and forget without a
+ * result; absent = none; every held task not in drop is adopted).  Refused
+ * (h.engine == 0): error, errnum (drop is not sent).  A task id 0 in DROP
+ * is malformed. */
 typedef struct {
     zpar_proto_hdr_t h;
     zpar_route_t route;
@@ -87,6 +97,8 @@ typedef struct {
     uint64_t hb_period_ms;
     uint64_t hb_misses;
     zpar_task_scheme_t scheme;
+    const zpar_tid_t *drop; /* DROP, ndrop ids (decode: owned by the struct) */
+    size_t ndrop;
     int errnum;        /* ERRNO, 0: not sent */
     const char *error; /* ERROR, NULL: not sent */
     zpar_proto_mem_t mem;
@@ -114,11 +126,23 @@ typedef struct {
     zpar_proto_mem_t mem;
 } zpar_proto_reg_client_reply_t;
 
-/* QUERY: h.task is the correlation id echoed by the reply. */
+/* QUERY: h.task is the correlation id echoed by the reply.
+ *   RESUBMIT  task (TASK_ID) and record (RECORD: the packed task request,
+ *             header + body, whose header names the same task), both
+ *             required
+ *   SYNC      ids (TASK_ID, one field per id, at least one, none 0);
+ *             task is the first of them after decoding
+ *   others    task (TASK_ID, 0: not sent)
+ * Decode borrows record from m and does not fill ids (no allocation): read
+ * them with zpar__proto_query_ids. */
 typedef struct {
     zpar_proto_hdr_t h;
     zpar_query_kind_t kind; /* QUERY, required */
     zpar_tid_t task;        /* TASK_ID, 0: not sent */
+    const zpar_tid_t *ids;  /* SYNC (encode): nids task ids */
+    size_t nids;
+    const void *record; /* RESUBMIT: the packed request */
+    size_t record_len;
 } zpar_proto_query_t;
 
 /* One engine of an "engines" reply (a RECORD holding a packed NOTIFY
@@ -134,11 +158,20 @@ typedef struct {
 
 /* QUERY_REPLY.  What is sent depends on kind:
  *   ENGINES   one RECORD per engines[i]
- *   STATUS    pending, running, completed, failed, dropped
+ *   STATUS    pending, running, completed, failed, dropped, duplicates; and
+ *             while the task records are not being saved (records_since_us
+ *             != 0): records_since_us, _unsaved, _bytes, _limit, _refusing
+ *             and records_error
  *   RESULT    TASK_ID, STATE (when not NONE), RECORD = packed result (when set)
  *   REQUEST   TASK_ID, RECORD = packed task request (when set)
  *   PURGE     COUNT
  *   SHUTDOWN  nothing
+ *   RESUBMIT  TASK_ID, COUNT (1: queued now, 0: the task was known),
+ *             STATE (when known: its state)
+ *   SYNC      COUNT (how many of the ids asked about are durable: live or
+ *             recorded, and committed), one TASK_ID per id the controller
+ *             does not know (ids, nids; owned by r): the client submits
+ *             those again
  * and, for any kind (also NONE), ERRNO and ERROR when set.  Decode fills
  * every field present; engines (owned by r) only for ENGINES, record
  * (borrowed from m) for the other kinds. */
@@ -148,6 +181,11 @@ typedef struct {
     int errnum;
     const char *error;
     uint64_t pending, running, completed, failed, dropped;
+    uint64_t duplicates;       /* DUPLICATES (status): results and submissions dropped because
+                                  their task had one already, held tasks engines dropped */
+    uint64_t records_since_us; /* 0: the records are saved (the others then absent) */
+    uint64_t records_unsaved, records_bytes, records_limit, records_refusing;
+    const char *records_error;
     zpar_tid_t task;
     zpar_task_state_t state;
     const void *record;
@@ -155,6 +193,8 @@ typedef struct {
     uint64_t count;
     const zpar_proto_engine_info_t *engines;
     size_t nengines;
+    const zpar_tid_t *ids; /* SYNC: the unknown ids */
+    size_t nids;
     zpar_proto_mem_t mem;
 } zpar_proto_query_reply_t;
 
@@ -183,6 +223,11 @@ int zpar__proto_unregister_decode (const zpar_msg_t *m, zpar_proto_unregister_t 
 
 int zpar__proto_query_encode (zpar_msg_t *m, const zpar_proto_query_t *q);
 int zpar__proto_query_decode (const zpar_msg_t *m, zpar_proto_query_t *q, zpar_error_t *err);
+/* The task ids of a decoded SYNC query m (every TASK_ID field), as an
+ * array allocated in mem (the caller frees mem with zpar__proto_mem_free).
+ * 0 / -1 EPROTO (none, or an id 0), ENOMEM. */
+int zpar__proto_query_ids (const zpar_msg_t *m, zpar_proto_mem_t *mem, const zpar_tid_t **ids,
+                           size_t *nids, zpar_error_t *err);
 /* For the error reply to a query that failed to decode: 1 if it names a
  * query at all (an unknown one), 0 if it names none. */
 int zpar__proto_query_named (const zpar_msg_t *m);

@@ -5,8 +5,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -67,6 +70,15 @@ static int build_env (char *const *extra, char ***envp)
     return 0;
 }
 
+/* close fd when it is >= 0, keeping errno */
+static void close_fd (int fd)
+{
+    int e = errno;
+    if (fd >= 0)
+        close (fd);
+    errno = e;
+}
+
 /* spawn with stdout into fd capture_fd when it is >= 0 */
 static pid_t spawn (const zpar_subproc_opts_t *o, int capture_fd, zpar_error_t *err)
 {
@@ -77,16 +89,43 @@ static pid_t spawn (const zpar_subproc_opts_t *o, int capture_fd, zpar_error_t *
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     int oflags = O_WRONLY | O_CREAT | O_APPEND;
     pid_t pid = -1;
-    int rc;
+    int rc, tie = -1;
+    char tie_env[32];
+    char *const *extra = o ? o->env : NULL;
+    char **tie_extra = NULL;
 
     if (!o || !o->argv || !o->argv[0] || !o->argv[0][0]) {
         zpar__errnoprintf (err, EINVAL, "no program to run");
         return -1;
     }
-    if (build_env (o->env, &envp) < 0) {
+    if (o->tie_fd > 2) {
+        /* a copy above the child's descriptor 3, so that dup2 always
+         * moves it there (and clears close-on-exec on the child's copy) */
+        size_t ne = 0;
+        if ((tie = fcntl (o->tie_fd, F_DUPFD_CLOEXEC, ZPAR_TIE_CHILD_FD + 1)) < 0) {
+            zpar__errprintf (err, "cannot run %s: the tie descriptor: %s", o->argv[0],
+                             strerror (errno));
+            return -1;
+        }
+        while (o->env && o->env[ne])
+            ne++;
+        if (!(tie_extra = calloc (ne + 2, sizeof (*tie_extra)))) {
+            close_fd (tie);
+            zpar__errnoprintf (err, ENOMEM, "cannot run %s: out of memory", o->argv[0]);
+            return -1;
+        }
+        for (size_t i = 0; i < ne; i++)
+            tie_extra[i] = o->env[i];
+        snprintf (tie_env, sizeof (tie_env), "%s=%d", ZPAR_TIE_ENV, ZPAR_TIE_CHILD_FD);
+        tie_extra[ne] = tie_env;
+        extra = tie_extra;
+    }
+    if (build_env (extra, &envp) < 0) {
         zpar__errprintf (err, "cannot run %s: %s", o->argv[0],
                          errno == EINVAL ? "bad environment entry (give NAME=VALUE)"
                                          : strerror (errno));
+        free (tie_extra);
+        close_fd (tie);
         return -1;
     }
     if (!(o->flags & ZPAR_SUBPROC_APPEND))
@@ -97,7 +136,9 @@ static pid_t spawn (const zpar_subproc_opts_t *o, int capture_fd, zpar_error_t *
         posix_spawn_file_actions_destroy (&fa);
         goto out_env;
     }
-    if (o->flags & ZPAR_SUBPROC_STDIN_NULL)
+    if (tie >= 0)
+        rc = posix_spawn_file_actions_adddup2 (&fa, tie, ZPAR_TIE_CHILD_FD);
+    if (rc == 0 && (o->flags & ZPAR_SUBPROC_STDIN_NULL))
         rc = posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
     if (rc == 0 && capture_fd >= 0)
         rc = posix_spawn_file_actions_adddup2 (&fa, capture_fd, 1);
@@ -113,7 +154,7 @@ static pid_t spawn (const zpar_subproc_opts_t *o, int capture_fd, zpar_error_t *
     if (rc == 0 && o->cwd)
         rc = posix_spawn_file_actions_addchdir_np (&fa, o->cwd);
     if (rc == 0 && !(o->flags & ZPAR_SUBPROC_KEEP_FDS))
-        rc = posix_spawn_file_actions_addclosefrom_np (&fa, 3);
+        rc = posix_spawn_file_actions_addclosefrom_np (&fa, tie >= 0 ? ZPAR_TIE_CHILD_FD + 1 : 3);
     if (o->flags & ZPAR_SUBPROC_SETSID)
         flags |= POSIX_SPAWN_SETSID;
     else if (o->flags & ZPAR_SUBPROC_SETPGRP) {
@@ -141,6 +182,8 @@ static pid_t spawn (const zpar_subproc_opts_t *o, int capture_fd, zpar_error_t *
 out_env:
     if (envp != environ)
         free (envp);
+    free (tie_extra);
+    close_fd (tie);
     if (rc != 0) {
         zpar__errnoprintf (err, rc, "cannot run %s: %s", o->argv[0], strerror (rc));
         return -1;
@@ -341,4 +384,84 @@ int zpar__subproc_exit_code (int status)
     if (WIFSIGNALED (status))
         return 128 + WTERMSIG (status);
     return -1;
+}
+
+/* ---------------------------------------------------------------- ties */
+
+int zpar__tie_create (int *wfd, int *rfd)
+{
+    int p[2];
+    if (!wfd || !rfd) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (pipe2 (p, O_CLOEXEC) < 0)
+        return -1;
+    /* never 0-2 (a caller with a closed stdio): those are not passed */
+    for (int i = 0; i < 2; i++)
+        if (p[i] <= 2) {
+            int d = fcntl (p[i], F_DUPFD_CLOEXEC, 3);
+            if (d < 0) {
+                close_fd (p[0]);
+                close_fd (p[1]);
+                return -1;
+            }
+            close (p[i]);
+            p[i] = d;
+        }
+    *rfd = p[0];
+    *wfd = p[1];
+    return 0;
+}
+
+/* The watcher: blocks in read() until the starter's end is closed. */
+static void *tie_thread (void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[64];
+    double end;
+    for (;;) {
+        ssize_t n = read (fd, buf, sizeof (buf));
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            break;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            (void)poll (&p, 1, -1);
+        }
+    }
+    (void)kill (getpid (), SIGTERM);
+    end = zpar__mono_s () + ZPAR_TIE_GRACE;
+    while (zpar__mono_s () < end)
+        zpar__sleep_s (0.1);
+    (void)kill (getpid (), SIGKILL);
+    return NULL;
+}
+
+int zpar__tie_watch (zpar_error_t *err)
+{
+    const char *v = getenv (ZPAR_TIE_ENV);
+    pthread_attr_t at;
+    pthread_t th;
+    char *end = NULL;
+    long fd;
+    int rc;
+
+    if (!v)
+        return 0;
+    errno = 0;
+    fd = strtol (v, &end, 10);
+    (void)unsetenv (ZPAR_TIE_ENV);
+    if (errno || end == v || *end || fd < 0 || fd > INT_MAX || fcntl ((int)fd, F_GETFD) < 0)
+        return zpar__errnoprintf (err, EBADF, "%s=%s names no open descriptor: not tied",
+                                  ZPAR_TIE_ENV, v);
+    (void)fcntl ((int)fd, F_SETFD, FD_CLOEXEC);
+    if ((rc = pthread_attr_init (&at)) != 0)
+        return zpar__errnoprintf (err, rc, "cannot watch the tie: %s", strerror (rc));
+    (void)pthread_attr_setdetachstate (&at, PTHREAD_CREATE_DETACHED);
+    (void)pthread_attr_setstacksize (&at, 64 * 1024);
+    rc = pthread_create (&th, &at, tie_thread, (void *)(intptr_t)fd);
+    pthread_attr_destroy (&at);
+    if (rc != 0)
+        return zpar__errnoprintf (err, rc, "cannot watch the tie: %s", strerror (rc));
+    return 0;
 }

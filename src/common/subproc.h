@@ -50,6 +50,9 @@ typedef struct {
     const char *err;   /* stderr into this file, or NULL: inherited.  The same
                           path as out: both go to one file */
     int flags;         /* ZPAR_SUBPROC_* */
+    int tie_fd;        /* > 2: the read end of a tie (zpar__tie_create), passed to
+                          the child as descriptor ZPAR_TIE_CHILD_FD with
+                          ZPAR_TIE_FD=3 in its environment; 0: none */
 } zpar_subproc_opts_t;
 
 /* Start o->argv.  Returns the child's pid, or -1 with errno (EINVAL: no
@@ -83,6 +86,46 @@ typedef int (*zpar_subproc_cancel_f) (void *arg);
  * SIGKILL and was reaped -- or a spawn error; err gets the message. */
 int zpar__subproc_capture (const zpar_subproc_opts_t *o, char *out, size_t size, double timeout,
                            zpar_subproc_cancel_f cancel, void *arg, int *status, zpar_error_t *err);
+
+/* ---------------------------------------------------------------- ties
+ *
+ * A tie makes a child die with the process that started it (its
+ * "starter"), however the starter ends (SIGKILL included) and whatever
+ * session or process group the child has moved to.  It is a pipe: the
+ * starter keeps the write end (close-on-exec, and never passed to any
+ * child); each tied child gets the read end as descriptor 3 and
+ * ZPAR_TIE_FD=3 in its environment, and watches it (zpar__tie_watch).  When
+ * the starter dies, the kernel closes the write end and every tied child
+ * reads end-of-file: it gets SIGTERM (its normal, clean stop: a controller
+ * saves its records, an engine kills its tasks) and, if it is still alive
+ * ZPAR_TIE_GRACE seconds later, SIGKILL.  The starter can also end the tie
+ * on purpose by closing the write end.
+ *
+ * Why not PR_SET_PDEATHSIG: it must be set in the child between fork and
+ * exec (posix_spawn cannot), it fires when the starting *thread* exits,
+ * not the process, and it does not reach the child's own children.  A
+ * pipe needs none of that and survives setsid. */
+
+#define ZPAR_TIE_ENV      "ZPAR_TIE_FD"
+#define ZPAR_TIE_CHILD_FD 3
+#define ZPAR_TIE_GRACE    10.0
+
+/* Create a tie: *wfd is the starter's end, *rfd the end to pass to the
+ * children (zpar_subproc_opts_t.tie_fd); both close-on-exec.  Close *rfd
+ * once the children are started; closing *wfd ends the tie (the children
+ * stop).  0, or -1 with errno (EMFILE...). */
+int zpar__tie_create (int *wfd, int *rfd);
+
+/* In a program that may have been started tied: when ZPAR_TIE_FD is set in
+ * the environment, remove it from the environment (so that the program's
+ * own children are not tied), make the descriptor close-on-exec, and start
+ * a watcher thread that waits for end-of-file on it, then sends SIGTERM to
+ * this process and, ZPAR_TIE_GRACE seconds later, SIGKILL.  Call it early,
+ * from the main thread, after the signals the program watches are blocked
+ * (the thread keeps the mask it is created with).  0 when there is no tie
+ * or the watch runs; -1 with errno (EBADF: the variable names no open
+ * descriptor; pthread_create's errno) and err. */
+int zpar__tie_watch (zpar_error_t *err);
 
 /* A wait status as a shell exit code: the exit status, or 128 + the
  * signal number. */

@@ -166,6 +166,12 @@ static long raise_nofile (void)
     return (long)rl.rlim_cur;
 }
 
+static uint64_t sched_duplicates (void *arg)
+{
+    sched_t *s = arg;
+    return zpar__sched_lb_io_duplicates (s->lb);
+}
+
 /* Heartbeat settings: option, else environment, else default. */
 static int setting (int opt, const char *env_name, int dflt)
 {
@@ -429,6 +435,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     hub.ci = ci;
     memset (&hub.ci.curve, 0, sizeof (hub.ci.curve)); /* the hub needs the addresses only */
     hub.extra_dropped = sched_dropped;
+    hub.extra_duplicates = sched_duplicates;
     hub.extra_arg = &sched;
     if (zpar__hub_init (&hub) < 0) {
         zpar__errprintf (err, "cannot set up the hub: %s", strerror (errno));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "clock.h"
 #include "error.h"
 #include "hub.h"
@@ -27,12 +28,16 @@
 #define FLUSH_MS  50
 #define DRAIN_MAX 4096
 
-enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_COUNT };
+enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_RECOVER, W_COUNT };
 
 /* A task the hub tracks until its result. */
 typedef struct {
     uint8_t state; /* ZPAR_REC_PENDING / RUNNING */
     uint8_t direct;
+    uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
+                          recovery window): not yet adopted nor queued again */
+    uint8_t orphan;    /* held by an engine, never recorded (accepted by a controller that
+                          died before writing it): running there, request unknown */
     zpar_eid_t engine;
     zpar_cid_t client;
 } live_t;
@@ -125,7 +130,19 @@ static void record_finish (zpar_hub_t *h, const zpar_hdr_t *hd, int status, cons
 {
     zpar_tid_t task = zpar__tid (hd->task);
     live_t *l = task.v ? zpar__idmap_del (h->live, task.v) : NULL;
+    int state, st;
 
+    /* only the first result of a task counts: one for a task the records
+     * show finished (a late copy from an engine that came back, a result
+     * an engine kept through a controller restart) is not recorded again */
+    if (!l && task.v &&
+        zpar__records_get (h->records, task, &state, &st, NULL, NULL, NULL, NULL) == 0 &&
+        state == ZPAR_REC_DONE) {
+        h->n_duplicates++;
+        zpar__debug ("task %llu: a second result (from engine %u) not recorded",
+                     (unsigned long long)task.v, hd->engine);
+        return;
+    }
     if (l) {
         if (l->state == ZPAR_REC_PENDING && h->n_pending)
             h->n_pending--;
@@ -246,17 +263,134 @@ static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
     }
 }
 
+/* The records' backlog reached its bound while they cannot be saved
+ * (refusing 1), or not any more: new tasks are refused, or accepted
+ * again (admit.h), from this moment on. */
+static void records_refusing (void *arg, int refusing)
+{
+    zpar_hub_t *h = arg;
+    zpar_records_health_t rh;
+    char why[ZPAR_ERROR_TEXT_MAX + 160];
+    if (!refusing) {
+        zpar__warn ("new tasks are accepted again");
+        zpar__admit_refuse (NULL);
+        return;
+    }
+    (void)zpar__records_health (h->records, &rh);
+    snprintf (why, sizeof (why),
+              "new tasks refused: the task records are not being saved (%s) and %zu records "
+              "(%zu bytes) wait in memory, the bound; free space for the records",
+              rh.error, rh.unsaved, rh.bytes);
+    zpar__err ("%s", why);
+    zpar__admit_refuse (why);
+}
+
+/* Send the replies that waited for the records to be committed. */
+static void release_deferred (zpar_hub_t *h)
+{
+    for (size_t i = 0; i < h->ndeferred; i++) {
+        zpar_msg_t *r = h->deferred[i];
+        if (h->released)
+            h->released (h->released_arg, r);
+        if (h->registrar && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, r,
+                                                  ZMQ_DONTWAIT) < 0)
+            zpar__debug ("hub: reply to a vanished peer dropped");
+        zpar__msg_destroy (r);
+    }
+    h->ndeferred = 0;
+}
+
+static void fail_deferred_syncs (zpar_hub_t *h);
+
+int zpar__hub_flush (zpar_hub_t *h, zpar_error_t *err)
+{
+    if (h->records && zpar__records_flush (h->records, err) < 0) {
+        fail_deferred_syncs (h);
+        return -1;
+    }
+    release_deferred (h);
+    return 0;
+}
+
+int zpar__hub_defer_reply (zpar_hub_t *h, zpar_msg_t *reply)
+{
+    if (!h || !reply) {
+        zpar__msg_destroy (reply);
+        errno = EINVAL;
+        return -1;
+    }
+    if (h->ndeferred == h->deferred_cap) {
+        size_t n = h->deferred_cap ? h->deferred_cap * 2 : 16;
+        zpar_msg_t **nd = realloc (h->deferred, n * sizeof (*nd));
+        if (!nd) {
+            zpar__msg_destroy (reply);
+            errno = ENOMEM;
+            return -1;
+        }
+        h->deferred = nd;
+        h->deferred_cap = n;
+    }
+    h->deferred[h->ndeferred++] = reply;
+    if (!zpar__records_batched (h->records))
+        release_deferred (h); /* everything it acknowledges is committed */
+    return 0;
+}
+
+/* While the records are not being saved, a SYNC reply that waits for
+ * them would wait without end: it is answered now, with the reason
+ * (ENOSPC), and its client says its tasks were not acknowledged.  The
+ * other deferred replies (RESUBMIT) keep waiting. */
+static void fail_deferred_syncs (zpar_hub_t *h)
+{
+    zpar_records_health_t rh;
+    char why[ZPAR_ERROR_TEXT_MAX + 160];
+    size_t kept = 0;
+    if (!h->ndeferred || !h->records || zpar__records_health (h->records, &rh) < 0 || !rh.since_us)
+        return;
+    snprintf (why, sizeof (why),
+              "not acknowledged: the task records are not being saved (%s); %zu records wait in "
+              "the controller's memory",
+              rh.error, rh.unsaved);
+    for (size_t i = 0; i < h->ndeferred; i++) {
+        zpar_msg_t *r = h->deferred[i], *e;
+        zpar_proto_query_reply_t qr;
+        zpar_proto_query_reply_t er = {
+            .kind = ZPAR_QUERY_SYNC, .errnum = rh.errnum ? rh.errnum : EIO, .error = why};
+        int sync = zpar__proto_query_reply_decode (r, &qr, NULL) == 0 && qr.kind == ZPAR_QUERY_SYNC;
+        if (sync)
+            er.h = qr.h;
+        zpar__proto_query_reply_clear (&qr);
+        if (!sync || !(e = zpar__msg_create (ZPAR_MSG_NONE))) {
+            h->deferred[kept++] = r;
+            continue;
+        }
+        if (zpar__proto_query_reply_encode (e, &er) == 0 &&
+            zpar__msg_set_envelope (e, r->nenv, r->env) == 0) {
+            e->hdr.task = r->hdr.task;
+            if (h->released)
+                h->released (h->released_arg, e);
+            if (h->registrar && zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR,
+                                                      e, ZMQ_DONTWAIT) < 0)
+                zpar__debug ("hub: reply to a vanished peer dropped");
+        }
+        zpar__msg_destroy (e);
+        zpar__msg_destroy (r);
+    }
+    h->ndeferred = kept;
+}
+
+/* Write the batch (a failure is logged once by the records, and tried
+ * again every ZPAR_RECORDS_RETRY_MS; the batch stays meanwhile). */
 static void flush_records (zpar_hub_t *h)
 {
-    zpar_error_t err;
     if (zpar__records_batched (h->records))
         h->busy_since_trim = 1;
-    if (zpar__records_flush (h->records, &err) < 0)
-        zpar__err ("%s", err.text);
+    (void)zpar__hub_flush (h, NULL);
     /* after a burst, when nothing is live any more, give the freed heap
      * back to the system: the controller's memory follows its live tasks,
      * not the tasks it has seen */
-    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0) {
+    if (h->busy_since_trim && zpar__idmap_size (h->live) == 0 &&
+        !zpar__records_batched (h->records)) {
         malloc_trim (0);
         h->busy_since_trim = 0;
     }
@@ -276,6 +410,12 @@ static void drain_monitor (zpar_hub_t *h)
     }
     if (zpar__records_batched (h->records) >= ZPAR_RECORDS_BATCH)
         flush_records (h);
+}
+
+void zpar__hub_drain_monitor (zpar_hub_t *h)
+{
+    if (h && h->monitor)
+        drain_monitor (h);
 }
 
 /* ---------------------------------------------------------------- engines */
@@ -316,23 +456,26 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
         (void)zpar__pipe_send_route (h->mux_inject, &e->route, 0);
     if (h->ctl_inject)
         (void)zpar__pipe_send_route (h->ctl_inject, &e->route, 0);
+    /* with the tasks it holds that it keeps (zpar__hub_engine_held), in
+     * the same message */
     if (h->lb_pipe)
-        (void)zpar__pipe_send_up (h->lb_pipe, &e->route, 0);
+        (void)zpar__pipe_send_up_adopt (h->lb_pipe, &e->route, h->adopt_list, h->adopt_len, 0);
+    free (h->adopt_list);
+    h->adopt_list = NULL;
+    h->adopt_len = 0;
     zpar__hub_notify (h, e->id, ZPAR_NOTIFY_REGISTERED);
 }
 
 /* The result of a direct task whose engine died, recorded as the engine
  * would have sent it. */
-static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
+static void fail_direct_text (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, const char *text)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
     live_t *l = zpar__idmap_get (h->live, task.v);
-    char text[128];
     uint8_t *buf;
     size_t len;
     if (!m)
         return;
-    snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
     if (zpar__proto_result_encode_error (m, task, eid, l ? l->client : zpar__cid (0),
                                          ZPAR_STATUS_ENGINE_DIED, text) == 0) {
         m->hdr.time_us = zpar__now_us ();
@@ -342,6 +485,13 @@ static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
         }
     }
     zpar__msg_destroy (m);
+}
+
+static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
+{
+    char text[128];
+    snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
+    fail_direct_text (h, task, eid, text);
 }
 
 void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why)
@@ -365,7 +515,7 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     /* direct tasks that were on it fail; load-balanced ones are the task
      * scheduler's business (retry or engine-died answer) */
     while ((l = zpar__idmap_next (h->live, &pos, &id))) {
-        if (l->direct && zpar__eid_eq (l->engine, eid)) {
+        if ((l->direct || l->orphan) && zpar__eid_eq (l->engine, eid)) {
             if (n == cap) {
                 uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
                 if (!ni)
@@ -375,8 +525,17 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
             ids[n++] = id;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        fail_direct (h, zpar__tid (ids[i]), eid);
+    for (size_t i = 0; i < n; i++) {
+        l = zpar__idmap_get (h->live, ids[i]);
+        if (l && l->orphan) {
+            /* never recorded: forgotten, its client submits it again */
+            zpar__idmap_del (h->live, ids[i]);
+            if (h->n_running)
+                h->n_running--;
+            free (l);
+        } else
+            fail_direct (h, zpar__tid (ids[i]), eid);
+    }
     free (ids);
     e->outstanding = 0;
 }
@@ -565,6 +724,10 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
     }
     if (alive)
         zpar__warn ("%u engine(s) did not confirm the shutdown", alive);
+    else if (h->records && h->incarnation)
+        /* a clean stop: no engine holds a task of ours; the next
+         * controller on these records needs no recovery window */
+        (void)zpar__records_counter_raise (h->records, "clean_stop", h->incarnation);
     return (int)alive;
 }
 
@@ -625,19 +788,314 @@ void zpar__hub_stop (zpar_hub_t *h, const char *why)
         zpar__reactor_stop (h->r);
 }
 
-static void requeue_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
+/* ---------------------------------------------------------------- restart */
+
+static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t *l, uint8_t **list,
+                      size_t *len)
+{
+    uint8_t *req = NULL;
+    size_t reqlen = 0;
+    int state, status, rc = 0;
+    if (!l->direct) {
+        /* the scheduler of this controller has it unless it was recorded
+         * by an earlier one (or resubmitted during the recovery window) */
+        if (l->recovered &&
+            (zpar__records_get (h->records, id, &state, &status, &req, &reqlen, NULL, NULL) < 0 ||
+             !req))
+            return -1;
+        rc = zpar__pipe_adopt_add (list, len, id.v, req, reqlen);
+        free (req);
+        if (rc < 0)
+            return -1;
+    }
+    if (l->state == ZPAR_REC_PENDING) {
+        if (h->n_pending)
+            h->n_pending--;
+        h->n_running++;
+    } else if (!l->recovered && !zpar__eid_eq (l->engine, e->id)) {
+        zpar_hub_engine_t *o = zpar__hub_engine_get (h, l->engine);
+        if (o && o->outstanding)
+            o->outstanding--;
+    }
+    /* a recovered task was counted on no engine of this controller */
+    if (l->recovered || l->state == ZPAR_REC_PENDING || !zpar__eid_eq (l->engine, e->id)) {
+        e->outstanding++;
+        (void)zpar__records_put_running (h->records, id, e->id, zpar__now_us ());
+    }
+    l->state = ZPAR_REC_RUNNING;
+    l->engine = e->id;
+    l->recovered = 0;
+    h->n_adopted++;
+    return 0;
+}
+
+/* A held task the hub has no trace of: not live, not recorded (its
+ * submission was accepted by a controller that died before committing
+ * it).  It runs on where it is; the hub counts it running there until its
+ * result comes, and forgets it if the engine dies (its client, told the
+ * task is unknown by "sync", submits it again).  0 / -1 (finished: the
+ * records have it; ENOMEM). */
+static int adopt_orphan (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id)
+{
+    int state, status;
+    live_t *l;
+    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 ||
+        errno != ENOENT || !(l = calloc (1, sizeof (*l))))
+        return -1;
+    l->state = ZPAR_REC_RUNNING;
+    l->orphan = 1;
+    l->engine = e->id;
+    if (zpar__idmap_put (h->live, id.v, l) < 0) {
+        free (l);
+        return -1;
+    }
+    h->n_running++;
+    e->outstanding++;
+    h->n_adopted++;
+    zpar__info ("engine %u holds task %llu, which no record shows: it runs on there", e->id.v,
+                (unsigned long long)id.v);
+    return 0;
+}
+
+int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id)
+{
+    live_t *l = h->live && id.v ? zpar__idmap_get (h->live, id.v) : NULL;
+    return l && l->orphan;
+}
+
+int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
+                           const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop)
+{
+    uint8_t *list = NULL;
+    size_t len = 0, nd = 0, nadopt = 0;
+    zpar_tid_t *d = NULL;
+
+    *drop = NULL;
+    *ndrop = 0;
+    if (!n)
+        return 0;
+    if (!(d = malloc (n * sizeof (*d)))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* what the schedulers did until now */
+    zpar__hub_drain_monitor (h);
+    for (size_t i = 0; i < n; i++) {
+        live_t *l = held[i].v ? zpar__idmap_get (h->live, held[i].v) : NULL;
+        int mine = l && ((l->recovered) ||
+                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
+        if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
+            nadopt++;
+            continue;
+        }
+        if (!l && held[i].v && adopt_orphan (h, e, held[i]) == 0) {
+            nadopt++;
+            continue;
+        }
+        d[nd++] = held[i];
+        h->n_held_dropped++;
+        zpar__info ("engine %u holds task %llu: %s, told to drop it", e->id.v,
+                    (unsigned long long)held[i].v,
+                    !l ? "finished or unknown" : "it was given to another engine");
+    }
+    if (nadopt)
+        zpar__info ("engine %u holds %zu task(s): adopted (they run on there, once)", e->id.v,
+                    nadopt);
+    if (len) {
+        if (was_alive) {
+            if (h->lb_pipe)
+                (void)zpar__pipe_send_adopt (h->lb_pipe, e->id.v, list, len, 0);
+            free (list);
+        } else {
+            free (h->adopt_list); /* zpar__hub_engine_up sends it */
+            h->adopt_list = list;
+            h->adopt_len = len;
+        }
+    }
+    if (!nd) {
+        free (d);
+        d = NULL;
+    }
+    *drop = d;
+    *ndrop = nd;
+    return 0;
+}
+
+/* At start: every task an earlier controller recorded but did not finish
+ * is live again, waiting for an engine to report it (or the end of the
+ * recovery window). */
+static void recover_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
                          size_t len)
 {
     zpar_hub_t *h = arg;
-    (void)state;
-    (void)engine;
-    /* only load-balanced requests (header engine 0) are taken again: the
-     * task scheduler checks; direct tasks belong to their engine */
-    if (!req || len < ZPAR_HDR_LEN || !h->lb_pipe)
+    zpar_error_t err;
+    live_t *l;
+    if (zpar__idmap_get (h->live, id.v) || !(l = calloc (1, sizeof (*l))))
         return;
-    zpar__debug ("task %llu: recorded but not finished by the previous controller",
-                 (unsigned long long)id.v);
-    (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
+    l->recovered = 1;
+    l->state = state == ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : ZPAR_REC_PENDING;
+    l->engine = engine;
+    if (req && len >= ZPAR_HDR_LEN && zpar__msg_unpack (h->scratch, req, len, &err) == 0) {
+        l->direct = h->scratch->hdr.type == ZPAR_MSG_TASK && h->scratch->hdr.engine != 0;
+        l->client = zpar__cid (h->scratch->hdr.client);
+        if (l->direct)
+            l->engine = zpar__eid (h->scratch->hdr.engine);
+    }
+    if (zpar__idmap_put (h->live, id.v, l) < 0) {
+        free (l);
+        return;
+    }
+    if (l->state == ZPAR_REC_RUNNING)
+        h->n_running++;
+    else
+        h->n_pending++;
+    h->n_recovered++;
+}
+
+void zpar__hub_end_recovery (zpar_hub_t *h)
+{
+    size_t pos = 0, n = 0, cap = 0, requeued = 0, failed = 0;
+    uint64_t id, *ids = NULL;
+    live_t *l;
+
+    if (!h->recovering)
+        return;
+    h->recovering = 0;
+    while ((l = zpar__idmap_next (h->live, &pos, &id))) {
+        if (!l->recovered)
+            continue;
+        if (n == cap) {
+            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 64) * sizeof (*ni));
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[n++] = id;
+    }
+    for (size_t i = 0; i < n; i++) {
+        zpar_tid_t t = zpar__tid (ids[i]);
+        uint8_t *req = NULL;
+        size_t len = 0;
+        int state, status;
+        if (!(l = zpar__idmap_get (h->live, t.v)))
+            continue;
+        l->recovered = 0;
+        if (l->direct) {
+            char text[200];
+            snprintf (text, sizeof (text),
+                      "the controller restarted and engine %u did not report this task again: "
+                      "it is lost (engine died)",
+                      l->engine.v);
+            fail_direct_text (h, t, l->engine, text);
+            failed++;
+            continue;
+        }
+        if (zpar__records_get (h->records, t, &state, &status, &req, &len, NULL, NULL) == 0 &&
+            req && len >= ZPAR_HDR_LEN && h->lb_pipe &&
+            zpar__pipe_send_requeue (h->lb_pipe, req, len, 0) == 0)
+            requeued++;
+        else
+            zpar__warn ("task %llu: recorded unfinished, but its request cannot be queued again",
+                        (unsigned long long)t.v);
+        free (req);
+    }
+    free (ids);
+    zpar__info ("recovery done: %llu unfinished task(s) recorded, %llu adopted by engines, %zu "
+                "queued again, %zu direct one(s) answered engine-died, %llu held task(s) dropped",
+                (unsigned long long)h->n_recovered, (unsigned long long)h->n_adopted, requeued,
+                failed, (unsigned long long)h->n_held_dropped);
+}
+
+int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, size_t len)
+{
+    zpar_tid_t task;
+    live_t *l;
+    if (!h || !hd || !req || len < ZPAR_HDR_LEN || !hd->task) {
+        errno = EINVAL;
+        return -1;
+    }
+    task = zpar__tid (hd->task);
+    if ((l = zpar__idmap_get (h->live, task.v))) {
+        uint8_t *list = NULL;
+        size_t llen = 0;
+        if (!l->orphan) {
+            errno = EEXIST;
+            return -1;
+        }
+        /* an orphan: now its request is known, recorded and given to the
+         * task scheduler, which counts it outstanding where it runs */
+        l->orphan = 0;
+        l->client = zpar__cid (hd->client);
+        (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL,
+                                         0, hd->time_us);
+        (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
+        if (zpar__pipe_adopt_add (&list, &llen, task.v, req, len) == 0 && h->lb_pipe)
+            (void)zpar__pipe_send_adopt (h->lb_pipe, l->engine.v, list, llen, 0);
+        free (list);
+        return 1;
+    }
+    if (!(l = calloc (1, sizeof (*l)))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    l->state = ZPAR_REC_PENDING;
+    l->client = zpar__cid (hd->client);
+    l->recovered = (uint8_t)h->recovering;
+    if (zpar__idmap_put (h->live, task.v, l) < 0) {
+        free (l);
+        errno = ENOMEM;
+        return -1;
+    }
+    h->n_pending++;
+    (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL, 0,
+                                     hd->time_us);
+    /* during the recovery window, an engine may still report it: it is
+     * queued when the window closes, if nobody did */
+    if (!h->recovering && h->lb_pipe)
+        (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
+    return 0;
+}
+
+static void on_recover (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar__hub_end_recovery (arg);
+    zpar__watcher_stop (w);
+    (void)r, (void)revents;
+}
+
+/* The bound on unsaved records: $ZPAR_RECORDS_BACKLOG bytes (a K, M or G
+ * suffix multiplies by 1024s), else ZPAR_RECORDS_LIMIT_DEFAULT (0). */
+static size_t records_limit (void)
+{
+    const char *env = getenv ("ZPAR_RECORDS_BACKLOG");
+    unsigned long long v;
+    char *end;
+    if (!env || !*env)
+        return 0;
+    errno = 0;
+    v = strtoull (env, &end, 10);
+    switch (*end) {
+    case 'G':
+    case 'g':
+        v <<= 10; /* fall through */
+    case 'M':
+    case 'm':
+        v <<= 10; /* fall through */
+    case 'K':
+    case 'k':
+        v <<= 10;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (errno || *end || end == env || v == 0 || v > SIZE_MAX) {
+        zpar__warn ("ZPAR_RECORDS_BACKLOG=%s: not a size in bytes (like 64M); the default %zu "
+                    "bytes is used",
+                    env, ZPAR_RECORDS_LIMIT_DEFAULT);
+        return 0;
+    }
+    return (size_t)v;
 }
 
 int zpar__hub_init (zpar_hub_t *h)
@@ -652,8 +1110,25 @@ int zpar__hub_init (zpar_hub_t *h)
         errno = ENOMEM;
         return -1;
     }
-    if (h->records)
+    h->recover_ms = (uint64_t)(h->hb_misses + 1) * (uint64_t)h->hb_period_ms;
+    if (h->records) {
+        uint64_t incarnation = 0, next = 0, clean = 0;
         (void)zpar__records_counts (h->records, &h->n_ok, &h->n_notok);
+        (void)zpar__records_next_counter (h->records, "controller", &incarnation);
+        (void)zpar__records_counter (h->records, "clean_stop", &clean);
+        h->incarnation = incarnation;
+        if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
+            next <= ZPAR_HUB_ENGINE_ID_MAX)
+            h->next_engine = (uint32_t)next;
+        (void)zpar__records_unfinished (h->records, recover_one, h);
+        /* an earlier controller used these records: engines may hold its
+         * tasks (C4) */
+        /* (one that stopped cleanly, its engines gone, leaves none) */
+        h->recovering = (incarnation > 1 && clean + 1 < incarnation) || h->n_recovered > 0;
+        zpar__admit_refuse (NULL);
+        zpar__records_on_refusing (h->records, records_refusing, h);
+        zpar__records_set_limit (h->records, records_limit ());
+    }
     return 0;
 }
 
@@ -688,10 +1163,18 @@ int zpar__hub_run (zpar_hub_t *h)
     zpar__watcher_start (h->w[W_FLUSH]);
     if ((h->fd_base = files_open ()) < 0)
         h->fd_base = 64;
-    /* tasks an earlier controller recorded but never finished: the
-     * load-balanced ones are queued again (records persist, no submitted
-     * task is lost across a controller restart) */
-    (void)zpar__records_unfinished (h->records, requeue_one, h);
+    /* tasks an earlier controller recorded but never finished wait for
+     * the engines that hold them to register again; at the end of the
+     * window, the others are queued again (load-balanced) or answered
+     * engine-died (direct) */
+    if (h->recovering) {
+        if (!(h->w[W_RECOVER] = zpar__timer_watcher_create (h->r, h->recover_ms, 0, on_recover, h)))
+            return -1;
+        zpar__watcher_start (h->w[W_RECOVER]);
+        zpar__info ("restart: %llu unfinished task(s) in the records; engines have %llu ms to "
+                    "report the tasks they hold",
+                    (unsigned long long)h->n_recovered, (unsigned long long)h->recover_ms);
+    }
     rc = h->stopping ? 0 : zpar__reactor_run (h->r);
     /* drain what the schedulers already reported, so no record is lost */
     drain_monitor (h);
@@ -715,6 +1198,14 @@ void zpar__hub_free_state (zpar_hub_t *h)
         zpar__idmap_destroy (h->live);
         h->live = NULL;
     }
+    for (size_t i = 0; i < h->ndeferred; i++)
+        zpar__msg_destroy (h->deferred[i]);
+    free (h->deferred);
+    h->deferred = NULL;
+    h->ndeferred = h->deferred_cap = 0;
+    free (h->adopt_list);
+    h->adopt_list = NULL;
+    h->adopt_len = 0;
     zpar__msg_destroy (h->scratch);
     h->scratch = NULL;
     zpar__msg_destroy (h->request);

@@ -77,6 +77,11 @@ typedef struct zpar_hub {
     const char *scheme;
     uint64_t (*extra_dropped) (void *arg); /* the schedulers' drop counts */
     void *extra_arg;
+    uint64_t (*extra_duplicates) (void *arg); /* the task scheduler's duplicates (extra_arg) */
+    /* called with each reply held until the records were committed (SYNC,
+     * RESUBMIT) when it is released, before it is sent (tests) */
+    void (*released) (void *arg, const zpar_msg_t *reply);
+    void *released_arg;
     /* state (zpar__hub_init) */
     uint32_t hb_gen;             /* the last heartbeat watch number given */
     long fd_base;                /* files open when the loop started (zpar__hub_run) */
@@ -92,11 +97,24 @@ typedef struct zpar_hub {
     uint64_t n_ok;
     uint64_t n_notok;
     uint64_t dropped;
+    uint64_t n_duplicates; /* results not recorded: their task had one already */
+    /* restart (C4): the recovery window after a controller restart */
+    int recovering;          /* engines are reporting what they hold */
+    uint64_t incarnation;    /* how many controllers used these records, this one included */
+    uint64_t recover_ms;     /* its length: (hb_misses + 1) heartbeat periods */
+    uint64_t n_recovered;    /* unfinished tasks found in the records at start */
+    uint64_t n_adopted;      /* held tasks adopted (counted running where they are) */
+    uint64_t n_held_dropped; /* held tasks engines were told to drop */
+    uint8_t *adopt_list;     /* what the next zpar__hub_engine_up adopts (proto_pipe) */
+    size_t adopt_len;
+    zpar_msg_t **deferred; /* replies waiting for the records to be committed */
+    size_t ndeferred;
+    size_t deferred_cap;
     int stopping;
     int busy_since_trim;
     zpar_msg_t *scratch;  /* the monitor's decoding */
     zpar_msg_t *request;  /* the registrar's requests */
-    zpar_watcher_t *w[5]; /* registrar, heartbeat pipe, monitor, pipe, flush timer */
+    zpar_watcher_t *w[6]; /* registrar, heartbeat pipe, monitor, pipe, flush timer, recovery */
 } zpar_hub_t;
 
 /* Create the hub's state (live-task map, heartbeat monitor, counts read
@@ -168,5 +186,53 @@ void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t eve
 /* A task's live state if the hub tracks it: 1 and *state (ZPAR_REC_*),
  * 0 if not live. */
 int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state);
+
+/* --- restart: adoption, recovery, durable acknowledgements --- */
+
+/* Engine e (registered, alive or about to be) reports the tasks it holds
+ * unfinished (held, n).  Each is adopted (the hub counts it running on e;
+ * a load-balanced one goes in the adopt list that zpar__hub_engine_up, or
+ * an "adopt" pipe message when was_alive, gives the task scheduler) when
+ * it is live and assigned to e, or recorded unfinished by an earlier
+ * controller and not adopted by another engine, or neither live nor
+ * recorded at all (an "orphan": accepted by a controller that died before
+ * writing it; it runs on, see zpar__hub_task_orphan); every other one
+ * (finished, or live on another engine) goes in *drop (malloc'd, *ndrop ids; the caller frees it;
+ * NULL when none). 0 / -1 ENOMEM (then nothing is adopted and everything is dropped). */
+int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
+                           const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop);
+
+/* The recovery window: zpar__hub_init opens it when the records show an
+ * earlier controller; zpar__hub_run closes it after h->recover_ms (the
+ * unit tests call this).  Closing it queues again the unfinished
+ * load-balanced tasks nobody adopted and answers the direct ones with
+ * status engine-died. */
+void zpar__hub_end_recovery (zpar_hub_t *h);
+
+/* A client submits again task hd->task (a load-balanced request: req,
+ * len, header + body) that the hub does not know: it is recorded and
+ * queued (kept for adoption during the recovery window): 0.  If the task
+ * is an orphan (an engine holds it, no record had it), its request is
+ * recorded and the task scheduler told it runs there: 1.  -1 errno
+ * (EEXIST: the task is known, ENOMEM). */
+int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, size_t len);
+
+/* 1 if task id is live only because an engine reported it held, without
+ * any record of it (see zpar__hub_engine_held): "sync" calls it unknown,
+ * so that its client submits it again (with its request). */
+int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id);
+
+/* Take reply (ownership) and send it once the records batch holding what
+ * it acknowledges is committed: at once if nothing waits, else after the
+ * next successful flush.  0 / -1 ENOMEM (reply destroyed). */
+int zpar__hub_defer_reply (zpar_hub_t *h, zpar_msg_t *reply);
+
+/* Commit the records batch now and release the replies waiting for it.
+ * 0 / -1 (the replies keep waiting; err says why). */
+int zpar__hub_flush (zpar_hub_t *h, zpar_error_t *err);
+
+/* Read what the schedulers reported so far (the monitor), so the hub's
+ * view is current before it answers a question about tasks. */
+void zpar__hub_drain_monitor (zpar_hub_t *h);
 
 #endif

@@ -4,33 +4,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
 #include "error.h"
 #include "log.h"
-#include "records.h"
-
-typedef enum { OP_REQUEST, OP_RUNNING, OP_RESULT } op_kind_t;
-
-typedef struct {
-    op_kind_t kind;
-    uint64_t id;
-    uint32_t client;
-    uint32_t engine;
-    int status;
-    uint64_t when;
-    void *blob;
-    size_t len;
-} op_t;
-
-struct zpar_records {
-    zpar_db_t *db;
-    op_t *ops;
-    size_t nops;
-    size_t cap;
-};
+#include "records_internal.h"
+#include "zpar.h"
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS tasks ("
@@ -41,7 +24,8 @@ static const char *schema =
     "  submitted_us INTEGER, started_us INTEGER, completed_us INTEGER,"
     "  request BLOB, result BLOB);"
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);"
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);";
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);"
+    "CREATE TABLE IF NOT EXISTS engines (uuid TEXT PRIMARY KEY, id INTEGER NOT NULL);";
 
 static const char *sql_request = "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
                                  "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
@@ -58,6 +42,12 @@ static const char *sql_purge_all = "DELETE FROM tasks WHERE state=2";
 static const char *sql_unfinished =
     "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id";
 static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2";
+static const char *sql_engine_get = "SELECT id FROM engines WHERE uuid=?1";
+static const char *sql_engine_put = "INSERT INTO engines(uuid,id) VALUES(?1,?2) ON CONFLICT(uuid) "
+                                    "DO UPDATE SET id=?2";
+static const char *sql_counter_get = "SELECT value FROM counters WHERE name=?1";
+static const char *sql_counter_max = "INSERT INTO counters(name,value) VALUES(?1,?2) "
+                                     "ON CONFLICT(name) DO UPDATE SET value=MAX(value,?2)";
 static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                                  "DO UPDATE SET value=value+1 RETURNING value";
 
@@ -75,128 +65,38 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
         zpar__errprintf (err, "out of memory");
         return NULL;
     }
+    s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
     if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
         goto error;
+    zpar__rec_spill_start (s, path);
     return s;
 error:
     zpar__records_close (s);
     return NULL;
 }
 
-static void ops_free (zpar_records_t *s)
-{
-    for (size_t i = 0; i < s->nops; i++)
-        free (s->ops[i].blob);
-    s->nops = 0;
-}
+static int flush_now (zpar_records_t *s, zpar_error_t *err);
 
 void zpar__records_close (zpar_records_t *s)
 {
     if (s) {
         int saved = errno;
-        if (s->db && s->nops)
-            (void)zpar__records_flush (s, NULL);
-        ops_free (s);
+        if (s->db && s->nops && flush_now (s, NULL) < 0) {
+            if (s->spill_ok)
+                zpar__err ("task records: %zu records could not be saved (%s); kept in %s for the "
+                           "next controller on this database",
+                           s->nops, s->error, zpar__spill_path (s->spill));
+            else
+                zpar__err ("task records: %zu records could not be saved and are lost (%s)",
+                           s->nops, s->error);
+        }
+        zpar__spill_close (s->spill);
+        zpar__rec_ops_free (s);
         free (s->ops);
         zpar__db_close (s->db);
         free (s);
         errno = saved;
     }
-}
-
-static op_t *push (zpar_records_t *s)
-{
-    if (s->nops == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        op_t *n = realloc (s->ops, ncap * sizeof (*n));
-        if (!n)
-            return NULL;
-        s->ops = n;
-        s->cap = ncap;
-    }
-    memset (&s->ops[s->nops], 0, sizeof (op_t));
-    return &s->ops[s->nops++];
-}
-
-static int copy_blob (op_t *op, const void *hdr, size_t hlen, const void *body, size_t blen)
-{
-    if (!hlen + !blen == 2)
-        return 0;
-    if (!(op->blob = malloc (hlen + blen)))
-        return -1;
-    if (hlen)
-        memcpy (op->blob, hdr, hlen);
-    if (blen)
-        memcpy ((uint8_t *)op->blob + hlen, body, blen);
-    op->len = hlen + blen;
-    return 0;
-}
-
-static int bad_put (const zpar_records_t *s, uint64_t id, const void *hdr, size_t hlen,
-                    const void *body, size_t blen)
-{
-    if (!s || id == 0 || id > INT64_MAX || (hlen && !hdr) || (blen && !body) ||
-        hlen + blen > INT_MAX) {
-        errno = EINVAL;
-        return 1;
-    }
-    return 0;
-}
-
-int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t client,
-                               zpar_eid_t engine, const void *hdr, size_t hlen, const void *body,
-                               size_t blen, uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
-        return -1;
-    op->kind = OP_REQUEST;
-    op->id = tid.v;
-    op->client = client.v;
-    op->engine = engine.v;
-    op->when = when_us;
-    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        s->nops--;
-        return -1;
-    }
-    return 0;
-}
-
-int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine,
-                               uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, NULL, 0, NULL, 0) || !(op = push (s)))
-        return -1;
-    op->kind = OP_RUNNING;
-    op->id = tid.v;
-    op->engine = engine.v;
-    op->when = when_us;
-    return 0;
-}
-
-int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engine, int status,
-                              const void *hdr, size_t hlen, const void *body, size_t blen,
-                              uint64_t when_us)
-{
-    op_t *op;
-    if (bad_put (s, tid.v, hdr, hlen, body, blen) || !(op = push (s)))
-        return -1;
-    op->kind = OP_RESULT;
-    op->id = tid.v;
-    op->engine = engine.v;
-    op->status = status;
-    op->when = when_us;
-    if (copy_blob (op, hdr, hlen, body, blen) < 0) {
-        s->nops--;
-        return -1;
-    }
-    return 0;
-}
-
-size_t zpar__records_batched (const zpar_records_t *s)
-{
-    return s ? s->nops : 0;
 }
 
 static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
@@ -219,6 +119,23 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
         sqlite3_bind_int64 (st, 2, op->engine);
         sqlite3_bind_int64 (st, 3, (sqlite3_int64)op->when);
         break;
+    case OP_ENGINE:
+        if (!(st = zpar__db_stmt (s->db, sql_engine_put, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
+        if (zpar__db_run (s->db, st, "write", err) < 0 ||
+            !(st = zpar__db_stmt (s->db, sql_counter_max, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->when);
+        break;
+    case OP_COUNTER:
+        if (!(st = zpar__db_stmt (s->db, sql_counter_max, err)))
+            return -1;
+        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
+        break;
     default:
         if (!(st = zpar__db_stmt (s->db, sql_result, err)))
             return -1;
@@ -232,12 +149,9 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
     return zpar__db_run (s->db, st, "write", err);
 }
 
-int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
+/* The batch in one transaction; -1 with errno and err, the batch kept. */
+static int write_batch (zpar_records_t *s, zpar_error_t *err)
 {
-    if (!s)
-        return zpar__errnoprintf (err, EINVAL, "no task database");
-    if (!s->nops)
-        return 0;
     if (zpar__db_begin (s->db, err) < 0)
         return -1;
     for (size_t i = 0; i < s->nops; i++) {
@@ -250,8 +164,86 @@ int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
         zpar__db_rollback (s->db);
         return -1;
     }
-    ops_free (s);
     return 0;
+}
+
+/* Write the batch now (no waiting for the next try): the state of
+ * "records not saved" follows the outcome, its changes are logged. */
+static int flush_now (zpar_records_t *s, zpar_error_t *err)
+{
+    zpar_error_t e = {{0}};
+    size_t n = s->nops;
+    int saved;
+    if (!n)
+        return 0;
+    if (write_batch (s, &e) < 0) {
+        saved = errno;
+        s->failures++;
+        s->errnum = saved;
+        s->retry_us = zpar__mono_us () + (uint64_t)ZPAR_RECORDS_RETRY_MS * 1000u;
+        snprintf (s->error, sizeof (s->error), "%s", e.text[0] ? e.text : strerror (saved));
+        if (!s->since_us) {
+            s->since_us = zpar__now_us ();
+            zpar__err ("task records are not being saved: %s; %zu records kept in memory "
+                       "(bound %zu bytes), written again every %d ms",
+                       s->error, n, s->limit, ZPAR_RECORDS_RETRY_MS);
+        }
+        /* a copy outside the full disk, in case this controller dies */
+        if (s->spill && !s->spill_ok) {
+            if (zpar__spill_rewrite (s->spill, s->ops, s->nops) == 0) {
+                s->spill_ok = s->spill_exists = 1;
+                zpar__warn ("task records: a copy of the %zu not saved is kept in %s", s->nops,
+                            zpar__spill_path (s->spill));
+            } else
+                zpar__err ("task records: %s: %s; the records not saved are only in memory",
+                           zpar__spill_path (s->spill), strerror (errno));
+        }
+        zpar__rec_check_refusing (s);
+        if (err)
+            *err = e;
+        errno = saved;
+        return -1;
+    }
+    if (s->since_us) {
+        uint64_t now = zpar__now_us ();
+        zpar__warn ("task records are saved again: %zu records written after %.1f s and %llu "
+                    "failed tries",
+                    n, now > s->since_us ? (double)(now - s->since_us) / 1e6 : 0.0,
+                    (unsigned long long)s->failures);
+    }
+    s->since_us = 0;
+    s->failures = 0;
+    s->errnum = 0;
+    s->error[0] = '\0';
+    zpar__rec_ops_free (s);
+    if (s->spill_exists) {
+        (void)zpar__spill_remove (s->spill);
+        s->spill_ok = s->spill_exists = 0;
+    }
+    zpar__rec_check_refusing (s);
+    return 0;
+}
+
+int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
+{
+    if (!s)
+        return zpar__errnoprintf (err, EINVAL, "no task database");
+    if (!s->nops)
+        return 0;
+    if (s->since_us && zpar__mono_us () < s->retry_us)
+        return zpar__errnoprintf (err, EAGAIN, "%s", s->error);
+    return flush_now (s, err);
+}
+
+int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
+{
+    char sql[64];
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf (sql, sizeof (sql), "PRAGMA max_page_count=%lu", pages);
+    return zpar__db_exec (s->db, sql, NULL);
 }
 
 static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
@@ -274,34 +266,60 @@ int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *statu
 {
     sqlite3_stmt *st;
     uint64_t id = tid.v;
-    int rc;
+    int rc, found = 0;
     if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
         errno = EINVAL;
         return -1;
+    }
+    if (req) {
+        *req = NULL;
+        *reqlen = 0;
+    }
+    if (res) {
+        *res = NULL;
+        *reslen = 0;
     }
     if (s->nops)
         (void)zpar__records_flush (s, NULL);
     if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
         return -1;
     sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    if ((rc = zpar__db_step (s->db, st, "get", NULL)) <= 0) {
-        if (rc == 0)
-            errno = ENOENT;
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) < 0)
         return -1;
-    }
-    *state = sqlite3_column_int (st, 0);
-    *status = sqlite3_column_int (st, 1);
-    if ((req && dup_col (st, 2, req, reqlen) < 0) || (res && dup_col (st, 3, res, reslen) < 0)) {
-        if (req) {
-            free (*req);
-            *req = NULL;
+    if (rc == 1) {
+        found = 1;
+        *state = sqlite3_column_int (st, 0);
+        *status = sqlite3_column_int (st, 1);
+        if ((req && dup_col (st, 2, req, reqlen) < 0) ||
+            (res && dup_col (st, 3, res, reslen) < 0)) {
+            sqlite3_reset (st);
+            goto nomem;
         }
         sqlite3_reset (st);
-        errno = ENOMEM;
+    }
+    /* not saved yet: the batch is part of the records */
+    if (s->nops &&
+        (rc = zpar__rec_overlay (s, id, found, state, status, req, reqlen, res, reslen)) != 0) {
+        if (rc < 0)
+            goto nomem;
+        found = 1;
+    }
+    if (!found) {
+        errno = ENOENT;
         return -1;
     }
-    sqlite3_reset (st);
     return 0;
+nomem:
+    if (req) {
+        free (*req);
+        *req = NULL;
+    }
+    if (res) {
+        free (*res);
+        *res = NULL;
+    }
+    errno = ENOMEM;
+    return -1;
 }
 
 long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
@@ -312,7 +330,11 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
         errno = EINVAL;
         return -1;
     }
-    (void)zpar__records_flush (s, NULL);
+    /* a result still in the batch would come back once written */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops) {
+        errno = ENOSPC;
+        return -1;
+    }
     if (!(st = zpar__db_stmt (s->db, id ? sql_purge_one : sql_purge_all, NULL)))
         return -1;
     if (id)
@@ -322,27 +344,80 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
     return (long)zpar__db_changes (s->db);
 }
 
+/* The state the database has for id: 0 / 1 (*state set) / -1. */
+static int db_state (zpar_records_t *s, uint64_t id, int *state)
+{
+    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_get, NULL);
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) == 1) {
+        *state = sqlite3_column_int (st, 0);
+        sqlite3_reset (st);
+    }
+    return rc;
+}
+
 int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt = NULL;
     sqlite3_stmt *st;
-    int rc;
+    size_t nb = 0;
+    int rc = 0;
     if (!s || !cb) {
         errno = EINVAL;
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+    /* not saved (a full disk, a spill read back): the batch counts too */
+    if (s->nops && !(bt = zpar__rec_batch_tasks (s, &map, &nb)))
         return -1;
-    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1)
-        cb (arg, zpar__tid ((uint64_t)sqlite3_column_int64 (st, 0)), sqlite3_column_int (st, 1),
-            zpar__eid ((uint32_t)sqlite3_column_int64 (st, 2)), sqlite3_column_blob (st, 3),
-            (size_t)sqlite3_column_bytes (st, 3));
-    return rc < 0 ? -1 : 0;
+    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
+        goto done;
+    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1) {
+        uint64_t id = (uint64_t)sqlite3_column_int64 (st, 0);
+        btask_t *t = map ? zpar__idmap_get (map, id) : NULL;
+        int state = sqlite3_column_int (st, 1);
+        uint32_t engine = (uint32_t)sqlite3_column_int64 (st, 2);
+        const void *req = sqlite3_column_blob (st, 3);
+        size_t len = (size_t)sqlite3_column_bytes (st, 3);
+        if (t) {
+            t->in_db = 1;
+            if (t->state == ZPAR_REC_DONE)
+                continue;
+            if (t->state > state) {
+                state = t->state;
+                engine = t->engine;
+            }
+            if (t->req) {
+                req = t->req->blob;
+                len = t->req->len;
+            }
+        }
+        cb (arg, zpar__tid (id), state, zpar__eid (engine), req, len);
+    }
+    /* tasks only in the batch (a database row, when there is one, is done) */
+    for (size_t i = 0; rc == 0 && i < nb; i++) {
+        btask_t *t = &bt[i];
+        int dbst;
+        if (t->in_db || t->state == ZPAR_REC_DONE || !t->req || db_state (s, t->id, &dbst) != 0)
+            continue;
+        cb (arg, zpar__tid (t->id), t->state, zpar__eid (t->engine), t->req->blob, t->req->len);
+    }
+done:
+    free (bt);
+    zpar__idmap_destroy (map);
+    return rc < 0 || !st ? -1 : 0;
 }
 
 int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
 {
+    zpar_idmap_t *map = NULL;
+    btask_t *bt;
     sqlite3_stmt *st;
+    size_t nb = 0;
     int rc;
     if (!s || !ok || !notok) {
         errno = EINVAL;
@@ -359,6 +434,69 @@ int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
         *notok = (uint64_t)sqlite3_column_int64 (st, 1);
         sqlite3_reset (st);
     }
+    /* results not saved yet, of tasks the database does not have done */
+    if (!s->nops)
+        return 0;
+    if (!(bt = zpar__rec_batch_tasks (s, &map, &nb)))
+        return -1;
+    for (size_t i = 0; i < nb; i++) {
+        int dbst = -1;
+        if (bt[i].state != ZPAR_REC_DONE ||
+            (db_state (s, bt[i].id, &dbst) == 1 && dbst == ZPAR_REC_DONE))
+            continue;
+        if (bt[i].status == ZPAR_STATUS_OK)
+            (*ok)++;
+        else
+            (*notok)++;
+    }
+    free (bt);
+    zpar__idmap_destroy (map);
+    return 0;
+}
+
+/* The counter's value as the database and the unsaved batch have it. */
+static int counter_value (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    sqlite3_stmt *st;
+    size_t len = strlen (name);
+    int rc;
+    *v = 0;
+    if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
+        *v = (uint64_t)sqlite3_column_int64 (st, 0);
+        sqlite3_reset (st);
+    }
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        if (op->kind == OP_COUNTER && op->len == len && !memcmp (op->blob, name, len) &&
+            op->id > *v)
+            *v = op->id;
+    }
+    return 0;
+}
+
+/* Records are not saved: the increment joins the batch. */
+static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    uint64_t cur;
+    op_t *op;
+    if (counter_value (s, name, &cur) < 0 || !(op = zpar__rec_push (s)))
+        return -1;
+    op->kind = OP_COUNTER;
+    op->id = cur + 1;
+    if (!(op->blob = strdup (name))) {
+        zpar__rec_pop (s);
+        return -1;
+    }
+    op->len = strlen (name);
+    s->bytes += op->len;
+    zpar__rec_spill_add (s, op);
+    zpar__rec_check_refusing (s);
+    *v = op->id;
     return 0;
 }
 
@@ -370,12 +508,14 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
         errno = EINVAL;
         return -1;
     }
-    (void)zpar__records_flush (s, NULL);
+    /* a batch that cannot be written may hold a higher value: it goes first */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops)
+        return counter_batched (s, name, v);
     if (!(st = zpar__db_stmt (s->db, sql_counter, NULL)))
         return -1;
     sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
     if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
-        return -1;
+        return errno == ENOSPC || errno == EIO ? counter_batched (s, name, v) : -1;
     if (rc == 0) {
         errno = EIO;
         return -1;
@@ -385,5 +525,132 @@ int zpar__records_next_counter (zpar_records_t *s, const char *name, uint64_t *v
     rc = zpar__db_step (s->db, st, "counter", NULL);
     if (rc == 1)
         sqlite3_reset (st);
+    if (rc < 0 && (errno == ENOSPC || errno == EIO))
+        return counter_batched (s, name, v);
     return rc < 0 ? -1 : 0;
+}
+
+int zpar__records_engine_get (zpar_records_t *s, const char *uuid, zpar_eid_t *id)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s || !uuid || !*uuid || !id) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* not saved yet: the latest in the batch */
+    for (size_t i = s->nops; i-- > 0;) {
+        const op_t *op = &s->ops[i];
+        if (op->kind == OP_ENGINE && op->len == strlen (uuid) &&
+            !memcmp (op->blob, uuid, op->len)) {
+            *id = zpar__eid ((uint32_t)op->id);
+            return 0;
+        }
+    }
+    if (!(st = zpar__db_stmt (s->db, sql_engine_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "engine id", NULL)) <= 0) {
+        if (rc == 0)
+            errno = ENOENT;
+        return -1;
+    }
+    *id = zpar__eid ((uint32_t)sqlite3_column_int64 (st, 0));
+    sqlite3_reset (st);
+    return 0;
+}
+
+/* Records are not saved: the engine's id joins the batch. */
+static int engine_batched (zpar_records_t *s, const char *uuid, zpar_eid_t id, uint32_t next)
+{
+    op_t *op = zpar__rec_push (s);
+    if (!op)
+        return -1;
+    op->kind = OP_ENGINE;
+    op->id = id.v;
+    op->when = next;
+    if (!(op->blob = strdup (uuid))) {
+        zpar__rec_pop (s);
+        return -1;
+    }
+    op->len = strlen (uuid);
+    s->bytes += op->len;
+    zpar__rec_spill_add (s, op);
+    zpar__rec_check_refusing (s);
+    return 0;
+}
+
+int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id,
+                              uint32_t next_engine)
+{
+    sqlite3_stmt *st;
+    if (!s || !uuid || !*uuid || !id.v) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* a batch that cannot be written goes first */
+    if (zpar__records_flush (s, NULL) < 0 && s->nops)
+        return engine_batched (s, uuid, id, next_engine);
+    if (zpar__db_begin (s->db, NULL) < 0 || !(st = zpar__db_stmt (s->db, sql_engine_put, NULL)))
+        goto error;
+    sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, id.v);
+    if (zpar__db_run (s->db, st, "engine id", NULL) < 0 ||
+        !(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        goto error;
+    sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, next_engine);
+    if (zpar__db_run (s->db, st, "engine counter", NULL) < 0 || zpar__db_commit (s->db, NULL) < 0)
+        goto error;
+    return 0;
+error:
+    zpar__db_rollback (s->db);
+    return errno == ENOSPC || errno == EIO ? engine_batched (s, uuid, id, next_engine) : -1;
+}
+
+int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s || !name || !*name || !v) {
+        errno = EINVAL;
+        return -1;
+    }
+    *v = 0;
+    if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
+        *v = (uint64_t)sqlite3_column_int64 (st, 0);
+        sqlite3_reset (st);
+    }
+    /* values not saved yet */
+    for (size_t i = 0; i < s->nops; i++) {
+        const op_t *op = &s->ops[i];
+        uint64_t x = 0;
+        if (op->kind == OP_COUNTER && op->len == strlen (name) && !memcmp (op->blob, name, op->len))
+            x = op->id;
+        else if (op->kind == OP_ENGINE && !strcmp (name, "engine_next"))
+            x = op->when;
+        if (x > *v)
+            *v = x;
+    }
+    return 0;
+}
+
+int zpar__records_counter_raise (zpar_records_t *s, const char *name, uint64_t v)
+{
+    sqlite3_stmt *st;
+    if (!s || !name || !*name || v > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__records_flush (s, NULL);
+    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
+        return -1;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)v);
+    return zpar__db_run (s->db, st, "counter", NULL);
 }

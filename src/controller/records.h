@@ -14,6 +14,17 @@
  * functions take them as two pieces (header, body) so that the hub can
  * store received frames without re-encoding them.
  *
+ * When a batch cannot be written (disk full, I/O error), nothing is lost
+ * while the controller lives: the batch stays in memory, lookups see it
+ * (zpar__records_get answers from the database and the batch together),
+ * and writing is tried again at most every ZPAR_RECORDS_RETRY_MS until it
+ * succeeds.  zpar__records_health says whether records are being saved,
+ * since when, how many wait and how much memory they take; past the bound
+ * (zpar__records_set_limit) the hub refuses new tasks (admit.h), so the
+ * backlog grows only by the results of the tasks already accepted.  A
+ * crash while records are not saved loses the batch: a task is durable
+ * only once the batch holding its request committed.
+ *
  * Ownership: a zpar_records_t belongs to one thread (the hub's).  Blobs
  * passed in are copied; blobs handed out are malloc'd for the caller.
  * Errors: 0 / -1 with errno (EINVAL bad parameter, ENOMEM, EIO database,
@@ -29,6 +40,10 @@
 #include "zpar/error.h"
 
 #define ZPAR_RECORDS_BATCH 4096
+/* While writes fail: the time between two tries. */
+#define ZPAR_RECORDS_RETRY_MS 1000
+/* The default bound on the memory of the records waiting to be saved. */
+#define ZPAR_RECORDS_LIMIT_DEFAULT ((size_t)256 << 20)
 
 typedef struct zpar_records zpar_records_t;
 
@@ -58,20 +73,51 @@ int zpar__records_put_result (zpar_records_t *r, zpar_tid_t id, zpar_eid_t engin
                               const void *hdr, size_t hlen, const void *body, size_t blen,
                               uint64_t when_us);
 
-/* Write the batch in one transaction.  0 / -1 EIO (the batch is kept, to
- * be tried again). */
+/* Write the batch in one transaction.  0 / -1 with errno (ENOSPC disk
+ * full, EIO...; the batch is kept, to be tried again) and err.  After a
+ * failure, a call before ZPAR_RECORDS_RETRY_MS have passed does not try:
+ * -1 EAGAIN, err holding the last failure. */
 int zpar__records_flush (zpar_records_t *r, zpar_error_t *err);
 /* Number of puts waiting for a flush (0 for NULL). */
 size_t zpar__records_batched (const zpar_records_t *r);
 
-/* Look a task up (flushes first).  *state, *status set; *req and *res (each
- * may be NULL when not wanted): malloc'd copies the caller frees, NULL when
- * absent.  -1 ENOENT if no such task, EIO, ENOMEM. */
+/* Whether records are being saved. */
+typedef struct {
+    size_t unsaved;    /* puts waiting to be written (also between two normal flushes) */
+    size_t bytes;      /* the memory they hold */
+    size_t limit;      /* the bound on bytes (zpar__records_set_limit) */
+    uint64_t since_us; /* wall clock of the first failed write; 0: saving works */
+    uint64_t failures; /* failed writes since then */
+    int refusing;      /* writes fail and bytes >= limit: refuse new tasks */
+    int errnum;        /* errno of the last failure (ENOSPC: disk full), 0 */
+    char error[ZPAR_ERROR_TEXT_MAX]; /* the last failure ("" when saving works) */
+} zpar_records_health_t;
+
+/* Fill *h.  0 / -1 EINVAL. */
+int zpar__records_health (const zpar_records_t *r, zpar_records_health_t *h);
+/* Set the bound on the memory of unsaved records (0: the default).
+ * NULL-safe. */
+void zpar__records_set_limit (zpar_records_t *r, size_t bytes);
+/* Called (in the records' thread) each time "refusing" of the health
+ * changes, with the new value: the hub opens and closes the door to new
+ * tasks there (admit.h), before anything else happens.  fn NULL: none. */
+typedef void (*zpar_records_refusing_f) (void *arg, int refusing);
+void zpar__records_on_refusing (zpar_records_t *r, zpar_records_refusing_f fn, void *arg);
+
+/* For tests: make the database refuse to grow past pages pages (SQLite's
+ * max_page_count), as a full disk does.  0 / -1 errno. */
+int zpar__records_test_max_pages (zpar_records_t *r, unsigned long pages);
+
+/* Look a task up (flushes first; a batch that could not be written is
+ * looked at too).  *state, *status set; *req and *res (each may be NULL
+ * when not wanted): malloc'd copies the caller frees, NULL when absent.
+ * -1 ENOENT if no such task, EIO, ENOMEM. */
 int zpar__records_get (zpar_records_t *r, zpar_tid_t id, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen);
 
 /* Delete finished records: one id, or all (id 0).  Returns the count
- * deleted, -1 with errno. */
+ * deleted, -1 with errno (ENOSPC or EIO: records not saved, nothing
+ * deleted; try again once they are). */
 long zpar__records_purge (zpar_records_t *r, zpar_tid_t id);
 
 /* Called for each task recorded pending or running, in id order, with its
@@ -85,7 +131,22 @@ int zpar__records_unfinished (zpar_records_t *r, zpar_records_unfinished_f cb, v
 int zpar__records_counts (zpar_records_t *r, uint64_t *ok, uint64_t *notok);
 
 /* Increment the persistent counter name (created at 0) and return its new
- * value in *v (e.g. the next client number). */
+ * value in *v (e.g. the next client number).  While records are not
+ * saved, the increment joins the batch (values stay unique while the
+ * controller lives). */
 int zpar__records_next_counter (zpar_records_t *r, const char *name, uint64_t *v);
+
+/* The engine id last given to the engine with this uuid, kept across
+ * controller restarts so that an id is not given to another process.
+ * get: 0, -1 ENOENT (never seen), EIO.  put: record it, and raise the
+ * persistent "engine_next" counter (zpar__records_counter: the highest id
+ * handed out so far) to next_engine if it is lower.  0 / -1 errno. */
+int zpar__records_engine_get (zpar_records_t *r, const char *uuid, zpar_eid_t *id);
+int zpar__records_engine_put (zpar_records_t *r, const char *uuid, zpar_eid_t id,
+                              uint32_t next_engine);
+/* Raise the persistent counter name to v (no change if it is higher). */
+int zpar__records_counter_raise (zpar_records_t *r, const char *name, uint64_t v);
+/* The value of the persistent counter name (0 if it was never set). */
+int zpar__records_counter (zpar_records_t *r, const char *name, uint64_t *v);
 
 #endif

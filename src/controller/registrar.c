@@ -44,10 +44,14 @@ static zpar_task_scheme_t scheme (const zpar_hub_t *h)
     return s;
 }
 
-/* The id an engine registering with uuid (asking for want, 0: any) gets. */
+/* The id an engine registering with uuid (asking for want, 0: any) gets.
+ * Ids are kept in the records (uuid -> id, and the highest id given), so
+ * that after a controller restart an engine gets its id back and no other
+ * process gets it. */
 static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t want)
 {
     zpar_hub_engine_t *e;
+    zpar_eid_t known;
     uint32_t id;
     /* the same engine registering again (lost controller, resend) keeps its id */
     for (uint32_t i = 0; i < h->nengines; i++) {
@@ -55,6 +59,11 @@ static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t wa
             strcmp (h->engines[i]->uuid, uuid) == 0)
             return h->engines[i]->id;
     }
+    /* ... also after a controller restart */
+    if (h->records && zpar__records_engine_get (h->records, uuid, &known) == 0 && known.v &&
+        known.v <= ZPAR_HUB_ENGINE_ID_MAX &&
+        (!(e = zpar__hub_engine_get (h, known)) || e->state != ZPAR_HUB_ENGINE_ALIVE))
+        return known;
     if (want.v) {
         e = zpar__hub_engine_get (h, want);
         if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE)
@@ -85,6 +94,8 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     zpar_error_t err;
     zpar_eid_t id;
     zpar_route_t route;
+    zpar_tid_t *drop = NULL;
+    size_t ndrop = 0;
     int was_alive, rc;
 
     if (zpar__proto_reg_engine_decode (m, &rq, &err) < 0)
@@ -112,6 +123,8 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     }
     if (id.v > h->next_engine)
         h->next_engine = id.v;
+    if (h->records && zpar__records_engine_put (h->records, rq.uuid, id, h->next_engine) < 0)
+        zpar__warn ("engine %u: its id could not be recorded: %s", id.v, strerror (errno));
     if (!(e = zpar__hub_engine_slot (h, id))) {
         rc = engine_refused (r, ENOMEM, "controller out of memory");
         goto done;
@@ -144,6 +157,13 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     rep.scheme = scheme (h);
     rep.hb_period_ms = (uint64_t)h->hb_period_ms;
     rep.hb_misses = (uint64_t)h->hb_misses;
+    /* the tasks it holds: adopted, or to drop (C3) */
+    if (rq.nheld && zpar__hub_engine_held (h, e, was_alive, rq.held, rq.nheld, &drop, &ndrop) < 0) {
+        rc = engine_refused (r, ENOMEM, "controller out of memory");
+        goto done;
+    }
+    rep.drop = drop;
+    rep.ndrop = ndrop;
     rc = zpar__proto_reg_engine_reply_encode (r, &rep);
     if (!was_alive) {
         zpar__info ("engine %u registered (%s pid %d rank %d)", id.v, e->host, e->pid, e->rank);
@@ -154,6 +174,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         zpar__hub_engine_watch (h, e);
     }
 done:
+    free (drop);
     zpar__proto_reg_engine_clear (&rq);
     return rc;
 }
@@ -251,6 +272,12 @@ static void query_task (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t *
             rep->state = task_state (live_state);
             return;
         }
+        if (h->recovering) {
+            /* an engine may still report it, a client submit it again */
+            rep->errnum = EAGAIN;
+            rep->error = "controller recovering after a restart: ask again";
+            return;
+        }
         rep->errnum = ENOENT;
         rep->error = "no such task";
         return;
@@ -271,6 +298,20 @@ static void query_task (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t *
         rep->state = state == ZPAR_REC_RUNNING ? ZPAR_TASK_STATE_RUNNING : ZPAR_TASK_STATE_PENDING;
 }
 
+/* Whether the task records are being saved (the reply borrows text). */
+static void query_records_health (zpar_hub_t *h, zpar_proto_query_reply_t *rep,
+                                  zpar_records_health_t *rh)
+{
+    if (!h->records || zpar__records_health (h->records, rh) < 0 || !rh->since_us)
+        return;
+    rep->records_since_us = rh->since_us;
+    rep->records_unsaved = rh->unsaved;
+    rep->records_bytes = rh->bytes;
+    rep->records_limit = rh->limit;
+    rep->records_refusing = (uint64_t)rh->refusing;
+    rep->records_error = rh->error;
+}
+
 static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
 {
     uint64_t dropped = h->dropped;
@@ -280,6 +321,9 @@ static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
     }
     if (h->extra_dropped)
         dropped += h->extra_dropped (h->extra_arg);
+    rep->duplicates = h->n_duplicates + h->n_held_dropped;
+    if (h->extra_duplicates)
+        rep->duplicates += h->extra_duplicates (h->extra_arg);
     rep->pending = h->n_pending;
     rep->running = h->n_running;
     rep->completed = h->n_ok;
@@ -292,18 +336,148 @@ static void query_purge (zpar_hub_t *h, zpar_tid_t id, zpar_proto_query_reply_t 
     long n = zpar__records_purge (h->records, id);
     uint64_t ok, notok;
     rep->count = n < 0 ? 0 : (uint64_t)n;
+    if (n < 0 && errno == ENOSPC) {
+        rep->errnum = ENOSPC;
+        rep->error = "the task records are not being saved (see zpar status): purge once they are";
+    }
     if (n >= 0 && zpar__records_counts (h->records, &ok, &notok) == 0) {
         h->n_ok = ok;
         h->n_notok = notok;
     }
 }
 
+/* The state of a task the hub knows (live or recorded): 1 with *state,
+ * 0 unknown, -1 the records cannot say (EIO). */
+static int known (zpar_hub_t *h, zpar_tid_t id, zpar_task_state_t *state)
+{
+    int st, status, live_state;
+    if (zpar__hub_task_live (h, id, &live_state)) {
+        *state = task_state (live_state);
+        return 1;
+    }
+    if (zpar__records_get (h->records, id, &st, &status, NULL, NULL, NULL, NULL) == 0) {
+        *state = task_state (st);
+        return 1;
+    }
+    return errno == ENOENT ? 0 : -1;
+}
+
+/* RESUBMIT: queue the task if the hub does not know it; the reply waits
+ * until its record is committed (*defer). */
+static void query_resubmit (zpar_hub_t *h, const zpar_proto_query_t *q,
+                            zpar_proto_query_reply_t *rep, int *defer)
+{
+    zpar_msg_t *t = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_task_state_t state;
+    zpar_error_t err;
+    int k;
+
+    rep->task = q->task;
+    if (!t) {
+        rep->errnum = ENOMEM;
+        rep->error = "controller out of memory";
+        return;
+    }
+    if (zpar__msg_unpack (t, q->record, q->record_len, &err) < 0 || t->hdr.type != ZPAR_MSG_TASK ||
+        t->hdr.task != q->task.v) {
+        rep->errnum = EINVAL;
+        rep->error = "resubmit: the record is not the request of this task";
+        goto done;
+    }
+    if (t->hdr.engine != 0) {
+        rep->errnum = EINVAL;
+        rep->error = "resubmit: only load-balanced tasks (submit a direct task to its engine)";
+        goto done;
+    }
+    zpar__hub_drain_monitor (h);
+    if ((k = known (h, q->task, &state)) < 0) {
+        rep->errnum = EIO;
+        rep->error = "resubmit: the task records cannot be read";
+        goto done;
+    }
+    if (k && !zpar__hub_task_orphan (h, q->task)) {
+        rep->count = 0;
+        rep->state = state;
+        *defer = 1; /* a live task's record may still be in the batch */
+        goto done;
+    }
+    if ((k = zpar__hub_resubmit (h, &t->hdr, q->record, q->record_len)) < 0) {
+        rep->errnum = errno;
+        rep->error = "resubmit: cannot queue the task";
+        goto done;
+    }
+    /* an orphan (held by an engine, never recorded) is known from now on */
+    rep->count = k == 0;
+    rep->state = k == 0 ? ZPAR_TASK_STATE_PENDING : ZPAR_TASK_STATE_RUNNING;
+    *defer = 1;
+done:
+    zpar__msg_destroy (t);
+}
+
+/* SYNC: which of these tasks does the hub know?  The reply waits until
+ * the records hold them (*defer). */
+static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_reply_t *rep,
+                        zpar_proto_mem_t *mem, int *defer)
+{
+    const zpar_tid_t *ids;
+    zpar_tid_t *unknown;
+    zpar_error_t err;
+    size_t n, nu = 0;
+    int all_live = 1;
+
+    if (zpar__proto_query_ids (m, mem, &ids, &n, &err) < 0) {
+        rep->errnum = EINVAL;
+        rep->error = "sync: no valid task ids";
+        return;
+    }
+    if (!(unknown = zpar__proto_mem_alloc (mem, n * sizeof (*unknown)))) {
+        rep->errnum = ENOMEM;
+        rep->error = "controller out of memory";
+        return;
+    }
+    zpar__hub_drain_monitor (h);
+    for (size_t i = 0; i < n && all_live; i++)
+        all_live = zpar__hub_task_live (h, ids[i], NULL);
+    /* the ones not live are looked up in the records: commit them first */
+    if (!all_live && h->records && zpar__records_flush (h->records, &err) < 0) {
+        zpar_records_health_t rh;
+        char *text = zpar__proto_mem_alloc (mem, ZPAR_ERROR_TEXT_MAX + 64);
+        int known_failure = zpar__records_health (h->records, &rh) == 0 && rh.since_us;
+        rep->errnum = known_failure && rh.errnum ? rh.errnum : EIO;
+        if (text)
+            snprintf (text, ZPAR_ERROR_TEXT_MAX + 64,
+                      "not acknowledged: the task records are not being saved (%s)",
+                      known_failure ? rh.error : err.text);
+        rep->error = text ? text : "the task records cannot be saved: nothing is acknowledged";
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        zpar_task_state_t state;
+        int k = known (h, ids[i], &state);
+        if (k < 0) {
+            rep->errnum = EIO;
+            rep->error = "the task records cannot be read";
+            return;
+        }
+        /* an orphan is not durable until its client resubmits it */
+        if (k && !zpar__hub_task_orphan (h, ids[i]))
+            rep->count++;
+        else
+            unknown[nu++] = ids[i];
+    }
+    rep->ids = unknown;
+    rep->nids = nu;
+    *defer = 1;
+}
+
 static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
 {
     zpar_proto_query_t q;
     zpar_proto_query_reply_t rep = {0};
+    zpar_records_health_t rh;
+    zpar_proto_mem_t mem = {0};
     uint8_t *req = NULL, *res = NULL;
-    int rc;
+    int rc, defer = 0;
 
     if (zpar__proto_query_decode (m, &q, NULL) < 0) {
         rep.errnum = EINVAL;
@@ -318,6 +492,7 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         break;
     case ZPAR_QUERY_STATUS:
         query_status (h, &rep);
+        query_records_health (h, &rep, &rh);
         break;
     case ZPAR_QUERY_RESULT:
     case ZPAR_QUERY_REQUEST:
@@ -325,6 +500,12 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         break;
     case ZPAR_QUERY_PURGE:
         query_purge (h, q.task, &rep);
+        break;
+    case ZPAR_QUERY_RESUBMIT:
+        query_resubmit (h, &q, &rep, &defer);
+        break;
+    case ZPAR_QUERY_SYNC:
+        query_sync (h, m, &rep, &mem, &defer);
         break;
     case ZPAR_QUERY_SHUTDOWN: {
         char why[64];
@@ -339,7 +520,8 @@ static int handle_query (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     free ((void *)rep.engines);
     free (req);
     free (res);
-    return rc;
+    zpar__proto_mem_free (&mem);
+    return rc < 0 ? rc : defer;
 }
 
 /* Message type -> handler: fills reply r (NULL: no reply due). */
@@ -367,6 +549,7 @@ int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **r
 {
     zpar_msg_t *r = NULL;
     size_t i;
+    int rc;
     if (!h || !req || !reply) {
         errno = EINVAL;
         return -1;
@@ -383,12 +566,17 @@ int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **r
     /* out of memory: no reply, the peer asks again */
     if (handlers[i].replies && !(r = zpar__msg_create (ZPAR_MSG_NONE)))
         return 0;
-    if (handlers[i].fn (h, req, r) < 0 || !r) {
+    if ((rc = handlers[i].fn (h, req, r)) < 0 || !r) {
         zpar__msg_destroy (r);
         return 0;
     }
     (void)zpar__msg_set_envelope (r, req->nenv, req->env);
     r->hdr.task = req->hdr.task;
+    if (rc == 1) {
+        /* it acknowledges records: sent once they are committed */
+        (void)zpar__hub_defer_reply (h, r);
+        return 0;
+    }
     *reply = r;
     return 0;
 }

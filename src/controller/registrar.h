@@ -20,8 +20,11 @@
 /* Handle req (REGISTER_ENGINE, REGISTER_CLIENT, UNREGISTER, QUERY).  On
  * return *reply is the reply to send to the peer (owned by the caller,
  * its envelope and task set from req), or NULL when none is due
- * (UNREGISTER, an unknown message type, out of memory).  Requests that are
- * wrong get a reply with ZPAR_F_ERRNO and ZPAR_F_ERROR.
+ * (UNREGISTER, an unknown message type, out of memory), or when the reply
+ * acknowledges something the records must hold first (the SYNC and
+ * RESUBMIT queries): it is then handed to zpar__hub_defer_reply, which
+ * sends it once the records batch is committed.  Requests that are wrong
+ * get a reply with ZPAR_F_ERRNO and ZPAR_F_ERROR.
  * Returns 0, or -1 with errno: EINVAL (NULL parameter), EPROTO (a message
  * type the registrar does not take: counted in h->dropped). */
 int zpar__registrar_handle (zpar_hub_t *h, const zpar_msg_t *req, zpar_msg_t **reply);

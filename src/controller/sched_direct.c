@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "error.h"
 #include "log.h"
 #include "proto_control.h"
@@ -59,36 +60,43 @@ static void swap01 (zpar_frames_t *f)
 /* The engine named by a client is not connected: answer for it (and,
  * for a task, tell the hub so that its record is finished).  engine,
  * client: the two routing identities. */
-static void reply_unreachable (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_msg_t *client,
-                               const zpar_hdr_t *h)
+/* Answer a request at once: refused (why: the controller refuses new
+ * tasks, admit.h; not recorded), or its engine is not connected (why
+ * NULL; the result is recorded). */
+static void reply_error (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_msg_t *client,
+                         const zpar_hdr_t *h, const char *why)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
     zpar_tid_t task = zpar__tid (h->task);
     zpar_eid_t eid = zpar__eid (h->engine);
     zpar_cid_t cid = zpar__cid (h->client);
-    char text[160];
+    int errnum = why ? ENOSPC : EHOSTUNREACH;
+    char text[ZPAR_ERROR_TEXT_MAX + 16];
     int rc;
 
     if (!m)
         return;
-    snprintf (text, sizeof (text), "engine %u is not connected (it died, or never registered)",
-              h->engine);
+    if (why)
+        snprintf (text, sizeof (text), "%s", why);
+    else
+        snprintf (text, sizeof (text), "engine %u is not connected (it died, or never registered)",
+                  h->engine);
     if (d->kind == ZPAR_SCHED_DIRECT_MUX) {
         zpar_proto_result_t r;
         zpar__proto_result_error (&r, task, eid, cid, ZPAR_STATUS_ERROR, text);
-        r.errnum = EHOSTUNREACH;
+        r.errnum = errnum;
         rc = zpar__proto_result_encode (m, &r);
     } else {
         zpar_proto_control_reply_t r = {
             .h = {.task = task, .engine = eid, .client = cid},
             .error = text,
-            .errnum = EHOSTUNREACH,
+            .errnum = errnum,
         };
         rc = zpar__proto_control_reply_encode (m, &r);
     }
     if (rc == 0 && zpar__msg_push_ident (m, zmq_msg_data (client), zmq_msg_size (client)) == 0 &&
         zpar__msg_push_ident (m, zmq_msg_data (engine), zmq_msg_size (engine)) == 0 &&
-        zpar__wire_send_chan (d->client, d->signer, d->chan, m, ZMQ_DONTWAIT) == 0 &&
+        zpar__wire_send_chan (d->client, d->signer, d->chan, m, ZMQ_DONTWAIT) == 0 && !why &&
         d->kind == ZPAR_SCHED_DIRECT_MUX)
         (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
     zpar__msg_destroy (m);
@@ -169,6 +177,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zpar_frames_t f;
         zpar_hdr_t h;
         zmq_msg_t e0, c1;
+        char why[ZPAR_ERROR_TEXT_MAX];
         uint32_t id;
         const zpar_route_t *route;
         int rc = recv_checked (d, d->client, 1, &f, &h);
@@ -184,6 +193,13 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             zpar__frames_close (&f);
             continue;
         }
+        /* a new task while the controller refuses them: answered, not run
+         * and not recorded */
+        if (d->kind == ZPAR_SCHED_DIRECT_MUX && zpar__admit_refused (why, sizeof (why))) {
+            reply_error (d, &f.part[1], &f.part[0], &h, why);
+            zpar__frames_close (&f);
+            continue;
+        }
         if (d->kind == ZPAR_SCHED_DIRECT_MUX)
             (void)zpar__monitor_copy (d->monitor, ZPAR_MON_MUX_IN, &f, NULL);
         swap01 (&f);
@@ -194,11 +210,11 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zmq_msg_copy (&c1, &f.part[1]);
         /* route to the identity the hub gave that engine, nobody else */
         if (!(route = zpar__routes_get (d->routes, zpar__eid (id))))
-            reply_unreachable (d, &e0, &c1, &h);
+            reply_error (d, &e0, &c1, &h, NULL);
         else if (replace_part (&f, 0, route->b, sizeof (route->b)) < 0)
             zpar__frames_close (&f);
         else if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
-            reply_unreachable (d, &e0, &c1, &h);
+            reply_error (d, &e0, &c1, &h, NULL);
         zpar__frames_close (&f);
         zmq_msg_close (&e0);
         zmq_msg_close (&c1);

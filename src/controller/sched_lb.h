@@ -111,13 +111,16 @@ typedef enum {
 
 /* Counters, for tests and status. */
 typedef struct {
-    size_t ready;      /* in the ready queue */
-    size_t parked;     /* ready, but no allowed engine can take them now */
-    size_t waiting;    /* waiting for dependencies */
-    size_t running;    /* sent to an engine, no result yet */
-    unsigned stealing; /* steal requests in flight */
-    uint64_t stolen;   /* tasks moved from a busy engine to an idle one */
-    unsigned engines;  /* live engines */
+    size_t ready;         /* in the ready queue */
+    size_t parked;        /* ready, but no allowed engine can take them now */
+    size_t waiting;       /* waiting for dependencies */
+    size_t running;       /* sent to an engine, no result yet */
+    unsigned stealing;    /* steal requests in flight */
+    uint64_t stolen;      /* tasks moved from a busy engine to an idle one */
+    unsigned engines;     /* live engines */
+    uint64_t duplicates;  /* results dropped (the task was elsewhere, or answered) */
+    uint64_t dup_submits; /* submissions dropped (the id was queued, running or done) */
+    uint64_t adopted;     /* tasks adopted from engines that registered again */
 } zpar_sched_lb_stats_t;
 
 /* Create with hwm tasks outstanding per engine (0: the default).  free_f
@@ -140,17 +143,39 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine);
  * log.  -1 ENOENT if it is not a live engine, EINVAL for bad arguments. */
 int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why);
 
-/* Queue a task.  On success the policy owns t->payload.  A task id of 0,
- * or one already queued or running, is answered ZPAR_STATUS_ERROR (the
- * call still succeeds: the answer is the outcome).  -1 EINVAL (NULL, an
+/* Queue a task.  On success the policy owns t->payload.  A task id of 0
+ * is answered ZPAR_STATUS_ERROR (the call still succeeds: the answer is
+ * the outcome).  A task id already queued, running or finished (one the
+ * policy remembers) is a second copy of the same task (a client that
+ * submitted it again after a controller restart): it is dropped and
+ * counted (stats dup_submits), never run twice.  -1 EINVAL (NULL, an
  * array count without its array), ENOMEM: the payload stays the
  * caller's. */
 int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *t);
 
 /* A result came back for task from engine with status.  Returns the
- * verdict, -1 EINVAL for bad arguments. */
+ * verdict, -1 EINVAL for bad arguments.  The first result of a task
+ * stands: a result for a task outstanding on another engine, or already
+ * answered, is swallowed and counted (stats duplicates).  A result for a
+ * task that waits to run again (its engine was taken for dead, or it was
+ * queued after a controller restart) finishes it there (no second run),
+ * unless it says "aborted" (then it is swallowed and counted).  A result
+ * for a task the policy does not know (a controller restart) is
+ * delivered: the hub records the first one only. */
 int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                            zpar_status_t status);
+
+/* Engine (live) registered again and says it holds task t->id, running
+ * or queued on it: count it outstanding there (adopted, no second run;
+ * never stolen back).  If the policy queues the task, it is taken out of
+ * the queue; if it does not know it, t (with its payload: the recorded
+ * request) makes it.  On success the policy owns t->payload (may be NULL
+ * when the policy has the task).  -1 with errno, the payload stays the
+ * caller's: EBUSY the task is outstanding on another engine, waits for a
+ * dependency or is finished (the engine should not run it: the caller
+ * counts the conflict); ENOENT engine not live, or task unknown and no
+ * payload given; EINVAL, ENOMEM. */
+int zpar__sched_lb_adopt (zpar_sched_lb_t *s, zpar_eid_t engine, const zpar_sched_lb_task_t *t);
 
 /* The engine answered a steal: the task had started, it stays there. */
 int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);

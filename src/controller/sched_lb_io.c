@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admit.h"
 #include "error.h"
 #include "log.h"
 #include "proto_control.h"
@@ -50,7 +51,8 @@ struct zpar_sched_lb_io {
     pthread_t thread;
     int started;
     volatile uint64_t dropped;
-    zpar_droplog_t droplog; /* rate-limited drop warnings (this thread's) */
+    volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
+    zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
 };
 
 static void payload_free (void *p, void *arg)
@@ -156,6 +158,7 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 static void run_actions (zpar_sched_lb_io_t *io)
 {
     zpar_sched_lb_action_t act;
+    zpar_sched_lb_stats_t st;
     while (zpar__sched_lb_next_action (io->policy, &act) == 1) {
         switch (act.kind) {
         case ZPAR_SCHED_LB_ACT_DISPATCH:
@@ -185,6 +188,8 @@ static void run_actions (zpar_sched_lb_io_t *io)
                                        ZPAR_SCHED_LB_RETRY_US / 1000);
     } else if (zpar__watcher_active (io->w_retry))
         zpar__watcher_stop (io->w_retry);
+    zpar__sched_lb_stats (io->policy, &st);
+    io->duplicates = st.duplicates + st.dup_submits;
 }
 
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -216,39 +221,73 @@ static void handle_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
     zpar__msg_destroy (m);
 }
 
-/* A task request (f: checked, delim 1): hand it to the policy. */
-static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+/* While the controller refuses new tasks (admit.h): answer the request
+ * at once with an error result, neither run nor recorded.  1 if refused
+ * (f closed). */
+static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    char why[ZPAR_ERROR_TEXT_MAX];
+    zpar_proto_result_t res;
+    zpar_msg_t *m;
+    if (!zpar__admit_refused (why, sizeof (why)))
+        return 0;
+    zpar__proto_result_error (&res, zpar__tid (h->task), zpar__eid (0), zpar__cid (h->client),
+                              ZPAR_STATUS_ERROR, why);
+    res.errnum = ENOSPC;
+    if ((m = zpar__msg_create (ZPAR_MSG_RESULT)) && zpar__proto_result_encode (m, &res) == 0 &&
+        zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
+        (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
+    zpar__msg_destroy (m);
+    zpar__frames_close (f);
+    return 1;
+}
+
+/* Decode a task request (f: checked, delim 1) into t and a payload that
+ * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
+ * NULL when f is not a task (dropped, f closed) or out of memory. */
+static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
 {
     zpar_error_t err;
-    zpar_proto_task_t pt;
     payload_t *p;
-    zpar_sched_lb_task_t t;
 
     if (zpar__frames_decode (f, io->scratch, &err) < 0 ||
-        zpar__proto_task_decode (io->scratch, &pt, &err) < 0) {
+        zpar__proto_task_decode (io->scratch, pt, &err) < 0) {
         drop (io, "client", err.text);
         zpar__frames_close (f);
-        return;
+        return NULL;
     }
     if (!(p = calloc (1, sizeof (*p)))) {
-        zpar__proto_task_clear (&pt);
+        zpar__proto_task_clear (pt);
         zpar__frames_close (f);
-        return;
+        return NULL;
     }
     p->f = *f;
     f->n = 0;
     p->hdr = *h;
-    t = (zpar_sched_lb_task_t){
-        .id = pt.h.task,
-        .client = pt.h.client,
-        .priority = pt.priority,
-        .retries = (unsigned)pt.retries,
-        .targets = pt.targets,
-        .ntargets = pt.ntargets,
-        .after = pt.after,
-        .nafter = pt.nafter,
+    *t = (zpar_sched_lb_task_t){
+        .id = pt->h.task,
+        .client = pt->h.client,
+        .priority = pt->priority,
+        .retries = (unsigned)pt->retries,
+        .targets = pt->targets,
+        .ntargets = pt->ntargets,
+        .after = pt->after,
+        .nafter = pt->nafter,
         .payload = p,
     };
+    return p;
+}
+
+/* A task request (f: checked, delim 1): hand it to the policy. */
+static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    zpar_proto_task_t pt;
+    payload_t *p;
+    zpar_sched_lb_task_t t;
+
+    if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
+        return;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
         zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
@@ -276,7 +315,8 @@ static void on_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t
 /* pure: requests go to the engines as they are, round robin */
 static void on_pure_request (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
-    (void)h;
+    if (refused (io, f, h))
+        return;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
     (void)zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
@@ -390,6 +430,52 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 
 typedef void (*pipe_handler_f) (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm);
 
+/* The frames of a recorded request, as the hub sends it (header + body);
+ * 0 / -1 when it is not a load-balanced task request. */
+static int recorded_frames (const void *req, size_t len, zpar_frames_t *f, zpar_hdr_t *h)
+{
+    zpar_pipe_msg_t rq = {.kind = ZPAR_PIPE_REQUEUE, .data = req, .len = len};
+    zpar_error_t err;
+    if (zpar__pipe_requeue_frames (&rq, f) < 0)
+        return -1;
+    if (zpar__frames_check (NULL, f, h, &err) < 0 || h->type != ZPAR_MSG_TASK || h->engine != 0) {
+        zpar__frames_close (f);
+        return -1;
+    }
+    return 0;
+}
+
+/* The tasks an engine that registered again holds: outstanding there. */
+static void adopt_list (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    size_t pos = 0, reqlen;
+    uint64_t task;
+    const void *req;
+    while (zpar__pipe_adopt_next (pm, &pos, &task, &req, &reqlen) == 1) {
+        zpar_sched_lb_task_t t = {.id = zpar__tid (task)};
+        zpar_proto_task_t pt = {0};
+        payload_t *p = NULL;
+        zpar_frames_t f;
+        zpar_hdr_t h;
+        if (reqlen && recorded_frames (req, reqlen, &f, &h) == 0 &&
+            (p = task_payload (io, &f, &h, &pt, &t)) && t.id.v != task) {
+            payload_free (p, NULL);
+            zpar__proto_task_clear (&pt);
+            p = NULL;
+            t = (zpar_sched_lb_task_t){.id = zpar__tid (task)};
+        }
+        if (zpar__sched_lb_adopt (io->policy, zpar__eid (pm->engine), &t) < 0) {
+            zpar__warn ("task scheduler: task %llu held by engine %u not adopted: %s",
+                        (unsigned long long)task, pm->engine,
+                        errno == EBUSY ? "it is outstanding elsewhere or finished"
+                                       : strerror (errno));
+            payload_free (p, NULL);
+        }
+        if (p)
+            zpar__proto_task_clear (&pt);
+    }
+}
+
 static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 {
     if (zpar__routes_set (io->routes, &pm->route) < 0) {
@@ -397,6 +483,14 @@ static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
         return;
     }
     (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm->engine));
+    /* in the same message: nothing was dispatched in between */
+    if (pm->adopt_len)
+        adopt_list (io, pm);
+}
+
+static void on_adopt (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    adopt_list (io, pm);
 }
 
 static void on_down (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
@@ -416,22 +510,15 @@ static void on_requeue (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 {
     zpar_frames_t f;
     zpar_hdr_t h;
-    zpar_error_t err;
-    if (zpar__pipe_requeue_frames (pm, &f) < 0)
-        return;
-    if (zpar__frames_check (NULL, &f, &h, &err) < 0 || h.type != ZPAR_MSG_TASK || h.engine != 0) {
-        zpar__frames_close (&f); /* only load-balanced task requests */
-        return;
-    }
+    if (recorded_frames (pm->data, pm->len, &f, &h) < 0)
+        return; /* only load-balanced task requests */
     new_task (io, &f, &h);
 }
 
 /* The hub's commands (pure ignores them all but $TERM). */
 static const pipe_handler_f pipe_handlers[ZPAR_PIPE_KIND_MAX] = {
-    [ZPAR_PIPE_UP] = on_up,
-    [ZPAR_PIPE_DOWN] = on_down,
-    [ZPAR_PIPE_DONE] = on_done,
-    [ZPAR_PIPE_REQUEUE] = on_requeue,
+    [ZPAR_PIPE_UP] = on_up,           [ZPAR_PIPE_DOWN] = on_down,   [ZPAR_PIPE_DONE] = on_done,
+    [ZPAR_PIPE_REQUEUE] = on_requeue, [ZPAR_PIPE_ADOPT] = on_adopt,
 };
 
 static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -572,4 +659,9 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
 uint64_t zpar__sched_lb_io_dropped (const zpar_sched_lb_io_t *io)
 {
     return io ? io->dropped : 0;
+}
+
+uint64_t zpar__sched_lb_io_duplicates (const zpar_sched_lb_io_t *io)
+{
+    return io ? io->duplicates : 0;
 }

@@ -52,4 +52,9 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io);
  * type).  May be read from another thread. */
 uint64_t zpar__sched_lb_io_dropped (const zpar_sched_lb_io_t *io);
 
+/* Duplicates dropped so far: results from an engine for a task that was
+ * not outstanding there (given to another engine, or answered), and
+ * second submissions of a task id.  May be read from another thread. */
+uint64_t zpar__sched_lb_io_duplicates (const zpar_sched_lb_io_t *io);
+
 #endif

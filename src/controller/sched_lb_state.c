@@ -65,6 +65,37 @@ lbtask_t *zpar__lb_heap_pop (heap_t *h)
     return top;
 }
 
+void zpar__lb_heap_remove (heap_t *h, lbtask_t *t)
+{
+    size_t i;
+    lbtask_t *last;
+    for (i = 0; i < h->n && h->v[i] != t; i++)
+        ;
+    if (i == h->n)
+        return;
+    t->in_heap = 0;
+    last = h->v[--h->n];
+    if (i == h->n)
+        return;
+    /* put last at i, then sift it up or down */
+    while (i > 0 && before (last, h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && before (h->v[c + 1], h->v[c]))
+            c++;
+        if (!before (h->v[c], last))
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    h->v[i] = last;
+}
+
 zpar_sched_lb_action_t *zpar__lb_act_push (zpar_sched_lb_t *s)
 {
     zpar_sched_lb_action_t *a;
@@ -237,6 +268,9 @@ void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
     st->stealing = s->nstealing;
     st->stolen = s->stolen;
     st->engines = s->nlive;
+    st->duplicates = s->duplicates;
+    st->dup_submits = s->dup_submits;
+    st->adopted = s->adopted;
 }
 
 lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)

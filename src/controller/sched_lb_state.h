@@ -92,7 +92,10 @@ struct zpar_sched_lb {
     unsigned nwaiting;  /* engines in the waiting state */
     unsigned nstealing; /* steal requests in flight */
     uint64_t stolen;
-    int paused; /* a dispatch could not be sent: wait for the next event */
+    uint64_t duplicates;  /* results dropped: the task is elsewhere or answered */
+    uint64_t dup_submits; /* submissions dropped: the task id is queued, running or done */
+    uint64_t adopted;     /* tasks adopted from engines that registered again */
+    int paused;           /* a dispatch could not be sent: wait for the next event */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
     size_t acthead;
@@ -104,6 +107,8 @@ struct zpar_sched_lb {
  * 0 / -1 ENOMEM; pop: NULL when empty. */
 int zpar__lb_heap_push (heap_t *h, lbtask_t *t);
 lbtask_t *zpar__lb_heap_pop (heap_t *h);
+/* Take t (in the heap) out of it, O(n). */
+void zpar__lb_heap_remove (heap_t *h, lbtask_t *t);
 
 /* A zeroed action at the end of the FIFO (NULL: ENOMEM); the first one
  * out (1), or 0 when empty. */

@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "error.h"
 #include "heart.h"
+#include "keeper.h"
 #include "log.h"
 #include "msg.h"
 #include "netlimit.h"
@@ -54,6 +55,7 @@ typedef struct {
     zpar_signer_t *signer;
     zpar_reactor_t *reactor;
     zpar_task_runner_t *tr;
+    zpar_keeper_t *keeper; /* kills our tasks' groups if we die (keeper.h) */
     zpar_heart_t *heart;
     char host[256];
     char uuid[40];
@@ -77,7 +79,8 @@ typedef struct {
     char addr_pong[ZPAR_ADDR_MAX];
     uint64_t hb_period_ms;
     unsigned hb_misses;
-    uint64_t ctl_session; /* session of the controller we registered with */
+    uint64_t ctl_session;  /* session of the controller we registered with */
+    uint64_t resend_since; /* the controller was lost: results sent since then go again */
 
     zpar_msg_t *rx;
     volatile sig_atomic_t stop; /* also what inline tasks see as cancelled */
@@ -274,6 +277,12 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
         zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
                     (double)(zpar__mono_us () - zpar__heart_last_ping_us (h)) / 1e6, e->id);
     e->ctl_session = 0;
+    /* what we sent since a little before the last ping may be lost with
+     * it (the controller commits its records every 50 ms) */
+    if (!e->resend_since) {
+        uint64_t last = zpar__heart_last_ping_us (h);
+        e->resend_since = last > 1000000u ? last - 1000000u : 1;
+    }
     disconnect (e); /* destroys h */
     (void)reg_send (e);
     zpar__timer_watcher_reset (e->w_resend, REG_RESEND_MS, REG_RESEND_MS);
@@ -380,6 +389,12 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
                 zpar__scheme_name (rep.scheme) ? zpar__scheme_name (rep.scheme) : "?");
     e->registered_once = 1;
     zpar__watcher_stop (e->w_giveup);
+    if (e->resend_since) {
+        size_t n = zpar__task_runner_resend (e->tr, e->resend_since);
+        e->resend_since = 0;
+        if (n)
+            zpar__info ("sent again %zu result(s) the lost controller may not have recorded", n);
+    }
     zpar__task_runner_flush (e->tr);
 done:
     zpar__proto_reg_engine_reply_clear (&rep);
@@ -448,6 +463,7 @@ static void cleanup (eng_t *e)
     zpar__signer_destroy (e->signer);
     if (e->zctx)
         zmq_ctx_term (e->zctx);
+    zpar__keeper_stop (e->keeper); /* after the tasks: nothing is left to kill */
 }
 
 /* The reactor, the signal watchers (first: before any thread), timers. */
@@ -462,6 +478,7 @@ static int setup (eng_t *e, zpar_error_t *err)
         .rank = opts->rank,
         .mpi_comm = opts->mpi_comm,
         .cancelled = &e->stop,
+        .keeper = e->keeper,
     };
     zpar_task_runner_ops_t ops = {
         .send = tr_send,
@@ -517,6 +534,13 @@ int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err)
     if (gethostname (e->host, sizeof (e->host) - 1) < 0)
         snprintf (e->host, sizeof (e->host), "localhost");
     make_uuid (e->uuid, sizeof (e->uuid));
+    {
+        /* before the ZeroMQ threads: the keeper is forked */
+        zpar_error_t kerr;
+        if (!(e->keeper = zpar__keeper_start (&kerr)))
+            zpar__warn ("%s: task processes are contained by their parent-death signal only",
+                        kerr.text);
+    }
 
     if (setup (e, err) < 0) {
         e->rc = -1;

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -89,6 +90,12 @@ void zpar__runner_set_engine (zpar_runner_t *r, uint32_t engine)
 {
     if (r)
         r->engine = engine;
+}
+
+void zpar__runner_set_keeper (zpar_runner_t *r, zpar_keeper_t *k)
+{
+    if (r)
+        r->keeper = k;
 }
 
 void zpar__runner_set_output_cb (zpar_runner_t *r, zpar_runner_output_f cb, void *arg)
@@ -262,6 +269,10 @@ static void try_reap (zpar_runner_t *r, int block)
         r->res.finished_us = zpar__now_us ();
         /* anything the task left behind in its process group goes too */
         (void)killpg (r->pid, SIGKILL);
+        if (r->listed) {
+            (void)zpar__keeper_remove (r->keeper, r->listed);
+            r->listed = 0;
+        }
         r->drain_at = r->end_mono + DRAIN_GRACE_US;
         r->timeout_at = r->kill_at = 0;
         unwatch_pid (r);
@@ -460,6 +471,8 @@ int zpar__runner_child_started (zpar_runner_t *r)
     int e;
 
     r->state = ST_RUNNING;
+    if (r->keeper && zpar__keeper_add (r->keeper, r->pid) == 0)
+        r->listed = r->pid;
     if (r->timeout_ms)
         r->timeout_at = r->start_mono + r->timeout_ms * 1000u;
     /* a pidfd becomes readable when the child exits (also if it already
@@ -490,20 +503,41 @@ error:
 
 /* ------------------------------------------------------------- control */
 
-int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms)
+/* Signal the running child's group, SIGKILL after grace_ms: interrupted
+ * (why NULL) or killed for why. */
+static int signal_task (zpar_runner_t *r, int sig, unsigned grace_ms, const char *why)
 {
     if (!r || r->state != ST_RUNNING || r->reaped) {
         errno = ESRCH;
         return -1;
     }
-    r->interrupted = 1;
-    killgroup (r, SIGINT);
+    if (why) {
+        r->killed = 1;
+        snprintf (r->kill_why, sizeof (r->kill_why), "%s", why);
+    } else
+        r->interrupted = 1;
+    killgroup (r, sig);
     r->kill_at = zpar__mono_us () + (uint64_t)grace_ms * 1000u;
     arm_timer (r, zpar__mono_us ());
     return 0;
 }
 
+int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms)
+{
+    return signal_task (r, SIGINT, grace_ms, NULL);
+}
+
+int zpar__runner_cancel (zpar_runner_t *r, unsigned grace_ms, const char *why)
+{
+    return signal_task (r, SIGTERM, grace_ms, why ? why : "cancelled");
+}
+
 int zpar__runner_kill (zpar_runner_t *r, const char *why)
+{
+    return zpar__runner_terminate (r, 0, why);
+}
+
+int zpar__runner_terminate (zpar_runner_t *r, unsigned grace_ms, const char *why)
 {
     if (!r || r->state != ST_RUNNING) {
         errno = ESRCH;
@@ -511,7 +545,19 @@ int zpar__runner_kill (zpar_runner_t *r, const char *why)
     }
     r->killed = 1;
     snprintf (r->kill_why, sizeof (r->kill_why), "%s", why ? why : "killed");
-    killgroup (r, SIGKILL);
+    if (grace_ms && !r->reaped) {
+        struct timespec step = {0, 5 * 1000 * 1000};
+        uint64_t end = zpar__mono_us () + (uint64_t)grace_ms * 1000u;
+        killgroup (r, SIGTERM);
+        for (;;) {
+            try_reap (r, 0);
+            if (r->reaped || zpar__mono_us () >= end)
+                break;
+            nanosleep (&step, NULL);
+        }
+    }
+    if (!r->reaped)
+        killgroup (r, SIGKILL);
     try_reap (r, 1);
     for (int i = 0; i < NFD; i++)
         if (r->fd[i] >= 0)

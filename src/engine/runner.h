@@ -2,8 +2,9 @@
  *
  * A runner belongs to one engine (one thread) and to one reactor (given at
  * creation).  It runs
- *   - command tasks with posix_spawnp(), stdin from /dev/null, stdout and
- *     stderr on pipes, in a new process group;
+ *   - command tasks in a child process (a clone(CLONE_VM | CLONE_VFORK)
+ *     spawn, runner_cmd.c), stdin from /dev/null, stdout and stderr on
+ *     pipes, in a new process group;
  *   - function tasks by fork()ing the engine (after dlopen()ing the library
  *     once: handles are cached by path for the runner's life) and calling
  *     the symbol in the child, in a new process group; the return value and
@@ -24,6 +25,14 @@
  * engine blocks (a function child then sets its own SIGTERM/SIGINT
  * handler for zpar_fn_cancelled: see runner_fn.c).
  * Children never touch ZeroMQ.  Several runners may live in one process.
+ *
+ * Containment (doc/engine.md): every child leads a process group of its
+ * own and has SIGKILL as its parent-death signal (it fires when the thread
+ * that started the child ends: start tasks only from a thread that lives
+ * as long as the engine).  Whenever a task ends, whatever is left in its
+ * group is killed.  With a keeper (zpar__runner_set_keeper) the runner
+ * lists each task's group with it while the task runs, so that the group
+ * is killed even when the engine is killed with SIGKILL.
  */
 #ifndef ZPAR__RUNNER_H
 #define ZPAR__RUNNER_H
@@ -33,6 +42,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keeper.h"
 #include "reactor.h"
 #include "zpar.h"
 
@@ -113,6 +123,10 @@ void zpar__runner_destroy (zpar_runner_t *r);
 /* Change the engine id seen by later tasks (after re-registration). */
 void zpar__runner_set_engine (zpar_runner_t *r, uint32_t engine);
 
+/* Tell keeper k (borrowed, or NULL: none) about every task's process
+ * group from now on; forked children close its descriptor. */
+void zpar__runner_set_keeper (zpar_runner_t *r, zpar_keeper_t *k);
+
 void zpar__runner_set_output_cb (zpar_runner_t *r, zpar_runner_output_f cb, void *arg);
 void zpar__runner_set_done_cb (zpar_runner_t *r, zpar_runner_done_f cb, void *arg);
 
@@ -144,10 +158,21 @@ void zpar__runner_clear (zpar_runner_t *r);
  * 0, or -1 ESRCH when nothing is running. */
 int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms);
 
+/* Stop the running task without blocking: SIGTERM to its process group
+ * (a function task sees zpar_fn_cancelled), SIGKILL after grace_ms if it
+ * is still alive; the done callback comes when it has ended, status
+ * ABORTED with reason `why`.  0, or -1 ESRCH when nothing is running (or
+ * the child has already exited). */
+int zpar__runner_cancel (zpar_runner_t *r, unsigned grace_ms, const char *why);
+
 /* Kill the running task's process group with SIGKILL and reap it (blocks
  * until the child is gone, which SIGKILL makes immediate).  Its status
  * becomes ABORTED with reason `why`.  0, or -1 ESRCH if nothing runs. */
 int zpar__runner_kill (zpar_runner_t *r, const char *why);
+
+/* The same after a grace period: SIGTERM to the group, up to grace_ms for
+ * the child to end (blocking), then SIGKILL.  For an engine that stops. */
+int zpar__runner_terminate (zpar_runner_t *r, unsigned grace_ms, const char *why);
 
 /* Run the runner's reactor until the current task finishes or timeout
  * seconds pass (< 0: forever).  Other watchers of the reactor run too.

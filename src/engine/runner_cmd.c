@@ -1,20 +1,46 @@
-/* runner_cmd.c - command tasks: posix_spawnp with stdin from /dev/null,
- * stdout/stderr on pipes, a new process group, an empty signal mask and
- * default dispositions.  See runner.h. */
+/* runner_cmd.c - command tasks: started with stdin from /dev/null,
+ * stdout/stderr on pipes, in a new process group, with SIGKILL as their
+ * parent-death signal, an empty signal mask and default dispositions.  See
+ * runner.h and doc/engine.md ("Containment").
+ *
+ * posix_spawn cannot set a parent-death signal, so the child is made the
+ * way glibc's posix_spawn makes it: clone(CLONE_VM | CLONE_VFORK) on a
+ * stack of its own, all signals blocked in the parent meanwhile; the child
+ * runs only system calls (and execvpe) and reports a failure before exec
+ * in memory it shares with the parent, which resumes once the child has
+ * exec'd or exited.  Under AddressSanitizer (which does not follow a
+ * CLONE_VM child) it forks instead and reports through a pipe. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reactor.h"
 #include "runner_int.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_FORK 1
+#endif
+#endif
+#ifndef SPAWN_FORK
+#define SPAWN_FORK 0
+#endif
+
+#define SPAWN_STACK (64u * 1024) /* plus the argv pointers execvpe copies */
 
 extern char **environ;
 
@@ -71,21 +97,166 @@ const char *zpar__runner_cwd_problem (const char *cwd, char *buf, size_t size)
     return buf;
 }
 
-int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
+/* What the child needs; it writes only err_no and stage. */
+typedef struct {
+    char *const *argv;
+    char *const *envp;
+    const char *cwd; /* NULL: stay */
+    int out, err;    /* the pipes' write ends */
+    pid_t parent;
+    int errfd; /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
+    volatile int err_no;
+    volatile int stage;
+} spawn_args_t;
+
+enum { STAGE_SETUP = 1, STAGE_CWD = 2, STAGE_EXEC = 3 };
+
+static void __attribute__ ((noreturn)) spawn_fail (spawn_args_t *a, int stage, int e)
 {
-    /* reset to default in the child: whatever the engine ignores or
-     * handles (blocked signals are covered by the empty mask) */
+    a->err_no = e;
+    a->stage = stage;
+    if (a->errfd >= 0) {
+        int v[2] = {stage, e};
+        (void)!write (a->errfd, v, sizeof (v));
+    }
+    _exit (127);
+}
+
+/* In the child (sharing the parent's memory unless SPAWN_FORK): only
+ * system calls, no allocation, no lock. */
+static int spawn_child (void *arg)
+{
+    /* reset to default: whatever the engine ignores or handles (blocked
+     * signals are covered by the empty mask) */
     static const int defsigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGCHLD, SIGHUP,
                                   SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+    spawn_args_t *a = arg;
+    struct sigaction sa, old;
+    sigset_t mask;
+    int fd;
+
+    /* a handler of the parent must never run on this stack */
+    memset (&sa, 0, sizeof (sa));
+    sigemptyset (&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++) {
+        int reset = 0;
+        if (s == SIGKILL || s == SIGSTOP || sigaction (s, NULL, &old) < 0)
+            continue;
+        if ((old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))
+            reset = 1;
+        for (size_t i = 0; i < sizeof (defsigs) / sizeof (defsigs[0]); i++)
+            if (defsigs[i] == s)
+                reset = 1;
+        if (reset)
+            (void)sigaction (s, &sa, NULL);
+    }
+    /* SIGKILL when the engine's thread that started us ends (the engine
+     * dies); if it already has, we were adopted: do not run */
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        spawn_fail (a, STAGE_SETUP, errno);
+    if (getppid () != a->parent)
+        spawn_fail (a, STAGE_SETUP, ESRCH);
+    if (setpgid (0, 0) < 0)
+        spawn_fail (a, STAGE_SETUP, errno);
+    if ((fd = open ("/dev/null", O_RDONLY)) < 0)
+        spawn_fail (a, STAGE_SETUP, errno);
+    if (fd != 0) {
+        (void)dup2 (fd, 0);
+        (void)close (fd);
+    }
+    if (dup2 (a->out, 1) < 0 || dup2 (a->err, 2) < 0)
+        spawn_fail (a, STAGE_SETUP, errno);
+    if (a->cwd && chdir (a->cwd) < 0)
+        spawn_fail (a, STAGE_CWD, errno);
+    zpar__reactor_child_sigmask (&mask);
+    (void)sigprocmask (SIG_SETMASK, &mask, NULL);
+    execvpe (a->argv[0], a->argv, a->envp);
+    spawn_fail (a, STAGE_EXEC, errno);
+}
+
+/* Start the child: its pid, or -1 with errno (the child's failure, *stage
+ * saying where, or the parent's own: stage 0). */
+static pid_t spawn (spawn_args_t *a, int *stage)
+{
+    sigset_t all, old;
+    pid_t pid;
+    int e = 0;
+
+    a->err_no = 0;
+    a->stage = 0;
+    a->errfd = -1;
+    a->parent = getpid ();
+    *stage = 0;
+    sigfillset (&all);
+#if SPAWN_FORK
+    {
+        int ep[2];
+        if (pipe2 (ep, O_CLOEXEC) < 0)
+            return -1;
+        a->errfd = ep[1];
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        pid = fork ();
+        if (pid == 0)
+            spawn_child (a);
+        e = errno;
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        (void)close (ep[1]);
+        if (pid > 0) {
+            int v[2];
+            ssize_t n;
+            do
+                n = read (ep[0], v, sizeof (v));
+            while (n < 0 && errno == EINTR);
+            if (n == (ssize_t)sizeof (v)) {
+                a->stage = v[0];
+                a->err_no = v[1];
+            }
+        }
+        (void)close (ep[0]);
+    }
+#else
+    {
+        size_t argc = 0, size;
+        void *stack;
+        while (a->argv[argc])
+            argc++;
+        size = (SPAWN_STACK + (argc + 2) * sizeof (char *) + 4095) & ~(size_t)4095;
+        stack = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                      -1, 0);
+        if (stack == MAP_FAILED)
+            return -1;
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        pid = clone (spawn_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+        e = errno;
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        (void)munmap (stack, size);
+    }
+#endif
+    if (pid < 0) {
+        errno = e;
+        return -1;
+    }
+    if (a->err_no) {
+        /* it failed before exec and has exited: reap it */
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        *stage = a->stage;
+        errno = a->err_no;
+        return -1;
+    }
+    return pid;
+}
+
+int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
+{
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t set;
+    spawn_args_t a;
     char **envp = NULL;
     const char *bad = NULL;
     char why[128];
     pid_t pid;
-    int rc;
+    int rc = 0, stage = 0;
 
     if (!spec->argv || !spec->argv[0])
         return zpar__runner_fail_now (r, "command task without a command (empty argv)");
@@ -104,42 +275,31 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
             free (envp);
         return zpar__runner_fail_now (r, "cannot create pipes: %s", strerror (e));
     }
-    posix_spawn_file_actions_init (&fa);
-    posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2 (&fa, po[1], 1);
-    posix_spawn_file_actions_adddup2 (&fa, pe[1], 2);
-    if (spec->cwd && *spec->cwd)
-        posix_spawn_file_actions_addchdir_np (&fa, spec->cwd);
-    posix_spawnattr_init (&at);
-    posix_spawnattr_setflags (&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                       POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup (&at, 0);
-    zpar__reactor_child_sigmask (&set);
-    posix_spawnattr_setsigmask (&at, &set);
-    sigemptyset (&set);
-    for (size_t i = 0; i < sizeof (defsigs) / sizeof (defsigs[0]); i++)
-        sigaddset (&set, defsigs[i]);
-    posix_spawnattr_setsigdefault (&at, &set);
+    memset (&a, 0, sizeof (a));
+    a.argv = spec->argv;
+    a.envp = envp;
+    a.cwd = spec->cwd && *spec->cwd ? spec->cwd : NULL;
+    a.out = po[1];
+    a.err = pe[1];
 
-    rc = posix_spawnp (&pid, spec->argv[0], &fa, &at, spec->argv, envp);
+    pid = spawn (&a, &stage);
+    if (pid < 0)
+        rc = errno;
 
-    posix_spawnattr_destroy (&at);
-    posix_spawn_file_actions_destroy (&fa);
     if (envp != environ)
         free (envp);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
-    if (rc != 0) {
+    if (pid < 0) {
         zpar__runner_close_fd (&po[0]);
         zpar__runner_close_fd (&pe[0]);
-        if (zpar__runner_cwd_problem (spec->cwd && *spec->cwd ? spec->cwd : NULL, why,
-                                      sizeof (why)))
+        if (stage == STAGE_CWD || zpar__runner_cwd_problem (a.cwd, why, sizeof (why)))
             return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
-                                          spec->cwd, why);
-        if (rc == ENOENT)
+                                          spec->cwd, stage == STAGE_CWD ? strerror (rc) : why);
+        if (stage == STAGE_EXEC && rc == ENOENT)
             return zpar__runner_fail_now (r, "command not found: %s (%s)", spec->argv[0],
                                           strerror (rc));
-        if (rc == EACCES)
+        if (stage == STAGE_EXEC && rc == EACCES)
             return zpar__runner_fail_now (r, "cannot execute %s (%s)", spec->argv[0],
                                           strerror (rc));
         return zpar__runner_fail_now (r, "cannot start %s (%s)", spec->argv[0], strerror (rc));

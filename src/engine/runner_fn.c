@@ -6,7 +6,9 @@
  * disposition of the signals a task may meet, and turns the first SIGTERM
  * (timeout) or SIGINT (interrupt) into zpar_fn_cancelled() == 1 with a
  * one-shot handler (a second one, or the SIGKILL after the grace period,
- * ends it); then it clears the signal mask it inherited from the engine. */
+ * ends it); then it clears the signal mask it inherited from the engine.
+ * Like a command task it leads a process group of its own and has SIGKILL
+ * as its parent-death signal (doc/engine.md, "Containment"). */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -120,8 +123,8 @@ static void write_all (int fd, const void *data, size_t len)
 
 /* In the forked child: never returns, never touches ZeroMQ. */
 static void __attribute__ ((noreturn))
-child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, int po, int pe,
-                int pr)
+child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, pid_t parent,
+                int po, int pe, int pr)
 {
     static const int defsigs[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
     struct zpar_fn_ctx ctx;
@@ -130,7 +133,15 @@ child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec,
     int devnull, rc;
     uint8_t hdr[5];
 
+    /* SIGKILL when the engine's thread that forked us ends; if the engine
+     * is already gone, do not run */
+    (void)prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid () != parent)
+        _exit (127);
     (void)setpgid (0, 0);
+    /* the keeper must see the engine go, not wait for us */
+    if (zpar__keeper_fd (r->keeper) >= 0)
+        (void)close (zpar__keeper_fd (r->keeper));
     memset (&sa, 0, sizeof (sa));
     sigemptyset (&sa.sa_mask);
     sa.sa_handler = SIG_DFL;
@@ -181,7 +192,7 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     char why[512];
     zpar_task_fn *fn;
     void *h;
-    pid_t pid;
+    pid_t pid, parent;
 
     if (!spec->lib || !*spec->lib)
         return zpar__runner_fail_now (r, "function task without a library");
@@ -224,9 +235,10 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     fflush (stdout);
     fflush (stderr);
     r->is_fn = 1;
+    parent = getpid ();
     pid = fork ();
     if (pid == 0)
-        child_function (r, fn, spec, po[1], pe[1], pr[1]);
+        child_function (r, fn, spec, parent, po[1], pe[1], pr[1]);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     zpar__runner_close_fd (&pr[1]);

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "keeper.h"
 #include "reactor.h"
 #include "runner.h"
 
@@ -40,6 +41,8 @@ struct zpar_runner {
     zpar_runner_done_f done_cb;
     void *done_arg;
     dlent_t *libs;
+    zpar_keeper_t *keeper; /* borrowed, or NULL */
+    pid_t listed;          /* the group the keeper lists for us, 0: none */
 
     int state;
     int is_fn;

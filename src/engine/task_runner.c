@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 #include "msg.h"
@@ -21,7 +22,11 @@
 #include "task_runner.h"
 
 #define INTERRUPT_GRACE_MS 2000u /* SIGINT -> SIGKILL */
+#define DROP_GRACE_MS      1000u /* a dropped task: SIGTERM -> SIGKILL */
+#define STOP_GRACE_MS      500u  /* the engine stops: SIGTERM -> SIGKILL */
 #define OUTBOX_RETRY_MS    100u  /* retry results that could not be sent */
+#define RECENT_MAX         1024u /* results kept after sending (zpar__task_runner_resend) */
+#define RECENT_US          (10u * 1000000u) /* ... for this long at most */
 #define OUTPUT_CAP_MAX     (128u * 1024 * 1024)
 #define POOL_MAX           64
 
@@ -48,7 +53,15 @@ struct zpar_task_runner {
     qlist_t queue; /* tasks received, not started */
     qent_t *cur;   /* the task running (or finished, result pending) */
     int cur_inline;
+    int cur_dropped; /* forget its result */
+    uint64_t dropped;
     qlist_t outbox; /* results waiting to be sent */
+    struct {
+        zpar_msg_t *m; /* a copy, with its envelope */
+        zpar_engine_queue_t q;
+        uint64_t at_us;   /* monotonic time it was sent */
+    } recent[RECENT_MAX]; /* a ring: results sent lately */
+    unsigned nrecent;     /* results ever kept (the next slot is nrecent % RECENT_MAX) */
     zpar_msg_t *pool[POOL_MAX];
     int npool;
     uint64_t done;
@@ -141,6 +154,56 @@ static void retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
     zpar__task_runner_flush (arg);
 }
 
+/* Keep a copy of result m, just sent on q: the controller may die before
+ * it has recorded it (zpar__task_runner_resend). */
+static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m)
+{
+    unsigned i = tr->nrecent++ % RECENT_MAX;
+    uint8_t *buf;
+    size_t len;
+    zpar__msg_destroy (tr->recent[i].m);
+    tr->recent[i].m = NULL;
+    if (zpar__msg_pack (m, &buf, &len) < 0)
+        return;
+    if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
+        (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
+         zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
+        zpar__msg_destroy (tr->recent[i].m);
+        tr->recent[i].m = NULL;
+    }
+    free (buf);
+    tr->recent[i].q = q;
+    tr->recent[i].at_us = zpar__mono_us ();
+}
+
+size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
+{
+    uint64_t now = zpar__mono_us ();
+    size_t n = 0;
+    if (!tr)
+        return 0;
+    for (unsigned k = 0; k < RECENT_MAX; k++) {
+        /* oldest first */
+        unsigned i = (tr->nrecent + k) % RECENT_MAX;
+        zpar_msg_t *m = tr->recent[i].m;
+        qent_t *o;
+        tr->recent[i].m = NULL;
+        if (!m)
+            continue;
+        if (tr->recent[i].at_us < since_us || now - tr->recent[i].at_us > RECENT_US ||
+            !(o = calloc (1, sizeof (*o)))) {
+            zpar__msg_destroy (m);
+            continue;
+        }
+        o->m = m;
+        o->q = tr->recent[i].q;
+        ql_push (&tr->outbox, o);
+        n++;
+    }
+    zpar__task_runner_flush (tr);
+    return n;
+}
+
 void zpar__task_runner_flush (zpar_task_runner_t *tr)
 {
     if (!tr)
@@ -150,6 +213,7 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr)
         o->m->hdr.engine = tr->id;
         if (tr->ops.send (tr->ops.arg, o->q, o->m) < 0)
             break;
+        keep_recent (tr, o->q, o->m);
         (void)ql_pop (&tr->outbox);
         msg_put (tr, o->m);
         free (o);
@@ -163,6 +227,7 @@ static void send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg
 {
     qent_t *o;
     if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
+        keep_recent (tr, q, m);
         msg_put (tr, m);
         return;
     }
@@ -261,6 +326,16 @@ static void complete (zpar_task_runner_t *tr)
         zpar__runner_clear (tr->runner);
         return;
     }
+    if (tr->cur_dropped) {
+        zpar__info ("task %u.%u dropped: its result (%s) is not sent",
+                    zpar__tid_client (cur->t.h.task).v, zpar__tid_seq (cur->t.h.task),
+                    zpar_status_name (r->status));
+        zpar__runner_clear (tr->runner);
+        qent_free (tr, cur);
+        tr->cur = NULL;
+        tr->cur_dropped = 0;
+        return;
+    }
     result_init (tr, &cur->t, r->status, &res);
     res.exit_code = r->exit_code;
     res.ran = 1;
@@ -320,6 +395,7 @@ static int start_one (zpar_task_runner_t *tr)
         s.env = (char *const *)t->env;
     s.cwd = t->cwd;
     tr->cur_inline = t->kind == ZPAR_TASK_FUNCTION && t->inline_fn;
+    tr->cur_dropped = 0;
     if (!tr->cur_inline)
         publish_status (tr, t, ZPAR_TASK_EVENT_STARTED, 0);
     rc = zpar__runner_start (tr->runner, &s);
@@ -547,6 +623,7 @@ zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task
     if (!(tr->runner =
               zpar__runner_create (r, 0, opts->rank, opts->mpi_comm, opts->cancelled, err)))
         goto error;
+    zpar__runner_set_keeper (tr->runner, opts->keeper);
     zpar__runner_set_output_cb (tr->runner, on_output, tr);
     zpar__runner_set_done_cb (tr->runner, on_done, tr);
     if (!(tr->w_kick = zpar__timer_watcher_create (r, 0, 0, on_kick, tr)) ||
@@ -571,6 +648,8 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
     zpar__watcher_destroy (tr->w_retry);
     ql_free (&tr->queue);
     ql_free (&tr->outbox);
+    for (unsigned i = 0; i < RECENT_MAX; i++)
+        zpar__msg_destroy (tr->recent[i].m);
     if (tr->cur) {
         zpar__proto_task_clear (&tr->cur->t);
         zpar__msg_destroy (tr->cur->m);
@@ -599,7 +678,7 @@ int zpar__task_runner_stop (zpar_task_runner_t *tr)
     zpar__watcher_stop (tr->w_kick);
     if (tr->runner && zpar__runner_busy (tr->runner)) {
         zpar__info ("killing the running task");
-        (void)zpar__runner_kill (tr->runner, "the engine stopped");
+        (void)zpar__runner_terminate (tr->runner, STOP_GRACE_MS, "the engine stopped");
         killed = 1;
     }
     if (tr->runner)
@@ -624,4 +703,74 @@ size_t zpar__task_runner_outbox (const zpar_task_runner_t *tr)
 uint64_t zpar__task_runner_done (const zpar_task_runner_t *tr)
 {
     return tr ? tr->done : 0;
+}
+
+size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, size_t max)
+{
+    size_t n = 0;
+    if (!tr)
+        return 0;
+    if (tr->cur && !tr->cur_dropped) {
+        if (ids && n < max)
+            ids[n] = tr->cur->t.h.task;
+        n++;
+    }
+    for (const qent_t *t = tr->queue.head; t; t = t->next) {
+        if (ids && n < max)
+            ids[n] = t->t.h.task;
+        n++;
+    }
+    return n;
+}
+
+/* Take the entries of task out of list l (freed); how many. */
+static int ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox)
+{
+    qent_t **pp = &l->head, *prev = NULL;
+    int n = 0;
+    while (*pp) {
+        qent_t *t = *pp;
+        if (outbox ? t->m->hdr.task == task.v : zpar__tid_eq (t->t.h.task, task)) {
+            *pp = t->next;
+            if (l->tail == t)
+                l->tail = prev;
+            l->len--;
+            if (outbox) {
+                msg_put (tr, t->m);
+                free (t);
+            } else
+                qent_free (tr, t);
+            n++;
+            continue;
+        }
+        prev = t;
+        pp = &t->next;
+    }
+    return n;
+}
+
+int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task)
+{
+    int held = 0;
+    if (!tr || !task.v) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (ql_remove (tr, &tr->queue, task, 0))
+        held = 1;
+    if (ql_remove (tr, &tr->outbox, task, 1))
+        held = 1;
+    if (tr->cur && zpar__tid_eq (tr->cur->t.h.task, task)) {
+        held = 1;
+        if (!tr->cur_dropped) {
+            tr->cur_dropped = 1;
+            zpar__info ("task %u.%u dropped: the controller gave it to another engine or has its "
+                        "result; ending its process group",
+                        zpar__tid_client (task).v, zpar__tid_seq (task));
+            (void)zpar__runner_cancel (tr->runner, DROP_GRACE_MS, "dropped");
+        }
+    }
+    if (held)
+        tr->dropped++;
+    return held;
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+#include "keeper.h"
 #include "msg.h"
 #include "reactor.h"
 #include "zpar/error.h"
@@ -56,6 +58,7 @@ typedef struct {
     int rank;                         /* launcher rank, -1 if none */
     void *mpi_comm;                   /* engines-only communicator for function tasks, or NULL */
     volatile sig_atomic_t *cancelled; /* what inline tasks see, or NULL */
+    zpar_keeper_t *keeper;            /* told every task's process group (borrowed), or NULL */
 } zpar_task_runner_opts_t;
 
 /* Create on reactor r (borrowed).  ops is copied.  NULL with errno
@@ -85,6 +88,13 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr);
  * treats it as lost with its engine), start nothing any more.  The outbox
  * stays (flush it before unregistering).  1 if a task was killed. */
 int zpar__task_runner_stop (zpar_task_runner_t *tr);
+
+/* The controller was lost: send again (through the outbox) the results
+ * sent since since_us (monotonic; up to 1,024 of them, of the last 10 s):
+ * a controller that died may have had them in memory only, or they went
+ * into a connection that was gone.  The hub records a task's first result
+ * and counts the others as duplicates.  Returns how many were queued. */
+size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us);
 
 /* Counters: tasks queued (not started), results waiting, tasks run. */
 size_t zpar__task_runner_queued (const zpar_task_runner_t *tr);

@@ -31,6 +31,11 @@ void zpar__sweep_private_stop (zpar_sweep_private_t *pc, zpar_sweep_log_t *log, 
                               "listed in %s/pids)%s%s",
                               pc->dir, pc->dir, e.text[0] ? ": " : "", e.text);
     }
+    /* whatever is left of it stops now (the tie, subproc.h) */
+    if (pc->tie_fd > 0) {
+        close (pc->tie_fd);
+        pc->tie_fd = 0;
+    }
 }
 
 /* Start a private local cluster of n engines through the local launcher;
@@ -42,6 +47,7 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
     const zpar_launcher_t *l = zpar__launcher_find ("local");
     const char *outdir = zpar__sweep_spec_output_dir (spec);
     zpar_launch_opts_t o;
+    zpar_launch_info_t info;
     zpar_error_t why = {{0}};
 
     if (!l)
@@ -52,7 +58,8 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
     }
     /* ipc:// endpoints must stay under ~100 bytes: keep the dir short */
     if (strlen (outdir) + sizeof ("/.cluster") < 80) {
-        char pids[PATH_MAX + 16];
+        static const char *records[] = {"tasks.sqlite", "tasks.sqlite-wal", "tasks.sqlite-shm"};
+        char pids[PATH_MAX + 32];
         snprintf (pc->dir, sizeof (pc->dir), "%s/.cluster", outdir);
         if (zpar__mkdir_p (pc->dir, 0700) < 0)
             return zpar__errprintf (err, "cannot create %s: %s", pc->dir, strerror (errno));
@@ -63,6 +70,13 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
             zpar__sweep_note (log, "stopping a private cluster left by an earlier run in %s",
                               pc->dir);
             (void)l->stop (pc->dir, CLUSTER_STOP_TIMEOUT, NULL, NULL);
+        }
+        /* and its task records: a new controller in this directory would
+         * queue again the tasks they show unfinished, behind the journal's
+         * back (the journal decides what runs again) */
+        for (size_t i = 0; i < sizeof (records) / sizeof (records[0]); i++) {
+            snprintf (pids, sizeof (pids), "%s/%s", pc->dir, records[i]);
+            (void)unlink (pids);
         }
     } else {
         const char *tmp = getenv ("TMPDIR");
@@ -80,8 +94,9 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
     o.timeout = CLUSTER_START_TIMEOUT;
     o.cancel = cancel;
     o.cancel_arg = cancel_arg;
+    o.tie = 1;       /* it dies with this process, however this process ends */
     pc->started = 1; /* from here on, stop it whatever happens */
-    if (l->start (&o, pc->conn, sizeof (pc->conn), NULL, &why) < 0) {
+    if (l->start (&o, pc->conn, sizeof (pc->conn), &info, &why) < 0) {
         int e = errno;
         zpar__sweep_private_stop (pc, log, 1);
         if (e == ECANCELED)
@@ -93,6 +108,7 @@ static int private_start (zpar_sweep_private_t *pc, const zpar_sweep_spec_t *spe
         return zpar__errnoprintf (err, EHOSTUNREACH, "could not start a private cluster in %s: %s",
                                   pc->dir, why.text);
     }
+    pc->tie_fd = info.tie_fd;
     return 0;
 }
 

@@ -7,7 +7,10 @@
  * of this host), else, when allowed, a private local cluster in
  * "<output dir>/.cluster" (or a mktemp directory when that path is too
  * long for ipc:// endpoints), started and stopped through the local
- * launcher (launchers/launcher.h: what `zpar cluster start` does).
+ * launcher (launchers/launcher.h: what `zpar cluster start` does), tied to
+ * this process (subproc.h): its controller and engines stop when the run
+ * ends in any way, SIGKILL included, so that nothing runs that the journal
+ * cannot hear of.
  */
 #ifndef ZPAR__SWEEP_CLUSTER_H
 #define ZPAR__SWEEP_CLUSTER_H
@@ -23,6 +26,7 @@
 /* A private cluster.  Zero it before use. */
 typedef struct {
     int started; /* a private cluster is ours to stop */
+    int tie_fd;  /* > 0: our end of its tie (launcher.h): it dies with us */
     char dir[PATH_MAX];
     char conn[PATH_MAX];
 } zpar_sweep_private_t;

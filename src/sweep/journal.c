@@ -15,7 +15,7 @@
 #include "error.h"
 #include "journal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS meta ("
@@ -39,34 +39,38 @@ static const char *schema =
     "  created REAL,"
     "  started REAL,"
     "  finished REAL,"
-    "  error TEXT);"
+    "  error TEXT,"
+    "  inflight TEXT,"
+    "  cluster TEXT);"
     "CREATE INDEX IF NOT EXISTS points_idx ON points (idx);"
     "CREATE INDEX IF NOT EXISTS points_state ON points (state);";
 
 #define ROW_COLUMNS                                                                                \
     "key, idx, params, state, exit_code, signal, attempts, wall_s, max_rss_kb, engine, host, "     \
-    "stdout, stderr, task_id, created, started, finished, error"
+    "stdout, stderr, task_id, created, started, finished, error, inflight, cluster"
 
-enum { ST_LOOKUP, ST_GET, ST_DISPATCH, ST_FINISH, ST_CUR_ADD, ST_META_SET, ST_COUNT };
+enum { ST_LOOKUP, ST_GET, ST_DISPATCH, ST_FINISH, ST_CUR_ADD, ST_META_SET, ST_ADOPT, ST_COUNT };
 
 static const char *sql[ST_COUNT] = {
     [ST_LOOKUP] = "SELECT state, attempts FROM points WHERE key = ?1",
     [ST_GET] = "SELECT " ROW_COLUMNS " FROM points WHERE key = ?1",
     [ST_DISPATCH] =
         "INSERT INTO points (key, idx, params, state, attempts, stdout, stderr, task_id,"
-        "  engine, host, created, started)"
-        " VALUES (?1, ?2, ?3, 'running', 1, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+        "  engine, host, created, started, inflight, cluster)"
+        " VALUES (?1, ?2, ?3, 'running', 1, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?6, ?10)"
         " ON CONFLICT (key) DO UPDATE SET idx = excluded.idx, params = excluded.params,"
         "  state = 'running', attempts = attempts + 1, stdout = excluded.stdout,"
         "  stderr = excluded.stderr, task_id = excluded.task_id, engine = excluded.engine,"
         "  host = excluded.host, started = excluded.started, finished = NULL,"
-        "  exit_code = NULL, signal = NULL, wall_s = NULL, max_rss_kb = NULL, error = NULL",
+        "  exit_code = NULL, signal = NULL, wall_s = NULL, max_rss_kb = NULL, error = NULL,"
+        "  inflight = excluded.inflight, cluster = excluded.cluster",
     [ST_FINISH] = "UPDATE points SET state = ?2, exit_code = ?3, signal = ?4, wall_s = ?5,"
                   "  max_rss_kb = ?6, engine = coalesce (?7, engine), host = coalesce (?8, host),"
-                  "  error = ?9, finished = ?10 WHERE key = ?1",
+                  "  error = ?9, finished = ?10, inflight = NULL WHERE key = ?1",
     [ST_CUR_ADD] = "INSERT OR IGNORE INTO temp.current (key) VALUES (?1)",
     [ST_META_SET] = "INSERT INTO meta (name, value) VALUES (?1, ?2)"
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [ST_ADOPT] = "UPDATE points SET state = 'running' WHERE key = ?1 AND inflight IS NOT NULL",
 };
 
 struct zpar_journal {
@@ -266,6 +270,12 @@ zpar_journal_t *zpar__journal_open (const char *path, const char *sweep_name, zp
     }
     if (zpar__db_begin (j->db, err) < 0)
         goto error;
+    /* version 1 had no inflight/cluster columns (a run's submitted tasks) */
+    if (version == 1 && exec (j,
+                              "ALTER TABLE points ADD COLUMN inflight TEXT;"
+                              "ALTER TABLE points ADD COLUMN cluster TEXT;",
+                              err) < 0)
+        goto error;
     if (exec (j, schema, err) < 0 || zpar__db_set_user_version (j->db, SCHEMA_VERSION, err) < 0)
         goto error;
     owner = zpar__journal_meta_get (j, "sweep_name");
@@ -340,6 +350,26 @@ error:
     return -1;
 }
 
+int zpar__journal_adopted (zpar_journal_t *j, const char *key, zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!j || !key)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    if (txn_begin (j, err) < 0)
+        return -1;
+    st = j->st[ST_ADOPT];
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+    rc = step_done (j, st, err, "record adoption");
+    sqlite3_clear_bindings (st);
+    if (rc < 0)
+        return -1;
+    if (zpar__db_changes (j->db) == 0)
+        return zpar__errnoprintf (err, ENOENT, "journal: point %.16s... has no task in flight",
+                                  key);
+    return recorded (j, err);
+}
+
 int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *state, int *attempts,
                           zpar_error_t *err)
 {
@@ -392,6 +422,8 @@ static void row_fill (sqlite3_stmt *st, zpar_journal_row_t *r)
     r->started = sqlite3_column_double (st, 15);
     r->finished = sqlite3_column_double (st, 16);
     r->error = col_text (st, 17);
+    r->inflight = col_text (st, 18);
+    r->cluster = col_text (st, 19);
 }
 
 int zpar__journal_get (zpar_journal_t *j, const char *key, zpar_journal_row_t *row,
@@ -441,6 +473,7 @@ int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *
     bind_opt (st, 7, d->engine);
     bind_opt (st, 8, d->host);
     sqlite3_bind_double (st, 9, zpar__now_s ());
+    bind_opt (st, 10, d->cluster);
     int rc = step_done (j, st, err, "record dispatch");
     sqlite3_clear_bindings (st);
     if (rc < 0)

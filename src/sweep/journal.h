@@ -5,6 +5,9 @@
  * table (sweep name, sweep file hash, schema version).  The database runs in
  * WAL mode with synchronous=NORMAL.
  *
+ * Every write error is reported (disk full: "database or disk is full");
+ * a record whose commit failed is not in the journal, whatever it said.
+ *
  * Writes are batched: records go into an open transaction that is committed
  * by zpar__journal_flush, automatically after `max_records` records, or by
  * the first record or zpar__journal_tick once it is `max_ms` old.  A crash
@@ -45,9 +48,12 @@ typedef struct {
     const char *params_json; /* required: {"x":1,...} */
     const char *stdout_path;
     const char *stderr_path;
-    const char *task_id;
+    const char *task_id; /* the task's id (zpar_task_id_format), recorded before
+                            the task is submitted: it stays the point's
+                            "inflight" task until its end is recorded */
     const char *engine;
     const char *host;
+    const char *cluster; /* identity of the cluster it goes to (NULL: unknown) */
 } zpar_journal_dispatch_t;
 
 /* How a dispatched point ended. */
@@ -83,6 +89,9 @@ typedef struct {
     const char *task_id;
     const char *error;
     double created, started, finished; /* Unix time, 0 when not set */
+    const char *inflight;              /* the task submitted and not known to have ended (its
+                                          id), or NULL */
+    const char *cluster;               /* the cluster it was submitted to, or NULL */
 } zpar_journal_row_t;
 
 /* Return 0 to continue, anything else to stop the iteration (which then
@@ -107,7 +116,9 @@ void zpar__journal_close (zpar_journal_t *j);
 int zpar__journal_set_batch (zpar_journal_t *j, unsigned max_records, unsigned max_ms);
 
 /* Start a run: points left 'running' by a previous run that died become
- * 'pending' again (*requeued, if not NULL, gets their number); record the
+ * 'pending' again, keeping their task in flight (a cluster that is still
+ * running may have their results: zpar__journal_adopted) (*requeued, if
+ * not NULL, gets their number); record the
  * sweep file's hash (*file_changed, if not NULL, is 1 when it differs from
  * the previous run's).  Commits immediately. */
 int zpar__journal_begin_run (zpar_journal_t *j, const char *file_hash, int *requeued,
@@ -122,13 +133,22 @@ int zpar__journal_lookup (zpar_journal_t *j, const char *key, zpar_jstate_t *sta
 int zpar__journal_get (zpar_journal_t *j, const char *key, zpar_journal_row_t *row,
                        zpar_error_t *err);
 
-/* Record a dispatch: the point becomes 'running' and its attempt count
- * grows by one (a new point starts at 1).  Batched. */
+/* Record a dispatch: the point becomes 'running', its attempt count grows
+ * by one (a new point starts at 1), and d->task_id (with d->cluster)
+ * becomes its task in flight until zpar__journal_finished.  Batched: to
+ * have the id durable before the task can run, flush before submitting. */
 int zpar__journal_dispatched (zpar_journal_t *j, const zpar_journal_dispatch_t *d,
                               zpar_error_t *err);
 
-/* Record the end of an attempt.  ENOENT if the key was never dispatched,
- * EINVAL on a bad state.  Batched. */
+/* A later run takes over the task in flight of a point (its result will
+ * come from the cluster that still has it): the point is 'running' again,
+ * its attempt count unchanged.  ENOENT when the point has no task in
+ * flight.  Batched. */
+int zpar__journal_adopted (zpar_journal_t *j, const char *key, zpar_error_t *err);
+
+/* Record the end of an attempt (the point has no task in flight any
+ * more).  ENOENT if the key was never dispatched, EINVAL on a bad state.
+ * Batched. */
 int zpar__journal_finished (zpar_journal_t *j, const zpar_journal_result_t *r, zpar_error_t *err);
 
 /* Commit the current batch, if any. */

@@ -21,6 +21,7 @@
 #include "outcome.h"
 #include "outfiles.h"
 #include "reactor.h"
+#include "run.h"
 #include "runlog.h"
 #include "runner.h"
 #include "spec.h"
@@ -33,51 +34,9 @@
 #define GATHER_MS     2 /* results gathered per wake-up when the window is full */
 /* Probe the controller after this long without any event. */
 #define PROBE_IDLE_MS 5000
-/* Points examined per dispatch burst before results are looked at again. */
-#define BURST 1024
 /* Failed points listed in the summary. */
-#define LIST_FAILED_MAX  10
 #define LIST_REMOVED_MAX 5
-
 /* ------------------------------------------------------------ the run */
-
-typedef struct {
-    zpar_future_t *f;
-    zpar_sweep_task_t *task;
-} slot_t;
-
-typedef struct {
-    uint64_t total;       /* points in the sweep */
-    uint64_t skipped_ok;  /* succeeded in an earlier run */
-    uint64_t skipped_bad; /* failed in an earlier run, not retried */
-    uint64_t ok, failed, lost;
-    uint64_t seen; /* points taken from the iterator */
-    size_t running;
-} counts_t;
-
-typedef struct {
-    const zpar_sweep_run_opts_t *opts;
-    zpar_sweep_spec_t *spec;
-    zpar_journal_t *j;
-    zpar_client_t *c;
-    zpar_sweep_iter_t *it;
-    zpar_sweep_log_t o;
-    zpar_sweep_dircache_t dc;
-    slot_t *slots;
-    size_t *freelist; /* indexes of free slots */
-    size_t nfree, window;
-    counts_t n;
-    double t0, t_first, last_progress;
-    int iter_done;
-    zpar_reactor_t *reactor;
-    zpar_watcher_t *tick;  /* progress line, age of the journal's batch */
-    zpar_watcher_t *probe; /* no event for PROBE_IDLE_MS: ask the controller */
-    int stop_sig;          /* SIGINT or SIGTERM received (handle_signals) */
-    int lost_cluster;
-    char *failed_list[LIST_FAILED_MAX];
-    size_t nfailed_list;
-    int runtime_error; /* journal or file problem: reported, the run goes on */
-} run_t;
 
 static void progress (run_t *r, int force)
 {
@@ -112,228 +71,6 @@ static void progress (run_t *r, int force)
                                    zpar__sweep_spec_name (r->spec), r->n.ok,
                                    r->n.failed + r->n.lost, r->n.running, left, rate, eta, elapsed);
 }
-
-static void journal_problem (run_t *r, const zpar_error_t *e)
-{
-    if (!r->runtime_error)
-        zpar__sweep_warn (&r->o, "journal: %s", e->text);
-    r->runtime_error = 1;
-}
-
-/* Submit one point. 0 dispatched, -1 runtime error (reported; point not
- * run), -2 the cluster is gone. */
-static int dispatch (run_t *r, zpar_sweep_task_t *task)
-{
-    const zpar_sweep_run_opts_t *opts = r->opts;
-    zpar_task_t *t;
-    zpar_future_t *f;
-    zpar_error_t e;
-    char tid[32];
-    size_t s;
-    double timeout = zpar__sweep_spec_timeout (r->spec);
-    int retries = zpar__sweep_spec_retries (r->spec);
-    (void)opts;
-
-    if (zpar__sweep_ensure_dir (&r->dc, task->workdir) < 0) {
-        zpar__sweep_warn (&r->o, "point %" PRIu64 ": cannot create its workdir %s: %s", task->index,
-                          task->workdir, strerror (errno));
-        r->runtime_error = 1;
-        return -1;
-    }
-    if (!(t = zpar_task_command ((const char *const *)task->argv)))
-        goto nomem;
-    for (size_t i = 0; i < task->nenv; i++) {
-        char *eq = strchr (task->env[i], '=');
-        int rc;
-        if (!eq)
-            continue;
-        *eq = '\0';
-        rc = zpar_task_setenv (t, task->env[i], eq + 1);
-        *eq = '=';
-        if (rc < 0)
-            goto nomem_t;
-    }
-    if (zpar_task_set_cwd (t, task->workdir) < 0 ||
-        (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0) ||
-        (retries > 0 && zpar_task_set_retries (t, (unsigned)retries) < 0) ||
-        zpar_task_set_output_cap (t, ZPAR_SWEEP_OUTPUT_CAP) < 0)
-        goto nomem_t;
-    f = zpar_submit (r->c, t, &e);
-    zpar_task_destroy (t);
-    if (!f) {
-        zpar__sweep_warn (&r->o, "cannot submit point %" PRIu64 ": %s", task->index, e.text);
-        return -2;
-    }
-    zpar_task_id_format (zpar_future_id (f), tid, sizeof (tid));
-    {
-        zpar_journal_dispatch_t d = {
-            .key = task->key,
-            .index = task->index,
-            .params_json = task->params_json,
-            .stdout_path = task->stdout_path,
-            .stderr_path = task->stderr_path,
-            .task_id = tid,
-        };
-        if (zpar__journal_dispatched (r->j, &d, &e) < 0)
-            journal_problem (r, &e);
-    }
-    s = r->freelist[--r->nfree];
-    r->slots[s].f = f;
-    r->slots[s].task = task;
-    r->n.running++;
-    if (r->t_first == 0)
-        r->t_first = zpar__mono_s ();
-    return 0;
-nomem_t:
-    zpar_task_destroy (t);
-nomem:
-    zpar__sweep_warn (&r->o, "point %" PRIu64 ": out of memory", task->index);
-    r->runtime_error = 1;
-    return -1;
-}
-
-static void remember_failed (run_t *r, const zpar_sweep_task_t *task, const char *what)
-{
-    char *s;
-    if (r->nfailed_list >= LIST_FAILED_MAX)
-        return;
-    if (asprintf (&s, "point %" PRIu64 " %s: %s (stderr: %s)", task->index, task->params_json, what,
-                  task->stderr_path) >= 0)
-        r->failed_list[r->nfailed_list++] = s;
-}
-
-/* A result has arrived in slot s. */
-static void finish (run_t *r, size_t s)
-{
-    slot_t *sl = &r->slots[s];
-    const zpar_result_t *res = zpar_future_result (sl->f);
-    zpar_sweep_task_t *task = sl->task;
-    zpar_sweep_result_info_t info;
-    zpar_sweep_outcome_t oc;
-    size_t olen = 0, elen = 0;
-    const void *out = zpar_result_stdout (res, &olen);
-    const void *errb = zpar_result_stderr (res, &elen);
-    char engine[16];
-    zpar_journal_result_t jr;
-    zpar_error_t e;
-
-    /* output files (both created, even when empty) */
-    if (strcmp (task->stdout_path, task->stderr_path) == 0) {
-        if (zpar__sweep_write_output (&r->dc, task->stdout_path, out, olen, errb, elen) < 0) {
-            zpar__sweep_warn (&r->o, "cannot write %s: %s", task->stdout_path, strerror (errno));
-            r->runtime_error = 1;
-        }
-    } else if (zpar__sweep_write_output (&r->dc, task->stdout_path, out, olen, NULL, 0) < 0 ||
-               zpar__sweep_write_output (&r->dc, task->stderr_path, errb, elen, NULL, 0) < 0) {
-        zpar__sweep_warn (&r->o, "point %" PRIu64 ": cannot write its output files: %s",
-                          task->index, strerror (errno));
-        r->runtime_error = 1;
-    }
-
-    info.status = zpar_result_status (res);
-    info.exit_code = zpar_result_exit_code (res);
-    info.signal = zpar_result_signal (res);
-    info.error = zpar_result_error (res);
-    info.truncated = zpar_result_truncated (res);
-    info.cap_mib = ZPAR_SWEEP_OUTPUT_CAP >> 20;
-    info.timeout = zpar__sweep_spec_timeout (r->spec);
-    (void)zpar__sweep_outcome (&info, &oc);
-
-    snprintf (engine, sizeof (engine), "%u", zpar_result_engine (res).id);
-    memset (&jr, 0, sizeof (jr));
-    jr.key = task->key;
-    jr.state = oc.state;
-    jr.exit_code = info.exit_code;
-    jr.signal = info.signal;
-    jr.wall_s = zpar_result_wall (res);
-    jr.max_rss_kb = zpar_result_maxrss_kb (res);
-    jr.engine = zpar_result_engine (res).id ? engine : NULL;
-    jr.host = zpar_result_host (res);
-    if (jr.host && !*jr.host)
-        jr.host = NULL;
-    jr.error = oc.error[0] ? oc.error : NULL;
-    if (oc.state == ZPAR_JSTATE_SUCCEEDED)
-        r->n.ok++;
-    else {
-        if (oc.state == ZPAR_JSTATE_PENDING)
-            r->n.lost++;
-        else
-            r->n.failed++;
-        remember_failed (r, task, oc.what);
-    }
-    if (zpar__journal_finished (r->j, &jr, &e) < 0)
-        journal_problem (r, &e);
-    zpar_future_destroy (sl->f);
-    zpar__sweep_task_destroy (task);
-    sl->f = NULL;
-    sl->task = NULL;
-    r->freelist[r->nfree++] = s;
-    r->n.running--;
-}
-
-/* Hand the results that have arrived to finish().  Results can arrive in
- * any call that reads the sockets (poll, queue status, abort), so this
- * looks at the futures rather than at what the last poll returned. */
-static void collect (run_t *r)
-{
-    size_t pending = zpar_client_outstanding (r->c);
-    size_t arrived;
-    if (r->n.running == 0)
-        return;
-    /* our own client: outstanding counts our futures only */
-    arrived = r->opts->client ? r->n.running : r->n.running > pending ? r->n.running - pending : 0;
-    for (size_t s = 0; s < r->window && arrived > 0; s++) {
-        if (r->slots[s].f && zpar_future_done (r->slots[s].f)) {
-            finish (r, s);
-            if (!r->opts->client)
-                arrived--;
-        }
-    }
-}
-
-/* Fill the window.  Returns -2 when the cluster is gone. */
-static int fill (run_t *r)
-{
-    zpar_error_t e;
-    for (int k = 0; k < BURST && r->nfree > 0 && !r->iter_done && !r->stop_sig; k++) {
-        const zpar_sweep_point_t *pt = zpar__sweep_iter_next (r->it);
-        zpar_sweep_task_t *task;
-        zpar_jstate_t js;
-        int rc;
-        if (!pt) {
-            r->iter_done = 1;
-            break;
-        }
-        r->n.seen++;
-        if (!(task = zpar__sweep_spec_task (r->spec, pt, &e))) {
-            zpar__sweep_warn (&r->o, "point %" PRIu64 ": %s", pt->index, e.text);
-            r->runtime_error = 1;
-            continue;
-        }
-        if (zpar__journal_current_add (r->j, task->key, &e) < 0 ||
-            zpar__journal_lookup (r->j, task->key, &js, NULL, &e) < 0) {
-            journal_problem (r, &e);
-            js = ZPAR_JSTATE_ABSENT;
-        }
-        if (js == ZPAR_JSTATE_SUCCEEDED) {
-            r->n.skipped_ok++;
-            zpar__sweep_task_destroy (task);
-            continue;
-        }
-        if (js == ZPAR_JSTATE_FAILED && !r->opts->retry_failed) {
-            r->n.skipped_bad++;
-            zpar__sweep_task_destroy (task);
-            continue;
-        }
-        if ((rc = dispatch (r, task)) < 0) {
-            zpar__sweep_task_destroy (task);
-            if (rc == -2)
-                return -2;
-        }
-    }
-    return 0;
-}
-
 static int print_removed (const zpar_journal_row_t *row, void *arg)
 {
     run_t *r = arg;
@@ -392,7 +129,7 @@ static void on_tick (zpar_reactor_t *re, zpar_watcher_t *w, int revents, void *a
     run_t *r = arg;
     zpar_error_t e;
     if (zpar__journal_tick (r->j, &e) < 0)
-        journal_problem (r, &e);
+        zpar__sweep_journal_problem (r, &e);
     progress (r, 0);
     (void)re;
     (void)w;
@@ -459,18 +196,18 @@ static void loop (run_t *r)
     for (;;) {
         int nev;
         events (r, 0);
-        if (r->stop_sig || r->lost_cluster)
+        if (r->stop_sig || r->lost_cluster || r->journal_dead)
             break;
-        if (fill (r) == -2) {
+        if (zpar__sweep_fill (r) == -2) {
             r->lost_cluster = 1;
             break;
         }
-        if (r->iter_done && r->n.running == 0)
+        if (r->iter_done && !r->held && r->n.running == 0)
             break;
         /* wait only when there is nothing to dispatch now; then let results
          * gather for a moment, so that one wake-up handles many of them
          * (waking per result costs more than the work on a busy node) */
-        if (r->nfree > 0 && !r->iter_done)
+        if (r->nfree > 0 && !r->iter_done && !r->held)
             nev = zpar_client_poll (r->c, 0, &e);
         else {
             events (r, GATHER_MS);
@@ -485,7 +222,10 @@ static void loop (run_t *r)
         }
         if (nev > 0)
             zpar__timer_watcher_reset (r->probe, PROBE_IDLE_MS, 0);
-        collect (r);
+        if (zpar__sweep_collect (r) == -2) {
+            r->lost_cluster = 1;
+            break;
+        }
     }
     zpar__watcher_stop (r->tick);
     zpar__watcher_stop (r->probe);
@@ -510,15 +250,20 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
         if (!own_cluster && !r->lost_cluster && !r->opts->client)
             abort_outstanding (r);
     }
-    if (zpar__journal_flush (r->j, &e) < 0)
-        journal_problem (r, &e);
+    if (!r->journal_dead && zpar__journal_flush (r->j, &e) < 0)
+        zpar__sweep_journal_problem (r, &e);
     zpar__sweep_log_clear (&r->o);
+    if (r->n.adopted)
+        zpar__sweep_note (&r->o,
+                          "%" PRIu64 " points submitted by an earlier run were taken over from "
+                          "the cluster (%" PRIu64 " of them had to be submitted again)",
+                          r->n.adopted, r->n.resubmitted);
 
     /* removed points (only known once every point has been seen) */
     if (r->iter_done) {
         uint64_t nrem = 0;
         if (zpar__journal_foreach_removed (r->j, count_removed, &nrem, &e) < 0)
-            journal_problem (r, &e);
+            zpar__sweep_journal_problem (r, &e);
         else if (nrem) {
             zpar__sweep_note (&r->o,
                               "%" PRIu64 " point%s in the journal %s no longer in the sweep "
@@ -550,6 +295,15 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
     }
     if (sig)
         return 128 + sig;
+    if (r->journal_dead) {
+        zpar__errprintf (err,
+                         "the journal cannot be written (%s): the run stopped with %zu points "
+                         "running and %zu ended but not recorded (they run again next time); "
+                         "nothing was recorded as done that was not: free space and run again "
+                         "to resume",
+                         r->journal_err, r->n.running, r->unrecorded);
+        return ZPAR_SWEEP_EXIT_FAILED;
+    }
     if (r->lost_cluster) {
         zpar__errnoprintf (err, EHOSTUNREACH,
                            "lost the cluster; the journal has been saved, run again to resume");
@@ -610,6 +364,7 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         }
         own_client = 1;
     }
+    zpar__sweep_cluster_identity (&r);
     r.window = opts->window ? opts->window : default_window (r.c);
     if (!(r.slots = calloc (r.window, sizeof (*r.slots))) ||
         !(r.freelist = calloc (r.window, sizeof (*r.freelist))) ||
@@ -652,6 +407,7 @@ done:
     free (r.freelist);
     for (size_t i = 0; i < r.nfailed_list; i++)
         free (r.failed_list[i]);
+    zpar__sweep_task_destroy (r.held);
     zpar__sweep_iter_destroy (r.it);
     if (own_client)
         zpar_client_destroy (r.c);

@@ -241,6 +241,32 @@ int main (int argc, char **argv)
     zpar__msg_add_str (m, ZPAR_F_TASK_SCHEME, "leastload");
     wire ("register-engine-reply", m);
 
+    /* registering again: the tasks held, and those to drop */
+    zpar__msg_reset (m, ZPAR_MSG_REGISTER_ENGINE);
+    m->hdr.engine = 1;
+    zpar__msg_add_u64 (m, ZPAR_F_RANK, 1);
+    zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, 1);
+    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+    zpar__msg_add_u64 (m, ZPAR_F_HELD, 0x100000001ull);
+    zpar__msg_add_u64 (m, ZPAR_F_HELD, 0x100000002ull);
+    wire ("register-engine-held", m);
+
+    zpar__msg_reset (m, ZPAR_MSG_REGISTER_ENGINE_REPLY);
+    m->hdr.engine = 1;
+    zpar__msg_add_str (m, ZPAR_F_ADDR_MUX, "tcp://127.0.0.1:40001");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_TASK, "tcp://127.0.0.1:40002");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_CONTROL, "tcp://127.0.0.1:40003");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_IOPUB, "tcp://127.0.0.1:40004");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_HB_PING, "tcp://127.0.0.1:40005");
+    zpar__msg_add_str (m, ZPAR_F_ADDR_HB_PONG, "tcp://127.0.0.1:40006");
+    {
+        zpar_route_t r;
+        (void)zpar__route_make (zpar__eid (1), &r);
+        zpar__msg_add_bytes (m, ZPAR_F_ROUTE, r.b, sizeof (r.b));
+    }
+    zpar__msg_add_u64 (m, ZPAR_F_DROP, 0x100000002ull);
+    wire ("register-engine-reply-drop", m);
+
     zpar__msg_reset (m, ZPAR_MSG_REGISTER_CLIENT);
     wire ("register-client", m);
     zpar__msg_reset (m, ZPAR_MSG_REGISTER_CLIENT_REPLY);
@@ -280,6 +306,17 @@ int main (int argc, char **argv)
     zpar__msg_add_u64 (m, ZPAR_F_OUTSTANDING, 1);
     zpar__msg_add_str (m, ZPAR_F_STATE, "running");
     wire ("query-reply", m);
+    /* a status while the task records are not being saved */
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "status");
+    zpar__msg_add_u64 (m, ZPAR_F_COMPLETED, 3000);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_SINCE_US, 1764612000000000ull);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_UNSAVED, 9005);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_BYTES, 1572864);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_LIMIT, 268435456);
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_REFUSING, 0);
+    zpar__msg_add_str (m, ZPAR_F_RECORDS_ERROR, "database or disk is full");
+    wire ("query-reply-records-unsaved", m);
     free (packed);
     zpar__msg_destroy (rec);
 

@@ -384,6 +384,7 @@ static int cmd_lost (double secs)
     o.connection_file = connfile;
     o.connect_timeout = 0.5;
     o.ping_period = 0.2;
+    o.reconnect_timeout = 2.0; /* then give up on the dead controller */
     if (!(c = zpar_client_connect_opts (&o, &err)))
         die ("connect_opts: %s", err.text);
     snprintf (sl, sizeof (sl), "%g", secs);

@@ -235,6 +235,7 @@ int main (void)
     o.connection_file = path;
     o.connect_timeout = 0.4;
     o.ping_period = 0.1;
+    o.reconnect_timeout = -1; /* EHOSTDOWN once lost (test_client_resync waits it through) */
     c = zpar_client_connect_opts (&o, &err);
     ok (c != NULL && zpar_client_id (c) == 7, "connected to the fake hub as client 7 (%s)",
         err.text);

@@ -111,6 +111,10 @@ static __attribute__ ((unused)) int out_of_range (int key, uint64_t *v)
     case ZPAR_F_ERRNO:
         *v = 1ull << 31;
         return 1;
+    case ZPAR_F_HELD:
+    case ZPAR_F_DROP:
+        *v = 0; /* task id 0 names no task */
+        return 1;
     case ZPAR_F_EXIT:
     case ZPAR_F_RANK:
         *v = (uint64_t)-2;

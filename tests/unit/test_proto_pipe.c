@@ -431,8 +431,79 @@ static void test_monitor (void *ctx)
     zmq_close (sub);
 }
 
+/* Adopt lists: "up" with one (in one message) and "adopt". */
+static void test_adopt (void)
+{
+    uint8_t *list = NULL, req[ZPAR_HDR_LEN + 3];
+    size_t len = 0, pos = 0, rl;
+    zpar_pipe_msg_t m = {0}, d;
+    zpar_frames_t f;
+    zpar_error_t err;
+    uint64_t task;
+    const void *rp;
+
+    memset (req, 0xab, sizeof (req));
+    ok (zpar__pipe_adopt_add (&list, &len, 41, req, sizeof (req)) == 0 &&
+            zpar__pipe_adopt_add (&list, &len, 42, NULL, 0) == 0,
+        "adopt list: two entries (one with its request)");
+    errno = 0;
+    ok (zpar__pipe_adopt_add (&list, &len, 0, NULL, 0) < 0 && errno == EINVAL &&
+            zpar__pipe_adopt_add (&list, &len, 43, req, 5) < 0 &&
+            zpar__pipe_adopt_add (&list, &len, 43, NULL, 60) < 0 &&
+            zpar__pipe_adopt_add (NULL, &len, 43, NULL, 0) < 0,
+        "adopt list: task 0, a request shorter than a header, a length without data: EINVAL");
+    m.kind = ZPAR_PIPE_UP;
+    m.engine = 9;
+    ok (zpar__route_make (zpar__eid (9), &m.route) == 0, "a route for engine 9");
+    m.adopt = list;
+    m.adopt_len = len;
+    ok (zpar__pipe_encode (&m, &f) == 0 && f.n == 4, "up with an adopt list: 4 frames");
+    ok (zpar__pipe_decode (&f, &d, &err) == 0 && d.kind == ZPAR_PIPE_UP && d.engine == 9 &&
+            d.adopt_len == len,
+        "decoded");
+    ok (zpar__pipe_adopt_next (&d, &pos, &task, &rp, &rl) == 1 && task == 41 &&
+            rl == sizeof (req) && !memcmp (rp, req, rl),
+        "first entry: task 41 with its request");
+    ok (zpar__pipe_adopt_next (&d, &pos, &task, &rp, &rl) == 1 && task == 42 && rl == 0 && !rp,
+        "second entry: task 42 without");
+    ok (zpar__pipe_adopt_next (&d, &pos, &task, &rp, &rl) == 0, "then the end");
+    zpar__frames_close (&f);
+    memset (&m, 0, sizeof (m));
+    m.kind = ZPAR_PIPE_ADOPT;
+    m.engine = 9;
+    m.adopt = list;
+    m.adopt_len = len;
+    ok (zpar__pipe_encode (&m, &f) == 0 && f.n == 3 && zpar__pipe_decode (&f, &d, &err) == 0 &&
+            d.kind == ZPAR_PIPE_ADOPT && d.engine == 9 && d.adopt_len == len,
+        "adopt: round trip");
+    zpar__frames_close (&f);
+    /* malformed: a cut list, an empty one, engine 0 */
+    m.adopt_len = len - 1;
+    errno = 0;
+    ok (zpar__pipe_encode (&m, &f) < 0 && errno == EINVAL, "encode adopt with a cut list: EINVAL");
+    m.adopt_len = 0;
+    ok (zpar__pipe_encode (&m, &f) < 0 && errno == EINVAL, "encode adopt without a list: EINVAL");
+    {
+        uint32_t eng = 9;
+        const void *parts[] = {"adopt", &eng, list};
+        size_t sizes[] = {5, 4, len - 3};
+        ok (frames_from (&f, 3, parts, sizes) == 0 && zpar__pipe_decode (&f, &d, &err) < 0 &&
+                errno == EPROTO,
+            "adopt with a cut list rejected: %s", err.text);
+        zpar__frames_close (&f);
+        eng = 0;
+        sizes[2] = len;
+        ok (frames_from (&f, 3, parts, sizes) == 0 && zpar__pipe_decode (&f, &d, &err) < 0 &&
+                errno == EPROTO,
+            "adopt for engine 0 rejected");
+        zpar__frames_close (&f);
+    }
+    free (list);
+}
+
 int main (void)
 {
+    test_adopt ();
     void *ctx = zmq_ctx_new ();
     plan (NO_PLAN);
     test_roundtrip ();

@@ -55,6 +55,40 @@ static void test_registrar (void)
             zpar__msg_u64_or (m, ZPAR_F_RANK, 0) == UINT64_MAX,
         "register_engine: decodes; rank -1 is 2^64-1 on the wire");
     zpar__proto_reg_engine_clear (&dre);
+    ok (zpar__proto_reg_engine_decode (m, &dre, &err) == 0 && dre.nheld == 0 && dre.held == NULL &&
+            zpar__msg_count (m, ZPAR_F_HELD) == 0,
+        "register_engine without HELD (an older engine): decodes as no held task");
+    zpar__proto_reg_engine_clear (&dre);
+    {
+        static const zpar_tid_t held[] = {{0x100000001ull}, {0x100000002ull}, {0x700000009ull}};
+        static const zpar_tid_t zero[] = {{5}, {0}};
+        zpar_proto_reg_engine_t h = re;
+        h.held = held;
+        h.nheld = 3;
+        ok (zpar__proto_reg_engine_encode (m, &h) == 0 && zpar__msg_count (m, ZPAR_F_HELD) == 3,
+            "register_engine with 3 held tasks: encodes 3 HELD fields");
+        check_all ("register_engine with HELD", m, re_reg_engine);
+        ok (zpar__proto_reg_engine_decode (m, &dre, &err) == 0 && dre.nheld == 3 &&
+                dre.held[0].v == held[0].v && dre.held[1].v == held[1].v &&
+                dre.held[2].v == held[2].v && !strcmp (dre.uuid, "u-1"),
+            "register_engine with HELD: decodes the ids in order");
+        zpar__proto_reg_engine_clear (&dre);
+        h.held = zero;
+        h.nheld = 2;
+        errno = 0;
+        ok (zpar__proto_reg_engine_encode (m, &h) < 0 && errno == EINVAL,
+            "register_engine holding task id 0: EINVAL");
+        h.held = NULL;
+        h.nheld = 1;
+        errno = 0;
+        ok (zpar__proto_reg_engine_encode (m, &h) < 0 && errno == EINVAL,
+            "register_engine with nheld 1 and no array: EINVAL");
+        ok (zpar__proto_reg_engine_encode (m, &re) == 0 &&
+                zpar__msg_add_u64 (m, ZPAR_F_HELD, 0) == 0 &&
+                zpar__proto_reg_engine_decode (m, &dre, &err) < 0 && errno == EPROTO &&
+                dre.held == NULL,
+            "register_engine with HELD 0 on the wire: malformed");
+    }
 
     ok (zpar__proto_reg_engine_reply_encode (m, &rr) < 0 && errno == EINVAL,
         "register_engine_reply without a route: EINVAL");
@@ -85,6 +119,30 @@ static void test_registrar (void)
     zpar__msg_add_u64 (old, ZPAR_F_HB_MISSES, 4);
     ok (m->len == old->len && memcmp (m->body, old->body, m->len) == 0,
         "register_engine_reply: the same body bytes as the hub built by hand");
+    ok (zpar__proto_reg_engine_reply_decode (old, &drr, &err) == 0 && drr.ndrop == 0 &&
+            drr.drop == NULL,
+        "register_engine_reply without DROP (an older hub): decodes as nothing to drop");
+    zpar__proto_reg_engine_reply_clear (&drr);
+    {
+        static const zpar_tid_t drop[] = {{0x100000002ull}, {0x300000004ull}};
+        zpar_proto_reg_engine_reply_t d = rr;
+        d.drop = drop;
+        d.ndrop = 2;
+        ok (zpar__proto_reg_engine_reply_encode (m, &d) == 0 &&
+                zpar__msg_count (m, ZPAR_F_DROP) == 2,
+            "register_engine_reply with 2 tasks to drop: encodes 2 DROP fields");
+        check_all ("register_engine_reply with DROP", m, re_reg_engine_reply);
+        ok (zpar__proto_reg_engine_reply_decode (m, &drr, &err) == 0 && drr.ndrop == 2 &&
+                drr.drop[0].v == drop[0].v && drr.drop[1].v == drop[1].v && drr.hb_misses == 4,
+            "register_engine_reply with DROP: decodes the ids in order");
+        zpar__proto_reg_engine_reply_clear (&drr);
+        d.h.engine.v = 0;
+        memset (&d.route, 0, sizeof (d.route));
+        d.errnum = EBUSY;
+        errno = 0;
+        ok (zpar__proto_reg_engine_reply_encode (m, &d) < 0 && errno == EINVAL,
+            "register_engine_reply refused with a DROP list: EINVAL");
+    }
     /* refused */
     memset (&rr, 0, sizeof (rr));
     rr.errnum = EINVAL;
@@ -218,7 +276,31 @@ static void test_query (void)
     ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 && dr.pending == 1 && dr.running == 2 &&
             dr.completed == 3 && dr.failed == 4 && dr.dropped == 5,
         "query_reply status: decodes");
+    ok (dr.records_since_us == 0 && dr.records_error == NULL,
+        "query_reply status: records saved: no RECORDS_* fields");
     zpar__proto_query_reply_clear (&dr);
+    /* status while the records are not being saved */
+    r.records_since_us = 1700000000000000ull;
+    r.records_unsaved = 2200;
+    r.records_bytes = 1 << 20;
+    r.records_limit = 256 << 20;
+    r.records_refusing = 1;
+    r.records_error = "database or disk is full";
+    ok (zpar__proto_query_reply_encode (m, &r) == 0,
+        "query_reply status, records unsaved: encodes");
+    check_all ("query_reply status, records unsaved", m, re_query_reply);
+    ok (zpar__proto_query_reply_decode (m, &dr, &err) == 0 &&
+            dr.records_since_us == 1700000000000000ull && dr.records_unsaved == 2200 &&
+            dr.records_bytes == 1 << 20 && dr.records_limit == 256 << 20 &&
+            dr.records_refusing == 1 && dr.records_error &&
+            !strcmp (dr.records_error, "database or disk is full") && dr.completed == 3,
+        "query_reply status, records unsaved: decodes");
+    zpar__proto_query_reply_clear (&dr);
+    zpar__msg_reset (m, ZPAR_MSG_QUERY_REPLY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "status");
+    zpar__msg_add_u64 (m, ZPAR_F_RECORDS_REFUSING, 2);
+    ok (rejected (m), "query_reply status: RECORDS_REFUSING 2 is malformed");
+    memset (&r, 0, sizeof (r));
 
     /* result: a packed result inside */
     zpar__proto_result_error (&res, zpar__tid (0x100000001ull), zpar__eid (1), zpar__cid (1),
@@ -273,8 +355,92 @@ static void test_query (void)
     zpar__msg_destroy (m);
 }
 
+/* RESUBMIT and SYNC (C5): round trips, strict decoding, bad parameters. */
+static void test_resubmit_sync (void)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    static const zpar_tid_t ids[] = {{5}, {0x100000002ull}, {9}};
+    const char req[] = "a packed request, header and body, at least 48 bytes long";
+    zpar_proto_query_t q = {.kind = ZPAR_QUERY_RESUBMIT,
+                            .task = {5},
+                            .record = req,
+                            .record_len = sizeof (req)},
+                       dq;
+    zpar_proto_query_reply_t rep = {0}, drep;
+    zpar_proto_mem_t mem = {0};
+    const zpar_tid_t *got;
+    size_t n = 0;
+    zpar_error_t err;
+
+    ok (zpar__proto_query_encode (m, &q) == 0 && zpar__proto_query_decode (m, &dq, &err) == 0 &&
+            dq.kind == ZPAR_QUERY_RESUBMIT && dq.task.v == 5 && dq.record_len == sizeof (req) &&
+            !memcmp (dq.record, req, sizeof (req)),
+        "resubmit: round trip (task id and request)");
+    zpar__msg_reset (m, ZPAR_MSG_QUERY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "resubmit");
+    zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, 5);
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "resubmit without its request: malformed (%s)", err.text);
+    errno = 0;
+    q.record = NULL;
+    q.record_len = 0;
+    ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode resubmit without request");
+    q = (zpar_proto_query_t){.kind = ZPAR_QUERY_SYNC, .ids = ids, .nids = 3};
+    ok (zpar__proto_query_encode (m, &q) == 0 && zpar__proto_query_decode (m, &dq, &err) == 0 &&
+            dq.kind == ZPAR_QUERY_SYNC && dq.task.v == 5 &&
+            zpar__proto_query_ids (m, &mem, &got, &n, &err) == 0 && n == 3 &&
+            got[1].v == 0x100000002ull && got[2].v == 9,
+        "sync: round trip (three ids, in order)");
+    zpar__proto_mem_free (&mem);
+    q.nids = 0;
+    ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode sync without ids");
+    {
+        static const zpar_tid_t zero[] = {{3}, {0}};
+        q.ids = zero;
+        q.nids = 2;
+        ok (zpar__proto_query_encode (m, &q) < 0 && errno == EINVAL, "encode sync with id 0");
+    }
+    zpar__msg_reset (m, ZPAR_MSG_QUERY);
+    zpar__msg_add_str (m, ZPAR_F_QUERY, "sync");
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "sync without ids: malformed (%s)", err.text);
+    zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, 0);
+    ok (zpar__proto_query_decode (m, &dq, &err) < 0 && errno == EPROTO,
+        "sync with id 0: malformed (%s)", err.text);
+
+    rep.kind = ZPAR_QUERY_SYNC;
+    rep.count = 2;
+    rep.ids = ids + 2;
+    rep.nids = 1;
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 && drep.kind == ZPAR_QUERY_SYNC &&
+            drep.count == 2 && drep.nids == 1 && drep.ids[0].v == 9,
+        "sync reply: round trip (count, unknown ids)");
+    zpar__proto_query_reply_clear (&drep);
+    rep = (zpar_proto_query_reply_t){
+        .kind = ZPAR_QUERY_RESUBMIT, .task = {5}, .count = 0, .state = ZPAR_TASK_STATE_RUNNING};
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 &&
+            drep.kind == ZPAR_QUERY_RESUBMIT && drep.task.v == 5 && drep.count == 0 &&
+            drep.state == ZPAR_TASK_STATE_RUNNING,
+        "resubmit reply: round trip (known, running)");
+    zpar__proto_query_reply_clear (&drep);
+    rep = (zpar_proto_query_reply_t){.kind = ZPAR_QUERY_STATUS, .duplicates = 17};
+    ok (zpar__proto_query_reply_encode (m, &rep) == 0 &&
+            zpar__proto_query_reply_decode (m, &drep, &err) == 0 && drep.duplicates == 17,
+        "status reply: duplicates round trip");
+    zpar__proto_query_reply_clear (&drep);
+    ok (zpar__proto_query_ids (NULL, &mem, &got, &n, &err) < 0 && errno == EINVAL,
+        "query_ids NULL: EINVAL");
+    ok (!strcmp (zpar__query_name (ZPAR_QUERY_RESUBMIT), "resubmit") &&
+            !strcmp (zpar__query_name (ZPAR_QUERY_SYNC), "sync"),
+        "query names");
+    zpar__msg_destroy (m);
+}
+
 int main (void)
 {
+    test_resubmit_sync ();
     test_registrar ();
     test_query ();
     return done_testing ();

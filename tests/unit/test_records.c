@@ -1,12 +1,15 @@
 /* test_records.c - the hub's task records on a temporary SQLite file:
  * put / flush / get, unfinished tasks, counts, purge, counters, reopening,
- * bad parameters and a corrupt file. */
+ * bad parameters and a corrupt file; a database that cannot grow (a full
+ * disk): the batch is kept, looked at, bounded, and written once it can. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "records.h"
@@ -153,6 +156,263 @@ static void test_counter (void)
     zpar__records_close (r);
 }
 
+static int refusing_calls, refusing_last = -1;
+static void on_refusing (void *arg, int refusing)
+{
+    (void)arg;
+    refusing_calls++;
+    refusing_last = refusing;
+}
+
+/* A database that cannot grow (max_page_count, as a full disk). */
+static void test_full (void)
+{
+    zpar_records_t *r;
+    zpar_records_health_t h;
+    zpar_error_t err = {{0}};
+    char big[8192];
+    int state = -1, status = -1;
+    uint8_t *req = NULL, *res = NULL;
+    size_t reqlen = 0, reslen = 0;
+    uint64_t c1 = 0, c2 = 0, c3 = 0;
+    const int n = 40;
+
+    memset (big, 'r', sizeof (big));
+    ok ((r = zpar__records_open (tmp ("full.sqlite"), NULL)) != NULL, "full: open");
+    if (!r)
+        return;
+    ok (zpar__records_put_request (r, T (100), C (1), E (0), "q", 1, NULL, 0, 1) == 0 &&
+            zpar__records_flush (r, NULL) == 0,
+        "full: a request saved while there is room");
+    ok (zpar__records_next_counter (r, "client", &c1) == 0 && c1 == 1, "full: counter 1 saved");
+    ok (zpar__records_test_max_pages (r, 1) == 0, "full: the database may not grow any more");
+    for (int i = 0; i < n; i++)
+        (void)zpar__records_put_result (r, T (100 + (uint64_t)i), E (1), ZPAR_STATUS_OK, "R", 1,
+                                        big, sizeof (big), 2);
+    errno = 0;
+    ok (zpar__records_flush (r, &err) < 0 && errno == ENOSPC, "full: the write fails ENOSPC (%s)",
+        err.text);
+    ok (zpar__records_health (r, &h) == 0 && h.since_us > 0 && h.unsaved == (size_t)n &&
+            h.bytes >= (size_t)n * sizeof (big) && h.error[0] && !h.refusing && h.errnum == ENOSPC,
+        "full: health says not saved since %llu, %zu waiting, %zu bytes: %s",
+        (unsigned long long)h.since_us, h.unsaved, h.bytes, h.error);
+    errno = 0;
+    ok (zpar__records_flush (r, NULL) < 0 && errno == EAGAIN,
+        "full: no new try before the retry period");
+    ok (zpar__records_get (r, T (100), &state, &status, &req, &reqlen, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && status == ZPAR_STATUS_OK && reqlen == 1 && req &&
+            req[0] == 'q' && reslen == 1 + sizeof (big) && res && res[0] == 'R',
+        "full: a saved request with an unsaved result: both found");
+    free (req);
+    free (res);
+    res = NULL;
+    ok (zpar__records_get (r, T (100 + n - 1), &state, &status, NULL, NULL, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && reslen == 1 + sizeof (big),
+        "full: a task only in the unsaved batch is found");
+    free (res);
+    errno = 0;
+    ok (zpar__records_get (r, T (100 + n), &state, &status, NULL, NULL, NULL, NULL) < 0 &&
+            errno == ENOENT,
+        "full: an unknown task is still ENOENT");
+    ok (zpar__records_next_counter (r, "client", &c2) == 0 && c2 == 2 &&
+            zpar__records_next_counter (r, "client", &c3) == 0 && c3 == 3,
+        "full: the counter goes on in memory (%llu, %llu)", (unsigned long long)c2,
+        (unsigned long long)c3);
+    {
+        zpar_eid_t eid = {0};
+        uint64_t next = 0;
+        ok (zpar__records_engine_put (r, "uuid-full", E (9), 9) == 0,
+            "full: an engine id, batched");
+        ok (zpar__records_engine_get (r, "uuid-full", &eid) == 0 && eid.v == 9,
+            "full: it is found before it is saved");
+        ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 9,
+            "full: the highest engine id counts it");
+    }
+    errno = 0;
+    ok (zpar__records_purge (r, T (0)) < 0 && errno == ENOSPC, "full: purge refused");
+    zpar__records_on_refusing (r, on_refusing, NULL);
+    zpar__records_set_limit (r, 4096);
+    ok (zpar__records_health (r, &h) == 0 && h.refusing && h.limit == 4096,
+        "full: past the bound, refusing");
+    ok (refusing_calls == 1 && refusing_last == 1, "full: the change to refusing is told");
+    zpar__records_set_limit (r, 0);
+    ok (zpar__records_health (r, &h) == 0 && !h.refusing && h.limit == ZPAR_RECORDS_LIMIT_DEFAULT,
+        "full: limit 0 is the default");
+    ok (refusing_calls == 2 && refusing_last == 0, "full: and back");
+    /* a put that crosses the bound is told at once */
+    zpar__records_set_limit (r, h.bytes + 100);
+    ok (zpar__records_put_running (r, T (100), E (1), 3) == 0 && refusing_calls == 2,
+        "full: a put under the bound: not refusing");
+    ok (zpar__records_put_result (r, T (100), E (1), ZPAR_STATUS_OK, "R", 1, big, 200, 4) == 0 &&
+            refusing_calls == 3 && refusing_last == 1,
+        "full: the put that crosses the bound: refusing");
+    /* room again: the next try (after the retry period) writes everything */
+    ok (zpar__records_test_max_pages (r, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    ok (zpar__records_flush (r, &err) == 0, "full: the batch is written");
+    ok (refusing_calls == 4 && refusing_last == 0, "full: written: not refusing any more");
+    ok (zpar__records_health (r, &h) == 0 && h.since_us == 0 && h.unsaved == 0 && h.bytes == 0 &&
+            h.error[0] == '\0',
+        "full: health says saved");
+    zpar__records_close (r);
+    ok ((r = zpar__records_open (tmp ("full.sqlite"), NULL)) != NULL, "full: reopen");
+    if (!r)
+        return;
+    {
+        uint64_t okc = 0, notok = 0, c4 = 0;
+        ok (zpar__records_counts (r, &okc, &notok) == 0 && okc == (uint64_t)n,
+            "full: every result reached the file (%llu)", (unsigned long long)okc);
+        zpar_eid_t eid = {0};
+        ok (zpar__records_engine_get (r, "uuid-full", &eid) == 0 && eid.v == 9,
+            "full: the engine id given while full was saved");
+        ok (zpar__records_next_counter (r, "client", &c4) == 0 && c4 == 4,
+            "full: the counter values given in memory were saved (next %llu)",
+            (unsigned long long)c4);
+    }
+    zpar__records_close (r);
+    unlink (tmp ("full.sqlite"));
+    unlink (tmp ("full.sqlite-wal"));
+    unlink (tmp ("full.sqlite-shm"));
+}
+
+/* Engine ids across a restart (reopen): uuid -> id, and the highest id
+ * given so far. */
+static void test_engine_ids (void)
+{
+    zpar_records_t *r;
+    zpar_eid_t id = {0};
+    uint64_t next = 99;
+    ok ((r = zpar__records_open (tmp ("tasks.sqlite"), NULL)) != NULL, "engine ids: open");
+    errno = 0;
+    ok (zpar__records_engine_get (r, "uuid-a", &id) < 0 && errno == ENOENT,
+        "an engine never seen: ENOENT");
+    ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 0,
+        "no engine id given yet: 0");
+    ok (zpar__records_engine_put (r, "uuid-a", E (3), 3) == 0 &&
+            zpar__records_engine_put (r, "uuid-b", E (7), 7) == 0 &&
+            zpar__records_engine_put (r, "uuid-a", E (5), 5) == 0,
+        "record three registrations");
+    zpar__records_close (r); /* a restart */
+    ok ((r = zpar__records_open (tmp ("tasks.sqlite"), NULL)) != NULL, "engine ids: reopen");
+    ok (zpar__records_engine_get (r, "uuid-a", &id) == 0 && id.v == 5,
+        "an engine's last id is kept across the restart");
+    ok (zpar__records_engine_get (r, "uuid-b", &id) == 0 && id.v == 7, "each engine's");
+    ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 7,
+        "the highest id given so far is kept (7)");
+    ok (zpar__records_counter_raise (r, "clean_stop", 3) == 0 &&
+            zpar__records_counter_raise (r, "clean_stop", 2) == 0 &&
+            zpar__records_counter (r, "clean_stop", &next) == 0 && next == 3,
+        "a counter is raised, never lowered");
+    errno = 0;
+    ok (zpar__records_engine_get (NULL, "x", &id) < 0 && errno == EINVAL &&
+            zpar__records_engine_get (r, "", &id) < 0 &&
+            zpar__records_engine_get (r, "x", NULL) < 0 &&
+            zpar__records_engine_put (r, "x", E (0), 1) < 0 &&
+            zpar__records_engine_put (r, NULL, E (1), 1) < 0 &&
+            zpar__records_counter (r, NULL, &next) < 0 && zpar__records_counter (r, "x", NULL) < 0,
+        "engine ids: bad parameters refused");
+    zpar__records_close (r);
+}
+
+/* The path of the one spill file in tmpdir (NULL: none). */
+static const char *spill_file (void)
+{
+    static char path[512];
+    char dir[300];
+    DIR *d;
+    struct dirent *e;
+    const char *found = NULL;
+    snprintf (dir, sizeof (dir), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+    if (!(d = opendir (dir)))
+        return NULL;
+    while ((e = readdir (d)))
+        if (!strncmp (e->d_name, "records-", 8) && !strstr (e->d_name, ".new")) {
+            snprintf (path, sizeof (path), "%s/%s", dir, e->d_name);
+            found = path;
+        }
+    closedir (d);
+    return found;
+}
+
+/* A controller that dies while its records cannot be written: the next
+ * one on the same database reads the spill back and writes it. */
+static void test_spill (void)
+{
+    char big[4096];
+    pid_t pid;
+    int wst = 0, state = -1, status = -1;
+    zpar_records_t *r;
+    uint8_t *res = NULL;
+    size_t reslen = 0;
+    uint64_t okc = 0, notok = 0, c = 0;
+    const char *sf;
+    FILE *f;
+
+    memset (big, 's', sizeof (big));
+    pid = fork ();
+    if (pid == 0) {
+        /* the controller that dies: a saved request, then results and a
+         * client number it cannot write */
+        zpar_records_t *d = zpar__records_open (tmp ("spill.sqlite"), NULL);
+        uint64_t v;
+        if (!d || zpar__records_put_request (d, T (200), C (1), E (0), "q", 1, NULL, 0, 1) < 0 ||
+            zpar__records_flush (d, NULL) < 0 || zpar__records_test_max_pages (d, 1) < 0)
+            _exit (2);
+        for (int i = 0; i < 20; i++)
+            (void)zpar__records_put_result (d, T (200 + (uint64_t)i), E (1), ZPAR_STATUS_OK, "R", 1,
+                                            big, sizeof (big), 2);
+        if (zpar__records_flush (d, NULL) == 0)
+            _exit (3);
+        /* after the failure, puts go on into the spill */
+        (void)zpar__records_put_result (d, T (300), E (2), ZPAR_STATUS_FAILED, "F", 1, NULL, 0, 3);
+        (void)zpar__records_put_request (d, T (400), C (1), E (0), "q4", 2, NULL, 0, 3);
+        (void)zpar__records_put_running (d, T (400), E (2), 4);
+        (void)zpar__records_next_counter (d, "client", &v);
+        _exit (v == 1 ? 0 : 4); /* no close: a crash */
+    }
+    ok (pid > 0 && waitpid (pid, &wst, 0) == pid && WIFEXITED (wst) && WEXITSTATUS (wst) == 0,
+        "spill: a controller fails to write, then dies (exit %d)", WEXITSTATUS (wst));
+    sf = spill_file ();
+    ok (sf != NULL, "spill: it left a spill file: %s", sf ? sf : "none");
+    /* a record cut short by the crash at the end */
+    ok (sf && (f = fopen (sf, "ab")) && fwrite ("\2\0\0\0cut", 1, 7, f) == 7 && fclose (f) == 0,
+        "spill: a cut record at its end");
+    ok ((r = zpar__records_open (tmp ("spill.sqlite"), NULL)) != NULL,
+        "spill: the next controller");
+    if (!r)
+        return;
+    is_int (zpar__records_batched (r), 24, "spill: 24 operations read back (the cut one is not)");
+    /* still no room: the unfinished tasks and the counts see the batch */
+    {
+        seen_t seen = {0};
+        uint64_t o = 0, no = 0;
+        ok (zpar__records_test_max_pages (r, 1) == 0 &&
+                zpar__records_unfinished (r, collect, &seen) == 0 && seen.n == 1 &&
+                seen.ids[0] == 400 && seen.states[0] == ZPAR_REC_RUNNING && seen.lens[0] == 2,
+            "spill, still full: unfinished = task 400 (running, only in the batch); task 200 is "
+            "done");
+        ok (zpar__records_counts (r, &o, &no) == 0 && o == 20 && no == 1,
+            "spill, still full: counts include the unsaved results (%llu ok, %llu not)",
+            (unsigned long long)o, (unsigned long long)no);
+        ok (zpar__records_test_max_pages (r, 1000000) == 0, "spill: room again");
+        usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    }
+    ok (zpar__records_get (r, T (219), &state, &status, NULL, NULL, &res, &reslen) == 0 &&
+            state == ZPAR_REC_DONE && reslen == 1 + sizeof (big),
+        "spill: a result the dead controller could not save is found");
+    free (res);
+    ok (zpar__records_flush (r, NULL) == 0 && spill_file () == NULL,
+        "spill: written to the database, the spill file removed");
+    ok (zpar__records_counts (r, &okc, &notok) == 0 && okc == 20 && notok == 1,
+        "spill: 20 ok and 1 failed result in the database");
+    ok (zpar__records_next_counter (r, "client", &c) == 0 && c == 2,
+        "spill: the client number given in memory was kept (next: %llu)", (unsigned long long)c);
+    zpar__records_close (r);
+    unlink (tmp ("spill.sqlite"));
+    unlink (tmp ("spill.sqlite-wal"));
+    unlink (tmp ("spill.sqlite-shm"));
+}
+
 static void test_bad_params (zpar_records_t *r)
 {
     int st, stt;
@@ -187,6 +447,9 @@ static void test_bad_params (zpar_records_t *r)
         {"next_counter NULL name", zpar__records_next_counter (r, NULL, &v)},
         {"next_counter empty name", zpar__records_next_counter (r, "", &v)},
         {"next_counter NULL out", zpar__records_next_counter (r, "x", NULL)},
+        {"health NULL records", zpar__records_health (NULL, &(zpar_records_health_t){0})},
+        {"health NULL out", zpar__records_health (r, NULL)},
+        {"test_max_pages NULL", zpar__records_test_max_pages (NULL, 1)},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
         ok (cases[i].rc == -1, "bad parameter: %s -> -1", cases[i].what);
@@ -230,6 +493,8 @@ int main (void)
         perror ("mkdtemp");
         return 1;
     }
+    /* spills go to the test's directory, not /dev/shm */
+    setenv ("ZPAR_RECORDS_SPILL_DIR", tmpdir, 1);
     ok ((r = zpar__records_open (tmp ("tasks.sqlite"), &err)) != NULL, "open a new database");
     if (!r) {
         diag ("%s", err.text);
@@ -243,11 +508,19 @@ int main (void)
     test_bad_params (r);
     zpar__records_close (r);
     test_counter ();
+    test_full ();
+    test_spill ();
+    test_engine_ids ();
     test_open_errors ();
     unlink (tmp ("tasks.sqlite"));
     unlink (tmp ("tasks.sqlite-wal"));
     unlink (tmp ("tasks.sqlite-shm"));
     unlink (tmp ("corrupt.sqlite"));
+    {
+        char sub[300];
+        snprintf (sub, sizeof (sub), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+        rmdir (sub);
+    }
     rmdir (tmpdir);
     return done_testing ();
 }

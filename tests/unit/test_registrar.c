@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "hub.h"
+#include "proto_task.h"
 #include "registrar.h"
 #include "tap.h"
 #include "zpar.h"
@@ -305,6 +307,377 @@ static void test_bad (zpar_hub_t *h)
     ok (zpar__hub_init (NULL) < 0 && errno == EINVAL, "hub init NULL: EINVAL");
 }
 
+/* ------------------------------------------------------------ restart */
+
+/* A packed task request for task id (engine: a direct task's engine). */
+static uint8_t *pack_task (uint64_t id, uint32_t engine, size_t *len)
+{
+    static const char *const argv[] = {"true"};
+    zpar_proto_task_t t = {
+        .h = {.task = {id}, .engine = {engine}, .client = {7}},
+        .kind = ZPAR_TASK_COMMAND,
+        .argv = argv,
+        .argc = 1,
+    };
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
+    uint8_t *buf = NULL;
+    if (!m || zpar__proto_task_encode (m, &t) < 0 || zpar__msg_pack (m, &buf, len) < 0)
+        buf = NULL;
+    zpar__msg_destroy (m);
+    return buf;
+}
+
+static zpar_msg_t *held_req (const char *peer, const char *uuid, const uint64_t *held, size_t n)
+{
+    zpar_msg_t *m = engine_req (peer, uuid, 0);
+    for (size_t i = 0; m && i < n; i++)
+        zpar__msg_add_u64 (m, ZPAR_F_HELD, held[i]);
+    return m;
+}
+
+/* The DROP ids of a registration reply, as "a,b,c". */
+static const char *drops (const zpar_msg_t *r)
+{
+    static char buf[128];
+    size_t n = r ? zpar__msg_count (r, ZPAR_F_DROP) : 0, pos = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && pos < sizeof (buf) - 24; i++) {
+        uint64_t v = 0;
+        (void)zpar__msg_get_u64_at (r, ZPAR_F_DROP, i, &v);
+        pos += (size_t)snprintf (buf + pos, sizeof (buf) - pos, "%s%llu", i ? "," : "",
+                                 (unsigned long long)v);
+    }
+    return buf;
+}
+
+static zpar_msg_t *released_reply;
+static int nreleased;
+
+static void on_released (void *arg, const zpar_msg_t *reply)
+{
+    (void)arg;
+    nreleased++;
+    zpar__msg_destroy (released_reply);
+    released_reply = zpar__msg_create (ZPAR_MSG_NONE);
+    if (released_reply) {
+        uint8_t *buf;
+        size_t len;
+        if (zpar__msg_pack (reply, &buf, &len) == 0) {
+            (void)zpar__msg_unpack (released_reply, buf, len, NULL);
+            free (buf);
+        }
+    }
+}
+
+static zpar_msg_t *resubmit_req (uint64_t id, const void *req, size_t len)
+{
+    zpar_msg_t *m = query_req ("resubmit", id);
+    zpar__msg_add_bytes (m, ZPAR_F_RECORD, req, len);
+    return m;
+}
+
+static zpar_msg_t *sync_req (const uint64_t *ids, size_t n)
+{
+    zpar_msg_t *m = query_req ("sync", 0);
+    for (size_t i = 0; i < n; i++)
+        zpar__msg_add_u64 (m, ZPAR_F_TASK_ID, ids[i]);
+    return m;
+}
+
+static void hub_setup (zpar_hub_t *h, const char *path)
+{
+    memset (h, 0, sizeof (*h));
+    snprintf (h->ci.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, "tcp://mux-engine");
+    snprintf (h->ci.addr[ZPAR_EP_MUX_CLIENT], ZPAR_ADDR_MAX, "tcp://mux-client");
+    snprintf (h->ci.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, "tcp://hb-ping");
+    snprintf (h->ci.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, "tcp://notify");
+    h->scheme = "leastload";
+    h->hb_period_ms = 100;
+    h->hb_misses = 3;
+    h->released = on_released;
+    h->records = zpar__records_open (path, NULL);
+}
+
+/* A controller restarted on the records of one that died: what the
+ * engines hold is adopted or dropped (C3), the recovery window (C4),
+ * RESUBMIT and SYNC (C5), engine ids kept. */
+static void test_restart (void)
+{
+    zpar_hub_t h;
+    zpar_msg_t *r;
+    char path[256];
+    uint8_t *req41, *req42, *req50;
+    size_t len41, len42, len50;
+    uint32_t id_r0, id_r1;
+    int state;
+
+    snprintf (path, sizeof (path), "%s/restart.sqlite", tmpdir);
+    req41 = pack_task (41, 0, &len41);
+    req42 = pack_task (42, 5, &len42);
+    req50 = pack_task (50, 0, &len50);
+    ok (req41 && req42 && req50, "restart: task requests packed");
+
+    /* the first controller: two engines, tasks 41 (load-balanced) and 42
+     * (direct) unfinished, 43 done */
+    hub_setup (&h, path);
+    ok (h.records && zpar__hub_init (&h) == 0 && !h.recovering,
+        "a first controller has no recovery window");
+    r = handle (&h, engine_req ("p0", "uuid-r0", 0));
+    id_r0 = r ? r->hdr.engine : 0;
+    zpar__msg_destroy (r);
+    r = handle (&h, engine_req ("p1", "uuid-r1", 0));
+    id_r1 = r ? r->hdr.engine : 0;
+    zpar__msg_destroy (r);
+    zpar__records_put_request (h.records, zpar__tid (41), zpar__cid (7), zpar__eid (0), req41,
+                               len41, NULL, 0, 1);
+    zpar__records_put_running (h.records, zpar__tid (41), zpar__eid (id_r1), 2);
+    zpar__records_put_request (h.records, zpar__tid (42), zpar__cid (7), zpar__eid (5), req42,
+                               len42, NULL, 0, 1);
+    zpar__records_put_request (h.records, zpar__tid (43), zpar__cid (7), zpar__eid (0), req41,
+                               len41, NULL, 0, 1);
+    zpar__records_put_result (h.records, zpar__tid (43), zpar__eid (id_r0), ZPAR_STATUS_OK, "res",
+                              3, NULL, 0, 3);
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records); /* as good as a SIGKILL after the flush */
+
+    /* the restarted controller */
+    hub_setup (&h, path);
+    ok (h.records && zpar__hub_init (&h) == 0 && h.recovering, "a restarted controller recovers");
+    is_int (h.n_recovered, 2, "two unfinished tasks recovered from the records");
+    ok (zpar__hub_task_live (&h, zpar__tid (41), &state) && state == ZPAR_REC_RUNNING,
+        "task 41 is live (running, as recorded)");
+    is_int (h.recover_ms, 400, "the window lasts (misses + 1) heartbeat periods");
+
+    r = handle (&h, engine_req ("pn", "uuid-new", 0));
+    ok (r && r->hdr.engine != id_r0 && r->hdr.engine != id_r1 && r->hdr.engine > 0,
+        "a new engine gets an id no earlier engine had (%u; earlier %u, %u)", r ? r->hdr.engine : 0,
+        id_r0, id_r1);
+    zpar__msg_destroy (r);
+
+    {
+        static const uint64_t held[] = {41, 43, 99};
+        r = handle (&h, held_req ("p1b", "uuid-r1", held, 3));
+    }
+    ok (r && r->hdr.engine == id_r1, "an engine from before the restart gets its id back");
+    is_str (drops (r), "43", "it is told to drop a finished task");
+    zpar__msg_destroy (r);
+    ok (zpar__hub_task_live (&h, zpar__tid (41), &state) && state == ZPAR_REC_RUNNING &&
+            !zpar__hub_task_orphan (&h, zpar__tid (41)),
+        "task 41 is adopted: running there");
+    ok (h.n_adopted == 2 && zpar__hub_task_live (&h, zpar__tid (99), &state) &&
+            state == ZPAR_REC_RUNNING && zpar__hub_task_orphan (&h, zpar__tid (99)),
+        "task 99, which no record shows, runs on there too (an orphan)");
+    is_int (zpar__hub_engine_get (&h, zpar__eid (id_r1))->outstanding, 2,
+            "the engine counts both, once");
+    {
+        static const uint64_t held[] = {41};
+        r = handle (&h, held_req ("p0b", "uuid-r0", held, 1));
+    }
+    is_str (drops (r), "41", "another engine holding the same task drops it");
+    zpar__msg_destroy (r);
+    zpar__hub_engine_died (&h, zpar__hub_engine_get (&h, zpar__eid (id_r0)), "test");
+
+    r = handle (&h, query_req ("result", 77));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EAGAIN,
+        "during the window, an unknown task: EAGAIN (%s)", str_field (r, ZPAR_F_ERROR));
+    zpar__msg_destroy (r);
+
+    nreleased = 0;
+    ok (handle (&h, resubmit_req (50, req50, len50)) == NULL && nreleased == 0,
+        "resubmit of an unknown task: the reply waits for the records");
+    ok (zpar__hub_task_live (&h, zpar__tid (50), &state) && state == ZPAR_REC_PENDING,
+        "the task is live (pending)");
+    ok (zpar__hub_flush (&h, NULL) == 0 && nreleased == 1 &&
+            zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 1 &&
+            released_reply->hdr.task == 555,
+        "after the commit: queued (count 1)");
+    ok (handle (&h, resubmit_req (41, req41, len41)) == NULL && nreleased == 2 &&
+            zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
+            !strcmp (str_field (released_reply, ZPAR_F_STATE), "running"),
+        "resubmit of a known task: known (count 0), its state");
+    r = handle (&h, resubmit_req (51, req50, len50));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL,
+        "resubmit whose request names another task: EINVAL");
+    zpar__msg_destroy (r);
+    r = handle (&h, resubmit_req (42, req42, len42));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL,
+        "resubmit of a direct task: EINVAL (%s)", str_field (r, ZPAR_F_ERROR));
+    zpar__msg_destroy (r);
+
+    zpar__hub_end_recovery (&h);
+    ok (!h.recovering, "the window closes");
+    {
+        int st = 0, status = 0;
+        ok (!zpar__hub_task_live (&h, zpar__tid (42), NULL) &&
+                zpar__records_get (h.records, zpar__tid (42), &st, &status, NULL, NULL, NULL,
+                                   NULL) == 0 &&
+                st == ZPAR_REC_DONE && status == ZPAR_STATUS_ENGINE_DIED,
+            "the direct task nobody reported is answered engine-died");
+    }
+    ok (zpar__hub_task_live (&h, zpar__tid (50), &state) && state == ZPAR_REC_PENDING,
+        "the resubmitted task nobody reported is queued");
+    ok (zpar__hub_task_live (&h, zpar__tid (99), NULL), "the orphan stays (its engine runs it)");
+    r = handle (&h, query_req ("result", 77));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOENT, "after it, an unknown task: ENOENT");
+    zpar__msg_destroy (r);
+
+    {
+        static const uint64_t ids[] = {41, 43, 50, 77, 42};
+        size_t len = 0;
+        const void *p;
+        nreleased = 0;
+        ok (handle (&h, sync_req (ids, 5)) == NULL && nreleased == 1,
+            "sync of tasks not all live: answered after a commit");
+        is_int (zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 0), 4, "four are known");
+        ok (zpar__msg_count (released_reply, ZPAR_F_TASK_ID) == 1 &&
+                (p = zpar__msg_get_bytes (released_reply, ZPAR_F_TASK_ID, &len)) && len == 8 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_TASK_ID, 0) == 77,
+            "task 77 is unknown");
+    }
+    {
+        static const uint64_t ids[] = {99};
+        uint8_t *req99;
+        size_t len99;
+        nreleased = 0;
+        ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 1 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_TASK_ID, 0) == 99,
+            "sync calls the orphan unknown (not durable: no record has its request)");
+        req99 = pack_task (99, 0, &len99);
+        ok (req99 && handle (&h, resubmit_req (99, req99, len99)) == NULL &&
+                zpar__hub_flush (&h, NULL) == 0 && nreleased == 2 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
+                !strcmp (str_field (released_reply, ZPAR_F_STATE), "running"),
+            "its client resubmits it: known, running where it is (not queued again)");
+        ok (!zpar__hub_task_orphan (&h, zpar__tid (99)) &&
+                zpar__records_get (h.records, zpar__tid (99), &state, &(int){0}, NULL, NULL, NULL,
+                                   NULL) == 0 &&
+                state == ZPAR_REC_RUNNING,
+            "it is recorded now, running");
+        ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 3 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 1,
+            "and sync calls it durable");
+        free (req99);
+    }
+    {
+        static const uint64_t ids[] = {41};
+        nreleased = 0;
+        zpar__records_put_running (h.records, zpar__tid (50), zpar__eid (id_r0), 4);
+        ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 0,
+            "sync of a live task: waits while the records have a batch");
+        ok (zpar__hub_flush (&h, NULL) == 0 && nreleased == 1 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 0) == 1,
+            "released by the next commit");
+    }
+    r = handle (&h, query_req ("sync", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EINVAL, "sync without ids: EINVAL");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_DUPLICATES, 0) == 2,
+        "status counts the held tasks dropped as duplicates");
+    zpar__msg_destroy (r);
+
+    zpar__msg_destroy (released_reply);
+    released_reply = NULL;
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records);
+    free (req41);
+    free (req42);
+    free (req50);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/restart.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/restart.sqlite-shm", tmpdir);
+    unlink (path);
+}
+
+/* The records cannot be saved (a database that may not grow, as on a full
+ * disk): a SYNC waiting for them is answered "not acknowledged" with the
+ * reason, status says so, tasks in the unsaved batch are found, and past
+ * the bound new tasks are refused (admit.h) until the records are saved. */
+static void test_disk_full (void)
+{
+    zpar_hub_t h;
+    zpar_msg_t *r;
+    char path[256];
+    static char big[65536];
+    uint8_t *req60;
+    size_t len60;
+    zpar_hdr_t hd = {0};
+    static const uint64_t ids[] = {60};
+
+    snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
+    memset (big, 'o', sizeof (big));
+    req60 = pack_task (60, 0, &len60);
+    hub_setup (&h, path);
+    ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
+    hd.task = 60;
+    hd.client = 1;
+    ok (zpar__hub_resubmit (&h, &hd, req60, len60) == 0 && zpar__hub_flush (&h, NULL) == 0,
+        "full: task 60 recorded");
+    ok (zpar__records_test_max_pages (h.records, 1) == 0, "full: the records may not grow");
+    ok (zpar__records_put_result (h.records, zpar__tid (60), zpar__eid (1), ZPAR_STATUS_OK, "R", 1,
+                                  big, sizeof (big), 5) == 0,
+        "full: its result (64 KiB) waits in the batch");
+    nreleased = 0;
+    ok (handle (&h, sync_req (ids, 1)) == NULL && nreleased == 0, "full: a sync waits");
+    ok (zpar__hub_flush (&h, NULL) < 0 && nreleased == 1,
+        "full: the write fails, the sync is answered");
+    ok (released_reply && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC &&
+            strstr (str_field (released_reply, ZPAR_F_ERROR), "not being saved") &&
+            zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 0) == 0,
+        "full: not acknowledged, ENOSPC: %s",
+        released_reply ? str_field (released_reply, ZPAR_F_ERROR) : "?");
+    nreleased = 0;
+    r = handle (&h, sync_req (ids, 1));
+    if (!r && nreleased == 0)
+        (void)zpar__hub_flush (&h, NULL);
+    ok ((r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == ENOSPC) ||
+            (nreleased == 1 && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == ENOSPC),
+        "full: a later sync is not acknowledged either");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_SINCE_US, 0) > 0 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_UNSAVED, 0) >= 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_BYTES, 0) >= sizeof (big) &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 9) == 0 &&
+            strstr (str_field (r, ZPAR_F_RECORDS_ERROR), "full"),
+        "full: status says the records are not saved: %s",
+        r ? str_field (r, ZPAR_F_RECORDS_ERROR) : "?");
+    zpar__msg_destroy (r);
+    r = handle (&h, query_req ("result", 60));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == 0 &&
+            !strcmp (str_field (r, ZPAR_F_STATE), "done") &&
+            zpar__msg_count (r, ZPAR_F_RECORD) == 1,
+        "full: the task whose result is not saved is found, done");
+    zpar__msg_destroy (r);
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: under the bound, new tasks are accepted");
+    zpar__records_set_limit (h.records, 4096);
+    ok (zpar__admit_refused (NULL, 0) == 1, "full: past the bound, new tasks are refused");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_u64_or (r, ZPAR_F_RECORDS_REFUSING, 0) == 1 &&
+            zpar__msg_u64_or (r, ZPAR_F_RECORDS_LIMIT, 0) == 4096,
+        "full: status says so");
+    zpar__msg_destroy (r);
+    ok (zpar__records_test_max_pages (h.records, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    ok (zpar__hub_flush (&h, NULL) == 0, "full: the batch is written");
+    ok (zpar__admit_refused (NULL, 0) == 0, "full: new tasks are accepted again");
+    r = handle (&h, query_req ("status", 0));
+    ok (r && zpar__msg_count (r, ZPAR_F_RECORDS_SINCE_US) == 0, "full: status says nothing more");
+    zpar__msg_destroy (r);
+    zpar__msg_destroy (released_reply);
+    released_reply = NULL;
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records);
+    free (req60);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
+    unlink (path);
+}
+
 int main (void)
 {
     zpar_hub_t h;
@@ -338,6 +711,8 @@ int main (void)
     test_queries (&h);
     test_engine_ids (&h);
     test_bad (&h);
+    test_restart ();
+    test_disk_full ();
     zpar__hub_free_state (&h);
     zpar__hub_free_state (NULL);
     zpar__records_close (h.records);

@@ -24,7 +24,7 @@
 #define E(n) zpar__eid (n)
 #define T(n) zpar__tid (n)
 
-enum op { END = 0, UP, DOWN, SUB, RES, DEP, ABORT, REFUSE, FAIL, TICK, STATS };
+enum op { END = 0, UP, DOWN, SUB, RES, DEP, ABORT, REFUSE, FAIL, TICK, STATS, ADOPT, DUPS };
 
 typedef struct {
     enum op op;
@@ -35,7 +35,8 @@ typedef struct {
     const char *after;   /* SUB */
     const char *expect;  /* actions after the step */
     long want;           /* RES: verdict; ABORT: aborted*1000+engine; DOWN/UP: rc;
-                            STATS: ready*10000+parked*1000+waiting*100+running */
+                            STATS: ready*10000+parked*1000+waiting*100+running;
+                            ADOPT: 0 or the errno; DUPS: results*100+submits */
 } step_t;
 
 typedef struct {
@@ -89,6 +90,18 @@ typedef struct {
     {                                                                                              \
         STATS, 0, 0, 0, NULL, NULL, NULL,                                                          \
             (ready)*10000 + (parked)*1000 + (waiting)*100 + (running)                              \
+    }
+
+/* engine e registers again holding task id (pl: with its recorded
+ * request as payload); want: 0 or the errno */
+#define S_ADOPT(id, e, pl, err, x)                                                                 \
+    {                                                                                              \
+        ADOPT, id, e, pl, NULL, NULL, x, err                                                       \
+    }
+/* duplicates counted: results dropped, submissions dropped */
+#define S_DUPS(res, sub)                                                                           \
+    {                                                                                              \
+        DUPS, 0, 0, 0, NULL, NULL, NULL, (res)*100 + (sub)                                         \
     }
 
 static const case_t cases[] = {
@@ -215,10 +228,47 @@ static const case_t cases[] = {
       S_SUB (6, ""), S_SUBX (5, 0, 0, NULL, "6", "h6"),
       S_ABORT (6, 1, 0, "a6:aborted a5:dependency-failed"), S_STATS (0, 0, 0, 1),
       S_RES (1, 1, OK, DELIVER, ""), S_STATS (0, 0, 0, 0)}},
-    {"duplicate or missing task ids are answered with an error",
+    {"duplicate task ids are dropped and counted, a missing one is answered with an error",
      4,
-     {S_UP (1, ""), S_SUB (1, "d1@1"), S_SUB (1, "a1:error"), S_SUB (0, "a0:error"),
-      S_STATS (0, 0, 0, 1), S_RES (1, 1, OK, DELIVER, "")}},
+     {S_UP (1, ""), S_SUB (1, "d1@1"), S_SUB (1, ""), S_SUB (0, "a0:error"), S_STATS (0, 0, 0, 1),
+      S_DUPS (0, 1), S_RES (1, 1, OK, DELIVER, ""),
+      /* finished: a late copy does not run again */
+      S_SUB (1, ""), S_DUPS (0, 2), S_STATS (0, 0, 0, 0)}},
+    {"a result from an engine for a task given to another engine is dropped and counted",
+     1,
+     {S_UP (1, ""), S_UP (2, ""), S_SUBX (1, 0, 1, NULL, NULL, "d1@2"), S_DOWN (2, "d1@1#2", 0),
+      S_UP (2, ""), S_RES (1, 2, OK, SWALLOW, ""), S_DUPS (1, 0), S_RES (1, 1, OK, DELIVER, ""),
+      S_RES (1, 1, OK, SWALLOW, ""), S_RES (1, 2, OK, SWALLOW, ""), S_DUPS (3, 0),
+      S_STATS (0, 0, 0, 0)}},
+    {"a result for a task waiting to run again finishes it (no second run)",
+     1,
+     {S_UP (1, ""), S_SUBX (1, 0, 1, NULL, NULL, "d1@1"), S_SUBX (2, 0, 1, NULL, NULL, ""),
+      S_DOWN (1, "", 0), S_STATS (2, 0, 0, 0), S_RES (1, 1, OK, DELIVER, ""),
+      /* "aborted" from a dead engine is not an outcome */
+      S_RES (2, 1, ABORTED, SWALLOW, ""), S_STATS (1, 0, 0, 0), S_DUPS (1, 0), S_UP (3, "d2@3"),
+      S_RES (2, 3, OK, DELIVER, ""), S_STATS (0, 0, 0, 0)}},
+    {"adoption after a controller restart: the task runs on where it is",
+     2,
+     {S_UP (1, ""), S_ADOPT (5, 1, 1, 0, ""), S_STATS (0, 0, 0, 1),
+      /* the client's copy of the same task is not run again */
+      S_SUB (5, ""), S_DUPS (0, 1), S_SUB (6, "d6@1"), S_SUB (7, ""),
+      /* adopted tasks are never stolen back */
+      S_UP (2, "d7@2"), S_RES (6, 1, OK, DELIVER, ""), S_RES (5, 1, OK, DELIVER, ""),
+      S_ADOPT (5, 1, 1, EBUSY, ""), S_ADOPT (8, 1, 0, ENOENT, ""), S_ADOPT (9, 4, 1, ENOENT, ""),
+      S_RES (7, 2, OK, DELIVER, ""), S_STATS (0, 0, 0, 0)}},
+    {"adoption of a task queued again (its engine was taken for dead and came back)",
+     1,
+     {S_UP (1, ""), S_SUBX (1, 0, 1, NULL, NULL, "d1@1"), S_DOWN (1, "", 0),
+      S_ADOPT (1, 1, 0, ENOENT, NULL), S_UP (1, NULL), S_ADOPT (1, 1, 0, 0, ""),
+      S_STATS (0, 0, 0, 1), S_ADOPT (1, 1, 1, 0, ""), S_RES (1, 1, OK, DELIVER, ""),
+      S_STATS (0, 0, 0, 0), S_DUPS (0, 0)}},
+    {"adoption conflict: a task outstanding on another engine stays there",
+     4,
+     {S_UP (1, ""), S_UP (2, ""), S_SUB (1, "d1@2"), S_ADOPT (1, 1, 0, EBUSY, ""),
+      S_RES (1, 1, OK, SWALLOW, ""), S_RES (1, 2, OK, DELIVER, ""), S_DUPS (1, 0),
+      /* waiting for a dependency: not adoptable */
+      S_SUBX (3, 0, 0, NULL, "77", "h77"), S_ADOPT (3, 1, 0, EBUSY, ""), S_DEP (77, 1, "d3@2"),
+      S_RES (3, 2, OK, DELIVER, "")}},
     {"dispatch failures: an engine not connected yet is tried again later",
      4,
      {S_UP (1, ""), S_FAIL (1, 1), S_SUB (1, "x1@1"), S_STATS (1, 0, 0, 0), S_TICK (3000, ""),
@@ -400,6 +450,36 @@ static void run_case (const case_t *c)
         case REFUSE:
             rc = zpar__sched_lb_steal_refused (s, zpar__tid (st->a));
             break;
+        case ADOPT: {
+            uint64_t *p = st->c ? malloc (sizeof (*p)) : NULL;
+            zpar_sched_lb_task_t t = {
+                .id = zpar__tid (st->a), .client = zpar__cid (7), .payload = p};
+            if (p)
+                *p = st->a;
+            rc = zpar__sched_lb_adopt (s, zpar__eid ((uint32_t)st->b), &t);
+            if (rc == 0 && p)
+                submitted++;
+            else
+                free (p);
+            if ((rc == 0 ? 0 : errno) != st->want) {
+                good = 0;
+                diag ("step %d: adopt returned %ld (%s), expected %s", i, rc,
+                      rc ? strerror (errno) : "ok", st->want ? strerror ((int)st->want) : "ok");
+            }
+            rc = 0;
+            break;
+        }
+        case DUPS: {
+            zpar_sched_lb_stats_t ss;
+            zpar__sched_lb_stats (s, &ss);
+            if ((long)(ss.duplicates * 100 + ss.dup_submits) != st->want) {
+                good = 0;
+                diag ("step %d: duplicates %llu results, %llu submissions, expected %ld", i,
+                      (unsigned long long)ss.duplicates, (unsigned long long)ss.dup_submits,
+                      st->want);
+            }
+            break;
+        }
         case FAIL:
             failnext_engine = st->c;
             failnext_unreachable = (int)st->b;
@@ -423,7 +503,7 @@ static void run_case (const case_t *c)
         default:
             break;
         }
-        if (st->op != RES && st->op != ABORT && st->op != STATS &&
+        if (st->op != RES && st->op != ABORT && st->op != STATS && st->op != DUPS &&
             rc != (st->op == DOWN ? st->want : 0)) {
             good = 0;
             diag ("step %d: returned %ld", i, rc);
@@ -604,6 +684,12 @@ static void test_bad_params (void)
         {"abort NULL", zpar__sched_lb_abort (NULL, T (1), NULL, NULL)},
         {"next_action NULL policy", zpar__sched_lb_next_action (NULL, &act)},
         {"next_action NULL action", zpar__sched_lb_next_action (s, NULL)},
+        {"adopt NULL policy", zpar__sched_lb_adopt (NULL, E (1), &subs[0].t)},
+        {"adopt NULL task", zpar__sched_lb_adopt (s, E (1), NULL)},
+        {"adopt engine 0", zpar__sched_lb_adopt (s, E (0), &subs[0].t)},
+        {"adopt task 0", zpar__sched_lb_adopt (s, E (1), &(zpar_sched_lb_task_t){.id = {0}})},
+        {"adopt on an unknown engine",
+         zpar__sched_lb_adopt (s, E (3), &(zpar_sched_lb_task_t){.id = {4}, .payload = &p})},
     };
     submitted = freed = answered = 0;
     for (size_t i = 0; i < sizeof (calls) / sizeof (calls[0]); i++)
@@ -620,6 +706,11 @@ static void test_bad_params (void)
     ok (zpar__sched_lb_dispatch_failed (s, T (1), E (1), 0, 0) < 0 && errno == ENOENT,
         "dispatch_failed unknown: ENOENT");
     ok (zpar__sched_lb_next_action (s, NULL) < 0 && errno == EINVAL, "next_action NULL: EINVAL");
+    ok (zpar__sched_lb_adopt (s, E (0), &subs[0].t) < 0 && errno == EINVAL,
+        "adopt engine 0: EINVAL");
+    ok (zpar__sched_lb_adopt (s, E (3), &(zpar_sched_lb_task_t){.id = {4}, .payload = &p}) < 0 &&
+            errno == ENOENT,
+        "adopt on an engine that is not up: ENOENT (the payload stays the caller's)");
     for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
         ok (zpar__sched_lb_submit (s, &subs[i].t) < 0 && errno == EINVAL, "submit with %s: EINVAL",
             subs[i].what);

@@ -293,6 +293,43 @@ int main (void)
         ok (zpar__subproc_exit_code (0) == 0, "exit code of status 0");
     }
 
+    /* a tie: the child gets the read end as descriptor 3 (and ZPAR_TIE_FD=3),
+     * in its own session; closing the starter's end is end-of-file there */
+    {
+        char log[512];
+        char *argv[] = {"/bin/sh", "-c",
+                        "echo fd=$ZPAR_TIE_FD; cat <&3 > /dev/null; echo eof; "
+                        "ls /proc/self/fd | wc -l",
+                        NULL};
+        int wfd = -1, rfd = -1;
+        snprintf (log, sizeof (log), "%s/tie.log", tmpdir);
+        ok (zpar__tie_create (&wfd, &rfd) == 0 && wfd > 2 && rfd > 2, "tie created");
+        pid = zpar__subproc_spawn (
+            &(zpar_subproc_opts_t){.argv = argv,
+                                   .out = log,
+                                   .flags = ZPAR_SUBPROC_SETSID | ZPAR_SUBPROC_STDIN_NULL,
+                                   .tie_fd = rfd},
+            NULL);
+        ok (pid > 0, "tied child started");
+        close (rfd);
+        ok (zpar__subproc_wait (pid, 0.3, NULL) < 0 && errno == ETIMEDOUT,
+            "the tied child waits while the starter's end is open");
+        close (wfd);
+        ok (zpar__subproc_wait (pid, 10, &st) == 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0,
+            "closing the starter's end ends the tie (end-of-file in the child)");
+        ok (read_file (log, buf, sizeof (buf)) > 0 && strstr (buf, "fd=3\n") &&
+                strstr (buf, "eof\n"),
+            "the child saw ZPAR_TIE_FD=3 and end-of-file on it");
+        unlink (log);
+        errno = 0;
+        ok (zpar__tie_create (NULL, &rfd) < 0 && errno == EINVAL, "tie_create NULL: EINVAL");
+        setenv (ZPAR_TIE_ENV, "not-a-number", 1);
+        errno = 0;
+        ok (zpar__tie_watch (NULL) < 0 && errno == EBADF && !getenv (ZPAR_TIE_ENV),
+            "tie_watch with a bad ZPAR_TIE_FD: EBADF, variable removed");
+        ok (zpar__tie_watch (NULL) == 0, "tie_watch without a tie: 0");
+    }
+
     rmdir (tmpdir);
     return done_testing ();
 }

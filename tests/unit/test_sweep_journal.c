@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "journal.h"
 #include "report.h"
 #include "spec.h"
@@ -464,6 +466,103 @@ static void test_lock (void)
         "a missing directory: ENOENT (%s)", err.text);
 }
 
+/* Tasks in flight: recorded with the dispatch, kept across a run that
+ * died, taken over by the next run (adopted), cleared by the end. */
+static void test_inflight (void)
+{
+    zpar_error_t err = {{0}};
+    zpar_journal_t *j = zpar__journal_open (tmp ("inflight.sqlite"), "fl", &err);
+    zpar_journal_row_t row;
+    zpar_journal_dispatch_t d = {
+        .key = "kA", .index = 0, .params_json = "{}", .task_id = "3.7", .cluster = "c1"};
+    int requeued = -1;
+
+    ok (j != NULL, "open (%s)", err.text);
+    if (!j)
+        return;
+    ok (zpar__journal_dispatched (j, &d, &err) == 0 && zpar__journal_flush (j, &err) == 0,
+        "dispatch with a task id and a cluster");
+    ok (zpar__journal_get (j, "kA", &row, NULL) == 1 && row.inflight &&
+            !strcmp (row.inflight, "3.7") && row.cluster && !strcmp (row.cluster, "c1") &&
+            row.state == ZPAR_JSTATE_RUNNING && row.attempts == 1,
+        "the task is in flight on cluster c1");
+    zpar__journal_close (j);
+    /* the run died: the next one finds the task still in flight */
+    j = zpar__journal_open (tmp ("inflight.sqlite"), "fl", &err);
+    ok (j && zpar__journal_begin_run (j, NULL, &requeued, NULL, &err) == 0 && requeued == 1,
+        "begin_run: the running point is pending again");
+    if (!j)
+        return;
+    ok (zpar__journal_get (j, "kA", &row, NULL) == 1 && row.state == ZPAR_JSTATE_PENDING &&
+            row.inflight && !strcmp (row.inflight, "3.7"),
+        "its task in flight is kept");
+    ok (zpar__journal_adopted (j, "kA", &err) == 0, "adopt it");
+    ok (zpar__journal_get (j, "kA", &row, NULL) == 1 && row.state == ZPAR_JSTATE_RUNNING &&
+            row.attempts == 1,
+        "adopted: running again, attempts unchanged");
+    {
+        zpar_journal_result_t r = {.key = "kA",
+                                   .state = ZPAR_JSTATE_SUCCEEDED,
+                                   .exit_code = 0,
+                                   .wall_s = -1,
+                                   .max_rss_kb = -1};
+        ok (zpar__journal_finished (j, &r, &err) == 0, "its end recorded");
+    }
+    ok (zpar__journal_get (j, "kA", &row, NULL) == 1 && !row.inflight && row.task_id &&
+            !strcmp (row.task_id, "3.7"),
+        "no task in flight any more (the task id stays)");
+    errno = 0;
+    ok (zpar__journal_adopted (j, "kA", &err) < 0 && errno == ENOENT,
+        "adopting a point with no task in flight: ENOENT");
+    errno = 0;
+    ok (zpar__journal_adopted (j, "nope", &err) < 0 && errno == ENOENT,
+        "adopting an unknown point: ENOENT");
+    errno = 0;
+    ok (zpar__journal_adopted (NULL, "kA", &err) < 0 && errno == EINVAL, "adopted NULL: EINVAL");
+    zpar__journal_close (j);
+}
+
+/* A journal of schema version 1 (no inflight/cluster columns) is upgraded
+ * in place; its rows stay. */
+static void test_upgrade (void)
+{
+    sqlite3 *db = NULL;
+    zpar_error_t err = {{0}};
+    zpar_journal_t *j;
+    zpar_journal_row_t row;
+    const char *v1 =
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('sweep_name', 'old');"
+        "CREATE TABLE points (key TEXT PRIMARY KEY, idx INTEGER NOT NULL, params TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('pending','running','succeeded','failed')),"
+        " exit_code INTEGER, signal INTEGER, attempts INTEGER NOT NULL DEFAULT 0, wall_s REAL,"
+        " max_rss_kb INTEGER, engine TEXT, host TEXT, stdout TEXT, stderr TEXT, task_id TEXT,"
+        " created REAL, started REAL, finished REAL, error TEXT);"
+        "INSERT INTO points (key, idx, params, state, attempts, task_id)"
+        " VALUES ('k1', 1, '{}', 'succeeded', 1, '1.1');"
+        "PRAGMA user_version = 1;";
+    ok (sqlite3_open (tmp ("v1.sqlite"), &db) == SQLITE_OK &&
+            sqlite3_exec (db, v1, NULL, NULL, NULL) == SQLITE_OK,
+        "a version-1 journal");
+    sqlite3_close (db);
+    j = zpar__journal_open (tmp ("v1.sqlite"), "old", &err);
+    ok (j != NULL, "opened by this version (%s)", err.text);
+    if (!j)
+        return;
+    ok (zpar__journal_get (j, "k1", &row, NULL) == 1 && row.state == ZPAR_JSTATE_SUCCEEDED &&
+            !row.inflight && !row.cluster,
+        "its rows are kept, with no task in flight");
+    {
+        zpar_journal_dispatch_t d = {
+            .key = "k2", .index = 2, .params_json = "{}", .task_id = "2.5", .cluster = "cX"};
+        ok (zpar__journal_dispatched (j, &d, &err) == 0 && zpar__journal_flush (j, &err) == 0 &&
+                zpar__journal_get (j, "k2", &row, NULL) == 1 && row.inflight &&
+                !strcmp (row.inflight, "2.5"),
+            "new dispatches record their task in flight");
+    }
+    zpar__journal_close (j);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -475,6 +574,8 @@ int main (void)
     test_crash ();
     test_report ();
     test_lock ();
+    test_inflight ();
+    test_upgrade ();
     cleanup ();
     return done_testing ();
 }

@@ -317,6 +317,24 @@ int main (void)
     ok (s && nsent == 2 && sent[0].task == 401, "connected again: sent in order by the retry");
     is_int ((int)zpar__task_runner_outbox (tr), 0, "outbox empty");
 
+    /* a lost controller may have lost what was sent: sent again (with its
+     * envelope), only what was sent since the given time, once */
+    {
+        uint64_t before = zpar__mono_us ();
+        nsent = 0;
+        is_int ((int)zpar__task_runner_resend (tr, before), 0, "resend: nothing sent since then");
+        give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (403, "true"));
+        s = wait_for (ZPAR_MSG_RESULT, 403);
+        ok (s && nsent == 1, "a result sent");
+        is_int ((int)zpar__task_runner_resend (tr, before), 1, "resend: the result sent since");
+        ok (nsent == 2 && sent[1].task == 403 && sent[1].nenv == sent[0].nenv &&
+                sent[1].q == ZPAR_ENGINE_Q_MUX,
+            "sent again on its queue, with its envelope");
+        is_int ((int)zpar__task_runner_resend (tr, zpar__mono_us () + 1), 0,
+                "resend since a later time: nothing");
+        is_int ((int)zpar__task_runner_resend (NULL, 0), 0, "resend NULL: 0");
+    }
+
     /* shutdown and stop */
     nsent = 0;
     give (tr, ZPAR_ENGINE_Q_CONTROL, request (ZPAR_MSG_SHUTDOWN, 0));

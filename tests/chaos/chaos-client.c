@@ -1,0 +1,336 @@
+/* chaos-client.c - the client side of the chaos test (tests/chaos/run).
+ *
+ *   chaos-client -f CONNFILE -n N -o SIDEFILE -r RESULTS [-k CLIENTS]
+ *                [-d SLEEP] [-s RATE] [-R RETRIES] [-t SECONDS] [-S STALL]
+ *
+ * K clients (threads, each its own zpar_client_t) submit N load-balanced
+ * command tasks between them (task i goes to client i % K), at RATE tasks
+ * per second in all, each with RETRIES retries.  Task i runs
+ *
+ *     bash -c 'sleep SLEEP; echo "$0 $PPID $EPOCHREALTIME" >>SIDEFILE' i
+ *
+ * so its side effect (one short line, one O_APPEND write) comes at its end
+ * and names the index, the engine process that ran it ($PPID: the engine
+ * spawns the task directly) and the time it ran.
+ *
+ * Each client then waits for its futures.  A wait that fails (EHOSTDOWN,
+ * ENOTCONN, ...), or STALL seconds without any of its futures finishing,
+ * means the client could not carry on by itself: it is "helped" (counted)
+ * by hand: destroyed, connected again, and a future made for each task not
+ * finished yet (zpar_client_future_for).  No client is helped more than
+ * 5 times.  At the end (or after SECONDS in all) a fresh client asks the
+ * records about every task whose future did not complete (for at most
+ * 120 s; a task not asked counts as unknown).
+ *
+ * Output: RESULTS gets one line per task
+ *     INDEX TASKID STATUS ATTEMPTS ENGINE HOW
+ * where STATUS is the final status name, "pending" (the records say not
+ * finished) or "unknown" (the records do not know the task: lost), and HOW
+ * is "future" (the client's own future completed), "helped" (completed
+ * after a reconnection by hand) or "records" (only the records had it).
+ * Standard output gets "client K helped H submit_errors E unfinished U"
+ * per client (U: its tasks whose futures had not completed at the end).
+ * Exit status 0 unless a usage or setup error (2).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zpar.h"
+
+static const char *connfile, *sidefile, *resfile;
+static unsigned ntasks = 500, nclients = 2, retries = 100;
+static double task_sleep = 0.2, rate = 100.0, total_tmo = 600.0, stall_tmo = 30.0;
+static double t_start;
+
+typedef struct {
+    zpar_task_id_t id;
+    zpar_future_t *f;
+    int status; /* -1: not final */
+    unsigned attempts;
+    unsigned engine;
+    const char *how;
+} task_t;
+
+static task_t *tasks;
+
+typedef struct {
+    unsigned k;
+    unsigned helped;
+    unsigned submit_errors;
+    unsigned unfinished; /* tasks its futures did not see finish */
+    pthread_t th;
+} client_t;
+
+static double now_s (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_s (double s)
+{
+    struct timespec ts;
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static zpar_client_t *connect_client (int quiet)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err = {{0}};
+    zpar_client_t *c;
+    double end = now_s () + 60.0;
+    zpar_client_opts_init (&o);
+    o.connection_file = connfile;
+    o.flags = ZPAR_CLIENT_NO_STALE_CHECK;
+    for (;;) {
+        c = zpar_client_connect_opts (&o, &err);
+        if (c || now_s () > end)
+            break;
+        sleep_s (0.5);
+    }
+    if (!c && !quiet)
+        fprintf (stderr, "chaos-client: cannot connect: %s\n", err.text);
+    return c;
+}
+
+static zpar_task_t *make_task (unsigned i)
+{
+    char script[4096], idx[32];
+    const char *argv[] = {"bash", "-c", script, idx, NULL};
+    zpar_task_t *t;
+    snprintf (script, sizeof (script), "sleep %g; echo \"$0 $PPID $EPOCHREALTIME\" >>'%s'",
+              task_sleep, sidefile);
+    snprintf (idx, sizeof (idx), "%u", i);
+    t = zpar_task_command (argv);
+    if (t)
+        zpar_task_set_retries (t, retries);
+    return t;
+}
+
+static void take (task_t *t, const zpar_result_t *r, const char *how)
+{
+    t->status = (int)zpar_result_status (r);
+    t->attempts = zpar_result_attempts (r);
+    t->engine = zpar_result_engine (r).id;
+    t->how = how;
+}
+
+static void *client_main (void *arg)
+{
+    client_t *cl = arg;
+    zpar_client_t *c = connect_client (0);
+    zpar_error_t err = {{0}};
+    double deadline = t_start + total_tmo, last_progress;
+    unsigned i, left, helped_now = 0;
+
+    if (!c)
+        return NULL;
+    /* submit, paced */
+    for (i = cl->k; i < ntasks; i += nclients) {
+        double due = t_start + (double)i / rate;
+        zpar_task_t *t = make_task (i);
+        int tries = 0;
+        sleep_s (due - now_s ());
+        while (t && !(tasks[i].f = zpar_submit (c, t, &err)) && tries++ < 50) {
+            cl->submit_errors++;
+            sleep_s (0.2);
+        }
+        zpar_task_destroy (t);
+        if (tasks[i].f)
+            tasks[i].id = zpar_future_id (tasks[i].f);
+    }
+    /* wait */
+    last_progress = now_s ();
+    for (;;) {
+        int failed = 0;
+        left = 0;
+        for (i = cl->k; i < ntasks; i += nclients) {
+            task_t *t = &tasks[i];
+            double room;
+            if (t->status >= 0 || !t->f)
+                continue;
+            if (zpar_future_done (t->f)) {
+                take (t, zpar_future_result (t->f), helped_now ? "helped" : "future");
+                last_progress = now_s ();
+                continue;
+            }
+            room = deadline - now_s ();
+            if (room > 1.0)
+                room = 1.0;
+            if (room <= 0) {
+                left++;
+                continue;
+            }
+            if (zpar_future_wait (t->f, room, &err) == 0) {
+                take (t, zpar_future_result (t->f), helped_now ? "helped" : "future");
+                last_progress = now_s ();
+            } else {
+                left++;
+                if (errno != ETIMEDOUT) {
+                    failed = errno;
+                    break;
+                }
+                if (now_s () - last_progress > stall_tmo || now_s () >= deadline)
+                    break;
+            }
+        }
+        if (!left && !failed)
+            break;
+        if (now_s () >= deadline)
+            break;
+        if (failed || now_s () - last_progress > stall_tmo) {
+            /* it cannot carry on by itself: help it by hand */
+            if (cl->helped >= 5)
+                break;
+            cl->helped++;
+            helped_now = 1;
+            fprintf (stderr, "chaos-client: client %u: %s; reconnecting it by hand\n", cl->k,
+                     failed ? strerror (failed) : "no progress");
+            for (i = cl->k; i < ntasks; i += nclients) {
+                zpar_future_destroy (tasks[i].f);
+                tasks[i].f = NULL;
+            }
+            zpar_client_destroy (c);
+            if (!(c = connect_client (0)))
+                break;
+            for (i = cl->k; i < ntasks; i += nclients)
+                if (tasks[i].status < 0 && tasks[i].id.id)
+                    tasks[i].f = zpar_client_future_for (c, tasks[i].id, &err);
+            last_progress = now_s ();
+        }
+    }
+    for (i = cl->k; i < ntasks; i += nclients) {
+        if (tasks[i].status < 0)
+            cl->unfinished++;
+        zpar_future_destroy (tasks[i].f);
+        tasks[i].f = NULL;
+    }
+    zpar_client_destroy (c);
+    return NULL;
+}
+
+static int usage (void)
+{
+    fprintf (stderr, "usage: chaos-client -f CONNFILE -n N -o SIDEFILE -r RESULTS [-k CLIENTS] "
+                     "[-d SLEEP] [-s RATE] [-R RETRIES] [-t SECONDS] [-S STALL]\n");
+    return 2;
+}
+
+int main (int argc, char **argv)
+{
+    client_t *cl;
+    zpar_client_t *c;
+    FILE *out;
+    unsigned i;
+    int opt;
+
+    while ((opt = getopt (argc, argv, "f:n:o:r:k:d:s:R:t:S:")) != -1) {
+        switch (opt) {
+        case 'f':
+            connfile = optarg;
+            break;
+        case 'n':
+            ntasks = (unsigned)strtoul (optarg, NULL, 10);
+            break;
+        case 'o':
+            sidefile = optarg;
+            break;
+        case 'r':
+            resfile = optarg;
+            break;
+        case 'k':
+            nclients = (unsigned)strtoul (optarg, NULL, 10);
+            break;
+        case 'd':
+            task_sleep = strtod (optarg, NULL);
+            break;
+        case 's':
+            rate = strtod (optarg, NULL);
+            break;
+        case 'R':
+            retries = (unsigned)strtoul (optarg, NULL, 10);
+            break;
+        case 't':
+            total_tmo = strtod (optarg, NULL);
+            break;
+        case 'S':
+            stall_tmo = strtod (optarg, NULL);
+            break;
+        default:
+            return usage ();
+        }
+    }
+    if (!connfile || !sidefile || !resfile || !ntasks || !nclients || rate <= 0)
+        return usage ();
+    tasks = calloc (ntasks, sizeof (*tasks));
+    cl = calloc (nclients, sizeof (*cl));
+    if (!tasks || !cl)
+        return 2;
+    for (i = 0; i < ntasks; i++)
+        tasks[i].status = -1;
+    t_start = now_s ();
+    for (i = 0; i < nclients; i++) {
+        cl[i].k = i;
+        if (pthread_create (&cl[i].th, NULL, client_main, &cl[i]) != 0)
+            return 2;
+    }
+    for (i = 0; i < nclients; i++)
+        pthread_join (cl[i].th, NULL);
+
+    /* what the futures did not say, ask the records */
+    c = connect_client (0);
+    t_start = now_s ();
+    for (i = 0; i < ntasks; i++) {
+        task_t *t = &tasks[i];
+        zpar_error_t err = {{0}};
+        zpar_result_t *r;
+        if (t->status >= 0 || !t->id.id || !c || now_s () - t_start > 120.0)
+            continue; /* not asked: "unknown" */
+        r = zpar_client_fetch_result (c, t->id, &err);
+        if (!r) {
+            t->how = "records";
+            continue;
+        }
+        if (zpar_result_status (r) != ZPAR_STATUS_PENDING)
+            take (t, r, "records");
+        else
+            t->how = "records";
+        t->status = zpar_result_status (r) == ZPAR_STATUS_PENDING ? -2 : t->status;
+        zpar_result_destroy (r);
+    }
+    zpar_client_destroy (c);
+
+    if (!(out = fopen (resfile, "w"))) {
+        perror (resfile);
+        return 2;
+    }
+    for (i = 0; i < ntasks; i++) {
+        task_t *t = &tasks[i];
+        char id[64];
+        const char *st = t->status >= 0    ? zpar_status_name ((zpar_status_t)t->status)
+                         : t->status == -2 ? "pending"
+                                           : "unknown";
+        zpar_task_id_format (t->id, id, sizeof (id));
+        fprintf (out, "%u %s %s %u %u %s\n", i, t->id.id ? id : "-", st, t->attempts, t->engine,
+                 t->how ? t->how : "none");
+    }
+    fclose (out);
+    for (i = 0; i < nclients; i++)
+        printf ("client %u helped %u submit_errors %u unfinished %u\n", i, cl[i].helped,
+                cl[i].submit_errors, cl[i].unfinished);
+    free (cl);
+    free (tasks);
+    return 0;
+}

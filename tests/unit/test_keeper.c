@@ -1,0 +1,139 @@
+/* test_keeper.c - the engine's keeper (keeper.h): it kills the process
+ * groups it lists when its engine's end of the socket closes, leaves the
+ * groups taken off the list alone, shrugs off SIGTERM / SIGINT / SIGHUP,
+ * and lives in a session of its own.  The "engine" here is this test
+ * process; the task groups are sleep processes it starts. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/keeper.h"
+#include "tap.h"
+
+extern char **environ;
+
+/* A "task": sh in a group of its own, with a sleeping grandchild. */
+static pid_t task (void)
+{
+    char *argv[] = {"sh", "-c", "sleep 60 & sleep 60", NULL};
+    posix_spawnattr_t at;
+    pid_t pid = -1;
+    posix_spawnattr_init (&at);
+    posix_spawnattr_setflags (&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup (&at, 0);
+    if (posix_spawnp (&pid, "sh", NULL, &at, argv, environ) != 0)
+        pid = -1;
+    posix_spawnattr_destroy (&at);
+    return pid;
+}
+
+/* Is any process of group g alive (not a zombie)?  Waits up to sec. */
+static int group_alive (pid_t g, double sec)
+{
+    struct timespec step = {0, 20 * 1000 * 1000};
+    for (int i = 0; i <= (int)(sec * 50); i++) {
+        char cmd[128];
+        snprintf (cmd, sizeof (cmd),
+                  "ps -e -o pgid=,stat= | awk '$1 == %d && $2 !~ /^Z/' | grep -q .", (int)g);
+        if (system (cmd) != 0)
+            return 0;
+        /* reap our direct child when it has exited */
+        (void)waitpid (g, NULL, WNOHANG);
+        nanosleep (&step, NULL);
+    }
+    return 1;
+}
+
+static void reap_all (pid_t g)
+{
+    (void)killpg (g, SIGKILL);
+    while (waitpid (g, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+int main (void)
+{
+    zpar_error_t err;
+    zpar_keeper_t *k;
+    pid_t t1, t2, kp;
+
+    plan (NO_PLAN);
+
+    ok (zpar__keeper_add (NULL, 5) < 0 && errno == EINVAL, "add (NULL): EINVAL");
+    ok (zpar__keeper_remove (NULL, 5) < 0 && errno == EINVAL, "remove (NULL): EINVAL");
+    ok (zpar__keeper_fd (NULL) == -1 && zpar__keeper_pid (NULL) == 0, "fd, pid of NULL");
+    zpar__keeper_stop (NULL);
+    ok (1, "stop (NULL) is a no-op");
+
+    k = zpar__keeper_start (&err);
+    ok (k != NULL, "the keeper starts");
+    if (!k) {
+        diag ("no keeper: %s", err.text);
+        return done_testing ();
+    }
+    kp = zpar__keeper_pid (k);
+    for (int i = 0; i < 250 && getsid (kp) != kp; i++) {
+        struct timespec t = {0, 4 * 1000 * 1000};
+        nanosleep (&t, NULL);
+    }
+    ok (kp > 0 && getsid (kp) == kp, "it leads a session of its own");
+    ok (zpar__keeper_add (k, 0) < 0 && errno == EINVAL, "add pgid 0: EINVAL");
+    ok (zpar__keeper_fd (k) >= 0, "the engine's end of the socket");
+
+    t1 = task ();
+    t2 = task ();
+    ok (t1 > 0 && t2 > 0, "two task groups started");
+    ok (zpar__keeper_add (k, t1) == 0 && zpar__keeper_add (k, t2) == 0, "both listed");
+    ok (zpar__keeper_remove (k, t2) == 0, "the second taken off the list");
+    ok (kill (kp, SIGTERM) == 0 && kill (kp, SIGINT) == 0 && kill (kp, SIGHUP) == 0,
+        "SIGTERM, SIGINT, SIGHUP sent to the keeper");
+    {
+        struct timespec t = {0, 200 * 1000 * 1000};
+        nanosleep (&t, NULL);
+    }
+    ok (waitpid (kp, NULL, WNOHANG) == 0, "the keeper ignores them");
+    ok (group_alive (t1, 0) && group_alive (t2, 0), "both groups alive while the engine is");
+
+    zpar__keeper_stop (k); /* closes our end, as an engine's death does */
+    ok (!group_alive (t1, 5), "end-of-file: the listed group is killed, grandchild included");
+    ok (group_alive (t2, 0.3), "the group taken off the list is left alone");
+    ok (kill (kp, 0) < 0 && errno == ESRCH, "the keeper exited and was reaped");
+    reap_all (t1);
+    reap_all (t2);
+
+    /* the engine dies without a word: its end closes with the process */
+    {
+        pid_t eng;
+        int st = 0, pfd[2];
+        pid_t g = task ();
+        if (pipe (pfd) < 0)
+            return done_testing ();
+        eng = fork ();
+        if (eng == 0) {
+            zpar_keeper_t *k2 = zpar__keeper_start (NULL);
+            pid_t p = k2 ? zpar__keeper_pid (k2) : 0;
+            if (!k2 || zpar__keeper_add (k2, g) < 0)
+                _exit (1);
+            if (write (pfd[1], &p, sizeof (p)) != (ssize_t)sizeof (p))
+                _exit (1);
+            pause ();
+            _exit (0);
+        }
+        close (pfd[1]);
+        ok (eng > 0 && read (pfd[0], &kp, sizeof (kp)) == (ssize_t)sizeof (kp),
+            "an engine with a keeper listing one group");
+        close (pfd[0]);
+        ok (kill (eng, SIGKILL) == 0 && waitpid (eng, &st, 0) == eng, "SIGKILL of the engine");
+        ok (!group_alive (g, 5), "its task group is killed by the keeper");
+        reap_all (g);
+    }
+    return done_testing ();
+}
