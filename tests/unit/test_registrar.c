@@ -608,6 +608,7 @@ static void test_disk_full (void)
 
     snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
     memset (big, 'o', sizeof (big));
+    setenv ("ZPAR_RECORDS_SPILL_DIR", tmpdir, 1); /* not /dev/shm */
     req60 = pack_task (60, 0, &len60);
     hub_setup (&h, path);
     ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
@@ -676,6 +677,9 @@ static void test_disk_full (void)
     unlink (path);
     snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
     unlink (path);
+    snprintf (path, sizeof (path), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+    rmdir (path);
+    unsetenv ("ZPAR_RECORDS_SPILL_DIR");
 }
 
 int main (void)
