@@ -113,7 +113,8 @@ static void test_engines (zpar_hub_t *h)
             memcpy (route1.b, p, len);
     }
     zpar__msg_destroy (r);
-    ok (zpar__heartbeat_watched (h->hb, zpar__eid (id1)), "its heart is watched");
+    ok (zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id1))),
+        "its heart is watched");
     is_int (zpar__hub_engines_alive (h), 1, "one engine is alive");
     is_str (engine_state (h, id1), "idle", "the engines query lists it idle");
 
@@ -152,7 +153,8 @@ static void test_engines (zpar_hub_t *h)
     u->hdr.engine = id2;
     ok (handle (h, u) == NULL, "the engine unregisters");
     is_str (engine_state (h, id2), "dead", "it is listed dead");
-    ok (!zpar__heartbeat_watched (h->hb, zpar__eid (id2)), "its heart is no longer watched");
+    ok (!zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id2))),
+        "its heart is no longer watched");
     is_int (zpar__hub_engines_alive (h), 2, "two engines alive");
 
     /* it comes back (restart): same uuid, same id, alive again */
@@ -160,7 +162,7 @@ static void test_engines (zpar_hub_t *h)
     ok (r && r->hdr.engine == id2, "the engine registers again with its id");
     zpar__msg_destroy (r);
     is_str (engine_state (h, id2), "idle", "it is alive again");
-    ok (zpar__heartbeat_watched (h->hb, zpar__eid (id2)), "and watched again");
+    ok (zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id2))), "and watched again");
 
     /* a heart that stops: dead through the engine table */
     zpar__hub_engine_died (h, zpar__hub_engine_get (h, zpar__eid (id1)),
