@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -38,9 +40,19 @@ void zpar__log (zpar_log_level_t level, const char *fmt, ...)
     va_list ap;
     int n;
 
+    struct timeval tv;
+    struct tm tm;
+
     if ((int)level > log_level)
         return;
-    n = snprintf (buf, sizeof (buf), "zpar[%s %d] %s: ", log_role, (int)getpid (), names[level]);
+    /* UTC, ISO 8601 with milliseconds: lines of the controller and of
+     * engines on other hosts sort and compare without a time zone */
+    (void)gettimeofday (&tv, NULL);
+    (void)gmtime_r (&tv.tv_sec, &tm);
+    n = snprintf (buf, sizeof (buf),
+                  "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ zpar[%s %d] %s: ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  (int)(tv.tv_usec / 1000), log_role, (int)getpid (), names[level]);
     if (n < 0 || (size_t)n >= sizeof (buf))
         n = 0;
     va_start (ap, fmt);

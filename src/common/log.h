@@ -2,7 +2,9 @@
  *
  * Library code (libzpar) never prints: it logs only when the program has
  * installed a sink with zpar__log_set_level() (the zpar program does).
- * Messages go to stderr as "zpar[<role> <pid>] <level>: text".
+ * Messages go to stderr as one line each,
+ *   "<UTC time> zpar[<role> <pid>] <level>: text"
+ * the time in ISO 8601 with milliseconds ("2026-12-01T17:50:01.123Z").
  */
 #ifndef ZPAR__LOG_H
 #define ZPAR__LOG_H

@@ -2,6 +2,8 @@
 #include "proto_hb.h"
 
 #include <errno.h>
+#include <string.h>
+#include <zmq.h>
 
 #include "error.h"
 
@@ -44,4 +46,115 @@ int zpar__proto_ping_decode (const void *buf, size_t len, zpar_proto_ping_t *p, 
         return zpar__errprintf (err, "ping: seq 0");
     }
     return 0;
+}
+
+int zpar__proto_hb_is_rreg (const void *buf, size_t len)
+{
+    return buf && len == ZPAR_HB_RREG_LEN && memcmp (buf, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN) == 0;
+}
+
+static void put32 (uint8_t *p, uint32_t v)
+{
+    memcpy (p, &v, 4); /* host order: the pipe never leaves the process */
+}
+
+static uint32_t get32 (const uint8_t *p)
+{
+    uint32_t v;
+    memcpy (&v, p, 4);
+    return v;
+}
+
+int zpar__hb_pipe_encode (const zpar_hb_pipe_msg_t *m, uint8_t out[ZPAR_HB_PIPE_LEN])
+{
+    if (!m || !out || m->kind <= ZPAR_HB_PIPE_NONE || m->kind >= ZPAR_HB_PIPE_KIND_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset (out, 0, ZPAR_HB_PIPE_LEN);
+    out[0] = (uint8_t)m->kind;
+    put32 (out + 4, m->engine);
+    put32 (out + 8, m->gen);
+    put32 (out + 12, m->silent_ms);
+    put32 (out + 16, m->missed);
+    if (m->kind == ZPAR_HB_PIPE_WATCH)
+        memcpy (out + 20, m->route.b, ZPAR_ROUTE_LEN);
+    return 0;
+}
+
+int zpar__hb_pipe_decode (const void *buf, size_t len, zpar_hb_pipe_msg_t *m, zpar_error_t *err)
+{
+    const uint8_t *p = buf;
+    if (!buf || !m) {
+        errno = EINVAL;
+        return zpar__errprintf (err, "heartbeat pipe: no buffer or no output");
+    }
+    memset (m, 0, sizeof (*m));
+    errno = EPROTO;
+    if (len != ZPAR_HB_PIPE_LEN)
+        return zpar__errprintf (err, "heartbeat pipe: %zu bytes, not %d", len, ZPAR_HB_PIPE_LEN);
+    if (p[0] == ZPAR_HB_PIPE_NONE || p[0] >= ZPAR_HB_PIPE_KIND_MAX)
+        return zpar__errprintf (err, "heartbeat pipe: unknown kind %u", p[0]);
+    if (p[1] || p[2] || p[3])
+        return zpar__errprintf (err, "heartbeat pipe: padding not zero");
+    m->kind = (zpar_hb_pipe_kind_t)p[0];
+    m->engine = get32 (p + 4);
+    m->gen = get32 (p + 8);
+    m->silent_ms = get32 (p + 12);
+    m->missed = get32 (p + 16);
+    memcpy (m->route.b, p + 20, ZPAR_ROUTE_LEN);
+    if (m->kind != ZPAR_HB_PIPE_TERM && m->engine == 0)
+        return zpar__errprintf (err, "heartbeat pipe: %s without an engine",
+                                m->kind == ZPAR_HB_PIPE_WATCH ? "watch" : "event");
+    if (m->kind == ZPAR_HB_PIPE_WATCH &&
+        zpar__route_engine (m->route.b, sizeof (m->route.b)).v != m->engine)
+        return zpar__errprintf (err,
+                                "heartbeat pipe: watch of engine %u with a route naming "
+                                "another",
+                                m->engine);
+    errno = 0;
+    return 0;
+}
+
+int zpar__hb_pipe_send (void *sock, const zpar_hb_pipe_msg_t *m, int flags)
+{
+    uint8_t buf[ZPAR_HB_PIPE_LEN];
+    if (!sock || zpar__hb_pipe_encode (m, buf) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return zmq_send (sock, buf, sizeof (buf), flags) < 0 ? -1 : 0;
+}
+
+int zpar__hb_pipe_recv (void *sock, zpar_hb_pipe_msg_t *m, int flags, zpar_error_t *err)
+{
+    zmq_msg_t f;
+    int rc, more;
+    if (!sock || !m) {
+        errno = EINVAL;
+        return -1;
+    }
+    zmq_msg_init (&f);
+    if (zmq_msg_recv (&f, sock, flags) < 0) {
+        zmq_msg_close (&f);
+        return -1;
+    }
+    more = zmq_msg_more (&f);
+    rc = zpar__hb_pipe_decode (zmq_msg_data (&f), zmq_msg_size (&f), m, err);
+    zmq_msg_close (&f);
+    if (more) {
+        /* a message of several frames is not ours: swallow the rest */
+        do {
+            zmq_msg_init (&f);
+            if (zmq_msg_recv (&f, sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&f);
+                break;
+            }
+            more = zmq_msg_more (&f);
+            zmq_msg_close (&f);
+        } while (more);
+        errno = EPROTO;
+        return zpar__errprintf (err, "heartbeat pipe: more than one frame");
+    }
+    return rc;
 }

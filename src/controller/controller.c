@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "controller.h"
 #include "curve.h"
 #include "error.h"
+#include "hb_thread.h"
 #include "hub.h"
 #include "iopub.h"
 #include "log.h"
@@ -32,6 +34,11 @@
 #include "sched_lb_io.h"
 #include "sockutil.h"
 #include "wire.h"
+
+/* Answer the pongs of engines not counted with the re-register nudge
+ * (doc/protocol.md, "Heartbeat"): engines older than the nudge do not
+ * expect anything on hb_pong. */
+#define HB_NUDGE 1
 
 /* The write end of the running controller's stop eventfd (-1: none). */
 static int stop_fd = -1;
@@ -107,13 +114,56 @@ typedef struct {
     zpar_sched_direct_t *ctl;
     zpar_sched_lb_io_t *lb;
     zpar_iopub_t *iopub;
+    zpar_hb_thread_t *hbt;
 } sched_t;
 
 static uint64_t sched_dropped (void *arg)
 {
     sched_t *s = arg;
     return zpar__sched_direct_dropped (s->mux) + zpar__sched_direct_dropped (s->ctl) +
-           zpar__sched_lb_io_dropped (s->lb) + zpar__iopub_dropped (s->iopub);
+           zpar__sched_lb_io_dropped (s->lb) + zpar__iopub_dropped (s->iopub) +
+           zpar__hb_thread_dropped (s->hbt);
+}
+
+/* Raise the open-files limit to the hard limit (the controller holds
+ * ZPAR_HUB_FDS_PER_ENGINE per engine) and say what it allows.  Returns the
+ * soft limit now in force (0: unknown). */
+static long raise_nofile (void)
+{
+    struct rlimit rl;
+    rlim_t want;
+    FILE *f;
+    long nr_open = 0;
+    if (getrlimit (RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    want = rl.rlim_max;
+    /* an unlimited hard limit still stops at the kernel's nr_open */
+    if ((f = fopen ("/proc/sys/fs/nr_open", "r"))) {
+        if (fscanf (f, "%ld", &nr_open) != 1)
+            nr_open = 0;
+        fclose (f);
+    }
+    if (nr_open > 0 && (want == RLIM_INFINITY || want > (rlim_t)nr_open))
+        want = (rlim_t)nr_open;
+    if (rl.rlim_cur != RLIM_INFINITY && want > rl.rlim_cur) {
+        struct rlimit nl = {want, rl.rlim_max};
+        if (setrlimit (RLIMIT_NOFILE, &nl) == 0)
+            rl.rlim_cur = want;
+        else
+            zpar__warn ("cannot raise the open-files limit from %llu to %llu: %s",
+                        (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+                        strerror (errno));
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    zpar__info ("open files: limit %llu (hard %llu): room for about %llu engines (%d files each)",
+                (unsigned long long)rl.rlim_cur,
+                rl.rlim_max == RLIM_INFINITY ? 0ull : (unsigned long long)rl.rlim_max,
+                rl.rlim_cur > 128
+                    ? (unsigned long long)(rl.rlim_cur - 128) / ZPAR_HUB_FDS_PER_ENGINE
+                    : 0ull,
+                ZPAR_HUB_FDS_PER_ENGINE);
+    return (long)rl.rlim_cur;
 }
 
 static uint64_t sched_duplicates (void *arg)
@@ -243,7 +293,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     zpar_hub_t hub;
     sched_t sched = {0};
     zpar_iopub_t *iopub = NULL;
-    zpar_curve_zap_t *zap = NULL;
+    zpar_hb_thread_t *hbt = NULL;
+    void *hb_ping = NULL, *hb_pong = NULL, *hb_ctx = NULL;
+    zpar_curve_zap_t *zap = NULL, *hb_zap = NULL;
     zpar_conninfo_t ci, bind, view;
     char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
     const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
@@ -284,6 +336,7 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         hub.hb_misses = ZPAR_HEARTBEAT_MAX_MISSES;
     }
     hub.scheme = ci.scheme;
+    hub.fd_limit = raise_nofile ();
     if (watch_stops (&hub, o->no_signals, &efd, err) < 0)
         goto done;
 
@@ -298,6 +351,23 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         (!(zap = zpar__curve_zap_start (hub.r, hub.ctx, &ci.curve, err)) ||
          zpar__sockutil_set_curve (hub.ctx, &ci.curve) < 0)) {
         if (zap)
+            zpar__errprintf (err, "cannot set the CURVE keys: %s", strerror (errno));
+        goto done;
+    }
+    /* the heartbeat's sockets in a context of their own: its I/O thread
+     * carries pings and pongs only, never queued behind task traffic (one
+     * I/O thread busy with tasks delayed pings by seconds with 1,000
+     * engines) */
+    if (!(hb_ctx = zmq_ctx_new ())) {
+        zpar__errprintf (err, "cannot create a ZeroMQ context");
+        goto done;
+    }
+    zmq_ctx_set (hb_ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set (hb_ctx, ZMQ_BLOCKY, 0);
+    if (zpar__curve_on (&ci.curve) &&
+        (!(hb_zap = zpar__curve_zap_start (hub.r, hb_ctx, &ci.curve, err)) ||
+         zpar__sockutil_set_curve (hb_ctx, &ci.curve) < 0)) {
+        if (hb_zap)
             zpar__errprintf (err, "cannot set the CURVE keys: %s", strerror (errno));
         goto done;
     }
@@ -322,12 +392,18 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
                                       bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT,
                                                bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_ping = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
-                                                bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
-        !(hub.hb_pong =
-              zpar__bind_socket_ex (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
-                                    bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
+        !(hb_ping = zpar__bind_socket_side (hb_ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
+                                            bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
+        !(hb_pong = zpar__bind_socket_ex (hb_ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
+                                          bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
+    /* the heartbeat on a thread of its own: task traffic cannot delay it */
+    if (!(hbt = zpar__hb_thread_start (hub.ctx, hb_ctx, &hb_ping, &hb_pong, hub.hb_period_ms,
+                                       hub.hb_misses, zpar__signer_session (hub.signer), err)))
+        goto done;
+    hub.hb_pipe = zpar__hb_thread_pipe (hbt);
+    zpar__hb_thread_set_nudge (hbt, HB_NUDGE);
+    sched.hbt = hbt;
     if (!(sched.mux = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
               bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, mon_ep, mux_ep, ci.key, err)) ||
@@ -407,17 +483,25 @@ done:
     zpar__sched_direct_stop (sched.ctl);
     sched.iopub = NULL;
     zpar__iopub_stop (iopub);
+    sched.hbt = NULL;
+    hub.hb_pipe = NULL;
+    zpar__hb_thread_stop (hbt); /* closes its sockets and the pipe */
+    zpar__close_socket (hb_ping);
+    zpar__close_socket (hb_pong);
     zpar__close_socket (hub.registrar);
     zpar__close_socket (hub.notify);
-    zpar__close_socket (hub.hb_ping);
-    zpar__close_socket (hub.hb_pong);
     zpar__close_socket (hub.monitor);
     zpar__close_socket (hub.lb_pipe);
     zpar__close_socket (hub.mux_inject);
     zpar__close_socket (hub.ctl_inject);
     zpar__curve_zap_stop (zap);
+    zpar__curve_zap_stop (hb_zap);
     if (hub.ctx)
         (void)zpar__sockutil_set_curve (hub.ctx, NULL);
+    if (hb_ctx) {
+        (void)zpar__sockutil_set_curve (hb_ctx, NULL);
+        zmq_ctx_term (hb_ctx);
+    }
     sodium_memzero (&ci.curve, sizeof (ci.curve));
     zpar__records_close (hub.records);
     zpar__signer_destroy (hub.signer);

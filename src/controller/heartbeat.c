@@ -15,7 +15,13 @@
 typedef struct {
     uint64_t last_us;  /* monotonic time of the last beat */
     uint64_t last_seq; /* newest ping it echoed (or the last one sent when watched) */
+    uint64_t gap_us;   /* the silence a suspect engine broke (zpar__heartbeat_pong 2) */
+    uint64_t ex_us;    /* of its silence since, the part excused (our lateness, collective) */
+    uint64_t ex_pings; /* of the pings sent since, those excused (collective silence) */
+    int fd;            /* the connection its last pong came on (-1: unknown) */
+    uint8_t closed;    /* that connection closed (zpar__heartbeat_closed) */
     uint8_t watched;
+    uint8_t suspect;    /* reported suspect, not yet answered */
     uint8_t routed;     /* route is set */
     zpar_route_t route; /* the identity its pongs must come from */
 } beat_t;
@@ -29,6 +35,16 @@ struct zpar_heartbeat {
     size_t nsent;      /* misses + 2 */
     beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
+    uint32_t collective;   /* silent engines at the last check, when most were */
+    uint64_t check_us;     /* time of the last check */
+    int collective_prev;   /* the last check found a collective silence */
+    uint64_t check_seq;    /* the last ping sent then */
+    int nudge_off;         /* zpar__heartbeat_set_nudge (hb, 0) */
+    uint64_t nudge_key[2]; /* siphash key of the nudge table */
+    struct {
+        uint64_t hash;                    /* of the identity nudged, 0: empty */
+        uint64_t last_us;                 /* when */
+    } nudges[ZPAR_HEARTBEAT_NUDGE_SLOTS]; /* fixed size: a flood cannot grow it */
 };
 
 zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
@@ -43,6 +59,7 @@ zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
     hb->period_ms = period_ms;
     hb->misses = misses;
     hb->nsent = (size_t)misses + 2;
+    randombytes_buf (hb->nudge_key, sizeof (hb->nudge_key));
     if (!(hb->sent_us = calloc (hb->nsent, sizeof (*hb->sent_us)))) {
         free (hb);
         errno = ENOMEM;
@@ -100,6 +117,11 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
     hb->beats[engine].last_us = now_us;
     hb->beats[engine].last_seq = hb->seq;
     hb->beats[engine].watched = 1;
+    hb->beats[engine].suspect = 0;
+    hb->beats[engine].closed = 0;
+    hb->beats[engine].fd = -1;
+    hb->beats[engine].ex_us = 0;
+    hb->beats[engine].ex_pings = 0;
     return 0;
 }
 
@@ -154,38 +176,216 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
     sent = hb->sent_us[seq % hb->nsent];
     /* an echo of a ping sent before the engine (re)registered proves
      * nothing newer than its registration: keep the later time */
-    if (sent > b->last_us)
+    if (sent > b->last_us) {
+        b->gap_us = sent - b->last_us;
         b->last_us = sent;
-    if (seq > b->last_seq)
+        b->ex_us = 0;
+    }
+    if (seq > b->last_seq) {
         b->last_seq = seq;
+        b->ex_pings = 0;
+    }
+    if (b->suspect && hb->seq - b->last_seq <= 1) {
+        /* it answers one of the last two pings again: no longer suspect */
+        b->suspect = 0;
+        return 2;
+    }
     return 1;
 }
 
-int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
-                            void *arg)
+uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
-    uint64_t limit;
-    int dead = 0;
+    if (!hb || eid.v == 0 || eid.v >= hb->nbeats)
+        return 0;
+    return hb->beats[eid.v].gap_us;
+}
+
+int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
+                           void *arg)
+{
+    uint64_t limit, suspect_after;
+    uint32_t watched = 0, silent_n = 0;
+    int dead = 0, collective;
     if (!hb) {
         errno = EINVAL;
         return -1;
     }
     limit = (uint64_t)hb->period_ms * 1000u * (uint64_t)hb->misses + (uint64_t)hb->period_ms * 500u;
+    suspect_after = (uint64_t)hb->period_ms * 1500u;
+    /* how many are silent: when most of them are, together, the cause is
+     * more likely ours (this machine, our network) than theirs */
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        const beat_t *b = &hb->beats[i];
+        if (!b->watched)
+            continue;
+        watched++;
+        if (now_us > b->last_us && now_us - b->last_us > suspect_after && hb->seq > b->last_seq)
+            silent_n++;
+    }
+    collective = silent_n >= ZPAR_HEARTBEAT_COLLECTIVE_MIN && silent_n * 2 > watched;
+    hb->collective = collective ? silent_n : 0;
+    /* a collective silence is excused: the time and the pings since the
+     * last check do not count against the silent engines, so that once
+     * it is over, they are judged on their silence after it */
+    if (!collective && hb->collective_prev) {
+        /* it just ended: those still silent start afresh from now */
+        for (uint32_t i = 1; i < hb->nbeats; i++) {
+            beat_t *b = &hb->beats[i];
+            if (!b->watched || now_us <= b->last_us)
+                continue;
+            b->ex_us = now_us - b->last_us;
+            b->ex_pings = hb->seq - b->last_seq;
+        }
+    }
+    hb->collective_prev = collective;
+    if (collective && hb->check_us && now_us > hb->check_us) {
+        for (uint32_t i = 1; i < hb->nbeats; i++) {
+            beat_t *b = &hb->beats[i];
+            if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= suspect_after ||
+                hb->seq <= b->last_seq)
+                continue;
+            b->ex_us += now_us - hb->check_us;
+            if (b->ex_us > now_us - b->last_us)
+                b->ex_us = now_us - b->last_us;
+            b->ex_pings += hb->seq - hb->check_seq;
+            if (b->ex_pings > hb->seq - b->last_seq)
+                b->ex_pings = hb->seq - b->last_seq;
+        }
+    }
+    hb->check_us = now_us;
+    hb->check_seq = hb->seq;
     /* nbeats is read each round: cb may watch a new engine */
     for (uint32_t i = 1; i < hb->nbeats; i++) {
         beat_t *b = &hb->beats[i];
-        /* dead: silent for the time limit AND no echo of the last misses
-         * pings sent -- a hub that could not send pings (stalled, starved
-         * of CPU) never declares an engine dead for its own silence */
-        if (!b->watched || now_us <= b->last_us || now_us - b->last_us <= limit ||
-            hb->seq - b->last_seq < (uint64_t)hb->misses)
+        uint64_t silent, missed;
+        if (!b->watched)
             continue;
-        b->watched = 0;
-        dead++;
-        if (cb)
-            cb (arg, zpar__eid (i));
+        silent = now_us > b->last_us ? now_us - b->last_us : 0;
+        missed = hb->seq - b->last_seq;
+        if (b->closed == 1) {
+            /* the kernel says its connection closed, and no pong came on
+             * another since: reported once; the engine stays watched (the
+             * owner decides whether the process is gone) */
+            b->closed = 2;
+            if (cb)
+                cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_CLOSED, silent, missed);
+        }
+        if (now_us <= b->last_us)
+            continue;
+        /* dead: silent for the time limit AND no echo of the last misses
+         * pings sent, not counting what is excused (our own lateness, a
+         * collective silence) -- a hub that could not send pings
+         * (stalled, starved of CPU) never declares an engine dead for its
+         * own silence; or silent for ZPAR_HEARTBEAT_COLLECTIVE_FACTOR
+         * times the limit whatever the excuses */
+        if ((silent - b->ex_us > limit && missed - b->ex_pings >= (uint64_t)hb->misses &&
+             !collective) ||
+            (silent > limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && missed >= (uint64_t)hb->misses)) {
+            b->watched = 0;
+            b->suspect = 0;
+            dead++;
+            if (cb)
+                cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_DEAD, silent, missed);
+        } else if (!b->suspect && silent > suspect_after && missed >= 1) {
+            /* suspect: the ping before the last went unanswered */
+            b->suspect = 1;
+            if (cb)
+                cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SUSPECT, silent, missed);
+        }
     }
     return dead;
+}
+
+uint32_t zpar__heartbeat_collective (const zpar_heartbeat_t *hb)
+{
+    return hb ? hb->collective : 0;
+}
+
+int zpar__heartbeat_pong_fd (zpar_heartbeat_t *hb, zpar_eid_t eid, int fd)
+{
+    if (bad_engine (hb, eid))
+        return -1;
+    if (eid.v < hb->nbeats && hb->beats[eid.v].watched) {
+        hb->beats[eid.v].fd = fd;
+        hb->beats[eid.v].closed = 0;
+    }
+    return 0;
+}
+
+int zpar__heartbeat_closed (zpar_heartbeat_t *hb, int fd)
+{
+    int n = 0;
+    if (!hb || fd < 0)
+        return 0;
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        beat_t *b = &hb->beats[i];
+        if (b->watched && b->fd == fd) {
+            b->closed = 1;
+            b->fd = -1;
+            n++;
+        }
+    }
+    return n;
+}
+
+typedef struct {
+    zpar_heartbeat_dead_f cb;
+    void *arg;
+} expire_arg_t;
+
+static void expire_one (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, uint64_t silent_us,
+                        uint64_t missed)
+{
+    expire_arg_t *x = arg;
+    (void)silent_us, (void)missed;
+    if (ev == ZPAR_HEARTBEAT_DEAD && x->cb)
+        x->cb (x->arg, engine);
+}
+
+int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
+                            void *arg)
+{
+    expire_arg_t x = {cb, arg};
+    return zpar__heartbeat_check (hb, now_us, expire_one, &x);
+}
+
+void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t now_us)
+{
+    if (!hb)
+        return;
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        beat_t *b = &hb->beats[i];
+        if (!b->watched)
+            continue;
+        if (now_us > b->last_us)
+            b->ex_us =
+                b->ex_us + late_us < now_us - b->last_us ? b->ex_us + late_us : now_us - b->last_us;
+    }
+}
+
+void zpar__heartbeat_set_nudge (zpar_heartbeat_t *hb, int on)
+{
+    if (hb)
+        hb->nudge_off = !on;
+}
+
+int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t len, uint64_t now_us)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t hash;
+    size_t slot;
+    if (!hb || (!ident && len))
+        return 0;
+    crypto_shorthash (h, ident, len, (const unsigned char *)hb->nudge_key);
+    memcpy (&hash, h, sizeof (hash));
+    hash |= 1; /* 0 marks an empty slot */
+    slot = (size_t)(hash % ZPAR_HEARTBEAT_NUDGE_SLOTS);
+    if (hb->nudges[slot].hash == hash &&
+        now_us - hb->nudges[slot].last_us < (uint64_t)hb->period_ms * 1000u)
+        return 0;
+    hb->nudges[slot].hash = hash;
+    hb->nudges[slot].last_us = now_us;
+    return 1;
 }
 
 int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t now_us,
@@ -221,7 +421,8 @@ static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, siz
     return eid;
 }
 
-int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped)
+int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t now_us,
+                                zpar_heartbeat_event_f cb, void *arg, zpar_heartbeat_pongs_t *st)
 {
     int bad = 0;
     if (!hb || !sock)
@@ -230,6 +431,9 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         zpar_frames_t f;
         zpar_eid_t eid;
         zpar_proto_ping_t p;
+        const void *ident;
+        size_t ilen;
+        int rc;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -237,17 +441,40 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             }
             break;
         }
-        if (f.n != 2 ||
-            zpar__proto_ping_decode (zmq_msg_data (&f.part[1]), zmq_msg_size (&f.part[1]), &p,
-                                     NULL) < 0 ||
-            !(eid = parse_ident (hb, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))).v ||
-            p.session != hb->session)
+        if (st)
+            st->received++;
+        if (f.n != 2 || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]),
+                                                 zmq_msg_size (&f.part[1]), &p, NULL) < 0) {
             bad++;
-        else
-            (void)zpar__heartbeat_pong (hb, eid, p.seq);
+            zpar__frames_close (&f);
+            continue;
+        }
+        ident = zmq_msg_data (&f.part[0]);
+        ilen = zmq_msg_size (&f.part[0]);
+        eid = parse_ident (hb, ident, ilen);
+        if (!eid.v || !hb->beats[eid.v].watched || p.session != hb->session) {
+            /* an engine we do not count (declared dead, never registered
+             * here, or echoing another controller's pings): tell it to
+             * register again, once a period at most */
+            if (st)
+                st->uncounted++;
+            if (!hb->nudge_off && zpar__heartbeat_nudge_due (hb, ident, ilen, now_us) &&
+                zmq_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
+                zmq_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) == ZPAR_HB_RREG_LEN &&
+                st)
+                st->nudged++;
+        } else {
+            int fd = zmq_msg_get (&f.part[1], ZMQ_SRCFD);
+            if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
+                cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
+            /* the connection it came on (TCP: its fd), for the kernel's
+             * word when it closes */
+            if (rc > 0 && fd >= 0)
+                (void)zpar__heartbeat_pong_fd (hb, eid, fd);
+        }
         zpar__frames_close (&f);
     }
-    if (dropped)
-        *dropped += (uint64_t)bad;
+    if (st)
+        st->dropped += (uint64_t)bad;
     return bad;
 }

@@ -10,6 +10,15 @@
  * counted in pings, so a hub that stalls (no pings sent, pongs read late)
  * never declares an engine dead for its own silence.
  *
+ * An engine is suspect when it left the ping before the last unanswered
+ * (silent for more than 1.5 periods): reported once, logged by the hub,
+ * nothing else changes; a pong from a suspect engine revives it (an
+ * event too).  The heartbeat thread (hb_thread.c) drives this structure:
+ * it reads the pongs waiting before it checks, so that a thread that ran
+ * late never judges engines on pongs it has not read, and a tick that
+ * fires late by more than half a period excuses the engines for the
+ * lateness (zpar__heartbeat_excuse).
+ *
  * The bookkeeping is a plain data structure driven by calls that carry the
  * time explicitly (monotonic microseconds), so it can be tested without
  * sockets or clocks:
@@ -27,7 +36,8 @@
  * say nothing about the engine now) or a ping never sent.
  *
  * The socket glue (zpar__heartbeat_send_ping, zpar__heartbeat_recv_pongs)
- * is at the end.  A zpar_heartbeat_t belongs to one thread (the hub's).
+ * is at the end.  A zpar_heartbeat_t belongs to one thread (the heartbeat
+ * thread's).
  * Errors: 0 / -1 with errno (EINVAL bad parameter, ENOMEM).
  */
 #ifndef ZPAR__HEARTBEAT_H
@@ -40,7 +50,19 @@
 #include "route.h"
 
 /* Engine ids are 1 .. ZPAR_HEARTBEAT_MAX_ENGINE. */
-#define ZPAR_HEARTBEAT_MAX_ENGINE (1u << 24)
+/* Slots of the nudge table (identities nudged in the last period): fixed. */
+#define ZPAR_HEARTBEAT_NUDGE_SLOTS 1024
+/* Collective silence: when at least ZPAR_HEARTBEAT_COLLECTIVE_MIN watched
+ * engines, and more than half of them, are silent (suspect or worse) at
+ * once, the cause is far more likely this machine or its network than the
+ * engines (1,000 engines on 2 cores under load all went silent together):
+ * none is declared dead on silence while it lasts, and its time and pings
+ * are excused (when it ends, each is judged on its silence after it),
+ * unless an engine has been silent ZPAR_HEARTBEAT_COLLECTIVE_FACTOR times
+ * the limit in all. */
+#define ZPAR_HEARTBEAT_COLLECTIVE_MIN    3
+#define ZPAR_HEARTBEAT_COLLECTIVE_FACTOR 10
+#define ZPAR_HEARTBEAT_MAX_ENGINE        (1u << 24)
 /* At most this many missed beats (the window of pings remembered). */
 #define ZPAR_HEARTBEAT_MAX_MISSES 1000
 
@@ -72,8 +94,9 @@ int zpar__heartbeat_watched (const zpar_heartbeat_t *hb, zpar_eid_t engine);
 uint64_t zpar__heartbeat_ping (zpar_heartbeat_t *hb, uint64_t now_us);
 
 /* engine echoed ping seq.  Returns 1 if it counted (the engine's last beat
- * is then at least that ping's time), 0 if it was ignored (engine not
- * watched, a late or unknown ping), -1 EINVAL. */
+ * is then at least that ping's time), 2 if it counted and the engine was
+ * suspect (it no longer is), 0 if it was ignored (engine not watched, a
+ * late or unknown ping), -1 EINVAL. */
 int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t engine, uint64_t seq);
 
 /* Called once per engine found dead by zpar__heartbeat_expire. */
@@ -85,6 +108,66 @@ typedef void (*zpar_heartbeat_dead_f) (void *arg, zpar_eid_t engine);
 int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_dead_f cb,
                             void *arg);
 
+typedef enum {
+    ZPAR_HEARTBEAT_SUSPECT = 1, /* the ping before the last unanswered */
+    ZPAR_HEARTBEAT_REVIVED = 2, /* a suspect engine answered */
+    ZPAR_HEARTBEAT_DEAD = 3,    /* misses pings unanswered, silent past the limit */
+    ZPAR_HEARTBEAT_CLOSED = 4,  /* its connection closed (zpar__heartbeat_closed): still watched */
+} zpar_heartbeat_event_t;
+
+/* silent_us: how long the engine had been silent (for REVIVED, the gap
+ * between its last two beats); missed: pings sent since the last one it
+ * echoed (0 for REVIVED). */
+typedef void (*zpar_heartbeat_event_f) (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev,
+                                        uint64_t silent_us, uint64_t missed);
+
+/* zpar__heartbeat_expire, plus suspects, closed connections and the
+ * collective-silence rule (above): every watched engine silent for
+ * more than 1.5 periods that left a ping unanswered is reported SUSPECT
+ * once (until it answers or is watched again).  Returns the number found
+ * dead, -1 EINVAL. */
+int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
+                           void *arg);
+
+/* The number of silent engines at the last check if they were the
+ * collective silence above, else 0. */
+uint32_t zpar__heartbeat_collective (const zpar_heartbeat_t *hb);
+
+/* The kernel's word: engine's pongs come on connection fd (a TCP socket's
+ * descriptor in the pong socket, ZMQ_SRCFD); a pong on another one clears
+ * a "closed" mark.  -1 EINVAL. */
+int zpar__heartbeat_pong_fd (zpar_heartbeat_t *hb, zpar_eid_t engine, int fd);
+/* Connection fd closed (the pong socket's monitor said
+ * ZMQ_EVENT_DISCONNECTED): the watched engine whose pongs came on it is
+ * marked; the next zpar__heartbeat_check reports it CLOSED, once, unless a
+ * pong on another connection came first (it reconnected).  A closed
+ * connection alone proves nothing (an engine that reconnects closes its
+ * own): the engine stays watched; its owner may find the process gone
+ * (the hub does, for engines on this host).  Returns the number of
+ * engines marked. */
+int zpar__heartbeat_closed (zpar_heartbeat_t *hb, int fd);
+
+/* The gap between engine's last two beats (set when a pong moved its
+ * last beat). */
+uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t engine);
+
+/* The monitor itself was late by late_us (its timer fired that much after
+ * it was due): that much of every watched engine's silence is excused
+ * (not counted against the limit; the collective bound counts it). */
+void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t now_us);
+
+/* May the routing identity ident (len bytes) be sent a re-register nudge
+ * at now_us?  1 (and it is recorded) unless it was nudged less than a
+ * period ago.  The table has ZPAR_HEARTBEAT_NUDGE_SLOTS slots indexed by a
+ * keyed hash of the identity: its memory is fixed, whatever the number of
+ * identities; two identities sharing a slot may each be nudged more
+ * often, never less than once a period. */
+int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t len,
+                               uint64_t now_us);
+
+/* Whether zpar__heartbeat_recv_pongs sends nudges (default 1). */
+void zpar__heartbeat_set_nudge (zpar_heartbeat_t *hb, int on);
+
 /* --- socket glue --- */
 
 /* Send a ping (zpar__heartbeat_ping at now_us) with the wall time and the
@@ -93,12 +176,24 @@ int zpar__heartbeat_expire (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbea
 int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t session, uint64_t now_us,
                                uint64_t wall_us);
 
+typedef struct {
+    uint64_t received;  /* messages read */
+    uint64_t dropped;   /* malformed */
+    uint64_t uncounted; /* well-formed, from an identity not counted */
+    uint64_t nudged;    /* re-register nudges sent */
+} zpar_heartbeat_pongs_t;
+
 /* Read the pongs waiting on the ROUTER socket sock (at most max), each
- * [identity, the 24-byte ping echoed], and count them.  Pongs that are
- * malformed (frames, sizes), come from an identity that is not a watched
- * engine's routing identity (zpar__heartbeat_set_route) or echo another session
- * than the last ping's are dropped: their number is returned (and added to
- * *dropped when non-NULL). */
-int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t *dropped);
+ * [identity, the 24-byte ping echoed], and count them.  Malformed ones
+ * (frames, sizes) are dropped.  A well-formed pong from an identity that
+ * is not a watched engine's routing identity (zpar__heartbeat_set_route:
+ * an engine declared dead, unwatched, or never registered) or echoing
+ * another session than the last ping's is not counted and answered with
+ * the re-register nudge [identity, "zparRREG"] when
+ * zpar__heartbeat_nudge_due says so (at now_us).  A pong that revives a
+ * suspect engine calls cb (REVIVED).  Returns the number of malformed
+ * messages; *st (when non-NULL) is added to. */
+int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint64_t now_us,
+                                zpar_heartbeat_event_f cb, void *arg, zpar_heartbeat_pongs_t *st);
 
 #endif

@@ -4,7 +4,8 @@
  *
  *   registrar.c   registration of engines and clients, unregistration and
  *                 queries (the registrar ROUTER socket)
- *   heartbeat.c   the heartbeat monitor (hb_ping PUB, hb_pong ROUTER)
+ *   hb_thread.c   the heartbeat thread (hb_ping PUB, hb_pong ROUTER, its
+ *                 monitor heartbeat.c), reached over the hb_pipe
  *   records.c     the task records (SQLite)
  *   hub.c         this file's functions: the engine table, the monitor of
  *                 the schedulers' traffic (which fills the records), the
@@ -27,6 +28,7 @@
 #include "heartbeat.h"
 #include "idmap.h"
 #include "ids.h"
+#include "proto_hb.h"
 #include "proto_iopub.h"
 #include "reactor.h"
 #include "records.h"
@@ -51,6 +53,8 @@ typedef struct {
     unsigned outstanding;   /* tasks recorded running on it */
     zpar_ident_t reg_ident; /* its registrar DEALER identity */
     zpar_route_t route;     /* the routing identity it was given (route.h) */
+    uint32_t hb_gen;        /* the heartbeat watch it is under (0: none) */
+    int suspect;            /* the heartbeat thread said suspect, not yet revived */
 } zpar_hub_engine_t;
 
 typedef struct zpar_hub {
@@ -62,14 +66,14 @@ typedef struct zpar_hub {
     zpar_reactor_t *r; /* the hub thread's reactor (NULL in unit tests) */
     void *registrar;   /* ROUTER */
     void *notify;      /* PUB */
-    void *hb_ping;     /* PUB */
-    void *hb_pong;     /* ROUTER */
+    void *hb_pipe;     /* PAIR to the heartbeat thread (hb_thread.h) */
     void *monitor;     /* SUB (bound, inproc) */
     void *lb_pipe;     /* PAIR to the load-balanced scheduler (sched_lb_io) */
     void *mux_inject;  /* PAIR to the MUX relay */
     void *ctl_inject;  /* PAIR to the control relay */
     int hb_period_ms;
     int hb_misses;
+    long fd_limit; /* the open-files limit (RLIMIT_NOFILE soft), 0: no check */
     const char *scheme;
     uint64_t (*extra_dropped) (void *arg); /* the schedulers' drop counts */
     void *extra_arg;
@@ -79,7 +83,9 @@ typedef struct zpar_hub {
     void (*released) (void *arg, const zpar_msg_t *reply);
     void *released_arg;
     /* state (zpar__hub_init) */
-    zpar_heartbeat_t *hb;
+    uint32_t hb_gen;             /* the last heartbeat watch number given */
+    long fd_base;                /* files open when the loop started (zpar__hub_run) */
+    uint64_t fd_refused;         /* engines refused for want of file descriptors */
     zpar_hub_engine_t **engines; /* every engine that registered, in order */
     uint32_t nengines;           /* how many */
     uint32_t engines_cap;        /* allocated */
@@ -108,7 +114,7 @@ typedef struct zpar_hub {
     int busy_since_trim;
     zpar_msg_t *scratch;  /* the monitor's decoding */
     zpar_msg_t *request;  /* the registrar's requests */
-    zpar_watcher_t *w[7]; /* registrar, pong, monitor, pipe, ping timer, flush timer, recovery */
+    zpar_watcher_t *w[6]; /* registrar, heartbeat pipe, monitor, pipe, flush timer, recovery */
 } zpar_hub_t;
 
 /* Create the hub's state (live-task map, heartbeat monitor, counts read
@@ -155,6 +161,20 @@ unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
 /* Engine e has just become alive (first registration, or after death):
  * watch its heart, tell the task scheduler and the clients. */
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* Watch e's heart from now (again): a new watch number, a WATCH to the
+ * heartbeat thread.  Events about an earlier watch are ignored. */
+void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* Open files the controller needs per engine (its TCP connections:
+ * registrar, heartbeat ping and pong, task, mux, control, IOPub). */
+#define ZPAR_HUB_FDS_PER_ENGINE 7
+/* Open files kept free for clients, the records and the log. */
+#define ZPAR_HUB_FDS_RESERVE 64
+/* Room for one more engine within h->fd_limit?  0 yes (or no limit
+ * known); -1 EMFILE with the reason in text (which limit, how many files
+ * are needed), logged. */
+int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size);
+/* 1 if the hub has e's heart watched (registered, not found dead). */
+int zpar__hub_engine_watched (const zpar_hub_engine_t *e);
 /* A live engine e died (why: "unregistered", or a heartbeat message): mark
  * it dead, stop watching it, tell the scheduler and the clients, and fail
  * the direct tasks it was running. */

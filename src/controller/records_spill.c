@@ -18,6 +18,7 @@
 #define MAX_RECORD ((size_t)1 << 30)
 
 struct zpar_spill {
+    char dir[PATH_MAX];
     char path[PATH_MAX];
     char tmp[PATH_MAX + 8];
     int fd; /* open for appending, -1 */
@@ -33,11 +34,26 @@ static uint64_t fnv1a (const char *s)
     return h;
 }
 
+/* The directory dir/zpar-<uid>, created (mode 0700) if create; ours alone:
+ * nobody else may put a spill there for us to read.  0 / -1 (ENOENT, EPERM). */
+static int check_dir (const char *sub, int create)
+{
+    struct stat st;
+    if (create && mkdir (sub, 0700) < 0 && errno != EEXIST)
+        return -1;
+    if (lstat (sub, &st) < 0)
+        return -1;
+    if (!S_ISDIR (st.st_mode) || st.st_uid != getuid () || (st.st_mode & 077)) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
 zpar_spill_t *zpar__spill_open (const char *dir, const char *db_path)
 {
-    char real[PATH_MAX], sub[PATH_MAX];
+    char real[PATH_MAX];
     zpar_spill_t *sp;
-    struct stat st;
     int n;
 
     if (!dir || !*dir || !db_path || !realpath (db_path, real)) {
@@ -45,25 +61,13 @@ zpar_spill_t *zpar__spill_open (const char *dir, const char *db_path)
             errno = EINVAL;
         return NULL;
     }
-    n = snprintf (sub, sizeof (sub), "%s/zpar-%u", dir, (unsigned)getuid ());
-    if (n < 0 || (size_t)n >= sizeof (sub)) {
-        errno = ENAMETOOLONG;
-        return NULL;
-    }
-    if (mkdir (sub, 0700) < 0 && errno != EEXIST)
-        return NULL;
-    /* ours alone: nobody else may put a spill there for us to read */
-    if (lstat (sub, &st) < 0)
-        return NULL;
-    if (!S_ISDIR (st.st_mode) || st.st_uid != getuid () || (st.st_mode & 077)) {
-        errno = EPERM;
-        return NULL;
-    }
     if (!(sp = calloc (1, sizeof (*sp))))
         return NULL;
     sp->fd = -1;
-    n = snprintf (sp->path, sizeof (sp->path), "%s/records-%016llx", sub,
-                  (unsigned long long)fnv1a (real));
+    n = snprintf (sp->dir, sizeof (sp->dir), "%s/zpar-%u", dir, (unsigned)getuid ());
+    if (n > 0 && (size_t)n < sizeof (sp->dir))
+        n = snprintf (sp->path, sizeof (sp->path), "%s/records-%016llx", sp->dir,
+                      (unsigned long long)fnv1a (real));
     if (n < 0 || (size_t)n >= sizeof (sp->path)) {
         free (sp);
         errno = ENAMETOOLONG;
@@ -150,6 +154,8 @@ int zpar__spill_rewrite (zpar_spill_t *sp, const zpar_rec_op_t *ops, size_t n)
         close (sp->fd);
         sp->fd = -1;
     }
+    if (check_dir (sp->dir, 1) < 0)
+        return -1;
     (void)unlink (sp->tmp);
     if ((fd = open (sp->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
         return -1;
@@ -210,7 +216,7 @@ long zpar__spill_replay (zpar_spill_t *sp, zpar_spill_f cb, void *arg)
         errno = EINVAL;
         return -1;
     }
-    if ((fd = open (sp->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    if (check_dir (sp->dir, 0) < 0 || (fd = open (sp->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : -1;
     if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != getuid () ||
         (st.st_mode & 077)) {

@@ -11,8 +11,8 @@
  * goes once the batch is in the database.
  *
  * The file is DIR/zpar-<uid>/records-<hash of the database's real path>;
- * DIR/zpar-<uid> is created mode 0700, and is used only if it is a
- * directory owned by this user that no one else can write; the file is
+ * DIR/zpar-<uid> is created (mode 0700) at the first spill, and is used
+ * only if it is a directory owned by this user that no one else can write; the file is
  * mode 0600, opened without following links.  Its content: an 8-byte
  * magic, then one record per operation (a 36-byte header, little-endian,
  * then the blob); a record cut short (a crash while writing) ends it.
@@ -48,16 +48,16 @@ typedef struct {
 
 typedef struct zpar_spill zpar_spill_t;
 
-/* The spill of the database at db_path (which exists) in dir.  NULL with
- * errno when it cannot be used (EINVAL, EPERM: the directory is not ours
- * alone, ENOMEM...). */
+/* The spill of the database at db_path (which exists) in dir (nothing is
+ * created yet).  NULL with errno (EINVAL, ENAMETOOLONG, ENOMEM). */
 zpar_spill_t *zpar__spill_open (const char *dir, const char *db_path);
 /* NULL-safe; leaves the file as it is. */
 void zpar__spill_close (zpar_spill_t *sp);
 /* The file's path. */
 const char *zpar__spill_path (const zpar_spill_t *sp);
 
-/* Replace the file by ops[0..n) (written aside, then renamed).  0 / -1. */
+/* Replace the file by ops[0..n) (written aside, then renamed).  0 / -1
+ * (EPERM: the directory is not ours alone). */
 int zpar__spill_rewrite (zpar_spill_t *sp, const zpar_rec_op_t *ops, size_t n);
 /* Add one operation at the end of the file.  0 / -1. */
 int zpar__spill_append (zpar_spill_t *sp, const zpar_rec_op_t *op);

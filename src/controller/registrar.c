@@ -112,6 +112,10 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EINVAL, err.text);
         goto done;
     }
+    if (zpar__hub_engine_room (h, err.text, sizeof (err.text)) < 0) {
+        rc = engine_refused (r, EMFILE, err.text);
+        goto done;
+    }
     id = pick_engine_id (h, rq.uuid, rq.want);
     if (id.v == 0) {
         rc = engine_refused (r, EBUSY, "the controller has no free engine id: too many engines");
@@ -167,9 +171,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     } else {
         zpar__debug ("engine %u registered again", id.v);
         /* its heart is watched from now, as at its first registration */
-        (void)zpar__heartbeat_watch (h->hb, id,
-                                     h->r ? zpar__reactor_now_us (h->r) : zpar__mono_us ());
-        (void)zpar__heartbeat_set_route (h->hb, &e->route);
+        zpar__hub_engine_watch (h, e);
     }
 done:
     free (drop);

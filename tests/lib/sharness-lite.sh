@@ -75,9 +75,12 @@ ZT_PIDS=$ZT_TMP/.pids
 ZPAR_TEST_MARK=$ZT_TMP
 ZPAR_DIR=$ZT_TMP/zpar
 HOME=$ZT_TMP/home
-mkdir -p "$ZPAR_DIR" "$HOME"
+# the controllers' copy of task records they cannot save (default
+# /dev/shm) stays in our temp dir too
+ZPAR_RECORDS_SPILL_DIR=$ZT_TMP/spill
+mkdir -p "$ZPAR_DIR" "$HOME" "$ZPAR_RECORDS_SPILL_DIR"
 unset ZPAR_CONNECTION_FILE SLURM_JOB_ID PBS_JOBID
-export ZPAR_TEST_MARK ZPAR_DIR HOME
+export ZPAR_TEST_MARK ZPAR_DIR HOME ZPAR_RECORDS_SPILL_DIR
 ZT_LOG=$ZT_TMP/.log
 # absolute paths before we move into the temp dir
 case ${ZPAR:-} in

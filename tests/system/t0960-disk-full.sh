@@ -46,11 +46,6 @@ if [ "$(id -u)" = 0 ] && command -v sqlite3 >/dev/null 2>&1 && mkdir -p "$MNT" &
     test_set_prereq TMPFS
 fi
 
-# the records' spill (a copy of what cannot be saved) in our temp dir
-ZPAR_RECORDS_SPILL_DIR=$ZT_TMP/spill
-mkdir -p "$ZPAR_RECORDS_SPILL_DIR"
-export ZPAR_RECORDS_SPILL_DIR
-
 fill () { dd if=/dev/zero of="$MNT/filler" bs=64k >/dev/null 2>&1; sync; true; }
 unfill () { rm -f "$MNT/filler"; }
 # the number after "records: NOT SAVED ... :" in `zpar status`

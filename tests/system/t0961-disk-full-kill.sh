@@ -6,9 +6,9 @@
 # controller to confirm the task recorded, SYNC), none may be lost after
 # space comes back and the controller restarts with --reuse; the others
 # must have been told "not acknowledged" with the reason.  The records the
-# dead controller could not save are read back from its spill (here
-# $ZT_TMP/spill, by default /dev/shm), so a task that finished while the
-# disk was full does not run a second time.
+# dead controller could not save are read back from its spill ($ZT_TMP/spill,
+# set by sharness-lite; by default /dev/shm), so a task that finished while
+# the disk was full does not run a second time.
 # Needs root (mount); the mount is removed on exit, whatever happens.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
@@ -41,10 +41,6 @@ if [ "$(id -u)" = 0 ] && command -v sqlite3 >/dev/null 2>&1 && mkdir -p "$MNT" &
     trap t0961_exit EXIT
     test_set_prereq TMPFS
 fi
-
-ZPAR_RECORDS_SPILL_DIR=$ZT_TMP/spill
-mkdir -p "$ZPAR_RECORDS_SPILL_DIR"
-export ZPAR_RECORDS_SPILL_DIR
 
 fill () { dd if=/dev/zero of="$MNT/filler" bs=64k >/dev/null 2>&1; sync; true; }
 unfill () { rm -f "$MNT/filler"; }

@@ -1,15 +1,19 @@
 /* test_heartbeat.c - the heartbeat bookkeeping driven with explicit time:
- * missed beats, late pongs, engines that restart; the socket glue over
- * inproc sockets; bad parameters. */
+ * missed beats, late pongs, engines that restart; suspects and their
+ * revival; a late monitor excusing its engines; the bounded nudge table;
+ * the socket glue over inproc sockets (pongs counted, dropped, nudged with
+ * zparRREG); bad parameters. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
 #include "heartbeat.h"
+#include "proto_hb.h"
 #include "route.h"
 #include "tap.h"
 
@@ -142,11 +146,16 @@ static void test_several (void)
         ok (zpar__heartbeat_watch (hb, zpar__eid (e), 0) == 0, "watch engine %u", e);
     ok (zpar__heartbeat_watch (hb, zpar__eid (1000), 0) == 0,
         "watch engine 1000 (the table grows)");
+    /* 6 .. 8 answer all along (the silent ones are no majority) */
+    for (uint32_t e = 6; e <= 8; e++)
+        zpar__heartbeat_watch (hb, zpar__eid (e), 0);
     /* engines 2 and 4 answer, the others do not */
     for (int k = 1; k <= 5; k++) {
         seq = zpar__heartbeat_ping (hb, (uint64_t)k * 1000 * MS);
         zpar__heartbeat_pong (hb, zpar__eid (2), seq);
         zpar__heartbeat_pong (hb, zpar__eid (4), seq);
+        for (uint32_t e = 6; e <= 8; e++)
+            zpar__heartbeat_pong (hb, zpar__eid (e), seq);
     }
     is_int (seq, 5, "pings are numbered from 1");
     is_int (zpar__heartbeat_expire (hb, 5000 * MS, on_dead, &d), 4,
@@ -169,6 +178,8 @@ static void test_several (void)
     is_int (zpar__heartbeat_expire (hb, 7500 * MS, NULL, NULL), 0,
             "but does not move the last beat back");
 
+    for (uint32_t e = 6; e <= 8; e++)
+        zpar__heartbeat_unwatch (hb, zpar__eid (e));
     /* restart: the engine registers again and is watched from then on */
     ok (zpar__heartbeat_watch (hb, zpar__eid (1), 6000 * MS) == 0,
         "engine 1 restarts (watched again)");
@@ -215,8 +226,10 @@ static void test_sockets (void)
     void *bad = zmq_socket (ctx, ZMQ_DEALER), *guess = zmq_socket (ctx, ZMQ_DEALER);
     zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
     zpar_route_t r3, g3;
-    uint64_t echo[3] = {1, 42, 0xabcdef}, other[3] = {1, 42, 0x123}, got[3] = {0}, dropped = 0;
-    int n, zero = 0;
+    uint64_t echo[3] = {1, 42, 0xabcdef}, other[3] = {1, 42, 0x123}, got[3] = {0};
+    zpar_heartbeat_pongs_t st = {0};
+    char buf[16];
+    int n, zero = 0, tmo = 2000;
 
     zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof (zero));
@@ -254,18 +267,60 @@ static void test_sockets (void)
     zmq_send (dealer, echo, sizeof (echo), 0);   /* too many frames */
     zmq_send (dealer, other, sizeof (other), 0); /* another session */
     n = 0;
-    for (int k = 0; k < 200 && n < 5; k++) {
-        n += zpar__heartbeat_recv_pongs (hb, router, 100, &dropped);
-        if (n < 5)
+    for (int k = 0; k < 200 && st.received < 6; k++) {
+        n += zpar__heartbeat_recv_pongs (hb, router, 100, 400 * MS, NULL, NULL, &st);
+        if (st.received < 6)
             nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
-    is_int (n, 5,
-            "two malformed pongs, two from identities the registrar never gave, one of another "
-            "session are dropped");
-    is_int (dropped, 5, "and added to the dropped count");
+    is_int (n, 2, "two malformed pongs (size, frames) are dropped");
+    is_int ((int)st.dropped, 2, "and added to the dropped count");
+    is_int ((int)st.uncounted, 3,
+            "two from identities the registrar never gave, one of another session: not counted");
+    is_int ((int)st.nudged, 3, "each of those identities is nudged to register again");
     is_int (zpar__heartbeat_expire (hb, 600 * MS, NULL, NULL), 0,
             "the good pong counted (alive at 600 ms)");
-    is_int (zpar__heartbeat_recv_pongs (NULL, router, 1, NULL), 0, "recv with NULL: nothing");
+    zmq_setsockopt (bad, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    zmq_setsockopt (guess, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    n = zmq_recv (bad, buf, sizeof (buf), 0);
+    ok (zpar__proto_hb_is_rreg (buf, n > 0 ? (size_t)n : 0), "the unknown identity got zparRREG");
+    n = zmq_recv (guess, buf, sizeof (buf), 0);
+    ok (zpar__proto_hb_is_rreg (buf, n > 0 ? (size_t)n : 0), "the guessed identity got zparRREG");
+    n = zmq_recv (dealer, buf, sizeof (buf), 0);
+    ok (zpar__proto_hb_is_rreg (buf, n > 0 ? (size_t)n : 0),
+        "the echo of another session got zparRREG");
+
+    /* at most once a period per identity */
+    zmq_send (bad, echo, sizeof (echo), 0);
+    for (int k = 0; k < 200 && st.received < 7; k++) {
+        zpar__heartbeat_recv_pongs (hb, router, 100, 450 * MS, NULL, NULL, &st);
+        if (st.received < 7)
+            nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    is_int ((int)st.nudged, 3, "a second pong within the period: no second nudge");
+    zmq_send (bad, echo, sizeof (echo), 0);
+    for (int k = 0; k < 200 && st.received < 8; k++) {
+        zpar__heartbeat_recv_pongs (hb, router, 100, 501 * MS, NULL, NULL, &st);
+        if (st.received < 8)
+            nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    is_int ((int)st.nudged, 4, "a period later: nudged again");
+    n = zmq_recv (bad, buf, sizeof (buf), 0);
+    ok (zpar__proto_hb_is_rreg (buf, n > 0 ? (size_t)n : 0), "and it got it");
+
+    /* an engine declared dead is nudged when its pongs come back */
+    zpar__heartbeat_unwatch (hb, zpar__eid (3));
+    zmq_send (dealer, echo, sizeof (echo), 0);
+    for (int k = 0; k < 200 && st.received < 9; k++) {
+        zpar__heartbeat_recv_pongs (hb, router, 100, 2000 * MS, NULL, NULL, &st);
+        if (st.received < 9)
+            nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    n = zmq_recv (dealer, buf, sizeof (buf), 0);
+    ok (zpar__proto_hb_is_rreg (buf, n > 0 ? (size_t)n : 0),
+        "a pong of an engine no longer watched (declared dead): zparRREG");
+    is_int (zpar__heartbeat_recv_pongs (NULL, router, 1, 0, NULL, NULL, NULL), 0,
+            "recv with NULL: nothing");
     errno = 0;
     ok (zpar__heartbeat_send_ping (hb, NULL, 0, 0, 0) < 0 && errno == EINVAL,
         "send_ping NULL socket: EINVAL");
@@ -296,6 +351,7 @@ static void test_bad_params (void)
         {"pong NULL", zpar__heartbeat_pong (NULL, zpar__eid (1), 1)},
         {"pong engine 0", zpar__heartbeat_pong (hb, zpar__eid (0), 1)},
         {"expire NULL", zpar__heartbeat_expire (NULL, 0, NULL, NULL)},
+        {"check NULL", zpar__heartbeat_check (NULL, 0, NULL, NULL)},
     };
     errno = 0;
     ok (zpar__heartbeat_create (0, 3) == NULL && errno == EINVAL, "create period 0: EINVAL");
@@ -315,8 +371,204 @@ static void test_bad_params (void)
     ok (1, "destroy NULL is a no-op");
 }
 
+typedef struct {
+    int n;
+    zpar_heartbeat_event_t ev[16];
+    uint32_t id[16];
+    uint64_t silent[16], missed[16];
+} events_t;
+
+static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, uint64_t silent_us,
+                      uint64_t missed)
+{
+    events_t *e = arg;
+    if (e->n < 16) {
+        e->ev[e->n] = ev;
+        e->id[e->n] = engine.v;
+        e->silent[e->n] = silent_us;
+        e->missed[e->n] = missed;
+    }
+    e->n++;
+}
+
+/* alive -> suspect -> (revived | dead), with the reasons (silence, pings
+ * unanswered) the hub logs. */
+static void test_suspect (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    events_t e = {0};
+    uint64_t s1, s2, s3;
+
+    zpar__heartbeat_watch (hb, zpar__eid (5), 0);
+    zpar__heartbeat_watch (hb, zpar__eid (6), 0);
+    s1 = zpar__heartbeat_ping (hb, 0);
+    zpar__heartbeat_pong (hb, zpar__eid (5), s1);
+    zpar__heartbeat_pong (hb, zpar__eid (6), s1);
+    s2 = zpar__heartbeat_ping (hb, 100 * MS);
+    zpar__heartbeat_pong (hb, zpar__eid (6), s2); /* 5 leaves ping 2 unanswered */
+    s3 = zpar__heartbeat_ping (hb, 200 * MS);
+    zpar__heartbeat_pong (hb, zpar__eid (6), s3);
+    is_int (zpar__heartbeat_check (hb, 300 * MS, on_event, &e), 0, "nobody dead at 300 ms");
+    ok (e.n == 1 && e.ev[0] == ZPAR_HEARTBEAT_SUSPECT && e.id[0] == 5,
+        "engine 5 (ping 2 unanswered, silent 300 ms) is suspect, engine 6 is not");
+    ok (e.silent[0] == 300 * MS && e.missed[0] == 2,
+        "with its silence (300 ms) and 2 pings missed");
+    e.n = 0;
+    zpar__heartbeat_check (hb, 320 * MS, on_event, &e);
+    is_int (e.n, 0, "a suspect is reported once");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (5), s3), 2,
+            "its echo of the last ping revives it (pong returns 2)");
+    ok (zpar__heartbeat_gap_us (hb, zpar__eid (5)) == 200 * MS,
+        "the gap between its beats: 200 ms");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (5), s3), 1, "the next echo is plain");
+    /* now 5 stays silent to the end */
+    for (int k = 3; k <= 7; k++)
+        zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+    e.n = 0;
+    is_int (zpar__heartbeat_check (hb, 760 * MS, on_event, &e), 2, "both silent: dead at 760 ms");
+    ok (e.n == 2 && e.ev[0] == ZPAR_HEARTBEAT_DEAD && e.ev[1] == ZPAR_HEARTBEAT_DEAD,
+        "dead without being reported suspect again in the same check");
+    ok (e.silent[0] == 560 * MS && e.missed[0] == 5, "engine 5: silent 560 ms, 5 pings unanswered");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (5), 7), 0, "a dead engine's pong does not count");
+    is_int (zpar__heartbeat_check (hb, 5000 * MS, NULL, NULL), 0, "dead ones are not re-reported");
+    zpar__heartbeat_destroy (hb);
+}
+
+/* The monitor's own lateness is not held against the engines. */
+static void test_excuse (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 1);
+    zpar__heartbeat_watch (hb, zpar__eid (2), 0);
+    zpar__heartbeat_ping (hb, 0);
+    zpar__heartbeat_ping (hb, 100 * MS);
+    /* the monitor slept 1 s: the engine's silence is mostly ours */
+    zpar__heartbeat_excuse (hb, 1000 * MS, 1100 * MS);
+    is_int (zpar__heartbeat_check (hb, 1100 * MS, NULL, NULL), 0,
+            "after 1 s of our lateness, the engine is not dead");
+    is_int (zpar__heartbeat_check (hb, 1151 * MS, NULL, NULL), 1,
+            "still silent 150 ms after we are back: dead");
+    zpar__heartbeat_excuse (NULL, 1, 1);
+    zpar__heartbeat_destroy (hb);
+}
+
+/* The nudge table: once a period per identity, fixed memory. */
+static void test_nudge_table (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    int first = 0, again = 0;
+    char id[32];
+    ok (zpar__heartbeat_nudge_due (hb, "abc", 3, 1000 * MS) == 1, "a new identity: nudge");
+    ok (zpar__heartbeat_nudge_due (hb, "abc", 3, 1050 * MS) == 0, "50 ms later: not again");
+    ok (zpar__heartbeat_nudge_due (hb, "abd", 3, 1050 * MS) == 1, "another identity: nudge");
+    ok (zpar__heartbeat_nudge_due (hb, "abc", 3, 1100 * MS) == 1, "a period later: again");
+    /* a flood of distinct identities: each answered once (the table is
+     * fixed: the size of the structure does not depend on it) */
+    for (int i = 0; i < 100000; i++) {
+        snprintf (id, sizeof (id), "flood-%d", i);
+        first += zpar__heartbeat_nudge_due (hb, id, strlen (id), 2000 * MS);
+    }
+    is_int (first, 100000, "100,000 distinct identities: one nudge each");
+    for (int i = 0; i < 100; i++) {
+        snprintf (id, sizeof (id), "flood-%d", 99999 - i);
+        again += zpar__heartbeat_nudge_due (hb, id, strlen (id), 2010 * MS);
+    }
+    ok (again < 100, "the most recent ones are remembered within the period (%d of 100 again)",
+        again);
+    ok (zpar__heartbeat_nudge_due (NULL, "a", 1, 0) == 0, "NULL: no");
+    zpar__heartbeat_destroy (hb);
+}
+
+/* Most engines silent together: nobody dies on silence until 10 times the
+ * limit; a closed connection still kills at once; a reconnection saves. */
+static void test_collective (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3); /* limit 350 ms */
+    events_t e = {0};
+    uint64_t seq = 0;
+    int dead;
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    /* 1..4 answer, 5..10 (six of ten) fall silent together */
+    for (int k = 1; k <= 10; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 4; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    dead = zpar__heartbeat_check (hb, 1000 * MS, on_event, &e);
+    is_int (dead, 0,
+            "six of ten silent for 1 s (limit 350 ms): none dead, the silence is collective");
+    is_int ((int)zpar__heartbeat_collective (hb), 6, "the collective silence is reported (6)");
+    is_int (e.n, 6, "each is suspect");
+    /* engine 7's connection closes: the kernel says it is gone */
+    zpar__heartbeat_pong_fd (hb, zpar__eid (7), 42);
+    zpar__heartbeat_pong_fd (hb, zpar__eid (8), 43);
+    is_int (zpar__heartbeat_closed (hb, 42), 1, "connection 42 closed: engine 7 marked");
+    is_int (zpar__heartbeat_closed (hb, 44), 0, "a connection nobody pongs on: nobody marked");
+    zpar__heartbeat_closed (hb, 43);
+    zpar__heartbeat_pong_fd (hb, zpar__eid (8), 45); /* 8 reconnected and answered */
+    e.n = 0;
+    dead = zpar__heartbeat_check (hb, 1100 * MS, on_event, &e);
+    ok (dead == 0 && e.n == 1 && e.ev[0] == ZPAR_HEARTBEAT_CLOSED && e.id[0] == 7,
+        "engine 7's closed connection is reported at the next check, engine 8 (reconnected) not");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (7)), "a closed connection alone kills nobody");
+    e.n = 0;
+    zpar__heartbeat_check (hb, 1200 * MS, on_event, &e);
+    is_int (e.n, 0, "it is reported once");
+    e.n = 0;
+    is_int (zpar__heartbeat_check (hb, 3500 * MS, on_event, &e), 0,
+            "still none dead on silence at 10 times the limit");
+    e.n = 0;
+    dead = zpar__heartbeat_check (hb, 3600 * MS, on_event, &e);
+    is_int (dead, 6, "past 10 times the limit: the six silent ones are dead");
+    /* a collective silence ends: the stragglers are judged on their silence
+     * after it, not before */
+    zpar__heartbeat_destroy (hb);
+    hb = zpar__heartbeat_create (100, 3);
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    for (int k = 1; k <= 18; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 4; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+        if (k == 18) /* 5..8 come back at 1.8 s */
+            for (uint32_t i = 5; i <= 8; i++)
+                zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+        zpar__heartbeat_check (hb, (uint64_t)k * 100 * MS + 50 * MS, NULL, NULL);
+    }
+    ok (zpar__heartbeat_watched (hb, zpar__eid (9)) && zpar__heartbeat_watched (hb, zpar__eid (10)),
+        "1.8 s of collective silence: 9 and 10, still silent when it ends, are alive");
+    is_int ((int)zpar__heartbeat_collective (hb), 0, "the collective silence is over");
+    for (int k = 19; k <= 24; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 8; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    is_int (zpar__heartbeat_check (hb, 2200 * MS, NULL, NULL), 0,
+            "not dead 350 ms after it ended (the limit)");
+    is_int (zpar__heartbeat_check (hb, 2201 * MS, NULL, NULL), 2,
+            "dead once silent past the limit after it");
+    /* a minority silent: the normal rule */
+    zpar__heartbeat_destroy (hb);
+    hb = zpar__heartbeat_create (100, 3);
+    for (uint32_t i = 1; i <= 10; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    for (int k = 1; k <= 10; k++) {
+        seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 1; i <= 6; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    is_int (zpar__heartbeat_check (hb, 1000 * MS, NULL, NULL), 4,
+            "four of ten silent: no collective silence, dead at the limit");
+    is_int ((int)zpar__heartbeat_collective (hb), 0, "and none reported");
+    zpar__heartbeat_destroy (hb);
+}
+
 int main (void)
 {
+    test_collective ();
+    test_suspect ();
+    test_excuse ();
+    test_nudge_table ();
     test_table ();
     test_late ();
     test_hub_stall ();

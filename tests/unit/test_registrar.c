@@ -113,7 +113,8 @@ static void test_engines (zpar_hub_t *h)
             memcpy (route1.b, p, len);
     }
     zpar__msg_destroy (r);
-    ok (zpar__heartbeat_watched (h->hb, zpar__eid (id1)), "its heart is watched");
+    ok (zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id1))),
+        "its heart is watched");
     is_int (zpar__hub_engines_alive (h), 1, "one engine is alive");
     is_str (engine_state (h, id1), "idle", "the engines query lists it idle");
 
@@ -152,7 +153,8 @@ static void test_engines (zpar_hub_t *h)
     u->hdr.engine = id2;
     ok (handle (h, u) == NULL, "the engine unregisters");
     is_str (engine_state (h, id2), "dead", "it is listed dead");
-    ok (!zpar__heartbeat_watched (h->hb, zpar__eid (id2)), "its heart is no longer watched");
+    ok (!zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id2))),
+        "its heart is no longer watched");
     is_int (zpar__hub_engines_alive (h), 2, "two engines alive");
 
     /* it comes back (restart): same uuid, same id, alive again */
@@ -160,7 +162,7 @@ static void test_engines (zpar_hub_t *h)
     ok (r && r->hdr.engine == id2, "the engine registers again with its id");
     zpar__msg_destroy (r);
     is_str (engine_state (h, id2), "idle", "it is alive again");
-    ok (zpar__heartbeat_watched (h->hb, zpar__eid (id2)), "and watched again");
+    ok (zpar__hub_engine_watched (zpar__hub_engine_get (h, zpar__eid (id2))), "and watched again");
 
     /* a heart that stops: dead through the engine table */
     zpar__hub_engine_died (h, zpar__hub_engine_get (h, zpar__eid (id1)),
@@ -606,6 +608,7 @@ static void test_disk_full (void)
 
     snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
     memset (big, 'o', sizeof (big));
+    setenv ("ZPAR_RECORDS_SPILL_DIR", tmpdir, 1); /* not /dev/shm */
     req60 = pack_task (60, 0, &len60);
     hub_setup (&h, path);
     ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
@@ -674,6 +677,9 @@ static void test_disk_full (void)
     unlink (path);
     snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
     unlink (path);
+    snprintf (path, sizeof (path), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
+    rmdir (path);
+    unsetenv ("ZPAR_RECORDS_SPILL_DIR");
 }
 
 int main (void)

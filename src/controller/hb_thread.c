@@ -1,0 +1,378 @@
+/* hb_thread.c - the heartbeat thread: pings out, pongs in, suspects and
+ * deaths to the hub.  See hb_thread.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "error.h"
+#include "hb_thread.h"
+#include "heartbeat.h"
+#include "log.h"
+#include "proto_hb.h"
+#include "reactor.h"
+#include "sockutil.h"
+
+#define DRAIN_MAX 4096
+/* Log at most one "late" line per this many microseconds. */
+#define LATE_LOG_US 10000000u
+
+struct zpar_hb_thread {
+    void *ping;     /* PUB, bound */
+    void *pong;     /* ROUTER, bound */
+    void *pipe;     /* the thread's end */
+    void *pipe_hub; /* the hub's end */
+    void *mon;      /* PAIR: the pong socket's monitor events */
+    zpar_heartbeat_t *hb;
+    zpar_reactor_t *r;
+    uint64_t session;
+    int period_ms;
+    uint64_t last_tick_us;
+    uint64_t late_logged_us;
+    uint64_t late_max_us; /* the worst lateness since the last line */
+    uint32_t collective;  /* engines silent together at the last tick (0: no) */
+    uint32_t *gen;        /* gen[engine]: of the WATCH being served (0: none) */
+    uint32_t ngen;
+    pthread_t tid;
+    int started;
+    zpar_heartbeat_pongs_t st;                   /* thread-local tally */
+    uint64_t pongs, dropped, nudged, late_ticks; /* published atomically */
+    int nudge;                                   /* set by the owner, read atomically */
+};
+
+static void publish (zpar_hb_thread_t *t)
+{
+    __atomic_store_n (&t->pongs, t->st.received, __ATOMIC_RELAXED);
+    __atomic_store_n (&t->dropped, t->st.dropped, __ATOMIC_RELAXED);
+    __atomic_store_n (&t->nudged, t->st.nudged, __ATOMIC_RELAXED);
+}
+
+static uint32_t gen_of (const zpar_hb_thread_t *t, zpar_eid_t e)
+{
+    return e.v < t->ngen ? t->gen[e.v] : 0;
+}
+
+static int set_gen (zpar_hb_thread_t *t, uint32_t engine, uint32_t gen)
+{
+    if (engine >= t->ngen) {
+        uint32_t n = t->ngen ? t->ngen : 64;
+        uint32_t *ng;
+        while (n <= engine)
+            n *= 2;
+        if (!(ng = realloc (t->gen, n * sizeof (*ng))))
+            return -1;
+        memset (ng + t->ngen, 0, (n - t->ngen) * sizeof (*ng));
+        t->gen = ng;
+        t->ngen = n;
+    }
+    t->gen[engine] = gen;
+    return 0;
+}
+
+/* An event of heartbeat.c: to the hub.  The pipe is inproc with the
+ * default high-water mark; an event that cannot be queued is logged (the
+ * hub would have to be stuck for a thousand events). */
+static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, uint64_t silent_us,
+                      uint64_t missed)
+{
+    zpar_hb_thread_t *t = arg;
+    zpar_hb_pipe_msg_t m = {
+        .engine = engine.v,
+        .gen = gen_of (t, engine),
+        .silent_ms = silent_us / 1000u > UINT32_MAX ? UINT32_MAX : (uint32_t)(silent_us / 1000u),
+        .missed = missed > UINT32_MAX ? UINT32_MAX : (uint32_t)missed,
+    };
+    m.kind = ev == ZPAR_HEARTBEAT_DEAD      ? ZPAR_HB_PIPE_DEAD
+             : ev == ZPAR_HEARTBEAT_CLOSED  ? ZPAR_HB_PIPE_CLOSED
+             : ev == ZPAR_HEARTBEAT_REVIVED ? ZPAR_HB_PIPE_REVIVED
+                                            : ZPAR_HB_PIPE_SUSPECT;
+    if (ev == ZPAR_HEARTBEAT_DEAD || ev == ZPAR_HEARTBEAT_CLOSED)
+        (void)set_gen (t, engine.v, 0);
+    if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
+        zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", engine.v,
+                   zmq_strerror (errno));
+}
+
+static void read_pongs (zpar_hb_thread_t *t)
+{
+    zpar__heartbeat_set_nudge (t->hb, __atomic_load_n (&t->nudge, __ATOMIC_RELAXED));
+    (void)zpar__heartbeat_recv_pongs (t->hb, t->pong, DRAIN_MAX, zpar__reactor_now_us (t->r),
+                                      on_event, t, &t->st);
+    publish (t);
+}
+
+static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    read_pongs (arg);
+    (void)r, (void)w, (void)revents;
+}
+
+/* The pong socket's monitor: [u16 event, u32 value (the fd)], [endpoint]. */
+static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zmq_msg_t f;
+        uint16_t ev = 0;
+        uint32_t fd = 0;
+        int more;
+        zmq_msg_init (&f);
+        if (zmq_msg_recv (&f, t->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&f);
+            break;
+        }
+        if (zmq_msg_size (&f) == 6) {
+            memcpy (&ev, zmq_msg_data (&f), 2);
+            memcpy (&fd, (const uint8_t *)zmq_msg_data (&f) + 2, 4);
+        }
+        more = zmq_msg_more (&f);
+        zmq_msg_close (&f);
+        while (more) {
+            zmq_msg_init (&f);
+            if (zmq_msg_recv (&f, t->mon, ZMQ_DONTWAIT) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more (&f);
+            zmq_msg_close (&f);
+        }
+        if (ev == ZMQ_EVENT_DISCONNECTED && zpar__heartbeat_closed (t->hb, (int)fd) > 0)
+            zpar__debug ("heartbeat: connection %u closed", fd);
+    }
+    (void)r, (void)w, (void)revents;
+}
+
+static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    for (int k = 0; k < DRAIN_MAX; k++) {
+        zpar_hb_pipe_msg_t m;
+        zpar_error_t err;
+        if (zpar__hb_pipe_recv (t->pipe, &m, ZMQ_DONTWAIT, &err) < 0) {
+            if (errno == EPROTO) {
+                zpar__warn ("heartbeat: bad message from the hub: %s", err.text);
+                continue;
+            }
+            break;
+        }
+        switch (m.kind) {
+        case ZPAR_HB_PIPE_WATCH:
+            if (zpar__heartbeat_watch (t->hb, zpar__eid (m.engine), zpar__reactor_now_us (r)) < 0 ||
+                zpar__heartbeat_set_route (t->hb, &m.route) < 0 || set_gen (t, m.engine, m.gen) < 0)
+                zpar__err ("heartbeat: cannot watch engine %u: %s", m.engine, strerror (errno));
+            break;
+        case ZPAR_HB_PIPE_UNWATCH:
+            (void)zpar__heartbeat_unwatch (t->hb, zpar__eid (m.engine));
+            (void)set_gen (t, m.engine, 0);
+            break;
+        case ZPAR_HB_PIPE_TERM:
+            zpar__reactor_stop (r);
+            return;
+        default:
+            zpar__warn ("heartbeat: unexpected %d from the hub", (int)m.kind);
+            break;
+        }
+    }
+    (void)w, (void)revents;
+}
+
+static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    uint64_t now = zpar__reactor_now_us (r), period = (uint64_t)t->period_ms * 1000u;
+
+    /* what the engines said while we waited, before judging them */
+    read_pongs (t);
+    if (t->last_tick_us && now - t->last_tick_us > period + period / 2) {
+        uint64_t late = now - t->last_tick_us - period;
+        __atomic_add_fetch (&t->late_ticks, 1, __ATOMIC_RELAXED);
+        zpar__heartbeat_excuse (t->hb, late, now);
+        if (late > t->late_max_us)
+            t->late_max_us = late;
+        if (now - t->late_logged_us >= LATE_LOG_US) {
+            zpar__warn ("heartbeat: the controller ran %.1f s late (this machine is overloaded?): "
+                        "engines are not blamed for that time",
+                        (double)t->late_max_us / 1e6);
+            t->late_logged_us = now;
+            t->late_max_us = 0;
+        }
+    }
+    t->last_tick_us = now;
+    (void)zpar__heartbeat_check (t->hb, now, on_event, t);
+    {
+        uint32_t c = zpar__heartbeat_collective (t->hb);
+        if (c && !t->collective)
+            zpar__warn ("heartbeat: %u engines fell silent together: more likely this machine or "
+                        "its network than the engines; none is declared dead on silence before "
+                        "%d times the limit (%.1f s)",
+                        c, ZPAR_HEARTBEAT_COLLECTIVE_FACTOR,
+                        ZPAR_HEARTBEAT_COLLECTIVE_FACTOR * (zpar__heartbeat_misses (t->hb) + 0.5) *
+                            t->period_ms / 1e3);
+        else if (!c && t->collective)
+            zpar__info ("heartbeat: the collective silence is over");
+        t->collective = c;
+    }
+    if (zpar__heartbeat_send_ping (t->hb, t->ping, t->session, now, zpar__now_us ()) < 0 &&
+        errno != EAGAIN)
+        zpar__warn ("heartbeat: cannot send a ping: %s", zmq_strerror (errno));
+    (void)w, (void)revents;
+}
+
+static void *hb_main (void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL, *wm = NULL;
+    if (!(wp = zpar__zmq_watcher_create (t->r, t->pong, ZPAR_EV_IN, on_pong, t)) ||
+        (t->mon && !(wm = zpar__zmq_watcher_create (t->r, t->mon, ZPAR_EV_IN, on_mon, t))) ||
+        !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||
+        !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t))) {
+        zpar__err ("heartbeat: cannot set up its loop: %s", strerror (errno));
+        /* still wait for the stop, so that the owner's join returns */
+        for (;;) {
+            zpar_hb_pipe_msg_t m;
+            if (zpar__hb_pipe_recv (t->pipe, &m, 0, NULL) == 0 && m.kind == ZPAR_HB_PIPE_TERM)
+                break;
+            if (errno == ETERM)
+                break;
+        }
+    } else {
+        zpar__watcher_start (wp);
+        zpar__watcher_start (wq);
+        zpar__watcher_start (wt);
+        if (wm)
+            zpar__watcher_start (wm);
+        if (zpar__reactor_run (t->r) < 0)
+            zpar__err ("heartbeat: loop failed: %s", strerror (errno));
+    }
+    zpar__watcher_destroy (wp);
+    zpar__watcher_destroy (wq);
+    zpar__watcher_destroy (wt);
+    zpar__watcher_destroy (wm);
+    publish (t);
+    return NULL;
+}
+
+zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping, void **pong,
+                                         int period_ms, int misses, uint64_t session,
+                                         zpar_error_t *err)
+{
+    zpar_hb_thread_t *t;
+    char ep[64];
+    int zero = 0;
+    void *pi = ping ? *ping : NULL, *po = pong ? *pong : NULL;
+    if (ping)
+        *ping = NULL;
+    if (pong)
+        *pong = NULL;
+    if (!ctx || !sock_ctx || !pi || !po || period_ms <= 0 || misses <= 0 ||
+        misses > ZPAR_HEARTBEAT_MAX_MISSES) {
+        zpar__close_socket (pi);
+        zpar__close_socket (po);
+        zpar__errnoprintf (err, EINVAL, "heartbeat thread: invalid argument");
+        return NULL;
+    }
+    if (!(t = calloc (1, sizeof (*t)))) {
+        zpar__close_socket (pi);
+        zpar__close_socket (po);
+        zpar__errprintf (err, "out of memory");
+        return NULL;
+    }
+    t->ping = pi;
+    t->pong = po;
+    t->session = session;
+    t->period_ms = period_ms;
+    t->nudge = 1;
+    if (!(t->hb = zpar__heartbeat_create (period_ms, misses)) ||
+        !(t->r = zpar__reactor_create ())) {
+        zpar__errprintf (err, "heartbeat thread: %s", strerror (errno));
+        goto error;
+    }
+    snprintf (ep, sizeof (ep), "inproc://zpar-hb-%p", (void *)t);
+    if (!(t->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, ep, sizeof (ep), err)))
+        goto error;
+    if (!(t->pipe_hub = zmq_socket (ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt (t->pipe_hub, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+        zmq_connect (t->pipe_hub, ep) < 0) {
+        zpar__errprintf (err, "cannot connect the heartbeat pipe: %s", zmq_strerror (errno));
+        goto error;
+    }
+    /* the kernel's word on closed connections (best effort: without it,
+     * deaths are found by silence alone) */
+    snprintf (ep, sizeof (ep), "inproc://zpar-hb-mon-%p", (void *)t);
+    if (zmq_socket_monitor (t->pong, ep, ZMQ_EVENT_DISCONNECTED) == 0 &&
+        (t->mon = zmq_socket (sock_ctx, ZMQ_PAIR)) &&
+        (zmq_setsockopt (t->mon, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+         zmq_connect (t->mon, ep) < 0)) {
+        zpar__warn ("heartbeat: no monitor of closed connections: %s", zmq_strerror (errno));
+        zpar__close_socket (t->mon);
+        t->mon = NULL;
+    }
+    if ((errno = pthread_create (&t->tid, NULL, hb_main, t)) != 0) {
+        zpar__errprintf (err, "cannot start the heartbeat thread: %s", strerror (errno));
+        goto error;
+    }
+    t->started = 1;
+    return t;
+error:
+    zpar__hb_thread_stop (t);
+    return NULL;
+}
+
+void zpar__hb_thread_set_nudge (zpar_hb_thread_t *t, int on)
+{
+    if (t)
+        __atomic_store_n (&t->nudge, on ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+void *zpar__hb_thread_pipe (zpar_hb_thread_t *t)
+{
+    return t ? t->pipe_hub : NULL;
+}
+
+void zpar__hb_thread_stop (zpar_hb_thread_t *t)
+{
+    int saved = errno;
+    if (!t)
+        return;
+    if (t->started) {
+        zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_TERM};
+        (void)zpar__hb_pipe_send (t->pipe_hub, &m, 0);
+        pthread_join (t->tid, NULL);
+    }
+    zpar__close_socket (t->ping);
+    if (t->pong)
+        (void)zmq_socket_monitor (t->pong, NULL, 0);
+    zpar__close_socket (t->pong);
+    zpar__close_socket (t->mon);
+    zpar__close_socket (t->pipe);
+    zpar__close_socket (t->pipe_hub);
+    zpar__reactor_destroy (t->r);
+    zpar__heartbeat_destroy (t->hb);
+    free (t->gen);
+    free (t);
+    errno = saved;
+}
+
+uint64_t zpar__hb_thread_pongs (const zpar_hb_thread_t *t)
+{
+    return t ? __atomic_load_n (&t->pongs, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t zpar__hb_thread_dropped (const zpar_hb_thread_t *t)
+{
+    return t ? __atomic_load_n (&t->dropped, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t zpar__hb_thread_nudged (const zpar_hb_thread_t *t)
+{
+    return t ? __atomic_load_n (&t->nudged, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t zpar__hb_thread_late_ticks (const zpar_hb_thread_t *t)
+{
+    return t ? __atomic_load_n (&t->late_ticks, __ATOMIC_RELAXED) : 0;
+}
