@@ -23,10 +23,10 @@
 #define HB_MIN_LIMIT_US 2000000u /* never declare the controller lost sooner */
 
 /* What the heart thread publishes on the capture besides the pings (8
- * bytes each): the hub's nudge, as it came (doc/protocol.md, C2), and our
- * own "the silence was ours" (never on the wire). */
-#define NUDGE     "zparRREG"
-#define NUDGE_LEN 8
+ * bytes each): the hub's nudge, as it came (proto_hb.h), and our own "the
+ * silence was ours" (never on the wire). */
+#define NUDGE     ZPAR_HB_RREG
+#define NUDGE_LEN ZPAR_HB_RREG_LEN
 #define GAP       "zparGAP!"
 
 /* What the thread owns once started. */
@@ -145,7 +145,7 @@ static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     (void)w;
     (void)revents;
     while ((n = zmq_recv (px->dealer, buf, sizeof (buf), ZMQ_DONTWAIT)) >= 0)
-        if (n == NUDGE_LEN && memcmp (buf, NUDGE, NUDGE_LEN) == 0)
+        if (n <= (int)sizeof (buf) && zpar__proto_hb_is_rreg (buf, (size_t)n))
             publish (px, NUDGE);
 }
 
