@@ -345,7 +345,8 @@ static void fail_deferred_syncs (zpar_hub_t *h)
     zpar_records_health_t rh;
     char why[ZPAR_ERROR_TEXT_MAX + 160];
     size_t kept = 0;
-    if (!h->ndeferred || !h->records || zpar__records_health (h->records, &rh) < 0 || !rh.since_us)
+    if (!h->ndeferred || !h->records || zpar__records_health (h->records, &rh) < 0 ||
+        !rh.since_us || rh.catching_up)
         return;
     snprintf (why, sizeof (why),
               "not acknowledged: the task records are not being saved (%s); %zu records wait in "

@@ -80,8 +80,10 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err);
 void zpar__records_close (zpar_records_t *s)
 {
     if (s) {
-        int saved = errno;
-        if (s->db && s->nops && flush_now (s, NULL) < 0) {
+        int saved = errno, rc = 0;
+        while (s->db && s->nops && (rc = flush_now (s, NULL)) < 0 && s->catching_up)
+            ;
+        if (rc < 0) {
             if (s->spill_ok)
                 zpar__err ("task records: %zu records could not be saved (%s); kept in %s for the "
                            "next controller on this database",
@@ -150,11 +152,11 @@ static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
 }
 
 /* The batch in one transaction; -1 with errno and err, the batch kept. */
-static int write_batch (zpar_records_t *s, zpar_error_t *err)
+static int write_batch (zpar_records_t *s, size_t n, zpar_error_t *err)
 {
     if (zpar__db_begin (s->db, err) < 0)
         return -1;
-    for (size_t i = 0; i < s->nops; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (run_op (s, &s->ops[i], err) < 0) {
             zpar__db_rollback (s->db);
             return -1;
@@ -172,12 +174,16 @@ static int write_batch (zpar_records_t *s, zpar_error_t *err)
 static int flush_now (zpar_records_t *s, zpar_error_t *err)
 {
     zpar_error_t e = {{0}};
-    size_t n = s->nops;
+    size_t n = s->nops, todo;
     int saved;
     if (!n)
         return 0;
-    if (write_batch (s, &e) < 0) {
+    /* catching up after a failure: a part per call, so the hub's loop
+     * never stops for long */
+    todo = s->since_us && n > ZPAR_RECORDS_CATCHUP ? ZPAR_RECORDS_CATCHUP : n;
+    if (write_batch (s, todo, &e) < 0) {
         saved = errno;
+        s->catching_up = 0;
         s->failures++;
         s->errnum = saved;
         s->retry_us = zpar__mono_us () + (uint64_t)ZPAR_RECORDS_RETRY_MS * 1000u;
@@ -204,11 +210,22 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
         errno = saved;
         return -1;
     }
+    if (todo < n) {
+        /* written: the first todo; the rest at the next call, at once (a
+         * spill still holding the first ones is harmless: written again,
+         * they change nothing) */
+        zpar__rec_ops_drop (s, todo);
+        s->catching_up = 1;
+        s->retry_us = 0;
+        snprintf (s->error, sizeof (s->error), "catching up: %zu records left to write", s->nops);
+        zpar__rec_check_refusing (s);
+        return zpar__errnoprintf (err, EAGAIN, "%s", s->error);
+    }
+    s->catching_up = 0;
     if (s->since_us) {
         uint64_t now = zpar__now_us ();
-        zpar__warn ("task records are saved again: %zu records written after %.1f s and %llu "
-                    "failed tries",
-                    n, now > s->since_us ? (double)(now - s->since_us) / 1e6 : 0.0,
+        zpar__warn ("task records are saved again, after %.1f s and %llu failed tries",
+                    now > s->since_us ? (double)(now - s->since_us) / 1e6 : 0.0,
                     (unsigned long long)s->failures);
     }
     s->since_us = 0;

@@ -42,6 +42,9 @@
 #define ZPAR_RECORDS_BATCH 4096
 /* While writes fail: the time between two tries. */
 #define ZPAR_RECORDS_RETRY_MS 1000
+/* Once they work again: the most written per flush (the rest at once, at
+ * the next one), so that a big backlog does not stop the hub for long. */
+#define ZPAR_RECORDS_CATCHUP 8192
 /* The default bound on the memory of the records waiting to be saved. */
 #define ZPAR_RECORDS_LIMIT_DEFAULT ((size_t)256 << 20)
 
@@ -76,7 +79,9 @@ int zpar__records_put_result (zpar_records_t *r, zpar_tid_t id, zpar_eid_t engin
 /* Write the batch in one transaction.  0 / -1 with errno (ENOSPC disk
  * full, EIO...; the batch is kept, to be tried again) and err.  After a
  * failure, a call before ZPAR_RECORDS_RETRY_MS have passed does not try:
- * -1 EAGAIN, err holding the last failure. */
+ * -1 EAGAIN, err holding the last failure.  When writes work again, a
+ * backlog of more than ZPAR_RECORDS_CATCHUP is written that many per call:
+ * -1 EAGAIN ("catching up") until the last part. */
 int zpar__records_flush (zpar_records_t *r, zpar_error_t *err);
 /* Number of puts waiting for a flush (0 for NULL). */
 size_t zpar__records_batched (const zpar_records_t *r);
@@ -90,6 +95,7 @@ typedef struct {
     uint64_t failures; /* failed writes since then */
     int refusing;      /* writes fail and bytes >= limit: refuse new tasks */
     int errnum;        /* errno of the last failure (ENOSPC: disk full), 0 */
+    int catching_up;   /* writes work again; the backlog is being written */
     char error[ZPAR_ERROR_TEXT_MAX]; /* the last failure ("" when saving works) */
 } zpar_records_health_t;
 

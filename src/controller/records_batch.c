@@ -86,6 +86,20 @@ void zpar__rec_ops_free (zpar_records_t *s)
     s->bytes = 0;
 }
 
+void zpar__rec_ops_drop (zpar_records_t *s, size_t n)
+{
+    if (n >= s->nops) {
+        zpar__rec_ops_free (s);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->bytes -= sizeof (op_t) + s->ops[i].len;
+        free (s->ops[i].blob);
+    }
+    memmove (s->ops, s->ops + n, (s->nops - n) * sizeof (op_t));
+    s->nops -= n;
+}
+
 op_t *zpar__rec_push (zpar_records_t *s)
 {
     if (s->nops == s->cap) {
@@ -211,6 +225,7 @@ int zpar__records_health (const zpar_records_t *s, zpar_records_health_t *h)
     h->failures = s->failures;
     h->refusing = s->refusing;
     h->errnum = s->since_us ? s->errnum : 0;
+    h->catching_up = s->catching_up;
     snprintf (h->error, sizeof (h->error), "%s", s->error);
     return 0;
 }

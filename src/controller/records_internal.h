@@ -39,6 +39,7 @@ struct zpar_records {
     void *on_refusing_arg;
     zpar_spill_t *spill; /* the batch's copy while writes fail (NULL: none) */
     int spill_ok;        /* the spill file holds the whole batch: appends go on */
+    int catching_up;     /* the last write worked, but the batch was too big for one */
     int spill_exists;    /* a spill file may exist (removed once the batch is written) */
     char error[ZPAR_ERROR_TEXT_MAX];
 };
@@ -59,6 +60,8 @@ op_t *zpar__rec_push (zpar_records_t *s);
 void zpar__rec_pop (zpar_records_t *s);
 /* Free the batch's operations (the batch is empty after). */
 void zpar__rec_ops_free (zpar_records_t *s);
+/* Free the first n operations (written), keep the others in order. */
+void zpar__rec_ops_drop (zpar_records_t *s, size_t n);
 /* While writes fail, add op to the spill too. */
 void zpar__rec_spill_add (zpar_records_t *s, const op_t *op);
 /* Tell a change of "refusing" to the on_refusing callback. */

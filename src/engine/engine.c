@@ -80,6 +80,7 @@ typedef struct {
     uint64_t hb_period_ms;
     unsigned hb_misses;
     uint64_t ctl_session;  /* session of the controller we registered with */
+    uint64_t reg_at;       /* mono us of the last registration reply */
     uint64_t resend_since; /* the controller was lost: results sent since then go again */
 
     zpar_msg_t *rx;
@@ -186,6 +187,7 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
 static int reg_send (eng_t *e)
 {
     zpar_proto_reg_engine_t req;
+    zpar_tid_t *held = NULL;
     zpar_msg_t *m;
     int rc = -1;
 
@@ -207,9 +209,19 @@ static int reg_send (eng_t *e)
     req.rank = e->opts->rank >= 0 ? e->opts->rank : -1;
     req.want = zpar__eid (e->id ? e->id : e->opts->want_id);
     req.uuid = e->uuid;
+    /* the tasks we hold: the controller adopts them or tells us to drop
+     * them (doc/protocol.md, HELD / DROP) */
+    if ((req.nheld = zpar__task_runner_held (e->tr, NULL, 0)) > 0) {
+        if ((held = calloc (req.nheld, sizeof (*held))))
+            req.nheld = zpar__task_runner_held (e->tr, held, req.nheld);
+        else
+            req.nheld = 0; /* out of memory: the controller retries them elsewhere */
+        req.held = held;
+    }
     if (zpar__proto_reg_engine_encode (m, &req) == 0)
         rc = zpar__wire_send_chan (e->reg, e->signer, ZPAR_CHAN_REGISTRAR, m, ZMQ_DONTWAIT);
     zpar__msg_destroy (m);
+    free (held);
     if (rc < 0 && errno != EAGAIN)
         zpar__warn ("registration: send failed: %s", zmq_strerror (errno));
     return 0;
@@ -267,16 +279,41 @@ static void disconnect (eng_t *e)
     e->connected = 0;
 }
 
+/* Take in what the queue sockets hold before they are closed: a task the
+ * controller already sent us is held (and reported) rather than lost. */
+static void drain_queues (eng_t *e)
+{
+    for (int q = 0; q < ZPAR_ENGINE_NQ; q++)
+        while (e->sock[q] && !e->stop && recv_one (e, e->sock[q], qchan[q], qname[q]) == 0)
+            (void)zpar__task_runner_recv (e->tr, (zpar_engine_queue_t)q, &e->rx);
+}
+
 static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
 {
     eng_t *e = arg;
-    if (why == ZPAR_HEART_NEW_CONTROLLER)
+    uint64_t now = zpar__mono_us ();
+    switch (why) {
+    case ZPAR_HEART_NEW_CONTROLLER:
         zpar__warn ("a new controller answers at the same address: registering again as engine %u",
                     e->id);
-    else
+        break;
+    case ZPAR_HEART_NUDGED:
+        zpar__warn ("the controller does not count our heartbeats (it declared us dead): "
+                    "registering again as engine %u",
+                    e->id);
+        break;
+    case ZPAR_HEART_RESUMED:
+        zpar__warn ("the controller's pings reached us late (this engine was stopped or cut off "
+                    "for longer than the heartbeat death limit): registering again as engine %u",
+                    e->id);
+        break;
+    default:
         zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
-                    (double)(zpar__mono_us () - zpar__heart_last_ping_us (h)) / 1e6, e->id);
+                    (double)(now - zpar__heart_last_ping_us (h)) / 1e6, e->id);
+        break;
+    }
     e->ctl_session = 0;
+    drain_queues (e);
     /* what we sent since a little before the last ping may be lost with
      * it (the controller commits its records every 50 ms) */
     if (!e->resend_since) {
@@ -388,7 +425,14 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
                 e->opts->bind_report ? e->opts->bind_report : "",
                 zpar__scheme_name (rep.scheme) ? zpar__scheme_name (rep.scheme) : "?");
     e->registered_once = 1;
+    e->reg_at = zpar__mono_us ();
     zpar__watcher_stop (e->w_giveup);
+    /* held tasks the controller gave to another engine, or has the result
+     * of: kill and forget them (no result); the others are adopted */
+    for (size_t i = 0; i < rep.ndrop; i++)
+        if (zpar__task_runner_drop (e->tr, rep.drop[i]) == 1)
+            zpar__info ("task %u.%u dropped at the controller's word",
+                        zpar__tid_client (rep.drop[i]).v, zpar__tid_seq (rep.drop[i]));
     if (e->resend_since) {
         size_t n = zpar__task_runner_resend (e->tr, e->resend_since);
         e->resend_since = 0;

@@ -1,5 +1,6 @@
-/* heart.c - the engine's heartbeat: a proxy thread echoes pings, the
- * reactor watches its capture for controller loss.  See heart.h. */
+/* heart.c - the engine's heartbeat: a thread with its own reactor echoes
+ * pings and passes the hub's nudge on; the engine's reactor watches its
+ * capture for controller loss.  See heart.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,17 +22,32 @@
 
 #define HB_MIN_LIMIT_US 2000000u /* never declare the controller lost sooner */
 
+/* What the heart thread publishes on the capture besides the pings (8
+ * bytes each): the hub's nudge, as it came (proto_hb.h), and our own "the
+ * silence was ours" (never on the wire). */
+#define NUDGE     ZPAR_HB_RREG
+#define NUDGE_LEN ZPAR_HB_RREG_LEN
+#define GAP       "zparGAP!"
+
 /* What the thread owns once started. */
 typedef struct {
     void *sub;     /* hb_ping */
     void *dealer;  /* hb_pong, the routing identity the registrar gave us */
     void *capture; /* PUB -> our SUB */
     void *control; /* PAIR <- our PAIR */
-} proxy_t;
+    zpar_reactor_t *r;
+    uint64_t death_us; /* the hub's death limit: (misses + 0.5) periods */
+    unsigned misses;
+    uint64_t last_rx;       /* mono us of the last ping received, 0: none yet */
+    zpar_proto_ping_t last; /* that ping */
+    uint64_t tick_us;       /* the freeze watch's period */
+    uint64_t last_tick;     /* mono us of its last tick */
+    int frozen;             /* this process did not run for longer than the death limit */
+} pulse_t;
 
 struct zpar_heart {
     zpar_reactor_t *reactor;
-    proxy_t px;
+    pulse_t px;
     pthread_t thread;
     int running;
     void *capture; /* SUB, ours */
@@ -40,9 +56,12 @@ struct zpar_heart {
     zpar_watcher_t *w_limit;
     uint64_t limit_us;
     uint64_t session;
-    uint64_t last_ping; /* mono us */
-    int changed;        /* a ping from another session */
-    int lost;           /* the callback was called */
+    uint64_t last_ping;   /* mono us */
+    uint64_t quiet_until; /* mono us: nudges before this are for our previous registration */
+    int changed;          /* a ping from another session */
+    int nudged;           /* the hub asked us to register again */
+    int gap;              /* the pings reached us late: we were stopped or cut off */
+    int lost;             /* the callback was called */
     zpar_heart_lost_f cb;
     void *arg;
 };
@@ -57,22 +76,133 @@ static void close_sock (void **s)
     }
 }
 
-static void *proxy_main (void *arg)
+/* ------------------------------------------------------ the heart thread */
+
+static void publish (pulse_t *px, const char *what)
 {
-    proxy_t *px = arg;
-    int rc;
-    /* zmq_proxy returns on any interrupted poll: go on */
-    do
-        rc = zmq_proxy_steerable (px->sub, px->dealer, px->capture, px->control);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0)
-        zpar__err ("heart stopped: %s", zmq_strerror (errno));
+    (void)zmq_send (px->capture, what, NUDGE_LEN, ZMQ_DONTWAIT);
+}
+
+/* Was the silence before ping p ours?  This process did not run for longer
+ * than the hub's death limit (SIGSTOP, a frozen node: the freeze watch saw
+ * it), or the limit passed since the previous ping reached us and either
+ * the hub sent p on time (it was queued while we did not read, or held up
+ * by the network) or more than `misses` pings never reached us (cut off).
+ * A hub that was late itself sent p late and one ping only: not our
+ * silence. */
+static int silence_was_ours (const pulse_t *px, const zpar_proto_ping_t *p, uint64_t now)
+{
+    uint64_t sent_gap;
+    if (px->frozen)
+        return 1;
+    if (!px->last_rx || now - px->last_rx <= px->death_us || p->session != px->last.session ||
+        p->seq <= px->last.seq)
+        return 0;
+    sent_gap = p->time_us > px->last.time_us ? p->time_us - px->last.time_us : 0;
+    return sent_gap < px->death_us || p->seq - px->last.seq > px->misses;
+}
+
+/* Pings: echo each at once (nothing else before it), then copy it to the
+ * capture and look at the silence before it. */
+static void on_ping (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    pulse_t *px = arg;
+    zmq_msg_t m, echo;
+    (void)r;
+    (void)w;
+    (void)revents;
+    zmq_msg_init (&m);
+    while (zmq_msg_recv (&m, px->sub, ZMQ_DONTWAIT) >= 0) {
+        zpar_proto_ping_t p;
+        uint64_t now;
+        zmq_msg_init (&echo);
+        if (zmq_msg_copy (&echo, &m) < 0 || zmq_msg_send (&echo, px->dealer, ZMQ_DONTWAIT) < 0)
+            zmq_msg_close (&echo);
+        now = zpar__mono_us ();
+        if (zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0) {
+            if (silence_was_ours (px, &p, now))
+                publish (px, GAP);
+            px->frozen = 0;
+            px->last = p;
+            px->last_rx = now;
+        }
+        if (zmq_msg_send (&m, px->capture, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            zmq_msg_init (&m);
+        }
+    }
+    zmq_msg_close (&m);
+}
+
+/* What the hub sends on hb_pong: the nudge (one 8-byte frame), passed on;
+ * anything else is dropped. */
+static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    pulse_t *px = arg;
+    char buf[16];
+    int n;
+    (void)r;
+    (void)w;
+    (void)revents;
+    while ((n = zmq_recv (px->dealer, buf, sizeof (buf), ZMQ_DONTWAIT)) >= 0)
+        if (n <= (int)sizeof (buf) && zpar__proto_hb_is_rreg (buf, (size_t)n))
+            publish (px, NUDGE);
+}
+
+/* The freeze watch: a tick that comes more than the death limit after the
+ * one before means the whole process was stopped (every thread is). */
+static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    pulse_t *px = arg;
+    uint64_t now = zpar__mono_us ();
+    (void)r;
+    (void)w;
+    (void)revents;
+    if (px->last_tick && now - px->last_tick > px->death_us)
+        px->frozen = 1;
+    px->last_tick = now;
+}
+
+static void on_control (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    pulse_t *px = arg;
+    char buf[16];
+    (void)w;
+    (void)revents;
+    while (zmq_recv (px->control, buf, sizeof (buf), ZMQ_DONTWAIT) >= 0)
+        zpar__reactor_stop (r); /* TERMINATE */
+}
+
+static void *heart_main (void *arg)
+{
+    pulse_t *px = arg;
+    zpar_watcher_t *w[4] = {NULL, NULL, NULL, NULL};
+    uint64_t tick_ms = px->tick_us / 1000u ? px->tick_us / 1000u : 1;
+    /* the pings first: the reactor serves watchers in the order they were
+     * made; the freeze watch before the pings, so that a ping that comes
+     * with the first tick after a stop sees it */
+    px->last_tick = zpar__mono_us ();
+    if (!(w[0] = zpar__timer_watcher_create (px->r, tick_ms, tick_ms, on_tick, px)) ||
+        !(w[1] = zpar__zmq_watcher_create (px->r, px->sub, ZPAR_EV_IN, on_ping, px)) ||
+        !(w[2] = zpar__zmq_watcher_create (px->r, px->dealer, ZPAR_EV_IN, on_pong, px)) ||
+        !(w[3] = zpar__zmq_watcher_create (px->r, px->control, ZPAR_EV_IN, on_control, px)))
+        zpar__err ("heart stopped: out of memory");
+    else {
+        for (int i = 0; i < 4; i++)
+            zpar__watcher_start (w[i]);
+        if (zpar__reactor_run (px->r) < 0)
+            zpar__err ("heart stopped: %s", zmq_strerror (errno));
+    }
+    zpar__reactor_destroy (px->r); /* and the watchers */
+    px->r = NULL;
     zmq_close (px->sub);
     zmq_close (px->dealer);
     zmq_close (px->capture);
     zmq_close (px->control);
     return NULL;
 }
+
+/* ------------------------------------------------------ the engine's side */
 
 static void *mksock (void *zctx, int type, const char *ident, size_t ident_len)
 {
@@ -98,7 +228,7 @@ static void *mksock (void *zctx, int type, const char *ident, size_t ident_len)
     return s;
 }
 
-/* Read every copy of a ping that the proxy made. */
+/* Read what the heart thread copied to the capture: pings and notes. */
 static void drain (zpar_heart_t *h)
 {
     zmq_msg_t m;
@@ -106,6 +236,14 @@ static void drain (zpar_heart_t *h)
     zmq_msg_init (&m);
     while (zmq_msg_recv (&m, h->capture, ZMQ_DONTWAIT) >= 0) {
         zpar_proto_ping_t p;
+        if (zmq_msg_size (&m) == NUDGE_LEN) {
+            if (memcmp (zmq_msg_data (&m), NUDGE, NUDGE_LEN) == 0 &&
+                zpar__mono_us () >= h->quiet_until)
+                h->nudged = 1;
+            else if (memcmp (zmq_msg_data (&m), GAP, NUDGE_LEN) == 0)
+                h->gap = 1;
+            continue;
+        }
         if (h->session &&
             zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0 &&
             p.session != h->session)
@@ -123,13 +261,17 @@ static void check (zpar_heart_t *h)
 {
     uint64_t now = zpar__mono_us (), due = h->last_ping + h->limit_us;
 
+    zpar_heart_loss_t why = h->changed  ? ZPAR_HEART_NEW_CONTROLLER
+                            : h->nudged ? ZPAR_HEART_NUDGED
+                            : h->gap    ? ZPAR_HEART_RESUMED
+                                        : ZPAR_HEART_SILENT;
     if (h->lost)
         return;
-    if (h->changed || now > due) {
+    if (h->changed || h->nudged || h->gap || now > due) {
         h->lost = 1;
         zpar__watcher_stop (h->w_limit);
         zpar__watcher_stop (h->w_capture);
-        h->cb (h, h->changed ? ZPAR_HEART_NEW_CONTROLLER : ZPAR_HEART_SILENT, h->arg);
+        h->cb (h, why, h->arg);
         return;
     }
     zpar__timer_watcher_reset (h->w_limit, (due - now) / 1000 + 1, 0);
@@ -142,7 +284,7 @@ static void on_capture (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
     (void)w;
     (void)revents;
     drain (h);
-    if (h->changed)
+    if (h->changed || h->nudged || h->gap)
         check (h);
 }
 
@@ -180,6 +322,9 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     period_us = (o->period_ms ? o->period_ms : 1000) * 1000u;
     misses = o->misses ? o->misses : 3;
     h->limit_us = period_us * misses + period_us;
+    h->px.misses = misses;
+    h->px.death_us = period_us * misses + period_us / 2;
+    h->px.tick_us = period_us / 2;
     if (h->limit_us < HB_MIN_LIMIT_US)
         h->limit_us = HB_MIN_LIMIT_US;
 
@@ -198,6 +343,8 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
         zpar__curve_client (h->px.dealer, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.dealer, o->pong_addr) < 0)
         goto error;
+    if (!(h->px.r = zpar__reactor_create ()))
+        goto error;
     if (!(h->w_capture = zpar__zmq_watcher_create (r, h->capture, ZPAR_EV_IN, on_capture, h)) ||
         !(h->w_limit = zpar__timer_watcher_create (r, h->limit_us / 1000 + 1, 0, on_limit, h)))
         goto error;
@@ -207,7 +354,7 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
         sigset_t all, old;
         sigfillset (&all);
         pthread_sigmask (SIG_SETMASK, &all, &old);
-        e = pthread_create (&h->thread, NULL, proxy_main, &h->px);
+        e = pthread_create (&h->thread, NULL, heart_main, &h->px);
         pthread_sigmask (SIG_SETMASK, &old, NULL);
         if (e != 0) {
             errno = e;
@@ -216,6 +363,7 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     }
     h->running = 1;
     h->last_ping = zpar__mono_us ();
+    h->quiet_until = h->last_ping + period_us;
     zpar__watcher_start (h->w_capture);
     zpar__watcher_start (h->w_limit);
     return h;
@@ -226,6 +374,8 @@ error:
     close_sock (&h->px.dealer);
     close_sock (&h->px.capture);
     close_sock (&h->px.control);
+    zpar__reactor_destroy (h->px.r);
+    h->px.r = NULL;
     zpar__heart_destroy (h);
     errno = e;
     return NULL;

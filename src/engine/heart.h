@@ -1,16 +1,26 @@
 /* heart.h - the engine's side of the heartbeat (internal).
  *
- * The heart echoes the hub's pings: a thread runs
- * zmq_proxy_steerable(SUB ping, DEALER pong, capture, control), so each
- * ping goes back with no application code in the path and a busy engine
- * (even one running a long inline function) keeps beating.  The capture
- * is an inproc PUB (it never blocks the proxy); the heart reads it on the
- * engine's reactor to know when the controller was last heard, and calls
- * the lost callback when
- *   - no ping came for misses x period + period (at least 2 s), or
+ * The heart echoes the hub's pings: a thread runs a reactor of its own
+ * with the SUB ping, the DEALER pong and a control PAIR; each ping is sent
+ * back on the DEALER before anything else is done with it, so a busy
+ * engine (even one running a long inline function) keeps beating.  The
+ * thread copies each ping to the capture, an inproc PUB (it never blocks
+ * the thread), and with it two 8-byte notes: the hub's nudge "zparRREG"
+ * when it comes on the DEALER (the hub does not count our pongs: it
+ * declared us dead, or does not know us; doc/protocol.md), and "the
+ * silence was ours" when a ping reaches us more than the hub's death limit
+ * ((misses + 0.5) periods) after the one before although the hub sent it
+ * on time, or more than `misses` pings were lost (we were stopped, or cut
+ * off).  The heart reads the capture on the engine's reactor and calls the
+ * lost callback when
+ *   - no ping came for misses x period + period (at least 2 s): SILENT,
  *   - a ping carries another controller session than the one we
- *     registered with (a new controller took over the same ports).
- * The heart thread runs with every signal blocked.
+ *     registered with (a new controller took over the same ports):
+ *     NEW_CONTROLLER,
+ *   - the hub nudged us: NUDGED,
+ *   - the silence was ours: RESUMED.
+ * In every case the engine registers again.  The heart thread runs with
+ * every signal blocked.
  *
  * Thread-safety: create, destroy and the callbacks belong to the reactor's
  * thread.
@@ -29,6 +39,8 @@ typedef struct zpar_heart zpar_heart_t;
 typedef enum {
     ZPAR_HEART_SILENT = 1,         /* no ping within the limit */
     ZPAR_HEART_NEW_CONTROLLER = 2, /* pings from another controller session */
+    ZPAR_HEART_NUDGED = 3,         /* the hub asks us to register again */
+    ZPAR_HEART_RESUMED = 4,        /* pings reached us past the hub's death limit */
 } zpar_heart_loss_t;
 
 /* Called once per loss; the callback may destroy the heart. */
@@ -54,7 +66,7 @@ typedef struct {
 zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_heart_opts_t *opts,
                                   zpar_error_t *err);
 
-/* Stop the thread (TERMINATE on its control socket, join), close the
+/* Stop the thread (a message on its control socket, join), close the
  * sockets, remove the watchers.  NULL-safe, keeps errno. */
 void zpar__heart_destroy (zpar_heart_t *h);
 

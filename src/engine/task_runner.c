@@ -720,6 +720,14 @@ size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, si
             ids[n] = t->t.h.task;
         n++;
     }
+    /* delivered = the controller has it: until then the task is ours */
+    for (const qent_t *o = tr->outbox.head; o; o = o->next) {
+        if (!o->m->hdr.task)
+            continue;
+        if (ids && n < max)
+            ids[n] = zpar__tid (o->m->hdr.task);
+        n++;
+    }
     return n;
 }
 

@@ -84,10 +84,25 @@ int zpar__task_runner_recv (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_
 /* Try to send the outbox now (the engine is connected again). */
 void zpar__task_runner_flush (zpar_task_runner_t *tr);
 
-/* Stop: kill the running task with SIGKILL (no result sent: the hub
- * treats it as lost with its engine), start nothing any more.  The outbox
- * stays (flush it before unregistering).  1 if a task was killed. */
+/* Stop: end the running task's process group (SIGTERM, then SIGKILL after
+ * a short grace; no result is sent: the hub treats it as lost with its
+ * engine), start nothing any more.  Blocks for the grace at most.  The
+ * outbox stays (flush it before unregistering).  1 if a task was killed. */
 int zpar__task_runner_stop (zpar_task_runner_t *tr);
+
+/* The tasks held whose result the controller does not have: the running
+ * one, the queued ones, then those whose result waits in the outbox, in
+ * that order (what REGISTER_ENGINE reports as HELD).  Writes at most max
+ * ids; returns how many there are (may be more than max). */
+size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, size_t max);
+
+/* Forget task `task` without sending a result (the controller gave it to
+ * another engine, or has its result): a queued task is removed, the
+ * running one is stopped (SIGTERM to its process group, SIGKILL after a
+ * grace; the next task starts once it has ended) and its result thrown
+ * away, a result waiting in the outbox is thrown away.  1 if the task was
+ * held, 0 if not, -1 EINVAL. */
+int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task);
 
 /* The controller was lost: send again (through the outbox) the results
  * sent since since_us (monotonic; up to 1,024 of them, of the last 10 s):

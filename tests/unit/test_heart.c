@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -24,10 +25,41 @@ static void on_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
     lost_why = why;
 }
 
+static void ping_at (void *pub, uint64_t seq, uint64_t session, uint64_t time_us)
+{
+    uint64_t v[3] = {seq, time_us, session};
+    (void)zmq_send (pub, v, sizeof (v), ZMQ_DONTWAIT);
+}
+
 static void ping (void *pub, uint64_t seq, uint64_t session)
 {
-    uint64_t v[3] = {seq, zpar__now_us (), session};
-    (void)zmq_send (pub, v, sizeof (v), ZMQ_DONTWAIT);
+    ping_at (pub, seq, session, zpar__now_us ());
+}
+
+/* The hub's nudge to routing identity ident. */
+static void nudge (void *router, const char *ident)
+{
+    (void)zmq_send (router, ident, strlen (ident), ZMQ_SNDMORE);
+    (void)zmq_send (router, "zparRREG", 8, 0);
+}
+
+/* Run the reactor ms, pinging every 100 ms with seq from *seq. */
+static void beat_for (zpar_reactor_t *r, void *pub, uint64_t *seq, unsigned ms)
+{
+    uint64_t end = zpar__mono_us () + ms * 1000u, next = 0;
+    while (zpar__mono_us () < end && !lost_calls) {
+        if (zpar__mono_us () >= next) {
+            ping (pub, ++*seq, 77);
+            next = zpar__mono_us () + 100000u;
+        }
+        (void)zpar__reactor_run_once (r, 10);
+    }
+}
+
+static void sleep_ms (unsigned ms)
+{
+    struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep (&t, NULL);
 }
 
 /* Ping every 20 ms until the ROUTER gets an echo from ident (or 5 s). */
@@ -142,6 +174,69 @@ int main (void)
     is_int (lost_calls, 1, "ping from session 78: loss reported");
     ok (lost_why == ZPAR_HEART_NEW_CONTROLLER, "reason: new controller");
     zpar__heart_destroy (h);
+
+    /* the hub's nudge: passed on once the first period is over */
+    {
+        uint64_t seq = 2000;
+        lost_calls = 0;
+        o.ident = "e7";
+        h = zpar__heart_create (r, ctx, &o, &err);
+        ok (h && echoed (r, pub, router, "e7", 77), "third heart beats");
+        beat_for (r, pub, &seq, 200); /* nudges of the first period are for an earlier heart */
+        nudge (router, "e7");
+        beat_for (r, pub, &seq, 600);
+        is_int (lost_calls, 1, "a nudge on the pong DEALER: reported");
+        ok (lost_why == ZPAR_HEART_NUDGED, "reason: nudged");
+        zpar__heart_destroy (h);
+
+        /* the pings reached us late although the hub sent them on time:
+         * queued while we were not reading (stopped, held by the network) */
+        lost_calls = 0;
+        o.ident = "e8";
+        h = zpar__heart_create (r, ctx, &o, &err);
+        ok (h && echoed (r, pub, router, "e8", 77), "fourth heart beats");
+        beat_for (r, pub, &seq, 300);
+        is_int (lost_calls, 0, "pings on time: nothing reported");
+        {
+            uint64_t t = zpar__now_us ();
+            ping_at (pub, ++seq, 77, t);
+            run_for (r, 50);
+            sleep_ms (600);                        /* past the death limit of 3 x 100 + 50 ms */
+            ping_at (pub, ++seq, 77, t + 100000u); /* sent 100 ms after the one before */
+            run_for (r, 300);
+        }
+        is_int (lost_calls, 1, "a ping sent on time that reached us 600 ms late: reported");
+        ok (lost_why == ZPAR_HEART_RESUMED, "reason: resumed (the silence was ours)");
+        zpar__heart_destroy (h);
+
+        /* more pings than the misses lost: we were cut off */
+        lost_calls = 0;
+        o.ident = "e9";
+        h = zpar__heart_create (r, ctx, &o, &err);
+        ok (h && echoed (r, pub, router, "e9", 77), "fifth heart beats");
+        beat_for (r, pub, &seq, 300);
+        sleep_ms (600);
+        seq += 6; /* six pings that never came */
+        beat_for (r, pub, &seq, 300);
+        is_int (lost_calls, 1, "pings lost past the misses: reported");
+        ok (lost_why == ZPAR_HEART_RESUMED, "reason: resumed");
+        zpar__heart_destroy (h);
+
+        /* the hub itself was late: one ping, sent late; not ours */
+        lost_calls = 0;
+        o.ident = "e10";
+        h = zpar__heart_create (r, ctx, &o, &err);
+        ok (h && echoed (r, pub, router, "e10", 77), "sixth heart beats");
+        beat_for (r, pub, &seq, 300);
+        {
+            uint64_t end = zpar__mono_us () + 600000u;
+            while (zpar__mono_us () < end) /* we run, the hub sends nothing */
+                (void)zpar__reactor_run_once (r, 10);
+        }
+        beat_for (r, pub, &seq, 300);
+        is_int (lost_calls, 0, "a hub 600 ms late (we ran meanwhile): nothing reported");
+        zpar__heart_destroy (h);
+    }
 
     zpar__reactor_destroy (r);
     zmq_close (pub);

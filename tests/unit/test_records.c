@@ -314,6 +314,45 @@ static void test_engine_ids (void)
     zpar__records_close (r);
 }
 
+/* A big backlog, once writes work again, is written a part at a time. */
+static void test_catchup (void)
+{
+    zpar_records_t *r;
+    zpar_records_health_t h;
+    seen_t seen = {0};
+    const size_t n = 2 * ZPAR_RECORDS_CATCHUP + 100;
+    int calls = 0, rc;
+
+    ok ((r = zpar__records_open (tmp ("catchup.sqlite"), NULL)) != NULL, "catch-up: open");
+    if (!r)
+        return;
+    ok (zpar__records_test_max_pages (r, 1) == 0, "catch-up: the database may not grow");
+    for (size_t i = 1; i <= n; i++)
+        (void)zpar__records_put_running (r, T (i), E (1), i);
+    ok (zpar__records_flush (r, NULL) < 0 && errno == ENOSPC, "catch-up: %zu puts not saved", n);
+    ok (zpar__records_test_max_pages (r, 1000000) == 0, "catch-up: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    errno = 0;
+    rc = zpar__records_flush (r, NULL);
+    ok (rc < 0 && errno == EAGAIN && zpar__records_health (r, &h) == 0 && h.catching_up &&
+            h.since_us && h.unsaved == n - ZPAR_RECORDS_CATCHUP,
+        "catch-up: the first call writes %d, says EAGAIN, %zu left", ZPAR_RECORDS_CATCHUP,
+        h.unsaved);
+    calls = 1;
+    do
+        calls++;
+    while ((rc = zpar__records_flush (r, NULL)) < 0 && errno == EAGAIN && calls < 10);
+    ok (rc == 0 && calls == 3, "catch-up: done at the third call (%d)", calls);
+    ok (zpar__records_health (r, &h) == 0 && !h.since_us && !h.catching_up && !h.unsaved,
+        "catch-up: saved");
+    ok (zpar__records_unfinished (r, collect, &seen) == 0 && seen.n == (int)n,
+        "catch-up: all %zu in the database (%d)", n, seen.n);
+    zpar__records_close (r);
+    unlink (tmp ("catchup.sqlite"));
+    unlink (tmp ("catchup.sqlite-wal"));
+    unlink (tmp ("catchup.sqlite-shm"));
+}
+
 /* The path of the one spill file in tmpdir (NULL: none). */
 static const char *spill_file (void)
 {
@@ -510,6 +549,7 @@ int main (void)
     test_counter ();
     test_full ();
     test_spill ();
+    test_catchup ();
     test_engine_ids ();
     test_open_errors ();
     unlink (tmp ("tasks.sqlite"));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "engine/task_runner.h"
@@ -316,6 +317,53 @@ int main (void)
     s = wait_for (ZPAR_MSG_RESULT, 402);
     ok (s && nsent == 2 && sent[0].task == 401, "connected again: sent in order by the retry");
     is_int ((int)zpar__task_runner_outbox (tr), 0, "outbox empty");
+
+    /* held tasks (REGISTER_ENGINE's HELD) and DROP */
+    {
+        zpar_tid_t ids[8];
+        size_t n;
+        FILE *f;
+        char mark[256], cmd[512];
+        snprintf (mark, sizeof (mark), "/tmp/zpar-test-drop.%d", (int)getpid ());
+        (void)remove (mark);
+        ok (zpar__task_runner_drop (NULL, zpar__tid (1)) < 0 && errno == EINVAL,
+            "drop (NULL): EINVAL");
+        ok (zpar__task_runner_drop (tr, zpar__tid (0)) < 0 && errno == EINVAL,
+            "drop task 0: EINVAL");
+        ok (zpar__task_runner_held (NULL, ids, 8) == 0, "held (NULL): none");
+        nsent = 0;
+        connected = 0;
+        give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (451, "true"));
+        run_for (300); /* 451 done, its result in the outbox */
+        /* 452 runs with a grandchild; a dropped run must not write mark */
+        snprintf (cmd, sizeof (cmd), "sleep 30 & sleep 0.8; echo ran >%s", mark);
+        give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (452, cmd));
+        give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (453, "true"));
+        give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (454, "true"));
+        run_for (100);
+        n = zpar__task_runner_held (tr, ids, 8);
+        ok (n == 4 && ids[0].v == 452 && ids[1].v == 453 && ids[2].v == 454 && ids[3].v == 451,
+            "held: the running task, the queued ones, then the undelivered result (%zu)", n);
+        ok (zpar__task_runner_held (tr, ids, 2) == 4, "held with room for 2: still counts 4");
+        ok (zpar__task_runner_drop (tr, zpar__tid (453)) == 1, "drop a queued task");
+        ok (zpar__task_runner_drop (tr, zpar__tid (451)) == 1, "drop an undelivered result");
+        ok (zpar__task_runner_drop (tr, zpar__tid (452)) == 1, "drop the running task");
+        ok (zpar__task_runner_drop (tr, zpar__tid (999)) == 0, "drop a task not held: 0");
+        n = zpar__task_runner_held (tr, ids, 8);
+        ok (n == 1 && ids[0].v == 454, "held now: only the task left in the queue");
+        connected = 1;
+        s = wait_for (ZPAR_MSG_RESULT, 454);
+        ok (s != NULL, "the next task runs once the dropped one has ended");
+        run_for (1200);
+        ok (!find (ZPAR_MSG_RESULT, 451) && !find (ZPAR_MSG_RESULT, 452) &&
+                !find (ZPAR_MSG_RESULT, 453),
+            "no result for the dropped tasks");
+        f = fopen (mark, "r");
+        ok (f == NULL, "the dropped run was killed before its side effect");
+        if (f)
+            fclose (f);
+        (void)remove (mark);
+    }
 
     /* a lost controller may have lost what was sent: sent again (with its
      * envelope), only what was sent since the given time, once */

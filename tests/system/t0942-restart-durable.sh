@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0932-restart-durable: accepted means durable.  A client submits tasks
+# t0942-restart-durable: accepted means durable.  A client submits tasks
 # fast (RESTART_N tasks, RESTART_RATE a second: 1,500 at 500/s here, the
 # long form 8,000 at 1,000/s), each appending its index to a file; the
 # controller is SIGKILLed and restarted with `zpar controller --reuse`

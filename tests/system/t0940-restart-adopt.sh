@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0930-restart-adopt: a controller SIGKILLed while a task runs on an
+# t0940-restart-adopt: a controller SIGKILLed while a task runs on an
 # engine, restarted with --reuse: the engine reports the task it holds and
 # the new controller adopts it (it runs once, its result reaches the
 # records), the completed count has no duplicate, engine ids are not given
