@@ -84,6 +84,12 @@ void zpar__rec_ops_free (zpar_records_t *s)
         free (s->ops[i].blob);
     s->nops = 0;
     s->bytes = 0;
+    /* a backlog made the array big: give it back */
+    if (s->cap > 4 * ZPAR_RECORDS_BATCH) {
+        free (s->ops);
+        s->ops = NULL;
+        s->cap = 0;
+    }
 }
 
 void zpar__rec_ops_drop (zpar_records_t *s, size_t n)

@@ -414,6 +414,14 @@ done:
     zpar__msg_destroy (t);
 }
 
+/* The records are writing a backlog after a full disk: what is asked now
+ * is answered once it is written (the reply is deferred). */
+static int catching_up (zpar_hub_t *h)
+{
+    zpar_records_health_t rh;
+    return zpar__records_health (h->records, &rh) == 0 && rh.catching_up;
+}
+
 /* SYNC: which of these tasks does the hub know?  The reply waits until
  * the records hold them (*defer). */
 static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_reply_t *rep,
@@ -439,7 +447,7 @@ static void query_sync (zpar_hub_t *h, const zpar_msg_t *m, zpar_proto_query_rep
     for (size_t i = 0; i < n && all_live; i++)
         all_live = zpar__hub_task_live (h, ids[i], NULL);
     /* the ones not live are looked up in the records: commit them first */
-    if (!all_live && h->records && zpar__records_flush (h->records, &err) < 0) {
+    if (!all_live && h->records && zpar__records_flush (h->records, &err) < 0 && !catching_up (h)) {
         zpar_records_health_t rh;
         char *text = zpar__proto_mem_alloc (mem, ZPAR_ERROR_TEXT_MAX + 64);
         int known_failure = zpar__records_health (h->records, &rh) == 0 && rh.since_us;

@@ -667,6 +667,27 @@ static void test_disk_full (void)
     r = handle (&h, query_req ("status", 0));
     ok (r && zpar__msg_count (r, ZPAR_F_RECORDS_SINCE_US) == 0, "full: status says nothing more");
     zpar__msg_destroy (r);
+    /* full again, with a backlog bigger than one write: a sync asked while
+     * it is written waits for it, it is not refused */
+    ok (zpar__records_test_max_pages (h.records, 1) == 0, "full: full again");
+    for (uint64_t i = 1000; i < 1000 + 3 * ZPAR_RECORDS_CATCHUP + 500; i++)
+        (void)zpar__records_put_running (h.records, zpar__tid (i), zpar__eid (1), 6);
+    ok (zpar__hub_flush (&h, NULL) < 0, "full: not saved");
+    ok (zpar__records_test_max_pages (h.records, 1000000) == 0, "full: room again");
+    usleep ((ZPAR_RECORDS_RETRY_MS + 100) * 1000);
+    {
+        static const uint64_t unknown[] = {61};
+        int n = 0;
+        nreleased = 0;
+        r = handle (&h, sync_req (unknown, 1));
+        ok (r == NULL && nreleased == 0, "full: a sync while the backlog is written waits");
+        zpar__msg_destroy (r);
+        while (zpar__hub_flush (&h, NULL) < 0 && n++ < 10)
+            ;
+        ok (nreleased == 1 && zpar__msg_u64_or (released_reply, ZPAR_F_ERRNO, 0) == 0 &&
+                zpar__msg_u64_or (released_reply, ZPAR_F_TASK_ID, 0) == 61,
+            "full: answered once it is written (task 61 unknown)");
+    }
     zpar__msg_destroy (released_reply);
     released_reply = NULL;
     zpar__hub_free_state (&h);
