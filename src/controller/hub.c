@@ -132,8 +132,7 @@ static void record_finish (zpar_hub_t *h, const zpar_hdr_t *hd, int status, cons
     /* only the first result of a task counts: one for a task the records
      * show finished (a late copy from an engine that came back, a result
      * an engine kept through a controller restart) is not recorded again */
-    if (!l && task.v &&
-        zpar__records_get (h->records, task, &state, &st, NULL, NULL, NULL, NULL) == 0 &&
+    if (!l && task.v && zpar__records_state (h->records, task, &state, &st) == 0 &&
         state == ZPAR_REC_DONE) {
         h->n_duplicates++;
         zpar__debug ("task %llu: a second result (from engine %u) not recorded",
