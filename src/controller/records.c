@@ -339,6 +339,42 @@ nomem:
     return -1;
 }
 
+int zpar__records_state (zpar_records_t *s, zpar_tid_t tid, int *state, int *status)
+{
+    sqlite3_stmt *st;
+    uint64_t id = tid.v;
+    int rc, found = 0;
+    if (!s || !state || !status || !id || id > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
+        return -1;
+    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
+    if ((rc = zpar__db_step (s->db, st, "get", NULL)) < 0)
+        return -1;
+    if (rc == 1) {
+        found = 1;
+        *state = sqlite3_column_int (st, 0);
+        *status = sqlite3_column_int (st, 1);
+        sqlite3_reset (st);
+    }
+    /* the batch, not written yet, comes after */
+    if (s->nops &&
+        (rc = zpar__rec_overlay (s, id, found, state, status, NULL, NULL, NULL, NULL)) != 0) {
+        if (rc < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        found = 1;
+    }
+    if (!found) {
+        errno = ENOENT;
+        return -1;
+    }
+    return 0;
+}
+
 long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
 {
     uint64_t id = tid.v;

@@ -121,6 +121,10 @@ int zpar__records_test_max_pages (zpar_records_t *r, unsigned long pages);
 int zpar__records_get (zpar_records_t *r, zpar_tid_t id, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen);
 
+/* A task's state and status only, as zpar__records_get, without writing
+ * the batch first (for the hot path).  -1 ENOENT, EIO, ENOMEM, EINVAL. */
+int zpar__records_state (zpar_records_t *r, zpar_tid_t id, int *state, int *status);
+
 /* Delete finished records: one id, or all (id 0).  Returns the count
  * deleted, -1 with errno (ENOSPC or EIO: records not saved, nothing
  * deleted; try again once they are). */

@@ -299,6 +299,22 @@ static void test_engine_ids (void)
     ok (zpar__records_engine_get (r, "uuid-b", &id) == 0 && id.v == 7, "each engine's");
     ok (zpar__records_counter (r, "engine_next", &next) == 0 && next == 7,
         "the highest id given so far is kept (7)");
+    {
+        int st = -1, status = -1;
+        ok (zpar__records_put_request (r, T (77), zpar__cid (1), E (0), "q", 1, NULL, 0, 1) == 0 &&
+                zpar__records_state (r, T (77), &st, &status) == 0 && st == ZPAR_REC_PENDING &&
+                zpar__records_batched (r) == 1,
+            "state of a task in the batch, which stays a batch");
+        ok (zpar__records_put_result (r, T (77), E (1), ZPAR_STATUS_OK, "r", 1, NULL, 0, 2) == 0 &&
+                zpar__records_flush (r, NULL) == 0 &&
+                zpar__records_state (r, T (77), &st, &status) == 0 && st == ZPAR_REC_DONE &&
+                status == ZPAR_STATUS_OK,
+            "state of a written task");
+        errno = 0;
+        ok (zpar__records_state (r, T (78), &st, &status) < 0 && errno == ENOENT &&
+                zpar__records_state (r, T (0), &st, &status) < 0 && errno == EINVAL,
+            "state of an unknown task: ENOENT; of task 0: EINVAL");
+    }
     ok (zpar__records_counter_raise (r, "clean_stop", 3) == 0 &&
             zpar__records_counter_raise (r, "clean_stop", 2) == 0 &&
             zpar__records_counter (r, "clean_stop", &next) == 0 && next == 3,
