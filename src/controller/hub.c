@@ -3,14 +3,11 @@
  * task scheduler. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "admit.h"
@@ -409,32 +406,6 @@ void zpar__hub_drain_monitor (zpar_hub_t *h)
 
 /* ---------------------------------------------------------------- engines */
 
-void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e)
-{
-    zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_WATCH, .engine = e->id.v, .route = e->route};
-    if (++h->hb_gen == 0)
-        h->hb_gen = 1;
-    e->hb_gen = m.gen = h->hb_gen;
-    e->suspect = 0;
-    if (h->hb_pipe && zpar__hb_pipe_send (h->hb_pipe, &m, ZMQ_DONTWAIT) < 0)
-        zpar__err ("engine %u: cannot tell the heartbeat thread to watch it: %s", e->id.v,
-                   zmq_strerror (errno));
-}
-
-int zpar__hub_engine_watched (const zpar_hub_engine_t *e)
-{
-    return e && e->state == ZPAR_HUB_ENGINE_ALIVE && e->hb_gen != 0;
-}
-
-static void hb_unwatch (zpar_hub_t *h, zpar_hub_engine_t *e)
-{
-    zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_UNWATCH, .engine = e->id.v};
-    e->hb_gen = 0;
-    e->suspect = 0;
-    if (h->hb_pipe)
-        (void)zpar__hb_pipe_send (h->hb_pipe, &m, ZMQ_DONTWAIT);
-}
-
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     e->state = ZPAR_HUB_ENGINE_ALIVE;
@@ -493,7 +464,7 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     if (e->state != ZPAR_HUB_ENGINE_ALIVE)
         return;
     e->state = ZPAR_HUB_ENGINE_DEAD;
-    hb_unwatch (h, e);
+    zpar__hub_engine_unwatch (h, e);
     if (!strcmp (why, "unregistered"))
         zpar__info ("engine %u (%s pid %d) %s", eid.v, e->host, e->pid, why);
     else
@@ -527,129 +498,6 @@ void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why
     }
     free (ids);
     e->outstanding = 0;
-}
-
-/* 1 if engine e ran on this host and its process no longer exists (or is
- * a zombie): the kernel's word that it died. */
-static int engine_process_gone (const zpar_hub_engine_t *e)
-{
-    char host[256] = "", path[64], buf[512], *p;
-    FILE *f;
-    size_t n;
-    if (e->pid <= 0 || gethostname (host, sizeof (host) - 1) < 0 || strcmp (host, e->host) != 0)
-        return 0;
-    if (kill (e->pid, 0) < 0)
-        return errno == ESRCH;
-    snprintf (path, sizeof (path), "/proc/%d/stat", e->pid);
-    if (!(f = fopen (path, "r")))
-        return errno == ENOENT;
-    n = fread (buf, 1, sizeof (buf) - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    return (p = strrchr (buf, ')')) && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
-}
-
-/* An event of the heartbeat thread about an engine. */
-static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
-{
-    zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (m->engine));
-    char why[160];
-    /* about an earlier registration of this engine (crossed a WATCH) */
-    if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE || !m->gen || e->hb_gen != m->gen)
-        return;
-    switch (m->kind) {
-    case ZPAR_HB_PIPE_SUSPECT:
-        e->suspect = 1;
-        zpar__info ("engine %u (%s pid %d) suspect: silent %.1f s, %u ping(s) unanswered", e->id.v,
-                    e->host, e->pid, m->silent_ms / 1e3, m->missed);
-        break;
-    case ZPAR_HB_PIPE_REVIVED:
-        e->suspect = 0;
-        zpar__info ("engine %u (%s pid %d) answers again after %.1f s of silence", e->id.v, e->host,
-                    e->pid, m->silent_ms / 1e3);
-        break;
-    case ZPAR_HB_PIPE_CLOSED:
-        /* its heartbeat connection closed: proof of death only if the
-         * process is gone, which this host's kernel can tell for an
-         * engine on this host; otherwise the silence rules decide */
-        if (!engine_process_gone (e)) {
-            zpar__debug ("engine %u: its heartbeat connection closed (reconnecting?)", e->id.v);
-            break;
-        }
-        snprintf (why, sizeof (why),
-                  "declared dead: its process is gone (pid %d on this host; its heartbeat "
-                  "connection closed, silent %.1f s)",
-                  e->pid, m->silent_ms / 1e3);
-        zpar__hub_engine_died (h, e, why);
-        break;
-    case ZPAR_HB_PIPE_DEAD:
-        snprintf (why, sizeof (why),
-                  "declared dead: silent %.1f s, %u pings unanswered (heartbeat %d ms x %d)",
-                  m->silent_ms / 1e3, m->missed, h->hb_period_ms, h->hb_misses);
-        e->hb_gen = 0; /* the thread no longer watches it */
-        zpar__hub_engine_died (h, e, why);
-        break;
-    default:
-        zpar__warn ("hub: unexpected %d from the heartbeat thread", (int)m->kind);
-        break;
-    }
-}
-
-static void on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
-{
-    zpar_hub_t *h = arg;
-    for (int k = 0; k < DRAIN_MAX; k++) {
-        zpar_hb_pipe_msg_t m;
-        zpar_error_t err;
-        if (zpar__hb_pipe_recv (h->hb_pipe, &m, ZMQ_DONTWAIT, &err) < 0) {
-            if (errno == EPROTO) {
-                zpar__warn ("hub: bad message from the heartbeat thread: %s", err.text);
-                continue;
-            }
-            break;
-        }
-        heart_event (h, &m);
-    }
-    (void)r, (void)w, (void)revents;
-}
-
-/* ----------------------------------------------------------- file limits */
-
-/* Files open in this process now, -1 if /proc cannot say. */
-static long files_open (void)
-{
-    DIR *d = opendir ("/proc/self/fd");
-    struct dirent *de;
-    long n = 0;
-    if (!d)
-        return -1;
-    while ((de = readdir (d)))
-        if (de->d_name[0] != '.')
-            n++;
-    closedir (d);
-    return n - 1; /* the directory itself */
-}
-
-int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size)
-{
-    long alive, need;
-    if (!h || h->fd_limit <= 0)
-        return 0;
-    alive = (long)zpar__hub_engines_alive (h);
-    need = h->fd_base + (alive + 1) * ZPAR_HUB_FDS_PER_ENGINE + ZPAR_HUB_FDS_RESERVE;
-    if (need <= h->fd_limit)
-        return 0;
-    snprintf (text, size,
-              "controller out of file descriptors: the open-files limit (RLIMIT_NOFILE, ulimit -n) "
-              "is %ld and %ld engines use it (about %d files each, %ld for the controller "
-              "itself); %ld engines need about %ld: raise the hard limit (ulimit -Hn, "
-              "limits.conf, LimitNOFILE=) before starting the controller",
-              h->fd_limit, alive, ZPAR_HUB_FDS_PER_ENGINE, h->fd_base + ZPAR_HUB_FDS_RESERVE,
-              alive + 1, need);
-    if (h->fd_refused++ == 0 || h->fd_refused % 100 == 0)
-        zpar__err ("engine refused (%llu so far): %s", (unsigned long long)h->fd_refused, text);
-    errno = EMFILE;
-    return -1;
 }
 
 /* --------------------------------------------------------------- shutdown */
@@ -856,7 +704,7 @@ int zpar__hub_run (zpar_hub_t *h)
          * the registrar answers questions about it */
         [W_MONITOR] = {h->monitor, on_monitor},
         [W_REGISTRAR] = {h->registrar, on_registrar},
-        [W_HB] = {h->hb_pipe, on_hb},
+        [W_HB] = {h->hb_pipe, zpar__hub_on_hb},
         [W_PIPE] = {h->lb_pipe, on_pipe},
     };
     const int order[] = {W_MONITOR, W_REGISTRAR, W_HB, W_PIPE};
@@ -875,7 +723,7 @@ int zpar__hub_run (zpar_hub_t *h)
     if (!(h->w[W_FLUSH] = zpar__timer_watcher_create (h->r, FLUSH_MS, FLUSH_MS, on_flush, h)))
         return -1;
     zpar__watcher_start (h->w[W_FLUSH]);
-    if ((h->fd_base = files_open ()) < 0)
+    if ((h->fd_base = zpar__hub_files_open ()) < 0)
         h->fd_base = 64;
     /* tasks an earlier controller recorded but never finished wait for
      * the engines that hold them to register again; at the end of the

@@ -6,6 +6,8 @@
  *                 queries (the registrar ROUTER socket)
  *   hb_thread.c   the heartbeat thread (hb_ping PUB, hb_pong ROUTER, its
  *                 monitor heartbeat.c), reached over the hb_pipe
+ *   hub_hb.c      the hub's side of it (watch, the thread's events) and
+ *                 the open-files check of registrations
  *   records.c     the task records (SQLite)
  *   hub.c         this file's functions: the engine table, the monitor of
  *                 the schedulers' traffic (which fills the records), the
@@ -176,6 +178,13 @@ void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e);
  * known); -1 EMFILE with the reason in text (which limit, how many files
  * are needed), logged. */
 int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size);
+/* Stop watching e's heart (it died or unregistered). */
+void zpar__hub_engine_unwatch (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* The hub's watcher of the heartbeat pipe (hub_hb.c): suspect and revived
+ * engines are logged, dead ones go through zpar__hub_engine_died. */
+void zpar__hub_on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+/* Files open in this process now, -1 if /proc cannot say. */
+long zpar__hub_files_open (void);
 /* 1 if the hub has e's heart watched (registered, not found dead). */
 int zpar__hub_engine_watched (const zpar_hub_engine_t *e);
 /* A live engine e died (why: "unregistered", or a heartbeat message): mark

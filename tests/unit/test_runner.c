@@ -533,6 +533,74 @@ static void bench_spawn (void)
           100.0 * ours / bare);
 }
 
+/* An "engine" (a forked process with its own reactor and runner, no
+ * keeper) starts a task and is killed with SIGKILL: the task's direct
+ * child must die of its parent-death signal. */
+static void test_parent_death (const char *lib)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        int pfd[2];
+        pid_t eng, task = 0;
+        int st, gone = 0;
+        if (kind == 1 && !lib)
+            break;
+        if (pipe (pfd) < 0)
+            return;
+        eng = fork ();
+        if (eng == 0) {
+            char *argv[] = {"sleep", "30", NULL};
+            zpar_reactor_t *er = zpar__reactor_create ();
+            zpar_runner_t *rr = er ? zpar__runner_create (er, 9, -1, NULL, NULL, NULL) : NULL;
+            zpar_run_spec_t spec = kind == 0 ? cmd (argv) : fn (lib, "zt_sleep", "30");
+            pid_t p = 0;
+            if (rr && zpar__runner_start (rr, &spec) == 0)
+                p = zpar__runner_result (rr) ? 0 : rr->pid;
+            if (write (pfd[1], &p, sizeof (p)) != (ssize_t)sizeof (p))
+                _exit (1);
+            for (;;)
+                pause ();
+        }
+        close (pfd[1]);
+        if (eng < 0 || read (pfd[0], &task, sizeof (task)) != (ssize_t)sizeof (task) || task <= 0) {
+            ok (0, "%s task started by a throw-away engine", kind ? "function" : "command");
+            close (pfd[0]);
+            if (eng > 0) {
+                kill (eng, SIGKILL);
+                waitpid (eng, &st, 0);
+            }
+            continue;
+        }
+        close (pfd[0]);
+        ok (kill (task, 0) == 0, "%s task %d runs", kind ? "function" : "command", (int)task);
+        kill (eng, SIGKILL);
+        waitpid (eng, &st, 0);
+        /* the task is not our child: it was reparented; poll its state */
+        for (int i = 0; i < 250 && !gone; i++) {
+            char path[64], buf[512];
+            FILE *f;
+            struct timespec t = {0, 20 * 1000 * 1000};
+            snprintf (path, sizeof (path), "/proc/%d/stat", (int)task);
+            if (!(f = fopen (path, "r")))
+                gone = 1;
+            else {
+                size_t n = fread (buf, 1, sizeof (buf) - 1, f);
+                char *rp;
+                fclose (f);
+                buf[n] = '\0';
+                rp = strrchr (buf, ')');
+                if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
+                    gone = 1;
+            }
+            if (!gone)
+                nanosleep (&t, NULL);
+        }
+        ok (gone, "its engine SIGKILLed (no keeper): the %s task died of its parent-death signal",
+            kind ? "function" : "command");
+        if (!gone)
+            kill (task, SIGKILL);
+    }
+}
+
 int main (void)
 {
     zpar_error_t err = {{0}};
@@ -575,6 +643,7 @@ int main (void)
     test_signals (lib);
     test_two_runners ();
     test_no_pidfd ();
+    test_parent_death (lib);
     test_bad_params (lib);
     bench_spawn ();
 
