@@ -172,8 +172,12 @@ int zpar__launch_wait_ready (const char *conn, int n, double timeout, const zpar
     if (zpar__launch_connect (conn, deadline, o, &c, err) < 0)
         return -1;
     rc = zpar__launch_wait_engines (c, n, deadline, o, NULL, NULL, err);
-    if (rc < 0 && errno == ETIMEDOUT)
-        zpar__errnoprintf (err, ETIMEDOUT, "%s after %.0f s", err ? err->text : "", timeout);
+    if (rc < 0 && errno == ETIMEDOUT) {
+        zpar_error_t why = {.text = ""}; /* not the target buffer itself */
+        if (err)
+            snprintf (why.text, sizeof (why.text), "%s", err->text);
+        zpar__errnoprintf (err, ETIMEDOUT, "%s after %.0f s", why.text, timeout);
+    }
     zpar_client_destroy (c);
     return rc;
 }

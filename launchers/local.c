@@ -540,9 +540,14 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         start_check_t sc = {.l = &l, .dir = o->dir, .info = info};
         if (zpar__launch_wait_engines (client, o->engines, end, o, check_children, &sc, err) < 0) {
             if (errno != ECANCELED && errno != ECHILD) {
-                if (errno == ETIMEDOUT)
-                    zpar__errnoprintf (err, ETIMEDOUT, "%s within %g s", err ? err->text : "",
-                                       o->timeout);
+                if (errno == ETIMEDOUT) {
+                    /* the reason is in err->text: copy it first (the
+                     * same buffer cannot be both source and target) */
+                    zpar_error_t reason = {.text = ""};
+                    if (err)
+                        snprintf (reason.text, sizeof (reason.text), "%s", err->text);
+                    zpar__errnoprintf (err, ETIMEDOUT, "%s within %g s", reason.text, o->timeout);
+                }
                 set_log (info, o->dir, NULL);
             }
             goto fail;

@@ -53,4 +53,17 @@ test_expect_success 'zpar cluster stop stops it' '
 	test ! -e "$D/pids"
 '
 
+test_expect_success "zpar cluster start -n 40 under ulimit -n $LIMIT: fails saying how many registered, and why" '
+	(ulimit -n $LIMIT && exec "$ZPAR" cluster start -n 40 --dir "$D.2" --timeout 15) \
+		>start2.out 2>start2.err
+	rc=$?
+	# shellcheck disable=SC2046
+	zt_record_pid $(zt_cluster_pids)
+	head -3 start2.err
+	test $rc != 0 &&
+	expect_grep "only [0-9]+ of 40 engines registered within 15 s" start2.err &&
+	expect_grep "controller out of file descriptors: the open-files limit \(RLIMIT_NOFILE, ulimit -n\) is $LIMIT" "$D.2/controller.log" &&
+	grep -l "refused registration: controller out of file descriptors" "$D.2"/engine-*.log | wc -l
+'
+
 test_done
