@@ -383,6 +383,8 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
         zmq_connect (h->px.capture, cap_ep) < 0 ||
         !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL, 0)) ||
         zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL, 0)) ||
+        zmq_socket_monitor (h->px.sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0 ||
+        !(h->px.mon = mksock (zctx, ZMQ_PAIR, NULL, 0)) || zmq_connect (h->px.mon, mon_ep) < 0 ||
         zpar__curve_client (h->px.sub, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.sub, o->ping_addr) < 0 ||
         !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident, o->ident_len)) ||

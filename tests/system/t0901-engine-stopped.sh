@@ -114,13 +114,13 @@ test_expect_success 'a task whose engine stays stopped past its end does its sid
 	wait_for 20 "test -s runs2" &&
 	first=$(head -n 1 runs2) && rm -f victim.pid &&
 	for e in $(cat e1.pid) $(cat e2.pid); do
-		desc_of $e | grep -qx "$first" && echo $e >victim.pid
+		if desc_of $e | grep -qx "$first"; then echo $e >victim.pid; fi
 	done &&
 	test -s victim.pid &&
 	v=$(cat victim.pid) &&
 	kill -STOP $v &&
 	wait_for 20 "test \"\$(state_of $v)\" = dead" &&
-	sleep 4 &&
+	sleep 6 &&
 	kill -CONT $v &&
 	zt_timeout 40 $ZPAR wait --timeout 30 $T &&
 	sleep 1 &&
