@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "error.h"
 #include "hub.h"
+#include "hub_int.h"
 #include "log.h"
 #include "proto_control.h"
 #include "proto_monitor.h"
@@ -25,19 +26,7 @@
 #define FLUSH_MS  50
 #define DRAIN_MAX 4096
 
-enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_RECOVER, W_COUNT };
-
-/* A task the hub tracks until its result. */
-typedef struct {
-    uint8_t state; /* ZPAR_REC_PENDING / RUNNING */
-    uint8_t direct;
-    uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
-                          recovery window): not yet adopted nor queued again */
-    uint8_t orphan;    /* held by an engine, never recorded (accepted by a controller that
-                          died before writing it): running there, request unknown */
-    zpar_eid_t engine;
-    zpar_cid_t client;
-} live_t;
+/* the watchers (h->w) and the live-task record (live_t): hub_int.h */
 
 /* ---------------------------------------------------------- engine table */
 
@@ -439,7 +428,7 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 
 /* The result of a direct task whose engine died, recorded as the engine
  * would have sent it. */
-static void fail_direct_text (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, const char *text)
+void zpar__hub_fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, const char *text)
 {
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_RESULT);
     live_t *l = zpar__idmap_get (h->live, task.v);
@@ -462,7 +451,7 @@ static void fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid)
 {
     char text[128];
     snprintf (text, sizeof (text), "engine %u died while running this task", eid.v);
-    fail_direct_text (h, task, eid, text);
+    zpar__hub_fail_direct (h, task, eid, text);
 }
 
 void zpar__hub_engine_died (zpar_hub_t *h, zpar_hub_engine_t *e, const char *why)
@@ -636,281 +625,6 @@ void zpar__hub_stop (zpar_hub_t *h, const char *why)
         zpar__reactor_stop (h->r);
 }
 
-/* ---------------------------------------------------------------- restart */
-
-static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t *l, uint8_t **list,
-                      size_t *len)
-{
-    uint8_t *req = NULL;
-    size_t reqlen = 0;
-    int state, status, rc = 0;
-    if (!l->direct) {
-        /* the scheduler of this controller has it unless it was recorded
-         * by an earlier one (or resubmitted during the recovery window) */
-        if (l->recovered &&
-            (zpar__records_get (h->records, id, &state, &status, &req, &reqlen, NULL, NULL) < 0 ||
-             !req))
-            return -1;
-        rc = zpar__pipe_adopt_add (list, len, id.v, req, reqlen);
-        free (req);
-        if (rc < 0)
-            return -1;
-    }
-    if (l->state == ZPAR_REC_PENDING) {
-        if (h->n_pending)
-            h->n_pending--;
-        h->n_running++;
-    } else if (!l->recovered && !zpar__eid_eq (l->engine, e->id)) {
-        zpar_hub_engine_t *o = zpar__hub_engine_get (h, l->engine);
-        if (o && o->outstanding)
-            o->outstanding--;
-    }
-    /* a recovered task was counted on no engine of this controller */
-    if (l->recovered || l->state == ZPAR_REC_PENDING || !zpar__eid_eq (l->engine, e->id)) {
-        e->outstanding++;
-        (void)zpar__records_put_running (h->records, id, e->id, zpar__now_us ());
-    }
-    l->state = ZPAR_REC_RUNNING;
-    l->engine = e->id;
-    l->recovered = 0;
-    h->n_adopted++;
-    return 0;
-}
-
-/* A held task the hub has no trace of: not live, not recorded (its
- * submission was accepted by a controller that died before committing
- * it).  It runs on where it is; the hub counts it running there until its
- * result comes, and forgets it if the engine dies (its client, told the
- * task is unknown by "sync", submits it again).  0 / -1 (finished: the
- * records have it; ENOMEM). */
-static int adopt_orphan (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id)
-{
-    int state, status;
-    live_t *l;
-    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 ||
-        errno != ENOENT || !(l = calloc (1, sizeof (*l))))
-        return -1;
-    l->state = ZPAR_REC_RUNNING;
-    l->orphan = 1;
-    l->engine = e->id;
-    if (zpar__idmap_put (h->live, id.v, l) < 0) {
-        free (l);
-        return -1;
-    }
-    h->n_running++;
-    e->outstanding++;
-    h->n_adopted++;
-    zpar__info ("engine %u holds task %llu, which no record shows: it runs on there", e->id.v,
-                (unsigned long long)id.v);
-    return 0;
-}
-
-int zpar__hub_task_orphan (const zpar_hub_t *h, zpar_tid_t id)
-{
-    live_t *l = h->live && id.v ? zpar__idmap_get (h->live, id.v) : NULL;
-    return l && l->orphan;
-}
-
-int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
-                           const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop)
-{
-    uint8_t *list = NULL;
-    size_t len = 0, nd = 0, nadopt = 0;
-    zpar_tid_t *d = NULL;
-
-    *drop = NULL;
-    *ndrop = 0;
-    if (!n)
-        return 0;
-    if (!(d = malloc (n * sizeof (*d)))) {
-        errno = ENOMEM;
-        return -1;
-    }
-    /* what the schedulers did until now */
-    zpar__hub_drain_monitor (h);
-    for (size_t i = 0; i < n; i++) {
-        live_t *l = held[i].v ? zpar__idmap_get (h->live, held[i].v) : NULL;
-        int mine = l && ((l->recovered) ||
-                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
-        if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
-            nadopt++;
-            continue;
-        }
-        if (!l && held[i].v && adopt_orphan (h, e, held[i]) == 0) {
-            nadopt++;
-            continue;
-        }
-        d[nd++] = held[i];
-        h->n_held_dropped++;
-        zpar__info ("engine %u holds task %llu: %s, told to drop it", e->id.v,
-                    (unsigned long long)held[i].v,
-                    !l ? "finished or unknown" : "it was given to another engine");
-    }
-    if (nadopt)
-        zpar__info ("engine %u holds %zu task(s): adopted (they run on there, once)", e->id.v,
-                    nadopt);
-    if (len) {
-        if (was_alive) {
-            if (h->lb_pipe)
-                (void)zpar__pipe_send_adopt (h->lb_pipe, e->id.v, list, len, 0);
-            free (list);
-        } else {
-            free (h->adopt_list); /* zpar__hub_engine_up sends it */
-            h->adopt_list = list;
-            h->adopt_len = len;
-        }
-    }
-    if (!nd) {
-        free (d);
-        d = NULL;
-    }
-    *drop = d;
-    *ndrop = nd;
-    return 0;
-}
-
-/* At start: every task an earlier controller recorded but did not finish
- * is live again, waiting for an engine to report it (or the end of the
- * recovery window). */
-static void recover_one (void *arg, zpar_tid_t id, int state, zpar_eid_t engine, const void *req,
-                         size_t len)
-{
-    zpar_hub_t *h = arg;
-    zpar_error_t err;
-    live_t *l;
-    if (zpar__idmap_get (h->live, id.v) || !(l = calloc (1, sizeof (*l))))
-        return;
-    l->recovered = 1;
-    l->state = state == ZPAR_REC_RUNNING ? ZPAR_REC_RUNNING : ZPAR_REC_PENDING;
-    l->engine = engine;
-    if (req && len >= ZPAR_HDR_LEN && zpar__msg_unpack (h->scratch, req, len, &err) == 0) {
-        l->direct = h->scratch->hdr.type == ZPAR_MSG_TASK && h->scratch->hdr.engine != 0;
-        l->client = zpar__cid (h->scratch->hdr.client);
-        if (l->direct)
-            l->engine = zpar__eid (h->scratch->hdr.engine);
-    }
-    if (zpar__idmap_put (h->live, id.v, l) < 0) {
-        free (l);
-        return;
-    }
-    if (l->state == ZPAR_REC_RUNNING)
-        h->n_running++;
-    else
-        h->n_pending++;
-    h->n_recovered++;
-}
-
-void zpar__hub_end_recovery (zpar_hub_t *h)
-{
-    size_t pos = 0, n = 0, cap = 0, requeued = 0, failed = 0;
-    uint64_t id, *ids = NULL;
-    live_t *l;
-
-    if (!h->recovering)
-        return;
-    h->recovering = 0;
-    while ((l = zpar__idmap_next (h->live, &pos, &id))) {
-        if (!l->recovered)
-            continue;
-        if (n == cap) {
-            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 64) * sizeof (*ni));
-            if (!ni)
-                break;
-            ids = ni;
-        }
-        ids[n++] = id;
-    }
-    for (size_t i = 0; i < n; i++) {
-        zpar_tid_t t = zpar__tid (ids[i]);
-        uint8_t *req = NULL;
-        size_t len = 0;
-        int state, status;
-        if (!(l = zpar__idmap_get (h->live, t.v)))
-            continue;
-        l->recovered = 0;
-        if (l->direct) {
-            char text[200];
-            snprintf (text, sizeof (text),
-                      "the controller restarted and engine %u did not report this task again: "
-                      "it is lost (engine died)",
-                      l->engine.v);
-            fail_direct_text (h, t, l->engine, text);
-            failed++;
-            continue;
-        }
-        if (zpar__records_get (h->records, t, &state, &status, &req, &len, NULL, NULL) == 0 &&
-            req && len >= ZPAR_HDR_LEN && h->lb_pipe &&
-            zpar__pipe_send_requeue (h->lb_pipe, req, len, 0) == 0)
-            requeued++;
-        else
-            zpar__warn ("task %llu: recorded unfinished, but its request cannot be queued again",
-                        (unsigned long long)t.v);
-        free (req);
-    }
-    free (ids);
-    zpar__info ("recovery done: %llu unfinished task(s) recorded, %llu adopted by engines, %zu "
-                "queued again, %zu direct one(s) answered engine-died, %llu held task(s) dropped",
-                (unsigned long long)h->n_recovered, (unsigned long long)h->n_adopted, requeued,
-                failed, (unsigned long long)h->n_held_dropped);
-}
-
-int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, size_t len)
-{
-    zpar_tid_t task;
-    live_t *l;
-    if (!h || !hd || !req || len < ZPAR_HDR_LEN || !hd->task) {
-        errno = EINVAL;
-        return -1;
-    }
-    task = zpar__tid (hd->task);
-    if ((l = zpar__idmap_get (h->live, task.v))) {
-        uint8_t *list = NULL;
-        size_t llen = 0;
-        if (!l->orphan) {
-            errno = EEXIST;
-            return -1;
-        }
-        /* an orphan: now its request is known, recorded and given to the
-         * task scheduler, which counts it outstanding where it runs */
-        l->orphan = 0;
-        l->client = zpar__cid (hd->client);
-        (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL,
-                                         0, hd->time_us);
-        (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
-        if (zpar__pipe_adopt_add (&list, &llen, task.v, req, len) == 0 && h->lb_pipe)
-            (void)zpar__pipe_send_adopt (h->lb_pipe, l->engine.v, list, llen, 0);
-        free (list);
-        return 1;
-    }
-    if (!(l = calloc (1, sizeof (*l)))) {
-        errno = ENOMEM;
-        return -1;
-    }
-    l->state = ZPAR_REC_PENDING;
-    l->client = zpar__cid (hd->client);
-    l->recovered = (uint8_t)h->recovering;
-    if (zpar__idmap_put (h->live, task.v, l) < 0) {
-        free (l);
-        errno = ENOMEM;
-        return -1;
-    }
-    h->n_pending++;
-    (void)zpar__records_put_request (h->records, task, l->client, zpar__eid (0), req, len, NULL, 0,
-                                     hd->time_us);
-    /* during the recovery window, an engine may still report it: it is
-     * queued when the window closes, if nobody did */
-    if (!h->recovering && h->lb_pipe)
-        (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
-    return 0;
-}
-
-static void on_recover (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
-{
-    zpar__hub_end_recovery (arg);
-    zpar__watcher_stop (w);
-    (void)r, (void)revents;
-}
-
 /* The bound on unsaved records: $ZPAR_RECORDS_BACKLOG bytes (a K, M or G
  * suffix multiplies by 1024s), else ZPAR_RECORDS_LIMIT_DEFAULT (0). */
 static size_t records_limit (void)
@@ -968,7 +682,7 @@ int zpar__hub_init (zpar_hub_t *h)
         if (zpar__records_counter (h->records, "engine_next", &next) == 0 &&
             next <= ZPAR_HUB_ENGINE_ID_MAX)
             h->next_engine = (uint32_t)next;
-        (void)zpar__records_unfinished (h->records, recover_one, h);
+        zpar__hub_recover_records (h);
         /* an earlier controller used these records: engines may hold its
          * tasks (C4) */
         /* (one that stopped cleanly, its engines gone, leaves none) */
@@ -1015,14 +729,8 @@ int zpar__hub_run (zpar_hub_t *h)
      * the engines that hold them to register again; at the end of the
      * window, the others are queued again (load-balanced) or answered
      * engine-died (direct) */
-    if (h->recovering) {
-        if (!(h->w[W_RECOVER] = zpar__timer_watcher_create (h->r, h->recover_ms, 0, on_recover, h)))
-            return -1;
-        zpar__watcher_start (h->w[W_RECOVER]);
-        zpar__info ("restart: %llu unfinished task(s) in the records; engines have %llu ms to "
-                    "report the tasks they hold",
-                    (unsigned long long)h->n_recovered, (unsigned long long)h->recover_ms);
-    }
+    if (h->recovering && zpar__hub_recovery_start (h) < 0)
+        return -1;
     rc = h->stopping ? 0 : zpar__reactor_run (h->r);
     /* drain what the schedulers already reported, so no record is lost */
     drain_monitor (h);

@@ -101,13 +101,16 @@ typedef struct zpar_hub {
     uint64_t dropped;
     uint64_t n_duplicates; /* results not recorded: their task had one already */
     /* restart (C4): the recovery window after a controller restart */
-    int recovering;          /* engines are reporting what they hold */
-    uint64_t incarnation;    /* how many controllers used these records, this one included */
-    uint64_t recover_ms;     /* its length: (hb_misses + 1) heartbeat periods */
-    uint64_t n_recovered;    /* unfinished tasks found in the records at start */
-    uint64_t n_adopted;      /* held tasks adopted (counted running where they are) */
-    uint64_t n_held_dropped; /* held tasks engines were told to drop */
-    uint8_t *adopt_list;     /* what the next zpar__hub_engine_up adopts (proto_pipe) */
+    int recovering;            /* engines are reporting what they hold */
+    uint64_t incarnation;      /* how many controllers used these records, this one included */
+    uint64_t recover_ms;       /* its length: (hb_misses + 1) heartbeat periods, longer while
+                                  engines are still registering again (up to 4 times) */
+    uint64_t recover_start_us; /* when it opened (monotonic) */
+    uint64_t last_register_us; /* when an engine last registered (monotonic) */
+    uint64_t n_recovered;      /* unfinished tasks found in the records at start */
+    uint64_t n_adopted;        /* held tasks adopted (counted running where they are) */
+    uint64_t n_held_dropped;   /* held tasks engines were told to drop */
+    uint8_t *adopt_list;       /* what the next zpar__hub_engine_up adopts (proto_pipe) */
     size_t adopt_len;
     zpar_msg_t **deferred; /* replies waiting for the records to be committed */
     size_t ndeferred;

@@ -157,6 +157,8 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     rep.scheme = scheme (h);
     rep.hb_period_ms = (uint64_t)h->hb_period_ms;
     rep.hb_misses = (uint64_t)h->hb_misses;
+    if (h->recovering)
+        h->last_register_us = h->r ? zpar__reactor_now_us (h->r) : zpar__mono_us ();
     /* the tasks it holds: adopted, or to drop (C3) */
     if (rq.nheld && zpar__hub_engine_held (h, e, was_alive, rq.held, rq.nheld, &drop, &ndrop) < 0) {
         rc = engine_refused (r, ENOMEM, "controller out of memory");

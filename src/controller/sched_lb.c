@@ -340,46 +340,6 @@ int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const cha
     return 0;
 }
 
-/* A new task from its description (payload taken on success); NULL
- * ENOMEM. */
-static lbtask_t *task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
-{
-    lbtask_t *t = calloc (1, sizeof (*t));
-    if (!t)
-        return NULL;
-    if (in->ntargets) {
-        if (!(t->targets = malloc (in->ntargets * sizeof (*t->targets)))) {
-            free (t);
-            errno = ENOMEM;
-            return NULL;
-        }
-        for (size_t i = 0; i < in->ntargets; i++)
-            t->targets[i] = in->targets[i].v;
-        t->ntargets = in->ntargets;
-    }
-    t->payload = in->payload;
-    t->id = in->id.v;
-    t->client = in->client.v;
-    t->priority = in->priority;
-    t->retries_left = in->retries;
-    t->order = ++s->order;
-    return t;
-}
-
-/* Take queued task t out of the ready heap or the parked list: 1, or 0
- * when it waits for dependencies (it stays). */
-static int unqueue (zpar_sched_lb_t *s, lbtask_t *t)
-{
-    if (t->unmet)
-        return 0;
-    if (t->in_heap)
-        zpar__lb_heap_remove (&s->ready, t);
-    else if (!zpar__lb_park_del (s, t))
-        return 0;
-    zpar__idmap_del (s->queued, t->id);
-    return 1;
-}
-
 int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
 {
     lbtask_t *t;
@@ -398,7 +358,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
         free_payload (s, in->payload);
         return 0;
     }
-    if (!(t = task_new (s, in)))
+    if (!(t = zpar__lb_task_new (s, in)))
         return -1;
     if (t->id == 0) {
         /* the answer is the outcome */
@@ -495,7 +455,7 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
         return ZPAR_SCHED_LB_SWALLOW;
     } else if ((t = zpar__idmap_get (s->queued, tid))) {
         /* it waits to run again, and here is its result: it is done */
-        if (status == ZPAR_STATUS_ABORTED || !unqueue (s, t)) {
+        if (status == ZPAR_STATUS_ABORTED || !zpar__lb_unqueue (s, t)) {
             s->duplicates++;
             return ZPAR_SCHED_LB_SWALLOW;
         }
@@ -503,57 +463,6 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
     }
     mark_finished (s, tid, status == ZPAR_STATUS_OK);
     return ZPAR_SCHED_LB_DELIVER;
-}
-
-int zpar__sched_lb_adopt (zpar_sched_lb_t *s, zpar_eid_t engine, const zpar_sched_lb_task_t *in)
-{
-    uint32_t eid = engine.v;
-    lbengine_t *e;
-    lbtask_t *t;
-    if (!s || !in || !in->id.v || !eid || (in->ntargets && !in->targets) ||
-        (in->nafter && !in->after)) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (eid >= s->nengines || !s->engines[eid].alive) {
-        errno = ENOENT;
-        return -1;
-    }
-    s->paused = 0;
-    e = &s->engines[eid];
-    if ((t = zpar__idmap_get (s->running, in->id.v))) {
-        if (t->engine != eid) {
-            errno = EBUSY;
-            return -1;
-        }
-        t->unstealable = 1;
-        free_payload (s, in->payload);
-        return 0;
-    }
-    if ((t = zpar__idmap_get (s->queued, in->id.v))) {
-        if (t->aborted || !unqueue (s, t)) {
-            errno = EBUSY;
-            return -1;
-        }
-        free_payload (s, in->payload);
-    } else if (zpar__idmap_get (s->finished, in->id.v)) {
-        errno = EBUSY;
-        return -1;
-    } else if (!in->payload) {
-        errno = ENOENT;
-        return -1;
-    } else if (!(t = task_new (s, in)))
-        return -1;
-    t->attempts++;
-    t->engine = eid;
-    t->last_engine = eid;
-    t->unstealable = 1;
-    zpar__lb_out_add (e, t);
-    e->outstanding++;
-    zpar__idmap_put (s->running, t->id, t);
-    zpar__lb_idle_push (s, eid);
-    s->adopted++;
-    return 0;
 }
 
 static lbtask_t *stealing_task (zpar_sched_lb_t *s, uint64_t tid)

@@ -308,3 +308,43 @@ int zpar__lb_park (zpar_sched_lb_t *s, lbtask_t *t)
     s->parked[s->nparked++] = t;
     return 0;
 }
+
+/* A new task from its description (payload taken on success); NULL
+ * ENOMEM. */
+lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
+{
+    lbtask_t *t = calloc (1, sizeof (*t));
+    if (!t)
+        return NULL;
+    if (in->ntargets) {
+        if (!(t->targets = malloc (in->ntargets * sizeof (*t->targets)))) {
+            free (t);
+            errno = ENOMEM;
+            return NULL;
+        }
+        for (size_t i = 0; i < in->ntargets; i++)
+            t->targets[i] = in->targets[i].v;
+        t->ntargets = in->ntargets;
+    }
+    t->payload = in->payload;
+    t->id = in->id.v;
+    t->client = in->client.v;
+    t->priority = in->priority;
+    t->retries_left = in->retries;
+    t->order = ++s->order;
+    return t;
+}
+
+/* Take queued task t out of the ready heap or the parked list: 1, or 0
+ * when it waits for dependencies (it stays). */
+int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (t->unmet)
+        return 0;
+    if (t->in_heap)
+        zpar__lb_heap_remove (&s->ready, t);
+    else if (!zpar__lb_park_del (s, t))
+        return 0;
+    zpar__idmap_del (s->queued, t->id);
+    return 1;
+}

@@ -143,4 +143,12 @@ int zpar__lb_park_del (zpar_sched_lb_t *s, lbtask_t *t);
  * nothing to steal. */
 lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid);
 
+/* A new task from its description (payload taken on success); NULL
+ * ENOMEM. */
+lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in);
+
+/* Take queued task t out of the ready heap or the parked list (and the
+ * queued map): 1, or 0 when it waits for dependencies (it stays). */
+int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t);
+
 #endif

@@ -1,6 +1,6 @@
 /* task_runner.c - the engine's task queue: tasks in, one at a time through
- * the runner, results out, control requests answered.  See task_runner.h
- * and doc/engine.md. */
+ * the runner, results out (through task_runner_out.c), control requests
+ * answered, held and dropped tasks.  See task_runner.h and doc/engine.md. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,229 +19,22 @@
 #include "proto_result.h"
 #include "proto_task.h"
 #include "runner.h"
-#include "task_runner.h"
-
-#define INTERRUPT_GRACE_MS 2000u /* SIGINT -> SIGKILL */
-#define DROP_GRACE_MS      1000u /* a dropped task: SIGTERM -> SIGKILL */
-#define STOP_GRACE_MS      500u  /* the engine stops: SIGTERM -> SIGKILL */
-#define OUTBOX_RETRY_MS    100u  /* retry results that could not be sent */
-#define RECENT_MAX         1024u /* results kept after sending (zpar__task_runner_resend) */
-#define RECENT_US          (10u * 1000000u) /* ... for this long at most */
-#define OUTPUT_CAP_MAX     (128u * 1024 * 1024)
-#define POOL_MAX           64
-
-typedef struct qent {
-    zpar_msg_t *m;
-    zpar_proto_task_t t;   /* m decoded once (its byte fields point into m) */
-    zpar_engine_queue_t q; /* where the answer goes */
-    struct qent *next;
-} qent_t;
-
-typedef struct {
-    qent_t *head, *tail;
-    size_t len;
-} qlist_t;
-
-struct zpar_task_runner {
-    zpar_reactor_t *reactor;
-    zpar_task_runner_ops_t ops;
-    zpar_runner_t *runner;
-    zpar_watcher_t *w_kick;  /* zero-delay: start the next task */
-    zpar_watcher_t *w_retry; /* outbox retry */
-    char host[256];
-    uint32_t id;
-    qlist_t queue; /* tasks received, not started */
-    qent_t *cur;   /* the task running (or finished, result pending) */
-    int cur_inline;
-    int cur_dropped; /* forget its result */
-    uint64_t dropped;
-    qlist_t outbox; /* results waiting to be sent */
-    struct {
-        zpar_msg_t *m; /* a copy, with its envelope */
-        zpar_engine_queue_t q;
-        uint64_t at_us;   /* monotonic time it was sent */
-    } recent[RECENT_MAX]; /* a ring: results sent lately */
-    unsigned nrecent;     /* results ever kept (the next slot is nrecent % RECENT_MAX) */
-    zpar_msg_t *pool[POOL_MAX];
-    int npool;
-    uint64_t done;
-    int stopped;
-};
+#include "task_runner_int.h"
 
 static const char *qname[ZPAR_ENGINE_NQ] = {"mux", "task", "control"};
-
-/* ------------------------------------------------------------ messages */
-
-static zpar_msg_t *msg_get (zpar_task_runner_t *tr, zpar_msg_type_t type)
-{
-    if (tr->npool > 0) {
-        zpar_msg_t *m = tr->pool[--tr->npool];
-        zpar__msg_reset (m, type);
-        return m;
-    }
-    return zpar__msg_create (type);
-}
-
-static void msg_put (zpar_task_runner_t *tr, zpar_msg_t *m)
-{
-    if (!m)
-        return;
-    if (tr->npool < POOL_MAX && m->cap <= 1024 * 1024)
-        tr->pool[tr->npool++] = m;
-    else
-        zpar__msg_destroy (m);
-}
-
-static void ql_push (qlist_t *l, qent_t *t)
-{
-    t->next = NULL;
-    if (l->tail)
-        l->tail->next = t;
-    else
-        l->head = t;
-    l->tail = t;
-    l->len++;
-}
-
-static qent_t *ql_pop (qlist_t *l)
-{
-    qent_t *t = l->head;
-    if (t) {
-        l->head = t->next;
-        if (!l->head)
-            l->tail = NULL;
-        l->len--;
-        t->next = NULL;
-    }
-    return t;
-}
-
-static void ql_free (qlist_t *l)
-{
-    qent_t *t;
-    while ((t = ql_pop (l))) {
-        zpar__proto_task_clear (&t->t);
-        zpar__msg_destroy (t->m);
-        free (t);
-    }
-}
-
-static void qent_free (zpar_task_runner_t *tr, qent_t *t)
-{
-    zpar__proto_task_clear (&t->t);
-    msg_put (tr, t->m);
-    free (t);
-}
 
 /* A message to answer req with: same routing envelope. */
 static zpar_msg_t *answer (zpar_task_runner_t *tr, const zpar_msg_t *req, zpar_msg_type_t type)
 {
-    zpar_msg_t *m = msg_get (tr, type);
+    zpar_msg_t *m = zpar__tr_msg_get (tr, type);
     if (m && zpar__msg_set_envelope (m, req->nenv, req->env) < 0) {
-        msg_put (tr, m);
+        zpar__tr_msg_put (tr, m);
         return NULL;
     }
     return m;
 }
 
 /* ------------------------------------------------------------- results */
-
-static void retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
-{
-    (void)r;
-    (void)w;
-    (void)revents;
-    zpar__task_runner_flush (arg);
-}
-
-/* Keep a copy of result m, just sent on q: the controller may die before
- * it has recorded it (zpar__task_runner_resend). */
-static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m)
-{
-    unsigned i = tr->nrecent++ % RECENT_MAX;
-    uint8_t *buf;
-    size_t len;
-    zpar__msg_destroy (tr->recent[i].m);
-    tr->recent[i].m = NULL;
-    if (zpar__msg_pack (m, &buf, &len) < 0)
-        return;
-    if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
-        (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
-         zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
-        zpar__msg_destroy (tr->recent[i].m);
-        tr->recent[i].m = NULL;
-    }
-    free (buf);
-    tr->recent[i].q = q;
-    tr->recent[i].at_us = zpar__mono_us ();
-}
-
-size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
-{
-    uint64_t now = zpar__mono_us ();
-    size_t n = 0;
-    if (!tr)
-        return 0;
-    for (unsigned k = 0; k < RECENT_MAX; k++) {
-        /* oldest first */
-        unsigned i = (tr->nrecent + k) % RECENT_MAX;
-        zpar_msg_t *m = tr->recent[i].m;
-        qent_t *o;
-        tr->recent[i].m = NULL;
-        if (!m)
-            continue;
-        if (tr->recent[i].at_us < since_us || now - tr->recent[i].at_us > RECENT_US ||
-            !(o = calloc (1, sizeof (*o)))) {
-            zpar__msg_destroy (m);
-            continue;
-        }
-        o->m = m;
-        o->q = tr->recent[i].q;
-        ql_push (&tr->outbox, o);
-        n++;
-    }
-    zpar__task_runner_flush (tr);
-    return n;
-}
-
-void zpar__task_runner_flush (zpar_task_runner_t *tr)
-{
-    if (!tr)
-        return;
-    while (tr->outbox.head) {
-        qent_t *o = tr->outbox.head;
-        o->m->hdr.engine = tr->id;
-        if (tr->ops.send (tr->ops.arg, o->q, o->m) < 0)
-            break;
-        keep_recent (tr, o->q, o->m);
-        (void)ql_pop (&tr->outbox);
-        msg_put (tr, o->m);
-        free (o);
-    }
-    if (tr->outbox.head && !zpar__watcher_active (tr->w_retry))
-        zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
-}
-
-/* Send m (a result) on queue q, or keep it for later.  Takes m. */
-static void send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m)
-{
-    qent_t *o;
-    if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
-        keep_recent (tr, q, m);
-        msg_put (tr, m);
-        return;
-    }
-    if (!(o = calloc (1, sizeof (*o)))) {
-        zpar__err ("out of memory: result of task %" PRIu64 " lost", m->hdr.task);
-        zpar__msg_destroy (m);
-        return;
-    }
-    o->m = m;
-    o->q = q;
-    ql_push (&tr->outbox, o);
-    if (!zpar__watcher_active (tr->w_retry))
-        zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
-}
 
 /* The IOPub header of what concerns task t. */
 static zpar_proto_hdr_t iopub_hdr (const zpar_task_runner_t *tr, const zpar_proto_task_t *t)
@@ -255,11 +48,11 @@ static void publish_status (zpar_task_runner_t *tr, const zpar_proto_task_t *t,
 {
     zpar_proto_task_status_t st = {.h = iopub_hdr (tr, t), .event = event, .status = status};
     zpar_msg_t *m;
-    if (!tr->ops.publish || !(m = msg_get (tr, ZPAR_MSG_TASK_STATUS)))
+    if (!tr->ops.publish || !(m = zpar__tr_msg_get (tr, ZPAR_MSG_TASK_STATUS)))
         return;
     if (zpar__proto_task_status_encode (m, &st) == 0)
         tr->ops.publish (tr->ops.arg, m);
-    msg_put (tr, m);
+    zpar__tr_msg_put (tr, m);
 }
 
 /* Streamed output of the running task -> IOPub. */
@@ -269,7 +62,7 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
     zpar_proto_stream_t st;
     zpar_msg_t *m;
 
-    if (!tr->ops.publish || !tr->cur || !(m = msg_get (tr, ZPAR_MSG_STREAM)))
+    if (!tr->ops.publish || !tr->cur || !(m = zpar__tr_msg_get (tr, ZPAR_MSG_STREAM)))
         return;
     st.h = iopub_hdr (tr, &tr->cur->t);
     st.stream = stream == 2 ? ZPAR_STREAM_STDERR : ZPAR_STREAM_STDOUT;
@@ -277,7 +70,7 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
     st.len = len;
     if (zpar__proto_stream_encode (m, &st) == 0)
         tr->ops.publish (tr->ops.arg, m);
-    msg_put (tr, m);
+    zpar__tr_msg_put (tr, m);
 }
 
 static uint64_t task_attempt (const zpar_proto_task_t *t)
@@ -309,10 +102,10 @@ static void send_result_of (zpar_task_runner_t *tr, const qent_t *t, const zpar_
     zpar_msg_t *m = answer (tr, t->m, ZPAR_MSG_RESULT);
     if (!m || zpar__proto_result_encode (m, res) < 0) {
         zpar__err ("result of task %" PRIu64 " lost: %s", t->t.h.task.v, strerror (errno));
-        msg_put (tr, m);
+        zpar__tr_msg_put (tr, m);
         return;
     }
-    send_result (tr, t->q, m);
+    zpar__tr_send_result (tr, t->q, m);
 }
 
 /* The running task finished: send its result, forget it. */
@@ -331,7 +124,7 @@ static void complete (zpar_task_runner_t *tr)
                     zpar__tid_client (cur->t.h.task).v, zpar__tid_seq (cur->t.h.task),
                     zpar_status_name (r->status));
         zpar__runner_clear (tr->runner);
-        qent_free (tr, cur);
+        zpar__tr_qent_free (tr, cur);
         tr->cur = NULL;
         tr->cur_dropped = 0;
         return;
@@ -362,7 +155,7 @@ static void complete (zpar_task_runner_t *tr)
         publish_status (tr, &cur->t, ZPAR_TASK_EVENT_FINISHED, r->status);
     send_result_of (tr, cur, &res);
     zpar__runner_clear (tr->runner);
-    qent_free (tr, cur);
+    zpar__tr_qent_free (tr, cur);
     tr->cur = NULL;
     tr->done++;
 }
@@ -410,7 +203,7 @@ static int start_one (zpar_task_runner_t *tr)
 static void start_next (zpar_task_runner_t *tr)
 {
     while (!tr->cur && tr->queue.head && !tr->stopped) {
-        tr->cur = ql_pop (&tr->queue);
+        tr->cur = zpar__tr_ql_pop (&tr->queue);
         if (start_one (tr))
             complete (tr);
     }
@@ -459,7 +252,7 @@ static int on_task (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t **
         return -1;
     }
     *mp = NULL;
-    ql_push (&tr->queue, t);
+    zpar__tr_ql_push (&tr->queue, t);
     if (!tr->cur && !tr->stopped)
         zpar__timer_watcher_reset (tr->w_kick, 0, 0);
     return 0;
@@ -480,7 +273,7 @@ static uint64_t abort_queued (zpar_task_runner_t *tr, zpar_tid_t task)
             result_init (tr, &t->t, ZPAR_STATUS_ABORTED, &res);
             res.error = "aborted before it ran";
             send_result_of (tr, t, &res);
-            qent_free (tr, t);
+            zpar__tr_qent_free (tr, t);
             return 1;
         }
         prev = t;
@@ -502,7 +295,7 @@ static void reply (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg
         return;
     if (zpar__proto_control_reply_encode (m, &rep) < 0 || tr->ops.send (tr->ops.arg, q, m) < 0)
         zpar__warn ("%s reply not sent: %s", qname[q], strerror (errno));
-    msg_put (tr, m);
+    zpar__tr_msg_put (tr, m);
 }
 
 /* ABORT on the control queue: take a queued task out.  A running task is
@@ -627,7 +420,8 @@ zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task
     zpar__runner_set_output_cb (tr->runner, on_output, tr);
     zpar__runner_set_done_cb (tr->runner, on_done, tr);
     if (!(tr->w_kick = zpar__timer_watcher_create (r, 0, 0, on_kick, tr)) ||
-        !(tr->w_retry = zpar__timer_watcher_create (r, OUTBOX_RETRY_MS, 0, retry_outbox, tr))) {
+        !(tr->w_retry =
+              zpar__timer_watcher_create (r, OUTBOX_RETRY_MS, 0, zpar__tr_retry_outbox, tr))) {
         zpar__errnoprintf (err, errno, "task runner: %s", strerror (errno));
         goto error;
     }
@@ -646,8 +440,8 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
     zpar__runner_destroy (tr->runner);
     zpar__watcher_destroy (tr->w_kick);
     zpar__watcher_destroy (tr->w_retry);
-    ql_free (&tr->queue);
-    ql_free (&tr->outbox);
+    zpar__tr_ql_free (&tr->queue);
+    zpar__tr_ql_free (&tr->outbox);
     for (unsigned i = 0; i < RECENT_MAX; i++)
         zpar__msg_destroy (tr->recent[i].m);
     if (tr->cur) {
@@ -684,7 +478,7 @@ int zpar__task_runner_stop (zpar_task_runner_t *tr)
     if (tr->runner)
         zpar__runner_clear (tr->runner);
     if (tr->cur) {
-        qent_free (tr, tr->cur);
+        zpar__tr_qent_free (tr, tr->cur);
         tr->cur = NULL;
     }
     return killed;
@@ -731,32 +525,6 @@ size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, si
     return n;
 }
 
-/* Take the entries of task out of list l (freed); how many. */
-static int ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox)
-{
-    qent_t **pp = &l->head, *prev = NULL;
-    int n = 0;
-    while (*pp) {
-        qent_t *t = *pp;
-        if (outbox ? t->m->hdr.task == task.v : zpar__tid_eq (t->t.h.task, task)) {
-            *pp = t->next;
-            if (l->tail == t)
-                l->tail = prev;
-            l->len--;
-            if (outbox) {
-                msg_put (tr, t->m);
-                free (t);
-            } else
-                qent_free (tr, t);
-            n++;
-            continue;
-        }
-        prev = t;
-        pp = &t->next;
-    }
-    return n;
-}
-
 int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task)
 {
     int held = 0;
@@ -764,9 +532,9 @@ int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task)
         errno = EINVAL;
         return -1;
     }
-    if (ql_remove (tr, &tr->queue, task, 0))
+    if (zpar__tr_ql_remove (tr, &tr->queue, task, 0))
         held = 1;
-    if (ql_remove (tr, &tr->outbox, task, 1))
+    if (zpar__tr_ql_remove (tr, &tr->outbox, task, 1))
         held = 1;
     if (tr->cur && zpar__tid_eq (tr->cur->t.h.task, task)) {
         held = 1;

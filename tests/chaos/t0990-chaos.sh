@@ -25,8 +25,8 @@ check () {
     case " $known " in
     *" $2 "*) echo "$r $1 - $3 $todo" ;;
     *)
-        case " $sometimes :$r" in
-        *" $2 ":"not ok") echo "$r $1 - $3 $todo, sometimes" ;;
+        case "$r: $sometimes " in
+        "not ok:"*" $2 "*) echo "$r $1 - $3 $todo, sometimes" ;;
         *) echo "$r $1 - $3 ($5)" ;;
         esac
         ;;

@@ -1,0 +1,35 @@
+/* hub_int.h - what hub.c and hub_restart.c share (internal to the hub;
+ * nothing else includes it). */
+#ifndef ZPAR__HUB_INT_H
+#define ZPAR__HUB_INT_H
+
+#include <stdint.h>
+
+#include "hub.h"
+
+/* The hub's watchers, h->w[...]. */
+enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_RECOVER, W_COUNT };
+
+/* A task the hub tracks until its result. */
+typedef struct {
+    uint8_t state; /* ZPAR_REC_PENDING / RUNNING */
+    uint8_t direct;
+    uint8_t recovered; /* recorded by an earlier controller (or resubmitted during the
+                          recovery window): not yet adopted nor queued again */
+    uint8_t orphan;    /* held by an engine, never recorded (accepted by a controller that
+                          died before writing it): running there, request unknown */
+    zpar_eid_t engine;
+    zpar_cid_t client;
+} live_t;
+
+/* Record the result of direct task task (its engine eid is gone or did not
+ * report it) as status engine-died with text, as the engine would have
+ * sent it. */
+void zpar__hub_fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, const char *text);
+
+/* hub_restart.c: make the tasks the records show unfinished live again
+ * (recovered, h->n_recovered); start the recovery window's timer (0 / -1). */
+void zpar__hub_recover_records (zpar_hub_t *h);
+int zpar__hub_recovery_start (zpar_hub_t *h);
+
+#endif

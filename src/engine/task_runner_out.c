@@ -1,0 +1,204 @@
+/* task_runner_out.c - the task runner's messages, lists and results
+ * leaving the engine: the message pool, the task and outbox lists, the
+ * outbox and its retry, the results kept after sending
+ * (zpar__task_runner_resend).  See task_runner.h and task_runner_int.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "proto_task.h"
+#include "task_runner_int.h"
+
+/* ------------------------------------------------------------ messages */
+
+zpar_msg_t *zpar__tr_msg_get (zpar_task_runner_t *tr, zpar_msg_type_t type)
+{
+    if (tr->npool > 0) {
+        zpar_msg_t *m = tr->pool[--tr->npool];
+        zpar__msg_reset (m, type);
+        return m;
+    }
+    return zpar__msg_create (type);
+}
+
+void zpar__tr_msg_put (zpar_task_runner_t *tr, zpar_msg_t *m)
+{
+    if (!m)
+        return;
+    if (tr->npool < POOL_MAX && m->cap <= 1024 * 1024)
+        tr->pool[tr->npool++] = m;
+    else
+        zpar__msg_destroy (m);
+}
+
+void zpar__tr_ql_push (qlist_t *l, qent_t *t)
+{
+    t->next = NULL;
+    if (l->tail)
+        l->tail->next = t;
+    else
+        l->head = t;
+    l->tail = t;
+    l->len++;
+}
+
+qent_t *zpar__tr_ql_pop (qlist_t *l)
+{
+    qent_t *t = l->head;
+    if (t) {
+        l->head = t->next;
+        if (!l->head)
+            l->tail = NULL;
+        l->len--;
+        t->next = NULL;
+    }
+    return t;
+}
+
+void zpar__tr_ql_free (qlist_t *l)
+{
+    qent_t *t;
+    while ((t = zpar__tr_ql_pop (l))) {
+        zpar__proto_task_clear (&t->t);
+        zpar__msg_destroy (t->m);
+        free (t);
+    }
+}
+
+void zpar__tr_qent_free (zpar_task_runner_t *tr, qent_t *t)
+{
+    zpar__proto_task_clear (&t->t);
+    zpar__tr_msg_put (tr, t->m);
+    free (t);
+}
+
+/* ------------------------------------------------------------- results */
+
+void zpar__tr_retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    (void)r;
+    (void)w;
+    (void)revents;
+    zpar__task_runner_flush (arg);
+}
+
+/* Keep a copy of result m, just sent on q: the controller may die before
+ * it has recorded it (zpar__task_runner_resend). */
+static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m)
+{
+    unsigned i = tr->nrecent++ % RECENT_MAX;
+    uint8_t *buf;
+    size_t len;
+    zpar__msg_destroy (tr->recent[i].m);
+    tr->recent[i].m = NULL;
+    if (zpar__msg_pack (m, &buf, &len) < 0)
+        return;
+    if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
+        (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
+         zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
+        zpar__msg_destroy (tr->recent[i].m);
+        tr->recent[i].m = NULL;
+    }
+    free (buf);
+    tr->recent[i].q = q;
+    tr->recent[i].at_us = zpar__mono_us ();
+}
+
+size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
+{
+    uint64_t now = zpar__mono_us ();
+    size_t n = 0;
+    if (!tr)
+        return 0;
+    for (unsigned k = 0; k < RECENT_MAX; k++) {
+        /* oldest first */
+        unsigned i = (tr->nrecent + k) % RECENT_MAX;
+        zpar_msg_t *m = tr->recent[i].m;
+        qent_t *o;
+        tr->recent[i].m = NULL;
+        if (!m)
+            continue;
+        if (tr->recent[i].at_us < since_us || now - tr->recent[i].at_us > RECENT_US ||
+            !(o = calloc (1, sizeof (*o)))) {
+            zpar__msg_destroy (m);
+            continue;
+        }
+        o->m = m;
+        o->q = tr->recent[i].q;
+        zpar__tr_ql_push (&tr->outbox, o);
+        n++;
+    }
+    zpar__task_runner_flush (tr);
+    return n;
+}
+
+void zpar__task_runner_flush (zpar_task_runner_t *tr)
+{
+    if (!tr)
+        return;
+    while (tr->outbox.head) {
+        qent_t *o = tr->outbox.head;
+        o->m->hdr.engine = tr->id;
+        if (tr->ops.send (tr->ops.arg, o->q, o->m) < 0)
+            break;
+        keep_recent (tr, o->q, o->m);
+        (void)zpar__tr_ql_pop (&tr->outbox);
+        zpar__tr_msg_put (tr, o->m);
+        free (o);
+    }
+    if (tr->outbox.head && !zpar__watcher_active (tr->w_retry))
+        zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
+}
+
+/* Send m (a result) on queue q, or keep it for later.  Takes m. */
+void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m)
+{
+    qent_t *o;
+    if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
+        keep_recent (tr, q, m);
+        zpar__tr_msg_put (tr, m);
+        return;
+    }
+    if (!(o = calloc (1, sizeof (*o)))) {
+        zpar__err ("out of memory: result of task %" PRIu64 " lost", m->hdr.task);
+        zpar__msg_destroy (m);
+        return;
+    }
+    o->m = m;
+    o->q = q;
+    zpar__tr_ql_push (&tr->outbox, o);
+    if (!zpar__watcher_active (tr->w_retry))
+        zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
+}
+
+/* Take the entries of task out of list l (freed); how many. */
+int zpar__tr_ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox)
+{
+    qent_t **pp = &l->head, *prev = NULL;
+    int n = 0;
+    while (*pp) {
+        qent_t *t = *pp;
+        if (outbox ? t->m->hdr.task == task.v : zpar__tid_eq (t->t.h.task, task)) {
+            *pp = t->next;
+            if (l->tail == t)
+                l->tail = prev;
+            l->len--;
+            if (outbox) {
+                zpar__tr_msg_put (tr, t->m);
+                free (t);
+            } else
+                zpar__tr_qent_free (tr, t);
+            n++;
+            continue;
+        }
+        prev = t;
+        pp = &t->next;
+    }
+    return n;
+}
