@@ -530,12 +530,11 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     if (!unreachable) {
         zpar__lb_idle_push (s, eid);
         s->paused = 1;
-    } else {
+    } else if (e->connected)
+        engine_gone (s, eid, "disconnected");
+    else {
         /* registered with the hub, but its task socket is not connected
-         * (yet, or again: an engine that reconnects closes it for a
-         * moment): try it again in a moment.  Its running tasks stay
-         * its: whether it died is the heartbeat's to say (the hub's
-         * "down"), not a connection's */
+         * yet: try it again in a moment */
         e->waiting = 1;
         e->retry_us = now_us + ZPAR_SCHED_LB_RETRY_US;
         s->nwaiting++;

@@ -184,10 +184,9 @@ int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);
 int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The DISPATCH action of task to engine could not be sent.  unreachable:
- * the engine's socket is not connected (EHOSTUNREACH, never yet, or not
- * now: an engine that reconnects): it is tried again after
- * ZPAR_SCHED_LB_RETRY_US (see zpar__sched_lb_tick), its running tasks stay
- * its (its death is the hub's to say, zpar__sched_lb_engine_down).  Otherwise (the
+ * the engine's socket is not connected (EHOSTUNREACH): a connected engine
+ * is then taken for dead, one that never connected is tried again after
+ * ZPAR_SCHED_LB_RETRY_US (see zpar__sched_lb_tick).  Otherwise (the
  * socket is full) dispatching pauses until the next event.  now_us:
  * monotonic time.  -1 ENOENT if task is not running on engine. */
 int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,

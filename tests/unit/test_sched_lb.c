@@ -273,13 +273,10 @@ static const case_t cases[] = {
      4,
      {S_UP (1, ""), S_FAIL (1, 1), S_SUB (1, "x1@1"), S_STATS (1, 0, 0, 0), S_TICK (3000, ""),
       S_TICK (6000, "d1@1"),
-      /* connected, then unreachable (reconnecting): not gone, task 1
-       * stays on it; the new task waits for another engine or a retry */
-      S_FAIL (1, 1), S_SUB (2, "x2@1"), S_UP (2, "d2@2"), S_RES (1, 1, OK, DELIVER, ""),
+      /* once connected, unreachable means gone */
+      S_FAIL (1, 1), S_SUB (2, "x2@1 a1:engine-died"), S_UP (2, "d2@2"),
       /* a full socket: dispatching pauses until the next event */
-      S_FAIL (2, 0), S_SUB (3, "x3@2"),
-      /* (engine 1, waiting to be tried again, makes the tick an event) */
-      S_TICK (9000, "d3@2"), S_DEP (12345, 1, "")}},
+      S_FAIL (2, 0), S_SUB (3, "x3@2"), S_TICK (9000, ""), S_DEP (12345, 1, "d3@2")}},
 };
 
 /* ------------------------------------------------------------ harness */
