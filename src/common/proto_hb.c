@@ -77,8 +77,10 @@ int zpar__hb_pipe_encode (const zpar_hb_pipe_msg_t *m, uint8_t out[ZPAR_HB_PIPE_
     put32 (out + 8, m->gen);
     put32 (out + 12, m->silent_ms);
     put32 (out + 16, m->missed);
-    if (m->kind == ZPAR_HB_PIPE_WATCH)
-        memcpy (out + 20, m->route.b, ZPAR_ROUTE_LEN);
+    if (m->kind == ZPAR_HB_PIPE_WATCH) {
+        put32 (out + 20, m->pid);
+        memcpy (out + 24, m->route.b, ZPAR_ROUTE_LEN);
+    }
     return 0;
 }
 
@@ -102,7 +104,8 @@ int zpar__hb_pipe_decode (const void *buf, size_t len, zpar_hb_pipe_msg_t *m, zp
     m->gen = get32 (p + 8);
     m->silent_ms = get32 (p + 12);
     m->missed = get32 (p + 16);
-    memcpy (m->route.b, p + 20, ZPAR_ROUTE_LEN);
+    m->pid = get32 (p + 20);
+    memcpy (m->route.b, p + 24, ZPAR_ROUTE_LEN);
     if (m->kind != ZPAR_HB_PIPE_TERM && m->engine == 0)
         return zpar__errprintf (err, "heartbeat pipe: %s without an engine",
                                 m->kind == ZPAR_HB_PIPE_WATCH ? "watch" : "event");

@@ -20,16 +20,21 @@
  * inproc PAIR, host byte order, one frame of ZPAR_HB_PIPE_LEN bytes):
  *
  *   u8 kind, u8[3] zero, u32 engine, u32 gen, u32 silent_ms, u32 missed,
- *   route (ZPAR_ROUTE_LEN bytes, WATCH only; zeros otherwise)
+ *   u32 pid, route (ZPAR_ROUTE_LEN bytes) -- pid and route in WATCH only
+ *   (zeros otherwise)
  *
- *   hub -> thread   WATCH    engine, gen, route   watch it from now (again)
+ *   hub -> thread   WATCH    engine, gen, pid, route   watch it from now
+ *                            (again); pid: its process when it runs on
+ *                            this host (0: elsewhere, or unknown)
  *                   UNWATCH  engine               stop watching it
  *                   TERM                          stop the thread
  *   thread -> hub   SUSPECT  engine, gen, silent_ms, missed
  *                   REVIVED  engine, gen, silent_ms   a suspect answered
  *                   DEAD     engine, gen, silent_ms, missed
- *                   CLOSED   engine, gen, silent_ms, missed   dead: its
- *                            connection closed (the kernel says so)
+ *                   CLOSED   engine, gen, silent_ms, missed   its connection
+ *                            closed (the hub checks its process)
+ *                   SLOW     engine, gen, silent_ms, missed   past the limit,
+ *                            but its process on this host runs
  *
  * gen is the hub's number for one WATCH of an engine, echoed in the
  * events, so that an event about an earlier registration of the same
@@ -79,10 +84,11 @@ typedef enum {
     ZPAR_HB_PIPE_REVIVED = 5,
     ZPAR_HB_PIPE_DEAD = 6,
     ZPAR_HB_PIPE_CLOSED = 7,
-    ZPAR_HB_PIPE_KIND_MAX = 8,
+    ZPAR_HB_PIPE_SLOW = 8,
+    ZPAR_HB_PIPE_KIND_MAX = 9,
 } zpar_hb_pipe_kind_t;
 
-#define ZPAR_HB_PIPE_LEN (20 + ZPAR_ROUTE_LEN)
+#define ZPAR_HB_PIPE_LEN (24 + ZPAR_ROUTE_LEN)
 
 typedef struct {
     zpar_hb_pipe_kind_t kind;
@@ -90,6 +96,7 @@ typedef struct {
     uint32_t gen;
     uint32_t silent_ms;
     uint32_t missed;
+    uint32_t pid;       /* WATCH: the engine's pid on this host, 0: not here */
     zpar_route_t route; /* WATCH */
 } zpar_hb_pipe_msg_t;
 

@@ -87,7 +87,8 @@ static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, u
         .silent_ms = silent_us / 1000u > UINT32_MAX ? UINT32_MAX : (uint32_t)(silent_us / 1000u),
         .missed = missed > UINT32_MAX ? UINT32_MAX : (uint32_t)missed,
     };
-    m.kind = ev == ZPAR_HEARTBEAT_DEAD      ? ZPAR_HB_PIPE_DEAD
+    m.kind = ev == ZPAR_HEARTBEAT_SLOW      ? ZPAR_HB_PIPE_SLOW
+             : ev == ZPAR_HEARTBEAT_DEAD    ? ZPAR_HB_PIPE_DEAD
              : ev == ZPAR_HEARTBEAT_CLOSED  ? ZPAR_HB_PIPE_CLOSED
              : ev == ZPAR_HEARTBEAT_REVIVED ? ZPAR_HB_PIPE_REVIVED
                                             : ZPAR_HB_PIPE_SUSPECT;
@@ -96,6 +97,25 @@ static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, u
     if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
         zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", engine.v,
                    zmq_strerror (errno));
+}
+
+/* The kernel's word: does process pid of this host exist and run (R, S,
+ * D, I: not stopped, traced, a zombie or gone)? */
+static int process_runs (void *arg, uint32_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+    (void)arg;
+    snprintf (path, sizeof (path), "/proc/%u/stat", pid);
+    if (!(f = fopen (path, "r")))
+        return 0;
+    n = fread (buf, 1, sizeof (buf) - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    if (!(p = strrchr (buf, ')')) || p[1] != ' ')
+        return 0;
+    return p[2] == 'R' || p[2] == 'S' || p[2] == 'D' || p[2] == 'I';
 }
 
 static void read_pongs (zpar_hb_thread_t *t)
@@ -162,7 +182,9 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
         switch (m.kind) {
         case ZPAR_HB_PIPE_WATCH:
             if (zpar__heartbeat_watch (t->hb, zpar__eid (m.engine), zpar__reactor_now_us (r)) < 0 ||
-                zpar__heartbeat_set_route (t->hb, &m.route) < 0 || set_gen (t, m.engine, m.gen) < 0)
+                zpar__heartbeat_set_route (t->hb, &m.route) < 0 ||
+                zpar__heartbeat_set_pid (t->hb, zpar__eid (m.engine), m.pid) < 0 ||
+                set_gen (t, m.engine, m.gen) < 0)
                 zpar__err ("heartbeat: cannot watch engine %u: %s", m.engine, strerror (errno));
             break;
         case ZPAR_HB_PIPE_UNWATCH:
@@ -291,6 +313,7 @@ zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping,
         zpar__errprintf (err, "heartbeat thread: %s", strerror (errno));
         goto error;
     }
+    zpar__heartbeat_set_alive (t->hb, process_runs, NULL);
     snprintf (ep, sizeof (ep), "inproc://zpar-hb-%p", (void *)t);
     if (!(t->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, ep, sizeof (ep), err)))
         goto error;

@@ -18,6 +18,8 @@ typedef struct {
     uint64_t gap_us;   /* the silence a suspect engine broke (zpar__heartbeat_pong 2) */
     uint64_t ex_us;    /* of its silence since, the part excused (our lateness, collective) */
     uint64_t ex_pings; /* of the pings sent since, those excused (collective silence) */
+    uint32_t pid;      /* its process on this host (0: elsewhere, unknown) */
+    uint8_t slow;      /* reported SLOW in this silence */
     int fd;            /* the connection its last pong came on (-1: unknown) */
     uint8_t closed;    /* that connection closed (zpar__heartbeat_closed) */
     uint8_t watched;
@@ -35,12 +37,14 @@ struct zpar_heartbeat {
     size_t nsent;      /* misses + 2 */
     beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
-    uint32_t collective;   /* silent engines at the last check, when most were */
-    uint64_t check_us;     /* time of the last check */
-    int collective_prev;   /* the last check found a collective silence */
-    uint64_t check_seq;    /* the last ping sent then */
-    int nudge_off;         /* zpar__heartbeat_set_nudge (hb, 0) */
-    uint64_t nudge_key[2]; /* siphash key of the nudge table */
+    uint32_t collective; /* silent engines at the last check, when most were */
+    uint64_t check_us;   /* time of the last check */
+    int collective_prev; /* the last check found a collective silence */
+    uint64_t check_seq;  /* the last ping sent then */
+    int nudge_off;
+    zpar_heartbeat_alive_f alive; /* the kernel's word on a local engine's process */
+    void *alive_arg;              /* zpar__heartbeat_set_nudge (hb, 0) */
+    uint64_t nudge_key[2];        /* siphash key of the nudge table */
     struct {
         uint64_t hash;                    /* of the identity nudged, 0: empty */
         uint64_t last_us;                 /* when */
@@ -122,6 +126,8 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
     hb->beats[engine].fd = -1;
     hb->beats[engine].ex_us = 0;
     hb->beats[engine].ex_pings = 0;
+    hb->beats[engine].pid = 0;
+    hb->beats[engine].slow = 0;
     return 0;
 }
 
@@ -184,6 +190,7 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
     if (seq > b->last_seq) {
         b->last_seq = seq;
         b->ex_pings = 0;
+        b->slow = 0;
     }
     if (b->suspect && hb->seq - b->last_seq <= 1) {
         /* it answers one of the last two pings again: no longer suspect */
@@ -281,6 +288,15 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
         if ((silent - b->ex_us > limit && missed - b->ex_pings >= (uint64_t)hb->misses &&
              !collective) ||
             (silent > limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && missed >= (uint64_t)hb->misses)) {
+            /* an engine of this host whose process the kernel says is
+             * there and running is slow, not dead: up to the long bound */
+            if (silent <= limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && b->pid && hb->alive &&
+                hb->alive (hb->alive_arg, b->pid)) {
+                if (!b->slow && cb)
+                    cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SLOW, silent, missed);
+                b->slow = 1;
+                continue;
+            }
             b->watched = 0;
             b->suspect = 0;
             dead++;
@@ -360,6 +376,24 @@ void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t no
         if (now_us > b->last_us)
             b->ex_us =
                 b->ex_us + late_us < now_us - b->last_us ? b->ex_us + late_us : now_us - b->last_us;
+    }
+}
+
+int zpar__heartbeat_set_pid (zpar_heartbeat_t *hb, zpar_eid_t eid, uint32_t pid)
+{
+    if (bad_engine (hb, eid) || eid.v >= hb->nbeats || !hb->beats[eid.v].watched) {
+        errno = EINVAL;
+        return -1;
+    }
+    hb->beats[eid.v].pid = pid;
+    return 0;
+}
+
+void zpar__heartbeat_set_alive (zpar_heartbeat_t *hb, zpar_heartbeat_alive_f alive, void *arg)
+{
+    if (hb) {
+        hb->alive = alive;
+        hb->alive_arg = arg;
     }
 }
 

@@ -112,6 +112,7 @@ typedef enum {
     ZPAR_HEARTBEAT_SUSPECT = 1, /* the ping before the last unanswered */
     ZPAR_HEARTBEAT_REVIVED = 2, /* a suspect engine answered */
     ZPAR_HEARTBEAT_DEAD = 3,    /* misses pings unanswered, silent past the limit */
+    ZPAR_HEARTBEAT_SLOW = 5,    /* past the limit, but its local process runs: not dead yet */
     ZPAR_HEARTBEAT_CLOSED = 4,  /* its connection closed (zpar__heartbeat_closed): still watched */
 } zpar_heartbeat_event_t;
 
@@ -164,6 +165,17 @@ void zpar__heartbeat_excuse (zpar_heartbeat_t *hb, uint64_t late_us, uint64_t no
  * often, never less than once a period. */
 int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t len,
                                uint64_t now_us);
+
+/* The kernel's word on engines of this host: alive (arg, pid) says 1 if
+ * the process exists and runs (not stopped, not a zombie).  An engine with
+ * a pid (zpar__heartbeat_set_pid) past the silence limit whose process
+ * alive() says runs is slow, not dead: reported SLOW once per silence, and
+ * declared dead only at ZPAR_HEARTBEAT_COLLECTIVE_FACTOR limits. */
+typedef int (*zpar_heartbeat_alive_f) (void *arg, uint32_t pid);
+void zpar__heartbeat_set_alive (zpar_heartbeat_t *hb, zpar_heartbeat_alive_f alive, void *arg);
+/* The watched engine's pid on this host (0: none).  -1 EINVAL if it is
+ * not watched. */
+int zpar__heartbeat_set_pid (zpar_heartbeat_t *hb, zpar_eid_t engine, uint32_t pid);
 
 /* Whether zpar__heartbeat_recv_pongs sends nudges (default 1). */
 void zpar__heartbeat_set_nudge (zpar_heartbeat_t *hb, int on);

@@ -24,6 +24,11 @@
 void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_WATCH, .engine = e->id.v, .route = e->route};
+    char host[256] = "";
+    /* an engine of this host: the heartbeat thread may ask the kernel
+     * about its process */
+    if (e->pid > 0 && gethostname (host, sizeof (host) - 1) == 0 && strcmp (host, e->host) == 0)
+        m.pid = (uint32_t)e->pid;
     if (++h->hb_gen == 0)
         h->hb_gen = 1;
     e->hb_gen = m.gen = h->hb_gen;
@@ -87,6 +92,13 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         e->suspect = 0;
         zpar__info ("engine %u (%s pid %d) answers again after %.1f s of silence", e->id.v, e->host,
                     e->pid, m->silent_ms / 1e3);
+        break;
+    case ZPAR_HB_PIPE_SLOW:
+        zpar__info ("engine %u (%s pid %d) silent %.1f s, %u pings unanswered, but its process "
+                    "runs on this host: slow, not dead (declared dead only after %d times the "
+                    "limit)",
+                    e->id.v, e->host, e->pid, m->silent_ms / 1e3, m->missed,
+                    ZPAR_HEARTBEAT_COLLECTIVE_FACTOR);
         break;
     case ZPAR_HB_PIPE_CLOSED:
         /* its heartbeat connection closed: proof of death only if the

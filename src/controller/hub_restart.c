@@ -65,8 +65,8 @@ static int adopt_orphan (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id)
 {
     int state, status;
     live_t *l;
-    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, NULL, NULL) == 0 ||
-        errno != ENOENT || !(l = calloc (1, sizeof (*l))))
+    if (zpar__records_state (h->records, id, &state, &status) == 0 || errno != ENOENT ||
+        !(l = calloc (1, sizeof (*l))))
         return -1;
     l->state = ZPAR_REC_RUNNING;
     l->orphan = 1;
@@ -217,12 +217,22 @@ void zpar__hub_end_recovery (zpar_hub_t *h)
             continue;
         }
         if (zpar__records_get (h->records, t, &state, &status, &req, &len, NULL, NULL) == 0 &&
-            req && len >= ZPAR_HDR_LEN && h->lb_pipe &&
-            zpar__pipe_send_requeue (h->lb_pipe, req, len, 0) == 0)
+            req && len >= ZPAR_HDR_LEN) {
+            if (h->lb_pipe)
+                (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
             requeued++;
-        else
+        } else {
+            /* forgotten: its client, told the task is unknown, submits it
+             * again */
             zpar__warn ("task %llu: recorded unfinished, but its request cannot be queued again",
                         (unsigned long long)t.v);
+            zpar__idmap_del (h->live, t.v);
+            if (l->state == ZPAR_REC_RUNNING && h->n_running)
+                h->n_running--;
+            else if (l->state == ZPAR_REC_PENDING && h->n_pending)
+                h->n_pending--;
+            free (l);
+        }
         free (req);
     }
     free (ids);

@@ -6,8 +6,10 @@
 # address .1 of a private /24 in the root namespace, and two hosts, network
 # namespaces each with one veth port on the bridge (.11, .12).  The
 # controller runs in the root namespace bound to the bridge address (--ip:
-# it advertises that address in engine.json), one engine on each host, so
-# every heartbeat and task crosses the bridge.  The bed is torn down by the
+# it advertises that address in engine.json), one engine on each host (with
+# the host's own name: a UTS namespace, so the controller does not take it
+# for a process of its own host), so every heartbeat and task crosses the
+# bridge.  The bed is torn down by the
 # EXIT trap (processes first, then veths, namespaces, bridge).  Skipped,
 # with the reason, when not root or the kernel refuses namespaces.
 #
@@ -27,7 +29,7 @@
 zt_require_zpar
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, a bridge)"
-for c in ip bridge nsenter; do
+for c in ip bridge nsenter unshare; do
     command -v $c >/dev/null 2>&1 || skip_all "no $c program (iproute2, util-linux)"
 done
 
@@ -143,9 +145,9 @@ submit_task () {
 test_expect_success 'a controller on the bridge address, one engine on each of two hosts' '
 	zt_controller "$D" --ip "$CTL_IP" &&
 	grep -q "$CTL_IP" "$D/engine.json" &&
-	zt_spawn engine-a nsenter --net=/run/netns/$NS_A "$ZPAR" engine --connection-file "$D/engine.json" &&
+	zt_spawn engine-a nsenter --net=/run/netns/$NS_A unshare --uts sh -c "hostname $NS_A && exec \"\$0\" engine --connection-file \"\$1\"" "$ZPAR" "$D/engine.json" &&
 	echo $ZT_LAST_PID >pid.a &&
-	zt_spawn engine-b nsenter --net=/run/netns/$NS_B "$ZPAR" engine --connection-file "$D/engine.json" &&
+	zt_spawn engine-b nsenter --net=/run/netns/$NS_B unshare --uts sh -c "hostname $NS_B && exec \"\$0\" engine --connection-file \"\$1\"" "$ZPAR" "$D/engine.json" &&
 	echo $ZT_LAST_PID >pid.b &&
 	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"^engines: 2 (2 idle\"" &&
 	engine_id_of $(cat pid.a) >id.a && engine_id_of $(cat pid.b) >id.b &&

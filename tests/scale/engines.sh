@@ -68,12 +68,12 @@ export ZPAR_CONNECTION_FILE="$D/client.json"
 timeout "$tmo" "$client" engines "$n" "$tmo" || { echo "engines.sh: not every engine is live" >&2; exit 1; }
 ping=$(sed -n 's/.*"hb_ping" *: *"\([^"]*\)".*/\1/p' "$D/engine.json")
 [ -n "$ping" ] || ping=-
-dead0=$(grep -c ") declared dead:" "$D/controller.log" || true)
+dead0=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log" || true)
 timeout $((tmo + 60)) "$client" tasks "$tasks" "$tmo" "$ping" -- "$@" >"$D/tasks.out" 2>"$D/tasks.err"
 trc=$?
 cat "$D/tasks.out"
 head -5 "$D/tasks.err" >&2
-dead=$(grep -c ") declared dead:" "$D/controller.log" || true)
+dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log" || true)
 echo "false_deaths $dead"
 echo "false_deaths_during_tasks $((dead - dead0))"
 echo "suspect_events $(grep -c "suspect" "$D/controller.log")"

@@ -15,6 +15,7 @@ CR=$builddir/tests/lib/client-restart
 [ -x "$CR" ] || skip_all "no client-restart driver in $builddir/tests/lib"
 N=${RESTART_N:-1500}
 RATE=${RESTART_RATE:-500}
+SLEEP=${RESTART_SLEEP:-0} # seconds each task sleeps after its side effect
 TWICE_MAX=${RESTART_TWICE_MAX:-0}
 # the recovery window is (misses + 1) periods: a period of 200 ms keeps
 # the test short
@@ -53,7 +54,7 @@ test_expect_success 'a cluster of 2 engines' '
 '
 
 test_expect_success "a client submits $N tasks at $RATE a second" '
-	zt_spawn client "$CR" -t $((N / 10 + 120)) -n $N -r $RATE -s 0 -p 1 "$PWD/side.txt" &&
+	zt_spawn client "$CR" -t $((N / 10 + 120)) -n $N -r $RATE -s $SLEEP -p 1 "$PWD/side.txt" &&
 	echo $ZT_LAST_PID >client.pid &&
 	wait_for 60 "[ \$(lines side.txt) -ge $((N / 8)) ]"
 '

@@ -563,8 +563,54 @@ static void test_collective (void)
     zpar__heartbeat_destroy (hb);
 }
 
+static int fake_alive (void *arg, uint32_t pid)
+{
+    return pid == *(uint32_t *)arg;
+}
+
+/* The kernel's word on a local engine: a process that runs is slow, not
+ * dead, until the long bound; one that does not (stopped, gone) dies at
+ * the limit. */
+static void test_slow (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    uint32_t running = 111;
+    events_t e = {0};
+    zpar__heartbeat_set_alive (hb, fake_alive, &running);
+    for (uint32_t i = 1; i <= 6; i++)
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+    ok (zpar__heartbeat_set_pid (hb, zpar__eid (1), 111) == 0, "engine 1: pid 111, running");
+    ok (zpar__heartbeat_set_pid (hb, zpar__eid (2), 222) == 0, "engine 2: pid 222, stopped");
+    ok (zpar__heartbeat_set_pid (hb, zpar__eid (99), 1) < 0 && errno == EINVAL,
+        "set_pid of an engine not watched: EINVAL");
+    for (int k = 1; k <= 5; k++) {
+        uint64_t seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        for (uint32_t i = 3; i <= 6; i++)
+            zpar__heartbeat_pong (hb, zpar__eid (i), seq);
+    }
+    zpar__heartbeat_check (hb, 300 * MS, NULL, NULL);
+    is_int (zpar__heartbeat_check (hb, 500 * MS, on_event, &e), 1,
+            "past the limit: engine 2 (process not running) dies");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (1)) && !zpar__heartbeat_watched (hb, zpar__eid (2)),
+        "engine 1 (its process runs) does not");
+    {
+        int slow = 0;
+        for (int k = 0; k < e.n && k < 16; k++)
+            if (e.ev[k] == ZPAR_HEARTBEAT_SLOW && e.id[k] == 1)
+                slow++;
+        is_int (slow, 1, "engine 1 is reported slow");
+    }
+    e.n = 0;
+    zpar__heartbeat_check (hb, 600 * MS, on_event, &e);
+    is_int (e.n, 0, "once");
+    is_int (zpar__heartbeat_check (hb, 3500 * MS, NULL, NULL), 0, "alive at 10 limits");
+    is_int (zpar__heartbeat_check (hb, 3501 * MS, NULL, NULL), 1, "dead past 10 limits");
+    zpar__heartbeat_destroy (hb);
+}
+
 int main (void)
 {
+    test_slow ();
     test_collective ();
     test_suspect ();
     test_excuse ();
