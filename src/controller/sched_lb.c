@@ -454,8 +454,11 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
         s->duplicates++;
         return ZPAR_SCHED_LB_SWALLOW;
     } else if ((t = zpar__idmap_get (s->queued, tid))) {
-        /* it waits to run again, and here is its result: it is done */
-        if (status == ZPAR_STATUS_ABORTED || !zpar__lb_unqueue (s, t)) {
+        /* it waits to run again, and here is its result: it is done --
+         * unless the result says it did not run to its end (ABORTED, or
+         * ENGINE_DIED: the engine fenced it, doc/engine.md "Fencing") */
+        if (status == ZPAR_STATUS_ABORTED || status == ZPAR_STATUS_ENGINE_DIED ||
+            !zpar__lb_unqueue (s, t)) {
             s->duplicates++;
             return ZPAR_SCHED_LB_SWALLOW;
         }

@@ -336,6 +336,7 @@ static int connect_queues (eng_t *e)
         .period_ms = e->hb_period_ms,
         .misses = e->hb_misses,
         .session = e->ctl_session,
+        .keeper_fd = zpar__keeper_fd (e->keeper),
         .lost = on_heart_lost,
         .arg = e,
     };
@@ -362,6 +363,35 @@ static int connect_queues (eng_t *e)
 error:
     disconnect (e);
     return -1;
+}
+
+/* Fencing (doc/engine.md): the keeper kills our tasks' groups after
+ * HB_MISSES periods minus half a period without a ping, a period before
+ * the controller's death limit ((HB_MISSES + 0.5) periods); ZPAR_FENCE=0
+ * turns it off.  A registration reply is word from the controller: tick. */
+static void set_fence (eng_t *e)
+{
+    const char *env = getenv ("ZPAR_FENCE");
+    uint64_t period = e->hb_period_ms, limit = period * e->hb_misses;
+    limit = limit > period / 2 ? limit - period / 2 : 0;
+    if (env && *env && strcmp (env, "0") == 0)
+        limit = 0;
+    if (!e->keeper)
+        return;
+    if (limit > INT32_MAX)
+        limit = INT32_MAX;
+    if (period > INT32_MAX)
+        period = INT32_MAX;
+    if (zpar__keeper_limit_ms (e->keeper) != (uint32_t)limit) {
+        if (limit)
+            zpar__info ("fencing: tasks are killed after %" PRIu64
+                        " ms without word from the controller",
+                        limit);
+        else
+            zpar__info ("fencing off (ZPAR_FENCE=0)");
+    }
+    (void)zpar__keeper_fence_limit (e->keeper, (uint32_t)limit, (uint32_t)period);
+    (void)zpar__keeper_tick (e->keeper);
 }
 
 /* What the registrar says: SHUTDOWN, or the reply to our registration. */
@@ -418,6 +448,7 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     }
     e->connected = 1;
     zpar__watcher_stop (e->w_resend);
+    set_fence (e);
     zpar__info ("%s as engine %u (host %s, pid %d%s%s%s, scheduler %s)",
                 e->registered_once ? "registered again" : "registered", e->id, e->host,
                 (int)getpid (), e->opts->bind_report ? ", " : "",

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "error.h"
 #include "heart.h"
+#include "keeper.h"
 #include "log.h"
 #include "netlimit.h"
 #include "proto_hb.h"
@@ -35,6 +36,9 @@ typedef struct {
     void *dealer;  /* hb_pong, the routing identity the registrar gave us */
     void *capture; /* PUB -> our SUB */
     void *control; /* PAIR <- our PAIR */
+    void *mon;     /* PAIR <- the ping SUB's monitor: connected / disconnected */
+    int keeper_fd; /* tick the keeper on every ping (keeper.h), -1: none */
+    int gone;      /* the ping connection closed and did not come back */
     zpar_reactor_t *r;
     uint64_t death_us; /* the hub's death limit: (misses + 0.5) periods */
     unsigned misses;
@@ -118,6 +122,8 @@ static void on_ping (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
         zmq_msg_init (&echo);
         if (zmq_msg_copy (&echo, &m) < 0 || zmq_msg_send (&echo, px->dealer, ZMQ_DONTWAIT) < 0)
             zmq_msg_close (&echo);
+        if (px->keeper_fd >= 0)
+            (void)zpar__keeper_tick_fd (px->keeper_fd); /* the controller was heard */
         now = zpar__mono_us ();
         if (zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0) {
             if (silence_was_ours (px, &p, now))
@@ -163,6 +169,42 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     px->last_tick = now;
 }
 
+/* The ping SUB's monitor.  A controller that died closed its TCP
+ * connections: DISCONNECTED, and until CONNECTED again the keeper holds
+ * (no fencing: the tasks run on and the next controller adopts them).  A
+ * partition or a stopped controller closes nothing: the keeper fences. */
+static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    pulse_t *px = arg;
+    zmq_msg_t m;
+    (void)r;
+    (void)w;
+    (void)revents;
+    zmq_msg_init (&m);
+    while (zmq_msg_recv (&m, px->mon, ZMQ_DONTWAIT) >= 0) {
+        int more = zmq_msg_more (&m);
+        if (zmq_msg_size (&m) == 6) {
+            uint16_t ev;
+            memcpy (&ev, zmq_msg_data (&m), sizeof (ev));
+            if (ev == ZMQ_EVENT_DISCONNECTED && !px->gone) {
+                px->gone = 1;
+                if (px->keeper_fd >= 0)
+                    (void)zpar__keeper_hold_fd (px->keeper_fd);
+                zpar__info ("the controller's heartbeat connection closed: tasks are not fenced "
+                            "until it is back");
+            } else if (ev == ZMQ_EVENT_CONNECTED && px->gone) {
+                px->gone = 0;
+                if (px->keeper_fd >= 0)
+                    (void)zpar__keeper_tick_fd (px->keeper_fd);
+            }
+        }
+        /* the second frame (the address) */
+        while (more && zmq_msg_recv (&m, px->mon, ZMQ_DONTWAIT) >= 0)
+            more = zmq_msg_more (&m);
+    }
+    zmq_msg_close (&m);
+}
+
 static void on_control (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     pulse_t *px = arg;
@@ -176,7 +218,7 @@ static void on_control (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
 static void *heart_main (void *arg)
 {
     pulse_t *px = arg;
-    zpar_watcher_t *w[4] = {NULL, NULL, NULL, NULL};
+    zpar_watcher_t *w[5] = {NULL, NULL, NULL, NULL, NULL};
     uint64_t tick_ms = px->tick_us / 1000u ? px->tick_us / 1000u : 1;
     /* the pings first: the reactor serves watchers in the order they were
      * made; the freeze watch before the pings, so that a ping that comes
@@ -185,17 +227,19 @@ static void *heart_main (void *arg)
     if (!(w[0] = zpar__timer_watcher_create (px->r, tick_ms, tick_ms, on_tick, px)) ||
         !(w[1] = zpar__zmq_watcher_create (px->r, px->sub, ZPAR_EV_IN, on_ping, px)) ||
         !(w[2] = zpar__zmq_watcher_create (px->r, px->dealer, ZPAR_EV_IN, on_pong, px)) ||
-        !(w[3] = zpar__zmq_watcher_create (px->r, px->control, ZPAR_EV_IN, on_control, px)))
+        !(w[3] = zpar__zmq_watcher_create (px->r, px->control, ZPAR_EV_IN, on_control, px)) ||
+        !(w[4] = zpar__zmq_watcher_create (px->r, px->mon, ZPAR_EV_IN, on_monitor, px)))
         zpar__err ("heart stopped: out of memory");
     else {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             zpar__watcher_start (w[i]);
         if (zpar__reactor_run (px->r) < 0)
             zpar__err ("heart stopped: %s", zmq_strerror (errno));
     }
     zpar__reactor_destroy (px->r); /* and the watchers */
     px->r = NULL;
-    zmq_close (px->sub);
+    zmq_close (px->sub); /* ends its monitor */
+    zmq_close (px->mon);
     zmq_close (px->dealer);
     zmq_close (px->capture);
     zmq_close (px->control);
@@ -301,7 +345,7 @@ static void on_limit (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_heart_opts_t *o,
                                   zpar_error_t *err)
 {
-    char cap_ep[64], ctl_ep[64];
+    char cap_ep[64], ctl_ep[64], mon_ep[64];
     zpar_heart_t *h;
     uint64_t period_us;
     unsigned gen, misses;
@@ -331,12 +375,16 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     gen = atomic_fetch_add (&heart_gen, 1);
     snprintf (cap_ep, sizeof (cap_ep), "inproc://zpar-hb-capture-%d-%u", (int)getpid (), gen);
     snprintf (ctl_ep, sizeof (ctl_ep), "inproc://zpar-hb-control-%d-%u", (int)getpid (), gen);
+    snprintf (mon_ep, sizeof (mon_ep), "inproc://zpar-hb-monitor-%d-%u", (int)getpid (), gen);
+    h->px.keeper_fd = o->keeper_fd > 0 ? o->keeper_fd : -1;
     if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL, 0)) || zmq_bind (h->capture, cap_ep) < 0 ||
         !(h->control = mksock (zctx, ZMQ_PAIR, NULL, 0)) || zmq_bind (h->control, ctl_ep) < 0 ||
         !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL, 0)) ||
         zmq_connect (h->px.capture, cap_ep) < 0 ||
         !(h->px.control = mksock (zctx, ZMQ_PAIR, NULL, 0)) ||
         zmq_connect (h->px.control, ctl_ep) < 0 || !(h->px.sub = mksock (zctx, ZMQ_SUB, NULL, 0)) ||
+        zmq_socket_monitor (h->px.sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0 ||
+        !(h->px.mon = mksock (zctx, ZMQ_PAIR, NULL, 0)) || zmq_connect (h->px.mon, mon_ep) < 0 ||
         zpar__curve_client (h->px.sub, o->curve, ZPAR_CURVE_ENGINE) < 0 ||
         zmq_connect (h->px.sub, o->ping_addr) < 0 ||
         !(h->px.dealer = mksock (zctx, ZMQ_DEALER, o->ident, o->ident_len)) ||
@@ -371,6 +419,7 @@ error:
     e = errno;
     zpar__errnoprintf (err, e, "cannot start the heart: %s", zmq_strerror (e));
     close_sock (&h->px.sub);
+    close_sock (&h->px.mon);
     close_sock (&h->px.dealer);
     close_sock (&h->px.capture);
     close_sock (&h->px.control);

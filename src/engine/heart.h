@@ -19,7 +19,10 @@
  *     NEW_CONTROLLER,
  *   - the hub nudged us: NUDGED,
  *   - the silence was ours: RESUMED.
- * In every case the engine registers again.  The heart thread runs with
+ * In every case the engine registers again.  The heart thread also ticks
+ * the keeper (keeper.h, fencing) on every ping, and tells it to hold while
+ * the ping connection is closed (a ZeroMQ socket monitor: the controller
+ * died, and the next one adopts the tasks).  The heart thread runs with
  * every signal blocked.
  *
  * Thread-safety: create, destroy and the callbacks belong to the reactor's
@@ -55,6 +58,8 @@ typedef struct {
     unsigned misses;                /* pings missed before the loss (0: 3) */
     uint64_t session;               /* the controller's session, 0: do not check */
     const zpar_curve_keys_t *curve; /* the engine's CURVE keys (NULL/off: none) */
+    int keeper_fd;                  /* the keeper's socket (keeper.h), ticked on every ping and
+                                       held while the ping connection is closed; <= 0: none */
     zpar_heart_lost_f lost;
     void *arg;
 } zpar_heart_opts_t;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,13 +21,30 @@
 #include "keeper.h"
 #include "log.h"
 
-#define KEEPER_MAX     4096 /* task groups listed at once */
-#define KEEPER_WAIT_MS 1000 /* zpar__keeper_stop: wait this long for the exit */
+#define KEEPER_MAX        4096 /* task groups listed at once */
+#define KEEPER_WAIT_MS    1000 /* zpar__keeper_stop: wait this long for the exit */
+#define KEEPER_FENCED_MAX 64   /* fence notes kept until their task is reaped */
+
+/* The records on the socket: two int32, {op, value}, one per packet
+ * (SOCK_SEQPACKET: the engine's thread and its heart's write whole
+ * records, never interleaved). */
+enum {
+    KEEPER_OP_ADD = 1,    /* engine -> keeper: list group value */
+    KEEPER_OP_REMOVE = 2, /* take group value off the list */
+    KEEPER_OP_TICK = 3,   /* the controller was heard now */
+    KEEPER_OP_HOLD = 4,   /* the controller is gone: no fencing until a tick */
+    KEEPER_OP_LIMIT = 5,  /* the fence limit, ms (0: fencing off) */
+    KEEPER_OP_PERIOD = 6, /* the heartbeat period, ms */
+    KEEPER_OP_FENCED = 7, /* keeper -> engine: group value was fenced */
+};
 
 struct zpar_keeper {
     int fd;
     pid_t pid;
-    int gone; /* the keeper was found gone (said once) */
+    int gone;                        /* the keeper was found gone (said once) */
+    pid_t fenced[KEEPER_FENCED_MAX]; /* groups the keeper said it fenced */
+    size_t nfenced;
+    uint32_t limit_ms; /* the fence limit set (0: off) */
 };
 
 /* ------------------------------------------------------- the keeper */
@@ -64,14 +82,48 @@ static void close_others (int keep)
             (void)close (fd);
 }
 
+/* Monotonic milliseconds (async-signal-safe). */
+static int64_t mono_ms (void)
+{
+    struct timespec ts;
+    (void)clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Tell the engine group g was fenced (before it is killed: the engine,
+ * when it reaps the task, finds the note). */
+static void note_fenced (int fd, pid_t g)
+{
+    int32_t rec[2] = {KEEPER_OP_FENCED, (int32_t)g};
+    (void)send (fd, rec, sizeof (rec), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Fence: kill every listed group, telling the engine each one first. */
+static void fence (int fd, pid_t *groups, size_t *n, int64_t silent_ms)
+{
+    long killed = 0;
+    for (size_t j = 0; j < *n; j++) {
+        note_fenced (fd, groups[j]);
+        if (kill (-groups[j], SIGKILL) == 0)
+            killed++;
+    }
+    *n = 0;
+    if (killed)
+        say ("zpar keeper: no word from the controller for ", (long)silent_ms,
+             " ms: fenced (killed) the engine's task process group(s)\n");
+}
+
 static void __attribute__ ((noreturn)) keeper_main (int fd)
 {
     static pid_t groups[KEEPER_MAX];
-    size_t n = 0, have = 0;
-    int32_t buf[256];
+    size_t n = 0;
+    int32_t rec[2];
     struct sigaction sa;
     sigset_t none;
     long killed = 0;
+    /* fencing (keeper.h): off until the engine sets a limit and ticks */
+    int64_t limit_ms = 0, period_ms = 1000, last_tick = 0, last_wake = 0, waited = -1;
+    int hold = 0, fenced = 0;
 
     (void)setsid ();
     (void)prctl (PR_SET_NAME, "zpar-keeper", 0, 0, 0);
@@ -89,28 +141,78 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     (void)sigprocmask (SIG_SETMASK, &none, NULL);
 
     for (;;) {
-        ssize_t r = read (fd, (char *)buf + have, sizeof (buf) - have);
-        size_t nrec;
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break; /* end-of-file (or an error): the engine is gone */
-        have += (size_t)r;
-        nrec = have / sizeof (buf[0]);
-        for (size_t i = 0; i < nrec; i++) {
-            int32_t v = buf[i];
-            if (v > 0 && n < KEEPER_MAX)
-                groups[n++] = (pid_t)v;
-            else if (v < 0)
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int armed = limit_ms > 0 && last_tick && !hold && !fenced;
+        int timeout = -1, pr;
+        ssize_t r;
+        int64_t now;
+
+        if (armed) {
+            /* wake at least every fifth of the limit: a wake much later
+             * than asked means this process (the node) did not run */
+            int64_t due = last_tick + limit_ms - mono_ms ();
+            int64_t step = limit_ms / 5 > 0 ? limit_ms / 5 : 1;
+            timeout = (int)(due < 0 ? 0 : due < step ? due : step);
+        }
+        last_wake = mono_ms ();
+        waited = timeout;
+        pr = poll (&pfd, 1, timeout);
+        now = mono_ms ();
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (armed && waited >= 0 && now - last_wake > waited + period_ms) {
+            /* our own timer fired late by more than a period: the whole
+             * node stalled; that lateness is nobody's silence (the
+             * controller does the same for itself) */
+            last_tick += now - last_wake - waited;
+        }
+        if (pr > 0) {
+            r = recv (fd, rec, sizeof (rec), 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break; /* end-of-file (or an error): the engine is gone */
+            if (r != (ssize_t)sizeof (rec))
+                continue;
+            switch (rec[0]) {
+            case KEEPER_OP_ADD:
+                if (rec[1] <= 0)
+                    break;
+                if (fenced) {
+                    /* still no word from the controller: it does not run */
+                    note_fenced (fd, (pid_t)rec[1]);
+                    (void)kill (-(pid_t)rec[1], SIGKILL);
+                } else if (n < KEEPER_MAX)
+                    groups[n++] = (pid_t)rec[1];
+                break;
+            case KEEPER_OP_REMOVE:
                 for (size_t j = 0; j < n; j++)
-                    if (groups[j] == (pid_t)-v) {
+                    if (groups[j] == (pid_t)rec[1]) {
                         groups[j] = groups[--n];
                         break;
                     }
+                break;
+            case KEEPER_OP_TICK:
+                last_tick = now;
+                hold = fenced = 0;
+                break;
+            case KEEPER_OP_HOLD:
+                hold = 1;
+                break;
+            case KEEPER_OP_LIMIT:
+                limit_ms = rec[1] > 0 ? rec[1] : 0;
+                break;
+            case KEEPER_OP_PERIOD:
+                period_ms = rec[1] > 0 ? rec[1] : 1000;
+                break;
+            default:
+                break;
+            }
         }
-        have -= nrec * sizeof (buf[0]);
-        if (have)
-            memmove (buf, (char *)buf + nrec * sizeof (buf[0]), have);
+        if (limit_ms > 0 && last_tick && !hold && !fenced && now - last_tick >= limit_ms) {
+            fenced = 1;
+            fence (fd, groups, &n, now - last_tick);
+        }
     }
     for (size_t j = 0; j < n; j++)
         if (kill (-groups[j], SIGKILL) == 0)
@@ -132,7 +234,7 @@ zpar_keeper_t *zpar__keeper_start (zpar_error_t *err)
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         e = errno;
         free (k);
         zpar__errnoprintf (err, e, "keeper: socketpair: %s", strerror (e));
@@ -156,16 +258,24 @@ zpar_keeper_t *zpar__keeper_start (zpar_error_t *err)
     return k;
 }
 
-static int tell (zpar_keeper_t *k, int32_t v)
+static int send_rec (int fd, int32_t op, int32_t v)
 {
+    int32_t rec[2] = {op, v};
     ssize_t n;
     do
-        n = send (k->fd, &v, sizeof (v), MSG_DONTWAIT | MSG_NOSIGNAL);
+        n = send (fd, rec, sizeof (rec), MSG_DONTWAIT | MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof (v))
+    if (n == (ssize_t)sizeof (rec))
         return 0;
-    if (n >= 0) /* cannot happen on a stream with room for 4 bytes */
+    if (n >= 0) /* cannot happen on a packet socket */
         errno = EAGAIN;
+    return -1;
+}
+
+static int tell (zpar_keeper_t *k, int32_t op, int32_t v)
+{
+    if (send_rec (k->fd, op, v) == 0)
+        return 0;
     if (!k->gone && errno != EAGAIN) {
         k->gone = 1;
         zpar__warn ("the engine's keeper (pid %d) is gone (%s): task processes are contained by "
@@ -181,7 +291,7 @@ int zpar__keeper_add (zpar_keeper_t *k, pid_t pgid)
         errno = EINVAL;
         return -1;
     }
-    return tell (k, (int32_t)pgid);
+    return tell (k, KEEPER_OP_ADD, (int32_t)pgid);
 }
 
 int zpar__keeper_remove (zpar_keeper_t *k, pid_t pgid)
@@ -190,7 +300,76 @@ int zpar__keeper_remove (zpar_keeper_t *k, pid_t pgid)
         errno = EINVAL;
         return -1;
     }
-    return tell (k, -(int32_t)pgid);
+    return tell (k, KEEPER_OP_REMOVE, (int32_t)pgid);
+}
+
+int zpar__keeper_fence_limit (zpar_keeper_t *k, uint32_t limit_ms, uint32_t period_ms)
+{
+    if (!k || limit_ms > INT32_MAX || period_ms > INT32_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    k->limit_ms = limit_ms;
+    if (tell (k, KEEPER_OP_PERIOD, (int32_t)period_ms) < 0 ||
+        tell (k, KEEPER_OP_LIMIT, (int32_t)limit_ms) < 0)
+        return -1;
+    return 0;
+}
+
+uint32_t zpar__keeper_limit_ms (const zpar_keeper_t *k)
+{
+    return k ? k->limit_ms : 0;
+}
+
+int zpar__keeper_tick_fd (int fd)
+{
+    return fd < 0 ? (errno = EINVAL, -1) : send_rec (fd, KEEPER_OP_TICK, 0);
+}
+
+int zpar__keeper_hold_fd (int fd)
+{
+    return fd < 0 ? (errno = EINVAL, -1) : send_rec (fd, KEEPER_OP_HOLD, 0);
+}
+
+int zpar__keeper_tick (zpar_keeper_t *k)
+{
+    return k ? tell (k, KEEPER_OP_TICK, 0) : (errno = EINVAL, -1);
+}
+
+int zpar__keeper_hold (zpar_keeper_t *k)
+{
+    return k ? tell (k, KEEPER_OP_HOLD, 0) : (errno = EINVAL, -1);
+}
+
+size_t zpar__keeper_read_notes (zpar_keeper_t *k)
+{
+    int32_t rec[2];
+    ssize_t r;
+    size_t got = 0;
+    if (!k || k->gone)
+        return 0;
+    while ((r = recv (k->fd, rec, sizeof (rec), MSG_DONTWAIT)) > 0 || (r < 0 && errno == EINTR)) {
+        if (r != (ssize_t)sizeof (rec) || rec[0] != KEEPER_OP_FENCED || rec[1] <= 0)
+            continue;
+        got++;
+        if (k->nfenced == KEEPER_FENCED_MAX) /* the oldest note goes */
+            memmove (k->fenced, k->fenced + 1, sizeof (k->fenced[0]) * --k->nfenced);
+        k->fenced[k->nfenced++] = (pid_t)rec[1];
+    }
+    return got;
+}
+
+int zpar__keeper_fenced (zpar_keeper_t *k, pid_t pgid)
+{
+    if (!k || pgid <= 0)
+        return 0;
+    (void)zpar__keeper_read_notes (k);
+    for (size_t i = 0; i < k->nfenced; i++)
+        if (k->fenced[i] == pgid) {
+            k->fenced[i] = k->fenced[--k->nfenced];
+            return 1;
+        }
+    return 0;
 }
 
 int zpar__keeper_fd (const zpar_keeper_t *k)

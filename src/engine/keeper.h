@@ -19,16 +19,30 @@
  * that already has threads (PMIx, MPI) is safe.  It closes every
  * descriptor but its socket and stderr.
  *
+ * Fencing (doc/engine.md, "Fencing"): once the engine has set a fence
+ * limit and ticked, the keeper kills every listed group when no tick came
+ * for the limit (no word from the controller: the engine is stopped or
+ * cut off, and the controller will soon declare it dead and run its tasks
+ * elsewhere), unless the engine said "hold" (the controller is gone: its
+ * connection closed) since the last tick.  Before each kill it tells the
+ * engine the group (a note the engine reads with zpar__keeper_fenced).
+ * Until the next tick it also kills every group listed anew.  Its own
+ * timer firing more than a heartbeat period late (the whole node stalled)
+ * does not count as silence.  The socket is SOCK_SEQPACKET: the heart
+ * thread's ticks and the engine thread's records never interleave.
+ *
  * Limits: a task that leaves its process group (setsid, setpgid) escapes
  * the kill; a group listed after a task was started is not covered during
  * the microseconds before the engine tells the keeper (the parent-death
  * signal still ends the direct child).
  *
- * Thread-safety: one thread, the engine's.
+ * Thread-safety: one thread, the engine's; the _fd tick and hold from any.
  */
 #ifndef ZPAR__KEEPER_H
 #define ZPAR__KEEPER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "zpar/error.h"
@@ -45,6 +59,33 @@ zpar_keeper_t *zpar__keeper_start (zpar_error_t *err);
  * the log; EAGAIN: the keeper does not read). */
 int zpar__keeper_add (zpar_keeper_t *k, pid_t pgid);
 int zpar__keeper_remove (zpar_keeper_t *k, pid_t pgid);
+
+/* Fencing: set the limit (ms without a tick before the keeper fences; 0:
+ * off) and the heartbeat period (ms: how late its own timer may fire
+ * before it counts as a stall).  0, or -1 with errno (EINVAL, or as add). */
+int zpar__keeper_fence_limit (zpar_keeper_t *k, uint32_t limit_ms, uint32_t period_ms);
+
+/* The limit set (0: off, or k NULL). */
+uint32_t zpar__keeper_limit_ms (const zpar_keeper_t *k);
+
+/* The controller was heard now (a ping, a registration reply) / is gone
+ * (its connection closed: hold, no fencing until the next tick).  The _fd
+ * forms take the engine's end of the socket (zpar__keeper_fd) and may be
+ * called from another thread (the heart's): one packet each, never
+ * blocks.  0, or -1 with errno (EINVAL, EAGAIN, EPIPE). */
+int zpar__keeper_tick (zpar_keeper_t *k);
+int zpar__keeper_hold (zpar_keeper_t *k);
+int zpar__keeper_tick_fd (int fd);
+int zpar__keeper_hold_fd (int fd);
+
+/* Read the keeper's notes (groups it fenced) waiting on the socket; how
+ * many were read.  Never blocks.  The engine's thread only. */
+size_t zpar__keeper_read_notes (zpar_keeper_t *k);
+
+/* Did the keeper fence group pgid?  Reads the notes first; a note found is
+ * consumed (1), else 0.  The keeper writes the note before it kills, so
+ * once the task is reaped its note is there. */
+int zpar__keeper_fenced (zpar_keeper_t *k, pid_t pgid);
 
 /* The engine's end of the socket: a forked child that does not exec must
  * close it (or the keeper would not see the engine go).  -1 if k is NULL. */

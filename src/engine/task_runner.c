@@ -108,6 +108,41 @@ static void send_result_of (zpar_task_runner_t *tr, const qent_t *t, const zpar_
     zpar__tr_send_result (tr, t->q, m);
 }
 
+/* The keeper fenced the running task (no word from the controller for the
+ * fence limit: doc/engine.md, "Fencing"): its result says the engine died,
+ * so that the controller runs it again if it had not already; it is not
+ * held any more (not in HELD). */
+static void send_fenced (zpar_task_runner_t *tr, qent_t *cur, const zpar_run_result_t *r)
+{
+    zpar_proto_result_t res;
+    char msg[160];
+    uint64_t task = cur->t.h.task.v;
+
+    snprintf (msg, sizeof (msg),
+              "fenced: no word from the controller for %u ms; the controller "
+              "runs it again",
+              zpar__keeper_limit_ms (tr->keeper));
+    zpar__warn ("task %u.%u %s", zpar__tid_client (cur->t.h.task).v, zpar__tid_seq (cur->t.h.task),
+                msg);
+    result_init (tr, &cur->t, ZPAR_STATUS_ENGINE_DIED, &res);
+    res.ran = 1;
+    res.signal = (uint64_t)r->signal;
+    res.wall_us = r->wall_us;
+    res.started_us = r->started_us;
+    res.finished_us = r->finished_us;
+    res.pid = (uint64_t)r->pid;
+    res.error = msg;
+    if (!tr->cur_inline)
+        publish_status (tr, &cur->t, ZPAR_TASK_EVENT_FINISHED, ZPAR_STATUS_ENGINE_DIED);
+    send_result_of (tr, cur, &res);
+    if (tr->outbox.tail && tr->outbox.tail->m->hdr.task == task)
+        tr->outbox.tail->fenced = 1;
+    zpar__runner_clear (tr->runner);
+    zpar__tr_qent_free (tr, cur);
+    tr->cur = NULL;
+    tr->fenced++;
+}
+
 /* The running task finished: send its result, forget it. */
 static void complete (zpar_task_runner_t *tr)
 {
@@ -127,6 +162,11 @@ static void complete (zpar_task_runner_t *tr)
         zpar__tr_qent_free (tr, cur);
         tr->cur = NULL;
         tr->cur_dropped = 0;
+        return;
+    }
+    if (r->status == ZPAR_STATUS_SIGNALED && r->pid > 0 &&
+        zpar__keeper_fenced (tr->keeper, r->pid)) {
+        send_fenced (tr, cur, r);
         return;
     }
     result_init (tr, &cur->t, r->status, &res);
@@ -417,6 +457,7 @@ zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task
               zpar__runner_create (r, 0, opts->rank, opts->mpi_comm, opts->cancelled, err)))
         goto error;
     zpar__runner_set_keeper (tr->runner, opts->keeper);
+    tr->keeper = opts->keeper;
     zpar__runner_set_output_cb (tr->runner, on_output, tr);
     zpar__runner_set_done_cb (tr->runner, on_done, tr);
     if (!(tr->w_kick = zpar__timer_watcher_create (r, 0, 0, on_kick, tr)) ||
@@ -516,8 +557,8 @@ size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, si
     }
     /* delivered = the controller has it: until then the task is ours */
     for (const qent_t *o = tr->outbox.head; o; o = o->next) {
-        if (!o->m->hdr.task)
-            continue;
+        if (!o->m->hdr.task || o->fenced)
+            continue; /* fenced: its result says so, the controller runs it again */
         if (ids && n < max)
             ids[n] = zpar__tid (o->m->hdr.task);
         n++;

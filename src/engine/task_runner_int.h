@@ -31,6 +31,7 @@ typedef struct qent {
     zpar_msg_t *m;
     zpar_proto_task_t t;   /* m decoded once (its byte fields point into m) */
     zpar_engine_queue_t q; /* where the answer goes */
+    int fenced;            /* outbox: a fenced task's result (not held) */
     struct qent *next;
 } qent_t;
 
@@ -62,6 +63,8 @@ struct zpar_task_runner {
     zpar_msg_t *pool[POOL_MAX];
     int npool;
     uint64_t done;
+    uint64_t fenced; /* tasks the keeper fenced */
+    zpar_keeper_t *keeper;
     int stopped;
 };
 

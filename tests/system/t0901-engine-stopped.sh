@@ -102,6 +102,35 @@ test_expect_success 'a task running on an engine stopped past the death limit ru
 	expect_no_grep "^done $first\$" side
 '
 
+# Fencing (doc/engine.md): the engine stays stopped past the end of the
+# task's work.  Before fencing the task's shell (not stopped with its
+# engine) finished and did its side effect while the controller ran the
+# task again elsewhere: twice.  Now the keeper kills it before the
+# controller's death limit, and the retry's side effect is the only one.
+test_expect_success 'a task whose engine stays stopped past its end does its side effect once' '
+	: >runs2 && : >side2 &&
+	T=$(zt_timeout 20 $ZPAR submit --retries 1 -- sh -c \
+		"echo \$\$ >>$ZT_TMP/runs2; sleep 5; echo fence-once >>$ZT_TMP/side2") &&
+	wait_for 20 "test -s runs2" &&
+	first=$(head -n 1 runs2) && rm -f victim.pid &&
+	for e in $(cat e1.pid) $(cat e2.pid); do
+		if desc_of $e | grep -qx "$first"; then echo $e >victim.pid; fi
+	done &&
+	test -s victim.pid &&
+	v=$(cat victim.pid) &&
+	kill -STOP $v &&
+	wait_for 20 "test \"\$(state_of $v)\" = dead" &&
+	sleep 6 &&
+	kill -CONT $v &&
+	zt_timeout 40 $ZPAR wait --timeout 30 $T &&
+	sleep 1 &&
+	echo "runs: $(cat runs2 | tr "\n" " ") side effects: $(grep -c fence-once side2)" &&
+	expect_eq "runs that did the side effect" 1 $(grep -c fence-once side2) &&
+	zt_timeout 20 $ZPAR result --json $T >r2.json &&
+	grep -q "\"status\": *\"ok\"" r2.json ||
+	{ cat r2.json; grep -i fenc "$ZT_TMP"/engine*.err; false; }
+'
+
 test_expect_success 'the stopped engine is alive again and runs tasks' '
 	v=$(cat victim.pid) &&
 	wait_for 15 "test \"\$(state_of $v)\" != dead" &&

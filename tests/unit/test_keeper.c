@@ -1,7 +1,8 @@
 /* test_keeper.c - the engine's keeper (keeper.h): it kills the process
  * groups it lists when its engine's end of the socket closes, leaves the
  * groups taken off the list alone, shrugs off SIGTERM / SIGINT / SIGHUP,
- * and lives in a session of its own.  The "engine" here is this test
+ * and lives in a session of its own; fencing: it kills them when no tick
+ * came for the fence limit, unless told to hold.  The "engine" here is this test
  * process; the task groups are sleep processes it starts. */
 #include "config.h"
 
@@ -134,6 +135,48 @@ int main (void)
         ok (kill (eng, SIGKILL) == 0 && waitpid (eng, &st, 0) == eng, "SIGKILL of the engine");
         ok (!group_alive (g, 5), "its task group is killed by the keeper");
         reap_all (g);
+    }
+    /* fencing: no tick for the limit (no word from the controller) kills
+     * the listed groups; a hold (the controller is gone) does not */
+    {
+        zpar_keeper_t *k3 = zpar__keeper_start (&err);
+        struct timespec beat = {0, 50 * 1000 * 1000};
+        pid_t g1 = task (), g2, g3, g4;
+        ok (k3 && g1 > 0 && zpar__keeper_add (k3, g1) == 0, "fencing: a keeper listing a group");
+        ok (zpar__keeper_fence_limit (k3, 800, 100) == 0 && zpar__keeper_tick (k3) == 0 &&
+                zpar__keeper_limit_ms (k3) == 800,
+            "fence limit 800 ms, a tick");
+        for (int i = 0; i < 30; i++) {
+            nanosleep (&beat, NULL);
+            (void)zpar__keeper_tick_fd (zpar__keeper_fd (k3)); /* as the heart thread does */
+        }
+        ok (group_alive (g1, 0), "ticked every 50 ms for 1.5 s: the group lives");
+        ok (!group_alive (g1, 5), "no tick for the limit: the group is fenced (killed)");
+        ok (zpar__keeper_fenced (k3, g1) == 1 && zpar__keeper_fenced (k3, g1) == 0,
+            "the keeper told the engine it fenced it (once)");
+        reap_all (g1);
+        g2 = task ();
+        ok (g2 > 0 && zpar__keeper_add (k3, g2) == 0 && !group_alive (g2, 5),
+            "a group listed while fenced (still no word) is killed at once");
+        ok (zpar__keeper_fenced (k3, g2) == 1, "and said so");
+        reap_all (g2);
+        g3 = task ();
+        ok (g3 > 0 && zpar__keeper_tick (k3) == 0 && zpar__keeper_add (k3, g3) == 0 &&
+                zpar__keeper_hold_fd (zpar__keeper_fd (k3)) == 0,
+            "a tick, a group, then hold (the controller's connection closed)");
+        ok (group_alive (g3, 2.5), "held: alive for three limits");
+        ok (zpar__keeper_fenced (k3, g3) == 0, "nothing fenced");
+        ok (zpar__keeper_tick (k3) == 0 && !group_alive (g3, 5),
+            "a tick ends the hold; silent again: fenced");
+        reap_all (g3);
+        g4 = task ();
+        ok (g4 > 0 && zpar__keeper_fence_limit (k3, 0, 100) == 0 && zpar__keeper_tick (k3) == 0 &&
+                zpar__keeper_add (k3, g4) == 0,
+            "fencing off (limit 0), a group listed");
+        ok (group_alive (g4, 1.5), "fencing off: alive without ticks");
+        zpar__keeper_stop (k3);
+        ok (!group_alive (g4, 5), "end-of-file still kills it");
+        reap_all (g4);
     }
     return done_testing ();
 }

@@ -205,6 +205,18 @@ static const case_t cases[] = {
       S_DOWN (2, "a1:engine-died", 0),
       /* a late result from a dead engine: the first answer stands */
       S_RES (1, 1, OK, SWALLOW, ""), S_RES (2, 2, OK, SWALLOW, ""), S_STATS (0, 0, 0, 0)}},
+    {"fencing: a fenced task's result (engine died) is retried, or a dropped duplicate",
+     4,
+     {/* from the engine that owns it, retries left: run again */
+      S_UP (1, ""), S_SUBX (1, 0, 1, NULL, NULL, "d1@1"),
+      S_RES (1, 1, ENGINE_DIED, SWALLOW, "d1@1#2"), S_RES (1, 1, OK, DELIVER, ""),
+      /* the engine was declared dead first and the retry waits for an
+       * engine: the fenced result does not end the task */
+      S_SUBX (2, 0, 1, NULL, NULL, "d2@1"), S_DOWN (1, "", 0), S_STATS (1, 0, 0, 0),
+      S_RES (2, 1, ENGINE_DIED, SWALLOW, ""), S_STATS (1, 0, 0, 0), S_UP (2, "d2@2#2"),
+      /* the retry runs elsewhere: a duplicate too */
+      S_RES (2, 1, ENGINE_DIED, SWALLOW, ""), S_RES (2, 2, OK, DELIVER, ""), S_DUPS (2, 0),
+      S_STATS (0, 0, 0, 0)}},
     {"engine death: a retried task waits for an engine to come",
      4,
      {S_UP (1, ""), S_SUBX (1, 0, 3, NULL, NULL, "d1@1"), S_DOWN (1, "", 0), S_STATS (1, 0, 0, 0),
