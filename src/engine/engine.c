@@ -188,6 +188,7 @@ static int reg_send (eng_t *e)
 {
     zpar_proto_reg_engine_t req;
     zpar_tid_t *held = NULL;
+    size_t nheld, nsent;
     zpar_msg_t *m;
     int rc = -1;
 
@@ -211,11 +212,22 @@ static int reg_send (eng_t *e)
     req.uuid = e->uuid;
     /* the tasks we hold: the controller adopts them or tells us to drop
      * them (doc/protocol.md, HELD / DROP) */
-    if ((req.nheld = zpar__task_runner_held (e->tr, NULL, 0)) > 0) {
-        if ((held = calloc (req.nheld, sizeof (*held))))
-            req.nheld = zpar__task_runner_held (e->tr, held, req.nheld);
-        else
-            req.nheld = 0; /* out of memory: the controller retries them elsewhere */
+    nheld = zpar__task_runner_held (e->tr, NULL, 0);
+    /* and the results we send again once registered: the lost controller
+     * may not have recorded them; adopted, they are taken when they come
+     * instead of the task being queued again at the end of the recovery
+     * window */
+    nsent = e->resend_since ? zpar__task_runner_sent_since (e->tr, e->resend_since, NULL, 0) : 0;
+    if (nheld + nsent > 0) {
+        if ((held = calloc (nheld + nsent, sizeof (*held)))) {
+            req.nheld = zpar__task_runner_held (e->tr, held, nheld);
+            if (nsent)
+                req.nheld +=
+                    zpar__task_runner_sent_since (e->tr, e->resend_since, held + req.nheld, nsent);
+            if (req.nheld > nheld + nsent)
+                req.nheld = nheld + nsent;
+        }
+        /* else out of memory: the controller retries them elsewhere */
         req.held = held;
     }
     if (zpar__proto_reg_engine_encode (m, &req) == 0)
@@ -279,6 +291,17 @@ static void disconnect (eng_t *e)
     e->connected = 0;
 }
 
+/* Closing the queue sockets drops what they still hold (linger 0). */
+static void discard_queued (eng_t *e)
+{
+    int zero = 0;
+    for (int i = 0; i < ZPAR_ENGINE_NQ; i++)
+        if (e->sock[i])
+            (void)zmq_setsockopt (e->sock[i], ZMQ_LINGER, &zero, sizeof (zero));
+    if (e->iopub)
+        (void)zmq_setsockopt (e->iopub, ZMQ_LINGER, &zero, sizeof (zero));
+}
+
 /* Take in what the queue sockets hold before they are closed: a task the
  * controller already sent us is held (and reported) rather than lost. */
 static void drain_queues (eng_t *e)
@@ -314,12 +337,19 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
     }
     e->ctl_session = 0;
     drain_queues (e);
-    /* what we sent since a little before the last ping may be lost with
-     * it (the controller commits its records every 50 ms) */
+    /* what we sent since a little before the lost controller's last ping
+     * may be lost with it (it commits its records every 50 ms).  The last
+     * ping may be a new controller's (NEW_CONTROLLER): the old one pinged
+     * within the death limit before it, so go back that much further. */
     if (!e->resend_since) {
-        uint64_t last = zpar__heart_last_ping_us (h);
-        e->resend_since = last > 1000000u ? last - 1000000u : 1;
+        uint64_t last = zpar__heart_last_ping_us (h),
+                 back = 1000000u + (uint64_t)e->hb_period_ms * 1000u * (e->hb_misses + 1u);
+        e->resend_since = last > back ? last - back : 1;
     }
+    /* what the queue sockets still hold for the lost controller is thrown
+     * away, not delivered to a new one under our old routing identity
+     * (which it would drop): it is sent again after we register */
+    discard_queued (e);
     disconnect (e); /* destroys h */
     (void)reg_send (e);
     zpar__timer_watcher_reset (e->w_resend, REG_RESEND_MS, REG_RESEND_MS);

@@ -577,6 +577,8 @@ int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task)
         held = 1;
     if (zpar__tr_ql_remove (tr, &tr->outbox, task, 1))
         held = 1;
+    if (zpar__tr_recent_forget (tr, task))
+        held = 1;
     if (tr->cur && zpar__tid_eq (tr->cur->t.h.task, task)) {
         held = 1;
         if (!tr->cur_dropped) {

@@ -96,11 +96,21 @@ int zpar__task_runner_stop (zpar_task_runner_t *tr);
  * ids; returns how many there are (may be more than max). */
 size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, size_t max);
 
+/* The tasks whose results were sent since since_us (monotonic; those
+ * zpar__task_runner_resend would send again): a controller that died may
+ * not have recorded them, so REGISTER_ENGINE reports them as HELD too and
+ * the new controller adopts them (their result is on its way) or says
+ * DROP (it has the result).  Writes at most max ids; returns how many
+ * there are. */
+size_t zpar__task_runner_sent_since (const zpar_task_runner_t *tr, uint64_t since_us,
+                                     zpar_tid_t *ids, size_t max);
+
 /* Forget task `task` without sending a result (the controller gave it to
  * another engine, or has its result): a queued task is removed, the
  * running one is stopped (SIGTERM to its process group, SIGKILL after a
  * grace; the next task starts once it has ended) and its result thrown
- * away, a result waiting in the outbox is thrown away.  1 if the task was
+ * away, a result waiting in the outbox is thrown away, and so is a result
+ * kept to be sent again (zpar__task_runner_resend).  1 if the task was
  * held, 0 if not, -1 EINVAL. */
 int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task);
 

@@ -79,6 +79,9 @@ void zpar__tr_qent_free (zpar_task_runner_t *tr, qent_t *t);
 /* Take the entries of task out of list l (outbox: entries that hold a
  * result, else task entries), freed; how many. */
 int zpar__tr_ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox);
+/* Forget the kept copies of task's results (not to be sent again); how
+ * many. */
+int zpar__tr_recent_forget (zpar_task_runner_t *tr, zpar_tid_t task);
 /* Send result m on queue q now, or keep it in the outbox.  Takes m. */
 void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m);
 /* The outbox retry timer's callback (arg: tr). */

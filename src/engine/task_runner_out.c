@@ -110,6 +110,37 @@ static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zp
     tr->recent[i].at_us = zpar__mono_us ();
 }
 
+size_t zpar__task_runner_sent_since (const zpar_task_runner_t *tr, uint64_t since_us,
+                                     zpar_tid_t *ids, size_t max)
+{
+    uint64_t now = zpar__mono_us ();
+    size_t n = 0;
+    if (!tr)
+        return 0;
+    for (unsigned i = 0; i < RECENT_MAX; i++) {
+        const zpar_msg_t *m = tr->recent[i].m;
+        if (!m || !m->hdr.task || tr->recent[i].at_us < since_us ||
+            now - tr->recent[i].at_us > RECENT_US)
+            continue;
+        if (ids && n < max)
+            ids[n] = zpar__tid (m->hdr.task);
+        n++;
+    }
+    return n;
+}
+
+int zpar__tr_recent_forget (zpar_task_runner_t *tr, zpar_tid_t task)
+{
+    int n = 0;
+    for (unsigned i = 0; i < RECENT_MAX; i++)
+        if (tr->recent[i].m && tr->recent[i].m->hdr.task == task.v) {
+            zpar__msg_destroy (tr->recent[i].m);
+            tr->recent[i].m = NULL;
+            n++;
+        }
+    return n;
+}
+
 size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
 {
     uint64_t now = zpar__mono_us ();
