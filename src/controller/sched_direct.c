@@ -243,8 +243,18 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         eid = zpar__routes_check (d->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]));
         n = snprintf (name, sizeof (name), "e%u", eid.v);
         if (eid.v == 0 || eid.v != h.engine || replace_part (&f, 0, name, (size_t)n) < 0) {
-            errno = EPERM;
-            drop (d, "engine", "not from the routing identity of the engine it names");
+            if (eid.v != h.engine && h.engine &&
+                zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
+                    h.engine)
+                /* signed by the engine it names, from a connection of an
+                 * earlier registration: stale, not forged (not counted) */
+                zpar__debug ("%s: stale message of engine %u dropped (an earlier connection "
+                             "of it)",
+                             d->name, h.engine);
+            else {
+                errno = EPERM;
+                drop (d, "engine", "not from the routing identity of the engine it names");
+            }
             zpar__frames_close (&f);
             continue;
         }

@@ -396,8 +396,20 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         if (handlers == engine_handlers[0] &&
             zpar__routes_check (io->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))
                     .v != h.engine) {
-            errno = EPERM;
-            drop (io, side, "not from the routing identity of the engine it names");
+            if (h.engine &&
+                zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
+                    h.engine)
+                /* signed by the engine it names, through a connection of
+                 * an earlier registration (what its queue sockets held
+                 * when a restarted controller came up): stale, not forged;
+                 * the engine sends again what matters once registered */
+                zpar__debug ("task scheduler: stale message of engine %u dropped (an earlier "
+                             "connection of it)",
+                             h.engine);
+            else {
+                errno = EPERM;
+                drop (io, side, "not from the routing identity of the engine it names");
+            }
             zpar__frames_close (&f);
             continue;
         }
