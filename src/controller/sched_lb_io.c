@@ -367,9 +367,31 @@ static const msg_handler_f engine_handlers[2][ZPAR_MSG_TYPE_MAX] = {
 
 /* Drain sock: verify each message, check its routing frames (delim) and
  * hand it to the handler of its type, or drop it. */
+static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+/* Whether engine message f comes from the routing identity of the engine
+ * it names.  An identity this thread does not know yet may be in a hub
+ * command still waiting in the pipe (an engine that registers gets its
+ * reply, with its identity, after the hub told us; when both are ready at
+ * once the engine's message is read first): read the pipe once, then
+ * check again. */
+static int route_ok (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h, int *piped)
+{
+    const void *id = zmq_msg_data (&f->part[0]);
+    size_t len = zmq_msg_size (&f->part[0]);
+    if (zpar__routes_check (io->routes, id, len).v == h->engine)
+        return 1;
+    if (*piped || !h->engine || zpar__route_engine (id, len).v != h->engine)
+        return 0;
+    *piped = 1;
+    pipe_cb (io->reactor, io->w_pipe, 0, io);
+    return zpar__routes_check (io->routes, id, len).v == h->engine;
+}
+
 static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int delim,
                    const msg_handler_f *handlers, const char *expected)
 {
+    int piped = 0;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
         zpar_hdr_t h;
@@ -393,9 +415,7 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         }
         /* leastload, from an engine: the routing identity the hub gave the
          * engine that signed it, nobody else's */
-        if (handlers == engine_handlers[0] &&
-            zpar__routes_check (io->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))
-                    .v != h.engine) {
+        if (handlers == engine_handlers[0] && !route_ok (io, &f, &h, &piped)) {
             if (h.engine &&
                 zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
                     h.engine)
