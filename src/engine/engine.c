@@ -303,14 +303,17 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
                     e->id);
         break;
     case ZPAR_HEART_RESUMED:
-        zpar__warn ("the controller's pings reached us late (this engine was stopped or cut off "
-                    "for longer than the heartbeat death limit): registering again as engine %u",
-                    e->id);
-        break;
+        /* the hub nudges us if it declared us dead meanwhile; if it did
+         * not, our tasks and their results are still good */
+        zpar__warn ("the controller's pings reached us late (this engine was stopped, starved "
+                    "or cut off for longer than the heartbeat death limit): waiting for the "
+                    "controller's word");
+        return;
     default:
-        zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
-                    (double)(now - zpar__heart_last_ping_us (h)) / 1e6, e->id);
-        break;
+        zpar__warn ("no heartbeat from the controller for %.1f s: waiting for it (the "
+                    "connection comes back by itself)",
+                    (double)(now - zpar__heart_last_ping_us (h)) / 1e6);
+        return;
     }
     e->ctl_session = 0;
     drain_queues (e);
