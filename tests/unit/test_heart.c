@@ -165,13 +165,19 @@ int main (void)
     /* a silence is a warning: the heart goes on (no reconnect), and a
      * later loss is still reported */
     lost_calls = 0;
-    for (int i = 0; i < 20; i++) {
-        ping (pub, 700 + (uint64_t)i, 77);
-        run_for (r, 20);
+    {
+        /* the pings lost meanwhile make it "resumed": a warning too */
+        int resumed = 0;
+        for (int i = 0; i < 20; i++) {
+            ping (pub, 700 + (uint64_t)i, 77);
+            run_for (r, 20);
+            if (lost_calls == 1 && lost_why == ZPAR_HEART_RESUMED) {
+                resumed++;
+                lost_calls = 0;
+            }
+        }
+        ok (lost_calls == 0 && resumed <= 1, "pings again after the silence: no loss reported");
     }
-    /* the pings lost meanwhile make it "resumed": a warning too */
-    ok (lost_calls == 0 || (lost_calls == 1 && lost_why == ZPAR_HEART_RESUMED),
-        "pings again after the silence: no loss reported");
     ok (zpar__heart_last_ping_us (h) > last, "the heart still sees the pings");
     lost_calls = 0;
     ping (pub, 800, 78);
