@@ -151,6 +151,16 @@ static int tr_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
         errno = ENOTCONN;
         return -1;
     }
+    /* a result, and no ping for the heart's limit: the controller may be
+     * gone (we keep our connection, on_heart_lost): the result waits in
+     * the outbox rather than in a connection a new controller would not
+     * take it from; it goes once the pings come back, or after we
+     * registered again */
+    if (m->hdr.type == ZPAR_MSG_RESULT && e->heart &&
+        zpar__mono_us () - zpar__heart_last_ping_us (e->heart) > zpar__heart_limit_us (e->heart)) {
+        errno = ENOTCONN;
+        return -1;
+    }
     return zpar__wire_send_chan (e->sock[q], e->signer, qchan[q], m, ZMQ_DONTWAIT);
 }
 

@@ -291,8 +291,11 @@ static void drain (zpar_heart_t *h)
         }
         if (h->session &&
             zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0 &&
-            p.session != h->session)
-            h->changed = 1;
+            p.session != h->session) {
+            h->changed = 1; /* not a ping of ours: last_ping stays (what we sent since
+                               may be lost, zpar__heart_last_ping_us) */
+            continue;
+        }
         got = 1;
     }
     zmq_msg_close (&m);

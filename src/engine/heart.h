@@ -82,7 +82,8 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
  * sockets, remove the watchers.  NULL-safe, keeps errno. */
 void zpar__heart_destroy (zpar_heart_t *h);
 
-/* Monotonic microseconds of the last ping seen (creation time if none). */
+/* Monotonic microseconds of the last ping seen from the controller session
+ * we registered with (creation time if none). */
 uint64_t zpar__heart_last_ping_us (const zpar_heart_t *h);
 
 /* The silence that counts as a loss, in microseconds. */
