@@ -164,8 +164,10 @@ static void complete (zpar_task_runner_t *tr)
         tr->cur_dropped = 0;
         return;
     }
-    if (r->status == ZPAR_STATUS_SIGNALED && r->pid > 0 &&
-        zpar__keeper_fenced (tr->keeper, r->pid)) {
+    /* the keeper's note for this group is consumed whatever the status (a
+     * task that ended by itself just before the fence keeps its result) */
+    if (r->pid > 0 && zpar__keeper_fenced (tr->keeper, r->pid) &&
+        r->status == ZPAR_STATUS_SIGNALED) {
         send_fenced (tr, cur, r);
         return;
     }

@@ -20,7 +20,8 @@
 # engine registers again and 8 new tasks go partly to it; every task has
 # one result (the hub counts 10 completed for 10 tasks, A's stale result
 # for the task B ran is not the one recorded, and zpar status counts at
-# least one duplicate dropped).
+# least one duplicate dropped); the cut-off task did its side effect once
+# (A's engine, hearing nothing, fenced it: doc/engine.md).
 #
 # Checks named in tests/netns/known-failing are expected failures (TAP
 # "# TODO") until their fix lands; a TODO check that passes is reported as
