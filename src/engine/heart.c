@@ -171,8 +171,11 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 }
 
 /* The ping SUB's monitor.  A controller that died closed its TCP
- * connections: DISCONNECTED, and until CONNECTED again the keeper holds
- * (no fencing: the tasks run on and the next controller adopts them).  A
+ * connections: DISCONNECTED, and until the next ping (or registration
+ * reply) the keeper holds (no fencing: the tasks run on and the next
+ * controller adopts them).  A reconnection alone does not end the hold: a
+ * TCP connect can succeed with no controller behind it (a listener's
+ * backlog as it closes).  A
  * partition or a stopped controller closes nothing: the keeper fences. */
 static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
@@ -193,11 +196,9 @@ static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
                     (void)zpar__keeper_hold_fd (px->keeper_fd);
                 zpar__info ("the controller's heartbeat connection closed: tasks are not fenced "
                             "until it is back");
-            } else if (ev == ZMQ_EVENT_CONNECTED && px->gone) {
-                px->gone = 0;
-                if (px->keeper_fd >= 0)
-                    (void)zpar__keeper_tick_fd (px->keeper_fd);
-            }
+            } else if (ev == ZMQ_EVENT_CONNECTED)
+                px->gone = 0; /* the hold ends with the next ping, not here: a
+                                 connection is not word from a controller */
         }
         /* the second frame (the address) */
         while (more && zmq_msg_recv (&m, px->mon, ZMQ_DONTWAIT) >= 0)

@@ -1,16 +1,23 @@
 /* test_heart.c - the engine's heart against a fake hub (a PUB for pings
  * and a ROUTER for pongs, inproc), on a reactor: pings are echoed, loss by
- * silence and by a new controller session is reported once. */
+ * silence and by a new controller session is reported once; with a real
+ * keeper, pings keep a task group alive past the fence limit, silence
+ * fences it (the hold on a closed ping connection is covered by
+ * tests/system/t0902-engine-outbox.sh). */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
 #include "engine/heart.h"
+#include "engine/keeper.h"
 #include "reactor.h"
 #include "tap.h"
 
@@ -88,6 +95,104 @@ static void run_for (zpar_reactor_t *r, unsigned ms)
     uint64_t end = zpar__mono_us () + ms * 1000u;
     while (zpar__mono_us () < end && !lost_calls)
         (void)zpar__reactor_run_once (r, 10);
+}
+
+/* A "task": a child in a process group of its own that waits to be killed. */
+static pid_t group_task (void)
+{
+    pid_t p = fork ();
+    if (p == 0) {
+        (void)setpgid (0, 0);
+        for (;;)
+            pause ();
+    }
+    if (p > 0)
+        (void)setpgid (p, p);
+    return p;
+}
+
+/* Did task p die (reaped) within ms, running reactor r and pinging on pub
+ * every 50 ms when pub is not NULL? */
+static int died_within (zpar_reactor_t *r, void *pub, uint64_t *seq, unsigned ms)
+{
+    uint64_t end = zpar__mono_us () + ms * 1000u, next = 0;
+    (void)seq;
+    while (zpar__mono_us () < end) {
+        if (pub && zpar__mono_us () >= next) {
+            ping (pub, ++*seq, 77);
+            next = zpar__mono_us () + 50000u;
+        }
+        (void)zpar__reactor_run_once (r, 10);
+        if (waitpid (-1, NULL, WNOHANG) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void end_task (pid_t p)
+{
+    (void)kill (p, SIGKILL);
+    while (waitpid (p, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Fencing with a real keeper: the heart ticks it on every ping (a task
+ * lives on past the fence limit), silence fences; a new heart after the
+ * fence (the engine registered again) keeps the next task alive. */
+static void test_fencing (void *ctx, zpar_reactor_t *r, void *router)
+{
+    zpar_error_t err = {{0}};
+    zpar_keeper_t *k = zpar__keeper_start (&err);
+    void *pub = zmq_socket (ctx, ZMQ_PUB);
+    char ep[128];
+    size_t eplen = sizeof (ep);
+    int zero = 0;
+    uint64_t seq = 1000;
+    pid_t t;
+    zpar_heart_opts_t o = {
+        .pong_addr = "inproc://t-pong",
+        .ident = "e30",
+        .period_ms = 100,
+        .misses = 3,
+        .session = 77,
+        .lost = on_lost,
+    };
+    zpar_heart_t *h;
+
+    (void)zmq_setsockopt (pub, ZMQ_LINGER, &zero, sizeof (zero));
+    ok (k && pub && zmq_bind (pub, "tcp://127.0.0.1:*") == 0 &&
+            zmq_getsockopt (pub, ZMQ_LAST_ENDPOINT, ep, &eplen) == 0,
+        "fencing: a keeper, a hub PUB on TCP (%s)", ep);
+    o.ping_addr = ep;
+    o.keeper_fd = zpar__keeper_fd (k);
+    lost_calls = 0;
+    h = zpar__heart_create (r, ctx, &o, &err);
+    ok (h && echoed (r, pub, router, "e30", 77), "a heart with the keeper beats");
+    t = group_task ();
+    ok (t > 0 && zpar__keeper_add (k, t) == 0 && zpar__keeper_fence_limit (k, 300, 100) == 0 &&
+            zpar__keeper_tick (k) == 0,
+        "a task group listed, fence limit 300 ms");
+    ok (!died_within (r, pub, &seq, 1200), "pinged every 50 ms: alive four limits later");
+    ok (died_within (r, NULL, &seq, 3000), "no ping (the hub runs on, silent): fenced");
+    ok (zpar__keeper_fenced (k, t) == 1, "the keeper says so");
+    /* the engine registers again with a new heart (the old one reported
+     * the silence) */
+    zpar__heart_destroy (h);
+    lost_calls = 0;
+    h = zpar__heart_create (r, ctx, &o, &err);
+    ok (h && echoed (r, pub, router, "e30", 77), "a new heart, pings again");
+    t = group_task ();
+    /* the registration reply is word from the controller: the engine ticks
+     * (before it starts a task: the heart's own tick may come later) */
+    ok (t > 0 && zpar__keeper_tick (k) == 0 && zpar__keeper_fence_limit (k, 1000, 100) == 0 &&
+            zpar__keeper_add (k, t) == 0,
+        "a new task group listed, fence limit 1 s");
+    ok (!died_within (r, pub, &seq, 600), "alive while pinged");
+    ok (died_within (r, NULL, &seq, 4000), "silent again: fenced");
+    zpar__heart_destroy (h);
+    zmq_close (pub);
+    zpar__keeper_stop (k);
+    end_task (t);
 }
 
 int main (void)
@@ -267,6 +372,8 @@ int main (void)
         is_int (lost_calls, 0, "a hub 600 ms late (we ran meanwhile): nothing reported");
         zpar__heart_destroy (h);
     }
+
+    test_fencing (ctx, r, router);
 
     zpar__reactor_destroy (r);
     zmq_close (pub);
