@@ -166,6 +166,12 @@ unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
 /* Engine e has just become alive (first registration, or after death):
  * watch its heart, tell the task scheduler and the clients. */
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* Engine e, alive, registered again (it closed and opened its sockets;
+ * the registrar kept its routing identity when it is the same engine):
+ * tell the task scheduler, with the adopt list zpar__hub_engine_held made
+ * (the tasks sent to it that it does not hold go back to the queue, no
+ * attempt counted). */
+void zpar__hub_engine_again (zpar_hub_t *h, zpar_hub_engine_t *e);
 /* Watch e's heart from now (again): a new watch number, a WATCH to the
  * heartbeat thread.  Events about an earlier watch are ignored. */
 void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e);
@@ -204,13 +210,13 @@ int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state);
 /* Engine e (registered, alive or about to be) reports the tasks it holds
  * unfinished (held, n).  Each is adopted (the hub counts it running on e;
  * a load-balanced one goes in the adopt list that zpar__hub_engine_up, or
- * an "adopt" pipe message when was_alive, gives the task scheduler) when
- * it is live and assigned to e, or recorded unfinished by an earlier
- * controller and not adopted by another engine, or neither live nor
- * recorded at all (an "orphan": accepted by a controller that died before
- * writing it; it runs on, see zpar__hub_task_orphan); every other one
- * (finished, or live on another engine) goes in *drop (malloc'd, *ndrop ids; the caller frees it;
- * NULL when none). 0 / -1 ENOMEM (then nothing is adopted and everything is dropped). */
+ * zpar__hub_engine_again when was_alive, gives the task scheduler) when
+ * it is live and assigned to e, or live and pending (not seen sent yet), or recorded unfinished by
+ * an earlier controller and not adopted by another engine, or neither live nor recorded at all (an
+ * "orphan": accepted by a controller that died before writing it; it runs on, see
+ * zpar__hub_task_orphan); every other one (finished, or live on another engine) goes in *drop
+ * (malloc'd, *ndrop ids; the caller frees it; NULL when none). 0 / -1 ENOMEM (then nothing is
+ * adopted and everything is dropped). */
 int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
                            const zpar_tid_t *held, size_t n, zpar_tid_t **drop, size_t *ndrop);
 

@@ -108,8 +108,13 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
     zpar__hub_drain_monitor (h);
     for (size_t i = 0; i < n; i++) {
         live_t *l = held[i].v ? zpar__idmap_get (h->live, held[i].v) : NULL;
+        /* PENDING: the task scheduler sent it to e and we have not seen
+         * that yet (or it queued it again: then it is adopted from the
+         * queue); only a task known finished or outstanding on another
+         * engine is dropped */
         int mine = l && ((l->recovered) ||
-                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
+                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)) ||
+                         (l->state == ZPAR_REC_PENDING && !l->direct));
         if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
             nadopt++;
             continue;
@@ -127,16 +132,11 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
     if (nadopt)
         zpar__info ("engine %u holds %zu task(s): adopted (they run on there, once)", e->id.v,
                     nadopt);
+    (void)was_alive;
     if (len) {
-        if (was_alive) {
-            if (h->lb_pipe)
-                (void)zpar__pipe_send_adopt (h->lb_pipe, e->id.v, list, len, 0);
-            free (list);
-        } else {
-            free (h->adopt_list); /* zpar__hub_engine_up sends it */
-            h->adopt_list = list;
-            h->adopt_len = len;
-        }
+        free (h->adopt_list); /* zpar__hub_engine_up or _again sends it */
+        h->adopt_list = list;
+        h->adopt_len = len;
     }
     if (!nd) {
         free (d);
@@ -145,6 +145,18 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
     *drop = d;
     *ndrop = nd;
     return 0;
+}
+
+void zpar__hub_engine_again (zpar_hub_t *h, zpar_hub_engine_t *e)
+{
+    /* the same routing identity: the task scheduler takes it for the same
+     * engine connected again (its tasks go back to the queue, those it
+     * holds are adopted again, in the same message) */
+    if (h->lb_pipe)
+        (void)zpar__pipe_send_up_adopt (h->lb_pipe, &e->route, h->adopt_list, h->adopt_len, 0);
+    free (h->adopt_list);
+    h->adopt_list = NULL;
+    h->adopt_len = 0;
 }
 
 /* At start: every task an earlier controller recorded but did not finish

@@ -174,6 +174,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         zpar__debug ("engine %u registered again", id.v);
         /* its heart is watched from now, as at its first registration */
         zpar__hub_engine_watch (h, e);
+        zpar__hub_engine_again (h, e);
     }
 done:
     free (drop);

@@ -324,6 +324,67 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
     return 0;
 }
 
+/* Task t, outstanding on engine eid, goes back to the queue: the engine
+ * did not run it (or was told to stop it) for reasons not the task's, so
+ * it was no attempt. */
+static void requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    t->engine = 0;
+    if (t->stealing && s->nstealing)
+        s->nstealing--;
+    t->stealing = 0;
+    if (t->attempts)
+        t->attempts--;
+    zpar__idmap_put (s->queued, t->id, t);
+    make_ready (s, t);
+}
+
+int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine)
+{
+    uint32_t eid = engine.v;
+    lbengine_t *e;
+    size_t pos = 0, n = 0, cap = 0;
+    uint64_t id, *ids = NULL;
+    lbtask_t *t;
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (eid == 0 || eid >= s->nengines || !s->engines[eid].alive) {
+        errno = ENOENT;
+        return -1;
+    }
+    s->paused = 0;
+    e = &s->engines[eid];
+    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
+        if (t->engine != eid)
+            continue;
+        if (n == cap) {
+            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[n++] = id;
+    }
+    for (size_t i = 0; i < n; i++)
+        requeue_unrun (s, zpar__idmap_del (s->running, ids[i]));
+    free (ids);
+    if (n)
+        zpar__info ("engine %u connected again: %zu task(s) sent to it go back to the queue "
+                    "(those it holds are adopted again)",
+                    eid, n);
+    e->outstanding = 0;
+    e->nout = 0;
+    e->connected = 0;
+    if (e->waiting && s->nwaiting)
+        s->nwaiting--;
+    e->waiting = 0;
+    zpar__lb_idle_push (s, eid);
+    unpark_all (s);
+    return 0;
+}
+
 int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why)
 {
     uint32_t eid = engine.v;
@@ -435,6 +496,19 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
                 return ZPAR_SCHED_LB_SWALLOW;
             }
         }
+        if (status == ZPAR_STATUS_ENGINE_DIED && t->fenced < ZPAR_SCHED_LB_FENCE_MAX) {
+            /* the engine itself says it died: it fenced the task (no word
+             * from us for its fence limit, doc/engine.md "Fencing"), a
+             * protective kill, not an attempt; we count the engine alive
+             * (it was only slow to hear us): the task goes back to the
+             * queue, no retry used */
+            t->fenced++;
+            zpar__info ("task %llu: fenced by engine %u, queued again (not an attempt)",
+                        (unsigned long long)t->id, eid);
+            s->fenced++;
+            requeue_unrun (s, t);
+            return ZPAR_SCHED_LB_SWALLOW;
+        }
         if (status != ZPAR_STATUS_OK && status != ZPAR_STATUS_ABORTED && t->retries_left > 0) {
             t->retries_left--;
             zpar__info ("task %llu failed on engine %u (%s), retrying", (unsigned long long)t->id,
@@ -533,11 +607,10 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     if (!unreachable) {
         zpar__lb_idle_push (s, eid);
         s->paused = 1;
-    } else if (e->connected)
-        engine_gone (s, eid, "disconnected");
-    else {
+    } else {
         /* registered with the hub, but its task socket is not connected
-         * yet: try it again in a moment */
+         * (yet, or for a moment: it reconnects); deaths are the hub's to
+         * declare (engine_down): try it again in a moment */
         e->waiting = 1;
         e->retry_us = now_us + ZPAR_SCHED_LB_RETRY_US;
         s->nwaiting++;

@@ -57,6 +57,10 @@ typedef struct zpar_sched_lb zpar_sched_lb_t;
 /* Highest engine id accepted. */
 #define ZPAR_SCHED_LB_MAX_ENGINE (1u << 24)
 
+/* How many times a task fenced by an engine we count alive goes back to
+ * the queue without counting as an attempt (zpar__sched_lb_result). */
+#define ZPAR_SCHED_LB_FENCE_MAX 8
+
 /* How long an engine whose task socket is not connected yet waits before
  * it is tried again (microseconds). */
 #define ZPAR_SCHED_LB_RETRY_US 5000u
@@ -121,6 +125,7 @@ typedef struct {
     uint64_t duplicates;  /* results dropped (the task was elsewhere, or answered) */
     uint64_t dup_submits; /* submissions dropped (the id was queued, running or done) */
     uint64_t adopted;     /* tasks adopted from engines that registered again */
+    uint64_t fenced;      /* fenced results of live engines: queued again, no attempt */
 } zpar_sched_lb_stats_t;
 
 /* Create with hwm tasks outstanding per engine (0: the default).  free_f
@@ -137,6 +142,14 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
  * as lost, as if it had died).  Parked tasks get another chance.
  * -1 EINVAL for engine 0 or above ZPAR_SCHED_LB_MAX_ENGINE, ENOMEM. */
 int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine);
+
+/* An engine we count alive connected again (the same engine: it
+ * registered again with the routing identity it had, after closing its
+ * sockets): what was sent to it before cannot arrive any more, so every
+ * task outstanding on it goes back to the queue, with no attempt counted
+ * and no retry used (those it still holds are adopted again right after,
+ * zpar__sched_lb_adopt).  -1 ENOENT if it is not a live engine, EINVAL. */
+int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine);
 
 /* An engine died or unregistered: its tasks are retried elsewhere within
  * their budget, else answered ZPAR_STATUS_ENGINE_DIED.  why goes to the
@@ -161,7 +174,12 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *t);
  * queued after a controller restart) finishes it there (no second run),
  * unless it says "aborted" (then it is swallowed and counted).  A result
  * for a task the policy does not know (a controller restart) is
- * delivered: the hub records the first one only. */
+ * delivered: the hub records the first one only.  ZPAR_STATUS_ENGINE_DIED
+ * from the engine the task is outstanding on is a fence (the engine heard
+ * nothing from us for its fence limit and killed the task, doc/engine.md
+ * "Fencing"): a protective kill, not an attempt: the task goes back to the
+ * queue (swallowed, stats fenced), no retry used, at most
+ * ZPAR_SCHED_LB_FENCE_MAX times per task. */
 int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                            zpar_status_t status);
 
@@ -184,9 +202,10 @@ int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);
 int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The DISPATCH action of task to engine could not be sent.  unreachable:
- * the engine's socket is not connected (EHOSTUNREACH): a connected engine
- * is then taken for dead, one that never connected is tried again after
- * ZPAR_SCHED_LB_RETRY_US (see zpar__sched_lb_tick).  Otherwise (the
+ * the engine's socket is not connected (EHOSTUNREACH: not yet, or for a
+ * moment while it reconnects; deaths are the hub's to declare): the
+ * engine is tried again after ZPAR_SCHED_LB_RETRY_US (see
+ * zpar__sched_lb_tick).  Otherwise (the
  * socket is full) dispatching pauses until the next event.  now_us:
  * monotonic time.  -1 ENOENT if task is not running on engine. */
 int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,

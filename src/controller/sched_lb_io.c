@@ -510,6 +510,16 @@ static void adopt_list (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 
 static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 {
+    const zpar_route_t *was = zpar__routes_get (io->routes, zpar__eid (pm->engine));
+    if (was && memcmp (was->b, pm->route.b, sizeof (was->b)) == 0 &&
+        zpar__sched_lb_engine_again (io->policy, zpar__eid (pm->engine)) == 0) {
+        /* the same engine, alive, connected again (the hub keeps its
+         * routing identity): its tasks are not lost, those it holds come
+         * in the same message */
+        if (pm->adopt_len)
+            adopt_list (io, pm);
+        return;
+    }
     if (zpar__routes_set (io->routes, &pm->route) < 0) {
         zpar__err ("task scheduler: engine %u: cannot record its routing identity", pm->engine);
         return;

@@ -271,6 +271,7 @@ void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
     st->duplicates = s->duplicates;
     st->dup_submits = s->dup_submits;
     st->adopted = s->adopted;
+    st->fenced = s->fenced;
 }
 
 lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)

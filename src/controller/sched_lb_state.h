@@ -40,6 +40,7 @@ typedef struct lbtask {
     int in_heap;
     int stealing;    /* asked its engine to give it back (not started yet) */
     int unstealable; /* its engine had started it when we asked */
+    unsigned fenced; /* times its engine fenced it while we counted the engine alive */
 } lbtask_t;
 
 typedef struct {
@@ -95,6 +96,7 @@ struct zpar_sched_lb {
     uint64_t duplicates;  /* results dropped: the task is elsewhere or answered */
     uint64_t dup_submits; /* submissions dropped: the task id is queued, running or done */
     uint64_t adopted;     /* tasks adopted from engines that registered again */
+    uint64_t fenced;      /* fenced results of live engines, queued again */
     int paused;           /* a dispatch could not be sent: wait for the next event */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */

@@ -151,6 +151,16 @@ static int tr_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
         errno = ENOTCONN;
         return -1;
     }
+    /* a result, and no ping for the heart's limit: the controller may be
+     * gone (we keep our connection, on_heart_lost): the result waits in
+     * the outbox rather than in a connection a new controller would not
+     * take it from; it goes once the pings come back, or after we
+     * registered again */
+    if (m->hdr.type == ZPAR_MSG_RESULT && e->heart &&
+        zpar__mono_us () - zpar__heart_last_ping_us (e->heart) > zpar__heart_limit_us (e->heart)) {
+        errno = ENOTCONN;
+        return -1;
+    }
     return zpar__wire_send_chan (e->sock[q], e->signer, qchan[q], m, ZMQ_DONTWAIT);
 }
 
@@ -326,14 +336,17 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
                     e->id);
         break;
     case ZPAR_HEART_RESUMED:
-        zpar__warn ("the controller's pings reached us late (this engine was stopped or cut off "
-                    "for longer than the heartbeat death limit): registering again as engine %u",
-                    e->id);
-        break;
+        /* the hub nudges us if it declared us dead meanwhile; if it did
+         * not, our tasks and their results are still good */
+        zpar__warn ("the controller's pings reached us late (this engine was stopped, starved "
+                    "or cut off for longer than the heartbeat death limit): waiting for the "
+                    "controller's word");
+        return;
     default:
-        zpar__warn ("no heartbeat from the controller for %.1f s: reconnecting as engine %u",
-                    (double)(now - zpar__heart_last_ping_us (h)) / 1e6, e->id);
-        break;
+        zpar__warn ("no heartbeat from the controller for %.1f s: waiting for it (the "
+                    "connection comes back by itself)",
+                    (double)(now - zpar__heart_last_ping_us (h)) / 1e6);
+        return;
     }
     e->ctl_session = 0;
     drain_queues (e);

@@ -65,7 +65,8 @@ struct zpar_heart {
     int changed;          /* a ping from another session */
     int nudged;           /* the hub asked us to register again */
     int gap;              /* the pings reached us late: we were stopped or cut off */
-    int lost;             /* the callback was called */
+    int silent;           /* SILENT was reported and no ping came since */
+    int lost;             /* the callback was called for a loss (NEW_CONTROLLER, NUDGED) */
     zpar_heart_lost_f cb;
     void *arg;
 };
@@ -291,33 +292,49 @@ static void drain (zpar_heart_t *h)
         }
         if (h->session &&
             zpar__proto_ping_decode (zmq_msg_data (&m), zmq_msg_size (&m), &p, NULL) == 0 &&
-            p.session != h->session)
-            h->changed = 1;
+            p.session != h->session) {
+            h->changed = 1; /* not a ping of ours: last_ping stays (what we sent since
+                               may be lost, zpar__heart_last_ping_us) */
+            continue;
+        }
         got = 1;
     }
     zmq_msg_close (&m);
-    if (got)
+    if (got) {
         h->last_ping = zpar__mono_us ();
+        h->silent = 0;
+    }
 }
 
-/* Lost?  Then call back (last: the callback may destroy h), else wait
- * until the limit comes. */
+/* Lost (a new controller, or the hub's nudge)?  Then call back (last: the
+ * callback may destroy h).  A silence or a late ping only warns (once per
+ * silence): the connection comes back by itself (libzmq reconnects), a new
+ * controller shows in the pings, and a hub that declared us dead nudges us;
+ * dropping the connection of an engine the hub still counts (a starved
+ * machine) would only lose its tasks.  Else wait until the limit comes. */
 static void check (zpar_heart_t *h)
 {
     uint64_t now = zpar__mono_us (), due = h->last_ping + h->limit_us;
 
-    zpar_heart_loss_t why = h->changed  ? ZPAR_HEART_NEW_CONTROLLER
-                            : h->nudged ? ZPAR_HEART_NUDGED
-                            : h->gap    ? ZPAR_HEART_RESUMED
-                                        : ZPAR_HEART_SILENT;
     if (h->lost)
         return;
-    if (h->changed || h->nudged || h->gap || now > due) {
+    if (h->changed || h->nudged) {
         h->lost = 1;
         zpar__watcher_stop (h->w_limit);
         zpar__watcher_stop (h->w_capture);
-        h->cb (h, why, h->arg);
+        h->cb (h, h->changed ? ZPAR_HEART_NEW_CONTROLLER : ZPAR_HEART_NUDGED, h->arg);
         return;
+    }
+    if (h->gap) {
+        h->gap = 0;
+        h->cb (h, ZPAR_HEART_RESUMED, h->arg); /* a warning: h lives on */
+    }
+    if (now > due) {
+        if (!h->silent) {
+            h->silent = 1;
+            h->cb (h, ZPAR_HEART_SILENT, h->arg); /* a warning: h lives on */
+        }
+        due = now + h->limit_us;
     }
     zpar__timer_watcher_reset (h->w_limit, (due - now) / 1000 + 1, 0);
 }

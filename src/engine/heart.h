@@ -19,7 +19,12 @@
  *     NEW_CONTROLLER,
  *   - the hub nudged us: NUDGED,
  *   - the silence was ours: RESUMED.
- * In every case the engine registers again.  The heart thread also ticks
+ * On NEW_CONTROLLER and NUDGED the engine registers again (the heart
+ * reports nothing more).  SILENT (once per silence: a ping ends it) and
+ * RESUMED are warnings only, the heart lives on: ZeroMQ reconnects by
+ * itself, a new controller shows in the pings, and a hub that declared us
+ * dead nudges us when our pongs reach it; an engine the hub still counts
+ * alive (a starved machine) must not drop its connection.  The heart thread also ticks
  * the keeper (keeper.h, fencing) on every ping, and tells it to hold while
  * the ping connection is closed (a ZeroMQ socket monitor: the controller
  * died, and the next one adopts the tasks).  The heart thread runs with
@@ -46,7 +51,9 @@ typedef enum {
     ZPAR_HEART_RESUMED = 4,        /* pings reached us past the hub's death limit */
 } zpar_heart_loss_t;
 
-/* Called once per loss; the callback may destroy the heart. */
+/* Called once per loss (NEW_CONTROLLER, NUDGED: the callback may destroy
+ * the heart, which reports nothing more) or warning (SILENT, RESUMED: the
+ * callback must not destroy the heart, which goes on). */
 typedef void (*zpar_heart_lost_f) (zpar_heart_t *h, zpar_heart_loss_t why, void *arg);
 
 typedef struct {
@@ -75,7 +82,8 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
  * sockets, remove the watchers.  NULL-safe, keeps errno. */
 void zpar__heart_destroy (zpar_heart_t *h);
 
-/* Monotonic microseconds of the last ping seen (creation time if none). */
+/* Monotonic microseconds of the last ping seen from the controller session
+ * we registered with (creation time if none). */
 uint64_t zpar__heart_last_ping_us (const zpar_heart_t *h);
 
 /* The silence that counts as a loss, in microseconds. */

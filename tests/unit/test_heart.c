@@ -267,6 +267,28 @@ int main (void)
     ok (zpar__mono_us () - last >= 2000000u, "not before the limit");
     run_for (r, 300);
     is_int (lost_calls, 1, "not reported again");
+    /* a silence is a warning: the heart goes on (no reconnect), and a
+     * later loss is still reported */
+    lost_calls = 0;
+    {
+        /* the pings lost meanwhile make it "resumed": a warning too */
+        int resumed = 0;
+        for (int i = 0; i < 20; i++) {
+            ping (pub, 700 + (uint64_t)i, 77);
+            run_for (r, 20);
+            if (lost_calls == 1 && lost_why == ZPAR_HEART_RESUMED) {
+                resumed++;
+                lost_calls = 0;
+            }
+        }
+        ok (lost_calls == 0 && resumed <= 1, "pings again after the silence: no loss reported");
+    }
+    ok (zpar__heart_last_ping_us (h) > last, "the heart still sees the pings");
+    lost_calls = 0;
+    ping (pub, 800, 78);
+    run_for (r, 300);
+    is_int (lost_calls, 1, "after the silence, a ping from session 78: reported");
+    ok (lost_why == ZPAR_HEART_NEW_CONTROLLER, "reason: new controller");
     zpar__heart_destroy (h);
 
     /* a new controller */
@@ -312,6 +334,14 @@ int main (void)
         }
         is_int (lost_calls, 1, "a ping sent on time that reached us 600 ms late: reported");
         ok (lost_why == ZPAR_HEART_RESUMED, "reason: resumed (the silence was ours)");
+        /* a warning only: the heart goes on, the hub's nudge still counts */
+        lost_calls = 0;
+        beat_for (r, pub, &seq, 300);
+        is_int (lost_calls, 0, "pings on time again: nothing more reported");
+        nudge (router, "e8");
+        beat_for (r, pub, &seq, 300);
+        is_int (lost_calls, 1, "after the late ping, the nudge: reported");
+        ok (lost_why == ZPAR_HEART_NUDGED, "reason: nudged");
         zpar__heart_destroy (h);
 
         /* more pings than the misses lost: we were cut off */

@@ -24,7 +24,7 @@
 #define E(n) zpar__eid (n)
 #define T(n) zpar__tid (n)
 
-enum op { END = 0, UP, DOWN, SUB, RES, DEP, ABORT, REFUSE, FAIL, TICK, STATS, ADOPT, DUPS };
+enum op { END = 0, UP, DOWN, SUB, RES, DEP, ABORT, REFUSE, FAIL, TICK, STATS, ADOPT, DUPS, AGAIN };
 
 typedef struct {
     enum op op;
@@ -48,6 +48,11 @@ typedef struct {
 #define S_UP(e, x)                                                                                 \
     {                                                                                              \
         UP, e, 0, 0, NULL, NULL, x, 0                                                              \
+    }
+/* engine e, alive, connected again (zpar__sched_lb_engine_again) */
+#define S_AGAIN(e, x, rc)                                                                          \
+    {                                                                                              \
+        AGAIN, e, 0, 0, NULL, NULL, x, rc                                                          \
     }
 #define S_DOWN(e, x, rc)                                                                           \
     {                                                                                              \
@@ -205,11 +210,15 @@ static const case_t cases[] = {
       S_DOWN (2, "a1:engine-died", 0),
       /* a late result from a dead engine: the first answer stands */
       S_RES (1, 1, OK, SWALLOW, ""), S_RES (2, 2, OK, SWALLOW, ""), S_STATS (0, 0, 0, 0)}},
-    {"fencing: a fenced task's result (engine died) is retried, or a dropped duplicate",
+    {"fencing: a fenced task's result (engine died) is queued again, not an attempt, or a "
+     "dropped duplicate",
      4,
-     {/* from the engine that owns it, retries left: run again */
-      S_UP (1, ""), S_SUBX (1, 0, 1, NULL, NULL, "d1@1"),
-      S_RES (1, 1, ENGINE_DIED, SWALLOW, "d1@1#2"), S_RES (1, 1, OK, DELIVER, ""),
+     {/* from the engine that owns it, which we count alive: run again, no
+       * attempt counted, no retry used (none left here) */
+      S_UP (1, ""), S_SUBX (1, 0, 0, NULL, NULL, "d1@1"),
+      S_RES (1, 1, ENGINE_DIED, SWALLOW, "d1@1"), S_STATS (0, 0, 0, 1),
+      S_RES (1, 1, ENGINE_DIED, SWALLOW, "d1@1"), S_RES (1, 1, OK, DELIVER, ""), S_DUPS (0, 0),
+      S_STATS (0, 0, 0, 0),
       /* the engine was declared dead first and the retry waits for an
        * engine: the fenced result does not end the task */
       S_SUBX (2, 0, 1, NULL, NULL, "d2@1"), S_DOWN (1, "", 0), S_STATS (1, 0, 0, 0),
@@ -285,10 +294,25 @@ static const case_t cases[] = {
      4,
      {S_UP (1, ""), S_FAIL (1, 1), S_SUB (1, "x1@1"), S_STATS (1, 0, 0, 0), S_TICK (3000, ""),
       S_TICK (6000, "d1@1"),
-      /* once connected, unreachable means gone */
-      S_FAIL (1, 1), S_SUB (2, "x2@1 a1:engine-died"), S_UP (2, "d2@2"),
+      /* connected, then unreachable for a moment (it reconnects): not a
+       * death (the hub declares deaths), tried again later */
+      S_FAIL (1, 1), S_SUB (2, "x2@1"), S_STATS (1, 0, 0, 1), S_TICK (9000, ""),
+      S_TICK (12000, "d2@1"), S_RES (1, 1, OK, DELIVER, ""), S_RES (2, 1, OK, DELIVER, ""),
+      S_DOWN (1, "", 0), S_UP (2, ""),
       /* a full socket: dispatching pauses until the next event */
-      S_FAIL (2, 0), S_SUB (3, "x3@2"), S_TICK (9000, ""), S_DEP (12345, 1, "d3@2")}},
+      S_FAIL (2, 0), S_SUB (3, "x3@2"), S_TICK (15000, ""), S_DEP (12345, 1, "d3@2")}},
+    {"an engine we count alive connects again: what was sent to it goes back to the queue, "
+     "no attempt counted; what it holds is adopted",
+     4,
+     {S_UP (1, ""), S_SUBX (1, 0, 0, NULL, NULL, "d1@1"), S_SUBX (2, 0, 0, NULL, NULL, "d2@1"),
+      S_SUBX (3, 0, 0, NULL, NULL, "d3@1"),
+      /* it holds 1 only (2 and 3 were in flight): 1 adopted, 2 and 3 sent
+       * again, first attempt still */
+      S_AGAIN (1, NULL, 0), S_ADOPT (1, 1, 0, 0, "~d2@1 d3@1"), S_STATS (0, 0, 0, 3),
+      S_AGAIN (1, "~d1@1 d2@1 d3@1", 0), S_RES (1, 1, OK, DELIVER, ""),
+      S_RES (2, 1, OK, DELIVER, ""), S_RES (3, 1, OK, DELIVER, ""), S_DUPS (0, 0),
+      S_STATS (0, 0, 0, 0), S_AGAIN (7, "", -1), S_DOWN (1, "", 0), S_AGAIN (1, "", -1),
+      S_AGAIN (0, "", -1)}},
 };
 
 /* ------------------------------------------------------------ harness */
@@ -412,6 +436,9 @@ static void run_case (const case_t *c)
         case DOWN:
             rc = zpar__sched_lb_engine_down (s, zpar__eid ((uint32_t)st->a), "died");
             break;
+        case AGAIN:
+            rc = zpar__sched_lb_engine_again (s, zpar__eid ((uint32_t)st->a));
+            break;
         case SUB: {
             zpar_tid_t after[8];
             zpar_eid_t targets[8];
@@ -516,7 +543,7 @@ static void run_case (const case_t *c)
             break;
         }
         if (st->op != RES && st->op != ABORT && st->op != STATS && st->op != DUPS &&
-            rc != (st->op == DOWN ? st->want : 0)) {
+            rc != (st->op == DOWN || st->op == AGAIN ? st->want : 0)) {
             good = 0;
             diag ("step %d: returned %ld", i, rc);
         }
