@@ -351,9 +351,9 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
     e->ctl_session = 0;
     drain_queues (e);
     /* what we sent since a little before the lost controller's last ping
-     * may be lost with it (it commits its records every 50 ms).  The last
-     * ping may be a new controller's (NEW_CONTROLLER): the old one pinged
-     * within the death limit before it, so go back that much further. */
+     * may be lost with it: it commits its records every 50 ms, but an
+     * overloaded one can be seconds late; go back the death limit and 1 s
+     * more (a result it did record is in DROP, and forgotten) */
     if (!e->resend_since) {
         uint64_t last = zpar__heart_last_ping_us (h),
                  back = 1000000u + (uint64_t)e->hb_period_ms * 1000u * (e->hb_misses + 1u);
