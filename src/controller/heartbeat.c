@@ -34,7 +34,7 @@ struct zpar_heartbeat {
     uint64_t seq;      /* of the last ping sent */
     uint64_t session;  /* of the last ping sent */
     uint64_t *sent_us; /* ring: sent_us[seq % nsent] = when ping seq was sent */
-    size_t nsent;      /* misses + 2 */
+    size_t nsent;      /* misses x ZPAR_HEARTBEAT_COLLECTIVE_FACTOR + 2 */
     beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
     uint32_t collective; /* silent engines at the last check, when most were */
@@ -62,7 +62,7 @@ zpar_heartbeat_t *zpar__heartbeat_create (int period_ms, int misses)
         return NULL;
     hb->period_ms = period_ms;
     hb->misses = misses;
-    hb->nsent = (size_t)misses + 2;
+    hb->nsent = (size_t)misses * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR + 2;
     randombytes_buf (hb->nudge_key, sizeof (hb->nudge_key));
     if (!(hb->sent_us = calloc (hb->nsent, sizeof (*hb->sent_us)))) {
         free (hb);
@@ -176,8 +176,11 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
         return -1;
     if (eid.v >= hb->nbeats || !(b = &hb->beats[eid.v])->watched)
         return 0;
-    /* only the last misses + 1 pings tell whether the engine lives */
-    if (seq == 0 || seq > hb->seq || hb->seq - seq > (uint64_t)hb->misses)
+    /* an echo proves the engine lived when its ping was sent (no later):
+     * a starved machine's engines echo pings seconds late, and those
+     * echoes still count, with the ping's send time (up to the 10 limits
+     * of the longest silence excused) */
+    if (seq == 0 || seq > hb->seq || hb->seq - seq >= (uint64_t)hb->nsent - 1)
         return 0;
     sent = hb->sent_us[seq % hb->nsent];
     /* an echo of a ping sent before the engine (re)registered proves

@@ -58,8 +58,12 @@ typedef struct zpar_sched_lb zpar_sched_lb_t;
 #define ZPAR_SCHED_LB_MAX_ENGINE (1u << 24)
 
 /* How many times a task fenced by an engine we count alive goes back to
- * the queue without counting as an attempt (zpar__sched_lb_result). */
-#define ZPAR_SCHED_LB_FENCE_MAX 8
+ * the queue without counting as an attempt (zpar__sched_lb_result): a
+ * safety net only; a fence is never the task's doing, and it ends when
+ * the machine is less loaded (an engine that hears no ping at all also
+ * sends no pong: the hub declares it dead, and its fenced results are
+ * then duplicates). */
+#define ZPAR_SCHED_LB_FENCE_MAX 1000
 
 /* How long an engine whose task socket is not connected yet waits before
  * it is tried again (microseconds). */

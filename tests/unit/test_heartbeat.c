@@ -82,7 +82,7 @@ static void test_late (void)
         {"the last ping", 5, 1},
         {"the ping before", 4, 1},
         {"a ping 3 periods old (misses)", 2, 1},
-        {"a ping 4 periods old: late", 1, 0},
+        {"a ping 4 periods old: late, counts from its send time", 1, 1},
         {"a ping never sent", 6, 0},
         {"seq 0", 0, 0},
     };
@@ -102,6 +102,18 @@ static void test_late (void)
             "but its beat stays at the registration (alive at 1.35 s)");
     is_int (zpar__heartbeat_expire (hb, 1351 * MS, NULL, NULL), 1,
             "dead at 1.351 s (3 pings since, none echoed)");
+    zpar__heartbeat_destroy (hb);
+
+    /* the window of echoes that count: misses x ZPAR_HEARTBEAT_COLLECTIVE_FACTOR
+     * pings back (an engine on a starved machine echoes late) */
+    hb = zpar__heartbeat_create (100, 3);
+    zpar__heartbeat_watch (hb, zpar__eid (1), 0);
+    for (int k = 1; k <= 40; k++)
+        zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 40 - 3 * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR), 1,
+            "echo of a ping 30 periods old: counts");
+    is_int (zpar__heartbeat_pong (hb, zpar__eid (1), 39 - 3 * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR), 0,
+            "echo of a ping 31 periods old: ignored");
     zpar__heartbeat_destroy (hb);
 }
 
