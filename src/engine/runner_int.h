@@ -96,7 +96,7 @@ int zpar__runner_child_started (zpar_runner_t *r);
 uint64_t zpar__runner_tv_us (struct timeval tv);
 /* ZPAR_TASK_NICE unless set, in a task child's nice value: the engine's
  * (calling thread's) plus this, at most 19. */
-#define ZPAR_TASK_NICE_DEFAULT 10
+#define ZPAR_TASK_NICE_DEFAULT 19
 /* The nice value a task child is to set: the calling thread's plus
  * r->task_nice, at most 19; ZPAR_NO_NICE: leave it (0, or already 19). */
 #define ZPAR_NO_NICE (-100)

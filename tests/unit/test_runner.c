@@ -490,7 +490,7 @@ static void test_two_runners (void)
     zpar__runner_destroy (r2);
 }
 
-/* A task child runs below the engine (ZPAR_TASK_NICE, default +10, at
+/* A task child runs below the engine (ZPAR_TASK_NICE, default +19, at
  * most 19; 0: as the engine): read its own nice value, field 19 of
  * /proc/self/stat. */
 static void test_nice (void)
@@ -498,7 +498,7 @@ static void test_nice (void)
     static const struct {
         const char *env; /* NULL: unset */
         int add;
-    } cases[] = {{NULL, 10}, {"0", 0}, {"3", 3}, {"40", 19}, {"x", 10}};
+    } cases[] = {{NULL, 19}, {"0", 0}, {"3", 3}, {"10", 10}, {"40", 19}, {"x", 19}};
     char *argv[] = {"sh", "-c", "cut -d' ' -f19 /proc/self/stat", NULL};
     int base;
 
