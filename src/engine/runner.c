@@ -29,6 +29,57 @@ static void on_timer (zpar_reactor_t *reactor, zpar_watcher_t *w, int revents, v
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* ZPAR_TASK_NICE: 0-19 (more is 19), else the default, with a warning. */
+static int task_nice_env (void)
+{
+    const char *s = getenv ("ZPAR_TASK_NICE");
+    char *end;
+    long v;
+
+    if (!s || !*s)
+        return ZPAR_TASK_NICE_DEFAULT;
+    errno = 0;
+    v = strtol (s, &end, 10);
+    if (errno || *end || v < 0) {
+        zpar__warn ("ZPAR_TASK_NICE=%s is not a number from 0 to 19: tasks get nice +%d", s,
+                    ZPAR_TASK_NICE_DEFAULT);
+        return ZPAR_TASK_NICE_DEFAULT;
+    }
+    return v > 19 ? 19 : (int)v;
+}
+
+int zpar__runner_task_nice (const zpar_runner_t *r)
+{
+    int cur;
+
+    if (r->task_nice <= 0)
+        return ZPAR_NO_NICE;
+    errno = 0;
+    cur = getpriority (PRIO_PROCESS, 0);
+    if ((cur == -1 && errno) || cur >= 19)
+        return ZPAR_NO_NICE;
+    return cur + r->task_nice > 19 ? 19 : cur + r->task_nice;
+}
+
+void zpar__runner_child_nice (int nice)
+{
+    char txt[4];
+    size_t n = 0;
+    int fd;
+
+    (void)setpriority (PRIO_PROCESS, 0, nice);
+    if (nice < 0 || nice > 19 || getsid (0) != getpid ())
+        return;
+    if (nice >= 10)
+        txt[n++] = (char)('0' + nice / 10);
+    txt[n++] = (char)('0' + nice % 10);
+    txt[n++] = '\n';
+    if ((fd = open ("/proc/self/autogroup", O_WRONLY | O_CLOEXEC)) >= 0) {
+        (void)!write (fd, txt, n);
+        (void)close (fd);
+    }
+}
+
 zpar_runner_t *zpar__runner_create (zpar_reactor_t *reactor, uint32_t engine, int rank,
                                     void *mpi_comm, volatile sig_atomic_t *cancelled,
                                     zpar_error_t *err)
@@ -48,6 +99,7 @@ zpar_runner_t *zpar__runner_create (zpar_reactor_t *reactor, uint32_t engine, in
     r->rank = rank;
     r->mpi_comm = mpi_comm;
     r->cancelled = cancelled;
+    r->task_nice = task_nice_env ();
     r->pidfd = -1;
     for (int i = 0; i < NFD; i++)
         r->fd[i] = -1;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,6 +106,7 @@ typedef struct {
     int out, err;    /* the pipes' write ends */
     pid_t parent;
     int errfd; /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
+    int nice;  /* the nice value to set, or ZPAR_NO_NICE */
     volatile int err_no;
     volatile int stage;
 } spawn_args_t;
@@ -157,8 +159,14 @@ static int spawn_child (void *arg)
         spawn_fail (a, STAGE_SETUP, errno);
     if (getppid () != a->parent)
         spawn_fail (a, STAGE_SETUP, ESRCH);
-    if (setpgid (0, 0) < 0)
+    /* its own session: its own process group (pid) and, where the kernel
+     * groups by session (autogroup), its own CPU share */
+    if (setsid () < 0)
         spawn_fail (a, STAGE_SETUP, errno);
+    /* below the control plane (doc/engine.md); raising a nice value needs
+     * no privilege, and a task runs anyway if it cannot */
+    if (a->nice != ZPAR_NO_NICE)
+        zpar__runner_child_nice (a->nice);
     if ((fd = open ("/dev/null", O_RDONLY)) < 0)
         spawn_fail (a, STAGE_SETUP, errno);
     if (fd != 0) {
@@ -281,6 +289,7 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
     a.cwd = spec->cwd && *spec->cwd ? spec->cwd : NULL;
     a.out = po[1];
     a.err = pe[1];
+    a.nice = zpar__runner_task_nice (r);
 
     pid = spawn (&a, &stage);
     if (pid < 0)

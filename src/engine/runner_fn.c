@@ -124,7 +124,7 @@ static void write_all (int fd, const void *data, size_t len)
 /* In the forked child: never returns, never touches ZeroMQ. */
 static void __attribute__ ((noreturn))
 child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, pid_t parent,
-                int po, int pe, int pr)
+                int nice, int po, int pe, int pr)
 {
     static const int defsigs[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
     struct zpar_fn_ctx ctx;
@@ -138,7 +138,13 @@ child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec,
     (void)prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid () != parent)
         _exit (127);
-    (void)setpgid (0, 0);
+    /* its own session (and CPU share under autogroup), unless the engine
+     * already made us a group leader (then its session: a group anyway) */
+    if (setsid () < 0)
+        (void)setpgid (0, 0);
+    /* below the control plane (doc/engine.md) */
+    if (nice != ZPAR_NO_NICE)
+        zpar__runner_child_nice (nice);
     /* the keeper must see the engine go, not wait for us */
     if (zpar__keeper_fd (r->keeper) >= 0)
         (void)close (zpar__keeper_fd (r->keeper));
@@ -193,6 +199,7 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     zpar_task_fn *fn;
     void *h;
     pid_t pid, parent;
+    int nice;
 
     if (!spec->lib || !*spec->lib)
         return zpar__runner_fail_now (r, "function task without a library");
@@ -236,9 +243,10 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     fflush (stderr);
     r->is_fn = 1;
     parent = getpid ();
+    nice = zpar__runner_task_nice (r);
     pid = fork ();
     if (pid == 0)
-        child_function (r, fn, spec, parent, po[1], pe[1], pr[1]);
+        child_function (r, fn, spec, parent, nice, po[1], pe[1], pr[1]);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     zpar__runner_close_fd (&pr[1]);

@@ -43,6 +43,7 @@ struct zpar_runner {
     dlent_t *libs;
     zpar_keeper_t *keeper; /* borrowed, or NULL */
     pid_t listed;          /* the group the keeper lists for us, 0: none */
+    int task_nice;         /* what a task child adds to its nice value, 0: nothing */
 
     int state;
     int is_fn;
@@ -93,6 +94,17 @@ int zpar__runner_fail_now (zpar_runner_t *r, const char *fmt, ...)
  * after killing it when it cannot be watched (result ERROR). */
 int zpar__runner_child_started (zpar_runner_t *r);
 uint64_t zpar__runner_tv_us (struct timeval tv);
+/* ZPAR_TASK_NICE unless set, in a task child's nice value: the engine's
+ * (calling thread's) plus this, at most 19. */
+#define ZPAR_TASK_NICE_DEFAULT 19
+/* The nice value a task child is to set: the calling thread's plus
+ * r->task_nice, at most 19; ZPAR_NO_NICE: leave it (0, or already 19). */
+#define ZPAR_NO_NICE (-100)
+int zpar__runner_task_nice (const zpar_runner_t *r);
+/* In a task child (async-signal-safe: system calls only): set our nice
+ * value, and our session's autogroup's (/proc/self/autogroup) when we lead
+ * a session of our own; failures are ignored. */
+void zpar__runner_child_nice (int nice);
 /* For the unit test: on = do without pidfds (the 20 ms exit poll). */
 void zpar__runner_set_no_pidfd (zpar_runner_t *r, int on);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -489,6 +490,66 @@ static void test_two_runners (void)
     zpar__runner_destroy (r2);
 }
 
+/* A task child runs below the engine (ZPAR_TASK_NICE, default +19, at
+ * most 19; 0: as the engine): read its own nice value, field 19 of
+ * /proc/self/stat. */
+static void test_nice (void)
+{
+    static const struct {
+        const char *env; /* NULL: unset */
+        int add;
+    } cases[] = {{NULL, 19}, {"0", 0}, {"3", 3}, {"10", 10}, {"40", 19}, {"x", 19}};
+    char *argv[] = {"sh", "-c", "cut -d' ' -f19 /proc/self/stat", NULL};
+    int base;
+
+    errno = 0;
+    base = getpriority (PRIO_PROCESS, 0);
+    ok (!(base == -1 && errno), "our own nice value: %d", base);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        zpar_error_t err = {{0}};
+        zpar_runner_t *rn;
+        zpar_run_spec_t s = cmd (argv);
+        const zpar_run_result_t *res;
+        char want[16];
+        int n = base + cases[i].add > 19 ? 19 : base + cases[i].add;
+
+        if (cases[i].env)
+            setenv ("ZPAR_TASK_NICE", cases[i].env, 1);
+        else
+            unsetenv ("ZPAR_TASK_NICE");
+        rn = zpar__runner_create (reactor, 9, -1, NULL, NULL, &err);
+        unsetenv ("ZPAR_TASK_NICE");
+        if (!rn) {
+            ok (0, "runner for ZPAR_TASK_NICE=%s: %s", cases[i].env ? cases[i].env : "(unset)",
+                err.text);
+            continue;
+        }
+        snprintf (want, sizeof (want), "%d\n", n);
+        ok (zpar__runner_start (rn, &s) == 0 && zpar__runner_wait (rn, 10) == 0,
+            "ZPAR_TASK_NICE=%s: the task ran", cases[i].env ? cases[i].env : "(unset)");
+        res = zpar__runner_result (rn);
+        ok (res && res->status == ZPAR_STATUS_OK && buf_is (&res->out, want),
+            "ZPAR_TASK_NICE=%s: the task's nice value is %d (got %.*s)",
+            cases[i].env ? cases[i].env : "(unset)", n, res ? (int)res->out.len : 0,
+            res && res->out.data ? (const char *)res->out.data : "");
+        if (access ("/proc/self/autogroup", R_OK) == 0 && n > base) {
+            /* the kernel shares CPU by session first: the task's own
+             * session must be demoted too, or nice changes nothing */
+            char *ag[] = {"cat", "/proc/self/autogroup", NULL};
+            char nice_txt[24];
+            s = cmd (ag);
+            zpar__runner_clear (rn);
+            snprintf (nice_txt, sizeof (nice_txt), " nice %d\n", n);
+            ok (zpar__runner_start (rn, &s) == 0 && zpar__runner_wait (rn, 10) == 0 &&
+                    (res = zpar__runner_result (rn)) && res->out.data &&
+                    memmem (res->out.data, res->out.len, nice_txt, strlen (nice_txt)),
+                "ZPAR_TASK_NICE=%s: the task's autogroup has nice %d",
+                cases[i].env ? cases[i].env : "(unset)", n);
+        }
+        zpar__runner_destroy (rn);
+    }
+}
+
 /* Without pidfds (old kernels) the exit is polled for. */
 static void test_no_pidfd (void)
 {
@@ -642,6 +703,7 @@ int main (void)
     test_control ();
     test_signals (lib);
     test_two_runners ();
+    test_nice ();
     test_no_pidfd ();
     test_parent_death (lib);
     test_bad_params (lib);
