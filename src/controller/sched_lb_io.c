@@ -52,6 +52,7 @@ struct zpar_sched_lb_io {
     int started;
     volatile uint64_t dropped;
     volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
+    uint64_t stale;               /* engine messages from an earlier identity of theirs */
     zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
 };
 
@@ -189,7 +190,7 @@ static void run_actions (zpar_sched_lb_io_t *io)
     } else if (zpar__watcher_active (io->w_retry))
         zpar__watcher_stop (io->w_retry);
     zpar__sched_lb_stats (io->policy, &st);
-    io->duplicates = st.duplicates + st.dup_submits;
+    io->duplicates = st.duplicates + st.dup_submits + io->stale;
 }
 
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -418,15 +419,17 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         if (handlers == engine_handlers[0] && !route_ok (io, &f, &h, &piped)) {
             if (h.engine &&
                 zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
-                    h.engine)
+                    h.engine) {
                 /* signed by the engine it names, through a connection of
                  * an earlier registration (what its queue sockets held
-                 * when a restarted controller came up): stale, not forged;
-                 * the engine sends again what matters once registered */
+                 * when a restarted controller came up): stale, not forged
+                 * (counted with the duplicates); the engine sends again
+                 * what matters once registered */
+                io->stale++;
                 zpar__debug ("task scheduler: stale message of engine %u dropped (an earlier "
                              "connection of it)",
                              h.engine);
-            else {
+            } else {
                 errno = EPERM;
                 drop (io, side, "not from the routing identity of the engine it names");
             }
