@@ -507,11 +507,13 @@ int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)
     return 0;
 }
 
-/* The counter's value as the database and the unsaved batch have it. */
+/* The counter's value as the database and the unsaved batch have it (the
+ * engine counter also from the engine ids not saved yet). */
 static int counter_value (zpar_records_t *s, const char *name, uint64_t *v)
 {
     sqlite3_stmt *st;
     size_t len = strlen (name);
+    int engines = !strcmp (name, "engine_next");
     int rc;
     *v = 0;
     if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
@@ -525,9 +527,13 @@ static int counter_value (zpar_records_t *s, const char *name, uint64_t *v)
     }
     for (size_t i = 0; i < s->nops; i++) {
         const op_t *op = &s->ops[i];
-        if (op->kind == OP_COUNTER && op->len == len && !memcmp (op->blob, name, len) &&
-            op->id > *v)
-            *v = op->id;
+        uint64_t x = 0;
+        if (op->kind == OP_COUNTER && op->len == len && !memcmp (op->blob, name, len))
+            x = op->id;
+        else if (op->kind == OP_ENGINE && engines)
+            x = op->when;
+        if (x > *v)
+            *v = x;
     }
     return 0;
 }
@@ -663,34 +669,11 @@ error:
 
 int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
 {
-    sqlite3_stmt *st;
-    int rc;
     if (!s || !name || !*name || !v) {
         errno = EINVAL;
         return -1;
     }
-    *v = 0;
-    if (!(st = zpar__db_stmt (s->db, sql_counter_get, NULL)))
-        return -1;
-    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
-    if ((rc = zpar__db_step (s->db, st, "counter", NULL)) < 0)
-        return -1;
-    if (rc == 1) {
-        *v = (uint64_t)sqlite3_column_int64 (st, 0);
-        sqlite3_reset (st);
-    }
-    /* values not saved yet */
-    for (size_t i = 0; i < s->nops; i++) {
-        const op_t *op = &s->ops[i];
-        uint64_t x = 0;
-        if (op->kind == OP_COUNTER && op->len == strlen (name) && !memcmp (op->blob, name, op->len))
-            x = op->id;
-        else if (op->kind == OP_ENGINE && !strcmp (name, "engine_next"))
-            x = op->when;
-        if (x > *v)
-            *v = x;
-    }
-    return 0;
+    return counter_value (s, name, v);
 }
 
 int zpar__records_counter_raise (zpar_records_t *s, const char *name, uint64_t v)
