@@ -160,11 +160,34 @@ static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
     }
 }
 
+/* The ids of the tasks running on engine eid (*n of them; NULL when none,
+ * or as many as memory allowed); the caller frees the array.  Collected
+ * first: the caller then takes them out of s->running. */
+static uint64_t *running_on (zpar_sched_lb_t *s, uint32_t eid, size_t *n)
+{
+    size_t pos = 0, cap = 0;
+    uint64_t id, *ids = NULL;
+    lbtask_t *t;
+    *n = 0;
+    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
+        if (t->engine != eid)
+            continue;
+        if (*n == cap) {
+            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[(*n)++] = id;
+    }
+    return ids;
+}
+
 static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
 {
     lbengine_t *e = &s->engines[eid];
-    size_t pos = 0, n = 0, cap = 0;
-    uint64_t id, *ids = NULL;
+    size_t n = 0;
+    uint64_t *ids;
     lbtask_t *t;
 
     e->alive = 0;
@@ -175,17 +198,7 @@ static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
         s->nwaiting--;
     e->waiting = 0;
     e->nout = 0;
-    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
-        if (t->engine != eid)
-            continue;
-        if (n == cap) {
-            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
-            if (!ni)
-                break;
-            ids = ni;
-        }
-        ids[n++] = id;
-    }
+    ids = running_on (s, eid, &n);
     for (size_t i = 0; i < n; i++) {
         t = zpar__idmap_del (s->running, ids[i]);
         t->engine = 0;
@@ -343,9 +356,8 @@ int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine)
 {
     uint32_t eid = engine.v;
     lbengine_t *e;
-    size_t pos = 0, n = 0, cap = 0;
-    uint64_t id, *ids = NULL;
-    lbtask_t *t;
+    size_t n = 0;
+    uint64_t *ids;
     if (!s) {
         errno = EINVAL;
         return -1;
@@ -356,17 +368,7 @@ int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine)
     }
     s->paused = 0;
     e = &s->engines[eid];
-    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
-        if (t->engine != eid)
-            continue;
-        if (n == cap) {
-            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
-            if (!ni)
-                break;
-            ids = ni;
-        }
-        ids[n++] = id;
-    }
+    ids = running_on (s, eid, &n);
     for (size_t i = 0; i < n; i++)
         requeue_unrun (s, zpar__idmap_del (s->running, ids[i]));
     free (ids);
