@@ -446,7 +446,8 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
 
 /* The engine whose routing identity (set by zpar__heartbeat_set_route)
  * data is; 0 if none: an identity nobody was given by the registrar. */
-static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, size_t len)
+static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, size_t len,
+                               const void *via)
 {
     zpar_eid_t eid = zpar__route_engine (data, len);
     const beat_t *b;
@@ -454,6 +455,11 @@ static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, siz
         return zpar__eid (0);
     b = &hb->beats[eid.v];
     if (!b->routed || sodium_memcmp (b->route.b, data, ZPAR_ROUTE_LEN) != 0)
+        return zpar__eid (0);
+    /* an engine behind a relay counts only through that relay (route.h) */
+    if (via ? !zpar__route_relayed (&b->route) ||
+                  sodium_memcmp (b->route.via, via, ZPAR_RELAY_ID_LEN) != 0
+            : zpar__route_relayed (&b->route))
         return zpar__eid (0);
     return eid;
 }
@@ -468,9 +474,9 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         zpar_frames_t f;
         zpar_eid_t eid;
         zpar_proto_ping_t p;
-        const void *ident;
+        const void *ident, *via = NULL;
         size_t ilen;
-        int rc;
+        int rc, at = 0;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -480,15 +486,21 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         }
         if (st)
             st->received++;
-        if (f.n != 2 || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]),
-                                                 zmq_msg_size (&f.part[1]), &p, NULL) < 0) {
+        /* through a relay: [relay id, identity, ping] */
+        if (f.n == 3 && zpar__relay_id_is (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))) {
+            via = zmq_msg_data (&f.part[0]);
+            at = 1;
+        }
+        if (f.n != 2 + at ||
+            zpar__proto_ping_decode (zmq_msg_data (&f.part[at + 1]), zmq_msg_size (&f.part[at + 1]),
+                                     &p, NULL) < 0) {
             bad++;
             zpar__frames_close (&f);
             continue;
         }
-        ident = zmq_msg_data (&f.part[0]);
-        ilen = zmq_msg_size (&f.part[0]);
-        eid = parse_ident (hb, ident, ilen);
+        ident = zmq_msg_data (&f.part[at]);
+        ilen = zmq_msg_size (&f.part[at]);
+        eid = parse_ident (hb, ident, ilen, via);
         if (!eid.v || !hb->beats[eid.v].watched || p.session != hb->session) {
             /* an engine we do not count (declared dead, never registered
              * here, or echoing another controller's pings): tell it to
@@ -496,12 +508,14 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             if (st)
                 st->uncounted++;
             if (!hb->nudge_off && zpar__heartbeat_nudge_due (hb, ident, ilen, now_us) &&
+                (!via || zmq_send (sock, via, ZPAR_RELAY_ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+                             ZPAR_RELAY_ID_LEN) &&
                 zmq_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
                 zmq_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) == ZPAR_HB_RREG_LEN &&
                 st)
                 st->nudged++;
         } else {
-            int fd = zmq_msg_get (&f.part[1], ZMQ_SRCFD);
+            int fd = zmq_msg_get (&f.part[at + 1], ZMQ_SRCFD);
             if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
                 cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
             /* the connection it came on (TCP: its fd), for the kernel's

@@ -437,6 +437,19 @@ static void set_fence (eng_t *e)
     (void)zpar__keeper_tick (e->keeper);
 }
 
+/* The engine-side addresses of our connection information instead of
+ * the reply's (zpar_engine_opts_t.own_addrs). */
+static void use_own_addrs (eng_t *e)
+{
+    snprintf (e->addr[ZPAR_ENGINE_Q_MUX], ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_MUX_ENGINE]);
+    snprintf (e->addr[ZPAR_ENGINE_Q_TASK], ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_TASK_ENGINE]);
+    snprintf (e->addr[ZPAR_ENGINE_Q_CONTROL], ZPAR_ADDR_MAX, "%s",
+              e->ci.addr[ZPAR_EP_CONTROL_ENGINE]);
+    snprintf (e->addr_iopub, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_IOPUB_ENGINE]);
+    snprintf (e->addr_ping, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_HB_PING]);
+    snprintf (e->addr_pong, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_HB_PONG]);
+}
+
 /* What the registrar says: SHUTDOWN, or the reply to our registration. */
 static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
 {
@@ -476,6 +489,8 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
         copy_addr (&rep, ZPAR_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
         copy_addr (&rep, ZPAR_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
         goto done;
+    if (e->opts->own_addrs)
+        use_own_addrs (e); /* behind the node's relay: its endpoints */
     e->hb_period_ms = rep.hb_period_ms ? rep.hb_period_ms : 1000;
     e->hb_misses = rep.hb_misses ? (unsigned)rep.hb_misses : 3;
     if (e->id && e->id != rep.h.engine.v)

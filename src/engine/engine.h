@@ -16,6 +16,11 @@ typedef struct {
     void *mpi_comm;          /* engines-only MPI communicator (MPI_Comm *), or NULL */
     const char *bind_report; /* text describing this engine's CPU binding, or NULL */
     double register_timeout; /* give up registering after this (s); <= 0: retry forever */
+    /* connect the queues, IOPub and heartbeat to the addresses of the
+     * connection information (its engine-side ones) instead of those of
+     * the registration reply: an engine behind the node's relay, whose
+     * conninfo names the relay's endpoints (src/relay/relay.h) */
+    int own_addrs;
 } zpar_engine_opts_t;
 
 /* The engine.json an engine started by hand uses: given (--connection-file)
