@@ -380,6 +380,7 @@ static int connect_queues (eng_t *e)
         .misses = e->hb_misses,
         .session = e->ctl_session,
         .keeper_fd = zpar__keeper_fd (e->keeper),
+        .no_hold = e->opts->own_addrs,
         .lost = on_heart_lost,
         .arg = e,
     };
