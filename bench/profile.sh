@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/profile.sh [--mode cpu|perf|callgrind] [--tasks N] [--keep] BUILD [OUT]
+# bench/profile.sh [--mode cpu|perf|trace|callgrind] [--tasks N] [--keep] BUILD [OUT]
 #
 # Where the pipelined no-op throughput goes: the same load as run.sh's
 # "no-op tasks/s pipelined, inline" row (N load-balanced inline no-op
@@ -13,6 +13,8 @@
 #   perf       the same, and `perf record -g` (cpu-clock) of every process
 #              during the phase: OUT/perf.PROC.data, reports in
 #              OUT/perf.PROC.txt (self time by symbol)
+#   trace      the same, and `perf trace -s` of every process during the
+#              phase: system calls by thread and kind, OUT/trace.PROC.txt
 #   callgrind  every process under valgrind --tool=callgrind, counts zeroed
 #              before the phase and dumped after it: instructions per 10,000
 #              tasks (noise-free: other jobs on the machine do not change
@@ -38,14 +40,18 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-case "$MODE" in cpu | perf | callgrind) ;; *) echo "profile.sh: --mode cpu|perf|callgrind" >&2; exit 2 ;; esac
+case "$MODE" in cpu | perf | trace | callgrind) ;; *) echo "profile.sh: --mode cpu|perf|trace|callgrind" >&2; exit 2 ;; esac
 if [ ${#args[@]} -lt 1 ] || [ ${#args[@]} -gt 2 ] || [ ! -x "${args[0]}/zpar" ]; then
-    echo "usage: bench/profile.sh [--mode cpu|perf|callgrind] [--tasks N] [--keep] BUILD [OUT]" >&2
+    echo "usage: bench/profile.sh [--mode cpu|perf|trace|callgrind] [--tasks N] [--keep] BUILD [OUT]" >&2
     exit 2
 fi
 [ -n "$N" ] || { [ "$MODE" = callgrind ] && N=10000 || N=20000; }
 ZB=$(cd "${args[0]}" && pwd)
 ZPAR=$ZB/zpar
+# the program itself, not libtool's wrapper script (a profiler would
+# profile the shell)
+ZPARBIN=$ZPAR
+[ "$MODE" = callgrind ] && [ -x "$ZB/.libs/zpar" ] && ZPARBIN=$ZB/.libs/zpar
 BENCH=$(cd "$(dirname "$0")" && pwd)
 SRC=$(sed -n 's/^abs_top_srcdir = //p' "$ZB/Makefile" 2>/dev/null)
 [ -n "$SRC" ] && [ -f "$SRC/include/zpar.h" ] || SRC=$(dirname "$BENCH")
@@ -86,7 +92,8 @@ ZBENCH=$WORK/bin/zpar-bench
 # wrap NAME: the profiler's command prefix for process NAME
 wrap() {
     case "$MODE" in
-    callgrind) echo valgrind -q --tool=callgrind --callgrind-out-file="$OUT/callgrind.$1.out" ;;
+    callgrind) echo env LD_LIBRARY_PATH="$ZB/.libs" valgrind -q --tool=callgrind \
+        --callgrind-out-file="$OUT/callgrind.$1.out" ;;
     *) echo ;;
     esac
 }
@@ -95,13 +102,13 @@ cpu_ticks() { # pid -> utime + stime in clock ticks
 }
 
 say "$MODE, $N tasks, build $ZB, output $OUT"
-$(wrap controller) "$ZPAR" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
+$(wrap controller) "$ZPARBIN" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
 PIDS+=($!)
 CPID=$!
 for i in $(seq 1 $((TMO * 10))); do [ -s "$D/engine.json" ] && break; sleep 0.1; done
 [ -s "$D/engine.json" ] || { say "the controller did not start"; cat "$WORK/controller.log" >&2; exit 1; }
 for k in 1 2; do
-    $(wrap engine$k) "$ZPAR" engine --connection-file "$D/engine.json" >"$WORK/engine$k.log" 2>&1 &
+    $(wrap engine$k) "$ZPARBIN" engine --connection-file "$D/engine.json" >"$WORK/engine$k.log" 2>&1 &
     PIDS+=($!)
     eval EPID$k=$!
 done
@@ -119,6 +126,21 @@ for p in $CPID $EPID1 $EPID2; do ticks0+=("$(cpu_ticks "$p")"); done
 if [ "$MODE" = callgrind ]; then
     for p in $CPID $EPID1 $EPID2; do callgrind_control -z "$p" >/dev/null; done
 fi
+STATEV=task-clock,context-switches,raw_syscalls:sys_enter
+if [ "$MODE" = cpu ] && command -v perf >/dev/null; then
+    for x in controller:$CPID engine1:$EPID1 engine2:$EPID2; do
+        perf stat --per-thread -e $STATEV -o "$OUT/stat.${x%%:*}.txt" -p "${x#*:}" 2>/dev/null &
+        PERFS+=($!)
+    done
+    sleep 0.5
+fi
+if [ "$MODE" = trace ]; then
+    for x in controller:$CPID engine1:$EPID1 engine2:$EPID2; do
+        perf trace -s -o "$OUT/trace.${x%%:*}.txt" -p "${x#*:}" 2>/dev/null &
+        PERFS+=($!)
+    done
+    sleep 1
+fi
 if [ "$MODE" = perf ]; then
     for x in controller:$CPID engine1:$EPID1 engine2:$EPID2; do
         perf record -q -g -e cpu-clock -o "$OUT/perf.${x%%:*}.data" -p "${x#*:}" 2>/dev/null &
@@ -131,7 +153,13 @@ t0=$(date +%s.%N)
 case "$MODE" in
 perf) perf record -q -g -e cpu-clock -o "$OUT/perf.client.data" -- "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" ;;
 callgrind) $(wrap client) "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" ;;
-*) "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" & CLPID=$!
+*) if command -v perf >/dev/null; then
+       perf stat -e $STATEV -o "$OUT/stat.client.txt" -- \
+           "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" &
+   else
+       "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" &
+   fi
+   CLPID=$!
    while kill -0 $CLPID 2>/dev/null; do ct=$(cpu_ticks $CLPID); [ "$ct" != 0 ] && CT=$ct; sleep 0.05; done
    wait $CLPID ;;
 esac
@@ -144,7 +172,7 @@ for p in $CPID $EPID1 $EPID2; do ticks1+=("$(cpu_ticks "$p")"); done
 if [ "$MODE" = callgrind ]; then
     for p in $CPID $EPID1 $EPID2; do callgrind_control -d "$p" >/dev/null; done
 fi
-if [ "$MODE" = perf ]; then
+if [ -n "${PERFS:-}" ]; then
     for p in "${PERFS[@]}"; do kill -INT "$p"; done
     wait "${PERFS[@]}" 2>/dev/null
 fi
@@ -159,6 +187,26 @@ done
 [ -n "${CT:-}" ] && awk -v d="$CT" -v hz="$HZ" -v N="$N" \
     'BEGIN { printf "cpu ms per 10k tasks, %-10s %8.1f (whole client run)\n", "client", d * 1000 / hz * 10000 / N }'
 case "$MODE" in
+cpu)
+    # perf stat: per thread, per 10k tasks
+    for x in controller engine1 engine2 client; do
+        [ -f "$OUT/stat.$x.txt" ] || continue
+        echo "--- $x, per 10k tasks: thread, cpu ms, context switches, system calls"
+        awk -v N="$N" '
+            $0 ~ /task-clock|context-switches|sys_enter/ {
+                # --per-thread lines: "comm-tid value event", else "value event"
+                if ($1 ~ /^[0-9.,]+$/) { th = "(all)"; v = $1; ev = $2 " " $3 } else { th = $1; v = $2; ev = $3 " " $4 }
+                gsub(",", "", v)
+                if (!(th in seen)) { seen[th] = 1; order[n++] = th }
+                if (ev ~ /task-clock/) ms[th] = v; else if (ev ~ /context/) cs[th] = v; else sc[th] = v
+            }
+            END {
+                for (i = 0; i < n; i++) { t = order[i]
+                    if (ms[t] + cs[t] + sc[t] == 0) continue
+                    printf "  %-24s %8.1f %9.0f %9.0f\n", t, ms[t] * 10000 / N, cs[t] * 10000 / N, sc[t] * 10000 / N }
+            }' "$OUT/stat.$x.txt"
+    done
+    ;;
 perf)
     for x in controller engine1 engine2 client; do
         perf report -q -i "$OUT/perf.$x.data" --no-children --sort dso,sym --percent-limit 0.5 \
