@@ -38,7 +38,7 @@
 #
 # Variables: BED_N, BED_NET (first 3 octets), BED_DIR, BED_HOSTS ("h1 .. hN"),
 # BED_PREFIX, BED_ENV (the env file).  Functions: bed_up, bed_on, bed_fault,
-# bed_hostfile, bed_down, bed_ip HOST.
+# bed_hostfile, bed_down, bed_ip HOST, bed_procs STRING, bed_expect_known.
 BED_LIB=${srcdir:-.}/tests/lib
 [ -f "$BED_LIB/bed/bed-up.sh" ] || BED_LIB=$(cd "$(dirname "$0")/../lib" && pwd)
 BED_LOCK=/tmp/zpar-netns-bed.lock
@@ -130,7 +130,7 @@ bed_up () {
     }
     . "$BED_DIR/state/chosen"
     if ! BED_DIR=$BED_DIR BED_PREFIX=$BED_PREFIX BED_NET=$BED_NET BED_N=$BED_N \
-        BED_SLURM=$bed__slurm BED_CTLD_PORT=$BED_CTLD_PORT \
+        BED_SLURM=$bed__slurm BED_CTLD_PORT=$BED_CTLD_PORT BED_CPUS=${BED_CPUS:-2} \
         BED_TIMEOUT=$(zt_scale 30 2>/dev/null || echo 30) \
         "$BED_LIB/bed/bed-up.sh" >"$BED_DIR/log/up.log" 2>&1; then
         echo "Bail out! netns-bed: bed_up $BED_N failed: $(tail -n 3 "$BED_DIR/log/up.log" | tr '\n' ' ')"
@@ -162,6 +162,17 @@ bed_ip () {
     head) echo "$BED_NET.1" ;;
     *) echo "$BED_NET.$((10 + ${1#h}))" ;;
     esac
+}
+
+# bed_procs STRING: "HOST: command line" of every process on the bed's hosts
+# whose command line contains STRING (e.g. "$ZPAR": what a test left)
+bed_procs () {
+    for bed__h in $BED_HOSTS; do
+        for bed__p in $(ip netns pids "$BED_PREFIX-$bed__h" 2>/dev/null); do
+            tr '\0' ' ' <"/proc/$bed__p/cmdline" 2>/dev/null | grep -F -- "$1" | sed "s/^/$bed__h: /"
+        done
+    done
+    return 0
 }
 
 # bed_down: remove everything of the bed (safe to call twice)
