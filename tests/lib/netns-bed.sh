@@ -1,7 +1,7 @@
 # netns-bed.sh - N real hosts on this machine for multi-host system tests:
 # network namespaces on a bridge, optionally with a real Slurm across them
 # (adapted from the project's netns-cluster recipe).  POSIX sh; source it
-# after sharness-lite.sh:
+# after sharness-lite.sh (or, outside a test, define skip_all REASON first):
 #
 #   . "$LIBDIR/sharness-lite.sh"
 #   . "$LIBDIR/netns-bed.sh"
@@ -101,6 +101,8 @@ bed_up () {
         chmod go+x "$ZT_TMP"
     else
         BED_DIR=$(mktemp -d /tmp/zpar-bed.XXXXXX) || exit 1
+        chmod 755 "$BED_DIR"
+        bed__own_dir=1
     fi
     mkdir -p "$BED_DIR/state" "$BED_DIR/log"
     : >"$BED_DIR/state/net"
@@ -179,6 +181,10 @@ bed_procs () {
 bed_down () {
     [ -n "${BED_DIR:-}" ] && [ -d "$BED_DIR/state" ] || return 0
     "$BED_LIB/bed/bed-down.sh" "$BED_DIR"
+    bed__drc=$?
+    # a state dir of our own (outside a test's temp dir) goes too
+    [ "${bed__own_dir:-0}" = 0 ] || rm -rf "$BED_DIR"
+    return $bed__drc
 }
 
 # bed_expect_known KEY 'description' 'body': test_expect_success, but an
