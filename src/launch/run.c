@@ -133,8 +133,11 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     t.copts.curve = o->curve;
     t.copts.job = job && *job ? job : "local";
     /* one node: loopback; several: every interface, advertise ours */
-    t.copts.ip =
-        o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
+    t.copts.ip = o->ip ? o->ip
+                 : o->interface || zpar__wireup_local_size (w) < zpar__wireup_size (w)
+                     ? "*"
+                     : "127.0.0.1";
+    t.copts.interface = o->interface;
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
     /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
@@ -282,6 +285,7 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
     eo.mpi_comm = engine_comm;
     eo.bind_report = report;
     eo.register_timeout = o->wait_timeout;
+    eo.interface = o->interface;
     if (zpar__engine_run (&eo, &err) < 0) {
         fprintf (stderr, "zpar run (rank %d): engine: %s\n", zpar__wireup_rank (w), err.text);
         rc = 1;
