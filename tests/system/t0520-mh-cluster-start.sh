@@ -1,10 +1,11 @@
 #!/bin/sh
-# t0520-mh-cluster-start: `zpar cluster start --launcher slurm -n 8` run on
-# the head of 4 real hosts (tests/lib/netns-bed.sh; 3 CPUs declared per host,
-# as the job has 9 tasks: the controller and 8 engines).  Checks: the job
-# spans several hosts; `zpar px hostname` from the head gets an answer from
-# each of the 8 engines, from every host of the job; `zpar cluster stop`
-# ends the job and leaves no zpar process on any host.
+# t0520-mh-cluster-start: `zpar cluster start --launcher slurm -n 8 -- -N 4`
+# run on the head of 4 real hosts (tests/lib/netns-bed.sh; 3 CPUs declared
+# per host, as the job has 9 tasks: the controller and 8 engines; "-N 4"
+# goes to sbatch).  Checks: the job spans the 4 hosts; `zpar px hostname`
+# from the head gets an answer from each of the 8 engines, from every host
+# of the job; `zpar cluster stop` ends the job and leaves no zpar process on
+# any host.
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
@@ -13,13 +14,13 @@ BED_CPUS=3
 bed_up 4 --slurm
 C=$ZT_TMP/c
 
-test_expect_success 'zpar cluster start --launcher slurm -n 8 on the head: a job on several hosts' '
+test_expect_success 'zpar cluster start --launcher slurm -n 8 -- -N 4 on the head: a job on the 4 hosts' '
 	zt_timeout 90 "$BED_DIR/bin/on" head "$ZPAR" cluster start --launcher slurm -n 8 \
-		--dir "$C" --timeout 60 >start.out 2>start.err;
+		--dir "$C" --timeout 60 -- -N 4 >start.out 2>start.err;
 	rc=$?; cat start.out start.err; expect_eq "exit" 0 $rc &&
 	J=$(awk "{ print \$2; exit }" "$C/launcher") && echo "job $J" &&
 	scontrol show hostnames "$(squeue -h -j "$J" -o %N)" >job.hosts && cat job.hosts &&
-	test "$(wc -l <job.hosts)" -ge 2
+	expect_eq "hosts of the job" 4 "$(wc -l <job.hosts)"
 '
 
 test_expect_success 'zpar px hostname from the head: 8 engines answer, from every host of the job' '
