@@ -21,6 +21,8 @@ typedef struct {
      * the registration reply: an engine behind the node's relay, whose
      * conninfo names the relay's endpoints (src/relay/relay.h) */
     int own_addrs;
+    const char *interface; /* NAME|CIDR to reach the controller by, or NULL: $ZPAR_INTERFACE,
+                              else zpar__conn_pick's choice (addrpick.h) */
 } zpar_engine_opts_t;
 
 /* The engine.json an engine started by hand uses: given (--connection-file)
@@ -32,7 +34,9 @@ int zpar__engine_connection_file (const char *given, char *buf, size_t size, zpa
 
 /* Run the engine until the controller says shutdown, or SIGTERM/SIGINT.
  * Tasks still running are killed before returning.  0 on a clean shutdown,
- * -1 with err on a fatal error (bad connection file, register timeout). */
+ * -1 with err on a fatal error (bad connection file, an interface that
+ * matches none of the controller's addresses, register timeout: err names
+ * every address tried, the log says why each). */
 int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err);
 
 #endif

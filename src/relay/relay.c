@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "addrpick.h"
 #include "curve.h"
 #include "error.h"
 #include "log.h"
@@ -290,6 +291,7 @@ int zpar__relay_run (const zpar_relay_opts_t *opts, zpar_error_t *err)
 {
     static const int sigs[2] = {SIGTERM, SIGINT};
     relay_t *rl;
+    zpar_pick_t pick;
     int rc = -1;
     char hex[2 * ZPAR_RELAY_ID_LEN + 1];
 
@@ -302,6 +304,8 @@ int zpar__relay_run (const zpar_relay_opts_t *opts, zpar_error_t *err)
     if (opts->conninfo)
         rl->ci = *opts->conninfo;
     else if (zpar__conn_read (opts->connection_file, &rl->ci, err) < 0)
+        goto done;
+    if (zpar__conn_pick (&rl->ci, opts->interface, &pick, err) < 0)
         goto done;
     if (zpar__mkdir_p (rl->dir, 0700) < 0) {
         zpar__errprintf (err, "relay: cannot create %s: %s", rl->dir, strerror (errno));
@@ -334,8 +338,8 @@ int zpar__relay_run (const zpar_relay_opts_t *opts, zpar_error_t *err)
     }
     rl->hb_started = 1;
     sodium_bin2hex (hex, sizeof (hex), rl->id + 1, ZPAR_RELAY_ID_LEN - 1);
-    zpar__info ("relay R%.8s ready: %s -> ipc://%s (pid %d)", hex, rl->ci.addr[ZPAR_EP_REGISTRAR],
-                rl->dir, (int)getpid ());
+    zpar__info ("relay R%.8s ready: %s (%s) -> ipc://%s (pid %d)", hex,
+                rl->ci.addr[ZPAR_EP_REGISTRAR], pick.why[pick.cur], rl->dir, (int)getpid ());
     if (zpar__reactor_run (rl->main.r) < 0) {
         zpar__errprintf (err, "relay: poll failed: %s", zmq_strerror (errno));
         goto done;

@@ -2,8 +2,9 @@
  * a node's engines to the controller (doc/protocol.md, "Relays").
  *
  * Upstream, the relay connects to the controller's engine-facing
- * endpoints (registrar, mux, task, control, hb_ping, hb_pong, iopub), one
- * socket each, its DEALERs under one routing identity of its own (the
+ * endpoints (registrar, mux, task, control, hb_ping, hb_pong, iopub; at
+ * the address zpar__conn_pick chooses, as an engine would), one socket
+ * each, its DEALERs under one routing identity of its own (the
  * relay id, route.h: 'R' and 16 random bytes, drawn at each start).
  * Downstream, it binds the same set on ipc:// in a private directory
  * (mode 0700), where the node's engines connect instead (an engine is
@@ -35,6 +36,9 @@ typedef struct {
     /* downstream: the private directory of the ipc endpoints (created
      * 0700 if missing, refused if another user can change it) */
     const char *dir;
+    /* NAME|CIDR to reach the controller by, or NULL: $ZPAR_INTERFACE, else
+     * zpar__conn_pick's choice (addrpick.h) */
+    const char *interface;
 } zpar_relay_opts_t;
 
 /* Run the relay until SIGTERM or SIGINT (the caller blocks them, as the
