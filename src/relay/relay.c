@@ -285,6 +285,7 @@ static void cleanup (relay_t *rl)
         snprintf (path, sizeof (path), "%s/%s", rl->dir, specs[i].name);
         (void)unlink (path);
     }
+    (void)rmdir (rl->dir); /* when it is ours and empty */
 }
 
 int zpar__relay_run (const zpar_relay_opts_t *opts, zpar_error_t *err)
