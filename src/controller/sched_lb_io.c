@@ -524,7 +524,8 @@ static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
         zpar__sched_lb_engine_again (io->policy, zpar__eid (pm->engine)) == 0) {
         /* the same engine, alive, connected again (the hub keeps its
          * routing identity): its tasks are not lost, those it holds come
-         * in the same message */
+         * in the same message; maybe through another relay now */
+        (void)zpar__routes_set (io->routes, &pm->route);
         if (pm->adopt_len)
             adopt_list (io, pm);
         return;

@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "addrpick.h"
+#include "clock.h"
 #include "curve.h"
 #include "error.h"
 #include "log.h"
@@ -52,11 +53,25 @@ static const pair_spec_t specs[] = {
 };
 #define NPAIRS ((int)(sizeof (specs) / sizeof (specs[0])))
 
+/* A message for an engine that is not connected to us (yet). */
+typedef struct held {
+    struct held *next;
+    zpar_frames_t f;
+    uint64_t until; /* mono us: dropped after */
+} held_t;
+
 typedef struct {
     const pair_spec_t *spec;
     void *down, *up;
     zpar_watcher_t *w_down, *w_up;
     uint64_t n_up, n_down, dropped;
+    /* what came for an engine whose connection to us is not up yet: an
+     * engine that registers connects its queues once it has the reply,
+     * and the controller may send it a task before (through us, its
+     * ROUTER cannot tell); kept in order, sent when it connects */
+    held_t *held, **held_tail;
+    size_t nheld;
+    zpar_watcher_t *w_retry; /* the loop's: runs while something is held */
 } pair_t;
 
 /* One loop: the main one (queues, registrar, IOPub) or the heartbeat's. */
@@ -67,6 +82,7 @@ typedef struct {
     int npairs;
     int stop_fd; /* eventfd: the heartbeat loop stops when it is readable */
     zpar_watcher_t *w_stop;
+    zpar_watcher_t *w_retry; /* the held messages, every RETRY_MS */
 } loop_t;
 
 typedef struct {
@@ -81,6 +97,75 @@ typedef struct {
 
 /* ------------------------------------------------------------- forward */
 
+/* A message to an engine not connected yet is held this long at most. */
+#define HOLD_US  10000000u
+#define RETRY_MS 10
+
+/* Send f down to the engine its first frame names: 0 sent, 1 that engine
+ * is not connected (f untouched), -1 failed (f closed). */
+static int send_down (pair_t *p, zpar_frames_t *f)
+{
+    if (p->spec->down_type == ZMQ_ROUTER && f->n > 1) {
+        if (zmq_msg_send (&f->part[0], p->down, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            return errno == EHOSTUNREACH ? 1 : (zpar__frames_close (f), -1);
+        return zpar__frames_send (p->down, f, 1, ZMQ_DONTWAIT);
+    }
+    return zpar__frames_send (p->down, f, 0, ZMQ_DONTWAIT);
+}
+
+static int held_for (const pair_t *p, zpar_frames_t *f)
+{
+    for (const held_t *h = p->held; h; h = h->next)
+        if (zmq_msg_size (&h->f.part[0]) == zmq_msg_size (&f->part[0]) &&
+            !memcmp (zmq_msg_data ((zmq_msg_t *)&h->f.part[0]), zmq_msg_data (&f->part[0]),
+                     zmq_msg_size (&f->part[0])))
+            return 1;
+    return 0;
+}
+
+static void hold (pair_t *p, zpar_frames_t *f, uint64_t now)
+{
+    held_t *h = calloc (1, sizeof (*h));
+    if (!h) {
+        zpar__frames_close (f);
+        p->dropped++;
+        return;
+    }
+    h->f = *f; /* the parts move (zmq_msg_t holds no pointer to itself) */
+    f->n = 0;
+    h->until = now + HOLD_US;
+    if (!p->held)
+        p->held_tail = &p->held;
+    *p->held_tail = h;
+    p->held_tail = &h->next;
+    p->nheld++;
+    if (p->w_retry && !zpar__watcher_active (p->w_retry))
+        zpar__watcher_start (p->w_retry);
+}
+
+/* Try the held messages again, in order; drop the expired ones. */
+static void retry_held (pair_t *p, uint64_t now)
+{
+    held_t **pp = &p->held, *h;
+    while ((h = *pp)) {
+        int rc = send_down (p, &h->f);
+        if (rc == 1 && now < h->until) {
+            pp = &h->next;
+            continue;
+        }
+        if (rc != 0) {
+            if (rc == 1)
+                zpar__frames_close (&h->f);
+            p->dropped++;
+        } else
+            p->n_down++;
+        *pp = h->next;
+        free (h);
+        p->nheld--;
+    }
+    p->held_tail = pp;
+}
+
 /* Move every message waiting on from to to, as it is.  A message with
  * more frames than the protocol allows is consumed and counted. */
 static void forward (pair_t *p, void *from, void *to, uint64_t *count)
@@ -94,9 +179,23 @@ static void forward (pair_t *p, void *from, void *to, uint64_t *count)
             }
             break;
         }
-        /* DEALER and ROUTER queues are unbounded (HWM 0) and a ROUTER
-         * drops what it cannot route: this does not block */
-        if (zpar__frames_send (to, &f, 0, ZMQ_DONTWAIT) < 0)
+        /* DEALER and ROUTER queues are unbounded (HWM 0): this does not
+         * block; downstream, a message for an engine not connected yet
+         * (or behind one held for it) is held */
+        if (to == p->down) {
+            int rc;
+            uint64_t now = zpar__mono_us ();
+            if (f.n > 1 && p->held && held_for (p, &f))
+                rc = 1;
+            else
+                rc = send_down (p, &f);
+            if (rc == 1)
+                hold (p, &f, now);
+            else if (rc < 0)
+                p->dropped++;
+            else
+                (*count)++;
+        } else if (zpar__frames_send (to, &f, 0, ZMQ_DONTWAIT) < 0)
             p->dropped++;
         else
             (*count)++;
@@ -167,8 +266,10 @@ static void *mksock (relay_t *rl, loop_t *l, int type, zpar_net_role_t role, con
         /* the private directory protects the ipc side: an engine that
          * registers again may come back with its identity before its old
          * connection is gone */
-        if (type == ZMQ_ROUTER)
+        if (type == ZMQ_ROUTER) {
             zmq_setsockopt (s, ZMQ_ROUTER_HANDOVER, &one, sizeof (one));
+            zmq_setsockopt (s, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
+        }
         if (zmq_bind (s, addr) < 0) {
             zpar__errprintf (err, "relay: cannot bind %s: %s", addr, zmq_strerror (errno));
             zmq_close (s);
@@ -217,9 +318,29 @@ static int open_pair (relay_t *rl, loop_t *l, const pair_spec_t *spec, zpar_erro
     return 0;
 }
 
+static void on_retry (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    loop_t *l = arg;
+    int more = 0;
+    (void)revents;
+    for (int i = 0; i < l->npairs; i++)
+        if (l->pairs[i].held) {
+            retry_held (&l->pairs[i], zpar__reactor_now_us (r));
+            more |= l->pairs[i].held != NULL;
+        }
+    if (!more)
+        zpar__watcher_stop (w);
+}
+
 static void close_loop (loop_t *l)
 {
     for (int i = 0; i < l->npairs; i++) {
+        held_t *h;
+        while ((h = l->pairs[i].held)) {
+            l->pairs[i].held = h->next;
+            zpar__frames_close (&h->f);
+            free (h);
+        }
         if (l->pairs[i].down)
             zmq_close (l->pairs[i].down);
         if (l->pairs[i].up)
@@ -244,6 +365,10 @@ static int open_loop (relay_t *rl, loop_t *l, int hb, zpar_error_t *err)
     for (int i = 0; i < NPAIRS; i++)
         if (specs[i].hb == hb && open_pair (rl, l, &specs[i], err) < 0)
             return -1;
+    if (!(l->w_retry = zpar__timer_watcher_create (l->r, RETRY_MS, RETRY_MS, on_retry, l)))
+        return zpar__errprintf (err, "relay: out of memory");
+    for (int i = 0; i < l->npairs; i++)
+        l->pairs[i].w_retry = l->w_retry;
     return 0;
 }
 
