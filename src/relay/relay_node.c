@@ -55,6 +55,7 @@ struct zpar_relay_child {
     int tie_w;    /* our end of the tie */
     char exe[PATH_MAX], conn[PATH_MAX], dir[PATH_MAX], iface[128];
     unsigned starts;
+    unsigned restart_ms; /* wait before starting it again ($ZPAR_RELAY_RESTART_MS) */
 };
 
 static pid_t spawn (zpar_relay_child_t *c, int tie_r)
@@ -98,12 +99,17 @@ static void *keep (void *arg)
         if (c->stopping)
             break;
         if (pid > 0)
-            zpar__warn ("relay (pid %d) ended (%s %d): starting it again; its engines register "
-                        "again through it",
+            zpar__warn ("relay (pid %d) ended (%s %d): starting it again in %u ms; its engines "
+                        "register again through it",
                         (int)pid, WIFSIGNALED (st) ? "signal" : "exit status",
-                        WIFSIGNALED (st) ? WTERMSIG (st) : WEXITSTATUS (st));
+                        WIFSIGNALED (st) ? WTERMSIG (st) : WEXITSTATUS (st), c->restart_ms);
         clock_gettime (CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_sec += c->restart_ms / 1000;
+        ts.tv_nsec += (long)(c->restart_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
         while (!c->stopping && pthread_cond_timedwait (&c->cond, &c->lock, &ts) != ETIMEDOUT)
             ;
         if (c->stopping)
@@ -140,6 +146,12 @@ zpar_relay_child_t *zpar__relay_child_start (const zpar_conninfo_t *ci, const ch
         return NULL;
     }
     c->tie_w = -1;
+    {
+        const char *env = getenv ("ZPAR_RELAY_RESTART_MS");
+        char *end;
+        unsigned long v = env && *env ? strtoul (env, &end, 10) : 1000;
+        c->restart_ms = env && *env && *end == '\0' && v <= 600000 ? (unsigned)v : 1000;
+    }
     pthread_mutex_init (&c->lock, NULL);
     pthread_cond_init (&c->cond, NULL);
     snprintf (c->dir, sizeof (c->dir), "%s", dir);

@@ -40,7 +40,8 @@ typedef struct zpar_relay_child zpar_relay_child_t;
 /* Start this node's relay: `zpar relay` (this program) in a child process
  * tied to this one (it stops when we die), with the controller's
  * connection information ci written next to dir (mode 0600), started
- * again when it dies (at most once a second) until zpar__relay_child_stop.
+ * again when it dies (after $ZPAR_RELAY_RESTART_MS milliseconds, default
+ * 1000) until zpar__relay_child_stop.
  * interface: as zpar_relay_opts_t.  NULL with err if it cannot start. */
 zpar_relay_child_t *zpar__relay_child_start (const zpar_conninfo_t *ci, const char *dir,
                                              const char *interface, zpar_error_t *err);

@@ -7,10 +7,17 @@
 # per relay host instead of one per engine.  Through the relays: px (direct
 # tasks and IOPub output), load-balanced tasks.  A relay SIGKILLed: its 4
 # engines declared dead together, no other; their tasks run again
-# elsewhere, every task ends once (nothing lost, nothing run twice); the
+# elsewhere, every task ends once (nothing lost, nothing run twice: a task
+# cut off with its relay is fenced before it runs again); the
 # relay is started again by its node's first rank and its engines register
 # again.  With --relay=never, the same hosts hold one connection per engine.
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
+# a heartbeat a loaded 2-core machine keeps with 17 ranks (death limit
+# 1.75 s), and the relay started again well after its engines' death, so
+# that the relay's loss is what the controller sees
+ZPAR_HB_PERIOD_MS=${ZPAR_HB_PERIOD_MS:-500}
+ZPAR_RELAY_RESTART_MS=5000
+export ZPAR_HB_PERIOD_MS ZPAR_RELAY_RESTART_MS
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
 . "$LIBDIR/netns-bed.sh"
@@ -111,7 +118,7 @@ test_expect_success 'the relay of h3 SIGKILLed: its 4 engines dead together, no 
 	wait_for 15 "test \$(alive) -le 12" &&
 	$C status >dead.out && cat dead.out &&
 	expect_eq "dead engines" "h3 h3 h3 h3" "$(awk "\$4 == \"dead\" { print \$2 }" dead.out | tr "\n" " " | sed "s/ \$//")" &&
-	grep "declared dead" a/run.err >deaths &&
+	grep "declared dead: " a/run.err >deaths &&
 	cat deaths && expect_eq "death lines" 4 "$(wc -l <deaths)" &&
 	expect_eq "in one check (within 0.5 s)" 1 "$(awk "{ split(substr(\$1, 12, 12), a, \":\");
 		t = a[1] * 3600 + a[2] * 60 + a[3]; if (NR == 1 || t < lo) lo = t; if (NR == 1 || t > hi) hi = t }
@@ -123,8 +130,8 @@ test_expect_success 'their tasks ran again elsewhere: every task ended once, all
 	expect_eq "ok" $NE "$(grep -c " ok: " k.out)" &&
 	expect_eq "ends" $NE "$(grep -c ^end "$SIDE")" &&
 	expect_eq "tasks that ended" $NE "$(awk "/^end/ { print \$2 }" "$SIDE" | sort -u | wc -l)" &&
-	expect_eq "ended on h3" 0 "$(awk "/^end/ && \$3 == \"h3\"" "$SIDE" | wc -l)" &&
-	expect_eq "started twice" 4 "$(awk "/^start/ { n[\$2]++ } END { for (i in n) if (n[i] == 2) c++; print c + 0 }" "$SIDE")"
+	awk "/^start/ { n[\$2]++; if (n[\$2] == 1) first[\$2] = \$3 } END { for (i in n) if (n[i] > 1) print i, n[i], first[i] }" "$SIDE" >twice &&
+	cat twice && expect_eq "started twice, first on h3" "2 h3 2 h3 2 h3 2 h3" "$(awk "{ print \$2, \$3 }" twice | tr "\n" " " | sed "s/ \$//")"
 '
 
 test_expect_success 'the relay is started again and its engines register again through it' '
