@@ -33,7 +33,9 @@
 # test's own EXIT action (chained).  bed_down SIGKILLs the bed's processes
 # only (the daemons it recorded, every process in its namespaces, every
 # process started by bin/on: they carry BED_MARK=$BED_DIR) and deletes its
-# veths, namespaces and bridge.  A reaper process (tests/lib/bed/bed-reaper.sh)
+# veths, namespaces and bridge, and any other interface or namespace named
+# with the bed's prefix ("$BED_PREFIX-..."): name what a test adds that way
+# and it is removed with the bed.  A reaper process (tests/lib/bed/bed-reaper.sh)
 # does the same if the test is SIGKILLed before its trap could run.
 #
 # Variables: BED_N, BED_NET (first 3 octets), BED_DIR, BED_HOSTS ("h1 .. hN"),
