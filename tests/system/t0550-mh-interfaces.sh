@@ -41,19 +41,8 @@ B2=$BED_PREFIX-b2
 H1=$(bed_ip h1)
 HF=$(bed_hostfile)
 
-# the extra interfaces (removed with the bed: the namespaces go, and the
-# second bridge and its veths are deleted by our EXIT action)
-extra_down () {
-    ip link del "$BED_PREFIX-w1" 2>/dev/null
-    ip link del "$BED_PREFIX-w2" 2>/dev/null
-    ip link del "$B2" 2>/dev/null
-    return 0
-}
-trap >traps.now
-trap_prev=
-eval "$(sed -n 's/^trap -- \(.*\) EXIT$/trap_prev=\1/p' traps.now)"
-# shellcheck disable=SC2064
-trap "extra_rc=\$?; extra_down; (exit \$extra_rc); $trap_prev" EXIT
+# the extra interfaces are named with the bed's prefix or live inside its
+# namespaces: bed_down removes them with the bed
 
 # reach HOST ADDR: HOST reaches ADDR (a TCP connection refused: the host
 # answered), within 2 s
