@@ -255,14 +255,18 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
     for (int i = 0; i < d->nheld; i++) {
         held_t *x = &d->held[i];
         const zpar_route_t *route = zpar__routes_get (d->routes, zpar__eid (x->h.engine));
+        uint8_t via[ZPAR_RELAY_ID_LEN];
         int behind = 0;
         for (int k = 0; k < nstuck && !behind; k++)
             behind = stuck[k] == x->h.engine;
-        /* the engine may have registered again since: its current identity */
-        if (route && !behind && replace_part (&x->f, 0, route->b, sizeof (route->b)) == 0 &&
-            try_send (d, &x->f) == 0) {
-            held_free (x);
-            continue;
+        /* the engine may have registered again since (or behind another
+         * relay): its current routing stack */
+        if (route && !behind) {
+            (void)zpar__route_frames_strip (&x->f, via);
+            if (zpar__route_frames_set (&x->f, route) == 0 && try_send (d, &x->f) == 0) {
+                held_free (x);
+                continue;
+            }
         }
         if (!route || now >= x->deadline_us) {
             reply_error (d, &x->e0, &x->c1, &x->h, NULL);
