@@ -3,7 +3,7 @@
  *
  * A controller listening on every interface ("*") publishes, besides its
  * endpoint addresses, its candidate addresses: every usable IPv4 address
- * of the host (interface up, not loopback) with its prefix length and
+ * of the host (interface up and running, not loopback) with its prefix length and
  * interface name, best first, as the connection field "candidates"
  * (doc/protocol.md, "Connection files"):
  *
@@ -12,7 +12,7 @@
  * The controller orders them (zpar__cands_controller): the addresses
  * matching --interface / ZPAR_INTERFACE only, when given; else first the
  * interface the kernel routes through to the other nodes of the job (the
- * launcher's node list: SLURM_JOB_NODELIST, PBS_NODEFILE, ZPAR_NODES), then
+ * launcher's node list: PMIx, SLURM_JOB_NODELIST, PBS_NODEFILE, ZPAR_NODES), then
  * the interface of the default route, then the others in getifaddrs()
  * order, container and virtual bridges (docker*, virbr*, veth*, br-*, ...)
  * last.  The endpoints it writes name the first candidate.
@@ -133,8 +133,8 @@ void zpar__hostlist_free (char **names, size_t n);
 
 /* ------------------------------------------------- what the host says */
 
-/* This host's usable IPv4 addresses (interface up, not loopback), in
- * getifaddrs() order.  -1 with errno and err. */
+/* This host's usable IPv4 addresses (interface up and running, i.e. with
+ * a carrier; not loopback), in getifaddrs() order.  -1 with errno and err. */
 int zpar__cands_local (zpar_cands_t *out, zpar_error_t *err);
 
 /* The local source address the kernel would use to reach dst (UDP connect
@@ -148,12 +148,14 @@ int zpar__route_source (uint32_t dst, uint32_t *src);
 int zpar__ifspec_get (const char *opt, zpar_ifspec_t *spec, zpar_error_t *err);
 
 /* The controller's candidates, best first (see the top of this file):
- * spec (or NULL) keeps only the matching ones.  why (or NULL, whysize
+ * spec (or NULL) keeps only the matching ones.  nodes: the job's hosts
+ * from the launcher (a host list, "n[1-4],login"), or NULL: $ZPAR_NODES,
+ * $SLURM_JOB_NODELIST, $SLURM_NODELIST, else $PBS_NODEFILE.  why (or NULL, whysize
  * bytes) says how the first was chosen.  -1 with err: no usable address
  * (ENETDOWN), or spec matches none (ENODEV, err listing this host's
  * interfaces). */
-int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *why, size_t whysize,
-                            zpar_error_t *err);
+int zpar__cands_controller (const zpar_ifspec_t *spec, const char *nodes, zpar_cands_t *out,
+                            char *why, size_t whysize, zpar_error_t *err);
 
 /* -------------------------------------------------- the connecting side */
 

@@ -92,7 +92,7 @@ static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, u
              : ev == ZPAR_HEARTBEAT_CLOSED  ? ZPAR_HB_PIPE_CLOSED
              : ev == ZPAR_HEARTBEAT_REVIVED ? ZPAR_HB_PIPE_REVIVED
                                             : ZPAR_HB_PIPE_SUSPECT;
-    if (ev == ZPAR_HEARTBEAT_DEAD || ev == ZPAR_HEARTBEAT_CLOSED)
+    if (ev == ZPAR_HEARTBEAT_DEAD)
         (void)set_gen (t, engine.v, 0);
     if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
         zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", engine.v,

@@ -26,14 +26,16 @@
 # is added when taken), the subnet 10.24x.y (from $$, the next one when it
 # is routed here already), the slurmctld port (from $$, the next free one),
 # the state dir ($ZT_TMP/bed).  The choice is made under a lock
-# (/tmp/zpar-netns-bed.lock) and the bridge address taken before it is
+# (flock on /run/netns) and the bridge address taken before it is
 # released.
 #
 # Teardown: bed_up installs an EXIT trap that runs bed_down and then the
 # test's own EXIT action (chained).  bed_down SIGKILLs the bed's processes
 # only (the daemons it recorded, every process in its namespaces, every
 # process started by bin/on: they carry BED_MARK=$BED_DIR) and deletes its
-# veths, namespaces and bridge.  A reaper process (tests/lib/bed/bed-reaper.sh)
+# veths, namespaces and bridge, and any other interface or namespace named
+# with the bed's prefix ("$BED_PREFIX-..."): name what a test adds that way
+# and it is removed with the bed.  A reaper process (tests/lib/bed/bed-reaper.sh)
 # does the same if the test is SIGKILLed before its trap could run.
 #
 # Variables: BED_N, BED_NET (first 3 octets), BED_DIR, BED_HOSTS ("h1 .. hN"),
@@ -41,7 +43,9 @@
 # bed_hostfile, bed_down, bed_ip HOST, bed_procs STRING, bed_expect_known.
 BED_LIB=${srcdir:-.}/tests/lib
 [ -f "$BED_LIB/bed/bed-up.sh" ] || BED_LIB=$(cd "$(dirname "$0")/../lib" && pwd)
-BED_LOCK=/tmp/zpar-netns-bed.lock
+# the choice is serialised by a lock on /run/netns (a directory every bed
+# needs anyway: nothing is left behind)
+BED_LOCK=/run/netns
 
 # bed__choose: prefix, subnet and port unique to this run; takes the bridge
 # (with its address) while holding the lock.  Writes bed__chosen.
@@ -76,7 +80,7 @@ bed__choose () {
         ip link add "$pre-br" type bridge stp_state 0 forward_delay 0 &&
             ip addr add "$net.1/24" dev "$pre-br" || exit 1
         echo "BED_PREFIX=$pre BED_NET=$net BED_CTLD_PORT=$port" >"$BED_DIR/state/chosen"
-    ) 9>>"$BED_LOCK"
+    ) 9<"$BED_LOCK"
 }
 
 # bed_up N [--slurm]
