@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addrpick.h"
 #include "conn.h"
 #include "error.h"
 #include "json.h"
@@ -136,6 +137,10 @@ char *zpar__conn_to_string (const zpar_conninfo_t *ci)
         if (k[0])
             fprintf (f, ",\n  \"%s\": \"%s\"", curve_fields[i].name, k);
     }
+    if (ci->candidates[0]) {
+        fprintf (f, ",\n  \"candidates\": ");
+        zpar__json_put_str (f, ci->candidates, strlen (ci->candidates));
+    }
     fprintf (f, "\n}\n");
     if (fclose (f) != 0) {
         free (buf);
@@ -180,6 +185,15 @@ int zpar__conn_from_string (const char *text, zpar_conninfo_t *ci, zpar_error_t 
               (s = zpar__jobj_str (o, "task_scheme")) ? s : "leastload");
     snprintf (ci->job, sizeof (ci->job), "%s", (s = zpar__jobj_str (o, "job")) ? s : "");
     ci->pid = zpar__jobj_num (o, "pid", &v) == 0 && v >= 1 && v <= INT_MAX ? (int)v : 0;
+    if ((s = zpar__jobj_str (o, "candidates"))) {
+        zpar_cands_t cands;
+        zpar_error_t cerr;
+        if (zpar__cands_parse (s, &cands, &cerr) < 0) {
+            zpar__jobj_destroy (o);
+            return zpar__errnoprintf (err, EINVAL, "malformed \"candidates\": %s", cerr.text);
+        }
+        (void)zpar__cands_format (&cands, ci->candidates, sizeof (ci->candidates));
+    }
     if (curve_from_json (o, &ci->curve, err) < 0) {
         zpar__jobj_destroy (o);
         memset (&ci->curve, 0, sizeof (ci->curve));

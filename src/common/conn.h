@@ -17,7 +17,8 @@
 #include "msg.h"
 #include "zpar/error.h"
 
-#define ZPAR_ADDR_MAX 256
+#define ZPAR_ADDR_MAX       256
+#define ZPAR_CANDS_TEXT_MAX 640 /* the "candidates" field (addrpick.h), with its NUL */
 
 typedef enum {
     ZPAR_EP_REGISTRAR = 0,
@@ -47,6 +48,10 @@ typedef struct {
      * server public key and the engine pair, controller.json (written only
      * with Curve, for --reuse) all of them.  JSON names "curve_<field>". */
     zpar_curve_keys_t curve;
+    /* The controller's candidate addresses, best first, when it listens on
+     * every interface: "A.B.C.D/P@IFNAME,..." (addrpick.h), else "".
+     * Checked on read; JSON name "candidates", written when not empty. */
+    char candidates[ZPAR_CANDS_TEXT_MAX];
 } zpar_conninfo_t;
 
 /* JSON name of an endpoint ("registration", "mux_client", ...). */

@@ -1,5 +1,5 @@
-/* hub_int.h - what hub.c and hub_restart.c share (internal to the hub;
- * nothing else includes it). */
+/* hub_int.h - what hub.c, hub_commit.c and hub_restart.c share (internal
+ * to the hub; nothing else includes it). */
 #ifndef ZPAR__HUB_INT_H
 #define ZPAR__HUB_INT_H
 
@@ -31,5 +31,15 @@ void zpar__hub_fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, cons
  * (recovered, h->n_recovered); start the recovery window's timer (0 / -1). */
 void zpar__hub_recover_records (zpar_hub_t *h);
 int zpar__hub_recovery_start (zpar_hub_t *h);
+
+/* hub_commit.c: write the records' batch now and send the replies that
+ * waited for it (a failure is logged once by the records and tried again
+ * every ZPAR_RECORDS_RETRY_MS, the batch kept); after a burst, with
+ * nothing live, give the freed heap back to the system. */
+void zpar__hub_flush_records (zpar_hub_t *h);
+
+/* hub_commit.c: bound the records' unsaved backlog ($ZPAR_RECORDS_BACKLOG,
+ * else the default) and refuse new tasks while it is reached (admit.h). */
+void zpar__hub_records_bound (zpar_hub_t *h);
 
 #endif

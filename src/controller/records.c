@@ -552,9 +552,7 @@ static int counter_batched (zpar_records_t *s, const char *name, uint64_t *v)
         return -1;
     }
     op->len = strlen (name);
-    s->bytes += op->len;
-    zpar__rec_spill_add (s, op);
-    zpar__rec_check_refusing (s);
+    zpar__rec_added (s, op);
     *v = op->id;
     return 0;
 }
@@ -633,9 +631,7 @@ static int engine_batched (zpar_records_t *s, const char *uuid, zpar_eid_t id, u
         return -1;
     }
     op->len = strlen (uuid);
-    s->bytes += op->len;
-    zpar__rec_spill_add (s, op);
-    zpar__rec_check_refusing (s);
+    zpar__rec_added (s, op);
     return 0;
 }
 

@@ -12,7 +12,7 @@
 #include "records_internal.h"
 
 /* While writes fail, the spill follows the batch. */
-void zpar__rec_spill_add (zpar_records_t *s, const op_t *op)
+static void spill_add (zpar_records_t *s, const op_t *op)
 {
     if (s->spill_ok && zpar__spill_append (s->spill, op) < 0) {
         zpar__err ("task records: %s: %s; the records not saved are only in memory now",
@@ -128,6 +128,13 @@ void zpar__rec_pop (zpar_records_t *s)
     s->bytes -= sizeof (op_t);
 }
 
+void zpar__rec_added (zpar_records_t *s, const op_t *op)
+{
+    s->bytes += op->len;
+    spill_add (s, op);
+    zpar__rec_check_refusing (s);
+}
+
 static int copy_blob (op_t *op, const void *hdr, size_t hlen, const void *body, size_t blen)
 {
     if (!hlen + !blen == 2)
@@ -169,9 +176,7 @@ int zpar__records_put_request (zpar_records_t *s, zpar_tid_t tid, zpar_cid_t cli
         zpar__rec_pop (s);
         return -1;
     }
-    s->bytes += op->len;
-    zpar__rec_spill_add (s, op);
-    zpar__rec_check_refusing (s);
+    zpar__rec_added (s, op);
     return 0;
 }
 
@@ -185,8 +190,7 @@ int zpar__records_put_running (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t eng
     op->id = tid.v;
     op->engine = engine.v;
     op->when = when_us;
-    zpar__rec_spill_add (s, op);
-    zpar__rec_check_refusing (s);
+    zpar__rec_added (s, op);
     return 0;
 }
 
@@ -206,9 +210,7 @@ int zpar__records_put_result (zpar_records_t *s, zpar_tid_t tid, zpar_eid_t engi
         zpar__rec_pop (s);
         return -1;
     }
-    s->bytes += op->len;
-    zpar__rec_spill_add (s, op);
-    zpar__rec_check_refusing (s);
+    zpar__rec_added (s, op);
     return 0;
 }
 

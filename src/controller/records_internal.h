@@ -58,12 +58,14 @@ typedef struct {
 op_t *zpar__rec_push (zpar_records_t *s);
 /* Undo the last push (its blob not set yet). */
 void zpar__rec_pop (zpar_records_t *s);
+/* The operation op, just pushed and filled in (blob and len set), is in
+ * the batch: its blob counted in the batch's memory, added to the spill
+ * while writes fail, and a change of "refusing" told. */
+void zpar__rec_added (zpar_records_t *s, const op_t *op);
 /* Free the batch's operations (the batch is empty after). */
 void zpar__rec_ops_free (zpar_records_t *s);
 /* Free the first n operations (written), keep the others in order. */
 void zpar__rec_ops_drop (zpar_records_t *s, size_t n);
-/* While writes fail, add op to the spill too. */
-void zpar__rec_spill_add (zpar_records_t *s, const op_t *op);
 /* Tell a change of "refusing" to the on_refusing callback. */
 void zpar__rec_check_refusing (zpar_records_t *s);
 /* Open the spill of the database at path and read back what an earlier

@@ -61,7 +61,7 @@ static void ask_hub (zpar_sched_lb_t *s, uint64_t dep)
 
 static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok);
 
-static void fail_task (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text)
+void zpar__lb_fail_task (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text)
 {
     uint64_t id = t->id;
     answer (s, t, status, text);
@@ -77,29 +77,29 @@ static void dep_text (char *text, size_t size, uint64_t dep)
     snprintf (text, size, "task %s, which this task runs after, did not succeed", ids);
 }
 
-static void make_ready (zpar_sched_lb_t *s, lbtask_t *t)
+void zpar__lb_make_ready (zpar_sched_lb_t *s, lbtask_t *t)
 {
     if (zpar__lb_heap_push (&s->ready, t) < 0)
-        fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
+        zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
 }
 
 static void park (zpar_sched_lb_t *s, lbtask_t *t)
 {
     if (zpar__lb_park (s, t) < 0)
-        fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
+        zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
 }
 
-static void unpark_all (zpar_sched_lb_t *s)
+void zpar__lb_unpark_all (zpar_sched_lb_t *s)
 {
     size_t n = s->nparked;
     s->nparked = 0;
     for (size_t i = 0; i < n; i++)
-        make_ready (s, s->parked[i]);
+        zpar__lb_make_ready (s, s->parked[i]);
 }
 
 /* Engine eid can take more tasks: give the parked tasks it may run
  * another chance, oldest first, as many as it has free slots. */
-static void unpark_for (zpar_sched_lb_t *s, uint32_t eid)
+void zpar__lb_unpark_for (zpar_sched_lb_t *s, uint32_t eid)
 {
     lbengine_t *e = &s->engines[eid];
     size_t j = 0, i;
@@ -111,7 +111,7 @@ static void unpark_for (zpar_sched_lb_t *s, uint32_t eid)
         lbtask_t *t = s->parked[i];
         if (room && zpar__lb_engine_ok_for (t, eid)) {
             room--;
-            make_ready (s, t);
+            zpar__lb_make_ready (s, t);
         } else
             s->parked[j++] = t;
     }
@@ -140,12 +140,12 @@ static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
         if (!t->aborted) {
             if (ok) {
                 if (t->unmet && --t->unmet == 0)
-                    make_ready (s, t);
+                    zpar__lb_make_ready (s, t);
             } else if (t->unmet) {
                 char text[128];
                 dep_text (text, sizeof (text), id);
                 if (--t->unmet == 0)
-                    fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
+                    zpar__lb_fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
                 else {
                     /* its other waits free it when they end */
                     t->aborted = 1;
@@ -158,68 +158,6 @@ static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
             task_free (s, t);
         w = next;
     }
-}
-
-/* The ids of the tasks running on engine eid (*n of them; NULL when none,
- * or as many as memory allowed); the caller frees the array.  Collected
- * first: the caller then takes them out of s->running. */
-static uint64_t *running_on (zpar_sched_lb_t *s, uint32_t eid, size_t *n)
-{
-    size_t pos = 0, cap = 0;
-    uint64_t id, *ids = NULL;
-    lbtask_t *t;
-    *n = 0;
-    while ((t = zpar__idmap_next (s->running, &pos, &id))) {
-        if (t->engine != eid)
-            continue;
-        if (*n == cap) {
-            uint64_t *ni = realloc (ids, (cap = cap ? cap * 2 : 16) * sizeof (*ni));
-            if (!ni)
-                break;
-            ids = ni;
-        }
-        ids[(*n)++] = id;
-    }
-    return ids;
-}
-
-static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
-{
-    lbengine_t *e = &s->engines[eid];
-    size_t n = 0;
-    uint64_t *ids;
-    lbtask_t *t;
-
-    e->alive = 0;
-    if (s->nlive)
-        s->nlive--;
-    e->outstanding = 0;
-    if (e->waiting && s->nwaiting)
-        s->nwaiting--;
-    e->waiting = 0;
-    e->nout = 0;
-    ids = running_on (s, eid, &n);
-    for (size_t i = 0; i < n; i++) {
-        t = zpar__idmap_del (s->running, ids[i]);
-        t->engine = 0;
-        if (t->stealing && s->nstealing)
-            s->nstealing--;
-        t->stealing = 0;
-        if (t->retries_left > 0) {
-            t->retries_left--;
-            zpar__info ("task %llu: engine %u %s, retrying elsewhere", (unsigned long long)t->id,
-                        eid, why);
-            zpar__idmap_put (s->queued, t->id, t);
-            make_ready (s, t);
-        } else {
-            char text[160];
-            snprintf (text, sizeof (text),
-                      "engine %u died while running this task (attempt %u, no retries left)", eid,
-                      t->attempts);
-            fail_task (s, t, ZPAR_STATUS_ENGINE_DIED, text);
-        }
-    }
-    free (ids);
 }
 
 /* -------------------------------------------------------------- the API */
@@ -300,47 +238,10 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
     errno = saved;
 }
 
-int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
-{
-    uint32_t eid = engine.v;
-    lbengine_t *e;
-    if (!s || eid == 0 || eid > ZPAR_SCHED_LB_MAX_ENGINE) {
-        errno = EINVAL;
-        return -1;
-    }
-    s->paused = 0;
-    if (eid >= s->nengines) {
-        uint32_t n = s->nengines ? s->nengines : 16;
-        lbengine_t *ne;
-        while (n <= eid)
-            n *= 2;
-        if (!(ne = realloc (s->engines, n * sizeof (*ne)))) {
-            errno = ENOMEM;
-            return -1;
-        }
-        memset (ne + s->nengines, 0, (n - s->nengines) * sizeof (*ne));
-        s->engines = ne;
-        s->nengines = n;
-    }
-    e = &s->engines[eid];
-    if (e->alive)
-        engine_gone (s, eid, "re-registered"); /* a restart: its old tasks are lost */
-    e->alive = 1;
-    s->nlive++;
-    e->outstanding = 0;
-    e->connected = 0;
-    if (e->waiting && s->nwaiting)
-        s->nwaiting--;
-    e->waiting = 0;
-    zpar__lb_idle_push (s, eid);
-    unpark_all (s);
-    return 0;
-}
-
 /* Task t, outstanding on engine eid, goes back to the queue: the engine
  * did not run it (or was told to stop it) for reasons not the task's, so
  * it was no attempt. */
-static void requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t)
+void zpar__lb_requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t)
 {
     t->engine = 0;
     if (t->stealing && s->nstealing)
@@ -349,58 +250,7 @@ static void requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t)
     if (t->attempts)
         t->attempts--;
     zpar__idmap_put (s->queued, t->id, t);
-    make_ready (s, t);
-}
-
-int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine)
-{
-    uint32_t eid = engine.v;
-    lbengine_t *e;
-    size_t n = 0;
-    uint64_t *ids;
-    if (!s) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (eid == 0 || eid >= s->nengines || !s->engines[eid].alive) {
-        errno = ENOENT;
-        return -1;
-    }
-    s->paused = 0;
-    e = &s->engines[eid];
-    ids = running_on (s, eid, &n);
-    for (size_t i = 0; i < n; i++)
-        requeue_unrun (s, zpar__idmap_del (s->running, ids[i]));
-    free (ids);
-    if (n)
-        zpar__info ("engine %u connected again: %zu task(s) sent to it go back to the queue "
-                    "(those it holds are adopted again)",
-                    eid, n);
-    e->outstanding = 0;
-    e->nout = 0;
-    e->connected = 0;
-    if (e->waiting && s->nwaiting)
-        s->nwaiting--;
-    e->waiting = 0;
-    zpar__lb_idle_push (s, eid);
-    unpark_all (s);
-    return 0;
-}
-
-int zpar__sched_lb_engine_down (zpar_sched_lb_t *s, zpar_eid_t engine, const char *why)
-{
-    uint32_t eid = engine.v;
-    if (!s) {
-        errno = EINVAL;
-        return -1;
-    }
-    s->paused = 0;
-    if (eid == 0 || eid >= s->nengines || !s->engines[eid].alive) {
-        errno = ENOENT;
-        return -1;
-    }
-    engine_gone (s, eid, why ? why : "died");
-    return 0;
+    zpar__lb_make_ready (s, t);
 }
 
 int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
@@ -446,7 +296,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
                 answer (s, t, ZPAR_STATUS_DEPENDENCY, text);
                 mark_finished (s, t->id, 0);
             } else
-                fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
+                zpar__lb_fail_task (s, t, ZPAR_STATUS_DEPENDENCY, text);
             return 0;
         }
         if (!(w = malloc (sizeof (*w))))
@@ -458,7 +308,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
         ask_hub (s, dep);
     }
     if (t->unmet == 0)
-        make_ready (s, t);
+        zpar__lb_make_ready (s, t);
     return 0;
 }
 
@@ -483,7 +333,7 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
             e->outstanding--;
         zpar__lb_idle_push (s, eid);
         t->engine = 0;
-        unpark_for (s, eid);
+        zpar__lb_unpark_for (s, eid);
         if (t->stealing) {
             if (s->nstealing)
                 s->nstealing--;
@@ -494,7 +344,7 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
                     t->attempts--;
                 s->stolen++;
                 zpar__idmap_put (s->queued, t->id, t);
-                make_ready (s, t);
+                zpar__lb_make_ready (s, t);
                 return ZPAR_SCHED_LB_SWALLOW;
             }
         }
@@ -508,7 +358,7 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
             zpar__info ("task %llu: fenced by engine %u, queued again (not an attempt)",
                         (unsigned long long)t->id, eid);
             s->fenced++;
-            requeue_unrun (s, t);
+            zpar__lb_requeue_unrun (s, t);
             return ZPAR_SCHED_LB_SWALLOW;
         }
         if (status != ZPAR_STATUS_OK && status != ZPAR_STATUS_ABORTED && t->retries_left > 0) {
@@ -516,7 +366,7 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
             zpar__info ("task %llu failed on engine %u (%s), retrying", (unsigned long long)t->id,
                         eid, zpar_status_name (status));
             zpar__idmap_put (s->queued, t->id, t);
-            make_ready (s, t);
+            zpar__lb_make_ready (s, t);
             return ZPAR_SCHED_LB_SWALLOW;
         }
         task_free (s, t);
@@ -575,65 +425,6 @@ int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task)
 int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task)
 {
     return zpar__sched_lb_steal_refused (s, task);
-}
-
-int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
-                                    int unreachable, uint64_t now_us)
-{
-    uint64_t tid = task.v;
-    uint32_t eid = engine.v;
-    lbtask_t *t;
-    lbengine_t *e;
-    if (!s) {
-        errno = EINVAL;
-        return -1;
-    }
-    t = zpar__idmap_get (s->running, tid);
-    if (!t || !eid || t->engine != eid) {
-        errno = ENOENT;
-        return -1;
-    }
-    /* undo the dispatch */
-    e = &s->engines[eid];
-    zpar__idmap_del (s->running, tid);
-    zpar__lb_out_del (e, t);
-    if (t->attempts)
-        t->attempts--;
-    if (e->outstanding)
-        e->outstanding--;
-    t->engine = 0;
-    t->last_engine = t->undo_last;
-    e->connected = t->undo_connected;
-    zpar__idmap_put (s->queued, t->id, t);
-    make_ready (s, t);
-    if (!unreachable) {
-        zpar__lb_idle_push (s, eid);
-        s->paused = 1;
-    } else {
-        /* registered with the hub, but its task socket is not connected
-         * (yet, or for a moment: it reconnects); deaths are the hub's to
-         * declare (engine_down): try it again in a moment */
-        e->waiting = 1;
-        e->retry_us = now_us + ZPAR_SCHED_LB_RETRY_US;
-        s->nwaiting++;
-    }
-    return 0;
-}
-
-void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
-{
-    if (!s || !s->nwaiting)
-        return;
-    s->paused = 0;
-    for (uint32_t eid = 1; eid < s->nengines; eid++) {
-        lbengine_t *e = &s->engines[eid];
-        if (e->waiting && now_us >= e->retry_us) {
-            e->waiting = 0;
-            s->nwaiting--;
-            zpar__lb_idle_push (s, eid);
-            unpark_for (s, eid);
-        }
-    }
 }
 
 int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok)

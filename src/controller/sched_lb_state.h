@@ -1,5 +1,6 @@
 /* sched_lb_state.h - the load-balanced policy's state (private to
- * sched_lb.c and sched_lb_state.c; nothing else includes it).
+ * sched_lb.c, sched_lb_engine.c, sched_lb_adopt.c and sched_lb_state.c;
+ * nothing else includes it).
  *
  * A task is in exactly one place: the ready heap (priority order), the
  * parked list (ready, but no engine it may run on can take it now), the
@@ -152,5 +153,21 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
 /* Take queued task t out of the ready heap or the parked list (and the
  * queued map): 1, or 0 when it waits for dependencies (it stays). */
 int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t);
+
+/* sched_lb.c, for sched_lb_engine.c: */
+
+/* Put t in the ready heap (out of memory: answered ERROR and freed). */
+void zpar__lb_make_ready (zpar_sched_lb_t *s, lbtask_t *t);
+/* Answer t's client with status and text, take it out of the queued map,
+ * free it, and record it finished not ok (its dependents fail). */
+void zpar__lb_fail_task (zpar_sched_lb_t *s, lbtask_t *t, zpar_status_t status, const char *text);
+/* Every parked task back to the ready heap (an engine came). */
+void zpar__lb_unpark_all (zpar_sched_lb_t *s);
+/* Engine eid can take more tasks: the parked tasks it may run back to the
+ * ready heap, oldest first, as many as it has free slots. */
+void zpar__lb_unpark_for (zpar_sched_lb_t *s, uint32_t eid);
+/* Task t (out of the running map) goes back to the queue: its engine did
+ * not run it for reasons not the task's, so it was no attempt. */
+void zpar__lb_requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t);
 
 #endif
