@@ -60,6 +60,7 @@ typedef struct {
     double timeout;              /* seconds to wait for the engines (> 0) */
     const char *scheme;          /* local: the controller's --scheme, or NULL */
     const char *ip;              /* local: the controller's --ip, or NULL */
+    const char *interface;       /* the controller's (zpar run's) --interface, or NULL */
     int curve;                   /* 1: CurveZMQ on every socket (controller / run --curve) */
     zpar_launch_cancel_f cancel; /* or NULL */
     void *cancel_arg;

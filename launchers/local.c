@@ -459,7 +459,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
 
     /* the controller */
     {
-        char *cargv[12];
+        char *cargv[14];
         int k = 1;
         pid_t pid;
         cargv[k++] = "controller";
@@ -472,6 +472,10 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         if (o->ip) {
             cargv[k++] = "--ip";
             cargv[k++] = (char *)o->ip;
+        }
+        if (o->interface) {
+            cargv[k++] = "--interface";
+            cargv[k++] = (char *)o->interface;
         }
         if (o->curve)
             cargv[k++] = "--curve";

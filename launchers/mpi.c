@@ -41,6 +41,10 @@ static int mpi_start (const zpar_launch_opts_t *o, char *conn, size_t size,
     argv[a++] = "run";
     if (o->curve)
         argv[a++] = "--curve";
+    if (o->interface) {
+        argv[a++] = "--interface";
+        argv[a++] = (char *)o->interface;
+    }
     argv[a++] = "--dir";
     argv[a++] = (char *)o->dir;
     argv[a] = NULL;

@@ -101,6 +101,10 @@ typedef struct {
 /* The values of --scheme (task scheduler). */
 extern const char *const zpar__cli_schemes[];
 
+/* --interface NAME|CIDR: checked (addrpick.h: an interface name or an
+ * IPv4 network), then stored in *(const char **)dst. */
+int zpar__cli_set_interface (const char *arg, void *dst);
+
 /* The global options as help lines, for the tables that show them. */
 int zpar__cli_set_conn (const char *arg, void *dst);
 extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */

@@ -68,6 +68,11 @@ static int cluster_start (int argc, char **argv)
          .choices = zpar__cli_schemes},
         {"ip", 0, "ADDR", "interface the controller binds (default 127.0.0.1)", ZPAR_CLI_STR,
          &o.ip},
+        {"interface", 0, "NAME|CIDR",
+         "the network engines reach the controller by (passed\n"
+         "to the controller or to 'zpar run'; default\n"
+         "$ZPAR_INTERFACE)",
+         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         {"curve", 0, NULL, "encrypt and authenticate every connection (CurveZMQ)", ZPAR_CLI_FLAG,
          &o.curve},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",

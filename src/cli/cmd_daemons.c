@@ -35,6 +35,11 @@ int zpar__cmd_controller (int argc, char **argv)
          "interface to bind (default 127.0.0.1; '*' = all, needed\n"
          "when engines run on other nodes)",
          ZPAR_CLI_STR, &o.ip},
+        {"interface", 0, "NAME|CIDR",
+         "listen on every interface and advertise the addresses\n"
+         "of this one (eth0) or network (10.1.0.0/16) only\n"
+         "(default: $ZPAR_INTERFACE)",
+         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         {"dir", 0, "DIR",
          "where the connection files and task records go\n"
          "(default: $ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
@@ -108,6 +113,11 @@ int zpar__cmd_engine (int argc, char **argv)
          "give up if the controller does not answer within SEC\n"
          "(default: keep trying)",
          ZPAR_CLI_DURATION, &o.register_timeout},
+        {"interface", 0, "NAME|CIDR",
+         "reach the controller by its address on the subnet of\n"
+         "this interface, or in this network (default:\n"
+         "$ZPAR_INTERFACE, else a shared subnet or a route)",
+         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
         zpar__cli_help_opt,
         {NULL},

@@ -44,6 +44,12 @@ int zpar__cmd_run (int argc, char **argv)
          "controller bind address (default: loopback on one node,\n"
          "all interfaces on several)",
          ZPAR_CLI_STR, &o.ip},
+        {"interface", 0, "NAME|CIDR",
+         "the network engines reach the controller by: an\n"
+         "interface (ib0) or network (10.1.0.0/16), on every\n"
+         "rank (default: $ZPAR_INTERFACE, else the interface\n"
+         "that routes to the job's other nodes)",
+         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
          .choices = zpar__cli_schemes},

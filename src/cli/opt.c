@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrpick.h"
 #include "cli.h"
 #include "error.h"
 #include "sweep/duration.h"
@@ -24,6 +25,16 @@ int zpar__cli_set_conn (const char *arg, void *dst)
     if (!arg || !*arg)
         return zpar__cli_usage ("--connection-file needs a file name");
     zpar__cli.connection_file = arg;
+    return -1;
+}
+
+int zpar__cli_set_interface (const char *arg, void *dst)
+{
+    zpar_ifspec_t spec;
+    zpar_error_t err;
+    if (zpar__ifspec_parse (arg, &spec, &err) < 0)
+        return zpar__cli_usage ("--interface %s", err.text);
+    *(const char **)dst = arg;
     return -1;
 }
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "addrpick.h"
 #include "conn.h"
 #include "idmap.h"
 #include "msg.h"
@@ -100,6 +101,7 @@ struct zpar_client {
     uint64_t tick_due_us; /* when the tick is armed for (monotonic) */
     zpar_signer_t *signer;
     zpar_conninfo_t ci;
+    zpar_pick_t pick; /* which of the controller's addresses (addrpick.h) */
     char path[4096];
     uint32_t num;
     uint64_t seq;

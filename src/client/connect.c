@@ -197,7 +197,9 @@ static int do_register (zpar_client_t *c, zpar_error_t *err)
     }
     c->num = r.id.v;
     for (int i = 0; i < 5; i++) {
-        const char *addr = r.addr[kinds[i]];
+        char addr[ZPAR_ADDR_MAX];
+        snprintf (addr, sizeof (addr), "%s", r.addr[kinds[i]]);
+        zpar__conn_pick_rehost (&c->pick, addr, sizeof (addr));
         if (!(c->sock[slot[i]] = new_socket (c, type[i], addr))) {
             zpar__errprintf (err, "cannot connect to %s: %s", addr, zmq_strerror (errno));
             goto done;
@@ -240,7 +242,8 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
     if (zpar__zmq_version_check (err) < 0)
         goto error;
     if (find_file (&o, c->path, sizeof (c->path), err) < 0 ||
-        zpar__conn_read (c->path, &c->ci, err) < 0)
+        zpar__conn_read (c->path, &c->ci, err) < 0 ||
+        zpar__conn_pick (&c->ci, NULL, &c->pick, err) < 0)
         goto error;
     if (!(o.flags & ZPAR_CLIENT_NO_STALE_CHECK) && stale (&c->ci)) {
         stale_error (c->path, &c->ci, err);
@@ -388,12 +391,15 @@ void zpar__client_conn_recheck (zpar_client_t *c)
     zpar_conninfo_t ci;
     zpar_error_t err;
     const char *now, *was = c->ci.addr[ZPAR_EP_REGISTRAR];
-    if (zpar__conn_read (c->path, &ci, &err) < 0)
+    zpar_pick_t pick;
+    if (zpar__conn_read (c->path, &ci, &err) < 0 || zpar__conn_pick (&ci, NULL, &pick, &err) < 0)
         return; /* gone or being rewritten: the next ping looks again */
     now = ci.addr[ZPAR_EP_REGISTRAR];
     /* another cluster (another key) is not ours to talk to */
     if (memcmp (ci.key, c->ci.key, sizeof (ci.key)) != 0 || !*now || strcmp (now, was) == 0)
         return;
-    if (zpar__client_reconnect_socket (c, S_REG, now, was) == 0)
+    if (zpar__client_reconnect_socket (c, S_REG, now, was) == 0) {
         snprintf (c->ci.addr[ZPAR_EP_REGISTRAR], sizeof (c->ci.addr[ZPAR_EP_REGISTRAR]), "%s", now);
+        c->pick = pick;
+    }
 }

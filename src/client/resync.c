@@ -116,8 +116,12 @@ void zpar__client_on_reregistered (zpar_client_t *c, zpar_msg_t *m)
     c->rereg_us = 0;
     c->num = r.id.v;
     for (int i = 0; i < 5; i++) {
-        const char *addr = r.addr[kinds[i]];
-        if (addr && strcmp (addr, c->addr[i]) != 0 &&
+        char addr[ZPAR_ADDR_MAX];
+        if (!r.addr[kinds[i]])
+            continue;
+        snprintf (addr, sizeof (addr), "%s", r.addr[kinds[i]]);
+        zpar__conn_pick_rehost (&c->pick, addr, sizeof (addr));
+        if (strcmp (addr, c->addr[i]) != 0 &&
             zpar__client_reconnect_socket (c, slot[i], addr, c->addr[i]) == 0)
             snprintf (c->addr[i], sizeof (c->addr[i]), "%s", addr);
     }

@@ -284,7 +284,7 @@ size_t zpar__cands_rank (const zpar_cands_t *remote, const zpar_cands_t *local,
         } else if (kroute && kroute[i]) {
             t = 2;
             zpar__ip_format (kroute[i], b, sizeof (b));
-            snprintf (why[n], ZPAR_PICK_WHY_MAX, "routed from here (source %s)", b);
+            snprintf (why[n], ZPAR_PICK_WHY_MAX, "routed from here via %s", b);
         } else {
             t = 3;
             snprintf (why[n], ZPAR_PICK_WHY_MAX, "the controller's choice %zu, no route known",

@@ -161,6 +161,7 @@ int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *
 typedef struct {
     size_t n;                   /* 1.. addresses to try */
     size_t cur;                 /* the one the endpoints name now */
+    size_t tried;               /* how many were tried (1 + the highest cur) */
     char ip[ZPAR_CAND_MAX][16]; /* dotted quads */
     char why[ZPAR_CAND_MAX][ZPAR_PICK_WHY_MAX];
     zpar_cands_t cands; /* the controller's candidates (may be empty) */
@@ -181,14 +182,21 @@ int zpar__conn_pick (zpar_conninfo_t *ci, const char *opt, zpar_pick_t *pick, zp
  * rewrite ci's endpoints to it.  Returns pick->cur. */
 size_t zpar__conn_pick_next (zpar_conninfo_t *ci, zpar_pick_t *pick);
 
+/* The address for connection attempt number attempt (0, 1, ...): the best
+ * one for the first three attempts (a slow first answer is not taken for
+ * no answer), then each in turn; ci's endpoints rewritten to it.  Returns
+ * pick->cur. */
+size_t zpar__conn_pick_attempt (zpar_conninfo_t *ci, zpar_pick_t *pick, unsigned attempt);
+
 /* Rewrite one endpoint ("tcp://HOST:PORT", e.g. from a registration
  * reply) whose HOST is one of the controller's candidates to the address
  * picked now; any other endpoint is left alone. */
 void zpar__conn_pick_rehost (const zpar_pick_t *pick, char *ep, size_t size);
 
-/* "tcp://A:PORT (why), tcp://B:PORT (why)" for the first ntried addresses
- * of pick (all when ntried >= n), with the port of ep, into buf. */
-void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t ntried, char *buf,
-                               size_t size);
+/* "tcp://A:PORT (why), tcp://B:PORT (why)" (without " (why)" unless
+ * with_why) for the first ntried addresses of pick (all when 0 or >= n),
+ * with the port of ep, into buf. */
+void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t ntried, int with_why,
+                               char *buf, size_t size);
 
 #endif

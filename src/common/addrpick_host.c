@@ -198,7 +198,7 @@ int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *
     if (!out->n)
         return zpar__errnoprintf (err, ENETDOWN, "no network interface up but loopback");
     nrouted = peer_routes (out, routed, &npeers, &src);
-    (void)zpar__route_source (0xc0000201u, &dflt); /* 192.0.2.1: the default route, if any */
+    (void)zpar__route_source (0x08080808u, &dflt); /* the default route, if any (no packet) */
     zpar__cands_order (out, routed, nrouted, dflt);
     if (why && whysize) {
         size_t hits = 0;
@@ -275,6 +275,7 @@ int zpar__conn_pick (zpar_conninfo_t *ci, const char *opt, zpar_pick_t *pick, zp
         if (ep_split (ci->addr[ZPAR_EP_REGISTRAR], pick->ip[0], sizeof (pick->ip[0]), &rest) < 0)
             snprintf (pick->ip[0], sizeof (pick->ip[0]), "?");
         snprintf (pick->why[0], ZPAR_PICK_WHY_MAX, "the only address the controller gives");
+        pick->tried = 1;
         return 0;
     }
     if ((has_spec = zpar__ifspec_get (opt, &spec, err)) < 0)
@@ -299,6 +300,7 @@ int zpar__conn_pick (zpar_conninfo_t *ci, const char *opt, zpar_pick_t *pick, zp
         snprintf (pick->why[i], ZPAR_PICK_WHY_MAX, "%s", why[i]);
     }
     pick->n = n;
+    pick->tried = 1;
     rehost_all (ci, pick);
     return 0;
 }
@@ -307,13 +309,27 @@ size_t zpar__conn_pick_next (zpar_conninfo_t *ci, zpar_pick_t *pick)
 {
     if (pick->n > 1) {
         pick->cur = (pick->cur + 1) % pick->n;
+        if (pick->tried < pick->cur + 1)
+            pick->tried = pick->cur + 1;
         rehost_all (ci, pick);
     }
     return pick->cur;
 }
 
-void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t ntried, char *buf,
-                               size_t size)
+size_t zpar__conn_pick_attempt (zpar_conninfo_t *ci, zpar_pick_t *pick, unsigned attempt)
+{
+    size_t want = attempt < 3 || pick->n < 2 ? 0 : (attempt - 2) % pick->n;
+    if (want != pick->cur) {
+        pick->cur = want;
+        rehost_all (ci, pick);
+    }
+    if (pick->tried < want + 1)
+        pick->tried = want + 1;
+    return pick->cur;
+}
+
+void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t ntried, int with_why,
+                               char *buf, size_t size)
 {
     char host[64];
     const char *rest = "";
@@ -326,6 +342,7 @@ void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t n
     if (ntried > pick->n || ntried == 0)
         ntried = pick->n;
     for (size_t i = 0; i < ntried && used + 1 < size; i++)
-        used += (size_t)snprintf (buf + used, size - used, "%stcp://%s%s (%s)", i ? ", " : "",
-                                  pick->ip[i], rest, pick->why[i]);
+        used += (size_t)snprintf (buf + used, size - used, "%stcp://%s%s%s%s%s", i ? ", " : "",
+                                  pick->ip[i], rest, with_why ? " (" : "",
+                                  with_why ? pick->why[i] : "", with_why ? ")" : "");
 }

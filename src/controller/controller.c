@@ -4,12 +4,9 @@
  * on its reactor: no signal handler is installed. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,6 +17,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "addrpick.h"
 #include "controller.h"
 #include "curve.h"
 #include "error.h"
@@ -71,29 +69,54 @@ static void on_signal (zpar_reactor_t *r, zpar_watcher_t *w, int signum, void *a
     (void)r, (void)w;
 }
 
-/* The address others should use to reach a socket bound to "*". */
-static int advertised_ip (char *buf, size_t size)
+/* What to bind (ip: "*" or one address) and the address others should
+ * use to reach a socket bound to "*" (adv), with the candidates engines
+ * choose from (ci->candidates, addrpick.h).  An --interface (or
+ * ZPAR_INTERFACE) that matches nothing here is an error. */
+static int plan_ip (const zpar_controller_opts_t *o, char *ip, size_t ipsize, char *adv,
+                    size_t advsize, char *cands, size_t csize, zpar_error_t *err)
 {
-    struct ifaddrs *ifs, *i;
     const char *env = getenv ("ZPAR_ADVERTISE_IP");
-    if (env && *env) {
-        snprintf (buf, size, "%s", env);
+    zpar_ifspec_t spec;
+    zpar_cands_t l;
+    char why[128], errtext[ZPAR_ERROR_TEXT_MAX];
+    int has_spec;
+
+    cands[0] = '\0';
+    if ((has_spec = zpar__ifspec_get (o->interface, &spec, err)) < 0)
+        return -1;
+    if (o->ip && *o->ip && o->interface && *o->interface && strcmp (o->ip, "*") &&
+        strcmp (o->ip, "0.0.0.0"))
+        return zpar__errnoprintf (err, EINVAL,
+                                  "give --ip ADDR (bind one address) or --interface (choose "
+                                  "among every interface's), not both");
+    snprintf (ip, ipsize, "%s", o->ip && *o->ip ? o->ip : has_spec ? "*" : "127.0.0.1");
+    if (strcmp (ip, "*") != 0 && strcmp (ip, "0.0.0.0") != 0) {
+        snprintf (adv, advsize, "%s", ip);
         return 0;
     }
-    if (getifaddrs (&ifs) < 0)
-        return -1;
-    for (i = ifs; i; i = i->ifa_next) {
-        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-            struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
-            if (ntohl (a->sin_addr.s_addr) >> 24 == 127)
-                continue;
-            inet_ntop (AF_INET, &a->sin_addr, buf, (socklen_t)size);
-            freeifaddrs (ifs);
+    snprintf (ip, ipsize, "*");
+    if (zpar__cands_controller (has_spec ? &spec : NULL, &l, why, sizeof (why), err) < 0) {
+        if (errno == ENETDOWN) {
+            snprintf (adv, advsize, "127.0.0.1");
             return 0;
         }
+        snprintf (errtext, sizeof (errtext), "%s", err ? err->text : "");
+        return zpar__errnoprintf (
+            err, ENODEV, "%s%s: %s",
+            o->interface && *o->interface ? "--interface " : "ZPAR_INTERFACE=",
+            o->interface && *o->interface ? o->interface : getenv ("ZPAR_INTERFACE"), errtext);
     }
-    freeifaddrs (ifs);
-    snprintf (buf, size, "127.0.0.1");
+    (void)zpar__cands_format (&l, cands, csize);
+    if (env && *env) {
+        snprintf (adv, advsize, "%s", env);
+        cands[0] = '\0'; /* the site says which: engines take it as it is */
+        zpar__info ("advertising %s (ZPAR_ADVERTISE_IP)", adv);
+        return 0;
+    }
+    zpar__ip_format (l.c[0].ip, adv, advsize);
+    zpar__info ("listening on every interface; advertising %s (%s), candidates %s", adv, why,
+                cands);
     return 0;
 }
 
@@ -297,7 +320,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     void *hb_ping = NULL, *hb_pong = NULL, *hb_ctx = NULL;
     zpar_curve_zap_t *zap = NULL, *hb_zap = NULL;
     zpar_conninfo_t ci, bind, view;
-    char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64] = "127.0.0.1", adv[64];
+    char dir[PATH_MAX], path[PATH_MAX], dbpath[PATH_MAX], ip[64], adv[64];
+    char cands[ZPAR_CANDS_TEXT_MAX];
     const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
     const char *mux_ep = "inproc://zpar-mux-inject", *ctl_ep = "inproc://zpar-ctl-inject";
     char mon_bind[64];
@@ -311,15 +335,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         return zpar__errprintf (err, "cannot initialise libsodium");
     if (zpar__cluster_dir_prepare (o->dir, dir, sizeof (dir), err) < 0)
         return -1;
-    if (o->ip && *o->ip)
-        snprintf (ip, sizeof (ip), "%s", o->ip);
-    if (strcmp (ip, "*") == 0 || strcmp (ip, "0.0.0.0") == 0) {
-        snprintf (ip, sizeof (ip), "*");
-        advertised_ip (adv, sizeof (adv));
-    } else
-        snprintf (adv, sizeof (adv), "%s", ip);
+    if (plan_ip (o, ip, sizeof (ip), adv, sizeof (adv), cands, sizeof (cands), err) < 0)
+        return -1;
     if (plan_addresses (o, ip, &ci, &bind, err) < 0 || plan_curve (o, dir, &ci, err) < 0)
         return -1;
+    snprintf (ci.candidates, sizeof (ci.candidates), "%s", cands);
     /* the pure scheme's task queue is a DEALER: it hands each task to
      * whichever peer is connected, registered or not, key or not; only
      * CurveZMQ's handshake keeps keyless peers off it */

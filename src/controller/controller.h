@@ -7,15 +7,17 @@
 #include "zpar/error.h"
 
 typedef struct {
-    const char *ip;      /* interface to bind, default 127.0.0.1 ("*" = all) */
-    const char *dir;     /* where client.json, engine.json, tasks.sqlite go */
-    const char *reuse;   /* a previous connection file: same ports and key */
-    const char *db_path; /* task records (SQLite); default <dir>/tasks.sqlite */
-    const char *scheme;  /* "leastload" (default) or "pure" */
-    int hb_period_ms;    /* heartbeat period, default 1000 (env ZPAR_HB_PERIOD_MS) */
-    int hb_misses;       /* missed beats before an engine is dead, default 3 */
-    unsigned hwm;        /* tasks outstanding per engine (leastload); 0: $ZPAR_HWM or 4 */
-    const char *job;     /* job id written in the connection file */
+    const char *ip;        /* interface to bind, default 127.0.0.1 ("*" = all) */
+    const char *interface; /* --interface NAME|CIDR (else $ZPAR_INTERFACE): advertise only its
+                              addresses; binds "*" unless ip is given (addrpick.h) */
+    const char *dir;       /* where client.json, engine.json, tasks.sqlite go */
+    const char *reuse;     /* a previous connection file: same ports and key */
+    const char *db_path;   /* task records (SQLite); default <dir>/tasks.sqlite */
+    const char *scheme;    /* "leastload" (default) or "pure" */
+    int hb_period_ms;      /* heartbeat period, default 1000 (env ZPAR_HB_PERIOD_MS) */
+    int hb_misses;         /* missed beats before an engine is dead, default 3 */
+    unsigned hwm;          /* tasks outstanding per engine (leastload); 0: $ZPAR_HWM or 4 */
+    const char *job;       /* job id written in the connection file */
     /* Called once every socket is bound and the connection files are
      * written (e.g. to publish the endpoints through PMIx).  May be NULL. */
     void (*ready) (void *arg, const zpar_conninfo_t *ci);

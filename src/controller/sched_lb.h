@@ -241,6 +241,12 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 /* Tasks outstanding on engine (0 if unknown). */
 unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine);
 
+/* The counters (ready and waiting are counted by a walk of the queue:
+ * O(queued tasks), not for every event). */
 void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st);
+
+/* The drops counted as duplicates, stats' duplicates + dup_submits, in
+ * O(1) (read after every batch of events).  0 for NULL. */
+uint64_t zpar__sched_lb_dropped_dups (const zpar_sched_lb_t *s);
 
 #endif

@@ -274,6 +274,11 @@ void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
     st->fenced = s->fenced;
 }
 
+uint64_t zpar__sched_lb_dropped_dups (const zpar_sched_lb_t *s)
+{
+    return s ? s->duplicates + s->dup_submits : 0;
+}
+
 lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)
 {
     lbengine_t *victim = NULL;

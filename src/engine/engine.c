@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "addrpick.h"
 #include "conn.h"
 #include "curve.h"
 #include "engine.h"
@@ -51,6 +52,8 @@ typedef struct {
     zpar_error_t *err;
     int rc;
     zpar_conninfo_t ci;
+    zpar_pick_t pick;  /* the controller's addresses to try (addrpick.h) */
+    unsigned attempts; /* registrations sent before the first reply */
     void *zctx;
     zpar_signer_t *signer;
     zpar_reactor_t *reactor;
@@ -258,8 +261,16 @@ static void on_resend (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     (void)r;
     (void)w;
     (void)revents;
-    if (!e->connected)
-        (void)reg_send (e);
+    if (e->connected)
+        return;
+    /* before the first answer: the best address, then each in turn */
+    if (!e->registered_once) {
+        (void)zpar__conn_pick_attempt (&e->ci, &e->pick, ++e->attempts);
+        if (e->attempts == 10 || e->attempts % 60 == 0)
+            zpar__warn ("no answer from the controller after %u attempts; now trying %s (%s)",
+                        e->attempts, e->ci.addr[ZPAR_EP_REGISTRAR], e->pick.why[e->pick.cur]);
+    }
+    (void)reg_send (e);
 }
 
 static void on_giveup (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -270,11 +281,19 @@ static void on_giveup (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     (void)revents;
     if (e->registered_once)
         return;
-    zpar__errnoprintf (e->err, EHOSTUNREACH,
-                       "no answer from the controller at %s within %.1f s: is it "
-                       "running? (check the connection file %s)",
-                       e->ci.addr[ZPAR_EP_REGISTRAR], e->opts->register_timeout,
-                       e->opts->connection_file ? e->opts->connection_file : "given");
+    {
+        char tried[1024];
+        const char *ep = e->ci.addr[ZPAR_EP_REGISTRAR];
+        zpar__conn_pick_describe (&e->pick, ep, e->pick.tried, 1, tried, sizeof (tried));
+        zpar__err ("no answer from the controller within %.1f s; tried %s; connection %s",
+                   e->opts->register_timeout, tried,
+                   e->opts->connection_file ? e->opts->connection_file : "from the launcher");
+        zpar__conn_pick_describe (&e->pick, ep, e->pick.tried, 0, tried, sizeof (tried));
+        zpar__errnoprintf (e->err, EHOSTUNREACH,
+                           "no answer from the controller within %.1f s at %s: is it running and "
+                           "reachable from here? (--interface / ZPAR_INTERFACE choose)",
+                           e->opts->register_timeout, tried);
+    }
     e->rc = -1;
     stop_engine (e);
 }
@@ -522,6 +541,11 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
         copy_addr (&rep, ZPAR_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
         copy_addr (&rep, ZPAR_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
         goto done;
+    for (int q = 0; q < ZPAR_ENGINE_NQ; q++) /* the address that answered, for every socket */
+        zpar__conn_pick_rehost (&e->pick, e->addr[q], ZPAR_ADDR_MAX);
+    zpar__conn_pick_rehost (&e->pick, e->addr_iopub, ZPAR_ADDR_MAX);
+    zpar__conn_pick_rehost (&e->pick, e->addr_ping, ZPAR_ADDR_MAX);
+    zpar__conn_pick_rehost (&e->pick, e->addr_pong, ZPAR_ADDR_MAX);
     e->hb_period_ms = rep.hb_period_ms ? rep.hb_period_ms : 1000;
     e->hb_misses = rep.hb_misses ? (unsigned)rep.hb_misses : 3;
     if (e->id && e->id != rep.h.engine.v)
@@ -708,7 +732,8 @@ int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err)
         e->ci = *opts->conninfo;
     else if (zpar__conn_read (opts->connection_file, &e->ci, err) < 0)
         return -1;
-    if (zpar__zmq_version_check (err) < 0)
+    if (zpar__conn_pick (&e->ci, opts->interface, &e->pick, err) < 0 ||
+        zpar__zmq_version_check (err) < 0)
         return -1;
     if (gethostname (e->host, sizeof (e->host) - 1) < 0)
         snprintf (e->host, sizeof (e->host), "localhost");
@@ -725,7 +750,8 @@ int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err)
         e->rc = -1;
         goto done;
     }
-    zpar__info ("registering with the controller at %s", e->ci.addr[ZPAR_EP_REGISTRAR]);
+    zpar__info ("registering with the controller at %s (%s%s)", e->ci.addr[ZPAR_EP_REGISTRAR],
+                e->pick.why[0], e->pick.n > 1 ? "; the others in turn if it does not answer" : "");
     if (reg_send (e) < 0) {
         zpar__errprintf (err, "engine: cannot connect to %s: %s", e->ci.addr[ZPAR_EP_REGISTRAR],
                          zmq_strerror (errno));

@@ -16,6 +16,8 @@ typedef struct {
     void *mpi_comm;          /* engines-only MPI communicator (MPI_Comm *), or NULL */
     const char *bind_report; /* text describing this engine's CPU binding, or NULL */
     double register_timeout; /* give up registering after this (s); <= 0: retry forever */
+    const char *interface;   /* NAME|CIDR to reach the controller by, or NULL: $ZPAR_INTERFACE,
+                                else zpar__conn_pick's choice (addrpick.h) */
 } zpar_engine_opts_t;
 
 /* The engine.json an engine started by hand uses: given (--connection-file)
@@ -27,7 +29,9 @@ int zpar__engine_connection_file (const char *given, char *buf, size_t size, zpa
 
 /* Run the engine until the controller says shutdown, or SIGTERM/SIGINT.
  * Tasks still running are killed before returning.  0 on a clean shutdown,
- * -1 with err on a fatal error (bad connection file, register timeout). */
+ * -1 with err on a fatal error (bad connection file, an interface that
+ * matches none of the controller's addresses, register timeout: err names
+ * every address tried, the log says why each). */
 int zpar__engine_run (const zpar_engine_opts_t *opts, zpar_error_t *err);
 
 #endif

@@ -24,6 +24,7 @@
 #define OUTBOX_RETRY_MS    100u  /* retry results that could not be sent */
 #define RECENT_MAX         1024u /* results kept after sending (zpar__task_runner_resend) */
 #define RECENT_US          (10u * 1000000u) /* ... for this long at most */
+#define RECENT_SLACK       4096u /* a kept result's buffer may exceed twice its size by this */
 #define OUTPUT_CAP_MAX     (128u * 1024 * 1024)
 #define POOL_MAX           64
 

@@ -88,26 +88,35 @@ void zpar__tr_retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, v
     zpar__task_runner_flush (arg);
 }
 
-/* Keep a copy of result m, just sent on q: the controller may die before
- * it has recorded it (zpar__task_runner_resend). */
-static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m)
+/* Keep result m, just sent on q: the controller may die before it has
+ * recorded it (zpar__task_runner_resend).  Takes m: kept as it is (the
+ * send left it whole), or, when its buffer is much larger than the
+ * result (a pooled buffer grown by an earlier big one), copied to its
+ * size and given back to the pool; the slot's previous result goes back
+ * to the pool. */
+static void keep_recent (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m)
 {
     unsigned i = tr->nrecent++ % RECENT_MAX;
     uint8_t *buf;
     size_t len;
-    zpar__msg_destroy (tr->recent[i].m);
+    zpar__tr_msg_put (tr, tr->recent[i].m);
     tr->recent[i].m = NULL;
-    if (zpar__msg_pack (m, &buf, &len) < 0)
-        return;
-    if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
-        (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
-         zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
-        zpar__msg_destroy (tr->recent[i].m);
-        tr->recent[i].m = NULL;
-    }
-    free (buf);
     tr->recent[i].q = q;
     tr->recent[i].at_us = zpar__mono_us ();
+    if (m->cap <= RECENT_SLACK + 2 * m->len) {
+        tr->recent[i].m = m;
+        return;
+    }
+    if (zpar__msg_pack (m, &buf, &len) == 0) {
+        if ((tr->recent[i].m = zpar__msg_create (ZPAR_MSG_NONE)) &&
+            (zpar__msg_unpack (tr->recent[i].m, buf, len, NULL) < 0 ||
+             zpar__msg_set_envelope (tr->recent[i].m, m->nenv, m->env) < 0)) {
+            zpar__msg_destroy (tr->recent[i].m);
+            tr->recent[i].m = NULL;
+        }
+        free (buf);
+    }
+    zpar__tr_msg_put (tr, m);
 }
 
 size_t zpar__task_runner_sent_since (const zpar_task_runner_t *tr, uint64_t since_us,
@@ -178,9 +187,8 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr)
         o->m->hdr.engine = tr->id;
         if (tr->ops.send (tr->ops.arg, o->q, o->m) < 0)
             break;
-        keep_recent (tr, o->q, o->m);
         (void)zpar__tr_ql_pop (&tr->outbox);
-        zpar__tr_msg_put (tr, o->m);
+        keep_recent (tr, o->q, o->m);
         free (o);
     }
     if (tr->outbox.head && !zpar__watcher_active (tr->w_retry))
@@ -193,7 +201,6 @@ void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_m
     qent_t *o;
     if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
         keep_recent (tr, q, m);
-        zpar__tr_msg_put (tr, m);
         return;
     }
     if (!(o = calloc (1, sizeof (*o)))) {

@@ -133,8 +133,11 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     t.copts.curve = o->curve;
     t.copts.job = job && *job ? job : "local";
     /* one node: loopback; several: every interface, advertise ours */
-    t.copts.ip =
-        o->ip ? o->ip : (zpar__wireup_local_size (w) >= zpar__wireup_size (w) ? "127.0.0.1" : "*");
+    t.copts.ip = o->ip ? o->ip
+                 : o->interface || zpar__wireup_local_size (w) < zpar__wireup_size (w)
+                     ? "*"
+                     : "127.0.0.1";
+    t.copts.interface = o->interface;
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
     /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
@@ -281,7 +284,11 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
     eo.want_id = (unsigned)zpar__wireup_rank (w); /* engine id = rank: easy to read */
     eo.mpi_comm = engine_comm;
     eo.bind_report = report;
-    eo.register_timeout = o->wait_timeout;
+    /* a little less than rank 0 waits: an engine that cannot register
+     * says why (the addresses it tried) before rank 0 gives up and the
+     * launcher ends the job */
+    eo.register_timeout = o->wait_timeout - (o->wait_timeout >= 20 ? 5 : o->wait_timeout / 4);
+    eo.interface = o->interface;
     if (zpar__engine_run (&eo, &err) < 0) {
         fprintf (stderr, "zpar run (rank %d): engine: %s\n", zpar__wireup_rank (w), err.text);
         rc = 1;

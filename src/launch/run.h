@@ -24,6 +24,8 @@ typedef struct {
                                    NULL: $ZPAR_DIR */
     const char *ip;             /* controller bind address (default: loopback when
                                    single-node, else all interfaces) */
+    const char *interface;      /* --interface NAME|CIDR for the controller and the
+                                   engines (addrpick.h), or NULL */
     const char *scheme;         /* task scheduler */
     const char *bind;           /* core|l3|numa|socket|none */
     int cores_per_engine;

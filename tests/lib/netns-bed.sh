@@ -1,7 +1,7 @@
 # netns-bed.sh - N real hosts on this machine for multi-host system tests:
 # network namespaces on a bridge, optionally with a real Slurm across them
 # (adapted from the project's netns-cluster recipe).  POSIX sh; source it
-# after sharness-lite.sh:
+# after sharness-lite.sh (or, outside a test, define skip_all REASON first):
 #
 #   . "$LIBDIR/sharness-lite.sh"
 #   . "$LIBDIR/netns-bed.sh"
@@ -26,22 +26,26 @@
 # is added when taken), the subnet 10.24x.y (from $$, the next one when it
 # is routed here already), the slurmctld port (from $$, the next free one),
 # the state dir ($ZT_TMP/bed).  The choice is made under a lock
-# (/tmp/zpar-netns-bed.lock) and the bridge address taken before it is
+# (flock on /run/netns) and the bridge address taken before it is
 # released.
 #
 # Teardown: bed_up installs an EXIT trap that runs bed_down and then the
 # test's own EXIT action (chained).  bed_down SIGKILLs the bed's processes
 # only (the daemons it recorded, every process in its namespaces, every
 # process started by bin/on: they carry BED_MARK=$BED_DIR) and deletes its
-# veths, namespaces and bridge.  A reaper process (tests/lib/bed/bed-reaper.sh)
+# veths, namespaces and bridge, and any other interface or namespace named
+# with the bed's prefix ("$BED_PREFIX-..."): name what a test adds that way
+# and it is removed with the bed.  A reaper process (tests/lib/bed/bed-reaper.sh)
 # does the same if the test is SIGKILLed before its trap could run.
 #
 # Variables: BED_N, BED_NET (first 3 octets), BED_DIR, BED_HOSTS ("h1 .. hN"),
 # BED_PREFIX, BED_ENV (the env file).  Functions: bed_up, bed_on, bed_fault,
-# bed_hostfile, bed_down, bed_ip HOST.
+# bed_hostfile, bed_down, bed_ip HOST, bed_procs STRING, bed_expect_known.
 BED_LIB=${srcdir:-.}/tests/lib
 [ -f "$BED_LIB/bed/bed-up.sh" ] || BED_LIB=$(cd "$(dirname "$0")/../lib" && pwd)
-BED_LOCK=/tmp/zpar-netns-bed.lock
+# the choice is serialised by a lock on /run/netns (a directory every bed
+# needs anyway: nothing is left behind)
+BED_LOCK=/run/netns
 
 # bed__choose: prefix, subnet and port unique to this run; takes the bridge
 # (with its address) while holding the lock.  Writes bed__chosen.
@@ -76,7 +80,7 @@ bed__choose () {
         ip link add "$pre-br" type bridge stp_state 0 forward_delay 0 &&
             ip addr add "$net.1/24" dev "$pre-br" || exit 1
         echo "BED_PREFIX=$pre BED_NET=$net BED_CTLD_PORT=$port" >"$BED_DIR/state/chosen"
-    ) 9>>"$BED_LOCK"
+    ) 9<"$BED_LOCK"
 }
 
 # bed_up N [--slurm]
@@ -101,6 +105,8 @@ bed_up () {
         chmod go+x "$ZT_TMP"
     else
         BED_DIR=$(mktemp -d /tmp/zpar-bed.XXXXXX) || exit 1
+        chmod 755 "$BED_DIR"
+        bed__own_dir=1
     fi
     mkdir -p "$BED_DIR/state" "$BED_DIR/log"
     : >"$BED_DIR/state/net"
@@ -130,7 +136,7 @@ bed_up () {
     }
     . "$BED_DIR/state/chosen"
     if ! BED_DIR=$BED_DIR BED_PREFIX=$BED_PREFIX BED_NET=$BED_NET BED_N=$BED_N \
-        BED_SLURM=$bed__slurm BED_CTLD_PORT=$BED_CTLD_PORT \
+        BED_SLURM=$bed__slurm BED_CTLD_PORT=$BED_CTLD_PORT BED_CPUS=${BED_CPUS:-2} \
         BED_TIMEOUT=$(zt_scale 30 2>/dev/null || echo 30) \
         "$BED_LIB/bed/bed-up.sh" >"$BED_DIR/log/up.log" 2>&1; then
         echo "Bail out! netns-bed: bed_up $BED_N failed: $(tail -n 3 "$BED_DIR/log/up.log" | tr '\n' ' ')"
@@ -164,10 +170,25 @@ bed_ip () {
     esac
 }
 
+# bed_procs STRING: "HOST: command line" of every process on the bed's hosts
+# whose command line contains STRING (e.g. "$ZPAR": what a test left)
+bed_procs () {
+    for bed__h in $BED_HOSTS; do
+        for bed__p in $(ip netns pids "$BED_PREFIX-$bed__h" 2>/dev/null); do
+            tr '\0' ' ' <"/proc/$bed__p/cmdline" 2>/dev/null | grep -F -- "$1" | sed "s/^/$bed__h: /"
+        done
+    done
+    return 0
+}
+
 # bed_down: remove everything of the bed (safe to call twice)
 bed_down () {
     [ -n "${BED_DIR:-}" ] && [ -d "$BED_DIR/state" ] || return 0
     "$BED_LIB/bed/bed-down.sh" "$BED_DIR"
+    bed__drc=$?
+    # a state dir of our own (outside a test's temp dir) goes too
+    [ "${bed__own_dir:-0}" = 0 ] || rm -rf "$BED_DIR"
+    return $bed__drc
 }
 
 # bed_expect_known KEY 'description' 'body': test_expect_success, but an

@@ -37,6 +37,10 @@
 # only non-PBS variables the job gets.
 #
 #   PBS_EMU_DIR   state (seq, aux/, spool/, tmp/)        [/tmp/zpar-pbs-emu]
+#   PBS_EMU_NODES node names for PBS_NODEFILE instead of n1..nN (one per
+#                 node, space-separated: real hosts, e.g. a netns-bed.sh bed)
+#   PBS_EMU_RSH   the rsh agent the job's mpirun uses to reach them (instead
+#                 of the fake one; OMPI_MCA_btl/vmhole are then left alone)
 # Exit status: the job's (also written to $PBS_EMU_DIR/aux/<jobid>.exit),
 # 143 after a walltime kill, 2 on a usage error.  The job id goes to stderr
 # as "pbs-emulate: job <jobid>" (qsub prints it).
@@ -135,9 +139,13 @@ exec 9>&-
 jobid=$seq.$host
 nodefile=$ROOT/aux/$jobid
 : >"$nodefile"
+read -r -a emu_nodes <<<"${PBS_EMU_NODES:-}"
+[ -z "${PBS_EMU_NODES:-}" ] || [ "${#emu_nodes[@]}" -ge "$nodes" ] ||
+    die "PBS_EMU_NODES names ${#emu_nodes[@]} nodes, the job wants $nodes"
 for i in $(seq 1 "$nodes"); do
     n=n$i
     [ "$nodes" = 1 ] && n=$host
+    [ -z "${PBS_EMU_NODES:-}" ] || n=${emu_nodes[$((i - 1))]}
     for _ in $(seq 1 "$ppn"); do echo "$n" >>"$nodefile"; done
 done
 spooled=$ROOT/spool/$jobid.SC
@@ -160,7 +168,9 @@ for v in "${vs[@]}"; do
     [ -n "$v" ] || continue
     case "$v" in *=*) envv+=("$v") ;; *) [ -n "${!v+x}" ] && envv+=("$v=${!v}") ;; esac
 done
-if [ "$nodes" -gt 1 ]; then
+if [ -n "${PBS_EMU_RSH:-}" ]; then
+    envv+=(OMPI_MCA_plm_rsh_agent="$PBS_EMU_RSH")
+elif [ "$nodes" -gt 1 ]; then
     rsh=$ROOT/bin/fake-rsh
     cat >"$rsh" <<'EOF'
 #!/bin/sh

@@ -5,7 +5,7 @@
 # hosts, every engine answers px with its own host's name, over the bridge.
 # The first checks test the bed itself (names, addresses, Slurm, mpirun
 # through the rsh agent, a partition cuts a host off and heal brings it back,
-# kill + revive of a host).
+# kill and poweroff of a host, revive).
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
@@ -50,9 +50,23 @@ test_expect_success 'bed: kill leaves a host without any process, revive restart
 	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h4)\"" &&
 	bed_fault kill h4 &&
 	expect_eq "processes on h4" "" "$(ip netns pids $BED_PREFIX-h4)" &&
+	{ bed_on h2 timeout 2 bash -c "exec 3<>/dev/tcp/h4/6818" 2>/dev/null; rc=$?; } &&
+	expect_eq "connect to the killed slurmd (refused at once, not silence)" 1 $rc &&
 	bed_fault revive h4 &&
 	zt_timeout 30 srun -N 4 -n 4 hostname | sort | tr "\n" " " >revived.out &&
 	expect_eq "hosts" "h1 h2 h3 h4 " "$(cat revived.out)"
+'
+
+test_expect_success 'bed: poweroff leaves a host silent and without processes, revive brings it back' '
+	bed_on h3 sleep 300 &
+	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h3)\"" &&
+	bed_fault poweroff h3 &&
+	expect_eq "processes on h3" "" "$(ip netns pids $BED_PREFIX-h3)" &&
+	{ bed_on h2 timeout 1 bash -c "exec 3<>/dev/tcp/h3/6818" 2>/dev/null; rc=$?; } &&
+	expect_eq "connect to the powered-off host (silence: timeout)" 124 $rc &&
+	bed_fault revive h3 &&
+	zt_timeout 30 srun -N 4 -n 4 hostname | sort | tr "\n" " " >revived3.out &&
+	expect_eq "hosts" "h1 h2 h3 h4 " "$(cat revived3.out)"
 '
 
 bed_expect_known px-unconnected 'srun -N 4 -n 8 zpar run -- zpar px hostname: engines on 4 distinct hosts answer' '

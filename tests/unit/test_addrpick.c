@@ -244,8 +244,10 @@ static void conn_field_and_pick (void)
     snprintf (ep, sizeof (ep), "tcp://203.0.113.9:5555");
     zpar__conn_pick_rehost (&pick, ep, sizeof (ep));
     is_str (ep, "tcp://203.0.113.9:5555", "one elsewhere is left alone");
-    zpar__conn_pick_describe (&pick, ci.addr[ZPAR_EP_REGISTRAR], 0, desc, sizeof (desc));
+    zpar__conn_pick_describe (&pick, ci.addr[ZPAR_EP_REGISTRAR], 0, 1, desc, sizeof (desc));
     ok (strstr (desc, "tcp://198.51.100.1:41000 (") != NULL, "described: %s", desc);
+    zpar__conn_pick_describe (&pick, ci.addr[ZPAR_EP_REGISTRAR], 0, 0, desc, sizeof (desc));
+    is_str (desc, "tcp://198.51.100.1:41000", "or without the reasons");
 
     setenv ("ZPAR_INTERFACE", "203.0.113.0/24", 1);
     errno = 0;

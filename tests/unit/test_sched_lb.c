@@ -511,7 +511,8 @@ static void run_case (const case_t *c)
         case DUPS: {
             zpar_sched_lb_stats_t ss;
             zpar__sched_lb_stats (s, &ss);
-            if ((long)(ss.duplicates * 100 + ss.dup_submits) != st->want) {
+            if ((long)(ss.duplicates * 100 + ss.dup_submits) != st->want ||
+                zpar__sched_lb_dropped_dups (s) != ss.duplicates + ss.dup_submits) {
                 good = 0;
                 diag ("step %d: duplicates %llu results, %llu submissions, expected %ld", i,
                       (unsigned long long)ss.duplicates, (unsigned long long)ss.dup_submits,
@@ -761,7 +762,8 @@ static void test_bad_params (void)
     zpar__sched_lb_stats (NULL, &st);
     ok (st.ready == 0 && st.engines == 0, "stats of NULL are zero");
     ok (zpar__sched_lb_outstanding (NULL, E (1)) == 0 &&
-            zpar__sched_lb_waiting_engines (NULL) == 0 && zpar__sched_lb_hwm (NULL) == 0,
+            zpar__sched_lb_waiting_engines (NULL) == 0 && zpar__sched_lb_hwm (NULL) == 0 &&
+            zpar__sched_lb_dropped_dups (NULL) == 0,
         "getters of NULL are zero");
     zpar__sched_lb_tick (NULL, 0);
     zpar__sched_lb_destroy (NULL);

@@ -378,6 +378,19 @@ int main (void)
         ok (nsent == 2 && sent[1].task == 403 && sent[1].nenv == sent[0].nenv &&
                 sent[1].q == ZPAR_ENGINE_Q_MUX,
             "sent again on its queue, with its envelope");
+        /* the results are kept as they were sent: a big one and a small
+         * one, each sent again whole */
+        give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (404, "head -c 300000 /dev/zero | tr '\\0' x"));
+        s = wait_for (ZPAR_MSG_RESULT, 404);
+        give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (405, "echo small"));
+        s = wait_for (ZPAR_MSG_RESULT, 405);
+        ok (s && !strcmp (s->out, "small\n"), "a big result, then a small one");
+        nsent = 0;
+        is_int ((int)zpar__task_runner_resend (tr, before), 3, "resend: the three results since");
+        ok (nsent == 3 && sent[0].task == 403 && sent[1].task == 404 && sent[2].task == 405 &&
+                sent[1].status == ZPAR_STATUS_OK && !strncmp (sent[1].out, "xxxx", 4) &&
+                !strcmp (sent[2].out, "small\n"),
+            "sent again, oldest first, each with its own output");
         is_int ((int)zpar__task_runner_resend (tr, zpar__mono_us () + 1), 0,
                 "resend since a later time: nothing");
         is_int ((int)zpar__task_runner_resend (NULL, 0), 0, "resend NULL: 0");

@@ -5,6 +5,8 @@
 # recorded in DIR/state/pids (each checked to run the recorded program),
 # every process inside one of its host namespaces (`ip netns pids`), and
 # every process carrying BED_MARK=DIR (all that bin/on started, on head too).
+# Interfaces and namespaces a test added with the bed's name prefix
+# ($BED_PREFIX-...) are deleted too.
 # With TEST_MARK (used by the reaper once the test itself is gone) also the
 # processes carrying ZPAR_TEST_MARK=TEST_MARK.  Nothing is killed by name.
 # Safe to run twice; quiet unless something is left.
@@ -52,6 +54,18 @@ left=$(bed_pids)
 for v in $(net_of veth); do ip link del "$v" 2>/dev/null; done
 for ns in $(net_of netns); do [ -e "/run/netns/$ns" ] && ip netns del "$ns"; done
 for b in $(net_of bridge); do ip link del "$b" 2>/dev/null; done
+# whatever else a test made with the bed's prefix (an extra bridge, veths,
+# namespaces): the prefix is this bed's alone
+PREFIX=$(net_of bridge | sed -n '1s/-br$//p')
+if [ -n "$PREFIX" ]; then
+    for ns in $(ip netns list 2>/dev/null | awk -v p="$PREFIX-" 'index($1, p) == 1 { print $1 }'); do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+        ip netns del "$ns"
+    done
+    for l in $(ip -o link show 2>/dev/null | awk -F': ' -v p="$PREFIX-" '{ sub(/@.*/, "", $2) } index($2, p) == 1 { print $2 }'); do
+        ip link del "$l" 2>/dev/null
+    done
+fi
 rc=0
 for ns in $(net_of netns); do [ ! -e "/run/netns/$ns" ] || { echo "bed-down: netns $ns left" >&2; rc=1; }; done
 for l in $(net_of veth) $(net_of bridge); do
