@@ -215,6 +215,8 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
                 break;
             case KEEPER_OP_LIMIT:
                 limit_ms = rec[1] > 0 ? rec[1] : 0;
+                if (!limit_ms)
+                    fenced = 0; /* fencing off ends a fence too */
                 break;
             case KEEPER_OP_PERIOD:
                 period_ms = rec[1] > 0 ? rec[1] : 1000;
