@@ -18,7 +18,7 @@ static void pbs_script (FILE *f, const zpar_launch_opts_t *o)
              "  exec mpirun --hostfile \"$PBS_NODEFILE\" '%s' run %s%s\n"
              "else\n"
              "  # qsub wrappers over Slurm give no node file: use srun\n"
-             "  exec srun --kill-on-bad-exit=0 '%s' run %s%s\n"
+             "  exec srun --no-kill --kill-on-bad-exit=0 '%s' run %s%s\n"
              "fi\n",
              o->self, o->curve ? "--curve " : "", ra, o->self, o->curve ? "--curve " : "", ra);
 }

@@ -1,6 +1,7 @@
-/* slurm.c - the slurm launch back end: `sbatch` of a job of N+1 tasks
- * whose step is `srun zpar run`; stop: shutdown, then scancel if the job
- * lingers.  Submission and waiting are common (common.c). */
+/* slurm.c - the slurm launch back end: `sbatch --no-kill` of a job of N+1
+ * tasks whose step is `srun --no-kill zpar run` (a failed node ends
+ * neither); stop: shutdown, then scancel if the job lingers.  Submission
+ * and waiting are common (common.c). */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,7 +11,10 @@
 
 static void slurm_script (FILE *f, const zpar_launch_opts_t *o)
 {
-    fprintf (f, "exec srun --kill-on-bad-exit=0 '%s' run %s%s\n", o->self,
+    /* --no-kill: a node that fails ends neither the job (sbatch --no-kill)
+     * nor the step; its engines are declared dead and their tasks retried
+     * on the other nodes */
+    fprintf (f, "exec srun --no-kill --kill-on-bad-exit=0 '%s' run %s%s\n", o->self,
              o->curve ? "--curve " : "", o->run_args ? o->run_args : "");
 }
 
@@ -23,6 +27,7 @@ static int slurm_submit_argv (const zpar_launch_opts_t *o, const char *log, char
     argv[a++] = "sbatch";
     argv[a++] = "--parsable";
     argv[a++] = "--job-name=zpar-cluster";
+    argv[a++] = "--no-kill";
     argv[a++] = bufs[0];
     argv[a++] = "--output";
     argv[a++] = (char *)log;

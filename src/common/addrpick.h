@@ -12,7 +12,7 @@
  * The controller orders them (zpar__cands_controller): the addresses
  * matching --interface / ZPAR_INTERFACE only, when given; else first the
  * interface the kernel routes through to the other nodes of the job (the
- * launcher's node list: SLURM_JOB_NODELIST, PBS_NODEFILE, ZPAR_NODES), then
+ * launcher's node list: PMIx, SLURM_JOB_NODELIST, PBS_NODEFILE, ZPAR_NODES), then
  * the interface of the default route, then the others in getifaddrs()
  * order, container and virtual bridges (docker*, virbr*, veth*, br-*, ...)
  * last.  The endpoints it writes name the first candidate.
@@ -148,12 +148,14 @@ int zpar__route_source (uint32_t dst, uint32_t *src);
 int zpar__ifspec_get (const char *opt, zpar_ifspec_t *spec, zpar_error_t *err);
 
 /* The controller's candidates, best first (see the top of this file):
- * spec (or NULL) keeps only the matching ones.  why (or NULL, whysize
+ * spec (or NULL) keeps only the matching ones.  nodes: the job's hosts
+ * from the launcher (a host list, "n[1-4],login"), or NULL: $ZPAR_NODES,
+ * $SLURM_JOB_NODELIST, $SLURM_NODELIST, else $PBS_NODEFILE.  why (or NULL, whysize
  * bytes) says how the first was chosen.  -1 with err: no usable address
  * (ENETDOWN), or spec matches none (ENODEV, err listing this host's
  * interfaces). */
-int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *why, size_t whysize,
-                            zpar_error_t *err);
+int zpar__cands_controller (const zpar_ifspec_t *spec, const char *nodes, zpar_cands_t *out,
+                            char *why, size_t whysize, zpar_error_t *err);
 
 /* -------------------------------------------------- the connecting side */
 

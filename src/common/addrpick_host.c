@@ -95,12 +95,16 @@ int zpar__ifspec_get (const char *opt, zpar_ifspec_t *spec, zpar_error_t *err)
 
 /* The other nodes of the job, from the launcher: ZPAR_NODES or Slurm's
  * host list, else PBS_NODEFILE.  *src names the source. */
-static int peer_names (char ***names, size_t *n, const char **src)
+static int peer_names (const char *nodes, char ***names, size_t *n, const char **src)
 {
     static const char *const vars[] = {"ZPAR_NODES", "SLURM_JOB_NODELIST", "SLURM_NODELIST", NULL};
     const char *v, *path;
     FILE *f;
     char line[256];
+    if (nodes && *nodes) {
+        *src = "the launcher's node list";
+        return zpar__hostlist_expand (nodes, PEERS_MAX * 4, names, n);
+    }
     for (int i = 0; vars[i]; i++)
         if ((v = getenv (vars[i])) && *v) {
             *src = vars[i];
@@ -127,13 +131,13 @@ static int peer_names (char ***names, size_t *n, const char **src)
 
 /* The local source addresses of the routes to the other nodes of the job
  * (at most PEERS_MAX distinct names resolved; our own node skipped). */
-static size_t peer_routes (const zpar_cands_t *local, uint32_t *routed, size_t *npeers,
-                           const char **src)
+static size_t peer_routes (const char *nodes, const zpar_cands_t *local, uint32_t *routed,
+                           size_t *npeers, const char **src)
 {
     char **names = NULL;
     size_t n = 0, k = 0, tried = 0;
     *npeers = 0;
-    if (peer_names (&names, &n, src) < 0)
+    if (peer_names (nodes, &names, &n, src) < 0)
         return 0;
     for (size_t i = 0; i < n && tried < PEERS_MAX; i++) {
         struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res;
@@ -171,8 +175,8 @@ static void list_ifaces (const zpar_cands_t *l, char *buf, size_t size)
         snprintf (buf, size, "none up but loopback");
 }
 
-int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *why, size_t whysize,
-                            zpar_error_t *err)
+int zpar__cands_controller (const zpar_ifspec_t *spec, const char *nodes, zpar_cands_t *out,
+                            char *why, size_t whysize, zpar_error_t *err)
 {
     zpar_cands_t local;
     uint32_t routed[PEERS_MAX], dflt = 0;
@@ -197,7 +201,7 @@ int zpar__cands_controller (const zpar_ifspec_t *spec, zpar_cands_t *out, char *
         *out = local;
     if (!out->n)
         return zpar__errnoprintf (err, ENETDOWN, "no network interface up but loopback");
-    nrouted = peer_routes (out, routed, &npeers, &src);
+    nrouted = peer_routes (nodes, out, routed, &npeers, &src);
     (void)zpar__route_source (0x08080808u, &dflt); /* the default route, if any (no packet) */
     zpar__cands_order (out, routed, nrouted, dflt);
     if (why && whysize) {

@@ -96,7 +96,8 @@ static int plan_ip (const zpar_controller_opts_t *o, char *ip, size_t ipsize, ch
         return 0;
     }
     snprintf (ip, ipsize, "*");
-    if (zpar__cands_controller (has_spec ? &spec : NULL, &l, why, sizeof (why), err) < 0) {
+    if (zpar__cands_controller (has_spec ? &spec : NULL, o->nodes, &l, why, sizeof (why), err) <
+        0) {
         if (errno == ENETDOWN) {
             snprintf (adv, advsize, "127.0.0.1");
             return 0;

@@ -10,6 +10,8 @@ typedef struct {
     const char *ip;        /* interface to bind, default 127.0.0.1 ("*" = all) */
     const char *interface; /* --interface NAME|CIDR (else $ZPAR_INTERFACE): advertise only its
                               addresses; binds "*" unless ip is given (addrpick.h) */
+    const char *nodes;     /* the job's hosts from the launcher (host list), or NULL: the
+                              environment's (addrpick.h): which address goes first */
     const char *dir;       /* where client.json, engine.json, tasks.sqlite go */
     const char *reuse;     /* a previous connection file: same ports and key */
     const char *db_path;   /* task records (SQLite); default <dir>/tasks.sqlite */

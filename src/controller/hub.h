@@ -57,6 +57,7 @@ typedef struct {
     zpar_route_t route;     /* the routing identity it was given (route.h) */
     uint32_t hb_gen;        /* the heartbeat watch it is under (0: none) */
     int suspect;            /* the heartbeat thread said suspect, not yet revived */
+    uint64_t died_us;       /* when the heartbeat declared it dead (monotonic), 0: never */
 } zpar_hub_engine_t;
 
 typedef struct zpar_hub {

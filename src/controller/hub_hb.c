@@ -1,7 +1,8 @@
 /* hub_hb.c - the hub's side of the heartbeat (watch, unwatch, the
  * heartbeat thread's events: suspect, revived, dead, a closed connection
- * of an engine whose process is gone) and the open-files check of
- * registrations.  Part of the hub (hub.h); runs in the hub's thread. */
+ * of an engine whose process is gone; a host whose engines all died at
+ * once is logged as lost) and the open-files check of registrations.
+ * Part of the hub (hub.h); runs in the hub's thread. */
 #include "config.h"
 
 #include <dirent.h>
@@ -13,11 +14,15 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "hub.h"
 #include "log.h"
 #include "proto_hb.h"
 
 #define DRAIN_MAX 4096
+/* Deaths of a host's engines this many heartbeat periods apart or less
+ * are one event (the check that found them, or the next one). */
+#define HOST_LOST_PERIODS 2
 
 /* ---------------------------------------------------------------- watch */
 
@@ -81,11 +86,38 @@ static int engine_process_gone (const zpar_hub_engine_t *e)
     return (p = strrchr (buf, ')')) && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* Engine e (of another host) was just declared dead by the heartbeat,
+ * for reason: if no engine of its host is alive any more, and the others
+ * died with it (within HOST_LOST_PERIODS), the host is lost: one line
+ * that names it.  The controller's own host is never "lost" (its kernel
+ * tells deaths apart, and the controller runs there). */
+static void host_check (zpar_hub_t *h, zpar_hub_engine_t *e, const char *reason)
+{
+    uint64_t now = zpar__mono_us ();
+    uint64_t window =
+        (uint64_t)(h->hb_period_ms > 0 ? h->hb_period_ms : 1000) * 1000u * HOST_LOST_PERIODS;
+    char me[256] = "";
+    unsigned n = 0;
+    e->died_us = now;
+    if (gethostname (me, sizeof (me) - 1) == 0 && strcmp (me, e->host) == 0)
+        return;
+    for (uint32_t i = 0; i < h->nengines; i++) {
+        const zpar_hub_engine_t *o = h->engines[i];
+        if (!o || strcmp (o->host, e->host) != 0)
+            continue;
+        if (o->state == ZPAR_HUB_ENGINE_ALIVE)
+            return; /* the host still answers */
+        if (o->state == ZPAR_HUB_ENGINE_DEAD && o->died_us && now - o->died_us <= window)
+            n++;
+    }
+    zpar__warn ("host %s lost: %u engine%s dead (%s)", e->host, n, n == 1 ? "" : "s", reason);
+}
+
 /* An event of the heartbeat thread about an engine. */
 static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
 {
     zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (m->engine));
-    char why[160];
+    char why[160], reason[96] = "";
     /* about an earlier registration of this engine (crossed a WATCH) */
     if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE || !m->gen || e->hb_gen != m->gen)
         return;
@@ -119,6 +151,7 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
                   "declared dead: its process is gone (pid %d on this host; its heartbeat "
                   "connection closed, silent %.1f s)",
                   e->pid, m->silent_ms / 1e3);
+        snprintf (reason, sizeof (reason), "their processes are gone");
         zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_GONE:
@@ -137,12 +170,15 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
                   "silent %.1f s)",
                   engine_here (e) ? "its process is gone" : "the engine did not connect again",
                   m->silent_ms / 1e3);
+        snprintf (reason, sizeof (reason), "their connections closed");
         zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_DEAD:
         snprintf (why, sizeof (why),
                   "declared dead: silent %.1f s, %u pings unanswered (heartbeat %d ms x %d)",
                   m->silent_ms / 1e3, m->missed, h->hb_period_ms, h->hb_misses);
+        snprintf (reason, sizeof (reason), "silent %.1f s, %u pings unanswered", m->silent_ms / 1e3,
+                  m->missed);
         e->hb_gen = 0; /* the thread no longer watches it */
         zpar__hub_engine_died (h, e, why);
         break;
@@ -150,6 +186,9 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         zpar__warn ("hub: unexpected %d from the heartbeat thread", (int)m->kind);
         break;
     }
+    /* it was alive when the event came: dead now, by this event */
+    if (e->state == ZPAR_HUB_ENGINE_DEAD)
+        host_check (h, e, reason[0] ? reason : "declared dead by the heartbeat");
 }
 
 void zpar__hub_on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)

@@ -114,7 +114,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     char dir[PATH_MAX], conn[PATH_MAX + 16];
     zpar_client_t *c = NULL;
     zpar_error_t err;
-    char *blob = NULL;
+    char *blob = NULL, *nodes = NULL;
     int rc = 0;
     int nengines = zpar__wireup_size (w) - 1;
     const char *job = zpar__wireup_jobid (w);
@@ -138,6 +138,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
                      ? "*"
                      : "127.0.0.1";
     t.copts.interface = o->interface;
+    t.copts.nodes = nodes = zpar__wireup_nodes (w); /* PMIx: which address goes first */
     t.copts.ready = on_ready;
     t.copts.ready_arg = &t;
     /* with a sweep, SIGTERM/SIGINT stop the sweep first (it watches them),
@@ -145,12 +146,14 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     t.copts.no_signals = o->sweep != NULL;
     if (pthread_create (&t.tid, NULL, ctl_main, &t) != 0) {
         fprintf (stderr, "zpar run: cannot start the controller thread\n");
+        free (nodes);
         return 1;
     }
     pthread_mutex_lock (&t.lock);
     while (!t.ready && !t.done)
         pthread_cond_wait (&t.cond, &t.lock);
     pthread_mutex_unlock (&t.lock);
+    free (nodes); /* read by the controller before it is ready */
     if (!t.ready) {
         fprintf (stderr, "zpar run: controller failed: %s\n", t.err.text);
         /* still take part in the exchange so engines do not hang */

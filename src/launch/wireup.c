@@ -261,6 +261,15 @@ const char *zpar__wireup_jobid (const zpar_wireup_t *w)
 {
     return w ? w->jobid : NULL;
 }
+char *zpar__wireup_nodes (const zpar_wireup_t *w)
+{
+#ifdef HAVE_PMIX
+    if (w && w->pmix_up)
+        return zpar__wireup_pmix_nodes (w);
+#endif
+    (void)w;
+    return NULL;
+}
 const char *zpar__wireup_file_path (const zpar_wireup_t *w)
 {
     return w && w->xchg == ZPAR_WIREUP_XCHG_FILE ? w->path : NULL;

@@ -150,6 +150,11 @@ const char *zpar__wireup_hostname (const zpar_wireup_t *w);
 const char *zpar__wireup_jobid (const zpar_wireup_t *w); /* NULL when none */
 zpar_wireup_source_t zpar__wireup_source (const zpar_wireup_t *w);
 zpar_wireup_exchange_t zpar__wireup_exchange_method (const zpar_wireup_t *w);
+/* The job's hosts as the launcher knows them, comma-separated, malloc'd
+ * (the caller frees it): PMIx_Resolve_nodes of the job's namespace when
+ * PMIx is up; else NULL (unknown: Slurm's SLURM_JOB_NODELIST and
+ * PBS_NODEFILE are read by addrpick.h itself). */
+char *zpar__wireup_nodes (const zpar_wireup_t *w);
 /* Path of the connection file (file exchange only), else NULL. */
 const char *zpar__wireup_file_path (const zpar_wireup_t *w);
 /* MPI was initialised when create returned (by it or by the caller before)

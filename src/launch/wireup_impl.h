@@ -69,6 +69,8 @@ int zpar__wireup_pmix_publish (zpar_wireup_t *w, const char *blob, zpar_error_t 
 /* PMIx_Fence over the whole job with the timeout; collect: with data. */
 int zpar__wireup_pmix_fence (zpar_wireup_t *w, bool collect, zpar_error_t *err);
 char *zpar__wireup_pmix_fetch (zpar_wireup_t *w, zpar_error_t *err);
+/* PMIx_Resolve_nodes of our namespace: malloc'd "host1,host2", or NULL. */
+char *zpar__wireup_pmix_nodes (const zpar_wireup_t *w);
 #endif
 
 #ifdef HAVE_MPI

@@ -106,6 +106,16 @@ int zpar__wireup_from_pmix (zpar_wireup_t *w, zpar_error_t *err)
     return 1;
 }
 
+char *zpar__wireup_pmix_nodes (const zpar_wireup_t *w)
+{
+    char *list = NULL;
+    if (PMIx_Resolve_nodes (w->me.nspace, &list) != PMIX_SUCCESS || !list || !*list) {
+        free (list);
+        return NULL;
+    }
+    return list;
+}
+
 static int pmix_timeout_s (const zpar_wireup_t *w)
 {
     return (w->timeout_ms + 999) / 1000;

@@ -14,7 +14,10 @@
 # Checks: under mpirun --hostfile, `zpar run` with its default options has
 # every engine register (7 of 7, on the 4 hosts; before the candidate
 # addresses the controller advertised 10.99.0.1 and only h1's engine
-# registered); a controller told the job's nodes (SLURM_JOB_NODELIST)
+# registered), the controller putting first the address that routes to the
+# nodes PMIx names; a controller that knows no node lists 10.99.0.1 first,
+# and h4's engine, which shares that subnet, tries it and then the next and
+# registers; a controller told the job's nodes (SLURM_JOB_NODELIST)
 # advertises the address that routes to them first; ZPAR_INTERFACE on an
 # engine chooses the second bridge, and one that cannot reach it gives up
 # with an error naming the address it tried; --interface on the controller
@@ -98,10 +101,22 @@ test_expect_success 'zpar run under mpirun --hostfile, default options: every en
 	echo "engines registered: $n of 7";
 	expect_eq "exit" 0 $rc && expect_eq "engines" 7 "$n" &&
 	expect_eq "hosts" "h1 h2 h3 h4" "$(sed -n "s/.*host=\(h[1-4]\).*/\1/p" run1.out | sort -u | tr "\n" " " | sed "s/ \$//")" &&
-	expect_grep "\"candidates\": \"10.99.0.1/24@eth0,$H1/24@eth0,10.98.0.1/24@eth1,172.31.0.1/16@docker0\"" run1.out
+	expect_grep "\"candidates\": \"$H1/24@eth0,10.99.0.1/24@eth0,10.98.0.1/24@eth1,172.31.0.1/16@docker0\"" run1.out
 '
 
 D=$ZT_TMP/ctl
+test_expect_success 'a controller that knows no node lists its addresses in order; an engine skips the first' '
+	mkdir -p "$D.0" &&
+	zt_spawn ctl0 "$ON" h1 env -u ZPAR_NODES "$ZPAR" controller --ip "*" --dir "$D.0" &&
+	wait_for 20 "test -s $D.0/engine.json" && cat "$D.0/engine.json" &&
+	expect_grep "\"candidates\": \"10.99.0.1/24@eth0,$H1/24@eth0,10.98.0.1/24@eth1,172.31.0.1/16@docker0\"" "$D.0/engine.json" &&
+	zt_spawn e40 "$ON" h4 "$ZPAR" engine --connection-file "$D.0/engine.json" &&
+	wait_for 30 "grep -q \"registered as engine\" e40.err" && cat e40.err &&
+	expect_grep "registering with the controller at tcp://10.99.0.1:[0-9]+ \\(on a subnet shared with 10.99.0.4/24@mgmt0; the others in turn" e40.err &&
+	zt_timeout 20 "$ON" h1 env ZPAR_CONNECTION_FILE="$D.0/client.json" "$ZPAR" stop &&
+	wait_for 20 "! zt_alive $ZT_PID_ctl0 && ! zt_alive $ZT_PID_e40"
+'
+
 test_expect_success 'a controller told the nodes (SLURM_JOB_NODELIST) advertises the route to them' '
 	mkdir -p "$D" &&
 	zt_spawn ctl bed_on h1 env SLURM_JOB_NODELIST="h[1-4]" "$ZPAR" controller --ip "*" --dir "$D" &&
