@@ -1,0 +1,178 @@
+/* test_hub_hostlost.c - the hub's "host lost" line (hub_hb.c): engines of
+ * two other hosts and of this one register; the heartbeat thread's DEAD
+ * events arrive over a real inproc pipe; the controller's log (stderr,
+ * captured in a file) must name a host once all its live engines died
+ * within two periods, with the count of those that died together, and
+ * never name this host or a host that still has a live engine. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "hub.h"
+#include "log.h"
+#include "proto_hb.h"
+#include "registrar.h"
+#include "tap.h"
+#include "zpar.h"
+
+static char tmpdir[] = "/tmp/zpar-test-hostlost-XXXXXX";
+static char logpath[300];
+static long logpos;
+
+static void reg (zpar_hub_t *h, const char *peer, const char *host)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE), *r = NULL;
+    zpar__msg_push_ident (m, peer, strlen (peer));
+    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, peer);
+    zpar__msg_add_str (m, ZPAR_F_HOST, host);
+    zpar__msg_add_u64 (m, ZPAR_F_PID, 4242);
+    zpar__msg_add_u64 (m, ZPAR_F_RANK, 1);
+    (void)zpar__registrar_handle (h, m, &r);
+    zpar__msg_destroy (m);
+    zpar__msg_destroy (r);
+}
+
+/* The n-th engine that registered (0-based). */
+static zpar_hub_engine_t *nth (zpar_hub_t *h, uint32_t n)
+{
+    return n < h->nengines ? h->engines[n] : NULL;
+}
+
+/* The heartbeat thread says engine e is dead; the hub reads it. */
+static void dead (zpar_hub_t *h, void *thread_end, zpar_hub_engine_t *e)
+{
+    zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_DEAD, .silent_ms = 2000, .missed = 3};
+    m.engine = e->id.v;
+    m.gen = e->hb_gen;
+    if (zpar__hb_pipe_send (thread_end, &m, 0) < 0)
+        diag ("send: %s", zmq_strerror (errno));
+    zpar__hub_on_hb (NULL, NULL, 0, h);
+}
+
+/* What the log got since the last call. */
+static char *log_since (void)
+{
+    static char buf[8192];
+    FILE *f;
+    size_t n;
+    fflush (stderr);
+    buf[0] = '\0';
+    if (!(f = fopen (logpath, "r")))
+        return buf;
+    fseek (f, logpos, SEEK_SET);
+    n = fread (buf, 1, sizeof (buf) - 1, f);
+    buf[n] = '\0';
+    logpos += (long)n;
+    fclose (f);
+    return buf;
+}
+
+static int count (const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr (p, what)); p += strlen (what))
+        n++;
+    return n;
+}
+
+int main (void)
+{
+    zpar_hub_t h;
+    zpar_error_t err;
+    char path[256], me[256] = "", line[300];
+    void *ctx, *hub_end, *thread_end;
+    const char *text;
+    int fd;
+
+    if (!mkdtemp (tmpdir)) {
+        perror ("mkdtemp");
+        return 1;
+    }
+    (void)gethostname (me, sizeof (me) - 1);
+    snprintf (path, sizeof (path), "%s/tasks.sqlite", tmpdir);
+    snprintf (logpath, sizeof (logpath), "%s/log", tmpdir);
+    memset (&h, 0, sizeof (h));
+    h.scheme = "leastload";
+    h.hb_period_ms = 100;
+    h.hb_misses = 3;
+    ok ((h.records = zpar__records_open (path, &err)) != NULL, "open the records");
+    ok (zpar__hub_init (&h) == 0, "hub init");
+    reg (&h, "a1", "hostA");
+    reg (&h, "a2", "hostA");
+    reg (&h, "b1", "hostB");
+    reg (&h, "b2", "hostB");
+    reg (&h, "m1", me);
+    ok (h.nengines == 5, "5 engines registered");
+
+    /* the heartbeat pipe, a real one; the log, into a file */
+    ctx = zmq_ctx_new ();
+    hub_end = zmq_socket (ctx, ZMQ_PAIR);
+    thread_end = zmq_socket (ctx, ZMQ_PAIR);
+    ok (zmq_bind (thread_end, "inproc://hostlost") == 0 &&
+            zmq_connect (hub_end, "inproc://hostlost") == 0,
+        "heartbeat pipe");
+    h.hb_pipe = hub_end;
+    fflush (stderr);
+    if ((fd = open (logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 || dup2 (fd, 2) < 0)
+        return 1;
+    close (fd);
+    zpar__log_set_level (ZPAR_LOG_WARN);
+
+    dead (&h, thread_end, nth (&h, 0));
+    text = log_since ();
+    ok (count (text, "(hostA pid 4242) declared dead") == 1 && count (text, "lost") == 0,
+        "one engine of hostA dead, the other alive: a death line naming the host, no host line");
+    dead (&h, thread_end, nth (&h, 1));
+    text = log_since ();
+    ok (count (text, "host hostA lost: 2 engines dead (silent 2.0 s, 3 pings unanswered)") == 1,
+        "the second one in the same check: 'host hostA lost: 2 engines dead (...)'");
+
+    dead (&h, thread_end, nth (&h, 2));
+    usleep (300 * 1000); /* three periods */
+    dead (&h, thread_end, nth (&h, 3));
+    text = log_since ();
+    ok (count (text, "host hostB lost: 1 engine dead") == 1 && count (text, "hostB lost") == 1,
+        "hostB's engines died three periods apart: the host line counts the last one");
+
+    dead (&h, thread_end, nth (&h, 4));
+    snprintf (line, sizeof (line), "host %s lost", me);
+    text = log_since ();
+    ok (count (text, "declared dead") == 1 && count (text, line) == 0,
+        "the controller's own host is never lost");
+
+    reg (&h, "a1", "hostA");
+    ok (nth (&h, 0)->state == ZPAR_HUB_ENGINE_ALIVE, "an engine of hostA registers again");
+    dead (&h, thread_end, nth (&h, 0));
+    text = log_since ();
+    ok (count (text, "host hostA lost: 1 engine dead") == 1,
+        "it dies: hostA lost again, with its one live engine");
+
+    /* a stale event (old watch number) is ignored, no line */
+    {
+        zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_DEAD, .engine = nth (&h, 1)->id.v, .gen = 1};
+        (void)zpar__hb_pipe_send (thread_end, &m, 0);
+        zpar__hub_on_hb (NULL, NULL, 0, &h);
+        ok (strlen (log_since ()) == 0, "an event for a dead engine's old watch: nothing logged");
+    }
+
+    h.hb_pipe = NULL;
+    zmq_close (hub_end);
+    zmq_close (thread_end);
+    zmq_ctx_term (ctx);
+    zpar__hub_free_state (&h);
+    zpar__records_close (h.records);
+    unlink (logpath);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/tasks.sqlite-wal", tmpdir);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/tasks.sqlite-shm", tmpdir);
+    unlink (path);
+    rmdir (tmpdir);
+    return done_testing ();
+}
