@@ -624,8 +624,7 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
         }
         n++;
         /* [peer] or, from an engine behind a relay, [relay id, peer] */
-        if (m->nenv != 1 &&
-            (m->nenv != 2 || !zpar__relay_id_is (m->env[0].data, m->env[0].len))) {
+        if (m->nenv != 1 && (m->nenv != 2 || !zpar__relay_id_is (m->env[0].data, m->env[0].len))) {
             h->dropped++;
             continue;
         }
