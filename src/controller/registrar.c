@@ -339,9 +339,7 @@ static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
     }
     if (h->extra_dropped)
         dropped += h->extra_dropped (h->extra_arg);
-    rep->duplicates = h->n_duplicates + h->n_held_dropped;
-    if (h->extra_duplicates)
-        rep->duplicates += h->extra_duplicates (h->extra_arg);
+    rep->duplicates = zpar__hub_duplicates (h); /* over the records' life */
     rep->pending = h->n_pending;
     rep->running = h->n_running;
     rep->completed = h->n_ok;
@@ -626,8 +624,7 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
         }
         n++;
         /* [peer] or, from an engine behind a relay, [relay id, peer] */
-        if (m->nenv != 1 &&
-            (m->nenv != 2 || !zpar__relay_id_is (m->env[0].data, m->env[0].len))) {
+        if (m->nenv != 1 && (m->nenv != 2 || !zpar__relay_id_is (m->env[0].data, m->env[0].len))) {
             h->dropped++;
             continue;
         }
