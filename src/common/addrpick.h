@@ -3,7 +3,7 @@
  *
  * A controller listening on every interface ("*") publishes, besides its
  * endpoint addresses, its candidate addresses: every usable IPv4 address
- * of the host (interface up, not loopback) with its prefix length and
+ * of the host (interface up and running, not loopback) with its prefix length and
  * interface name, best first, as the connection field "candidates"
  * (doc/protocol.md, "Connection files"):
  *
@@ -133,8 +133,8 @@ void zpar__hostlist_free (char **names, size_t n);
 
 /* ------------------------------------------------- what the host says */
 
-/* This host's usable IPv4 addresses (interface up, not loopback), in
- * getifaddrs() order.  -1 with errno and err. */
+/* This host's usable IPv4 addresses (interface up and running, i.e. with
+ * a carrier; not loopback), in getifaddrs() order.  -1 with errno and err. */
 int zpar__cands_local (zpar_cands_t *out, zpar_error_t *err);
 
 /* The local source address the kernel would use to reach dst (UDP connect

@@ -42,8 +42,10 @@ int zpar__cands_local (zpar_cands_t *out, zpar_error_t *err)
         return zpar__errprintf (err, "cannot list the network interfaces: %s", strerror (errno));
     for (struct ifaddrs *i = ifs; i && out->n < ZPAR_CAND_MAX; i = i->ifa_next) {
         zpar_cand_t *c = &out->c[out->n];
+        /* up and running: an interface without a carrier (a bridge with no
+         * port, an unplugged cable) reaches nobody */
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
-            (i->ifa_flags & IFF_LOOPBACK) || !i->ifa_name ||
+            !(i->ifa_flags & IFF_RUNNING) || (i->ifa_flags & IFF_LOOPBACK) || !i->ifa_name ||
             strlen (i->ifa_name) >= ZPAR_IFNAME_MAX)
             continue;
         c->ip = ntohl (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);

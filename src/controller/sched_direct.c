@@ -113,7 +113,7 @@ static void drop (zpar_sched_direct_t *d, const char *side, const char *why)
 /* Receive and verify one message with two routing frames.  0 with f and
  * h filled, 1 when a bad message was dropped, -1 when nothing is left. */
 static int recv_checked (zpar_sched_direct_t *d, void *sock, int from_client, zpar_frames_t *f,
-                         zpar_hdr_t *h)
+                         zpar_hdr_t *h, uint8_t *via)
 {
     const char *side = from_client ? "client" : "engine";
     zpar_error_t err;
@@ -129,6 +129,9 @@ static int recv_checked (zpar_sched_direct_t *d, void *sock, int from_client, zp
         zpar__frames_close (f);
         return 1;
     }
+    /* an engine's message through its relay: [relay id, engine, client, ...] */
+    if (via && !from_client)
+        (void)zpar__route_frames_strip (f, via);
     if (f->delim != 2 || !type_allowed (d, h->type, from_client)) {
         snprintf (err.text, sizeof (err.text), "unexpected %s with %d routing frames",
                   zpar__msg_type_name (h->type), f->delim);
@@ -180,7 +183,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         char why[ZPAR_ERROR_TEXT_MAX];
         uint32_t id;
         const zpar_route_t *route;
-        int rc = recv_checked (d, d->client, 1, &f, &h);
+        int rc = recv_checked (d, d->client, 1, &f, &h, NULL);
         if (rc < 0)
             break;
         if (rc > 0)
@@ -211,7 +214,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         /* route to the identity the hub gave that engine, nobody else */
         if (!(route = zpar__routes_get (d->routes, zpar__eid (id))))
             reply_error (d, &e0, &c1, &h, NULL);
-        else if (replace_part (&f, 0, route->b, sizeof (route->b)) < 0)
+        else if (zpar__route_frames_set (&f, route) < 0)
             zpar__frames_close (&f);
         else if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
             reply_error (d, &e0, &c1, &h, NULL);
@@ -230,7 +233,8 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
         zpar_hdr_t h;
-        int rc = recv_checked (d, d->engine, 0, &f, &h);
+        uint8_t via[ZPAR_RELAY_ID_LEN];
+        int rc = recv_checked (d, d->engine, 0, &f, &h, via);
         zpar_eid_t eid;
         char name[16];
         int n;
@@ -240,7 +244,8 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             continue;
         /* from the routing identity the hub gave the engine that signed
          * it; the client sees the engine's name "e<id>" */
-        eid = zpar__routes_check (d->routes, zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]));
+        eid = zpar__routes_check_via (d->routes, zmq_msg_data (&f.part[0]),
+                                      zmq_msg_size (&f.part[0]), via);
         n = snprintf (name, sizeof (name), "e%u", eid.v);
         if (eid.v == 0 || eid.v != h.engine || replace_part (&f, 0, name, (size_t)n) < 0) {
             if (eid.v != h.engine && h.engine &&
@@ -291,9 +296,19 @@ static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             zpar__reactor_stop (r);
             return;
         }
-        if (term == 0)
+        if (term == 0) {
+            /* [identity, ...]: through the engine's relay if it has one */
+            const zpar_route_t *to =
+                f.n > 0
+                    ? zpar__routes_get (d->routes, zpar__route_engine (zmq_msg_data (&f.part[0]),
+                                                                       zmq_msg_size (&f.part[0])))
+                    : NULL;
+            if (to && zpar__route_relayed (to) &&
+                !memcmp (to->b, zmq_msg_data (&f.part[0]), ZPAR_ROUTE_LEN) &&
+                zpar__route_frames_set (&f, to) < 0)
+                zpar__warn ("%s: cannot route through a relay", d->name);
             (void)zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT);
-        else
+        } else
             zpar__warn ("%s: bad message on the hub's inject pipe dropped", d->name);
         zpar__frames_close (&f);
     }

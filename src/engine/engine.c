@@ -399,6 +399,7 @@ static int connect_queues (eng_t *e)
         .misses = e->hb_misses,
         .session = e->ctl_session,
         .keeper_fd = zpar__keeper_fd (e->keeper),
+        .no_hold = e->opts->own_addrs,
         .lost = on_heart_lost,
         .arg = e,
     };
@@ -456,6 +457,19 @@ static void set_fence (eng_t *e)
     (void)zpar__keeper_tick (e->keeper);
 }
 
+/* The engine-side addresses of our connection information instead of
+ * the reply's (zpar_engine_opts_t.own_addrs). */
+static void use_own_addrs (eng_t *e)
+{
+    snprintf (e->addr[ZPAR_ENGINE_Q_MUX], ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_MUX_ENGINE]);
+    snprintf (e->addr[ZPAR_ENGINE_Q_TASK], ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_TASK_ENGINE]);
+    snprintf (e->addr[ZPAR_ENGINE_Q_CONTROL], ZPAR_ADDR_MAX, "%s",
+              e->ci.addr[ZPAR_EP_CONTROL_ENGINE]);
+    snprintf (e->addr_iopub, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_IOPUB_ENGINE]);
+    snprintf (e->addr_ping, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_HB_PING]);
+    snprintf (e->addr_pong, ZPAR_ADDR_MAX, "%s", e->ci.addr[ZPAR_EP_HB_PONG]);
+}
+
 /* What the registrar says: SHUTDOWN, or the reply to our registration. */
 static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
 {
@@ -495,6 +509,8 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
         copy_addr (&rep, ZPAR_ADDR_HB_PING, e->addr_ping, "heartbeat ping") < 0 ||
         copy_addr (&rep, ZPAR_ADDR_HB_PONG, e->addr_pong, "heartbeat pong") < 0)
         goto done;
+    if (e->opts->own_addrs)
+        use_own_addrs (e);                   /* behind the node's relay: its endpoints */
     for (int q = 0; q < ZPAR_ENGINE_NQ; q++) /* the address that answered, for every socket */
         zpar__conn_pick_rehost (&e->pick, e->addr[q], ZPAR_ADDR_MAX);
     zpar__conn_pick_rehost (&e->pick, e->addr_iopub, ZPAR_ADDR_MAX);

@@ -4,14 +4,16 @@
 #   h1  (where rank 0, the controller, runs) lists first an address no other
 #       host can reach: 10.99.0.1/24, added to its eth0 before the bed's
 #       address; an eth1 on a second bridge that only h1 and h2 share
-#       (10.98.0.0/24); and a container-style bridge docker0 172.31.0.1/16
-#       with no port
+#       (10.98.0.0/24); a container-style bridge docker0 172.31.0.1/16 with
+#       one container; and ib0 10.97.0.1/24, up but without a carrier
+#       (its other end is down: never a candidate)
 #   h2  eth1 10.98.0.2/24 on that second bridge
 #   h3  docker0 172.31.0.1/16 too: the same address as h1's (as on every
 #       node of a site with docker)
 #   h4  mgmt0 10.99.0.4/24: the same subnet as h1's first address, but no
-#       wire to it (a management network that is not connected)
-# Checks: under mpirun --hostfile, `zpar run` with its default options has
+#       wire to it (a management network that reaches other hosts, not h1)
+# Candidates are the addresses of interfaces up with a carrier (ib0 is not
+# one).  Checks: under mpirun --hostfile, `zpar run` with its default options has
 # every engine register (7 of 7, on the 4 hosts; before the candidate
 # addresses the controller advertised 10.99.0.1 and only h1's engine
 # registered), the controller putting first the address that routes to the
@@ -41,19 +43,18 @@ B2=$BED_PREFIX-b2
 H1=$(bed_ip h1)
 HF=$(bed_hostfile)
 
-# the extra interfaces (removed with the bed: the namespaces go, and the
-# second bridge and its veths are deleted by our EXIT action)
-extra_down () {
-    ip link del "$BED_PREFIX-w1" 2>/dev/null
-    ip link del "$BED_PREFIX-w2" 2>/dev/null
-    ip link del "$B2" 2>/dev/null
-    return 0
+# the extra interfaces are named with the bed's prefix or live inside its
+# namespaces: bed_down removes them with the bed
+
+# inner_bridge HOST NAME ADDR/P: a bridge inside HOST with one port (a veth
+# whose other end stays there: a container), so that it has a carrier
+inner_bridge () {
+	ip -n "$BED_PREFIX-$1" link add "$2" type bridge stp_state 0 forward_delay 0 &&
+	ip -n "$BED_PREFIX-$1" addr add "$3" dev "$2" &&
+	ip -n "$BED_PREFIX-$1" link add "$2p" type veth peer name "$2c" &&
+	ip -n "$BED_PREFIX-$1" link set "$2p" master "$2" up &&
+	ip -n "$BED_PREFIX-$1" link set "$2c" up && ip -n "$BED_PREFIX-$1" link set "$2" up
 }
-trap >traps.now
-trap_prev=
-eval "$(sed -n 's/^trap -- \(.*\) EXIT$/trap_prev=\1/p' traps.now)"
-# shellcheck disable=SC2064
-trap "extra_rc=\$?; extra_down; (exit \$extra_rc); $trap_prev" EXIT
 
 # reach HOST ADDR: HOST reaches ADDR (a TCP connection refused: the host
 # answered), within 2 s
@@ -78,14 +79,11 @@ test_expect_success 'extra interfaces: h1 lists an address nobody reaches first'
 	ip link set "$BED_PREFIX-w1" master "$B2" up && ip link set "$BED_PREFIX-w2" master "$B2" up &&
 	ip -n "$NS1" addr add 10.98.0.1/24 dev eth1 && ip -n "$NS1" link set eth1 up &&
 	ip -n "$NS2" addr add 10.98.0.2/24 dev eth1 && ip -n "$NS2" link set eth1 up &&
-	for h in h1 h3; do
-		ip -n "$BED_PREFIX-$h" link add docker0 type bridge &&
-		ip -n "$BED_PREFIX-$h" addr add 172.31.0.1/16 dev docker0 &&
-		ip -n "$BED_PREFIX-$h" link set docker0 up || return 1
-	done &&
-	ip -n "$BED_PREFIX-h4" link add mgmt0 type bridge &&
-	ip -n "$BED_PREFIX-h4" addr add 10.99.0.4/24 dev mgmt0 &&
-	ip -n "$BED_PREFIX-h4" link set mgmt0 up &&
+	inner_bridge h1 docker0 172.31.0.1/16 && inner_bridge h3 docker0 172.31.0.1/16 &&
+	inner_bridge h4 mgmt0 10.99.0.4/24 &&
+	ip -n "$NS1" link add ib0 type veth peer name ib0p && ip -n "$NS1" addr add 10.97.0.1/24 dev ib0 &&
+	ip -n "$NS1" link set ib0 up &&
+	bed_on h1 ip link show ib0 | grep -q NO-CARRIER &&
 	bed_on h1 ip -4 -o addr show >h1.addrs && cat h1.addrs &&
 	expect_eq "first address of h1" 10.99.0.1 \
 		"$(awk "\$2 != \"lo\" { sub(\"/.*\", \"\", \$4); print \$4; exit }" h1.addrs)" &&
