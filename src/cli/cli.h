@@ -154,6 +154,7 @@ int zpar__cli_print_result (const zpar_result_t *r, int as_json, FILE *out, FILE
 /* ---------------------------------------------------------------- subcommands */
 int zpar__cmd_controller (int argc, char **argv);
 int zpar__cmd_engine (int argc, char **argv);
+int zpar__cmd_relay (int argc, char **argv);
 int zpar__cmd_cluster (int argc, char **argv);
 int zpar__cmd_stop (int argc, char **argv);
 int zpar__cmd_px (int argc, char **argv);

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "ids.h"
 #include "log.h"
+#include "relay/relay.h"
 
 static int opt_reuse (const char *arg, void *dst)
 {
@@ -102,7 +103,12 @@ int zpar__cmd_engine (int argc, char **argv)
 {
     zpar_engine_opts_t o = {.rank = -1};
     unsigned long id = 0;
+    const char *relay = NULL;
+    zpar_conninfo_t ci;
     const zpar_cli_opt_t opts[] = {
+        {"relay", 0, "DIR",
+         "connect through the relay whose endpoints are in DIR\n(zpar relay --dir DIR)",
+         ZPAR_CLI_STR, &relay},
         {"connection-file", 0, "FILE",
          "the controller's engine.json (default: engine.json in\n"
          "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
@@ -141,6 +147,14 @@ int zpar__cmd_engine (int argc, char **argv)
         return errno == ENOENT ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_USAGE;
     }
     o.connection_file = path;
+    if (relay) {
+        if (zpar__conn_read (path, &ci, &err) < 0 || zpar__relay_engine_addrs (relay, &ci) < 0) {
+            zpar__cli_error ("--relay %s: %s", relay, err.text[0] ? err.text : strerror (errno));
+            return ZPAR_EXIT_USAGE;
+        }
+        o.conninfo = &ci;
+        o.own_addrs = 1;
+    }
     snprintf (role, sizeof (role), "engine %u", o.want_id);
     zpar__log_set_role (o.want_id ? role : "engine");
     zpar__cli_set_log_level (ZPAR_LOG_INFO);
@@ -148,6 +162,50 @@ int zpar__cmd_engine (int argc, char **argv)
         zpar__cli_error ("%s", err.text[0] ? err.text : strerror (errno));
         return errno == ETIMEDOUT || errno == EHOSTUNREACH ? ZPAR_EXIT_UNREACHABLE
                                                            : ZPAR_EXIT_FAILED;
+    }
+    return ZPAR_EXIT_OK;
+}
+
+int zpar__cmd_relay (int argc, char **argv)
+{
+    zpar_relay_opts_t o = {0};
+    const zpar_cli_opt_t opts[] = {
+        {"connection-file", 0, "FILE",
+         "the controller's engine.json (default: engine.json in\n"
+         "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
+         ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+        {"dir", 0, "DIR", "bind the engines' endpoints on ipc in DIR (created 0700)", ZPAR_CLI_STR,
+         &o.dir},
+        ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
+        zpar__cli_help_opt,
+        {NULL},
+    };
+    const zpar_cli_spec_t spec = {
+        "Usage: zpar relay --dir DIR [OPTIONS]\n"
+        "\n"
+        "Run a node's relay in the foreground: connect to the controller once and\n"
+        "offer its engine endpoints on ipc in DIR to the engines of this node\n"
+        "('zpar engine --relay DIR'), until SIGTERM/SIGINT.  'zpar run' starts one\n"
+        "per node by itself (--relay).\n",
+        opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
+    zpar_error_t err = {{0}};
+    char path[PATH_MAX];
+    int rc;
+
+    if (zpar__cli_parse (&spec, argc, argv, &rc) < 0)
+        return rc;
+    if (!o.dir)
+        return zpar__cli_usage ("give --dir DIR");
+    if (zpar__engine_connection_file (zpar__cli.connection_file, path, sizeof (path), &err) < 0) {
+        zpar__cli_error ("%s", err.text);
+        return errno == ENOENT ? ZPAR_EXIT_UNREACHABLE : ZPAR_EXIT_USAGE;
+    }
+    o.connection_file = path;
+    zpar__log_set_role ("relay");
+    zpar__cli_set_log_level (ZPAR_LOG_INFO);
+    if (zpar__relay_run (&o, &err) < 0) {
+        zpar__cli_error ("%s", err.text[0] ? err.text : strerror (errno));
+        return ZPAR_EXIT_FAILED;
     }
     return ZPAR_EXIT_OK;
 }

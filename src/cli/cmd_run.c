@@ -13,6 +13,8 @@
 
 static const char *const binds[] = {"core", "l3", "numa", "socket", "none", NULL};
 
+static const char *const relay_modes[] = {"auto", "always", "never", NULL};
+
 int zpar__cmd_run (int argc, char **argv)
 {
     zpar_run_opts_t o = {.wait_timeout = 120, .bind = "core", .cores_per_engine = 1};
@@ -50,6 +52,12 @@ int zpar__cmd_run (int argc, char **argv)
          "rank (default: $ZPAR_INTERFACE, else the interface\n"
          "that routes to the job's other nodes)",
          ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
+        {"relay", 0, "auto|always|never",
+         "a relay per node carries its engines' traffic (auto:\n"
+         "nodes with 2+ engines but the controller's; default\n"
+         "$ZPAR_RELAY, else auto)",
+         ZPAR_CLI_STR, &o.relay, .bad = "--relay %s: say auto, always or never",
+         .choices = relay_modes},
         {"scheme", 0, "leastload|pure", "task scheduler (default leastload)", ZPAR_CLI_STR,
          &o.scheme, .bad = "--scheme %s: unknown scheduler: use leastload or pure",
          .choices = zpar__cli_schemes},

@@ -40,6 +40,7 @@ static const zpar_cli_cmd_t commands[] = {
     {"status", zpar__cmd_status, "engines and task counts of the cluster", 0},
     {"controller", zpar__cmd_controller, "run a controller in the foreground", 1},
     {"engine", zpar__cmd_engine, "run an engine in the foreground", 1},
+    {"relay", zpar__cmd_relay, "run a node's relay in the foreground", 1},
     {"run", zpar__cmd_run, "under mpirun/srun: rank 0 controller, other ranks engines", 1},
     {"sweep", zpar__cmd_sweep, "run a parameter sweep; its status and report (zpar-sweep(5))", 1},
 };

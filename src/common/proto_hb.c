@@ -80,6 +80,7 @@ int zpar__hb_pipe_encode (const zpar_hb_pipe_msg_t *m, uint8_t out[ZPAR_HB_PIPE_
     if (m->kind == ZPAR_HB_PIPE_WATCH) {
         put32 (out + 20, m->pid);
         memcpy (out + 24, m->route.b, ZPAR_ROUTE_LEN);
+        memcpy (out + 24 + ZPAR_ROUTE_LEN, m->route.via, ZPAR_RELAY_ID_LEN);
     }
     return 0;
 }
@@ -106,6 +107,9 @@ int zpar__hb_pipe_decode (const void *buf, size_t len, zpar_hb_pipe_msg_t *m, zp
     m->missed = get32 (p + 16);
     m->pid = get32 (p + 20);
     memcpy (m->route.b, p + 24, ZPAR_ROUTE_LEN);
+    memcpy (m->route.via, p + 24 + ZPAR_ROUTE_LEN, ZPAR_RELAY_ID_LEN);
+    if (m->route.via[0] && !zpar__route_relayed (&m->route))
+        return zpar__errprintf (err, "heartbeat pipe: a relay id that is none");
     if (m->kind != ZPAR_HB_PIPE_TERM && m->engine == 0)
         return zpar__errprintf (err, "heartbeat pipe: %s without an engine",
                                 m->kind == ZPAR_HB_PIPE_WATCH ? "watch" : "event");

@@ -20,7 +20,8 @@
  * inproc PAIR, host byte order, one frame of ZPAR_HB_PIPE_LEN bytes):
  *
  *   u8 kind, u8[3] zero, u32 engine, u32 gen, u32 silent_ms, u32 missed,
- *   u32 pid, route (ZPAR_ROUTE_LEN bytes) -- pid and route in WATCH only
+ *   u32 pid, route (ZPAR_ROUTE_LEN bytes), relay id (ZPAR_RELAY_ID_LEN
+ *   bytes, zero when the engine is behind no relay) -- pid, route, relay in WATCH only
  *   (zeros otherwise)
  *
  *   hub -> thread   WATCH    engine, gen, pid, route   watch it from now
@@ -85,10 +86,11 @@ typedef enum {
     ZPAR_HB_PIPE_DEAD = 6,
     ZPAR_HB_PIPE_CLOSED = 7,
     ZPAR_HB_PIPE_SLOW = 8,
-    ZPAR_HB_PIPE_KIND_MAX = 9,
+    ZPAR_HB_PIPE_GONE = 9, /* its connection closed and it answered no ping since */
+    ZPAR_HB_PIPE_KIND_MAX = 10,
 } zpar_hb_pipe_kind_t;
 
-#define ZPAR_HB_PIPE_LEN (24 + ZPAR_ROUTE_LEN)
+#define ZPAR_HB_PIPE_LEN (24 + ZPAR_ROUTE_LEN + ZPAR_RELAY_ID_LEN)
 
 typedef struct {
     zpar_hb_pipe_kind_t kind;

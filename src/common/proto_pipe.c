@@ -81,8 +81,10 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
     case ZPAR_PIPE_UP:
         if (rc == 0)
             rc = add_part (f, &m->engine, sizeof (m->engine));
-        if (rc == 0)
-            rc = add_part (f, m->route.b, sizeof (m->route.b));
+        if (rc == 0) {
+            uint8_t packed[ZPAR_ROUTE_PACKED_MAX];
+            rc = add_part (f, packed, zpar__route_pack (&m->route, packed));
+        }
         if (rc == 0 && m->adopt_len)
             rc = add_part (f, m->adopt, m->adopt_len);
         break;
@@ -152,7 +154,7 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
     switch (kind) {
     case ZPAR_PIPE_UP:
         if ((f->n != 3 && f->n != 4) || !frame_is (f, 1, 4) ||
-            zpar__route_parse (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]), &m->route) <
+            zpar__route_unpack (zmq_msg_data (&g->part[2]), zmq_msg_size (&g->part[2]), &m->route) <
                 0)
             goto malformed;
         memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
@@ -403,7 +405,9 @@ int zpar__pipe_send_route (void *sock, const zpar_route_t *route, int flags)
         errno = EINVAL;
         return -1;
     }
-    if (add_part (&f, "$ROUTE", 6) < 0 || add_part (&f, route->b, sizeof (route->b)) < 0) {
+    uint8_t packed[ZPAR_ROUTE_PACKED_MAX];
+    if (add_part (&f, "$ROUTE", 6) < 0 ||
+        add_part (&f, packed, zpar__route_pack (route, packed)) < 0) {
         zpar__frames_close (&f);
         errno = ENOMEM;
         return -1;
@@ -421,7 +425,7 @@ int zpar__pipe_inject_route (const zpar_frames_t *f, zpar_route_t *route)
     if (zmq_msg_size (&g->part[0]) != 6 || memcmp (zmq_msg_data (&g->part[0]), "$ROUTE", 6) != 0)
         return 0;
     if (f->n != 2 ||
-        zpar__route_parse (zmq_msg_data (&g->part[1]), zmq_msg_size (&g->part[1]), route) < 0) {
+        zpar__route_unpack (zmq_msg_data (&g->part[1]), zmq_msg_size (&g->part[1]), route) < 0) {
         errno = EPROTO;
         return -1;
     }

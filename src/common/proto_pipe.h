@@ -15,7 +15,8 @@
  *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
  *
  *   "up": an engine registered, with the routing identity it was given
- *   (route.h, ZPAR_ROUTE_LEN bytes, naming the engine); "down": it died or unregistered; "done": a
+ *   (route.h, packed: ZPAR_ROUTE_LEN bytes naming the engine, followed by
+ *   the relay id when it is behind a relay); "down": it died or unregistered; "done": a
  *   task finished outside the scheduler (direct task, or an outcome the
  *   scheduler asked about); "req": a load-balanced task an earlier
  *   controller recorded but never finished, as stored (header + body, see

@@ -28,9 +28,22 @@
 #define ZPAR_ROUTE_TAG  'E'
 #define ZPAR_ROUTE_RAND 16
 
+/* A relay's routing identity (doc/protocol.md, "Relays"): 'R' and 16
+ * random bytes, the identity of its upstream DEALERs.  An engine behind a
+ * relay is reached by the routing stack [relay id, engine identity]. */
+#define ZPAR_RELAY_ID_LEN 17
+#define ZPAR_RELAY_TAG    'R'
+
 typedef struct {
     uint8_t b[ZPAR_ROUTE_LEN];
+    /* the relay the engine is behind (via[0] == ZPAR_RELAY_TAG), or none
+     * (all zero): carried inside the controller only, never in ROUTE */
+    uint8_t via[ZPAR_RELAY_ID_LEN];
 } zpar_route_t;
+
+/* The packed form of a route inside the controller (its pipes): the
+ * identity, then the relay id when there is one. */
+#define ZPAR_ROUTE_PACKED_MAX (ZPAR_ROUTE_LEN + ZPAR_RELAY_ID_LEN)
 
 /* A fresh random routing identity for engine id (non-zero). */
 int zpar__route_make (zpar_eid_t id, zpar_route_t *r);
@@ -43,6 +56,19 @@ zpar_eid_t zpar__route_engine (const void *data, size_t len);
 /* Copy data into r if it is a routing identity by its layout; -1 EPROTO
  * if not, EINVAL for NULL. */
 int zpar__route_parse (const void *data, size_t len, zpar_route_t *r);
+
+/* 1 if data is a relay id by its layout. */
+int zpar__relay_id_is (const void *data, size_t len);
+/* 1 if r names a relay (r->via is a relay id). */
+int zpar__route_relayed (const zpar_route_t *r);
+/* A fresh random relay id into out[ZPAR_RELAY_ID_LEN]; 0 / -1 EIO. */
+int zpar__relay_id_make (uint8_t *out);
+
+/* Pack r into out (ZPAR_ROUTE_PACKED_MAX bytes): its length (21 or 38). */
+size_t zpar__route_pack (const zpar_route_t *r, uint8_t *out);
+/* The reverse: -1 EPROTO unless data is a routing identity, optionally
+ * followed by a relay id. */
+int zpar__route_unpack (const void *data, size_t len, zpar_route_t *r);
 
 typedef struct zpar_routes zpar_routes_t;
 
@@ -59,5 +85,26 @@ const zpar_route_t *zpar__routes_get (const zpar_routes_t *t, zpar_eid_t id);
 /* The engine whose current identity data is (constant-time comparison of
  * the random part), id 0 if it is no engine's. */
 zpar_eid_t zpar__routes_check (const zpar_routes_t *t, const void *data, size_t len);
+
+/* Receiving from an engine, directly ([identity, ...]) or through a
+ * relay ([relay id, identity, ...]).  Strip f (zpar_frames_t *, wire.h)
+ * of its relay frame when the first of at least two frames before the
+ * delimiter is a relay id: 1 (the id copied to via), else 0 (via zeroed);
+ * f then looks as if the engine had sent it directly. */
+int zpar__route_frames_strip (void *frames, uint8_t *via);
+/* The engine whose current route is the identity data, through the relay
+ * via (all zero: directly), id 0 if it is nobody's: an engine behind a
+ * relay is heard only through that relay, and one without only directly. */
+zpar_eid_t zpar__routes_check_via (const zpar_routes_t *t, const void *data, size_t len,
+                                   const uint8_t *via);
+/* Both: strip f, then check its frame 0 against t with the relay found. */
+zpar_eid_t zpar__routes_check_frames (const zpar_routes_t *t, void *frames);
+
+/* Sending to an engine.  Replace frame 0 of f (zpar_frames_t *) by r's
+ * stack: the identity, preceded by the relay id when r is relayed.
+ * 0 / -1 (ENOMEM, EMSGSIZE: no room for the frame). */
+int zpar__route_frames_set (void *frames, const zpar_route_t *r);
+/* Send r's stack as the first frames of a message (ZMQ_SNDMORE added). */
+int zpar__route_send_stack (void *sock, const zpar_route_t *r, int flags);
 
 #endif

@@ -28,6 +28,11 @@ typedef struct {
     zpar_route_t route; /* the identity its pongs must come from */
 } beat_t;
 
+typedef struct {
+    const uint8_t *via; /* an engine's relay */
+    uint8_t silent;     /* that engine is silent */
+} relay_mark_t;
+
 struct zpar_heartbeat {
     int period_ms;
     int misses;
@@ -37,10 +42,12 @@ struct zpar_heartbeat {
     size_t nsent;      /* misses x ZPAR_HEARTBEAT_COLLECTIVE_FACTOR + 2 */
     beat_t *beats;     /* indexed by engine id */
     uint32_t nbeats;
-    uint32_t collective; /* silent engines at the last check, when most were */
-    uint64_t check_us;   /* time of the last check */
-    int collective_prev; /* the last check found a collective silence */
-    uint64_t check_seq;  /* the last ping sent then */
+    uint32_t collective;  /* silent engines at the last check, when most were */
+    relay_mark_t *relays; /* scratch of collective_silence */
+    uint32_t nrelays;     /* its size */
+    uint64_t check_us;    /* time of the last check */
+    int collective_prev;  /* the last check found a collective silence */
+    uint64_t check_seq;   /* the last ping sent then */
     int nudge_off;
     zpar_heartbeat_alive_f alive; /* the kernel's word on a local engine's process */
     void *alive_arg;              /* zpar__heartbeat_set_nudge (hb, 0) */
@@ -78,6 +85,7 @@ void zpar__heartbeat_destroy (zpar_heartbeat_t *hb)
         int saved = errno;
         free (hb->sent_us);
         free (hb->beats);
+        free (hb->relays);
         free (hb);
         errno = saved;
     }
@@ -203,6 +211,18 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
     return 1;
 }
 
+int zpar__heartbeat_is_closed (const zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t *silent_us,
+                               uint64_t now_us)
+{
+    const beat_t *b;
+    if (!hb || eid.v == 0 || eid.v >= hb->nbeats || !hb->beats[eid.v].watched)
+        return 0;
+    b = &hb->beats[eid.v];
+    if (silent_us)
+        *silent_us = now_us > b->last_us ? now_us - b->last_us : 0;
+    return b->closed != 0;
+}
+
 uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
     if (!hb || eid.v == 0 || eid.v >= hb->nbeats)
@@ -210,11 +230,68 @@ uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t eid)
     return hb->beats[eid.v].gap_us;
 }
 
+static int by_relay (const void *a, const void *b)
+{
+    const relay_mark_t *x = a, *y = b;
+    return memcmp (x->via, y->via, ZPAR_RELAY_ID_LEN);
+}
+
+/* Whether most of the engines are silent together.  The engines behind
+ * one relay count as one: a lost relay silences all of its engines, and
+ * that is the relay's loss (doc/protocol.md, "Relays"), not a silence of
+ * this machine or its network; a relay is silent when all of its engines
+ * are.  *silent_engines: how many engines are silent. */
+static int collective_silence (zpar_heartbeat_t *hb, uint64_t now_us, uint64_t suspect_after,
+                               uint32_t *silent_engines)
+{
+    uint32_t units = 0, silent_units = 0, nrel = 0;
+    *silent_engines = 0;
+    for (uint32_t i = 1; i < hb->nbeats; i++) {
+        const beat_t *b = &hb->beats[i];
+        int silent;
+        if (!b->watched)
+            continue;
+        silent =
+            now_us > b->last_us && now_us - b->last_us > suspect_after && hb->seq > b->last_seq;
+        *silent_engines += (uint32_t)silent;
+        if (!zpar__route_relayed (&b->route)) {
+            units++;
+            silent_units += (uint32_t)silent;
+            continue;
+        }
+        if (nrel >= hb->nrelays) {
+            uint32_t n = hb->nrelays ? 2 * hb->nrelays : 64;
+            relay_mark_t *g = realloc (hb->relays, n * sizeof (*g));
+            if (!g) {
+                units++; /* out of memory: counted alone */
+                silent_units += (uint32_t)silent;
+                continue;
+            }
+            hb->relays = g;
+            hb->nrelays = n;
+        }
+        hb->relays[nrel].via = b->route.via;
+        hb->relays[nrel++].silent = (uint8_t)silent;
+    }
+    if (nrel)
+        qsort (hb->relays, nrel, sizeof (*hb->relays), by_relay);
+    for (uint32_t k = 0; k < nrel;) {
+        int all = 1;
+        uint32_t j = k;
+        for (; j < nrel && !memcmp (hb->relays[j].via, hb->relays[k].via, ZPAR_RELAY_ID_LEN); j++)
+            all &= hb->relays[j].silent;
+        units++;
+        silent_units += (uint32_t)all;
+        k = j;
+    }
+    return silent_units >= ZPAR_HEARTBEAT_COLLECTIVE_MIN && silent_units * 2 > units;
+}
+
 int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
                            void *arg)
 {
     uint64_t limit, suspect_after;
-    uint32_t watched = 0, silent_n = 0;
+    uint32_t silent_n = 0;
     int dead = 0, collective;
     if (!hb) {
         errno = EINVAL;
@@ -224,15 +301,7 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
     suspect_after = (uint64_t)hb->period_ms * 1500u;
     /* how many are silent: when most of them are, together, the cause is
      * more likely ours (this machine, our network) than theirs */
-    for (uint32_t i = 1; i < hb->nbeats; i++) {
-        const beat_t *b = &hb->beats[i];
-        if (!b->watched)
-            continue;
-        watched++;
-        if (now_us > b->last_us && now_us - b->last_us > suspect_after && hb->seq > b->last_seq)
-            silent_n++;
-    }
-    collective = silent_n >= ZPAR_HEARTBEAT_COLLECTIVE_MIN && silent_n * 2 > watched;
+    collective = collective_silence (hb, now_us, suspect_after, &silent_n);
     hb->collective = collective ? silent_n : 0;
     /* a collective silence is excused: the time and the pings since the
      * last check do not count against the silent engines, so that once
@@ -293,8 +362,9 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
             (silent > limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && missed >= (uint64_t)hb->misses)) {
             /* an engine of this host whose process the kernel says is
              * there and running is slow, not dead: up to the long bound */
+            /* (behind a relay, its path is the relay's, not its process) */
             if (silent <= limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && b->pid && hb->alive &&
-                hb->alive (hb->alive_arg, b->pid)) {
+                !zpar__route_relayed (&b->route) && hb->alive (hb->alive_arg, b->pid)) {
                 if (!b->slow && cb)
                     cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SLOW, silent, missed);
                 b->slow = 1;
@@ -446,7 +516,8 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
 
 /* The engine whose routing identity (set by zpar__heartbeat_set_route)
  * data is; 0 if none: an identity nobody was given by the registrar. */
-static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, size_t len)
+static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, size_t len,
+                               const void *via)
 {
     zpar_eid_t eid = zpar__route_engine (data, len);
     const beat_t *b;
@@ -454,6 +525,11 @@ static zpar_eid_t parse_ident (const zpar_heartbeat_t *hb, const void *data, siz
         return zpar__eid (0);
     b = &hb->beats[eid.v];
     if (!b->routed || sodium_memcmp (b->route.b, data, ZPAR_ROUTE_LEN) != 0)
+        return zpar__eid (0);
+    /* an engine behind a relay counts only through that relay (route.h) */
+    if (via ? !zpar__route_relayed (&b->route) ||
+                  sodium_memcmp (b->route.via, via, ZPAR_RELAY_ID_LEN) != 0
+            : zpar__route_relayed (&b->route))
         return zpar__eid (0);
     return eid;
 }
@@ -468,9 +544,9 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         zpar_frames_t f;
         zpar_eid_t eid;
         zpar_proto_ping_t p;
-        const void *ident;
+        const void *ident, *via = NULL;
         size_t ilen;
-        int rc;
+        int rc, at = 0;
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 bad++;
@@ -480,15 +556,21 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
         }
         if (st)
             st->received++;
-        if (f.n != 2 || zpar__proto_ping_decode (zmq_msg_data (&f.part[1]),
-                                                 zmq_msg_size (&f.part[1]), &p, NULL) < 0) {
+        /* through a relay: [relay id, identity, ping] */
+        if (f.n == 3 && zpar__relay_id_is (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]))) {
+            via = zmq_msg_data (&f.part[0]);
+            at = 1;
+        }
+        if (f.n != 2 + at ||
+            zpar__proto_ping_decode (zmq_msg_data (&f.part[at + 1]), zmq_msg_size (&f.part[at + 1]),
+                                     &p, NULL) < 0) {
             bad++;
             zpar__frames_close (&f);
             continue;
         }
-        ident = zmq_msg_data (&f.part[0]);
-        ilen = zmq_msg_size (&f.part[0]);
-        eid = parse_ident (hb, ident, ilen);
+        ident = zmq_msg_data (&f.part[at]);
+        ilen = zmq_msg_size (&f.part[at]);
+        eid = parse_ident (hb, ident, ilen, via);
         if (!eid.v || !hb->beats[eid.v].watched || p.session != hb->session) {
             /* an engine we do not count (declared dead, never registered
              * here, or echoing another controller's pings): tell it to
@@ -496,12 +578,14 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             if (st)
                 st->uncounted++;
             if (!hb->nudge_off && zpar__heartbeat_nudge_due (hb, ident, ilen, now_us) &&
+                (!via || zmq_send (sock, via, ZPAR_RELAY_ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+                             ZPAR_RELAY_ID_LEN) &&
                 zmq_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
                 zmq_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) == ZPAR_HB_RREG_LEN &&
                 st)
                 st->nudged++;
         } else {
-            int fd = zmq_msg_get (&f.part[1], ZMQ_SRCFD);
+            int fd = zmq_msg_get (&f.part[at + 1], ZMQ_SRCFD);
             if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
                 cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
             /* the connection it came on (TCP: its fd), for the kernel's

@@ -378,7 +378,7 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
         if (e->state != ZPAR_HUB_ENGINE_ALIVE)
             continue;
         zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
-        zpar__msg_push_ident (m, e->route.b, sizeof (e->route.b));
+        zpar__msg_push_ident (m, e->route.b, sizeof (e->route.b)); /* the relay adds its frame */
         zpar__msg_push_ident (m, "hub", 3);
         if (h->ctl_inject && zpar__proto_control_encode (m, &c) == 0)
             (void)zpar__wire_send_chan (h->ctl_inject, h->signer, ZPAR_CHAN_CONTROL, m,
@@ -388,7 +388,14 @@ void zpar__hub_shutdown_engines (zpar_hub_t *h)
          * drops what it cannot route */
         if (e->reg_ident.len && h->registrar) {
             zpar__msg_reset (m, ZPAR_MSG_SHUTDOWN);
-            zpar__msg_set_envelope (m, 1, &e->reg_ident);
+            zpar_ident_t env[2];
+            int n = 0;
+            if (zpar__route_relayed (&e->route)) {
+                env[n].len = ZPAR_RELAY_ID_LEN;
+                memcpy (env[n++].data, e->route.via, ZPAR_RELAY_ID_LEN);
+            }
+            env[n++] = e->reg_ident;
+            zpar__msg_set_envelope (m, n, env);
             if (zpar__proto_control_encode (m, &c) == 0)
                 (void)zpar__wire_send_chan (h->registrar, h->signer, ZPAR_CHAN_REGISTRAR, m,
                                             ZMQ_DONTWAIT);
@@ -478,6 +485,7 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void on_flush (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar__hub_flush_records (arg);
+    zpar__hub_duplicates_save (arg);
     (void)r, (void)w, (void)revents;
 }
 

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "proto_pipe.h"
 #include "proto_registrar.h"
 #include "registrar.h"
 #include "zpar.h"
@@ -141,6 +142,11 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EIO, "controller cannot draw a routing identity");
         goto done;
     }
+    /* behind a relay: the registration came as [relay id, its DEALER]
+     * (doc/protocol.md, "Relays"); the relay it came through now */
+    memset (route.via, 0, sizeof (route.via));
+    if (m->nenv == 2 && zpar__relay_id_is (m->env[0].data, m->env[0].len))
+        memcpy (route.via, m->env[0].data, sizeof (route.via));
     memset (e, 0, sizeof (*e));
     e->id = id;
     e->route = route;
@@ -150,7 +156,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     e->pid = (int)rq.pid;
     e->rank = rq.rank;
     if (m->nenv > 0)
-        e->reg_ident = m->env[0];
+        e->reg_ident = m->env[m->nenv - 1];
     rep.h.engine = id;
     rep.route = e->route;
     fill_addrs (h, rep.addr, 1);
@@ -175,6 +181,11 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         /* its heart is watched from now, as at its first registration */
         zpar__hub_engine_watch (h, e);
         zpar__hub_engine_again (h, e);
+        /* it may have come back through another relay (a relay restarted) */
+        if (h->mux_inject)
+            (void)zpar__pipe_send_route (h->mux_inject, &e->route, 0);
+        if (h->ctl_inject)
+            (void)zpar__pipe_send_route (h->ctl_inject, &e->route, 0);
     }
 done:
     free (drop);
@@ -208,8 +219,12 @@ static void unregister (zpar_hub_t *h, const zpar_msg_t *m)
         !(e = zpar__hub_engine_get (h, u.h.engine)))
         return;
     /* only the engine itself (its registrar identity) may unregister it */
-    if (e->state == ZPAR_HUB_ENGINE_ALIVE && m->nenv > 0 && e->reg_ident.len == m->env[0].len &&
-        memcmp (e->reg_ident.data, m->env[0].data, e->reg_ident.len) == 0) {
+    const zpar_ident_t *last = m->nenv > 0 ? &m->env[m->nenv - 1] : NULL;
+    if (e->state == ZPAR_HUB_ENGINE_ALIVE && last && e->reg_ident.len == last->len &&
+        memcmp (e->reg_ident.data, last->data, e->reg_ident.len) == 0 &&
+        (m->nenv == 1 || (m->nenv == 2 && zpar__route_relayed (&e->route) &&
+                          memcmp (e->route.via, m->env[0].data, ZPAR_RELAY_ID_LEN) == 0 &&
+                          m->env[0].len == ZPAR_RELAY_ID_LEN))) {
         zpar__hub_engine_died (h, e, "unregistered");
         zpar__hub_notify (h, e->id, ZPAR_NOTIFY_UNREGISTERED);
     }
@@ -324,9 +339,7 @@ static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
     }
     if (h->extra_dropped)
         dropped += h->extra_dropped (h->extra_arg);
-    rep->duplicates = h->n_duplicates + h->n_held_dropped;
-    if (h->extra_duplicates)
-        rep->duplicates += h->extra_duplicates (h->extra_arg);
+    rep->duplicates = zpar__hub_duplicates (h); /* over the records' life */
     rep->pending = h->n_pending;
     rep->running = h->n_running;
     rep->completed = h->n_ok;
@@ -610,7 +623,8 @@ int zpar__registrar_recv (zpar_hub_t *h, zpar_msg_t *m, int max)
             continue;
         }
         n++;
-        if (m->nenv != 1) {
+        /* [peer] or, from an engine behind a relay, [relay id, peer] */
+        if (m->nenv != 1 && (m->nenv != 2 || !zpar__relay_id_is (m->env[0].data, m->env[0].len))) {
             h->dropped++;
             continue;
         }

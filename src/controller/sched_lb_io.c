@@ -96,7 +96,7 @@ static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
         return -1;
     if (zpar__frames_copy (&copy, &p->f) < 0)
         return -1;
-    if (zmq_send (io->engine, route->b, sizeof (route->b), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0) {
         int e = errno;
         zpar__frames_close (&copy);
         errno = e;
@@ -126,6 +126,8 @@ static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     if (!(m = zpar__msg_create (ZPAR_MSG_ABORT)))
         return -1;
     if (zpar__proto_control_encode (m, &c) == 0 &&
+        (!zpar__route_relayed (route) ||
+         zpar__msg_push_ident (m, route->via, sizeof (route->via)) == 0) &&
         zpar__msg_push_ident (m, route->b, sizeof (route->b)) == 0 &&
         zpar__msg_push_ident (m, "sched", 5) == 0)
         rc = zpar__wire_send_chan (io->engine, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
@@ -375,17 +377,18 @@ static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
  * reply, with its identity, after the hub told us; when both are ready at
  * once the engine's message is read first): read the pipe once, then
  * check again. */
-static int route_ok (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h, int *piped)
+static int route_ok (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h, int *piped,
+                     const uint8_t *via)
 {
     const void *id = zmq_msg_data (&f->part[0]);
     size_t len = zmq_msg_size (&f->part[0]);
-    if (zpar__routes_check (io->routes, id, len).v == h->engine)
+    if (zpar__routes_check_via (io->routes, id, len, via).v == h->engine)
         return 1;
     if (*piped || !h->engine || zpar__route_engine (id, len).v != h->engine)
         return 0;
     *piped = 1;
     pipe_cb (io->reactor, io->w_pipe, 0, io);
-    return zpar__routes_check (io->routes, id, len).v == h->engine;
+    return zpar__routes_check_via (io->routes, id, len, via).v == h->engine;
 }
 
 static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int delim,
@@ -396,6 +399,7 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         zpar_frames_t f;
         zpar_hdr_t h;
         zpar_error_t err;
+        uint8_t via[ZPAR_RELAY_ID_LEN] = {0};
         if (zpar__frames_recv (sock, &f, ZMQ_DONTWAIT) < 0) {
             if (errno == EPROTO) {
                 drop (io, side, "too many frames");
@@ -408,6 +412,9 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
             zpar__frames_close (&f);
             continue;
         }
+        /* through a relay: [relay id, engine, ...] (route.h) */
+        if (handlers == engine_handlers[0])
+            (void)zpar__route_frames_strip (&f, via);
         if (f.delim != delim || h.type >= ZPAR_MSG_TYPE_MAX || !handlers[h.type]) {
             drop (io, side, expected);
             zpar__frames_close (&f);
@@ -415,7 +422,7 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         }
         /* leastload, from an engine: the routing identity the hub gave the
          * engine that signed it, nobody else's */
-        if (handlers == engine_handlers[0] && !route_ok (io, &f, &h, &piped)) {
+        if (handlers == engine_handlers[0] && !route_ok (io, &f, &h, &piped, via)) {
             if (h.engine &&
                 zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
                     h.engine) {
@@ -517,7 +524,8 @@ static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
         zpar__sched_lb_engine_again (io->policy, zpar__eid (pm->engine)) == 0) {
         /* the same engine, alive, connected again (the hub keeps its
          * routing identity): its tasks are not lost, those it holds come
-         * in the same message */
+         * in the same message; maybe through another relay now */
+        (void)zpar__routes_set (io->routes, &pm->route);
         if (pm->adopt_len)
             adopt_list (io, pm);
         return;

@@ -16,8 +16,13 @@ typedef struct {
     void *mpi_comm;          /* engines-only MPI communicator (MPI_Comm *), or NULL */
     const char *bind_report; /* text describing this engine's CPU binding, or NULL */
     double register_timeout; /* give up registering after this (s); <= 0: retry forever */
-    const char *interface;   /* NAME|CIDR to reach the controller by, or NULL: $ZPAR_INTERFACE,
-                                else zpar__conn_pick's choice (addrpick.h) */
+    /* connect the queues, IOPub and heartbeat to the addresses of the
+     * connection information (its engine-side ones) instead of those of
+     * the registration reply: an engine behind the node's relay, whose
+     * conninfo names the relay's endpoints (src/relay/relay.h) */
+    int own_addrs;
+    const char *interface; /* NAME|CIDR to reach the controller by, or NULL: $ZPAR_INTERFACE,
+                              else zpar__conn_pick's choice (addrpick.h) */
 } zpar_engine_opts_t;
 
 /* The engine.json an engine started by hand uses: given (--connection-file)

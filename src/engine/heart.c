@@ -39,6 +39,7 @@ typedef struct {
     void *mon;     /* PAIR <- the ping SUB's monitor: connected / disconnected */
     int keeper_fd; /* tick the keeper on every ping (keeper.h), -1: none */
     int gone;      /* the ping connection closed and did not come back */
+    int no_hold;   /* zpar_heart_opts_t.no_hold */
     zpar_reactor_t *r;
     uint64_t death_us; /* the hub's death limit: (misses + 0.5) periods */
     unsigned misses;
@@ -192,10 +193,15 @@ static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
             memcpy (&ev, zmq_msg_data (&m), sizeof (ev));
             if (ev == ZMQ_EVENT_DISCONNECTED && !px->gone) {
                 px->gone = 1;
-                if (px->keeper_fd >= 0)
-                    (void)zpar__keeper_hold_fd (px->keeper_fd);
-                zpar__info ("the controller's heartbeat connection closed: tasks are not fenced "
-                            "until it is back");
+                if (px->no_hold)
+                    zpar__info ("the relay's heartbeat connection closed: the tasks are fenced "
+                                "as usual if no ping comes");
+                else {
+                    if (px->keeper_fd >= 0)
+                        (void)zpar__keeper_hold_fd (px->keeper_fd);
+                    zpar__info ("the controller's heartbeat connection closed: tasks are not "
+                                "fenced until it is back");
+                }
             } else if (ev == ZMQ_EVENT_CONNECTED)
                 px->gone = 0; /* the hold ends with the next ping, not here: a
                                  connection is not word from a controller */
@@ -395,6 +401,7 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
     snprintf (ctl_ep, sizeof (ctl_ep), "inproc://zpar-hb-control-%d-%u", (int)getpid (), gen);
     snprintf (mon_ep, sizeof (mon_ep), "inproc://zpar-hb-monitor-%d-%u", (int)getpid (), gen);
     h->px.keeper_fd = o->keeper_fd > 0 ? o->keeper_fd : -1;
+    h->px.no_hold = o->no_hold;
     if (!(h->capture = mksock (zctx, ZMQ_SUB, NULL, 0)) || zmq_bind (h->capture, cap_ep) < 0 ||
         !(h->control = mksock (zctx, ZMQ_PAIR, NULL, 0)) || zmq_bind (h->control, ctl_ep) < 0 ||
         !(h->px.capture = mksock (zctx, ZMQ_PUB, NULL, 0)) ||

@@ -67,6 +67,8 @@ typedef struct {
     const zpar_curve_keys_t *curve; /* the engine's CURVE keys (NULL/off: none) */
     int keeper_fd;                  /* the keeper's socket (keeper.h), ticked on every ping and
                                        held while the ping connection is closed; <= 0: none */
+    int no_hold;                    /* never hold: behind a relay, a closed connection is the
+                                       relay's, not a controller that died (doc/protocol.md) */
     zpar_heart_lost_f lost;
     void *arg;
 } zpar_heart_opts_t;

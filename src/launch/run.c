@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bind.h"
@@ -17,6 +18,8 @@
 #include "engine/engine.h"
 #include "error.h"
 #include "log.h"
+#include "relay/relay.h"
+#include "relay/relay_node.h"
 #include "run.h"
 #include "subproc.h"
 #include "sweep/runner.h"
@@ -108,6 +111,45 @@ static int run_command (char **cmd, const char *conn)
     return zpar__subproc_exit_code (st);
 }
 
+/* This node's relay (relay_node.h): 1 if the node's engines go through
+ * one (dir: its directory), 0 if not, -1 on an error (printed); the
+ * node's first rank starts it (*child).  ci: the controller's endpoints. */
+static int node_relay (const zpar_run_opts_t *o, zpar_wireup_t *w, const zpar_conninfo_t *ci,
+                       char *dir, size_t size, zpar_relay_child_t **child)
+{
+    zpar_relay_mode_t mode;
+    zpar_error_t err;
+    const char *host = zpar__wireup_hostname (w);
+    int here = zpar__wireup_rank (w) == 0 || (host && !strcmp (host, ci->host));
+    if (zpar__relay_mode_parse (o->relay, &mode, &err) < 0) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        return -1;
+    }
+    if (!zpar__relay_wanted (mode, here, zpar__wireup_local_size (w), ci->scheme))
+        return 0;
+    if (zpar__relay_dir (ci, host ? host : "localhost", dir, size, &err) < 0) {
+        fprintf (stderr, "zpar run (rank %d): relay: %s\n", zpar__wireup_rank (w), err.text);
+        return -1;
+    }
+    if (zpar__wireup_local_rank (w) == 0 &&
+        !(*child = zpar__relay_child_start (ci, dir, o->interface, &err))) {
+        fprintf (stderr, "zpar run (rank %d): %s\n", zpar__wireup_rank (w), err.text);
+        return -1;
+    }
+    return 1;
+}
+
+/* Stop the node's relay, once the node's other engines had a moment to
+ * send their last messages (unregister) through it. */
+static void node_relay_stop (zpar_relay_child_t *child)
+{
+    if (child) {
+        struct timespec ts = {0, 300 * 1000000L};
+        nanosleep (&ts, NULL);
+        zpar__relay_child_stop (child);
+    }
+}
+
 static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
 {
     ctl_thread_t t;
@@ -117,6 +159,8 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     char *blob = NULL, *nodes = NULL;
     int rc = 0;
     int nengines = zpar__wireup_size (w) - 1;
+    char rdir[PATH_MAX];
+    zpar_relay_child_t *relay = NULL;
     const char *job = zpar__wireup_jobid (w);
 
     memset (&t, 0, sizeof (t));
@@ -171,6 +215,9 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
         free (got);
     }
     free (blob);
+    /* --relay=always: this node's engines too */
+    if (rc == 0 && node_relay (o, w, &t.ci, rdir, sizeof (rdir), &relay) < 0)
+        rc = 1;
     snprintf (conn, sizeof (conn), "%s/client.json", dir);
     if (rc == 0 && !(c = zpar_client_connect (conn, &err))) {
         fprintf (stderr, "zpar run: %s\n", err.text);
@@ -208,6 +255,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
         zpar__controller_request_stop ();
     zpar_client_destroy (c);
     pthread_join (t.tid, NULL);
+    node_relay_stop (relay);
     if (t.rc < 0 && rc == 0) {
         fprintf (stderr, "zpar run: controller: %s\n", t.err.text);
         rc = 1;
@@ -220,6 +268,9 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
 static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine_comm)
 {
     zpar_conninfo_t ci;
+    char rdir[PATH_MAX];
+    zpar_relay_child_t *relay = NULL;
+    int relayed;
     zpar_engine_opts_t eo;
     zpar_error_t err;
     char *blob = NULL;
@@ -292,11 +343,22 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
      * launcher ends the job */
     eo.register_timeout = o->wait_timeout - (o->wait_timeout >= 20 ? 5 : o->wait_timeout / 4);
     eo.interface = o->interface;
+    /* behind this node's relay: its endpoints (relay.h) */
+    if ((relayed = node_relay (o, w, &ci, rdir, sizeof (rdir), &relay)) < 0 ||
+        (relayed && zpar__relay_engine_addrs (rdir, &ci) < 0)) {
+        if (relayed > 0)
+            fprintf (stderr, "zpar run (rank %d): relay directory %s: %s\n", zpar__wireup_rank (w),
+                     rdir, strerror (errno));
+        rc = 1;
+        goto done;
+    }
+    eo.own_addrs = relayed;
     if (zpar__engine_run (&eo, &err) < 0) {
         fprintf (stderr, "zpar run (rank %d): engine: %s\n", zpar__wireup_rank (w), err.text);
         rc = 1;
     }
 done:
+    node_relay_stop (relay);
     free (report);
     zpar__binding_destroy (b);
     zpar__topo_destroy (topo);

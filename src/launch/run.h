@@ -27,6 +27,8 @@ typedef struct {
     const char *interface;      /* --interface NAME|CIDR for the controller and the
                                    engines (addrpick.h), or NULL */
     const char *scheme;         /* task scheduler */
+    const char *relay;          /* auto|always|never: a relay per node (relay_node.h);
+                                   NULL: $ZPAR_RELAY, else auto */
     const char *bind;           /* core|l3|numa|socket|none */
     int cores_per_engine;
     int gpus_per_engine;

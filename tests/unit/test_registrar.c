@@ -91,7 +91,7 @@ static void test_engines (zpar_hub_t *h)
 {
     zpar_msg_t *r, *u;
     uint32_t id1, id2;
-    zpar_route_t route1 = {{0}};
+    zpar_route_t route1 = {{0}, {0}};
 
     r = handle (h, engine_req ("peer-1", "uuid-1", 0));
     ok (r && r->hdr.type == ZPAR_MSG_REGISTER_ENGINE_REPLY, "an engine registers");
