@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "addrpick.h"
+#include "clock.h"
 #include "error.h"
 
-#define PEERS_MAX 16 /* node names resolved to find the route to the others */
+#define PEERS_MAX      16  /* node names resolved to find the route to the others */
+#define PEERS_BUDGET_S 2.0 /* and no more time than this (a slow name service) */
 
 /* ------------------------------------------------- what the host says */
 
@@ -141,7 +143,8 @@ static size_t peer_routes (const char *nodes, const zpar_cands_t *local, uint32_
     *npeers = 0;
     if (peer_names (nodes, &names, &n, src) < 0)
         return 0;
-    for (size_t i = 0; i < n && tried < PEERS_MAX; i++) {
+    double until = zpar__mono_s () + PEERS_BUDGET_S;
+    for (size_t i = 0; i < n && tried < PEERS_MAX && zpar__mono_s () < until; i++) {
         struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res;
         uint32_t dst, s;
         int dup = 0;

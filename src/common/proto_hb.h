@@ -86,7 +86,8 @@ typedef enum {
     ZPAR_HB_PIPE_DEAD = 6,
     ZPAR_HB_PIPE_CLOSED = 7,
     ZPAR_HB_PIPE_SLOW = 8,
-    ZPAR_HB_PIPE_KIND_MAX = 9,
+    ZPAR_HB_PIPE_GONE = 9, /* its connection closed and it answered no ping since */
+    ZPAR_HB_PIPE_KIND_MAX = 10,
 } zpar_hb_pipe_kind_t;
 
 #define ZPAR_HB_PIPE_LEN (24 + ZPAR_ROUTE_LEN + ZPAR_RELAY_ID_LEN)

@@ -19,6 +19,10 @@
 #include "sockutil.h"
 
 #define DRAIN_MAX 4096
+/* A closed connection (the kernel's word): ping again this long after it
+ * (libzmq reconnects a live engine within 100 ms), then give the engine
+ * probe_wait_us to answer. */
+#define PROBE_AFTER_MS 200u
 /* Log at most one "late" line per this many microseconds. */
 #define LATE_LOG_US 10000000u
 
@@ -37,7 +41,12 @@ struct zpar_hb_thread {
     uint64_t late_max_us; /* the worst lateness since the last line */
     uint32_t collective;  /* engines silent together at the last tick (0: no) */
     uint32_t *gen;        /* gen[engine]: of the WATCH being served (0: none) */
+    uint64_t *closed_at;  /* closed_at[engine]: when its connection closed (0: open) */
     uint32_t ngen;
+    zpar_watcher_t *w_probe; /* the closed connections' probe */
+    uint64_t probe_ping_us;  /* when the probe ping of this round went (0: not yet) */
+    uint64_t probe_wait_us;  /* how long an engine has to answer it */
+    zpar_watcher_t *w_hello; /* a ping soon after an engine is watched */
     pthread_t tid;
     int started;
     zpar_heartbeat_pongs_t st;                   /* thread-local tally */
@@ -62,16 +71,32 @@ static int set_gen (zpar_hb_thread_t *t, uint32_t engine, uint32_t gen)
     if (engine >= t->ngen) {
         uint32_t n = t->ngen ? t->ngen : 64;
         uint32_t *ng;
+        uint64_t *nc;
         while (n <= engine)
             n *= 2;
         if (!(ng = realloc (t->gen, n * sizeof (*ng))))
             return -1;
-        memset (ng + t->ngen, 0, (n - t->ngen) * sizeof (*ng));
         t->gen = ng;
+        if (!(nc = realloc (t->closed_at, n * sizeof (*nc))))
+            return -1;
+        t->closed_at = nc;
+        memset (ng + t->ngen, 0, (n - t->ngen) * sizeof (*ng));
+        memset (nc + t->ngen, 0, (n - t->ngen) * sizeof (*nc));
         t->ngen = n;
     }
     t->gen[engine] = gen;
+    t->closed_at[engine] = 0;
     return 0;
+}
+
+/* A watched engine's connection closed: probe it (on_probe). */
+static void probe_arm (zpar_hb_thread_t *t, uint32_t engine)
+{
+    if (engine >= t->ngen || !t->gen[engine] || !t->w_probe)
+        return;
+    t->closed_at[engine] = zpar__reactor_now_us (t->r);
+    if (!zpar__watcher_active (t->w_probe))
+        zpar__timer_watcher_reset (t->w_probe, PROBE_AFTER_MS, 0);
 }
 
 /* An event of heartbeat.c: to the hub.  The pipe is inproc with the
@@ -92,11 +117,77 @@ static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, u
              : ev == ZPAR_HEARTBEAT_CLOSED  ? ZPAR_HB_PIPE_CLOSED
              : ev == ZPAR_HEARTBEAT_REVIVED ? ZPAR_HB_PIPE_REVIVED
                                             : ZPAR_HB_PIPE_SUSPECT;
+    /* CLOSED leaves it watched: the hub may find its process gone (an
+     * engine of this host), else the probe decides */
     if (ev == ZPAR_HEARTBEAT_DEAD)
         (void)set_gen (t, engine.v, 0);
+    else if (ev == ZPAR_HEARTBEAT_CLOSED)
+        probe_arm (t, engine.v);
     if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
         zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", engine.v,
                    zmq_strerror (errno));
+}
+
+static void read_pongs (zpar_hb_thread_t *t);
+
+/* A ping PROBE_AFTER_MS after engines were watched (registered): the echo
+ * tells which connection is theirs, so that a close is known from their
+ * first moments, not only after their first regular ping. */
+static void on_hello (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    uint64_t now = zpar__reactor_now_us (r);
+    (void)w, (void)revents;
+    if (zpar__heartbeat_send_ping (t->hb, t->ping, t->session, now, zpar__now_us ()) < 0 &&
+        errno != EAGAIN)
+        zpar__warn ("heartbeat: cannot send a ping: %s", zmq_strerror (errno));
+}
+
+/* The closed connections' probe, in rounds: a ping PROBE_AFTER_MS after
+ * the first close of the round, then, probe_wait_us later, every engine
+ * whose connection closed before that ping and that answered nothing on
+ * another connection since is GONE: its process ended (the kernel closed
+ * its connection) or it cannot reach us any more.  An engine that closed
+ * its own connection to register again, or that libzmq reconnected,
+ * answers the ping.  Engines closed during a round wait for the next. */
+static void on_probe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    uint64_t now = zpar__reactor_now_us (r);
+    int later = 0;
+    (void)revents;
+    if (!t->probe_ping_us) {
+        t->probe_ping_us = now;
+        if (zpar__heartbeat_send_ping (t->hb, t->ping, t->session, now, zpar__now_us ()) < 0 &&
+            errno != EAGAIN)
+            zpar__warn ("heartbeat: cannot send a ping: %s", zmq_strerror (errno));
+        zpar__timer_watcher_reset (w, t->probe_wait_us / 1000u, 0);
+        return;
+    }
+    read_pongs (t); /* what came meanwhile */
+    for (uint32_t e = 1; e < t->ngen; e++) {
+        uint64_t silent = 0;
+        zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_GONE, .engine = e};
+        if (!t->closed_at[e])
+            continue;
+        if (!t->gen[e] || !zpar__heartbeat_is_closed (t->hb, zpar__eid (e), &silent, now)) {
+            t->closed_at[e] = 0; /* not watched, or it answered on a new connection */
+            continue;
+        }
+        if (t->closed_at[e] > t->probe_ping_us) {
+            later = 1;
+            continue;
+        }
+        m.gen = t->gen[e];
+        m.silent_ms = (uint32_t)(silent / 1000u > UINT32_MAX ? UINT32_MAX : silent / 1000u);
+        t->closed_at[e] = 0; /* still watched: the hub decides (and unwatches) */
+        if (zpar__hb_pipe_send (t->pipe, &m, ZMQ_DONTWAIT) < 0)
+            zpar__err ("heartbeat: cannot tell the hub about engine %u: %s", e,
+                       zmq_strerror (errno));
+    }
+    t->probe_ping_us = 0;
+    if (later)
+        zpar__timer_watcher_reset (w, PROBE_AFTER_MS, 0);
 }
 
 /* The kernel's word: does process pid of this host exist and run (R, S,
@@ -136,6 +227,7 @@ static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hb_thread_t *t = arg;
+    int closed = 0;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zmq_msg_t f;
         uint16_t ev = 0;
@@ -160,10 +252,18 @@ static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
                 more = zmq_msg_more (&f);
             zmq_msg_close (&f);
         }
-        if (ev == ZMQ_EVENT_DISCONNECTED && zpar__heartbeat_closed (t->hb, (int)fd) > 0)
+        if (ev == ZMQ_EVENT_DISCONNECTED && zpar__heartbeat_closed (t->hb, (int)fd) > 0) {
             zpar__debug ("heartbeat: connection %u closed", fd);
+            closed++;
+        }
     }
-    (void)r, (void)w, (void)revents;
+    /* the kernel's word is news now, not at the next tick: the hub looks
+     * for the process (an engine of this host), the probe does the rest */
+    if (closed) {
+        read_pongs (t);
+        (void)zpar__heartbeat_check (t->hb, zpar__reactor_now_us (r), on_event, t);
+    }
+    (void)w, (void)revents;
 }
 
 static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -186,6 +286,9 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
                 zpar__heartbeat_set_pid (t->hb, zpar__eid (m.engine), m.pid) < 0 ||
                 set_gen (t, m.engine, m.gen) < 0)
                 zpar__err ("heartbeat: cannot watch engine %u: %s", m.engine, strerror (errno));
+            /* a ping soon (on_hello) */
+            else if (t->w_hello && !zpar__watcher_active (t->w_hello))
+                zpar__timer_watcher_reset (t->w_hello, PROBE_AFTER_MS, 0);
             break;
         case ZPAR_HB_PIPE_UNWATCH:
             (void)zpar__heartbeat_unwatch (t->hb, zpar__eid (m.engine));
@@ -251,7 +354,9 @@ static void *hb_main (void *arg)
     if (!(wp = zpar__zmq_watcher_create (t->r, t->pong, ZPAR_EV_IN, on_pong, t)) ||
         (t->mon && !(wm = zpar__zmq_watcher_create (t->r, t->mon, ZPAR_EV_IN, on_mon, t))) ||
         !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||
-        !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t))) {
+        !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t)) ||
+        !(t->w_probe = zpar__timer_watcher_create (t->r, PROBE_AFTER_MS, 0, on_probe, t)) ||
+        !(t->w_hello = zpar__timer_watcher_create (t->r, PROBE_AFTER_MS, 0, on_hello, t))) {
         zpar__err ("heartbeat: cannot set up its loop: %s", strerror (errno));
         /* still wait for the stop, so that the owner's join returns */
         for (;;) {
@@ -274,6 +379,10 @@ static void *hb_main (void *arg)
     zpar__watcher_destroy (wq);
     zpar__watcher_destroy (wt);
     zpar__watcher_destroy (wm);
+    zpar__watcher_destroy (t->w_probe);
+    t->w_probe = NULL;
+    zpar__watcher_destroy (t->w_hello);
+    t->w_hello = NULL;
     publish (t);
     return NULL;
 }
@@ -308,6 +417,12 @@ zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping,
     t->session = session;
     t->period_ms = period_ms;
     t->nudge = 1;
+    /* an engine that lives answers the probe in a round trip; a busy one
+     * gets a period (at least 0.5 s, at most 2 s) */
+    t->probe_wait_us = (uint64_t)(period_ms < 500    ? 500
+                                  : period_ms > 2000 ? 2000
+                                                     : period_ms) *
+                       1000u;
     if (!(t->hb = zpar__heartbeat_create (period_ms, misses)) ||
         !(t->r = zpar__reactor_create ())) {
         zpar__errprintf (err, "heartbeat thread: %s", strerror (errno));
@@ -376,6 +491,7 @@ void zpar__hb_thread_stop (zpar_hb_thread_t *t)
     zpar__reactor_destroy (t->r);
     zpar__heartbeat_destroy (t->hb);
     free (t->gen);
+    free (t->closed_at);
     free (t);
     errno = saved;
 }

@@ -211,6 +211,18 @@ int zpar__heartbeat_pong (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t seq)
     return 1;
 }
 
+int zpar__heartbeat_is_closed (const zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t *silent_us,
+                               uint64_t now_us)
+{
+    const beat_t *b;
+    if (!hb || eid.v == 0 || eid.v >= hb->nbeats || !hb->beats[eid.v].watched)
+        return 0;
+    b = &hb->beats[eid.v];
+    if (silent_us)
+        *silent_us = now_us > b->last_us ? now_us - b->last_us : 0;
+    return b->closed != 0;
+}
+
 uint64_t zpar__heartbeat_gap_us (const zpar_heartbeat_t *hb, zpar_eid_t eid)
 {
     if (!hb || eid.v == 0 || eid.v >= hb->nbeats)

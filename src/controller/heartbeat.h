@@ -147,6 +147,11 @@ int zpar__heartbeat_pong_fd (zpar_heartbeat_t *hb, zpar_eid_t engine, int fd);
  * (the hub does, for engines on this host).  Returns the number of
  * engines marked. */
 int zpar__heartbeat_closed (zpar_heartbeat_t *hb, int fd);
+/* Is watched engine eid's connection closed, with no pong on another since
+ * (it did not reconnect)?  1 / 0 (not watched, or open); *silent_us (may
+ * be NULL): its silence at now_us. */
+int zpar__heartbeat_is_closed (const zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t *silent_us,
+                               uint64_t now_us);
 
 /* The gap between engine's last two beats (set when a pong moved its
  * last beat). */

@@ -485,6 +485,7 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void on_flush (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar__hub_flush_records (arg);
+    zpar__hub_duplicates_save (arg);
     (void)r, (void)w, (void)revents;
 }
 

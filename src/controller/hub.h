@@ -101,6 +101,8 @@ typedef struct zpar_hub {
     uint64_t n_notok;
     uint64_t dropped;
     uint64_t n_duplicates; /* results not recorded: their task had one already */
+    uint64_t dup_base;     /* duplicates counted by earlier controllers (the records) */
+    uint64_t dup_saved;    /* the total last written to the records */
     /* restart (C4): the recovery window after a controller restart */
     int recovering;            /* engines are reporting what they hold */
     uint64_t incarnation;      /* how many controllers used these records, this one included */
@@ -227,6 +229,12 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
  * load-balanced tasks nobody adopted and answers the direct ones with
  * status engine-died. */
 void zpar__hub_end_recovery (zpar_hub_t *h);
+
+/* Duplicates dropped over the records' life (`zpar status` "duplicates
+ * dropped"): those of earlier controllers (read from the records at start)
+ * plus this one's (results and held tasks dropped by the hub, results and
+ * submissions dropped by the task scheduler). */
+uint64_t zpar__hub_duplicates (const zpar_hub_t *h);
 
 /* A client submits again task hd->task (a load-balanced request: req,
  * len, header + body) that the hub does not know: it is recorded and

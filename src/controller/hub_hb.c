@@ -59,14 +59,21 @@ void zpar__hub_engine_unwatch (zpar_hub_t *h, zpar_hub_engine_t *e)
 
 /* --------------------------------------------------------------- events */
 
+/* 1 if engine e runs on this host (the kernel can tell about its process) */
+static int engine_here (const zpar_hub_engine_t *e)
+{
+    char host[256] = "";
+    return e->pid > 0 && gethostname (host, sizeof (host) - 1) == 0 && strcmp (host, e->host) == 0;
+}
+
 /* 1 if engine e ran on this host and its process no longer exists (or is
  * a zombie): the kernel's word that it died. */
 static int engine_process_gone (const zpar_hub_engine_t *e)
 {
-    char host[256] = "", path[64], buf[512], *p;
+    char path[64], buf[512], *p;
     FILE *f;
     size_t n;
-    if (e->pid <= 0 || gethostname (host, sizeof (host) - 1) < 0 || strcmp (host, e->host) != 0)
+    if (!engine_here (e))
         return 0;
     if (kill (e->pid, 0) < 0)
         return errno == ESRCH;
@@ -145,6 +152,25 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
                   "connection closed, silent %.1f s)",
                   e->pid, m->silent_ms / 1e3);
         snprintf (reason, sizeof (reason), "their processes are gone");
+        zpar__hub_engine_died (h, e, why);
+        break;
+    case ZPAR_HB_PIPE_GONE:
+        /* its connection closed and it answered no ping sent after that:
+         * its process ended (its kernel closed the connection) or it can
+         * no longer reach us.  An engine of this host whose process is
+         * still there is left to the silence rules (slow, not dead). */
+        if (engine_here (e) && !engine_process_gone (e)) {
+            zpar__debug ("engine %u: connection closed, no answer since, but its process is "
+                         "there: left to the heartbeat",
+                         e->id.v);
+            break;
+        }
+        snprintf (why, sizeof (why),
+                  "declared dead: connection closed (%s; no answer to a ping sent after it, "
+                  "silent %.1f s)",
+                  engine_here (e) ? "its process is gone" : "the engine did not connect again",
+                  m->silent_ms / 1e3);
+        snprintf (reason, sizeof (reason), "their connections closed");
         zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_DEAD:

@@ -31,6 +31,10 @@ void zpar__hub_fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, cons
  * (recovered, h->n_recovered); start the recovery window's timer (0 / -1). */
 void zpar__hub_recover_records (zpar_hub_t *h);
 int zpar__hub_recovery_start (zpar_hub_t *h);
+/* hub_restart.c: write the duplicates count (zpar__hub_duplicates) to the
+ * records when it grew (the counter "duplicates": a restarted controller
+ * goes on from it); best effort, cheap when it did not grow. */
+void zpar__hub_duplicates_save (zpar_hub_t *h);
 
 /* hub_commit.c: write the records' batch now and send the replies that
  * waited for it (a failure is logged once by the records and tried again

@@ -326,6 +326,25 @@ static void on_recover (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void 
 void zpar__hub_recover_records (zpar_hub_t *h)
 {
     (void)zpar__records_unfinished (h->records, recover_one, h);
+    if (zpar__records_counter (h->records, "duplicates", &h->dup_base) < 0)
+        h->dup_base = 0;
+    h->dup_saved = h->dup_base;
+}
+
+uint64_t zpar__hub_duplicates (const zpar_hub_t *h)
+{
+    uint64_t n = h->dup_base + h->n_duplicates + h->n_held_dropped;
+    if (h->extra_duplicates)
+        n += h->extra_duplicates (h->extra_arg);
+    return n;
+}
+
+void zpar__hub_duplicates_save (zpar_hub_t *h)
+{
+    uint64_t n = zpar__hub_duplicates (h);
+    if (h->records && n > h->dup_saved &&
+        zpar__records_counter_raise (h->records, "duplicates", n) == 0)
+        h->dup_saved = n;
 }
 
 /* tasks an earlier controller recorded but never finished wait for the

@@ -339,9 +339,7 @@ static void query_status (zpar_hub_t *h, zpar_proto_query_reply_t *rep)
     }
     if (h->extra_dropped)
         dropped += h->extra_dropped (h->extra_arg);
-    rep->duplicates = h->n_duplicates + h->n_held_dropped;
-    if (h->extra_duplicates)
-        rep->duplicates += h->extra_duplicates (h->extra_arg);
+    rep->duplicates = zpar__hub_duplicates (h); /* over the records' life */
     rep->pending = h->n_pending;
     rep->running = h->n_running;
     rep->completed = h->n_ok;

@@ -85,6 +85,9 @@ typedef struct {
     uint64_t ctl_session;  /* session of the controller we registered with */
     uint64_t reg_at;       /* mono us of the last registration reply */
     uint64_t resend_since; /* the controller was lost: results sent since then go again */
+    int refencing;         /* registering again after a fence: its reply ends it */
+    zpar_watcher_t *w_fence;
+    zpar_watcher_t *w_keeper; /* the keeper's notes */
 
     zpar_msg_t *rx;
     volatile sig_atomic_t stop; /* also what inline tasks see as cancelled */
@@ -340,6 +343,33 @@ static void drain_queues (eng_t *e)
             (void)zpar__task_runner_recv (e->tr, (zpar_engine_queue_t)q, &e->rx);
 }
 
+/* Register again (the controller was lost, declared us dead, or the
+ * keeper fenced): report what we hold; the reply says what to drop. */
+static void register_again (eng_t *e)
+{
+    e->ctl_session = 0;
+    drain_queues (e);
+    /* what we sent since a little before the lost controller's last ping
+     * may be lost with it: it commits its records every 50 ms, but an
+     * overloaded one can be seconds late; go back the death limit and 1 s
+     * more (a result it did record is in DROP, and forgotten) */
+    if (!e->resend_since) {
+        uint64_t last = zpar__heart_last_ping_us (e->heart),
+                 back = 1000000u + (uint64_t)e->hb_period_ms * 1000u * (e->hb_misses + 1u);
+        e->resend_since = last > back ? last - back : 1;
+    }
+    /* a fence seen before this registration ends with its reply */
+    if (zpar__keeper_fence_seen (e->keeper))
+        e->refencing = 1;
+    /* what the queue sockets still hold for the lost controller is thrown
+     * away, not delivered to a new one under our old routing identity
+     * (which it would drop): it is sent again after we register */
+    discard_queued (e);
+    disconnect (e); /* destroys the heart */
+    (void)reg_send (e);
+    zpar__timer_watcher_reset (e->w_resend, REG_RESEND_MS, REG_RESEND_MS);
+}
+
 static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
 {
     eng_t *e = arg;
@@ -367,24 +397,40 @@ static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
                     (double)(now - zpar__heart_last_ping_us (h)) / 1e6);
         return;
     }
-    e->ctl_session = 0;
-    drain_queues (e);
-    /* what we sent since a little before the lost controller's last ping
-     * may be lost with it: it commits its records every 50 ms, but an
-     * overloaded one can be seconds late; go back the death limit and 1 s
-     * more (a result it did record is in DROP, and forgotten) */
-    if (!e->resend_since) {
-        uint64_t last = zpar__heart_last_ping_us (h),
-                 back = 1000000u + (uint64_t)e->hb_period_ms * 1000u * (e->hb_misses + 1u);
-        e->resend_since = last > back ? last - back : 1;
+    register_again (e);
+}
+
+/* The keeper fenced our tasks (a task held back, or its note): register
+ * again, once per fence (doc/engine.md, "Fencing"). */
+static void on_fence (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    eng_t *e = arg;
+    (void)r, (void)w, (void)revents;
+    if (e->stop || e->refencing || !zpar__keeper_fence_seen (e->keeper))
+        return;
+    zpar__warn ("the keeper fenced our tasks (no word from the controller for %u ms): registering "
+                "again; nothing more runs until the controller says what is still ours",
+                zpar__keeper_limit_ms (e->keeper));
+    register_again (e);
+}
+
+/* The keeper's notes came: a fence began? */
+static void on_keeper (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    eng_t *e = arg;
+    (void)r, (void)w, (void)revents;
+    (void)zpar__keeper_read_notes (e->keeper);
+    if (zpar__keeper_gone (e->keeper)) {
+        zpar__watcher_stop (w); /* said by the next add */
+        return;
     }
-    /* what the queue sockets still hold for the lost controller is thrown
-     * away, not delivered to a new one under our old routing identity
-     * (which it would drop): it is sent again after we register */
-    discard_queued (e);
-    disconnect (e); /* destroys h */
-    (void)reg_send (e);
-    zpar__timer_watcher_reset (e->w_resend, REG_RESEND_MS, REG_RESEND_MS);
+    if (zpar__keeper_fence_flag (e->keeper) && !e->refencing)
+        zpar__timer_watcher_reset (e->w_fence, 0, 0);
+}
+
+static void tr_fenced (void *arg)
+{
+    zpar__timer_watcher_reset (((eng_t *)arg)->w_fence, 0, 0);
 }
 
 static int connect_queues (eng_t *e)
@@ -553,6 +599,14 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
         if (n)
             zpar__info ("sent again %zu result(s) the lost controller may not have recorded", n);
     }
+    if (e->refencing) {
+        /* the controller knows what is still ours (the rest was dropped
+         * above): the fence ends, the queue runs */
+        e->refencing = 0;
+        (void)zpar__keeper_resume (e->keeper);
+        zpar__info ("fence over: the controller has our tasks' state");
+        zpar__task_runner_kick (e->tr);
+    }
     zpar__task_runner_flush (e->tr);
 done:
     zpar__proto_reg_engine_reply_clear (&rep);
@@ -642,6 +696,7 @@ static int setup (eng_t *e, zpar_error_t *err)
         .send = tr_send,
         .publish = tr_publish,
         .shutdown = tr_shutdown,
+        .fenced = tr_fenced,
         .arg = e,
     };
 
@@ -665,6 +720,12 @@ static int setup (eng_t *e, zpar_error_t *err)
               zpar__timer_watcher_create (e->reactor, REG_RESEND_MS, REG_RESEND_MS, on_resend, e)))
         return zpar__errprintf (err, "engine: out of memory");
     zpar__watcher_start (e->w_resend);
+    if (!(e->w_fence = zpar__timer_watcher_create (e->reactor, 0, 0, on_fence, e)) ||
+        (e->keeper && !(e->w_keeper = zpar__fd_watcher_create (
+                            e->reactor, zpar__keeper_fd (e->keeper), ZPAR_EV_IN, on_keeper, e))))
+        return zpar__errprintf (err, "engine: out of memory");
+    if (e->w_keeper)
+        zpar__watcher_start (e->w_keeper);
     if (opts->register_timeout > 0) {
         if (!(e->w_giveup = zpar__timer_watcher_create (
                   e->reactor, (uint64_t)(opts->register_timeout * 1000.0), 0, on_giveup, e)))

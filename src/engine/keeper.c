@@ -35,7 +35,8 @@ enum {
     KEEPER_OP_HOLD = 4,   /* the controller is gone: no fencing until a tick */
     KEEPER_OP_LIMIT = 5,  /* the fence limit, ms (0: fencing off) */
     KEEPER_OP_PERIOD = 6, /* the heartbeat period, ms */
-    KEEPER_OP_FENCED = 7, /* keeper -> engine: group value was fenced */
+    KEEPER_OP_FENCED = 7, /* keeper -> engine: group value was fenced (0: a fence began) */
+    KEEPER_OP_RESUME = 8, /* the controller knows us anew: the fence ends */
 };
 
 struct zpar_keeper {
@@ -44,6 +45,8 @@ struct zpar_keeper {
     int gone;                        /* the keeper was found gone (said once) */
     pid_t fenced[KEEPER_FENCED_MAX]; /* groups the keeper said it fenced */
     size_t nfenced;
+    int fence_seen;    /* the keeper said a fence began; not yet resumed */
+    int eof;           /* its end of the socket closed (the keeper is gone) */
     uint32_t limit_ms; /* the fence limit set (0: off) */
 };
 
@@ -98,10 +101,13 @@ static void note_fenced (int fd, pid_t g)
     (void)send (fd, rec, sizeof (rec), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Fence: kill every listed group, telling the engine each one first. */
+/* Fence: tell the engine a fence began (first: the note that matters
+ * most), then kill every listed group, telling the engine each one
+ * first. */
 static void fence (int fd, pid_t *groups, size_t *n, int64_t silent_ms)
 {
     long killed = 0;
+    note_fenced (fd, 0);
     for (size_t j = 0; j < *n; j++) {
         note_fenced (fd, groups[j]);
         if (kill (-groups[j], SIGKILL) == 0)
@@ -193,6 +199,14 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
                     }
                 break;
             case KEEPER_OP_TICK:
+                /* a tick does not end a fence: the pings that piled up
+                 * while the engine was stopped or cut off are no word
+                 * from the controller about the tasks; the engine ends
+                 * it (RESUME) once it registered again */
+                last_tick = now;
+                hold = 0;
+                break;
+            case KEEPER_OP_RESUME:
                 last_tick = now;
                 hold = fenced = 0;
                 break;
@@ -201,6 +215,8 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
                 break;
             case KEEPER_OP_LIMIT:
                 limit_ms = rec[1] > 0 ? rec[1] : 0;
+                if (!limit_ms)
+                    fenced = 0; /* fencing off ends a fence too */
                 break;
             case KEEPER_OP_PERIOD:
                 period_ms = rec[1] > 0 ? rec[1] : 1000;
@@ -341,17 +357,62 @@ int zpar__keeper_hold (zpar_keeper_t *k)
     return k ? tell (k, KEEPER_OP_HOLD, 0) : (errno = EINVAL, -1);
 }
 
+int zpar__keeper_resume (zpar_keeper_t *k)
+{
+    if (!k) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)zpar__keeper_read_notes (k);
+    k->fence_seen = 0;
+    return tell (k, KEEPER_OP_RESUME, 0);
+}
+
+int zpar__keeper_gone (const zpar_keeper_t *k)
+{
+    return !k || k->gone || k->eof;
+}
+
+int zpar__keeper_fence_flag (const zpar_keeper_t *k)
+{
+    return k ? k->fence_seen : 0;
+}
+
+int zpar__keeper_fence_seen (zpar_keeper_t *k)
+{
+    if (!k)
+        return 0;
+    (void)zpar__keeper_read_notes (k);
+    return k->fence_seen;
+}
+
 size_t zpar__keeper_read_notes (zpar_keeper_t *k)
 {
     int32_t rec[2];
     ssize_t r;
     size_t got = 0;
-    if (!k || k->gone)
+    if (!k || k->gone || k->eof)
         return 0;
-    while ((r = recv (k->fd, rec, sizeof (rec), MSG_DONTWAIT)) > 0 || (r < 0 && errno == EINTR)) {
-        if (r != (ssize_t)sizeof (rec) || rec[0] != KEEPER_OP_FENCED || rec[1] <= 0)
+    for (;;) {
+        r = recv (k->fd, rec, sizeof (rec), MSG_DONTWAIT);
+        if (r == 0) {
+            k->eof = 1; /* end-of-file: the keeper exited */
+            break;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                k->eof = 1;
+            break;
+        }
+        if (r != (ssize_t)sizeof (rec) || rec[0] != KEEPER_OP_FENCED || rec[1] < 0)
             continue;
         got++;
+        if (rec[1] == 0) {
+            k->fence_seen = 1;
+            continue;
+        }
         if (k->nfenced == KEEPER_FENCED_MAX) /* the oldest note goes */
             memmove (k->fenced, k->fenced + 1, sizeof (k->fenced[0]) * --k->nfenced);
         k->fenced[k->nfenced++] = (pid_t)rec[1];

@@ -24,9 +24,14 @@
  * for the limit (no word from the controller: the engine is stopped or
  * cut off, and the controller will soon declare it dead and run its tasks
  * elsewhere), unless the engine said "hold" (the controller is gone: its
- * connection closed) since the last tick.  Before each kill it tells the
- * engine the group (a note the engine reads with zpar__keeper_fenced).
- * Until the next tick it also kills every group listed anew.  Its own
+ * connection closed) since the last tick.  It first tells the engine that
+ * a fence began (zpar__keeper_fence_seen), then, before each kill, the
+ * group (a note the engine reads with zpar__keeper_fenced).  Until the
+ * engine says "resume" it also kills every group listed anew: a tick does
+ * not end a fence (the pings that piled up while the engine was stopped
+ * are no word on whether its tasks are still its own); the engine resumes
+ * once it has registered again and the controller has told it which of its
+ * tasks went elsewhere.  Its own
  * timer firing more than a heartbeat period late (the whole node stalled)
  * does not count as silence.  The socket is SOCK_SEQPACKET: the heart
  * thread's ticks and the engine thread's records never interleave.
@@ -77,6 +82,21 @@ int zpar__keeper_tick (zpar_keeper_t *k);
 int zpar__keeper_hold (zpar_keeper_t *k);
 int zpar__keeper_tick_fd (int fd);
 int zpar__keeper_hold_fd (int fd);
+
+/* Did the keeper say a fence began, not ended by zpar__keeper_resume since?
+ * Reads the notes first.  0 if k is NULL.  The engine's thread only. */
+int zpar__keeper_fence_seen (zpar_keeper_t *k);
+
+/* Is the keeper gone (a write failed, or its end closed)?  1 if k is NULL. */
+int zpar__keeper_gone (const zpar_keeper_t *k);
+
+/* The same without reading the socket (what was read already). */
+int zpar__keeper_fence_flag (const zpar_keeper_t *k);
+
+/* End the fence: the engine registered again after it saw the fence (the
+ * controller knows which of its tasks are still its own); tasks listed
+ * from now on run.  0, or -1 with errno (as add). */
+int zpar__keeper_resume (zpar_keeper_t *k);
 
 /* Read the keeper's notes (groups it fenced) waiting on the socket; how
  * many were read.  Never blocks.  The engine's thread only. */

@@ -242,9 +242,37 @@ static int start_one (zpar_task_runner_t *tr)
     return rc == 1;
 }
 
+/* The keeper fenced (no word from the controller for the fence limit):
+ * the controller may have given our tasks to other engines meanwhile, so
+ * none starts until the engine has registered again and the fence ended
+ * (doc/engine.md, "Fencing").  A command or isolated task asks the keeper
+ * (one non-blocking read); an inline one, which the keeper cannot fence,
+ * only looks at what was read already (the hot path stays free of system
+ * calls). */
+static int fence_holds (zpar_task_runner_t *tr)
+{
+    const zpar_proto_task_t *t = &tr->queue.head->t;
+    int held;
+    if (!tr->keeper)
+        return 0;
+    if (t->kind == ZPAR_TASK_FUNCTION && t->inline_fn)
+        held = zpar__keeper_fence_flag (tr->keeper);
+    else
+        held = zpar__keeper_fence_seen (tr->keeper);
+    if (held && tr->ops.fenced)
+        tr->ops.fenced (tr->ops.arg);
+    return held;
+}
+
+void zpar__task_runner_kick (zpar_task_runner_t *tr)
+{
+    if (tr && tr->queue.head && !tr->cur && !tr->stopped)
+        zpar__timer_watcher_reset (tr->w_kick, 0, 0);
+}
+
 static void start_next (zpar_task_runner_t *tr)
 {
-    while (!tr->cur && tr->queue.head && !tr->stopped) {
+    while (!tr->cur && tr->queue.head && !tr->stopped && !fence_holds (tr)) {
         tr->cur = zpar__tr_ql_pop (&tr->queue);
         if (start_one (tr))
             complete (tr);

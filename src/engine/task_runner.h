@@ -50,6 +50,10 @@ typedef struct {
     /* The control queue asked for a shutdown (already answered).  May be
      * NULL. */
     void (*shutdown) (void *arg);
+    /* The keeper fenced (zpar__keeper_fence_seen): no task starts until
+     * zpar__task_runner_kick after zpar__keeper_resume.  Called once per
+     * task it held back; may be NULL. */
+    void (*fenced) (void *arg);
     void *arg;
 } zpar_task_runner_ops_t;
 
@@ -83,6 +87,9 @@ int zpar__task_runner_recv (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_
 
 /* Try to send the outbox now (the engine is connected again). */
 void zpar__task_runner_flush (zpar_task_runner_t *tr);
+
+/* Start the next queued task soon (the fence that held them back ended). */
+void zpar__task_runner_kick (zpar_task_runner_t *tr);
 
 /* Stop: end the running task's process group (SIGTERM, then SIGKILL after
  * a short grace; no result is sent: the hub treats it as lost with its

@@ -2,7 +2,8 @@
 # t0500-mh-srun: `srun -N 4 -n 8 zpar run -- zpar px hostname` on 4 real
 # hosts (tests/lib/netns-bed.sh: network namespaces on a bridge, a real Slurm
 # across them): the controller (rank 0) on one host, 7 engines on the 4
-# hosts, every engine answers px with its own host's name, over the bridge.
+# hosts, every engine answers px with its own host's name, over the bridge
+# (with the default relays on the hosts of 2 engines, and with --relay never).
 # The first checks test the bed itself (names, addresses, Slurm, mpirun
 # through the rsh agent, a partition cuts a host off and heal brings it back,
 # kill and poweroff of a host, revive).
@@ -76,6 +77,14 @@ bed_expect_known px-unconnected 'srun -N 4 -n 8 zpar run -- zpar px hostname: en
 	expect_eq "answers" 7 "$(grep -c "^\[e[0-9]*\] h[1-4]\$" px.out)" &&
 	expect_eq "distinct hosts" "h1 h2 h3 h4" "$(sed -n "s/^\[e[0-9]*\] //p" px.out | sort -u | tr "\n" " " | sed "s/ \$//")" &&
 	expect_eq "engine ids" "1 2 3 4 5 6 7" "$(sed -n "s/^\[e\([0-9]*\)\] .*/\1/p" px.out | sort -n | tr "\n" " " | sed "s/ \$//")"
+'
+
+bed_expect_known px-unconnected 'the same with --relay never: every engine connects to the controller itself' '
+	zt_timeout 60 srun -N 4 -n 8 "$ZPAR" run --relay never -- "$ZPAR" px hostname >pxn.out 2>pxn.err;
+	rc=$?; cat pxn.out pxn.err;
+	expect_eq "exit" 0 $rc &&
+	expect_eq "answers" 7 "$(grep -c "^\[e[0-9]*\] h[1-4]\$" pxn.out)" &&
+	expect_eq "distinct hosts" "h1 h2 h3 h4" "$(sed -n "s/^\[e[0-9]*\] //p" pxn.out | sort -u | tr "\n" " " | sed "s/ \$//")"
 '
 
 test_expect_success 'the cluster the engines joined is on the bridge, not loopback' '

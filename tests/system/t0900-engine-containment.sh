@@ -35,12 +35,12 @@ none_alive () {
 	return 0
 }
 
-# the task process children of engine $1: group leaders in the engine's
-# session (the engine's keeper has a session of its own)
+# the task process children of engine $1: the group leaders below it but
+# its keeper (a task's child starts a session of its own, or, when the
+# engine made it a group leader first, a group in the engine's session)
 task_children () {
-	esid=$(ps -o sid= -p "$1" | tr -d " ")
 	for p in $(desc_of "$1"); do
-		ps -o pid=,pgid=,sid= -p "$p" | awk -v s="$esid" '$1 == $2 && $3 == s { print $1 }'
+		ps -o pid=,pgid=,comm= -p "$p" | awk '$1 == $2 && $3 != "zpar-keeper" { print $1 }'
 	done
 }
 

@@ -159,7 +159,19 @@ int main (void)
         ok (g2 > 0 && zpar__keeper_add (k3, g2) == 0 && !group_alive (g2, 5),
             "a group listed while fenced (still no word) is killed at once");
         ok (zpar__keeper_fenced (k3, g2) == 1, "and said so");
+        ok (zpar__keeper_fence_seen (k3) == 1 && zpar__keeper_fence_flag (k3) == 1,
+            "the engine knows a fence began");
         reap_all (g2);
+        /* pings that piled up while the engine was stopped tick the keeper:
+         * no word on whether its tasks are still its own */
+        g2 = task ();
+        ok (g2 > 0 && zpar__keeper_tick (k3) == 0 && zpar__keeper_add (k3, g2) == 0 &&
+                !group_alive (g2, 5),
+            "a tick does not end the fence: a group listed after it is killed at once");
+        ok (zpar__keeper_fenced (k3, g2) == 1, "and said so");
+        reap_all (g2);
+        ok (zpar__keeper_resume (k3) == 0 && zpar__keeper_fence_flag (k3) == 0,
+            "the engine registered again: resume");
         g3 = task ();
         ok (g3 > 0 && zpar__keeper_tick (k3) == 0 && zpar__keeper_add (k3, g3) == 0 &&
                 zpar__keeper_hold_fd (zpar__keeper_fd (k3)) == 0,
@@ -169,6 +181,7 @@ int main (void)
         ok (zpar__keeper_tick (k3) == 0 && !group_alive (g3, 5),
             "a tick ends the hold; silent again: fenced");
         reap_all (g3);
+        (void)zpar__keeper_resume (k3);
         g4 = task ();
         ok (g4 > 0 && zpar__keeper_fence_limit (k3, 0, 100) == 0 && zpar__keeper_tick (k3) == 0 &&
                 zpar__keeper_add (k3, g4) == 0,
