@@ -48,7 +48,7 @@ test_expect_success 'bed: a partitioned host is cut off from all, heal brings it
 
 test_expect_success 'bed: kill leaves a host without any process, revive restarts its slurmd' '
 	bed_on h4 sleep 300 &
-	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h4)\"" &&
+	wait_for 10 "bed_procs \"sleep 300\" | grep -q \"^h4:\"" &&
 	bed_fault kill h4 &&
 	expect_eq "processes on h4" "" "$(ip netns pids $BED_PREFIX-h4)" &&
 	{ bed_on h2 timeout 2 bash -c "exec 3<>/dev/tcp/h4/6818" 2>/dev/null; rc=$?; } &&
@@ -60,7 +60,7 @@ test_expect_success 'bed: kill leaves a host without any process, revive restart
 
 test_expect_success 'bed: poweroff leaves a host silent and without processes, revive brings it back' '
 	bed_on h3 sleep 300 &
-	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h3)\"" &&
+	wait_for 10 "bed_procs \"sleep 300\" | grep -q \"^h3:\"" &&
 	bed_fault poweroff h3 &&
 	expect_eq "processes on h3" "" "$(ip netns pids $BED_PREFIX-h3)" &&
 	{ bed_on h2 timeout 1 bash -c "exec 3<>/dev/tcp/h3/6818" 2>/dev/null; rc=$?; } &&
