@@ -153,6 +153,14 @@ test_expect_success 'zpar run --interface eth1 --relay never: the hosts off it n
 		"$(grep -c "engine: no answer from the controller within 6.0 s at tcp://10.98.0.1:[0-9]*" run2.out)"
 '
 
+test_expect_success 'the same through the nodes'"'"' relays: the output names the address tried' '
+	zt_timeout 80 mpirun --mca orte_abort_on_non_zero_status 0 --hostfile "$HF" -n 8 "$ZPAR" run --relay always --interface eth1 --wait-timeout 8 -- \
+		true >run2r.out 2>&1;
+	cat run2r.out;
+	expect_grep "only 3 of 7 engines registered" run2r.out &&
+	expect_grep "tcp://10.98.0.1:[0-9]+" run2r.out
+'
+
 test_expect_success 'ZPAR_INTERFACE on a controller: its addresses on that network only' '
 	mkdir -p "$D.2" &&
 	zt_spawn ctl2 bed_on h1 env ZPAR_INTERFACE=10.98.0.0/16 "$ZPAR" controller --dir "$D.2" &&
