@@ -15,8 +15,9 @@
 # network namespaces on a bridge, a real Slurm across them): the ready time
 # of `srun -N 4 -n 8 zpar run` (controller + 7 engines on 4 hosts, every
 # registration over the bridge) against `srun -N 4 -n 8 /bin/true`,
-# ZPAR_BENCH_MH_REPS repetitions (default 7), each pair run back to back:
-# min / median / max of both and of their ratio per repetition.
+# and of the same with --relay never, ZPAR_BENCH_MH_REPS repetitions
+# (default 7), the three run back to back in each: min / median / max of
+# each and of the ratio to /bin/true per repetition.
 # ZPAR_BENCH_MH=0 skips that part.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,7 +75,7 @@ multihost () (
     . "$top/tests/lib/netns-bed.sh"
     bed_up 4 --slurm >/dev/null
     reps=${ZPAR_BENCH_MH_REPS:-7}
-    tt="" tr="" rat=""
+    tt="" tr="" tq="" rat="" raq=""
     k=0
     while [ $k -lt "$reps" ]; do
         k=$((k + 1))
@@ -86,7 +87,12 @@ multihost () (
         r=$(timeout 120 srun -N 4 -n 8 "$zpar" run --bind none --dir "$ZPAR_DIR/mh$k" -- date +%s.%N 2>/dev/null | tail -1)
         [ -n "$r" ] || { echo "multi-host: srun zpar run failed"; exit 1; }
         r=$(echo "$r - $a" | bc)
-        tt="$tt $t" tr="$tr $r" rat="$rat $(echo "scale=3; $r / $t" | bc)"
+        a=$(now)
+        q=$(timeout 120 srun -N 4 -n 8 "$zpar" run --relay never --bind none --dir "$ZPAR_DIR/mq$k" -- date +%s.%N 2>/dev/null | tail -1)
+        [ -n "$q" ] || { echo "multi-host: srun zpar run --relay never failed"; exit 1; }
+        q=$(echo "$q - $a" | bc)
+        tt="$tt $t" tr="$tr $r" tq="$tq $q"
+        rat="$rat $(echo "scale=3; $r / $t" | bc)" raq="$raq $(echo "scale=3; $q / $t" | bc)"
     done
     echo
     echo "4 hosts (network namespaces on a bridge, Slurm across them), $reps repetitions:"
@@ -96,9 +102,14 @@ multihost () (
     printf '%-38s | %-7s | %-7s | %-7s\n' "srun -N 4 -n 8 /bin/true (s)" "$1" "$2" "$3"
     set -- $(stats $tr)
     printf '%-38s | %-7s | %-7s | %-7s\n' "srun -N 4 -n 8 zpar run: ready (s)" "$1" "$2" "$3"
+    set -- $(stats $tq)
+    printf '%-38s | %-7s | %-7s | %-7s\n' "  the same, --relay never (s)" "$1" "$2" "$3"
     set -- $(stats $rat)
     printf '%-38s | %-7s | %-7s | %-7s\n' "ratio ready / true (per repetition)" "$1" "$2" "$3"
-    echo "('ready' = launch until rank 0 runs its command, all 7 engines registered)"
+    set -- $(stats $raq)
+    printf '%-38s | %-7s | %-7s | %-7s\n' "  the same, --relay never" "$1" "$2" "$3"
+    echo "('ready' = launch until rank 0 runs its command, all 7 engines registered;"
+    echo " the default --relay auto puts a relay on each host with 2 engines but the controller's)"
 )
 
 if [ $mh_only = 1 ]; then

@@ -176,6 +176,11 @@ int zpar__cmd_relay (int argc, char **argv)
          ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
         {"dir", 0, "DIR", "bind the engines' endpoints on ipc in DIR (created 0700)", ZPAR_CLI_STR,
          &o.dir},
+        {"interface", 0, "NAME|CIDR",
+         "reach the controller by its address on the subnet of\n"
+         "this interface, or in this network (default:\n"
+         "$ZPAR_INTERFACE, else a shared subnet or a route)",
+         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
         zpar__cli_help_opt,
         {NULL},

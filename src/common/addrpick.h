@@ -150,7 +150,8 @@ int zpar__ifspec_get (const char *opt, zpar_ifspec_t *spec, zpar_error_t *err);
 /* The controller's candidates, best first (see the top of this file):
  * spec (or NULL) keeps only the matching ones.  nodes: the job's hosts
  * from the launcher (a host list, "n[1-4],login"), or NULL: $ZPAR_NODES,
- * $SLURM_JOB_NODELIST, $SLURM_NODELIST, else $PBS_NODEFILE.  why (or NULL, whysize
+ * $SLURM_JOB_NODELIST, $SLURM_NODELIST, else $PBS_NODEFILE (at most 16
+ * distinct names resolved, for at most 2 s).  why (or NULL, whysize
  * bytes) says how the first was chosen.  -1 with err: no usable address
  * (ENETDOWN), or spec matches none (ENODEV, err listing this host's
  * interfaces). */

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "addrpick.h"
+#include "clock.h"
 #include "error.h"
 
-#define PEERS_MAX 16 /* node names resolved to find the route to the others */
+#define PEERS_MAX      16  /* node names resolved to find the route to the others */
+#define PEERS_BUDGET_S 2.0 /* and no more time than this (a slow name service) */
 
 /* ------------------------------------------------- what the host says */
 
@@ -141,7 +143,8 @@ static size_t peer_routes (const char *nodes, const zpar_cands_t *local, uint32_
     *npeers = 0;
     if (peer_names (nodes, &names, &n, src) < 0)
         return 0;
-    for (size_t i = 0; i < n && tried < PEERS_MAX; i++) {
+    double until = zpar__mono_s () + PEERS_BUDGET_S;
+    for (size_t i = 0; i < n && tried < PEERS_MAX && zpar__mono_s () < until; i++) {
         struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res;
         uint32_t dst, s;
         int dup = 0;
@@ -240,6 +243,17 @@ static int ep_split (const char *ep, char *host, size_t size, const char **rest)
     return 0;
 }
 
+/* Whether ep is "tcp://HOST:PORT" with HOST one of pick's candidates. */
+static int names_candidate (const zpar_pick_t *pick, const char *ep)
+{
+    char host[64];
+    const char *rest;
+    uint32_t ip;
+    if (ep_split (ep, host, sizeof (host), &rest) < 0 || zpar__ip_parse (host, &ip) < 0)
+        return 0;
+    return zpar__cands_has_ip (&pick->cands, ip);
+}
+
 void zpar__conn_pick_rehost (const zpar_pick_t *pick, char *ep, size_t size)
 {
     char host[64], out[ZPAR_ADDR_MAX];
@@ -276,11 +290,14 @@ int zpar__conn_pick (zpar_conninfo_t *ci, const char *opt, zpar_pick_t *pick, zp
     memset (pick, 0, sizeof (*pick));
     if (zpar__cands_parse (ci->candidates, &pick->cands, err) < 0)
         return -1;
-    if (!pick->cands.n) {
+    /* no candidates, or endpoints that are not the controller's own (a
+     * relay's ipc:// ones): the endpoints as they are */
+    if (!pick->cands.n || !names_candidate (pick, ci->addr[ZPAR_EP_REGISTRAR])) {
+        pick->cands.n = 0;
         pick->n = 1;
         if (ep_split (ci->addr[ZPAR_EP_REGISTRAR], pick->ip[0], sizeof (pick->ip[0]), &rest) < 0)
-            snprintf (pick->ip[0], sizeof (pick->ip[0]), "?");
-        snprintf (pick->why[0], ZPAR_PICK_WHY_MAX, "the only address the controller gives");
+            pick->ip[0][0] = '\0';
+        snprintf (pick->why[0], ZPAR_PICK_WHY_MAX, "the only address given");
         pick->tried = 1;
         return 0;
     }
@@ -343,8 +360,12 @@ void zpar__conn_pick_describe (const zpar_pick_t *pick, const char *ep, size_t n
     if (!size)
         return;
     buf[0] = '\0';
-    if (ep_split (ep, host, sizeof (host), &rest) < 0)
-        rest = "";
+    if (ep_split (ep, host, sizeof (host), &rest) < 0) {
+        /* not TCP (a relay's ipc://): the endpoint itself */
+        snprintf (buf, size, "%s%s%s%s", ep, with_why ? " (" : "", with_why ? pick->why[0] : "",
+                  with_why ? ")" : "");
+        return;
+    }
     if (ntried > pick->n || ntried == 0)
         ntried = pick->n;
     for (size_t i = 0; i < ntried && used + 1 < size; i++)

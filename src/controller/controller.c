@@ -98,10 +98,12 @@ static int plan_ip (const zpar_controller_opts_t *o, char *ip, size_t ipsize, ch
     snprintf (ip, ipsize, "*");
     if (zpar__cands_controller (has_spec ? &spec : NULL, o->nodes, &l, why, sizeof (why), err) <
         0) {
-        if (errno == ENETDOWN) {
-            snprintf (adv, advsize, "127.0.0.1");
+        if (!has_spec && errno == ENETDOWN) {
+            snprintf (adv, advsize, "127.0.0.1"); /* nothing but loopback: as before */
             return 0;
         }
+        if (!has_spec)
+            return -1;
         snprintf (errtext, sizeof (errtext), "%s", err ? err->text : "");
         return zpar__errnoprintf (
             err, ENODEV, "%s%s: %s",

@@ -408,7 +408,11 @@ int zpar__heartbeat_closed (zpar_heartbeat_t *hb, int fd)
         return 0;
     for (uint32_t i = 1; i < hb->nbeats; i++) {
         beat_t *b = &hb->beats[i];
-        if (b->watched && b->fd == fd) {
+        /* not for an engine behind a relay: the connection is the
+         * relay's, and its engines still run their tasks until their
+         * fence (HB_MISSES - 1/2 periods): only their silence makes it
+         * safe to run those tasks elsewhere (doc/protocol.md, "Relays") */
+        if (b->watched && b->fd == fd && !zpar__route_relayed (&b->route)) {
             b->closed = 1;
             b->fd = -1;
             n++;

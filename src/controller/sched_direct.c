@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "admit.h"
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 #include "proto_control.h"
@@ -23,6 +24,20 @@
 #include "zpar.h"
 
 #define DRAIN_MAX 2048
+/* A message for a registered engine whose connection is not up yet (it
+ * connects its MUX and control sockets once its registration is answered,
+ * so a request may come first) is held and tried again every RETRY_MS for
+ * at most HOLD_MS, then answered "not connected"; at most HOLD_MAX held. */
+#define HOLD_MAX 1024
+#define HOLD_MS  3000
+#define RETRY_MS 5
+
+typedef struct {
+    zpar_frames_t f;  /* engine side: [routing identity, client identity, ...] */
+    zmq_msg_t e0, c1; /* the client's name of the engine, the client's identity */
+    zpar_hdr_t h;
+    uint64_t deadline_us;
+} held_t;
 
 struct zpar_sched_direct {
     zpar_sched_direct_kind_t kind;
@@ -39,6 +54,9 @@ struct zpar_sched_direct {
     int started;
     volatile uint64_t dropped;
     zpar_droplog_t droplog; /* rate-limited drop warnings (this thread's) */
+    held_t *held;           /* HOLD_MAX slots, the first nheld in arrival order */
+    int nheld;
+    zpar_watcher_t *w_retry;
 };
 
 static int type_allowed (zpar_sched_direct_t *d, int type, int from_client)
@@ -170,6 +188,100 @@ static int replace_part (zpar_frames_t *f, int i, const void *data, size_t len)
     return 0;
 }
 
+/* Is a message for engine id held already?  (Later ones wait behind it:
+ * the engine gets them in the order the clients sent them.) */
+static int held_for (zpar_sched_direct_t *d, uint32_t id)
+{
+    for (int i = 0; i < d->nheld; i++)
+        if (d->held[i].h.engine == id)
+            return 1;
+    return 0;
+}
+
+/* Send f (routed) to its engine; f stays intact (a copy is sent).  0
+ * when sent, or when it cannot be sent for another reason (dropped, as
+ * any send of this relay); -1 EHOSTUNREACH when the engine's connection
+ * is not there. */
+static int try_send (zpar_sched_direct_t *d, zpar_frames_t *f)
+{
+    zpar_frames_t copy;
+    if (zpar__frames_copy (&copy, f) < 0)
+        return 0;
+    if (zpar__frames_send (d->engine, &copy, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
+        return -1;
+    return 0;
+}
+
+/* Hold f (its parts move into the slot; f is left empty) until the
+ * engine's connection is up or HOLD_MS passed; answered at once when
+ * every slot is taken. */
+static void hold (zpar_sched_direct_t *d, zpar_frames_t *f, zmq_msg_t *e0, zmq_msg_t *c1,
+                  const zpar_hdr_t *h)
+{
+    held_t *x;
+    if (d->nheld >= HOLD_MAX) {
+        reply_error (d, e0, c1, h, NULL);
+        return;
+    }
+    x = &d->held[d->nheld++];
+    x->f = *f;
+    f->n = 0;
+    zmq_msg_init (&x->e0);
+    zmq_msg_copy (&x->e0, e0);
+    zmq_msg_init (&x->c1);
+    zmq_msg_copy (&x->c1, c1);
+    x->h = *h;
+    x->deadline_us = zpar__now_us () + (uint64_t)HOLD_MS * 1000;
+    if (!zpar__watcher_active (d->w_retry))
+        zpar__timer_watcher_reset (d->w_retry, RETRY_MS, RETRY_MS);
+}
+
+static void held_free (held_t *x)
+{
+    zpar__frames_close (&x->f);
+    zmq_msg_close (&x->e0);
+    zmq_msg_close (&x->c1);
+}
+
+/* Try the held messages again, in order; answer those whose time is up
+ * or whose engine the hub forgot. */
+static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    uint64_t now = zpar__now_us ();
+    uint32_t stuck[HOLD_MAX];
+    int nstuck = 0, keep = 0;
+    (void)r, (void)w, (void)revents;
+    for (int i = 0; i < d->nheld; i++) {
+        held_t *x = &d->held[i];
+        const zpar_route_t *route = zpar__routes_get (d->routes, zpar__eid (x->h.engine));
+        uint8_t via[ZPAR_RELAY_ID_LEN];
+        int behind = 0;
+        for (int k = 0; k < nstuck && !behind; k++)
+            behind = stuck[k] == x->h.engine;
+        /* the engine may have registered again since (or behind another
+         * relay): its current routing stack */
+        if (route && !behind) {
+            (void)zpar__route_frames_strip (&x->f, via);
+            if (zpar__route_frames_set (&x->f, route) == 0 && try_send (d, &x->f) == 0) {
+                held_free (x);
+                continue;
+            }
+        }
+        if (!route || now >= x->deadline_us) {
+            reply_error (d, &x->e0, &x->c1, &x->h, NULL);
+            held_free (x);
+            continue;
+        }
+        if (!behind)
+            stuck[nstuck++] = x->h.engine;
+        d->held[keep++] = *x;
+    }
+    d->nheld = keep;
+    if (keep == 0)
+        zpar__watcher_stop (d->w_retry);
+}
+
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
@@ -216,8 +328,8 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             reply_error (d, &e0, &c1, &h, NULL);
         else if (zpar__route_frames_set (&f, route) < 0)
             zpar__frames_close (&f);
-        else if (zpar__frames_send (d->engine, &f, 0, ZMQ_DONTWAIT) < 0 && errno == EHOSTUNREACH)
-            reply_error (d, &e0, &c1, &h, NULL);
+        else if (held_for (d, id) || try_send (d, &f) < 0)
+            hold (d, &f, &e0, &c1, &h);
         zpar__frames_close (&f);
         zmq_msg_close (&e0);
         zmq_msg_close (&c1);
@@ -344,7 +456,7 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
     d->name = kind == ZPAR_SCHED_DIRECT_MUX ? "mux" : "control";
     d->chan = kind == ZPAR_SCHED_DIRECT_MUX ? ZPAR_CHAN_MUX : ZPAR_CHAN_CONTROL;
     if (!(d->signer = zpar__signer_create (key, 0)) || !(d->reactor = zpar__reactor_create ()) ||
-        !(d->routes = zpar__routes_create ())) {
+        !(d->routes = zpar__routes_create ()) || !(d->held = calloc (HOLD_MAX, sizeof (held_t)))) {
         zpar__errprintf (err, "cannot create the %s scheduler: %s", d->name, strerror (errno));
         goto error;
     }
@@ -369,7 +481,8 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
     }
     if (!(wc = zpar__zmq_watcher_create (d->reactor, d->client, ZPAR_EV_IN, client_cb, d)) ||
         !(we = zpar__zmq_watcher_create (d->reactor, d->engine, ZPAR_EV_IN, engine_cb, d)) ||
-        !(wi = zpar__zmq_watcher_create (d->reactor, d->inject, ZPAR_EV_IN, inject_cb, d))) {
+        !(wi = zpar__zmq_watcher_create (d->reactor, d->inject, ZPAR_EV_IN, inject_cb, d)) ||
+        !(d->w_retry = zpar__timer_watcher_create (d->reactor, RETRY_MS, RETRY_MS, retry_cb, d))) {
         zpar__errprintf (err, "cannot set up the %s event loop", d->name);
         goto error;
     }
@@ -393,6 +506,9 @@ void zpar__sched_direct_stop (zpar_sched_direct_t *d)
         return;
     if (d->started)
         pthread_join (d->thread, NULL);
+    for (int i = 0; d->held && i < d->nheld; i++)
+        held_free (&d->held[i]);
+    free (d->held);
     zpar__reactor_destroy (d->reactor);
     zpar__close_socket (d->client);
     zpar__close_socket (d->engine);

@@ -9,7 +9,12 @@
  * verification, or are of a type the channel does not carry, are dropped
  * and counted; a message for an engine that is not connected is answered
  * with an error (EHOSTUNREACH) for it, and for the MUX the hub is told too
- * so that the task's record is finished.
+ * so that the task's record is finished.  An engine connects its MUX and
+ * control sockets only once its registration is answered, so a request
+ * may reach the relay first: a message for a registered engine whose
+ * connection is not up is held (in order, behind any earlier one for the
+ * same engine, at most 1,024 held) and tried again every 5 ms for up to
+ * 3 s before it is answered so.
  *
  * The hub sends to engines through a relay over an inproc PAIR, the
  * inject pipe (proto_pipe.h): [engine identity, message frames...] is

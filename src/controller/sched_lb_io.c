@@ -1,4 +1,6 @@
-/* sched_lb_io.c - the load-balanced task scheduler's thread and sockets. */
+/* sched_lb_io.c - the load-balanced task scheduler's thread and sockets:
+ * clients' and engines' messages, the policy's actions carried out.  The
+ * hub's commands: sched_lb_pipe.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,43 +22,14 @@
 #include "route.h"
 #include "sched_lb.h"
 #include "sched_lb_io.h"
+#include "sched_lb_io_int.h"
 #include "sockutil.h"
 #include "wire.h"
 #include "zpar.h"
 
-#define DRAIN_MAX    4096
 #define ATTEMPT_MASK 0xffu
 
-/* A task's frames, owned by the policy between submit and its end. */
-typedef struct {
-    zpar_frames_t f; /* [client id, delim, sig, hdr, body] */
-    zpar_hdr_t hdr;
-} payload_t;
-
-struct zpar_sched_lb_io {
-    int pure;
-    void *client;  /* ROUTER, clients connect */
-    void *engine;  /* ROUTER (DEALER when pure), engines connect */
-    void *monitor; /* PUB to the hub */
-    void *pipe;    /* PAIR from the hub */
-    zpar_signer_t *signer;
-    zpar_msg_t *scratch;
-    zpar_routes_t *routes; /* engine id -> the routing identity the hub gave it */
-    zpar_sched_lb_t *policy;
-    zpar_reactor_t *reactor;
-    zpar_watcher_t *w_client;
-    zpar_watcher_t *w_engine;
-    zpar_watcher_t *w_pipe;
-    zpar_watcher_t *w_retry; /* while engines wait to be tried again */
-    pthread_t thread;
-    int started;
-    volatile uint64_t dropped;
-    volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
-    uint64_t stale;               /* engine messages from an earlier identity of theirs */
-    zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
-};
-
-static void payload_free (void *p, void *arg)
+void zpar__lbio_payload_free (void *p, void *arg)
 {
     payload_t *pl = p;
     (void)arg;
@@ -152,13 +125,13 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
     }
     zpar__msg_destroy (m);
-    payload_free (p, NULL);
+    zpar__lbio_payload_free (p, NULL);
 }
 
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
 
 /* Carry out what the policy decided. */
-static void run_actions (zpar_sched_lb_io_t *io)
+void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
 {
     zpar_sched_lb_action_t act;
     while (zpar__sched_lb_next_action (io->policy, &act) == 1) {
@@ -200,7 +173,7 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
     (void)w;
     (void)revents;
     zpar__sched_lb_tick (io->policy, zpar__reactor_now_us (r));
-    run_actions (io);
+    zpar__lbio_run_actions (io);
 }
 
 /* ------------------------------------------------------------ clients */
@@ -247,8 +220,8 @@ static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *
 /* Decode a task request (f: checked, delim 1) into t and a payload that
  * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
  * NULL when f is not a task (dropped, f closed) or out of memory. */
-static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
-                                zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
+payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
 {
     zpar_error_t err;
     payload_t *p;
@@ -282,19 +255,19 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
 }
 
 /* A task request (f: checked, delim 1): hand it to the policy. */
-static void new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
     zpar_proto_task_t pt;
     payload_t *p;
     zpar_sched_lb_task_t t;
 
-    if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
+    if (refused (io, f, h) || !(p = zpar__lbio_task_payload (io, f, h, &pt, &t)))
         return;
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
         zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
                    strerror (errno));
-        payload_free (p, NULL);
+        zpar__lbio_payload_free (p, NULL);
     }
     zpar__proto_task_clear (&pt);
 }
@@ -305,7 +278,7 @@ typedef void (*msg_handler_f) (zpar_sched_lb_io_t *io, zpar_frames_t *f, const z
 
 static void on_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
-    new_task (io, f, h);
+    zpar__lbio_new_task (io, f, h);
 }
 
 static void on_abort (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
@@ -369,8 +342,6 @@ static const msg_handler_f engine_handlers[2][ZPAR_MSG_TYPE_MAX] = {
 
 /* Drain sock: verify each message, check its routing frames (delim) and
  * hand it to the handler of its type, or drop it. */
-static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
-
 /* Whether engine message f comes from the routing identity of the engine
  * it names.  An identity this thread does not know yet may be in a hub
  * command still waiting in the pipe (an engine that registers gets its
@@ -387,7 +358,7 @@ static int route_ok (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t 
     if (*piped || !h->engine || zpar__route_engine (id, len).v != h->engine)
         return 0;
     *piped = 1;
-    pipe_cb (io->reactor, io->w_pipe, 0, io);
+    zpar__lbio_pipe_cb (io->reactor, io->w_pipe, 0, io);
     return zpar__routes_check_via (io->routes, id, len, via).v == h->engine;
 }
 
@@ -445,7 +416,7 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         handlers[h.type](io, &f, &h);
     }
     if (!io->pure)
-        run_actions (io);
+        zpar__lbio_run_actions (io);
 }
 
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -465,142 +436,6 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     (void)revents;
     /* leastload: [engine, client, ...]; pure (DEALER): [client, ...] */
     drain (io, io->engine, "engine", io->pure ? 1 : 2, engine_handlers[io->pure], "not a result");
-}
-
-/* ------------------------------------------------------------ the hub */
-
-typedef void (*pipe_handler_f) (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm);
-
-/* The frames of a recorded request, as the hub sends it (header + body);
- * 0 / -1 when it is not a load-balanced task request. */
-static int recorded_frames (const void *req, size_t len, zpar_frames_t *f, zpar_hdr_t *h)
-{
-    zpar_pipe_msg_t rq = {.kind = ZPAR_PIPE_REQUEUE, .data = req, .len = len};
-    zpar_error_t err;
-    if (zpar__pipe_requeue_frames (&rq, f) < 0)
-        return -1;
-    if (zpar__frames_check (NULL, f, h, &err) < 0 || h->type != ZPAR_MSG_TASK || h->engine != 0) {
-        zpar__frames_close (f);
-        return -1;
-    }
-    return 0;
-}
-
-/* The tasks an engine that registered again holds: outstanding there. */
-static void adopt_list (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    size_t pos = 0, reqlen;
-    uint64_t task;
-    const void *req;
-    while (zpar__pipe_adopt_next (pm, &pos, &task, &req, &reqlen) == 1) {
-        zpar_sched_lb_task_t t = {.id = zpar__tid (task)};
-        zpar_proto_task_t pt = {0};
-        payload_t *p = NULL;
-        zpar_frames_t f;
-        zpar_hdr_t h;
-        if (reqlen && recorded_frames (req, reqlen, &f, &h) == 0 &&
-            (p = task_payload (io, &f, &h, &pt, &t)) && t.id.v != task) {
-            payload_free (p, NULL);
-            zpar__proto_task_clear (&pt);
-            p = NULL;
-            t = (zpar_sched_lb_task_t){.id = zpar__tid (task)};
-        }
-        if (zpar__sched_lb_adopt (io->policy, zpar__eid (pm->engine), &t) < 0) {
-            zpar__warn ("task scheduler: task %llu held by engine %u not adopted: %s",
-                        (unsigned long long)task, pm->engine,
-                        errno == EBUSY ? "it is outstanding elsewhere or finished"
-                                       : strerror (errno));
-            payload_free (p, NULL);
-        }
-        if (p)
-            zpar__proto_task_clear (&pt);
-    }
-}
-
-static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    const zpar_route_t *was = zpar__routes_get (io->routes, zpar__eid (pm->engine));
-    if (was && memcmp (was->b, pm->route.b, sizeof (was->b)) == 0 &&
-        zpar__sched_lb_engine_again (io->policy, zpar__eid (pm->engine)) == 0) {
-        /* the same engine, alive, connected again (the hub keeps its
-         * routing identity): its tasks are not lost, those it holds come
-         * in the same message; maybe through another relay now */
-        (void)zpar__routes_set (io->routes, &pm->route);
-        if (pm->adopt_len)
-            adopt_list (io, pm);
-        return;
-    }
-    if (zpar__routes_set (io->routes, &pm->route) < 0) {
-        zpar__err ("task scheduler: engine %u: cannot record its routing identity", pm->engine);
-        return;
-    }
-    (void)zpar__sched_lb_engine_up (io->policy, zpar__eid (pm->engine));
-    /* in the same message: nothing was dispatched in between */
-    if (pm->adopt_len)
-        adopt_list (io, pm);
-}
-
-static void on_adopt (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    adopt_list (io, pm);
-}
-
-static void on_down (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    (void)zpar__sched_lb_engine_down (io->policy, zpar__eid (pm->engine), "died");
-}
-
-static void on_done (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    (void)zpar__sched_lb_dep_done (io->policy, zpar__tid (pm->task), pm->ok);
-}
-
-/* A task recorded by an earlier controller that never finished: queue
- * it again; its answer goes to the records (the client that submitted it
- * is gone; `zpar wait`/`result` read them). */
-static void on_requeue (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
-{
-    zpar_frames_t f;
-    zpar_hdr_t h;
-    if (recorded_frames (pm->data, pm->len, &f, &h) < 0)
-        return; /* only load-balanced task requests */
-    new_task (io, &f, &h);
-}
-
-/* The hub's commands (pure ignores them all but $TERM). */
-static const pipe_handler_f pipe_handlers[ZPAR_PIPE_KIND_MAX] = {
-    [ZPAR_PIPE_UP] = on_up,           [ZPAR_PIPE_DOWN] = on_down,   [ZPAR_PIPE_DONE] = on_done,
-    [ZPAR_PIPE_REQUEUE] = on_requeue, [ZPAR_PIPE_ADOPT] = on_adopt,
-};
-
-static void pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
-{
-    zpar_sched_lb_io_t *io = arg;
-    (void)w;
-    (void)revents;
-    for (int k = 0; k < DRAIN_MAX; k++) {
-        zpar_frames_t f;
-        zpar_pipe_msg_t pm;
-        zpar_error_t err;
-        if (zpar__pipe_recv (io->pipe, &f, &pm, ZMQ_DONTWAIT, &err) < 0) {
-            int e = errno;
-            zpar__frames_close (&f);
-            if (e != EPROTO)
-                break;
-            zpar__warn ("task scheduler: hub pipe: %s", err.text);
-            continue;
-        }
-        if (pm.kind == ZPAR_PIPE_TERM) {
-            zpar__frames_close (&f);
-            zpar__reactor_stop (r);
-            return;
-        }
-        if (!io->pure && pipe_handlers[pm.kind])
-            pipe_handlers[pm.kind](io, &pm);
-        zpar__frames_close (&f);
-    }
-    if (!io->pure)
-        run_actions (io);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -637,7 +472,7 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         const char *env = getenv ("ZPAR_HWM");
         hwm = env && atoi (env) > 0 ? (unsigned)atoi (env) : ZPAR_SCHED_LB_DEFAULT_HWM;
     }
-    if (!(io->policy = zpar__sched_lb_create (hwm, payload_free, NULL))) {
+    if (!(io->policy = zpar__sched_lb_create (hwm, zpar__lbio_payload_free, NULL))) {
         zpar__errprintf (err, "cannot create the scheduling policy: %s", strerror (errno));
         goto error;
     }
@@ -670,7 +505,8 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
               zpar__zmq_watcher_create (io->reactor, io->client, ZPAR_EV_IN, client_cb, io)) ||
         !(io->w_engine =
               zpar__zmq_watcher_create (io->reactor, io->engine, ZPAR_EV_IN, engine_cb, io)) ||
-        !(io->w_pipe = zpar__zmq_watcher_create (io->reactor, io->pipe, ZPAR_EV_IN, pipe_cb, io)) ||
+        !(io->w_pipe = zpar__zmq_watcher_create (io->reactor, io->pipe, ZPAR_EV_IN,
+                                                 zpar__lbio_pipe_cb, io)) ||
         !(io->w_retry = zpar__timer_watcher_create (io->reactor, ZPAR_SCHED_LB_RETRY_US / 1000,
                                                     ZPAR_SCHED_LB_RETRY_US / 1000, retry_cb, io))) {
         zpar__errprintf (err, "cannot set up the task scheduler's event loop");

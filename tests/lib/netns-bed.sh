@@ -184,7 +184,7 @@ bed_procs () {
 # bed_down: remove everything of the bed (safe to call twice)
 bed_down () {
     [ -n "${BED_DIR:-}" ] && [ -d "$BED_DIR/state" ] || return 0
-    "$BED_LIB/bed/bed-down.sh" "$BED_DIR"
+    "$BED_LIB/bed/bed-down.sh" "$BED_DIR" "" "${BED_PREFIX:-}"
     bed__drc=$?
     # a state dir of our own (outside a test's temp dir) goes too
     [ "${bed__own_dir:-0}" = 0 ] || rm -rf "$BED_DIR"

@@ -2,7 +2,8 @@
 # t0500-mh-srun: `srun -N 4 -n 8 zpar run -- zpar px hostname` on 4 real
 # hosts (tests/lib/netns-bed.sh: network namespaces on a bridge, a real Slurm
 # across them): the controller (rank 0) on one host, 7 engines on the 4
-# hosts, every engine answers px with its own host's name, over the bridge.
+# hosts, every engine answers px with its own host's name, over the bridge
+# (with the default relays on the hosts of 2 engines, and with --relay never).
 # The first checks test the bed itself (names, addresses, Slurm, mpirun
 # through the rsh agent, a partition cuts a host off and heal brings it back,
 # kill and poweroff of a host, revive).
@@ -47,7 +48,7 @@ test_expect_success 'bed: a partitioned host is cut off from all, heal brings it
 
 test_expect_success 'bed: kill leaves a host without any process, revive restarts its slurmd' '
 	bed_on h4 sleep 300 &
-	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h4)\"" &&
+	wait_for 10 "bed_procs \"sleep 300\" | grep -q \"^h4:\"" &&
 	bed_fault kill h4 &&
 	expect_eq "processes on h4" "" "$(ip netns pids $BED_PREFIX-h4)" &&
 	{ bed_on h2 timeout 2 bash -c "exec 3<>/dev/tcp/h4/6818" 2>/dev/null; rc=$?; } &&
@@ -59,7 +60,7 @@ test_expect_success 'bed: kill leaves a host without any process, revive restart
 
 test_expect_success 'bed: poweroff leaves a host silent and without processes, revive brings it back' '
 	bed_on h3 sleep 300 &
-	wait_for 10 "test -n \"\$(ip netns pids $BED_PREFIX-h3)\"" &&
+	wait_for 10 "bed_procs \"sleep 300\" | grep -q \"^h3:\"" &&
 	bed_fault poweroff h3 &&
 	expect_eq "processes on h3" "" "$(ip netns pids $BED_PREFIX-h3)" &&
 	{ bed_on h2 timeout 1 bash -c "exec 3<>/dev/tcp/h3/6818" 2>/dev/null; rc=$?; } &&
@@ -69,13 +70,21 @@ test_expect_success 'bed: poweroff leaves a host silent and without processes, r
 	expect_eq "hosts" "h1 h2 h3 h4 " "$(cat revived3.out)"
 '
 
-bed_expect_known px-unconnected 'srun -N 4 -n 8 zpar run -- zpar px hostname: engines on 4 distinct hosts answer' '
+test_expect_success 'srun -N 4 -n 8 zpar run -- zpar px hostname: engines on 4 distinct hosts answer' '
 	zt_timeout 60 srun -N 4 -n 8 "$ZPAR" run -- "$ZPAR" px hostname >px.out 2>px.err;
 	rc=$?; cat px.out px.err;
 	expect_eq "exit" 0 $rc &&
 	expect_eq "answers" 7 "$(grep -c "^\[e[0-9]*\] h[1-4]\$" px.out)" &&
 	expect_eq "distinct hosts" "h1 h2 h3 h4" "$(sed -n "s/^\[e[0-9]*\] //p" px.out | sort -u | tr "\n" " " | sed "s/ \$//")" &&
 	expect_eq "engine ids" "1 2 3 4 5 6 7" "$(sed -n "s/^\[e\([0-9]*\)\] .*/\1/p" px.out | sort -n | tr "\n" " " | sed "s/ \$//")"
+'
+
+test_expect_success 'the same with --relay never: every engine connects to the controller itself' '
+	zt_timeout 60 srun -N 4 -n 8 "$ZPAR" run --relay never -- "$ZPAR" px hostname >pxn.out 2>pxn.err;
+	rc=$?; cat pxn.out pxn.err;
+	expect_eq "exit" 0 $rc &&
+	expect_eq "answers" 7 "$(grep -c "^\[e[0-9]*\] h[1-4]\$" pxn.out)" &&
+	expect_eq "distinct hosts" "h1 h2 h3 h4" "$(sed -n "s/^\[e[0-9]*\] //p" pxn.out | sort -u | tr "\n" " " | sed "s/ \$//")"
 '
 
 test_expect_success 'the cluster the engines joined is on the bridge, not loopback' '

@@ -62,9 +62,10 @@ reach () {
 	"$ON" "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$2/9" 2>&1 | grep -q refused
 }
 
-# the engines that registered: "host" per line, from the client's list
+# engines_of FILE [HOST]: the hosts of the engines that registered, one a
+# line, from the client's list (the client on HOST, default head)
 engines_of () {
-	ZPAR_CONNECTION_FILE=$1 zt_timeout 10 "$TESTCLIENT" engines 2>/dev/null |
+	zt_timeout 10 "$ON" "${2:-head}" env ZPAR_CONNECTION_FILE="$1" "$TESTCLIENT" engines 2>/dev/null |
 		awk "\$1 == \"engine\" && !/state=dead/ { for (i = 2; i <= NF; i++) if (\$i ~ /^host=/) print substr(\$i, 6) }" |
 		sort
 }
@@ -143,13 +144,21 @@ test_expect_success 'the controller stops cleanly' '
 	wait_for 20 "! zt_alive $ZT_PID_ctl && ! zt_alive $ZT_PID_e2 && ! zt_alive $ZT_PID_e4"
 '
 
-test_expect_success 'zpar run --interface eth1: the hosts off it name the address they tried' '
-	zt_timeout 80 mpirun --mca orte_abort_on_non_zero_status 0 --hostfile "$HF" -n 8 "$ZPAR" run --interface eth1 --wait-timeout 8 -- \
+test_expect_success 'zpar run --interface eth1 --relay never: the hosts off it name the address they tried' '
+	zt_timeout 80 mpirun --mca orte_abort_on_non_zero_status 0 --hostfile "$HF" -n 8 "$ZPAR" run --relay never --interface eth1 --wait-timeout 8 -- \
 		true >run2.out 2>&1;
 	cat run2.out;
 	expect_grep "only 3 of 7 engines registered" run2.out &&
 	expect_eq "engines that gave up" 4 \
 		"$(grep -c "engine: no answer from the controller within 6.0 s at tcp://10.98.0.1:[0-9]*" run2.out)"
+'
+
+test_expect_success 'the same through the nodes'"'"' relays: the output names the address tried' '
+	zt_timeout 80 mpirun --mca orte_abort_on_non_zero_status 0 --hostfile "$HF" -n 8 "$ZPAR" run --relay always --interface eth1 --wait-timeout 8 -- \
+		true >run2r.out 2>&1;
+	cat run2r.out;
+	expect_grep "only 3 of 7 engines registered" run2r.out &&
+	expect_grep "tcp://10.98.0.1:[0-9]+" run2r.out
 '
 
 test_expect_success 'ZPAR_INTERFACE on a controller: its addresses on that network only' '
@@ -160,6 +169,15 @@ test_expect_success 'ZPAR_INTERFACE on a controller: its addresses on that netwo
 	expect_grep "\"candidates\": \"10.98.0.1/24@eth1\"" "$D.2/engine.json" &&
 	zt_timeout 20 "$ON" h1 env ZPAR_CONNECTION_FILE="$D.2/client.json" "$ZPAR" stop &&
 	wait_for 20 "! zt_alive $ZT_PID_ctl2"
+'
+
+test_expect_success 'zpar cluster start --interface: the local controller publishes that one' '
+	zt_timeout 60 "$ON" h2 "$ZPAR" cluster start -n 1 --interface eth1 --dir "$D.3" >cs.out 2>&1;
+	rc=$?; cat cs.out;
+	expect_eq "start" 0 $rc &&
+	expect_grep "\"candidates\": \"10.98.0.2/24@eth1\"" "$D.3/client.json" &&
+	expect_eq "engines" "h2" "$(engines_of "$D.3/client.json" h2 | tr "\n" " " | sed "s/ \$//")" &&
+	zt_timeout 30 "$ON" h2 "$ZPAR" cluster stop --dir "$D.3"
 '
 
 test_expect_success 'an unknown interface is a clear error at start' '

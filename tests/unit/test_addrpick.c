@@ -270,6 +270,25 @@ static void conn_field_and_pick (void)
         ok (zpar__conn_pick_next (&ci, &pick) == 0 && strstr (ci.addr[0], first),
             "then the first again: %s", ci.addr[0]);
     }
+    {
+        /* the attempts: the best three times, then each in turn */
+        size_t want[] = {0, 0, 0, 1, 0, 1}, got_all = 1;
+        for (unsigned a = 0; a < sizeof (want) / sizeof (want[0]); a++)
+            got_all &= zpar__conn_pick_attempt (&ci, &pick, a) == want[a] &&
+                       strstr (ci.addr[ZPAR_EP_TASK_ENGINE], pick.ip[want[a]]) != NULL;
+        ok (got_all && pick.tried == 2, "attempts: the best 3 times, then each in turn");
+    }
+    /* endpoints that are not the controller's (a relay's): as they are */
+    {
+        zpar_conninfo_t rl = ci;
+        for (int i = 0; i < ZPAR_EP_COUNT; i++)
+            snprintf (rl.addr[i], ZPAR_ADDR_MAX, "ipc:///tmp/relay/%d", i);
+        ok (zpar__conn_pick (&rl, NULL, &pick, &err) == 0 && pick.n == 1 &&
+                !strcmp (rl.addr[0], "ipc:///tmp/relay/0"),
+            "ipc endpoints are left alone");
+        zpar__conn_pick_describe (&pick, rl.addr[0], 0, 0, desc, sizeof (desc));
+        is_str (desc, "ipc:///tmp/relay/0", "and described as they are");
+    }
     ci.candidates[0] = '\0';
     ok (zpar__conn_pick (&ci, NULL, &pick, &err) == 0 && pick.n == 1 &&
             strstr (ci.addr[0], pick.ip[0]),

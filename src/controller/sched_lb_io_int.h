@@ -1,0 +1,70 @@
+/* sched_lb_io_int.h - what the load-balanced scheduler's thread shares
+ * between sched_lb_io.c (sockets, clients, engines, actions, lifecycle)
+ * and sched_lb_pipe.c (the hub's commands); nothing else includes it. */
+#ifndef ZPAR__SCHED_LB_IO_INT_H
+#define ZPAR__SCHED_LB_IO_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "proto_task.h"
+#include "reactor.h"
+#include "route.h"
+#include "sched_lb.h"
+#include "sched_lb_io.h"
+#include "wire.h"
+
+#define DRAIN_MAX 4096
+
+/* A task's frames, owned by the policy between submit and its end. */
+typedef struct {
+    zpar_frames_t f; /* [client id, delim, sig, hdr, body] */
+    zpar_hdr_t hdr;
+} payload_t;
+
+struct zpar_sched_lb_io {
+    int pure;
+    void *client;  /* ROUTER, clients connect */
+    void *engine;  /* ROUTER (DEALER when pure), engines connect */
+    void *monitor; /* PUB to the hub */
+    void *pipe;    /* PAIR from the hub */
+    zpar_signer_t *signer;
+    zpar_msg_t *scratch;
+    zpar_routes_t *routes; /* engine id -> the routing identity the hub gave it */
+    zpar_sched_lb_t *policy;
+    zpar_reactor_t *reactor;
+    zpar_watcher_t *w_client;
+    zpar_watcher_t *w_engine;
+    zpar_watcher_t *w_pipe;
+    zpar_watcher_t *w_retry; /* while engines wait to be tried again */
+    pthread_t thread;
+    int started;
+    volatile uint64_t dropped;
+    volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
+    uint64_t stale;               /* engine messages from an earlier identity of theirs */
+    zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
+};
+
+/* Free a payload (the policy's free_f; arg unused). */
+void zpar__lbio_payload_free (void *p, void *arg);
+
+/* Decode a task request (f: checked, delim 1) into t and a payload that
+ * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
+ * NULL when f is not a task (dropped, f closed) or out of memory. */
+payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t);
+
+/* A task request (f: checked, delim 1): to the policy (refused while
+ * new tasks are refused, admit.h); its monitor copy to the hub. */
+void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+/* Carry out what the policy decided. */
+void zpar__lbio_run_actions (zpar_sched_lb_io_t *io);
+
+/* sched_lb_pipe.c: the watcher of the hub's pipe (io as arg): its
+ * commands (engine up, down, adopted tasks, dependency outcomes, tasks
+ * queued again), $TERM stops the reactor. */
+void zpar__lbio_pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+#endif
