@@ -20,9 +20,11 @@
 #include "proto_hb.h"
 
 #define DRAIN_MAX 4096
-/* Deaths of a host's engines this many heartbeat periods apart or less
- * are one event (the check that found them, or the next one). */
-#define HOST_LOST_PERIODS 2
+/* Deaths of a host's engines up to the death limit (HB_MISSES + 1/2
+ * periods) plus this many periods apart are one event: the same loss can
+ * be found at once for one engine (its connection closed, the kernel's
+ * word) and on silence for another. */
+#define HOST_LOST_SLACK_PERIODS 2
 
 /* ---------------------------------------------------------------- watch */
 
@@ -88,14 +90,14 @@ static int engine_process_gone (const zpar_hub_engine_t *e)
 
 /* Engine e (of another host) was just declared dead by the heartbeat,
  * for reason: if no engine of its host is alive any more, and the others
- * died with it (within HOST_LOST_PERIODS), the host is lost: one line
+ * died with it (within the window above), the host is lost: one line
  * that names it.  The controller's own host is never "lost" (its kernel
  * tells deaths apart, and the controller runs there). */
 static void host_check (zpar_hub_t *h, zpar_hub_engine_t *e, const char *reason)
 {
     uint64_t now = zpar__mono_us ();
-    uint64_t window =
-        (uint64_t)(h->hb_period_ms > 0 ? h->hb_period_ms : 1000) * 1000u * HOST_LOST_PERIODS;
+    uint64_t window = (uint64_t)(h->hb_period_ms > 0 ? h->hb_period_ms : 1000) * 1000u *
+                      (uint64_t)((h->hb_misses > 0 ? h->hb_misses : 3) + HOST_LOST_SLACK_PERIODS);
     char me[256] = "";
     unsigned n = 0;
     e->died_us = now;

@@ -2,7 +2,8 @@
  * two other hosts and of this one register; the heartbeat thread's DEAD
  * events arrive over a real inproc pipe; the controller's log (stderr,
  * captured in a file) must name a host once all its live engines died
- * within two periods, with the count of those that died together, and
+ * within the death limit plus two periods of each other, with the count
+ * of those that died together, and
  * never name this host or a host that still has a live engine. */
 #include "config.h"
 
@@ -134,11 +135,19 @@ int main (void)
         "the second one in the same check: 'host hostA lost: 2 engines dead (...)'");
 
     dead (&h, thread_end, nth (&h, 2));
-    usleep (300 * 1000); /* three periods */
+    usleep (250 * 1000); /* 2.5 periods: one engine closed, the other silent */
+    dead (&h, thread_end, nth (&h, 3));
+    text = log_since ();
+    ok (count (text, "host hostB lost: 2 engines dead") == 1 && count (text, "hostB lost") == 1,
+        "hostB's engines died 2.5 periods apart (within the limit + 2): one event, both counted");
+    reg (&h, "b1", "hostB");
+    reg (&h, "b2", "hostB");
+    dead (&h, thread_end, nth (&h, 2));
+    usleep (900 * 1000); /* nine periods: more than the limit + 2 */
     dead (&h, thread_end, nth (&h, 3));
     text = log_since ();
     ok (count (text, "host hostB lost: 1 engine dead") == 1 && count (text, "hostB lost") == 1,
-        "hostB's engines died three periods apart: the host line counts the last one");
+        "hostB's engines died nine periods apart: the host line counts the last one");
 
     dead (&h, thread_end, nth (&h, 4));
     snprintf (line, sizeof (line), "host %s lost", me);
