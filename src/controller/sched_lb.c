@@ -315,6 +315,12 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
 int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                            zpar_status_t status)
 {
+    return zpar__sched_lb_result_at (s, task, engine, status, 0);
+}
+
+int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                              zpar_status_t status, unsigned attempt)
+{
     uint64_t tid = task.v;
     uint32_t eid = engine.v;
     lbtask_t *t;
@@ -324,6 +330,16 @@ int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engin
     }
     s->paused = 0;
     t = zpar__idmap_get (s->running, tid);
+    if (t && eid && t->engine == eid && status == ZPAR_STATUS_ENGINE_DIED && attempt &&
+        t->disp_attempt && attempt != (t->disp_attempt > 0xffu ? 0xffu : t->disp_attempt)) {
+        /* the fence of an earlier dispatch to this engine (taken for dead,
+         * the task given back to it since): stale, the task runs on */
+        zpar__info ("task %llu: a fence of an earlier run on engine %u dropped (it runs there "
+                    "again)",
+                    (unsigned long long)t->id, eid);
+        s->duplicates++;
+        return ZPAR_SCHED_LB_SWALLOW;
+    }
     if (t && eid && t->engine == eid) {
         lbengine_t *e = &s->engines[eid];
         e->connected = 1;
@@ -508,6 +524,7 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         act->engine = zpar__eid (eid);
         act->client = zpar__cid (t->client);
         act->attempt = t->attempts;
+        t->disp_attempt = t->attempts;
         act->payload = t->payload;
         return 1;
     }

@@ -186,6 +186,14 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *t);
  * ZPAR_SCHED_LB_FENCE_MAX times per task. */
 int zpar__sched_lb_result (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
                            zpar_status_t status);
+/* The same with the attempt the result's header carries (bits 0-7 of its
+ * flags: the dispatch it answers; 0: unknown).  A fence (ENGINE_DIED) of
+ * an earlier dispatch of the task to the same engine than the one running
+ * there now (the engine was taken for dead, the task queued again and
+ * given back to it, then its outbox delivered the old fence) is stale:
+ * swallowed and counted with the duplicates, the task runs on. */
+int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t engine,
+                              zpar_status_t status, unsigned attempt);
 
 /* Engine (live) registered again and says it holds task t->id, running
  * or queued on it: count it outstanding there (adopted, no second run;

@@ -52,6 +52,7 @@ int zpar__sched_lb_adopt (zpar_sched_lb_t *s, zpar_eid_t engine, const zpar_sche
     } else if (!(t = zpar__lb_task_new (s, in)))
         return -1;
     t->attempts++;
+    t->disp_attempt = 0; /* the engine's own number: unknown here */
     t->engine = eid;
     t->last_engine = eid;
     t->unstealable = 1;

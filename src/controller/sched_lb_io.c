@@ -307,8 +307,9 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         return;
     }
     status = zpar__proto_result_status (io->scratch);
-    if (zpar__sched_lb_result (io->policy, zpar__tid (h->task), zpar__eid (h->engine),
-                               (zpar_status_t)status) == ZPAR_SCHED_LB_SWALLOW) {
+    if (zpar__sched_lb_result_at (io->policy, zpar__tid (h->task), zpar__eid (h->engine),
+                                  (zpar_status_t)status,
+                                  h->flags & 0xffu) == ZPAR_SCHED_LB_SWALLOW) {
         zpar__frames_close (f);
         return;
     }

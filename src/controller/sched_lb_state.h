@@ -39,9 +39,10 @@ typedef struct lbtask {
     int undo_connected;   /* its engine's connected flag before it */
     int aborted;
     int in_heap;
-    int stealing;    /* asked its engine to give it back (not started yet) */
-    int unstealable; /* its engine had started it when we asked */
-    unsigned fenced; /* times its engine fenced it while we counted the engine alive */
+    int stealing;          /* asked its engine to give it back (not started yet) */
+    int unstealable;       /* its engine had started it when we asked */
+    unsigned fenced;       /* times its engine fenced it while we counted the engine alive */
+    unsigned disp_attempt; /* the attempt its running dispatch carries (0: adopted, unknown) */
 } lbtask_t;
 
 typedef struct {

@@ -246,7 +246,14 @@ static void *heart_main (void *arg)
     }
     zpar__reactor_destroy (px->r); /* and the watchers */
     px->r = NULL;
-    zmq_close (px->sub); /* ends its monitor */
+    /* the monitor stops first, while its reader is still open: libzmq's
+     * I/O thread sends monitor events with a blocking send, and one sent
+     * to a monitor whose reader is gone blocks that thread -- and every
+     * socket of the context with it -- for good (an engine resumed after
+     * SIGSTOP, its connections closing as it registered again, never
+     * connected anew) */
+    (void)zmq_socket_monitor (px->sub, NULL, 0);
+    zmq_close (px->sub);
     zmq_close (px->mon);
     zmq_close (px->dealer);
     zmq_close (px->capture);
@@ -443,6 +450,8 @@ zpar_heart_t *zpar__heart_create (zpar_reactor_t *r, void *zctx, const zpar_hear
 error:
     e = errno;
     zpar__errnoprintf (err, e, "cannot start the heart: %s", zmq_strerror (e));
+    if (h->px.sub)
+        (void)zmq_socket_monitor (h->px.sub, NULL, 0);
     close_sock (&h->px.sub);
     close_sock (&h->px.mon);
     close_sock (&h->px.dealer);

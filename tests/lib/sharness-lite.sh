@@ -79,6 +79,12 @@ HOME=$ZT_TMP/home
 # /dev/shm) stays in our temp dir too
 ZPAR_RECORDS_SPILL_DIR=$ZT_TMP/spill
 mkdir -p "$ZPAR_DIR" "$HOME" "$ZPAR_RECORDS_SPILL_DIR"
+# the nodes' relays (zpar run) keep their ipc endpoints under
+# $XDG_RUNTIME_DIR/zpar-relay: in our temp dir too, gone with it even when
+# a host is killed under them
+XDG_RUNTIME_DIR=$ZT_TMP/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+export XDG_RUNTIME_DIR
 unset ZPAR_CONNECTION_FILE SLURM_JOB_ID PBS_JOBID
 export ZPAR_TEST_MARK ZPAR_DIR HOME ZPAR_RECORDS_SPILL_DIR
 ZT_LOG=$ZT_TMP/.log

@@ -175,6 +175,11 @@ static void test_node (void)
 
     memset (&ci, 0, sizeof (ci));
     memset (ci.key, 7, sizeof (ci.key));
+    {
+        static char run[] = "/tmp/zpar-test-relay-run-XXXXXX";
+        if (mkdtemp (run))
+            setenv ("XDG_RUNTIME_DIR", run, 1); /* removed at the end */
+    }
     ok (zpar__relay_dir (&ci, "h2", d1, sizeof (d1), &err) == 0 &&
             zpar__relay_dir (&ci, "h2", d2, sizeof (d2), &err) == 0 && !strcmp (d1, d2),
         "the node's relay directory is the same for every rank of the node (%s)", d1);
@@ -183,6 +188,13 @@ static void test_node (void)
     memset (ci.key, 8, sizeof (ci.key));
     ok (zpar__relay_dir (&ci, "h2", d3, sizeof (d3), &err) == 0 && strcmp (d1, d3),
         "and another for another cluster");
+    {
+        char base[300];
+        snprintf (base, sizeof (base), "%s/zpar-relay", getenv ("XDG_RUNTIME_DIR"));
+        ok (!strncmp (d1, base, strlen (base)), "under $XDG_RUNTIME_DIR/zpar-relay");
+        rmdir (base);
+        rmdir (getenv ("XDG_RUNTIME_DIR"));
+    }
 
     ok (zpar__relay_endpoint ("/r", ZPAR_EP_TASK_ENGINE, ep, sizeof (ep)) == 0 &&
             !strcmp (ep, "ipc:///r/task"),

@@ -617,6 +617,34 @@ static void test_answers (void)
     ok (freed == 0, "answered payloads are the caller's");
 }
 
+/* An engine fences a task, is taken for dead, registers again and gets
+ * the task back; the fence of the first run, delivered late, is stale:
+ * the task runs on (it is not queued a third time). */
+static void test_stale_fence (void)
+{
+    zpar_sched_lb_t *s = zpar__sched_lb_create (0, payload_free, NULL);
+    zpar_sched_lb_action_t act;
+    zpar_sched_lb_task_t t = {.id = {7}, .client = {42}, .retries = 2};
+
+    zpar__sched_lb_engine_up (s, E (3));
+    t.payload = malloc (1);
+    zpar__sched_lb_submit (s, &t);
+    ok (zpar__sched_lb_next_action (s, &act) == 1 && act.engine.v == 3 && act.attempt == 1,
+        "stale fence: dispatched to engine 3 (attempt 1)");
+    zpar__sched_lb_engine_down (s, E (3), "died");
+    zpar__sched_lb_engine_up (s, E (3));
+    ok (zpar__sched_lb_next_action (s, &act) == 1 && act.engine.v == 3 && act.attempt == 2,
+        "engine 3 dead and back: the task again there (attempt 2)");
+    is_int (zpar__sched_lb_result_at (s, T (7), E (3), ZPAR_STATUS_ENGINE_DIED, 1),
+            ZPAR_SCHED_LB_SWALLOW, "the fence of attempt 1 is swallowed");
+    ok (zpar__sched_lb_next_action (s, &act) == 0 && zpar__sched_lb_outstanding (s, E (3)) == 1,
+        "and the task is not queued again: it runs on on engine 3");
+    ok (zpar__sched_lb_result_at (s, T (7), E (3), ZPAR_STATUS_OK, 2) != ZPAR_SCHED_LB_SWALLOW &&
+            zpar__sched_lb_outstanding (s, E (3)) == 0,
+        "its result (attempt 2) finishes it");
+    zpar__sched_lb_destroy (s); /* the payload was let go with the task */
+}
+
 /* A queue of work, engines dying and coming back, results in any order:
  * every task is finished exactly once and every payload let go once. */
 static void test_churn (void)
@@ -777,6 +805,7 @@ int main (void)
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
         run_case (&cases[i]);
     test_answers ();
+    test_stale_fence ();
     test_churn ();
     test_bad_params ();
     return done_testing ();
