@@ -109,6 +109,24 @@ int zpar__cli_set_interface (const char *arg, void *dst);
 int zpar__cli_set_conn (const char *arg, void *dst);
 extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */
 extern const zpar_cli_opt_t zpar__cli_help_opt; /* -h, --help */
+/* The engine side's --connection-file (engine.json) and --interface
+ * (stored in *dst), shared by zpar engine and zpar relay. */
+#define ZPAR_CLI_ENGINE_CONN_OPT                                                                   \
+    {                                                                                              \
+        "connection-file", 0, "FILE",                                                              \
+            "the controller's engine.json (default: engine.json in\n"                              \
+            "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",                                     \
+            ZPAR_CLI_CALL, .fn = zpar__cli_set_conn                                                \
+    }
+#define ZPAR_CLI_PEER_INTERFACE_OPT(dst)                                                           \
+    {                                                                                              \
+        "interface", 0, "NAME|CIDR",                                                               \
+            "reach the controller by its address on the subnet of\n"                               \
+            "this interface, or in this network (default:\n"                                       \
+            "$ZPAR_INTERFACE, else a shared subnet or a route)",                                   \
+            ZPAR_CLI_CALL, (dst), .fn = zpar__cli_set_interface                                    \
+    }
+
 #define ZPAR_CLI_VERBOSE_OPT(text)                                                                 \
     {                                                                                              \
         "verbose", 'v', NULL, text, ZPAR_CLI_FLAG, &zpar__cli.verbose                              \

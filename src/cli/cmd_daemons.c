@@ -109,21 +109,14 @@ int zpar__cmd_engine (int argc, char **argv)
         {"relay", 0, "DIR",
          "connect through the relay whose endpoints are in DIR\n(zpar relay --dir DIR)",
          ZPAR_CLI_STR, &relay},
-        {"connection-file", 0, "FILE",
-         "the controller's engine.json (default: engine.json in\n"
-         "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
-         ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+        ZPAR_CLI_ENGINE_CONN_OPT,
         {"id", 0, "N", "ask for engine id N (default: the hub picks)", ZPAR_CLI_UINT, &id, 1,
          ZPAR_ENGINE_ID_MAX, "--id %s: give an engine id from 1 to %lu"},
         {"register-timeout", 0, "SEC",
          "give up if the controller does not answer within SEC\n"
          "(default: keep trying)",
          ZPAR_CLI_DURATION, &o.register_timeout},
-        {"interface", 0, "NAME|CIDR",
-         "reach the controller by its address on the subnet of\n"
-         "this interface, or in this network (default:\n"
-         "$ZPAR_INTERFACE, else a shared subnet or a route)",
-         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
+        ZPAR_CLI_PEER_INTERFACE_OPT (&o.interface),
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
         zpar__cli_help_opt,
         {NULL},
@@ -170,17 +163,10 @@ int zpar__cmd_relay (int argc, char **argv)
 {
     zpar_relay_opts_t o = {0};
     const zpar_cli_opt_t opts[] = {
-        {"connection-file", 0, "FILE",
-         "the controller's engine.json (default: engine.json in\n"
-         "$ZPAR_DIR/job-$SLURM_JOB_ID or $ZPAR_DIR/local)",
-         ZPAR_CLI_CALL, .fn = zpar__cli_set_conn},
+        ZPAR_CLI_ENGINE_CONN_OPT,
         {"dir", 0, "DIR", "bind the engines' endpoints on ipc in DIR (created 0700)", ZPAR_CLI_STR,
          &o.dir},
-        {"interface", 0, "NAME|CIDR",
-         "reach the controller by its address on the subnet of\n"
-         "this interface, or in this network (default:\n"
-         "$ZPAR_INTERFACE, else a shared subnet or a route)",
-         ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
+        ZPAR_CLI_PEER_INTERFACE_OPT (&o.interface),
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
         zpar__cli_help_opt,
         {NULL},

@@ -75,6 +75,20 @@ static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
     free (ids);
 }
 
+/* Engine eid (alive) starts afresh: nothing outstanding, its task
+ * connection to be seen again, idle, and the parked tasks looked at. */
+static void ready_again (zpar_sched_lb_t *s, uint32_t eid)
+{
+    lbengine_t *e = &s->engines[eid];
+    e->outstanding = 0;
+    e->connected = 0;
+    if (e->waiting && s->nwaiting)
+        s->nwaiting--;
+    e->waiting = 0;
+    zpar__lb_idle_push (s, eid);
+    zpar__lb_unpark_all (s);
+}
+
 int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
 {
     uint32_t eid = engine.v;
@@ -102,13 +116,7 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
         engine_gone (s, eid, "re-registered"); /* a restart: its old tasks are lost */
     e->alive = 1;
     s->nlive++;
-    e->outstanding = 0;
-    e->connected = 0;
-    if (e->waiting && s->nwaiting)
-        s->nwaiting--;
-    e->waiting = 0;
-    zpar__lb_idle_push (s, eid);
-    zpar__lb_unpark_all (s);
+    ready_again (s, eid);
     return 0;
 }
 
@@ -136,14 +144,8 @@ int zpar__sched_lb_engine_again (zpar_sched_lb_t *s, zpar_eid_t engine)
         zpar__info ("engine %u connected again: %zu task(s) sent to it go back to the queue "
                     "(those it holds are adopted again)",
                     eid, n);
-    e->outstanding = 0;
     e->nout = 0;
-    e->connected = 0;
-    if (e->waiting && s->nwaiting)
-        s->nwaiting--;
-    e->waiting = 0;
-    zpar__lb_idle_push (s, eid);
-    zpar__lb_unpark_all (s);
+    ready_again (s, eid);
     return 0;
 }
 
