@@ -85,6 +85,50 @@ static void sleep_s (double s)
         ;
 }
 
+/* Pauses of this process: a thread that asks to sleep PAUSE_TICK s and
+ * wakes up more than PAUSE_MIN s late did not run for that long (a
+ * machine overloaded or frozen: then every process of the cluster stood
+ * still too).  The stall clock of the clients leaves such time out: a
+ * client is helped only when it made no progress while it could run. */
+#define PAUSE_TICK 0.1
+#define PAUSE_MIN  1.0
+
+static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
+static double paused_total, paused_longest;
+static unsigned npauses;
+static volatile int pause_stop;
+static pthread_t pause_th;
+
+static void *pause_main (void *arg)
+{
+    (void)arg;
+    while (!pause_stop) {
+        double t = now_s (), late;
+        sleep_s (PAUSE_TICK);
+        late = now_s () - t - PAUSE_TICK;
+        if (late > PAUSE_MIN) {
+            pthread_mutex_lock (&pause_mu);
+            paused_total += late;
+            if (late > paused_longest)
+                paused_longest = late;
+            npauses++;
+            pthread_mutex_unlock (&pause_mu);
+        }
+    }
+    return NULL;
+}
+
+/* Seconds of the monotonic clock in which this process could run (the
+ * measured pauses left out). */
+static double run_s (void)
+{
+    double p;
+    pthread_mutex_lock (&pause_mu);
+    p = paused_total;
+    pthread_mutex_unlock (&pause_mu);
+    return now_s () - p;
+}
+
 static zpar_client_t *connect_client (int quiet)
 {
     zpar_client_opts_t o;
@@ -152,7 +196,7 @@ static void *client_main (void *arg)
             tasks[i].id = zpar_future_id (tasks[i].f);
     }
     /* wait */
-    last_progress = now_s ();
+    last_progress = run_s ();
     for (;;) {
         int failed = 0;
         left = 0;
@@ -163,7 +207,7 @@ static void *client_main (void *arg)
                 continue;
             if (zpar_future_done (t->f)) {
                 take (t, zpar_future_result (t->f), helped_now ? "helped" : "future");
-                last_progress = now_s ();
+                last_progress = run_s ();
                 continue;
             }
             room = deadline - now_s ();
@@ -175,14 +219,14 @@ static void *client_main (void *arg)
             }
             if (zpar_future_wait (t->f, room, &err) == 0) {
                 take (t, zpar_future_result (t->f), helped_now ? "helped" : "future");
-                last_progress = now_s ();
+                last_progress = run_s ();
             } else {
                 left++;
                 if (errno != ETIMEDOUT) {
                     failed = errno;
                     break;
                 }
-                if (now_s () - last_progress > stall_tmo || now_s () >= deadline)
+                if (run_s () - last_progress > stall_tmo || now_s () >= deadline)
                     break;
             }
         }
@@ -190,14 +234,17 @@ static void *client_main (void *arg)
             break;
         if (now_s () >= deadline)
             break;
-        if (failed || now_s () - last_progress > stall_tmo) {
+        if (failed || run_s () - last_progress > stall_tmo) {
             /* it cannot carry on by itself: help it by hand */
             if (cl->helped >= 5)
                 break;
             cl->helped++;
             helped_now = 1;
-            fprintf (stderr, "chaos-client: client %u: %s; reconnecting it by hand\n", cl->k,
-                     failed ? strerror (failed) : "no progress");
+            fprintf (stderr,
+                     "chaos-client: client %u: %s (at +%.1f s; this process paused %.1f s so "
+                     "far); reconnecting it by hand\n",
+                     cl->k, failed ? strerror (failed) : "no progress", now_s () - t_start,
+                     now_s () - run_s ());
             for (i = cl->k; i < ntasks; i += nclients) {
                 zpar_future_destroy (tasks[i].f);
                 tasks[i].f = NULL;
@@ -208,7 +255,7 @@ static void *client_main (void *arg)
             for (i = cl->k; i < ntasks; i += nclients)
                 if (tasks[i].status < 0 && tasks[i].id.id)
                     tasks[i].f = zpar_client_future_for (c, tasks[i].id, &err);
-            last_progress = now_s ();
+            last_progress = run_s ();
         }
     }
     for (i = cl->k; i < ntasks; i += nclients) {
@@ -281,6 +328,8 @@ int main (int argc, char **argv)
     for (i = 0; i < ntasks; i++)
         tasks[i].status = -1;
     t_start = now_s ();
+    if (pthread_create (&pause_th, NULL, pause_main, NULL) != 0)
+        return 2;
     for (i = 0; i < nclients; i++) {
         cl[i].k = i;
         if (pthread_create (&cl[i].th, NULL, client_main, &cl[i]) != 0)
@@ -288,6 +337,8 @@ int main (int argc, char **argv)
     }
     for (i = 0; i < nclients; i++)
         pthread_join (cl[i].th, NULL);
+    pause_stop = 1;
+    pthread_join (pause_th, NULL);
 
     /* what the futures did not say, ask the records */
     c = connect_client (0);
@@ -330,6 +381,7 @@ int main (int argc, char **argv)
     for (i = 0; i < nclients; i++)
         printf ("client %u helped %u submit_errors %u unfinished %u\n", i, cl[i].helped,
                 cl[i].submit_errors, cl[i].unfinished);
+    printf ("pauses %u longest %.1f total %.1f\n", npauses, paused_longest, paused_total);
     free (cl);
     free (tasks);
     return 0;
