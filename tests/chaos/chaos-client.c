@@ -62,6 +62,7 @@ static task_t *tasks;
 typedef struct {
     unsigned k;
     unsigned helped;
+    unsigned waited; /* stalls with nothing of it finished in the records */
     unsigned submit_errors;
     unsigned unfinished; /* tasks its futures did not see finish */
     pthread_t th;
@@ -171,6 +172,39 @@ static void take (task_t *t, const zpar_result_t *r, const char *how)
     t->how = how;
 }
 
+/* When client cl made no progress for the stall time: is that the
+ * client's fault?  Asks the records (through a client of its own, at most
+ * PROBE_S s) about cl's unfinished tasks.  Returns the index of one the
+ * hub has finished (its future should have been told), or -1 when none
+ * is: then the cluster made no progress for this client (a machine too
+ * loaded to run the tasks, engines killed before they finished them), and
+ * no help is due; -2 when the records cannot be asked.  A task the hub never finishes is counted
+ * lost at the end, so waiting on does not hide a lost task. */
+#define PROBE_S 5.0
+
+static int probe_done (const client_t *cl)
+{
+    zpar_client_t *p = connect_client (1);
+    double end = now_s () + PROBE_S;
+    int found = -1;
+    unsigned i;
+    if (!p)
+        return -2; /* cannot ask: help as before */
+    for (i = cl->k; i < ntasks && found < 0 && now_s () < end; i += nclients) {
+        zpar_error_t err = {{0}};
+        zpar_result_t *r;
+        if (tasks[i].status >= 0 || !tasks[i].f || zpar_future_done (tasks[i].f))
+            continue;
+        if (!(r = zpar_client_fetch_result (p, tasks[i].id, &err)))
+            continue;
+        if (zpar_result_status (r) != ZPAR_STATUS_PENDING)
+            found = (int)i;
+        zpar_result_destroy (r);
+    }
+    zpar_client_destroy (p);
+    return found;
+}
+
 static void *client_main (void *arg)
 {
     client_t *cl = arg;
@@ -234,6 +268,20 @@ static void *client_main (void *arg)
             break;
         if (now_s () >= deadline)
             break;
+        if (!failed && run_s () - last_progress > stall_tmo) {
+            int d = probe_done (cl);
+            if (d == -1) {
+                cl->waited++; /* nothing of it finished anywhere: wait on */
+                last_progress = run_s ();
+                continue;
+            }
+            /* the hub has its result: a moment more for the future */
+            if (d >= 0 && zpar_future_wait (tasks[d].f, 2.0, &err) == 0) {
+                take (&tasks[d], zpar_future_result (tasks[d].f), helped_now ? "helped" : "future");
+                last_progress = run_s ();
+                continue;
+            }
+        }
         if (failed || run_s () - last_progress > stall_tmo) {
             /* it cannot carry on by itself: help it by hand */
             if (cl->helped >= 5)
@@ -379,8 +427,8 @@ int main (int argc, char **argv)
     }
     fclose (out);
     for (i = 0; i < nclients; i++)
-        printf ("client %u helped %u submit_errors %u unfinished %u\n", i, cl[i].helped,
-                cl[i].submit_errors, cl[i].unfinished);
+        printf ("client %u helped %u submit_errors %u unfinished %u waited %u\n", i, cl[i].helped,
+                cl[i].submit_errors, cl[i].unfinished, cl[i].waited);
     printf ("pauses %u longest %.1f total %.1f\n", npauses, paused_longest, paused_total);
     free (cl);
     free (tasks);
