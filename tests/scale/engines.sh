@@ -17,6 +17,17 @@
 # default 600); the cluster is stopped at the end (its recorded processes
 # are killed if the stop fails).  Needs about 6 open files per engine in
 # the controller (raised to the hard limit at its start) and N+1 processes.
+#
+# ZPAR_SCALE_RELAY=K (default 0: none) joins the engines through relays
+# instead, as on nodes of K engines: a foreground controller (zpar
+# controller), ceil(N/K) relays (zpar relay --dir), engine i through relay
+# i/K (zpar engine --relay), all recorded in DIR/scale.pids
+# (zpar stop, then SIGTERM and SIGKILL to them at the end).  Either way the
+# controller's figures are printed too: ready_seconds (from the start until
+# all N are live), open files (controller_fds), established TCP connections
+# on its ports (controller_tcp), VmRSS (controller_rss_kb), its CPU time
+# (utime+stime) over 5 s idle and over the task load (controller_cpu_*),
+# and tasks_per_s.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ZPAR_BUILD:-$top/build}
@@ -31,11 +42,25 @@ tasks=${2:-4000}
 tmo=${ZPAR_SCALE_TIMEOUT:-600}
 D=$(mktemp -d "${TMPDIR:-/tmp}/zpar-scale.XXXXXX")
 keep=${ZPAR_SCALE_KEEP:-0}
+relay=${ZPAR_SCALE_RELAY:-0}
 
 now () { date +%s.%N; }
 
 stop_cluster () {
-	timeout 120 "$zpar" cluster stop --dir "$D" >/dev/null 2>&1 && return 0
+	if [ "$relay" = 0 ]; then
+		timeout 120 "$zpar" cluster stop --dir "$D" >/dev/null 2>&1 && return 0
+	else
+		# the controller and engines end; then the relays and any leftover
+		timeout 60 "$zpar" stop --connection-file "$D/client.json" >/dev/null 2>&1
+		[ -f "$D/scale.pids" ] || return 0
+		for sig in TERM KILL; do
+			sleep 1
+			awk '{ print ($1 == "engine") ? $3 : $2 }' "$D/scale.pids" |
+				while read -r p; do kill -$sig "$p" 2>/dev/null; done
+		done
+		rm -f "$D/scale.pids"
+		return 0
+	fi
 	# the stop failed: the processes the start recorded, and only those
 	[ -f "$D/pids" ] || return 0
 	awk '{ print ($1 == "engine") ? $3 : $2 }' "$D/pids" | while read -r p; do
@@ -52,10 +77,49 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 echo "engines $n"
+echo "relay_engines $relay"
 t0=$(now)
-ZPAR_CONNECT_TIMEOUT=30 timeout "$tmo" "$zpar" cluster start -n "$n" --dir "$D" \
-	--timeout "$tmo" >"$D/start.out" 2>&1
-rc=$?
+if [ "$relay" = 0 ]; then
+	ZPAR_CONNECT_TIMEOUT=30 timeout "$tmo" "$zpar" cluster start -n "$n" --dir "$D" \
+		--timeout "$tmo" >"$D/start.out" 2>&1
+	rc=$?
+else
+	# the relays hold about 7 ipc files per engine of theirs
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	"$zpar" controller --dir "$D" >"$D/controller.log" 2>&1 &
+	echo "controller $!" >"$D/scale.pids"
+	i=0
+	until [ -s "$D/engine.json" ] && [ -s "$D/client.json" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && break
+		sleep 0.1
+	done
+	nr=$(((n + relay - 1) / relay))
+	r=0
+	while [ $r -lt $nr ]; do
+		"$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$r" \
+			>"$D/relay-$r.log" 2>&1 &
+		echo "relay $!" >>"$D/scale.pids"
+		r=$((r + 1))
+	done
+	for r in $(seq 0 $((nr - 1))); do
+		i=0
+		until [ -S "$D/relay-$r/registrar" ] || [ $i -gt 300 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+	done
+	i=0
+	while [ $i -lt "$n" ]; do
+		ZPAR_CONNECT_TIMEOUT=30 "$zpar" engine --connection-file "$D/engine.json" \
+			--relay "$D/relay-$((i / relay))" >"$D/engine-$i.log" 2>&1 &
+		echo "engine $i $!" >>"$D/scale.pids"
+		i=$((i + 1))
+	done
+	echo "relays $nr"
+	rc=0
+	[ -s "$D/client.json" ] || rc=1
+fi
 t1=$(now)
 echo "start_seconds $(echo "$t1 - $t0" | bc)"
 if [ $rc -ne 0 ]; then
@@ -66,12 +130,29 @@ if [ $rc -ne 0 ]; then
 fi
 export ZPAR_CONNECTION_FILE="$D/client.json"
 timeout "$tmo" "$client" engines "$n" "$tmo" || { echo "engines.sh: not every engine is live" >&2; exit 1; }
+echo "ready_seconds $(echo "$(now) - $t0" | bc)"
+cpid=$(cat "$D/pids" "$D/scale.pids" 2>/dev/null | awk '$1 == "controller" { print $2; exit }')
+ticks () { awk '{ print $14 + $15 }' "/proc/$cpid/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
+ports=$(grep -ho 'tcp://[0-9.]*:[0-9]*' "$D/client.json" "$D/engine.json" | sed 's/.*://' |
+	sort -u | tr '\n' '|' | sed 's/|$//')
+sleep 2
+echo "controller_fds $(ls "/proc/$cpid/fd" 2>/dev/null | wc -l)"
+echo "controller_tcp $(ss -Htn state established | awk -v p="^($ports)\$" \
+	'{ n = split($3, l, ":"); if (l[n] ~ p) c++ } END { print c + 0 }')"
+echo "controller_rss_kb $(awk '$1 == "VmRSS:" { print $2 }' "/proc/$cpid/status" 2>/dev/null)"
+c0=$(ticks)
+sleep 5
+echo "controller_cpu_idle_5s $(awk -v t=$(($(ticks) - c0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')"
+c0=$(ticks)
 ping=$(sed -n 's/.*"hb_ping" *: *"\([^"]*\)".*/\1/p' "$D/engine.json")
 [ -n "$ping" ] || ping=-
 dead0=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log" || true)
 timeout $((tmo + 60)) "$client" tasks "$tasks" "$tmo" "$ping" -- "$@" >"$D/tasks.out" 2>"$D/tasks.err"
 trc=$?
+echo "controller_cpu_tasks $(awk -v t=$(($(ticks) - c0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')"
 cat "$D/tasks.out"
+awk '$1 == "tasks" { n = $2 } $1 == "seconds" && $2 > 0 { printf "tasks_per_s %.0f\n", n / $2 }' "$D/tasks.out"
 head -5 "$D/tasks.err" >&2
 dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log" || true)
 echo "false_deaths $dead"
