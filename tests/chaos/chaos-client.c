@@ -178,8 +178,9 @@ static void take (task_t *t, const zpar_result_t *r, const char *how)
  * hub has finished (its future should have been told), or -1 when none
  * is: then the cluster made no progress for this client (a machine too
  * loaded to run the tasks, engines killed before they finished them), and
- * no help is due; -2 when the records cannot be asked.  A task the hub never finishes is counted
- * lost at the end, so waiting on does not hide a lost task. */
+ * no help is due; -2 when the records cannot be asked.  A task the hub
+ * never finishes is counted lost at the end, so waiting on does not hide
+ * a lost task. */
 #define PROBE_S 5.0
 
 static int probe_done (const client_t *cl)
