@@ -257,6 +257,9 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     snprintf (role, sizeof (role), "engine %u", e->id);
     zpar__log_set_role (role);
     zpar__task_runner_set_engine (e->tr, e->id);
+    /* the leastload scheduler splits batches of results; "pure" hands
+     * what engines send to the clients as it is */
+    zpar__task_runner_set_batching (e->tr, rep.scheme == ZPAR_SCHEME_LEASTLOAD);
     if (zpar__eng_connect_queues (e) < 0) {
         zpar__err ("cannot connect to the controller's queues (retrying)");
         goto done;
