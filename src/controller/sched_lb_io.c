@@ -579,6 +579,10 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
         return;
     if (io->started)
         pthread_join (io->thread, NULL);
+    if (io->started && (io->batches || io->sent_alone))
+        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone",
+                    (unsigned long long)io->sent_batched, (unsigned long long)io->batches,
+                    (unsigned long long)io->sent_alone);
     zpar__reactor_destroy (io->reactor); /* and its watchers */
     zpar__close_socket (io->client);
     zpar__close_socket (io->engine);

@@ -491,7 +491,12 @@ done:
         zpar__task_runner_flush (e->tr);
         zpar__eng_unregister (e);
     }
-    zpar__info ("engine %u exiting (%" PRIu64 " tasks run)", e->id, zpar__task_runner_done (e->tr));
+    {
+        uint64_t nb, nr = zpar__task_runner_batched (e->tr, &nb);
+        zpar__info ("engine %u exiting (%" PRIu64 " tasks run; %" PRIu64 " results sent in %" PRIu64
+                    " batches)",
+                    e->id, zpar__task_runner_done (e->tr), nr, nb);
+    }
     cleanup (e);
     return e->rc;
 }
