@@ -103,6 +103,7 @@ static void *iopub_thread (void *arg)
     zpar_iopub_t *io = arg;
     zpar_reactor_t *r = zpar__reactor_create ();
     zpar_watcher_t *ws = NULL, *wp = NULL;
+    (void)pthread_setname_np (pthread_self (), "zpar-iopub");
     if (!r || !(ws = zpar__zmq_watcher_create (r, io->sub, ZPAR_EV_IN, on_sub, io)) ||
         !(wp = zpar__zmq_watcher_create (r, io->pipe, ZPAR_EV_IN, on_pipe, io))) {
         zpar__err ("iopub: cannot set up its loop: %s", strerror (errno));
