@@ -18,17 +18,22 @@
 # counted: a command's own CPU is not the engine's).  These are counts per
 # task, not wall-clock figures: a busy machine changes them little.
 #
-# --tasks N (default 4000), --rate R (default 1000).  Every process it
+# --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
+# phases to run, default all four); --trace: also `perf trace -s` of the
+# controller during each phase (system calls per thread; the CPU figures
+# then include the tracing's cost), printed after the phase.  Every process it
 # starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
 set -u
 export LC_ALL=C
-N=4000 RATE=1000 KEEP=0
+N=4000 RATE=1000 KEEP=0 TRACE=0 PHASES="cmd-rate noop-rate cmd-sync noop-sync"
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --tasks) N=$2; shift ;;
     --rate) RATE=$2; shift ;;
     --keep) KEEP=1 ;;
+    --trace) TRACE=1 ;;
+    --phases) PHASES=$2; shift ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "lowrate.sh: unknown option $1" >&2; exit 2 ;;
     *) args+=("$1") ;;
@@ -143,8 +148,18 @@ phase() { # NAME TASKS CLIENT-ARGS...
     rm -f "$WORK/mark."*
     LOWRATE_MARK=$WORK/mark "$CLIENT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     cpid=$!
+    local tpid=
+    if [ $TRACE = 1 ] && wait_for "$WORK/mark.start" $cpid; then
+        perf trace -s -o "$WORK/$name.trace" -p $CPID >/dev/null 2>&1 &
+        tpid=$!
+        sleep 1
+    fi
     wait_for "$WORK/mark.start" $cpid && snapshot "$WORK/$name.before" && : >"$WORK/mark.go"
     wait_for "$WORK/mark.end" $cpid && snapshot "$WORK/$name.after"
+    if [ -n "$tpid" ]; then
+        kill -INT $tpid
+        wait $tpid
+    fi
     wait $cpid
     rc=$?
     if [ $rc != 0 ] || [ ! -s "$WORK/$name.after" ]; then
@@ -153,13 +168,22 @@ phase() { # NAME TASKS CLIENT-ARGS...
         return 1
     fi
     report "$name" "$n" "$WORK/$name.before" "$WORK/$name.after" "$WORK/$name.out"
+    if [ -n "$tpid" ]; then
+        echo "  controller system calls during the phase (perf trace -s):"
+        sed -n '/events/,$p' "$WORK/$name.trace" | grep -v '^ *$' | sed 's/^/    /'
+    fi
 }
 
 echo "bench/lowrate.sh: $(date -u +%FT%TZ), build $ZB ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cpus"
 rc=0
-phase cmd-rate "$N" rate cmd "$WORK/bin/noop.so" "$RATE" "$N" || rc=1
-phase noop-rate "$N" rate noop "$WORK/bin/noop.so" "$RATE" "$N" || rc=1
-phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1
-phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1
+for p in $PHASES; do
+    case $p in
+    cmd-rate) phase cmd-rate "$N" rate cmd "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
+    noop-rate) phase noop-rate "$N" rate noop "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
+    cmd-sync) phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    noop-sync) phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    *) say "unknown phase $p"; rc=1 ;;
+    esac
+done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $rc
