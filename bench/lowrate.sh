@@ -12,11 +12,12 @@
 #
 # and prints, per phase, per task: CPU (microseconds, from
 # /proc/PID/task/TID/schedstat) and context switches (voluntary +
-# involuntary, /proc/PID/task/TID/status) of the controller, each engine
-# and the client, the controller and engines per thread (threads named by
-# their comm, "main" for the first; the task runners' children are not
-# counted: a command's own CPU is not the engine's).  These are counts per
-# task, not wall-clock figures: a busy machine changes them little.
+# involuntary, /proc/PID/task/TID/status) of the controller, each engine,
+# each engine's keeper process and the client; the controller, engines and
+# keepers also per thread (named by their comm, "main" for the first).  The
+# commands themselves are not counted (a command's own CPU is not the
+# engine's).  Context switches are counts per task that a busy machine
+# changes little; CPU figures grow when the machine is busy.
 #
 # --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
 # phases to run, default all four); --trace: also `perf trace -s` of the
@@ -94,7 +95,15 @@ done
 # controller and the engines
 snapshot() {
     local x pid t comm ns cs
-    for x in controller:$CPID engine1:$EPID1 engine2:$EPID2; do
+    local procs="controller:$CPID engine1:$EPID1 engine2:$EPID2" e c
+    # each engine's keeper process (its child named zpar-keeper)
+    for e in engine1:$EPID1 engine2:$EPID2; do
+        for c in $(cat /proc/${e#*:}/task/*/children 2>/dev/null); do
+            [ "$(cat /proc/$c/comm 2>/dev/null)" = zpar-keeper ] && procs="$procs keeper${e#engine}:$c"
+        done
+        :
+    done
+    for x in $procs; do
         pid=${x#*:}
         for t in $(ls /proc/$pid/task | sort -n); do
             t=/proc/$pid/task/$t
@@ -130,15 +139,16 @@ report() { # NAME TASKS BEFORE AFTER CLIENT_OUT
         END {
             printf "== %s: %d tasks in %.2f s (%.0f/s), %d failed; per task:\n", name, N, cl["seconds"], cl["per_s"], cl["failed"]
             printf "  %-28s %9s %9s\n", "process / thread", "cpu_us", "ctx_sw"
-            split("controller engine1 engine2", P, " ")
-            for (p = 1; p <= 3; p++) {
+            split("controller engine1 engine2 keeper1 keeper2", P, " ")
+            for (p = 1; p <= 5; p++) {
                 printf "  %-28s %9.1f %9.2f\n", P[p], pn[P[p]] / 1e3 / N, pc[P[p]] / N
                 for (i = 0; i < n; i++) { th = order[i]; split(th, a, "/")
                     if (a[1] != P[p] || (dns[th] == 0 && dcs[th] == 0)) continue
                     printf "    %-26s %9.1f %9.2f\n", substr(th, length(a[1]) + 2), dns[th] / 1e3 / N, dcs[th] / N }
             }
             printf "  %-28s %9.1f %9.2f\n", "client", cl["client_cpu_us"], cl["client_cs"]
-            printf "  %-28s %9.1f %9.2f\n", "all", (pn["controller"] + pn["engine1"] + pn["engine2"]) / 1e3 / N + cl["client_cpu_us"], (pc["controller"] + pc["engine1"] + pc["engine2"]) / N + cl["client_cs"]
+            for (p = 1; p <= 5; p++) { an += pn[P[p]]; ac += pc[P[p]] }
+            printf "  %-28s %9.1f %9.2f\n", "all", an / 1e3 / N + cl["client_cpu_us"], ac / N + cl["client_cs"]
         }' "$3" "$4" "$5"
 }
 
