@@ -43,7 +43,12 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
         return NULL;
     }
     s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
-    if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__rec_schema (s, path, err) < 0)
+    /* the write-ahead log: checkpointed every 256 pages (1 MiB) and cut
+     * back to 1 MiB after, so that the records' disk use follows the
+     * records, not the largest burst */
+    if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__rec_schema (s, path, err) < 0 ||
+        zpar__db_exec (s->db, "PRAGMA wal_autocheckpoint=256; PRAGMA journal_size_limit=1048576",
+                       err) < 0)
         goto error;
     zpar__rec_spill_start (s, path);
     return s;
