@@ -11,7 +11,8 @@
 #   2. more bursts of BURST until TOTAL tasks (default: BURST, none more)
 #      have run, printing the controller's RSS after each ("settled RSS").
 # With PERF=1 the controller's threads are measured over the first burst
-# (perf stat --per-thread: task-clock and context switches per task).
+# (perf stat --per-thread: task-clock, context switches and instructions per
+# task; the hub is the main thread).
 # Output: "key value" lines.  Stops the cluster on exit (trap).
 set -u
 export LC_ALL=C
@@ -50,7 +51,7 @@ sleep 1
 echo "rss_idle_kb $(st "$CPID" VmRSS)"
 echo "hwm_idle_kb $(st "$CPID" VmHWM)"
 if [ "${PERF:-0}" = 1 ]; then
-    perf stat --per-thread -e task-clock,context-switches -p "$CPID" -o "$WORK/perf.out" &
+    perf stat --per-thread -e task-clock,context-switches,instructions -p "$CPID" -o "$WORK/perf.out" &
     PP=$!
     sleep 0.3
 fi
@@ -59,8 +60,10 @@ sleep 0.5
 if [ "${PERF:-0}" = 1 ]; then
     kill -INT "$PP"
     wait "$PP"
-    awk -v n="$BURST" '/task-clock|context-switches/ {
-        gsub(",", "", $2); printf "perf %s %s %.3f per task\n", $1, $3, $2 / n }' "$WORK/perf.out"
+    # the hub runs on the controller's main thread (its tid is the pid)
+    awk -v n="$BURST" -v hub="zpar-$CPID" '/task-clock|context-switches|instructions/ {
+        gsub(",", "", $2); if ($2 / n < 0.0005) next
+        printf "perf %s%s %s %.3f per task\n", $1, ($1 == hub ? " (hub)" : ""), $3, $2 / n }' "$WORK/perf.out"
 fi
 echo "hwm_burst_kb $(st "$CPID" VmHWM)"
 echo "rss_after_burst_kb $(st "$CPID" VmRSS)"
