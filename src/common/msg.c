@@ -19,6 +19,7 @@ static const char *type_names[ZPAR_MSG_TYPE_MAX] = {
     [ZPAR_MSG_QUERY_REPLY] = "query_reply",
     [ZPAR_MSG_TASK] = "task",
     [ZPAR_MSG_RESULT] = "result",
+    [ZPAR_MSG_BATCH] = "batch",
     [ZPAR_MSG_ABORT] = "abort",
     [ZPAR_MSG_INTERRUPT] = "interrupt",
     [ZPAR_MSG_SHUTDOWN] = "shutdown",
@@ -95,6 +96,7 @@ static const char *field_names[] = {
     [ZPAR_F_OUTSTANDING] = "outstanding",
     [ZPAR_F_ERRNO] = "errno",
     [ZPAR_F_DUPLICATES] = "duplicates",
+    [ZPAR_F_ITEM] = "item",
 };
 
 const char *zpar__msg_field_name (int key)
@@ -114,6 +116,11 @@ const char *zpar__chan_name (zpar_chan_t chan)
         [ZPAR_CHAN_NOTIFY] = "notify",
     };
     return (unsigned)chan < ZPAR_CHAN_MAX ? names[chan] : "unknown";
+}
+
+int zpar__msg_type_known (int type)
+{
+    return type > 0 && type < ZPAR_MSG_TYPE_MAX && type_names[type] != NULL;
 }
 
 const char *zpar__msg_type_name (int type)
@@ -394,6 +401,44 @@ void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN])
     put64 (out + 32, h->time_us);
     put32 (out + 40, h->engine);
     put32 (out + 44, h->client);
+}
+
+void zpar__hdr_decode (const uint8_t in[ZPAR_HDR_LEN], zpar_hdr_t *h)
+{
+    h->version = get16 (in);
+    h->type = get16 (in + 2);
+    h->flags = get32 (in + 4);
+    h->session = get64 (in + 8);
+    h->seq = get64 (in + 16);
+    h->task = get64 (in + 24);
+    h->time_us = get64 (in + 32);
+    h->engine = get32 (in + 40);
+    h->client = get32 (in + 44);
+}
+
+int zpar__msg_body_check (const void *body, size_t blen, zpar_error_t *err)
+{
+    const uint8_t *b = body;
+    size_t pos = 0, n = 0;
+
+    if (blen > ZPAR_MAX_BODY)
+        return zpar__errnoprintf (err, EPROTO, "body of %zu bytes is too large", blen);
+    if (blen && !b)
+        return zpar__errnoprintf (err, EPROTO, "missing body");
+    while (pos < blen) {
+        uint32_t len;
+        if (blen - pos < 6)
+            return zpar__errnoprintf (err, EPROTO, "truncated field header at offset %zu", pos);
+        len = get32 (b + pos + 2);
+        if (len > blen - pos - 6)
+            return zpar__errnoprintf (err, EPROTO,
+                                      "field %u at offset %zu claims %u bytes, %zu left",
+                                      get16 (b + pos), pos, len, blen - pos - 6);
+        if (++n > ZPAR_MAX_FIELDS)
+            return zpar__errnoprintf (err, EPROTO, "too many fields");
+        pos += 6 + (size_t)len;
+    }
+    return 0;
 }
 
 int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *body, size_t blen,

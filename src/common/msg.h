@@ -51,6 +51,8 @@ typedef enum {
     /* shell: MUX and task queues */
     ZPAR_MSG_TASK = 10,
     ZPAR_MSG_RESULT = 11,
+    /* several messages of one channel signed once (proto_batch.h) */
+    ZPAR_MSG_BATCH = 12,
     /* control queue */
     ZPAR_MSG_ABORT = 20,
     ZPAR_MSG_INTERRUPT = 21,
@@ -146,6 +148,8 @@ typedef enum {
     ZPAR_F_RECORDS_LIMIT = 93,    /* u64: the bound on that memory */
     ZPAR_F_RECORDS_REFUSING = 94, /* u64 bool: new tasks refused (bound reached) */
     ZPAR_F_RECORDS_ERROR = 95,    /* str: the last write failure */
+    /* batch */
+    ZPAR_F_ITEM = 100, /* bytes: HEADER || BODY of one message, repeated (proto_batch.h) */
 } zpar_field_t;
 
 /* The channel a message is signed for, in bits 8-15 of header.flags
@@ -247,6 +251,13 @@ int zpar__msg_decode (zpar_msg_t *m, const void *hdr, size_t hlen, const void *b
 /* Encode the header of m into out (ZPAR_HDR_LEN bytes). */
 void zpar__hdr_encode (const zpar_hdr_t *h, uint8_t out[ZPAR_HDR_LEN]);
 
+/* Decode ZPAR_HDR_LEN bytes into *h, without checking anything. */
+void zpar__hdr_decode (const uint8_t in[ZPAR_HDR_LEN], zpar_hdr_t *h);
+
+/* Check that body (blen bytes) is a well-formed sequence of fields, at
+ * most ZPAR_MAX_FIELDS of them, without copying it.  0 / -1 EPROTO (err). */
+int zpar__msg_body_check (const void *body, size_t blen, zpar_error_t *err);
+
 /* Serialize header+body into one malloc'd buffer (for storing records and
  * nesting in ZPAR_F_RECORD); decode it back with zpar__msg_unpack. */
 int zpar__msg_pack (const zpar_msg_t *m, uint8_t **buf, size_t *len);
@@ -271,6 +282,8 @@ static inline uint32_t zpar__flags_with_chan (uint32_t flags, zpar_chan_t chan)
 const char *zpar__chan_name (zpar_chan_t chan);
 
 const char *zpar__msg_type_name (int type);
+/* 1 when type is a message type of this protocol, else 0. */
+int zpar__msg_type_known (int type);
 /* The lower-case name of a field key ("argv", "host"...), "unknown". */
 const char *zpar__msg_field_name (int key);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "error.h"
+#include "proto_batch.h"
 #include "proto_check.h"
 #include "proto_control.h"
 #include "proto_iopub.h"
@@ -89,6 +90,8 @@ int zpar__proto_check (const zpar_msg_t *m, zpar_error_t *err)
         zpar_proto_notify_t x;
         return zpar__proto_notify_decode (m, &x, err);
     }
+    case ZPAR_MSG_BATCH:
+        return zpar__batch_check (m, err);
     default:
         return zpar__errnoprintf (err, EPROTO, "unknown message type %u", m->hdr.type);
     }

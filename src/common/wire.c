@@ -108,26 +108,43 @@ int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags)
 
 int zpar__wire_send_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags)
 {
+    if (!m) {
+        errno = EINVAL;
+        return -1;
+    }
+    return zpar__wire_send_raw (sock, s, chan, m->nenv, m->env, &m->hdr, m->body, m->len, flags);
+}
+
+void zpar__signer_stamp (zpar_signer_t *s, zpar_hdr_t *hdr)
+{
+    stamp (s, hdr);
+}
+
+int zpar__wire_send_raw (void *sock, zpar_signer_t *s, zpar_chan_t chan, int nenv,
+                         const zpar_ident_t *env, zpar_hdr_t *h, const void *body, size_t blen,
+                         int flags)
+{
     uint8_t hdr[ZPAR_HDR_LEN];
     uint8_t sig[ZPAR_SIG_LEN];
 
-    if (!sock || !s || !m || chan >= ZPAR_CHAN_MAX) {
+    if (!sock || !s || !h || chan >= ZPAR_CHAN_MAX || nenv < 0 || nenv > ZPAR_MAX_ENVELOPE ||
+        (nenv && !env) || (blen && !body)) {
         errno = EINVAL;
         return -1;
     }
     if (chan != ZPAR_CHAN_ANY)
-        m->hdr.flags = zpar__flags_with_chan (m->hdr.flags, chan);
+        h->flags = zpar__flags_with_chan (h->flags, chan);
 
-    stamp (s, &m->hdr);
-    zpar__hdr_encode (&m->hdr, hdr);
-    sign (s, hdr, m->body, m->len, sig);
-    for (int i = 0; i < m->nenv; i++)
-        if (zmq_send (sock, m->env[i].data, m->env[i].len, ZMQ_SNDMORE | flags) < 0)
+    stamp (s, h);
+    zpar__hdr_encode (h, hdr);
+    sign (s, hdr, body, blen, sig);
+    for (int i = 0; i < nenv; i++)
+        if (zmq_send (sock, env[i].data, env[i].len, ZMQ_SNDMORE | flags) < 0)
             return -1;
     if (zmq_send (sock, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE | flags) < 0 ||
         zmq_send (sock, sig, sizeof (sig), ZMQ_SNDMORE | flags) < 0 ||
         zmq_send (sock, hdr, sizeof (hdr), ZMQ_SNDMORE | flags) < 0 ||
-        zmq_send (sock, m->len ? m->body : (void *)"", m->len, flags) < 0)
+        zmq_send (sock, blen ? body : (const void *)"", blen, flags) < 0)
         return -1;
     return 0;
 }

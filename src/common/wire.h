@@ -47,6 +47,18 @@ int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags);
  * keeps the flags as they are). */
 int zpar__wire_send_chan (void *sock, zpar_signer_t *s, zpar_chan_t chan, zpar_msg_t *m, int flags);
 
+/* Send one message given as its header and body: hdr (updated: channel
+ * chan unless ANY, our session, next seq and the time) is encoded and
+ * signed with body, after the nenv routing frames env.  For codecs that
+ * build a body themselves (proto_batch.c).  0 / -1 errno. */
+int zpar__wire_send_raw (void *sock, zpar_signer_t *s, zpar_chan_t chan, int nenv,
+                         const zpar_ident_t *env, zpar_hdr_t *hdr, const void *body, size_t blen,
+                         int flags);
+
+/* Stamp hdr as a send would (version, our session, next seq, the time),
+ * without sending: for the items of a batch. */
+void zpar__signer_stamp (zpar_signer_t *s, zpar_hdr_t *hdr);
+
 /* Receive one whole multipart message into m (envelope in m->env).
  * 0 on success; -1 with EAGAIN when nothing is ready (ZMQ_DONTWAIT), or
  * EPROTO / EPERM / EALREADY for a dropped message (err says why). */
