@@ -96,7 +96,8 @@ struct zpar_future {
 };
 
 /* A submit sends the pending batch once its oldest task is this old
- * (pack.c): the bound for a program that submits slowly without polling. */
+ * (pack.c): the bound for a program that submits slowly without polling.
+ * $ZPAR_CLIENT_BATCH_AGE_US changes it (0: no such bound). */
 #define ZPAR_CLIENT_BATCH_AGE_US 1000u
 
 struct zpar_client {
@@ -160,6 +161,7 @@ struct zpar_client {
     zpar_future_t *pendf[ZPAR_BATCH_MAX]; /* their futures, in order */
     size_t npend;
     uint64_t pend_since_us; /* when the oldest was submitted (monotonic) */
+    uint64_t pend_age_us;   /* a submit sends them once the oldest is this old; 0: never */
     uint64_t items_dropped; /* items of received batches dropped (malformed, wrong type) */
 };
 

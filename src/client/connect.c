@@ -226,6 +226,20 @@ static int env_batching (void)
     return !(v && strcmp (v, "0") == 0);
 }
 
+/* $ZPAR_CLIENT_BATCH_AGE_US: the age of the oldest pending submit at
+ * which a submit sends them (pack.c); 0: none; else the default. */
+static uint64_t env_batch_age (void)
+{
+    const char *v = getenv ("ZPAR_CLIENT_BATCH_AGE_US");
+    char *end;
+    unsigned long long n;
+    if (!v || !*v)
+        return ZPAR_CLIENT_BATCH_AGE_US;
+    errno = 0;
+    n = strtoull (v, &end, 10);
+    return errno || *end || n > 60000000ULL ? ZPAR_CLIENT_BATCH_AGE_US : (uint64_t)n;
+}
+
 ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts, zpar_error_t *err)
 {
     zpar_client_opts_t o;
@@ -288,6 +302,7 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         goto error;
     }
+    c->pend_age_us = env_batch_age ();
     c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:

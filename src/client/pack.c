@@ -11,7 +11,8 @@
  *   - when it holds ZPAR_BATCH_MAX tasks or as many bytes as a message may
  *     carry;
  *   - when a submit finds the oldest pending task ZPAR_CLIENT_BATCH_AGE_US
- *     old (a program that submits slowly without polling);
+ *     old (a program that submits slowly without polling;
+ *     $ZPAR_CLIENT_BATCH_AGE_US, in microseconds, changes it, 0: never);
  *   - at zpar_flush, at zpar_future_destroy of a pending task's future, and
  *     at zpar_client_destroy.
  *
@@ -92,7 +93,8 @@ int zpar__client_pend (zpar_client_t *c, zpar_future_t *f, const zpar_msg_t *m)
         c->pend_since_us = f->created_us;
     c->pendf[c->npend++] = f;
     f->pending = 1;
-    if (c->npend >= ZPAR_BATCH_MAX || f->created_us - c->pend_since_us >= ZPAR_CLIENT_BATCH_AGE_US)
+    if (c->npend >= ZPAR_BATCH_MAX ||
+        (c->pend_age_us && f->created_us - c->pend_since_us >= c->pend_age_us))
         (void)zpar__client_flush (c); /* on failure they stay pending: the next occasion */
     return 0;
 }
