@@ -15,6 +15,7 @@
  * floor_tput_msgs, floor_broker_rss_kb), read by bench/run.sh.
  *
  * usage: floor-broker [-r ROUNDTRIPS] [-t MESSAGES] [-s PAYLOAD_BYTES] [-p BASEPORT]
+ * (without -p the broker binds to ports the system picks)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,17 +76,41 @@ static int drain (void *from, void *to)
     }
 }
 
-static void broker (int port)
+/* the port a socket is bound to (from its last endpoint), or -1 */
+static int bound_port (void *s)
+{
+    char ep[256];
+    size_t len = sizeof (ep);
+    const char *colon;
+    if (zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, ep, &len) < 0 || !(colon = strrchr (ep, ':')))
+        return -1;
+    return atoi (colon + 1);
+}
+
+/* The broker: binds its two sockets (to port and port + 1, or to ports the
+ * system picks when port is 0: no clash with whatever else runs here) and
+ * writes the two ports to fd, then forwards until killed. */
+static void broker (int port, int fd)
 {
     void *ctx = zmq_ctx_new ();
     void *front = mksock (ctx, ZMQ_ROUTER), *back = mksock (ctx, ZMQ_DEALER);
     char a[64];
-    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    int ports[2];
+    if (port > 0)
+        snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    else
+        snprintf (a, sizeof (a), "tcp://127.0.0.1:*");
     if (zmq_bind (front, a) < 0)
         die ("bind front");
-    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port + 1);
+    if (port > 0)
+        snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port + 1);
     if (zmq_bind (back, a) < 0)
         die ("bind back");
+    ports[0] = bound_port (front);
+    ports[1] = bound_port (back);
+    if (ports[0] < 0 || ports[1] < 0 || write (fd, ports, sizeof (ports)) != sizeof (ports))
+        die ("report the ports");
+    close (fd);
     for (;;) {
         zmq_pollitem_t it[2] = {{front, 0, ZMQ_POLLIN, 0}, {back, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll (it, 2, -1) < 0)
@@ -103,7 +128,7 @@ static void worker (int port)
     void *ctx = zmq_ctx_new ();
     void *s = mksock (ctx, ZMQ_DEALER);
     char a[64];
-    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port + 1);
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
     if (zmq_connect (s, a) < 0)
         die ("connect worker");
     for (;;) {
@@ -128,7 +153,7 @@ static int cmp_d (const void *a, const void *b)
 int main (int argc, char **argv)
 {
     long rtts = 20000, msgs = 200000;
-    int size = 64, port = 0, opt;
+    int size = 64, port = 0, opt, pfd[2], ports[2];
     pid_t pb, pw;
     void *ctx, *s;
     char a[64], *payload, buf[65536];
@@ -156,22 +181,35 @@ int main (int argc, char **argv)
     }
     if (rtts < 1 || msgs < 1 || size < 1 || size > (int)sizeof (buf))
         return 2;
-    if (port <= 0)
-        port = 20000 + (getpid () % 20000);
+    if (port < 0)
+        port = 0;
 
     /* the children die with this process, whatever happens to it */
+    if (pipe (pfd) < 0) {
+        perror ("floor-broker: pipe");
+        return 1;
+    }
     if ((pb = fork ()) == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
-        broker (port);
+        close (pfd[0]);
+        broker (port, pfd[1]);
     }
+    close (pfd[1]);
+    if (pb < 0 || read (pfd[0], ports, sizeof (ports)) != sizeof (ports)) {
+        fprintf (stderr, "floor-broker: the broker did not start\n");
+        if (pb > 0)
+            kill (pb, SIGKILL);
+        return 1;
+    }
+    close (pfd[0]);
     if ((pw = fork ()) == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
-        worker (port);
+        worker (ports[1]);
     }
 
     ctx = zmq_ctx_new ();
     s = mksock (ctx, ZMQ_DEALER);
-    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", ports[0]);
     if (zmq_connect (s, a) < 0)
         die ("connect client");
     payload = calloc (1, size);

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the peers bench/run.sh measures zpar against, on Debian 12 (root):
+# ipyparallel 7.1 and Dask distributed (python3-ipyparallel,
+# python3-distributed; bench/peers.py runs them through /usr/bin/python3).
+# Idempotent: packages already installed are left alone.  Not needed to
+# build, test or run zpar; without them run.sh shows reference figures.
+set -eu
+PKGS="python3 python3-ipyparallel python3-distributed"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "zpar: missing packages:$missing (run this script as root, or apt-get install them)" >&2
+        exit 1
+    fi
+    echo "zpar: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+for m in ipyparallel distributed; do
+    if ! /usr/bin/python3 -c "import $m" 2>/dev/null; then
+        echo "zpar: /usr/bin/python3 cannot import $m after the install" >&2
+        exit 1
+    fi
+done
+echo "zpar: benchmark peers present: $(/usr/bin/python3 -c 'import ipyparallel, distributed; print("ipyparallel", ipyparallel.__version__, "distributed", distributed.__version__)')"
