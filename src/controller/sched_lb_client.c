@@ -39,7 +39,9 @@ typedef struct {
 struct zpar_lbio_clients {
     outbox_t box[OUTBOX_CLIENTS];
     int n;
-    uint64_t batches, items; /* sent as batches, and the items in them */
+    uint64_t batches, items;       /* sent as batches, and the items in them */
+    uint64_t sent;                 /* messages sent to clients (batches and lone) */
+    uint64_t in_batches, in_items; /* batches received from clients, their items */
 };
 
 /* ------------------------------------------------------------ requests */
@@ -58,6 +60,10 @@ void zpar__lbio_client_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zp
         zpar__lbio_drop (io, "client", err.text);
         zpar__frames_close (f);
         return;
+    }
+    if (clients (io)) {
+        io->clients->in_batches++;
+        io->clients->in_items += it.items;
     }
     while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0) {
         zpar_frames_t item;
@@ -93,6 +99,8 @@ static zpar_lbio_clients_t *clients (zpar_sched_lb_io_t *io)
 static void box_send (zpar_sched_lb_io_t *io, zpar_lbio_clients_t *cl, outbox_t *box)
 {
     size_t n = box->b ? zpar__batch_count (box->b) : 0;
+    if (n || box->lone.n)
+        cl->sent++;
     if (n) {
         if (zpar__batch_send (box->b, io->client, io->signer, ZPAR_CHAN_TASK, 1, &box->ident,
                               ZMQ_DONTWAIT, NULL) == 0 &&
@@ -213,6 +221,11 @@ void zpar__lbio_clients_destroy (zpar_sched_lb_io_t *io)
     zpar_lbio_clients_t *cl = io ? io->clients : NULL;
     if (!cl)
         return;
+    zpar__info ("task scheduler: from clients %llu batches of %llu requests; to clients %llu "
+                "messages, %llu of them batches of %llu results",
+                (unsigned long long)cl->in_batches, (unsigned long long)cl->in_items,
+                (unsigned long long)cl->sent, (unsigned long long)cl->batches,
+                (unsigned long long)cl->items);
     for (int i = 0; i < OUTBOX_CLIENTS; i++) {
         zpar__frames_close (&cl->box[i].lone);
         zpar__batch_destroy (cl->box[i].b);
