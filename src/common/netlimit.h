@@ -42,6 +42,10 @@
  * the connection is read no further (TCP flow control) and the publisher's
  * PUB drops at its own mark, instead of the controller queueing. */
 #define ZPAR_NETLIMIT_IOPUB_RCVHWM 100
+/* The listen backlog of every socket bound on tcp or ipc (the controller's,
+ * a relay's): room for a start storm of engines connecting at once (the
+ * kernel caps it at net.core.somaxconn). */
+#define ZPAR_LISTEN_BACKLOG 4096
 
 typedef enum {
     ZPAR_NET_DATA = 0, /* tasks, results, replies: the data limit */

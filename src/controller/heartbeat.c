@@ -25,11 +25,13 @@ typedef struct {
     uint8_t watched;
     uint8_t suspect;    /* reported suspect, not yet answered */
     uint8_t routed;     /* route is set */
+    uint8_t relay_ok;   /* behind a relay, another engine of which answers (last check) */
     zpar_route_t route; /* the identity its pongs must come from */
 } beat_t;
 
 typedef struct {
     const uint8_t *via; /* an engine's relay */
+    uint32_t engine;    /* that engine */
     uint8_t silent;     /* that engine is silent */
 } relay_mark_t;
 
@@ -136,6 +138,7 @@ int zpar__heartbeat_watch (zpar_heartbeat_t *hb, zpar_eid_t eid, uint64_t now_us
     hb->beats[engine].ex_pings = 0;
     hb->beats[engine].pid = 0;
     hb->beats[engine].slow = 0;
+    hb->beats[engine].relay_ok = 0;
     return 0;
 }
 
@@ -271,6 +274,7 @@ static int collective_silence (zpar_heartbeat_t *hb, uint64_t now_us, uint64_t s
             hb->nrelays = n;
         }
         hb->relays[nrel].via = b->route.via;
+        hb->relays[nrel].engine = i;
         hb->relays[nrel++].silent = (uint8_t)silent;
     }
     if (nrel)
@@ -280,6 +284,10 @@ static int collective_silence (zpar_heartbeat_t *hb, uint64_t now_us, uint64_t s
         uint32_t j = k;
         for (; j < nrel && !memcmp (hb->relays[j].via, hb->relays[k].via, ZPAR_RELAY_ID_LEN); j++)
             all &= hb->relays[j].silent;
+        /* the relay's path works when one of its engines answers: a
+         * silent engine behind it is then the engine's own matter */
+        for (uint32_t x = k; x < j; x++)
+            hb->beats[hb->relays[x].engine].relay_ok = (uint8_t)!all;
         units++;
         silent_units += (uint32_t)all;
         k = j;
@@ -361,10 +369,14 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
              !collective) ||
             (silent > limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && missed >= (uint64_t)hb->misses)) {
             /* an engine of this host whose process the kernel says is
-             * there and running is slow, not dead: up to the long bound */
-            /* (behind a relay, its path is the relay's, not its process) */
+             * there and running is slow, not dead: up to the long bound;
+             * behind a relay, only while another engine of that relay
+             * answers (its path works: a start storm starved this one);
+             * when all of a relay's engines are silent, the relay or its
+             * node is lost, whatever its processes do */
             if (silent <= limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && b->pid && hb->alive &&
-                !zpar__route_relayed (&b->route) && hb->alive (hb->alive_arg, b->pid)) {
+                (!zpar__route_relayed (&b->route) || b->relay_ok) &&
+                hb->alive (hb->alive_arg, b->pid)) {
                 if (!b->slow && cb)
                     cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SLOW, silent, missed);
                 b->slow = 1;

@@ -175,7 +175,10 @@ int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t l
  * the process exists and runs (not stopped, not a zombie).  An engine with
  * a pid (zpar__heartbeat_set_pid) past the silence limit whose process
  * alive() says runs is slow, not dead: reported SLOW once per silence, and
- * declared dead only at ZPAR_HEARTBEAT_COLLECTIVE_FACTOR limits. */
+ * declared dead only at ZPAR_HEARTBEAT_COLLECTIVE_FACTOR limits.  Behind a
+ * relay only while another engine of that relay answers (the path works);
+ * when all of a relay's engines are silent the relay is lost, and they die
+ * at the limit whatever their processes do. */
 typedef int (*zpar_heartbeat_alive_f) (void *arg, uint32_t pid);
 void zpar__heartbeat_set_alive (zpar_heartbeat_t *hb, zpar_heartbeat_alive_f alive, void *arg);
 /* The watched engine's pid on this host (0: none).  -1 EINVAL if it is

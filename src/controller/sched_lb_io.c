@@ -170,6 +170,8 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
     zpar__lbio_clients_flush (io);
     /* O(1): the full stats walk the queue (20,000 tasks pipelined) */
     io->duplicates = zpar__sched_lb_dropped_dups (io->policy) + io->stale;
+    /* what this round recorded goes to the hub as one message */
+    (void)zpar__monitor_flush (io->monitor);
 }
 
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -443,6 +445,8 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
+    else
+        (void)zpar__monitor_flush (io->monitor);
     zpar__lbio_clients_flush (io);
 }
 

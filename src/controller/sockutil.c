@@ -127,6 +127,14 @@ void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const cha
         zmq_close (s);
         return NULL;
     }
+    /* a start storm: thousands of engines connect at once, 7 connections
+     * each; with libzmq's backlog of 100 the kernel drops the SYNs beyond
+     * it and the peers try again a second later (doc/benchmarks.md,
+     * "Issue 11: thousands of engines"); the kernel caps it at somaxconn */
+    if (strncmp (ep, "inproc://", 9) != 0) {
+        int backlog = ZPAR_LISTEN_BACKLOG;
+        (void)zmq_setsockopt (s, ZMQ_BACKLOG, &backlog, sizeof (backlog));
+    }
     if (zmq_bind (s, ep) < 0) {
         int e = errno;
         zpar__errnoprintf (err, e, "cannot bind %s: %s", ep, zmq_strerror (e));

@@ -266,10 +266,12 @@ static void *mksock (relay_t *rl, loop_t *l, int type, zpar_net_role_t role, con
         /* the private directory protects the ipc side: an engine that
          * registers again may come back with its identity before its old
          * connection is gone */
+        int backlog = ZPAR_LISTEN_BACKLOG; /* the node's engines start together */
         if (type == ZMQ_ROUTER) {
             zmq_setsockopt (s, ZMQ_ROUTER_HANDOVER, &one, sizeof (one));
             zmq_setsockopt (s, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
         }
+        zmq_setsockopt (s, ZMQ_BACKLOG, &backlog, sizeof (backlog));
         if (zmq_bind (s, addr) < 0) {
             zpar__errprintf (err, "relay: cannot bind %s: %s", addr, zmq_strerror (errno));
             zmq_close (s);

@@ -620,9 +620,54 @@ static void test_slow (void)
     zpar__heartbeat_destroy (hb);
 }
 
+/* Behind a relay (one host, a start storm): an engine whose process runs
+ * is slow, not dead, while another engine of its relay answers (the path
+ * works); when every engine of the relay is silent, the relay is lost and
+ * they die at the limit whatever their processes do. */
+static void test_slow_relayed (void)
+{
+    zpar_heartbeat_t *hb = zpar__heartbeat_create (100, 3);
+    uint32_t running = 111;
+    events_t e = {0};
+    zpar_route_t r[7];
+    zpar__heartbeat_set_alive (hb, fake_alive, &running);
+    for (uint32_t i = 1; i <= 6; i++) {
+        zpar__heartbeat_watch (hb, zpar__eid (i), 0);
+        zpar__route_make (zpar__eid (i), &r[i]);
+        memset (r[i].via, 0, sizeof (r[i].via));
+        r[i].via[0] = 'R';
+        r[i].via[1] = i <= 3 ? 1 : 2; /* relay 1: engines 1-3; relay 2: 4-6 */
+        zpar__heartbeat_set_route (hb, &r[i]);
+        zpar__heartbeat_set_pid (hb, zpar__eid (i), 111);
+    }
+    zpar__heartbeat_set_pid (hb, zpar__eid (3), 333); /* its process is gone */
+    for (int k = 1; k <= 5; k++) {
+        uint64_t seq = zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+        /* relay 1: engine 2 answers, 1 and 3 do not; relay 2: nobody */
+        zpar__heartbeat_pong (hb, zpar__eid (2), seq);
+    }
+    zpar__heartbeat_check (hb, 300 * MS, NULL, NULL);
+    is_int (zpar__heartbeat_check (hb, 500 * MS, on_event, &e), 4,
+            "past the limit: 3 (process gone) and relay 2's three engines die");
+    ok (zpar__heartbeat_watched (hb, zpar__eid (1)) && zpar__heartbeat_watched (hb, zpar__eid (2)),
+        "engine 1 (process runs, its relay answers for engine 2) does not");
+    {
+        int slow = 0;
+        for (int k = 0; k < e.n && k < 16; k++)
+            slow += e.ev[k] == ZPAR_HEARTBEAT_SLOW && e.id[k] == 1;
+        is_int (slow, 1, "engine 1 is reported slow");
+    }
+    for (int k = 6; k <= 9; k++) /* engine 2 falls silent too */
+        zpar__heartbeat_ping (hb, (uint64_t)k * 100 * MS);
+    is_int (zpar__heartbeat_check (hb, 900 * MS, NULL, NULL), 2,
+            "then engine 2 is silent too: the relay is lost, 1 and 2 die at the limit");
+    zpar__heartbeat_destroy (hb);
+}
+
 int main (void)
 {
     test_slow ();
+    test_slow_relayed ();
     test_collective ();
     test_suspect ();
     test_excuse ();

@@ -1,0 +1,239 @@
+#!/bin/sh
+# bench/many.sh - thousands of engines on one controller (issue 11): the
+# engines are bench/engine-farm processes (the real protocol and sockets,
+# many engines per process; see its header for what it does not
+# exercise), straight to the controller or through real relays
+# (zpar relay --dir, as one per node).
+#
+#   ZPAR_BUILD=build bench/many.sh [CASE...]
+#
+# CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
+# controller over tcp loopback; FARMS: engine-farm processes, default one
+# per 500 engines).  Default cases: 1000:0 1000:10; with --full also
+# 2500:0 (about as many as the controller's 20,000 open files allow: 7
+# per engine) and 10000:100 (100 nodes x 100 engines).
+#
+# For each case, in a fresh directory: a controller (zpar controller, the
+# default heartbeat of 1000 ms x 3 unless ZPAR_HB_PERIOD_MS is set), the
+# relays, then every farm at once (the start storm).  Measured:
+#   registered_s     from the farms' start until every engine had its
+#                    registration reply (the slowest farm's figure)
+#   live_s           until the controller lists them all live (polled every 0.2 s)
+#   hb_cpu_pct       the controller's CPU (utime+stime, all threads) over
+#                    IDLE seconds with no task (MANY_IDLE, default 30): the
+#                    heartbeat's cost, in % of one core; hb_top_thread_pct
+#                    its busiest thread
+#   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
+#                    also the totals in KiB
+#   fds_per_engine   (open files with - before) / N
+#   tasks, tasks_per_s, engines_with_tasks   MANY_TASKS no-op tasks
+#                    (default 50000; `true` commands that the farm answers
+#                    without running) from one client, and how many engines
+#                    ran at least one
+#   false_deaths     "declared dead" lines in controller.log (no engine is
+#                    ever stopped here); nudges, registered_again: the
+#                    farms' count of engines the controller stopped counting
+# Prints "key value" lines per case, then a table, and one line per case
+#   many engines=N relays=R registered_s=... hb_cpu_pct=... ...
+# for bench/run.sh.  Every wait is bounded (MANY_TIMEOUT, default 300 s per
+# phase); everything started is stopped at the end.  Exit 0 when every
+# case ran, every engine registered and ran a task, and no engine was
+# declared dead.  Heavy: 10,000 engines take ~6 GiB and push the load
+# average of a 2-core machine past 100 while they start.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${ZPAR_BUILD:-$top/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+zpar=$build/zpar
+farm=$build/bench/engine-farm
+client=$build/tests/scale/zpar-scale
+for x in "$zpar" "$farm" "$client"; do
+	[ -x "$x" ] || {
+		echo "many.sh: no $x (make -C $build check TESTS= builds it)" >&2
+		exit 2
+	}
+done
+tmo=${MANY_TIMEOUT:-300}
+idle=${MANY_IDLE:-30}
+ntasks=${MANY_TASKS:-50000}
+cases=
+for a in "$@"; do
+	case $a in
+	--full) cases="$cases 1000:0 1000:10 2500:0 10000:100" ;;
+	*:*) cases="$cases $a" ;;
+	*)
+		echo "usage: many.sh [--full] [ENGINES:RELAYS[:FARMS]...]" >&2
+		exit 2
+		;;
+	esac
+done
+[ -n "$cases" ] || cases="1000:0 1000:10"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+hz=$(getconf CLK_TCK)
+now () { date +%s.%N; }
+ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss () { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+nfd () { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# CPU ticks of each thread of $1: "tid ticks" lines
+thread_ticks () {
+	for t in /proc/"$1"/task/*; do
+		awk -v t="${t##*/}" '{ print t, $14 + $15 }' "$t/stat" 2>/dev/null
+	done
+}
+pids=
+D=
+cleanup () {
+	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	i=0
+	while [ $i -lt 50 ]; do
+		alive=0
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	pids=
+	if [ -n "$D" ] && [ "${MANY_KEEP:-0}" != 1 ]; then rm -rf "$D"; fi
+	D=
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rc=0
+rows=
+lines=
+for c in $cases; do
+	n=${c%%:*}
+	rest=${c#*:}
+	r=${rest%%:*}
+	p=$(((n + 499) / 500))
+	[ "$rest" != "$r" ] && p=${rest#*:}
+	[ "$r" -gt 0 ] && [ $((r % p)) -ne 0 ] && p=$r
+	D=$(mktemp -d "${TMPDIR:-/tmp}/zpar-many.XXXXXX")
+	echo "== $n engines, $r relays, $p farm processes ($D)"
+	"$zpar" controller --dir "$D" >"$D/controller.log" 2>&1 &
+	cpid=$!
+	pids="$cpid"
+	i=0
+	until [ -s "$D/engine.json" ] && [ -s "$D/client.json" ] || [ $i -gt $((tmo * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 1
+	rss0=$(rss "$cpid")
+	fd0=$(nfd "$cpid")
+	k=0
+	while [ "$k" -lt "$r" ]; do
+		"$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$k" >"$D/relay-$k.log" 2>&1 &
+		pids="$pids $!"
+		k=$((k + 1))
+	done
+	k=0
+	while [ "$k" -lt "$r" ]; do
+		i=0
+		until [ -S "$D/relay-$k/registrar" ] || [ $i -gt $((tmo * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		k=$((k + 1))
+	done
+	# relays: until each has its upstream connections
+	[ "$r" -gt 0 ] && sleep 1
+	t0=$(now)
+	k=0
+	while [ "$k" -lt "$p" ]; do
+		lo=$((k * n / p))
+		hi=$(((k + 1) * n / p))
+		set --
+		if [ "$r" -gt 0 ]; then
+			j=$((k * r / p))
+			while [ "$j" -lt $(((k + 1) * r / p)) ]; do
+				set -- "$@" --relay "$D/relay-$j"
+				j=$((j + 1))
+			done
+		fi
+		"$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
+			--time-limit $((tmo * 4)) "$@" >"$D/farm-$k.out" 2>&1 &
+		pids="$pids $!"
+		k=$((k + 1))
+	done
+	export ZPAR_CONNECTION_FILE="$D/client.json"
+	timeout "$tmo" "$client" engines "$n" "$tmo" >"$D/live.out" 2>&1
+	live_rc=$?
+	live_s=$(echo "$(now) - $t0" | bc | awk '{ printf "%.2f", $1 }')
+	[ $live_rc = 0 ] || { echo "many.sh: not all $n engines live: $(cat "$D/live.out")" >&2; rc=1; }
+	sum () { cat "$D"/farm-*.st 2>/dev/null | awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
+	sleep 2
+	reg_s=$(cat "$D"/farm-*.st 2>/dev/null | awk '$1 == "all_registered_s" { if ($2 < 0) bad = 1; if ($2 > m) m = $2 } END { if (bad) print -1; else printf "%.2f", m }')
+	rss1=$(rss "$cpid")
+	fd1=$(nfd "$cpid")
+	thread_ticks "$cpid" >"$D/th0"
+	c0=$(ticks "$cpid")
+	sleep "$idle"
+	c1=$(ticks "$cpid")
+	thread_ticks "$cpid" >"$D/th1"
+	hb=$(awk -v t=$((c1 - c0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
+	top_th=$(awk -v h="$hz" -v s="$idle" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > m) m = d } END { printf "%.1f", 100 * m / h / s }' "$D/th0" "$D/th1")
+	dead_idle=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
+	c0=$(ticks "$cpid")
+	timeout $((tmo + 60)) "$client" tasks "$ntasks" "$tmo" - -- true >"$D/tasks.out" 2>"$D/tasks.err"
+	trc=$?
+	c1=$(ticks "$cpid")
+	sleep 1
+	ok=$(awk '$1 == "ok" { print $2 }' "$D/tasks.out")
+	secs=$(awk '$1 == "seconds" { print $2 }' "$D/tasks.out")
+	tps=$(awk -v n="${ok:-0}" -v s="${secs:-0}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print 0 }')
+	cpu_task=$(awk -v t=$((c1 - c0)) -v h="$hz" -v n="${ok:-0}" 'BEGIN { if (n > 0) printf "%.1f", 1e6 * t / h / n; else print 0 }')
+	busy=$(sum engines_with_tasks)
+	dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
+	rssk=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
+	fdk=$(awk -v a="$fd0" -v b="$fd1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
+	cat <<EOF
+engines $n
+relays $r
+farms $p
+registered_s $reg_s
+live_s $live_s
+registrations_sent $(sum registrations_sent)
+controller_rss_kb_before $rss0
+controller_rss_kb $rss1
+rss_kib_per_engine $rssk
+controller_fds_before $fd0
+controller_fds $fd1
+fds_per_engine $fdk
+controller_threads $(ls "/proc/$cpid/task" 2>/dev/null | wc -l)
+hb_cpu_pct $hb
+hb_top_thread_pct $top_th
+tasks $ntasks
+tasks_ok ${ok:-0}
+tasks_per_s $tps
+controller_cpu_us_per_task $cpu_task
+engines_with_tasks $busy
+false_deaths $dead
+false_deaths_idle $dead_idle
+suspect_events $(grep -c "suspect" "$D/controller.log")
+nudges $(sum nudges)
+registered_again $(sum registered_again)
+farm_dropped $(sum dropped)
+EOF
+	mode=direct
+	[ "$r" -gt 0 ] && mode="$r relays"
+	rows="$rows$(printf '| %s | %s | %s s | %s s | %s %% | %s | %s | %s | %s / %s | %s |' \
+		"$n" "$mode" "$reg_s" "$live_s" "$hb" "$rssk" "$fdk" "$tps" "$busy" "$n" "$dead")
+"
+	lines="${lines}many engines=$n relays=$r registered_s=$reg_s live_s=$live_s hb_cpu_pct=$hb rss_kib_per_engine=$rssk fds_per_engine=$fdk tasks_per_s=$tps engines_with_tasks=$busy false_deaths=$dead
+"
+	if [ $trc != 0 ] || [ "$busy" != "$n" ] || [ "$dead" != 0 ] || [ "$reg_s" = -1 ]; then
+		rc=1
+		head -3 "$D/tasks.err" >&2
+	fi
+	cleanup
+done
+echo
+echo "| engines | path | registered in | live in | heartbeat CPU (idle) | RSS KiB/engine | fds/engine | no-op tasks/s | engines that ran a task | declared dead |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+printf '%s' "$rows"
+printf '%s' "$lines"
+exit $rc
