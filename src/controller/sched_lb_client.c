@@ -44,6 +44,8 @@ struct zpar_lbio_clients {
     uint64_t in_batches, in_items; /* batches received from clients, their items */
 };
 
+static zpar_lbio_clients_t *clients (zpar_sched_lb_io_t *io);
+
 /* ------------------------------------------------------------ requests */
 
 void zpar__lbio_client_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
