@@ -420,8 +420,9 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
-    else
-        (void)zpar__monitor_flush (io->monitor);
+    /* this drain's records go to the hub as one message (run_actions
+     * flushed already; a second flush of an empty pack costs nothing) */
+    (void)zpar__monitor_flush (io->monitor);
 }
 
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
