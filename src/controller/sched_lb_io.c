@@ -449,6 +449,7 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void *sched_thread (void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
+    (void)pthread_setname_np (pthread_self (), "zpar-sched");
     if (zpar__reactor_run (io->reactor) < 0)
         zpar__err ("task scheduler: event loop failed: %s", strerror (errno));
     return NULL;
