@@ -432,6 +432,8 @@ static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void *direct_thread (void *arg)
 {
     zpar_sched_direct_t *d = arg;
+    (void)pthread_setname_np (pthread_self (),
+                              d->kind == ZPAR_SCHED_DIRECT_MUX ? "zpar-mux" : "zpar-control");
     if (zpar__reactor_run (d->reactor) < 0)
         zpar__err ("%s: event loop failed: %s", d->name, strerror (errno));
     return NULL;

@@ -445,8 +445,9 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
-    else
-        (void)zpar__monitor_flush (io->monitor);
+    /* this drain's records go to the hub as one message (run_actions
+     * flushed already; a second flush of an empty pack costs nothing) */
+    (void)zpar__monitor_flush (io->monitor);
     zpar__lbio_clients_flush (io);
 }
 
@@ -474,6 +475,7 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void *sched_thread (void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
+    (void)pthread_setname_np (pthread_self (), "zpar-sched");
     if (zpar__reactor_run (io->reactor) < 0)
         zpar__err ("task scheduler: event loop failed: %s", strerror (errno));
     return NULL;
