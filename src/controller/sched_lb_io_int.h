@@ -18,6 +18,9 @@
 
 #define DRAIN_MAX 4096
 
+/* The messages for clients one drain produces (sched_lb_client.c). */
+typedef struct zpar_lbio_clients zpar_lbio_clients_t;
+
 /* A task's frames, owned by the policy between submit and its end. */
 typedef struct {
     zpar_frames_t f; /* [client id, delim, sig, hdr, body] */
@@ -49,12 +52,10 @@ struct zpar_sched_lb_io {
     zpar_batch_t *batch;
     struct lbslot *slots;
     size_t nslots, cslots;
-    uint64_t batches;      /* batches of tasks sent to engines */
-    uint64_t sent_batched; /* tasks sent in them */
-    uint64_t sent_alone;   /* tasks sent alone */
-    /* handling an item of a batch: its frames are not signed (a
-     * forwarder re-signs them) */
-    int item;
+    uint64_t batches;             /* batches of tasks sent to engines */
+    uint64_t sent_batched;        /* tasks sent in them */
+    uint64_t sent_alone;          /* tasks sent alone */
+    zpar_lbio_clients_t *clients; /* messages for clients held until the drain ends */
 };
 
 /* Free a payload (the policy's free_f; arg unused). */
@@ -87,6 +88,46 @@ void zpar__lbio_flush_engine (zpar_sched_lb_io_t *io, zpar_eid_t engine, size_t 
 size_t zpar__lbio_flush_dispatches (zpar_sched_lb_io_t *io);
 /* Free the round's buffers. */
 void zpar__lbio_out_free (zpar_sched_lb_io_t *io);
+
+/* A message dropped: counted, and logged (rate-limited) with side and why;
+ * errno says what kind of drop it is. */
+void zpar__lbio_drop (zpar_sched_lb_io_t *io, const char *side, const char *why);
+
+/* Whether a client may send a message of this type alone on the task
+ * socket (a batch item of another type is dropped). */
+int zpar__lbio_client_type_ok (const zpar_sched_lb_io_t *io, int type);
+
+/* Handle an item of a client's batch (f: its frames, laid out as a
+ * received message with the batch's routing frame; takes them) exactly
+ * as that message arriving alone. */
+void zpar__lbio_client_item (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+/* ---- sched_lb_client.c */
+
+/* A client's batch (checked frames; takes them): each item handled as it
+ * would be alone, bad items dropped alone and counted. */
+void zpar__lbio_client_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+/* A message for the client whose routing frame is f->part[from] (checked
+ * frames, header and body after the delimiter; takes them): held until
+ * zpar__lbio_clients_flush, then sent as it came when it is the client's
+ * only one and validly signed, else in one batch signed by the
+ * scheduler. */
+void zpar__lbio_to_client (zpar_sched_lb_io_t *io, zpar_frames_t *f, int from);
+
+/* The same for a message the scheduler made (copied; m's envelope is not
+ * used) for the client of routing identity id. */
+void zpar__lbio_to_client_msg (zpar_sched_lb_io_t *io, const void *id, size_t len, zpar_msg_t *m);
+
+/* Send what is held for clients (the end of a drain or of a round of
+ * actions). */
+void zpar__lbio_clients_flush (zpar_sched_lb_io_t *io);
+
+/* Free what zpar__lbio_to_client* allocated (held messages are dropped). */
+void zpar__lbio_clients_destroy (zpar_sched_lb_io_t *io);
+
+/* Batches sent to clients, and the items they carried. */
+void zpar__lbio_clients_stats (const zpar_sched_lb_io_t *io, uint64_t *batches, uint64_t *items);
 
 /* sched_lb_pipe.c: the watcher of the hub's pipe (io as arg): its
  * commands (engine up, down, adopted tasks, dependency outcomes, tasks
