@@ -113,7 +113,10 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EINVAL, err.text);
         goto done;
     }
-    if (zpar__hub_engine_room (h, err.text, sizeof (err.text)) < 0) {
+    /* an engine behind a relay costs us no file: the relay's connections
+     * carry it (doc/protocol.md, "Relays") */
+    if (!(m->nenv == 2 && zpar__relay_id_is (m->env[0].data, m->env[0].len)) &&
+        zpar__hub_engine_room (h, err.text, sizeof (err.text)) < 0) {
         rc = engine_refused (r, EMFILE, err.text);
         goto done;
     }

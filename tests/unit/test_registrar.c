@@ -289,6 +289,44 @@ static void test_engine_ids (zpar_hub_t *h)
     zpar__msg_destroy (r);
 }
 
+/* The open-files room (issue 11): only engines straight to the controller
+ * take files; one behind a relay comes as [relay id, its DEALER] and is
+ * never refused for files, nor counted against the direct ones. */
+static void test_fd_room (zpar_hub_t *h)
+{
+    uint8_t relay[ZPAR_RELAY_ID_LEN];
+    long alive = 0;
+    zpar_msg_t *m, *r;
+    for (uint32_t i = 0; i < h->nengines; i++)
+        alive += h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&
+                 !zpar__route_relayed (&h->engines[i]->route);
+    /* room for exactly one more direct engine */
+    h->fd_base = 10;
+    h->fd_limit = h->fd_base + (alive + 1) * ZPAR_HUB_FDS_PER_ENGINE + ZPAR_HUB_FDS_RESERVE;
+    memset (relay, 0x5a, sizeof (relay));
+    relay[0] = ZPAR_RELAY_TAG;
+    for (int i = 0; i < 3; i++) {
+        char uuid[32];
+        snprintf (uuid, sizeof (uuid), "uuid-relayed-%d", i);
+        m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE);
+        zpar__msg_push_ident (m, relay, sizeof (relay));
+        zpar__msg_push_ident (m, "dealer", 6);
+        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, uuid);
+        zpar__msg_add_str (m, ZPAR_F_HOST, "node8");
+        r = handle (h, m);
+        ok (r && r->hdr.engine != 0, "an engine behind a relay takes no file: registered (%d)", i);
+        zpar__msg_destroy (r);
+    }
+    r = handle (h, engine_req ("peer-fd1", "uuid-fd1", 0));
+    ok (r && r->hdr.engine != 0, "the relayed ones take no room from a direct engine");
+    zpar__msg_destroy (r);
+    r = handle (h, engine_req ("peer-fd2", "uuid-fd2", 0));
+    ok (r && r->hdr.engine == 0 && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EMFILE,
+        "one direct engine more than the files allow: refused EMFILE");
+    zpar__msg_destroy (r);
+    h->fd_limit = 0;
+}
+
 static void test_bad (zpar_hub_t *h)
 {
     zpar_msg_t *r = (zpar_msg_t *)1, *m = request (ZPAR_MSG_TASK, "x");
@@ -735,6 +773,7 @@ int main (void)
     }
     test_queries (&h);
     test_engine_ids (&h);
+    test_fd_room (&h);
     test_bad (&h);
     test_restart ();
     test_disk_full ();
