@@ -244,7 +244,7 @@ int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size)
         return 0;
     snprintf (text, size,
               "controller out of file descriptors: the open-files limit (RLIMIT_NOFILE, ulimit -n) "
-              "is %ld and %ld engines connected to it directly use it (about %d files each, %ld "
+              "is %ld and %ld engines use it (about %d files each, %ld "
               "for the controller "
               "itself); %ld engines need about %ld: raise the hard limit (ulimit -Hn, "
               "limits.conf, LimitNOFILE=) before starting the controller",
