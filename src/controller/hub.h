@@ -89,6 +89,7 @@ typedef struct zpar_hub {
     uint32_t hb_gen;             /* the last heartbeat watch number given */
     long fd_base;                /* files open when the loop started (zpar__hub_run) */
     uint64_t fd_refused;         /* engines refused for want of file descriptors */
+    uint64_t reg_repeats;        /* registrations repeated from the same socket, answered alike */
     zpar_hub_engine_t **engines; /* every engine that registered, in order */
     uint32_t nengines;           /* how many */
     uint32_t engines_cap;        /* allocated */

@@ -128,6 +128,28 @@ static void test_engines (zpar_hub_t *h)
     }
     zpar__msg_destroy (r);
     is_int (zpar__hub_engines_alive (h), 1, "still one engine");
+    {
+        /* the same registration repeated from the same socket (peer-1b):
+         * answered alike, acted on no further (no new heartbeat watch) */
+        zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (id1));
+        uint32_t gen = e ? e->hb_gen : 0;
+        uint64_t reps = h->reg_repeats;
+        size_t len = 0;
+        const void *p;
+        r = handle (h, engine_req ("peer-1b", "uuid-1", 0));
+        p = r ? zpar__msg_get_bytes (r, ZPAR_F_ROUTE, &len) : NULL;
+        ok (r && r->hdr.engine == id1 && p && len == ZPAR_ROUTE_LEN &&
+                memcmp (p, route1.b, len) == 0 && r->nenv == 1 && r->env[0].len == 7 &&
+                memcmp (r->env[0].data, "peer-1b", 7) == 0,
+            "a repeat from the same socket gets the same reply");
+        ok (h->reg_repeats == reps + 1 && e && e->hb_gen == gen,
+            "counted as a repeat, and not watched afresh");
+        zpar__msg_destroy (r);
+        r = handle (h, engine_req ("peer-1c", "uuid-1", 0));
+        ok (r && r->hdr.engine == id1 && h->reg_repeats == reps + 1 && e && e->hb_gen != gen,
+            "from another socket it is a registration again (watched afresh)");
+        zpar__msg_destroy (r);
+    }
 
     r = handle (h, engine_req ("peer-2", "uuid-2", 9));
     id2 = r ? r->hdr.engine : 0;
