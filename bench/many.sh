@@ -7,6 +7,8 @@
 #
 #   ZPAR_BUILD=build bench/many.sh [CASE...]
 #
+# MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
+# this build's farm (the protocol is the same): the before of a change.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
 # controller over tcp loopback; FARMS: engine-farm processes, default one
 # per 500 engines).  Default cases: 1000:0 1000:10; with --full also
@@ -48,7 +50,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZPAR_BUILD:-$top/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
-zpar=$build/zpar
+zpar=${MANY_ZPAR:-$build/zpar} # the controller and relays (MANY_ZPAR: another build's)
 farm=$build/bench/engine-farm
 client=$build/tests/scale/zpar-scale
 for x in "$zpar" "$farm" "$client"; do
