@@ -15,9 +15,12 @@
  * floor_tput_msgs, floor_broker_rss_kb), read by bench/run.sh.
  *
  * usage: floor-broker [-r ROUNDTRIPS] [-t MESSAGES] [-s PAYLOAD_BYTES] [-p BASEPORT]
- * (without -p the broker binds to ports the system picks)
+ * (without -p the broker binds to ports the system picks).  With FLOOR_SWITCHES
+ * set in the environment it also prints every thread's context switches
+ * ("floor_switches ROLE/THREAD VOLUNTARY NONVOLUNTARY", over its whole life).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -142,6 +145,47 @@ static void worker (int port)
             break;
     }
     _exit (0);
+}
+
+/* Print every thread of process pid as "floor_switches ROLE/COMM VOLUNTARY
+ * NONVOLUNTARY" (context switches over its life, /proc/PID/task/TID/status):
+ * how many times each thread slept and was woken, and was preempted. */
+static void print_switches (const char *role, pid_t pid)
+{
+    char path[300], line[256], comm[64];
+    DIR *d;
+    struct dirent *e;
+    snprintf (path, sizeof (path), "/proc/%d/task", (int)pid);
+    if (!(d = opendir (path)))
+        return;
+    while ((e = readdir (d))) {
+        FILE *f;
+        long vol = -1, inv = -1;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf (path, sizeof (path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+        if (!(f = fopen (path, "r")))
+            continue;
+        if (!fgets (comm, sizeof (comm), f))
+            comm[0] = 0;
+        fclose (f);
+        comm[strcspn (comm, "\n")] = 0;
+        for (char *c = comm; *c; c++)
+            if (*c == ' ')
+                *c = '_';
+        snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+        if (!(f = fopen (path, "r")))
+            continue;
+        while (fgets (line, sizeof (line), f)) {
+            if (strncmp (line, "voluntary_ctxt_switches:", 24) == 0)
+                vol = atol (line + 24);
+            else if (strncmp (line, "nonvoluntary_ctxt_switches:", 27) == 0)
+                inv = atol (line + 27);
+        }
+        fclose (f);
+        printf ("floor_switches %s/%s %ld %ld\n", role, comm, vol, inv);
+    }
+    closedir (d);
 }
 
 static int cmp_d (const void *a, const void *b)
@@ -273,6 +317,11 @@ int main (int argc, char **argv)
         }
     }
 
+    if (getenv ("FLOOR_SWITCHES")) {
+        print_switches ("client", getpid ());
+        print_switches ("broker", pb);
+        print_switches ("worker", pw);
+    }
     kill (pb, SIGTERM);
     kill (pw, SIGTERM);
     waitpid (pb, NULL, 0);

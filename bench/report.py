@@ -74,14 +74,16 @@ ROWS = [
     ("task records in the database", "db_records", None, "", "", None),
 ]
 
-# The 1,000-engine case, measured once per run (rep 0) by bench/many.sh.
-MANY_ROWS = [
-    ("1,000 engines: all registered in", "many_registered_s", "s", ("value", "le", 5.0)),
-    ("1,000 engines: controller RSS per engine", "many_rss_per_engine_kib", "KiB",
-     ("value", "le", 20.0)),
-    ("1,000 engines: heartbeat CPU, % of a core", "many_hb_cpu_pct", "%", ("value", "le", 5.0)),
-    ("1,000 engines: engines that ran a task", "many_engines_used", "", None),
-    ("1,000 engines: controller fds per engine", "many_fds_per_engine", "ratio", None),
+# The 1,000-engine case, measured once per run (rep 0) by bench/many.sh:
+# raw keys many_<engines>_<relays>_<field>.  (field, label, unit, target)
+MANY_FIELDS = [
+    ("registered_s", "all registered in", "s", ("value", "le", 5.0)),
+    ("rss_kib_per_engine", "controller RSS per engine", "KiB", ("value", "le", 20.0)),
+    ("hb_cpu_pct", "heartbeat CPU idle, % of a core", "%", ("value", "le", 5.0)),
+    ("fds_per_engine", "controller fds per engine", "ratio", None),
+    ("engines_with_tasks", "engines that ran a task", "", None),
+    ("tasks_per_s", "no-op tasks/s", "/s", None),
+    ("false_deaths", "engines declared dead", "", ("value", "le", 0)),
 ]
 
 
@@ -173,18 +175,27 @@ def main():
         rows.append(row)
     once = raw.get(0, {})
     many_rows = []
-    for label, k, unit, target in MANY_ROWS:
-        if k not in once:
-            continue
-        s = spread([once[k]])
-        row = {"metric": label, "key": k, "unit": unit, "zpar": s, "zpar_values": [once[k]],
-               "floor_key": None, "floor": None, "ratio": None, "target": None, "verdict": None}
-        if target:
-            what, op, limit = target
-            row["target"] = {"on": what, "op": op, "limit": limit}
-            row["verdict"] = "PASS" if meets(once[k], op, limit) else "FAIL"
-        many_rows.append(row)
-
+    cases = sorted({tuple(int(x) for x in k.split("_")[1:3]) for k in once
+                    if k.startswith("many_") and k.split("_")[1].isdigit()
+                    and k.split("_")[2].isdigit()})
+    for n, rl in cases:
+        for field, label, unit, target in MANY_FIELDS:
+            k = "many_%d_%d_%s" % (n, rl, field)
+            if k not in once:
+                continue
+            s = spread([once[k]])
+            row = {"metric": "%s engines, %s: %s" % (
+                       format(n, ","), "direct" if rl == 0 else "%d relays" % rl, label),
+                   "key": k, "unit": unit, "zpar": s, "zpar_values": [once[k]],
+                   "floor_key": None, "floor": None, "ratio": None, "target": None,
+                   "verdict": None}
+            if field == "engines_with_tasks":
+                target = ("value", "ge", float(n))
+            if target:
+                what, op, limit = target
+                row["target"] = {"on": what, "op": op, "limit": limit}
+                row["verdict"] = "PASS" if meets(once[k], op, limit) else "FAIL"
+            many_rows.append(row)
     many = meta.get("many", "")
     load_start = meta.get("load_start", "")
     load_end = meta.get("load_end", "")
@@ -201,7 +212,7 @@ def main():
         pass
 
     # ------------------------------------------------------------ table
-    w = max(len(r["metric"]) for r in rows) + 1
+    w = max(len(r["metric"]) for r in rows + many_rows) + 1
     print()
     print("zpar benchmark (%s run, %d repetition%s%s, %s, %s cores, %s)" % (
         meta.get("mode", "?"), reps, "" if reps == 1 else "s",
@@ -259,10 +270,10 @@ def main():
     print("trips, %s inline / %s isolated pipelined, %s commands; peers %s (%s round trips, %s "
           "pipelined)." % (meta.get("n_tput_n"), meta.get("n_tput_iso_n"), meta.get("n_cmd_n"),
                            meta.get("peers"), meta.get("n_peer_rtt"), meta.get("n_peer_tput")))
-    many_lines = [k for k in meta if k.startswith("many_")]
-    if many_lines:
-        print("1,000 engines (bench/many.sh): " + "; ".join(
-            "%s %s" % (k[5:], meta[k]) for k in sorted(many_lines)))
+    if many_rows:
+        print("1,000 engines: %s, once per run (engine-farm processes; the controller's RSS and "
+              "fds with the engines" % meta.get("many", "bench/many.sh"))
+        print("minus before them, over the engines; heartbeat CPU over an idle spell)." )
 
     if len(sys.argv) == 4 and sys.argv[3]:
         doc = {"meta": meta, "warnings": warnings,

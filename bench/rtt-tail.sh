@@ -8,22 +8,29 @@
 # hand-offs of one round trip: the voluntary context switches (each one a
 # thread that went to sleep and had to be woken again) per round trip of
 # every thread of the controller and the engines (/proc/PID/task/TID/status),
-# and of the client and of the broker floor's three processes (perf stat
-# -e context-switches, when perf is there).  With --sched it also records
+# and of the client (perf stat -e context-switches, when perf is there), and
+# the same per thread of the broker floor's three processes (floor-broker
+# with FLOOR_SWITCHES set).  With --sched it also records
 # `perf sched` over one loaded zpar run and prints the threads' wake-up
-# latencies (perf sched latency: time from wake-up to running).
+# latencies (perf sched latency: time from wake-up to running).  With
+# --hub-batch it then measures again with the controller's main thread (the
+# hub, off the round trip's path) switched to SCHED_BATCH (chrt -b: it keeps
+# its share of the CPU but no longer preempts a thread it wakes), labels
+# quiet_hubbatch and loaded_hubbatch: the scheduler thread's preemptions per
+# round trip show what the hub's wake-ups cost the path.
 #
-#   rtt-tail.sh [--sched] [N]
+#   rtt-tail.sh [--sched] [--hub-batch] [N]
 #
 # Needs a zpar build as bench/run.sh finds it (ZPAR_BUILD).  Prints "key
 # value" lines and a table; the work directory is removed (--keep keeps it).
 set -u
 export LC_ALL=C
-N=5000 SCHED=0 KEEP=0
+N=5000 SCHED=0 KEEP=0 HUBB=0
 for a in "$@"; do
     case "$a" in
     --sched) SCHED=1 ;;
     --keep) KEEP=1 ;;
+    --hub-batch) HUBB=1 ;;
     -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *[!0-9]* | '') echo "rtt-tail.sh: unknown argument $a" >&2; exit 2 ;;
     *) N=$a ;;
@@ -97,13 +104,9 @@ hogs_off() {
 measure() { # label
     local l=$1 cs
     say "$l: floor-broker ($N round trips)"
-    if [ -n "$PERF" ]; then
-        $PERF stat -x, -e context-switches -o "$WORK/fb.$l.perf" "$B/floor-broker" -r "$N" -t 1 >"$WORK/fb.$l"
-        cs=$(awk -F, '/context-switches/ { print $1 }' "$WORK/fb.$l.perf")
-        echo "broker_switches_per_rtt_$l $(awk -v c="$cs" -v n="$N" 'BEGIN { printf "%.2f", c / (n + 200) }')"
-    else
-        "$B/floor-broker" -r "$N" -t 1 >"$WORK/fb.$l"
-    fi
+    FLOOR_SWITCHES=1 "$B/floor-broker" -r "$N" -t 1 >"$WORK/fb.$l"
+    awk -v n="$N" -v l="$l" '$1 == "floor_switches" { v = $3 / (n + 200); p = $4 / (n + 200)
+        if (v >= 0.005 || p >= 0.005) printf "floor_switches_per_rtt_%s %s voluntary %.2f preempted %.2f\n", l, $2, v, p }' "$WORK/fb.$l"
     echo "broker_p50_us_$l $(get "$WORK/fb.$l" floor_rtt_median_us)"
     echo "broker_p99_us_$l $(get "$WORK/fb.$l" floor_rtt_p99_us)"
     say "$l: zpar rtt lb inline ($N round trips)"
@@ -137,3 +140,14 @@ if [ $SCHED = 1 ] && [ -n "$PERF" ]; then
         grep -E 'zpar|lt-zpar|ZMQbg|engine|hub|sched|iopub|heart|sh:' | head -25
 fi
 hogs_off
+if [ $HUBB = 1 ]; then
+    if chrt -b -p 0 "$CPID" >/dev/null; then
+        measure quiet_hubbatch
+        hogs_on
+        sleep 1
+        measure loaded_hubbatch
+        hogs_off
+    else
+        say "chrt -b -p 0 $CPID failed: no SCHED_BATCH run"
+    fi
+fi

@@ -365,14 +365,49 @@ peers() {
     done
 }
 
-# The 1,000-engine case: bench/many.sh (its own cluster), once per run.
+# The 1,000-engine case: bench/many.sh (engine-farm processes, its own
+# controller), once per run, direct and through 10 relays; its
+# "many engines=N relays=R key=value ..." lines become raw values of rep 0
+# named many_N_R_key.  Needs bench/engine-farm and tests/scale/zpar-scale in
+# the build (make -C BUILD check TESTS= builds them).
 many() {
-    if [ ! -x "$BENCH/many.sh" ]; then
+    local line kv n r
+    if [ ! -f "$BENCH/many.sh" ]; then
         meta many "pending: bench/many.sh is not in this tree"
         return
     fi
-    say "the 1,000-engine case: bench/many.sh"
-    meta many "bench/many.sh"
+    if [ $QUICK = 1 ]; then
+        meta many "skipped with --quick"
+        return
+    fi
+    if [ ! -x "$ZB/bench/engine-farm" ] || [ ! -x "$ZB/tests/scale/zpar-scale" ]; then
+        say "building bench/engine-farm and tests/scale/zpar-scale in $ZB (make check TESTS=)"
+        make -C "$ZB" -s check TESTS= >"$WORK/many-build.log" 2>&1
+    fi
+    say "the 1,000-engine case: bench/many.sh 1000:0 1000:10 (idle ${MANY_IDLE:-10} s, ${MANY_TASKS:-20000} tasks)"
+    REP=0
+    if ! ZPAR_BUILD=$ZB MANY_IDLE=${MANY_IDLE:-10} MANY_TASKS=${MANY_TASKS:-20000} \
+        timeout -k 10 900 sh "$BENCH/many.sh" 1000:0 1000:10 >"$WORK/many.out" 2>"$WORK/many.err"; then
+        tail -5 "$WORK/many.err" >&2
+        say "bench/many.sh failed or found a fault (its output: $WORK/many.out)"
+        KEEP=1
+    fi
+    meta many "bench/many.sh 1000:0 1000:10"
+    while read -r line; do
+        n="" r=""
+        for kv in $line; do
+            case "$kv" in
+            engines=*) n=${kv#engines=} ;;
+            relays=*) r=${kv#relays=} ;;
+            esac
+        done
+        [ -n "$n" ] && [ -n "$r" ] || continue
+        for kv in $line; do
+            case "$kv" in
+            *=*) put "many_${n}_${r}_${kv%%=*}" "${kv#*=}" ;;
+            esac
+        done
+    done < <(grep '^many ' "$WORK/many.out")
 }
 
 # ----------------------------------------------------------- repetitions

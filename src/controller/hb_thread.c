@@ -351,6 +351,7 @@ static void *hb_main (void *arg)
 {
     zpar_hb_thread_t *t = arg;
     zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL, *wm = NULL;
+    (void)pthread_setname_np (pthread_self (), "zpar-hb");
     if (!(wp = zpar__zmq_watcher_create (t->r, t->pong, ZPAR_EV_IN, on_pong, t)) ||
         (t->mon && !(wm = zpar__zmq_watcher_create (t->r, t->mon, ZPAR_EV_IN, on_mon, t))) ||
         !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||

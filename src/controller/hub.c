@@ -200,64 +200,84 @@ static void record_running (zpar_hub_t *h, const zpar_hdr_t *hd)
     (void)zpar__records_put_running (h->records, task, l->engine, zpar__now_us ());
 }
 
-/* One message of the monitor: [tag, delimiter, signature, header, body],
- * copied by a scheduler from the traffic it forwards (already checked
- * there).  The request and result are stored as received; only a
- * result's body is decoded, for its status. */
-static void monitor_one (zpar_hub_t *h, zpar_frames_t *f)
+/* One item of a scheduler's record (proto_monitor.h): the request and
+ * the result are stored as packed; only a result's body is decoded, for
+ * its status. */
+static void monitor_item (zpar_hub_t *h, const zpar_monitor_item_t *it)
 {
-    zpar_monitor_kind_t kind =
-        zpar__monitor_kind (zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0]));
     zpar_error_t err;
-    zpar_hdr_t hd;
-    const void *hdr, *body;
-    size_t hlen, blen;
-    int d;
+    const zpar_hdr_t *hd = &it->hdr;
+    const uint8_t *body = it->packed ? it->packed + ZPAR_HDR_LEN : NULL;
+    size_t blen = it->packed ? it->len - ZPAR_HDR_LEN : 0;
 
-    if (kind == ZPAR_MON_NONE || zpar__frames_check (NULL, f, &hd, &err) < 0) {
-        zpar__warn ("hub: bad monitor message (%s)",
-                    kind == ZPAR_MON_NONE ? "unknown tag" : err.text);
-        return;
-    }
-    d = f->delim;
-    hdr = zmq_msg_data (&f->part[d + 2]);
-    hlen = zmq_msg_size (&f->part[d + 2]);
-    body = zmq_msg_data (&f->part[d + 3]);
-    blen = zmq_msg_size (&f->part[d + 3]);
-    switch (kind) {
+    switch (it->kind) {
     case ZPAR_MON_MUX_IN:
     case ZPAR_MON_TASK_IN:
-        record_submit (h, &hd, kind == ZPAR_MON_MUX_IN, hdr, hlen, body, blen);
+        record_submit (h, hd, it->kind == ZPAR_MON_MUX_IN, it->packed, ZPAR_HDR_LEN, body, blen);
         break;
     case ZPAR_MON_TASK_RUN:
-        record_running (h, &hd);
+        record_running (h, hd);
         break;
     case ZPAR_MON_MUX_OUT:
     case ZPAR_MON_CTL_OUT:
     case ZPAR_MON_TASK_OUT:
-        if (zpar__frames_decode (f, h->scratch, &err) < 0) {
-            zpar__warn ("hub: bad monitor message (%s): %s", zpar__monitor_tag (kind), err.text);
+        if (zpar__msg_unpack (h->scratch, it->packed, it->len, &err) < 0) {
+            h->n_monitor_bad++;
+            zpar__warn ("hub: bad monitor item (%s): %s", zpar__monitor_tag (it->kind), err.text);
             return;
         }
-        record_finish (h, &hd, (int)zpar__proto_result_status (h->scratch), hdr, hlen, body, blen,
-                       kind != ZPAR_MON_TASK_OUT);
+        record_finish (h, hd, (int)zpar__proto_result_status (h->scratch), it->packed, ZPAR_HDR_LEN,
+                       body, blen, it->kind != ZPAR_MON_TASK_OUT);
         break;
     default:
         break;
     }
 }
 
+/* One record of the monitor: the items a scheduler packed in one drain.
+ * A malformed record is read up to the bad item, the rest dropped. */
+static void monitor_record (zpar_hub_t *h, const void *buf, size_t len)
+{
+    zpar_monitor_item_t it;
+    zpar_error_t err;
+    size_t off = 0;
+    int rc;
+    while ((rc = zpar__monitor_next (buf, len, &off, &it, &err)) == 1)
+        monitor_item (h, &it);
+    if (rc < 0) {
+        h->n_monitor_bad++;
+        zpar__warn ("hub: bad monitor record dropped (%s)", err.text);
+    }
+}
+
 static void drain_monitor (zpar_hub_t *h)
 {
     for (int k = 0; k < DRAIN_MAX && h->monitor; k++) {
-        zpar_frames_t f;
-        if (zpar__frames_recv (h->monitor, &f, ZMQ_DONTWAIT) < 0) {
-            if (errno == EPROTO)
-                continue;
+        zmq_msg_t m;
+        int more;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, h->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
             break;
         }
-        monitor_one (h, &f);
-        zpar__frames_close (&f);
+        more = zmq_msg_more (&m);
+        if (!more)
+            monitor_record (h, zmq_msg_data (&m), zmq_msg_size (&m));
+        zmq_msg_close (&m);
+        if (more) {
+            /* a record is one frame: all of this message is dropped */
+            h->n_monitor_bad++;
+            zpar__warn ("hub: bad monitor message (more than one frame) dropped");
+            do {
+                zmq_msg_init (&m);
+                if (zmq_msg_recv (&m, h->monitor, ZMQ_DONTWAIT) < 0) {
+                    zmq_msg_close (&m);
+                    break;
+                }
+                more = zmq_msg_more (&m);
+                zmq_msg_close (&m);
+            } while (more);
+        }
     }
     if (zpar__records_batched (h->records) >= ZPAR_RECORDS_BATCH)
         zpar__hub_flush_records (h);

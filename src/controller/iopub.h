@@ -17,6 +17,23 @@
  * subscriber that does not read loses output, the controller does not grow.
  * What is forwarded can still be read by any subscriber: confidentiality
  * needs encryption (CurveZMQ), not provided here.
+ *
+ * Engines publish only what some client listens to: the clients' side is
+ * an XPUB and the engines' side an XSUB, and the forwarding thread turns
+ * the clients' subscriptions into subscriptions of its own towards the
+ * engines, whose PUBs then filter at the source (doc/protocol.md, "IOPub
+ * subscriptions").  With no subscriber, an engine sends nothing: a task
+ * costs the controller no IOPub message.  Each distinct client topic asks
+ * the engines for "c<client>." (a client's own output) or for everything
+ * ("", and any prefix of several clients' topics); topics that match no
+ * engine topic ask for nothing.  More than 256 distinct topics, or one too
+ * long to track, and it asks for everything from then on (bounded memory
+ * whatever the clients send).  A message from the clients' side that is
+ * not a subscription is dropped and counted.  ZPAR_IOPUB_FILTER=0 in the
+ * environment: engines publish everything, as before the filtering.
+ * Output published before a subscription reaches an engine is not
+ * delivered to that subscriber; results carry the captured stdout/stderr
+ * whatever IOPub did.
  */
 #ifndef ZPAR__IOPUB_H
 #define ZPAR__IOPUB_H
@@ -43,5 +60,9 @@ void zpar__iopub_stop (zpar_iopub_t *io);
  * it runs; safe to read from any thread).  0 for NULL. */
 uint64_t zpar__iopub_forwarded (const zpar_iopub_t *io);
 uint64_t zpar__iopub_dropped (const zpar_iopub_t *io);
+
+/* Topics the forwarder currently asks the engines for ("" counts as one).
+ * 0: engines publish nothing. */
+uint64_t zpar__iopub_upstream (const zpar_iopub_t *io);
 
 #endif

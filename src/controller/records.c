@@ -15,33 +15,10 @@
 #include "records_internal.h"
 #include "zpar.h"
 
-static const char *schema =
-    "CREATE TABLE IF NOT EXISTS tasks ("
-    "  id INTEGER PRIMARY KEY,"
-    "  client INTEGER, engine INTEGER,"
-    "  state INTEGER NOT NULL DEFAULT 0,"
-    "  status INTEGER NOT NULL DEFAULT 0,"
-    "  submitted_us INTEGER, started_us INTEGER, completed_us INTEGER,"
-    "  request BLOB, result BLOB);"
-    "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);"
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);"
-    "CREATE TABLE IF NOT EXISTS engines (uuid TEXT PRIMARY KEY, id INTEGER NOT NULL);";
-
-static const char *sql_request = "INSERT INTO tasks(id,client,engine,state,submitted_us,request) "
-                                 "VALUES(?1,?2,?3,0,?4,?5) ON CONFLICT(id) DO UPDATE SET "
-                                 "client=?2, request=?5, submitted_us=?4";
-static const char *sql_running =
-    "INSERT INTO tasks(id,engine,state,started_us) VALUES(?1,?2,1,?3) "
-    "ON CONFLICT(id) DO UPDATE SET engine=?2, started_us=?3, state=MAX(state,1)";
-static const char *sql_result = "INSERT INTO tasks(id,engine,state,status,completed_us,result) "
-                                "VALUES(?1,?2,2,?3,?4,?5) ON CONFLICT(id) DO UPDATE SET "
-                                "engine=?2, state=2, status=?3, completed_us=?4, result=?5";
-static const char *sql_get = "SELECT state,status,request,result FROM tasks WHERE id=?1";
-static const char *sql_purge_one = "DELETE FROM tasks WHERE state=2 AND id=?1";
-static const char *sql_purge_all = "DELETE FROM tasks WHERE state=2";
-static const char *sql_unfinished =
-    "SELECT id,state,engine,request FROM tasks WHERE state<2 ORDER BY id";
-static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks WHERE state=2";
+/* The layout (tables, the compact request and result): records_write.c. */
+static const char *sql_purge_one = "DELETE FROM tasks WHERE id=?1";
+static const char *sql_purge_all = "DELETE FROM tasks";
+static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks";
 static const char *sql_engine_get = "SELECT id FROM engines WHERE uuid=?1";
 static const char *sql_engine_put = "INSERT INTO engines(uuid,id) VALUES(?1,?2) ON CONFLICT(uuid) "
                                     "DO UPDATE SET id=?2";
@@ -66,7 +43,12 @@ zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err)
         return NULL;
     }
     s->limit = ZPAR_RECORDS_LIMIT_DEFAULT;
-    if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__db_exec (s->db, schema, err) < 0)
+    /* the write-ahead log: checkpointed every 256 pages (1 MiB) and cut
+     * back to 1 MiB after, so that the records' disk use follows the
+     * records, not the largest burst */
+    if (!(s->db = zpar__db_open (path, &opts, err)) || zpar__rec_schema (s, path, err) < 0 ||
+        zpar__db_exec (s->db, "PRAGMA wal_autocheckpoint=256; PRAGMA journal_size_limit=1048576",
+                       err) < 0)
         goto error;
     zpar__rec_spill_start (s, path);
     return s;
@@ -101,74 +83,6 @@ void zpar__records_close (zpar_records_t *s)
     }
 }
 
-static int run_op (zpar_records_t *s, const op_t *op, zpar_error_t *err)
-{
-    sqlite3_stmt *st;
-    switch (op->kind) {
-    case OP_REQUEST:
-        if (!(st = zpar__db_stmt (s->db, sql_request, err)))
-            return -1;
-        sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
-        sqlite3_bind_int64 (st, 2, op->client);
-        sqlite3_bind_int64 (st, 3, op->engine);
-        sqlite3_bind_int64 (st, 4, (sqlite3_int64)op->when);
-        sqlite3_bind_blob (st, 5, op->blob, (int)op->len, SQLITE_STATIC);
-        break;
-    case OP_RUNNING:
-        if (!(st = zpar__db_stmt (s->db, sql_running, err)))
-            return -1;
-        sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
-        sqlite3_bind_int64 (st, 2, op->engine);
-        sqlite3_bind_int64 (st, 3, (sqlite3_int64)op->when);
-        break;
-    case OP_ENGINE:
-        if (!(st = zpar__db_stmt (s->db, sql_engine_put, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
-        if (zpar__db_run (s->db, st, "write", err) < 0 ||
-            !(st = zpar__db_stmt (s->db, sql_counter_max, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->when);
-        break;
-    case OP_COUNTER:
-        if (!(st = zpar__db_stmt (s->db, sql_counter_max, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
-        break;
-    default:
-        if (!(st = zpar__db_stmt (s->db, sql_result, err)))
-            return -1;
-        sqlite3_bind_int64 (st, 1, (sqlite3_int64)op->id);
-        sqlite3_bind_int64 (st, 2, op->engine);
-        sqlite3_bind_int (st, 3, op->status);
-        sqlite3_bind_int64 (st, 4, (sqlite3_int64)op->when);
-        sqlite3_bind_blob (st, 5, op->blob, (int)op->len, SQLITE_STATIC);
-        break;
-    }
-    return zpar__db_run (s->db, st, "write", err);
-}
-
-/* The batch in one transaction; -1 with errno and err, the batch kept. */
-static int write_batch (zpar_records_t *s, size_t n, zpar_error_t *err)
-{
-    if (zpar__db_begin (s->db, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (run_op (s, &s->ops[i], err) < 0) {
-            zpar__db_rollback (s->db);
-            return -1;
-        }
-    }
-    if (zpar__db_commit (s->db, err) < 0) {
-        zpar__db_rollback (s->db);
-        return -1;
-    }
-    return 0;
-}
-
 /* Write the batch now (no waiting for the next try): the state of
  * "records not saved" follows the outcome, its changes are logged. */
 static int flush_now (zpar_records_t *s, zpar_error_t *err)
@@ -181,7 +95,7 @@ static int flush_now (zpar_records_t *s, zpar_error_t *err)
     /* catching up after a failure: a part per call, so the hub's loop
      * never stops for long */
     todo = s->since_us && n > ZPAR_RECORDS_CATCHUP ? ZPAR_RECORDS_CATCHUP : n;
-    if (write_batch (s, todo, &e) < 0) {
+    if (zpar__rec_write (s, todo, &e) < 0) {
         saved = errno;
         s->catching_up = 0;
         s->failures++;
@@ -263,25 +177,9 @@ int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
     return zpar__db_exec (s->db, sql, NULL);
 }
 
-static int dup_col (sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
-{
-    const void *p = sqlite3_column_blob (st, col);
-    int n = sqlite3_column_bytes (st, col);
-    *out = NULL;
-    *len = 0;
-    if (!p || n <= 0)
-        return 0;
-    if (!(*out = malloc ((size_t)n)))
-        return -1;
-    memcpy (*out, p, (size_t)n);
-    *len = (size_t)n;
-    return 0;
-}
-
 int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *status, uint8_t **req,
                        size_t *reqlen, uint8_t **res, size_t *reslen)
 {
-    sqlite3_stmt *st;
     uint64_t id = tid.v;
     int rc, found = 0;
     if (!s || !state || !status || id > INT64_MAX || (req && !reqlen) || (res && !reslen)) {
@@ -298,22 +196,9 @@ int zpar__records_get (zpar_records_t *s, zpar_tid_t tid, int *state, int *statu
     }
     if (s->nops)
         (void)zpar__records_flush (s, NULL);
-    if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
+    if ((rc = zpar__rec_db_get (s, id, state, status, req, reqlen, res, reslen)) < 0)
         return -1;
-    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    if ((rc = zpar__db_step (s->db, st, "get", NULL)) < 0)
-        return -1;
-    if (rc == 1) {
-        found = 1;
-        *state = sqlite3_column_int (st, 0);
-        *status = sqlite3_column_int (st, 1);
-        if ((req && dup_col (st, 2, req, reqlen) < 0) ||
-            (res && dup_col (st, 3, res, reslen) < 0)) {
-            sqlite3_reset (st);
-            goto nomem;
-        }
-        sqlite3_reset (st);
-    }
+    found = rc;
     /* not saved yet: the batch is part of the records */
     if (s->nops &&
         (rc = zpar__rec_overlay (s, id, found, state, status, req, reqlen, res, reslen)) != 0) {
@@ -341,24 +226,15 @@ nomem:
 
 int zpar__records_state (zpar_records_t *s, zpar_tid_t tid, int *state, int *status)
 {
-    sqlite3_stmt *st;
     uint64_t id = tid.v;
     int rc, found = 0;
     if (!s || !state || !status || !id || id > INT64_MAX) {
         errno = EINVAL;
         return -1;
     }
-    if (!(st = zpar__db_stmt (s->db, sql_get, NULL)))
+    if ((rc = zpar__rec_db_get (s, id, state, status, NULL, NULL, NULL, NULL)) < 0)
         return -1;
-    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    if ((rc = zpar__db_step (s->db, st, "get", NULL)) < 0)
-        return -1;
-    if (rc == 1) {
-        found = 1;
-        *state = sqlite3_column_int (st, 0);
-        *status = sqlite3_column_int (st, 1);
-        sqlite3_reset (st);
-    }
+    found = rc;
     /* the batch, not written yet, comes after */
     if (s->nops &&
         (rc = zpar__rec_overlay (s, id, found, state, status, NULL, NULL, NULL, NULL)) != 0) {
@@ -400,23 +276,43 @@ long zpar__records_purge (zpar_records_t *s, zpar_tid_t tid)
 /* The state the database has for id: 0 / 1 (*state set) / -1. */
 static int db_state (zpar_records_t *s, uint64_t id, int *state)
 {
-    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_get, NULL);
-    int rc;
-    if (!st)
-        return -1;
-    sqlite3_bind_int64 (st, 1, (sqlite3_int64)id);
-    if ((rc = zpar__db_step (s->db, st, "get", NULL)) == 1) {
-        *state = sqlite3_column_int (st, 0);
-        sqlite3_reset (st);
+    int status;
+    return zpar__rec_db_get (s, id, state, &status, NULL, NULL, NULL, NULL);
+}
+
+/* Each unfinished task of the database, with what the batch says of it
+ * over it. */
+typedef struct {
+    zpar_records_unfinished_f cb;
+    void *arg;
+    zpar_idmap_t *map;
+} unf_t;
+
+static void unfinished_row (void *arg, uint64_t id, int state, uint32_t engine, const void *req,
+                            size_t len)
+{
+    unf_t *u = arg;
+    btask_t *t = u->map ? zpar__idmap_get (u->map, id) : NULL;
+    if (t) {
+        t->in_db = 1;
+        if (t->state == ZPAR_REC_DONE)
+            return;
+        if (t->state > state) {
+            state = t->state;
+            engine = t->engine;
+        }
+        if (t->req) {
+            req = t->req->blob;
+            len = t->req->len;
+        }
     }
-    return rc;
+    u->cb (u->arg, zpar__tid (id), state, zpar__eid (engine), req, len);
 }
 
 int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, void *arg)
 {
     zpar_idmap_t *map = NULL;
     btask_t *bt = NULL;
-    sqlite3_stmt *st;
     size_t nb = 0;
     int rc = 0;
     if (!s || !cb) {
@@ -427,29 +323,9 @@ int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, v
     /* not saved (a full disk, a spill read back): the batch counts too */
     if (s->nops && !(bt = zpar__rec_batch_tasks (s, &map, &nb)))
         return -1;
-    if (!(st = zpar__db_stmt (s->db, sql_unfinished, NULL)))
-        goto done;
-    while ((rc = zpar__db_step (s->db, st, "list unfinished", NULL)) == 1) {
-        uint64_t id = (uint64_t)sqlite3_column_int64 (st, 0);
-        btask_t *t = map ? zpar__idmap_get (map, id) : NULL;
-        int state = sqlite3_column_int (st, 1);
-        uint32_t engine = (uint32_t)sqlite3_column_int64 (st, 2);
-        const void *req = sqlite3_column_blob (st, 3);
-        size_t len = (size_t)sqlite3_column_bytes (st, 3);
-        if (t) {
-            t->in_db = 1;
-            if (t->state == ZPAR_REC_DONE)
-                continue;
-            if (t->state > state) {
-                state = t->state;
-                engine = t->engine;
-            }
-            if (t->req) {
-                req = t->req->blob;
-                len = t->req->len;
-            }
-        }
-        cb (arg, zpar__tid (id), state, zpar__eid (engine), req, len);
+    {
+        unf_t u = {cb, arg, map};
+        rc = zpar__rec_db_unfinished (s, unfinished_row, &u);
     }
     /* tasks only in the batch (a database row, when there is one, is done) */
     for (size_t i = 0; rc == 0 && i < nb; i++) {
@@ -459,10 +335,9 @@ int zpar__records_unfinished (zpar_records_t *s, zpar_records_unfinished_f cb, v
             continue;
         cb (arg, zpar__tid (t->id), t->state, zpar__eid (t->engine), t->req->blob, t->req->len);
     }
-done:
     free (bt);
     zpar__idmap_destroy (map);
-    return rc < 0 || !st ? -1 : 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int zpar__records_counts (zpar_records_t *s, uint64_t *ok, uint64_t *notok)

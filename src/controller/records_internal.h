@@ -54,6 +54,23 @@ typedef struct {
     const op_t *req;
 } btask_t;
 
+/* records_write.c: check the database's layout (-1 EPROTO with the
+ * reason for a database of another layout) and create the schema. */
+int zpar__rec_schema (zpar_records_t *s, const char *path, zpar_error_t *err);
+/* records_write.c: write ops[0..n) in one transaction (rolled back on
+ * failure, errno kept). */
+int zpar__rec_write (zpar_records_t *s, size_t n, zpar_error_t *err);
+/* records_write.c: task id as the database has it (not the batch): 1
+ * found (*state, *status; *req, *res malloc'd packed messages or NULL
+ * when not wanted or absent), 0 not found, -1 errno. */
+int zpar__rec_db_get (zpar_records_t *s, uint64_t id, int *state, int *status, uint8_t **req,
+                      size_t *reqlen, uint8_t **res, size_t *reslen);
+/* records_write.c: each task the database has unfinished, in id order,
+ * with its request (packed; NULL, 0 if none). */
+typedef void (*zpar_rec_row_f) (void *arg, uint64_t id, int state, uint32_t engine, const void *req,
+                                size_t len);
+int zpar__rec_db_unfinished (zpar_records_t *s, zpar_rec_row_f cb, void *arg);
+
 /* Append a zeroed operation to the batch (its memory counted); NULL ENOMEM. */
 op_t *zpar__rec_push (zpar_records_t *s);
 /* Undo the last push (its blob not set yet). */

@@ -117,6 +117,7 @@ static void reply_error (zpar_sched_direct_t *d, zmq_msg_t *engine, zmq_msg_t *c
         zpar__wire_send_chan (d->client, d->signer, d->chan, m, ZMQ_DONTWAIT) == 0 && !why &&
         d->kind == ZPAR_SCHED_DIRECT_MUX)
         (void)zpar__monitor_send_msg (d->monitor, d->signer, ZPAR_MON_MUX_OUT, m);
+    (void)zpar__monitor_flush (d->monitor);
     zpar__msg_destroy (m);
 }
 
@@ -334,6 +335,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zmq_msg_close (&e0);
         zmq_msg_close (&c1);
     }
+    (void)zpar__monitor_flush (d->monitor); /* this drain's records: one message */
 }
 
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -382,6 +384,7 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         swap01 (&f);
         (void)zpar__frames_send (d->client, &f, 0, ZMQ_DONTWAIT);
     }
+    (void)zpar__monitor_flush (d->monitor); /* this drain's records: one message */
 }
 
 /* Hub -> engine: [engine identity, frames...]; ["$TERM"] stops. */
@@ -429,6 +432,8 @@ static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void *direct_thread (void *arg)
 {
     zpar_sched_direct_t *d = arg;
+    (void)pthread_setname_np (pthread_self (),
+                              d->kind == ZPAR_SCHED_DIRECT_MUX ? "zpar-mux" : "zpar-control");
     if (zpar__reactor_run (d->reactor) < 0)
         zpar__err ("%s: event loop failed: %s", d->name, strerror (errno));
     return NULL;

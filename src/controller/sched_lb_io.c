@@ -165,6 +165,8 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
         zpar__watcher_stop (io->w_retry);
     /* O(1): the full stats walk the queue (20,000 tasks pipelined) */
     io->duplicates = zpar__sched_lb_dropped_dups (io->policy) + io->stale;
+    /* what this round recorded goes to the hub as one message */
+    (void)zpar__monitor_flush (io->monitor);
 }
 
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -418,6 +420,9 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
+    /* this drain's records go to the hub as one message (run_actions
+     * flushed already; a second flush of an empty pack costs nothing) */
+    (void)zpar__monitor_flush (io->monitor);
 }
 
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -444,6 +449,7 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void *sched_thread (void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
+    (void)pthread_setname_np (pthread_self (), "zpar-sched");
     if (zpar__reactor_run (io->reactor) < 0)
         zpar__err ("task scheduler: event loop failed: %s", strerror (errno));
     return NULL;

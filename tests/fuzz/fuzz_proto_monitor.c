@@ -1,44 +1,47 @@
-/* fuzz_proto_monitor.c - fuzz target for the monitor copy decoder
+/* fuzz_proto_monitor.c - fuzz target for the monitor record reader
  * (proto_monitor.c: what the hub reads from the schedulers' PUB sockets).
  *
- * Input: frames (layout in frames.h), [tag, "ZPAR1", signature, header,
- * body] when well formed.  Invariants: a refused message has a reason; a
- * decoded one has a known kind whose tag is its first frame, carries that
- * tag as its only routing frame, and packs back to its header and body.
+ * Input: one record, as the message's bytes.  Invariants: items are read
+ * in order, each inside the record and after the previous one; a refused
+ * record has a reason; a task_run item has no packed message, the others
+ * one of at least a header; every packed message either unpacks or is
+ * refused with a reason (the hub drops it).
  */
 #include "config.h"
 
-#include "frames.h"
+#include "fuzz.h"
 #include "proto_monitor.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    zpar_monitor_kind_t kind = ZPAR_MON_NONE;
-    zpar_frames_t f;
+    zpar_monitor_item_t it;
     zpar_error_t err;
     zpar_msg_t *m;
+    size_t off = 0, last = 0;
+    int rc, n = 0;
 
-    fuzz_frames_split (data, size, &f);
-    if (f.n > 0)
-        (void)zpar__monitor_kind (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0]));
     FUZZ_CHECK ((m = zpar__msg_create (ZPAR_MSG_NONE)) != NULL);
     err.text[0] = '\0';
-    if (zpar__monitor_decode (&f, &kind, m, &err) == 0) {
-        const char *tag = zpar__monitor_tag (kind);
-        uint8_t *buf;
-        size_t len;
-        FUZZ_CHECK (kind > ZPAR_MON_NONE && kind < ZPAR_MON_KIND_MAX);
-        FUZZ_CHECK (zmq_msg_size (&f.part[0]) == strlen (tag) &&
-                    memcmp (zmq_msg_data (&f.part[0]), tag, strlen (tag)) == 0);
-        FUZZ_CHECK (zpar__monitor_kind (tag, strlen (tag)) == kind);
-        FUZZ_CHECK (m->nenv == 1 && m->env[0].len == strlen (tag));
-        FUZZ_CHECK (zpar__msg_pack (m, &buf, &len) == 0);
-        FUZZ_CHECK (len == ZPAR_HDR_LEN + zmq_msg_size (&f.part[f.n - 1]));
-        free (buf);
-    } else {
-        FUZZ_CHECK (err.text[0] != '\0');
+    while ((rc = zpar__monitor_next (data, size, &off, &it, &err)) == 1) {
+        FUZZ_CHECK (off > last && off <= size);
+        FUZZ_CHECK (it.kind > ZPAR_MON_NONE && it.kind < ZPAR_MON_KIND_MAX);
+        if (it.kind == ZPAR_MON_TASK_RUN)
+            FUZZ_CHECK (it.packed == NULL);
+        else {
+            FUZZ_CHECK (it.packed && it.len >= ZPAR_HDR_LEN && it.packed >= data &&
+                        it.packed + it.len <= data + size);
+            err.text[0] = '\0';
+            if (zpar__msg_unpack (m, it.packed, it.len, &err) < 0)
+                FUZZ_CHECK (err.text[0] != '\0');
+            else
+                FUZZ_CHECK (m->hdr.task == it.hdr.task && m->hdr.engine == it.hdr.engine);
+        }
+        last = off;
+        n++;
     }
+    if (rc < 0)
+        FUZZ_CHECK (err.text[0] != '\0');
+    (void)n;
     zpar__msg_destroy (m);
-    zpar__frames_close (&f);
     return 0;
 }

@@ -122,15 +122,19 @@ static void wire (const char *name, zpar_msg_t *m)
                      err.text);
         put (t, name, packed, len);
     }
-    /* monitor copies: [tag, delimiter, signature, header, body] */
+    /* monitor records ("ZM" 1 0, then kind, u32 length, payload): one
+     * item of each kind behind this message */
     for (int k = ZPAR_MON_TASK_IN; k < ZPAR_MON_KIND_MAX; k++) {
         const char *tag = zpar__monitor_tag ((zpar_monitor_kind_t)k);
+        size_t plen = k == ZPAR_MON_TASK_RUN ? 12 : len;
         p = buf;
-        frame (&p, tag, strlen (tag), 0);
-        frame (&p, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), 0);
-        frame (&p, sig, sizeof (sig), 0);
-        frame (&p, hdr, sizeof (hdr), 0);
-        frame (&p, m->body, m->len, 1);
+        memcpy (p, "ZM\x01\x00", 4);
+        p += 4;
+        *p++ = (uint8_t)k;
+        for (int i = 0; i < 4; i++)
+            *p++ = (uint8_t)(plen >> (8 * i));
+        memcpy (p, k == ZPAR_MON_TASK_RUN ? packed + 24 : packed, plen);
+        p += plen;
         snprintf (n, sizeof (n), "%s-%s", name, tag);
         put ("proto_monitor", n, buf, (size_t)(p - buf));
     }

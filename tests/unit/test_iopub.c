@@ -1,10 +1,17 @@
 /* test_iopub.c - the IOPub forwarder: signed STREAM / TASK_STATUS messages
  * from publishers reach every subscriber untouched, in order; unsigned,
  * forged, replayed, mis-topicked, wrong-type and malformed ones are dropped
- * and counted; it stops cleanly; bad parameters. */
+ * and counted; it stops cleanly; bad parameters.  Subscriptions: with no
+ * subscriber the engines publish nothing (filtered at the source: nothing
+ * reaches the forwarder); a client's own topic brings its messages only; a
+ * late subscriber gets what is published after it joined; subscribers gone,
+ * the engines are asked for nothing again; hostile traffic on the clients'
+ * side is dropped and counted, with bounded tracking; ZPAR_IOPUB_FILTER=0
+ * asks for everything. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -47,6 +54,39 @@ static int send_stream (void *pub, zpar_signer_t *s, uint64_t task, const char *
         rc = zpar__wire_send_chan (pub, s, ZPAR_CHAN_IOPUB, m, 0);
     zpar__msg_destroy (m);
     return rc;
+}
+
+/* A signed STREAM of task from engine 3 for client c. */
+static int send_for (void *pub, zpar_signer_t *s, unsigned c, uint64_t task, const char *text)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_STREAM);
+    zpar_proto_stream_t st = {
+        .h = {.task = zpar__tid (task), .engine = zpar__eid (3), .client = zpar__cid (c)},
+        .stream = ZPAR_STREAM_STDOUT,
+        .data = text,
+        .len = strlen (text)};
+    int rc = -1;
+    if (m && zpar__proto_stream_encode (m, &st) == 0)
+        rc = zpar__wire_send_chan (pub, s, ZPAR_CHAN_IOPUB, m, 0);
+    zpar__msg_destroy (m);
+    return rc;
+}
+
+static void pause_ms (int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep (&ts, NULL);
+}
+
+/* Until the forwarder asks the engines for want topics (5 s at most). */
+static int wait_upstream (zpar_iopub_t *io, uint64_t want)
+{
+    for (int i = 0; i < 500; i++) {
+        if (zpar__iopub_upstream (io) == want)
+            return 0;
+        pause_ms (10);
+    }
+    return -1;
 }
 
 /* Receive one message on sub; 0 with *task and text, -1 on timeout. */
@@ -112,6 +152,9 @@ static int capture (void *ctx, zpar_signer_t *s, int type, uint64_t task, zpar_f
     zmq_close (b);
     return rc;
 }
+
+static int wait_joined_for (void *pub, zpar_signer_t *ps, unsigned c, void *sub, zpar_signer_t *ss);
+static void test_filter (void *ctx, const uint8_t *key);
 
 int main (void)
 {
@@ -248,10 +291,149 @@ int main (void)
     zmq_close (pub);
     zmq_close (sub[0]);
     zmq_close (sub[1]);
+    test_filter (ctx, key);
     zpar__signer_destroy (ps);
     zpar__signer_destroy (forger);
     zpar__signer_destroy (ss[0]);
     zpar__signer_destroy (ss[1]);
     zmq_ctx_term (ctx);
     return done_testing ();
+}
+
+/* Publish probes (task 0) for client c until sub sees one, then drain. */
+static int wait_joined_for (void *pub, zpar_signer_t *ps, unsigned c, void *sub, zpar_signer_t *ss)
+{
+    int tmo = 20, rc = -1;
+    uint64_t task;
+    char text[64];
+    zmq_setsockopt (sub, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    for (int i = 0; i < 500 && rc < 0; i++) {
+        send_for (pub, ps, c, 0, "probe");
+        if (recv_stream (sub, ss, &task, text, sizeof (text)) == 0 && task == 0)
+            rc = 0;
+    }
+    while (rc == 0 && recv_stream (sub, ss, &task, text, sizeof (text)) == 0)
+        ;
+    tmo = 2000;
+    zmq_setsockopt (sub, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    return rc;
+}
+
+/* Messages of task `task` received on sub within ms (others ignored). */
+static int count_task (void *sub, zpar_signer_t *ss, uint64_t task, int ms)
+{
+    int tmo = ms, n = 0;
+    uint64_t t;
+    char text[64];
+    zmq_setsockopt (sub, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
+    while (recv_stream (sub, ss, &t, text, sizeof (text)) == 0)
+        n += t == task;
+    return n;
+}
+
+static void test_filter (void *ctx, const uint8_t *key)
+{
+    char eng[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*", cli[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*";
+    zpar_signer_t *ps = zpar__signer_create (key, 0), *s1 = zpar__signer_create (key, 0),
+                  *s2 = zpar__signer_create (key, 0);
+    zpar_iopub_t *io;
+    zpar_error_t err;
+    void *pub, *mine, *all, *raw;
+    uint64_t f0, d0;
+    char topic[32];
+    int n7, n8;
+
+    if (!(io = zpar__iopub_start (ctx, eng, cli, sizeof (eng), key, &err))) {
+        ok (0, "start a second forwarder: %s", err.text);
+        return;
+    }
+    pub = sock (ctx, ZMQ_PUB, eng, 0);
+    pause_ms (300); /* connected */
+    is_int (zpar__iopub_upstream (io), 0, "no subscriber: the engines are asked for nothing");
+    for (int i = 1; i <= 50; i++)
+        send_for (pub, ps, 7, (uint64_t)i, "unheard");
+    pause_ms (300);
+    is_int (zpar__iopub_forwarded (io) + zpar__iopub_dropped (io), 0,
+            "no subscriber: 50 messages published, none reached the forwarder");
+
+    /* a client subscribed to its own output (client 7) */
+    mine = sock (ctx, ZMQ_SUB, cli, 0);
+    zmq_setsockopt (mine, ZMQ_UNSUBSCRIBE, "", 0);
+    zmq_setsockopt (mine, ZMQ_SUBSCRIBE, "c7.", 3);
+    ok (wait_upstream (io, 1) == 0, "a subscriber to c7.: the engines are asked for one topic");
+    ok (wait_joined_for (pub, ps, 7, mine, s1) == 0, "it gets client 7's messages");
+    f0 = zpar__iopub_forwarded (io);
+    for (int i = 0; i < 20; i++) {
+        send_for (pub, ps, 8, 100, "other");
+        send_for (pub, ps, 7, 101, "own");
+    }
+    n7 = count_task (mine, s1, 101, 500);
+    is_int (n7, 20, "client 7's 20 messages reach it");
+    is_int (zpar__iopub_forwarded (io) - f0, 20,
+            "client 8's 20 messages never reached the forwarder (filtered by the engine)");
+
+    /* a late subscriber to everything */
+    all = sock (ctx, ZMQ_SUB, cli, 0);
+    ok (wait_upstream (io, 2) == 0, "a late subscriber to everything: two topics asked for");
+    ok (wait_joined_for (pub, ps, 8, all, s2) == 0, "it gets output published after it joined");
+    (void)count_task (mine, s1, 0, 100); /* the probes */
+    for (int i = 0; i < 10; i++)
+        send_for (pub, ps, 8, 200, "late");
+    n8 = count_task (all, s2, 200, 500);
+    is_int (n8, 10, "the late subscriber gets client 8's 10 messages");
+    is_int (count_task (mine, s1, 200, 200), 0, "client 7's subscriber does not");
+
+    /* gone: nothing asked for again */
+    zmq_close (all);
+    ok (wait_upstream (io, 1) == 0, "the subscriber to everything gone: one topic again");
+    zmq_close (mine);
+    ok (wait_upstream (io, 0) == 0, "every subscriber gone: the engines are asked for nothing");
+
+    /* hostile traffic on the clients' side */
+    d0 = zpar__iopub_dropped (io);
+    raw = sock (ctx, ZMQ_XSUB, cli, 0);
+    pause_ms (200);
+    zmq_send (raw, "\x05junk", 5, 0);
+    zmq_send (raw, "aa", 2, ZMQ_SNDMORE);
+    zmq_send (raw, "bb", 2, 0);
+    zmq_send (raw, "\x01zz", 3, 0); /* matches no engine topic */
+    zmq_send (raw, "\0c99.", 5, 0); /* never subscribed */
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf (topic + 1, sizeof (topic) - 1, "c%d.", i);
+        topic[0] = 1;
+        zmq_send (raw, topic, (size_t)n + 1, 0);
+    }
+    ok (wait_upstream (io, 257) == 0, "1,000 distinct topics: 256 tracked, then everything");
+    is_int (zpar__iopub_dropped (io) - d0, 2,
+            "a data message and a multipart one: dropped, counted");
+    mine = sock (ctx, ZMQ_SUB, cli, 0);
+    ok (wait_joined_for (pub, ps, 9, mine, s1) == 0, "the forwarder still forwards");
+    zmq_close (mine);
+    zmq_close (raw);
+    zpar__iopub_stop (io);
+
+    /* no filtering */
+    setenv ("ZPAR_IOPUB_FILTER", "0", 1);
+    snprintf (eng, sizeof (eng), "tcp://127.0.0.1:*");
+    snprintf (cli, sizeof (cli), "tcp://127.0.0.1:*");
+    io = zpar__iopub_start (ctx, eng, cli, sizeof (eng), key, &err);
+    unsetenv ("ZPAR_IOPUB_FILTER");
+    if (!io)
+        diag ("%s", err.text);
+    ok (io && wait_upstream (io, 1) == 0, "ZPAR_IOPUB_FILTER=0: everything asked for (%llu)",
+        (unsigned long long)zpar__iopub_upstream (io));
+    zmq_close (pub);
+    if (io) {
+        pub = sock (ctx, ZMQ_PUB, eng, 0);
+        for (int i = 0; i < 200 && zpar__iopub_forwarded (io) == 0; i++) {
+            send_for (pub, ps, 7, 1, "x");
+            pause_ms (10);
+        }
+        ok (zpar__iopub_forwarded (io) > 0, "and forwarded with no subscriber");
+        zmq_close (pub);
+        zpar__iopub_stop (io);
+    }
+    zpar__signer_destroy (ps);
+    zpar__signer_destroy (s1);
+    zpar__signer_destroy (s2);
 }

@@ -10,7 +10,6 @@
 #include <zmq.h>
 
 #include "msg.h"
-#include "proto_monitor.h"
 #include "proto_pipe.h"
 #include "tap.h"
 #include "wire.h"
@@ -313,124 +312,6 @@ static void test_sockets (void *ctx)
     zmq_close (b);
 }
 
-static void test_monitor (void *ctx)
-{
-    uint8_t key[ZPAR_KEY_LEN];
-    void *pub = zmq_socket (ctx, ZMQ_PAIR), *sub = zmq_socket (ctx, ZMQ_PAIR);
-    zpar_signer_t *s;
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK), *r = zpar__msg_create (ZPAR_MSG_NONE);
-    zpar_frames_t f, g;
-    zpar_monitor_kind_t kind;
-    zpar_hdr_t h;
-    zpar_error_t err;
-
-    memset (key, 3, sizeof (key));
-    s = zpar__signer_create (key, 0);
-    ok (zmq_bind (sub, "inproc://mon") == 0 && zmq_connect (pub, "inproc://mon") == 0,
-        "monitor pair");
-    for (int k = ZPAR_MON_NONE + 1; k < ZPAR_MON_KIND_MAX; k++) {
-        const char *tag = zpar__monitor_tag ((zpar_monitor_kind_t)k);
-        ok (zpar__monitor_kind (tag, strlen (tag)) == (zpar_monitor_kind_t)k, "tag %s parses back",
-            tag);
-    }
-    ok (zpar__monitor_kind ("task", 4) == ZPAR_MON_NONE &&
-            zpar__monitor_kind ("task_inx", 8) == ZPAR_MON_NONE &&
-            zpar__monitor_kind (NULL, 0) == ZPAR_MON_NONE,
-        "prefixes and unknown tags are no kind");
-    ok (strcmp (zpar__monitor_tag (ZPAR_MON_KIND_MAX), "?") == 0, "unknown kind is named ?");
-
-    /* a message the scheduler builds */
-    m->hdr.task = 11;
-    zpar__msg_add_u64 (m, ZPAR_F_STATUS, 1);
-    ok (zpar__monitor_send_msg (pub, s, ZPAR_MON_TASK_OUT, m) == 0 && m->nenv == 1,
-        "message sent behind its tag");
-    ok (zpar__frames_recv (sub, &f, 0) == 0 && frame_eq (&f, 0, "task_out", 8),
-        "tag frame is task_out");
-    ok (zpar__monitor_decode (&f, &kind, r, &err) == 0 && kind == ZPAR_MON_TASK_OUT &&
-            r->hdr.task == 11 && zpar__msg_u64_or (r, ZPAR_F_STATUS, 0) == 1,
-        "decoded: kind, header and body");
-
-    /* a copy of received frames, then with the header replaced */
-    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, &f, NULL) == 0, "frames copied");
-    ok (zpar__frames_recv (sub, &g, 0) == 0 && zpar__monitor_decode (&g, &kind, r, &err) == 0 &&
-            kind == ZPAR_MON_TASK_IN && r->hdr.task == 11,
-        "copy decoded as task_in");
-    zpar__frames_close (&g);
-    h = r->hdr;
-    h.engine = 9;
-    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_RUN, &f, &h) == 0, "copy with a new header");
-    ok (zpar__frames_recv (sub, &g, 0) == 0 && zpar__monitor_decode (&g, &kind, r, &err) == 0 &&
-            kind == ZPAR_MON_TASK_RUN && r->hdr.engine == 9,
-        "task_run carries the new header");
-    /* truncations of a monitor message are rejected */
-    while (g.n > 1) {
-        zmq_msg_close (&g.part[--g.n]);
-        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO &&
-                kind == ZPAR_MON_NONE,
-            "monitor message cut to %d frames rejected: %s", g.n, err.text);
-    }
-    zpar__frames_close (&g);
-
-    /* wrong tag, two routing frames */
-    {
-        const void *p[5];
-        size_t sz[5];
-        for (int i = 1; i < f.n; i++) {
-            p[i] = zmq_msg_data (&f.part[i]);
-            sz[i] = zmq_msg_size (&f.part[i]);
-        }
-        p[0] = "task_zz";
-        sz[0] = 7;
-        frames_from (&g, f.n, p, sz);
-        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO,
-            "unknown tag rejected: %s", err.text);
-        zpar__frames_close (&g);
-    }
-    {
-        const void *p[6];
-        size_t sz[6];
-        p[0] = "task_in";
-        sz[0] = 7;
-        p[1] = "client";
-        sz[1] = 6;
-        for (int i = 1; i < f.n; i++) {
-            p[i + 1] = zmq_msg_data (&f.part[i]);
-            sz[i + 1] = zmq_msg_size (&f.part[i]);
-        }
-        frames_from (&g, f.n + 1, p, sz);
-        ok (zpar__monitor_decode (&g, &kind, r, &err) < 0 && errno == EPROTO,
-            "two frames before the delimiter rejected: %s", err.text);
-        zpar__frames_close (&g);
-    }
-
-    /* bad parameters */
-    ok (zpar__monitor_copy (NULL, ZPAR_MON_TASK_IN, &f, NULL) < 0 && errno == EINVAL,
-        "copy to NULL: EINVAL");
-    ok (zpar__monitor_copy (pub, ZPAR_MON_NONE, &f, NULL) < 0 && errno == EINVAL,
-        "copy kind NONE: EINVAL");
-    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, NULL, NULL) < 0 && errno == EINVAL,
-        "copy NULL frames: EINVAL");
-    g.n = 1;
-    g.delim = -1;
-    zmq_msg_init_size (&g.part[0], 1);
-    ok (zpar__monitor_copy (pub, ZPAR_MON_TASK_IN, &g, NULL) < 0 && errno == EINVAL,
-        "copy frames without delimiter: EINVAL");
-    zpar__frames_close (&g);
-    ok (zpar__monitor_send_msg (pub, s, ZPAR_MON_KIND_MAX, m) < 0 && errno == EINVAL,
-        "send kind MAX: EINVAL");
-    ok (zpar__monitor_send_msg (pub, NULL, ZPAR_MON_TASK_OUT, m) < 0 && errno == EINVAL,
-        "send unsigned: EINVAL");
-    ok (zpar__monitor_decode (NULL, &kind, r, &err) < 0 && errno == EINVAL, "decode NULL: EINVAL");
-    ok (zpar__monitor_decode (&f, NULL, r, &err) < 0 && errno == EINVAL,
-        "decode NULL kind: EINVAL");
-    zpar__frames_close (&f);
-    zpar__msg_destroy (m);
-    zpar__msg_destroy (r);
-    zpar__signer_destroy (s);
-    zmq_close (pub);
-    zmq_close (sub);
-}
-
 /* Adopt lists: "up" with one (in one message) and "adopt". */
 static void test_adopt (void)
 {
@@ -512,7 +393,6 @@ int main (void)
     test_bad_params ();
     test_requeue_frames ();
     test_sockets (ctx);
-    test_monitor (ctx);
     zmq_ctx_term (ctx);
     return done_testing ();
 }

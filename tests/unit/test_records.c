@@ -1,4 +1,6 @@
 /* test_records.c - the hub's task records on a temporary SQLite file:
+ * the layout (every field of a request and a result back after a
+ * restart; an older layout refused), the compact form's round trip;
  * put / flush / get, unfinished tasks, counts, purge, counters, reopening,
  * bad parameters and a corrupt file; a database that cannot grow (a full
  * disk): the batch is kept, looked at, bounded, and written once it can. */
@@ -12,6 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "msg.h"
+#include "proto_record.h"
+#include "proto_result.h"
 #include "records.h"
 #include "tap.h"
 #include "zpar.h"
@@ -538,6 +545,222 @@ static void test_open_errors (void)
     ok (strstr (err.text, "corrupt.sqlite") != NULL, "the error names it: %s", err.text);
 }
 
+/* A packed message of type with these header fields and body fields. */
+static uint8_t *packed_msg (zpar_msg_t *m, size_t *len)
+{
+    uint8_t *buf = NULL;
+    if (zpar__msg_pack (m, &buf, len) < 0)
+        return NULL;
+    return buf;
+}
+
+/* The header of packed p, as stored: session and seq 0, task kept. */
+static int same_but_replay (const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    uint8_t x[ZPAR_HDR_LEN];
+    if (alen != blen || alen < ZPAR_HDR_LEN)
+        return 0;
+    memcpy (x, a, ZPAR_HDR_LEN);
+    memset (x + 8, 0, 16); /* session, seq */
+    return memcmp (x, b, ZPAR_HDR_LEN) == 0 &&
+           memcmp (a + ZPAR_HDR_LEN, b + ZPAR_HDR_LEN, alen - ZPAR_HDR_LEN) == 0;
+}
+
+/* Every field of a result (and of its request) survives the records: put,
+ * written, the controller gone, read back by the next one. */
+static void test_layout (void)
+{
+    zpar_records_t *r;
+    zpar_msg_t *req = zpar__msg_create (ZPAR_MSG_TASK), *res = zpar__msg_create (ZPAR_MSG_RESULT);
+    zpar_msg_t *back = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_proto_result_t pr, got;
+    zpar_error_t err;
+    const uint64_t t0 = 1796169239901294ull;
+    const char out[] = "line 1\nline 2\0with a zero", errout[] = "warning";
+    uint8_t *pq, *pres, *gq = NULL, *gres = NULL, *c;
+    size_t lq, lres, lgq = 0, lgres = 0, lc;
+    int state = -1, status = -1;
+    seen_t seen = {0};
+
+    req->hdr.task = 700;
+    req->hdr.client = 9;
+    req->hdr.time_us = t0;
+    req->hdr.session = 0x1122334455667788ull;
+    req->hdr.seq = 4242;
+    req->hdr.flags = zpar__flags_with_chan (0, ZPAR_CHAN_TASK);
+    zpar__msg_add_str (req, ZPAR_F_LIB, "/tmp/some/place/noop.so");
+    zpar__msg_add_str (req, ZPAR_F_SYMBOL, "noop");
+    zpar__msg_add_bytes (req, ZPAR_F_INPUT, "", 0);
+    zpar__msg_add_u64 (req, ZPAR_F_INLINE, 1);
+    zpar__msg_add_u64 (req, ZPAR_F_SUBMITTED_US, t0 - 5);
+    pr = (zpar_proto_result_t){
+        .h = {.task = zpar__tid (700), .engine = zpar__eid (3), .client = zpar__cid (9)},
+        .status = ZPAR_STATUS_FAILED,
+        .exit_code = -1,
+        .ran = 1,
+        .signal = 9,
+        .wall_us = 15000,
+        .utime_us = 1200,
+        .stime_us = 300,
+        .maxrss_kb = 8856,
+        .started_us = t0 + 100,
+        .finished_us = t0 + 15100,
+        .pid = 4242,
+        .host = "node-017.cluster.example",
+        .stdout_buf = out,
+        .stdout_len = sizeof (out),
+        .stderr_buf = errout,
+        .stderr_len = strlen (errout),
+        .output = "\x01\x02\x03",
+        .output_len = 3,
+        .truncated = 3,
+        .error = "killed by signal 9",
+        .attempt = 2,
+        .submitted_us = t0,
+        .errnum = 12,
+    };
+    ok (zpar__proto_result_encode (res, &pr) == 0, "layout: a result with every field");
+    res->hdr.time_us = t0 + 15200;
+    res->hdr.session = 0x99;
+    res->hdr.seq = 17;
+    res->hdr.flags = zpar__flags_with_chan (2, ZPAR_CHAN_TASK);
+    pq = packed_msg (req, &lq);
+    pres = packed_msg (res, &lres);
+
+    ok ((r = zpar__records_open (tmp ("layout.sqlite"), &err)) != NULL, "layout: open");
+    ok (zpar__records_put_request (r, T (700), C (9), E (0), pq, ZPAR_HDR_LEN, pq + ZPAR_HDR_LEN,
+                                   lq - ZPAR_HDR_LEN, t0) == 0 &&
+            zpar__records_put_request (r, T (701), C (9), E (0), pq, ZPAR_HDR_LEN,
+                                       pq + ZPAR_HDR_LEN, lq - ZPAR_HDR_LEN, t0 + 1) == 0 &&
+            zpar__records_flush (r, NULL) == 0,
+        "layout: two requests written (pending)");
+    ok (zpar__records_put_running (r, T (700), E (3), t0 + 50) == 0 &&
+            zpar__records_put_result (r, T (700), E (3), ZPAR_STATUS_FAILED, pres, ZPAR_HDR_LEN,
+                                      pres + ZPAR_HDR_LEN, lres - ZPAR_HDR_LEN, t0 + 15300) == 0,
+        "layout: task 700 runs and finishes");
+    zpar__records_close (r);
+
+    /* the next controller */
+    ok ((r = zpar__records_open (tmp ("layout.sqlite"), &err)) != NULL, "layout: reopen");
+    ok (zpar__records_get (r, T (700), &state, &status, &gq, &lgq, &gres, &lgres) == 0 &&
+            state == ZPAR_REC_DONE && status == ZPAR_STATUS_FAILED,
+        "layout: task 700 is done, failed");
+    ok (gres && same_but_replay (pres, lres, gres, lgres),
+        "layout: its result comes back byte for byte (session and seq 0)");
+    ok (gq && same_but_replay (pq, lq, gq, lgq), "layout: so does its request");
+    ok (gres && zpar__msg_unpack (back, gres, lgres, &err) == 0 &&
+            zpar__proto_result_decode (back, &got, &err) == 0,
+        "layout: the result decodes");
+    ok (got.status == pr.status && got.exit_code == -1 && got.signal == 9 && got.wall_us == 15000 &&
+            got.utime_us == 1200 && got.stime_us == 300 && got.maxrss_kb == 8856 &&
+            got.started_us == pr.started_us && got.finished_us == pr.finished_us &&
+            got.pid == 4242 && got.host && !strcmp (got.host, pr.host) &&
+            got.stdout_len == sizeof (out) && !memcmp (got.stdout_buf, out, sizeof (out)) &&
+            got.stderr_len == strlen (errout) && got.output_len == 3 && got.truncated == 3 &&
+            got.error && !strcmp (got.error, pr.error) && got.attempt == 2 &&
+            got.submitted_us == t0 && got.errnum == 12 && back->hdr.task == 700 &&
+            back->hdr.engine == 3 && back->hdr.client == 9 && back->hdr.time_us == t0 + 15200 &&
+            back->hdr.flags == res->hdr.flags,
+        "layout: every field of the result is as sent");
+    zpar__proto_result_clear (&got);
+    ok (zpar__records_unfinished (r, collect, &seen) == 0 && seen.n == 1 && seen.ids[0] == 701 &&
+            seen.lens[0] == lq,
+        "layout: task 701 is unfinished, with its request");
+    free (gq);
+    free (gres);
+    zpar__records_close (r);
+    {
+        /* what a record costs: far below the message sizes */
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        int rlen = 0, qlen = 0;
+        if (sqlite3_open (tmp ("layout.sqlite"), &db) == SQLITE_OK &&
+            sqlite3_prepare_v2 (db,
+                                "SELECT length(request), length(result) FROM tasks WHERE id=700",
+                                -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step (st) == SQLITE_ROW) {
+                qlen = sqlite3_column_int (st, 0);
+                rlen = sqlite3_column_int (st, 1);
+            }
+            sqlite3_finalize (st);
+        }
+        sqlite3_close (db);
+        ok (qlen > 0 && (size_t)qlen < lq / 2 && rlen > 0 && (size_t)rlen < lres,
+            "layout: stored compact (request %d of %zu bytes, result %d of %zu)", qlen, lq, rlen,
+            lres);
+    }
+
+    /* the compact form alone: odd bodies */
+    c = malloc (ZPAR_RECORD_MAX (lres));
+    ok (zpar__record_compact (pres, lres, 0, c, &lc) == 0 &&
+            zpar__record_expand (c, lc, 700, 0, &gres, &lgres) == 0 &&
+            same_but_replay (pres, lres, gres, lgres),
+        "compact form: base time 0 round trip");
+    free (gres);
+    ok (zpar__record_compact ("abc", 3, 0, c, &lc) == 0 && lc == 4 &&
+            zpar__record_expand (c, lc, 1, 0, &gres, &lgres) == 0 && lgres == 3 &&
+            !memcmp (gres, "abc", 3),
+        "compact form: bytes that are no message kept as they are");
+    free (gres);
+    ok (zpar__record_compact (pres, lres, t0, c, &lc) == 0 && lc > 2 &&
+            zpar__record_expand (c, lc - 1, 700, t0, &gres, &lgres) < 0 && errno == EPROTO,
+        "compact form: a cut one is refused");
+    c[0] = 7;
+    ok (zpar__record_expand (c, lc, 700, t0, &gres, &lgres) < 0 && errno == EPROTO,
+        "compact form: an unknown form is refused");
+    free (c);
+    free (pq);
+    free (pres);
+    zpar__msg_destroy (req);
+    zpar__msg_destroy (res);
+    zpar__msg_destroy (back);
+    unlink (tmp ("layout.sqlite"));
+    unlink (tmp ("layout.sqlite-wal"));
+    unlink (tmp ("layout.sqlite-shm"));
+}
+
+/* A database of the older layout (one row per task, updated three times,
+ * blobs as received) is refused with the reason, and left as it is. */
+static void test_old_layout (void)
+{
+    sqlite3 *db;
+    zpar_error_t err = {{0}};
+    int version = -1;
+    ok (sqlite3_open (tmp ("old.sqlite"), &db) == SQLITE_OK &&
+            sqlite3_exec (db,
+                          "CREATE TABLE tasks (id INTEGER PRIMARY KEY, client INTEGER, engine "
+                          "INTEGER, state INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL "
+                          "DEFAULT 0, submitted_us INTEGER, started_us INTEGER, completed_us "
+                          "INTEGER, request BLOB, result BLOB);"
+                          "INSERT INTO tasks(id,state) VALUES(5,2);",
+                          NULL, NULL, NULL) == SQLITE_OK,
+        "old layout: a database of layout 1");
+    sqlite3_close (db);
+    errno = 0;
+    ok (zpar__records_open (tmp ("old.sqlite"), &err) == NULL && errno == EPROTO &&
+            strstr (err.text, "layout 1") && strstr (err.text, "old.sqlite"),
+        "old layout: refused, with the reason: %s", err.text);
+    ok (sqlite3_open (tmp ("old.sqlite"), &db) == SQLITE_OK &&
+            sqlite3_exec (db, "PRAGMA user_version=9", NULL, NULL, NULL) == SQLITE_OK,
+        "a database of a later layout (9)");
+    sqlite3_close (db);
+    ok (zpar__records_open (tmp ("old.sqlite"), &err) == NULL && errno == EPROTO &&
+            strstr (err.text, "layout 9"),
+        "later layout: refused: %s", err.text);
+    if (sqlite3_open (tmp ("old.sqlite"), &db) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM tasks", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step (st) == SQLITE_ROW)
+            version = sqlite3_column_int (st, 0);
+        sqlite3_finalize (st);
+    }
+    sqlite3_close (db);
+    is_int (version, 1, "old layout: its row is untouched");
+    unlink (tmp ("old.sqlite"));
+    unlink (tmp ("old.sqlite-wal"));
+    unlink (tmp ("old.sqlite-shm"));
+}
+
 int main (void)
 {
     zpar_records_t *r;
@@ -568,6 +791,8 @@ int main (void)
     test_catchup ();
     test_engine_ids ();
     test_open_errors ();
+    test_layout ();
+    test_old_layout ();
     unlink (tmp ("tasks.sqlite"));
     unlink (tmp ("tasks.sqlite-wal"));
     unlink (tmp ("tasks.sqlite-shm"));

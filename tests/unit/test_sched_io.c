@@ -104,18 +104,43 @@ static int recv_msg (void *sock, zpar_signer_t *sg, zpar_msg_t *m)
     return 0;
 }
 
-/* The next monitor copy: its kind, ZPAR_MON_NONE on timeout. */
+/* The next item of the monitor's records (several may come in one
+ * message): its kind, ZPAR_MON_NONE on timeout.  TASK_RUN: m's header
+ * holds the task and the engine. */
 static zpar_monitor_kind_t recv_mon (void *mon, zpar_msg_t *m)
 {
-    zpar_frames_t f;
-    zpar_monitor_kind_t k = ZPAR_MON_NONE;
+    static zmq_msg_t rec;
+    static int have;
+    static size_t off;
+    zpar_monitor_item_t it;
     zpar_error_t err;
-    if (zpar__frames_recv (mon, &f, 0) < 0)
-        return ZPAR_MON_NONE;
-    if (zpar__monitor_decode (&f, &k, m, &err) < 0)
-        diag ("monitor: %s", err.text);
-    zpar__frames_close (&f);
-    return k;
+    int rc;
+    for (;;) {
+        if (!have) {
+            zmq_msg_init (&rec);
+            if (zmq_msg_recv (&rec, mon, 0) < 0) {
+                zmq_msg_close (&rec);
+                return ZPAR_MON_NONE;
+            }
+            have = 1;
+            off = 0;
+        }
+        rc = zpar__monitor_next (zmq_msg_data (&rec), zmq_msg_size (&rec), &off, &it, &err);
+        if (rc == 1)
+            break;
+        if (rc < 0)
+            diag ("monitor: %s", err.text);
+        zmq_msg_close (&rec);
+        have = 0;
+    }
+    if (it.packed) {
+        if (zpar__msg_unpack (m, it.packed, it.len, &err) < 0)
+            diag ("monitor item: %s", err.text);
+    } else {
+        zpar__msg_reset (m, ZPAR_MSG_NONE);
+        m->hdr = it.hdr;
+    }
+    return it.kind;
 }
 
 /* PUB/SUB: copies sent before the monitor's subscription reached the
@@ -132,9 +157,15 @@ static int warm_up (void *mon, void *client, zpar_signer_t *cs, const char *via)
         send_task (client, cs, via, 0, NULL, 0);
         if (zpar__frames_recv (client, &f, 0) == 0) /* the error answer */
             zpar__frames_close (&f);
-        while (zpar__frames_recv (mon, &f, 0) == 0) {
+        for (;;) {
+            zmq_msg_t rec;
+            zmq_msg_init (&rec);
+            if (zmq_msg_recv (&rec, mon, 0) < 0) {
+                zmq_msg_close (&rec);
+                break;
+            }
             got = 1;
-            zpar__frames_close (&f);
+            zmq_msg_close (&rec);
         }
     }
     tmo = 5000;

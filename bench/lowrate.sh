@@ -1,0 +1,199 @@
+#!/bin/bash
+# bench/lowrate.sh [--tasks N] [--rate R] [--keep] BUILD
+#
+# What one task costs when tasks come one at a time: a private 2-engine
+# cluster of BUILD (a build directory: zpar, .libs/libzpar.so), and a
+# client (bench/lowrate-client.c) that runs, one phase after the other:
+#
+#   cmd-rate   N /bin/true command tasks submitted at R per second
+#   noop-rate  N inline no-op function tasks at R per second
+#   cmd-sync   N/2 /bin/true tasks, synchronous (submit, wait) round trips
+#   noop-sync  N/2 inline no-op tasks, synchronous round trips
+#
+# and prints, per phase, per task: CPU (microseconds, from
+# /proc/PID/task/TID/schedstat) and context switches (voluntary +
+# involuntary, /proc/PID/task/TID/status) of the controller, each engine,
+# each engine's keeper process and the client; the controller, engines and
+# keepers also per thread (named by their comm, "main" for the first).  The
+# commands themselves are not counted (a command's own CPU is not the
+# engine's).  Context switches are counts per task that a busy machine
+# changes little; CPU figures grow when the machine is busy.
+#
+# --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
+# phases to run, default all four); --trace: also `perf trace -s` of the
+# controller during each phase (system calls per thread; the CPU figures
+# then include the tracing's cost), printed after the phase.  Every process it
+# starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
+set -u
+export LC_ALL=C
+N=4000 RATE=1000 KEEP=0 TRACE=0 PHASES="cmd-rate noop-rate cmd-sync noop-sync"
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tasks) N=$2; shift ;;
+    --rate) RATE=$2; shift ;;
+    --keep) KEEP=1 ;;
+    --trace) TRACE=1 ;;
+    --phases) PHASES=$2; shift ;;
+    -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
+    -*) echo "lowrate.sh: unknown option $1" >&2; exit 2 ;;
+    *) args+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#args[@]} -ne 1 ] || [ ! -x "${args[0]}/zpar" ]; then
+    echo "usage: bench/lowrate.sh [--tasks N] [--rate R] [--keep] BUILD" >&2
+    exit 2
+fi
+ZB=$(cd "${args[0]}" && pwd)
+ZPAR=$ZB/zpar
+BENCH=$(cd "$(dirname "$0")" && pwd)
+SRC=$(sed -n 's/^abs_top_srcdir = //p' "$ZB/Makefile" 2>/dev/null)
+[ -n "$SRC" ] && [ -f "$SRC/include/zpar.h" ] || SRC=$(dirname "$BENCH")
+WORK=$(mktemp -d /tmp/zpar-lowrate.XXXXXX)
+export ZPAR_DIR=$WORK/zpar
+unset ZPAR_CONNECTION_FILE SLURM_JOB_ID PBS_JOBID
+D=$ZPAR_DIR/local
+PIDS=()
+
+say() { echo "lowrate.sh: $*" >&2; }
+cleanup() {
+    local p i alive=
+    if [ -e "$D/client.json" ]; then
+        timeout 60 "$ZPAR" stop >/dev/null 2>&1
+    fi
+    for i in $(seq 1 100); do
+        alive=
+        for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+        [ -z "$alive" ] && break
+        sleep 0.2
+    done
+    for p in $alive; do kill -KILL "$p" 2>/dev/null; done
+    [ $KEEP = 1 ] && say "work directory kept: $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK/bin" "$D"
+gcc -O2 -fPIC -shared -I"$SRC/include" -o "$WORK/bin/noop.so" "$BENCH/noop.c" &&
+    gcc -O2 -g -I"$SRC/include" -o "$WORK/bin/lowrate-client" "$BENCH/lowrate-client.c" \
+        -L"$ZB/.libs" -Wl,-rpath,"$ZB/.libs" -lzpar || { say "building the client failed"; exit 1; }
+CLIENT=$WORK/bin/lowrate-client
+
+"$ZPAR" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
+PIDS+=($!)
+CPID=$!
+for i in $(seq 1 600); do [ -s "$D/engine.json" ] && break; sleep 0.1; done
+[ -s "$D/engine.json" ] || { say "the controller did not start"; cat "$WORK/controller.log" >&2; exit 1; }
+for k in 1 2; do
+    "$ZPAR" engine --connection-file "$D/engine.json" >"$WORK/engine$k.log" 2>&1 &
+    PIDS+=($!)
+    eval EPID$k=$!
+done
+
+# snapshot FILE: "proc tid comm cpu_ns cs" for every thread of the
+# controller and the engines
+snapshot() {
+    local x pid t comm ns cs
+    local procs="controller:$CPID engine1:$EPID1 engine2:$EPID2" e c
+    # each engine's keeper process (its child named zpar-keeper)
+    for e in engine1:$EPID1 engine2:$EPID2; do
+        for c in $(cat /proc/${e#*:}/task/*/children 2>/dev/null); do
+            [ "$(cat /proc/$c/comm 2>/dev/null)" = zpar-keeper ] && procs="$procs keeper${e#engine}:$c"
+        done
+        :
+    done
+    for x in $procs; do
+        pid=${x#*:}
+        for t in $(ls /proc/$pid/task | sort -n); do
+            t=/proc/$pid/task/$t
+            [ -r "$t/schedstat" ] || continue
+            comm=$(tr ' ' _ <"$t/comm" 2>/dev/null)
+            [ "${t##*/}" = "$pid" ] && comm=main
+            read -r ns _ <"$t/schedstat" 2>/dev/null || continue
+            cs=$(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status" 2>/dev/null)
+            echo "${x%%:*} ${t##*/} $comm $ns $cs"
+        done | awk '{ k = $1 " " $3; r[k]++; if (r[k] > 1) $3 = $3 "#" r[k]; print }'
+    done >"$1"
+}
+
+wait_for() { # FILE PID: until FILE exists or PID is gone (bounded)
+    local i
+    for i in $(seq 1 60000); do
+        [ -e "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.005
+    done
+    return 1
+}
+
+report() { # NAME TASKS BEFORE AFTER CLIENT_OUT
+    awk -v name="$1" -v N="$2" '
+        FNR == 1 { f++ }
+        f == 1 { ns0[$1 " " $2] = $4; cs0[$1 " " $2] = $5; next }
+        f == 2 { k = $1 " " $2; if (!(k in ns0)) { ns0[k] = 0; cs0[k] = 0 }
+                 th = $1 "/" $3; dns[th] += $4 - ns0[k]; dcs[th] += $5 - cs0[k]
+                 pn[$1] += $4 - ns0[k]; pc[$1] += $5 - cs0[k]
+                 if (!(th in seen)) { seen[th] = 1; order[n++] = th } next }
+        f == 3 { cl[$1] = $2 }
+        END {
+            printf "== %s: %d tasks in %.2f s (%.0f/s), %d failed; per task:\n", name, N, cl["seconds"], cl["per_s"], cl["failed"]
+            printf "  %-28s %9s %9s\n", "process / thread", "cpu_us", "ctx_sw"
+            split("controller engine1 engine2 keeper1 keeper2", P, " ")
+            for (p = 1; p <= 5; p++) {
+                printf "  %-28s %9.1f %9.2f\n", P[p], pn[P[p]] / 1e3 / N, pc[P[p]] / N
+                for (i = 0; i < n; i++) { th = order[i]; split(th, a, "/")
+                    if (a[1] != P[p] || (dns[th] == 0 && dcs[th] == 0)) continue
+                    printf "    %-26s %9.1f %9.2f\n", substr(th, length(a[1]) + 2), dns[th] / 1e3 / N, dcs[th] / N }
+            }
+            printf "  %-28s %9.1f %9.2f\n", "client", cl["client_cpu_us"], cl["client_cs"]
+            for (p = 1; p <= 5; p++) { an += pn[P[p]]; ac += pc[P[p]] }
+            printf "  %-28s %9.1f %9.2f\n", "all", an / 1e3 / N + cl["client_cpu_us"], ac / N + cl["client_cs"]
+        }' "$3" "$4" "$5"
+}
+
+phase() { # NAME TASKS CLIENT-ARGS...
+    local name=$1 n=$2 cpid rc
+    shift 2
+    rm -f "$WORK/mark."*
+    LOWRATE_MARK=$WORK/mark "$CLIENT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    cpid=$!
+    local tpid=
+    if [ $TRACE = 1 ] && wait_for "$WORK/mark.start" $cpid; then
+        perf trace -s -o "$WORK/$name.trace" -p $CPID >/dev/null 2>&1 &
+        tpid=$!
+        sleep 1
+    fi
+    wait_for "$WORK/mark.start" $cpid && snapshot "$WORK/$name.before" && : >"$WORK/mark.go"
+    wait_for "$WORK/mark.end" $cpid && snapshot "$WORK/$name.after"
+    if [ -n "$tpid" ]; then
+        kill -INT $tpid
+        wait $tpid
+    fi
+    wait $cpid
+    rc=$?
+    if [ $rc != 0 ] || [ ! -s "$WORK/$name.after" ]; then
+        say "phase $name failed (exit $rc)"
+        cat "$WORK/$name.err" >&2
+        return 1
+    fi
+    report "$name" "$n" "$WORK/$name.before" "$WORK/$name.after" "$WORK/$name.out"
+    if [ -n "$tpid" ]; then
+        echo "  controller system calls during the phase (perf trace -s):"
+        sed -n '/events/,$p' "$WORK/$name.trace" | grep -v '^ *$' | sed 's/^/    /'
+    fi
+}
+
+echo "bench/lowrate.sh: $(date -u +%FT%TZ), build $ZB ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cpus"
+rc=0
+for p in $PHASES; do
+    case $p in
+    cmd-rate) phase cmd-rate "$N" rate cmd "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
+    noop-rate) phase noop-rate "$N" rate noop "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
+    cmd-sync) phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    noop-sync) phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    *) say "unknown phase $p"; rc=1 ;;
+    esac
+done
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $rc
