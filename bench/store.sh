@@ -7,9 +7,8 @@
 #   1. one burst: BURST (default 100000) no-op function tasks submitted
 #      without waiting, then all waited for (with WINDOW set: WINDOW at a
 #      time, each lot waited for: what a bounded intake would give); prints
-#      the controller's peak
-#      RSS (VmHWM) and its RSS after, the task database's size (database +
-#      WAL) and bytes per finished record;
+#      the controller's peak RSS (VmHWM) and its RSS after, the task
+#      database's size (database + WAL) and bytes per finished record;
 #   2. more bursts of BURST until TOTAL tasks (default: BURST, none more)
 #      have run, printing the controller's RSS after each ("settled RSS").
 # With PERF=1 the controller's threads are measured over the first burst
