@@ -9,6 +9,10 @@
 #   noop-rate  N inline no-op function tasks at R per second
 #   cmd-sync   N/2 /bin/true tasks, synchronous (submit, wait) round trips
 #   noop-sync  N/2 inline no-op tasks, synchronous round trips
+#   cmd-pipe   N /bin/true tasks submitted as fast as the client can
+#              (saturation; not in the default set), with the two-at-a-time
+#              posix_spawn floor (bench/floor-spawn.c -j 2) measured just
+#              before and after it, and the ratio
 #
 # and prints, per phase, per task: CPU (microseconds, from
 # /proc/PID/task/TID/schedstat) and context switches (voluntary +
@@ -78,6 +82,7 @@ mkdir -p "$WORK/bin" "$D"
 gcc -O2 -fPIC -shared -I"$SRC/include" -o "$WORK/bin/noop.so" "$BENCH/noop.c" &&
     gcc -O2 -g -I"$SRC/include" -o "$WORK/bin/lowrate-client" "$BENCH/lowrate-client.c" \
         -L"$ZB/.libs" -Wl,-rpath,"$ZB/.libs" -lzpar || { say "building the client failed"; exit 1; }
+gcc -O2 -o "$WORK/bin/floor-spawn" "$BENCH/floor-spawn.c" || { say "building the floor failed"; exit 1; }
 CLIENT=$WORK/bin/lowrate-client
 
 "$ZPAR" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
@@ -99,6 +104,7 @@ snapshot() {
     # each engine's keeper process (its child named zpar-keeper)
     for e in engine1:$EPID1 engine2:$EPID2; do
         for c in $(cat /proc/${e#*:}/task/*/children 2>/dev/null); do
+            e=${e%%:*}
             [ "$(cat /proc/$c/comm 2>/dev/null)" = zpar-keeper ] && procs="$procs keeper${e#engine}:$c"
         done
         :
@@ -192,6 +198,13 @@ for p in $PHASES; do
     noop-rate) phase noop-rate "$N" rate noop "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
     cmd-sync) phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
     noop-sync) phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    cmd-pipe)
+        f0=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        phase cmd-pipe "$N" rate cmd "$WORK/bin/noop.so" 1000000 "$N" || rc=1
+        f1=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        awk -v a="$f0" -v b="$f1" -v z="$(awk '$1 == "per_s" { print $2 }' "$WORK/cmd-pipe.out")" \
+            'BEGIN { f = (a + b) / 2; printf "  two-at-a-time posix_spawn floor %s and %s /s; zpar %.0f /s = %.2f of their mean\n", a, b, z, z / f }'
+        ;;
     *) say "unknown phase $p"; rc=1 ;;
     esac
 done
