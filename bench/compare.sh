@@ -14,7 +14,8 @@
 # (max - min) / median of the two builds; the verdict is "WORSE" when the
 # median paired ratio moved the wrong way by more than that noise (lower is
 # better for times, memory and bytes, higher for rates), "better" when it
-# moved the right way by more, else "same".  The floors are listed too:
+# moved the right way by more, else "same" ("-" with one repetition: no
+# spread to judge by).  The floors are listed too:
 # they should come out "same" (if not, the load changed under the run).
 # The zpar / floor ratios of run.sh's targets are compared as well.
 #
@@ -146,8 +147,8 @@ def mmm(vals, unit):
     v = [x for x in vals if x is not None]
     if not v:
         return None, "-"
-    s = (min(v), statistics.median(v), max(v))
-    return s, "/".join(fmtv(x, unit) for x in s) + UNIT.get(unit, "")
+    s = (min(v), statistics.median(v), max(v), len(v))
+    return s, "/".join(fmtv(x, unit) for x in s[:3]) + UNIT.get(unit, "")
 
 print("zpar before/after (%s runs, %d each, alternating in pairs, %s, %s cores)" % (
     "quick" if quick else "full", reps, time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
@@ -181,8 +182,8 @@ for label, key, unit in metrics:
     noise = max((s[2] - s[0]) / s[1] if s[1] else 0 for s in (bs, as_))
     r = ps[1]
     hb = higher_better(key, unit)
-    if key == "db_records":
-        verdict = "-"
+    if key == "db_records" or min(bs[3], as_[3]) < 2:
+        verdict = "-"  # no spread to judge by with one repetition
     elif (r < 1 - noise) if hb else (r > 1 + noise):
         verdict = "WORSE"
     elif (r > 1 + noise) if hb else (r < 1 - noise):

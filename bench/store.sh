@@ -41,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$ZPAR_DIR"
-"$WORK/zb" start 2 30 -- "$ZPAR" cluster start -n 2 >/dev/null 2>"$WORK/start.err" || {
+"$WORK/zb" start 2 30 -- "$ZPAR" cluster start -n 2 ${START_ARGS:-} >/dev/null 2>"$WORK/start.err" || {
     cat "$WORK/start.err" >&2
     exit 1
 }

@@ -148,6 +148,10 @@ enum {
      * process of this host (wait connect_timeout for it instead, e.g. for
      * a controller about to be restarted with the same file) */
     ZPAR_CLIENT_NO_STALE_CHECK = 1,
+    /* send every load-balanced submit at once as its own message instead
+     * of packing the submits made between polls into one batch (see
+     * zpar_submit); $ZPAR_CLIENT_BATCH=0 does the same */
+    ZPAR_CLIENT_NO_BATCH = 2,
 };
 
 /* Defaults: everything 0 / NULL, size = sizeof (*o). */
@@ -254,8 +258,28 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
 
 /* Load-balanced: the task scheduler picks an idle engine (least load),
  * honouring targets, dependencies and priority.  Does not block on the
- * network.  The task description may be destroyed right after. */
+ * network.  The task description may be destroyed right after.
+ *
+ * Batching: the load-balanced submits made between two calls that read
+ * the network are packed and sent as one message (signed once, handled by
+ * the scheduler as that many tasks).  They leave at the latest when the
+ * client next polls, waits or asks the controller anything (any
+ * zpar_client_poll, zpar_future_wait, zpar_client_wait_all,
+ * zpar_client_sync, query or control call), at zpar_flush, at
+ * zpar_future_destroy of a task's future, at zpar_client_destroy, after
+ * 256 of them, or at a submit that finds the oldest 1 ms old.  Nothing
+ * waits to fill a batch: a submit followed by a wait is sent at once.  A
+ * program that submits and then does something else for long without
+ * calling the library must call zpar_flush (as a stdio program calls
+ * fflush) or its tasks wait in the client.  ZPAR_CLIENT_NO_BATCH (or
+ * $ZPAR_CLIENT_BATCH=0) sends each submit at once instead. */
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
+
+/* Send the load-balanced submits not sent yet (see zpar_submit) now.
+ * 0 (also when there are none), or -1 with EINVAL (no client) or the
+ * socket's errno: the tasks then stay pending and the next call that
+ * sends tries again. */
+ZPAR_API int zpar_flush (zpar_client_t *c, zpar_error_t *err);
 
 /* Direct: run on the given engine (MUX queue).  Retries and dependencies
  * do not apply to direct tasks (they are engine-specific by definition). */

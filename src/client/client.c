@@ -59,7 +59,10 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    rc = zpar__wire_send_chan (c->sock[which], c->signer, zpar__client_chan (which), m, 0);
+    if (!engine && c->pend)
+        rc = zpar__client_pend (c, f, m); /* goes with the next batch (pack.c) */
+    else
+        rc = zpar__wire_send_chan (c->sock[which], c->signer, zpar__client_chan (which), m, 0);
     m->nenv = 0;
     if (rc < 0) {
         int e = errno;
@@ -174,6 +177,7 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
         int saved = errno;
         zpar_client_t *c = f->c;
         if (c) {
+            zpar__client_pend_forget (c, f);
             zpar__idmap_del (c->futures, f->id);
             if (f->query)
                 zpar__idmap_del (c->queries, f->query);

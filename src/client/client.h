@@ -6,6 +6,7 @@
  *              synchronous requests, the tick timer (controller-loss
  *              pings, polling the hub for other clients' tasks)
  *   client.c   submission, futures, waits, hub queries and control
+ *   pack.c     load-balanced submits packed into batches, zpar_flush
  *   task.c     task descriptions;  result.c  results
  *
  * Everything runs in the calling thread, inside the API calls: the reactor
@@ -22,6 +23,7 @@
 #include "conn.h"
 #include "idmap.h"
 #include "msg.h"
+#include "proto_batch.h"
 #include "proto_iopub.h"
 #include "proto_registrar.h"
 #include "proto_result.h"
@@ -90,7 +92,13 @@ struct zpar_future {
     zpar_result_t *doubt;
     uint64_t doubt_until_us; /* decide then (monotonic) */
     int no_poll;             /* sent again after a doubt: its result comes, not the hub's */
+    int pending;             /* its request waits in c->pend, not sent yet (pack.c) */
 };
+
+/* A submit sends the pending batch once its oldest task is this old
+ * (pack.c): the bound for a program that submits slowly without polling.
+ * $ZPAR_CLIENT_BATCH_AGE_US changes it (0: no such bound). */
+#define ZPAR_CLIENT_BATCH_AGE_US 1000u
 
 struct zpar_client {
     void *ctx;
@@ -108,12 +116,13 @@ struct zpar_client {
     zpar_idmap_t *futures; /* id -> future (outstanding and done, until destroyed) */
     zpar_idmap_t *queries; /* correlation id -> remote future asking the hub */
     size_t outstanding;
-    size_t nremote;  /* remote futures not done */
-    zpar_msg_t *in;  /* the message being received */
-    zpar_msg_t *out; /* scratch for submissions */
-    int depth;       /* > 0 while the reactor dispatches (callbacks run) */
-    int handled;     /* messages handled by the current pump */
-    int interrupted; /* the current pump was interrupted by a signal */
+    size_t nremote;    /* remote futures not done */
+    zpar_msg_t *in;    /* the message being received */
+    zpar_msg_t *spare; /* a batch being split (its items go through in) */
+    zpar_msg_t *out;   /* scratch for submissions */
+    int depth;         /* > 0 while the reactor dispatches (callbacks run) */
+    int handled;       /* messages handled by the current pump */
+    int interrupted;   /* the current pump was interrupted by a signal */
     zpar_output_f out_cb;
     void *out_arg;
     zpar_engine_event_f ev_cb;
@@ -146,6 +155,14 @@ struct zpar_client {
     size_t ndoubt;               /* futures holding a doubted result */
     int mine_only;               /* output subscription: this client's tasks only */
     char addr[5][ZPAR_ADDR_MAX]; /* the queue addresses the hub gave us */
+    /* load-balanced submits not sent yet (pack.c); pend NULL: batching
+     * off, every submit sent at once */
+    zpar_batch_t *pend;
+    zpar_future_t *pendf[ZPAR_BATCH_MAX]; /* their futures, in order */
+    size_t npend;
+    uint64_t pend_since_us; /* when the oldest was submitted (monotonic) */
+    uint64_t pend_age_us;   /* a submit sends them once the oldest is this old; 0: never */
+    uint64_t items_dropped; /* items of received batches dropped (malformed, wrong type) */
 };
 
 /* ---- loop.c */
@@ -202,6 +219,22 @@ void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r
 /* Milliseconds to wait in a loop with the given deadline (monotonic us,
  * 0 = none): -1 / 0.. */
 long zpar__client_left_ms (uint64_t deadline_us);
+
+/* ---- pack.c */
+
+/* Add f's request m (encoded, header and body) to the pending batch,
+ * sending it first when full and after when its oldest is old enough.
+ * 0 / -1 (the pending batch could not be sent to make room: f is not
+ * added). */
+int zpar__client_pend (zpar_client_t *c, zpar_future_t *f, const zpar_msg_t *m);
+
+/* Send the pending batch, if any.  0 / -1 with errno (the tasks stay
+ * pending and go at the next occasion). */
+int zpar__client_flush (zpar_client_t *c);
+
+/* f is destroyed: send its pending task first (a task once submitted
+ * runs, whatever becomes of its future), or forget it if that fails. */
+void zpar__client_pend_forget (zpar_client_t *c, zpar_future_t *f);
 
 /* ---- resync.c */
 

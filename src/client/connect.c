@@ -22,7 +22,7 @@
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_PING_PERIOD     5.0
 #define DEFAULT_RECONNECT       60.0
-#define KNOWN_FLAGS             ((unsigned)ZPAR_CLIENT_NO_STALE_CHECK)
+#define KNOWN_FLAGS             ((unsigned)(ZPAR_CLIENT_NO_STALE_CHECK | ZPAR_CLIENT_NO_BATCH))
 
 ZPAR_API void zpar_client_opts_init (zpar_client_opts_t *o)
 {
@@ -219,6 +219,27 @@ done:
     return rc;
 }
 
+/* $ZPAR_CLIENT_BATCH: "0" turns the packing of submits off. */
+static int env_batching (void)
+{
+    const char *v = getenv ("ZPAR_CLIENT_BATCH");
+    return !(v && strcmp (v, "0") == 0);
+}
+
+/* $ZPAR_CLIENT_BATCH_AGE_US: the age of the oldest pending submit at
+ * which a submit sends them (pack.c); 0: none; else the default. */
+static uint64_t env_batch_age (void)
+{
+    const char *v = getenv ("ZPAR_CLIENT_BATCH_AGE_US");
+    char *end;
+    unsigned long long n;
+    if (!v || !*v)
+        return ZPAR_CLIENT_BATCH_AGE_US;
+    errno = 0;
+    n = strtoull (v, &end, 10);
+    return errno || *end || n > 60000000ULL ? ZPAR_CLIENT_BATCH_AGE_US : (uint64_t)n;
+}
+
 ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts, zpar_error_t *err)
 {
     zpar_client_opts_t o;
@@ -275,6 +296,13 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
     }
     if (do_register (c, err) < 0)
         goto error;
+    /* load-balanced submits packed into batches (pack.c) unless asked not to */
+    if (!(o.flags & ZPAR_CLIENT_NO_BATCH) && env_batching () &&
+        !(c->pend = zpar__batch_create ())) {
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        goto error;
+    }
+    c->pend_age_us = env_batch_age ();
     c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:
@@ -300,10 +328,15 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
     int linger = 5000, saved = errno;
     if (!c)
         return;
+    /* the submits not sent yet go before we do */
+    if (c->pend && c->sock[S_TASK] && !c->no_linger)
+        (void)zpar__client_flush (c);
+    zpar__batch_destroy (c->pend);
     if (c->futures) {
         while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
             f->c = NULL;
             f->query = 0;
+            f->pending = 0;
         }
         zpar__idmap_destroy (c->futures);
     }
@@ -322,6 +355,7 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
         zmq_ctx_term (c->ctx);
     zpar__signer_destroy (c->signer);
     zpar__msg_destroy (c->in);
+    zpar__msg_destroy (c->spare);
     zpar__msg_destroy (c->out);
     zpar__msg_destroy (c->got);
     free (c);

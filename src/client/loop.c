@@ -254,6 +254,62 @@ static void dispatch_msg (zpar_client_t *c)
     }
 }
 
+/* The item types a batch may carry on socket which (each as it would
+ * come alone on that socket). */
+static int item_allowed (int which, int type)
+{
+    switch (which) {
+    case S_TASK:
+    case S_MUX:
+        return type == ZPAR_MSG_RESULT || type == ZPAR_MSG_CONTROL_REPLY;
+    case S_CTL:
+        return type == ZPAR_MSG_CONTROL_REPLY;
+    case S_IOPUB:
+        return type == ZPAR_MSG_STREAM;
+    case S_NOTIFY:
+        return type == ZPAR_MSG_NOTIFY;
+    default:
+        return 0;
+    }
+}
+
+/* c->in is a batch (checked, like any message, by its signature): handle
+ * each item as the same message arriving alone, with the batch's routing
+ * frames.  An item that is malformed or of a type this socket does not
+ * carry is dropped alone (counted); a batch whose structure is broken is
+ * dropped whole.  Returns the number of items handled. */
+static int split_batch (zpar_client_t *c, int which)
+{
+    zpar_batch_iter_t it;
+    zpar_msg_t *b = c->in;
+    zpar_hdr_t h;
+    zpar_error_t err;
+    const void *body;
+    size_t blen;
+    int rc, n = 0;
+
+    if (!c->spare && !(c->spare = zpar__msg_create (ZPAR_MSG_NONE)))
+        return 0; /* out of memory: dropped */
+    /* the batch moves aside; each item is decoded into c->in in turn */
+    c->in = c->spare;
+    c->spare = b;
+    if (zpar__batch_iter_msg (&it, b, &err) < 0) {
+        c->items_dropped++;
+        return 0;
+    }
+    while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0) {
+        if (rc < 0 || !item_allowed (which, h.type) ||
+            zpar__batch_item_msg (&h, body, blen, c->in, &err) < 0) {
+            c->items_dropped++;
+            continue;
+        }
+        zpar__msg_set_envelope (c->in, b->nenv, b->env);
+        n++;
+        dispatch_msg (c);
+    }
+    return n;
+}
+
 static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_client_t *c = arg;
@@ -278,7 +334,6 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
                 break;
             continue; /* dropped (forged, malformed, replayed) */
         }
-        c->handled++;
         c->heard_us = zpar__mono_us ();
         c->ping_failures = 0;
         c->lost = 0; /* it answers again */
@@ -288,6 +343,11 @@ static void on_socket (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
             zpar__client_hub_session (c, c->in->hdr.session);
         } else if (which == S_NOTIFY && c->in->hdr.session != c->hub_session)
             ping_now (c); /* a restarted hub?  its reply will tell */
+        if (c->in->hdr.type == ZPAR_MSG_BATCH) {
+            c->handled += split_batch (c, which);
+            continue;
+        }
+        c->handled++;
         dispatch_msg (c);
     }
     c->depth--;
@@ -448,6 +508,9 @@ int zpar__client_pump (zpar_client_t *c, long timeout_ms)
         errno = EDEADLK;
         return -1;
     }
+    /* the submits made since the last pump go before we look for results
+     * (a failed send keeps them pending for the next pump) */
+    (void)zpar__client_flush (c);
     c->handled = 0;
     c->interrupted = 0;
     errno = 0;
@@ -556,6 +619,8 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
                            "client");
         return NULL;
     }
+    /* pending submits first: the request may name them (abort, sync) */
+    (void)zpar__client_flush (c);
     c->want_type = rtype;
     c->want_task = req->hdr.task;
     c->got_reply = 0;

@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -316,30 +314,6 @@ static int watch_stops (zpar_hub_t *hub, int no_signals, int *efd, zpar_error_t 
     return 0;
 }
 
-/* The hub (this thread, from here on) is off the tasks' path, but the
- * scheduler thread wakes it for every record: at SCHED_OTHER the hub,
- * placed on the waker's core, preempts the scheduler thread before it has
- * forwarded the task or the result (1.6-1.8 preemptions of the scheduler
- * thread per load-balanced round trip; 0.07 with the hub at SCHED_BATCH,
- * bench/rtt-tail.sh, doc/benchmarks.md "Issue 11: the round-trip tail").
- * SCHED_BATCH keeps the hub's share of the CPU (nice unchanged) and only
- * stops its wake-ups from preempting.  This thread only: every other
- * thread was started before.  ZPAR_HUB_SCHED_BATCH=0 keeps SCHED_OTHER.
- * Returns 1 when set (to be undone after the hub's loop), else 0. */
-static int hub_sched_batch (void)
-{
-    const char *e = getenv ("ZPAR_HUB_SCHED_BATCH");
-    struct sched_param sp = {0};
-    int rc;
-    if (e && strcmp (e, "0") == 0)
-        return 0;
-    if ((rc = pthread_setschedparam (pthread_self (), SCHED_BATCH, &sp)) != 0) {
-        zpar__debug ("controller: the hub stays at SCHED_OTHER: %s", strerror (rc));
-        return 0;
-    }
-    return 1;
-}
-
 int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
 {
     zpar_hub_t hub;
@@ -353,7 +327,6 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     char cands[ZPAR_CANDS_TEXT_MAX];
     const char *mon_ep = "inproc://zpar-monitor", *lb_ep = "inproc://zpar-sched-lb-pipe";
     const char *mux_ep = "inproc://zpar-mux-inject", *ctl_ep = "inproc://zpar-ctl-inject";
-    int hub_batch = 0;
     char mon_bind[64];
     int efd = -1;
     int rc = -1;
@@ -505,14 +478,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     if (o->ready)
         o->ready (o->ready_arg, &view);
 
-    hub_batch = hub_sched_batch ();
     rc = zpar__hub_run (&hub);
     if (rc < 0)
         zpar__errprintf (err, "hub loop failed: %s", strerror (errno));
-    if (hub_batch) {
-        struct sched_param sp = {0};
-        (void)pthread_setschedparam (pthread_self (), SCHED_OTHER, &sp);
-    }
 
     /* shutdown: engines first, then the schedulers */
     zpar__hub_shutdown_engines (&hub);

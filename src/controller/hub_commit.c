@@ -149,6 +149,13 @@ void zpar__hub_flush_records (zpar_hub_t *h)
      * not the tasks it has seen */
     if (h->busy_since_trim && zpar__idmap_size (h->live) == 0 &&
         !zpar__records_batched (h->records)) {
+        /* the live table grew with the burst and never shrinks: a new,
+         * small one */
+        zpar_idmap_t *fresh = zpar__idmap_create ();
+        if (fresh) {
+            zpar__idmap_destroy (h->live);
+            h->live = fresh;
+        }
         malloc_trim (0);
         h->busy_since_trim = 0;
     }

@@ -47,6 +47,11 @@ static void drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
                    side, why);
 }
 
+void zpar__lbio_drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
+{
+    drop (io, side, why);
+}
+
 /* ------------------------------------------------------------ actions */
 
 static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
@@ -118,10 +123,9 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     zpar__proto_result_error (&res, act->task, act->engine, act->client, act->status, act->text);
     res.attempt = act->attempt;
     if (m && zpar__proto_result_encode (m, &res) == 0) {
-        if (p && p->f.n > 0) {
-            zpar__msg_push_ident (m, zmq_msg_data (&p->f.part[0]), zmq_msg_size (&p->f.part[0]));
-            (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
-        }
+        if (p && p->f.n > 0) /* with the client's other results of this round */
+            zpar__lbio_to_client_msg (io, zmq_msg_data (&p->f.part[0]),
+                                      zmq_msg_size (&p->f.part[0]), m);
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
     }
     zpar__msg_destroy (m);
@@ -163,6 +167,7 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
                                        ZPAR_SCHED_LB_RETRY_US / 1000);
     } else if (zpar__watcher_active (io->w_retry))
         zpar__watcher_stop (io->w_retry);
+    zpar__lbio_clients_flush (io);
     /* O(1): the full stats walk the queue (20,000 tasks pipelined) */
     io->duplicates = zpar__sched_lb_dropped_dups (io->policy) + io->stale;
     /* what this round recorded goes to the hub as one message */
@@ -211,9 +216,8 @@ static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *
     zpar__proto_result_error (&res, zpar__tid (h->task), zpar__eid (0), zpar__cid (h->client),
                               ZPAR_STATUS_ERROR, why);
     res.errnum = ENOSPC;
-    if ((m = zpar__msg_create (ZPAR_MSG_RESULT)) && zpar__proto_result_encode (m, &res) == 0 &&
-        zpar__msg_push_ident (m, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])) == 0)
-        (void)zpar__wire_send_chan (io->client, io->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
+    if ((m = zpar__msg_create (ZPAR_MSG_RESULT)) && zpar__proto_result_encode (m, &res) == 0)
+        zpar__lbio_to_client_msg (io, zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0]), m);
     zpar__msg_destroy (m);
     zpar__frames_close (f);
     return 1;
@@ -316,7 +320,7 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         return;
     }
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
-    (void)zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT); /* closes the frames on failure */
+    zpar__lbio_to_client (io, f, 1); /* with the client's other results of this drain */
 }
 
 /* The answer to a steal when the task had already started. */
@@ -335,13 +339,34 @@ static void on_pure_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar
 
 /* [scheme][message type] */
 static const msg_handler_f client_handlers[2][ZPAR_MSG_TYPE_MAX] = {
-    {[ZPAR_MSG_TASK] = on_task, [ZPAR_MSG_ABORT] = on_abort},
-    {[ZPAR_MSG_TASK] = on_pure_request, [ZPAR_MSG_ABORT] = on_pure_request},
+    {[ZPAR_MSG_TASK] = on_task,
+     [ZPAR_MSG_ABORT] = on_abort,
+     [ZPAR_MSG_BATCH] = zpar__lbio_client_batch},
+    {[ZPAR_MSG_TASK] = on_pure_request,
+     [ZPAR_MSG_ABORT] = on_pure_request,
+     [ZPAR_MSG_BATCH] = zpar__lbio_client_batch},
 };
 static const msg_handler_f engine_handlers[2][ZPAR_MSG_TYPE_MAX] = {
     {[ZPAR_MSG_RESULT] = on_result, [ZPAR_MSG_CONTROL_REPLY] = on_steal_refused},
     {[ZPAR_MSG_RESULT] = on_pure_result},
 };
+
+int zpar__lbio_client_type_ok (const zpar_sched_lb_io_t *io, int type)
+{
+    return type > 0 && type < ZPAR_MSG_TYPE_MAX && type != ZPAR_MSG_BATCH &&
+           client_handlers[io->pure][type] != NULL;
+}
+
+void zpar__lbio_client_item (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
+{
+    zpar_hdr_t sh = *h;
+    /* pure forwards requests as they are: an item needs a signature */
+    if (io->pure && zpar__frames_resign (io->signer, f, &sh) < 0) {
+        zpar__frames_close (f);
+        return;
+    }
+    client_handlers[io->pure][h->type](io, f, &sh);
+}
 
 /* Drain sock: verify each message, check its routing frames (delim) and
  * hand it to the handler of its type, or drop it. */
@@ -420,8 +445,10 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
-    else
-        (void)zpar__monitor_flush (io->monitor);
+    /* this drain's records go to the hub as one message (run_actions
+     * flushed already; a second flush of an empty pack costs nothing) */
+    (void)zpar__monitor_flush (io->monitor);
+    zpar__lbio_clients_flush (io);
 }
 
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -539,6 +566,7 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     if (io->started)
         pthread_join (io->thread, NULL);
     zpar__reactor_destroy (io->reactor); /* and its watchers */
+    zpar__lbio_clients_destroy (io);
     zpar__close_socket (io->client);
     zpar__close_socket (io->engine);
     zpar__close_socket (io->pipe);

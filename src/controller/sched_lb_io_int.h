@@ -17,6 +17,9 @@
 
 #define DRAIN_MAX 4096
 
+/* The messages for clients one drain produces (sched_lb_client.c). */
+typedef struct zpar_lbio_clients zpar_lbio_clients_t;
+
 /* A task's frames, owned by the policy between submit and its end. */
 typedef struct {
     zpar_frames_t f; /* [client id, delim, sig, hdr, body] */
@@ -44,6 +47,7 @@ struct zpar_sched_lb_io {
     volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
     uint64_t stale;               /* engine messages from an earlier identity of theirs */
     zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
+    zpar_lbio_clients_t *clients; /* messages for clients held until the drain ends */
 };
 
 /* Free a payload (the policy's free_f; arg unused). */
@@ -61,6 +65,46 @@ void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
 
 /* Carry out what the policy decided. */
 void zpar__lbio_run_actions (zpar_sched_lb_io_t *io);
+
+/* A message dropped: counted, and logged (rate-limited) with side and why;
+ * errno says what kind of drop it is. */
+void zpar__lbio_drop (zpar_sched_lb_io_t *io, const char *side, const char *why);
+
+/* Whether a client may send a message of this type alone on the task
+ * socket (a batch item of another type is dropped). */
+int zpar__lbio_client_type_ok (const zpar_sched_lb_io_t *io, int type);
+
+/* Handle an item of a client's batch (f: its frames, laid out as a
+ * received message with the batch's routing frame; takes them) exactly
+ * as that message arriving alone. */
+void zpar__lbio_client_item (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+/* ---- sched_lb_client.c */
+
+/* A client's batch (checked frames; takes them): each item handled as it
+ * would be alone, bad items dropped alone and counted. */
+void zpar__lbio_client_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h);
+
+/* A message for the client whose routing frame is f->part[from] (checked
+ * frames, header and body after the delimiter; takes them): held until
+ * zpar__lbio_clients_flush, then sent as it came when it is the client's
+ * only one and validly signed, else in one batch signed by the
+ * scheduler. */
+void zpar__lbio_to_client (zpar_sched_lb_io_t *io, zpar_frames_t *f, int from);
+
+/* The same for a message the scheduler made (copied; m's envelope is not
+ * used) for the client of routing identity id. */
+void zpar__lbio_to_client_msg (zpar_sched_lb_io_t *io, const void *id, size_t len, zpar_msg_t *m);
+
+/* Send what is held for clients (the end of a drain or of a round of
+ * actions). */
+void zpar__lbio_clients_flush (zpar_sched_lb_io_t *io);
+
+/* Free what zpar__lbio_to_client* allocated (held messages are dropped). */
+void zpar__lbio_clients_destroy (zpar_sched_lb_io_t *io);
+
+/* Batches sent to clients, and the items they carried. */
+void zpar__lbio_clients_stats (const zpar_sched_lb_io_t *io, uint64_t *batches, uint64_t *items);
 
 /* sched_lb_pipe.c: the watcher of the hub's pipe (io as arg): its
  * commands (engine up, down, adopted tasks, dependency outcomes, tasks

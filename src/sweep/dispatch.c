@@ -476,5 +476,12 @@ int zpar__sweep_fill (run_t *r)
             occupy (r, f, p->task, 1);
         }
     }
+    /* the burst leaves now, as one batch: the loop may next wait on its
+     * own timers before it polls the client */
+    if (nsub && rc != -2) {
+        zpar_error_t e;
+        if (zpar_flush (r->c, &e) < 0)
+            zpar__sweep_warn (&r->o, "%s", e.text);
+    }
     return rc == -2 ? -2 : 0;
 }

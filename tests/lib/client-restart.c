@@ -2,12 +2,14 @@
  * without help (the system tests t09xx-client-*).
  *
  *   client-restart [-f CONNFILE] [-t SECONDS] [-n N] [-d EVERY] [-r RATE]
- *                  [-s SLEEP] [-p PING] SIDEFILE
+ *                  [-s SLEEP] [-p PING] [-b BURST] SIDEFILE
  *
  * Submits N tasks, RATE a second (every EVERY-th one direct, round robin
  * over the engines alive at the start; 0: none), each appending its index
  * to SIDEFILE (its side effect) and sleeping SLEEP seconds; then waits for
- * them all with one zpar_client_wait_all bounded by -t.  Meanwhile the
+ * them all with one zpar_client_wait_all bounded by -t.  -b BURST: the
+ * submits come BURST at a time, back to back (libzpar packs them into one
+ * batch), with a poll between bursts (default 1: a poll after each).  Meanwhile the
  * shell kills and restarts the controller.  The client gets no help: no
  * retry, no reconnect by hand.  Prints:
  *
@@ -32,7 +34,7 @@
 static void usage (void)
 {
     fprintf (stderr, "usage: client-restart [-f CONNFILE] [-t SECONDS] [-n N] [-d EVERY] "
-                     "[-r RATE] [-s SLEEP] [-p PING] SIDEFILE\n");
+                     "[-r RATE] [-s SLEEP] [-p PING] [-b BURST] SIDEFILE\n");
     exit (2);
 }
 
@@ -49,7 +51,7 @@ int main (int argc, char **argv)
 {
     const char *connfile = NULL, *side, *scale = getenv ("ZPAR_TEST_TIMEOUT_SCALE");
     double tmo = 120, rate = 100, sleep_for = 0.02, ping = 0;
-    int n = 500, every = 0, opt, ndirect = 0, ok = 0, failed = 0, incomplete = 0, rc;
+    int n = 500, every = 0, opt, ndirect = 0, ok = 0, failed = 0, incomplete = 0, rc, burst = 1;
     zpar_client_opts_t o;
     zpar_client_t *c;
     zpar_future_t **fs;
@@ -60,7 +62,7 @@ int main (int argc, char **argv)
 
     signal (SIGPIPE, SIG_IGN);
     setvbuf (stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt (argc, argv, "f:t:n:d:r:s:p:")) != -1) {
+    while ((opt = getopt (argc, argv, "f:t:n:d:r:s:p:b:")) != -1) {
         switch (opt) {
         case 'f':
             connfile = optarg;
@@ -83,11 +85,14 @@ int main (int argc, char **argv)
         case 'p':
             ping = atof (optarg);
             break;
+        case 'b':
+            burst = atoi (optarg);
+            break;
         default:
             usage ();
         }
     }
-    if (optind + 1 != argc || n <= 0 || rate <= 0)
+    if (optind + 1 != argc || n <= 0 || rate <= 0 || burst <= 0)
         usage ();
     side = argv[optind];
     if (scale && atof (scale) > 0)
@@ -126,7 +131,8 @@ int main (int argc, char **argv)
         ndirect += direct;
         /* pace the submissions; results arriving meanwhile are taken in
          * (an error here is no reason to stop: the final wait decides) */
-        (void)zpar_client_poll (c, 1.0 / rate, NULL);
+        if ((i + 1) % burst == 0 || i == n - 1)
+            (void)zpar_client_poll (c, burst / rate, NULL);
     }
     printf ("submitted n=%d direct=%d\n", n, ndirect);
 

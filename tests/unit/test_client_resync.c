@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "proto_batch.h"
 #include "proto_registrar.h"
 #include "proto_result.h"
 #include "proto_task.h"
@@ -185,7 +186,17 @@ static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
     pthread_mutex_unlock (&h->lock);
 }
 
-/* The task queue: tasks become known, but for those swallowed. */
+/* A task reaches the hub, but for those swallowed (lock held). */
+static void took (fakehub_t *h, uint64_t id)
+{
+    if (h->swallow > 0)
+        h->swallow--;
+    else if (h->nknown < MAXT)
+        h->known[h->nknown++] = id;
+}
+
+/* The task queue: tasks become known, but for those swallowed; a batch
+ * of them (the client packs its submits) counts as its items. */
 static void on_task (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     fakehub_t *h = arg;
@@ -194,12 +205,19 @@ static void on_task (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
     pthread_mutex_lock (&h->lock);
     while (zpar__wire_recv_chan (h->other[1], h->signer, ZPAR_CHAN_TASK, h->in, ZMQ_DONTWAIT,
                                  &err) == 0) {
-        if (h->in->hdr.type != ZPAR_MSG_TASK)
-            continue;
-        if (h->swallow > 0)
-            h->swallow--;
-        else if (h->nknown < MAXT)
-            h->known[h->nknown++] = h->in->hdr.task;
+        if (h->in->hdr.type == ZPAR_MSG_BATCH) {
+            zpar_batch_iter_t it;
+            zpar_hdr_t ih;
+            const void *body;
+            size_t blen;
+            int rc;
+            if (zpar__batch_iter_msg (&it, h->in, &err) < 0)
+                continue;
+            while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0)
+                if (rc > 0 && ih.type == ZPAR_MSG_TASK)
+                    took (h, ih.task);
+        } else if (h->in->hdr.type == ZPAR_MSG_TASK)
+            took (h, h->in->hdr.task);
     }
     pthread_mutex_unlock (&h->lock);
 }

@@ -1,0 +1,498 @@
+/* test_client_batch.c - libzpar's packing of load-balanced submits into
+ * batches, against a fake controller (a thread with the registrar's and the
+ * task queue's sockets; no hub, no engines): a lone submit followed by a
+ * poll goes alone, at once; submits made between polls go as one batch, in
+ * order, at the next poll, at zpar_flush, at ZPAR_BATCH_MAX, at the
+ * destruction of a pending future or of the client, or when a submit finds
+ * the oldest one older than the age bound; ZPAR_CLIENT_NO_BATCH and
+ * $ZPAR_CLIENT_BATCH=0 send each submit alone.  The other way: results
+ * coming in batches fulfil each future once; a duplicate, a short item, an
+ * item of a type the task queue does not carry and a batch whose structure
+ * is broken are dropped without harm. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "proto_batch.h"
+#include "proto_registrar.h"
+#include "proto_result.h"
+#include "reactor.h"
+#include "tap.h"
+#include "wire.h"
+#include "zpar.h"
+
+#define MAXM 4096 /* messages recorded */
+#define MAXT 8192 /* task ids recorded */
+
+typedef struct {
+    int type;     /* TASK, BATCH, ... */
+    int items;    /* 1, or the batch's items */
+    size_t first; /* its task ids: ids[first .. first + items) */
+} rec_t;
+
+typedef struct {
+    void *ctx, *reg, *task;
+    char addr[2][ZPAR_ADDR_MAX];
+    zpar_signer_t *signer;
+    uint8_t key[ZPAR_KEY_LEN];
+    zpar_reactor_t *r;
+    zpar_msg_t *in, *out;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    /* under lock */
+    int stop, answer; /* answer: send results for every task received */
+    rec_t m[MAXM];
+    int nm;
+    uint64_t ids[MAXT];
+    size_t nids, answered;
+    zpar_ident_t client; /* routing identity of the client's task socket */
+} fake_t;
+
+static void *bind_any (fake_t *h, char *addr)
+{
+    void *s = zmq_socket (h->ctx, ZMQ_ROUTER);
+    size_t len = ZPAR_ADDR_MAX;
+    int zero = 0;
+    if (!s || zmq_bind (s, "tcp://127.0.0.1:*") < 0 ||
+        zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, addr, &len) < 0)
+        return NULL;
+    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
+    return s;
+}
+
+static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    fake_t *h = arg;
+    zpar_error_t err;
+    (void)r, (void)w, (void)revents;
+    while (zpar__wire_recv_chan (h->reg, h->signer, ZPAR_CHAN_REGISTRAR, h->in, ZMQ_DONTWAIT,
+                                 &err) == 0) {
+        zpar_proto_reg_client_reply_t rep = {0};
+        if (h->in->hdr.type != ZPAR_MSG_REGISTER_CLIENT)
+            continue;
+        rep.id = zpar__cid (5);
+        rep.h.client = rep.id;
+        for (int k = 0; k < ZPAR_ADDR_COUNT; k++)
+            rep.addr[k] = h->addr[1]; /* every queue: the task socket */
+        rep.scheme = ZPAR_SCHEME_LEASTLOAD;
+        if (zpar__proto_reg_client_reply_encode (h->out, &rep) == 0) {
+            zpar__msg_set_envelope (h->out, h->in->nenv, h->in->env);
+            zpar__wire_send_chan (h->reg, h->signer, ZPAR_CHAN_REGISTRAR, h->out, ZMQ_DONTWAIT);
+        }
+    }
+}
+
+static void record (fake_t *h, int type, int items)
+{
+    if (h->nm < MAXM)
+        h->m[h->nm++] = (rec_t){.type = type, .items = items, .first = h->nids - (size_t)items};
+}
+
+static void on_task (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    fake_t *h = arg;
+    zpar_error_t err;
+    (void)r, (void)w, (void)revents;
+    pthread_mutex_lock (&h->lock);
+    while (zpar__wire_recv_chan (h->task, h->signer, ZPAR_CHAN_TASK, h->in, ZMQ_DONTWAIT, &err) ==
+           0) {
+        if (h->in->nenv == 1)
+            h->client = h->in->env[0];
+        if (h->in->hdr.type == ZPAR_MSG_BATCH) {
+            zpar_batch_iter_t it;
+            zpar_hdr_t ih;
+            const void *body;
+            size_t blen;
+            int rc, n = 0;
+            if (zpar__batch_iter_msg (&it, h->in, &err) < 0) {
+                record (h, -1, 0);
+                continue;
+            }
+            while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0)
+                if (rc > 0 && h->nids < MAXT) {
+                    h->ids[h->nids++] = ih.task;
+                    n++;
+                }
+            record (h, ZPAR_MSG_BATCH, n);
+        } else if (h->nids < MAXT) {
+            h->ids[h->nids++] = h->in->hdr.task;
+            record (h, h->in->hdr.type, 1);
+        }
+    }
+    pthread_mutex_unlock (&h->lock);
+}
+
+/* An item (header || body) of a result for task id, appended to batch m. */
+static void add_result_item (zpar_msg_t *m, uint64_t id)
+{
+    zpar_proto_result_t res;
+    zpar_msg_t *r = zpar__msg_create (ZPAR_MSG_RESULT);
+    uint8_t buf[4096];
+    zpar__proto_result_error (&res, zpar__tid (id), zpar__eid (1), zpar__cid (5), ZPAR_STATUS_OK,
+                              NULL);
+    if (r && zpar__proto_result_encode (r, &res) == 0 && r->len + ZPAR_HDR_LEN <= sizeof (buf)) {
+        r->hdr.flags = zpar__flags_with_chan (r->hdr.flags, ZPAR_CHAN_TASK);
+        r->hdr.task = id;
+        zpar__hdr_encode (&r->hdr, buf);
+        memcpy (buf + ZPAR_HDR_LEN, r->body, r->len);
+        zpar__msg_add_bytes (m, ZPAR_F_ITEM, buf, ZPAR_HDR_LEN + r->len);
+    }
+    zpar__msg_destroy (r);
+}
+
+static void send_batch (fake_t *h, zpar_msg_t *m)
+{
+    zpar__msg_set_envelope (m, 1, &h->client);
+    zpar__wire_send_chan (h->task, h->signer, ZPAR_CHAN_TASK, m, ZMQ_DONTWAIT);
+}
+
+/* Answer the tasks received and not answered yet: in batches of up to 100
+ * results, each batch also carrying the first result again (a
+ * duplicate), a short item and an item of a type the task queue does not
+ * carry (a TASK); then a batch of one item (broken: under 2).  Lock held. */
+static void answer_all (fake_t *h)
+{
+    while (h->answered < h->nids) {
+        zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_BATCH), *bad;
+        size_t k = h->nids - h->answered < 100 ? h->nids - h->answered : 100;
+        uint8_t shortitem[10] = {1, 2, 3};
+        for (size_t i = 0; i < k; i++)
+            add_result_item (m, h->ids[h->answered + i]);
+        add_result_item (m, h->ids[h->answered]);
+        zpar__msg_add_bytes (m, ZPAR_F_ITEM, shortitem, sizeof (shortitem));
+        {
+            zpar_hdr_t th = {.version = ZPAR_PROTO_VERSION, .type = ZPAR_MSG_TASK};
+            uint8_t buf[ZPAR_HDR_LEN];
+            th.flags = zpar__flags_with_chan (0, ZPAR_CHAN_TASK);
+            th.task = h->ids[h->answered];
+            zpar__hdr_encode (&th, buf);
+            zpar__msg_add_bytes (m, ZPAR_F_ITEM, buf, sizeof (buf));
+        }
+        send_batch (h, m);
+        zpar__msg_destroy (m);
+        if ((bad = zpar__msg_create (ZPAR_MSG_BATCH))) {
+            add_result_item (bad, h->ids[h->answered]);
+            send_batch (h, bad);
+            zpar__msg_destroy (bad);
+        }
+        h->answered += k;
+    }
+}
+
+static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    fake_t *h = arg;
+    (void)w, (void)revents;
+    pthread_mutex_lock (&h->lock);
+    if (h->answer)
+        answer_all (h);
+    if (h->stop)
+        zpar__reactor_stop (r);
+    pthread_mutex_unlock (&h->lock);
+}
+
+static void *fake_main (void *arg)
+{
+    fake_t *h = arg;
+    zpar__reactor_run (h->r);
+    return NULL;
+}
+
+static int fake_start (fake_t *h, const char *path)
+{
+    zpar_conninfo_t ci;
+    zpar_error_t err;
+    zpar_watcher_t *w;
+    memset (h, 0, sizeof (*h));
+    pthread_mutex_init (&h->lock, NULL);
+    for (int i = 0; i < ZPAR_KEY_LEN; i++)
+        h->key[i] = (uint8_t)(i * 5 + 1);
+    if (!(h->ctx = zmq_ctx_new ()) || !(h->reg = bind_any (h, h->addr[0])) ||
+        !(h->task = bind_any (h, h->addr[1])))
+        return -1;
+    if (!(h->signer = zpar__signer_create (h->key, 0)) || !(h->r = zpar__reactor_create ()) ||
+        !(h->in = zpar__msg_create (ZPAR_MSG_NONE)) || !(h->out = zpar__msg_create (ZPAR_MSG_NONE)))
+        return -1;
+    if (!(w = zpar__zmq_watcher_create (h->r, h->reg, ZPAR_EV_IN, on_reg, h)))
+        return -1;
+    zpar__watcher_start (w);
+    if (!(w = zpar__zmq_watcher_create (h->r, h->task, ZPAR_EV_IN, on_task, h)))
+        return -1;
+    zpar__watcher_start (w);
+    if (!(w = zpar__timer_watcher_create (h->r, 5, 5, on_tick, h)))
+        return -1;
+    zpar__watcher_start (w);
+    memset (&ci, 0, sizeof (ci));
+    for (int i = 0; i < ZPAR_EP_COUNT; i++)
+        snprintf (ci.addr[i], ZPAR_ADDR_MAX, "%s", h->addr[0]);
+    memcpy (ci.key, h->key, ZPAR_KEY_LEN);
+    snprintf (ci.host, sizeof (ci.host), "fake.invalid");
+    ci.pid = 1;
+    if (zpar__conn_write (path, &ci, &err) < 0)
+        return -1;
+    return pthread_create (&h->thread, NULL, fake_main, h) == 0 ? 0 : -1;
+}
+
+static void fake_stop (fake_t *h)
+{
+    pthread_mutex_lock (&h->lock);
+    h->stop = 1;
+    pthread_mutex_unlock (&h->lock);
+    pthread_join (h->thread, NULL);
+    zpar__reactor_destroy (h->r);
+    zmq_close (h->reg);
+    zmq_close (h->task);
+    zmq_ctx_term (h->ctx);
+    zpar__signer_destroy (h->signer);
+    zpar__msg_destroy (h->in);
+    zpar__msg_destroy (h->out);
+    pthread_mutex_destroy (&h->lock);
+}
+
+/* Forget what was recorded. */
+static void fake_clear (fake_t *h)
+{
+    pthread_mutex_lock (&h->lock);
+    h->nm = 0;
+    h->nids = h->answered = 0;
+    pthread_mutex_unlock (&h->lock);
+}
+
+/* Wait up to ms for the fake to have received at least n task ids; the
+ * number it has. */
+static size_t wait_ids (fake_t *h, size_t n, int ms)
+{
+    size_t got = 0;
+    for (int i = 0; i <= ms; i++) {
+        pthread_mutex_lock (&h->lock);
+        got = h->nids;
+        pthread_mutex_unlock (&h->lock);
+        if (got >= n)
+            break;
+        usleep (1000);
+    }
+    return got;
+}
+
+static rec_t rec (fake_t *h, int i)
+{
+    rec_t r = {0};
+    pthread_mutex_lock (&h->lock);
+    if (i < h->nm)
+        r = h->m[i];
+    pthread_mutex_unlock (&h->lock);
+    return r;
+}
+
+static int nmsgs (fake_t *h)
+{
+    int n;
+    pthread_mutex_lock (&h->lock);
+    n = h->nm;
+    pthread_mutex_unlock (&h->lock);
+    return n;
+}
+
+static zpar_task_t *task;
+
+static zpar_future_t *sub (zpar_client_t *c)
+{
+    return zpar_submit (c, task, NULL);
+}
+
+static zpar_client_t *connect_to (const char *path, unsigned flags)
+{
+    zpar_client_opts_t o;
+    zpar_error_t err;
+    zpar_client_t *c;
+    zpar_client_opts_init (&o);
+    o.connection_file = path;
+    o.connect_timeout = 5;
+    o.ping_period = -1;
+    o.flags = flags;
+    if (!(c = zpar_client_connect_opts (&o, &err)))
+        diag ("connect: %s", err.text);
+    return c;
+}
+
+/* ids[first..first+n) of the fake are the futures' ids, in order. */
+static int same_ids (fake_t *h, size_t first, zpar_future_t **f, size_t n)
+{
+    int same = 1;
+    pthread_mutex_lock (&h->lock);
+    for (size_t i = 0; i < n; i++)
+        same &= first + i < h->nids && h->ids[first + i] == zpar_future_id (f[i]).id;
+    pthread_mutex_unlock (&h->lock);
+    return same;
+}
+
+static void test_packing (fake_t *h, const char *path)
+{
+    zpar_future_t *f[300];
+    zpar_client_t *c;
+    zpar_error_t err;
+    rec_t r;
+    int ok1;
+
+    setenv ("ZPAR_CLIENT_BATCH_AGE_US", "0", 1); /* no age bound: determinism */
+    if (!(c = connect_to (path, 0))) {
+        ok (0, "connected");
+        return;
+    }
+    ok (zpar_flush (c, &err) == 0 && nmsgs (h) == 0, "flush with nothing pending: 0, nothing sent");
+
+    /* a lone submit, then a poll: one ordinary message */
+    f[0] = sub (c);
+    ok (f[0] && wait_ids (h, 1, 50) == 0, "a lone submit is not sent by itself");
+    ok (zpar_client_poll (c, 0, &err) >= 0 && wait_ids (h, 1, 2000) == 1,
+        "... the next poll sends it");
+    r = rec (h, 0);
+    ok (r.type == ZPAR_MSG_TASK && r.items == 1 && same_ids (h, 0, f, 1),
+        "... alone, as an ordinary task message (type %d)", r.type);
+    zpar_future_destroy (f[0]);
+    fake_clear (h);
+
+    /* five submits, then zpar_flush: one batch of five, in order */
+    for (int i = 0; i < 5; i++)
+        f[i] = sub (c);
+    ok (wait_ids (h, 1, 50) == 0, "5 submits: nothing sent before a flush");
+    ok (zpar_flush (c, &err) == 0 && wait_ids (h, 5, 2000) == 5, "zpar_flush sends them");
+    r = rec (h, 0);
+    ok (nmsgs (h) == 1 && r.type == ZPAR_MSG_BATCH && r.items == 5 && same_ids (h, 0, f, 5),
+        "... as one batch of 5 items, in the order submitted");
+    for (int i = 0; i < 5; i++)
+        zpar_future_destroy (f[i]);
+    fake_clear (h);
+
+    /* 300 submits: 256 go at once (ZPAR_BATCH_MAX), 44 at the wait */
+    for (int i = 0; i < 300; i++)
+        f[i] = sub (c);
+    ok (wait_ids (h, 256, 2000) == 256, "300 submits: the first %d go without a poll",
+        ZPAR_BATCH_MAX);
+    r = rec (h, 0);
+    ok (r.type == ZPAR_MSG_BATCH && r.items == ZPAR_BATCH_MAX && nmsgs (h) == 1,
+        "... as one full batch");
+    pthread_mutex_lock (&h->lock);
+    h->answer = 1; /* results from now on, in batches with junk */
+    pthread_mutex_unlock (&h->lock);
+    ok (zpar_client_wait_all (c, 10.0, &err) == 0, "wait_all: every future done (%s)",
+        zpar_client_outstanding (c) ? err.text : "ok");
+    r = rec (h, 1);
+    ok (nmsgs (h) == 2 && r.type == ZPAR_MSG_BATCH && r.items == 44 && same_ids (h, 0, f, 300),
+        "... the other 44 went as one batch when it began; all 300 in order");
+    ok1 = 1;
+    for (int i = 0; i < 300; i++) {
+        const zpar_result_t *res = zpar_future_result (f[i]);
+        ok1 &= res && zpar_result_status (res) == ZPAR_STATUS_OK &&
+               zpar_result_id (res).id == zpar_future_id (f[i]).id;
+    }
+    ok (ok1 && zpar_client_outstanding (c) == 0,
+        "results in batches (with a duplicate, a short item, a TASK item and a broken batch "
+        "each time): each future has its own result");
+    for (int i = 0; i < 300; i++)
+        zpar_future_destroy (f[i]);
+    pthread_mutex_lock (&h->lock);
+    h->answer = 0;
+    pthread_mutex_unlock (&h->lock);
+    ok (zpar_client_poll (c, 0.05, &err) >= 0, "polling after the junk: fine");
+    fake_clear (h);
+
+    /* a pending future destroyed: its task goes */
+    f[0] = sub (c);
+    f[1] = sub (c);
+    zpar_future_destroy (f[1]);
+    ok (wait_ids (h, 2, 2000) == 2 && rec (h, 0).items == 2,
+        "destroying a pending future sends the pending batch (both tasks, one batch)");
+    zpar_future_destroy (f[0]);
+    fake_clear (h);
+
+    /* the client destroyed with tasks pending: they go */
+    for (int i = 0; i < 3; i++) {
+        f[i] = sub (c);
+    }
+    zpar_client_destroy (c);
+    ok (wait_ids (h, 3, 2000) == 3 && rec (h, 0).items == 3,
+        "zpar_client_destroy sends the pending tasks first");
+    for (int i = 0; i < 3; i++)
+        zpar_future_destroy (f[i]);
+    fake_clear (h);
+}
+
+static void test_age_and_off (fake_t *h, const char *path)
+{
+    zpar_future_t *f[4];
+    zpar_client_t *c;
+
+    /* the age bound: a submit 5 ms after the first sends both */
+    setenv ("ZPAR_CLIENT_BATCH_AGE_US", "2000", 1);
+    if ((c = connect_to (path, 0))) {
+        f[0] = sub (c);
+        usleep (5000);
+        f[1] = sub (c);
+        ok (wait_ids (h, 2, 2000) == 2 && rec (h, 0).items == 2,
+            "a submit finding the oldest pending older than the bound sends the batch, no poll");
+        zpar_future_destroy (f[0]);
+        zpar_future_destroy (f[1]);
+        zpar_client_destroy (c);
+    }
+    fake_clear (h);
+    unsetenv ("ZPAR_CLIENT_BATCH_AGE_US");
+
+    /* off: every submit alone, at once */
+    if ((c = connect_to (path, ZPAR_CLIENT_NO_BATCH))) {
+        for (int i = 0; i < 3; i++)
+            f[i] = sub (c);
+        ok (wait_ids (h, 3, 2000) == 3 && nmsgs (h) == 3 && rec (h, 2).type == ZPAR_MSG_TASK,
+            "ZPAR_CLIENT_NO_BATCH: 3 submits, 3 messages at once");
+        for (int i = 0; i < 3; i++)
+            zpar_future_destroy (f[i]);
+        zpar_client_destroy (c);
+    }
+    fake_clear (h);
+    setenv ("ZPAR_CLIENT_BATCH", "0", 1);
+    if ((c = connect_to (path, 0))) {
+        for (int i = 0; i < 3; i++)
+            f[i] = sub (c);
+        ok (wait_ids (h, 3, 2000) == 3 && nmsgs (h) == 3,
+            "$ZPAR_CLIENT_BATCH=0: 3 submits, 3 messages at once");
+        for (int i = 0; i < 3; i++)
+            zpar_future_destroy (f[i]);
+        zpar_client_destroy (c);
+    }
+    unsetenv ("ZPAR_CLIENT_BATCH");
+    fake_clear (h);
+}
+
+int main (void)
+{
+    char dir[] = "/tmp/test_client_batch.XXXXXX", path[PATH_MAX];
+    const char *argv[] = {"true", NULL};
+    zpar_error_t err;
+    fake_t h;
+
+    plan (NO_PLAN);
+    errno = 0;
+    ok (zpar_flush (NULL, &err) < 0 && errno == EINVAL, "zpar_flush (NULL): EINVAL");
+    if (!mkdtemp (dir))
+        return 1;
+    snprintf (path, sizeof (path), "%s/client.json", dir);
+    if (fake_start (&h, path) < 0) {
+        ok (0, "fake controller started");
+        return done_testing ();
+    }
+    task = zpar_task_command (argv);
+    test_packing (&h, path);
+    test_age_and_off (&h, path);
+    zpar_task_destroy (task);
+    fake_stop (&h);
+    unlink (path);
+    rmdir (dir);
+    return done_testing ();
+}
