@@ -6,8 +6,8 @@
  *               [--status FILE] [--time-limit S] [--io-threads K]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
- * registers on a DEALER of its own (a fresh one at each resend, every
- * second until answered, as the engine does), takes its routing identity,
+ * registers on a DEALER of its own (sent again on it every second until
+ * answered, a fresh one to register again, as the engine does), takes its routing identity,
  * id, heartbeat period and addresses from the signed reply, connects its
  * mux, task and control DEALERs and its heart's pong DEALER under that
  * identity, its ping SUB and its IOPub PUB; it echoes every ping of its
@@ -60,6 +60,7 @@
 #include "error.h"
 #include "msg.h"
 #include "netlimit.h"
+#include "proto_batch.h"
 #include "proto_control.h"
 #include "proto_hb.h"
 #include "proto_registrar.h"
@@ -214,15 +215,19 @@ static void disconnect (feng_t *e)
 
 /* ------------------------------------------------------- registration */
 
-static void reg_send (feng_t *e)
+/* A registration: on a fresh socket (fresh: a new one), or again on the
+ * same one (the resend, as the engine does). */
+static void reg_send (feng_t *e, int fresh)
 {
     farm_t *f = e->f;
     zpar_proto_reg_engine_t req = {0};
-    close_sock (e, S_REG); /* a fresh socket per attempt, as the engine does */
     e->next_reg_us = zpar__mono_us () + RESEND_US;
-    if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
-        watch (e, S_REG) < 0)
-        return;
+    if (fresh || !e->s[S_REG]) {
+        close_sock (e, S_REG);
+        if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
+            watch (e, S_REG) < 0)
+            return;
+    }
     req.h.engine = zpar__eid (e->id);
     req.host = f->host;
     req.pid = (uint64_t)getpid ();
@@ -238,7 +243,7 @@ static void register_again (feng_t *e)
 {
     e->f->again++;
     disconnect (e);
-    reg_send (e);
+    reg_send (e, 1);
 }
 
 static int connect_queues (feng_t *e)
@@ -370,6 +375,34 @@ static void answer_task (feng_t *e, int k, zpar_msg_t *req)
     }
 }
 
+/* A batch of tasks (doc/protocol.md, "Batches"): each item answered as
+ * the same task alone, with the batch's envelope; a bad item is dropped. */
+static void answer_batch (feng_t *e, int k, zpar_msg_t *m)
+{
+    zpar_batch_iter_t it;
+    zpar_error_t err;
+    zpar_hdr_t h;
+    const void *body;
+    size_t blen;
+    int rc;
+    zpar_msg_t *item = zpar__msg_create (ZPAR_MSG_NONE);
+    if (!item || zpar__batch_iter_msg (&it, m, &err) < 0) {
+        e->f->dropped++;
+        zpar__msg_destroy (item);
+        return;
+    }
+    while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0) {
+        if (rc < 0 || h.type != ZPAR_MSG_TASK || h.engine != e->id ||
+            zpar__batch_item_msg (&h, body, blen, item, &err) < 0 ||
+            zpar__msg_set_envelope (item, m->nenv, m->env) < 0) {
+            e->f->dropped++;
+            continue;
+        }
+        answer_task (e, k, item);
+    }
+    zpar__msg_destroy (item);
+}
+
 static void on_message (feng_t *e, int k, zpar_msg_t *m)
 {
     switch (k) {
@@ -380,6 +413,8 @@ static void on_message (feng_t *e, int k, zpar_msg_t *m)
     case S_TASK:
         if (m->hdr.type == ZPAR_MSG_TASK)
             answer_task (e, k, m);
+        else if (m->hdr.type == ZPAR_MSG_BATCH)
+            answer_batch (e, k, m);
         else if (k == S_TASK && m->hdr.type == ZPAR_MSG_ABORT)
             answer_control (e, k, m, 0); /* stealing: it already ran */
         break;
@@ -613,7 +648,7 @@ int main (int argc, char **argv)
         return 1;
     f->t0 = zpar__mono_us ();
     for (int i = 0; i < f->n; i++) /* the start storm: all at once */
-        reg_send (&f->e[i]);
+        reg_send (&f->e[i], 1);
     for (int quit = 0; !quit;) {
         struct epoll_event evs[256];
         uint64_t now;
@@ -637,7 +672,7 @@ int main (int argc, char **argv)
             for (int i = 0; i < f->n; i++) {
                 feng_t *e = &f->e[i];
                 if (!e->connected && !e->stopped && now >= e->next_reg_us)
-                    reg_send (e);
+                    reg_send (e, 0);
             }
         }
         if (now >= next_status) {

@@ -7,6 +7,8 @@
 #
 #   ZPAR_BUILD=build bench/many.sh [CASE...]
 #
+# MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
+# this build's farm (the protocol is the same): the before of a change.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
 # controller over tcp loopback; FARMS: engine-farm processes, default one
 # per 500 engines).  Default cases: 1000:0 1000:10; with --full also
@@ -19,6 +21,10 @@
 #   registered_s     from the farms' start until every engine had its
 #                    registration reply (the slowest farm's figure)
 #   live_s           until the controller lists them all live (polled every 0.2 s)
+#   controller_cpu_register_s  the controller's CPU seconds meanwhile;
+#                    registrations_sent: the farms' registrations, resends
+#                    included (an engine sends again on a fresh socket after
+#                    1 s without an answer, as `zpar engine` does)
 #   hb_cpu_pct       the controller's CPU (utime+stime, all threads) over
 #                    IDLE seconds with no task (MANY_IDLE, default 30): the
 #                    heartbeat's cost, in % of one core; hb_top_thread_pct
@@ -44,7 +50,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZPAR_BUILD:-$top/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
-zpar=$build/zpar
+zpar=${MANY_ZPAR:-$build/zpar} # the controller and relays (MANY_ZPAR: another build's)
 farm=$build/bench/engine-farm
 client=$build/tests/scale/zpar-scale
 for x in "$zpar" "$farm" "$client"; do
@@ -142,6 +148,7 @@ for c in $cases; do
 	# relays: until each has its upstream connections
 	[ "$r" -gt 0 ] && sleep 1
 	t0=$(now)
+	creg0=$(ticks "$cpid")
 	k=0
 	while [ "$k" -lt "$p" ]; do
 		lo=$((k * n / p))
@@ -162,6 +169,7 @@ for c in $cases; do
 	export ZPAR_CONNECTION_FILE="$D/client.json"
 	timeout "$tmo" "$client" engines "$n" "$tmo" >"$D/live.out" 2>&1
 	live_rc=$?
+	creg1=$(ticks "$cpid")
 	live_s=$(echo "$(now) - $t0" | bc | awk '{ printf "%.2f", $1 }')
 	[ $live_rc = 0 ] || { echo "many.sh: not all $n engines live: $(cat "$D/live.out")" >&2; rc=1; }
 	sum () { cat "$D"/farm-*.st 2>/dev/null | awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
@@ -197,6 +205,7 @@ farms $p
 registered_s $reg_s
 live_s $live_s
 registrations_sent $(sum registrations_sent)
+controller_cpu_register_s $(awk -v t=$((creg1 - creg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 controller_rss_kb_before $rss0
 controller_rss_kb $rss1
 rss_kib_per_engine $rssk

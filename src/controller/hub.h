@@ -89,6 +89,7 @@ typedef struct zpar_hub {
     uint32_t hb_gen;             /* the last heartbeat watch number given */
     long fd_base;                /* files open when the loop started (zpar__hub_run) */
     uint64_t fd_refused;         /* engines refused for want of file descriptors */
+    uint64_t reg_repeats;        /* registrations repeated from the same socket, answered alike */
     zpar_hub_engine_t **engines; /* every engine that registered, in order */
     uint32_t nengines;           /* how many */
     uint32_t engines_cap;        /* allocated */
@@ -184,7 +185,9 @@ void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e);
 #define ZPAR_HUB_FDS_PER_ENGINE 7
 /* Open files kept free for clients, the records and the log. */
 #define ZPAR_HUB_FDS_RESERVE 64
-/* Room for one more engine within h->fd_limit?  0 yes (or no limit
+/* Room for one more engine straight to us within h->fd_limit (counting
+ * the engines alive straight to us; those behind a relay take no file of
+ * ours, and the registrar does not ask for them)?  0 yes (or no limit
  * known); -1 EMFILE with the reason in text (which limit, how many files
  * are needed), logged. */
 int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size);

@@ -233,13 +233,19 @@ int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size)
     long alive, need;
     if (!h || h->fd_limit <= 0)
         return 0;
-    alive = (long)zpar__hub_engines_alive (h);
+    /* the engines straight to us hold about 7 files each; those behind a
+     * relay none (their relay's 7 connections were open before them) */
+    alive = 0;
+    for (uint32_t i = 0; i < h->nengines; i++)
+        alive += h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&
+                 !zpar__route_relayed (&h->engines[i]->route);
     need = h->fd_base + (alive + 1) * ZPAR_HUB_FDS_PER_ENGINE + ZPAR_HUB_FDS_RESERVE;
     if (need <= h->fd_limit)
         return 0;
     snprintf (text, size,
               "controller out of file descriptors: the open-files limit (RLIMIT_NOFILE, ulimit -n) "
-              "is %ld and %ld engines use it (about %d files each, %ld for the controller "
+              "is %ld and %ld engines use it (about %d files each, %ld "
+              "for the controller "
               "itself); %ld engines need about %ld: raise the hard limit (ulimit -Hn, "
               "limits.conf, LimitNOFILE=) before starting the controller",
               h->fd_limit, alive, ZPAR_HUB_FDS_PER_ENGINE, h->fd_base + ZPAR_HUB_FDS_RESERVE,

@@ -8,11 +8,14 @@
  * schedulers, in other threads) never waits on the disk.  Lookups read
  * through the same connection after flushing.
  *
- * A record's request and result are stored as the message bytes the hub
- * received: the encoded header (ZPAR_HDR_LEN bytes) followed by the body,
+ * A record's request and result are given and handed back as packed
+ * messages: the encoded header (ZPAR_HDR_LEN bytes) followed by the body,
  * i.e. what zpar__msg_pack makes and zpar__msg_unpack reads.  The put
  * functions take them as two pieces (header, body) so that the hub can
- * store received frames without re-encoding them.
+ * store received frames without re-encoding them.  The database keeps them
+ * in a compact form (proto_record.h, doc/records.md: layout 2, one row per
+ * finished task): every body field comes back; the header's session and
+ * seq come back as 0.
  *
  * When a batch cannot be written (disk full, I/O error), nothing is lost
  * while the controller lives: the batch stays in memory, lookups see it
@@ -57,7 +60,8 @@ typedef enum {
 } zpar_rec_state_t;
 
 /* Open (create) the database at path.  NULL with errno and err (EINVAL:
- * no path; EIO: cannot open, not a database, cannot create the schema). */
+ * no path; EIO: cannot open, not a database, cannot create the schema;
+ * EPROTO: a database of another record layout, left as it is). */
 zpar_records_t *zpar__records_open (const char *path, zpar_error_t *err);
 /* Flush, then close.  NULL-safe, keeps errno. */
 void zpar__records_close (zpar_records_t *r);

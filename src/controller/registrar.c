@@ -81,6 +81,49 @@ static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t wa
     return zpar__eid (0); /* every id is taken by a live engine */
 }
 
+/* m comes from the socket (and relay) e registered from: its registrar
+ * DEALER identity and, behind a relay, that relay. */
+static int same_peer (const zpar_hub_engine_t *e, const zpar_msg_t *m)
+{
+    const zpar_ident_t *last = m->nenv > 0 ? &m->env[m->nenv - 1] : NULL;
+    if (!last || e->reg_ident.len != last->len ||
+        memcmp (e->reg_ident.data, last->data, e->reg_ident.len) != 0)
+        return 0;
+    if (m->nenv == 1)
+        return !zpar__route_relayed (&e->route);
+    return m->nenv == 2 && zpar__route_relayed (&e->route) && m->env[0].len == ZPAR_RELAY_ID_LEN &&
+           memcmp (e->route.via, m->env[0].data, ZPAR_RELAY_ID_LEN) == 0;
+}
+
+/* A repeat of a registration from the same socket (the engine sends again
+ * every second until it has a reply; a controller answering a start storm
+ * can be slower): the engine takes the first reply that comes on that
+ * socket and every reply names the same id and identity, so the repeat is
+ * answered alike and acted on no further (no new watch, no tasks queued
+ * again, nothing recorded).  1 when it was one (reply encoded in r). */
+static int repeat_of (zpar_hub_t *h, const zpar_proto_reg_engine_t *rq, const zpar_msg_t *m,
+                      zpar_msg_t *r, int *rc)
+{
+    zpar_proto_reg_engine_reply_t rep = {0};
+    zpar_hub_engine_t *e = NULL;
+    for (uint32_t i = 0; i < h->nengines && !e; i++)
+        if (h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&
+            !strcmp (h->engines[i]->uuid, rq->uuid))
+            e = h->engines[i];
+    if (!e || !same_peer (e, m))
+        return 0;
+    h->reg_repeats++;
+    rep.h.engine = e->id;
+    rep.route = e->route;
+    fill_addrs (h, rep.addr, 1);
+    rep.scheme = scheme (h);
+    rep.hb_period_ms = (uint64_t)h->hb_period_ms;
+    rep.hb_misses = (uint64_t)h->hb_misses;
+    *rc = zpar__proto_reg_engine_reply_encode (r, &rep);
+    zpar__debug ("engine %u: registration repeated (answered again)", e->id.v);
+    return 1;
+}
+
 static int engine_refused (zpar_msg_t *r, int errnum, const char *text)
 {
     zpar_proto_reg_engine_reply_t rep = {.errnum = errnum, .error = text};
@@ -105,6 +148,8 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EINVAL, "registration without an engine uuid");
         goto done;
     }
+    if (repeat_of (h, &rq, m, r, &rc))
+        goto done;
     if (rq.want.v > ZPAR_HUB_ENGINE_ID_MAX) {
         snprintf (err.text, sizeof (err.text),
                   "engine id %u refused: engine ids go from 1 to %u; start the engine without "
@@ -113,7 +158,10 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         rc = engine_refused (r, EINVAL, err.text);
         goto done;
     }
-    if (zpar__hub_engine_room (h, err.text, sizeof (err.text)) < 0) {
+    /* an engine behind a relay costs us no file: the relay's connections
+     * carry it (doc/protocol.md, "Relays") */
+    if (!(m->nenv == 2 && zpar__relay_id_is (m->env[0].data, m->env[0].len)) &&
+        zpar__hub_engine_room (h, err.text, sizeof (err.text)) < 0) {
         rc = engine_refused (r, EMFILE, err.text);
         goto done;
     }
@@ -219,12 +267,7 @@ static void unregister (zpar_hub_t *h, const zpar_msg_t *m)
         !(e = zpar__hub_engine_get (h, u.h.engine)))
         return;
     /* only the engine itself (its registrar identity) may unregister it */
-    const zpar_ident_t *last = m->nenv > 0 ? &m->env[m->nenv - 1] : NULL;
-    if (e->state == ZPAR_HUB_ENGINE_ALIVE && last && e->reg_ident.len == last->len &&
-        memcmp (e->reg_ident.data, last->data, e->reg_ident.len) == 0 &&
-        (m->nenv == 1 || (m->nenv == 2 && zpar__route_relayed (&e->route) &&
-                          memcmp (e->route.via, m->env[0].data, ZPAR_RELAY_ID_LEN) == 0 &&
-                          m->env[0].len == ZPAR_RELAY_ID_LEN))) {
+    if (e->state == ZPAR_HUB_ENGINE_ALIVE && same_peer (e, m)) {
         zpar__hub_engine_died (h, e, "unregistered");
         zpar__hub_notify (h, e->id, ZPAR_NOTIFY_UNREGISTERED);
     }

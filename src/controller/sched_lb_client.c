@@ -39,6 +39,7 @@ typedef struct {
 struct zpar_lbio_clients {
     outbox_t box[OUTBOX_CLIENTS];
     int n;
+    int off;                       /* $ZPAR_SCHED_CLIENT_BATCH=0: every message to a client alone */
     uint64_t batches, items;       /* sent as batches, and the items in them */
     uint64_t sent;                 /* messages sent to clients (batches and lone) */
     uint64_t in_batches, in_items; /* batches received from clients, their items */
@@ -92,8 +93,10 @@ void zpar__lbio_client_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zp
 
 static zpar_lbio_clients_t *clients (zpar_sched_lb_io_t *io)
 {
-    if (!io->clients)
-        io->clients = calloc (1, sizeof (*io->clients));
+    if (!io->clients && (io->clients = calloc (1, sizeof (*io->clients)))) {
+        const char *v = getenv ("ZPAR_SCHED_CLIENT_BATCH");
+        io->clients->off = v && strcmp (v, "0") == 0;
+    }
     return io->clients;
 }
 
@@ -134,7 +137,7 @@ static outbox_t *box_of (zpar_sched_lb_io_t *io, const void *id, size_t len)
 {
     zpar_lbio_clients_t *cl = clients (io);
     outbox_t *box;
-    if (!cl || len == 0 || len > ZPAR_MAX_IDENT)
+    if (!cl || cl->off || len == 0 || len > ZPAR_MAX_IDENT)
         return NULL;
     for (int i = 0; i < cl->n; i++)
         if (cl->box[i].ident.len == len && memcmp (cl->box[i].ident.data, id, len) == 0)
@@ -176,12 +179,32 @@ static int box_unlone (zpar_sched_lb_io_t *io, outbox_t *box)
     return rc;
 }
 
+/* f to its client at once, alone: as it came, or re-signed when it is an
+ * item of a batch (no valid signature).  Takes f. */
+static void send_alone (zpar_sched_lb_io_t *io, zpar_frames_t *f, int from)
+{
+    if (f->delim >= 0 && f->n == f->delim + 4 && sig_is_zero (f)) {
+        zpar_hdr_t h;
+        if (zmq_msg_size (&f->part[f->delim + 2]) != ZPAR_HDR_LEN) {
+            zpar__frames_close (f);
+            return;
+        }
+        zpar__hdr_decode (zmq_msg_data (&f->part[f->delim + 2]), &h);
+        h.flags = zpar__flags_with_chan (h.flags, ZPAR_CHAN_TASK);
+        if (zpar__frames_resign (io->signer, f, &h) < 0) {
+            zpar__frames_close (f);
+            return;
+        }
+    }
+    (void)zpar__frames_send (io->client, f, from, ZMQ_DONTWAIT);
+}
+
 void zpar__lbio_to_client (zpar_sched_lb_io_t *io, zpar_frames_t *f, int from)
 {
     outbox_t *box;
     if (f->delim < 0 || from >= f->delim || f->n != f->delim + 4 ||
         !(box = box_of (io, zmq_msg_data (&f->part[from]), zmq_msg_size (&f->part[from])))) {
-        (void)zpar__frames_send (io->client, f, from, ZMQ_DONTWAIT); /* as it is */
+        send_alone (io, f, from);
         return;
     }
     if (!box->lone.n && zpar__batch_count (box->b) == 0 && !sig_is_zero (f)) {

@@ -23,7 +23,8 @@
 
 static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
 
-int zpar__eng_reg_send (eng_t *e)
+/* The registration request on e->reg (what we hold, our uuid...). */
+static int send_request (eng_t *e)
 {
     zpar_proto_reg_engine_t req;
     zpar_tid_t *held = NULL;
@@ -32,15 +33,6 @@ int zpar__eng_reg_send (eng_t *e)
     int rc = -1;
 
     memset (&req, 0, sizeof (req));
-    /* a fresh socket per attempt: nothing stale queued, no stale reply */
-    zpar__watcher_destroy (e->w_reg);
-    e->w_reg = NULL;
-    zpar__eng_close_sock (&e->reg);
-    if (!(e->reg = zpar__eng_mksock (e, ZMQ_DEALER, e->ci.addr[ZPAR_EP_REGISTRAR], NULL, 0)))
-        return -1;
-    if (!(e->w_reg = zpar__zmq_watcher_create (e->reactor, e->reg, ZPAR_EV_IN, on_reg, e)))
-        return -1;
-    zpar__watcher_start (e->w_reg);
     if (!(m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE)))
         return -1;
     req.h.engine = zpar__eid (e->id);
@@ -78,14 +70,31 @@ int zpar__eng_reg_send (eng_t *e)
     return 0;
 }
 
+int zpar__eng_reg_send (eng_t *e)
+{
+    /* a fresh socket for a new registration: nothing stale queued, no
+     * reply to an earlier one */
+    zpar__watcher_destroy (e->w_reg);
+    e->w_reg = NULL;
+    zpar__eng_close_sock (&e->reg);
+    if (!(e->reg = zpar__eng_mksock (e, ZMQ_DEALER, e->ci.addr[ZPAR_EP_REGISTRAR], NULL, 0)))
+        return -1;
+    if (!(e->w_reg = zpar__zmq_watcher_create (e->reactor, e->reg, ZPAR_EV_IN, on_reg, e)))
+        return -1;
+    zpar__watcher_start (e->w_reg);
+    return send_request (e);
+}
+
 void zpar__eng_on_resend (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     eng_t *e = arg;
     (void)r;
     (void)w;
     (void)revents;
+    char was[ZPAR_ADDR_MAX];
     if (e->connected)
         return;
+    snprintf (was, sizeof (was), "%s", e->ci.addr[ZPAR_EP_REGISTRAR]);
     /* before the first answer: the best address, then each in turn */
     if (!e->registered_once) {
         (void)zpar__conn_pick_attempt (&e->ci, &e->pick, ++e->attempts);
@@ -93,7 +102,15 @@ void zpar__eng_on_resend (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
             zpar__warn ("no answer from the controller after %u attempts; now trying %s (%s)",
                         e->attempts, e->ci.addr[ZPAR_EP_REGISTRAR], e->pick.why[e->pick.cur]);
     }
-    (void)zpar__eng_reg_send (e);
+    /* the same address: send again on the same socket, so that a reply
+     * on its way is still taken (a controller answering thousands of
+     * engines in a start storm may take more than the second); the
+     * registrar answers a repeat from the same socket as the first, without
+     * acting on it again (doc/protocol.md, "Registration") */
+    if (e->reg && strcmp (was, e->ci.addr[ZPAR_EP_REGISTRAR]) == 0)
+        (void)send_request (e);
+    else
+        (void)zpar__eng_reg_send (e);
 }
 
 void zpar__eng_on_giveup (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -257,6 +274,9 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     snprintf (role, sizeof (role), "engine %u", e->id);
     zpar__log_set_role (role);
     zpar__task_runner_set_engine (e->tr, e->id);
+    /* the leastload scheduler splits batches of results; "pure" hands
+     * what engines send to the clients as it is */
+    zpar__task_runner_set_batching (e->tr, rep.scheme == ZPAR_SCHEME_LEASTLOAD);
     if (zpar__eng_connect_queues (e) < 0) {
         zpar__err ("cannot connect to the controller's queues (retrying)");
         goto done;

@@ -128,6 +128,28 @@ static void test_engines (zpar_hub_t *h)
     }
     zpar__msg_destroy (r);
     is_int (zpar__hub_engines_alive (h), 1, "still one engine");
+    {
+        /* the same registration repeated from the same socket (peer-1b):
+         * answered alike, acted on no further (no new heartbeat watch) */
+        zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (id1));
+        uint32_t gen = e ? e->hb_gen : 0;
+        uint64_t reps = h->reg_repeats;
+        size_t len = 0;
+        const void *p;
+        r = handle (h, engine_req ("peer-1b", "uuid-1", 0));
+        p = r ? zpar__msg_get_bytes (r, ZPAR_F_ROUTE, &len) : NULL;
+        ok (r && r->hdr.engine == id1 && p && len == ZPAR_ROUTE_LEN &&
+                memcmp (p, route1.b, len) == 0 && r->nenv == 1 && r->env[0].len == 7 &&
+                memcmp (r->env[0].data, "peer-1b", 7) == 0,
+            "a repeat from the same socket gets the same reply");
+        ok (h->reg_repeats == reps + 1 && e && e->hb_gen == gen,
+            "counted as a repeat, and not watched afresh");
+        zpar__msg_destroy (r);
+        r = handle (h, engine_req ("peer-1c", "uuid-1", 0));
+        ok (r && r->hdr.engine == id1 && h->reg_repeats == reps + 1 && e && e->hb_gen != gen,
+            "from another socket it is a registration again (watched afresh)");
+        zpar__msg_destroy (r);
+    }
 
     r = handle (h, engine_req ("peer-2", "uuid-2", 9));
     id2 = r ? r->hdr.engine : 0;
@@ -287,6 +309,44 @@ static void test_engine_ids (zpar_hub_t *h)
             !strcmp (zpar__hub_engine_get (h, zpar__eid (r->hdr.engine))->uuid, "uuid-wrap"),
         "after the highest id, a free low id is given (%u)", r ? r->hdr.engine : 0);
     zpar__msg_destroy (r);
+}
+
+/* The open-files room (issue 11): only engines straight to the controller
+ * take files; one behind a relay comes as [relay id, its DEALER] and is
+ * never refused for files, nor counted against the direct ones. */
+static void test_fd_room (zpar_hub_t *h)
+{
+    uint8_t relay[ZPAR_RELAY_ID_LEN];
+    long alive = 0;
+    zpar_msg_t *m, *r;
+    for (uint32_t i = 0; i < h->nengines; i++)
+        alive += h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&
+                 !zpar__route_relayed (&h->engines[i]->route);
+    /* room for exactly one more direct engine */
+    h->fd_base = 10;
+    h->fd_limit = h->fd_base + (alive + 1) * ZPAR_HUB_FDS_PER_ENGINE + ZPAR_HUB_FDS_RESERVE;
+    memset (relay, 0x5a, sizeof (relay));
+    relay[0] = ZPAR_RELAY_TAG;
+    for (int i = 0; i < 3; i++) {
+        char uuid[32];
+        snprintf (uuid, sizeof (uuid), "uuid-relayed-%d", i);
+        m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE);
+        zpar__msg_push_ident (m, relay, sizeof (relay));
+        zpar__msg_push_ident (m, "dealer", 6);
+        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, uuid);
+        zpar__msg_add_str (m, ZPAR_F_HOST, "node8");
+        r = handle (h, m);
+        ok (r && r->hdr.engine != 0, "an engine behind a relay takes no file: registered (%d)", i);
+        zpar__msg_destroy (r);
+    }
+    r = handle (h, engine_req ("peer-fd1", "uuid-fd1", 0));
+    ok (r && r->hdr.engine != 0, "the relayed ones take no room from a direct engine");
+    zpar__msg_destroy (r);
+    r = handle (h, engine_req ("peer-fd2", "uuid-fd2", 0));
+    ok (r && r->hdr.engine == 0 && zpar__msg_u64_or (r, ZPAR_F_ERRNO, 0) == EMFILE,
+        "one direct engine more than the files allow: refused EMFILE");
+    zpar__msg_destroy (r);
+    h->fd_limit = 0;
 }
 
 static void test_bad (zpar_hub_t *h)
@@ -735,6 +795,7 @@ int main (void)
     }
     test_queries (&h);
     test_engine_ids (&h);
+    test_fd_room (&h);
     test_bad (&h);
     test_restart ();
     test_disk_full ();

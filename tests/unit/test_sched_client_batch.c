@@ -293,6 +293,45 @@ static void test_leastload (void)
     zpar__signer_destroy (es);
 }
 
+/* $ZPAR_SCHED_CLIENT_BATCH=0: the answers of a round go alone, each
+ * validly signed (recv_ids checks every signature). */
+static void test_off (void)
+{
+    char cep[64] = "inproc://cbo-client", eep[64] = "inproc://cbo-engine";
+    zpar_signer_t *cs = zpar__signer_create (key, 0);
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
+    zpar_sched_lb_io_t *io;
+    zpar_error_t err;
+    void *mon, *pipe, *client;
+    uint64_t ids[3] = {501, 502, 503}, got[3];
+    size_t n;
+    int msgs;
+
+    setenv ("ZPAR_SCHED_CLIENT_BATCH", "0", 1);
+    mon = zmq_socket (ctx, ZMQ_SUB);
+    zmq_bind (mon, "inproc://cbo-mon");
+    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://cbo-mon",
+                                  "inproc://cbo-pipe", key, &err);
+    if (!ok (io != NULL, "off: scheduler started"))
+        diag ("%s", err.text);
+    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://cbo-pipe");
+    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
+    zpar__admit_refuse ("records full (test)");
+    ok (send_tasks (client, cs, ids, 3) == 0, "off: a batch of 3 tasks while refused");
+    n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
+    ok (n == 3 && msgs == 3 && got[0] == 501 && got[2] == 503,
+        "off: 3 refusals, each alone (%d messages)", msgs);
+    zpar__admit_refuse (NULL);
+    ok (zpar__pipe_send_term (pipe, 0) == 0, "off: $TERM");
+    zpar__sched_lb_io_stop (io);
+    unsetenv ("ZPAR_SCHED_CLIENT_BATCH");
+    zmq_close (pipe);
+    zmq_close (client);
+    zmq_close (mon);
+    zpar__msg_destroy (m);
+    zpar__signer_destroy (cs);
+}
+
 static void test_pure (void)
 {
     char cep[64] = "inproc://cbp-client", eep[64] = "inproc://cbp-engine";
@@ -336,6 +375,7 @@ int main (void)
     ctx = zmq_ctx_new ();
     zpar__route_make (zpar__eid (1), &route1);
     test_leastload ();
+    test_off ();
     test_pure ();
     zmq_ctx_term (ctx);
     return done_testing ();
