@@ -29,12 +29,8 @@
 
 void zpar__lbio_payload_free (void *p, void *arg)
 {
-    payload_t *pl = p;
     (void)arg;
-    if (pl) {
-        zpar__frames_close (&pl->f);
-        free (pl);
-    }
+    free (p);
 }
 
 static void drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
@@ -89,9 +85,8 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     zpar__proto_result_error (&res, act->task, act->engine, act->client, act->status, act->text);
     res.attempt = act->attempt;
     if (m && zpar__proto_result_encode (m, &res) == 0) {
-        if (p && p->f.n > 0) /* with the client's other results of this round */
-            zpar__lbio_to_client_msg (io, zmq_msg_data (&p->f.part[0]),
-                                      zmq_msg_size (&p->f.part[0]), m);
+        if (p && p->idlen > 0) /* with the client's other results of this round */
+            zpar__lbio_to_client_msg (io, zpar__payload_id (p), p->idlen, m);
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
     }
     zpar__msg_destroy (m);
@@ -201,14 +196,16 @@ static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *
     return 1;
 }
 
-/* Decode a task request (f: checked, delim 1) into t and a payload that
- * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
- * NULL when f is not a task (dropped, f closed) or out of memory. */
-payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
-                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
+/* Decode a task request (f: checked, delim 1) into t and a compact
+ * payload (a copy: f is left intact); *pt holds t's arrays (clear it).
+ * NULL when f is not a task (dropped, f closed) or out of memory (f
+ * closed). */
+static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
 {
     zpar_error_t err;
     payload_t *p;
+    size_t idlen, blen;
 
     if (zpar__frames_decode (f, io->scratch, &err) < 0 ||
         zpar__proto_task_decode (io->scratch, pt, &err) < 0) {
@@ -216,14 +213,21 @@ payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, co
         zpar__frames_close (f);
         return NULL;
     }
-    if (!(p = calloc (1, sizeof (*p)))) {
+    /* frames_decode checked the layout: [id..., delim, sig, hdr, body] */
+    idlen = f->delim > 0 ? zmq_msg_size (&f->part[0]) : 0;
+    blen = zmq_msg_size (&f->part[f->delim + 3]);
+    if (idlen > UINT32_MAX || blen > UINT32_MAX || !(p = malloc (sizeof (*p) + idlen + blen))) {
         zpar__proto_task_clear (pt);
         zpar__frames_close (f);
         return NULL;
     }
-    p->f = *f;
-    f->n = 0;
     p->hdr = *h;
+    p->idlen = (uint32_t)idlen;
+    p->blen = (uint32_t)blen;
+    if (idlen)
+        memcpy (p->data, zmq_msg_data (&f->part[0]), idlen);
+    if (blen)
+        memcpy (p->data + idlen, zmq_msg_data (&f->part[f->delim + 3]), blen);
     *t = (zpar_sched_lb_task_t){
         .id = pt->h.task,
         .client = pt->h.client,
@@ -238,6 +242,15 @@ payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, co
     return p;
 }
 
+payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
+{
+    payload_t *p = task_payload (io, f, h, pt, t);
+    if (p)
+        zpar__frames_close (f);
+    return p;
+}
+
 /* A task request (f: checked, delim 1): hand it to the policy. */
 void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
@@ -245,9 +258,10 @@ void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
     payload_t *p;
     zpar_sched_lb_task_t t;
 
-    if (refused (io, f, h) || !(p = zpar__lbio_task_payload (io, f, h, &pt, &t)))
+    if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
         return;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
+    zpar__frames_close (f); /* the frames go back to libzmq now */
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
         zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
                    strerror (errno));
