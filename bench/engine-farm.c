@@ -3,11 +3,13 @@
  * (bench/many.sh, tests/system/t0936-many-engines.sh).
  *
  *   engine-farm -n N --connection-file DIR/engine.json [--relay DIR]...
- *               [--status FILE] [--time-limit S] [--io-threads K]
+ *               [--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 1]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
  * registers on a DEALER of its own (sent again on it every second until
- * answered, a fresh one to register again, as the engine does), takes its routing identity,
+ * answered, a fresh one to register again, as the engine does; with
+ * --fresh-resend 1 a fresh one at every resend, as engines did before),
+ * takes its routing identity,
  * id, heartbeat period and addresses from the signed reply, connects its
  * mux, task and control DEALERs and its heart's pong DEALER under that
  * identity, its ping SUB and its IOPub PUB; it echoes every ping of its
@@ -119,6 +121,7 @@ struct farm {
     sref_t **dirty;
     int ndirty;
     int registered, ever, stopped;
+    int fresh_resend; /* --fresh-resend: a new socket per resend (engines before issue 11) */
     uint64_t regs_sent, again, nudges, new_session, pings, tasks, control, dropped;
 };
 
@@ -564,7 +567,7 @@ static int setup (farm_t *f, int io_threads)
 static int usage (void)
 {
     fprintf (stderr, "usage: engine-farm -n N --connection-file FILE [--relay DIR]... "
-                     "[--status FILE] [--time-limit S] [--io-threads K]\n");
+                     "[--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1]\n");
     return 2;
 }
 
@@ -594,6 +597,8 @@ int main (int argc, char **argv)
             limit = atof (v);
         else if (!strcmp (a, "--io-threads"))
             io_threads = atoi (v);
+        else if (!strcmp (a, "--fresh-resend"))
+            f->fresh_resend = atoi (v);
         else
             return usage ();
         i++;
@@ -641,7 +646,7 @@ int main (int argc, char **argv)
             for (int i = 0; i < f->n; i++) {
                 feng_t *e = &f->e[i];
                 if (!e->connected && !e->stopped && now >= e->next_reg_us)
-                    reg_send (e, 0);
+                    reg_send (e, f->fresh_resend);
             }
         }
         if (now >= next_status) {

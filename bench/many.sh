@@ -8,7 +8,9 @@
 #   ZPAR_BUILD=build bench/many.sh [CASE...]
 #
 # MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
-# this build's farm (the protocol is the same): the before of a change.
+# this build's farm (the protocol is the same): the before of a change;
+# MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
+# on a fresh socket each time, as engines did before issue 11.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
 # controller over tcp loopback; FARMS: engine-farm processes, default one
 # per 500 engines).  Default cases: 1000:0 1000:10; with --full also
@@ -162,7 +164,8 @@ for c in $cases; do
 			done
 		fi
 		"$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
-			--time-limit $((tmo * 4)) "$@" >"$D/farm-$k.out" 2>&1 &
+			--time-limit $((tmo * 4)) --fresh-resend "${MANY_FRESH_RESEND:-0}" "$@" \
+			>"$D/farm-$k.out" 2>&1 &
 		pids="$pids $!"
 		k=$((k + 1))
 	done
