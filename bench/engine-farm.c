@@ -6,8 +6,8 @@
  *               [--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 1]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
- * registers on a DEALER of its own (sent again on it every second until
- * answered, a fresh one to register again, as the engine does; with
+ * registers on a DEALER of its own (sent again on it after 1, 2, 4, then
+ * every 8 s until answered, a fresh one to register again, as the engine does; with
  * --fresh-resend 1 a fresh one at every resend, as engines did before),
  * takes its routing identity,
  * id, heartbeat period and addresses from the signed reply, connects its
@@ -101,7 +101,7 @@ struct feng {
     zpar_route_t route;
     uint64_t session; /* the controller's, from the registration reply */
     int connected, ever, stopped;
-    uint64_t next_reg_us;
+    uint64_t next_reg_us, ivl_us;
     uint64_t tasks;
     char addr[S_N][ZPAR_ADDR_MAX];
     char addr_iopub[ZPAR_ADDR_MAX];
@@ -223,7 +223,11 @@ static void reg_send (feng_t *e, int fresh)
 {
     farm_t *f = e->f;
     zpar_proto_reg_engine_t req = {0};
-    e->next_reg_us = zpar__mono_us () + RESEND_US;
+    /* repeats on the same socket back off (1, 2, 4, then every 8 s), as
+     * the engine's do */
+    e->ivl_us =
+        fresh || !e->s[S_REG] ? RESEND_US : (e->ivl_us < 8 * RESEND_US ? 2 * e->ivl_us : e->ivl_us);
+    e->next_reg_us = zpar__mono_us () + e->ivl_us;
     if (fresh || !e->s[S_REG]) {
         close_sock (e, S_REG);
         if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
