@@ -62,6 +62,7 @@
 #include "error.h"
 #include "msg.h"
 #include "netlimit.h"
+#include "proto_batch.h"
 #include "proto_control.h"
 #include "proto_hb.h"
 #include "proto_registrar.h"
@@ -381,6 +382,34 @@ static void answer_task (feng_t *e, int k, zpar_msg_t *req)
     }
 }
 
+/* A batch of tasks (doc/protocol.md, "Batches"): each item answered as
+ * the same task alone, with the batch's envelope; a bad item is dropped. */
+static void answer_batch (feng_t *e, int k, zpar_msg_t *m)
+{
+    zpar_batch_iter_t it;
+    zpar_error_t err;
+    zpar_hdr_t h;
+    const void *body;
+    size_t blen;
+    int rc;
+    zpar_msg_t *item = zpar__msg_create (ZPAR_MSG_NONE);
+    if (!item || zpar__batch_iter_msg (&it, m, &err) < 0) {
+        e->f->dropped++;
+        zpar__msg_destroy (item);
+        return;
+    }
+    while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0) {
+        if (rc < 0 || h.type != ZPAR_MSG_TASK || h.engine != e->id ||
+            zpar__batch_item_msg (&h, body, blen, item, &err) < 0 ||
+            zpar__msg_set_envelope (item, m->nenv, m->env) < 0) {
+            e->f->dropped++;
+            continue;
+        }
+        answer_task (e, k, item);
+    }
+    zpar__msg_destroy (item);
+}
+
 static void on_message (feng_t *e, int k, zpar_msg_t *m)
 {
     switch (k) {
@@ -391,6 +420,8 @@ static void on_message (feng_t *e, int k, zpar_msg_t *m)
     case S_TASK:
         if (m->hdr.type == ZPAR_MSG_TASK)
             answer_task (e, k, m);
+        else if (m->hdr.type == ZPAR_MSG_BATCH)
+            answer_batch (e, k, m);
         else if (k == S_TASK && m->hdr.type == ZPAR_MSG_ABORT)
             answer_control (e, k, m, 0); /* stealing: it already ran */
         break;

@@ -9,6 +9,10 @@
 #   noop-rate  N inline no-op function tasks at R per second
 #   cmd-sync   N/2 /bin/true tasks, synchronous (submit, wait) round trips
 #   noop-sync  N/2 inline no-op tasks, synchronous round trips
+#   cmd-pipe   N /bin/true tasks submitted as fast as the client can
+#              (saturation; not in the default set), with the two-at-a-time
+#              posix_spawn floor (bench/floor-spawn.c -j 2) measured just
+#              before and after it, and the ratio
 #
 # and prints, per phase, per task: CPU (microseconds, from
 # /proc/PID/task/TID/schedstat) and context switches (voluntary +
@@ -22,11 +26,15 @@
 # --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
 # phases to run, default all four); --trace: also `perf trace -s` of the
 # controller during each phase (system calls per thread; the CPU figures
-# then include the tracing's cost), printed after the phase.  Every process it
+# then include the tracing's cost), printed after the phase; --callgrind:
+# the controller runs under valgrind --tool=callgrind, and each phase also
+# prints its instructions per task, per thread (noise-free: other jobs on
+# the machine do not change them; the CPU and context switch figures of the
+# controller are then valgrind's, ignore them).  Every process it
 # starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
 set -u
 export LC_ALL=C
-N=4000 RATE=1000 KEEP=0 TRACE=0 PHASES="cmd-rate noop-rate cmd-sync noop-sync"
+N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PHASES="cmd-rate noop-rate cmd-sync noop-sync"
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,6 +42,7 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift ;;
     --keep) KEEP=1 ;;
     --trace) TRACE=1 ;;
+    --callgrind) CG=1 ;;
     --phases) PHASES=$2; shift ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "lowrate.sh: unknown option $1" >&2; exit 2 ;;
@@ -78,9 +87,15 @@ mkdir -p "$WORK/bin" "$D"
 gcc -O2 -fPIC -shared -I"$SRC/include" -o "$WORK/bin/noop.so" "$BENCH/noop.c" &&
     gcc -O2 -g -I"$SRC/include" -o "$WORK/bin/lowrate-client" "$BENCH/lowrate-client.c" \
         -L"$ZB/.libs" -Wl,-rpath,"$ZB/.libs" -lzpar || { say "building the client failed"; exit 1; }
+gcc -O2 -o "$WORK/bin/floor-spawn" "$BENCH/floor-spawn.c" || { say "building the floor failed"; exit 1; }
 CLIENT=$WORK/bin/lowrate-client
 
-"$ZPAR" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
+CTL=("$ZPAR")
+if [ $CG = 1 ]; then
+    [ -x "$ZB/.libs/zpar" ] && CTL=(env LD_LIBRARY_PATH="$ZB/.libs" valgrind -q --tool=callgrind \
+        --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" "$ZB/.libs/zpar")
+fi
+"${CTL[@]}" controller --dir "$D" >"$WORK/controller.log" 2>&1 &
 PIDS+=($!)
 CPID=$!
 for i in $(seq 1 600); do [ -s "$D/engine.json" ] && break; sleep 0.1; done
@@ -99,6 +114,7 @@ snapshot() {
     # each engine's keeper process (its child named zpar-keeper)
     for e in engine1:$EPID1 engine2:$EPID2; do
         for c in $(cat /proc/${e#*:}/task/*/children 2>/dev/null); do
+            e=${e%%:*}
             [ "$(cat /proc/$c/comm 2>/dev/null)" = zpar-keeper ] && procs="$procs keeper${e#engine}:$c"
         done
         :
@@ -164,8 +180,13 @@ phase() { # NAME TASKS CLIENT-ARGS...
         tpid=$!
         sleep 1
     fi
+    if [ $CG = 1 ] && wait_for "$WORK/mark.start" $cpid; then
+        rm -f "$WORK"/cg.*
+        callgrind_control -z $CPID >/dev/null 2>&1
+    fi
     wait_for "$WORK/mark.start" $cpid && snapshot "$WORK/$name.before" && : >"$WORK/mark.go"
     wait_for "$WORK/mark.end" $cpid && snapshot "$WORK/$name.after"
+    [ $CG = 1 ] && callgrind_control -d $CPID >/dev/null 2>&1
     if [ -n "$tpid" ]; then
         kill -INT $tpid
         wait $tpid
@@ -178,6 +199,20 @@ phase() { # NAME TASKS CLIENT-ARGS...
         return 1
     fi
     report "$name" "$n" "$WORK/$name.before" "$WORK/$name.after" "$WORK/$name.out"
+    if [ $CG = 1 ]; then
+        # thread k of valgrind is the k-th thread created: name it from the
+        # snapshot (threads in the order of their ids)
+        echo "  controller instructions per task (callgrind), per thread:"
+        awk '$1 == "controller" { print $3 }' "$WORK/$name.after" >"$WORK/names"
+        for f in $(ls "$WORK"/cg.* 2>/dev/null | grep -- '-[0-9][0-9]*$' | sort -t- -k2n); do
+            awk -v N="$n" -v f="$f" '
+                FNR == NR { nm[NR] = $1; next }
+                /^thread:/ { t = $2 }
+                /^(summary|totals):/ { s = $2 }
+                END { if (s > 0) printf "    %-26s %12.0f\n", (t in nm ? nm[t] : "thread " t), s / N }' \
+                "$WORK/names" "$f"
+        done | awk '{ print; s += $NF } END { printf "    %-26s %12.0f\n", "all", s }'
+    fi
     if [ -n "$tpid" ]; then
         echo "  controller system calls during the phase (perf trace -s):"
         sed -n '/events/,$p' "$WORK/$name.trace" | grep -v '^ *$' | sed 's/^/    /'
@@ -192,6 +227,13 @@ for p in $PHASES; do
     noop-rate) phase noop-rate "$N" rate noop "$WORK/bin/noop.so" "$RATE" "$N" || rc=1 ;;
     cmd-sync) phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
     noop-sync) phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
+    cmd-pipe)
+        f0=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        phase cmd-pipe "$N" rate cmd "$WORK/bin/noop.so" 1000000 "$N" || rc=1
+        f1=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        awk -v a="$f0" -v b="$f1" -v z="$(awk '$1 == "per_s" { print $2 }' "$WORK/cmd-pipe.out")" \
+            'BEGIN { f = (a + b) / 2; printf "  two-at-a-time posix_spawn floor %s and %s /s; zpar %.0f /s = %.2f of their mean\n", a, b, z, z / f }'
+        ;;
     *) say "unknown phase $p"; rc=1 ;;
     esac
 done

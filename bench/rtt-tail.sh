@@ -12,7 +12,9 @@
 # the same per thread of the broker floor's three processes (floor-broker
 # with FLOOR_SWITCHES set).  With --sched it also records
 # `perf sched` over one loaded zpar run and prints the threads' wake-up
-# latencies (perf sched latency: time from wake-up to running).  With
+# latencies (perf sched latency: time from wake-up to running) and, per
+# thread of zpar and of the broker floor, how often per round trip a
+# wake-up waited more than 0.1 and 1 ms for a core (perf sched timehist).  With
 # --hub-batch it then measures again with the controller's main thread (the
 # hub, off the round trip's path) switched to SCHED_BATCH (chrt -b: it keeps
 # its share of the CPU but no longer preempts a thread it wakes), labels
@@ -138,6 +140,40 @@ if [ $SCHED = 1 ] && [ -n "$PERF" ]; then
         >/dev/null 2>>"$WORK/sched.err"
     $PERF sched latency -i "$WORK/sched.data" --sort max 2>/dev/null |
         grep -E 'zpar|lt-zpar|ZMQbg|engine|hub|sched|iopub|heart|sh:' | head -25
+    # per thread of the cluster and the client: how often it waited to run
+    # after a wake-up (perf sched timehist "sch delay"), per round trip
+    $PERF sched timehist -i "$WORK/sched.data" 2>/dev/null | awk -v n=2050 -v c="$CPID" \
+        -v e=" $(echo $EPIDS) " '
+        $3 ~ /\[[0-9]+(\/[0-9]+)?\]$/ {
+            name = $3; id = name; sub(/\[.*/, "", name); sub(/.*\[/, "", id); sub(/\]/, "", id)
+            pid = id; sub(/.*\//, "", pid)
+            role = ""
+            if (pid == c) role = "controller"
+            else if (index(e, " " pid " ")) role = "engine"
+            else if (name == "zpar-bench") role = "client"
+            if (role == "") next
+            k = role "/" name; d = $5 + 0
+            cnt[k]++; sum[k] += d; if (d > 0.1) o1[k]++; if (d > 1) o2[k]++; if (d > mx[k]) mx[k] = d
+        }
+        END { for (k in cnt) printf "sched_delay_per_rtt %s runs %.2f over_0.1ms %.3f over_1ms %.4f mean_us %.1f max_ms %.2f\n",
+            k, cnt[k] / n, o1[k] / n, o2[k] / n, 1000 * sum[k] / cnt[k], mx[k] }' | sort
+    say "loaded: perf sched over the broker floor's 2000 round trips"
+    $PERF sched record -a -o "$WORK/sched-floor.data" -- "$B/floor-broker" -r 2000 -t 1 \
+        >/dev/null 2>>"$WORK/sched.err"
+    $PERF sched timehist -i "$WORK/sched-floor.data" 2>/dev/null >"$WORK/timehist-floor"
+    # the floor's three processes: every pid with a thread named floor-broker
+    awk -v n=2200 '
+        $3 ~ /\[[0-9]+(\/[0-9]+)?\]$/ {
+            name = $3; id = name; sub(/\[.*/, "", name); sub(/.*\[/, "", id); sub(/\]/, "", id)
+            pid = id; sub(/.*\//, "", pid)
+            if (FNR == NR) { if (name == "floor-broker") fb[pid] = 1; next }
+            if (!(pid in fb)) next
+            k = "floor/" name; d = $5 + 0
+            cnt[k]++; sum[k] += d; if (d > 0.1) o1[k]++; if (d > 1) o2[k]++; if (d > mx[k]) mx[k] = d
+        }
+        END { for (k in cnt) printf "sched_delay_per_rtt %s runs %.2f over_0.1ms %.3f over_1ms %.4f mean_us %.1f max_ms %.2f\n",
+            k, cnt[k] / n, o1[k] / n, o2[k] / n, 1000 * sum[k] / cnt[k], mx[k] }' \
+        "$WORK/timehist-floor" "$WORK/timehist-floor" | sort
 fi
 hogs_off
 if [ $HUBB = 1 ]; then

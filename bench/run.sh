@@ -392,7 +392,11 @@ many() {
         say "bench/many.sh failed or found a fault (its output: $WORK/many.out)"
         KEEP=1
     fi
-    meta many "bench/many.sh 1000:0 1000:10"
+    if grep -q '^many ' "$WORK/many.out"; then
+        meta many "bench/many.sh 1000:0 1000:10"
+    else
+        meta many "failed: no figures from bench/many.sh ($WORK/many.err)"
+    fi
     while read -r line; do
         n="" r=""
         for kv in $line; do

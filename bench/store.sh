@@ -5,9 +5,10 @@
 # Starts a private 2-engine cluster (zpar from $ZPAR_BUILD, a build
 # directory), then:
 #   1. one burst: BURST (default 100000) no-op function tasks submitted
-#      without waiting, then all waited for; prints the controller's peak
-#      RSS (VmHWM) and its RSS after, the task database's size (database +
-#      WAL) and bytes per finished record;
+#      without waiting, then all waited for (with WINDOW set: WINDOW at a
+#      time, each lot waited for: what a bounded intake would give); prints
+#      the controller's peak RSS (VmHWM) and its RSS after, the task
+#      database's size (database + WAL) and bytes per finished record;
 #   2. more bursts of BURST until TOTAL tasks (default: BURST, none more)
 #      have run, printing the controller's RSS after each ("settled RSS").
 # With PERF=1 the controller's threads are measured over the first burst
@@ -55,7 +56,7 @@ if [ "${PERF:-0}" = 1 ]; then
     PP=$!
     sleep 0.3
 fi
-"$WORK/zb" tput inline "$WORK/noop.so" "$BURST" "$BURST" | sed 's/^/burst_/'
+"$WORK/zb" tput inline "$WORK/noop.so" "$BURST" "${WINDOW:-$BURST}" | sed 's/^/burst_/'
 sleep 0.5
 if [ "${PERF:-0}" = 1 ]; then
     kill -INT "$PP"

@@ -87,8 +87,10 @@ typedef struct {
 typedef enum {
     ZPAR_SCHED_LB_ACT_NONE = 0,
     /* send payload to engine; attempt is its 1-based attempt number.  If
-     * the send fails, call zpar__sched_lb_dispatch_failed before the next
-     * call to next_action. */
+     * the send fails, call zpar__sched_lb_dispatch_failed (the io layer
+     * sends a round's dispatches together at its end, and gives the tasks
+     * of a failed send back last dispatched first, so that each undo
+     * finds the state its dispatch left). */
     ZPAR_SCHED_LB_ACT_DISPATCH = 1,
     /* ask engine to give task back if it has not started it; if the ask
      * cannot be sent, call zpar__sched_lb_steal_failed. */

@@ -201,9 +201,11 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
         /* registered with the hub, but its task socket is not connected
          * (yet, or for a moment: it reconnects); deaths are the hub's to
          * declare (engine_down): try it again in a moment */
+        /* several tasks of one round may fail together (a batch) */
+        if (!e->waiting)
+            s->nwaiting++;
         e->waiting = 1;
         e->retry_us = now_us + ZPAR_SCHED_LB_RETRY_US;
-        s->nwaiting++;
     }
     return 0;
 }

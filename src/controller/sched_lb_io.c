@@ -27,8 +27,6 @@
 #include "wire.h"
 #include "zpar.h"
 
-#define ATTEMPT_MASK 0xffu
-
 void zpar__lbio_payload_free (void *p, void *arg)
 {
     payload_t *pl = p;
@@ -53,38 +51,6 @@ void zpar__lbio_drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
 }
 
 /* ------------------------------------------------------------ actions */
-
-static int dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
-{
-    payload_t *p = act->payload;
-    zpar_frames_t copy;
-    zpar_hdr_t h = p->hdr;
-    const zpar_route_t *route = zpar__routes_get (io->routes, act->engine);
-
-    if (!route) {
-        errno = EHOSTUNREACH;
-        return -1;
-    }
-    h.engine = act->engine.v;
-    h.flags =
-        (h.flags & ~ATTEMPT_MASK) | (act->attempt > ATTEMPT_MASK ? ATTEMPT_MASK : act->attempt);
-    /* signed for this engine (header.engine) on the task channel */
-    h.flags = zpar__flags_with_chan (h.flags, ZPAR_CHAN_TASK);
-    if (zpar__frames_resign (io->signer, &p->f, &h) < 0)
-        return -1;
-    if (zpar__frames_copy (&copy, &p->f) < 0)
-        return -1;
-    if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
-        zpar__frames_close (&copy);
-        errno = e;
-        return -1;
-    }
-    if (zpar__frames_send (io->engine, &copy, 0, ZMQ_DONTWAIT) < 0)
-        return -1;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_RUN, &p->f, &h);
-    return 0;
-}
 
 /* Ask an engine to give a task back (it answers "aborted" if the task
  * had not started, with a control reply if it had). */
@@ -138,28 +104,40 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
 {
     zpar_sched_lb_action_t act;
-    while (zpar__sched_lb_next_action (io->policy, &act) == 1) {
-        switch (act.kind) {
-        case ZPAR_SCHED_LB_ACT_DISPATCH:
-            if (dispatch (io, &act) < 0)
-                (void)zpar__sched_lb_dispatch_failed (io->policy, act.task, act.engine,
-                                                      errno == EHOSTUNREACH,
-                                                      zpar__reactor_now_us (io->reactor));
-            break;
-        case ZPAR_SCHED_LB_ACT_STEAL:
-            if (steal (io, &act) < 0)
-                (void)zpar__sched_lb_steal_failed (io->policy, act.task);
-            break;
-        case ZPAR_SCHED_LB_ACT_ANSWER:
-            answer (io, &act);
-            break;
-        case ZPAR_SCHED_LB_ACT_ASK_HUB:
-            (void)zpar__pipe_send_dep_query (io->pipe, act.task.v, ZMQ_DONTWAIT);
-            break;
-        default:
-            break;
+    size_t nfail;
+    /* a round: the actions, then the tasks it dispatched sent together;
+     * tasks that could not be sent went back to the policy: its next
+     * decisions make another round */
+    do {
+        nfail = 0;
+        while (zpar__sched_lb_next_action (io->policy, &act) == 1) {
+            switch (act.kind) {
+            case ZPAR_SCHED_LB_ACT_DISPATCH:
+                if (zpar__lbio_dispatch (io, &act, &nfail) < 0) {
+                    (void)zpar__sched_lb_dispatch_failed (io->policy, act.task, act.engine,
+                                                          errno == EHOSTUNREACH,
+                                                          zpar__reactor_now_us (io->reactor));
+                    nfail++;
+                }
+                break;
+            case ZPAR_SCHED_LB_ACT_STEAL:
+                /* the task asked back goes first */
+                zpar__lbio_flush_engine (io, act.engine, &nfail);
+                if (steal (io, &act) < 0)
+                    (void)zpar__sched_lb_steal_failed (io->policy, act.task);
+                break;
+            case ZPAR_SCHED_LB_ACT_ANSWER:
+                answer (io, &act);
+                break;
+            case ZPAR_SCHED_LB_ACT_ASK_HUB:
+                (void)zpar__pipe_send_dep_query (io->pipe, act.task.v, ZMQ_DONTWAIT);
+                break;
+            default:
+                break;
+            }
         }
-    }
+        nfail += zpar__lbio_flush_dispatches (io);
+    } while (nfail);
     /* engines registered but not connected yet: look again every 5 ms */
     if (zpar__sched_lb_waiting_engines (io->policy)) {
         if (!zpar__watcher_active (io->w_retry))
@@ -390,6 +368,87 @@ static int route_ok (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t 
     return zpar__routes_check_via (io->routes, id, len, via).v == h->engine;
 }
 
+/* One checked message f (relay frame stripped) to the handler of its
+ * type, or dropped.  Takes f. */
+static void handle (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h, const char *side,
+                    int delim, const msg_handler_f *handlers, const char *expected, int *piped,
+                    const uint8_t *via)
+{
+    if (f->delim != delim || h->type >= ZPAR_MSG_TYPE_MAX || !handlers[h->type]) {
+        errno = ENOMSG; /* counted as unexpected */
+        drop (io, side, expected);
+        zpar__frames_close (f);
+        return;
+    }
+    /* leastload, from an engine: the routing identity the hub gave the
+     * engine that signed it, nobody else's */
+    if (handlers == engine_handlers[0] && !route_ok (io, f, h, piped, via)) {
+        if (h->engine &&
+            zpar__route_engine (zmq_msg_data (&f->part[0]), zmq_msg_size (&f->part[0])).v ==
+                h->engine) {
+            /* signed by the engine it names, through a connection of
+             * an earlier registration (what its queue sockets held
+             * when a restarted controller came up): stale, not forged
+             * (counted with the duplicates); the engine sends again
+             * what matters once registered */
+            io->stale++;
+            zpar__debug ("task scheduler: stale message of engine %u dropped (an earlier "
+                         "connection of it)",
+                         h->engine);
+        } else {
+            errno = EPERM;
+            drop (io, side, "not from the routing identity of the engine it names");
+        }
+        zpar__frames_close (f);
+        return;
+    }
+    handlers[h->type](io, f, h);
+}
+
+/* A batch (checked; relay frame stripped): each item handled as if it
+ * had come alone with the batch's routing frames (doc/protocol.md,
+ * "Batches"); a bad item is dropped alone.  Takes f. */
+static void handle_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const char *side, int delim,
+                          const msg_handler_f *handlers, const char *expected, int *piped,
+                          const uint8_t *via)
+{
+    zpar_batch_iter_t it;
+    zpar_error_t err;
+    zpar_hdr_t ih;
+    const void *body;
+    size_t blen;
+    int rc;
+
+    if (f->delim != delim) {
+        errno = ENOMSG;
+        drop (io, side, expected);
+        zpar__frames_close (f);
+        return;
+    }
+    if (zpar__batch_iter_frames (&it, f, &err) < 0) {
+        errno = EPROTO;
+        drop (io, side, err.text);
+        zpar__frames_close (f);
+        return;
+    }
+    while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0) {
+        zpar_frames_t item;
+        if (rc < 0) {
+            errno = EPROTO;
+            drop (io, side, err.text);
+            continue;
+        }
+        if (zpar__batch_item_frames (f, &ih, body, blen, &item) < 0) {
+            drop (io, side, "out of memory");
+            continue;
+        }
+        handle (io, &item, &ih, side, delim, handlers, expected, piped, via);
+    }
+    zpar__frames_close (f);
+}
+
+/* Drain sock: verify each message, check its routing frames (delim) and
+ * hand it to the handler of its type, or drop it; a batch item by item. */
 static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int delim,
                    const msg_handler_f *handlers, const char *expected)
 {
@@ -414,34 +473,13 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         /* through a relay: [relay id, engine, ...] (route.h) */
         if (handlers == engine_handlers[0])
             (void)zpar__route_frames_strip (&f, via);
-        if (f.delim != delim || h.type >= ZPAR_MSG_TYPE_MAX || !handlers[h.type]) {
-            drop (io, side, expected);
-            zpar__frames_close (&f);
-            continue;
-        }
-        /* leastload, from an engine: the routing identity the hub gave the
-         * engine that signed it, nobody else's */
-        if (handlers == engine_handlers[0] && !route_ok (io, &f, &h, &piped, via)) {
-            if (h.engine &&
-                zpar__route_engine (zmq_msg_data (&f.part[0]), zmq_msg_size (&f.part[0])).v ==
-                    h.engine) {
-                /* signed by the engine it names, through a connection of
-                 * an earlier registration (what its queue sockets held
-                 * when a restarted controller came up): stale, not forged
-                 * (counted with the duplicates); the engine sends again
-                 * what matters once registered */
-                io->stale++;
-                zpar__debug ("task scheduler: stale message of engine %u dropped (an earlier "
-                             "connection of it)",
-                             h.engine);
-            } else {
-                errno = EPERM;
-                drop (io, side, "not from the routing identity of the engine it names");
-            }
-            zpar__frames_close (&f);
-            continue;
-        }
-        handlers[h.type](io, &f, &h);
+        /* an engine's batch is split here (each item checked as the
+         * message alone); a client's goes to its handler
+         * (sched_lb_client.c) */
+        if (h.type == ZPAR_MSG_BATCH && handlers == engine_handlers[0])
+            handle_batch (io, &f, side, delim, handlers, expected, &piped, via);
+        else
+            handle (io, &f, &h, side, delim, handlers, expected, &piped, via);
     }
     if (!io->pure)
         zpar__lbio_run_actions (io);
@@ -510,6 +548,7 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         goto error;
     }
     if (!(io->signer = zpar__signer_create (key, 0)) || !(io->scratch = zpar__msg_create (0)) ||
+        (!zpar__no_engine_batch () && !(io->batch = zpar__batch_create ())) ||
         !(io->routes = zpar__routes_create ()) || !(io->reactor = zpar__reactor_create ())) {
         zpar__errprintf (err, "out of memory");
         goto error;
@@ -565,6 +604,10 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
         return;
     if (io->started)
         pthread_join (io->thread, NULL);
+    if (io->started && (io->batches || io->sent_alone))
+        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone",
+                    (unsigned long long)io->sent_batched, (unsigned long long)io->batches,
+                    (unsigned long long)io->sent_alone);
     zpar__reactor_destroy (io->reactor); /* and its watchers */
     zpar__lbio_clients_destroy (io);
     zpar__close_socket (io->client);
@@ -573,6 +616,7 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     zpar__close_socket (io->monitor);
     zpar__sched_lb_destroy (io->policy);
     zpar__msg_destroy (io->scratch);
+    zpar__lbio_out_free (io);
     zpar__routes_destroy (io->routes);
     zpar__signer_destroy (io->signer);
     free (io);

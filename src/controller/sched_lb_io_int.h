@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "proto_batch.h"
 #include "proto_task.h"
 #include "reactor.h"
 #include "route.h"
@@ -47,6 +48,13 @@ struct zpar_sched_lb_io {
     volatile uint64_t duplicates; /* results and submissions dropped as duplicates */
     uint64_t stale;               /* engine messages from an earlier identity of theirs */
     zpar_droplog_t droplog;       /* rate-limited drop warnings (this thread's) */
+    /* dispatches of one round, per engine and client (sched_lb_out.c) */
+    zpar_batch_t *batch;
+    struct lbslot *slots;
+    size_t nslots, cslots;
+    uint64_t batches;             /* batches of tasks sent to engines */
+    uint64_t sent_batched;        /* tasks sent in them */
+    uint64_t sent_alone;          /* tasks sent alone */
     zpar_lbio_clients_t *clients; /* messages for clients held until the drain ends */
 };
 
@@ -65,6 +73,21 @@ void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
 
 /* Carry out what the policy decided. */
 void zpar__lbio_run_actions (zpar_sched_lb_io_t *io);
+
+/* sched_lb_out.c: a DISPATCH action, queued for the end of the round
+ * (sent at once when large).  0, or -1 with errno when it could not go
+ * (EHOSTUNREACH: no route): the caller gives it back to the policy.
+ * Tasks of the engine that had to be sent first and failed are given back
+ * here and added to *nfail. */
+int zpar__lbio_dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act, size_t *nfail);
+/* Send what the round queued for engine (before a steal from it). */
+void zpar__lbio_flush_engine (zpar_sched_lb_io_t *io, zpar_eid_t engine, size_t *nfail);
+/* Send everything the round queued: a batch per engine and client (one
+ * task alone as an ordinary message).  Tasks that could not be sent are
+ * given back to the policy (dispatch_failed); returns how many. */
+size_t zpar__lbio_flush_dispatches (zpar_sched_lb_io_t *io);
+/* Free the round's buffers. */
+void zpar__lbio_out_free (zpar_sched_lb_io_t *io);
 
 /* A message dropped: counted, and logged (rate-limited) with side and why;
  * errno says what kind of drop it is. */

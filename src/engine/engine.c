@@ -109,6 +109,34 @@ static int tr_send (void *arg, zpar_engine_queue_t q, zpar_msg_t *m)
     return zpar__wire_send_chan (e->sock[q], e->signer, qchan[q], m, ZMQ_DONTWAIT);
 }
 
+/* The connection checks of tr_send: 0 when a result may go on q now. */
+static int can_send_result (eng_t *e, zpar_engine_queue_t q)
+{
+    if (!e->connected || !e->sock[q]) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    if (e->heart &&
+        zpar__mono_us () - zpar__heart_last_ping_us (e->heart) > zpar__heart_limit_us (e->heart)) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    return 0;
+}
+
+/* Results of the task queue as one batch (the task runner's send_batch;
+ * only results go this way). */
+static int tr_send_batch (void *arg, zpar_engine_queue_t q, zpar_batch_t *b, int nenv,
+                          const zpar_ident_t *env)
+{
+    eng_t *e = arg;
+    if (can_send_result (e, q) < 0) {
+        zpar__batch_reset (b);
+        return -1;
+    }
+    return zpar__batch_send (b, e->sock[q], e->signer, qchan[q], nenv, env, ZMQ_DONTWAIT, NULL);
+}
+
 static void tr_publish (void *arg, zpar_msg_t *m)
 {
     eng_t *e = arg;
@@ -119,6 +147,46 @@ static void tr_publish (void *arg, zpar_msg_t *m)
 static void tr_shutdown (void *arg)
 {
     zpar__eng_stop (arg);
+}
+
+/* Hand e->rx, received on queue q, to the task runner; a batch item by
+ * item, each as if it had come alone with the batch's routing envelope
+ * (doc/protocol.md, "Batches"): the runner's checks apply to each, and a
+ * bad item is dropped alone. */
+static void deliver (eng_t *e, zpar_engine_queue_t q)
+{
+    zpar_batch_iter_t it;
+    zpar_error_t err;
+    zpar_hdr_t h;
+    const void *body;
+    size_t blen;
+    int rc;
+
+    if (e->rx->hdr.type != ZPAR_MSG_BATCH) {
+        (void)zpar__task_runner_recv (e->tr, q, &e->rx);
+        return;
+    }
+    if (zpar__batch_iter_msg (&it, e->rx, &err) < 0) {
+        zpar__warn ("%s: batch dropped: %s", qname[q], err.text);
+        return;
+    }
+    while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0) {
+        if (rc < 0) {
+            zpar__warn ("%s: batch item dropped: %s", qname[q], err.text);
+            continue;
+        }
+        if (!e->item && !(e->item = zpar__msg_create (ZPAR_MSG_NONE))) {
+            zpar__err ("%s: out of memory: batch item %" PRIu64 " dropped", qname[q], h.task);
+            continue;
+        }
+        if (zpar__batch_item_msg (&h, body, blen, e->item, &err) < 0 ||
+            zpar__msg_set_envelope (e->item, e->rx->nenv, e->rx->env) < 0) {
+            zpar__warn ("%s: batch item dropped: %s", qname[q], err.text);
+            continue;
+        }
+        /* takes e->item when it keeps it */
+        (void)zpar__task_runner_recv (e->tr, q, &e->item);
+    }
 }
 
 /* A queue socket is readable: hand everything over. */
@@ -132,7 +200,7 @@ static void on_queue (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
         ;
     while (q < ZPAR_ENGINE_NQ && e->connected && !e->stop &&
            zpar__eng_recv_one (e, e->sock[q], qchan[q], qname[q]) == 0)
-        (void)zpar__task_runner_recv (e->tr, q, &e->rx);
+        deliver (e, q);
 }
 
 void zpar__eng_disconnect (eng_t *e)
@@ -166,7 +234,7 @@ void zpar__eng_drain_queues (eng_t *e)
     for (int q = 0; q < ZPAR_ENGINE_NQ; q++)
         while (e->sock[q] && !e->stop &&
                zpar__eng_recv_one (e, e->sock[q], qchan[q], qname[q]) == 0)
-            (void)zpar__task_runner_recv (e->tr, (zpar_engine_queue_t)q, &e->rx);
+            deliver (e, (zpar_engine_queue_t)q);
 }
 
 static void on_heart_lost (zpar_heart_t *h, zpar_heart_loss_t why, void *arg)
@@ -307,6 +375,7 @@ static void cleanup (eng_t *e)
     zpar__watcher_destroy (e->w_reg);
     zpar__eng_close_sock (&e->reg);
     zpar__msg_destroy (e->rx);
+    zpar__msg_destroy (e->item);
     zpar__reactor_destroy (e->reactor); /* and the remaining watchers */
     zpar__signer_destroy (e->signer);
     if (e->zctx)
@@ -330,6 +399,7 @@ static int setup (eng_t *e, zpar_error_t *err)
     };
     zpar_task_runner_ops_t ops = {
         .send = tr_send,
+        .send_batch = tr_send_batch,
         .publish = tr_publish,
         .shutdown = tr_shutdown,
         .fenced = tr_fenced,
@@ -421,7 +491,12 @@ done:
         zpar__task_runner_flush (e->tr);
         zpar__eng_unregister (e);
     }
-    zpar__info ("engine %u exiting (%" PRIu64 " tasks run)", e->id, zpar__task_runner_done (e->tr));
+    {
+        uint64_t nb, nr = zpar__task_runner_batched (e->tr, &nb);
+        zpar__info ("engine %u exiting (%" PRIu64 " tasks run; %" PRIu64 " results sent in %" PRIu64
+                    " batches)",
+                    e->id, zpar__task_runner_done (e->tr), nr, nb);
+    }
     cleanup (e);
     return e->rc;
 }

@@ -75,6 +75,7 @@ typedef struct {
     zpar_watcher_t *w_keeper; /* the keeper's notes */
 
     zpar_msg_t *rx;
+    zpar_msg_t *item;           /* an item of a batch received, for the task runner */
     volatile sig_atomic_t stop; /* also what inline tasks see as cancelled */
     int signaled;
 } eng_t;

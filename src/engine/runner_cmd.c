@@ -183,6 +183,30 @@ static int spawn_child (void *arg)
     spawn_fail (a, STAGE_EXEC, errno);
 }
 
+#if !SPAWN_FORK
+/* The child's stack, at least size bytes: one per thread, kept from one
+ * spawn to the next (CLONE_VFORK: the child is done with it when clone
+ * returns).  A map and an unmap per task cost a TLB shoot-down on every
+ * CPU running one of the engine's threads. */
+static __thread void *stack_mem;
+static __thread size_t stack_size;
+
+static void *spawn_stack (size_t size)
+{
+    void *m;
+    if (stack_mem && stack_size >= size)
+        return stack_mem;
+    m = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    if (stack_mem)
+        (void)munmap (stack_mem, stack_size);
+    stack_mem = m;
+    stack_size = size;
+    return m;
+}
+#endif
+
 /* Start the child: its pid, or -1 with errno (the child's failure, *stage
  * saying where, or the parent's own: stage 0). */
 static pid_t spawn (spawn_args_t *a, int *stage)
@@ -230,15 +254,12 @@ static pid_t spawn (spawn_args_t *a, int *stage)
         while (a->argv[argc])
             argc++;
         size = (SPAWN_STACK + (argc + 2) * sizeof (char *) + 4095) & ~(size_t)4095;
-        stack = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                      -1, 0);
-        if (stack == MAP_FAILED)
+        if (!(stack = spawn_stack (size)))
             return -1;
         pthread_sigmask (SIG_SETMASK, &all, &old);
         pid = clone (spawn_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
         e = errno;
         pthread_sigmask (SIG_SETMASK, &old, NULL);
-        (void)munmap (stack, size);
     }
 #endif
     if (pid < 0) {

@@ -134,7 +134,13 @@ static void send_fenced (zpar_task_runner_t *tr, qent_t *cur, const zpar_run_res
     res.error = msg;
     if (!tr->cur_inline)
         publish_status (tr, &cur->t, ZPAR_TASK_EVENT_FINISHED, ZPAR_STATUS_ENGINE_DIED);
-    send_result_of (tr, cur, &res);
+    {
+        /* alone, now: if it cannot go, the outbox marks it fenced */
+        int hold = tr->hold;
+        tr->hold = 0;
+        send_result_of (tr, cur, &res);
+        tr->hold = hold;
+    }
     if (tr->outbox.tail && tr->outbox.tail->m->hdr.task == task)
         tr->outbox.tail->fenced = 1;
     zpar__runner_clear (tr->runner);
@@ -270,29 +276,40 @@ void zpar__task_runner_kick (zpar_task_runner_t *tr)
         zpar__timer_watcher_reset (tr->w_kick, 0, 0);
 }
 
+/* Start the queued tasks while they finish at once (inline ones).  Their
+ * results wait for the end of the turn (zpar__tr_release), or go when the
+ * first of them has waited ZPAR_TR_READY_BUDGET_US (a long stream of
+ * inline tasks still reports). */
 static void start_next (zpar_task_runner_t *tr)
 {
     while (!tr->cur && tr->queue.head && !tr->stopped && !fence_holds (tr)) {
         tr->cur = zpar__tr_ql_pop (&tr->queue);
         if (start_one (tr))
             complete (tr);
+        if (tr->nready && zpar__mono_us () - tr->ready_since >= ZPAR_TR_READY_BUDGET_US)
+            zpar__tr_flush_ready (tr);
     }
 }
 
 static void on_kick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
+    zpar_task_runner_t *tr = arg;
     (void)r;
     (void)w;
     (void)revents;
-    start_next (arg);
+    zpar__tr_hold (tr);
+    start_next (tr);
+    zpar__tr_release (tr);
 }
 
 static void on_done (zpar_runner_t *runner, void *arg)
 {
     zpar_task_runner_t *tr = arg;
     (void)runner;
+    zpar__tr_hold (tr);
     complete (tr);
     start_next (tr);
+    zpar__tr_release (tr);
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -482,6 +499,10 @@ zpar_task_runner_t *zpar__task_runner_create (zpar_reactor_t *r, const zpar_task
     }
     tr->reactor = r;
     tr->ops = *ops;
+    if (!(tr->batch = zpar__batch_create ())) {
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        goto error;
+    }
     snprintf (tr->host, sizeof (tr->host), "%s", opts->host ? opts->host : "");
     if (!(tr->runner =
               zpar__runner_create (r, 0, opts->rank, opts->mpi_comm, opts->cancelled, err)))
@@ -513,6 +534,9 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
     zpar__watcher_destroy (tr->w_retry);
     zpar__tr_ql_free (&tr->queue);
     zpar__tr_ql_free (&tr->outbox);
+    for (size_t i = 0; i < tr->nready; i++)
+        zpar__msg_destroy (tr->ready[i]);
+    zpar__batch_destroy (tr->batch);
     for (unsigned i = 0; i < RECENT_MAX; i++)
         zpar__msg_destroy (tr->recent[i].m);
     if (tr->cur) {
@@ -524,6 +548,21 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr)
         zpar__msg_destroy (tr->pool[i]);
     free (tr);
     errno = saved;
+}
+
+void zpar__task_runner_set_batching (zpar_task_runner_t *tr, int on)
+{
+    if (tr) {
+        zpar__tr_flush_ready (tr);
+        tr->batching = on && tr->ops.send_batch != NULL;
+    }
+}
+
+uint64_t zpar__task_runner_batched (const zpar_task_runner_t *tr, uint64_t *batches)
+{
+    if (batches)
+        *batches = tr ? tr->batches : 0;
+    return tr ? tr->batched : 0;
 }
 
 void zpar__task_runner_set_engine (zpar_task_runner_t *tr, uint32_t id)
@@ -585,6 +624,11 @@ size_t zpar__task_runner_held (const zpar_task_runner_t *tr, zpar_tid_t *ids, si
             ids[n] = t->t.h.task;
         n++;
     }
+    for (size_t i = 0; i < tr->nready; i++) {
+        if (ids && n < max)
+            ids[n] = zpar__tid (tr->ready[i]->hdr.task);
+        n++;
+    }
     /* delivered = the controller has it: until then the task is ours */
     for (const qent_t *o = tr->outbox.head; o; o = o->next) {
         if (!o->m->hdr.task || o->fenced)
@@ -606,6 +650,8 @@ int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task)
     if (zpar__tr_ql_remove (tr, &tr->queue, task, 0))
         held = 1;
     if (zpar__tr_ql_remove (tr, &tr->outbox, task, 1))
+        held = 1;
+    if (zpar__tr_ready_remove (tr, task))
         held = 1;
     if (zpar__tr_recent_forget (tr, task))
         held = 1;

@@ -28,6 +28,7 @@
 #include "ids.h"
 #include "keeper.h"
 #include "msg.h"
+#include "proto_batch.h"
 #include "reactor.h"
 #include "zpar/error.h"
 
@@ -45,6 +46,12 @@ typedef struct {
     /* Send m (borrowed) on queue q now, without blocking.  0, or -1 with
      * errno (ENOTCONN, EAGAIN: results are kept and sent later). */
     int (*send) (void *arg, zpar_engine_queue_t q, zpar_msg_t *m);
+    /* Send the results in b (several, of queue q, all with the routing
+     * envelope env) now, as one batch, without blocking (proto_batch.h:
+     * zpar__batch_send; b is emptied whatever the outcome).  0, or -1
+     * with errno as send.  May be NULL: results go one by one. */
+    int (*send_batch) (void *arg, zpar_engine_queue_t q, zpar_batch_t *b, int nenv,
+                       const zpar_ident_t *env);
     /* Publish m (borrowed) on IOPub, best effort.  May be NULL. */
     void (*publish) (void *arg, zpar_msg_t *m);
     /* The control queue asked for a shutdown (already answered).  May be
@@ -77,6 +84,13 @@ void zpar__task_runner_destroy (zpar_task_runner_t *tr);
 
 /* The engine id results and IOPub messages carry (after registration). */
 void zpar__task_runner_set_engine (zpar_task_runner_t *tr, uint32_t id);
+
+/* Results of the task queue in batches (on: ops.send_batch given and the
+ * controller's scheduler splits them, the leastload scheme): the results
+ * ready when the engine's loop comes round (the tasks of one wake-up, or
+ * inline tasks run back to back for at most ZPAR_TR_READY_BUDGET_US) go
+ * as one message.  Off (the default): each result goes on its own. */
+void zpar__task_runner_set_batching (zpar_task_runner_t *tr, int on);
 
 /* Hand over a message received on queue q.  Takes *m (sets it NULL) when
  * it keeps it (a TASK), else leaves it to the caller, who may reuse it.
@@ -128,9 +142,15 @@ int zpar__task_runner_drop (zpar_task_runner_t *tr, zpar_tid_t task);
  * and counts the others as duplicates.  Returns how many were queued. */
 size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us);
 
+/* How long results of inline tasks run back to back wait for the others
+ * before they go (microseconds). */
+#define ZPAR_TR_READY_BUDGET_US 1000u
+
 /* Counters: tasks queued (not started), results waiting, tasks run. */
 size_t zpar__task_runner_queued (const zpar_task_runner_t *tr);
 size_t zpar__task_runner_outbox (const zpar_task_runner_t *tr);
 uint64_t zpar__task_runner_done (const zpar_task_runner_t *tr);
+/* Results sent in batches, and the batches. */
+uint64_t zpar__task_runner_batched (const zpar_task_runner_t *tr, uint64_t *batches);
 
 #endif

@@ -61,6 +61,15 @@ struct zpar_task_runner {
         uint64_t at_us;   /* monotonic time it was sent */
     } recent[RECENT_MAX]; /* a ring: results sent lately */
     unsigned nrecent;     /* results ever kept (the next slot is nrecent % RECENT_MAX) */
+    /* results of the task queue ready in this turn of the loop, sent
+     * together by zpar__tr_flush_ready (when batching) */
+    int batching;
+    int hold; /* > 0: inside a turn, results wait in ready */
+    zpar_msg_t *ready[ZPAR_BATCH_MAX];
+    size_t nready;
+    uint64_t ready_since; /* monotonic time of the first */
+    zpar_batch_t *batch;
+    uint64_t batched, batches;
     zpar_msg_t *pool[POOL_MAX];
     int npool;
     uint64_t done;
@@ -80,11 +89,21 @@ void zpar__tr_qent_free (zpar_task_runner_t *tr, qent_t *t);
 /* Take the entries of task out of list l (outbox: entries that hold a
  * result, else task entries), freed; how many. */
 int zpar__tr_ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox);
+/* Take task's results out of ready (freed); how many. */
+int zpar__tr_ready_remove (zpar_task_runner_t *tr, zpar_tid_t task);
 /* Forget the kept copies of task's results (not to be sent again); how
  * many. */
 int zpar__tr_recent_forget (zpar_task_runner_t *tr, zpar_tid_t task);
 /* Send result m on queue q now, or keep it in the outbox.  Takes m. */
 void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m);
+/* Send the results waiting in ready: as batches, one per run of the same
+ * envelope (one alone as an ordinary message); into the outbox when they
+ * cannot go. */
+void zpar__tr_flush_ready (zpar_task_runner_t *tr);
+/* Enter / leave a turn of the loop: results wait in ready until the
+ * outermost leave. */
+void zpar__tr_hold (zpar_task_runner_t *tr);
+void zpar__tr_release (zpar_task_runner_t *tr);
 /* The outbox retry timer's callback (arg: tr). */
 void zpar__tr_retry_outbox (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
 

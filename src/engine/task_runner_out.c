@@ -178,10 +178,99 @@ size_t zpar__task_runner_resend (zpar_task_runner_t *tr, uint64_t since_us)
     return n;
 }
 
+/* Results in ready go to the end of the outbox (in order). */
+static void ready_to_outbox (zpar_task_runner_t *tr, size_t from)
+{
+    for (size_t i = from; i < tr->nready; i++) {
+        qent_t *o = calloc (1, sizeof (*o));
+        if (!o) {
+            zpar__err ("out of memory: result of task %" PRIu64 " lost", tr->ready[i]->hdr.task);
+            zpar__msg_destroy (tr->ready[i]);
+            continue;
+        }
+        o->m = tr->ready[i];
+        o->q = ZPAR_ENGINE_Q_TASK;
+        zpar__tr_ql_push (&tr->outbox, o);
+    }
+    tr->nready = 0;
+    if (tr->outbox.head && !zpar__watcher_active (tr->w_retry))
+        zpar__timer_watcher_reset (tr->w_retry, OUTBOX_RETRY_MS, 0);
+}
+
+static int same_env (const zpar_msg_t *a, const zpar_msg_t *b)
+{
+    if (a->nenv != b->nenv)
+        return 0;
+    for (int i = 0; i < a->nenv; i++)
+        if (a->env[i].len != b->env[i].len ||
+            memcmp (a->env[i].data, b->env[i].data, a->env[i].len))
+            return 0;
+    return 1;
+}
+
+void zpar__tr_flush_ready (zpar_task_runner_t *tr)
+{
+    size_t from = 0;
+    if (!tr->nready)
+        return;
+    if (tr->outbox.head) {
+        /* after what waits already */
+        ready_to_outbox (tr, 0);
+        return;
+    }
+    while (from < tr->nready) {
+        size_t to = from + 1;
+        int rc;
+        while (to < tr->nready && same_env (tr->ready[from], tr->ready[to]))
+            to++;
+        if (to - from == 1)
+            rc = tr->ops.send (tr->ops.arg, ZPAR_ENGINE_Q_TASK, tr->ready[from]);
+        else {
+            size_t i;
+            zpar__batch_reset (tr->batch);
+            for (i = from; i < to; i++)
+                if (zpar__batch_add_msg (tr->batch, tr->ready[i]) < 0)
+                    break;
+            to = i > from + 1 ? i : from + 1; /* what fits; the rest next */
+            if (to == from + 1) {
+                zpar__batch_reset (tr->batch);
+                rc = tr->ops.send (tr->ops.arg, ZPAR_ENGINE_Q_TASK, tr->ready[from]);
+            } else {
+                rc = tr->ops.send_batch (tr->ops.arg, ZPAR_ENGINE_Q_TASK, tr->batch,
+                                         tr->ready[from]->nenv, tr->ready[from]->env);
+                if (rc == 0) {
+                    tr->batches++;
+                    tr->batched += to - from;
+                }
+            }
+        }
+        if (rc < 0) {
+            ready_to_outbox (tr, from);
+            return;
+        }
+        for (size_t i = from; i < to; i++)
+            keep_recent (tr, ZPAR_ENGINE_Q_TASK, tr->ready[i]);
+        from = to;
+    }
+    tr->nready = 0;
+}
+
+void zpar__tr_hold (zpar_task_runner_t *tr)
+{
+    tr->hold++;
+}
+
+void zpar__tr_release (zpar_task_runner_t *tr)
+{
+    if (tr->hold && --tr->hold == 0)
+        zpar__tr_flush_ready (tr);
+}
+
 void zpar__task_runner_flush (zpar_task_runner_t *tr)
 {
     if (!tr)
         return;
+    ready_to_outbox (tr, 0);
     while (tr->outbox.head) {
         qent_t *o = tr->outbox.head;
         o->m->hdr.engine = tr->id;
@@ -199,6 +288,15 @@ void zpar__task_runner_flush (zpar_task_runner_t *tr)
 void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_msg_t *m)
 {
     qent_t *o;
+    /* inside a turn of the loop: with the other results of the turn */
+    if (tr->hold && tr->batching && q == ZPAR_ENGINE_Q_TASK) {
+        if (!tr->nready)
+            tr->ready_since = zpar__mono_us ();
+        tr->ready[tr->nready++] = m;
+        if (tr->nready == ZPAR_BATCH_MAX)
+            zpar__tr_flush_ready (tr);
+        return;
+    }
     if (!tr->outbox.head && tr->ops.send (tr->ops.arg, q, m) == 0) {
         keep_recent (tr, q, m);
         return;
@@ -216,6 +314,21 @@ void zpar__tr_send_result (zpar_task_runner_t *tr, zpar_engine_queue_t q, zpar_m
 }
 
 /* Take the entries of task out of list l (freed); how many. */
+int zpar__tr_ready_remove (zpar_task_runner_t *tr, zpar_tid_t task)
+{
+    size_t k = 0;
+    int n = 0;
+    for (size_t i = 0; i < tr->nready; i++) {
+        if (tr->ready[i]->hdr.task == task.v) {
+            zpar__tr_msg_put (tr, tr->ready[i]);
+            n++;
+        } else
+            tr->ready[k++] = tr->ready[i];
+    }
+    tr->nready = k;
+    return n;
+}
+
 int zpar__tr_ql_remove (zpar_task_runner_t *tr, qlist_t *l, zpar_tid_t task, int outbox)
 {
     qent_t **pp = &l->head, *prev = NULL;
