@@ -47,6 +47,12 @@ static inline uint32_t get32 (const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+int zpar__no_engine_batch (void)
+{
+    const char *e = getenv ("ZPAR_NO_ENGINE_BATCH");
+    return e && *e && strcmp (e, "0") != 0;
+}
+
 zpar_batch_t *zpar__batch_create (void)
 {
     zpar_batch_t *b = calloc (1, sizeof (*b));

@@ -91,6 +91,11 @@ int zpar__batch_send (zpar_batch_t *b, void *sock, zpar_signer_t *s, zpar_chan_t
 int zpar__batch_send_route (zpar_batch_t *b, void *sock, zpar_signer_t *s, zpar_chan_t chan,
                             const zpar_frames_t *f, int flags, size_t *sent);
 
+/* $ZPAR_NO_ENGINE_BATCH=1: the task scheduler sends engines their tasks
+ * one by one and engines send their results one by one, as before
+ * batches (for measurements).  Read at each call. */
+int zpar__no_engine_batch (void);
+
 /* ---- reader ----------------------------------------------------------- */
 
 typedef struct {

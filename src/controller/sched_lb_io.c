@@ -548,8 +548,8 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         goto error;
     }
     if (!(io->signer = zpar__signer_create (key, 0)) || !(io->scratch = zpar__msg_create (0)) ||
-        !(io->batch = zpar__batch_create ()) || !(io->routes = zpar__routes_create ()) ||
-        !(io->reactor = zpar__reactor_create ())) {
+        (!zpar__no_engine_batch () && !(io->batch = zpar__batch_create ())) ||
+        !(io->routes = zpar__routes_create ()) || !(io->reactor = zpar__reactor_create ())) {
         zpar__errprintf (err, "out of memory");
         goto error;
     }

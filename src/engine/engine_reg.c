@@ -17,6 +17,7 @@
 #include "engine_int.h"
 #include "error.h"
 #include "log.h"
+#include "proto_batch.h"
 #include "proto_control.h"
 #include "proto_registrar.h"
 #include "zpar.h"
@@ -82,6 +83,7 @@ int zpar__eng_reg_send (eng_t *e)
     if (!(e->w_reg = zpar__zmq_watcher_create (e->reactor, e->reg, ZPAR_EV_IN, on_reg, e)))
         return -1;
     zpar__watcher_start (e->w_reg);
+    e->repeats = e->wait = 0;
     return send_request (e);
 }
 
@@ -107,9 +109,19 @@ void zpar__eng_on_resend (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
      * engines in a start storm may take more than the second); the
      * registrar answers a repeat from the same socket as the first, without
      * acting on it again (doc/protocol.md, "Registration") */
-    if (e->reg && strcmp (was, e->ci.addr[ZPAR_EP_REGISTRAR]) == 0)
+    if (e->reg && strcmp (was, e->ci.addr[ZPAR_EP_REGISTRAR]) == 0) {
+        /* and less and less often (1, 2, 4, then every 8 s): the request
+         * is not lost on its connection, the controller is busy */
+        if (e->wait > 1) {
+            e->wait--;
+            return;
+        }
+        e->wait = 1u << (e->repeats < 3 ? e->repeats : 3);
+        if (e->wait > REG_REPEAT_MAX_TICKS)
+            e->wait = REG_REPEAT_MAX_TICKS;
+        e->repeats++;
         (void)send_request (e);
-    else
+    } else
         (void)zpar__eng_reg_send (e);
 }
 
@@ -276,7 +288,8 @@ static void handle_reg_reply (eng_t *e, zpar_msg_t *m)
     zpar__task_runner_set_engine (e->tr, e->id);
     /* the leastload scheduler splits batches of results; "pure" hands
      * what engines send to the clients as it is */
-    zpar__task_runner_set_batching (e->tr, rep.scheme == ZPAR_SCHEME_LEASTLOAD);
+    zpar__task_runner_set_batching (e->tr, rep.scheme == ZPAR_SCHEME_LEASTLOAD &&
+                                               !zpar__no_engine_batch ());
     if (zpar__eng_connect_queues (e) < 0) {
         zpar__err ("cannot connect to the controller's queues (retrying)");
         goto done;
