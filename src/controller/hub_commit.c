@@ -156,6 +156,7 @@ void zpar__hub_flush_records (zpar_hub_t *h)
             zpar__idmap_destroy (h->live);
             h->live = fresh;
         }
+        zpar__records_trim (h->records);
         malloc_trim (0);
         h->busy_since_trim = 0;
     }

@@ -166,6 +166,12 @@ int zpar__records_flush (zpar_records_t *s, zpar_error_t *err)
     return flush_now (s, err);
 }
 
+void zpar__records_trim (zpar_records_t *s)
+{
+    if (s && s->db)
+        (void)sqlite3_db_release_memory (zpar__db_handle (s->db));
+}
+
 int zpar__records_test_max_pages (zpar_records_t *s, unsigned long pages)
 {
     char sql[64];

@@ -87,6 +87,10 @@ int zpar__records_put_result (zpar_records_t *r, zpar_tid_t id, zpar_eid_t engin
  * backlog of more than ZPAR_RECORDS_CATCHUP is written that many per call:
  * -1 EAGAIN ("catching up") until the last part. */
 int zpar__records_flush (zpar_records_t *r, zpar_error_t *err);
+/* Give back the database connection's cache (after a burst; the next
+ * lookups read the pages again).  NULL-safe. */
+void zpar__records_trim (zpar_records_t *r);
+
 /* Number of puts waiting for a flush (0 for NULL). */
 size_t zpar__records_batched (const zpar_records_t *r);
 

@@ -249,6 +249,37 @@ int main (void)
             zpar__task_runner_outbox (tr) == 0,
         "connected again: each goes once");
 
+    /* a higher priority prefetched later runs before the queued ones (all
+     * five are queued before the first starts) */
+    reset ();
+    give (tr, fn_task (61, "zt_noop", NULL, "c1"));
+    {
+        zpar_msg_t *m;
+        zpar_proto_task_t t = {
+            .h = {.task = zpar__tid (0), .client = zpar__cid (1), .engine = zpar__eid (3)},
+            .kind = ZPAR_TASK_FUNCTION,
+            .lib = lib,
+            .symbol = "zt_noop",
+            .inline_fn = 1,
+        };
+        const uint64_t ids[4] = {62, 63, 64, 65};
+        const int64_t prio[4] = {0, 5, 10, 5};
+        for (int i = 0; i < 4; i++) {
+            t.h.task = zpar__tid (ids[i]);
+            t.priority = prio[i];
+            m = zpar__msg_create (ZPAR_MSG_TASK);
+            (void)zpar__msg_push_ident (m, "c1", 2);
+            (void)zpar__proto_task_encode (m, &t);
+            give (tr, m);
+        }
+    }
+    run_until (5, 5000);
+    ok (ntasks == 5 && tasks[0] == 64 && tasks[1] == 63 && tasks[2] == 65 && tasks[3] == 61 &&
+            tasks[4] == 62,
+        "queued by priority, FIFO within one: 64 63 65 61 62 (got %llu %llu %llu %llu %llu)",
+        (unsigned long long)tasks[0], (unsigned long long)tasks[1], (unsigned long long)tasks[2],
+        (unsigned long long)tasks[3], (unsigned long long)tasks[4]);
+
     {
         uint64_t nb, nr = zpar__task_runner_batched (tr, &nb);
         ok (nr >= 9 && nb >= 3, "counters: %llu results in %llu batches", (unsigned long long)nr,
