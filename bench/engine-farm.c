@@ -3,11 +3,13 @@
  * (bench/many.sh, tests/system/t0936-many-engines.sh).
  *
  *   engine-farm -n N --connection-file DIR/engine.json [--relay DIR]...
- *               [--status FILE] [--time-limit S] [--io-threads K]
+ *               [--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 1]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
- * registers on a DEALER of its own (sent again on it every second until
- * answered, a fresh one to register again, as the engine does), takes its routing identity,
+ * registers on a DEALER of its own (sent again on it after 1, 2, 4, then
+ * every 8 s until answered, a fresh one to register again, as the engine does; with
+ * --fresh-resend 1 a fresh one at every resend, as engines did before),
+ * takes its routing identity,
  * id, heartbeat period and addresses from the signed reply, connects its
  * mux, task and control DEALERs and its heart's pong DEALER under that
  * identity, its ping SUB and its IOPub PUB; it echoes every ping of its
@@ -100,7 +102,7 @@ struct feng {
     zpar_route_t route;
     uint64_t session; /* the controller's, from the registration reply */
     int connected, ever, stopped;
-    uint64_t next_reg_us;
+    uint64_t next_reg_us, ivl_us;
     uint64_t tasks;
     char addr[S_N][ZPAR_ADDR_MAX];
     char addr_iopub[ZPAR_ADDR_MAX];
@@ -120,6 +122,7 @@ struct farm {
     sref_t **dirty;
     int ndirty;
     int registered, ever, stopped;
+    int fresh_resend; /* --fresh-resend: a new socket per resend (engines before issue 11) */
     uint64_t regs_sent, again, nudges, new_session, pings, tasks, control, dropped;
 };
 
@@ -221,7 +224,11 @@ static void reg_send (feng_t *e, int fresh)
 {
     farm_t *f = e->f;
     zpar_proto_reg_engine_t req = {0};
-    e->next_reg_us = zpar__mono_us () + RESEND_US;
+    /* repeats on the same socket back off (1, 2, 4, then every 8 s), as
+     * the engine's do */
+    e->ivl_us =
+        fresh || !e->s[S_REG] ? RESEND_US : (e->ivl_us < 8 * RESEND_US ? 2 * e->ivl_us : e->ivl_us);
+    e->next_reg_us = zpar__mono_us () + e->ivl_us;
     if (fresh || !e->s[S_REG]) {
         close_sock (e, S_REG);
         if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
@@ -595,7 +602,7 @@ static int setup (farm_t *f, int io_threads)
 static int usage (void)
 {
     fprintf (stderr, "usage: engine-farm -n N --connection-file FILE [--relay DIR]... "
-                     "[--status FILE] [--time-limit S] [--io-threads K]\n");
+                     "[--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1]\n");
     return 2;
 }
 
@@ -625,6 +632,8 @@ int main (int argc, char **argv)
             limit = atof (v);
         else if (!strcmp (a, "--io-threads"))
             io_threads = atoi (v);
+        else if (!strcmp (a, "--fresh-resend"))
+            f->fresh_resend = atoi (v);
         else
             return usage ();
         i++;
@@ -672,7 +681,7 @@ int main (int argc, char **argv)
             for (int i = 0; i < f->n; i++) {
                 feng_t *e = &f->e[i];
                 if (!e->connected && !e->stopped && now >= e->next_reg_us)
-                    reg_send (e, 0);
+                    reg_send (e, f->fresh_resend);
             }
         }
         if (now >= next_status) {

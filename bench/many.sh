@@ -8,7 +8,9 @@
 #   ZPAR_BUILD=build bench/many.sh [CASE...]
 #
 # MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
-# this build's farm (the protocol is the same): the before of a change.
+# this build's farm (the protocol is the same): the before of a change;
+# MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
+# on a fresh socket each time, as engines did before issue 11.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
 # controller over tcp loopback; FARMS: engine-farm processes, default one
 # per 500 engines).  Default cases: 1000:0 1000:10; with --full also
@@ -28,7 +30,8 @@
 #   hb_cpu_pct       the controller's CPU (utime+stime, all threads) over
 #                    IDLE seconds with no task (MANY_IDLE, default 30): the
 #                    heartbeat's cost, in % of one core; hb_top_thread_pct
-#                    its busiest thread
+#                    its busiest thread; hb_cpu_by_thread name:% of each
+#                    thread that ran
 #   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
 #                    also the totals in KiB
 #   fds_per_engine   (open files with - before) / N
@@ -83,7 +86,8 @@ nfd () { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # CPU ticks of each thread of $1: "tid ticks" lines
 thread_ticks () {
 	for t in /proc/"$1"/task/*; do
-		awk -v t="${t##*/}" '{ print t, $14 + $15 }' "$t/stat" 2>/dev/null
+		awk -v t="${t##*/}" -v c="$(cat "$t/comm" 2>/dev/null | tr -c 'A-Za-z0-9_\n-' _)" \
+			'{ print t, $14 + $15, c }' "$t/stat" 2>/dev/null
 	done
 }
 pids=
@@ -162,7 +166,8 @@ for c in $cases; do
 			done
 		fi
 		"$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
-			--time-limit $((tmo * 4)) "$@" >"$D/farm-$k.out" 2>&1 &
+			--time-limit $((tmo * 4)) --fresh-resend "${MANY_FRESH_RESEND:-0}" "$@" \
+			>"$D/farm-$k.out" 2>&1 &
 		pids="$pids $!"
 		k=$((k + 1))
 	done
@@ -184,6 +189,7 @@ for c in $cases; do
 	thread_ticks "$cpid" >"$D/th1"
 	hb=$(awk -v t=$((c1 - c0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
 	top_th=$(awk -v h="$hz" -v s="$idle" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > m) m = d } END { printf "%.1f", 100 * m / h / s }' "$D/th0" "$D/th1")
+	by_th=$(awk -v h="$hz" -v s="$idle" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > 0) printf "%s:%.1f ", $3, 100 * d / h / s }' "$D/th0" "$D/th1")
 	dead_idle=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
 	c0=$(ticks "$cpid")
 	timeout $((tmo + 60)) "$client" tasks "$ntasks" "$tmo" - -- true >"$D/tasks.out" 2>"$D/tasks.err"
@@ -215,6 +221,7 @@ fds_per_engine $fdk
 controller_threads $(ls "/proc/$cpid/task" 2>/dev/null | wc -l)
 hb_cpu_pct $hb
 hb_top_thread_pct $top_th
+hb_cpu_by_thread $by_th
 tasks $ntasks
 tasks_ok ${ok:-0}
 tasks_per_s $tps

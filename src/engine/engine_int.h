@@ -26,6 +26,7 @@
 #include "wire.h"
 
 #define REG_RESEND_MS        1000u /* resend a registration after 1 s */
+#define REG_REPEAT_MAX_TICKS 8u    /* repeats on one socket back off to every 8 s */
 #define LINGER_MS            1000
 #define UNREGISTER_LINGER_MS 500
 
@@ -36,6 +37,8 @@ typedef struct {
     zpar_conninfo_t ci;
     zpar_pick_t pick;  /* the controller's addresses to try (addrpick.h) */
     unsigned attempts; /* registrations sent before the first reply */
+    unsigned repeats;  /* sent again on the same socket (engine_reg.c: backoff) */
+    unsigned wait;     /* resend ticks to let pass before the next repeat */
     void *zctx;
     zpar_signer_t *signer;
     zpar_reactor_t *reactor;

@@ -83,6 +83,7 @@ int zpar__eng_reg_send (eng_t *e)
     if (!(e->w_reg = zpar__zmq_watcher_create (e->reactor, e->reg, ZPAR_EV_IN, on_reg, e)))
         return -1;
     zpar__watcher_start (e->w_reg);
+    e->repeats = e->wait = 0;
     return send_request (e);
 }
 
@@ -108,9 +109,19 @@ void zpar__eng_on_resend (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
      * engines in a start storm may take more than the second); the
      * registrar answers a repeat from the same socket as the first, without
      * acting on it again (doc/protocol.md, "Registration") */
-    if (e->reg && strcmp (was, e->ci.addr[ZPAR_EP_REGISTRAR]) == 0)
+    if (e->reg && strcmp (was, e->ci.addr[ZPAR_EP_REGISTRAR]) == 0) {
+        /* and less and less often (1, 2, 4, then every 8 s): the request
+         * is not lost on its connection, the controller is busy */
+        if (e->wait > 1) {
+            e->wait--;
+            return;
+        }
+        e->wait = 1u << (e->repeats < 3 ? e->repeats : 3);
+        if (e->wait > REG_REPEAT_MAX_TICKS)
+            e->wait = REG_REPEAT_MAX_TICKS;
+        e->repeats++;
         (void)send_request (e);
-    else
+    } else
         (void)zpar__eng_reg_send (e);
 }
 
