@@ -312,6 +312,13 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         return;
     }
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (io->pass && io->npass < ZPAR_BATCH_MAX) {
+        /* an item of an engine's batch: held until the batch is done
+         * (handle_batch: the batch goes on as it came if every item does) */
+        io->pass[io->npass++] = *f;
+        f->n = 0;
+        return;
+    }
     zpar__lbio_to_client (io, f, 1); /* with the client's other results of this drain */
 }
 
@@ -445,6 +452,14 @@ static void handle_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const char *
         zpar__frames_close (f);
         return;
     }
+    /* results the policy lets through are held in io->pass: when every
+     * item of the batch is (the usual case), the engine's batch goes to
+     * its client as it came, signed by the engine, and nothing is signed
+     * again; else each goes with the client's other messages */
+    if (!io->pass_buf)
+        io->pass_buf = calloc (ZPAR_BATCH_MAX, sizeof (*io->pass_buf));
+    io->pass = io->pass_buf;
+    io->npass = 0;
     while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0) {
         zpar_frames_t item;
         if (rc < 0) {
@@ -458,7 +473,18 @@ static void handle_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const char *
         }
         handle (io, &item, &ih, side, delim, handlers, expected, piped, via);
     }
-    zpar__frames_close (f);
+    io->pass = NULL;
+    if (io->npass && io->npass == it.items) {
+        for (size_t i = 0; i < io->npass; i++)
+            zpar__frames_close (&io->pass_buf[i]);
+        io->passed_whole++;
+        (void)zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT); /* closes f on failure */
+    } else {
+        for (size_t i = 0; i < io->npass; i++)
+            zpar__lbio_to_client (io, &io->pass_buf[i], 1);
+        zpar__frames_close (f);
+    }
+    io->npass = 0;
 }
 
 /* Drain sock: verify each message, check its routing frames (delim) and
@@ -619,9 +645,10 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     if (io->started)
         pthread_join (io->thread, NULL);
     if (io->started && (io->batches || io->sent_alone))
-        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone",
+        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone; "
+                    "%llu result batches passed on whole",
                     (unsigned long long)io->sent_batched, (unsigned long long)io->batches,
-                    (unsigned long long)io->sent_alone);
+                    (unsigned long long)io->sent_alone, (unsigned long long)io->passed_whole);
     zpar__reactor_destroy (io->reactor); /* and its watchers */
     zpar__lbio_clients_destroy (io);
     zpar__close_socket (io->client);
@@ -631,6 +658,7 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     zpar__sched_lb_destroy (io->policy);
     zpar__msg_destroy (io->scratch);
     zpar__lbio_out_free (io);
+    free (io->pass_buf);
     zpar__routes_destroy (io->routes);
     zpar__signer_destroy (io->signer);
     free (io);

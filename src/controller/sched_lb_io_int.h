@@ -68,9 +68,14 @@ struct zpar_sched_lb_io {
     zpar_batch_t *batch;
     struct lbslot *slots;
     size_t nslots, cslots;
-    uint64_t batches;             /* batches of tasks sent to engines */
-    uint64_t sent_batched;        /* tasks sent in them */
-    uint64_t sent_alone;          /* tasks sent alone */
+    uint64_t batches;      /* batches of tasks sent to engines */
+    uint64_t sent_batched; /* tasks sent in them */
+    uint64_t sent_alone;   /* tasks sent alone */
+    /* results of one engine batch that the policy lets through, held
+     * while the batch is split (handle_batch) */
+    zpar_frames_t *pass_buf, *pass;
+    size_t npass;
+    uint64_t passed_whole;        /* result batches passed on as they came */
     zpar_lbio_clients_t *clients; /* messages for clients held until the drain ends */
 };
 

@@ -134,10 +134,8 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     int64_t limit_ms = 0, period_ms = 1000, last_tick = 0, last_wake = 0, waited = -1;
     int hold = 0, fenced = 0;
 
-    (void)setsid ();
-    (void)prctl (PR_SET_NAME, "zpar-keeper", 0, 0, 0);
-    (void)!chdir ("/");
-    close_others (fd);
+    /* the dispositions first: once it leads its session (what a watcher
+     * can see), SIGTERM, SIGINT and SIGHUP are already ignored */
     memset (&sa, 0, sizeof (sa));
     sigemptyset (&sa.sa_mask);
     for (int s = 1; s < NSIG; s++) {
@@ -148,6 +146,10 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     }
     sigemptyset (&none);
     (void)sigprocmask (SIG_SETMASK, &none, NULL);
+    (void)setsid ();
+    (void)prctl (PR_SET_NAME, "zpar-keeper", 0, 0, 0);
+    (void)!chdir ("/");
+    close_others (fd);
 
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
