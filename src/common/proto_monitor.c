@@ -196,6 +196,16 @@ int zpar__monitor_send_msg (void *sock, zpar_signer_t *s, zpar_monitor_kind_t ki
     return append (sock, kind, &m->hdr, NULL, m->body, m->len);
 }
 
+int zpar__monitor_item (void *sock, zpar_monitor_kind_t kind, const zpar_hdr_t *h, const void *body,
+                        size_t blen)
+{
+    if (!sock || !h || !kind_ok (kind) || (blen && !body)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return append (sock, kind, h, NULL, body, blen);
+}
+
 int zpar__monitor_next (const void *buf, size_t len, size_t *off, zpar_monitor_item_t *it,
                         zpar_error_t *err)
 {

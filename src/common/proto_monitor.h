@@ -73,6 +73,10 @@ int zpar__monitor_copy (void *sock, zpar_monitor_kind_t kind, zpar_frames_t *f,
  * signed, kept for the callers).  m is left intact. */
 int zpar__monitor_send_msg (void *sock, zpar_signer_t *s, zpar_monitor_kind_t kind, zpar_msg_t *m);
 
+/* The same for a message given as its header h and body (copied). */
+int zpar__monitor_item (void *sock, zpar_monitor_kind_t kind, const zpar_hdr_t *h, const void *body,
+                        size_t blen);
+
 /* Send this thread's pack for sock, if it holds anything (one message).
  * 0 / -1 with errno (the pack is dropped either way). */
 int zpar__monitor_flush (void *sock);

@@ -29,12 +29,8 @@
 
 void zpar__lbio_payload_free (void *p, void *arg)
 {
-    payload_t *pl = p;
     (void)arg;
-    if (pl) {
-        zpar__frames_close (&pl->f);
-        free (pl);
-    }
+    free (p);
 }
 
 static void drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
@@ -89,9 +85,8 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     zpar__proto_result_error (&res, act->task, act->engine, act->client, act->status, act->text);
     res.attempt = act->attempt;
     if (m && zpar__proto_result_encode (m, &res) == 0) {
-        if (p && p->f.n > 0) /* with the client's other results of this round */
-            zpar__lbio_to_client_msg (io, zmq_msg_data (&p->f.part[0]),
-                                      zmq_msg_size (&p->f.part[0]), m);
+        if (p && p->idlen > 0) /* with the client's other results of this round */
+            zpar__lbio_to_client_msg (io, zpar__payload_id (p), p->idlen, m);
         (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
     }
     zpar__msg_destroy (m);
@@ -201,14 +196,16 @@ static int refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *
     return 1;
 }
 
-/* Decode a task request (f: checked, delim 1) into t and a payload that
- * takes f's frames (f is then empty); *pt holds t's arrays (clear it).
- * NULL when f is not a task (dropped, f closed) or out of memory. */
-payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
-                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
+/* Decode a task request (f: checked, delim 1) into t and a compact
+ * payload (a copy: f is left intact); *pt holds t's arrays (clear it).
+ * NULL when f is not a task (dropped, f closed) or out of memory (f
+ * closed). */
+static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
 {
     zpar_error_t err;
     payload_t *p;
+    size_t idlen, blen;
 
     if (zpar__frames_decode (f, io->scratch, &err) < 0 ||
         zpar__proto_task_decode (io->scratch, pt, &err) < 0) {
@@ -216,14 +213,21 @@ payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, co
         zpar__frames_close (f);
         return NULL;
     }
-    if (!(p = calloc (1, sizeof (*p)))) {
+    /* frames_decode checked the layout: [id..., delim, sig, hdr, body] */
+    idlen = f->delim > 0 ? zmq_msg_size (&f->part[0]) : 0;
+    blen = zmq_msg_size (&f->part[f->delim + 3]);
+    if (idlen > UINT32_MAX || blen > UINT32_MAX || !(p = malloc (sizeof (*p) + idlen + blen))) {
         zpar__proto_task_clear (pt);
         zpar__frames_close (f);
         return NULL;
     }
-    p->f = *f;
-    f->n = 0;
     p->hdr = *h;
+    p->idlen = (uint32_t)idlen;
+    p->blen = (uint32_t)blen;
+    if (idlen)
+        memcpy (p->data, zmq_msg_data (&f->part[0]), idlen);
+    if (blen)
+        memcpy (p->data + idlen, zmq_msg_data (&f->part[f->delim + 3]), blen);
     *t = (zpar_sched_lb_task_t){
         .id = pt->h.task,
         .client = pt->h.client,
@@ -238,6 +242,15 @@ payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, co
     return p;
 }
 
+payload_t *zpar__lbio_task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h,
+                                    zpar_proto_task_t *pt, zpar_sched_lb_task_t *t)
+{
+    payload_t *p = task_payload (io, f, h, pt, t);
+    if (p)
+        zpar__frames_close (f);
+    return p;
+}
+
 /* A task request (f: checked, delim 1): hand it to the policy. */
 void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
@@ -245,9 +258,10 @@ void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
     payload_t *p;
     zpar_sched_lb_task_t t;
 
-    if (refused (io, f, h) || !(p = zpar__lbio_task_payload (io, f, h, &pt, &t)))
+    if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
         return;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, &p->f, NULL);
+    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
+    zpar__frames_close (f); /* the frames go back to libzmq now */
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
         zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
                    strerror (errno));
@@ -298,6 +312,13 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         return;
     }
     (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (io->pass && io->npass < ZPAR_BATCH_MAX) {
+        /* an item of an engine's batch: held until the batch is done
+         * (handle_batch: the batch goes on as it came if every item does) */
+        io->pass[io->npass++] = *f;
+        f->n = 0;
+        return;
+    }
     zpar__lbio_to_client (io, f, 1); /* with the client's other results of this drain */
 }
 
@@ -431,6 +452,14 @@ static void handle_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const char *
         zpar__frames_close (f);
         return;
     }
+    /* results the policy lets through are held in io->pass: when every
+     * item of the batch is (the usual case), the engine's batch goes to
+     * its client as it came, signed by the engine, and nothing is signed
+     * again; else each goes with the client's other messages */
+    if (!io->pass_buf)
+        io->pass_buf = calloc (ZPAR_BATCH_MAX, sizeof (*io->pass_buf));
+    io->pass = io->pass_buf;
+    io->npass = 0;
     while ((rc = zpar__batch_next (&it, &ih, &body, &blen, &err)) != 0) {
         zpar_frames_t item;
         if (rc < 0) {
@@ -444,7 +473,18 @@ static void handle_batch (zpar_sched_lb_io_t *io, zpar_frames_t *f, const char *
         }
         handle (io, &item, &ih, side, delim, handlers, expected, piped, via);
     }
-    zpar__frames_close (f);
+    io->pass = NULL;
+    if (io->npass && io->npass == it.items) {
+        for (size_t i = 0; i < io->npass; i++)
+            zpar__frames_close (&io->pass_buf[i]);
+        io->passed_whole++;
+        (void)zpar__frames_send (io->client, f, 1, ZMQ_DONTWAIT); /* closes f on failure */
+    } else {
+        for (size_t i = 0; i < io->npass; i++)
+            zpar__lbio_to_client (io, &io->pass_buf[i], 1);
+        zpar__frames_close (f);
+    }
+    io->npass = 0;
 }
 
 /* Drain sock: verify each message, check its routing frames (delim) and
@@ -605,9 +645,10 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     if (io->started)
         pthread_join (io->thread, NULL);
     if (io->started && (io->batches || io->sent_alone))
-        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone",
+        zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone; "
+                    "%llu result batches passed on whole",
                     (unsigned long long)io->sent_batched, (unsigned long long)io->batches,
-                    (unsigned long long)io->sent_alone);
+                    (unsigned long long)io->sent_alone, (unsigned long long)io->passed_whole);
     zpar__reactor_destroy (io->reactor); /* and its watchers */
     zpar__lbio_clients_destroy (io);
     zpar__close_socket (io->client);
@@ -617,6 +658,7 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
     zpar__sched_lb_destroy (io->policy);
     zpar__msg_destroy (io->scratch);
     zpar__lbio_out_free (io);
+    free (io->pass_buf);
     zpar__routes_destroy (io->routes);
     zpar__signer_destroy (io->signer);
     free (io);

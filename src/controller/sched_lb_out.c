@@ -52,24 +52,18 @@ static zpar_hdr_t dispatch_hdr (const payload_t *p, const zpar_sched_lb_action_t
     return h;
 }
 
-/* One task alone: re-signed and sent as it came (zero copy). */
+/* One task alone: signed for the engine and sent with its client's
+ * routing frame, as it came. */
 static int send_one (zpar_sched_lb_io_t *io, const zpar_route_t *route, payload_t *p, zpar_hdr_t *h)
 {
-    zpar_frames_t copy;
-
-    if (zpar__frames_resign (io->signer, &p->f, h) < 0)
+    if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0)
         return -1;
-    if (zpar__frames_copy (&copy, &p->f) < 0)
+    if ((p->idlen &&
+         zmq_send (io->engine, zpar__payload_id (p), p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+        zpar__wire_send_raw (io->engine, io->signer, ZPAR_CHAN_TASK, 0, NULL, h,
+                             zpar__payload_body (p), p->blen, ZMQ_DONTWAIT) < 0)
         return -1;
-    if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
-        zpar__frames_close (&copy);
-        errno = e;
-        return -1;
-    }
-    if (zpar__frames_send (io->engine, &copy, 0, ZMQ_DONTWAIT) < 0)
-        return -1;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_RUN, &p->f, h);
+    (void)zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, h, NULL, 0);
     io->sent_alone++;
     return 0;
 }
@@ -79,17 +73,22 @@ static int send_batch (zpar_sched_lb_io_t *io, const zpar_route_t *route, struct
                        size_t from, size_t to)
 {
     size_t sent = 0;
+    const payload_t *p = s->pl[from];
+    zpar_ident_t env;
 
+    /* the routing frame of the tasks' client, as each would carry alone
+     * (zpar__lbio_dispatch sends a longer identity alone) */
+    env.len = p->idlen;
+    memcpy (env.data, zpar__payload_id (p), p->idlen);
     if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0) {
         zpar__batch_reset (io->batch);
         return -1;
     }
-    /* the routing frames of the tasks' client, as each would carry alone */
-    if (zpar__batch_send_route (io->batch, io->engine, io->signer, ZPAR_CHAN_TASK, &s->pl[from]->f,
-                                ZMQ_DONTWAIT, &sent) < 0)
+    if (zpar__batch_send (io->batch, io->engine, io->signer, ZPAR_CHAN_TASK, p->idlen ? 1 : 0, &env,
+                          ZMQ_DONTWAIT, &sent) < 0)
         return -1;
     for (size_t i = from; i < to; i++)
-        (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_RUN, &s->pl[i]->f, &s->hdr[i]);
+        (void)zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, &s->hdr[i], NULL, 0);
     io->batches++;
     io->sent_batched += to - from;
     return 0;
@@ -140,7 +139,8 @@ static size_t flush_slot (zpar_sched_lb_io_t *io, struct lbslot *s)
     while (i <= n) {
         int full = 0, bad = 0;
         if (i < n) {
-            if (zpar__batch_add_frames (io->batch, &s->pl[i]->f, &s->hdr[i]) == 0) {
+            if (zpar__batch_add (io->batch, &s->hdr[i], zpar__payload_body (s->pl[i]),
+                                 s->pl[i]->blen) == 0) {
                 i++;
                 continue;
             }
@@ -190,16 +190,14 @@ void zpar__lbio_flush_engine (zpar_sched_lb_io_t *io, zpar_eid_t engine, size_t 
 /* The slot of (engine, client identity of p), made if need be. */
 static struct lbslot *slot_for (zpar_sched_lb_io_t *io, uint32_t engine, payload_t *p)
 {
-    zmq_msg_t *id = &p->f.part[0];
-    size_t idlen = zmq_msg_size (id);
     struct lbslot *s;
 
     for (size_t k = io->nslots; k > 0; k--) {
         s = &io->slots[k - 1];
         if (s->engine == engine && s->n == 0)
             return s; /* sent already (a steal): use it again */
-        if (s->engine == engine && zmq_msg_size (&s->pl[0]->f.part[0]) == idlen &&
-            memcmp (zmq_msg_data (&s->pl[0]->f.part[0]), zmq_msg_data (id), idlen) == 0)
+        if (s->engine == engine && s->pl[0]->idlen == p->idlen &&
+            memcmp (zpar__payload_id (s->pl[0]), zpar__payload_id (p), p->idlen) == 0)
             return s;
     }
     if (io->nslots == io->cslots) {
@@ -230,10 +228,11 @@ int zpar__lbio_dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *a
         errno = EHOSTUNREACH;
         return -1;
     }
-    /* large, or no room to keep it: alone, now (after what waits for the
+    /* large, a client identity longer than a batch's routing frame may
+     * be, or no room to keep it: alone, now (after what waits for the
      * engine, to keep the order) */
-    if (p->f.delim < 0 || zmq_msg_size (&p->f.part[p->f.delim + 3]) > BATCH_ITEM_MAX ||
-        !io->batch || !(s = slot_for (io, act->engine.v, p))) {
+    if (p->blen > BATCH_ITEM_MAX || p->idlen > ZPAR_MAX_IDENT || !io->batch ||
+        !(s = slot_for (io, act->engine.v, p))) {
         zpar__lbio_flush_engine (io, act->engine, nfail);
         return send_one (io, route, p, &h);
     }

@@ -21,9 +21,10 @@
 #include "keeper.h"
 #include "log.h"
 
-#define KEEPER_MAX        4096 /* task groups listed at once */
-#define KEEPER_WAIT_MS    1000 /* zpar__keeper_stop: wait this long for the exit */
-#define KEEPER_FENCED_MAX 64   /* fence notes kept until their task is reaped */
+#define KEEPER_MAX         4096 /* task groups listed at once */
+#define KEEPER_WAIT_MS     1000 /* zpar__keeper_stop: wait this long for the exit */
+#define KEEPER_FENCED_MAX  64   /* fence notes kept until their task is reaped */
+#define KEEPER_PENDING_MAX 32   /* removals held for the next record (see remove_soon) */
 
 /* The records on the socket: two int32, {op, value}, one per packet
  * (SOCK_SEQPACKET: the engine's thread and its heart's write whole
@@ -45,9 +46,11 @@ struct zpar_keeper {
     int gone;                        /* the keeper was found gone (said once) */
     pid_t fenced[KEEPER_FENCED_MAX]; /* groups the keeper said it fenced */
     size_t nfenced;
-    int fence_seen;    /* the keeper said a fence began; not yet resumed */
-    int eof;           /* its end of the socket closed (the keeper is gone) */
-    uint32_t limit_ms; /* the fence limit set (0: off) */
+    int fence_seen;                      /* the keeper said a fence began; not yet resumed */
+    int eof;                             /* its end of the socket closed (the keeper is gone) */
+    uint32_t limit_ms;                   /* the fence limit set (0: off) */
+    int32_t pending[KEEPER_PENDING_MAX]; /* groups to take off, not yet sent */
+    size_t npending;
 };
 
 /* ------------------------------------------------------- the keeper */
@@ -131,10 +134,8 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     int64_t limit_ms = 0, period_ms = 1000, last_tick = 0, last_wake = 0, waited = -1;
     int hold = 0, fenced = 0;
 
-    (void)setsid ();
-    (void)prctl (PR_SET_NAME, "zpar-keeper", 0, 0, 0);
-    (void)!chdir ("/");
-    close_others (fd);
+    /* the dispositions first: once it leads its session (what a watcher
+     * can see), SIGTERM, SIGINT and SIGHUP are already ignored */
     memset (&sa, 0, sizeof (sa));
     sigemptyset (&sa.sa_mask);
     for (int s = 1; s < NSIG; s++) {
@@ -145,6 +146,10 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     }
     sigemptyset (&none);
     (void)sigprocmask (SIG_SETMASK, &none, NULL);
+    (void)setsid ();
+    (void)prctl (PR_SET_NAME, "zpar-keeper", 0, 0, 0);
+    (void)!chdir ("/");
+    close_others (fd);
 
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -288,9 +293,48 @@ static int send_rec (int fd, int32_t op, int32_t v)
     return -1;
 }
 
+/* Send the pending removals and then {op, v} (op 0: none), in one system
+ * call: the keeper wakes once for all of them. */
+static int send_with_pending (zpar_keeper_t *k, int32_t op, int32_t v)
+{
+    int32_t rec[KEEPER_PENDING_MAX + 1][2];
+    struct mmsghdr mm[KEEPER_PENDING_MAX + 1];
+    struct iovec iov[KEEPER_PENDING_MAX + 1];
+    size_t n = 0, done = 0;
+    for (size_t i = 0; i < k->npending; i++, n++) {
+        rec[n][0] = KEEPER_OP_REMOVE;
+        rec[n][1] = k->pending[i];
+    }
+    if (op) {
+        rec[n][0] = op;
+        rec[n][1] = v;
+        n++;
+    }
+    k->npending = 0;
+    memset (mm, 0, n * sizeof (mm[0]));
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = rec[i];
+        iov[i].iov_len = sizeof (rec[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (done < n) {
+        int r = sendmmsg (k->fd, mm + done, (unsigned)(n - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EAGAIN;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
 static int tell (zpar_keeper_t *k, int32_t op, int32_t v)
 {
-    if (send_rec (k->fd, op, v) == 0)
+    if ((k->npending ? send_with_pending (k, op, v) : send_rec (k->fd, op, v)) == 0)
         return 0;
     if (!k->gone && errno != EAGAIN) {
         k->gone = 1;
@@ -317,6 +361,30 @@ int zpar__keeper_remove (zpar_keeper_t *k, pid_t pgid)
         return -1;
     }
     return tell (k, KEEPER_OP_REMOVE, (int32_t)pgid);
+}
+
+int zpar__keeper_remove_soon (zpar_keeper_t *k, pid_t pgid)
+{
+    if (!k || pgid <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (k->npending == KEEPER_PENDING_MAX && zpar__keeper_flush (k) < 0)
+        return -1;
+    k->pending[k->npending++] = (int32_t)pgid;
+    return 0;
+}
+
+int zpar__keeper_pending (const zpar_keeper_t *k)
+{
+    return k ? (int)k->npending : 0;
+}
+
+int zpar__keeper_flush (zpar_keeper_t *k)
+{
+    if (!k || !k->npending)
+        return 0;
+    return tell (k, 0, 0);
 }
 
 int zpar__keeper_fence_limit (zpar_keeper_t *k, uint32_t limit_ms, uint32_t period_ms)
@@ -451,6 +519,7 @@ void zpar__keeper_stop (zpar_keeper_t *k)
 
     if (!k)
         return;
+    (void)zpar__keeper_flush (k); /* nothing dead left listed */
     (void)close (k->fd);
     for (int i = 0; i < KEEPER_WAIT_MS / 5; i++) {
         do

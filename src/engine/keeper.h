@@ -65,6 +65,17 @@ zpar_keeper_t *zpar__keeper_start (zpar_error_t *err);
 int zpar__keeper_add (zpar_keeper_t *k, pid_t pgid);
 int zpar__keeper_remove (zpar_keeper_t *k, pid_t pgid);
 
+/* Take group pgid off the list with the next record sent to the keeper
+ * (an add, any record, zpar__keeper_flush or zpar__keeper_stop) instead of
+ * at once: a task's removal then travels with the next task's add, and the
+ * keeper wakes once for both.  The caller flushes within a few
+ * milliseconds when no record follows (a reaped group's id is not reused
+ * that soon).  At most 32 are held: the 33rd flushes them.  0, or -1 with
+ * errno as zpar__keeper_add.  zpar__keeper_pending: how many are held. */
+int zpar__keeper_remove_soon (zpar_keeper_t *k, pid_t pgid);
+int zpar__keeper_pending (const zpar_keeper_t *k);
+int zpar__keeper_flush (zpar_keeper_t *k);
+
 /* Fencing: set the limit (ms without a tick before the keeper fences; 0:
  * off) and the heartbeat period (ms: how late its own timer may fire
  * before it counts as a stall).  0, or -1 with errno (EINVAL, or as add). */

@@ -22,8 +22,9 @@
 #include "log.h"
 #include "runner_int.h"
 
-#define DRAIN_GRACE_US 2000000u /* after the child exits, wait this long for pipe EOF */
-#define EXIT_POLL_MS   20u      /* without a pidfd: look for the child's exit this often */
+#define DRAIN_GRACE_US  2000000u /* after the child exits, wait this long for pipe EOF */
+#define EXIT_POLL_MS    20u      /* without a pidfd: look for the child's exit this often */
+#define KEEPER_FLUSH_MS 10u      /* a reaped group leaves the keeper's list this soon at most */
 
 static void on_timer (zpar_reactor_t *reactor, zpar_watcher_t *w, int revents, void *arg);
 
@@ -322,7 +323,7 @@ static void try_reap (zpar_runner_t *r, int block)
         /* anything the task left behind in its process group goes too */
         (void)killpg (r->pid, SIGKILL);
         if (r->listed) {
-            (void)zpar__keeper_remove (r->keeper, r->listed);
+            (void)zpar__keeper_remove_soon (r->keeper, r->listed);
             r->listed = 0;
         }
         r->drain_at = r->end_mono + DRAIN_GRACE_US;
@@ -408,6 +409,10 @@ static void finish (zpar_runner_t *r)
     }
     r->pid = 0;
     r->state = ST_DONE;
+    /* its removal from the keeper's list waits for the next task's add,
+     * at most KEEPER_FLUSH_MS (on_timer) */
+    if (zpar__keeper_pending (r->keeper))
+        zpar__timer_watcher_reset (r->w_timer, KEEPER_FLUSH_MS, 0);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -502,10 +507,17 @@ static void on_exit_fd (zpar_reactor_t *reactor, zpar_watcher_t *w, int revents,
 
 static void on_timer (zpar_reactor_t *reactor, zpar_watcher_t *w, int revents, void *arg)
 {
+    zpar_runner_t *r = arg;
     (void)reactor;
     (void)w;
     (void)revents;
-    step (arg);
+    if (r->state != ST_RUNNING) {
+        /* no task started since the last one was reaped: its removal
+         * from the keeper's list goes now */
+        (void)zpar__keeper_flush (r->keeper);
+        return;
+    }
+    step (r);
 }
 
 static int pidfd_of (pid_t pid)

@@ -110,6 +110,34 @@ int main (void)
     reap_all (t1);
     reap_all (t2);
 
+    /* removals held and sent with the next record */
+    ok (zpar__keeper_remove_soon (NULL, 5) < 0 && errno == EINVAL, "remove_soon (NULL): EINVAL");
+    ok (zpar__keeper_pending (NULL) == 0 && zpar__keeper_flush (NULL) == 0,
+        "pending, flush of NULL: 0");
+    if ((k = zpar__keeper_start (&err))) {
+        pid_t a = task (), b = task (), c = task (), kp2 = zpar__keeper_pid (k);
+        ok (a > 0 && b > 0 && c > 0 && zpar__keeper_add (k, a) == 0 && zpar__keeper_add (k, b) == 0,
+            "three groups, two listed");
+        ok (zpar__keeper_remove_soon (k, b) == 0 && zpar__keeper_pending (k) == 1,
+            "the second's removal is held");
+        ok (zpar__keeper_add (k, c) == 0 && zpar__keeper_pending (k) == 0,
+            "and sent with the next add");
+        ok (zpar__keeper_remove_soon (k, c) == 0 && zpar__keeper_flush (k) == 0 &&
+                zpar__keeper_pending (k) == 0,
+            "the third's removal held, then flushed");
+        /* the engine's end closed without zpar__keeper_stop's own flush */
+        (void)close (zpar__keeper_fd (k));
+        while (waitpid (kp2, NULL, 0) < 0 && errno == EINTR)
+            ;
+        ok (!group_alive (a, 5), "end-of-file: the listed group is killed");
+        ok (group_alive (b, 0.3) && group_alive (c, 0.3),
+            "the groups removed with an add and with a flush are left alone");
+        zpar__keeper_stop (k); /* the keeper is already reaped: frees */
+        reap_all (a);
+        reap_all (b);
+        reap_all (c);
+    }
+
     /* the engine dies without a word: its end closes with the process */
     {
         pid_t eng;

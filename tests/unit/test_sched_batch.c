@@ -303,8 +303,24 @@ int main (void)
         ok (zpar__batch_send (b, eng2, es, ZPAR_CHAN_TASK, 1, &c1, 0, NULL) == 0,
             "engine 2 answers in one batch");
         {
+            /* every item goes through: the engine's batch as it came */
+            zpar_frames_t f;
+            zpar_hdr_t h;
+            zpar_batch_iter_t it;
             uint64_t got[8];
-            size_t g = collect (client, cs, got, 8);
+            size_t g = 0;
+            const void *body;
+            size_t blen;
+            zmq_setsockopt (client, ZMQ_RCVTIMEO, &(int){2000}, sizeof (int));
+            ok (zpar__frames_recv (client, &f, 0) == 0 &&
+                    zpar__frames_check_chan (cs, ZPAR_CHAN_TASK, &f, &h, &err) == 0 &&
+                    h.type == ZPAR_MSG_BATCH && h.session == zpar__signer_session (es),
+                "the client gets engine 2's batch as it came (signed by the engine)");
+            if (zpar__batch_iter_frames (&it, &f, &err) == 0)
+                while (g < 8 && zpar__batch_next (&it, &h, &body, &blen, &err) == 1)
+                    got[g++] = h.task;
+            zpar__frames_close (&f);
+            g += collect (client, cs, got + g, 8 - g);
             ok (g == 4 && has (got, g, 14) && has (got, g, 24) && has (got, g, 25) &&
                     has (got, g, 26),
                 "the client gets the 4 results, each once (%zu)", g);
