@@ -9,6 +9,8 @@
 #
 # MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
 # this build's farm (the protocol is the same): the before of a change;
+# MANY_CLIENT=OTHER/tests/scale/zpar-scale its client (an older controller
+# does not take the batches of a newer client);
 # MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
 # on a fresh socket each time, as engines did before issue 11.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
@@ -55,7 +57,7 @@ build=${ZPAR_BUILD:-$top/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 zpar=${MANY_ZPAR:-$build/zpar} # the controller and relays (MANY_ZPAR: another build's)
 farm=$build/bench/engine-farm
-client=$build/tests/scale/zpar-scale
+client=${MANY_CLIENT:-$build/tests/scale/zpar-scale}
 for x in "$zpar" "$farm" "$client"; do
 	[ -x "$x" ] || {
 		echo "many.sh: no $x (make -C $build check TESTS= builds it)" >&2
