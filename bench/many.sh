@@ -231,7 +231,7 @@ controller_cpu_us_per_task $cpu_task
 engines_with_tasks $busy
 false_deaths $dead
 false_deaths_idle $dead_idle
-suspect_events $(grep -c "suspect" "$D/controller.log")
+suspect_events $(awk '/ more suspect, / { for (i = 1; i < NF; i++) if ($(i + 1) == "more" && $(i + 2) == "suspect,") n += $i; next } / suspect: / { n++ } END { print n + 0 }' "$D/controller.log")
 nudges $(sum nudges)
 registered_again $(sum registered_again)
 farm_dropped $(sum dropped)
