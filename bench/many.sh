@@ -9,6 +9,8 @@
 #
 # MANY_ZPAR=OTHER/zpar runs another build's controller and relays against
 # this build's farm (the protocol is the same): the before of a change;
+# MANY_CLIENT=OTHER/tests/scale/zpar-scale its client (an older controller
+# does not take the batches of a newer client);
 # MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
 # on a fresh socket each time, as engines did before issue 11.
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
@@ -55,7 +57,7 @@ build=${ZPAR_BUILD:-$top/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 zpar=${MANY_ZPAR:-$build/zpar} # the controller and relays (MANY_ZPAR: another build's)
 farm=$build/bench/engine-farm
-client=$build/tests/scale/zpar-scale
+client=${MANY_CLIENT:-$build/tests/scale/zpar-scale}
 for x in "$zpar" "$farm" "$client"; do
 	[ -x "$x" ] || {
 		echo "many.sh: no $x (make -C $build check TESTS= builds it)" >&2
@@ -229,7 +231,7 @@ controller_cpu_us_per_task $cpu_task
 engines_with_tasks $busy
 false_deaths $dead
 false_deaths_idle $dead_idle
-suspect_events $(grep -c "suspect" "$D/controller.log")
+suspect_events $(awk '/ more suspect, / { for (i = 1; i < NF; i++) if ($(i + 1) == "more" && $(i + 2) == "suspect,") n += $i; next } / suspect: / { n++ } END { print n + 0 }' "$D/controller.log")
 nudges $(sum nudges)
 registered_again $(sum registered_again)
 farm_dropped $(sum dropped)

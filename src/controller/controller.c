@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -332,6 +333,13 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     int rc = -1;
 
     memset (&hub, 0, sizeof (hub));
+    /* glibc raises its trim threshold whenever a large block is freed (a
+     * table that grew), and malloc_trim gives back the top of no thread's
+     * arena: after a burst the task scheduler's arena (its queued tasks)
+     * stayed resident, ~6 MB.  A fixed threshold (glibc's initial 128 KiB)
+     * gives the top back as it is freed (doc/benchmarks.md, "The
+     * scheduler's queue"). */
+    (void)mallopt (M_TRIM_THRESHOLD, 128 * 1024);
     if (zpar__zmq_version_check (err) < 0)
         return -1;
     if (sodium_init () < 0)

@@ -23,6 +23,10 @@
  * (libzmq reconnects a live engine within 100 ms), then give the engine
  * probe_wait_us to answer. */
 #define PROBE_AFTER_MS 200u
+/* Pongs are read at most this often (and at every tick): with thousands
+ * of engines their echoes trickle in after each ping, and a wake-up per
+ * few pongs cost more than the pongs (doc/benchmarks.md, "Issue 11"). */
+#define PONG_BATCH_MS 50u
 /* Log at most one "late" line per this many microseconds. */
 #define LATE_LOG_US 10000000u
 
@@ -43,10 +47,12 @@ struct zpar_hb_thread {
     uint32_t *gen;        /* gen[engine]: of the WATCH being served (0: none) */
     uint64_t *closed_at;  /* closed_at[engine]: when its connection closed (0: open) */
     uint32_t ngen;
-    zpar_watcher_t *w_probe; /* the closed connections' probe */
-    uint64_t probe_ping_us;  /* when the probe ping of this round went (0: not yet) */
-    uint64_t probe_wait_us;  /* how long an engine has to answer it */
-    zpar_watcher_t *w_hello; /* a ping soon after an engine is watched */
+    zpar_watcher_t *w_probe;      /* the closed connections' probe */
+    uint64_t probe_ping_us;       /* when the probe ping of this round went (0: not yet) */
+    uint64_t probe_wait_us;       /* how long an engine has to answer it */
+    zpar_watcher_t *w_hello;      /* a ping soon after an engine is watched */
+    zpar_watcher_t *w_pong;       /* the pong socket (stopped for PONG_BATCH_MS after a read) */
+    zpar_watcher_t *w_pong_again; /* restarts it */
     pthread_t tid;
     int started;
     zpar_heartbeat_pongs_t st;                   /* thread-local tally */
@@ -219,7 +225,21 @@ static void read_pongs (zpar_hb_thread_t *t)
 
 static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    read_pongs (arg);
+    zpar_hb_thread_t *t = arg;
+    read_pongs (t);
+    /* the next ones in a while, together */
+    if (t->w_pong_again) {
+        zpar__watcher_stop (w);
+        zpar__timer_watcher_reset (t->w_pong_again, PONG_BATCH_MS, 0);
+    }
+    (void)r, (void)revents;
+}
+
+static void on_pong_again (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    read_pongs (t);
+    zpar__watcher_start (t->w_pong);
     (void)r, (void)w, (void)revents;
 }
 
@@ -357,7 +377,9 @@ static void *hb_main (void *arg)
         !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||
         !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t)) ||
         !(t->w_probe = zpar__timer_watcher_create (t->r, PROBE_AFTER_MS, 0, on_probe, t)) ||
-        !(t->w_hello = zpar__timer_watcher_create (t->r, PROBE_AFTER_MS, 0, on_hello, t))) {
+        !(t->w_hello = zpar__timer_watcher_create (t->r, PROBE_AFTER_MS, 0, on_hello, t)) ||
+        !(t->w_pong_again =
+              zpar__timer_watcher_create (t->r, PONG_BATCH_MS, 0, on_pong_again, t))) {
         zpar__err ("heartbeat: cannot set up its loop: %s", strerror (errno));
         /* still wait for the stop, so that the owner's join returns */
         for (;;) {
@@ -368,6 +390,7 @@ static void *hb_main (void *arg)
                 break;
         }
     } else {
+        t->w_pong = wp;
         zpar__watcher_start (wp);
         zpar__watcher_start (wq);
         zpar__watcher_start (wt);
@@ -384,6 +407,9 @@ static void *hb_main (void *arg)
     t->w_probe = NULL;
     zpar__watcher_destroy (t->w_hello);
     t->w_hello = NULL;
+    zpar__watcher_destroy (t->w_pong_again);
+    t->w_pong_again = NULL;
+    t->w_pong = NULL;
     publish (t);
     return NULL;
 }

@@ -115,6 +115,33 @@ static void host_check (zpar_hub_t *h, zpar_hub_engine_t *e, const char *reason)
     zpar__warn ("host %s lost: %u engine%s dead (%s)", e->host, n, n == 1 ? "" : "s", reason);
 }
 
+/* Suspect, answers-again and slow lines: at most HB_LINES_PER_S a second
+ * one by one, the others counted in one summary line (a start storm of
+ * 10,000 engines made 100,000 of them, and logging them cost the hub 5 %
+ * of a core).  The summary of a second goes out with the next event. */
+#define HB_LINES_PER_S 20
+static int line_ok (int kind)
+{
+    static uint64_t window_us;
+    static unsigned lines, more[3];
+    uint64_t now = zpar__mono_us ();
+    int k = kind == ZPAR_HB_PIPE_SUSPECT ? 0 : kind == ZPAR_HB_PIPE_REVIVED ? 1 : 2;
+    if (now - window_us >= 1000000u) {
+        if (more[0] + more[1] + more[2])
+            zpar__info ("heartbeat: %u more suspect, %u more answering again, %u more slow in a "
+                        "second (not logged one by one)",
+                        more[0], more[1], more[2]);
+        window_us = now;
+        lines = more[0] = more[1] = more[2] = 0;
+    }
+    if (lines < HB_LINES_PER_S) {
+        lines++;
+        return 1;
+    }
+    more[k]++;
+    return 0;
+}
+
 /* An event of the heartbeat thread about an engine. */
 static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
 {
@@ -126,20 +153,23 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
     switch (m->kind) {
     case ZPAR_HB_PIPE_SUSPECT:
         e->suspect = 1;
-        zpar__info ("engine %u (%s pid %d) suspect: silent %.1f s, %u ping(s) unanswered", e->id.v,
-                    e->host, e->pid, m->silent_ms / 1e3, m->missed);
+        if (line_ok (m->kind))
+            zpar__info ("engine %u (%s pid %d) suspect: silent %.1f s, %u ping(s) unanswered",
+                        e->id.v, e->host, e->pid, m->silent_ms / 1e3, m->missed);
         break;
     case ZPAR_HB_PIPE_REVIVED:
         e->suspect = 0;
-        zpar__info ("engine %u (%s pid %d) answers again after %.1f s of silence", e->id.v, e->host,
-                    e->pid, m->silent_ms / 1e3);
+        if (line_ok (m->kind))
+            zpar__info ("engine %u (%s pid %d) answers again after %.1f s of silence", e->id.v,
+                        e->host, e->pid, m->silent_ms / 1e3);
         break;
     case ZPAR_HB_PIPE_SLOW:
-        zpar__info ("engine %u (%s pid %d) silent %.1f s, %u pings unanswered, but its process "
-                    "runs on this host: slow, not dead (declared dead only after %d times the "
-                    "limit)",
-                    e->id.v, e->host, e->pid, m->silent_ms / 1e3, m->missed,
-                    ZPAR_HEARTBEAT_COLLECTIVE_FACTOR);
+        if (line_ok (m->kind))
+            zpar__info ("engine %u (%s pid %d) silent %.1f s, %u pings unanswered, but its process "
+                        "runs on this host: slow, not dead (declared dead only after %d times the "
+                        "limit)",
+                        e->id.v, e->host, e->pid, m->silent_ms / 1e3, m->missed,
+                        ZPAR_HEARTBEAT_COLLECTIVE_FACTOR);
         break;
     case ZPAR_HB_PIPE_CLOSED:
         /* its heartbeat connection closed: proof of death only if the

@@ -280,6 +280,11 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
         return 0;
     }
     zpar__idmap_put (s->queued, t->id, t);
+    {
+        size_t held = zpar__idmap_size (s->queued) + zpar__idmap_size (s->running);
+        if (held > s->held_peak)
+            s->held_peak = held;
+    }
     for (size_t i = 0; i < in->nafter; i++) {
         uint64_t dep = in->after[i].v;
         uintptr_t st = (uintptr_t)zpar__idmap_get (s->finished, dep);
@@ -579,5 +584,8 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     if (steal_one (s, act))
         return 1;
     act->kind = ZPAR_SCHED_LB_ACT_NONE;
+    /* nothing left to do: if a burst grew the tables and it is over, they
+     * shrink back */
+    zpar__lb_settle (s);
     return 0;
 }

@@ -132,6 +132,7 @@ typedef struct {
     uint64_t dup_submits; /* submissions dropped (the id was queued, running or done) */
     uint64_t adopted;     /* tasks adopted from engines that registered again */
     uint64_t fenced;      /* fenced results of live engines: queued again, no attempt */
+    uint64_t settles;     /* times the tables grown by a burst were rebuilt small */
 } zpar_sched_lb_stats_t;
 
 /* Create with hwm tasks outstanding per engine (0: the default).  free_f

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,6 +273,7 @@ void zpar__sched_lb_stats (const zpar_sched_lb_t *s, zpar_sched_lb_stats_t *st)
     st->dup_submits = s->dup_submits;
     st->adopted = s->adopted;
     st->fenced = s->fenced;
+    st->settles = s->settles;
 }
 
 uint64_t zpar__sched_lb_dropped_dups (const zpar_sched_lb_t *s)
@@ -353,4 +355,47 @@ int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t)
         return 0;
     zpar__idmap_del (s->queued, t->id);
     return 1;
+}
+
+/* A fresh empty map in place of *m (kept when out of memory). */
+static void idmap_renew (zpar_idmap_t **m)
+{
+    zpar_idmap_t *n;
+    if (zpar__idmap_size (*m) || !(n = zpar__idmap_create ()))
+        return;
+    zpar__idmap_destroy (*m);
+    *m = n;
+}
+
+void zpar__lb_settle (zpar_sched_lb_t *s)
+{
+    if (s->held_peak < SETTLE_MIN || s->nacts || s->ready.n || s->nparked ||
+        zpar__idmap_size (s->queued) || zpar__idmap_size (s->running) ||
+        zpar__idmap_size (s->waiting))
+        return;
+    idmap_renew (&s->queued);
+    idmap_renew (&s->running);
+    idmap_renew (&s->waiting);
+    free (s->ready.v);
+    s->ready.v = NULL;
+    s->ready.cap = 0;
+    free (s->parked);
+    s->parked = NULL;
+    s->parkedcap = 0;
+    free (s->acts);
+    s->acts = NULL;
+    s->actcap = 0;
+    s->acthead = 0;
+    for (uint32_t eid = 0; s->engines && eid < s->nengines; eid++) {
+        lbengine_t *e = &s->engines[eid];
+        if (!e->nout) {
+            free (e->out);
+            e->out = NULL;
+            e->outcap = 0;
+        }
+    }
+    s->held_peak = 0;
+    s->settles++;
+    /* every arena, this thread's included */
+    malloc_trim (0);
 }

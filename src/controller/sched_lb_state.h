@@ -21,6 +21,7 @@
 
 #define FINISHED_MAX (1u << 16) /* remembered outcomes; older ones are asked of the hub */
 #define HWM_MAX      65536u
+#define SETTLE_MIN   4096u /* tasks held at once that make the tables worth rebuilding */
 
 typedef struct lbtask {
     void *payload;
@@ -100,6 +101,8 @@ struct zpar_sched_lb {
     uint64_t adopted;     /* tasks adopted from engines that registered again */
     uint64_t fenced;      /* fenced results of live engines, queued again */
     int paused;           /* a dispatch could not be sent: wait for the next event */
+    size_t held_peak;     /* most tasks queued + running at once since the last settle */
+    uint64_t settles;     /* times the grown tables were rebuilt small (zpar__lb_settle) */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
     size_t acthead;
@@ -154,6 +157,14 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
 /* Take queued task t out of the ready heap or the parked list (and the
  * queued map): 1, or 0 when it waits for dependencies (it stays). */
 int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t);
+
+/* After a burst (held_peak >= SETTLE_MIN) and when the policy holds no
+ * task and no action: the task maps, the ready heap, the parked list, the
+ * action FIFO and idle engines' out lists, grown with the burst, are
+ * rebuilt at their small size and the freed heap is given back to the
+ * system (malloc_trim, every arena).  The outcome map is kept as it is
+ * (dependency checks and duplicate submissions).  No-op otherwise. */
+void zpar__lb_settle (zpar_sched_lb_t *s);
 
 /* sched_lb.c, for sched_lb_engine.c: */
 
