@@ -1,27 +1,25 @@
-/* engine-farm.c - many engines in one process, with the real protocol
- * and real sockets, to load one controller with thousands of engines
- * (bench/many.sh, tests/system/t0936-many-engines.sh).
+/* engine-farm.c - many engines in one process, real protocol and sockets,
+ * to load one controller with thousands (bench/many.sh, t0936).
  *
  *   engine-farm -n N --connection-file DIR/engine.json [--relay DIR]...
  *               [--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 1]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
  * registers on a DEALER of its own (sent again on it after 1, 2, 4, then
- * every 8 s until answered, a fresh one to register again, as the engine does; with
- * --fresh-resend 1 a fresh one at every resend, as engines did before),
- * takes its routing identity,
- * id, heartbeat period and addresses from the signed reply, connects its
- * mux, task and control DEALERs and its heart's pong DEALER under that
- * identity, its ping SUB and its IOPub PUB; it echoes every ping of its
- * controller's session byte for byte, registers again on a nudge or a new
- * session, answers every task on the queue it came from with a signed ok
- * result (status ok, exit 0, its pid and host, the attempt and flags of
- * the task), a work-stealing abort with COUNT 0 (the task already ran),
- * abort and interrupt on control with COUNT 0, and shutdown with COUNT 1,
- * then unregisters and closes that engine.  Each engine has its own
- * signer (session), as separate processes have.  With --relay DIR (given
- * once per relay) engine i joins through relay i * R / N, on that relay's
- * ipc endpoints, as `zpar engine --relay DIR` does.
+ * every 8 s until answered, a fresh one to register again, as the engine
+ * does; with --fresh-resend 1 a fresh one at every resend, as engines did
+ * before), takes its routing identity, id, heartbeat period and addresses
+ * from the signed reply, connects its mux, task and control DEALERs and
+ * its heart's pong DEALER under that identity, its ping SUB and its IOPub
+ * PUB; it echoes every ping of its controller's session byte for byte,
+ * registers again on a nudge or a new session, answers every task on the
+ * queue it came from with a signed ok result (status ok, exit 0, its pid
+ * and host, the attempt and flags of the task), a work-stealing abort
+ * with COUNT 0 (the task already ran), abort and interrupt on control with
+ * COUNT 0, and shutdown with COUNT 1, then unregisters and closes that
+ * engine.  Each engine has its own signer (session).  With --relay DIR
+ * (once per relay) engine i joins through relay i * R / N, on its ipc
+ * endpoints, as `zpar engine --relay` does.
  *
  * What it does NOT exercise: the engine's task runner, runner and keeper
  * (no process is forked, no task runs, no output or task status is
@@ -33,15 +31,15 @@
  *
  * One loop: an epoll set of every socket's ZMQ_FD (edge-triggered: each
  * socket is drained and its ZMQ_EVENTS checked again after every send on
- * it), a signalfd and a 50 ms tick (resends, the status file).  The
- * context's socket limit and RLIMIT_NOFILE are raised for 7 sockets (14
- * files) per engine.  --status FILE is rewritten every half second (and at
- * the end) with "key value" lines: engines, registered (now), registered_ever,
- * all_registered_s (seconds from the start until every engine had its
- * first reply, -1 before), registrations_sent, registered_again, nudges,
- * new_session, pings, tasks, engines_with_tasks, control, dropped.  Ends
- * on SIGTERM/SIGINT, at --time-limit, or when every engine was shut down;
- * prints the status to stdout.  Exit 0, 1 on a setup error, 2 on usage.
+ * it), a signalfd and a 50 ms tick (resends, the status file); the socket
+ * and file limits are raised for 7 sockets (14 files) per engine.
+ * --status FILE is rewritten every half second (and at the end) with "key
+ * value" lines: engines, registered (now), registered_ever, all_registered_s
+ * (from the start until every engine had its first reply, -1 before),
+ * registrations_sent, registered_again, nudges, new_session, pings, tasks,
+ * engines_with_tasks, control, dropped.  Ends on SIGTERM/SIGINT, at
+ * --time-limit, or when every engine was shut down, printing the status.
+ * Exit 0, 1 on a setup error, 2 on usage.
  */
 #include "config.h"
 
@@ -82,7 +80,6 @@ enum { S_REG, S_MUX, S_TASK, S_CTL, S_PING, S_PONG, S_N };
 
 typedef struct farm farm_t;
 typedef struct feng feng_t;
-
 typedef struct {
     feng_t *e;
     int k;
@@ -601,8 +598,8 @@ static int setup (farm_t *f, int io_threads)
 
 static int usage (void)
 {
-    fprintf (stderr, "usage: engine-farm -n N --connection-file FILE [--relay DIR]... "
-                     "[--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1]\n");
+    fprintf (stderr, "usage: engine-farm -n N --connection-file FILE [--relay DIR]... [--status "
+                     "FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1]\n");
     return 2;
 }
 

@@ -282,7 +282,7 @@ zpar_iopub_t *zpar__iopub_start (void *ctx, char *engine_ep, char *client_ep, si
     zpar_iopub_t *io;
     char pipe_ep[64];
     const char *filter = getenv ("ZPAR_IOPUB_FILTER");
-    int zero = 0, hwm = ZPAR_NETLIMIT_IOPUB_RCVHWM;
+    int zero = 0;
     if (!ctx || !engine_ep || !client_ep || !key) {
         zpar__errnoprintf (err, EINVAL, "iopub: invalid argument");
         return NULL;
@@ -307,8 +307,9 @@ zpar_iopub_t *zpar__iopub_start (void *ctx, char *engine_ep, char *client_ep, si
                                           epsize, err)) ||
         !(io->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, pipe_ep, sizeof (pipe_ep), err)))
         goto error;
-    /* a SUB's receive limit (the engines connect later: their pipes get it) */
-    zmq_setsockopt (io->sub, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    /* the XSUB's receive limit (ZPAR_NETLIMIT_IOPUB_RCVHWM) is set by
+     * zpar__bind_socket_ex before the bind: set now, it would reach no
+     * engine's connection */
     if (!(io->pipe_own = zmq_socket (ctx, ZMQ_PAIR)) ||
         zmq_setsockopt (io->pipe_own, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
         zmq_connect (io->pipe_own, pipe_ep) < 0) {

@@ -108,7 +108,10 @@ void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const cha
     zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_SNDHWM, &zero, sizeof (zero));
     zmq_setsockopt (s, ZMQ_RCVHWM, &zero, sizeof (zero));
-    if (type == ZMQ_SUB && strncmp (ep, "inproc://", 9) != 0) {
+    /* before the bind: a bound endpoint's listener keeps the options of
+     * the moment it was bound, and gives them to every connection it
+     * accepts (an HWM set later reaches no engine's pipe) */
+    if ((type == ZMQ_SUB || type == ZMQ_XSUB) && strncmp (ep, "inproc://", 9) != 0) {
         int hwm = ZPAR_NETLIMIT_IOPUB_RCVHWM;
         zmq_setsockopt (s, ZMQ_RCVHWM, &hwm, sizeof (hwm));
     }
