@@ -121,16 +121,10 @@ void zpar__lb_unpark_for (zpar_sched_lb_t *s, uint32_t eid)
 static void mark_finished (zpar_sched_lb_t *s, uint64_t id, int ok)
 {
     waiter_t *w;
-    if (zpar__idmap_size (s->finished) >= FINISHED_MAX) {
+    if (zpar__idmap_size (s->finished) + s->narch >= FINISHED_MAX)
         /* start afresh (and give the memory back): older outcomes are
          * asked of the hub, which has them all in its records */
-        zpar_idmap_t *n = zpar__idmap_create ();
-        if (n) {
-            zpar__idmap_destroy (s->finished);
-            s->finished = n;
-        } else
-            zpar__idmap_clear (s->finished);
-    }
+        zpar__lb_finished_reset (s);
     zpar__idmap_put (s->finished, id, (void *)(uintptr_t)(ok ? 1 : 2));
     w = zpar__idmap_del (s->waiting, id);
     while (w) {
@@ -234,6 +228,8 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
     zpar__idmap_destroy (s->running);
     zpar__idmap_destroy (s->waiting);
     zpar__idmap_destroy (s->finished);
+    free (s->arch);
+    free (s->arch_ok);
     free (s);
     errno = saved;
 }
@@ -264,7 +260,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     s->paused = 0;
     if (in->id.v &&
         (zpar__idmap_get (s->queued, in->id.v) || zpar__idmap_get (s->running, in->id.v) ||
-         zpar__idmap_get (s->finished, in->id.v))) {
+         zpar__lb_finished_get (s, in->id.v))) {
         /* the same task again (a resubmission racing the original): the
          * one we have stands */
         s->dup_submits++;
@@ -287,7 +283,7 @@ int zpar__sched_lb_submit (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     }
     for (size_t i = 0; i < in->nafter; i++) {
         uint64_t dep = in->after[i].v;
-        uintptr_t st = (uintptr_t)zpar__idmap_get (s->finished, dep);
+        unsigned st = zpar__lb_finished_get (s, dep);
         waiter_t *w;
         if (st == 1)
             continue;
@@ -395,7 +391,7 @@ int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t en
         /* outstanding on another engine: that one's result will count */
         s->duplicates++;
         return ZPAR_SCHED_LB_SWALLOW;
-    } else if (zpar__idmap_get (s->finished, tid)) {
+    } else if (zpar__lb_finished_get (s, tid)) {
         /* a late result for a task already answered (e.g. its engine was
          * declared dead, then came back): the first answer stands */
         s->duplicates++;
@@ -456,7 +452,7 @@ int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok)
         return -1;
     }
     s->paused = 0;
-    if (!zpar__idmap_get (s->finished, tid))
+    if (!zpar__lb_finished_get (s, tid))
         mark_finished (s, tid, ok);
     return 0;
 }

@@ -43,7 +43,7 @@ int zpar__sched_lb_adopt (zpar_sched_lb_t *s, zpar_eid_t engine, const zpar_sche
         }
         if (in->payload && s->free_f)
             s->free_f (in->payload, s->free_arg);
-    } else if (zpar__idmap_get (s->finished, in->id.v)) {
+    } else if (zpar__lb_finished_get (s, in->id.v)) {
         errno = EBUSY;
         return -1;
     } else if (!in->payload) {

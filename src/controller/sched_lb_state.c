@@ -367,6 +367,101 @@ static void idmap_renew (zpar_idmap_t **m)
     *m = n;
 }
 
+unsigned zpar__lb_finished_get (const zpar_sched_lb_t *s, uint64_t id)
+{
+    size_t lo = 0, hi = s->narch;
+    uintptr_t v = (uintptr_t)zpar__idmap_get (s->finished, id);
+    if (v)
+        return (unsigned)v;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->arch[mid] == id)
+            return s->arch_ok[mid];
+        if (s->arch[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+void zpar__lb_finished_reset (zpar_sched_lb_t *s)
+{
+    /* a new map gives the memory back */
+    zpar_idmap_t *n = zpar__idmap_create ();
+    if (n) {
+        zpar__idmap_destroy (s->finished);
+        s->finished = n;
+    } else
+        zpar__idmap_clear (s->finished);
+    free (s->arch);
+    free (s->arch_ok);
+    s->arch = NULL;
+    s->arch_ok = NULL;
+    s->narch = 0;
+}
+
+typedef struct {
+    uint64_t id;
+    uint8_t ok;
+} outcome_t;
+
+static int outcome_cmp (const void *a, const void *b)
+{
+    uint64_t x = ((const outcome_t *)a)->id, y = ((const outcome_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Move the finished map's entries into the sorted archive (a map entry
+ * wins over an archived one of the same id).  Out of memory: unchanged. */
+static void finished_archive (zpar_sched_lb_t *s)
+{
+    size_t n = zpar__idmap_size (s->finished), pos = 0, i = 0, j = 0, k = 0;
+    outcome_t *v;
+    uint64_t *na;
+    uint8_t *nok;
+    zpar_idmap_t *fresh;
+    void *val;
+    uint64_t id;
+    if (!n)
+        return;
+    v = malloc (n * sizeof (*v));
+    na = malloc ((n + s->narch) * sizeof (*na));
+    nok = malloc (n + s->narch);
+    fresh = zpar__idmap_create ();
+    if (!v || !na || !nok || !fresh) {
+        free (v);
+        free (na);
+        free (nok);
+        zpar__idmap_destroy (fresh);
+        return;
+    }
+    while ((val = zpar__idmap_next (s->finished, &pos, &id))) {
+        v[i].id = id;
+        v[i++].ok = (uint8_t)(uintptr_t)val;
+    }
+    qsort (v, n, sizeof (*v), outcome_cmp);
+    for (i = 0; i < n || j < s->narch;) {
+        if (j == s->narch || (i < n && v[i].id <= s->arch[j])) {
+            if (j < s->narch && s->arch[j] == v[i].id)
+                j++;
+            na[k] = v[i].id;
+            nok[k++] = v[i++].ok;
+        } else {
+            na[k] = s->arch[j];
+            nok[k++] = s->arch_ok[j++];
+        }
+    }
+    free (v);
+    free (s->arch);
+    free (s->arch_ok);
+    s->arch = na;
+    s->arch_ok = nok;
+    s->narch = k;
+    zpar__idmap_destroy (s->finished);
+    s->finished = fresh;
+}
+
 void zpar__lb_settle (zpar_sched_lb_t *s)
 {
     if (s->held_peak < SETTLE_MIN || s->nacts || s->ready.n || s->nparked ||
@@ -376,6 +471,7 @@ void zpar__lb_settle (zpar_sched_lb_t *s)
     idmap_renew (&s->queued);
     idmap_renew (&s->running);
     idmap_renew (&s->waiting);
+    finished_archive (s);
     free (s->ready.v);
     s->ready.v = NULL;
     s->ready.cap = 0;

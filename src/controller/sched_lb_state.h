@@ -92,6 +92,9 @@ struct zpar_sched_lb {
     zpar_idmap_t *running;  /* id -> task */
     zpar_idmap_t *waiting;  /* dep id -> waiter list */
     zpar_idmap_t *finished; /* id -> (void *)1 ok, (void *)2 not ok */
+    uint64_t *arch;         /* outcomes moved out of finished at a settle: ids, sorted */
+    uint8_t *arch_ok;       /* their outcomes, 1 ok, 2 not ok */
+    size_t narch;
     uint64_t order;
     unsigned nwaiting;  /* engines in the waiting state */
     unsigned nstealing; /* steal requests in flight */
@@ -158,12 +161,20 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
  * queued map): 1, or 0 when it waits for dependencies (it stays). */
 int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t);
 
+/* The outcome of finished task id: 1 ok, 2 not ok, 0 not remembered
+ * (the finished map, then the archive a settle made of it). */
+unsigned zpar__lb_finished_get (const zpar_sched_lb_t *s, uint64_t id);
+/* Forget every remembered outcome (older ones are asked of the hub). */
+void zpar__lb_finished_reset (zpar_sched_lb_t *s);
+
 /* After a burst (held_peak >= SETTLE_MIN) and when the policy holds no
  * task and no action: the task maps, the ready heap, the parked list, the
  * action FIFO and idle engines' out lists, grown with the burst, are
  * rebuilt at their small size and the freed heap is given back to the
- * system (malloc_trim, every arena).  The outcome map is kept as it is
- * (dependency checks and duplicate submissions).  No-op otherwise. */
+ * system (malloc_trim, every arena).  The outcomes of finished tasks are
+ * all kept (dependency checks, duplicate submissions, late results): the
+ * map's entries move to the sorted archive (9 bytes each instead of the
+ * map's 21 to 32).  No-op otherwise. */
 void zpar__lb_settle (zpar_sched_lb_t *s);
 
 /* sched_lb.c, for sched_lb_engine.c: */

@@ -128,6 +128,14 @@ static void test_settle (void)
     /* a late result of a burst task is swallowed */
     ok (zpar__sched_lb_result (s, T (1001 + 200), E (1), ZPAR_STATUS_OK) == ZPAR_SCHED_LB_SWALLOW,
         "settle: a late result of a burst task is swallowed");
+    /* every outcome of the burst is still known: late results swallowed */
+    {
+        int swallowed = 0;
+        for (uint64_t id = 1001; id < 1001 + BURST; id++)
+            swallowed +=
+                zpar__sched_lb_result (s, T (id), E (2), ZPAR_STATUS_OK) == ZPAR_SCHED_LB_SWALLOW;
+        ok (swallowed == BURST, "settle: every burst task's outcome is remembered (%d)", swallowed);
+    }
     /* an unknown dependency is still asked of the hub */
     dep = T (999999);
     submit (s, 50003, &dep, 1);
