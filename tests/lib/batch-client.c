@@ -31,6 +31,7 @@
 #include "proto_batch.h"
 #include "proto_result.h"
 #include "proto_task.h"
+#include "sched_fixture.h"
 #include "wire.h"
 #include "zpar.h"
 
@@ -157,33 +158,6 @@ static int cmd_lone (const char *lib)
 
 /* ------------------------------------------------------------ hostile */
 
-static zpar_msg_t *task_msg (uint64_t id)
-{
-    static const char *const argv[] = {"true", NULL};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .client = {1}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    if (m)
-        zpar__proto_task_encode (m, &t);
-    return m;
-}
-
-/* m (taken) as a raw item of batch b, its header signed for chan. */
-static void raw_item (zpar_msg_t *b, zpar_msg_t *m, zpar_chan_t chan)
-{
-    uint8_t *buf = malloc (ZPAR_HDR_LEN + m->len + 1);
-    m->hdr.flags = zpar__flags_with_chan (m->hdr.flags, chan);
-    zpar__hdr_encode (&m->hdr, buf);
-    memcpy (buf + ZPAR_HDR_LEN, m->body, m->len);
-    zpar__msg_add_bytes (b, ZPAR_F_ITEM, buf, ZPAR_HDR_LEN + m->len);
-    free (buf);
-    zpar__msg_destroy (m);
-}
-
 /* Wait until the controller counts more than d0 dropped; the count. */
 static uint64_t dropped_after (zpar_client_t *c, uint64_t d0)
 {
@@ -222,7 +196,7 @@ static int cmd_hostile (void)
     d0 = status (c).dropped;
     {
         zpar_msg_t *b = zpar__msg_create (ZPAR_MSG_BATCH);
-        raw_item (b, task_msg (1), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, sfx_task_msg (1), ZPAR_CHAN_TASK);
         zpar__wire_send_chan (s, sg, ZPAR_CHAN_TASK, b, 0);
         zpar__msg_destroy (b);
     }
@@ -241,16 +215,16 @@ static int cmd_hostile (void)
         uint8_t shortitem[12] = {1};
         uint64_t good = ((uint64_t)zpar_client_id (c) << 32) | 0xfffff0u;
         int answered = 0, tmo = 10000;
-        raw_item (b, task_msg (2), ZPAR_CHAN_MUX);
-        raw_item (inner, task_msg (3), ZPAR_CHAN_TASK);
-        raw_item (inner, task_msg (4), ZPAR_CHAN_TASK);
-        raw_item (b, inner, ZPAR_CHAN_TASK);
+        sfx_raw_item (b, sfx_task_msg (2), ZPAR_CHAN_MUX);
+        sfx_raw_item (inner, sfx_task_msg (3), ZPAR_CHAN_TASK);
+        sfx_raw_item (inner, sfx_task_msg (4), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, inner, ZPAR_CHAN_TASK);
         zpar__msg_add_bytes (b, ZPAR_F_ITEM, shortitem, sizeof (shortitem));
         zpar__proto_result_error (&r, zpar__tid (5), zpar__eid (1), zpar__cid (1), ZPAR_STATUS_OK,
                                   NULL);
         zpar__proto_result_encode (rm, &r);
-        raw_item (b, rm, ZPAR_CHAN_TASK);
-        raw_item (b, task_msg (good), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, rm, ZPAR_CHAN_TASK);
+        sfx_raw_item (b, sfx_task_msg (good), ZPAR_CHAN_TASK);
         zpar__wire_send_chan (s, sg, ZPAR_CHAN_TASK, b, 0);
         zpar__msg_destroy (b);
         zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
@@ -274,7 +248,7 @@ static int cmd_hostile (void)
     {
         zpar_batch_t *b = zpar__batch_create ();
         for (int i = 0; i < 2; i++) {
-            zpar_msg_t *m = task_msg (10 + (uint64_t)i);
+            zpar_msg_t *m = sfx_task_msg (10 + (uint64_t)i);
             zpar__batch_add_msg (b, m);
             zpar__msg_destroy (m);
         }

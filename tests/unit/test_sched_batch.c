@@ -23,6 +23,7 @@
 #include "proto_result.h"
 #include "proto_task.h"
 #include "route.h"
+#include "sched_fixture.h"
 #include "sched_lb_io.h"
 #include "tap.h"
 #include "wire.h"
@@ -31,39 +32,10 @@ static uint8_t key[ZPAR_KEY_LEN];
 static void *ctx;
 static zpar_route_t route1, route2;
 
-static void *peer_id (int type, const void *ident, size_t len, const char *ep)
-{
-    void *s = zmq_socket (ctx, type);
-    int tmo = 5000, zero = 0;
-    zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, len);
-    if (type == ZMQ_SUB)
-        zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
-    zmq_connect (s, ep);
-    return s;
-}
-
-static zpar_msg_t *task_msg (uint64_t id, uint64_t retries)
-{
-    static const char *const argv[] = {"true", NULL};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .client = {1}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-        .retries = retries,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    zpar__proto_task_encode (m, &t);
-    return m;
-}
-
 static int send_task (void *sock, zpar_signer_t *sg, uint64_t id, uint64_t retries)
 {
-    zpar_msg_t *m = task_msg (id, retries);
-    int rc = zpar__wire_send_chan (sock, sg, ZPAR_CHAN_TASK, m, 0);
+    zpar_msg_t *m = sfx_task_msg_full (id, retries, NULL, 0, 0);
+    int rc = m ? zpar__wire_send_chan (sock, sg, ZPAR_CHAN_TASK, m, 0) : -1;
     zpar__msg_destroy (m);
     return rc;
 }
@@ -80,40 +52,31 @@ static zpar_msg_t *result_msg (uint64_t id, uint32_t eng, unsigned attempt)
     return m;
 }
 
+/* Where recv_tasks puts the tasks a message carries. */
+struct got {
+    uint64_t *ids;
+    unsigned *attempts;
+    size_t max, *n;
+};
+
+static void take_task (void *arg, const zpar_hdr_t *h, const void *body, size_t blen)
+{
+    struct got *g = arg;
+    (void)body, (void)blen;
+    if (*g->n < g->max) {
+        g->attempts[*g->n] = h->flags & 0xff;
+        g->ids[(*g->n)++] = h->task;
+    }
+}
+
 /* Receive the next message on sock as frames: its type, and the task ids
  * it carries (one, or a batch's), at most max; -1 on timeout. */
 static int recv_tasks (void *sock, zpar_signer_t *sg, uint64_t *ids, unsigned *attempts, size_t max,
                        size_t *n)
 {
-    zpar_frames_t f;
-    zpar_hdr_t h;
-    zpar_error_t err;
-    int type;
+    struct got g = {ids, attempts, max, n};
     *n = 0;
-    if (zpar__frames_recv (sock, &f, 0) < 0)
-        return -1;
-    if (zpar__frames_check_chan (sg, ZPAR_CHAN_TASK, &f, &h, &err) < 0) {
-        diag ("receive: %s", err.text);
-        zpar__frames_close (&f);
-        return -1;
-    }
-    type = h.type;
-    if (h.type == ZPAR_MSG_BATCH) {
-        zpar_batch_iter_t it;
-        const void *body;
-        size_t blen;
-        if (zpar__batch_iter_frames (&it, &f, &err) == 0)
-            while (zpar__batch_next (&it, &h, &body, &blen, &err) == 1)
-                if (*n < max) {
-                    attempts[*n] = h.flags & 0xff;
-                    ids[(*n)++] = h.task;
-                }
-    } else if (*n < max) {
-        attempts[*n] = h.flags & 0xff;
-        ids[(*n)++] = h.task;
-    }
-    zpar__frames_close (&f);
-    return type;
+    return sfx_recv_items (sock, sg, ZPAR_CHAN_TASK, take_task, &g, NULL, NULL);
 }
 
 /* Wait (at most 2 s) until counter() moves from before. */
@@ -171,17 +134,12 @@ int main (void)
     es = zpar__signer_create (key, 0);
     b = zpar__batch_create ();
 
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
-    zmq_bind (mon, "inproc://b-mon");
-    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://b-mon",
-                                  "inproc://b-pipe", key, &err);
+    io = sfx_lb_start (ctx, "b", "leastload", 4, cep, eep, sizeof (cep), key, 1, &mon, &pipe, &err);
     if (!ok (io != NULL, "leastload scheduler started"))
         diag ("%s", err.text);
-    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://b-pipe");
-    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
-    eng1 = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
-    eng2 = peer_id (ZMQ_DEALER, route2.b, sizeof (route2.b), eep);
+    client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
+    eng1 = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    eng2 = sfx_peer (ctx, ZMQ_DEALER, route2.b, sizeof (route2.b), eep);
 
     /* ---- a round's tasks for one engine: one batch ---- */
     for (uint64_t id = 11; id <= 13; id++)

@@ -25,6 +25,7 @@
 #include "proto_result.h"
 #include "proto_task.h"
 #include "route.h"
+#include "sched_fixture.h"
 #include "sched_lb_io.h"
 #include "tap.h"
 #include "wire.h"
@@ -32,37 +33,6 @@
 static uint8_t key[ZPAR_KEY_LEN];
 static void *ctx;
 static zpar_route_t route1;
-
-static void *peer_id (int type, const void *ident, size_t len, const char *ep)
-{
-    void *s = zmq_socket (ctx, type);
-    int tmo = 5000, zero = 0;
-    zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, len);
-    if (type == ZMQ_SUB)
-        zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
-    zmq_connect (s, ep);
-    return s;
-}
-
-static zpar_msg_t *task_msg (uint64_t id)
-{
-    static const char *const argv[] = {"true", NULL};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .client = {1}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    if (m && zpar__proto_task_encode (m, &t) < 0) {
-        zpar__msg_destroy (m);
-        return NULL;
-    }
-    return m;
-}
 
 static zpar_msg_t *abort_msg (uint64_t id)
 {
@@ -75,26 +45,13 @@ static zpar_msg_t *abort_msg (uint64_t id)
     return m;
 }
 
-/* Add m as a raw item (header with channel chan || body) to batch b
- * (an ordinary message of type BATCH under construction), taking m. */
-static void raw_item (zpar_msg_t *b, zpar_msg_t *m, zpar_chan_t chan)
-{
-    uint8_t *buf = malloc (ZPAR_HDR_LEN + m->len + 1);
-    m->hdr.flags = zpar__flags_with_chan (m->hdr.flags, chan);
-    zpar__hdr_encode (&m->hdr, buf);
-    memcpy (buf + ZPAR_HDR_LEN, m->body, m->len);
-    zpar__msg_add_bytes (b, ZPAR_F_ITEM, buf, ZPAR_HDR_LEN + m->len);
-    free (buf);
-    zpar__msg_destroy (m);
-}
-
 /* A batch of the tasks ids[0..n) through the builder. */
 static int send_tasks (void *sock, zpar_signer_t *sg, const uint64_t *ids, size_t n)
 {
     zpar_batch_t *b = zpar__batch_create ();
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        zpar_msg_t *m = task_msg (ids[i]);
+        zpar_msg_t *m = sfx_task_msg (ids[i]);
         rc = m ? zpar__batch_add_msg (b, m) : -1;
         zpar__msg_destroy (m);
     }
@@ -151,16 +108,12 @@ static void test_leastload (void)
     size_t n;
     int msgs;
 
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
-    zmq_bind (mon, "inproc://cb-mon");
-    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://cb-mon",
-                                  "inproc://cb-pipe", key, &err);
+    io =
+        sfx_lb_start (ctx, "cb", "leastload", 4, cep, eep, sizeof (cep), key, 1, &mon, &pipe, &err);
     if (!ok (io != NULL, "leastload scheduler started"))
         diag ("%s", err.text);
-    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://cb-pipe");
-    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
-    engine = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
+    engine = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
 
     /* no engine yet: a batch of 3 tasks is queued; a batch of 3 aborts
      * answers each, the "aborted" results in one batch */
@@ -231,7 +184,7 @@ static void test_leastload (void)
     d0 = zpar__sched_lb_io_dropped (io);
     {
         zpar_msg_t *b = zpar__msg_create (ZPAR_MSG_BATCH);
-        raw_item (b, task_msg (331), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, sfx_task_msg (331), ZPAR_CHAN_TASK);
         b->nenv = 0;
         ok (zpar__wire_send_chan (client, cs, ZPAR_CHAN_TASK, b, 0) == 0,
             "a batch of one item (broken structure)");
@@ -244,17 +197,17 @@ static void test_leastload (void)
         zpar_proto_result_t r;
         zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_RESULT);
         uint8_t shortitem[12] = {1};
-        raw_item (b, task_msg (341), ZPAR_CHAN_TASK);
-        raw_item (b, task_msg (342), ZPAR_CHAN_MUX); /* another channel */
-        raw_item (inner, task_msg (343), ZPAR_CHAN_TASK);
-        raw_item (inner, task_msg (344), ZPAR_CHAN_TASK);
-        raw_item (b, inner, ZPAR_CHAN_TASK); /* a batch in a batch */
+        sfx_raw_item (b, sfx_task_msg (341), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, sfx_task_msg (342), ZPAR_CHAN_MUX); /* another channel */
+        sfx_raw_item (inner, sfx_task_msg (343), ZPAR_CHAN_TASK);
+        sfx_raw_item (inner, sfx_task_msg (344), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, inner, ZPAR_CHAN_TASK); /* a batch in a batch */
         zpar__msg_add_bytes (b, ZPAR_F_ITEM, shortitem, sizeof (shortitem));
         zpar__proto_result_error (&r, zpar__tid (345), zpar__eid (1), zpar__cid (1), ZPAR_STATUS_OK,
                                   NULL);
         zpar__proto_result_encode (rm, &r);
-        raw_item (b, rm, ZPAR_CHAN_TASK); /* a result from a client */
-        raw_item (b, task_msg (346), ZPAR_CHAN_TASK);
+        sfx_raw_item (b, rm, ZPAR_CHAN_TASK); /* a result from a client */
+        sfx_raw_item (b, sfx_task_msg (346), ZPAR_CHAN_TASK);
         b->nenv = 0;
         ok (zpar__wire_send_chan (client, cs, ZPAR_CHAN_TASK, b, 0) == 0,
             "a batch: task, task of the mux channel, batch, short item, result, task");
@@ -308,14 +261,11 @@ static void test_off (void)
     int msgs;
 
     setenv ("ZPAR_SCHED_CLIENT_BATCH", "0", 1);
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_bind (mon, "inproc://cbo-mon");
-    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://cbo-mon",
-                                  "inproc://cbo-pipe", key, &err);
+    io = sfx_lb_start (ctx, "cbo", "leastload", 4, cep, eep, sizeof (cep), key, 0, &mon, &pipe,
+                       &err);
     if (!ok (io != NULL, "off: scheduler started"))
         diag ("%s", err.text);
-    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://cbo-pipe");
-    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
+    client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
     zpar__admit_refuse ("records full (test)");
     ok (send_tasks (client, cs, ids, 3) == 0, "off: a batch of 3 tasks while refused");
     n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
@@ -343,15 +293,11 @@ static void test_pure (void)
     uint64_t ids[2] = {401, 402}, got[2];
     int msgs;
 
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_bind (mon, "inproc://cbp-mon");
-    io = zpar__sched_lb_io_start (ctx, "pure", 4, cep, eep, sizeof (cep), "inproc://cbp-mon",
-                                  "inproc://cbp-pipe", key, &err);
+    io = sfx_lb_start (ctx, "cbp", "pure", 4, cep, eep, sizeof (cep), key, 0, &mon, &pipe, &err);
     if (!ok (io != NULL, "pure scheduler started"))
         diag ("%s", err.text);
-    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://cbp-pipe");
-    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
-    engine = peer_id (ZMQ_DEALER, NULL, 0, eep);
+    client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
+    engine = sfx_peer (ctx, ZMQ_DEALER, NULL, 0, eep);
     ok (send_tasks (client, cs, ids, 2) == 0, "pure: a batch of 2 tasks");
     ok (recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && msgs == 2 && got[0] == 401 &&
             got[1] == 402,

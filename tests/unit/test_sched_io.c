@@ -20,6 +20,7 @@
 #include "proto_task.h"
 #include "route.h"
 #include "sched_direct.h"
+#include "sched_fixture.h"
 #include "sched_lb_io.h"
 #include "tap.h"
 #include "wire.h"
@@ -31,44 +32,19 @@ static zpar_chan_t chan = ZPAR_CHAN_TASK;
 /* engine 1's routing identity, as the hub would give it */
 static zpar_route_t route1;
 
-static void *peer_id (int type, const void *ident, size_t len, const char *ep)
-{
-    void *s = zmq_socket (ctx, type);
-    int tmo = 5000, zero = 0;
-    zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, len);
-    if (type == ZMQ_SUB)
-        zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
-    if (zmq_connect (s, ep) < 0)
-        diag ("connect %s: %s", ep, zmq_strerror (errno));
-    return s;
-}
-
 static void *peer (int type, const char *ident, const char *ep)
 {
-    return peer_id (type, ident, ident ? strlen (ident) : 0, ep);
+    return sfx_peer (ctx, type, ident, ident ? strlen (ident) : 0, ep);
 }
 
 /* A signed task request; to: routing frame first (direct), or none. */
 static int send_task (void *sock, zpar_signer_t *sg, const char *to, uint64_t id,
                       const zpar_tid_t *after, size_t nafter)
 {
-    static const char *const argv[] = {"true", NULL};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .client = {1}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-        .after = after,
-        .nafter = nafter,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    int rc;
-    if (to && to[0] == 'e') /* direct: signed for the engine it names */
-        t.h.engine = zpar__eid ((uint32_t)strtoul (to + 1, NULL, 10));
-    rc = zpar__proto_task_encode (m, &t);
+    /* direct: signed for the engine it names */
+    uint32_t eng = to && to[0] == 'e' ? (uint32_t)strtoul (to + 1, NULL, 10) : 0;
+    zpar_msg_t *m = sfx_task_msg_full (id, 0, after, nafter, eng);
+    int rc = m ? 0 : -1;
     if (rc == 0 && to)
         rc = zpar__msg_push_ident (m, to, strlen (to));
     if (rc == 0)
@@ -190,21 +166,14 @@ static void test_lb (void)
     zpar_pipe_msg_t pm;
     zpar_tid_t dep = {9};
 
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
-    {
-        int tmo = 5000;
-        zmq_setsockopt (mon, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
-    }
-    zmq_bind (mon, "inproc://lb-mon");
-    io = zpar__sched_lb_io_start (ctx, "leastload", 4, cep, eep, sizeof (cep), "inproc://lb-mon",
-                                  "inproc://lb-pipe", key, &err);
+    io =
+        sfx_lb_start (ctx, "lb", "leastload", 4, cep, eep, sizeof (cep), key, 1, &mon, &pipe, &err);
+    zmq_setsockopt (mon, ZMQ_RCVTIMEO, &(int){5000}, sizeof (int));
     if (!ok (io != NULL, "leastload scheduler started"))
         diag ("%s", err.text);
     chan = ZPAR_CHAN_TASK;
-    pipe = peer (ZMQ_PAIR, NULL, "inproc://lb-pipe");
     client = peer (ZMQ_DEALER, "c1", cep);
-    engine = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    engine = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
     thief = peer (ZMQ_DEALER, "e1", eep); /* the old, predictable name */
 
     ok (warm_up (mon, client, cs, NULL), "monitor copies flow");
@@ -329,7 +298,7 @@ static void test_direct (zpar_sched_direct_kind_t kind)
     inject = peer (ZMQ_PAIR, NULL, iep);
     client = peer (ZMQ_DEALER, "c1", cep);
     thief = peer (ZMQ_DEALER, "e1", eep); /* the old, predictable name, first */
-    engine = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    engine = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
     ok (zpar__pipe_send_route (inject, &route1, 0) == 0, "%s: the hub gives engine 1's route",
         name);
 

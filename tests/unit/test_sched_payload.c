@@ -20,6 +20,7 @@
 #include "proto_result.h"
 #include "proto_task.h"
 #include "route.h"
+#include "sched_fixture.h"
 #include "sched_lb_io.h"
 #include "tap.h"
 #include "wire.h"
@@ -28,18 +29,6 @@
 
 static uint8_t key[ZPAR_KEY_LEN];
 static void *ctx;
-
-static void *peer_id (int type, const void *ident, size_t len, const char *ep)
-{
-    void *s = zmq_socket (ctx, type);
-    int tmo = 5000, zero = 0;
-    zmq_setsockopt (s, ZMQ_RCVTIMEO, &tmo, sizeof (tmo));
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (ident)
-        zmq_setsockopt (s, ZMQ_ROUTING_ID, ident, len);
-    zmq_connect (s, ep);
-    return s;
-}
 
 /* A command task whose argv names it ("task-<id>"). */
 static int send_task (void *sock, zpar_signer_t *sg, uint64_t id)
@@ -82,42 +71,28 @@ static int body_ok (const zpar_hdr_t *h, const void *body, size_t blen)
     return good;
 }
 
+/* Where recv_tasks puts the tasks whose body is intact. */
+struct got {
+    uint64_t *ids;
+    size_t max, *n;
+};
+
+static void take_task (void *arg, const zpar_hdr_t *h, const void *body, size_t blen)
+{
+    struct got *g = arg;
+    if (*g->n < g->max && body_ok (h, body, blen))
+        g->ids[(*g->n)++] = h->task;
+}
+
 /* The next message on an engine's socket (checked: a valid signature):
  * its type, the routing identity it came behind (*idlen bytes into id),
  * and the ids of the tasks it carries whose body is intact. */
 static int recv_tasks (void *sock, zpar_signer_t *sg, uint64_t *ids, size_t max, size_t *n,
                        uint8_t *id, size_t *idlen)
 {
-    zpar_frames_t f;
-    zpar_hdr_t h;
-    zpar_error_t err;
-    int type;
+    struct got g = {ids, max, n};
     *n = 0;
-    *idlen = 0;
-    if (zpar__frames_recv (sock, &f, 0) < 0)
-        return -1;
-    if (zpar__frames_check_chan (sg, ZPAR_CHAN_TASK, &f, &h, &err) < 0) {
-        diag ("receive: %s", err.text);
-        zpar__frames_close (&f);
-        return -1;
-    }
-    *idlen = f.delim == 1 ? zmq_msg_size (&f.part[0]) : 0;
-    if (*idlen && *idlen <= 255)
-        memcpy (id, zmq_msg_data (&f.part[0]), *idlen);
-    type = h.type;
-    if (h.type == ZPAR_MSG_BATCH) {
-        zpar_batch_iter_t it;
-        const void *body;
-        size_t blen;
-        if (zpar__batch_iter_frames (&it, &f, &err) == 0)
-            while (zpar__batch_next (&it, &h, &body, &blen, &err) == 1)
-                if (*n < max && body_ok (&h, body, blen))
-                    ids[(*n)++] = h.task;
-    } else if (*n < max && body_ok (&h, zmq_msg_data (&f.part[f.delim + 3]),
-                                    zmq_msg_size (&f.part[f.delim + 3])))
-        ids[(*n)++] = h.task;
-    zpar__frames_close (&f);
-    return type;
+    return sfx_recv_items (sock, sg, ZPAR_CHAN_TASK, take_task, &g, id, idlen);
 }
 
 int main (void)
@@ -142,18 +117,13 @@ int main (void)
     cs = zpar__signer_create (key, 0);
     es = zpar__signer_create (key, 0);
 
-    mon = zmq_socket (ctx, ZMQ_SUB);
-    zmq_setsockopt (mon, ZMQ_SUBSCRIBE, "", 0);
-    zmq_bind (mon, "inproc://p-mon");
-    io = zpar__sched_lb_io_start (ctx, "leastload", 8, cep, eep, sizeof (cep), "inproc://p-mon",
-                                  "inproc://p-pipe", key, &err);
+    io = sfx_lb_start (ctx, "p", "leastload", 8, cep, eep, sizeof (cep), key, 1, &mon, &pipe, &err);
     if (!ok (io != NULL, "leastload scheduler started"))
         diag ("%s", err.text);
-    pipe = peer_id (ZMQ_PAIR, NULL, 0, "inproc://p-pipe");
-    client = peer_id (ZMQ_DEALER, "c1", 2, cep);
-    lclient = peer_id (ZMQ_DEALER, lid, sizeof (lid), cep);
-    xclient = peer_id (ZMQ_DEALER, xid, sizeof (xid), cep);
-    eng1 = peer_id (ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
+    lclient = sfx_peer (ctx, ZMQ_DEALER, lid, sizeof (lid), cep);
+    xclient = sfx_peer (ctx, ZMQ_DEALER, xid, sizeof (xid), cep);
+    eng1 = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
 
     /* ---- a task answered by the scheduler: its client, from the payload */
     ok (send_task (client, cs, 30) == 0, "client c1 submits task 30 (no engine yet)");

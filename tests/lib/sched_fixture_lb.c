@@ -1,0 +1,29 @@
+/* sched_fixture_lb.c - the load-balanced scheduler with a fake hub, for
+ * the scheduler tests (see sched_fixture.h). */
+#include "config.h"
+
+#include "sched_fixture.h"
+
+#include <stdio.h>
+#include <zmq.h>
+
+#include "sched_lb_io.h"
+
+zpar_sched_lb_io_t *sfx_lb_start (void *ctx, const char *name, const char *scheme, unsigned hwm,
+                                  char *client_ep, char *engine_ep, size_t epsize,
+                                  const uint8_t *key, int subscribe, void **mon, void **pipe,
+                                  zpar_error_t *err)
+{
+    char mep[64], pep[64];
+    zpar_sched_lb_io_t *io;
+    snprintf (mep, sizeof (mep), "inproc://%s-mon", name);
+    snprintf (pep, sizeof (pep), "inproc://%s-pipe", name);
+    *mon = zmq_socket (ctx, ZMQ_SUB);
+    if (subscribe)
+        zmq_setsockopt (*mon, ZMQ_SUBSCRIBE, "", 0);
+    zmq_bind (*mon, mep);
+    io = zpar__sched_lb_io_start (ctx, scheme, hwm, client_ep, engine_ep, epsize, mep, pep, key,
+                                  err);
+    *pipe = sfx_peer (ctx, ZMQ_PAIR, NULL, 0, pep);
+    return io;
+}
