@@ -414,6 +414,54 @@ zt_engine () {
     zt_spawn "${2:-engine}" "$ZPAR" engine --connection-file "$1/engine.json"
 }
 
+# ------------------------------------------------------------ controller restarts
+#
+# The restart tests keep in their work directory: dir.txt (the cluster's
+# directory), ctl.pid (the live controller's pid) and saved.json (the
+# connection file a controller started with --reuse takes its ports and
+# key from).
+
+# zt_restart_cluster N: a cluster of N engines (zt_cluster_start), its
+# directory into dir.txt, its controller's pid into ctl.pid; waits until
+# the N engines are idle
+zt_restart_cluster () {
+    zt_cluster_start "$1" || return 1
+    zt_rd=$(dirname "$ZPAR_CONNECTION_FILE")
+    echo "$zt_rd" >dir.txt &&
+        awk '/^controller/ {print $2}' "$zt_rd/pids" >ctl.pid &&
+        wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"$1 idle\""
+}
+
+# zt_start_reusing TAG: start a controller in the cluster's directory with
+# --reuse saved.json (its pid into ctl.pid; output in
+# $ZT_TMP/controllerTAG-TRY.*) and wait until it wrote its connection
+# file; again while its port is not free yet (a client reconnecting to a
+# port nobody listens on can hold it for a moment on loopback)
+zt_start_reusing () {
+    zt_rd=$(cat dir.txt)
+    for zt_try in 1 2 3 4 5 6 7 8 9 10; do
+        zt_spawn "controller$1-$zt_try" "$ZPAR" controller --dir "$zt_rd" --reuse saved.json &&
+            echo $ZT_LAST_PID >ctl.pid &&
+            wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $zt_rd/client.json || ! zt_alive $ZT_LAST_PID" &&
+            zt_alive $ZT_LAST_PID && return 0
+        grep -q "already in use" "$ZT_TMP/controller$1-$zt_try.err" || return 1
+        sleep 0.5
+    done
+    return 1
+}
+
+# zt_restart_controller TAG [PID]: save the cluster's connection file into
+# saved.json, SIGKILL the controller (PID, default the one in ctl.pid) and
+# start another on the same ports and key (zt_start_reusing TAG)
+zt_restart_controller () {
+    zt_rd=$(cat dir.txt) &&
+        cp "$zt_rd/client.json" saved.json &&
+        zt_rpid=${2:-$(cat ctl.pid)} &&
+        kill -KILL "$zt_rpid" &&
+        wait_for 10 "! zt_alive $zt_rpid" &&
+        zt_start_reusing "$1"
+}
+
 # the number of engines the controller lists in a given state (default any
 # live state: idle or busy), through the test client
 zt_engines_in_state () {

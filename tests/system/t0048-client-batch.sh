@@ -20,10 +20,7 @@ N=1000
 lines () { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 test_expect_success 'a cluster of 2 engines' '
-	zt_cluster_start 2 &&
-	D=$(dirname "$ZPAR_CONNECTION_FILE") && echo "$D" >dir.txt &&
-	awk "/^controller/ {print \$2}" "$D/pids" >ctl.pid &&
-	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 idle\""
+	zt_restart_cluster 2
 '
 
 test_expect_success 'a lone submit followed by a wait is answered' '
@@ -65,20 +62,6 @@ test_expect_success 'the controller and the engines survived and still serve' '
 	expect_grep "^many n=500 ok=500 bad=0 " after.out
 '
 
-# restart_controller: SIGKILL the running controller, start another on the
-# same ports and key (--reuse), wait until it wrote its connection file
-restart_controller () {
-	D=$(cat dir.txt) &&
-	cp "$D/client.json" saved.json &&
-	cpid=$(cat ctl.pid) &&
-	kill -KILL "$cpid" &&
-	wait_for 10 "! zt_alive $cpid" &&
-	sleep 0.5 &&
-	zt_spawn "controller$1" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-	echo $ZT_LAST_PID >ctl.pid &&
-	wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json"
-}
-
 test_expect_success 'a client submits 1,000 tasks with side effects, 50 at a time' '
 	zt_spawn client "$CR" -t 150 -n $N -b 50 -r 200 -s 0.01 -p 1 "$PWD/side.txt" &&
 	echo $ZT_LAST_PID >client.pid &&
@@ -86,7 +69,7 @@ test_expect_success 'a client submits 1,000 tasks with side effects, 50 at a tim
 '
 
 test_expect_success 'SIGKILL the controller in the middle, restart it with --reuse' '
-	restart_controller 1
+	zt_restart_controller 1
 '
 
 test_expect_success 'the client finishes by itself, every future ok' '

@@ -15,25 +15,8 @@ N=500
 
 lines () { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
-# restart_controller: SIGKILL the running controller, start another on the
-# same ports and key (--reuse), wait until it wrote its connection file
-restart_controller () {
-	D=$(cat dir.txt) &&
-	cp "$D/client.json" saved.json &&
-	cpid=$(cat ctl.pid) &&
-	kill -KILL "$cpid" &&
-	wait_for 10 "! zt_alive $cpid" &&
-	sleep 0.5 &&
-	zt_spawn "controller$1" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-	echo $ZT_LAST_PID >ctl.pid &&
-	wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json"
-}
-
 test_expect_success 'a cluster of 2 engines' '
-	zt_cluster_start 2 &&
-	D=$(dirname "$ZPAR_CONNECTION_FILE") && echo "$D" >dir.txt &&
-	awk "/^controller/ {print \$2}" "$D/pids" >ctl.pid &&
-	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 idle\""
+	zt_restart_cluster 2
 '
 
 test_expect_success 'a client submits 500 tasks with side effects' '
@@ -43,13 +26,13 @@ test_expect_success 'a client submits 500 tasks with side effects' '
 '
 
 test_expect_success 'SIGKILL the controller, restart it with --reuse (1)' '
-	restart_controller 1 &&
+	zt_restart_controller 1 &&
 	n0=$(lines side.txt) &&
 	wait_for 60 "[ \$(lines side.txt) -ge \$((n0 + 100)) ]"
 '
 
 test_expect_success 'SIGKILL the controller, restart it with --reuse (2)' '
-	restart_controller 2
+	zt_restart_controller 2
 '
 
 test_expect_success 'the client finishes by itself' '

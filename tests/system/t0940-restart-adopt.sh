@@ -11,31 +11,6 @@ zt_require_zpar
 # the controller's pid, from the cluster's pids file
 ctl_pid () { awk '$1 == "controller" { print $2 }' "$(cat dir.txt)/pids"; }
 
-# SIGKILL the controller (pid $1) and start another on the same addresses
-# start a controller on the addresses of saved.json; again while its port
-# is not free yet (a client reconnecting to a port nobody listens on can
-# hold it for a moment on loopback)
-start_reusing () {
-	D=$(cat dir.txt)
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		zt_spawn "controller$1-$try" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-		echo $ZT_LAST_PID >ctl.pid &&
-		wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json || ! zt_alive $ZT_LAST_PID" &&
-		zt_alive $ZT_LAST_PID && return 0
-		grep -q "already in use" "$ZT_TMP/controller$1-$try.err" || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
-restart_controller () {
-	D=$(cat dir.txt) &&
-	cp "$D/client.json" saved.json &&
-	kill -KILL "$1" &&
-	wait_for 10 "! zt_alive $1" &&
-	start_reusing "$2"
-}
-
 test_expect_success 'a cluster of 2 engines and a finished task' '
 	zt_cluster_start 2 &&
 	dirname "$ZPAR_CONNECTION_FILE" >dir.txt &&
@@ -52,7 +27,7 @@ test_expect_success 'a task that counts its runs starts on an engine' '
 '
 
 test_expect_success 'SIGKILL the controller while it runs, restart it with --reuse' '
-	restart_controller "$(ctl_pid)" 2
+	zt_restart_controller 2 "$(ctl_pid)"
 '
 
 test_expect_success 'the task finishes and its result reaches the records' '
@@ -80,7 +55,7 @@ test_expect_success 'an engine killed with the controller: its id is not given t
 	e1=$(awk "\$1 == 1 && \$3 ~ /^[0-9]+\$/ { print \$3 }" before.txt) &&
 	test -n "$e1" &&
 	kill -KILL $e1 &&
-	restart_controller "$(cat ctl.pid)" 3 &&
+	zt_restart_controller 3 &&
 	zt_spawn engine-new "$ZPAR" engine --connection-file "$D/engine.json" &&
 	echo $ZT_LAST_PID >new.pid &&
 	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \" $ZT_LAST_PID \"" &&

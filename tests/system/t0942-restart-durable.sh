@@ -21,36 +21,8 @@ TWICE_MAX=${RESTART_TWICE_MAX:-0}
 # the test short
 lines () { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
-# start a controller on the addresses of saved.json; again while its port
-# is not free yet (a client reconnecting to a port nobody listens on can
-# hold it for a moment on loopback)
-start_reusing () {
-	D=$(cat dir.txt)
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		zt_spawn "controller$1-$try" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-		echo $ZT_LAST_PID >ctl.pid &&
-		wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json || ! zt_alive $ZT_LAST_PID" &&
-		zt_alive $ZT_LAST_PID && return 0
-		grep -q "already in use" "$ZT_TMP/controller$1-$try.err" || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
-restart_controller () {
-	D=$(cat dir.txt) &&
-	cp "$D/client.json" saved.json &&
-	cpid=$(cat ctl.pid) &&
-	kill -KILL "$cpid" &&
-	wait_for 10 "! zt_alive $cpid" &&
-	start_reusing "$1"
-}
-
 test_expect_success 'a cluster of 2 engines' '
-	zt_cluster_start 2 &&
-	D=$(dirname "$ZPAR_CONNECTION_FILE") && echo "$D" >dir.txt &&
-	awk "/^controller/ {print \$2}" "$D/pids" >ctl.pid &&
-	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 idle\""
+	zt_restart_cluster 2
 '
 
 test_expect_success "a client submits $N tasks at $RATE a second" '
@@ -60,13 +32,13 @@ test_expect_success "a client submits $N tasks at $RATE a second" '
 '
 
 test_expect_success 'SIGKILL the controller while tasks flow, restart it (1)' '
-	restart_controller 1 &&
+	zt_restart_controller 1 &&
 	n0=$(lines side.txt) &&
 	wait_for 120 "[ \$(lines side.txt) -ge \$((n0 + $N / 4)) ]"
 '
 
 test_expect_success 'SIGKILL the controller while tasks flow, restart it (2)' '
-	restart_controller 2
+	zt_restart_controller 2
 '
 
 test_expect_success 'the client finishes by itself' '

@@ -14,19 +14,6 @@ export ZPAR_HB_PERIOD_MS
 
 ctl_pid () { awk '$1 == "controller" { print $2 }' "$(cat dir.txt)/pids"; }
 
-start_reusing () {
-	D=$(cat dir.txt)
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		zt_spawn "controller$1-$try" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-		echo $ZT_LAST_PID >ctl.pid &&
-		wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json || ! zt_alive $ZT_LAST_PID" &&
-		zt_alive $ZT_LAST_PID && return 0
-		grep -q "already in use" "$ZT_TMP/controller$1-$try.err" || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
 test_expect_success 'a cluster of 2 engines and a finished task' '
 	zt_cluster_start 2 &&
 	dirname "$ZPAR_CONNECTION_FILE" >dir.txt &&
@@ -49,7 +36,7 @@ test_expect_success 'a task runs; the controller is SIGKILLed; the task ends whi
 '
 
 test_expect_success 'the controller restarts with --reuse' '
-	start_reusing 2
+	zt_start_reusing 2
 '
 
 test_expect_success 'the result the engine sent again reaches the records' '

@@ -22,18 +22,9 @@ dups () {
 # kill the controller (its pid in ctl.pid, or the cluster's), restart it
 # with --reuse
 restart () {
-	D=$(cat dir.txt)
 	C=$(cat ctl.pid 2>/dev/null || ctl_pid)
 	kill -KILL "$C" && wait_for 10 "! zt_alive $C" || return 1
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		zt_spawn "controller$1-$try" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-		echo $ZT_LAST_PID >ctl.pid &&
-		wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json || ! zt_alive $ZT_LAST_PID" &&
-		zt_alive $ZT_LAST_PID && return 0
-		grep -q "already in use" "$ZT_TMP/controller$1-$try.err" || return 1
-		sleep 0.5
-	done
-	return 1
+	zt_start_reusing "$1"
 }
 
 test_expect_success 'a cluster of 2 engines' '

@@ -10,24 +10,8 @@
 zt_require_zpar
 command -v sqlite3 >/dev/null 2>&1 || skip_all "needs the sqlite3 program (to make an old database)"
 
-start_reusing () {
-	D=$(cat dir.txt)
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		zt_spawn "controller$1-$try" "$ZPAR" controller --dir "$D" --reuse saved.json &&
-		echo $ZT_LAST_PID >ctl.pid &&
-		wait_for 20 "grep -q \"\\\"pid\\\": $ZT_LAST_PID\" $D/client.json || ! zt_alive $ZT_LAST_PID" &&
-		zt_alive $ZT_LAST_PID && return 0
-		grep -q "already in use" "$ZT_TMP/controller$1-$try.err" || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
 test_expect_success 'a cluster of 2 engines' '
-	zt_cluster_start 2 &&
-	D=$(dirname "$ZPAR_CONNECTION_FILE") && echo "$D" >dir.txt &&
-	awk "/^controller/ {print \$2}" "$D/pids" >ctl.pid &&
-	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 idle\""
+	zt_restart_cluster 2
 '
 
 test_expect_success 'tasks finish: ok, failed with output on both streams' '
@@ -46,12 +30,7 @@ test_expect_success 'a task still running when the controller dies' '
 '
 
 test_expect_success 'SIGKILL the controller, restart it with --reuse' '
-	D=$(cat dir.txt) &&
-	cp "$D/client.json" saved.json &&
-	cpid=$(cat ctl.pid) &&
-	kill -KILL "$cpid" &&
-	wait_for 10 "! zt_alive $cpid" &&
-	start_reusing 1 &&
+	zt_restart_controller 1 &&
 	wait_for 30 "zt_timeout 10 $ZPAR status 2>/dev/null | grep -q \"2 \""
 '
 
