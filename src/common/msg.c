@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "le.h"
 #include "msg.h"
 
 static const char *type_names[ZPAR_MSG_TYPE_MAX] = {
@@ -128,45 +129,6 @@ const char *zpar__msg_type_name (int type)
     if (type <= 0 || type >= ZPAR_MSG_TYPE_MAX || !type_names[type])
         return "unknown";
     return type_names[type];
-}
-
-static inline void put16 (uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void put32 (uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void put64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t get16 (const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t get32 (const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline uint64_t get64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 zpar_msg_t *zpar__msg_create (zpar_msg_type_t type)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "le.h"
 #include "netlimit.h"
 #include "proto_batch.h"
 #include "proto_check.h"
@@ -24,28 +25,6 @@ struct zpar_batch {
     size_t off[ZPAR_BATCH_MAX]; /* where each item's header starts in buf */
     zpar_hdr_t hdr[ZPAR_BATCH_MAX];
 };
-
-static inline void put16 (uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void put32 (uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t get16 (const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t get32 (const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 int zpar__no_engine_batch (void)
 {
