@@ -6,21 +6,8 @@
 # build, test or run zpar; without them run.sh shows reference figures.
 set -eu
 PKGS="python3 python3-ipyparallel python3-distributed"
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "zpar: missing packages:$missing (run this script as root, or apt-get install them)" >&2
-        exit 1
-    fi
-    echo "zpar: installing:$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+sh "$(dirname "$0")/apt-ensure.sh" $PKGS
 for m in ipyparallel distributed; do
     if ! /usr/bin/python3 -c "import $m" 2>/dev/null; then
         echo "zpar: /usr/bin/python3 cannot import $m after the install" >&2
