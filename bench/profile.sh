@@ -66,21 +66,8 @@ TMO=${ZPAR_BENCH_TIMEOUT:-600}
 PIDS=()
 
 say() { echo "profile.sh: $*" >&2; }
-cleanup() {
-    local p i
-    if [ -e "$D/client.json" ]; then
-        timeout 60 "$ZPAR" stop >/dev/null 2>&1
-    fi
-    for i in $(seq 1 100); do
-        alive=
-        for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-        [ -z "$alive" ] && break
-        sleep 0.2
-    done
-    for p in $alive; do kill -KILL "$p" 2>/dev/null; done
-    [ $KEEP = 1 ] && say "work directory kept: $WORK" || rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$BENCH/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$WORK/bin" "$D"
