@@ -20,11 +20,7 @@ static const char *sql_purge_one = "DELETE FROM tasks WHERE id=?1";
 static const char *sql_purge_all = "DELETE FROM tasks";
 static const char *sql_counts = "SELECT SUM(status=1), SUM(status<>1) FROM tasks";
 static const char *sql_engine_get = "SELECT id FROM engines WHERE uuid=?1";
-static const char *sql_engine_put = "INSERT INTO engines(uuid,id) VALUES(?1,?2) ON CONFLICT(uuid) "
-                                    "DO UPDATE SET id=?2";
 static const char *sql_counter_get = "SELECT value FROM counters WHERE name=?1";
-static const char *sql_counter_max = "INSERT INTO counters(name,value) VALUES(?1,?2) "
-                                     "ON CONFLICT(name) DO UPDATE SET value=MAX(value,?2)";
 static const char *sql_counter = "INSERT INTO counters(name,value) VALUES(?1,1) ON CONFLICT(name) "
                                  "DO UPDATE SET value=value+1 RETURNING value";
 
@@ -519,7 +515,6 @@ static int engine_batched (zpar_records_t *s, const char *uuid, zpar_eid_t id, u
 int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id,
                               uint32_t next_engine)
 {
-    sqlite3_stmt *st;
     if (!s || !uuid || !*uuid || !id.v) {
         errno = EINVAL;
         return -1;
@@ -527,16 +522,9 @@ int zpar__records_engine_put (zpar_records_t *s, const char *uuid, zpar_eid_t id
     /* a batch that cannot be written goes first */
     if (zpar__records_flush (s, NULL) < 0 && s->nops)
         return engine_batched (s, uuid, id, next_engine);
-    if (zpar__db_begin (s->db, NULL) < 0 || !(st = zpar__db_stmt (s->db, sql_engine_put, NULL)))
-        goto error;
-    sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 2, id.v);
-    if (zpar__db_run (s->db, st, "engine id", NULL) < 0 ||
-        !(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
-        goto error;
-    sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (st, 2, next_engine);
-    if (zpar__db_run (s->db, st, "engine counter", NULL) < 0 || zpar__db_commit (s->db, NULL) < 0)
+    if (zpar__db_begin (s->db, NULL) < 0 ||
+        zpar__rec_db_engine (s, uuid, strlen (uuid), id.v, next_engine, NULL) < 0 ||
+        zpar__db_commit (s->db, NULL) < 0)
         goto error;
     return 0;
 error:
@@ -555,15 +543,10 @@ int zpar__records_counter (zpar_records_t *s, const char *name, uint64_t *v)
 
 int zpar__records_counter_raise (zpar_records_t *s, const char *name, uint64_t v)
 {
-    sqlite3_stmt *st;
     if (!s || !name || !*name || v > INT64_MAX) {
         errno = EINVAL;
         return -1;
     }
     (void)zpar__records_flush (s, NULL);
-    if (!(st = zpar__db_stmt (s->db, sql_counter_max, NULL)))
-        return -1;
-    sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 2, (sqlite3_int64)v);
-    return zpar__db_run (s->db, st, "counter", NULL);
+    return zpar__rec_db_counter_max (s, name, strlen (name), v, NULL);
 }

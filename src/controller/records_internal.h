@@ -70,6 +70,15 @@ int zpar__rec_db_get (zpar_records_t *s, uint64_t id, int *state, int *status, u
 typedef void (*zpar_rec_row_f) (void *arg, uint64_t id, int state, uint32_t engine, const void *req,
                                 size_t len);
 int zpar__rec_db_unfinished (zpar_records_t *s, zpar_rec_row_f cb, void *arg);
+/* records_write.c: the counter name (len bytes) raised to v at least
+ * (never lowered).  0, -1 errno (err). */
+int zpar__rec_db_counter_max (zpar_records_t *s, const char *name, size_t len, uint64_t v,
+                              zpar_error_t *err);
+/* records_write.c: the engine of uuid (len bytes) has id, and the counter
+ * "engine_next" is at least next (in the caller's transaction).  0, -1
+ * errno (err). */
+int zpar__rec_db_engine (zpar_records_t *s, const char *uuid, size_t len, uint64_t id,
+                         uint64_t next, zpar_error_t *err);
 
 /* Append a zeroed operation to the batch (its memory counted); NULL ENOMEM. */
 op_t *zpar__rec_push (zpar_records_t *s);

@@ -263,26 +263,35 @@ static int write_pending (zpar_records_t *s, const op_t *req, const op_t *run, u
     return zpar__db_run (s->db, st, "write", err);
 }
 
+int zpar__rec_db_counter_max (zpar_records_t *s, const char *name, size_t len, uint64_t v,
+                              zpar_error_t *err)
+{
+    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_counter_max, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text (st, 1, name, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)v);
+    return zpar__db_run (s->db, st, "write", err);
+}
+
+int zpar__rec_db_engine (zpar_records_t *s, const char *uuid, size_t len, uint64_t id,
+                         uint64_t next, zpar_error_t *err)
+{
+    sqlite3_stmt *st = zpar__db_stmt (s->db, sql_engine_put, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text (st, 1, uuid, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64)id);
+    if (zpar__db_run (s->db, st, "write", err) < 0)
+        return -1;
+    return zpar__rec_db_counter_max (s, "engine_next", strlen ("engine_next"), next, err);
+}
+
 static int write_other (zpar_records_t *s, const op_t *op, zpar_error_t *err)
 {
-    sqlite3_stmt *st;
-    if (op->kind == OP_ENGINE) {
-        if (!(st = zpar__db_stmt (s->db, sql_engine_put, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
-        if (zpar__db_run (s->db, st, "write", err) < 0 ||
-            !(st = zpar__db_stmt (s->db, sql_counter_max, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, "engine_next", -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->when);
-    } else {
-        if (!(st = zpar__db_stmt (s->db, sql_counter_max, err)))
-            return -1;
-        sqlite3_bind_text (st, 1, op->blob, (int)op->len, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64)op->id);
-    }
-    return zpar__db_run (s->db, st, "write", err);
+    if (op->kind == OP_ENGINE)
+        return zpar__rec_db_engine (s, op->blob, op->len, op->id, op->when, err);
+    return zpar__rec_db_counter_max (s, op->blob, op->len, op->id, err);
 }
 
 /* Write ops[0..n) (in a transaction the caller holds): a task finished
