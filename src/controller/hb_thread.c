@@ -247,7 +247,8 @@ static void on_pong_again (zpar_reactor_t *r, zpar_watcher_t *w, int revents, vo
 static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hb_thread_t *t = arg;
-    int closed = 0;
+    int closed = 0, nfds = 0;
+    uint32_t fds[DRAIN_MAX];
     for (int k = 0; k < DRAIN_MAX; k++) {
         zmq_msg_t f;
         uint16_t ev = 0;
@@ -272,17 +273,24 @@ static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
                 more = zmq_msg_more (&f);
             zmq_msg_close (&f);
         }
-        if (ev == ZMQ_EVENT_DISCONNECTED && zpar__heartbeat_closed (t->hb, (int)fd) > 0) {
-            zpar__debug ("heartbeat: connection %u closed", fd);
+        if (ev == ZMQ_EVENT_DISCONNECTED)
+            fds[nfds++] = fd;
+    }
+    if (!nfds)
+        return;
+    /* first the pongs still queued (they are read in batches): the last
+     * ones may have come on the connection that just closed, and they
+     * tell which engine it was */
+    read_pongs (t);
+    for (int k = 0; k < nfds; k++)
+        if (zpar__heartbeat_closed (t->hb, (int)fds[k]) > 0) {
+            zpar__debug ("heartbeat: connection %u closed", fds[k]);
             closed++;
         }
-    }
     /* the kernel's word is news now, not at the next tick: the hub looks
      * for the process (an engine of this host), the probe does the rest */
-    if (closed) {
-        read_pongs (t);
+    if (closed)
         (void)zpar__heartbeat_check (t->hb, zpar__reactor_now_us (r), on_event, t);
-    }
     (void)w, (void)revents;
 }
 

@@ -139,8 +139,10 @@ int main (void)
                 break;
             if (r->hdr.type == ZPAR_MSG_RESULT && r->hdr.task == 30) {
                 zpar_proto_result_t res;
-                if (zpar__proto_result_decode (r, &res, &err) == 0)
+                if (zpar__proto_result_decode (r, &res, &err) == 0) {
                     got_result = res.status == ZPAR_STATUS_ABORTED;
+                    zpar__proto_result_clear (&res);
+                }
             } else if (r->hdr.type == ZPAR_MSG_CONTROL_REPLY)
                 got_reply = 1;
             else if (r->hdr.type == ZPAR_MSG_BATCH)
