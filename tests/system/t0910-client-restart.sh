@@ -68,7 +68,7 @@ test_expect_success 'no side effect lost (every index in the file)' '
 # results sent again): without it a task running at a controller kill is
 # run again (load-balanced) or answered engine-died (direct).  What failed
 # it at a prefetch of 16 (direct tasks sent again after "engine not
-# connected", results dropped as stale by the direct relay: t0912,
+# connected", results dropped as stale by the direct relay: t0914,
 # doc/benchmarks.md) is fixed; under heavy load a task can still be fenced
 # by its keeper after its side effect (the heartbeat here is 200 ms) and
 # run again, by design: reported as TAP TODO when it fails, a plain ok

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0912-restart-direct-again: a direct task that reaches a restarted
+# t0914-restart-direct-again: a direct task that reaches a restarted
 # controller before its engine registered again is answered "engine not
 # connected"; its client, having seen the restart, holds that answer in
 # doubt and sends the task again (same id) until the engine is back.  The
