@@ -35,15 +35,32 @@ int zpar__relay_mode_parse (const char *text, zpar_relay_mode_t *mode, zpar_erro
     return 0;
 }
 
+int zpar__relay_controller_node_min (void)
+{
+    const char *env = getenv ("ZPAR_RELAY_CONTROLLER_NODE");
+    char *end;
+    long v;
+    if (!env || !*env)
+        return ZPAR_RELAY_CONTROLLER_NODE_MIN;
+    errno = 0;
+    v = strtol (env, &end, 10);
+    if (errno || *end || v < 0 || v > INT_MAX)
+        return ZPAR_RELAY_CONTROLLER_NODE_MIN;
+    return (int)v;
+}
+
 int zpar__relay_wanted (zpar_relay_mode_t mode, int controller_node, int local_size,
                         const char *scheme)
 {
-    int engines = local_size - (controller_node ? 1 : 0);
+    int engines = local_size - (controller_node ? 1 : 0), min;
     if (mode == ZPAR_RELAY_NEVER || engines < 1 || (scheme && !strcmp (scheme, "pure")))
         return 0;
     if (mode == ZPAR_RELAY_ALWAYS)
         return 1;
-    return !controller_node && engines >= 2;
+    if (!controller_node)
+        return engines >= 2;
+    min = zpar__relay_controller_node_min ();
+    return min > 0 && engines >= min;
 }
 
 struct zpar_relay_child {
