@@ -35,7 +35,11 @@
 #                    its busiest thread; hb_cpu_by_thread name:% of each
 #                    thread that ran
 #   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
-#                    also the totals in KiB
+#                    also the totals in KiB; rss_kib_per_engine_after_tasks
+#                    the same after the tasks (libzmq's pipes and buffers
+#                    touched by traffic); relays_rss_kib_per_engine the
+#                    relays' VmRSS (all of it) after the tasks / N: what
+#                    the node holds instead of the controller
 #   fds_per_engine   (open files with - before) / N
 #   tasks, tasks_per_s, engines_with_tasks   MANY_TASKS no-op tasks
 #                    (default 50000; `true` commands that the farm answers
@@ -137,9 +141,11 @@ for c in $cases; do
 	rss0=$(rss "$cpid")
 	fd0=$(nfd "$cpid")
 	k=0
+	rpids=
 	while [ "$k" -lt "$r" ]; do
 		"$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$k" >"$D/relay-$k.log" 2>&1 &
 		pids="$pids $!"
+		rpids="$rpids $!"
 		k=$((k + 1))
 	done
 	k=0
@@ -198,6 +204,9 @@ for c in $cases; do
 	trc=$?
 	c1=$(ticks "$cpid")
 	sleep 1
+	rss2=$(rss "$cpid")
+	rrss=0
+	for q in $rpids; do rrss=$((rrss + $(rss "$q"))); done
 	ok=$(awk '$1 == "ok" { print $2 }' "$D/tasks.out")
 	secs=$(awk '$1 == "seconds" { print $2 }' "$D/tasks.out")
 	tps=$(awk -v n="${ok:-0}" -v s="${secs:-0}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print 0 }')
@@ -205,6 +214,7 @@ for c in $cases; do
 	busy=$(sum engines_with_tasks)
 	dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
 	rssk=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
+	rssk2=$(awk -v a="$rss0" -v b="$rss2" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	fdk=$(awk -v a="$fd0" -v b="$fd1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
 	cat <<EOF
 engines $n
@@ -217,6 +227,10 @@ controller_cpu_register_s $(awk -v t=$((creg1 - creg0)) -v h="$hz" 'BEGIN { prin
 controller_rss_kb_before $rss0
 controller_rss_kb $rss1
 rss_kib_per_engine $rssk
+controller_rss_kb_after_tasks $rss2
+rss_kib_per_engine_after_tasks $rssk2
+relays_rss_kb_after_tasks $rrss
+relays_rss_kib_per_engine $(awk -v a="$rrss" -v n="$n" 'BEGIN { printf "%.1f", a / n }')
 controller_fds_before $fd0
 controller_fds $fd1
 fds_per_engine $fdk
