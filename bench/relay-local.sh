@@ -10,6 +10,9 @@
 # are wall-clock (noisy on a shared machine: compare within a pair); the
 # relay's CPU and switches per task are the cost it adds to the node.
 # Prints "direct|relay key value" lines and a table.
+# RELAY_CALLGRIND=1: the relay runs under valgrind --tool=callgrind and its
+# instructions over the tasks are counted (callgrind_control -z before, -d
+# after), per task: noise-free, unlike the rest (which it slows down).
 #
 # Environment: ZPAR_BUILD (default ./build).
 set -u
@@ -55,7 +58,12 @@ one () { # MODE REP
     via=
     rp=
     if [ "$1" = relay ]; then
-        "$ZPAR" relay --connection-file "$d/engine.json" --dir "$d/r" >"$d/relay.log" 2>&1 &
+        if [ "${RELAY_CALLGRIND:-0}" = 1 ]; then
+            "$ZB/libtool" --mode=execute valgrind --tool=callgrind --callgrind-out-file="$d/cg.%p" \
+                "$ZPAR" relay --connection-file "$d/engine.json" --dir "$d/r" >"$d/relay.log" 2>&1 &
+        else
+            "$ZPAR" relay --connection-file "$d/engine.json" --dir "$d/r" >"$d/relay.log" 2>&1 &
+        fi
         rp=$!
         pids="$pids $rp"
         i=0
@@ -71,16 +79,23 @@ one () { # MODE REP
     ZPAR_BENCH_TIMEOUT=60 "$W/zpar-bench" start 2 60 -- true >/dev/null 2>&1
     c0=0 s0=0
     [ -n "$rp" ] && c0=$(ticks "$rp") && s0=$(switches "$rp")
+    [ -n "$rp" ] && [ "${RELAY_CALLGRIND:-0}" = 1 ] && callgrind_control -z "$rp" >/dev/null 2>&1
     ZPAR_BENCH_TIMEOUT=120 "$W/zpar-bench" rtt lb inline "$W/noop.so" "$N" >"$d/rtt.out" 2>&1
     ZPAR_BENCH_TIMEOUT=120 "$W/zpar-bench" tput inline "$W/noop.so" "$N" 100 >"$d/tput.out" 2>&1
     c1=0 s1=0
     [ -n "$rp" ] && c1=$(ticks "$rp") && s1=$(switches "$rp")
+    ins=-
+    if [ -n "$rp" ] && [ "${RELAY_CALLGRIND:-0}" = 1 ]; then
+        callgrind_control -d "$rp" >/dev/null 2>&1
+        sleep 1
+        ins=$(cat "$d"/cg.* 2>/dev/null | awk -v n=$((2 * N)) '$1 == "totals:" || $1 == "summary:" { t = $2 } END { if (t) printf "%.0f", t / n; else print "-" }')
+    fi
     p50=$(awk '$1 == "rtt_median_us" { print $2 }' "$d/rtt.out")
     p99=$(awk '$1 == "rtt_p99_us" { print $2 }' "$d/rtt.out")
     tput=$(awk '$1 == "tput_per_s" { print $2 }' "$d/tput.out")
     cpu=$(awk -v t=$((c1 - c0)) -v h="$HZ" -v n=$((2 * N)) 'BEGIN { printf "%.1f", 1e6 * t / h / n }')
     sw=$(awk -v s=$((s1 - s0)) -v n=$((2 * N)) 'BEGIN { printf "%.2f", s / n }')
-    echo "$1 rep $2 rtt_p50_us ${p50:-?} rtt_p99_us ${p99:-?} tput_per_s ${tput:-?} relay_cpu_us_per_task $cpu relay_switches_per_task $sw"
+    echo "$1 rep $2 rtt_p50_us ${p50:-?} rtt_p99_us ${p99:-?} tput_per_s ${tput:-?} relay_cpu_us_per_task $cpu relay_switches_per_task $sw relay_instructions_per_task $ins"
     stop
 }
 
