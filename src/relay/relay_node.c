@@ -38,15 +38,11 @@ int zpar__relay_mode_parse (const char *text, zpar_relay_mode_t *mode, zpar_erro
 int zpar__relay_controller_node_min (void)
 {
     const char *env = getenv ("ZPAR_RELAY_CONTROLLER_NODE");
-    char *end;
-    long v;
-    if (!env || !*env)
-        return ZPAR_RELAY_CONTROLLER_NODE_MIN;
-    errno = 0;
-    v = strtol (env, &end, 10);
-    if (errno || *end || v < 0 || v > INT_MAX)
-        return ZPAR_RELAY_CONTROLLER_NODE_MIN;
-    return (int)v;
+    int v;
+    char extra;
+    /* a number and nothing after it */
+    return env && sscanf (env, "%d%c", &v, &extra) == 1 && v >= 0 ? v
+                                                                  : ZPAR_RELAY_CONTROLLER_NODE_MIN;
 }
 
 int zpar__relay_wanted (zpar_relay_mode_t mode, int controller_node, int local_size,
