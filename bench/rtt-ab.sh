@@ -24,12 +24,14 @@ REPS=5 N=3000
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    --reps) REPS=$2; shift ;;
-    --rtts) N=$2; shift ;;
+    --reps | --rtts)
+        [ "$1" = --reps ] && REPS=${2:-} || N=${2:-}
+        shift 2 || exit 2
+        continue ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "rtt-ab.sh: unknown option $1" >&2; exit 2 ;;
-    *) args+=("$1") ;;
     esac
+    args+=("$1")
     shift
 done
 [ ${#args[@]} = 2 ] || { echo "usage: bench/rtt-ab.sh [--reps N] [--rtts N] BUILD_A BUILD_B" >&2; exit 2; }
