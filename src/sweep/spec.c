@@ -78,6 +78,11 @@ int zpar__sweep_spec_retries (const zpar_sweep_spec_t *s)
     return s ? s->retries : 0;
 }
 
+int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *s)
+{
+    return s ? s->resubmit : 0;
+}
+
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *s)
 {
     return s ? s->timeout : 0.;

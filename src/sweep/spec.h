@@ -75,6 +75,12 @@ const char *zpar__sweep_spec_file_hash (const zpar_sweep_spec_t *spec);  /* SHA-
 int zpar__sweep_spec_shell (const zpar_sweep_spec_t *spec);              /* 0 or 1 */
 int zpar__sweep_spec_retries (const zpar_sweep_spec_t *spec);            /* >= 0 */
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *spec);         /* s, 0 = none */
+/* `resubmit:` the jobs that may continue the sweep in a batch job
+ * (resubmit.h): 0 without the key or with false, ZPAR_SWEEP_RESUBMIT_DEFAULT
+ * for true, else the number given (at most ZPAR_SWEEP_RESUBMIT_MAX). */
+#define ZPAR_SWEEP_RESUBMIT_DEFAULT 10
+#define ZPAR_SWEEP_RESUBMIT_MAX     10000
+int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *spec);
 const zpar_sweep_space_t *zpar__sweep_spec_space (const zpar_sweep_spec_t *spec);
 size_t zpar__sweep_spec_nparams (const zpar_sweep_spec_t *spec);
 const char *zpar__sweep_spec_param_name (const zpar_sweep_spec_t *spec, size_t i);
