@@ -71,6 +71,7 @@ int zpar__cmd_run (int argc, char **argv)
          ZPAR_CLI_DURATION, &o.wait_timeout, 1,
          .bad = "--wait-timeout %s: want a duration like 60 or 2m"},
         {"sweep", 0, "FILE", NULL, ZPAR_CLI_STR, &o.sweep},
+        ZPAR_CLI_RESUBMIT_OPT (&o.resubmit),
         ZPAR_CLI_VERBOSE_OPT ("more log output"),
         zpar__cli_help_opt,
         {NULL},

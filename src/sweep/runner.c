@@ -21,6 +21,7 @@
 #include "outcome.h"
 #include "outfiles.h"
 #include "reactor.h"
+#include "resubmit.h"
 #include "run.h"
 #include "runlog.h"
 #include "runner.h"
@@ -320,6 +321,42 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
     return ZPAR_SWEEP_EXIT_FAILED;
 }
 
+/* ------------------------------------------------------------ continuation */
+
+/* Continuations allowed: the option, else the sweep file's key. */
+static int resubmit_limit (const zpar_sweep_run_opts_t *opts, const zpar_sweep_spec_t *spec)
+{
+    if (opts->resubmit)
+        return opts->resubmit > 0 ? opts->resubmit : 0;
+    return zpar__sweep_spec_resubmit (spec);
+}
+
+/* The job's row in the journal and, when the time is up with points left,
+ * the next job of the chain (resubmit.h). */
+static void continuation (run_t *r, zpar_resubmit_t *rs, int rc)
+{
+    zpar_run_end_t how = ZPAR_RUN_END_ERROR;
+    uint64_t ended = r->n.ok + r->n.skipped_ok + r->n.failed + r->n.skipped_bad;
+    int64_t left = r->n.total > ended ? (int64_t)(r->n.total - ended) : 0;
+    char next[128];
+    zpar_error_t e = {{0}};
+
+    if (rc == ZPAR_RESUBMIT_TIME_UP_STATUS)
+        how = ZPAR_RUN_END_TIME_UP;
+    else if (rc > 128)
+        how = ZPAR_RUN_END_SIGNAL;
+    else if ((rc == ZPAR_SWEEP_EXIT_OK || rc == ZPAR_SWEEP_EXIT_FAILED) && r->iter_done &&
+             !r->journal_dead && !r->runtime_error)
+        how = ZPAR_RUN_END_FINISHED;
+    if (r->journal_dead)
+        return;
+    if (zpar__resubmit_end (rs, r->j, how, rc > 128 ? rc - 128 : 0, (int64_t)r->n.ok,
+                            (int64_t)(r->n.failed + r->n.lost), left, r->o.log, next, sizeof (next),
+                            &e) < 0 &&
+        !next[0])
+        zpar__sweep_warn (&r->o, "%s", e.text);
+}
+
 int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
 {
     run_t r;
@@ -327,6 +364,7 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     char *jpath = NULL;
     int lockfd = -1, rc = ZPAR_SWEEP_EXIT_FAILED, requeued = 0, changed = 0;
     int own_client = 0;
+    zpar_resubmit_t rs;
 
     memset (&r, 0, sizeof (r));
     memset (&pc, 0, sizeof (pc));
@@ -393,8 +431,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         goto done;
     }
 
+    if (zpar__resubmit_begin (&rs, r.j, resubmit_limit (opts, r.spec), err) < 0)
+        goto done;
     loop (&r);
     rc = summary (&r, pc.started, err);
+    continuation (&r, &rs, rc);
 
 done:
     if (r.slots) {
