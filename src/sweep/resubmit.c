@@ -635,7 +635,8 @@ int zpar__resubmit_end (zpar_resubmit_t *rs, zpar_journal_t *j, zpar_run_end_t h
             if (slurm_state (rs->job, state, sizeof (state), &e) < 0) {
                 snprintf (why, sizeof (why), "cannot learn the job's state (%s)", e.text);
                 w = -1;
-            } else if (strcmp (state, "RUNNING") != 0) {
+            } else if (strcmp (state, "RUNNING") != 0 && strcmp (state, "SIGNALING") != 0) {
+                /* SIGNALING: Slurm is delivering the job's --signal */
                 snprintf (why, sizeof (why), "the job is %s, not RUNNING (cancelled?)",
                           state[0] ? state : "gone");
                 w = -1;

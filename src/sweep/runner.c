@@ -351,8 +351,7 @@ static void continuation (run_t *r, zpar_resubmit_t *rs, int rc)
     if (r->journal_dead)
         return;
     if (zpar__resubmit_end (rs, r->j, how, rc > 128 ? rc - 128 : 0, (int64_t)r->n.ok,
-                            (int64_t)(r->n.failed + r->n.lost), left, r->o.log, next, sizeof (next),
-                            &e) < 0 &&
+                            (int64_t)r->n.failed, left, r->o.log, next, sizeof (next), &e) < 0 &&
         !next[0])
         zpar__sweep_warn (&r->o, "%s", e.text);
 }
