@@ -15,6 +15,7 @@ static const char sweep_help[] =
     "Usage: zpar sweep run FILE [-n N] [--journal PATH] [--retry-failed]\n"
     "                     [--connection-file F] [--window W] [--quiet]\n"
     "                     [--resubmit[=N]]\n"
+    "                     [--end-time WHEN] [--margin DURATION]\n"
     "       zpar sweep status FILE [--journal PATH] [--json]\n"
     "       zpar sweep report FILE [--journal PATH] [--format csv|json] [-o OUT]\n"
     "\n"
@@ -66,6 +67,15 @@ static int cmd_run (int argc, char **argv)
          ZPAR_CLI_UINT, &window, 1, 10000000},
         {"quiet", 'q', NULL, "print only errors", ZPAR_CLI_FLAG, &ro.quiet},
         ZPAR_CLI_RESUBMIT_OPT (&ro.resubmit),
+        {"end-time", 0, "WHEN",
+         "the allocation ends then (+10m, HH:MM, YYYY-MM-DDTHH:MM,\n"
+         "@UNIXTIME, none; default: $ZPAR_END_TIME, the Slurm or\n"
+         "PBS job's end)",
+         ZPAR_CLI_STR, &ro.end_time},
+        {"margin", 0, "DURATION",
+         "points must be done this long before the end (default\n"
+         "10% of the time left, 5 s to 60 s)",
+         ZPAR_CLI_DURATION, &ro.margin, 1, .bad = "--margin %s: want a duration like 30 or 2m"},
         ZPAR_CLI_VERBOSE_OPT ("more log output"),
         {"help", 'h', NULL, "this text", ZPAR_CLI_HELP},
         {NULL},
@@ -80,7 +90,8 @@ static int cmd_run (int argc, char **argv)
         opts,
         "\n"
         "Exit status: 0 every point succeeded, 1 some point failed (or did not run),\n"
-        "2 bad sweep file or usage, 3 no cluster reachable, 128+N interrupted by signal N.\n"
+        "2 bad sweep file or usage, 3 no cluster reachable, 75 time is up (the end of the\n"
+        "allocation came with points left for the next job), 128+N interrupted by signal N.\n"
         "In a batch job with --resubmit, a run that stops for the end of the allocation\n"
         "with points left first submits the next job (zpar-sweep(5), \"resubmit\").\n",
         "\n"};

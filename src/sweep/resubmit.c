@@ -609,9 +609,11 @@ int zpar__resubmit_end (zpar_resubmit_t *rs, zpar_journal_t *j, zpar_run_end_t h
                         size_t size, zpar_error_t *err)
 {
     char why[256] = "", outcome[32], state[64] = "";
-    zpar_error_t e = {{0}};
+    zpar_error_t e = {{0}}, mine = {{0}};
     int w, rc = 0;
 
+    if (!err)
+        err = &mine;
     if (size)
         next[0] = '\0';
     switch (how) {
@@ -666,10 +668,13 @@ int zpar__resubmit_end (zpar_resubmit_t *rs, zpar_journal_t *j, zpar_run_end_t h
         }
     } else if (w < 0)
         say (log, "%" PRId64 " points left; no continuation: %s", left, why);
-    if (rs->recorded &&
-        zpar__journal_job_end (j, rs->job, done, failed, left, outcome, rc == 1 ? next : NULL,
-                               rc < 0 ? &e : err) < 0 &&
-        rc == 0)
-        return -1;
+    if (rs->recorded && zpar__journal_job_end (j, rs->job, done, failed, left, outcome,
+                                               rc == 1 ? next : NULL, &e) < 0) {
+        say (log, "could not record the end of job %s in the journal: %s", rs->job, e.text);
+        if (rc == 0) {
+            *err = e;
+            return -1;
+        }
+    }
     return rc;
 }

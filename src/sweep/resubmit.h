@@ -7,7 +7,7 @@
  * ends, what it did (points succeeded and failed in the job, points left,
  * how it ended, the continuation it submitted).  With a resubmit limit, a
  * run that ends because the allocation's time is up (the runner's "time is
- * up" status, or SIGTERM while the job is still running -- Slurm state
+ * up" status ZPAR_SWEEP_EXIT_TIME_UP, or SIGTERM while the job is still running -- Slurm state
  * RUNNING or SIGNALING, PBS state R: Slurm's --signal, PBS's walltime
  * warning) with points left submits the next job of the
  * chain before it exits:
@@ -44,10 +44,6 @@
 #include "journal.h"
 #include "spec.h"
 #include "zpar/error.h"
-
-/* The runner's exit status "time is up, points left for the next job"
- * (walltime.h: EX_TEMPFAIL). */
-#define ZPAR_RESUBMIT_TIME_UP_STATUS 75
 
 /* Continuations when --resubmit (or `resubmit: true`) gives no number,
  * and the most one may ask for. */

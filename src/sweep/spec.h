@@ -51,6 +51,9 @@ typedef struct {
     char *stdout_path; /* absolute path of the stdout file */
     char *stderr_path; /* absolute path of the stderr file */
     char *params_json; /* {"x":1,"s":"a"} in parameter order */
+    double estimate;   /* seconds, from the sweep's estimate: (estimate.h); -1 when
+                          it has none, or the expression gives no number for
+                          this point */
 } zpar_sweep_task_t;
 
 /* Read and validate the sweep file at path.  NULL with errno (ENOENT,
@@ -81,6 +84,10 @@ double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *spec);         /* s, 0
 #define ZPAR_SWEEP_RESUBMIT_DEFAULT 10
 #define ZPAR_SWEEP_RESUBMIT_MAX     10000
 int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *spec);
+/* estimate-by: the parameters points are grouped by to learn their
+ * durations (*n of them; none: NULL and 0); 1 if the file has estimate:. */
+const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *spec, size_t *n);
+int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *spec);
 const zpar_sweep_space_t *zpar__sweep_spec_space (const zpar_sweep_spec_t *spec);
 size_t zpar__sweep_spec_nparams (const zpar_sweep_spec_t *spec);
 const char *zpar__sweep_spec_param_name (const zpar_sweep_spec_t *spec, size_t i);
