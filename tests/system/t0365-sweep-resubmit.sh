@@ -151,7 +151,7 @@ test_expect_success 'a cancelled job (no longer RUNNING) submits nothing' '
 
 test_expect_success 'without --resubmit nothing is asked of Slurm' '
 	fresh && run_job j780 780 &&
-	expect_eq "scheduler calls" "" "$(cat "$CALLS")" &&
+	expect_eq "scheduler calls (but the end time)" "" "$(grep -v "^squeue -h -j 780 -o %e$" "$CALLS")" &&
 	expect_no_grep "continuation" "$ZT_TMP/j780.out"
 '
 
@@ -168,6 +168,25 @@ test_expect_success 'the sweep file'"'"'s resubmit: key; --resubmit=0 overrides 
 	expect_grep "continuation 1 of at most 3" "$ZT_TMP/j782.out" &&
 	fresh && run_job j783 783 --resubmit=0 &&
 	expect_no_grep "^sbatch" "$CALLS"
+'
+
+test_expect_success 'time is up (exit 75: the runner saw the end coming): the continuation is submitted' '
+	fresh && : >"$CALLS" &&
+	echo "estimate: 2" >>"$W/s.yaml" &&
+	SLURM_JOB_ID=790 PATH=$B:$PATH zt_timeout 60 "$ZPAR" sweep run -n 2 --end-time +12 --resubmit=4 "$W/s.yaml" >tu.out 2>&1;
+	rc=$?; sed "s/^/  | /" tu.out "$CALLS";
+	sed -i "/^estimate:/d" "$W/s.yaml" &&
+	expect_eq "exit status" 75 $rc &&
+	expect_grep "^sbatch --parsable --dependency=afterany:790 " "$CALLS" &&
+	expect_grep "submitted job 778 to continue when job 790 ends \(continuation 1 of at most 4\)" tu.out &&
+	$ZPAR sweep status "$W/s.yaml" --json >st.json &&
+	python3 -c "
+import json
+j = json.load(open(\"st.json\"))[\"jobs\"][-1]
+print(j)
+assert j[\"job\"] == \"790\" and j[\"outcome\"] == \"time up\" and j[\"next_job\"] == \"778\", j
+assert j[\"left\"] > 0 and j[\"done\"] > 0 and j[\"done\"] + j[\"left\"] == 10, j
+"
 '
 
 test_expect_success 'a bad resubmit: value is refused with its place' '

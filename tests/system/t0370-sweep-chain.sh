@@ -9,7 +9,8 @@
 # next, the last finished the sweep and submitted nothing).
 #
 # The batch script has no --signal: the runner knows the job's end from
-# Slurm, starts only points that fit (the sweep's estimate: 20 s) and ends
+# Slurm, starts only points that fit (the sweep's estimate: 22 s, the 20 s
+# of sleep and some slack) and ends
 # with "time is up, points left", which submits the continuation.  15
 # engines run 2 rounds of points per job: 2 jobs of about a minute, 3 when
 # the machine is slow.
@@ -38,7 +39,7 @@ trap t0370_cleanup EXIT
 cat >"$W/chain.yaml" <<EOF
 name: chain
 command: ["sh", "-c", "echo start >> $W/mark/{i}; sleep 20; echo end >> $W/mark/{i}"]
-estimate: 20
+estimate: 22
 params:
   i: {range: [0, $NPTS]}
 EOF
