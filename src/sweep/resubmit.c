@@ -163,6 +163,21 @@ static void chomp (char *s)
         s[--n] = '\0';
 }
 
+/* Run the submit command argv (sbatch, qsub) in cwd; the job id it prints
+ * ("ID", or "ID;cluster" from sbatch --parsable) into next.  0 / -1. */
+static int submit (char *const *argv, const char *cwd, char *next, size_t size, zpar_error_t *err)
+{
+    char out[256];
+    if (run_cmd (argv, cwd, out, sizeof (out), err) < 0)
+        return -1;
+    out[strcspn (out, ";\n")] = '\0';
+    chomp (out);
+    if (!out[0])
+        return zpar__errprintf (err, "%s printed no job id", argv[0]);
+    snprintf (next, size, "%s", out);
+    return 0;
+}
+
 /* ------------------------------------------------------------ Slurm */
 
 /* The value of key in `scontrol show job` text, malloc'd, or NULL.
@@ -334,7 +349,7 @@ static int slurm_submit (const char *id, char *next, size_t size, zpar_error_t *
     char tpath[4096];
     strv_t argv = {0};
     int fd = -1, rc = -1;
-    char dep[256], out[256];
+    char dep[256];
 
     if (!(show = malloc (CAPTURE_MAX)) || !(script = malloc (CAPTURE_MAX))) {
         zpar__errnoprintf (err, ENOMEM, "out of memory");
@@ -385,15 +400,7 @@ static int slurm_submit (const char *id, char *next, size_t size, zpar_error_t *
             goto nomem;
     if (strv_add (&argv, tpath) < 0)
         goto nomem;
-    if (run_cmd (argv.v, NULL, out, sizeof (out), err) < 0)
-        goto done;
-    out[strcspn (out, ";\n")] = '\0'; /* --parsable: "ID" or "ID;cluster" */
-    if (!out[0]) {
-        zpar__errprintf (err, "sbatch printed no job id");
-        goto done;
-    }
-    snprintf (next, size, "%s", out);
-    rc = 0;
+    rc = submit (argv.v, NULL, next, size, err);
     goto done;
 nomem:
     zpar__errnoprintf (err, ENOMEM, "out of memory");
@@ -486,7 +493,7 @@ char **zpar__resubmit_split_words (const char *s)
 static int pbs_submit (const char *id, char *state_out, int check_only, char *next, size_t size,
                        zpar_error_t *err)
 {
-    char *text = malloc (CAPTURE_MAX), *args = NULL, **words = NULL, dep[300], out[256];
+    char *text = malloc (CAPTURE_MAX), *args = NULL, **words = NULL, dep[300];
     char *const a1[] = {"qstat", "-f", (char *)id, NULL};
     strv_t argv = {0};
     int rc = -1;
@@ -523,15 +530,7 @@ static int pbs_submit (const char *id, char *state_out, int check_only, char *ne
     for (char **p = words; *p; p++)
         if (strv_add (&argv, *p) < 0)
             goto nomem;
-    if (run_cmd (argv.v, getenv ("PBS_O_WORKDIR"), out, sizeof (out), err) < 0)
-        goto done;
-    chomp (out);
-    if (!out[0]) {
-        zpar__errprintf (err, "qsub printed no job id");
-        goto done;
-    }
-    snprintf (next, size, "%s", out);
-    rc = 0;
+    rc = submit (argv.v, getenv ("PBS_O_WORKDIR"), next, size, err);
     goto done;
 nomem:
     zpar__errnoprintf (err, ENOMEM, "out of memory");
