@@ -197,9 +197,7 @@ test_expect_success 'a bad resubmit: value is refused with its place' '
 '
 
 test_expect_success 'PBS: qsub -W depend=afterany with the job'"'"'s submit arguments' '
-	mkdir -p "$W/pbswd" && sed -i "/^resubmit:/d" "$W/s.yaml" &&
-	fresh &&
-	: >"$CALLS" &&
+	mkdir -p "$W/pbswd"; sed -i "/^resubmit:/d" "$W/s.yaml"; fresh; : >"$CALLS"
 	PBS_JOBID=12.srv PBS_O_WORKDIR=$W/pbswd PATH=$B:$PATH \
 		"$ZPAR" sweep run -n 2 --resubmit "$W/s.yaml" >pbs.out 2>&1 &
 	p=$! && zt_record_pid $p &&
