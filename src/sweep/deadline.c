@@ -33,8 +33,11 @@ static double real_now (void)
 static int learn_row (const zpar_journal_row_t *row, void *arg)
 {
     run_t *r = arg;
-    if (row->state == ZPAR_JSTATE_SUCCEEDED && row->wall_s >= 0 && row->params_json)
+    if (row->state == ZPAR_JSTATE_SUCCEEDED && row->wall_s >= 0 && row->params_json) {
         (void)zpar__estimator_learn (r->est, row->params_json, row->wall_s);
+        if (row->wall_s > r->longest)
+            r->longest = row->wall_s;
+    }
     return 0;
 }
 
@@ -59,6 +62,7 @@ int zpar__sweep_deadline_setup (run_t *r, zpar_error_t *err)
     now = real_now ();
     mono = zpar__mono_s ();
     r->end = wt.end;
+    r->longest = -1;
     r->margin =
         r->opts->margin > 0 ? r->opts->margin : zpar__walltime_default_margin (wt.end - now);
     r->stop_mono = mono + (wt.end - now) - r->margin;
@@ -94,6 +98,8 @@ int zpar__sweep_deadline_admit (run_t *r, const zpar_sweep_task_t *task)
     timeout = zpar__sweep_spec_timeout (r->spec);
     if (timeout > 0 && (est < 0 || est > timeout))
         est = timeout;
+    if (est > r->longest)
+        r->longest = est;
     if (est < 0) {
         /* nothing known yet: the first points teach us */
         r->unknown_started++;
@@ -111,6 +117,8 @@ void zpar__sweep_deadline_learn (run_t *r, const zpar_sweep_task_t *task, double
 {
     if (r->est)
         (void)zpar__estimator_learn (r->est, task->params_json, wall_s);
+    if (r->end && wall_s > r->longest)
+        r->longest = wall_s;
 }
 
 int zpar__sweep_deadline_tick (run_t *r)
@@ -140,6 +148,18 @@ int zpar__sweep_deadline_tick (run_t *r)
     if (r->stopping && (r->n.running == 0 || now >= r->give_up_mono))
         return 1;
     return 0;
+}
+
+size_t zpar__sweep_deadline_room (const run_t *r)
+{
+    double left;
+    if (!r->end)
+        return r->nfree;
+    left = r->stop_mono - zpar__mono_s ();
+    /* a queued point waits at most window / engines points' time */
+    if (r->longest >= 0 && left > ((double)r->window / (double)r->engines + 1) * r->longest)
+        return r->nfree;
+    return r->n.running < r->engines ? r->engines - r->n.running : 0;
 }
 
 uint64_t zpar__sweep_deadline_left (const run_t *r)

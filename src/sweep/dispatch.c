@@ -452,7 +452,8 @@ int zpar__sweep_fill (run_t *r)
     int rc = 0;
     /* points left for lack of time are not counted in np: bound the
      * points looked at per call, so that events are still handled */
-    while (np < BURST && np < r->nfree && examined++ < 4 * BURST) {
+    /* with an end near, fewer than the free slots (deadline.c) */
+    while (np < BURST && np < zpar__sweep_deadline_room (r) && examined++ < 4 * BURST) {
         zpar_task_id_t adopt = {0};
         zpar_sweep_task_t *task;
         pick_t *p = &r->picks[np];
