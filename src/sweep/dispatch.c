@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,15 @@ static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task, int *capped)
         /* when the point will be stopped: a code that checkpoints can
          * save its state before it */
         char at[32];
-        snprintf (at, sizeof (at), "%.0f", r->end - r->margin);
+        snprintf (at, sizeof (at), "%.0f", r->end - r->margin - r->grace);
         if (zpar_task_setenv (t, "ZPAR_STOP_TIME", at) < 0)
+            goto nomem_t;
+    }
+    {
+        double grace;
+        int sig = zpar__sweep_spec_stop_signal (r->spec, &grace);
+        if ((sig || grace > 0) &&
+            zpar_task_set_stop_signal (t, sig ? sig : SIGTERM, grace > 0 ? grace : 1) < 0)
             goto nomem_t;
     }
     if (zpar_task_set_cwd (t, task->workdir) < 0 ||

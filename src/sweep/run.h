@@ -82,6 +82,7 @@ typedef struct {
     /* walltime (deadline.c) */
     double end;          /* the end of the allocation (Unix s), 0: none */
     double margin;       /* points must be done margin s before the end */
+    double grace;        /* stop signal -> SIGKILL (s): points are signalled then */
     double stop_mono;    /* zpar__mono_s () at end - margin */
     double give_up_mono; /* after the stop: stop waiting for results then */
     zpar_sweep_estimator_t *est;

@@ -329,7 +329,8 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
                          "time is up: %" PRIu64 " points left for the next job (%" PRIu64
                          " interrupted at the end, %zu not heard of since; the others were "
                          "not started: they would not have finished %.0f s before the end)",
-                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running, r->margin);
+                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running,
+                         r->margin + r->grace);
         return ZPAR_SWEEP_EXIT_TIME_UP;
     }
     if (r->iter_done && r->n.failed == 0 && r->n.lost == 0 && r->n.skipped_bad == 0 &&
