@@ -179,8 +179,19 @@ struct zpar_client {
 /* ---- loop.c */
 
 /* Create the reactor's watchers for every open socket and the tick timer.
+ * Every socket is watched except those that can only hold what nobody
+ * waits for: the control socket (replies to zpar__client_call on it, which
+ * watches it for the call's length), IOPub while no output callback
+ * subscribes (zpar_client_on_output) and MUX until the client first sends
+ * a direct task (it carries only their results; watched from then on).
+ * An idle socket in the poll set costs every wait of the client two system
+ * calls per wake-up (zmq_poll asks each socket for ZMQ_EVENTS).
  * 0 / -1 ENOMEM. */
 int zpar__client_loop_init (zpar_client_t *c);
+
+/* Watch socket which (on) or leave what arrives on it in the socket (off).
+ * Off drops what the socket already holds when drop is set. */
+void zpar__client_watch (zpar_client_t *c, int which, int on, int drop);
 
 /* A fresh correlation id / task sequence number. */
 uint64_t zpar__client_next_id (zpar_client_t *c);

@@ -177,8 +177,10 @@ static int resend_direct (zpar_client_t *c, zpar_future_t *f, uint64_t now)
     char ident[16];
     int n = snprintf (ident, sizeof (ident), "e%u", f->engine), rc = -1;
     if (m && zpar__msg_unpack (m, f->req, f->req_len, &perr) == 0 &&
-        zpar__msg_push_ident (m, ident, (size_t)n) == 0)
+        zpar__msg_push_ident (m, ident, (size_t)n) == 0) {
+        zpar__client_watch (c, S_MUX, 1, 0);
         rc = zpar__wire_send_chan (c->sock[S_MUX], c->signer, ZPAR_CHAN_MUX, m, ZMQ_DONTWAIT);
+    }
     zpar__msg_destroy (m);
     if (rc == 0) {
         f->resubmits++;
