@@ -21,6 +21,7 @@
 #include "outcome.h"
 #include "outfiles.h"
 #include "reactor.h"
+#include "resubmit.h"
 #include "run.h"
 #include "runlog.h"
 #include "runner.h"
@@ -215,7 +216,7 @@ static void loop (run_t *r)
         /* wait only when there is nothing to dispatch now; then let results
          * gather for a moment, so that one wake-up handles many of them
          * (waking per result costs more than the work on a busy node) */
-        if (r->nfree > 0 && !r->iter_done && !r->held && !r->stopping)
+        if (zpar__sweep_deadline_room (r) > 0 && !r->iter_done && !r->held && !r->stopping)
             nev = zpar_client_poll (r->c, 0, &e);
         else {
             events (r, GATHER_MS);
@@ -329,7 +330,8 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
                          "time is up: %" PRIu64 " points left for the next job (%" PRIu64
                          " interrupted at the end, %zu not heard of since; the others were "
                          "not started: they would not have finished %.0f s before the end)",
-                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running, r->margin);
+                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running,
+                         r->margin + r->grace);
         return ZPAR_SWEEP_EXIT_TIME_UP;
     }
     if (r->iter_done && r->n.failed == 0 && r->n.lost == 0 && r->n.skipped_bad == 0 &&
@@ -343,6 +345,40 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
     return ZPAR_SWEEP_EXIT_FAILED;
 }
 
+/* ------------------------------------------------------------ continuation */
+
+/* Continuations allowed: the option, else the sweep file's key. */
+static int resubmit_limit (const zpar_sweep_run_opts_t *opts, const zpar_sweep_spec_t *spec)
+{
+    if (opts->resubmit)
+        return opts->resubmit > 0 ? opts->resubmit : 0;
+    return zpar__sweep_spec_resubmit (spec);
+}
+
+/* The job's row in the journal and, when the time is up with points left,
+ * the next job of the chain (resubmit.h). */
+static void continuation (run_t *r, zpar_resubmit_t *rs, int rc)
+{
+    zpar_run_end_t how = ZPAR_RUN_END_ERROR;
+    int64_t left = (int64_t)zpar__sweep_deadline_left (r);
+    char next[128];
+    zpar_error_t e = {{0}};
+
+    if (rc == ZPAR_SWEEP_EXIT_TIME_UP)
+        how = ZPAR_RUN_END_TIME_UP;
+    else if (rc > 128)
+        how = ZPAR_RUN_END_SIGNAL;
+    else if ((rc == ZPAR_SWEEP_EXIT_OK || rc == ZPAR_SWEEP_EXIT_FAILED) && r->iter_done &&
+             !r->journal_dead && !r->runtime_error)
+        how = ZPAR_RUN_END_FINISHED;
+    if (r->journal_dead)
+        return;
+    zpar__sweep_log_clear (&r->o);
+    /* it says on the log what it decided, and any failure */
+    (void)zpar__resubmit_end (rs, r->j, how, rc > 128 ? rc - 128 : 0, (int64_t)r->n.ok,
+                              (int64_t)r->n.failed, left, r->o.log, next, sizeof (next), &e);
+}
+
 int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
 {
     run_t r;
@@ -350,6 +386,7 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     char *jpath = NULL;
     int lockfd = -1, rc = ZPAR_SWEEP_EXIT_FAILED, requeued = 0, changed = 0;
     int own_client = 0;
+    zpar_resubmit_t rs;
 
     memset (&r, 0, sizeof (r));
     memset (&pc, 0, sizeof (pc));
@@ -395,14 +432,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     zpar__sweep_cluster_identity (&r);
     r.window = opts->window ? opts->window : default_window (r.c);
     if (r.end > 0) {
-        /* with an end, a point is submitted when an engine is free to
-         * start it: the decision to start it is taken with the clock of
-         * that moment, not when it would have joined a queue */
-        size_t live = live_engines (r.c);
-        if (live < 1)
-            live = 1;
-        if (r.window > live)
-            r.window = (unsigned)live;
+        /* with an end, the window narrows to one point per engine when
+         * the end is near (zpar__sweep_deadline_room) */
+        r.engines = live_engines (r.c);
+        if (r.engines < 1)
+            r.engines = 1;
     }
     if (!(r.slots = calloc (r.window, sizeof (*r.slots))) ||
         !(r.freelist = calloc (r.window, sizeof (*r.freelist))) ||
@@ -431,8 +465,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         goto done;
     }
 
+    if (zpar__resubmit_begin (&rs, r.j, resubmit_limit (opts, r.spec), err) < 0)
+        goto done;
     loop (&r);
     rc = summary (&r, pc.started, err);
+    continuation (&r, &rs, rc);
     if (opts->result) {
         opts->result->time_up = rc == ZPAR_SWEEP_EXIT_TIME_UP;
         opts->result->left = zpar__sweep_deadline_left (&r);

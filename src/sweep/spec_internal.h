@@ -35,6 +35,7 @@ struct zpar_sweep_spec {
     int shell;
     int retries;
     double timeout;
+    int resubmit; /* `resubmit:` continuations allowed (0: none) */
     zpar_sweep_space_t *space;
     size_t nnames;      /* parameters + "index" + "name" */
     const char **names; /* borrowed from the space, plus two literals */
@@ -49,6 +50,8 @@ struct zpar_sweep_spec {
     zpar_tmpl_t *estimate; /* estimate: (estimate.h), or NULL */
     char **estimate_by;    /* estimate-by: parameter names (NULL-terminated), or NULL */
     size_t nestimate_by;
+    int stop_signal;   /* stop-signal:, 0: the engine's (SIGTERM) */
+    double stop_grace; /* stop-grace: seconds, 0: the engine's (1 s) */
 };
 
 /* The state of one load. */

@@ -1,5 +1,6 @@
 /* spec_load.c - reading a sweep file and validating its keys (name,
- * shell, retries, timeout, command, env, workdir, output, stdout, stderr;
+ * shell, retries, timeout, command, env, workdir, output, stdout, stderr,
+ * resubmit;
  * params and exclude are spec_params.c). */
 #include "config.h"
 
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +26,9 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",    "description", "command", "shell",  "params", "combine", "exclude",  "retries",
-    "timeout", "env",         "workdir", "output", "stdout", "stderr",  "estimate", "estimate-by",
+    "name",     "description", "command",     "shell",       "params",     "combine", "exclude",
+    "retries",  "timeout",     "env",         "workdir",     "output",     "stdout",  "stderr",
+    "resubmit", "estimate",    "estimate-by", "stop-signal", "stop-grace",
 };
 enum {
     K_NAME,
@@ -42,8 +45,11 @@ enum {
     K_OUTPUT,
     K_STDOUT,
     K_STDERR,
+    K_RESUBMIT,
     K_ESTIMATE,
     K_ESTIMATE_BY,
+    K_STOP_SIGNAL,
+    K_STOP_GRACE,
     K_COUNT
 };
 
@@ -98,6 +104,28 @@ static zpar_tmpl_t *compile_path (ctx_t *c, yaml_node_t *n, const char *what)
         return NULL;
     }
     return t;
+}
+
+/* A signal a point may be asked to stop with: a name (with or without
+ * SIG) or a number; not KILL or STOP.  0 when not. */
+static int signal_number (const char *v)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"HUP", SIGHUP},   {"USR1", SIGUSR1},
+                {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"ALRM", SIGALRM}, {"XCPU", SIGXCPU}};
+    char *e;
+    long n;
+    if (strncmp (v, "SIG", 3) == 0)
+        v += 3;
+    for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+        if (strcmp (v, sigs[i].name) == 0)
+            return sigs[i].sig;
+    n = strtol (v, &e, 10);
+    if (*v < '0' || *v > '9' || *e || n < 1 || n > 64 || n == SIGKILL || n == SIGSTOP)
+        return 0;
+    return (int)n;
 }
 
 /* estimate: an expression on the parameters (estimate.h), checked on the
@@ -382,6 +410,27 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         s->timeout = v;
     }
 
+    /* resubmit: true (the default limit), false, or the most continuations */
+    if (k[K_RESUBMIT]) {
+        char canon[ZPAR_SWEEP_NUM_MAX];
+        zpar_sweep_vtype_t t;
+        double v;
+        int plain = k[K_RESUBMIT]->type == YAML_SCALAR_NODE && is_plain (k[K_RESUBMIT]);
+        const char *txt = plain ? sval (k[K_RESUBMIT]) : "";
+        if (plain && (!strcmp (txt, "true") || !strcmp (txt, "yes")))
+            s->resubmit = ZPAR_SWEEP_RESUBMIT_DEFAULT;
+        else if (plain && (!strcmp (txt, "false") || !strcmp (txt, "no")))
+            s->resubmit = 0;
+        else if (!plain || zpar__sweep_number_parse (txt, canon, sizeof (canon), &t, &v) < 0 ||
+                 t != ZPAR_SWEEP_INT || v < 0 || v > ZPAR_SWEEP_RESUBMIT_MAX)
+            return zpar__spec_fail (c, k[K_RESUBMIT]->start_mark, EINVAL,
+                                    "resubmit must be true, false or an integer from 0 to %d "
+                                    "(the most jobs that continue the sweep)",
+                                    ZPAR_SWEEP_RESUBMIT_MAX);
+        else
+            s->resubmit = (int)v;
+    }
+
     /* params, combine, exclude */
     if (!k[K_PARAMS])
         return zpar__spec_fail (c, top, EINVAL, "missing key 'params': the sweep has no points");
@@ -462,6 +511,26 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         return -1;
     if (k[K_ESTIMATE_BY] && load_estimate_by (c, k[K_ESTIMATE_BY]) < 0)
         return -1;
+    if (k[K_STOP_SIGNAL]) {
+        if (zpar__spec_want_string (c, k[K_STOP_SIGNAL], "stop-signal") < 0)
+            return -1;
+        if ((s->stop_signal = signal_number (sval (k[K_STOP_SIGNAL]))) <= 0)
+            return zpar__spec_fail (c, k[K_STOP_SIGNAL]->start_mark, EINVAL,
+                                    "stop-signal '%s' is not a signal that can be caught (TERM, "
+                                    "INT, HUP, USR1, USR2, QUIT, ALRM, XCPU, or a number)",
+                                    sval (k[K_STOP_SIGNAL]));
+    }
+    if (k[K_STOP_GRACE]) {
+        double v;
+        if (zpar__spec_want_string (c, k[K_STOP_GRACE], "stop-grace") < 0)
+            return -1;
+        if (zpar__duration_parse (sval (k[K_STOP_GRACE]), &v) < 0 || v > 86400)
+            return zpar__spec_fail (c, k[K_STOP_GRACE]->start_mark, EINVAL,
+                                    "stop-grace '%s' is not a duration up to a day (like 30s, "
+                                    "2m)",
+                                    sval (k[K_STOP_GRACE]));
+        s->stop_grace = v;
+    }
     return 0;
 }
 
