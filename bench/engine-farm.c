@@ -3,6 +3,7 @@
  *
  *   engine-farm -n N --connection-file DIR/engine.json [--relay DIR]...
  *               [--status FILE] [--time-limit S] [--io-threads K] [--fresh-resend 1]
+ *               [--go FILE]
  *
  * Each of the N engines does on the wire what `zpar engine` does: it
  * registers on a DEALER of its own (sent again on it after 1, 2, 4, then
@@ -29,6 +30,9 @@
  * used as written) and Curve.  It measures the controller and the relays,
  * not the engine.
  *
+ * --go FILE stages the start: the registration DEALERs are connected, the
+ * status says "ready 1", and all registrations go once FILE exists (the
+ * clock of all_registered_s starts then, after the farm's own start).
  * One loop: an epoll set of every socket's ZMQ_FD (edge-triggered: each
  * socket is drained and its ZMQ_EVENTS checked again after every send on
  * it), a signalfd and a 50 ms tick (resends, the status file); the socket
@@ -120,6 +124,8 @@ struct farm {
     int ndirty;
     int registered, ever, stopped;
     int fresh_resend; /* --fresh-resend: a new socket per resend (engines before issue 11) */
+    const char *go;   /* --go: the registrations wait for this file */
+    int ready;        /* the registration sockets are open (with --go) */
     uint64_t regs_sent, again, nudges, new_session, pings, tasks, control, dropped;
 };
 
@@ -215,6 +221,16 @@ static void disconnect (feng_t *e)
 
 /* ------------------------------------------------------- registration */
 
+/* A fresh registration DEALER for e (the old one closed). */
+static int reg_open (feng_t *e)
+{
+    close_sock (e, S_REG);
+    if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
+        watch (e, S_REG) < 0)
+        return -1;
+    return 0;
+}
+
 /* A registration: on a fresh socket (fresh: a new one), or again on the
  * same one (the resend, as the engine does). */
 static void reg_send (feng_t *e, int fresh)
@@ -223,15 +239,12 @@ static void reg_send (feng_t *e, int fresh)
     zpar_proto_reg_engine_t req = {0};
     /* repeats on the same socket back off (1, 2, 4, then every 8 s), as
      * the engine's do */
-    e->ivl_us =
-        fresh || !e->s[S_REG] ? RESEND_US : (e->ivl_us < 8 * RESEND_US ? 2 * e->ivl_us : e->ivl_us);
+    e->ivl_us = fresh || !e->s[S_REG] || !e->ivl_us
+                    ? RESEND_US
+                    : (e->ivl_us < 8 * RESEND_US ? 2 * e->ivl_us : e->ivl_us);
     e->next_reg_us = zpar__mono_us () + e->ivl_us;
-    if (fresh || !e->s[S_REG]) {
-        close_sock (e, S_REG);
-        if (!(e->s[S_REG] = mksock (e, ZMQ_DEALER, e->ci->addr[ZPAR_EP_REGISTRAR], NULL)) ||
-            watch (e, S_REG) < 0)
-            return;
-    }
+    if ((fresh || !e->s[S_REG]) && reg_open (e) < 0)
+        return;
     req.h.engine = zpar__eid (e->id);
     req.host = f->host;
     req.pid = (uint64_t)getpid ();
@@ -527,12 +540,12 @@ static void write_status (farm_t *f, const char *path, FILE *also)
                  "engines %d\nregistered %d\nregistered_ever %d\nall_registered_s %.3f\n"
                  "registrations_sent %lu\nregistered_again %lu\nnudges %lu\nnew_session %lu\n"
                  "pings %lu\ntasks %lu\nengines_with_tasks %lu\ncontrol %lu\ndropped %lu\n"
-                 "shut_down %d\n",
+                 "shut_down %d\nready %d\n",
                  f->n, f->registered, f->ever, f->all_at ? (double)(f->all_at - f->t0) / 1e6 : -1.0,
                  (unsigned long)f->regs_sent, (unsigned long)f->again, (unsigned long)f->nudges,
                  (unsigned long)f->new_session, (unsigned long)f->pings, (unsigned long)f->tasks,
                  (unsigned long)busy, (unsigned long)f->control, (unsigned long)f->dropped,
-                 f->stopped);
+                 f->stopped, f->ready);
     }
     if (fp && fclose (fp) == 0)
         (void)rename (tmp, path);
@@ -599,7 +612,7 @@ static int setup (farm_t *f, int io_threads)
 static int usage (void)
 {
     fprintf (stderr, "usage: engine-farm -n N --connection-file FILE [--relay DIR]... [--status "
-                     "FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1]\n");
+                     "FILE] [--time-limit S] [--io-threads K] [--fresh-resend 0|1] [--go FILE]\n");
     return 2;
 }
 
@@ -631,6 +644,8 @@ int main (int argc, char **argv)
             io_threads = atoi (v);
         else if (!strcmp (a, "--fresh-resend"))
             f->fresh_resend = atoi (v);
+        else if (!strcmp (a, "--go"))
+            f->go = v;
         else
             return usage ();
         i++;
@@ -652,9 +667,16 @@ int main (int argc, char **argv)
     }
     if (setup (f, io_threads) < 0)
         return 1;
+    for (int i = 0; f->go && i < f->n; i++) /* staged: the sockets first */
+        if (reg_open (&f->e[i]) < 0)
+            return 1;
+    if ((f->ready = f->go != NULL))
+        write_status (f, status, NULL);
+    for (int t = 0; f->go && access (f->go, F_OK) < 0 && t < limit * 1000 / TICK_MS; t++)
+        usleep (TICK_MS * 1000);
     f->t0 = zpar__mono_us ();
     for (int i = 0; i < f->n; i++) /* the start storm: all at once */
-        reg_send (&f->e[i], 1);
+        reg_send (&f->e[i], !f->go);
     for (int quit = 0; !quit;) {
         struct epoll_event evs[256];
         uint64_t now;

@@ -13,6 +13,10 @@
 # does not take the batches of a newer client);
 # MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
 # on a fresh socket each time, as engines did before issue 11.
+# MANY_STAGED=1 (the default) stages the start: every farm first opens
+# its engines' registration sockets (engine-farm --go), then all
+# registrations go at once and the clock starts; MANY_STAGED=0 starts the
+# clock with the farm processes (their own start counted in).
 # CASE is ENGINES:RELAYS[:FARMS] (RELAYS 0: every engine straight to the
 # controller over tcp loopback; FARMS: engine-farm processes, default one
 # per 500 engines).  Default cases: 1000:0 1000:10; with --full also
@@ -26,6 +30,12 @@
 #                    registration reply (the slowest farm's figure)
 #   live_s           until the controller lists them all live (polled every 0.2 s)
 #   controller_cpu_register_s  the controller's CPU seconds meanwhile;
+#                    relays_cpu_register_s, farms_cpu_register_s the same
+#                    for all relays and all farms together, machine_cpu_
+#                    register_s every process of the machine (/proc/stat),
+#                    others_cpu_register_s what is not ours (the machine's
+#                    other work), register_cores the machine's busy cores
+#                    meanwhile (machine CPU / live_s);
 #                    registrations_sent: the farms' registrations, resends
 #                    included (an engine sends again on a fresh socket after
 #                    1 s without an answer, as `zpar engine` does)
@@ -83,6 +93,15 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 hz=$(getconf CLK_TCK)
 now () { date +%s.%N; }
 ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of every process given, added
+ticks_sum () {
+	s=0
+	for q in "$@"; do s=$((s + $(ticks "$q"))); done
+	echo $s
+}
+# busy CPU ticks of the whole machine (user nice system irq softirq steal)
+machine_ticks () { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+staged=${MANY_STAGED:-1}
 rss () { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 nfd () { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # CPU ticks of each thread of $1: "tid ticks" lines
@@ -137,9 +156,11 @@ for c in $cases; do
 	rss0=$(rss "$cpid")
 	fd0=$(nfd "$cpid")
 	k=0
+	rpids=
 	while [ "$k" -lt "$r" ]; do
 		"$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$k" >"$D/relay-$k.log" 2>&1 &
 		pids="$pids $!"
+		rpids="$rpids $!"
 		k=$((k + 1))
 	done
 	k=0
@@ -153,8 +174,14 @@ for c in $cases; do
 	done
 	# relays: until each has its upstream connections
 	[ "$r" -gt 0 ] && sleep 1
+	set -- # the staged start: the farms wait for this file
+	[ "$staged" = 1 ] && set -- --go "$D/go"
+	goargs="$*"
 	t0=$(now)
 	creg0=$(ticks "$cpid")
+	rreg0=$(ticks_sum $rpids)
+	m0=$(machine_ticks)
+	fpids=
 	k=0
 	while [ "$k" -lt "$p" ]; do
 		lo=$((k * n / p))
@@ -168,15 +195,35 @@ for c in $cases; do
 			done
 		fi
 		"$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
-			--time-limit $((tmo * 4)) --fresh-resend "${MANY_FRESH_RESEND:-0}" "$@" \
+			--time-limit $((tmo * 4)) --fresh-resend "${MANY_FRESH_RESEND:-0}" $goargs "$@" \
 			>"$D/farm-$k.out" 2>&1 &
 		pids="$pids $!"
+		fpids="$fpids $!"
 		k=$((k + 1))
 	done
+	freg0=0
+	if [ "$staged" = 1 ]; then
+		i=0
+		until [ "$(cat "$D"/farm-*.st 2>/dev/null | awk '$1 == "ready" && $2 == 1' | wc -l)" -ge "$p" ] ||
+			[ $i -gt $((tmo * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 1 # their connections made
+		t0=$(now)
+		creg0=$(ticks "$cpid")
+		rreg0=$(ticks_sum $rpids)
+		freg0=$(ticks_sum $fpids)
+		m0=$(machine_ticks)
+		: >"$D/go"
+	fi
 	export ZPAR_CONNECTION_FILE="$D/client.json"
 	timeout "$tmo" "$client" engines "$n" "$tmo" >"$D/live.out" 2>&1
 	live_rc=$?
 	creg1=$(ticks "$cpid")
+	rreg1=$(ticks_sum $rpids)
+	freg1=$(ticks_sum $fpids)
+	m1=$(machine_ticks)
 	live_s=$(echo "$(now) - $t0" | bc | awk '{ printf "%.2f", $1 }')
 	[ $live_rc = 0 ] || { echo "many.sh: not all $n engines live: $(cat "$D/live.out")" >&2; rc=1; }
 	sum () { cat "$D"/farm-*.st 2>/dev/null | awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
@@ -213,7 +260,13 @@ farms $p
 registered_s $reg_s
 live_s $live_s
 registrations_sent $(sum registrations_sent)
+staged $staged
 controller_cpu_register_s $(awk -v t=$((creg1 - creg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+relays_cpu_register_s $(awk -v t=$((rreg1 - rreg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+farms_cpu_register_s $(awk -v t=$((freg1 - freg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+machine_cpu_register_s $(awk -v t=$((m1 - m0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+others_cpu_register_s $(awk -v t=$((m1 - m0 - (creg1 - creg0) - (rreg1 - rreg0) - (freg1 - freg0))) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+register_cores $(awk -v t=$((m1 - m0)) -v h="$hz" -v s="$live_s" 'BEGIN { if (s > 0) printf "%.2f", t / h / s; else print 0 }')
 controller_rss_kb_before $rss0
 controller_rss_kb $rss1
 rss_kib_per_engine $rssk

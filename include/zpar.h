@@ -272,7 +272,20 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
  * program that submits and then does something else for long without
  * calling the library must call zpar_flush (as a stdio program calls
  * fflush) or its tasks wait in the client.  ZPAR_CLIENT_NO_BATCH (or
- * $ZPAR_CLIENT_BATCH=0) sends each submit at once instead. */
+ * $ZPAR_CLIENT_BATCH=0) sends each submit at once instead.
+ *
+ * The window: at most 4,096 of a client's load-balanced tasks are in the
+ * controller unfinished at once ($ZPAR_CLIENT_WINDOW sets the number; 0:
+ * no bound).  A submit beyond it never blocks and never fails for it: the
+ * task waits in the client, in submission order, and is sent as results
+ * come back, while the program polls or waits (any call that reads the
+ * network); so a burst of a million tasks waits in the program, not in
+ * the controller's memory.  A task that waits there is not known to the
+ * controller yet (zpar_client_abort answers it at once as aborted, without
+ * the controller); zpar_client_sync and zpar_client_destroy send every
+ * waiting task first, as does zpar_future_destroy for its own task.
+ * Tasks bound to engines (targets) without dependencies do not count and
+ * never wait. */
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
 
 /* Send the load-balanced submits not sent yet (see zpar_submit) now.

@@ -71,6 +71,12 @@ int zpar__cmd_run (int argc, char **argv)
          ZPAR_CLI_DURATION, &o.wait_timeout, 1,
          .bad = "--wait-timeout %s: want a duration like 60 or 2m"},
         {"sweep", 0, "FILE", NULL, ZPAR_CLI_STR, &o.sweep},
+        {"end-time", 0, "WHEN",
+         "with --sweep: the allocation ends then (default: the\n"
+         "Slurm or PBS job's end; see zpar sweep run --help)",
+         ZPAR_CLI_STR, &o.end_time},
+        {"margin", 0, "DURATION", "with --sweep: points must be done this long before the end",
+         ZPAR_CLI_DURATION, &o.margin, 1, .bad = "--margin %s: want a duration like 30 or 2m"},
         ZPAR_CLI_VERBOSE_OPT ("more log output"),
         zpar__cli_help_opt,
         {NULL},
@@ -85,7 +91,8 @@ int zpar__cmd_run (int argc, char **argv)
         "                   every engine has registered, then shuts the cluster down;\n"
         "                   the exit code is CMD's\n"
         "  --sweep FILE     rank 0 runs the sweep (see zpar-sweep(5)); exit 0 only if\n"
-        "                   every point succeeded\n"
+        "                   every point succeeded, 75 if the job's time was up with\n"
+        "                   points left for the next job\n"
         "  (neither)        serve until 'zpar stop' or the end of the job; clients in the\n"
         "                   same job find the cluster with no option\n",
         opts, "\n" ZPAR_CLI_EXIT_HELP, .in_order = 1};

@@ -14,6 +14,7 @@
 static const char sweep_help[] =
     "Usage: zpar sweep run FILE [-n N] [--journal PATH] [--retry-failed]\n"
     "                     [--connection-file F] [--window W] [--quiet]\n"
+    "                     [--end-time WHEN] [--margin DURATION]\n"
     "       zpar sweep status FILE [--journal PATH] [--json]\n"
     "       zpar sweep report FILE [--journal PATH] [--format csv|json] [-o OUT]\n"
     "\n"
@@ -64,6 +65,15 @@ static int cmd_run (int argc, char **argv)
         {"window", 'w', "W", "tasks outstanding at most (default max(64, 8 x engines))",
          ZPAR_CLI_UINT, &window, 1, 10000000},
         {"quiet", 'q', NULL, "print only errors", ZPAR_CLI_FLAG, &ro.quiet},
+        {"end-time", 0, "WHEN",
+         "the allocation ends then (+10m, HH:MM, YYYY-MM-DDTHH:MM,\n"
+         "@UNIXTIME, none; default: $ZPAR_END_TIME, the Slurm or\n"
+         "PBS job's end)",
+         ZPAR_CLI_STR, &ro.end_time},
+        {"margin", 0, "DURATION",
+         "points must be done this long before the end (default\n"
+         "10% of the time left, 5 s to 60 s)",
+         ZPAR_CLI_DURATION, &ro.margin, 1, .bad = "--margin %s: want a duration like 30 or 2m"},
         ZPAR_CLI_VERBOSE_OPT ("more log output"),
         {"help", 'h', NULL, "this text", ZPAR_CLI_HELP},
         {NULL},
@@ -78,7 +88,8 @@ static int cmd_run (int argc, char **argv)
         opts,
         "\n"
         "Exit status: 0 every point succeeded, 1 some point failed (or did not run),\n"
-        "2 bad sweep file or usage, 3 no cluster reachable, 128+N interrupted by signal N.\n",
+        "2 bad sweep file or usage, 3 no cluster reachable, 75 time is up (the end of the\n"
+        "allocation came with points left for the next job), 128+N interrupted by signal N.\n",
         "\n"};
     zpar_error_t err = {{0}};
     const char *file;

@@ -59,11 +59,15 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
-    if (!engine && c->pend)
+    if (!engine && zpar__client_window_hold (c, f, &p))
+        rc = 0; /* the window is full: it goes when results make room (window.c) */
+    else if (!engine && c->pend)
         rc = zpar__client_pend (c, f, m); /* goes with the next batch (pack.c) */
     else
         rc = zpar__wire_send_chan (c->sock[which], c->signer, zpar__client_chan (which), m, 0);
     m->nenv = 0;
+    if (rc == 0 && !engine && !f->held)
+        zpar__client_window_sent (c, f, &p);
     if (rc < 0) {
         int e = errno;
         zpar__idmap_del (c->futures, f->id);
@@ -177,6 +181,8 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
         int saved = errno;
         zpar_client_t *c = f->c;
         if (c) {
+            zpar__client_window_forget (c, f);
+            zpar__client_window_done (c, f);
             zpar__client_pend_forget (c, f);
             zpar__idmap_del (c->futures, f->id);
             if (f->query)
@@ -601,6 +607,8 @@ ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_
         return zpar__errprintf (err, "no client or no task id");
     }
     f = zpar__idmap_get (c->futures, id.id);
+    if (f && zpar__client_window_abort (c, f))
+        return 0; /* it waited in the window: never sent, answered here */
     if (f && f->engine)
         engine = f->engine;
     else {

@@ -93,6 +93,11 @@ struct zpar_future {
     uint64_t doubt_until_us; /* decide then (monotonic) */
     int no_poll;             /* sent again after a doubt: its result comes, not the hub's */
     int pending;             /* its request waits in c->pend, not sent yet (pack.c) */
+    /* the client's window (window.c): held here, not sent yet, because the
+     * window was full; or counted in the window (sent, not done) */
+    int held;
+    int counted;
+    zpar_future_t *held_prev, *held_next;
 };
 
 /* A submit sends the pending batch once its oldest task is this old
@@ -163,6 +168,12 @@ struct zpar_client {
     uint64_t pend_since_us; /* when the oldest was submitted (monotonic) */
     uint64_t pend_age_us;   /* a submit sends them once the oldest is this old; 0: never */
     uint64_t items_dropped; /* items of received batches dropped (malformed, wrong type) */
+    /* the window (window.c): load-balanced tasks sent and not done, at
+     * most c->window (0: no bound); the others wait here, in order */
+    size_t window;
+    size_t inflight;
+    size_t nheld;
+    zpar_future_t *held_head, *held_tail;
 };
 
 /* ---- loop.c */
@@ -235,6 +246,46 @@ int zpar__client_flush (zpar_client_t *c);
 /* f is destroyed: send its pending task first (a task once submitted
  * runs, whatever becomes of its future), or forget it if that fails. */
 void zpar__client_pend_forget (zpar_client_t *c, zpar_future_t *f);
+
+/* ---- window.c */
+
+/* The window: a load-balanced submit goes to the controller only while
+ * fewer than c->window of this client's load-balanced tasks are there
+ * unfinished; the others wait in the client, in submission order, and go
+ * as results come back (the next pump).  So a burst waits in the client,
+ * not in the controller's memory; an abort of a task held here is
+ * answered here; a task held here was never sent, so a controller restart
+ * has nothing of it to lose or to run twice.  Tasks bound to engines
+ * (targets) without dependencies are neither counted nor held (they may
+ * wait long for an engine that is not there yet).  $ZPAR_CLIENT_WINDOW
+ * sets the bound (0: none). */
+#define ZPAR_CLIENT_WINDOW_DEFAULT 4096u
+
+/* The bound from $ZPAR_CLIENT_WINDOW, else the default. */
+size_t zpar__client_window_env (void);
+
+/* Whether a load-balanced task t must wait in the client (the window is
+ * full, or others wait already); if so f is held (appended, f->held). */
+int zpar__client_window_hold (zpar_client_t *c, zpar_future_t *f, const zpar_proto_task_t *t);
+
+/* f's task went to the controller: counted (if t is counted). */
+void zpar__client_window_sent (zpar_client_t *c, zpar_future_t *f, const zpar_proto_task_t *t);
+
+/* f is done (result, failure) or destroyed: no longer counted. */
+void zpar__client_window_done (zpar_client_t *c, zpar_future_t *f);
+
+/* Send held tasks while the window has room (all of them with all set:
+ * zpar_client_sync, zpar_client_destroy).  A task that cannot be sent
+ * stays held, first in line. */
+void zpar__client_window_release (zpar_client_t *c, int all);
+
+/* f is held: answered here as aborted, never sent.  1 if it was held
+ * (f completed), 0 if not. */
+int zpar__client_window_abort (zpar_client_t *c, zpar_future_t *f);
+
+/* f is being destroyed while held: its task is sent now (a task once
+ * submitted runs, whatever becomes of its future), not counted. */
+void zpar__client_window_forget (zpar_client_t *c, zpar_future_t *f);
 
 /* ---- resync.c */
 

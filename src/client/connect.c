@@ -303,6 +303,7 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         goto error;
     }
     c->pend_age_us = env_batch_age ();
+    c->window = zpar__client_window_env ();
     c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:
@@ -328,7 +329,9 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
     int linger = 5000, saved = errno;
     if (!c)
         return;
-    /* the submits not sent yet go before we do */
+    /* the submits not sent yet go before we do, the window's too */
+    if (c->sock[S_TASK] && !c->no_linger)
+        zpar__client_window_release (c, 1);
     if (c->pend && c->sock[S_TASK] && !c->no_linger)
         (void)zpar__client_flush (c);
     zpar__batch_destroy (c->pend);

@@ -64,6 +64,7 @@ void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r
         return;
     }
     f->result = r;
+    zpar__client_window_done (c, f);
     if (f->remote && c->nremote)
         c->nremote--;
     if (c->outstanding)
@@ -129,6 +130,7 @@ void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const 
 {
     f->err_no = e;
     snprintf (f->err_text, sizeof (f->err_text), "%s", text);
+    zpar__client_window_done (c, f);
     if (c->nremote)
         c->nremote--;
     if (c->outstanding)
@@ -509,7 +511,9 @@ int zpar__client_pump (zpar_client_t *c, long timeout_ms)
         return -1;
     }
     /* the submits made since the last pump go before we look for results
-     * (a failed send keeps them pending for the next pump) */
+     * (a failed send keeps them pending for the next pump), with those
+     * the window holds as far as results made room */
+    zpar__client_window_release (c, 0);
     (void)zpar__client_flush (c);
     c->handled = 0;
     c->interrupted = 0;
@@ -620,6 +624,7 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
         return NULL;
     }
     /* pending submits first: the request may name them (abort, sync) */
+    zpar__client_window_release (c, 0);
     (void)zpar__client_flush (c);
     c->want_type = rtype;
     c->want_task = req->hdr.task;

@@ -79,8 +79,8 @@ void zpar__client_hub_session (zpar_client_t *c, uint64_t session)
             zpar__idmap_del (c->queries, f->query);
             f->query = 0;
         }
-        if (f->result || f->err_no)
-            continue;
+        if (f->result || f->err_no || f->held)
+            continue; /* a held task was never sent: it goes to the new one (window.c) */
         if (!f->remote) {
             f->remote = 1;
             c->nremote++;
@@ -419,6 +419,8 @@ ZPAR_API int zpar_client_sync (zpar_client_t *c, double timeout, zpar_error_t *e
     }
     if (zpar__client_wait_begin (c, err) < 0)
         return -1;
+    /* every task submitted so far is to be confirmed: the window's too */
+    zpar__client_window_release (c, 1);
     for (;;) {
         size_t n = 0, pos = 0, unconfirmed = 0;
         zpar_future_t *f;

@@ -68,6 +68,56 @@ zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id)
     return e;
 }
 
+/* FNV-1a, never 0 (the idmap's empty key) */
+static uint64_t fnv1a (const char *s)
+{
+    uint64_t x = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        x = (x ^ (uint8_t)*s) * 0x100000001b3ull;
+    return x ? x : 1;
+}
+
+static uint64_t uuid_key (const zpar_hub_t *h, const char *uuid)
+{
+    uint64_t k = h->uuid_hash ? h->uuid_hash (uuid) : fnv1a (uuid);
+    return k ? k : 1;
+}
+
+zpar_hub_engine_t *zpar__hub_engine_by_uuid (zpar_hub_t *h, const char *uuid)
+{
+    zpar_hub_engine_t *e;
+    if (!h || !uuid || !*uuid)
+        return NULL;
+    if (h->engine_uuids && (e = zpar__idmap_get (h->engine_uuids, uuid_key (h, uuid))) &&
+        e->state != ZPAR_HUB_ENGINE_UNKNOWN && !strcmp (e->uuid, uuid))
+        return e;
+    if (!h->uuid_unindexed)
+        return NULL;
+    for (uint32_t i = 0; i < h->nengines; i++)
+        if (h->engines[i]->state != ZPAR_HUB_ENGINE_UNKNOWN && !strcmp (h->engines[i]->uuid, uuid))
+            return h->engines[i];
+    return NULL;
+}
+
+void zpar__hub_engine_set_uuid (zpar_hub_t *h, zpar_hub_engine_t *e, const char *uuid)
+{
+    zpar_hub_engine_t *o;
+    uint64_t k;
+    if (e->uuid[0] && h->engine_uuids &&
+        zpar__idmap_get (h->engine_uuids, (k = uuid_key (h, e->uuid))) == e)
+        (void)zpar__idmap_del (h->engine_uuids, k);
+    snprintf (e->uuid, sizeof (e->uuid), "%s", uuid ? uuid : "");
+    if (!e->uuid[0])
+        return;
+    k = uuid_key (h, e->uuid);
+    /* a hash another engine holds: that one stays, lookups that miss
+     * look through the table from now on */
+    if ((!h->engine_uuids && !(h->engine_uuids = zpar__idmap_create ())) ||
+        ((o = zpar__idmap_get (h->engine_uuids, k)) && o != e) ||
+        zpar__idmap_put (h->engine_uuids, k, e) < 0)
+        h->uuid_unindexed++;
+}
+
 unsigned zpar__hub_engines_alive (const zpar_hub_t *h)
 {
     unsigned n = 0;
@@ -629,4 +679,7 @@ void zpar__hub_free_state (zpar_hub_t *h)
     h->nengines = h->engines_cap = 0;
     zpar__idmap_destroy (h->engine_ids);
     h->engine_ids = NULL;
+    zpar__idmap_destroy (h->engine_uuids);
+    h->engine_uuids = NULL;
+    h->uuid_unindexed = 0;
 }

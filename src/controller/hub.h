@@ -85,6 +85,9 @@ typedef struct zpar_hub {
      * RESUBMIT) when it is released, before it is sent (tests) */
     void (*released) (void *arg, const zpar_msg_t *reply);
     void *released_arg;
+    /* the hash of the uuid index (NULL: FNV-1a; tests give one that
+     * collides) */
+    uint64_t (*uuid_hash) (const char *uuid);
     /* state (zpar__hub_init) */
     uint32_t hb_gen;             /* the last heartbeat watch number given */
     long fd_base;                /* files open when the loop started (zpar__hub_run) */
@@ -94,6 +97,8 @@ typedef struct zpar_hub {
     uint32_t nengines;           /* how many */
     uint32_t engines_cap;        /* allocated */
     zpar_idmap_t *engine_ids;    /* engine id -> its entry in engines */
+    zpar_idmap_t *engine_uuids;  /* hash of its uuid -> an engine (zpar__hub_engine_by_uuid) */
+    uint64_t uuid_unindexed;     /* engines left out of it (a hash taken, or no memory) */
     uint32_t next_engine;
     zpar_idmap_t *live; /* task id -> live record (hub.c) */
     uint64_t n_pending;
@@ -165,6 +170,14 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms);
 zpar_hub_engine_t *zpar__hub_engine_slot (zpar_hub_t *h, zpar_eid_t id);
 /* Engine id if it ever registered, else NULL. */
 zpar_hub_engine_t *zpar__hub_engine_get (zpar_hub_t *h, zpar_eid_t id);
+/* The engine that registered with uuid (alive or dead: a uuid is in one
+ * slot at most), else NULL.  A hash lookup; only when some engine could
+ * not be indexed (two uuids of the same hash, or no memory) does a miss
+ * look through the whole table. */
+zpar_hub_engine_t *zpar__hub_engine_by_uuid (zpar_hub_t *h, const char *uuid);
+/* Give e the uuid (NULL or "": none) and keep the index of
+ * zpar__hub_engine_by_uuid: e->uuid is changed only through this. */
+void zpar__hub_engine_set_uuid (zpar_hub_t *h, zpar_hub_engine_t *e, const char *uuid);
 /* Number of live engines. */
 unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
 

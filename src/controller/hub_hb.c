@@ -264,7 +264,11 @@ int zpar__hub_engine_room (zpar_hub_t *h, char *text, size_t size)
     if (!h || h->fd_limit <= 0)
         return 0;
     /* the engines straight to us hold about 7 files each; those behind a
-     * relay none (their relay's 7 connections were open before them) */
+     * relay none (their relay's 7 connections were open before them);
+     * with room for every slot of the table, none is counted */
+    if (h->fd_base + ((long)h->nengines + 1) * ZPAR_HUB_FDS_PER_ENGINE + ZPAR_HUB_FDS_RESERVE <=
+        h->fd_limit)
+        return 0;
     alive = 0;
     for (uint32_t i = 0; i < h->nengines; i++)
         alive += h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&

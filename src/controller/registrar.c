@@ -55,11 +55,8 @@ static zpar_eid_t pick_engine_id (zpar_hub_t *h, const char *uuid, zpar_eid_t wa
     zpar_eid_t known;
     uint32_t id;
     /* the same engine registering again (lost controller, resend) keeps its id */
-    for (uint32_t i = 0; i < h->nengines; i++) {
-        if (h->engines[i]->state != ZPAR_HUB_ENGINE_UNKNOWN &&
-            strcmp (h->engines[i]->uuid, uuid) == 0)
-            return h->engines[i]->id;
-    }
+    if ((e = zpar__hub_engine_by_uuid (h, uuid)))
+        return e->id;
     /* ... also after a controller restart */
     if (h->records && zpar__records_engine_get (h->records, uuid, &known) == 0 && known.v &&
         known.v <= ZPAR_HUB_ENGINE_ID_MAX &&
@@ -105,12 +102,8 @@ static int repeat_of (zpar_hub_t *h, const zpar_proto_reg_engine_t *rq, const zp
                       zpar_msg_t *r, int *rc)
 {
     zpar_proto_reg_engine_reply_t rep = {0};
-    zpar_hub_engine_t *e = NULL;
-    for (uint32_t i = 0; i < h->nengines && !e; i++)
-        if (h->engines[i]->state == ZPAR_HUB_ENGINE_ALIVE &&
-            !strcmp (h->engines[i]->uuid, rq->uuid))
-            e = h->engines[i];
-    if (!e || !same_peer (e, m))
+    zpar_hub_engine_t *e = zpar__hub_engine_by_uuid (h, rq->uuid);
+    if (!e || e->state != ZPAR_HUB_ENGINE_ALIVE || !same_peer (e, m))
         return 0;
     h->reg_repeats++;
     rep.h.engine = e->id;
@@ -195,12 +188,13 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     memset (route.via, 0, sizeof (route.via));
     if (m->nenv == 2 && zpar__relay_id_is (m->env[0].data, m->env[0].len))
         memcpy (route.via, m->env[0].data, sizeof (route.via));
+    zpar__hub_engine_set_uuid (h, e, NULL); /* out of the index, in again below */
     memset (e, 0, sizeof (*e));
     e->id = id;
     e->route = route;
     e->state = ZPAR_HUB_ENGINE_ALIVE;
     snprintf (e->host, sizeof (e->host), "%s", rq.host ? rq.host : "?");
-    snprintf (e->uuid, sizeof (e->uuid), "%s", rq.uuid);
+    zpar__hub_engine_set_uuid (h, e, rq.uuid);
     e->pid = (int)rq.pid;
     e->rank = rq.rank;
     if (m->nenv > 0)

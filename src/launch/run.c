@@ -236,11 +236,13 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
             so.sweep_path = o->sweep;
             so.journal_path = o->journal;
             so.retry_failed = o->retry_failed;
+            so.end_time = o->end_time;
+            so.margin = o->margin;
             /* SIGTERM (walltime, scancel) stops the sweep first: it records
              * what was running as interrupted, then we shut the cluster down */
             so.handle_signals = 1;
             rc = zpar__sweep_run (&so, &err);
-            if (rc == 2 || rc == 3)
+            if (rc == 2 || rc == 3 || rc == ZPAR_SWEEP_EXIT_TIME_UP)
                 fprintf (stderr, "zpar run: %s\n", err.text);
             zpar_client_shutdown (c, NULL);
         } else {

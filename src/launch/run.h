@@ -37,6 +37,11 @@ typedef struct {
     double wait_timeout; /* seconds for all engines to register */
     int curve;           /* CurveZMQ on every socket; the engine keys travel
                             with the endpoints in the wire-up blob */
+
+    /* sweep: --end-time (sweep/walltime.h) or NULL, --margin seconds (0:
+     * default) */
+    const char *end_time;
+    double margin;
 } zpar_run_opts_t;
 
 /* Run this rank's part.  Returns the process exit code: on rank 0 the

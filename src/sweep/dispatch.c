@@ -69,11 +69,24 @@ void zpar__sweep_cluster_identity (run_t *r)
 
 /* The command task of a point (its workdir created).  NULL on a runtime
  * error (reported; the point is not run). */
-static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task)
+static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task, int *capped)
 {
     zpar_task_t *t;
     double timeout = zpar__sweep_spec_timeout (r->spec);
     int retries = zpar__sweep_spec_retries (r->spec);
+
+    *capped = 0;
+    if (r->end > 0) {
+        /* the engine itself stops the point when the stop time comes
+         * (SIGTERM, then SIGKILL), whatever the runner is doing then */
+        double left = r->stop_mono - zpar__mono_s ();
+        if (left < 1)
+            left = 1;
+        if (timeout <= 0 || left < timeout) {
+            timeout = left;
+            *capped = 1;
+        }
+    }
 
     if (zpar__sweep_ensure_dir (&r->dc, task->workdir) < 0) {
         zpar__sweep_warn (&r->o, "point %" PRIu64 ": cannot create its workdir %s: %s", task->index,
@@ -92,6 +105,14 @@ static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task)
         rc = zpar_task_setenv (t, task->env[i], eq + 1);
         *eq = '=';
         if (rc < 0)
+            goto nomem_t;
+    }
+    if (r->end > 0) {
+        /* when the point will be stopped: a code that checkpoints can
+         * save its state before it */
+        char at[32];
+        snprintf (at, sizeof (at), "%.0f", r->end - r->margin);
+        if (zpar_task_setenv (t, "ZPAR_STOP_TIME", at) < 0)
             goto nomem_t;
     }
     if (zpar_task_set_cwd (t, task->workdir) < 0 ||
@@ -131,12 +152,13 @@ static int record_dispatch (run_t *r, const zpar_sweep_task_t *task, zpar_task_i
 }
 
 /* Put the future of task in a free slot. */
-static void occupy (run_t *r, zpar_future_t *f, zpar_sweep_task_t *task, int adopted)
+static void occupy (run_t *r, zpar_future_t *f, zpar_sweep_task_t *task, int adopted, int capped)
 {
     size_t s = r->freelist[--r->nfree];
     r->slots[s].f = f;
     r->slots[s].task = task;
     r->slots[s].adopted = adopted;
+    r->slots[s].capped = capped;
     r->n.running++;
     if (r->t_first == 0)
         r->t_first = zpar__mono_s ();
@@ -145,7 +167,8 @@ static void occupy (run_t *r, zpar_future_t *f, zpar_sweep_task_t *task, int ado
 /* Submit t (whose id was recorded as `want`): 0, or -2 when the cluster is
  * gone.  Takes t; task goes to a slot on success (else stays the
  * caller's). */
-static int submit_task (run_t *r, zpar_sweep_task_t *task, zpar_task_t *t, zpar_task_id_t want)
+static int submit_task (run_t *r, zpar_sweep_task_t *task, zpar_task_t *t, zpar_task_id_t want,
+                        int capped)
 {
     zpar_future_t *f;
     zpar_error_t e;
@@ -166,7 +189,7 @@ static int submit_task (run_t *r, zpar_sweep_task_t *task, zpar_task_t *t, zpar_
         if (record_dispatch (r, task, zpar_future_id (f)) == 0)
             zpar__sweep_journal_commit (r);
     }
-    occupy (r, f, task, 0);
+    occupy (r, f, task, 0, capped);
     return 0;
 }
 
@@ -175,7 +198,8 @@ static int submit_task (run_t *r, zpar_sweep_task_t *task, zpar_task_t *t, zpar_
  * the task belongs to its slot. */
 static int dispatch_now (run_t *r, zpar_sweep_task_t *task)
 {
-    zpar_task_t *t = build_task (r, task);
+    int capped;
+    zpar_task_t *t = build_task (r, task, &capped);
     zpar_task_id_t id;
     if (!t)
         return -1;
@@ -184,7 +208,7 @@ static int dispatch_now (run_t *r, zpar_sweep_task_t *task)
         zpar_task_destroy (t);
         return -1;
     }
-    return submit_task (r, task, t, id);
+    return submit_task (r, task, t, id, capped);
 }
 
 static void remember_failed (run_t *r, const zpar_sweep_task_t *task, const char *what)
@@ -205,6 +229,7 @@ static void release_slot (run_t *r, size_t s)
     r->slots[s].f = NULL;
     r->slots[s].task = NULL;
     r->slots[s].adopted = 0;
+    r->slots[s].capped = 0;
     r->freelist[r->nfree++] = s;
     r->n.running--;
 }
@@ -227,6 +252,10 @@ static int adopt_failed (run_t *r, size_t s, const char *why)
     else if (r->n.resubmitted == ADOPT_NOTES_MAX)
         zpar__sweep_note (&r->o, "(more points taken over are submitted again: see the summary)");
     r->n.resubmitted++;
+    if (!zpar__sweep_deadline_admit (r, task)) {
+        zpar__sweep_task_destroy (task);
+        return 0;
+    }
     if ((rc = dispatch_now (r, task)) < 0)
         zpar__sweep_task_destroy (task);
     return rc == -2 ? -2 : 0;
@@ -247,6 +276,7 @@ static int finish (run_t *r, size_t s)
     char engine[16];
     zpar_journal_result_t jr;
     zpar_error_t e;
+    int cut = 0; /* interrupted by the end of the allocation */
 
     if (!res) {
         /* an adopted task the cluster could not answer for */
@@ -275,8 +305,20 @@ static int finish (run_t *r, size_t s)
     /* an earlier run's task that ended without running the point
      * (aborted when that run was interrupted, engine died...): run it now
      * rather than record it lost */
-    if (sl->adopted && oc.state == ZPAR_JSTATE_PENDING)
+    if (sl->adopted && oc.state == ZPAR_JSTATE_PENDING && !r->stopping)
         return adopt_failed (r, s, oc.what);
+    /* stopped at the end of the allocation: whatever the point did with
+     * the signal (a code that checkpoints may exit 1), it was interrupted */
+    if ((r->stopping || (sl->capped && info.status == ZPAR_STATUS_TIMEOUT)) &&
+        oc.state != ZPAR_JSTATE_SUCCEEDED) {
+        oc.state = ZPAR_JSTATE_PENDING;
+        snprintf (oc.error, sizeof (oc.error), "interrupted: the allocation ends (%s)",
+                  sl->capped && info.status == ZPAR_STATUS_TIMEOUT ? "stopped at the stop time"
+                  : oc.what[0]                                     ? oc.what
+                                                                   : "stopped");
+        r->interrupted++;
+        cut = 1;
+    }
 
     /* output files (both created, even when empty) */
     if (strcmp (task->stdout_path, task->stderr_path) == 0) {
@@ -304,9 +346,12 @@ static int finish (run_t *r, size_t s)
     if (jr.host && !*jr.host)
         jr.host = NULL;
     jr.error = oc.error[0] ? oc.error : NULL;
-    if (oc.state == ZPAR_JSTATE_SUCCEEDED)
+    if (oc.state == ZPAR_JSTATE_SUCCEEDED) {
         r->n.ok++;
-    else {
+        zpar__sweep_deadline_learn (r, task, jr.wall_s);
+    } else if (cut) {
+        /* counted in r->interrupted, left for the next job */
+    } else {
         if (oc.state == ZPAR_JSTATE_PENDING)
             r->n.lost++;
         else
@@ -355,7 +400,7 @@ int zpar__sweep_collect (run_t *r)
 static zpar_sweep_task_t *next_point (run_t *r, zpar_task_id_t *adopt)
 {
     zpar_error_t e;
-    while (!r->iter_done && !r->stop_sig && !r->journal_dead) {
+    while (!r->iter_done && !r->stop_sig && !r->journal_dead && !r->stopping) {
         const zpar_sweep_point_t *pt = zpar__sweep_iter_next (r->it);
         zpar_sweep_task_t *task;
         zpar_journal_row_t row;
@@ -403,9 +448,11 @@ static zpar_sweep_task_t *next_point (run_t *r, zpar_task_id_t *adopt)
  * from the cluster).  Returns -2 when the cluster is gone. */
 int zpar__sweep_fill (run_t *r)
 {
-    size_t np = 0, nsub = 0;
+    size_t np = 0, nsub = 0, examined = 0;
     int rc = 0;
-    while (np < BURST && np < r->nfree) {
+    /* points left for lack of time are not counted in np: bound the
+     * points looked at per call, so that events are still handled */
+    while (np < BURST && np < r->nfree && examined++ < 4 * BURST) {
         zpar_task_id_t adopt = {0};
         zpar_sweep_task_t *task;
         pick_t *p = &r->picks[np];
@@ -422,11 +469,17 @@ int zpar__sweep_fill (run_t *r)
             r->held_id = adopt;
             break;
         }
+        /* a point that would not finish before the end is left for the
+         * next job (one that is running on the cluster is adopted) */
+        if (adopt.id == 0 && !zpar__sweep_deadline_admit (r, task)) {
+            zpar__sweep_task_destroy (task);
+            continue;
+        }
         p->task = task;
         p->t = NULL;
         p->id = adopt;
         if (adopt.id == 0) {
-            if (!(p->t = build_task (r, task))) {
+            if (!(p->t = build_task (r, task, &p->capped))) {
                 zpar__sweep_task_destroy (task);
                 continue;
             }
@@ -459,7 +512,7 @@ int zpar__sweep_fill (run_t *r)
             continue;
         }
         if (p->t) {
-            if ((rc = submit_task (r, p->task, p->t, p->id)) < 0)
+            if ((rc = submit_task (r, p->task, p->t, p->id, p->capped)) < 0)
                 zpar__sweep_task_destroy (p->task);
         } else {
             zpar_error_t e;
@@ -473,7 +526,7 @@ int zpar__sweep_fill (run_t *r)
                 continue;
             }
             r->n.adopted++;
-            occupy (r, f, p->task, 1);
+            occupy (r, f, p->task, 1, 0);
         }
     }
     /* the burst leaves now, as one batch: the loop may next wait on its

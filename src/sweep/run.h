@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "estimate.h"
 #include "journal.h"
 #include "outfiles.h"
 #include "reactor.h"
@@ -24,6 +25,8 @@ typedef struct {
     zpar_future_t *f;
     zpar_sweep_task_t *task;
     int adopted; /* f is a task a previous run submitted (zpar_client_future_for) */
+    int capped;  /* its timeout is the time left before the stop (deadline.c):
+                    a timeout is the end of the allocation, not the point's */
 } slot_t;
 
 /* A point chosen by fill(): to adopt (id of its task in flight) or to
@@ -32,6 +35,7 @@ typedef struct {
     zpar_sweep_task_t *task;
     zpar_task_t *t; /* NULL: adopt */
     zpar_task_id_t id;
+    int capped; /* see slot_t */
 } pick_t;
 
 typedef struct {
@@ -75,7 +79,41 @@ typedef struct {
     size_t adopting;         /* adopted tasks being followed */
     zpar_sweep_task_t *held; /* a point to adopt that waits for room */
     zpar_task_id_t held_id;
+    /* walltime (deadline.c) */
+    double end;          /* the end of the allocation (Unix s), 0: none */
+    double margin;       /* points must be done margin s before the end */
+    double stop_mono;    /* zpar__mono_s () at end - margin */
+    double give_up_mono; /* after the stop: stop waiting for results then */
+    zpar_sweep_estimator_t *est;
+    int time_up;              /* a point was left for lack of time, or the stop came */
+    int stopping;             /* the stop came: running points were aborted */
+    uint64_t deferred;        /* points left because they would not finish in time */
+    uint64_t interrupted;     /* running points stopped at the end (pending) */
+    uint64_t unknown_started; /* points started with no estimate at all */
 } run_t;
+
+/* ------------------------------------------------ walltime (deadline.c) */
+
+/* Find the end of the allocation (opts->end_time, the job's) and set the
+ * margin, and learn the durations the journal holds.  0, or -1 with err
+ * (a bad --end-time / $ZPAR_END_TIME). */
+int zpar__sweep_deadline_setup (run_t *r, zpar_error_t *err);
+
+/* 1 if task may start now (no end, or expected to finish by the stop
+ * time), else 0 (r->deferred counted). */
+int zpar__sweep_deadline_admit (run_t *r, const zpar_sweep_task_t *task);
+
+/* A point took wall_s (succeeded): learn it. */
+void zpar__sweep_deadline_learn (run_t *r, const zpar_sweep_task_t *task, double wall_s);
+
+/* Called from the loop: when the stop time has come, stop dispatching and
+ * abort the running points.  1 when the loop should end now (the stop
+ * came and every running point has ended, or waiting longer would pass
+ * the end), else 0. */
+int zpar__sweep_deadline_tick (run_t *r);
+
+/* Points not done: to run in the next job. */
+uint64_t zpar__sweep_deadline_left (const run_t *r);
 
 /* The journal could not be read or written (e: why): the run stops. */
 void zpar__sweep_journal_problem (run_t *r, const zpar_error_t *e);

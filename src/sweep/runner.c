@@ -96,7 +96,7 @@ static void abort_outstanding (run_t *r)
             (void)zpar_client_abort (r->c, zpar_future_id (r->slots[s].f), NULL);
 }
 
-static unsigned default_window (zpar_client_t *c)
+static size_t live_engines (zpar_client_t *c)
 {
     zpar_engine_info_t *list = NULL;
     size_t n = 0, live = 0;
@@ -106,6 +106,12 @@ static unsigned default_window (zpar_client_t *c)
                 live++;
         free (list);
     }
+    return live;
+}
+
+static unsigned default_window (zpar_client_t *c)
+{
+    size_t live = live_engines (c);
     return live * ZPAR_SWEEP_WINDOW_PER_ENGINE > ZPAR_SWEEP_WINDOW_MIN
                ? (unsigned)(live * ZPAR_SWEEP_WINDOW_PER_ENGINE)
                : ZPAR_SWEEP_WINDOW_MIN;
@@ -198,6 +204,8 @@ static void loop (run_t *r)
         events (r, 0);
         if (r->stop_sig || r->lost_cluster || r->journal_dead)
             break;
+        if (zpar__sweep_deadline_tick (r))
+            break;
         if (zpar__sweep_fill (r) == -2) {
             r->lost_cluster = 1;
             break;
@@ -207,7 +215,7 @@ static void loop (run_t *r)
         /* wait only when there is nothing to dispatch now; then let results
          * gather for a moment, so that one wake-up handles many of them
          * (waking per result costs more than the work on a busy node) */
-        if (r->nfree > 0 && !r->iter_done && !r->held)
+        if (r->nfree > 0 && !r->iter_done && !r->held && !r->stopping)
             nev = zpar_client_poll (r->c, 0, &e);
         else {
             events (r, GATHER_MS);
@@ -240,6 +248,8 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
     zpar_error_t e;
     int sig = r->stop_sig;
 
+    if (r->time_up)
+        zpar__sweep_log_clear (&r->o);
     if (sig) {
         zpar__sweep_note (&r->o,
                           "interrupted by signal %d: stopping (%zu points were running; they "
@@ -287,6 +297,11 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
             snprintf (extra, sizeof (extra),
                       ", %" PRIu64 " skipped (failed before; --retry-failed runs them)",
                       r->n.skipped_bad);
+        if (r->time_up) {
+            size_t l = strlen (extra);
+            snprintf (extra + l, sizeof (extra) - l, ", %" PRIu64 " left for the next job",
+                      zpar__sweep_deadline_left (r));
+        }
         zpar__sweep_note (&r->o,
                           "%" PRIu64 " points: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64
                           " skipped (already done)%s in %.1f s",
@@ -308,6 +323,14 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
         zpar__errnoprintf (err, EHOSTUNREACH,
                            "lost the cluster; the journal has been saved, run again to resume");
         return ZPAR_SWEEP_EXIT_UNREACHABLE;
+    }
+    if (r->time_up && zpar__sweep_deadline_left (r) > 0) {
+        zpar__errprintf (err,
+                         "time is up: %" PRIu64 " points left for the next job (%" PRIu64
+                         " interrupted at the end, %zu not heard of since; the others were "
+                         "not started: they would not have finished %.0f s before the end)",
+                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running, r->margin);
+        return ZPAR_SWEEP_EXIT_TIME_UP;
     }
     if (r->iter_done && r->n.failed == 0 && r->n.lost == 0 && r->n.skipped_bad == 0 &&
         !r->runtime_error && r->n.ok + r->n.skipped_ok == r->n.total)
@@ -353,6 +376,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     }
     if (reactor_setup (&r, err) < 0)
         goto done;
+    /* the end of the allocation, before any cluster is started */
+    if (zpar__sweep_deadline_setup (&r, err) < 0) {
+        rc = ZPAR_SWEEP_EXIT_BAD_INPUT;
+        goto done;
+    }
 
     /* the cluster */
     if (opts->client)
@@ -366,6 +394,16 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     }
     zpar__sweep_cluster_identity (&r);
     r.window = opts->window ? opts->window : default_window (r.c);
+    if (r.end > 0) {
+        /* with an end, a point is submitted when an engine is free to
+         * start it: the decision to start it is taken with the clock of
+         * that moment, not when it would have joined a queue */
+        size_t live = live_engines (r.c);
+        if (live < 1)
+            live = 1;
+        if (r.window > live)
+            r.window = (unsigned)live;
+    }
     if (!(r.slots = calloc (r.window, sizeof (*r.slots))) ||
         !(r.freelist = calloc (r.window, sizeof (*r.freelist))) ||
         !(r.it = zpar__sweep_spec_iter_create (r.spec))) {
@@ -395,6 +433,13 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
 
     loop (&r);
     rc = summary (&r, pc.started, err);
+    if (opts->result) {
+        opts->result->time_up = rc == ZPAR_SWEEP_EXIT_TIME_UP;
+        opts->result->left = zpar__sweep_deadline_left (&r);
+        opts->result->ran = r.n.ok + r.n.failed;
+        opts->result->end = r.end;
+        opts->result->margin = r.margin;
+    }
 
 done:
     if (r.slots) {
@@ -408,6 +453,7 @@ done:
     for (size_t i = 0; i < r.nfailed_list; i++)
         free (r.failed_list[i]);
     zpar__sweep_task_destroy (r.held);
+    zpar__estimator_destroy (r.est);
     zpar__sweep_iter_destroy (r.it);
     if (own_client)
         zpar_client_destroy (r.c);

@@ -30,6 +30,7 @@
 #ifndef ZPAR__SWEEP_RUNNER_H
 #define ZPAR__SWEEP_RUNNER_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report.h"
@@ -46,6 +47,10 @@ typedef enum {
                                         sweep: nothing ran */
     ZPAR_SWEEP_EXIT_UNREACHABLE = 3, /* no cluster could be reached or started, or the
                                         cluster was lost during the run */
+    ZPAR_SWEEP_EXIT_TIME_UP = 75,    /* EX_TEMPFAIL: the end of the allocation
+                                        (walltime.h) came with points left to run
+                                        (not run, or interrupted: pending) -- "time
+                                        is up: N points left for the next job" */
     /* interrupted by signal s (SIGINT, SIGTERM): 128 + s */
 } zpar_sweep_exit_t;
 
@@ -78,7 +83,24 @@ typedef struct {
     FILE *log;            /* progress, notes, summary; NULL: stderr */
     int handle_signals;   /* 1: watch SIGINT/SIGTERM during the run and stop
                              cleanly (exit 128 + signal) */
+    /* walltime (walltime.h, doc/sweeps.md "Walltime") */
+    const char *end_time; /* --end-time WHEN; NULL: $ZPAR_END_TIME, else the Slurm or
+                             PBS job's end, else none */
+    double margin;        /* seconds before the end by which points must be done
+                             (running ones are stopped then); 0: the default
+                             (zpar__walltime_default_margin) */
+    struct zpar_sweep_run_result *result; /* filled at the end when not NULL */
 } zpar_sweep_run_opts_t;
+
+/* What a run says about itself at the end (beyond its exit code). */
+typedef struct zpar_sweep_run_result {
+    int time_up;   /* 1: stopped by the end of the allocation */
+    uint64_t left; /* points of the sweep not done (to run: not run yet,
+                      pending, interrupted) */
+    uint64_t ran;  /* points that ended in this run (succeeded or failed) */
+    double end;    /* the end of the allocation (Unix s), 0 when none */
+    double margin; /* the margin used (s) */
+} zpar_sweep_run_result_t;
 
 /* Run the sweep as described above.  Returns a zpar_sweep_exit_t value
  * (or 128 + signal); on any code other than 0 and 1-for-failed-points,

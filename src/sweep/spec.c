@@ -32,6 +32,10 @@ void zpar__sweep_spec_destroy (zpar_sweep_spec_t *s)
         zpar__tmpl_destroy (s->workdir);
         zpar__tmpl_destroy (s->stdout_t);
         zpar__tmpl_destroy (s->stderr_t);
+        zpar__tmpl_destroy (s->estimate);
+        for (size_t i = 0; i < s->nestimate_by; i++)
+            free (s->estimate_by[i]);
+        free (s->estimate_by);
         free (s->names);
         zpar__sweep_space_destroy (s->space);
         free (s->output_dir);
@@ -76,6 +80,17 @@ int zpar__sweep_spec_shell (const zpar_sweep_spec_t *s)
 int zpar__sweep_spec_retries (const zpar_sweep_spec_t *s)
 {
     return s ? s->retries : 0;
+}
+
+const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *s, size_t *n)
+{
+    *n = s->nestimate_by;
+    return (const char *const *)s->estimate_by;
+}
+
+int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *s)
+{
+    return s->estimate != NULL;
 }
 
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *s)

@@ -51,6 +51,9 @@ typedef struct {
     char *stdout_path; /* absolute path of the stdout file */
     char *stderr_path; /* absolute path of the stderr file */
     char *params_json; /* {"x":1,"s":"a"} in parameter order */
+    double estimate;   /* seconds, from the sweep's estimate: (estimate.h); -1 when
+                          it has none, or the expression gives no number for
+                          this point */
 } zpar_sweep_task_t;
 
 /* Read and validate the sweep file at path.  NULL with errno (ENOENT,
@@ -75,6 +78,10 @@ const char *zpar__sweep_spec_file_hash (const zpar_sweep_spec_t *spec);  /* SHA-
 int zpar__sweep_spec_shell (const zpar_sweep_spec_t *spec);              /* 0 or 1 */
 int zpar__sweep_spec_retries (const zpar_sweep_spec_t *spec);            /* >= 0 */
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *spec);         /* s, 0 = none */
+/* estimate-by: the parameters points are grouped by to learn their
+ * durations (*n of them; none: NULL and 0); 1 if the file has estimate:. */
+const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *spec, size_t *n);
+int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *spec);
 const zpar_sweep_space_t *zpar__sweep_spec_space (const zpar_sweep_spec_t *spec);
 size_t zpar__sweep_spec_nparams (const zpar_sweep_spec_t *spec);
 const char *zpar__sweep_spec_param_name (const zpar_sweep_spec_t *spec, size_t i);

@@ -46,6 +46,9 @@ struct zpar_sweep_spec {
     zpar_tmpl_t *workdir;
     zpar_tmpl_t *stdout_t;
     zpar_tmpl_t *stderr_t;
+    zpar_tmpl_t *estimate; /* estimate: (estimate.h), or NULL */
+    char **estimate_by;    /* estimate-by: parameter names (NULL-terminated), or NULL */
+    size_t nestimate_by;
 };
 
 /* The state of one load. */

@@ -21,10 +21,11 @@
 #include "spec_internal.h"
 
 #include "duration.h"
+#include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",    "description", "command", "shell",   "params", "combine", "exclude",
-    "retries", "timeout",     "env",     "workdir", "output", "stdout",  "stderr",
+    "name",    "description", "command", "shell",  "params", "combine", "exclude",  "retries",
+    "timeout", "env",         "workdir", "output", "stdout", "stderr",  "estimate", "estimate-by",
 };
 enum {
     K_NAME,
@@ -41,6 +42,8 @@ enum {
     K_OUTPUT,
     K_STDOUT,
     K_STDERR,
+    K_ESTIMATE,
+    K_ESTIMATE_BY,
     K_COUNT
 };
 
@@ -95,6 +98,83 @@ static zpar_tmpl_t *compile_path (ctx_t *c, yaml_node_t *n, const char *what)
         return NULL;
     }
     return t;
+}
+
+/* estimate: an expression on the parameters (estimate.h), checked on the
+ * first point. */
+static int load_estimate (ctx_t *c, yaml_node_t *n)
+{
+    zpar_sweep_spec_t *s = c->spec;
+    zpar_sweep_iter_t *it;
+    const zpar_sweep_point_t *pt;
+    zpar_error_t sub = {{0}};
+    const char **vals;
+    char idx[32], *x;
+    double v;
+    int rc;
+    if (zpar__spec_want_string (c, n, "estimate") < 0)
+        return -1;
+    if (!(s->estimate = zpar__spec_compile (c, n, "estimate", sval (n), s->names, s->nnames)))
+        return -1;
+    if (!(it = zpar__sweep_spec_iter_create (s)) || !(pt = zpar__sweep_iter_next (it)) ||
+        !(vals = calloc (s->nnames, sizeof (*vals)))) {
+        zpar__sweep_iter_destroy (it);
+        return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < pt->nvalues; i++)
+        vals[i] = pt->values[i];
+    snprintf (idx, sizeof (idx), "%llu", (unsigned long long)pt->index);
+    vals[s->nnames - 2] = idx;
+    vals[s->nnames - 1] = s->name;
+    x = zpar__tmpl_expand (s->estimate, vals, ZPAR_TMPL_RAW);
+    free (vals);
+    zpar__sweep_iter_destroy (it);
+    if (!x)
+        return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
+    rc = zpar__estimate_eval (x, &v, &sub);
+    free (x);
+    if (rc < 0)
+        return zpar__spec_fail (c, n->start_mark, EINVAL,
+                                "estimate: for the first point, %s (want seconds, or an "
+                                "expression like '{steps} * 0.5s + 1m')",
+                                sub.text);
+    return 0;
+}
+
+/* estimate-by: parameter names (a list, or one name). */
+static int load_estimate_by (ctx_t *c, yaml_node_t *n)
+{
+    zpar_sweep_spec_t *s = c->spec;
+    size_t np = zpar__sweep_space_nparams (s->space), count;
+    yaml_node_item_t *it;
+    if (n->type == YAML_SCALAR_NODE)
+        count = 1;
+    else if (n->type == YAML_SEQUENCE_NODE)
+        count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    else
+        return zpar__spec_fail (c, n->start_mark, EINVAL,
+                                "estimate-by must be a parameter name or a list of them, not %s",
+                                type_name (n));
+    if (!(s->estimate_by = calloc (count + 1, sizeof (char *))))
+        return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *e = n->type == YAML_SCALAR_NODE
+                             ? n
+                             : node (c, (it = n->data.sequence.items.start + i, *it));
+        size_t j;
+        if (zpar__spec_want_string (c, e, "estimate-by") < 0)
+            return -1;
+        for (j = 0; j < np; j++)
+            if (strcmp (sval (e), zpar__sweep_space_param_name (s->space, j)) == 0)
+                break;
+        if (j == np)
+            return zpar__spec_fail (c, e->start_mark, EINVAL,
+                                    "estimate-by: '%s' is not a parameter", sval (e));
+        if (!(s->estimate_by[i] = strdup (sval (e))))
+            return zpar__spec_fail (c, e->start_mark, ENOMEM, "out of memory");
+        s->nestimate_by = i + 1;
+    }
+    return 0;
 }
 
 static int load_command (ctx_t *c, yaml_node_t *n)
@@ -377,6 +457,10 @@ static int load_root (ctx_t *c, yaml_node_t *root)
     else
         s->stderr_t = zpar__spec_compile (c, root, "stderr", "{index}.err", s->names, s->nnames);
     if (!s->stderr_t)
+        return -1;
+    if (k[K_ESTIMATE] && load_estimate (c, k[K_ESTIMATE]) < 0)
+        return -1;
+    if (k[K_ESTIMATE_BY] && load_estimate_by (c, k[K_ESTIMATE_BY]) < 0)
         return -1;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "estimate.h"
 #include "json.h"
 #include "spec_internal.h"
 
@@ -144,6 +145,16 @@ zpar_sweep_task_t *zpar__sweep_spec_task (const zpar_sweep_spec_t *s, const zpar
     x = NULL;
     if (!(t->params_json = params_json (s, pt)))
         goto nomem;
+    t->estimate = -1;
+    if (s->estimate) {
+        double v;
+        if (!(x = zpar__tmpl_expand (s->estimate, vals, ZPAR_TMPL_RAW)))
+            goto nomem;
+        if (zpar__estimate_eval (x, &v, NULL) == 0)
+            t->estimate = v;
+        free (x);
+        x = NULL;
+    }
 
     /* key */
     crypto_hash_sha256_init (&h);

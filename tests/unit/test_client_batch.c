@@ -470,6 +470,68 @@ static void test_age_and_off (fake_t *h, const char *path)
     fake_clear (h);
 }
 
+/* The window ($ZPAR_CLIENT_WINDOW): no more than the window of a client's
+ * load-balanced tasks go to the controller unanswered; the others wait in
+ * the client, in order, and go as results come back; a held task aborted
+ * is answered at once without reaching the controller; destroying the
+ * client or a held future sends what is held (a task once submitted runs);
+ * zpar_client_sync sends everything. */
+static void test_window (fake_t *h, const char *path)
+{
+    zpar_future_t *f[40];
+    zpar_client_t *c;
+    zpar_error_t err;
+    uint64_t t0;
+    int inorder = 1, aborted = 0, rc;
+
+    setenv ("ZPAR_CLIENT_WINDOW", "10", 1);
+    if ((c = connect_to (path, 0))) {
+        for (int i = 0; i < 25; i++)
+            f[i] = sub (c);
+        (void)zpar_client_poll (c, 0, NULL);
+        ok (wait_ids (h, 11, 300) == 10, "window 10: 25 submits, 10 reach the controller");
+        t0 = zpar__mono_us ();
+        rc = zpar_client_abort (c, zpar_future_id (f[24]), &err);
+        ok (rc == 0 && zpar_future_done (f[24]) &&
+                zpar_result_status (zpar_future_result (f[24])) == ZPAR_STATUS_ABORTED &&
+                zpar__mono_us () - t0 < 1000000,
+            "a held task aborted: answered at once, aborted");
+        pthread_mutex_lock (&h->lock);
+        h->answer = 1;
+        pthread_mutex_unlock (&h->lock);
+        ok (zpar_client_wait_all (c, 10, &err) == 0, "wait_all: the held tasks go as results come");
+        pthread_mutex_lock (&h->lock);
+        for (size_t i = 0; i < h->nids; i++) {
+            inorder &= i < 24 && h->ids[i] == zpar_future_id (f[i]).id;
+            aborted |= h->ids[i] == zpar_future_id (f[24]).id;
+        }
+        ok (h->nids == 24 && inorder && !aborted,
+            "24 tasks reached the controller once each, in order, the aborted one never");
+        h->answer = 0;
+        pthread_mutex_unlock (&h->lock);
+        for (int i = 0; i < 25; i++)
+            zpar_future_destroy (f[i]);
+        zpar_client_destroy (c);
+    }
+    fake_clear (h);
+
+    setenv ("ZPAR_CLIENT_WINDOW", "3", 1);
+    if ((c = connect_to (path, 0))) {
+        for (int i = 0; i < 8; i++)
+            f[i] = sub (c);
+        (void)zpar_client_poll (c, 0, NULL);
+        ok (wait_ids (h, 4, 300) == 3, "window 3: 8 submits, 3 sent");
+        zpar_future_destroy (f[7]);
+        ok (wait_ids (h, 5, 300) == 4, "a held future destroyed: its task is sent");
+        for (int i = 0; i < 7; i++)
+            zpar_future_destroy (f[i]);
+        zpar_client_destroy (c);
+        ok (wait_ids (h, 9, 2000) == 8, "the client destroyed: every held task is sent");
+    }
+    fake_clear (h);
+    unsetenv ("ZPAR_CLIENT_WINDOW");
+}
+
 int main (void)
 {
     char dir[] = "/tmp/test_client_batch.XXXXXX", path[PATH_MAX];
@@ -490,6 +552,7 @@ int main (void)
     task = zpar_task_command (argv);
     test_packing (&h, path);
     test_age_and_off (&h, path);
+    test_window (&h, path);
     zpar_task_destroy (task);
     fake_stop (&h);
     unlink (path);
