@@ -45,7 +45,11 @@
 #                    its busiest thread; hb_cpu_by_thread name:% of each
 #                    thread that ran
 #   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
-#                    also the totals in KiB
+#                    also the totals in KiB; rss_kib_per_engine_after_tasks
+#                    the same after the tasks (libzmq's pipes and buffers
+#                    touched by traffic); relays_rss_kib_per_engine the
+#                    relays' VmRSS (all of it) after the tasks / N: what
+#                    the node holds instead of the controller
 #   fds_per_engine   (open files with - before) / N
 #   tasks, tasks_per_s, engines_with_tasks   MANY_TASKS no-op tasks
 #                    (default 50000; `true` commands that the farm answers
@@ -245,6 +249,9 @@ for c in $cases; do
 	trc=$?
 	c1=$(ticks "$cpid")
 	sleep 1
+	rss2=$(rss "$cpid")
+	rrss=0
+	for q in $rpids; do rrss=$((rrss + $(rss "$q"))); done
 	ok=$(awk '$1 == "ok" { print $2 }' "$D/tasks.out")
 	secs=$(awk '$1 == "seconds" { print $2 }' "$D/tasks.out")
 	tps=$(awk -v n="${ok:-0}" -v s="${secs:-0}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print 0 }')
@@ -252,6 +259,7 @@ for c in $cases; do
 	busy=$(sum engines_with_tasks)
 	dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
 	rssk=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
+	rssk2=$(awk -v a="$rss0" -v b="$rss2" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	fdk=$(awk -v a="$fd0" -v b="$fd1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
 	cat <<EOF
 engines $n
@@ -270,6 +278,10 @@ register_cores $(awk -v t=$((m1 - m0)) -v h="$hz" -v s="$live_s" 'BEGIN { if (s 
 controller_rss_kb_before $rss0
 controller_rss_kb $rss1
 rss_kib_per_engine $rssk
+controller_rss_kb_after_tasks $rss2
+rss_kib_per_engine_after_tasks $rssk2
+relays_rss_kb_after_tasks $rrss
+relays_rss_kib_per_engine $(awk -v a="$rrss" -v n="$n" 'BEGIN { printf "%.1f", a / n }')
 controller_fds_before $fd0
 controller_fds $fd1
 fds_per_engine $fdk

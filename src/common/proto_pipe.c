@@ -12,9 +12,9 @@
 #include "proto_pipe.h"
 
 static const char *const names[ZPAR_PIPE_KIND_MAX] = {
-    [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",  [ZPAR_PIPE_DONE] = "done",
-    [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM", [ZPAR_PIPE_DEP_QUERY] = "dep?",
-    [ZPAR_PIPE_ADOPT] = "adopt",
+    [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",    [ZPAR_PIPE_DONE] = "done",
+    [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM",   [ZPAR_PIPE_DEP_QUERY] = "dep?",
+    [ZPAR_PIPE_ADOPT] = "adopt", [ZPAR_PIPE_RECORDED] = "rec",
 };
 
 #define ADOPT_ENTRY_HDR 12 /* task u64, len u32 */
@@ -106,6 +106,7 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
             rc = add_part (f, &ok, 1);
         break;
     case ZPAR_PIPE_DEP_QUERY:
+    case ZPAR_PIPE_RECORDED:
         if (rc == 0)
             rc = add_part (f, &m->task, sizeof (m->task));
         break;
@@ -193,6 +194,7 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
         break;
     }
     case ZPAR_PIPE_DEP_QUERY:
+    case ZPAR_PIPE_RECORDED:
         if (f->n != 2 || !frame_is (f, 1, 8))
             goto malformed;
         memcpy (&m->task, zmq_msg_data (&g->part[1]), 8);
@@ -269,6 +271,12 @@ int zpar__pipe_send_term (void *sock, int flags)
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags)
 {
     zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_DEP_QUERY, .task = task};
+    return zpar__pipe_send (sock, &m, flags);
+}
+
+int zpar__pipe_send_recorded (void *sock, uint64_t count, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_RECORDED, .task = count};
     return zpar__pipe_send (sock, &m, flags);
 }
 

@@ -12,6 +12,7 @@
  *                 ["done",  task u64, ok u8]          ZPAR_PIPE_DONE (ok: 1 yes, 2 no)
  *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
  *                 ["$TERM"]                           ZPAR_PIPE_TERM
+ *                 ["rec",   count u64]                ZPAR_PIPE_RECORDED
  *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
  *
  *   "up": an engine registered, with the routing identity it was given
@@ -22,7 +23,11 @@
  *   controller recorded but never finished, as stored (header + body, see
  *   zpar__msg_pack), to be queued again; "$TERM": stop; "dep?": has this
  *   task (a dependency) finished?  The hub answers with "done" if its
- *   records say so, and says nothing otherwise.
+ *   records say so, and says nothing otherwise.  "rec": how many of the
+ *   task scheduler's monitor items (task_in, task_run, task_out) the hub
+ *   has taken in so far (sent every ZPAR_PIPE_RECORDED_EVERY items; the
+ *   scheduler stops reading results while the hub is far behind, so the
+ *   records waiting for the hub stay bounded).
  *
  *   Adoption (an engine that registers again reports the tasks it holds;
  *   doc/protocol.md "Controller restart"): "list" is a sequence of
@@ -62,14 +67,15 @@ typedef enum {
     ZPAR_PIPE_TERM = 5,      /* - */
     ZPAR_PIPE_DEP_QUERY = 6, /* task */
     ZPAR_PIPE_ADOPT = 7,     /* engine, adopt list */
-    ZPAR_PIPE_KIND_MAX = 8,
+    ZPAR_PIPE_RECORDED = 8,  /* task: the count */
+    ZPAR_PIPE_KIND_MAX = 9,
 } zpar_pipe_kind_t;
 
 typedef struct {
     zpar_pipe_kind_t kind;
     uint32_t engine;    /* UP, DOWN */
     zpar_route_t route; /* UP: the engine's routing identity (naming engine) */
-    uint64_t task;      /* DONE, DEP_QUERY */
+    uint64_t task;      /* DONE, DEP_QUERY; RECORDED: the count */
     int ok;             /* DONE: 1 the task succeeded, 0 it did not */
     const void *data;   /* REQUEUE: the recorded request (borrowed; see decode) */
     size_t len;         /* REQUEUE: its length, at least ZPAR_HDR_LEN */
@@ -100,6 +106,10 @@ int zpar__pipe_send_done (void *sock, uint64_t task, int ok, int flags);
 int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags);
 int zpar__pipe_send_term (void *sock, int flags);
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
+int zpar__pipe_send_recorded (void *sock, uint64_t count, int flags);
+
+/* The hub says "rec" after this many more monitor items. */
+#define ZPAR_PIPE_RECORDED_EVERY 1024u
 
 /* Append the entry (task, request) to the adopt list *buf of *len bytes
  * (realloc'd; start with NULL, 0; the caller frees it).  req may be NULL

@@ -261,6 +261,9 @@ static void monitor_item (zpar_hub_t *h, const zpar_monitor_item_t *it)
     const uint8_t *body = it->packed ? it->packed + ZPAR_HDR_LEN : NULL;
     size_t blen = it->packed ? it->len - ZPAR_HDR_LEN : 0;
 
+    if (it->kind == ZPAR_MON_TASK_IN || it->kind == ZPAR_MON_TASK_RUN ||
+        it->kind == ZPAR_MON_TASK_OUT)
+        h->lb_items++;
     switch (it->kind) {
     case ZPAR_MON_MUX_IN:
     case ZPAR_MON_TASK_IN:
@@ -335,6 +338,11 @@ static int drain_monitor (zpar_hub_t *h)
     }
     if (zpar__records_batched (h->records) >= ZPAR_RECORDS_BATCH)
         zpar__hub_flush_records (h);
+    /* how far the hub got, now and then: the task scheduler bounds what
+     * waits for the hub by it */
+    if (h->lb_pipe && h->lb_items - h->lb_items_told >= ZPAR_PIPE_RECORDED_EVERY &&
+        zpar__pipe_send_recorded (h->lb_pipe, h->lb_items, ZMQ_DONTWAIT) == 0)
+        h->lb_items_told = h->lb_items;
     return k;
 }
 

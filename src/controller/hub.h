@@ -108,8 +108,12 @@ typedef struct zpar_hub {
     uint64_t dropped;
     uint64_t n_duplicates;  /* results not recorded: their task had one already */
     uint64_t n_monitor_bad; /* malformed monitor records or items dropped */
-    uint64_t dup_base;      /* duplicates counted by earlier controllers (the records) */
-    uint64_t dup_saved;     /* the total last written to the records */
+    /* the task scheduler's monitor items taken in, and the count last told
+     * to it ("rec" on lb_pipe: it stops reading results while the hub is far
+     * behind) */
+    uint64_t lb_items, lb_items_told;
+    uint64_t dup_base;  /* duplicates counted by earlier controllers (the records) */
+    uint64_t dup_saved; /* the total last written to the records */
     /* restart (C4): the recovery window after a controller restart */
     int recovering;            /* engines are reporting what they hold */
     uint64_t incarnation;      /* how many controllers used these records, this one included */

@@ -87,7 +87,8 @@ static void answer (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
     if (m && zpar__proto_result_encode (m, &res) == 0) {
         if (p && p->idlen > 0) /* with the client's other results of this round */
             zpar__lbio_to_client_msg (io, zpar__payload_id (p), p->idlen, m);
-        (void)zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m);
+        if (zpar__monitor_send_msg (io->monitor, io->signer, ZPAR_MON_TASK_OUT, m) == 0)
+            io->mon_items++;
     }
     zpar__msg_destroy (m);
     zpar__lbio_payload_free (p, NULL);
@@ -260,7 +261,8 @@ void zpar__lbio_new_task (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_h
 
     if (refused (io, f, h) || !(p = task_payload (io, f, h, &pt, &t)))
         return;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
+    if (zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL) == 0)
+        io->mon_items++;
     zpar__frames_close (f); /* the frames go back to libzmq now */
     if (zpar__sched_lb_submit (io->policy, &t) < 0) {
         zpar__err ("task scheduler: task %llu dropped: %s", (unsigned long long)t.id.v,
@@ -290,7 +292,8 @@ static void on_pure_request (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpa
 {
     if (refused (io, f, h))
         return;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL);
+    if (zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_IN, f, NULL) == 0)
+        io->mon_items++;
     (void)zpar__frames_send (io->engine, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
 
@@ -311,7 +314,8 @@ static void on_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_
         zpar__frames_close (f);
         return;
     }
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL) == 0)
+        io->mon_items++;
     if (io->pass && io->npass < ZPAR_BATCH_MAX) {
         /* an item of an engine's batch: held until the batch is done
          * (handle_batch: the batch goes on as it came if every item does) */
@@ -332,7 +336,8 @@ static void on_steal_refused (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zp
 static void on_pure_result (zpar_sched_lb_io_t *io, zpar_frames_t *f, const zpar_hdr_t *h)
 {
     (void)h;
-    (void)zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL);
+    if (zpar__monitor_copy (io->monitor, ZPAR_MON_TASK_OUT, f, NULL) == 0)
+        io->mon_items++;
     (void)zpar__frames_send (io->client, f, 0, ZMQ_DONTWAIT); /* closes the frames on failure */
 }
 
@@ -538,14 +543,22 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     drain (io, io->client, "client", 1, client_handlers[io->pure], "not a task or abort request");
 }
 
+void zpar__lbio_engine_drain (zpar_sched_lb_io_t *io)
+{
+    /* while the hub is far behind, results wait in the engines' sockets
+     * (sched_lb_pipe.c) */
+    if (zpar__lbio_hub_behind (io))
+        return;
+    /* leastload: [engine, client, ...]; pure (DEALER): [client, ...] */
+    drain (io, io->engine, "engine", io->pure ? 1 : 2, engine_handlers[io->pure], "not a result");
+}
+
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    zpar_sched_lb_io_t *io = arg;
     (void)r;
     (void)w;
     (void)revents;
-    /* leastload: [engine, client, ...]; pure (DEALER): [client, ...] */
-    drain (io, io->engine, "engine", io->pure ? 1 : 2, engine_handlers[io->pure], "not a result");
+    zpar__lbio_engine_drain (arg);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -582,6 +595,10 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
     if (!hwm) {
         const char *env = getenv ("ZPAR_HWM");
         hwm = env && atoi (env) > 0 ? (unsigned)atoi (env) : ZPAR_SCHED_LB_DEFAULT_HWM;
+    }
+    {
+        const char *env = getenv ("ZPAR_SCHED_HUB_BACKLOG");
+        io->hub_max = env && *env ? strtoull (env, NULL, 10) : ZPAR_LBIO_HUB_MAX;
     }
     if (!(io->policy = zpar__sched_lb_create (hwm, zpar__lbio_payload_free, NULL))) {
         zpar__errprintf (err, "cannot create the scheduling policy: %s", strerror (errno));
@@ -644,6 +661,9 @@ void zpar__sched_lb_io_stop (zpar_sched_lb_io_t *io)
         return;
     if (io->started)
         pthread_join (io->thread, NULL);
+    if (io->started && io->hub_holds)
+        zpar__info ("task scheduler: results held back %llu times while the hub was behind",
+                    (unsigned long long)io->hub_holds);
     if (io->started && (io->batches || io->sent_alone))
         zpar__info ("task scheduler: %llu tasks sent to engines in %llu batches, %llu alone; "
                     "%llu result batches passed on whole",

@@ -77,6 +77,14 @@ struct zpar_sched_lb_io {
     size_t npass;
     uint64_t passed_whole;        /* result batches passed on as they came */
     zpar_lbio_clients_t *clients; /* messages for clients held until the drain ends */
+    /* the hub's backlog (sched_lb_pipe.c): task_in/run/out items sent to
+     * the monitor, and how many the hub said it took in ("rec") */
+    uint64_t mon_items, hub_items;
+    uint64_t hub_max;            /* items the hub may be behind; 0: no bound */
+    int hub_held;                /* results not read while the hub catches up */
+    uint64_t held_us, held_seen; /* when held / last progress, and hub_items then */
+    uint64_t hub_holds;          /* times held */
+    zpar_watcher_t *w_hub;       /* while held: looks again */
 };
 
 /* Free a payload (the policy's free_f; arg unused). */
@@ -154,5 +162,18 @@ void zpar__lbio_clients_stats (const zpar_sched_lb_io_t *io, uint64_t *batches, 
  * commands (engine up, down, adopted tasks, dependency outcomes, tasks
  * queued again), $TERM stops the reactor. */
 void zpar__lbio_pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+/* sched_lb_pipe.c: whether the hub is so far behind the scheduler's
+ * monitor items ($ZPAR_SCHED_HUB_BACKLOG, default ZPAR_LBIO_HUB_MAX) that
+ * results must wait in the engines' sockets: 1 (the engine watcher is
+ * stopped until the hub says it caught up to half of that, or has said
+ * nothing for ZPAR_LBIO_HUB_STALL_US: then its count is not waited for),
+ * else 0. */
+#define ZPAR_LBIO_HUB_MAX      12288u
+#define ZPAR_LBIO_HUB_STALL_US 250000u
+int zpar__lbio_hub_behind (zpar_sched_lb_io_t *io);
+
+/* Drain the engines' socket (unless the hub is behind). */
+void zpar__lbio_engine_drain (zpar_sched_lb_io_t *io);
 
 #endif

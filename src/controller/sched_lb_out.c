@@ -63,7 +63,8 @@ static int send_one (zpar_sched_lb_io_t *io, const zpar_route_t *route, payload_
         zpar__wire_send_raw (io->engine, io->signer, ZPAR_CHAN_TASK, 0, NULL, h,
                              zpar__payload_body (p), p->blen, ZMQ_DONTWAIT) < 0)
         return -1;
-    (void)zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, h, NULL, 0);
+    if (zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, h, NULL, 0) == 0)
+        io->mon_items++;
     io->sent_alone++;
     return 0;
 }
@@ -88,7 +89,8 @@ static int send_batch (zpar_sched_lb_io_t *io, const zpar_route_t *route, struct
                           ZMQ_DONTWAIT, &sent) < 0)
         return -1;
     for (size_t i = from; i < to; i++)
-        (void)zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, &s->hdr[i], NULL, 0);
+        if (zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, &s->hdr[i], NULL, 0) == 0)
+            io->mon_items++;
     io->batches++;
     io->sent_batched += to - from;
     return 0;

@@ -110,7 +110,86 @@ static void on_requeue (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
     zpar__lbio_new_task (io, &f, &h);
 }
 
-/* The hub's commands (pure ignores them all but $TERM). */
+/* ------------------------------------------------------------ the hub's pace
+ *
+ * The scheduler hands the hub what changes a task's record (the monitor
+ * items) over an unbounded inproc socket; a hub slower than the scheduler
+ * (its records, a busy disk, a thread that gets less of the cores) would
+ * let them pile up there without bound.  So the hub tells how many it took
+ * in ("rec", every ZPAR_PIPE_RECORDED_EVERY), and while the scheduler is
+ * more than hub_max items ahead it stops reading results: they wait in the
+ * engines' sockets, engines wait for work, clients for results (and their
+ * windows keep new tasks in the clients).  Clients are still read (an
+ * abort is answered at once).  Reading resumes when the hub is back to
+ * half of it, or when the hub has said nothing new for
+ * ZPAR_LBIO_HUB_STALL_US (an item lost on the way, or a hub that is
+ * stuck: the count is then not waited for; it is a bound on memory, never
+ * a reason to stop). */
+
+static void hub_release (zpar_sched_lb_io_t *io)
+{
+    io->hub_held = 0;
+    zpar__watcher_stop (io->w_hub);
+    zpar__watcher_start (io->w_engine);
+    /* what came meanwhile: the socket's fd will not signal it again */
+    zpar__lbio_engine_drain (io);
+}
+
+/* Held: release when the hub caught up or stopped telling. */
+static void hub_look (zpar_sched_lb_io_t *io)
+{
+    uint64_t now = zpar__reactor_now_us (io->reactor);
+    if (!io->hub_held)
+        return;
+    if (io->hub_items != io->held_seen) {
+        io->held_seen = io->hub_items;
+        io->held_us = now;
+    }
+    if (io->mon_items - io->hub_items <= io->hub_max / 2)
+        hub_release (io);
+    else if (now - io->held_us >= ZPAR_LBIO_HUB_STALL_US) {
+        zpar__debug ("task scheduler: the hub said nothing for %u ms; results read again",
+                     ZPAR_LBIO_HUB_STALL_US / 1000);
+        io->hub_items = io->mon_items; /* not waited for any more */
+        hub_release (io);
+    }
+}
+
+static void hub_timer_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    (void)r;
+    (void)w;
+    (void)revents;
+    hub_look (arg);
+}
+
+int zpar__lbio_hub_behind (zpar_sched_lb_io_t *io)
+{
+    if (io->hub_held)
+        return 1;
+    if (!io->hub_max || io->mon_items - io->hub_items <= io->hub_max)
+        return 0;
+    if (!io->w_hub &&
+        !(io->w_hub = zpar__timer_watcher_create (io->reactor, 5, 5, hub_timer_cb, io)))
+        return 0; /* no memory: not held */
+    io->hub_held = 1;
+    io->hub_holds++;
+    io->held_us = zpar__reactor_now_us (io->reactor);
+    io->held_seen = io->hub_items;
+    zpar__watcher_stop (io->w_engine);
+    zpar__timer_watcher_reset (io->w_hub, 5, 5);
+    return 1;
+}
+
+static void on_recorded (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    /* never ahead of what was sent (a count from before a restart of the
+     * scheduler's counting cannot be) */
+    io->hub_items = pm->task < io->mon_items ? pm->task : io->mon_items;
+    hub_look (io);
+}
+
+/* The hub's commands (pure ignores them all but $TERM and "rec"). */
 static const pipe_handler_f pipe_handlers[ZPAR_PIPE_KIND_MAX] = {
     [ZPAR_PIPE_UP] = on_up,           [ZPAR_PIPE_DOWN] = on_down,   [ZPAR_PIPE_DONE] = on_done,
     [ZPAR_PIPE_REQUEUE] = on_requeue, [ZPAR_PIPE_ADOPT] = on_adopt,
@@ -138,7 +217,9 @@ void zpar__lbio_pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void
             zpar__reactor_stop (r);
             return;
         }
-        if (!io->pure && pipe_handlers[pm.kind])
+        if (pm.kind == ZPAR_PIPE_RECORDED)
+            on_recorded (io, &pm);
+        else if (!io->pure && pipe_handlers[pm.kind])
             pipe_handlers[pm.kind](io, &pm);
         zpar__frames_close (&f);
     }

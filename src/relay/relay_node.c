@@ -35,15 +35,28 @@ int zpar__relay_mode_parse (const char *text, zpar_relay_mode_t *mode, zpar_erro
     return 0;
 }
 
+int zpar__relay_controller_node_min (void)
+{
+    const char *env = getenv ("ZPAR_RELAY_CONTROLLER_NODE");
+    int v;
+    char extra;
+    /* a number and nothing after it */
+    return env && sscanf (env, "%d%c", &v, &extra) == 1 && v >= 0 ? v
+                                                                  : ZPAR_RELAY_CONTROLLER_NODE_MIN;
+}
+
 int zpar__relay_wanted (zpar_relay_mode_t mode, int controller_node, int local_size,
                         const char *scheme)
 {
-    int engines = local_size - (controller_node ? 1 : 0);
+    int engines = local_size - (controller_node ? 1 : 0), min;
     if (mode == ZPAR_RELAY_NEVER || engines < 1 || (scheme && !strcmp (scheme, "pure")))
         return 0;
     if (mode == ZPAR_RELAY_ALWAYS)
         return 1;
-    return !controller_node && engines >= 2;
+    if (!controller_node)
+        return engines >= 2;
+    min = zpar__relay_controller_node_min ();
+    return min > 0 && engines >= min;
 }
 
 struct zpar_relay_child {

@@ -3,7 +3,13 @@
  *
  * The rule (--relay, $ZPAR_RELAY): `never`; `always` (every node with an
  * engine); `auto`, the default: every node that runs two engines or more
- * and is not the controller's node.  Every rank of a node decides the same
+ * and is not the controller's node, and the controller's node when it
+ * runs ZPAR_RELAY_CONTROLLER_NODE_MIN engines or more
+ * ($ZPAR_RELAY_CONTROLLER_NODE; 0: never).  A direct engine costs the
+ * controller 7 connections (~186 KiB of libzmq's pipes and buffers, 7
+ * files), a relayed one ~5 KiB; a relay adds a hop to every message
+ * (doc/benchmarks.md, "Issue 11: the controller's memory per engine").
+ * Every rank of a node decides the same
  * from what each knows after the wire-up: the mode, the node's number of
  * ranks, and whether the controller runs here (its host name).  The
  * node's first local rank starts the relay; the node's engines find it in
@@ -28,6 +34,17 @@ typedef enum {
 /* text ("auto", "always", "never"), else $ZPAR_RELAY when text is NULL,
  * else auto.  -1 EINVAL with err for another word. */
 int zpar__relay_mode_parse (const char *text, zpar_relay_mode_t *mode, zpar_error_t *err);
+
+/* auto: the controller's node goes through a relay from this many
+ * engines: below it, at most 63 direct engines take ~12 MiB of the
+ * controller, which keeps 1,000 engines within 20 KiB each whatever the
+ * nodes; above, the memory and files of direct engines grow with them. */
+#define ZPAR_RELAY_CONTROLLER_NODE_MIN 64
+
+/* The threshold in force: $ZPAR_RELAY_CONTROLLER_NODE (a number >= 0; 0
+ * never relays the controller's node under auto) if set and valid, else
+ * ZPAR_RELAY_CONTROLLER_NODE_MIN. */
+int zpar__relay_controller_node_min (void);
 
 /* 1 if the engines of this node go through a relay: mode, whether the
  * controller runs on this node, how many ranks the node runs (the

@@ -172,6 +172,30 @@ static void test_node (void)
     ok (!zpar__relay_wanted (ZPAR_RELAY_ALWAYS, 1, 1, "leastload"), "always: not with no engine");
     ok (!zpar__relay_wanted (ZPAR_RELAY_ALWAYS, 0, 4, "pure"), "never with the pure scheme");
     ok (!zpar__relay_wanted (ZPAR_RELAY_NEVER, 0, 8, "leastload"), "never");
+    /* the controller's node from ZPAR_RELAY_CONTROLLER_NODE_MIN engines on */
+    unsetenv ("ZPAR_RELAY_CONTROLLER_NODE");
+    ok (zpar__relay_controller_node_min () == ZPAR_RELAY_CONTROLLER_NODE_MIN,
+        "the controller's node: %d engines by default", ZPAR_RELAY_CONTROLLER_NODE_MIN);
+    ok (!zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, ZPAR_RELAY_CONTROLLER_NODE_MIN, "leastload"),
+        "auto: not on the controller's node with one engine less than that");
+    ok (zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, ZPAR_RELAY_CONTROLLER_NODE_MIN + 1, "leastload"),
+        "auto: the controller's node with that many engines");
+    ok (!zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, 1001, "pure"),
+        "auto: not the controller's node with the pure scheme");
+    ok (!zpar__relay_wanted (ZPAR_RELAY_NEVER, 1, 1001, "leastload"),
+        "never: not the controller's node with 1,000 engines");
+    setenv ("ZPAR_RELAY_CONTROLLER_NODE", "4", 1);
+    ok (zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, 5, "leastload") &&
+            !zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, 4, "leastload"),
+        "ZPAR_RELAY_CONTROLLER_NODE=4: from 4 engines on");
+    setenv ("ZPAR_RELAY_CONTROLLER_NODE", "0", 1);
+    ok (!zpar__relay_wanted (ZPAR_RELAY_AUTO, 1, 1001, "leastload") &&
+            zpar__relay_wanted (ZPAR_RELAY_AUTO, 0, 1000, "leastload"),
+        "ZPAR_RELAY_CONTROLLER_NODE=0: never the controller's node, other nodes still");
+    setenv ("ZPAR_RELAY_CONTROLLER_NODE", "many", 1);
+    ok (zpar__relay_controller_node_min () == ZPAR_RELAY_CONTROLLER_NODE_MIN,
+        "a bad ZPAR_RELAY_CONTROLLER_NODE: the default");
+    unsetenv ("ZPAR_RELAY_CONTROLLER_NODE");
 
     memset (&ci, 0, sizeof (ci));
     memset (ci.key, 7, sizeof (ci.key));
