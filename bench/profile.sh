@@ -1,7 +1,9 @@
 #!/bin/bash
-# bench/profile.sh [--mode cpu|perf|trace|callgrind] [--tasks N] [--keep] BUILD [OUT]
+# bench/profile.sh [--mode cpu|perf|trace|callgrind] [--rtt] [--tasks N] [--keep] BUILD [OUT]
 #
-# Where the pipelined no-op throughput goes: the same load as run.sh's
+# Where the pipelined no-op throughput goes (with --rtt: where the
+# synchronous round trip goes, zpar-bench rtt lb inline, one task at a
+# time, the figures then per round trip): the same load as run.sh's
 # "no-op tasks/s pipelined, inline" row (N load-balanced inline no-op
 # function tasks on 2 engines, all submitted, then all waited for) on a
 # private cluster of BUILD (a build directory: zpar, .libs/libzpar.so),
@@ -25,7 +27,7 @@
 # doc/benchmarks.md's profiles.  Every process it starts is stopped on exit.
 set -u
 export LC_ALL=C
-MODE=cpu N= KEEP=0
+MODE=cpu N= KEEP=0 RTT=0
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --tasks) N=$2; shift ;;
     --tasks=*) N=${1#--tasks=} ;;
     --keep) KEEP=1 ;;
+    --rtt) RTT=1 ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
     *) args+=("$1") ;;
@@ -135,16 +138,18 @@ if [ "$MODE" = perf ]; then
     done
     sleep 0.5
 fi
+LOAD=(tput inline "$WORK/bin/noop.so" "$N" "$N")
+[ $RTT = 1 ] && LOAD=(rtt lb inline "$WORK/bin/noop.so" "$N")
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s.%N)
 case "$MODE" in
-perf) perf record -q -g -e cpu-clock -o "$OUT/perf.client.data" -- "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" ;;
-callgrind) $(wrap client) "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" ;;
+perf) perf record -q -g -e cpu-clock -o "$OUT/perf.client.data" -- "$ZBENCH" "${LOAD[@]}" >"$WORK/tput.out" ;;
+callgrind) $(wrap client) "$ZBENCH" "${LOAD[@]}" >"$WORK/tput.out" ;;
 *) if command -v perf >/dev/null; then
        perf stat -e $STATEV -o "$OUT/stat.client.txt" -- \
-           "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" &
+           "$ZBENCH" "${LOAD[@]}" >"$WORK/tput.out" &
    else
-       "$ZBENCH" tput inline "$WORK/bin/noop.so" "$N" "$N" >"$WORK/tput.out" &
+       "$ZBENCH" "${LOAD[@]}" >"$WORK/tput.out" &
    fi
    CLPID=$!
    while kill -0 $CLPID 2>/dev/null; do ct=$(cpu_ticks $CLPID); [ "$ct" != 0 ] && CT=$ct; sleep 0.05; done
@@ -164,8 +169,10 @@ if [ -n "${PERFS:-}" ]; then
     wait "${PERFS[@]}" 2>/dev/null
 fi
 HZ=$(getconf CLK_TCK)
-echo "profile of $N pipelined inline no-op tasks, $(date -u +%FT%TZ), load before: $load, build $ZB"
-awk '$1 == "tput_per_s" { printf "tasks/s %s (wall %.2f s)\n", $2, '"$t1 - $t0"' }' "$WORK/tput.out"
+[ $RTT = 1 ] && what="synchronous load-balanced inline no-op round trips" || what="pipelined inline no-op tasks"
+echo "profile of $N $what, $(date -u +%FT%TZ), load before: $load, build $ZB"
+awk '$1 == "tput_per_s" { printf "tasks/s %s (wall %.2f s)\n", $2, '"$t1 - $t0"' }
+     $1 ~ /^rtt_/ { print }' "$WORK/tput.out"
 names=(controller engine1 engine2)
 for i in 0 1 2; do
     awk -v n="${names[$i]}" -v d=$((ticks1[i] - ticks0[i])) -v hz="$HZ" -v N="$N" \

@@ -8,6 +8,13 @@
  *   zpar-bench rtt lb|direct inline|isolated LIB N
  *       N sequential no-op function tasks (submit, wait), after a warm-up;
  *       prints rtt_median_us, rtt_p99_us, rtt_failed.
+ *   zpar-bench rtt-split LIB N
+ *       the same, load-balanced and inline, with LIB's "stamp" function
+ *       (it returns the time it ran): also prints the medians of the way
+ *       there (submit to the function's start: client, scheduler, engine
+ *       on receipt) and back (the function's end to the wait's return:
+ *       engine on sending, scheduler, client), there_median_us,
+ *       back_median_us, there_p90_us, back_p90_us.
  *   zpar-bench tput inline|isolated LIB N BATCH
  *       N load-balanced no-op function tasks, submitted BATCH at a time
  *       without waiting, then all waited for (BATCH = N: submit all, then
@@ -27,6 +34,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,16 +139,17 @@ static int cmd_start (int want, double timeout, char **argv)
 
 /* ------------------------------------------------------------------ rtt */
 
-static int cmd_rtt (int lb, int inl, const char *lib, long n)
+static int cmd_rtt (int lb, int inl, const char *lib, long n, int split)
 {
     zpar_client_t *c = connect_or_die ();
-    zpar_task_t *t = zpar_task_function (lib, "noop", NULL, 0);
+    zpar_task_t *t = zpar_task_function (lib, split ? "stamp" : "noop", NULL, 0);
     zpar_engine_id_t eng = {0};
     double *lat = calloc (n, sizeof (double)), tmo = phase_timeout (), t0, deadline;
+    double *there = calloc (n, sizeof (double)), *back = calloc (n, sizeof (double));
     long failed = 0, warm = 50;
     zpar_error_t err;
 
-    if (!t || !lat || zpar_task_set_inline (t, inl) < 0) {
+    if (!t || !lat || !there || !back || zpar_task_set_inline (t, inl) < 0) {
         fprintf (stderr, "zpar-bench: cannot build the task\n");
         return 1;
     }
@@ -166,8 +175,18 @@ static int cmd_rtt (int lb, int inl, const char *lib, long n)
             fprintf (stderr, "zpar-bench: rtt: %s\n", err.text);
             return 1;
         }
-        if (i >= 0)
-            lat[i] = now () - t0;
+        if (i >= 0) {
+            double t1 = now ();
+            size_t olen = 0;
+            const void *o = zpar_result_output (zpar_future_result (f), &olen);
+            lat[i] = t1 - t0;
+            if (split && o && olen == 8) {
+                uint64_t ns;
+                memcpy (&ns, o, sizeof (ns));
+                there[i] = ns * 1e-9 - t0;
+                back[i] = t1 - ns * 1e-9;
+            }
+        }
         if (zpar_result_status (zpar_future_result (f)) != ZPAR_STATUS_OK) {
             if (failed++ == 0)
                 fprintf (stderr, "zpar-bench: rtt: task failed: %s %s\n",
@@ -180,6 +199,16 @@ static int cmd_rtt (int lb, int inl, const char *lib, long n)
     printf ("rtt_median_us %.1f\n", lat[n / 2] * 1e6);
     printf ("rtt_p99_us %.1f\n", lat[(long)(n * 0.99)] * 1e6);
     printf ("rtt_failed %ld\n", failed);
+    if (split) {
+        qsort (there, n, sizeof (double), cmp_d);
+        qsort (back, n, sizeof (double), cmp_d);
+        printf ("there_median_us %.1f\n", there[n / 2] * 1e6);
+        printf ("back_median_us %.1f\n", back[n / 2] * 1e6);
+        printf ("there_p90_us %.1f\n", there[(long)(n * 0.9)] * 1e6);
+        printf ("back_p90_us %.1f\n", back[(long)(n * 0.9)] * 1e6);
+    }
+    free (there);
+    free (back);
     zpar_task_destroy (t);
     zpar_client_destroy (c);
     free (lat);
@@ -294,6 +323,7 @@ static void usage (void)
 {
     fprintf (stderr, "usage: zpar-bench start N TIMEOUT -- CMD...\n"
                      "       zpar-bench rtt lb|direct inline|isolated LIB N\n"
+                     "       zpar-bench rtt-split LIB N\n"
                      "       zpar-bench tput inline|isolated LIB N BATCH\n"
                      "       zpar-bench cmd N BATCH\n"
                      "       zpar-bench status\n");
@@ -309,7 +339,9 @@ int main (int argc, char **argv)
         return cmd_start (atoi (argv[2]), atof (argv[3]), argv + 5);
     if (!strcmp (argv[1], "rtt") && argc == 6)
         return cmd_rtt (!strcmp (argv[2], "lb"), !strcmp (argv[3], "inline"), argv[4],
-                        atol (argv[5]) > 0 ? atol (argv[5]) : 1);
+                        atol (argv[5]) > 0 ? atol (argv[5]) : 1, 0);
+    if (!strcmp (argv[1], "rtt-split") && argc == 4)
+        return cmd_rtt (1, 1, argv[2], atol (argv[3]) > 0 ? atol (argv[3]) : 1, 1);
     if (!strcmp (argv[1], "tput") && argc == 6) {
         long n = atol (argv[4]), b = atol (argv[5]);
         return cmd_tput (!strcmp (argv[2], "inline"), argv[3], n > 0 ? n : 1,

@@ -105,6 +105,18 @@ extern const char *const zpar__cli_schemes[];
  * IPv4 network), then stored in *(const char **)dst. */
 int zpar__cli_set_interface (const char *arg, void *dst);
 
+/* --resubmit[=N] (sweep runs in a batch job): no N gives
+ * ZPAR_SWEEP_RESUBMIT_DEFAULT, N = 0 gives -1 (never); *(int *)dst. */
+int zpar__cli_set_resubmit (const char *arg, void *dst);
+#define ZPAR_CLI_RESUBMIT_OPT(dst)                                                                 \
+    {                                                                                              \
+        "resubmit", 0, "[=N]",                                                                     \
+            "in a Slurm/PBS job: when the time is up with points\n"                                \
+            "left, submit the next job of the chain (at most N,\n"                                 \
+            "default 10; 0: never)",                                                               \
+            ZPAR_CLI_CALL, (dst), .fn = zpar__cli_set_resubmit                                     \
+    }
+
 /* The global options as help lines, for the tables that show them. */
 int zpar__cli_set_conn (const char *arg, void *dst);
 extern const zpar_cli_opt_t zpar__cli_conn_opt; /* --connection-file F */

@@ -72,6 +72,7 @@ int zpar__cmd_run (int argc, char **argv)
          ZPAR_CLI_DURATION, &o.wait_timeout, 1,
          .bad = "--wait-timeout %s: want a duration like 60 or 2m"},
         {"sweep", 0, "FILE", NULL, ZPAR_CLI_STR, &o.sweep},
+        ZPAR_CLI_RESUBMIT_OPT (&o.resubmit),
         {"end-time", 0, "WHEN",
          "with --sweep: the allocation ends then (default: the\n"
          "Slurm or PBS job's end; see zpar sweep run --help)",

@@ -14,6 +14,7 @@
 static const char sweep_help[] =
     "Usage: zpar sweep run FILE [-n N] [--journal PATH] [--retry-failed]\n"
     "                     [--connection-file F] [--window W] [--quiet]\n"
+    "                     [--resubmit[=N]]\n"
     "                     [--end-time WHEN] [--margin DURATION]\n"
     "       zpar sweep status FILE [--journal PATH] [--json]\n"
     "       zpar sweep report FILE [--journal PATH] [--format csv|json] [-o OUT]\n"
@@ -65,6 +66,7 @@ static int cmd_run (int argc, char **argv)
         {"window", 'w', "W", "tasks outstanding at most (default max(64, 8 x engines))",
          ZPAR_CLI_UINT, &window, 1, 10000000},
         {"quiet", 'q', NULL, "print only errors", ZPAR_CLI_FLAG, &ro.quiet},
+        ZPAR_CLI_RESUBMIT_OPT (&ro.resubmit),
         {"end-time", 0, "WHEN",
          "the allocation ends then (+10m, HH:MM, YYYY-MM-DDTHH:MM,\n"
          "@UNIXTIME, none; default: $ZPAR_END_TIME, the Slurm or\n"
@@ -89,7 +91,9 @@ static int cmd_run (int argc, char **argv)
         "\n"
         "Exit status: 0 every point succeeded, 1 some point failed (or did not run),\n"
         "2 bad sweep file or usage, 3 no cluster reachable, 75 time is up (the end of the\n"
-        "allocation came with points left for the next job), 128+N interrupted by signal N.\n",
+        "allocation came with points left for the next job), 128+N interrupted by signal N.\n"
+        "In a batch job with --resubmit, a run that stops for the end of the allocation\n"
+        "with points left first submits the next job (zpar-sweep(5), \"resubmit\").\n",
         "\n"};
     zpar_error_t err = {{0}};
     const char *file;
@@ -123,8 +127,9 @@ static int cmd_status (int argc, char **argv)
         "Usage: zpar sweep status FILE [--journal PATH] [--json]\n"
         "\n"
         "Count the sweep's points by state (succeeded, failed, running, pending, not\n"
-        "run) from its journal, and list the points the journal has that the sweep\n"
-        "file no longer has (removed).\n",
+        "run) from its journal, list the points the journal has that the sweep\n"
+        "file no longer has (removed), and the batch jobs that ran it (the chain of\n"
+        "jobs: id, start, end, points done, the job that continued it).\n",
         opts, "\n" ZPAR_CLI_EXIT_HELP, "\n"};
     zpar_error_t err = {{0}};
 

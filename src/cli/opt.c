@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "error.h"
 #include "sweep/duration.h"
+#include "sweep/spec.h"
 
 #define MAX_OPTS     40
 #define HELP_COL_MIN 19 /* the option names column is at least this wide */
@@ -71,6 +72,16 @@ static int parse_uint (const char *s, unsigned long max, unsigned long *v, zpar_
     return 0;
 }
 
+int zpar__cli_set_resubmit (const char *arg, void *dst)
+{
+    zpar_error_t err = {{0}};
+    unsigned long v = ZPAR_SWEEP_RESUBMIT_DEFAULT;
+    if (arg && parse_uint (arg, ZPAR_SWEEP_RESUBMIT_MAX, &v, &err) < 0)
+        return zpar__cli_usage ("--resubmit=%s: %s", arg, err.text);
+    *(int *)dst = v ? (int)v : -1;
+    return -1;
+}
+
 static int left_width (const zpar_cli_opt_t *o)
 {
     return (o->shrt ? 4 : 0) + (o->name ? 2 + (int)strlen (o->name) : -2) +
@@ -97,7 +108,7 @@ void zpar__cli_help (const zpar_cli_spec_t *spec, FILE *f)
         if (o->name)
             fprintf (f, "--%s", o->name);
         if (o->arg)
-            fprintf (f, " %s", o->arg);
+            fprintf (f, "%s%s", o->arg[0] == '[' ? "" : " ", o->arg);
         fprintf (f, "%*s", w < col ? col - w + 2 : 2, "");
         while ((nl = strchr (h, '\n'))) {
             fprintf (f, "%.*s\n%*s", (int)(nl - h), h, col + 4, "");
@@ -187,8 +198,12 @@ int zpar__cli_parse (const zpar_cli_spec_t *spec, int argc, char **argv, int *rc
             if (dup || n == MAX_OPTS)
                 continue;
             all[n] = o;
-            lopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                       0x1000 + (int)n};
+            /* an argument named "[=N]" is optional: --name or --name=N */
+            lopts[n] = (struct option){o->name,
+                                       !o->arg            ? no_argument
+                                       : o->arg[0] == '[' ? optional_argument
+                                                          : required_argument,
+                                       NULL, 0x1000 + (int)n};
             if (o->shrt) {
                 *sp++ = (char)o->shrt;
                 if (o->arg)

@@ -59,6 +59,8 @@ static zpar_future_t *submit_request (zpar_client_t *c, uint32_t engine,
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
+    if (engine)
+        zpar__client_watch (c, S_MUX, 1, 0); /* its result comes there (loop.c) */
     if (!engine && zpar__client_window_hold (c, f, &p))
         rc = 0; /* the window is full: it goes when results make room (window.c) */
     else if (!engine && c->pend)

@@ -179,8 +179,19 @@ struct zpar_client {
 /* ---- loop.c */
 
 /* Create the reactor's watchers for every open socket and the tick timer.
+ * Every socket is watched except those that can only hold what nobody
+ * waits for: the control socket (replies to zpar__client_call on it, which
+ * watches it for the call's length), IOPub while no output callback
+ * subscribes (zpar_client_on_output) and MUX until the client first sends
+ * a direct task (it carries only their results; watched from then on).
+ * An idle socket in the poll set costs every wait of the client two system
+ * calls per wake-up (zmq_poll asks each socket for ZMQ_EVENTS).
  * 0 / -1 ENOMEM. */
 int zpar__client_loop_init (zpar_client_t *c);
+
+/* Watch socket which (on) or leave what arrives on it in the socket (off).
+ * Off drops what the socket already holds when drop is set. */
+void zpar__client_watch (zpar_client_t *c, int which, int on, int drop);
 
 /* A fresh correlation id / task sequence number. */
 uint64_t zpar__client_next_id (zpar_client_t *c);
@@ -318,8 +329,9 @@ static inline int zpar__result_unreachable (const zpar_result_t *r)
 
 /* A result for f, a direct task, saying its engine is not connected
  * (takes r): 1 if it is held in doubt (the controller may just have
- * restarted: the task is sent again once its engine is back), 0 if it
- * stands (the caller completes f with it). */
+ * restarted: the task is sent again once its engine is back; r is
+ * destroyed when f is in doubt already), 0 if it stands (the caller
+ * completes f with it). */
 int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
 
 /* The tick's part for doubted results: send the task again (a controller

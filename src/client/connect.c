@@ -382,6 +382,10 @@ ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *ar
         errno = EINVAL;
         return -1;
     }
+    /* IOPub is watched only while subscribed (loop.c): what it received
+     * while nobody listened is dropped, as it always was */
+    if (!c->out_cb)
+        zpar__client_watch (c, S_IOPUB, 0, 1);
     if (c->out_cb) {
         zmq_setsockopt (c->sock[S_IOPUB], ZMQ_UNSUBSCRIBE, "", 0);
         snprintf (topic, sizeof (topic), "c%u.", c->num);
@@ -397,6 +401,7 @@ ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *ar
         } else
             zmq_setsockopt (c->sock[S_IOPUB], ZMQ_SUBSCRIBE, "", 0);
     }
+    zpar__client_watch (c, S_IOPUB, cb != NULL, cb == NULL);
     return 0;
 }
 

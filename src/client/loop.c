@@ -497,11 +497,30 @@ int zpar__client_loop_init (zpar_client_t *c)
             continue;
         if (!(c->w[i] = zpar__zmq_watcher_create (c->r, c->sock[i], ZPAR_EV_IN, on_socket, c)))
             return -1;
-        zpar__watcher_start (c->w[i]);
+        if (i != S_CTL && i != S_MUX && (i != S_IOPUB || c->out_cb))
+            zpar__watcher_start (c->w[i]);
     }
     if (!c->tick && !(c->tick = zpar__timer_watcher_create (c->r, 0, 0, on_tick, c)))
         return -1;
     return 0;
+}
+
+void zpar__client_watch (zpar_client_t *c, int which, int on, int drop)
+{
+    if (which < 0 || which >= S_COUNT || !c->w[which])
+        return;
+    if (on) {
+        zpar__watcher_start (c->w[which]);
+        return;
+    }
+    zpar__watcher_stop (c->w[which]);
+    if (drop && c->sock[which]) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        while (zmq_msg_recv (&m, c->sock[which], ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close (&m);
+    }
 }
 
 int zpar__client_pump (zpar_client_t *c, long timeout_ms)
@@ -611,21 +630,11 @@ void zpar__client_wait_end (zpar_client_t *c)
     }
 }
 
-zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
-                               double timeout, zpar_error_t *err)
+static zpar_msg_t *call_wait (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
+                              double timeout, uint64_t deadline, zpar_error_t *err)
 {
-    uint64_t deadline = zpar__mono_us () + (uint64_t)(timeout * 1e6);
     zpar_msg_t *r;
 
-    if (c->depth > 0) {
-        zpar__errnoprintf (err, EDEADLK,
-                           "a waiting zpar call was made from inside a callback of the same "
-                           "client");
-        return NULL;
-    }
-    /* pending submits first: the request may name them (abort, sync) */
-    zpar__client_window_release (c, 0);
-    (void)zpar__client_flush (c);
     c->want_type = rtype;
     c->want_task = req->hdr.task;
     c->got_reply = 0;
@@ -658,5 +667,29 @@ zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int
     c->got = NULL;
     if (!r)
         zpar__errnoprintf (err, ENOMEM, "lost the controller's reply (out of memory)");
+    return r;
+}
+
+zpar_msg_t *zpar__client_call (zpar_client_t *c, int which, zpar_msg_t *req, int rtype,
+                               double timeout, zpar_error_t *err)
+{
+    uint64_t deadline = zpar__mono_us () + (uint64_t)(timeout * 1e6);
+    zpar_msg_t *r;
+
+    if (c->depth > 0) {
+        zpar__errnoprintf (err, EDEADLK,
+                           "a waiting zpar call was made from inside a callback of the same "
+                           "client");
+        return NULL;
+    }
+    /* pending submits first: the request may name them (abort, sync) */
+    zpar__client_window_release (c, 0);
+    (void)zpar__client_flush (c);
+    if (which == S_CTL)
+        zpar__client_watch (c, S_CTL, 1, 0); /* for this call only */
+    r = call_wait (c, which, req, rtype, timeout, deadline, err);
+    /* a late reply waits in the socket; the next call drops it */
+    if (which == S_CTL)
+        zpar__client_watch (c, S_CTL, 0, 0);
     return r;
 }

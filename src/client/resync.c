@@ -177,8 +177,10 @@ static int resend_direct (zpar_client_t *c, zpar_future_t *f, uint64_t now)
     char ident[16];
     int n = snprintf (ident, sizeof (ident), "e%u", f->engine), rc = -1;
     if (m && zpar__msg_unpack (m, f->req, f->req_len, &perr) == 0 &&
-        zpar__msg_push_ident (m, ident, (size_t)n) == 0)
+        zpar__msg_push_ident (m, ident, (size_t)n) == 0) {
+        zpar__client_watch (c, S_MUX, 1, 0);
         rc = zpar__wire_send_chan (c->sock[S_MUX], c->signer, ZPAR_CHAN_MUX, m, ZMQ_DONTWAIT);
+    }
     zpar__msg_destroy (m);
     if (rc == 0) {
         f->resubmits++;
@@ -200,7 +202,13 @@ static int resend_direct (zpar_client_t *c, zpar_future_t *f, uint64_t now)
 int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
 {
     uint64_t now = zpar__mono_us ();
-    if (f->doubt || !f->req || f->resubmits >= DIRECT_RETRY_MAX ||
+    if (f->doubt) {
+        /* already in doubt: this is the same answer again (the hub's
+         * record of it, read at a resync): the tick decides, once */
+        zpar_result_destroy (r);
+        return 1;
+    }
+    if (!f->req || f->resubmits >= DIRECT_RETRY_MAX ||
         (c->resync_us && now - c->resync_us >= DOUBT_WINDOW_US && f->created_us > c->resync_us &&
          !c->lost))
         return 0; /* a live controller without a recent restart: it stands */

@@ -236,6 +236,7 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
             so.sweep_path = o->sweep;
             so.journal_path = o->journal;
             so.retry_failed = o->retry_failed;
+            so.resubmit = o->resubmit;
             so.end_time = o->end_time;
             so.margin = o->margin;
             /* SIGTERM (walltime, scancel) stops the sweep first: it records

@@ -19,6 +19,7 @@ typedef struct {
     const char *sweep;   /* sweep file to run on rank 0, or NULL */
     const char *journal; /* sweep journal path, or NULL */
     int retry_failed;
+    int resubmit;               /* the sweep's continuation (zpar_sweep_run_opts_t.resubmit) */
     const char *dir;            /* where rank 0 writes client.json (default: job dir) */
     const char *connection_dir; /* shared dir for file wire-up (no PMIx, no MPI);
                                    NULL: $ZPAR_DIR */

@@ -43,7 +43,20 @@ static const char *schema =
     "  inflight TEXT,"
     "  cluster TEXT);"
     "CREATE INDEX IF NOT EXISTS points_idx ON points (idx);"
-    "CREATE INDEX IF NOT EXISTS points_state ON points (state);";
+    "CREATE INDEX IF NOT EXISTS points_state ON points (state);"
+    /* the batch jobs that ran the sweep (resubmit.h) */
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  scheduler TEXT NOT NULL,"
+    "  chain INTEGER NOT NULL DEFAULT 0,"
+    "  started REAL NOT NULL,"
+    "  ended REAL,"
+    "  done INTEGER,"
+    "  failed INTEGER,"
+    "  left INTEGER,"
+    "  outcome TEXT,"
+    "  next_job TEXT);";
 
 #define ROW_COLUMNS                                                                                \
     "key, idx, params, state, exit_code, signal, attempts, wall_s, max_rss_kb, engine, host, "     \
@@ -203,6 +216,11 @@ static int meta_set (zpar_journal_t *j, const char *name, const char *value, zpa
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
     return step_done (j, st, err, "meta");
+}
+
+zpar_db_t *zpar__journal_db (zpar_journal_t *j)
+{
+    return j ? j->db : NULL;
 }
 
 char *zpar__journal_meta_get (zpar_journal_t *j, const char *name)

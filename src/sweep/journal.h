@@ -182,6 +182,12 @@ int zpar__journal_foreach (zpar_journal_t *j, zpar_journal_row_f cb, void *arg, 
  * holds it, ENAMETOOLONG, EINVAL, or open's errno. */
 int zpar__journal_lock (const char *path, zpar_error_t *err);
 
+/* The database under the journal, for the tables other modules keep in
+ * it (resubmit.h: jobs).  They commit the journal's batch first
+ * (zpar__journal_flush) and their own writes before they return. */
+struct zpar_db;
+struct zpar_db *zpar__journal_db (zpar_journal_t *j);
+
 /* A meta value (malloc'd; NULL with ENOENT when unset). */
 char *zpar__journal_meta_get (zpar_journal_t *j, const char *name);
 

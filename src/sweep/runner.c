@@ -21,6 +21,7 @@
 #include "outcome.h"
 #include "outfiles.h"
 #include "reactor.h"
+#include "resubmit.h"
 #include "run.h"
 #include "runlog.h"
 #include "runner.h"
@@ -343,6 +344,40 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
     return ZPAR_SWEEP_EXIT_FAILED;
 }
 
+/* ------------------------------------------------------------ continuation */
+
+/* Continuations allowed: the option, else the sweep file's key. */
+static int resubmit_limit (const zpar_sweep_run_opts_t *opts, const zpar_sweep_spec_t *spec)
+{
+    if (opts->resubmit)
+        return opts->resubmit > 0 ? opts->resubmit : 0;
+    return zpar__sweep_spec_resubmit (spec);
+}
+
+/* The job's row in the journal and, when the time is up with points left,
+ * the next job of the chain (resubmit.h). */
+static void continuation (run_t *r, zpar_resubmit_t *rs, int rc)
+{
+    zpar_run_end_t how = ZPAR_RUN_END_ERROR;
+    int64_t left = (int64_t)zpar__sweep_deadline_left (r);
+    char next[128];
+    zpar_error_t e = {{0}};
+
+    if (rc == ZPAR_SWEEP_EXIT_TIME_UP)
+        how = ZPAR_RUN_END_TIME_UP;
+    else if (rc > 128)
+        how = ZPAR_RUN_END_SIGNAL;
+    else if ((rc == ZPAR_SWEEP_EXIT_OK || rc == ZPAR_SWEEP_EXIT_FAILED) && r->iter_done &&
+             !r->journal_dead && !r->runtime_error)
+        how = ZPAR_RUN_END_FINISHED;
+    if (r->journal_dead)
+        return;
+    zpar__sweep_log_clear (&r->o);
+    /* it says on the log what it decided, and any failure */
+    (void)zpar__resubmit_end (rs, r->j, how, rc > 128 ? rc - 128 : 0, (int64_t)r->n.ok,
+                              (int64_t)r->n.failed, left, r->o.log, next, sizeof (next), &e);
+}
+
 int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
 {
     run_t r;
@@ -350,6 +385,7 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     char *jpath = NULL;
     int lockfd = -1, rc = ZPAR_SWEEP_EXIT_FAILED, requeued = 0, changed = 0;
     int own_client = 0;
+    zpar_resubmit_t rs;
 
     memset (&r, 0, sizeof (r));
     memset (&pc, 0, sizeof (pc));
@@ -431,8 +467,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         goto done;
     }
 
+    if (zpar__resubmit_begin (&rs, r.j, resubmit_limit (opts, r.spec), err) < 0)
+        goto done;
     loop (&r);
     rc = summary (&r, pc.started, err);
+    continuation (&r, &rs, rc);
     if (opts->result) {
         opts->result->time_up = rc == ZPAR_SWEEP_EXIT_TIME_UP;
         opts->result->left = zpar__sweep_deadline_left (&r);

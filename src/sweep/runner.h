@@ -83,6 +83,10 @@ typedef struct {
     FILE *log;            /* progress, notes, summary; NULL: stderr */
     int handle_signals;   /* 1: watch SIGINT/SIGTERM during the run and stop
                              cleanly (exit 128 + signal) */
+    int resubmit;         /* continuation in a batch job (resubmit.h): 0 as the
+                             sweep file's `resubmit:` says (none without it);
+                             N > 0: at most N jobs in the chain after the first;
+                             < 0: never */
     /* walltime (walltime.h, doc/sweeps.md "Walltime") */
     const char *end_time; /* --end-time WHEN; NULL: $ZPAR_END_TIME, else the Slurm or
                              PBS job's end, else none */

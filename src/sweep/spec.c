@@ -93,6 +93,11 @@ int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *s)
     return s->estimate != NULL;
 }
 
+int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *s)
+{
+    return s ? s->resubmit : 0;
+}
+
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *s)
 {
     return s ? s->timeout : 0.;

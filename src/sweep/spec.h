@@ -78,6 +78,12 @@ const char *zpar__sweep_spec_file_hash (const zpar_sweep_spec_t *spec);  /* SHA-
 int zpar__sweep_spec_shell (const zpar_sweep_spec_t *spec);              /* 0 or 1 */
 int zpar__sweep_spec_retries (const zpar_sweep_spec_t *spec);            /* >= 0 */
 double zpar__sweep_spec_timeout (const zpar_sweep_spec_t *spec);         /* s, 0 = none */
+/* `resubmit:` the jobs that may continue the sweep in a batch job
+ * (resubmit.h): 0 without the key or with false, ZPAR_SWEEP_RESUBMIT_DEFAULT
+ * for true, else the number given (at most ZPAR_SWEEP_RESUBMIT_MAX). */
+#define ZPAR_SWEEP_RESUBMIT_DEFAULT 10
+#define ZPAR_SWEEP_RESUBMIT_MAX     10000
+int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *spec);
 /* estimate-by: the parameters points are grouped by to learn their
  * durations (*n of them; none: NULL and 0); 1 if the file has estimate:. */
 const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *spec, size_t *n);

@@ -35,6 +35,7 @@ struct zpar_sweep_spec {
     int shell;
     int retries;
     double timeout;
+    int resubmit; /* `resubmit:` continuations allowed (0: none) */
     zpar_sweep_space_t *space;
     size_t nnames;      /* parameters + "index" + "name" */
     const char **names; /* borrowed from the space, plus two literals */

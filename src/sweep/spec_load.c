@@ -1,5 +1,6 @@
 /* spec_load.c - reading a sweep file and validating its keys (name,
- * shell, retries, timeout, command, env, workdir, output, stdout, stderr;
+ * shell, retries, timeout, command, env, workdir, output, stdout, stderr,
+ * resubmit;
  * params and exclude are spec_params.c). */
 #include "config.h"
 
@@ -24,8 +25,9 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",    "description", "command", "shell",  "params", "combine", "exclude",  "retries",
-    "timeout", "env",         "workdir", "output", "stdout", "stderr",  "estimate", "estimate-by",
+    "name",    "description", "command",  "shell",    "params",      "combine",
+    "exclude", "retries",     "timeout",  "env",      "workdir",     "output",
+    "stdout",  "stderr",      "resubmit", "estimate", "estimate-by",
 };
 enum {
     K_NAME,
@@ -42,6 +44,7 @@ enum {
     K_OUTPUT,
     K_STDOUT,
     K_STDERR,
+    K_RESUBMIT,
     K_ESTIMATE,
     K_ESTIMATE_BY,
     K_COUNT
@@ -380,6 +383,27 @@ static int load_root (ctx_t *c, yaml_node_t *root)
                 "1h30m)",
                 sval (k[K_TIMEOUT]));
         s->timeout = v;
+    }
+
+    /* resubmit: true (the default limit), false, or the most continuations */
+    if (k[K_RESUBMIT]) {
+        char canon[ZPAR_SWEEP_NUM_MAX];
+        zpar_sweep_vtype_t t;
+        double v;
+        int plain = k[K_RESUBMIT]->type == YAML_SCALAR_NODE && is_plain (k[K_RESUBMIT]);
+        const char *txt = plain ? sval (k[K_RESUBMIT]) : "";
+        if (plain && (!strcmp (txt, "true") || !strcmp (txt, "yes")))
+            s->resubmit = ZPAR_SWEEP_RESUBMIT_DEFAULT;
+        else if (plain && (!strcmp (txt, "false") || !strcmp (txt, "no")))
+            s->resubmit = 0;
+        else if (!plain || zpar__sweep_number_parse (txt, canon, sizeof (canon), &t, &v) < 0 ||
+                 t != ZPAR_SWEEP_INT || v < 0 || v > ZPAR_SWEEP_RESUBMIT_MAX)
+            return zpar__spec_fail (c, k[K_RESUBMIT]->start_mark, EINVAL,
+                                    "resubmit must be true, false or an integer from 0 to %d "
+                                    "(the most jobs that continue the sweep)",
+                                    ZPAR_SWEEP_RESUBMIT_MAX);
+        else
+            s->resubmit = (int)v;
     }
 
     /* params, combine, exclude */

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "journal.h"
 #include "report.h"
+#include "resubmit.h"
 #include "runner.h"
 #include "spec.h"
 #include "status.h"
@@ -106,7 +107,10 @@ int zpar__sweep_status (const char *sweep_path, const char *journal_path, int js
                  counts[ZPAR_JSTATE_PENDING], counts[ZPAR_JSTATE_ABSENT]);
         if (zpar__journal_foreach_removed (j, list_removed, &rm, err) < 0)
             goto done;
-        fprintf (out, "]}\n");
+        fprintf (out, "], \"jobs\": ");
+        if (zpar__resubmit_print_chain (j, out, 1, err) < 0)
+            goto done;
+        fprintf (out, "}\n");
     } else {
         fprintf (out, "sweep %s (%s): %" PRIu64 " points\n", zpar__sweep_spec_name (spec),
                  zpar__sweep_spec_path (spec), total);
@@ -118,6 +122,8 @@ int zpar__sweep_status (const char *sweep_path, const char *journal_path, int js
         if (zpar__journal_foreach_removed (j, list_removed, &rm, err) < 0)
             goto done;
         fprintf (out, "  removed    %" PRIu64 "  (in the journal, no longer in the sweep)\n", rm.n);
+        if (zpar__resubmit_print_chain (j, out, 0, err) < 0)
+            goto done;
         fprintf (out, "journal: %s%s\n", jpath, exists ? "" : " (none yet)");
     }
     if (fflush (out) != 0 || ferror (out)) {

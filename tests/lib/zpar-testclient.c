@@ -20,6 +20,11 @@
  *   callback-deadlock        a waiting call from an output callback: EDEADLK
  *   direct                   an echo on every live engine through the MUX, and
  *                            one to a missing engine (must be an error result)
+ *   control                  the control socket's calls: a direct task queued
+ *                            behind a long one on the same engine is aborted
+ *                            (ABORTED), the long one is interrupted (ends at
+ *                            once), a second interrupt of the idle engine is
+ *                            answered, and a load-balanced task still runs
  *   balanced N [SLEEP]       N load-balanced echo tasks (each sleeping SLEEP s)
  *   clients K N [LIB]        K threads, each its own client, N tasks each
  *                            (command echos, or LIB's zt_echo function tasks)
@@ -529,6 +534,62 @@ static int cmd_direct (void)
         zpar_future_destroy (f);
     }
     free (fs);
+    free (l);
+    zpar_client_destroy (c);
+    return failures ? 1 : 0;
+}
+
+/* zpar_client_abort of a direct task and zpar_client_interrupt go over the
+ * control socket, which the client watches only while such a call waits. */
+static int cmd_control (void)
+{
+    zpar_client_t *c = connect_or_die ();
+    zpar_engine_info_t *l;
+    size_t n, e = 0;
+    zpar_error_t err;
+    const char *sleep_argv[] = {"sleep", "60", NULL};
+    zpar_task_t *t = zpar_task_command (sleep_argv), *echo;
+    zpar_future_t *run, *queued, *lb;
+    double t0;
+
+    if (!t || live_engines (c, &l, &n) == 0)
+        die ("control: no task or no live engine");
+    while (e < n && !strcmp (l[e].state, "dead"))
+        e++;
+    if (!(run = zpar_submit_to (c, l[e].id, t, &err)) ||
+        !(queued = zpar_submit_to (c, l[e].id, t, &err)))
+        die ("control: submit to engine %u: %s", l[e].id.id, err.text);
+    /* both reach the engine (the abort travels on another socket) */
+    (void)zpar_future_wait (run, 1.0, NULL);
+    if (zpar_client_abort (c, zpar_future_id (queued), &err) < 0)
+        fail ("control: abort of the queued direct task: %s", err.text);
+    else if (zpar_future_wait (queued, tmo, &err) < 0)
+        fail ("control: the aborted task has no result: %s", err.text);
+    else
+        out ("control abort status=%s",
+             zpar_status_name (zpar_result_status (zpar_future_result (queued))));
+    t0 = now_s ();
+    if (zpar_client_interrupt (c, l[e].id, &err) < 0)
+        fail ("control: interrupt of engine %u: %s", l[e].id.id, err.text);
+    else if (zpar_future_wait (run, tmo, &err) < 0)
+        fail ("control: the interrupted task has no result: %s", err.text);
+    else
+        out ("control interrupt status=%s fast=%d",
+             zpar_status_name (zpar_result_status (zpar_future_result (run))), now_s () - t0 < 30);
+    if (zpar_client_interrupt (c, l[e].id, &err) < 0)
+        fail ("control: a second interrupt: %s", err.text);
+    else
+        out ("control interrupt-again ok");
+    echo = echo_task ("after-control");
+    if (!(lb = zpar_submit (c, echo, &err)))
+        die ("control: submit: %s", err.text);
+    if (check_echo (lb, "after-control\n", "control") == 0)
+        out ("control balanced ok");
+    zpar_future_destroy (lb);
+    zpar_future_destroy (run);
+    zpar_future_destroy (queued);
+    zpar_task_destroy (echo);
+    zpar_task_destroy (t);
     free (l);
     zpar_client_destroy (c);
     return failures ? 1 : 0;
@@ -1879,6 +1940,8 @@ int main (int argc, char **argv)
         return cmd_stale_connect ();
     if (!strcmp (cmd, "direct"))
         return cmd_direct ();
+    if (!strcmp (cmd, "control"))
+        return cmd_control ();
     if (!strcmp (cmd, "balanced") && argc >= 1)
         return cmd_balanced (atoi (argv[0]), argc >= 2 ? atof (argv[1]) : 0);
     if (!strcmp (cmd, "clients") && argc >= 2)

@@ -2,8 +2,8 @@
 # t0045-client-api: the cluster operations of libzpar against a live
 # controller started by hand: waiting for engines (and timing out), options
 # instead of environment variables, futures for other clients' tasks,
-# controller-loss detection in a wait, and fast failure on a stale
-# connection file.
+# controller-loss detection in a wait, fast failure on a stale connection
+# file, and the control socket's calls (abort, interrupt).
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
 zt_find_testclient || skip_all "no zpar-testclient in $builddir"
@@ -43,6 +43,15 @@ test_expect_success 'zpar_client_future_for: tasks of another client, and an unk
 	expect_grep "^future id=$id1 status=ok stdout=first\\\\n$" ff.out &&
 	expect_grep "^future id=$id2 status=failed " ff.out &&
 	expect_grep "^future id=9999.1 errno=ENOENT done=1$" ff.out
+'
+
+test_expect_success 'the control socket: abort of a queued direct task, interrupt twice' '
+	zt_timeout 60 "$TC" -t 30 control >ctl.out &&
+	cat ctl.out &&
+	expect_grep "^control abort status=aborted$" ctl.out &&
+	expect_grep "^control interrupt status=[a-z]+ fast=1$" ctl.out &&
+	expect_grep "^control interrupt-again ok$" ctl.out &&
+	expect_grep "^control balanced ok$" ctl.out
 '
 
 test_expect_success 'a waiting call from a callback fails with EDEADLK; the client goes on' '
