@@ -57,7 +57,7 @@ int zpar__cmd_controller (int argc, char **argv)
         {"hb-misses", 0, "N", "missed heartbeats before an engine is declared dead (default 3)",
          ZPAR_CLI_UINT, &hbm, 1, 1000, "--hb-misses %s: give a count from 1 to 1000"},
         {"hwm", 0, "N",
-         "tasks outstanding per engine, leastload (default 4;\n"
+         "tasks outstanding per engine, leastload (default 16;\n"
          "work stealing keeps tasks from waiting behind long ones)",
          ZPAR_CLI_UINT, &hwm, 1, 1000000, "--hwm %s: give a count from 1 to 1000000"},
         {"curve", 0, NULL,

@@ -329,8 +329,9 @@ static inline int zpar__result_unreachable (const zpar_result_t *r)
 
 /* A result for f, a direct task, saying its engine is not connected
  * (takes r): 1 if it is held in doubt (the controller may just have
- * restarted: the task is sent again once its engine is back), 0 if it
- * stands (the caller completes f with it). */
+ * restarted: the task is sent again once its engine is back; r is
+ * destroyed when f is in doubt already), 0 if it stands (the caller
+ * completes f with it). */
 int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
 
 /* The tick's part for doubted results: send the task again (a controller

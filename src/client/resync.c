@@ -202,7 +202,13 @@ static int resend_direct (zpar_client_t *c, zpar_future_t *f, uint64_t now)
 int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
 {
     uint64_t now = zpar__mono_us ();
-    if (f->doubt || !f->req || f->resubmits >= DIRECT_RETRY_MAX ||
+    if (f->doubt) {
+        /* already in doubt: this is the same answer again (the hub's
+         * record of it, read at a resync): the tick decides, once */
+        zpar_result_destroy (r);
+        return 1;
+    }
+    if (!f->req || f->resubmits >= DIRECT_RETRY_MAX ||
         (c->resync_us && now - c->resync_us >= DOUBT_WINDOW_US && f->created_us > c->resync_us &&
          !c->lost))
         return 0; /* a live controller without a recent restart: it stands */

@@ -18,7 +18,7 @@ typedef struct {
     const char *scheme;    /* "leastload" (default) or "pure" */
     int hb_period_ms;      /* heartbeat period, default 1000 (env ZPAR_HB_PERIOD_MS) */
     int hb_misses;         /* missed beats before an engine is dead, default 3 */
-    unsigned hwm;          /* tasks outstanding per engine (leastload); 0: $ZPAR_HWM or 4 */
+    unsigned hwm;          /* tasks outstanding per engine (leastload); 0: $ZPAR_HWM or 16 */
     const char *job;       /* job id written in the connection file */
     /* Called once every socket is bound and the connection files are
      * written (e.g. to publish the endpoints through PMIx).  May be NULL. */

@@ -35,6 +35,10 @@ typedef struct {
     uint8_t silent;     /* that engine is silent */
 } relay_mark_t;
 
+/* The processes asked about in one check, remembered until its end (a
+ * process holding thousands of silent engines is asked once a check). */
+#define ALIVE_CACHE 64
+
 struct zpar_heartbeat {
     int period_ms;
     int misses;
@@ -53,7 +57,12 @@ struct zpar_heartbeat {
     int nudge_off;
     zpar_heartbeat_alive_f alive; /* the kernel's word on a local engine's process */
     void *alive_arg;              /* zpar__heartbeat_set_nudge (hb, 0) */
-    uint64_t nudge_key[2];        /* siphash key of the nudge table */
+    struct {
+        uint32_t pid;
+        int runs;          /* alive()'s word */
+    } asked[ALIVE_CACHE];  /* within one check: many engines share a process */
+    unsigned nasked;       /* how many of them */
+    uint64_t nudge_key[2]; /* siphash key of the nudge table */
     struct {
         uint64_t hash;                    /* of the identity nudged, 0: empty */
         uint64_t last_us;                 /* when */
@@ -295,6 +304,22 @@ static int collective_silence (zpar_heartbeat_t *hb, uint64_t now_us, uint64_t s
     return silent_units >= ZPAR_HEARTBEAT_COLLECTIVE_MIN && silent_units * 2 > units;
 }
 
+/* alive() for pid, asked once per check for the first ALIVE_CACHE
+ * processes (hb->asked is emptied at each check) */
+static int process_runs (zpar_heartbeat_t *hb, uint32_t pid)
+{
+    int runs;
+    for (unsigned k = 0; k < hb->nasked; k++)
+        if (hb->asked[k].pid == pid)
+            return hb->asked[k].runs;
+    runs = hb->alive (hb->alive_arg, pid);
+    if (hb->nasked < ALIVE_CACHE) {
+        hb->asked[hb->nasked].pid = pid;
+        hb->asked[hb->nasked++].runs = runs;
+    }
+    return runs;
+}
+
 int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat_event_f cb,
                            void *arg)
 {
@@ -341,6 +366,7 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
     }
     hb->check_us = now_us;
     hb->check_seq = hb->seq;
+    hb->nasked = 0;
     /* nbeats is read each round: cb may watch a new engine */
     for (uint32_t i = 1; i < hb->nbeats; i++) {
         beat_t *b = &hb->beats[i];
@@ -375,8 +401,7 @@ int zpar__heartbeat_check (zpar_heartbeat_t *hb, uint64_t now_us, zpar_heartbeat
              * when all of a relay's engines are silent, the relay or its
              * node is lost, whatever its processes do */
             if (silent <= limit * ZPAR_HEARTBEAT_COLLECTIVE_FACTOR && b->pid && hb->alive &&
-                (!zpar__route_relayed (&b->route) || b->relay_ok) &&
-                hb->alive (hb->alive_arg, b->pid)) {
+                (!zpar__route_relayed (&b->route) || b->relay_ok) && process_runs (hb, b->pid)) {
                 if (!b->slow && cb)
                     cb (arg, zpar__eid (i), ZPAR_HEARTBEAT_SLOW, silent, missed);
                 b->slow = 1;

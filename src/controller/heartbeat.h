@@ -178,7 +178,8 @@ int zpar__heartbeat_nudge_due (zpar_heartbeat_t *hb, const void *ident, size_t l
  * declared dead only at ZPAR_HEARTBEAT_COLLECTIVE_FACTOR limits.  Behind a
  * relay only while another engine of that relay answers (the path works);
  * when all of a relay's engines are silent the relay is lost, and they die
- * at the limit whatever their processes do. */
+ * at the limit whatever their processes do.  alive() is asked once per
+ * process per check (thousands of engines may share one process). */
 typedef int (*zpar_heartbeat_alive_f) (void *arg, uint32_t pid);
 void zpar__heartbeat_set_alive (zpar_heartbeat_t *hb, zpar_heartbeat_alive_f alive, void *arg);
 /* The watched engine's pid on this host (0: none).  -1 EINVAL if it is

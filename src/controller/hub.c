@@ -208,6 +208,8 @@ static void record_submit (zpar_hub_t *h, const zpar_hdr_t *hd, int direct, cons
     if (task.v == 0)
         return;
     if (!(l = zpar__idmap_get (h->live, task.v))) {
+        if (direct)
+            (void)zpar__hub_direct_again (h, task);
         if (!(l = calloc (1, sizeof (*l))))
             return;
         l->state = direct ? ZPAR_REC_RUNNING : ZPAR_REC_PENDING;

@@ -35,6 +35,11 @@ int zpar__hub_recovery_start (zpar_hub_t *h);
  * records when it grew (the counter "duplicates": a restarted controller
  * goes on from it); best effort, cheap when it did not grow. */
 void zpar__hub_duplicates_save (zpar_hub_t *h);
+/* hub_restart.c: a direct task id arrives with no live entry: if it is
+ * one a client sends again after a restarted controller answered it
+ * "engine not connected" (that answer recorded as its result), the record
+ * is withdrawn so that the task is recorded anew.  1 if it was, 0 if not. */
+int zpar__hub_direct_again (zpar_hub_t *h, zpar_tid_t id);
 
 /* hub_commit.c: write the records' batch now and send the replies that
  * waited for it (a failure is logged once by the records and tried again

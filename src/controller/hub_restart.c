@@ -14,6 +14,7 @@
 #include "hub_int.h"
 #include "log.h"
 #include "proto_pipe.h"
+#include "proto_result.h"
 #include "zpar.h"
 
 static int adopt_one (zpar_hub_t *h, zpar_hub_engine_t *e, zpar_tid_t id, live_t *l, uint8_t **list,
@@ -302,6 +303,53 @@ int zpar__hub_resubmit (zpar_hub_t *h, const zpar_hdr_t *hd, const void *req, si
     if (!h->recovering && h->lb_pipe)
         (void)zpar__pipe_send_requeue (h->lb_pipe, req, len, 0);
     return 0;
+}
+
+/* A client sends a direct task again, with the same id, when a restarted
+ * controller answered it "engine not connected" (src/client/resync.c,
+ * doubts): the task reached the new controller before its engine had
+ * registered again.  That answer was recorded as the task's result, and
+ * the records keep a task's first result: left so, the task sent again
+ * would run under a finished record, and at the next restart its engine
+ * would be told to drop it (finished) while its client, reading the
+ * record, sends it a third time: it ran twice.  So the record of that
+ * answer is withdrawn and the task recorded anew, unfinished.  Clients do
+ * this only for a while after they see a restart: the records are looked
+ * at only for RESENT_WINDOW_US after this controller took over from
+ * another, four times the clients' window. */
+#define RESENT_WINDOW_US (120ULL * 1000000ULL)
+
+int zpar__hub_direct_again (zpar_hub_t *h, zpar_tid_t id)
+{
+    uint8_t *res = NULL;
+    size_t reslen = 0;
+    int state, status, again = 0;
+    zpar_msg_t *m;
+    zpar_proto_result_t r;
+    zpar_error_t err;
+
+    if (!h->records || !id.v || !h->recover_start_us ||
+        zpar__reactor_now_us (h->r) - h->recover_start_us > RESENT_WINDOW_US)
+        return 0;
+    if (zpar__records_state (h->records, id, &state, &status) < 0 || state != ZPAR_REC_DONE ||
+        status != ZPAR_STATUS_ERROR)
+        return 0;
+    if (zpar__records_get (h->records, id, &state, &status, NULL, NULL, &res, &reslen) < 0 || !res)
+        return 0;
+    if ((m = zpar__msg_create (ZPAR_MSG_NONE)) && zpar__msg_unpack (m, res, reslen, &err) == 0 &&
+        zpar__proto_result_decode (m, &r, &err) == 0) {
+        again = r.errnum == EHOSTUNREACH;
+        zpar__proto_result_clear (&r);
+    }
+    zpar__msg_destroy (m);
+    free (res);
+    if (!again || zpar__records_purge (h->records, id) < 0)
+        return 0;
+    if (h->n_notok)
+        h->n_notok--;
+    zpar__info ("task %llu: sent again after \"engine not connected\": recorded anew",
+                (unsigned long long)id.v);
+    return 1;
 }
 
 /* The window's end: while engines are still coming back (one registered

@@ -57,6 +57,7 @@ struct zpar_sched_direct {
     held_t *held;           /* HOLD_MAX slots, the first nheld in arrival order */
     int nheld;
     zpar_watcher_t *w_retry;
+    uint64_t injected; /* routes taken from the inject pipe (catch_up) */
 };
 
 static int type_allowed (zpar_sched_direct_t *d, int type, int from_client)
@@ -244,6 +245,24 @@ static void held_free (held_t *x)
     zmq_msg_close (&x->c1);
 }
 
+static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+/* The hub gives an engine's route on the inject pipe before its
+ * registration reply, but when the pipe and a socket are ready at once the
+ * socket may be read first: the engine's first message (a result it sends
+ * again after a controller restart) or a client's task for it would find
+ * no route (dropped as stale, or answered "not connected").  Read the pipe
+ * once, then look again.  1 if it held anything. */
+static int catch_up (zpar_sched_direct_t *d, int *piped)
+{
+    uint64_t before = d->injected;
+    if (*piped)
+        return 0;
+    *piped = 1;
+    inject_cb (d->reactor, NULL, 0, d);
+    return d->injected != before;
+}
+
 /* Try the held messages again, in order; answer those whose time is up
  * or whose engine the hub forgot. */
 static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -251,13 +270,15 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
     zpar_sched_direct_t *d = arg;
     uint64_t now = zpar__now_us ();
     uint32_t stuck[HOLD_MAX];
-    int nstuck = 0, keep = 0;
+    int nstuck = 0, keep = 0, piped = 0;
     (void)r, (void)w, (void)revents;
     for (int i = 0; i < d->nheld; i++) {
         held_t *x = &d->held[i];
         const zpar_route_t *route = zpar__routes_get (d->routes, zpar__eid (x->h.engine));
         uint8_t via[ZPAR_RELAY_ID_LEN];
         int behind = 0;
+        if (!route && catch_up (d, &piped))
+            route = zpar__routes_get (d->routes, zpar__eid (x->h.engine));
         for (int k = 0; k < nstuck && !behind; k++)
             behind = stuck[k] == x->h.engine;
         /* the engine may have registered again since (or behind another
@@ -286,6 +307,7 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
+    int piped = 0;
     (void)r;
     (void)w;
     (void)revents;
@@ -325,7 +347,9 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         zmq_msg_init (&c1);
         zmq_msg_copy (&c1, &f.part[1]);
         /* route to the identity the hub gave that engine, nobody else */
-        if (!(route = zpar__routes_get (d->routes, zpar__eid (id))))
+        if (!(route = zpar__routes_get (d->routes, zpar__eid (id))) && catch_up (d, &piped))
+            route = zpar__routes_get (d->routes, zpar__eid (id));
+        if (!route)
             reply_error (d, &e0, &c1, &h, NULL);
         else if (zpar__route_frames_set (&f, route) < 0)
             zpar__frames_close (&f);
@@ -341,6 +365,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
+    int piped = 0;
     (void)r;
     (void)w;
     (void)revents;
@@ -360,6 +385,9 @@ static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
          * it; the client sees the engine's name "e<id>" */
         eid = zpar__routes_check_via (d->routes, zmq_msg_data (&f.part[0]),
                                       zmq_msg_size (&f.part[0]), via);
+        if ((eid.v == 0 || eid.v != h.engine) && catch_up (d, &piped))
+            eid = zpar__routes_check_via (d->routes, zmq_msg_data (&f.part[0]),
+                                          zmq_msg_size (&f.part[0]), via);
         n = snprintf (name, sizeof (name), "e%u", eid.v);
         if (eid.v == 0 || eid.v != h.engine || replace_part (&f, 0, name, (size_t)n) < 0) {
             if (eid.v != h.engine && h.engine &&
@@ -402,6 +430,7 @@ static void inject_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
         if ((rc = zpar__pipe_inject_route (&f, &route)) != 0) {
             if (rc < 0 || zpar__routes_set (d->routes, &route) < 0)
                 zpar__warn ("%s: bad route on the hub's inject pipe dropped", d->name);
+            d->injected++;
             zpar__frames_close (&f);
             continue;
         }

@@ -7,7 +7,7 @@
  *
  * Policy (leastload):
  *   - A task goes to the live engine with the fewest outstanding tasks,
- *     below the per-engine high-water mark (hwm, default 4, so an engine
+ *     below the per-engine high-water mark (hwm, default 16, so an engine
  *     never waits a round trip for its next task).  Engines with spare
  *     capacity sit in one stack per outstanding count, so the pick is O(1)
  *     for a task that may go anywhere.
@@ -52,7 +52,7 @@
 typedef struct zpar_sched_lb zpar_sched_lb_t;
 
 /* Tasks outstanding per engine by default. */
-#define ZPAR_SCHED_LB_DEFAULT_HWM 4
+#define ZPAR_SCHED_LB_DEFAULT_HWM 16
 
 /* Highest engine id accepted. */
 #define ZPAR_SCHED_LB_MAX_ENGINE (1u << 24)

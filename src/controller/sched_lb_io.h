@@ -36,7 +36,7 @@ typedef struct zpar_sched_lb_io zpar_sched_lb_io_t;
  * resolved endpoints are written back into the buffers, of size epsize),
  * bind the hub pipe at pipe_ep, connect to the monitor at monitor_ep and
  * start the thread.  scheme: "leastload" (or NULL) or "pure".  hwm: tasks
- * outstanding per engine, 0 for $ZPAR_HWM or the default (4).  key: the
+ * outstanding per engine, 0 for $ZPAR_HWM or the default (16).  key: the
  * cluster key (ZPAR_KEY_LEN bytes).  NULL with err (EINVAL: unknown
  * scheme; a socket that cannot be bound; ENOMEM). */
 zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsigned hwm,

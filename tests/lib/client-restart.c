@@ -2,17 +2,21 @@
  * without help (the system tests t09xx-client-*).
  *
  *   client-restart [-f CONNFILE] [-t SECONDS] [-n N] [-d EVERY] [-r RATE]
- *                  [-s SLEEP] [-p PING] [-b BURST] SIDEFILE
+ *                  [-s SLEEP] [-p PING] [-b BURST] [-w WAIT] SIDEFILE
  *
  * Submits N tasks, RATE a second (every EVERY-th one direct, round robin
  * over the engines alive at the start; 0: none), each appending its index
  * to SIDEFILE (its side effect) and sleeping SLEEP seconds; then waits for
  * them all with one zpar_client_wait_all bounded by -t.  -b BURST: the
  * submits come BURST at a time, back to back (libzpar packs them into one
- * batch), with a poll between bursts (default 1: a poll after each).  Meanwhile the
- * shell kills and restarts the controller.  The client gets no help: no
- * retry, no reconnect by hand.  Prints:
+ * batch), with a poll between bursts (default 1: a poll after each).
+ * -w WAIT: once connected, it polls WAIT seconds before the first submit
+ * (the shell can restart the controller meanwhile).  Meanwhile the shell
+ * kills and restarts the controller.  The client gets no help: no retry,
+ * no reconnect by hand.  Prints:
  *
+ *   connected engines=N                      (the live engines listed)
+ *   waited WAIT s                            (with -w, before submitting)
  *   submitted n=N direct=D
  *   wait rc=.. errno=.. error=..
  *   bad index=I id=ID status=.. error=..     (each task without an ok result)
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zpar.h"
@@ -34,7 +39,7 @@
 static void usage (void)
 {
     fprintf (stderr, "usage: client-restart [-f CONNFILE] [-t SECONDS] [-n N] [-d EVERY] "
-                     "[-r RATE] [-s SLEEP] [-p PING] [-b BURST] SIDEFILE\n");
+                     "[-r RATE] [-s SLEEP] [-p PING] [-b BURST] [-w WAIT] SIDEFILE\n");
     exit (2);
 }
 
@@ -50,7 +55,7 @@ static zpar_task_t *side_task (int index, const char *side, double sleep_for)
 int main (int argc, char **argv)
 {
     const char *connfile = NULL, *side, *scale = getenv ("ZPAR_TEST_TIMEOUT_SCALE");
-    double tmo = 120, rate = 100, sleep_for = 0.02, ping = 0;
+    double tmo = 120, rate = 100, sleep_for = 0.02, ping = 0, wait0 = 0;
     int n = 500, every = 0, opt, ndirect = 0, ok = 0, failed = 0, incomplete = 0, rc, burst = 1;
     zpar_client_opts_t o;
     zpar_client_t *c;
@@ -62,7 +67,7 @@ int main (int argc, char **argv)
 
     signal (SIGPIPE, SIG_IGN);
     setvbuf (stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt (argc, argv, "f:t:n:d:r:s:p:b:")) != -1) {
+    while ((opt = getopt (argc, argv, "f:t:n:d:r:s:p:b:w:")) != -1) {
         switch (opt) {
         case 'f':
             connfile = optarg;
@@ -87,6 +92,9 @@ int main (int argc, char **argv)
             break;
         case 'b':
             burst = atoi (optarg);
+            break;
+        case 'w':
+            wait0 = atof (optarg);
             break;
         default:
             usage ();
@@ -115,6 +123,22 @@ int main (int argc, char **argv)
         if (strcmp (eng[i].state, "dead") != 0)
             alive[nalive++] = eng[i].id;
     free (eng);
+    printf ("connected engines=%zu\n", nalive);
+    if (wait0 > 0) {
+        /* poll until WAIT seconds have passed (a result or a ping's
+         * answer ends a poll early) */
+        struct timespec t0, t1;
+        clock_gettime (CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            double left;
+            clock_gettime (CLOCK_MONOTONIC, &t1);
+            left = wait0 - ((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+            if (left <= 0)
+                break;
+            (void)zpar_client_poll (c, left, NULL);
+        }
+        printf ("waited %g s\n", wait0);
+    }
 
     for (int i = 0; i < n; i++) {
         zpar_task_t *t = side_task (i, side, sleep_for);

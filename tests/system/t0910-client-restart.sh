@@ -66,10 +66,13 @@ test_expect_success 'no side effect lost (every index in the file)' '
 
 # The engines' and the hub's side (issue 9, C1-C4: held tasks adopted,
 # results sent again): without it a task running at a controller kill is
-# run again (load-balanced) or answered engine-died (direct).  It passes in
-# most runs on main (0 and 0 in 3 of 4 at af1a51a; 1 engine-died and 6 run
-# twice in the other): reported as TAP TODO when it fails, a plain ok when
-# it passes.
+# run again (load-balanced) or answered engine-died (direct).  What failed
+# it at a prefetch of 16 (direct tasks sent again after "engine not
+# connected", results dropped as stale by the direct relay: t0914,
+# doc/benchmarks.md) is fixed; under heavy load a task can still be fenced
+# by its keeper after its side effect (the heartbeat here is 200 ms) and
+# run again, by design: reported as TAP TODO when it fails, a plain ok
+# when it passes.
 zt_count=$((zt_count + 1))
 failed=$(sed -n "s/^final .* failed=\([0-9]*\) .*/\1/p" "$ZT_TMP/client.out")
 twice=$(sort -n side.txt 2>/dev/null | uniq -d | wc -l)
