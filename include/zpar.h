@@ -230,6 +230,11 @@ ZPAR_API void zpar_task_destroy (zpar_task_t *t);
 ZPAR_API int zpar_task_setenv (zpar_task_t *t, const char *name, const char *value);
 ZPAR_API int zpar_task_set_cwd (zpar_task_t *t, const char *dir);
 ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds); /* 0: none */
+/* What a command task's timeout does: send signum (default SIGTERM) to its
+ * process group, then SIGKILL grace seconds later (default 1; at most a
+ * day) -- e.g. SIGUSR1 and a minute for a code that writes a checkpoint
+ * when told.  EINVAL for a signal outside 1..64 or SIGKILL/SIGSTOP. */
+ZPAR_API int zpar_task_set_stop_signal (zpar_task_t *t, int signum, double grace);
 ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries);
 ZPAR_API int zpar_task_add_after (zpar_task_t *t, zpar_task_id_t dep); /* run after dep succeeded */
 ZPAR_API int zpar_task_add_target (zpar_task_t *t, zpar_engine_id_t e); /* allowed engines */
@@ -288,7 +293,8 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
  * never wait. */
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
 
-/* Send the load-balanced submits not sent yet (see zpar_submit) now.
+/* Send the load-balanced submits not sent yet (see zpar_submit) now, as
+ * far as the window allows (those beyond it go as results come back).
  * 0 (also when there are none), or -1 with EINVAL (no client) or the
  * socket's errno: the tasks then stay pending and the next call that
  * sends tries again. */

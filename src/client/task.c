@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,20 @@ ZPAR_API int zpar_task_set_timeout (zpar_task_t *t, double seconds)
         return -1;
     }
     t->p.timeout_ms = (uint64_t)(seconds * 1000.0 + 0.5);
+    return 0;
+}
+
+ZPAR_API int zpar_task_set_stop_signal (zpar_task_t *t, int signum, double grace)
+{
+    if (!t || signum < 1 || signum > 64 || signum == SIGKILL || signum == SIGSTOP ||
+        !(grace >= 0) || grace > 86400) {
+        errno = EINVAL;
+        return -1;
+    }
+    t->p.stop_signal = (uint64_t)signum;
+    t->p.stop_grace_ms = (uint64_t)(grace * 1000.0 + 0.5);
+    if (t->p.stop_grace_ms == 0)
+        t->p.stop_grace_ms = 1; /* 0 on the wire means the default */
     return 0;
 }
 

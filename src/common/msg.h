@@ -86,6 +86,8 @@ typedef enum {
     ZPAR_F_ATTEMPT = 14,     /* u64, 1-based attempt number */
     ZPAR_F_OUTPUT_CAP = 15,  /* u64 bytes of stdout/stderr kept in the result */
     ZPAR_F_ALL_ENGINES = 16, /* u64: task is part of a run on every engine */
+    ZPAR_F_STOP_SIGNAL = 17, /* u64: the signal a timeout sends first (absent: SIGTERM) */
+    ZPAR_F_STOP_GRACE = 18,  /* u64: then SIGKILL after this long (absent: 1000) */
     /* task result */
     ZPAR_F_STATUS = 20, /* u64 zpar_status_t */
     ZPAR_F_EXIT = 21,   /* u64 (int) exit status */

@@ -64,6 +64,10 @@ int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_OUTPUT_CAP, t->output_cap);
     if (t->all_engines)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_ALL_ENGINES, 1);
+    if (t->stop_signal)
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_SIGNAL, t->stop_signal);
+    if (t->stop_grace_ms)
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_GRACE, t->stop_grace_ms);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -115,8 +119,16 @@ int zpar__proto_task_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_err
         flag (m, ZPAR_F_INLINE, &t->inline_fn, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_ATTEMPT, &t->attempt, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_OUTPUT_CAP, &t->output_cap, err) < 0 ||
-        flag (m, ZPAR_F_ALL_ENGINES, &t->all_engines, err) < 0)
+        flag (m, ZPAR_F_ALL_ENGINES, &t->all_engines, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_STOP_SIGNAL, &t->stop_signal, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_STOP_GRACE, &t->stop_grace_ms, err) < 0)
         goto error;
+    if (t->stop_signal > 64 || t->stop_grace_ms > 86400000) {
+        zpar__errnoprintf (err, EPROTO, "stop signal %llu or grace %llu ms out of range",
+                           (unsigned long long)t->stop_signal,
+                           (unsigned long long)t->stop_grace_ms);
+        goto error;
+    }
     t->priority = (int64_t)prio;
     if (nafter) {
         zpar_tid_t *a = zpar__proto_mem_alloc (&t->mem, nafter * sizeof (*a));

@@ -39,6 +39,12 @@ typedef struct {
     uint64_t output_cap;  /* OUTPUT_CAP, 0: default (not sent) */
     int all_engines;      /* ALL_ENGINES (0/1) */
     zpar_proto_mem_t mem; /* private: what decode allocated */
+
+    /* STOP_SIGNAL (1..64; 0: not sent, SIGTERM) and STOP_GRACE (ms; 0: not
+     * sent, 1 s): what a command task's timeout sends, and how long before
+     * SIGKILL */
+    uint64_t stop_signal;
+    uint64_t stop_grace_ms;
 } zpar_proto_task_t;
 
 int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t);

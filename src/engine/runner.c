@@ -227,6 +227,8 @@ static void begin (zpar_runner_t *r, const zpar_run_spec_t *spec)
     r->kill_why[0] = '\0';
     r->timeout_at = r->kill_at = r->drain_at = 0;
     r->timeout_ms = spec->timeout_ms;
+    r->stop_signal = spec->stop_signal;
+    r->stop_grace_ms = spec->stop_grace_ms;
     r->cap = spec->output_cap ? spec->output_cap : ZPAR_RUNNER_DEFAULT_CAP;
     r->task_id = spec->task_id;
     r->res.started_us = zpar__now_us ();
@@ -460,8 +462,10 @@ static void step (zpar_runner_t *r)
         if (r->timeout_at && now >= r->timeout_at) {
             r->timed_out = 1;
             r->timeout_at = 0;
-            killgroup (r, SIGTERM);
-            r->kill_at = now + ZPAR_RUNNER_TERM_GRACE_MS * 1000u;
+            /* a function child turns SIGTERM into zpar_fn_cancelled */
+            killgroup (r, r->stop_signal && !r->is_fn ? r->stop_signal : SIGTERM);
+            r->kill_at =
+                now + (r->stop_grace_ms ? r->stop_grace_ms : ZPAR_RUNNER_TERM_GRACE_MS) * 1000u;
         }
         if (r->kill_at && now >= r->kill_at) {
             r->kill_at = 0;

@@ -63,6 +63,11 @@ typedef struct {
     int inline_fn;     /* function: call in this process */
     size_t output_cap; /* bytes of stdout and of stderr kept (0: default) */
     uint64_t task_id;  /* names the overflow files; 0: no overflow file */
+
+    /* command: the timeout's first signal (0: SIGTERM) and the time before
+     * SIGKILL (0: ZPAR_RUNNER_TERM_GRACE_MS) */
+    int stop_signal;
+    uint64_t stop_grace_ms;
 } zpar_run_spec_t;
 
 /* A growing byte buffer. */

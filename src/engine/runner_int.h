@@ -61,7 +61,9 @@ struct zpar_runner {
     uint64_t start_mono;
     uint64_t end_mono;
     uint64_t timeout_ms;
-    uint64_t timeout_at; /* mono us, 0: none */
+    int stop_signal;        /* 0: SIGTERM */
+    uint64_t stop_grace_ms; /* 0: ZPAR_RUNNER_TERM_GRACE_MS */
+    uint64_t timeout_at;    /* mono us, 0: none */
     uint64_t kill_at;
     uint64_t drain_at;
     int timed_out;

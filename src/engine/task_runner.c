@@ -220,6 +220,8 @@ static int start_one (zpar_task_runner_t *tr)
     memset (&s, 0, sizeof (s));
     s.kind = t->kind;
     s.timeout_ms = t->timeout_ms;
+    s.stop_signal = (int)t->stop_signal;
+    s.stop_grace_ms = t->stop_grace_ms;
     s.output_cap = t->output_cap > OUTPUT_CAP_MAX ? OUTPUT_CAP_MAX : (size_t)t->output_cap;
     s.task_id = t->h.task.v;
     /* the runner only reads the strings (the spec's types are exec's) */

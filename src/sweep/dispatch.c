@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,15 @@ static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task, int *capped)
         /* when the point will be stopped: a code that checkpoints can
          * save its state before it */
         char at[32];
-        snprintf (at, sizeof (at), "%.0f", r->end - r->margin);
+        snprintf (at, sizeof (at), "%.0f", r->end - r->margin - r->grace);
         if (zpar_task_setenv (t, "ZPAR_STOP_TIME", at) < 0)
+            goto nomem_t;
+    }
+    {
+        double grace;
+        int sig = zpar__sweep_spec_stop_signal (r->spec, &grace);
+        if ((sig || grace > 0) &&
+            zpar_task_set_stop_signal (t, sig ? sig : SIGTERM, grace > 0 ? grace : 1) < 0)
             goto nomem_t;
     }
     if (zpar_task_set_cwd (t, task->workdir) < 0 ||
@@ -452,7 +460,8 @@ int zpar__sweep_fill (run_t *r)
     int rc = 0;
     /* points left for lack of time are not counted in np: bound the
      * points looked at per call, so that events are still handled */
-    while (np < BURST && np < r->nfree && examined++ < 4 * BURST) {
+    /* with an end near, fewer than the free slots (deadline.c) */
+    while (np < BURST && np < zpar__sweep_deadline_room (r) && examined++ < 4 * BURST) {
         zpar_task_id_t adopt = {0};
         zpar_sweep_task_t *task;
         pick_t *p = &r->picks[np];

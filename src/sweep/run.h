@@ -82,6 +82,7 @@ typedef struct {
     /* walltime (deadline.c) */
     double end;          /* the end of the allocation (Unix s), 0: none */
     double margin;       /* points must be done margin s before the end */
+    double grace;        /* stop signal -> SIGKILL (s): points are signalled then */
     double stop_mono;    /* zpar__mono_s () at end - margin */
     double give_up_mono; /* after the stop: stop waiting for results then */
     zpar_sweep_estimator_t *est;
@@ -90,6 +91,8 @@ typedef struct {
     uint64_t deferred;        /* points left because they would not finish in time */
     uint64_t interrupted;     /* running points stopped at the end (pending) */
     uint64_t unknown_started; /* points started with no estimate at all */
+    size_t engines;           /* live engines when the run started */
+    double longest;           /* the longest duration expected or seen (s), -1: none */
 } run_t;
 
 /* ------------------------------------------------ walltime (deadline.c) */
@@ -111,6 +114,14 @@ void zpar__sweep_deadline_learn (run_t *r, const zpar_sweep_task_t *task, double
  * came and every running point has ended, or waiting longer would pass
  * the end), else 0. */
 int zpar__sweep_deadline_tick (run_t *r);
+
+/* How many more points may be submitted now: the free slots; with an end,
+ * as long as the window's worth of queued points could still all finish
+ * before the stop time, else only as many as keep one point per engine
+ * (a point is then submitted when an engine is free to start it, so the
+ * decision to start it is taken with the clock of that moment, not when
+ * it would have joined a queue). */
+size_t zpar__sweep_deadline_room (const run_t *r);
 
 /* Points not done: to run in the next job. */
 uint64_t zpar__sweep_deadline_left (const run_t *r);

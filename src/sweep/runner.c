@@ -216,7 +216,7 @@ static void loop (run_t *r)
         /* wait only when there is nothing to dispatch now; then let results
          * gather for a moment, so that one wake-up handles many of them
          * (waking per result costs more than the work on a busy node) */
-        if (r->nfree > 0 && !r->iter_done && !r->held && !r->stopping)
+        if (zpar__sweep_deadline_room (r) > 0 && !r->iter_done && !r->held && !r->stopping)
             nev = zpar_client_poll (r->c, 0, &e);
         else {
             events (r, GATHER_MS);
@@ -330,7 +330,8 @@ static int summary (run_t *r, int own_cluster, zpar_error_t *err)
                          "time is up: %" PRIu64 " points left for the next job (%" PRIu64
                          " interrupted at the end, %zu not heard of since; the others were "
                          "not started: they would not have finished %.0f s before the end)",
-                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running, r->margin);
+                         zpar__sweep_deadline_left (r), r->interrupted, r->n.running,
+                         r->margin + r->grace);
         return ZPAR_SWEEP_EXIT_TIME_UP;
     }
     if (r->iter_done && r->n.failed == 0 && r->n.lost == 0 && r->n.skipped_bad == 0 &&
@@ -431,14 +432,11 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
     zpar__sweep_cluster_identity (&r);
     r.window = opts->window ? opts->window : default_window (r.c);
     if (r.end > 0) {
-        /* with an end, a point is submitted when an engine is free to
-         * start it: the decision to start it is taken with the clock of
-         * that moment, not when it would have joined a queue */
-        size_t live = live_engines (r.c);
-        if (live < 1)
-            live = 1;
-        if (r.window > live)
-            r.window = (unsigned)live;
+        /* with an end, the window narrows to one point per engine when
+         * the end is near (zpar__sweep_deadline_room) */
+        r.engines = live_engines (r.c);
+        if (r.engines < 1)
+            r.engines = 1;
     }
     if (!(r.slots = calloc (r.window, sizeof (*r.slots))) ||
         !(r.freelist = calloc (r.window, sizeof (*r.freelist))) ||

@@ -88,6 +88,12 @@ const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *s, siz
     return (const char *const *)s->estimate_by;
 }
 
+int zpar__sweep_spec_stop_signal (const zpar_sweep_spec_t *s, double *grace)
+{
+    *grace = s->stop_grace;
+    return s->stop_signal;
+}
+
 int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *s)
 {
     return s->estimate != NULL;

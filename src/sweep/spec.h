@@ -88,6 +88,10 @@ int zpar__sweep_spec_resubmit (const zpar_sweep_spec_t *spec);
  * durations (*n of them; none: NULL and 0); 1 if the file has estimate:. */
 const char *const *zpar__sweep_spec_estimate_by (const zpar_sweep_spec_t *spec, size_t *n);
 int zpar__sweep_spec_has_estimate (const zpar_sweep_spec_t *spec);
+/* stop-signal: (0 when not given: SIGTERM) and *grace, stop-grace: in
+ * seconds (0 when not given: 1 s): how a point's timeout -- its own, or
+ * the end of the allocation -- stops it. */
+int zpar__sweep_spec_stop_signal (const zpar_sweep_spec_t *spec, double *grace);
 const zpar_sweep_space_t *zpar__sweep_spec_space (const zpar_sweep_spec_t *spec);
 size_t zpar__sweep_spec_nparams (const zpar_sweep_spec_t *spec);
 const char *zpar__sweep_spec_param_name (const zpar_sweep_spec_t *spec, size_t i);

@@ -50,6 +50,8 @@ struct zpar_sweep_spec {
     zpar_tmpl_t *estimate; /* estimate: (estimate.h), or NULL */
     char **estimate_by;    /* estimate-by: parameter names (NULL-terminated), or NULL */
     size_t nestimate_by;
+    int stop_signal;   /* stop-signal:, 0: the engine's (SIGTERM) */
+    double stop_grace; /* stop-grace: seconds, 0: the engine's (1 s) */
 };
 
 /* The state of one load. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",    "description", "command",  "shell",    "params",      "combine",
-    "exclude", "retries",     "timeout",  "env",      "workdir",     "output",
-    "stdout",  "stderr",      "resubmit", "estimate", "estimate-by",
+    "name",     "description", "command",     "shell",       "params",     "combine", "exclude",
+    "retries",  "timeout",     "env",         "workdir",     "output",     "stdout",  "stderr",
+    "resubmit", "estimate",    "estimate-by", "stop-signal", "stop-grace",
 };
 enum {
     K_NAME,
@@ -47,6 +48,8 @@ enum {
     K_RESUBMIT,
     K_ESTIMATE,
     K_ESTIMATE_BY,
+    K_STOP_SIGNAL,
+    K_STOP_GRACE,
     K_COUNT
 };
 
@@ -101,6 +104,28 @@ static zpar_tmpl_t *compile_path (ctx_t *c, yaml_node_t *n, const char *what)
         return NULL;
     }
     return t;
+}
+
+/* A signal a point may be asked to stop with: a name (with or without
+ * SIG) or a number; not KILL or STOP.  0 when not. */
+static int signal_number (const char *v)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"HUP", SIGHUP},   {"USR1", SIGUSR1},
+                {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"ALRM", SIGALRM}, {"XCPU", SIGXCPU}};
+    char *e;
+    long n;
+    if (strncmp (v, "SIG", 3) == 0)
+        v += 3;
+    for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+        if (strcmp (v, sigs[i].name) == 0)
+            return sigs[i].sig;
+    n = strtol (v, &e, 10);
+    if (*v < '0' || *v > '9' || *e || n < 1 || n > 64 || n == SIGKILL || n == SIGSTOP)
+        return 0;
+    return (int)n;
 }
 
 /* estimate: an expression on the parameters (estimate.h), checked on the
@@ -486,6 +511,26 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         return -1;
     if (k[K_ESTIMATE_BY] && load_estimate_by (c, k[K_ESTIMATE_BY]) < 0)
         return -1;
+    if (k[K_STOP_SIGNAL]) {
+        if (zpar__spec_want_string (c, k[K_STOP_SIGNAL], "stop-signal") < 0)
+            return -1;
+        if ((s->stop_signal = signal_number (sval (k[K_STOP_SIGNAL]))) <= 0)
+            return zpar__spec_fail (c, k[K_STOP_SIGNAL]->start_mark, EINVAL,
+                                    "stop-signal '%s' is not a signal that can be caught (TERM, "
+                                    "INT, HUP, USR1, USR2, QUIT, ALRM, XCPU, or a number)",
+                                    sval (k[K_STOP_SIGNAL]));
+    }
+    if (k[K_STOP_GRACE]) {
+        double v;
+        if (zpar__spec_want_string (c, k[K_STOP_GRACE], "stop-grace") < 0)
+            return -1;
+        if (zpar__duration_parse (sval (k[K_STOP_GRACE]), &v) < 0 || v > 86400)
+            return zpar__spec_fail (c, k[K_STOP_GRACE]->start_mark, EINVAL,
+                                    "stop-grace '%s' is not a duration up to a day (like 30s, "
+                                    "2m)",
+                                    sval (k[K_STOP_GRACE]));
+        s->stop_grace = v;
+    }
     return 0;
 }
 

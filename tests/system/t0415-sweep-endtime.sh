@@ -120,16 +120,38 @@ test_expect_success 'points see ZPAR_STOP_TIME (end - margin) to checkpoint befo
 	printf "%s\n" "name: d" "command: [\"sh\", \"-c\", \"echo \$ZPAR_STOP_TIME > $W/d.{i}\"]" "params:" "  i: [0]" >"$W/d.yaml" &&
 	END=$(($(date +%s) + 60)) &&
 	zt_timeout 60 $ZPAR sweep run "$W/d.yaml" -n 1 --end-time @$END --margin 10s 2>d.err &&
-	expect_eq ZPAR_STOP_TIME $((END - 10)) "$(cat "$W/d.0")"
+	expect_eq "ZPAR_STOP_TIME (end - margin - the default stop grace, 1 s)" $((END - 11)) "$(cat "$W/d.0")"
+'
+
+test_expect_success 'stop-signal and stop-grace: a code that checkpoints is told in time, saves, and is recorded interrupted' '
+	{
+		echo "name: k"
+		echo "command: [\"sh\", \"-c\", \"trap '\''echo saved > $W/k.{i}; exit 1'\'' USR1; sleep 62 & wait\"]"
+		echo "estimate: 1s"
+		echo "stop-signal: USR1"
+		echo "stop-grace: 3s"
+		echo "params:"
+		echo "  i: [0, 1]"
+	} >"$W/k.yaml" && cat "$W/k.yaml" &&
+	t0=$(date +%s) && END=$((t0 + 10)) &&
+	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/k.yaml" -n 2 --end-time @$END --margin 2s 2>k.err || rc=$? &&
+	cat k.err &&
+	expect_eq "exit status" 75 $rc &&
+	expect_eq "checkpoint of point 0" saved "$(cat "$W/k.0")" &&
+	expect_eq "checkpoint of point 1" saved "$(cat "$W/k.1")" &&
+	s=$(states "$W/k.yaml") && echo "$s" &&
+	expect_eq "states" "succeeded=0 failed=0 pending=2 running=0" "$s" &&
+	test $(($(date +%s) - t0)) -lt 20 &&
+	! pgrep -f "sleep 62" >/dev/null
 '
 
 test_expect_success 'durations are learned from the journal: no estimate, the next run does not start what cannot finish' '
 	sweep "$W/e.yaml" e "" "i: {range: [0, 6]}" "d: [3]" &&
-	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +6s --margin 1s 2>e.err || rc=$? &&
+	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +8s --margin 1s 2>e.err || rc=$? &&
 	cat e.err && expect_eq "exit status" 75 $rc &&
 	n1=$(markers e $(($(date +%s) + 1)) | sed -n "s/started //p") && echo "first run: $n1 started" &&
 	test "$n1" -ge 2 &&
-	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +4s --margin 1s 2>e2.err || rc=$? &&
+	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +5s --margin 1s 2>e2.err || rc=$? &&
 	cat e2.err && expect_eq "exit status" 75 $rc &&
 	n2=$(markers e $(($(date +%s) + 1)) | sed -n "s/started //p") &&
 	expect_eq "points started by the second run (3 s each, 3 s left at most)" "$n1" "$n2"

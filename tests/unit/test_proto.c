@@ -34,7 +34,9 @@ static void test_task (void)
                            .priority = -5,
                            .attempt = 2,
                            .output_cap = 4096,
-                           .all_engines = 1};
+                           .all_engines = 1,
+                           .stop_signal = 10,
+                           .stop_grace_ms = 60000};
     zpar_proto_task_t d;
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
     zpar_msg_t *old = zpar__msg_create (ZPAR_MSG_TASK);
@@ -58,6 +60,7 @@ static void test_task (void)
     ok (d.priority == -5 && d.attempt == 2 && d.output_cap == 4096 && d.all_engines == 1,
         "task: priority, attempt, output cap, all engines");
     ok (d.lib == NULL && d.input == NULL && d.inline_fn == 0, "task: no function fields");
+    ok (d.stop_signal == 10 && d.stop_grace_ms == 60000, "task: stop signal and grace");
     zpar__proto_task_clear (&d);
 
     /* a function task */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,8 @@ static void test_spec (void)
                        "command: [\"true\", \"{n}\"]\n"
                        "estimate: \"{n} * 2s + 1m\"\n"
                        "estimate-by: [kind]\n"
+                       "stop-signal: SIGUSR1\n"
+                       "stop-grace: 2m\n"
                        "params:\n"
                        "  n: [1, 5]\n"
                        "  kind: [a, b]\n";
@@ -284,6 +287,11 @@ static void test_spec (void)
         const char *const *by = zpar__sweep_spec_estimate_by (s, &nby);
         ok (nby == 1 && strcmp (by[0], "kind") == 0 && zpar__sweep_spec_has_estimate (s),
             "accessors");
+        {
+            double grace = 0;
+            ok (zpar__sweep_spec_stop_signal (s, &grace) == SIGUSR1 && grace == 120,
+                "stop-signal, stop-grace");
+        }
         while ((pt = zpar__sweep_iter_next (it)) && i < 4) {
             zpar_sweep_task_t *t = zpar__sweep_spec_task (s, pt, &err);
             ok (t && t->estimate == want[i], "point %zu: estimate %g", i, t ? t->estimate : -1);
@@ -319,6 +327,13 @@ static void test_spec (void)
             {"name: t\ncommand: \"true\"\nestimate-by: {a: 1}\nparams: {n: [1]}\n",
              "t.yaml:3:14: estimate-by must be"},
             {"name: t\ncommand: \"true\"\nestimates: 5\nparams: {n: [1]}\n", "estimate"},
+            {"name: t\ncommand: \"true\"\nstop-signal: KILL\nparams: {n: [1]}\n",
+             "t.yaml:3:14: stop-signal 'KILL' is not a signal that can be caught"},
+            {"name: t\ncommand: \"true\"\nstop-signal: 19\nparams: {n: [1]}\n", "stop-signal '19'"},
+            {"name: t\ncommand: \"true\"\nstop-signal: 65\nparams: {n: [1]}\n", "stop-signal '65'"},
+            {"name: t\ncommand: \"true\"\nstop-grace: forever\nparams: {n: [1]}\n",
+             "t.yaml:3:13: stop-grace 'forever' is not a duration"},
+            {"name: t\ncommand: \"true\"\nstop-grace: 2d\nparams: {n: [1]}\n", "stop-grace '2d'"},
         };
         for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
             zpar_sweep_spec_t *b = zpar__sweep_spec_load_buffer (bad[i].text, strlen (bad[i].text),
