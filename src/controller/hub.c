@@ -112,8 +112,7 @@ void zpar__hub_engine_set_uuid (zpar_hub_t *h, zpar_hub_engine_t *e, const char 
     if (!e->uuid[0])
         return;
     k = uuid_key (h, e->uuid);
-    /* a hash another engine holds: that one stays, lookups that miss
-     * look through the table from now on */
+    /* a hash another holds: it stays, and lookups that miss scan */
     if ((!h->engine_uuids && !(h->engine_uuids = zpar__idmap_create ())) ||
         ((o = zpar__idmap_get (h->engine_uuids, k)) && o != e) ||
         zpar__idmap_put (h->engine_uuids, k, e) < 0)
