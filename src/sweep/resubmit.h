@@ -32,8 +32,8 @@
  * in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT seconds.  The
  * environment the continuation sees is this process's, without what Slurm,
  * PBS, PMIx and MPI set for this job and its steps (they would describe
- * the old job to the new one); the user's SBATCH_* settings stay (sbatch
- * reads them again: SBATCH_SIGNAL=TERM@30 reaches every job of the chain).
+ * the old job to the new one); the user's SBATCH_* settings stay (the
+ * continuation's sbatch reads them again).
  */
 #ifndef ZPAR__SWEEP_RESUBMIT_H
 #define ZPAR__SWEEP_RESUBMIT_H
