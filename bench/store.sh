@@ -11,7 +11,8 @@
 #      database's size (database + WAL) and bytes per finished record;
 #   2. more bursts of BURST until TOTAL tasks (default: BURST, none more)
 #      have run, printing the controller's RSS after each ("settled RSS").
-# With PERF=1 the controller's threads are measured over the first burst
+# SETTLE=SECONDS: how long after each further burst the RSS is read
+# (default 0.3).  With PERF=1 the controller's threads are measured over the first burst
 # (perf stat --per-thread: task-clock, context switches and instructions per
 # task; the hub is the main thread).
 # Output: "key value" lines.  Stops the cluster on exit (trap).
@@ -79,6 +80,6 @@ done_n=$BURST
 while [ "$done_n" -lt "$TOTAL" ]; do
     "$WORK/zb" tput inline "$WORK/noop.so" "$BURST" 10000 >/dev/null || echo "burst failed"
     done_n=$((done_n + BURST))
-    sleep 0.3
+    sleep "${SETTLE:-0.3}"
     echo "rss_after_${done_n}_kb $(st "$CPID" VmRSS) hwm $(st "$CPID" VmHWM)"
 done

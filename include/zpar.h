@@ -293,7 +293,8 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
  * never wait. */
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
 
-/* Send the load-balanced submits not sent yet (see zpar_submit) now.
+/* Send the load-balanced submits not sent yet (see zpar_submit) now, as
+ * far as the window allows (those beyond it go as results come back).
  * 0 (also when there are none), or -1 with EINVAL (no client) or the
  * socket's errno: the tasks then stay pending and the next call that
  * sends tries again. */

@@ -121,6 +121,7 @@ ZPAR_API int zpar_flush (zpar_client_t *c, zpar_error_t *err)
         errno = EINVAL;
         return zpar__errprintf (err, "no client");
     }
+    zpar__client_window_release (c, 0); /* what the window has room for */
     if (zpar__client_flush (c) < 0) {
         int e = errno;
         return zpar__errnoprintf (err, e,

@@ -20,6 +20,7 @@
 #include "proto_pipe.h"
 #include "proto_result.h"
 #include "registrar.h"
+#include "sockutil.h"
 #include "zpar.h"
 
 #define FLUSH_MS  50
@@ -564,8 +565,12 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 
 static void on_flush (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    zpar__hub_flush_records (arg);
-    zpar__hub_duplicates_save (arg);
+    zpar_hub_t *h = arg;
+    zpar__hub_flush_records (h);
+    zpar__hub_duplicates_save (h);
+    /* the notification PUB is written only on engine events: free what
+     * libzmq keeps of the clients that have gone since (sockutil.h) */
+    zpar__socket_settle (h->notify);
     (void)r, (void)w, (void)revents;
 }
 

@@ -160,3 +160,13 @@ void zpar__close_socket (void *sock)
         zmq_close (sock);
     }
 }
+
+void zpar__socket_settle (void *sock)
+{
+    int events;
+    size_t len = sizeof (events);
+    /* ZMQ_EVENTS processes the commands waiting in the socket's mailbox,
+     * among them the ends of the pipes of closed connections */
+    if (sock)
+        (void)zmq_getsockopt (sock, ZMQ_EVENTS, &events, &len);
+}

@@ -43,4 +43,12 @@ int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
 /* Close with linger 0, NULL-safe. */
 void zpar__close_socket (void *sock);
 
+/* Let libzmq finish with the connections of sock that have closed: a
+ * closed peer's pipe, session and buffers (~10 KiB) are freed only when
+ * the thread that owns sock next calls into it, so a socket that is only
+ * written now and then (the hub's notification PUB) kept those of every
+ * client gone since.  Call from sock's own thread, e.g. on a timer; one
+ * poll(2) of its mailbox.  NULL-safe. */
+void zpar__socket_settle (void *sock);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,7 +206,7 @@ static char *show_field (const char *text, const char *key, int whole_line)
 
 static int unset (const char *v)
 {
-    return !v || !*v || !strcmp (v, "(null)") || !strcmp (v, "N/A") || !strcmp (v, "None");
+    return !v || !*v || !strcmp (v, "(null)") || !strcmp (v, "N/A") || !strcasecmp (v, "None");
 }
 
 /* path with the job id put back as %j in its last component (where it
@@ -249,6 +250,7 @@ char **zpar__resubmit_slurm_options (const char *show, const char *job_id, zpar_
         {"Account", "--account", 0},         {"QOS", "--qos", 0},
         {"Reservation", "--reservation", 0}, {"Features", "--constraint", 0},
         {"Licenses", "--licenses", 0},       {"WorkDir", "--chdir", 1},
+        {"MailUser", "--mail-user", 0},      {"MailType", "--mail-type", 0},
     };
     strv_t s = {0};
     char *v = NULL, *out = NULL, *errp = NULL;
@@ -420,14 +422,16 @@ done:
 
 char *zpar__resubmit_pbs_submit_args (const char *text)
 {
+    /* PBS Pro, OpenPBS: Submit_arguments; Torque: submit_args */
     const char *p = text ? strstr (text, "Submit_arguments = ") : NULL;
+    const char *q = text && !p ? strstr (text, "submit_args = ") : NULL;
     char *out;
     size_t n = 0;
-    if (!p) {
+    if (!p && !q) {
         errno = ENOENT;
         return NULL;
     }
-    p += strlen ("Submit_arguments = ");
+    p = p ? p + strlen ("Submit_arguments = ") : q + strlen ("submit_args = ");
     if (!(out = malloc (strlen (p) + 1)))
         return NULL;
     /* qstat -f folds long values: the next line starts with a tab */

@@ -9,14 +9,18 @@
 #     burst: every task answered ok, its side effect run exactly once;
 #   - aborts behind a backlog (200 tasks of 2 s, window 20) are answered at
 #     once, aborted: the last task (held in the client) and one queued in
-#     the task scheduler.
+#     the task scheduler;
+#   - a chain of 300 tasks, each after the one before, completes through a
+#     window of 20;
+#   - 30 tasks bound to an absent engine do not keep 5 plain tasks of the
+#     same client out through a window of 20.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
 zt_find_testclient || skip_all "no zpar-testclient in $builddir/tests/lib"
 
 CR=$builddir/tests/lib/client-restart
-AB=$builddir/tests/lib/abort-backlog
-[ -x "$CR" ] && [ -x "$AB" ] || skip_all "no client-restart / abort-backlog in $builddir/tests/lib"
+WC=$builddir/tests/lib/window-client
+[ -x "$CR" ] && [ -x "$WC" ] || skip_all "no client-restart / window-client in $builddir/tests/lib"
 N=1500
 W=100
 
@@ -77,11 +81,25 @@ test_expect_success 'every side effect ran exactly once' '
 '
 
 test_expect_success 'aborts behind a backlog are answered at once, aborted' '
-	ZPAR_CLIENT_WINDOW=20 zt_timeout 120 "$AB" -q 15 200 2 >abort.out 2>abort.err;
+	ZPAR_CLIENT_WINDOW=20 zt_timeout 120 "$WC" -q 15 abort 200 2 >abort.out 2>abort.err;
 	rc=$?; cat abort.out abort.err &&
 	zt_diag "$(cat abort.out)" &&
 	[ $rc -eq 0 ] &&
 	awk "/^abort / { sub(\"ms=\", \"\", \$4); if (\$4 + 0 > 3000) bad = 1 } END { exit bad }" abort.out
+'
+
+test_expect_success 'a chain of 300 tasks completes through a window of 20' '
+	ZPAR_CLIENT_WINDOW=20 zt_timeout 120 "$WC" chain 300 >chain.out 2>chain.err;
+	rc=$?; cat chain.out chain.err &&
+	zt_diag "$(cat chain.out)" &&
+	[ $rc -eq 0 ] && grep -q "^final ok=300 " chain.out
+'
+
+test_expect_success 'tasks for an absent engine do not fill the window' '
+	ZPAR_CLIENT_WINDOW=20 zt_timeout 60 "$WC" targets 30 >targets.out 2>targets.err;
+	rc=$?; cat targets.out targets.err &&
+	zt_diag "$(cat targets.out)" &&
+	[ $rc -eq 0 ] && grep -q "^final ok=5 " targets.out
 '
 
 test_expect_success 'zpar stop ends the restarted controller and the engines' '
