@@ -169,8 +169,13 @@ struct zpar_client {
     uint64_t pend_age_us;   /* a submit sends them once the oldest is this old; 0: never */
     uint64_t items_dropped; /* items of received batches dropped (malformed, wrong type) */
     /* the window (window.c): load-balanced tasks sent and not done, at
-     * most c->window (0: no bound); the others wait here, in order */
+     * most c->window (0: no bound); the others wait here, in order.
+     * c->window = max(window_base, window_per_engine x the live engines
+     * known in c->engines) */
     size_t window;
+    size_t window_base;
+    size_t window_per_engine;
+    zpar_idmap_t *engines; /* engine id -> (void *)1: live engines known */
     size_t inflight;
     size_t nheld;
     zpar_future_t *held_head, *held_tail;
@@ -268,9 +273,34 @@ void zpar__client_pend_forget (zpar_client_t *c, zpar_future_t *f);
  * answered here; a task held here was never sent, so a controller restart
  * has nothing of it to lose or to run twice.  Tasks bound to engines
  * (targets) without dependencies are neither counted nor held (they may
- * wait long for an engine that is not there yet).  $ZPAR_CLIENT_WINDOW
- * sets the bound (0: none). */
-#define ZPAR_CLIENT_WINDOW_DEFAULT 4096u
+ * wait long for an engine that is not there yet).
+ *
+ * The bound scales with the cluster: max(base, K x engines), base =
+ * $ZPAR_CLIENT_WINDOW or 4,096 (0: no bound at all), K = 2 x the
+ * per-engine prefetch ($ZPAR_HWM if set here, else the scheduler's default
+ * 16), engines = the live engines this client knows of: those that
+ * answered one of its load-balanced tasks or registered while it was
+ * connected, less those the controller said died or unregistered.  A
+ * small cluster keeps the base bound on a burst; a large one gets enough
+ * tasks to fill every engine's prefetch twice over. */
+#define ZPAR_CLIENT_WINDOW_DEFAULT  4096u
+#define ZPAR_CLIENT_WINDOW_PREFETCH 16u /* ZPAR_SCHED_LB_DEFAULT_HWM */
+
+/* The window for base, k per engine, and engines known: max(base, k x
+ * engines), saturating at SIZE_MAX; 0 if base is 0 (no bound). */
+static inline size_t zpar__client_window_size (size_t base, size_t k, size_t engines)
+{
+    if (!base)
+        return 0;
+    if (k && engines > SIZE_MAX / k)
+        return SIZE_MAX;
+    return k * engines > base ? k * engines : base;
+}
+
+/* Engine e is live (it answered one of our tasks, or registered: live set)
+ * or gone (died, unregistered: live clear); the window follows.  No memory
+ * for it: the window stays as it was. */
+void zpar__client_window_engine (zpar_client_t *c, uint32_t e, int live);
 
 /* Whether a load-balanced task t must wait in the client (the window is
  * full, or others wait already); if so f is held (appended, f->held). */

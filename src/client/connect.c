@@ -306,7 +306,14 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
      * which a submit sends them (pack.c); 0: none */
     c->pend_age_us = env_count ("ZPAR_CLIENT_BATCH_AGE_US", ZPAR_CLIENT_BATCH_AGE_US, 60000000ULL);
     /* $ZPAR_CLIENT_WINDOW: the window (window.c); 0: no bound */
-    c->window = (size_t)env_count ("ZPAR_CLIENT_WINDOW", ZPAR_CLIENT_WINDOW_DEFAULT, 1ULL << 32);
+    c->window_base =
+        (size_t)env_count ("ZPAR_CLIENT_WINDOW", ZPAR_CLIENT_WINDOW_DEFAULT, 1ULL << 32);
+    /* K = 2 x the per-engine prefetch: $ZPAR_HWM as the scheduler reads it */
+    c->window_per_engine =
+        2 * (size_t)env_count ("ZPAR_HWM", ZPAR_CLIENT_WINDOW_PREFETCH, 1u << 20);
+    if (!c->window_per_engine)
+        c->window_per_engine = 2 * ZPAR_CLIENT_WINDOW_PREFETCH;
+    c->window = c->window_base;
     c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:
@@ -347,6 +354,7 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
         zpar__idmap_destroy (c->futures);
     }
     zpar__idmap_destroy (c->queries);
+    zpar__idmap_destroy (c->engines);
     zpar__reactor_destroy (c->r); /* and its watchers; the sockets are ours */
     for (int i = 0; i < S_COUNT; i++) {
         if (c->sock[i]) {

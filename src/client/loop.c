@@ -102,6 +102,10 @@ static void on_notify (zpar_client_t *c, zpar_msg_t *m)
     if (zpar__proto_notify_decode (m, &n, &err) < 0)
         return; /* malformed: dropped */
     engine = n.h.engine.v;
+    if (n.event == ZPAR_NOTIFY_REGISTERED)
+        zpar__client_window_engine (c, engine, 1); /* the window grows with the cluster */
+    else if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED)
+        zpar__client_window_engine (c, engine, 0);
     if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED) {
         size_t pos = 0;
         zpar_future_t *f;

@@ -19,10 +19,20 @@
  * absent engines cannot fill the bound (tasks with targets and no
  * dependencies are not counted; the rest depend only on tasks submitted
  * before them, which went first).
+ *
+ * The bound grows with the cluster (client.h: max(base, K x engines)).
+ * The engines are counted from what the client receives anyway, O(1) per
+ * result: the engine that answered a load-balanced task and the
+ * controller's notifications (registered: in; died, unregistered: out),
+ * kept in a set of engine ids.  Nothing has to be asked of the controller
+ * and a client connected before or after the engines learns them either
+ * way (from the first results, or from the registrations); the window
+ * then grows at the next pump.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -72,6 +82,21 @@ void zpar__client_window_sent (zpar_client_t *c, zpar_future_t *f, const zpar_pr
     c->inflight++;
 }
 
+void zpar__client_window_engine (zpar_client_t *c, uint32_t e, int live)
+{
+    if (!e || !c->window_base)
+        return;
+    if (live) {
+        if (!c->engines && !(c->engines = zpar__idmap_create ()))
+            return;
+        if (zpar__idmap_get (c->engines, e) || zpar__idmap_put (c->engines, e, (void *)1) < 0)
+            return;
+    } else if (!c->engines || !zpar__idmap_del (c->engines, e))
+        return;
+    c->window = zpar__client_window_size (c->window_base, c->window_per_engine,
+                                          zpar__idmap_size (c->engines));
+}
+
 void zpar__client_window_done (zpar_client_t *c, zpar_future_t *f)
 {
     if (!f->counted)
@@ -79,6 +104,9 @@ void zpar__client_window_done (zpar_client_t *c, zpar_future_t *f)
     f->counted = 0;
     if (c->inflight)
         c->inflight--;
+    /* the engine that answered is live (a result made up here has none) */
+    if (f->result && c->window_base)
+        zpar__client_window_engine (c, zpar_result_engine (f->result).id, 1);
 }
 
 static void unlink_held (zpar_client_t *c, zpar_future_t *f)

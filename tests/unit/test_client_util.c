@@ -1,7 +1,7 @@
 /* test_client_util.c - libzpar's helpers that need no cluster: engine and
  * task id lists, a result's summary line and JSON, function tasks from
  * "LIB:SYMBOL" and an input file, and the bad parameters of
- * zpar_run_each / zpar_client_wait_ids. */
+ * zpar_run_each / zpar_client_wait_ids, the client's window size. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -169,6 +169,21 @@ static void bad_params (void)
     zpar_task_destroy (t);
 }
 
+/* The client's window: max(base, K x engines); base 0 is no bound. */
+static void window_sizes (void)
+{
+    size_t k = 2 * ZPAR_CLIENT_WINDOW_PREFETCH;
+    ok (zpar__client_window_size (4096, k, 0) == 4096, "window: no engine known, the base");
+    ok (zpar__client_window_size (4096, k, 2) == 4096, "window: a small cluster keeps the base");
+    ok (zpar__client_window_size (4096, k, 128) == 4096, "window: 128 engines x 32 = the base");
+    ok (zpar__client_window_size (4096, k, 1000) == 32000, "window: 1,000 engines, 32 each");
+    ok (zpar__client_window_size (4096, k, 10000) == 320000, "window: 10,000 engines, 32 each");
+    ok (zpar__client_window_size (8, k, 24) == 768, "window: base 8, 24 engines");
+    ok (zpar__client_window_size (0, k, 10000) == 0, "window: base 0 stays no bound");
+    ok (zpar__client_window_size (8, 0, 24) == 8, "window: K 0, the base");
+    ok (zpar__client_window_size (8, SIZE_MAX / 2, 3) == SIZE_MAX, "window: saturates");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -177,5 +192,6 @@ int main (void)
     results ();
     function_specs ();
     bad_params ();
+    window_sizes ();
     done_testing ();
 }
