@@ -279,13 +279,19 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
  * fflush) or its tasks wait in the client.  ZPAR_CLIENT_NO_BATCH (or
  * $ZPAR_CLIENT_BATCH=0) sends each submit at once instead.
  *
- * The window: at most 4,096 of a client's load-balanced tasks are in the
- * controller unfinished at once ($ZPAR_CLIENT_WINDOW sets the number; 0:
- * no bound).  A submit beyond it never blocks and never fails for it: the
- * task waits in the client, in submission order, and is sent as results
- * come back, while the program polls or waits (any call that reads the
- * network); so a burst of a million tasks waits in the program, not in
- * the controller's memory.  A task that waits there is not known to the
+ * The window: at most max(base, 32 x engines) of a client's load-balanced
+ * tasks are in the controller unfinished at once; base = 4,096 or
+ * $ZPAR_CLIENT_WINDOW (0: no bound at all), 32 = twice the scheduler's
+ * per-engine prefetch (16, or $ZPAR_HWM if set in the client's
+ * environment), engines = the live engines the client knows of (those
+ * that answered its tasks or registered while it was connected, less those
+ * the controller said died or left).  So a small cluster bounds a burst
+ * by the base and a large one keeps every engine's prefetch full.  A
+ * submit beyond it never blocks and never fails for it: the task waits
+ * in the client, in submission order, and is sent as results come back,
+ * while the program polls or waits (any call that reads the network); so
+ * a burst of a million tasks waits in the program, not in the
+ * controller's memory.  A task that waits there is not known to the
  * controller yet (zpar_client_abort answers it at once as aborted, without
  * the controller); zpar_client_sync and zpar_client_destroy send every
  * waiting task first, as does zpar_future_destroy for its own task.
