@@ -5,10 +5,28 @@
  * handful: heartbeat, flush, retry), so the next one is found by a scan.
  * Watchers destroyed from inside a callback are freed once the iteration
  * is over, so that the dispatch loop never touches freed memory.
+ *
+ * The wait is poll(2) over the fds and the ZeroMQ sockets' ZMQ_FD, not
+ * zmq_poll: zmq_poll asks every socket for ZMQ_EVENTS before it sleeps
+ * and again after (each a getpid and a poll of the socket's mailbox in
+ * libzmq), twice per socket per wake-up.  ZMQ_FD only says that a
+ * socket's state may have changed, and a socket's state also changes when
+ * the program itself calls it (a send processes the socket's pending
+ * commands, which can make it readable without its fd ever signalling).
+ * So ZMQ_EVENTS is read
+ *   - for a socket whose fd is readable after the wait, and
+ *   - for every socket before a wait that follows callbacks (any callback
+ *     may have used any socket) or that starts a run_once (the caller's
+ *     own code may have), and then the wait does not sleep if one is
+ *     ready.
+ * A wake-up that ran callbacks so costs one ZMQ_EVENTS per socket plus
+ * one per socket that signalled, instead of two per socket.  Readiness
+ * stays level-triggered as before.
  */
 #include "reactor.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,7 +51,7 @@ struct zpar_watcher {
     int dead;   /* destroyed, to be freed after the iteration */
     int events; /* ZPAR_EV_* for io watchers */
     void *sock;
-    int fd; /* fd watchers, and the signalfd of signal watchers */
+    int fd; /* fd watchers, the signalfd of signal watchers, ZMQ_FD of zmq ones */
     int signum;
     uint64_t due_us;    /* timers: next expiry (monotonic) */
     uint64_t repeat_us; /* timers: period, 0 = once */
@@ -45,10 +63,12 @@ struct zpar_watcher {
 struct zpar_reactor {
     zpar_watcher_t **w;
     size_t n, cap;
-    zmq_pollitem_t *items;
+    struct pollfd *items;
     zpar_watcher_t **itemw; /* watcher of each poll item */
+    int *zready;            /* ZPAR_EV_* a zmq item's ZMQ_EVENTS gave, this iteration */
     size_t nitems, itemcap;
-    int dirty; /* poll set must be rebuilt */
+    int dirty;   /* poll set must be rebuilt */
+    int recheck; /* read every zmq socket's ZMQ_EVENTS before waiting */
     int stop;
     int depth; /* > 0 while dispatching */
     int ndead;
@@ -82,6 +102,7 @@ void zpar__reactor_destroy (zpar_reactor_t *r)
     free (r->w);
     free (r->items);
     free (r->itemw);
+    free (r->zready);
     free (r);
     errno = saved;
 }
@@ -138,13 +159,18 @@ zpar_watcher_t *zpar__zmq_watcher_create (zpar_reactor_t *r, void *sock, int eve
                                           zpar_watcher_f cb, void *arg)
 {
     zpar_watcher_t *w;
+    int fd = -1;
+    size_t len = sizeof (fd);
     if (!sock) {
         errno = EINVAL;
         return NULL;
     }
+    if (zmq_getsockopt (sock, ZMQ_FD, &fd, &len) < 0)
+        return NULL;
     if (!(w = watcher_new (r, W_ZMQ, cb, arg)))
         return NULL;
     w->sock = sock;
+    w->fd = fd;
     w->events = events;
     return w;
 }
@@ -236,12 +262,15 @@ void zpar__watcher_set_events (zpar_watcher_t *w, int events)
     if (!w || w->kind == W_TIMER || w->kind == W_SIGNAL || w->events == events)
         return;
     w->events = events;
-    if (w->pollidx >= 0 && (size_t)w->pollidx < w->r->nitems && !w->r->dirty) {
+    if (w->kind == W_ZMQ) {
+        /* its fd is watched whatever it wants; ask it again */
+        w->r->recheck = 1;
+    } else if (w->pollidx >= 0 && (size_t)w->pollidx < w->r->nitems && !w->r->dirty) {
         short ev = 0;
         if (events & ZPAR_EV_IN)
-            ev |= ZMQ_POLLIN;
+            ev |= POLLIN;
         if (events & ZPAR_EV_OUT)
-            ev |= ZMQ_POLLOUT;
+            ev |= POLLOUT;
         w->r->items[w->pollidx].events = ev;
     } else {
         w->r->dirty = 1;
@@ -299,14 +328,18 @@ static int rebuild (zpar_reactor_t *r)
 {
     size_t k = 0;
     if (r->cap > r->itemcap) {
-        zmq_pollitem_t *it = realloc (r->items, r->cap * sizeof (*it));
+        struct pollfd *it = realloc (r->items, r->cap * sizeof (*it));
         zpar_watcher_t **iw;
+        int *zr;
         if (!it)
             return -1;
         r->items = it;
         if (!(iw = realloc (r->itemw, r->cap * sizeof (*iw))))
             return -1;
         r->itemw = iw;
+        if (!(zr = realloc (r->zready, r->cap * sizeof (*zr))))
+            return -1;
+        r->zready = zr;
         r->itemcap = r->cap;
     }
     for (size_t i = 0; i < r->n; i++) {
@@ -315,20 +348,21 @@ static int rebuild (zpar_reactor_t *r)
         if (!w->active || w->dead || w->kind == W_TIMER)
             continue;
         memset (&r->items[k], 0, sizeof (r->items[k]));
+        r->items[k].fd = w->fd;
         if (w->kind == W_ZMQ)
-            r->items[k].socket = w->sock;
-        else
-            r->items[k].fd = w->fd;
-        if (w->events & ZPAR_EV_IN)
-            r->items[k].events |= ZMQ_POLLIN;
-        if (w->events & ZPAR_EV_OUT)
-            r->items[k].events |= ZMQ_POLLOUT;
+            r->items[k].events = POLLIN; /* ZMQ_FD: "look again" */
+        if (w->kind != W_ZMQ && (w->events & ZPAR_EV_IN))
+            r->items[k].events |= POLLIN;
+        if (w->kind != W_ZMQ && (w->events & ZPAR_EV_OUT))
+            r->items[k].events |= POLLOUT;
+        r->zready[k] = 0;
         r->itemw[k] = w;
         w->pollidx = (int)k;
         k++;
     }
     r->nitems = k;
     r->dirty = 0;
+    r->recheck = 1;
     return 0;
 }
 
@@ -364,26 +398,45 @@ static int fire_signal (zpar_watcher_t *w)
     return calls;
 }
 
-static int dispatch (zpar_reactor_t *r, int npolled)
+/* The ZPAR_EV_* a zmq watcher wants that its socket has now (ZMQ_EVENTS),
+ * -1 with errno if libzmq fails (ETERM: its context is ending). */
+static int zmq_ready (zpar_watcher_t *w)
+{
+    uint32_t ev = 0;
+    size_t len = sizeof (ev);
+    int rev = 0;
+    if (zmq_getsockopt (w->sock, ZMQ_EVENTS, &ev, &len) < 0)
+        return -1;
+    if ((ev & ZMQ_POLLIN) && (w->events & ZPAR_EV_IN))
+        rev |= ZPAR_EV_IN;
+    if ((ev & ZMQ_POLLOUT) && (w->events & ZPAR_EV_OUT))
+        rev |= ZPAR_EV_OUT;
+    return rev;
+}
+
+static int dispatch (zpar_reactor_t *r)
 {
     int calls = 0;
     size_t nitems = r->nitems;
     r->depth++;
     /* io watchers first, in poll-set order */
-    for (size_t k = 0; npolled > 0 && k < nitems; k++) {
-        zmq_pollitem_t *it = &r->items[k];
+    for (size_t k = 0; k < nitems; k++) {
+        struct pollfd *it = &r->items[k];
         zpar_watcher_t *w = r->itemw[k];
         int rev = 0;
-        if (!it->revents)
-            continue;
-        if (it->revents & ZMQ_POLLIN)
-            rev |= ZPAR_EV_IN;
-        if (it->revents & ZMQ_POLLOUT)
-            rev |= ZPAR_EV_OUT;
-        if (it->revents & ZMQ_POLLERR)
-            rev |= ZPAR_EV_ERR;
+        if (w->kind == W_ZMQ) {
+            rev = r->zready[k];
+            r->zready[k] = 0;
+        } else if (it->revents) {
+            if (it->revents & POLLIN)
+                rev |= ZPAR_EV_IN;
+            if (it->revents & POLLOUT)
+                rev |= ZPAR_EV_OUT;
+            if (it->revents & ~(POLLIN | POLLOUT | POLLPRI))
+                rev |= ZPAR_EV_ERR;
+        }
         it->revents = 0;
-        if (!w->active || w->dead)
+        if (!rev || !w->active || w->dead)
             continue;
         if (w->kind == W_SIGNAL) {
             calls += fire_signal (w);
@@ -394,6 +447,9 @@ static int dispatch (zpar_reactor_t *r, int npolled)
         if (r->stop)
             break;
     }
+    /* what a stop left undispatched is asked again next time */
+    if (nitems)
+        memset (r->zready, 0, nitems * sizeof (*r->zready));
     /* then timers that are due (n may grow while we call: new timers wait
      * for the next iteration) */
     if (!r->stop) {
@@ -419,12 +475,16 @@ static int dispatch (zpar_reactor_t *r, int npolled)
     r->depth--;
     if (r->depth == 0)
         reap_dead (r);
+    /* the callbacks may have used any socket: ask them all again before
+     * the next wait */
+    if (calls)
+        r->recheck = 1;
     return calls;
 }
 
 static int iterate (zpar_reactor_t *r, long timeout_ms, int *idle)
 {
-    int any = 0, n;
+    int any = 0, n, ready = 0;
     long tmo;
     zpar__reactor_now_update (r);
     if (r->dirty && rebuild (r) < 0)
@@ -433,18 +493,53 @@ static int iterate (zpar_reactor_t *r, long timeout_ms, int *idle)
     *idle = !any;
     if (!any) {
         if (timeout_ms > 0)
-            (void)zmq_poll (NULL, 0, timeout_ms);
+            (void)poll (NULL, 0, (int)timeout_ms);
         return 0;
     }
     if (timeout_ms >= 0 && (tmo < 0 || timeout_ms < tmo))
         tmo = timeout_ms;
-    n = zmq_poll (r->nitems ? r->items : NULL, (int)r->nitems, tmo);
-    if (n < 0) {
-        if (errno == EINTR)
-            return 0;
-        return -1;
+    if (r->recheck) {
+        r->recheck = 0;
+        for (size_t k = 0; k < r->nitems; k++) {
+            int rev = 0;
+            if (r->itemw[k]->kind == W_ZMQ && (rev = zmq_ready (r->itemw[k])) < 0) {
+                r->recheck = 1;
+                return -1;
+            }
+            r->zready[k] = rev;
+            ready |= rev;
+        }
+        if (ready)
+            tmo = 0;
     }
-    return dispatch (r, n);
+    if (tmo > INT32_MAX)
+        tmo = INT32_MAX;
+    n = poll (r->nitems ? r->items : NULL, (nfds_t)r->nitems, (int)tmo);
+    if (n < 0) {
+        if (errno != EINTR)
+            return -1;
+        if (!ready)
+            return 0;
+        n = 0;
+        for (size_t k = 0; k < r->nitems; k++)
+            r->items[k].revents = 0;
+    }
+    /* a zmq socket whose fd signalled: its pending commands change what
+     * it has */
+    for (size_t k = 0; n > 0 && k < r->nitems; k++) {
+        int rev;
+        if (!r->items[k].revents)
+            continue;
+        n--;
+        if (r->itemw[k]->kind != W_ZMQ)
+            continue;
+        if ((rev = zmq_ready (r->itemw[k])) < 0) {
+            r->recheck = 1;
+            return -1;
+        }
+        r->zready[k] = rev;
+    }
+    return dispatch (r);
 }
 
 int zpar__reactor_run_once (zpar_reactor_t *r, long timeout_ms)
@@ -454,6 +549,8 @@ int zpar__reactor_run_once (zpar_reactor_t *r, long timeout_ms)
         errno = EINVAL;
         return -1;
     }
+    /* the caller's own code may have used the sockets since */
+    r->recheck = 1;
     return iterate (r, timeout_ms, &idle);
 }
 
@@ -464,6 +561,7 @@ int zpar__reactor_run (zpar_reactor_t *r)
         return -1;
     }
     r->stop = 0;
+    r->recheck = 1;
     while (!r->stop) {
         int idle;
         if (iterate (r, -1, &idle) < 0)

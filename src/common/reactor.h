@@ -8,9 +8,13 @@
  *   timer    a time has come (once, or repeating)
  *   signal   a signal arrived (through a signalfd; see below)
  *
- * The reactor owns the only zmq_poll() of the code base.  Readiness is
- * level-triggered (zmq_poll semantics): a callback that does not drain its
- * socket is called again on the next iteration.  Callbacks run in the
+ * The reactor owns the only wait on ZeroMQ sockets of the code base (a
+ * poll(2) over their ZMQ_FD and the fds; see reactor.c for why not
+ * zmq_poll).  Readiness is level-triggered (zmq_poll semantics): a
+ * callback that does not drain its socket is called again on the next
+ * iteration, and a socket the program used outside the loop (which can
+ * leave it readable with a silent ZMQ_FD) is asked again before the next
+ * wait.  Callbacks run in the
  * reactor's thread, one at a time; they may start, stop and destroy any
  * watcher, including their own, and may call zpar__reactor_stop().
  *

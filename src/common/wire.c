@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "error.h"
+#include "hmac256.h"
 #include "replay.h"
 #include "wire.h"
 
 struct zpar_signer {
-    crypto_auth_hmacsha256_state keyed;
+    zpar_hmac256_key_t keyed;
     uint64_t session;
     uint64_t seq;
     uint64_t window_us;
@@ -33,7 +34,12 @@ zpar_signer_t *zpar__signer_create (const uint8_t *key, uint64_t window_us)
     }
     if (!(s = calloc (1, sizeof (*s))))
         return NULL;
-    crypto_auth_hmacsha256_init (&s->keyed, key, ZPAR_KEY_LEN);
+    if (zpar__hmac256_key_set (&s->keyed, key, ZPAR_KEY_LEN) < 0) {
+        int e = errno;
+        free (s);
+        errno = e;
+        return NULL;
+    }
     do {
         randombytes_buf (&s->session, sizeof (s->session));
     } while (s->session == 0);
@@ -55,7 +61,7 @@ void zpar__signer_destroy (zpar_signer_t *s)
 {
     if (s) {
         int saved = errno;
-        sodium_memzero (&s->keyed, sizeof (s->keyed));
+        zpar__hmac256_key_wipe (&s->keyed);
         zpar__replay_destroy (s->replay);
         free (s);
         errno = saved;
@@ -75,11 +81,7 @@ const zpar_wire_stats_t *zpar__signer_stats (const zpar_signer_t *s)
 static void sign (zpar_signer_t *s, const uint8_t *hdr, const void *body, size_t blen,
                   uint8_t out[ZPAR_SIG_LEN])
 {
-    crypto_auth_hmacsha256_state st = s->keyed;
-    crypto_auth_hmacsha256_update (&st, hdr, ZPAR_HDR_LEN);
-    if (blen)
-        crypto_auth_hmacsha256_update (&st, body, blen);
-    crypto_auth_hmacsha256_final (&st, out);
+    zpar__hmac256 (&s->keyed, hdr, ZPAR_HDR_LEN, body, blen, out);
 }
 
 static void stamp (zpar_signer_t *s, zpar_hdr_t *h)

@@ -215,8 +215,52 @@ static int process_runs (void *arg, uint32_t pid)
     return p[2] == 'R' || p[2] == 'S' || p[2] == 'D' || p[2] == 'I';
 }
 
+/* What the hub said (WATCH, UNWATCH, TERM), all of it: called before the
+ * pongs are read, so that an engine that registered is watched before its
+ * first pong is judged (in a start storm thousands of WATCHes wait in the
+ * pipe while the engines' pongs come in: read first, they were answered
+ * with the nudge, and the engines registered again). */
+static void apply_pipe (zpar_hb_thread_t *t)
+{
+    zpar_reactor_t *r = t->r;
+    for (;;) {
+        zpar_hb_pipe_msg_t m;
+        zpar_error_t err;
+        if (zpar__hb_pipe_recv (t->pipe, &m, ZMQ_DONTWAIT, &err) < 0) {
+            if (errno == EPROTO) {
+                zpar__warn ("heartbeat: bad message from the hub: %s", err.text);
+                continue;
+            }
+            break;
+        }
+        switch (m.kind) {
+        case ZPAR_HB_PIPE_WATCH:
+            if (zpar__heartbeat_watch (t->hb, zpar__eid (m.engine), zpar__reactor_now_us (r)) < 0 ||
+                zpar__heartbeat_set_route (t->hb, &m.route) < 0 ||
+                zpar__heartbeat_set_pid (t->hb, zpar__eid (m.engine), m.pid) < 0 ||
+                set_gen (t, m.engine, m.gen) < 0)
+                zpar__err ("heartbeat: cannot watch engine %u: %s", m.engine, strerror (errno));
+            /* a ping soon (on_hello) */
+            else if (t->w_hello && !zpar__watcher_active (t->w_hello))
+                zpar__timer_watcher_reset (t->w_hello, PROBE_AFTER_MS, 0);
+            break;
+        case ZPAR_HB_PIPE_UNWATCH:
+            (void)zpar__heartbeat_unwatch (t->hb, zpar__eid (m.engine));
+            (void)set_gen (t, m.engine, 0);
+            break;
+        case ZPAR_HB_PIPE_TERM:
+            zpar__reactor_stop (r);
+            return;
+        default:
+            zpar__warn ("heartbeat: unexpected %d from the hub", (int)m.kind);
+            break;
+        }
+    }
+}
+
 static void read_pongs (zpar_hb_thread_t *t)
 {
+    apply_pipe (t);
     zpar__heartbeat_set_nudge (t->hb, __atomic_load_n (&t->nudge, __ATOMIC_RELAXED));
     (void)zpar__heartbeat_recv_pongs (t->hb, t->pong, DRAIN_MAX, zpar__reactor_now_us (t->r),
                                       on_event, t, &t->st);
@@ -296,41 +340,8 @@ static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
 
 static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    zpar_hb_thread_t *t = arg;
-    for (int k = 0; k < DRAIN_MAX; k++) {
-        zpar_hb_pipe_msg_t m;
-        zpar_error_t err;
-        if (zpar__hb_pipe_recv (t->pipe, &m, ZMQ_DONTWAIT, &err) < 0) {
-            if (errno == EPROTO) {
-                zpar__warn ("heartbeat: bad message from the hub: %s", err.text);
-                continue;
-            }
-            break;
-        }
-        switch (m.kind) {
-        case ZPAR_HB_PIPE_WATCH:
-            if (zpar__heartbeat_watch (t->hb, zpar__eid (m.engine), zpar__reactor_now_us (r)) < 0 ||
-                zpar__heartbeat_set_route (t->hb, &m.route) < 0 ||
-                zpar__heartbeat_set_pid (t->hb, zpar__eid (m.engine), m.pid) < 0 ||
-                set_gen (t, m.engine, m.gen) < 0)
-                zpar__err ("heartbeat: cannot watch engine %u: %s", m.engine, strerror (errno));
-            /* a ping soon (on_hello) */
-            else if (t->w_hello && !zpar__watcher_active (t->w_hello))
-                zpar__timer_watcher_reset (t->w_hello, PROBE_AFTER_MS, 0);
-            break;
-        case ZPAR_HB_PIPE_UNWATCH:
-            (void)zpar__heartbeat_unwatch (t->hb, zpar__eid (m.engine));
-            (void)set_gen (t, m.engine, 0);
-            break;
-        case ZPAR_HB_PIPE_TERM:
-            zpar__reactor_stop (r);
-            return;
-        default:
-            zpar__warn ("heartbeat: unexpected %d from the hub", (int)m.kind);
-            break;
-        }
-    }
-    (void)w, (void)revents;
+    apply_pipe (arg);
+    (void)r, (void)w, (void)revents;
 }
 
 static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)

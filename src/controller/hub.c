@@ -23,8 +23,9 @@
 #include "sockutil.h"
 #include "zpar.h"
 
-#define FLUSH_MS  50
-#define DRAIN_MAX 4096
+#define FLUSH_MS        50
+#define MONITOR_LAZY_MS 2
+#define DRAIN_MAX       4096
 
 /* the watchers (h->w) and the live-task record (live_t): hub_int.h */
 
@@ -111,8 +112,7 @@ void zpar__hub_engine_set_uuid (zpar_hub_t *h, zpar_hub_engine_t *e, const char 
     if (!e->uuid[0])
         return;
     k = uuid_key (h, e->uuid);
-    /* a hash another engine holds: that one stays, lookups that miss
-     * look through the table from now on */
+    /* a hash another holds: it stays, and lookups that miss scan */
     if ((!h->engine_uuids && !(h->engine_uuids = zpar__idmap_create ())) ||
         ((o = zpar__idmap_get (h->engine_uuids, k)) && o != e) ||
         zpar__idmap_put (h->engine_uuids, k, e) < 0)
@@ -306,9 +306,12 @@ static void monitor_record (zpar_hub_t *h, const void *buf, size_t len)
     }
 }
 
-static void drain_monitor (zpar_hub_t *h)
+/* Read what the schedulers recorded (at most DRAIN_MAX messages); the
+ * number of messages read. */
+static int drain_monitor (zpar_hub_t *h)
 {
-    for (int k = 0; k < DRAIN_MAX && h->monitor; k++) {
+    int k;
+    for (k = 0; k < DRAIN_MAX && h->monitor; k++) {
         zmq_msg_t m;
         int more;
         zmq_msg_init (&m);
@@ -342,6 +345,7 @@ static void drain_monitor (zpar_hub_t *h)
     if (h->lb_pipe && h->lb_items - h->lb_items_told >= ZPAR_PIPE_RECORDED_EVERY &&
         zpar__pipe_send_recorded (h->lb_pipe, h->lb_items, ZMQ_DONTWAIT) == 0)
         h->lb_items_told = h->lb_items;
+    return k;
 }
 
 void zpar__hub_drain_monitor (zpar_hub_t *h)
@@ -523,23 +527,71 @@ int zpar__hub_wait_engines_gone (zpar_hub_t *h, int timeout_ms)
 
 /* ------------------------------------------------------------------ loop */
 
-static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+/* The monitor is read lazily while records keep coming: after a read,
+ * the hub stops watching it and reads it again monitor_lazy_ms later
+ * (ZPAR_HUB_MONITOR_LAZY_MS, default 2), and so on until a read finds
+ * nothing; then it watches it again, so that the first record after a
+ * quiet time is read at once.  Synchronous tasks make two records each
+ * (the submit's drain, the result's): read per record, they woke the hub
+ * twice per task.  Everything that reads the hub's state reads the
+ * monitor first when it is not watched (monitor_pending), so answers are
+ * as fresh as before; records are committed by the flush, which reads it
+ * first too.  Not during a recovery window (hub_restart.c's timer reads
+ * the hub's state), and not when a read filled DRAIN_MAX (more waits). */
+static void monitor_pending (zpar_hub_t *h)
 {
-    zpar_hub_t *h = arg;
-    (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
-    (void)r, (void)w, (void)revents;
+    if (h->w[W_MONITOR] && !zpar__watcher_active (h->w[W_MONITOR]))
+        (void)drain_monitor (h);
+}
+
+static void monitor_watch (zpar_hub_t *h)
+{
+    if (h->w[W_MONLAZY])
+        zpar__watcher_stop (h->w[W_MONLAZY]);
+    zpar__watcher_start (h->w[W_MONITOR]);
 }
 
 static void on_monitor (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    drain_monitor (arg);
+    zpar_hub_t *h = arg;
+    int n = drain_monitor (h);
+    if (h->monitor_lazy_ms && h->w[W_MONLAZY] && !h->recovering && n < DRAIN_MAX) {
+        zpar__watcher_stop (w);
+        zpar__timer_watcher_reset (h->w[W_MONLAZY], h->monitor_lazy_ms, 0);
+    }
+    (void)r, (void)revents;
+}
+
+static void on_monitor_lazy (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hub_t *h = arg;
+    int n = drain_monitor (h);
+    if (n > 0 && n < DRAIN_MAX && !h->recovering)
+        zpar__timer_watcher_reset (w, h->monitor_lazy_ms, 0); /* still coming */
+    else
+        monitor_watch (h);
+    (void)r, (void)revents;
+}
+
+static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hub_t *h = arg;
+    monitor_pending (h);
+    (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
     (void)r, (void)w, (void)revents;
+}
+
+static void on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    monitor_pending (arg);
+    zpar__hub_on_hb (r, w, revents, arg);
 }
 
 /* The task scheduler asks whether a task it waits on is finished. */
 static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
+    monitor_pending (h);
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
         zpar_pipe_msg_t pm;
@@ -566,6 +618,7 @@ static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void on_flush (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
+    monitor_pending (h);
     zpar__hub_flush_records (h);
     zpar__hub_duplicates_save (h);
     /* the notification PUB is written only on engine events: free what
@@ -625,7 +678,7 @@ int zpar__hub_run (zpar_hub_t *h)
          * the registrar answers questions about it */
         [W_MONITOR] = {h->monitor, on_monitor},
         [W_REGISTRAR] = {h->registrar, on_registrar},
-        [W_HB] = {h->hb_pipe, zpar__hub_on_hb},
+        [W_HB] = {h->hb_pipe, on_hb},
         [W_PIPE] = {h->lb_pipe, on_pipe},
     };
     const int order[] = {W_MONITOR, W_REGISTRAR, W_HB, W_PIPE};
@@ -644,6 +697,14 @@ int zpar__hub_run (zpar_hub_t *h)
     if (!(h->w[W_FLUSH] = zpar__timer_watcher_create (h->r, FLUSH_MS, FLUSH_MS, on_flush, h)))
         return -1;
     zpar__watcher_start (h->w[W_FLUSH]);
+    {
+        const char *e = getenv ("ZPAR_HUB_MONITOR_LAZY_MS");
+        long ms = e && *e ? strtol (e, NULL, 10) : MONITOR_LAZY_MS;
+        h->monitor_lazy_ms = ms > 0 ? (uint64_t)(ms < FLUSH_MS ? ms : FLUSH_MS) : 0;
+    }
+    if (h->monitor_lazy_ms && !(h->w[W_MONLAZY] = zpar__timer_watcher_create (
+                                    h->r, h->monitor_lazy_ms, 0, on_monitor_lazy, h)))
+        return -1;
     if ((h->fd_base = zpar__hub_files_open ()) < 0)
         h->fd_base = 64;
     /* tasks an earlier controller recorded but never finished wait for

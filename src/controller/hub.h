@@ -131,9 +131,11 @@ typedef struct zpar_hub {
     size_t deferred_cap;
     int stopping;
     int busy_since_trim;
-    zpar_msg_t *scratch;  /* the monitor's decoding */
-    zpar_msg_t *request;  /* the registrar's requests */
-    zpar_watcher_t *w[6]; /* registrar, heartbeat pipe, monitor, pipe, flush timer, recovery */
+    zpar_msg_t *scratch;      /* the monitor's decoding */
+    zpar_msg_t *request;      /* the registrar's requests */
+    zpar_watcher_t *w[7];     /* registrar, heartbeat pipe, monitor, pipe, flush timer, recovery,
+                                 the monitor's lazy read */
+    uint64_t monitor_lazy_ms; /* 0: the monitor read as each record comes */
 } zpar_hub_t;
 
 /* Create the hub's state (live-task map, heartbeat monitor, counts read

@@ -8,7 +8,7 @@
 #include "hub.h"
 
 /* The hub's watchers, h->w[...]. */
-enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_RECOVER, W_COUNT };
+enum { W_REGISTRAR, W_HB, W_MONITOR, W_PIPE, W_FLUSH, W_RECOVER, W_MONLAZY, W_COUNT };
 
 /* A task the hub tracks until its result. */
 typedef struct {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,9 +95,12 @@ zpar_batch_kind_t zpar__batch_job_detect (char *id, size_t size)
 
 int zpar__resubmit_env_drop (const char *entry)
 {
+    /* SBATCH_* are the user's own settings (sbatch reads them, the job only
+     * inherits them): kept, they submit the continuation as they did the
+     * job */
     static const char *const keep[] = {"SLURM_CONF=", NULL};
     static const char *const drop[] = {
-        "SLURM_", "SLURMD_", "SBATCH_", "SRUN_", "SALLOC_", "PBS_", "PMIX_", "PMI_",
+        "SLURM_", "SLURMD_", "SRUN_", "SALLOC_", "PBS_", "PMIX_", "PMI_",
         /* what mpirun sets for its ranks (OMPI_MCA_* are the user's settings) */
         "OMPI_COMM_WORLD_", "OMPI_UNIVERSE_SIZE=", "OMPI_FIRST_RANKS=", "OMPI_APP_CTX_",
         "OMPI_NUM_APP_CTX=", "OMPI_ARGV=", "OMPI_COMMAND=", "OMPI_FILE_LOCATION=", "OMPI_MCA_orte_",
@@ -205,7 +209,7 @@ static char *show_field (const char *text, const char *key, int whole_line)
 
 static int unset (const char *v)
 {
-    return !v || !*v || !strcmp (v, "(null)") || !strcmp (v, "N/A") || !strcmp (v, "None");
+    return !v || !*v || !strcmp (v, "(null)") || !strcmp (v, "N/A") || !strcasecmp (v, "None");
 }
 
 /* path with the job id put back as %j in its last component (where it
@@ -249,6 +253,7 @@ char **zpar__resubmit_slurm_options (const char *show, const char *job_id, zpar_
         {"Account", "--account", 0},         {"QOS", "--qos", 0},
         {"Reservation", "--reservation", 0}, {"Features", "--constraint", 0},
         {"Licenses", "--licenses", 0},       {"WorkDir", "--chdir", 1},
+        {"MailUser", "--mail-user", 0},      {"MailType", "--mail-type", 0},
     };
     strv_t s = {0};
     char *v = NULL, *out = NULL, *errp = NULL;
@@ -420,14 +425,16 @@ done:
 
 char *zpar__resubmit_pbs_submit_args (const char *text)
 {
+    /* PBS Pro, OpenPBS: Submit_arguments; Torque: submit_args */
     const char *p = text ? strstr (text, "Submit_arguments = ") : NULL;
+    const char *q = text && !p ? strstr (text, "submit_args = ") : NULL;
     char *out;
     size_t n = 0;
-    if (!p) {
+    if (!p && !q) {
         errno = ENOENT;
         return NULL;
     }
-    p += strlen ("Submit_arguments = ");
+    p = p ? p + strlen ("Submit_arguments = ") : q + strlen ("submit_args = ");
     if (!(out = malloc (strlen (p) + 1)))
         return NULL;
     /* qstat -f folds long values: the next line starts with a tab */

@@ -55,6 +55,7 @@ status_json () {
 }
 
 test_expect_success SLURM "$NPTS points of 20 s in --time=1 jobs: the chain finishes the sweep" '
+	t0=$(date +%s) &&
 	J=$(zt_timeout 30 sbatch --parsable --job-name="$NAME" --ntasks=16 --time=1 \
 		-o "$W/job-%j.out" --export=ALL,SWEEP=$W/chain.yaml,ZPAR=$ZPAR,LIMIT=$LIMIT \
 		"$W/chain.sbatch") && echo $J >>"$ZT_TMP/jobs" && echo "first job $J" &&
@@ -64,6 +65,7 @@ s = json.load(open(\\\"st.json\\\"))
 sys.exit(0 if s[\\\"succeeded\\\"] == $NPTS and s[\\\"jobs\\\"] and s[\\\"jobs\\\"][-1][\\\"ended\\\"] else 1)
 \" && ! squeue -h --name=$NAME 2>/dev/null | grep -q ." ;
 	rc=$?;
+	echo "the chain took $(($(date +%s) - t0)) s from the first sbatch" >chain.txt;
 	for f in "$W"/job-*.out; do echo "== $f"; cat "$f"; done;
 	zt_timeout 30 "$ZPAR" sweep status "$W/chain.yaml";
 	test $rc = 0
@@ -94,9 +96,12 @@ for k, j in enumerate(jobs):
         assert j[\"outcome\"] == \"time up\" and j[\"left\"] > 0, j
 assert jobs[-1][\"next_job\"] is None and jobs[-1][\"left\"] == 0, jobs[-1]
 assert sum(j[\"done\"] for j in jobs) == $NPTS, [j[\"done\"] for j in jobs]
-print(len(jobs), \"jobs,\", [j[\"done\"] for j in jobs], \"points per job\")
+summary = \"%d jobs, points per job %s, seconds per job %s\" % (len(jobs), [j[\"done\"] for j in jobs], [round(j[\"ended\"] - j[\"started\"]) for j in jobs])
+print(summary)
+open(\"chain.txt\", \"a\").write(summary + \"\\n\")
 "
 '
+[ -f chain.txt ] && zt_diag "$(cat chain.txt)"
 
 test_expect_success SLURM 'nothing is left running' '
 	! squeue -h --name=$NAME 2>/dev/null | grep -q . &&

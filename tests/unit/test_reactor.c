@@ -53,6 +53,55 @@ static void self_destroy (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
     (void)revents;
 }
 
+/* The lost edge: a message arrives for `in` while the program itself
+ * uses the socket (ZMQ_EVENTS, as a send would), which processes the
+ * socket's pending commands: the socket is readable but its ZMQ_FD never
+ * signals again.  The reactor must still call its watcher. */
+typedef struct {
+    void *out, *in;
+    int got, sent;
+} edge_t;
+
+static void consume_edge (void *in)
+{
+    uint32_t ev = 0;
+    size_t len = sizeof (ev);
+    (void)zmq_getsockopt (in, ZMQ_EVENTS, &ev, &len);
+}
+
+static void edge_send_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    edge_t *e = arg;
+    (void)r;
+    (void)w;
+    (void)revents;
+    if (zmq_send (e->out, "x", 1, 0) == 1)
+        e->sent++;
+    consume_edge (e->in);
+}
+
+static void edge_recv_one (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    edge_t *e = arg;
+    char buf[4];
+    (void)w;
+    (void)revents;
+    /* one message per call: level-triggered, called again while more */
+    if (zmq_recv (e->in, buf, sizeof (buf), ZMQ_DONTWAIT) >= 0)
+        e->got++;
+    if (e->got >= 3)
+        zpar__reactor_stop (r);
+}
+
+static void stop_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    int *fired = arg;
+    (void)w;
+    (void)revents;
+    *fired = 1;
+    zpar__reactor_stop (r);
+}
+
 int main (void)
 {
     zpar_reactor_t *r;
@@ -167,6 +216,60 @@ int main (void)
         zpar__watcher_destroy (zw);
         zmq_close (a);
         zmq_close (b);
+        zmq_ctx_term (ctx);
+    }
+
+    /* level-triggered zmq readiness over TCP, whatever used the socket:
+     * ZMQ_FD signals only when the reader had found its pipe empty, so
+     * a socket the program read without draining is readable with a
+     * silent fd */
+    {
+        void *ctx = zmq_ctx_new ();
+        edge_t e = {zmq_socket (ctx, ZMQ_PAIR), zmq_socket (ctx, ZMQ_PAIR), 0, 0};
+        char ep[256], buf[4];
+        size_t eplen = sizeof (ep);
+        zpar_watcher_t *zw, *ts, *guard;
+        int fired = 0, n, tries;
+        ok (zmq_bind (e.out, "tcp://127.0.0.1:*") == 0 &&
+                zmq_getsockopt (e.out, ZMQ_LAST_ENDPOINT, ep, &eplen) == 0 &&
+                zmq_connect (e.in, ep) == 0,
+            "a TCP pair");
+        /* 1: the program read one of two messages before run_once */
+        zmq_send (e.out, "x", 1, 0);
+        zmq_send (e.out, "x", 1, 0);
+        for (tries = 0; tries < 2000 && zmq_recv (e.in, buf, sizeof (buf), ZMQ_DONTWAIT) < 0;
+             tries++)
+            usleep (1000);
+        usleep (20000); /* the second one is in the socket too */
+        zw = zpar__zmq_watcher_create (r, e.in, ZPAR_EV_IN, edge_recv_one, &e);
+        zpar__watcher_start (zw);
+        e.got = 0;
+        n = zpar__reactor_run_once (r, 500);
+        ok (tries < 2000 && n == 1 && e.got == 1,
+            "run_once: the rest of a socket the program read is delivered");
+        /* 2: three messages, one read per call: called again while any */
+        for (int i = 0; i < 3; i++)
+            zmq_send (e.out, "x", 1, 0);
+        e.got = 0;
+        guard = zpar__timer_watcher_create (r, 2000, 0, stop_cb, &fired);
+        zpar__watcher_start (guard);
+        ok (zpar__reactor_run (r) == 0 && e.got == 3 && !fired,
+            "a callback that leaves messages is called again until none");
+        zpar__watcher_destroy (guard);
+        /* 3: messages sent while the reader reads one per call */
+        e.got = 0;
+        fired = 0;
+        ts = zpar__timer_watcher_create (r, 1, 2, edge_send_cb, &e);
+        guard = zpar__timer_watcher_create (r, 3000, 0, stop_cb, &fired);
+        zpar__watcher_start (ts);
+        zpar__watcher_start (guard);
+        ok (zpar__reactor_run (r) == 0 && e.got == 3 && !fired,
+            "messages that arrive while others wait are all delivered");
+        zpar__watcher_destroy (ts);
+        zpar__watcher_destroy (guard);
+        zpar__watcher_destroy (zw);
+        zmq_close (e.out);
+        zmq_close (e.in);
         zmq_ctx_term (ctx);
     }
 

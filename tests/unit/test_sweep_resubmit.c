@@ -25,6 +25,7 @@ static const char show[] = "JobId=4242 JobName=my sweep\n"
                            "   NumNodes=2 NumCPUs=16 NumTasks=9 CPUs/Task=2 ReqB:S:C:T=0:0:*:*\n"
                            "   NtasksPerN:B:S:C=0:0:*:* CoreSpec=*\n"
                            "   MinCPUsNode=2 MinMemoryCPU=1000M MinTmpDiskNode=0\n"
+                           "   MailUser=me@example.org MailType=END,FAIL\n"
                            "   Features=(null) DelayBoot=00:00:00\n"
                            "   Command=/home/me/sweep.sbatch\n"
                            "   WorkDir=/home/me/my runs\n"
@@ -56,6 +57,7 @@ static void test_slurm_options (void)
     ok (!has (v, "--ntasks-per-node=0"), "no tasks per node when unset");
     ok (has (v, "--mem-per-cpu=1000M"), "memory per CPU");
     ok (has (v, "--gres=gpu:1"), "GPUs");
+    ok (has (v, "--mail-user=me@example.org") && has (v, "--mail-type=END,FAIL"), "mail");
     ok (has (v, "--chdir=/home/me/my runs"), "working directory, blanks included");
     ok (has (v, "--output=/home/me/w1/zpar-%j.out"), "output: the id back as %%j, w1 untouched");
     ok (has (v, "--error=/home/me/w1/zpar-%j.err"), "error file");
@@ -97,6 +99,9 @@ static void test_pbs (void)
         "split into words, quotes group");
     zpar__resubmit_strv_free (w);
     free (a);
+    a = zpar__resubmit_pbs_submit_args ("Job Id: 3.t\n    submit_args = -N x job.sh\n");
+    is_str (a, "-N x job.sh", "Torque's submit_args");
+    free (a);
     errno = 0;
     ok (zpar__resubmit_pbs_submit_args ("Job Id: 1\n") == NULL && errno == ENOENT,
         "no Submit_arguments: ENOENT");
@@ -112,6 +117,7 @@ static void test_env (void)
     ok (zpar__resubmit_env_drop ("SLURM_JOB_ID=5"), "SLURM_JOB_ID dropped");
     ok (zpar__resubmit_env_drop ("SLURM_STEP_ID=0"), "step variables dropped");
     ok (!zpar__resubmit_env_drop ("SLURM_CONF=/etc/slurm.conf"), "SLURM_CONF kept");
+    ok (!zpar__resubmit_env_drop ("SBATCH_SIGNAL=TERM@30"), "the user's SBATCH_* settings kept");
     ok (zpar__resubmit_env_drop ("PMIX_RANK=0") && zpar__resubmit_env_drop ("PMI_FD=3"),
         "PMIx/PMI dropped");
     ok (zpar__resubmit_env_drop ("OMPI_COMM_WORLD_RANK=0"), "mpirun's rank dropped");
