@@ -272,9 +272,6 @@ void zpar__client_pend_forget (zpar_client_t *c, zpar_future_t *f);
  * sets the bound (0: none). */
 #define ZPAR_CLIENT_WINDOW_DEFAULT 4096u
 
-/* The bound from $ZPAR_CLIENT_WINDOW, else the default. */
-size_t zpar__client_window_env (void);
-
 /* Whether a load-balanced task t must wait in the client (the window is
  * full, or others wait already); if so f is held (appended, f->held). */
 int zpar__client_window_hold (zpar_client_t *c, zpar_future_t *f, const zpar_proto_task_t *t);

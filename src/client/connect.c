@@ -226,18 +226,18 @@ static int env_batching (void)
     return !(v && strcmp (v, "0") == 0);
 }
 
-/* $ZPAR_CLIENT_BATCH_AGE_US: the age of the oldest pending submit at
- * which a submit sends them (pack.c); 0: none; else the default. */
-static uint64_t env_batch_age (void)
+/* A count from the environment variable name: dflt when unset or not a
+ * number up to max. */
+static uint64_t env_count (const char *name, uint64_t dflt, uint64_t max)
 {
-    const char *v = getenv ("ZPAR_CLIENT_BATCH_AGE_US");
+    const char *v = getenv (name);
     char *end;
     unsigned long long n;
     if (!v || !*v)
-        return ZPAR_CLIENT_BATCH_AGE_US;
+        return dflt;
     errno = 0;
     n = strtoull (v, &end, 10);
-    return errno || *end || n > 60000000ULL ? ZPAR_CLIENT_BATCH_AGE_US : (uint64_t)n;
+    return errno || *end || n > max ? dflt : (uint64_t)n;
 }
 
 ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts, zpar_error_t *err)
@@ -302,8 +302,11 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         goto error;
     }
-    c->pend_age_us = env_batch_age ();
-    c->window = zpar__client_window_env ();
+    /* $ZPAR_CLIENT_BATCH_AGE_US: the age of the oldest pending submit at
+     * which a submit sends them (pack.c); 0: none */
+    c->pend_age_us = env_count ("ZPAR_CLIENT_BATCH_AGE_US", ZPAR_CLIENT_BATCH_AGE_US, 60000000ULL);
+    /* $ZPAR_CLIENT_WINDOW: the window (window.c); 0: no bound */
+    c->window = (size_t)env_count ("ZPAR_CLIENT_WINDOW", ZPAR_CLIENT_WINDOW_DEFAULT, 1ULL << 32);
     c->heard_us = c->hub_heard_us = zpar__mono_us ();
     return c;
 error:

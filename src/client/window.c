@@ -30,20 +30,6 @@
 #include "client.h"
 #include "clock.h"
 
-size_t zpar__client_window_env (void)
-{
-    const char *v = getenv ("ZPAR_CLIENT_WINDOW");
-    char *end;
-    unsigned long long n;
-    if (!v || !*v)
-        return ZPAR_CLIENT_WINDOW_DEFAULT;
-    errno = 0;
-    n = strtoull (v, &end, 10);
-    if (errno || *end || n > (1ULL << 32))
-        return ZPAR_CLIENT_WINDOW_DEFAULT;
-    return (size_t)n;
-}
-
 /* Whether t counts in the window: not a task bound to engines without
  * dependencies (it may wait for an engine that is not there yet). */
 static int counts (const zpar_proto_task_t *t)
@@ -51,19 +37,30 @@ static int counts (const zpar_proto_task_t *t)
     return !(t->ntargets > 0 && t->nafter == 0);
 }
 
+/* f into the line of held tasks: at its end, or at its head (front). */
+static void link_held (zpar_client_t *c, zpar_future_t *f, int front)
+{
+    zpar_future_t **near = front ? &c->held_head : &c->held_tail;
+    zpar_future_t **far = front ? &c->held_tail : &c->held_head;
+    f->held = 1;
+    f->held_prev = front ? NULL : *near;
+    f->held_next = front ? *near : NULL;
+    if (*near) {
+        if (front)
+            (*near)->held_prev = f;
+        else
+            (*near)->held_next = f;
+    } else
+        *far = f;
+    *near = f;
+    c->nheld++;
+}
+
 int zpar__client_window_hold (zpar_client_t *c, zpar_future_t *f, const zpar_proto_task_t *t)
 {
     if (!c->window || !counts (t) || (c->inflight < c->window && !c->nheld))
         return 0;
-    f->held = 1;
-    f->held_next = NULL;
-    f->held_prev = c->held_tail;
-    if (c->held_tail)
-        c->held_tail->held_next = f;
-    else
-        c->held_head = f;
-    c->held_tail = f;
-    c->nheld++;
+    link_held (c, f, 0);
     return 1;
 }
 
@@ -128,14 +125,7 @@ void zpar__client_window_release (zpar_client_t *c, int all)
         if (send_held (c, f) < 0) {
             /* back at the head of the line: the next occasion */
             f->created_us = was;
-            f->held = 1;
-            f->held_next = c->held_head;
-            if (c->held_head)
-                c->held_head->held_prev = f;
-            else
-                c->held_tail = f;
-            c->held_head = f;
-            c->nheld++;
+            link_held (c, f, 1);
             return;
         }
         zpar__client_window_sent (c, f, NULL);

@@ -95,9 +95,12 @@ zpar_batch_kind_t zpar__batch_job_detect (char *id, size_t size)
 
 int zpar__resubmit_env_drop (const char *entry)
 {
+    /* SBATCH_* are the user's own settings (sbatch reads them, the job only
+     * inherits them): kept, they submit the continuation as they did the
+     * job */
     static const char *const keep[] = {"SLURM_CONF=", NULL};
     static const char *const drop[] = {
-        "SLURM_", "SLURMD_", "SBATCH_", "SRUN_", "SALLOC_", "PBS_", "PMIX_", "PMI_",
+        "SLURM_", "SLURMD_", "SRUN_", "SALLOC_", "PBS_", "PMIX_", "PMI_",
         /* what mpirun sets for its ranks (OMPI_MCA_* are the user's settings) */
         "OMPI_COMM_WORLD_", "OMPI_UNIVERSE_SIZE=", "OMPI_FIRST_RANKS=", "OMPI_APP_CTX_",
         "OMPI_NUM_APP_CTX=", "OMPI_ARGV=", "OMPI_COMMAND=", "OMPI_FILE_LOCATION=", "OMPI_MCA_orte_",

@@ -32,7 +32,8 @@
  * in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT seconds.  The
  * environment the continuation sees is this process's, without what Slurm,
  * PBS, PMIx and MPI set for this job and its steps (they would describe
- * the old job to the new one).
+ * the old job to the new one); the user's SBATCH_* settings stay (the
+ * continuation's sbatch reads them again).
  */
 #ifndef ZPAR__SWEEP_RESUBMIT_H
 #define ZPAR__SWEEP_RESUBMIT_H
@@ -158,9 +159,9 @@ char *zpar__resubmit_pbs_submit_args (const char *qstat_f);
 char **zpar__resubmit_split_words (const char *s);
 
 /* 1 when the environment entry "NAME=VALUE" describes the job or its step
- * (SLURM_*, SBATCH_*, SRUN_*, PBS_*, PMIX_*, PMI_*, OMPI_* set by the
- * launcher, ...) and must not reach a continuation; SLURM_CONF and user
- * settings (OMPI_MCA_*) are kept. */
+ * (SLURM_*, SRUN_*, PBS_*, PMIX_*, PMI_*, OMPI_* set by the launcher, ...)
+ * and must not reach a continuation; SLURM_CONF and user settings
+ * (SBATCH_*, OMPI_MCA_*) are kept. */
 int zpar__resubmit_env_drop (const char *entry);
 
 /* Free a vector returned above.  NULL-safe. */

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "proto_batch.h"
+#include "proto_result.h"
 #include "proto_task.h"
 
 void *sfx_peer (void *ctx, int type, const void *ident, size_t len, const char *ep)
@@ -106,4 +107,71 @@ int sfx_recv_items (void *sock, zpar_signer_t *sg, zpar_chan_t chan, sfx_item_fn
         fn (arg, &h, zmq_msg_data (&f.part[f.delim + 3]), zmq_msg_size (&f.part[f.delim + 3]));
     zpar__frames_close (&f);
     return type;
+}
+
+int sfx_send_tasks (void *sock, zpar_signer_t *sg, const uint64_t *ids, size_t n)
+{
+    zpar_batch_t *b = zpar__batch_create ();
+    int rc = b ? 0 : -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        zpar_msg_t *m = sfx_task_msg (ids[i]);
+        rc = m ? zpar__batch_add_msg (b, m) : -1;
+        zpar__msg_destroy (m);
+    }
+    if (rc == 0)
+        rc = zpar__batch_send (b, sock, sg, ZPAR_CHAN_TASK, 0, NULL, 0, NULL);
+    zpar__batch_destroy (b);
+    return rc;
+}
+
+size_t sfx_recv_ids (void *sock, zpar_signer_t *sg, int type, uint64_t *ids, size_t n, int *msgs,
+                     zpar_msg_t *m)
+{
+    size_t got = 0;
+    zpar_error_t err;
+    int nm = 0;
+    while (got < n && zpar__wire_recv_chan (sock, sg, ZPAR_CHAN_TASK, m, 0, &err) == 0) {
+        nm++;
+        if (m->hdr.type == ZPAR_MSG_BATCH) {
+            zpar_batch_iter_t it;
+            zpar_hdr_t h;
+            const void *body;
+            size_t blen;
+            int rc;
+            if (zpar__batch_iter_msg (&it, m, &err) < 0)
+                continue;
+            while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0)
+                if (rc > 0 && h.type == type && got < n) {
+                    if (ids)
+                        ids[got] = h.task;
+                    got++;
+                }
+        } else if (m->hdr.type == type) {
+            if (ids)
+                ids[got] = m->hdr.task;
+            got++;
+        }
+    }
+    if (msgs)
+        *msgs = nm;
+    return got;
+}
+
+int sfx_answer_ok (void *engine, zpar_signer_t *sg, const uint64_t *ids, size_t n,
+                   const void *client, size_t clen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        zpar_proto_result_t r;
+        zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_RESULT);
+        zpar__proto_result_error (&r, zpar__tid (ids[i]), zpar__eid (1), zpar__cid (1),
+                                  ZPAR_STATUS_OK, NULL);
+        rc = rm && zpar__proto_result_encode (rm, &r) == 0 &&
+                     zpar__msg_push_ident (rm, client, clen) == 0 &&
+                     zpar__wire_send_chan (engine, sg, ZPAR_CHAN_TASK, rm, 0) == 0
+                 ? 0
+                 : -1;
+        zpar__msg_destroy (rm);
+    }
+    return rc;
 }

@@ -52,6 +52,20 @@ typedef void (*sfx_item_fn) (void *arg, const zpar_hdr_t *h, const void *body, s
 int sfx_recv_items (void *sock, zpar_signer_t *sg, zpar_chan_t chan, sfx_item_fn fn, void *arg,
                     uint8_t *id, size_t *idlen);
 
+/* The tasks ids[0..n) (sfx_task_msg) as one batch on sock, signed with
+ * sg.  0 / -1. */
+int sfx_send_tasks (void *sock, zpar_signer_t *sg, const uint64_t *ids, size_t n);
+/* Receive messages on sock (its receive timeout bounds each) until n task
+ * ids of messages or batch items of type `type` came: their ids into ids
+ * (NULL: only counted), the number of messages into *msgs (may be NULL);
+ * m is the scratch message.  Returns the ids received. */
+size_t sfx_recv_ids (void *sock, zpar_signer_t *sg, int type, uint64_t *ids, size_t n, int *msgs,
+                     zpar_msg_t *m);
+/* An engine answers the tasks ids[0..n), status ok, for the client of
+ * routing identity client (clen bytes), one message each, as engine 1.
+ * 0 / -1. */
+int sfx_answer_ok (void *engine, zpar_signer_t *sg, const uint64_t *ids, size_t n,
+                   const void *client, size_t clen);
 /* The load-balanced scheduler with a fake hub: binds *mon (a SUB,
  * subscribed to all when subscribe) at inproc://<name>-mon, starts the
  * scheduler (scheme, hwm) on client_ep/engine_ep (resolved endpoints
@@ -63,4 +77,7 @@ struct zpar_sched_lb_io *sfx_lb_start (void *ctx, const char *name, const char *
                                        size_t epsize, const uint8_t *key, int subscribe, void **mon,
                                        void **pipe, zpar_error_t *err);
 
+/* The fake hub's $TERM, then the scheduler stopped and *mon and *pipe
+ * closed.  0, or -1 when $TERM could not be sent. */
+int sfx_lb_stop (struct zpar_sched_lb_io *io, void *mon, void *pipe);
 #endif

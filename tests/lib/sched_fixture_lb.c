@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <zmq.h>
 
+#include "proto_pipe.h"
 #include "sched_lb_io.h"
 
 zpar_sched_lb_io_t *sfx_lb_start (void *ctx, const char *name, const char *scheme, unsigned hwm,
@@ -26,4 +27,13 @@ zpar_sched_lb_io_t *sfx_lb_start (void *ctx, const char *name, const char *schem
                                   err);
     *pipe = sfx_peer (ctx, ZMQ_PAIR, NULL, 0, pep);
     return io;
+}
+
+int sfx_lb_stop (zpar_sched_lb_io_t *io, void *mon, void *pipe)
+{
+    int rc = zpar__pipe_send_term (pipe, 0);
+    zpar__sched_lb_io_stop (io);
+    zmq_close (pipe);
+    zmq_close (mon);
+    return rc;
 }

@@ -476,6 +476,26 @@ static void test_age_and_off (fake_t *h, const char *path)
  * is answered at once without reaching the controller; destroying the
  * client or a held future sends what is held (a task once submitted runs);
  * zpar_client_sync sends everything. */
+/* Connect, submit n tasks into f[0..n) and poll once: the client, or
+ * NULL. */
+static zpar_client_t *submit_n (const char *path, zpar_future_t **f, int n)
+{
+    zpar_client_t *c = connect_to (path, 0);
+    for (int i = 0; c && i < n; i++)
+        f[i] = sub (c);
+    if (c)
+        (void)zpar_client_poll (c, 0, NULL);
+    return c;
+}
+
+/* Destroy f[0..n) (NULL ones skipped), then c. */
+static void destroy_n (zpar_client_t *c, zpar_future_t **f, int n)
+{
+    while (n-- > 0)
+        zpar_future_destroy (f[n]);
+    zpar_client_destroy (c);
+}
+
 static void test_window (fake_t *h, const char *path)
 {
     zpar_future_t *f[40];
@@ -485,10 +505,7 @@ static void test_window (fake_t *h, const char *path)
     int inorder = 1, aborted = 0, rc;
 
     setenv ("ZPAR_CLIENT_WINDOW", "10", 1);
-    if ((c = connect_to (path, 0))) {
-        for (int i = 0; i < 25; i++)
-            f[i] = sub (c);
-        (void)zpar_client_poll (c, 0, NULL);
+    if ((c = submit_n (path, f, 25))) {
         ok (wait_ids (h, 11, 300) == 10, "window 10: 25 submits, 10 reach the controller");
         t0 = zpar__mono_us ();
         rc = zpar_client_abort (c, zpar_future_id (f[24]), &err);
@@ -509,23 +526,16 @@ static void test_window (fake_t *h, const char *path)
             "24 tasks reached the controller once each, in order, the aborted one never");
         h->answer = 0;
         pthread_mutex_unlock (&h->lock);
-        for (int i = 0; i < 25; i++)
-            zpar_future_destroy (f[i]);
-        zpar_client_destroy (c);
+        destroy_n (c, f, 25);
     }
     fake_clear (h);
 
     setenv ("ZPAR_CLIENT_WINDOW", "3", 1);
-    if ((c = connect_to (path, 0))) {
-        for (int i = 0; i < 8; i++)
-            f[i] = sub (c);
-        (void)zpar_client_poll (c, 0, NULL);
+    if ((c = submit_n (path, f, 8))) {
         ok (wait_ids (h, 4, 300) == 3, "window 3: 8 submits, 3 sent");
         zpar_future_destroy (f[7]);
         ok (wait_ids (h, 5, 300) == 4, "a held future destroyed: its task is sent");
-        for (int i = 0; i < 7; i++)
-            zpar_future_destroy (f[i]);
-        zpar_client_destroy (c);
+        destroy_n (c, f, 7);
         ok (wait_ids (h, 9, 2000) == 8, "the client destroyed: every held task is sent");
     }
     fake_clear (h);

@@ -45,50 +45,6 @@ static zpar_msg_t *abort_msg (uint64_t id)
     return m;
 }
 
-/* A batch of the tasks ids[0..n) through the builder. */
-static int send_tasks (void *sock, zpar_signer_t *sg, const uint64_t *ids, size_t n)
-{
-    zpar_batch_t *b = zpar__batch_create ();
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        zpar_msg_t *m = sfx_task_msg (ids[i]);
-        rc = m ? zpar__batch_add_msg (b, m) : -1;
-        zpar__msg_destroy (m);
-    }
-    if (rc == 0)
-        rc = zpar__batch_send (b, sock, sg, ZPAR_CHAN_TASK, 0, NULL, 0, NULL);
-    zpar__batch_destroy (b);
-    return rc;
-}
-
-/* Receive messages until n task ids (lone messages or batch items) of
- * type `type` came in, or a timeout: their ids into ids; the number of
- * messages into *msgs.  Returns the ids received. */
-static size_t recv_ids (void *sock, zpar_signer_t *sg, int type, uint64_t *ids, size_t n, int *msgs,
-                        zpar_msg_t *m)
-{
-    size_t got = 0;
-    zpar_error_t err;
-    *msgs = 0;
-    while (got < n && zpar__wire_recv_chan (sock, sg, ZPAR_CHAN_TASK, m, 0, &err) == 0) {
-        (*msgs)++;
-        if (m->hdr.type == ZPAR_MSG_BATCH) {
-            zpar_batch_iter_t it;
-            zpar_hdr_t h;
-            const void *body;
-            size_t blen;
-            int rc;
-            if (zpar__batch_iter_msg (&it, m, &err) < 0)
-                continue;
-            while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0)
-                if (rc > 0 && h.type == type && got < n)
-                    ids[got++] = h.task;
-        } else if (m->hdr.type == type)
-            ids[got++] = m->hdr.task;
-    }
-    return got;
-}
-
 static int wait_dropped (zpar_sched_lb_io_t *io, uint64_t want)
 {
     for (int i = 0; i < 300 && zpar__sched_lb_io_dropped (io) < want; i++)
@@ -118,7 +74,7 @@ static void test_leastload (void)
     /* no engine yet: a batch of 3 tasks is queued; a batch of 3 aborts
      * answers each, the "aborted" results in one batch */
     ids[0] = 301, ids[1] = 302, ids[2] = 303;
-    ok (send_tasks (client, cs, ids, 3) == 0, "a batch of 3 tasks, no engine up");
+    ok (sfx_send_tasks (client, cs, ids, 3) == 0, "a batch of 3 tasks, no engine up");
     {
         zpar_batch_t *b = zpar__batch_create ();
         int aborted = 0;
@@ -140,7 +96,7 @@ static void test_leastload (void)
             }
         }
         ok (aborted == 3, "each abort item is answered alone, in order, count 1 (%d)", aborted);
-        n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
+        n = sfx_recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
         ok (n == 3 && msgs == 1 && got[0] == 301 && got[2] == 303,
             "the 3 'aborted' results of that round come as one batch (%d message)", msgs);
     }
@@ -148,8 +104,8 @@ static void test_leastload (void)
     /* refused: every item of a batch, the refusals in one batch */
     zpar__admit_refuse ("records full (test)");
     ids[0] = 311, ids[1] = 312, ids[2] = 313, ids[3] = 314;
-    ok (send_tasks (client, cs, ids, 4) == 0, "a batch of 4 tasks while new tasks are refused");
-    n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 4, &msgs, m);
+    ok (sfx_send_tasks (client, cs, ids, 4) == 0, "a batch of 4 tasks while new tasks are refused");
+    n = sfx_recv_ids (client, cs, ZPAR_MSG_RESULT, got, 4, &msgs, m);
     ok (n == 4 && msgs == 1 && got[0] == 311 && got[3] == 314,
         "4 refusals, in one batch (%d message)", msgs);
     zpar__admit_refuse (NULL);
@@ -157,24 +113,15 @@ static void test_leastload (void)
     /* an engine: a batch of 4 tasks reaches it, each task as if alone */
     ok (zpar__pipe_send_up (pipe, &route1, 0) == 0, "hub: engine 1 up");
     ids[0] = 321, ids[1] = 322, ids[2] = 323, ids[3] = 324;
-    ok (send_tasks (client, cs, ids, 4) == 0, "a batch of 4 tasks");
-    n = recv_ids (engine, es, ZPAR_MSG_TASK, got, 4, &msgs, m);
+    ok (sfx_send_tasks (client, cs, ids, 4) == 0, "a batch of 4 tasks");
+    n = sfx_recv_ids (engine, es, ZPAR_MSG_TASK, got, 4, &msgs, m);
     ok (n == 4 && got[0] == 321 && got[3] == 324,
         "the engine gets the 4 tasks, in order, signed by the scheduler (%d messages)", msgs);
     {
         /* the engine answers the four, back to back: the client gets each
          * once (those of one drain in one batch) */
-        for (int i = 0; i < 4; i++) {
-            zpar_proto_result_t r;
-            zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_RESULT);
-            zpar__proto_result_error (&r, zpar__tid (ids[i]), zpar__eid (1), zpar__cid (1),
-                                      ZPAR_STATUS_OK, NULL);
-            zpar__proto_result_encode (rm, &r);
-            zpar__msg_push_ident (rm, "c1", 2);
-            zpar__wire_send_chan (engine, es, ZPAR_CHAN_TASK, rm, 0);
-            zpar__msg_destroy (rm);
-        }
-        n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 4, &msgs, m);
+        sfx_answer_ok (engine, es, ids, 4, "c1", 2);
+        n = sfx_recv_ids (client, cs, ZPAR_MSG_RESULT, got, 4, &msgs, m);
         ok (n == 4 && got[0] == 321 && got[3] == 324,
             "the engine answers the 4: the client gets the 4 results, in order (%d messages)",
             msgs);
@@ -214,7 +161,7 @@ static void test_leastload (void)
         int dropped = wait_dropped (io, d0 + 5);
         ok (dropped, "the 4 bad items are dropped alone and counted (%llu)",
             (unsigned long long)(zpar__sched_lb_io_dropped (io) - d0 - 1));
-        ok (recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && got[0] == 341 &&
+        ok (sfx_recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && got[0] == 341 &&
                 got[1] == 346,
             "the 2 good tasks beside them reach the engine");
         zpar__msg_destroy (b);
@@ -226,13 +173,13 @@ static void test_leastload (void)
         memset (other, 0x5a, sizeof (other));
         fs = zpar__signer_create (other, 0);
         ids[0] = 351, ids[1] = 352;
-        ok (send_tasks (client, fs, ids, 2) == 0, "a batch of 2 tasks with a forged signature");
+        ok (sfx_send_tasks (client, fs, ids, 2) == 0, "a batch of 2 tasks with a forged signature");
         ok (wait_dropped (io, d0 + 6), "is dropped and counted");
         zpar__signer_destroy (fs);
     }
     ids[0] = 361, ids[1] = 362;
-    ok (send_tasks (client, cs, ids, 2) == 0 &&
-            recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && got[0] == 361,
+    ok (sfx_send_tasks (client, cs, ids, 2) == 0 &&
+            sfx_recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && got[0] == 361,
         "the scheduler still serves: the next batch reaches the engine");
 
     ok (zpar__pipe_send_term (pipe, 0) == 0, "hub: $TERM");
@@ -267,8 +214,8 @@ static void test_off (void)
         diag ("%s", err.text);
     client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
     zpar__admit_refuse ("records full (test)");
-    ok (send_tasks (client, cs, ids, 3) == 0, "off: a batch of 3 tasks while refused");
-    n = recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
+    ok (sfx_send_tasks (client, cs, ids, 3) == 0, "off: a batch of 3 tasks while refused");
+    n = sfx_recv_ids (client, cs, ZPAR_MSG_RESULT, got, 3, &msgs, m);
     ok (n == 3 && msgs == 3 && got[0] == 501 && got[2] == 503,
         "off: 3 refusals, each alone (%d messages)", msgs);
     zpar__admit_refuse (NULL);
@@ -298,9 +245,9 @@ static void test_pure (void)
         diag ("%s", err.text);
     client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
     engine = sfx_peer (ctx, ZMQ_DEALER, NULL, 0, eep);
-    ok (send_tasks (client, cs, ids, 2) == 0, "pure: a batch of 2 tasks");
-    ok (recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && msgs == 2 && got[0] == 401 &&
-            got[1] == 402,
+    ok (sfx_send_tasks (client, cs, ids, 2) == 0, "pure: a batch of 2 tasks");
+    ok (sfx_recv_ids (engine, es, ZPAR_MSG_TASK, got, 2, &msgs, m) == 2 && msgs == 2 &&
+            got[0] == 401 && got[1] == 402,
         "pure: the engine gets 2 messages, each validly signed");
     ok (zpar__pipe_send_term (pipe, 0) == 0, "pure: $TERM");
     zpar__sched_lb_io_stop (io);

@@ -37,60 +37,20 @@ static double now_ms (void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The tasks first..first+n-1 in one batch from the client. */
-static int send_tasks (void *sock, zpar_signer_t *sg, uint64_t first, size_t n)
+/* ids[0..n) = first, first + 1, ... */
+static uint64_t *span (uint64_t *ids, uint64_t first, size_t n)
 {
-    zpar_batch_t *b = zpar__batch_create ();
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        zpar_msg_t *m = sfx_task_msg (first + i);
-        rc = m ? zpar__batch_add_msg (b, m) : -1;
-        zpar__msg_destroy (m);
-    }
-    if (rc == 0)
-        rc = zpar__batch_send (b, sock, sg, ZPAR_CHAN_TASK, 0, NULL, 0, NULL);
-    zpar__batch_destroy (b);
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = first + i;
+    return ids;
 }
 
-/* Messages of type on sock until n task ids came (lone or batch items) or
- * none for timeout_ms: the ids received. */
-static size_t recv_n (void *sock, zpar_signer_t *sg, int type, size_t n, int timeout_ms,
-                      zpar_msg_t *m)
+/* Up to n results (lone or batch items) on the client, waiting at most
+ * ms for each message: how many came. */
+static size_t results (void *client, zpar_signer_t *cs, size_t n, int ms, zpar_msg_t *m)
 {
-    size_t got = 0;
-    zpar_error_t err;
-    zmq_setsockopt (sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof (timeout_ms));
-    while (got < n && zpar__wire_recv_chan (sock, sg, ZPAR_CHAN_TASK, m, 0, &err) == 0) {
-        if (m->hdr.type == ZPAR_MSG_BATCH) {
-            zpar_batch_iter_t it;
-            zpar_hdr_t h;
-            const void *body;
-            size_t blen;
-            int rc;
-            if (zpar__batch_iter_msg (&it, m, &err) < 0)
-                continue;
-            while ((rc = zpar__batch_next (&it, &h, &body, &blen, &err)) != 0)
-                got += rc > 0 && h.type == type;
-        } else
-            got += m->hdr.type == type;
-    }
-    return got;
-}
-
-/* The engine answers tasks first..first+n-1, ok, for client "c1". */
-static void answer (void *engine, zpar_signer_t *es, uint64_t first, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        zpar_proto_result_t r;
-        zpar_msg_t *rm = zpar__msg_create (ZPAR_MSG_RESULT);
-        zpar__proto_result_error (&r, zpar__tid (first + i), zpar__eid (1), zpar__cid (1),
-                                  ZPAR_STATUS_OK, NULL);
-        zpar__proto_result_encode (rm, &r);
-        zpar__msg_push_ident (rm, "c1", 2);
-        zpar__wire_send_chan (engine, es, ZPAR_CHAN_TASK, rm, 0);
-        zpar__msg_destroy (rm);
-    }
+    zmq_setsockopt (client, ZMQ_RCVTIMEO, &ms, sizeof (ms));
+    return sfx_recv_ids (client, cs, ZPAR_MSG_RESULT, NULL, n, NULL, m);
 }
 
 int main (void)
@@ -102,6 +62,7 @@ int main (void)
     zpar_route_t route1;
     zpar_error_t err;
     void *mon, *pipe, *client, *engine;
+    uint64_t ids[32];
     double t0, held_ms;
 
     plan (NO_PLAN);
@@ -115,18 +76,18 @@ int main (void)
     setenv ("ZPAR_SCHED_HUB_BACKLOG", "30", 1);
     io = sfx_lb_start (ctx, "hp", "leastload", 64, cep, eep, sizeof (cep), key, 1, &mon, &pipe,
                        &err);
-    if (!ok (io != NULL, "scheduler started, hub backlog bound 30 items"))
-        diag ("%s", err.text);
     client = sfx_peer (ctx, ZMQ_DEALER, "c1", 2, cep);
     engine = sfx_peer (ctx, ZMQ_DEALER, route1.b, sizeof (route1.b), eep);
+    if (!ok (io != NULL, "scheduler started, hub backlog bound 30 items"))
+        diag ("%s", err.text);
     ok (zpar__pipe_send_up (pipe, &route1, 0) == 0, "hub: engine 1 up");
 
     /* 20 tasks: 20 task_in + 20 task_run items, the hub told of none */
-    ok (send_tasks (client, cs, 1001, 20) == 0 &&
-            recv_n (engine, es, ZPAR_MSG_TASK, 20, 5000, m) == 20,
+    ok (sfx_send_tasks (client, cs, span (ids, 1001, 20), 20) == 0 &&
+            sfx_recv_ids (engine, es, ZPAR_MSG_TASK, NULL, 20, NULL, m) == 20,
         "20 tasks reach the engine (40 monitor items, the hub said nothing)");
-    answer (engine, es, 1001, 20);
-    ok (recv_n (client, cs, ZPAR_MSG_RESULT, 1, 120, m) == 0,
+    sfx_answer_ok (engine, es, ids, 20, "c1", 2);
+    ok (results (client, cs, 1, 120, m) == 0,
         "their results wait in the engine's socket while the hub is 40 items behind");
     {
         /* a task waiting on a dependency nobody knows, then its abort: the
@@ -158,7 +119,7 @@ int main (void)
     }
     ok (zpar__pipe_send_recorded (pipe, 40, 0) == 0, "hub: rec 40 (caught up)");
     {
-        size_t got = recv_n (client, cs, ZPAR_MSG_RESULT, 21, 2000, m);
+        size_t got = results (client, cs, 21, 2000, m);
         ok (got == 21,
             "the 20 results reach the client once the hub caught up (%zu with the "
             "aborted one)",
@@ -166,22 +127,19 @@ int main (void)
     }
 
     /* 20 more: 60 items beyond what the hub said; it says nothing */
-    ok (send_tasks (client, cs, 2001, 20) == 0 &&
-            recv_n (engine, es, ZPAR_MSG_TASK, 20, 5000, m) == 20,
+    ok (sfx_send_tasks (client, cs, span (ids, 2001, 20), 20) == 0 &&
+            sfx_recv_ids (engine, es, ZPAR_MSG_TASK, NULL, 20, NULL, m) == 20,
         "20 more tasks reach the engine");
     t0 = now_ms ();
-    answer (engine, es, 2001, 20);
-    ok (recv_n (client, cs, ZPAR_MSG_RESULT, 20, 3000, m) == 20,
+    sfx_answer_ok (engine, es, ids, 20, "c1", 2);
+    ok (results (client, cs, 20, 3000, m) == 20,
         "a hub that says nothing does not hold the results back for good");
     held_ms = now_ms () - t0;
     ok (held_ms >= 150, "they were held back a while first (%.0f ms)", held_ms);
 
-    ok (zpar__pipe_send_term (pipe, 0) == 0, "hub: $TERM");
-    zpar__sched_lb_io_stop (io);
-    zmq_close (pipe);
+    ok (sfx_lb_stop (io, mon, pipe) == 0, "hub: $TERM, the scheduler stopped");
     zmq_close (client);
     zmq_close (engine);
-    zmq_close (mon);
     zpar__msg_destroy (m);
     zpar__signer_destroy (cs);
     zpar__signer_destroy (es);

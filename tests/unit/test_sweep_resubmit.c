@@ -117,6 +117,7 @@ static void test_env (void)
     ok (zpar__resubmit_env_drop ("SLURM_JOB_ID=5"), "SLURM_JOB_ID dropped");
     ok (zpar__resubmit_env_drop ("SLURM_STEP_ID=0"), "step variables dropped");
     ok (!zpar__resubmit_env_drop ("SLURM_CONF=/etc/slurm.conf"), "SLURM_CONF kept");
+    ok (!zpar__resubmit_env_drop ("SBATCH_SIGNAL=TERM@30"), "the user's SBATCH_* settings kept");
     ok (zpar__resubmit_env_drop ("PMIX_RANK=0") && zpar__resubmit_env_drop ("PMI_FD=3"),
         "PMIx/PMI dropped");
     ok (zpar__resubmit_env_drop ("OMPI_COMM_WORLD_RANK=0"), "mpirun's rank dropped");
