@@ -17,6 +17,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHA_PATH 1
 #else
@@ -79,11 +80,17 @@ __attribute__ ((target ("sha,sse4.1,ssse3"))) static void blocks_hw (uint32_t st
     _mm_storeu_si128 ((__m128i *)&st[4], _mm_alignr_epi8 (cdgh, t, 8));
 }
 
+/* cpuid: leaf 7 EBX bit 29 (SHA), leaf 1 ECX bits 9 (SSSE3) and 19
+ * (SSE4.1); read directly, as not every compiler knows "sha" for
+ * __builtin_cpu_supports. */
 static int cpu_has_sha (void)
 {
-    __builtin_cpu_init ();
-    return __builtin_cpu_supports ("sha") && __builtin_cpu_supports ("sse4.1") &&
-           __builtin_cpu_supports ("ssse3");
+    unsigned a, b, c, d;
+    if (!__get_cpuid (1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
+        return 0;
+    if (!__get_cpuid_count (7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b & (1u << 29)) != 0;
 }
 #endif
 

@@ -297,62 +297,68 @@ static void describe (zpar_walltime_t *out, const char *who)
     snprintf (out->what, sizeof (out->what), "%s: ends %s", who, when);
 }
 
-static int from_slurm (const char *job, double now, zpar_walltime_t *out, zpar_error_t *err)
+/* The end from $SLURM_JOB_END_TIME (Unix seconds). */
+static int slurm_env (double now, double *end)
 {
-    char buf[256], who[96];
-    char *argv[] = {"squeue", "-h", "-j", (char *)job, "-o", "%e", NULL};
     const char *env = getenv ("SLURM_JOB_END_TIME");
-    zpar_error_t qe = {{0}};
-    snprintf (who, sizeof (who), "Slurm job %s", job);
-    if (query (argv, buf, sizeof (buf), &qe) == 0 &&
-        zpar__walltime_parse_slurm (buf, &out->end) == 0)
-        goto found;
-    if (env && *env) {
-        char *e;
-        double v = strtod (env, &e);
-        if (!*e && v > now - 86400. * 365) {
-            out->end = v;
-            goto found;
-        }
-    }
-    if (err)
-        zpar__errprintf (err, "Slurm job %s: no end time (%s)", job,
-                         qe.text[0] ? qe.text : "squeue gave none");
-    return 0;
-found:
-    out->source = ZPAR_WALLTIME_SLURM;
-    describe (out, who);
+    char *e;
+    double v;
+    if (!env || !*env)
+        return -1;
+    v = strtod (env, &e);
+    if (*e || !(v > now - 86400. * 365))
+        return -1;
+    *end = v;
     return 0;
 }
 
-static int from_pbs (const char *job, double now, zpar_walltime_t *out, zpar_error_t *err)
+/* The end from $PBS_WALLTIME (the limit, counted from now). */
+static int pbs_env (double now, double *end)
+{
+    const char *env = getenv ("PBS_WALLTIME");
+    double v;
+    if (!env || !*env || zpar__walltime_hms (env, &v) < 0)
+        return -1;
+    *end = now + v;
+    return 0;
+}
+
+static int slurm_parse (const char *text, double now, double *end)
+{
+    (void)now;
+    return zpar__walltime_parse_slurm (text, end);
+}
+
+/* A batch system's job: its end from its tool (argv[0], the job in
+ * argv), else from its environment.  0 in both cases; with no end,
+ * out->source stays NONE and err says why. */
+typedef struct {
+    const char *name; /* "Slurm" */
+    zpar_walltime_source_t source;
+    size_t answer_max; /* bytes of the tool's answer read */
+    int (*parse) (const char *text, double now, double *end);
+    int (*from_env) (double now, double *end);
+} sched_t;
+
+static int from_job (const sched_t *sc, char *const *argv, const char *job, double now,
+                     zpar_walltime_t *out, zpar_error_t *err)
 {
     char *buf, who[96];
-    char *argv[] = {"qstat", "-f", (char *)job, NULL};
-    const char *env = getenv ("PBS_WALLTIME");
     zpar_error_t qe = {{0}};
-    size_t size = 64 * 1024;
-    snprintf (who, sizeof (who), "PBS job %s", job);
-    if ((buf = malloc (size))) {
-        int ok = query (argv, buf, size, &qe) == 0 &&
-                 zpar__walltime_parse_pbs (buf, now, &out->end) == 0;
+    int ok = 0;
+    snprintf (who, sizeof (who), "%s job %s", sc->name, job);
+    if ((buf = malloc (sc->answer_max))) {
+        ok = query (argv, buf, sc->answer_max, &qe) == 0 && sc->parse (buf, now, &out->end) == 0;
         free (buf);
-        if (ok)
-            goto found;
     }
-    if (env && *env) {
-        double v;
-        if (zpar__walltime_hms (env, &v) == 0) {
-            out->end = now + v;
-            goto found;
-        }
+    if (!ok && sc->from_env (now, &out->end) < 0) {
+        if (err)
+            zpar__errprintf (err, "%s: no end time (%s)", who,
+                             qe.text[0] ? qe.text : "its scheduler gave none");
+        out->end = 0;
+        return 0;
     }
-    if (err)
-        zpar__errprintf (err, "PBS job %s: no walltime limit (%s)", job,
-                         qe.text[0] ? qe.text : "qstat gave none");
-    return 0;
-found:
-    out->source = ZPAR_WALLTIME_PBS;
+    out->source = sc->source;
     describe (out, who);
     return 0;
 }
@@ -383,9 +389,16 @@ int zpar__walltime_end (const char *option, zpar_walltime_t *out, zpar_error_t *
         }
         return 0;
     }
-    if ((job = getenv ("SLURM_JOB_ID")) && *job)
-        return from_slurm (job, now, out, err);
-    if ((job = getenv ("PBS_JOBID")) && *job)
-        return from_pbs (job, now, out, err);
+    if ((job = getenv ("SLURM_JOB_ID")) && *job) {
+        static const sched_t slurm = {"Slurm", ZPAR_WALLTIME_SLURM, 256, slurm_parse, slurm_env};
+        char *argv[] = {"squeue", "-h", "-j", (char *)job, "-o", "%e", NULL};
+        return from_job (&slurm, argv, job, now, out, err);
+    }
+    if ((job = getenv ("PBS_JOBID")) && *job) {
+        static const sched_t pbs = {"PBS", ZPAR_WALLTIME_PBS, 64 * 1024, zpar__walltime_parse_pbs,
+                                    pbs_env};
+        char *argv[] = {"qstat", "-f", (char *)job, NULL};
+        return from_job (&pbs, argv, job, now, out, err);
+    }
     return 0;
 }

@@ -29,27 +29,10 @@ mk () {
 }
 export W TOP
 
-# markers STOP: every point that started also ended, each by STOP (+1 s);
-# prints the number of starts
+# markers STOP: every point that started also ended, each by STOP (+1 s),
+# none twice (tests/lib/sweep-markers.py); prints the number of starts
 markers () {
-    python3 - "$W/m" "$1" <<'EOF'
-import os, sys
-d, stop = sys.argv[1], float(sys.argv[2])
-started = 0
-for f in sorted(os.listdir(d)):
-    words = open(os.path.join(d, f)).read().split()
-    starts = [float(v) for k, v in zip(words[::2], words[1::2]) if k == "start"]
-    ends = [float(v) for k, v in zip(words[::2], words[1::2]) if k == "end"]
-    started += len(starts)
-    if len(starts) != len(ends):
-        sys.exit("point %s: started %d times, finished %d (cut by the time limit)" % (f, len(starts), len(ends)))
-    if len(starts) > 1:
-        sys.exit("point %s: ran %d times" % (f, len(starts)))
-    late = [e for e in ends if e > stop + 1]
-    if late:
-        sys.exit("point %s: finished at %.1f, after the stop time %.1f" % (f, late[0], stop))
-print(started)
-EOF
+    python3 "$LIBDIR/sweep-markers.py" "$W/m" "$1" 1 --once
 }
 
 states () {

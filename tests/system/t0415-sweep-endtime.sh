@@ -30,25 +30,10 @@ sweep () {
 }
 
 # markers NAME STOP: every point that started also ended, each end by STOP
-# (+0.5 s: the marker is written before the process exits); prints
-# "started N"
+# (tests/lib/sweep-markers.py); prints "started N"
 markers () {
-    python3 - "$W/$1.m" "$2" <<'EOF'
-import os, sys
-d, stop = sys.argv[1], float(sys.argv[2])
-started = 0
-for f in sorted(os.listdir(d)):
-    lines = open(os.path.join(d, f)).read().split()
-    starts = [float(v) for k, v in zip(lines[::2], lines[1::2]) if k == "start"]
-    ends = [float(v) for k, v in zip(lines[::2], lines[1::2]) if k == "end"]
-    started += len(starts)
-    if len(starts) != len(ends):
-        sys.exit("point %s: started %d times, finished %d" % (f, len(starts), len(ends)))
-    late = [e for e in ends if e > stop + 0.5]
-    if late:
-        sys.exit("point %s: finished at %.2f, after the stop time %.2f" % (f, late[0], stop))
-print("started", started)
-EOF
+    mk_n=$(python3 "$LIBDIR/sweep-markers.py" "$W/$1.m" "$2") || return 1
+    echo "started $mk_n"
 }
 
 # states FILE: "succeeded=N failed=N pending=N running=N" from the journal
