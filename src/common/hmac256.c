@@ -124,8 +124,10 @@ int zpar__hmac256_key_set (zpar_hmac256_key_t *k, const uint8_t *key, size_t key
         errno = EIO;
         return -1;
     }
+    static const uint8_t no_key[1];
     memset (k, 0, sizeof (*k));
-    crypto_auth_hmacsha256_init (&k->sw, key, keylen);
+    /* libsodium declares the key non-null, also for an empty one */
+    crypto_auth_hmacsha256_init (&k->sw, key ? key : no_key, keylen);
     k->hw = zpar__hmac256_hw ();
     if (!k->hw)
         return 0;
