@@ -145,6 +145,12 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s);
 
 unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
 
+/* The low mark: an engine that had hwm tasks outstanding takes untargeted
+ * tasks again when it has fewer than low, and is then given up to hwm
+ * (default hwm / 2 from a hwm of 8, else hwm: no hysteresis).  low is
+ * clamped to 1..hwm; 0 or hwm turns the hysteresis off. */
+void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low);
+
 /* An engine registered (again: a re-registered engine's tasks are treated
  * as lost, as if it had died).  Parked tasks get another chance.
  * -1 EINVAL for engine 0 or above ZPAR_SCHED_LB_MAX_ENGINE, ENOMEM. */

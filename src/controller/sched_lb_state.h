@@ -56,6 +56,7 @@ typedef struct {
     unsigned nout;
     unsigned outcap;
     unsigned outstanding;
+    int filling; /* has been below the low mark since it was last full */
 } lbengine_t;
 
 typedef struct {
@@ -77,6 +78,7 @@ typedef struct waiter {
 
 struct zpar_sched_lb {
     unsigned hwm;
+    unsigned low; /* a full engine takes tasks again below this (hwm/2 from 8) */
     zpar_sched_lb_free_f free_f;
     void *free_arg;
 
