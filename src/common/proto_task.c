@@ -71,18 +71,14 @@ int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_SIGNAL, t->stop_signal);
     if (t->stop_grace_ms)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_GRACE, t->stop_grace_ms);
-    if (t->cores)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_CORES, t->cores);
-    if (t->gpus)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_GPUS, t->gpus);
-    if (t->memory)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_MEMORY, t->memory);
-    if (t->ranks)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_RANKS, t->ranks);
-    if (t->nodes)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_NODES, t->nodes);
-    if (t->ranks_per_node)
-        zpar__proto_put_u64 (&rc, m, ZPAR_F_RANKS_PER_NODE, t->ranks_per_node);
+    {
+        /* CORES..RANKS_PER_NODE, consecutive keys */
+        const uint64_t res[] = {t->cores, t->gpus,  t->memory,
+                                t->ranks, t->nodes, t->ranks_per_node};
+        for (int i = 0; i < 6; i++)
+            if (res[i])
+                zpar__proto_put_u64 (&rc, m, (zpar_field_t)(ZPAR_F_CORES + i), res[i]);
+    }
     for (size_t i = 0; i < t->nslots; i++)
         zpar__proto_put_str (&rc, m, ZPAR_F_SLOT, t->slots[i]);
     return zpar__proto_end_encode (m, rc);
@@ -111,13 +107,13 @@ static int res_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_error_t *
         i++;
     if (i == m->nfields)
         return 0;
-    if (zpar__proto_u64 (m, ZPAR_F_CORES, &t->cores, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_GPUS, &t->gpus, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_MEMORY, &t->memory, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_RANKS, &t->ranks, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_NODES, &t->nodes, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_RANKS_PER_NODE, &t->ranks_per_node, err) < 0)
-        return -1;
+    {
+        uint64_t *res[] = {&t->cores, &t->gpus,  &t->memory,
+                           &t->ranks, &t->nodes, &t->ranks_per_node};
+        for (int k = 0; k < 6; k++)
+            if (zpar__proto_u64 (m, (zpar_field_t)(ZPAR_F_CORES + k), res[k], err) < 0)
+                return -1;
+    }
     if (t->cores > ZPAR_RES_MAX_CORES || t->gpus > ZPAR_RES_MAX_GPUS ||
         t->ranks > ZPAR_RES_MAX_RANKS || t->nodes > ZPAR_RES_MAX_NODES ||
         t->ranks_per_node > ZPAR_RES_MAX_RANKS)
