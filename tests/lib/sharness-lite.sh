@@ -152,6 +152,7 @@ zt_cluster_pids () {
     find "$ZPAR_DIR" -name pids -type f 2>/dev/null | while read -r zt_f; do
         awk '$1 == "controller" { print $2; next }
              $1 == "engine" { print $3; next }
+             $1 == "relay" { print $2; next }
              $1 ~ /^[0-9]+$/ { print $1 }' "$zt_f"
     done | grep -E '^[0-9]+$'
 }
