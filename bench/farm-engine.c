@@ -287,13 +287,13 @@ static void answer_task (feng_t *e, int k, zpar_msg_t *req)
  * the same task alone, with the batch's envelope; a bad item is dropped. */
 static void answer_batch (feng_t *e, int k, zpar_msg_t *m)
 {
-    zpar_batch_iter_t it;
-    zpar_error_t err;
-    zpar_hdr_t h;
+    zpar_msg_t *item = zpar__msg_create (ZPAR_MSG_NONE);
     const void *body;
     size_t blen;
+    zpar_batch_iter_t it;
+    zpar_hdr_t h;
+    zpar_error_t err;
     int rc;
-    zpar_msg_t *item = zpar__msg_create (ZPAR_MSG_NONE);
     if (!item || zpar__batch_iter_msg (&it, m, &err) < 0) {
         e->f->dropped++;
         zpar__msg_destroy (item);

@@ -28,15 +28,8 @@ relays () {
 	return 0
 }
 
-# established TCP connections to the controller's ports of cluster $1
-conns () {
-	ports=$(grep -o 'tcp://[0-9.]*:[0-9]*' "$ZT_TMP/$1/client.json" | sed 's/.*://' | sort -u |
-		tr '\n' '|' | sed 's/|$//')
-	ss -Htn state established | awk -v p="^($ports)\$" '
-		{ n = split($3, l, ":"); if (l[n] ~ p) c++ } END { print c + 0 }'
-}
-
-alive () { $C status 2>/dev/null | awk '$4 == "idle" || $4 == "busy"' | wc -l; }
+conns () { zt_controller_tcp "$ZT_TMP/$1/client.json"; }
+live () { $C status 2>/dev/null | awk '$4 ~ /^(idle|busy)$/ { n++ } END { print n + 0 }'; }
 
 # start NAME N [ARGS...]: a cluster of N engines in $ZT_TMP/NAME
 start () {
@@ -44,7 +37,7 @@ start () {
 	shift 2
 	ZPAR_RELAY_CONTROLLER_NODE=4 zt_cluster_start "$n" --dir "$ZT_TMP/$name" "$@" &&
 	C="$ZPAR --connection-file $ZT_TMP/$name/client.json" &&
-	wait_for 60 "test \$(alive) = $n"
+	wait_for 60 "test \$(live) = $n"
 }
 
 test_expect_success "threshold 4: $NE engines join through one relay, recorded in the pids file" '
@@ -57,25 +50,26 @@ test_expect_success "threshold 4: $NE engines join through one relay, recorded i
 '
 
 test_expect_success 'the controller holds the relay'"'"'s connections, not 7 per engine' '
-	n=$(conns r) && zt_diag "connections to the controller: $n" &&
-	test "$n" -ge 7 && test "$n" -lt $((NE * 7))
+	tcp=$(conns r) &&
+	zt_diag "the controller: $tcp TCP connections for $NE engines" &&
+	test "$tcp" -ge 7 && test "$tcp" -lt $((NE * 7))
 '
 
-test_expect_success 'tasks through the relay: direct ones on every engine, load-balanced ones' '
+test_expect_success 'every engine runs a direct task through the relay, and load-balanced tasks run' '
 	zt_timeout 30 $C px hostname >px1.out 2>&1 &&
 	expect_eq "engines that answered" $NE "$(grep -c "^\[e" px1.out)" &&
-	ids= && for i in 1 2 3 4 5 6 7 8; do ids="$ids $($C submit -- true)" || return 1; done &&
-	zt_timeout 60 $C wait $ids
+	seq 8 | while read -r i; do $C submit -- true || exit 1; done >ids &&
+	expect_eq "submitted" 8 "$(wc -l <ids)" &&
+	zt_timeout 60 $C wait $(cat ids)
 '
 
 test_expect_success 'the relay SIGKILLed: its keeper starts it again, the engines register again' '
-	r=$(relays) && test -n "$r" &&
-	kill -KILL $r &&
+	old=$(relays) && test -n "$old" && kill -KILL $old &&
 	wait_for 30 "grep -q \"declared dead\" r/controller.log" &&
-	wait_for 60 "test \"\$(relays | wc -l)\" = 1 && test \"\$(relays)\" != \"$r\"" &&
-	wait_for 60 "test \$(alive) = $NE" &&
+	wait_for 60 "test -n \"\$(relays)\" && test \"\$(relays)\" != $old" &&
+	wait_for 60 "test \$(live) = $NE" &&
 	zt_timeout 30 $C px true >px2.out 2>&1 &&
-	expect_eq "keepers" 1 "$(keepers | wc -l)"
+	expect_eq "keepers" 1 "$(keepers | wc -l)" && expect_eq "relays" 1 "$(relays | wc -l)"
 '
 
 test_expect_success 'zpar cluster stop ends the relay too and leaves no relay directory or file' '

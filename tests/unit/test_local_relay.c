@@ -16,15 +16,10 @@
 #include "local_relay.h"
 #include "tap.h"
 
+/* every other field 0 / NULL, as zpar__launch_opts_init leaves them */
 static zpar_launch_opts_t opts (int engines, const char *relay, const char *scheme, const char *dir)
 {
-    zpar_launch_opts_t o;
-    zpar__launch_opts_init (&o);
-    o.engines = engines;
-    o.relay = relay;
-    o.scheme = scheme;
-    o.dir = dir;
-    return o;
+    return (zpar_launch_opts_t){.engines = engines, .relay = relay, .scheme = scheme, .dir = dir};
 }
 
 int main (void)
