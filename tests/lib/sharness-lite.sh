@@ -472,6 +472,14 @@ zt_engines_in_state () {
         END { print n + 0 }'
 }
 
+# zt_controller_tcp CLIENT_JSON: the established TCP connections to the
+# ports of the controller of that connection file (ss)
+zt_controller_tcp () {
+    zt_ports=$(grep -o 'tcp://[0-9.]*:[0-9]*' "$1" | sed 's/.*://' | sort -u | paste -sd '|')
+    ss -Htn state established | awk -v p="^($zt_ports)\$" '
+        { k = split($3, l, ":"); if (l[k] ~ p) c++ } END { print c + 0 }'
+}
+
 # zt_json_num FILE KEY: the first number after "KEY": in FILE
 zt_json_num () {
     sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\\([0-9][0-9]*\\).*/\\1/p" "$1" | head -n 1
