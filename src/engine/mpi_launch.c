@@ -13,6 +13,7 @@
 #include "engine/mpi_launch.h"
 #include "engine/mpi_map.h"
 #include "error.h"
+#include "proto_task.h"
 
 /* One environment variable holds at most MAX_ARG_STRLEN (32 pages) */
 #define MAP_MAX (128u * 1024 - 64)
@@ -402,4 +403,48 @@ error:
     strv_free (env.v);
     errno = e;
     return -1;
+}
+
+int zpar__mpi_launch_task (unsigned ranks, const char *const *slots, size_t nslots,
+                           char *const *argv, char *const *envp, char *const *add,
+                           zpar_mpi_launch_t *out, zpar_error_t *err)
+{
+    zpar_proto_slot_t *ps = NULL;
+    zpar_mpi_slot_t *ms = NULL;
+    zpar_mpi_request_t req;
+    char self[256] = "";
+    int rc = -1;
+
+    memset (out, 0, sizeof (*out));
+    if (nslots &&
+        (!(ps = calloc (nslots, sizeof (*ps))) || !(ms = calloc (nslots, sizeof (*ms))))) {
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nslots; i++) {
+        zpar_error_t perr;
+        if (!slots[i] || zpar__proto_slot_parse (slots[i], &ps[i], &perr) < 0) {
+            zpar__errnoprintf (err, EINVAL, "MPI task: bad slot '%s': %s",
+                               slots[i] ? slots[i] : "(null)", slots[i] ? perr.text : "missing");
+            goto done;
+        }
+        ms[i].engine = ps[i].engine.v;
+        ms[i].host = ps[i].host;
+        ms[i].cpuset = ps[i].cpuset;
+        ms[i].gpus = ps[i].gpus;
+    }
+    (void)gethostname (self, sizeof (self) - 1);
+    memset (&req, 0, sizeof (req));
+    req.ranks = ranks;
+    req.slots = ms;
+    req.nslots = nslots;
+    req.argv = argv;
+    req.envp = envp;
+    req.add = add;
+    req.self_host = self;
+    rc = zpar__mpi_launch_build (&req, out, err);
+done:
+    free (ps);
+    free (ms);
+    return rc;
 }

@@ -113,6 +113,15 @@ int zpar__mpi_launch_build (const zpar_mpi_request_t *req, zpar_mpi_launch_t *ou
                             zpar_error_t *err);
 void zpar__mpi_launch_free (zpar_mpi_launch_t *l); /* NULL-safe, keeps errno */
 
+/* For the runner: zpar__mpi_launch_build for a command task with `ranks`
+ * (its argv, its SLOT strings slots[0..nslots) as they came on the wire,
+ * its whole environment envp and its own ENV entries add), on this host
+ * (gethostname).  0, or -1 as zpar__mpi_launch_build, and EINVAL for a
+ * slot that does not parse (zpar__proto_slot_parse). */
+int zpar__mpi_launch_task (unsigned ranks, const char *const *slots, size_t nslots,
+                           char *const *argv, char *const *envp, char *const *add,
+                           zpar_mpi_launch_t *out, zpar_error_t *err);
+
 /* 1 if environment entry e ("NAME=VALUE") is one the launcher of the
  * engines set and an MPI task's launcher must not see (above); srun: 1
  * when the task is started with srun. */
