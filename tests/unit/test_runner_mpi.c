@@ -7,7 +7,6 @@
  * does not exist is an error result naming it, and the runner lives on. */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,34 +17,17 @@
 #include "engine/runner.h"
 #include "reactor.h"
 #include "tap.h"
+#include "zt_runner.h"
 
 static zpar_reactor_t *reactor;
 static zpar_runner_t *r;
 
 static const zpar_run_result_t *run (zpar_run_spec_t *spec)
 {
-    int rc;
-    zpar__runner_clear (r);
-    rc = zpar__runner_start (r, spec);
-    if (rc < 0) {
-        diag ("start failed: %s", strerror (errno));
-        return NULL;
-    }
-    if (rc == 0 && zpar__runner_wait (r, 30) < 0) {
-        diag ("wait failed: %s", strerror (errno));
-        (void)zpar__runner_kill (r, "test timeout");
-    }
-    return zpar__runner_result (r);
+    return zt_runner_run (r, spec, 30);
 }
 
-static char *text_of (const zpar_runbuf_t *b)
-{
-    static char buf[8192];
-    size_t n = b->len < sizeof (buf) - 1 ? b->len : sizeof (buf) - 1;
-    memcpy (buf, b->data ? (const char *)b->data : "", n);
-    buf[n] = '\0';
-    return buf;
-}
+#define text_of zt_runbuf_text
 
 int main (void)
 {
