@@ -98,8 +98,12 @@ class TestFutures(ClusterTest):
 
     def test_resources_keywords(self):
         if zpar.has_resources:
-            r = self.c.submit(["true"], cores=1).result(T)
+            r = self.c.submit(["true"], cores=1, gpus=0, memory=0).result(T)
             self.assertTrue(r.ok)
+            with self.assertRaises(ValueError):  # nodes without ranks: EINVAL
+                self.c.submit(["true"], nodes=2)
+            with self.assertRaises(ValueError):
+                self.c.submit(["true"], cores=-1)
         else:
             with self.assertRaises(zpar.ZparError) as cm:
                 self.c.submit(["true"], cores=2)
@@ -233,14 +237,29 @@ class TestMapPxStatus(ClusterTest):
         with self.assertRaises(TypeError):
             self.c.function(TESTFN, "zt_echo", b"", bogus=1)
 
+    def settle(self, seen):
+        """A subscription takes effect a moment after it is made (ZeroMQ's
+        subscriptions travel on their own): probe until output arrives."""
+        end = time.monotonic() + T
+        while time.monotonic() < end:
+            f = self.c.submit(["echo", "probe"])
+            f.result(T)
+            t = time.monotonic() + 0.5
+            while time.monotonic() < t:
+                if any(o.task == f.id for o in seen()):
+                    return
+                time.sleep(0.02)
+        self.fail("no output arrived within %.0f s of subscribing" % T)
+
     def test_output(self):
         got = []
         self.c.on_output(got.append, mine_only=True)
         try:
+            self.settle(lambda: list(got))
             f = self.c.submit(["sh", "-c", "echo one; sleep 0.2; echo two >&2"])
             f.result(T)
             end = time.monotonic() + 5 * SCALE
-            while len(got) < 2 and time.monotonic() < end:
+            while len([o for o in got if o.task == f.id]) < 2 and time.monotonic() < end:
                 time.sleep(0.05)
         finally:
             self.c.on_output(None)
@@ -249,10 +268,19 @@ class TestMapPxStatus(ClusterTest):
         self.assertIn(got[0].engine, (1, 2))
         # the iterator: everything of the tasks, then it ends by itself
         with self.c.output() as out:
+            seen = []
+
+            def probe_seen():
+                for o in out.until(timeout=0.05):
+                    seen.append(o)
+                return seen
+
+            self.settle(probe_seen)
             fs = [self.c.submit(["sh", "-c", "echo a%d; sleep 0.3; echo b%d" % (i, i)])
                   for i in range(2)]
             items = list(out.until(fs, timeout=T))
-        lines = sorted(o.data for o in items)
+        ids = [f.id for f in fs]
+        lines = sorted(o.data for o in items if o.task in ids)
         self.assertEqual(lines, [b"a0\n", b"a1\n", b"b0\n", b"b1\n"])
 
 
