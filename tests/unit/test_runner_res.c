@@ -40,32 +40,25 @@ static int hog (const char *mib)
     return 0;
 }
 
+/* Start spec and wait for it (30 s at most); the result, owned by r. */
 static const zpar_run_result_t *run (zpar_run_spec_t *spec)
 {
     int rc;
     zpar__runner_clear (r);
-    rc = zpar__runner_start (r, spec);
-    if (rc < 0) {
-        diag ("start failed: %s", strerror (errno));
-        return NULL;
-    }
-    if (rc == 0 && zpar__runner_wait (r, 30) < 0) {
-        diag ("wait failed: %s", strerror (errno));
+    if ((rc = zpar__runner_start (r, spec)) == 0 && zpar__runner_wait (r, 30) < 0)
         (void)zpar__runner_kill (r, "test timeout");
-    }
-    return zpar__runner_result (r);
+    if (rc < 0)
+        diag ("start failed: %s", strerror (errno));
+    return rc < 0 ? NULL : zpar__runner_result (r);
 }
 
 static zpar_run_spec_t cmd (char **argv, const char *const *slots, size_t nslots, uint64_t memory)
 {
-    zpar_run_spec_t s;
-    memset (&s, 0, sizeof (s));
-    s.kind = ZPAR_TASK_COMMAND;
-    s.argv = argv;
-    s.slots = slots;
-    s.nslots = nslots;
-    s.memory = memory;
-    return s;
+    return (zpar_run_spec_t){.kind = ZPAR_TASK_COMMAND,
+                             .argv = argv,
+                             .slots = slots,
+                             .nslots = nslots,
+                             .memory = memory};
 }
 
 static int has (const char *hay, const char *needle)
