@@ -13,7 +13,6 @@ LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
 . "$LIBDIR/env.sh"
-TOP=$(cd "$LIBDIR/../.." && pwd)
 command -v mpirun >/dev/null 2>&1 && test_set_prereq MPIRUN
 command -v python3 >/dev/null 2>&1 && test_set_prereq PYTHON
 # the topology names CPUs 0 and 1: they must be ours
@@ -23,7 +22,7 @@ esac
 # the resource options of zpar submit (the scheduler places such tasks)
 "$ZPAR" submit --help 2>&1 | grep -q -- "--cores" && test_set_prereq RESOURCES
 
-TOPO=$TOP/tests/data/topo-2core-4cuda.xml
+TOPO=$(cd "$LIBDIR/../data" && pwd)/topo-2core-4cuda.xml
 D=$ZT_TMP/c
 CF=$D/client.json
 z () { zt_timeout 60 "$ZPAR" --connection-file "$CF" "$@"; }
