@@ -334,8 +334,11 @@ int zpar__wireup_from_pmi2 (zpar_wireup_t *w, zpar_error_t *err)
         zpar__wireup_note (w, "pmi2: %s", e.text);
         goto drop;
     }
-    if (check_answer (resp, "fullinit-response", "fullinit", &e) < 0 ||
-        zpar__wireup_pmi2_field (resp, "rank", buf, sizeof (buf)) != 1 ||
+    if (check_answer (resp, "fullinit-response", "fullinit", &e) < 0) {
+        zpar__wireup_note (w, "pmi2: %s", e.text);
+        goto drop;
+    }
+    if (zpar__wireup_pmi2_field (resp, "rank", buf, sizeof (buf)) != 1 ||
         zpar__wireup_parse_uint (buf, &w->rank) < 0 ||
         zpar__wireup_pmi2_field (resp, "size", buf, sizeof (buf)) != 1 ||
         zpar__wireup_parse_uint (buf, &w->size) < 0) {
