@@ -287,30 +287,17 @@ static void pmi2_local (zpar_wireup_t *w, double deadline)
     w->local_size = w->size;
 }
 
-int zpar__wireup_from_pmi2 (zpar_wireup_t *w, zpar_error_t *err)
+/* fullinit on descriptor fd (PMI_FD=fds): 1, 0 (fall back), -1. */
+static int pmi2_init (zpar_wireup_t *w, int fd, const char *fds, zpar_error_t *err)
 {
-    const char *fds = getenv ("PMI_FD"), *prank = getenv ("PMI_RANK"), *pjob = getenv ("PMI_JOBID");
+    const char *prank = getenv ("PMI_RANK"), *pjob = getenv ("PMI_JOBID");
     char line[256], buf[64], resp[PMI2_MSG_MAX + 1], cmd[512];
     zpar_error_t e = {{0}};
     double deadline = zpar__mono_s () + PMI2_INIT_S;
     size_t n = 0;
-    int fd;
 
-    w->pmi2_fd = -1;
-    if (!fds)
-        return 0; /* not a PMI-2 launch: nothing to say */
-    if (w->flags & ZPAR_WIREUP_NO_PMI2) {
-        zpar__wireup_note (w, "pmi2: skipped");
-        return 0;
-    }
-    if (zpar__wireup_parse_uint (fds, &fd) < 0 || fcntl (fd, F_GETFD) < 0) {
-        zpar__wireup_note (w, "pmi2: PMI_FD='%s' is not an open descriptor", fds);
-        w->fell_back = true;
-        return 0;
-    }
     if (w->timeout_ms / 1000.0 < PMI2_INIT_S)
         deadline = zpar__mono_s () + w->timeout_ms / 1000.0;
-    (void)fcntl (fd, F_SETFD, FD_CLOEXEC); /* tasks must not inherit it */
     w->pmi2_fd = fd;
     /* the PMI-1 style greeting, then PMI-2 framing */
     static const char hello[] = "cmd=init pmi_version=2 pmi_subversion=0\n";
@@ -350,7 +337,6 @@ int zpar__wireup_from_pmi2 (zpar_wireup_t *w, zpar_error_t *err)
     if (w->pmi2_fd < 0) /* info-getjobattr broke the connection */
         return zpar__errnoprintf (err, EIO, "PMI-2: the connection broke after fullinit");
     w->source = ZPAR_WIREUP_SRC_PMI2;
-    unsetenv ("PMI_FD"); /* a task that is itself a PMI program starts alone */
     if (zpar__wireup_check_ranks (w, "PMI-2", err) < 0) {
         errno = EPROTO;
         return -1;
@@ -368,6 +354,32 @@ drop:
     w->size = w->local_size = 1;
     w->local_rank = 0;
     return 0; /* fall back to the launcher's environment */
+}
+
+int zpar__wireup_from_pmi2 (zpar_wireup_t *w, zpar_error_t *err)
+{
+    const char *env = getenv ("PMI_FD");
+    char fds[32];
+    int fd = -1, rc = 0;
+
+    w->pmi2_fd = -1;
+    if (!env)
+        return 0; /* not a PMI-2 launch: nothing to say */
+    snprintf (fds, sizeof (fds), "%s", env);
+    if (zpar__wireup_parse_uint (fds, &fd) < 0 || fcntl (fd, F_GETFD) < 0) {
+        zpar__wireup_note (w, "pmi2: PMI_FD='%s' is not an open descriptor", fds);
+        w->fell_back = true;
+        fd = -1;
+    } else if (w->flags & ZPAR_WIREUP_NO_PMI2)
+        zpar__wireup_note (w, "pmi2: skipped");
+    else
+        rc = pmi2_init (w, fd, fds, err);
+    /* used or not, the launcher's connection is not for the tasks: a task
+     * that is itself a PMI program starts alone */
+    if (fd >= 0)
+        (void)fcntl (fd, F_SETFD, FD_CLOEXEC);
+    unsetenv ("PMI_FD");
+    return rc;
 }
 
 /* ------------------------------------------------------------------ exchange */

@@ -376,7 +376,10 @@ int main (void)
         ok (strstr (err.text, "pmi3") != NULL, "the error names it: %s", err.text);
         zpar__wireup_params_init (&p);
         p.flags = ZPAR_WIREUP_NO_PMI2;
+        ok (!getenv ("PMI_FD"), "PMI_FD is removed even when it was not usable");
+        setenv ("PMI_FD", "0", 1); /* open, but not to be used */
         w = zpar__wireup_create (&p, &err);
+        ok (!getenv ("PMI_FD"), "PMI_FD is removed when PMI-2 is skipped");
         ok (w && !zpar__wireup_fell_back (w) && strstr (zpar__wireup_notes (w), "pmi2: skipped"),
             "skipped: noted, not a fallback (%s)", w ? zpar__wireup_notes (w) : "");
         zpar__wireup_destroy (w);
