@@ -243,6 +243,8 @@ zpar_wireup_t *zpar__wireup_create (const zpar_wireup_params_t *params, zpar_err
             goto error;
         if (rc == 0 && (rc = zpar__wireup_from_mpi (w, err)) < 0)
             goto error;
+        if (rc == 1 && w->source != ZPAR_WIREUP_SRC_MPI && zpar__wireup_mpi_check (w, err) < 0)
+            goto error;
     }
 #endif
     if (rc == 0 && (rc = zpar__wireup_from_env (w, err)) < 0)

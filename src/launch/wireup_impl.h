@@ -101,6 +101,9 @@ char *zpar__wireup_pmix_nodes (const zpar_wireup_t *w);
 /* wireup_mpi.c */
 int zpar__wireup_mpi_init (zpar_wireup_t *w, zpar_error_t *err);
 int zpar__wireup_from_mpi (zpar_wireup_t *w, zpar_error_t *err);
+/* MPI_COMM_WORLD agrees with the ranks another source gave: 0, else -1
+ * (ENOTSUP). */
+int zpar__wireup_mpi_check (zpar_wireup_t *w, zpar_error_t *err);
 /* Broadcast a string from rank 0: length (including the NUL), then bytes.
  * On rank 0 *blob is the input; elsewhere it receives a malloc'd copy. */
 int zpar__wireup_mpi_bcast_blob (char **blob, int rank, zpar_error_t *err);

@@ -63,6 +63,12 @@ test_expect_success HYDRA 'a PMI_FD that is not open: a warning says so, the job
 	expect_grep "warning: wire-up: 3 ranks .* from pmi-env, endpoints over file .* \(not used: pmi2: PMI_FD=.97. is not an open descriptor\)$" bad.err
 '
 
+test_expect_success HYDRA 'zpar run --mpi under Hydra (zpar built with another MPI): a clear error, no hang' '
+	zt_timeout 60 mpiexec.hydra -n 2 "$ZPAR" run --mpi --wait-timeout 10 -- true >mpi.out 2>&1; rc=$?
+	cat mpi.out; test $rc != 0 && test $rc != 124 &&
+	expect_grep "MPI sees rank 0 of 1 but the launcher \(pmi2\) says rank 1 of 2" mpi.out
+'
+
 cat >fake-rsh <<'EOF'
 #!/bin/sh
 # rsh agent for virtual nodes: drop the options and the host, run here
