@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine_res.h"
+#include "mpi_launch.h"
 #include "reactor.h"
 #include "runner_int.h"
 
@@ -105,13 +107,14 @@ typedef struct {
     const char *cwd; /* NULL: stay */
     int out, err;    /* the pipes' write ends */
     pid_t parent;
-    int errfd; /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
-    int nice;  /* the nice value to set, or ZPAR_NO_NICE */
+    int errfd;                  /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
+    int nice;                   /* the nice value to set, or ZPAR_NO_NICE */
+    const zpar_res_plan_t *res; /* the task's resources (engine_res.h), or NULL */
     volatile int err_no;
     volatile int stage;
 } spawn_args_t;
 
-enum { STAGE_SETUP = 1, STAGE_CWD = 2, STAGE_EXEC = 3 };
+enum { STAGE_SETUP = 1, STAGE_CWD = 2, STAGE_EXEC = 3, STAGE_CPUSET = 4, STAGE_MEMORY = 5 };
 
 static void __attribute__ ((noreturn)) spawn_fail (spawn_args_t *a, int stage, int e)
 {
@@ -177,6 +180,11 @@ static int spawn_child (void *arg)
         spawn_fail (a, STAGE_SETUP, errno);
     if (a->cwd && chdir (a->cwd) < 0)
         spawn_fail (a, STAGE_CWD, errno);
+    if (a->res) {
+        zpar_res_stage_t rs;
+        if (zpar__engine_res_apply_child (a->res, &rs) < 0)
+            spawn_fail (a, rs == ZPAR_RES_STAGE_MEMORY ? STAGE_MEMORY : STAGE_CPUSET, errno);
+    }
     zpar__reactor_child_sigmask (&mask);
     (void)sigprocmask (SIG_SETMASK, &mask, NULL);
     execvpe (a->argv[0], a->argv, a->envp);
@@ -281,9 +289,12 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     spawn_args_t a;
+    zpar_res_plan_t *res = NULL;
+    char *const *add = spec->env;
     char **envp = NULL;
-    const char *bad = NULL;
-    char why[128];
+    const char *bad = NULL, *prog = spec->argv ? spec->argv[0] : NULL;
+    zpar_mpi_launch_t mpi = {0};
+    char why[128], launcher[256];
     pid_t pid;
     int rc = 0, stage = 0;
 
@@ -291,10 +302,32 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
         return zpar__runner_fail_now (r, "command task without a command (empty argv)");
     if (!spec->argv[0][0])
         return zpar__runner_fail_now (r, "command task with an empty command name");
-    if (zpar__runner_build_env (spec->env, &envp, &bad) < 0) {
+    if (spec->nslots) {
+        zpar_error_t rerr;
+        if (!(res = zpar__engine_res_plan (spec->slots, spec->nslots, spec->memory, spec->env, NULL,
+                                           &rerr)))
+            return zpar__runner_fail_now (r, "%s", rerr.text);
+        add = zpar__engine_res_plan_env (res);
+        r->mem_limit = zpar__engine_res_plan_memory (res);
+    }
+    if (zpar__runner_build_env (add, &envp, &bad) < 0) {
+        zpar__engine_res_plan_destroy (res);
         if (errno == EINVAL)
             return zpar__runner_fail_now (r, "bad environment entry '%s': give NAME=VALUE", bad);
         return zpar__runner_fail_now (r, "cannot build the environment: %s", strerror (errno));
+    }
+    if (spec->ranks) {
+        /* an MPI task: the child is its launcher, over the slots' hosts */
+        zpar_error_t merr;
+        if (zpar__mpi_launch_task (spec->ranks, spec->slots, spec->nslots, spec->argv, envp,
+                                   spec->env, &mpi, &merr) < 0) {
+            if (envp != environ)
+                free (envp);
+            zpar__engine_res_plan_destroy (res);
+            return zpar__runner_fail_now (r, "%s", merr.text);
+        }
+        snprintf (launcher, sizeof (launcher), "%s", mpi.argv[0]);
+        prog = launcher;
     }
     if (zpar__runner_pipe (po) < 0 || zpar__runner_pipe (pe) < 0) {
         int e = errno;
@@ -302,15 +335,18 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
         zpar__runner_close_fd (&po[1]);
         if (envp != environ)
             free (envp);
+        zpar__mpi_launch_free (&mpi);
+        zpar__engine_res_plan_destroy (res);
         return zpar__runner_fail_now (r, "cannot create pipes: %s", strerror (e));
     }
     memset (&a, 0, sizeof (a));
-    a.argv = spec->argv;
-    a.envp = envp;
+    a.argv = mpi.argv ? mpi.argv : spec->argv;
+    a.envp = mpi.envp ? mpi.envp : envp;
     a.cwd = spec->cwd && *spec->cwd ? spec->cwd : NULL;
     a.out = po[1];
     a.err = pe[1];
     a.nice = zpar__runner_task_nice (r);
+    a.res = res;
 
     pid = spawn (&a, &stage);
     if (pid < 0)
@@ -318,22 +354,31 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
 
     if (envp != environ)
         free (envp);
+    zpar__mpi_launch_free (&mpi);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     if (pid < 0) {
+        char what[ZPAR_RES_CPUSET_MAX + 64];
         zpar__runner_close_fd (&po[0]);
         zpar__runner_close_fd (&pe[0]);
+        if (stage == STAGE_CPUSET)
+            snprintf (what, sizeof (what), "bind to cpus %s", zpar__engine_res_plan_cpuset (res));
+        else
+            snprintf (what, sizeof (what), "set a memory limit of %llu bytes",
+                      (unsigned long long)zpar__engine_res_plan_memory (res));
+        zpar__engine_res_plan_destroy (res);
+        if (stage == STAGE_CPUSET || stage == STAGE_MEMORY)
+            return zpar__runner_fail_now (r, "cannot %s for %s (%s)", what, prog, strerror (rc));
         if (stage == STAGE_CWD || zpar__runner_cwd_problem (a.cwd, why, sizeof (why)))
             return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
                                           spec->cwd, stage == STAGE_CWD ? strerror (rc) : why);
         if (stage == STAGE_EXEC && rc == ENOENT)
-            return zpar__runner_fail_now (r, "command not found: %s (%s)", spec->argv[0],
-                                          strerror (rc));
+            return zpar__runner_fail_now (r, "command not found: %s (%s)", prog, strerror (rc));
         if (stage == STAGE_EXEC && rc == EACCES)
-            return zpar__runner_fail_now (r, "cannot execute %s (%s)", spec->argv[0],
-                                          strerror (rc));
-        return zpar__runner_fail_now (r, "cannot start %s (%s)", spec->argv[0], strerror (rc));
+            return zpar__runner_fail_now (r, "cannot execute %s (%s)", prog, strerror (rc));
+        return zpar__runner_fail_now (r, "cannot start %s (%s)", prog, strerror (rc));
     }
+    zpar__engine_res_plan_destroy (res);
     r->pid = pid;
     r->res.pid = pid;
     r->fd[FD_OUT] = po[0];
