@@ -55,42 +55,36 @@ static int wait_fd (int fd, short events, double deadline)
     }
 }
 
-static int write_all (int fd, const char *buf, size_t len, double deadline)
+/* Write (out) or read all len bytes of buf by the deadline; 0, or -1 with
+ * errno (EPIPE: the server closed the connection). */
+static int xfer_all (int fd, char *buf, size_t len, bool out, double deadline)
 {
     while (len > 0) {
         ssize_t n;
-        if (wait_fd (fd, POLLOUT, deadline) < 0)
+        if (wait_fd (fd, out ? POLLOUT : POLLIN, deadline) < 0)
             return -1;
-        n = write (fd, buf, len);
+        n = out ? write (fd, buf, len) : read (fd, buf, len);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n <= 0)
-            return n < 0 ? -1 : (errno = EPIPE, -1);
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            return -1;
+        }
         buf += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
+static int write_all (int fd, const char *buf, size_t len, double deadline)
+{
+    return xfer_all (fd, (char *)buf, len, true, deadline);
+}
+
 static int read_all (int fd, char *buf, size_t len, double deadline)
 {
-    while (len > 0) {
-        ssize_t n;
-        if (wait_fd (fd, POLLIN, deadline) < 0)
-            return -1;
-        n = read (fd, buf, len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n == 0) {
-            errno = EPIPE; /* the server closed the connection */
-            return -1;
-        }
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return xfer_all (fd, buf, len, false, deadline);
 }
 
 /* The I/O failed: the connection is unusable from now on (an answer may
