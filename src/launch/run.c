@@ -316,6 +316,11 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
         p.gpus_per_engine = o->gpus_per_engine;
         p.local_rank = zpar__wireup_local_rank (w);
         p.local_size = zpar__wireup_local_size (w);
+        {
+            char n[16];
+            snprintf (n, sizeof (n), "%d", p.local_size);
+            setenv ("ZPAR_ENGINE_LOCAL_SIZE", n, 1); /* its memory share: engine_res.h */
+        }
         if (p.policy != ZPAR_BIND_NONE || p.gpus_per_engine > 0 || o->report_bindings) {
             if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err)) ||
                 !(b = zpar__binding_compute (topo, &p, NULL, &err))) {
@@ -332,6 +337,8 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
                 if (v)
                     setenv (zpar__gpu_env_name ((zpar_gpu_kind_t)k), v, 1);
             }
+            /* what the engine reports it holds (src/engine/engine_res.h) */
+            (void)zpar__binding_export_env (topo, b);
             report =
                 zpar__binding_report (b, zpar__wireup_hostname (w), zpar__wireup_rank (w), NULL);
             if (o->report_bindings && report) {
