@@ -57,7 +57,9 @@
 #                    IDLE seconds with no task (MANY_IDLE, default 30): the
 #                    heartbeat's cost, in % of one core; hb_top_thread_pct
 #                    its busiest thread; hb_cpu_by_thread name:% of each
-#                    thread that ran
+#                    thread that ran; harness_hb_cpu_pct the same for the
+#                    relays and farms together (each engine's pings and
+#                    pongs through its relay: the harness's idle cost)
 #   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
 #                    also the totals in KiB; rss_kib_per_engine_after_tasks
 #                    the same after the tasks (libzmq's pipes and buffers
@@ -260,8 +262,10 @@ for c in $cases; do
 	fd1=$(nfd "$cpid")
 	thread_ticks "$cpid" >"$D/th0"
 	c0=$(ticks "$cpid")
+	hi0=$(ticks_sum $rpids $fpids)
 	sleep "$idle"
 	c1=$(ticks "$cpid")
+	hi1=$(ticks_sum $rpids $fpids)
 	thread_ticks "$cpid" >"$D/th1"
 	hb=$(awk -v t=$((c1 - c0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
 	top_th=$(awk -v h="$hz" -v s="$idle" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > m) m = d } END { printf "%.1f", 100 * m / h / s }' "$D/th0" "$D/th1")
@@ -285,29 +289,6 @@ for c in $cases; do
 	c_us=$(awk -v t=$((creg1 - creg0)) -v h="$hz" -v n="$n" 'BEGIN { printf "%.0f", 1e6 * t / h / n }')
 	h_us=$(awk -v t=$((rreg1 - rreg0 + freg1 - freg0)) -v h="$hz" -v n="$n" \
 		'BEGIN { printf "%.0f", 1e6 * t / h / n }')
-	# the controller alone, the same storm from one process that costs it
-	# little (bench/reg-storm, as bench/registrations.sh): the controller's
-	# part of the registration time without the harness on the same cores
-	alone_s=- alone_cpu=-
-	if [ "$r" -gt 0 ] && [ "${MANY_ALONE:-1}" = 1 ] && [ -x "$build/bench/reg-storm" ]; then
-		A=$D/alone
-		mkdir -p "$A"
-		"$zpar" controller --dir "$A" >"$A/controller.log" 2>&1 &
-		apid=$!
-		pids="$pids $apid"
-		i=0
-		until [ -s "$A/engine.json" ] || [ $i -gt $((tmo * 10)) ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		sleep 1
-		timeout "$tmo" "$build/bench/reg-storm" -n "$n" -r "$r" --connection-file "$A/engine.json" \
-			--pid "$apid" --timeout "$tmo" >"$A/out" 2>&1
-		alone_s=$(awk '$1 == "registered_s" { printf "%.2f", $2 }' "$A/out")
-		alone_cpu=$(awk '$1 == "controller_cpu_s" { printf "%.2f", $2 }' "$A/out")
-		kill -TERM "$apid" 2>/dev/null
-		wait "$apid" 2>/dev/null
-	fi
 	rssk=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	rssk2=$(awk -v a="$rss0" -v b="$rss2" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	fdk=$(awk -v a="$fd0" -v b="$fd1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
@@ -324,8 +305,6 @@ relays_cpu_register_s $(awk -v t=$((rreg1 - rreg0)) -v h="$hz" 'BEGIN { printf "
 farms_cpu_register_s $(awk -v t=$((freg1 - freg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 controller_us_per_engine $c_us
 harness_us_per_engine $h_us
-alone_registered_s ${alone_s:--}
-alone_controller_cpu_s ${alone_cpu:--}
 machine_cpu_register_s $(awk -v t=$((m1 - m0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 others_cpu_register_s $(awk -v t=$((m1 - m0 - (creg1 - creg0) - (rreg1 - rreg0) - (freg1 - freg0))) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 register_cores $(awk -v t=$((m1 - m0)) -v h="$hz" -v s="$live_s" 'BEGIN { if (s > 0) printf "%.2f", t / h / s; else print 0 }')
@@ -343,6 +322,7 @@ controller_threads $(ls "/proc/$cpid/task" 2>/dev/null | wc -l)
 hb_cpu_pct $hb
 hb_top_thread_pct $top_th
 hb_cpu_by_thread $by_th
+harness_hb_cpu_pct $(awk -v t=$((hi1 - hi0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
 tasks $ntasks
 tasks_ok ${ok:-0}
 tasks_per_s $tps
@@ -355,6 +335,37 @@ nudges $(sum nudges)
 registered_again $(sum registered_again)
 farm_dropped $(sum dropped)
 EOF
+	if [ $trc != 0 ] || [ "$busy" != "$n" ] || [ "$dead" != 0 ] || [ "$reg_s" = -1 ]; then
+		rc=1
+		head -3 "$D/tasks.err" >&2
+	fi
+	cleanup
+	# the controller alone, the same storm from one process that costs it
+	# little (bench/reg-storm, as bench/registrations.sh), once the harness
+	# is gone: the controller's part of the registration time
+	alone_s=- alone_cpu=-
+	if [ "$r" -gt 0 ] && [ "${MANY_ALONE:-1}" = 1 ] && [ -x "$build/bench/reg-storm" ]; then
+		A=$(mktemp -d "${TMPDIR:-/tmp}/zpar-many-alone.XXXXXX")
+		"$zpar" controller --dir "$A" >"$A/controller.log" 2>&1 &
+		apid=$!
+		pids="$pids $apid"
+		i=0
+		until [ -s "$A/engine.json" ] || [ $i -gt $((tmo * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 1
+		timeout "$tmo" "$build/bench/reg-storm" -n "$n" -r "$r" --connection-file "$A/engine.json" \
+			--pid "$apid" --timeout "$tmo" >"$A/out" 2>&1
+		alone_s=$(awk '$1 == "registered_s" { printf "%.2f", $2 }' "$A/out")
+		alone_cpu=$(awk '$1 == "controller_cpu_s" { printf "%.2f", $2 }' "$A/out")
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+		pids=
+		[ "${MANY_KEEP:-0}" = 1 ] || rm -rf "$A"
+		echo "alone_registered_s ${alone_s:--}"
+		echo "alone_controller_cpu_s ${alone_cpu:--}"
+	fi
 	mode=direct
 	[ "$r" -gt 0 ] && mode="$r relays"
 	rows="$rows$(printf '| %s | %s | %s s | %s s | %s s | %s µs | %s µs | %s %% | %s | %s | %s | %s / %s | %s |' \
@@ -362,11 +373,6 @@ EOF
 "
 	lines="${lines}many engines=$n relays=$r registered_s=$reg_s live_s=$live_s alone_registered_s=${alone_s:--} controller_us_per_engine=$c_us harness_us_per_engine=$h_us hb_cpu_pct=$hb rss_kib_per_engine=$rssk fds_per_engine=$fdk tasks_per_s=$tps engines_with_tasks=$busy false_deaths=$dead
 "
-	if [ $trc != 0 ] || [ "$busy" != "$n" ] || [ "$dead" != 0 ] || [ "$reg_s" = -1 ]; then
-		rc=1
-		head -3 "$D/tasks.err" >&2
-	fi
-	cleanup
 done
 echo
 echo "| engines | path | registered in (whole harness) | live in | the controller alone | controller CPU / engine | relays + farms CPU / engine | heartbeat CPU (idle) | RSS KiB/engine | fds/engine | no-op tasks/s | engines that ran a task | declared dead |"
