@@ -57,7 +57,7 @@ params:
 EOF
 }
 
-# check NAME: the points' outputs
+# check NAME LAUNCHER: the points' outputs
 check () {
 	out=$1.out
 	n=0
@@ -66,7 +66,8 @@ check () {
 		n=$((n + 1))
 		slots=$(sed -n "s/^slots=//p" "$f")
 		echo "$(basename "$f"): $slots"
-		"$LIBDIR/mpi-ranks-check.sh" "$f" 4 "$slots" || return 1
+		"$LIBDIR/mpi-ranks-check.sh" "$f" 4 "$slots" &&
+		expect_eq "ranks started by $2" 4 "$(grep -c " via=$2\$" "$f")" || return 1
 	done
 	expect_eq "MPI points" 4 $n &&
 	"$LIBDIR/cpu-overlap-check.sh" "$out"/*.out >overlap.txt && cat overlap.txt &&
@@ -81,7 +82,7 @@ test_expect_success 'Slurm: srun zpar run --sweep, 1-core and 4-rank points, eve
 '
 
 test_expect_success 'Slurm: every rank on a reserved engine, no CPU used twice at once' '
-	check slurm
+	check slurm srun
 '
 
 test_expect_success 'mpirun: mpirun zpar run --sweep, the same' '
@@ -90,7 +91,7 @@ test_expect_success 'mpirun: mpirun zpar run --sweep, the same' '
 		"$ZPAR" run --sweep "$ZT_TMP/mpi.yaml" >mpi.log 2>&1;
 	rc=$? && tail -n 5 mpi.log && expect_eq "exit" 0 $rc &&
 	expect_grep "12 points: 12 succeeded" mpi.log &&
-	check mpi
+	check mpi mpirun
 '
 
 test_done
