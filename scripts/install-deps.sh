@@ -8,7 +8,7 @@ openmpi-bin libopenmpi-dev libpmix-dev \
 slurm-wlm slurmd slurmctld slurm-client munge slurm-wlm-torque \
 python3 procps psmisc valgrind bc \
 clang clang-format libclang-rt-14-dev"
-# the environment-module test of make install (t0700: module load zpar)
+# the environment-module test of make install (t0710: module load zpar)
 PKGS="$PKGS environment-modules"
 # shellcheck disable=SC2086
 sh "$(dirname "$0")/apt-ensure.sh" $PKGS

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0701-configure-deps: configure finds dependencies where a site installed
+# t0711-configure-deps: configure finds dependencies where a site installed
 # them and says what a missing one disables.  Each case runs the source
 # tree's configure in a directory of its own (a shared cache holds only the
 # compiler checks) and reads its summary and the Makefile it wrote:
