@@ -242,6 +242,23 @@ ZPAR_API int zpar_task_set_priority (zpar_task_t *t, int priority);     /* highe
 ZPAR_API int zpar_task_set_inline (zpar_task_t *t, int enable); /* function task in the engine */
 ZPAR_API int zpar_task_set_output_cap (zpar_task_t *t, size_t bytes); /* stdout/stderr kept */
 
+/* Resources a task holds while it runs (doc/sweeps.md "Resources"):
+ * cores (0 or 1: one core), gpus, memory in bytes (0: no limit) on ONE
+ * node; for an MPI task ranks (0: not MPI), optionally over nodes nodes
+ * and ranks_per_node ranks on each (0: any).  The scheduler places the
+ * task on engines of one node (of the nodes, for ranks) that together
+ * hold them; a task no set of engines can ever hold fails at once. */
+typedef struct {
+    unsigned cores, gpus;
+    uint64_t memory;
+    unsigned ranks, nodes, ranks_per_node;
+} zpar_resources_t;
+
+/* Set t's resources (NULL: back to one core).  -1 EINVAL: cores above
+ * 65536, gpus above 4096, ranks above 2^20, nodes above 65536,
+ * ranks_per_node above 2^20, nodes or ranks_per_node without ranks. */
+ZPAR_API int zpar_task_set_resources (zpar_task_t *t, const zpar_resources_t *r);
+
 /* zpar_task_setenv from one "NAME=VALUE" entry (a name of 1 to 255
  * characters).  -1 with EINVAL. */
 ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry);

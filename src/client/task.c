@@ -157,6 +157,26 @@ ZPAR_API int zpar_task_set_stop_signal (zpar_task_t *t, int signum, double grace
     return 0;
 }
 
+ZPAR_API int zpar_task_set_resources (zpar_task_t *t, const zpar_resources_t *r)
+{
+    const zpar_resources_t none = {0};
+    if (!r)
+        r = &none;
+    if (!t || r->cores > ZPAR_RES_MAX_CORES || r->gpus > ZPAR_RES_MAX_GPUS ||
+        r->ranks > ZPAR_RES_MAX_RANKS || r->nodes > ZPAR_RES_MAX_NODES ||
+        r->ranks_per_node > ZPAR_RES_MAX_RANKS || ((r->nodes || r->ranks_per_node) && !r->ranks)) {
+        errno = EINVAL;
+        return -1;
+    }
+    t->p.cores = r->cores > 1 ? r->cores : 0; /* one core: nothing on the wire */
+    t->p.gpus = r->gpus;
+    t->p.memory = r->memory;
+    t->p.ranks = r->ranks;
+    t->p.nodes = r->nodes;
+    t->p.ranks_per_node = r->ranks_per_node;
+    return 0;
+}
+
 ZPAR_API int zpar_task_set_retries (zpar_task_t *t, unsigned retries)
 {
     if (!t || retries > 1000) {

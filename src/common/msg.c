@@ -100,6 +100,16 @@ static const char *field_names[] = {
     [ZPAR_F_ERRNO] = "errno",
     [ZPAR_F_DUPLICATES] = "duplicates",
     [ZPAR_F_ITEM] = "item",
+    [ZPAR_F_CORES] = "cores",
+    [ZPAR_F_GPUS] = "gpus",
+    [ZPAR_F_MEMORY] = "memory",
+    [ZPAR_F_RANKS] = "ranks",
+    [ZPAR_F_NODES] = "nodes",
+    [ZPAR_F_RANKS_PER_NODE] = "ranks_per_node",
+    [ZPAR_F_SLOT] = "slot",
+    [ZPAR_F_CPUSET] = "cpuset",
+    [ZPAR_F_GPU_NAMES] = "gpu_names",
+    [ZPAR_F_MEM_SHARE] = "mem_share",
 };
 
 const char *zpar__msg_field_name (int key)
@@ -285,6 +295,19 @@ size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key)
     for (size_t i = 0; i < m->nfields; i++)
         if (m->fields[i].key == key)
             n++;
+    return n;
+}
+
+size_t zpar__msg_body_without (const zpar_msg_t *m, zpar_field_t key, uint8_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const zpar_fieldref_t *f = &m->fields[i];
+        if (f->key == key)
+            continue;
+        memcpy (out + n, m->body + f->off - 6, 6 + (size_t)f->len);
+        n += 6 + (size_t)f->len;
+    }
     return n;
 }
 

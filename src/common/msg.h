@@ -152,6 +152,19 @@ typedef enum {
     ZPAR_F_RECORDS_ERROR = 95,    /* str: the last write failure */
     /* batch */
     ZPAR_F_ITEM = 100, /* bytes: HEADER || BODY of one message, repeated (proto_batch.h) */
+    /* resources (doc/protocol.md "Resources"); task request: absent = default */
+    ZPAR_F_CORES = 110,          /* u64: cores (default 1); registration: the engine's cores */
+    ZPAR_F_GPUS = 111,           /* u64: GPUs (default 0) */
+    ZPAR_F_MEMORY = 112,         /* u64: bytes (default 0: no limit) */
+    ZPAR_F_RANKS = 113,          /* u64: MPI ranks (default 0: not MPI) */
+    ZPAR_F_NODES = 114,          /* u64: nodes the ranks span (0: any) */
+    ZPAR_F_RANKS_PER_NODE = 115, /* u64: ranks on each node (0: any) */
+    ZPAR_F_SLOT = 116,           /* str, repeated, scheduler -> leader: "ENGINE_ID HOST CPUSET GPUS
+                                    MEMBYTES", one per reserved engine, the leader first */
+    /* registration: what the engine holds */
+    ZPAR_F_CPUSET = 117,    /* str: hwloc list "0-3,8", "-" not bound */
+    ZPAR_F_GPU_NAMES = 118, /* str: "cuda:0,cuda:1", "-" none */
+    ZPAR_F_MEM_SHARE = 119, /* u64: bytes of its node's memory (0: unknown) */
 } zpar_field_t;
 
 /* The channel a message is signed for, in bits 8-15 of header.flags
@@ -244,6 +257,10 @@ uint64_t zpar__msg_u64_or (const zpar_msg_t *m, zpar_field_t key, uint64_t dflt)
 const void *zpar__msg_get_bytes (const zpar_msg_t *m, zpar_field_t key, size_t *len);
 const void *zpar__msg_get_bytes_at (const zpar_msg_t *m, zpar_field_t key, size_t idx, size_t *len);
 size_t zpar__msg_count (const zpar_msg_t *m, zpar_field_t key);
+
+/* Write m's body without the fields of key (in the same order) to out,
+ * which has room for m->len bytes.  Returns the length written. */
+size_t zpar__msg_body_without (const zpar_msg_t *m, zpar_field_t key, uint8_t *out);
 
 /* Strictly decode a header frame and a body frame into m (reset first).
  * -1 with EPROTO and a reason in err on any malformation. */

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "proto_registrar.h"
+#include "proto_task.h"
 
 static const char *const scheme_names[] = {NULL, "leastload", "pure"};
 static const char *const engine_state_names[] = {NULL, "idle", "busy", "dead"};
@@ -171,7 +172,8 @@ void zpar__proto_reg_engine_clear (zpar_proto_reg_engine_t *r)
 int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t *r)
 {
     int rc = 0;
-    if (!m || !r || r->rank < -1 || !tids_valid (r->held, r->nheld))
+    if (!m || !r || r->rank < -1 || !tids_valid (r->held, r->nheld) ||
+        !zpar__proto_engine_res_valid (r->cores, r->cpuset, r->gpu_names))
         BAD_PARAM ();
     zpar__proto_begin_encode (m, ZPAR_MSG_REGISTER_ENGINE, &r->h);
     if (r->host)
@@ -183,6 +185,7 @@ int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t 
         zpar__proto_put_str (&rc, m, ZPAR_F_ENGINE_UUID, r->uuid);
     for (size_t i = 0; i < r->nheld; i++)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_HELD, r->held[i].v);
+    zpar__proto_put_engine_res (&rc, m, r->cores, r->cpuset, r->gpu_names, r->mem_share);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -198,7 +201,9 @@ int zpar__proto_reg_engine_decode (const zpar_msg_t *m, zpar_proto_reg_engine_t 
         zpar__proto_u64 (m, ZPAR_F_PID, &r->pid, err) < 0 || get_rank (m, &r->rank, err) < 0 ||
         zpar__proto_u32 (m, ZPAR_F_ENGINE_ID, &r->want.v, err) < 0 ||
         zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0 ||
-        get_tids (m, ZPAR_F_HELD, &r->mem, &r->held, &r->nheld, err) < 0) {
+        get_tids (m, ZPAR_F_HELD, &r->mem, &r->held, &r->nheld, err) < 0 ||
+        zpar__proto_get_engine_res (m, &r->mem, &r->cores, &r->cpuset, &r->gpu_names, &r->mem_share,
+                                    err) < 0) {
         zpar__proto_reg_engine_clear (r);
         return -1;
     }

@@ -80,6 +80,15 @@ typedef struct {
     const zpar_tid_t *held; /* HELD, nheld ids (decode: owned by the struct) */
     size_t nheld;
     zpar_proto_mem_t mem;
+    /* What the engine holds (doc/protocol.md "Resources"); absent: 1 core,
+     * not bound, no GPU, memory unknown.  CORES (0: not sent;
+     * ..ZPAR_RES_MAX_CORES), CPUSET and GPU_NAMES (NULL: not sent; the
+     * syntax of zpar__proto_cpuset_ok / zpar__proto_gpus_ok, else
+     * malformed), MEM_SHARE bytes (0: not sent). */
+    uint64_t cores;
+    const char *cpuset;
+    const char *gpu_names;
+    uint64_t mem_share;
 } zpar_proto_reg_engine_t;
 
 /* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine

@@ -21,7 +21,7 @@ int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t)
 
     if (!m || !t || (t->kind != ZPAR_TASK_COMMAND && t->kind != ZPAR_TASK_FUNCTION) ||
         (t->argc && !t->argv) || (t->envc && !t->env) || (t->nafter && !t->after) ||
-        (t->ntargets && !t->targets) || (t->input_len && !t->input)) {
+        (t->ntargets && !t->targets) || (t->input_len && !t->input) || (t->nslots && !t->slots)) {
         errno = EINVAL;
         return -1;
     }
@@ -30,6 +30,9 @@ int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t)
             return (errno = EINVAL), -1;
     for (size_t i = 0; i < t->envc; i++)
         if (!t->env[i])
+            return (errno = EINVAL), -1;
+    for (size_t i = 0; i < t->nslots; i++)
+        if (!t->slots[i])
             return (errno = EINVAL), -1;
     zpar__proto_begin_encode (m, ZPAR_MSG_TASK, &t->h);
     zpar__proto_put_u64 (&rc, m, ZPAR_F_KIND, (uint64_t)t->kind);
@@ -68,6 +71,16 @@ int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_SIGNAL, t->stop_signal);
     if (t->stop_grace_ms)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_STOP_GRACE, t->stop_grace_ms);
+    {
+        /* CORES..RANKS_PER_NODE, consecutive keys */
+        const uint64_t res[] = {t->cores, t->gpus,  t->memory,
+                                t->ranks, t->nodes, t->ranks_per_node};
+        for (int i = 0; i < 6; i++)
+            if (res[i])
+                zpar__proto_put_u64 (&rc, m, (zpar_field_t)(ZPAR_F_CORES + i), res[i]);
+    }
+    for (size_t i = 0; i < t->nslots; i++)
+        zpar__proto_put_str (&rc, m, ZPAR_F_SLOT, t->slots[i]);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -80,6 +93,43 @@ static int flag (const zpar_msg_t *m, zpar_field_t key, int *out, zpar_error_t *
         return zpar__errnoprintf (err, EPROTO, "field %s (%d) is not 0 or 1",
                                   zpar__msg_field_name (key), (int)key);
     *out = (int)v;
+    return 0;
+}
+
+/* The resource fields and the slots. */
+static int res_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_error_t *err)
+{
+    zpar_proto_slot_t slot;
+    size_t i = 0;
+    /* one pass: a task without resource fields (the common one) costs
+     * this loop only */
+    while (i < m->nfields && (m->fields[i].key < ZPAR_F_CORES || m->fields[i].key > ZPAR_F_SLOT))
+        i++;
+    if (i == m->nfields)
+        return 0;
+    {
+        uint64_t *res[] = {&t->cores, &t->gpus,  &t->memory,
+                           &t->ranks, &t->nodes, &t->ranks_per_node};
+        for (int k = 0; k < 6; k++)
+            if (zpar__proto_u64 (m, (zpar_field_t)(ZPAR_F_CORES + k), res[k], err) < 0)
+                return -1;
+    }
+    if (t->cores > ZPAR_RES_MAX_CORES || t->gpus > ZPAR_RES_MAX_GPUS ||
+        t->ranks > ZPAR_RES_MAX_RANKS || t->nodes > ZPAR_RES_MAX_NODES ||
+        t->ranks_per_node > ZPAR_RES_MAX_RANKS)
+        return zpar__errnoprintf (err, EPROTO,
+                                  "resources out of range (cores %llu, gpus %llu, ranks %llu, "
+                                  "nodes %llu, ranks per node %llu)",
+                                  (unsigned long long)t->cores, (unsigned long long)t->gpus,
+                                  (unsigned long long)t->ranks, (unsigned long long)t->nodes,
+                                  (unsigned long long)t->ranks_per_node);
+    if ((t->nodes || t->ranks_per_node) && !t->ranks)
+        return zpar__errnoprintf (err, EPROTO, "nodes or ranks per node without ranks");
+    if (zpar__proto_strv (m, ZPAR_F_SLOT, &t->mem, &t->slots, &t->nslots, err) < 0)
+        return -1;
+    for (i = 0; i < t->nslots; i++)
+        if (zpar__proto_slot_parse (t->slots[i], &slot, err) < 0)
+            return -1;
     return 0;
 }
 
@@ -121,7 +171,8 @@ int zpar__proto_task_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_err
         zpar__proto_u64 (m, ZPAR_F_OUTPUT_CAP, &t->output_cap, err) < 0 ||
         flag (m, ZPAR_F_ALL_ENGINES, &t->all_engines, err) < 0 ||
         zpar__proto_u64 (m, ZPAR_F_STOP_SIGNAL, &t->stop_signal, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_STOP_GRACE, &t->stop_grace_ms, err) < 0)
+        zpar__proto_u64 (m, ZPAR_F_STOP_GRACE, &t->stop_grace_ms, err) < 0 ||
+        res_decode (m, t, err) < 0)
         goto error;
     if (t->stop_signal > 64 || t->stop_grace_ms > 86400000) {
         zpar__errnoprintf (err, EPROTO, "stop signal %llu or grace %llu ms out of range",

@@ -45,7 +45,79 @@ typedef struct {
      * SIGKILL */
     uint64_t stop_signal;
     uint64_t stop_grace_ms;
+
+    /* Resources (doc/protocol.md, "Resources"); 0: not sent, the default.
+     * CORES (1..ZPAR_RES_MAX_CORES; default 1), GPUS (..ZPAR_RES_MAX_GPUS;
+     * default 0), MEMORY bytes (default 0: no limit), RANKS
+     * (..ZPAR_RES_MAX_RANKS; 0: not MPI), NODES and RANKS_PER_NODE (only
+     * with RANKS; 0: any).  Out of range: malformed. */
+    uint64_t cores, gpus, memory;
+    uint64_t ranks, nodes, ranks_per_node;
+    /* SLOT (scheduler -> leader engine only): nslots strings "ENGINE_ID
+     * HOST CPUSET GPUS MEMBYTES" (the leader's first; decode checks each
+     * with zpar__proto_slot_parse and NULL-terminates the list) */
+    const char *const *slots;
+    size_t nslots;
 } zpar_proto_task_t;
+
+#define ZPAR_RES_MAX_CORES 65536u
+#define ZPAR_RES_MAX_GPUS  4096u
+#define ZPAR_RES_MAX_RANKS (1u << 20)
+#define ZPAR_RES_MAX_NODES 65536u
+
+/* 1 if t asks for anything but the default one core (a resource task:
+ * cores > 1, gpus, memory or ranks). */
+static inline int zpar__proto_task_has_res (const zpar_proto_task_t *t)
+{
+    return t->cores > 1 || t->gpus || t->memory || t->ranks;
+}
+
+/* One SLOT: an engine a task holds.  On the wire "ENGINE_ID HOST CPUSET
+ * GPUS MEMBYTES", single spaces: ENGINE_ID decimal 1..2^32-1; HOST the
+ * engine's node as its registration named it (no space, no control
+ * character); CPUSET hwloc list syntax ("0-3,8", ascending) or "-" when
+ * not bound; GPUS a comma list of KIND:N ("cuda:0,rocm:1", N the
+ * node-level index of that kind) or "-"; MEMBYTES decimal (0: unknown). */
+#define ZPAR_SLOT_HOST_MAX   256
+#define ZPAR_SLOT_CPUSET_MAX 2048
+#define ZPAR_SLOT_GPUS_MAX   512
+#define ZPAR_SLOT_MAX        (16 + ZPAR_SLOT_HOST_MAX + ZPAR_SLOT_CPUSET_MAX + ZPAR_SLOT_GPUS_MAX + 24)
+
+typedef struct {
+    zpar_eid_t engine;
+    char host[ZPAR_SLOT_HOST_MAX];     /* NUL-terminated */
+    char cpuset[ZPAR_SLOT_CPUSET_MAX]; /* "-": not bound */
+    char gpus[ZPAR_SLOT_GPUS_MAX];     /* "-": none */
+    uint64_t mem;                      /* bytes, 0: unknown */
+} zpar_proto_slot_t;
+
+/* Parse one SLOT string into *slot.  0 / -1 EPROTO with the reason in err
+ * (may be NULL), EINVAL for NULL arguments. */
+int zpar__proto_slot_parse (const char *s, zpar_proto_slot_t *slot, zpar_error_t *err);
+/* Write slot as a SLOT string into buf of size bytes (ZPAR_SLOT_MAX is
+ * always enough).  The length written, or -1 EINVAL (a field that would
+ * not parse back: engine 0, an empty or spaced host, a bad cpuset or GPU
+ * list), ENOSPC (buf too small). */
+int zpar__proto_slot_format (const zpar_proto_slot_t *slot, char *buf, size_t size);
+/* 1 if s is a CPUSET as above ("-" included), 0 if not. */
+int zpar__proto_cpuset_ok (const char *s);
+/* 1 if s is a GPU list as above ("-" included), 0 if not. */
+int zpar__proto_gpus_ok (const char *s);
+/* 1 if s may be a HOST in a slot (1..255 printable characters, no space). */
+int zpar__proto_slot_host_ok (const char *s);
+
+/* The resource fields of an engine's registration (proto_registrar.h):
+ * CORES (0: not sent), CPUSET, GPU_NAMES (NULL: not sent), MEM_SHARE (0:
+ * not sent).  valid: 1 if encodable.  put: append them (rc as the other
+ * zpar__proto_put_*).  get: read them (strings copied into mem; absent
+ * ones left 0 / NULL); -1 EPROTO with err when out of range or
+ * malformed. */
+int zpar__proto_engine_res_valid (uint64_t cores, const char *cpuset, const char *gpus);
+void zpar__proto_put_engine_res (int *rc, zpar_msg_t *m, uint64_t cores, const char *cpuset,
+                                 const char *gpus, uint64_t mem_share);
+int zpar__proto_get_engine_res (const zpar_msg_t *m, zpar_proto_mem_t *mem, uint64_t *cores,
+                                const char **cpuset, const char **gpus, uint64_t *mem_share,
+                                zpar_error_t *err);
 
 int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t);
 int zpar__proto_task_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_error_t *err);

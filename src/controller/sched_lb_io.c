@@ -227,7 +227,12 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
     p->blen = (uint32_t)blen;
     if (idlen)
         memcpy (p->data, zmq_msg_data (&f->part[0]), idlen);
-    if (blen)
+    if (pt->nslots) {
+        /* only the scheduler places: the slots a client sent are dropped */
+        p->blen = (uint32_t)zpar__msg_body_without (io->scratch, ZPAR_F_SLOT, p->data + idlen);
+        pt->nslots = 0;
+        pt->slots = NULL;
+    } else if (blen)
         memcpy (p->data + idlen, zmq_msg_data (&f->part[f->delim + 3]), blen);
     *t = (zpar_sched_lb_task_t){
         .id = pt->h.task,

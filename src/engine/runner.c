@@ -231,6 +231,7 @@ static void begin (zpar_runner_t *r, const zpar_run_spec_t *spec)
     r->stop_grace_ms = spec->stop_grace_ms;
     r->cap = spec->output_cap ? spec->output_cap : ZPAR_RUNNER_DEFAULT_CAP;
     r->task_id = spec->task_id;
+    r->mem_limit = 0;
     r->res.started_us = zpar__now_us ();
     r->start_mono = zpar__mono_us ();
 }
@@ -340,6 +341,20 @@ static const char *signame (int sig)
     return s ? s : "unknown signal";
 }
 
+/* A task with a memory limit (engine_res.h) that failed or was killed
+ * may have hit it: say what it was, in the error text. */
+static void note_memory_limit (zpar_run_result_t *s, uint64_t limit)
+{
+    size_t len = strlen (s->error);
+    char size[32];
+    if (limit % (1024 * 1024) == 0)
+        snprintf (size, sizeof (size), "%llu MiB", (unsigned long long)(limit >> 20));
+    else
+        snprintf (size, sizeof (size), "%llu bytes", (unsigned long long)limit);
+    snprintf (s->error + len, sizeof (s->error) - len, "%s(its memory limit is %s)", len ? " " : "",
+              size);
+}
+
 static void finish (zpar_runner_t *r)
 {
     zpar_run_result_t *s = &r->res;
@@ -409,6 +424,8 @@ static void finish (zpar_runner_t *r)
         snprintf (s->error, sizeof (s->error), "%s with status %d",
                   r->is_fn ? "the function exited" : "exited", s->exit_code);
     }
+    if (r->mem_limit && (s->status == ZPAR_STATUS_SIGNALED || s->status == ZPAR_STATUS_FAILED))
+        note_memory_limit (s, r->mem_limit);
     r->pid = 0;
     r->state = ST_DONE;
     /* its removal from the keeper's list waits for the next task's add,

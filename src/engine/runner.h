@@ -68,6 +68,14 @@ typedef struct {
      * SIGKILL (0: ZPAR_RUNNER_TERM_GRACE_MS) */
     int stop_signal;
     uint64_t stop_grace_ms;
+
+    /* resources (engine_res.h): the task's SLOT strings, leader first
+     * (nslots 0: none; the task runs as before), and its memory limit in
+     * bytes (0: none; used only with slots).  The child gets the CPU
+     * affinity, memory limit and environment of their plan. */
+    const char *const *slots;
+    size_t nslots;
+    uint64_t memory;
 } zpar_run_spec_t;
 
 /* A growing byte buffer. */

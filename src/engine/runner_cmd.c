@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine_res.h"
 #include "reactor.h"
 #include "runner_int.h"
 
@@ -105,13 +106,14 @@ typedef struct {
     const char *cwd; /* NULL: stay */
     int out, err;    /* the pipes' write ends */
     pid_t parent;
-    int errfd; /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
-    int nice;  /* the nice value to set, or ZPAR_NO_NICE */
+    int errfd;                  /* SPAWN_FORK: where the child writes (stage, errno); else -1 */
+    int nice;                   /* the nice value to set, or ZPAR_NO_NICE */
+    const zpar_res_plan_t *res; /* the task's resources (engine_res.h), or NULL */
     volatile int err_no;
     volatile int stage;
 } spawn_args_t;
 
-enum { STAGE_SETUP = 1, STAGE_CWD = 2, STAGE_EXEC = 3 };
+enum { STAGE_SETUP = 1, STAGE_CWD = 2, STAGE_EXEC = 3, STAGE_CPUSET = 4, STAGE_MEMORY = 5 };
 
 static void __attribute__ ((noreturn)) spawn_fail (spawn_args_t *a, int stage, int e)
 {
@@ -177,6 +179,11 @@ static int spawn_child (void *arg)
         spawn_fail (a, STAGE_SETUP, errno);
     if (a->cwd && chdir (a->cwd) < 0)
         spawn_fail (a, STAGE_CWD, errno);
+    if (a->res) {
+        zpar_res_stage_t rs;
+        if (zpar__engine_res_apply_child (a->res, &rs) < 0)
+            spawn_fail (a, rs == ZPAR_RES_STAGE_MEMORY ? STAGE_MEMORY : STAGE_CPUSET, errno);
+    }
     zpar__reactor_child_sigmask (&mask);
     (void)sigprocmask (SIG_SETMASK, &mask, NULL);
     execvpe (a->argv[0], a->argv, a->envp);
@@ -281,6 +288,8 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     spawn_args_t a;
+    zpar_res_plan_t *res = NULL;
+    char *const *add = spec->env;
     char **envp = NULL;
     const char *bad = NULL;
     char why[128];
@@ -291,7 +300,16 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
         return zpar__runner_fail_now (r, "command task without a command (empty argv)");
     if (!spec->argv[0][0])
         return zpar__runner_fail_now (r, "command task with an empty command name");
-    if (zpar__runner_build_env (spec->env, &envp, &bad) < 0) {
+    if (spec->nslots) {
+        zpar_error_t rerr;
+        if (!(res = zpar__engine_res_plan (spec->slots, spec->nslots, spec->memory, spec->env, NULL,
+                                           &rerr)))
+            return zpar__runner_fail_now (r, "%s", rerr.text);
+        add = zpar__engine_res_plan_env (res);
+        r->mem_limit = zpar__engine_res_plan_memory (res);
+    }
+    if (zpar__runner_build_env (add, &envp, &bad) < 0) {
+        zpar__engine_res_plan_destroy (res);
         if (errno == EINVAL)
             return zpar__runner_fail_now (r, "bad environment entry '%s': give NAME=VALUE", bad);
         return zpar__runner_fail_now (r, "cannot build the environment: %s", strerror (errno));
@@ -302,6 +320,7 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
         zpar__runner_close_fd (&po[1]);
         if (envp != environ)
             free (envp);
+        zpar__engine_res_plan_destroy (res);
         return zpar__runner_fail_now (r, "cannot create pipes: %s", strerror (e));
     }
     memset (&a, 0, sizeof (a));
@@ -311,6 +330,7 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
     a.out = po[1];
     a.err = pe[1];
     a.nice = zpar__runner_task_nice (r);
+    a.res = res;
 
     pid = spawn (&a, &stage);
     if (pid < 0)
@@ -321,8 +341,18 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     if (pid < 0) {
+        char what[ZPAR_RES_CPUSET_MAX + 64];
         zpar__runner_close_fd (&po[0]);
         zpar__runner_close_fd (&pe[0]);
+        if (stage == STAGE_CPUSET)
+            snprintf (what, sizeof (what), "bind to cpus %s", zpar__engine_res_plan_cpuset (res));
+        else
+            snprintf (what, sizeof (what), "set a memory limit of %llu bytes",
+                      (unsigned long long)zpar__engine_res_plan_memory (res));
+        zpar__engine_res_plan_destroy (res);
+        if (stage == STAGE_CPUSET || stage == STAGE_MEMORY)
+            return zpar__runner_fail_now (r, "cannot %s for %s (%s)", what, spec->argv[0],
+                                          strerror (rc));
         if (stage == STAGE_CWD || zpar__runner_cwd_problem (a.cwd, why, sizeof (why)))
             return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
                                           spec->cwd, stage == STAGE_CWD ? strerror (rc) : why);
@@ -334,6 +364,7 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
                                           strerror (rc));
         return zpar__runner_fail_now (r, "cannot start %s (%s)", spec->argv[0], strerror (rc));
     }
+    zpar__engine_res_plan_destroy (res);
     r->pid = pid;
     r->res.pid = pid;
     r->fd[FD_OUT] = po[0];

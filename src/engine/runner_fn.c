@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "engine_res.h"
 #include "fnctx.h"
 #include "reactor.h"
 #include "runner_int.h"
@@ -124,7 +125,7 @@ static void write_all (int fd, const void *data, size_t len)
 /* In the forked child: never returns, never touches ZeroMQ. */
 static void __attribute__ ((noreturn))
 child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec, pid_t parent,
-                int nice, int po, int pe, int pr)
+                int nice, int po, int pe, int pr, const zpar_res_plan_t *res)
 {
     static const int defsigs[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
     struct zpar_fn_ctx ctx;
@@ -176,7 +177,27 @@ child_function (zpar_runner_t *r, zpar_task_fn *fn, const zpar_run_spec_t *spec,
         write_all (pr, msg, n > 0 && (size_t)n < sizeof (msg) ? (size_t)n : sizeof (msg) - 1);
         _exit (127);
     }
-    if (spec->env)
+    if (res) {
+        /* the task's resources (engine_res.h): its plan's environment
+         * holds the task's ENV entries too */
+        char *const *e = zpar__engine_res_plan_env (res);
+        zpar_res_stage_t stage;
+        if (zpar__engine_res_apply_child (res, &stage) < 0) {
+            char msg[ZPAR_RES_CPUSET_MAX + 128];
+            int n, en = errno;
+            if (stage == ZPAR_RES_STAGE_CPUSET)
+                n = snprintf (msg, sizeof (msg), "Ecannot bind to cpus %s (%s)",
+                              zpar__engine_res_plan_cpuset (res), strerror (en));
+            else
+                n = snprintf (msg, sizeof (msg), "Ecannot set a memory limit of %llu bytes (%s)",
+                              (unsigned long long)zpar__engine_res_plan_memory (res),
+                              strerror (en));
+            write_all (pr, msg, n > 0 && (size_t)n < sizeof (msg) ? (size_t)n : sizeof (msg) - 1);
+            _exit (127);
+        }
+        for (; e && *e; e++)
+            (void)putenv (*e);
+    } else if (spec->env)
         for (size_t i = 0; spec->env[i]; i++)
             (void)putenv (spec->env[i]);
     zpar__fn_ctx_init (&ctx, r->engine, r->rank, r->mpi_comm, &child_cancel);
@@ -197,6 +218,7 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, pr[2] = {-1, -1};
     char why[512];
     zpar_task_fn *fn;
+    zpar_res_plan_t *res = NULL;
     void *h;
     pid_t pid, parent;
     int nice;
@@ -230,8 +252,16 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     if (zpar__runner_cwd_problem (spec->cwd && *spec->cwd ? spec->cwd : NULL, why, sizeof (why)))
         return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
                                       spec->cwd, why);
+    if (spec->nslots) {
+        zpar_error_t rerr;
+        if (!(res = zpar__engine_res_plan (spec->slots, spec->nslots, spec->memory, spec->env, NULL,
+                                           &rerr)))
+            return zpar__runner_fail_now (r, "%s", rerr.text);
+        r->mem_limit = zpar__engine_res_plan_memory (res);
+    }
     if (zpar__runner_pipe (po) < 0 || zpar__runner_pipe (pe) < 0 || zpar__runner_pipe (pr) < 0) {
         int e = errno;
+        zpar__engine_res_plan_destroy (res);
         for (int i = 0; i < 2; i++) {
             zpar__runner_close_fd (&po[i]);
             zpar__runner_close_fd (&pe[i]);
@@ -246,7 +276,8 @@ int zpar__runner_start_function (zpar_runner_t *r, const zpar_run_spec_t *spec)
     nice = zpar__runner_task_nice (r);
     pid = fork ();
     if (pid == 0)
-        child_function (r, fn, spec, parent, nice, po[1], pe[1], pr[1]);
+        child_function (r, fn, spec, parent, nice, po[1], pe[1], pr[1], res);
+    zpar__engine_res_plan_destroy (res);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     zpar__runner_close_fd (&pr[1]);

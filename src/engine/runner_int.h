@@ -72,6 +72,7 @@ struct zpar_runner {
     char kill_why[128];
     size_t cap;
     uint64_t task_id;
+    uint64_t mem_limit;  /* the task's memory limit in bytes (engine_res.h), 0: none */
     zpar_runbuf_t fnres; /* what the function child wrote on its result pipe */
     zpar_run_result_t res;
 };

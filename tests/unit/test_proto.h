@@ -63,6 +63,9 @@ static __attribute__ ((unused)) ftype_t field_type (int key)
     case ZPAR_F_ENGINE_UUID:
     case ZPAR_F_EVENT:
     case ZPAR_F_QUERY:
+    case ZPAR_F_SLOT:
+    case ZPAR_F_CPUSET:
+    case ZPAR_F_GPU_NAMES:
         return T_STR;
     case ZPAR_F_INPUT:
     case ZPAR_F_STDOUT:
@@ -118,6 +121,17 @@ static __attribute__ ((unused)) int out_of_range (int key, uint64_t *v)
     case ZPAR_F_EXIT:
     case ZPAR_F_RANK:
         *v = (uint64_t)-2;
+        return 1;
+    case ZPAR_F_CORES:
+    case ZPAR_F_NODES:
+        *v = 65537;
+        return 1;
+    case ZPAR_F_GPUS:
+        *v = 4097;
+        return 1;
+    case ZPAR_F_RANKS:
+    case ZPAR_F_RANKS_PER_NODE:
+        *v = (1u << 20) + 1;
         return 1;
     default:
         return 0;

@@ -30,16 +30,22 @@
 static uint8_t key[ZPAR_KEY_LEN];
 static void *ctx;
 
-/* A command task whose argv names it ("task-<id>"). */
-static int send_task (void *sock, zpar_signer_t *sg, uint64_t id)
+static size_t slots_seen; /* SLOT fields of the tasks the engine got */
+
+/* A command task whose argv names it ("task-<id>"), with nslots SLOT
+ * fields (only the scheduler may set them). */
+static int send_task_slots (void *sock, zpar_signer_t *sg, uint64_t id, size_t nslots)
 {
     char name[32];
     const char *argv[] = {"echo", name, NULL};
+    const char *slots[] = {"9 elsewhere 0-63 cuda:0 0", "8 elsewhere - - 0"};
     zpar_proto_task_t t = {
         .h = {.task = {id}, .client = {1}},
         .kind = ZPAR_TASK_COMMAND,
         .argv = argv,
         .argc = 2,
+        .slots = slots,
+        .nslots = nslots,
     };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
     int rc;
@@ -49,6 +55,11 @@ static int send_task (void *sock, zpar_signer_t *sg, uint64_t id)
              : -1;
     zpar__msg_destroy (m);
     return rc;
+}
+
+static int send_task (void *sock, zpar_signer_t *sg, uint64_t id)
+{
+    return send_task_slots (sock, sg, id, 0);
 }
 
 /* Whether a task's header + body name it as send_task made it. */
@@ -65,6 +76,7 @@ static int body_ok (const zpar_hdr_t *h, const void *body, size_t blen)
     if (zpar__msg_decode (m, hb, sizeof (hb), body, blen, &err) == 0 &&
         zpar__proto_task_decode (m, &t, &err) == 0) {
         good = t.argc == 2 && strcmp (t.argv[1], want) == 0 && t.h.task.v == h->task;
+        slots_seen += t.nslots;
         zpar__proto_task_clear (&t);
     }
     zpar__msg_destroy (m);
@@ -185,6 +197,13 @@ int main (void)
         ok (other == 0, "nothing else");
         ok (recv_tasks (eng1, es, ids, 16, &n, id, &idlen) < 0 && n == 0, "and no task 51");
     }
+
+    /* ---- a client may not place: the SLOT fields it sends are dropped */
+    slots_seen = 0;
+    ok (send_task_slots (client, cs, 60, 2) == 0, "c1 submits task 60 with two SLOT fields");
+    type = recv_tasks (eng1, es, ids, 16, &n, id, &idlen);
+    ok (n == 1 && ids[0] == 60 && slots_seen == 0,
+        "the engine gets task 60, body otherwise intact, without the slots (%zu seen)", slots_seen);
 
     ok (zpar__pipe_send_term (pipe, 0) == 0, "hub: $TERM");
     zpar__sched_lb_io_stop (io);
