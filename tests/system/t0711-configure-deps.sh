@@ -59,6 +59,15 @@ mk_var () {
 	sed -n "s/^$2 = //p" "$ZT_TMP/$1/Makefile"
 }
 
+# expect_found RUN SUMMARY_RE VAR VAR_RE DEFINE: run RUN found the library:
+# its summary line, its flags in the Makefile, and DEFINE in config.h
+expect_found () {
+	expect_grep "$2" "$ZT_TMP/$1.out" &&
+		mk_var "$1" "$3" >"$ZT_TMP/$1.var" && cat "$ZT_TMP/$1.var" &&
+		expect_grep "$4" "$ZT_TMP/$1.var" &&
+		expect_grep "define $5 1" "$ZT_TMP/$1/config.h"
+}
+
 test_expect_success 'default: everything found, the summary names each dependency' '
 	run_configure default &&
 	expect_grep "^  required +libzmq [0-9]" default.out &&
@@ -98,10 +107,8 @@ test_expect_success '--without-hwloc: an error, hwloc is required' '
 
 test_expect_success PMIX '--with-pmix=DIR without a .pc there: DIR/include and DIR/lib, with a run path' '
 	run_configure pmix --with-pmix="$PMIX_PREFIX" &&
-	expect_grep "^  PMIx +yes: $PMIX_PREFIX/include/pmix.h, $PMIX_PREFIX/lib/libpmix" pmix.out &&
-	mk_var pmix PMIX_LIBS >libs && cat libs &&
-	expect_grep "^-L$PMIX_PREFIX/lib -lpmix -Wl,-rpath,$PMIX_PREFIX/lib$" libs &&
-	expect_grep "define HAVE_PMIX 1" pmix/config.h
+	expect_found pmix "^  PMIx +yes: $PMIX_PREFIX/include/pmix.h, $PMIX_PREFIX/lib/libpmix" \
+		PMIX_LIBS "^-L$PMIX_PREFIX/lib -lpmix -Wl,-rpath,$PMIX_PREFIX/lib$" HAVE_PMIX
 '
 
 test_expect_success 'PMIx absent from the pkg-config path: configure goes on, the summary says what is disabled' '
@@ -138,10 +145,8 @@ test_expect_success '--without-pmix --without-mpi: the summary says they were tu
 
 test_expect_success OMPI_PC '--with-mpi=DIR: the ompi.pc of that prefix' '
 	run_configure mpidir --with-mpi="$OMPI_PREFIX" &&
-	expect_grep "^  MPI +yes: ompi [0-9.]+, $OMPI_PREFIX/lib/pkgconfig/ompi.pc" mpidir.out &&
-	mk_var mpidir MPI_LIBS >libs && cat libs &&
-	expect_grep "-lmpi" libs &&
-	expect_grep "define HAVE_MPI 1" mpidir/config.h
+	expect_found mpidir "^  MPI +yes: ompi [0-9.]+, $OMPI_PREFIX/lib/pkgconfig/ompi.pc" \
+		MPI_LIBS "-lmpi" HAVE_MPI
 '
 
 test_expect_success OMPI_CC 'MPICC=an Open MPI wrapper: its --showme flags' '
