@@ -16,6 +16,7 @@ import ctypes
 import errno as _errno
 import signal
 import threading
+import time
 import weakref
 
 from . import _lib as L
@@ -180,6 +181,22 @@ class Future(cf.Future):
         return "<zpar.Future %s %s>" % (self.id if self._cid else "-", self._state.lower())
 
 
+_TAKEN = object()  # a map's result handed to the caller
+
+
+class _Batch:
+    """The tasks of one map() without options: results by index."""
+
+    __slots__ = ("n", "results", "tids", "cond", "closed", "__weakref__")
+
+    def __init__(self, n):
+        self.n = n
+        self.results = [None] * n  # a Result, an exception, or _TAKEN
+        self.tids = [0] * n
+        self.cond = threading.Condition()
+        self.closed = False
+
+
 class OutputStream:
     """The output of the engines as an iterator (Client.output())."""
 
@@ -325,7 +342,20 @@ class Client:
     def _complete(self):
         done, self._finished = self._finished, []
         err = self._err
+        batches = set()
         for f, fut in done:
+            if type(fut) is tuple:  # an item of a map
+                batch, i, tid = fut
+                r = L.future_result(f)
+                res = Result(self, f, r, tid, L.result_status(r)) if r else None
+                if res is None:
+                    L.future_wait(f, 0, ctypes.byref(err))
+                    res = from_c(err, L.errcode())
+                    L.future_destroy(f)
+                if not batch.closed:
+                    batch.results[i] = res
+                batches.add(batch)
+                continue
             r = L.future_result(f)
             if r:
                 st = L.result_status(r)
@@ -341,6 +371,9 @@ class Client:
                 fut.set_result(res)
             else:
                 fut.set_exception(exc)
+        for batch in batches:
+            with batch.cond:
+                batch.cond.notify_all()
 
     def _poll_failed(self, code, err):
         e = from_c(err, code)
@@ -353,10 +386,17 @@ class Client:
 
     def _fail_pending(self, exc):
         pending, self._pending = self._pending, {}
+        batches = set()
         for f, fut in pending.items():
             L.future_destroy(f)
-            if not fut.done():
+            if type(fut) is tuple:
+                fut[0].results[fut[1]] = exc
+                batches.add(fut[0])
+            elif not fut.done():
                 fut.set_exception(exc)
+        for batch in batches:
+            with batch.cond:
+                batch.cond.notify_all()
 
     def _release(self, f):
         """Free C future f (a Result's) in the driver, or at once when the
@@ -542,10 +582,13 @@ class Client:
     def map(self, argv_template, iterable, *, timeout=None, **options):
         """Run argv_template once per item, like Executor.map: every task is
         submitted at once, results come back in order (an iterator of
-        Results; the first task that failed raises TaskFailed there).
-        Each string of the template is formatted with the item: a dict
-        fills {name} fields, a tuple {0} {1}..., anything else {} / {0}."""
-        futs = []
+        Results; the first task that failed raises TaskFailed there, the
+        ones after it still run).  Each string of the template is
+        formatted with the item: a dict fills {name} fields, a tuple {0}
+        {1}..., anything else {} / {0}.  Options as submit(); with none,
+        the tasks go without a Future each (less work per task).  Closing
+        the iterator early (or Ctrl-C in it) aborts the tasks not started."""
+        argvs = []
         for item in iterable:
             if isinstance(item, dict):
                 argv = [a.format(**item) for a in argv_template]
@@ -553,17 +596,88 @@ class Client:
                 argv = [a.format(*item) for a in argv_template]
             else:
                 argv = [a.format(item) for a in argv_template]
-            futs.append(self.submit(argv, **options))
+            argvs.append(argv)
+        if options:
+            futs = [self.submit(argv, **options) for argv in argvs]
+            return self._map_futures(futs, timeout)
+        batch = _Batch(len(argvs))
+        self._push(self._do_map, [[a.encode() for a in argv] for argv in argvs], batch)
+        return self._map_batch(batch, timeout)
 
-        def results():
-            try:
-                for f in futs:
-                    yield f.result(timeout)
-            finally:
-                for f in futs:
-                    f.cancel()
+    @staticmethod
+    def _map_futures(futs, timeout):
+        try:
+            for f in futs:
+                yield f.result(timeout)
+        finally:
+            for f in futs:
+                f.cancel()
 
-        return results()
+    def _map_batch(self, batch, timeout):
+        self._check_thread()
+        end = None if timeout is None else time.monotonic() + timeout
+        results, cond, k = batch.results, batch.cond, 0
+        try:
+            for k in range(batch.n):
+                res = results[k]
+                if res is None:
+                    with cond:
+                        while results[k] is None:
+                            left = None if end is None else end - time.monotonic()
+                            if left is not None and left <= 0:
+                                raise cf.TimeoutError()
+                            cond.wait(left)
+                        res = results[k]
+                results[k] = _TAKEN  # the caller owns it now
+                if isinstance(res, BaseException):
+                    raise res
+                if res._st != 1:
+                    raise TaskFailed(res)
+                yield res
+            k = batch.n
+        finally:
+            if k < batch.n:
+                batch.closed = True
+                self._push(self._do_map_abort, batch)
+
+    def _do_map(self, argvs, batch):
+        try:
+            self._do_map_items(argvs, batch)
+        except BaseException as e:  # what was not submitted fails with it
+            for i in range(batch.n):
+                if not batch.tids[i] and batch.results[i] is None:
+                    batch.results[i] = e
+        with batch.cond:
+            batch.cond.notify_all()
+
+    def _do_map_items(self, argvs, batch):
+        c, err, pending = self._c, self._err, self._pending
+        submit, destroy, command, fid = L.submit, L.task_destroy, L.task_command, L.future_id
+        arrays = {}
+        for i, argv in enumerate(argvs):
+            if batch.closed:
+                batch.tids[i:] = [0] * (batch.n - i)
+                break
+            n = len(argv)
+            arr_t = arrays.get(n)
+            if arr_t is None:
+                arr_t = arrays[n] = ctypes.c_char_p * (n + 1)
+            t = command(arr_t(*argv))
+            f = submit(c, t, ctypes.byref(err)) if t else None
+            destroy(t)
+            if not f:
+                batch.results[i] = from_c(err, L.errcode(), "submit")
+                continue
+            tid = fid(f).id
+            batch.tids[i] = tid
+            pending[f] = (batch, i, tid)
+            if L.future_done(f):
+                self._on_done(None, f)
+
+    def _do_map_abort(self, batch):
+        for i, tid in enumerate(batch.tids):
+            if tid and batch.results[i] is None:
+                L.client_abort(self._c, L.TaskId(tid), ctypes.byref(self._err))
 
     def px(self, argv, *, targets=None, timeout=None, **options):
         """Run argv on every live engine (or on the engines listed in
