@@ -7,7 +7,8 @@
 #                     $ZPAR_DIR (key job.step), removed once the engines
 #                     have registered
 # and the fallbacks: PMIx or PMI-2 skipped (ZPAR_WIREUP_SKIP), or a PMI_FD
-# that names no open descriptor (a warning says why, the job still runs).
+# that names no open descriptor (a warning says why, the job still runs);
+# and the Torque-style `mpiexec` that Slurm ships (mpiexec.slurm: srun).
 # A few seconds in all (the Slurm test bed of tests/lib/slurm-test.sh).
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
@@ -68,6 +69,15 @@ test_expect_success SLURM,PMI2 'srun --mpi=pmi2 with a PMI_FD that is not open: 
 		>bad.out 2>bad.err; rc=$?
 	cat bad.out bad.err; expect_eq "exit" 0 $rc &&
 	expect_grep "warning: wire-up: 3 ranks .* from pmi-env, endpoints over file .* \(not used: pmi2: PMI_FD=.97. is not an open descriptor\)$" bad.err
+'
+
+command -v mpiexec.slurm >/dev/null 2>&1 && test_set_prereq MPIEXEC_SLURM
+
+test_expect_success SLURM,PMIX,MPIEXEC_SLURM 'Torque-style mpiexec of slurm-wlm-torque (mpiexec.slurm, runs srun): PMIx' '
+	zt_timeout 120 mpiexec.slurm -n 3 "$ZPAR" run -v --wait-timeout 60 -- "$ZPAR" px true \
+		>ms.out 2>ms.err; rc=$?
+	grep -E "wire-up|warning|error" ms.err; expect_eq "exit" 0 $rc &&
+	expect_grep "info: wire-up: 3 ranks \(3 on this node\) from pmix, endpoints over pmix$" ms.err
 '
 
 test_expect_success SLURM 'ZPAR_WIREUP_SKIP=pmi3 is refused with a clear error' '
