@@ -160,6 +160,24 @@ test_expect_success OMPI_CC 'MPICC=an Open MPI wrapper: its --showme flags' '
 	expect_eq "MPI_CFLAGS" "$(mpicc.openmpi --showme:compile)" "$(mk_var mpicc MPI_CFLAGS)"
 '
 
+# an MPICH-family wrapper (MPICH, Intel MPI, MVAPICH) knows no --showme and
+# tells its flags with -show, the whole compiler command; made here from
+# Open MPI's flags so that the parse runs where libmpich-dev is absent
+test_expect_success OMPI_CC 'MPICC=an MPICH-style wrapper: the -I/-L/-l flags of its -show' '
+	w=$ZT_TMP/mpich-like &&
+	{
+		echo "#!/bin/sh" &&
+		echo "case \$1 in -show) echo gcc -Wl,-z,relro $(mpicc.openmpi --showme:compile) $(mpicc.openmpi --showme:link) -DMPICH_LIKE; exit 0 ;; esac" &&
+		echo "echo unknown option \$1 >&2; exit 1"
+	} >"$w" &&
+	chmod +x "$w" && cat "$w" &&
+	run_configure mpichlike MPICC="$w" &&
+	expect_found mpichlike "^  MPI +yes: $w$" MPI_LIBS "-Wl,-z,relro .*-lmpi" HAVE_MPI &&
+	mk_var mpichlike MPI_CFLAGS >cflags && cat cflags &&
+	expect_grep "^ *$(mpicc.openmpi --showme:compile | sed "s/ .*//") .*-DMPICH_LIKE$" cflags &&
+	expect_no_grep "^gcc| gcc| -Wl| -l| -L" cflags
+'
+
 test_expect_success MPICH_CC 'MPICC=MPICH'"'"'s wrapper: the flags of its -show' '
 	run_configure mpich MPICC=mpicc.mpich &&
 	expect_grep "^  MPI +yes: mpicc.mpich$" mpich.out &&
