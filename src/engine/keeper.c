@@ -25,8 +25,6 @@
 #define KEEPER_WAIT_MS     1000 /* zpar__keeper_stop: wait this long for the exit */
 #define KEEPER_FENCED_MAX  64   /* fence notes kept until their task is reaped */
 #define KEEPER_PENDING_MAX 32   /* removals held for the next record (see remove_soon) */
-#define KEEPER_LAZY_MS     10   /* while records keep coming, read them this often */
-#define KEEPER_ROOM_MS     500  /* a full socket: the engine waits this long for room */
 
 /* The records on the socket: two int32, {op, value}, one per packet
  * (SOCK_SEQPACKET: the engine's thread and its heart's write whole
@@ -153,18 +151,10 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
     (void)!chdir ("/");
     close_others (fd);
 
-    /* Lazy: while records keep coming (a stream of tasks: an ADD and a
-     * REMOVE each), the keeper does not wake for each one.  After a wake
-     * that read records it waits for the engine's end only (no POLLIN:
-     * its end-of-file, POLLHUP, is always reported) for KEEPER_LAZY_MS,
-     * then reads what came meanwhile.  Records wait in the socket, which
-     * the keeper reads to its end before it acts: when the engine's end
-     * closes (every record sent before is read first, then the groups are
-     * killed) and before a fence. */
-    for (int lazy = 0, eof = 0; !eof;) {
-        struct pollfd pfd = {fd, lazy ? 0 : POLLIN, 0};
+    for (;;) {
+        struct pollfd pfd = {fd, POLLIN, 0};
         int armed = limit_ms > 0 && last_tick && !hold && !fenced;
-        int timeout = -1, pr, nread = 0;
+        int timeout = -1, pr;
         ssize_t r;
         int64_t now;
 
@@ -175,8 +165,6 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
             int64_t step = limit_ms / 5 > 0 ? limit_ms / 5 : 1;
             timeout = (int)(due < 0 ? 0 : due < step ? due : step);
         }
-        if (lazy && (timeout < 0 || timeout > KEEPER_LAZY_MS))
-            timeout = KEEPER_LAZY_MS;
         last_wake = mono_ms ();
         waited = timeout;
         pr = poll (&pfd, 1, timeout);
@@ -189,18 +177,12 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
              * controller does the same for itself) */
             last_tick += now - last_wake - waited;
         }
-        /* everything there is, whatever woke us */
-        for (;;) {
-            r = recv (fd, rec, sizeof (rec), MSG_DONTWAIT);
+        if (pr > 0) {
+            r = recv (fd, rec, sizeof (rec), 0);
             if (r < 0 && errno == EINTR)
                 continue;
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (r <= 0) {
-                eof = 1; /* end-of-file (or an error): the engine is gone */
-                break;
-            }
-            nread++;
+            if (r <= 0)
+                break; /* end-of-file (or an error): the engine is gone */
             if (r != (ssize_t)sizeof (rec))
                 continue;
             switch (rec[0]) {
@@ -248,8 +230,7 @@ static void __attribute__ ((noreturn)) keeper_main (int fd)
                 break;
             }
         }
-        lazy = nread > 0;
-        if (!eof && limit_ms > 0 && last_tick && !hold && !fenced && now - last_tick >= limit_ms) {
+        if (limit_ms > 0 && last_tick && !hold && !fenced && now - last_tick >= limit_ms) {
             fenced = 1;
             fence (fd, groups, &n, now - last_tick);
         }
@@ -298,35 +279,13 @@ zpar_keeper_t *zpar__keeper_start (zpar_error_t *err)
     return k;
 }
 
-/* The socket is full (the keeper reads lazily, every KEEPER_LAZY_MS):
- * wait up to KEEPER_ROOM_MS for room.  0 when there is room. */
-static int wait_room (int fd)
-{
-    struct pollfd pfd = {fd, POLLOUT, 0};
-    int pr;
-    do
-        pr = poll (&pfd, 1, KEEPER_ROOM_MS);
-    while (pr < 0 && errno == EINTR);
-    if (pr > 0 && (pfd.revents & POLLOUT))
-        return 0;
-    errno = pr == 0 ? EAGAIN : EPIPE;
-    return -1;
-}
-
 static int send_rec (int fd, int32_t op, int32_t v)
 {
     int32_t rec[2] = {op, v};
     ssize_t n;
-    int waited = 0;
-    for (;;) {
+    do
         n = send (fd, rec, sizeof (rec), MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        /* a tick may be dropped (the next one comes); a list change not */
-        if (n < 0 && errno == EAGAIN && op != KEEPER_OP_TICK && !waited++ && wait_room (fd) == 0)
-            continue;
-        break;
-    }
+    while (n < 0 && errno == EINTR);
     if (n == (ssize_t)sizeof (rec))
         return 0;
     if (n >= 0) /* cannot happen on a packet socket */
@@ -362,8 +321,6 @@ static int send_with_pending (zpar_keeper_t *k, int32_t op, int32_t v)
     while (done < n) {
         int r = sendmmsg (k->fd, mm + done, (unsigned)(n - done), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && errno == EAGAIN && wait_room (k->fd) == 0)
             continue;
         if (r <= 0) {
             if (r == 0)

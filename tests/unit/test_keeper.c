@@ -53,22 +53,6 @@ static int group_alive (pid_t g, double sec)
     return 1;
 }
 
-/* Voluntary context switches of process pid (its wake-ups), -1 if unknown. */
-static long vol_switches (pid_t pid)
-{
-    char path[64], line[128];
-    long v = -1;
-    FILE *f;
-    snprintf (path, sizeof (path), "/proc/%d/status", (int)pid);
-    if (!(f = fopen (path, "r")))
-        return -1;
-    while (fgets (line, sizeof (line), f))
-        if (sscanf (line, "voluntary_ctxt_switches: %ld", &v) == 1)
-            break;
-    fclose (f);
-    return v;
-}
-
 static void reap_all (pid_t g)
 {
     (void)killpg (g, SIGKILL);
@@ -152,41 +136,6 @@ int main (void)
         reap_all (a);
         reap_all (b);
         reap_all (c);
-    }
-
-    /* records read lazily: a stream does not wake the keeper per record,
-     * a burst larger than the socket holds waits for room, and every
-     * record sent before the engine's end closes is read before it acts */
-    if ((k = zpar__keeper_start (&err))) {
-        pid_t a = task (), b = task (), kp3 = zpar__keeper_pid (k);
-        long w0 = vol_switches (kp3), w1;
-        int sent = 0;
-        struct timespec gap = {0, 200 * 1000};
-        for (int i = 0; i < 100; i++) {
-            sent += zpar__keeper_add (k, a) == 0;
-            sent += zpar__keeper_remove (k, a) == 0;
-            nanosleep (&gap, NULL);
-        }
-        w1 = vol_switches (kp3);
-        ok (sent == 200 && w0 >= 0 && w1 - w0 <= 50,
-            "200 records 0.2 ms apart: the keeper woke %ld times (at most 50)", w1 - w0);
-        ok (a > 0 && b > 0 && zpar__keeper_add (k, a) == 0 && zpar__keeper_add (k, b) == 0,
-            "two groups listed");
-        sent = 0;
-        for (int i = 0; i < 1000; i++) {
-            sent += zpar__keeper_remove (k, b) == 0;
-            sent += zpar__keeper_add (k, b) == 0;
-        }
-        ok (sent == 2000 && zpar__keeper_remove (k, b) == 0,
-            "a burst of 2,001 records (the socket holds ~280): every one sent");
-        (void)close (zpar__keeper_fd (k));
-        while (waitpid (kp3, NULL, 0) < 0 && errno == EINTR)
-            ;
-        ok (!group_alive (a, 5), "end-of-file right after: the listed group is killed");
-        ok (group_alive (b, 0.3), "the group taken off by the burst's last record is left alone");
-        zpar__keeper_stop (k);
-        reap_all (a);
-        reap_all (b);
     }
 
     /* the engine dies without a word: its end closes with the process */
