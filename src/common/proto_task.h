@@ -72,6 +72,13 @@ static inline int zpar__proto_task_has_res (const zpar_proto_task_t *t)
     return t->cores > 1 || t->gpus || t->memory || t->ranks;
 }
 
+/* A task's body (blen bytes of fields, as the client sent it, without
+ * SLOT fields) followed by one SLOT field per slots[i]: a malloc'd *out of
+ * *outlen bytes (free()).  0 / -1 EINVAL (NULL, a slot that does not
+ * parse), EMSGSIZE (over ZPAR_MAX_BODY), ENOMEM. */
+int zpar__proto_task_body_slots (const void *body, size_t blen, const char *const *slots,
+                                 size_t nslots, uint8_t **out, size_t *outlen);
+
 /* One SLOT: an engine a task holds.  On the wire "ENGINE_ID HOST CPUSET
  * GPUS MEMBYTES", single spaces: ENGINE_ID decimal 1..2^32-1; HOST the
  * engine's node as its registration named it (no space, no control

@@ -101,6 +101,7 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
 {
     zpar_sched_lb_action_t act;
     size_t nfail;
+    zpar__sched_lb_now (io->policy, zpar__reactor_now_us (io->reactor));
     /* a round: the actions, then the tasks it dispatched sent together;
      * tasks that could not be sent went back to the policy: its next
      * decisions make another round */
@@ -244,7 +245,18 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
         .after = pt->after,
         .nafter = pt->nafter,
         .payload = p,
+        .timeout_ms = pt->timeout_ms,
     };
+    if (zpar__proto_task_has_res (pt)) {
+        /* pt is cleared by the caller after the submit: the policy copies */
+        io->res = (zpar_resources_t){.cores = (unsigned)pt->cores,
+                                     .gpus = (unsigned)pt->gpus,
+                                     .memory = pt->memory,
+                                     .ranks = (unsigned)pt->ranks,
+                                     .nodes = (unsigned)pt->nodes,
+                                     .ranks_per_node = (unsigned)pt->ranks_per_node};
+        t->res = &io->res;
+    }
     return p;
 }
 
