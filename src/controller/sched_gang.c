@@ -46,47 +46,13 @@
 
 #include "log.h"
 #include "proto_task.h"
+#include "sched_gang_int.h"
 #include "sched_lb.h"
 #include "sched_lb_state.h"
 
 #define SETTLE_US          2000000u /* no engine up for this long: the engines are all here */
 #define BACKFILL_MARGIN_US 2000000u /* a timeout's stop grace and the round trips */
 #define BACKFILL_SCAN      1024     /* ready tasks looked at for one that may backfill */
-
-typedef struct {
-    uint32_t node;    /* index + 1 in g->nodes; 0: unknown */
-    unsigned cores;   /* >= 1 */
-    unsigned gpus;    /* count */
-    uint64_t mem;     /* bytes, 0: unknown */
-    char *slot;       /* its SLOT string */
-    lbtask_t *holder; /* the resource task that holds or reserves it */
-} gengine_t;
-
-struct gtask {
-    zpar_resources_t r;
-    uint32_t *set; /* engines it holds (running) or reserves, leader first */
-    unsigned nset;
-    int reserved; /* set is a reservation, not running */
-};
-
-struct zpar_gang {
-    struct zpar_gang_head head;
-    gengine_t *eng; /* by engine id */
-    uint32_t neng;
-    char **hosts; /* node index - 1 -> host */
-    uint32_t nnodes;
-    lbtask_t **q; /* ready resource tasks, in order */
-    size_t nq, qcap;
-    lbtask_t *resv;       /* the task holding the reservation */
-    uint64_t resv_end_us; /* B, UINT64_MAX: unbounded */
-    uint64_t last_up_us;
-    uint64_t bf_order; /* s->order when a backfill scan last found nothing */
-    unsigned nwait; /* queued tasks no set can hold now (waiting for engines) */
-    const char **slotv;
-    size_t slotcap;
-    uint32_t *tmp, *pick; /* scratch: candidates, chosen set */
-    size_t tmpcap;
-};
 
 static struct zpar_gang *gang (zpar_sched_lb_t *s)
 {
@@ -177,31 +143,13 @@ int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, con
     return 0;
 }
 
-static gengine_t *ge (struct zpar_gang *g, uint32_t eid)
-{
-    return eid < g->neng ? &g->eng[eid] : NULL;
-}
-
-/* An engine without a "res": one core, a node of its own. */
-static uint32_t node_id (struct zpar_gang *g, uint32_t eid)
-{
-    gengine_t *e = ge (g, eid);
-    return e && e->node ? e->node : 0x80000000u + eid;
-}
-
-static unsigned cores_of (struct zpar_gang *g, uint32_t eid)
-{
-    gengine_t *e = ge (g, eid);
-    return e ? e->cores : 1;
-}
-
 static void release (zpar_sched_lb_t *s, lbtask_t *t)
 {
     struct zpar_gang *g = s->gang;
     struct gtask *gt = t->gang;
     for (unsigned i = 0; i < gt->nset; i++) {
         uint32_t eid = gt->set[i];
-        gengine_t *e = ge (g, eid);
+        gengine_t *e = zpar__gang_ge (g, eid);
         if (e && e->holder == t) {
             e->holder = NULL;
             if (eid < s->nengines) {
@@ -228,7 +176,7 @@ void zpar__gang_off (zpar_sched_lb_t *s, lbtask_t *t)
 void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid)
 {
     struct zpar_gang *g = s->gang;
-    gengine_t *e = ge (g, eid);
+    gengine_t *e = zpar__gang_ge (g, eid);
     if (e)
         e->holder = NULL;
     g->last_up_us = s->now_us;
@@ -238,7 +186,7 @@ void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid)
 void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
 {
     struct zpar_gang *g = s->gang;
-    gengine_t *e = ge (g, eid);
+    gengine_t *e = zpar__gang_ge (g, eid);
     lbtask_t *t = e ? e->holder : NULL;
     g->head.dirty = 1;
     if (!t)
@@ -305,236 +253,6 @@ int zpar__gang_unready (zpar_sched_lb_t *s, lbtask_t *t)
     return 0;
 }
 
-/* ------------------------------------------------------------ placement */
-
-enum { FREE_NOW = 0, RESERVABLE = 1, EVER = 2 };
-
-/* Whether engine eid may be in t's set: now (idle, not held by another),
- * for a reservation (not held by another), or ever (alive). */
-static int usable (zpar_sched_lb_t *s, const lbtask_t *t, uint32_t eid, int mode)
-{
-    const lbengine_t *e = &s->engines[eid];
-    gengine_t *x = ge (s->gang, eid);
-    if (!e->alive || !zpar__lb_engine_ok_for (t, eid))
-        return 0;
-    if (mode == EVER)
-        return 1;
-    if (x && x->holder && x->holder != t)
-        return 0;
-    return mode == RESERVABLE || (!e->waiting && e->outstanding == 0);
-}
-
-static int grow (struct zpar_gang *g, size_t n)
-{
-    uint32_t *a, *b;
-    if (n <= g->tmpcap)
-        return 0;
-    if (!(a = realloc (g->tmp, n * sizeof (*a))))
-        return -1;
-    g->tmp = a;
-    if (!(b = realloc (g->pick, n * sizeof (*b))))
-        return -1;
-    g->pick = b;
-    g->tmpcap = n;
-    return 0;
-}
-
-static zpar_sched_lb_t *sort_s; /* qsort's context (one thread) */
-
-/* by node, then fewest outstanding, then id */
-static int by_node_load (const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    uint32_t nx = node_id (sort_s->gang, x), ny = node_id (sort_s->gang, y);
-    unsigned ox = sort_s->engines[x].outstanding, oy = sort_s->engines[y].outstanding;
-    if (nx != ny)
-        return nx < ny ? -1 : 1;
-    if (ox != oy)
-        return ox < oy ? -1 : 1;
-    return x < y ? -1 : x > y;
-}
-
-/* The usable engines, grouped by node: *n of them in g->tmp. */
-static int candidates (zpar_sched_lb_t *s, const lbtask_t *t, int mode, size_t *n)
-{
-    struct zpar_gang *g = s->gang;
-    *n = 0;
-    if (grow (g, s->nengines) < 0)
-        return -1;
-    for (uint32_t eid = 1; eid < s->nengines; eid++)
-        if (usable (s, t, eid, mode))
-            g->tmp[(*n)++] = eid;
-    sort_s = s;
-    qsort (g->tmp, *n, sizeof (uint32_t), by_node_load);
-    return 0;
-}
-
-/* A set on one node's engines c[0..n) for a non-MPI task: into out,
- * its size, 0 if they cannot hold it.  *load: their outstanding tasks. */
-static unsigned fit_node (zpar_sched_lb_t *s, const zpar_resources_t *r, const uint32_t *c,
-                          size_t n, uint32_t *out, unsigned *load)
-{
-    unsigned cores = 0, gpus = 0, k = 0, need = r->cores ? r->cores : 1;
-    uint64_t mem = 0, memknown = 0;
-    for (size_t i = 0; i < n; i++) {
-        gengine_t *x = ge (s->gang, c[i]);
-        memknown += x ? x->mem : 0;
-    }
-    *load = 0;
-    /* the engines with GPUs first while GPUs are wanted, then any */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < n; i++) {
-            gengine_t *x = ge (s->gang, c[i]);
-            unsigned eg = x ? x->gpus : 0;
-            int taken = 0;
-            if (cores >= need && gpus >= r->gpus && (!r->memory || !memknown || mem >= r->memory))
-                goto done;
-            if (pass == 0 && !(eg && gpus < r->gpus))
-                continue;
-            for (unsigned j = 0; j < k; j++)
-                taken |= out[j] == c[i];
-            if (taken)
-                continue;
-            out[k++] = c[i];
-            cores += cores_of (s->gang, c[i]);
-            gpus += eg;
-            mem += x ? x->mem : 0;
-            *load += s->engines[c[i]].outstanding;
-        }
-    if (!(cores >= need && gpus >= r->gpus && (!r->memory || !memknown || mem >= r->memory)))
-        return 0;
-done:
-    return k;
-}
-
-/* Engines per rank of an MPI task: enough of the smallest engines for its
- * cores per rank. */
-static unsigned per_rank (zpar_sched_lb_t *s, const zpar_resources_t *r, const uint32_t *c,
-                          size_t n)
-{
-    unsigned least = 0;
-    if (r->cores <= 1)
-        return 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned k = cores_of (s->gang, c[i]);
-        if (!least || k < least)
-            least = k;
-    }
-    return least ? (r->cores + least - 1) / least : 1;
-}
-
-/* Choose a set for t among g->tmp[0..n) (grouped by node) into g->pick:
- * its size, 0 when none.  Non-MPI: the node whose set has the fewest
- * tasks outstanding; MPI: ranks x k engines, k per rank on one node,
- * over the nodes asked for (the fullest nodes first). */
-static unsigned choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n)
-{
-    struct zpar_gang *g = s->gang;
-    const zpar_resources_t *r = &t->gang->r;
-    unsigned best = 0, best_load = 0;
-    uint32_t *tmpset;
-    size_t i = 0;
-
-    if (!r->ranks) {
-        if (!(tmpset = malloc ((n + 1) * sizeof (*tmpset))))
-            return 0;
-        while (i < n) {
-            size_t j = i;
-            unsigned k, load;
-            while (j < n && node_id (g, g->tmp[j]) == node_id (g, g->tmp[i]))
-                j++;
-            k = fit_node (s, r, g->tmp + i, j - i, tmpset, &load);
-            if (k && (!best || load < best_load)) {
-                memcpy (g->pick, tmpset, k * sizeof (*tmpset));
-                best = k;
-                best_load = load;
-            }
-            i = j;
-        }
-        free (tmpset);
-        return best;
-    }
-    {
-        unsigned k = per_rank (s, r, g->tmp, n), placed = 0, nodes_used = 0;
-        unsigned want_nodes = r->nodes, rpn = r->ranks_per_node;
-        if (want_nodes && !rpn)
-            rpn = (r->ranks + want_nodes - 1) / want_nodes;
-        while (i < n && placed < r->ranks) {
-            size_t j = i;
-            unsigned cap, take;
-            while (j < n && node_id (g, g->tmp[j]) == node_id (g, g->tmp[i]))
-                j++;
-            cap = (unsigned)((j - i) / k);
-            take = r->ranks - placed;
-            if (rpn) {
-                if (cap < rpn && cap < take) {
-                    i = j;
-                    continue;
-                }
-                if (take > rpn)
-                    take = rpn;
-            } else if (take > cap)
-                take = cap;
-            if (take) {
-                memcpy (g->pick + placed * k, g->tmp + i, (size_t)take * k * sizeof (uint32_t));
-                placed += take;
-                nodes_used++;
-            }
-            i = j;
-        }
-        if (placed < r->ranks || (want_nodes && nodes_used != want_nodes))
-            return 0;
-        return placed * k;
-    }
-}
-
-/* Why no set of live engines can ever hold t (into text), or 0 if one
- * can. */
-static int never (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t size)
-{
-    struct zpar_gang *g = s->gang;
-    const zpar_resources_t *r = &t->gang->r;
-    size_t n, i = 0;
-    unsigned most_cores = 0, most_gpus = 0, engines = 0;
-    uint64_t most_mem = 0;
-    if (candidates (s, t, EVER, &n) < 0 || n == 0)
-        return 0; /* no engine: wait for them */
-    if (choose (s, t, n))
-        return 0;
-    while (i < n) {
-        size_t j = i;
-        unsigned c = 0, gp = 0;
-        uint64_t m = 0;
-        while (j < n && node_id (g, g->tmp[j]) == node_id (g, g->tmp[i])) {
-            gengine_t *x = ge (g, g->tmp[j]);
-            c += cores_of (g, g->tmp[j]);
-            gp += x ? x->gpus : 0;
-            m += x ? x->mem : 0;
-            j++;
-        }
-        most_cores = c > most_cores ? c : most_cores;
-        most_gpus = gp > most_gpus ? gp : most_gpus;
-        most_mem = m > most_mem ? m : most_mem;
-        i = j;
-    }
-    engines = (unsigned)n;
-    if (r->ranks)
-        snprintf (text, size,
-                  "needs %u MPI ranks (%u cores each%s%s); the %u engines can never hold them",
-                  r->ranks, r->cores ? r->cores : 1, r->nodes ? ", on the nodes asked for" : "",
-                  r->ranks_per_node ? ", ranks per node as asked" : "", engines);
-    else if (r->gpus > most_gpus)
-        snprintf (text, size, "needs %u GPUs on one node; the largest node has %u", r->gpus,
-                  most_gpus);
-    else if (r->cores > most_cores)
-        snprintf (text, size, "needs %u cores on one node; the largest node has %u", r->cores,
-                  most_cores);
-    else
-        snprintf (text, size, "needs %llu bytes of memory on one node; the largest node has %llu",
-                  (unsigned long long)r->memory, (unsigned long long)most_mem);
-    return 1;
-}
-
 /* ------------------------------------------------------------ decisions */
 
 /* Mark the engines of g->pick[0..k) held by t (running or reserved). */
@@ -550,13 +268,13 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
     gt->nset = k;
     gt->reserved = reserved;
     for (unsigned i = 0; i < k; i++) {
-        gengine_t *x = ge (g, set[i]);
+        gengine_t *x = zpar__gang_ge (g, set[i]);
         if (!x || !x->slot) {
             char slot[64];
             snprintf (slot, sizeof (slot), "%u ? - - 0", set[i]);
             if (zpar__gang_engine_res (s, set[i], 1, slot) < 0)
                 return -1;
-            x = ge (g, set[i]);
+            x = zpar__gang_ge (g, set[i]);
             x->node = 0; /* still a node of its own */
         }
         x->holder = t;
@@ -659,9 +377,9 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         char text[160];
         size_t n;
         unsigned k;
-        if (candidates (s, t, FREE_NOW, &n) < 0)
+        if (zpar__gang_candidates (s, t, ZPAR_GANG_FREE_NOW, &n) < 0)
             break;
-        if ((k = choose (s, t, n))) {
+        if ((k = zpar__gang_choose (s, t, n))) {
             unqueue_at (g, i);
             if (start (s, t, k, act) < 0) {
                 t->gang->nset = 0;
@@ -674,7 +392,7 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             set_active (g);
             return 1;
         }
-        if (never (s, t, text, sizeof (text))) {
+        if (zpar__gang_never (s, t, text, sizeof (text))) {
             if (s->now_us < g->last_up_us + SETTLE_US) {
                 g->nwait++; /* engines may still be coming */
                 continue;
@@ -695,8 +413,8 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             continue;
         if (g->resv)
             release (s, g->resv);
-        if (candidates (s, t, RESERVABLE, &n) == 0 && (k = choose (s, t, n)) &&
-            hold (s, t, k, 1) == 0) {
+        if (zpar__gang_candidates (s, t, ZPAR_GANG_RESERVABLE, &n) == 0 &&
+            (k = zpar__gang_choose (s, t, n)) && hold (s, t, k, 1) == 0) {
             g->resv = t;
             g->resv_end_us = resv_end (s, t);
             zpar__debug ("task %llu: %u engine(s) reserved from engine %u",
