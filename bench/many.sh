@@ -13,6 +13,9 @@
 # does not take the batches of a newer client);
 # MANY_FRESH_RESEND=1 makes the farms' engines resend their registration
 # on a fresh socket each time, as engines did before issue 11.
+# MANY_PERF=FILE records the registration window of every process of
+# the machine (perf record -a -g, into FILE.ENGINES; perf report
+# --sort comm,dso then says who spent what).
 # MANY_STAGED=1 (the default) stages the start: every farm first opens
 # its engines' registration sockets (engine-farm --go), then all
 # registrations go at once and the clock starts; MANY_STAGED=0 starts the
@@ -221,9 +224,18 @@ for c in $cases; do
 		m0=$(machine_ticks)
 		: >"$D/go"
 	fi
+	perf_pid=
+	if [ -n "${MANY_PERF:-}" ]; then # the storm's profile, every process
+		perf record -q -a -g -o "$MANY_PERF.$n" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	export ZPAR_CONNECTION_FILE="$D/client.json"
 	timeout "$tmo" "$client" engines "$n" "$tmo" >"$D/live.out" 2>&1
 	live_rc=$?
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+	fi
 	creg1=$(ticks "$cpid")
 	rreg1=$(ticks_sum $rpids)
 	freg1=$(ticks_sum $fpids)

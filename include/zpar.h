@@ -152,6 +152,9 @@ enum {
      * of packing the submits made between polls into one batch (see
      * zpar_submit); $ZPAR_CLIENT_BATCH=0 does the same */
     ZPAR_CLIENT_NO_BATCH = 2,
+    /* make zpar_client_wake usable (one more descriptor, an eventfd, in
+     * the client's poll set) */
+    ZPAR_CLIENT_WAKEABLE = 4,
 };
 
 /* Defaults: everything 0 / NULL, size = sizeof (*o). */
@@ -207,6 +210,25 @@ typedef void (*zpar_output_f) (void *arg, zpar_engine_id_t engine, zpar_task_id_
 /* Subscribe to IOPub (every engine's output, from every client's tasks,
  * unless mine_only).  NULL cb unsubscribes. */
 ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg, int mine_only);
+
+/* Futures reaching their end: cb is called, from inside the client's
+ * calls like the output callback, once for each future of this client
+ * (own tasks and zpar_client_future_for) when its result arrives or it
+ * fails for good (zpar_future_wait would then return at once), with the
+ * future; it stays owned by the caller.  For a program that drives the
+ * client with zpar_client_poll and must learn what finished without
+ * looking at every future.  NULL cb unsubscribes.  0, or -1 EINVAL. */
+typedef void (*zpar_done_f) (void *arg, zpar_future_t *f);
+ZPAR_API int zpar_client_on_done (zpar_client_t *c, zpar_done_f cb, void *arg);
+
+/* Wake the client: the zpar_client_poll in progress (or the next one, if
+ * none is) returns at once, having handled what had arrived, as when a
+ * signal interrupts it; other waits (zpar_future_wait...) go on.  The one
+ * call of this API that another thread may make while the client's thread
+ * is inside a call: e.g. a thread that queues work for the client's
+ * thread.  The client must have been connected with ZPAR_CLIENT_WAKEABLE.
+ * 0, or -1 with EINVAL (no client, or not wakeable). */
+ZPAR_API int zpar_client_wake (zpar_client_t *c);
 
 /* Engine events (registered, unregistered, died) from the hub. */
 typedef void (*zpar_engine_event_f) (void *arg, zpar_engine_id_t engine, const char *event);

@@ -179,6 +179,11 @@ struct zpar_client {
     size_t inflight;
     size_t nheld;
     zpar_future_t *held_head, *held_tail;
+    /* done.c: the done callback; the wake-up eventfd (-1: none, the
+     * client was not made with ZPAR_CLIENT_WAKEABLE) */
+    zpar_done_f done_cb;
+    void *done_arg;
+    int wake_fd;
 };
 
 /* ---- loop.c */
@@ -240,8 +245,15 @@ void zpar__client_ping (zpar_client_t *c);
 /* Arm the tick for due (monotonic us) unless it is due earlier. */
 void zpar__client_tick_at (zpar_client_t *c, uint64_t due);
 
-/* Complete f with r (takes r; a second result is dropped). */
+/* ---- done.c */
+
+/* Complete f with r (takes r; a second result is dropped), then call the
+ * done callback. */
 void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r);
+
+/* Create the wake-up eventfd (c->wake_fd) and watch it in the client's
+ * reactor.  0 / -1 with errno (c->wake_fd, if made, is closed with c). */
+int zpar__client_wake_init (zpar_client_t *c);
 
 /* Milliseconds to wait in a loop with the given deadline (monotonic us,
  * 0 = none): -1 / 0.. */
@@ -372,7 +384,8 @@ int zpar__client_resubmit_send (zpar_client_t *c, zpar_future_t *f, uint64_t cor
 /* Ask again in a while (backoff); the tick is armed for it. */
 void zpar__client_remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now);
 
-/* Record a final error for a polled future. */
+/* Record a final error for a polled future (done.c), then call the done
+ * callback. */
 void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text);
 
 /* Connect socket slot to addr instead of its old address.  0 / -1. */

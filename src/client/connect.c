@@ -22,7 +22,8 @@
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_PING_PERIOD     5.0
 #define DEFAULT_RECONNECT       60.0
-#define KNOWN_FLAGS             ((unsigned)(ZPAR_CLIENT_NO_STALE_CHECK | ZPAR_CLIENT_NO_BATCH))
+#define KNOWN_FLAGS                                                                                \
+    ((unsigned)(ZPAR_CLIENT_NO_STALE_CHECK | ZPAR_CLIENT_NO_BATCH | ZPAR_CLIENT_WAKEABLE))
 
 ZPAR_API void zpar_client_opts_init (zpar_client_opts_t *o)
 {
@@ -252,6 +253,7 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return NULL;
     }
+    c->wake_fd = -1;
     c->connect_timeout = o.connect_timeout > 0
                              ? o.connect_timeout
                              : env_seconds ("ZPAR_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT);
@@ -292,6 +294,10 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
     }
     if (zpar__client_loop_init (c) < 0) {
         zpar__errnoprintf (err, ENOMEM, "out of memory");
+        goto error;
+    }
+    if ((o.flags & ZPAR_CLIENT_WAKEABLE) && zpar__client_wake_init (c) < 0) {
+        zpar__errnoprintf (err, errno, "cannot make the wake-up descriptor: %s", strerror (errno));
         goto error;
     }
     if (do_register (c, err) < 0)
@@ -356,6 +362,8 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
     zpar__idmap_destroy (c->queries);
     zpar__idmap_destroy (c->engines);
     zpar__reactor_destroy (c->r); /* and its watchers; the sockets are ours */
+    if (c->wake_fd >= 0)
+        close (c->wake_fd);
     for (int i = 0; i < S_COUNT; i++) {
         if (c->sock[i]) {
             /* let queued submissions leave before we go */

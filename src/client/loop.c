@@ -55,30 +55,6 @@ static zpar_msg_t *take_in (zpar_client_t *c)
 
 /* ------------------------------------------------------------- events */
 
-void zpar__client_complete (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
-{
-    if (!r)
-        return;
-    if (f->result || f->err_no) {
-        zpar_result_destroy (r); /* a late duplicate: the first answer stands */
-        return;
-    }
-    f->result = r;
-    zpar__client_window_done (c, f);
-    if (f->remote && c->nremote)
-        c->nremote--;
-    if (c->outstanding)
-        c->outstanding--;
-    free (f->req); /* done: never submitted again */
-    f->req = NULL;
-    if (f->doubt) {
-        zpar_result_destroy (f->doubt);
-        f->doubt = NULL;
-        if (c->ndoubt)
-            c->ndoubt--;
-    }
-}
-
 static void on_result (zpar_client_t *c)
 {
     zpar_future_t *f = zpar__idmap_get (c->futures, c->in->hdr.task);
@@ -128,19 +104,6 @@ static void on_stream (zpar_client_t *c, zpar_msg_t *m)
         return;
     c->out_cb (c->out_arg, (zpar_engine_id_t){st.h.engine.v}, (zpar_task_id_t){st.h.task.v},
                (int)st.stream, st.data, st.len);
-}
-
-void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text)
-{
-    f->err_no = e;
-    snprintf (f->err_text, sizeof (f->err_text), "%s", text);
-    zpar__client_window_done (c, f);
-    if (c->nremote)
-        c->nremote--;
-    if (c->outstanding)
-        c->outstanding--;
-    free (f->req); /* never submitted again */
-    f->req = NULL;
 }
 
 /* Arm the tick for `due` (monotonic us) unless it is due earlier. */

@@ -76,6 +76,11 @@ typedef struct {
     const char *const *slots;
     size_t nslots;
     uint64_t memory;
+
+    /* command: MPI ranks (0: not MPI).  With ranks the command runs as one
+     * MPI job over the slots' engines (mpi_launch.h): the child is the
+     * launcher (srun or mpirun), every rank starts through zpar-rank. */
+    unsigned ranks;
 } zpar_run_spec_t;
 
 /* A growing byte buffer. */

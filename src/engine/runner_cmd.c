@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "engine_res.h"
+#include "mpi_launch.h"
 #include "reactor.h"
 #include "runner_int.h"
 
@@ -291,8 +292,9 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
     zpar_res_plan_t *res = NULL;
     char *const *add = spec->env;
     char **envp = NULL;
-    const char *bad = NULL;
-    char why[128];
+    const char *bad = NULL, *prog = spec->argv ? spec->argv[0] : NULL;
+    zpar_mpi_launch_t mpi = {0};
+    char why[128], launcher[256];
     pid_t pid;
     int rc = 0, stage = 0;
 
@@ -314,18 +316,32 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
             return zpar__runner_fail_now (r, "bad environment entry '%s': give NAME=VALUE", bad);
         return zpar__runner_fail_now (r, "cannot build the environment: %s", strerror (errno));
     }
+    if (spec->ranks) {
+        /* an MPI task: the child is its launcher, over the slots' hosts */
+        zpar_error_t merr;
+        if (zpar__mpi_launch_task (spec->ranks, spec->slots, spec->nslots, spec->argv, envp,
+                                   spec->env, &mpi, &merr) < 0) {
+            if (envp != environ)
+                free (envp);
+            zpar__engine_res_plan_destroy (res);
+            return zpar__runner_fail_now (r, "%s", merr.text);
+        }
+        snprintf (launcher, sizeof (launcher), "%s", mpi.argv[0]);
+        prog = launcher;
+    }
     if (zpar__runner_pipe (po) < 0 || zpar__runner_pipe (pe) < 0) {
         int e = errno;
         zpar__runner_close_fd (&po[0]);
         zpar__runner_close_fd (&po[1]);
         if (envp != environ)
             free (envp);
+        zpar__mpi_launch_free (&mpi);
         zpar__engine_res_plan_destroy (res);
         return zpar__runner_fail_now (r, "cannot create pipes: %s", strerror (e));
     }
     memset (&a, 0, sizeof (a));
-    a.argv = spec->argv;
-    a.envp = envp;
+    a.argv = mpi.argv ? mpi.argv : spec->argv;
+    a.envp = mpi.envp ? mpi.envp : envp;
     a.cwd = spec->cwd && *spec->cwd ? spec->cwd : NULL;
     a.out = po[1];
     a.err = pe[1];
@@ -338,6 +354,7 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
 
     if (envp != environ)
         free (envp);
+    zpar__mpi_launch_free (&mpi);
     zpar__runner_close_fd (&po[1]);
     zpar__runner_close_fd (&pe[1]);
     if (pid < 0) {
@@ -351,18 +368,15 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
                       (unsigned long long)zpar__engine_res_plan_memory (res));
         zpar__engine_res_plan_destroy (res);
         if (stage == STAGE_CPUSET || stage == STAGE_MEMORY)
-            return zpar__runner_fail_now (r, "cannot %s for %s (%s)", what, spec->argv[0],
-                                          strerror (rc));
+            return zpar__runner_fail_now (r, "cannot %s for %s (%s)", what, prog, strerror (rc));
         if (stage == STAGE_CWD || zpar__runner_cwd_problem (a.cwd, why, sizeof (why)))
             return zpar__runner_fail_now (r, "cannot change to the working directory %s (%s)",
                                           spec->cwd, stage == STAGE_CWD ? strerror (rc) : why);
         if (stage == STAGE_EXEC && rc == ENOENT)
-            return zpar__runner_fail_now (r, "command not found: %s (%s)", spec->argv[0],
-                                          strerror (rc));
+            return zpar__runner_fail_now (r, "command not found: %s (%s)", prog, strerror (rc));
         if (stage == STAGE_EXEC && rc == EACCES)
-            return zpar__runner_fail_now (r, "cannot execute %s (%s)", spec->argv[0],
-                                          strerror (rc));
-        return zpar__runner_fail_now (r, "cannot start %s (%s)", spec->argv[0], strerror (rc));
+            return zpar__runner_fail_now (r, "cannot execute %s (%s)", prog, strerror (rc));
+        return zpar__runner_fail_now (r, "cannot start %s (%s)", prog, strerror (rc));
     }
     zpar__engine_res_plan_destroy (res);
     r->pid = pid;

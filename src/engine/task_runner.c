@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,12 @@ static int start_one (zpar_task_runner_t *tr)
     if (t->envc)
         s.env = (char *const *)t->env;
     s.cwd = t->cwd;
+    /* resources: the engines reserved for it (engine_res.h), MPI ranks
+     * (mpi_launch.h) */
+    s.slots = t->slots;
+    s.nslots = t->nslots;
+    s.memory = t->memory;
+    s.ranks = t->ranks > UINT_MAX ? UINT_MAX : (unsigned)t->ranks;
     tr->cur_inline = t->kind == ZPAR_TASK_FUNCTION && t->inline_fn;
     tr->cur_dropped = 0;
     if (!tr->cur_inline)

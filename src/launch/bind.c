@@ -531,11 +531,81 @@ int zpar__binding_apply (const zpar_topo_t *topo, const zpar_binding_t *b, int f
     return 0;
 }
 
+int zpar__binding_cores (const zpar_topo_t *topo, const zpar_binding_t *b)
+{
+    hwloc_obj_type_t type;
+    int n = 0, total;
+
+    if (!topo || !b) {
+        errno = EINVAL;
+        return -1;
+    }
+    type = hwloc_get_nbobjs_by_type (topo->t, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+    total = hwloc_get_nbobjs_by_type (topo->t, type);
+    for (int i = 0; i < total; i++) {
+        hwloc_obj_t o = hwloc_get_obj_by_type (topo->t, type, (unsigned)i);
+        if (o && o->cpuset && hwloc_bitmap_intersects (o->cpuset, b->cpuset))
+            n++;
+    }
+    return n > 0 ? n : 1;
+}
+
+int zpar__binding_gpu_names (const zpar_binding_t *b, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (!b || !buf || size == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (snprintf (buf, size, "-") >= (int)size) {
+        buf[0] = '\0';
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (int i = 0; i < b->ngpus; i++) {
+        int n = snprintf (buf + len, size - len, "%s%s:%d", i ? "," : "",
+                          gpu_kind_names[b->gpus[i].kind], b->gpus[i].index);
+        if (n < 0 || (size_t)n >= size - len) {
+            buf[0] = '\0';
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        len += (size_t)n;
+    }
+    return 0;
+}
+
+int zpar__binding_export_env (const zpar_topo_t *topo, const zpar_binding_t *b)
+{
+    char num[16], gpus[512];
+    int rc = 0;
+
+    if (!topo || !b) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (b->params.policy == ZPAR_BIND_NONE) {
+        rc |= unsetenv ("ZPAR_ENGINE_CPUSET");
+        rc |= unsetenv ("ZPAR_ENGINE_CORES");
+    } else {
+        snprintf (num, sizeof (num), "%d", zpar__binding_cores (topo, b));
+        rc |= setenv ("ZPAR_ENGINE_CPUSET", b->cpulist, 1);
+        rc |= setenv ("ZPAR_ENGINE_CORES", num, 1);
+    }
+    if (b->ngpus > 0 && zpar__binding_gpu_names (b, gpus, sizeof (gpus)) == 0)
+        rc |= setenv ("ZPAR_ENGINE_GPUS", gpus, 1);
+    else
+        rc |= unsetenv ("ZPAR_ENGINE_GPUS");
+    snprintf (num, sizeof (num), "%d", b->params.local_size);
+    rc |= setenv ("ZPAR_ENGINE_LOCAL_SIZE", num, 1);
+    return rc ? -1 : 0;
+}
+
 char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank, zpar_error_t *err)
 {
     char hostbuf[256];
     char *gpus = NULL, *line = NULL;
-    size_t size, len = 0;
+    size_t size;
 
     if (!b) {
         zpar__errnoprintf (err, EINVAL, "invalid arguments to binding report");
@@ -550,11 +620,10 @@ char *zpar__binding_report (const zpar_binding_t *b, const char *host, int rank,
     size = 8 + (size_t)b->ngpus * 20;
     if (!(gpus = malloc (size)))
         goto nomem;
+    if (zpar__binding_gpu_names (b, gpus, size) < 0)
+        goto nomem; /* cannot be: size holds every name */
     if (b->ngpus == 0)
         snprintf (gpus, size, "none");
-    for (int i = 0; i < b->ngpus; i++)
-        len += (size_t)snprintf (gpus + len, size - len, "%s%s:%d", i ? "," : "",
-                                 gpu_kind_names[b->gpus[i].kind], b->gpus[i].index);
     for (int pass = 0; pass < 2; pass++) {
         int n = snprintf (
             line, line ? size : 0, "host=%s rank=%d local_rank=%d/%d bind=%s cpus=%s gpus=%s%s%s",

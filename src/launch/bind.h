@@ -208,6 +208,23 @@ const char *zpar__binding_visible_devices (const zpar_binding_t *b, zpar_gpu_kin
 int zpar__binding_apply (const zpar_topo_t *topo, const zpar_binding_t *b, int flags,
                          zpar_error_t *err);
 
+/* The cores of b's cpuset on topo: the Core objects with at least one PU
+ * in it (PUs when the topology has no Core objects), at least 1.
+ * -1 EINVAL when topo or b is NULL. */
+int zpar__binding_cores (const zpar_topo_t *topo, const zpar_binding_t *b);
+
+/* b's GPUs as "cuda:0,rocm:1" (kind and device number, in pick order), or
+ * "-" when it has none, into buf.  0, or -1 with EINVAL (NULL argument) or
+ * ENAMETOOLONG (buf too small). */
+int zpar__binding_gpu_names (const zpar_binding_t *b, char *buf, size_t size);
+
+/* Tell the engine of this process what it holds (src/engine/engine_res.h):
+ * set ZPAR_ENGINE_CPUSET and ZPAR_ENGINE_CORES (unless the policy is none:
+ * then they are removed: not bound), ZPAR_ENGINE_GPUS (removed when it has
+ * no GPU) and ZPAR_ENGINE_LOCAL_SIZE (the node's engine count) in the
+ * environment.  0, or -1 with errno (EINVAL: NULL argument; ENOMEM). */
+int zpar__binding_export_env (const zpar_topo_t *topo, const zpar_binding_t *b);
+
 /* One --report-bindings line, malloc'd, caller frees, no newline:
  *   "host=node01 rank=3 local_rank=1/4 bind=core cpus=4-7 gpus=cuda:1,rocm:0"
  * ("gpus=none" when it has none), followed by " oversubscribed" and/or

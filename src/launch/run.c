@@ -225,6 +225,11 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     }
     if (rc == 0 && nengines > 0 && wait_engines (c, nengines, o->wait_timeout, &t) < 0)
         rc = 1;
+    /* every engine has fetched (or the job is over): a connection file
+     * must not outlive its controller, where the next launch with the same
+     * key could read it */
+    if (zpar__wireup_unpublish (w, &err) < 0)
+        fprintf (stderr, "zpar run: %s\n", err.text);
     if (rc == 0) {
         if (o->cmd && o->cmd[0]) {
             rc = run_command (o->cmd, conn);
@@ -311,6 +316,11 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
         p.gpus_per_engine = o->gpus_per_engine;
         p.local_rank = zpar__wireup_local_rank (w);
         p.local_size = zpar__wireup_local_size (w);
+        {
+            char n[16];
+            snprintf (n, sizeof (n), "%d", p.local_size);
+            setenv ("ZPAR_ENGINE_LOCAL_SIZE", n, 1); /* its memory share: engine_res.h */
+        }
         if (p.policy != ZPAR_BIND_NONE || p.gpus_per_engine > 0 || o->report_bindings) {
             if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err)) ||
                 !(b = zpar__binding_compute (topo, &p, NULL, &err))) {
@@ -327,6 +337,8 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
                 if (v)
                     setenv (zpar__gpu_env_name ((zpar_gpu_kind_t)k), v, 1);
             }
+            /* what the engine reports it holds (src/engine/engine_res.h) */
+            (void)zpar__binding_export_env (topo, b);
             report =
                 zpar__binding_report (b, zpar__wireup_hostname (w), zpar__wireup_rank (w), NULL);
             if (o->report_bindings && report) {
@@ -383,6 +395,10 @@ int zpar__run_main (const zpar_run_opts_t *o)
     zpar__wireup_params_init (&wp);
     if (o->use_mpi)
         wp.flags |= ZPAR_WIREUP_MPI;
+    if (zpar__wireup_skip_parse (getenv ("ZPAR_WIREUP_SKIP"), &wp.flags, &err) < 0) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        return 2;
+    }
     wp.connection_dir = o->connection_dir;
     if (!wp.connection_dir && zpar__zpar_dir (zdir, sizeof (zdir)) == 0 &&
         zpar__mkdir_p (zdir, 0700) == 0)
@@ -391,6 +407,20 @@ int zpar__run_main (const zpar_run_opts_t *o)
     if (!(w = zpar__wireup_create (&wp, &err))) {
         fprintf (stderr, "zpar run: %s\n", err.text);
         return 1;
+    }
+    {
+        /* which path the ranks and the endpoints took: rank 0 says it at
+         * info level (zpar run -v), and as a warning when a path that was
+         * present could not be used (the launch still works, slower or
+         * through a shared file) */
+        char what[1024];
+        zpar__wireup_describe (w, what, sizeof (what));
+        if (zpar__wireup_rank (w) == 0 && zpar__wireup_fell_back (w))
+            zpar__warn ("wire-up: %s", what);
+        else if (zpar__wireup_rank (w) == 0)
+            zpar__info ("wire-up: %s", what);
+        else
+            zpar__debug ("wire-up (rank %d): %s", zpar__wireup_rank (w), what);
     }
 #ifdef HAVE_MPI
     /* the engines-only communicator: every rank but the controller */

@@ -9,7 +9,14 @@
  *             10 ms steps, returning 4 early when cancelled
  *   zt_rank   outputs "engine=<id> rank=<rank>"
  *   zt_print  writes its input to stdout and "err\n" to stderr
+ *   zt_getenv outputs the value of the environment variable its input
+ *             names ("(unset)" when it is not set) and the number of CPUs
+ *             it may run on: "VALUE cpus=N"
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +36,7 @@ ZT_EXPORT int zt_abort (zpar_fn_ctx_t *ctx, const void *in, size_t len);
 ZT_EXPORT int zt_sleep (zpar_fn_ctx_t *ctx, const void *in, size_t len);
 ZT_EXPORT int zt_rank (zpar_fn_ctx_t *ctx, const void *in, size_t len);
 ZT_EXPORT int zt_print (zpar_fn_ctx_t *ctx, const void *in, size_t len);
+ZT_EXPORT int zt_getenv (zpar_fn_ctx_t *ctx, const void *in, size_t len);
 
 int zt_noop (zpar_fn_ctx_t *ctx, const void *in, size_t len)
 {
@@ -108,4 +116,20 @@ int zt_print (zpar_fn_ctx_t *ctx, const void *in, size_t len)
     fwrite (in, 1, len, stdout);
     fputs ("err\n", stderr);
     return 0;
+}
+
+int zt_getenv (zpar_fn_ctx_t *ctx, const void *in, size_t len)
+{
+    char name[256], buf[512];
+    const char *v;
+    cpu_set_t cs;
+    int n;
+    if (len >= sizeof (name))
+        return 2;
+    memcpy (name, in, len);
+    name[len] = '\0';
+    v = getenv (name);
+    n = snprintf (buf, sizeof (buf), "%s cpus=%d", v ? v : "(unset)",
+                  sched_getaffinity (0, sizeof (cs), &cs) == 0 ? CPU_COUNT (&cs) : -1);
+    return zpar_fn_output (ctx, buf, n > 0 && (size_t)n < sizeof (buf) ? (size_t)n : 0) < 0 ? 1 : 0;
 }

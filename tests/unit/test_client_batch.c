@@ -8,7 +8,9 @@
  * $ZPAR_CLIENT_BATCH=0 send each submit alone.  The other way: results
  * coming in batches fulfil each future once; a duplicate, a short item, an
  * item of a type the task queue does not carry and a batch whose structure
- * is broken are dropped without harm. */
+ * is broken are dropped without harm.  The done callback is called once per
+ * future as it ends, never for a duplicate; zpar_client_wake from another
+ * thread ends a zpar_client_poll at once. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -542,6 +544,92 @@ static void test_window (fake_t *h, const char *path)
     unsetenv ("ZPAR_CLIENT_WINDOW");
 }
 
+/* ---- zpar_client_on_done, zpar_client_wake */
+
+static zpar_future_t *done_seen[64];
+static int ndone, done_notdone;
+
+static void on_done (void *arg, zpar_future_t *f)
+{
+    (void)arg;
+    if (!zpar_future_done (f))
+        done_notdone++;
+    if (ndone < 64)
+        done_seen[ndone] = f;
+    ndone++;
+}
+
+static void *wake_later (void *arg)
+{
+    usleep (100000);
+    (void)zpar_client_wake (arg);
+    return NULL;
+}
+
+static void test_done_and_wake (fake_t *h, const char *path)
+{
+    zpar_future_t *f[50];
+    zpar_client_t *c;
+    pthread_t th;
+    uint64_t t0;
+    int once = 1;
+
+    errno = 0;
+    ok (zpar_client_wake (NULL) < 0 && errno == EINVAL, "zpar_client_wake (NULL): EINVAL");
+    errno = 0;
+    ok (zpar_client_on_done (NULL, on_done, NULL) < 0 && errno == EINVAL,
+        "zpar_client_on_done (NULL): EINVAL");
+    if ((c = connect_to (path, 0))) {
+        errno = 0;
+        ok (zpar_client_wake (c) < 0 && errno == EINVAL, "a client not WAKEABLE: wake is EINVAL");
+        zpar_client_destroy (c);
+    }
+    if (!(c = connect_to (path, ZPAR_CLIENT_WAKEABLE)))
+        return;
+    ok (zpar_client_on_done (c, on_done, NULL) == 0, "on_done set");
+    for (int i = 0; i < 50; i++)
+        f[i] = sub (c);
+    pthread_mutex_lock (&h->lock);
+    h->answer = 1;
+    pthread_mutex_unlock (&h->lock);
+    t0 = zpar__mono_us ();
+    while (ndone < 50 && zpar__mono_us () - t0 < 10000000)
+        (void)zpar_client_poll (c, 1.0, NULL);
+    (void)zpar_client_poll (c, 0.2, NULL); /* the duplicates the fake sends */
+    for (int i = 0; i < 50; i++) {
+        int seen = 0;
+        for (int j = 0; j < ndone && j < 64; j++)
+            seen += done_seen[j] == f[i];
+        once &= seen == 1;
+    }
+    ok (ndone == 50 && once && !done_notdone,
+        "the done callback: once per future, each done when called, none for a duplicate "
+        "(%d calls)",
+        ndone);
+    pthread_mutex_lock (&h->lock);
+    h->answer = 0;
+    pthread_mutex_unlock (&h->lock);
+
+    t0 = zpar__mono_us ();
+    ok (zpar_client_wake (c) == 0 && zpar_client_wake (c) == 0 &&
+            zpar_client_poll (c, 10.0, NULL) == 0 && zpar__mono_us () - t0 < 2000000,
+        "a wake-up given before the poll: the poll returns at once");
+    t0 = zpar__mono_us ();
+    if (pthread_create (&th, NULL, wake_later, c) == 0) {
+        int n = zpar_client_poll (c, 10.0, NULL);
+        uint64_t us = zpar__mono_us () - t0;
+        pthread_join (th, NULL);
+        ok (n == 0 && us >= 90000 && us < 3000000,
+            "a wake-up from another thread ends a 10 s poll (%.3f s)", us / 1e6);
+    }
+    t0 = zpar__mono_us ();
+    ok (zpar_client_poll (c, 0.3, NULL) == 0 && zpar__mono_us () - t0 >= 250000,
+        "the wake-up is used up: the next poll waits its time");
+    ok (zpar_client_on_done (c, NULL, NULL) == 0, "on_done unset");
+    destroy_n (c, f, 50);
+    fake_clear (h);
+}
+
 int main (void)
 {
     char dir[] = "/tmp/test_client_batch.XXXXXX", path[PATH_MAX];
@@ -563,6 +651,7 @@ int main (void)
     test_packing (&h, path);
     test_age_and_off (&h, path);
     test_window (&h, path);
+    test_done_and_wake (&h, path);
     zpar_task_destroy (task);
     fake_stop (&h);
     unlink (path);

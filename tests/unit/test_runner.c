@@ -27,6 +27,7 @@
 #include "msg.h"
 #include "reactor.h"
 #include "tap.h"
+#include "zt_runner.h"
 
 extern char **environ;
 
@@ -55,18 +56,7 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
 /* Run spec to completion; returns the result (owned by r). */
 static const zpar_run_result_t *run (zpar_run_spec_t *spec, double timeout)
 {
-    int rc;
-    zpar__runner_clear (r);
-    rc = zpar__runner_start (r, spec);
-    if (rc < 0) {
-        diag ("start failed: %s", strerror (errno));
-        return NULL;
-    }
-    if (rc == 0 && zpar__runner_wait (r, timeout) < 0) {
-        diag ("wait failed: %s", strerror (errno));
-        (void)zpar__runner_kill (r, "test timeout");
-    }
-    return zpar__runner_result (r);
+    return zt_runner_run (r, spec, timeout);
 }
 
 static zpar_run_spec_t cmd (char **argv)

@@ -21,6 +21,7 @@
 #include "engine/runner.h"
 #include "reactor.h"
 #include "tap.h"
+#include "zt_runner.h"
 
 static zpar_reactor_t *reactor;
 static zpar_runner_t *r;
@@ -42,30 +43,16 @@ static int hog (const char *mib)
 
 static const zpar_run_result_t *run (zpar_run_spec_t *spec)
 {
-    int rc;
-    zpar__runner_clear (r);
-    rc = zpar__runner_start (r, spec);
-    if (rc < 0) {
-        diag ("start failed: %s", strerror (errno));
-        return NULL;
-    }
-    if (rc == 0 && zpar__runner_wait (r, 30) < 0) {
-        diag ("wait failed: %s", strerror (errno));
-        (void)zpar__runner_kill (r, "test timeout");
-    }
-    return zpar__runner_result (r);
+    return zt_runner_run (r, spec, 30);
 }
 
 static zpar_run_spec_t cmd (char **argv, const char *const *slots, size_t nslots, uint64_t memory)
 {
-    zpar_run_spec_t s;
-    memset (&s, 0, sizeof (s));
-    s.kind = ZPAR_TASK_COMMAND;
-    s.argv = argv;
-    s.slots = slots;
-    s.nslots = nslots;
-    s.memory = memory;
-    return s;
+    return (zpar_run_spec_t){.kind = ZPAR_TASK_COMMAND,
+                             .argv = argv,
+                             .slots = slots,
+                             .nslots = nslots,
+                             .memory = memory};
 }
 
 static int has (const char *hay, const char *needle)
@@ -73,22 +60,9 @@ static int has (const char *hay, const char *needle)
     return hay && strstr (hay, needle) != NULL;
 }
 
-/* A captured stream as a string (copied: the buffers are not terminated). */
-static char *text_of (const zpar_runbuf_t *b)
+static const char *out_of (const zpar_run_result_t *res)
 {
-    static char buf[2][4096];
-    static int k;
-    char *t = buf[k++ % 2];
-    size_t n = b && b->len < sizeof (buf[0]) ? b->len : 0;
-    if (n)
-        memcpy (t, b->data, n);
-    t[n] = '\0';
-    return t;
-}
-
-static char *out_of (const zpar_run_result_t *res)
-{
-    return text_of (res ? &res->out : NULL);
+    return res ? zt_runbuf_text (&res->out) : "";
 }
 
 static char show[] = "grep Cpus_allowed_list /proc/self/status; "
@@ -212,6 +186,64 @@ static void test_errors (void)
     ok (res && res->status == ZPAR_STATUS_OK, "the runner runs the next task");
 }
 
+/* A forked function task gets the same (zt_getenv of tests/lib/testfn.c). */
+static void test_function (const char *lib)
+{
+    char s0[64], s1[64];
+    const char *slots[] = {s0, s1};
+    const zpar_run_result_t *res;
+    zpar_run_spec_t s;
+    cpu_set_t all;
+    int cpus[2], n = 0;
+
+    if (sched_getaffinity (0, sizeof (all), &all) < 0)
+        return;
+    for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+        if (CPU_ISSET (i, &all))
+            cpus[n++] = i;
+    if (n < 2)
+        return;
+    snprintf (s0, sizeof (s0), "3 nodeA %d cuda:0 0", cpus[0]);
+    snprintf (s1, sizeof (s1), "4 nodeA %d cuda:5 0", cpus[1]);
+    {
+        cpu_set_t one;
+        CPU_ZERO (&one);
+        CPU_SET (cpus[0], &one);
+        ok (sched_setaffinity (0, sizeof (one), &one) == 0, "the 'engine' is bound to cpu %d",
+            cpus[0]);
+    }
+    s = (zpar_run_spec_t){.kind = ZPAR_TASK_FUNCTION,
+                          .lib = lib,
+                          .symbol = "zt_getenv",
+                          .input = "CUDA_VISIBLE_DEVICES",
+                          .input_len = strlen ("CUDA_VISIBLE_DEVICES"),
+                          .slots = slots,
+                          .nslots = 2};
+    res = run (&s);
+    ok (res && res->status == ZPAR_STATUS_OK && res->output.len == strlen ("0,5 cpus=2") &&
+            !memcmp (res->output.data, "0,5 cpus=2", res->output.len),
+        "a function task holding 2 engines: both GPUs, both CPUs (%.*s)",
+        res ? (int)res->output.len : 0, res ? (const char *)res->output.data : "");
+    s.input = "OMP_NUM_THREADS";
+    s.input_len = strlen ("OMP_NUM_THREADS");
+    s.nslots = 0;
+    res = run (&s);
+    ok (res && res->status == ZPAR_STATUS_OK && res->output.len >= 7 &&
+            !memcmp (res->output.data, "(unset)", 7),
+        "without slots: no OMP_NUM_THREADS (%.*s)", res ? (int)res->output.len : 0,
+        res ? (const char *)res->output.data : "");
+    {
+        const char *bad[] = {"1 h 65535 - 0"};
+        s.slots = bad;
+        s.nslots = 1;
+        res = run (&s);
+        ok (res && res->status == ZPAR_STATUS_ERROR &&
+                has (res->error, "cannot bind to cpus 65535 (Invalid argument)"),
+            "a function task on a cpuset with no CPU here: error '%s'", res ? res->error : "");
+    }
+    ok (sched_setaffinity (0, sizeof (all), &all) == 0, "the 'engine' is unbound again");
+}
+
 int main (int argc, char **argv)
 {
     zpar_error_t err = {{0}};
@@ -241,6 +273,15 @@ int main (int argc, char **argv)
     test_cpuset ();
     test_memory ();
     test_errors ();
+    {
+        char lib[PATH_MAX];
+        const char *bd = getenv ("builddir");
+        snprintf (lib, sizeof (lib), "%s/tests/lib/.libs/testfn.so", bd ? bd : ".");
+        if (access (lib, R_OK) == 0)
+            test_function (lib);
+        else
+            diag ("no %s: function tasks skipped", lib);
+    }
     zpar__runner_destroy (r);
     zpar__reactor_destroy (reactor);
     return done_testing ();

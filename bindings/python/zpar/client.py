@@ -1,0 +1,688 @@
+"""zpar.Client: tasks on a zpar cluster from Python, as concurrent.futures.
+
+libzpar's client is single-threaded: every call happens in the thread that
+owns it.  Here that thread is the client's own driver thread ("zpar-client"):
+it connects, submits, polls the network and completes the futures, so that
+futures finish (and their callbacks run) while the program does something
+else, as concurrent.futures.as_completed and wait expect.  Other threads
+(the program's) hand it work through a queue and wake it with
+zpar_client_wake; they never call the C client themselves.
+"""
+
+import atexit
+import collections
+import concurrent.futures as cf
+import ctypes
+import errno as _errno
+import signal
+import threading
+import weakref
+
+from . import _lib as L
+from .errors import TaskFailed, ZparError, from_c
+
+_clients = weakref.WeakSet()  # closed at exit: what they queued leaves first
+
+
+@atexit.register
+def _close_all():
+    for c in list(_clients):
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+_Output = collections.namedtuple("Output", "engine task stream data")
+
+
+class Output(_Output):
+    """One piece of a task's output as the engine streamed it: engine (int),
+    task (id text "3.17"), stream (1 stdout, 2 stderr), data (bytes)."""
+
+    __slots__ = ()
+
+
+def _bytes_of(getter, r):
+    n = ctypes.c_size_t(0)
+    p = getter(r, ctypes.byref(n))
+    return ctypes.string_at(p, n.value) if p and n.value else b""
+
+
+def _id_text(tid):
+    return "%d.%d" % (tid >> 32, tid & 0xFFFFFFFF)
+
+
+def _id_value(task):
+    """A task id from a Future, "3.17" or an int."""
+    if isinstance(task, Future):
+        return task._tid()
+    if isinstance(task, int):
+        return task
+    t = L.TaskId()
+    if L.task_id_parse(str(task).encode(), ctypes.byref(t)) < 0:
+        raise ValueError("not a task id: %r" % (task,))
+    return t.id
+
+
+class Result:
+    """A finished task: status ("ok", "failed", "signaled", "timeout",
+    "engine-died", "error", "aborted", "dependency"), exit_code (None if
+    none), signal, wall and cpu seconds, maxrss_kb, engine, host, attempts,
+    error (zpar's text, "" if none), stdout, stderr and output (bytes: a
+    function task's output) and truncated (bit 0 stdout, bit 1 stderr)."""
+
+    __slots__ = (
+        "id", "status", "exit_code", "signal", "wall", "cpu", "maxrss_kb", "engine",
+        "host", "attempts", "error", "stdout", "stderr", "output", "truncated", "summary",
+    )
+
+    def __init__(self, r, tid):
+        st = L.result_status(r)
+        code = L.result_exit_code(r)
+        self.id = _id_text(tid)
+        self.status = L.STATUS_NAMES.get(st, str(st))
+        self.exit_code = None if code < 0 else code
+        self.signal = L.result_signal(r)
+        self.wall = L.result_wall(r)
+        self.cpu = L.result_cpu(r)
+        self.maxrss_kb = L.result_maxrss_kb(r)
+        self.engine = L.result_engine(r).id or None
+        self.host = (L.result_host(r) or b"").decode("utf-8", "replace")
+        self.attempts = L.result_attempts(r)
+        self.error = (L.result_error(r) or b"").decode("utf-8", "replace")
+        self.stdout = _bytes_of(L.result_stdout, r)
+        self.stderr = _bytes_of(L.result_stderr, r)
+        self.output = _bytes_of(L.result_output, r)
+        self.truncated = L.result_truncated(r)
+        if st == 1:
+            self.summary = None  # made when asked (str(result))
+        else:
+            buf = ctypes.create_string_buffer(512)
+            L.result_summary(r, buf, len(buf))
+            self.summary = buf.value.decode("utf-8", "replace")
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+    def as_dict(self):
+        """The result as a plain dict (a row for pandas.DataFrame)."""
+        d = {k: getattr(self, k) for k in self.__slots__ if k != "summary"}
+        d["summary"] = str(self)
+        return d
+
+    def __str__(self):
+        if self.summary is None:
+            self.summary = "%s ok: exit 0, %.3f s wall, %.3f s cpu, engine %s (%s)" % (
+                self.id, self.wall, self.cpu, self.engine, self.host)
+        return self.summary
+
+    def __repr__(self):
+        return "<zpar.Result %s>" % self
+
+
+class Future(cf.Future):
+    """The future of one task (concurrent.futures.Future): result() gives
+    its Result, or raises TaskFailed (carrying the Result and zpar's text)
+    when the task did not succeed (unless submitted with check=False);
+    other failures (the controller lost...) raise ZparError.  Works with
+    concurrent.futures.as_completed and wait.  Waiting is interrupted by
+    Ctrl-C (KeyboardInterrupt) without harm: the task goes on, the future
+    can be waited for again."""
+
+    def __init__(self, client, check=True):
+        super().__init__()
+        self._client = client
+        self._check = check
+        self._cid = 0  # the task id once the driver has submitted it
+
+    def _tid(self):
+        if not self._cid and not self.done():
+            self._client._barrier()  # submits go in order: ours has gone
+        return self._cid
+
+    @property
+    def id(self):
+        """The task id as zpar prints it ("3.17"); None if the submit failed."""
+        tid = self._tid()
+        return _id_text(tid) if tid else None
+
+    def result(self, timeout=None):
+        self._client._check_thread()
+        return super().result(timeout)
+
+    def exception(self, timeout=None):
+        self._client._check_thread()
+        return super().exception(timeout)
+
+    def cancel(self):
+        """Abort the task if it has not started (queued in the controller or
+        not sent yet); a running task goes on, its result is dropped."""
+        if not super().cancel():
+            return False
+        self._client._push(self._client._do_abort, self)
+        return True
+
+    def __repr__(self):
+        return "<zpar.Future %s %s>" % (self.id if self._cid else "-", self._state.lower())
+
+
+class OutputStream:
+    """The output of the engines as an iterator (Client.output())."""
+
+    def __init__(self, client, mine_only):
+        import queue
+
+        self._client = client
+        self._q = queue.SimpleQueue()
+        self._open = True
+        client.on_output(self._q.put, mine_only)
+
+    def until(self, futures=(), timeout=None):
+        """Iterate until every one of futures is done (then what they wrote
+        before their end), or until nothing came for timeout seconds
+        (None: no limit)."""
+        import queue
+
+        q, futs = self._q, list(futures)
+        for f in futs:
+            f.add_done_callback(lambda _f: q.put(None))
+        while self._open:
+            if futs and all(f.done() for f in futs):
+                self._client._barrier()  # the output that came before the ends
+                while not q.empty():
+                    item = q.get()
+                    if item is not None:
+                        yield item
+                return
+            try:
+                item = q.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if item is not None:
+                yield item
+
+    def __iter__(self):
+        return self.until()
+
+    def close(self):
+        if self._open:
+            self._open = False
+            self._client.on_output(None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Client:
+    """A connection to a zpar cluster, found as the CLI finds it: the given
+    connection file, else $ZPAR_CONNECTION_FILE, else this job's or this
+    machine's cluster under $ZPAR_DIR (~/.zpar).  Raises ConnectError (no
+    cluster: zpar's text says how to start one) or ZparError.
+
+    Use it as a context manager, or call close()."""
+
+    def __init__(self, connection_file=None, *, cluster_dir=None, connect_timeout=0.0,
+                 reconnect_timeout=0.0):
+        opts = L.ClientOpts()
+        L.client_opts_init(ctypes.byref(opts))
+        keep = []
+        if connection_file is not None:
+            keep.append(str(connection_file).encode())
+            opts.connection_file = keep[-1]
+        if cluster_dir is not None:
+            keep.append(str(cluster_dir).encode())
+            opts.cluster_dir = keep[-1]
+        opts.connect_timeout = connect_timeout
+        opts.reconnect_timeout = reconnect_timeout
+        opts.flags = L.CLIENT_WAKEABLE
+        err = L.Error()
+        c = L.client_connect_opts(ctypes.byref(opts), ctypes.byref(err))
+        if not c:
+            raise from_c(err, L.errcode(), "connect")
+        self._c = c
+        self._err = L.Error()  # the driver's
+        self._ops = collections.deque()
+        self._pending = {}  # C future -> Future
+        self._finished = []  # (C future, Future) completed inside the last poll
+        self._asleep = False
+        self._closing = False
+        self._closed = False
+        self._lost = None
+        self._out_cb = None
+        self._done_c = L.DONE_F(self._on_done)
+        self._output_c = L.OUTPUT_F(self._on_output)
+        L.client_on_done(c, self._done_c, None)
+        self.connection_file = L.client_connection_file(c).decode()
+        self.id = L.client_id(c)
+        self._thread = threading.Thread(target=self._drive, name="zpar-client", daemon=True)
+        self._thread.start()
+        _clients.add(self)
+
+    # ------------------------------------------------------------ driver
+
+    def _drive(self):
+        # Ctrl-C and the like go to the program's threads, never to this one
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM,
+                                                      signal.SIGHUP, signal.SIGQUIT})
+        except (AttributeError, ValueError, OSError):
+            pass
+        c, err, ops = self._c, self._err, self._ops
+        while True:
+            while ops:
+                op = ops.popleft()
+                try:
+                    op[0](*op[1:])
+                except BaseException as e:  # an op's own future gets it; never the loop
+                    if len(op) > 1 and isinstance(op[-1], cf.Future) and not op[-1].done():
+                        op[-1].set_exception(e)
+            if self._finished:
+                self._complete()
+            if self._closing:
+                break
+            self._asleep = True
+            if ops:
+                self._asleep = False
+                continue
+            n = L.client_poll(c, 1.0, ctypes.byref(err))
+            self._asleep = False
+            if n < 0:
+                self._poll_failed(L.errcode(), err)
+            if self._finished:
+                self._complete()
+        self._fail_pending(ZparError("the client was closed", _errno.ENOTCONN))
+        L.client_on_output(c, ctypes.cast(None, L.OUTPUT_F), None, 0)
+        L.client_destroy(c)
+        self._c = None
+
+    def _on_done(self, arg, f):
+        # inside zpar_client_poll: note it, act after it returns
+        fut = self._pending.pop(f, None)
+        if fut is not None:
+            self._finished.append((f, fut))
+
+    def _complete(self):
+        done, self._finished = self._finished, []
+        err = self._err
+        for f, fut in done:
+            r = L.future_result(f)
+            if r:
+                res = Result(r, fut._cid)
+                exc = TaskFailed(res) if fut._check and res.status != "ok" else None
+            else:  # a final error without a result
+                L.future_wait(f, 0, ctypes.byref(err))
+                res, exc = None, from_c(err, L.errcode())
+            L.future_destroy(f)
+            if fut.cancelled():
+                continue
+            if exc is None:
+                fut.set_result(res)
+            else:
+                fut.set_exception(exc)
+
+    def _poll_failed(self, code, err):
+        e = from_c(err, code)
+        if code == _errno.EHOSTDOWN and self._pending:
+            # lost for longer than the reconnect timeout: the waits end
+            self._lost = e
+            self._fail_pending(e)
+        elif code != _errno.EHOSTDOWN:
+            self._lost = e
+
+    def _fail_pending(self, exc):
+        pending, self._pending = self._pending, {}
+        for f, fut in pending.items():
+            L.future_destroy(f)
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def _push(self, *op):
+        if self._closing:
+            raise ZparError("the client is closed", _errno.ENOTCONN)
+        self._ops.append(op)
+        if self._asleep:
+            L.client_wake(self._c)
+
+    def _check_thread(self):
+        if threading.current_thread() is self._thread:
+            raise ZparError("a zpar wait inside a callback of the same client would never end",
+                            _errno.EDEADLK)
+
+    def _call(self, fn, *args):
+        """Run fn(*args) in the driver and return what it returns."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        box = cf.Future()
+        self._push(self._run_into, fn, args, box)
+        return box.result()
+
+    @staticmethod
+    def _run_into(fn, args, box):
+        try:
+            box.set_result(fn(*args))
+        except BaseException as e:
+            box.set_exception(e)
+
+    def _barrier(self):
+        self._call(lambda: None)
+
+    # ------------------------------------------------------------ tasks
+
+    def _task(self, t, retries, timeout, after, targets, env, cwd, priority, stop_signal,
+              output_cap, resources):
+        try:
+            bad = None
+            if retries is not None and L.task_set_retries(t, int(retries)) < 0:
+                bad = "retries"
+            if timeout is not None and L.task_set_timeout(t, float(timeout)) < 0:
+                bad = "timeout"
+            if stop_signal is not None:
+                sig, grace = stop_signal if isinstance(stop_signal, tuple) else (stop_signal, 1.0)
+                if L.task_set_stop_signal(t, int(sig), float(grace)) < 0:
+                    bad = "stop_signal"
+            for dep in ([after] if isinstance(after, (Future, str, int)) else after or ()):
+                if L.task_add_after(t, L.TaskId(_id_value(dep))) < 0:
+                    bad = "after"
+            for e in ([targets] if isinstance(targets, int) else targets or ()):
+                if L.task_add_target(t, L.EngineId(int(e))) < 0:
+                    bad = "targets"
+            for k, v in (env or {}).items():
+                if L.task_setenv(t, str(k).encode(), str(v).encode()) < 0:
+                    bad = "env %s" % k
+            if cwd is not None and L.task_set_cwd(t, str(cwd).encode()) < 0:
+                bad = "cwd"
+            if priority is not None and L.task_set_priority(t, int(priority)) < 0:
+                bad = "priority"
+            if output_cap is not None and L.task_set_output_cap(t, int(output_cap)) < 0:
+                bad = "output_cap"
+            if resources:
+                self._resources(t, resources)
+            if bad:
+                raise ValueError("zpar: bad task option %s" % bad)
+        except BaseException:
+            L.task_destroy(t)
+            raise
+        return t
+
+    @staticmethod
+    def _resources(t, res):
+        if L.task_set_resources is None:
+            raise ZparError("this libzpar has no zpar_task_set_resources: cores=, gpus=, "
+                            "memory=, ranks=, nodes=, ranks_per_node= need a newer zpar",
+                            _errno.ENOSYS)
+        r = L.Resources()
+        for k, v in res.items():
+            setattr(r, k, int(v))
+        if L.task_set_resources(t, ctypes.byref(r)) < 0:
+            raise ValueError("zpar: bad resources %r" % (res,))
+
+    def submit(self, argv, *, retries=None, timeout=None, after=None, targets=None, env=None,
+               cwd=None, priority=None, stop_signal=None, output_cap=None, engine=None,
+               check=True, cores=None, gpus=None, memory=None, ranks=None, nodes=None,
+               ranks_per_node=None):
+        """Submit a command (argv: a list of strings; argv[0] searched in
+        the engine's PATH) and return its Future.  Load-balanced unless
+        engine= names one engine (a direct task).  retries: extra attempts;
+        timeout: seconds; after: futures/ids that must succeed first;
+        targets: the engines allowed; env: a dict added to the
+        environment; cwd; priority (higher first); stop_signal: what the
+        timeout sends first (signum, or (signum, grace seconds));
+        output_cap: bytes of stdout/stderr kept; cores, gpus, memory
+        (bytes), ranks, nodes, ranks_per_node: what the task needs (see
+        doc/sweeps.md).  check=False: a task that fails gives its Result
+        instead of raising TaskFailed."""
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("argv must be a list of strings, e.g. ['sh', '-c', %r]" % (argv,))
+        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+        if not args:
+            raise ValueError("argv is empty")
+        arr = (ctypes.c_char_p * (len(args) + 1))(*args)
+        t = L.task_command(arr)
+        if not t:
+            raise ZparError("cannot make the task", L.errcode())
+        res = {k: v for k, v in (("cores", cores), ("gpus", gpus), ("memory", memory),
+                                 ("ranks", ranks), ("nodes", nodes),
+                                 ("ranks_per_node", ranks_per_node)) if v is not None}
+        return self._submit(self._task(t, retries, timeout, after, targets, env, cwd, priority,
+                                       stop_signal, output_cap, res), engine, check)
+
+    def function(self, lib, symbol, input=b"", *, inline=False, engine=None, check=True,
+                 **options):
+        """Submit a C function task: the engine dlopen()s lib and calls
+        symbol (a zpar_task_fn) with input (bytes); Result.output holds
+        what it wrote with zpar_fn_output.  inline=True runs it in the
+        engine's own process.  Other options as submit()."""
+        data = bytes(input)
+        t = L.task_function(str(lib).encode(), str(symbol).encode(), data, len(data))
+        if not t:
+            raise ZparError("cannot make the function task", L.errcode())
+        if inline and L.task_set_inline(t, 1) < 0:
+            L.task_destroy(t)
+            raise ValueError("zpar: bad option inline")
+        res = {k: options.pop(k) for k in ("cores", "gpus", "memory", "ranks", "nodes",
+                                            "ranks_per_node") if options.get(k) is not None}
+        keys = ("retries", "timeout", "after", "targets", "env", "cwd", "priority",
+                "stop_signal", "output_cap")
+        for k in options:
+            if k not in keys:
+                raise TypeError("function() got an unexpected keyword argument %r" % k)
+        return self._submit(self._task(t, *(options.get(k) for k in keys), res), engine, check)
+
+    def _submit(self, t, engine, check):
+        fut = Future(self, check)
+        try:
+            self._push(self._do_submit, t, engine, fut)
+        except BaseException:
+            L.task_destroy(t)
+            raise
+        return fut
+
+    def _do_submit(self, t, engine, fut):
+        err = self._err
+        try:
+            if fut.cancelled():
+                return
+            if self._lost is not None and self._lost.errno != _errno.EHOSTDOWN:
+                raise self._lost
+            if engine is None:
+                f = L.submit(self._c, t, ctypes.byref(err))
+            else:
+                f = L.submit_to(self._c, L.EngineId(int(engine)), t, ctypes.byref(err))
+            if not f:
+                raise from_c(err, L.errcode(), "submit")
+        finally:
+            L.task_destroy(t)
+        fut._cid = L.future_id(f).id
+        self._pending[f] = fut
+        if L.future_done(f):  # answered at once (e.g. a held task aborted)
+            self._on_done(None, f)
+
+    def _do_abort(self, fut):
+        if fut._cid:
+            L.client_abort(self._c, L.TaskId(fut._cid), ctypes.byref(self._err))
+
+    def map(self, argv_template, iterable, *, timeout=None, **options):
+        """Run argv_template once per item, like Executor.map: every task is
+        submitted at once, results come back in order (an iterator of
+        Results; the first task that failed raises TaskFailed there).
+        Each string of the template is formatted with the item: a dict
+        fills {name} fields, a tuple {0} {1}..., anything else {} / {0}."""
+        futs = []
+        for item in iterable:
+            if isinstance(item, dict):
+                argv = [a.format(**item) for a in argv_template]
+            elif isinstance(item, tuple):
+                argv = [a.format(*item) for a in argv_template]
+            else:
+                argv = [a.format(item) for a in argv_template]
+            futs.append(self.submit(argv, **options))
+
+        def results():
+            try:
+                for f in futs:
+                    yield f.result(timeout)
+            finally:
+                for f in futs:
+                    f.cancel()
+
+        return results()
+
+    def px(self, argv, *, targets=None, timeout=None, **options):
+        """Run argv on every live engine (or on the engines listed in
+        targets) at once; wait for all and return {engine: Result}, in
+        engine order (failed tasks included: check result.ok)."""
+        engines = targets if targets is not None else [
+            e["id"] for e in self.engines() if e["state"] != "dead"]
+        futs = {e: self.submit(argv, engine=e, check=False, **options) for e in engines}
+        done, _ = cf.wait(list(futs.values()), timeout=timeout)
+        return {e: f.result(0) for e, f in sorted(futs.items()) if f in done}
+
+    # ------------------------------------------------------------ queries
+
+    def _q_engines(self):
+        lst = ctypes.POINTER(L.EngineInfo)()
+        n = ctypes.c_size_t(0)
+        if L.client_engines(self._c, ctypes.byref(lst), ctypes.byref(n),
+                            ctypes.byref(self._err)) < 0:
+            raise from_c(self._err, L.errcode(), "engines")
+        try:
+            return [{"id": lst[i].id.id, "host": lst[i].host.decode("utf-8", "replace"),
+                     "pid": lst[i].pid, "rank": lst[i].rank, "state": lst[i].state.decode(),
+                     "outstanding": lst[i].outstanding} for i in range(n.value)]
+        finally:
+            L.free(lst)
+
+    def engines(self):
+        """The engines the controller knows, as dicts (id, host, pid, rank,
+        state "idle"/"busy"/"dead", outstanding)."""
+        return self._call(self._q_engines)
+
+    def _q_status(self):
+        st = L.QueueStatus()
+        if L.client_queue_status(self._c, ctypes.byref(st), ctypes.byref(self._err)) < 0:
+            raise from_c(self._err, L.errcode(), "status")
+        d = {k: getattr(st, k) for k, _ in L.QueueStatus._fields_}
+        d["records_error"] = st.records_error.decode("utf-8", "replace")
+        d["engines"] = self._q_engines()
+        d["outstanding"] = len(self._pending)
+        return d
+
+    def status(self):
+        """The controller's counts (pending, running, completed, failed,
+        dropped, duplicates, records_*), the engines (a list of dicts) and
+        this client's unfinished tasks (outstanding), as one dict."""
+        return self._call(self._q_status)
+
+    def _q_wait_engines(self, n, timeout):
+        k = L.client_wait_engines(self._c, n, timeout, ctypes.byref(self._err))
+        if k < 0:
+            raise from_c(self._err, L.errcode())
+        return k
+
+    def wait_engines(self, n, timeout=60.0):
+        """Wait until n engines are alive; their number, or ZparError
+        (ETIMEDOUT: zpar says how many came)."""
+        return self._call(self._q_wait_engines, int(n), float(timeout))
+
+    def abort(self, task):
+        """Abort a queued task (a Future, or an id "3.17" of any client)."""
+        tid = _id_value(task)
+
+        def op():
+            if L.client_abort(self._c, L.TaskId(tid), ctypes.byref(self._err)) < 0:
+                raise from_c(self._err, L.errcode(), "abort")
+
+        self._call(op)
+
+    def interrupt(self, engine):
+        """Interrupt (SIGINT, then kill) the task engine runs now."""
+
+        def op():
+            if L.client_interrupt(self._c, L.EngineId(int(engine)), ctypes.byref(self._err)) < 0:
+                raise from_c(self._err, L.errcode(), "interrupt")
+
+        self._call(op)
+
+    def shutdown(self):
+        """Stop the whole cluster (controller and engines)."""
+
+        def op():
+            if L.client_shutdown(self._c, ctypes.byref(self._err)) < 0:
+                raise from_c(self._err, L.errcode(), "shutdown")
+
+        self._call(op)
+
+    # ------------------------------------------------------------ output
+
+    def _on_output(self, arg, engine, task, stream, data, n):
+        cb = self._out_cb
+        if cb is not None:
+            try:
+                cb(Output(engine.id, _id_text(task.id), stream, ctypes.string_at(data, n)))
+            except Exception:  # a callback's error must not stop the client
+                pass
+
+    def on_output(self, callback, mine_only=False):
+        """Call callback(Output) for every piece of output the engines
+        stream (this client's tasks only with mine_only), from the
+        client's thread: keep it short, and do not wait on futures in it.
+        None unsubscribes."""
+
+        def op():
+            self._out_cb = callback
+            cb = self._output_c if callback is not None else ctypes.cast(None, L.OUTPUT_F)
+            if L.client_on_output(self._c, cb, None, 1 if mine_only else 0) < 0:
+                raise ZparError("cannot subscribe to the output", L.errcode())
+
+        self._call(op)
+
+    def output(self, mine_only=True):
+        """An OutputStream: subscribes at once (make it before submitting
+        the tasks whose output you want from their first byte), yields
+        Output tuples as they arrive, unsubscribes when closed:
+
+            with c.output() as out:
+                fs = [c.submit(...) for ...]
+                for o in out.until(fs):
+                    print(o.engine, o.data)
+        """
+        return OutputStream(self, mine_only)
+
+    # ------------------------------------------------------------ the end
+
+    def close(self):
+        """Send what is queued, disconnect and stop the client's thread.
+        Futures not done fail with ZparError (ENOTCONN)."""
+        if self._closed:
+            return
+        self._closed = True
+        if threading.current_thread() is self._thread:
+            self._closing = True
+            return
+        self._ops.append((self._set_closing,))
+        if self._asleep and self._c:
+            L.client_wake(self._c)
+        self._thread.join()
+
+    def _set_closing(self):
+        self._closing = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return "<zpar.Client %s %s>" % (self.id, self.connection_file)
