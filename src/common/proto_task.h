@@ -79,6 +79,10 @@ static inline int zpar__proto_task_has_res (const zpar_proto_task_t *t)
 int zpar__proto_task_body_slots (const void *body, size_t blen, const char *const *slots,
                                  size_t nslots, uint8_t **out, size_t *outlen);
 
+/* zpar_resources_set (zpar.h), for the library and the sweep. */
+int zpar__resources_set (zpar_resources_t *r, const char *key, const char *value,
+                         zpar_error_t *err);
+
 /* One SLOT: an engine a task holds.  On the wire "ENGINE_ID HOST CPUSET
  * GPUS MEMBYTES", single spaces: ENGINE_ID decimal 1..2^32-1; HOST the
  * engine's node as its registration named it (no space, no control
