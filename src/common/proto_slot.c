@@ -243,3 +243,12 @@ int zpar__proto_task_body_slots (const void *body, size_t blen, const char *cons
     *outlen = len;
     return 0;
 }
+
+size_t zpar__proto_task_body_copy (const zpar_msg_t *m, const zpar_proto_task_t *t, uint8_t *out)
+{
+    if (t->nslots)
+        return zpar__msg_body_without (m, ZPAR_F_SLOT, out);
+    if (m->len)
+        memcpy (out, m->body, m->len);
+    return m->len;
+}

@@ -108,6 +108,22 @@ static unsigned count_gpus (const char *gpus)
     return n;
 }
 
+/* g->eng has an entry for eid (new ones zeroed, with room to grow by
+ * half again): 0 / -1 ENOMEM. */
+static int eng_room (struct zpar_gang *g, uint32_t eid)
+{
+    size_t want = (size_t)eid + 1 + eid / 2;
+    gengine_t *grown;
+    if (eid < g->neng)
+        return 0;
+    if (!(grown = realloc (g->eng, want * sizeof (*grown))))
+        return -1;
+    memset (grown + g->neng, 0, (want - g->neng) * sizeof (*grown));
+    g->eng = grown;
+    g->neng = (uint32_t)want;
+    return 0;
+}
+
 int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot)
 {
     struct zpar_gang *g = gang (s);
@@ -120,17 +136,8 @@ int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, con
         errno = EINVAL;
         return -1;
     }
-    if (eid >= g->neng) {
-        uint32_t n = g->neng ? g->neng : 16;
-        gengine_t *ne;
-        while (n <= eid)
-            n *= 2;
-        if (!(ne = realloc (g->eng, n * sizeof (*ne))))
-            return -1;
-        memset (ne + g->neng, 0, (n - g->neng) * sizeof (*ne));
-        g->eng = ne;
-        g->neng = n;
-    }
+    if (eng_room (g, eid) < 0)
+        return -1;
     if (!(copy = strdup (slot)))
         return -1;
     e = &g->eng[eid];

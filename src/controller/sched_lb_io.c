@@ -225,16 +225,9 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
     }
     p->hdr = *h;
     p->idlen = (uint32_t)idlen;
-    p->blen = (uint32_t)blen;
     if (idlen)
         memcpy (p->data, zmq_msg_data (&f->part[0]), idlen);
-    if (pt->nslots) {
-        /* only the scheduler places: the slots a client sent are dropped */
-        p->blen = (uint32_t)zpar__msg_body_without (io->scratch, ZPAR_F_SLOT, p->data + idlen);
-        pt->nslots = 0;
-        pt->slots = NULL;
-    } else if (blen)
-        memcpy (p->data + idlen, zmq_msg_data (&f->part[f->delim + 3]), blen);
+    p->blen = (uint32_t)zpar__proto_task_body_copy (io->scratch, pt, p->data + idlen);
     *t = (zpar_sched_lb_task_t){
         .id = pt->h.task,
         .client = pt->h.client,
@@ -246,17 +239,8 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
         .nafter = pt->nafter,
         .payload = p,
         .timeout_ms = pt->timeout_ms,
+        .res = zpar__proto_task_res (pt, &io->res) ? &io->res : NULL, /* the policy copies it */
     };
-    if (zpar__proto_task_has_res (pt)) {
-        /* pt is cleared by the caller after the submit: the policy copies */
-        io->res = (zpar_resources_t){.cores = (unsigned)pt->cores,
-                                     .gpus = (unsigned)pt->gpus,
-                                     .memory = pt->memory,
-                                     .ranks = (unsigned)pt->ranks,
-                                     .nodes = (unsigned)pt->nodes,
-                                     .ranks_per_node = (unsigned)pt->ranks_per_node};
-        t->res = &io->res;
-    }
     return p;
 }
 
