@@ -11,6 +11,7 @@
 # first send to the last reply; controller_cpu_s: its CPU meanwhile;
 # resent: registrations sent again after 1 s without a reply), then one
 # line per case:  registrations engines=N relays=R registered_s=...
+# watch_lost: engines the heartbeat thread was never told to watch.
 # It measures the controller, not the relays, the engines' other sockets
 # or the heartbeat (bench/many.sh does those).  Every wait is bounded.
 set -u
@@ -54,6 +55,9 @@ for c in $cases; do
 	echo "== $n engines through $r relays"
 	timeout 300 "$storm" -n "$n" -r "$r" --connection-file "$D/engine.json" --pid "$cpid" \
 		--timeout 240 >"$D/out" 2>&1 || rc=1
+	# engines the heartbeat thread was never told to watch (its pipe full):
+	# each would be nudged to register again at its first pong
+	echo "watch_lost $(grep -c "cannot tell the heartbeat thread to watch" "$D/controller.log")" >>"$D/out"
 	cat "$D/out"
 	lines="${lines}registrations $(awk '{ printf "%s=%s ", $1, $2 }' "$D/out")
 "

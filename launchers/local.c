@@ -1,20 +1,15 @@
 /* local.c - the local launch back end: a controller and N engines as
- * background processes of this machine, recorded in <dir>/pids.
- *
- * The pids file has one line per process the start launched:
- *     controller <pid> <starttime>
- *     engine <n> <pid> <starttime>
- * where starttime is field 22 of /proc/<pid>/stat, so that a recycled pid
- * is never mistaken for ours.  Only processes recorded there, still
- * running zpar (checked in /proc/<pid>/cmdline) are ever signalled.  The
- * pids file, created with O_EXCL, doubles as a lock against a concurrent
- * start in the same directory.
+ * background processes of this machine, recorded in <dir>/pids
+ * (local_procs.h).  The pids file, created with O_EXCL, doubles as a lock
+ * against a concurrent start in the same directory.
  *
  * With o->tie the controller and engines are tied to the starting process
  * (subproc.h): they watch a pipe whose write end only the starter holds,
  * and stop (SIGTERM, then SIGKILL after ZPAR_TIE_GRACE s) when it closes,
  * i.e. when the starter dies, even by SIGKILL, or closes info->tie_fd.
- * Without it (`zpar cluster start`) the cluster outlives the command. */
+ * Without it (`zpar cluster start`) the cluster outlives the command.
+ * The engines' relay, when they have one: local_relay.h; a stop ends it
+ * after the controller and the engines. */
 #include "config.h"
 
 #include <errno.h>
@@ -31,6 +26,8 @@
 #include "common.h"
 #include "conn.h"
 #include "error.h"
+#include "local_procs.h"
+#include "local_relay.h"
 #include "subproc.h"
 #include "zpar.h"
 
@@ -40,193 +37,20 @@
 /* How long a stop gives the controller to answer the shutdown request. */
 #define SHUTDOWN_CONNECT_TIMEOUT 3.0
 
-typedef struct {
-    int is_controller;
-    unsigned n; /* engine number */
-    pid_t pid;
-    unsigned long long start;
-} proc_rec_t;
-
-typedef struct {
-    proc_rec_t *v;
-    size_t n, cap;
-} proc_list_t;
-
-/* ------------------------------------------------------------------ /proc */
-
-/* Field 22 (starttime) and the state letter of /proc/<pid>/stat. */
-static int proc_stat (pid_t pid, unsigned long long *start, char *state)
-{
-    char path[64], buf[1024], *p;
-    FILE *f;
-    size_t len;
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen (path, "r")))
-        return -1;
-    len = fread (buf, 1, sizeof (buf) - 1, f);
-    fclose (f);
-    buf[len] = '\0';
-    if (!(p = strrchr (buf, ')')))
-        return -1;
-    p++;
-    while (*p == ' ')
-        p++;
-    if (state)
-        *state = *p;
-    /* p is at field 3; skip to field 22 */
-    for (int field = 3; field < 22; field++) {
-        p = strchr (p, ' ');
-        if (!p)
-            return -1;
-        p++;
-    }
-    if (start)
-        *start = strtoull (p, NULL, 10);
-    return 0;
-}
-
-/* 1 if pid is alive (not a zombie), runs a zpar binary as controller or
- * engine, and (when start != 0) started at start. */
-static int proc_is_ours (pid_t pid, unsigned long long start)
-{
-    char path[64], buf[4096], state = '?';
-    unsigned long long st = 0;
-    const char *base, *arg1;
-    size_t len;
-    FILE *f;
-
-    if (pid <= 1 || proc_stat (pid, &st, &state) < 0 || state == 'Z' || state == 'X')
-        return 0;
-    if (start && st != start)
-        return 0;
-    snprintf (path, sizeof (path), "/proc/%d/cmdline", (int)pid);
-    if (!(f = fopen (path, "r")))
-        return 0;
-    len = fread (buf, 1, sizeof (buf) - 1, f);
-    fclose (f);
-    buf[len] = '\0';
-    if (!len)
-        return 0;
-    base = strrchr (buf, '/');
-    base = base ? base + 1 : buf;
-    if (!strstr (base, "zpar"))
-        return 0;
-    arg1 = buf + strlen (buf) + 1;
-    if (arg1 >= buf + len)
-        return 0;
-    return !strcmp (arg1, "controller") || !strcmp (arg1, "engine");
-}
-
-/* ------------------------------------------------------------------ pids file */
-
-static int list_add (proc_list_t *l, int is_controller, unsigned n, pid_t pid,
-                     unsigned long long start)
-{
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        proc_rec_t *nv = realloc (l->v, ncap * sizeof (*nv));
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n].is_controller = is_controller;
-    l->v[l->n].n = n;
-    l->v[l->n].pid = pid;
-    l->v[l->n].start = start;
-    l->n++;
-    return 0;
-}
-
-/* Read <dir>/pids.  -1 ENOENT if there is none. */
-static int pids_read (const char *dir, proc_list_t *l)
-{
-    char line[256], path[PATH_MAX];
-    FILE *f;
-    snprintf (path, sizeof (path), "%s/pids", dir);
-    if (!(f = fopen (path, "r")))
-        return -1;
-    while (fgets (line, sizeof (line), f)) {
-        unsigned n = 0;
-        int pid = 0;
-        unsigned long long st = 0;
-        if (sscanf (line, "controller %d %llu", &pid, &st) >= 1 && pid > 1)
-            list_add (l, 1, 0, pid, st);
-        else if (sscanf (line, "engine %u %d %llu", &n, &pid, &st) >= 2 && pid > 1)
-            list_add (l, 0, n, pid, st);
-    }
-    fclose (f);
-    return 0;
-}
-
-/* Record pid in l and in the pids file fd. */
-static int record (int fd, proc_list_t *l, int is_controller, unsigned n, pid_t pid)
-{
-    unsigned long long st = 0;
-    char line[128];
-    int len;
-    /* the child may not have exec'd yet, but its starttime is already fixed */
-    (void)proc_stat (pid, &st, NULL);
-    if (list_add (l, is_controller, n, pid, st) < 0)
-        return -1;
-    if (is_controller)
-        len = snprintf (line, sizeof (line), "controller %d %llu\n", (int)pid, st);
-    else
-        len = snprintf (line, sizeof (line), "engine %u %d %llu\n", n, (int)pid, st);
-    return write (fd, line, (size_t)len) == len ? 0 : -1;
-}
-
-static size_t count_alive (const proc_list_t *l)
-{
-    size_t alive = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (proc_is_ours (l->v[i].pid, l->v[i].start))
-            alive++;
-    return alive;
-}
-
-static void signal_alive (const proc_list_t *l, int sig)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (proc_is_ours (l->v[i].pid, l->v[i].start))
-            kill (l->v[i].pid, sig);
-}
-
-/* Reap those of l that are our children and exited (a start in this
- * process), quietly; others' children are none of our business. */
-static void reap (const proc_list_t *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        (void)waitpid (l->v[i].pid, NULL, WNOHANG);
-}
-
-/* Wait until none of l is alive, at most timeout seconds. */
-static int wait_gone (const proc_list_t *l, double timeout)
-{
-    double end = zpar__mono_s () + timeout;
-    for (;;) {
-        reap (l);
-        if (count_alive (l) == 0)
-            return 0;
-        if (zpar__mono_s () >= end)
-            return -1;
-        zpar__sleep_s (0.01);
-    }
-}
-
-/* After a shutdown request: wait for everything to exit, but once the
- * controller is gone give the engines only ENGINE_GRACE more seconds. */
-static int wait_shutdown (const proc_list_t *l, double timeout)
+/* After a shutdown request: wait for the controller and the engines to
+ * exit (the relay stays until told), but once the controller is gone give
+ * the engines only ENGINE_GRACE more seconds. */
+static int wait_shutdown (const zpar_proc_list_t *l, double timeout)
 {
     double now = zpar__mono_s (), end = now + timeout, ctl_gone_at = 0;
     for (;;) {
         int ctl_alive = 0;
-        reap (l);
-        if (count_alive (l) == 0)
+        zpar__procs_reap (l);
+        if (zpar__procs_alive (l, 0) == 0)
             return 0;
         now = zpar__mono_s ();
         for (size_t i = 0; i < l->n; i++)
-            if (l->v[i].is_controller && proc_is_ours (l->v[i].pid, l->v[i].start))
+            if (l->v[i].is_controller && zpar__proc_is_ours (l->v[i].pid, l->v[i].start))
                 ctl_alive = 1;
         if (!ctl_alive && ctl_gone_at == 0)
             ctl_gone_at = now;
@@ -238,17 +62,17 @@ static int wait_shutdown (const proc_list_t *l, double timeout)
 
 /* SIGTERM, then SIGKILL after grace seconds: only the recorded processes.
  * Returns how many needed SIGKILL. */
-static size_t terminate (const proc_list_t *l, double grace)
+static size_t terminate (const zpar_proc_list_t *l, double grace)
 {
     size_t killed = 0;
-    if (count_alive (l) == 0)
+    if (zpar__procs_alive (l, 1) == 0)
         return 0;
-    signal_alive (l, SIGTERM);
-    if (wait_gone (l, grace) == 0)
+    zpar__procs_signal (l, SIGTERM);
+    if (zpar__procs_wait_gone (l, grace) == 0)
         return 0;
-    killed = count_alive (l);
-    signal_alive (l, SIGKILL);
-    (void)wait_gone (l, 2.0);
+    killed = zpar__procs_alive (l, 1);
+    zpar__procs_signal (l, SIGKILL);
+    (void)zpar__procs_wait_gone (l, 2.0);
     return killed;
 }
 
@@ -265,7 +89,7 @@ static void remove_files (const char *dir)
 /* Stop the children this process started (they cannot have been recycled:
  * they are not reaped yet, so no cmdline check is needed or even possible
  * before they exec). */
-static void kill_children (const proc_list_t *l)
+static void kill_children (const zpar_proc_list_t *l)
 {
     double end = zpar__mono_s () + 2.0;
     size_t left = 0;
@@ -292,7 +116,7 @@ static void kill_children (const proc_list_t *l)
 int zpar__local_running (const char *dir, const char *dir_opt, int *stale, zpar_error_t *err)
 {
     char path[PATH_MAX], host[256] = "";
-    proc_list_t l = {0};
+    zpar_proc_list_t l = {0};
     zpar_conninfo_t ci;
     int running = 0;
 
@@ -302,9 +126,9 @@ int zpar__local_running (const char *dir, const char *dir_opt, int *stale, zpar_
         errno = EINVAL;
         return zpar__errprintf (err, "no cluster directory");
     }
-    if (pids_read (dir, &l) == 0) {
+    if (zpar__procs_read (dir, &l) == 0) {
         for (size_t i = 0; i < l.n; i++)
-            if (proc_is_ours (l.v[i].pid, l.v[i].start)) {
+            if (zpar__proc_is_ours (l.v[i].pid, l.v[i].start)) {
                 zpar__errprintf (err,
                                  "a cluster is already running in %s (%s pid %d): use it "
                                  "(zpar status), stop it with 'zpar cluster stop%s%s', or "
@@ -353,7 +177,7 @@ static int cancelled (const zpar_launch_opts_t *o)
     return o->cancel && o->cancel (o->cancel_arg);
 }
 
-static void set_log (zpar_launch_info_t *info, const char *dir, const proc_rec_t *r)
+static void set_log (zpar_launch_info_t *info, const char *dir, const zpar_proc_rec_t *r)
 {
     if (!info)
         return;
@@ -364,7 +188,7 @@ static void set_log (zpar_launch_info_t *info, const char *dir, const proc_rec_t
 }
 
 /* A recorded child that exited: its record (and wait status), or NULL. */
-static const proc_rec_t *exited_child (const proc_list_t *l, int *status)
+static const zpar_proc_rec_t *exited_child (const zpar_proc_list_t *l, int *status)
 {
     for (size_t i = 0; i < l->n; i++)
         if (waitpid (l->v[i].pid, status, WNOHANG) == l->v[i].pid)
@@ -373,7 +197,7 @@ static const proc_rec_t *exited_child (const proc_list_t *l, int *status)
 }
 
 typedef struct {
-    const proc_list_t *l;
+    const zpar_proc_list_t *l;
     const char *dir;
     zpar_launch_info_t *info;
 } start_check_t;
@@ -382,12 +206,15 @@ typedef struct {
 static int check_children (void *arg, zpar_error_t *err)
 {
     start_check_t *sc = arg;
-    const proc_rec_t *gone;
+    const zpar_proc_rec_t *gone;
     int status = 0;
     if (!(gone = exited_child (sc->l, &status)))
         return 0;
     if (gone->is_controller)
         zpar__errnoprintf (err, ECHILD, "the controller exited during start-up");
+    else if (gone->is_relay)
+        zpar__errnoprintf (err, ECHILD, "the relay exited during start-up: see %s/relay.log",
+                           sc->dir);
     else
         zpar__errnoprintf (
             err, ECHILD, "engine %u exited during start-up (%s %d): see %s/engine-%u.log", gone->n,
@@ -413,8 +240,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
                         zpar_launch_info_t *info, zpar_error_t *err)
 {
     char self[PATH_MAX], client_path[PATH_MAX], engine_path[PATH_MAX], pids_path[PATH_MAX];
-    char log[PATH_MAX], idbuf[32];
-    proc_list_t l = {0};
+    char log[PATH_MAX], idbuf[32], rdir[PATH_MAX];
+    zpar_proc_list_t l = {0};
     zpar_client_t *client = NULL;
     int fd = -1, status = 0, e, tie_w = -1, tie_r = -1;
     zpar_error_t why = {{0}};
@@ -485,7 +312,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             zpar__errprintf (err, "cannot start the controller: %s", strerror (errno));
             goto fail;
         }
-        record (fd, &l, 1, 0, pid);
+        zpar__procs_record (fd, &l, 1, 0, pid);
     }
     /* its client.json, written once every socket is bound */
     for (;;) {
@@ -515,17 +342,33 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         }
         zpar__sleep_s (0.005);
     }
+    /* the relay, when the engines go through one (local_relay.h) */
+    if (zpar__local_relay_dir (o, engine_path, rdir, sizeof (rdir), err) < 0)
+        goto fail;
+    if (rdir[0]) {
+        pid_t pid =
+            zpar__local_relay_spawn (self, o, engine_path, rdir, tie_r > 2 ? tie_r : 0, err);
+        if (pid < 0 || (zpar__procs_record (fd, &l, 2, 0, pid),
+                        zpar__local_relay_wait (pid, rdir, end, o, err) < 0)) {
+            if (info && errno != ECANCELED)
+                snprintf (info->log, sizeof (info->log), "%s/relay.log", o->dir);
+            goto fail;
+        }
+    }
     /* the engines */
     for (int i = 1; i <= o->engines; i++) {
-        char *eargv[] = {NULL, "engine", "--connection-file", engine_path, "--id", idbuf, NULL};
+        char *eargv[] = {NULL, "engine", "--connection-file", engine_path, "--id", idbuf, NULL,
+                         rdir, NULL};
         pid_t pid;
+        if (rdir[0])
+            eargv[6] = "--relay";
         snprintf (idbuf, sizeof (idbuf), "%d", i);
         snprintf (log, sizeof (log), "%s/engine-%d.log", o->dir, i);
         if ((pid = start_proc (self, eargv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
             zpar__errprintf (err, "cannot start engine %d: %s", i, strerror (errno));
             goto fail;
         }
-        record (fd, &l, 0, (unsigned)i, pid);
+        zpar__procs_record (fd, &l, 0, (unsigned)i, pid);
     }
     close (fd);
     fd = -1;
@@ -585,7 +428,7 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
 {
     char conn[PATH_MAX], host[256] = "";
     zpar_launch_info_t dummy;
-    proc_list_t l = {0};
+    zpar_proc_list_t l = {0};
     int ctl_alive = 0;
     size_t alive;
 
@@ -597,12 +440,12 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
     /* the pids file says what to kill: only from a directory of ours */
     if (zpar__dir_check_private (dir, "cluster directory", err) < 0 && errno != ENOENT)
         return -1;
-    if (pids_read (dir, &l) < 0)
+    if (zpar__procs_read (dir, &l) < 0)
         return zpar__errnoprintf (err, ENOENT, "no local cluster recorded in %s", dir);
     gethostname (host, sizeof (host) - 1);
     snprintf (conn, sizeof (conn), "%s/client.json", dir);
     for (size_t i = 0; i < l.n; i++)
-        if (l.v[i].is_controller && proc_is_ours (l.v[i].pid, l.v[i].start)) {
+        if (l.v[i].is_controller && zpar__proc_is_ours (l.v[i].pid, l.v[i].start)) {
             ctl_alive = 1;
             info->controller = l.v[i].pid;
         }
@@ -616,18 +459,18 @@ static int local_stop (const char *dir, double timeout, zpar_launch_info_t *info
             ctl_alive = 1;
             info->controller = ci.pid;
             /* it is part of what this stop ends: counted and waited for */
-            if (proc_stat (ci.pid, &start, NULL) == 0 && proc_is_ours (ci.pid, start))
-                (void)list_add (&l, 1, 0, ci.pid, start);
+            if (zpar__proc_stat (ci.pid, &start, NULL) == 0 && zpar__proc_is_ours (ci.pid, start))
+                (void)zpar__procs_add (&l, 1, 0, ci.pid, start);
         }
     }
-    info->found = count_alive (&l); /* before the shutdown request: they exit fast */
+    info->found = zpar__procs_alive (&l, 1); /* before the shutdown request: they exit fast */
     if (ctl_alive)
         info->shut = zpar__launch_shutdown (conn, SHUTDOWN_CONNECT_TIMEOUT, info->note);
     if (info->shut && info->found)
         (void)wait_shutdown (&l, timeout);
-    if (count_alive (&l))
+    if (zpar__procs_alive (&l, 1))
         info->killed = terminate (&l, 2.0);
-    if ((alive = count_alive (&l))) {
+    if ((alive = zpar__procs_alive (&l, 1))) {
         free (l.v);
         return zpar__errnoprintf (err, EBUSY,
                                   "%zu recorded process(es) survived SIGKILL; %s/pids left in "
@@ -645,7 +488,7 @@ int zpar__launch_stop_conn (const char *conn, double timeout, zpar_launch_info_t
     char host[256] = "";
     zpar_launch_info_t dummy;
     zpar_conninfo_t ci;
-    proc_list_t l = {0};
+    zpar_proc_list_t l = {0};
 
     if (!info)
         info = &dummy;
@@ -664,14 +507,14 @@ int zpar__launch_stop_conn (const char *conn, double timeout, zpar_launch_info_t
         if (kill (ci.pid, 0) < 0 && errno == ESRCH)
             return zpar__errnoprintf (err, ESRCH, "the controller of %s (pid %d) is not running",
                                       conn, ci.pid);
-        list_add (&l, 1, 0, ci.pid, 0);
+        zpar__procs_add (&l, 1, 0, ci.pid, 0);
     }
     info->found = 1;
     if (!(info->shut = zpar__launch_shutdown (conn, SHUTDOWN_CONNECT_TIMEOUT, info->note))) {
         free (l.v);
         return zpar__errnoprintf (err, EHOSTUNREACH, "%s", info->note);
     }
-    if (l.n && wait_gone (&l, timeout) < 0) {
+    if (l.n && zpar__procs_wait_gone (&l, timeout) < 0) {
         free (l.v);
         return zpar__errnoprintf (err, ETIMEDOUT,
                                   "the controller (pid %d) is still running %g s after shutdown; "

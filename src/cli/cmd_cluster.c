@@ -44,6 +44,7 @@ static void log_tail (const char *path)
 }
 
 static const char *const launchers[] = {"local", "mpi", "slurm", "pbs", NULL};
+static const char *const relay_modes[] = {"auto", "always", "never", NULL};
 
 static int cluster_start (int argc, char **argv)
 {
@@ -75,6 +76,13 @@ static int cluster_start (int argc, char **argv)
          ZPAR_CLI_CALL, &o.interface, .fn = zpar__cli_set_interface},
         {"curve", 0, NULL, "encrypt and authenticate every connection (CurveZMQ)", ZPAR_CLI_FLAG,
          &o.curve},
+        {"relay", 0, "auto|always|never",
+         "local: the engines go through one relay (zpar relay);\n"
+         "auto (default, $ZPAR_RELAY): from 64 engines\n"
+         "($ZPAR_RELAY_CONTROLLER_NODE), which keeps the\n"
+         "controller's memory and files per engine small",
+         ZPAR_CLI_STR, &o.relay, .bad = "--relay %s: say auto, always or never",
+         .choices = relay_modes},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",
          ZPAR_CLI_DURATION, &timeout},
         zpar__cli_help_opt,

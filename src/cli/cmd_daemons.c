@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "ids.h"
 #include "log.h"
 #include "relay/relay.h"
+#include "relay/relay_node.h"
 
 static int opt_reuse (const char *arg, void *dst)
 {
@@ -162,10 +164,15 @@ int zpar__cmd_engine (int argc, char **argv)
 int zpar__cmd_relay (int argc, char **argv)
 {
     zpar_relay_opts_t o = {0};
+    int keep = 0;
     const zpar_cli_opt_t opts[] = {
         ZPAR_CLI_ENGINE_CONN_OPT,
         {"dir", 0, "DIR", "bind the engines' endpoints on ipc in DIR (created 0700)", ZPAR_CLI_STR,
          &o.dir},
+        {"keep", 0, NULL,
+         "run the relay in a child process and start it again\n"
+         "when it dies, until SIGTERM/SIGINT (zpar cluster start)",
+         ZPAR_CLI_FLAG, &keep},
         ZPAR_CLI_PEER_INTERFACE_OPT (&o.interface),
         ZPAR_CLI_VERBOSE_OPT ("more log output (default level: info)"),
         zpar__cli_help_opt,
@@ -177,7 +184,8 @@ int zpar__cmd_relay (int argc, char **argv)
         "Run a node's relay in the foreground: connect to the controller once and\n"
         "offer its engine endpoints on ipc in DIR to the engines of this node\n"
         "('zpar engine --relay DIR'), until SIGTERM/SIGINT.  'zpar run' starts one\n"
-        "per node by itself (--relay).\n",
+        "per node by itself (--relay), 'zpar cluster start' one for its engines\n"
+        "from 64 of them (--relay).\n",
         opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     char path[PATH_MAX];
@@ -194,6 +202,27 @@ int zpar__cmd_relay (int argc, char **argv)
     o.connection_file = path;
     zpar__log_set_role ("relay");
     zpar__cli_set_log_level (ZPAR_LOG_INFO);
+    if (keep) {
+        /* the relay in a child tied to us, started again when it dies
+         * (relay_node.h); SIGTERM/SIGINT are blocked (main.c) */
+        zpar_conninfo_t ci;
+        zpar_relay_child_t *c;
+        sigset_t set;
+        int sig = 0;
+        if (zpar__conn_read (path, &ci, &err) < 0 ||
+            !(c = zpar__relay_child_start (&ci, o.dir, o.interface, &err))) {
+            zpar__cli_error ("%s", err.text[0] ? err.text : strerror (errno));
+            return ZPAR_EXIT_FAILED;
+        }
+        sigemptyset (&set);
+        sigaddset (&set, SIGTERM);
+        sigaddset (&set, SIGINT);
+        while (sigwait (&set, &sig) != 0)
+            ;
+        zpar__info ("signal %d: stopping the relay", sig);
+        zpar__relay_child_stop (c);
+        return ZPAR_EXIT_OK;
+    }
     if (zpar__relay_run (&o, &err) < 0) {
         zpar__cli_error ("%s", err.text[0] ? err.text : strerror (errno));
         return ZPAR_EXIT_FAILED;

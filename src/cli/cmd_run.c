@@ -39,8 +39,8 @@ int zpar__cmd_run (int argc, char **argv)
          "$ZPAR_DIR/job-$SLURM_JOB_ID, job-$PBS_JOBID or local)",
          ZPAR_CLI_STR, &o.dir},
         {"connection-dir", 0, "DIR",
-         "shared directory for wire-up when neither PMIx nor MPI\n"
-         "is available (default $ZPAR_DIR)",
+         "shared directory for wire-up when neither PMIx, PMI-2\n"
+         "nor MPI is available (default $ZPAR_DIR)",
          ZPAR_CLI_STR, &o.connection_dir},
         {"ip", 0, "ADDR",
          "controller bind address (default: loopback on one node,\n"

@@ -225,6 +225,11 @@ static int controller_rank (const zpar_run_opts_t *o, zpar_wireup_t *w)
     }
     if (rc == 0 && nengines > 0 && wait_engines (c, nengines, o->wait_timeout, &t) < 0)
         rc = 1;
+    /* every engine has fetched (or the job is over): a connection file
+     * must not outlive its controller, where the next launch with the same
+     * key could read it */
+    if (zpar__wireup_unpublish (w, &err) < 0)
+        fprintf (stderr, "zpar run: %s\n", err.text);
     if (rc == 0) {
         if (o->cmd && o->cmd[0]) {
             rc = run_command (o->cmd, conn);
@@ -390,6 +395,10 @@ int zpar__run_main (const zpar_run_opts_t *o)
     zpar__wireup_params_init (&wp);
     if (o->use_mpi)
         wp.flags |= ZPAR_WIREUP_MPI;
+    if (zpar__wireup_skip_parse (getenv ("ZPAR_WIREUP_SKIP"), &wp.flags, &err) < 0) {
+        fprintf (stderr, "zpar run: %s\n", err.text);
+        return 2;
+    }
     wp.connection_dir = o->connection_dir;
     if (!wp.connection_dir && zpar__zpar_dir (zdir, sizeof (zdir)) == 0 &&
         zpar__mkdir_p (zdir, 0700) == 0)
@@ -398,6 +407,20 @@ int zpar__run_main (const zpar_run_opts_t *o)
     if (!(w = zpar__wireup_create (&wp, &err))) {
         fprintf (stderr, "zpar run: %s\n", err.text);
         return 1;
+    }
+    {
+        /* which path the ranks and the endpoints took: rank 0 says it at
+         * info level (zpar run -v), and as a warning when a path that was
+         * present could not be used (the launch still works, slower or
+         * through a shared file) */
+        char what[1024];
+        zpar__wireup_describe (w, what, sizeof (what));
+        if (zpar__wireup_rank (w) == 0 && zpar__wireup_fell_back (w))
+            zpar__warn ("wire-up: %s", what);
+        else if (zpar__wireup_rank (w) == 0)
+            zpar__info ("wire-up: %s", what);
+        else
+            zpar__debug ("wire-up (rank %d): %s", zpar__wireup_rank (w), what);
     }
 #ifdef HAVE_MPI
     /* the engines-only communicator: every rank but the controller */

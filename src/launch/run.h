@@ -5,9 +5,10 @@
  * client: a command (with ZPAR_CONNECTION_FILE set), a sweep, or nothing
  * (serve until `zpar stop` or the end of the job).  Every other rank is an
  * engine, pinned with hwloc by the binding policy.  Rank, size and the
- * node-local rank come from PMIx, else MPI, else the launcher's
- * environment; rank 0's endpoints reach the engines through PMIx, else
- * MPI_Bcast, else a connection file in a shared directory.
+ * node-local rank come from PMIx, else PMI-2, else MPI, else the
+ * launcher's environment; rank 0's endpoints reach the engines through
+ * PMIx, else PMI-2, else MPI_Bcast, else a connection file in a shared
+ * directory (wireup.h; rank 0 logs which).
  */
 #ifndef ZPAR__RUN_H
 #define ZPAR__RUN_H
@@ -21,7 +22,7 @@ typedef struct {
     int retry_failed;
     int resubmit;               /* the sweep's continuation (zpar_sweep_run_opts_t.resubmit) */
     const char *dir;            /* where rank 0 writes client.json (default: job dir) */
-    const char *connection_dir; /* shared dir for file wire-up (no PMIx, no MPI);
+    const char *connection_dir; /* shared dir for file wire-up (no PMIx, PMI-2, MPI);
                                    NULL: $ZPAR_DIR */
     const char *ip;             /* controller bind address (default: loopback when
                                    single-node, else all interfaces) */

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ const char *zpar__wireup_source_name (zpar_wireup_source_t s)
         return "pmi-env";
     case ZPAR_WIREUP_SRC_SLURM_ENV:
         return "slurm-env";
+    case ZPAR_WIREUP_SRC_PMI2:
+        return "pmi2";
     }
     return "?";
 }
@@ -54,8 +57,76 @@ const char *zpar__wireup_exchange_name (zpar_wireup_exchange_t x)
         return "file";
     case ZPAR_WIREUP_XCHG_NONE:
         return "none";
+    case ZPAR_WIREUP_XCHG_PMI2:
+        return "pmi2";
     }
     return "?";
+}
+
+int zpar__wireup_skip_parse (const char *list, unsigned *flags, zpar_error_t *err)
+{
+    const char *p = list;
+    unsigned f = 0;
+    while (p && *p) {
+        size_t n = strcspn (p, ",");
+        if (n == 4 && !strncmp (p, "pmix", 4))
+            f |= ZPAR_WIREUP_NO_PMIX;
+        else if (n == 4 && !strncmp (p, "pmi2", 4))
+            f |= ZPAR_WIREUP_NO_PMI2;
+        else if (n > 0)
+            return zpar__errnoprintf (err, EINVAL,
+                                      "ZPAR_WIREUP_SKIP: '%.*s' is not pmix or pmi2 (a list "
+                                      "like pmix,pmi2)",
+                                      (int)n, p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    *flags |= f;
+    return 0;
+}
+
+void zpar__wireup_note (zpar_wireup_t *w, const char *fmt, ...)
+{
+    size_t used = strlen (w->notes);
+    va_list ap;
+    if (used + 3 >= sizeof (w->notes))
+        return;
+    if (used) {
+        memcpy (w->notes + used, "; ", 3);
+        used += 2;
+    }
+    va_start (ap, fmt);
+    vsnprintf (w->notes + used, sizeof (w->notes) - used, fmt, ap);
+    va_end (ap);
+}
+
+bool zpar__wireup_fell_back (const zpar_wireup_t *w)
+{
+    return w && w->fell_back;
+}
+
+const char *zpar__wireup_notes (const zpar_wireup_t *w)
+{
+    return w ? w->notes : "";
+}
+
+const char *zpar__wireup_describe (const zpar_wireup_t *w, char *buf, size_t size)
+{
+    if (!w) {
+        snprintf (buf, size, "no wire-up");
+        return buf;
+    }
+    snprintf (buf, size, "%d ranks (%d on this node) from %s, endpoints over %s%s%s", w->size,
+              w->local_size, zpar__wireup_source_name (w->source),
+              zpar__wireup_exchange_name (w->xchg), w->xchg == ZPAR_WIREUP_XCHG_FILE ? " " : "",
+              w->xchg == ZPAR_WIREUP_XCHG_FILE && w->path ? w->path : "");
+    if (w->notes[0]) {
+        size_t n = strlen (buf);
+        if (n < size)
+            snprintf (buf + n, size - n, " (not used: %s)", w->notes);
+    }
+    return buf;
 }
 
 void zpar__wireup_params_init (zpar_wireup_params_t *p)
@@ -75,6 +146,8 @@ static int choose_exchange (zpar_wireup_t *w, zpar_error_t *err)
     else if (w->pmix_up && w->source == ZPAR_WIREUP_SRC_PMIX)
         w->xchg = (w->flags & ZPAR_WIREUP_PMIX_FENCE) ? ZPAR_WIREUP_XCHG_PMIX_FENCE
                                                       : ZPAR_WIREUP_XCHG_PMIX;
+    else if (w->pmi2_up && w->source == ZPAR_WIREUP_SRC_PMI2)
+        w->xchg = ZPAR_WIREUP_XCHG_PMI2;
     else if (w->mpi_up && !(w->flags & ZPAR_WIREUP_NO_MPI_XCHG))
         w->xchg = ZPAR_WIREUP_XCHG_MPI;
     else if (w->dir)
@@ -90,7 +163,10 @@ static int choose_exchange (zpar_wireup_t *w, zpar_error_t *err)
             step = getenv ("SLURM_STEPID");
         if (!k)
             k = "nojob";
-        else if (getenv ("SLURM_JOB_ID") && step && w->source == ZPAR_WIREUP_SRC_SLURM_ENV) {
+        else if (getenv ("SLURM_JOB_ID") && step) {
+            /* every step of a job has its own file (a step's tasks, and
+             * an mpirun's across nodes, carry the step id; the batch
+             * script has none) */
             snprintf (buf, sizeof (buf), "%s.%s", k, step);
             k = buf;
         }
@@ -119,7 +195,7 @@ zpar_wireup_t *zpar__wireup_create (const zpar_wireup_params_t *params, zpar_err
         params = &defp;
     }
     if (params->flags & ~(unsigned)(ZPAR_WIREUP_NO_PMIX | ZPAR_WIREUP_MPI | ZPAR_WIREUP_PMIX_FENCE |
-                                    ZPAR_WIREUP_NO_MPI_XCHG)) {
+                                    ZPAR_WIREUP_NO_MPI_XCHG | ZPAR_WIREUP_NO_PMI2)) {
         zpar__errnoprintf (err, EINVAL, "wire-up: unknown flags 0x%x", params->flags);
         return NULL;
     }
@@ -137,6 +213,7 @@ zpar_wireup_t *zpar__wireup_create (const zpar_wireup_params_t *params, zpar_err
 #endif
     if (!(w = calloc (1, sizeof (*w))))
         goto nomem;
+    w->pmi2_fd = -1;
     w->flags = params->flags;
     w->timeout_ms = params->timeout_ms > 0 ? params->timeout_ms : ZPAR_WIREUP_TIMEOUT_MS_DEFAULT;
     w->created = time (NULL);
@@ -158,11 +235,15 @@ zpar_wireup_t *zpar__wireup_create (const zpar_wireup_params_t *params, zpar_err
     if ((rc = zpar__wireup_from_pmix (w, err)) < 0)
         goto error;
 #endif
+    if (rc == 0 && (rc = zpar__wireup_from_pmi2 (w, err)) < 0)
+        goto error;
 #ifdef HAVE_MPI
     if (w->flags & ZPAR_WIREUP_MPI) {
         if (zpar__wireup_mpi_init (w, err) < 0)
             goto error;
         if (rc == 0 && (rc = zpar__wireup_from_mpi (w, err)) < 0)
+            goto error;
+        if (rc == 1 && w->source != ZPAR_WIREUP_SRC_MPI && zpar__wireup_mpi_check (w, err) < 0)
             goto error;
     }
 #endif
@@ -209,6 +290,7 @@ int zpar__wireup_finalize (zpar_wireup_t *w, zpar_error_t *err)
     }
 #endif
     w->mpi_up = false;
+    zpar__wireup_pmi2_finalize (w);
 #ifdef HAVE_PMIX
     if (w->pmix_up) {
         pmix_status_t prc = PMIx_Finalize (NULL, 0);
@@ -332,6 +414,10 @@ int zpar__wireup_publish (zpar_wireup_t *w, const char *blob, zpar_error_t *err)
             goto error;
         break;
 #endif
+    case ZPAR_WIREUP_XCHG_PMI2:
+        if (zpar__wireup_pmi2_publish (w, blob, err) < 0)
+            goto error;
+        break;
 #ifdef HAVE_MPI
     case ZPAR_WIREUP_XCHG_MPI:
         if (zpar__wireup_mpi_bcast_blob (&copy, 0, err) < 0)
@@ -390,6 +476,14 @@ char *zpar__wireup_fetch (zpar_wireup_t *w, zpar_error_t *err)
     case ZPAR_WIREUP_XCHG_PMIX:
         return zpar__wireup_pmix_fetch (w, err);
 #endif
+    case ZPAR_WIREUP_XCHG_PMI2:
+        if (w->fetched) {
+            zpar__errnoprintf (err, EBUSY,
+                               "wire-up fetch: the PMI-2 fence is collective, fetch once");
+            return NULL;
+        }
+        w->fetched = true;
+        return zpar__wireup_pmi2_fetch (w, err);
 #ifdef HAVE_MPI
     case ZPAR_WIREUP_XCHG_MPI:
         if (w->fetched) {
@@ -443,6 +537,8 @@ int zpar__wireup_barrier (zpar_wireup_t *w, zpar_error_t *err)
     if (w->pmix_up && w->source == ZPAR_WIREUP_SRC_PMIX)
         return zpar__wireup_pmix_fence (w, false, err);
 #endif
+    if (w->pmi2_up && w->source == ZPAR_WIREUP_SRC_PMI2)
+        return zpar__wireup_pmi2_fence (w, err);
 #ifdef HAVE_MPI
     if (w->mpi_up) {
         if (MPI_Barrier (MPI_COMM_WORLD) != MPI_SUCCESS)

@@ -11,12 +11,22 @@
  *      wildcard rank), local rank = PMIX_LOCAL_RANK.  If PMIx_Init fails (a
  *      batch script has no PMIx server: UNREACHABLE) the next source is
  *      tried silently.
- *   2. MPI (built with HAVE_MPI and ZPAR_WIREUP_MPI given): MPI_COMM_WORLD,
+ *   2. PMI-2 (not disabled with ZPAR_WIREUP_NO_PMI2, PMI_FD in the
+ *      environment: Slurm's `srun --mpi=pmi2`, MPICH's Hydra `mpiexec`):
+ *      the PMI-2 wire protocol on that descriptor (wireup_pmi2.c, no
+ *      library); rank and size from its fullinit, the local rank/size from
+ *      the job attribute PMI_process_mapping (else MPI_LOCALRANKID /
+ *      MPI_LOCALNRANKS, else as if on one node).  A descriptor that is not
+ *      open, a server that refuses PMI-2 or does not answer within 10 s:
+ *      the next source is tried, and the reason is kept for
+ *      zpar__wireup_describe.  PMI_FD is then removed from the environment
+ *      and the descriptor made close-on-exec (tasks must not inherit it).
+ *   3. MPI (built with HAVE_MPI and ZPAR_WIREUP_MPI given): MPI_COMM_WORLD,
  *      local rank/size from MPI_Comm_split_type (MPI_COMM_TYPE_SHARED).
  *      With ZPAR_WIREUP_MPI, MPI_Init is called whatever the source (unless
  *      the caller already initialised MPI), so that the caller can later
  *      build its engines-only communicator (zpar__wireup_mpi_initialized).
- *   3. The launcher's environment, in this order (the first launcher whose
+ *   4. The launcher's environment, in this order (the first launcher whose
  *      rank variable is set wins; a set but malformed variable is an error,
  *      never a silent fallback):
  *        mpirun   OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE
@@ -32,7 +42,7 @@
  *      local variables are optional: without them the local rank/size are
  *      the global ones (as if on one node).  PMIX_RANK alone (a PMIx launcher
  *      that zpar cannot talk to) is an error (ENOTSUP), not rank 0 of 1.
- *   4. Nothing: a single process, rank 0 of 1.
+ *   5. Nothing: a single process, rank 0 of 1.
  *
  * The job id is SLURM_JOB_ID, else PBS_JOBID, else none (NULL).
  *
@@ -52,9 +62,15 @@
  *          NOT-FOUND until the timeout, seen under srun): a long-lived
  *          controller is fine; a short-lived rank 0 calls
  *          zpar__wireup_barrier first.
+ *   pmi2   rank 0 kvs-puts the blob (in chunks of at most 400 bytes, bytes
+ *          outside [!-~] and ';' '=' '%' as %XX: PMI servers limit and
+ *          parse values) and the chunk count, then every rank kvs-fences
+ *          (collective: rank 0's publish returns once every rank has called
+ *          fetch) and the others kvs-get the chunks.  Every read has the
+ *          timeout.
  *   mpi    MPI_Bcast from rank 0 of MPI_COMM_WORLD (collective: every rank
  *          must call publish or fetch; no timeout).
- *   file   Without PMIx and MPI, when params.connection_dir is given: rank 0
+ *   file   Without PMIx, PMI-2 and MPI, when params.connection_dir is given: rank 0
  *          writes <connection_dir>/zpar-wireup.<key> atomically (temporary
  *          file + rename, mode 0600); the others poll for it.  <key> is
  *          params.job_key, else the job id (plus ".<step>" inside a Slurm
@@ -71,6 +87,7 @@
 #define ZPAR__WIREUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "zpar/error.h"
 
@@ -84,6 +101,7 @@ typedef enum {
     ZPAR_WIREUP_SRC_OMPI_ENV,   /* OMPI_COMM_WORLD_* */
     ZPAR_WIREUP_SRC_PMI_ENV,    /* PMI_RANK / PMI_SIZE (MPICH Hydra) */
     ZPAR_WIREUP_SRC_SLURM_ENV,  /* SLURM_PROCID ... inside a step */
+    ZPAR_WIREUP_SRC_PMI2,       /* the PMI-2 wire protocol on PMI_FD */
 } zpar_wireup_source_t;
 
 /* How the blob travels. */
@@ -94,6 +112,7 @@ typedef enum {
     ZPAR_WIREUP_XCHG_MPI,
     ZPAR_WIREUP_XCHG_FILE,
     ZPAR_WIREUP_XCHG_NONE, /* size > 1 but no way: publish/fetch fail ENOTSUP */
+    ZPAR_WIREUP_XCHG_PMI2, /* kvs-put, kvs-fence, kvs-get */
 } zpar_wireup_exchange_t;
 
 typedef enum {
@@ -101,7 +120,14 @@ typedef enum {
     ZPAR_WIREUP_MPI = 1 << 1,         /* call MPI_Init (needs HAVE_MPI, else ENOTSUP) */
     ZPAR_WIREUP_PMIX_FENCE = 1 << 2,  /* pmix exchange with a collecting fence */
     ZPAR_WIREUP_NO_MPI_XCHG = 1 << 3, /* MPI initialised but use the file exchange */
+    ZPAR_WIREUP_NO_PMI2 = 1 << 4,     /* do not try PMI-2 */
 } zpar_wireup_flags_t;
+
+/* Flags from a list of paths to skip, as ZPAR_WIREUP_SKIP gives it:
+ * "pmix", "pmi2" separated by ',' (case matters; "" and NULL: none).
+ * Returns 0 and ors the flags into *flags, or -1 (EINVAL, err names the
+ * word) for anything else. */
+int zpar__wireup_skip_parse (const char *list, unsigned *flags, zpar_error_t *err);
 
 #define ZPAR_WIREUP_TIMEOUT_MS_DEFAULT 60000
 #define ZPAR_WIREUP_BLOB_MAX           65536 /* bytes, without the NUL */
@@ -161,11 +187,21 @@ const char *zpar__wireup_file_path (const zpar_wireup_t *w);
  * and is not finalized yet: MPI_COMM_WORLD may be used (MPI_Comm_split). */
 bool zpar__wireup_mpi_initialized (const zpar_wireup_t *w);
 
-/* Static names for debug output: "pmix", "mpi", "ompi-env", "pmi-env",
- * "slurm-env", "single"; "pmix", "pmix-fence", "mpi", "file", "local",
- * "none".  Never NULL ("?" for an unknown value). */
+/* Static names for debug output: "pmix", "pmi2", "mpi", "ompi-env",
+ * "pmi-env", "slurm-env", "single"; "pmix", "pmix-fence", "pmi2", "mpi",
+ * "file", "local", "none".  Never NULL ("?" for an unknown value). */
 const char *zpar__wireup_source_name (zpar_wireup_source_t s);
 const char *zpar__wireup_exchange_name (zpar_wireup_exchange_t x);
+
+/* One line for the log: "ranks from S, endpoints over X" and, when a
+ * preferred path was present but not used, why ("; not pmi2: PMI_FD=9:
+ * no answer to init"); paths that were simply absent are not named.
+ * Written into buf (size bytes, truncated); returns buf. */
+const char *zpar__wireup_describe (const zpar_wireup_t *w, char *buf, size_t size);
+/* The fallback notes alone ("" when the first present path was used). */
+const char *zpar__wireup_notes (const zpar_wireup_t *w);
+/* A path the launcher offered failed (not merely skipped by request). */
+bool zpar__wireup_fell_back (const zpar_wireup_t *w);
 
 /* Rank 0 only (EINVAL elsewhere), once (EBUSY a second time or after
  * finalize): make blob (a NUL-terminated string of at most

@@ -6,6 +6,7 @@
  *   wireup_env.c    ranks from the launcher's environment (mpirun, Hydra,
  *                   srun), and the checks every source shares
  *   wireup_pmix.c   ranks and the exchange over PMIx
+ *   wireup_pmi2.c   ranks and the exchange over the PMI-2 wire protocol
  *   wireup_mpi.c    ranks and the exchange over MPI
  *   wireup_file.c   the exchange through a file in a shared directory
  *
@@ -17,6 +18,7 @@
 #define ZPAR__WIREUP_IMPL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #ifdef HAVE_PMIX
@@ -46,13 +48,35 @@ struct zpar_wireup {
     char *published; /* rank 0's blob once published */
     bool fetched;    /* a collective fetch was done */
     bool finalized;
-    bool pmix_up;   /* PMIx_Init succeeded: finalize it */
-    bool mpi_up;    /* MPI usable */
-    bool mpi_owned; /* we called MPI_Init: we finalize */
+    bool pmix_up;    /* PMIx_Init succeeded: finalize it */
+    bool mpi_up;     /* MPI usable */
+    bool mpi_owned;  /* we called MPI_Init: we finalize */
+    bool pmi2_up;    /* PMI-2 fullinit done: finalize it */
+    int pmi2_fd;     /* the PMI-2 connection, or -1 */
+    char notes[512]; /* why preferred paths were not used ("" none) */
+    bool fell_back;  /* a path present and not skipped failed */
 #ifdef HAVE_PMIX
     pmix_proc_t me;
 #endif
 };
+
+/* wireup.c: append "; text" to w->notes (truncated when full). */
+void zpar__wireup_note (zpar_wireup_t *w, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* wireup_pmi2.c (always built: no library) */
+int zpar__wireup_from_pmi2 (zpar_wireup_t *w, zpar_error_t *err);
+int zpar__wireup_pmi2_publish (zpar_wireup_t *w, const char *blob, zpar_error_t *err);
+char *zpar__wireup_pmi2_fetch (zpar_wireup_t *w, zpar_error_t *err);
+int zpar__wireup_pmi2_fence (zpar_wireup_t *w, zpar_error_t *err);
+void zpar__wireup_pmi2_finalize (zpar_wireup_t *w);
+/* The value of key in a PMI-2 answer "k=v;k=v;" (";;" = ';'), into out:
+ * 1 found, 0 absent, -1 longer than cap. */
+int zpar__wireup_pmi2_field (const char *msg, const char *key, char *out, size_t cap);
+/* local rank/size of rank from PMI_process_mapping "(vector,(n,c,r),...)";
+ * 0, or -1 if malformed. */
+int zpar__wireup_pmi2_mapping (const char *map, int size, int rank, int *local_rank,
+                               int *local_size);
 
 /* wireup_env.c */
 /* Parse a decimal non-negative int (no sign, no blanks, no trailing junk). */
@@ -77,6 +101,9 @@ char *zpar__wireup_pmix_nodes (const zpar_wireup_t *w);
 /* wireup_mpi.c */
 int zpar__wireup_mpi_init (zpar_wireup_t *w, zpar_error_t *err);
 int zpar__wireup_from_mpi (zpar_wireup_t *w, zpar_error_t *err);
+/* MPI_COMM_WORLD agrees with the ranks another source gave: 0, else -1
+ * (ENOTSUP). */
+int zpar__wireup_mpi_check (zpar_wireup_t *w, zpar_error_t *err);
 /* Broadcast a string from rank 0: length (including the NUL), then bytes.
  * On rank 0 *blob is the input; elsewhere it receives a malloc'd copy. */
 int zpar__wireup_mpi_bcast_blob (char **blob, int rank, zpar_error_t *err);

@@ -46,6 +46,25 @@ int zpar__wireup_from_mpi (zpar_wireup_t *w, zpar_error_t *err)
     return zpar__wireup_check_ranks (w, "MPI", err) < 0 ? -1 : 1;
 }
 
+/* MPI initialised while another source gave the ranks: MPI must see the
+ * same job, or the engines' communicator would be wrong (an MPI built for
+ * another launcher runs every process as a singleton). */
+int zpar__wireup_mpi_check (zpar_wireup_t *w, zpar_error_t *err)
+{
+    int size = 0, rank = 0;
+    MPI_Comm_size (MPI_COMM_WORLD, &size);
+    MPI_Comm_rank (MPI_COMM_WORLD, &rank);
+    if (size != w->size || rank != w->rank)
+        return zpar__errnoprintf (err, ENOTSUP,
+                                  "--mpi: MPI sees rank %d of %d but the launcher (%s) says rank "
+                                  "%d of %d: zpar's MPI cannot run under this launcher (use the "
+                                  "mpirun of the MPI zpar was built with, or srun --mpi=pmix), "
+                                  "or run without --mpi",
+                                  rank, size, zpar__wireup_source_name (w->source), w->rank,
+                                  w->size);
+    return 0;
+}
+
 /* Broadcast a string from rank 0: length (including the NUL), then bytes.
  * On rank 0 *blob is the input; elsewhere it receives a malloc'd copy. */
 int zpar__wireup_mpi_bcast_blob (char **blob, int rank, zpar_error_t *err)

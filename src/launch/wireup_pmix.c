@@ -82,12 +82,20 @@ int zpar__wireup_from_pmix (zpar_wireup_t *w, zpar_error_t *err)
     pmix_proc_t wild;
     pmix_status_t rc;
 
-    if ((w->flags & ZPAR_WIREUP_NO_PMIX) || !pmix_launched ())
+    if (!pmix_launched ())
+        return 0; /* not PMIx-launched: nothing to say */
+    if (w->flags & ZPAR_WIREUP_NO_PMIX) {
+        zpar__wireup_note (w, "pmix: skipped");
         return 0;
+    }
     PMIX_PROC_CONSTRUCT (&w->me);
     rc = PMIx_Init (&w->me, NULL, 0);
-    if (rc != PMIX_SUCCESS)
-        return 0; /* e.g. UNREACHABLE in a batch script: fall back silently */
+    if (rc != PMIX_SUCCESS) {
+        /* e.g. UNREACHABLE in a batch script: fall back */
+        zpar__wireup_note (w, "pmix: PMIx_Init: %s", PMIx_Error_string (rc));
+        w->fell_back = true;
+        return 0;
+    }
     w->pmix_up = true;
     PMIX_PROC_CONSTRUCT (&wild);
     PMIX_LOAD_PROCID (&wild, w->me.nspace, PMIX_RANK_WILDCARD);

@@ -506,10 +506,15 @@ int zpar__relay_dir (const zpar_conninfo_t *ci, const char *host, char *buf, siz
                                                   strlen (host), ci->key, sizeof (ci->key)) != 0)
         return zpar__errnoprintf (err, EIO, "relay directory: cannot hash");
     sodium_bin2hex (hex, sizeof (hex), h, sizeof (h));
-    if (xdg && *xdg == '/' && strlen (xdg) < 60)
-        n = snprintf (base, sizeof (base), "%s/zpar-relay", xdg);
-    else
-        n = snprintf (base, sizeof (base), "/tmp/zpar-relay-%u", (unsigned)geteuid ());
+    if (!(xdg && *xdg == '/' && strlen (xdg) < 60)) {
+        /* no runtime directory: one directory of ours in /tmp, which the
+         * relay removes when it stops (a shared parent would stay) */
+        n = snprintf (buf, size, "/tmp/zpar-relay-%u-%s", (unsigned)geteuid (), hex);
+        if (n < 0 || (size_t)n >= size)
+            return zpar__errnoprintf (err, ENAMETOOLONG, "relay directory: name too long");
+        return 0;
+    }
+    n = snprintf (base, sizeof (base), "%s/zpar-relay", xdg);
     if (n < 0 || (size_t)n >= sizeof (base))
         return zpar__errnoprintf (err, ENAMETOOLONG, "relay directory: name too long");
     if (zpar__mkdir_p (base, 0700) < 0)

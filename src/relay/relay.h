@@ -60,9 +60,11 @@ int zpar__relay_engine_addrs (const char *dir, zpar_conninfo_t *ci);
 /* The directory of this node's relay for a cluster: the same in every
  * process of the node that knows the cluster key and the host name, and
  * no other cluster's: $XDG_RUNTIME_DIR/zpar-relay/HASH when that is set,
- * else /tmp/zpar-relay-UID/HASH (HASH: 16 hex digits of a keyed hash of
- * the host name under the cluster key).  Creates the parent 0700 and
- * checks it is private.  -1 with errno and err. */
+ * else /tmp/zpar-relay-UID-HASH (HASH: 16 hex digits of a keyed hash of
+ * the host name under the cluster key), one directory that the relay
+ * creates 0700 and removes when it stops, so that nothing stays in /tmp.
+ * Under $XDG_RUNTIME_DIR creates the parent 0700 and checks it is
+ * private.  -1 with errno and err. */
 int zpar__relay_dir (const zpar_conninfo_t *ci, const char *host, char *buf, size_t size,
                      zpar_error_t *err);
 

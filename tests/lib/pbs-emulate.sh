@@ -179,6 +179,11 @@ while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
 FAKE_NODE=$1
 export FAKE_NODE
 shift
+# one session directory per virtual node: Open MPI's orteds of two
+# "nodes" on one host race to create the same one ("File exists")
+TMPDIR=${TMPDIR:-/tmp}/$FAKE_NODE
+mkdir -p "$TMPDIR"
+export TMPDIR
 exec /bin/sh -c "$*"
 EOF
     chmod 755 "$rsh"

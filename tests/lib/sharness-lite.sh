@@ -152,6 +152,7 @@ zt_cluster_pids () {
     find "$ZPAR_DIR" -name pids -type f 2>/dev/null | while read -r zt_f; do
         awk '$1 == "controller" { print $2; next }
              $1 == "engine" { print $3; next }
+             $1 == "relay" { print $2; next }
              $1 ~ /^[0-9]+$/ { print $1 }' "$zt_f"
     done | grep -E '^[0-9]+$'
 }
@@ -469,6 +470,14 @@ zt_engines_in_state () {
         $1 == "engine" { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
                          if (s == "live" ? (f["state"] != "dead") : (f["state"] == s)) n++ }
         END { print n + 0 }'
+}
+
+# zt_controller_tcp CLIENT_JSON: the established TCP connections to the
+# ports of the controller of that connection file (ss)
+zt_controller_tcp () {
+    zt_ports=$(grep -o 'tcp://[0-9.]*:[0-9]*' "$1" | sed 's/.*://' | sort -u | paste -sd '|')
+    ss -Htn state established | awk -v p="^($zt_ports)\$" '
+        { k = split($3, l, ":"); if (l[k] ~ p) c++ } END { print c + 0 }'
 }
 
 # zt_json_num FILE KEY: the first number after "KEY": in FILE

@@ -206,8 +206,29 @@ class TestMapPxStatus(ClusterTest):
         self.assertEqual([r.stdout for r in rs], [b"1-2\n", b"3-4\n"])
         rs = self.c.map(["echo", "{0}{1}"], [("x", "y")])
         self.assertEqual(next(rs).stdout, b"xy\n")
-        with self.assertRaises(zpar.TaskFailed):
+        with self.assertRaises(zpar.TaskFailed) as cm:
             list(self.c.map(["sh", "-c", "exit {}"], [0, 5, 0], timeout=T))
+        self.assertEqual(cm.exception.result.exit_code, 5)
+        # with options: a Future per task, same results
+        rs = self.c.map(["sh", "-c", "echo $ZPAR_PY_M{}"], range(3), env={"ZPAR_PY_M1": "x"},
+                        timeout=T)
+        self.assertEqual([r.stdout for r in rs], [b"\n", b"x\n", b"\n"])
+        # many, in order, each once
+        rs = list(self.c.map(["echo", "{}"], range(2000), timeout=T))
+        self.assertEqual([r.stdout for r in rs], [b"%d\n" % i for i in range(2000)])
+        self.assertEqual(len(set(r.id for r in rs)), 2000)
+        # a timeout, then closing the iterator aborts what has not started
+        marks = [os.path.join(self.tmp, "map-%d" % i) for i in range(22)]
+        it = self.c.map(["sh", "-c", "sleep {0}; touch {1}"],
+                        [(1.5 if i < 2 else 0, m) for i, m in enumerate(marks)], timeout=0.3)
+        with self.assertRaises(cf.TimeoutError):
+            next(it)
+        it.close()
+        time.sleep(2.5 * SCALE)
+        self.c.submit(["true"]).result(T)
+        ran = [os.path.exists(m) for m in marks]
+        # the two running went on; the 20 queued were aborted
+        self.assertEqual(ran, [True] * 2 + [False] * 20)
 
     def test_px(self):
         out = self.c.px(["sh", "-c", "echo $$"], timeout=T)

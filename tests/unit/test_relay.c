@@ -219,6 +219,19 @@ static void test_node (void)
         rmdir (base);
         rmdir (getenv ("XDG_RUNTIME_DIR"));
     }
+    {
+        /* no runtime directory: one directory of its own in /tmp, not a
+         * shared parent that stays when the relay is gone */
+        char want[64];
+        struct stat st;
+        unsetenv ("XDG_RUNTIME_DIR");
+        snprintf (want, sizeof (want), "/tmp/zpar-relay-%u-", (unsigned)geteuid ());
+        ok (zpar__relay_dir (&ci, "h2", d3, sizeof (d3), &err) == 0 &&
+                !strncmp (d3, want, strlen (want)) && strlen (d3) == strlen (want) + 16 &&
+                !strchr (d3 + 5, '/'),
+            "without XDG_RUNTIME_DIR: /tmp/zpar-relay-UID-HASH (%s)", d3);
+        ok (stat (d3, &st) < 0 && errno == ENOENT, "and nothing created in /tmp by the naming");
+    }
 
     ok (zpar__relay_endpoint ("/r", ZPAR_EP_TASK_ENGINE, ep, sizeof (ep)) == 0 &&
             !strcmp (ep, "ipc:///r/task"),

@@ -136,11 +136,16 @@ def _load():
 
 
 lib, path = _load()
+# the same library again, for the calls that never wait: through PyDLL they
+# keep the GIL (no release and re-acquire around each of them, and the
+# program's threads and the client's do not hand the GIL to each other at
+# every call); the calls that may wait on the network go through lib
+quick = ctypes.PyDLL(path, use_errno=True)
 
 
-def _proto(name, restype, *argtypes, optional=False):
+def _proto(name, restype, *argtypes, optional=False, blocking=False):
     try:
-        fn = getattr(lib, name)
+        fn = getattr(lib if blocking else quick, name)
     except AttributeError:
         if optional:
             return None
@@ -158,11 +163,11 @@ task_id_format = _proto("zpar_task_id_format", None, TaskId, c_char_p, c_size_t)
 task_id_parse = _proto("zpar_task_id_parse", c_int, c_char_p, POINTER(TaskId))
 
 client_opts_init = _proto("zpar_client_opts_init", None, POINTER(ClientOpts))
-client_connect_opts = _proto("zpar_client_connect_opts", vp, POINTER(ClientOpts), E)
+client_connect_opts = _proto("zpar_client_connect_opts", vp, POINTER(ClientOpts), E, blocking=True)
 client_connection_file = _proto("zpar_client_connection_file", c_char_p, vp)
-client_destroy = _proto("zpar_client_destroy", None, vp)
+client_destroy = _proto("zpar_client_destroy", None, vp, blocking=True)
 client_id = _proto("zpar_client_id", c_uint32, vp)
-client_poll = _proto("zpar_client_poll", c_int, vp, c_double, E)
+client_poll = _proto("zpar_client_poll", c_int, vp, c_double, E, blocking=True)
 client_on_output = _proto("zpar_client_on_output", c_int, vp, OUTPUT_F, vp, c_int)
 client_on_done = _proto("zpar_client_on_done", c_int, vp, DONE_F, vp)
 client_wake = _proto("zpar_client_wake", c_int, vp)
@@ -189,11 +194,11 @@ submit_to = _proto("zpar_submit_to", vp, vp, EngineId, vp, E)
 flush = _proto("zpar_flush", c_int, vp, E)
 future_id = _proto("zpar_future_id", TaskId, vp)
 future_done = _proto("zpar_future_done", c_int, vp)
-future_wait = _proto("zpar_future_wait", c_int, vp, c_double, E)
+future_wait = _proto("zpar_future_wait", c_int, vp, c_double, E, blocking=True)
 future_result = _proto("zpar_future_result", vp, vp)
 future_destroy = _proto("zpar_future_destroy", None, vp)
-client_future_for = _proto("zpar_client_future_for", vp, vp, TaskId, E)
-client_sync = _proto("zpar_client_sync", c_int, vp, c_double, E)
+client_future_for = _proto("zpar_client_future_for", vp, vp, TaskId, E, blocking=True)
+client_sync = _proto("zpar_client_sync", c_int, vp, c_double, E, blocking=True)
 
 result_status = _proto("zpar_result_status", c_int, vp)
 
@@ -216,12 +221,12 @@ result_summary = _proto("zpar_result_summary", c_int, vp, c_char_p, c_size_t)
 
 client_engines = _proto(
     "zpar_client_engines", c_int, vp, POINTER(POINTER(EngineInfo)), POINTER(c_size_t), E
-)
-client_queue_status = _proto("zpar_client_queue_status", c_int, vp, POINTER(QueueStatus), E)
-client_wait_engines = _proto("zpar_client_wait_engines", c_int, vp, c_uint, c_double, E)
-client_abort = _proto("zpar_client_abort", c_int, vp, TaskId, E)
-client_interrupt = _proto("zpar_client_interrupt", c_int, vp, EngineId, E)
-client_shutdown = _proto("zpar_client_shutdown", c_int, vp, E)
+, blocking=True)
+client_queue_status = _proto("zpar_client_queue_status", c_int, vp, POINTER(QueueStatus), E, blocking=True)
+client_wait_engines = _proto("zpar_client_wait_engines", c_int, vp, c_uint, c_double, E, blocking=True)
+client_abort = _proto("zpar_client_abort", c_int, vp, TaskId, E, blocking=True)
+client_interrupt = _proto("zpar_client_interrupt", c_int, vp, EngineId, E, blocking=True)
+client_shutdown = _proto("zpar_client_shutdown", c_int, vp, E, blocking=True)
 
 _libc = ctypes.CDLL(None)
 free = _libc.free

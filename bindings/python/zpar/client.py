@@ -16,6 +16,7 @@ import ctypes
 import errno as _errno
 import signal
 import threading
+import time
 import weakref
 
 from . import _lib as L
@@ -67,59 +68,71 @@ def _id_value(task):
 
 class Result:
     """A finished task: status ("ok", "failed", "signaled", "timeout",
-    "engine-died", "error", "aborted", "dependency"), exit_code (None if
-    none), signal, wall and cpu seconds, maxrss_kb, engine, host, attempts,
-    error (zpar's text, "" if none), stdout, stderr and output (bytes: a
-    function task's output) and truncated (bit 0 stdout, bit 1 stderr)."""
+    "engine-died", "error", "aborted", "dependency-failed"), exit_code
+    (None if none), signal, wall and cpu seconds, maxrss_kb, engine, host,
+    attempts, error (zpar's text, "" if none), stdout, stderr and output
+    (bytes: a function task's output), truncated (bit 0 stdout, bit 1
+    stderr) and summary (zpar's one line about it).
 
-    __slots__ = (
-        "id", "status", "exit_code", "signal", "wall", "cpu", "maxrss_kb", "engine",
-        "host", "attempts", "error", "stdout", "stderr", "output", "truncated", "summary",
-    )
+    The fields are read from libzpar's result when asked (a result nobody
+    looks at costs no copy); the result is freed with this object."""
 
-    def __init__(self, r, tid):
-        st = L.result_status(r)
-        code = L.result_exit_code(r)
-        self.id = _id_text(tid)
-        self.status = L.STATUS_NAMES.get(st, str(st))
-        self.exit_code = None if code < 0 else code
-        self.signal = L.result_signal(r)
-        self.wall = L.result_wall(r)
-        self.cpu = L.result_cpu(r)
-        self.maxrss_kb = L.result_maxrss_kb(r)
-        self.engine = L.result_engine(r).id or None
-        self.host = (L.result_host(r) or b"").decode("utf-8", "replace")
-        self.attempts = L.result_attempts(r)
-        self.error = (L.result_error(r) or b"").decode("utf-8", "replace")
-        self.stdout = _bytes_of(L.result_stdout, r)
-        self.stderr = _bytes_of(L.result_stderr, r)
-        self.output = _bytes_of(L.result_output, r)
-        self.truncated = L.result_truncated(r)
-        if st == 1:
-            self.summary = None  # made when asked (str(result))
-        else:
-            buf = ctypes.create_string_buffer(512)
-            L.result_summary(r, buf, len(buf))
-            self.summary = buf.value.decode("utf-8", "replace")
+    __slots__ = ("_f", "_r", "_client", "_tid", "_st", "_summary")
+
+    def __init__(self, client, f, r, tid, st):
+        self._client = client
+        self._f = f  # the C future: it owns the result
+        self._r = r
+        self._tid = tid
+        self._st = st
+        self._summary = None
+
+    def __del__(self):
+        f, self._f = self._f, None
+        if f:
+            self._client._release(f)
+
+    id = property(lambda self: _id_text(self._tid), doc="the task id, \"3.17\"")
+    status = property(lambda self: L.STATUS_NAMES.get(self._st, str(self._st)))
+    ok = property(lambda self: self._st == 1, doc="status is ok")
+    signal = property(lambda self: L.result_signal(self._r))
+    wall = property(lambda self: L.result_wall(self._r))
+    cpu = property(lambda self: L.result_cpu(self._r))
+    maxrss_kb = property(lambda self: L.result_maxrss_kb(self._r))
+    engine = property(lambda self: L.result_engine(self._r).id or None)
+    host = property(lambda self: (L.result_host(self._r) or b"").decode("utf-8", "replace"))
+    attempts = property(lambda self: L.result_attempts(self._r))
+    error = property(lambda self: (L.result_error(self._r) or b"").decode("utf-8", "replace"))
+    stdout = property(lambda self: _bytes_of(L.result_stdout, self._r))
+    stderr = property(lambda self: _bytes_of(L.result_stderr, self._r))
+    output = property(lambda self: _bytes_of(L.result_output, self._r))
+    truncated = property(lambda self: L.result_truncated(self._r))
 
     @property
-    def ok(self):
-        return self.status == "ok"
+    def exit_code(self):
+        code = L.result_exit_code(self._r)
+        return None if code < 0 else code
+
+    @property
+    def summary(self):
+        if self._summary is None:
+            buf = ctypes.create_string_buffer(1024)
+            L.result_summary(self._r, buf, len(buf))
+            self._summary = buf.value.decode("utf-8", "replace")
+        return self._summary
+
+    FIELDS = ("id", "status", "exit_code", "signal", "wall", "cpu", "maxrss_kb", "engine",
+              "host", "attempts", "error", "stdout", "stderr", "output", "truncated", "summary")
 
     def as_dict(self):
         """The result as a plain dict (a row for pandas.DataFrame)."""
-        d = {k: getattr(self, k) for k in self.__slots__ if k != "summary"}
-        d["summary"] = str(self)
-        return d
+        return {k: getattr(self, k) for k in self.FIELDS}
 
     def __str__(self):
-        if self.summary is None:
-            self.summary = "%s ok: exit 0, %.3f s wall, %.3f s cpu, engine %s (%s)" % (
-                self.id, self.wall, self.cpu, self.engine, self.host)
         return self.summary
 
     def __repr__(self):
-        return "<zpar.Result %s>" % self
+        return "<zpar.Result %s>" % self.summary
 
 
 class Future(cf.Future):
@@ -166,6 +179,22 @@ class Future(cf.Future):
 
     def __repr__(self):
         return "<zpar.Future %s %s>" % (self.id if self._cid else "-", self._state.lower())
+
+
+_TAKEN = object()  # a map's result handed to the caller
+
+
+class _Batch:
+    """The tasks of one map() without options: results by index."""
+
+    __slots__ = ("n", "results", "tids", "cond", "closed", "__weakref__")
+
+    def __init__(self, n):
+        self.n = n
+        self.results = [None] * n  # a Result, an exception, or _TAKEN
+        self.tids = [0] * n
+        self.cond = threading.Condition()
+        self.closed = False
 
 
 class OutputStream:
@@ -299,6 +328,10 @@ class Client:
         L.client_on_output(c, ctypes.cast(None, L.OUTPUT_F), None, 0)
         L.client_destroy(c)
         self._c = None
+        while ops:  # results freed meanwhile: their futures outlive the client
+            op = ops.popleft()
+            if op[0] is L.future_destroy:
+                op[0](*op[1:])
 
     def _on_done(self, arg, f):
         # inside zpar_client_poll: note it, act after it returns
@@ -309,21 +342,38 @@ class Client:
     def _complete(self):
         done, self._finished = self._finished, []
         err = self._err
+        batches = set()
         for f, fut in done:
+            if type(fut) is tuple:  # an item of a map
+                batch, i, tid = fut
+                r = L.future_result(f)
+                res = Result(self, f, r, tid, L.result_status(r)) if r else None
+                if res is None:
+                    L.future_wait(f, 0, ctypes.byref(err))
+                    res = from_c(err, L.errcode())
+                    L.future_destroy(f)
+                if not batch.closed:
+                    batch.results[i] = res
+                batches.add(batch)
+                continue
             r = L.future_result(f)
             if r:
-                res = Result(r, fut._cid)
-                exc = TaskFailed(res) if fut._check and res.status != "ok" else None
+                st = L.result_status(r)
+                res = Result(self, f, r, fut._cid, st)  # owns f from here
+                exc = TaskFailed(res) if fut._check and st != 1 else None
             else:  # a final error without a result
                 L.future_wait(f, 0, ctypes.byref(err))
                 res, exc = None, from_c(err, L.errcode())
-            L.future_destroy(f)
+                L.future_destroy(f)
             if fut.cancelled():
                 continue
             if exc is None:
                 fut.set_result(res)
             else:
                 fut.set_exception(exc)
+        for batch in batches:
+            with batch.cond:
+                batch.cond.notify_all()
 
     def _poll_failed(self, code, err):
         e = from_c(err, code)
@@ -336,16 +386,32 @@ class Client:
 
     def _fail_pending(self, exc):
         pending, self._pending = self._pending, {}
+        batches = set()
         for f, fut in pending.items():
             L.future_destroy(f)
-            if not fut.done():
+            if type(fut) is tuple:
+                fut[0].results[fut[1]] = exc
+                batches.add(fut[0])
+            elif not fut.done():
                 fut.set_exception(exc)
+        for batch in batches:
+            with batch.cond:
+                batch.cond.notify_all()
+
+    def _release(self, f):
+        """Free C future f (a Result's) in the driver, or at once when the
+        client is gone (libzpar's futures outlive their client)."""
+        if self._c is None:
+            L.future_destroy(f)
+        else:
+            self._ops.append((L.future_destroy, f))
 
     def _push(self, *op):
         if self._closing:
             raise ZparError("the client is closed", _errno.ENOTCONN)
         self._ops.append(op)
-        if self._asleep:
+        if self._asleep:  # one wake-up per sleep, however many submits
+            self._asleep = False
             L.client_wake(self._c)
 
     def _check_thread(self):
@@ -445,6 +511,11 @@ class Client:
         t = L.task_command(arr)
         if not t:
             raise ZparError("cannot make the task", L.errcode())
+        if (retries is None and timeout is None and after is None and targets is None
+                and env is None and cwd is None and priority is None and stop_signal is None
+                and output_cap is None and cores is None and gpus is None and memory is None
+                and ranks is None and nodes is None and ranks_per_node is None):
+            return self._submit(t, engine, check)  # the common case, kept short
         res = {k: v for k, v in (("cores", cores), ("gpus", gpus), ("memory", memory),
                                  ("ranks", ranks), ("nodes", nodes),
                                  ("ranks_per_node", ranks_per_node)) if v is not None}
@@ -464,6 +535,8 @@ class Client:
         if inline and L.task_set_inline(t, 1) < 0:
             L.task_destroy(t)
             raise ValueError("zpar: bad option inline")
+        if not options:
+            return self._submit(t, engine, check)
         res = {k: options.pop(k) for k in ("cores", "gpus", "memory", "ranks", "nodes",
                                             "ranks_per_node") if options.get(k) is not None}
         keys = ("retries", "timeout", "after", "targets", "env", "cwd", "priority",
@@ -509,10 +582,13 @@ class Client:
     def map(self, argv_template, iterable, *, timeout=None, **options):
         """Run argv_template once per item, like Executor.map: every task is
         submitted at once, results come back in order (an iterator of
-        Results; the first task that failed raises TaskFailed there).
-        Each string of the template is formatted with the item: a dict
-        fills {name} fields, a tuple {0} {1}..., anything else {} / {0}."""
-        futs = []
+        Results; the first task that failed raises TaskFailed there, the
+        ones after it still run).  Each string of the template is
+        formatted with the item: a dict fills {name} fields, a tuple {0}
+        {1}..., anything else {} / {0}.  Options as submit(); with none,
+        the tasks go without a Future each (less work per task).  Closing
+        the iterator early (or Ctrl-C in it) aborts the tasks not started."""
+        argvs = []
         for item in iterable:
             if isinstance(item, dict):
                 argv = [a.format(**item) for a in argv_template]
@@ -520,17 +596,88 @@ class Client:
                 argv = [a.format(*item) for a in argv_template]
             else:
                 argv = [a.format(item) for a in argv_template]
-            futs.append(self.submit(argv, **options))
+            argvs.append(argv)
+        if options:
+            futs = [self.submit(argv, **options) for argv in argvs]
+            return self._map_futures(futs, timeout)
+        batch = _Batch(len(argvs))
+        self._push(self._do_map, [[a.encode() for a in argv] for argv in argvs], batch)
+        return self._map_batch(batch, timeout)
 
-        def results():
-            try:
-                for f in futs:
-                    yield f.result(timeout)
-            finally:
-                for f in futs:
-                    f.cancel()
+    @staticmethod
+    def _map_futures(futs, timeout):
+        try:
+            for f in futs:
+                yield f.result(timeout)
+        finally:
+            for f in futs:
+                f.cancel()
 
-        return results()
+    def _map_batch(self, batch, timeout):
+        self._check_thread()
+        end = None if timeout is None else time.monotonic() + timeout
+        results, cond, k = batch.results, batch.cond, 0
+        try:
+            for k in range(batch.n):
+                res = results[k]
+                if res is None:
+                    with cond:
+                        while results[k] is None:
+                            left = None if end is None else end - time.monotonic()
+                            if left is not None and left <= 0:
+                                raise cf.TimeoutError()
+                            cond.wait(left)
+                        res = results[k]
+                results[k] = _TAKEN  # the caller owns it now
+                if isinstance(res, BaseException):
+                    raise res
+                if res._st != 1:
+                    raise TaskFailed(res)
+                yield res
+            k = batch.n
+        finally:
+            if k < batch.n:
+                batch.closed = True
+                self._push(self._do_map_abort, batch)
+
+    def _do_map(self, argvs, batch):
+        try:
+            self._do_map_items(argvs, batch)
+        except BaseException as e:  # what was not submitted fails with it
+            for i in range(batch.n):
+                if not batch.tids[i] and batch.results[i] is None:
+                    batch.results[i] = e
+        with batch.cond:
+            batch.cond.notify_all()
+
+    def _do_map_items(self, argvs, batch):
+        c, err, pending = self._c, self._err, self._pending
+        submit, destroy, command, fid = L.submit, L.task_destroy, L.task_command, L.future_id
+        arrays = {}
+        for i, argv in enumerate(argvs):
+            if batch.closed:
+                batch.tids[i:] = [0] * (batch.n - i)
+                break
+            n = len(argv)
+            arr_t = arrays.get(n)
+            if arr_t is None:
+                arr_t = arrays[n] = ctypes.c_char_p * (n + 1)
+            t = command(arr_t(*argv))
+            f = submit(c, t, ctypes.byref(err)) if t else None
+            destroy(t)
+            if not f:
+                batch.results[i] = from_c(err, L.errcode(), "submit")
+                continue
+            tid = fid(f).id
+            batch.tids[i] = tid
+            pending[f] = (batch, i, tid)
+            if L.future_done(f):
+                self._on_done(None, f)
+
+    def _do_map_abort(self, batch):
+        for i, tid in enumerate(batch.tids):
+            if tid and batch.results[i] is None:
+                L.client_abort(self._c, L.TaskId(tid), ctypes.byref(self._err))
 
     def px(self, argv, *, targets=None, timeout=None, **options):
         """Run argv on every live engine (or on the engines listed in
