@@ -307,7 +307,7 @@ static int pmi2_init (zpar_wireup_t *w, int fd, const char *fds, zpar_error_t *e
     if (!strstr (line, "cmd=response_to_init") || !strstr (line, "rc=0") ||
         !strstr (line, "pmi_version=2")) {
         zpar__wireup_note (w, "pmi2: the server on PMI_FD=%s refused PMI-2: '%.80s'", fds, line);
-        goto drop;
+        goto refused;
     }
     snprintf (cmd, sizeof (cmd), "cmd=fullinit;%s%s%spmirank=%s;threaded=FALSE;",
               pjob ? "pmijobid=" : "", pjob ? pjob : "", pjob ? ";" : "", prank ? prank : "0");
@@ -339,11 +339,15 @@ static int pmi2_init (zpar_wireup_t *w, int fd, const char *fds, zpar_error_t *e
 io:
     zpar__wireup_note (w, "pmi2: PMI_FD=%s: %s", fds,
                        errno == ETIMEDOUT ? "no answer to init" : strerror (errno));
-drop:
-    w->fell_back = true;
-    /* left open: a PMI server takes a closed connection for the death of
-     * the process and may end the job (Hydra does) */
+refused:
     w->pmi2_fd = -1;
+drop:
+    /* The descriptor stays open: a PMI server takes a closed connection
+     * for the death of the process and ends the job (Hydra does, also for
+     * a process that exits after init without finalize).  After a failed
+     * fullinit it is kept (pmi2_up false) so that finalize says goodbye at
+     * exit. */
+    w->fell_back = true;
     w->rank = 0;
     w->size = w->local_size = 1;
     w->local_rank = 0;
@@ -510,7 +514,7 @@ void zpar__wireup_pmi2_finalize (zpar_wireup_t *w)
 {
     char resp[PMI2_MSG_MAX + 1];
     if (w->pmi2_fd >= 0) {
-        (void)pmi2_call (w, "cmd=finalize;", resp, zpar__mono_s () + PMI2_INIT_S, "finalize", NULL);
+        (void)pmi2_call (w, "cmd=finalize;", resp, zpar__mono_s () + 2.0, "finalize", NULL);
         if (w->pmi2_fd >= 0)
             close (w->pmi2_fd);
     }

@@ -63,6 +63,13 @@ test_expect_success HYDRA 'a PMI_FD that is not open: a warning says so, the job
 	expect_grep "warning: wire-up: 3 ranks .* from pmi-env, endpoints over file .* \(not used: pmi2: PMI_FD=.97. is not an open descriptor\)$" bad.err
 '
 
+test_expect_success HYDRA 'a PMIx that does not answer (PMIX_NAMESPACE without a server): a warning, PMI-2 is used' '
+	zt_timeout 120 mpiexec.hydra -n 3 sh -c "PMIX_NAMESPACE=bogus exec \"$ZPAR\" run --wait-timeout 30 -- \"$ZPAR\" px true" \
+		>nopmix.out 2>nopmix.err; rc=$?
+	cat nopmix.out nopmix.err; expect_eq "exit" 0 $rc &&
+	expect_grep "warning: wire-up: 3 ranks .* from pmi2, endpoints over pmi2 \(not used: pmix: PMIx_Init: " nopmix.err
+'
+
 test_expect_success HYDRA 'zpar run --mpi under Hydra (zpar built with another MPI): a clear error, no hang' '
 	zt_timeout 60 mpiexec.hydra -n 2 "$ZPAR" run --mpi --wait-timeout 10 -- true >mpi.out 2>&1; rc=$?
 	cat mpi.out; test $rc != 0 && test $rc != 124 &&

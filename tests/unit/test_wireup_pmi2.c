@@ -322,6 +322,12 @@ static void test_fallback (srv_mode_t m, const char *name, const char *reason)
         "%s: the note says why: '%s'", name, w ? zpar__wireup_notes (w) : "");
     ok (dt < 2.0, "%s: decided in %.2f s (timeout 0.3 s)", name, dt);
     zpar__wireup_destroy (w);
+    if (m == SRV_FULLINIT_RC) {
+        /* the connection was up: kept, and finalized at the end (a PMI
+         * server ends the job of a process that leaves without it) */
+        ok (s.finalized, "%s: the kept connection said finalize at destroy", name);
+        fd = -1; /* closed by destroy */
+    }
     srv_stop (&s, t, fd);
 }
 
