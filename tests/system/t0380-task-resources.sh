@@ -75,15 +75,16 @@ test_expect_success MPIRUN,CPU01,RESOURCES 'a 1-core task gets none of it: its e
 '
 
 test_expect_success MPIRUN,CPU01,RESOURCES,PYTHON 'beyond its memory limit a task fails with a clear result; the engine runs the next' '
-	z submit --wait --memory 64M -- python3 -c "bytearray(256 << 20)" >m1.out 2>&1;
+	z submit --wait --json --memory 64M -- python3 -c "bytearray(256 << 20)" >m1.out 2>&1;
 	rc=$?; cat m1.out;
 	expect_eq "exit" 1 $rc &&
+	expect_grep "\"status\":\"failed\"" m1.out &&
 	expect_grep "MemoryError" m1.out &&
-	expect_grep "its memory limit is 64 MiB" m1.out &&
+	expect_grep "\"error\":\"exited with status 1 \(its memory limit is 64 MiB\)\"" m1.out &&
 	z submit --wait --memory 512M -- python3 -c "bytearray(256 << 20); print(\"fits\")" >m2.out 2>&1;
 	rc=$?; cat m2.out;
 	expect_eq "exit" 0 $rc && expect_grep "^fits" m2.out &&
-	expect_eq "engines" 2 "$(z px true 2>&1 | grep -c "^\[e")" || z px true
+	expect_eq "engines" 2 "$(z px echo alive 2>&1 | grep -c "^\[e[0-9]*\] alive")"
 '
 
 test_expect_success MPIRUN,CPU01 'zpar stop: the job ends, nothing left' '
