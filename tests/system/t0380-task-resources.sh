@@ -94,4 +94,13 @@ test_expect_success MPIRUN,CPU01 'zpar stop: the job ends, nothing left' '
 	{ wait $P; rc=$?; } ; expect_eq "mpirun exit" 0 $rc
 '
 
+test_expect_success MPIRUN 'zpar run --bind none: an outer engine'"'"'s ZPAR_ENGINE_* are not reported as its own' '
+	ZPAR_ENGINE_CPUSET=5 ZPAR_ENGINE_GPUS=cuda:9 zt_timeout 120 \
+		mpirun -x ZPAR_ENGINE_CPUSET -x ZPAR_ENGINE_GPUS -n 2 "$ZPAR" run --bind none \
+		--dir "$ZT_TMP/n" -- "$ZPAR" px sh -c "echo cpuset=\${ZPAR_ENGINE_CPUSET-unset} gpus=\${ZPAR_ENGINE_GPUS-unset} size=\$ZPAR_ENGINE_LOCAL_SIZE" >n.out 2>&1;
+	rc=$?; cat n.out;
+	expect_eq "exit" 0 $rc &&
+	expect_grep "^\[e1\] cpuset=unset gpus=unset size=2$" n.out
+'
+
 test_done
