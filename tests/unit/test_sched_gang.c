@@ -255,6 +255,23 @@ static void test_never (void)
     ok (!strcmp (got, "a3:error") && strstr (text, "9 MPI ranks"), "9 ranks on 8 engines: %s",
         text);
     ok (zpar__sched_lb_waiting_engines (s) == 0, "nothing waits");
+
+    /* it could be held, then engines die and it no longer can */
+    {
+        zpar_resources_t r4 = {.cores = 4};
+        for (uint64_t id = 10; id < 18; id++)
+            sub (id, NULL, 0, 0); /* every engine busy: the 4-core task waits */
+        drain ();
+        sub (4, &r4, 0, 0);
+        drain ();
+        ok (strstr (got, "a4") == NULL, "a 4-core task waits while it can be held (%s)", got);
+        (void)zpar__sched_lb_engine_down (s, E (1), "died");
+        (void)zpar__sched_lb_engine_down (s, E (5), "died");
+        drain ();
+        ok (strstr (got, "a4:error") != NULL &&
+                strstr (text, "needs 4 cores on one node; the largest node has 3"),
+            "an engine of each node dies: answered at once (%s: %s)", got, text);
+    }
 }
 
 /* What the drain in got sent to engines 1 and 2 (plain tasks, in order
