@@ -372,6 +372,25 @@ static int start (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, zpar_sched_lb_act
     return 0;
 }
 
+void zpar__gang_adopted (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid)
+{
+    struct zpar_gang *g = gang (s);
+    unsigned k = 0, cores = 0, need;
+    size_t n = 0;
+    if (!g || t->gang->nset || zpar__gang_candidates (s, t, ZPAR_GANG_FREE_NOW, &n) < 0)
+        return;
+    need = t->gang->r.ranks ? 1 : (t->gang->r.cores ? t->gang->r.cores : 1);
+    g->pick[k++] = eid; /* the leader first, then idle engines of its node */
+    cores = zpar__gang_cores (g, eid);
+    for (size_t i = 0; i < n && cores < need; i++)
+        if (g->tmp[i] != eid && zpar__gang_node (g, g->tmp[i]) == zpar__gang_node (g, eid)) {
+            g->pick[k++] = g->tmp[i];
+            cores += zpar__gang_cores (g, g->tmp[i]);
+        }
+    if (hold (s, t, k, 0) < 0)
+        release (s, t);
+}
+
 int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 {
     struct zpar_gang *g = s->gang;
