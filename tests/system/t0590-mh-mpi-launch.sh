@@ -15,20 +15,11 @@
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-MPITASK=$builddir/tests/lib/mpi-task
-WHERE=$builddir/tests/lib/mpi-where
-[ -x "$MPITASK" ] && [ -x "$WHERE" ] || skip_all "no tests/lib/mpi-where (built with MPI only)"
-command -v mpirun >/dev/null 2>&1 || skip_all "no mpirun (Open MPI)"
+. "$LIBDIR/mpi-test.sh"
 . "$LIBDIR/netns-bed.sh"
 bed_up 4 --slurm
 CHECK=$LIBDIR/mpi-ranks-check.sh
 ON=$BED_DIR/bin/on
-# the build tree's zpar-rank (installed: beside zpar, found by itself)
-ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
-# tasks at the engines' usual priority would crawl on a loaded machine
-# (their session's autogroup at nice 19 against everything else)
-ZPAR_TASK_NICE=0
-export ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
 
 S1="1 h1 0 - 0"
 S2="2 h2 1 - 0"

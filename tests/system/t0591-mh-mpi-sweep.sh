@@ -15,18 +15,9 @@
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-WHERE=$builddir/tests/lib/mpi-where
-[ -x "$WHERE" ] || skip_all "no tests/lib/mpi-where (built with MPI only)"
-command -v mpirun >/dev/null 2>&1 || skip_all "no mpirun (Open MPI)"
+. "$LIBDIR/mpi-test.sh"
 . "$LIBDIR/netns-bed.sh"
 bed_up 4 --slurm
-# relays put their sockets there
-XDG_RUNTIME_DIR=$ZT_TMP
-# the build tree's zpar-rank: beside the zpar program (build/.libs/..)
-ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
-# at nice 19 (the default) the tasks of a loaded machine crawl
-ZPAR_TASK_NICE=0
-export XDG_RUNTIME_DIR ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
 
 # point.sh KIND INDEX: what every process of a point runs (each rank of an
 # MPI point): the MPI program, or a 1 s sleep; then its "use" line
