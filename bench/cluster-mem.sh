@@ -55,6 +55,16 @@ relay_rss () {
 	for c in $(cat "/proc/$k/task/"*/children 2>/dev/null); do s=$((s + $(rss "$c"))); done
 	echo "$s"
 }
+# open files of the relay's processes of cluster $1
+relay_fds () {
+	k=$(awk '$1 == "relay" { print $2 }' "$1/pids")
+	[ -n "$k" ] || { echo 0; return; }
+	s=$(ls "/proc/$k/fd" 2>/dev/null | wc -l)
+	for c in $(cat "/proc/$k/task/"*/children 2>/dev/null); do
+		s=$((s + $(ls "/proc/$c/fd" 2>/dev/null | wc -l)))
+	done
+	echo "$s"
+}
 tcp () {
 	ports=$(grep -o 'tcp://[0-9.]*:[0-9]*' "$1/client.json" | sed 's/.*://' | sort -u |
 		tr '\n' '|' | sed 's/|$//')
@@ -81,6 +91,7 @@ for m in $modes; do
 	fn=$(ls "/proc/$c/fd" | wc -l)
 	tn=$(tcp "$D/n-$m")
 	rr=$(relay_rss "$D/n-$m")
+	rf=$(relay_fds "$D/n-$m")
 	ZPAR_CONNECTION_FILE=$D/n-$m/client.json timeout $((tmo + 60)) "$client" tasks $((5 * n)) \
 		"$tmo" - -- true >"$D/tasks-$m.out" 2>&1
 	sleep 1
@@ -107,11 +118,13 @@ fds_per_engine $fper
 tcp_per_engine $tper
 relay_rss_kb $rr
 relay_rss_kib_per_engine $rper
+relay_fds $rf
+relay_fds_per_engine $(awk -v a="$rf" -v n="$n" 'BEGIN { printf "%.2f", a / n }')
 EOF
-	rows="$rows| $n | $m | $per | $pert | $fper | $tper | $rper |
+	rows="$rows| $n | $m | $per | $pert | $fper | $tper | $rper | $(awk -v a="$rf" -v n="$n" 'BEGIN { printf "%.2f", a / n }') |
 "
 done
 echo
-echo "| engines | --relay | controller KiB / engine | after $((5 * n)) tasks | files / engine | TCP connections / engine | the relay's KiB / engine |"
-echo "|---|---|---|---|---|---|---|"
+echo "| engines | --relay | controller KiB / engine | after $((5 * n)) tasks | files / engine | TCP connections / engine | the relay's KiB / engine | the relay's files / engine |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s' "$rows"

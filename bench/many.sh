@@ -15,7 +15,10 @@
 # on a fresh socket each time, as engines did before issue 11.
 # MANY_PERF=FILE records the registration window of every process of
 # the machine (perf record -a -g, into FILE.ENGINES; perf report
-# --sort comm,dso then says who spent what).
+# --sort comm,dso then says who spent what; MANY_PERF_ARGS: perf
+# record's options, default -g).
+# MANY_HARNESS_ENV="VAR=VALUE ..." runs the relays and the farms (not the
+# controller) with those variables set.
 # MANY_STAGED=1 (the default) stages the start: every farm first opens
 # its engines' registration sockets (engine-farm --go), then all
 # registrations go at once and the clock starts; MANY_STAGED=0 starts the
@@ -42,11 +45,21 @@
 #                    registrations_sent: the farms' registrations, resends
 #                    included (an engine sends again on a fresh socket after
 #                    1 s without an answer, as `zpar engine` does)
+#   controller_us_per_engine, harness_us_per_engine  the window's CPU of
+#                    the controller, and of the relays and farms together
+#                    (the harness: what stands in for the nodes), per engine
+#   alone_registered_s, alone_controller_cpu_s  (relayed cases; MANY_ALONE=0
+#                    skips it) the same N registrations through R relay
+#                    identities sent to a fresh controller by bench/reg-storm
+#                    from one process: the controller's part of the time
+#                    without the harness on the same cores
 #   hb_cpu_pct       the controller's CPU (utime+stime, all threads) over
 #                    IDLE seconds with no task (MANY_IDLE, default 30): the
 #                    heartbeat's cost, in % of one core; hb_top_thread_pct
 #                    its busiest thread; hb_cpu_by_thread name:% of each
-#                    thread that ran
+#                    thread that ran; harness_hb_cpu_pct the same for the
+#                    relays and farms together (each engine's pings and
+#                    pongs through its relay: the harness's idle cost)
 #   rss_kib_per_engine  (VmRSS with the engines - VmRSS before them) / N;
 #                    also the totals in KiB; rss_kib_per_engine_after_tasks
 #                    the same after the tasks (libzmq's pipes and buffers
@@ -165,7 +178,7 @@ for c in $cases; do
 	k=0
 	rpids=
 	while [ "$k" -lt "$r" ]; do
-		"$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$k" >"$D/relay-$k.log" 2>&1 &
+		env ${MANY_HARNESS_ENV:-} "$zpar" relay --connection-file "$D/engine.json" --dir "$D/relay-$k" >"$D/relay-$k.log" 2>&1 &
 		pids="$pids $!"
 		rpids="$rpids $!"
 		k=$((k + 1))
@@ -201,7 +214,7 @@ for c in $cases; do
 				j=$((j + 1))
 			done
 		fi
-		"$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
+		env ${MANY_HARNESS_ENV:-} "$farm" -n $((hi - lo)) --connection-file "$D/engine.json" --status "$D/farm-$k.st" \
 			--time-limit $((tmo * 4)) --fresh-resend "${MANY_FRESH_RESEND:-0}" $goargs "$@" \
 			>"$D/farm-$k.out" 2>&1 &
 		pids="$pids $!"
@@ -226,7 +239,7 @@ for c in $cases; do
 	fi
 	perf_pid=
 	if [ -n "${MANY_PERF:-}" ]; then # the storm's profile, every process
-		perf record -q -a -g -o "$MANY_PERF.$n" >/dev/null 2>&1 &
+		perf record -q -a ${MANY_PERF_ARGS:--g} -o "$MANY_PERF.$n" >/dev/null 2>&1 &
 		perf_pid=$!
 	fi
 	export ZPAR_CONNECTION_FILE="$D/client.json"
@@ -249,8 +262,10 @@ for c in $cases; do
 	fd1=$(nfd "$cpid")
 	thread_ticks "$cpid" >"$D/th0"
 	c0=$(ticks "$cpid")
+	hi0=$(ticks_sum $rpids $fpids)
 	sleep "$idle"
 	c1=$(ticks "$cpid")
+	hi1=$(ticks_sum $rpids $fpids)
 	thread_ticks "$cpid" >"$D/th1"
 	hb=$(awk -v t=$((c1 - c0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
 	top_th=$(awk -v h="$hz" -v s="$idle" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > m) m = d } END { printf "%.1f", 100 * m / h / s }' "$D/th0" "$D/th1")
@@ -270,6 +285,10 @@ for c in $cases; do
 	cpu_task=$(awk -v t=$((c1 - c0)) -v h="$hz" -v n="${ok:-0}" 'BEGIN { if (n > 0) printf "%.1f", 1e6 * t / h / n; else print 0 }')
 	busy=$(sum engines_with_tasks)
 	dead=$(grep -cE "\) declared dead:|heartbeats: declared dead$" "$D/controller.log")
+	# the registration window's CPU by part, per engine
+	c_us=$(awk -v t=$((creg1 - creg0)) -v h="$hz" -v n="$n" 'BEGIN { printf "%.0f", 1e6 * t / h / n }')
+	h_us=$(awk -v t=$((rreg1 - rreg0 + freg1 - freg0)) -v h="$hz" -v n="$n" \
+		'BEGIN { printf "%.0f", 1e6 * t / h / n }')
 	rssk=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	rssk2=$(awk -v a="$rss0" -v b="$rss2" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	fdk=$(awk -v a="$fd0" -v b="$fd1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
@@ -284,6 +303,8 @@ staged $staged
 controller_cpu_register_s $(awk -v t=$((creg1 - creg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 relays_cpu_register_s $(awk -v t=$((rreg1 - rreg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 farms_cpu_register_s $(awk -v t=$((freg1 - freg0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+controller_us_per_engine $c_us
+harness_us_per_engine $h_us
 machine_cpu_register_s $(awk -v t=$((m1 - m0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 others_cpu_register_s $(awk -v t=$((m1 - m0 - (creg1 - creg0) - (rreg1 - rreg0) - (freg1 - freg0))) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
 register_cores $(awk -v t=$((m1 - m0)) -v h="$hz" -v s="$live_s" 'BEGIN { if (s > 0) printf "%.2f", t / h / s; else print 0 }')
@@ -301,6 +322,7 @@ controller_threads $(ls "/proc/$cpid/task" 2>/dev/null | wc -l)
 hb_cpu_pct $hb
 hb_top_thread_pct $top_th
 hb_cpu_by_thread $by_th
+harness_hb_cpu_pct $(awk -v t=$((hi1 - hi0)) -v h="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / h / s }')
 tasks $ntasks
 tasks_ok ${ok:-0}
 tasks_per_s $tps
@@ -313,22 +335,48 @@ nudges $(sum nudges)
 registered_again $(sum registered_again)
 farm_dropped $(sum dropped)
 EOF
-	mode=direct
-	[ "$r" -gt 0 ] && mode="$r relays"
-	rows="$rows$(printf '| %s | %s | %s s | %s s | %s %% | %s | %s | %s | %s / %s | %s |' \
-		"$n" "$mode" "$reg_s" "$live_s" "$hb" "$rssk" "$fdk" "$tps" "$busy" "$n" "$dead")
-"
-	lines="${lines}many engines=$n relays=$r registered_s=$reg_s live_s=$live_s hb_cpu_pct=$hb rss_kib_per_engine=$rssk fds_per_engine=$fdk tasks_per_s=$tps engines_with_tasks=$busy false_deaths=$dead
-"
 	if [ $trc != 0 ] || [ "$busy" != "$n" ] || [ "$dead" != 0 ] || [ "$reg_s" = -1 ]; then
 		rc=1
 		head -3 "$D/tasks.err" >&2
 	fi
 	cleanup
+	# the controller alone, the same storm from one process that costs it
+	# little (bench/reg-storm, as bench/registrations.sh), once the harness
+	# is gone: the controller's part of the registration time
+	alone_s=- alone_cpu=-
+	if [ "$r" -gt 0 ] && [ "${MANY_ALONE:-1}" = 1 ] && [ -x "$build/bench/reg-storm" ]; then
+		A=$(mktemp -d "${TMPDIR:-/tmp}/zpar-many-alone.XXXXXX")
+		"$zpar" controller --dir "$A" >"$A/controller.log" 2>&1 &
+		apid=$!
+		pids="$pids $apid"
+		i=0
+		until [ -s "$A/engine.json" ] || [ $i -gt $((tmo * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 1
+		timeout "$tmo" "$build/bench/reg-storm" -n "$n" -r "$r" --connection-file "$A/engine.json" \
+			--pid "$apid" --timeout "$tmo" >"$A/out" 2>&1
+		alone_s=$(awk '$1 == "registered_s" { printf "%.2f", $2 }' "$A/out")
+		alone_cpu=$(awk '$1 == "controller_cpu_s" { printf "%.2f", $2 }' "$A/out")
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+		pids=
+		[ "${MANY_KEEP:-0}" = 1 ] || rm -rf "$A"
+		echo "alone_registered_s ${alone_s:--}"
+		echo "alone_controller_cpu_s ${alone_cpu:--}"
+	fi
+	mode=direct
+	[ "$r" -gt 0 ] && mode="$r relays"
+	rows="$rows$(printf '| %s | %s | %s s | %s s | %s s | %s µs | %s µs | %s %% | %s | %s | %s | %s / %s | %s |' \
+		"$n" "$mode" "$reg_s" "$live_s" "${alone_s:--}" "$c_us" "$h_us" "$hb" "$rssk" "$fdk" "$tps" "$busy" "$n" "$dead")
+"
+	lines="${lines}many engines=$n relays=$r registered_s=$reg_s live_s=$live_s alone_registered_s=${alone_s:--} controller_us_per_engine=$c_us harness_us_per_engine=$h_us hb_cpu_pct=$hb rss_kib_per_engine=$rssk fds_per_engine=$fdk tasks_per_s=$tps engines_with_tasks=$busy false_deaths=$dead
+"
 done
 echo
-echo "| engines | path | registered in | live in | heartbeat CPU (idle) | RSS KiB/engine | fds/engine | no-op tasks/s | engines that ran a task | declared dead |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| engines | path | registered in (whole harness) | live in | the controller alone | controller CPU / engine | relays + farms CPU / engine | heartbeat CPU (idle) | RSS KiB/engine | fds/engine | no-op tasks/s | engines that ran a task | declared dead |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$rows"
 printf '%s' "$lines"
 exit $rc

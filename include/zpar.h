@@ -281,6 +281,16 @@ typedef struct {
  * ranks_per_node above 2^20, nodes or ranks_per_node without ranks. */
 ZPAR_API int zpar_task_set_resources (zpar_task_t *t, const zpar_resources_t *r);
 
+/* Set one resource of r from text, as `zpar submit` options and sweep
+ * keys give it: key "cores", "gpus", "ranks", "nodes", "ranks-per-node"
+ * (a whole number; "ranks_per_node" too) or "memory" (a SIZE: a number
+ * with an optional K, M, G or T suffix, powers of 1024, "KiB"/"GB"
+ * spellings and any case allowed; a plain number is bytes).  -1 EINVAL
+ * with err naming the key and the value (unknown key, junk, out of the
+ * range zpar_task_set_resources accepts). */
+ZPAR_API int zpar_resources_set (zpar_resources_t *r, const char *key, const char *value,
+                                 zpar_error_t *err);
+
 /* zpar_task_setenv from one "NAME=VALUE" entry (a name of 1 to 255
  * characters).  -1 with EINVAL. */
 ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry);

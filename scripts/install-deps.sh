@@ -8,6 +8,8 @@ openmpi-bin libopenmpi-dev libpmix-dev mpich \
 slurm-wlm slurmd slurmctld slurm-client munge slurm-wlm-torque \
 python3 procps psmisc valgrind bc \
 clang clang-format libclang-rt-14-dev"
+# the environment-module test of make install (t0710: module load zpar)
+PKGS="$PKGS environment-modules"
 # shellcheck disable=SC2086
 sh "$(dirname "$0")/apt-ensure.sh" $PKGS
 # mpich (MPICH's Hydra mpiexec, for the launcher tests) must leave Open MPI

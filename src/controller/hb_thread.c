@@ -105,9 +105,11 @@ static void probe_arm (zpar_hb_thread_t *t, uint32_t engine)
         zpar__timer_watcher_reset (t->w_probe, PROBE_AFTER_MS, 0);
 }
 
-/* An event of heartbeat.c: to the hub.  The pipe is inproc with the
- * default high-water mark; an event that cannot be queued is logged (the
- * hub would have to be stuck for a thousand events). */
+/* An event of heartbeat.c: to the hub.  The pipe is inproc without a
+ * high-water mark (zpar__bind_socket): thousands of engines may die or
+ * come at once, and an event lost would leave its engine alive in the hub
+ * (test_hb_thread_flood); an event that cannot be queued (out of memory)
+ * is logged. */
 static void on_event (void *arg, zpar_eid_t engine, zpar_heartbeat_event_t ev, uint64_t silent_us,
                       uint64_t missed)
 {

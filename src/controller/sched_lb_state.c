@@ -146,7 +146,7 @@ void zpar__lb_idle_push (zpar_sched_lb_t *s, uint32_t eid)
     lbengine_t *e = &s->engines[eid];
     unsigned lvl = e->outstanding;
     idlestack_t *st;
-    if (!e->alive || e->waiting || lvl >= s->hwm || e->in_idle == (int)lvl + 1)
+    if (!e->alive || e->waiting || lvl >= s->hwm || e->in_idle == (int)lvl + 1 || e->held)
         return;
     st = &s->idle[lvl];
     if (st->n == st->cap) {
@@ -200,7 +200,7 @@ uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
                 if (e->in_idle != (int)lvl + 1)
                     continue; /* stale: it moved to another level */
                 e->in_idle = 0;
-                if (e->alive && !e->waiting && e->outstanding == lvl)
+                if (e->alive && !e->waiting && e->outstanding == lvl && !e->held)
                     return eid;
             }
         }
@@ -208,7 +208,8 @@ uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
     }
     for (uint32_t eid = 1; eid < s->nengines; eid++) {
         lbengine_t *e = &s->engines[eid];
-        if (!e->alive || e->waiting || e->outstanding >= s->hwm || !zpar__lb_engine_ok_for (t, eid))
+        if (!e->alive || e->waiting || e->outstanding >= s->hwm || e->held ||
+            !zpar__lb_engine_ok_for (t, eid))
             continue;
         if (!best || e->outstanding < best_out ||
             (e->outstanding == best_out && best == t->last_engine)) {
@@ -238,7 +239,25 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s)
 
 unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s)
 {
-    return s ? s->nwaiting : 0;
+    if (!s)
+        return 0;
+    return s->nwaiting + (s->gang ? zpar__gang_waiting (s) : 0);
+}
+
+void zpar__sched_lb_now (zpar_sched_lb_t *s, uint64_t now_us)
+{
+    if (s)
+        s->now_us = now_us;
+}
+
+int zpar__sched_lb_engine_res (zpar_sched_lb_t *s, zpar_eid_t engine, unsigned cores,
+                               const char *slot)
+{
+    if (!s || engine.v == 0 || engine.v > ZPAR_SCHED_LB_MAX_ENGINE || !slot) {
+        errno = EINVAL;
+        return -1;
+    }
+    return zpar__gang_engine_res (s, engine.v, cores, slot);
 }
 
 unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)
@@ -291,7 +310,7 @@ lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)
             /* its newest task that may still be waiting */
             for (unsigned i = e->nout; i-- > 1;) {
                 lbtask_t *c = e->out[i];
-                if (!c->stealing && !c->unstealable && !c->ntargets) {
+                if (!c->stealing && !c->unstealable && !c->ntargets && !c->gang) {
                     victim = e;
                     *eid = id;
                     t = c;
@@ -340,6 +359,14 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     t->priority = in->priority;
     t->retries_left = in->retries;
     t->order = ++s->order;
+    t->timeout_us = in->timeout_ms * 1000;
+    if (in->res && (in->res->cores > 1 || in->res->gpus || in->res->memory || in->res->ranks) &&
+        !(t->gang = zpar__gang_task_new (in->res))) {
+        free (t->targets);
+        free (t);
+        errno = ENOMEM;
+        return NULL;
+    }
     return t;
 }
 
@@ -351,7 +378,7 @@ int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t)
         return 0;
     if (t->in_heap)
         zpar__lb_heap_remove (&s->ready, t);
-    else if (!zpar__lb_park_del (s, t))
+    else if (!zpar__lb_park_del (s, t) && !(t->gang && zpar__gang_unready (s, t)))
         return 0;
     zpar__idmap_del (s->queued, t->id);
     return 1;

@@ -247,35 +247,57 @@ static uint64_t cgroup_limit (const char *root, const char *path, const char *fi
     return best;
 }
 
+/* 1 when the comma list of controllers `list` names `name`. */
+static int has_controller (const char *list, const char *name)
+{
+    size_t nl = strlen (name);
+    for (const char *p = list; *p; p += strcspn (p, ","), p += *p == ',')
+        if (strncmp (p, name, nl) == 0 && (p[nl] == ',' || p[nl] == '\0'))
+            return 1;
+    return 0;
+}
+
+uint64_t zpar__res_cgroup_memory (const char *proc_cgroup, const char *sysfs)
+{
+    uint64_t best = UINT64_MAX;
+    char line[PATH_MAX + 64], root[PATH_MAX];
+    FILE *f;
+
+    if (!(f = fopen (proc_cgroup, "re")))
+        return best;
+    while (fgets (line, sizeof (line), f)) {
+        char *path, *ctl = strchr (line, ':');
+        uint64_t lim = UINT64_MAX;
+        if (!ctl || !(path = strchr (ctl + 1, ':')))
+            continue;
+        *path++ = '\0';
+        path[strcspn (path, "\n")] = '\0';
+        if (ctl[1] == '\0' && strncmp (line, "0:", 2) == 0) {
+            lim = cgroup_limit (sysfs, path, "memory.max");
+        } else if (has_controller (ctl + 1, "memory")) {
+            snprintf (root, sizeof (root), "%s/memory", sysfs);
+            lim = cgroup_limit (root, path, "memory.limit_in_bytes");
+        }
+        if (lim < best)
+            best = lim;
+    }
+    fclose (f);
+    return best;
+}
+
 /* The node's memory as this process may use it: MemTotal, capped by the
- * memory cgroup (v2 memory.max or v1 memory.limit_in_bytes).  0: unknown. */
+ * memory cgroup.  0: unknown. */
 static uint64_t node_memory (void)
 {
     struct sysinfo si;
-    uint64_t total = 0;
-    FILE *f;
-    char line[PATH_MAX + 64];
+    uint64_t total = 0, lim;
 
     if (sysinfo (&si) == 0)
         total = (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1);
-    if ((f = fopen ("/proc/self/cgroup", "re"))) {
-        while (fgets (line, sizeof (line), f)) {
-            char *path, *ctl = strchr (line, ':');
-            uint64_t lim = UINT64_MAX;
-            if (!ctl || !(path = strchr (ctl + 1, ':')))
-                continue;
-            *path++ = '\0';
-            path[strcspn (path, "\n")] = '\0';
-            if (strcmp (ctl + 1, "") == 0 && line[0] == '0')
-                lim = cgroup_limit ("/sys/fs/cgroup", path, "memory.max");
-            else if (strcmp (ctl + 1, "memory") == 0 || strstr (ctl + 1, ",memory"))
-                lim = cgroup_limit ("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes");
-            if (lim < total)
-                total = lim;
-        }
-        fclose (f);
-    }
-    return total;
+    lim = zpar__res_cgroup_memory ("/proc/self/cgroup", "/sys/fs/cgroup");
+    if (lim == UINT64_MAX)
+        return total;
+    return total == 0 || lim < total ? lim : total;
 }
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;

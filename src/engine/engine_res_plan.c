@@ -114,14 +114,17 @@ static int env_sets (char *const *env, const char *name)
 static int plan_env (zpar_res_plan_t *pl, char *const *task_env, const char *name,
                      const char *value)
 {
-    size_t n;
+    size_t nl, vl;
     char *e;
     if (env_sets (task_env, name))
         return 0;
-    n = strlen (name) + strlen (value) + 2;
-    if (!(e = malloc (n)))
+    nl = strlen (name);
+    vl = strlen (value);
+    if (!(e = malloc (nl + vl + 2)))
         return -1;
-    snprintf (e, n, "%s=%s", name, value);
+    memcpy (e, name, nl);
+    e[nl] = '=';
+    memcpy (e + nl + 1, value, vl + 1);
     pl->env[pl->nenv++] = e;
     return 0;
 }
@@ -177,7 +180,11 @@ zpar_res_plan_t *zpar__engine_res_plan (const char *const *slots, size_t nslots,
     jlen = 0;
     for (size_t i = 0; i < nslots; i++) {
         const slot_t *s = &sl[i];
-        jlen += (size_t)sprintf (joined + jlen, "%s%s", i ? ";" : "", slots[i]);
+        size_t one_len = strlen (slots[i]);
+        if (i)
+            joined[jlen++] = ';';
+        memcpy (joined + jlen, slots[i], one_len + 1);
+        jlen += one_len;
         if (!same_field (s, &sl[0], SF_HOST))
             continue;
         local++;

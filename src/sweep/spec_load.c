@@ -26,9 +26,10 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",     "description", "command",     "shell",       "params",     "combine", "exclude",
-    "retries",  "timeout",     "env",         "workdir",     "output",     "stdout",  "stderr",
-    "resubmit", "estimate",    "estimate-by", "stop-signal", "stop-grace",
+    "name",     "description", "command",     "shell",          "params",     "combine", "exclude",
+    "retries",  "timeout",     "env",         "workdir",        "output",     "stdout",  "stderr",
+    "resubmit", "estimate",    "estimate-by", "stop-signal",    "stop-grace", "cores",   "gpus",
+    "memory",   "ranks",       "nodes",       "ranks-per-node",
 };
 enum {
     K_NAME,
@@ -50,7 +51,8 @@ enum {
     K_ESTIMATE_BY,
     K_STOP_SIGNAL,
     K_STOP_GRACE,
-    K_COUNT
+    K_CORES, /* .. K_CORES + ZPAR_SWEEP_NRES - 1: zpar__sweep_res_keys */
+    K_COUNT = K_CORES + ZPAR_SWEEP_NRES
 };
 
 /* --- templates ---------------------------------------------------------- */
@@ -507,6 +509,9 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         s->stderr_t = zpar__spec_compile (c, root, "stderr", "{index}.err", s->names, s->nnames);
     if (!s->stderr_t)
         return -1;
+    for (int i = 0; i < ZPAR_SWEEP_NRES; i++)
+        if (k[K_CORES + i] && zpar__spec_load_res (c, k[K_CORES + i], i) < 0)
+            return -1;
     if (k[K_ESTIMATE] && load_estimate (c, k[K_ESTIMATE]) < 0)
         return -1;
     if (k[K_ESTIMATE_BY] && load_estimate_by (c, k[K_ESTIMATE_BY]) < 0)

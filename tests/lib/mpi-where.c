@@ -4,10 +4,12 @@
  *
  * Every rank prints one line, after an MPI_Allreduce over all ranks (so
  * that the ranks are one MPI job):
- *   rank=R size=N host=H engine=E cpus=LIST omp=T sum=S task=ID
+ *   rank=R size=N host=H engine=E cpus=LIST omp=T sum=S task=ID via=L
  * H its host name, E ZPAR_RANK_ENGINE (the engine whose resources it
  * holds), LIST its Cpus_allowed_list, T OMP_NUM_THREADS, S the sum of the
- * ranks (N*(N-1)/2 when all took part), ID ZPAR_TASK_ID.  Then it sleeps
+ * ranks (N*(N-1)/2 when all took part), ID ZPAR_TASK_ID,
+ * L the launcher that started it (srun: SLURM_PROCID is set, mpirun:
+ * OMPI_COMM_WORLD_RANK, else "-").  Then it sleeps
  * SECONDS (default 0) and ends; exit 0.  Rank R exits 3 instead when
  * MPI_WHERE_FAIL=R. */
 #include <mpi.h>
@@ -51,9 +53,12 @@ int main (int argc, char **argv)
     MPI_Allreduce (&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     (void)gethostname (host, sizeof (host) - 1);
     cpus_allowed (cpus, sizeof (cpus));
-    printf ("rank=%d size=%d host=%s engine=%s cpus=%s omp=%s sum=%d task=%s\n", rank, size, host,
-            env_or ("ZPAR_RANK_ENGINE", "-"), cpus, env_or ("OMP_NUM_THREADS", "-"), sum,
-            env_or ("ZPAR_TASK_ID", "-"));
+    printf ("rank=%d size=%d host=%s engine=%s cpus=%s omp=%s sum=%d task=%s via=%s\n", rank, size,
+            host, env_or ("ZPAR_RANK_ENGINE", "-"), cpus, env_or ("OMP_NUM_THREADS", "-"), sum,
+            env_or ("ZPAR_TASK_ID", "-"),
+            getenv ("SLURM_PROCID")           ? "srun"
+            : getenv ("OMPI_COMM_WORLD_RANK") ? "mpirun"
+                                              : "-");
     fflush (stdout);
     if (argc > 1)
         sleep ((unsigned)atoi (argv[1]));

@@ -153,6 +153,20 @@ class TestFutures(ClusterTest):
         self.assertEqual(got[0].errno, errno.EDEADLK)
         other.result(T)
 
+    def test_callback_may_query(self):
+        # a callback runs in whichever thread drives the client (the
+        # client's, or a thread waiting in result()): a query from it works
+        got = []
+        f = self.c.submit(["true"])
+        f.add_done_callback(lambda fut: got.append(len(self.c.engines())))
+        f.result(T)
+        g = self.c.submit(["true"])
+        g.add_done_callback(lambda fut: got.append(self.c.status()["engines"] != []))
+        end = time.monotonic() + T
+        while len(got) < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        self.assertEqual(got, [2, True])
+
     def test_direct_and_dependencies(self):
         r = self.c.submit(["true"], engine=2).result(T)
         self.assertEqual(r.engine, 2)

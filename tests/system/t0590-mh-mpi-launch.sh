@@ -43,7 +43,8 @@ test_expect_success 'mpirun: 4 ranks on the engines of h1, h2, h3 (an engine sta
 		"$MPITASK" -r 4 -s "$S1" -s "$S2" -s "$S3" -s "$S4" -- "$WHERE" >mpirun.out 2>mpirun.err;
 	rc=$? && cat mpirun.out mpirun.err && expect_eq "exit" 0 $rc &&
 	expect_grep "mpi-task: status=ok" mpirun.err &&
-	"$CHECK" mpirun.out 4 "$S1" "$S2" "$S3" "$S4"
+	"$CHECK" mpirun.out 4 "$S1" "$S2" "$S3" "$S4" &&
+	expect_eq "ranks started by mpirun" 4 "$(grep -c " via=mpirun\$" mpirun.out)"
 '
 
 test_expect_success 'mpirun: the rank map is in slot order when a host comes back (ranks grouped by host)' '
@@ -58,7 +59,8 @@ test_expect_success 'srun --overlap: 4 ranks on the engines of h1, h2, h3 (an en
 		-s \"$S1\" -s \"$S2\" -s \"$S3\" -s \"$S4\" -- \"$WHERE\"" >srun.out 2>srun.err;
 	rc=$? && cat srun.out srun.err && expect_eq "exit" 0 $rc &&
 	expect_grep "mpi-task: status=ok" srun.err &&
-	"$CHECK" srun.out 4 "$S1" "$S2" "$S3" "$S4"
+	"$CHECK" srun.out 4 "$S1" "$S2" "$S3" "$S4" &&
+	expect_eq "ranks started by srun" 4 "$(grep -c " via=srun\$" srun.out)"
 '
 
 test_expect_success 'a rank that fails fails the task (mpirun and srun)' '

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/engine_res.h"
+#include "engine/engine_res_int.h"
 #include "tap.h"
 
 static int has (const char *hay, const char *needle)
@@ -411,11 +413,59 @@ static void test_apply (void)
     }
 }
 
+/* Write text into dir/rel (creating its directories). */
+static int put (const char *dir, const char *rel, const char *text)
+{
+    char p[512];
+    FILE *f;
+    snprintf (p, sizeof (p), "%s/%s", dir, rel);
+    for (char *q = p + strlen (dir) + 1; (q = strchr (q, '/')); q++) {
+        *q = '\0';
+        (void)mkdir (p, 0700);
+        *q = '/';
+    }
+    if (!(f = fopen (p, "w")))
+        return -1;
+    fputs (text, f);
+    return fclose (f);
+}
+
+/* The node's memory under a memory cgroup (a Slurm job's --mem): fake
+ * /proc/self/cgroup files and cgroup trees. */
+static void test_cgroup_memory (void)
+{
+    char dir[] = "/tmp/zpar-test-engine-res-XXXXXX", cg[600], sys[600], cmd[700];
+    if (!mkdtemp (dir)) {
+        ok (0, "mkdtemp: %s", strerror (errno));
+        return;
+    }
+    snprintf (cg, sizeof (cg), "%s/cgroup", dir);
+    snprintf (sys, sizeof (sys), "%s/sys", dir);
+    /* v1: the job's limit is on an ancestor of the step's cgroup */
+    put (dir, "cgroup", "5:cpu,memory:/slurm/job_7/step_0\n3:cpuset:/\n0::/\n");
+    put (dir, "sys/memory/slurm/job_7/step_0/memory.limit_in_bytes", "9223372036854771712\n");
+    put (dir, "sys/memory/slurm/job_7/memory.limit_in_bytes", "2147483648\n");
+    put (dir, "sys/memory/slurm/memory.limit_in_bytes", "9223372036854771712\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == 2147483648ull,
+        "cgroup v1 (cpu,memory): the job's 2 GiB on an ancestor");
+    /* v2: memory.max "max" on the leaf, a number above it */
+    put (dir, "cgroup", "0::/user/job\n");
+    put (dir, "sys/user/job/memory.max", "max\n");
+    put (dir, "sys/user/memory.max", "1073741824\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == 1073741824ull, "cgroup v2: 1 GiB on the parent");
+    put (dir, "cgroup", "0::/\n4:memory:/\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == UINT64_MAX, "no limit anywhere: UINT64_MAX");
+    ok (zpar__res_cgroup_memory ("/nonexistent", sys) == UINT64_MAX, "no cgroup file: UINT64_MAX");
+    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
+    ok (system (cmd) == 0, "test files removed");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
     test_sizes ();
     test_probe ();
+    test_cgroup_memory ();
     test_plan ();
     test_apply ();
     return done_testing ();

@@ -1,0 +1,3 @@
+"""Where make install put zpar (written by make)."""
+LIBDIR = "/usr/local/lib"
+BINDIR = "/usr/local/bin"
