@@ -136,7 +136,7 @@ test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=af
 	expect_grep "^sbatch --parsable --dependency=afterany:777 --kill-on-invalid-dep=yes --job-name=long sweep --partition=debug --chdir=$W --time=00:01:00 --nodes=1 --ntasks=3 --output=$W/job-%j.out " "$CALLS" &&
 	expect_grep "srun zpar run --sweep" "$CALLS.script" &&
 	expect_grep "submitted job 778, held until job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
-	expect_grep "8 points left: job 778 \(submitted at the start\) continues when job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
+	expect_grep "[0-9]+ points left: job 778 \(submitted at the start\) continues when job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
 	expect_no_grep "^scancel" "$CALLS" &&
 	expect_eq "sbatch calls" 1 "$(grep -c "^sbatch" "$CALLS")" &&
 	test "$(grep -n "^sbatch" "$CALLS" | cut -d: -f1)" -lt "$(grep -n "^squeue -h -j 777 -o %T" "$CALLS" | cut -d: -f1)"
