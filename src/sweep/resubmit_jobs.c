@@ -80,76 +80,91 @@ error:
     return -1;
 }
 
+/* The statement sql (an UPDATE of the latest row of job: ?1 is the job)
+ * in a transaction of our own, ?1 bound.  NULL with err (rolled back). */
+static sqlite3_stmt *latest (zpar_journal_t *j, const char *job, const char *sql, zpar_db_t **db,
+                             zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    if (!j || !job) {
+        zpar__errnoprintf (err, EINVAL, "invalid argument");
+        return NULL;
+    }
+    if (!(*db = begin (j, err)))
+        return NULL;
+    if (!(st = zpar__db_stmt (*db, sql, err))) {
+        zpar__db_rollback (*db);
+        return NULL;
+    }
+    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
+    return st;
+}
+
+/* Commit, or roll back when that fails.  0 / -1 with err. */
+static int commit (zpar_db_t *db, zpar_error_t *err)
+{
+    if (zpar__db_commit (db, err) == 0)
+        return 0;
+    zpar__db_rollback (db);
+    return -1;
+}
+
+/* Run st (from latest) and commit: ENOENT when job has no row. */
+static int run_latest (zpar_db_t *db, sqlite3_stmt *st, const char *job, const char *what,
+                       zpar_error_t *err)
+{
+    if (zpar__db_run (db, st, what, err) < 0) {
+        zpar__db_rollback (db);
+        return -1;
+    }
+    if (zpar__db_changes (db) == 0) {
+        zpar__db_rollback (db);
+        return zpar__errnoprintf (err, ENOENT, "journal: job %s was not recorded", job);
+    }
+    return commit (db, err);
+}
+
+static void bind_opt (sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text (st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (st, i);
+}
+
 int zpar__journal_job_end (zpar_journal_t *j, const char *job, int64_t done, int64_t failed,
                            int64_t left, const char *outcome, const char *next_job,
                            zpar_error_t *err)
 {
     zpar_db_t *db;
-    sqlite3_stmt *st;
-
-    if (!j || !job)
-        return zpar__errnoprintf (err, EINVAL, "invalid argument");
-    if (!(db = begin (j, err)))
+    sqlite3_stmt *st = latest (j, job,
+                               "UPDATE jobs SET ended = ?2, done = ?3, failed = ?4, left = ?5,"
+                               "  outcome = ?6, next_job = coalesce (?7, next_job)"
+                               " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
+                               &db, err);
+    if (!st)
         return -1;
-    if (!(st = zpar__db_stmt (db,
-                              "UPDATE jobs SET ended = ?2, done = ?3, failed = ?4, left = ?5,"
-                              "  outcome = ?6, next_job = coalesce (?7, next_job)"
-                              " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
-                              err)))
-        goto error;
-    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_double (st, 2, zpar__now_s ());
     sqlite3_bind_int64 (st, 3, done);
     sqlite3_bind_int64 (st, 4, failed);
     sqlite3_bind_int64 (st, 5, left);
-    if (outcome)
-        sqlite3_bind_text (st, 6, outcome, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 6);
-    if (next_job)
-        sqlite3_bind_text (st, 7, next_job, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 7);
-    if (zpar__db_run (db, st, "record the job's end", err) < 0)
-        goto error;
-    if (zpar__db_changes (db) == 0) {
-        zpar__db_rollback (db);
-        return zpar__errnoprintf (err, ENOENT, "journal: job %s was not recorded", job);
-    }
-    if (zpar__db_commit (db, err) < 0)
-        goto error;
-    return 0;
-error:
-    zpar__db_rollback (db);
-    return -1;
+    bind_opt (st, 6, outcome);
+    bind_opt (st, 7, next_job);
+    return run_latest (db, st, job, "record the job's end", err);
 }
 
 int zpar__journal_job_next (zpar_journal_t *j, const char *job, const char *next_job,
                             zpar_error_t *err)
 {
     zpar_db_t *db;
-    sqlite3_stmt *st;
-
-    if (!j || !job)
-        return zpar__errnoprintf (err, EINVAL, "invalid argument");
-    if (!(db = begin (j, err)))
+    sqlite3_stmt *st = latest (j, job,
+                               "UPDATE jobs SET next_job = ?2"
+                               " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
+                               &db, err);
+    if (!st)
         return -1;
-    if (!(st = zpar__db_stmt (db,
-                              "UPDATE jobs SET next_job = ?2"
-                              " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
-                              err)))
-        goto error;
-    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
-    if (next_job)
-        sqlite3_bind_text (st, 2, next_job, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 2);
-    if (zpar__db_run (db, st, "record the next job", err) < 0 || zpar__db_commit (db, err) < 0)
-        goto error;
-    return 0;
-error:
-    zpar__db_rollback (db);
-    return -1;
+    bind_opt (st, 2, next_job);
+    return run_latest (db, st, job, "record the next job", err);
 }
 
 int zpar__journal_job_settle_prev (zpar_journal_t *j, const char *job, char *prev, size_t size,
@@ -219,9 +234,7 @@ int zpar__journal_job_settle_prev (zpar_journal_t *j, const char *job, char *pre
         *killed = 1;
         *progress = done + failed;
     }
-    if (zpar__db_commit (db, err) < 0)
-        goto error;
-    return 0;
+    return commit (db, err);
 error:
     zpar__db_rollback (db);
     return -1;

@@ -91,23 +91,8 @@ static void fake_shutdown (void *arg)
     shutdowns++;
 }
 
-static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
-{
-    const char *argv[] = {"sh", "-c", shell, NULL};
-    zpar_proto_task_t t = {
-        .h = {.task = zpar__tid (id), .client = zpar__cid (1), .engine = zpar__eid (3)},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 3,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    (void)zpar__msg_push_ident (m, "c1", 2);
-    if (zpar__proto_task_encode (m, &t) < 0)
-        diag ("task encode: %s", strerror (errno));
-    return m;
-}
-
-/* A command task with a stop signal (what its timeout sends first). */
+/* A command task with a stop signal (what its timeout sends first; 0:
+ * none). */
 static zpar_msg_t *task_cmd_stop (uint64_t id, const char *shell, int sig)
 {
     const char *argv[] = {"sh", "-c", shell, NULL};
@@ -117,13 +102,18 @@ static zpar_msg_t *task_cmd_stop (uint64_t id, const char *shell, int sig)
         .argv = argv,
         .argc = 3,
         .stop_signal = (uint64_t)sig,
-        .stop_grace_ms = 2000,
+        .stop_grace_ms = sig ? 2000 : 0,
     };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
     (void)zpar__msg_push_ident (m, "c1", 2);
     if (zpar__proto_task_encode (m, &t) < 0)
         diag ("task encode: %s", strerror (errno));
     return m;
+}
+
+static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
+{
+    return task_cmd_stop (id, shell, 0);
 }
 
 /* INTERRUPT of one task only (zpar_client_stop). */
