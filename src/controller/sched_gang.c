@@ -53,6 +53,7 @@
 #define SETTLE_US          2000000u /* no engine up for this long: the engines are all here */
 #define BACKFILL_MARGIN_US 2000000u /* a timeout's stop grace and the round trips */
 #define BACKFILL_SCAN      1024     /* ready tasks looked at for one that may backfill */
+#define QUEUE_SCAN         64       /* resource tasks looked at in one pass */
 
 static struct zpar_gang *gang (zpar_sched_lb_t *s)
 {
@@ -187,6 +188,7 @@ void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid)
     if (e)
         e->holder = NULL;
     g->last_up_us = s->now_us;
+    g->engines_gen++;
     g->head.dirty = 1;
 }
 
@@ -195,6 +197,7 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
     struct zpar_gang *g = s->gang;
     gengine_t *e = zpar__gang_ge (g, eid);
     lbtask_t *t = e ? e->holder : NULL;
+    g->engines_gen++;
     g->head.dirty = 1;
     if (!t)
         return;
@@ -369,6 +372,25 @@ static int start (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, zpar_sched_lb_act
     return 0;
 }
 
+void zpar__gang_adopted (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid)
+{
+    struct zpar_gang *g = gang (s);
+    unsigned k = 0, cores = 0, need;
+    size_t n = 0;
+    if (!g || t->gang->nset || zpar__gang_candidates (s, t, ZPAR_GANG_FREE_NOW, &n) < 0)
+        return;
+    need = t->gang->r.ranks ? 1 : (t->gang->r.cores ? t->gang->r.cores : 1);
+    g->pick[k++] = eid; /* the leader first, then idle engines of its node */
+    cores = zpar__gang_cores (g, eid);
+    for (size_t i = 0; i < n && cores < need; i++)
+        if (g->tmp[i] != eid && zpar__gang_node (g, g->tmp[i]) == zpar__gang_node (g, eid)) {
+            g->pick[k++] = g->tmp[i];
+            cores += zpar__gang_cores (g, g->tmp[i]);
+        }
+    if (hold (s, t, k, 0) < 0)
+        release (s, t);
+}
+
 int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 {
     struct zpar_gang *g = s->gang;
@@ -379,7 +401,7 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         return 0;
     g->head.dirty = 0;
     g->nwait = 0;
-    for (size_t i = 0; i < g->nq; i++) {
+    for (size_t i = 0; i < g->nq && i < QUEUE_SCAN; i++) {
         lbtask_t *t = g->q[i];
         char text[160];
         size_t n;
@@ -399,19 +421,24 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             set_active (g);
             return 1;
         }
-        if (zpar__gang_never (s, t, text, sizeof (text))) {
-            if (s->now_us < g->last_up_us + SETTLE_US) {
+        /* can a set of live engines ever hold it? (asked again only when
+         * engines came or went) */
+        if (t->gang->fits_gen != g->engines_gen + 1) {
+            if (!zpar__gang_never (s, t, text, sizeof (text)))
+                t->gang->fits_gen = g->engines_gen + 1;
+            else if (s->now_us < g->last_up_us + SETTLE_US) {
                 g->nwait++; /* engines may still be coming */
                 continue;
+            } else {
+                unqueue_at (g, i);
+                if (t->gang->nset)
+                    release (s, t);
+                zpar__info ("task %llu: %s", (unsigned long long)t->id, text);
+                zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, text);
+                g->head.dirty = 1;
+                set_active (g);
+                return zpar__lb_act_pop (s, act);
             }
-            unqueue_at (g, i);
-            if (t->gang->nset)
-                release (s, t);
-            zpar__info ("task %llu: %s", (unsigned long long)t->id, text);
-            zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, text);
-            g->head.dirty = 1;
-            set_active (g);
-            return zpar__lb_act_pop (s, act);
         }
         if (reserving)
             continue; /* the first one that waits reserves; the others may start elsewhere */

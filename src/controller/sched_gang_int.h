@@ -21,7 +21,8 @@ struct gtask {
     zpar_resources_t r;
     uint32_t *set; /* engines it holds (running) or reserves, leader first */
     unsigned nset;
-    int reserved; /* set is a reservation, not running */
+    int reserved;      /* set is a reservation, not running */
+    uint64_t fits_gen; /* engines_gen + 1 when some set of live engines was seen to hold it */
 };
 
 struct zpar_gang {
@@ -35,8 +36,9 @@ struct zpar_gang {
     lbtask_t *resv;       /* the task holding the reservation */
     uint64_t resv_end_us; /* B, UINT64_MAX: unbounded */
     uint64_t last_up_us;
-    uint64_t bf_order; /* s->order when a backfill scan last found nothing */
-    unsigned nwait;    /* queued tasks no set can hold now (waiting for engines) */
+    uint64_t engines_gen; /* counts engines coming and going */
+    uint64_t bf_order;    /* s->order when a backfill scan last found nothing */
+    unsigned nwait;       /* queued tasks no set can hold now (waiting for engines) */
     const char **slotv;
     size_t slotcap;
     uint32_t *tmp, *pick; /* scratch: candidates, chosen set */

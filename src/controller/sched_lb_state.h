@@ -261,6 +261,11 @@ lbtask_t *zpar__gang_backfill_any (zpar_sched_lb_t *s, uint32_t *eid);
 /* Resource task t stops running on its engines (finished, queued again,
  * its leader died): they are released. */
 void zpar__gang_off (zpar_sched_lb_t *s, lbtask_t *t);
+/* Resource task t, adopted running on engine eid (a controller restart:
+ * the engines of its set are not known): eid and, for a task on one
+ * node, idle engines of its node up to what it asks for are held again
+ * (best effort) until its result. */
+void zpar__gang_adopted (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid);
 /* Engine eid's outstanding count reached 0. */
 static inline void zpar__gang_engine_idle (zpar_sched_lb_t *s, uint32_t eid);
 /* Resource tasks that wait for more engines (the tick looks at them). */

@@ -365,6 +365,16 @@ class TestInterrupt(ClusterTest):
             c.submit(["true"])
         c.close()  # twice is fine
 
+    def test_close_from_a_callback(self):
+        c = zpar.Client()
+        f = c.submit(["true"])
+        f.add_done_callback(lambda fut: c.close())
+        f.result(T)  # this thread drives: the callback runs here
+        c._thread.join(T)
+        self.assertFalse(c._thread.is_alive())
+        with self.assertRaises(zpar.ZparError):
+            c.submit(["true"])
+
 
 class TestSweep(ClusterTest):
     def test_run_status_report(self):

@@ -11,22 +11,14 @@
 # was reserved for that point (ZPAR_TASK_SLOTS, tests/lib/mpi-ranks-check.sh);
 # no CPU of any host was used by two points at once
 # (tests/lib/cpu-overlap-check.sh: every process prints its CPUs and when
-# it started and ended).
+# it started and ended).  And the example sweep with mixed resources
+# (examples/mixed.yaml, examples/mpi-pi.c) under Slurm.
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-WHERE=$builddir/tests/lib/mpi-where
-[ -x "$WHERE" ] || skip_all "no tests/lib/mpi-where (built with MPI only)"
-command -v mpirun >/dev/null 2>&1 || skip_all "no mpirun (Open MPI)"
+. "$LIBDIR/mpi-test.sh"
 . "$LIBDIR/netns-bed.sh"
 bed_up 4 --slurm
-# relays put their sockets there
-XDG_RUNTIME_DIR=$ZT_TMP
-# the build tree's zpar-rank: beside the zpar program (build/.libs/..)
-ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
-# at nice 19 (the default) the tasks of a loaded machine crawl
-ZPAR_TASK_NICE=0
-export XDG_RUNTIME_DIR ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
 
 # point.sh KIND INDEX: what every process of a point runs (each rank of an
 # MPI point): the MPI program, or a 1 s sleep; then its "use" line
@@ -92,6 +84,19 @@ test_expect_success 'mpirun: mpirun zpar run --sweep, the same' '
 	rc=$? && tail -n 5 mpi.log && expect_eq "exit" 0 $rc &&
 	expect_grep "12 points: 12 succeeded" mpi.log &&
 	check mpi mpirun
+'
+
+test_expect_success 'the example examples/mixed.yaml: 1-rank, 2-core and 4-rank points succeed' '
+	mkdir -p ex && cp "$srcdir/examples/mixed.yaml" ex/ && cp "$builddir/examples/mpi-pi" ex/ &&
+	zt_timeout 300 srun -N 4 -n 9 -O "$ZPAR" run --sweep ex/mixed.yaml >ex.log 2>&1;
+	rc=$? && tail -n 3 ex.log && expect_eq "exit" 0 $rc &&
+	expect_grep "6 points: 6 succeeded" ex.log &&
+	for i in 3 4 5; do
+		expect_grep "^pi=3\.14159.* ranks=4 " ex/pi-mixed.out/$i.out &&
+		expect_eq "ranks of point $i" 4 "$(grep -c "^rank=" ex/pi-mixed.out/$i.out)" || return 1
+	done &&
+	expect_grep "^pi=3\.14159.* ranks=1 " ex/pi-mixed.out/2.out &&
+	expect_grep "^rank=0 host=h[1-4] cpus=0-1\$" ex/pi-mixed.out/2.out
 '
 
 test_done

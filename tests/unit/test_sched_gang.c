@@ -255,6 +255,23 @@ static void test_never (void)
     ok (!strcmp (got, "a3:error") && strstr (text, "9 MPI ranks"), "9 ranks on 8 engines: %s",
         text);
     ok (zpar__sched_lb_waiting_engines (s) == 0, "nothing waits");
+
+    /* it could be held, then engines die and it no longer can */
+    {
+        zpar_resources_t r4 = {.cores = 4};
+        for (uint64_t id = 10; id < 18; id++)
+            sub (id, NULL, 0, 0); /* every engine busy: the 4-core task waits */
+        drain ();
+        sub (4, &r4, 0, 0);
+        drain ();
+        ok (strstr (got, "a4") == NULL, "a 4-core task waits while it can be held (%s)", got);
+        (void)zpar__sched_lb_engine_down (s, E (1), "died");
+        (void)zpar__sched_lb_engine_down (s, E (5), "died");
+        drain ();
+        ok (strstr (got, "a4:error") != NULL &&
+                strstr (text, "needs 4 cores on one node; the largest node has 3"),
+            "an engine of each node dies: answered at once (%s: %s)", got, text);
+    }
 }
 
 /* What the drain in got sent to engines 1 and 2 (plain tasks, in order
@@ -391,6 +408,32 @@ static void test_deaths (void)
     ok (strstr (got, "d6@") != NULL, "its result releases the leader (%s)", got);
 }
 
+/* A controller restart: engine 2 comes back holding a 2-core task.  It
+ * is adopted (never dispatched again) and holds engine 2 and another idle
+ * engine of its node until its result. */
+static void test_adopt (void)
+{
+    zpar_resources_t c2 = {.cores = 2};
+    zpar_sched_lb_task_t t = {
+        .id = T (7), .client = zpar__cid (1), .payload = malloc (8), .res = &c2};
+    int clash;
+    uint32_t two[2] = {2, 0};
+    fresh (1);
+    for (uint32_t e = 1; e <= 4; e++)
+        up (e, "a", 1, "-", 0);
+    drain ();
+    ok (zpar__sched_lb_adopt (s, E (2), &t) == 0, "a 2-core task adopted on engine 2");
+    for (uint64_t id = 20; id < 23; id++)
+        sub (id, NULL, 0, 0);
+    drain ();
+    ok (plain_on (two, 1, &clash) == 2 && clash == 0 && strstr (got, "d7") == NULL,
+        "3 plain tasks: 2 go, not to engine 2, and the adopted task is not sent again (%s)", got);
+    res (7, 2, ZPAR_STATUS_OK);
+    drain ();
+    ok (plain_on (two, 0, &clash) == 1, "its result releases its engines: the third goes (%s)",
+        got);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -401,6 +444,7 @@ int main (void)
     test_starvation ();
     test_backfill ();
     test_deaths ();
+    test_adopt ();
     zpar__sched_lb_destroy (s);
     return done_testing ();
 }

@@ -892,8 +892,8 @@ class Client:
         if self._closed:
             return
         self._closed = True
-        if threading.current_thread() is self._thread:
-            self._closing = True
+        if threading.current_thread() is self._thread or getattr(self._local, "driving", False):
+            self._closing = True  # from a callback: the client's thread ends it
             return
         self._ops.append((self._set_closing,))
         if self._asleep and self._c:
