@@ -524,6 +524,17 @@ ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_
 ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err);
 
+/* Stop a task wherever it is: taken back while it is queued (as
+ * zpar_client_abort), else its engine stops it the way its timeout would
+ * -- its stop signal (zpar_task_set_stop_signal; SIGTERM by default), then
+ * SIGKILL after its stop grace -- and its result is ABORTED ("stopped on
+ * request").  Any task of the cluster, also one another client submitted
+ * (followed with zpar_client_future_for); the engine touches nothing else
+ * (not the task it runs after that one ended).  0 when it was taken back
+ * or is being stopped; -1 with ESRCH when it is neither queued nor running
+ * (it has ended), or the errno of the request. */
+ZPAR_API int zpar_client_stop (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
+
 /* Run one task on every live engine, or on the ntargets listed, at once
  * (direct submissions), and report per engine: output() with each line
  * of its stdout (stream 1) or stderr (2) as it streams (a line ends in

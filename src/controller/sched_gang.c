@@ -57,8 +57,8 @@
 
 static struct zpar_gang *gang (zpar_sched_lb_t *s)
 {
-    if (!s->gang)
-        s->gang = calloc (1, sizeof (struct zpar_gang));
+    if (!s->gang && (s->gang = calloc (1, sizeof (struct zpar_gang))))
+        s->gang->owner = s;
     return s->gang;
 }
 
@@ -80,7 +80,7 @@ void zpar__gang_task_free (struct gtask *g)
 
 static void set_active (struct zpar_gang *g)
 {
-    g->head.active = g->nq > 0 || g->resv != NULL;
+    g->owner->gang_active = g->nq > 0 || g->resv != NULL;
 }
 
 /* ------------------------------------------------------------ engines */
@@ -305,9 +305,9 @@ static uint64_t resv_end (zpar_sched_lb_t *s, const lbtask_t *t)
         if (e->outstanding > e->nout)
             return UINT64_MAX; /* a task we lost track of (out list short of memory) */
         for (unsigned j = 0; j < e->nout; j++) {
-            if (!e->out[j]->timeout_us)
+            if (!e->out[j]->timeout_s)
                 return UINT64_MAX;
-            sum += e->out[j]->timeout_us + BACKFILL_MARGIN_US;
+            sum += e->out[j]->timeout_s * 1000000ull + BACKFILL_MARGIN_US;
         }
         worst = sum > worst ? sum : worst;
     }
@@ -326,15 +326,7 @@ static int steal_back (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             lbtask_t *c = e->out[j];
             if (c->stealing || c->unstealable || c->ntargets || c->gang)
                 continue;
-            c->stealing = 1;
-            s->nstealing++;
-            memset (act, 0, sizeof (*act));
-            act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-            act->task = zpar__tid (c->id);
-            act->engine = zpar__eid (eid);
-            act->client = zpar__cid (c->client);
-            act->attempt = c->attempts;
-            act->payload = c->payload;
+            zpar__lb_steal_act (s, c, eid, act);
             return 1;
         }
     }
@@ -476,8 +468,8 @@ static uint32_t resv_idle (zpar_sched_lb_t *s)
 static int fits_before (const zpar_sched_lb_t *s, const lbtask_t *t)
 {
     const struct zpar_gang *g = s->gang;
-    return g->resv && g->resv_end_us != UINT64_MAX && t->timeout_us && !t->ntargets &&
-           s->now_us + t->timeout_us + BACKFILL_MARGIN_US <= g->resv_end_us;
+    return g->resv && g->resv_end_us != UINT64_MAX && t->timeout_s && !t->ntargets &&
+           s->now_us + t->timeout_s * 1000000ull + BACKFILL_MARGIN_US <= g->resv_end_us;
 }
 
 uint32_t zpar__gang_backfill (zpar_sched_lb_t *s, const lbtask_t *t)

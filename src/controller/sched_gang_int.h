@@ -27,6 +27,7 @@ struct gtask {
 
 struct zpar_gang {
     struct zpar_gang_head head;
+    zpar_sched_lb_t *owner;
     gengine_t *eng; /* by engine id */
     uint32_t neng;
     char **hosts; /* node index - 1 -> host */

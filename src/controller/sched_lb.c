@@ -19,12 +19,14 @@ static void free_payload (zpar_sched_lb_t *s, void *payload)
 
 /* ---------------------------------------------------------------- tasks */
 
-static void task_free (zpar_sched_lb_t *s, lbtask_t *t)
+/* inlined where it is called, as it was before resource tasks: the
+ * per-task path pays no call for it */
+static inline __attribute__ ((always_inline)) void task_free (zpar_sched_lb_t *s, lbtask_t *t)
 {
     if (t) {
         free_payload (s, t->payload);
         free (t->targets);
-        if (t->gang)
+        if (__builtin_expect (t->gang != NULL, 0))
             zpar__gang_task_free (t->gang);
         free (t);
     }
@@ -81,7 +83,7 @@ static void dep_text (char *text, size_t size, uint64_t dep)
 
 void zpar__lb_make_ready (zpar_sched_lb_t *s, lbtask_t *t)
 {
-    if (t->gang) {
+    if (__builtin_expect (t->gang != NULL, 0)) {
         zpar__gang_ready (s, t);
         return;
     }
@@ -359,9 +361,9 @@ int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t en
         zpar__lb_out_del (e, t);
         if (e->outstanding)
             e->outstanding--;
-        if (t->gang)
+        if (__builtin_expect (t->gang != NULL, 0))
             zpar__gang_off (s, t);
-        else if (s->gang && e->outstanding == 0)
+        else if (e->outstanding == 0 && s->gang)
             zpar__gang_engine_idle (s, eid);
         zpar__lb_idle_push (s, eid);
         t->engine = 0;
@@ -512,7 +514,7 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             continue;
         }
         eid = zpar__lb_pick_engine (s, t);
-        if (!eid && s->gang && t->timeout_us && !t->ntargets)
+        if (!eid && s->gang && t->timeout_s && !t->ntargets)
             eid = zpar__gang_backfill (s, t);
         if (!eid) {
             if (!t->ntargets) {
@@ -554,15 +556,7 @@ static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         return 0;
     if (!(t = zpar__lb_steal_candidate (s, &vid)))
         return 0;
-    t->stealing = 1;
-    s->nstealing++;
-    memset (act, 0, sizeof (*act));
-    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-    act->task = zpar__tid (t->id);
-    act->engine = zpar__eid (vid);
-    act->client = zpar__cid (t->client);
-    act->attempt = t->attempts;
-    act->payload = t->payload;
+    zpar__lb_steal_act (s, t, vid, act);
     return 1;
 }
 
@@ -574,7 +568,7 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     }
     if (zpar__lb_act_pop (s, act))
         return 1;
-    if (s->gang && ((struct zpar_gang_head *)s->gang)->active && zpar__gang_next (s, act))
+    if (__builtin_expect (s->gang_active, 0) && zpar__gang_next (s, act))
         return 1;
     if (dispatch_one (s, act))
         return 1;

@@ -359,8 +359,12 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     t->priority = in->priority;
     t->retries_left = in->retries;
     t->order = ++s->order;
-    t->timeout_us = in->timeout_ms * 1000;
-    if (in->res && (in->res->cores > 1 || in->res->gpus || in->res->memory || in->res->ranks) &&
+    if (__builtin_expect (in->timeout_ms != 0, 0))
+        t->timeout_s = in->timeout_ms > 4294967295000ull
+                           ? UINT32_MAX
+                           : (uint32_t)((in->timeout_ms + 999) / 1000);
+    if (__builtin_expect (in->res != NULL, 0) &&
+        (in->res->cores > 1 || in->res->gpus || in->res->memory || in->res->ranks) &&
         !(t->gang = zpar__gang_task_new (in->res))) {
         free (t->targets);
         free (t);

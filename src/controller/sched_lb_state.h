@@ -28,13 +28,14 @@ typedef struct lbtask {
     void *payload;
     uint64_t id;
     uint32_t client;
+    uint32_t timeout_s; /* its timeout in seconds (rounded up), 0: none (backfill, sched_gang.c) */
     int64_t priority;
     uint64_t order;
     unsigned retries_left;
     unsigned attempts;
     uint32_t *targets;
     size_t ntargets;
-    size_t unmet;         /* dependencies not met yet */
+    uint32_t unmet;       /* dependencies not met yet */
     uint32_t engine;      /* running on, 0 if not */
     uint32_t last_engine; /* where it last ran */
     uint32_t undo_last;   /* last_engine before the current dispatch */
@@ -46,7 +47,6 @@ typedef struct lbtask {
     unsigned fenced;       /* times its engine fenced it while we counted the engine alive */
     unsigned disp_attempt; /* the attempt its running dispatch carries (0: adopted, unknown) */
     struct gtask *gang;    /* a resource task (sched_gang.c), NULL: a plain one */
-    uint64_t timeout_us;   /* its timeout, 0: none */
 } lbtask_t;
 
 typedef struct {
@@ -112,6 +112,7 @@ struct zpar_sched_lb {
     uint64_t settles;     /* times the grown tables were rebuilt small (zpar__lb_settle) */
 
     struct zpar_gang *gang; /* resource tasks (sched_gang.c), NULL until needed */
+    int gang_active;        /* resource tasks queued, or a reservation held */
     uint64_t now_us;        /* zpar__sched_lb_now */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
@@ -228,6 +229,22 @@ static inline void zpar__lb_start_on (zpar_sched_lb_t *s, lbtask_t *t, uint32_t 
     act->payload = t->payload;
 }
 
+/* Ask engine eid to give back task t (not started there yet): t marked,
+ * counted, the STEAL action in *act. */
+static inline void zpar__lb_steal_act (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid,
+                                       zpar_sched_lb_action_t *act)
+{
+    t->stealing = 1;
+    s->nstealing++;
+    memset (act, 0, sizeof (*act));
+    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (eid);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+    act->payload = t->payload;
+}
+
 /* ---- sched_gang.c: resource tasks (the plain fast path never calls
  * these unless s->gang is set or the task has t->gang) */
 
@@ -277,8 +294,7 @@ void zpar__gang_destroy (zpar_sched_lb_t *s);
 
 /* The first member of struct zpar_gang (sched_gang.c). */
 struct zpar_gang_head {
-    int dirty;  /* something changed that may let a resource task start */
-    int active; /* resource tasks queued, or a reservation held */
+    int dirty; /* something changed that may let a resource task start */
 };
 static inline void zpar__gang_engine_idle (zpar_sched_lb_t *s, uint32_t eid)
 {
