@@ -17,6 +17,7 @@
 
 #include "engine_res_int.h"
 #include "error.h"
+#include "proto_task.h"
 
 /* ------------------------------------------------------------- bitmaps */
 
@@ -176,44 +177,6 @@ bad:
     return -1;
 }
 
-/* --------------------------------------------------------------- sizes */
-
-int zpar__engine_res_parse_size (const char *s, uint64_t *bytes)
-{
-    uint64_t v, mult = 1;
-    size_t p = 0, len;
-    const char *u;
-
-    if (!s || !bytes)
-        goto bad;
-    len = strlen (s);
-    if (zpar__res_parse_uint (s, len, &p, UINT64_MAX, &v) < 0)
-        goto bad;
-    u = s + p;
-    if (*u) {
-        static const char units[] = "kmgt";
-        const char *k = strchr (units, tolower ((unsigned char)*u));
-        if (!k)
-            goto bad;
-        for (const char *q = units; q <= k; q++)
-            mult *= 1024;
-        u++;
-        if ((u[0] == 'i' || u[0] == 'I') && (u[1] == 'B' || u[1] == 'b'))
-            u += 2;
-        else if (u[0] == 'B' || u[0] == 'b')
-            u++;
-        if (*u)
-            goto bad;
-    }
-    if (v > UINT64_MAX / mult)
-        goto bad;
-    *bytes = v * mult;
-    return 0;
-bad:
-    errno = EINVAL;
-    return -1;
-}
-
 /* --------------------------------------------------------------- probe */
 
 /* The limit of cgroup file `file` for our cgroup `path` and each of its
@@ -358,9 +321,12 @@ static int probe_env (zpar_engine_res_t *r, zpar_error_t *err)
         r->local_size = (unsigned)v;
     }
     if (me && *me) {
-        if (zpar__engine_res_parse_size (me, &r->mem_share) < 0)
+        zpar_resources_t rr;
+        memset (&rr, 0, sizeof (rr));
+        if (zpar__resources_set (&rr, "memory", me, NULL) < 0) /* a task's memory: syntax */
             return zpar__errnoprintf (err, EINVAL, "ZPAR_ENGINE_MEMORY='%s': want bytes, e.g. 4G",
                                       me);
+        r->mem_share = rr.memory;
     } else {
         r->mem_share = node_memory ();
         if (r->local_size > 1)
