@@ -326,15 +326,7 @@ static int steal_back (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
             lbtask_t *c = e->out[j];
             if (c->stealing || c->unstealable || c->ntargets || c->gang)
                 continue;
-            c->stealing = 1;
-            s->nstealing++;
-            memset (act, 0, sizeof (*act));
-            act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-            act->task = zpar__tid (c->id);
-            act->engine = zpar__eid (eid);
-            act->client = zpar__cid (c->client);
-            act->attempt = c->attempts;
-            act->payload = c->payload;
+            zpar__lb_steal_act (s, c, eid, act);
             return 1;
         }
     }

@@ -556,15 +556,7 @@ static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         return 0;
     if (!(t = zpar__lb_steal_candidate (s, &vid)))
         return 0;
-    t->stealing = 1;
-    s->nstealing++;
-    memset (act, 0, sizeof (*act));
-    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-    act->task = zpar__tid (t->id);
-    act->engine = zpar__eid (vid);
-    act->client = zpar__cid (t->client);
-    act->attempt = t->attempts;
-    act->payload = t->payload;
+    zpar__lb_steal_act (s, t, vid, act);
     return 1;
 }
 

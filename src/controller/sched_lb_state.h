@@ -229,6 +229,22 @@ static inline void zpar__lb_start_on (zpar_sched_lb_t *s, lbtask_t *t, uint32_t 
     act->payload = t->payload;
 }
 
+/* Ask engine eid to give back task t (not started there yet): t marked,
+ * counted, the STEAL action in *act. */
+static inline void zpar__lb_steal_act (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid,
+                                       zpar_sched_lb_action_t *act)
+{
+    t->stealing = 1;
+    s->nstealing++;
+    memset (act, 0, sizeof (*act));
+    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (eid);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+    act->payload = t->payload;
+}
+
 /* ---- sched_gang.c: resource tasks (the plain fast path never calls
  * these unless s->gang is set or the task has t->gang) */
 

@@ -115,6 +115,13 @@ int zpar__spec_want_string (ctx_t *c, yaml_node_t *n, const char *what);
  * template on the parameters whose value for the first point must be
  * valid.  0 / -1 (failed through zpar__spec_fail). */
 int zpar__spec_load_res (ctx_t *c, yaml_node_t *n, int i);
+/* The placeholder values of s's first point, in the order of s->names,
+ * for checking a template on it: *vals (calloc'd, free()) points into the
+ * iterator returned (destroy it after the last use) and into idx (room
+ * for 32 bytes: the point's index as text); *index its index.  NULL
+ * ENOMEM. */
+zpar_sweep_iter_t *zpar__spec_first_vals (zpar_sweep_spec_t *s, const char ***vals, char *idx,
+                                          uint64_t *index);
 /* Reject unknown keys (with a suggestion) and duplicates; found[i] gets the
  * value node of keys[i] or NULL.  keynodes (optional) gets the key nodes. */
 int zpar__spec_check_keys (ctx_t *c, yaml_node_t *map, const char *where, const char **keys,

@@ -136,26 +136,18 @@ static int load_estimate (ctx_t *c, yaml_node_t *n)
 {
     zpar_sweep_spec_t *s = c->spec;
     zpar_sweep_iter_t *it;
-    const zpar_sweep_point_t *pt;
     zpar_error_t sub = {{0}};
     const char **vals;
     char idx[32], *x;
+    uint64_t index;
     double v;
     int rc;
     if (zpar__spec_want_string (c, n, "estimate") < 0)
         return -1;
     if (!(s->estimate = zpar__spec_compile (c, n, "estimate", sval (n), s->names, s->nnames)))
         return -1;
-    if (!(it = zpar__sweep_spec_iter_create (s)) || !(pt = zpar__sweep_iter_next (it)) ||
-        !(vals = calloc (s->nnames, sizeof (*vals)))) {
-        zpar__sweep_iter_destroy (it);
+    if (!(it = zpar__spec_first_vals (s, &vals, idx, &index)))
         return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < pt->nvalues; i++)
-        vals[i] = pt->values[i];
-    snprintf (idx, sizeof (idx), "%llu", (unsigned long long)pt->index);
-    vals[s->nnames - 2] = idx;
-    vals[s->nnames - 1] = s->name;
     x = zpar__tmpl_expand (s->estimate, vals, ZPAR_TMPL_RAW);
     free (vals);
     zpar__sweep_iter_destroy (it);

@@ -43,15 +43,35 @@ int zpar__sweep_spec_res (const zpar_sweep_spec_t *s, const char *const *vals, u
     return any;
 }
 
+zpar_sweep_iter_t *zpar__spec_first_vals (zpar_sweep_spec_t *s, const char ***vals, char *idx,
+                                          uint64_t *index)
+{
+    zpar_sweep_iter_t *it = zpar__sweep_spec_iter_create (s);
+    const zpar_sweep_point_t *pt = it ? zpar__sweep_iter_next (it) : NULL;
+    const char **v = pt ? calloc (s->nnames, sizeof (*v)) : NULL;
+    if (!v) {
+        zpar__sweep_iter_destroy (it);
+        return NULL;
+    }
+    for (size_t k = 0; k < pt->nvalues; k++)
+        v[k] = pt->values[k];
+    snprintf (idx, 32, "%llu", (unsigned long long)pt->index);
+    v[s->nnames - 2] = idx;
+    v[s->nnames - 1] = s->name;
+    *vals = v;
+    *index = pt->index;
+    return it;
+}
+
 int zpar__spec_load_res (ctx_t *c, yaml_node_t *n, int i)
 {
     zpar_sweep_spec_t *s = c->spec;
     zpar_sweep_iter_t *it;
-    const zpar_sweep_point_t *pt;
     zpar_resources_t r;
     zpar_error_t sub = {{0}};
     const char **vals;
     char idx[32];
+    uint64_t index;
     int rc;
     if (zpar__spec_want_scalar (c, n, zpar__sweep_res_keys[i]) < 0)
         return -1;
@@ -59,17 +79,9 @@ int zpar__spec_load_res (ctx_t *c, yaml_node_t *n, int i)
               zpar__spec_compile (c, n, zpar__sweep_res_keys[i], sval (n), s->names, s->nnames)))
         return -1;
     /* checked on the first point (with the keys loaded so far) */
-    if (!(it = zpar__sweep_spec_iter_create (s)) || !(pt = zpar__sweep_iter_next (it)) ||
-        !(vals = calloc (s->nnames, sizeof (*vals)))) {
-        zpar__sweep_iter_destroy (it);
+    if (!(it = zpar__spec_first_vals (s, &vals, idx, &index)))
         return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < pt->nvalues; k++)
-        vals[k] = pt->values[k];
-    snprintf (idx, sizeof (idx), "%llu", (unsigned long long)pt->index);
-    vals[s->nnames - 2] = idx;
-    vals[s->nnames - 1] = s->name;
-    rc = zpar__sweep_spec_res (s, vals, pt->index, &r, &sub);
+    rc = zpar__sweep_spec_res (s, vals, index, &r, &sub);
     free (vals);
     zpar__sweep_iter_destroy (it);
     if (rc < 0)
