@@ -12,10 +12,13 @@
 #         submit, wait, next; the median round trip (us)
 #   tput  no-op function tasks (inline) in pipelined batches of 1,000:
 #         submit 1,000, wait for all, check each result; tasks per second
-#   cmd   /bin/true command tasks in batches of 1,000; tasks per second
-#   cpu   the client process's CPU (user + system) per task of the tput
-#         loop: (CPU of a run of N tasks - CPU of a run of N/10) / (0.9 N),
-#         which leaves out start-up, connection and warm-up for both
+#   cmd   /bin/true command tasks in batches of 1,000; tasks per second;
+#         Python twice: futures (submit + concurrent.futures.wait) and
+#         Client.map (no Future per task)
+#   cpu   the client process's CPU (user + system) per task, of the tput
+#         and cmd loops: (CPU of a run of N tasks - CPU of a run of N/5) /
+#         (0.8 N), which leaves out start-up (the interpreter's too),
+#         connection and warm-up for both
 #
 # and prints each figure as min/median/max over the repetitions, with the
 # ratio Python / C paired per repetition (for rates: the C rate over the
@@ -109,7 +112,7 @@ mode, n, noop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 c = zpar.Client()
 live = [e for e in c.engines() if e["state"] != "dead"]
 def task():
-    if mode == "cmd":
+    if mode.startswith("cmd"):
         return c.submit(["/bin/true"])
     return c.function(noop, "noop", b"", inline=True)
 if mode == "rtt":
@@ -128,12 +131,15 @@ else:
     done = 0
     while done < n:
         k = min(1000, n - done)
-        fs = [task() for _ in range(k)]
-        cf.wait(fs)
-        assert all(f.result().ok for f in fs)
+        if mode == "cmdmap":
+            assert all(r.ok for r in c.map(["/bin/true"], range(k)))
+        else:
+            fs = [task() for _ in range(k)]
+            cf.wait(fs)
+            assert all(f.result().ok for f in fs)
         done += k
     el = time.perf_counter() - t0
-    print("%s_per_s %.0f" % ("cmd" if mode == "cmd" else "tput", n / el))
+    print("%s_per_s %.0f" % ("cmd" if mode.startswith("cmd") else "tput", n / el))
 c.close()
 '''
 pyfile = os.path.join(work, "pydriver.py")
@@ -168,17 +174,17 @@ for rep in range(1, REPS + 1):
     kc, _ = run(C + ["rtt", "lb", "inline", NOOP, str(RTT_N)])
     kp, _ = run(P + ["rtt", str(RTT_N), NOOP])
     add("rtt_us", float(kc["rtt_median_us"]), float(kp["rtt_median_us"]))
-    small = max(TPUT_N // 10, 100)
-    kc, cc = run(C + ["tput", "inline", NOOP, str(TPUT_N), "1000"])
-    kp, cp = run(P + ["tput", str(TPUT_N), NOOP])
-    add("tput_per_s", float(kc["tput_per_s"]), float(kp["tput_per_s"]))
-    _, cc0 = run(C + ["tput", "inline", NOOP, str(small), "1000"])
-    _, cp0 = run(P + ["tput", str(small), NOOP])
-    add("cpu_us_per_task", (cc - cc0) / (TPUT_N - small) * 1e6,
-        (cp - cp0) / (TPUT_N - small) * 1e6)
-    kc, _ = run(C + ["cmd", str(CMD_N), "1000"])
-    kp, _ = run(P + ["cmd", str(CMD_N), NOOP])
-    add("cmd_per_s", float(kc["cmd_per_s"]), float(kp["cmd_per_s"]))
+    for what, n, cargs, pmodes in (("tput", TPUT_N, ["tput", "inline", NOOP], ["tput"]),
+                                   ("cmd", CMD_N, ["cmd"], ["cmd", "cmdmap"])):
+        small = max(n // 5, 100)
+        kc, cc = run(C + cargs + [str(n), "1000"])
+        _, cc0 = run(C + cargs + [str(small), "1000"])
+        for pm in pmodes:
+            kp, cp = run(P + [pm, str(n), NOOP])
+            _, cp0 = run(P + [pm, str(small), NOOP])
+            name = what + ("_map" if pm == "cmdmap" else "")
+            add(name + "_per_s", float(kc[what + "_per_s"]), float(kp[what + "_per_s"]))
+            add(name + "_cpu_us", (cc - cc0) / (n - small) * 1e6, (cp - cp0) / (n - small) * 1e6)
 
 
 def mmm(v):

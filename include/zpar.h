@@ -281,6 +281,16 @@ typedef struct {
  * ranks_per_node above 2^20, nodes or ranks_per_node without ranks. */
 ZPAR_API int zpar_task_set_resources (zpar_task_t *t, const zpar_resources_t *r);
 
+/* Set one resource of r from text, as `zpar submit` options and sweep
+ * keys give it: key "cores", "gpus", "ranks", "nodes", "ranks-per-node"
+ * (a whole number; "ranks_per_node" too) or "memory" (a SIZE: a number
+ * with an optional K, M, G or T suffix, powers of 1024, "KiB"/"GB"
+ * spellings and any case allowed; a plain number is bytes).  -1 EINVAL
+ * with err naming the key and the value (unknown key, junk, out of the
+ * range zpar_task_set_resources accepts). */
+ZPAR_API int zpar_resources_set (zpar_resources_t *r, const char *key, const char *value,
+                                 zpar_error_t *err);
+
 /* zpar_task_setenv from one "NAME=VALUE" entry (a name of 1 to 255
  * characters).  -1 with EINVAL. */
 ZPAR_API int zpar_task_putenv (zpar_task_t *t, const char *entry);
@@ -513,6 +523,17 @@ ZPAR_API int zpar_client_purge (zpar_client_t *c, zpar_task_id_t id, zpar_error_
  * (SIGINT, then kill after grace seconds) the task an engine is running. */
 ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err);
+
+/* Stop a task wherever it is: taken back while it is queued (as
+ * zpar_client_abort), else its engine stops it the way its timeout would
+ * -- its stop signal (zpar_task_set_stop_signal; SIGTERM by default), then
+ * SIGKILL after its stop grace -- and its result is ABORTED ("stopped on
+ * request").  Any task of the cluster, also one another client submitted
+ * (followed with zpar_client_future_for); the engine touches nothing else
+ * (not the task it runs after that one ended).  0 when it was taken back
+ * or is being stopped; -1 with ESRCH when it is neither queued nor running
+ * (it has ended), or the errno of the request. */
+ZPAR_API int zpar_client_stop (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err);
 
 /* Run one task on every live engine, or on the ntargets listed, at once
  * (direct submissions), and report per engine: output() with each line

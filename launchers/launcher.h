@@ -62,8 +62,9 @@ typedef struct {
     const char *ip;              /* local: the controller's --ip, or NULL */
     const char *interface;       /* the controller's (zpar run's) --interface, or NULL */
     int curve;                   /* 1: CurveZMQ on every socket (controller / run --curve) */
-    const char *relay;           /* local: the engines' relay, "auto", "always" or "never"
-                                    (local_relay.h); NULL: $ZPAR_RELAY, else auto */
+    const char *relay;           /* the engines' relays: "auto", "always" or "never" (local:
+                                    local_relay.h; mpi: zpar run --relay; slurm, pbs: the
+                                    caller puts it in run_args); NULL: $ZPAR_RELAY, else auto */
     zpar_launch_cancel_f cancel; /* or NULL */
     void *cancel_arg;
     int tie; /* local: 1 = the controller and engines die with the process

@@ -45,6 +45,10 @@ static int mpi_start (const zpar_launch_opts_t *o, char *conn, size_t size,
         argv[a++] = "--interface";
         argv[a++] = (char *)o->interface;
     }
+    if (o->relay) {
+        argv[a++] = "--relay";
+        argv[a++] = (char *)o->relay;
+    }
     argv[a++] = "--dir";
     argv[a++] = (char *)o->dir;
     argv[a] = NULL;

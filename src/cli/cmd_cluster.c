@@ -77,10 +77,11 @@ static int cluster_start (int argc, char **argv)
         {"curve", 0, NULL, "encrypt and authenticate every connection (CurveZMQ)", ZPAR_CLI_FLAG,
          &o.curve},
         {"relay", 0, "auto|always|never",
-         "local: the engines go through one relay (zpar relay);\n"
-         "auto (default, $ZPAR_RELAY): from 64 engines\n"
+         "the engines go through a relay (zpar relay): auto\n"
+         "(default, $ZPAR_RELAY): locally from 64 engines\n"
          "($ZPAR_RELAY_CONTROLLER_NODE), which keeps the\n"
-         "controller's memory and files per engine small",
+         "controller's memory and files per engine small;\n"
+         "elsewhere 'zpar run --relay' (nodes of 2+ engines)",
          ZPAR_CLI_STR, &o.relay, .bad = "--relay %s: say auto, always or never",
          .choices = relay_modes},
         {"timeout", 0, "SEC", "give up if not ready in SEC (default 60; 30s, 2m, ...)",
@@ -114,6 +115,14 @@ static int cluster_start (int argc, char **argv)
     o.extra = argv + first;
     o.nextra = argc - first;
     o.run_args = getenv ("ZPAR_RUN_ARGS");
+    if (o.relay && strcmp (name, "local") && strcmp (name, "mpi")) {
+        /* the batch job's `zpar run` decides its nodes' relays */
+        static char ra[1024];
+        if (snprintf (ra, sizeof (ra), "--relay %s %s", o.relay, o.run_args ? o.run_args : "") >=
+            (int)sizeof (ra))
+            return zpar__cli_usage ("ZPAR_RUN_ARGS is too long");
+        o.run_args = ra;
+    }
     o.timeout = timeout;
     o.cancel = is_interrupted;
     rc = zpar__cluster_start (name, dir_opt, &o, &rep, &err);

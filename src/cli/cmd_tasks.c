@@ -26,6 +26,8 @@ typedef struct {
     size_t nafter;
     unsigned long retries, priority_set;
     long priority;
+    zpar_resources_t res; /* --cores ... --ranks-per-node */
+    int res_set;
 } task_args_t;
 
 static int opt_env (const char *arg, void *dst)
@@ -74,6 +76,27 @@ static int opt_priority (const char *arg, void *dst)
     a->priority_set = 1;
     return -1;
 }
+
+/* --cores, --gpus, --memory, --ranks, --nodes, --ranks-per-node */
+static int opt_res (task_args_t *a, const char *key, const char *arg)
+{
+    zpar_error_t err = {{0}};
+    if (zpar_resources_set (&a->res, key, arg, &err) < 0)
+        return zpar__cli_usage ("--%s", err.text);
+    a->res_set = 1;
+    return -1;
+}
+#define RES_OPT(fn, key)                                                                           \
+    static int fn (const char *arg, void *dst)                                                     \
+    {                                                                                              \
+        return opt_res (dst, key, arg);                                                            \
+    }
+RES_OPT (opt_cores, "cores")
+RES_OPT (opt_gpus, "gpus")
+RES_OPT (opt_memory, "memory")
+RES_OPT (opt_ranks, "ranks")
+RES_OPT (opt_nodes, "nodes")
+RES_OPT (opt_rpn, "ranks-per-node")
 
 static void task_args_free (task_args_t *a)
 {
@@ -290,6 +313,16 @@ int zpar__cmd_submit (int argc, char **argv)
          ZPAR_CLI_CALL, &a, .fn = opt_targets},
         {"priority", 0, "P", "higher runs first (default 0)", ZPAR_CLI_CALL, &a,
          .fn = opt_priority},
+        {"cores", 0, "N", "cores it holds, on one node (default 1)", ZPAR_CLI_CALL, &a,
+         .fn = opt_cores},
+        {"gpus", 0, "N", "GPUs it holds, on the same node", ZPAR_CLI_CALL, &a, .fn = opt_gpus},
+        {"memory", 0, "SIZE", "memory it holds there (bytes, or 512M, 4G...); its limit",
+         ZPAR_CLI_CALL, &a, .fn = opt_memory},
+        {"ranks", 0, "N", "an MPI task of N ranks (cores: per rank)", ZPAR_CLI_CALL, &a,
+         .fn = opt_ranks},
+        {"nodes", 0, "N", "with --ranks: over N nodes", ZPAR_CLI_CALL, &a, .fn = opt_nodes},
+        {"ranks-per-node", 0, "N", "with --ranks: N ranks on each node", ZPAR_CLI_CALL, &a,
+         .fn = opt_rpn},
         {"env", 0, "NAME=VALUE", "add to the task's environment (repeatable)", ZPAR_CLI_CALL, &a,
          .fn = opt_env},
         {"cwd", 0, "DIR", "directory to run in (default: the current one)", ZPAR_CLI_STR, &a.cwd},
@@ -337,6 +370,10 @@ int zpar__cmd_submit (int argc, char **argv)
     }
     if (a.priority_set && zpar_task_set_priority (task, (int)a.priority) < 0) {
         zpar__cli_usage ("--priority %ld: %s", a.priority, strerror (errno));
+        goto done;
+    }
+    if (a.res_set && zpar_task_set_resources (task, &a.res) < 0) {
+        zpar__cli_usage ("--nodes and --ranks-per-node go with --ranks");
         goto done;
     }
     for (size_t i = 0; i < a.nafter; i++)

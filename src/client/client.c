@@ -559,10 +559,11 @@ ZPAR_API int zpar_client_shutdown (zpar_client_t *c, zpar_error_t *err)
 
 /* Send a control request (to the task scheduler, or an engine through the
  * control relay) and decode its reply into *r.  0 / -1. */
-static int control (zpar_client_t *c, int which, uint32_t engine, zpar_control_op_t op,
-                    uint64_t task, zpar_proto_control_reply_t *r, zpar_error_t *err)
+static int control_req (zpar_client_t *c, int which, uint32_t engine, zpar_control_op_t op,
+                        uint64_t task, uint64_t only_task, zpar_proto_control_reply_t *r,
+                        zpar_error_t *err)
 {
-    zpar_proto_control_t q = {0};
+    zpar_proto_control_t q = {.only_task = only_task};
     zpar_msg_t *req = zpar__msg_create ((zpar_msg_type_t)op), *rep;
     zpar_error_t perr;
     memset (r, 0, sizeof (*r));
@@ -598,41 +599,85 @@ static int control (zpar_client_t *c, int which, uint32_t engine, zpar_control_o
     return 0;
 }
 
-ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
+static int control (zpar_client_t *c, int which, uint32_t engine, zpar_control_op_t op,
+                    uint64_t task, zpar_proto_control_reply_t *r, zpar_error_t *err)
+{
+    return control_req (c, which, engine, op, task, 0, r, err);
+}
+
+/* INTERRUPT of one task only, on its engine (zpar_client_stop). */
+static int control_only (zpar_client_t *c, uint32_t engine, uint64_t task,
+                         zpar_proto_control_reply_t *r, zpar_error_t *err)
+{
+    return control_req (c, S_CTL, engine, ZPAR_CONTROL_INTERRUPT, task, task, r, err);
+}
+
+/* Take the task back if it is still queued (the controller's queue, or
+ * its engine's).  1 taken back, 0 not (*engine: the engine it went to,
+ * when known), -1 with err. */
+static int take_back (zpar_client_t *c, zpar_task_id_t id, uint32_t *engine, zpar_error_t *err)
 {
     zpar_proto_control_reply_t r;
-    uint32_t engine = 0;
     uint64_t n;
     zpar_future_t *f;
+    *engine = 0;
     if (!c || id.id == 0) {
         errno = EINVAL;
         return zpar__errprintf (err, "no client or no task id");
     }
     f = zpar__idmap_get (c->futures, id.id);
     if (f && zpar__client_window_abort (c, f))
-        return 0; /* it waited in the window: never sent, answered here */
+        return 1; /* it waited in the window: never sent, answered here */
     if (f && f->engine)
-        engine = f->engine;
+        *engine = f->engine;
     else {
         if (control (c, S_TASK, 0, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
-        engine = r.engine.v;
+        *engine = r.engine.v;
         n = r.count;
         zpar__proto_control_reply_clear (&r);
         if (n)
-            return 0;
+            return 1;
     }
-    if (engine) {
-        if (control (c, S_CTL, engine, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
+    if (*engine) {
+        if (control (c, S_CTL, *engine, ZPAR_CONTROL_ABORT, id.id, &r, err) < 0)
             return -1;
         n = r.count;
         zpar__proto_control_reply_clear (&r);
         if (n)
-            return 0;
+            return 1;
     }
+    return 0;
+}
+
+ZPAR_API int zpar_client_abort (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
+{
+    uint32_t engine;
+    int rc = take_back (c, id, &engine, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     return zpar__errnoprintf (err, ESRCH,
                               "the task is not queued (it is running or finished): "
                               "interrupt its engine instead");
+}
+
+ZPAR_API int zpar_client_stop (zpar_client_t *c, zpar_task_id_t id, zpar_error_t *err)
+{
+    zpar_proto_control_reply_t r;
+    uint32_t engine;
+    uint64_t n = 0;
+    int rc = take_back (c, id, &engine, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (engine) {
+        if (control_only (c, engine, id.id, &r, err) < 0)
+            return -1;
+        n = r.count;
+        zpar__proto_control_reply_clear (&r);
+    }
+    if (n)
+        return 0;
+    return zpar__errnoprintf (err, ESRCH, "the task is neither queued nor running (it has ended)");
 }
 
 ZPAR_API int zpar_client_interrupt (zpar_client_t *c, zpar_engine_id_t e, zpar_error_t *err)

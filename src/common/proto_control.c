@@ -15,12 +15,16 @@ static int op_ok (int op)
 
 int zpar__proto_control_encode (zpar_msg_t *m, const zpar_proto_control_t *c)
 {
-    if (!m || !c || !op_ok ((int)c->op)) {
+    int rc = 0;
+    if (!m || !c || !op_ok ((int)c->op) || (c->only_task && c->op != ZPAR_CONTROL_INTERRUPT)) {
         errno = EINVAL;
         return -1;
     }
     zpar__proto_begin_encode (m, (zpar_msg_type_t)c->op, &c->h);
-    return 0;
+    if (!c->only_task)
+        return 0;
+    zpar__proto_put_u64 (&rc, m, ZPAR_F_TASK_ID, c->only_task);
+    return zpar__proto_end_encode (m, rc);
 }
 
 int zpar__proto_control_decode (const zpar_msg_t *m, zpar_proto_control_t *c, zpar_error_t *err)
@@ -33,6 +37,9 @@ int zpar__proto_control_decode (const zpar_msg_t *m, zpar_proto_control_t *c, zp
                                   zpar__msg_type_name (m->hdr.type));
     (void)zpar__proto_begin_decode (m, (zpar_msg_type_t)m->hdr.type, &c->h, err);
     c->op = (zpar_control_op_t)m->hdr.type;
+    if (c->op == ZPAR_CONTROL_INTERRUPT &&
+        zpar__proto_u64 (m, ZPAR_F_TASK_ID, &c->only_task, err) < 0)
+        return -1;
     return 0;
 }
 

@@ -18,6 +18,11 @@ typedef enum {
 typedef struct {
     zpar_proto_hdr_t h;
     zpar_control_op_t op; /* the message type */
+    /* TASK_ID, INTERRUPT only: stop this task (= h.task) if it is the one
+     * the engine runs, as its timeout would (its stop signal, SIGKILL after
+     * its stop grace), and nothing else; 0: not sent (the running task,
+     * whichever it is, gets SIGINT) */
+    uint64_t only_task;
 } zpar_proto_control_t;
 
 typedef struct {
@@ -29,7 +34,8 @@ typedef struct {
     zpar_proto_mem_t mem; /* private */
 } zpar_proto_control_reply_t;
 
-/* Decode accepts any of the three request types. */
+/* Decode accepts any of the three request types; only_task is encoded for
+ * INTERRUPT only (EINVAL for another type). */
 int zpar__proto_control_encode (zpar_msg_t *m, const zpar_proto_control_t *c);
 int zpar__proto_control_decode (const zpar_msg_t *m, zpar_proto_control_t *c, zpar_error_t *err);
 

@@ -10,11 +10,12 @@
 #include "error.h"
 #include "msg.h"
 #include "proto_pipe.h"
+#include "proto_task.h"
 
 static const char *const names[ZPAR_PIPE_KIND_MAX] = {
-    [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",    [ZPAR_PIPE_DONE] = "done",
-    [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM",   [ZPAR_PIPE_DEP_QUERY] = "dep?",
-    [ZPAR_PIPE_ADOPT] = "adopt", [ZPAR_PIPE_RECORDED] = "rec",
+    [ZPAR_PIPE_RES] = "res",        [ZPAR_PIPE_UP] = "up",       [ZPAR_PIPE_DOWN] = "down",
+    [ZPAR_PIPE_DONE] = "done",      [ZPAR_PIPE_REQUEUE] = "req", [ZPAR_PIPE_TERM] = "$TERM",
+    [ZPAR_PIPE_DEP_QUERY] = "dep?", [ZPAR_PIPE_ADOPT] = "adopt", [ZPAR_PIPE_RECORDED] = "rec",
 };
 
 #define ADOPT_ENTRY_HDR 12 /* task u64, len u32 */
@@ -54,6 +55,22 @@ static int add_part (zpar_frames_t *f, const void *data, size_t len)
     return 0;
 }
 
+/* A RES message's fields: cores at least 1, a SLOT string naming the
+ * engine.  0 / -1. */
+static int res_ok (const zpar_pipe_msg_t *m)
+{
+    char text[ZPAR_SLOT_MAX];
+    zpar_proto_slot_t slot;
+    if (!m->engine || m->cores == 0 || m->cores > ZPAR_RES_MAX_CORES || !m->data || !m->len ||
+        m->len >= sizeof (text) || memchr (m->data, '\0', m->len))
+        return -1;
+    memcpy (text, m->data, m->len);
+    text[m->len] = '\0';
+    if (zpar__proto_slot_parse (text, &slot, NULL) < 0 || slot.engine.v != m->engine)
+        return -1;
+    return 0;
+}
+
 int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
 {
     const char *cmd;
@@ -71,7 +88,8 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
         (m->adopt_len && !m->adopt) ||
         ((m->kind == ZPAR_PIPE_UP || m->kind == ZPAR_PIPE_ADOPT) && m->adopt_len &&
          adopt_list_ok (m->adopt, m->adopt_len) < 0) ||
-        (m->kind == ZPAR_PIPE_ADOPT && (!m->adopt_len || !m->engine))) {
+        (m->kind == ZPAR_PIPE_ADOPT && (!m->adopt_len || !m->engine)) ||
+        (m->kind == ZPAR_PIPE_RES && res_ok (m) < 0)) {
         errno = EINVAL;
         return -1;
     }
@@ -93,6 +111,14 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
             rc = add_part (f, &m->engine, sizeof (m->engine));
         if (rc == 0)
             rc = add_part (f, m->adopt, m->adopt_len);
+        break;
+    case ZPAR_PIPE_RES:
+        if (rc == 0)
+            rc = add_part (f, &m->engine, sizeof (m->engine));
+        if (rc == 0)
+            rc = add_part (f, &m->cores, sizeof (m->cores));
+        if (rc == 0)
+            rc = add_part (f, m->data, m->len);
         break;
     case ZPAR_PIPE_DOWN:
         if (rc == 0)
@@ -177,6 +203,16 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
         if (!m->engine || !m->adopt_len || adopt_list_ok (m->adopt, m->adopt_len) < 0)
             goto malformed;
         break;
+    case ZPAR_PIPE_RES:
+        if (f->n != 4 || !frame_is (f, 1, 4) || !frame_is (f, 2, 4))
+            goto malformed;
+        memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
+        memcpy (&m->cores, zmq_msg_data (&g->part[2]), 4);
+        m->data = zmq_msg_data (&g->part[3]);
+        m->len = zmq_msg_size (&g->part[3]);
+        if (res_ok (m) < 0)
+            goto malformed;
+        break;
     case ZPAR_PIPE_DOWN:
         if (f->n != 2 || !frame_is (f, 1, 4))
             goto malformed;
@@ -230,6 +266,17 @@ int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags)
     if (zpar__pipe_encode (m, &f) < 0)
         return -1;
     return zpar__frames_send (sock, &f, 0, flags); /* closes f whatever happens */
+}
+
+int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot, int flags)
+{
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_RES, .engine = engine, .cores = cores, .data = slot};
+    if (!slot) {
+        errno = EINVAL;
+        return -1;
+    }
+    m.len = strlen (slot);
+    return zpar__pipe_send (sock, &m, flags);
 }
 
 int zpar__pipe_send_up (void *sock, const zpar_route_t *route, int flags)

@@ -13,6 +13,7 @@
  *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
  *                 ["$TERM"]                           ZPAR_PIPE_TERM
  *                 ["rec",   count u64]                ZPAR_PIPE_RECORDED
+ *                 ["res",   engine u32, cores u32, slot] ZPAR_PIPE_RES
  *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
  *
  *   "up": an engine registered, with the routing identity it was given
@@ -28,6 +29,10 @@
  *   has taken in so far (sent every ZPAR_PIPE_RECORDED_EVERY items; the
  *   scheduler stops reading results while the hub is far behind, so the
  *   records waiting for the hub stay bounded).
+ *
+ *   "res": what an engine that registers holds, sent just before its
+ *   "up": its core count (at least 1) and its SLOT string (proto_task.h:
+ *   "ENGINE_ID HOST CPUSET GPUS MEMBYTES", naming the engine).
  *
  *   Adoption (an engine that registers again reports the tasks it holds;
  *   doc/protocol.md "Controller restart"): "list" is a sequence of
@@ -68,7 +73,8 @@ typedef enum {
     ZPAR_PIPE_DEP_QUERY = 6, /* task */
     ZPAR_PIPE_ADOPT = 7,     /* engine, adopt list */
     ZPAR_PIPE_RECORDED = 8,  /* task: the count */
-    ZPAR_PIPE_KIND_MAX = 9,
+    ZPAR_PIPE_RES = 9,       /* engine, cores, data/len: its SLOT string */
+    ZPAR_PIPE_KIND_MAX = 10,
 } zpar_pipe_kind_t;
 
 typedef struct {
@@ -81,6 +87,7 @@ typedef struct {
     size_t len;         /* REQUEUE: its length, at least ZPAR_HDR_LEN */
     const void *adopt;  /* UP (optional), ADOPT (required): the adopt list (borrowed) */
     size_t adopt_len;   /* its length (0: none) */
+    uint32_t cores;     /* RES: at least 1 (data, len: the SLOT string, not NUL-terminated) */
 } zpar_pipe_msg_t;
 
 /* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */
@@ -107,6 +114,8 @@ int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags)
 int zpar__pipe_send_term (void *sock, int flags);
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
 int zpar__pipe_send_recorded (void *sock, uint64_t count, int flags);
+/* slot: a SLOT string naming engine (EINVAL otherwise, or cores 0). */
+int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot, int flags);
 
 /* The hub says "rec" after this many more monitor items. */
 #define ZPAR_PIPE_RECORDED_EVERY 1024u

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "le.h"
 #include "proto_task.h"
 
 static int is_digit (char c)
@@ -201,4 +203,52 @@ int zpar__proto_get_engine_res (const zpar_msg_t *m, zpar_proto_mem_t *mem, uint
     if (*gpus && !zpar__proto_gpus_ok (*gpus))
         return zpar__errnoprintf (err, EPROTO, "malformed GPU list \"%.80s\"", *gpus);
     return 0;
+}
+
+/* ------------------------------------------------------ a task's slots */
+
+int zpar__proto_task_body_slots (const void *body, size_t blen, const char *const *slots,
+                                 size_t nslots, uint8_t **out, size_t *outlen)
+{
+    zpar_proto_slot_t ps;
+    size_t len = blen, pos = blen;
+    uint8_t *buf;
+    if ((blen && !body) || (nslots && !slots) || !out || !outlen) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < nslots; i++) {
+        if (!slots[i] || zpar__proto_slot_parse (slots[i], &ps, NULL) < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        len += 6 + strlen (slots[i]);
+    }
+    if (len > ZPAR_MAX_BODY) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    if (!(buf = malloc (len ? len : 1)))
+        return -1;
+    if (blen)
+        memcpy (buf, body, blen);
+    for (size_t i = 0; i < nslots; i++) {
+        size_t n = strlen (slots[i]);
+        put16 (buf + pos, ZPAR_F_SLOT);
+        put32 (buf + pos + 2, (uint32_t)n);
+        memcpy (buf + pos + 6, slots[i], n);
+        pos += 6 + n;
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+size_t zpar__proto_task_body_copy (const zpar_msg_t *m, const zpar_proto_task_t *t, uint8_t *out)
+{
+    if (t->nslots)
+        return zpar__msg_body_without (m, ZPAR_F_SLOT, out);
+    if (m->len)
+        memcpy (out, m->body, m->len);
+    return m->len;
 }

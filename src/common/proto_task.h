@@ -72,6 +72,33 @@ static inline int zpar__proto_task_has_res (const zpar_proto_task_t *t)
     return t->cores > 1 || t->gpus || t->memory || t->ranks;
 }
 
+/* A task's body (blen bytes of fields, as the client sent it, without
+ * SLOT fields) followed by one SLOT field per slots[i]: a malloc'd *out of
+ * *outlen bytes (free()).  0 / -1 EINVAL (NULL, a slot that does not
+ * parse), EMSGSIZE (over ZPAR_MAX_BODY), ENOMEM. */
+int zpar__proto_task_body_slots (const void *body, size_t blen, const char *const *slots,
+                                 size_t nslots, uint8_t **out, size_t *outlen);
+
+/* zpar_resources_set (zpar.h), for the library and the sweep. */
+int zpar__resources_set (zpar_resources_t *r, const char *key, const char *value,
+                         zpar_error_t *err);
+
+/* The body of m, the task t decoded from it, into out (room for m->len
+ * bytes), without SLOT fields: only the scheduler places, so the slots a
+ * client sent are dropped.  Returns the length written. */
+size_t zpar__proto_task_body_copy (const zpar_msg_t *m, const zpar_proto_task_t *t, uint8_t *out);
+
+/* t's resources into *r: 1 if it has any (zpar__proto_task_has_res),
+ * else 0 (*r untouched). */
+static inline int zpar__proto_task_res (const zpar_proto_task_t *t, zpar_resources_t *r)
+{
+    if (!zpar__proto_task_has_res (t))
+        return 0;
+    *r = (zpar_resources_t){(unsigned)t->cores, (unsigned)t->gpus,  t->memory,
+                            (unsigned)t->ranks, (unsigned)t->nodes, (unsigned)t->ranks_per_node};
+    return 1;
+}
+
 /* One SLOT: an engine a task holds.  On the wire "ENGINE_ID HOST CPUSET
  * GPUS MEMBYTES", single spaces: ENGINE_ID decimal 1..2^32-1; HOST the
  * engine's node as its registration named it (no space, no control

@@ -488,8 +488,10 @@ void zpar__hub_free_state (zpar_hub_t *h)
     h->scratch = NULL;
     zpar__msg_destroy (h->request);
     h->request = NULL;
-    for (uint32_t i = 0; i < h->nengines; i++)
+    for (uint32_t i = 0; i < h->nengines; i++) {
+        free (h->engines[i]->res);
         free (h->engines[i]);
+    }
     free (h->engines);
     h->engines = NULL;
     h->nengines = h->engines_cap = 0;

@@ -32,6 +32,7 @@
 #include "ids.h"
 #include "proto_hb.h"
 #include "proto_iopub.h"
+#include "proto_registrar.h"
 #include "reactor.h"
 #include "records.h"
 #include "route.h"
@@ -58,6 +59,10 @@ typedef struct {
     uint32_t hb_gen;        /* the heartbeat watch it is under (0: none) */
     int suspect;            /* the heartbeat thread said suspect, not yet revived */
     uint64_t died_us;       /* when the heartbeat declared it dead (monotonic), 0: never */
+    /* what it holds (doc/protocol.md "Resources"), for the task scheduler */
+    uint32_t cores;     /* at least 1 */
+    uint64_t mem_share; /* bytes, 0: unknown */
+    char *res;          /* "CPUSET GPUS" (malloc'd), NULL: "- -" (not bound, no GPU) */
 } zpar_hub_engine_t;
 
 typedef struct zpar_hub {
@@ -190,6 +195,10 @@ unsigned zpar__hub_engines_alive (const zpar_hub_t *h);
 /* Engine e has just become alive (first registration, or after death):
  * watch its heart, tell the task scheduler and the clients. */
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e);
+/* Keep what engine e says it holds in its registration rq (cores,
+ * cpuset, GPUs, memory share; the defaults when absent): told to the
+ * task scheduler before "up" (proto_pipe.h "res"). */
+void zpar__hub_engine_res (zpar_hub_engine_t *e, const zpar_proto_reg_engine_t *rq);
 /* Engine e, alive, registered again (it closed and opened its sockets;
  * the registrar kept its routing identity when it is the same engine):
  * tell the task scheduler, with the adopt list zpar__hub_engine_held made

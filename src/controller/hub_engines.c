@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proto_control.h"
 #include "proto_pipe.h"
+#include "proto_task.h"
 #include "registrar.h"
 #include "zpar.h"
 
@@ -131,6 +132,32 @@ void zpar__hub_notify (zpar_hub_t *h, zpar_eid_t engine, zpar_notify_event_t eve
 
 /* ---------------------------------------------------------------- engines */
 
+void zpar__hub_engine_res (zpar_hub_engine_t *e, const zpar_proto_reg_engine_t *rq)
+{
+    char buf[ZPAR_SLOT_CPUSET_MAX + ZPAR_SLOT_GPUS_MAX + 2];
+    free (e->res);
+    e->res = NULL;
+    e->cores = rq->cores ? (uint32_t)rq->cores : 1;
+    e->mem_share = rq->mem_share;
+    if (rq->cpuset || rq->gpu_names) {
+        snprintf (buf, sizeof (buf), "%s %s", rq->cpuset ? rq->cpuset : "-",
+                  rq->gpu_names ? rq->gpu_names : "-");
+        e->res = strdup (buf); /* out of memory: reported as not bound, no GPU */
+    }
+}
+
+/* Tell the task scheduler what e holds, before "up" (proto_pipe.h). */
+static void send_res (zpar_hub_t *h, const zpar_hub_engine_t *e)
+{
+    char slot[ZPAR_SLOT_MAX];
+    const char *host = zpar__proto_slot_host_ok (e->host) ? e->host : "?";
+    snprintf (slot, sizeof (slot), "%u %s %s %llu", e->id.v, host, e->res ? e->res : "- -",
+              (unsigned long long)e->mem_share);
+    if (zpar__pipe_send_res (h->lb_pipe, e->id.v, e->cores ? e->cores : 1, slot, 0) < 0)
+        zpar__warn ("engine %u: its resources not told to the task scheduler: %s", e->id.v,
+                    strerror (errno));
+}
+
 void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     e->state = ZPAR_HUB_ENGINE_ALIVE;
@@ -143,8 +170,10 @@ void zpar__hub_engine_up (zpar_hub_t *h, zpar_hub_engine_t *e)
         (void)zpar__pipe_send_route (h->ctl_inject, &e->route, 0);
     /* with the tasks it holds that it keeps (zpar__hub_engine_held), in
      * the same message */
-    if (h->lb_pipe)
+    if (h->lb_pipe) {
+        send_res (h, e);
         (void)zpar__pipe_send_up_adopt (h->lb_pipe, &e->route, h->adopt_list, h->adopt_len, 0);
+    }
     free (h->adopt_list);
     h->adopt_list = NULL;
     h->adopt_len = 0;

@@ -189,6 +189,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     if (m->nenv == 2 && zpar__relay_id_is (m->env[0].data, m->env[0].len))
         memcpy (route.via, m->env[0].data, sizeof (route.via));
     zpar__hub_engine_set_uuid (h, e, NULL); /* out of the index, in again below */
+    free (e->res);
     memset (e, 0, sizeof (*e));
     e->id = id;
     e->route = route;
@@ -197,6 +198,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     zpar__hub_engine_set_uuid (h, e, rq.uuid);
     e->pid = (int)rq.pid;
     e->rank = rq.rank;
+    zpar__hub_engine_res (e, &rq);
     if (m->nenv > 0)
         e->reg_ident = m->env[m->nenv - 1];
     rep.h.engine = id;

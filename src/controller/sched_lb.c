@@ -19,11 +19,15 @@ static void free_payload (zpar_sched_lb_t *s, void *payload)
 
 /* ---------------------------------------------------------------- tasks */
 
-static void task_free (zpar_sched_lb_t *s, lbtask_t *t)
+/* inlined where it is called, as it was before resource tasks: the
+ * per-task path pays no call for it */
+static inline __attribute__ ((always_inline)) void task_free (zpar_sched_lb_t *s, lbtask_t *t)
 {
     if (t) {
         free_payload (s, t->payload);
         free (t->targets);
+        if (__builtin_expect (t->gang != NULL, 0))
+            zpar__gang_task_free (t->gang);
         free (t);
     }
 }
@@ -79,6 +83,10 @@ static void dep_text (char *text, size_t size, uint64_t dep)
 
 void zpar__lb_make_ready (zpar_sched_lb_t *s, lbtask_t *t)
 {
+    if (__builtin_expect (t->gang != NULL, 0)) {
+        zpar__gang_ready (s, t);
+        return;
+    }
     if (zpar__lb_heap_push (&s->ready, t) < 0)
         zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
 }
@@ -210,6 +218,8 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
         task_free (s, s->ready.v[i]);
     for (size_t i = 0; i < s->nparked; i++)
         task_free (s, s->parked[i]);
+    while ((t = zpar__gang_pop (s)))
+        task_free (s, t);
     if (s->waiting)
         free_waiters (s);
     for (size_t i = 0; i < s->nacts; i++)
@@ -231,6 +241,7 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
     zpar__idmap_destroy (s->finished);
     free (s->arch);
     free (s->arch_ok);
+    zpar__gang_destroy (s);
     free (s);
     errno = saved;
 }
@@ -240,6 +251,8 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s)
  * it was no attempt. */
 void zpar__lb_requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t)
 {
+    if (t->gang)
+        zpar__gang_off (s, t);
     t->engine = 0;
     if (t->stealing && s->nstealing)
         s->nstealing--;
@@ -349,6 +362,10 @@ int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t en
         zpar__lb_out_del (e, t);
         if (e->outstanding)
             e->outstanding--;
+        if (__builtin_expect (t->gang != NULL, 0))
+            zpar__gang_off (s, t);
+        else if (e->outstanding == 0 && s->gang)
+            zpar__gang_engine_idle (s, eid);
         zpar__lb_idle_push (s, eid);
         t->engine = 0;
         zpar__lb_unpark_for (s, eid);
@@ -480,7 +497,7 @@ int zpar__sched_lb_abort (zpar_sched_lb_t *s, zpar_tid_t task, int *aborted, zpa
         mark_finished (s, t->id, 0);
         /* in the heap: freed when it comes out; waiting: freed when its
          * waits end; parked: now */
-        if (!t->in_heap && zpar__lb_park_del (s, t))
+        if (!t->in_heap && (zpar__lb_park_del (s, t) || (t->gang && zpar__gang_unready (s, t))))
             task_free (s, t);
     }
     return 0;
@@ -492,42 +509,28 @@ static int dispatch_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
 {
     while (!s->paused && s->ready.n) {
         lbtask_t *t = zpar__lb_heap_pop (&s->ready);
-        lbengine_t *e;
         uint32_t eid;
         if (t->aborted) {
             task_free (s, t);
             continue;
         }
         eid = zpar__lb_pick_engine (s, t);
+        if (!eid && s->gang && t->timeout_s && !t->ntargets)
+            eid = zpar__gang_backfill (s, t);
         if (!eid) {
             if (!t->ntargets) {
                 /* nobody free: put it back and wait for capacity */
                 zpar__lb_heap_push (&s->ready, t);
+                if (s->gang && (t = zpar__gang_backfill_any (s, &eid))) {
+                    zpar__lb_start_on (s, t, eid, act);
+                    return 1;
+                }
                 return 0;
             }
             park (s, t);
             continue;
         }
-        e = &s->engines[eid];
-        t->undo_last = t->last_engine;
-        t->undo_connected = e->connected;
-        e->connected = 1;
-        zpar__lb_out_add (e, t);
-        t->attempts++;
-        t->engine = eid;
-        t->last_engine = eid;
-        e->outstanding++;
-        zpar__lb_idle_push (s, eid);
-        zpar__idmap_del (s->queued, t->id);
-        zpar__idmap_put (s->running, t->id, t);
-        memset (act, 0, sizeof (*act));
-        act->kind = ZPAR_SCHED_LB_ACT_DISPATCH;
-        act->task = zpar__tid (t->id);
-        act->engine = zpar__eid (eid);
-        act->client = zpar__cid (t->client);
-        act->attempt = t->attempts;
-        t->disp_attempt = t->attempts;
-        act->payload = t->payload;
+        zpar__lb_start_on (s, t, eid, act);
         return 1;
     }
     return 0;
@@ -547,22 +550,14 @@ static int steal_one (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         return 0;
     for (uint32_t eid = 1; eid < s->nengines; eid++) {
         lbengine_t *e = &s->engines[eid];
-        if (e->alive && !e->waiting && e->outstanding == 0)
+        if (e->alive && !e->waiting && e->outstanding == 0 && !e->held)
             idle++;
     }
     if (idle <= s->nstealing)
         return 0;
     if (!(t = zpar__lb_steal_candidate (s, &vid)))
         return 0;
-    t->stealing = 1;
-    s->nstealing++;
-    memset (act, 0, sizeof (*act));
-    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
-    act->task = zpar__tid (t->id);
-    act->engine = zpar__eid (vid);
-    act->client = zpar__cid (t->client);
-    act->attempt = t->attempts;
-    act->payload = t->payload;
+    zpar__lb_steal_act (s, t, vid, act);
     return 1;
 }
 
@@ -573,6 +568,8 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         return -1;
     }
     if (zpar__lb_act_pop (s, act))
+        return 1;
+    if (__builtin_expect (s->gang_active, 0) && zpar__gang_next (s, act))
         return 1;
     if (dispatch_one (s, act))
         return 1;

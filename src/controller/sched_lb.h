@@ -82,6 +82,11 @@ typedef struct {
     const zpar_tid_t *after; /* tasks that must succeed first */
     size_t nafter;
     void *payload; /* opaque, see above */
+    /* Resources (copied; NULL or one core: a plain task): placed on a
+     * set of engines (sched_gang.h).  timeout_ms (0: none) bounds how
+     * long it runs: only a task with one may backfill a reservation. */
+    const zpar_resources_t *res;
+    uint64_t timeout_ms;
 } zpar_sched_lb_task_t;
 
 typedef enum {
@@ -111,6 +116,11 @@ typedef struct {
     zpar_status_t status; /* ANSWER */
     char text[160];       /* ANSWER */
     void *payload;        /* DISPATCH, STEAL: lent; ANSWER: given (may be NULL) */
+    /* DISPATCH of a resource task: the SLOT strings of the engines it
+     * holds, engine (the leader) first (lent until the next call;
+     * nslots 0 for a plain task) */
+    const char *const *slots;
+    size_t nslots;
 } zpar_sched_lb_action_t;
 
 /* What to do with a result that came back from an engine. */
@@ -150,6 +160,18 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
  * (default hwm / 2 from a hwm of 8, else hwm: no hysteresis).  low is
  * clamped to 1..hwm; 0 or hwm turns the hysteresis off. */
 void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low);
+
+/* What engine holds, before its engine_up (the hub's "res"): its core
+ * count (0: 1) and its SLOT string (proto_task.h), whose HOST groups the
+ * engines of a node.  Absent: one core, a node of its own.  -1 EINVAL
+ * (a malformed slot, another engine's), ENOMEM. */
+int zpar__sched_lb_engine_res (zpar_sched_lb_t *s, zpar_eid_t engine, unsigned cores,
+                               const char *slot);
+
+/* The time now (monotonic microseconds), for reservations and for how
+ * long a task no engine set can hold waits for more engines: set before
+ * each round of events (0 until then). */
+void zpar__sched_lb_now (zpar_sched_lb_t *s, uint64_t now_us);
 
 /* An engine registered (again: a re-registered engine's tasks are treated
  * as lost, as if it had died).  Parked tasks get another chance.

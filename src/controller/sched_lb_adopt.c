@@ -59,6 +59,8 @@ int zpar__sched_lb_adopt (zpar_sched_lb_t *s, zpar_eid_t engine, const zpar_sche
     zpar__lb_out_add (e, t);
     e->outstanding++;
     zpar__idmap_put (s->running, t->id, t);
+    if (t->gang)
+        zpar__gang_adopted (s, t, eid);
     zpar__lb_idle_push (s, eid);
     s->adopted++;
     return 0;

@@ -51,9 +51,13 @@ static void engine_gone (zpar_sched_lb_t *s, uint32_t eid, const char *why)
         s->nwaiting--;
     e->waiting = 0;
     e->nout = 0;
+    if (s->gang)
+        zpar__gang_engine_gone (s, eid);
     ids = running_on (s, eid, &n);
     for (size_t i = 0; i < n; i++) {
         t = zpar__idmap_del (s->running, ids[i]);
+        if (t->gang)
+            zpar__gang_off (s, t);
         t->engine = 0;
         if (t->stealing && s->nstealing)
             s->nstealing--;
@@ -115,7 +119,10 @@ int zpar__sched_lb_engine_up (zpar_sched_lb_t *s, zpar_eid_t engine)
     if (e->alive)
         engine_gone (s, eid, "re-registered"); /* a restart: its old tasks are lost */
     e->alive = 1;
+    e->held = 0;
     s->nlive++;
+    if (s->gang)
+        zpar__gang_engine_up (s, eid);
     ready_again (s, eid);
     return 0;
 }
@@ -183,6 +190,8 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
     }
     /* undo the dispatch */
     e = &s->engines[eid];
+    if (t->gang)
+        zpar__gang_off (s, t);
     zpar__idmap_del (s->running, tid);
     zpar__lb_out_del (e, t);
     if (t->attempts)
@@ -212,6 +221,10 @@ int zpar__sched_lb_dispatch_failed (zpar_sched_lb_t *s, zpar_tid_t task, zpar_ei
 
 void zpar__sched_lb_tick (zpar_sched_lb_t *s, uint64_t now_us)
 {
+    if (s && s->gang) {
+        s->now_us = now_us;
+        zpar__gang_tick (s);
+    }
     if (!s || !s->nwaiting)
         return;
     s->paused = 0;

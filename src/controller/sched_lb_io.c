@@ -101,6 +101,7 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
 {
     zpar_sched_lb_action_t act;
     size_t nfail;
+    zpar__sched_lb_now (io->policy, zpar__reactor_now_us (io->reactor));
     /* a round: the actions, then the tasks it dispatched sent together;
      * tasks that could not be sent went back to the policy: its next
      * decisions make another round */
@@ -224,16 +225,9 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
     }
     p->hdr = *h;
     p->idlen = (uint32_t)idlen;
-    p->blen = (uint32_t)blen;
     if (idlen)
         memcpy (p->data, zmq_msg_data (&f->part[0]), idlen);
-    if (pt->nslots) {
-        /* only the scheduler places: the slots a client sent are dropped */
-        p->blen = (uint32_t)zpar__msg_body_without (io->scratch, ZPAR_F_SLOT, p->data + idlen);
-        pt->nslots = 0;
-        pt->slots = NULL;
-    } else if (blen)
-        memcpy (p->data + idlen, zmq_msg_data (&f->part[f->delim + 3]), blen);
+    p->blen = (uint32_t)zpar__proto_task_body_copy (io->scratch, pt, p->data + idlen);
     *t = (zpar_sched_lb_task_t){
         .id = pt->h.task,
         .client = pt->h.client,
@@ -244,6 +238,8 @@ static payload_t *task_payload (zpar_sched_lb_io_t *io, zpar_frames_t *f, const 
         .after = pt->after,
         .nafter = pt->nafter,
         .payload = p,
+        .timeout_ms = pt->timeout_ms,
+        .res = zpar__proto_task_res (pt, &io->res) ? &io->res : NULL, /* the policy copies it */
     };
     return p;
 }

@@ -51,6 +51,7 @@ struct zpar_sched_lb_io {
     void *pipe;    /* PAIR from the hub */
     zpar_signer_t *signer;
     zpar_msg_t *scratch;
+    zpar_resources_t res;  /* the resources of the task being submitted */
     zpar_routes_t *routes; /* engine id -> the routing identity the hub gave it */
     zpar_sched_lb_t *policy;
     zpar_reactor_t *reactor;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "proto_batch.h"
 #include "proto_monitor.h"
+#include "proto_task.h"
 #include "route.h"
 #include "sched_lb_io_int.h"
 
@@ -219,6 +220,31 @@ static struct lbslot *slot_for (zpar_sched_lb_io_t *io, uint32_t engine, payload
     return s;
 }
 
+/* A resource task: alone, its body with the SLOT fields of the engines
+ * it holds (they are not kept: a retry gets the slots of its new set). */
+static int send_slots (zpar_sched_lb_io_t *io, const zpar_route_t *route, payload_t *p,
+                       zpar_hdr_t *h, const zpar_sched_lb_action_t *act)
+{
+    uint8_t *body;
+    size_t blen;
+    int rc = -1;
+    if (zpar__proto_task_body_slots (zpar__payload_body (p), p->blen, act->slots, act->nslots,
+                                     &body, &blen) < 0)
+        return -1;
+    if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) == 0 &&
+        (!p->idlen ||
+         zmq_send (io->engine, zpar__payload_id (p), p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+        zpar__wire_send_raw (io->engine, io->signer, ZPAR_CHAN_TASK, 0, NULL, h, body, blen,
+                             ZMQ_DONTWAIT) == 0) {
+        if (zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, h, NULL, 0) == 0)
+            io->mon_items++;
+        io->sent_alone++;
+        rc = 0;
+    }
+    free (body);
+    return rc;
+}
+
 int zpar__lbio_dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act, size_t *nfail)
 {
     payload_t *p = act->payload;
@@ -229,6 +255,10 @@ int zpar__lbio_dispatch (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *a
     if (!route) {
         errno = EHOSTUNREACH;
         return -1;
+    }
+    if (act->nslots) {
+        zpar__lbio_flush_engine (io, act->engine, nfail);
+        return send_slots (io, route, p, &h, act);
     }
     /* large, a client identity longer than a batch's routing frame may
      * be, or no room to keep it: alone, now (after what waits for the

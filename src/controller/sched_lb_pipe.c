@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "proto_pipe.h"
+#include "proto_task.h"
 #include "sched_lb_io_int.h"
 
 typedef void (*pipe_handler_f) (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm);
@@ -81,6 +82,19 @@ static void on_up (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
     /* in the same message: nothing was dispatched in between */
     if (pm->adopt_len)
         adopt_list (io, pm);
+}
+
+/* What an engine that registers holds, just before its "up". */
+static void on_res (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
+{
+    char slot[ZPAR_SLOT_MAX];
+    if (pm->len >= sizeof (slot))
+        return;
+    memcpy (slot, pm->data, pm->len);
+    slot[pm->len] = '\0';
+    if (zpar__sched_lb_engine_res (io->policy, zpar__eid (pm->engine), pm->cores, slot) < 0)
+        zpar__warn ("task scheduler: engine %u: its resources not kept: %s", pm->engine,
+                    strerror (errno));
 }
 
 static void on_adopt (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
@@ -192,7 +206,7 @@ static void on_recorded (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
 /* The hub's commands (pure ignores them all but $TERM and "rec"). */
 static const pipe_handler_f pipe_handlers[ZPAR_PIPE_KIND_MAX] = {
     [ZPAR_PIPE_UP] = on_up,           [ZPAR_PIPE_DOWN] = on_down,   [ZPAR_PIPE_DONE] = on_done,
-    [ZPAR_PIPE_REQUEUE] = on_requeue, [ZPAR_PIPE_ADOPT] = on_adopt,
+    [ZPAR_PIPE_REQUEUE] = on_requeue, [ZPAR_PIPE_ADOPT] = on_adopt, [ZPAR_PIPE_RES] = on_res,
 };
 
 void zpar__lbio_pipe_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)

@@ -162,7 +162,7 @@ void zpar__lb_idle_push (zpar_sched_lb_t *s, uint32_t eid)
         e->filling = 1;
     else if (!e->filling)
         return;
-    if (!e->alive || e->waiting || e->in_idle == (int)lvl + 1)
+    if (!e->alive || e->waiting || e->in_idle == (int)lvl + 1 || e->held)
         return;
     st = &s->idle[lvl];
     if (st->n == st->cap) {
@@ -216,7 +216,7 @@ uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
                 if (e->in_idle != (int)lvl + 1)
                     continue; /* stale: it moved to another level */
                 e->in_idle = 0;
-                if (e->alive && !e->waiting && e->outstanding == lvl)
+                if (e->alive && !e->waiting && e->outstanding == lvl && !e->held)
                     return eid;
             }
         }
@@ -224,7 +224,8 @@ uint32_t zpar__lb_pick_engine (zpar_sched_lb_t *s, const lbtask_t *t)
     }
     for (uint32_t eid = 1; eid < s->nengines; eid++) {
         lbengine_t *e = &s->engines[eid];
-        if (!e->alive || e->waiting || e->outstanding >= s->hwm || !zpar__lb_engine_ok_for (t, eid))
+        if (!e->alive || e->waiting || e->outstanding >= s->hwm || e->held ||
+            !zpar__lb_engine_ok_for (t, eid))
             continue;
         if (!best || e->outstanding < best_out ||
             (e->outstanding == best_out && best == t->last_engine)) {
@@ -266,7 +267,25 @@ void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low)
 
 unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s)
 {
-    return s ? s->nwaiting : 0;
+    if (!s)
+        return 0;
+    return s->nwaiting + (s->gang ? zpar__gang_waiting (s) : 0);
+}
+
+void zpar__sched_lb_now (zpar_sched_lb_t *s, uint64_t now_us)
+{
+    if (s)
+        s->now_us = now_us;
+}
+
+int zpar__sched_lb_engine_res (zpar_sched_lb_t *s, zpar_eid_t engine, unsigned cores,
+                               const char *slot)
+{
+    if (!s || engine.v == 0 || engine.v > ZPAR_SCHED_LB_MAX_ENGINE || !slot) {
+        errno = EINVAL;
+        return -1;
+    }
+    return zpar__gang_engine_res (s, engine.v, cores, slot);
 }
 
 unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)
@@ -319,7 +338,7 @@ lbtask_t *zpar__lb_steal_candidate (zpar_sched_lb_t *s, uint32_t *eid)
             /* its newest task that may still be waiting */
             for (unsigned i = e->nout; i-- > 1;) {
                 lbtask_t *c = e->out[i];
-                if (!c->stealing && !c->unstealable && !c->ntargets) {
+                if (!c->stealing && !c->unstealable && !c->ntargets && !c->gang) {
                     victim = e;
                     *eid = id;
                     t = c;
@@ -368,6 +387,18 @@ lbtask_t *zpar__lb_task_new (zpar_sched_lb_t *s, const zpar_sched_lb_task_t *in)
     t->priority = in->priority;
     t->retries_left = in->retries;
     t->order = ++s->order;
+    if (__builtin_expect (in->timeout_ms != 0, 0))
+        t->timeout_s = in->timeout_ms > 4294967295000ull
+                           ? UINT32_MAX
+                           : (uint32_t)((in->timeout_ms + 999) / 1000);
+    if (__builtin_expect (in->res != NULL, 0) &&
+        (in->res->cores > 1 || in->res->gpus || in->res->memory || in->res->ranks) &&
+        !(t->gang = zpar__gang_task_new (in->res))) {
+        free (t->targets);
+        free (t);
+        errno = ENOMEM;
+        return NULL;
+    }
     return t;
 }
 
@@ -379,7 +410,7 @@ int zpar__lb_unqueue (zpar_sched_lb_t *s, lbtask_t *t)
         return 0;
     if (t->in_heap)
         zpar__lb_heap_remove (&s->ready, t);
-    else if (!zpar__lb_park_del (s, t))
+    else if (!zpar__lb_park_del (s, t) && !(t->gang && zpar__gang_unready (s, t)))
         return 0;
     zpar__idmap_del (s->queued, t->id);
     return 1;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "idmap.h"
 #include "sched_lb.h"
@@ -27,13 +28,14 @@ typedef struct lbtask {
     void *payload;
     uint64_t id;
     uint32_t client;
+    uint32_t timeout_s; /* its timeout in seconds (rounded up), 0: none (backfill, sched_gang.c) */
     int64_t priority;
     uint64_t order;
     unsigned retries_left;
     unsigned attempts;
     uint32_t *targets;
     size_t ntargets;
-    size_t unmet;         /* dependencies not met yet */
+    uint32_t unmet;       /* dependencies not met yet */
     uint32_t engine;      /* running on, 0 if not */
     uint32_t last_engine; /* where it last ran */
     uint32_t undo_last;   /* last_engine before the current dispatch */
@@ -44,6 +46,7 @@ typedef struct lbtask {
     int unstealable;       /* its engine had started it when we asked */
     unsigned fenced;       /* times its engine fenced it while we counted the engine alive */
     unsigned disp_attempt; /* the attempt its running dispatch carries (0: adopted, unknown) */
+    struct gtask *gang;    /* a resource task (sched_gang.c), NULL: a plain one */
 } lbtask_t;
 
 typedef struct {
@@ -57,6 +60,7 @@ typedef struct {
     unsigned outcap;
     unsigned outstanding;
     int filling; /* has been below the low mark since it was last full */
+    int held;    /* held or reserved by a resource task: no plain task (sched_gang.c) */
 } lbengine_t;
 
 typedef struct {
@@ -108,6 +112,10 @@ struct zpar_sched_lb {
     int paused;           /* a dispatch could not be sent: wait for the next event */
     size_t held_peak;     /* most tasks queued + running at once since the last settle */
     uint64_t settles;     /* times the grown tables were rebuilt small (zpar__lb_settle) */
+
+    struct zpar_gang *gang; /* resource tasks (sched_gang.c), NULL until needed */
+    int gang_active;        /* resource tasks queued, or a reservation held */
+    uint64_t now_us;        /* zpar__sched_lb_now */
 
     zpar_sched_lb_action_t *acts; /* answers and hub questions, FIFO */
     size_t acthead;
@@ -194,5 +202,106 @@ void zpar__lb_unpark_for (zpar_sched_lb_t *s, uint32_t eid);
 /* Task t (out of the running map) goes back to the queue: its engine did
  * not run it for reasons not the task's, so it was no attempt. */
 void zpar__lb_requeue_unrun (zpar_sched_lb_t *s, lbtask_t *t);
+
+/* Task t goes to engine eid now: the bookkeeping of a dispatch (t out of
+ * the queued map into the running one, eid's outstanding count and out
+ * list) and the DISPATCH action in *act. */
+static inline void zpar__lb_start_on (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid,
+                                      zpar_sched_lb_action_t *act)
+{
+    lbengine_t *e = &s->engines[eid];
+    t->undo_last = t->last_engine;
+    t->undo_connected = e->connected;
+    e->connected = 1;
+    zpar__lb_out_add (e, t);
+    t->attempts++;
+    t->engine = eid;
+    t->last_engine = eid;
+    e->outstanding++;
+    zpar__lb_idle_push (s, eid);
+    zpar__idmap_del (s->queued, t->id);
+    zpar__idmap_put (s->running, t->id, t);
+    memset (act, 0, sizeof (*act));
+    act->kind = ZPAR_SCHED_LB_ACT_DISPATCH;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (eid);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+    t->disp_attempt = t->attempts;
+    act->payload = t->payload;
+}
+
+/* Ask engine eid to give back task t (not started there yet): t marked,
+ * counted, the STEAL action in *act. */
+static inline void zpar__lb_steal_act (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid,
+                                       zpar_sched_lb_action_t *act)
+{
+    t->stealing = 1;
+    s->nstealing++;
+    memset (act, 0, sizeof (*act));
+    act->kind = ZPAR_SCHED_LB_ACT_STEAL;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (eid);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+    act->payload = t->payload;
+}
+
+/* ---- sched_gang.c: resource tasks (the plain fast path never calls
+ * these unless s->gang is set or the task has t->gang) */
+
+/* A resource task's part: a copy of in->res; NULL ENOMEM. */
+struct gtask *zpar__gang_task_new (const zpar_resources_t *res);
+void zpar__gang_task_free (struct gtask *g);
+/* An engine's resources (zpar__sched_lb_engine_res). */
+int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot);
+/* Engine eid came up (again) / is gone: its holds end, placement is
+ * looked at again. */
+void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid);
+void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid);
+/* Resource task t is ready to run: into the resource queue (out of
+ * memory: answered ERROR and freed). */
+void zpar__gang_ready (zpar_sched_lb_t *s, lbtask_t *t);
+/* Take t out of the resource queue: 1 if it was there. */
+int zpar__gang_unready (zpar_sched_lb_t *s, lbtask_t *t);
+/* The next placement of a resource task (a DISPATCH), a steal from an
+ * engine reserved for one, or an answer for one no engine set can ever
+ * hold: 1 with act filled, 0 if none now. */
+int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act);
+/* A plain task t that found no free engine: an engine reserved for a
+ * resource task that t, by its timeout, ends before the reservation can
+ * start (backfill), or 0. */
+uint32_t zpar__gang_backfill (zpar_sched_lb_t *s, const lbtask_t *t);
+/* The same for the first of the ready plain tasks (past the head, which
+ * found no engine) that may backfill: taken out of the heap, *eid set;
+ * NULL if none (the scan looks at BACKFILL_SCAN tasks, and not again
+ * until a task is submitted). */
+lbtask_t *zpar__gang_backfill_any (zpar_sched_lb_t *s, uint32_t *eid);
+/* Resource task t stops running on its engines (finished, queued again,
+ * its leader died): they are released. */
+void zpar__gang_off (zpar_sched_lb_t *s, lbtask_t *t);
+/* Resource task t, adopted running on engine eid (a controller restart:
+ * the engines of its set are not known): eid and, for a task on one
+ * node, idle engines of its node up to what it asks for are held again
+ * (best effort) until its result. */
+void zpar__gang_adopted (zpar_sched_lb_t *s, lbtask_t *t, uint32_t eid);
+/* Engine eid's outstanding count reached 0. */
+static inline void zpar__gang_engine_idle (zpar_sched_lb_t *s, uint32_t eid);
+/* Resource tasks that wait for more engines (the tick looks at them). */
+unsigned zpar__gang_waiting (const zpar_sched_lb_t *s);
+void zpar__gang_tick (zpar_sched_lb_t *s);
+/* A queued resource task taken out (destroy frees them), NULL: none. */
+lbtask_t *zpar__gang_pop (zpar_sched_lb_t *s);
+void zpar__gang_destroy (zpar_sched_lb_t *s);
+
+/* The first member of struct zpar_gang (sched_gang.c). */
+struct zpar_gang_head {
+    int dirty; /* something changed that may let a resource task start */
+};
+static inline void zpar__gang_engine_idle (zpar_sched_lb_t *s, uint32_t eid)
+{
+    (void)eid;
+    ((struct zpar_gang_head *)s->gang)->dirty = 1;
+}
 
 #endif

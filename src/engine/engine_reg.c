@@ -15,19 +15,47 @@
 #include <zmq.h>
 
 #include "engine_int.h"
+#include "engine_res.h"
 #include "error.h"
 #include "log.h"
 #include "proto_batch.h"
 #include "proto_control.h"
 #include "proto_registrar.h"
+#include "proto_task.h"
 #include "zpar.h"
 
 static void on_reg (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+
+/* What we hold (doc/protocol.md "Resources"): the probe of engine_res.h;
+ * the defaults (one core, not bound, no GPU) are not sent.  A probe that
+ * fails is said once and nothing is sent (one core). */
+static void add_resources (zpar_proto_reg_engine_t *req, zpar_engine_res_t *res)
+{
+    static int warned;
+    zpar_error_t err;
+    if (zpar__engine_res_probe (res, &err) < 0) {
+        if (!warned++)
+            zpar__warn ("registration: resources not reported: %s", err.text);
+        return;
+    }
+    req->cores = res->cores > 1 ? res->cores : 0;
+    req->cpuset = strcmp (res->cpuset, "-") ? res->cpuset : NULL;
+    req->gpu_names = strcmp (res->gpus, "-") ? res->gpus : NULL;
+    req->mem_share = res->mem_share;
+    if (!zpar__proto_engine_res_valid (req->cores, req->cpuset, req->gpu_names)) {
+        if (!warned++)
+            zpar__warn ("registration: resources not reported (cpuset \"%s\", GPUs \"%s\")",
+                        res->cpuset, res->gpus);
+        req->cores = 0;
+        req->cpuset = req->gpu_names = NULL;
+    }
+}
 
 /* The registration request on e->reg (what we hold, our uuid...). */
 static int send_request (eng_t *e)
 {
     zpar_proto_reg_engine_t req;
+    zpar_engine_res_t res;
     zpar_tid_t *held = NULL;
     size_t nheld, nsent;
     zpar_msg_t *m;
@@ -42,6 +70,7 @@ static int send_request (eng_t *e)
     req.rank = e->opts->rank >= 0 ? e->opts->rank : -1;
     req.want = zpar__eid (e->id ? e->id : e->opts->want_id);
     req.uuid = e->uuid;
+    add_resources (&req, &res);
     /* the tasks we hold: the controller adopts them or tells us to drop
      * them (doc/protocol.md, HELD / DROP) */
     nheld = zpar__task_runner_held (e->tr, NULL, 0);

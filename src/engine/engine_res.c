@@ -17,6 +17,7 @@
 
 #include "engine_res_int.h"
 #include "error.h"
+#include "proto_task.h"
 
 /* ------------------------------------------------------------- bitmaps */
 
@@ -176,44 +177,6 @@ bad:
     return -1;
 }
 
-/* --------------------------------------------------------------- sizes */
-
-int zpar__engine_res_parse_size (const char *s, uint64_t *bytes)
-{
-    uint64_t v, mult = 1;
-    size_t p = 0, len;
-    const char *u;
-
-    if (!s || !bytes)
-        goto bad;
-    len = strlen (s);
-    if (zpar__res_parse_uint (s, len, &p, UINT64_MAX, &v) < 0)
-        goto bad;
-    u = s + p;
-    if (*u) {
-        static const char units[] = "kmgt";
-        const char *k = strchr (units, tolower ((unsigned char)*u));
-        if (!k)
-            goto bad;
-        for (const char *q = units; q <= k; q++)
-            mult *= 1024;
-        u++;
-        if ((u[0] == 'i' || u[0] == 'I') && (u[1] == 'B' || u[1] == 'b'))
-            u += 2;
-        else if (u[0] == 'B' || u[0] == 'b')
-            u++;
-        if (*u)
-            goto bad;
-    }
-    if (v > UINT64_MAX / mult)
-        goto bad;
-    *bytes = v * mult;
-    return 0;
-bad:
-    errno = EINVAL;
-    return -1;
-}
-
 /* --------------------------------------------------------------- probe */
 
 /* The limit of cgroup file `file` for our cgroup `path` and each of its
@@ -247,35 +210,57 @@ static uint64_t cgroup_limit (const char *root, const char *path, const char *fi
     return best;
 }
 
+/* 1 when the comma list of controllers `list` names `name`. */
+static int has_controller (const char *list, const char *name)
+{
+    size_t nl = strlen (name);
+    for (const char *p = list; *p; p += strcspn (p, ","), p += *p == ',')
+        if (strncmp (p, name, nl) == 0 && (p[nl] == ',' || p[nl] == '\0'))
+            return 1;
+    return 0;
+}
+
+uint64_t zpar__res_cgroup_memory (const char *proc_cgroup, const char *sysfs)
+{
+    uint64_t best = UINT64_MAX;
+    char line[PATH_MAX + 64], root[PATH_MAX];
+    FILE *f;
+
+    if (!(f = fopen (proc_cgroup, "re")))
+        return best;
+    while (fgets (line, sizeof (line), f)) {
+        char *path, *ctl = strchr (line, ':');
+        uint64_t lim = UINT64_MAX;
+        if (!ctl || !(path = strchr (ctl + 1, ':')))
+            continue;
+        *path++ = '\0';
+        path[strcspn (path, "\n")] = '\0';
+        if (ctl[1] == '\0' && strncmp (line, "0:", 2) == 0) {
+            lim = cgroup_limit (sysfs, path, "memory.max");
+        } else if (has_controller (ctl + 1, "memory")) {
+            snprintf (root, sizeof (root), "%s/memory", sysfs);
+            lim = cgroup_limit (root, path, "memory.limit_in_bytes");
+        }
+        if (lim < best)
+            best = lim;
+    }
+    fclose (f);
+    return best;
+}
+
 /* The node's memory as this process may use it: MemTotal, capped by the
- * memory cgroup (v2 memory.max or v1 memory.limit_in_bytes).  0: unknown. */
+ * memory cgroup.  0: unknown. */
 static uint64_t node_memory (void)
 {
     struct sysinfo si;
-    uint64_t total = 0;
-    FILE *f;
-    char line[PATH_MAX + 64];
+    uint64_t total = 0, lim;
 
     if (sysinfo (&si) == 0)
         total = (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1);
-    if ((f = fopen ("/proc/self/cgroup", "re"))) {
-        while (fgets (line, sizeof (line), f)) {
-            char *path, *ctl = strchr (line, ':');
-            uint64_t lim = UINT64_MAX;
-            if (!ctl || !(path = strchr (ctl + 1, ':')))
-                continue;
-            *path++ = '\0';
-            path[strcspn (path, "\n")] = '\0';
-            if (strcmp (ctl + 1, "") == 0 && line[0] == '0')
-                lim = cgroup_limit ("/sys/fs/cgroup", path, "memory.max");
-            else if (strcmp (ctl + 1, "memory") == 0 || strstr (ctl + 1, ",memory"))
-                lim = cgroup_limit ("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes");
-            if (lim < total)
-                total = lim;
-        }
-        fclose (f);
-    }
-    return total;
+    lim = zpar__res_cgroup_memory ("/proc/self/cgroup", "/sys/fs/cgroup");
+    if (lim == UINT64_MAX)
+        return total;
+    return total == 0 || lim < total ? lim : total;
 }
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -336,9 +321,12 @@ static int probe_env (zpar_engine_res_t *r, zpar_error_t *err)
         r->local_size = (unsigned)v;
     }
     if (me && *me) {
-        if (zpar__engine_res_parse_size (me, &r->mem_share) < 0)
+        zpar_resources_t rr;
+        memset (&rr, 0, sizeof (rr));
+        if (zpar__resources_set (&rr, "memory", me, NULL) < 0) /* a task's memory: syntax */
             return zpar__errnoprintf (err, EINVAL, "ZPAR_ENGINE_MEMORY='%s': want bytes, e.g. 4G",
                                       me);
+        r->mem_share = rr.memory;
     } else {
         r->mem_share = node_memory ();
         if (r->local_size > 1)

@@ -21,8 +21,8 @@
  *                           the device number of that kind (what goes into
  *                           CUDA_ / ROCR_VISIBLE_DEVICES); absent or "-": none
  *   ZPAR_ENGINE_LOCAL_SIZE  the engines of its node (absent: unknown)
- *   ZPAR_ENGINE_MEMORY      its memory share in bytes (SIZE suffixes K M G T
- *                           allowed: powers of 1024); absent: the node's
+ *   ZPAR_ENGINE_MEMORY      its memory share in bytes (a task's memory:
+ *                           syntax, 4G, 512M: powers of 1024); absent: the node's
  *                           memory / ZPAR_ENGINE_LOCAL_SIZE, where the node's
  *                           memory is the smaller of MemTotal and the limit of
  *                           the engine's memory cgroup (v2 memory.max, v1
@@ -102,8 +102,9 @@ typedef struct zpar_res_plan zpar_res_plan_t;
  * NULL-terminated "NAME=VALUE", may be NULL), for an engine whose own
  * resources are self (NULL: zpar__engine_res_probe's).  Everything is
  * copied.  Returns a new plan owned by the caller, or NULL with errno
- * EINVAL (NULL slots, nslots 0, a slot that does not parse: err says
- * "bad resource slot 'S': why") or ENOMEM. */
+ * EINVAL (NULL slots, nslots 0, a slot that does not parse: each is
+ * read by zpar__proto_slot_parse, proto_task.h, and err says "bad
+ * resource slot: why") or ENOMEM. */
 zpar_res_plan_t *zpar__engine_res_plan (const char *const *slots, size_t nslots, uint64_t memory,
                                         char *const *task_env, const zpar_engine_res_t *self,
                                         zpar_error_t *err);
@@ -134,10 +135,5 @@ typedef enum {
  * (it may run in a vfork-like child sharing the engine's memory).
  * 0, or -1 with errno and *stage (may be NULL) saying which. */
 int zpar__engine_res_apply_child (const zpar_res_plan_t *plan, zpar_res_stage_t *stage);
-
-/* Parse a SIZE: digits with an optional K, M, G or T (powers of 1024,
- * "KiB"/"MB" spellings allowed, case-insensitive).  0, or -1 EINVAL
- * (empty, junk, overflow). */
-int zpar__engine_res_parse_size (const char *s, uint64_t *bytes);
 
 #endif

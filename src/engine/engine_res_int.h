@@ -39,4 +39,11 @@ extern const char *const zpar__res_kind_env[ZPAR_RES_NKINDS];   /* CUDA_/ROCR_VI
  * 0, or -1 EINVAL (syntax) / ENAMETOOLONG. */
 int zpar__res_gpulist_parse (const char *s, size_t len, char (*lists)[ZPAR_RES_GPUS_MAX]);
 
+/* The memory limit of this process's cgroups, as proc_cgroup
+ * ("/proc/self/cgroup") lists them, under the cgroup file systems at
+ * sysfs ("/sys/fs/cgroup": v2 there, v1's memory hierarchy at
+ * sysfs/memory): the smallest memory.max / memory.limit_in_bytes of the
+ * cgroup and its ancestors; UINT64_MAX when none is set or readable. */
+uint64_t zpar__res_cgroup_memory (const char *proc_cgroup, const char *sysfs);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "engine_res_int.h"
 #include "error.h"
+#include "proto_task.h"
 
 /* ---------------------------------------------------------------- plan */
 
@@ -25,80 +26,6 @@ struct zpar_res_plan {
     uint64_t memory;
     struct rlimit rl; /* RLIMIT_DATA to set when memory > 0 */
 };
-
-enum { SF_ID = 0, SF_HOST, SF_CPUSET, SF_GPUS, SF_MEM, NSF };
-
-typedef struct {
-    const char *f[NSF];
-    size_t l[NSF];
-} slot_t;
-
-/* Split and check one slot.  0, or -1 EINVAL with *why. */
-static int slot_parse (const char *s, slot_t *sl, const char **why)
-{
-    const char *p = s;
-    uint64_t v;
-    size_t pos;
-    bits_t b = {NULL, 0};
-
-    for (int i = 0; i < NSF; i++) {
-        size_t n = strcspn (p, " ");
-        if (n == 0) {
-            *why = i == 0 ? "empty" : "want 5 fields separated by single spaces";
-            goto bad;
-        }
-        sl->f[i] = p;
-        sl->l[i] = n;
-        p += n;
-        if (i < NSF - 1) {
-            if (*p != ' ') {
-                *why = "want 5 fields: ENGINE_ID HOST CPUSET GPUS MEMBYTES";
-                goto bad;
-            }
-            p++;
-        }
-    }
-    if (*p) {
-        *why = "more than 5 fields";
-        goto bad;
-    }
-    pos = 0;
-    if (zpar__res_parse_uint (sl->f[SF_ID], sl->l[SF_ID], &pos, UINT32_MAX, &v) < 0 ||
-        pos != sl->l[SF_ID]) {
-        *why = "ENGINE_ID is not a number";
-        goto bad;
-    }
-    pos = 0;
-    if (zpar__res_parse_uint (sl->f[SF_MEM], sl->l[SF_MEM], &pos, UINT64_MAX, &v) < 0 ||
-        pos != sl->l[SF_MEM]) {
-        *why = "MEMBYTES is not a number";
-        goto bad;
-    }
-    if (!(sl->l[SF_CPUSET] == 1 && sl->f[SF_CPUSET][0] == '-') &&
-        zpar__res_cpulist_parse (sl->f[SF_CPUSET], sl->l[SF_CPUSET], &b) < 0) {
-        int e = errno;
-        free (b.w);
-        if (e == ENOMEM)
-            return -1;
-        *why = "CPUSET is not a CPU list like 0-3,8 or -";
-        goto bad;
-    }
-    free (b.w);
-    if (!(sl->l[SF_GPUS] == 1 && sl->f[SF_GPUS][0] == '-') &&
-        zpar__res_gpulist_parse (sl->f[SF_GPUS], sl->l[SF_GPUS], NULL) < 0) {
-        *why = "GPUS is not a list like cuda:0,rocm:1 or -";
-        goto bad;
-    }
-    return 0;
-bad:
-    errno = EINVAL;
-    return -1;
-}
-
-static int same_field (const slot_t *a, const slot_t *b, int i)
-{
-    return a->l[i] == b->l[i] && memcmp (a->f[i], b->f[i], a->l[i]) == 0;
-}
 
 /* 1 when the task's ENV sets name. */
 static int env_sets (char *const *env, const char *name)
@@ -114,14 +41,17 @@ static int env_sets (char *const *env, const char *name)
 static int plan_env (zpar_res_plan_t *pl, char *const *task_env, const char *name,
                      const char *value)
 {
-    size_t n;
+    size_t nl, vl;
     char *e;
     if (env_sets (task_env, name))
         return 0;
-    n = strlen (name) + strlen (value) + 2;
-    if (!(e = malloc (n)))
+    nl = strlen (name);
+    vl = strlen (value);
+    if (!(e = malloc (nl + vl + 2)))
         return -1;
-    snprintf (e, n, "%s=%s", name, value);
+    memcpy (e, name, nl);
+    e[nl] = '=';
+    memcpy (e + nl + 1, value, vl + 1);
     pl->env[pl->nenv++] = e;
     return 0;
 }
@@ -132,13 +62,13 @@ zpar_res_plan_t *zpar__engine_res_plan (const char *const *slots, size_t nslots,
 {
     zpar_engine_res_t own;
     zpar_res_plan_t *pl = NULL;
-    slot_t *sl = NULL;
+    zpar_proto_slot_t *sl = NULL;
     bits_t u = {NULL, 0};
     char gl[ZPAR_RES_NKINDS][ZPAR_RES_GPUS_MAX];
     char num[32], *joined = NULL;
     size_t ntask = 0, jlen = 0, nvars;
+    zpar_error_t perr;
     unsigned ppc = 1, bound = 0, local = 0;
-    const char *why = NULL;
 
     if (!slots || nslots == 0) {
         zpar__errnoprintf (err, EINVAL, "invalid arguments to resource plan");
@@ -158,10 +88,8 @@ zpar_res_plan_t *zpar__engine_res_plan (const char *const *slots, size_t nslots,
             zpar__errnoprintf (err, EINVAL, "bad resource slot %zu: missing", i);
             goto error;
         }
-        if (slot_parse (slots[i], &sl[i], &why) < 0) {
-            if (errno == ENOMEM)
-                goto nomem;
-            zpar__errnoprintf (err, EINVAL, "bad resource slot '%s': %s", slots[i], why);
+        if (zpar__proto_slot_parse (slots[i], &sl[i], &perr) < 0) {
+            zpar__errnoprintf (err, EINVAL, "bad resource slot: %s", perr.text);
             goto error;
         }
         jlen += strlen (slots[i]) + 1;
@@ -176,29 +104,42 @@ zpar_res_plan_t *zpar__engine_res_plan (const char *const *slots, size_t nslots,
     joined[0] = '\0';
     jlen = 0;
     for (size_t i = 0; i < nslots; i++) {
-        const slot_t *s = &sl[i];
-        jlen += (size_t)sprintf (joined + jlen, "%s%s", i ? ";" : "", slots[i]);
-        if (!same_field (s, &sl[0], SF_HOST))
+        const zpar_proto_slot_t *s = &sl[i];
+        size_t one_len = strlen (slots[i]);
+        if (i)
+            joined[jlen++] = ';';
+        memcpy (joined + jlen, slots[i], one_len + 1);
+        jlen += one_len;
+        if (strcmp (s->host, sl[0].host) != 0)
             continue;
         local++;
-        if (s->l[SF_CPUSET] == 1 && s->f[SF_CPUSET][0] == '-') {
+        if (strcmp (s->cpuset, "-") == 0) {
             pl->cores++;
         } else {
             bits_t one = {NULL, 0};
             unsigned c;
-            if (zpar__res_cpulist_parse (s->f[SF_CPUSET], s->l[SF_CPUSET], &one) < 0 ||
-                zpar__res_cpulist_parse (s->f[SF_CPUSET], s->l[SF_CPUSET], &u) < 0) {
+            if (zpar__res_cpulist_parse (s->cpuset, strlen (s->cpuset), &one) < 0 ||
+                zpar__res_cpulist_parse (s->cpuset, strlen (s->cpuset), &u) < 0) {
                 free (one.w);
-                goto nomem; /* parsed once already: only ENOMEM is left */
+                if (errno == ENOMEM)
+                    goto nomem;
+                zpar__errnoprintf (err, EINVAL,
+                                   "bad resource slot: cpuset %s: CPU numbers up to %u", s->cpuset,
+                                   ZPAR_RES_CPU_INDEX_MAX);
+                goto error;
             }
             c = zpar__res_bits_count (&one) / ppc;
             pl->cores += c ? c : 1;
             free (one.w);
             bound++;
         }
-        if (!(s->l[SF_GPUS] == 1 && s->f[SF_GPUS][0] == '-') &&
-            zpar__res_gpulist_parse (s->f[SF_GPUS], s->l[SF_GPUS], gl) < 0) {
-            zpar__errnoprintf (err, errno, "the GPUs of the task's slots make too long a list");
+        if (strcmp (s->gpus, "-") != 0 &&
+            zpar__res_gpulist_parse (s->gpus, strlen (s->gpus), gl) < 0) {
+            if (errno == ENAMETOOLONG)
+                zpar__errnoprintf (err, errno, "the GPUs of the task's slots make too long a list");
+            else
+                zpar__errnoprintf (err, EINVAL, "bad resource slot: GPUs %s: want cuda:N or rocm:N",
+                                   s->gpus);
             goto error;
         }
     }

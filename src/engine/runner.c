@@ -616,6 +616,17 @@ int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms)
     return signal_task (r, SIGINT, grace_ms, NULL);
 }
 
+int zpar__runner_stop (zpar_runner_t *r, const char *why)
+{
+    if (!r) {
+        errno = ESRCH;
+        return -1;
+    }
+    return signal_task (r, r->stop_signal && !r->is_fn ? r->stop_signal : SIGTERM,
+                        r->stop_grace_ms ? r->stop_grace_ms : ZPAR_RUNNER_TERM_GRACE_MS,
+                        why ? why : "stopped");
+}
+
 int zpar__runner_cancel (zpar_runner_t *r, unsigned grace_ms, const char *why)
 {
     return signal_task (r, SIGTERM, grace_ms, why ? why : "cancelled");

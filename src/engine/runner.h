@@ -176,6 +176,14 @@ void zpar__runner_clear (zpar_runner_t *r);
  * 0, or -1 ESRCH when nothing is running. */
 int zpar__runner_interrupt (zpar_runner_t *r, unsigned grace_ms);
 
+/* Stop the running task the way its timeout would, without blocking: its
+ * stop signal (ZPAR_F_STOP_SIGNAL; SIGTERM by default, and always for a
+ * function task) to its process group, SIGKILL after its stop grace; the
+ * done callback comes when it has ended, status ABORTED with reason `why`.
+ * 0, or -1 ESRCH when nothing is running (or the child has already
+ * exited). */
+int zpar__runner_stop (zpar_runner_t *r, const char *why);
+
 /* Stop the running task without blocking: SIGTERM to its process group
  * (a function task sees zpar_fn_cancelled), SIGKILL after grace_ms if it
  * is still alive; the done callback comes when it has ended, status

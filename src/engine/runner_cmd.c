@@ -378,7 +378,8 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
             return zpar__runner_fail_now (r, "cannot execute %s (%s)", prog, strerror (rc));
         return zpar__runner_fail_now (r, "cannot start %s (%s)", prog, strerror (rc));
     }
-    zpar__engine_res_plan_destroy (res);
+    if (res) /* the 1-core path makes no call */
+        zpar__engine_res_plan_destroy (res);
     r->pid = pid;
     r->res.pid = pid;
     r->fd[FD_OUT] = po[0];

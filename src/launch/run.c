@@ -320,6 +320,11 @@ static int engine_rank (const zpar_run_opts_t *o, zpar_wireup_t *w, void *engine
             char n[16];
             snprintf (n, sizeof (n), "%d", p.local_size);
             setenv ("ZPAR_ENGINE_LOCAL_SIZE", n, 1); /* its memory share: engine_res.h */
+            /* not bound unless the binding below says otherwise (a zpar
+             * run inside a task must not report the outer engine's) */
+            unsetenv ("ZPAR_ENGINE_CPUSET");
+            unsetenv ("ZPAR_ENGINE_CORES");
+            unsetenv ("ZPAR_ENGINE_GPUS");
         }
         if (p.policy != ZPAR_BIND_NONE || p.gpus_per_engine > 0 || o->report_bindings) {
             if (!(topo = zpar__topo_load (ZPAR_TOPO_THIS, NULL, 0, &err)) ||

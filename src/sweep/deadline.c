@@ -143,7 +143,14 @@ int zpar__sweep_deadline_tick (run_t *r)
                                                         : r->margin / 2);
         for (size_t s = 0; s < r->window; s++)
             if (r->slots[s].f && !zpar_future_done (r->slots[s].f)) {
-                (void)zpar_client_abort (r->c, zpar_future_id (r->slots[s].f), NULL);
+                /* ours: taken back if queued (a running one stops by its
+                 * capped timeout, on its engine, at this moment); taken
+                 * over from an earlier run: its timeout is not ours, so its
+                 * engine is told to stop it as that timeout would */
+                if (r->slots[s].adopted)
+                    (void)zpar_client_stop (r->c, zpar_future_id (r->slots[s].f), NULL);
+                else
+                    (void)zpar_client_abort (r->c, zpar_future_id (r->slots[s].f), NULL);
                 n++;
             }
         zpar__sweep_log_clear (&r->o);

@@ -126,7 +126,8 @@ static zpar_task_t *build_task (run_t *r, zpar_sweep_task_t *task, int *capped)
     if (zpar_task_set_cwd (t, task->workdir) < 0 ||
         (timeout > 0 && zpar_task_set_timeout (t, timeout) < 0) ||
         (retries > 0 && zpar_task_set_retries (t, (unsigned)retries) < 0) ||
-        zpar_task_set_output_cap (t, ZPAR_SWEEP_OUTPUT_CAP) < 0)
+        zpar_task_set_output_cap (t, ZPAR_SWEEP_OUTPUT_CAP) < 0 ||
+        (task->has_res && zpar_task_set_resources (t, &task->res) < 0))
         goto nomem_t;
     return t;
 nomem_t:

@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "resubmit.h"
+#include "resubmit_int.h"
 #include "subproc.h"
 
 /* Output kept from scontrol/qstat (a batch script is at most 4 MiB by
@@ -122,7 +123,8 @@ int zpar__resubmit_env_drop (const char *entry)
 /* Run argv (through `env -u NAME ...` for every variable to drop) with its
  * stdout into out (NUL-terminated, at most size-1 bytes).  0 when it exited
  * 0; -1 with err (its exit status, or why it could not run). */
-static int run_cmd (char *const *argv, const char *cwd, char *out, size_t size, zpar_error_t *err)
+int zpar__resubmit_run (char *const *argv, const char *cwd, char *out, size_t size,
+                        zpar_error_t *err)
 {
     strv_t s = {0};
     zpar_subproc_opts_t o;
@@ -172,7 +174,7 @@ static void chomp (char *s)
 static int submit (char *const *argv, const char *cwd, char *next, size_t size, zpar_error_t *err)
 {
     char out[256];
-    if (run_cmd (argv, cwd, out, sizeof (out), err) < 0)
+    if (zpar__resubmit_run (argv, cwd, out, sizeof (out), err) < 0)
         return -1;
     out[strcspn (out, ";\n")] = '\0';
     chomp (out);
@@ -338,10 +340,11 @@ nomem:
 }
 
 /* The job's state as squeue reports it ("RUNNING", ...) into state. */
-static int slurm_state (const char *id, char *state, size_t size, zpar_error_t *err)
+static int slurm_state (const char *id, int all, char *state, size_t size, zpar_error_t *err)
 {
     char *const argv[] = {"squeue", "-h", "-j", (char *)id, "-o", "%T", NULL};
-    if (run_cmd (argv, NULL, state, size, err) < 0)
+    char *const argv_all[] = {"squeue", "-h", "-t", "all", "-j", (char *)id, "-o", "%T", NULL};
+    if (zpar__resubmit_run (all ? argv_all : argv, NULL, state, size, err) < 0)
         return -1;
     chomp (state);
     return 0;
@@ -363,8 +366,8 @@ static int slurm_submit (const char *id, char *next, size_t size, zpar_error_t *
     {
         char *const a1[] = {"scontrol", "show", "job", (char *)id, NULL};
         char *const a2[] = {"scontrol", "write", "batch_script", (char *)id, "-", NULL};
-        if (run_cmd (a1, NULL, show, CAPTURE_MAX, err) < 0 ||
-            run_cmd (a2, NULL, script, CAPTURE_MAX, err) < 0)
+        if (zpar__resubmit_run (a1, NULL, show, CAPTURE_MAX, err) < 0 ||
+            zpar__resubmit_run (a2, NULL, script, CAPTURE_MAX, err) < 0)
             goto done;
     }
     if (strlen (script) + 1 >= CAPTURE_MAX || strncmp (script, "#!", 2) != 0) {
@@ -509,7 +512,7 @@ static int pbs_submit (const char *id, char *state_out, int check_only, char *ne
         zpar__errnoprintf (err, ENOMEM, "out of memory");
         return -1;
     }
-    if (run_cmd (a1, NULL, text, CAPTURE_MAX, err) < 0)
+    if (zpar__resubmit_run (a1, NULL, text, CAPTURE_MAX, err) < 0)
         goto done;
     {
         char *st = strstr (text, "job_state = ");
@@ -549,138 +552,40 @@ done:
     return rc;
 }
 
-/* ------------------------------------------------------------ the rules */
+/* ------------------------------------------------------------ for the rules */
 
-static const char *kind_name (zpar_batch_kind_t k)
+int zpar__resubmit_submit (zpar_batch_kind_t kind, const char *job, char *next, size_t size,
+                           zpar_error_t *err)
 {
-    return k == ZPAR_BATCH_SLURM ? "slurm" : k == ZPAR_BATCH_PBS ? "pbs" : "none";
+    char state[16];
+    if (kind == ZPAR_BATCH_SLURM)
+        return slurm_submit (job, next, size, err);
+    if (kind == ZPAR_BATCH_PBS)
+        return pbs_submit (job, state, 0, next, size, err);
+    return zpar__errnoprintf (err, EINVAL, "not in a batch job");
 }
 
-int zpar__resubmit_begin (zpar_resubmit_t *rs, zpar_journal_t *j, int limit, zpar_error_t *err)
+int zpar__resubmit_state (zpar_batch_kind_t kind, const char *job, int all, char *state,
+                          size_t size, zpar_error_t *err)
 {
-    memset (rs, 0, sizeof (*rs));
-    rs->limit = limit > 0 ? limit : 0;
-    rs->kind = zpar__batch_job_detect (rs->job, sizeof (rs->job));
-    if (rs->kind == ZPAR_BATCH_NONE)
-        return 0;
-    if (zpar__journal_job_begin (j, rs->job, kind_name (rs->kind), &rs->chain, &rs->has_next, err) <
-        0)
+    char st[16];
+    if (kind == ZPAR_BATCH_SLURM)
+        return slurm_state (job, all, state, size, err);
+    if (kind != ZPAR_BATCH_PBS)
+        return zpar__errnoprintf (err, EINVAL, "not in a batch job");
+    if (pbs_submit (job, st, 1, NULL, 0, err) < 0)
         return -1;
-    rs->recorded = 1;
+    snprintf (state, size, "%s", st);
     return 0;
 }
 
-static void say (FILE *log, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void say (FILE *log, const char *fmt, ...)
+int zpar__resubmit_cancel (zpar_batch_kind_t kind, const char *job, zpar_error_t *err)
 {
-    va_list ap;
-    if (!log)
-        return;
-    fputs ("zpar: ", log);
-    va_start (ap, fmt);
-    vfprintf (log, fmt, ap);
-    va_end (ap);
-    fputc ('\n', log);
-    fflush (log);
-}
-
-/* Whether to continue, and why not (into why). */
-static int wanted (const zpar_resubmit_t *rs, zpar_run_end_t how, int sig, int64_t done,
-                   int64_t left, char *why, size_t size)
-{
-    if (!rs->limit)
-        return 0; /* not asked for: say nothing */
-    if (rs->kind == ZPAR_BATCH_NONE)
-        snprintf (why, size, "not in a Slurm or PBS job");
-    else if (left <= 0)
-        return 0; /* nothing left: nothing to say */
-    else if (how != ZPAR_RUN_END_TIME_UP && !(how == ZPAR_RUN_END_SIGNAL && sig == 15))
-        snprintf (why, size, "the run did not stop for the end of the allocation");
-    else if (rs->has_next)
-        snprintf (why, size, "this job has already submitted one");
-    else if (rs->chain >= rs->limit)
-        snprintf (why, size, "the chain has reached its limit (%d continuation%s)", rs->limit,
-                  rs->limit > 1 ? "s" : "");
-    else if (done <= 0)
-        snprintf (why, size,
-                  "no point ended in this job (the next one would not do better: are the points "
-                  "longer than the job?)");
-    else
-        return 1;
-    return -1;
-}
-
-int zpar__resubmit_end (zpar_resubmit_t *rs, zpar_journal_t *j, zpar_run_end_t how, int sig,
-                        int64_t done, int64_t failed, int64_t left, FILE *log, char *next,
-                        size_t size, zpar_error_t *err)
-{
-    char why[256] = "", outcome[32], state[64] = "";
-    zpar_error_t e = {{0}}, mine = {{0}};
-    int w, rc = 0;
-
-    if (!err)
-        err = &mine;
-    if (size)
-        next[0] = '\0';
-    switch (how) {
-    case ZPAR_RUN_END_FINISHED:
-        snprintf (outcome, sizeof (outcome), "finished");
-        break;
-    case ZPAR_RUN_END_TIME_UP:
-        snprintf (outcome, sizeof (outcome), "time up");
-        break;
-    case ZPAR_RUN_END_SIGNAL:
-        snprintf (outcome, sizeof (outcome), "signal %d", sig);
-        break;
-    default:
-        snprintf (outcome, sizeof (outcome), "error");
-        break;
-    }
-    w = wanted (rs, how, sig, done, left, why, sizeof (why));
-    if (w == 1) {
-        /* still running? (scancel marks the job cancelled before it signals) */
-        if (rs->kind == ZPAR_BATCH_SLURM) {
-            if (slurm_state (rs->job, state, sizeof (state), &e) < 0) {
-                snprintf (why, sizeof (why), "cannot learn the job's state (%s)", e.text);
-                w = -1;
-            } else if (strcmp (state, "RUNNING") != 0 && strcmp (state, "SIGNALING") != 0) {
-                /* SIGNALING: Slurm is delivering the job's --signal */
-                snprintf (why, sizeof (why), "the job is %s, not RUNNING (cancelled?)",
-                          state[0] ? state : "gone");
-                w = -1;
-            }
-        } else if (pbs_submit (rs->job, state, 1, NULL, 0, &e) < 0) {
-            snprintf (why, sizeof (why), "cannot learn the job's state (%s)", e.text);
-            w = -1;
-        } else if (strcmp (state, "R") != 0) {
-            snprintf (why, sizeof (why), "the job is in state %s, not R (deleted?)", state);
-            w = -1;
-        }
-    }
-    if (w == 1) {
-        int s = rs->kind == ZPAR_BATCH_SLURM ? slurm_submit (rs->job, next, size, err)
-                                             : pbs_submit (rs->job, state, 0, next, size, err);
-        if (s < 0) {
-            say (log, "could not submit the continuation of job %s: %s", rs->job, err->text);
-            if (size)
-                next[0] = '\0';
-            rc = -1;
-        } else {
-            say (log,
-                 "%" PRId64 " points left: submitted job %s to continue when job %s ends "
-                 "(continuation %d of at most %d)",
-                 left, next, rs->job, rs->chain + 1, rs->limit);
-            rc = 1;
-        }
-    } else if (w < 0)
-        say (log, "%" PRId64 " points left; no continuation: %s", left, why);
-    if (rs->recorded && zpar__journal_job_end (j, rs->job, done, failed, left, outcome,
-                                               rc == 1 ? next : NULL, &e) < 0) {
-        say (log, "could not record the end of job %s in the journal: %s", rs->job, e.text);
-        if (rc == 0) {
-            *err = e;
-            return -1;
-        }
-    }
-    return rc;
+    char out[256];
+    char *const slurm[] = {"scancel", (char *)job, NULL};
+    char *const pbs[] = {"qdel", (char *)job, NULL};
+    if (kind != ZPAR_BATCH_SLURM && kind != ZPAR_BATCH_PBS)
+        return zpar__errnoprintf (err, EINVAL, "not in a batch job");
+    return zpar__resubmit_run (kind == ZPAR_BATCH_SLURM ? slurm : pbs, NULL, out, sizeof (out),
+                               err);
 }

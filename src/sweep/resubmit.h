@@ -28,8 +28,22 @@
  * (scancel: not RUNNING any more), or when this job already submitted one.
  * Every decision is one line in the run's log.
  *
- * Programs run: squeue, scontrol, sbatch (Slurm), qstat, qsub (PBS), found
- * in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT seconds.  The
+ * A job can also die without a word (node failure, SIGKILL of the runner,
+ * the OOM killer): so the continuation is submitted EARLY, as soon as the
+ * run has a point to run (zpar__resubmit_early), held by its dependency
+ * until this job ends, and the end of the run keeps it (the rules above say
+ * continue) or cancels it (scancel / qdel: the sweep is done, no progress,
+ * the job was cancelled, an error).  A job killed without a word leaves it
+ * in place, and it runs.  The next job then records what the killed one
+ * did (its points' ends in the journal: outcome "killed"); after a killed
+ * job that ended no point, no continuation is submitted early (only at the
+ * end, by the rules).  A continuation whose job before was CANCELLED
+ * (scancel while its run could not cancel the continuation itself) does
+ * not run the sweep.  The chain's limit bounds every continuation.
+ *
+ * Programs run: squeue, scontrol, sbatch, scancel (Slurm), qstat, qsub,
+ * qdel (PBS), found in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT
+ * seconds.  The
  * environment the continuation sees is this process's, without what Slurm,
  * PBS, PMIx and MPI set for this job and its steps (they would describe
  * the old job to the new one); the user's SBATCH_* settings stay (the
@@ -75,7 +89,7 @@ typedef struct {
     int chain;                  /* 0: submitted by hand; k: the k-th continuation */
     double started, ended;      /* Unix time; ended is 0 while it runs (or if it died) */
     int64_t done, failed, left; /* points succeeded and failed in the job, and left at its
-                                   end; -1 while it runs */
+                                   end; -1 while it runs (left: also when it was killed) */
     const char *outcome;        /* "finished", "time up", "signal 15", ...; NULL while it runs */
     const char *next_job;       /* the continuation it submitted, or NULL */
 } zpar_sweep_job_t;
@@ -85,11 +99,15 @@ typedef int (*zpar_sweep_job_f) (const zpar_sweep_job_t *job, void *arg);
 /* The state of continuation for one run. */
 typedef struct {
     zpar_batch_kind_t kind;
-    char job[128]; /* $SLURM_JOB_ID / $PBS_JOBID ("" outside a job) */
-    int limit;     /* continuations allowed in the chain; 0: none */
-    int chain;     /* this job's place in its chain */
-    int recorded;  /* the job's row was written */
-    int has_next;  /* this job already submitted a continuation */
+    char job[128];   /* $SLURM_JOB_ID / $PBS_JOBID ("" outside a job) */
+    int limit;       /* continuations allowed in the chain; 0: none */
+    int chain;       /* this job's place in its chain */
+    int recorded;    /* the job's row was written */
+    int has_next;    /* this job already submitted a continuation */
+    char prev[128];  /* the job before this one in the chain ("" none) */
+    int prev_idle;   /* it was killed with no point ended in it */
+    int early_tried; /* zpar__resubmit_early has decided */
+    char early[128]; /* the continuation submitted early ("" none) */
 } zpar_resubmit_t;
 
 /* The job this process runs in, from the environment: SLURM_JOB_ID (Slurm)
@@ -98,11 +116,22 @@ typedef struct {
 zpar_batch_kind_t zpar__batch_job_detect (char *id, size_t size);
 
 /* Start of a run: detect the job, and when there is one record it in the
- * journal (committed at once) and learn its place in the chain.  limit:
+ * journal (committed at once) and learn its place in the chain (and
+ * record the end of the job before it when that one was killed).  limit:
  * continuations allowed (0: none).  Outside a batch job nothing is
- * recorded.  0, or -1 with errno and err (the journal could not be
- * written). */
-int zpar__resubmit_begin (zpar_resubmit_t *rs, zpar_journal_t *j, int limit, zpar_error_t *err);
+ * recorded.  0; 1 (errno ECANCELED, err says why) when the job before
+ * this one was cancelled: the run must not go on; -1 with errno and err
+ * (the journal could not be written).  log (may be NULL) gets a line
+ * about a killed job before. */
+int zpar__resubmit_begin (zpar_resubmit_t *rs, zpar_journal_t *j, int limit, FILE *log,
+                          zpar_error_t *err);
+
+/* The run has a point to run: submit the continuation now (once per run;
+ * by the rules: a limit, room in the chain, none submitted yet, the job
+ * before not killed idle), recorded as the job's next job at once.  1
+ * submitted, 0 not (by the rules), -1 submitting failed (said on log; the
+ * end tries again). */
+int zpar__resubmit_early (zpar_resubmit_t *rs, zpar_journal_t *j, FILE *log);
 
 /* End of a run: record the job's counts and outcome, and submit the
  * continuation when the rules above say so (a line on log says what was
@@ -130,6 +159,20 @@ int zpar__journal_job_begin (zpar_journal_t *j, const char *job, const char *sch
 int zpar__journal_job_end (zpar_journal_t *j, const char *job, int64_t done, int64_t failed,
                            int64_t left, const char *outcome, const char *next_job,
                            zpar_error_t *err);
+
+/* Set (next_job) or clear (NULL) the next job of job's latest row.
+ * Committed before it returns. */
+int zpar__journal_job_next (zpar_journal_t *j, const char *job, const char *next_job,
+                            zpar_error_t *err);
+
+/* The job before job in the chain (the latest row whose next_job is job):
+ * its id into prev ("" when none).  When that row has no end (its run was
+ * killed), fill it from the points that ended since it started: ended =
+ * the last of them (else its start), done and failed their counts, left
+ * unknown (NULL), outcome "killed"; *killed = 1 and *progress = done +
+ * failed (else 0 and 0).  Committed before it returns. */
+int zpar__journal_job_settle_prev (zpar_journal_t *j, const char *job, char *prev, size_t size,
+                                   int *killed, int64_t *progress, zpar_error_t *err);
 
 /* Every job row, in the order the jobs started.  Return as
  * zpar__journal_foreach. */

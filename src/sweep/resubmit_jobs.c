@@ -80,45 +80,161 @@ error:
     return -1;
 }
 
+/* The statement sql (an UPDATE of the latest row of job: ?1 is the job)
+ * in a transaction of our own, ?1 bound.  NULL with err (rolled back). */
+static sqlite3_stmt *latest (zpar_journal_t *j, const char *job, const char *sql, zpar_db_t **db,
+                             zpar_error_t *err)
+{
+    sqlite3_stmt *st;
+    if (!j || !job) {
+        zpar__errnoprintf (err, EINVAL, "invalid argument");
+        return NULL;
+    }
+    if (!(*db = begin (j, err)))
+        return NULL;
+    if (!(st = zpar__db_stmt (*db, sql, err))) {
+        zpar__db_rollback (*db);
+        return NULL;
+    }
+    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
+    return st;
+}
+
+/* Commit, or roll back when that fails.  0 / -1 with err. */
+static int commit (zpar_db_t *db, zpar_error_t *err)
+{
+    if (zpar__db_commit (db, err) == 0)
+        return 0;
+    zpar__db_rollback (db);
+    return -1;
+}
+
+/* Run st (from latest) and commit: ENOENT when job has no row. */
+static int run_latest (zpar_db_t *db, sqlite3_stmt *st, const char *job, const char *what,
+                       zpar_error_t *err)
+{
+    if (zpar__db_run (db, st, what, err) < 0) {
+        zpar__db_rollback (db);
+        return -1;
+    }
+    if (zpar__db_changes (db) == 0) {
+        zpar__db_rollback (db);
+        return zpar__errnoprintf (err, ENOENT, "journal: job %s was not recorded", job);
+    }
+    return commit (db, err);
+}
+
+static void bind_opt (sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text (st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (st, i);
+}
+
 int zpar__journal_job_end (zpar_journal_t *j, const char *job, int64_t done, int64_t failed,
                            int64_t left, const char *outcome, const char *next_job,
                            zpar_error_t *err)
 {
     zpar_db_t *db;
-    sqlite3_stmt *st;
-
-    if (!j || !job)
-        return zpar__errnoprintf (err, EINVAL, "invalid argument");
-    if (!(db = begin (j, err)))
+    sqlite3_stmt *st = latest (j, job,
+                               "UPDATE jobs SET ended = ?2, done = ?3, failed = ?4, left = ?5,"
+                               "  outcome = ?6, next_job = coalesce (?7, next_job)"
+                               " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
+                               &db, err);
+    if (!st)
         return -1;
-    if (!(st = zpar__db_stmt (db,
-                              "UPDATE jobs SET ended = ?2, done = ?3, failed = ?4, left = ?5,"
-                              "  outcome = ?6, next_job = coalesce (?7, next_job)"
-                              " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
-                              err)))
-        goto error;
-    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_double (st, 2, zpar__now_s ());
     sqlite3_bind_int64 (st, 3, done);
     sqlite3_bind_int64 (st, 4, failed);
     sqlite3_bind_int64 (st, 5, left);
-    if (outcome)
-        sqlite3_bind_text (st, 6, outcome, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 6);
-    if (next_job)
-        sqlite3_bind_text (st, 7, next_job, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 7);
-    if (zpar__db_run (db, st, "record the job's end", err) < 0)
+    bind_opt (st, 6, outcome);
+    bind_opt (st, 7, next_job);
+    return run_latest (db, st, job, "record the job's end", err);
+}
+
+int zpar__journal_job_next (zpar_journal_t *j, const char *job, const char *next_job,
+                            zpar_error_t *err)
+{
+    zpar_db_t *db;
+    sqlite3_stmt *st = latest (j, job,
+                               "UPDATE jobs SET next_job = ?2"
+                               " WHERE seq = (SELECT max (seq) FROM jobs WHERE job = ?1)",
+                               &db, err);
+    if (!st)
+        return -1;
+    bind_opt (st, 2, next_job);
+    return run_latest (db, st, job, "record the next job", err);
+}
+
+int zpar__journal_job_settle_prev (zpar_journal_t *j, const char *job, char *prev, size_t size,
+                                   int *killed, int64_t *progress, zpar_error_t *err)
+{
+    zpar_db_t *db;
+    sqlite3_stmt *st;
+    int rc, open = 0;
+    int64_t seq = 0, done = 0, failed = 0;
+    double started = 0, last = 0;
+
+    if (!j || !job || !prev || !size || !killed || !progress)
+        return zpar__errnoprintf (err, EINVAL, "invalid argument");
+    prev[0] = '\0';
+    *killed = 0;
+    *progress = 0;
+    if (!(db = begin (j, err)))
+        return -1;
+    if (!(st =
+              zpar__db_stmt (db,
+                             "SELECT seq, job, started, ended IS NULL FROM jobs WHERE next_job = ?1"
+                             " ORDER BY seq DESC LIMIT 1",
+                             err)))
         goto error;
-    if (zpar__db_changes (db) == 0) {
-        zpar__db_rollback (db);
-        return zpar__errnoprintf (err, ENOENT, "journal: job %s was not recorded", job);
+    sqlite3_bind_text (st, 1, job, -1, SQLITE_STATIC);
+    if ((rc = zpar__db_step (db, st, "chain", err)) < 0)
+        goto error;
+    if (rc == 1) {
+        seq = sqlite3_column_int64 (st, 0);
+        snprintf (prev, size, "%s", (const char *)sqlite3_column_text (st, 1));
+        started = sqlite3_column_double (st, 2);
+        open = sqlite3_column_int (st, 3);
     }
-    if (zpar__db_commit (db, err) < 0)
-        goto error;
-    return 0;
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    if (open) {
+        /* what the killed job did: the points that ended since it started
+         * (this job has not started any) */
+        if (!(st = zpar__db_stmt (db,
+                                  "SELECT coalesce (sum (state = 'succeeded'), 0),"
+                                  " coalesce (sum (state = 'failed'), 0),"
+                                  " coalesce (max (finished), ?1)"
+                                  " FROM points WHERE finished >= ?1",
+                                  err)))
+            goto error;
+        sqlite3_bind_double (st, 1, started);
+        if ((rc = zpar__db_step (db, st, "chain", err)) < 0)
+            goto error;
+        if (rc == 1) {
+            done = sqlite3_column_int64 (st, 0);
+            failed = sqlite3_column_int64 (st, 1);
+            last = sqlite3_column_double (st, 2);
+        }
+        sqlite3_reset (st);
+        sqlite3_clear_bindings (st);
+        if (!(st = zpar__db_stmt (db,
+                                  "UPDATE jobs SET ended = ?2, done = ?3, failed = ?4,"
+                                  "  outcome = 'killed' WHERE seq = ?1",
+                                  err)))
+            goto error;
+        sqlite3_bind_int64 (st, 1, seq);
+        sqlite3_bind_double (st, 2, last > started ? last : started);
+        sqlite3_bind_int64 (st, 3, done);
+        sqlite3_bind_int64 (st, 4, failed);
+        if (zpar__db_run (db, st, "record the killed job", err) < 0)
+            goto error;
+        *killed = 1;
+        *progress = done + failed;
+    }
+    return commit (db, err);
 error:
     zpar__db_rollback (db);
     return -1;
@@ -144,7 +260,9 @@ int zpar__journal_foreach_job (zpar_journal_t *j, zpar_sweep_job_f cb, void *arg
         row.ended = null_end ? 0 : sqlite3_column_double (st, 4);
         row.done = null_end ? -1 : sqlite3_column_int64 (st, 5);
         row.failed = null_end ? -1 : sqlite3_column_int64 (st, 6);
-        row.left = null_end ? -1 : sqlite3_column_int64 (st, 7);
+        row.left = null_end || sqlite3_column_type (st, 7) == SQLITE_NULL
+                       ? -1
+                       : sqlite3_column_int64 (st, 7);
         row.outcome = (const char *)sqlite3_column_text (st, 8);
         row.next_job = (const char *)sqlite3_column_text (st, 9);
         if ((ret = cb (&row, arg)) != 0)
@@ -204,9 +322,12 @@ static int print_job (const zpar_sweep_job_t *row, void *arg)
             fprintf (p->out, "%.3f", row->ended);
         else
             fputs ("null", p->out);
-        if (row->done >= 0)
+        if (row->done >= 0 && row->left >= 0)
             fprintf (p->out, ", \"done\": %" PRId64 ", \"failed\": %" PRId64 ", \"left\": %" PRId64,
                      row->done, row->failed, row->left);
+        else if (row->done >= 0)
+            fprintf (p->out, ", \"done\": %" PRId64 ", \"failed\": %" PRId64 ", \"left\": null",
+                     row->done, row->failed);
         else
             fputs (", \"done\": null, \"failed\": null, \"left\": null", p->out);
         fputs (", \"outcome\": ", p->out);
@@ -218,12 +339,14 @@ static int print_job (const zpar_sweep_job_t *row, void *arg)
         if (!p->n)
             fprintf (p->out, "jobs:\n  %-4s %-12s %-20s %-20s %6s %6s %6s  %-10s %s\n", "#", "job",
                      "started", "ended", "done", "failed", "left", "outcome", "next job");
-        if (row->done >= 0)
-            fprintf (p->out,
-                     "  %-4d %-12s %-20s %-20s %6" PRId64 " %6" PRId64 " %6" PRId64 "  %-10s %s\n",
-                     row->chain, row->job, s, e, row->done, row->failed, row->left,
+        if (row->done >= 0) {
+            char left[24] = "-";
+            if (row->left >= 0)
+                snprintf (left, sizeof (left), "%" PRId64, row->left);
+            fprintf (p->out, "  %-4d %-12s %-20s %-20s %6" PRId64 " %6" PRId64 " %6s  %-10s %s\n",
+                     row->chain, row->job, s, e, row->done, row->failed, left,
                      row->outcome ? row->outcome : "-", row->next_job ? row->next_job : "-");
-        else
+        } else
             fprintf (p->out, "  %-4d %-12s %-20s %-20s %6s %6s %6s  %-10s %s\n", row->chain,
                      row->job, s, "-", "-", "-", "-", "running or killed",
                      row->next_job ? row->next_job : "-");

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "outfiles.h"
 #include "reactor.h"
+#include "resubmit.h"
 #include "runlog.h"
 #include "runner.h"
 #include "spec.h"
@@ -93,6 +94,8 @@ typedef struct {
     uint64_t unknown_started; /* points started with no estimate at all */
     size_t engines;           /* live engines when the run started */
     double longest;           /* the longest duration expected or seen (s), -1: none */
+    /* continuation (resubmit.h) */
+    zpar_resubmit_t *rs;
 } run_t;
 
 /* ------------------------------------------------ walltime (deadline.c) */

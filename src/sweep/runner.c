@@ -211,6 +211,12 @@ static void loop (run_t *r)
             r->lost_cluster = 1;
             break;
         }
+        /* a point to run: the continuation goes now, so that a job killed
+         * without a word still has one (resubmit.h) */
+        if (r->n.running > 0 && r->rs && !r->rs->early_tried) {
+            zpar__sweep_log_clear (&r->o);
+            (void)zpar__resubmit_early (r->rs, r->j, r->o.log);
+        }
         if (r->iter_done && !r->held && r->n.running == 0)
             break;
         /* wait only when there is nothing to dispatch now; then let results
@@ -465,8 +471,17 @@ int zpar__sweep_run (const zpar_sweep_run_opts_t *opts, zpar_error_t *err)
         goto done;
     }
 
-    if (zpar__resubmit_begin (&rs, r.j, resubmit_limit (opts, r.spec), err) < 0)
-        goto done;
+    {
+        int b = zpar__resubmit_begin (&rs, r.j, resubmit_limit (opts, r.spec), r.o.log, err);
+        if (b < 0)
+            goto done;
+        if (b == 1) {
+            zpar__sweep_log_clear (&r.o);
+            rc = ZPAR_SWEEP_EXIT_FAILED;
+            goto done;
+        }
+    }
+    r.rs = &rs;
     loop (&r);
     rc = summary (&r, pc.started, err);
     continuation (&r, &rs, rc);

@@ -33,6 +33,8 @@ void zpar__sweep_spec_destroy (zpar_sweep_spec_t *s)
         zpar__tmpl_destroy (s->stdout_t);
         zpar__tmpl_destroy (s->stderr_t);
         zpar__tmpl_destroy (s->estimate);
+        for (int i = 0; i < ZPAR_SWEEP_NRES; i++)
+            zpar__tmpl_destroy (s->res[i]);
         for (size_t i = 0; i < s->nestimate_by; i++)
             free (s->estimate_by[i]);
         free (s->estimate_by);

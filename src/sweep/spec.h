@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "params.h"
+#include "zpar.h"
 #include "zpar/error.h"
 
 typedef struct zpar_sweep_spec zpar_sweep_spec_t;
@@ -47,14 +48,26 @@ typedef struct {
     char **env; /* NULL-terminated "NAME=value" to add to the
                    environment (the sweep's env: key); may be empty */
     size_t nenv;
-    char *workdir;     /* absolute directory to run in */
-    char *stdout_path; /* absolute path of the stdout file */
-    char *stderr_path; /* absolute path of the stderr file */
-    char *params_json; /* {"x":1,"s":"a"} in parameter order */
-    double estimate;   /* seconds, from the sweep's estimate: (estimate.h); -1 when
-                          it has none, or the expression gives no number for
-                          this point */
+    char *workdir;        /* absolute directory to run in */
+    char *stdout_path;    /* absolute path of the stdout file */
+    char *stderr_path;    /* absolute path of the stderr file */
+    char *params_json;    /* {"x":1,"s":"a"} in parameter order */
+    double estimate;      /* seconds, from the sweep's estimate: (estimate.h); -1 when
+                             it has none, or the expression gives no number for
+                             this point */
+    zpar_resources_t res; /* cores: gpus: memory: ranks: nodes: ranks-per-node: */
+    int has_res;          /* 1 if the sweep gives any of them */
 } zpar_sweep_task_t;
+
+/* The resource keys of a sweep file, in the order of the spec's templates. */
+#define ZPAR_SWEEP_NRES 6
+extern const char *const zpar__sweep_res_keys[ZPAR_SWEEP_NRES];
+
+/* The resources of the point whose placeholder values are vals (the
+ * spec's names): into *r (zeroed first), 1 if the sweep gives any, 0 if
+ * none, -1 EINVAL with err ("point N: cores: ...") or ENOMEM. */
+int zpar__sweep_spec_res (const zpar_sweep_spec_t *spec, const char *const *vals, uint64_t index,
+                          zpar_resources_t *r, zpar_error_t *err);
 
 /* Read and validate the sweep file at path.  NULL with errno (ENOENT,
  * EINVAL for any problem with the content, EFBIG, ENOMEM) and err:

@@ -50,8 +50,9 @@ struct zpar_sweep_spec {
     zpar_tmpl_t *estimate; /* estimate: (estimate.h), or NULL */
     char **estimate_by;    /* estimate-by: parameter names (NULL-terminated), or NULL */
     size_t nestimate_by;
-    int stop_signal;   /* stop-signal:, 0: the engine's (SIGTERM) */
-    double stop_grace; /* stop-grace: seconds, 0: the engine's (1 s) */
+    int stop_signal;                   /* stop-signal:, 0: the engine's (SIGTERM) */
+    double stop_grace;                 /* stop-grace: seconds, 0: the engine's (1 s) */
+    zpar_tmpl_t *res[ZPAR_SWEEP_NRES]; /* cores: .. ranks-per-node: (spec_res.c), or NULL */
 };
 
 /* The state of one load. */
@@ -109,6 +110,22 @@ int zpar__spec_fail (ctx_t *c, yaml_mark_t m, int errnum, const char *fmt, ...)
 yaml_mark_t zpar__spec_mark_in (yaml_node_t *n, size_t off);
 int zpar__spec_want_scalar (ctx_t *c, yaml_node_t *n, const char *what);
 int zpar__spec_want_string (ctx_t *c, yaml_node_t *n, const char *what);
+
+/* spec_res.c: resource key i (zpar__sweep_res_keys[i]) from node n: a
+ * template on the parameters whose value for the first point must be
+ * valid.  0 / -1 (failed through zpar__spec_fail). */
+int zpar__spec_load_res (ctx_t *c, yaml_node_t *n, int i);
+/* spec_mpi.c: the mpi-launcher: key from node v (srun, mpirun or auto),
+ * added to env: as ZPAR_MPI_LAUNCHER (env: must not set it too; call
+ * after env: is loaded).  0 / -1 (failed through zpar__spec_fail). */
+int zpar__spec_load_mpi_launcher (ctx_t *c, yaml_node_t *v);
+/* The placeholder values of s's first point, in the order of s->names,
+ * for checking a template on it: *vals (calloc'd, free()) points into the
+ * iterator returned (destroy it after the last use) and into idx (room
+ * for 32 bytes: the point's index as text); *index its index.  NULL
+ * ENOMEM. */
+zpar_sweep_iter_t *zpar__spec_first_vals (zpar_sweep_spec_t *s, const char ***vals, char *idx,
+                                          uint64_t *index);
 /* Reject unknown keys (with a suggestion) and duplicates; found[i] gets the
  * value node of keys[i] or NULL.  keynodes (optional) gets the key nodes. */
 int zpar__spec_check_keys (ctx_t *c, yaml_node_t *map, const char *where, const char **keys,

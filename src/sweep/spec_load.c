@@ -26,9 +26,11 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",     "description", "command",     "shell",       "params",     "combine", "exclude",
-    "retries",  "timeout",     "env",         "workdir",     "output",     "stdout",  "stderr",
-    "resubmit", "estimate",    "estimate-by", "stop-signal", "stop-grace",
+    "name",           "description",  "command",  "shell",    "params",      "combine",
+    "exclude",        "retries",      "timeout",  "env",      "workdir",     "output",
+    "stdout",         "stderr",       "resubmit", "estimate", "estimate-by", "stop-signal",
+    "stop-grace",     "cores",        "gpus",     "memory",   "ranks",       "nodes",
+    "ranks-per-node", "mpi-launcher",
 };
 enum {
     K_NAME,
@@ -50,6 +52,8 @@ enum {
     K_ESTIMATE_BY,
     K_STOP_SIGNAL,
     K_STOP_GRACE,
+    K_CORES, /* .. K_CORES + ZPAR_SWEEP_NRES - 1: zpar__sweep_res_keys */
+    K_MPI_LAUNCHER = K_CORES + ZPAR_SWEEP_NRES,
     K_COUNT
 };
 
@@ -134,26 +138,18 @@ static int load_estimate (ctx_t *c, yaml_node_t *n)
 {
     zpar_sweep_spec_t *s = c->spec;
     zpar_sweep_iter_t *it;
-    const zpar_sweep_point_t *pt;
     zpar_error_t sub = {{0}};
     const char **vals;
     char idx[32], *x;
+    uint64_t index;
     double v;
     int rc;
     if (zpar__spec_want_string (c, n, "estimate") < 0)
         return -1;
     if (!(s->estimate = zpar__spec_compile (c, n, "estimate", sval (n), s->names, s->nnames)))
         return -1;
-    if (!(it = zpar__sweep_spec_iter_create (s)) || !(pt = zpar__sweep_iter_next (it)) ||
-        !(vals = calloc (s->nnames, sizeof (*vals)))) {
-        zpar__sweep_iter_destroy (it);
+    if (!(it = zpar__spec_first_vals (s, &vals, idx, &index)))
         return zpar__spec_fail (c, n->start_mark, ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < pt->nvalues; i++)
-        vals[i] = pt->values[i];
-    snprintf (idx, sizeof (idx), "%llu", (unsigned long long)pt->index);
-    vals[s->nnames - 2] = idx;
-    vals[s->nnames - 1] = s->name;
     x = zpar__tmpl_expand (s->estimate, vals, ZPAR_TMPL_RAW);
     free (vals);
     zpar__sweep_iter_destroy (it);
@@ -471,6 +467,8 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         return -1;
     if (k[K_ENV] && load_env (c, k[K_ENV]) < 0)
         return -1;
+    if (k[K_MPI_LAUNCHER] && zpar__spec_load_mpi_launcher (c, k[K_MPI_LAUNCHER]) < 0)
+        return -1;
     if (k[K_WORKDIR]) {
         if (!(s->workdir = compile_path (c, k[K_WORKDIR], "workdir")))
             return -1;
@@ -507,6 +505,9 @@ static int load_root (ctx_t *c, yaml_node_t *root)
         s->stderr_t = zpar__spec_compile (c, root, "stderr", "{index}.err", s->names, s->nnames);
     if (!s->stderr_t)
         return -1;
+    for (int i = 0; i < ZPAR_SWEEP_NRES; i++)
+        if (k[K_CORES + i] && zpar__spec_load_res (c, k[K_CORES + i], i) < 0)
+            return -1;
     if (k[K_ESTIMATE] && load_estimate (c, k[K_ESTIMATE]) < 0)
         return -1;
     if (k[K_ESTIMATE_BY] && load_estimate_by (c, k[K_ESTIMATE_BY]) < 0)

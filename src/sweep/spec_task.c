@@ -145,6 +145,8 @@ zpar_sweep_task_t *zpar__sweep_spec_task (const zpar_sweep_spec_t *s, const zpar
     x = NULL;
     if (!(t->params_json = params_json (s, pt)))
         goto nomem;
+    if ((t->has_res = zpar__sweep_spec_res (s, vals, pt->index, &t->res, err)) < 0)
+        goto error;
     t->estimate = -1;
     if (s->estimate) {
         double v;

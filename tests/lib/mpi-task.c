@@ -26,26 +26,6 @@
 
 #define SLOTS_MAX 4096
 
-static const char *status_name (zpar_status_t s)
-{
-    switch (s) {
-    case ZPAR_STATUS_OK:
-        return "ok";
-    case ZPAR_STATUS_FAILED:
-        return "failed";
-    case ZPAR_STATUS_SIGNALED:
-        return "signaled";
-    case ZPAR_STATUS_TIMEOUT:
-        return "timeout";
-    case ZPAR_STATUS_ABORTED:
-        return "aborted";
-    case ZPAR_STATUS_ERROR:
-        return "error";
-    default:
-        return "other";
-    }
-}
-
 static int usage (void)
 {
     fprintf (stderr, "usage: mpi-task [-t TIMEOUT_MS] [-n COUNT] -r RANKS -s SLOT [-s SLOT...] "
@@ -118,7 +98,7 @@ int main (int argc, char **argv)
         fflush (stdout);
         fwrite (res->err.data ? (const void *)res->err.data : "", 1, res->err.len, stderr);
         fprintf (stderr, "mpi-task: status=%s exit=%d signal=%d wall_ms=%llu error=%s\n",
-                 status_name (res->status), res->exit_code, res->signal,
+                 zpar_status_name (res->status), res->exit_code, res->signal,
                  (unsigned long long)(res->wall_us / 1000), res->error);
         ok_runs += res->status == ZPAR_STATUS_OK;
     }

@@ -153,6 +153,20 @@ class TestFutures(ClusterTest):
         self.assertEqual(got[0].errno, errno.EDEADLK)
         other.result(T)
 
+    def test_callback_may_query(self):
+        # a callback runs in whichever thread drives the client (the
+        # client's, or a thread waiting in result()): a query from it works
+        got = []
+        f = self.c.submit(["true"])
+        f.add_done_callback(lambda fut: got.append(len(self.c.engines())))
+        f.result(T)
+        g = self.c.submit(["true"])
+        g.add_done_callback(lambda fut: got.append(self.c.status()["engines"] != []))
+        end = time.monotonic() + T
+        while len(got) < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        self.assertEqual(got, [2, True])
+
     def test_direct_and_dependencies(self):
         r = self.c.submit(["true"], engine=2).result(T)
         self.assertEqual(r.engine, 2)
@@ -272,6 +286,28 @@ class TestMapPxStatus(ClusterTest):
                 time.sleep(0.02)
         self.fail("no output arrived within %.0f s of subscribing" % T)
 
+    @unittest.skipUnless(TESTFN, "ZPAR_TEST_FN (testfn.so) is not set")
+    def test_results_are_freed(self):
+        # a Result owns libzpar's future and result: both go with it (with
+        # them kept, 30,000 results of 512 bytes grow the process ~85 MiB)
+        def rss_kib():
+            with open("/proc/self/status") as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+        def run(n):
+            for _ in range(n // 1000):
+                fs = [self.c.function(TESTFN, "zt_echo", b"x" * 512, inline=True)
+                      for _ in range(1000)]
+                done, _ = cf.wait(fs, timeout=T)
+                self.assertEqual(len(done), 1000)
+                self.assertTrue(all(f.result().output == b"x" * 512 for f in fs))
+
+        run(5000)
+        before = rss_kib()
+        run(30000)
+        self.c.status()  # the frees queued for the client's thread are done by now
+        self.assertLess(rss_kib() - before, 16 * 1024)
+
     def test_output(self):
         got = []
         self.c.on_output(got.append, mine_only=True)
@@ -350,6 +386,16 @@ class TestInterrupt(ClusterTest):
         with self.assertRaises(zpar.ZparError):
             c.submit(["true"])
         c.close()  # twice is fine
+
+    def test_close_from_a_callback(self):
+        c = zpar.Client()
+        f = c.submit(["true"])
+        f.add_done_callback(lambda fut: c.close())
+        f.result(T)  # this thread drives: the callback runs here
+        c._thread.join(T)
+        self.assertFalse(c._thread.is_alive())
+        with self.assertRaises(zpar.ZparError):
+            c.submit(["true"])
 
 
 class TestSweep(ClusterTest):

@@ -5,12 +5,18 @@
 # scheduler needed, so every rule is checked in seconds.  The chain on the
 # real Slurm is t0370.
 #
-# A job stopped for its end (SIGTERM while it is RUNNING) with points left
-# submits `sbatch --dependency=afterany:JOB` of its own batch script with
-# the job's options and an environment without the old job's variables;
-# the next job resumes and records its place in the chain; the limit, a
-# cancelled job, no --resubmit, no progress and a failing sbatch submit
-# nothing; the sweep file's `resubmit:` key; PBS's qsub -W depend.
+# A job submits `sbatch --dependency=afterany:JOB` of its own batch script
+# with the job's options and an environment without the old job's
+# variables as soon as it has a point to run (so that a job killed without
+# a word still has its continuation), and keeps it when it is stopped for
+# its end (SIGTERM while it is RUNNING) with points left; the next job
+# resumes and records its place in the chain; the limit, no --resubmit and
+# a failing sbatch submit nothing; a cancelled job, one that made no
+# progress and one that finished the sweep cancel the continuation
+# (scancel / qdel); a job killed by SIGKILL leaves it, and the next job
+# records what the killed one did; a continuation whose job before was
+# cancelled does not run; the sweep file's `resubmit:` key; PBS's qsub -W
+# depend.
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
@@ -25,7 +31,18 @@ unset SLURM_JOB_ID PBS_JOBID ZPAR_CONNECTION_FILE
 cat >"$B/squeue" <<'EOF'
 #!/bin/sh
 echo "squeue $*" >>"$CALLS"
-echo "${FAKE_STATE:-RUNNING}"
+case "$*" in
+*"-t all"*) echo "${FAKE_PREV_STATE:-COMPLETED}" ;; # the job before (it has ended)
+*) echo "${FAKE_STATE:-RUNNING}" ;;
+esac
+EOF
+cat >"$B/scancel" <<'EOF'
+#!/bin/sh
+echo "scancel $*" >>"$CALLS"
+EOF
+cat >"$B/qdel" <<'EOF'
+#!/bin/sh
+echo "qdel $*" >>"$CALLS"
 EOF
 cat >"$B/scontrol" <<'EOF'
 #!/bin/sh
@@ -111,6 +128,9 @@ run_job () {
     sed 's/^/  calls: /' "$CALLS"
 }
 
+# the user's SBATCH_* settings (here Slurm's --signal, which no job can
+# read back from Slurm) reach the continuation's sbatch
+export SBATCH_SIGNAL=TERM@5
 test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=afterany of its own script' '
 	run_job j777 777 --resubmit=2 &&
 	expect_eq "exit status" 143 $rj_rc &&
@@ -118,13 +138,19 @@ test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=af
 	expect_grep "^scontrol write batch_script 777 -$" "$CALLS" &&
 	expect_grep "^sbatch --parsable --dependency=afterany:777 --kill-on-invalid-dep=yes --job-name=long sweep --partition=debug --chdir=$W --time=00:01:00 --nodes=1 --ntasks=3 --output=$W/job-%j.out " "$CALLS" &&
 	expect_grep "srun zpar run --sweep" "$CALLS.script" &&
-	expect_grep "submitted job 778 to continue when job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out"
+	expect_grep "submitted job 778, held until job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
+	expect_grep "[0-9]+ points left: job 778 \(submitted at the start\) continues when job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
+	expect_no_grep "^scancel" "$CALLS" &&
+	expect_eq "sbatch calls" 1 "$(grep -c "^sbatch" "$CALLS")" &&
+	test "$(grep -n "^sbatch" "$CALLS" | cut -d: -f1)" -lt "$(grep -n "^squeue -h -j 777 -o %T" "$CALLS" | cut -d: -f1)"
 '
 
 test_expect_success 'the continuation sees none of the old job'"'"'s variables' '
 	expect_no_grep "^(SLURM_JOB_ID|SLURM_STEP_ID|PMIX_RANK)=" "$CALLS.env" &&
-	expect_grep "^SWEEP=$W/s.yaml$" "$CALLS.env"
+	expect_grep "^SWEEP=$W/s.yaml$" "$CALLS.env" &&
+	expect_grep "^SBATCH_SIGNAL=TERM@5$" "$CALLS.env"
 '
+unset SBATCH_SIGNAL
 
 test_expect_success 'the next job is the chain'"'"'s second; at the limit it submits nothing' '
 	run_job j778 778 --resubmit=1 &&
@@ -143,10 +169,73 @@ assert all(r[\"done\"] >= 1 and r[\"outcome\"] == \"signal 15\" for r in j), j
 "
 '
 
-test_expect_success 'a cancelled job (no longer RUNNING) submits nothing' '
+test_expect_success 'a cancelled job (no longer RUNNING) cancels its continuation' '
 	fresh && FAKE_STATE=CANCELLED run_job j779 779 --resubmit &&
-	expect_no_grep "^sbatch" "$CALLS" &&
-	expect_grep "no continuation: the job is CANCELLED, not RUNNING" "$ZT_TMP/j779.out"
+	expect_grep "^sbatch --parsable --dependency=afterany:779 " "$CALLS" &&
+	expect_grep "^scancel 778$" "$CALLS" &&
+	expect_grep "no continuation: the job is CANCELLED, not RUNNING \(cancelled\?\): cancelled job 778" "$ZT_TMP/j779.out" &&
+	$ZPAR sweep status "$W/s.yaml" --json >st.json &&
+	python3 -c "
+import json
+j = json.load(open(\"st.json\"))[\"jobs\"][-1]
+print(j)
+assert j[\"job\"] == \"779\" and j[\"next_job\"] is None and j[\"outcome\"] == \"signal 15\", j
+"
+'
+
+test_expect_success 'no point ended in the job: its continuation is cancelled' '
+	fresh && : >"$CALLS" &&
+	SLURM_JOB_ID=785 PATH=$B:$PATH "$ZPAR" sweep run -n 2 --resubmit "$W/s.yaml" >np.out 2>&1 &
+	p=$! && zt_record_pid $p &&
+	wait_for 30 "grep -q \"submitted job 778\" np.out" && expect_eq "points ended" 0 "$(ends)" &&
+	kill -TERM $p; wait $p; rc=$?;
+	sed "s/^/  | /" np.out "$CALLS";
+	expect_eq "exit status" 143 $rc &&
+	expect_grep "^scancel 778$" "$CALLS" &&
+	expect_grep "no continuation: no point ended in this job .*: cancelled job 778" np.out
+'
+
+test_expect_success 'a job killed by SIGKILL keeps its continuation; the next job records the killed one' '
+	fresh && : >"$CALLS" &&
+	SLURM_JOB_ID=786 PATH=$B:$PATH "$ZPAR" sweep run -n 2 --resubmit=3 "$W/s.yaml" >k1.out 2>&1 &
+	p=$! && zt_record_pid $p &&
+	wait_for 30 "[ \$(ends) -ge 2 ]" && kill -KILL $p; wait $p;
+	sleep 1; sed "s/^/  | /" k1.out "$CALLS";
+	expect_grep "^sbatch --parsable --dependency=afterany:786 " "$CALLS" &&
+	expect_no_grep "^scancel" "$CALLS" &&
+	: >"$CALLS" &&
+	SLURM_JOB_ID=778 PATH=$B:$PATH zt_timeout 60 "$ZPAR" sweep run -n 2 --resubmit=3 "$W/s.yaml" >k2.out 2>&1;
+	rc=$?; sed "s/^/  | /" k2.out "$CALLS";
+	expect_eq "exit status of the continuation" 0 $rc &&
+	expect_grep "job 786, the one before this one in the chain, was killed before it could record its end \([0-9]+ points ended in it\)" k2.out &&
+	expect_grep "^squeue -h -t all -j 786 -o %T$" "$CALLS" &&
+	expect_grep "the sweep is done: cancelled job 778, the continuation submitted at the start" k2.out &&
+	$ZPAR sweep status "$W/s.yaml" --json >st.json && $ZPAR sweep status "$W/s.yaml" &&
+	python3 -c "
+import json
+s = json.load(open(\"st.json\"))
+j = s[\"jobs\"][-2:]
+print(j)
+assert s[\"succeeded\"] == 10, s
+assert j[0][\"job\"] == \"786\" and j[0][\"outcome\"] == \"killed\" and j[0][\"next_job\"] == \"778\", j
+assert j[0][\"done\"] >= 1 and j[0][\"left\"] is None and j[0][\"ended\"] >= j[0][\"started\"], j
+assert j[1][\"job\"] == \"778\" and j[1][\"chain\"] == j[0][\"chain\"] + 1 and j[1][\"next_job\"] is None, j
+assert j[1][\"outcome\"] == \"finished\" and j[1][\"left\"] == 0, j
+"
+'
+
+test_expect_success 'a continuation whose job before was cancelled does not run the sweep' '
+	fresh && : >"$CALLS" &&
+	SLURM_JOB_ID=787 PATH=$B:$PATH "$ZPAR" sweep run -n 2 --resubmit=3 "$W/s.yaml" >c1.out 2>&1 &
+	p=$! && zt_record_pid $p &&
+	wait_for 30 "[ \$(ends) -ge 2 ]" && kill -KILL $p; wait $p;
+	sleep 1; n=$(ends) && : >"$CALLS" &&
+	FAKE_PREV_STATE=CANCELLED SLURM_JOB_ID=778 PATH=$B:$PATH zt_timeout 60 "$ZPAR" sweep run -n 2 --resubmit=3 "$W/s.yaml" >c2.out 2>&1;
+	rc=$?; sed "s/^/  | /" c2.out;
+	expect_eq "exit status" 1 $rc &&
+	expect_grep "job 787, the one before this one in the chain, was cancelled: the chain stops here" c2.out &&
+	expect_eq "points ended (none ran)" $n "$(ends)" &&
+	expect_no_grep "^sbatch" "$CALLS"
 '
 
 test_expect_success 'without --resubmit nothing is asked of Slurm' '
@@ -178,7 +267,7 @@ test_expect_success 'time is up (exit 75: the runner saw the end coming): the co
 	sed -i "/^estimate:/d" "$W/s.yaml" &&
 	expect_eq "exit status" 75 $rc &&
 	expect_grep "^sbatch --parsable --dependency=afterany:790 " "$CALLS" &&
-	expect_grep "submitted job 778 to continue when job 790 ends \(continuation 1 of at most 4\)" tu.out &&
+	expect_grep "job 778 \(submitted at the start\) continues when job 790 ends \(continuation 1 of at most 4\)" tu.out &&
 	$ZPAR sweep status "$W/s.yaml" --json >st.json &&
 	python3 -c "
 import json
@@ -204,13 +293,16 @@ test_expect_success 'PBS: qsub -W depend=afterany with the job'"'"'s submit argu
 	wait_for 30 "[ \$(ends) -ge 2 ]" && kill -TERM $p; wait $p;
 	sed "s/^/  | /" pbs.out "$CALLS" &&
 	expect_grep "^qsub -W depend=afterany:12.srv -l walltime=00:01:00 -v SWEEP=$W/s.yaml sweep.pbs \(in $W/pbswd\)$" "$CALLS" &&
-	expect_grep "submitted job 13.srv to continue when job 12.srv ends" pbs.out
+	expect_grep "job 13.srv \(submitted at the start\) continues when job 12.srv ends" pbs.out
 '
 
-test_expect_success 'the last job finishes the sweep and submits nothing' '
+test_expect_success 'the last job finishes the sweep and cancels the continuation it submitted' '
 	: >"$CALLS" &&
 	PBS_JOBID=13.srv PATH=$B:$PATH $ZPAR sweep run -n 2 --resubmit "$W/s.yaml" >last.out 2>&1 &&
-	expect_no_grep "^qsub" "$CALLS" &&
+	sed "s/^/  | /" last.out "$CALLS" &&
+	expect_grep "^qsub -W depend=afterany:13.srv " "$CALLS" &&
+	expect_grep "^qdel 13.srv$" "$CALLS" &&
+	expect_grep "the sweep is done: cancelled job 13.srv, the continuation submitted at the start" last.out &&
 	$ZPAR sweep status "$W/s.yaml" >st.txt && cat st.txt &&
 	expect_grep "succeeded +10" st.txt &&
 	expect_grep "^  1 +13.srv .* finished" st.txt

@@ -75,15 +75,16 @@ test_expect_success MPIRUN,CPU01,RESOURCES 'a 1-core task gets none of it: its e
 '
 
 test_expect_success MPIRUN,CPU01,RESOURCES,PYTHON 'beyond its memory limit a task fails with a clear result; the engine runs the next' '
-	z submit --wait --memory 64M -- python3 -c "bytearray(256 << 20)" >m1.out 2>&1;
+	z submit --wait --json --memory 64M -- python3 -c "bytearray(256 << 20)" >m1.out 2>&1;
 	rc=$?; cat m1.out;
 	expect_eq "exit" 1 $rc &&
+	expect_grep "\"status\":\"failed\"" m1.out &&
 	expect_grep "MemoryError" m1.out &&
-	expect_grep "its memory limit is 64 MiB" m1.out &&
+	expect_grep "\"error\":\"exited with status 1 \(its memory limit is 64 MiB\)\"" m1.out &&
 	z submit --wait --memory 512M -- python3 -c "bytearray(256 << 20); print(\"fits\")" >m2.out 2>&1;
 	rc=$?; cat m2.out;
 	expect_eq "exit" 0 $rc && expect_grep "^fits" m2.out &&
-	expect_eq "engines" 2 "$(z px true 2>&1 | grep -c "^\[e")" || z px true
+	expect_eq "engines" 2 "$(z px echo alive 2>&1 | grep -c "^\[e[0-9]*\] alive")"
 '
 
 test_expect_success MPIRUN,CPU01 'zpar stop: the job ends, nothing left' '
@@ -91,6 +92,15 @@ test_expect_success MPIRUN,CPU01 'zpar stop: the job ends, nothing left' '
 	P=$(cat serve.pid) &&
 	wait_for 30 "! zt_alive $P" &&
 	{ wait $P; rc=$?; } ; expect_eq "mpirun exit" 0 $rc
+'
+
+test_expect_success MPIRUN 'zpar run --bind none: an outer engine'"'"'s ZPAR_ENGINE_* are not reported as its own' '
+	ZPAR_ENGINE_CPUSET=5 ZPAR_ENGINE_GPUS=cuda:9 zt_timeout 120 \
+		mpirun -x ZPAR_ENGINE_CPUSET -x ZPAR_ENGINE_GPUS -n 2 "$ZPAR" run --bind none \
+		--dir "$ZT_TMP/n" -- "$ZPAR" px sh -c "echo cpuset=\${ZPAR_ENGINE_CPUSET-unset} gpus=\${ZPAR_ENGINE_GPUS-unset} size=\$ZPAR_ENGINE_LOCAL_SIZE" >n.out 2>&1;
+	rc=$?; cat n.out;
+	expect_eq "exit" 0 $rc &&
+	expect_grep "^\[e1\] cpuset=unset gpus=unset size=2$" n.out
 '
 
 test_done

@@ -10,25 +10,17 @@
 #     them refuses to start, "mpirun does not support recursive calls");
 #   - srun --overlap, from an engine started by srun inside the allocation;
 # a failing rank fails the task (its exit status); a task killed at its
-# timeout leaves no rank on any host; a rank map that puts a rank on a host
+# timeout leaves no rank on any host, nor does the engine's death (SIGKILL:
+# the launcher dies of its parent-death signal); a rank map that puts a rank on a host
 # its launcher did not start it on stops that rank before the command.
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-MPITASK=$builddir/tests/lib/mpi-task
-WHERE=$builddir/tests/lib/mpi-where
-[ -x "$MPITASK" ] && [ -x "$WHERE" ] || skip_all "no tests/lib/mpi-where (built with MPI only)"
-command -v mpirun >/dev/null 2>&1 || skip_all "no mpirun (Open MPI)"
+. "$LIBDIR/mpi-test.sh"
 . "$LIBDIR/netns-bed.sh"
 bed_up 4 --slurm
 CHECK=$LIBDIR/mpi-ranks-check.sh
 ON=$BED_DIR/bin/on
-# the build tree's zpar-rank (installed: beside zpar, found by itself)
-ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
-# tasks at the engines' usual priority would crawl on a loaded machine
-# (their session's autogroup at nice 19 against everything else)
-ZPAR_TASK_NICE=0
-export ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
 
 S1="1 h1 0 - 0"
 S2="2 h2 1 - 0"
@@ -86,6 +78,32 @@ test_expect_success 'srun: a task killed at its timeout leaves no rank on any ho
 		>kill2.out 2>kill2.err;
 	cat kill2.out kill2.err && expect_grep "mpi-task: status=timeout" kill2.err &&
 	wait_for 15 "test -z \"\$(ranks_left)\"" || { ranks_left; false; }
+'
+
+# engine_dies NAME: the process that runs an MPI task (as an engine does;
+# started by mpirun_task or srun_task NAME) is SIGKILLed while its 4 ranks
+# run: none of them may stay
+mpirun_task () {
+	"$ON" h1 "$MPITASK" -r 4 -s "$S1" -s "$S2" -s "$S3" -s "$S4" -- "$WHERE" 120 \
+		>dies-$1.out 2>dies-$1.err &
+}
+srun_task () {
+	srun -N 4 -n 4 sh -c "[ \$SLURM_PROCID = 0 ] || exit 0; exec \"$MPITASK\" -r 4 \
+		-s \"$S1\" -s \"$S2\" -s \"$S3\" -s \"$S4\" -- \"$WHERE\" 120" >dies-$1.out 2>dies-$1.err &
+}
+engine_dies () {
+	${1}_task $1
+	wait_for 60 "test \$(ranks_left | wc -l) -ge 4" || { ranks_left; cat dies-$1.err; return 1; }
+	p=$(pgrep -f "/mpi-task -r 4 -s") && echo "killing $p: $(tr "\0" " " </proc/$p/cmdline)" && kill -KILL $p &&
+	wait_for 30 "test -z \"\$(ranks_left)\"" || { ranks_left; return 1; }
+}
+
+test_expect_success 'mpirun: the engine killed (SIGKILL) while its task runs leaves no rank' '
+	engine_dies mpirun
+'
+
+test_expect_success 'srun: the engine killed (SIGKILL) while its task runs leaves no rank' '
+	engine_dies srun
 '
 
 test_expect_success 'a rank started on another host than its engine stops before the command' '

@@ -9,13 +9,8 @@
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
-MPITASK=$builddir/tests/lib/mpi-task
-WHERE=$builddir/tests/lib/mpi-where
-[ -x "$MPITASK" ] && [ -x "$WHERE" ] || skip_all "no tests/lib/mpi-where (built with MPI only)"
+. "$LIBDIR/mpi-test.sh"
 . "$LIBDIR/slurm-test.sh"
-ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
-ZPAR_TASK_NICE=0
-export ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
 H=$(hostname)
 S1="1 $H 0 - 0"
 S2="2 $H 1 - 0"

@@ -23,7 +23,7 @@ export ZPAR_LIBRARY PYTHONPATH ZPAR_TEST_FN ZPAR PYTHONDONTWRITEBYTECODE
 # run the unittest module $1; its report in $1.out; every test ran (a
 # skipped test would be a test that proves nothing here)
 py_unittest () {
-    zt_timeout 300 "$PYTHON" -m unittest discover -v -s "$srcdir/tests/python" -p "$1.py" \
+    TMPDIR=$ZT_TMP zt_timeout 300 "$PYTHON" -m unittest discover -v -s "$srcdir/tests/python" -p "$1.py" \
         >"$1.out" 2>&1
     rc=$?
     cat "$1.out"

@@ -207,6 +207,23 @@ test_expect_success 'the Python package, when installed, is found through the mo
 	expect_eq "imported" "$pkg" "$(tail -n 1 py.out)"
 '
 
+test_expect_success 'make install DESTDIR=stage: the staged modulefile names the prefix, not the stage' '
+	as_user_script="cd zpar-*/ && make install DESTDIR=\$HOME/stage >../stage.out 2>&1" &&
+	{ as_user || { tail -20 "$U/stage.out"; false; }; } &&
+	mf=$(find "$U/home/stage" -path "*/share/modulefiles/zpar/*" -type f) &&
+	test -n "$mf" && cat "$mf" &&
+	expect_grep "^prepend-path PATH \"$PREFIX/bin\"$" "$mf" &&
+	expect_no_grep "/stage" "$mf"
+'
+
+test_expect_success 'make uninstall as the user removes every file make install wrote' '
+	as_user_script="cd zpar-*/ && make uninstall >../uninstall.out 2>&1" &&
+	{ as_user || { tail -20 "$U/uninstall.out"; false; }; } &&
+	(cd "$PREFIX" && find . ! -type d) >left.list &&
+	cat left.list &&
+	test ! -s left.list
+'
+
 test_expect_success 'nothing is left behind: no process, no file outside the test directory' '
 	wait_for 20 "test -z \"\$(zt_marked_pids)\"" || { ps -o pid,user,args -p "$(zt_marked_pids | tr "\n" ",")0"; false; } &&
 	user_files_outside >files.after &&

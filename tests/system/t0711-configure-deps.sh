@@ -128,6 +128,18 @@ test_expect_success 'PMIx absent from the pkg-config path: configure goes on, th
 	! grep -q "define HAVE_PMIX" nopmix/config.h
 '
 
+test_expect_success 'a required library absent (libzmq): an error naming it, its package and PKG_CONFIG_PATH' '
+	mkdir -p "$ZT_TMP/pc-nozmq" &&
+	for f in "$ZT_TMP"/pc/*.pc; do
+		case $f in */libzmq.pc) continue ;; esac
+		ln -s "$(readlink "$f")" "$ZT_TMP/pc-nozmq/" || return 1
+	done &&
+	! (PKG_CONFIG_LIBDIR=$ZT_TMP/pc-nozmq && PKG_CONFIG_PATH= && export PKG_CONFIG_LIBDIR PKG_CONFIG_PATH &&
+		run_configure nozmq) &&
+	expect_grep "libzmq >= [0-9.]+ not found: install the Debian package libzmq3-dev" nozmq.err &&
+	expect_grep "add DIR/lib/pkgconfig to PKG_CONFIG_PATH" nozmq.err
+'
+
 test_expect_success '--with-pmix=DIR that holds no PMIx, and --with-pmix=relative: errors' '
 	! run_configure badpmix --with-pmix="$ZT_TMP/empty" &&
 	expect_grep "with-pmix=$ZT_TMP/empty: neither pmix.pc" badpmix.err &&

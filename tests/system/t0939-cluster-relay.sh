@@ -7,7 +7,7 @@
 # and the engines register again through it; `zpar cluster stop` ends the
 # relay too and leaves no relay directory or file; below the threshold and
 # with --relay never the engines stay direct, with --relay always even one
-# engine goes through the relay.
+# engine goes through the relay; --launcher mpi passes --relay to zpar run.
 . "$(cd "$(dirname "$0")/.." && pwd)/lib/sharness-lite.sh"
 zt_require_zpar
 command -v ss >/dev/null 2>&1 || skip_all "no ss (iproute2)"
@@ -97,6 +97,17 @@ test_expect_success '--relay never: direct; --relay always: one engine through t
 	zt_timeout 30 $C px true >px3.out 2>&1 &&
 	zt_timeout 30 "$ZPAR" cluster stop --dir "$ZT_TMP/a" >/dev/null 2>&1 &&
 	wait_for 10 "test -z \"\$(relays)\""
+'
+
+command -v mpirun >/dev/null 2>&1 && test_set_prereq MPIRUN
+test_expect_success MPIRUN '--launcher mpi --relay always: zpar run relays its node; the stop ends it' '
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 zt_timeout 90 "$ZPAR" cluster start \
+		--launcher mpi -n 2 --dir "$ZT_TMP/m" --relay always >m.out 2>&1 &&
+	C="$ZPAR --connection-file $ZT_TMP/m/client.json" &&
+	wait_for 60 "test \$(live) = 2" &&
+	expect_eq "relays" 1 "$(relays | wc -l)" &&
+	zt_timeout 30 "$ZPAR" cluster stop --dir "$ZT_TMP/m" >/dev/null 2>&1 &&
+	wait_for 30 "test -z \"\$(relays)\""
 '
 
 test_expect_success 'a bad --relay is refused' '

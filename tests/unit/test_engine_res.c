@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/engine_res.h"
+#include "engine/engine_res_int.h"
 #include "tap.h"
 
 static int has (const char *hay, const char *needle)
@@ -52,40 +54,6 @@ static const char *env_of (const zpar_res_plan_t *pl, const char *name, int *cou
     if (count)
         *count = n;
     return v;
-}
-
-static void test_sizes (void)
-{
-    static const struct {
-        const char *s;
-        uint64_t v;
-    } good[] = {
-        {"0", 0},
-        {"4096", 4096},
-        {"4K", 4096},
-        {"4k", 4096},
-        {"1M", 1048576},
-        {"2G", 2147483648ull},
-        {"1T", 1099511627776ull},
-        {"3KiB", 3072},
-        {"5mb", 5242880},
-        {"18446744073709551615", UINT64_MAX},
-    };
-    static const char *const bad[] = {
-        "", "G", "1X", "1 G", "-1", " 1", "1GG", "1Gx", "18446744073709551616", "17179869184G",
-    };
-    for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++) {
-        uint64_t v = 1;
-        ok (zpar__engine_res_parse_size (good[i].s, &v) == 0 && v == good[i].v,
-            "size '%s' = %" PRIu64, good[i].s, good[i].v);
-    }
-    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
-        uint64_t v = 7;
-        errno = 0;
-        ok (zpar__engine_res_parse_size (bad[i], &v) < 0 && errno == EINVAL && v == 7,
-            "size '%s': EINVAL, nothing written", bad[i]);
-    }
-    ok (zpar__engine_res_parse_size (NULL, NULL) < 0 && errno == EINVAL, "size NULL: EINVAL");
 }
 
 static void test_probe (void)
@@ -157,6 +125,7 @@ static void test_probe (void)
             {"ZPAR_ENGINE_GPUS", "cuda:1,", "ZPAR_ENGINE_GPUS='cuda:1,'"},
             {"ZPAR_ENGINE_LOCAL_SIZE", "0", "ZPAR_ENGINE_LOCAL_SIZE='0'"},
             {"ZPAR_ENGINE_MEMORY", "lots", "ZPAR_ENGINE_MEMORY='lots'"},
+            {"ZPAR_ENGINE_MEMORY", "1X", "ZPAR_ENGINE_MEMORY='1X'"},
         };
         for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
             clear_env ();
@@ -277,19 +246,20 @@ static void test_plan (void)
         static const struct {
             const char *slot, *why;
         } bad[] = {
-            {"", "empty"},
-            {"1 A 0 - ", "want 5 fields"},
-            {"1 A 0 -", "want 5 fields"},
-            {"1 A 0 - 0 x", "more than 5 fields"},
-            {"x A 0 - 0", "ENGINE_ID is not a number"},
-            {"4294967296 A 0 - 0", "ENGINE_ID is not a number"},
-            {"1  0 - 0", "want 5 fields"},
-            {"1 A 0-a - 0", "CPUSET is not a CPU list"},
-            {"1 A 3-1 - 0", "CPUSET is not a CPU list"},
-            {"1 A 0 gpu:1 0", "GPUS is not a list"},
-            {"1 A 0 cuda:1, 0", "GPUS is not a list"},
-            {"1 A 0 - -1", "MEMBYTES is not a number"},
-            {"1 A 0 - 12k", "MEMBYTES is not a number"},
+            {"", "malformed slot"},
+            {"1 A 0 - ", "malformed slot"},
+            {"1 A 0 -", "malformed slot"},
+            {"1 A 0 - 0 x", "malformed slot"},
+            {"x A 0 - 0", "malformed slot"},
+            {"4294967296 A 0 - 0", "malformed slot"},
+            {"1  0 - 0", "malformed slot"},
+            {"1 A 0-a - 0", "malformed slot"},
+            {"1 A 3-1 - 0", "malformed slot"},
+            {"1 A 0 gpu:1 0", "GPUs gpu:1: want cuda:N or rocm:N"},
+            {"1 A 0 cuda:1, 0", "malformed slot"},
+            {"1 A 0 - -1", "malformed slot"},
+            {"1 A 0 - 12k", "malformed slot"},
+            {"1 A 99999 - 0", "cpuset 99999: CPU numbers up to 65535"},
         };
         for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
             const char *slots[] = {"9 A 5 - 0", bad[i].slot};
@@ -411,11 +381,58 @@ static void test_apply (void)
     }
 }
 
+/* Write text into dir/rel (creating its directories). */
+static int put (const char *dir, const char *rel, const char *text)
+{
+    char p[512];
+    FILE *f;
+    snprintf (p, sizeof (p), "%s/%s", dir, rel);
+    for (char *q = p + strlen (dir) + 1; (q = strchr (q, '/')); q++) {
+        *q = '\0';
+        (void)mkdir (p, 0700);
+        *q = '/';
+    }
+    if (!(f = fopen (p, "w")))
+        return -1;
+    fputs (text, f);
+    return fclose (f);
+}
+
+/* The node's memory under a memory cgroup (a Slurm job's --mem): fake
+ * /proc/self/cgroup files and cgroup trees. */
+static void test_cgroup_memory (void)
+{
+    char dir[] = "/tmp/zpar-test-engine-res-XXXXXX", cg[600], sys[600], cmd[700];
+    if (!mkdtemp (dir)) {
+        ok (0, "mkdtemp: %s", strerror (errno));
+        return;
+    }
+    snprintf (cg, sizeof (cg), "%s/cgroup", dir);
+    snprintf (sys, sizeof (sys), "%s/sys", dir);
+    /* v1: the job's limit is on an ancestor of the step's cgroup */
+    put (dir, "cgroup", "5:cpu,memory:/slurm/job_7/step_0\n3:cpuset:/\n0::/\n");
+    put (dir, "sys/memory/slurm/job_7/step_0/memory.limit_in_bytes", "9223372036854771712\n");
+    put (dir, "sys/memory/slurm/job_7/memory.limit_in_bytes", "2147483648\n");
+    put (dir, "sys/memory/slurm/memory.limit_in_bytes", "9223372036854771712\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == 2147483648ull,
+        "cgroup v1 (cpu,memory): the job's 2 GiB on an ancestor");
+    /* v2: memory.max "max" on the leaf, a number above it */
+    put (dir, "cgroup", "0::/user/job\n");
+    put (dir, "sys/user/job/memory.max", "max\n");
+    put (dir, "sys/user/memory.max", "1073741824\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == 1073741824ull, "cgroup v2: 1 GiB on the parent");
+    put (dir, "cgroup", "0::/\n4:memory:/\n");
+    ok (zpar__res_cgroup_memory (cg, sys) == UINT64_MAX, "no limit anywhere: UINT64_MAX");
+    ok (zpar__res_cgroup_memory ("/nonexistent", sys) == UINT64_MAX, "no cgroup file: UINT64_MAX");
+    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
+    ok (system (cmd) == 0, "test files removed");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
-    test_sizes ();
     test_probe ();
+    test_cgroup_memory ();
     test_plan ();
     test_apply ();
     return done_testing ();

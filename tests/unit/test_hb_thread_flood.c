@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,34 +23,33 @@
 #include "route.h"
 #include "tap.h"
 
+#define BAIL(...)                                                                                  \
+    do {                                                                                           \
+        printf ("Bail out! " __VA_ARGS__);                                                         \
+        printf ("\n");                                                                             \
+        return 1;                                                                                  \
+    } while (0)
 #define SESSION   0x5e55105ull
 #define PERIOD_MS 50
 #define MISSES    3
-
-static void *bound (void *ctx, int type, const char *ep)
-{
-    void *s = zmq_socket (ctx, type);
-    int zero = 0;
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof (zero));
-    if (!s || zmq_bind (s, ep) < 0) {
-        printf ("Bail out! bind %s: %s\n", ep, zmq_strerror (errno));
-        exit (1);
-    }
-    return s;
-}
 
 int main (void)
 {
     const char *s = getenv ("ZPAR_TEST_ENGINES");
     uint32_t n = s && atoi (s) > 1 ? (uint32_t)atoi (s) : 5000, refused = 0, dead = 0, twice = 0;
     void *ctx = zmq_ctx_new (), *pipe;
-    void *ping = bound (ctx, ZMQ_PUB, "inproc://hb-flood-ping");
-    void *pong = bound (ctx, ZMQ_ROUTER, "inproc://hb-flood-pong");
+    void *ping = zmq_socket (ctx, ZMQ_PUB), *pong = zmq_socket (ctx, ZMQ_ROUTER);
+    int zero = 0;
     uint8_t *seen = calloc (n + 1, 1);
     zpar_hb_thread_t *t;
     zpar_error_t err;
     uint64_t end;
 
+    if (!ping || !pong || zmq_setsockopt (ping, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+        zmq_setsockopt (pong, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+        zmq_bind (ping, "inproc://hb-flood-ping") < 0 ||
+        zmq_bind (pong, "inproc://hb-flood-pong") < 0)
+        BAIL ("the heartbeat's sockets: %s", zmq_strerror (errno));
     t = zpar__hb_thread_start (ctx, ctx, &ping, &pong, PERIOD_MS, MISSES, SESSION, &err);
     ok (t != NULL && seen != NULL, "heartbeat thread started");
     if (!t || !seen)

@@ -244,6 +244,20 @@ static void test_control (void)
                 dc.h.task.v == H.task.v,
             "%s: decodes", zpar__msg_type_name (ops[i]));
     }
+    /* INTERRUPT of one task only */
+    c.op = ZPAR_CONTROL_INTERRUPT;
+    c.only_task = H.task.v;
+    ok (zpar__proto_control_encode (m, &c) == 0 && m->len > 0, "interrupt of one task: encodes");
+    check_all ("interrupt of one task", m, re_control);
+    ok (zpar__proto_control_decode (m, &dc, &err) == 0 && dc.only_task == H.task.v,
+        "interrupt of one task: decodes with its task");
+    c.op = ZPAR_CONTROL_ABORT;
+    errno = 0;
+    ok (zpar__proto_control_encode (m, &c) < 0 && errno == EINVAL, "only_task on an abort: EINVAL");
+    c.only_task = 0;
+    ok (zpar__proto_control_encode (m, &c) == 0 && zpar__proto_control_decode (m, &dc, &err) == 0 &&
+            dc.only_task == 0,
+        "abort: no only_task");
     ok (zpar__proto_control_reply_encode (m, &r) == 0, "control_reply: encodes");
     check_all ("control_reply", m, re_control_reply);
     ok (zpar__proto_control_reply_decode (m, &dr, &err) == 0 && dr.count == 1 && dr.engine.v == 6 &&

@@ -243,11 +243,56 @@ static void test_api (void)
     zpar__msg_destroy (m);
 }
 
+static void test_text (void)
+{
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } sizes[] = {{"0", 0},
+                 {"512", 512},
+                 {"4K", 4096},
+                 {"4k", 4096},
+                 {"4KiB", 4096},
+                 {"4kb", 4096},
+                 {"3M", 3u << 20},
+                 {"2G", 2ull << 30},
+                 {"2GB", 2ull << 30},
+                 {"1T", 1ull << 40},
+                 {"16777215T", 16777215ull << 40}};
+    static const char *bad[] = {"", "G", "-1", "1.5G", "2Q", "2GiBs", "16777216T", " 1", "1 "};
+    zpar_resources_t r = {0};
+    zpar_error_t err = {{0}};
+    int all = 1;
+    for (size_t i = 0; i < sizeof (sizes) / sizeof (sizes[0]); i++)
+        if (zpar_resources_set (&r, "memory", sizes[i].text, &err) < 0 ||
+            r.memory != sizes[i].bytes) {
+            diag ("memory '%s' -> %llu", sizes[i].text, (unsigned long long)r.memory);
+            all = 0;
+        }
+    ok (all, "memory sizes: bytes, K M G T in powers of 1024, KiB/kb spellings");
+    all = 1;
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+        if (zpar_resources_set (&r, "memory", bad[i], &err) == 0 || errno != EINVAL) {
+            diag ("memory '%s' accepted", bad[i]);
+            all = 0;
+        }
+    ok (all, "bad sizes refused (%s)", err.text);
+    ok (zpar_resources_set (&r, "cores", "8", &err) == 0 && r.cores == 8 &&
+            zpar_resources_set (&r, "ranks-per-node", "4", &err) == 0 && r.ranks_per_node == 4 &&
+            zpar_resources_set (&r, "ranks_per_node", "2", &err) == 0 && r.ranks_per_node == 2,
+        "whole numbers");
+    ok (zpar_resources_set (&r, "cores", "65537", &err) < 0 && strstr (err.text, "cores") &&
+            zpar_resources_set (&r, "gpus", "x", &err) < 0 &&
+            zpar_resources_set (&r, "cpus", "1", &err) < 0 && strstr (err.text, "unknown"),
+        "out of range, junk and unknown keys refused (%s)", err.text);
+}
+
 int main (void)
 {
     test_task_res ();
     test_slot ();
     test_reg_res ();
     test_api ();
+    test_text ();
     return done_testing ();
 }

@@ -170,7 +170,7 @@ static void test_errors (void)
         s = cmd (argv, slots, 2, 0);
         res = run (&s);
         ok (res && res->status == ZPAR_STATUS_ERROR &&
-                has (res->error, "bad resource slot '2 h zero - 0': CPUSET is not a CPU list"),
+                has (res->error, "bad resource slot: malformed slot \"2 h zero - 0\""),
             "a bad slot: error '%s'", res ? res->error : "");
     }
     {

@@ -216,27 +216,28 @@ static void test_rules (void)
     j = zpar__journal_open (path, "sw", &err);
     unsetenv ("SLURM_JOB_ID");
     unsetenv ("PBS_JOBID");
-    ok (zpar__resubmit_begin (&rs, j, 3, &err) == 0 && rs.kind == ZPAR_BATCH_NONE, "no batch job");
+    ok (zpar__resubmit_begin (&rs, j, 3, NULL, &err) == 0 && rs.kind == ZPAR_BATCH_NONE,
+        "no batch job");
     ok (zpar__resubmit_end (&rs, j, ZPAR_RUN_END_TIME_UP, 0, 1, 0, 5, NULL, next, sizeof (next),
                             &err) == 0 &&
             !next[0],
         "outside a job: nothing submitted");
     setenv ("SLURM_JOB_ID", "55", 1);
-    ok (zpar__resubmit_begin (&rs, j, 0, &err) == 0 && rs.kind == ZPAR_BATCH_SLURM &&
+    ok (zpar__resubmit_begin (&rs, j, 0, NULL, &err) == 0 && rs.kind == ZPAR_BATCH_SLURM &&
             !strcmp (rs.job, "55"),
         "a Slurm job is recorded");
     ok (zpar__resubmit_end (&rs, j, ZPAR_RUN_END_TIME_UP, 0, 1, 0, 5, NULL, next, sizeof (next),
                             &err) == 0,
         "limit 0: nothing submitted");
-    ok (zpar__resubmit_begin (&rs, j, 2, &err) == 0, "again with a limit");
+    ok (zpar__resubmit_begin (&rs, j, 2, NULL, &err) == 0, "again with a limit");
     ok (zpar__resubmit_end (&rs, j, ZPAR_RUN_END_FINISHED, 0, 4, 0, 3, NULL, next, sizeof (next),
                             &err) == 0,
         "points left but not stopped for time (e.g. lost cluster): nothing submitted");
-    ok (zpar__resubmit_begin (&rs, j, 2, &err) == 0, "again");
+    ok (zpar__resubmit_begin (&rs, j, 2, NULL, &err) == 0, "again");
     ok (zpar__resubmit_end (&rs, j, ZPAR_RUN_END_SIGNAL, 2, 4, 0, 3, NULL, next, sizeof (next),
                             &err) == 0,
         "SIGINT (a person): nothing submitted");
-    ok (zpar__resubmit_begin (&rs, j, 2, &err) == 0, "again");
+    ok (zpar__resubmit_begin (&rs, j, 2, NULL, &err) == 0, "again");
     ok (zpar__resubmit_end (&rs, j, ZPAR_RUN_END_TIME_UP, 0, 0, 0, 3, NULL, next, sizeof (next),
                             &err) == 0,
         "no progress in the job: nothing submitted");
@@ -245,6 +246,66 @@ static void test_rules (void)
             !strcmp (s.next[3], "-"),
         "every run of the job recorded, none with a continuation");
     unsetenv ("SLURM_JOB_ID");
+    zpar__journal_close (j);
+}
+
+/* A job killed before it recorded its end: the next one fills its row
+ * from the points that ended since it started; the next job set early and
+ * cleared again. */
+static void test_killed_job (void)
+{
+    char path[256], prev[64];
+    zpar_error_t err = {{0}};
+    zpar_journal_t *j;
+    int chain = -1, killed = -1;
+    int64_t progress = -1;
+    seen_t s;
+    const char *keys[] = {"k1", "k2", "k3"};
+
+    snprintf (path, sizeof (path), "%s/k.sqlite", tmpdir);
+    j = zpar__journal_open (path, "sw", &err);
+    ok (j != NULL, "journal open: %s", err.text);
+    ok (zpar__journal_job_settle_prev (j, "200", prev, sizeof (prev), &killed, &progress, &err) ==
+                0 &&
+            prev[0] == '\0' && killed == 0 && progress == 0,
+        "a job with none before it: nothing to settle");
+    ok (zpar__journal_job_begin (j, "200", "slurm", &chain, NULL, &err) == 0 && chain == 0,
+        "job 200 starts");
+    ok (zpar__journal_job_next (j, "200", "201", &err) == 0, "its continuation, recorded early");
+    for (int i = 0; i < 3; i++) {
+        zpar_journal_dispatch_t d = {.key = keys[i],
+                                     .index = (uint64_t)i,
+                                     .params_json = "{}",
+                                     .stdout_path = "o",
+                                     .stderr_path = "e",
+                                     .task_id = "1.1"};
+        zpar_journal_result_t r = {.key = keys[i],
+                                   .state = i == 2 ? ZPAR_JSTATE_FAILED : ZPAR_JSTATE_SUCCEEDED,
+                                   .exit_code = i == 2,
+                                   .wall_s = 1};
+        ok (zpar__journal_dispatched (j, &d, &err) == 0 &&
+                zpar__journal_finished (j, &r, &err) == 0,
+            "point %d ends", i);
+    }
+    ok (zpar__journal_flush (j, &err) == 0, "committed");
+    /* job 200 is killed here: no end recorded */
+    ok (zpar__journal_job_settle_prev (j, "201", prev, sizeof (prev), &killed, &progress, &err) ==
+                0 &&
+            !strcmp (prev, "200") && killed == 1 && progress == 3,
+        "job 201 learns that job 200 was killed after 3 points ended (%s)", err.text);
+    ok (zpar__journal_job_begin (j, "201", "slurm", &chain, NULL, &err) == 0 && chain == 1,
+        "job 201 is the chain's second");
+    ok (zpar__journal_job_settle_prev (j, "201", prev, sizeof (prev), &killed, &progress, &err) ==
+                0 &&
+            killed == 0,
+        "settled once only");
+    ok (zpar__journal_job_next (j, "201", "202", &err) == 0 &&
+            zpar__journal_job_next (j, "201", NULL, &err) == 0,
+        "a continuation recorded, then cancelled");
+    memset (&s, 0, sizeof (s));
+    ok (zpar__journal_foreach_job (j, collect, &s, &err) == 0 && s.n == 2, "two rows");
+    ok (s.done[0] == 2 && !strcmp (s.next[0], "201") && !strcmp (s.next[1], "-"),
+        "the killed job: 2 succeeded, next 201; the other: no next job");
     zpar__journal_close (j);
 }
 
@@ -258,6 +319,7 @@ int main (void)
     test_env ();
     test_jobs_table ();
     test_rules ();
+    test_killed_job ();
     snprintf (cmd, sizeof (cmd), "rm -rf %s", tmpdir);
     if (system (cmd) != 0)
         diag ("could not remove %s", tmpdir);

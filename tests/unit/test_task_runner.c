@@ -91,7 +91,9 @@ static void fake_shutdown (void *arg)
     shutdowns++;
 }
 
-static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
+/* A command task with a stop signal (what its timeout sends first; 0:
+ * none). */
+static zpar_msg_t *task_cmd_stop (uint64_t id, const char *shell, int sig)
 {
     const char *argv[] = {"sh", "-c", shell, NULL};
     zpar_proto_task_t t = {
@@ -99,11 +101,31 @@ static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
         .kind = ZPAR_TASK_COMMAND,
         .argv = argv,
         .argc = 3,
+        .stop_signal = (uint64_t)sig,
+        .stop_grace_ms = sig ? 2000 : 0,
     };
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
     (void)zpar__msg_push_ident (m, "c1", 2);
     if (zpar__proto_task_encode (m, &t) < 0)
         diag ("task encode: %s", strerror (errno));
+    return m;
+}
+
+static zpar_msg_t *task_cmd (uint64_t id, const char *shell)
+{
+    return task_cmd_stop (id, shell, 0);
+}
+
+/* INTERRUPT of one task only (zpar_client_stop). */
+static zpar_msg_t *stop_request (uint64_t task)
+{
+    zpar_proto_control_t c = {
+        .h = {.task = zpar__tid (task), .client = zpar__cid (1), .engine = zpar__eid (3)},
+        .op = ZPAR_CONTROL_INTERRUPT,
+        .only_task = task};
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_INTERRUPT);
+    (void)zpar__proto_control_encode (m, &c);
+    m->hdr.engine = 3;
     return m;
 }
 
@@ -305,6 +327,27 @@ int main (void)
         "interrupt: control reply count 1");
     give (tr, ZPAR_ENGINE_Q_CONTROL, request (ZPAR_MSG_INTERRUPT, 302));
     ok (nsent > 0 && sent[nsent - 1].count == 0, "interrupt with nothing running: count 0");
+
+    /* stop of one task: only that one, with its stop signal */
+    nsent = 0;
+    give (
+        tr, ZPAR_ENGINE_Q_TASK,
+        task_cmd_stop (311, "trap 'echo usr1; exit 0' USR1; sleep 10 & wait; echo woke", SIGUSR1));
+    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (312, "true"));
+    run_for (200);
+    give (tr, ZPAR_ENGINE_Q_CONTROL, stop_request (312));
+    s = find (ZPAR_MSG_CONTROL_REPLY, 312);
+    ok (s && s->count == 0 && !find (ZPAR_MSG_RESULT, 311),
+        "stop of a task that is not the running one: count 0, the running one goes on");
+    give (tr, ZPAR_ENGINE_Q_CONTROL, stop_request (311));
+    s = find (ZPAR_MSG_CONTROL_REPLY, 311);
+    ok (s && s->count == 1 && s->q == ZPAR_ENGINE_Q_CONTROL, "stop of the running task: count 1");
+    s = wait_for (ZPAR_MSG_RESULT, 311);
+    ok (s && s->status == ZPAR_STATUS_ABORTED && strstr (s->err, "stopped on request") &&
+            strstr (s->out, "usr1") && !strstr (s->out, "woke"),
+        "stopped with its stop signal (USR1): aborted, 'stopped on request' (%s, %s)",
+        s ? s->err : "-", s ? s->out : "-");
+    ok (wait_for (ZPAR_MSG_RESULT, 312) != NULL, "the next task runs");
 
     /* results wait in the outbox while not connected */
     nsent = 0;

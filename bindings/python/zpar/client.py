@@ -161,13 +161,20 @@ class Future(cf.Future):
         tid = self._tid()
         return _id_text(tid) if tid else None
 
+    def _wait(self, timeout):
+        c = self._client
+        c._check_thread()
+        if self.done():
+            return timeout
+        end = None if timeout is None else time.monotonic() + timeout
+        c._wait_driving(self.done, timeout)
+        return None if end is None else max(0.0, end - time.monotonic())
+
     def result(self, timeout=None):
-        self._client._check_thread()
-        return super().result(timeout)
+        return super().result(self._wait(timeout))
 
     def exception(self, timeout=None):
-        self._client._check_thread()
-        return super().exception(timeout)
+        return super().exception(self._wait(timeout))
 
     def cancel(self):
         """Abort the task if it has not started (queued in the controller or
@@ -182,6 +189,10 @@ class Future(cf.Future):
 
 
 _TAKEN = object()  # a map's result handed to the caller
+# kept from the threads that are inside libzpar, so that Ctrl-C reaches the
+# thread that waits, between two polls.  Only SIGINT: a signal that ends the
+# process (SIGTERM...) must end it whatever a thread is doing.
+_SIGNALS = {signal.SIGINT}
 
 
 class _Batch:
@@ -283,6 +294,10 @@ class Client:
         self._closed = False
         self._lost = None
         self._out_cb = None
+        self._lock = threading.Lock()  # held by the thread that drives the C client
+        self._turn = threading.Condition()  # the client's thread waits here while
+        self._want = 0  # ... this many waiting threads drive instead
+        self._local = threading.local()  # .driving: this thread holds _lock
         self._done_c = L.DONE_F(self._on_done)
         self._output_c = L.OUTPUT_F(self._on_output)
         L.client_on_done(c, self._done_c, None)
@@ -295,43 +310,110 @@ class Client:
     # ------------------------------------------------------------ driver
 
     def _drive(self):
-        # Ctrl-C and the like go to the program's threads, never to this one
+        # Ctrl-C goes to the program's threads, never to this one
         try:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM,
-                                                      signal.SIGHUP, signal.SIGQUIT})
+            signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         except (AttributeError, ValueError, OSError):
             pass
-        c, err, ops = self._c, self._err, self._ops
+        local, turn = self._local, self._turn
         while True:
-            while ops:
-                op = ops.popleft()
+            with turn:  # a thread that waits drives meanwhile (_wait_driving)
+                while self._want and not self._closing:
+                    turn.wait()
+                    # a program that waits for one result after another
+                    # drives in turns: let it, not a hand-off at each
+                    while not self._want and not self._closing and turn.wait(0.02):
+                        pass
+            with self._lock:
+                local.driving = True
                 try:
+                    if self._step(1.0, True):
+                        break
+                finally:
+                    local.driving = False
+        with self._lock:
+            c, ops = self._c, self._ops
+            self._fail_pending(ZparError("the client was closed", _errno.ENOTCONN))
+            L.client_on_output(c, ctypes.cast(None, L.OUTPUT_F), None, 0)
+            L.client_destroy(c)
+            self._c = None
+            while ops:  # results freed meanwhile: their futures outlive the client
+                op = ops.popleft()
+                if op[0] is L.future_destroy:
                     op[0](*op[1:])
-                except BaseException as e:  # an op's own future gets it; never the loop
-                    if len(op) > 1 and isinstance(op[-1], cf.Future) and not op[-1].done():
-                        op[-1].set_exception(e)
-            if self._finished:
-                self._complete()
-            if self._closing:
-                break
-            self._asleep = True
-            if ops:
-                self._asleep = False
-                continue
-            n = L.client_poll(c, 1.0, ctypes.byref(err))
-            self._asleep = False
-            if n < 0:
-                self._poll_failed(L.errcode(), err)
-            if self._finished:
-                self._complete()
-        self._fail_pending(ZparError("the client was closed", _errno.ENOTCONN))
-        L.client_on_output(c, ctypes.cast(None, L.OUTPUT_F), None, 0)
-        L.client_destroy(c)
-        self._c = None
-        while ops:  # results freed meanwhile: their futures outlive the client
+
+    def _step(self, timeout, driver):
+        """One turn of the client (self._lock held): the queued work, then
+        a poll of at most timeout seconds.  True once the client closes."""
+        ops = self._ops
+        while ops:
             op = ops.popleft()
-            if op[0] is L.future_destroy:
+            try:
                 op[0](*op[1:])
+            except BaseException as e:  # an op's own future gets it; never the loop
+                if len(op) > 1 and isinstance(op[-1], cf.Future) and not op[-1].done():
+                    op[-1].set_exception(e)
+        if self._finished:
+            self._complete()
+        if self._closing:
+            return True
+        self._asleep = True
+        if ops or (driver and self._want):
+            self._asleep = False
+            return False
+        n = L.client_poll(self._c, timeout, ctypes.byref(self._err))
+        self._asleep = False
+        if n < 0:
+            self._poll_failed(L.errcode(), self._err)
+        if self._finished:
+            self._complete()
+        return False
+
+    def _wait_driving(self, done, timeout):
+        """Wait for done() by driving the client in this thread (no hand-off
+        to the client's thread for each result).  Returns when done(), when
+        timeout seconds (None: no limit) have passed, or when the client
+        closes; the caller then looks at done() itself.  Signals stay
+        blocked while this thread is inside libzpar: a Ctrl-C waits at most
+        a poll (0.2 s) and is raised here, between two turns."""
+        if done() or self._closing:
+            return
+        end = None if timeout is None else time.monotonic() + timeout
+        turn, local = self._turn, self._local
+        with turn:
+            self._want += 1
+        try:
+            if self._asleep:  # the client's thread leaves its poll
+                self._asleep = False
+                L.client_wake(self._c)
+            while not done() and not self._closing:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                if not self._lock.acquire(timeout=0.05):
+                    continue  # another waiter drives: it completes ours too
+                try:
+                    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+                    local.driving = True
+                    try:
+                        while not done():
+                            left = None if end is None else end - time.monotonic()
+                            if left is not None and left <= 0:
+                                break
+                            if self._step(0.2 if left is None else min(left, 0.2), False):
+                                break
+                            if signal.sigpending() & _SIGNALS:
+                                break  # delivered once the mask is back: Ctrl-C
+                    finally:
+                        local.driving = False
+                        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+                finally:
+                    self._lock.release()
+                return
+        finally:
+            with turn:
+                self._want -= 1
+                turn.notify()
 
     def _on_done(self, arg, f):
         # inside zpar_client_poll: note it, act after it returns
@@ -415,14 +497,14 @@ class Client:
             L.client_wake(self._c)
 
     def _check_thread(self):
-        if threading.current_thread() is self._thread:
+        if threading.current_thread() is self._thread or getattr(self._local, "driving", False):
             raise ZparError("a zpar wait inside a callback of the same client would never end",
                             _errno.EDEADLK)
 
     def _call(self, fn, *args):
         """Run fn(*args) in the driver and return what it returns."""
-        if threading.current_thread() is self._thread:
-            return fn(*args)
+        if threading.current_thread() is self._thread or getattr(self._local, "driving", False):
+            return fn(*args)  # a callback: this thread holds the client already
         box = cf.Future()
         self._push(self._run_into, fn, args, box)
         return box.result()
@@ -621,6 +703,8 @@ class Client:
             for k in range(batch.n):
                 res = results[k]
                 if res is None:
+                    left = None if end is None else max(0.0, end - time.monotonic())
+                    self._wait_driving(lambda: results[k] is not None, left)
                     with cond:
                         while results[k] is None:
                             left = None if end is None else end - time.monotonic()
@@ -808,8 +892,8 @@ class Client:
         if self._closed:
             return
         self._closed = True
-        if threading.current_thread() is self._thread:
-            self._closing = True
+        if threading.current_thread() is self._thread or getattr(self._local, "driving", False):
+            self._closing = True  # from a callback: the client's thread ends it
             return
         self._ops.append((self._set_closing,))
         if self._asleep and self._c:
