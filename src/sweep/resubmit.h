@@ -41,8 +41,9 @@
  * (scancel while its run could not cancel the continuation itself) does
  * not run the sweep.  The chain's limit bounds every continuation.
  *
- * Programs run: squeue, scontrol, sbatch (Slurm), qstat, qsub (PBS), found
- * in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT seconds.  The
+ * Programs run: squeue, scontrol, sbatch, scancel (Slurm), qstat, qsub,
+ * qdel (PBS), found in PATH, each bounded by ZPAR_RESUBMIT_CMD_TIMEOUT
+ * seconds.  The
  * environment the continuation sees is this process's, without what Slurm,
  * PBS, PMIx and MPI set for this job and its steps (they would describe
  * the old job to the new one); the user's SBATCH_* settings stay (the

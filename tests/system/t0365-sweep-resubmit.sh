@@ -128,6 +128,9 @@ run_job () {
     sed 's/^/  calls: /' "$CALLS"
 }
 
+# the user's SBATCH_* settings (here Slurm's --signal, which no job can
+# read back from Slurm) reach the continuation's sbatch
+export SBATCH_SIGNAL=TERM@5
 test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=afterany of its own script' '
 	run_job j777 777 --resubmit=2 &&
 	expect_eq "exit status" 143 $rj_rc &&
@@ -144,8 +147,10 @@ test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=af
 
 test_expect_success 'the continuation sees none of the old job'"'"'s variables' '
 	expect_no_grep "^(SLURM_JOB_ID|SLURM_STEP_ID|PMIX_RANK)=" "$CALLS.env" &&
-	expect_grep "^SWEEP=$W/s.yaml$" "$CALLS.env"
+	expect_grep "^SWEEP=$W/s.yaml$" "$CALLS.env" &&
+	expect_grep "^SBATCH_SIGNAL=TERM@5$" "$CALLS.env"
 '
+unset SBATCH_SIGNAL
 
 test_expect_success 'the next job is the chain'"'"'s second; at the limit it submits nothing' '
 	run_job j778 778 --resubmit=1 &&
