@@ -14,7 +14,8 @@
  * (40 tasks).  Around the phase it writes its own threads' CPU and context
  * switches (from /proc/self/task) and prints, as "key value" lines:
  * tasks, seconds, per_s, failed, and client_cpu_us / client_cs (whole
- * process, per task).  When $LOWRATE_MARK is a path, it creates
+ * process, per task), and for command tasks task_cpu_us: the commands'
+ * own CPU per task (user + system from the results, wait4's rusage).  When $LOWRATE_MARK is a path, it creates
  * MARK.start before the phase and waits for MARK.go (the script has taken
  * its snapshot of the controller and engines), and MARK.end after it.  Every wait is bounded
  * (60 s per task).  Not a test: a tool for doc/benchmarks.md.
@@ -86,10 +87,14 @@ static void mark (const char *what, int go)
         usleep (1000);
 }
 
+static double task_cpu; /* seconds, the results' user + system */
+
 static int failed_result (zpar_future_t *f)
 {
     const zpar_result_t *r = zpar_future_result (f);
     static int said;
+    if (r)
+        task_cpu += zpar_result_cpu (r);
     if (r && zpar_result_status (r) == ZPAR_STATUS_OK)
         return 0;
     if (!said++)
@@ -147,6 +152,7 @@ int main (int argc, char **argv)
         zpar_future_destroy (f);
     }
 
+    task_cpu = 0;
     mark ("start", 1);
     self_usage (&cpu0, &cs0);
     t0 = now ();
@@ -195,6 +201,7 @@ int main (int argc, char **argv)
             failed);
     printf ("client_cpu_us %.1f\nclient_cs %.2f\n", (cpu1 - cpu0) / 1e3 / (double)n,
             (cs1 - cs0) / (double)n);
+    printf ("task_cpu_us %.1f\n", task_cpu * 1e6 / (double)n);
     zpar_task_destroy (t);
     zpar_client_destroy (c);
     free (fs);

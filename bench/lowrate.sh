@@ -24,7 +24,10 @@
 # changes little; CPU figures grow when the machine is busy.
 #
 # --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
-# phases to run, default all four); --trace: also `perf trace -s` of the
+# phases to run, default all four); --perf DIR: also `perf record -a -g`
+# of the whole machine during each phase, into DIR/PHASE.perf.data (for
+# perf report --sort comm,dso,sym), and of the controller and the engines
+# alone (with their task children) into DIR/PHASE.zpar.perf.data; --trace: also `perf trace -s` of the
 # controller during each phase (system calls per thread; the CPU figures
 # then include the tracing's cost), printed after the phase; --callgrind:
 # the controller runs under valgrind --tool=callgrind, and each phase also
@@ -34,7 +37,7 @@
 # starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
 set -u
 export LC_ALL=C
-N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PHASES="cmd-rate noop-rate cmd-sync noop-sync"
+N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PERFDIR= PHASES="cmd-rate noop-rate cmd-sync noop-sync"
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift ;;
     --keep) KEEP=1 ;;
     --trace) TRACE=1 ;;
+    --perf) PERFDIR=$2; shift ;;
     --callgrind) CG=1 ;;
     --phases) PHASES=$2; shift ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
@@ -120,12 +124,16 @@ snapshot() {
     done >"$1"
 }
 
-wait_for() { # FILE PID: until FILE exists or PID is gone (bounded)
+# a pause without a process: read with a timeout from a pipe nobody writes
+# (a `sleep` every 5 ms would be 200 processes a second on the measured cores)
+exec {NAPFD}<> <(:)
+nap() { read -r -t "$1" -u "$NAPFD" _ 2>/dev/null; :; }
+wait_for() { # FILE PID: until FILE exists or PID is gone (bounded: 300 s)
     local i
-    for i in $(seq 1 60000); do
+    for i in $(seq 1 15000); do
         [ -e "$1" ] && return 0
         kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.005
+        nap 0.02
     done
     return 1
 }
@@ -152,6 +160,8 @@ report() { # NAME TASKS BEFORE AFTER CLIENT_OUT
             printf "  %-28s %9.1f %9.2f\n", "client", cl["client_cpu_us"], cl["client_cs"]
             for (p = 1; p <= 5; p++) { an += pn[P[p]]; ac += pc[P[p]] }
             printf "  %-28s %9.1f %9.2f\n", "all", an / 1e3 / N + cl["client_cpu_us"], ac / N + cl["client_cs"]
+            if (cl["task_cpu_us"] > 0)
+                printf "  %-28s %9.1f\n", "the commands themselves", cl["task_cpu_us"]
         }' "$3" "$4" "$5"
 }
 
@@ -171,8 +181,21 @@ phase() { # NAME TASKS CLIENT-ARGS...
         rm -f "$WORK"/cg.*
         callgrind_control -z $CPID >/dev/null 2>&1
     fi
+    local ppid=
+    if [ -n "$PERFDIR" ] && wait_for "$WORK/mark.start" $cpid; then
+        perf record -a -g -o "$PERFDIR/$name.perf.data" >/dev/null 2>"$WORK/$name.perf.err" &
+        ppid=$!
+        perf record -g -p "$CPID,$EPID1,$EPID2" -o "$PERFDIR/$name.zpar.perf.data" >/dev/null \
+            2>>"$WORK/$name.perf.err" &
+        ppid="$ppid $!"
+        sleep 0.5
+    fi
     wait_for "$WORK/mark.start" $cpid && snapshot "$WORK/$name.before" && : >"$WORK/mark.go"
     wait_for "$WORK/mark.end" $cpid && snapshot "$WORK/$name.after"
+    if [ -n "$ppid" ]; then
+        kill -INT $ppid
+        wait $ppid 2>/dev/null
+    fi
     [ $CG = 1 ] && callgrind_control -d $CPID >/dev/null 2>&1
     if [ -n "$tpid" ]; then
         kill -INT $tpid
@@ -215,9 +238,13 @@ for p in $PHASES; do
     cmd-sync) phase cmd-sync $((N / 2)) sync cmd "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
     noop-sync) phase noop-sync $((N / 2)) sync noop "$WORK/bin/noop.so" $((N / 2)) || rc=1 ;;
     cmd-pipe)
-        f0=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        "$WORK/bin/floor-spawn" -j 2 "$N" >"$WORK/floor0.out"
         phase cmd-pipe "$N" rate cmd "$WORK/bin/noop.so" 1000000 "$N" || rc=1
-        f1=$("$WORK/bin/floor-spawn" -j 2 "$N" | awk '$1 == "floor_spawn_per_s" { print $2 }')
+        "$WORK/bin/floor-spawn" -j 2 "$N" >"$WORK/floor1.out"
+        f0=$(awk '$1 == "floor_spawn_per_s" { print $2 }' "$WORK/floor0.out")
+        f1=$(awk '$1 == "floor_spawn_per_s" { print $2 }' "$WORK/floor1.out")
+        awk '{ v[$1] += $2 / 2 } END { printf "  the floor per spawn (mean of its two runs): the commands themselves %.1f cpu_us, its two loops %.1f cpu_us\n", v["floor_cmd_cpu_us"], v["floor_loop_cpu_us"] }' \
+            "$WORK/floor0.out" "$WORK/floor1.out"
         awk -v a="$f0" -v b="$f1" -v z="$(awk '$1 == "per_s" { print $2 }' "$WORK/cmd-pipe.out")" \
             'BEGIN { f = (a + b) / 2; printf "  two-at-a-time posix_spawn floor %s and %s /s; zpar %.0f /s = %.2f of their mean\n", a, b, z, z / f }'
         ;;

@@ -59,6 +59,8 @@ ROWS = [
      "/s", ("ratio", "ge", 0.95)),
     ("  the same: posix_spawn one at a time", "cmd_per_s", "spawn1_per_s", "spawn x1",
      "/s", None),
+    ("  CPU of each /bin/true itself (clone to exit)", "cmd_task_cpu_us", "spawn2_cmd_cpu_us",
+     "spawn x2", "us", None),
     ("cluster ready, 2 engines", "start_ready_s", "ipp_start_s", "ipp", "s",
      ("value", "le", 0.5)),
     ("controller RSS, idle", "rss_idle_kb", "broker_rss_kb", "broker", "kb",

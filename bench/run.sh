@@ -261,6 +261,9 @@ floors() { # -> floor-broker.out, spawn1.out, spawn2.out in $D
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" -j 2 "$SPAWN_N" >"$D/spawn2.out" || fail "floor-spawn -j 2"
     put spawn1_per_s "$(get "$D/spawn1.out" floor_spawn_per_s)"
     put spawn2_per_s "$(get "$D/spawn2.out" floor_spawn_per_s)"
+    # CPU per spawn of the commands themselves and of the loops (JSON only)
+    put spawn2_cmd_cpu_us "$(get "$D/spawn2.out" floor_cmd_cpu_us)"
+    put spawn2_loop_cpu_us "$(get "$D/spawn2.out" floor_loop_cpu_us)"
 }
 
 run_zb() { # name args... -> $D/name.out
@@ -307,6 +310,7 @@ zpar_phases() {
     put tput_inline_per_s "$(get "$D/tput_inline.out" tput_per_s)"
     put tput_iso_per_s "$(get "$D/tput_iso.out" tput_per_s)"
     put cmd_per_s "$(get "$D/cmd.out" cmd_per_s)"
+    put cmd_task_cpu_us "$(get "$D/cmd.out" cmd_task_cpu_us)"
 
     # the burst: BURST_N no-op tasks submitted at once, then all waited for;
     # the controller's peak RSS over it (VmHWM, reset just before: clear_refs 5)

@@ -220,7 +220,7 @@ static int cmd_rtt (int lb, int inl, const char *lib, long n, int split)
 static int run_pipelined (zpar_client_t *c, zpar_task_t *t, long n, long batch, const char *key)
 {
     zpar_future_t **fs = calloc (batch, sizeof (*fs));
-    double tmo = phase_timeout (), t0 = now (), el;
+    double tmo = phase_timeout (), t0 = now (), el, cpu = 0;
     long failed = 0, done = 0;
     zpar_error_t err;
 
@@ -241,6 +241,8 @@ static int run_pipelined (zpar_client_t *c, zpar_task_t *t, long n, long batch, 
         }
         for (long i = 0; i < k; i++) {
             const zpar_result_t *r = zpar_future_result (fs[i]);
+            if (r)
+                cpu += zpar_result_cpu (r);
             if (!r || zpar_result_status (r) != ZPAR_STATUS_OK) {
                 if (failed++ == 0)
                     fprintf (stderr, "zpar-bench: %s: task failed: %s %s\n", key,
@@ -255,6 +257,8 @@ static int run_pipelined (zpar_client_t *c, zpar_task_t *t, long n, long batch, 
     printf ("%s_per_s %.0f\n", key, n / el);
     printf ("%s_seconds %.3f\n", key, el);
     printf ("%s_failed %ld\n", key, failed);
+    /* the tasks' own CPU (their results' user + system), per task */
+    printf ("%s_task_cpu_us %.1f\n", key, cpu * 1e6 / (double)n);
     free (fs);
     return failed ? 1 : 0;
 }

@@ -174,6 +174,7 @@ zpar_sched_lb_t *zpar__sched_lb_create (unsigned hwm, zpar_sched_lb_free_f free_
     if (!(s = calloc (1, sizeof (*s))))
         return NULL;
     s->hwm = hwm ? hwm : ZPAR_SCHED_LB_DEFAULT_HWM;
+    s->low = s->hwm >= 8 ? s->hwm / 2 : s->hwm;
     s->free_f = free_f;
     s->free_arg = arg;
     if (!(s->idle = calloc (s->hwm, sizeof (*s->idle))) || !(s->queued = zpar__idmap_create ()) ||

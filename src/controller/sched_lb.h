@@ -155,6 +155,12 @@ void zpar__sched_lb_destroy (zpar_sched_lb_t *s);
 
 unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
 
+/* The low mark: an engine that had hwm tasks outstanding takes untargeted
+ * tasks again when it has fewer than low, and is then given up to hwm
+ * (default hwm / 2 from a hwm of 8, else hwm: no hysteresis).  low is
+ * clamped to 1..hwm; 0 or hwm turns the hysteresis off. */
+void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low);
+
 /* What engine holds, before its engine_up (the hub's "res"): its core
  * count (0: 1) and its SLOT string (proto_task.h), whose HOST groups the
  * engines of a node.  Absent: one core, a node of its own.  -1 EINVAL

@@ -89,6 +89,8 @@ static void ready_again (zpar_sched_lb_t *s, uint32_t eid)
     if (e->waiting && s->nwaiting)
         s->nwaiting--;
     e->waiting = 0;
+    if (s->gang)
+        zpar__gang_engine_idle (s, eid); /* a resource task may start on it */
     zpar__lb_idle_push (s, eid);
     zpar__lb_unpark_all (s);
 }

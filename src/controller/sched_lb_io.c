@@ -605,6 +605,12 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         zpar__errprintf (err, "cannot create the scheduling policy: %s", strerror (errno));
         goto error;
     }
+    {
+        /* ZPAR_HWM_LOW: the refill mark (sched_lb.h); 0 = refill per task */
+        const char *env = getenv ("ZPAR_HWM_LOW");
+        if (env && *env)
+            zpar__sched_lb_set_low (io->policy, (unsigned)atoi (env));
+    }
     if (!(io->signer = zpar__signer_create (key, 0)) || !(io->scratch = zpar__msg_create (0)) ||
         (!zpar__no_engine_batch () && !(io->batch = zpar__batch_create ())) ||
         !(io->routes = zpar__routes_create ()) || !(io->reactor = zpar__reactor_create ())) {

@@ -140,13 +140,29 @@ int zpar__lb_engine_ok_for (const lbtask_t *t, uint32_t eid)
 /* Engines with spare capacity sit in one stack per outstanding count
  * (level 0: idle, ..., hwm-1), so the least-loaded engine is found in
  * O(1).  Entries are validated lazily: an engine's in_idle records the
- * level of its live entry (level + 1; 0 = none), older entries are stale. */
+ * level of its live entry (level + 1; 0 = none), older entries are stale.
+ *
+ * An engine that was full (hwm outstanding) takes untargeted tasks again
+ * once it is below the low mark, and is then filled up to hwm: at
+ * saturation it gets hwm - low + 1 tasks in one batch instead of one
+ * message per result (a wake-up of the scheduler's I/O thread, the
+ * engine's I/O thread and its main thread per task).  It still holds at
+ * least low - 1 tasks it has not started, and an engine below the mark
+ * takes tasks as before, so a lone task goes at once. */
 void zpar__lb_idle_push (zpar_sched_lb_t *s, uint32_t eid)
 {
     lbengine_t *e = &s->engines[eid];
     unsigned lvl = e->outstanding;
     idlestack_t *st;
-    if (!e->alive || e->waiting || lvl >= s->hwm || e->in_idle == (int)lvl + 1 || e->held)
+    if (lvl >= s->hwm) {
+        e->filling = 0;
+        return;
+    }
+    if (lvl < s->low)
+        e->filling = 1;
+    else if (!e->filling)
+        return;
+    if (!e->alive || e->waiting || e->in_idle == (int)lvl + 1 || e->held)
         return;
     st = &s->idle[lvl];
     if (st->n == st->cap) {
@@ -235,6 +251,18 @@ int zpar__lb_park_del (zpar_sched_lb_t *s, lbtask_t *t)
 unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s)
 {
     return s ? s->hwm : 0;
+}
+
+void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low)
+{
+    if (!s)
+        return;
+    s->low = low && low < s->hwm ? low : s->hwm;
+    /* engines between the marks now: as if refilling (no task is held back) */
+    for (uint32_t eid = 1; eid < s->nengines; eid++) {
+        s->engines[eid].filling = 1;
+        zpar__lb_idle_push (s, eid);
+    }
 }
 
 unsigned zpar__sched_lb_waiting_engines (const zpar_sched_lb_t *s)

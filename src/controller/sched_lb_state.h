@@ -59,7 +59,8 @@ typedef struct {
     unsigned nout;
     unsigned outcap;
     unsigned outstanding;
-    int held; /* held or reserved by a resource task: no plain task (sched_gang.c) */
+    int filling; /* has been below the low mark since it was last full */
+    int held;    /* held or reserved by a resource task: no plain task (sched_gang.c) */
 } lbengine_t;
 
 typedef struct {
@@ -81,6 +82,7 @@ typedef struct waiter {
 
 struct zpar_sched_lb {
     unsigned hwm;
+    unsigned low; /* a full engine takes tasks again below this (hwm/2 from 8) */
     zpar_sched_lb_free_f free_f;
     void *free_arg;
 

@@ -115,6 +115,10 @@ int zpar__spec_want_string (ctx_t *c, yaml_node_t *n, const char *what);
  * template on the parameters whose value for the first point must be
  * valid.  0 / -1 (failed through zpar__spec_fail). */
 int zpar__spec_load_res (ctx_t *c, yaml_node_t *n, int i);
+/* spec_mpi.c: the mpi-launcher: key from node v (srun, mpirun or auto),
+ * added to env: as ZPAR_MPI_LAUNCHER (env: must not set it too; call
+ * after env: is loaded).  0 / -1 (failed through zpar__spec_fail). */
+int zpar__spec_load_mpi_launcher (ctx_t *c, yaml_node_t *v);
 /* The placeholder values of s's first point, in the order of s->names,
  * for checking a template on it: *vals (calloc'd, free()) points into the
  * iterator returned (destroy it after the last use) and into idx (room

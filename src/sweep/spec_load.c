@@ -26,10 +26,11 @@
 #include "estimate.h"
 
 static const char *top_keys[] = {
-    "name",     "description", "command",     "shell",          "params",     "combine", "exclude",
-    "retries",  "timeout",     "env",         "workdir",        "output",     "stdout",  "stderr",
-    "resubmit", "estimate",    "estimate-by", "stop-signal",    "stop-grace", "cores",   "gpus",
-    "memory",   "ranks",       "nodes",       "ranks-per-node",
+    "name",           "description",  "command",  "shell",    "params",      "combine",
+    "exclude",        "retries",      "timeout",  "env",      "workdir",     "output",
+    "stdout",         "stderr",       "resubmit", "estimate", "estimate-by", "stop-signal",
+    "stop-grace",     "cores",        "gpus",     "memory",   "ranks",       "nodes",
+    "ranks-per-node", "mpi-launcher",
 };
 enum {
     K_NAME,
@@ -52,7 +53,8 @@ enum {
     K_STOP_SIGNAL,
     K_STOP_GRACE,
     K_CORES, /* .. K_CORES + ZPAR_SWEEP_NRES - 1: zpar__sweep_res_keys */
-    K_COUNT = K_CORES + ZPAR_SWEEP_NRES
+    K_MPI_LAUNCHER = K_CORES + ZPAR_SWEEP_NRES,
+    K_COUNT
 };
 
 /* --- templates ---------------------------------------------------------- */
@@ -464,6 +466,8 @@ static int load_root (ctx_t *c, yaml_node_t *root)
     if (load_command (c, k[K_COMMAND]) < 0)
         return -1;
     if (k[K_ENV] && load_env (c, k[K_ENV]) < 0)
+        return -1;
+    if (k[K_MPI_LAUNCHER] && zpar__spec_load_mpi_launcher (c, k[K_MPI_LAUNCHER]) < 0)
         return -1;
     if (k[K_WORKDIR]) {
         if (!(s->workdir = compile_path (c, k[K_WORKDIR], "workdir")))

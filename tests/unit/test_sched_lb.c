@@ -313,6 +313,24 @@ static const case_t cases[] = {
       S_RES (2, 1, OK, DELIVER, ""), S_RES (3, 1, OK, DELIVER, ""), S_DUPS (0, 0),
       S_STATS (0, 0, 0, 0), S_AGAIN (7, "", -1), S_DOWN (1, "", 0), S_AGAIN (1, "", -1),
       S_AGAIN (0, "", -1)}},
+    {"refill from the low mark: a full engine (hwm 8) takes tasks again below 4, then up to 8 in "
+     "one round; below the mark a task goes at once",
+     8,
+     {S_UP (1, ""), S_SUB (1, "d1@1"), S_SUB (2, "d2@1"), S_SUB (3, "d3@1"), S_SUB (4, "d4@1"),
+      S_SUB (5, "d5@1"), S_SUB (6, "d6@1"), S_SUB (7, "d7@1"), S_SUB (8, "d8@1"), S_SUB (9, ""),
+      S_SUB (10, ""), S_SUB (11, ""), S_SUB (12, ""), S_SUB (13, ""), S_SUB (14, ""),
+      /* 7, 6, 5, 4 outstanding: nothing yet */
+      S_RES (1, 1, OK, DELIVER, ""), S_RES (2, 1, OK, DELIVER, ""), S_RES (3, 1, OK, DELIVER, ""),
+      S_RES (4, 1, OK, DELIVER, ""),
+      /* 3: filled up to 8 at once */
+      S_RES (5, 1, OK, DELIVER, "d9@1 d10@1 d11@1 d12@1 d13@1"), S_STATS (1, 0, 0, 8),
+      S_RES (6, 1, OK, DELIVER, ""), S_RES (7, 1, OK, DELIVER, ""), S_RES (8, 1, OK, DELIVER, ""),
+      S_RES (9, 1, OK, DELIVER, ""), S_RES (10, 1, OK, DELIVER, "d14@1"),
+      /* below the mark and not full: each new task goes at once */
+      S_SUB (15, "d15@1"), S_SUB (16, "d16@1"), S_SUB (17, "d17@1"), S_SUB (18, "d18@1"),
+      /* full again: the next waits; a second engine, idle, takes it */
+      S_SUB (19, ""), S_UP (2, "d19@2"), S_SUB (20, "d20@2"), S_RES (11, 1, OK, DELIVER, ""),
+      S_STATS (0, 0, 0, 9)}},
 };
 
 /* ------------------------------------------------------------ harness */
