@@ -122,6 +122,7 @@ run_job () {
         cat "$ZT_TMP/$rj_name.out"
         return 1
     fi
+    sleep 1 # the two results on their way to the runner
     kill -TERM $rj_pid
     wait $rj_pid
     rj_rc=$?
