@@ -435,21 +435,11 @@ static int on_steal (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_m
 static int on_interrupt (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
                          const zpar_proto_control_t *c)
 {
-    int did;
-    if (c->only_task) {
-        /* that task only, if it is the one running here, stopped as its
-         * timeout would (zpar_client_stop); nothing else is touched */
-        did = tr->cur && !tr->cur_inline && tr->cur->t.h.task.v == c->only_task &&
-              zpar__runner_stop (tr->runner, "stopped on request") == 0;
-        if (did)
-            zpar__info ("stopping task %u.%u on request", zpar__tid_client (tr->cur->t.h.task).v,
-                        zpar__tid_seq (tr->cur->t.h.task));
-        reply (tr, q, m, c, did ? 1 : 0);
-        return 0;
-    }
-    did = zpar__runner_interrupt (tr->runner, INTERRUPT_GRACE_MS) == 0;
+    int did = c->only_task ? tr->cur && !tr->cur_inline && tr->cur->t.h.task.v == c->only_task &&
+                                 zpar__runner_stop (tr->runner, "stopped on request") == 0
+                           : zpar__runner_interrupt (tr->runner, INTERRUPT_GRACE_MS) == 0;
     if (did)
-        zpar__info ("interrupting the running task");
+        zpar__info (c->only_task ? "stopping the running task" : "interrupting the running task");
     reply (tr, q, m, c, did ? 1 : 0);
     return 0;
 }

@@ -342,7 +342,9 @@ nomem:
 /* The job's state as squeue reports it ("RUNNING", ...) into state. */
 static int slurm_state (const char *id, int all, char *state, size_t size, zpar_error_t *err)
 {
-    char *const argv[] = {"squeue", "-h", "-j", (char *)id, "-o", "%T", NULL};
+    /* the reason tells a job ending at its time limit (TimeLimit) from one
+     * cancelled (None): both are COMPLETING when the signal comes */
+    char *const argv[] = {"squeue", "-h", "-j", (char *)id, "-o", "%T|%r", NULL};
     char *const argv_all[] = {"squeue", "-h", "-t", "all", "-j", (char *)id, "-o", "%T", NULL};
     if (zpar__resubmit_run (all ? argv_all : argv, NULL, state, size, err) < 0)
         return -1;

@@ -7,9 +7,10 @@
  * ends, what it did (points succeeded and failed in the job, points left,
  * how it ended, the continuation it submitted).  With a resubmit limit, a
  * run that ends because the allocation's time is up (the runner's "time is
- * up" status ZPAR_SWEEP_EXIT_TIME_UP, or SIGTERM while the job is still running -- Slurm state
- * RUNNING or SIGNALING, PBS state R: Slurm's --signal, PBS's walltime
- * warning) with points left submits the next job of the
+ * up" status ZPAR_SWEEP_EXIT_TIME_UP, or SIGTERM while the job is still
+ * running -- Slurm state RUNNING or SIGNALING, or COMPLETING for reason
+ * TimeLimit (ended by Slurm at its limit); PBS state R: Slurm's --signal,
+ * PBS's walltime warning) with points left submits the next job of the
  * chain before it exits:
  *
  *   Slurm: sbatch --dependency=afterany:$SLURM_JOB_ID of the job's own

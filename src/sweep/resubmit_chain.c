@@ -203,14 +203,32 @@ int zpar__resubmit_end (zpar_resubmit_t *rs, zpar_journal_t *j, zpar_run_end_t h
     if (w == 1) {
         /* still running? (scancel marks the job cancelled before it signals) */
         if (zpar__resubmit_state (rs->kind, rs->job, 0, state, sizeof (state), &e) < 0) {
-            snprintf (why, sizeof (why), "cannot learn the job's state (%s)", e.text);
-            w = -1;
-        } else if (rs->kind == ZPAR_BATCH_SLURM && strcmp (state, "RUNNING") != 0 &&
-                   strcmp (state, "SIGNALING") != 0) {
-            /* SIGNALING: Slurm is delivering the job's --signal */
-            snprintf (why, sizeof (why), "the job is %s, not RUNNING (cancelled?)",
-                      state[0] ? state : "gone");
-            w = -1;
+            /* (Slurm ending the job signals every process of it, squeue
+             * too): the continuation submitted at the start is kept -- it
+             * runs nothing if this job turns out cancelled (begin) */
+            if (rs->early[0])
+                say (log,
+                     "cannot learn the job's state (%s): keeping job %s, which runs nothing "
+                     "if this job was cancelled",
+                     e.text, rs->early);
+            else {
+                snprintf (why, sizeof (why), "cannot learn the job's state (%s)", e.text);
+                w = -1;
+            }
+        } else if (rs->kind == ZPAR_BATCH_SLURM) {
+            /* SIGNALING: Slurm is delivering the job's --signal; a job
+             * ending at its time limit is COMPLETING for reason TimeLimit,
+             * a cancelled one for reason None */
+            char *bar = strchr (state, '|');
+            const char *reason = bar ? bar + 1 : "";
+            if (bar)
+                *bar = '\0';
+            if (strcmp (state, "RUNNING") != 0 && strcmp (state, "SIGNALING") != 0 &&
+                strcmp (reason, "TimeLimit") != 0) {
+                snprintf (why, sizeof (why), "the job is %s, not RUNNING (cancelled?)",
+                          state[0] ? state : "gone");
+                w = -1;
+            }
         } else if (rs->kind == ZPAR_BATCH_PBS && strcmp (state, "R") != 0) {
             snprintf (why, sizeof (why), "the job is in state %s, not R (deleted?)", state);
             w = -1;

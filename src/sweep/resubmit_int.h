@@ -21,6 +21,7 @@ int zpar__resubmit_submit (zpar_batch_kind_t kind, const char *job, char *next, 
 
 /* The job's state: Slurm's name ("RUNNING", "CANCELLED"...; all: also a
  * job that has ended, `squeue -t all`; "" when Slurm no longer knows it),
+ * followed by "|" and Slurm's reason unless all ("COMPLETING|TimeLimit");
  * PBS's letter ("R", ...).  0 / -1 with err. */
 int zpar__resubmit_state (zpar_batch_kind_t kind, const char *job, int all, char *state,
                           size_t size, zpar_error_t *err);

@@ -33,6 +33,7 @@ cat >"$B/squeue" <<'EOF'
 echo "squeue $*" >>"$CALLS"
 case "$*" in
 *"-t all"*) echo "${FAKE_PREV_STATE:-COMPLETED}" ;; # the job before (it has ended)
+*"%T|%r"*) echo "${FAKE_STATE:-RUNNING}|${FAKE_REASON:-None}" ;;
 *) echo "${FAKE_STATE:-RUNNING}" ;;
 esac
 EOF
@@ -121,6 +122,7 @@ run_job () {
         cat "$ZT_TMP/$rj_name.out"
         return 1
     fi
+    sleep 1 # the two results on their way to the runner
     kill -TERM $rj_pid
     wait $rj_pid
     rj_rc=$?
@@ -134,7 +136,7 @@ export SBATCH_SIGNAL=TERM@5
 test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=afterany of its own script' '
 	run_job j777 777 --resubmit=2 &&
 	expect_eq "exit status" 143 $rj_rc &&
-	expect_grep "^squeue -h -j 777 -o %T$" "$CALLS" &&
+	expect_grep "^squeue -h -j 777 -o %T\|%r$" "$CALLS" &&
 	expect_grep "^scontrol write batch_script 777 -$" "$CALLS" &&
 	expect_grep "^sbatch --parsable --dependency=afterany:777 --kill-on-invalid-dep=yes --job-name=long sweep --partition=debug --chdir=$W --time=00:01:00 --nodes=1 --ntasks=3 --output=$W/job-%j.out " "$CALLS" &&
 	expect_grep "srun zpar run --sweep" "$CALLS.script" &&
@@ -142,7 +144,7 @@ test_expect_success 'stopped by SIGTERM with points left: sbatch --dependency=af
 	expect_grep "[0-9]+ points left: job 778 \(submitted at the start\) continues when job 777 ends \(continuation 1 of at most 2\)" "$ZT_TMP/j777.out" &&
 	expect_no_grep "^scancel" "$CALLS" &&
 	expect_eq "sbatch calls" 1 "$(grep -c "^sbatch" "$CALLS")" &&
-	test "$(grep -n "^sbatch" "$CALLS" | cut -d: -f1)" -lt "$(grep -n "^squeue -h -j 777 -o %T" "$CALLS" | cut -d: -f1)"
+	test "$(grep -n "^sbatch" "$CALLS" | cut -d: -f1)" -lt "$(grep -n "^squeue -h -j 777 -o %T|%r" "$CALLS" | cut -d: -f1)"
 '
 
 test_expect_success 'the continuation sees none of the old job'"'"'s variables' '
@@ -181,6 +183,12 @@ j = json.load(open(\"st.json\"))[\"jobs\"][-1]
 print(j)
 assert j[\"job\"] == \"779\" and j[\"next_job\"] is None and j[\"outcome\"] == \"signal 15\", j
 "
+'
+
+test_expect_success 'killed at its time limit (COMPLETING, reason TimeLimit): the continuation stays' '
+	fresh && FAKE_STATE=COMPLETING FAKE_REASON=TimeLimit run_job j784 784 --resubmit &&
+	expect_no_grep "^scancel" "$CALLS" &&
+	expect_grep "job 778 \(submitted at the start\) continues when job 784 ends" "$ZT_TMP/j784.out"
 '
 
 test_expect_success 'no point ended in the job: its continuation is cancelled' '

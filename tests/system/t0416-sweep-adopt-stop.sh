@@ -10,7 +10,10 @@
 # cluster (`zpar cluster start`); the next run, with --end-time +12 and a
 # 4 s margin, adopts them (its stop time is about 7 s later).  Each point
 # writes "start", then "usr1" when it gets SIGUSR1 (and exits), "end" if
-# it was never stopped.
+# it was never stopped.  (On a machine so loaded that an engine fences
+# itself -- no heartbeat for seconds -- that engine kills its point with
+# SIGKILL first: so at least one of the two must show "usr1", and none
+# "end".)
 LIBDIR=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$LIBDIR/sharness-lite.sh"
 zt_require_zpar
@@ -69,7 +72,9 @@ test_expect_success 'the next run with an end adopts them and stops them at its 
 	expect_eq "exit status (time is up, points left)" 75 $rc &&
 	expect_grep "2 points submitted by an earlier run were taken over" run2.log &&
 	expect_grep "time is up: 2 points left for the next job \(2 interrupted at the end, 0 not heard of since" run2.log &&
-	expect_eq "markers" "start usr1 start usr1" "$(cat "$W"/m/0 "$W"/m/1 | tr "\n" " " | sed "s/ $//")" &&
+	! grep -q end "$W"/m/0 "$W"/m/1 &&
+	n=$(cat "$W"/m/0 "$W"/m/1 | grep -c usr1) && echo "points that got the stop signal: $n of 2" &&
+	test "$n" -ge 1 &&
 	test "$(states | grep -c "pending interrupted: the allocation ends")" = 2 &&
 	awk -v a="$t0" -v b="$t1" "BEGIN { exit !(b - a < 12) }"
 '

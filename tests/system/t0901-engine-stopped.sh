@@ -80,15 +80,19 @@ test_expect_success 'it is given new tasks (targeted at it, and load-balanced)' 
 
 test_expect_success 'a task running on an engine stopped past the death limit runs once' '
 	: >runs && : >side &&
-	T=$(zt_timeout 20 $ZPAR submit --retries 2 -- sh -c \
-		"echo \$\$ >>$ZT_TMP/runs; sleep 6; echo done \$\$ >>$ZT_TMP/side") &&
+	T=$(zt_timeout 60 $ZPAR submit --retries 2 -- sh -c \
+		"echo \$\$ >>$ZT_TMP/runs; sleep 6; echo done \$\$ >>$ZT_TMP/side") ||
+	{ echo "the submit did not answer"; false; } &&
 	echo $T >t.id &&
-	wait_for 20 "test -s runs" &&
+	wait_for 40 "test -s runs" ||
+	{ echo "the task did not start"; "$TC" engines; false; } &&
 	first=$(head -n 1 runs) &&
+	rm -f victim.pid &&
 	for e in $(cat e1.pid) $(cat e2.pid); do
-		desc_of $e | grep -qx "$first" && echo $e >victim.pid
+		if desc_of $e | grep -qx "$first"; then echo $e >victim.pid; fi
 	done &&
-	test -s victim.pid &&
+	test -s victim.pid ||
+	{ echo "task shell $first: no engine is its ancestor (ended already?)"; ps -o pid,ppid,etime,args -p "$first"; false; } &&
 	echo "task shell $first runs on engine pid $(cat victim.pid)" &&
 	stop_until_dead $(cat victim.pid) &&
 	wait_for 20 "test \$(wc -l <runs) -ge 2" &&

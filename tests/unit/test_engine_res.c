@@ -361,9 +361,15 @@ static void test_apply (void)
         pl = zpar__engine_res_plan (slots, 1, 64ull << 20, NULL, &self1, &err);
         rc = pl ? apply_in_child (pl, cpu, 0, &e) : -1;
         ok (rc == 0, "child bound to cpu %d only, RLIMIT_DATA 64 MiB (child said %d)", cpu, rc);
+#if defined(__SANITIZE_ADDRESS__)
+        /* AddressSanitizer's allocator maps far more than 64 MiB before the
+         * limit is set, and aborts instead of returning NULL */
+        ok (1, "# SKIP the memory limit under AddressSanitizer");
+#else
         rc = pl ? apply_in_child (pl, -1, 256u << 20, &e) : -1;
         ok (rc == 0, "child: 256 MiB beyond a 64 MiB limit cannot be allocated (child said %d)",
             rc);
+#endif
         zpar__engine_res_plan_destroy (pl);
         pl = zpar__engine_res_plan (slots, 1, 0, NULL, &self1, &err);
         rc = pl ? apply_in_child (pl, -1, 256u << 20, &e) : -1;

@@ -144,6 +144,17 @@ static void test_memory (void)
     const zpar_run_result_t *res;
     zpar_run_spec_t s;
 
+#if defined(__SANITIZE_ADDRESS__)
+    /* the hog is this program: AddressSanitizer's allocator has mapped more
+     * than the limits below before they are set, and aborts instead of
+     * returning NULL */
+    ok (1, "# SKIP memory limits under AddressSanitizer");
+    (void)argv;
+    (void)slots;
+    (void)res;
+    (void)s;
+    return;
+#endif
     s = cmd (argv, slots, 1, 64ull << 20);
     res = run (&s);
     ok (res && res->status == ZPAR_STATUS_FAILED && res->exit_code == 3 && res->err.len &&
