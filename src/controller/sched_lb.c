@@ -569,7 +569,10 @@ int zpar__sched_lb_next_action (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
     }
     if (zpar__lb_act_pop (s, act))
         return 1;
-    if (__builtin_expect (s->gang_active, 0) && zpar__gang_next (s, act))
+    /* paused (a send failed on a reachable engine): resource tasks wait
+     * for the next change too, or a task whose send keeps failing would be
+     * placed again at once, for ever */
+    if (__builtin_expect (s->gang_active, 0) && !s->paused && zpar__gang_next (s, act))
         return 1;
     if (dispatch_one (s, act))
         return 1;

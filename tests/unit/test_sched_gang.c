@@ -434,6 +434,31 @@ static void test_adopt (void)
         got);
 }
 
+/* A resource task whose send fails on a reachable engine (its body with
+ * the slots too large, no memory): the policy pauses as for a plain task,
+ * instead of placing it again on the same set at once, for ever. */
+static void test_send_failed (void)
+{
+    zpar_resources_t r2 = {.cores = 2};
+    uint32_t set[64];
+    unsigned n;
+    fresh (1);
+    for (uint32_t e = 1; e <= 4; e++)
+        up (e, "a", 1, "-", 1u << 30);
+    drain ();
+    sub (1, &r2, 0, 1);
+    drain ();
+    ok (set_of (1, set, &n) && n == 2, "a 2-core task placed (%s)", got);
+    ok (zpar__sched_lb_dispatch_failed (s, T (1), E (set[0]), 0, now) == 0,
+        "its send failed, the engine reachable");
+    drain ();
+    ok (strstr (got, "d1@") == NULL, "not placed again at once: the policy waits (%s)", got);
+    up (5, "a", 1, "-", 1u << 30);
+    drain ();
+    ok (set_of (1, set, &n) && n == 2 && strstr (strstr (got, "d1@") + 1, "d1@") == NULL,
+        "an engine coming up: placed once more, once (%s)", got);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -445,6 +470,7 @@ int main (void)
     test_backfill ();
     test_deaths ();
     test_adopt ();
+    test_send_failed ();
     zpar__sched_lb_destroy (s);
     return done_testing ();
 }
