@@ -466,7 +466,9 @@ static int unhex (char c)
 
 char *zpar__wireup_pmi2_fetch (zpar_wireup_t *w, zpar_error_t *err)
 {
-    char key[64], val[PMI2_CHUNK + 16];
+    /* a value longer than a chunk does not fit val (zpar__wireup_pmi2_field
+     * fails), so each chunk decodes to at most PMI2_CHUNK bytes of blob */
+    char key[64], val[PMI2_CHUNK + 1];
     char *blob = NULL;
     size_t len = 0;
     int n;

@@ -341,6 +341,30 @@ int main (void)
     test_mapping ();
     test_exchange (0);
     test_exchange (1);
+    /* a chunk longer than the publisher ever writes (a buggy or hostile
+     * server, another process of the job putting the key): refused, not
+     * decoded past the blob's room */
+    {
+        srv_t s = {.mapping = "(vector,(0,2,2))"};
+        pthread_t t;
+        zpar_error_t err = {{0}};
+        int fd;
+        kvs.n = 2;
+        snprintf (kvs.key[0], sizeof (kvs.key[0]), "%s.n", ZPAR_WIREUP_PMIX_KEY);
+        snprintf (kvs.val[0], sizeof (kvs.val[0]), "1");
+        snprintf (kvs.key[1], sizeof (kvs.key[1]), "%s.0", ZPAR_WIREUP_PMIX_KEY);
+        memset (kvs.val[1], 'A', 415);
+        kvs.val[1][415] = '\0';
+        fd = srv_start (&s, &t, 1, 2);
+        zpar_wireup_t *w = create (5000, &err);
+        char *got = w ? zpar__wireup_fetch (w, &err) : NULL;
+        ok (w && !got, "a 415-byte chunk (the publisher writes at most 400) is refused (%s)",
+            got ? "fetched" : err.text);
+        free (got);
+        zpar__wireup_destroy (w);
+        (void)fd;
+        srv_stop (&s, t, -1);
+    }
     test_fallback (SRV_REFUSE, "server refuses PMI-2", "refused PMI-2");
     test_fallback (SRV_SILENT, "server never answers", "no answer to init");
     test_fallback (SRV_FULLINIT_RC, "fullinit rc=-1", "no;such rank");
