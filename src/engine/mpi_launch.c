@@ -106,10 +106,10 @@ static char *rank_wrapper (char *const *envp)
             snprintf (cand, sizeof (cand), "%s/zpar-rank", exe);
             if (access (cand, X_OK) == 0)
                 return strdup (cand);
+            /* exe is now the directory: next round, its parent if it is
+             * libtool's .libs */
             if (!(slash = strrchr (exe, '/')) || strcmp (slash + 1, ".libs") != 0)
                 break;
-            /* strip ".libs" next round: exe ends at the directory */
-            strcat (exe, "/x");
         }
     }
     return strdup ("zpar-rank");
