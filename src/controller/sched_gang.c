@@ -232,6 +232,7 @@ void zpar__gang_ready (zpar_sched_lb_t *s, lbtask_t *t)
         }
     }
     if (!g || g->nq == g->qcap) {
+        zpar__gang_task_free (t->gang);
         t->gang = NULL; /* so that make_ready does not come back here */
         zpar__lb_fail_task (s, t, ZPAR_STATUS_ERROR, "scheduler out of memory");
         return;
