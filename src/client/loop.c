@@ -83,14 +83,31 @@ static void on_notify (zpar_client_t *c, zpar_msg_t *m)
     else if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED)
         zpar__client_window_engine (c, engine, 0);
     if (n.event == ZPAR_NOTIFY_DIED || n.event == ZPAR_NOTIFY_UNREGISTERED) {
-        size_t pos = 0;
-        zpar_future_t *f;
+        uint64_t ids[64];
+        size_t k;
         char text[128];
         snprintf (text, sizeof (text), "engine %u died while this task was on it", engine);
-        while ((f = zpar__idmap_next (c->futures, &pos, NULL)))
-            if (!f->result && f->engine && f->engine == engine)
-                zpar__client_complete (
-                    c, f, zpar__result_make (f->id, f->engine, ZPAR_STATUS_ENGINE_DIED, text));
+        /* found first, completed after: completing runs the program's done
+         * callback, which may destroy or submit futures, and so change the
+         * map under a walk (a completed future no longer matches: the
+         * walks end) */
+        size_t done;
+        do {
+            size_t pos = 0;
+            zpar_future_t *f;
+            k = done = 0;
+            while (k < 64 && (f = zpar__idmap_next (c->futures, &pos, NULL)))
+                if (!f->result && !f->err_no && f->engine && f->engine == engine)
+                    ids[k++] = f->id;
+            for (size_t i = 0; i < k; i++)
+                if ((f = zpar__idmap_get (c->futures, ids[i])) && !f->result && !f->err_no) {
+                    zpar__client_complete (
+                        c, f, zpar__result_make (f->id, f->engine, ZPAR_STATUS_ENGINE_DIED, text));
+                    /* the callback may have destroyed it: look again */
+                    f = zpar__idmap_get (c->futures, ids[i]);
+                    done += !f || f->result;
+                }
+        } while (k == 64 && done > 0);
     }
     if (c->ev_cb && (ev = zpar__notify_event_name (n.event)))
         c->ev_cb (c->ev_arg, (zpar_engine_id_t){engine}, ev);

@@ -222,13 +222,15 @@ int zpar__client_doubt (zpar_client_t *c, zpar_future_t *f, zpar_result_t *r)
 
 uint64_t zpar__client_doubt_tick (zpar_client_t *c, uint64_t now)
 {
-    uint64_t next = UINT64_MAX;
-    size_t pos = 0;
+    uint64_t next = UINT64_MAX, ids[64];
+    size_t pos = 0, k = 0;
     zpar_future_t *f;
     if (!c->ndoubt)
         return next;
+    /* the due ones found first, decided after: completing runs the
+     * program's done callback, which may destroy or submit futures, and so
+     * change the map under a walk */
     while ((f = zpar__idmap_next (c->futures, &pos, NULL))) {
-        zpar_result_t *r;
         if (!f->doubt)
             continue;
         if (now < f->doubt_until_us || c->lost || c->rereg_us ||
@@ -239,6 +241,16 @@ uint64_t zpar__client_doubt_tick (zpar_client_t *c, uint64_t now)
                 next = due;
             continue;
         }
+        if (k == 64) {
+            next = now; /* more are due: the next tick at once */
+            break;
+        }
+        ids[k++] = f->id;
+    }
+    for (size_t i = 0; i < k; i++) {
+        zpar_result_t *r;
+        if (!(f = zpar__idmap_get (c->futures, ids[i])) || !f->doubt)
+            continue;
         r = f->doubt;
         f->doubt = NULL;
         c->ndoubt--;
