@@ -15,10 +15,10 @@
  * switches (from /proc/self/task) and prints, as "key value" lines:
  * tasks, seconds, per_s, failed, and client_cpu_us / client_cs (whole
  * process, per task), and for command tasks task_cpu_us: the commands'
- * own CPU per task (user + system from the results, wait4's rusage).  When $LOWRATE_MARK is a path, it creates
- * MARK.start before the phase and waits for MARK.go (the script has taken
- * its snapshot of the controller and engines), and MARK.end after it.  Every wait is bounded
- * (60 s per task).  Not a test: a tool for doc/benchmarks.md.
+ * own CPU per task (user + system from the results, wait4's rusage).  When $LOWRATE_MARK is a path,
+ * it creates MARK.start before the phase and waits for MARK.go (the script has taken its snapshot
+ * of the controller and engines), and MARK.end after it.  Every wait is bounded (60 s per task).
+ * Not a test: a tool for doc/benchmarks.md.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
