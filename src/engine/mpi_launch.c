@@ -25,7 +25,9 @@ static int has_prefix (const char *s, const char *p)
     return strncmp (s, p, strlen (p)) == 0;
 }
 
-int zpar__mpi_env_scrubbed (const char *e, int srun)
+/* 1 for the variables by which a launcher tells a process its place in
+ * a parallel job (mpi_launch.h, "Environment") */
+static int wireup_var (const char *e)
 {
     static const char *const drop[] = {
         "PMIX_", "PMI_", "PMI2_", "PRTE_", "HYDI_", "MPI_LOCALRANKID=", "MPI_LOCALNRANKS="};
@@ -47,8 +49,14 @@ int zpar__mpi_env_scrubbed (const char *e, int srun)
         for (size_t i = 0; i < sizeof (ompi_own) / sizeof (ompi_own[0]); i++)
             if (has_prefix (e, ompi_own[i]))
                 return 1;
-        return 0;
     }
+    return 0;
+}
+
+int zpar__mpi_env_scrubbed (const char *e, int srun)
+{
+    if (wireup_var (e))
+        return 1;
     if (has_prefix (e, "SLURM_")) {
         if (has_prefix (e, "SLURM_CONF="))
             return 0;
@@ -57,6 +65,22 @@ int zpar__mpi_env_scrubbed (const char *e, int srun)
         return 1;
     }
     return has_prefix (e, ZPAR_MPI_MAP_VAR "=");
+}
+
+int zpar__task_env_scrubbed (const char *e)
+{
+    /* the engine's job step and its task in it; the job's own variables
+     * (SLURM_JOB_*, SLURM_NODELIST, SLURM_MEM_PER_*, ...) stay */
+    static const char *const step[] = {
+        "SLURM_STEP_",  "SLURM_STEPID=",   "SLURM_PROCID=",    "SLURM_LOCALID=",
+        "SLURM_GTIDS=", "SLURM_TASK_PID=", "SLURM_SRUN_COMM_", "SLURM_LAUNCH_NODE_IPADDR=",
+        "SLURM_PMIX"};
+    if (wireup_var (e))
+        return 1;
+    for (size_t i = 0; i < sizeof (step) / sizeof (step[0]); i++)
+        if (has_prefix (e, step[i]))
+            return 1;
+    return 0;
 }
 
 static const char *env_get (char *const *envp, const char *name)

@@ -127,4 +127,17 @@ int zpar__mpi_launch_task (unsigned ranks, const char *const *slots, size_t nslo
  * when the task is started with srun. */
 int zpar__mpi_env_scrubbed (const char *e, int srun);
 
+/* 1 if environment entry e is one the launcher of the engines set and a
+ * plain command task (no ranks) must not see, so that an MPI program run
+ * as one starts on its own (a singleton) instead of trying to join the
+ * engines' job: the wire-up variables above (PMIX_*, PMI_*, PMI2_*,
+ * PRTE_*, HYDI_*, MPI_LOCALRANKID, MPI_LOCALNRANKS, mpirun's OMPI_*), and
+ * the variables of the engine's Slurm job step and of its task in it
+ * (SLURM_STEP_*, SLURM_STEPID, SLURM_PROCID, SLURM_LOCALID, SLURM_GTIDS,
+ * SLURM_TASK_PID, SLURM_SRUN_COMM_*, SLURM_LAUNCH_NODE_IPADDR,
+ * SLURM_PMIX*: Open MPI takes SLURM_STEP_ID for a direct launch by srun).
+ * Every other SLURM_* (the job's: SLURM_JOB_ID, SLURM_JOB_NODELIST,
+ * SLURM_CPUS_ON_NODE, SLURM_MEM_PER_NODE, SLURM_CONF, ...) is kept. */
+int zpar__task_env_scrubbed (const char *e);
+
 #endif

@@ -47,15 +47,14 @@
 
 extern char **environ;
 
-int zpar__runner_build_env (char *const *add, char ***envp, const char **bad)
+int zpar__runner_build_env (char *const *add, int (*drop) (const char *), char ***envp,
+                            const char **bad)
 {
-    size_t nenv = 0, nadd = 0, k = 0;
+    size_t nenv = 0, nadd = 0, ndrop = 0, k = 0;
     char **v;
 
     *envp = environ;
-    if (!add || !add[0])
-        return 0;
-    for (; add[nadd]; nadd++) {
+    for (; add && add[nadd]; nadd++) {
         const char *eq = strchr (add[nadd], '=');
         if (!eq || eq == add[nadd]) {
             *bad = add[nadd];
@@ -63,14 +62,16 @@ int zpar__runner_build_env (char *const *add, char ***envp, const char **bad)
             return -1;
         }
     }
-    while (environ && environ[nenv])
-        nenv++;
+    for (; environ && environ[nenv]; nenv++)
+        ndrop += drop && drop (environ[nenv]);
+    if (!nadd && !ndrop)
+        return 0;
     if (!(v = malloc ((nenv + nadd + 1) * sizeof (*v))))
         return -1;
     for (size_t i = 0; i < nenv; i++) {
         const char *e = environ[i];
         size_t nl = strcspn (e, "=");
-        int overridden = 0;
+        int overridden = ndrop && drop (e);
         for (size_t j = 0; j < nadd && !overridden; j++)
             if (strncmp (add[j], e, nl) == 0 && add[j][nl] == '=')
                 overridden = 1;
@@ -310,7 +311,11 @@ int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec)
         add = zpar__engine_res_plan_env (res);
         r->mem_limit = zpar__engine_res_plan_memory (res);
     }
-    if (zpar__runner_build_env (add, &envp, &bad) < 0) {
+    /* a plain task starts outside the engines' launch: an MPI program
+     * run as one is a singleton (mpi_launch.h); an MPI task's launcher
+     * gets its own cleaning (zpar__mpi_launch_task) */
+    if (zpar__runner_build_env (add, spec->ranks ? NULL : zpar__task_env_scrubbed, &envp, &bad) <
+        0) {
         zpar__engine_res_plan_destroy (res);
         if (errno == EINVAL)
             return zpar__runner_fail_now (r, "bad environment entry '%s': give NAME=VALUE", bad);

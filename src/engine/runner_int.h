@@ -113,9 +113,12 @@ void zpar__runner_set_no_pidfd (zpar_runner_t *r, int on);
 
 /* runner_cmd.c */
 int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec);
-/* environ with the additions (overriding the same names).  *envp is
- * environ itself when there are none.  -1 EINVAL with the bad entry. */
-int zpar__runner_build_env (char *const *add, char ***envp, const char **bad);
+/* environ without the entries drop (may be NULL) says 1 for, with the
+ * additions (overriding the same names).  *envp is environ itself when
+ * nothing is dropped or added, else an array to free (its strings are
+ * environ's and add's).  -1 EINVAL with the bad entry. */
+int zpar__runner_build_env (char *const *add, int (*drop) (const char *), char ***envp,
+                            const char **bad);
 /* NULL if cwd (may be NULL) is a usable directory, else the reason in buf. */
 const char *zpar__runner_cwd_problem (const char *cwd, char *buf, size_t size);
 

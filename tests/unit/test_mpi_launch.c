@@ -244,6 +244,58 @@ static void test_env (void)
             t[i].scrubbed ? "removed" : "kept", t[i].srun ? "srun" : "mpirun");
 }
 
+/* A plain task: the wire-up and the engines' step go, the job stays. */
+static void test_task_env (void)
+{
+    static const struct {
+        const char *e;
+        int scrubbed;
+    } t[] = {
+        {"PMIX_RANK=1", 1},
+        {"PMIX_SERVER_URI41=x", 1},
+        {"PMI_RANK=1", 1},
+        {"PMI_SIZE=3", 1},
+        {"PMI2_X=1", 1},
+        {"PRTE_MCA_x=1", 1},
+        {"HYDI_CONTROL_FD=5", 1},
+        {"MPI_LOCALRANKID=0", 1},
+        {"MPI_LOCALNRANKS=2", 1},
+        {"OMPI_COMM_WORLD_RANK=0", 1},
+        {"OMPI_MCA_orte_hnp_uri=x", 1},
+        {"OMPI_MCA_ess=^singleton", 1},
+        {"OMPI_MCA_pmix=^s1", 1},
+        {"OMPI_MCA_btl=self,tcp", 0},
+        {"OMPI_ALLOW_RUN_AS_ROOT=1", 0},
+        {"SLURM_STEP_ID=0", 1},
+        {"SLURM_STEPID=0", 1},
+        {"SLURM_STEP_NUM_TASKS=3", 1},
+        {"SLURM_PROCID=1", 1},
+        {"SLURM_LOCALID=1", 1},
+        {"SLURM_GTIDS=0,1,2", 1},
+        {"SLURM_TASK_PID=77", 1},
+        {"SLURM_SRUN_COMM_PORT=1234", 1},
+        {"SLURM_LAUNCH_NODE_IPADDR=10.0.0.1", 1},
+        {"SLURM_PMIX_MAPPING_SERV=x", 1},
+        {"SLURM_PMIXP_ABORT_AGENT_PORT=1", 1},
+        {"SLURM_JOB_ID=12", 0},
+        {"SLURM_JOBID=12", 0},
+        {"SLURM_JOB_NODELIST=n[1-4]", 0},
+        {"SLURM_NODELIST=n[1-4]", 0},
+        {"SLURM_NTASKS=8", 0},
+        {"SLURM_CPUS_ON_NODE=8", 0},
+        {"SLURM_MEM_PER_NODE=4000", 0},
+        {"SLURM_CONF=/etc/slurm.conf", 0},
+        {"SLURM_MPI_TYPE=pmix", 0},
+        {"SLURMD_NODENAME=n1", 0},
+        {"ZPAR_ENGINE_ID=3", 0},
+        {"PATH=/bin", 0},
+        {"PMIXX=1", 0},
+    };
+    for (size_t i = 0; i < sizeof (t) / sizeof (t[0]); i++)
+        ok (zpar__task_env_scrubbed (t[i].e) == t[i].scrubbed, "plain task: %s %s", t[i].e,
+            t[i].scrubbed ? "removed" : "kept");
+}
+
 static void test_build (void)
 {
     zpar_mpi_slot_t s[] = {S (4, "h1", "0", "-"), S (9, "h2", "1", "-"), S (5, "h1", "1", "-"),
@@ -383,6 +435,7 @@ int main (void)
     test_map ();
     test_layout ();
     test_env ();
+    test_task_env ();
     test_build ();
     return done_testing ();
 }
