@@ -28,8 +28,8 @@ int main (int argc, char **argv)
     uint32_t engine[64];
     if (!s || n == 0)
         return 2;
-    (void)zpar__sched_lb_engine_res (s, zpar__eid (1), 1, "1 node - - 0");
-    (void)zpar__sched_lb_engine_res (s, zpar__eid (2), 1, "2 node - - 0");
+    (void)zpar__sched_lb_engine_res (s, zpar__eid (1), 1, "1 node - - 0", 0);
+    (void)zpar__sched_lb_engine_res (s, zpar__eid (2), 1, "2 node - - 0", 0);
     (void)zpar__sched_lb_engine_up (s, zpar__eid (1));
     (void)zpar__sched_lb_engine_up (s, zpar__eid (2));
     while (done < n) {

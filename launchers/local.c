@@ -224,10 +224,11 @@ static int check_children (void *arg, zpar_error_t *err)
     return -1;
 }
 
-static pid_t start_proc (const char *self, char **argv, const char *log, int tie_fd,
-                         zpar_error_t *err)
+static pid_t start_proc (const char *self, char **argv, char *const *env, const char *log,
+                         int tie_fd, zpar_error_t *err)
 {
     zpar_subproc_opts_t so = {.argv = argv,
+                              .env = env,
                               .out = log,
                               .err = log,
                               .flags = ZPAR_SUBPROC_SETSID | ZPAR_SUBPROC_STDIN_NULL,
@@ -240,7 +241,8 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
                         zpar_launch_info_t *info, zpar_error_t *err)
 {
     char self[PATH_MAX], client_path[PATH_MAX], engine_path[PATH_MAX], pids_path[PATH_MAX];
-    char log[PATH_MAX], idbuf[32], rdir[PATH_MAX];
+    char log[PATH_MAX], idbuf[32], rdir[PATH_MAX], lsize[48];
+    char *eenv[] = {lsize, NULL};
     zpar_proc_list_t l = {0};
     zpar_client_t *client = NULL;
     int fd = -1, status = 0, e, tie_w = -1, tie_r = -1;
@@ -308,7 +310,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             cargv[k++] = "--curve";
         cargv[k] = NULL;
         snprintf (log, sizeof (log), "%s/controller.log", o->dir);
-        if ((pid = start_proc (self, cargv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
+        if ((pid = start_proc (self, cargv, NULL, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
             zpar__errprintf (err, "cannot start the controller: %s", strerror (errno));
             goto fail;
         }
@@ -355,7 +357,9 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             goto fail;
         }
     }
-    /* the engines */
+    /* the engines, all of this node: each reports its share of the
+     * node's memory (src/engine/engine_res.h) */
+    snprintf (lsize, sizeof (lsize), "ZPAR_ENGINE_LOCAL_SIZE=%d", o->engines);
     for (int i = 1; i <= o->engines; i++) {
         char *eargv[] = {NULL, "engine", "--connection-file", engine_path, "--id", idbuf, NULL,
                          rdir, NULL};
@@ -364,7 +368,7 @@ static int local_start (const zpar_launch_opts_t *o, char *conn, size_t size,
             eargv[6] = "--relay";
         snprintf (idbuf, sizeof (idbuf), "%d", i);
         snprintf (log, sizeof (log), "%s/engine-%d.log", o->dir, i);
-        if ((pid = start_proc (self, eargv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
+        if ((pid = start_proc (self, eargv, eenv, log, tie_r > 2 ? tie_r : 0, err)) < 0) {
             zpar__errprintf (err, "cannot start engine %d: %s", i, strerror (errno));
             goto fail;
         }

@@ -162,9 +162,10 @@ typedef enum {
     ZPAR_F_SLOT = 116,           /* str, repeated, scheduler -> leader: "ENGINE_ID HOST CPUSET GPUS
                                     MEMBYTES", one per reserved engine, the leader first */
     /* registration: what the engine holds */
-    ZPAR_F_CPUSET = 117,    /* str: hwloc list "0-3,8", "-" not bound */
-    ZPAR_F_GPU_NAMES = 118, /* str: "cuda:0,cuda:1", "-" none */
-    ZPAR_F_MEM_SHARE = 119, /* u64: bytes of its node's memory (0: unknown) */
+    ZPAR_F_CPUSET = 117,      /* str: hwloc list "0-3,8", "-" not bound */
+    ZPAR_F_GPU_NAMES = 118,   /* str: "cuda:0,cuda:1", "-" none */
+    ZPAR_F_MEM_SHARE = 119,   /* u64: bytes of its node's memory (0: unknown) */
+    ZPAR_F_NODE_MEMORY = 120, /* u64: bytes of memory of its whole node (0: unknown) */
 } zpar_field_t;
 
 /* The channel a message is signed for, in bits 8-15 of header.flags

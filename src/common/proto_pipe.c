@@ -119,6 +119,8 @@ int zpar__pipe_encode (const zpar_pipe_msg_t *m, zpar_frames_t *f)
             rc = add_part (f, &m->cores, sizeof (m->cores));
         if (rc == 0)
             rc = add_part (f, m->data, m->len);
+        if (rc == 0)
+            rc = add_part (f, &m->node_mem, sizeof (m->node_mem));
         break;
     case ZPAR_PIPE_DOWN:
         if (rc == 0)
@@ -204,12 +206,13 @@ int zpar__pipe_decode (const zpar_frames_t *f, zpar_pipe_msg_t *m, zpar_error_t 
             goto malformed;
         break;
     case ZPAR_PIPE_RES:
-        if (f->n != 4 || !frame_is (f, 1, 4) || !frame_is (f, 2, 4))
+        if (f->n != 5 || !frame_is (f, 1, 4) || !frame_is (f, 2, 4) || !frame_is (f, 4, 8))
             goto malformed;
         memcpy (&m->engine, zmq_msg_data (&g->part[1]), 4);
         memcpy (&m->cores, zmq_msg_data (&g->part[2]), 4);
         m->data = zmq_msg_data (&g->part[3]);
         m->len = zmq_msg_size (&g->part[3]);
+        memcpy (&m->node_mem, zmq_msg_data (&g->part[4]), 8);
         if (res_ok (m) < 0)
             goto malformed;
         break;
@@ -268,9 +271,14 @@ int zpar__pipe_send (void *sock, const zpar_pipe_msg_t *m, int flags)
     return zpar__frames_send (sock, &f, 0, flags); /* closes f whatever happens */
 }
 
-int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot, int flags)
+int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot,
+                         uint64_t node_mem, int flags)
 {
-    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_RES, .engine = engine, .cores = cores, .data = slot};
+    zpar_pipe_msg_t m = {.kind = ZPAR_PIPE_RES,
+                         .engine = engine,
+                         .cores = cores,
+                         .data = slot,
+                         .node_mem = node_mem};
     if (!slot) {
         errno = EINVAL;
         return -1;

@@ -13,7 +13,7 @@
  *                 ["req",   request]                  ZPAR_PIPE_REQUEUE
  *                 ["$TERM"]                           ZPAR_PIPE_TERM
  *                 ["rec",   count u64]                ZPAR_PIPE_RECORDED
- *                 ["res",   engine u32, cores u32, slot] ZPAR_PIPE_RES
+ *                 ["res",   engine u32, cores u32, slot, node_mem u64] ZPAR_PIPE_RES
  *   sched -> hub  ["dep?",  task u64]                 ZPAR_PIPE_DEP_QUERY
  *
  *   "up": an engine registered, with the routing identity it was given
@@ -88,6 +88,7 @@ typedef struct {
     const void *adopt;  /* UP (optional), ADOPT (required): the adopt list (borrowed) */
     size_t adopt_len;   /* its length (0: none) */
     uint32_t cores;     /* RES: at least 1 (data, len: the SLOT string, not NUL-terminated) */
+    uint64_t node_mem;  /* RES: bytes of the engine's whole node, 0: unknown */
 } zpar_pipe_msg_t;
 
 /* The command word of a kind ("up", "$TERM"...), "?" for an unknown one. */
@@ -114,8 +115,10 @@ int zpar__pipe_send_requeue (void *sock, const void *req, size_t len, int flags)
 int zpar__pipe_send_term (void *sock, int flags);
 int zpar__pipe_send_dep_query (void *sock, uint64_t task, int flags);
 int zpar__pipe_send_recorded (void *sock, uint64_t count, int flags);
-/* slot: a SLOT string naming engine (EINVAL otherwise, or cores 0). */
-int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot, int flags);
+/* slot: a SLOT string naming engine (EINVAL otherwise, or cores 0);
+ * node_mem: the bytes of its whole node (0: unknown). */
+int zpar__pipe_send_res (void *sock, uint32_t engine, unsigned cores, const char *slot,
+                         uint64_t node_mem, int flags);
 
 /* The hub says "rec" after this many more monitor items. */
 #define ZPAR_PIPE_RECORDED_EVERY 1024u

@@ -185,7 +185,8 @@ int zpar__proto_reg_engine_encode (zpar_msg_t *m, const zpar_proto_reg_engine_t 
         zpar__proto_put_str (&rc, m, ZPAR_F_ENGINE_UUID, r->uuid);
     for (size_t i = 0; i < r->nheld; i++)
         zpar__proto_put_u64 (&rc, m, ZPAR_F_HELD, r->held[i].v);
-    zpar__proto_put_engine_res (&rc, m, r->cores, r->cpuset, r->gpu_names, r->mem_share);
+    zpar__proto_put_engine_res (&rc, m, r->cores, r->cpuset, r->gpu_names, r->mem_share,
+                                r->node_mem);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -203,7 +204,7 @@ int zpar__proto_reg_engine_decode (const zpar_msg_t *m, zpar_proto_reg_engine_t 
         zpar__proto_str (m, ZPAR_F_ENGINE_UUID, &r->mem, &r->uuid, err) < 0 ||
         get_tids (m, ZPAR_F_HELD, &r->mem, &r->held, &r->nheld, err) < 0 ||
         zpar__proto_get_engine_res (m, &r->mem, &r->cores, &r->cpuset, &r->gpu_names, &r->mem_share,
-                                    err) < 0) {
+                                    &r->node_mem, err) < 0) {
         zpar__proto_reg_engine_clear (r);
         return -1;
     }

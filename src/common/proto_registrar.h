@@ -84,11 +84,13 @@ typedef struct {
      * not bound, no GPU, memory unknown.  CORES (0: not sent;
      * ..ZPAR_RES_MAX_CORES), CPUSET and GPU_NAMES (NULL: not sent; the
      * syntax of zpar__proto_cpuset_ok / zpar__proto_gpus_ok, else
-     * malformed), MEM_SHARE bytes (0: not sent). */
+     * malformed), MEM_SHARE bytes (0: not sent), NODE_MEMORY bytes of its
+     * whole node (0: not sent). */
     uint64_t cores;
     const char *cpuset;
     const char *gpu_names;
     uint64_t mem_share;
+    uint64_t node_mem;
 } zpar_proto_reg_engine_t;
 
 /* REGISTER_ENGINE_REPLY: h.engine = the assigned id.  Accepted (h.engine

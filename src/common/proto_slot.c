@@ -174,7 +174,7 @@ int zpar__proto_engine_res_valid (uint64_t cores, const char *cpuset, const char
 }
 
 void zpar__proto_put_engine_res (int *rc, zpar_msg_t *m, uint64_t cores, const char *cpuset,
-                                 const char *gpus, uint64_t mem_share)
+                                 const char *gpus, uint64_t mem_share, uint64_t node_mem)
 {
     if (cores)
         zpar__proto_put_u64 (rc, m, ZPAR_F_CORES, cores);
@@ -184,16 +184,19 @@ void zpar__proto_put_engine_res (int *rc, zpar_msg_t *m, uint64_t cores, const c
         zpar__proto_put_str (rc, m, ZPAR_F_GPU_NAMES, gpus);
     if (mem_share)
         zpar__proto_put_u64 (rc, m, ZPAR_F_MEM_SHARE, mem_share);
+    if (node_mem)
+        zpar__proto_put_u64 (rc, m, ZPAR_F_NODE_MEMORY, node_mem);
 }
 
 int zpar__proto_get_engine_res (const zpar_msg_t *m, zpar_proto_mem_t *mem, uint64_t *cores,
                                 const char **cpuset, const char **gpus, uint64_t *mem_share,
-                                zpar_error_t *err)
+                                uint64_t *node_mem, zpar_error_t *err)
 {
     if (zpar__proto_u64 (m, ZPAR_F_CORES, cores, err) < 0 ||
         zpar__proto_str (m, ZPAR_F_CPUSET, mem, cpuset, err) < 0 ||
         zpar__proto_str (m, ZPAR_F_GPU_NAMES, mem, gpus, err) < 0 ||
-        zpar__proto_u64 (m, ZPAR_F_MEM_SHARE, mem_share, err) < 0)
+        zpar__proto_u64 (m, ZPAR_F_MEM_SHARE, mem_share, err) < 0 ||
+        zpar__proto_u64 (m, ZPAR_F_NODE_MEMORY, node_mem, err) < 0)
         return -1;
     if (*cores > ZPAR_RES_MAX_CORES)
         return zpar__errnoprintf (err, EPROTO, "engine cores %llu out of range",

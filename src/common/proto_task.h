@@ -134,17 +134,17 @@ int zpar__proto_gpus_ok (const char *s);
 int zpar__proto_slot_host_ok (const char *s);
 
 /* The resource fields of an engine's registration (proto_registrar.h):
- * CORES (0: not sent), CPUSET, GPU_NAMES (NULL: not sent), MEM_SHARE (0:
- * not sent).  valid: 1 if encodable.  put: append them (rc as the other
+ * CORES (0: not sent), CPUSET, GPU_NAMES (NULL: not sent), MEM_SHARE and
+ * NODE_MEMORY (0: not sent).  valid: 1 if encodable.  put: append them (rc as the other
  * zpar__proto_put_*).  get: read them (strings copied into mem; absent
  * ones left 0 / NULL); -1 EPROTO with err when out of range or
  * malformed. */
 int zpar__proto_engine_res_valid (uint64_t cores, const char *cpuset, const char *gpus);
 void zpar__proto_put_engine_res (int *rc, zpar_msg_t *m, uint64_t cores, const char *cpuset,
-                                 const char *gpus, uint64_t mem_share);
+                                 const char *gpus, uint64_t mem_share, uint64_t node_mem);
 int zpar__proto_get_engine_res (const zpar_msg_t *m, zpar_proto_mem_t *mem, uint64_t *cores,
                                 const char **cpuset, const char **gpus, uint64_t *mem_share,
-                                zpar_error_t *err);
+                                uint64_t *node_mem, zpar_error_t *err);
 
 int zpar__proto_task_encode (zpar_msg_t *m, const zpar_proto_task_t *t);
 int zpar__proto_task_decode (const zpar_msg_t *m, zpar_proto_task_t *t, zpar_error_t *err);

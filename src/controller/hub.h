@@ -62,6 +62,7 @@ typedef struct {
     /* what it holds (doc/protocol.md "Resources"), for the task scheduler */
     uint32_t cores;     /* at least 1 */
     uint64_t mem_share; /* bytes, 0: unknown */
+    uint64_t node_mem;  /* bytes of its whole node, 0: unknown */
     char *res;          /* "CPUSET GPUS" (malloc'd), NULL: "- -" (not bound, no GPU) */
 } zpar_hub_engine_t;
 

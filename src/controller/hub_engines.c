@@ -139,6 +139,7 @@ void zpar__hub_engine_res (zpar_hub_engine_t *e, const zpar_proto_reg_engine_t *
     e->res = NULL;
     e->cores = rq->cores ? (uint32_t)rq->cores : 1;
     e->mem_share = rq->mem_share;
+    e->node_mem = rq->node_mem;
     if (rq->cpuset || rq->gpu_names) {
         snprintf (buf, sizeof (buf), "%s %s", rq->cpuset ? rq->cpuset : "-",
                   rq->gpu_names ? rq->gpu_names : "-");
@@ -153,7 +154,8 @@ static void send_res (zpar_hub_t *h, const zpar_hub_engine_t *e)
     const char *host = zpar__proto_slot_host_ok (e->host) ? e->host : "?";
     snprintf (slot, sizeof (slot), "%u %s %s %llu", e->id.v, host, e->res ? e->res : "- -",
               (unsigned long long)e->mem_share);
-    if (zpar__pipe_send_res (h->lb_pipe, e->id.v, e->cores ? e->cores : 1, slot, 0) < 0)
+    if (zpar__pipe_send_res (h->lb_pipe, e->id.v, e->cores ? e->cores : 1, slot, e->node_mem, 0) <
+        0)
         zpar__warn ("engine %u: its resources not told to the task scheduler: %s", e->id.v,
                     strerror (errno));
 }

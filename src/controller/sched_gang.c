@@ -87,16 +87,35 @@ static void set_active (struct zpar_gang *g)
 
 static uint32_t node_of (struct zpar_gang *g, const char *host)
 {
-    char **nh;
+    gnode_t *nn;
     for (uint32_t i = 0; i < g->nnodes; i++)
-        if (!strcmp (g->hosts[i], host))
+        if (!strcmp (g->nodes[i].host, host))
             return i + 1;
-    if (!(nh = realloc (g->hosts, (g->nnodes + 1) * sizeof (*nh))))
+    if (!(nn = realloc (g->nodes, (g->nnodes + 1) * sizeof (*nn))))
         return 0;
-    g->hosts = nh;
-    if (!(nh[g->nnodes] = strdup (host)))
+    g->nodes = nn;
+    memset (&nn[g->nnodes], 0, sizeof (*nn));
+    if (!(nn[g->nnodes].host = strdup (host)))
         return 0;
     return ++g->nnodes;
+}
+
+int zpar__gang_node_mem_ok (struct zpar_gang *g, const lbtask_t *t, uint32_t node, uint64_t memory,
+                            int mode)
+{
+    const gnode_t *nd;
+    uint64_t used;
+    const lbtask_t *rv = g->resv;
+    if (!memory || !node || node > g->nnodes || !(nd = &g->nodes[node - 1])->mem_total)
+        return 1;
+    if (mode != ZPAR_GANG_FREE_NOW)
+        return memory <= nd->mem_total;
+    used = nd->mem_used;
+    /* a reservation keeps its memory free of the others' new tasks */
+    if (rv && rv != t && rv->gang->nset && !rv->gang->r.ranks &&
+        zpar__gang_node (g, rv->gang->set[0]) == node)
+        used += rv->gang->r.memory;
+    return used <= nd->mem_total && memory <= nd->mem_total - used;
 }
 
 static unsigned count_gpus (const char *gpus)
@@ -125,7 +144,8 @@ static int eng_room (struct zpar_gang *g, uint32_t eid)
     return 0;
 }
 
-int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot)
+int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot,
+                           uint64_t node_mem)
 {
     struct zpar_gang *g = gang (s);
     zpar_proto_slot_t ps;
@@ -148,6 +168,13 @@ int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, con
     e->cores = cores ? cores : 1;
     e->gpus = count_gpus (ps.gpus);
     e->mem = ps.mem;
+    /* the node's memory: the least any of its engines saw (engines of one
+     * host under different limits: the smallest bounds them all) */
+    if (e->node && node_mem) {
+        gnode_t *nd = &g->nodes[e->node - 1];
+        if (!nd->mem_total || node_mem < nd->mem_total)
+            nd->mem_total = node_mem;
+    }
     return 0;
 }
 
@@ -167,6 +194,11 @@ static void release (zpar_sched_lb_t *s, lbtask_t *t)
             }
         }
     }
+    if (gt->mem_node && gt->mem_node <= g->nnodes) {
+        gnode_t *nd = &g->nodes[gt->mem_node - 1];
+        nd->mem_used -= gt->r.memory < nd->mem_used ? gt->r.memory : nd->mem_used;
+    }
+    gt->mem_node = 0;
     gt->nset = 0;
     gt->reserved = 0;
     if (g->resv == t)
@@ -283,7 +315,7 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
         if (!x || !x->slot) {
             char slot[64];
             snprintf (slot, sizeof (slot), "%u ? - - 0", set[i]);
-            if (zpar__gang_engine_res (s, set[i], 1, slot) < 0)
+            if (zpar__gang_engine_res (s, set[i], 1, slot, 0) < 0)
                 return -1;
             x = zpar__gang_ge (g, set[i]);
             x->node = 0; /* still a node of its own */
@@ -291,6 +323,9 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
         x->holder = t;
         s->engines[set[i]].held = 1;
     }
+    /* a running task's memory is drawn from its leader's node */
+    if (!reserved && gt->r.memory && (gt->mem_node = g->eng[set[0]].node))
+        g->nodes[gt->mem_node - 1].mem_used += gt->r.memory;
     return 0;
 }
 
@@ -401,7 +436,7 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         unsigned k;
         if (zpar__gang_candidates (s, t, ZPAR_GANG_FREE_NOW, &n) < 0)
             break;
-        if ((k = zpar__gang_choose (s, t, n))) {
+        if ((k = zpar__gang_choose (s, t, n, ZPAR_GANG_FREE_NOW))) {
             unqueue_at (g, i);
             if (start (s, t, k, act) < 0) {
                 t->gang->nset = 0;
@@ -441,7 +476,7 @@ int zpar__gang_next (zpar_sched_lb_t *s, zpar_sched_lb_action_t *act)
         if (g->resv)
             release (s, g->resv);
         if (zpar__gang_candidates (s, t, ZPAR_GANG_RESERVABLE, &n) == 0 &&
-            (k = zpar__gang_choose (s, t, n)) && hold (s, t, k, 1) == 0) {
+            (k = zpar__gang_choose (s, t, n, ZPAR_GANG_RESERVABLE)) && hold (s, t, k, 1) == 0) {
             g->resv = t;
             g->resv_end_us = resv_end (s, t);
             zpar__debug ("task %llu: %u engine(s) reserved from engine %u",
@@ -530,9 +565,9 @@ void zpar__gang_destroy (zpar_sched_lb_t *s)
     for (uint32_t i = 0; i < g->neng; i++)
         free (g->eng[i].slot);
     for (uint32_t i = 0; i < g->nnodes; i++)
-        free (g->hosts[i]);
+        free (g->nodes[i].host);
     free (g->eng);
-    free (g->hosts);
+    free (g->nodes);
     free (g->q);
     free (g->slotv);
     free (g->tmp);

@@ -17,9 +17,18 @@ typedef struct {
     lbtask_t *holder; /* the resource task that holds or reserves it */
 } gengine_t;
 
+/* A node: its memory, as a pool that its running resource tasks draw
+ * on (their memory: requests together never more than mem_total). */
+typedef struct {
+    char *host;
+    uint64_t mem_total; /* bytes: the least an engine of it reported; 0: unknown */
+    uint64_t mem_used;  /* bytes asked by the tasks running there */
+} gnode_t;
+
 struct gtask {
     zpar_resources_t r;
-    uint32_t *set; /* engines it holds (running) or reserves, leader first */
+    uint32_t mem_node; /* running: the node its memory is counted on (index + 1), 0: none */
+    uint32_t *set;     /* engines it holds (running) or reserves, leader first */
     unsigned nset;
     int reserved;      /* set is a reservation, not running */
     uint64_t fits_gen; /* engines_gen + 1 when some set of live engines was seen to hold it */
@@ -30,7 +39,7 @@ struct zpar_gang {
     zpar_sched_lb_t *owner;
     gengine_t *eng; /* by engine id */
     uint32_t neng;
-    char **hosts; /* node index - 1 -> host */
+    gnode_t *nodes; /* node index - 1 -> its host and memory */
     uint32_t nnodes;
     lbtask_t **q; /* ready resource tasks, in order */
     size_t nq, qcap;
@@ -68,11 +77,20 @@ static inline unsigned zpar__gang_cores (struct zpar_gang *g, uint32_t eid)
  * another; not held by another (a reservation); alive (ever). */
 enum { ZPAR_GANG_FREE_NOW = 0, ZPAR_GANG_RESERVABLE = 1, ZPAR_GANG_EVER = 2 };
 
+/* Whether node (index + 1; 0 or an engine of no node: unknown) has
+ * `memory` bytes for t in that mode: FREE_NOW, beside what its running
+ * tasks and the reservation of another task there asked; else (it could,
+ * once they are done) within its memory.  A node of unknown memory
+ * always has. */
+int zpar__gang_node_mem_ok (struct zpar_gang *g, const lbtask_t *t, uint32_t node, uint64_t memory,
+                            int mode);
+
 /* The engines t may use in that mode, grouped by node, the least loaded
  * first: *n of them in g->tmp.  0 / -1 ENOMEM. */
 int zpar__gang_candidates (zpar_sched_lb_t *s, const lbtask_t *t, int mode, size_t *n);
-/* A set for t among g->tmp[0..n) into g->pick: its size, 0 when none. */
-unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n);
+/* A set for t among g->tmp[0..n) (found in that mode) into g->pick: its
+ * size, 0 when none. */
+unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n, int mode);
 /* 1 with the reason in text when no set of live engines can ever hold t;
  * 0 if one can (or there is no engine yet). */
 int zpar__gang_never (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t size);

@@ -72,13 +72,24 @@ int zpar__gang_candidates (zpar_sched_lb_t *s, const lbtask_t *t, int mode, size
     return 0;
 }
 
+/* The node of engine eid for its memory (index + 1), 0: none known. */
+static uint32_t mem_node (struct zpar_gang *g, uint32_t eid)
+{
+    gengine_t *x = zpar__gang_ge (g, eid);
+    return x ? x->node : 0;
+}
+
 /* A set on one node's engines c[0..n) for a non-MPI task: into out,
  * its size, 0 if they cannot hold it.  *load: their outstanding tasks. */
-static unsigned fit_node (zpar_sched_lb_t *s, const zpar_resources_t *r, const uint32_t *c,
-                          size_t n, uint32_t *out, unsigned *load)
+static unsigned fit_node (zpar_sched_lb_t *s, const lbtask_t *t, const uint32_t *c, size_t n,
+                          int mode, uint32_t *out, unsigned *load)
 {
+    const zpar_resources_t *r = &t->gang->r;
     unsigned cores = 0, gpus = 0, k = 0, need = r->cores ? r->cores : 1;
     uint64_t mem = 0, memknown = 0;
+    /* the node's memory first: what its running tasks left */
+    if (n && !zpar__gang_node_mem_ok (s->gang, t, mem_node (s->gang, c[0]), r->memory, mode))
+        return 0;
     for (size_t i = 0; i < n; i++) {
         gengine_t *x = zpar__gang_ge (s->gang, c[i]);
         memknown += x ? x->mem : 0;
@@ -130,7 +141,7 @@ static unsigned per_rank (zpar_sched_lb_t *s, const zpar_resources_t *r, const u
  * its size, 0 when none.  Non-MPI: the node whose set has the fewest
  * tasks outstanding; MPI: ranks x k engines, k per rank on one node,
  * over the nodes asked for (the fullest nodes first). */
-unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n)
+unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n, int mode)
 {
     struct zpar_gang *g = s->gang;
     const zpar_resources_t *r = &t->gang->r;
@@ -146,7 +157,7 @@ unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n)
             unsigned k, load;
             while (j < n && zpar__gang_node (g, g->tmp[j]) == zpar__gang_node (g, g->tmp[i]))
                 j++;
-            k = fit_node (s, r, g->tmp + i, j - i, tmpset, &load);
+            k = fit_node (s, t, g->tmp + i, j - i, mode, tmpset, &load);
             if (k && (!best || load < best_load)) {
                 memcpy (g->pick, tmpset, k * sizeof (*tmpset));
                 best = k;
@@ -187,6 +198,9 @@ unsigned zpar__gang_choose (zpar_sched_lb_t *s, const lbtask_t *t, size_t n)
         }
         if (placed < r->ranks || (want_nodes && nodes_used != want_nodes))
             return 0;
+        /* the task's memory is the launcher's, on the leader's node */
+        if (!zpar__gang_node_mem_ok (g, t, mem_node (g, g->pick[0]), r->memory, mode))
+            return 0;
         return placed * k;
     }
 }
@@ -202,7 +216,7 @@ int zpar__gang_never (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t 
     uint64_t most_mem = 0;
     if (zpar__gang_candidates (s, t, ZPAR_GANG_EVER, &n) < 0 || n == 0)
         return 0; /* no engine: wait for them */
-    if (zpar__gang_choose (s, t, n))
+    if (zpar__gang_choose (s, t, n, ZPAR_GANG_EVER))
         return 0;
     while (i < n) {
         size_t j = i;
@@ -214,6 +228,13 @@ int zpar__gang_never (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t 
             gp += x ? x->gpus : 0;
             m += x ? x->mem : 0;
             j++;
+        }
+        {
+            /* no more than the node's memory, whatever its engines' shares */
+            uint32_t nd = mem_node (g, g->tmp[i]);
+            if (nd && nd <= g->nnodes && g->nodes[nd - 1].mem_total &&
+                g->nodes[nd - 1].mem_total < m)
+                m = g->nodes[nd - 1].mem_total;
         }
         most_cores = c > most_cores ? c : most_cores;
         most_gpus = gp > most_gpus ? gp : most_gpus;

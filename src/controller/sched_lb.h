@@ -162,11 +162,14 @@ unsigned zpar__sched_lb_hwm (const zpar_sched_lb_t *s);
 void zpar__sched_lb_set_low (zpar_sched_lb_t *s, unsigned low);
 
 /* What engine holds, before its engine_up (the hub's "res"): its core
- * count (0: 1) and its SLOT string (proto_task.h), whose HOST groups the
- * engines of a node.  Absent: one core, a node of its own.  -1 EINVAL
- * (a malformed slot, another engine's), ENOMEM. */
+ * count (0: 1), its SLOT string (proto_task.h), whose HOST groups the
+ * engines of a node, and the memory of its whole node in bytes (0:
+ * unknown; the smallest any engine of the node reported bounds the memory
+ * the node's running tasks may ask for together).  Absent: one core, a
+ * node of its own.  -1 EINVAL (a malformed slot, another engine's),
+ * ENOMEM. */
 int zpar__sched_lb_engine_res (zpar_sched_lb_t *s, zpar_eid_t engine, unsigned cores,
-                               const char *slot);
+                               const char *slot, uint64_t node_mem);
 
 /* The time now (monotonic microseconds), for reservations and for how
  * long a task no engine set can hold waits for more engines: set before

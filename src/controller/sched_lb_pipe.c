@@ -92,7 +92,8 @@ static void on_res (zpar_sched_lb_io_t *io, const zpar_pipe_msg_t *pm)
         return;
     memcpy (slot, pm->data, pm->len);
     slot[pm->len] = '\0';
-    if (zpar__sched_lb_engine_res (io->policy, zpar__eid (pm->engine), pm->cores, slot) < 0)
+    if (zpar__sched_lb_engine_res (io->policy, zpar__eid (pm->engine), pm->cores, slot,
+                                   pm->node_mem) < 0)
         zpar__warn ("task scheduler: engine %u: its resources not kept: %s", pm->engine,
                     strerror (errno));
 }

@@ -279,13 +279,13 @@ void zpar__sched_lb_now (zpar_sched_lb_t *s, uint64_t now_us)
 }
 
 int zpar__sched_lb_engine_res (zpar_sched_lb_t *s, zpar_eid_t engine, unsigned cores,
-                               const char *slot)
+                               const char *slot, uint64_t node_mem)
 {
     if (!s || engine.v == 0 || engine.v > ZPAR_SCHED_LB_MAX_ENGINE || !slot) {
         errno = EINVAL;
         return -1;
     }
-    return zpar__gang_engine_res (s, engine.v, cores, slot);
+    return zpar__gang_engine_res (s, engine.v, cores, slot, node_mem);
 }
 
 unsigned zpar__sched_lb_outstanding (const zpar_sched_lb_t *s, zpar_eid_t engine)

@@ -254,7 +254,8 @@ static inline void zpar__lb_steal_act (zpar_sched_lb_t *s, lbtask_t *t, uint32_t
 struct gtask *zpar__gang_task_new (const zpar_resources_t *res);
 void zpar__gang_task_free (struct gtask *g);
 /* An engine's resources (zpar__sched_lb_engine_res). */
-int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot);
+int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, const char *slot,
+                           uint64_t node_mem);
 /* Engine eid came up (again) / is gone: its holds end, placement is
  * looked at again. */
 void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid);

@@ -42,6 +42,7 @@ static void add_resources (zpar_proto_reg_engine_t *req, zpar_engine_res_t *res)
     req->cpuset = strcmp (res->cpuset, "-") ? res->cpuset : NULL;
     req->gpu_names = strcmp (res->gpus, "-") ? res->gpus : NULL;
     req->mem_share = res->mem_share;
+    req->node_mem = res->node_mem;
     if (!zpar__proto_engine_res_valid (req->cores, req->cpuset, req->gpu_names)) {
         if (!warned++)
             zpar__warn ("registration: resources not reported (cpuset \"%s\", GPUs \"%s\")",

@@ -263,6 +263,32 @@ static uint64_t node_memory (void)
     return total == 0 || lim < total ? lim : total;
 }
 
+/* MiB in environment variable name (Slurm's unit), 0: absent or not a
+ * number */
+static uint64_t env_mib (const char *name)
+{
+    const char *v = getenv (name);
+    uint64_t n;
+    size_t p = 0;
+    if (!v || !*v || zpar__res_parse_uint (v, strlen (v), &p, UINT64_MAX >> 21, &n) < 0 || v[p])
+        return 0;
+    return n << 20;
+}
+
+uint64_t zpar__res_slurm_memory (void)
+{
+    uint64_t node = env_mib ("SLURM_MEM_PER_NODE"), cpu = env_mib ("SLURM_MEM_PER_CPU");
+    const char *cpus = getenv ("SLURM_CPUS_ON_NODE");
+    uint64_t n;
+    size_t p = 0;
+    if (node)
+        return node;
+    if (cpu && cpus && *cpus && zpar__res_parse_uint (cpus, strlen (cpus), &p, 1u << 24, &n) == 0 &&
+        !cpus[p] && n)
+        return cpu * n;
+    return 0;
+}
+
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static zpar_engine_res_t probed;
 static int have_probed;
@@ -320,6 +346,12 @@ static int probe_env (zpar_engine_res_t *r, zpar_error_t *err)
                                       "ZPAR_ENGINE_LOCAL_SIZE='%s': want a positive integer", ls);
         r->local_size = (unsigned)v;
     }
+    /* the node's memory: the machine's, capped by the memory cgroup and the
+     * Slurm job's memory on this node */
+    r->node_mem = node_memory ();
+    v = zpar__res_slurm_memory ();
+    if (v && (!r->node_mem || v < r->node_mem))
+        r->node_mem = v;
     if (me && *me) {
         zpar_resources_t rr;
         memset (&rr, 0, sizeof (rr));
@@ -328,7 +360,7 @@ static int probe_env (zpar_engine_res_t *r, zpar_error_t *err)
                                       me);
         r->mem_share = rr.memory;
     } else {
-        r->mem_share = node_memory ();
+        r->mem_share = r->node_mem;
         if (r->local_size > 1)
             r->mem_share /= r->local_size;
     }

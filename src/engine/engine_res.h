@@ -7,7 +7,12 @@
  * (those of its hwloc binding; 1 when it is not bound), its GPUs (those
  * --gpus-per-engine gave it; none otherwise) and a share of the node's
  * memory (the node's memory / the node's engine count when that count is
- * known, else the node's memory).
+ * known, else the node's memory).  The node's memory is the smallest of
+ * MemTotal, the limit of the engine's memory cgroup and the Slurm job's
+ * memory on the node (SLURM_MEM_PER_NODE, or SLURM_MEM_PER_CPU x
+ * SLURM_CPUS_ON_NODE, in MiB); the engine reports it too, and the
+ * scheduler never lets the memory: requests of the tasks running on a
+ * node add up to more than the least any of its engines reported.
  *
  * PROBE.  The launcher that binds an engine tells it what it got, in the
  * engine's environment (zpar run sets them after binding, see
@@ -24,9 +29,12 @@
  *   ZPAR_ENGINE_MEMORY      its memory share in bytes (a task's memory:
  *                           syntax, 4G, 512M: powers of 1024); absent: the node's
  *                           memory / ZPAR_ENGINE_LOCAL_SIZE, where the node's
- *                           memory is the smaller of MemTotal and the limit of
+ *                           memory is the smallest of MemTotal, the limit of
  *                           the engine's memory cgroup (v2 memory.max, v1
- *                           memory.limit_in_bytes)
+ *                           memory.limit_in_bytes) and the Slurm job's memory
+ *                           on the node (above).  zpar run sets the local size
+ *                           from its launcher, zpar cluster start (local) to
+ *                           its engine count.
  *
  * SLOTS.  A task placed on several engines carries one SLOT string per
  * engine, the leader (the engine that runs it) first:
@@ -73,6 +81,7 @@ typedef struct {
     char gpus[ZPAR_RES_GPUS_MAX];     /* "cuda:0,rocm:1", or "-" */
     unsigned local_size;              /* engines on this node, 0: unknown */
     uint64_t mem_share;               /* bytes, 0: unknown */
+    uint64_t node_mem;                /* bytes of the whole node (as for mem_share), 0: unknown */
 } zpar_engine_res_t;
 
 /* Fill res from the engine's environment and the node (see above).  The

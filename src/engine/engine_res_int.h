@@ -46,4 +46,9 @@ int zpar__res_gpulist_parse (const char *s, size_t len, char (*lists)[ZPAR_RES_G
  * cgroup and its ancestors; UINT64_MAX when none is set or readable. */
 uint64_t zpar__res_cgroup_memory (const char *proc_cgroup, const char *sysfs);
 
+/* The memory of the Slurm job on this node, from the environment:
+ * SLURM_MEM_PER_NODE MiB, else SLURM_MEM_PER_CPU MiB x SLURM_CPUS_ON_NODE;
+ * in bytes, 0 when neither is set (or not a number). */
+uint64_t zpar__res_slurm_memory (void);
+
 #endif

@@ -25,8 +25,9 @@ static int has (const char *hay, const char *needle)
     return hay && needle && strstr (hay, needle) != NULL;
 }
 
-static const char *const vars[] = {"ZPAR_ENGINE_CPUSET", "ZPAR_ENGINE_CORES", "ZPAR_ENGINE_GPUS",
-                                   "ZPAR_ENGINE_LOCAL_SIZE", "ZPAR_ENGINE_MEMORY"};
+static const char *const vars[] = {
+    "ZPAR_ENGINE_CPUSET", "ZPAR_ENGINE_CORES",  "ZPAR_ENGINE_GPUS",  "ZPAR_ENGINE_LOCAL_SIZE",
+    "ZPAR_ENGINE_MEMORY", "SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU", "SLURM_CPUS_ON_NODE"};
 
 static void clear_env (void)
 {
@@ -69,7 +70,9 @@ static void test_probe (void)
     ok (r.cores == 1 && r.cpus == 0 && !strcmp (r.cpuset, "-") && !strcmp (r.gpus, "-") &&
             r.local_size == 0,
         "not bound: 1 core, cpuset -, no GPU, node size unknown");
-    ok (r.mem_share > 0, "memory share: the node's memory (%" PRIu64 " MiB)", r.mem_share >> 20);
+    ok (r.mem_share > 0 && r.node_mem == r.mem_share,
+        "memory share: the node's memory (%" PRIu64 " MiB), reported as the node's too",
+        r.mem_share >> 20);
     whole = r.mem_share;
 
     setenv ("ZPAR_ENGINE_CPUSET", "0", 1);
@@ -84,7 +87,8 @@ static void test_probe (void)
     ok (!strcmp (r.cpuset, "0-1,3") && r.cpus == 3 && r.cores == 3,
         "cpuset normalised (%s), 3 CPUs, cores = CPUs when not given", r.cpuset);
     ok (!strcmp (r.gpus, "cuda:2,rocm:0"), "GPUs as given");
-    ok (r.local_size == 4 && r.mem_share == whole / 4, "memory share: node / 4 engines");
+    ok (r.local_size == 4 && r.mem_share == whole / 4 && r.node_mem == whole,
+        "memory share: node / 4 engines; the node's memory reported whole");
     {
         char want[256];
         snprintf (want, sizeof (want), "12 n01 0-1,3 cuda:2,rocm:0 %" PRIu64, r.mem_share);
@@ -104,6 +108,27 @@ static void test_probe (void)
             r.mem_share == 3ull << 30,
         "ZPAR_ENGINE_CORES 2 on 4 CPUs (SMT), ZPAR_ENGINE_MEMORY 3G");
     clear_env ();
+    /* a Slurm job's memory on the node caps the node's (in MiB) */
+    if (whole > (2ull << 30)) {
+        setenv ("SLURM_MEM_PER_NODE", "1024", 1);
+        setenv ("ZPAR_ENGINE_LOCAL_SIZE", "4", 1);
+        ok (zpar__engine_res_probe (&r, &err) == 0 && r.node_mem == 1ull << 30 &&
+                r.mem_share == 256ull << 20,
+            "SLURM_MEM_PER_NODE=1024: node 1 GiB, 4 engines: 256 MiB each");
+        clear_env ();
+        setenv ("SLURM_MEM_PER_CPU", "100", 1);
+        setenv ("SLURM_CPUS_ON_NODE", "5", 1);
+        ok (zpar__engine_res_probe (&r, &err) == 0 && r.node_mem == 500ull << 20 &&
+                r.mem_share == 500ull << 20,
+            "SLURM_MEM_PER_CPU=100 x SLURM_CPUS_ON_NODE=5: 500 MiB");
+        clear_env ();
+        setenv ("SLURM_MEM_PER_CPU", "100", 1);
+        setenv ("SLURM_MEM_PER_NODE", "x", 1);
+        ok (zpar__engine_res_probe (&r, &err) == 0 && r.node_mem == whole,
+            "SLURM_MEM_PER_CPU without SLURM_CPUS_ON_NODE, a SLURM_MEM_PER_NODE not a number: "
+            "ignored");
+        clear_env ();
+    }
     setenv ("ZPAR_ENGINE_CORES", "16", 1);
     ok (zpar__engine_res_probe (&r, &err) == 0 && r.cores == 16 && !strcmp (r.cpuset, "-"),
         "an unbound engine may be given its cores");

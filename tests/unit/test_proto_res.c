@@ -164,7 +164,8 @@ static void test_reg_res (void)
                                  .cores = 4,
                                  .cpuset = "0-3",
                                  .gpu_names = "cuda:0",
-                                 .mem_share = 1ull << 32};
+                                 .mem_share = 1ull << 32,
+                                 .node_mem = 1ull << 34};
     zpar_proto_reg_engine_t d;
     zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_NONE);
     zpar_error_t err = {{0}};
@@ -173,8 +174,8 @@ static void test_reg_res (void)
     check_all ("registration with resources", m, re_reg_engine);
     ok (zpar__proto_reg_engine_decode (m, &d, &err) == 0 && d.cores == 4 &&
             !strcmp (d.cpuset, "0-3") && !strcmp (d.gpu_names, "cuda:0") &&
-            d.mem_share == 1ull << 32,
-        "registration: cores, cpuset, GPUs, memory share");
+            d.mem_share == 1ull << 32 && d.node_mem == 1ull << 34,
+        "registration: cores, cpuset, GPUs, memory share, node memory");
     zpar__proto_reg_engine_clear (&d);
     r.cpuset = "3-0";
     ok (zpar__proto_reg_engine_encode (m, &r) < 0 && errno == EINVAL,

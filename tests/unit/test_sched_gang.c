@@ -30,15 +30,22 @@ static void free_payload (void *p, void *arg)
     free (p);
 }
 
-/* Engine e on host h with cores, GPUs ("-" none) and memory. */
-static void up (uint32_t e, const char *h, unsigned cores, const char *gpus, uint64_t mem)
+/* Engine e on host h with cores, GPUs ("-" none), memory and its node's
+ * memory (0: unknown). */
+static void up_node (uint32_t e, const char *h, unsigned cores, const char *gpus, uint64_t mem,
+                     uint64_t node_mem)
 {
     char slot[128];
     snprintf (slot, sizeof (slot), "%u %s %s %s %llu", e, h, "-", gpus, (unsigned long long)mem);
     snprintf (hosts[e], sizeof (hosts[e]), "%s", h);
-    if (zpar__sched_lb_engine_res (s, E (e), cores, slot) < 0 ||
+    if (zpar__sched_lb_engine_res (s, E (e), cores, slot, node_mem) < 0 ||
         zpar__sched_lb_engine_up (s, E (e)))
         diag ("engine %u did not come up", e);
+}
+
+static void up (uint32_t e, const char *h, unsigned cores, const char *gpus, uint64_t mem)
+{
+    up_node (e, h, cores, gpus, mem, 0);
 }
 
 /* Drain the actions into got: "d<task>@<engine>[/<slot hosts>]",
@@ -203,6 +210,55 @@ static void test_gpus_mem (void)
     drain ();
     ok (set_of (3, set, &n) && n == 3 && !strcmp (hosts[set[0]], "b"),
         "then gets 3 engines of node b (6 GiB) (%s)", got);
+}
+
+/* Engines that each report the whole node's memory as their share (4
+ * engines started apart on one node of 4 GiB): the node's memory still
+ * bounds what its running tasks ask for together. */
+static void test_node_memory (void)
+{
+    zpar_resources_t m3 = {.memory = 3ull << 30}, m2 = {.memory = 2ull << 30},
+                     m5 = {.memory = 5ull << 30}, mpi = {.ranks = 2, .memory = 2ull << 30};
+    uint32_t set[64];
+    unsigned n;
+    fresh (1);
+    for (uint32_t e = 1; e <= 4; e++)
+        up_node (e, "a", 1, "-", 4ull << 30, 4ull << 30);
+    drain ();
+    sub (1, &m3, 0, 0);
+    sub (2, &m3, 0, 0);
+    drain ();
+    ok (set_of (1, set, &n) && n == 1 && strstr (got, "d2@") == NULL,
+        "3 GiB twice on a node of 4 GiB whose engines each say 4 GiB: one runs, one waits (%s)",
+        got);
+    sub (3, &m2, 0, 0);
+    drain ();
+    ok (strstr (got, "d3@") == NULL,
+        "2 GiB more waits too: the reservation of the 3 GiB one keeps its memory (%s)", got);
+    res (1, set[0], ZPAR_STATUS_OK);
+    drain ();
+    ok (strstr (got, "d2@") != NULL && strstr (got, "d3@") == NULL,
+        "the first done: the second starts, 2 GiB still do not fit beside it (%s)", got);
+    set_of (2, set, &n);
+    res (2, set[0], ZPAR_STATUS_OK);
+    drain ();
+    ok (strstr (got, "d3@") != NULL, "then the 2 GiB one (%s)", got);
+    sub (4, &m5, 0, 0);
+    now += 3 * SEC;
+    drain ();
+    ok (strstr (got, "a4:error") != NULL && strstr (text, "4294967296") != NULL,
+        "5 GiB fails at once: the largest node has 4 GiB, whatever its engines say (%s: %s)", got,
+        text);
+    fresh (1);
+    for (uint32_t e = 1; e <= 4; e++)
+        up_node (e, "a", 1, "-", 4ull << 30, e == 3 ? 3ull << 30 : 4ull << 30);
+    sub (5, &m3, 0, 0);
+    sub (6, &mpi, 0, 0);
+    drain ();
+    ok (strstr (got, "d5@") != NULL && strstr (got, "d6@") == NULL,
+        "an MPI task's memory counts on its leader's node; the node's memory is the least "
+        "reported (%s)",
+        got);
 }
 
 static void test_mpi (void)
@@ -464,6 +520,7 @@ int main (void)
     plan (NO_PLAN);
     test_place ();
     test_gpus_mem ();
+    test_node_memory ();
     test_mpi ();
     test_never ();
     test_starvation ();
