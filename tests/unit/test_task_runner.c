@@ -349,6 +349,26 @@ int main (void)
         s ? s->err : "-", s ? s->out : "-");
     ok (wait_for (ZPAR_MSG_RESULT, 312) != NULL, "the next task runs");
 
+    /* the task scheduler's stop, on the task queue (an engine of the
+     * task's set died): a queued task is taken out, the running one
+     * stopped */
+    nsent = 0;
+    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (321, "sleep 10 & wait; echo woke"));
+    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (322, "echo ran"));
+    run_for (200);
+    give (tr, ZPAR_ENGINE_Q_TASK, stop_request (322));
+    s = find (ZPAR_MSG_RESULT, 322);
+    ok (s && s->status == ZPAR_STATUS_ABORTED && !strstr (s->out, "ran"),
+        "the scheduler's stop of a queued task: taken out, aborted (%s)", s ? s->err : "-");
+    give (tr, ZPAR_ENGINE_Q_TASK, stop_request (321));
+    s = find (ZPAR_MSG_CONTROL_REPLY, 321);
+    ok (s && s->count == 1 && s->q == ZPAR_ENGINE_Q_TASK,
+        "the scheduler's stop of the running task: count 1, on the task queue");
+    s = wait_for (ZPAR_MSG_RESULT, 321);
+    ok (s && s->status == ZPAR_STATUS_ABORTED && strstr (s->err, "stopped on request") &&
+            !strstr (s->out, "woke"),
+        "... stopped (%s, %s)", s ? s->err : "-", s ? s->out : "-");
+
     /* results wait in the outbox while not connected */
     nsent = 0;
     connected = 0;
