@@ -90,7 +90,7 @@ test_expect_success 'the same with no retry: answered "engine died", naming the 
 	{ z wait --timeout 100 $id; true; } &&
 	z result --json $id >r2.json; cat r2.json runs2 &&
 	expect_grep "\"status\": *\"engine-died\"" r2.json &&
-	expect_grep "engine $m (host [^ ]*) of its set died while it ran" r2.json &&
+	expect_grep "engine $m .host [^ ]*. of its set died while it ran" r2.json &&
 	expect_eq "runs started" 1 "$(grep -c ^start runs2)" &&
 	expect_eq "runs stopped" 1 "$(grep -c ^stopped runs2)" &&
 	z submit --wait --cores 3 -- true
