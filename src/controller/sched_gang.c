@@ -297,7 +297,7 @@ uint32_t zpar__gang_lost (zpar_sched_lb_t *s, const lbtask_t *t, char *text, siz
         snprintf (text, size,
                   "engine %u (host %s) of its set died while it ran; the task was stopped "
                   "(attempt %u, no retries left)",
-                  eid, node && node <= g->nnodes ? g->hosts[node - 1] : "?", t->attempts);
+                  eid, node && node <= g->nnodes ? g->nodes[node - 1].host : "?", t->attempts);
     return eid;
 }
 
