@@ -359,6 +359,8 @@ static void on_flush (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
 {
     zpar_hub_t *h = arg;
     monitor_pending (h);
+    if (h->nclosed_watch)
+        zpar__hub_closed_recheck (h);
     zpar__hub_flush_records (h);
     zpar__hub_duplicates_save (h);
     /* the notification PUB is written only on engine events: free what

@@ -38,6 +38,14 @@
 #include "route.h"
 #include "wire.h"
 
+/* How many engines of this host the hub watches at once for their process
+ * to be gone after their heartbeat connection closed (hub_hb.c), and for
+ * how long after the close: the kernel closes a dying process's sockets
+ * a moment before the process shows as gone (a zombie, or no longer in
+ * /proc).  Past either bound the probe of the heartbeat thread decides. */
+#define ZPAR_HUB_CLOSED_WATCH    64
+#define ZPAR_HUB_CLOSED_WATCH_MS 2000
+
 /* An engine's state in the table (what clients see, idle / busy / dead,
  * is derived from it and the engine's outstanding tasks). */
 typedef enum {
@@ -53,12 +61,15 @@ typedef struct {
     int pid;
     int rank;
     char uuid[64];
-    unsigned outstanding;   /* tasks recorded running on it */
-    zpar_ident_t reg_ident; /* its registrar DEALER identity */
-    zpar_route_t route;     /* the routing identity it was given (route.h) */
-    uint32_t hb_gen;        /* the heartbeat watch it is under (0: none) */
-    int suspect;            /* the heartbeat thread said suspect, not yet revived */
-    uint64_t died_us;       /* when the heartbeat declared it dead (monotonic), 0: never */
+    unsigned outstanding;      /* tasks recorded running on it */
+    zpar_ident_t reg_ident;    /* its registrar DEALER identity */
+    zpar_route_t route;        /* the routing identity it was given (route.h) */
+    uint32_t hb_gen;           /* the heartbeat watch it is under (0: none) */
+    int suspect;               /* the heartbeat thread said suspect, not yet revived */
+    uint64_t died_us;          /* when the heartbeat declared it dead (monotonic), 0: never */
+    uint64_t closed_us;        /* when its heartbeat connection closed while its process was still
+                                  there (monotonic; 0: not watched for its end, hub_hb.c) */
+    uint32_t closed_silent_ms; /* its silence then */
     /* what it holds (doc/protocol.md "Resources"), for the task scheduler */
     uint32_t cores;     /* at least 1 */
     uint64_t mem_share; /* bytes, 0: unknown */
@@ -94,10 +105,15 @@ typedef struct zpar_hub {
      * collides) */
     uint64_t (*uuid_hash) (const char *uuid);
     /* state (zpar__hub_init) */
-    uint32_t hb_gen;             /* the last heartbeat watch number given */
-    long fd_base;                /* files open when the loop started (zpar__hub_run) */
-    uint64_t fd_refused;         /* engines refused for want of file descriptors */
-    uint64_t reg_repeats;        /* registrations repeated from the same socket, answered alike */
+    uint32_t hb_gen;      /* the last heartbeat watch number given */
+    long fd_base;         /* files open when the loop started (zpar__hub_run) */
+    uint64_t fd_refused;  /* engines refused for want of file descriptors */
+    uint64_t reg_repeats; /* registrations repeated from the same socket, answered alike */
+    /* engines of this host whose heartbeat connection closed a moment
+     * before their process was gone: looked at again each flush
+     * (zpar__hub_closed_recheck) */
+    uint32_t closed_watch[ZPAR_HUB_CLOSED_WATCH];
+    unsigned nclosed_watch;
     zpar_hub_engine_t **engines; /* every engine that registered, in order */
     uint32_t nengines;           /* how many */
     uint32_t engines_cap;        /* allocated */
@@ -224,6 +240,11 @@ void zpar__hub_engine_unwatch (zpar_hub_t *h, zpar_hub_engine_t *e);
 /* The hub's watcher of the heartbeat pipe (hub_hb.c): suspect and revived
  * engines are logged, dead ones go through zpar__hub_engine_died. */
 void zpar__hub_on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+/* Looks again at the engines of zpar_hub_t.closed_watch (called at each
+ * flush of the hub): one whose process is now gone is declared dead, its
+ * heartbeat connection closed being the kernel's word; one still there
+ * ZPAR_HUB_CLOSED_WATCH_MS after the close is left to the heartbeat. */
+void zpar__hub_closed_recheck (zpar_hub_t *h);
 /* Files open in this process now, -1 if /proc cannot say. */
 long zpar__hub_files_open (void);
 /* 1 if the hub has e's heart watched (registered, not found dead). */

@@ -40,6 +40,7 @@ void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e)
         h->hb_gen = 1;
     e->hb_gen = m.gen = h->hb_gen;
     e->suspect = 0;
+    e->closed_us = 0;
     if (h->hb_pipe && zpar__hb_pipe_send (h->hb_pipe, &m, ZMQ_DONTWAIT) < 0)
         zpar__err ("engine %u: cannot tell the heartbeat thread to watch it: %s", e->id.v,
                    zmq_strerror (errno));
@@ -142,6 +143,61 @@ static int line_ok (int kind)
     return 0;
 }
 
+/* e's heartbeat connection closed and its process is gone: dead. */
+static void closed_dead (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms)
+{
+    char why[160];
+    snprintf (why, sizeof (why),
+              "declared dead: its process is gone (pid %d on this host; its heartbeat "
+              "connection closed, silent %.1f s)",
+              e->pid, silent_ms / 1e3);
+    e->closed_us = 0;
+    zpar__hub_engine_died (h, e, why);
+}
+
+/* e's heartbeat connection closed but its process is still there: a
+ * process that is dying closes its sockets before it is gone from /proc,
+ * and an engine of this host that reconnects keeps its process.  Looked
+ * at again at each flush for a while (zpar__hub_closed_recheck). */
+static void closed_watch (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms)
+{
+    if (!engine_here (e))
+        return;
+    if (!e->closed_us) {
+        if (h->nclosed_watch >= ZPAR_HUB_CLOSED_WATCH)
+            return; /* the probe of the heartbeat thread decides */
+        h->closed_watch[h->nclosed_watch++] = e->id.v;
+    }
+    e->closed_us = zpar__mono_us ();
+    e->closed_silent_ms = silent_ms;
+}
+
+void zpar__hub_closed_recheck (zpar_hub_t *h)
+{
+    uint64_t now = zpar__mono_us ();
+    unsigned k = 0;
+    while (k < h->nclosed_watch) {
+        zpar_hub_engine_t *e = zpar__hub_engine_get (h, zpar__eid (h->closed_watch[k]));
+        int keep = 0;
+        if (e && e->closed_us && e->state == ZPAR_HUB_ENGINE_ALIVE && e->hb_gen) {
+            uint64_t since = now > e->closed_us ? now - e->closed_us : 0;
+            if (engine_process_gone (e)) {
+                closed_dead (h, e, e->closed_silent_ms + (uint32_t)(since / 1000u));
+                if (e->state == ZPAR_HUB_ENGINE_DEAD)
+                    host_check (h, e, "their processes are gone");
+            } else if (since <= (uint64_t)ZPAR_HUB_CLOSED_WATCH_MS * 1000u)
+                keep = 1;
+        }
+        if (keep) {
+            k++;
+            continue;
+        }
+        if (e)
+            e->closed_us = 0;
+        h->closed_watch[k] = h->closed_watch[--h->nclosed_watch];
+    }
+}
+
 /* An event of the heartbeat thread about an engine. */
 static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
 {
@@ -152,6 +208,19 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         return;
     switch (m->kind) {
     case ZPAR_HB_PIPE_SUSPECT:
+        /* an engine of this host whose process is gone need not wait for
+         * the death limit: the kernel's word (its connection's close may
+         * not have told us: one closed before its first pong on a new
+         * connection names no engine) */
+        if (engine_process_gone (e)) {
+            snprintf (why, sizeof (why),
+                      "declared dead: its process is gone (pid %d on this host; suspect, silent "
+                      "%.1f s)",
+                      e->pid, m->silent_ms / 1e3);
+            snprintf (reason, sizeof (reason), "their processes are gone");
+            zpar__hub_engine_died (h, e, why);
+            break;
+        }
         e->suspect = 1;
         if (line_ok (m->kind))
             zpar__info ("engine %u (%s pid %d) suspect: silent %.1f s, %u ping(s) unanswered",
@@ -177,14 +246,11 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
          * engine on this host; otherwise the silence rules decide */
         if (!engine_process_gone (e)) {
             zpar__debug ("engine %u: its heartbeat connection closed (reconnecting?)", e->id.v);
+            closed_watch (h, e, m->silent_ms);
             break;
         }
-        snprintf (why, sizeof (why),
-                  "declared dead: its process is gone (pid %d on this host; its heartbeat "
-                  "connection closed, silent %.1f s)",
-                  e->pid, m->silent_ms / 1e3);
+        closed_dead (h, e, m->silent_ms);
         snprintf (reason, sizeof (reason), "their processes are gone");
-        zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_GONE:
         /* its connection closed and it answered no ping sent after that:
@@ -206,9 +272,15 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         zpar__hub_engine_died (h, e, why);
         break;
     case ZPAR_HB_PIPE_DEAD:
-        snprintf (why, sizeof (why),
-                  "declared dead: silent %.1f s, %u pings unanswered (heartbeat %d ms x %d)",
-                  m->silent_ms / 1e3, m->missed, h->hb_period_ms, h->hb_misses);
+        if (engine_process_gone (e))
+            snprintf (why, sizeof (why),
+                      "declared dead: its process is gone (pid %d on this host; silent %.1f s, %u "
+                      "pings unanswered)",
+                      e->pid, m->silent_ms / 1e3, m->missed);
+        else
+            snprintf (why, sizeof (why),
+                      "declared dead: silent %.1f s, %u pings unanswered (heartbeat %d ms x %d)",
+                      m->silent_ms / 1e3, m->missed, h->hb_period_ms, h->hb_misses);
         snprintf (reason, sizeof (reason), "silent %.1f s, %u pings unanswered", m->silent_ms / 1e3,
                   m->missed);
         e->hb_gen = 0; /* the thread no longer watches it */

@@ -221,7 +221,14 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
         zpar__info ("engine %u registered (%s pid %d rank %d)", id.v, e->host, e->pid, e->rank);
         zpar__hub_engine_up (h, e);
     } else {
-        zpar__debug ("engine %u registered again", id.v);
+        /* a suspect engine that registers again answers again (it was
+         * stopped past its fence: the heartbeat will not say it) */
+        if (e->suspect)
+            zpar__info ("engine %u (%s pid %d) answers again: it registered again after a "
+                        "silence",
+                        id.v, e->host, e->pid);
+        else
+            zpar__debug ("engine %u registered again", id.v);
         /* its heart is watched from now, as at its first registration */
         zpar__hub_engine_watch (h, e);
         zpar__hub_engine_again (h, e);

@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -25,6 +27,19 @@
 static char tmpdir[] = "/tmp/zpar-test-hostlost-XXXXXX";
 static char logpath[300];
 static long logpos;
+
+static void reg_pid (zpar_hub_t *h, const char *peer, const char *host, int pid)
+{
+    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE), *r = NULL;
+    zpar__msg_push_ident (m, peer, strlen (peer));
+    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, peer);
+    zpar__msg_add_str (m, ZPAR_F_HOST, host);
+    zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)pid);
+    zpar__msg_add_u64 (m, ZPAR_F_RANK, 1);
+    (void)zpar__registrar_handle (h, m, &r);
+    zpar__msg_destroy (m);
+    zpar__msg_destroy (r);
+}
 
 static void reg (zpar_hub_t *h, const char *peer, const char *host)
 {
@@ -54,6 +69,37 @@ static void dead (zpar_hub_t *h, void *thread_end, zpar_hub_engine_t *e)
     if (zpar__hb_pipe_send (thread_end, &m, 0) < 0)
         diag ("send: %s", zmq_strerror (errno));
     zpar__hub_on_hb (NULL, NULL, 0, h);
+}
+
+/* The heartbeat thread says engine e's connection closed. */
+static void closed (zpar_hub_t *h, void *thread_end, zpar_hub_engine_t *e)
+{
+    zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_CLOSED, .silent_ms = 300};
+    m.engine = e->id.v;
+    m.gen = e->hb_gen;
+    if (zpar__hb_pipe_send (thread_end, &m, 0) < 0)
+        diag ("send: %s", zmq_strerror (errno));
+    zpar__hub_on_hb (NULL, NULL, 0, h);
+}
+
+/* 1 once process pid is a zombie (within 10 s) */
+static int zombie (pid_t pid)
+{
+    char path[64], buf[512], *p;
+    for (int i = 0; i < 1000; i++) {
+        FILE *f;
+        size_t n;
+        snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
+        if (!(f = fopen (path, "r")))
+            return 0;
+        n = fread (buf, 1, sizeof (buf) - 1, f);
+        fclose (f);
+        buf[n] = '\0';
+        if ((p = strrchr (buf, ')')) && p[1] == ' ' && p[2] == 'Z')
+            return 1;
+        usleep (10 * 1000);
+    }
+    return 0;
 }
 
 /* What the log got since the last call. */
@@ -168,6 +214,80 @@ int main (void)
         (void)zpar__hb_pipe_send (thread_end, &m, 0);
         zpar__hub_on_hb (NULL, NULL, 0, &h);
         ok (strlen (log_since ()) == 0, "an event for a dead engine's old watch: nothing logged");
+    }
+
+    /* an engine of this host whose connection closed while its process
+     * was still there (a dying process closes its sockets a moment before
+     * it is a zombie): looked at again at each flush, dead once its
+     * process is gone; one still there after the window is left to the
+     * heartbeat */
+    {
+        pid_t child = fork ();
+        zpar_hub_engine_t *z;
+        if (child == 0) {
+            pause ();
+            _exit (0);
+        }
+        reg_pid (&h, "z1", me, (int)child);
+        z = nth (&h, h.nengines - 1);
+        (void)log_since ();
+        closed (&h, thread_end, z);
+        ok (z->state == ZPAR_HUB_ENGINE_ALIVE && h.nclosed_watch == 1,
+            "connection closed, process there: alive, watched for its end");
+        zpar__hub_closed_recheck (&h);
+        ok (z->state == ZPAR_HUB_ENGINE_ALIVE && h.nclosed_watch == 1,
+            "looked at again while the process is there: still alive");
+        kill (child, SIGKILL);
+        ok (zombie (child), "the process is a zombie");
+        zpar__hub_closed_recheck (&h);
+        snprintf (line, sizeof (line),
+                  "declared dead: its process is gone (pid %d on this host; its heartbeat "
+                  "connection closed",
+                  (int)child);
+        text = log_since ();
+        ok (z->state == ZPAR_HUB_ENGINE_DEAD && count (text, line) == 1 && h.nclosed_watch == 0,
+            "looked at again once it is gone: dead, because its connection closed");
+        (void)waitpid (child, NULL, 0);
+
+        child = fork ();
+        if (child == 0) {
+            pause ();
+            _exit (0);
+        }
+        reg_pid (&h, "z2", me, (int)child);
+        z = nth (&h, h.nengines - 1);
+        closed (&h, thread_end, z);
+        z->closed_us -= (uint64_t)(ZPAR_HUB_CLOSED_WATCH_MS + 100) * 1000u;
+        zpar__hub_closed_recheck (&h);
+        ok (z->state == ZPAR_HUB_ENGINE_ALIVE && h.nclosed_watch == 0 && z->closed_us == 0,
+            "still there after the window: alive, no longer watched (the heartbeat decides)");
+        kill (child, SIGKILL);
+        (void)waitpid (child, NULL, 0);
+        (void)log_since ();
+
+        /* suspect, its process gone (its connection's close named no
+         * engine): dead, and the reason names the process */
+        child = fork ();
+        if (child == 0) {
+            pause ();
+            _exit (0);
+        }
+        reg_pid (&h, "z3", me, (int)child);
+        z = nth (&h, h.nengines - 1);
+        kill (child, SIGKILL);
+        (void)waitpid (child, NULL, 0);
+        {
+            zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_SUSPECT, .silent_ms = 1600, .missed = 1};
+            m.engine = z->id.v;
+            m.gen = z->hb_gen;
+            (void)zpar__hb_pipe_send (thread_end, &m, 0);
+            zpar__hub_on_hb (NULL, NULL, 0, &h);
+        }
+        snprintf (line, sizeof (line),
+                  "declared dead: its process is gone (pid %d on this host; suspect, silent 1.6 s)",
+                  (int)child);
+        ok (z->state == ZPAR_HUB_ENGINE_DEAD && count (log_since (), line) == 1,
+            "suspect and its process gone: dead, the reason names the process");
     }
 
     h.hb_pipe = NULL;
