@@ -28,8 +28,8 @@
 # of the whole machine during each phase, into DIR/PHASE.perf.data (for
 # perf report --sort comm,dso,sym), and of the controller and the engines
 # alone (with their task children) into DIR/PHASE.zpar.perf.data; --trace: also `perf trace -s` of the
-# controller during each phase (system calls per thread; the CPU figures
-# then include the tracing's cost), printed after the phase; --callgrind:
+# controller and the engines during each phase (system calls per thread;
+# the CPU figures then include the tracing's cost), printed after the phase; --callgrind:
 # the controller runs under valgrind --tool=callgrind, and each phase also
 # prints its instructions per task, per thread (noise-free: other jobs on
 # the machine do not change them; the CPU and context switch figures of the
@@ -173,7 +173,7 @@ phase() { # NAME TASKS CLIENT-ARGS...
     cpid=$!
     local tpid=
     if [ $TRACE = 1 ] && wait_for "$WORK/mark.start" $cpid; then
-        perf trace -s -o "$WORK/$name.trace" -p $CPID >/dev/null 2>&1 &
+        perf trace -s -o "$WORK/$name.trace" -p "$CPID,$EPID1,$EPID2" >/dev/null 2>&1 &
         tpid=$!
         sleep 1
     fi
@@ -224,7 +224,7 @@ phase() { # NAME TASKS CLIENT-ARGS...
         done | awk '{ print; s += $NF } END { printf "    %-26s %12.0f\n", "all", s }'
     fi
     if [ -n "$tpid" ]; then
-        echo "  controller system calls during the phase (perf trace -s):"
+        echo "  controller and engine system calls during the phase (perf trace -s):"
         sed -n '/events/,$p' "$WORK/$name.trace" | grep -v '^ *$' | sed 's/^/    /'
     fi
 }

@@ -19,7 +19,12 @@
  * reserves a set (the one with the fewest tasks outstanding): its engines
  * get no new plain task, and the tasks queued on them that have not
  * started are asked back (steals), so the set drains and the task starts
- * however many plain tasks keep coming (no starvation).  The start is
+ * however many plain tasks keep coming (no starvation).  The set may take
+ * engines another resource task holds while it runs: they pass to the
+ * reservation at that task's end, so a stream of smaller resource tasks
+ * cannot keep a bigger one waiting either.  There is one reservation at
+ * a time and a set is taken whole or not at all (start), so two resource
+ * tasks never each hold part of what the other waits for (no deadlock).  The start is
  * bounded when every task on the set has a timeout: B = the time of the
  * reservation + the largest, over its engines, sum of the timeouts of the
  * tasks outstanding there (+ BACKFILL_MARGIN_US each for the stop grace).
@@ -32,10 +37,18 @@
  * cores on one node; the largest node has 4"), once no engine has come up
  * for SETTLE_US (a cluster that is still registering gets that long).
  *
- * An engine of a set that dies: the leader -- the task is retried or
- * answered like any task whose engine died, the others released; another
- * engine -- it leaves the set, the task runs on (its result says how it
- * went: an MPI job that lost a rank fails).
+ * An engine of a running set that dies: the leader -- the task is
+ * retried or answered like any task whose engine died, the others
+ * released (the leader's keeper kills the task's process group, its MPI
+ * launcher with it, which ends the ranks on every host); another engine
+ * (a member) -- the task cannot go on with part of its resources gone (an
+ * MPI job has lost the host of a rank, or will): the leader is told to
+ * stop it (ZPAR_SCHED_LB_ACT_STOP: SIGTERM, then SIGKILL, to the launcher
+ * and so to every rank), the other engines stay held until the stopped
+ * run's result (nothing else starts beside ranks that may still be
+ * stopping), and that result counts as the engine's death: the task runs
+ * again within its retries, else is answered "engine died" naming the
+ * member (zpar__gang_lost).
  */
 #include "config.h"
 
@@ -151,6 +164,14 @@ int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, con
     return 0;
 }
 
+static int in_set (const lbtask_t *t, uint32_t eid)
+{
+    for (unsigned i = 0; t && i < t->gang->nset; i++)
+        if (t->gang->set[i] == eid)
+            return 1;
+    return 0;
+}
+
 static void release (zpar_sched_lb_t *s, lbtask_t *t)
 {
     struct zpar_gang *g = s->gang;
@@ -160,7 +181,9 @@ static void release (zpar_sched_lb_t *s, lbtask_t *t)
         gengine_t *e = zpar__gang_ge (g, eid);
         if (e && e->holder == t) {
             e->holder = NULL;
-            if (eid < s->nengines) {
+            if (g->resv && g->resv != t && in_set (g->resv, eid))
+                e->holder = g->resv; /* reserved while t ran: it stays held */
+            else if (eid < s->nengines) {
                 s->engines[eid].held = 0;
                 zpar__lb_idle_push (s, eid);
                 zpar__lb_unpark_for (s, eid);
@@ -169,6 +192,7 @@ static void release (zpar_sched_lb_t *s, lbtask_t *t)
     }
     gt->nset = 0;
     gt->reserved = 0;
+    gt->lost = 0;
     if (g->resv == t)
         g->resv = NULL;
     g->head.dirty = 1;
@@ -199,6 +223,8 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
     lbtask_t *t = e ? e->holder : NULL;
     g->engines_gen++;
     g->head.dirty = 1;
+    if (g->resv && g->resv != t && in_set (g->resv, eid))
+        release (s, g->resv); /* reserved again at the next look */
     if (!t)
         return;
     e->holder = NULL;
@@ -207,7 +233,7 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
         return;
     }
     /* a member of a running set (the leader's case is the caller's): it
-     * leaves the set, the task runs on */
+     * leaves the set, and the leader is told to stop the task (once) */
     for (unsigned i = 1; i < t->gang->nset; i++)
         if (t->gang->set[i] == eid) {
             memmove (&t->gang->set[i], &t->gang->set[i + 1],
@@ -215,6 +241,32 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
             t->gang->nset--;
             break;
         }
+    if (!t->gang->lost && t->engine && t->engine != eid) {
+        zpar_sched_lb_action_t *act = zpar__lb_act_push (s);
+        t->gang->lost = eid;
+        zpar__info ("task %llu: engine %u of its set died while it ran: engine %u stops it",
+                    (unsigned long long)t->id, eid, t->engine);
+        if (act) {
+            act->kind = ZPAR_SCHED_LB_ACT_STOP;
+            act->task = zpar__tid (t->id);
+            act->engine = zpar__eid (t->engine);
+            act->client = zpar__cid (t->client);
+            act->attempt = t->attempts;
+        }
+    }
+}
+
+uint32_t zpar__gang_lost (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t size)
+{
+    struct zpar_gang *g = s->gang;
+    uint32_t eid = t->gang && t->gang->nset ? t->gang->lost : 0;
+    uint32_t node = eid ? zpar__gang_node (g, eid) : 0;
+    if (eid)
+        snprintf (text, size,
+                  "engine %u (host %s) of its set died while it ran; the task was stopped "
+                  "(attempt %u, no retries left)",
+                  eid, node && node <= g->nnodes ? g->hosts[node - 1] : "?", t->attempts);
+    return eid;
 }
 
 /* ------------------------------------------------------------ the queue */
@@ -288,7 +340,8 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
             x = zpar__gang_ge (g, set[i]);
             x->node = 0; /* still a node of its own */
         }
-        x->holder = t;
+        if (!x->holder || !reserved)
+            x->holder = t; /* reserved while another task runs there: it comes at that one's end */
         s->engines[set[i]].held = 1;
     }
     return 0;
@@ -302,7 +355,13 @@ static uint64_t resv_end (zpar_sched_lb_t *s, const lbtask_t *t)
     uint64_t worst = 0;
     for (unsigned i = 0; i < t->gang->nset; i++) {
         const lbengine_t *e = &s->engines[t->gang->set[i]];
+        const lbtask_t *h = s->gang->eng[t->gang->set[i]].holder;
         uint64_t sum = 0;
+        if (h && h != t) { /* held by a running resource task until its end */
+            if (!h->timeout_s)
+                return UINT64_MAX;
+            sum += h->timeout_s * 1000000ull + BACKFILL_MARGIN_US;
+        }
         if (e->outstanding > e->nout)
             return UINT64_MAX; /* a task we lost track of (out list short of memory) */
         for (unsigned j = 0; j < e->nout; j++) {
@@ -460,7 +519,7 @@ static uint32_t resv_idle (zpar_sched_lb_t *s)
     for (unsigned i = 0; r && i < r->gang->nset; i++) {
         uint32_t eid = r->gang->set[i];
         const lbengine_t *e = &s->engines[eid];
-        if (e->alive && !e->waiting && e->outstanding == 0)
+        if (e->alive && !e->waiting && e->outstanding == 0 && s->gang->eng[eid].holder == r)
             return eid;
     }
     return 0;

@@ -22,6 +22,7 @@ struct gtask {
     uint32_t *set; /* engines it holds (running) or reserves, leader first */
     unsigned nset;
     int reserved;      /* set is a reservation, not running */
+    uint32_t lost;     /* running: an engine of the set that died (its leader stops it), 0 none */
     uint64_t fits_gen; /* engines_gen + 1 when some set of live engines was seen to hold it */
 };
 

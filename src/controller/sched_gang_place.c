@@ -13,7 +13,8 @@
 /* ------------------------------------------------------------ placement */
 
 /* Whether engine eid may be in t's set: now (idle, not held by another),
- * for a reservation (not held by another), or ever (alive). */
+ * for a reservation (not reserved by another; held by a running resource
+ * task is fine: it comes at that task's end), or ever (alive). */
 static int usable (zpar_sched_lb_t *s, const lbtask_t *t, uint32_t eid, int mode)
 {
     const lbengine_t *e = &s->engines[eid];
@@ -22,8 +23,9 @@ static int usable (zpar_sched_lb_t *s, const lbtask_t *t, uint32_t eid, int mode
         return 0;
     if (mode == ZPAR_GANG_EVER)
         return 1;
-    if (x && x->holder && x->holder != t)
-        return 0;
+    if (x && x->holder && x->holder != t &&
+        (mode != ZPAR_GANG_RESERVABLE || x->holder->gang->reserved))
+        return 0; /* a reservation may take an engine at the end of the task that holds it */
     return mode == ZPAR_GANG_RESERVABLE || (!e->waiting && e->outstanding == 0);
 }
 

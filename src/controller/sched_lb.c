@@ -357,6 +357,10 @@ int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t en
     }
     if (t && eid && t->engine == eid) {
         lbengine_t *e = &s->engines[eid];
+        char lost_text[160];
+        uint32_t lost = __builtin_expect (t->gang != NULL, 0)
+                            ? zpar__gang_lost (s, t, lost_text, sizeof (lost_text))
+                            : 0;
         e->connected = 1;
         zpar__idmap_del (s->running, tid);
         zpar__lb_out_del (e, t);
@@ -382,6 +386,19 @@ int zpar__sched_lb_result_at (zpar_sched_lb_t *s, zpar_tid_t task, zpar_eid_t en
                 zpar__lb_make_ready (s, t);
                 return ZPAR_SCHED_LB_SWALLOW;
             }
+        }
+        if (lost && status != ZPAR_STATUS_OK) {
+            /* stopped because an engine of its set died: that death is
+             * the attempt's end (doc/architecture.md "Faults") */
+            if (t->retries_left > 0) {
+                t->retries_left--;
+                zpar__info ("task %llu: stopped (engine %u of its set died), retrying",
+                            (unsigned long long)t->id, lost);
+                zpar__idmap_put (s->queued, t->id, t);
+                zpar__lb_make_ready (s, t);
+            } else
+                zpar__lb_fail_task (s, t, ZPAR_STATUS_ENGINE_DIED, lost_text);
+            return ZPAR_SCHED_LB_SWALLOW;
         }
         if (status == ZPAR_STATUS_ENGINE_DIED && t->fenced < ZPAR_SCHED_LB_FENCE_MAX) {
             /* the engine itself says it died: it fenced the task (no word

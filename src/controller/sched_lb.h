@@ -105,6 +105,12 @@ typedef enum {
     ZPAR_SCHED_LB_ACT_ANSWER = 3,
     /* ask the hub whether task (a dependency) has finished. */
     ZPAR_SCHED_LB_ACT_ASK_HUB = 4,
+    /* ask engine (the leader of a resource task's set) to stop task, queued
+     * or running (SIGTERM, then SIGKILL to its process group): an engine
+     * of its set died.  Its result comes back as any result does and
+     * decides (zpar__sched_lb_result); an ask that cannot be sent needs no
+     * call: the task's result comes at its end. */
+    ZPAR_SCHED_LB_ACT_STOP = 5,
 } zpar_sched_lb_act_kind_t;
 
 typedef struct {

@@ -48,13 +48,18 @@ void zpar__lbio_drop (zpar_sched_lb_io_t *io, const char *side, const char *why)
 
 /* ------------------------------------------------------------ actions */
 
-/* Ask an engine to give a task back (it answers "aborted" if the task
- * had not started, with a control reply if it had). */
-static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
+/* Ask an engine, on its task queue, to give a task back (STEAL, an
+ * ABORT: it answers "aborted" if the task had not started, with a control
+ * reply if it had) or to stop it (STOP, an INTERRUPT naming the task: its
+ * result comes back as any other; the control reply is dropped as a
+ * refused steal of a task not being stolen). */
+static int ask_engine (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
 {
+    int stop = act->kind == ZPAR_SCHED_LB_ACT_STOP;
     zpar_proto_control_t c = {
         .h = {.task = act->task, .engine = act->engine, .client = act->client},
-        .op = ZPAR_CONTROL_ABORT,
+        .op = stop ? ZPAR_CONTROL_INTERRUPT : ZPAR_CONTROL_ABORT,
+        .only_task = stop ? act->task.v : 0,
     };
     const zpar_route_t *route = zpar__routes_get (io->routes, act->engine);
     zpar_msg_t *m;
@@ -63,7 +68,7 @@ static int steal (zpar_sched_lb_io_t *io, const zpar_sched_lb_action_t *act)
         errno = EHOSTUNREACH;
         return -1;
     }
-    if (!(m = zpar__msg_create (ZPAR_MSG_ABORT)))
+    if (!(m = zpar__msg_create (stop ? ZPAR_MSG_INTERRUPT : ZPAR_MSG_ABORT)))
         return -1;
     if (zpar__proto_control_encode (m, &c) == 0 &&
         (!zpar__route_relayed (route) ||
@@ -120,8 +125,15 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
             case ZPAR_SCHED_LB_ACT_STEAL:
                 /* the task asked back goes first */
                 zpar__lbio_flush_engine (io, act.engine, &nfail);
-                if (steal (io, &act) < 0)
+                if (ask_engine (io, &act) < 0)
                     (void)zpar__sched_lb_steal_failed (io->policy, act.task);
+                break;
+            case ZPAR_SCHED_LB_ACT_STOP:
+                zpar__lbio_flush_engine (io, act.engine, &nfail);
+                if (ask_engine (io, &act) < 0)
+                    zpar__warn ("task %llu: the stop for engine %u not sent: %s (it ends on its "
+                                "own)",
+                                (unsigned long long)act.task.v, act.engine.v, strerror (errno));
                 break;
             case ZPAR_SCHED_LB_ACT_ANSWER:
                 answer (io, &act);

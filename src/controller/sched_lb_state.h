@@ -280,6 +280,10 @@ lbtask_t *zpar__gang_backfill_any (zpar_sched_lb_t *s, uint32_t *eid);
 /* Resource task t stops running on its engines (finished, queued again,
  * its leader died): they are released. */
 void zpar__gang_off (zpar_sched_lb_t *s, lbtask_t *t);
+/* The engine of resource task t's running set that died while it ran
+ * (its leader was told to stop it: zpar__gang_engine_gone), 0 if none;
+ * into text, what its answer says of it when no retry is left. */
+uint32_t zpar__gang_lost (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t size);
 /* Resource task t, adopted running on engine eid (a controller restart:
  * the engines of its set are not known): eid and, for a task on one
  * node, idle engines of its node up to what it asks for are held again

@@ -432,12 +432,24 @@ static int on_steal (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_m
     return 0;
 }
 
+/* INTERRUPT: of the running task, or of the one it names (stopped as its
+ * timeout would stop it).  On the task queue, from the task scheduler
+ * (an engine of the task's set died): a task still queued is taken out
+ * too (answered "aborted"). */
 static int on_interrupt (zpar_task_runner_t *tr, zpar_engine_queue_t q, const zpar_msg_t *m,
                          const zpar_proto_control_t *c)
 {
-    int did = c->only_task ? tr->cur && !tr->cur_inline && tr->cur->t.h.task.v == c->only_task &&
-                                 zpar__runner_stop (tr->runner, "stopped on request") == 0
-                           : zpar__runner_interrupt (tr->runner, INTERRUPT_GRACE_MS) == 0;
+    int did;
+    if (q == ZPAR_ENGINE_Q_TASK && !c->only_task) {
+        zpar__warn ("task queue: INTERRUPT naming no task dropped");
+        errno = EPROTO;
+        return -1;
+    }
+    did = q == ZPAR_ENGINE_Q_TASK && abort_queued (tr, zpar__tid (c->only_task));
+    did =
+        did || (c->only_task ? tr->cur && !tr->cur_inline && tr->cur->t.h.task.v == c->only_task &&
+                                   zpar__runner_stop (tr->runner, "stopped on request") == 0
+                             : zpar__runner_interrupt (tr->runner, INTERRUPT_GRACE_MS) == 0);
     if (did)
         zpar__info (c->only_task ? "stopping the running task" : "interrupting the running task");
     reply (tr, q, m, c, did ? 1 : 0);
@@ -467,6 +479,7 @@ static const struct {
     {ZPAR_ENGINE_Q_MUX, ZPAR_MSG_TASK, NULL},
     {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_TASK, NULL},
     {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_ABORT, on_steal},
+    {ZPAR_ENGINE_Q_TASK, ZPAR_MSG_INTERRUPT, on_interrupt},
     {ZPAR_ENGINE_Q_CONTROL, ZPAR_MSG_ABORT, on_abort},
     {ZPAR_ENGINE_Q_CONTROL, ZPAR_MSG_INTERRUPT, on_interrupt},
     {ZPAR_ENGINE_Q_CONTROL, ZPAR_MSG_SHUTDOWN, on_shutdown},

@@ -41,8 +41,8 @@ static void up (uint32_t e, const char *h, unsigned cores, const char *gpus, uin
         diag ("engine %u did not come up", e);
 }
 
-/* Drain the actions into got: "d<task>@<engine>[/<slot hosts>]",
- * "s<task>@<engine>", "a<task>:<status>". */
+/* Drain the actions into got: "d<task>@<engine>[/<slot engines>]",
+ * "s<task>@<engine>", "x<task>@<engine>" (stop), "a<task>:<status>". */
 static const char *drain (void)
 {
     zpar_sched_lb_action_t a;
@@ -64,6 +64,10 @@ static const char *drain (void)
             break;
         case ZPAR_SCHED_LB_ACT_STEAL:
             n += (size_t)snprintf (got + n, sizeof (got) - n, "s%llu@%u",
+                                   (unsigned long long)a.task.v, a.engine.v);
+            break;
+        case ZPAR_SCHED_LB_ACT_STOP:
+            n += (size_t)snprintf (got + n, sizeof (got) - n, "x%llu@%u",
                                    (unsigned long long)a.task.v, a.engine.v);
             break;
         case ZPAR_SCHED_LB_ACT_ANSWER:
@@ -385,6 +389,8 @@ static void test_deaths (void)
     zpar_resources_t c2 = {.cores = 2};
     uint32_t set[64], set2[64];
     unsigned n, n2;
+    char want[64];
+    int verdict;
     fresh (1);
     for (uint32_t e = 1; e <= 4; e++)
         up (e, e <= 2 ? "a" : "b", 1, "-", 0);
@@ -401,11 +407,186 @@ static void test_deaths (void)
     ok (strstr (got, "d5@") != NULL, "the survivor of the first set is released (%s)", got);
     (void)zpar__sched_lb_engine_down (s, E (set2[1]), "died");
     drain ();
-    ok (strlen (got) == 0, "a member dies: the task runs on with its leader (%s)", got);
-    res (1, set2[0], ZPAR_STATUS_OK);
+    snprintf (want, sizeof (want), "x1@%u", set2[0]);
+    ok (!strcmp (got, want), "a member dies: its leader is told to stop the task (%s)", got);
     sub (6, NULL, 0, 0);
     drain ();
-    ok (strstr (got, "d6@") != NULL, "its result releases the leader (%s)", got);
+    ok (strstr (got, "d6@") == NULL,
+        "the leader stays held until the stopped run's result (nothing runs beside it) (%s)", got);
+    verdict = zpar__sched_lb_result (s, T (1), E (set2[0]), ZPAR_STATUS_SIGNALED);
+    drain ();
+    snprintf (want, sizeof (want), "engine %u (host %s) of its set died", set2[1], hosts[set2[1]]);
+    ok (verdict == ZPAR_SCHED_LB_SWALLOW && strstr (got, "a1:engine-died") && strstr (text, want),
+        "no retry left: the stopped run's result is answered \"engine died\", naming the member "
+        "(%s: %s)",
+        got, text);
+    ok (strstr (got, "d6@") != NULL, "and its leader is released (%s)", got);
+}
+
+/* A member of a running set dies; the task has a retry: the leader stops
+ * it, and it runs once more, on engines that are all alive; a second
+ * member's death before the stop's result asks no second stop. */
+static void test_member_retry (void)
+{
+    zpar_resources_t c2 = {.cores = 2}, c3 = {.cores = 3};
+    uint32_t set[64], set2[64];
+    unsigned n, n2;
+    char want[64];
+    int verdict;
+    fresh (1);
+    for (uint32_t e = 1; e <= 6; e++)
+        up (e, e <= 3 ? "a" : "b", 1, "-", 0);
+    drain ();
+    sub (1, &c3, 0, 1);
+    drain ();
+    ok (set_of (1, set, &n) && n == 3, "3-core task placed (%s)", got);
+    (void)zpar__sched_lb_engine_down (s, E (set[1]), "died");
+    (void)zpar__sched_lb_engine_down (s, E (set[2]), "died");
+    drain ();
+    snprintf (want, sizeof (want), "x1@%u", set[0]);
+    ok (!strcmp (got, want), "two members die: one stop, to the leader (%s)", got);
+    verdict = zpar__sched_lb_result (s, T (1), E (set[0]), ZPAR_STATUS_SIGNALED);
+    drain ();
+    ok (verdict == ZPAR_SCHED_LB_SWALLOW && set_of (1, set2, &n2) && n2 == 3 &&
+            strcmp (hosts[set2[0]], hosts[set[0]]) && strstr (got, "a1") == NULL,
+        "the stopped run's result is swallowed, the task runs again on the other node (%s)", got);
+    sub (2, &c2, 0, 0);
+    sub (3, NULL, 0, 0);
+    drain ();
+    ok (strstr (got, "d2@") == NULL && strstr (got, "d3@") != NULL,
+        "the first set's leader is free again (a plain task), the 2-core task cannot start (%s)",
+        got);
+    verdict = zpar__sched_lb_result (s, T (1), E (set2[0]), ZPAR_STATUS_OK);
+    ok (verdict == ZPAR_SCHED_LB_DELIVER, "the second run's result is its answer");
+    drain ();
+    ok (set_of (2, set, &n) && n == 2, "its set is released: the 2-core task starts (%s)", got);
+}
+
+/* ---- a small cluster run to its end: every dispatch in got starts a run
+ * (its engines must all be free), and each step ends the oldest run */
+#define SIM_RUNS 64
+#define SIM_IDS  512
+static struct {
+    uint64_t id;
+    uint32_t eng[16];
+    unsigned n;
+} runs[SIM_RUNS];
+static unsigned nruns, clashes;
+static int busy[64];
+static unsigned starts[SIM_IDS], answers[SIM_IDS], started_at[SIM_IDS], sim_round;
+
+static void sim_reset (void)
+{
+    nruns = clashes = 0;
+    memset (busy, 0, sizeof (busy));
+    memset (starts, 0, sizeof (starts));
+    memset (answers, 0, sizeof (answers));
+}
+
+/* The runs the last drain started, and its answers. */
+static void sim_take (void)
+{
+    char copy[sizeof (got)];
+    snprintf (copy, sizeof (copy), "%s", got);
+    for (char *tok = strtok (copy, " "); tok; tok = strtok (NULL, " ")) {
+        unsigned task, eng;
+        uint32_t set[16];
+        unsigned n = 0;
+        if (sscanf (tok, "a%u", &task) == 1 && task < SIM_IDS) {
+            answers[task]++;
+            continue;
+        }
+        if (sscanf (tok, "d%u@%u", &task, &eng) != 2 || task >= SIM_IDS || nruns == SIM_RUNS)
+            continue;
+        if (strchr (tok, '/')) {
+            char *p = strchr (tok, '/');
+            while (n < 16 && sscanf (p + 1, "%u", &set[n]) == 1) {
+                n++;
+                if (!(p = strchr (p + 1, ',')))
+                    break;
+            }
+        } else
+            set[n++] = eng;
+        runs[nruns].id = task;
+        runs[nruns].n = n;
+        for (unsigned i = 0; i < n; i++) {
+            runs[nruns].eng[i] = set[i];
+            clashes += busy[set[i]]++ > 0;
+        }
+        nruns++;
+        if (!starts[task]++)
+            started_at[task] = sim_round;
+    }
+}
+
+/* End the oldest run (its result: ok). */
+static void sim_end_oldest (void)
+{
+    if (!nruns)
+        return;
+    for (unsigned i = 0; i < runs[0].n; i++)
+        busy[runs[0].eng[i]]--;
+    if (zpar__sched_lb_result (s, T (runs[0].id), E (runs[0].eng[0]), ZPAR_STATUS_OK) ==
+        ZPAR_SCHED_LB_DELIVER)
+        answers[runs[0].id]++;
+    memmove (&runs[0], &runs[1], (nruns - 1) * sizeof (runs[0]));
+    nruns--;
+}
+
+/* Several big tasks wait at once, with a stream of 2-core and plain tasks
+ * behind them: no starvation (each big task starts while the stream goes
+ * on), no deadlock (no two tasks each holding part of the engines the
+ * other needs: every task ends), nothing oversubscribed, each run once. */
+static void test_many_big (void)
+{
+    zpar_resources_t c2 = {.cores = 2}, c3 = {.cores = 3}, c4 = {.cores = 4}, mpi = {.ranks = 6};
+    unsigned round, done = 0, twice = 0, total;
+    uint64_t next = 100;
+    fresh (1);
+    sim_reset ();
+    for (uint32_t e = 1; e <= 8; e++)
+        up (e, e <= 4 ? "a" : "b", 1, "-", 0);
+    drain ();
+    /* a 2-core task runs on each node first: no 4-core task can start */
+    sub (1, &c2, 0, 0);
+    sub (2, &c2, 0, 0);
+    drain ();
+    sim_take ();
+    sub (3, &c4, 0, 0);
+    sub (4, &c4, 0, 0);
+    sub (5, &c3, 0, 0);
+    sub (6, &mpi, 0, 0);
+    sub (7, &c4, 0, 0);
+    for (round = 0; round < 200; round++) {
+        sim_round = round;
+        if (round < 60) { /* the stream: a 2-core task and a plain one each step */
+            sub (next++, &c2, 0, 0);
+            sub (next++, NULL, 0, 0);
+        }
+        drain ();
+        sim_take ();
+        if (!nruns)
+            break;
+        sim_end_oldest ();
+    }
+    total = (unsigned)next;
+    for (unsigned id = 1; id < total; id++) {
+        if (id >= 8 && id < 100)
+            continue;
+        done += answers[id] == 1 && starts[id] == 1;
+        twice += starts[id] > 1 || answers[id] > 1;
+    }
+    ok (starts[3] == 1 && starts[4] == 1 && starts[5] == 1 && starts[6] == 1 && starts[7] == 1,
+        "the 4-, 3-core and 6-rank tasks each started once (%u %u %u %u %u)", starts[3], starts[4],
+        starts[5], starts[6], starts[7]);
+    ok (starts[3] && starts[4] && starts[5] && starts[6] && starts[7] && started_at[3] < 60 &&
+            started_at[4] < 60 && started_at[5] < 60 && started_at[6] < 60 && started_at[7] < 60,
+        "each started while the stream of 2-core tasks went on (steps %u %u %u %u %u, of 60)",
+        started_at[3], started_at[4], started_at[5], started_at[6], started_at[7]);
+    ok (done == total - 100 + 7 && twice == 0 && nruns == 0,
+        "every task ran to its end once (%u of %u; %u twice; %u still running after %u steps)",
+        done, total - 100 + 7, twice, nruns, round);
+    ok (clashes == 0, "no engine ever ran two tasks at once (%u)", clashes);
 }
 
 /* A controller restart: engine 2 comes back holding a 2-core task.  It
@@ -469,6 +650,8 @@ int main (void)
     test_starvation ();
     test_backfill ();
     test_deaths ();
+    test_member_retry ();
+    test_many_big ();
     test_adopt ();
     test_send_failed ();
     zpar__sched_lb_destroy (s);

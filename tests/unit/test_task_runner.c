@@ -169,6 +169,40 @@ static const sent_t *wait_for (zpar_msg_type_t type, uint64_t task)
     return s;
 }
 
+/* Run the reactor until cond (tr) holds (or 10 s: a loaded machine may
+ * start a process late; the checks that follow say what did not happen) */
+static void run_until (int (*cond) (const zpar_task_runner_t *tr), const zpar_task_runner_t *tr)
+{
+    uint64_t end = zpar__mono_us () + 10000000u;
+    while (!cond (tr) && zpar__mono_us () < end)
+        (void)zpar__reactor_run_once (reactor, 10);
+}
+
+/* nothing queued: the one task given has started */
+static int started (const zpar_task_runner_t *tr)
+{
+    return zpar__task_runner_queued (tr) == 0;
+}
+
+static int two_kept (const zpar_task_runner_t *tr)
+{
+    return zpar__task_runner_outbox (tr) == 2;
+}
+
+static int one_kept (const zpar_task_runner_t *tr)
+{
+    return zpar__task_runner_outbox (tr) == 1;
+}
+
+static const char *ready_mark;
+
+/* the file a task writes once it is ready for its signal exists */
+static int marked (const zpar_task_runner_t *tr)
+{
+    (void)tr;
+    return access (ready_mark, F_OK) == 0;
+}
+
 static void run_for (unsigned ms)
 {
     uint64_t end = zpar__mono_us () + ms * 1000u;
@@ -312,7 +346,7 @@ int main (void)
     /* steal and interrupt of the running task */
     nsent = 0;
     give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (301, "sleep 10"));
-    run_for (100);
+    run_until (started, tr);
     give (tr, ZPAR_ENGINE_Q_TASK, request (ZPAR_MSG_ABORT, 301));
     s = find (ZPAR_MSG_CONTROL_REPLY, 301);
     ok (s && s->q == ZPAR_ENGINE_Q_TASK && s->count == 0,
@@ -330,11 +364,18 @@ int main (void)
 
     /* stop of one task: only that one, with its stop signal */
     nsent = 0;
-    give (
-        tr, ZPAR_ENGINE_Q_TASK,
-        task_cmd_stop (311, "trap 'echo usr1; exit 0' USR1; sleep 10 & wait; echo woke", SIGUSR1));
-    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (312, "true"));
-    run_for (200);
+    {
+        static char mark[128], cmd[512];
+        snprintf (mark, sizeof (mark), "/tmp/zpar-test-usr1.%d", (int)getpid ());
+        (void)remove (mark);
+        ready_mark = mark;
+        snprintf (cmd, sizeof (cmd),
+                  "trap 'echo usr1; exit 0' USR1; : >%s; sleep 10 & wait; echo woke", mark);
+        give (tr, ZPAR_ENGINE_Q_TASK, task_cmd_stop (311, cmd, SIGUSR1));
+        give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (312, "true"));
+        run_until (marked, tr); /* its trap is set */
+        (void)remove (mark);
+    }
     give (tr, ZPAR_ENGINE_Q_CONTROL, stop_request (312));
     s = find (ZPAR_MSG_CONTROL_REPLY, 312);
     ok (s && s->count == 0 && !find (ZPAR_MSG_RESULT, 311),
@@ -349,12 +390,32 @@ int main (void)
         s ? s->err : "-", s ? s->out : "-");
     ok (wait_for (ZPAR_MSG_RESULT, 312) != NULL, "the next task runs");
 
+    /* the task scheduler's stop, on the task queue (an engine of the
+     * task's set died): a queued task is taken out, the running one
+     * stopped */
+    nsent = 0;
+    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (321, "sleep 10 & wait; echo woke"));
+    give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (322, "echo ran"));
+    run_for (200);
+    give (tr, ZPAR_ENGINE_Q_TASK, stop_request (322));
+    s = find (ZPAR_MSG_RESULT, 322);
+    ok (s && s->status == ZPAR_STATUS_ABORTED && !strstr (s->out, "ran"),
+        "the scheduler's stop of a queued task: taken out, aborted (%s)", s ? s->err : "-");
+    give (tr, ZPAR_ENGINE_Q_TASK, stop_request (321));
+    s = find (ZPAR_MSG_CONTROL_REPLY, 321);
+    ok (s && s->count == 1 && s->q == ZPAR_ENGINE_Q_TASK,
+        "the scheduler's stop of the running task: count 1, on the task queue");
+    s = wait_for (ZPAR_MSG_RESULT, 321);
+    ok (s && s->status == ZPAR_STATUS_ABORTED && strstr (s->err, "stopped on request") &&
+            !strstr (s->out, "woke"),
+        "... stopped (%s, %s)", s ? s->err : "-", s ? s->out : "-");
+
     /* results wait in the outbox while not connected */
     nsent = 0;
     connected = 0;
     give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (401, "true"));
     give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (402, "true"));
-    run_for (500);
+    run_until (two_kept, tr);
     is_int ((int)zpar__task_runner_outbox (tr), 2, "not connected: two results kept");
     connected = 1;
     s = wait_for (ZPAR_MSG_RESULT, 402);
@@ -377,9 +438,9 @@ int main (void)
         nsent = 0;
         connected = 0;
         give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (451, "true"));
-        run_for (300); /* 451 done, its result in the outbox */
+        run_until (one_kept, tr); /* 451 done, its result in the outbox */
         /* 452 runs with a grandchild; a dropped run must not write mark */
-        snprintf (cmd, sizeof (cmd), "sleep 30 & sleep 0.8; echo ran >%s", mark);
+        snprintf (cmd, sizeof (cmd), "sleep 30 & sleep 3; echo ran >%s", mark);
         give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (452, cmd));
         give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (453, "true"));
         give (tr, ZPAR_ENGINE_Q_TASK, task_cmd (454, "true"));
@@ -397,7 +458,7 @@ int main (void)
         connected = 1;
         s = wait_for (ZPAR_MSG_RESULT, 454);
         ok (s != NULL, "the next task runs once the dropped one has ended");
-        run_for (1200);
+        run_for (3500);
         ok (!find (ZPAR_MSG_RESULT, 451) && !find (ZPAR_MSG_RESULT, 452) &&
                 !find (ZPAR_MSG_RESULT, 453),
             "no result for the dropped tasks");
@@ -444,7 +505,7 @@ int main (void)
     give (tr, ZPAR_ENGINE_Q_CONTROL, request (ZPAR_MSG_SHUTDOWN, 0));
     ok (shutdowns == 1 && nsent == 1 && sent[0].count == 1, "shutdown: answered, passed on");
     give (tr, ZPAR_ENGINE_Q_MUX, task_cmd (501, "sleep 10"));
-    run_for (100);
+    run_until (started, tr);
     ok (zpar__task_runner_stop (tr) == 1, "stop kills the running task");
     run_for (100);
     ok (!find (ZPAR_MSG_RESULT, 501), "no result for the killed task");
