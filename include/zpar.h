@@ -221,6 +221,25 @@ ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *ar
 typedef void (*zpar_done_f) (void *arg, zpar_future_t *f);
 ZPAR_API int zpar_client_on_done (zpar_client_t *c, zpar_done_f cb, void *arg);
 
+/* The done queue: with on != 0, every future that would be passed to the
+ * done callback (zpar_client_on_done, which works as before) is also kept
+ * in a queue of the client, in the order they ended, until taken with
+ * zpar_client_take_done; on == 0 stops it and empties the queue.  For a
+ * program that reaches the library through a foreign-function interface,
+ * where one call that takes many futures costs less than a callback per
+ * future.  0, or -1 EINVAL. */
+ZPAR_API int zpar_client_collect_done (zpar_client_t *c, int on);
+
+/* Take up to max futures from the done queue, oldest first, into fs[] and,
+ * if status is not NULL, the status of each one's result into status[]
+ * (ZPAR_STATUS_PENDING for a future that ended with an error and no
+ * result: zpar_future_wait then says which).  The futures stay owned by
+ * the caller; destroying a queued future takes it out of the queue.
+ * Returns the number taken (0: none, or EINVAL for a NULL client or fs).
+ * Does no I/O. */
+ZPAR_API size_t zpar_client_take_done (zpar_client_t *c, zpar_future_t **fs, int *status,
+                                       size_t max);
+
 /* Wake the client: the zpar_client_poll in progress (or the next one, if
  * none is) returns at once, having handled what had arrived, as when a
  * signal interrupts it; other waits (zpar_future_wait...) go on.  The one
@@ -353,6 +372,15 @@ ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpa
  * 0 (also when there are none), or -1 with EINVAL (no client) or the
  * socket's errno: the tasks then stay pending and the next call that
  * sends tries again. */
+/* Submit n load-balanced tasks, as n calls of zpar_submit in order would:
+ * fs[i] gets the future of ts[i] and, if ids is not NULL, ids[i] its id.
+ * Stops at the first task that cannot be submitted.  Returns the number
+ * submitted, k: when k < n, errno and err are zpar_submit's for ts[k], and
+ * fs[k..n-1] are NULL.  For a program that reaches the library through a
+ * foreign-function interface, where one call costs more than the submit. */
+ZPAR_API size_t zpar_submit_many (zpar_client_t *c, const zpar_task_t *const *ts, size_t n,
+                                  zpar_future_t **fs, zpar_task_id_t *ids, zpar_error_t *err);
+
 ZPAR_API int zpar_flush (zpar_client_t *c, zpar_error_t *err);
 
 /* Direct: run on the given engine (MUX queue).  Retries and dependencies

@@ -186,6 +186,7 @@ ZPAR_API void zpar_future_destroy (zpar_future_t *f)
             zpar__client_window_forget (c, f);
             zpar__client_window_done (c, f);
             zpar__client_pend_forget (c, f);
+            zpar__client_done_forget (c, f);
             zpar__idmap_del (c->futures, f->id);
             if (f->query)
                 zpar__idmap_del (c->queries, f->query);

@@ -98,6 +98,9 @@ struct zpar_future {
     int held;
     int counted;
     zpar_future_t *held_prev, *held_next;
+    /* in the client's done queue (many.c), between done_prev and done_next */
+    int done_queued;
+    zpar_future_t *done_prev, *done_next;
 };
 
 /* A submit sends the pending batch once its oldest task is this old
@@ -184,6 +187,9 @@ struct zpar_client {
     zpar_done_f done_cb;
     void *done_arg;
     int wake_fd;
+    /* many.c: the done queue (zpar_client_collect_done), oldest first */
+    int collect_done;
+    zpar_future_t *done_head, *done_tail;
 };
 
 /* ---- loop.c */
@@ -387,6 +393,11 @@ void zpar__client_remote_again (zpar_client_t *c, zpar_future_t *f, uint64_t now
 /* Record a final error for a polled future (done.c), then call the done
  * callback. */
 void zpar__client_remote_fail (zpar_client_t *c, zpar_future_t *f, int e, const char *text);
+
+/* The done queue (many.c): f appended if the client collects (called as
+ * the done callback is); f taken out if it is queued (its destroy). */
+void zpar__client_done_queue (zpar_client_t *c, zpar_future_t *f);
+void zpar__client_done_forget (zpar_client_t *c, zpar_future_t *f);
 
 /* Connect socket slot to addr instead of its old address.  0 / -1. */
 int zpar__client_reconnect_socket (zpar_client_t *c, int slot, const char *addr, const char *old);

@@ -356,6 +356,8 @@ ZPAR_API void zpar_client_destroy (zpar_client_t *c)
             f->c = NULL;
             f->query = 0;
             f->pending = 0;
+            f->done_queued = 0; /* the queue goes with the client */
+            f->done_prev = f->done_next = NULL;
         }
         zpar__idmap_destroy (c->futures);
     }

@@ -14,6 +14,7 @@
 
 static void notify_done (zpar_client_t *c, zpar_future_t *f)
 {
+    zpar__client_done_queue (c, f);
     if (c->done_cb)
         c->done_cb (c->done_arg, f);
 }

@@ -14,37 +14,51 @@ test_expect_success 'a cluster of 2 engines' '
 	zt_cluster_start 2
 '
 
+# held NAME [SUBMIT OPTIONS]: submit a task that runs until the test creates
+# $ZT_TMP/open.NAME; it touches $ZT_TMP/started.NAME when it starts and
+# appends NAME to $ZT_TMP/order when it ends.  What waits behind it waits
+# for ever: the checks below depend on what ran where and in which order,
+# never on how fast a loaded machine runs the tasks.
+held () {
+	h_name=$1
+	shift
+	sub "$@" -- sh -c "touch $ZT_TMP/started.$h_name; while [ ! -e $ZT_TMP/open.$h_name ]; do sleep 0.05; done; echo $h_name >>$ZT_TMP/order"
+}
+
 test_expect_success 'short tasks do not wait behind a long one while an engine is free' '
-	L=$(sub -- sleep 6) &&
+	L=$(held long) &&
+	wait_for 30 "test -e started.long" &&
 	S="" &&
 	for i in 1 2 3 4 5 6 7 8; do S="$S $(sub -- sleep 0.3)"; done &&
 	start=$(date +%s) &&
-	zt_timeout 30 $ZPAR wait --timeout 20 $S &&
+	# the long task runs until we say so: a short one queued behind it
+	# would never finish
+	zt_timeout 90 $ZPAR wait --timeout $(zt_scale 60) $S ||
+	{ touch open.long; false; } &&
 	end=$(date +%s) &&
 	echo "8 short tasks took $((end - start)) s while task $L ran" &&
-	# 8 x 0.3 s on the free engine is 2.4 s; behind the long one it would be 6+ s
-	test $((end - start)) -le 5 &&
-	lengine=$(engine_of $L || true) &&
+	touch open.long &&
+	zt_timeout 30 $ZPAR wait --timeout 20 $L &&
+	lengine=$(engine_of $L) && test -n "$lengine" &&
 	for s in $S; do
-		e=$(engine_of $s) && echo "short $s ran on engine $e" || return 1
-	done &&
-	zt_timeout 30 $ZPAR wait --timeout 20 $L
+		e=$(engine_of $s) && echo "short $s ran on engine $e (the long one on $lengine)" &&
+		test -n "$e" && test "$e" != "$lengine" || return 1
+	done
 '
 
 test_expect_success 'higher priority runs first' '
-	# keep both engines busy, then queue low before high
-	B1=$(sub -- sleep 1.5) && B2=$(sub -- sleep 1.5) &&
-	F1=$(sub -- sleep 1.5) && F2=$(sub -- sleep 1.5) &&
-	F3=$(sub -- sleep 1.5) && F4=$(sub -- sleep 1.5) &&
-	F5=$(sub -- sleep 1.5) && F6=$(sub -- sleep 1.5) &&
-	LOW=$(sub --priority 0 -- sh -c "date +%s.%N") &&
-	HIGH=$(sub --priority 10 -- sh -c "date +%s.%N") &&
-	zt_timeout 60 $ZPAR wait --timeout 50 $LOW $HIGH &&
-	tl=$(zt_timeout 20 $ZPAR result $LOW | head -1) &&
-	th=$(zt_timeout 20 $ZPAR result $HIGH | head -1) &&
-	echo "low ran at $tl, high at $th" &&
-	awk -v h="$th" -v l="$tl" "BEGIN { exit !(h <= l) }" &&
-	zt_timeout 60 $ZPAR wait --timeout 50 $B1 $B2 $F1 $F2 $F3 $F4 $F5 $F6
+	# engine 1 runs a task held open; a low then a high priority task
+	# wait for it there (the engine orders its queue by priority, first
+	# in first out within one); when it is let go, high runs before low
+	: >order &&
+	B=$(held gate --targets 1) &&
+	wait_for 30 "test -e started.gate" &&
+	LOW=$(sub --targets 1 --priority 0 -- sh -c "echo low >>$ZT_TMP/order") &&
+	HIGH=$(sub --targets 1 --priority 10 -- sh -c "echo high >>$ZT_TMP/order") &&
+	touch open.gate &&
+	zt_timeout 60 $ZPAR wait --timeout 50 $B $LOW $HIGH &&
+	echo "ran in this order: $(tr "\n" " " <order)" &&
+	expect_eq "order" "gate high low" "$(tr "\n" " " <order | sed "s/ \$//")"
 '
 
 test_expect_success 'dependencies: after a success it runs, after a failure it does not' '

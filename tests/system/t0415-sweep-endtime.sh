@@ -44,10 +44,15 @@ c = collections.Counter(r["state"] for r in json.load(open(sys.argv[1])))
 print(" ".join("%s=%d" % (s, c[s]) for s in ("succeeded", "failed", "pending", "running")))' "$1.json"
 }
 
+# The end times leave 20 s more than the points need for a sweep's own
+# start (its private cluster): a loaded machine (load 26 on 2 cores) took
+# 5-10 s to start one, and with the end 11 s away no point was started.
+# The checks are on what ran, was stopped or was left, never on how fast.
+
 # the stop time of a run: end - margin
 test_expect_success 'points that would not finish are not started; exit 75 with points left' '
-	sweep "$W/a.yaml" a "{d}s + 1.5s" "i: {range: [0, 12]}" "d: [2]" &&
-	END=$(($(date +%s) + 11)) &&
+	sweep "$W/a.yaml" a "{d}s + 3s" "i: {range: [0, 12]}" "d: [6]" &&
+	END=$(($(date +%s) + 31)) &&
 	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/a.yaml" -n 2 --end-time @$END --margin 2s 2>a.err || rc=$? &&
 	cat a.err &&
 	expect_eq "exit status" 75 $rc &&
@@ -59,7 +64,7 @@ test_expect_success 'points that would not finish are not started; exit 75 with 
 '
 
 test_expect_success 'the next run with time enough finishes the rest, nothing runs twice' '
-	rc=0 && zt_timeout 90 $ZPAR sweep run "$W/a.yaml" -n 2 --end-time +5m 2>a2.err || rc=$? &&
+	rc=0 && zt_timeout 300 $ZPAR sweep run "$W/a.yaml" -n 2 --end-time +5m 2>a2.err || rc=$? &&
 	cat a2.err &&
 	expect_eq "exit status" 0 $rc &&
 	markers a $(($(date +%s) + 10)) &&
@@ -67,32 +72,43 @@ test_expect_success 'the next run with time enough finishes the rest, nothing ru
 	expect_eq "points" 12 "$(ls "$W"/a.m | wc -l | tr -d " ")"
 '
 
+# the long points (43 s) never fit in the 31 s; the short ones (4 s) do:
+# they are started, the long ones passed over (a run that stopped at the
+# first point that does not fit would start none).  Each point has its own
+# marker file, {i}-{d}.
 test_expect_success 'the last seconds are filled with the short points that fit' '
-	sweep "$W/b.yaml" b "{d}s + 1s" "i: {range: [0, 8]}" "d: [5, 1]" &&
-	END=$(($(date +%s) + 13)) && STOP=$((END - 1)) &&
+	{
+		echo "name: b"
+		echo "command: [\"sh\", \"-c\", \"echo start \$(date +%s.%N) >> $W/b.m/{i}-{d}; sleep {d}; echo end \$(date +%s.%N) >> $W/b.m/{i}-{d}\"]"
+		echo "estimate: \"{d}s + 3s\""
+		echo "params:"
+		echo "  i: {range: [0, 12]}"
+		echo "  d: [40, 1]"
+	} >"$W/b.yaml" && mkdir -p "$W/b.m" &&
+	END=$(($(date +%s) + 33)) && STOP=$((END - 1)) &&
 	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/b.yaml" -n 2 --end-time @$END --margin 1s 2>b.err || rc=$? &&
 	cat b.err &&
 	expect_eq "exit status" 75 $rc &&
 	markers b $STOP &&
-	python3 - "$W/b.m" $STOP <<-EOF
+	python3 - "$W/b.m" <<-EOF
 	import os, sys
-	d, stop = sys.argv[1], float(sys.argv[2])
-	# points are "{i}" x d in [5, 1]: odd indexes are the short ones
-	starts = {int(f): float(open(os.path.join(d, f)).read().split()[1]) for f in os.listdir(d)}
-	long_left = [i for i in range(0, 16, 2) if i not in starts]
-	late_short = [i for i, t in starts.items() if i % 2 and t > stop - 6]
-	print("long points left:", long_left, "short points started when no long one fitted:", late_short)
-	sys.exit(0 if long_left and late_short else 1)
+	names = os.listdir(sys.argv[1])
+	long_run = sorted(f for f in names if f.endswith("-40"))
+	short_run = sorted(f for f in names if f.endswith("-1"))
+	print("long points started:", long_run, "short points started:", short_run)
+	sys.exit(0 if not long_run and short_run else 1)
 	EOF
 '
 
 test_expect_success 'a point that overruns its estimate is stopped at the stop time: pending, not failed' '
 	sweep "$W/c.yaml" c "1s" "i: {range: [0, 2]}" "d: [61]" &&
-	t0=$(date +%s) && END=$((t0 + 8)) &&
-	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/c.yaml" -n 2 --end-time @$END --margin 3s 2>c.err || rc=$? &&
+	t0=$(date +%s) && END=$((t0 + 28)) &&
+	rc=0 && zt_timeout 90 $ZPAR sweep run "$W/c.yaml" -n 2 --end-time @$END --margin 3s 2>c.err || rc=$? &&
+	t1=$(date +%s) &&
 	cat c.err &&
 	expect_eq "exit status" 75 $rc &&
-	test $(($(date +%s) - t0)) -lt 20 &&
+	# stopped at the stop time, not at the end of their 61 s
+	test $((t1 - t0)) -lt 50 &&
 	s=$(states "$W/c.yaml") && echo "$s" &&
 	expect_eq "states" "succeeded=0 failed=0 pending=2 running=0" "$s" &&
 	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if all(x[\"state\"]==\"pending\" and x[\"attempts\"]==1 for x in r) else 1)" "$W/c.yaml.json" &&
@@ -118,21 +134,22 @@ test_expect_success 'stop-signal and stop-grace: a code that checkpoints is told
 		echo "params:"
 		echo "  i: [0, 1]"
 	} >"$W/k.yaml" && cat "$W/k.yaml" &&
-	t0=$(date +%s) && END=$((t0 + 10)) &&
-	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/k.yaml" -n 2 --end-time @$END --margin 2s 2>k.err || rc=$? &&
+	t0=$(date +%s) && END=$((t0 + 30)) &&
+	rc=0 && zt_timeout 90 $ZPAR sweep run "$W/k.yaml" -n 2 --end-time @$END --margin 2s 2>k.err || rc=$? &&
+	t1=$(date +%s) &&
 	cat k.err &&
 	expect_eq "exit status" 75 $rc &&
 	expect_eq "checkpoint of point 0" saved "$(cat "$W/k.0")" &&
 	expect_eq "checkpoint of point 1" saved "$(cat "$W/k.1")" &&
 	s=$(states "$W/k.yaml") && echo "$s" &&
 	expect_eq "states" "succeeded=0 failed=0 pending=2 running=0" "$s" &&
-	test $(($(date +%s) - t0)) -lt 20 &&
+	test $((t1 - t0)) -lt 50 &&
 	! pgrep -f "sleep 62" >/dev/null
 '
 
 test_expect_success 'durations are learned from the journal: no estimate, the next run does not start what cannot finish' '
-	sweep "$W/e.yaml" e "" "i: {range: [0, 6]}" "d: [3]" &&
-	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +8s --margin 1s 2>e.err || rc=$? &&
+	sweep "$W/e.yaml" e "" "i: {range: [0, 24]}" "d: [3]" &&
+	rc=0 && zt_timeout 60 $ZPAR sweep run "$W/e.yaml" -n 2 --end-time +28s --margin 1s 2>e.err || rc=$? &&
 	cat e.err && expect_eq "exit status" 75 $rc &&
 	n1=$(markers e $(($(date +%s) + 1)) | sed -n "s/started //p") && echo "first run: $n1 started" &&
 	test "$n1" -ge 2 &&

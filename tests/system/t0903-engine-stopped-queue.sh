@@ -35,8 +35,11 @@ test_expect_success 'a controller and one engine' '
 round () {
 	r=$1 v=$2
 	: >"side.$r"
+	# the long one runs until the test lets it go (open.$r): under load
+	# the submits of the quick ones took longer than a fixed sleep, and the
+	# engine was idle again before it could be stopped
 	ids=$(zt_timeout 20 $ZPAR submit --retries 3 -- sh -c \
-		"sleep 2; echo long >>$ZT_TMP/side.$r") || return 1
+		"while [ ! -e $ZT_TMP/open.$r ]; do sleep 0.05; done; echo long >>$ZT_TMP/side.$r") || return 1
 	for i in 1 2 3; do
 		ids="$ids $(zt_timeout 20 $ZPAR submit --retries 3 -- sh -c \
 			"echo quick$i >>$ZT_TMP/side.$r")" || return 1
@@ -48,6 +51,9 @@ round () {
 	kill -STOP "$v" || return 1
 	zt_engine "$D" "engine-r$r" && echo $ZT_LAST_PID >"e.r$r.pid" &&
 	wait_for 20 "test \"\$(state_of $v)\" = dead" || { kill -CONT "$v"; return 1; }
+	# the long one may end now: where it was first started it was fenced
+	# (killed while its engine was stopped); if not, it says so twice
+	touch "$ZT_TMP/open.$r"
 	# the others ran them all (the long one too) while it was stopped
 	zt_timeout 40 $ZPAR wait --timeout 30 $ids || { kill -CONT "$v"; return 1; }
 	kill -CONT "$v" || return 1

@@ -28,8 +28,11 @@ test_expect_success 'a cluster of 1 engine' '
 	zt_alive $(cat engine.pid)
 '
 
-test_expect_success 'a client connects and waits 6 s before it submits' '
-	zt_spawn client "$CR" -t 120 -n 1 -d 1 -s 4 -w 6 -p 0.2 "$PWD/side.txt" &&
+# the client's wait must outlast the restart below: a loaded machine (load
+# 30 on 2 cores) took 11 s to SIGKILL and restart a controller, and the
+# task reached the old one
+test_expect_success 'a client connects and waits 20 s before it submits' '
+	zt_spawn client "$CR" -t 120 -n 1 -d 1 -s 4 -w 20 -p 0.2 "$PWD/side.txt" &&
 	echo $ZT_LAST_PID >client.pid &&
 	wait_for 20 "grep -q \"^connected engines=1\$\" \"\$ZT_TMP/client.out\""
 '
@@ -41,7 +44,7 @@ test_expect_success 'SIGSTOP the engine, SIGKILL the controller, restart it (1)'
 '
 
 test_expect_success 'the direct task reaches the new controller while its engine is away' '
-	wait_for 30 "grep -q \"^waited\" \"\$ZT_TMP/client.out\"" &&
+	wait_for 45 "grep -q \"^waited\" \"\$ZT_TMP/client.out\"" &&
 	sleep 2.5 &&
 	[ $(lines side.txt) -eq 0 ]
 '

@@ -10,7 +10,9 @@
  * item of a type the task queue does not carry and a batch whose structure
  * is broken are dropped without harm.  The done callback is called once per
  * future as it ends, never for a duplicate; zpar_client_wake from another
- * thread ends a zpar_client_poll at once. */
+ * thread ends a zpar_client_poll at once.  zpar_submit_many submits in
+ * order and stops at a bad task; the done queue gives every future that
+ * ended once, in order, with its status, less those destroyed meanwhile. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -630,6 +632,106 @@ static void test_done_and_wake (fake_t *h, const char *path)
     fake_clear (h);
 }
 
+/* ---- zpar_submit_many, zpar_client_collect_done, zpar_client_take_done */
+
+static void test_many (fake_t *h, const char *path)
+{
+    enum { N = 40 };
+    const zpar_task_t *ts[N];
+    zpar_future_t *f[N], *got[N + 1];
+    zpar_task_id_t ids[N];
+    int st[N + 1], inorder = 1, allok = 1;
+    size_t k, n = 0;
+    zpar_client_t *c;
+    uint64_t t0;
+
+    errno = 0;
+    ok (zpar_submit_many (NULL, ts, 1, f, NULL, NULL) == 0 && errno == EINVAL,
+        "zpar_submit_many (NULL client): 0, EINVAL");
+    errno = 0;
+    ok (zpar_client_collect_done (NULL, 1) < 0 && errno == EINVAL,
+        "zpar_client_collect_done (NULL): EINVAL");
+    errno = 0;
+    ok (zpar_client_take_done (NULL, got, st, 1) == 0 && errno == EINVAL,
+        "zpar_client_take_done (NULL): 0, EINVAL");
+    if (!(c = connect_to (path, 0)))
+        return;
+    for (int i = 0; i < N; i++)
+        ts[i] = task;
+    ts[2] = NULL;
+    errno = 0;
+    ok (zpar_submit_many (c, ts, 5, f, ids, NULL) == 2 && errno == EINVAL && !f[2] && !f[4],
+        "a bad task stops zpar_submit_many there: 2 submitted, the rest NULL");
+    zpar_future_destroy (f[0]);
+    zpar_future_destroy (f[1]);
+    ts[2] = task;
+    ok (zpar_client_collect_done (c, 1) == 0, "collect_done on");
+    ok (zpar_submit_many (c, ts, N, f, ids, NULL) == N, "zpar_submit_many: %d submitted", N);
+    (void)zpar_client_poll (c, 0, NULL);
+    ok (wait_ids (h, N + 2, 5000) == N + 2 && same_ids (h, 2, f, N),
+        "the tasks reached the controller in order, with the ids given");
+    for (int i = 0; i < N; i++)
+        inorder &= ids[i].id == zpar_future_id (f[i]).id;
+    ok (inorder, "ids[i] is the id of fs[i]");
+    ok (zpar_client_take_done (c, got, st, N) == 0, "nothing ended: nothing taken");
+    pthread_mutex_lock (&h->lock);
+    h->answer = 1;
+    pthread_mutex_unlock (&h->lock);
+    t0 = zpar__mono_us ();
+    while (zpar_client_outstanding (c) > 0 && zpar__mono_us () - t0 < 10000000)
+        (void)zpar_client_poll (c, 1.0, NULL);
+    (void)zpar_client_poll (c, 0.2, NULL); /* the duplicates the fake sends */
+    zpar_future_destroy (f[7]);            /* queued: leaves the queue */
+    f[7] = NULL;
+    while ((k = zpar_client_take_done (c, got + n, st + n, 9)) > 0)
+        n += k;
+    for (size_t i = 0, j = 0; i < N; i++) {
+        if (!f[i])
+            continue;
+        inorder &= j < n && got[j] == f[i];
+        allok &= j < n && st[j] == ZPAR_STATUS_OK;
+        j++;
+    }
+    ok (n == N - 1 && inorder && allok,
+        "the done queue: each future once, in order, status ok, less the one destroyed (%zu)", n);
+    ok (zpar_client_take_done (c, got, st, N) == 0, "taken: the queue is empty");
+    pthread_mutex_lock (&h->lock);
+    h->answer = 0;
+    pthread_mutex_unlock (&h->lock);
+    destroy_n (c, f, N);
+    fake_clear (h);
+
+    /* futures left in the queue outlive their client; collect_done 0 empties it */
+    if (!(c = connect_to (path, 0)))
+        return;
+    (void)zpar_client_collect_done (c, 1);
+    ok (zpar_submit_many (c, ts, 10, f, NULL, NULL) == 10, "10 more");
+    pthread_mutex_lock (&h->lock);
+    h->answer = 1;
+    pthread_mutex_unlock (&h->lock);
+    t0 = zpar__mono_us ();
+    while (zpar_client_outstanding (c) > 0 && zpar__mono_us () - t0 < 10000000)
+        (void)zpar_client_poll (c, 1.0, NULL);
+    ok (zpar_client_take_done (c, got, NULL, 1) == 1 && got[0] == f[0],
+        "one taken, without the statuses");
+    (void)zpar_client_collect_done (c, 0);
+    ok (zpar_client_take_done (c, got, st, N) == 0, "collect_done off: the queue emptied");
+    (void)zpar_client_collect_done (c, 1);
+    ok (zpar_submit_many (c, ts, 5, f + 10, NULL, NULL) == 5, "5 more, left in the queue");
+    t0 = zpar__mono_us ();
+    while (zpar_client_outstanding (c) > 0 && zpar__mono_us () - t0 < 10000000)
+        (void)zpar_client_poll (c, 1.0, NULL);
+    pthread_mutex_lock (&h->lock);
+    h->answer = 0;
+    pthread_mutex_unlock (&h->lock);
+    zpar_future_destroy (f[12]); /* out of the queue; then the client, then the others */
+    zpar_client_destroy (c);
+    for (int i = 0; i < 15; i++)
+        if (i != 12)
+            zpar_future_destroy (f[i]);
+    fake_clear (h);
+}
+
 int main (void)
 {
     char dir[] = "/tmp/test_client_batch.XXXXXX", path[PATH_MAX];
@@ -652,6 +754,7 @@ int main (void)
     test_age_and_off (&h, path);
     test_window (&h, path);
     test_done_and_wake (&h, path);
+    test_many (&h, path);
     zpar_task_destroy (task);
     fake_stop (&h);
     unlink (path);

@@ -192,6 +192,10 @@ task_set_resources = _proto(
 submit = _proto("zpar_submit", vp, vp, vp, E)
 submit_to = _proto("zpar_submit_to", vp, vp, EngineId, vp, E)
 flush = _proto("zpar_flush", c_int, vp, E)
+# ids as plain uint64s: zpar_task_id_t is one uint64_t
+submit_many = _proto("zpar_submit_many", c_size_t, vp, vp, c_size_t, vp, vp, E)
+client_collect_done = _proto("zpar_client_collect_done", c_int, vp, c_int)
+client_take_done = _proto("zpar_client_take_done", c_size_t, vp, vp, vp, c_size_t)
 future_id = _proto("zpar_future_id", TaskId, vp)
 future_done = _proto("zpar_future_done", c_int, vp)
 future_wait = _proto("zpar_future_wait", c_int, vp, c_double, E, blocking=True)

@@ -7,11 +7,19 @@ futures finish (and their callbacks run) while the program does something
 else, as concurrent.futures.as_completed and wait expect.  Other threads
 (the program's) hand it work through a queue and wake it with
 zpar_client_wake; they never call the C client themselves.
+
+Per task, the work stays in few calls into libzpar: the submits queued
+meanwhile go as one zpar_submit_many, the futures that ended are taken as
+a block (zpar_client_take_done, with their statuses) after each poll
+instead of a callback per future, a result's fields are read when asked,
+and the futures of a client share one threading.Condition (making one per
+future cost more than the rest of the submit).
 """
 
 import atexit
 import collections
 import concurrent.futures as cf
+import concurrent.futures._base as _cfb
 import ctypes
 import errno as _errno
 import signal
@@ -21,6 +29,12 @@ import weakref
 
 from . import _lib as L
 from .errors import TaskFailed, ZparError, from_c
+
+# the states of a concurrent.futures.Future (set directly: see Future)
+_PENDING, _FINISHED = _cfb.PENDING, _cfb.FINISHED
+_ENDED = frozenset((_cfb.CANCELLED, _cfb.CANCELLED_AND_NOTIFIED, _cfb.FINISHED))
+_CANCELLED = frozenset((_cfb.CANCELLED, _cfb.CANCELLED_AND_NOTIFIED))
+_BUF = 1024  # futures per zpar_submit_many / zpar_client_take_done
 
 _clients = weakref.WeakSet()  # closed at exit: what they queued leaves first
 
@@ -77,15 +91,22 @@ class Result:
     The fields are read from libzpar's result when asked (a result nobody
     looks at costs no copy); the result is freed with this object."""
 
-    __slots__ = ("_f", "_r", "_client", "_tid", "_st", "_summary")
+    __slots__ = ("_f", "_rp", "_client", "_tid", "_st", "_summary")
 
-    def __init__(self, client, f, r, tid, st):
+    def __init__(self, client, f, tid, st):
         self._client = client
         self._f = f  # the C future: it owns the result
-        self._r = r
+        self._rp = None  # the C result, looked up when a field is first read
         self._tid = tid
         self._st = st
         self._summary = None
+
+    @property
+    def _r(self):
+        r = self._rp
+        if r is None:
+            r = self._rp = L.future_result(self._f)
+        return r
 
     def __del__(self):
         f, self._f = self._f, None
@@ -145,7 +166,14 @@ class Future(cf.Future):
     can be waited for again."""
 
     def __init__(self, client, check=True):
-        super().__init__()
+        # concurrent.futures.Future's fields, with the client's Condition
+        # (shared: result() and exception() wait through others' wake-ups)
+        self._condition = client._cond
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
         self._client = client
         self._check = check
         self._cid = 0  # the task id once the driver has submitted it
@@ -168,7 +196,16 @@ class Future(cf.Future):
             return timeout
         end = None if timeout is None else time.monotonic() + timeout
         c._wait_driving(self.done, timeout)
-        return None if end is None else max(0.0, end - time.monotonic())
+        if self._state not in _ENDED and not (end is not None and end <= time.monotonic()):
+            # the client closes, or another thread drives: its end is near
+            cond = self._condition
+            with cond:
+                while self._state not in _ENDED:
+                    left = None if end is None else end - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    cond.wait(left)
+        return 0
 
     def result(self, timeout=None):
         return super().result(self._wait(timeout))
@@ -288,7 +325,6 @@ class Client:
         self._err = L.Error()  # the driver's
         self._ops = collections.deque()
         self._pending = {}  # C future -> Future
-        self._finished = []  # (C future, Future) completed inside the last poll
         self._asleep = False
         self._closing = False
         self._closed = False
@@ -298,9 +334,13 @@ class Client:
         self._turn = threading.Condition()  # the client's thread waits here while
         self._want = 0  # ... this many waiting threads drive instead
         self._local = threading.local()  # .driving: this thread holds _lock
-        self._done_c = L.DONE_F(self._on_done)
+        self._cond = threading.Condition()  # the futures' (see Future)
+        self._tb = (ctypes.c_void_p * _BUF)()  # tasks to submit
+        self._fb = (ctypes.c_void_p * _BUF)()  # futures submitted / ended
+        self._ib = (ctypes.c_uint64 * _BUF)()  # their ids
+        self._sb = (ctypes.c_int * _BUF)()  # statuses of the ended
         self._output_c = L.OUTPUT_F(self._on_output)
-        L.client_on_done(c, self._done_c, None)
+        L.client_collect_done(c, 1)
         self.connection_file = L.client_connection_file(c).decode()
         self.id = L.client_id(c)
         self._thread = threading.Thread(target=self._drive, name="zpar-client", daemon=True)
@@ -346,15 +386,29 @@ class Client:
         """One turn of the client (self._lock held): the queued work, then
         a poll of at most timeout seconds.  True once the client closes."""
         ops = self._ops
+        subs = None  # load-balanced submits in a row: one zpar_submit_many
         while ops:
             op = ops.popleft()
+            if op[0] is None:  # (None, task, future)
+                if subs is None:
+                    subs = [op]
+                else:
+                    subs.append(op)
+                    if len(subs) == _BUF:
+                        self._do_submits(subs)
+                        subs = None
+                continue
+            if subs is not None:
+                self._do_submits(subs)
+                subs = None
             try:
                 op[0](*op[1:])
             except BaseException as e:  # an op's own future gets it; never the loop
                 if len(op) > 1 and isinstance(op[-1], cf.Future) and not op[-1].done():
                     op[-1].set_exception(e)
-        if self._finished:
-            self._complete()
+        if subs is not None:
+            self._do_submits(subs)
+        self._complete()
         if self._closing:
             return True
         self._asleep = True
@@ -365,8 +419,7 @@ class Client:
         self._asleep = False
         if n < 0:
             self._poll_failed(L.errcode(), self._err)
-        if self._finished:
-            self._complete()
+        self._complete()
         return False
 
     def _wait_driving(self, done, timeout):
@@ -415,47 +468,54 @@ class Client:
                 self._want -= 1
                 turn.notify()
 
-    def _on_done(self, arg, f):
-        # inside zpar_client_poll: note it, act after it returns
-        fut = self._pending.pop(f, None)
-        if fut is not None:
-            self._finished.append((f, fut))
-
     def _complete(self):
-        done, self._finished = self._finished, []
-        err = self._err
-        batches = set()
-        for f, fut in done:
-            if type(fut) is tuple:  # an item of a map
-                batch, i, tid = fut
-                r = L.future_result(f)
-                res = Result(self, f, r, tid, L.result_status(r)) if r else None
-                if res is None:
+        """Complete the futures that ended (taken from libzpar's done queue
+        as blocks, with their statuses)."""
+        c, fb, sb, pending, err = self._c, self._fb, self._sb, self._pending, self._err
+        batches = None
+        while True:
+            k = L.client_take_done(c, fb, sb, _BUF)
+            if not k:
+                break
+            for f, st in zip(fb[:k], sb[:k]):
+                fut = pending.pop(f, None)
+                if fut is None:
+                    continue
+                if type(fut) is tuple:  # an item of a map
+                    batch, i, tid = fut
+                    if st:
+                        res = Result(self, f, tid, st)
+                    else:  # a final error without a result
+                        L.future_wait(f, 0, ctypes.byref(err))
+                        res = from_c(err, L.errcode())
+                        L.future_destroy(f)
+                    if not batch.closed:
+                        batch.results[i] = res
+                    if batches is None:
+                        batches = {batch}
+                    else:
+                        batches.add(batch)
+                    continue
+                if st:
+                    res = Result(self, f, fut._cid, st)  # owns f from here
+                    exc = TaskFailed(res) if fut._check and st != 1 else None
+                else:
                     L.future_wait(f, 0, ctypes.byref(err))
-                    res = from_c(err, L.errcode())
+                    res, exc = None, from_c(err, L.errcode())
                     L.future_destroy(f)
-                if not batch.closed:
-                    batch.results[i] = res
-                batches.add(batch)
-                continue
-            r = L.future_result(f)
-            if r:
-                st = L.result_status(r)
-                res = Result(self, f, r, fut._cid, st)  # owns f from here
-                exc = TaskFailed(res) if fut._check and st != 1 else None
-            else:  # a final error without a result
-                L.future_wait(f, 0, ctypes.byref(err))
-                res, exc = None, from_c(err, L.errcode())
-                L.future_destroy(f)
-            if fut.cancelled():
-                continue
-            if exc is None:
-                fut.set_result(res)
-            else:
-                fut.set_exception(exc)
-        for batch in batches:
-            with batch.cond:
-                batch.cond.notify_all()
+                try:
+                    if exc is None:
+                        fut.set_result(res)
+                    else:
+                        fut.set_exception(exc)
+                except cf.InvalidStateError:  # cancelled meanwhile: dropped
+                    pass
+            if k < _BUF:
+                break
+        if batches:
+            for batch in batches:
+                with batch.cond:
+                    batch.cond.notify_all()
 
     def _poll_failed(self, code, err):
         e = from_c(err, code)
@@ -631,11 +691,49 @@ class Client:
     def _submit(self, t, engine, check):
         fut = Future(self, check)
         try:
-            self._push(self._do_submit, t, engine, fut)
+            if engine is None:
+                self._push(None, t, fut)  # with the others in a row (_do_submits)
+            else:
+                self._push(self._do_submit, t, engine, fut)
         except BaseException:
             L.task_destroy(t)
             raise
         return fut
+
+    def _do_submits(self, subs):
+        """Submit load-balanced tasks [(None, task, future)...] with one
+        zpar_submit_many; each future gets its id, or the error of its own
+        submit."""
+        destroy, tb, fb, ib, pending = L.task_destroy, self._tb, self._fb, self._ib, self._pending
+        lost = self._lost
+        if lost is not None and lost.errno == _errno.EHOSTDOWN:
+            lost = None
+        todo = []
+        for op in subs:
+            fut = op[2]
+            if fut._state in _CANCELLED or lost is not None:
+                destroy(op[1])
+                if lost is not None and not fut.done():
+                    fut.set_exception(lost)
+            else:
+                todo.append(op)
+        while todo:
+            n = len(todo)
+            tb[:n] = [op[1] for op in todo]
+            k = L.submit_many(self._c, tb, n, fb, ib, ctypes.byref(self._err))
+            for op, f, tid in zip(todo, fb[:k], ib[:k]):
+                fut = op[2]
+                fut._cid = tid
+                pending[f] = fut
+                destroy(op[1])
+            if k < n:  # todo[k] failed: it gets its error, the rest go on
+                fut = todo[k][2]
+                destroy(todo[k][1])
+                e = from_c(self._err, L.errcode(), "submit")
+                if not fut.done():
+                    fut.set_exception(e)
+                k += 1
+            todo = todo[k:]
 
     def _do_submit(self, t, engine, fut):
         err = self._err
@@ -653,9 +751,7 @@ class Client:
         finally:
             L.task_destroy(t)
         fut._cid = L.future_id(f).id
-        self._pending[f] = fut
-        if L.future_done(f):  # answered at once (e.g. a held task aborted)
-            self._on_done(None, f)
+        self._pending[f] = fut  # done at once (a held task aborted): in the done queue
 
     def _do_abort(self, fut):
         if fut._cid:
@@ -735,28 +831,41 @@ class Client:
             batch.cond.notify_all()
 
     def _do_map_items(self, argvs, batch):
-        c, err, pending = self._c, self._err, self._pending
-        submit, destroy, command, fid = L.submit, L.task_destroy, L.task_command, L.future_id
+        pending, tb, fb, ib = self._pending, self._tb, self._fb, self._ib
+        destroy, command = L.task_destroy, L.task_command
         arrays = {}
-        for i, argv in enumerate(argvs):
+        i, n = 0, len(argvs)
+        while i < n:
             if batch.closed:
                 batch.tids[i:] = [0] * (batch.n - i)
                 break
-            n = len(argv)
-            arr_t = arrays.get(n)
-            if arr_t is None:
-                arr_t = arrays[n] = ctypes.c_char_p * (n + 1)
-            t = command(arr_t(*argv))
-            f = submit(c, t, ctypes.byref(err)) if t else None
-            destroy(t)
-            if not f:
-                batch.results[i] = from_c(err, L.errcode(), "submit")
-                continue
-            tid = fid(f).id
-            batch.tids[i] = tid
-            pending[f] = (batch, i, tid)
-            if L.future_done(f):
-                self._on_done(None, f)
+            idx, ts = [], []
+            for j in range(i, min(n, i + _BUF)):
+                argv = argvs[j]
+                arr_t = arrays.get(len(argv))
+                if arr_t is None:
+                    arr_t = arrays[len(argv)] = ctypes.c_char_p * (len(argv) + 1)
+                t = command(arr_t(*argv))
+                if t:
+                    idx.append(j)
+                    ts.append(t)
+                else:
+                    batch.results[j] = ZparError("cannot make the task", L.errcode())
+            i = min(n, i + _BUF)
+            while ts:
+                m = len(ts)
+                tb[:m] = ts
+                k = L.submit_many(self._c, tb, m, fb, ib, ctypes.byref(self._err))
+                for j, f, tid in zip(idx, fb[:k], ib[:k]):
+                    batch.tids[j] = tid
+                    pending[f] = (batch, j, tid)
+                for t in ts[:k]:
+                    destroy(t)
+                if k < m:  # ts[k] failed: its item gets the error, the rest go on
+                    batch.results[idx[k]] = from_c(self._err, L.errcode(), "submit")
+                    destroy(ts[k])
+                    k += 1
+                idx, ts = idx[k:], ts[k:]
 
     def _do_map_abort(self, batch):
         for i, tid in enumerate(batch.tids):
