@@ -268,10 +268,11 @@ int zpar__hub_task_live (const zpar_hub_t *h, zpar_tid_t id, int *state);
  * unfinished (held, n).  Each is adopted (the hub counts it running on e;
  * a load-balanced one goes in the adopt list that zpar__hub_engine_up, or
  * zpar__hub_engine_again when was_alive, gives the task scheduler) when
- * it is live and assigned to e, or live and pending (not seen sent yet), or recorded unfinished by
- * an earlier controller and not adopted by another engine, or neither live nor recorded at all (an
- * "orphan": accepted by a controller that died before writing it; it runs on, see
- * zpar__hub_task_orphan); every other one (finished, or live on another engine) goes in *drop
+ * it is live and assigned to e, or recorded unfinished by an earlier controller and not adopted
+ * by another engine, or neither live nor recorded at all (an "orphan": accepted by a controller
+ * that died before writing it; it runs on, see zpar__hub_task_orphan); every other one
+ * (finished, live on another engine, or pending: back in the task scheduler's queue, which may
+ * have sent it elsewhere already) goes in *drop
  * (malloc'd, *ndrop ids; the caller frees it; NULL when none). 0 / -1 ENOMEM (then nothing is
  * adopted and everything is dropped). */
 int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,

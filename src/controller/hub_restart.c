@@ -109,13 +109,16 @@ int zpar__hub_engine_held (zpar_hub_t *h, zpar_hub_engine_t *e, int was_alive,
     zpar__hub_drain_monitor (h);
     for (size_t i = 0; i < n; i++) {
         live_t *l = held[i].v ? zpar__idmap_get (h->live, held[i].v) : NULL;
-        /* PENDING: the task scheduler sent it to e and we have not seen
-         * that yet (or it queued it again: then it is adopted from the
-         * queue); only a task known finished or outstanding on another
-         * engine is dropped */
+        /* a task this controller has as PENDING is dropped, not adopted:
+         * it went back to the task scheduler's queue (e was declared
+         * dead, or connected again), and the scheduler may have sent it
+         * to another engine already, which the monitor tells us only a
+         * moment later: adopted, it ran there and on e at once.  Dropped,
+         * it runs where the scheduler sends it (a task the scheduler sent
+         * to e that we have not seen yet goes back to its queue with e's
+         * other tasks when e's "up" or "again" reaches it) */
         int mine = l && ((l->recovered) ||
-                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)) ||
-                         (l->state == ZPAR_REC_PENDING && !l->direct));
+                         (l->state == ZPAR_REC_RUNNING && zpar__eid_eq (l->engine, e->id)));
         if (mine && adopt_one (h, e, held[i], l, &list, &len) == 0) {
             nadopt++;
             continue;

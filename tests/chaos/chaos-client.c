@@ -5,13 +5,18 @@
  *
  * K clients (threads, each its own zpar_client_t) submit N load-balanced
  * command tasks between them (task i goes to client i % K), at RATE tasks
- * per second in all, each with RETRIES retries.  Task i runs
+ * per second in all, each with RETRIES retries.  Each run of task i leaves
+ * evidence of its own in SIDEFILE (one O_APPEND write of a short line
+ * each):
  *
- *     bash -c 'sleep SLEEP; echo "$0 $PPID $EPOCHREALTIME" >>SIDEFILE' i
+ *     i s TOKEN ENGINE_PID TIME     when the run starts
+ *     i e TOKEN ENGINE_PID TIME     after it slept SLEEP s: its side effect
  *
- * so its side effect (one short line, one O_APPEND write) comes at its end
- * and names the index, the engine process that ran it ($PPID: the engine
- * spawns the task directly) and the time it ran.
+ * and then prints TOKEN on its standard output, which its result carries.
+ * TOKEN (the shell's pid and its start time) names the run: a task that
+ * ran twice has two tokens in the file, and the token of a result tells
+ * which run it came from.  ENGINE_PID is $PPID (the engine spawns the task
+ * directly), TIME the wall clock ($EPOCHREALTIME).
  *
  * Each client then waits for its futures.  A wait that fails (EHOSTDOWN,
  * ENOTCONN, ...), or STALL seconds without any of its futures finishing,
@@ -22,12 +27,17 @@
  * records about every task whose future did not complete (for at most
  * 120 s; a task not asked counts as unknown).
  *
+ * Then it asks the records about every task (for at most 120 s): the
+ * result they keep, whether or not a future had one.
+ *
  * Output: RESULTS gets one line per task
- *     INDEX TASKID STATUS ATTEMPTS ENGINE HOW
+ *     INDEX TASKID STATUS ATTEMPTS ENGINE HOW ANSWERED RECORDED
  * where STATUS is the final status name, "pending" (the records say not
- * finished) or "unknown" (the records do not know the task: lost), and HOW
+ * finished) or "unknown" (the records do not know the task: lost), HOW
  * is "future" (the client's own future completed), "helped" (completed
- * after a reconnection by hand) or "records" (only the records had it).
+ * after a reconnection by hand) or "records" (only the records had it),
+ * ANSWERED the token of the result the client's future gave and RECORDED
+ * the token of the result the records keep ("-": none).
  * Standard output gets "client K helped H submit_errors E unfinished U"
  * per client (U: its tasks whose futures had not completed at the end).
  * Exit status 0 unless a usage or setup error (2).
@@ -55,6 +65,8 @@ typedef struct {
     unsigned attempts;
     unsigned engine;
     const char *how;
+    char answered[48]; /* token of the run whose result the future gave */
+    char recorded[48]; /* token of the run whose result the records keep */
 } task_t;
 
 static task_t *tasks;
@@ -155,13 +167,27 @@ static zpar_task_t *make_task (unsigned i)
     char script[4096], idx[32];
     const char *argv[] = {"bash", "-c", script, idx, NULL};
     zpar_task_t *t;
-    snprintf (script, sizeof (script), "sleep %g; echo \"$0 $PPID $EPOCHREALTIME\" >>'%s'",
-              task_sleep, sidefile);
+    snprintf (script, sizeof (script),
+              "k=$$:$EPOCHREALTIME; echo \"$0 s $k $PPID $EPOCHREALTIME\" >>'%s'; sleep %g; "
+              "echo \"$0 e $k $PPID $EPOCHREALTIME\" >>'%s'; echo \"$k\"",
+              sidefile, task_sleep, sidefile);
     snprintf (idx, sizeof (idx), "%u", i);
     t = zpar_task_command (argv);
     if (t)
         zpar_task_set_retries (t, retries);
     return t;
+}
+
+/* The run token a result carries (its first line of output), or "-". */
+static void token_of (const zpar_result_t *r, char *buf, size_t size)
+{
+    size_t n = 0, i;
+    const char *o = zpar_result_stdout (r, &n);
+    for (i = 0; o && i < n && i + 1 < size && o[i] != '\n' && o[i] != ' '; i++)
+        buf[i] = o[i];
+    buf[i] = '\0';
+    if (!i)
+        snprintf (buf, size, "-");
 }
 
 static void take (task_t *t, const zpar_result_t *r, const char *how)
@@ -170,6 +196,8 @@ static void take (task_t *t, const zpar_result_t *r, const char *how)
     t->attempts = zpar_result_attempts (r);
     t->engine = zpar_result_engine (r).id;
     t->how = how;
+    if (strcmp (how, "records"))
+        token_of (r, t->answered, sizeof (t->answered));
 }
 
 /* When client cl made no progress for the stall time: is that the
@@ -389,25 +417,31 @@ int main (int argc, char **argv)
     pause_stop = 1;
     pthread_join (pause_th, NULL);
 
-    /* what the futures did not say, ask the records */
+    /* ask the records about every task: what the futures did not say, and
+     * which run's result the records keep */
     c = connect_client (0);
     t_start = now_s ();
     for (i = 0; i < ntasks; i++) {
         task_t *t = &tasks[i];
         zpar_error_t err = {{0}};
         zpar_result_t *r;
-        if (t->status >= 0 || !t->id.id || !c || now_s () - t_start > 120.0)
-            continue; /* not asked: "unknown" */
+        if (!t->id.id || !c || now_s () - t_start > 120.0)
+            continue; /* not asked: "unknown" when no future completed */
         r = zpar_client_fetch_result (c, t->id, &err);
         if (!r) {
-            t->how = "records";
+            if (t->status < 0)
+                t->how = "records";
             continue;
         }
         if (zpar_result_status (r) != ZPAR_STATUS_PENDING)
-            take (t, r, "records");
-        else
-            t->how = "records";
-        t->status = zpar_result_status (r) == ZPAR_STATUS_PENDING ? -2 : t->status;
+            token_of (r, t->recorded, sizeof (t->recorded));
+        if (t->status < 0) {
+            if (zpar_result_status (r) != ZPAR_STATUS_PENDING)
+                take (t, r, "records");
+            else
+                t->how = "records";
+            t->status = zpar_result_status (r) == ZPAR_STATUS_PENDING ? -2 : t->status;
+        }
         zpar_result_destroy (r);
     }
     zpar_client_destroy (c);
@@ -423,8 +457,9 @@ int main (int argc, char **argv)
                          : t->status == -2 ? "pending"
                                            : "unknown";
         zpar_task_id_format (t->id, id, sizeof (id));
-        fprintf (out, "%u %s %s %u %u %s\n", i, t->id.id ? id : "-", st, t->attempts, t->engine,
-                 t->how ? t->how : "none");
+        fprintf (out, "%u %s %s %u %u %s %s %s\n", i, t->id.id ? id : "-", st, t->attempts,
+                 t->engine, t->how ? t->how : "none", t->answered[0] ? t->answered : "-",
+                 t->recorded[0] ? t->recorded : "-");
     }
     fclose (out);
     for (i = 0; i < nclients; i++)

@@ -40,19 +40,22 @@ else
     echo "not ok 1 - the chaos run ran to its end (exit $rc)"
     sed 's/^/# /' chaos.err | tail -n 30
 fi
-lost=$(count lost) twice=$(count "side effects run twice") ok=$(count "clients reconnected without help")
+lost=$(count lost) twice=$(count "ran twice") ok=$(count "clients reconnected without help")
+noside=$(count "ok without side effect")
 n=$(sed -n 's/^chaos: clients reconnected without help [0-9]* of \([0-9]*\).*/\1/p' chaos.out)
 check 2 lost "no task lost" '[ "${lost:-x}" = 0 ]' "lost ${lost:-?}"
-check 3 twice "no side effect ran twice" '[ "${twice:-x}" = 0 ]' "run twice ${twice:-?}"
+check 3 twice "no task ran twice where zpar promises once" '[ "${twice:-x}" = 0 ]' \
+    "$(sed -n 's/^chaos: ran twice //p' chaos.out)"
 check 4 helped "every client reconnected without help" '[ -n "$n" ] && [ "${ok:-x}" = "$n" ]' \
     "${ok:-?} of ${n:-?} without help"
 back=$(sed -n 's/^chaos: stopped engine came back \([a-z]*\).*/\1/p' chaos.out)
 check 5 zombie "the engine stopped past the death limit came back and ran tasks" \
     '[ "$back" = yes ]' "$(sed -n 's/^chaos: stopped engine came back //p' chaos.out)"
+check 6 noside "every ok result came from a run that ended" '[ "${noside:-x}" = 0 ]' "${noside:-?} without"
 left=$(zt_marked_pids | while read -r p; do
     tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q '^CHAOS_MARK=' && echo "$p"
 done)
-if [ -z "$left" ]; then echo "ok 6 - the chaos run left no process behind"; else
-    echo "not ok 6 - the chaos run left no process behind: $left"
+if [ -z "$left" ]; then echo "ok 7 - the chaos run left no process behind"; else
+    echo "not ok 7 - the chaos run left no process behind: $left"
 fi
-echo "1..6"
+echo "1..7"

@@ -41,7 +41,7 @@ test_expect_success 'the whole cluster and the client stand still longer than th
 	zt_spawn client "$CLIENT" -f "$D/client.json" -n 40 -o "$ZT_TMP/side" -r "$ZT_TMP/res" \
 		-k 2 -d 0.5 -s 20 -t 120 -S $STALL &&
 	echo $ZT_LAST_PID >client.pid &&
-	wait_for 20 "test \$(wc -l <side) -ge 6" &&
+	wait_for 20 "test \$(grep -c \" e \" side) -ge 6" &&
 	pids="$(tree $ZT_CONTROLLER_PID) $(tree $(cat e1.pid)) $(tree $(cat e2.pid)) $(cat client.pid)" &&
 	echo "stopping: $pids" &&
 	kill -STOP $pids &&
