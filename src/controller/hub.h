@@ -70,6 +70,9 @@ typedef struct {
     uint64_t closed_us;        /* when its heartbeat connection closed while its process was still
                                   there (monotonic; 0: not watched for its end, hub_hb.c) */
     uint32_t closed_silent_ms; /* its silence then */
+    uint64_t proc_start;       /* its process's start time (/proc/PID/stat, clock ticks) when it
+                                  registered, found on this host: 0 if not (another host, or a
+                                  pid this kernel does not show: the kernel cannot tell its end) */
     /* what it holds (doc/protocol.md "Resources"), for the task scheduler */
     uint32_t cores;     /* at least 1 */
     uint64_t mem_share; /* bytes, 0: unknown */
@@ -241,6 +244,11 @@ void zpar__hub_engine_unwatch (zpar_hub_t *h, zpar_hub_engine_t *e);
 /* The hub's watcher of the heartbeat pipe (hub_hb.c): suspect and revived
  * engines are logged, dead ones go through zpar__hub_engine_died. */
 void zpar__hub_on_hb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg);
+/* At e's registration: whether this host's kernel shows its process
+ * (e->proc_start), so that its end can later be told by the kernel.  An
+ * engine whose host name is ours but whose pid this kernel does not show
+ * (another pid namespace) is left to the heartbeat. */
+void zpar__hub_engine_proc (zpar_hub_engine_t *e);
 /* Looks again at the engines of zpar_hub_t.closed_watch (called at each
  * flush of the hub): one whose process is now gone is declared dead, its
  * heartbeat connection closed being the kernel's word; one still there

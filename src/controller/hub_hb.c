@@ -34,7 +34,8 @@ void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e)
     char host[256] = "";
     /* an engine of this host: the heartbeat thread may ask the kernel
      * about its process */
-    if (e->pid > 0 && gethostname (host, sizeof (host) - 1) == 0 && strcmp (host, e->host) == 0)
+    if (e->pid > 0 && e->proc_start && gethostname (host, sizeof (host) - 1) == 0 &&
+        strcmp (host, e->host) == 0)
         m.pid = (uint32_t)e->pid;
     if (++h->hb_gen == 0)
         h->hb_gen = 1;
@@ -69,24 +70,60 @@ static int engine_here (const zpar_hub_engine_t *e)
     return e->pid > 0 && gethostname (host, sizeof (host) - 1) == 0 && strcmp (host, e->host) == 0;
 }
 
-/* 1 if engine e ran on this host and its process no longer exists (or is
- * a zombie): the kernel's word that it died. */
-static int engine_process_gone (const zpar_hub_engine_t *e)
+/* Process pid as /proc/PID/stat shows it: its state letter in *state and
+ * its start time (clock ticks after boot).  0, or -1 with errno (ENOENT:
+ * no such process). */
+static int proc_stat (int pid, char *state, uint64_t *start)
 {
-    char path[64], buf[512], *p;
+    char path[64], buf[1024], *p;
     FILE *f;
     size_t n;
-    if (!engine_here (e))
-        return 0;
-    if (kill (e->pid, 0) < 0)
-        return errno == ESRCH;
-    snprintf (path, sizeof (path), "/proc/%d/stat", e->pid);
+    int field = 3;
+    snprintf (path, sizeof (path), "/proc/%d/stat", pid);
     if (!(f = fopen (path, "r")))
-        return errno == ENOENT;
+        return -1;
     n = fread (buf, 1, sizeof (buf) - 1, f);
     fclose (f);
     buf[n] = '\0';
-    return (p = strrchr (buf, ')')) && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
+    /* "pid (comm) S ppid ...": the fields after the last ')' */
+    if (!(p = strrchr (buf, ')')) || p[1] != ' ' || !p[2]) {
+        errno = EPROTO;
+        return -1;
+    }
+    *state = p[2];
+    p += 3;
+    /* starttime is field 22 */
+    while (*p && field < 22) {
+        if (*p++ == ' ')
+            field++;
+    }
+    *start = strtoull (p, NULL, 10);
+    return 0;
+}
+
+void zpar__hub_engine_proc (zpar_hub_engine_t *e)
+{
+    char state;
+    uint64_t start;
+    e->proc_start = 0;
+    if (engine_here (e) && proc_stat (e->pid, &state, &start) == 0 && state != 'Z' && state != 'X')
+        e->proc_start = start ? start : 1;
+}
+
+/* 1 if engine e runs on this host, its process was seen when it
+ * registered, and that process no longer exists (or is a zombie, or its
+ * pid now names a later process): the kernel's word that it died. */
+static int engine_process_gone (const zpar_hub_engine_t *e)
+{
+    char state;
+    uint64_t start;
+    if (!e->proc_start || !engine_here (e))
+        return 0;
+    if (kill (e->pid, 0) < 0)
+        return errno == ESRCH;
+    if (proc_stat (e->pid, &state, &start) < 0)
+        return errno == ENOENT;
+    return state == 'Z' || state == 'X' || (e->proc_start > 1 && start != e->proc_start);
 }
 
 /* Engine e (of another host) was just declared dead by the heartbeat,
@@ -161,12 +198,18 @@ static void closed_dead (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms
  * at again at each flush for a while (zpar__hub_closed_recheck). */
 static void closed_watch (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms)
 {
-    if (!engine_here (e))
+    if (!e->proc_start || !engine_here (e))
         return;
     if (!e->closed_us) {
-        if (h->nclosed_watch >= ZPAR_HUB_CLOSED_WATCH)
-            return; /* the probe of the heartbeat thread decides */
-        h->closed_watch[h->nclosed_watch++] = e->id.v;
+        unsigned k = 0;
+        /* (still listed if it registered again since its last close) */
+        while (k < h->nclosed_watch && h->closed_watch[k] != e->id.v)
+            k++;
+        if (k == h->nclosed_watch) {
+            if (h->nclosed_watch >= ZPAR_HUB_CLOSED_WATCH)
+                return; /* the probe of the heartbeat thread decides */
+            h->closed_watch[h->nclosed_watch++] = e->id.v;
+        }
     }
     e->closed_us = zpar__mono_us ();
     e->closed_silent_ms = silent_ms;
@@ -257,7 +300,7 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
          * its process ended (its kernel closed the connection) or it can
          * no longer reach us.  An engine of this host whose process is
          * still there is left to the silence rules (slow, not dead). */
-        if (engine_here (e) && !engine_process_gone (e)) {
+        if (engine_here (e) && e->proc_start && !engine_process_gone (e)) {
             zpar__debug ("engine %u: connection closed, no answer since, but its process is "
                          "there: left to the heartbeat",
                          e->id.v);
@@ -266,7 +309,8 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         snprintf (why, sizeof (why),
                   "declared dead: connection closed (%s; no answer to a ping sent after it, "
                   "silent %.1f s)",
-                  engine_here (e) ? "its process is gone" : "the engine did not connect again",
+                  engine_here (e) && e->proc_start ? "its process is gone"
+                                                   : "the engine did not connect again",
                   m->silent_ms / 1e3);
         snprintf (reason, sizeof (reason), "their connections closed");
         zpar__hub_engine_died (h, e, why);

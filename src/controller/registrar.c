@@ -197,6 +197,7 @@ static int register_engine (zpar_hub_t *h, const zpar_msg_t *m, zpar_msg_t *r)
     snprintf (e->host, sizeof (e->host), "%s", rq.host ? rq.host : "?");
     zpar__hub_engine_set_uuid (h, e, rq.uuid);
     e->pid = (int)rq.pid;
+    zpar__hub_engine_proc (e);
     e->rank = rq.rank;
     zpar__hub_engine_res (e, &rq);
     if (m->nenv > 0)

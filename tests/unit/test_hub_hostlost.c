@@ -288,6 +288,22 @@ int main (void)
                   (int)child);
         ok (z->state == ZPAR_HUB_ENGINE_DEAD && count (log_since (), line) == 1,
             "suspect and its process gone: dead, the reason names the process");
+
+        /* our host name, a pid this kernel does not show (another pid
+         * namespace): never dead by the kernel's word, only on silence */
+        reg_pid (&h, "z4", me, 0x7ffffff0);
+        z = nth (&h, h.nengines - 1);
+        ok (z->proc_start == 0, "a pid this kernel does not show: its end cannot be told");
+        {
+            zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_SUSPECT, .silent_ms = 1600, .missed = 1};
+            m.engine = z->id.v;
+            m.gen = z->hb_gen;
+            (void)zpar__hb_pipe_send (thread_end, &m, 0);
+            zpar__hub_on_hb (NULL, NULL, 0, &h);
+        }
+        closed (&h, thread_end, z);
+        ok (z->state == ZPAR_HUB_ENGINE_ALIVE && h.nclosed_watch == 0,
+            "suspect, its connection closed: still alive (the heartbeat decides)");
     }
 
     h.hb_pipe = NULL;
