@@ -234,9 +234,12 @@ ZPAR_API int zpar_client_collect_done (zpar_client_t *c, int on);
  * if status is not NULL, the status of each one's result into status[]
  * (ZPAR_STATUS_PENDING for a future that ended with an error and no
  * result: zpar_future_wait then says which).  The futures stay owned by
- * the caller; destroying a queued future takes it out of the queue.
- * Returns the number taken (0: none, or EINVAL for a NULL client or fs).
- * Does no I/O. */
+ * the caller; destroying a queued future takes it out of the queue.  Call
+ * it between the library's calls, not from a done or wait callback: the
+ * futures that zpar_client_wait_ids and zpar_submit_to make and destroy
+ * inside one call pass through the queue too.  Returns the number taken
+ * (0: none, or none because c or fs is NULL, with errno EINVAL; errno is
+ * not changed otherwise).  Does no I/O. */
 ZPAR_API size_t zpar_client_take_done (zpar_client_t *c, zpar_future_t **fs, int *status,
                                        size_t max);
 
@@ -367,11 +370,6 @@ ZPAR_API int zpar_read_file (const char *path, void **data, size_t *len);
  * never wait. */
 ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpar_error_t *err);
 
-/* Send the load-balanced submits not sent yet (see zpar_submit) now, as
- * far as the window allows (those beyond it go as results come back).
- * 0 (also when there are none), or -1 with EINVAL (no client) or the
- * socket's errno: the tasks then stay pending and the next call that
- * sends tries again. */
 /* Submit n load-balanced tasks, as n calls of zpar_submit in order would:
  * fs[i] gets the future of ts[i] and, if ids is not NULL, ids[i] its id.
  * Stops at the first task that cannot be submitted.  Returns the number
@@ -381,6 +379,11 @@ ZPAR_API zpar_future_t *zpar_submit (zpar_client_t *c, const zpar_task_t *t, zpa
 ZPAR_API size_t zpar_submit_many (zpar_client_t *c, const zpar_task_t *const *ts, size_t n,
                                   zpar_future_t **fs, zpar_task_id_t *ids, zpar_error_t *err);
 
+/* Send the load-balanced submits not sent yet (see zpar_submit) now, as
+ * far as the window allows (those beyond it go as results come back).
+ * 0 (also when there are none), or -1 with EINVAL (no client) or the
+ * socket's errno: the tasks then stay pending and the next call that
+ * sends tries again. */
 ZPAR_API int zpar_flush (zpar_client_t *c, zpar_error_t *err);
 
 /* Direct: run on the given engine (MUX queue).  Retries and dependencies

@@ -219,9 +219,10 @@ static void release (zpar_sched_lb_t *s, lbtask_t *t)
     }
     if (gt->mem_node && gt->mem_node <= g->nnodes) {
         gnode_t *nd = &g->nodes[gt->mem_node - 1];
-        nd->mem_used -= gt->r.memory < nd->mem_used ? gt->r.memory : nd->mem_used;
+        nd->mem_used -= gt->mem_added < nd->mem_used ? gt->mem_added : nd->mem_used;
     }
     gt->mem_node = 0;
+    gt->mem_added = 0;
     gt->nset = 0;
     gt->reserved = 0;
     gt->lost = 0;
@@ -377,8 +378,14 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
         s->engines[set[i]].held = 1;
     }
     /* a running task's memory is drawn from its leader's node */
-    if (!reserved && gt->r.memory && (gt->mem_node = g->eng[set[0]].node))
-        g->nodes[gt->mem_node - 1].mem_used += gt->r.memory;
+    if (!reserved && gt->r.memory && !gt->mem_node && (gt->mem_node = g->eng[set[0]].node)) {
+        /* saturated: a client may ask any 64-bit amount, and a sum that
+         * wrapped would let later tasks in */
+        gnode_t *nd = &g->nodes[gt->mem_node - 1];
+        gt->mem_added = gt->r.memory <= UINT64_MAX - nd->mem_used ? gt->r.memory
+                                                                   : UINT64_MAX - nd->mem_used;
+        nd->mem_used += gt->mem_added;
+    }
     return 0;
 }
 

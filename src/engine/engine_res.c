@@ -285,7 +285,7 @@ uint64_t zpar__res_slurm_memory (void)
         return node;
     if (cpu && cpus && *cpus && zpar__res_parse_uint (cpus, strlen (cpus), &p, 1u << 24, &n) == 0 &&
         !cpus[p] && n)
-        return cpu * n;
+        return n > UINT64_MAX / cpu ? UINT64_MAX : cpu * n; /* (no wrap to a small amount) */
     return 0;
 }
 
