@@ -382,8 +382,8 @@ static int hold (zpar_sched_lb_t *s, lbtask_t *t, unsigned k, int reserved)
         /* saturated: a client may ask any 64-bit amount, and a sum that
          * wrapped would let later tasks in */
         gnode_t *nd = &g->nodes[gt->mem_node - 1];
-        gt->mem_added = gt->r.memory <= UINT64_MAX - nd->mem_used ? gt->r.memory
-                                                                   : UINT64_MAX - nd->mem_used;
+        gt->mem_added =
+            gt->r.memory <= UINT64_MAX - nd->mem_used ? gt->r.memory : UINT64_MAX - nd->mem_used;
         nd->mem_used += gt->mem_added;
     }
     return 0;

@@ -27,10 +27,10 @@ typedef struct {
 
 struct gtask {
     zpar_resources_t r;
-    uint32_t mem_node; /* running: the node its memory is counted on (index + 1), 0: none */
+    uint32_t mem_node;  /* running: the node its memory is counted on (index + 1), 0: none */
     uint64_t mem_added; /* what it added to that node's mem_used (a saturated sum: no more
                            than was there to add), taken off again at its end */
-    uint32_t *set;     /* engines it holds (running) or reserves, leader first */
+    uint32_t *set;      /* engines it holds (running) or reserves, leader first */
     unsigned nset;
     int reserved;      /* set is a reservation, not running */
     uint32_t lost;     /* running: an engine of the set that died (its leader stops it), 0 none */
