@@ -51,6 +51,16 @@ def _close_all():
 _Output = collections.namedtuple("Output", "engine task stream data")
 
 
+def _fail(fut, exc):
+    """Give fut the exception exc, unless it ended meanwhile (a user
+    thread may cancel it at any moment: that is no error of the loop)."""
+    try:
+        if not fut.done():
+            fut.set_exception(exc)
+    except cf.InvalidStateError:
+        pass
+
+
 class Output(_Output):
     """One piece of a task's output as the engine streamed it: engine (int),
     task (id text "3.17"), stream (1 stdout, 2 stderr), data (bytes)."""
@@ -713,8 +723,8 @@ class Client:
             fut = op[2]
             if fut._state in _CANCELLED or lost is not None:
                 destroy(op[1])
-                if lost is not None and not fut.done():
-                    fut.set_exception(lost)
+                if lost is not None:
+                    _fail(fut, lost)
             else:
                 todo.append(op)
         while todo:
@@ -729,9 +739,7 @@ class Client:
             if k < n:  # todo[k] failed: it gets its error, the rest go on
                 fut = todo[k][2]
                 destroy(todo[k][1])
-                e = from_c(self._err, L.errcode(), "submit")
-                if not fut.done():
-                    fut.set_exception(e)
+                _fail(fut, from_c(self._err, L.errcode(), "submit"))
                 k += 1
             todo = todo[k:]
 
