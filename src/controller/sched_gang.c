@@ -183,12 +183,29 @@ int zpar__gang_engine_res (zpar_sched_lb_t *s, uint32_t eid, unsigned cores, con
     e->mem = ps.mem;
     /* the node's memory: the least any of its engines saw (engines of one
      * host under different limits: the smallest bounds them all) */
+    e->node_mem = node_mem;
     if (e->node && node_mem) {
         gnode_t *nd = &g->nodes[e->node - 1];
         if (!nd->mem_total || node_mem < nd->mem_total)
             nd->mem_total = node_mem;
     }
     return 0;
+}
+
+/* Engine e is gone: its word no longer bounds its node's memory (one
+ * engine that saw a small amount, misconfigured or of another job, would
+ * otherwise bound the node for good): the least of those still there. */
+static void node_mem_gone (struct zpar_gang *g, gengine_t *e)
+{
+    uint64_t was = e->node_mem, m = 0;
+    gnode_t *nd;
+    e->node_mem = 0;
+    if (!was || !e->node || e->node > g->nnodes || (nd = &g->nodes[e->node - 1])->mem_total != was)
+        return;
+    for (uint32_t i = 0; i < g->neng; i++)
+        if (g->eng[i].node == e->node && g->eng[i].node_mem && (!m || g->eng[i].node_mem < m))
+            m = g->eng[i].node_mem;
+    nd->mem_total = m;
 }
 
 static int in_set (const lbtask_t *t, uint32_t eid)
@@ -256,6 +273,8 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
     lbtask_t *t = e ? e->holder : NULL;
     g->engines_gen++;
     g->head.dirty = 1;
+    if (e)
+        node_mem_gone (g, e);
     if (g->resv && g->resv != t && in_set (g->resv, eid))
         release (s, g->resv); /* reserved again at the next look */
     if (!t)

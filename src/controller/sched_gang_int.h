@@ -9,19 +9,20 @@
 #include "sched_lb_state.h"
 
 typedef struct {
-    uint32_t node;    /* index + 1 in g->nodes; 0: unknown */
-    unsigned cores;   /* >= 1 */
-    unsigned gpus;    /* count */
-    uint64_t mem;     /* bytes, 0: unknown */
-    char *slot;       /* its SLOT string */
-    lbtask_t *holder; /* the resource task that holds or reserves it */
+    uint32_t node;     /* index + 1 in g->nodes; 0: unknown */
+    unsigned cores;    /* >= 1 */
+    unsigned gpus;     /* count */
+    uint64_t mem;      /* bytes, 0: unknown */
+    uint64_t node_mem; /* its node's memory as it saw it (bytes), 0: none told, or gone */
+    char *slot;        /* its SLOT string */
+    lbtask_t *holder;  /* the resource task that holds or reserves it */
 } gengine_t;
 
 /* A node: its memory, as a pool that its running resource tasks draw
  * on (their memory: requests together never more than mem_total). */
 typedef struct {
     char *host;
-    uint64_t mem_total; /* bytes: the least an engine of it reported; 0: unknown */
+    uint64_t mem_total; /* bytes: the least its live engines reported; 0: unknown */
     uint64_t mem_used;  /* bytes asked by the tasks running there */
 } gnode_t;
 

@@ -263,6 +263,17 @@ static void test_node_memory (void)
         "an MPI task's memory counts on its leader's node; the node's memory is the least "
         "reported (%s)",
         got);
+    /* the engine that saw the least is gone: the node is bounded by those
+     * still there (one engine's small word does not bound it for good) */
+    fresh (1);
+    for (uint32_t e = 1; e <= 4; e++)
+        up_node (e, "a", 1, "-", 4ull << 30, e == 4 ? 1ull << 30 : 4ull << 30);
+    (void)zpar__sched_lb_engine_down (s, E (4), "died");
+    drain ();
+    sub (7, &m3, 0, 0);
+    drain ();
+    ok (strstr (got, "d7@") != NULL,
+        "the engine that saw 1 GiB died: 3 GiB fit on the node its others see as 4 GiB (%s)", got);
 }
 
 static void test_mpi (void)
