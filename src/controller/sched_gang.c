@@ -124,10 +124,10 @@ int zpar__gang_node_mem_ok (struct zpar_gang *g, const lbtask_t *t, uint32_t nod
     if (mode != ZPAR_GANG_FREE_NOW)
         return memory <= nd->mem_total;
     used = nd->mem_used;
-    /* a reservation keeps its memory free of the others' new tasks */
-    if (rv && rv != t && rv->gang->nset && !rv->gang->r.ranks &&
-        zpar__gang_node (g, rv->gang->set[0]) == node)
-        used += rv->gang->r.memory;
+    /* a reservation keeps its memory free of the others' new tasks (an
+     * MPI task's too: its memory counts on its leader's node) */
+    if (rv && rv != t && rv->gang->nset && zpar__gang_node (g, rv->gang->set[0]) == node)
+        used = rv->gang->r.memory <= UINT64_MAX - used ? used + rv->gang->r.memory : UINT64_MAX;
     return used <= nd->mem_total && memory <= nd->mem_total - used;
 }
 
