@@ -240,6 +240,9 @@ static void release (zpar_sched_lb_t *s, lbtask_t *t)
     }
     gt->mem_node = 0;
     gt->mem_added = 0;
+    if (gt->stop_due && g->stops_due)
+        g->stops_due--;
+    gt->stop_due = 0;
     gt->nset = 0;
     gt->reserved = 0;
     gt->lost = 0;
@@ -265,6 +268,11 @@ void zpar__gang_engine_up (zpar_sched_lb_t *s, uint32_t eid)
     g->engines_gen++;
     g->head.dirty = 1;
 }
+
+/* A stop that could not be sent is sent again this long after. */
+#define STOP_RETRY_US 100000u
+
+static void stop_push (zpar_sched_lb_t *s, lbtask_t *t);
 
 void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
 {
@@ -294,18 +302,35 @@ void zpar__gang_engine_gone (zpar_sched_lb_t *s, uint32_t eid)
             break;
         }
     if (!t->gang->lost && t->engine && t->engine != eid) {
-        zpar_sched_lb_action_t *act = zpar__lb_act_push (s);
         t->gang->lost = eid;
         zpar__info ("task %llu: engine %u of its set died while it ran: engine %u stops it",
                     (unsigned long long)t->id, eid, t->engine);
-        if (act) {
-            act->kind = ZPAR_SCHED_LB_ACT_STOP;
-            act->task = zpar__tid (t->id);
-            act->engine = zpar__eid (t->engine);
-            act->client = zpar__cid (t->client);
-            act->attempt = t->attempts;
-        }
+        stop_push (s, t);
     }
+}
+
+/* Tell t's leader to stop t (an engine of its set died); when that
+ * cannot be queued now, zpar__gang_tick tries again. */
+static void stop_push (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    zpar_sched_lb_action_t *act = zpar__lb_act_push (s);
+    if (!act) {
+        zpar__gang_stop_failed (s, t);
+        return;
+    }
+    act->kind = ZPAR_SCHED_LB_ACT_STOP;
+    act->task = zpar__tid (t->id);
+    act->engine = zpar__eid (t->engine);
+    act->client = zpar__cid (t->client);
+    act->attempt = t->attempts;
+}
+
+void zpar__gang_stop_failed (zpar_sched_lb_t *s, lbtask_t *t)
+{
+    if (!t || !t->gang || !t->gang->lost || t->gang->stop_due)
+        return;
+    t->gang->stop_due = 1;
+    s->gang->stops_due++;
 }
 
 uint32_t zpar__gang_lost (zpar_sched_lb_t *s, const lbtask_t *t, char *text, size_t size)
@@ -625,13 +650,30 @@ lbtask_t *zpar__gang_backfill_any (zpar_sched_lb_t *s, uint32_t *eid)
 
 unsigned zpar__gang_waiting (const zpar_sched_lb_t *s)
 {
-    return s->gang->nwait;
+    return s->gang->nwait + s->gang->stops_due;
 }
 
 void zpar__gang_tick (zpar_sched_lb_t *s)
 {
-    if (s->gang->nwait)
-        s->gang->head.dirty = 1;
+    struct zpar_gang *g = s->gang;
+    if (g->nwait)
+        g->head.dirty = 1;
+    if (g->stops_due && s->now_us >= g->stop_retry_us) {
+        /* the stops that could not be sent: once more (a full or
+         * reconnecting socket, no memory), at most every STOP_RETRY_US */
+        size_t pos = 0;
+        uint64_t id;
+        lbtask_t *t;
+        g->stops_due = 0;
+        g->stop_retry_us = s->now_us + STOP_RETRY_US;
+        while ((t = zpar__idmap_next (s->running, &pos, &id)))
+            if (t->gang && t->gang->stop_due) {
+                t->gang->stop_due = 0;
+                zpar__info ("task %llu: its stop for engine %u sent again",
+                            (unsigned long long)t->id, t->engine);
+                stop_push (s, t);
+            }
+    }
 }
 
 lbtask_t *zpar__gang_pop (zpar_sched_lb_t *s)

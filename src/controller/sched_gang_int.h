@@ -33,8 +33,9 @@ struct gtask {
                            than was there to add), taken off again at its end */
     uint32_t *set;      /* engines it holds (running) or reserves, leader first */
     unsigned nset;
-    int reserved;      /* set is a reservation, not running */
-    uint32_t lost;     /* running: an engine of the set that died (its leader stops it), 0 none */
+    int reserved;  /* set is a reservation, not running */
+    uint32_t lost; /* running: an engine of the set that died (its leader stops it), 0 none */
+    int stop_due;  /* its leader's stop is still to be sent (it could not be: zpar__gang_tick) */
     uint64_t fits_gen; /* engines_gen + 1 when some set of live engines was seen to hold it */
 };
 
@@ -50,9 +51,11 @@ struct zpar_gang {
     lbtask_t *resv;       /* the task holding the reservation */
     uint64_t resv_end_us; /* B, UINT64_MAX: unbounded */
     uint64_t last_up_us;
-    uint64_t engines_gen; /* counts engines coming and going */
-    uint64_t bf_order;    /* s->order when a backfill scan last found nothing */
-    unsigned nwait;       /* queued tasks no set can hold now (waiting for engines) */
+    uint64_t engines_gen;   /* counts engines coming and going */
+    uint64_t bf_order;      /* s->order when a backfill scan last found nothing */
+    unsigned nwait;         /* queued tasks no set can hold now (waiting for engines) */
+    unsigned stops_due;     /* running tasks whose stop is still to be sent (stop_due) */
+    uint64_t stop_retry_us; /* when they are sent again at the earliest (monotonic) */
     const char **slotv;
     size_t slotcap;
     uint32_t *tmp, *pick; /* scratch: candidates, chosen set */

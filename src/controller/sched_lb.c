@@ -479,6 +479,17 @@ int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task)
     return zpar__sched_lb_steal_refused (s, task);
 }
 
+int zpar__sched_lb_stop_failed (zpar_sched_lb_t *s, zpar_tid_t task)
+{
+    lbtask_t *t;
+    if (!s || !s->gang || !(t = zpar__idmap_get (s->running, task.v)) || !t->gang) {
+        errno = s ? ENOENT : EINVAL;
+        return -1;
+    }
+    zpar__gang_stop_failed (s, t);
+    return 0;
+}
+
 int zpar__sched_lb_dep_done (zpar_sched_lb_t *s, zpar_tid_t task, int ok)
 {
     uint64_t tid = task.v;

@@ -108,8 +108,8 @@ typedef enum {
     /* ask engine (the leader of a resource task's set) to stop task, queued
      * or running (SIGTERM, then SIGKILL to its process group): an engine
      * of its set died.  Its result comes back as any result does and
-     * decides (zpar__sched_lb_result); an ask that cannot be sent needs no
-     * call: the task's result comes at its end. */
+     * decides (zpar__sched_lb_result); if the ask cannot be sent, call
+     * zpar__sched_lb_stop_failed (it is asked again later). */
     ZPAR_SCHED_LB_ACT_STOP = 5,
 } zpar_sched_lb_act_kind_t;
 
@@ -252,6 +252,11 @@ int zpar__sched_lb_steal_refused (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The STEAL action for task could not be sent. */
 int zpar__sched_lb_steal_failed (zpar_sched_lb_t *s, zpar_tid_t task);
+
+/* The STOP action for task could not be sent: it is sent again at a later
+ * zpar__sched_lb_tick (zpar__sched_lb_waiting_engines counts it).  -1
+ * ENOENT if task is not running. */
+int zpar__sched_lb_stop_failed (zpar_sched_lb_t *s, zpar_tid_t task);
 
 /* The DISPATCH action of task to engine could not be sent.  unreachable:
  * the engine's socket is not connected (EHOSTUNREACH: not yet, or for a

@@ -130,10 +130,12 @@ void zpar__lbio_run_actions (zpar_sched_lb_io_t *io)
                 break;
             case ZPAR_SCHED_LB_ACT_STOP:
                 zpar__lbio_flush_engine (io, act.engine, &nfail);
-                if (ask_engine (io, &act) < 0)
-                    zpar__warn ("task %llu: the stop for engine %u not sent: %s (it ends on its "
-                                "own)",
+                if (ask_engine (io, &act) < 0) {
+                    zpar__warn ("task %llu: the stop for engine %u not sent: %s (sent again "
+                                "later)",
                                 (unsigned long long)act.task.v, act.engine.v, strerror (errno));
+                    (void)zpar__sched_lb_stop_failed (io->policy, act.task);
+                }
                 break;
             case ZPAR_SCHED_LB_ACT_ANSWER:
                 answer (io, &act);

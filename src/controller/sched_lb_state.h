@@ -295,6 +295,10 @@ static inline void zpar__gang_engine_idle (zpar_sched_lb_t *s, uint32_t eid);
 /* Resource tasks that wait for more engines (the tick looks at them). */
 unsigned zpar__gang_waiting (const zpar_sched_lb_t *s);
 void zpar__gang_tick (zpar_sched_lb_t *s);
+/* The stop of running task t (an engine of its set died) could not be
+ * queued or sent: zpar__gang_tick sends it again (zpar__gang_waiting
+ * counts it, so that the ticks go on). */
+void zpar__gang_stop_failed (zpar_sched_lb_t *s, lbtask_t *t);
 /* A queued resource task taken out (destroy frees them), NULL: none. */
 lbtask_t *zpar__gang_pop (zpar_sched_lb_t *s);
 void zpar__gang_destroy (zpar_sched_lb_t *s);

@@ -490,6 +490,49 @@ static void test_deaths (void)
     ok (strstr (got, "d6@") != NULL, "and its leader is released (%s)", got);
 }
 
+/* The stop for the leader could not be sent (its socket full, or
+ * reconnecting): asked again at a later tick, not before 100 ms, once. */
+static void test_stop_again (void)
+{
+    zpar_resources_t c2 = {.cores = 2};
+    uint32_t set[64];
+    unsigned n;
+    char want[64];
+    fresh (1);
+    for (uint32_t e = 1; e <= 2; e++)
+        up (e, "a", 1, "-", 0);
+    drain ();
+    sub (1, &c2, 0, 0);
+    drain ();
+    ok (set_of (1, set, &n) && n == 2, "2-core task placed (%s)", got);
+    (void)zpar__sched_lb_engine_down (s, E (set[1]), "died");
+    drain ();
+    snprintf (want, sizeof (want), "x1@%u", set[0]);
+    ok (!strcmp (got, want), "a member dies: the stop to the leader (%s)", got);
+    ok (zpar__sched_lb_stop_failed (s, T (1)) == 0 && zpar__sched_lb_waiting_engines (s) > 0,
+        "its send failed: counted as waiting (the ticks go on)");
+    ok (zpar__sched_lb_stop_failed (s, T (99)) < 0 && errno == ENOENT,
+        "stop failed for a task not running: ENOENT");
+    zpar__sched_lb_tick (s, now);
+    drain ();
+    ok (!strcmp (got, want), "the next tick: the stop asked again (%s)", got);
+    zpar__sched_lb_tick (s, now);
+    drain ();
+    ok (!strcmp (got, ""), "once (%s)", got);
+    ok (zpar__sched_lb_stop_failed (s, T (1)) == 0, "failed again");
+    now += 20000;
+    zpar__sched_lb_tick (s, now);
+    drain ();
+    ok (!strcmp (got, ""), "not again within 100 ms (%s)", got);
+    now += 100000;
+    zpar__sched_lb_tick (s, now);
+    drain ();
+    ok (!strcmp (got, want), "after 100 ms: asked again (%s)", got);
+    (void)zpar__sched_lb_result (s, T (1), E (set[0]), ZPAR_STATUS_SIGNALED);
+    drain ();
+    ok (zpar__sched_lb_waiting_engines (s) == 0, "its result came: nothing waits");
+}
+
 /* A member of a running set dies; the task has a retry: the leader stops
  * it, and it runs once more, on engines that are all alive; a second
  * member's death before the stop's result asks no second stop. */
@@ -713,6 +756,7 @@ int main (void)
     test_place ();
     test_gpus_mem ();
     test_node_memory ();
+    test_stop_again ();
     test_mpi ();
     test_never ();
     test_starvation ();
