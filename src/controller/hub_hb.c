@@ -241,6 +241,24 @@ void zpar__hub_closed_recheck (zpar_hub_t *h)
     }
 }
 
+/* engine_process_gone for a suspect engine, with the last live answer
+ * kept 100 ms: in a start storm thousands of engines of one process (a
+ * test farm, engines sharing a pid) are suspect together, and /proc need
+ * not be read for each. */
+static int suspect_gone (const zpar_hub_engine_t *e)
+{
+    static int live_pid;
+    static uint64_t live_us;
+    uint64_t now = zpar__mono_us ();
+    if (e->pid == live_pid && now - live_us < 100000u)
+        return 0;
+    if (engine_process_gone (e))
+        return 1;
+    live_pid = e->pid;
+    live_us = now;
+    return 0;
+}
+
 /* An event of the heartbeat thread about an engine. */
 static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
 {
@@ -255,7 +273,7 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
          * the death limit: the kernel's word (its connection's close may
          * not have told us: one closed before its first pong on a new
          * connection names no engine) */
-        if (engine_process_gone (e)) {
+        if (suspect_gone (e)) {
             snprintf (why, sizeof (why),
                       "declared dead: its process is gone (pid %d on this host; suspect, silent "
                       "%.1f s)",
