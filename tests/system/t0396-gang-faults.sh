@@ -22,7 +22,10 @@ WHERE=$builddir/tests/lib/mpi-where
 [ -x "$WHERE" ] && command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
 ZPAR_MPI_RANK_WRAPPER=$builddir/zpar-rank
 ZPAR_TASK_NICE=0
-export ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE
+# the ranks SIGKILLed here would leave Open MPI's shared-memory segments
+# in /dev/shm: they talk over TCP
+OMPI_MCA_btl=self,tcp
+export ZPAR_MPI_RANK_WRAPPER ZPAR_TASK_NICE OMPI_MCA_btl
 
 z () { zt_timeout 120 "$ZPAR" "$@"; }
 
