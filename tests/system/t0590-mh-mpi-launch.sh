@@ -46,10 +46,23 @@ test_expect_success 'mpirun: the rank map is in slot order when a host comes bac
 	expect_grep "^rank=0 .*host=h2 engine=2 " grouped.out
 '
 
+# Open MPI 4.1 under srun (PMIx) now and then has a rank SIGSEGV at address
+# 0 as it starts, its peers then "failed to TCP connect" (about 1 run in 5
+# here; t0591 sees it too): that launch is tried once more, and the log
+# says so.  Any other failure, or the same twice, fails the test.
 test_expect_success 'srun --overlap: 4 ranks on the engines of h1, h2, h3 (an engine started by srun)' '
-	zt_timeout 60 srun -N 4 -n 4 sh -c "[ \$SLURM_PROCID = 0 ] || exit 0; exec \"$MPITASK\" -r 4 \
-		-s \"$S1\" -s \"$S2\" -s \"$S3\" -s \"$S4\" -- \"$WHERE\"" >srun.out 2>srun.err;
-	rc=$? && cat srun.out srun.err && expect_eq "exit" 0 $rc &&
+	srun_ranks () {
+		zt_timeout 60 srun -N 4 -n 4 sh -c "[ \$SLURM_PROCID = 0 ] || exit 0; exec \"$MPITASK\" -r 4 \
+			-s \"$S1\" -s \"$S2\" -s \"$S3\" -s \"$S4\" -- \"$WHERE\"" >srun.out 2>srun.err
+	}
+	srun_ranks; rc=$?
+	if [ $rc != 0 ] && grep -q "Signal: Segmentation fault" srun.err &&
+		grep -q "Failing at address: (nil)" srun.err; then
+		zt_diag "a rank of Open MPI crashed at start-up (SIGSEGV at address 0): the launch once more"
+		sed "s/^/# first launch: /" srun.err
+		srun_ranks; rc=$?
+	fi
+	cat srun.out srun.err && expect_eq "exit" 0 $rc &&
 	expect_grep "mpi-task: status=ok" srun.err &&
 	"$CHECK" srun.out 4 "$S1" "$S2" "$S3" "$S4" &&
 	expect_eq "ranks started by srun" 4 "$(grep -c " via=srun\$" srun.out)"
