@@ -31,11 +31,9 @@
 void zpar__hub_engine_watch (zpar_hub_t *h, zpar_hub_engine_t *e)
 {
     zpar_hb_pipe_msg_t m = {.kind = ZPAR_HB_PIPE_WATCH, .engine = e->id.v, .route = e->route};
-    char host[256] = "";
-    /* an engine of this host: the heartbeat thread may ask the kernel
-     * about its process */
-    if (e->pid > 0 && e->proc_start && gethostname (host, sizeof (host) - 1) == 0 &&
-        strcmp (host, e->host) == 0)
+    /* an engine of this host whose process the kernel showed: the
+     * heartbeat thread may ask the kernel about it */
+    if (e->proc_start)
         m.pid = (uint32_t)e->pid;
     if (++h->hb_gen == 0)
         h->hb_gen = 1;
@@ -117,7 +115,7 @@ static int engine_process_gone (const zpar_hub_engine_t *e)
 {
     char state;
     uint64_t start;
-    if (!e->proc_start || !engine_here (e))
+    if (!e->proc_start)
         return 0;
     if (kill (e->pid, 0) < 0)
         return errno == ESRCH;
@@ -198,7 +196,7 @@ static void closed_dead (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms
  * at again at each flush for a while (zpar__hub_closed_recheck). */
 static void closed_watch (zpar_hub_t *h, zpar_hub_engine_t *e, uint32_t silent_ms)
 {
-    if (!e->proc_start || !engine_here (e))
+    if (!e->proc_start)
         return;
     if (!e->closed_us) {
         unsigned k = 0;
@@ -318,7 +316,7 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
          * its process ended (its kernel closed the connection) or it can
          * no longer reach us.  An engine of this host whose process is
          * still there is left to the silence rules (slow, not dead). */
-        if (engine_here (e) && e->proc_start && !engine_process_gone (e)) {
+        if (e->proc_start && !engine_process_gone (e)) {
             zpar__debug ("engine %u: connection closed, no answer since, but its process is "
                          "there: left to the heartbeat",
                          e->id.v);
@@ -327,8 +325,7 @@ static void heart_event (zpar_hub_t *h, const zpar_hb_pipe_msg_t *m)
         snprintf (why, sizeof (why),
                   "declared dead: connection closed (%s; no answer to a ping sent after it, "
                   "silent %.1f s)",
-                  engine_here (e) && e->proc_start ? "its process is gone"
-                                                   : "the engine did not connect again",
+                  e->proc_start ? "its process is gone" : "the engine did not connect again",
                   m->silent_ms / 1e3);
         snprintf (reason, sizeof (reason), "their connections closed");
         zpar__hub_engine_died (h, e, why);
