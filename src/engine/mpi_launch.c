@@ -30,7 +30,15 @@ static int has_prefix (const char *s, const char *p)
 static int wireup_var (const char *e)
 {
     static const char *const drop[] = {
-        "PMIX_", "PMI_", "PMI2_", "PRTE_", "HYDI_", "MPI_LOCALRANKID=", "MPI_LOCALNRANKS="};
+        "PMIX_", "PMI_", "PMI2_", "PRTE_", "HYDI_", "MPI_LOCALRANKID=", "MPI_LOCALNRANKS=",
+        /* HPE Cray PALS: the application, the rank and its node, which
+         * Cray PMI reads to join the job (the user's settings of mpiexec,
+         * PALS_PPN, PALS_DEPTH, PALS_CPU_BIND, ..., are not wire-up) */
+        "PALS_APID=", "PALS_APINFO=", "PALS_RANKID=", "PALS_NODEID=", "PALS_LOCAL_RANKID=",
+        "PALS_LOCAL_SIZE=", "PALS_SPOOL_DIR=", "PALS_FD=",
+        /* Cray ALPS (aprun): the application and the rank's place in it;
+         * aprun's user settings are APRUN_* */
+        "ALPS_APP_"};
     /* what mpirun sets in its ranks' environment among the MCA settings */
     static const char *const ompi_own[] = {"OMPI_MCA_orte_",
                                            "OMPI_MCA_ess",

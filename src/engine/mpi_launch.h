@@ -31,7 +31,10 @@
  *
  * Environment: the launcher starts clean: the variables the launcher of
  * the engines left to them (PMIX_*, PMI_*, PMI2_*, PRTE_*, HYDI_*,
- * MPI_LOCALRANKID, MPI_LOCALNRANKS, every OMPI_* that is not a user's
+ * MPI_LOCALRANKID, MPI_LOCALNRANKS, what HPE Cray PALS sets for a rank:
+ * PALS_APID, PALS_APINFO, PALS_RANKID, PALS_NODEID, PALS_LOCAL_RANKID,
+ * PALS_LOCAL_SIZE, PALS_SPOOL_DIR, PALS_FD (not the user's PALS_PPN,
+ * PALS_DEPTH, ... for mpiexec), Cray ALPS's ALPS_APP_*, every OMPI_* that is not a user's
  * setting: the OMPI_MCA_* of mpirun's own (orte_*, ess*, pmix*,
  * initial_wdir, mpi_oversubscribe, shmem_RUNTIME_QUERY_hint) and every
  * OMPI_* outside OMPI_MCA_* but OMPI_ALLOW_RUN_AS_ROOT*; every SLURM_*
@@ -131,7 +134,8 @@ int zpar__mpi_env_scrubbed (const char *e, int srun);
  * plain command task (no ranks) must not see, so that an MPI program run
  * as one starts on its own (a singleton) instead of trying to join the
  * engines' job: the wire-up variables above (PMIX_*, PMI_*, PMI2_*,
- * PRTE_*, HYDI_*, MPI_LOCALRANKID, MPI_LOCALNRANKS, mpirun's OMPI_*), and
+ * PRTE_*, HYDI_*, MPI_LOCALRANKID, MPI_LOCALNRANKS, mpirun's OMPI_*,
+ * the PALS_* of a Cray PALS launch, ALPS_APP_*), and
  * the variables of the engine's Slurm job step and of its task in it
  * (SLURM_STEP_*, SLURM_STEPID, SLURM_PROCID, SLURM_LOCALID, SLURM_GTIDS,
  * SLURM_TASK_PID, SLURM_SRUN_COMM_*, SLURM_LAUNCH_NODE_IPADDR,

@@ -238,6 +238,12 @@ static void test_env (void)
         {"PATH=/bin", 1, 0},
         {"PMIXX=1", 0, 0},
         {"OMP_NUM_THREADS=2", 0, 0},
+        {"PALS_RANKID=2", 0, 1},
+        {"PALS_APINFO=/var/run/palsd/x/apinfo", 1, 1},
+        {"PALS_PPN=4", 0, 0},
+        {"ALPS_APP_PE=2", 0, 1},
+        {"ALPS_APP_ID=123", 1, 1},
+        {"APRUN_XFER_LIMITS=1", 0, 0},
     };
     for (size_t i = 0; i < sizeof (t) / sizeof (t[0]); i++)
         ok (zpar__mpi_env_scrubbed (t[i].e, t[i].srun) == t[i].scrubbed, "%s %s (%s)", t[i].e,
@@ -290,6 +296,30 @@ static void test_task_env (void)
         {"ZPAR_ENGINE_ID=3", 0},
         {"PATH=/bin", 0},
         {"PMIXX=1", 0},
+        /* HPE Cray PALS (Cray PMI finds its job by these) and ALPS */
+        {"PALS_APID=6f1e.0", 1},
+        {"PALS_APINFO=/var/run/palsd/6f1e/apinfo", 1},
+        {"PALS_RANKID=3", 1},
+        {"PALS_NODEID=1", 1},
+        {"PALS_LOCAL_RANKID=1", 1},
+        {"PALS_LOCAL_SIZE=2", 1},
+        {"PALS_SPOOL_DIR=/var/run/palsd/6f1e", 1},
+        {"PALS_FD=7", 1},
+        {"PMI_CONTROL_PORT=11998,11999", 1},
+        {"PMI_SHARED_SECRET=42", 1},
+        {"PMI_LOCAL_RANK=1", 1},
+        {"ALPS_APP_PE=3", 1},
+        {"ALPS_APP_ID=88123", 1},
+        {"ALPS_APP_DEPTH=4", 1},
+        /* the user's settings of Cray's launchers stay */
+        {"PALS_PPN=4", 0},
+        {"PALS_DEPTH=2", 0},
+        {"PALS_CPU_BIND=depth", 0},
+        {"PALS_PMI=pmix", 0},
+        {"PALSX=1", 0},
+        {"APRUN_XFER_LIMITS=1", 0},
+        {"ALPS_APPX=1", 0},
+        {"MY_SETTING=PALS_RANKID=1", 0},
     };
     for (size_t i = 0; i < sizeof (t) / sizeof (t[0]); i++)
         ok (zpar__task_env_scrubbed (t[i].e) == t[i].scrubbed, "plain task: %s %s", t[i].e,
