@@ -18,8 +18,7 @@
 #include <unistd.h>
 
 #include "hub.h"
-#include "proto_task.h"
-#include "registrar.h"
+#include "hub_fixture.h"
 #include "tap.h"
 #include "zpar.h"
 
@@ -29,52 +28,9 @@ static char tmpdir[] = "/tmp/zpar-test-held-XXXXXX";
 static zpar_msg_t *reg (zpar_hub_t *h, const char *peer, const char *uuid, const uint64_t *held,
                         size_t n)
 {
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE), *r = NULL;
-    if (!m)
-        return NULL;
-    zpar__msg_push_ident (m, peer, strlen (peer));
-    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, uuid);
-    zpar__msg_add_str (m, ZPAR_F_HOST, "node7");
-    zpar__msg_add_u64 (m, ZPAR_F_PID, 4242);
-    zpar__msg_add_u64 (m, ZPAR_F_RANK, 0);
-    for (size_t i = 0; i < n; i++)
-        zpar__msg_add_u64 (m, ZPAR_F_HELD, held[i]);
-    (void)zpar__registrar_handle (h, m, &r);
-    zpar__msg_destroy (m);
-    return r;
-}
-
-/* The DROP ids of a registration reply, as "a,b,c". */
-static const char *drops (const zpar_msg_t *r)
-{
-    static char buf[128];
-    size_t n = r ? zpar__msg_count (r, ZPAR_F_DROP) : 0, pos = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && pos < sizeof (buf) - 24; i++) {
-        uint64_t v = 0;
-        (void)zpar__msg_get_u64_at (r, ZPAR_F_DROP, i, &v);
-        pos += (size_t)snprintf (buf + pos, sizeof (buf) - pos, "%s%llu", i ? "," : "",
-                                 (unsigned long long)v);
-    }
-    return buf;
-}
-
-/* A packed load-balanced command task request for task id. */
-static uint8_t *pack_task (uint64_t id, size_t *len)
-{
-    static const char *const argv[] = {"true"};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .client = {7}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    uint8_t *buf = NULL;
-    if (!m || zpar__proto_task_encode (m, &t) < 0 || zpar__msg_pack (m, &buf, len) < 0)
-        buf = NULL;
-    zpar__msg_destroy (m);
-    return buf;
+    hfx_engine_t e = {
+        .uuid = uuid, .host = "node7", .pid = 4242, .rank = 0, .held = held, .nheld = n};
+    return hfx_engine_register (h, peer, &e);
 }
 
 int main (void)
@@ -105,7 +61,8 @@ int main (void)
     {
         static const uint64_t held[] = {71};
         r = reg (&h, "p0", "uuid-0", held, 1);
-        ok (r && r->hdr.engine > 0 && !strcmp (drops (r), ""), "engine registers holding task 71");
+        ok (r && r->hdr.engine > 0 && !strcmp (hfx_drops (r), ""),
+            "engine registers holding task 71");
         zpar__msg_destroy (r);
     }
     ok (zpar__hub_task_live (&h, zpar__tid (71), &state) && state == ZPAR_REC_RUNNING,
@@ -113,7 +70,7 @@ int main (void)
 
     /* task 70: load-balanced, pending in the hub (queued, or sent on by the
      * task scheduler to an engine the hub has not heard of yet) */
-    req = pack_task (70, &len);
+    req = hfx_pack_task (70, 0, &len);
     hd.task = 70;
     hd.client = 7;
     ok (req && zpar__hub_resubmit (&h, &hd, req, len) == 0 &&
@@ -126,7 +83,7 @@ int main (void)
         static const uint64_t held[] = {70, 71};
         r = reg (&h, "p0b", "uuid-0", held, 2);
     }
-    is_str (drops (r), "70", "the pending task is dropped, the one running there is not");
+    is_str (hfx_drops (r), "70", "the pending task is dropped, the one running there is not");
     zpar__msg_destroy (r);
     ok (zpar__hub_task_live (&h, zpar__tid (70), &state) && state == ZPAR_REC_PENDING,
         "task 70 stays pending (the task scheduler runs it where it sends it)");
@@ -136,11 +93,7 @@ int main (void)
     free (req);
     zpar__hub_free_state (&h);
     zpar__records_close (h.records);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-wal", tmpdir);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-shm", tmpdir);
-    unlink (path);
+    hfx_unlink_db (path);
     rmdir (tmpdir);
     return done_testing ();
 }

@@ -18,9 +18,9 @@
 #include <zmq.h>
 
 #include "hub.h"
+#include "hub_fixture.h"
 #include "log.h"
 #include "proto_hb.h"
-#include "registrar.h"
 #include "tap.h"
 #include "zpar.h"
 
@@ -30,28 +30,13 @@ static long logpos;
 
 static void reg_pid (zpar_hub_t *h, const char *peer, const char *host, int pid)
 {
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE), *r = NULL;
-    zpar__msg_push_ident (m, peer, strlen (peer));
-    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, peer);
-    zpar__msg_add_str (m, ZPAR_F_HOST, host);
-    zpar__msg_add_u64 (m, ZPAR_F_PID, (uint64_t)pid);
-    zpar__msg_add_u64 (m, ZPAR_F_RANK, 1);
-    (void)zpar__registrar_handle (h, m, &r);
-    zpar__msg_destroy (m);
-    zpar__msg_destroy (r);
+    hfx_engine_t e = {.uuid = peer, .host = host, .pid = (uint64_t)pid, .rank = 1};
+    zpar__msg_destroy (hfx_engine_register (h, peer, &e));
 }
 
 static void reg (zpar_hub_t *h, const char *peer, const char *host)
 {
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_REGISTER_ENGINE), *r = NULL;
-    zpar__msg_push_ident (m, peer, strlen (peer));
-    zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, peer);
-    zpar__msg_add_str (m, ZPAR_F_HOST, host);
-    zpar__msg_add_u64 (m, ZPAR_F_PID, 4242);
-    zpar__msg_add_u64 (m, ZPAR_F_RANK, 1);
-    (void)zpar__registrar_handle (h, m, &r);
-    zpar__msg_destroy (m);
-    zpar__msg_destroy (r);
+    reg_pid (h, peer, host, 4242);
 }
 
 /* The n-th engine that registered (0-based). */
@@ -313,11 +298,7 @@ int main (void)
     zpar__hub_free_state (&h);
     zpar__records_close (h.records);
     unlink (logpath);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-wal", tmpdir);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-shm", tmpdir);
-    unlink (path);
+    hfx_unlink_db (path);
     rmdir (tmpdir);
     return done_testing ();
 }

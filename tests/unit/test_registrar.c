@@ -11,7 +11,7 @@
 
 #include "admit.h"
 #include "hub.h"
-#include "proto_task.h"
+#include "hub_fixture.h"
 #include "registrar.h"
 #include "tap.h"
 #include "zpar.h"
@@ -28,15 +28,8 @@ static zpar_msg_t *request (zpar_msg_type_t type, const char *peer)
 
 static zpar_msg_t *engine_req (const char *peer, const char *uuid, uint64_t want)
 {
-    zpar_msg_t *m = request (ZPAR_MSG_REGISTER_ENGINE, peer);
-    if (uuid)
-        zpar__msg_add_str (m, ZPAR_F_ENGINE_UUID, uuid);
-    zpar__msg_add_str (m, ZPAR_F_HOST, "node7");
-    zpar__msg_add_u64 (m, ZPAR_F_PID, 4242);
-    zpar__msg_add_u64 (m, ZPAR_F_RANK, 3);
-    if (want)
-        zpar__msg_add_u64 (m, ZPAR_F_ENGINE_ID, want);
-    return m;
+    hfx_engine_t e = {.uuid = uuid, .host = "node7", .pid = 4242, .rank = 3, .want = want};
+    return hfx_engine_req (peer, &e);
 }
 
 static zpar_msg_t *query_req (const char *name, uint64_t task)
@@ -369,45 +362,11 @@ static void test_bad (zpar_hub_t *h)
 
 /* ------------------------------------------------------------ restart */
 
-/* A packed task request for task id (engine: a direct task's engine). */
-static uint8_t *pack_task (uint64_t id, uint32_t engine, size_t *len)
-{
-    static const char *const argv[] = {"true"};
-    zpar_proto_task_t t = {
-        .h = {.task = {id}, .engine = {engine}, .client = {7}},
-        .kind = ZPAR_TASK_COMMAND,
-        .argv = argv,
-        .argc = 1,
-    };
-    zpar_msg_t *m = zpar__msg_create (ZPAR_MSG_TASK);
-    uint8_t *buf = NULL;
-    if (!m || zpar__proto_task_encode (m, &t) < 0 || zpar__msg_pack (m, &buf, len) < 0)
-        buf = NULL;
-    zpar__msg_destroy (m);
-    return buf;
-}
-
 static zpar_msg_t *held_req (const char *peer, const char *uuid, const uint64_t *held, size_t n)
 {
-    zpar_msg_t *m = engine_req (peer, uuid, 0);
-    for (size_t i = 0; m && i < n; i++)
-        zpar__msg_add_u64 (m, ZPAR_F_HELD, held[i]);
-    return m;
-}
-
-/* The DROP ids of a registration reply, as "a,b,c". */
-static const char *drops (const zpar_msg_t *r)
-{
-    static char buf[128];
-    size_t n = r ? zpar__msg_count (r, ZPAR_F_DROP) : 0, pos = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && pos < sizeof (buf) - 24; i++) {
-        uint64_t v = 0;
-        (void)zpar__msg_get_u64_at (r, ZPAR_F_DROP, i, &v);
-        pos += (size_t)snprintf (buf + pos, sizeof (buf) - pos, "%s%llu", i ? "," : "",
-                                 (unsigned long long)v);
-    }
-    return buf;
+    hfx_engine_t e = {
+        .uuid = uuid, .host = "node7", .pid = 4242, .rank = 3, .held = held, .nheld = n};
+    return hfx_engine_req (peer, &e);
 }
 
 static zpar_msg_t *released_reply;
@@ -472,9 +431,9 @@ static void test_restart (void)
     int state;
 
     snprintf (path, sizeof (path), "%s/restart.sqlite", tmpdir);
-    req41 = pack_task (41, 0, &len41);
-    req42 = pack_task (42, 5, &len42);
-    req50 = pack_task (50, 0, &len50);
+    req41 = hfx_pack_task (41, 0, &len41);
+    req42 = hfx_pack_task (42, 5, &len42);
+    req50 = hfx_pack_task (50, 0, &len50);
     ok (req41 && req42 && req50, "restart: task requests packed");
 
     /* the first controller: two engines, tasks 41 (load-balanced) and 42
@@ -519,7 +478,7 @@ static void test_restart (void)
         r = handle (&h, held_req ("p1b", "uuid-r1", held, 3));
     }
     ok (r && r->hdr.engine == id_r1, "an engine from before the restart gets its id back");
-    is_str (drops (r), "43", "it is told to drop a finished task");
+    is_str (hfx_drops (r), "43", "it is told to drop a finished task");
     zpar__msg_destroy (r);
     ok (zpar__hub_task_live (&h, zpar__tid (41), &state) && state == ZPAR_REC_RUNNING &&
             !zpar__hub_task_orphan (&h, zpar__tid (41)),
@@ -533,7 +492,7 @@ static void test_restart (void)
         static const uint64_t held[] = {41};
         r = handle (&h, held_req ("p0b", "uuid-r0", held, 1));
     }
-    is_str (drops (r), "41", "another engine holding the same task drops it");
+    is_str (hfx_drops (r), "41", "another engine holding the same task drops it");
     zpar__msg_destroy (r);
     zpar__hub_engine_died (&h, zpar__hub_engine_get (&h, zpar__eid (id_r0)), "test");
 
@@ -603,7 +562,7 @@ static void test_restart (void)
                 zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
                 zpar__msg_u64_or (released_reply, ZPAR_F_TASK_ID, 0) == 99,
             "sync calls the orphan unknown (not durable: no record has its request)");
-        req99 = pack_task (99, 0, &len99);
+        req99 = hfx_pack_task (99, 0, &len99);
         ok (req99 && handle (&h, resubmit_req (99, req99, len99)) == NULL &&
                 zpar__hub_flush (&h, NULL) == 0 && nreleased == 2 &&
                 zpar__msg_u64_or (released_reply, ZPAR_F_COUNT, 9) == 0 &&
@@ -644,11 +603,7 @@ static void test_restart (void)
     free (req41);
     free (req42);
     free (req50);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/restart.sqlite-wal", tmpdir);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/restart.sqlite-shm", tmpdir);
-    unlink (path);
+    hfx_unlink_db (path);
 }
 
 /* The records cannot be saved (a database that may not grow, as on a full
@@ -669,7 +624,7 @@ static void test_disk_full (void)
     snprintf (path, sizeof (path), "%s/full.sqlite", tmpdir);
     memset (big, 'o', sizeof (big));
     setenv ("ZPAR_RECORDS_SPILL_DIR", tmpdir, 1); /* not /dev/shm */
-    req60 = pack_task (60, 0, &len60);
+    req60 = hfx_pack_task (60, 0, &len60);
     hub_setup (&h, path);
     ok (req60 && h.records && zpar__hub_init (&h) == 0, "full: a hub");
     hd.task = 60;
@@ -753,11 +708,7 @@ static void test_disk_full (void)
     zpar__hub_free_state (&h);
     zpar__records_close (h.records);
     free (req60);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/full.sqlite-wal", tmpdir);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/full.sqlite-shm", tmpdir);
-    unlink (path);
+    hfx_unlink_db (path);
     snprintf (path, sizeof (path), "%s/zpar-%u", tmpdir, (unsigned)getuid ());
     rmdir (path);
     unsetenv ("ZPAR_RECORDS_SPILL_DIR");
@@ -802,11 +753,7 @@ int main (void)
     zpar__hub_free_state (&h);
     zpar__hub_free_state (NULL);
     zpar__records_close (h.records);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-wal", tmpdir);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/tasks.sqlite-shm", tmpdir);
-    unlink (path);
+    hfx_unlink_db (path);
     rmdir (tmpdir);
     return done_testing ();
 }
