@@ -14,7 +14,18 @@
  * Output: "key value" lines (floor_rtt_median_us, floor_rtt_p99_us,
  * floor_tput_msgs, floor_broker_rss_kb), read by bench/run.sh.
  *
+ *   rate  with -R RATE: -n N messages sent at RATE per second, each when
+ *         its time comes (replies drained as they come), and the broker's
+ *         CPU (/proc/PID/task/TID/schedstat, all its threads) and context
+ *         switches per message over that phase ("floor_rate_broker_cpu_us",
+ *         "floor_rate_broker_switches", the same for the worker): what
+ *         libzmq alone costs a process that relays each message from one
+ *         TCP peer to another and its answer back, at a low fixed rate.
+ *         The ping-pong phase reports the same per round trip
+ *         ("floor_rtt_broker_cpu_us", "floor_rtt_broker_switches").
+ *
  * usage: floor-broker [-r ROUNDTRIPS] [-t MESSAGES] [-s PAYLOAD_BYTES] [-p BASEPORT]
+ *                     [-R RATE [-n N]]
  * (without -p the broker binds to ports the system picks).  With FLOOR_SWITCHES
  * set in the environment it also prints every thread's context switches
  * ("floor_switches ROLE/THREAD VOLUNTARY NONVOLUNTARY", over its whole life).
@@ -22,6 +33,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,7 +107,17 @@ static int bound_port (void *s)
  * writes the two ports to fd, then forwards until killed. */
 static void broker (int port, int fd)
 {
-    void *ctx = zmq_ctx_new ();
+    void *ctx;
+    if (getenv ("FLOOR_BROKER_CPU")) {
+        /* every thread of the broker (its own and libzmq's I/O thread,
+         * which inherits the mask) on one core, as mpirun binds a rank */
+        cpu_set_t set;
+        CPU_ZERO (&set);
+        CPU_SET (atoi (getenv ("FLOOR_BROKER_CPU")), &set);
+        if (sched_setaffinity (0, sizeof (set), &set) < 0)
+            perror ("floor-broker: sched_setaffinity");
+    }
+    ctx = zmq_ctx_new ();
     void *front = mksock (ctx, ZMQ_ROUTER), *back = mksock (ctx, ZMQ_DEALER);
     char a[64];
     int ports[2];
@@ -188,6 +210,42 @@ static void print_switches (const char *role, pid_t pid)
     closedir (d);
 }
 
+/* CPU time (ns, every thread: /proc/PID/task/TID/schedstat) and context
+ * switches (voluntary + involuntary) of process pid so far. */
+static void proc_usage (pid_t pid, double *cpu_ns, double *switches)
+{
+    char path[300], line[256];
+    DIR *d;
+    struct dirent *e;
+    *cpu_ns = *switches = 0;
+    snprintf (path, sizeof (path), "/proc/%d/task", (int)pid);
+    if (!(d = opendir (path)))
+        return;
+    while ((e = readdir (d))) {
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf (path, sizeof (path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        if ((f = fopen (path, "r"))) {
+            unsigned long long ns;
+            if (fscanf (f, "%llu", &ns) == 1)
+                *cpu_ns += (double)ns;
+            fclose (f);
+        }
+        snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+        if (!(f = fopen (path, "r")))
+            continue;
+        while (fgets (line, sizeof (line), f)) {
+            if (strncmp (line, "voluntary_ctxt_switches:", 24) == 0)
+                *switches += atol (line + 24);
+            else if (strncmp (line, "nonvoluntary_ctxt_switches:", 27) == 0)
+                *switches += atol (line + 27);
+        }
+        fclose (f);
+    }
+    closedir (d);
+}
+
 static int cmp_d (const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -196,7 +254,8 @@ static int cmp_d (const void *a, const void *b)
 
 int main (int argc, char **argv)
 {
-    long rtts = 20000, msgs = 200000;
+    long rtts = 20000, msgs = 200000, paced = 2000;
+    double rate = 0, bc0, bs0, bc1, bs1, wc0, ws0, wc1, ws1;
     int size = 64, port = 0, opt, pfd[2], ports[2];
     pid_t pb, pw;
     void *ctx, *s;
@@ -204,7 +263,7 @@ int main (int argc, char **argv)
     double *lat, t0, t;
     long i, sent, got;
 
-    while ((opt = getopt (argc, argv, "r:t:s:p:")) != -1) {
+    while ((opt = getopt (argc, argv, "r:t:s:p:R:n:")) != -1) {
         switch (opt) {
         case 'r':
             rtts = atol (optarg);
@@ -218,12 +277,18 @@ int main (int argc, char **argv)
         case 'p':
             port = atoi (optarg);
             break;
+        case 'R':
+            rate = atof (optarg);
+            break;
+        case 'n':
+            paced = atol (optarg);
+            break;
         default:
-            fprintf (stderr, "usage: floor-broker [-r N] [-t N] [-s BYTES] [-p PORT]\n");
+            fprintf (stderr, "usage: floor-broker [-r N] [-t N] [-s BYTES] [-p PORT] [-R RATE [-n N]]\n");
             return 2;
         }
     }
-    if (rtts < 1 || msgs < 1 || size < 1 || size > (int)sizeof (buf))
+    if (rtts < 1 || msgs < 1 || size < 1 || size > (int)sizeof (buf) || rate < 0 || paced < 1)
         return 2;
     if (port < 0)
         port = 0;
@@ -275,6 +340,7 @@ int main (int argc, char **argv)
     }
 
     /* ping-pong */
+    proc_usage (pb, &bc0, &bs0);
     for (i = 0; i < rtts; i++) {
         t0 = now ();
         zmq_send (s, payload, size, 0);
@@ -282,6 +348,9 @@ int main (int argc, char **argv)
             die ("recv rtt");
         lat[i] = now () - t0;
     }
+    proc_usage (pb, &bc1, &bs1);
+    printf ("floor_rtt_broker_cpu_us %.1f\n", (bc1 - bc0) / 1e3 / rtts);
+    printf ("floor_rtt_broker_switches %.2f\n", (bs1 - bs0) / rtts);
     qsort (lat, rtts, sizeof (double), cmp_d);
     printf ("floor_rtt_median_us %.1f\n", lat[rtts / 2] * 1e6);
     printf ("floor_rtt_p99_us %.1f\n", lat[(long)(rtts * 0.99)] * 1e6);
@@ -304,6 +373,41 @@ int main (int argc, char **argv)
     }
     t = now () - t0;
     printf ("floor_tput_msgs %.0f\n", msgs / t);
+
+    if (rate > 0) {
+        /* paced: message i leaves at t0 + i / rate; the client sleeps in
+         * zmq_poll until the next is due or a reply comes */
+        sent = got = 0;
+        proc_usage (pb, &bc0, &bs0);
+        proc_usage (pw, &wc0, &ws0);
+        t0 = now ();
+        while (got < paced) {
+            zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+            double due = t0 + sent / rate, wait_ms;
+            t = now ();
+            if (sent < paced && t >= due) {
+                if (zmq_send (s, payload, size, 0) < 0)
+                    die ("send paced");
+                sent++;
+                continue;
+            }
+            wait_ms = sent < paced ? (due - t) * 1e3 : 10000;
+            if (zmq_poll (&it, 1, (long)wait_ms + (sent < paced)) < 0)
+                die ("poll paced");
+            if (sent == paced && !(it.revents & ZMQ_POLLIN))
+                die ("paced: no reply within 10 s");
+            while (zmq_recv (s, buf, sizeof (buf), ZMQ_DONTWAIT) >= 0)
+                got++;
+        }
+        t = now () - t0;
+        proc_usage (pb, &bc1, &bs1);
+        proc_usage (pw, &wc1, &ws1);
+        printf ("floor_rate_per_s %.0f\n", paced / t);
+        printf ("floor_rate_broker_cpu_us %.1f\n", (bc1 - bc0) / 1e3 / paced);
+        printf ("floor_rate_broker_switches %.2f\n", (bs1 - bs0) / paced);
+        printf ("floor_rate_worker_cpu_us %.1f\n", (wc1 - wc0) / 1e3 / paced);
+        printf ("floor_rate_worker_switches %.2f\n", (ws1 - ws0) / paced);
+    }
     {
         /* the broker's resident memory after all that: a floor for the controller's */
         char path[64], line[256];

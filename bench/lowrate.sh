@@ -37,7 +37,7 @@
 # starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
 set -u
 export LC_ALL=C
-N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PERFDIR= PHASES="cmd-rate noop-rate cmd-sync noop-sync"
+N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PERFDIR= PIN= PHASES="cmd-rate noop-rate cmd-sync noop-sync"
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -48,6 +48,7 @@ while [ $# -gt 0 ]; do
     --perf) PERFDIR=$2; shift ;;
     --callgrind) CG=1 ;;
     --phases) PHASES=$2; shift ;;
+    --pin-controller) PIN=$2; shift ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "lowrate.sh: unknown option $1" >&2; exit 2 ;;
     *) args+=("$1") ;;
@@ -82,6 +83,7 @@ gcc -O2 -o "$WORK/bin/floor-spawn" "$BENCH/floor-spawn.c" || { say "building the
 CLIENT=$WORK/bin/lowrate-client
 
 CTL=("$ZPAR")
+[ -n "$PIN" ] && CTL=(taskset -c "$PIN" "$ZPAR")
 if [ $CG = 1 ]; then
     [ -x "$ZB/.libs/zpar" ] && CTL=(env LD_LIBRARY_PATH="$ZB/.libs" valgrind -q --tool=callgrind \
         --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" "$ZB/.libs/zpar")
