@@ -55,7 +55,7 @@
 set -u
 export LC_ALL=C
 
-QUICK=0 KEEP=0 CURVE= PEERS= REPS= JSON= MANY=1
+QUICK=0 KEEP=0 CURVE= PEERS= REPS= JSON= MANY=1 PIN=
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -64,6 +64,7 @@ while [ $# -gt 0 ]; do
     --peers) PEERS=1 ;;
     --no-peers) PEERS=0 ;;
     --no-many) MANY=0 ;;
+    --pin-controller) PIN=${2:-}; shift ;;
     --reps) REPS=${2:-}; shift ;;
     --reps=*) REPS=${1#--reps=} ;;
     --json) JSON=${2:-}; shift ;;
@@ -102,6 +103,7 @@ case "$REPS" in
     exit 2
     ;;
 esac
+RATE=1000 # the low rate: tasks (and the broker's round trips) per second
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 [ -z "$JSON" ] && JSON="$PWD/bench-out/run-$STAMP.json"
 
@@ -158,6 +160,17 @@ RAW=$WORK/raw.tsv META=$WORK/meta.tsv
 : >"$RAW"
 : >"$META"
 
+# "CPU_NS SWITCHES" of process $1 so far, all its threads
+proc_usage() {
+    local t cpu=0 cs=0 a b
+    for t in /proc/$1/task/*; do
+        read -r a _ <"$t/schedstat" 2>/dev/null || continue
+        b=$(awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }' "$t/status" 2>/dev/null)
+        cpu=$((cpu + a))
+        cs=$((cs + ${b:-0}))
+    done
+    echo "$cpu $cs"
+}
 # the controller's pid: the connection file's "pid"
 controller_pid() {
     sed -n 's/.*"pid"[ ]*:[ ]*\([0-9][0-9]*\).*/\1/p' "$CLUSTER_DIR/client.json" 2>/dev/null | head -1
@@ -228,6 +241,10 @@ $CC -O2 -o "$B/floor-broker" "$BENCH/floor-broker.c" "$BENCH/zmtp.c" $ZMQ_FLAGS 
     echo "run.sh: building the benchmark programs failed" >&2
     exit 1
 }
+# the low-rate client (bench/lowrate.sh's), when the build's tree has it
+LOWRATE=
+[ -f "$DSRC/bench/lowrate-client.c" ] &&
+    $CC -O2 $ZCFLAGS -o "$B/lowrate-client" "$DSRC/bench/lowrate-client.c" $ZLIBS && LOWRATE="$B/lowrate-client"
 NOOP="$B/noop.so"
 ZB_RUN="$B/zpar-bench"
 
@@ -243,19 +260,21 @@ meta zpar_source "$DSRC"
 meta zpar_commit "$(git -C "$DSRC" describe --always --dirty 2>/dev/null || echo unknown)"
 meta curve "${CURVE:+yes}"
 meta load_start "$LOAD_START"
-for k in FLOOR_RTT FLOOR_TPUT SPAWN_N RTT_INLINE RTT_ISO TPUT_N TPUT_ISO_N CMD_N BURST_N PEER_RTT PEER_TPUT SETTLE; do
+for k in FLOOR_RTT FLOOR_TPUT SPAWN_N RTT_INLINE RTT_ISO TPUT_N TPUT_ISO_N CMD_N BURST_N PEER_RTT PEER_TPUT SETTLE RATE; do
     meta "n_$(echo $k | tr 'A-Z' 'a-z')" "${!k}"
 done
 
 # --------------------------------------------------------------- phases
 floors() { # -> floor-broker.out, spawn1.out, spawn2.out in $D
     say "rep $REP: floor: raw libzmq broker ($FLOOR_RTT round trips, $FLOOR_TPUT pipelined)"
-    timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-broker" -r "$FLOOR_RTT" -t "$FLOOR_TPUT" >"$D/floor-broker.out" ||
-        fail "floor-broker"
+    timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-broker" -r "$FLOOR_RTT" -t "$FLOOR_TPUT" \
+        -R "$RATE" -n "$CMD_N" >"$D/floor-broker.out" || fail "floor-broker"
     put broker_rtt_p50_us "$(get "$D/floor-broker.out" floor_rtt_median_us)"
     put broker_rtt_p99_us "$(get "$D/floor-broker.out" floor_rtt_p99_us)"
     put broker_msgs_per_s "$(get "$D/floor-broker.out" floor_tput_msgs)"
     put broker_rss_kb "$(get "$D/floor-broker.out" floor_broker_rss_kb)"
+    put broker_rate_cpu_us "$(get "$D/floor-broker.out" floor_rate_broker_cpu_us)"
+    put broker_rate_cs "$(get "$D/floor-broker.out" floor_rate_broker_switches)"
     say "rep $REP: floor: posix_spawn /bin/true x $SPAWN_N, one at a time, then two at a time"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" "$SPAWN_N" >"$D/spawn1.out" || fail "floor-spawn"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" -j 2 "$SPAWN_N" >"$D/spawn2.out" || fail "floor-spawn -j 2"
@@ -292,6 +311,7 @@ zpar_phases() {
         END { if (r >= 0 && e >= 0) print (r > e ? r : e) }' "$D/start.out")"
     cpid=$(controller_pid)
     [ -n "$cpid" ] || fail "no controller pid in $CLUSTER_DIR/client.json"
+    [ -n "$PIN" ] && { taskset -a -p -c "$PIN" "$cpid" >/dev/null || fail "taskset -c $PIN $cpid"; }
     sleep 1
     put rss_idle_kb "$(status_kb "$cpid" VmRSS)"
 
@@ -311,6 +331,32 @@ zpar_phases() {
     put tput_iso_per_s "$(get "$D/tput_iso.out" tput_per_s)"
     put cmd_per_s "$(get "$D/cmd.out" cmd_per_s)"
     put cmd_task_cpu_us "$(get "$D/cmd.out" cmd_task_cpu_us)"
+
+    # the controller's CPU and context switches per /bin/true task at a
+    # fixed RATE per second (each task alone: every thread wakes for it),
+    # over the client's measured phase (lowrate-client's marks)
+    if [ -n "$LOWRATE" ]; then
+        local mark="$WORK/mark.$REP" c0 c1 t
+        rm -f "$mark".*
+        say "rep $REP: zpar: cmd_rate ($CMD_N /bin/true tasks at $RATE/s)"
+        LOWRATE_MARK=$mark timeout "$ZPAR_BENCH_TIMEOUT" "$LOWRATE" rate cmd "$NOOP" "$RATE" "$CMD_N" \
+            >"$D/cmd_rate.out" 2>"$D/cmd_rate.err" &
+        local lpid=$!
+        for t in $(seq 1 600); do [ -e "$mark.start" ] || ! kill -0 $lpid 2>/dev/null && break; sleep 0.1; done
+        c0=$(proc_usage "$cpid")
+        touch "$mark.go"
+        if wait $lpid; then
+            c1=$(proc_usage "$cpid")
+            local n
+            n=$(get "$D/cmd_rate.out" tasks)
+            put ctl_rate_cpu_us "$(echo "$c0 $c1 $n" | awk '$5 > 0 { printf "%.1f", ($3 - $1) / 1e3 / $5 }')"
+            put ctl_rate_cs "$(echo "$c0 $c1 $n" | awk '$5 > 0 { printf "%.2f", ($4 - $2) / $5 }')"
+            put ctl_rate_per_s "$(get "$D/cmd_rate.out" per_s)"
+        else
+            tail -5 "$D/cmd_rate.err" >&2
+            fail "cmd_rate (rep $REP)"
+        fi
+    fi
 
     # the burst: BURST_N no-op tasks submitted at once, then all waited for;
     # the controller's peak RSS over it (VmHWM, reset just before: clear_refs 5)
