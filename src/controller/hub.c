@@ -24,7 +24,7 @@
 #include "zpar.h"
 
 #define FLUSH_MS        50
-#define MONITOR_LAZY_MS 2
+#define MONITOR_LAZY_MS 20
 #define DRAIN_MAX       4096
 
 /* the watchers (h->w) and the live-task record (live_t): hub_int.h */
@@ -269,7 +269,7 @@ void zpar__hub_fail_direct (zpar_hub_t *h, zpar_tid_t task, zpar_eid_t eid, cons
 
 /* The monitor is read lazily while records keep coming: after a read,
  * the hub stops watching it and reads it again monitor_lazy_ms later
- * (ZPAR_HUB_MONITOR_LAZY_MS, default 2), and so on until a read finds
+ * (ZPAR_HUB_MONITOR_LAZY_MS, default 20), and so on until a read finds
  * nothing; then it watches it again, so that the first record after a
  * quiet time is read at once.  Synchronous tasks make two records each
  * (the submit's drain, the result's): read per record, they woke the hub
