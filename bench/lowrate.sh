@@ -23,6 +23,10 @@
 # engine's).  Context switches are counts per task that a busy machine
 # changes little; CPU figures grow when the machine is busy.
 #
+# --pin-controller CPU: every thread of the controller on that CPU
+# (taskset); --pin-sched CPU: the task scheduler's thread and its libzmq
+# I/O thread on that CPU (the controller's own ZPAR_CONTROLLER_CPU does
+# this for all its schedulers; set ZPAR_CONTROLLER_CPU=none to compare);
 # --tasks N (default 4000), --rate R (default 1000); --phases "a b" (the
 # phases to run, default all four); --perf DIR: also `perf record -a -g`
 # of the whole machine during each phase, into DIR/PHASE.perf.data (for
@@ -37,7 +41,7 @@
 # starts is stopped on exit.  Not a test: a tool for doc/benchmarks.md.
 set -u
 export LC_ALL=C
-N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PERFDIR= PIN= PHASES="cmd-rate noop-rate cmd-sync noop-sync"
+N=4000 RATE=1000 KEEP=0 TRACE=0 CG=0 PERFDIR= PIN= PINSCHED= PHASES="cmd-rate noop-rate cmd-sync noop-sync"
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
     --callgrind) CG=1 ;;
     --phases) PHASES=$2; shift ;;
     --pin-controller) PIN=$2; shift ;;
+    --pin-sched) PINSCHED=$2; shift ;;
     -h | --help) sed -n '2,/^set -u$/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "lowrate.sh: unknown option $1" >&2; exit 2 ;;
     *) args+=("$1") ;;
@@ -98,6 +103,19 @@ for k in 1 2; do
     PIDS+=($!)
     eval EPID$k=$!
 done
+
+# --pin-sched CPU: the task scheduler's thread and the libzmq I/O thread of
+# its context (the controller's first ZMQbg/IO/0) on one core
+if [ -n "$PINSCHED" ]; then
+    sleep 0.5
+    for t in $(ls /proc/$CPID/task | sort -n); do
+        c=$(cat /proc/$CPID/task/$t/comm 2>/dev/null)
+        case "$c" in
+        zpar-sched) taskset -p -c "$PINSCHED" "$t" >/dev/null ;;
+        ZMQbg/IO/0) [ -z "${io_pinned:-}" ] && taskset -p -c "$PINSCHED" "$t" >/dev/null && io_pinned=$t ;;
+        esac
+    done
+fi
 
 # snapshot FILE: "proc tid comm cpu_ns cs" for every thread of the
 # controller and the engines

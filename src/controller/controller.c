@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "addrpick.h"
 #include "controller.h"
+#include "corepin.h"
 #include "curve.h"
 #include "error.h"
 #include "hb_thread.h"
@@ -331,6 +333,9 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     char mon_bind[64];
     int efd = -1;
     int rc = -1;
+    int pin_cpu = -1;
+    cpu_set_t pin_saved;
+    bool pinned = false;
 
     memset (&hub, 0, sizeof (hub));
     /* glibc raises its trim threshold whenever a large block is freed (a
@@ -377,6 +382,12 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     }
     zmq_ctx_set (hub.ctx, ZMQ_IO_THREADS, 1);
     zmq_ctx_set (hub.ctx, ZMQ_BLOCKY, 0);
+    /* the schedulers' threads and this context's I/O thread on one core
+     * (corepin.h); before the context's first socket starts its threads */
+    if ((pin_cpu = zpar__corepin_choose ()) >= 0 && zpar__corepin_ctx (hub.ctx, pin_cpu) < 0) {
+        zpar__debug ("cannot pin libzmq's threads to CPU %d: %s", pin_cpu, zmq_strerror (errno));
+        pin_cpu = -1;
+    }
     /* Curve: the ZAP handler first, then every socket a CURVE server */
     if (zpar__curve_on (&ci.curve) &&
         (!(zap = zpar__curve_zap_start (hub.r, hub.ctx, &ci.curve, err)) ||
@@ -435,6 +446,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     hub.hb_pipe = zpar__hb_thread_pipe (hbt);
     zpar__hb_thread_set_nudge (hbt, HB_NUDGE);
     sched.hbt = hbt;
+    if (pin_cpu >= 0 && zpar__corepin_enter (pin_cpu, &pin_saved) < 0) {
+        zpar__debug ("cannot pin the schedulers to CPU %d: %s", pin_cpu, strerror (errno));
+        pin_cpu = -1;
+    }
+    pinned = pin_cpu >= 0; /* the schedulers' threads inherit the CPU */
     if (!(sched.mux = zpar__sched_direct_start (
               hub.ctx, ZPAR_SCHED_DIRECT_MUX, bind.addr[ZPAR_EP_MUX_CLIENT],
               bind.addr[ZPAR_EP_MUX_ENGINE], ZPAR_ADDR_MAX, mon_ep, mux_ep, ci.key, err)) ||
@@ -445,6 +461,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
               hub.ctx, ci.scheme, o->hwm, bind.addr[ZPAR_EP_TASK_CLIENT],
               bind.addr[ZPAR_EP_TASK_ENGINE], ZPAR_ADDR_MAX, mon_ep, lb_ep, ci.key, err)))
         goto done;
+    if (pinned) {
+        zpar__corepin_leave (&pin_saved);
+        pinned = false;
+        zpar__debug ("schedulers and libzmq's I/O thread on CPU %d", pin_cpu);
+    }
     if (!(hub.lb_pipe = zmq_socket (hub.ctx, ZMQ_PAIR)) || zmq_connect (hub.lb_pipe, lb_ep) < 0 ||
         !(hub.mux_inject = zmq_socket (hub.ctx, ZMQ_PAIR)) ||
         zmq_connect (hub.mux_inject, mux_ep) < 0 ||
@@ -502,6 +523,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         unlink (path);
     }
 done:
+    if (pinned)
+        zpar__corepin_leave (&pin_saved); /* a scheduler failed to start */
     __atomic_store_n (&stop_fd, -1, __ATOMIC_SEQ_CST);
     if (hub.lb_pipe)
         (void)zpar__pipe_send_term (hub.lb_pipe, 0);
