@@ -625,12 +625,30 @@ static void worker (int port)
     _exit (0);
 }
 
+/* A thread's voluntary and involuntary context switches from its status
+ * file; -1 if it cannot be read. */
+static int thread_switches (const char *status, long *vol, long *inv)
+{
+    char line[256];
+    FILE *f = fopen (status, "r");
+    if (!f)
+        return -1;
+    while (fgets (line, sizeof (line), f)) {
+        if (strncmp (line, "voluntary_ctxt_switches:", 24) == 0)
+            *vol = atol (line + 24);
+        else if (strncmp (line, "nonvoluntary_ctxt_switches:", 27) == 0)
+            *inv = atol (line + 27);
+    }
+    fclose (f);
+    return 0;
+}
+
 /* Print every thread of process pid as "floor_switches ROLE/COMM VOLUNTARY
  * NONVOLUNTARY" (context switches over its life, /proc/PID/task/TID/status):
  * how many times each thread slept and was woken, and was preempted. */
 static void print_switches (const char *role, pid_t pid)
 {
-    char path[300], line[256], comm[64];
+    char path[300], comm[64];
     DIR *d;
     struct dirent *e;
     snprintf (path, sizeof (path), "/proc/%d/task", (int)pid);
@@ -652,15 +670,8 @@ static void print_switches (const char *role, pid_t pid)
             if (*c == ' ')
                 *c = '_';
         snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
-        if (!(f = fopen (path, "r")))
+        if (thread_switches (path, &vol, &inv) < 0)
             continue;
-        while (fgets (line, sizeof (line), f)) {
-            if (strncmp (line, "voluntary_ctxt_switches:", 24) == 0)
-                vol = atol (line + 24);
-            else if (strncmp (line, "nonvoluntary_ctxt_switches:", 27) == 0)
-                inv = atol (line + 27);
-        }
-        fclose (f);
         printf ("floor_switches %s/%s %ld %ld\n", role, comm, vol, inv);
     }
     closedir (d);
@@ -670,7 +681,8 @@ static void print_switches (const char *role, pid_t pid)
  * switches (voluntary + involuntary) of process pid so far. */
 static void proc_usage (pid_t pid, double *cpu_ns, double *switches)
 {
-    char path[300], line[256];
+    char path[300];
+    long vol = 0, inv = 0;
     DIR *d;
     struct dirent *e;
     *cpu_ns = *switches = 0;
@@ -689,15 +701,9 @@ static void proc_usage (pid_t pid, double *cpu_ns, double *switches)
             fclose (f);
         }
         snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
-        if (!(f = fopen (path, "r")))
-            continue;
-        while (fgets (line, sizeof (line), f)) {
-            if (strncmp (line, "voluntary_ctxt_switches:", 24) == 0)
-                *switches += atol (line + 24);
-            else if (strncmp (line, "nonvoluntary_ctxt_switches:", 27) == 0)
-                *switches += atol (line + 27);
-        }
-        fclose (f);
+        vol = inv = 0;
+        if (thread_switches (path, &vol, &inv) == 0)
+            *switches += vol + inv;
     }
     closedir (d);
 }
