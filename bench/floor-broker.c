@@ -643,69 +643,86 @@ static int thread_switches (const char *status, long *vol, long *inv)
     return 0;
 }
 
-/* Print every thread of process pid as "floor_switches ROLE/COMM VOLUNTARY
- * NONVOLUNTARY" (context switches over its life, /proc/PID/task/TID/status):
- * how many times each thread slept and was woken, and was preempted. */
-static void print_switches (const char *role, pid_t pid)
+/* Call fn (DIR, arg) for every thread of process pid, DIR being its
+ * /proc/PID/task/TID directory. */
+static void each_thread (pid_t pid, void (*fn) (const char *dir, void *arg), void *arg)
 {
-    char path[300], comm[64];
+    char path[300];
     DIR *d;
     struct dirent *e;
     snprintf (path, sizeof (path), "/proc/%d/task", (int)pid);
     if (!(d = opendir (path)))
         return;
     while ((e = readdir (d))) {
-        FILE *f;
-        long vol = -1, inv = -1;
         if (e->d_name[0] == '.')
             continue;
-        snprintf (path, sizeof (path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
-        if (!(f = fopen (path, "r")))
-            continue;
-        if (!fgets (comm, sizeof (comm), f))
-            comm[0] = 0;
-        fclose (f);
-        comm[strcspn (comm, "\n")] = 0;
-        for (char *c = comm; *c; c++)
-            if (*c == ' ')
-                *c = '_';
-        snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
-        if (thread_switches (path, &vol, &inv) < 0)
-            continue;
-        printf ("floor_switches %s/%s %ld %ld\n", role, comm, vol, inv);
+        snprintf (path, sizeof (path), "/proc/%d/task/%s", (int)pid, e->d_name);
+        fn (path, arg);
     }
     closedir (d);
+}
+
+/* each_thread: "floor_switches ROLE/COMM VOLUNTARY NONVOLUNTARY" */
+static void print_thread (const char *dir, void *arg)
+{
+    const char *role = arg;
+    char path[340], comm[64];
+    long vol = -1, inv = -1;
+    FILE *f;
+    snprintf (path, sizeof (path), "%s/comm", dir);
+    if (!(f = fopen (path, "r")))
+        return;
+    if (!fgets (comm, sizeof (comm), f))
+        comm[0] = 0;
+    fclose (f);
+    comm[strcspn (comm, "\n")] = 0;
+    for (char *c = comm; *c; c++)
+        if (*c == ' ')
+            *c = '_';
+    snprintf (path, sizeof (path), "%s/status", dir);
+    if (thread_switches (path, &vol, &inv) == 0)
+        printf ("floor_switches %s/%s %ld %ld\n", role, comm, vol, inv);
+}
+
+/* Print every thread of process pid as "floor_switches ROLE/COMM VOLUNTARY
+ * NONVOLUNTARY" (context switches over its life, /proc/PID/task/TID/status):
+ * how many times each thread slept and was woken, and was preempted. */
+static void print_switches (const char *role, pid_t pid)
+{
+    each_thread (pid, print_thread, (void *)role);
+}
+
+struct usage {
+    double cpu_ns, switches;
+};
+
+/* each_thread: add the thread's CPU time and context switches */
+static void add_thread (const char *dir, void *arg)
+{
+    struct usage *u = arg;
+    char path[340];
+    long vol = 0, inv = 0;
+    FILE *f;
+    snprintf (path, sizeof (path), "%s/schedstat", dir);
+    if ((f = fopen (path, "r"))) {
+        unsigned long long ns;
+        if (fscanf (f, "%llu", &ns) == 1)
+            u->cpu_ns += (double)ns;
+        fclose (f);
+    }
+    snprintf (path, sizeof (path), "%s/status", dir);
+    if (thread_switches (path, &vol, &inv) == 0)
+        u->switches += vol + inv;
 }
 
 /* CPU time (ns, every thread: /proc/PID/task/TID/schedstat) and context
  * switches (voluntary + involuntary) of process pid so far. */
 static void proc_usage (pid_t pid, double *cpu_ns, double *switches)
 {
-    char path[300];
-    long vol = 0, inv = 0;
-    DIR *d;
-    struct dirent *e;
-    *cpu_ns = *switches = 0;
-    snprintf (path, sizeof (path), "/proc/%d/task", (int)pid);
-    if (!(d = opendir (path)))
-        return;
-    while ((e = readdir (d))) {
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf (path, sizeof (path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-        if ((f = fopen (path, "r"))) {
-            unsigned long long ns;
-            if (fscanf (f, "%llu", &ns) == 1)
-                *cpu_ns += (double)ns;
-            fclose (f);
-        }
-        snprintf (path, sizeof (path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
-        vol = inv = 0;
-        if (thread_switches (path, &vol, &inv) == 0)
-            *switches += vol + inv;
-    }
-    closedir (d);
+    struct usage u = {0, 0};
+    each_thread (pid, add_thread, &u);
+    *cpu_ns = u.cpu_ns;
+    *switches = u.switches;
 }
 
 /* Payloads carry a counter (the first 8 bytes, or fewer when the payload
