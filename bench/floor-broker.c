@@ -196,7 +196,7 @@ struct own_conn {
     enum own_side side;
     enum own_phase phase;
     struct own_buf in, out;
-    unsigned char id[ZMTP_IDENTITY_MAX]; /* a front connection's routing id */
+    unsigned char id[ZPAR_ZMTP_IDENTITY_MAX]; /* a front connection's routing id */
     size_t id_len;
     /* a message partly relayed: where its next frames go */
     int in_msg, to_pending, discard;
@@ -360,8 +360,8 @@ static int own_relay (struct own *o, struct own_conn *c, const unsigned char *f,
         if (!c->in_msg) {
             /* a new message: to a worker (or held until one comes), the
              * routing id first */
-            unsigned char h[ZMTP_HEADER_MAX];
-            size_t hl = zmtp_header_encode (h, ZMTP_MORE, c->id_len);
+            unsigned char h[ZPAR_ZMTP_HEADER_MAX];
+            size_t hl = zpar__zmtp_header_encode (h, ZPAR_ZMTP_MORE, c->id_len);
             struct own_conn *b = own_next_back (o);
             struct own_buf *to = b ? &b->out : &o->pending;
             c->dest = b;
@@ -375,12 +375,12 @@ static int own_relay (struct own *o, struct own_conn *c, const unsigned char *f,
             own_mark_dirty (o, c->dest);
         } else if (c->to_pending)
             own_append (&o->pending, f, flen);
-        c->in_msg = (flags & ZMTP_MORE) != 0;
+        c->in_msg = (flags & ZPAR_ZMTP_MORE) != 0;
         return 0;
     }
     /* from a worker: the first frame names the front connection */
     if (!c->in_msg) {
-        if (!(flags & ZMTP_MORE))
+        if (!(flags & ZPAR_ZMTP_MORE))
             return 0; /* a routing id alone: nothing to route */
         c->dest = own_find_front (o, body, size);
         c->to_pending = 0;
@@ -392,7 +392,7 @@ static int own_relay (struct own *o, struct own_conn *c, const unsigned char *f,
         own_append (&c->dest->out, f, flen);
         own_mark_dirty (o, c->dest);
     }
-    c->in_msg = (flags & ZMTP_MORE) != 0;
+    c->in_msg = (flags & ZPAR_ZMTP_MORE) != 0;
     return 0;
 }
 
@@ -401,10 +401,10 @@ static int own_relay (struct own *o, struct own_conn *c, const unsigned char *f,
  * Returns 0, or -1 to drop c. */
 static int own_ready (struct own *o, struct own_conn *c, const unsigned char *body, size_t size)
 {
-    struct zmtp_ready r;
+    struct zpar__zmtp_ready r;
     const char *ok = c->side == OWN_FRONT ? " DEALER REQ ROUTER " : " DEALER REP ROUTER ";
-    char word[ZMTP_SOCKET_TYPE_MAX + 3];
-    if (zmtp_ready_decode (body, size, &r) < 0)
+    char word[ZPAR_ZMTP_SOCKET_TYPE_MAX + 3];
+    if (zpar__zmtp_ready_decode (body, size, &r) < 0)
         return -1;
     snprintf (word, sizeof (word), " %s ", r.socket_type);
     if (!strstr (ok, word))
@@ -456,17 +456,18 @@ static int own_parse (struct own *o, struct own_conn *c)
         if (c->phase == OWN_GREETING) {
             unsigned char r[64];
             size_t rl;
-            int g = zmtp_greeting_check (p, avail);
+            int g = zpar__zmtp_greeting_check (p, avail);
             if (g <= 0)
                 return g;
             b->off += g;
-            rl = zmtp_ready_encode (r, sizeof (r), c->side == OWN_FRONT ? "ROUTER" : "DEALER");
+            rl =
+                zpar__zmtp_ready_encode (r, sizeof (r), c->side == OWN_FRONT ? "ROUTER" : "DEALER");
             own_append (&c->out, r, rl);
             own_mark_dirty (o, c);
             c->phase = OWN_READY;
             continue;
         }
-        if ((hl = zmtp_header_decode (p, avail, &flags, &size)) <= 0)
+        if ((hl = zpar__zmtp_header_decode (p, avail, &flags, &size)) <= 0)
             return hl;
         if (size > OWN_FRAME_MAX)
             return -1;
@@ -477,12 +478,12 @@ static int own_parse (struct own *o, struct own_conn *c)
         b->off += hl + size;
         if (c->phase == OWN_READY) {
             /* the first frame must be the peer's READY */
-            if (!(flags & ZMTP_COMMAND) || own_ready (o, c, p + hl, size) < 0)
+            if (!(flags & ZPAR_ZMTP_COMMAND) || own_ready (o, c, p + hl, size) < 0)
                 return -1;
-        } else if (flags & ZMTP_COMMAND) {
+        } else if (flags & ZPAR_ZMTP_COMMAND) {
             /* PING (ZMTP 3.1 heartbeats) gets its PONG; others ignored */
-            unsigned char pong[ZMTP_HEADER_MAX + 32];
-            size_t pl = zmtp_pong_encode (pong, sizeof (pong), p + hl, size);
+            unsigned char pong[ZPAR_ZMTP_HEADER_MAX + 32];
+            size_t pl = zpar__zmtp_pong_encode (pong, sizeof (pong), p + hl, size);
             if (pl > 0) {
                 own_append (&c->out, pong, pl);
                 own_mark_dirty (o, c);
@@ -515,7 +516,7 @@ static void own_accept (struct own *o, struct own_conn *l)
     for (;;) {
         int fd = accept4 (l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
         struct own_conn *c;
-        unsigned char g[ZMTP_GREETING_SIZE];
+        unsigned char g[ZPAR_ZMTP_GREETING_SIZE];
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -532,7 +533,7 @@ static void own_accept (struct own *o, struct own_conn *l)
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl (o->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
             own_die ("epoll_ctl");
-        zmtp_greeting (g);
+        zpar__zmtp_greeting (g);
         own_append (&c->out, g, sizeof (g));
         own_mark_dirty (o, c);
     }

@@ -42,7 +42,7 @@ B=$WORK/bin
 mkdir -p "$B"
 declare -A ZB
 ZB[A]=$(cd "${args[0]}" && pwd) && ZB[B]=$(cd "${args[1]}" && pwd) || exit 2
-gcc -O2 -o "$B/floor-broker" "$BENCH/floor-broker.c" "$BENCH/zmtp.c" $(pkg-config --cflags --libs libzmq) &&
+gcc -O2 -o "$B/floor-broker" -I"$BENCH/../src/common" "$BENCH/floor-broker.c" "$BENCH/../src/common/zmtp.c" $(pkg-config --cflags --libs libzmq) &&
     gcc -O2 -fPIC -shared -I"$SRC/include" -o "$B/noop.so" "$BENCH/noop.c" || exit 1
 for s in A B; do
     gcc -O2 -I"$SRC/include" -o "$B/zpar-bench.$s" "$BENCH/zpar-bench.c" \

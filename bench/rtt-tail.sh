@@ -62,7 +62,7 @@ get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
 B=$WORK/bin
 mkdir -p "$B" "$ZPAR_DIR"
-gcc -O2 -o "$B/floor-broker" "$BENCH/floor-broker.c" "$BENCH/zmtp.c" $(pkg-config --cflags --libs libzmq) &&
+gcc -O2 -o "$B/floor-broker" -I"$BENCH/../src/common" "$BENCH/floor-broker.c" "$BENCH/../src/common/zmtp.c" $(pkg-config --cflags --libs libzmq) &&
     gcc -O2 -fPIC -shared -I"$SRC/include" -o "$B/noop.so" "$BENCH/noop.c" &&
     gcc -O2 -I"$SRC/include" -o "$B/zpar-bench" "$BENCH/zpar-bench.c" \
         -L"$ZB/.libs" -Wl,-rpath,"$ZB/.libs" -lzpar || exit 1

@@ -233,7 +233,7 @@ ZMQ_FLAGS=$(pkg-config --cflags --libs libzmq) || {
 }
 B="$WORK/bin"
 mkdir -p "$B" "$ZPAR_DIR"
-$CC -O2 -o "$B/floor-broker" "$BENCH/floor-broker.c" "$BENCH/zmtp.c" $ZMQ_FLAGS &&
+$CC -O2 -o "$B/floor-broker" -I"$BENCH/../src/common" "$BENCH/floor-broker.c" "$BENCH/../src/common/zmtp.c" $ZMQ_FLAGS &&
     $CC -O2 -o "$B/floor-spawn" "$BENCH/floor-spawn.c" &&
     $CC -O2 -fPIC -shared $ZCFLAGS -o "$B/noop.so" "$DSRC/bench/noop.c" &&
     $CC -O2 $ZCFLAGS -o "$B/zpar-bench" "$DSRC/bench/zpar-bench.c" $ZLIBS || {

@@ -10,6 +10,7 @@
 #include "idmap.h"
 #include "route.h"
 #include "wire.h"
+#include "zrouter.h"
 
 struct zpar_routes {
     zpar_idmap_t *map; /* engine id -> zpar_route_t * */
@@ -279,7 +280,7 @@ int zpar__route_send_stack (void *sock, const zpar_route_t *r, int flags)
         return -1;
     }
     if (zpar__route_relayed (r) &&
-        zmq_send (sock, r->via, ZPAR_RELAY_ID_LEN, flags | ZMQ_SNDMORE) < 0)
+        zpar__sock_send (sock, r->via, ZPAR_RELAY_ID_LEN, flags | ZMQ_SNDMORE) < 0)
         return -1;
-    return zmq_send (sock, r->b, ZPAR_ROUTE_LEN, flags | ZMQ_SNDMORE) < 0 ? -1 : 0;
+    return zpar__sock_send (sock, r->b, ZPAR_ROUTE_LEN, flags | ZMQ_SNDMORE) < 0 ? -1 : 0;
 }

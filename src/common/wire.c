@@ -10,6 +10,7 @@
 #include "hmac256.h"
 #include "replay.h"
 #include "wire.h"
+#include "zrouter.h"
 
 struct zpar_signer {
     zpar_hmac256_key_t keyed;
@@ -100,7 +101,7 @@ static int replay_check (zpar_signer_t *s, const zpar_hdr_t *h)
 
 int zpar__send_more (void *sock, const void *data, size_t len)
 {
-    return zmq_send (sock, data, len, ZMQ_SNDMORE) < 0 ? -1 : 0;
+    return zpar__sock_send (sock, data, len, ZMQ_SNDMORE) < 0 ? -1 : 0;
 }
 
 int zpar__wire_send (void *sock, zpar_signer_t *s, zpar_msg_t *m, int flags)
@@ -141,12 +142,13 @@ int zpar__wire_send_raw (void *sock, zpar_signer_t *s, zpar_chan_t chan, int nen
     zpar__hdr_encode (h, hdr);
     sign (s, hdr, body, blen, sig);
     for (int i = 0; i < nenv; i++)
-        if (zmq_send (sock, env[i].data, env[i].len, ZMQ_SNDMORE | flags) < 0)
+        if (zpar__sock_send (sock, env[i].data, env[i].len, ZMQ_SNDMORE | flags) < 0)
             return -1;
-    if (zmq_send (sock, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE | flags) < 0 ||
-        zmq_send (sock, sig, sizeof (sig), ZMQ_SNDMORE | flags) < 0 ||
-        zmq_send (sock, hdr, sizeof (hdr), ZMQ_SNDMORE | flags) < 0 ||
-        zmq_send (sock, blen ? body : (const void *)"", blen, flags) < 0)
+    if (zpar__sock_send (sock, ZPAR_PROTO_DELIM, strlen (ZPAR_PROTO_DELIM), ZMQ_SNDMORE | flags) <
+            0 ||
+        zpar__sock_send (sock, sig, sizeof (sig), ZMQ_SNDMORE | flags) < 0 ||
+        zpar__sock_send (sock, hdr, sizeof (hdr), ZMQ_SNDMORE | flags) < 0 ||
+        zpar__sock_send (sock, blen ? body : (const void *)"", blen, flags) < 0)
         return -1;
     return 0;
 }
@@ -161,13 +163,18 @@ void zpar__frames_close (zpar_frames_t *f)
     f->delim = -1;
 }
 
+_Static_assert(ZPAR_ZROUTER_PARTS == ZPAR_MAX_PARTS, "a zrouter keeps the frames wire.c does");
+
 int zpar__frames_recv (void *sock, zpar_frames_t *f, int flags)
 {
     int more = 1;
     int overflow = 0;
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
 
     f->n = 0;
     f->delim = -1;
+    if (z) /* never blocks */
+        return zpar__zrouter_recv (z, f->part, ZPAR_MAX_PARTS, &f->n);
     while (more) {
         zmq_msg_t *p;
         zmq_msg_t spill;
@@ -332,7 +339,7 @@ int zpar__frames_send (void *sock, zpar_frames_t *f, int from, int flags)
 {
     for (int i = from; i < f->n; i++) {
         int more = i < f->n - 1 ? ZMQ_SNDMORE : 0;
-        if (zmq_msg_send (&f->part[i], sock, more | flags) < 0) {
+        if (zpar__sock_msg_send (&f->part[i], sock, more | flags) < 0) {
             int e = errno;
             /* close what was not sent */
             for (int j = i; j < f->n; j++)

@@ -26,6 +26,7 @@
 #include "sockutil.h"
 #include "wire.h"
 #include "zpar.h"
+#include "zrouter.h"
 
 void zpar__lbio_payload_free (void *p, void *arg)
 {
@@ -549,12 +550,22 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     zpar__lbio_clients_flush (io);
 }
 
+/* A socket's I/O, when zpar does it (zrouter.h): accept, read, write. */
+static void sock_io (zpar_sched_lb_io_t *io, void *sock)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    if (z && zpar__zrouter_io (z) < 0)
+        zpar__warn ("task scheduler: %s socket: %s", sock == io->client ? "client" : "engine",
+                    strerror (errno));
+}
+
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
     (void)r;
     (void)w;
     (void)revents;
+    sock_io (io, io->client);
     drain (io, io->client, "client", 1, client_handlers[io->pure], "not a task or abort request");
 }
 
@@ -570,10 +581,12 @@ void zpar__lbio_engine_drain (zpar_sched_lb_io_t *io)
 
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
+    zpar_sched_lb_io_t *io = arg;
     (void)r;
     (void)w;
     (void)revents;
-    zpar__lbio_engine_drain (arg);
+    sock_io (io, io->engine);
+    zpar__lbio_engine_drain (io);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -593,7 +606,7 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
                                              const uint8_t *key, zpar_error_t *err)
 {
     zpar_sched_lb_io_t *io = calloc (1, sizeof (*io));
-    int zero = 0, one = 1;
+    int zero = 0;
     char pep[128];
 
     if (!io) {
@@ -631,13 +644,17 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         zpar__errprintf (err, "out of memory");
         goto error;
     }
-    if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep,
-                                               epsize, err)) ||
-        !(io->engine = zpar__bind_socket_side (ctx, io->pure ? ZMQ_DEALER : ZMQ_ROUTER,
-                                               ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (io->pure) { /* libzmq's own round robin */
+        if (!(io->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep,
+                                                   epsize, err)) ||
+            !(io->engine = zpar__bind_socket_side (ctx, ZMQ_DEALER, ZPAR_CURVE_ENGINE, engine_ep,
+                                                   epsize, err)))
+            goto error;
+    } else if (!(io->client =
+                     zpar__bind_task_router (ctx, ZPAR_CURVE_CLIENT, 0, client_ep, epsize, err)) ||
+               !(io->engine =
+                     zpar__bind_task_router (ctx, ZPAR_CURVE_ENGINE, 1, engine_ep, epsize, err)))
         goto error;
-    if (!io->pure)
-        zmq_setsockopt (io->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
     snprintf (pep, sizeof (pep), "%s", pipe_ep);
     if (!(io->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, pep, sizeof (pep), err)))
         goto error;
@@ -651,10 +668,8 @@ zpar_sched_lb_io_t *zpar__sched_lb_io_start (void *ctx, const char *scheme, unsi
         zpar__errprintf (err, "cannot connect monitor: %s", zmq_strerror (errno));
         goto error;
     }
-    if (!(io->w_client =
-              zpar__zmq_watcher_create (io->reactor, io->client, ZPAR_EV_IN, client_cb, io)) ||
-        !(io->w_engine =
-              zpar__zmq_watcher_create (io->reactor, io->engine, ZPAR_EV_IN, engine_cb, io)) ||
+    if (!(io->w_client = zpar__sock_watcher_create (io->reactor, io->client, client_cb, io)) ||
+        !(io->w_engine = zpar__sock_watcher_create (io->reactor, io->engine, engine_cb, io)) ||
         !(io->w_pipe = zpar__zmq_watcher_create (io->reactor, io->pipe, ZPAR_EV_IN,
                                                  zpar__lbio_pipe_cb, io)) ||
         !(io->w_retry = zpar__timer_watcher_create (io->reactor, ZPAR_SCHED_LB_RETRY_US / 1000,

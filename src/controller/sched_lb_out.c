@@ -27,6 +27,7 @@
 #include "proto_task.h"
 #include "route.h"
 #include "sched_lb_io_int.h"
+#include "zrouter.h"
 
 #define ATTEMPT_MASK 0xffu
 /* a task body larger than this is sent alone: batching saves nothing */
@@ -59,8 +60,8 @@ static int send_one (zpar_sched_lb_io_t *io, const zpar_route_t *route, payload_
 {
     if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) < 0)
         return -1;
-    if ((p->idlen &&
-         zmq_send (io->engine, zpar__payload_id (p), p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+    if ((p->idlen && zpar__sock_send (io->engine, zpar__payload_id (p), p->idlen,
+                                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
         zpar__wire_send_raw (io->engine, io->signer, ZPAR_CHAN_TASK, 0, NULL, h,
                              zpar__payload_body (p), p->blen, ZMQ_DONTWAIT) < 0)
         return -1;
@@ -232,8 +233,8 @@ static int send_slots (zpar_sched_lb_io_t *io, const zpar_route_t *route, payloa
                                      &body, &blen) < 0)
         return -1;
     if (zpar__route_send_stack (io->engine, route, ZMQ_DONTWAIT) == 0 &&
-        (!p->idlen ||
-         zmq_send (io->engine, zpar__payload_id (p), p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+        (!p->idlen || zpar__sock_send (io->engine, zpar__payload_id (p), p->idlen,
+                                       ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
         zpar__wire_send_raw (io->engine, io->signer, ZPAR_CHAN_TASK, 0, NULL, h, body, blen,
                              ZMQ_DONTWAIT) == 0) {
         if (zpar__monitor_item (io->monitor, ZPAR_MON_TASK_RUN, h, NULL, 0) == 0)

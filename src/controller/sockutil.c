@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "error.h"
 #include "sockutil.h"
+#include "zrouter.h"
 
 static zpar_net_role_t role_of (int type)
 {
@@ -152,8 +154,59 @@ void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const cha
     return s;
 }
 
+static int curve_on (void *ctx)
+{
+    int on = 0;
+    pthread_mutex_lock (&curve_lock);
+    for (int i = 0; i < CURVE_CTX_MAX; i++)
+        if (curve_ctx[i].ctx == ctx)
+            on = 1;
+    pthread_mutex_unlock (&curve_lock);
+    return on;
+}
+
+void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *ep, size_t epsize,
+                              zpar_error_t *err)
+{
+    const char *env = getenv ("ZPAR_TASK_IO");
+    void *s;
+    if (!curve_on (ctx) && !(env && strcmp (env, "zmq") == 0)) {
+        zpar_error_t e;
+        zpar_zrouter_t *z =
+            zpar__zrouter_bind (ep, epsize, zpar__netlimit_for (ZPAR_NET_DATA), mandatory, &e);
+        if (z)
+            return z;
+        if (errno != EINVAL) { /* an endpoint it takes, that cannot be bound */
+            if (err)
+                *err = e;
+            return NULL;
+        }
+    }
+    if (!(s = zpar__bind_socket_side (ctx, ZMQ_ROUTER, side, ep, epsize, err)))
+        return NULL;
+    if (mandatory) {
+        int one = 1;
+        (void)zmq_setsockopt (s, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
+    }
+    return s;
+}
+
+zpar_watcher_t *zpar__sock_watcher_create (zpar_reactor_t *r, void *sock, zpar_watcher_f cb,
+                                           void *arg)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    if (z)
+        return zpar__fd_watcher_create (r, zpar__zrouter_fd (z), ZPAR_EV_IN, cb, arg);
+    return zpar__zmq_watcher_create (r, sock, ZPAR_EV_IN, cb, arg);
+}
+
 void zpar__close_socket (void *sock)
 {
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    if (z) {
+        zpar__zrouter_destroy (z);
+        return;
+    }
     if (sock) {
         int zero = 0;
         zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof (zero));

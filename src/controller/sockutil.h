@@ -6,6 +6,7 @@
 
 #include "curve.h"
 #include "netlimit.h"
+#include "reactor.h"
 #include "zpar/error.h"
 
 /* Create a socket of type, bind it to ep (port may be '*'), write the
@@ -40,7 +41,22 @@ void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const cha
  * (zpar__curve_zap_start).  -1 EINVAL (no ctx), ENOSPC (too many). */
 int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
 
-/* Close with linger 0, NULL-safe. */
+/* The task scheduler's ROUTER for one side (side as above): a zrouter
+ * (zrouter.h: zpar reads and writes its TCP connections itself, on the
+ * scheduler's thread) when ep is a tcp:// address it takes, ctx has no
+ * Curve keys and $ZPAR_TASK_IO is not "zmq"; else a libzmq ROUTER as
+ * zpar__bind_socket_side binds it.  Both have the data limit and HWM 0;
+ * mandatory: ZMQ_ROUTER_MANDATORY.  Use it through zpar__sock_send,
+ * zpar__frames_recv, zpar__sock_watcher_create and zpar__close_socket. */
+void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *ep, size_t epsize,
+                              zpar_error_t *err);
+
+/* A reactor watcher for input on sock, a libzmq socket or a zrouter (a
+ * zrouter's callback must call zpar__zrouter_io before it reads). */
+zpar_watcher_t *zpar__sock_watcher_create (zpar_reactor_t *r, void *sock, zpar_watcher_f cb,
+                                           void *arg);
+
+/* Close with linger 0 (a zrouter: destroyed), NULL-safe. */
 void zpar__close_socket (void *sock);
 
 /* Let libzmq finish with the connections of sock that have closed: a

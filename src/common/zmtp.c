@@ -27,9 +27,9 @@ static uint32_t get_be32 (const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void zmtp_greeting (unsigned char g[ZMTP_GREETING_SIZE])
+void zpar__zmtp_greeting (unsigned char g[ZPAR_ZMTP_GREETING_SIZE])
 {
-    memset (g, 0, ZMTP_GREETING_SIZE);
+    memset (g, 0, ZPAR_ZMTP_GREETING_SIZE);
     g[0] = 0xff;
     g[G_SIG_END] = 0x7f;
     g[G_MAJOR] = 3;
@@ -38,7 +38,7 @@ void zmtp_greeting (unsigned char g[ZMTP_GREETING_SIZE])
     g[G_AS_SERVER] = 0;
 }
 
-int zmtp_greeting_check (const unsigned char *g, size_t len)
+int zpar__zmtp_greeting_check (const unsigned char *g, size_t len)
 {
     static const unsigned char null_mech[G_MECH_SIZE] = "NULL";
     if (len > 0 && g[0] != 0xff)
@@ -47,21 +47,21 @@ int zmtp_greeting_check (const unsigned char *g, size_t len)
         return -1;
     if (len > G_MAJOR && g[G_MAJOR] < 3)
         return -1;
-    if (len < ZMTP_GREETING_SIZE)
+    if (len < ZPAR_ZMTP_GREETING_SIZE)
         return 0;
     if (memcmp (g + G_MECH, null_mech, G_MECH_SIZE) != 0)
         return -1;
-    return ZMTP_GREETING_SIZE;
+    return ZPAR_ZMTP_GREETING_SIZE;
 }
 
-int zmtp_header_decode (const unsigned char *p, size_t len, int *flags, uint64_t *size)
+int zpar__zmtp_header_decode (const unsigned char *p, size_t len, int *flags, uint64_t *size)
 {
     if (len < 1)
         return 0;
-    if (p[0] & ~(ZMTP_MORE | ZMTP_LONG | ZMTP_COMMAND))
+    if (p[0] & ~(ZPAR_ZMTP_MORE | ZPAR_ZMTP_LONG | ZPAR_ZMTP_COMMAND))
         return -1;
     *flags = p[0];
-    if (!(p[0] & ZMTP_LONG)) {
+    if (!(p[0] & ZPAR_ZMTP_LONG)) {
         if (len < 2)
             return 0;
         *size = p[1];
@@ -73,28 +73,28 @@ int zmtp_header_decode (const unsigned char *p, size_t len, int *flags, uint64_t
     return 9;
 }
 
-size_t zmtp_header_encode (unsigned char *h, int flags, uint64_t size)
+size_t zpar__zmtp_header_encode (unsigned char *h, int flags, uint64_t size)
 {
-    flags &= ZMTP_MORE | ZMTP_COMMAND;
+    flags &= ZPAR_ZMTP_MORE | ZPAR_ZMTP_COMMAND;
     if (size <= 255) {
         h[0] = flags;
         h[1] = size;
         return 2;
     }
-    h[0] = flags | ZMTP_LONG;
+    h[0] = flags | ZPAR_ZMTP_LONG;
     put_be32 (h + 1, size >> 32);
     put_be32 (h + 5, (uint32_t)size);
     return 9;
 }
 
-size_t zmtp_ready_encode (unsigned char *out, size_t cap, const char *socket_type)
+size_t zpar__zmtp_ready_encode (unsigned char *out, size_t cap, const char *socket_type)
 {
     static const char name[] = "Socket-Type";
     size_t tlen = strlen (socket_type);
     size_t body = 1 + 5 + 1 + (sizeof (name) - 1) + 4 + tlen;
-    unsigned char h[ZMTP_HEADER_MAX], *p;
-    size_t hlen = zmtp_header_encode (h, ZMTP_COMMAND, body);
-    if (tlen > ZMTP_SOCKET_TYPE_MAX || hlen + body > cap)
+    unsigned char h[ZPAR_ZMTP_HEADER_MAX], *p;
+    size_t hlen = zpar__zmtp_header_encode (h, ZPAR_ZMTP_COMMAND, body);
+    if (tlen > ZPAR_ZMTP_SOCKET_TYPE_MAX || hlen + body > cap)
         return 0;
     memcpy (out, h, hlen);
     p = out + hlen;
@@ -110,8 +110,8 @@ size_t zmtp_ready_encode (unsigned char *out, size_t cap, const char *socket_typ
     return hlen + body;
 }
 
-int zmtp_command_name (const unsigned char *body, size_t len, const unsigned char **name,
-                       size_t *name_len)
+int zpar__zmtp_command_name (const unsigned char *body, size_t len, const unsigned char **name,
+                             size_t *name_len)
 {
     if (len < 1 || body[0] == 0 || (size_t)body[0] + 1 > len)
         return -1;
@@ -138,12 +138,12 @@ static int name_is (const unsigned char *name, size_t n, const char *word)
     return 1;
 }
 
-int zmtp_ready_decode (const unsigned char *body, size_t len, struct zmtp_ready *r)
+int zpar__zmtp_ready_decode (const unsigned char *body, size_t len, struct zpar__zmtp_ready *r)
 {
     const unsigned char *name;
     size_t name_len, pos;
     int have_type = 0;
-    if (zmtp_command_name (body, len, &name, &name_len) < 0 || name_len != 5 ||
+    if (zpar__zmtp_command_name (body, len, &name, &name_len) < 0 || name_len != 5 ||
         memcmp (name, "READY", 5) != 0)
         return -1;
     memset (r, 0, sizeof (*r));
@@ -159,13 +159,13 @@ int zmtp_ready_decode (const unsigned char *body, size_t len, struct zmtp_ready 
         if (vlen > len - (size_t)(value - body))
             return -1;
         if (name_is (pname, pname_len, "Socket-Type")) {
-            if (vlen == 0 || vlen > ZMTP_SOCKET_TYPE_MAX)
+            if (vlen == 0 || vlen > ZPAR_ZMTP_SOCKET_TYPE_MAX)
                 return -1;
             memcpy (r->socket_type, value, vlen);
             r->socket_type[vlen] = 0;
             have_type = 1;
         } else if (name_is (pname, pname_len, "Identity")) {
-            if (vlen > ZMTP_IDENTITY_MAX)
+            if (vlen > ZPAR_ZMTP_IDENTITY_MAX)
                 return -1;
             memcpy (r->identity, value, vlen);
             r->identity_len = vlen;
@@ -175,19 +175,20 @@ int zmtp_ready_decode (const unsigned char *body, size_t len, struct zmtp_ready 
     return have_type ? 0 : -1;
 }
 
-size_t zmtp_pong_encode (unsigned char *out, size_t cap, const unsigned char *ping, size_t len)
+size_t zpar__zmtp_pong_encode (unsigned char *out, size_t cap, const unsigned char *ping,
+                               size_t len)
 {
     const unsigned char *name;
     size_t name_len, ctx_len, body, hlen;
-    unsigned char h[ZMTP_HEADER_MAX];
-    if (zmtp_command_name (ping, len, &name, &name_len) < 0 || name_len != 4 ||
+    unsigned char h[ZPAR_ZMTP_HEADER_MAX];
+    if (zpar__zmtp_command_name (ping, len, &name, &name_len) < 0 || name_len != 4 ||
         memcmp (name, "PING", 4) != 0 || len < 1 + 4 + 2)
         return 0;
     ctx_len = len - (1 + 4 + 2);
     if (ctx_len > 16)
         return 0;
     body = 1 + 4 + ctx_len;
-    hlen = zmtp_header_encode (h, ZMTP_COMMAND, body);
+    hlen = zpar__zmtp_header_encode (h, ZPAR_ZMTP_COMMAND, body);
     if (hlen + body > cap)
         return 0;
     memcpy (out, h, hlen);

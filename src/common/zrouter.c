@@ -1,0 +1,872 @@
+/* zrouter.c - a ROUTER socket that does its own TCP I/O (see zrouter.h).
+ *
+ * One epoll descriptor holds the listening socket, an eventfd and every
+ * connection.  Connections are edge-triggered: an event puts a connection
+ * on the list of those to read, and it leaves the list when a read comes
+ * back short (the kernel had no more) or the connection ends; while the
+ * receive queue is full the list waits.  The eventfd is the owner's
+ * level-triggered "look again": it is set while messages wait in the queue,
+ * or connections wait to be read and there is room, so a reactor polling
+ * the epoll descriptor calls back until both are done.
+ *
+ * Input is parsed straight from one shared read buffer into the frames of
+ * the message being received (zmq_msg_t, so the rest of zpar handles them
+ * as libzmq's); a connection holds only what is incomplete.  Output is
+ * staged per message and written at once; only what the kernel does not
+ * take is copied into the connection's buffer, freed when written.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "idmap.h"
+#include "netlimit.h"
+#include "zmtp.h"
+#include "zrouter.h"
+
+#define RBUF_SIZE   65536
+#define CMD_MAX     8192   /* a command's body (READY with its properties) */
+#define READ_BUDGET 262144 /* bytes read from one connection per turn */
+#define EVENTS      64
+
+enum { ST_GREETING, ST_HANDSHAKE, ST_OPEN };
+
+typedef struct inmsg {
+    struct inmsg *next;
+    int n;        /* frames kept */
+    int overflow; /* it had more than ZPAR_ZROUTER_PARTS */
+    zmq_msg_t part[ZPAR_ZROUTER_PARTS];
+} inmsg_t;
+
+typedef struct conn {
+    int fd;
+    int state;
+    int dead;
+    int pending; /* on the list of connections to read */
+    struct conn *pnext, *dnext;
+    struct conn *anext, *aprev; /* every open connection */
+    /* input */
+    unsigned char gbuf[ZPAR_ZMTP_GREETING_SIZE];
+    size_t glen;
+    unsigned char hbuf[ZPAR_ZMTP_HEADER_MAX];
+    size_t hlen;
+    int in_body, fflags;
+    uint64_t fsize, fgot;
+    unsigned char *cmd; /* a command's body being read */
+    zmq_msg_t *fmsg;    /* the frame being read (NULL: discarded) */
+    inmsg_t *cur;       /* the message being read */
+    /* the routing identity */
+    uint64_t key;
+    size_t idlen;
+    unsigned char id[ZPAR_ZMTP_IDENTITY_MAX];
+    /* output the kernel did not take yet */
+    unsigned char *out;
+    size_t olen, ooff;
+} conn_t;
+
+struct zpar_zrouter {
+    int ep, lfd, efd;
+    int signalled;
+    int mandatory;
+    uint64_t maxmsg;
+    zpar_idmap_t *ids; /* keyed hash of an identity -> conn */
+    unsigned char hkey[crypto_shorthash_KEYBYTES];
+    uint32_t next_id;
+    conn_t *all;     /* every open connection */
+    conn_t *pending; /* connections to read */
+    conn_t *dead;    /* closed, freed at the end of zpar__zrouter_io */
+    inmsg_t *qhead, *qtail;
+    uint64_t queued;
+    /* the message being sent */
+    int sending; /* 0: none, 1: to `to', 2: dropped */
+    conn_t *to;
+    unsigned char *stage;
+    size_t slen, scap;
+    unsigned char rbuf[RBUF_SIZE];
+    zpar_zrouter_stats_t st;
+};
+
+/* ------------------------------------------------------------ registry */
+
+#define REG_MAX 16
+static void *registry[REG_MAX];
+static int registered;
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int reg_add (zpar_zrouter_t *z)
+{
+    int rc = -1;
+    pthread_mutex_lock (&reg_lock);
+    for (int i = 0; i < REG_MAX; i++)
+        if (!__atomic_load_n (&registry[i], __ATOMIC_ACQUIRE)) {
+            __atomic_store_n (&registry[i], z, __ATOMIC_RELEASE);
+            __atomic_add_fetch (&registered, 1, __ATOMIC_ACQ_REL);
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock (&reg_lock);
+    return rc;
+}
+
+static void reg_del (zpar_zrouter_t *z)
+{
+    pthread_mutex_lock (&reg_lock);
+    for (int i = 0; i < REG_MAX; i++)
+        if (__atomic_load_n (&registry[i], __ATOMIC_ACQUIRE) == z) {
+            __atomic_store_n (&registry[i], NULL, __ATOMIC_RELEASE);
+            __atomic_sub_fetch (&registered, 1, __ATOMIC_ACQ_REL);
+        }
+    pthread_mutex_unlock (&reg_lock);
+}
+
+zpar_zrouter_t *zpar__zrouter_of (const void *sock)
+{
+    if (!sock || __atomic_load_n (&registered, __ATOMIC_ACQUIRE) == 0)
+        return NULL;
+    for (int i = 0; i < REG_MAX; i++)
+        if (__atomic_load_n (&registry[i], __ATOMIC_ACQUIRE) == sock)
+            return (zpar_zrouter_t *)sock;
+    return NULL;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void signal_set (zpar_zrouter_t *z, int on)
+{
+    uint64_t v = 1;
+    if (on == z->signalled)
+        return;
+    if (on)
+        (void)!write (z->efd, &v, sizeof (v));
+    else
+        (void)!read (z->efd, &v, sizeof (v));
+    z->signalled = on;
+}
+
+/* the eventfd is set while the owner has something to do */
+static void signal_update (zpar_zrouter_t *z)
+{
+    signal_set (z, z->qhead != NULL || (z->pending && z->queued < ZPAR_ZROUTER_QUEUE));
+}
+
+static uint64_t id_key (const zpar_zrouter_t *z, const void *id, size_t len)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    uint64_t k;
+    crypto_shorthash (h, id, len, z->hkey);
+    memcpy (&k, h, sizeof (k));
+    return k ? k : 1;
+}
+
+static conn_t *lookup (const zpar_zrouter_t *z, const void *id, size_t len)
+{
+    conn_t *c;
+    if (len == 0 || len > ZPAR_ZMTP_IDENTITY_MAX)
+        return NULL;
+    c = zpar__idmap_get (z->ids, id_key (z, id, len));
+    return c && c->idlen == len && memcmp (c->id, id, len) == 0 ? c : NULL;
+}
+
+static void inmsg_free (inmsg_t *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n; i++)
+        zmq_msg_close (&m->part[i]);
+    free (m);
+}
+
+/* Close c now (no more events for it); freed at the end of the next
+ * zpar__zrouter_io, when no event of this turn can name it. */
+static void conn_kill (zpar_zrouter_t *z, conn_t *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    if (c->aprev)
+        c->aprev->anext = c->anext;
+    else
+        z->all = c->anext;
+    if (c->anext)
+        c->anext->aprev = c->aprev;
+    if (c->key && zpar__idmap_get (z->ids, c->key) == c) {
+        (void)zpar__idmap_del (z->ids, c->key);
+        z->st.peers--;
+    }
+    c->key = 0;
+    close (c->fd);
+    c->fd = -1;
+    z->st.out_pending -= c->olen - c->ooff;
+    free (c->out);
+    c->out = NULL;
+    c->olen = c->ooff = 0;
+    if (z->sending == 1 && z->to == c) /* the rest of that message is dropped */
+        z->sending = 2;
+    c->dnext = z->dead;
+    z->dead = c;
+    signal_set (z, 1); /* to be freed soon */
+}
+
+static void conn_free (conn_t *c)
+{
+    inmsg_free (c->cur);
+    free (c->cmd);
+    free (c);
+}
+
+/* Write what c has waiting; 0, or -1 when the connection failed (killed). */
+static int conn_flush (zpar_zrouter_t *z, conn_t *c)
+{
+    while (c->ooff < c->olen) {
+        ssize_t w = send (c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w <= 0) {
+            z->st.closed++;
+            conn_kill (z, c);
+            return -1;
+        }
+        c->ooff += (size_t)w;
+        z->st.out_pending -= (uint64_t)w;
+    }
+    free (c->out);
+    c->out = NULL;
+    c->olen = c->ooff = 0;
+    return 0;
+}
+
+/* Queue len bytes for c, written at once when nothing waits before them. */
+static int conn_out (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
+{
+    unsigned char *o;
+    if (c->dead)
+        return 0;
+    if (c->olen == c->ooff) {
+        while (len > 0) {
+            ssize_t w = send (c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (w <= 0) {
+                z->st.closed++;
+                conn_kill (z, c);
+                return 0;
+            }
+            p += w;
+            len -= (size_t)w;
+        }
+        if (len == 0)
+            return 0;
+    }
+    /* the rest waits for EPOLLOUT, after what already waits */
+    if (c->ooff > 0 && c->ooff == c->olen)
+        c->ooff = c->olen = 0;
+    if (!(o = realloc (c->out, c->olen + len))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy (o + c->olen, p, len);
+    c->out = o;
+    c->olen += len;
+    z->st.out_pending += len;
+    return 0;
+}
+
+/* ------------------------------------------------------------ input */
+
+static int new_identity (zpar_zrouter_t *z, conn_t *c, const unsigned char *id, size_t len)
+{
+    unsigned char gen[5];
+    if (len == 0) {
+        /* libzmq's form: a zero byte, then a 32-bit counter */
+        do {
+            uint32_t v = z->next_id++;
+            gen[0] = 0;
+            gen[1] = v >> 24;
+            gen[2] = v >> 16;
+            gen[3] = v >> 8;
+            gen[4] = v;
+        } while (lookup (z, gen, sizeof (gen)) ||
+                 zpar__idmap_get (z->ids, id_key (z, gen, sizeof (gen))));
+        id = gen;
+        len = sizeof (gen);
+    }
+    c->key = id_key (z, id, len);
+    /* taken (by that identity, or by one of the same keyed hash): refused */
+    if (zpar__idmap_get (z->ids, c->key) || zpar__idmap_put (z->ids, c->key, c) < 0) {
+        c->key = 0;
+        return -1;
+    }
+    memcpy (c->id, id, len);
+    c->idlen = len;
+    z->st.peers++;
+    return 0;
+}
+
+static int on_command (zpar_zrouter_t *z, conn_t *c)
+{
+    const unsigned char *name;
+    size_t nlen;
+    unsigned char pong[64];
+    if (zpar__zmtp_command_name (c->cmd, c->fsize, &name, &nlen) < 0)
+        return -1;
+    if (nlen == 5 && memcmp (name, "READY", 5) == 0) {
+        struct zpar__zmtp_ready r;
+        if (c->state != ST_HANDSHAKE || zpar__zmtp_ready_decode (c->cmd, c->fsize, &r) < 0 ||
+            (strcmp (r.socket_type, "DEALER") != 0 && strcmp (r.socket_type, "REQ") != 0 &&
+             strcmp (r.socket_type, "ROUTER") != 0) ||
+            new_identity (z, c, r.identity, r.identity_len) < 0) {
+            z->st.refused++;
+            return -1;
+        }
+        c->state = ST_OPEN;
+        return 0;
+    }
+    if (nlen == 4 && memcmp (name, "PING", 4) == 0) {
+        size_t n = zpar__zmtp_pong_encode (pong, sizeof (pong), c->cmd, c->fsize);
+        return n ? conn_out (z, c, pong, n) : -1;
+    }
+    if (nlen == 5 && memcmp (name, "ERROR", 5) == 0)
+        return -1;
+    return 0; /* PONG, or a command of a later version: ignored */
+}
+
+/* A frame's header is complete. */
+static int on_header (zpar_zrouter_t *z, conn_t *c)
+{
+    c->in_body = 1;
+    c->fgot = 0;
+    c->fmsg = NULL;
+    if (c->fflags & ZPAR_ZMTP_COMMAND) {
+        if (c->fsize > CMD_MAX || (c->fflags & ZPAR_ZMTP_MORE) || c->cur ||
+            !(c->cmd = malloc (c->fsize ? c->fsize : 1)))
+            return -1;
+        return 0;
+    }
+    if (c->state != ST_OPEN)
+        return -1;
+    if (c->fsize > z->maxmsg) {
+        z->st.oversized++;
+        return -1;
+    }
+    if (!c->cur) {
+        if (!(c->cur = calloc (1, sizeof (*c->cur))) ||
+            zmq_msg_init_size (&c->cur->part[0], c->idlen) < 0)
+            return -1;
+        memcpy (zmq_msg_data (&c->cur->part[0]), c->id, c->idlen);
+        c->cur->n = 1;
+    }
+    if (c->cur->n < ZPAR_ZROUTER_PARTS) {
+        if (zmq_msg_init_size (&c->cur->part[c->cur->n], c->fsize) < 0)
+            return -1;
+        c->fmsg = &c->cur->part[c->cur->n++];
+    } else
+        c->cur->overflow = 1;
+    return 0;
+}
+
+/* A frame's body is complete. */
+static int on_frame (zpar_zrouter_t *z, conn_t *c)
+{
+    int rc = 0;
+    c->in_body = 0;
+    c->hlen = 0;
+    if (c->fflags & ZPAR_ZMTP_COMMAND) {
+        rc = on_command (z, c);
+        free (c->cmd);
+        c->cmd = NULL;
+        return rc;
+    }
+    if (!(c->fflags & ZPAR_ZMTP_MORE)) {
+        inmsg_t *m = c->cur;
+        c->cur = NULL;
+        if (z->qtail)
+            z->qtail->next = m;
+        else
+            z->qhead = m;
+        z->qtail = m;
+        z->queued++;
+    }
+    return 0;
+}
+
+/* Parse len bytes read from c.  -1: the connection must close. */
+static int parse (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        if (c->state == ST_GREETING) {
+            size_t take = ZPAR_ZMTP_GREETING_SIZE - c->glen;
+            int rc;
+            if (take > len)
+                take = len;
+            memcpy (c->gbuf + c->glen, p, take);
+            c->glen += take;
+            p += take;
+            len -= take;
+            if ((rc = zpar__zmtp_greeting_check (c->gbuf, c->glen)) < 0) {
+                z->st.refused++;
+                return -1;
+            }
+            if (rc > 0)
+                c->state = ST_HANDSHAKE;
+            continue;
+        }
+        if (!c->in_body) {
+            int rc;
+            if (c->hlen == 0 && len >= ZPAR_ZMTP_HEADER_MAX) {
+                /* the whole header is here: no copy */
+                if ((rc = zpar__zmtp_header_decode (p, len, &c->fflags, &c->fsize)) < 0)
+                    return -1;
+                p += rc;
+                len -= (size_t)rc;
+            } else {
+                c->hbuf[c->hlen++] = *p++;
+                len--;
+                if ((rc = zpar__zmtp_header_decode (c->hbuf, c->hlen, &c->fflags, &c->fsize)) < 0)
+                    return -1;
+                if (rc == 0)
+                    continue;
+            }
+            if (on_header (z, c) < 0)
+                return -1;
+        } else {
+            size_t take = c->fsize - c->fgot < len ? (size_t)(c->fsize - c->fgot) : len;
+            if (c->cmd)
+                memcpy (c->cmd + c->fgot, p, take);
+            else if (c->fmsg)
+                memcpy ((unsigned char *)zmq_msg_data (c->fmsg) + c->fgot, p, take);
+            c->fgot += take;
+            p += take;
+            len -= take;
+        }
+        if (c->in_body && c->fgot == c->fsize && on_frame (z, c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Read c, at most READ_BUDGET bytes: 1 when it may have more (stays on the
+ * list), 0 when the kernel had no more, -1 when it closed. */
+static int conn_read (zpar_zrouter_t *z, conn_t *c)
+{
+    size_t got = 0;
+    while (got < READ_BUDGET && z->queued < ZPAR_ZROUTER_QUEUE) {
+        ssize_t r = recv (c->fd, z->rbuf, sizeof (z->rbuf), MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (r <= 0) {
+            z->st.closed++;
+            conn_kill (z, c);
+            return -1;
+        }
+        if (parse (z, c, z->rbuf, (size_t)r) < 0) {
+            z->st.closed++;
+            conn_kill (z, c);
+            return -1;
+        }
+        got += (size_t)r;
+        /* a short read emptied the socket: the next data is a new edge */
+        if ((size_t)r < sizeof (z->rbuf))
+            return 0;
+    }
+    return 1;
+}
+
+static void accept_all (zpar_zrouter_t *z)
+{
+    for (;;) {
+        unsigned char hello[ZPAR_ZMTP_GREETING_SIZE + 64];
+        size_t n;
+        int one = 1;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
+        conn_t *c;
+        int fd = accept4 (z->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return; /* EAGAIN, or out of descriptors: the backlog waits */
+        }
+        if (!(c = calloc (1, sizeof (*c)))) {
+            close (fd);
+            continue;
+        }
+        c->fd = fd;
+        c->anext = z->all;
+        if (z->all)
+            z->all->aprev = c;
+        z->all = c;
+        (void)setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+        ev.data.ptr = c;
+        if (epoll_ctl (z->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            conn_kill (z, c);
+            continue;
+        }
+        z->st.accepted++;
+        /* our greeting and READY at once: the peer sends its own meanwhile */
+        zpar__zmtp_greeting (hello);
+        n = ZPAR_ZMTP_GREETING_SIZE;
+        n += zpar__zmtp_ready_encode (hello + n, sizeof (hello) - n, "ROUTER");
+        (void)conn_out (z, c, hello, n);
+    }
+}
+
+static void pending_add (zpar_zrouter_t *z, conn_t *c)
+{
+    if (c->pending || c->dead)
+        return;
+    c->pending = 1;
+    c->pnext = z->pending;
+    z->pending = c;
+}
+
+int zpar__zrouter_io (zpar_zrouter_t *z)
+{
+    struct epoll_event ev[EVENTS];
+    int n, turns = 0;
+    conn_t **pp;
+
+    do {
+        if ((n = epoll_wait (z->ep, ev, EVENTS, 0)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            conn_t *c = ev[i].data.ptr;
+            if (c == NULL)
+                accept_all (z);
+            else if (c == (conn_t *)z)
+                ; /* the eventfd: looked at below */
+            else if (!c->dead) {
+                if ((ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->olen > c->ooff &&
+                    conn_flush (z, c) < 0)
+                    continue;
+                if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    pending_add (z, c);
+            }
+        }
+    } while (n == EVENTS && ++turns < 16);
+
+    /* read the connections that have input, while there is room */
+    pp = &z->pending;
+    while (*pp && z->queued < ZPAR_ZROUTER_QUEUE) {
+        conn_t *c = *pp;
+        if (!c->dead && conn_read (z, c) > 0) {
+            pp = &c->pnext; /* more next turn */
+            continue;
+        }
+        c->pending = 0;
+        *pp = c->pnext;
+    }
+    /* free the connections closed since the last turn */
+    while (z->dead) {
+        conn_t *c = z->dead;
+        z->dead = c->dnext;
+        if (c->pending)
+            for (pp = &z->pending; *pp; pp = &(*pp)->pnext)
+                if (*pp == c) {
+                    *pp = c->pnext;
+                    break;
+                }
+        if (z->to == c)
+            z->to = NULL;
+        conn_free (c);
+    }
+    signal_update (z);
+    return 0;
+}
+
+/* ------------------------------------------------------------ API */
+
+int zpar__zrouter_fd (const zpar_zrouter_t *z)
+{
+    return z ? z->ep : -1;
+}
+
+int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n)
+{
+    inmsg_t *m = z->qhead;
+    int rc = 0;
+    *n = 0;
+    if (!m) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (!(z->qhead = m->next))
+        z->qtail = NULL;
+    z->queued--;
+    if (m->overflow || m->n > nmax) {
+        errno = EPROTO;
+        rc = -1;
+    } else {
+        for (int i = 0; i < m->n; i++) {
+            zmq_msg_init (&part[i]);
+            zmq_msg_move (&part[i], &m->part[i]);
+        }
+        *n = m->n;
+        m->n = 0;
+    }
+    inmsg_free (m);
+    if (!z->qhead)
+        signal_update (z);
+    return rc;
+}
+
+int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int more)
+{
+    unsigned char h[ZPAR_ZMTP_HEADER_MAX];
+    size_t hlen, need;
+    if (!z || (len && !data)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (z->sending == 0) { /* the identity frame */
+        conn_t *c = lookup (z, data, len);
+        if (!c || c->dead) {
+            if (z->mandatory) {
+                errno = EHOSTUNREACH;
+                return -1;
+            }
+            z->sending = more ? 2 : 0;
+            return 0;
+        }
+        z->to = more ? c : NULL;
+        z->slen = 0;
+        z->sending = more ? 1 : 0;
+        return 0;
+    }
+    if (z->sending == 2) {
+        if (!more)
+            z->sending = 0;
+        return 0;
+    }
+    hlen = zpar__zmtp_header_encode (h, more ? ZPAR_ZMTP_MORE : 0, len);
+    need = z->slen + hlen + len;
+    if (need > z->scap) {
+        size_t cap = z->scap ? z->scap : 4096;
+        unsigned char *s;
+        while (cap < need)
+            cap *= 2;
+        if (!(s = realloc (z->stage, cap))) {
+            z->sending = 0; /* the caller stops this message */
+            errno = ENOMEM;
+            return -1;
+        }
+        z->stage = s;
+        z->scap = cap;
+    }
+    memcpy (z->stage + z->slen, h, hlen);
+    if (len)
+        memcpy (z->stage + z->slen + hlen, data, len);
+    z->slen = need;
+    if (!more) {
+        int rc;
+        rc = conn_out (z, z->to, z->stage, z->slen);
+        z->sending = 0;
+        z->to = NULL;
+        z->slen = 0;
+        if (z->scap > (1u << 20)) { /* a large message's stage is not kept */
+            free (z->stage);
+            z->stage = NULL;
+            z->scap = 0;
+        }
+        return rc;
+    }
+    return 0;
+}
+
+void zpar__zrouter_stats (const zpar_zrouter_t *z, zpar_zrouter_stats_t *st)
+{
+    *st = z->st;
+    st->queued = z->queued;
+}
+
+int zpar__sock_send (void *sock, const void *data, size_t len, int flags)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    if (!z)
+        return zmq_send (sock, data, len, flags);
+    if (zpar__zrouter_send (z, data, len, flags & ZMQ_SNDMORE) < 0)
+        return -1;
+    return len > INT32_MAX ? INT32_MAX : (int)len;
+}
+
+int zpar__sock_msg_send (zmq_msg_t *m, void *sock, int flags)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    size_t len;
+    if (!z)
+        return zmq_msg_send (m, sock, flags);
+    len = zmq_msg_size (m);
+    if (zpar__zrouter_send (z, zmq_msg_data (m), len, flags & ZMQ_SNDMORE) < 0)
+        return -1;
+    zmq_msg_close (m);
+    zmq_msg_init (m);
+    return len > INT32_MAX ? INT32_MAX : (int)len;
+}
+
+/* ------------------------------------------------------------ bind */
+
+/* "tcp://HOST:PORT" into a socket address; -1 EINVAL when not taken. */
+static int parse_ep (const char *ep, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    char host[128];
+    const char *h, *colon;
+    long port = 0;
+    size_t hl;
+    memset (ss, 0, sizeof (*ss));
+    if (strncmp (ep, "tcp://", 6) != 0 || !(colon = strrchr (ep + 6, ':')))
+        goto inval;
+    h = ep + 6;
+    hl = (size_t)(colon - h);
+    if (hl == 0 || hl >= sizeof (host))
+        goto inval;
+    if (strcmp (colon + 1, "*") != 0) {
+        char *end;
+        port = strtol (colon + 1, &end, 10);
+        if (*end || port < 0 || port > 65535 || end == colon + 1)
+            goto inval;
+    }
+    memcpy (host, h, hl);
+    host[hl] = 0;
+    if (strcmp (host, "*") == 0 || strcmp (host, "0.0.0.0") == 0) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl (INADDR_ANY);
+        in->sin_port = htons ((uint16_t)port);
+        *sl = sizeof (*in);
+        return 0;
+    }
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        host[hl - 1] = 0;
+        if (inet_pton (AF_INET6, host + 1, &in6->sin6_addr) != 1)
+            goto inval;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons ((uint16_t)port);
+        *sl = sizeof (*in6);
+        return 0;
+    }
+    {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        if (inet_pton (AF_INET, host, &in->sin_addr) != 1)
+            goto inval; /* a name or an interface: libzmq's to resolve */
+        in->sin_family = AF_INET;
+        in->sin_port = htons ((uint16_t)port);
+        *sl = sizeof (*in);
+        return 0;
+    }
+inval:
+    errno = EINVAL;
+    return -1;
+}
+
+zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int mandatory,
+                                    zpar_error_t *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    zpar_zrouter_t *z;
+    int one = 1;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+    char host[INET6_ADDRSTRLEN];
+
+    if (!ep || maxmsg <= 0 || parse_ep (ep, &ss, &sl) < 0) {
+        zpar__errnoprintf (err, EINVAL, "%s: not an endpoint zpar binds itself", ep ? ep : "-");
+        return NULL;
+    }
+    if (sodium_init () < 0 || !(z = calloc (1, sizeof (*z)))) {
+        zpar__errnoprintf (err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    z->ep = z->lfd = z->efd = -1;
+    z->maxmsg = (uint64_t)maxmsg;
+    z->mandatory = mandatory;
+    crypto_shorthash_keygen (z->hkey);
+    z->next_id = randombytes_random ();
+    if (!(z->ids = zpar__idmap_create ()))
+        goto fail;
+    if ((z->lfd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        goto fail;
+    (void)setsockopt (z->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+    if (bind (z->lfd, (struct sockaddr *)&ss, sl) < 0 || listen (z->lfd, ZPAR_LISTEN_BACKLOG) < 0 ||
+        getsockname (z->lfd, (struct sockaddr *)&ss, &sl) < 0)
+        goto fail;
+    if ((z->ep = epoll_create1 (EPOLL_CLOEXEC)) < 0 ||
+        (z->efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        goto fail;
+    ev.data.ptr = NULL;
+    if (epoll_ctl (z->ep, EPOLL_CTL_ADD, z->lfd, &ev) < 0)
+        goto fail;
+    ev.events = EPOLLIN; /* level: the owner's "look again" */
+    ev.data.ptr = z;
+    if (epoll_ctl (z->ep, EPOLL_CTL_ADD, z->efd, &ev) < 0)
+        goto fail;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof (host));
+        snprintf (ep, epsize, "tcp://[%s]:%u", host, ntohs (in6->sin6_port));
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop (AF_INET, &in->sin_addr, host, sizeof (host));
+        snprintf (ep, epsize, "tcp://%s:%u", host, ntohs (in->sin_port));
+    }
+    if (reg_add (z) < 0) {
+        errno = EMFILE;
+        goto fail;
+    }
+    return z;
+fail : {
+    int e = errno == EINVAL ? EADDRNOTAVAIL : errno; /* EINVAL: not taken */
+    zpar__errnoprintf (err, e, "cannot bind %s: %s", ep, strerror (e));
+    zpar__zrouter_destroy (z);
+    errno = e;
+    return NULL;
+}
+}
+
+void zpar__zrouter_destroy (zpar_zrouter_t *z)
+{
+    if (!z)
+        return;
+    reg_del (z);
+    while (z->all)
+        conn_kill (z, z->all);
+    while (z->dead) {
+        conn_t *c = z->dead;
+        z->dead = c->dnext;
+        conn_free (c);
+    }
+    while (z->qhead) {
+        inmsg_t *m = z->qhead;
+        z->qhead = m->next;
+        inmsg_free (m);
+    }
+    zpar__idmap_destroy (z->ids);
+    free (z->stage);
+    if (z->lfd >= 0)
+        close (z->lfd);
+    if (z->efd >= 0)
+        close (z->efd);
+    if (z->ep >= 0)
+        close (z->ep);
+    free (z);
+}

@@ -1,0 +1,120 @@
+/* zrouter.h - a ROUTER socket that does its own TCP I/O (ZMTP 3.0, NULL
+ * mechanism), for the task scheduler.
+ *
+ * Why: a task crosses the controller as four TCP messages.  Through libzmq
+ * each is handed between libzmq's I/O thread and the scheduler's thread
+ * (mailbox signals, wake-ups, ~67 system calls per round trip); at a
+ * thousand tasks a second that hand-off, not zpar's own work, is most of
+ * the controller's CPU (doc/benchmarks.md, "Issue 11").  A zrouter is read
+ * and written by the thread that owns it, from its own reactor: one
+ * epoll(7) descriptor over the listening socket and every connection.
+ *
+ * What it keeps of a libzmq ROUTER bound with zpar's options (sockutil.h):
+ *  - the wire: libzmq DEALER (and REQ, ROUTER) peers connect to it as to a
+ *    libzmq ROUTER, ZMTP 3.0 or 3.1, NULL mechanism; PING is answered;
+ *  - routing identities: the peer's Identity property, or 5 bytes made here
+ *    (0, then a 32-bit counter) when it sets none; a second peer claiming
+ *    the identity of a connected one is refused (no handover);
+ *  - received messages start with the sender's identity frame; a message
+ *    sent starts with the identity of the peer it goes to: an unknown one is
+ *    EHOSTUNREACH when the socket is mandatory (ZMQ_ROUTER_MANDATORY), else
+ *    the message is dropped silently;
+ *  - limits (netlimit.h): a frame announced larger than maxmsg closes its
+ *    connection before any of it is held; a message of more frames than
+ *    ZPAR_ZROUTER_PARTS is received as EPROTO (as zpar__frames_recv reports
+ *    it for libzmq); a peer that does not speak ZMTP, or another mechanism,
+ *    is closed.
+ *
+ * What it does not do: Curve (a cluster with Curve keys binds libzmq
+ * sockets), ipc:// and inproc:// endpoints, connecting.  Output is never
+ * dropped (the HWM 0 of zpar's data sockets): what a peer does not read
+ * waits in its connection's buffer.  Input is read only while fewer than
+ * ZPAR_ZROUTER_QUEUE messages wait to be received: a peer that sends more
+ * than the owner takes is held back by TCP, not buffered here.
+ *
+ * Most code never calls these functions: the wire layer (wire.h, route.h,
+ * proto_batch.h) sends with zpar__sock_send and zpar__sock_msg_send and
+ * receives with zpar__frames_recv, which take a libzmq socket or a zrouter
+ * alike (a zrouter is a void * to them as a libzmq socket is).
+ *
+ * Thread-safety: one thread uses a zrouter (create and destroy may happen on
+ * another, before and after).
+ */
+#ifndef ZPAR__ZROUTER_H
+#define ZPAR__ZROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "zpar/error.h"
+
+typedef struct zpar_zrouter zpar_zrouter_t;
+
+/* Frames kept of one received message (identity frame included); more make
+ * the message EPROTO at receive. */
+#define ZPAR_ZROUTER_PARTS 8
+/* Received messages waiting for the owner before connections are read no
+ * further. */
+#define ZPAR_ZROUTER_QUEUE 8192
+
+/* Bind a zrouter to ep ("tcp://HOST:PORT": HOST an IPv4 or [IPv6] address
+ * or *, PORT a number or * for any) and write the bound endpoint (as
+ * ZMQ_LAST_ENDPOINT writes it: "tcp://0.0.0.0:PORT" for *) into ep (epsize
+ * bytes).  maxmsg: the largest frame accepted (bytes, > 0).  mandatory: sends
+ * to an unknown identity fail (EHOSTUNREACH) instead of being dropped.
+ * NULL with err: EINVAL for an endpoint it does not take (the caller may
+ * bind a libzmq socket instead), or the bind's errno. */
+zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int mandatory,
+                                    zpar_error_t *err);
+
+/* Close every connection and free everything.  NULL-safe. */
+void zpar__zrouter_destroy (zpar_zrouter_t *z);
+
+/* The descriptor to watch for input (POLLIN): readable when the zrouter has
+ * work (a connection to accept, read or write) or messages to receive.
+ * Call zpar__zrouter_io when it is. */
+int zpar__zrouter_fd (const zpar_zrouter_t *z);
+
+/* Do the I/O that is ready without blocking: accept, read complete
+ * messages into the receive queue (up to ZPAR_ZROUTER_QUEUE), write what
+ * waits, close what failed.  0, or -1 with errno when epoll itself fails. */
+int zpar__zrouter_io (zpar_zrouter_t *z);
+
+/* Receive the next message: its frames into part[] (at most nmax; each
+ * initialised here, the caller closes them), their number in *n.  0; -1
+ * EAGAIN when none is waiting, EPROTO when it had more than nmax frames
+ * (nothing returned). */
+int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n);
+
+/* Send one frame of a message; more: another frame follows.  The first
+ * frame names the peer.  0, or -1: EHOSTUNREACH (mandatory, no such peer;
+ * nothing of the message is sent), EINVAL.  A connection that fails while
+ * written is closed; the message is then lost as it would be with libzmq. */
+int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int more);
+
+/* Counters, for logs and tests. */
+typedef struct {
+    uint64_t accepted;    /* connections accepted */
+    uint64_t refused;     /* closed at the handshake: not ZMTP, mechanism,
+                           * socket type, identity in use */
+    uint64_t oversized;   /* closed for a frame above maxmsg */
+    uint64_t closed;      /* closed by the peer or by an error */
+    unsigned peers;       /* connections with an identity now */
+    uint64_t queued;      /* messages waiting to be received */
+    uint64_t out_pending; /* bytes waiting to be written, over all peers */
+} zpar_zrouter_stats_t;
+void zpar__zrouter_stats (const zpar_zrouter_t *z, zpar_zrouter_stats_t *st);
+
+/* The zrouter that sock is, or NULL when it is a libzmq socket (or NULL).
+ * One comparison when the process has no zrouter. */
+zpar_zrouter_t *zpar__zrouter_of (const void *sock);
+
+/* zmq_send and zmq_msg_send for a libzmq socket or a zrouter: flags
+ * ZMQ_SNDMORE and ZMQ_DONTWAIT (a zrouter never blocks).  The return values
+ * and errors are libzmq's: the bytes sent, or -1; a message sent is left
+ * empty. */
+int zpar__sock_send (void *sock, const void *data, size_t len, int flags);
+int zpar__sock_msg_send (zmq_msg_t *m, void *sock, int flags);
+
+#endif
