@@ -590,8 +590,15 @@ int zpar__zrouter_io (zpar_zrouter_t *z)
             z->to = NULL;
         conn_free (c);
     }
-    signal_update (z);
+    /* the owner receives next, then calls zpar__zrouter_done: no signal
+     * for what it is about to take */
     return 0;
+}
+
+void zpar__zrouter_done (zpar_zrouter_t *z)
+{
+    if (z)
+        signal_update (z);
 }
 
 /* ------------------------------------------------------------ API */
@@ -625,8 +632,6 @@ int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n)
         m->n = 0;
     }
     inmsg_free (m);
-    if (!z->qhead)
-        signal_update (z);
     return rc;
 }
 

@@ -78,8 +78,17 @@ int zpar__zrouter_fd (const zpar_zrouter_t *z);
 
 /* Do the I/O that is ready without blocking: accept, read complete
  * messages into the receive queue (up to ZPAR_ZROUTER_QUEUE), write what
- * waits, close what failed.  0, or -1 with errno when epoll itself fails. */
+ * waits, close what failed; then receive, then zpar__zrouter_done.  0, or
+ * -1 with errno when epoll itself fails. */
 int zpar__zrouter_io (zpar_zrouter_t *z);
+
+/* The owner has received what it takes for now: the descriptor stays
+ * readable while messages wait (or connections wait to be read and there
+ * is room), so a reactor calls back.  Call it after the messages that
+ * zpar__zrouter_io queued were received (or left for later); between the
+ * two, the descriptor does not signal for them (no system call per
+ * message to say so). */
+void zpar__zrouter_done (zpar_zrouter_t *z);
 
 /* Receive the next message: its frames into part[] (at most nmax; each
  * initialised here, the caller closes them), their number in *n.  0; -1

@@ -542,6 +542,8 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
         else
             handle (io, &f, &h, side, delim, handlers, expected, &piped, via);
     }
+    /* what this drain left in a zrouter's queue keeps its fd readable */
+    zpar__zrouter_done (zpar__zrouter_of (sock));
     if (!io->pure)
         zpar__lbio_run_actions (io);
     /* this drain's records go to the hub as one message (run_actions
