@@ -25,7 +25,7 @@
  *         ("floor_rtt_broker_cpu_us", "floor_rtt_broker_switches").
  *
  *   -b own  the broker without libzmq (one thread, epoll, its own TCP I/O
- *         and ZMTP 3.0 with the NULL mechanism, bench/zmtp.c), to the same
+ *         and ZMTP 3.0 with the NULL mechanism, src/common/zmtp.c), to the same
  *         libzmq client and worker: what relaying costs without libzmq's I/O
  *         thread.  The same output; -b zmq (the default) is the broker above.
  *

@@ -275,6 +275,12 @@ floors() { # -> floor-broker.out, spawn1.out, spawn2.out in $D
     put broker_rss_kb "$(get "$D/floor-broker.out" floor_broker_rss_kb)"
     put broker_rate_cpu_us "$(get "$D/floor-broker.out" floor_rate_broker_cpu_us)"
     put broker_rate_cs "$(get "$D/floor-broker.out" floor_rate_broker_switches)"
+    # the same relay doing its own TCP I/O (no libzmq I/O thread): the floor
+    # of a scheduler that reads and writes its connections itself
+    timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-broker" -b own -r 200 -t 2000 \
+        -R "$RATE" -n "$CMD_N" >"$D/floor-own.out" || fail "floor-broker -b own"
+    put own_rate_cpu_us "$(get "$D/floor-own.out" floor_rate_broker_cpu_us)"
+    put own_rate_cs "$(get "$D/floor-own.out" floor_rate_broker_switches)"
     say "rep $REP: floor: posix_spawn /bin/true x $SPAWN_N, one at a time, then two at a time"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" "$SPAWN_N" >"$D/spawn1.out" || fail "floor-spawn"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" -j 2 "$SPAWN_N" >"$D/spawn2.out" || fail "floor-spawn -j 2"

@@ -38,8 +38,8 @@
 #include "zrouter.h"
 
 #define RBUF_SIZE   65536
-#define CMD_MAX     8192   /* a command's body (READY with its properties) */
-#define READ_BUDGET 262144 /* bytes read from one connection per turn */
+#define CMD_MAX     8192      /* a command's body (READY with its properties) */
+#define READ_BUDGET RBUF_SIZE /* bytes read from one connection per turn */
 #define EVENTS      64
 
 enum { ST_GREETING, ST_HANDSHAKE, ST_OPEN };
@@ -565,16 +565,29 @@ int zpar__zrouter_io (zpar_zrouter_t *z)
         }
     } while (n == EVENTS && ++turns < 16);
 
-    /* read the connections that have input, while there is room */
-    pp = &z->pending;
-    while (*pp && z->queued < ZPAR_ZROUTER_QUEUE) {
-        conn_t *c = *pp;
-        if (!c->dead && conn_read (z, c) > 0) {
-            pp = &c->pnext; /* more next turn */
-            continue;
+    /* read the connections that have input, while there is room, one
+     * buffer each per turn: those the full queue left unread come first
+     * next turn, then those that had more (no peer starves the others) */
+    {
+        conn_t *list = z->pending, *keep = NULL, **kt = &keep, *again = NULL, **at = &again;
+        z->pending = NULL;
+        while (list) {
+            conn_t *c = list;
+            list = c->pnext;
+            c->pnext = NULL;
+            if (c->dead) {
+                c->pending = 0;
+            } else if (z->queued >= ZPAR_ZROUTER_QUEUE) {
+                *kt = c;
+                kt = &c->pnext;
+            } else if (conn_read (z, c) > 0) {
+                *at = c;
+                at = &c->pnext;
+            } else
+                c->pending = 0;
         }
-        c->pending = 0;
-        *pp = c->pnext;
+        *kt = again;
+        z->pending = keep;
     }
     /* free the connections closed since the last turn */
     while (z->dead) {
