@@ -541,6 +541,9 @@ int zpar__zrouter_io (zpar_zrouter_t *z)
 {
     struct epoll_event ev[EVENTS];
     int n, turns = 0;
+
+    if (!z)
+        return 0;
     conn_t **pp;
 
     do {

@@ -79,7 +79,8 @@ int zpar__zrouter_fd (const zpar_zrouter_t *z);
 /* Do the I/O that is ready without blocking: accept, read complete
  * messages into the receive queue (up to ZPAR_ZROUTER_QUEUE), write what
  * waits, close what failed; then receive, then zpar__zrouter_done.  0, or
- * -1 with errno when epoll itself fails. */
+ * -1 with errno when epoll itself fails.  z NULL: nothing to do, 0 (as
+ * zpar__zrouter_done: both may be given zpar__zrouter_of (sock)). */
 int zpar__zrouter_io (zpar_zrouter_t *z);
 
 /* The owner has received what it takes for now: the descriptor stays

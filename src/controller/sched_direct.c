@@ -22,6 +22,7 @@
 #include "sockutil.h"
 #include "wire.h"
 #include "zpar.h"
+#include "zrouter.h"
 
 #define DRAIN_MAX 2048
 /* A message for a registered engine whose connection is not up yet (it
@@ -304,7 +305,7 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
         zpar__watcher_stop (d->w_retry);
 }
 
-static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+static void client_drain (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
     int piped = 0;
@@ -362,7 +363,7 @@ static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *
     (void)zpar__monitor_flush (d->monitor); /* this drain's records: one message */
 }
 
-static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+static void engine_drain (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_direct_t *d = arg;
     int piped = 0;
@@ -468,6 +469,26 @@ static void *direct_thread (void *arg)
     return NULL;
 }
 
+/* A socket zpar reads and writes itself (zrouter.h): its I/O first, the
+ * drain, then what the drain left keeps its descriptor readable. */
+static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    zpar_zrouter_t *z = zpar__zrouter_of (d->client);
+    (void)zpar__zrouter_io (z);
+    client_drain (r, w, revents, arg);
+    zpar__zrouter_done (z);
+}
+
+static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_direct_t *d = arg;
+    zpar_zrouter_t *z = zpar__zrouter_of (d->engine);
+    (void)zpar__zrouter_io (z);
+    engine_drain (r, w, revents, arg);
+    zpar__zrouter_done (z);
+}
+
 zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind_t kind,
                                                char *client_ep, char *engine_ep, size_t epsize,
                                                const char *monitor_ep, const char *inject_ep,
@@ -475,7 +496,7 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
 {
     zpar_sched_direct_t *d;
     zpar_watcher_t *wc, *we, *wi;
-    int one = 1, zero = 0;
+    int zero = 0;
     char iep[128];
 
     if (kind != ZPAR_SCHED_DIRECT_MUX && kind != ZPAR_SCHED_DIRECT_CONTROL) {
@@ -494,12 +515,9 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
         zpar__errprintf (err, "cannot create the %s scheduler: %s", d->name, strerror (errno));
         goto error;
     }
-    if (!(d->client = zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_CLIENT, client_ep, epsize,
-                                              err)) ||
-        !(d->engine =
-              zpar__bind_socket_side (ctx, ZMQ_ROUTER, ZPAR_CURVE_ENGINE, engine_ep, epsize, err)))
+    if (!(d->client = zpar__bind_task_router (ctx, ZPAR_CURVE_CLIENT, 0, client_ep, epsize, err)) ||
+        !(d->engine = zpar__bind_task_router (ctx, ZPAR_CURVE_ENGINE, 1, engine_ep, epsize, err)))
         goto error;
-    zmq_setsockopt (d->engine, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
     snprintf (iep, sizeof (iep), "%s", inject_ep);
     if (!(d->inject = zpar__bind_socket (ctx, ZMQ_PAIR, iep, sizeof (iep), err)))
         goto error;
@@ -513,8 +531,8 @@ zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind
         zpar__errprintf (err, "cannot connect monitor %s: %s", monitor_ep, zmq_strerror (errno));
         goto error;
     }
-    if (!(wc = zpar__zmq_watcher_create (d->reactor, d->client, ZPAR_EV_IN, client_cb, d)) ||
-        !(we = zpar__zmq_watcher_create (d->reactor, d->engine, ZPAR_EV_IN, engine_cb, d)) ||
+    if (!(wc = zpar__sock_watcher_create (d->reactor, d->client, client_cb, d)) ||
+        !(we = zpar__sock_watcher_create (d->reactor, d->engine, engine_cb, d)) ||
         !(wi = zpar__zmq_watcher_create (d->reactor, d->inject, ZPAR_EV_IN, inject_cb, d)) ||
         !(d->w_retry = zpar__timer_watcher_create (d->reactor, RETRY_MS, RETRY_MS, retry_cb, d))) {
         zpar__errprintf (err, "cannot set up the %s event loop", d->name);
