@@ -56,6 +56,7 @@ typedef struct conn {
     int state;
     int dead;
     int pending; /* on the list of connections to read */
+    int hup;     /* the peer ended its stream (or the connection failed) */
     struct conn *pnext, *dnext;
     struct conn *anext, *aprev; /* every open connection */
     /* input */
@@ -483,8 +484,10 @@ static int conn_read (zpar_zrouter_t *z, conn_t *c)
             return -1;
         }
         got += (size_t)r;
-        /* a short read emptied the socket: the next data is a new edge */
-        if ((size_t)r < sizeof (z->rbuf))
+        /* a short read emptied the socket: the next data is a new edge;
+         * but the end of the stream, when its edge came with the data,
+         * comes as no new edge: read on until recv says 0 */
+        if ((size_t)r < sizeof (z->rbuf) && !c->hup)
             return 0;
     }
     return 1;
@@ -562,6 +565,8 @@ int zpar__zrouter_io (zpar_zrouter_t *z)
                 if ((ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->olen > c->ooff &&
                     conn_flush (z, c) < 0)
                     continue;
+                if (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    c->hup = 1;
                 if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     pending_add (z, c);
             }
