@@ -82,6 +82,7 @@ struct zpar_zrouter {
     int ep, lfd, efd;
     int signalled;
     int mandatory;
+    int accept_again; /* accept failed (out of descriptors): try each turn */
     uint64_t maxmsg;
     zpar_idmap_t *ids; /* keyed hash of an identity -> conn */
     unsigned char hkey[crypto_shorthash_KEYBYTES];
@@ -505,7 +506,10 @@ static void accept_all (zpar_zrouter_t *z)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return; /* EAGAIN, or out of descriptors: the backlog waits */
+            /* out of descriptors: the backlog waits, and is asked again
+             * at the next turn (no new edge comes for it) */
+            z->accept_again = errno != EAGAIN && errno != EWOULDBLOCK;
+            return;
         }
         if (!(c = calloc (1, sizeof (*c)))) {
             close (fd);
@@ -547,6 +551,8 @@ int zpar__zrouter_io (zpar_zrouter_t *z)
 
     if (!z)
         return 0;
+    if (z->accept_again)
+        accept_all (z);
     conn_t **pp;
 
     do {
