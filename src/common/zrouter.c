@@ -276,9 +276,14 @@ static int conn_out (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_
         if (len == 0)
             return 0;
     }
-    /* the rest waits for EPOLLOUT, after what already waits */
-    if (c->ooff > 0 && c->ooff == c->olen)
-        c->ooff = c->olen = 0;
+    /* the rest waits for EPOLLOUT, after what already waits; what was
+     * written is given back once it is half the buffer (a peer that reads
+     * slowly and never catches up does not keep it all) */
+    if (c->ooff > 0 && c->ooff >= c->olen / 2) {
+        memmove (c->out, c->out + c->ooff, c->olen - c->ooff);
+        c->olen -= c->ooff;
+        c->ooff = 0;
+    }
     if (!(o = realloc (c->out, c->olen + len))) {
         errno = ENOMEM;
         return -1;
@@ -411,7 +416,7 @@ static int on_frame (zpar_zrouter_t *z, conn_t *c)
 /* Parse len bytes read from c.  -1: the connection must close. */
 static int parse (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
 {
-    while (len > 0) {
+    while (len > 0 && !c->dead) { /* a PONG that failed to go closed it */
         if (c->state == ST_GREETING) {
             size_t take = ZPAR_ZMTP_GREETING_SIZE - c->glen;
             int rc;
@@ -479,8 +484,9 @@ static int conn_read (zpar_zrouter_t *z, conn_t *c)
             conn_kill (z, c);
             return -1;
         }
-        if (parse (z, c, z->rbuf, (size_t)r) < 0) {
-            z->st.closed++;
+        if (parse (z, c, z->rbuf, (size_t)r) < 0 || c->dead) {
+            if (!c->dead)
+                z->st.closed++;
             conn_kill (z, c);
             return -1;
         }

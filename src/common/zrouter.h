@@ -109,7 +109,7 @@ typedef struct {
     uint64_t refused;     /* closed at the handshake: not ZMTP, mechanism,
                            * socket type, identity in use */
     uint64_t oversized;   /* closed for a frame above maxmsg */
-    uint64_t closed;      /* closed by the peer or by an error */
+    uint64_t closed;      /* closed, for any reason (those above too) */
     unsigned peers;       /* connections with an identity now */
     uint64_t queued;      /* messages waiting to be received */
     uint64_t out_pending; /* bytes waiting to be written, over all peers */

@@ -498,9 +498,11 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
     if (write_conn_files (dir, &ci, err) < 0)
         goto done;
     snprintf (path, sizeof (path), "%s/client.json", dir);
-    zpar__info ("controller ready: %s (registration %s, scheme %s, heartbeat %d ms x %d%s)", path,
-                ci.addr[ZPAR_EP_REGISTRAR], ci.scheme, hub.hb_period_ms, hub.hb_misses,
-                zap ? ", CURVE" : "");
+    zpar__info ("controller ready: %s (registration %s, scheme %s, task I/O %s, heartbeat %d ms x "
+                "%d%s)",
+                path, ci.addr[ZPAR_EP_REGISTRAR], ci.scheme,
+                zpar__sched_lb_io_own (sched.lb) ? "zpar" : "libzmq", hub.hb_period_ms,
+                hub.hb_misses, zap ? ", CURVE" : "");
     /* what engines need (wire-up of zpar run): the engine's keys only */
     view = ci;
     (void)zpar__curve_view (&ci.curve, ZPAR_CURVE_ENGINE, &view.curve);

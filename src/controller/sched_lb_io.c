@@ -731,3 +731,8 @@ uint64_t zpar__sched_lb_io_duplicates (const zpar_sched_lb_io_t *io)
 {
     return io ? io->duplicates : 0;
 }
+
+int zpar__sched_lb_io_own (const zpar_sched_lb_io_t *io)
+{
+    return io && zpar__zrouter_of (io->client) && zpar__zrouter_of (io->engine);
+}

@@ -57,4 +57,9 @@ uint64_t zpar__sched_lb_io_dropped (const zpar_sched_lb_io_t *io);
  * second submissions of a task id.  May be read from another thread. */
 uint64_t zpar__sched_lb_io_duplicates (const zpar_sched_lb_io_t *io);
 
+/* 1 when the scheduler's sockets do their own TCP I/O (zrouter.h), 0 when
+ * they are libzmq's (Curve, ZPAR_TASK_IO=zmq, the pure scheme, an endpoint
+ * a zrouter does not take).  NULL-safe. */
+int zpar__sched_lb_io_own (const zpar_sched_lb_io_t *io);
+
 #endif
