@@ -229,23 +229,37 @@ static void conn_free (conn_t *c)
     free (c);
 }
 
-/* Write what c has waiting; 0, or -1 when the connection failed (killed). */
-static int conn_flush (zpar_zrouter_t *z, conn_t *c)
+/* Write from p (len bytes) to c until the kernel takes no more: the bytes
+ * written, or -1 when the connection failed (killed). */
+static ssize_t send_some (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
 {
-    while (c->ooff < c->olen) {
-        ssize_t w = send (c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL | MSG_DONTWAIT);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = send (c->fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
+            break;
         if (w <= 0) {
             z->st.closed++;
             conn_kill (z, c);
             return -1;
         }
-        c->ooff += (size_t)w;
-        z->st.out_pending -= (uint64_t)w;
+        done += (size_t)w;
     }
+    return (ssize_t)done;
+}
+
+/* Write what c has waiting; 0, or -1 when the connection failed (killed). */
+static int conn_flush (zpar_zrouter_t *z, conn_t *c)
+{
+    ssize_t w = send_some (z, c, c->out + c->ooff, c->olen - c->ooff);
+    if (w < 0)
+        return -1;
+    c->ooff += (size_t)w;
+    z->st.out_pending -= (uint64_t)w;
+    if (c->ooff < c->olen)
+        return 0;
     free (c->out);
     c->out = NULL;
     c->olen = c->ooff = 0;
@@ -259,22 +273,11 @@ static int conn_out (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_
     if (c->dead)
         return 0;
     if (c->olen == c->ooff) {
-        while (len > 0) {
-            ssize_t w = send (c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (w <= 0) {
-                z->st.closed++;
-                conn_kill (z, c);
-                return 0;
-            }
-            p += w;
-            len -= (size_t)w;
-        }
-        if (len == 0)
-            return 0;
+        ssize_t w = send_some (z, c, p, len);
+        if (w < 0 || (size_t)w == len)
+            return 0; /* a failed connection loses the message, as with libzmq */
+        p += w;
+        len -= (size_t)w;
     }
     /* the rest waits for EPOLLOUT, after what already waits; what was
      * written is given back once it is half the buffer (a peer that reads

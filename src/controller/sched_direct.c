@@ -469,24 +469,26 @@ static void *direct_thread (void *arg)
     return NULL;
 }
 
-/* A socket zpar reads and writes itself (zrouter.h): its I/O first, the
- * drain, then what the drain left keeps its descriptor readable. */
+/* A turn of sock: when zpar reads and writes it itself (zrouter.h), its
+ * I/O first, then the drain, then what the drain left keeps its
+ * descriptor readable. */
+static void sock_turn (void *sock, zpar_watcher_f drain, zpar_reactor_t *r, zpar_watcher_t *w,
+                       int revents, void *arg)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    (void)zpar__zrouter_io (z);
+    drain (r, w, revents, arg);
+    zpar__zrouter_done (z);
+}
+
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    zpar_sched_direct_t *d = arg;
-    zpar_zrouter_t *z = zpar__zrouter_of (d->client);
-    (void)zpar__zrouter_io (z);
-    client_drain (r, w, revents, arg);
-    zpar__zrouter_done (z);
+    sock_turn (((zpar_sched_direct_t *)arg)->client, client_drain, r, w, revents, arg);
 }
 
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    zpar_sched_direct_t *d = arg;
-    zpar_zrouter_t *z = zpar__zrouter_of (d->engine);
-    (void)zpar__zrouter_io (z);
-    engine_drain (r, w, revents, arg);
-    zpar__zrouter_done (z);
+    sock_turn (((zpar_sched_direct_t *)arg)->engine, engine_drain, r, w, revents, arg);
 }
 
 zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind_t kind,
