@@ -870,8 +870,8 @@ zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int
         inet_ntop (AF_INET, &in->sin_addr, host, sizeof (host));
         snprintf (ep, epsize, "tcp://%s:%u", host, ntohs (in->sin_port));
     }
-    if (reg_add (z) < 0) {
-        errno = EMFILE;
+    if (reg_add (z) < 0) { /* REG_MAX zrouters in this process already */
+        errno = ENOSPC;
         goto fail;
     }
     return z;

@@ -63,8 +63,9 @@ typedef struct zpar_zrouter zpar_zrouter_t;
  * ZMQ_LAST_ENDPOINT writes it: "tcp://0.0.0.0:PORT" for *) into ep (epsize
  * bytes).  maxmsg: the largest frame accepted (bytes, > 0).  mandatory: sends
  * to an unknown identity fail (EHOSTUNREACH) instead of being dropped.
- * NULL with err: EINVAL for an endpoint it does not take (the caller may
- * bind a libzmq socket instead), or the bind's errno. */
+ * NULL with err and errno: EINVAL for an endpoint it does not take, ENOSPC
+ * when the process has 16 zrouters already (for either the caller may bind
+ * a libzmq socket instead), or the bind's errno. */
 zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int mandatory,
                                     zpar_error_t *err);
 

@@ -176,7 +176,7 @@ void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *
             zpar__zrouter_bind (ep, epsize, zpar__netlimit_for (ZPAR_NET_DATA), mandatory, &e);
         if (z)
             return z;
-        if (errno != EINVAL) { /* an endpoint it takes, that cannot be bound */
+        if (errno != EINVAL && errno != ENOSPC) { /* an endpoint it takes, not bound */
             if (err)
                 *err = e;
             return NULL;

@@ -44,7 +44,8 @@ int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
 /* The task scheduler's ROUTER for one side (side as above): a zrouter
  * (zrouter.h: zpar reads and writes its TCP connections itself, on the
  * scheduler's thread) when ep is a tcp:// address it takes, ctx has no
- * Curve keys and $ZPAR_TASK_IO is not "zmq"; else a libzmq ROUTER as
+ * Curve keys, $ZPAR_TASK_IO is not "zmq" and the process has fewer than
+ * 16 zrouters; else a libzmq ROUTER as
  * zpar__bind_socket_side binds it.  Both have the data limit and HWM 0;
  * mandatory: ZMQ_ROUTER_MANDATORY.  Use it through zpar__sock_send,
  * zpar__frames_recv, zpar__sock_watcher_create and zpar__close_socket. */

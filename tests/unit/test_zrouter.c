@@ -1046,6 +1046,34 @@ static void check_bytewise (zpar_zrouter_t *z, const char *ep)
         close (fd);
 }
 
+/* A process holds at most 16 zrouters: the next bind says ENOSPC (its
+ * caller binds a libzmq socket instead), and a slot given back is used
+ * again. */
+static void check_registry (void)
+{
+    zpar_zrouter_t *zs[17] = {0};
+    zpar_error_t err;
+    int n = 0, e = 0;
+    for (n = 0; n < 17; n++) {
+        char ep[256] = "tcp://127.0.0.1:*";
+        if (!(zs[n] = zpar__zrouter_bind (ep, sizeof (ep), 1024, 1, &err))) {
+            e = errno;
+            break;
+        }
+    }
+    ok (n == 16 && e == ENOSPC,
+        "registry: 16 zrouters bound, the 17th refused with ENOSPC (%d, %s)", n, strerror (e));
+    if (n > 0) {
+        char ep[256] = "tcp://127.0.0.1:*";
+        zpar__zrouter_destroy (zs[n - 1]);
+        zs[n - 1] = zpar__zrouter_bind (ep, sizeof (ep), 1024, 1, &err);
+        ok (zs[n - 1] != NULL && zpar__zrouter_of (zs[n - 1]) == zs[n - 1],
+            "registry: a slot given back is used again");
+    }
+    for (int i = 0; i < 17; i++)
+        zpar__zrouter_destroy (zs[i]);
+}
+
 int main (void)
 {
     char ep[256];
@@ -1055,6 +1083,7 @@ int main (void)
     plan (NO_PLAN);
     ctx = zmq_ctx_new ();
     check_bind ();
+    check_registry ();
 
     /* the zrouter of most checks: mandatory, frames up to 2 MiB */
     z = bind_any (ep, sizeof (ep), 2 * BIG, 1);
