@@ -429,9 +429,8 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
         goto done;
     zmq_setsockopt (hub.monitor, ZMQ_SUBSCRIBE, "", 0);
 
-    if (!(hub.registrar =
-              zpar__bind_socket_role (hub.ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL,
-                                      bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
+    if (!(hub.registrar = zpar__bind_router (hub.ctx, ZPAR_NET_CONTROL, ZPAR_CURVE_ANY, 0,
+                                             bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT,
                                                bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
         !(hb_ping = zpar__bind_socket_side (hb_ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,

@@ -22,6 +22,7 @@
 #include "registrar.h"
 #include "sockutil.h"
 #include "zpar.h"
+#include "zrouter.h"
 
 #define FLUSH_MS        50
 #define MONITOR_LAZY_MS 20
@@ -316,8 +317,13 @@ static void on_monitor_lazy (zpar_reactor_t *r, zpar_watcher_t *w, int revents, 
 static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
+    /* a registrar zpar reads and writes itself (zrouter.h): its I/O first,
+     * and what the drain left keeps its descriptor readable */
+    zpar_zrouter_t *z = zpar__zrouter_of (h->registrar);
+    (void)zpar__zrouter_io (z);
     monitor_pending (h);
     (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
+    zpar__zrouter_done (z);
     (void)r, (void)w, (void)revents;
 }
 
@@ -432,7 +438,7 @@ int zpar__hub_run (zpar_hub_t *h)
     }
     for (size_t i = 0; i < sizeof (order) / sizeof (order[0]); i++) {
         int k = order[i];
-        if (!(h->w[k] = zpar__zmq_watcher_create (h->r, io[k].sock, ZPAR_EV_IN, io[k].cb, h)))
+        if (!(h->w[k] = zpar__sock_watcher_create (h->r, io[k].sock, io[k].cb, h)))
             return -1;
         zpar__watcher_start (h->w[k]);
     }

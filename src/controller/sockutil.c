@@ -168,12 +168,18 @@ static int curve_on (void *ctx)
 void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *ep, size_t epsize,
                               zpar_error_t *err)
 {
+    return zpar__bind_router (ctx, ZPAR_NET_DATA, side, mandatory, ep, epsize, err);
+}
+
+void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int mandatory, char *ep,
+                         size_t epsize, zpar_error_t *err)
+{
     const char *env = getenv ("ZPAR_TASK_IO");
     void *s;
     if (!curve_on (ctx) && !(env && strcmp (env, "zmq") == 0)) {
         zpar_error_t e;
         zpar_zrouter_t *z =
-            zpar__zrouter_bind (ep, epsize, zpar__netlimit_for (ZPAR_NET_DATA), mandatory, &e);
+            zpar__zrouter_bind (ep, epsize, zpar__netlimit_for (role), mandatory, &e);
         if (z)
             return z;
         if (errno != EINVAL && errno != ENOSPC) { /* an endpoint it takes, not bound */
@@ -182,7 +188,7 @@ void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *
             return NULL;
         }
     }
-    if (!(s = zpar__bind_socket_side (ctx, ZMQ_ROUTER, side, ep, epsize, err)))
+    if (!(s = zpar__bind_socket_ex (ctx, ZMQ_ROUTER, role, side, ep, epsize, err)))
         return NULL;
     if (mandatory) {
         int one = 1;
@@ -220,6 +226,6 @@ void zpar__socket_settle (void *sock)
     size_t len = sizeof (events);
     /* ZMQ_EVENTS processes the commands waiting in the socket's mailbox,
      * among them the ends of the pipes of closed connections */
-    if (sock)
+    if (sock && !zpar__zrouter_of (sock)) /* a zrouter frees its own at once */
         (void)zmq_getsockopt (sock, ZMQ_EVENTS, &events, &len);
 }

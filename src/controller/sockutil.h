@@ -51,6 +51,9 @@ int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k);
  * zpar__frames_recv, zpar__sock_watcher_create and zpar__close_socket. */
 void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *ep, size_t epsize,
                               zpar_error_t *err);
+/* The same with the limit of another role (the registrar: ZPAR_NET_CONTROL). */
+void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int mandatory, char *ep,
+                         size_t epsize, zpar_error_t *err);
 
 /* A reactor watcher for input on sock, a libzmq socket or a zrouter (a
  * zrouter's callback must call zpar__zrouter_io before it reads). */
