@@ -9,9 +9,9 @@
  * or connections wait to be read and there is room, so a reactor polling
  * the epoll descriptor calls back until both are done.
  *
- * Input is parsed straight from one shared read buffer into the frames of
- * the message being received (zmq_msg_t, so the rest of zpar handles them
- * as libzmq's); a connection holds only what is incomplete.  Output is
+ * Input is read into one shared buffer and parsed from there by the
+ * connection's stream (zmtp_in.h) straight into the frames of the message
+ * being received; a connection holds only what is incomplete.  Output is
  * staged per message and written at once; only what the kernel does not
  * take is copied into the connection's buffer, freed when written.
  */
@@ -35,40 +35,24 @@
 #include "idmap.h"
 #include "netlimit.h"
 #include "zmtp.h"
+#include "zmtp_in.h"
 #include "zrouter.h"
 
 #define RBUF_SIZE   65536
-#define CMD_MAX     8192      /* a command's body (READY with its properties) */
 #define READ_BUDGET RBUF_SIZE /* bytes read from one connection per turn */
 #define EVENTS      64
 
-enum { ST_GREETING, ST_HANDSHAKE, ST_OPEN };
-
-typedef struct inmsg {
-    struct inmsg *next;
-    int n;        /* frames kept */
-    int overflow; /* it had more than ZPAR_ZROUTER_PARTS */
-    zmq_msg_t part[ZPAR_ZROUTER_PARTS];
-} inmsg_t;
+typedef zpar_zmtp_inmsg_t inmsg_t;
 
 typedef struct conn {
     int fd;
-    int state;
     int dead;
     int pending; /* on the list of connections to read */
     int hup;     /* the peer ended its stream (or the connection failed) */
     struct conn *pnext, *dnext;
     struct conn *anext, *aprev; /* every open connection */
-    /* input */
-    unsigned char gbuf[ZPAR_ZMTP_GREETING_SIZE];
-    size_t glen;
-    unsigned char hbuf[ZPAR_ZMTP_HEADER_MAX];
-    size_t hlen;
-    int in_body, fflags;
-    uint64_t fsize, fgot;
-    unsigned char *cmd; /* a command's body being read */
-    zmq_msg_t *fmsg;    /* the frame being read (NULL: discarded) */
-    inmsg_t *cur;       /* the message being read */
+    zpar_zmtp_in_t in;          /* input: the peer's stream */
+    zpar_zrouter_t *z;
     /* the routing identity */
     uint64_t key;
     size_t idlen;
@@ -182,15 +166,6 @@ static conn_t *lookup (const zpar_zrouter_t *z, const void *id, size_t len)
     return c && c->idlen == len && memcmp (c->id, id, len) == 0 ? c : NULL;
 }
 
-static void inmsg_free (inmsg_t *m)
-{
-    if (!m)
-        return;
-    for (int i = 0; i < m->n; i++)
-        zmq_msg_close (&m->part[i]);
-    free (m);
-}
-
 /* Close c now (no more events for it); freed at the end of the next
  * zpar__zrouter_io, when no event of this turn can name it. */
 static void conn_kill (zpar_zrouter_t *z, conn_t *c)
@@ -224,8 +199,7 @@ static void conn_kill (zpar_zrouter_t *z, conn_t *c)
 
 static void conn_free (conn_t *c)
 {
-    inmsg_free (c->cur);
-    free (c->cmd);
+    zpar__zmtp_in_fini (&c->in);
     free (c);
 }
 
@@ -329,146 +303,56 @@ static int new_identity (zpar_zrouter_t *z, conn_t *c, const unsigned char *id, 
     return 0;
 }
 
-static int on_command (zpar_zrouter_t *z, conn_t *c)
-{
-    const unsigned char *name;
-    size_t nlen;
-    unsigned char pong[64];
-    if (zpar__zmtp_command_name (c->cmd, c->fsize, &name, &nlen) < 0)
-        return -1;
-    if (nlen == 5 && memcmp (name, "READY", 5) == 0) {
-        struct zpar__zmtp_ready r;
-        if (c->state != ST_HANDSHAKE || zpar__zmtp_ready_decode (c->cmd, c->fsize, &r) < 0 ||
-            (strcmp (r.socket_type, "DEALER") != 0 && strcmp (r.socket_type, "REQ") != 0 &&
-             strcmp (r.socket_type, "ROUTER") != 0) ||
-            new_identity (z, c, r.identity, r.identity_len) < 0) {
-            z->st.refused++;
-            return -1;
-        }
-        c->state = ST_OPEN;
-        return 0;
-    }
-    if (nlen == 4 && memcmp (name, "PING", 4) == 0) {
-        size_t n = zpar__zmtp_pong_encode (pong, sizeof (pong), c->cmd, c->fsize);
-        return n ? conn_out (z, c, pong, n) : -1;
-    }
-    if (nlen == 5 && memcmp (name, "ERROR", 5) == 0)
-        return -1;
-    return 0; /* PONG, or a command of a later version: ignored */
-}
+/* the stream's callbacks (zmtp_in.h); arg: the connection */
 
-/* A frame's header is complete. */
-static int on_header (zpar_zrouter_t *z, conn_t *c)
+static int in_ready (void *arg, const struct zpar__zmtp_ready *r, const unsigned char **id,
+                     size_t *idlen)
 {
-    c->in_body = 1;
-    c->fgot = 0;
-    c->fmsg = NULL;
-    if (c->fflags & ZPAR_ZMTP_COMMAND) {
-        if (c->fsize > CMD_MAX || (c->fflags & ZPAR_ZMTP_MORE) || c->cur ||
-            !(c->cmd = malloc (c->fsize ? c->fsize : 1)))
-            return -1;
-        return 0;
-    }
-    if (c->state != ST_OPEN)
+    conn_t *c = arg;
+    if (new_identity (c->z, c, r->identity, r->identity_len) < 0)
         return -1;
-    if (c->fsize > z->maxmsg) {
-        z->st.oversized++;
-        return -1;
-    }
-    if (!c->cur) {
-        if (!(c->cur = calloc (1, sizeof (*c->cur))) ||
-            zmq_msg_init_size (&c->cur->part[0], c->idlen) < 0)
-            return -1;
-        memcpy (zmq_msg_data (&c->cur->part[0]), c->id, c->idlen);
-        c->cur->n = 1;
-    }
-    if (c->cur->n < ZPAR_ZROUTER_PARTS) {
-        if (zmq_msg_init_size (&c->cur->part[c->cur->n], c->fsize) < 0)
-            return -1;
-        c->fmsg = &c->cur->part[c->cur->n++];
-    } else
-        c->cur->overflow = 1;
+    *id = c->id;
+    *idlen = c->idlen;
     return 0;
 }
 
-/* A frame's body is complete. */
-static int on_frame (zpar_zrouter_t *z, conn_t *c)
+static int in_send (void *arg, const unsigned char *frame, size_t len)
 {
-    int rc = 0;
-    c->in_body = 0;
-    c->hlen = 0;
-    if (c->fflags & ZPAR_ZMTP_COMMAND) {
-        rc = on_command (z, c);
-        free (c->cmd);
-        c->cmd = NULL;
-        return rc;
-    }
-    if (!(c->fflags & ZPAR_ZMTP_MORE)) {
-        inmsg_t *m = c->cur;
-        c->cur = NULL;
-        if (z->qtail)
-            z->qtail->next = m;
-        else
-            z->qhead = m;
-        z->qtail = m;
-        z->queued++;
-    }
-    return 0;
+    conn_t *c = arg;
+    /* a PONG that failed to go closed the connection: the stream ends */
+    return conn_out (c->z, c, frame, len) < 0 || c->dead ? -1 : 0;
 }
+
+static void in_message (void *arg, inmsg_t *m)
+{
+    zpar_zrouter_t *z = ((conn_t *)arg)->z;
+    m->next = NULL;
+    if (z->qtail)
+        z->qtail->next = m;
+    else
+        z->qhead = m;
+    z->qtail = m;
+    z->queued++;
+}
+
+static const zpar_zmtp_in_ops_t in_ops = {in_ready, in_send, in_message};
 
 /* Parse len bytes read from c.  -1: the connection must close. */
 static int parse (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
 {
-    while (len > 0 && !c->dead) { /* a PONG that failed to go closed it */
-        if (c->state == ST_GREETING) {
-            size_t take = ZPAR_ZMTP_GREETING_SIZE - c->glen;
-            int rc;
-            if (take > len)
-                take = len;
-            memcpy (c->gbuf + c->glen, p, take);
-            c->glen += take;
-            p += take;
-            len -= take;
-            if ((rc = zpar__zmtp_greeting_check (c->gbuf, c->glen)) < 0) {
-                z->st.refused++;
-                return -1;
-            }
-            if (rc > 0)
-                c->state = ST_HANDSHAKE;
-            continue;
-        }
-        if (!c->in_body) {
-            int rc;
-            if (c->hlen == 0 && len >= ZPAR_ZMTP_HEADER_MAX) {
-                /* the whole header is here: no copy */
-                if ((rc = zpar__zmtp_header_decode (p, len, &c->fflags, &c->fsize)) < 0)
-                    return -1;
-                p += rc;
-                len -= (size_t)rc;
-            } else {
-                c->hbuf[c->hlen++] = *p++;
-                len--;
-                if ((rc = zpar__zmtp_header_decode (c->hbuf, c->hlen, &c->fflags, &c->fsize)) < 0)
-                    return -1;
-                if (rc == 0)
-                    continue;
-            }
-            if (on_header (z, c) < 0)
-                return -1;
-        } else {
-            size_t take = c->fsize - c->fgot < len ? (size_t)(c->fsize - c->fgot) : len;
-            if (c->cmd)
-                memcpy (c->cmd + c->fgot, p, take);
-            else if (c->fmsg)
-                memcpy ((unsigned char *)zmq_msg_data (c->fmsg) + c->fgot, p, take);
-            c->fgot += take;
-            p += take;
-            len -= take;
-        }
-        if (c->in_body && c->fgot == c->fsize && on_frame (z, c) < 0)
-            return -1;
+    if (zpar__zmtp_in_feed (&c->in, p, len) == 0)
+        return 0;
+    switch (zpar__zmtp_in_error (&c->in)) {
+    case ZPAR_ZMTP_IN_REFUSED:
+        z->st.refused++;
+        break;
+    case ZPAR_ZMTP_IN_OVERSIZED:
+        z->st.oversized++;
+        break;
+    default:
+        break;
     }
-    return 0;
+    return -1;
 }
 
 /* Read c, at most READ_BUDGET bytes: 1 when it may have more (stays on the
@@ -525,6 +409,8 @@ static void accept_all (zpar_zrouter_t *z)
             continue;
         }
         c->fd = fd;
+        c->z = z;
+        zpar__zmtp_in_init (&c->in, z->maxmsg, &in_ops, c);
         c->anext = z->all;
         if (z->all)
             z->all->aprev = c;
@@ -667,7 +553,7 @@ int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n)
         *n = m->n;
         m->n = 0;
     }
-    inmsg_free (m);
+    zpar__zmtp_inmsg_free (m);
     return rc;
 }
 
@@ -899,7 +785,7 @@ void zpar__zrouter_destroy (zpar_zrouter_t *z)
     while (z->qhead) {
         inmsg_t *m = z->qhead;
         z->qhead = m->next;
-        inmsg_free (m);
+        zpar__zmtp_inmsg_free (m);
     }
     zpar__idmap_destroy (z->ids);
     free (z->stage);
