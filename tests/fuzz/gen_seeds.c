@@ -10,7 +10,9 @@
  * proto_control, proto_registrar, proto_iopub: see codec.h) and framed
  * behind every monitor tag (proto_monitor), every hub <-> scheduler pipe
  * message (proto_pipe), and CORPUS_DIR/conn/seed-* and CORPUS_DIR/json/seed-*
- * from a connection file written by conn.c.
+ * from a connection file written by conn.c, and CORPUS_DIR/zmtp/seed-* from
+ * ZMTP streams a peer of a zrouter may send (see fuzz_zmtp.c for the
+ * input layout).
  * The sweep corpus is seeded from examples/ and tests/data/ by hand.
  */
 #include "config.h"
@@ -28,6 +30,7 @@
 #include "proto_hb.h"
 #include "proto_monitor.h"
 #include "proto_pipe.h"
+#include "zmtp.h"
 
 static const char *dir;
 
@@ -159,6 +162,175 @@ static void pipe_seed (const char *name, const zpar_pipe_msg_t *pm)
     }
     zpar__frames_close (&f);
     put ("proto_pipe", name, buf, (size_t)(p - buf));
+}
+
+/* ZMTP streams: an owner byte and a cut seed (fuzz_zmtp.c), then what a
+ * peer sends, built with zmtp.c's encoders */
+typedef struct {
+    uint8_t b[4096];
+    size_t n;
+} zs_t;
+
+static void zs_bytes (zs_t *z, const void *p, size_t len)
+{
+    memcpy (z->b + z->n, p, len);
+    z->n += len;
+}
+
+static void zs_start (zs_t *z, uint8_t owner, uint8_t cut)
+{
+    z->n = 0;
+    z->b[z->n++] = owner;
+    z->b[z->n++] = cut;
+    zpar__zmtp_greeting (z->b + z->n);
+    z->n += ZPAR_ZMTP_GREETING_SIZE;
+}
+
+/* a command frame: name, then data */
+static void zs_command (zs_t *z, const char *name, const void *data, size_t len, int flags)
+{
+    uint8_t body[1024];
+    size_t nl = strlen (name);
+    body[0] = (uint8_t)nl;
+    memcpy (body + 1, name, nl);
+    memcpy (body + 1 + nl, data, len);
+    z->n += zpar__zmtp_header_encode (z->b + z->n, ZPAR_ZMTP_COMMAND | flags, 1 + nl + len);
+    zs_bytes (z, body, 1 + nl + len);
+}
+
+static size_t zs_prop (uint8_t *p, const char *name, const char *value)
+{
+    size_t nl = strlen (name), vl = strlen (value);
+    p[0] = (uint8_t)nl;
+    memcpy (p + 1, name, nl);
+    p[1 + nl] = (uint8_t)(vl >> 24);
+    p[2 + nl] = (uint8_t)(vl >> 16);
+    p[3 + nl] = (uint8_t)(vl >> 8);
+    p[4 + nl] = (uint8_t)vl;
+    memcpy (p + 5 + nl, value, vl);
+    return 5 + nl + vl;
+}
+
+/* READY with Socket-Type type and, when id is not NULL, Identity id */
+static void zs_ready (zs_t *z, const char *type, const char *id)
+{
+    uint8_t props[512];
+    size_t n = zs_prop (props, "Socket-Type", type);
+    if (id)
+        n += zs_prop (props + n, "Identity", id);
+    zs_command (z, "READY", props, n, 0);
+}
+
+static void zs_frame (zs_t *z, const void *data, size_t len, int more)
+{
+    z->n += zpar__zmtp_header_encode (z->b + z->n, more ? ZPAR_ZMTP_MORE : 0, len);
+    zs_bytes (z, data, len);
+}
+
+static void zmtp_seeds (void)
+{
+    static const uint8_t ping[] = {0, 100, 'c', 't', 'x'}; /* TTL 10 s, context */
+    uint8_t big[1200];
+    zs_t z;
+
+    for (size_t i = 0; i < sizeof (big); i++)
+        big[i] = (uint8_t)(i * 7 + 3);
+    /* maxmsg 256: DEALER with an identity, a three-frame message */
+    zs_start (&z, 2, 1);
+    zs_ready (&z, "DEALER", "engine-7");
+    zs_frame (&z, "", 0, 1);
+    zs_frame (&z, "task", 4, 1);
+    zs_frame (&z, big, 200, 0);
+    put ("zmtp", "ready-identity", z.b, z.n);
+    /* no identity (one is made), PING, PONG, a one-frame message */
+    zs_start (&z, 2, 2);
+    zs_ready (&z, "REQ", NULL);
+    zs_command (&z, "PING", ping, sizeof (ping), 0);
+    zs_command (&z, "PONG", "ctx", 3, 0);
+    zs_frame (&z, "hello", 5, 0);
+    put ("zmtp", "ping", z.b, z.n);
+    /* a message of more frames than are kept, then one that fits */
+    zs_start (&z, 1, 3);
+    zs_ready (&z, "ROUTER", "r");
+    for (int i = 0; i < 10; i++)
+        zs_frame (&z, big + i, (size_t)i, i < 9);
+    zs_frame (&z, "a", 1, 1);
+    zs_frame (&z, "b", 1, 0);
+    put ("zmtp", "many-frames", z.b, z.n);
+    /* maxmsg 65536: long frames (8-byte sizes), a later command ignored */
+    zs_start (&z, 3, 4);
+    zs_ready (&z, "DEALER", "x");
+    zs_frame (&z, big, 256, 1);
+    zs_frame (&z, big, sizeof (big), 0);
+    zs_command (&z, "SUBSCRIBE", "t", 1, 0);
+    zs_frame (&z, big, 300, 0);
+    put ("zmtp", "long", z.b, z.n);
+    /* maxmsg 16: a frame of 17 bytes after one of 16 */
+    zs_start (&z, 0, 5);
+    zs_ready (&z, "DEALER", NULL);
+    zs_frame (&z, big, 16, 0);
+    zs_frame (&z, big, 17, 0);
+    put ("zmtp", "oversized", z.b, z.n);
+    /* a long header announcing 2^40 bytes */
+    zs_start (&z, 3, 6);
+    zs_ready (&z, "DEALER", NULL);
+    z.n += zpar__zmtp_header_encode (z.b + z.n, 0, (uint64_t)1 << 40);
+    zs_bytes (&z, big, 10);
+    put ("zmtp", "huge", z.b, z.n);
+    /* cut: the greeting, READY, a frame body */
+    zs_start (&z, 2, 7);
+    put ("zmtp", "cut-greeting", z.b, 2 + 30);
+    zs_ready (&z, "DEALER", "abc");
+    put ("zmtp", "cut-ready", z.b, z.n - 5);
+    zs_frame (&z, big, 100, 0);
+    put ("zmtp", "cut-body", z.b, z.n - 40);
+    /* not ZMTP, version 2, mechanism PLAIN */
+    put ("zmtp", "http", "\x02\x00GET / HTTP/1.0\r\n\r\n", 20);
+    zs_start (&z, 2, 8);
+    z.b[2 + 10] = 2;
+    put ("zmtp", "version2", z.b, z.n);
+    zs_start (&z, 2, 8);
+    memcpy (z.b + 2 + 12, "PLAIN", 5);
+    put ("zmtp", "plain", z.b, z.n);
+    /* rules broken after the greeting */
+    zs_start (&z, 2, 9);
+    zs_frame (&z, "early", 5, 0);
+    put ("zmtp", "data-before-ready", z.b, z.n);
+    zs_start (&z, 2, 9);
+    zs_ready (&z, "PUB", NULL);
+    put ("zmtp", "socket-pub", z.b, z.n);
+    zs_start (&z, 2, 9);
+    zs_ready (&z, "DEALER", NULL);
+    zs_ready (&z, "DEALER", NULL);
+    put ("zmtp", "ready-twice", z.b, z.n);
+    zs_start (&z, 2, 10);
+    zs_ready (&z, "DEALER", "id");
+    zs_frame (&z, "a", 1, 1);
+    zs_command (&z, "PING", ping, sizeof (ping), 0);
+    zs_frame (&z, "b", 1, 0);
+    put ("zmtp", "command-in-message", z.b, z.n);
+    zs_start (&z, 2, 10);
+    zs_ready (&z, "DEALER", "id");
+    zs_command (&z, "PING", ping, sizeof (ping), ZPAR_ZMTP_MORE);
+    put ("zmtp", "command-more", z.b, z.n);
+    zs_start (&z, 2, 11);
+    zs_ready (&z, "DEALER", "id");
+    zs_command (&z, "ERROR", "\003bye", 4, 0);
+    put ("zmtp", "error", z.b, z.n);
+    zs_start (&z, 2, 11);
+    zs_ready (&z, "DEALER", "id");
+    zs_bytes (&z, "\x08\x01x", 3); /* a reserved flag bit */
+    put ("zmtp", "reserved-flag", z.b, z.n);
+    /* the owner's send fails (PING), the owner refuses the peer */
+    zs_start (&z, 2 | 4, 12);
+    zs_ready (&z, "DEALER", NULL);
+    zs_command (&z, "PING", ping, sizeof (ping), 0);
+    zs_frame (&z, "after", 5, 0);
+    put ("zmtp", "send-fails", z.b, z.n);
+    zs_start (&z, 2 | 8, 12);
+    zs_ready (&z, "DEALER", "taken");
+    zs_frame (&z, "after", 5, 0);
+    put ("zmtp", "refused", z.b, z.n);
 }
 
 int main (int argc, char **argv)
@@ -425,5 +597,6 @@ int main (int argc, char **argv)
         put ("json", "escapes2.json", j2, strlen (j2));
         put ("json", "empty.json", "{}", 2);
     }
+    zmtp_seeds ();
     return 0;
 }
