@@ -66,18 +66,36 @@ int zpar__sockutil_set_curve (void *ctx, const zpar_curve_keys_t *k)
     return rc;
 }
 
+/* The Curve keys of ctx, or NULL when it has none.  Call with curve_lock
+ * held, and use them before it is released. */
+static const zpar_curve_keys_t *curve_keys_locked (const void *ctx)
+{
+    for (int i = 0; i < CURVE_CTX_MAX; i++)
+        if (curve_ctx[i].ctx == ctx)
+            return &curve_ctx[i].keys;
+    return NULL;
+}
+
 /* Make s a CURVE server when ctx has keys; 0 when it has none. */
 static int curve_setup (void *ctx, void *s, const char *side)
 {
+    const zpar_curve_keys_t *k;
     int rc = 0;
     pthread_mutex_lock (&curve_lock);
-    for (int i = 0; i < CURVE_CTX_MAX; i++)
-        if (curve_ctx[i].ctx == ctx) {
-            rc = zpar__curve_server (s, &curve_ctx[i].keys, side);
-            break;
-        }
+    if ((k = curve_keys_locked (ctx)))
+        rc = zpar__curve_server (s, k, side);
     pthread_mutex_unlock (&curve_lock);
     return rc;
+}
+
+/* 1 when ctx has Curve keys, else 0. */
+static int curve_on (void *ctx)
+{
+    int on;
+    pthread_mutex_lock (&curve_lock);
+    on = curve_keys_locked (ctx) != NULL;
+    pthread_mutex_unlock (&curve_lock);
+    return on;
 }
 
 void *zpar__bind_socket (void *ctx, int type, char *ep, size_t epsize, zpar_error_t *err)
@@ -152,17 +170,6 @@ void *zpar__bind_socket_ex (void *ctx, int type, zpar_net_role_t role, const cha
         return NULL;
     }
     return s;
-}
-
-static int curve_on (void *ctx)
-{
-    int on = 0;
-    pthread_mutex_lock (&curve_lock);
-    for (int i = 0; i < CURVE_CTX_MAX; i++)
-        if (curve_ctx[i].ctx == ctx)
-            on = 1;
-    pthread_mutex_unlock (&curve_lock);
-    return on;
 }
 
 void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *ep, size_t epsize,

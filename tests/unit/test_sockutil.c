@@ -1,6 +1,8 @@
 /* test_sockutil.c - the controller's bound sockets get the network limits
  * of their role (maximum message size, PUB send HWM, IOPub SUB receive
- * HWM), inproc ones none; bad parameters. */
+ * HWM), inproc ones none; a ROUTER is a zrouter unless Curve keys or
+ * ZPAR_TASK_IO=zmq say otherwise, and Curve keys make CURVE servers; bad
+ * parameters. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,8 +11,56 @@
 #include <zmq.h>
 
 #include "conn.h"
+#include "curve.h"
 #include "sockutil.h"
 #include "tap.h"
+#include "zrouter.h"
+
+static int mechanism (void *s)
+{
+    int v = -1;
+    size_t l = sizeof (v);
+    return zmq_getsockopt (s, ZMQ_MECHANISM, &v, &l) == 0 ? v : -1;
+}
+
+/* Curve keys on ctx: its ROUTERs are libzmq CURVE servers; without, zrouters. */
+static void test_curve (void *ctx)
+{
+    zpar_curve_keys_t k;
+    zpar_error_t err;
+    char ep[ZPAR_ADDR_MAX];
+    void *s;
+
+    ok (zpar__sockutil_set_curve (NULL, NULL) < 0 && errno == EINVAL, "set_curve NULL: EINVAL");
+    if (!zpar__curve_available () || zpar__curve_generate (&k, &err) < 0) {
+        diag ("no CURVE in this libzmq: its cases skipped");
+        return;
+    }
+    ok (zpar__sockutil_set_curve (ctx, &k) == 0, "set Curve keys");
+    strcpy (ep, "tcp://127.0.0.1:*");
+    s = zpar__bind_router (ctx, ZPAR_NET_DATA, ZPAR_CURVE_ENGINE, 1, ep, sizeof (ep), &err);
+    ok (s && !zpar__zrouter_of (s) && mechanism (s) == ZMQ_CURVE,
+        "with Curve keys a ROUTER is a libzmq CURVE server");
+    zpar__close_socket (s);
+    strcpy (ep, "tcp://127.0.0.1:*");
+    s = zpar__bind_socket (ctx, ZMQ_PUB, ep, sizeof (ep), &err);
+    ok (s && mechanism (s) == ZMQ_CURVE, "and so is a PUB");
+    zpar__close_socket (s);
+    strcpy (ep, "inproc://test-sockutil-curve");
+    s = zpar__bind_socket (ctx, ZMQ_PAIR, ep, sizeof (ep), &err);
+    ok (s && mechanism (s) == ZMQ_NULL, "but not an inproc socket");
+    zpar__close_socket (s);
+
+    ok (zpar__sockutil_set_curve (ctx, NULL) == 0, "Curve keys forgotten");
+    strcpy (ep, "tcp://127.0.0.1:*");
+    s = zpar__bind_router (ctx, ZPAR_NET_DATA, ZPAR_CURVE_ENGINE, 1, ep, sizeof (ep), &err);
+    ok (s && zpar__zrouter_of (s), "without them a ROUTER is a zrouter again");
+    zpar__close_socket (s);
+    strcpy (ep, "tcp://127.0.0.1:*");
+    s = zpar__bind_socket (ctx, ZMQ_PUB, ep, sizeof (ep), &err);
+    ok (s && mechanism (s) == ZMQ_NULL, "and a PUB is not a CURVE server");
+    zpar__close_socket (s);
+}
 
 static int64_t maxmsg (void *s)
 {
@@ -85,6 +135,8 @@ int main (void)
     }
     zpar__close_socket (NULL);
     ok (1, "close NULL is a no-op");
+    unsetenv ("ZPAR_TASK_IO");
+    test_curve (ctx);
     zmq_ctx_term (ctx);
     return done_testing ();
 }
