@@ -22,7 +22,6 @@
 #include "registrar.h"
 #include "sockutil.h"
 #include "zpar.h"
-#include "zrouter.h"
 
 #define FLUSH_MS        50
 #define MONITOR_LAZY_MS 20
@@ -314,16 +313,19 @@ static void on_monitor_lazy (zpar_reactor_t *r, zpar_watcher_t *w, int revents, 
     (void)r, (void)revents;
 }
 
+static void registrar_drain (void *arg)
+{
+    zpar_hub_t *h = arg;
+    monitor_pending (h);
+    (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
+}
+
 static void on_registrar (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hub_t *h = arg;
     /* a registrar zpar reads and writes itself (zrouter.h): its I/O first,
      * and what the drain left keeps its descriptor readable */
-    zpar_zrouter_t *z = zpar__zrouter_of (h->registrar);
-    (void)zpar__zrouter_io (z);
-    monitor_pending (h);
-    (void)zpar__registrar_recv (h, h->request, DRAIN_MAX);
-    zpar__zrouter_done (z);
+    (void)zpar__sock_turn (h->registrar, registrar_drain, h, ZPAR_TURN_DONE_AFTER);
     (void)r, (void)w, (void)revents;
 }
 

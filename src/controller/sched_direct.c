@@ -22,7 +22,6 @@
 #include "sockutil.h"
 #include "wire.h"
 #include "zpar.h"
-#include "zrouter.h"
 
 #define DRAIN_MAX 2048
 /* A message for a registered engine whose connection is not up yet (it
@@ -305,13 +304,10 @@ static void retry_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *a
         zpar__watcher_stop (d->w_retry);
 }
 
-static void client_drain (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+static void client_drain (void *arg)
 {
     zpar_sched_direct_t *d = arg;
     int piped = 0;
-    (void)r;
-    (void)w;
-    (void)revents;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
         zpar_hdr_t h;
@@ -363,13 +359,10 @@ static void client_drain (zpar_reactor_t *r, zpar_watcher_t *w, int revents, voi
     (void)zpar__monitor_flush (d->monitor); /* this drain's records: one message */
 }
 
-static void engine_drain (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+static void engine_drain (void *arg)
 {
     zpar_sched_direct_t *d = arg;
     int piped = 0;
-    (void)r;
-    (void)w;
-    (void)revents;
     for (int k = 0; k < DRAIN_MAX; k++) {
         zpar_frames_t f;
         zpar_hdr_t h;
@@ -469,26 +462,21 @@ static void *direct_thread (void *arg)
     return NULL;
 }
 
-/* A turn of sock: when zpar reads and writes it itself (zrouter.h), its
- * I/O first, then the drain, then what the drain left keeps its
- * descriptor readable. */
-static void sock_turn (void *sock, zpar_watcher_f drain, zpar_reactor_t *r, zpar_watcher_t *w,
-                       int revents, void *arg)
-{
-    zpar_zrouter_t *z = zpar__zrouter_of (sock);
-    (void)zpar__zrouter_io (z);
-    drain (r, w, revents, arg);
-    zpar__zrouter_done (z);
-}
-
+/* A turn of a socket (sockutil.h): when zpar reads and writes it itself
+ * (zrouter.h), its I/O first, then the drain, then what the drain left
+ * keeps its descriptor readable. */
 static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    sock_turn (((zpar_sched_direct_t *)arg)->client, client_drain, r, w, revents, arg);
+    (void)zpar__sock_turn (((zpar_sched_direct_t *)arg)->client, client_drain, arg,
+                           ZPAR_TURN_DONE_AFTER);
+    (void)r, (void)w, (void)revents;
 }
 
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
-    sock_turn (((zpar_sched_direct_t *)arg)->engine, engine_drain, r, w, revents, arg);
+    (void)zpar__sock_turn (((zpar_sched_direct_t *)arg)->engine, engine_drain, arg,
+                           ZPAR_TURN_DONE_AFTER);
+    (void)r, (void)w, (void)revents;
 }
 
 zpar_sched_direct_t *zpar__sched_direct_start (void *ctx, zpar_sched_direct_kind_t kind,

@@ -552,22 +552,9 @@ static void drain (zpar_sched_lb_io_t *io, void *sock, const char *side, int del
     zpar__lbio_clients_flush (io);
 }
 
-/* A socket's I/O, when zpar does it (zrouter.h): accept, read, write. */
-static void sock_io (zpar_sched_lb_io_t *io, void *sock)
-{
-    zpar_zrouter_t *z = zpar__zrouter_of (sock);
-    if (z && zpar__zrouter_io (z) < 0)
-        zpar__warn ("task scheduler: %s socket: %s", sock == io->client ? "client" : "engine",
-                    strerror (errno));
-}
-
-static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+static void client_drain (void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
-    (void)r;
-    (void)w;
-    (void)revents;
-    sock_io (io, io->client);
     drain (io, io->client, "client", 1, client_handlers[io->pure], "not a task or abort request");
 }
 
@@ -581,14 +568,38 @@ void zpar__lbio_engine_drain (zpar_sched_lb_io_t *io)
     drain (io, io->engine, "engine", io->pure ? 1 : 2, engine_handlers[io->pure], "not a result");
 }
 
+static void engine_drain (void *arg)
+{
+    zpar__lbio_engine_drain (arg);
+}
+
+/* A turn of sock (sockutil.h): its I/O when zpar does it (zrouter.h), then
+ * its drain.  The drain calls zpar__zrouter_done itself: the hub pipe runs
+ * the engine drain without I/O too (sched_lb_pipe.c).  A failed I/O is
+ * logged after the drain, which took what earlier turns queued. */
+static void sock_turn (zpar_sched_lb_io_t *io, void *sock, zpar_sock_drain_f drain_f)
+{
+    if (zpar__sock_turn (sock, drain_f, io, ZPAR_TURN_DONE_IN_DRAIN) < 0)
+        zpar__warn ("task scheduler: %s socket: %s", sock == io->client ? "client" : "engine",
+                    strerror (errno));
+}
+
+static void client_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_sched_lb_io_t *io = arg;
+    (void)r;
+    (void)w;
+    (void)revents;
+    sock_turn (io, io->client, client_drain);
+}
+
 static void engine_cb (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_sched_lb_io_t *io = arg;
     (void)r;
     (void)w;
     (void)revents;
-    sock_io (io, io->engine);
-    zpar__lbio_engine_drain (io);
+    sock_turn (io, io->engine, engine_drain);
 }
 
 /* ------------------------------------------------------------ lifecycle */

@@ -204,6 +204,17 @@ void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int 
     return s;
 }
 
+int zpar__sock_turn (void *sock, zpar_sock_drain_f drain, void *arg, zpar_turn_done_t done)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    int rc = zpar__zrouter_io (z), e = errno; /* z NULL: 0 */
+    drain (arg);
+    if (done == ZPAR_TURN_DONE_AFTER)
+        zpar__zrouter_done (z);
+    errno = e;
+    return rc;
+}
+
 zpar_watcher_t *zpar__sock_watcher_create (zpar_reactor_t *r, void *sock, zpar_watcher_f cb,
                                            void *arg)
 {

@@ -56,9 +56,33 @@ void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int 
                          size_t epsize, zpar_error_t *err);
 
 /* A reactor watcher for input on sock, a libzmq socket or a zrouter (a
- * zrouter's callback must call zpar__zrouter_io before it reads). */
+ * zrouter's callback must call zpar__zrouter_io before it reads, and
+ * zpar__zrouter_done after: zpar__sock_turn does both). */
 zpar_watcher_t *zpar__sock_watcher_create (zpar_reactor_t *r, void *sock, zpar_watcher_f cb,
                                            void *arg);
+
+/* Who calls zpar__zrouter_done in a turn (zpar__sock_turn). */
+typedef enum {
+    ZPAR_TURN_DONE_AFTER,    /* zpar__sock_turn, after the drain */
+    ZPAR_TURN_DONE_IN_DRAIN, /* the drain itself (a drain that also runs
+                              * without a turn, and may return early) */
+} zpar_turn_done_t;
+
+/* Receives what waits on a socket, for zpar__sock_turn. */
+typedef void (*zpar_sock_drain_f) (void *arg);
+
+/* One turn of sock, a libzmq socket or a zrouter, from the callback of its
+ * watcher (zpar__sock_watcher_create) on sock's own thread: when sock is a
+ * zrouter, its I/O (zpar__zrouter_io) first; then drain (arg), which
+ * receives what it takes for now (zpar__frames_recv); then, with
+ * ZPAR_TURN_DONE_AFTER, zpar__zrouter_done, so that what the drain left
+ * keeps the descriptor readable.  With ZPAR_TURN_DONE_IN_DRAIN the drain
+ * calls zpar__zrouter_done (zpar__zrouter_of (sock)) itself, or leaves the
+ * messages for a later drain that does.  A libzmq socket: drain (arg)
+ * only.  0; -1 with errno (zpar__zrouter_io's: epoll failed) when the I/O
+ * failed, after the drain (and the done) ran all the same: what an earlier
+ * turn queued is still received. */
+int zpar__sock_turn (void *sock, zpar_sock_drain_f drain, void *arg, zpar_turn_done_t done);
 
 /* Close with linger 0 (a zrouter: destroyed), NULL-safe. */
 void zpar__close_socket (void *sock);

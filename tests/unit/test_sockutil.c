@@ -1,26 +1,187 @@
 /* test_sockutil.c - the controller's bound sockets get the network limits
  * of their role (maximum message size, PUB send HWM, IOPub SUB receive
  * HWM), inproc ones none; a ROUTER is a zrouter unless Curve keys or
- * ZPAR_TASK_IO=zmq say otherwise, and Curve keys make CURVE servers; bad
- * parameters. */
+ * ZPAR_TASK_IO=zmq say otherwise, and Curve keys make CURVE servers; a
+ * socket's turn (zpar__sock_turn) does a zrouter's I/O before the drain
+ * and its done after, or leaves the done to the drain; bad parameters. */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "conn.h"
 #include "curve.h"
 #include "sockutil.h"
 #include "tap.h"
+#include "wire.h"
 #include "zrouter.h"
+
+#define WAIT_MS 5000
+
+static int64_t now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int left_ms (int64_t deadline)
+{
+    int64_t l = deadline - now_ms ();
+    return l > 0 ? (int)l : 0;
+}
+
+/* 1 when sock (a libzmq socket or a zrouter) has input within ms. */
+static int readable (void *sock, int ms)
+{
+    zpar_zrouter_t *z = zpar__zrouter_of (sock);
+    zmq_pollitem_t it = {z ? NULL : sock, z ? zpar__zrouter_fd (z) : 0, ZMQ_POLLIN, 0};
+    return zmq_poll (&it, 1, ms) == 1;
+}
+
+/* A drain for zpar__sock_turn that takes up to take messages (-1: all)
+ * and notes what waited in the zrouter's queue when it started. */
+typedef struct {
+    void *sock;
+    int take;
+    int calls;
+    int got;
+    uint64_t queued_at_start;
+} drain_t;
+
+static void drain (void *arg)
+{
+    drain_t *d = arg;
+    zpar_zrouter_t *z = zpar__zrouter_of (d->sock);
+    d->calls++;
+    d->queued_at_start = 0;
+    if (z) {
+        zpar_zrouter_stats_t st;
+        zpar__zrouter_stats (z, &st);
+        d->queued_at_start = st.queued;
+    }
+    for (int i = 0; d->take < 0 || i < d->take; i++) {
+        zpar_frames_t f;
+        if (zpar__frames_recv (d->sock, &f, ZMQ_DONTWAIT) < 0)
+            break;
+        zpar__frames_close (&f);
+        d->got++;
+    }
+}
+
+/* Turn sock (done after the drain) until the drain has got n messages in
+ * all, within WAIT_MS. */
+static void turn_until (drain_t *d, int n)
+{
+    int64_t deadline = now_ms () + WAIT_MS;
+    while (d->got < n && now_ms () < deadline) {
+        (void)readable (d->sock, left_ms (deadline));
+        (void)zpar__sock_turn (d->sock, drain, d, ZPAR_TURN_DONE_AFTER);
+    }
+}
+
+static void *dealer (void *ctx, const char *ep)
+{
+    int zero = 0;
+    void *d = zmq_socket (ctx, ZMQ_DEALER);
+    if (d) {
+        zmq_setsockopt (d, ZMQ_LINGER, &zero, sizeof (zero));
+        if (zmq_connect (d, ep) < 0) {
+            zmq_close (d);
+            d = NULL;
+        }
+    }
+    return d;
+}
 
 static int mechanism (void *s)
 {
     int v = -1;
     size_t l = sizeof (v);
     return zmq_getsockopt (s, ZMQ_MECHANISM, &v, &l) == 0 ? v : -1;
+}
+
+/* zpar__sock_turn on a zrouter: the I/O, the drain, the done (or not). */
+static void test_turn_zrouter (void *ctx)
+{
+    char ep[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*";
+    zpar_error_t err;
+    void *s = zpar__bind_router (ctx, ZPAR_NET_DATA, ZPAR_CURVE_ANY, 0, ep, sizeof (ep), &err);
+    zpar_zrouter_t *z = zpar__zrouter_of (s);
+    void *p = dealer (ctx, ep);
+    drain_t d = {.sock = s, .take = -1};
+    int64_t deadline;
+    int rc;
+
+    ok (z != NULL, "a ROUTER without Curve keys is a zrouter (%s)", s ? ep : err.text);
+    if (!z || !p) {
+        zpar__close_socket (s);
+        if (p)
+            zmq_close (p);
+        return;
+    }
+    (void)zmq_send (p, "one", 3, 0);
+    turn_until (&d, 1);
+    ok (d.got == 1 && d.queued_at_start == 1,
+        "a turn does the zrouter's I/O before the drain (got %d, %llu queued at its start)", d.got,
+        (unsigned long long)d.queued_at_start);
+    ok (!readable (s, 0), "all taken: the descriptor is quiet after the turn");
+
+    /* the drain takes nothing: zpar__zrouter_done after it signals what waits */
+    (void)zmq_send (p, "two", 3, 0);
+    (void)zmq_send (p, "three", 5, 0);
+    d.take = 0;
+    deadline = now_ms () + WAIT_MS;
+    do {
+        (void)readable (s, left_ms (deadline));
+        (void)zpar__sock_turn (s, drain, &d, ZPAR_TURN_DONE_AFTER);
+    } while (d.queued_at_start < 2 && now_ms () < deadline);
+    ok (d.queued_at_start == 2 && readable (s, 0),
+        "ZPAR_TURN_DONE_AFTER: what the drain left keeps the descriptor readable (%llu)",
+        (unsigned long long)d.queued_at_start);
+
+    /* the drain takes both and, as told, leaves the done to itself: the
+     * turn does not call it, so the descriptor still says "waiting" */
+    d.take = -1;
+    d.got = 0;
+    rc = zpar__sock_turn (s, drain, &d, ZPAR_TURN_DONE_IN_DRAIN);
+    ok (rc == 0 && d.got == 2 && readable (s, 0),
+        "ZPAR_TURN_DONE_IN_DRAIN: the turn leaves zpar__zrouter_done to the drain (got %d)", d.got);
+    zpar__zrouter_done (z);
+    ok (!readable (s, 0), "the drain's own done quiets it");
+
+    zmq_close (p);
+    zpar__close_socket (s);
+}
+
+/* zpar__sock_turn on a libzmq ROUTER: the drain only. */
+static void test_turn_zmq (void *ctx)
+{
+    char ep[ZPAR_ADDR_MAX] = "tcp://127.0.0.1:*";
+    zpar_error_t err;
+    void *s, *p;
+    drain_t d = {.take = -1};
+
+    setenv ("ZPAR_TASK_IO", "zmq", 1);
+    s = zpar__bind_router (ctx, ZPAR_NET_DATA, ZPAR_CURVE_ANY, 0, ep, sizeof (ep), &err);
+    unsetenv ("ZPAR_TASK_IO");
+    ok (s && !zpar__zrouter_of (s), "ZPAR_TASK_IO=zmq: a libzmq ROUTER (%s)", s ? ep : err.text);
+    if (!s)
+        return;
+    d.sock = s;
+    if ((p = dealer (ctx, ep))) {
+        (void)zmq_send (p, "one", 3, 0);
+        turn_until (&d, 1);
+        zmq_close (p);
+    }
+    ok (d.got == 1, "a turn of a libzmq socket runs the drain (got %d in %d calls)", d.got,
+        d.calls);
+    zpar__close_socket (s);
 }
 
 /* Curve keys on ctx: its ROUTERs are libzmq CURVE servers; without, zrouters. */
@@ -136,6 +297,8 @@ int main (void)
     zpar__close_socket (NULL);
     ok (1, "close NULL is a no-op");
     unsetenv ("ZPAR_TASK_IO");
+    test_turn_zrouter (ctx);
+    test_turn_zmq (ctx);
     test_curve (ctx);
     zmq_ctx_term (ctx);
     return done_testing ();
