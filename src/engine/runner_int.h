@@ -113,6 +113,14 @@ void zpar__runner_set_no_pidfd (zpar_runner_t *r, int on);
 
 /* runner_cmd.c */
 int zpar__runner_start_command (zpar_runner_t *r, const zpar_run_spec_t *spec);
+/* How command children are made from now on: "clone3" (clone3 with
+ * CLONE_CLEAR_SIGHAND, x86-64), "clone" (clone, the child asks every
+ * signal's disposition; also after clone3 was refused once, or with
+ * ZPAR_SPAWN_CLONE3=0 in the environment) or "fork" (AddressSanitizer
+ * builds). */
+const char *zpar__runner_spawn_how (void);
+/* For the unit test: 0 = the plain clone from now on, 1 = clone3 again. */
+void zpar__runner_set_spawn_clone3 (int on);
 /* environ without the entries drop (may be NULL) says 1 for, with the
  * additions (overriding the same names).  *envp is environ itself when
  * nothing is dropped or added, else an array to free (its strings are

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,6 +487,85 @@ static void test_signals (const char *lib)
     }
 }
 
+static void on_usr2 (int sig)
+{
+    (void)sig;
+}
+
+/* The hexadecimal mask after "NAME:\t" in a /proc status text. */
+static int status_mask (const zpar_runbuf_t *b, const char *name, unsigned long long *mask)
+{
+    char text[1024], *p;
+    size_t n = b->len < sizeof (text) - 1 ? b->len : sizeof (text) - 1;
+    memcpy (text, b->data, n);
+    text[n] = '\0';
+    if (!(p = strstr (text, name)) || !(p = strchr (p, '\t')))
+        return -1;
+    *mask = strtoull (p + 1, NULL, 16);
+    return 0;
+}
+
+#define SIGBIT(s) (1ULL << ((s)-1))
+
+/* What a command starts with, whichever way the child is made: the empty
+ * mask, SIGINT and SIGPIPE back to default although the engine ignores
+ * them, and a signal outside that list that the engine ignores still
+ * ignored (as posix_spawn leaves it).  (Handlers never survive the exec;
+ * what the child resets them for is the moment before it, with SIGUSR2's
+ * installed here.) */
+static void test_dispositions (void)
+{
+    struct sigaction sa, old_usr2, old_int, old_pipe, old_ttou;
+    const char *how = zpar__runner_spawn_how ();
+    struct utsname u;
+    int major = 0, minor = 0;
+
+    memset (&sa, 0, sizeof (sa));
+    sigemptyset (&sa.sa_mask);
+    sa.sa_handler = on_usr2;
+    sigaction (SIGUSR2, &sa, &old_usr2);
+    sa.sa_handler = SIG_IGN;
+    sigaction (SIGINT, &sa, &old_int);
+    sigaction (SIGPIPE, &sa, &old_pipe);
+    sigaction (SIGTTOU, &sa, &old_ttou);
+#if defined(__x86_64__)
+    /* clone3 with CLONE_CLEAR_SIGHAND is Linux 5.5 */
+    if (uname (&u) == 0 && sscanf (u.release, "%d.%d", &major, &minor) == 2 &&
+        (major > 5 || (major == 5 && minor >= 5)))
+        is_str (how, "clone3", "x86-64 on Linux %d.%d: command children made by clone3", major,
+                minor);
+#else
+    (void)u;
+    (void)major;
+    (void)minor;
+#endif
+    for (int pass = 0; pass < 2; pass++) {
+        char *argv[] = {"cat", "/proc/self/status", NULL};
+        zpar_run_spec_t s = cmd (argv);
+        const zpar_run_result_t *res;
+        unsigned long long blk = 1, ign = 0, cgt = 1;
+
+        how = zpar__runner_spawn_how ();
+        res = run (&s, 10);
+        ok (res && res->status == ZPAR_STATUS_OK && status_mask (&res->out, "SigBlk", &blk) == 0 &&
+                status_mask (&res->out, "SigIgn", &ign) == 0 &&
+                status_mask (&res->out, "SigCgt", &cgt) == 0,
+            "%s: the command's signal masks read", how);
+        is_int ((long long)blk, 0, "%s: empty signal mask", how);
+        ok (!(ign & SIGBIT (SIGINT)) && !(ign & SIGBIT (SIGPIPE)),
+            "%s: SIGINT and SIGPIPE back to default (ignored in the engine)", how);
+        ok (ign & SIGBIT (SIGTTOU), "%s: SIGTTOU, ignored in the engine, still ignored", how);
+        diag ("  SigBlk %llx SigIgn %llx SigCgt %llx", blk, ign, cgt);
+        zpar__runner_set_spawn_clone3 (0);
+    }
+    ok (strcmp (zpar__runner_spawn_how (), "clone3") != 0, "the plain way can be chosen");
+    zpar__runner_set_spawn_clone3 (1);
+    sigaction (SIGUSR2, &old_usr2, NULL);
+    sigaction (SIGINT, &old_int, NULL);
+    sigaction (SIGPIPE, &old_pipe, NULL);
+    sigaction (SIGTTOU, &old_ttou, NULL);
+}
+
 /* Two runners in one process: each sees its own child's exit. */
 static void test_two_runners (void)
 {
@@ -724,6 +804,7 @@ int main (void)
         diag ("no ZPAR_TESTFN: function tasks skipped");
     test_control ();
     test_signals (lib);
+    test_dispositions ();
     test_two_runners ();
     test_nice ();
     test_no_pidfd ();
