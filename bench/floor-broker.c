@@ -29,8 +29,22 @@
  *         libzmq client and worker: what relaying costs without libzmq's I/O
  *         thread.  The same output; -b zmq (the default) is the broker above.
  *
+ *   cmds  with -c N (instead of the phases above): two workers, each
+ *         spawning /bin/true (posix_spawn, waitpid) for every message it
+ *         gets before echoing it, and N messages pipelined through the
+ *         broker, up to 8 in flight (4 per worker, the depth of zpar's
+ *         prefetch): the command floor of a dispatcher, a client, a relay
+ *         and two workers on these cores with no per-task work but the
+ *         relaying ("floor_cmds_per_s"; the CPU per command of the
+ *         broker, of each worker's loop and of the client, and of the
+ *         commands themselves: "floor_cmds_broker_cpu_us",
+ *         "floor_cmds_worker_cpu_us" (both workers), "floor_cmds_client_cpu_us",
+ *         "floor_cmds_cmd_cpu_us").
+ *
  * Every payload carries a counter and every reply is checked against the
- * message sent; a mismatch (or a lost reply) ends the run with status 1.
+ * message sent; a mismatch (or a lost reply) ends the run with status 1
+ * (with -c the replies of the two workers may come in either order: their
+ * count is checked).
  *
  * usage: floor-broker [-r ROUNDTRIPS] [-t MESSAGES] [-s PAYLOAD_BYTES] [-p BASEPORT]
  *                     [-R RATE [-n N]] [-b zmq|own]
@@ -50,7 +64,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -728,6 +744,149 @@ static void proc_usage (pid_t pid, double *cpu_ns, double *switches)
 
 /* Payloads carry a counter (the first 8 bytes, or fewer when the payload
  * is shorter) over a fixed pattern: stamp message number n into p. */
+extern char **environ;
+
+/* The command worker: /bin/true for each message, then the echo.  Its
+ * own CPU and its children's go to the parent through the pipe fd when
+ * it is told to stop (SIGTERM ends the loop through a blocked recv). */
+static volatile sig_atomic_t stop_cmd_worker;
+
+static void on_stop (int sig)
+{
+    (void)sig;
+    stop_cmd_worker = 1;
+}
+
+static void cmd_worker (int port, int fd)
+{
+    void *ctx = zmq_ctx_new ();
+    void *s = mksock (ctx, ZMQ_DEALER);
+    char a[64], *args[] = {"/bin/true", NULL};
+    struct sigaction sa;
+    struct rusage self, kids;
+    double v[2];
+
+    memset (&sa, 0, sizeof (sa));
+    sa.sa_handler = on_stop;
+    sigaction (SIGTERM, &sa, NULL);
+    snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", port);
+    if (zmq_connect (s, a) < 0)
+        die ("connect worker");
+    while (!stop_cmd_worker) {
+        zmq_msg_t m[8];
+        int n = 0, more = 1, st;
+        pid_t pid;
+        while (more && n < 8) {
+            zmq_msg_init (&m[n]);
+            if (zmq_msg_recv (&m[n], s, 0) < 0)
+                goto out;
+            more = zmq_msg_more (&m[n]);
+            n++;
+        }
+        if (posix_spawn (&pid, args[0], NULL, NULL, args, environ) != 0 ||
+            waitpid (pid, &st, 0) != pid)
+            die ("spawn /bin/true");
+        for (int i = 0; i < n; i++)
+            if (zmq_msg_send (&m[i], s, i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+                goto out;
+    }
+out:
+    getrusage (RUSAGE_SELF, &self);
+    getrusage (RUSAGE_CHILDREN, &kids);
+    v[0] = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1e6 + self.ru_utime.tv_usec +
+           self.ru_stime.tv_usec;
+    v[1] = (kids.ru_utime.tv_sec + kids.ru_stime.tv_sec) * 1e6 + kids.ru_utime.tv_usec +
+           kids.ru_stime.tv_usec;
+    (void)!write (fd, v, sizeof (v));
+    _exit (0);
+}
+
+static double self_cpu_us (void)
+{
+    struct rusage u;
+    getrusage (RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
+
+/* -c N: N messages through the broker to two command workers, 8 in
+ * flight; prints the floor_cmds_* lines. */
+static int cmds_phase (pid_t pb, int back_port, void *s, long n)
+{
+    int wfd[2][2], size = 16;
+    pid_t pw[2];
+    char payload[16], buf[32];
+    long sent = 0, got = 0;
+    double t0, t, bc0, bs0, bc1, bs1, cc0, cc1, wv[2][2] = {{0, 0}, {0, 0}};
+
+    memset (payload, 'c', sizeof (payload));
+    for (int w = 0; w < 2; w++) {
+        if (pipe (wfd[w]) < 0)
+            die ("pipe");
+        if ((pw[w] = fork ()) == 0) {
+            prctl (PR_SET_PDEATHSIG, SIGKILL);
+            close (wfd[w][0]);
+            cmd_worker (back_port, wfd[w][1]);
+        }
+        close (wfd[w][1]);
+    }
+    /* both workers connected: the broker's DEALER deals to whoever is
+     * connected, so wait until a burst of 8 came back from both */
+    {
+        int rcvto = 10000, both = 0;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &rcvto, sizeof (rcvto));
+        for (int round = 0; round < 50 && !both; round++) {
+            usleep (20000);
+            for (int i = 0; i < 8; i++)
+                zmq_send (s, payload, size, 0);
+            for (int i = 0; i < 8; i++)
+                if (zmq_recv (s, buf, sizeof (buf), 0) < 0) {
+                    fprintf (stderr, "floor-broker: no command echo within 10 s\n");
+                    return 1;
+                }
+            both = round >= 5;
+        }
+    }
+    proc_usage (pb, &bc0, &bs0);
+    cc0 = self_cpu_us ();
+    t0 = now ();
+    while (got < n) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        int k;
+        while (sent < n && sent - got < 8) {
+            if (zmq_send (s, payload, size, ZMQ_DONTWAIT) < 0)
+                break;
+            sent++;
+        }
+        if (zmq_poll (&it, 1, 10000) <= 0)
+            die ("commands: no reply within 10 s");
+        while ((k = zmq_recv (s, buf, sizeof (buf), ZMQ_DONTWAIT)) >= 0) {
+            if (k != size || memcmp (buf, payload, size) != 0) {
+                fprintf (stderr, "floor-broker: a command's reply is not its message\n");
+                exit (1);
+            }
+            got++;
+        }
+    }
+    t = now () - t0;
+    cc1 = self_cpu_us ();
+    proc_usage (pb, &bc1, &bs1);
+    for (int w = 0; w < 2; w++) {
+        kill (pw[w], SIGTERM);
+        if (read (wfd[w][0], wv[w], sizeof (wv[w])) != sizeof (wv[w]))
+            fprintf (stderr, "floor-broker: worker %d gave no CPU figures\n", w);
+        waitpid (pw[w], NULL, 0);
+        close (wfd[w][0]);
+    }
+    printf ("floor_cmds_per_s %.0f\n", n / t);
+    printf ("floor_cmds_broker_cpu_us %.1f\n", (bc1 - bc0) / 1e3 / n);
+    printf ("floor_cmds_broker_switches %.2f\n", (bs1 - bs0) / n);
+    printf ("floor_cmds_client_cpu_us %.1f\n", (cc1 - cc0) / n);
+    /* the workers' whole lives, warm-up included: a few hundred more of n */
+    printf ("floor_cmds_worker_cpu_us %.1f\n", (wv[0][0] + wv[1][0]) / n);
+    printf ("floor_cmds_cmd_cpu_us %.1f\n", (wv[0][1] + wv[1][1]) / n);
+    return 0;
+}
+
 static void stamp (char *p, int size, uint64_t n)
 {
     memcpy (p, &n, size < 8 ? (size_t)size : 8);
@@ -755,7 +914,7 @@ static int cmp_d (const void *a, const void *b)
 
 int main (int argc, char **argv)
 {
-    long rtts = 20000, msgs = 200000, paced = 2000;
+    long rtts = 20000, msgs = 200000, paced = 2000, cmds = 0;
     double rate = 0, bc0, bs0, bc1, bs1, wc0, ws0, wc1, ws1;
     int size = 64, port = 0, opt, pfd[2], ports[2], own = 0, n;
     pid_t pb, pw;
@@ -765,7 +924,7 @@ int main (int argc, char **argv)
     long i, sent, got;
     uint64_t seq_sent = 0, seq_got = 0; /* messages sent, replies checked */
 
-    while ((opt = getopt (argc, argv, "r:t:s:p:R:n:b:")) != -1) {
+    while ((opt = getopt (argc, argv, "r:t:s:p:R:n:b:c:")) != -1) {
         switch (opt) {
         case 'b':
             if (strcmp (optarg, "own") == 0)
@@ -793,14 +952,17 @@ int main (int argc, char **argv)
         case 'n':
             paced = atol (optarg);
             break;
+        case 'c':
+            cmds = atol (optarg);
+            break;
         default:
             fprintf (stderr,
                      "usage: floor-broker [-r N] [-t N] [-s BYTES] [-p PORT] [-R RATE [-n N]] "
-                     "[-b zmq|own]\n");
+                     "[-b zmq|own] [-c COMMANDS]\n");
             return 2;
         }
     }
-    if (rtts < 1 || msgs < 1 || size < 1 || size > 1000000 || rate < 0 || paced < 1)
+    if (rtts < 1 || msgs < 1 || size < 1 || size > 1000000 || rate < 0 || paced < 1 || cmds < 0)
         return 2;
     if (port < 0)
         port = 0;
@@ -826,6 +988,20 @@ int main (int argc, char **argv)
         return 1;
     }
     close (pfd[0]);
+    if (cmds > 0) {
+        int rc;
+        ctx = zmq_ctx_new ();
+        s = mksock (ctx, ZMQ_DEALER);
+        snprintf (a, sizeof (a), "tcp://127.0.0.1:%d", ports[0]);
+        if (zmq_connect (s, a) < 0)
+            die ("connect client");
+        rc = cmds_phase (pb, ports[1], s, cmds);
+        kill (pb, SIGTERM);
+        waitpid (pb, NULL, 0);
+        zmq_close (s);
+        zmq_ctx_term (ctx);
+        return rc;
+    }
     if ((pw = fork ()) == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         worker (ports[1]);

@@ -281,6 +281,12 @@ floors() { # -> floor-broker.out, spawn1.out, spawn2.out in $D
         -R "$RATE" -n "$CMD_N" >"$D/floor-own.out" || fail "floor-broker -b own"
     put own_rate_cpu_us "$(get "$D/floor-own.out" floor_rate_broker_cpu_us)"
     put own_rate_cs "$(get "$D/floor-own.out" floor_rate_broker_switches)"
+    # the command floor of a dispatcher: the same relay, two workers that
+    # spawn /bin/true for every message, no per-task work but relaying
+    say "rep $REP: floor: $CMD_N x /bin/true through a bare relay to two spawning workers"
+    timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-broker" -b own -c "$CMD_N" >"$D/floor-cmds.out" ||
+        fail "floor-broker -b own -c"
+    put relay_cmds_per_s "$(get "$D/floor-cmds.out" floor_cmds_per_s)"
     say "rep $REP: floor: posix_spawn /bin/true x $SPAWN_N, one at a time, then two at a time"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" "$SPAWN_N" >"$D/spawn1.out" || fail "floor-spawn"
     timeout "$ZPAR_BENCH_TIMEOUT" "$B/floor-spawn" -j 2 "$SPAWN_N" >"$D/spawn2.out" || fail "floor-spawn -j 2"
