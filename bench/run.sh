@@ -402,6 +402,34 @@ zpar_phases() {
     return 0
 }
 
+# The command-line tools a sweep of commands is often run with, on the
+# same /bin/true x CMD_N, two at a time: GNU parallel (scripts/bench-deps.sh
+# installs it) and xargs -P 2 (findutils).  rate NAME CMD...: tasks/s of CMD
+# reading the numbers 1..CMD_N on its input.
+cmd_peers() {
+    local t0 t1
+    if command -v parallel >/dev/null 2>&1; then
+        say "rep $REP: peer: GNU parallel -j 2 /bin/true x $CMD_N"
+        t0=$(date +%s%N)
+        if seq "$CMD_N" | timeout "$ZPAR_BENCH_TIMEOUT" parallel -j 2 /bin/true >/dev/null 2>&1; then
+            t1=$(date +%s%N)
+            put gnup_cmd_per_s "$(awk -v n="$CMD_N" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')"
+        else
+            say "peer GNU parallel failed (rep $REP)"
+        fi
+    else
+        say "peer GNU parallel: not installed (scripts/bench-deps.sh as root)"
+    fi
+    say "rep $REP: peer: xargs -P 2 -n 1 /bin/true x $CMD_N"
+    t0=$(date +%s%N)
+    if seq "$CMD_N" | timeout "$ZPAR_BENCH_TIMEOUT" xargs -P 2 -n 1 /bin/true; then
+        t1=$(date +%s%N)
+        put xargs_cmd_per_s "$(awk -v n="$CMD_N" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')"
+    else
+        say "peer xargs failed (rep $REP)"
+    fi
+}
+
 peers() {
     local p mod
     for p in ipp dask; do
@@ -487,6 +515,7 @@ for REP in $(seq 1 "$REPS"); do
     floors
     zpar_phases
     [ "$PEERS" = 1 ] && peers
+    [ "$PEERS" = 1 ] && cmd_peers
 done
 REP=0
 [ $MANY = 1 ] && many
