@@ -208,8 +208,17 @@ ZPAR_API int zpar_client_poll (zpar_client_t *c, double timeout, zpar_error_t *e
 typedef void (*zpar_output_f) (void *arg, zpar_engine_id_t engine, zpar_task_id_t task,
                                int stream /* 1 stdout, 2 stderr */, const void *data, size_t len);
 /* Subscribe to IOPub (every engine's output, from every client's tasks,
- * unless mine_only).  NULL cb unsubscribes. */
+ * unless mine_only).  NULL cb unsubscribes.  Output is published, not
+ * queued: a subscriber can miss pieces (the first ones, while the
+ * subscription is still on its way to the engines; any, when it reads too
+ * slowly).  The task's result holds its whole output;
+ * zpar_client_output_offset tells where each piece belongs. */
 ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *arg, int mine_only);
+
+/* Inside an output callback: how many bytes of its stream came before this
+ * piece (a piece starting beyond what was received means some were
+ * missed).  -1 outside a callback, or when the engine did not say. */
+ZPAR_API int64_t zpar_client_output_offset (const zpar_client_t *c);
 
 /* Futures reaching their end: cb is called, from inside the client's
  * calls like the output callback, once for each future of this client

@@ -133,6 +133,7 @@ struct zpar_client {
     int interrupted;   /* the current pump was interrupted by a signal */
     zpar_output_f out_cb;
     void *out_arg;
+    int64_t out_offset; /* the piece out_cb is given: its offset, or -1 */
     zpar_engine_event_f ev_cb;
     void *ev_arg;
     /* the reply a synchronous call is waiting for */

@@ -254,6 +254,7 @@ ZPAR_API zpar_client_t *zpar_client_connect_opts (const zpar_client_opts_t *opts
         return NULL;
     }
     c->wake_fd = -1;
+    c->out_offset = -1;
     c->connect_timeout = o.connect_timeout > 0
                              ? o.connect_timeout
                              : env_seconds ("ZPAR_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT);
@@ -424,6 +425,11 @@ ZPAR_API int zpar_client_on_output (zpar_client_t *c, zpar_output_f cb, void *ar
     }
     zpar__client_watch (c, S_IOPUB, cb != NULL, cb == NULL);
     return 0;
+}
+
+ZPAR_API int64_t zpar_client_output_offset (const zpar_client_t *c)
+{
+    return c ? c->out_offset : -1;
 }
 
 ZPAR_API int zpar_client_on_engine_event (zpar_client_t *c, zpar_engine_event_f cb, void *arg)

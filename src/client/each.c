@@ -14,13 +14,15 @@ typedef struct {
     zpar_engine_id_t e;
     zpar_future_t *f;
     zpar_task_id_t id;
-    size_t streamed[2]; /* stdout / stderr bytes received while it ran */
+    size_t streamed[2]; /* stdout / stderr bytes delivered while it ran */
+    int gap[2];         /* a piece was missed: the rest comes from the result */
     char *buf[2];       /* their last partial line */
     size_t blen[2], bcap[2];
     int done;
 } slot_t;
 
 typedef struct {
+    zpar_client_t *c;
     slot_t *v;
     size_t n;
     const zpar_each_ops_t *ops;
@@ -61,6 +63,28 @@ static void deliver (each_t *x, slot_t *s, int k, const char *data, size_t len, 
     }
 }
 
+/* A streamed piece of slot s's stream k that starts at off (-1: unknown,
+ * taken as the next): what follows what was delivered is delivered.  Once
+ * a piece is missed (IOPub drops: a subscription still on its way, a slow
+ * reader) the stream waits for the result, which has all of it. */
+static void on_piece (each_t *x, slot_t *s, int k, int64_t off, const char *data, size_t len)
+{
+    if (s->done || s->gap[k])
+        return;
+    if (off >= 0) {
+        if ((uint64_t)off > s->streamed[k]) {
+            s->gap[k] = 1;
+            return;
+        }
+        if ((uint64_t)off + len <= s->streamed[k])
+            return; /* had it */
+        data += s->streamed[k] - (size_t)off;
+        len -= s->streamed[k] - (size_t)off;
+    }
+    s->streamed[k] += len;
+    deliver (x, s, k, data, len, 0);
+}
+
 static void on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, int stream,
                        const void *data, size_t len)
 {
@@ -70,10 +94,7 @@ static void on_output (void *arg, zpar_engine_id_t engine, zpar_task_id_t task, 
         return;
     for (size_t i = 0; i < x->n; i++)
         if (x->v[i].id.id == task.id) {
-            if (!x->v[i].done) {
-                x->v[i].streamed[stream - 1] += len;
-                deliver (x, &x->v[i], stream - 1, data, len, 0);
-            }
+            on_piece (x, &x->v[i], stream - 1, zpar_client_output_offset (x->c), data, len);
             return;
         }
 }
@@ -88,7 +109,7 @@ static void finish (each_t *x, slot_t *s, const zpar_result_t *r)
         const char *data = !r       ? NULL
                            : k == 0 ? zpar_result_stdout (r, &len)
                                     : zpar_result_stderr (r, &len);
-        if (data && len > s->streamed[k] && !(zpar_result_truncated (r) & (1 << k)))
+        if (data && len > s->streamed[k] && (s->gap[k] || !(zpar_result_truncated (r) & (1 << k))))
             deliver (x, s, k, data + s->streamed[k], len - s->streamed[k], 1);
         else
             deliver (x, s, k, NULL, 0, 1);
@@ -145,7 +166,7 @@ ZPAR_API int zpar_run_each (zpar_client_t *c, const zpar_task_t *t, const zpar_e
                             size_t ntargets, double timeout, const zpar_each_ops_t *ops, void *arg,
                             zpar_error_t *err)
 {
-    each_t x = {.ops = ops, .arg = arg};
+    each_t x = {.c = c, .ops = ops, .arg = arg};
     double deadline = timeout >= 0 ? zpar__mono_s () + timeout : -1;
     int rc = -1;
 

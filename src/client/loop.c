@@ -119,8 +119,10 @@ static void on_stream (zpar_client_t *c, zpar_msg_t *m)
     zpar_error_t err;
     if (!c->out_cb || zpar__proto_stream_decode (m, &st, &err) < 0)
         return;
+    c->out_offset = st.has_offset && st.offset <= INT64_MAX ? (int64_t)st.offset : -1;
     c->out_cb (c->out_arg, (zpar_engine_id_t){st.h.engine.v}, (zpar_task_id_t){st.h.task.v},
                (int)st.stream, st.data, st.len);
+    c->out_offset = -1;
 }
 
 /* Arm the tick for `due` (monotonic us) unless it is due earlier. */

@@ -87,6 +87,7 @@ static const char *field_names[] = {
     [ZPAR_F_STREAM] = "stream",
     [ZPAR_F_DATA] = "data",
     [ZPAR_F_EVENT] = "event",
+    [ZPAR_F_OFFSET] = "offset",
     [ZPAR_F_QUERY] = "query",
     [ZPAR_F_TASK_ID] = "task_id",
     [ZPAR_F_COUNT] = "count",

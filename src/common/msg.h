@@ -129,6 +129,7 @@ typedef enum {
     ZPAR_F_STREAM = 60, /* u64 1 = stdout, 2 = stderr */
     ZPAR_F_DATA = 61,   /* bytes */
     ZPAR_F_EVENT = 62,  /* str */
+    ZPAR_F_OFFSET = 63, /* u64: where DATA starts in its stream */
     /* query */
     ZPAR_F_QUERY = 70,   /* str: "engines", "status", "result", "request", "purge", "shutdown",
                             "resubmit", "sync" */

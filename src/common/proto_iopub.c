@@ -62,6 +62,8 @@ int zpar__proto_stream_encode (zpar_msg_t *m, const zpar_proto_stream_t *s)
     rc = set_topic (m, &s->h);
     zpar__proto_put_u64 (&rc, m, ZPAR_F_STREAM, (uint64_t)s->stream);
     zpar__proto_put_bytes (&rc, m, ZPAR_F_DATA, s->data, s->len);
+    if (s->has_offset)
+        zpar__proto_put_u64 (&rc, m, ZPAR_F_OFFSET, s->offset);
     return zpar__proto_end_encode (m, rc);
 }
 
@@ -85,6 +87,9 @@ int zpar__proto_stream_decode (const zpar_msg_t *m, zpar_proto_stream_t *s, zpar
         zpar__proto_missing (err, ZPAR_F_DATA);
         goto error;
     }
+    if ((rc = zpar__proto_u64 (m, ZPAR_F_OFFSET, &s->offset, err)) < 0)
+        goto error;
+    s->has_offset = rc > 0;
     return 0;
 error:
     memset (s, 0, sizeof (*s));

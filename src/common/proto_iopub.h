@@ -47,6 +47,10 @@ typedef struct {
     zpar_stream_t stream; /* STREAM, required */
     const void *data;     /* DATA, required (borrowed) */
     size_t len;
+    /* OFFSET: the stream's bytes before data; a subscriber that missed a
+     * piece sees the gap.  Optional: has_offset 0 when not sent. */
+    uint64_t offset;
+    int has_offset;
 } zpar_proto_stream_t;
 
 /* TASK_STATUS: same header. */

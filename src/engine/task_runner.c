@@ -63,12 +63,18 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
     zpar_proto_stream_t st;
     zpar_msg_t *m;
 
+    uint64_t *off = &tr->streamed[stream == 2], at = *off;
+
+    *off += len; /* a piece not published is a gap the subscribers see */
     if (!tr->ops.publish || !tr->cur || !(m = zpar__tr_msg_get (tr, ZPAR_MSG_STREAM)))
         return;
+    memset (&st, 0, sizeof (st));
     st.h = iopub_hdr (tr, &tr->cur->t);
     st.stream = stream == 2 ? ZPAR_STREAM_STDERR : ZPAR_STREAM_STDOUT;
     st.data = data;
     st.len = len;
+    st.offset = at;
+    st.has_offset = 1;
     if (zpar__proto_stream_encode (m, &st) == 0)
         tr->ops.publish (tr->ops.arg, m);
     zpar__tr_msg_put (tr, m);
@@ -293,6 +299,7 @@ static void start_next (zpar_task_runner_t *tr)
 {
     while (!tr->cur && tr->queue.head && !tr->stopped && !fence_holds (tr)) {
         tr->cur = zpar__tr_ql_pop (&tr->queue);
+        tr->streamed[0] = tr->streamed[1] = 0;
         if (start_one (tr))
             complete (tr);
         if (tr->nready && zpar__mono_us () - tr->ready_since >= ZPAR_TR_READY_BUDGET_US)

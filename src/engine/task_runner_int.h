@@ -49,8 +49,9 @@ struct zpar_task_runner {
     zpar_watcher_t *w_retry; /* outbox retry */
     char host[256];
     uint32_t id;
-    qlist_t queue; /* tasks received, not started */
-    qent_t *cur;   /* the task running (or finished, result pending) */
+    qlist_t queue;        /* tasks received, not started */
+    qent_t *cur;          /* the task running (or finished, result pending) */
+    uint64_t streamed[2]; /* its stdout / stderr bytes published so far */
     int cur_inline;
     int cur_dropped; /* forget its result */
     uint64_t dropped;

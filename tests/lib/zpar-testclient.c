@@ -878,6 +878,107 @@ static int cmd_iopub (void)
     return failures ? 1 : 0;
 }
 
+/* A task's stdout as the pieces a subscriber got, each at its offset. */
+typedef struct {
+    zpar_client_t *c;
+    uint64_t task;
+    int warm; /* pieces seen before task was set */
+    int pieces, bad, first_off;
+    char seen[64];
+    size_t seen_len; /* bytes covered, from the first piece's offset */
+} offwatch_t;
+
+static void off_cb (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream, const void *data,
+                    size_t len)
+{
+    offwatch_t *w = arg;
+    int64_t off = zpar_client_output_offset (w->c);
+    (void)e;
+    if (!w->task) {
+        w->warm++;
+        return;
+    }
+    if (stream != 1 || t.id != w->task)
+        return;
+    if (off < 0 || (w->pieces && (size_t)off != w->seen_len) ||
+        (size_t)off + len > sizeof (w->seen))
+        w->bad++; /* unknown, or not following the last piece (none is lost here) */
+    else {
+        if (!w->pieces)
+            w->first_off = (int)off;
+        memcpy (w->seen + off, data, len);
+        w->seen_len = (size_t)off + len;
+    }
+    w->pieces++;
+}
+
+/* Output pieces carry their offset in the stream: a subscriber from the
+ * start gets 0 then the sum of the lengths; one that subscribes while the
+ * task runs gets a first piece beyond 0, at the place its bytes have in the
+ * result's stdout. */
+static int cmd_iopub_offset (void)
+{
+    static const char full[] = "one-two-three";
+    const char *argv[] = {"sh", "-c",
+                          "printf one-; sleep 1.5; printf two-; sleep 1.5; printf three", NULL};
+    zpar_client_t *a = connect_or_die (), *b = connect_or_die ();
+    offwatch_t wa = {.c = a}, wb = {.c = b};
+    zpar_error_t err;
+    zpar_future_t *f;
+    zpar_task_t *t;
+    double end;
+
+    zpar_client_on_output (a, off_cb, &wa, 0);
+    end = now_s () + tmo;
+    while (!wa.warm) { /* until a's subscription has reached the engines */
+        if (now_s () > end)
+            die ("iopub-offset: the subscriber saw no output at all");
+        t = echo_task ("warmup");
+        f = zpar_submit (b, t, &err);
+        zpar_task_destroy (t);
+        if (!f || zpar_future_wait (f, tmo, &err) < 0)
+            die ("iopub-offset: warm-up task: %s", err.text);
+        zpar_future_destroy (f);
+        for (int i = 0; i < 5; i++)
+            zpar_client_poll (a, 0.05, NULL);
+    }
+    if (!(t = zpar_task_command (argv)) || !(f = zpar_submit (b, t, &err)))
+        die ("iopub-offset: submit: %s", err.text);
+    zpar_task_destroy (t);
+    wa.task = wb.task = zpar_future_id (f).id;
+    end = now_s () + tmo;
+    while (!wa.pieces && now_s () < end) { /* the first piece went out */
+        zpar_client_poll (b, 0.02, NULL);  /* (b's pump sends the task) */
+        zpar_client_poll (a, 0.02, NULL);
+    }
+    zpar_client_on_output (b, off_cb, &wb, 1); /* b joins late */
+    end = now_s () + tmo;
+    while (!zpar_future_done (f) && now_s () < end) {
+        zpar_client_poll (a, 0.05, NULL);
+        zpar_client_poll (b, 0.05, NULL);
+    }
+    for (int i = 0; i < 10; i++) { /* what is still on its way */
+        zpar_client_poll (a, 0.02, NULL);
+        zpar_client_poll (b, 0.02, NULL);
+    }
+    if (check_echo (f, full, "iopub-offset") < 0)
+        die ("iopub-offset: the task failed");
+    out ("iopub-offset a pieces=%d first=%d bad=%d covered=%zu", wa.pieces, wa.first_off, wa.bad,
+         wa.seen_len);
+    out ("iopub-offset b pieces=%d first=%d bad=%d covered=%zu", wb.pieces, wb.first_off, wb.bad,
+         wb.seen_len);
+    if (wa.bad || wa.first_off != 0 || wa.seen_len != strlen (full) ||
+        memcmp (wa.seen, full, wa.seen_len))
+        fail ("iopub-offset: the early subscriber's pieces do not make the stdout");
+    if (wb.bad || wb.pieces < 1 || wb.first_off <= 0 || wb.seen_len != strlen (full) ||
+        memcmp (wb.seen + wb.first_off, full + wb.first_off, wb.seen_len - (size_t)wb.first_off))
+        fail ("iopub-offset: the late subscriber's pieces are not where the stdout has them");
+    zpar_future_destroy (f);
+    zpar_client_destroy (a);
+    zpar_client_destroy (b);
+    return failures ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ run */
 
 static void print_result (const zpar_result_t *r, const char *prefix)
@@ -1948,6 +2049,8 @@ int main (int argc, char **argv)
         return cmd_clients (atoi (argv[0]), atoi (argv[1]), argc >= 3 ? argv[2] : NULL);
     if (!strcmp (cmd, "iopub"))
         return cmd_iopub ();
+    if (!strcmp (cmd, "iopub-offset"))
+        return cmd_iopub_offset ();
     if (!strcmp (cmd, "run"))
         return cmd_run (argc, argv);
     if (!strcmp (cmd, "queued") && argc >= 1)

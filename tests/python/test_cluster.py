@@ -320,8 +320,8 @@ class TestMapPxStatus(ClusterTest):
                 time.sleep(0.05)
         finally:
             self.c.on_output(None)
-        mine = [(o.task, o.stream, o.data) for o in got if o.task == f.id]
-        self.assertEqual(mine, [(f.id, 1, b"one\n"), (f.id, 2, b"two\n")])
+        mine = [(o.task, o.stream, o.data, o.offset) for o in got if o.task == f.id]
+        self.assertEqual(mine, [(f.id, 1, b"one\n", 0), (f.id, 2, b"two\n", 0)])
         self.assertIn(got[0].engine, (1, 2))
         # the iterator: everything of the tasks, then it ends by itself
         with self.c.output() as out:

@@ -25,6 +25,13 @@ test_expect_success 'two clients subscribed to all output both see a third clien
 	expect_grep "^iopub mine_only_foreign=0$" iopub.out
 '
 
+test_expect_success 'output pieces carry their offset: a late subscriber sees where its first piece belongs' '
+	zt_timeout 60 "$TC" iopub-offset >iopoff.out &&
+	cat iopoff.out &&
+	expect_grep "^iopub-offset a pieces=3 first=0 bad=0 covered=13$" iopoff.out &&
+	expect_grep "^iopub-offset b pieces=[12] first=(4|8) bad=0 covered=13$" iopoff.out
+'
+
 test_expect_success 'concurrent CLI clients: submit, wait, result, each its own' '
 	for k in 1 2 3 4; do
 		(

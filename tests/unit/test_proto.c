@@ -296,8 +296,15 @@ static void test_iopub (void)
     check_all ("stream", m, re_stream);
     check_required ("stream", m, sreq, 2);
     ok (zpar__proto_stream_decode (m, &ds, &err) == 0 && ds.stream == ZPAR_STREAM_STDERR &&
-            ds.len == 3 && !memcmp (ds.data, "abc", 3),
-        "stream: decodes");
+            ds.len == 3 && !memcmp (ds.data, "abc", 3) && !ds.has_offset,
+        "stream: decodes (no offset: has_offset 0)");
+    s.offset = 1ull << 40;
+    s.has_offset = 1;
+    ok (zpar__proto_stream_encode (m, &s) == 0 && zpar__proto_stream_decode (m, &ds, &err) == 0 &&
+            ds.has_offset && ds.offset == 1ull << 40 && ds.len == 3,
+        "stream: the offset goes through");
+    check_all ("stream with offset", m, re_stream);
+    s.has_offset = 0;
 
     ok (zpar__proto_task_status_encode (m, &ts) == 0 && m->nenv == 1, "task_status: encodes");
     check_all ("task_status", m, re_task_status);

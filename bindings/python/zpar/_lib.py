@@ -18,6 +18,7 @@ from ctypes import (
     c_char_p,
     c_double,
     c_int,
+    c_int64,
     c_long,
     c_size_t,
     c_uint,
@@ -169,6 +170,7 @@ client_destroy = _proto("zpar_client_destroy", None, vp, blocking=True)
 client_id = _proto("zpar_client_id", c_uint32, vp)
 client_poll = _proto("zpar_client_poll", c_int, vp, c_double, E, blocking=True)
 client_on_output = _proto("zpar_client_on_output", c_int, vp, OUTPUT_F, vp, c_int)
+client_output_offset = _proto("zpar_client_output_offset", c_int64, vp)
 client_on_done = _proto("zpar_client_on_done", c_int, vp, DONE_F, vp)
 client_wake = _proto("zpar_client_wake", c_int, vp)
 

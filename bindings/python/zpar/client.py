@@ -48,7 +48,7 @@ def _close_all():
             pass
 
 
-_Output = collections.namedtuple("Output", "engine task stream data")
+_Output = collections.namedtuple("Output", "engine task stream data offset", defaults=(None,))
 
 
 def _fail(fut, exc):
@@ -63,7 +63,12 @@ def _fail(fut, exc):
 
 class Output(_Output):
     """One piece of a task's output as the engine streamed it: engine (int),
-    task (id text "3.17"), stream (1 stdout, 2 stderr), data (bytes)."""
+    task (id text "3.17"), stream (1 stdout, 2 stderr), data (bytes), offset
+    (the bytes of that stream before data, None when the engine did not
+    say).  Output is published, not queued: pieces can be missed (the
+    first ones while a new subscription reaches the engines, any when the
+    reader is too slow); a piece whose offset is beyond what arrived shows
+    the gap, and the task's result has all of it."""
 
     __slots__ = ()
 
@@ -971,7 +976,16 @@ class Client:
         cb = self._out_cb
         if cb is not None:
             try:
-                cb(Output(engine.id, _id_text(task.id), stream, ctypes.string_at(data, n)))
+                off = L.client_output_offset(self._c)
+                cb(
+                    Output(
+                        engine.id,
+                        _id_text(task.id),
+                        stream,
+                        ctypes.string_at(data, n),
+                        off if off >= 0 else None,
+                    )
+                )
             except Exception:  # a callback's error must not stop the client
                 pass
 
@@ -990,9 +1004,10 @@ class Client:
         self._call(op)
 
     def output(self, mine_only=True):
-        """An OutputStream: subscribes at once (make it before submitting
-        the tasks whose output you want from their first byte), yields
-        Output tuples as they arrive, unsubscribes when closed:
+        """An OutputStream: subscribes at once (make it before submitting;
+        the first pieces can still be missed while the subscription
+        reaches the engines: see Output.offset), yields Output tuples as
+        they arrive, unsubscribes when closed:
 
             with c.output() as out:
                 fs = [c.submit(...) for ...]
