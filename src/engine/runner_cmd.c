@@ -382,7 +382,7 @@ static pid_t spawn (spawn_args_t *a, int *stage)
                 a->cleared = 0;
             }
         }
-        if (pid < 0 && !a->cleared && __atomic_load_n (&clone3_usable, __ATOMIC_RELAXED) == 0)
+        if (pid < 0 && !clone3_wanted ()) /* refused: clone from now on */
 #endif
             pid = clone (spawn_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
         e = errno;

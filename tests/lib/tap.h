@@ -10,10 +10,37 @@
 #define ZPAR_TAP_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define NO_PLAN (-1)
+
+/* Clocks for the waits of a test (every wait has a deadline): monotonic
+ * seconds and milliseconds, and the milliseconds left until deadline (0
+ * once past; at most cap when cap > 0, for a wait that looks again). */
+static inline double tap_now_s (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline int64_t tap_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int tap_left_ms (int64_t deadline, int cap)
+{
+    int64_t l = deadline - tap_now_ms ();
+    if (l < 0)
+        return 0;
+    return cap > 0 && l > cap ? cap : (int)l;
+}
 
 static int tap_planned = NO_PLAN;
 static int tap_run;

@@ -23,19 +23,6 @@
 
 #define WAIT_MS 5000
 
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int left_ms (int64_t deadline)
-{
-    int64_t l = deadline - now_ms ();
-    return l > 0 ? (int)l : 0;
-}
-
 /* 1 when sock (a libzmq socket or a zrouter) has input within ms. */
 static int readable (void *sock, int ms)
 {
@@ -78,9 +65,9 @@ static void drain (void *arg)
  * all, within WAIT_MS. */
 static void turn_until (drain_t *d, int n)
 {
-    int64_t deadline = now_ms () + WAIT_MS;
-    while (d->got < n && now_ms () < deadline) {
-        (void)readable (d->sock, left_ms (deadline));
+    int64_t deadline = tap_now_ms () + WAIT_MS;
+    while (d->got < n && tap_now_ms () < deadline) {
+        (void)readable (d->sock, tap_left_ms (deadline, 0));
         (void)zpar__sock_turn (d->sock, drain, d, ZPAR_TURN_DONE_AFTER);
     }
 }
@@ -136,11 +123,11 @@ static void test_turn_zrouter (void *ctx)
     (void)zmq_send (p, "two", 3, 0);
     (void)zmq_send (p, "three", 5, 0);
     d.take = 0;
-    deadline = now_ms () + WAIT_MS;
+    deadline = tap_now_ms () + WAIT_MS;
     do {
-        (void)readable (s, left_ms (deadline));
+        (void)readable (s, tap_left_ms (deadline, 0));
         (void)zpar__sock_turn (s, drain, &d, ZPAR_TURN_DONE_AFTER);
-    } while (d.queued_at_start < 2 && now_ms () < deadline);
+    } while (d.queued_at_start < 2 && tap_now_ms () < deadline);
     ok (d.queued_at_start == 2 && readable (s, 0),
         "ZPAR_TURN_DONE_AFTER: what the drain left keeps the descriptor readable (%llu)",
         (unsigned long long)d.queued_at_start);

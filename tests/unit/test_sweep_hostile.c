@@ -34,13 +34,6 @@ static double time_scale (void)
     return v > 0 ? v : 1.;
 }
 
-static double now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static zpar_sweep_spec_t *load_text (const char *text, zpar_error_t *err)
 {
     return zpar__sweep_spec_load_buffer (text, strlen (text), "t.yaml", err);
@@ -178,12 +171,12 @@ static void test_aliases (void)
     zpar_error_t err = {{0}};
     char *b = alias_file (1024 * 1024, 40);
     zpar_sweep_spec_t *s;
-    double t0 = now ();
+    double t0 = tap_now_s ();
 
     s = b ? load_text (b, &err) : NULL;
     ok (!s && strstr (err.text, "t.yaml:3:") == err.text && strstr (err.text, "aliases expand"),
         "40 aliases of a 1 MiB string refused: %.60s", s ? "(loaded)" : err.text);
-    ok (now () - t0 < 2. * time_scale (), "in %.3f s", now () - t0);
+    ok (tap_now_s () - t0 < 2. * time_scale (), "in %.3f s", tap_now_s () - t0);
     zpar__sweep_spec_destroy (s);
     free (b);
 
@@ -208,11 +201,11 @@ static void test_aliases (void)
                                        i - 1);
             n += (size_t)snprintf (laughs + n, sizeof (laughs) - n, "]}\n");
         }
-        t0 = now ();
+        t0 = tap_now_s ();
         s = load_text (laughs, &err);
         ok (!s && strstr (err.text, "aliases expand"), "billion laughs refused: %s",
             s ? "(loaded)" : err.text);
-        ok (now () - t0 < 1. * time_scale (), "in %.3f s", now () - t0);
+        ok (tap_now_s () - t0 < 1. * time_scale (), "in %.3f s", tap_now_s () - t0);
         zpar__sweep_spec_destroy (s);
     }
 }
@@ -233,11 +226,11 @@ static void test_depth (void)
     memset (b + n, ']', depth);
     n += depth;
     b[n] = '\0';
-    t0 = now ();
+    t0 = tap_now_s ();
     s = zpar__sweep_spec_load_buffer (b, n, "t.yaml", &err);
     ok (!s && strstr (err.text, "t.yaml:3:") == err.text && strstr (err.text, "nesting deeper"),
         "depth 100,000 refused: %s", s ? "(loaded)" : err.text);
-    ok (now () - t0 < 1. * time_scale (), "in %.3f s", now () - t0);
+    ok (tap_now_s () - t0 < 1. * time_scale (), "in %.3f s", tap_now_s () - t0);
     zpar__sweep_spec_destroy (s);
     free (b);
 }
@@ -343,7 +336,7 @@ static void test_count (void)
         zpar_sweep_param_t *b = zpar__sweep_param_range_create ("b", "0", "1000000", NULL, &err);
         size_t i0[] = {0}, i1[] = {0, 1}, i2[] = {1};
         const char *v0[] = {"5"}, *v1[] = {"7", "9"}, *v2[] = {"3"};
-        double t0 = now ();
+        double t0 = tap_now_s ();
         const zpar_sweep_point_t *pt;
         zpar_sweep_iter_t *it;
         zpar__sweep_space_add (s, &a, &err);
@@ -355,14 +348,14 @@ static void test_count (void)
         ok (zpar__sweep_space_seal (s, &err) == 0, "10^12-point space with exclusions seals");
         is_int (zpar__sweep_space_count (s), UINT64_C (1000000000000) - 2000000,
                 "count = 10^12 - 2,000,000");
-        ok (now () - t0 < 1. * time_scale (), "counted in %.3f s", now () - t0);
+        ok (tap_now_s () - t0 < 1. * time_scale (), "counted in %.3f s", tap_now_s () - t0);
         /* excluded blocks are skipped, not walked */
         it = zpar__sweep_iter_create (s);
         zpar__sweep_iter_seek (it, UINT64_C (5) * 1000000);
-        t0 = now ();
+        t0 = tap_now_s ();
         pt = zpar__sweep_iter_next (it);
         ok (pt && pt->index == UINT64_C (6) * 1000000, "a=5 skipped in one step (%.3f s)",
-            now () - t0);
+            tap_now_s () - t0);
         alarm (0);
         zpar__sweep_iter_destroy (it);
         zpar__sweep_space_destroy (s);
@@ -399,15 +392,15 @@ static void test_count (void)
 
     /* a sweep file: 10^12 points, partial exclude, loads at once */
     {
-        double t0 = now ();
+        double t0 = tap_now_s ();
         zpar_sweep_spec_t *s;
         alarm (60);
         s = load_text ("command: echo {a} {b}\nparams:\n  a: {range: [0, 1000000]}\n"
                        "  b: {range: [0, 1000000]}\nexclude:\n  - {a: 5}\n  - {a: 7, b: 9}\n",
                        &err);
         ok (s && zpar__sweep_spec_count (s) == UINT64_C (1000000000000) - 1000001 &&
-                now () - t0 < 1. * time_scale (),
-            "10^12-point file with exclude loads and counts in %.3f s %s", now () - t0,
+                tap_now_s () - t0 < 1. * time_scale (),
+            "10^12-point file with exclude loads and counts in %.3f s %s", tap_now_s () - t0,
             s ? "" : err.text);
         alarm (0);
         zpar__sweep_spec_destroy (s);
@@ -528,11 +521,11 @@ static void test_interrupt (void)
     raise (SIGINT);
     out = fopen ("/dev/null", "w");
     alarm (60);
-    t0 = now ();
+    t0 = tap_now_s ();
     rc = zpar__sweep_status (path, jpath, 0, out, &err);
     alarm (0);
-    ok (rc != 0 && strstr (err.text, "interrupted") && now () - t0 < 5. * time_scale (),
-        "sweep status of 10^12 points stops on a pending SIGINT (%.3f s): %s", now () - t0,
+    ok (rc != 0 && strstr (err.text, "interrupted") && tap_now_s () - t0 < 5. * time_scale (),
+        "sweep status of 10^12 points stops on a pending SIGINT (%.3f s): %s", tap_now_s () - t0,
         err.text);
     ok (zpar__sweep_interrupted () == 1, "the signal stays pending for the caller");
     {

@@ -35,13 +35,6 @@ static zpar_sweep_spec_t *load_text (const char *text, zpar_error_t *err)
     return zpar__sweep_spec_load_buffer (text, strlen (text), data ("t.yaml"), err);
 }
 
-static double now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static char *argv_str (char **argv)
 {
     static char out[2048];
@@ -472,7 +465,7 @@ static void test_big (void)
     zpar_sweep_iter_t *it;
     const zpar_sweep_point_t *pt;
     zpar_sweep_task_t *t;
-    double t0 = now (), tfirst;
+    double t0 = tap_now_s (), tfirst;
     uint64_t n = 0;
 
     m0 = mallinfo2 ();
@@ -489,7 +482,7 @@ static void test_big (void)
         (size_t)(m1.uordblks - m0.uordblks));
     pt = zpar__sweep_iter_next (it);
     t = zpar__sweep_spec_task (s, pt, &err);
-    tfirst = now () - t0;
+    tfirst = tap_now_s () - t0;
     ok (t != NULL && tfirst < 1.0 * time_scale (), "first task ready %.4f s after loading began",
         tfirst);
     zpar__sweep_task_destroy (t);
@@ -506,7 +499,7 @@ static void test_big (void)
      * 100,000 points; a few bytes once (a library's lazy buffer) is not one */
     ok (m2.uordblks <= m1.uordblks + 4096, "memory did not grow while iterating (%zd bytes)",
         (ssize_t)(m2.uordblks - m1.uordblks));
-    diag ("100,000 tasks with keys in %.3f s", now () - t0);
+    diag ("100,000 tasks with keys in %.3f s", tap_now_s () - t0);
     zpar__sweep_iter_destroy (it);
     zpar__sweep_spec_destroy (s);
 }

@@ -69,13 +69,6 @@ static zpar_wireup_t *create (unsigned flags, const char *dir, const char *key, 
     return zpar__wireup_create (&p, err);
 }
 
-static double now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------ discovery */
 
 struct good_case {
@@ -466,10 +459,10 @@ static void test_file (void)
     /* another job id: does not see job 12's file, times out */
     as_rank (1, 2, "13.server");
     w1 = create (0, tmpdir, NULL, 300, &err);
-    t = now ();
+    t = tap_now_s ();
     errno = 0;
     s = zpar__wireup_fetch (w1, &err);
-    t = now () - t;
+    t = tap_now_s () - t;
     ok (s == NULL && errno == ETIMEDOUT, "other job: fetch times out (ETIMEDOUT)");
     ok (t >= 0.29 && t < 2.0, "after the timeout (%.3f s for 0.3 s)", t);
     ok (strstr (err.text, "zpar-wireup.13.server") != NULL, "timeout error names the file");
@@ -546,9 +539,9 @@ static void test_file (void)
     }
     as_rank (1, 2, "55.srv");
     w1 = create (0, tmpdir, NULL, 5000, &err);
-    t = now ();
+    t = tap_now_s ();
     s = zpar__wireup_fetch (w1, &err);
-    t = now () - t;
+    t = tap_now_s () - t;
     is_str (s, "late blob", "fetch waits for a late publish (%.3f s)", t);
     free (s);
     int status = -1;

@@ -37,19 +37,6 @@
 static void *ctx;
 static uint64_t max_queued; /* the most messages seen waiting in a zrouter */
 
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int left_ms (int64_t deadline)
-{
-    int64_t l = deadline - now_ms ();
-    return l < 0 ? 0 : l > 50 ? 50 : (int)l;
-}
-
 static void io (zpar_zrouter_t *z)
 {
     zpar_zrouter_stats_t st;
@@ -80,17 +67,17 @@ static zpar_zrouter_stats_t stats (zpar_zrouter_t *z)
  * (ETIMEDOUT when none came; EPROTO as zpar__zrouter_recv says). */
 static int zr_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n, int ms)
 {
-    int64_t deadline = now_ms () + ms;
+    int64_t deadline = tap_now_ms () + ms;
     for (;;) {
         if (zpar__zrouter_recv (z, part, nmax, n) == 0)
             return 0;
         if (errno != EAGAIN)
             return -1;
-        if (now_ms () >= deadline) {
+        if (tap_now_ms () >= deadline) {
             errno = ETIMEDOUT;
             return -1;
         }
-        turn (z, left_ms (deadline));
+        turn (z, tap_left_ms (deadline, 50));
     }
 }
 
@@ -98,7 +85,7 @@ static int zr_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n, int ms
  * (what the zrouter has to write may wait for it).  0, or -1 ETIMEDOUT. */
 static int dl_recv (zpar_zrouter_t *z, void *d, zmq_msg_t *part, int nmax, int *n, int ms)
 {
-    int64_t deadline = now_ms () + ms;
+    int64_t deadline = tap_now_ms () + ms;
     *n = 0;
     for (;;) {
         zmq_pollitem_t it[2] = {{d, 0, ZMQ_POLLIN, 0}, {NULL, zpar__zrouter_fd (z), ZMQ_POLLIN, 0}};
@@ -108,11 +95,11 @@ static int dl_recv (zpar_zrouter_t *z, void *d, zmq_msg_t *part, int nmax, int *
         zmq_msg_close (&part[0]);
         if (errno != EAGAIN)
             return -1;
-        if (now_ms () >= deadline) {
+        if (tap_now_ms () >= deadline) {
             errno = ETIMEDOUT;
             return -1;
         }
-        (void)zmq_poll (it, 2, left_ms (deadline));
+        (void)zmq_poll (it, 2, tap_left_ms (deadline, 50));
         io (z);
     }
     *n = 1;
@@ -245,9 +232,9 @@ static int zr_quiet (zpar_zrouter_t *z)
 /* Turn z until its counter (an offset into the stats) is above was. */
 #define WAIT_STAT(z, field, cmp, was)                                                              \
     do {                                                                                           \
-        int64_t dl_ = now_ms () + WAIT_MS;                                                         \
-        while (!(stats (z).field cmp (was)) && now_ms () < dl_)                                    \
-            turn ((z), left_ms (dl_));                                                             \
+        int64_t dl_ = tap_now_ms () + WAIT_MS;                                                     \
+        while (!(stats (z).field cmp (was)) && tap_now_ms () < dl_)                                \
+            turn ((z), tap_left_ms (dl_, 50));                                                     \
     } while (0)
 
 static zpar_zrouter_t *bind_any (char *ep, size_t size, int64_t maxmsg, int mandatory)
@@ -283,12 +270,12 @@ static int raw_connect (const char *ep)
  * reset), reading what it sends meanwhile.  1 when it was. */
 static int raw_closed (zpar_zrouter_t *z, int fd)
 {
-    int64_t deadline = now_ms () + WAIT_MS;
-    while (now_ms () < deadline) {
+    int64_t deadline = tap_now_ms () + WAIT_MS;
+    while (tap_now_ms () < deadline) {
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
                               {.fd = zpar__zrouter_fd (z), .events = POLLIN}};
         char buf[4096];
-        (void)poll (p, 2, left_ms (deadline));
+        (void)poll (p, 2, tap_left_ms (deadline, 50));
         io (z);
         if (p[0].revents) {
             ssize_t r = recv (fd, buf, sizeof (buf), MSG_DONTWAIT);
@@ -765,8 +752,8 @@ static void check_many (zpar_zrouter_t *z, const char *ep)
     max_queued = 0;
 
     memset (buf, 'm', sizeof (buf));
-    deadline = now_ms () + WAIT_MS;
-    while (sent < MANY && now_ms () < deadline) {
+    deadline = tap_now_ms () + WAIT_MS;
+    while (sent < MANY && tap_now_ms () < deadline) {
         buf[0] = (unsigned char)(sent >> 24);
         buf[1] = (unsigned char)(sent >> 16);
         buf[2] = (unsigned char)(sent >> 8);
@@ -789,15 +776,15 @@ static void check_many (zpar_zrouter_t *z, const char *ep)
         (unsigned long long)stats (z).queued);
 
     /* receive them all, in order, and echo each */
-    deadline = now_ms () + 4 * WAIT_MS;
-    while (next < MANY && now_ms () < deadline) {
+    deadline = tap_now_ms () + 4 * WAIT_MS;
+    while (next < MANY && tap_now_ms () < deadline) {
         if (zpar__zrouter_recv (z, part, NMAX, &n) < 0) {
             if (errno != EAGAIN) {
                 diag ("receive %u: %s", next, strerror (errno));
                 in_order = 0;
                 break;
             }
-            turn (z, left_ms (deadline));
+            turn (z, tap_left_ms (deadline, 50));
             continue;
         }
         if (n != 2 || !frame_is_str (&part[0], "many") || zmq_msg_size (&part[1]) != SIZE) {
@@ -945,10 +932,10 @@ static void check_wire (zpar_zrouter_t *z, void *a)
     ok (rc == -1 && errno == EAGAIN, "11: zpar__frames_recv with nothing waiting is EAGAIN");
     ok (zpar__sock_send (a, "via-wire", 8, 0) == 8, "11: zpar__sock_send on a libzmq socket");
     {
-        int64_t deadline = now_ms () + WAIT_MS;
+        int64_t deadline = tap_now_ms () + WAIT_MS;
         while ((rc = zpar__frames_recv (z, &f, ZMQ_DONTWAIT)) < 0 && errno == EAGAIN &&
-               now_ms () < deadline)
-            turn (z, left_ms (deadline));
+               tap_now_ms () < deadline)
+            turn (z, tap_left_ms (deadline, 50));
     }
     ok (rc == 0 && f.n == 2 && frame_is_str (&f.part[0], "peer-A") &&
             frame_is_str (&f.part[1], "via-wire"),
@@ -1025,12 +1012,12 @@ static void check_bytewise (zpar_zrouter_t *z, const char *ep)
     if (rc == 0)
         parts_close (part, n);
 
-    deadline = now_ms () + WAIT_MS;
-    while (fd >= 0 && !(pong = find_command (in, got, "PONG")) && now_ms () < deadline) {
+    deadline = tap_now_ms () + WAIT_MS;
+    while (fd >= 0 && !(pong = find_command (in, got, "PONG")) && tap_now_ms () < deadline) {
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
                               {.fd = zpar__zrouter_fd (z), .events = POLLIN}};
         ssize_t r;
-        (void)poll (p, 2, left_ms (deadline));
+        (void)poll (p, 2, tap_left_ms (deadline, 50));
         io (z);
         r = recv (fd, in + got, sizeof (in) - got, MSG_DONTWAIT);
         if (r > 0)
