@@ -336,9 +336,25 @@ class TestMapPxStatus(ClusterTest):
             fs = [self.c.submit(["sh", "-c", "echo a%d; sleep 0.3; echo b%d" % (i, i)])
                   for i in range(2)]
             items = list(out.until(fs, timeout=T))
-        ids = [f.id for f in fs]
-        lines = sorted(o.data for o in items if o.task in ids)
-        self.assertEqual(lines, [b"a0\n", b"a1\n", b"b0\n", b"b1\n"])
+        # each task's stdout whole, each byte once, the pieces in order
+        # (what came late or never is given from the result)
+        for i, f in enumerate(fs):
+            pieces = [o for o in items if o.task == f.id and o.stream == 1]
+            offsets = [o.offset for o in pieces]
+            starts = [sum(len(o.data) for o in pieces[:k]) for k in range(len(pieces))]
+            self.assertEqual(offsets, starts)
+            self.assertEqual(b"".join(o.data for o in pieces), b"a%d\nb%d\n" % (i, i))
+        # a stream made after the task began: what it missed comes from the
+        # result, at its offset, and nothing twice
+        f = self.c.submit(["sh", "-c", "echo early; sleep %g; echo late" % (1.5 * SCALE)])
+        end = time.monotonic() + T
+        while not self.c.status().get("running") and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.3 * SCALE)
+        with self.c.output() as out:
+            items = [o for o in out.until([f], timeout=T) if o.task == f.id]
+        self.assertEqual([(o.offset, o.data) for o in items if o.stream == 1][0][0], 0)
+        self.assertEqual(b"".join(o.data for o in items if o.stream == 1), b"early\nlate\n")
 
 
 class TestInterrupt(ClusterTest):

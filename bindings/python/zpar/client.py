@@ -260,8 +260,21 @@ class _Batch:
         self.closed = False
 
 
+def _result_of(f):
+    """The Result of a done future, whatever its status (None: it has none,
+    e.g. the controller was lost)."""
+    try:
+        return f.result(0)
+    except TaskFailed as e:
+        return e.result
+    except Exception:
+        return None
+
+
 class OutputStream:
     """The output of the engines as an iterator (Client.output())."""
+
+    _CLOSED_MAX = 65536  # streams completed from results, remembered
 
     def __init__(self, client, mine_only):
         import queue
@@ -269,15 +282,65 @@ class OutputStream:
         self._client = client
         self._q = queue.SimpleQueue()
         self._open = True
+        # (task, stream) -> bytes of it yielded, in order, from offset 0;
+        # the streams where a piece was missed (the rest comes from the
+        # result); the streams completed from their results, whose late
+        # pieces are dropped
+        self._have = {}
+        self._gap = set()
+        self._closed = collections.OrderedDict()
         client.on_output(self._q.put, mine_only)
 
+    def _take(self, item, mine):
+        """item as it is to be yielded (None: not to be): for the tasks of
+        mine, only what follows what was yielded, until a gap."""
+        key = (item.task, item.stream)
+        if key in self._closed:
+            return None
+        if item.task not in mine or item.offset is None:
+            return item
+        if key in self._gap:
+            return None
+        have = self._have.get(key, 0)
+        if item.offset > have:  # a piece was missed: the result has it
+            self._gap.add(key)
+            return None
+        end = item.offset + len(item.data)
+        if end <= have:
+            return None
+        if item.offset < have:
+            item = item._replace(data=item.data[have - item.offset :], offset=have)
+        self._have[key] = end
+        return item
+
+    def _rest(self, f):
+        """What f's result has of its stdout and stderr beyond what was
+        yielded (pieces that came late, or never)."""
+        r = _result_of(f)
+        for stream in (1, 2):
+            key = (f.id, stream)
+            have = self._have.pop(key, 0)
+            self._gap.discard(key)
+            self._closed[key] = True
+            while len(self._closed) > self._CLOSED_MAX:
+                self._closed.popitem(last=False)
+            if r is None:
+                continue
+            data = r.stdout if stream == 1 else r.stderr
+            if len(data) > have:
+                yield Output(r.engine or 0, f.id, stream, data[have:], have)
+
     def until(self, futures=(), timeout=None):
-        """Iterate until every one of futures is done (then what they wrote
-        before their end), or until nothing came for timeout seconds
-        (None: no limit)."""
+        """Iterate until every one of futures is done, then give the rest of
+        their output, or until nothing came for timeout seconds (None: no
+        limit).  Each future's stdout and stderr come whole, each byte once
+        and in order: pieces that did not arrive (missed, or still on their
+        way when the result came) are given from its result, with their
+        offset."""
         import queue
 
         q, futs = self._q, list(futures)
+        mine = {f.id for f in futs} - {None}
         for f in futs:
             f.add_done_callback(lambda _f: q.put(None))
         while self._open:
@@ -285,13 +348,18 @@ class OutputStream:
                 self._client._barrier()  # the output that came before the ends
                 while not q.empty():
                     item = q.get()
+                    item = self._take(item, mine) if item is not None else None
                     if item is not None:
                         yield item
+                for f in futs:
+                    if f.id is not None:
+                        yield from self._rest(f)
                 return
             try:
                 item = q.get(timeout=timeout)
             except queue.Empty:
                 return
+            item = self._take(item, mine) if item is not None else None
             if item is not None:
                 yield item
 
