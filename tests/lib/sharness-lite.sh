@@ -279,10 +279,25 @@ test_expect_success () {
             echo "# --- output:"
             tail -n 60 "$ZT_LOG" | sed 's/^/# /'
         fi
+        zt_dump_cluster_logs
     fi
     [ "${ZPAR_TEST_TIMES:-0}" = 1 ] \
         && zt_diag "$(awk -v a="$zt_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f s", b - a }')"
     return 0
+}
+
+# After a failure, while its processes still run: the warnings and errors
+# the cluster logs of this script hold (the last 20 lines of each of at
+# most 12 logs), so that a failure in CI says what the controller, the
+# engines and the relays saw; the directory itself is removed at exit.
+zt_dump_cluster_logs () {
+    find "$ZT_TMP" \( -name controller.log -o -name 'engine-*.log' -o -name 'relay*.log' \) \
+        -type f 2>/dev/null | sort | head -n 12 | while read -r zt_lf; do
+        zt_lw=$(grep -v ' info: \| debug: ' "$zt_lf" 2>/dev/null | tail -n 20)
+        [ -n "$zt_lw" ] || continue
+        echo "# --- ${zt_lf#"$ZT_TMP"/} (warnings and errors, the last 20):"
+        printf '%s\n' "$zt_lw" | sed 's/^/# /'
+    done
 }
 
 # test_skip 'description' 'reason'
