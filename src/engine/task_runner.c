@@ -62,7 +62,6 @@ static void on_output (void *arg, int stream, const void *data, size_t len)
     zpar_task_runner_t *tr = arg;
     zpar_proto_stream_t st;
     zpar_msg_t *m;
-
     uint64_t *off = &tr->streamed[stream == 2], at = *off;
 
     *off += len; /* a piece not published is a gap the subscribers see */

@@ -297,8 +297,10 @@ class OutputStream:
         key = (item.task, item.stream)
         if key in self._closed:
             return None
-        if item.task not in mine or item.offset is None:
+        if item.task not in mine:
             return item
+        if item.offset is None:  # an engine that does not say: the next bytes
+            item = item._replace(offset=self._have.get(key, 0))
         if key in self._gap:
             return None
         have = self._have.get(key, 0)
