@@ -804,6 +804,36 @@ static void io_cb (void *arg, zpar_engine_id_t e, zpar_task_id_t t, int stream, 
     }
 }
 
+/* PUB/SUB subscriptions reach the engines asynchronously: submit echo
+ * tasks from s until each of the n subscribers subs[i] has seen output
+ * (*seen[i] != 0), polling them. */
+static void iopub_warm_up (zpar_client_t *s, zpar_client_t *const *subs, const int *const *seen,
+                           int n, const char *what)
+{
+    double end = now_s () + tmo;
+    for (;;) {
+        zpar_error_t err;
+        zpar_future_t *f;
+        zpar_task_t *t;
+        int all = 1;
+        for (int k = 0; k < n; k++)
+            all &= *seen[k] != 0;
+        if (all)
+            return;
+        if (now_s () > end)
+            die ("%s: the subscribers saw no output at all", what);
+        t = echo_task ("warmup");
+        f = zpar_submit (s, t, &err);
+        zpar_task_destroy (t);
+        if (!f || zpar_future_wait (f, tmo, &err) < 0)
+            die ("%s: warm-up task: %s", what, err.text);
+        zpar_future_destroy (f);
+        for (int i = 0; i < 5; i++)
+            for (int k = 0; k < n; k++)
+                zpar_client_poll (subs[k], 0.05, NULL);
+    }
+}
+
 static int cmd_iopub (void)
 {
     zpar_client_t *a = connect_or_die (), *b = connect_or_die (), *s = connect_or_die ();
@@ -816,22 +846,10 @@ static int cmd_iopub (void)
 
     zpar_client_on_output (a, io_cb, &wa, 0);
     zpar_client_on_output (b, io_cb, &wb, 0);
-    /* PUB/SUB subscriptions propagate asynchronously: warm up until both
-     * subscribers see some output of the submitter's tasks */
-    end = now_s () + tmo;
-    while (!(wa.any && wb.any)) {
-        if (now_s () > end)
-            die ("iopub: the subscribers saw no output at all (a:%d b:%d)", wa.any, wb.any);
-        t = echo_task ("warmup");
-        f = zpar_submit (s, t, &err);
-        zpar_task_destroy (t);
-        if (!f || zpar_future_wait (f, tmo, &err) < 0)
-            die ("iopub: warm-up task: %s", err.text);
-        zpar_future_destroy (f);
-        for (int i = 0; i < 5; i++) {
-            zpar_client_poll (a, 0.05, NULL);
-            zpar_client_poll (b, 0.05, NULL);
-        }
+    {
+        zpar_client_t *const subs[] = {a, b};
+        const int *const seen[] = {&wa.any, &wb.any};
+        iopub_warm_up (s, subs, seen, 2, "iopub");
     }
     snprintf (marker, sizeof (marker), "iopub-marker-%d-%u", (int)getpid (), randombytes_random ());
     wa.marker = wb.marker = marker;
@@ -929,18 +947,9 @@ static int cmd_iopub_offset (void)
     double end;
 
     zpar_client_on_output (a, off_cb, &wa, 0);
-    end = now_s () + tmo;
-    while (!wa.warm) { /* until a's subscription has reached the engines */
-        if (now_s () > end)
-            die ("iopub-offset: the subscriber saw no output at all");
-        t = echo_task ("warmup");
-        f = zpar_submit (b, t, &err);
-        zpar_task_destroy (t);
-        if (!f || zpar_future_wait (f, tmo, &err) < 0)
-            die ("iopub-offset: warm-up task: %s", err.text);
-        zpar_future_destroy (f);
-        for (int i = 0; i < 5; i++)
-            zpar_client_poll (a, 0.05, NULL);
+    {
+        const int *const seen[] = {&wa.warm};
+        iopub_warm_up (b, &a, seen, 1, "iopub-offset");
     }
     if (!(t = zpar_task_command (argv)) || !(f = zpar_submit (b, t, &err)))
         die ("iopub-offset: submit: %s", err.text);
