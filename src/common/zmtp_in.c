@@ -64,6 +64,17 @@ int zpar__zmtp_in_open (const zpar_zmtp_in_t *in)
     return in->state == ST_OPEN;
 }
 
+/* Is a peer of socket type t one the owner takes (types: NULL-terminated;
+ * NULL: a ROUTER's peers)? */
+static int type_taken (const char *const *types, const char *t)
+{
+    static const char *const router_peers[] = {"DEALER", "REQ", "ROUTER", NULL};
+    for (const char *const *p = types ? types : router_peers; *p; p++)
+        if (strcmp (*p, t) == 0)
+            return 1;
+    return 0;
+}
+
 /* A command's body is complete: 0, or the reason the stream fails. */
 static zpar_zmtp_in_err_t on_command (zpar_zmtp_in_t *in)
 {
@@ -75,8 +86,7 @@ static zpar_zmtp_in_err_t on_command (zpar_zmtp_in_t *in)
     if (nlen == 5 && memcmp (name, "READY", 5) == 0) {
         struct zpar__zmtp_ready r;
         if (in->state != ST_HANDSHAKE || zpar__zmtp_ready_decode (in->cmd, in->fsize, &r) < 0 ||
-            (strcmp (r.socket_type, "DEALER") != 0 && strcmp (r.socket_type, "REQ") != 0 &&
-             strcmp (r.socket_type, "ROUTER") != 0) ||
+            !type_taken (in->ops->types, r.socket_type) ||
             in->ops->ready (in->arg, &r, &in->id, &in->idlen) < 0)
             return ZPAR_ZMTP_IN_REFUSED;
         in->state = ST_OPEN;

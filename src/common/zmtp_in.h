@@ -11,7 +11,8 @@
  * The rules (doc/protocol.md, "The task queues speak ZMTP themselves"):
  *  - the greeting first: ZMTP 3 or later, mechanism NULL
  *    (zpar__zmtp_greeting_check);
- *  - then READY, once, with Socket-Type DEALER, REQ or ROUTER; PING is
+ *  - then READY, once, with a Socket-Type the owner takes (ops->types;
+ *    by default DEALER, REQ or ROUTER, the peers of a ROUTER); PING is
  *    answered at any time after the greeting; ERROR ends the stream; other
  *    commands are ignored.  A command's body is at most
  *    ZPAR_ZMTP_IN_CMD_MAX bytes, has no MORE and never comes between the
@@ -42,6 +43,7 @@ enum {
  * (n in all, at most ZPAR_ZROUTER_PARTS); overflow: it had more. */
 typedef struct zpar_zmtp_inmsg {
     struct zpar_zmtp_inmsg *next; /* for the owner's queue */
+    int src;                      /* the owner's: the connection it came on */
     int n;
     int overflow;
     zmq_msg_t part[ZPAR_ZROUTER_PARTS];
@@ -76,6 +78,9 @@ typedef struct {
     int (*send) (void *arg, const unsigned char *frame, size_t len);
     /* A complete message; the owner takes m (zpar__zmtp_inmsg_free). */
     void (*message) (void *arg, zpar_zmtp_inmsg_t *m);
+    /* The peers' socket types taken, NULL-terminated; NULL: DEALER, REQ
+     * and ROUTER. */
+    const char *const *types;
 } zpar_zmtp_in_ops_t;
 
 /* One stream's state.  Its fields are zmtp_in.c's; callers use the

@@ -44,11 +44,22 @@
 
 typedef zpar_zmtp_inmsg_t inmsg_t;
 
+/* A prefix subscribed to, counted (a PUB's peer's, an XSUB's own). */
+typedef struct {
+    uint32_t count;
+    uint8_t len;
+    unsigned char t[];
+} sub_t;
+
+#define CLOSED_MAX 65536
+
 typedef struct conn {
     int fd;
     int dead;
     int pending; /* on the list of connections to read */
     int hup;     /* the peer ended its stream (or the connection failed) */
+    int open;    /* its READY was taken */
+    int src;     /* its number (zpar__zrouter_last_src) */
     struct conn *pnext, *dnext;
     struct conn *anext, *aprev; /* every open connection */
     zpar_zmtp_in_t in;          /* input: the peer's stream */
@@ -60,9 +71,13 @@ typedef struct conn {
     /* output the kernel did not take yet */
     unsigned char *out;
     size_t olen, ooff;
+    /* a PUB's peer: what it subscribed to (all: everything) */
+    sub_t **subs;
+    int nsubs, all;
 } conn_t;
 
 struct zpar_zrouter {
+    zpar_zrouter_mode_t mode;
     int ep, lfd, efd;
     int signalled;
     int mandatory;
@@ -81,6 +96,15 @@ struct zpar_zrouter {
     conn_t *to;
     unsigned char *stage;
     size_t slen, scap;
+    size_t topic_at, topic_len; /* PUB: the first frame in the stage */
+    /* XSUB: the subscriptions sent, for the peers that connect later */
+    sub_t **xsubs;
+    int nxsubs;
+    /* the connections' numbers, and those closed (track_closed) */
+    int next_src, last_src;
+    int track_closed;
+    int *closed;
+    size_t nclosed, closed_cap, closed_head;
     unsigned char rbuf[RBUF_SIZE];
     zpar_zrouter_stats_t st;
 };
@@ -166,6 +190,76 @@ static conn_t *lookup (const zpar_zrouter_t *z, const void *id, size_t len)
     return c && c->idlen == len && memcmp (c->id, id, len) == 0 ? c : NULL;
 }
 
+/* Remember that connection src closed (a ring: the oldest is forgotten
+ * past CLOSED_MAX). */
+static void closed_push (zpar_zrouter_t *z, int src)
+{
+    if (z->nclosed == z->closed_cap) {
+        size_t cap = z->closed_cap ? z->closed_cap * 2 : 64;
+        int *n;
+        if (z->closed_cap >= CLOSED_MAX || !(n = malloc (cap * sizeof (*n)))) {
+            if (!z->closed_cap)
+                return;
+            /* full: forget the oldest */
+            z->closed_head = (z->closed_head + 1) % z->closed_cap;
+            z->nclosed--;
+        } else {
+            for (size_t i = 0; i < z->nclosed; i++)
+                n[i] = z->closed[(z->closed_head + i) % z->closed_cap];
+            free (z->closed);
+            z->closed = n;
+            z->closed_cap = cap;
+            z->closed_head = 0;
+        }
+    }
+    z->closed[(z->closed_head + z->nclosed) % z->closed_cap] = src;
+    z->nclosed++;
+}
+
+/* The index of prefix t (len bytes) in subs[0..n), or -1. */
+static int sub_find (sub_t *const *subs, int n, const unsigned char *t, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (subs[i]->len == len && memcmp (subs[i]->t, t, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Count one more subscription to t in *subs (at most max prefixes): 1 when
+ * it is new, 0 when counted again, -1 when there is no room (or memory). */
+static int sub_add (sub_t ***subs, int *n, int max, const unsigned char *t, size_t len)
+{
+    int i = sub_find (*subs, *n, t, len);
+    sub_t **ns, *e;
+    if (i >= 0) {
+        (*subs)[i]->count++;
+        return 0;
+    }
+    if (*n >= max || len > ZPAR_ZROUTER_TOPIC)
+        return -1;
+    if (!(ns = realloc (*subs, (size_t)(*n + 1) * sizeof (*ns))))
+        return -1;
+    *subs = ns;
+    if (!(e = malloc (sizeof (*e) + len)))
+        return -1;
+    e->count = 1;
+    e->len = (uint8_t)len;
+    memcpy (e->t, t, len);
+    ns[(*n)++] = e;
+    return 1;
+}
+
+/* Count one subscription to t less: 1 when that was its last, else 0. */
+static int sub_del (sub_t **subs, int *n, const unsigned char *t, size_t len)
+{
+    int i = sub_find (subs, *n, t, len);
+    if (i < 0 || --subs[i]->count > 0)
+        return 0;
+    free (subs[i]);
+    subs[i] = subs[--*n];
+    return 1;
+}
+
 /* Close c now (no more events for it); freed at the end of the next
  * zpar__zrouter_io, when no event of this turn can name it. */
 static void conn_kill (zpar_zrouter_t *z, conn_t *c)
@@ -184,6 +278,13 @@ static void conn_kill (zpar_zrouter_t *z, conn_t *c)
         z->st.peers--;
     }
     c->key = 0;
+    if (c->open) {
+        if (z->mode != ZPAR_ZROUTER_ROUTER)
+            z->st.peers--;
+        if (z->track_closed)
+            closed_push (z, c->src);
+        c->open = 0;
+    }
     close (c->fd);
     c->fd = -1;
     z->st.out_pending -= c->olen - c->ooff;
@@ -200,6 +301,9 @@ static void conn_kill (zpar_zrouter_t *z, conn_t *c)
 static void conn_free (conn_t *c)
 {
     zpar__zmtp_in_fini (&c->in);
+    for (int i = 0; i < c->nsubs; i++)
+        free (c->subs[i]);
+    free (c->subs);
     free (c);
 }
 
@@ -305,12 +409,35 @@ static int new_identity (zpar_zrouter_t *z, conn_t *c, const unsigned char *id, 
 
 /* the stream's callbacks (zmtp_in.h); arg: the connection */
 
+/* A frame of one part (a subscription) for c, after what waits. */
+static int sub_out (zpar_zrouter_t *z, conn_t *c, int on, const unsigned char *t, size_t len)
+{
+    unsigned char f[ZPAR_ZMTP_HEADER_MAX + 1 + ZPAR_ZROUTER_TOPIC];
+    size_t h = zpar__zmtp_header_encode (f, 0, len + 1);
+    f[h] = on ? 1 : 0;
+    memcpy (f + h + 1, t, len);
+    return conn_out (z, c, f, h + 1 + len);
+}
+
 static int in_ready (void *arg, const struct zpar__zmtp_ready *r, const unsigned char **id,
                      size_t *idlen)
 {
     conn_t *c = arg;
-    if (new_identity (c->z, c, r->identity, r->identity_len) < 0)
-        return -1;
+    zpar_zrouter_t *z = c->z;
+    if (z->mode == ZPAR_ZROUTER_ROUTER) {
+        if (new_identity (z, c, r->identity, r->identity_len) < 0)
+            return -1;
+    } else {
+        /* no routing: a placeholder the stream puts first in a message */
+        c->id[0] = 0;
+        c->idlen = 1;
+        z->st.peers++;
+    }
+    c->open = 1;
+    /* an XSUB's subscriptions so far, for a peer that came after them */
+    for (int i = 0; z->mode == ZPAR_ZROUTER_XSUB && i < z->nxsubs; i++)
+        if (sub_out (z, c, 1, z->xsubs[i]->t, z->xsubs[i]->len) < 0 || c->dead)
+            return -1;
     *id = c->id;
     *idlen = c->idlen;
     return 0;
@@ -323,9 +450,32 @@ static int in_send (void *arg, const unsigned char *frame, size_t len)
     return conn_out (c->z, c, frame, len) < 0 || c->dead ? -1 : 0;
 }
 
+/* A PUB's peer's message: a subscription (one frame, 1 or 0 then the
+ * prefix), or nothing a PUB takes (dropped, as libzmq's PUB does). */
+static void pub_subscription (conn_t *c, inmsg_t *m)
+{
+    const unsigned char *d;
+    size_t len;
+    if (m->n != 2 || m->overflow || zmq_msg_size (&m->part[1]) < 1)
+        return;
+    d = zmq_msg_data (&m->part[1]);
+    len = zmq_msg_size (&m->part[1]) - 1;
+    if (d[0] == 1 && !c->all && sub_add (&c->subs, &c->nsubs, ZPAR_ZROUTER_SUBS, d + 1, len) < 0)
+        c->all = 1; /* no room: everything (its SUB filters) */
+    else if (d[0] == 0)
+        (void)sub_del (c->subs, &c->nsubs, d + 1, len);
+}
+
 static void in_message (void *arg, inmsg_t *m)
 {
-    zpar_zrouter_t *z = ((conn_t *)arg)->z;
+    conn_t *c = arg;
+    zpar_zrouter_t *z = c->z;
+    if (z->mode == ZPAR_ZROUTER_PUB) {
+        pub_subscription (c, m);
+        zpar__zmtp_inmsg_free (m);
+        return;
+    }
+    m->src = c->src;
     m->next = NULL;
     if (z->qtail)
         z->qtail->next = m;
@@ -335,7 +485,18 @@ static void in_message (void *arg, inmsg_t *m)
     z->queued++;
 }
 
-static const zpar_zmtp_in_ops_t in_ops = {in_ready, in_send, in_message};
+static const char *const pub_peers[] = {"SUB", "XSUB", NULL};
+static const char *const xsub_peers[] = {"PUB", "XPUB", NULL};
+static const zpar_zmtp_in_ops_t in_ops[] = {
+    [ZPAR_ZROUTER_ROUTER] = {in_ready, in_send, in_message, NULL},
+    [ZPAR_ZROUTER_PUB] = {in_ready, in_send, in_message, pub_peers},
+    [ZPAR_ZROUTER_XSUB] = {in_ready, in_send, in_message, xsub_peers},
+};
+static const char *const own_type[] = {
+    [ZPAR_ZROUTER_ROUTER] = "ROUTER",
+    [ZPAR_ZROUTER_PUB] = "PUB",
+    [ZPAR_ZROUTER_XSUB] = "XSUB",
+};
 
 /* Parse len bytes read from c.  -1: the connection must close. */
 static int parse (zpar_zrouter_t *z, conn_t *c, const unsigned char *p, size_t len)
@@ -410,7 +571,9 @@ static void accept_all (zpar_zrouter_t *z)
         }
         c->fd = fd;
         c->z = z;
-        zpar__zmtp_in_init (&c->in, z->maxmsg, &in_ops, c);
+        c->src = z->next_src;
+        z->next_src = z->next_src == INT32_MAX ? 1 : z->next_src + 1;
+        zpar__zmtp_in_init (&c->in, z->maxmsg, &in_ops[z->mode], c);
         c->anext = z->all;
         if (z->all)
             z->all->aprev = c;
@@ -425,7 +588,7 @@ static void accept_all (zpar_zrouter_t *z)
         /* our greeting and READY at once: the peer sends its own meanwhile */
         zpar__zmtp_greeting (hello);
         n = ZPAR_ZMTP_GREETING_SIZE;
-        n += zpar__zmtp_ready_encode (hello + n, sizeof (hello) - n, "ROUTER");
+        n += zpar__zmtp_ready_encode (hello + n, sizeof (hello) - n, own_type[z->mode]);
         (void)conn_out (z, c, hello, n);
     }
 }
@@ -533,7 +696,7 @@ int zpar__zrouter_fd (const zpar_zrouter_t *z)
 int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n)
 {
     inmsg_t *m = z->qhead;
-    int rc = 0;
+    int rc = 0, skip;
     *n = 0;
     if (!m) {
         errno = EAGAIN;
@@ -542,19 +705,76 @@ int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n)
     if (!(z->qhead = m->next))
         z->qtail = NULL;
     z->queued--;
-    if (m->overflow || m->n > nmax) {
+    z->last_src = m->src;
+    /* an XSUB's messages have no identity frame (part[0], a placeholder) */
+    skip = z->mode == ZPAR_ZROUTER_ROUTER ? 0 : 1;
+    if (m->overflow || m->n - skip > nmax) {
         errno = EPROTO;
         rc = -1;
     } else {
-        for (int i = 0; i < m->n; i++) {
-            zmq_msg_init (&part[i]);
-            zmq_msg_move (&part[i], &m->part[i]);
+        for (int i = skip; i < m->n; i++) {
+            zmq_msg_init (&part[i - skip]);
+            zmq_msg_move (&part[i - skip], &m->part[i]);
         }
-        *n = m->n;
-        m->n = 0;
+        *n = m->n - skip;
     }
     zpar__zmtp_inmsg_free (m);
     return rc;
+}
+
+/* Does the message staged (its first frame: topic_at, topic_len) go to
+ * c, a PUB's peer? */
+static int pub_matches (const zpar_zrouter_t *z, const conn_t *c)
+{
+    if (c->all)
+        return 1;
+    for (int i = 0; i < c->nsubs; i++)
+        if (c->subs[i]->len <= z->topic_len &&
+            memcmp (c->subs[i]->t, z->stage + z->topic_at, c->subs[i]->len) == 0)
+            return 1;
+    return 0;
+}
+
+/* The message staged, to every peer it goes to (PUB, XSUB). */
+static int broadcast (zpar_zrouter_t *z)
+{
+    conn_t *c, *next;
+    int rc = 0;
+    for (c = z->all; c; c = next) {
+        next = c->anext; /* c may close while written */
+        if (!c->open || c->dead)
+            continue;
+        if (z->mode == ZPAR_ZROUTER_PUB) {
+            if (!pub_matches (z, c))
+                continue;
+            if (c->olen - c->ooff >= ZPAR_ZROUTER_PUB_BACKLOG) {
+                z->st.pub_dropped++;
+                continue;
+            }
+        }
+        if (conn_out (z, c, z->stage, z->slen) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* An XSUB's (un)subscription, sent: counted, and remembered for the peers
+ * that connect later.  0 when it goes to the peers now, 1 when it does not
+ * (a cancel of a prefix others still want, or of one never subscribed). */
+static int xsub_note (zpar_zrouter_t *z, const unsigned char *d, size_t len)
+{
+    if (len < 1)
+        return 0;
+    if (d[0] == 1) {
+        (void)sub_add (&z->xsubs, &z->nxsubs, ZPAR_ZROUTER_XSUBS, d + 1, len - 1);
+        return 0;
+    }
+    if (d[0] == 0)
+        return sub_find (z->xsubs, z->nxsubs, d + 1, len - 1) >= 0 &&
+                       !sub_del (z->xsubs, &z->nxsubs, d + 1, len - 1)
+                   ? 1
+                   : 0;
+    return 0;
 }
 
 int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int more)
@@ -564,6 +784,16 @@ int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int mor
     if (!z || (len && !data)) {
         errno = EINVAL;
         return -1;
+    }
+    if (z->mode != ZPAR_ZROUTER_ROUTER && z->sending == 0) { /* a new message, no identity */
+        z->slen = 0;
+        z->sending = 1;
+        z->to = NULL;
+        z->topic_len = len;
+        if (z->mode == ZPAR_ZROUTER_XSUB && !more && xsub_note (z, data, len)) {
+            z->sending = 0;
+            return 0;
+        }
     }
     if (z->sending == 0) { /* the identity frame */
         conn_t *c = lookup (z, data, len);
@@ -603,10 +833,13 @@ int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int mor
     memcpy (z->stage + z->slen, h, hlen);
     if (len)
         memcpy (z->stage + z->slen + hlen, data, len);
+    if (z->slen == 0)
+        z->topic_at = hlen;
     z->slen = need;
     if (!more) {
         int rc;
-        rc = conn_out (z, z->to, z->stage, z->slen);
+        rc =
+            z->mode == ZPAR_ZROUTER_ROUTER ? conn_out (z, z->to, z->stage, z->slen) : broadcast (z);
         z->sending = 0;
         z->to = NULL;
         z->slen = 0;
@@ -618,6 +851,33 @@ int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int mor
         return rc;
     }
     return 0;
+}
+
+int zpar__zrouter_last_src (const zpar_zrouter_t *z)
+{
+    return z && z->last_src > 0 ? z->last_src : -1;
+}
+
+void zpar__zrouter_track_closed (zpar_zrouter_t *z, int on)
+{
+    if (!z)
+        return;
+    z->track_closed = on;
+    if (!on)
+        z->nclosed = z->closed_head = 0;
+}
+
+int zpar__zrouter_closed (zpar_zrouter_t *z, int *src, int max)
+{
+    int n = 0;
+    if (!z || z->qhead) /* a closed connection's last messages first */
+        return 0;
+    while (n < max && z->nclosed > 0) {
+        src[n++] = z->closed[z->closed_head];
+        z->closed_head = (z->closed_head + 1) % z->closed_cap;
+        z->nclosed--;
+    }
+    return n;
 }
 
 void zpar__zrouter_stats (const zpar_zrouter_t *z, zpar_zrouter_stats_t *st)
@@ -709,6 +969,12 @@ inval:
 zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int mandatory,
                                     zpar_error_t *err)
 {
+    return zpar__zrouter_bind_mode (ep, epsize, maxmsg, ZPAR_ZROUTER_ROUTER, mandatory, err);
+}
+
+zpar_zrouter_t *zpar__zrouter_bind_mode (char *ep, size_t epsize, int64_t maxmsg,
+                                         zpar_zrouter_mode_t mode, int mandatory, zpar_error_t *err)
+{
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     zpar_zrouter_t *z;
@@ -716,7 +982,8 @@ zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int
     struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
     char host[INET6_ADDRSTRLEN];
 
-    if (!ep || maxmsg <= 0 || parse_ep (ep, &ss, &sl) < 0) {
+    if (!ep || maxmsg <= 0 || mode < ZPAR_ZROUTER_ROUTER || mode > ZPAR_ZROUTER_XSUB ||
+        parse_ep (ep, &ss, &sl) < 0) {
         zpar__errnoprintf (err, EINVAL, "%s: not an endpoint zpar binds itself", ep ? ep : "-");
         return NULL;
     }
@@ -726,7 +993,10 @@ zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int
     }
     z->ep = z->lfd = z->efd = -1;
     z->maxmsg = (uint64_t)maxmsg;
-    z->mandatory = mandatory;
+    z->mode = mode;
+    z->mandatory = mode == ZPAR_ZROUTER_ROUTER && mandatory;
+    z->next_src = 1;
+    z->last_src = -1;
     crypto_shorthash_keygen (z->hkey);
     z->next_id = randombytes_random ();
     if (!(z->ids = zpar__idmap_create ()))
@@ -788,6 +1058,10 @@ void zpar__zrouter_destroy (zpar_zrouter_t *z)
         zpar__zmtp_inmsg_free (m);
     }
     zpar__idmap_destroy (z->ids);
+    for (int i = 0; i < z->nxsubs; i++)
+        free (z->xsubs[i]);
+    free (z->xsubs);
+    free (z->closed);
     free (z->stage);
     if (z->lfd >= 0)
         close (z->lfd);

@@ -1,5 +1,6 @@
 /* zrouter.h - a ROUTER socket that does its own TCP I/O (ZMTP 3.0, NULL
- * mechanism), for the task scheduler.
+ * mechanism), for the task scheduler; also a PUB and an XSUB, for the
+ * heartbeat and IOPub (zpar_zrouter_mode_t).
  *
  * Why: a task crosses the controller as four TCP messages.  Through libzmq
  * each is handed between libzmq's I/O thread and the scheduler's thread
@@ -58,6 +59,34 @@ typedef struct zpar_zrouter zpar_zrouter_t;
  * further. */
 #define ZPAR_ZROUTER_QUEUE 8192
 
+/* What a zrouter is to its peers. */
+typedef enum {
+    /* A ROUTER (all of the above): DEALER, REQ and ROUTER peers. */
+    ZPAR_ZROUTER_ROUTER = 0,
+    /* A PUB: SUB and XSUB peers.  Nothing is received (their subscriptions
+     * are kept per connection: up to ZPAR_ZROUTER_SUBS prefixes of up to
+     * ZPAR_ZROUTER_TOPIC bytes, counted; a peer that asks for more gets
+     * everything, which its SUB filters again as libzmq's does).  A message
+     * sent goes to every peer subscribed to a prefix of its first frame;
+     * a peer with ZPAR_ZROUTER_PUB_BACKLOG bytes unread already loses it
+     * (as a libzmq PUB drops at its high-water mark: a stopped subscriber
+     * costs a bounded buffer). */
+    ZPAR_ZROUTER_PUB,
+    /* An XSUB: PUB and XPUB peers.  Messages are received without an
+     * identity frame.  A message sent goes to every peer; a subscription
+     * sent (one frame: 1 then the prefix; 0 then the prefix cancels it) is
+     * remembered, counted, and sent again to every peer that connects
+     * later (up to ZPAR_ZROUTER_XSUBS distinct prefixes: beyond, a new one
+     * reaches only the peers connected now); a cancel goes on only when
+     * its count falls to 0, as libzmq's XSUB does. */
+    ZPAR_ZROUTER_XSUB,
+} zpar_zrouter_mode_t;
+
+#define ZPAR_ZROUTER_SUBS        32
+#define ZPAR_ZROUTER_TOPIC       255
+#define ZPAR_ZROUTER_PUB_BACKLOG (64 * 1024)
+#define ZPAR_ZROUTER_XSUBS       4096
+
 /* Bind a zrouter to ep ("tcp://HOST:PORT": HOST an IPv4 or [IPv6] address
  * or *, PORT a number or * for any) and write the bound endpoint (as
  * ZMQ_LAST_ENDPOINT writes it: "tcp://0.0.0.0:PORT" for *) into ep (epsize
@@ -68,6 +97,11 @@ typedef struct zpar_zrouter zpar_zrouter_t;
  * a libzmq socket instead), or the bind's errno. */
 zpar_zrouter_t *zpar__zrouter_bind (char *ep, size_t epsize, int64_t maxmsg, int mandatory,
                                     zpar_error_t *err);
+
+/* The same for a zrouter of the given mode (mandatory: ROUTER only). */
+zpar_zrouter_t *zpar__zrouter_bind_mode (char *ep, size_t epsize, int64_t maxmsg,
+                                         zpar_zrouter_mode_t mode, int mandatory,
+                                         zpar_error_t *err);
 
 /* Close every connection and free everything.  NULL-safe. */
 void zpar__zrouter_destroy (zpar_zrouter_t *z);
@@ -104,6 +138,24 @@ int zpar__zrouter_recv (zpar_zrouter_t *z, zmq_msg_t *part, int nmax, int *n);
  * written is closed; the message is then lost as it would be with libzmq. */
 int zpar__zrouter_send (zpar_zrouter_t *z, const void *data, size_t len, int more);
 
+/* The connection the message received last came on: a number > 0 that
+ * names it for as long as it is open (not reused before 2^31 others), or
+ * -1 when nothing was received yet.  What libzmq's ZMQ_SRCFD is to the
+ * heartbeat, without the reuse of a descriptor's number. */
+int zpar__zrouter_last_src (const zpar_zrouter_t *z);
+
+/* Remember the connections that close (after their READY), for
+ * zpar__zrouter_closed; off by default.  What libzmq's socket monitor's
+ * DISCONNECTED is to the heartbeat. */
+void zpar__zrouter_track_closed (zpar_zrouter_t *z, int on);
+
+/* Up to max connections closed since the last call into src[] (their
+ * numbers as zpar__zrouter_last_src gave them), returning how many; none
+ * while messages received before the close wait to be received (so that
+ * the owner takes a connection's last messages before its close).  At most
+ * 65,536 are remembered between calls; older ones are forgotten. */
+int zpar__zrouter_closed (zpar_zrouter_t *z, int *src, int max);
+
 /* Counters, for logs and tests. */
 typedef struct {
     uint64_t accepted;    /* connections accepted */
@@ -114,6 +166,7 @@ typedef struct {
     unsigned peers;       /* connections with an identity now */
     uint64_t queued;      /* messages waiting to be received */
     uint64_t out_pending; /* bytes waiting to be written, over all peers */
+    uint64_t pub_dropped; /* PUB: messages a peer lost to its backlog */
 } zpar_zrouter_stats_t;
 void zpar__zrouter_stats (const zpar_zrouter_t *z, zpar_zrouter_stats_t *st);
 

@@ -433,10 +433,10 @@ int zpar__controller_run (const zpar_controller_opts_t *o, zpar_error_t *err)
                                              bind.addr[ZPAR_EP_REGISTRAR], ZPAR_ADDR_MAX, err)) ||
         !(hub.notify = zpar__bind_socket_side (hub.ctx, ZMQ_PUB, ZPAR_CURVE_CLIENT,
                                                bind.addr[ZPAR_EP_NOTIFY], ZPAR_ADDR_MAX, err)) ||
-        !(hb_ping = zpar__bind_socket_side (hb_ctx, ZMQ_PUB, ZPAR_CURVE_ENGINE,
-                                            bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
-        !(hb_pong = zpar__bind_socket_ex (hb_ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE,
-                                          bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
+        !(hb_ping = zpar__bind_own (hb_ctx, ZMQ_PUB, ZPAR_NET_PUB, ZPAR_CURVE_ENGINE, 0,
+                                    bind.addr[ZPAR_EP_HB_PING], ZPAR_ADDR_MAX, err)) ||
+        !(hb_pong = zpar__bind_own (hb_ctx, ZMQ_ROUTER, ZPAR_NET_CONTROL, ZPAR_CURVE_ENGINE, 0,
+                                    bind.addr[ZPAR_EP_HB_PONG], ZPAR_ADDR_MAX, err)))
         goto done;
     /* the heartbeat on a thread of its own: task traffic cannot delay it */
     if (!(hbt = zpar__hb_thread_start (hub.ctx, hb_ctx, &hb_ping, &hb_pong, hub.hb_period_ms,

@@ -17,6 +17,7 @@
 #include "proto_hb.h"
 #include "reactor.h"
 #include "sockutil.h"
+#include "zrouter.h"
 
 #define DRAIN_MAX 4096
 /* A closed connection (the kernel's word): ping again this long after it
@@ -31,11 +32,11 @@
 #define LATE_LOG_US 10000000u
 
 struct zpar_hb_thread {
-    void *ping;     /* PUB, bound */
-    void *pong;     /* ROUTER, bound */
+    void *ping;     /* PUB, bound: a zrouter (zrouter.h) or libzmq's */
+    void *pong;     /* ROUTER, bound: the same */
     void *pipe;     /* the thread's end */
     void *pipe_hub; /* the hub's end */
-    void *mon;      /* PAIR: the pong socket's monitor events */
+    void *mon;      /* PAIR: the pong socket's monitor events (libzmq's) */
     zpar_heartbeat_t *hb;
     zpar_reactor_t *r;
     uint64_t session;
@@ -260,13 +261,37 @@ static void apply_pipe (zpar_hb_thread_t *t)
     }
 }
 
+/* The kernel's word: connections closed (as zpar__heartbeat_pong_fd
+ * named them).  It is news now, not at the next tick: the hub looks for
+ * the process (an engine of this host), the probe does the rest. */
+static void conns_closed (zpar_hb_thread_t *t, const int *fds, int n)
+{
+    int closed = 0;
+    for (int k = 0; k < n; k++)
+        if (zpar__heartbeat_closed (t->hb, fds[k]) > 0) {
+            zpar__debug ("heartbeat: connection %d closed", fds[k]);
+            closed++;
+        }
+    if (closed)
+        (void)zpar__heartbeat_check (t->hb, zpar__reactor_now_us (t->r), on_event, t);
+}
+
 static void read_pongs (zpar_hb_thread_t *t)
 {
+    zpar_zrouter_t *z = zpar__zrouter_of (t->pong);
+    int fds[256], n;
+    if (zpar__zrouter_io (z) < 0)
+        zpar__warn ("heartbeat: pong connections: %s", strerror (errno));
     apply_pipe (t);
     zpar__heartbeat_set_nudge (t->hb, __atomic_load_n (&t->nudge, __ATOMIC_RELAXED));
     (void)zpar__heartbeat_recv_pongs (t->hb, t->pong, DRAIN_MAX, zpar__reactor_now_us (t->r),
                                       on_event, t, &t->st);
     publish (t);
+    /* zpar's own pong socket: the connections closed since, once their
+     * last pongs were read (they tell which engine each was) */
+    while ((n = zpar__zrouter_closed (z, fds, (int)(sizeof (fds) / sizeof (fds[0])))) > 0)
+        conns_closed (t, fds, n);
+    zpar__zrouter_done (z);
 }
 
 static void on_pong (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -289,12 +314,25 @@ static void on_pong_again (zpar_reactor_t *r, zpar_watcher_t *w, int revents, vo
     (void)r, (void)w, (void)revents;
 }
 
-/* The pong socket's monitor: [u16 event, u32 value (the fd)], [endpoint]. */
+/* The ping socket, when zpar does its I/O: connections, subscriptions,
+ * what waits to be written. */
+static void on_ping_io (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_hb_thread_t *t = arg;
+    zpar_zrouter_t *z = zpar__zrouter_of (t->ping);
+    if (zpar__zrouter_io (z) < 0)
+        zpar__warn ("heartbeat: ping connections: %s", strerror (errno));
+    zpar__zrouter_done (z);
+    (void)r, (void)w, (void)revents;
+}
+
+/* libzmq's pong socket's monitor: [u16 event, u32 value (the fd)],
+ * [endpoint]. */
 static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
 {
     zpar_hb_thread_t *t = arg;
-    int closed = 0, nfds = 0;
-    uint32_t fds[DRAIN_MAX];
+    int nfds = 0;
+    int fds[DRAIN_MAX];
     for (int k = 0; k < DRAIN_MAX; k++) {
         zmq_msg_t f;
         uint16_t ev = 0;
@@ -319,8 +357,8 @@ static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
                 more = zmq_msg_more (&f);
             zmq_msg_close (&f);
         }
-        if (ev == ZMQ_EVENT_DISCONNECTED)
-            fds[nfds++] = fd;
+        if (ev == ZMQ_EVENT_DISCONNECTED && fd <= INT32_MAX)
+            fds[nfds++] = (int)fd;
     }
     if (!nfds)
         return;
@@ -328,16 +366,8 @@ static void on_mon (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
      * ones may have come on the connection that just closed, and they
      * tell which engine it was */
     read_pongs (t);
-    for (int k = 0; k < nfds; k++)
-        if (zpar__heartbeat_closed (t->hb, (int)fds[k]) > 0) {
-            zpar__debug ("heartbeat: connection %u closed", fds[k]);
-            closed++;
-        }
-    /* the kernel's word is news now, not at the next tick: the hub looks
-     * for the process (an engine of this host), the probe does the rest */
-    if (closed)
-        (void)zpar__heartbeat_check (t->hb, zpar__reactor_now_us (r), on_event, t);
-    (void)w, (void)revents;
+    conns_closed (t, fds, nfds);
+    (void)r, (void)w, (void)revents;
 }
 
 static void on_pipe (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
@@ -391,9 +421,11 @@ static void on_tick (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *ar
 static void *hb_main (void *arg)
 {
     zpar_hb_thread_t *t = arg;
-    zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL, *wm = NULL;
+    zpar_watcher_t *wp = NULL, *wq = NULL, *wt = NULL, *wm = NULL, *wi = NULL;
     (void)pthread_setname_np (pthread_self (), "zpar-hb");
-    if (!(wp = zpar__zmq_watcher_create (t->r, t->pong, ZPAR_EV_IN, on_pong, t)) ||
+    if (!(wp = zpar__sock_watcher_create (t->r, t->pong, on_pong, t)) ||
+        (zpar__zrouter_of (t->ping) &&
+         !(wi = zpar__sock_watcher_create (t->r, t->ping, on_ping_io, t))) ||
         (t->mon && !(wm = zpar__zmq_watcher_create (t->r, t->mon, ZPAR_EV_IN, on_mon, t))) ||
         !(wq = zpar__zmq_watcher_create (t->r, t->pipe, ZPAR_EV_IN, on_pipe, t)) ||
         !(wt = zpar__timer_watcher_create (t->r, 0, (uint64_t)t->period_ms, on_tick, t)) ||
@@ -417,6 +449,8 @@ static void *hb_main (void *arg)
         zpar__watcher_start (wt);
         if (wm)
             zpar__watcher_start (wm);
+        if (wi)
+            zpar__watcher_start (wi);
         if (zpar__reactor_run (t->r) < 0)
             zpar__err ("heartbeat: loop failed: %s", strerror (errno));
     }
@@ -424,6 +458,7 @@ static void *hb_main (void *arg)
     zpar__watcher_destroy (wq);
     zpar__watcher_destroy (wt);
     zpar__watcher_destroy (wm);
+    zpar__watcher_destroy (wi);
     zpar__watcher_destroy (t->w_probe);
     t->w_probe = NULL;
     zpar__watcher_destroy (t->w_hello);
@@ -487,12 +522,15 @@ zpar_hb_thread_t *zpar__hb_thread_start (void *ctx, void *sock_ctx, void **ping,
         goto error;
     }
     /* the kernel's word on closed connections (best effort: without it,
-     * deaths are found by silence alone) */
+     * deaths are found by silence alone): zpar's own socket tells it, a
+     * libzmq one through its monitor */
     snprintf (ep, sizeof (ep), "inproc://zpar-hb-mon-%p", (void *)t);
-    if (zmq_socket_monitor (t->pong, ep, ZMQ_EVENT_DISCONNECTED) == 0 &&
-        (t->mon = zmq_socket (sock_ctx, ZMQ_PAIR)) &&
-        (zmq_setsockopt (t->mon, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
-         zmq_connect (t->mon, ep) < 0)) {
+    if (zpar__zrouter_of (t->pong))
+        zpar__zrouter_track_closed (zpar__zrouter_of (t->pong), 1);
+    else if (zmq_socket_monitor (t->pong, ep, ZMQ_EVENT_DISCONNECTED) == 0 &&
+             (t->mon = zmq_socket (sock_ctx, ZMQ_PAIR)) &&
+             (zmq_setsockopt (t->mon, ZMQ_LINGER, &zero, sizeof (zero)) < 0 ||
+              zmq_connect (t->mon, ep) < 0)) {
         zpar__warn ("heartbeat: no monitor of closed connections: %s", zmq_strerror (errno));
         zpar__close_socket (t->mon);
         t->mon = NULL;
@@ -530,7 +568,7 @@ void zpar__hb_thread_stop (zpar_hb_thread_t *t)
         pthread_join (t->tid, NULL);
     }
     zpar__close_socket (t->ping);
-    if (t->pong)
+    if (t->pong && !zpar__zrouter_of (t->pong))
         (void)zmq_socket_monitor (t->pong, NULL, 0);
     zpar__close_socket (t->pong);
     zpar__close_socket (t->mon);

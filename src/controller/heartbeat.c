@@ -11,6 +11,7 @@
 #include "proto_hb.h"
 #include "route.h"
 #include "wire.h"
+#include "zrouter.h"
 
 typedef struct {
     uint64_t last_us;  /* monotonic time of the last beat */
@@ -552,7 +553,7 @@ int zpar__heartbeat_send_ping (zpar_heartbeat_t *hb, void *sock, uint64_t sessio
     p.session = session;
     hb->session = session;
     zpar__proto_ping_encode (&p, buf);
-    return zmq_send (sock, buf, sizeof (buf), ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    return zpar__sock_send (sock, buf, sizeof (buf), ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
 /* The engine whose routing identity (set by zpar__heartbeat_set_route)
@@ -619,18 +620,21 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
             if (st)
                 st->uncounted++;
             if (!hb->nudge_off && zpar__heartbeat_nudge_due (hb, ident, ilen, now_us) &&
-                (!via || zmq_send (sock, via, ZPAR_RELAY_ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
-                             ZPAR_RELAY_ID_LEN) &&
-                zmq_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
-                zmq_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) == ZPAR_HB_RREG_LEN &&
+                (!via || zpar__sock_send (sock, via, ZPAR_RELAY_ID_LEN,
+                                          ZMQ_SNDMORE | ZMQ_DONTWAIT) == ZPAR_RELAY_ID_LEN) &&
+                zpar__sock_send (sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)ilen &&
+                zpar__sock_send (sock, ZPAR_HB_RREG, ZPAR_HB_RREG_LEN, ZMQ_DONTWAIT) ==
+                    ZPAR_HB_RREG_LEN &&
                 st)
                 st->nudged++;
         } else {
-            int fd = zmq_msg_get (&f.part[at + 1], ZMQ_SRCFD);
+            zpar_zrouter_t *z = zpar__zrouter_of (sock);
+            int fd = z ? zpar__zrouter_last_src (z) : zmq_msg_get (&f.part[at + 1], ZMQ_SRCFD);
             if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
                 cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
-            /* the connection it came on (TCP: its fd), for the kernel's
-             * word when it closes */
+            /* the connection it came on (libzmq's TCP: its fd; zpar's
+             * own socket: its number), for the kernel's word when it
+             * closes */
             if (rc > 0 && fd >= 0)
                 (void)zpar__heartbeat_pong_fd (hb, eid, fd);
         }

@@ -17,6 +17,7 @@
 #include "reactor.h"
 #include "sockutil.h"
 #include "wire.h"
+#include "zrouter.h"
 
 #define DRAIN_MAX 4096
 #define SUBS_MAX  256 /* distinct client topics tracked; beyond: everything */
@@ -32,7 +33,7 @@ typedef struct {
 } csub_t;
 
 struct zpar_iopub {
-    void *sub;             /* XSUB, bound: engines connect */
+    void *sub;             /* XSUB, bound: engines connect (a zrouter, zrouter.h, or libzmq's) */
     void *pub;             /* XPUB, bound: clients connect */
     void *pipe;            /* the thread's end of the control pipe */
     void *pipe_own;        /* the owner's end */
@@ -119,7 +120,7 @@ static void up_send (zpar_iopub_t *io, int on, const char *key)
     size_t n = strlen (key);
     m[0] = on ? 1 : 0;
     memcpy (m + 1, key, n);
-    (void)zmq_send (io->sub, m, n + 1, ZMQ_DONTWAIT);
+    (void)zpar__sock_send (io->sub, m, n + 1, ZMQ_DONTWAIT);
 }
 
 /* Bring what the engines are asked for in line with the clients' topics:
@@ -214,8 +215,9 @@ static void on_pub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
     (void)r, (void)w, (void)revents;
 }
 
-/* Verify and forward whole messages until SUB has none left. */
-static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+/* Verify and forward whole messages until SUB has none left (or
+ * DRAIN_MAX: the rest keeps the socket readable). */
+static void drain_sub (void *arg)
 {
     zpar_iopub_t *io = arg;
     for (int k = 0; k < DRAIN_MAX; k++) {
@@ -238,6 +240,13 @@ static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg
         (void)zpar__frames_send (io->pub, &f, 0, 0); /* closes the frames on failure */
         count (&io->forwarded);
     }
+}
+
+static void on_sub (zpar_reactor_t *r, zpar_watcher_t *w, int revents, void *arg)
+{
+    zpar_iopub_t *io = arg;
+    if (zpar__sock_turn (io->sub, drain_sub, io, ZPAR_TURN_DONE_AFTER) < 0)
+        zpar__warn ("iopub: engines' connections: %s", strerror (errno));
     (void)r, (void)w, (void)revents;
 }
 
@@ -256,7 +265,7 @@ static void *iopub_thread (void *arg)
     zpar_reactor_t *r = zpar__reactor_create ();
     zpar_watcher_t *ws = NULL, *wp = NULL, *wc = NULL;
     (void)pthread_setname_np (pthread_self (), "zpar-iopub");
-    if (!r || !(ws = zpar__zmq_watcher_create (r, io->sub, ZPAR_EV_IN, on_sub, io)) ||
+    if (!r || !(ws = zpar__sock_watcher_create (r, io->sub, on_sub, io)) ||
         !(wc = zpar__zmq_watcher_create (r, io->pub, ZPAR_EV_IN, on_pub, io)) ||
         !(wp = zpar__zmq_watcher_create (r, io->pipe, ZPAR_EV_IN, on_pipe, io))) {
         zpar__err ("iopub: cannot set up its loop: %s", strerror (errno));
@@ -301,8 +310,8 @@ zpar_iopub_t *zpar__iopub_start (void *ctx, char *engine_ep, char *client_ep, si
      * later, by libzmq's reaper (a new forwarder may reuse io's address) */
     snprintf (pipe_ep, sizeof (pipe_ep), "inproc://zpar-iopub-%p-%u", (void *)io,
               __atomic_add_fetch (&pipe_serial, 1, __ATOMIC_RELAXED));
-    if (!(io->sub = zpar__bind_socket_ex (ctx, ZMQ_XSUB, ZPAR_NET_IOPUB, ZPAR_CURVE_ENGINE,
-                                          engine_ep, epsize, err)) ||
+    if (!(io->sub = zpar__bind_own (ctx, ZMQ_XSUB, ZPAR_NET_IOPUB, ZPAR_CURVE_ENGINE, 0, engine_ep,
+                                    epsize, err)) ||
         !(io->pub = zpar__bind_socket_ex (ctx, ZMQ_XPUB, ZPAR_NET_PUB, ZPAR_CURVE_CLIENT, client_ep,
                                           epsize, err)) ||
         !(io->pipe = zpar__bind_socket (ctx, ZMQ_PAIR, pipe_ep, sizeof (pipe_ep), err)))

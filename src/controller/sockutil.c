@@ -181,12 +181,25 @@ void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *
 void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int mandatory, char *ep,
                          size_t epsize, zpar_error_t *err)
 {
+    return zpar__bind_own (ctx, ZMQ_ROUTER, role, side, mandatory, ep, epsize, err);
+}
+
+void *zpar__bind_own (void *ctx, int type, zpar_net_role_t role, const char *side, int mandatory,
+                      char *ep, size_t epsize, zpar_error_t *err)
+{
     const char *env = getenv ("ZPAR_TASK_IO");
+    zpar_zrouter_mode_t mode = type == ZMQ_PUB    ? ZPAR_ZROUTER_PUB
+                               : type == ZMQ_XSUB ? ZPAR_ZROUTER_XSUB
+                                                  : ZPAR_ZROUTER_ROUTER;
     void *s;
+    if (type != ZMQ_ROUTER && type != ZMQ_PUB && type != ZMQ_XSUB) {
+        zpar__errnoprintf (err, EINVAL, "%s: no socket of type %d of zpar's own", ep, type);
+        return NULL;
+    }
     if (!curve_on (ctx) && !(env && strcmp (env, "zmq") == 0)) {
         zpar_error_t e;
         zpar_zrouter_t *z =
-            zpar__zrouter_bind (ep, epsize, zpar__netlimit_for (role), mandatory, &e);
+            zpar__zrouter_bind_mode (ep, epsize, zpar__netlimit_for (role), mode, mandatory, &e);
         if (z)
             return z;
         if (errno != EINVAL && errno != ENOSPC) { /* an endpoint it takes, not bound */
@@ -195,9 +208,9 @@ void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int 
             return NULL;
         }
     }
-    if (!(s = zpar__bind_socket_ex (ctx, ZMQ_ROUTER, role, side, ep, epsize, err)))
+    if (!(s = zpar__bind_socket_ex (ctx, type, role, side, ep, epsize, err)))
         return NULL;
-    if (mandatory) {
+    if (mandatory && type == ZMQ_ROUTER) {
         int one = 1;
         (void)zmq_setsockopt (s, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
     }

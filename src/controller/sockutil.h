@@ -54,6 +54,12 @@ void *zpar__bind_task_router (void *ctx, const char *side, int mandatory, char *
 /* The same with the limit of another role (the registrar: ZPAR_NET_CONTROL). */
 void *zpar__bind_router (void *ctx, zpar_net_role_t role, const char *side, int mandatory, char *ep,
                          size_t epsize, zpar_error_t *err);
+/* The same for type ZMQ_ROUTER, ZMQ_PUB (the heartbeat's pings) or ZMQ_XSUB
+ * (IOPub's engines' side): a zrouter of that mode (zrouter.h) on the same
+ * conditions, else the libzmq socket of that type (mandatory: a ROUTER's
+ * only).  role: the limit of what peers send it. */
+void *zpar__bind_own (void *ctx, int type, zpar_net_role_t role, const char *side, int mandatory,
+                      char *ep, size_t epsize, zpar_error_t *err);
 
 /* A reactor watcher for input on sock, a libzmq socket or a zrouter (a
  * zrouter's callback must call zpar__zrouter_io before it reads, and
