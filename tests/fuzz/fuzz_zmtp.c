@@ -173,7 +173,7 @@ static void on_message (void *arg, zpar_zmtp_inmsg_t *m)
     zpar__zmtp_inmsg_free (m);
 }
 
-static const zpar_zmtp_in_ops_t ops = {on_ready, on_send, on_message};
+static const zpar_zmtp_in_ops_t ops = {on_ready, on_send, on_message, NULL};
 
 /* cut: 0 at once, 1 a byte at a time, 2 pieces sized from seed */
 static void run (run_t *r, const unsigned char *s, size_t len, int cut, unsigned seed,

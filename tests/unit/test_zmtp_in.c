@@ -62,7 +62,7 @@ static void o_message (void *arg, zpar_zmtp_inmsg_t *m)
     o->last = m;
 }
 
-static const zpar_zmtp_in_ops_t ops = {o_ready, o_send, o_message};
+static const zpar_zmtp_in_ops_t ops = {o_ready, o_send, o_message, NULL};
 
 /* a stream being written */
 typedef struct {
