@@ -1,4 +1,5 @@
-/* zrouter.c - a ROUTER socket that does its own TCP I/O (see zrouter.h).
+/* zrouter.c - a ROUTER, PUB or XSUB socket that does its own TCP I/O (see
+ * zrouter.h).
  *
  * One epoll descriptor holds the listening socket, an eventfd and every
  * connection.  Connections are edge-triggered: an event puts a connection
@@ -13,7 +14,8 @@
  * connection's stream (zmtp_in.h) straight into the frames of the message
  * being received; a connection holds only what is incomplete.  Output is
  * staged per message and written at once; only what the kernel does not
- * take is copied into the connection's buffer, freed when written.
+ * take is copied into the connection's buffer, freed when written.  A PUB
+ * or an XSUB writes the staged message to every connection it goes to.
  */
 #include "config.h"
 
