@@ -762,7 +762,8 @@ static int broadcast (zpar_zrouter_t *z)
 
 /* An XSUB's (un)subscription, sent: counted, and remembered for the peers
  * that connect later.  0 when it goes to the peers now, 1 when it does not
- * (a cancel of a prefix others still want, or of one never subscribed). */
+ * (a cancel of a prefix still counted; a cancel of one not remembered goes
+ * on: it may be one past ZPAR_ZROUTER_XSUBS). */
 static int xsub_note (zpar_zrouter_t *z, const unsigned char *d, size_t len)
 {
     if (len < 1)

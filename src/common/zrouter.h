@@ -81,8 +81,9 @@ typedef enum {
      * sent (one frame: 1 then the prefix; 0 then the prefix cancels it) is
      * remembered, counted, and sent again to every peer that connects
      * later (up to ZPAR_ZROUTER_XSUBS distinct prefixes: beyond, a new one
-     * reaches only the peers connected now); a cancel goes on only when
-     * its count falls to 0, as libzmq's XSUB does. */
+     * reaches only the peers connected now); a cancel of a prefix it
+     * remembers goes on only when its count falls to 0, as libzmq's XSUB
+     * does. */
     ZPAR_ZROUTER_XSUB,
 } zpar_zrouter_mode_t;
 
