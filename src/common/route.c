@@ -40,6 +40,7 @@ int zpar__route_make (zpar_eid_t id, zpar_route_t *r)
     r->b[0] = ZPAR_ROUTE_TAG;
     put32 (r->b + 1, id.v);
     randombytes_buf (r->b + 5, ZPAR_ROUTE_RAND);
+    memset (r->via, 0, sizeof (r->via)); /* straight to the controller */
     return 0;
 }
 

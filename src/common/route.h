@@ -45,7 +45,8 @@ typedef struct {
  * identity, then the relay id when there is one. */
 #define ZPAR_ROUTE_PACKED_MAX (ZPAR_ROUTE_LEN + ZPAR_RELAY_ID_LEN)
 
-/* A fresh random routing identity for engine id (non-zero). */
+/* A fresh random routing identity for engine id (non-zero), not through
+ * a relay (via all zero). */
 int zpar__route_make (zpar_eid_t id, zpar_route_t *r);
 
 /* The engine a routing identity names if data is one by its layout
