@@ -2,7 +2,7 @@
 # bench/cluster-mem.sh - the controller's memory and open files per engine
 # in the deployment `zpar cluster start -n N` gives (real `zpar engine`
 # processes on this machine), with --relay auto (the default: one relay
-# from 64 engines) and --relay never (every engine straight to the
+# from 256 engines) and --relay never (every engine straight to the
 # controller, as before).
 #
 #   ZPAR_BUILD=build bench/cluster-mem.sh [N [MODES]]    (default 300 "never auto")

@@ -3,7 +3,7 @@
 # in the deployment `zpar run` gives by default, on this one node:
 # `mpirun -n N+1 zpar run` (rank 0 the controller, N real engines), with
 # --relay=auto as it is (from ZPAR_RELAY_CONTROLLER_NODE engines, default
-# 64, the controller's node goes through a relay) and with the controller's
+# 256, the controller's node goes through a relay) and with the controller's
 # node direct (ZPAR_RELAY_CONTROLLER_NODE=0, as before).  For each N
 # (default 100) and mode: rank 0's VmRSS and open files once all engines
 # are live and after 10N load-balanced `true` tasks from one client

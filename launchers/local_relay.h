@@ -3,9 +3,9 @@
  *
  * The rule is that of `zpar run` for the controller's node (relay_node.h):
  * with o->relay (else $ZPAR_RELAY) auto, the default, the engines go
- * through one relay from ZPAR_RELAY_CONTROLLER_NODE engines (64); always;
+ * through one relay from ZPAR_RELAY_CONTROLLER_NODE engines (256); always;
  * never; the `pure` scheme never.  A direct engine costs the controller 7
- * connections and files and ~186 KiB; through the relay the controller
+ * connections and files and ~6.5 KiB; through the relay the controller
  * holds the relay's 7 connections and a few KiB per engine
  * (doc/benchmarks.md, "Issue 11: scale").  The relay is `zpar relay
  * --keep`: a process that runs the relay in a child tied to it and starts

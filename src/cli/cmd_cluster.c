@@ -78,7 +78,7 @@ static int cluster_start (int argc, char **argv)
          &o.curve},
         {"relay", 0, "auto|always|never",
          "the engines go through a relay (zpar relay): auto\n"
-         "(default, $ZPAR_RELAY): locally from 64 engines\n"
+         "(default, $ZPAR_RELAY): locally from 256 engines\n"
          "($ZPAR_RELAY_CONTROLLER_NODE), which keeps the\n"
          "controller's memory and files per engine small;\n"
          "elsewhere 'zpar run --relay' (nodes of 2+ engines)",

@@ -185,7 +185,7 @@ int zpar__cmd_relay (int argc, char **argv)
         "offer its engine endpoints on ipc in DIR to the engines of this node\n"
         "('zpar engine --relay DIR'), until SIGTERM/SIGINT.  'zpar run' starts one\n"
         "per node by itself (--relay), 'zpar cluster start' one for its engines\n"
-        "from 64 of them (--relay).\n",
+        "from 256 of them (--relay).\n",
         opts, "\n" ZPAR_CLI_EXIT_HELP, .no_args = 1};
     zpar_error_t err = {{0}};
     char path[PATH_MAX];

@@ -55,7 +55,7 @@ int zpar__cmd_run (int argc, char **argv)
         {"relay", 0, "auto|always|never",
          "a relay per node carries its engines' traffic (auto:\n"
          "nodes with 2+ engines but the controller's, which\n"
-         "from 64 ($ZPAR_RELAY_CONTROLLER_NODE); default\n"
+         "from 256 ($ZPAR_RELAY_CONTROLLER_NODE); default\n"
          "$ZPAR_RELAY, else auto)",
          ZPAR_CLI_STR, &o.relay, .bad = "--relay %s: say auto, always or never",
          .choices = relay_modes},

@@ -6,9 +6,10 @@
  * and is not the controller's node, and the controller's node when it
  * runs ZPAR_RELAY_CONTROLLER_NODE_MIN engines or more
  * ($ZPAR_RELAY_CONTROLLER_NODE; 0: never).  A direct engine costs the
- * controller 7 connections (~186 KiB of libzmq's pipes and buffers, 7
- * files), a relayed one ~5 KiB; a relay adds a hop to every message
- * (doc/benchmarks.md, "Issue 11: the controller's memory per engine").
+ * controller 7 connections (~6.5 KiB, 7 files), a relayed one ~3 KiB and
+ * the node's relay ~250-350 KiB; a relay adds a hop to every message
+ * (doc/benchmarks.md, "Issue 11: the controller's node, direct up to 256
+ * engines").
  * Every rank of a node decides the same
  * from what each knows after the wire-up: the mode, the node's number of
  * ranks, and whether the controller runs here (its host name).  The
@@ -36,10 +37,12 @@ typedef enum {
 int zpar__relay_mode_parse (const char *text, zpar_relay_mode_t *mode, zpar_error_t *err);
 
 /* auto: the controller's node goes through a relay from this many
- * engines: below it, at most 63 direct engines take ~12 MiB of the
- * controller, which keeps 1,000 engines within 20 KiB each whatever the
- * nodes; above, the memory and files of direct engines grow with them. */
-#define ZPAR_RELAY_CONTROLLER_NODE_MIN 64
+ * engines.  Below it its engines connect straight to the controller: at
+ * most 255 of them take ~1.7 MiB and ~1,800 files of it, and spare the
+ * node the relay's memory (~300 KiB per engine) and every message its hop
+ * (+60 % round trip, -36 % pipelined tasks on this machine); above, the
+ * files and pings of direct engines grow with them. */
+#define ZPAR_RELAY_CONTROLLER_NODE_MIN 256
 
 /* The threshold in force: $ZPAR_RELAY_CONTROLLER_NODE (a number >= 0; 0
  * never relays the controller's node under auto) if set and valid, else

@@ -51,7 +51,7 @@ figures relays
 
 # issue 11's memory target: <= 20 KiB of the controller per engine, after
 # the tasks too, through relays (what zpar run --relay=auto gives, the
-# controller's node included from 64 engines; 5-7 KiB measured) and
+# controller's node included from 256 engines; 2-7 KiB measured) and
 # straight to it (every socket an engine connects to does its own TCP I/O:
 # 6-8 KiB measured; 78 KiB while the heartbeat and IOPub were libzmq's)
 per_engine_at_most_20 () {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t0937-relay-controller-node: under `zpar run --relay=auto` (the default)
 # the controller's own node goes through a relay when it runs
-# ZPAR_RELAY_CONTROLLER_NODE engines or more (default 64; relay_node.h),
+# ZPAR_RELAY_CONTROLLER_NODE engines or more (default 256; relay_node.h),
 # so that the controller holds 7 connections for the node instead of 7 per
 # engine.  Here on one host with the threshold at 4: 5 engines join
 # through one relay, the controller holds the relay's connections only,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # t0939-cluster-relay: `zpar cluster start` puts its engines behind one
-# relay from ZPAR_RELAY_CONTROLLER_NODE engines (64 by default; 4 here),
+# relay from ZPAR_RELAY_CONTROLLER_NODE engines (256 by default; 4 here),
 # as `zpar run` does on the controller's node (launchers/local_relay.h):
 # the controller holds the relay's connections, not 7 per engine; tasks
 # reach every engine; the relay SIGKILLed is started again by its keeper

@@ -33,13 +33,13 @@ int main (void)
     unsetenv ("ZPAR_RELAY_CONTROLLER_NODE");
     snprintf (want, sizeof (want), "%s", "/c/relay");
 
-    o = opts (63, NULL, NULL, "/c");
+    o = opts (255, NULL, NULL, "/c");
     ok (zpar__local_relay_dir (&o, "/c/engine.json", rdir, sizeof (rdir), &err) == 0 && !rdir[0],
-        "auto, 63 engines: direct");
-    o = opts (64, NULL, NULL, "/c");
+        "auto, 255 engines: direct");
+    o = opts (256, NULL, NULL, "/c");
     ok (zpar__local_relay_dir (&o, "/c/engine.json", rdir, sizeof (rdir), &err) == 0 &&
             !strcmp (rdir, want),
-        "auto, 64 engines: through the relay in DIR/relay (%s)", rdir);
+        "auto, 256 engines: through the relay in DIR/relay (%s)", rdir);
     o = opts (1000, "never", NULL, "/c");
     ok (zpar__local_relay_dir (&o, "/c/engine.json", rdir, sizeof (rdir), &err) == 0 && !rdir[0],
         "never: direct");
@@ -73,7 +73,7 @@ int main (void)
     memset (longdir, 'd', sizeof (longdir) - 1);
     longdir[0] = '/';
     longdir[sizeof (longdir) - 1] = '\0';
-    o = opts (100, NULL, NULL, longdir);
+    o = opts (300, NULL, NULL, longdir);
     ok (zpar__local_relay_dir (&o, "/nonexistent/engine.json", rdir, sizeof (rdir), &err) < 0 &&
             !rdir[0],
         "DIR/relay too long for ipc: the node's relay directory, from the cluster's key "
