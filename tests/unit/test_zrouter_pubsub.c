@@ -34,22 +34,13 @@
 
 static void *ctx;
 
-static zpar_zrouter_stats_t stats (zpar_zrouter_t *z)
+static void io (zpar_zrouter_t *z)
 {
-    zpar_zrouter_stats_t st;
-    zpar__zrouter_stats (z, &st);
-    return st;
-}
-
-/* One turn of the owner's loop: wait up to ms for the descriptor, then do
- * the I/O. */
-static void turn (zpar_zrouter_t *z, int ms)
-{
-    struct pollfd p = {.fd = zpar__zrouter_fd (z), .events = POLLIN};
-    (void)poll (&p, 1, ms);
     if (zpar__zrouter_io (z) < 0)
         diag ("zpar__zrouter_io: %s", strerror (errno));
 }
+
+#include "zrouter_tap.h"
 
 /* Turn z until the condition holds or WAIT_MS passed. */
 #define TURN_UNTIL(z, cond)                                                                        \
@@ -59,84 +50,12 @@ static void turn (zpar_zrouter_t *z, int ms)
             turn ((z), tap_left_ms (dl_, 50));                                                     \
     } while (0)
 
-static void parts_close (zmq_msg_t *part, int n)
-{
-    for (int i = 0; i < n; i++)
-        zmq_msg_close (&part[i]);
-}
-
-static int frame_is (zmq_msg_t *m, const void *p, size_t len)
-{
-    return zmq_msg_size (m) == len && memcmp (zmq_msg_data (m), p, len) == 0;
-}
-
-static int frame_is_str (zmq_msg_t *m, const char *s)
-{
-    return frame_is (m, s, strlen (s));
-}
-
-/* The next message the zrouter receives, within ms: 0, or -1 with errno
- * (ETIMEDOUT when none came). */
-static int zr_recv (zpar_zrouter_t *z, zmq_msg_t *part, int *n, int ms)
-{
-    int64_t deadline = tap_now_ms () + ms;
-    for (;;) {
-        if (zpar__zrouter_recv (z, part, NMAX, n) == 0)
-            return 0;
-        if (errno != EAGAIN)
-            return -1;
-        if (tap_now_ms () >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        turn (z, tap_left_ms (deadline, 50));
-    }
-}
-
-/* The next whole message of libzmq socket s, within ms, turning z
- * meanwhile.  0, or -1 ETIMEDOUT. */
-static int zs_recv (zpar_zrouter_t *z, void *s, zmq_msg_t *part, int *n, int ms)
-{
-    int64_t deadline = tap_now_ms () + ms;
-    *n = 0;
-    for (;;) {
-        zmq_pollitem_t it[2] = {{s, 0, ZMQ_POLLIN, 0}, {NULL, zpar__zrouter_fd (z), ZMQ_POLLIN, 0}};
-        zmq_msg_init (&part[0]);
-        if (zmq_msg_recv (&part[0], s, ZMQ_DONTWAIT) >= 0)
-            break;
-        zmq_msg_close (&part[0]);
-        if (errno != EAGAIN)
-            return -1;
-        if (tap_now_ms () >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        (void)zmq_poll (it, 2, tap_left_ms (deadline, 50));
-        if (zpar__zrouter_io (z) < 0)
-            diag ("zpar__zrouter_io: %s", strerror (errno));
-    }
-    *n = 1;
-    while (zmq_msg_more (&part[*n - 1])) {
-        zmq_msg_t spill, *p = *n < NMAX ? &part[*n] : &spill;
-        zmq_msg_init (p);
-        if (zmq_msg_recv (p, s, 0) < 0) {
-            zmq_msg_close (p);
-            break;
-        }
-        if (p == &spill)
-            zmq_msg_close (p);
-        else
-            (*n)++;
-    }
-    return 0;
-}
-
 /* s receives exactly the one-frame message str next. */
 static int zs_gets (zpar_zrouter_t *z, void *s, const char *str)
 {
     zmq_msg_t part[NMAX];
     int n, good;
-    if (zs_recv (z, s, part, &n, WAIT_MS) < 0) {
+    if (dl_recv (z, s, part, NMAX, &n, WAIT_MS) < 0) {
         diag ("%s: %s", str, strerror (errno));
         return 0;
     }
@@ -153,7 +72,7 @@ static int zs_quiet (zpar_zrouter_t *z, void *s)
 {
     zmq_msg_t part[NMAX];
     int n;
-    if (zs_recv (z, s, part, &n, QUIET_MS) < 0)
+    if (dl_recv (z, s, part, NMAX, &n, QUIET_MS) < 0)
         return errno == ETIMEDOUT;
     diag ("unexpected message of %d frames, the first \"%.*s\"", n, (int)zmq_msg_size (&part[0]),
           (const char *)zmq_msg_data (&part[0]));
@@ -166,7 +85,7 @@ static void zs_drain (zpar_zrouter_t *z, void *s)
 {
     zmq_msg_t part[NMAX];
     int n;
-    while (zs_recv (z, s, part, &n, QUIET_MS) == 0)
+    while (dl_recv (z, s, part, NMAX, &n, QUIET_MS) == 0)
         parts_close (part, n);
 }
 
@@ -175,7 +94,7 @@ static void zr_drain (zpar_zrouter_t *z)
 {
     zmq_msg_t part[NMAX];
     int n;
-    while (zr_recv (z, part, &n, QUIET_MS) == 0)
+    while (zr_recv (z, part, NMAX, &n, QUIET_MS) == 0)
         parts_close (part, n);
 }
 
@@ -185,7 +104,7 @@ static int zr_gets (zpar_zrouter_t *z, const char *str, int *src)
 {
     zmq_msg_t part[NMAX];
     int n, good;
-    if (zr_recv (z, part, &n, WAIT_MS) < 0) {
+    if (zr_recv (z, part, NMAX, &n, WAIT_MS) < 0) {
         diag ("%s: %s", str, strerror (errno));
         return 0;
     }
@@ -204,7 +123,7 @@ static int zr_quiet (zpar_zrouter_t *z)
 {
     zmq_msg_t part[NMAX];
     int n;
-    if (zr_recv (z, part, &n, QUIET_MS) < 0)
+    if (zr_recv (z, part, NMAX, &n, QUIET_MS) < 0)
         return errno == ETIMEDOUT;
     diag ("unexpected message of %d frames, the first \"%.*s\"", n, (int)zmq_msg_size (&part[0]),
           (const char *)zmq_msg_data (&part[0]));
@@ -291,7 +210,7 @@ static int sub_ready (zpar_zrouter_t *z, void *s, const char *probe)
     while (tap_now_ms () < deadline) {
         if (zr_send1 (z, probe) < 0)
             return 0;
-        if (zs_recv (z, s, part, &n, 20) == 0) {
+        if (dl_recv (z, s, part, NMAX, &n, 20) == 0) {
             parts_close (part, n);
             zs_drain (z, s);
             return 1;
@@ -311,7 +230,7 @@ static int pub_ready (zpar_zrouter_t *z, void *p, const char *probe)
     while (tap_now_ms () < deadline) {
         if (zmq_send (p, probe, strlen (probe), 0) < 0)
             return 0;
-        if (zr_recv (z, part, &n, 20) == 0) {
+        if (zr_recv (z, part, NMAX, &n, 20) == 0) {
             parts_close (part, n);
             zr_drain (z);
             return 1;
@@ -350,7 +269,7 @@ static void check_pub (zpar_zrouter_t *z, const char *ep)
     for (int i = 0; i < 3; i++) {
         void *s = i == 0 ? all : i == 1 ? ab : xab;
         const char *who = i == 0 ? "\"\"" : i == 1 ? "\"ab\"" : "the XSUB's \"ab\"";
-        rc = zs_recv (z, s, part, &n, WAIT_MS);
+        rc = dl_recv (z, s, part, NMAX, &n, WAIT_MS);
         ok (rc == 0 && n == 3 && frame_is_str (&part[0], three[0]) &&
                 frame_is_str (&part[1], three[1]) && frame_is_str (&part[2], three[2]),
             "1: the subscriber of %s receives it, its 3 frames intact (%d frames)", who,
@@ -366,7 +285,7 @@ static void check_pub (zpar_zrouter_t *z, const char *ep)
     if (rc == 0)
         rc = zpar__zrouter_send (z, big, 200000, 0);
     ok (rc == 0, "1: [big, 200000 bytes] published");
-    rc = zs_recv (z, all, part, &n, WAIT_MS);
+    rc = dl_recv (z, all, part, NMAX, &n, WAIT_MS);
     ok (rc == 0 && n == 2 && frame_is_str (&part[0], "big") && frame_is (&part[1], big, 200000),
         "1: the SUB of \"\" receives it whole (%d frames)", rc == 0 ? n : 0);
     if (rc == 0)
@@ -598,7 +517,7 @@ static void check_stopped (void)
             max_pending = p;
         /* every STEP messages, the reader catches up */
         while (got < sent && (sent % STEP == 0 || sent == PHASE_B) &&
-               zs_recv (z, s, part, &n, WAIT_MS) == 0) {
+               dl_recv (z, s, part, NMAX, &n, WAIT_MS) == 0) {
             const unsigned char *d = zmq_msg_data (&part[0]);
             int good = n == 1 && zmq_msg_size (&part[0]) == MSG &&
                        d[0] == (unsigned char)(got >> 8) && d[1] == (unsigned char)got;
@@ -703,7 +622,7 @@ static void check_xsub (void)
 
     for (int i = 0; i < 3; i++)
         zmq_send (p1, three[i], strlen (three[i]), i < 2 ? ZMQ_SNDMORE : 0);
-    rc = zr_recv (z, part, &n, WAIT_MS);
+    rc = zr_recv (z, part, NMAX, &n, WAIT_MS);
     ok (rc == 0 && n == 3 && frame_is_str (&part[0], three[0]) &&
             frame_is_str (&part[1], three[1]) && frame_is_str (&part[2], three[2]),
         "5: [m1, frame-two, frame-three] arrives as sent, no identity frame (%d frames)",
@@ -724,7 +643,7 @@ static void check_xsub (void)
     while (!twice && tap_now_ms () < deadline) {
         zmq_send (p1, "t2-probe", 8, 0);
         zmq_send (p1, "t1-probe", 8, 0);
-        while (zr_recv (z, part, &n, 20) == 0) {
+        while (zr_recv (z, part, NMAX, &n, 20) == 0) {
             int is_t1 = n == 1 && frame_is_str (&part[0], "t1-probe");
             twice = twice || (is_t1 && t1);
             t1 = is_t1;
@@ -801,7 +720,7 @@ static void check_closed (void)
     /* not tracked */
     c = peer (ZMQ_DEALER, ep);
     rc = c ? (int)zmq_send (c, "from-c", 6, 0) : -1;
-    if (rc >= 0 && (rc = zr_recv (z, part, &n, WAIT_MS)) == 0) {
+    if (rc >= 0 && (rc = zr_recv (z, part, NMAX, &n, WAIT_MS)) == 0) {
         sc = zpar__zrouter_last_src (z);
         parts_close (part, n);
     }
@@ -818,7 +737,7 @@ static void check_closed (void)
     ok (a && b && zmq_send (a, "from-a", 6, 0) == 6 && zmq_send (b, "from-b", 6, 0) == 6,
         "6: two DEALERs send a message each");
     for (int i = 0; i < 2; i++) {
-        rc = zr_recv (z, part, &n, WAIT_MS);
+        rc = zr_recv (z, part, NMAX, &n, WAIT_MS);
         if (rc == 0 && n == 2 && frame_is_str (&part[1], "from-a"))
             sa = zpar__zrouter_last_src (z);
         else if (rc == 0 && n == 2 && frame_is_str (&part[1], "from-b"))
@@ -850,7 +769,7 @@ static void check_closed (void)
         turn (z, 5);
     ok (zpar__zrouter_closed (z, src, 8) == 0,
         "6: while B's message waits, closed() gives nothing");
-    rc = zr_recv (z, part, &n, WAIT_MS);
+    rc = zr_recv (z, part, NMAX, &n, WAIT_MS);
     ok (rc == 0 && n == 2 && frame_is_str (&part[1], "b-last") && zpar__zrouter_last_src (z) == sb,
         "6: B's last message is received, from B's %d", sb);
     if (rc == 0)
