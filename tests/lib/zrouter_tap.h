@@ -4,14 +4,21 @@
  * deadline.
  *
  * Included by one test file each: the includer defines, before including,
+ * WAIT_MS (the deadline of what must happen), QUIET_MS (how long nothing
+ * must come) and NMAX (frames kept of a message), and declares
  * `static void io (zpar_zrouter_t *z)', its I/O turn (zpar__zrouter_io and
  * what the test records of it). */
 #ifndef ZPAR_TESTS_ZROUTER_TAP_H
 #define ZPAR_TESTS_ZROUTER_TAP_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "tap.h"
@@ -106,6 +113,93 @@ static int frame_is (zmq_msg_t *m, const void *p, size_t len)
 static int frame_is_str (zmq_msg_t *m, const char *s)
 {
     return frame_is (m, s, strlen (s));
+}
+
+/* Turn z until the raw connection fd is closed by it (end of file or a
+ * reset), reading what it sends meanwhile.  1 when it was. */
+static int raw_closed (zpar_zrouter_t *z, int fd)
+{
+    int64_t deadline = tap_now_ms () + WAIT_MS;
+    while (tap_now_ms () < deadline) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                              {.fd = zpar__zrouter_fd (z), .events = POLLIN}};
+        char buf[4096];
+        (void)poll (p, 2, tap_left_ms (deadline, 50));
+        io (z);
+        if (p[0].revents) {
+            ssize_t r = recv (fd, buf, sizeof (buf), MSG_DONTWAIT);
+            if (r == 0)
+                return 1;
+            if (r < 0 && errno == ECONNRESET) {
+                diag ("closed with a reset");
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* d receives exactly the one-frame message s. */
+static int dl_gets (zpar_zrouter_t *z, void *d, const char *s)
+{
+    zmq_msg_t part[NMAX];
+    int n, good;
+    if (dl_recv (z, d, part, NMAX, &n, WAIT_MS) < 0) {
+        diag ("%s: %s", s, strerror (errno));
+        return 0;
+    }
+    good = n == 1 && frame_is_str (&part[0], s);
+    if (!good)
+        diag ("%s: got %d frames, the first of %zu bytes", s, n, zmq_msg_size (&part[0]));
+    parts_close (part, n);
+    return good;
+}
+
+/* d receives nothing for QUIET_MS. */
+static int dl_quiet (zpar_zrouter_t *z, void *d)
+{
+    zmq_msg_t part[NMAX];
+    int n;
+    if (dl_recv (z, d, part, NMAX, &n, QUIET_MS) < 0)
+        return errno == ETIMEDOUT;
+    diag ("unexpected message of %d frames", n);
+    parts_close (part, n);
+    return 0;
+}
+
+/* z receives nothing for QUIET_MS. */
+static int zr_quiet (zpar_zrouter_t *z)
+{
+    zmq_msg_t part[NMAX];
+    int n;
+    if (zr_recv (z, part, NMAX, &n, QUIET_MS) < 0)
+        return errno == ETIMEDOUT;
+    diag ("unexpected message of %d frames, the last of %zu bytes", n,
+          n ? zmq_msg_size (&part[n - 1]) : 0);
+    parts_close (part, n);
+    return 0;
+}
+
+/* A raw TCP connection to ep (tcp://127.0.0.1:PORT) with a receive
+ * buffer of rcvbuf bytes (0: the system's), or -1. */
+static int raw_connect (const char *ep, int rcvbuf)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    unsigned port;
+    int fd;
+    if (sscanf (ep, "tcp://127.0.0.1:%u", &port) != 1)
+        return -1;
+    in.sin_port = htons ((uint16_t)port);
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if ((fd = socket (AF_INET, SOCK_STREAM, 0)) < 0)
+        return -1;
+    if (rcvbuf > 0)
+        (void)setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
+    if (connect (fd, (struct sockaddr *)&in, sizeof (in)) < 0) {
+        close (fd);
+        return -1;
+    }
+    return fd;
 }
 
 #endif

@@ -102,47 +102,6 @@ static int arrives_from (zpar_zrouter_t *z, const char *id, const char *what)
     return good;
 }
 
-/* d receives exactly the one-frame message s. */
-static int dl_gets (zpar_zrouter_t *z, void *d, const char *s)
-{
-    zmq_msg_t part[NMAX];
-    int n, good;
-    if (dl_recv (z, d, part, NMAX, &n, WAIT_MS) < 0) {
-        diag ("%s: %s", s, strerror (errno));
-        return 0;
-    }
-    good = n == 1 && frame_is_str (&part[0], s);
-    if (!good)
-        diag ("%s: got %d frames, the first of %zu bytes", s, n, zmq_msg_size (&part[0]));
-    parts_close (part, n);
-    return good;
-}
-
-/* d receives nothing for QUIET_MS. */
-static int dl_quiet (zpar_zrouter_t *z, void *d)
-{
-    zmq_msg_t part[NMAX];
-    int n;
-    if (dl_recv (z, d, part, NMAX, &n, QUIET_MS) < 0)
-        return errno == ETIMEDOUT;
-    diag ("unexpected message of %d frames", n);
-    parts_close (part, n);
-    return 0;
-}
-
-/* z receives nothing for QUIET_MS. */
-static int zr_quiet (zpar_zrouter_t *z)
-{
-    zmq_msg_t part[NMAX];
-    int n;
-    if (zr_recv (z, part, NMAX, &n, QUIET_MS) < 0)
-        return errno == ETIMEDOUT;
-    diag ("unexpected message of %d frames, the last of %zu bytes", n,
-          n ? zmq_msg_size (&part[n - 1]) : 0);
-    parts_close (part, n);
-    return 0;
-}
-
 /* Turn z until its counter (an offset into the stats) is above was. */
 #define WAIT_STAT(z, field, cmp, was)                                                              \
     do {                                                                                           \
@@ -159,49 +118,6 @@ static zpar_zrouter_t *bind_any (char *ep, size_t size, int64_t maxmsg, int mand
     if (!(z = zpar__zrouter_bind (ep, size, maxmsg, mandatory, &err)))
         diag ("bind: %s", err.text);
     return z;
-}
-
-/* A raw TCP connection to ep (tcp://127.0.0.1:PORT), or -1. */
-static int raw_connect (const char *ep)
-{
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    unsigned port;
-    int fd;
-    if (sscanf (ep, "tcp://127.0.0.1:%u", &port) != 1)
-        return -1;
-    in.sin_port = htons ((uint16_t)port);
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if ((fd = socket (AF_INET, SOCK_STREAM, 0)) < 0)
-        return -1;
-    if (connect (fd, (struct sockaddr *)&in, sizeof (in)) < 0) {
-        close (fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Turn z until the raw connection fd is closed by it (end of file or a
- * reset), reading what it sends meanwhile.  1 when it was. */
-static int raw_closed (zpar_zrouter_t *z, int fd)
-{
-    int64_t deadline = tap_now_ms () + WAIT_MS;
-    while (tap_now_ms () < deadline) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
-                              {.fd = zpar__zrouter_fd (z), .events = POLLIN}};
-        char buf[4096];
-        (void)poll (p, 2, tap_left_ms (deadline, 50));
-        io (z);
-        if (p[0].revents) {
-            ssize_t r = recv (fd, buf, sizeof (buf), MSG_DONTWAIT);
-            if (r == 0)
-                return 1;
-            if (r < 0 && errno == ECONNRESET) {
-                diag ("closed with a reset");
-                return 1;
-            }
-        }
-    }
-    return 0;
 }
 
 /* A ZMTP 3.0 NULL greeting; mech is the mechanism's name. */
@@ -608,7 +524,7 @@ static void check_garbage (zpar_zrouter_t *z, const char *ep)
 
     memset (junk, 'G', sizeof (junk));
     memcpy (junk, "GET / HTTP/1.0\r\n", 16);
-    fd = raw_connect (ep);
+    fd = raw_connect (ep, 0);
     ok (fd >= 0 && send (fd, junk, sizeof (junk), MSG_NOSIGNAL) == (ssize_t)sizeof (junk),
         "8: a raw connection writes 64 bytes of junk");
     ok (fd >= 0 && raw_closed (z, fd), "8: it is closed");
@@ -619,7 +535,7 @@ static void check_garbage (zpar_zrouter_t *z, const char *ep)
 
     s0 = stats (z);
     greeting (g, "CURVE");
-    fd = raw_connect (ep);
+    fd = raw_connect (ep, 0);
     ok (fd >= 0 && send (fd, g, sizeof (g), MSG_NOSIGNAL) == (ssize_t)sizeof (g),
         "8: a raw connection greets with the CURVE mechanism");
     ok (fd >= 0 && raw_closed (z, fd), "8: it is closed");
@@ -632,7 +548,7 @@ static void check_garbage (zpar_zrouter_t *z, const char *ep)
         unsigned char out[256];
         size_t len = greeting (out, "NULL");
         len += ready (out + len, "PUB", "pub");
-        fd = raw_connect (ep);
+        fd = raw_connect (ep, 0);
         ok (fd >= 0 && send (fd, out, len, MSG_NOSIGNAL) == (ssize_t)len,
             "8: a raw connection says it is a PUB socket");
     }
@@ -783,7 +699,7 @@ static void check_gone (zpar_zrouter_t *z, const char *ep)
     out[len++] = 10;
     memcpy (out + len, "last words", 10);
     len += 10;
-    fd = raw_connect (ep);
+    fd = raw_connect (ep, 0);
     ok (fd >= 0 && send (fd, out, len, MSG_NOSIGNAL) == (ssize_t)len && shutdown (fd, SHUT_WR) == 0,
         "10: a raw ZMTP peer sends one message and ends its stream");
     ok (arrives_from (z, "half", "last words"), "10: its message is received");
@@ -911,7 +827,7 @@ static void check_bytewise (zpar_zrouter_t *z, const char *ep)
     memcpy (out + len, "\x04PING\0\0ctx1", 11);
     len += 11;
 
-    fd = raw_connect (ep);
+    fd = raw_connect (ep, 0);
     if (fd >= 0)
         (void)setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
     for (size_t i = 0; fd >= 0 && i < len && wrote; i++) {

@@ -50,36 +50,6 @@ static void io (zpar_zrouter_t *z)
             turn ((z), tap_left_ms (dl_, 50));                                                     \
     } while (0)
 
-/* s receives exactly the one-frame message str next. */
-static int zs_gets (zpar_zrouter_t *z, void *s, const char *str)
-{
-    zmq_msg_t part[NMAX];
-    int n, good;
-    if (dl_recv (z, s, part, NMAX, &n, WAIT_MS) < 0) {
-        diag ("%s: %s", str, strerror (errno));
-        return 0;
-    }
-    good = n == 1 && frame_is_str (&part[0], str);
-    if (!good)
-        diag ("waited for %s: got %d frames, the first \"%.*s\"", str, n,
-              (int)zmq_msg_size (&part[0]), (const char *)zmq_msg_data (&part[0]));
-    parts_close (part, n);
-    return good;
-}
-
-/* s receives nothing for QUIET_MS. */
-static int zs_quiet (zpar_zrouter_t *z, void *s)
-{
-    zmq_msg_t part[NMAX];
-    int n;
-    if (dl_recv (z, s, part, NMAX, &n, QUIET_MS) < 0)
-        return errno == ETIMEDOUT;
-    diag ("unexpected message of %d frames, the first \"%.*s\"", n, (int)zmq_msg_size (&part[0]),
-          (const char *)zmq_msg_data (&part[0]));
-    parts_close (part, n);
-    return 0;
-}
-
 /* Receive and drop what s has until it is quiet for QUIET_MS. */
 static void zs_drain (zpar_zrouter_t *z, void *s)
 {
@@ -116,19 +86,6 @@ static int zr_gets (zpar_zrouter_t *z, const char *str, int *src)
         *src = zpar__zrouter_last_src (z);
     parts_close (part, n);
     return good;
-}
-
-/* z receives nothing for QUIET_MS. */
-static int zr_quiet (zpar_zrouter_t *z)
-{
-    zmq_msg_t part[NMAX];
-    int n;
-    if (zr_recv (z, part, NMAX, &n, QUIET_MS) < 0)
-        return errno == ETIMEDOUT;
-    diag ("unexpected message of %d frames, the first \"%.*s\"", n, (int)zmq_msg_size (&part[0]),
-          (const char *)zmq_msg_data (&part[0]));
-    parts_close (part, n);
-    return 0;
 }
 
 /* Send the n frames f[] through z (PUB, XSUB: no identity frame). */
@@ -292,13 +249,13 @@ static void check_pub (zpar_zrouter_t *z, const char *ep)
         parts_close (part, n);
 
     ok (zr_send1 (z, "xy") == 0 && zr_send1 (z, "ab-end") == 0, "1: xy, then ab-end published");
-    ok (zs_gets (z, all, "xy") && zs_gets (z, all, "ab-end"),
+    ok (dl_gets (z, all, "xy") && dl_gets (z, all, "ab-end"),
         "1: the SUB of \"\" receives xy and ab-end");
-    ok (zs_gets (z, ab, "ab-end"), "1: the SUB of \"ab\" receives ab-end, not xy before it");
-    ok (zs_gets (z, xab, "ab-end"),
+    ok (dl_gets (z, ab, "ab-end"), "1: the SUB of \"ab\" receives ab-end, not xy before it");
+    ok (dl_gets (z, xab, "ab-end"),
         "1: the XSUB of \"ab\" (which does not filter) receives ab-end, not xy: the PUB filtered");
-    ok (zs_quiet (z, none), "1: the SUB of nothing receives nothing");
-    ok (zs_quiet (z, ab) && zs_quiet (z, xab), "1: nor the others anything more");
+    ok (dl_quiet (z, none), "1: the SUB of nothing receives nothing");
+    ok (dl_quiet (z, ab) && dl_quiet (z, xab), "1: nor the others anything more");
 
     /* unsubscribing, and a new prefix to know when it took effect */
     zmq_setsockopt (ab, ZMQ_UNSUBSCRIBE, "ab", 2);
@@ -307,17 +264,17 @@ static void check_pub (zpar_zrouter_t *z, const char *ep)
     zs_drain (z, all);
     ok (zr_send1 (z, "ab-gone") == 0 && zr_send1 (z, "zz-end") == 0,
         "1: ab-gone, then zz-end published");
-    ok (zs_gets (z, ab, "zz-end"), "1: it receives zz-end, not ab-gone before it");
-    ok (zs_gets (z, xab, "ab-gone") && zs_quiet (z, xab),
+    ok (dl_gets (z, ab, "zz-end"), "1: it receives zz-end, not ab-gone before it");
+    ok (dl_gets (z, xab, "ab-gone") && dl_quiet (z, xab),
         "1: the XSUB of \"ab\" receives ab-gone only");
-    ok (zs_gets (z, all, "ab-gone") && zs_gets (z, all, "zz-end"),
+    ok (dl_gets (z, all, "ab-gone") && dl_gets (z, all, "zz-end"),
         "1: the SUB of \"\" receives both");
 
     ok (zs_sub (xab, 0, "ab") == 0 && zs_sub (xab, 1, "zz") == 0,
         "1: the XSUB cancels \"ab\" and subscribes \"zz\" by messages");
     ok (sub_ready (z, xab, "zz-probe"), "1: it receives a zz probe");
     ok (zr_send1 (z, "ab-gone2") == 0 && zr_send1 (z, "zz-end2") == 0 &&
-            zs_gets (z, xab, "zz-end2"),
+            dl_gets (z, xab, "zz-end2"),
         "1: the PUB sends it zz-end2, not ab-gone2 before it");
 
     for (int i = 0; i < 20; i++)
@@ -358,38 +315,17 @@ static void check_many_subs (zpar_zrouter_t *z, const char *ep)
     ok (sub_ready (z, x, t), "2: so does the XSUB of as many");
     zs_drain (z, s);
     snprintf (t, sizeof (t), "k%02d-x", ZPAR_ZROUTER_SUBS);
-    ok (zr_send1 (z, t) == 0 && zs_gets (z, s, t) && zs_gets (z, x, t), "2: %s reaches both", t);
-    ok (zr_send1 (z, "k05-x") == 0 && zs_gets (z, s, "k05-x") && zs_gets (z, x, "k05-x"),
+    ok (zr_send1 (z, t) == 0 && dl_gets (z, s, t) && dl_gets (z, x, t), "2: %s reaches both", t);
+    ok (zr_send1 (z, "k05-x") == 0 && dl_gets (z, s, "k05-x") && dl_gets (z, x, "k05-x"),
         "2: k05-x (an early prefix) reaches both");
     ok (zr_send1 (z, "other") == 0 && zr_send1 (z, "k00-end") == 0,
         "2: other, then k00-end published");
-    ok (zs_gets (z, s, "k00-end"), "2: the SUB receives k00-end, not other: its SUB filters");
-    ok (zs_gets (z, x, "other") && zs_gets (z, x, "k00-end"),
+    ok (dl_gets (z, s, "k00-end"), "2: the SUB receives k00-end, not other: its SUB filters");
+    ok (dl_gets (z, x, "other") && dl_gets (z, x, "k00-end"),
         "2: the XSUB receives both: beyond %d prefixes a peer gets everything", ZPAR_ZROUTER_SUBS);
 out:
     zmq_close (s);
     zmq_close (x);
-}
-
-/* A raw TCP connection to ep (tcp://127.0.0.1:PORT) with a receive
- * buffer of rcvbuf bytes, or -1. */
-static int raw_connect (const char *ep, int rcvbuf)
-{
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    unsigned port;
-    int fd;
-    if (sscanf (ep, "tcp://127.0.0.1:%u", &port) != 1)
-        return -1;
-    in.sin_port = htons ((uint16_t)port);
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if ((fd = socket (AF_INET, SOCK_STREAM, 0)) < 0)
-        return -1;
-    (void)setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
-    if (connect (fd, (struct sockaddr *)&in, sizeof (in)) < 0) {
-        close (fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* What a ZMTP 3.0 peer of socket type type (3 letters) says when it
@@ -426,27 +362,6 @@ static size_t raw_hello (unsigned char *p, const char *type, int sub)
         p[n++] = 1; /* subscribe, to the empty prefix */
     }
     return n;
-}
-
-/* Turn z until the raw connection fd is closed by it (end of file or a
- * reset), reading what it sends meanwhile.  1 when it was. */
-static int raw_closed (zpar_zrouter_t *z, int fd)
-{
-    int64_t deadline = tap_now_ms () + WAIT_MS;
-    while (tap_now_ms () < deadline) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
-                              {.fd = zpar__zrouter_fd (z), .events = POLLIN}};
-        char buf[4096];
-        (void)poll (p, 2, tap_left_ms (deadline, 50));
-        if (zpar__zrouter_io (z) < 0)
-            diag ("zpar__zrouter_io: %s", strerror (errno));
-        if (p[0].revents) {
-            ssize_t r = recv (fd, buf, sizeof (buf), MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno == ECONNRESET))
-                return 1;
-        }
-    }
-    return 0;
 }
 
 /* 3: a subscriber that stops reading costs its backlog, not the others. */
@@ -531,7 +446,7 @@ static void check_stopped (void)
     }
     ok (sent == PHASE_B && got == PHASE_B, "3: the SUB that reads receives all %d of %d, in order",
         got, sent);
-    ok (s && zr_send1 (z, "last") == 0 && zs_gets (z, s, "last"),
+    ok (s && zr_send1 (z, "last") == 0 && dl_gets (z, s, "last"),
         "3: and the last message published");
     ok (stats (z).pub_dropped >= d0 + PHASE_B,
         "3: the stopped peer lost them all meanwhile (%llu more lost)",
@@ -566,7 +481,7 @@ static void check_wrong_type (void)
     ok (d && stats (zp).accepted > 0 && stats (zp).closed == stats (zp).accepted,
         "4: a libzmq DEALER connecting to the PUB is closed (accepted %llu, closed %llu)",
         (unsigned long long)stats (zp).accepted, (unsigned long long)stats (zp).closed);
-    ok (zr_send1 (zp, "to-all") == 0 && zs_quiet (zp, d), "4: it receives nothing published");
+    ok (zr_send1 (zp, "to-all") == 0 && dl_quiet (zp, d), "4: it receives nothing published");
     ok (stats (zp).peers == 0, "4: the PUB has no peer (%u)", stats (zp).peers);
 
     s = sub (ep2, "");
@@ -574,7 +489,7 @@ static void check_wrong_type (void)
     ok (s && stats (zx).accepted > 0 && stats (zx).closed == stats (zx).accepted,
         "4: a libzmq SUB connecting to the XSUB is closed (accepted %llu, closed %llu)",
         (unsigned long long)stats (zx).accepted, (unsigned long long)stats (zx).closed);
-    ok (zr_send1 (zx, "to-all") == 0 && zs_quiet (zx, s), "4: it receives nothing sent");
+    ok (zr_send1 (zx, "to-all") == 0 && dl_quiet (zx, s), "4: it receives nothing sent");
     ok (stats (zx).peers == 0, "4: the XSUB has no peer (%u)", stats (zx).peers);
 
     for (int i = 0; i < 2; i++) {
