@@ -580,6 +580,7 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
                                 zpar_heartbeat_event_f cb, void *arg, zpar_heartbeat_pongs_t *st)
 {
     int bad = 0;
+    zpar_zrouter_t *z = zpar__zrouter_of (sock); /* zpar's own socket, or NULL */
     if (!hb || !sock)
         return 0;
     for (int k = 0; k < max; k++) {
@@ -628,7 +629,6 @@ int zpar__heartbeat_recv_pongs (zpar_heartbeat_t *hb, void *sock, int max, uint6
                 st)
                 st->nudged++;
         } else {
-            zpar_zrouter_t *z = zpar__zrouter_of (sock);
             int fd = z ? zpar__zrouter_last_src (z) : zmq_msg_get (&f.part[at + 1], ZMQ_SRCFD);
             if ((rc = zpar__heartbeat_pong (hb, eid, p.seq)) == 2 && cb)
                 cb (arg, eid, ZPAR_HEARTBEAT_REVIVED, zpar__heartbeat_gap_us (hb, eid), 0);
